@@ -1,0 +1,45 @@
+// Typed errors with stable codes shared by every program. A code is never reused: when a
+// condition goes away its code is retired, not recycled. Every code here is documented
+// in docs/errors.md (a test fails when one is missing).
+
+export const ErrorCodes = {
+  // identity and certificates
+  SPIFFE_INVALID: 'AMB_SPIFFE_INVALID',
+  CSR_INVALID: 'AMB_CSR_INVALID',
+  CSR_IDENTITY_MISMATCH: 'AMB_CSR_IDENTITY_MISMATCH',
+  CA_LOAD_FAILED: 'AMB_CA_LOAD_FAILED',
+  CA_INVALID: 'AMB_CA_INVALID',
+  CERT_INVALID: 'AMB_CERT_INVALID',
+  CERT_UNAVAILABLE: 'AMB_CERT_UNAVAILABLE',
+  // HBONE
+  HBONE_PEER_IDENTITY: 'AMB_HBONE_PEER_IDENTITY',
+  HBONE_DENIED: 'AMB_HBONE_DENIED',
+  HBONE_BAD_REQUEST: 'AMB_HBONE_BAD_REQUEST',
+  HBONE_UPSTREAM_UNAVAILABLE: 'AMB_HBONE_UPSTREAM_UNAVAILABLE',
+  HBONE_CONNECT_TIMEOUT: 'AMB_HBONE_CONNECT_TIMEOUT',
+  HBONE_CONNECT_FAILED: 'AMB_HBONE_CONNECT_FAILED',
+  HBONE_PROTOCOL: 'AMB_HBONE_PROTOCOL',
+  HBONE_POOL_CLOSED: 'AMB_HBONE_POOL_CLOSED',
+  // the native syscall seam
+  NATIVE_MISSING: 'AMB_NATIVE_MISSING',
+  SYSCALL_FAILED: 'AMB_SYSCALL_FAILED',
+  NETNS_NOT_FOUND: 'AMB_NETNS_NOT_FOUND',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class MeshError extends Error {
+  readonly code: ErrorCode;
+  override readonly cause?: unknown;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message);
+    this.name = 'MeshError';
+    this.code = code;
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+export function isMeshError(err: unknown, code?: ErrorCode): err is MeshError {
+  return err instanceof MeshError && (code === undefined || err.code === code);
+}

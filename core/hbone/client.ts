@@ -1,0 +1,330 @@
+// The HBONE client: opens CONNECT tunnels over pooled HTTP/2 connections. Connections are
+// pooled per (source identity, peer address, expected peer identity); each carries up to
+// the peer's SETTINGS_MAX_CONCURRENT_STREAMS tunnels, after which a new one is opened.
+import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import net from 'node:net';
+import tls from 'node:tls';
+import { ErrorCodes, MeshError } from '../errors.js';
+import { HBONE_DEFAULTS, type HboneLimits } from '../limits.js';
+import { silentLogger, type Logger } from '../log.js';
+import { formatSpiffeId, type SpiffeId } from '../identity/spiffe.js';
+import type { TrustBundle } from '../identity/trust-bundle.js';
+import { peerIdentity } from './peer.js';
+import { formatAuthority, formatBaggage, formatForwarded, newTraceparent, type SocketAddress } from './wire.js';
+
+const { constants: C } = http2;
+
+export interface ClientCredentials {
+  key: string;
+  cert: string;
+}
+
+export interface TunnelRequest {
+  /** Whose certificate the connection presents. */
+  source: SpiffeId;
+  /** The peer's HBONE listener (a pod's or a waypoint's 15008). */
+  peer: SocketAddress;
+  /** The peer must be one of these (empty: any identity of the trust domain). */
+  expectedIdentities?: readonly SpiffeId[];
+  /** What the peer should connect to: CONNECT's `:authority`. */
+  target: SocketAddress;
+  /** The original client, sent as `forwarded: for=`. */
+  forwardedFor?: SocketAddress;
+  traceparent?: string;
+  baggage?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface Tunnel {
+  stream: ClientHttp2Stream;
+  /** The verified identity of the peer. */
+  peer: SpiffeId;
+  traceparent: string;
+}
+
+export interface HboneClientOptions {
+  /** The certificate to present for a source identity (e.g. CertificateManager#get). */
+  credentials: (source: SpiffeId) => Promise<ClientCredentials> | ClientCredentials;
+  trustBundle: TrustBundle;
+  trustDomain: string;
+  /** Opens the TCP connection to a peer; default `net.connect` (the node agent uses the pod's netns). */
+  connectTransport?: (peer: SocketAddress) => net.Socket | Promise<net.Socket>;
+  limits?: Partial<HboneLimits>;
+  logger?: Logger;
+}
+
+interface Pooled {
+  key: string;
+  session?: ClientHttp2Session;
+  ready: Promise<ClientHttp2Session>;
+  peer?: SpiffeId;
+  /** Streams open or promised to callers. */
+  active: number;
+  maxStreams: number;
+  usable: boolean;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/** Streams assumed available before the peer's SETTINGS arrive (RFC 9113 recommends >= 100). */
+const ASSUMED_MAX_STREAMS = 100;
+
+function statusError(status: number, req: TunnelRequest): MeshError {
+  const where = `${formatAuthority(req.target)} via ${formatAuthority(req.peer)}`;
+  switch (status) {
+    case 401:
+      return new MeshError(ErrorCodes.HBONE_DENIED, `tunnel to ${where} denied by the destination's authorization policy (401)`);
+    case 400:
+      return new MeshError(ErrorCodes.HBONE_BAD_REQUEST, `tunnel to ${where} rejected as malformed (400)`);
+    case 503:
+      return new MeshError(
+        ErrorCodes.HBONE_UPSTREAM_UNAVAILABLE,
+        `tunnel to ${where}: the destination could not reach ${formatAuthority(req.target)} (503); is the app listening on that port?`,
+      );
+    default:
+      return new MeshError(ErrorCodes.HBONE_PROTOCOL, `tunnel to ${where}: unexpected status ${status}`);
+  }
+}
+
+export class HboneClient {
+  readonly limits: HboneLimits;
+  readonly #opts: HboneClientOptions;
+  readonly #log: Logger;
+  readonly #pools = new Map<string, Pooled[]>();
+  #closed = false;
+
+  constructor(opts: HboneClientOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger ?? silentLogger;
+    this.limits = { ...HBONE_DEFAULTS, ...opts.limits };
+  }
+
+  get stats(): { connections: number; streams: number } {
+    let connections = 0;
+    let streams = 0;
+    for (const list of this.#pools.values()) {
+      connections += list.length;
+      for (const p of list) streams += p.active;
+    }
+    return { connections, streams };
+  }
+
+  /** Opens a tunnel; resolves once the peer answered 200 (its upstream is connected). */
+  async connect(req: TunnelRequest): Promise<Tunnel> {
+    if (this.#closed) throw new MeshError(ErrorCodes.HBONE_POOL_CLOSED, 'HBONE client is closed');
+    const key = [formatSpiffeId(req.source), formatAuthority(req.peer), (req.expectedIdentities ?? []).map(formatSpiffeId).sort().join('|')].join(' ');
+    const pooled = await this.#reserve(key, req);
+    try {
+      return await this.#open(pooled, req);
+    } catch (err) {
+      this.#release(pooled);
+      throw err;
+    }
+  }
+
+  /** Graceful: no new tunnels; open ones finish. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#pools.values()].flat();
+    this.#pools.clear();
+    await Promise.all(
+      all.map(async (p) => {
+        const session = await p.ready.catch(() => undefined);
+        if (!session || session.closed) return;
+        await new Promise<void>((resolve) => session.close(() => resolve()));
+      }),
+    );
+  }
+
+  /** Immediate: every connection torn down. */
+  destroy(): void {
+    this.#closed = true;
+    for (const list of this.#pools.values()) for (const p of list) p.session?.destroy();
+    this.#pools.clear();
+  }
+
+  async #reserve(key: string, req: TunnelRequest): Promise<Pooled> {
+    // Bounded: each round either reserves a stream or opens a connection that has room.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const list = this.#pools.get(key) ?? [];
+      let pooled = list.find((p) => p.usable && p.active < p.maxStreams);
+      if (!pooled) {
+        pooled = this.#dial(key, req);
+        this.#pools.set(key, [...list, pooled]);
+      }
+      pooled.active++;
+      this.#clearIdle(pooled);
+      try {
+        await pooled.ready;
+      } catch (err) {
+        this.#release(pooled);
+        throw err;
+      }
+      // The peer's real limit is known now; give the slot back if it was over-promised.
+      if (pooled.usable && pooled.active <= pooled.maxStreams) return pooled;
+      this.#release(pooled);
+    }
+    throw new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `no HBONE connection to ${formatAuthority(req.peer)} had room for a stream`);
+  }
+
+  #release(pooled: Pooled): void {
+    pooled.active = Math.max(0, pooled.active - 1);
+    if (pooled.active === 0 && pooled.session && !pooled.session.closed) {
+      pooled.idleTimer = setTimeout(() => {
+        this.#drop(pooled);
+        pooled.session?.close();
+      }, this.limits.idleTimeoutMs);
+      pooled.idleTimer.unref();
+    }
+  }
+
+  #clearIdle(pooled: Pooled): void {
+    if (pooled.idleTimer) clearTimeout(pooled.idleTimer);
+    pooled.idleTimer = undefined;
+  }
+
+  #drop(pooled: Pooled): void {
+    pooled.usable = false;
+    const list = this.#pools.get(pooled.key);
+    if (!list) return;
+    const rest = list.filter((p) => p !== pooled);
+    if (rest.length) this.#pools.set(pooled.key, rest);
+    else this.#pools.delete(pooled.key);
+  }
+
+  #dial(key: string, req: TunnelRequest): Pooled {
+    const pooled: Pooled = { key, active: 0, maxStreams: ASSUMED_MAX_STREAMS, usable: true, ready: undefined as never };
+    pooled.ready = this.#handshake(pooled, req);
+    pooled.ready.catch(() => this.#drop(pooled));
+    return pooled;
+  }
+
+  async #handshake(pooled: Pooled, req: TunnelRequest): Promise<ClientHttp2Session> {
+    const l = this.limits;
+    const creds = await this.#opts.credentials(req.source);
+    const transport = this.#opts.connectTransport ? await this.#opts.connectTransport(req.peer) : undefined;
+    const where = formatAuthority(req.peer);
+    return new Promise<ClientHttp2Session>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: MeshError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        session.destroy();
+        reject(err);
+      };
+      let identityError: MeshError | undefined;
+      const tlsSocket = tls.connect({
+        ...(transport ? { socket: transport } : { host: req.peer.host, port: req.peer.port }),
+        key: creds.key,
+        cert: creds.cert,
+        ca: this.#opts.trustBundle.pems(),
+        minVersion: 'TLSv1.3',
+        ALPNProtocols: ['h2'],
+        rejectUnauthorized: true,
+        // The peer is named by its SPIFFE ID, not by a DNS name or IP.
+        checkServerIdentity: (_host, cert) => {
+          try {
+            pooled.peer = peerIdentity(cert, this.#opts.trustDomain, req.expectedIdentities);
+            return undefined;
+          } catch (err) {
+            identityError = err as MeshError;
+            return identityError;
+          }
+        },
+      });
+      const session = http2.connect(`https://${where}`, {
+        createConnection: () => tlsSocket,
+        maxSessionMemory: l.maxSessionMemoryMiB,
+        maxHeaderListPairs: l.maxHeaderPairs,
+        settings: { enablePush: false, initialWindowSize: l.streamWindowBytes, maxHeaderListSize: l.maxHeaderListBytes },
+      });
+      pooled.session = session;
+      const timer = setTimeout(
+        () => fail(new MeshError(ErrorCodes.HBONE_CONNECT_TIMEOUT, `HBONE connection to ${where} not established within ${l.connectTimeoutMs} ms; is a NetworkPolicy blocking port ${req.peer.port}?`)),
+        l.connectTimeoutMs,
+      );
+      tlsSocket.once('secureConnect', () => {
+        if (tlsSocket.alpnProtocol !== 'h2') {
+          fail(new MeshError(ErrorCodes.HBONE_PROTOCOL, `peer ${where} did not negotiate ALPN h2; is it an HBONE listener?`));
+        }
+      });
+      session.on('error', (err: NodeJS.ErrnoException) => {
+        if (identityError) return fail(identityError);
+        const code = err.code ?? '';
+        const hint = code === 'ECONNREFUSED' ? ' (nothing listens there: is the node agent running?)' : '';
+        fail(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `HBONE connection to ${where} failed: ${err.message}${hint}`, { cause: err }));
+      });
+      session.once('remoteSettings', (settings) => {
+        pooled.maxStreams = settings.maxConcurrentStreams ?? ASSUMED_MAX_STREAMS;
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        session.setLocalWindowSize(l.connectionWindowBytes);
+        resolve(session);
+      });
+      session.on('goaway', (code) => {
+        this.#log.debug({ peer: where, code }, 'hbone: peer sent GOAWAY');
+        this.#drop(pooled);
+        fail(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `peer ${where} closed the connection (GOAWAY ${code})`));
+      });
+      session.once('close', () => {
+        this.#drop(pooled);
+        fail(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, identityError?.message ?? `HBONE connection to ${where} closed during set-up`));
+      });
+    });
+  }
+
+  #open(pooled: Pooled, req: TunnelRequest): Promise<Tunnel> {
+    const session = pooled.session!;
+    const traceparent = req.traceparent ?? newTraceparent();
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': 'CONNECT',
+      ':authority': formatAuthority(req.target),
+      traceparent,
+    };
+    if (req.forwardedFor) headers['forwarded'] = formatForwarded(req.forwardedFor);
+    if (req.baggage && Object.keys(req.baggage).length) headers['baggage'] = formatBaggage(req.baggage);
+    return new Promise<Tunnel>((resolve, reject) => {
+      let stream: ClientHttp2Stream;
+      try {
+        stream = session.request(headers, { endStream: false, ...(req.signal ? { signal: req.signal } : {}) });
+      } catch (err) {
+        this.#drop(pooled);
+        reject(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `cannot open a stream to ${formatAuthority(req.peer)}: ${(err as Error).message}`));
+        return;
+      }
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        stream.close(C.NGHTTP2_CANCEL);
+        reject(new MeshError(ErrorCodes.HBONE_CONNECT_TIMEOUT, `no answer from ${formatAuthority(req.peer)} for ${formatAuthority(req.target)} within ${this.limits.connectTimeoutMs} ms`));
+      }, this.limits.connectTimeoutMs);
+      stream.once('close', () => {
+        this.#release(pooled);
+        clearTimeout(timer);
+        if (!settled) {
+          settled = true;
+          reject(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `stream to ${formatAuthority(req.peer)} closed before an answer (HTTP/2 error ${stream.rstCode})`));
+        }
+      });
+      // Kept for the stream's life: an error after the answer belongs to whoever pipes it.
+      stream.on('error', (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `stream to ${formatAuthority(req.peer)} failed: ${err.message}`, { cause: err }));
+      });
+      stream.once('response', (h) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const status = Number(h[':status']);
+        if (status === 200) resolve({ stream, peer: pooled.peer!, traceparent });
+        else {
+          stream.close(C.NGHTTP2_NO_ERROR);
+          reject(statusError(status, req));
+        }
+      });
+    });
+  }
+}

@@ -1,0 +1,57 @@
+// Copies bytes between an HTTP/2 CONNECT stream and a TCP socket, the way RFC 9113
+// section 8.5 asks of a CONNECT proxy: FIN maps to END_STREAM and back (half-close both
+// ways), a TCP reset becomes RST_STREAM(CONNECT_ERROR) and a stream reset becomes a TCP
+// reset. `pipe` gives backpressure: a side that cannot keep up pauses the other, and
+// HTTP/2 flow control bounds what the peer may send meanwhile.
+import http2, { type Http2Stream } from 'node:http2';
+import type net from 'node:net';
+
+export interface TunnelBytes {
+  /** Bytes that arrived on the stream and went to the socket. */
+  fromPeer: number;
+  /** Bytes that arrived on the socket and went to the stream. */
+  toPeer: number;
+}
+
+export function pipeTunnel(stream: Http2Stream, socket: net.Socket, bytes: TunnelBytes, done: (error?: string) => void): void {
+  let error: string | undefined;
+  let open = 2;
+  const closed = () => {
+    if (--open === 0) done(error);
+  };
+  // Half-close: the socket's FIN must not end our writing side before the stream ends.
+  socket.allowHalfOpen = true;
+  stream.on('data', (chunk: Buffer) => (bytes.fromPeer += chunk.length));
+  socket.on('data', (chunk: Buffer) => (bytes.toPeer += chunk.length));
+  stream.pipe(socket);
+  socket.pipe(stream);
+
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    error ??= `tcp: ${err.code ?? err.message}`;
+    if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CONNECT_ERROR);
+  });
+  stream.on('error', (err: Error) => {
+    error ??= `stream: ${err.message}`;
+  });
+  stream.once('close', () => {
+    if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+      error ??= `stream reset (HTTP/2 error ${stream.rstCode})`;
+      if (!socket.destroyed) socket.resetAndDestroy();
+    } else if (!socket.destroyed && socket.writableFinished && socket.readableEnded) {
+      socket.destroy();
+    }
+    closed();
+  });
+  socket.once('close', () => {
+    // The socket is gone; a stream still open in either direction cannot complete.
+    if (!stream.closed && !stream.destroyed && error) stream.close(http2.constants.NGHTTP2_CONNECT_ERROR);
+    closed();
+  });
+  // Both directions finished cleanly: release the socket once its FIN is flushed.
+  socket.on('end', () => {
+    if (socket.writableFinished) socket.destroy();
+  });
+  socket.on('finish', () => {
+    if (socket.readableEnded) socket.destroy();
+  });
+}

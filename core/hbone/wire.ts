@@ -1,0 +1,90 @@
+// The pure parts of HBONE's wire format: the CONNECT `:authority`, and the headers that
+// travel with it (`forwarded` per RFC 7239, W3C `traceparent` and `baggage`).
+import { isIP } from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+export interface SocketAddress {
+  host: string;
+  port: number;
+}
+
+/** `ip:port`, with IPv6 in brackets (RFC 3986 authority). */
+export function formatAuthority(addr: SocketAddress): string {
+  return isIP(addr.host) === 6 ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+}
+
+/**
+ * Parses a CONNECT `:authority`. HBONE names a socket address, never a host name, so
+ * anything but a literal IP and a port in 1-65535 is rejected (the server answers 400).
+ */
+export function parseAuthority(authority: string | undefined): SocketAddress | undefined {
+  if (!authority) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(authority);
+  if (!m) return undefined;
+  const host = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  if (m[1] !== undefined ? isIP(host) !== 6 : isIP(host) !== 4) return undefined;
+  return { host, port };
+}
+
+/** `for="ip:port"` (RFC 7239 section 4: IPv6 bracketed, and quoted because of ':'). */
+export function formatForwarded(client: SocketAddress): string {
+  return `for="${formatAuthority(client)}"`;
+}
+
+/** The first `for=` of a `forwarded` header, when it is a socket address. */
+export function parseForwardedFor(value: string | undefined): SocketAddress | undefined {
+  if (!value) return undefined;
+  const m = /(?:^|[;,\s])for=(?:"([^"]*)"|([^;,\s]*))/i.exec(value);
+  if (!m) return undefined;
+  const v = m[1] ?? m[2]!;
+  return parseAuthority(v) ?? (isIP(v) ? { host: v, port: 0 } : undefined);
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** A valid W3C traceparent, or undefined (all-zero ids are invalid by the spec). */
+export function parseTraceparent(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const m = TRACEPARENT.exec(value.trim());
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return value.trim();
+}
+
+/** A new root trace context, sampled. */
+export function newTraceparent(): string {
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+}
+
+/** A child span of `parent`: same trace id and flags, new span id. */
+export function childTraceparent(parent: string | undefined): string {
+  const valid = parseTraceparent(parent);
+  if (!valid) return newTraceparent();
+  const [, traceId, , flags] = TRACEPARENT.exec(valid)!;
+  return `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
+}
+
+/** W3C baggage: `k=v,k2=v2`, values percent-encoded. */
+export function formatBaggage(entries: Record<string, string>): string {
+  return Object.entries(entries)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join(',');
+}
+
+export function parseBaggage(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!value) return out;
+  for (const member of value.split(',')) {
+    const [kv] = member.split(';'); // properties after ';' are not used
+    const eq = kv!.indexOf('=');
+    if (eq <= 0) continue;
+    const key = kv!.slice(0, eq).trim();
+    try {
+      out[key] = decodeURIComponent(kv!.slice(eq + 1).trim());
+    } catch {
+      // a malformed percent-escape drops that member only
+    }
+  }
+  return out;
+}

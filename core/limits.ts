@@ -1,0 +1,56 @@
+// Every limit, timeout and size the programs use, with its default, in one place.
+// docs/configuration.md documents each of them (a test checks that it does).
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export const IDENTITY_DEFAULTS = {
+  /** Lifetime of a workload certificate (Istio's default). */
+  workloadCertTtlMs: 24 * HOUR,
+  /** The longest lifetime a CSR may ask for. */
+  workloadCertMaxTtlMs: 7 * DAY,
+  /** Renew when this fraction of a certificate's lifetime has passed. */
+  renewAtFraction: 0.5,
+  /** First retry after a failed renewal; doubles up to renewRetryMaxMs. */
+  renewRetryMinMs: 1 * SECOND,
+  renewRetryMaxMs: 30 * SECOND,
+  /** notBefore is backdated this much to absorb clock skew between nodes. */
+  clockSkewMs: 1 * MINUTE,
+  /** Lifetime of a self-signed root created by the controller. */
+  rootTtlMs: 10 * 365 * DAY,
+  /** Lifetime of an intermediate issued by `ambientctl ca intermediate`. */
+  intermediateTtlMs: 365 * DAY,
+} as const;
+
+export const HBONE_DEFAULTS = {
+  /** Streams a peer may open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams: 1000,
+  /** Per-stream flow-control window: bytes in flight per tunnel before the sender waits. */
+  streamWindowBytes: 4 * 1024 * 1024,
+  /** Per-connection flow-control window: bounds what one connection can buffer in total. */
+  connectionWindowBytes: 16 * 1024 * 1024,
+  /** Largest header block accepted (SETTINGS_MAX_HEADER_LIST_SIZE). */
+  maxHeaderListBytes: 16 * 1024,
+  /** Header fields accepted per request. */
+  maxHeaderPairs: 64,
+  /** nghttp2 memory a session may hold, in MiB, before new streams are refused. */
+  maxSessionMemoryMiB: 64,
+  /** Streams a peer may reset before the server answered, per resetWindowMs (CVE-2023-44487). */
+  maxEarlyResetsPerWindow: 200,
+  resetWindowMs: 1000,
+  /** Invalid frames and refused streams tolerated before the connection is closed. */
+  maxInvalidFrames: 100,
+  maxRejectedStreams: 100,
+  /** TLS handshake must finish within this. */
+  handshakeTimeoutMs: 10_000,
+  /** Connecting to the upstream (server) or to the peer's 15008 and its 200 (client). */
+  connectTimeoutMs: 10_000,
+  /** A connection with no open stream is closed after this. */
+  idleTimeoutMs: 60_000,
+  /** Graceful drain: GOAWAY, then streams get this long to finish before a hard close. */
+  drainTimeoutMs: 10_000,
+} as const;
+
+export type HboneLimits = { -readonly [K in keyof typeof HBONE_DEFAULTS]: number };
