@@ -54,3 +54,10 @@ export const HBONE_DEFAULTS = {
 } as const;
 
 export type HboneLimits = { -readonly [K in keyof typeof HBONE_DEFAULTS]: number };
+
+export const SOCKET_DEFAULTS = {
+  /** Connecting from inside a pod's network namespace. */
+  netnsConnectTimeoutMs: 10_000,
+  /** Listen backlog of sockets opened inside a pod's network namespace (Node's default). */
+  listenBacklog: 511,
+} as const;

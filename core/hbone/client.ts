@@ -61,6 +61,8 @@ interface Pooled {
   /** Streams open or promised to callers. */
   active: number;
   maxStreams: number;
+  /** The peer's SETTINGS arrived, so maxStreams is its real limit. */
+  settled: boolean;
   usable: boolean;
   idleTimer?: NodeJS.Timeout;
 }
@@ -143,10 +145,16 @@ export class HboneClient {
   }
 
   async #reserve(key: string, req: TunnelRequest): Promise<Pooled> {
-    // Bounded: each round either reserves a stream or opens a connection that has room.
+    // Bounded: each round reserves a stream, waits for a connection in set-up to learn
+    // its peer's limit, or opens a connection.
     for (let attempt = 0; attempt < 8; attempt++) {
       const list = this.#pools.get(key) ?? [];
       let pooled = list.find((p) => p.usable && p.active < p.maxStreams);
+      const dialing = list.find((p) => p.usable && !p.settled);
+      if (!pooled && dialing) {
+        await dialing.ready.catch(() => undefined);
+        continue;
+      }
       if (!pooled) {
         pooled = this.#dial(key, req);
         this.#pools.set(key, [...list, pooled]);
@@ -192,7 +200,7 @@ export class HboneClient {
   }
 
   #dial(key: string, req: TunnelRequest): Pooled {
-    const pooled: Pooled = { key, active: 0, maxStreams: ASSUMED_MAX_STREAMS, usable: true, ready: undefined as never };
+    const pooled: Pooled = { key, active: 0, maxStreams: ASSUMED_MAX_STREAMS, settled: false, usable: true, ready: undefined as never };
     pooled.ready = this.#handshake(pooled, req);
     pooled.ready.catch(() => this.#drop(pooled));
     return pooled;
@@ -256,6 +264,7 @@ export class HboneClient {
       });
       session.once('remoteSettings', (settings) => {
         pooled.maxStreams = settings.maxConcurrentStreams ?? ASSUMED_MAX_STREAMS;
+        pooled.settled = true;
         if (settled) return;
         settled = true;
         clearTimeout(timer);

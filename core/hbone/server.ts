@@ -163,12 +163,14 @@ export class HboneServer {
    */
   async drain(timeoutMs = this.limits.drainTimeoutMs): Promise<void> {
     this.#draining = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const session of this.#sessions.keys()) this.#goaway(session);
+    const listening = this.server.listening ? new Promise<void>((resolve) => this.server.close(() => resolve())) : undefined;
+    const sessions = [...this.#sessions.keys()];
+    const gone = sessions.map((s) => (s.destroyed ? undefined : new Promise((resolve) => s.once('close', resolve))));
+    for (const session of sessions) this.#goaway(session);
     const deadline = setTimeout(() => {
       for (const session of this.#sessions.keys()) session.destroy();
     }, timeoutMs);
-    await closed;
+    await Promise.all([listening, ...gone]);
     clearTimeout(deadline);
   }
 
@@ -202,8 +204,7 @@ export class HboneServer {
       // TLS verified the chain; the identity is not one of ours. INADEQUATE_SECURITY is
       // the HTTP/2 code for "this TLS connection is not acceptable" (RFC 9113 section 7).
       this.#log.warn({ err: (err as Error).message, remote: socket.remoteAddress }, 'hbone: peer identity rejected');
-      session.goaway(C.NGHTTP2_INADEQUATE_SECURITY);
-      session.destroy();
+      session.destroy(err as Error, C.NGHTTP2_INADEQUATE_SECURITY);
       return;
     }
     session.setLocalWindowSize(this.limits.connectionWindowBytes);
@@ -231,8 +232,7 @@ export class HboneServer {
         { peer: state.peer && formatSpiffeId(state.peer), resets: state.earlyResets },
         'hbone: too many streams reset before their answer (rapid reset); closing the connection',
       );
-      session.goaway(C.NGHTTP2_ENHANCE_YOUR_CALM);
-      session.destroy();
+      session.destroy(new Error('rapid reset'), C.NGHTTP2_ENHANCE_YOUR_CALM);
     }
   }
 

@@ -23,8 +23,22 @@ export function pipeTunnel(stream: Http2Stream, socket: net.Socket, bytes: Tunne
   socket.allowHalfOpen = true;
   stream.on('data', (chunk: Buffer) => (bytes.fromPeer += chunk.length));
   socket.on('data', (chunk: Buffer) => (bytes.toPeer += chunk.length));
-  stream.pipe(socket);
+  // A proxy must not add Nagle delay to what the app already chose to send.
+  socket.setNoDelay(true);
+  // The stream's end is forwarded by hand: Node emits 'end' just before 'aborted' on a
+  // reset stream, and a socket whose FIN is queued can no longer be reset.
+  stream.pipe(socket, { end: false });
   socket.pipe(stream);
+  let aborted = false;
+  stream.on('aborted', () => {
+    aborted = true;
+    if (!socket.destroyed) socket.resetAndDestroy();
+  });
+  stream.on('end', () =>
+    setImmediate(() => {
+      if (!aborted && !socket.destroyed) socket.end();
+    }),
+  );
 
   socket.on('error', (err: NodeJS.ErrnoException) => {
     error ??= `tcp: ${err.code ?? err.message}`;
@@ -36,7 +50,8 @@ export function pipeTunnel(stream: Http2Stream, socket: net.Socket, bytes: Tunne
   stream.once('close', () => {
     if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
       error ??= `stream reset (HTTP/2 error ${stream.rstCode})`;
-      if (!socket.destroyed) socket.resetAndDestroy();
+      // A socket whose FIN is already queued cannot be reset (libuv: EINVAL); close it.
+      if (!socket.destroyed) socket.writableEnded ? socket.destroy() : socket.resetAndDestroy();
     } else if (!socket.destroyed && socket.writableFinished && socket.readableEnded) {
       socket.destroy();
     }
