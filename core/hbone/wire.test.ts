@@ -130,6 +130,12 @@ test('forwarded_parse_unquoted_ip_without_port_gives_port_zero', () => {
   assert.deepEqual(parseForwardedFor('for=192.0.2.43'), { host: '192.0.2.43', port: 0 });
 });
 
+test('forwarded_parse_bracketed_ipv6_without_port_gives_port_zero', () => {
+  // RFC 7239 section 6: nodename = IPv4address / "[" IPv6address "]", the port optional.
+  assert.deepEqual(parseForwardedFor('for="[2001:db8:cafe::17]"'), { host: '2001:db8:cafe::17', port: 0 });
+  assert.equal(parseForwardedFor('for="[1.2.3.4]"'), undefined);
+});
+
 test('forwarded_parse_takes_first_of_several', () => {
   assert.deepEqual(parseForwardedFor('for="10.0.0.1:1000", for="10.0.0.2:2000"'), { host: '10.0.0.1', port: 1000 });
   assert.deepEqual(parseForwardedFor('for=192.0.2.43, for=198.51.100.17'), { host: '192.0.2.43', port: 0 });

@@ -39,7 +39,12 @@ export function parseForwardedFor(value: string | undefined): SocketAddress | un
   const m = /(?:^|[;,\s])for=(?:"([^"]*)"|([^;,\s]*))/i.exec(value);
   if (!m) return undefined;
   const v = m[1] ?? m[2]!;
-  return parseAuthority(v) ?? (isIP(v) ? { host: v, port: 0 } : undefined);
+  const authority = parseAuthority(v);
+  if (authority) return authority;
+  // A node without a port: an IPv4 address, or an IPv6 address in brackets (RFC 7239 section 6).
+  const host = /^\[(.*)\]$/.exec(v)?.[1] ?? v;
+  if (host !== v ? isIP(host) === 6 : isIP(host) !== 0) return { host, port: 0 };
+  return undefined;
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

@@ -37,6 +37,9 @@ export interface CertificateManagerOptions {
   now?: () => number;
 }
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 interface Entry {
   current?: WorkloadCertificate;
   pending?: Promise<WorkloadCertificate>;
@@ -152,11 +155,13 @@ export class CertificateManager extends EventEmitter<CertificateManagerEvents> {
 
   #schedule(identity: SpiffeId, entry: Entry, delayMs: number): void {
     if (entry.timer) clearTimeout(entry.timer);
+    // Node runs a timer longer than 2^31-1 ms after 1 ms instead (TimeoutOverflowWarning),
+    // which would renew a long-lived certificate in a loop; renewing early is harmless.
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
       entry.pending ??= this.#fetch(identity, entry);
       entry.pending.catch(() => {}); // reported through 'error'; retried by #fetch
-    }, delayMs);
+    }, Math.min(delayMs, MAX_TIMER_MS));
     entry.timer.unref();
   }
 }

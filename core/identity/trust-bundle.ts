@@ -62,7 +62,10 @@ export class TrustBundle {
     const valid = (x: X509Certificate) => new Date(x.validFrom) <= now && now <= new Date(x.validTo);
     if (!certs.every(valid)) return false;
     for (let i = 0; i + 1 < certs.length; i++) {
-      if (!certs[i]!.checkIssued(certs[i + 1]!) || !certs[i]!.verify(certs[i + 1]!.publicKey)) return false;
+      // An issuer must be a CA (RFC 5280 6.1.4 (k)): a leaf, even one without a keyUsage
+      // extension that OpenSSL's issuer check would catch, cannot extend a chain.
+      const issuer = certs[i + 1]!;
+      if (!issuer.ca || !certs[i]!.checkIssued(issuer) || !certs[i]!.verify(issuer.publicKey)) return false;
     }
     const top = certs[certs.length - 1];
     if (!top) return false;

@@ -154,7 +154,15 @@ export function parseCsr(csrPem: string): ParsedCsr {
   } catch (err) {
     throw csrError(`not a PEM PKCS#10 request with an RSA key (${(err as Error).message})`);
   }
-  if (!csr.verify()) throw csrError('its signature does not match its public key');
+  // forge's verify() throws, rather than returning false, when the signature does not
+  // even decrypt to a well-formed PKCS#1 block; both mean the same to us.
+  let signatureOk = false;
+  try {
+    signatureOk = csr.verify();
+  } catch {
+    signatureOk = false;
+  }
+  if (!signatureOk) throw csrError('its signature does not match its public key');
   const key = csr.publicKey as forge.pki.rsa.PublicKey | null;
   if (!key || key.n.bitLength() < KEY_BITS) throw csrError(`the RSA key must have at least ${KEY_BITS} bits`);
   const req = csr.getAttribute({ name: 'extensionRequest' }) as { extensions?: Array<{ name?: string; altNames?: Array<{ type: number; value: string }> }> } | null;
