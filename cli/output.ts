@@ -34,3 +34,8 @@ export function render<T>(rows: T[], columns: Column<T>[], format: OutputFormat,
     }
   }
 }
+
+/** One object, for `get KIND NAME -o json|yaml`. */
+export function renderOne(obj: unknown, format: 'json' | 'yaml'): string {
+  return format === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : stringify(obj);
+}

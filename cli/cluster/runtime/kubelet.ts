@@ -1,0 +1,241 @@
+// The local cluster's kubelet for one node: runs the pods the API server assigns to this
+// node. A pod gets a network namespace wired by the CNI plugins, its own hosts file, and
+// one supervised process per container; its status (IP, phase, container states, restarts)
+// is written back to the API server. A deleted pod's processes are stopped and its
+// network torn down.
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { watchResource } from '../../../core/kube/informer.js';
+import { silentLogger, type Logger } from '../../../core/log.js';
+import { containerArgv, containerEnv } from './containers.js';
+import { hostsFile, resolvConf } from './hosts.js';
+import { podStatus, statusKey, type ContainerView } from './pod-status.js';
+import { ContainerProcess } from './supervisor.js';
+
+const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export interface PodRef {
+  uid: string;
+  name: string;
+  namespace: string;
+}
+
+/** The CNI side of a pod, provided by the node (cli/cluster/network). */
+export interface PodNetwork {
+  add(pod: PodRef): Promise<{ netns: string; ip: string }>;
+  del(pod: PodRef): Promise<void>;
+}
+
+export interface KubeletOptions {
+  kc: KubeConfig;
+  node: string;
+  hostIP: string;
+  network: PodNetwork;
+  stateDir: string;
+  repoRoot: string;
+  /** Environment every container inherits (PATH, the cluster marker). */
+  baseEnv: Record<string, string>;
+  logger?: Logger;
+}
+
+interface PodRuntime {
+  ref: PodRef;
+  pod: V1Pod;
+  netns?: string;
+  ip?: string;
+  containers: ContainerProcess[];
+  images: Map<string, string>;
+  startTime: Date;
+  /** Set when the pod cannot start (unknown image, CNI failure). */
+  blocked?: { reason: string; message: string };
+  lastStatus?: string;
+  starting?: Promise<void>;
+  hosts?: string;
+}
+
+export class Kubelet {
+  readonly #o: KubeletOptions;
+  readonly #log: Logger;
+  readonly #core: CoreV1Api;
+  readonly #pods = new Map<string, PodRuntime>();
+  readonly #watchPods;
+  readonly #watchServices;
+  #timer?: NodeJS.Timeout;
+  #syncing?: Promise<void>;
+  #again = false;
+  #stopped = false;
+
+  constructor(o: KubeletOptions) {
+    this.#o = o;
+    this.#log = o.logger ?? silentLogger;
+    this.#core = o.kc.makeApiClient(CoreV1Api);
+    const onChange = () => this.#schedule();
+    this.#watchPods = watchResource<V1Pod>(o.kc, { apiVersion: 'v1', kind: 'Pod', plural: 'pods' }, { fieldSelector: `spec.nodeName=${o.node}`, onChange, logger: this.#log });
+    this.#watchServices = watchResource<V1Service>(o.kc, { apiVersion: 'v1', kind: 'Service', plural: 'services' }, { onChange, logger: this.#log });
+  }
+
+  get synced(): Promise<void> {
+    return Promise.all([this.#watchPods.synced, this.#watchServices.synced]).then(() => undefined);
+  }
+
+  /** The pods this node runs now: for `cluster status` and tests. */
+  running(): Array<{ ref: PodRef; ip?: string; netns?: string }> {
+    return [...this.#pods.values()].map((p) => ({ ref: p.ref, ...(p.ip ? { ip: p.ip } : {}), ...(p.netns ? { netns: p.netns } : {}) }));
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#sync(), 20);
+  }
+
+  async #sync(): Promise<void> {
+    if (this.#syncing) {
+      this.#again = true;
+      return;
+    }
+    this.#syncing = (async () => {
+      do {
+        this.#again = false;
+        try {
+          await this.#syncOnce();
+        } catch (err) {
+          this.#log.warn({ err: (err as Error).message }, 'kubelet sync failed; retrying');
+          setTimeout(() => this.#schedule(), 1000).unref();
+        }
+      } while (this.#again && !this.#stopped);
+    })();
+    await this.#syncing;
+    this.#syncing = undefined;
+  }
+
+  async #syncOnce(): Promise<void> {
+    const desired = new Map(this.#watchPods.list().filter((p) => !p.metadata?.deletionTimestamp).map((p) => [p.metadata!.uid!, p]));
+    for (const [uid, rt] of this.#pods) {
+      if (!desired.has(uid)) await this.#teardown(rt);
+    }
+    const services = this.#watchServices.list();
+    for (const [uid, pod] of desired) {
+      let rt = this.#pods.get(uid);
+      if (!rt) {
+        rt = {
+          ref: { uid, name: pod.metadata!.name!, namespace: pod.metadata!.namespace! },
+          pod,
+          containers: [],
+          images: new Map((pod.spec?.containers ?? []).map((c) => [c.name, c.image ?? ''])),
+          startTime: new Date(),
+        };
+        this.#pods.set(uid, rt);
+        const r = rt;
+        // Pods start concurrently; the status of each is written as it progresses.
+        r.starting = this.#start(r).catch((err) => {
+          r.blocked = { reason: 'StartError', message: (err as Error).message };
+          this.#log.warn({ pod: `${r.ref.namespace}/${r.ref.name}`, err: (err as Error).message }, 'pod failed to start');
+          this.#schedule();
+        });
+      }
+      rt.pod = pod;
+      if (rt.netns && rt.ip) await this.#writeHosts(rt, services);
+      await this.#writeStatus(rt);
+    }
+  }
+
+  async #start(rt: PodRuntime): Promise<void> {
+    const pod = rt.pod;
+    const node = process.execPath;
+    const argvs = (pod.spec?.containers ?? []).map((c) => ({ c, a: containerArgv(c, this.#o.repoRoot, node) }));
+    const bad = argvs.find((x) => 'error' in x.a);
+    if (bad && 'error' in bad.a) {
+      rt.blocked = { reason: bad.a.reason, message: `container ${bad.c.name}: ${bad.a.error}` };
+      this.#schedule();
+      return;
+    }
+    const { netns, ip } = await this.#o.network.add(rt.ref);
+    if (!this.#pods.has(rt.ref.uid) || this.#stopped) {
+      await this.#o.network.del(rt.ref); // deleted while its network was being set up
+      return;
+    }
+    rt.netns = netns;
+    rt.ip = ip;
+    await this.#writeHosts(rt, this.#watchServices.list());
+    const podWithIp: V1Pod = { ...pod, status: { ...pod.status, podIP: ip, hostIP: this.#o.hostIP } };
+    const restartPolicy = (pod.spec?.restartPolicy ?? 'Always') as 'Always' | 'OnFailure' | 'Never';
+    for (const { c, a } of argvs) {
+      if (!('argv' in a)) continue;
+      const proc = new ContainerProcess(
+        {
+          name: c.name,
+          netns,
+          argv: a.argv,
+          env: containerEnv(podWithIp, c, this.#o.node, this.#o.baseEnv),
+          logFile: this.logFile(rt.ref, c.name),
+          restartPolicy,
+        },
+        () => this.#schedule(),
+      );
+      rt.containers.push(proc);
+      proc.start();
+    }
+    this.#log.info({ pod: `${rt.ref.namespace}/${rt.ref.name}`, ip, netns }, 'pod started');
+    this.#schedule();
+  }
+
+  logFile(ref: PodRef, container: string): string {
+    return join(this.#o.stateDir, 'pods', `${ref.namespace}_${ref.name}_${ref.uid.slice(0, 8)}`, `${container}.log`);
+  }
+
+  async #writeHosts(rt: PodRuntime, services: readonly V1Service[]): Promise<void> {
+    const text = hostsFile({ name: rt.ref.name, namespace: rt.ref.namespace, ip: rt.ip! }, services);
+    if (text === rt.hosts) return;
+    const dir = join('/etc/netns', rt.netns!);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'hosts'), text);
+    const resolv = join(dir, 'resolv.conf');
+    const want = resolvConf(rt.ref.namespace);
+    if ((await readFile(resolv, 'utf8').catch(() => '')) !== want) await writeFile(resolv, want);
+    rt.hosts = text;
+  }
+
+  async #writeStatus(rt: PodRuntime): Promise<void> {
+    const views: ContainerView[] = (rt.pod.spec?.containers ?? []).map((c) => {
+      const proc = rt.containers.find((p) => p.spec.name === c.name);
+      return {
+        name: c.name,
+        image: c.image ?? '',
+        state: proc?.state ?? (rt.blocked ? { state: 'waiting', reason: rt.blocked.reason, message: rt.blocked.message } : { state: 'waiting', reason: 'ContainerCreating' }),
+        restartCount: proc?.restartCount ?? 0,
+        ...(proc?.lastTermination ? { lastTermination: proc.lastTermination } : {}),
+      };
+    });
+    const status = podStatus({ ...(rt.ip ? { podIP: rt.ip } : {}), hostIP: this.#o.hostIP, startTime: rt.startTime, containers: views });
+    const key = statusKey(status);
+    if (key === rt.lastStatus) return;
+    try {
+      await this.#core.patchNamespacedPodStatus({ name: rt.ref.name, namespace: rt.ref.namespace, body: { status } }, MERGE);
+      rt.lastStatus = key;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) this.#log.warn({ pod: rt.ref.name, err: (err as Error).message }, 'status write failed');
+    }
+  }
+
+  async #teardown(rt: PodRuntime): Promise<void> {
+    this.#pods.delete(rt.ref.uid);
+    await rt.starting;
+    await Promise.all(rt.containers.map((c) => c.stop()));
+    if (rt.netns) {
+      await this.#o.network.del(rt.ref).catch((err) => this.#log.warn({ err: (err as Error).message }, 'CNI DEL failed'));
+      await rm(join('/etc/netns', rt.netns), { recursive: true, force: true });
+    }
+    this.#log.info({ pod: `${rt.ref.namespace}/${rt.ref.name}` }, 'pod stopped');
+  }
+
+  /** Stops watching and tears every pod down (node shutdown). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await Promise.all([this.#watchPods.stop(), this.#watchServices.stop()]);
+    await this.#syncing;
+    await Promise.all([...this.#pods.values()].map((rt) => this.#teardown(rt)));
+  }
+}
