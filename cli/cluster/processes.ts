@@ -1,0 +1,72 @@
+// The local cluster's processes: started detached with a marker in their environment
+// (AMBIENT_CLUSTER=<name>), so that `cluster down` finds every one of them, pods included,
+// even after a crash left no record of their pids.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export const CLUSTER_MARKER = 'AMBIENT_CLUSTER';
+
+export function startDaemon(argv: string[], opts: { cluster: string; logFile: string; env?: Record<string, string> }): number {
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  const log = openSync(opts.logFile, 'a');
+  try {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ...opts.env, [CLUSTER_MARKER]: opts.cluster },
+    });
+    child.unref();
+    if (child.pid === undefined) throw new Error(`cannot start ${argv[0]}`);
+    return child.pid;
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** Pids of live processes whose environment carries this cluster's marker. */
+export function clusterPids(cluster: string): number[] {
+  const want = `${CLUSTER_MARKER}=${cluster}`;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
+      if (env.includes(want)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM every process of the cluster, then SIGKILL what is left after `graceMs`. */
+export async function stopCluster(cluster: string, graceMs = 8000): Promise<number> {
+  const pids = clusterPids(cluster);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && pids.some(alive)) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of clusterPids(cluster)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return pids.length;
+}
