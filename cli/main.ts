@@ -2,15 +2,24 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { caCommand } from './ca.js';
+import { clusterCommand, execCommand } from './cluster/commands.js';
+import { objectCommands } from './objects.js';
 import { isMeshError } from '../core/errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('ambientctl')
-  .description('operate the ambient mesh: certificates today; the local cluster, enrolment, waypoints and status as they land')
+  .description('operate the ambient mesh: a local cluster, objects on it or on a real cluster, certificates')
   .version(pkg.version)
   .showHelpAfterError()
+  .option('--kubeconfig <file>', 'kubeconfig to use (default: the local cluster when it is up, else KUBECONFIG or ~/.kube/config)')
+  .option('--context <name>', 'kubeconfig context to use')
+  .option('--cluster <name>', 'which local cluster (ambientctl cluster up --cluster NAME)', 'local')
+  .option('-n, --namespace <ns>', 'namespace (default: the context\'s, else "default")')
+  .addCommand(clusterCommand())
+  .addCommand(execCommand())
   .addCommand(caCommand());
+objectCommands(program);
 
 try {
   await program.parseAsync(process.argv);

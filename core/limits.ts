@@ -61,3 +61,13 @@ export const SOCKET_DEFAULTS = {
   /** Listen backlog of sockets opened inside a pod's network namespace (Node's default). */
   listenBacklog: 511,
 } as const;
+
+/** The local cluster's network layer (cli/cluster/network). */
+export const LOCAL_NETWORK_DEFAULTS = {
+  /** One `ip`, `sysctl` or `iptables` command. */
+  commandTimeoutMs: 15_000,
+  /** One CNI plugin invocation (ADD/DEL/CHECK), including its IPAM plugin. */
+  cniPluginTimeoutMs: 30_000,
+  /** Output kept per stream; more is dropped (a plugin's result is a few KiB). */
+  maxOutputBytes: 4 * 1024 * 1024,
+} as const;

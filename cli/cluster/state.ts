@@ -59,6 +59,7 @@ export function kubeconfigYaml(name: string, apiPort: number): string {
     `- name: ambient-${name}`,
     '  cluster:',
     `    server: http://127.0.0.1:${apiPort}`,
+    '    insecure-skip-tls-verify: true # plain http on loopback: nothing to verify; client-node needs this to allow http',
     'contexts:',
     `- name: ambient-${name}`,
     '  context:',

@@ -212,7 +212,9 @@ export class Kubelet {
     const key = statusKey(status);
     if (key === rt.lastStatus) return;
     try {
-      await this.#core.patchNamespacedPodStatus({ name: rt.ref.name, namespace: rt.ref.namespace, body: { status } }, MERGE);
+      // Merge patch keeps absent keys: a reason that no longer applies must be cleared.
+      const body = { status: { ...status, reason: status.reason ?? null, message: status.message ?? null } };
+      await this.#core.patchNamespacedPodStatus({ name: rt.ref.name, namespace: rt.ref.namespace, body }, MERGE);
       rt.lastStatus = key;
     } catch (err) {
       if ((err as { code?: number }).code !== 404) this.#log.warn({ pod: rt.ref.name, err: (err as Error).message }, 'status write failed');

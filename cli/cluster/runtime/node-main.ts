@@ -2,7 +2,9 @@
 // inside the node's network namespace, as they would on a real node, and reaches the API
 // server at the control-plane address on the cluster network.
 import { Command } from 'commander';
-import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
+import { kubeConfigForServer } from '../../../core/kube/config.js';
 import { createLogger } from '../../../core/log.js';
 import { buildTopology, nodeOf } from '../network/topology.js';
 import { podNetworkAdd, podNetworkDel } from '../network/cni.js';
@@ -11,17 +13,6 @@ import { startKubeProxy } from './kube-proxy.js';
 
 export const NODE_HEARTBEAT_MS = 10_000;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-export function kubeConfigFor(server: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'local', server, skipTLSVerify: false }],
-    users: [{ name: 'node' }],
-    contexts: [{ name: 'local', cluster: 'local', user: 'node' }],
-    currentContext: 'local',
-  });
-  return kc;
-}
 
 function nodeObject(name: string, address: string, podCidr: string, ready: boolean): V1Node {
   const now = new Date();
@@ -45,13 +36,14 @@ async function main(): Promise<void> {
     .requiredOption('--index <i>', '1-based index of this node', Number)
     .requiredOption('--state-dir <dir>')
     .requiredOption('--api <url>')
+    .requiredOption('--token-file <file>', 'bearer token for the API server (a ServiceAccount token, as a kubelet has)')
     .requiredOption('--repo-root <dir>')
     .parse(process.argv)
-    .opts<{ cluster: string; nodes: number; index: number; stateDir: string; api: string; repoRoot: string }>();
+    .opts<{ cluster: string; nodes: number; index: number; stateDir: string; api: string; tokenFile: string; repoRoot: string }>();
   const topology = buildTopology({ cluster: o.cluster, nodes: o.nodes });
   const me = nodeOf(topology, o.index);
   const log = createLogger(`node/${me.name}`);
-  const kc = kubeConfigFor(o.api);
+  const kc = kubeConfigForServer(o.api, readFileSync(o.tokenFile, 'utf8').trim());
   const core = kc.makeApiClient(CoreV1Api);
 
   const register = async (ready: boolean) => {

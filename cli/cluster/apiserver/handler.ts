@@ -1,0 +1,266 @@
+// The HTTP face of the API server: one request handler, usable on any listener. It
+// authenticates, routes (discovery, health, OpenAPI, resources), reads and parses the
+// body, calls the verb, and answers JSON, a Table for kubectl's human output, or a watch
+// stream. Every error becomes a Kubernetes Status; nothing a client sends can throw out
+// of here.
+//
+// Authentication (kept simple; there is no authorization): a request from a loopback
+// address on a listener that trusts loopback is the cluster admin; anything else needs
+// `Authorization: Bearer <token>` with a service-account token from TokenRequest whose
+// audience includes the API server's. /healthz, /livez, /readyz and /version are open to
+// all, as on a real cluster.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../../../core/log.js';
+import { ApiError, badRequest, internalError, methodNotSupported, pathNotFound, unauthorized } from './api-errors.js';
+import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
+import { parseJson, parseObjectBody, readBody, sendError, sendJson, sendText } from './http-io.js';
+import { apiVersionOf, kindByResource, type KObject, type KindInfo } from './kinds.js';
+import type { ApiServerLimits } from './limits.js';
+import { patchTypeOf } from './patch-types.js';
+import { parseRequestPath } from './request-path.js';
+import type { DeleteOptions, Resources } from './resources.js';
+import type { ServiceAccountTokens } from './service-account-tokens.js';
+import type { ObjectStore } from './store.js';
+import { toTable, wantsTable, type IncludeObject } from './table.js';
+import type { WatchHub } from './watch-hub.js';
+import { serveWatch } from './watch-stream.js';
+
+export interface HandlerDeps {
+  resources: Resources;
+  tokens: ServiceAccountTokens;
+  store: ObjectStore;
+  hub: WatchHub;
+  limits: ApiServerLimits;
+  logger: Logger;
+  now: () => Date;
+  /** Is this connection one whose loopback peers are trusted as admin? */
+  trustsLoopback: (socket: Socket) => boolean;
+}
+
+const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
+}
+
+export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const started = Date.now();
+    res.on('finish', () => deps.logger.debug({ method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }, 'request'));
+    handle(deps, req, res).catch((err: unknown) => {
+      if (err instanceof ApiError) return sendError(res, err);
+      deps.logger.error({ err, method: req.method, url: req.url }, 'request failed');
+      sendError(res, internalError((err as Error)?.message ?? String(err)));
+    });
+  };
+}
+
+async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://apiserver');
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const base = path.split('/').slice(0, 2).join('/');
+  if (!PUBLIC_PATHS.has(base)) await authenticate(deps, req);
+
+  switch (base) {
+    case '/healthz':
+    case '/livez':
+    case '/readyz':
+      return sendText(res, 200, 'ok');
+    case '/version':
+      return sendJson(res, 200, versionInfo());
+    case '/openapi': {
+      if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Root());
+      const m = /^\/openapi\/v3\/(?:api\/([^/]+)|apis\/([^/]+)\/([^/]+))$/.exec(path);
+      const doc = m ? (m[1] ? openApiV3GroupVersion('', m[1]) : openApiV3GroupVersion(m[2]!, m[3]!)) : undefined;
+      if (doc) return sendJson(res, 200, doc);
+      throw pathNotFound();
+    }
+  }
+
+  const parsed = parseRequestPath(path);
+  if (parsed.type === 'unknown') throw pathNotFound();
+  if (parsed.type === 'discovery') {
+    if (req.method !== 'GET') throw methodNotSupported(path, req.method ?? '');
+    const doc =
+      parsed.what === 'api'
+        ? apiVersions(req.headers.host ?? '127.0.0.1')
+        : parsed.what === 'apis'
+          ? apiGroupList()
+          : parsed.what === 'group'
+            ? apiGroupDoc(parsed.group)
+            : apiResourceList(parsed.group, parsed.version);
+    if (!doc) throw pathNotFound();
+    return sendJson(res, 200, doc);
+  }
+
+  const k = kindByResource(parsed.group, parsed.version, parsed.plural);
+  if (!k) throw pathNotFound();
+  if (!k.namespaced && parsed.namespace !== undefined) throw pathNotFound();
+  return serveResource(deps, req, res, url, k, parsed);
+}
+
+async function authenticate(deps: HandlerDeps, req: IncomingMessage): Promise<void> {
+  if (isLoopback(req.socket.remoteAddress) && deps.trustsLoopback(req.socket)) return;
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  if (m && (await deps.tokens.authenticate(m[1]!))) return;
+  throw unauthorized();
+}
+
+interface ResourcePath {
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+  watch: boolean;
+}
+
+async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, url: URL, k: KindInfo, p: ResourcePath): Promise<void> {
+  const q = url.searchParams;
+  const method = req.method ?? 'GET';
+  const { resources } = deps;
+  const ns = p.namespace;
+  const dryRun = q.get('dryRun') === 'All';
+  const body = async (): Promise<string> => readBody(req, deps.limits.maxBodyBytes);
+  const what = `${k.plural}${p.subresource ? `/${p.subresource}` : ''}`;
+  const unsupported = (): never => {
+    throw methodNotSupported(what, method);
+  };
+  const out = (code: number, obj: KObject) => sendObject(deps, req, res, url, k, code, obj);
+
+  if (k.virtual) {
+    // TokenReview: create only, never stored.
+    if (method !== 'POST' || p.name !== undefined) return unsupported();
+    const review = await deps.tokens.review(parseObjectBody(await body(), req.headers['content-type']));
+    return sendJson(res, 201, review);
+  }
+
+  if (p.subresource !== undefined) {
+    const name = p.name!;
+    switch (p.subresource) {
+      case 'status':
+        if (!k.status) throw pathNotFound();
+        if (method === 'GET') return out(200, await resources.get(k, ns, name));
+        if (method === 'PUT') return out(200, await resources.update(k, ns, name, parseObjectBody(await body(), req.headers['content-type']), 'status', { dryRun }));
+        if (method === 'PATCH') return out(200, await resources.patch(k, ns, name, patchTypeOf(req.headers['content-type'], k), parseJson(await body()), 'status', { dryRun }));
+        return unsupported();
+      case 'scale':
+        if (!k.scale || ns === undefined) throw pathNotFound();
+        if (method === 'GET') return sendJson(res, 200, await resources.getScale(ns, name));
+        if (method === 'PUT') return sendJson(res, 200, await resources.updateScale(ns, name, parseObjectBody(await body(), req.headers['content-type']), { dryRun }));
+        if (method === 'PATCH') return sendJson(res, 200, await resources.patchScale(ns, name, patchTypeOf(req.headers['content-type'], k), parseJson(await body()), { dryRun }));
+        return unsupported();
+      case 'token': {
+        if (k.kind !== 'ServiceAccount' || ns === undefined) throw pathNotFound();
+        if (method !== 'POST') return unsupported();
+        const text = await body();
+        const tr = await deps.tokens.request(ns, name, text.trim() ? parseObjectBody(text, req.headers['content-type']) : undefined);
+        return sendJson(res, 201, tr);
+      }
+      case 'binding':
+        if (k.kind !== 'Pod' || ns === undefined) throw pathNotFound();
+        if (method !== 'POST') return unsupported();
+        await resources.bind(ns, name, parseObjectBody(await body(), req.headers['content-type']));
+        return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      default:
+        throw pathNotFound();
+    }
+  }
+
+  const watch = p.watch || q.get('watch') === 'true' || q.get('watch') === '1';
+  if (p.name !== undefined) {
+    const name = p.name;
+    if (watch && method === 'GET') {
+      const fieldSelector = [q.get('fieldSelector'), `metadata.name=${name}`].filter(Boolean).join(',');
+      return startWatch(deps, req, res, url, k, ns, fieldSelector);
+    }
+    switch (method) {
+      case 'GET':
+        return out(200, await resources.get(k, ns, name));
+      case 'PUT':
+        return out(200, await resources.update(k, ns, name, parseObjectBody(await body(), req.headers['content-type']), 'main', { dryRun }));
+      case 'PATCH':
+        return out(200, await resources.patch(k, ns, name, patchTypeOf(req.headers['content-type'], k), parseJson(await body()), 'main', { dryRun }));
+      case 'DELETE':
+        return out(200, await resources.delete(k, ns, name, deleteOptions(await body(), q)));
+      default:
+        return unsupported();
+    }
+  }
+
+  switch (method) {
+    case 'GET': {
+      if (watch) return startWatch(deps, req, res, url, k, ns, q.get('fieldSelector') ?? undefined);
+      const list = await resources.list(k, { namespace: ns, labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined });
+      return sendList(deps, req, res, url, k, list.items, list.rv);
+    }
+    case 'POST':
+      return out(201, await resources.create(k, ns, parseObjectBody(await body(), req.headers['content-type']), { dryRun }));
+    case 'DELETE': {
+      const items = await resources.deleteCollection(
+        k,
+        { namespace: ns, labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined },
+        deleteOptions(await body(), q),
+      );
+      return sendList(deps, req, res, url, k, items, deps.hub.lastRv);
+    }
+    default:
+      return unsupported();
+  }
+}
+
+function deleteOptions(text: string, q: URLSearchParams): DeleteOptions {
+  const b = text.trim() ? parseJson(text) : {};
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badRequest('DeleteOptions must be a JSON object');
+  const o = b as { propagationPolicy?: string; orphanDependents?: boolean; preconditions?: DeleteOptions['preconditions']; dryRun?: string[] };
+  const policy = q.get('propagationPolicy') ?? o.propagationPolicy ?? (o.orphanDependents ? 'Orphan' : undefined);
+  if (policy !== undefined && !['Background', 'Foreground', 'Orphan'].includes(policy)) {
+    throw badRequest(`propagationPolicy must be Background, Foreground or Orphan, not ${JSON.stringify(policy)}`);
+  }
+  return {
+    ...(policy ? { propagationPolicy: policy as DeleteOptions['propagationPolicy'] } : {}),
+    ...(o.preconditions ? { preconditions: o.preconditions } : {}),
+    dryRun: q.get('dryRun') === 'All' || (Array.isArray(o.dryRun) && o.dryRun.includes('All')),
+  };
+}
+
+function includeObject(url: URL): IncludeObject {
+  const v = url.searchParams.get('includeObject');
+  return v === 'None' || v === 'Object' ? v : 'Metadata';
+}
+
+function sendObject(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, url: URL, k: KindInfo, code: number, obj: KObject): void {
+  if (req.method === 'GET' && wantsTable(req.headers.accept)) {
+    return sendJson(res, code, toTable(k.kind, [obj], { now: deps.now(), include: includeObject(url) }));
+  }
+  sendJson(res, code, obj);
+}
+
+function sendList(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, url: URL, k: KindInfo, items: KObject[], rv: number): void {
+  if (wantsTable(req.headers.accept)) {
+    return sendJson(res, 200, toTable(k.kind, items, { now: deps.now(), resourceVersion: String(rv), include: includeObject(url) }));
+  }
+  sendJson(res, 200, { kind: `${k.kind}List`, apiVersion: apiVersionOf(k), metadata: { resourceVersion: String(rv) }, items });
+}
+
+async function startWatch(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, url: URL, k: KindInfo, ns: string | undefined, fieldSelector: string | undefined): Promise<void> {
+  const q = url.searchParams;
+  const filter = deps.resources.filter(k, { namespace: ns, labelSelector: q.get('labelSelector') ?? undefined, fieldSelector });
+  const t = q.get('timeoutSeconds');
+  const timeoutSeconds = t !== null && /^\d+$/.test(t) && Number(t) > 0 ? Number(t) : deps.limits.watchTimeoutSeconds;
+  const table = wantsTable(req.headers.accept);
+  await serveWatch(
+    { store: deps.store, hub: deps.hub },
+    {
+      kind: k,
+      filter,
+      resourceVersion: q.get('resourceVersion') ?? undefined,
+      allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+      timeoutSeconds,
+      bookmarkIntervalMs: deps.limits.bookmarkIntervalMs,
+      maxBufferedBytes: deps.limits.watchMaxBufferedBytes,
+      ...(table ? { encode: (o: KObject) => toTable(k.kind, [o], { now: deps.now(), include: includeObject(url) }) } : {}),
+    },
+    res,
+  );
+}

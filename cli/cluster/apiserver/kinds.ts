@@ -1,0 +1,183 @@
+// The kinds the local API server serves: one entry each, and everything else (discovery,
+// routing, storage keys, field selectors, subresources) is derived from this table, so
+// adding a kind is adding an entry. Names, short names, verbs and scopes are those of a
+// real cluster (kube-apiserver 1.32, Gateway API v1, and Istio's CRDs for the ambient.dev
+// copies), so `kubectl get po`, `kubectl get deploy` and client discovery behave the same.
+
+/** A Kubernetes object as stored and served: JSON with the usual envelope. */
+export interface KObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+  [key: string]: unknown;
+}
+
+export interface OwnerReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  uid?: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  [key: string]: unknown;
+}
+
+export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
+
+/** Field selector attributes beyond metadata.name and metadata.namespace, read from an object. */
+export type FieldGetters = Record<string, (obj: KObject) => string | undefined>;
+
+export interface KindInfo {
+  group: string;
+  version: string;
+  kind: string;
+  /** Lower-case plural as in the REST path. */
+  plural: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  verbs: Verb[];
+  categories: string[];
+  /** Has a /status subresource: the main resource's writes leave status alone, and /status writes only status. */
+  status: boolean;
+  /** Has a /scale subresource (autoscaling/v1 Scale over spec.replicas). */
+  scale: boolean;
+  /** Defined by a CRD on a real cluster: strategic merge patch is refused there (415), so here too. */
+  crd: boolean;
+  /** Create-only review kinds (TokenReview): never stored. */
+  virtual: boolean;
+  fields: FieldGetters;
+}
+
+const ALL_VERBS: Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+type Entry = Pick<KindInfo, 'group' | 'version' | 'kind' | 'plural'> & Partial<KindInfo>;
+
+function entry(e: Entry): KindInfo {
+  return {
+    singular: e.kind.toLowerCase(),
+    namespaced: true,
+    shortNames: [],
+    verbs: ALL_VERBS,
+    categories: [],
+    status: false,
+    scale: false,
+    crd: false,
+    virtual: false,
+    fields: {},
+    ...e,
+  };
+}
+
+const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
+const at = (obj: KObject, ...path: string[]): unknown => {
+  let cur: unknown = obj;
+  for (const p of path) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+};
+
+export const KINDS: readonly KindInfo[] = [
+  entry({ group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], status: true,
+    fields: { 'status.phase': (o) => str(at(o, 'status', 'phase')) } }),
+  entry({ group: '', version: 'v1', kind: 'Pod', plural: 'pods', shortNames: ['po'], categories: ['all'], status: true,
+    fields: {
+      'spec.nodeName': (o) => str(at(o, 'spec', 'nodeName')) ?? '',
+      'spec.restartPolicy': (o) => str(at(o, 'spec', 'restartPolicy')),
+      'spec.schedulerName': (o) => str(at(o, 'spec', 'schedulerName')),
+      'spec.serviceAccountName': (o) => str(at(o, 'spec', 'serviceAccountName')),
+      'spec.hostNetwork': (o) => String(at(o, 'spec', 'hostNetwork') === true),
+      'status.phase': (o) => str(at(o, 'status', 'phase')) ?? '',
+      'status.podIP': (o) => str(at(o, 'status', 'podIP')) ?? '',
+      'status.nominatedNodeName': (o) => str(at(o, 'status', 'nominatedNodeName')) ?? '',
+    } }),
+  entry({ group: '', version: 'v1', kind: 'Service', plural: 'services', shortNames: ['svc'], categories: ['all'], status: true,
+    fields: { 'spec.clusterIP': (o) => str(at(o, 'spec', 'clusterIP')), 'spec.type': (o) => str(at(o, 'spec', 'type')) } }),
+  entry({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', shortNames: ['sa'] }),
+  entry({ group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false, shortNames: ['no'], status: true,
+    fields: { 'spec.unschedulable': (o) => String(at(o, 'spec', 'unschedulable') === true) } }),
+  entry({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', fields: { type: (o) => str(at(o, 'type')) } }),
+  entry({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', shortNames: ['cm'] }),
+  entry({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices',
+    fields: { addressType: (o) => str(at(o, 'addressType')) } }),
+  entry({ group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', shortNames: ['deploy'], categories: ['all'], status: true, scale: true }),
+  entry({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases' }),
+  entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'Gateway', plural: 'gateways', shortNames: ['gtw'], categories: ['gateway-api'], status: true, crd: true }),
+  entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', categories: ['gateway-api'], status: true, crd: true }),
+  entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'GRPCRoute', plural: 'grpcroutes', categories: ['gateway-api'], status: true, crd: true }),
+  entry({ group: 'ambient.dev', version: 'v1', kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', shortNames: ['ap'], categories: ['ambient'], crd: true }),
+  entry({ group: 'ambient.dev', version: 'v1', kind: 'PeerAuthentication', plural: 'peerauthentications', shortNames: ['pa'], categories: ['ambient'], crd: true }),
+  entry({ group: 'ambient.dev', version: 'v1', kind: 'TrafficPolicy', plural: 'trafficpolicies', shortNames: ['tp'], categories: ['ambient'], crd: true }),
+  entry({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview', plural: 'tokenreviews', namespaced: false, verbs: ['create'], virtual: true }),
+];
+
+export function apiVersionOf(k: Pick<KindInfo, 'group' | 'version'>): string {
+  return k.group ? `${k.group}/${k.version}` : k.version;
+}
+
+/** The storage and event key of a kind: `pods`, `deployments.apps` (the form kubectl accepts too). */
+export function resourceKey(k: Pick<KindInfo, 'group' | 'plural'>): string {
+  return k.group ? `${k.plural}.${k.group}` : k.plural;
+}
+
+/** The kind served at /api(s)/<group>/<version>/<plural>, if any. */
+export function kindByResource(group: string, version: string, plural: string): KindInfo | undefined {
+  return KINDS.find((k) => k.group === group && k.version === version && k.plural === plural);
+}
+
+export function kindByApiVersionKind(apiVersion: string, kind: string): KindInfo | undefined {
+  return KINDS.find((k) => apiVersionOf(k) === apiVersion && k.kind === kind);
+}
+
+export function kindByKey(key: string): KindInfo | undefined {
+  return KINDS.find((k) => resourceKey(k) === key);
+}
+
+/** Kinds that are stored (every kind but the create-only reviews). */
+export const STORED_KINDS: readonly KindInfo[] = KINDS.filter((k) => !k.virtual);
+
+/** Group -> versions served, in registry order. */
+export function groupVersions(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const k of KINDS) {
+    const vs = out.get(k.group) ?? [];
+    if (!vs.includes(k.version)) vs.push(k.version);
+    out.set(k.group, vs);
+  }
+  return out;
+}
+
+/** Field selector attributes of an object of kind `k` (metadata.name and metadata.namespace always). */
+export function fieldsOf(k: KindInfo, obj: KObject): Record<string, string> {
+  const out: Record<string, string> = {
+    'metadata.name': obj.metadata?.name ?? '',
+    'metadata.namespace': obj.metadata?.namespace ?? '',
+  };
+  for (const [name, get] of Object.entries(k.fields)) {
+    const v = get(obj);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+/** Field names a selector may use for kind `k`. */
+export function selectableFields(k: KindInfo): string[] {
+  return ['metadata.name', 'metadata.namespace', ...Object.keys(k.fields)];
+}

@@ -1,0 +1,371 @@
+// The verbs on stored objects: get, list, create, update, patch, delete (with the garbage
+// collector's cascade and namespace termination), and the status, scale and binding
+// subresources. Decisions are the pure modules' (lifecycle, defaults, validation, patches,
+// selectors); this class reads, decides and commits, retrying a read-modify-write that a
+// concurrent writer got ahead of (kube-apiserver's GuaranteedUpdate).
+import { randomInt, randomUUID } from 'node:crypto';
+import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, type ApiError } from './api-errors.js';
+import { applyDefaults } from './defaults.js';
+import { isPlainObject, jsonEqual } from './json-values.js';
+import { KINDS, STORED_KINDS, apiVersionOf, fieldsOf, kindByApiVersionKind, selectableFields, type KObject, type KindInfo } from './kinds.js';
+import { UNDELETABLE_NAMESPACES } from './limits.js';
+import { formatTime, prepareCreate, prepareUpdate } from './object-lifecycle.js';
+import { applyPatch, type PatchType } from './patch-types.js';
+import { scaleOf, withScale, type Scale } from './scale.js';
+import { SelectorError, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { assignServiceAddresses } from './service-addresses.js';
+import type { ObjectStore, PrevAttrs, StoredObject } from './store.js';
+import { validateObject } from './validation.js';
+import { matchesFilter, type WatchFilter } from './watch-hub.js';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+}
+
+export interface DeleteOptions extends WriteOptions {
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface ListQuery {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+const kindOf = (kind: string): KindInfo => KINDS.find((k) => k.kind === kind && !k.group)!;
+const NAMESPACE = kindOf('Namespace');
+const POD = kindOf('Pod');
+const DEPLOYMENT = kindByApiVersionKind('apps/v1', 'Deployment')!;
+const SCALE_KIND = { group: 'autoscaling', kind: 'Scale' };
+
+// Kubernetes' generateName suffix: 5 characters from an alphabet without vowels or confusables.
+const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const MAX_GENERATE_NAME_PREFIX = 58;
+
+function prevAttrs(k: KindInfo, o: KObject): PrevAttrs {
+  return { labels: o.metadata?.labels ?? {}, fields: fieldsOf(k, o) };
+}
+
+export class Resources {
+  private serviceLock: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly opts: { updateRetries: number; now: () => Date },
+  ) {}
+
+  /** Parses selectors into a watch/list filter; 400 when they do not parse. */
+  filter(k: KindInfo, q: ListQuery): WatchFilter {
+    try {
+      return {
+        ...(q.namespace !== undefined ? { namespace: q.namespace } : {}),
+        labels: parseLabelSelector(q.labelSelector ?? ''),
+        fields: parseFieldSelector(q.fieldSelector ?? '', selectableFields(k)),
+      };
+    } catch (err) {
+      if (err instanceof SelectorError) throw badRequest(err.message);
+      throw err;
+    }
+  }
+
+  async get(k: KindInfo, namespace: string | undefined, name: string): Promise<KObject> {
+    const cur = await this.store.get(k, namespace, name);
+    if (!cur) throw notFound(k, name);
+    return cur.object;
+  }
+
+  async list(k: KindInfo, q: ListQuery): Promise<{ items: KObject[]; rv: number }> {
+    const f = this.filter(k, q);
+    const { items, rv } = await this.store.list(k, q.namespace);
+    return { items: items.map((i) => i.object).filter((o) => matchesFilter(k, o, f)), rv };
+  }
+
+  async create(k: KindInfo, pathNamespace: string | undefined, body: unknown, o: WriteOptions = {}): Promise<KObject> {
+    const input = this.checkEnvelope(k, body, pathNamespace);
+    const meta = input.metadata ?? {};
+    const generate = !meta.name && typeof meta.generateName === 'string' && meta.generateName !== '' ? meta.generateName : undefined;
+    let obj = applyDefaults(k.kind, prepareCreate(k, input, { now: this.opts.now(), uid: randomUUID() }));
+    for (let attempt = 0; ; attempt++) {
+      if (generate) obj.metadata!.name = generate.slice(0, MAX_GENERATE_NAME_PREFIX) + suffix();
+      const name = obj.metadata!.name;
+      const causes = validateObject(k, obj);
+      if (causes.length) throw invalid(k, typeof name === 'string' ? name : (generate ?? ''), causes);
+      const ns = k.namespaced ? obj.metadata!.namespace : undefined;
+      if (ns !== undefined) await this.checkNamespaceOpen(k, ns, name!);
+      const result = await this.withServiceLock(k, async () => {
+        if (k.kind === 'Service') obj = await this.withServiceAddresses(obj, name!);
+        if (o.dryRun) return { ok: true as const, object: obj };
+        const r = await this.store.commit(k, ns, name!, undefined, obj, 'ADDED');
+        return r.ok ? { ok: true as const, object: r.event.object } : { ok: false as const };
+      });
+      if (result.ok) return result.object;
+      if (!generate || attempt >= 7) throw alreadyExists(k, name!);
+    }
+  }
+
+  async update(k: KindInfo, namespace: string | undefined, name: string, body: unknown, sub: 'main' | 'status', o: WriteOptions = {}): Promise<KObject> {
+    const input = this.checkEnvelope(k, body, namespace, name);
+    return this.withServiceLock(k, () =>
+      this.guaranteedUpdate(k, namespace, name, o, async (cur) => {
+        const rv = input.metadata?.resourceVersion;
+        if (rv && rv !== cur.metadata?.resourceVersion) throw conflict(k, name);
+        return this.nextVersion(k, cur, input, sub);
+      }),
+    );
+  }
+
+  async patch(k: KindInfo, namespace: string | undefined, name: string, type: PatchType, patch: unknown, sub: 'main' | 'status', o: WriteOptions = {}): Promise<KObject> {
+    return this.withServiceLock(k, () =>
+      this.guaranteedUpdate(k, namespace, name, o, async (cur) => {
+        const patched = applyPatch(type, k, name, cur, patch);
+        if (!isPlainObject(patched)) throw badRequest('the patched object is not a JSON object');
+        const p = patched as KObject;
+        if (p.metadata !== undefined && !isPlainObject(p.metadata)) throw badRequest('metadata must be an object');
+        // A patch that names a resourceVersion is a precondition, as in kube-apiserver.
+        const rv = p.metadata?.resourceVersion;
+        if (rv !== undefined && rv !== cur.metadata?.resourceVersion) throw conflict(k, name);
+        return this.nextVersion(k, cur, p, sub);
+      }),
+    );
+  }
+
+  async delete(k: KindInfo, namespace: string | undefined, name: string, o: DeleteOptions = {}): Promise<KObject> {
+    const cur = await this.get(k, namespace, name);
+    checkPreconditions(k, name, cur, o.preconditions);
+    if (o.dryRun) return cur;
+    if (k.kind === 'Namespace') return this.deleteNamespace(name);
+    const uid = cur.metadata?.uid;
+    const policy = o.propagationPolicy ?? 'Background';
+    if (policy === 'Foreground' && uid) await this.collectGarbage(uid);
+    const gone = await this.deleteOne(k, namespace, name, o.preconditions);
+    if (policy === 'Background' && uid) await this.collectGarbage(uid);
+    return gone;
+  }
+
+  async deleteCollection(k: KindInfo, q: ListQuery, o: DeleteOptions = {}): Promise<KObject[]> {
+    const { items } = await this.list(k, q);
+    const out: KObject[] = [];
+    for (const it of items) {
+      try {
+        out.push(await this.delete(k, it.metadata?.namespace, it.metadata!.name!, o));
+      } catch (err) {
+        if ((err as ApiError).code !== 404) throw err;
+      }
+    }
+    return out;
+  }
+
+  async getScale(namespace: string, name: string): Promise<Scale> {
+    return scaleOf(await this.get(DEPLOYMENT, namespace, name));
+  }
+
+  async updateScale(namespace: string, name: string, body: unknown, o: WriteOptions = {}): Promise<Scale> {
+    if (!isPlainObject(body)) throw badRequest('the request body must be a JSON object');
+    if (body['kind'] !== undefined && body['kind'] !== 'Scale') throw badRequest(`the kind in the data (${String(body['kind'])}) does not match the expected kind (Scale)`);
+    const d = await this.guaranteedUpdate(DEPLOYMENT, namespace, name, o, (cur) => this.scaled(cur, body as KObject, name));
+    return scaleOf(d);
+  }
+
+  async patchScale(namespace: string, name: string, type: PatchType, patch: unknown, o: WriteOptions = {}): Promise<Scale> {
+    const d = await this.guaranteedUpdate(DEPLOYMENT, namespace, name, o, (cur) => {
+      const patched = applyPatch(type, DEPLOYMENT, name, scaleOf(cur), patch);
+      if (!isPlainObject(patched)) throw badRequest('the patched object is not a JSON object');
+      return this.scaled(cur, patched as KObject, name);
+    });
+    return scaleOf(d);
+  }
+
+  /** POST pods/<name>/binding: what the scheduler does to put a pod on a node. */
+  async bind(namespace: string, name: string, body: unknown): Promise<void> {
+    const target = isPlainObject(body) && isPlainObject(body['target']) ? body['target']['name'] : undefined;
+    if (typeof target !== 'string' || target === '') throw invalid({ group: '', kind: 'Binding' }, name, [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }]);
+    await this.guaranteedUpdate(POD, namespace, name, {}, (cur) => {
+      const spec = (cur['spec'] ?? {}) as Record<string, unknown>;
+      if (spec['nodeName']) throw conflict(POD, name, `pod ${name} is already assigned to node "${String(spec['nodeName'])}"`);
+      return { ...cur, spec: { ...spec, nodeName: target } };
+    });
+  }
+
+  /** Makes the namespaces a cluster always has, if missing. */
+  async ensureNamespaces(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      try {
+        await this.create(NAMESPACE, undefined, { metadata: { name } });
+      } catch (err) {
+        if ((err as ApiError).code !== 409) throw err;
+      }
+    }
+  }
+
+  // --- internals ---
+
+  private scaled(cur: KObject, scale: KObject, name: string): Promise<KObject> {
+    const rv = scale.metadata?.resourceVersion;
+    if (rv && rv !== cur.metadata?.resourceVersion) throw conflict(DEPLOYMENT, name);
+    const replicas = (scale['spec'] as Record<string, unknown> | undefined)?.['replicas'];
+    if (!Number.isInteger(replicas) || (replicas as number) < 0) {
+      throw invalid(SCALE_KIND, name, [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, field: 'spec.replicas' }]);
+    }
+    return this.nextVersion(DEPLOYMENT, cur, withScale(cur, scale), 'main');
+  }
+
+  /** The body of a create or update, checked against the URL it came to. */
+  private checkEnvelope(k: KindInfo, body: unknown, pathNamespace: string | undefined, pathName?: string): KObject {
+    if (!isPlainObject(body)) throw badRequest('the request body must be a JSON object');
+    const b = structuredClone(body) as KObject;
+    if (b.apiVersion !== undefined && b.apiVersion !== apiVersionOf(k)) {
+      throw badRequest(`the API version in the data (${String(b.apiVersion)}) does not match the expected API version (${apiVersionOf(k)})`);
+    }
+    if (b.kind !== undefined && b.kind !== k.kind) throw badRequest(`the kind in the data (${String(b.kind)}) does not match the expected kind (${k.kind})`);
+    if (b.metadata !== undefined && !isPlainObject(b.metadata)) throw badRequest('metadata must be an object');
+    const meta = (b.metadata ??= {});
+    if (k.namespaced) {
+      if (pathNamespace !== undefined && meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== pathNamespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      if (pathNamespace !== undefined) meta.namespace = pathNamespace;
+    }
+    if (pathName !== undefined) {
+      if (meta.name !== undefined && meta.name !== '' && meta.name !== pathName) {
+        throw badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${pathName})`);
+      }
+      meta.name = pathName;
+    }
+    return b;
+  }
+
+  /** The object to store when `input` replaces `cur` (PUT, or a patch's result): decided and validated. */
+  private async nextVersion(k: KindInfo, cur: KObject, input: KObject, sub: 'main' | 'status'): Promise<KObject> {
+    let next = prepareUpdate(k, cur, applyDefaults(k.kind, input), sub);
+    const causes = validateObject(k, next, cur);
+    if (causes.length === 0 && k.kind === 'Service' && sub === 'main') next = await this.withServiceAddresses(next, cur.metadata!.name!, cur);
+    if (causes.length) throw invalid(k, cur.metadata?.name ?? '', causes);
+    return next;
+  }
+
+  private async withServiceAddresses(svc: KObject, name: string, old?: KObject): Promise<KObject> {
+    const services = KINDS.find((x) => x.kind === 'Service')!;
+    const { items } = await this.store.list(services);
+    const ns = svc.metadata?.namespace;
+    const others = items.map((i) => i.object).filter((o) => !(o.metadata?.namespace === ns && o.metadata?.name === name));
+    const { object, causes } = assignServiceAddresses(svc, others, old);
+    if (causes.length) throw invalid(services, name, causes);
+    return object;
+  }
+
+  /** Service writes are serialised so that two cannot take the same cluster IP. */
+  private withServiceLock<T>(k: KindInfo, fn: () => Promise<T>): Promise<T> {
+    if (k.kind !== 'Service') return fn();
+    const run = this.serviceLock.then(fn, fn);
+    this.serviceLock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async checkNamespaceOpen(k: KindInfo, ns: string, name: string): Promise<void> {
+    const nsObj = await this.store.get(NAMESPACE, undefined, ns);
+    if (!nsObj) throw notFound(NAMESPACE, ns);
+    const phase = (nsObj.object['status'] as Record<string, unknown> | undefined)?.['phase'];
+    if (phase === 'Terminating' || nsObj.object.metadata?.deletionTimestamp) {
+      throw forbidden(k, name, `unable to create new content in namespace ${ns} because it is being terminated`);
+    }
+  }
+
+  private async guaranteedUpdate(
+    k: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    o: WriteOptions,
+    mutate: (cur: KObject) => KObject | Promise<KObject>,
+  ): Promise<KObject> {
+    for (let i = 0; i <= this.opts.updateRetries; i++) {
+      const cur = await this.store.get(k, namespace, name);
+      if (!cur) throw notFound(k, name);
+      const next = await mutate(structuredClone(cur.object));
+      // No change, no write: no new resourceVersion and no event (kubectl apply twice is a no-op).
+      if (jsonEqual(next, cur.object) || o.dryRun) return next;
+      const r = await this.store.commit(k, namespace, name, cur.raw, next, 'MODIFIED', prevAttrs(k, cur.object));
+      if (r.ok) return r.event.object;
+      if (r.why === 'notfound') throw notFound(k, name);
+    }
+    throw conflict(k, name);
+  }
+
+  private async deleteOne(k: KindInfo, namespace: string | undefined, name: string, pre?: DeleteOptions['preconditions']): Promise<KObject> {
+    for (let i = 0; i <= this.opts.updateRetries; i++) {
+      const cur = await this.store.get(k, namespace, name);
+      if (!cur) throw notFound(k, name);
+      checkPreconditions(k, name, cur.object, pre);
+      const r = await this.store.commit(k, namespace, name, cur.raw, cur.object, 'DELETED');
+      if (r.ok) return r.event.object;
+      if (r.why === 'notfound') throw notFound(k, name);
+    }
+    throw conflict(k, name);
+  }
+
+  /**
+   * The garbage collector, run at once: after `ownerUid` is gone, delete every object whose
+   * owners are all gone, transitively. An object with an owner that still exists stays,
+   * as in Kubernetes.
+   */
+  private async collectGarbage(ownerUid: string): Promise<void> {
+    const all: { k: KindInfo; obj: StoredObject['object'] }[] = [];
+    for (const k of STORED_KINDS) for (const i of (await this.store.list(k)).items) all.push({ k, obj: i.object });
+    const gone = new Set([ownerUid]);
+    const alive = new Set(all.map((a) => a.obj.metadata?.uid).filter((u): u is string => !!u && u !== ownerUid));
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const { k, obj } of all) {
+        const uid = obj.metadata?.uid;
+        const owners = obj.metadata?.ownerReferences ?? [];
+        if (!uid || gone.has(uid) || owners.length === 0) continue;
+        if (!owners.some((r) => r.uid && gone.has(r.uid))) continue;
+        if (owners.some((r) => r.uid && alive.has(r.uid) && !gone.has(r.uid))) continue;
+        gone.add(uid);
+        alive.delete(uid);
+        changed = true;
+        try {
+          await this.deleteOne(k, obj.metadata?.namespace, obj.metadata!.name!, { uid });
+        } catch (err) {
+          if (![404, 409].includes((err as ApiError).code)) throw err;
+        }
+      }
+    }
+  }
+
+  /** Namespace deletion: Terminating first (no new content), then its contents, then itself. */
+  private async deleteNamespace(name: string): Promise<KObject> {
+    if (UNDELETABLE_NAMESPACES.has(name)) throw forbidden(NAMESPACE, name, 'this namespace may not be deleted');
+    await this.guaranteedUpdate(NAMESPACE, undefined, name, {}, (cur) => ({
+      ...cur,
+      metadata: { ...cur.metadata, deletionTimestamp: cur.metadata?.deletionTimestamp ?? formatTime(this.opts.now()) },
+      status: { ...((cur['status'] as object | undefined) ?? {}), phase: 'Terminating' },
+    }));
+    for (const k of STORED_KINDS) {
+      if (!k.namespaced) continue;
+      for (const i of (await this.store.list(k, name)).items) {
+        try {
+          await this.deleteOne(k, name, i.object.metadata!.name!);
+        } catch (err) {
+          if ((err as ApiError).code !== 404) throw err;
+        }
+      }
+    }
+    return this.deleteOne(NAMESPACE, undefined, name);
+  }
+}
+
+function suffix(): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
+  return s;
+}
+
+function checkPreconditions(k: KindInfo, name: string, cur: KObject, pre: DeleteOptions['preconditions']): void {
+  if (pre?.uid && pre.uid !== cur.metadata?.uid) {
+    throw conflict(k, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata?.uid ?? ''}`);
+  }
+  if (pre?.resourceVersion && pre.resourceVersion !== cur.metadata?.resourceVersion) {
+    throw conflict(k, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata?.resourceVersion ?? ''}`);
+  }
+}

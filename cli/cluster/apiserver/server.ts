@@ -1,0 +1,140 @@
+// Starting and stopping the local API server in-process: Redis connection, store, watch
+// fan-out, the system namespaces, and an HTTP server on a loopback port. More listeners
+// (e.g. one opened inside a network namespace with listenInNetns) can be attached: the
+// same handler serves connections from any net.Server.
+import { once } from 'node:events';
+import http from 'node:http';
+import type net from 'node:net';
+import { Redis } from 'ioredis';
+import { silentLogger, type Logger } from '../../../core/log.js';
+import { createRequestHandler } from './handler.js';
+import { APISERVER_DEFAULTS, SYSTEM_NAMESPACES, type ApiServerLimits } from './limits.js';
+import { Resources } from './resources.js';
+import { ServiceAccountTokens } from './service-account-tokens.js';
+import { ObjectStore } from './store.js';
+import { WatchHub } from './watch-hub.js';
+
+export interface ApiServerOptions extends Partial<ApiServerLimits> {
+  /** redis://host:port[/db]; or `redis`. */
+  redisUrl?: string;
+  redis?: { host: string; port: number };
+  /** Key prefix in Redis (default "k8s:"). */
+  prefix?: string;
+  /** Listen address (default 127.0.0.1) and port (default 0: any free port). */
+  host?: string;
+  port?: number;
+  /** Further listeners to serve, as attach() does (loopback peers on them are not trusted). */
+  listeners?: net.Server[];
+  logger?: Logger;
+  /** The clock (tests). */
+  now?: () => Date;
+}
+
+export interface ApiServer {
+  /** http://host:port of the main listener. */
+  url: string;
+  port: number;
+  server: http.Server;
+  /**
+   * Serves the connections another listening net.Server accepts. A loopback peer there is
+   * admin only with `trustLoopback` (it would otherwise be any process in that netns).
+   * Returns a function that stops serving it (the listener itself stays its owner's).
+   */
+  attach(listener: net.Server, opts?: { trustLoopback?: boolean }): () => void;
+  /** Ends watches, stops accepting, lets requests in flight finish (briefly), closes Redis. */
+  close(): Promise<void>;
+}
+
+function redisClient(opts: ApiServerOptions, logger: Logger): Redis {
+  const common = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: false } as const;
+  const r = opts.redisUrl ? new Redis(opts.redisUrl, common) : new Redis({ host: opts.redis?.host ?? '127.0.0.1', port: opts.redis?.port ?? 6379, ...common });
+  // ioredis reconnects by itself; without a listener an 'error' event would crash the process.
+  r.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+  return r;
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
+  const logger = opts.logger ?? silentLogger;
+  const limits: ApiServerLimits = { ...APISERVER_DEFAULTS };
+  for (const key of Object.keys(APISERVER_DEFAULTS) as (keyof ApiServerLimits)[]) {
+    const v = opts[key];
+    if (v !== undefined) limits[key] = v;
+  }
+  const now = opts.now ?? (() => new Date());
+  const redis = redisClient(opts, logger);
+  try {
+    await withTimeout(redis.connect(), limits.redisConnectTimeoutMs, 'connecting to redis');
+    await withTimeout(redis.ping(), limits.redisConnectTimeoutMs, 'redis PING');
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+
+  let hub: WatchHub | undefined;
+  const store = new ObjectStore(redis, { prefix: opts.prefix ?? 'k8s:', historySize: limits.historySize, onCommit: (ev) => hub?.publish(ev) });
+  hub = new WatchHub(await store.currentRv(), limits.eventGapWaitMs);
+  const resources = new Resources(store, { updateRetries: limits.updateRetries, now });
+  const tokens = new ServiceAccountTokens(resources, await store.signingKey(), limits, now);
+  await resources.ensureNamespaces(SYSTEM_NAMESPACES);
+
+  const untrusted = new WeakSet<net.Socket>();
+  const handler = createRequestHandler({ resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s) => !untrusted.has(s) });
+  const server = http.createServer({ keepAliveTimeout: 30_000 }, handler);
+  server.on('clientError', (err, socket) => {
+    logger.debug({ err: err.message }, 'malformed HTTP request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  const address = server.address() as net.AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  const detachers = new Set<() => void>();
+  const attach = (listener: net.Server, o: { trustLoopback?: boolean } = {}) => {
+    const onConnection = (socket: net.Socket) => {
+      if (!o.trustLoopback) untrusted.add(socket);
+      server.emit('connection', socket);
+    };
+    listener.on('connection', onConnection);
+    const detach = () => {
+      listener.off('connection', onConnection);
+      detachers.delete(detach);
+    };
+    detachers.add(detach);
+    return detach;
+  };
+  for (const l of opts.listeners ?? []) attach(l);
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      for (const d of [...detachers]) d();
+      hub!.closeAll();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), limits.shutdownGraceMs);
+      await closed;
+      clearTimeout(grace);
+      await redis.quit().catch(() => redis.disconnect());
+      logger.info('api server stopped');
+    })());
+
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, historySize: limits.historySize }, 'api server listening');
+  return { url, port: address.port, server, attach, close };
+}

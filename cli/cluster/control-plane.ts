@@ -1,0 +1,60 @@
+// The local cluster's control plane process: the API server (on loopback for ambientctl
+// and kubectl, and on the cluster network for nodes and in-cluster programs) and the
+// controller manager.
+import { Command } from 'commander';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { createLogger } from '../../core/log.js';
+import { kubeConfigForServer } from '../../core/kube/config.js';
+import { listenInNetns, netnsPath } from '../../core/syscalls.js';
+import { startApiServer } from './apiserver/server.js';
+import { startControllers } from './controllers/manager.js';
+import { buildTopology } from './network/topology.js';
+
+const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+
+async function main(): Promise<void> {
+  const o = new Command('control-plane')
+    .requiredOption('--cluster <name>')
+    .requiredOption('--nodes <n>', 'node count', Number)
+    .requiredOption('--state-dir <dir>')
+    .requiredOption('--redis-port <port>', 'Redis on 127.0.0.1', Number)
+    .requiredOption('--port <port>', 'API server port on 127.0.0.1', Number)
+    .requiredOption('--in-cluster-port <port>', 'API server port on the cluster network', Number)
+    .parse(process.argv)
+    .opts<{ cluster: string; nodes: number; stateDir: string; redisPort: number; port: number; inClusterPort: number }>();
+  const log = createLogger('control-plane');
+  const topology = buildTopology({ cluster: o.cluster, nodes: o.nodes });
+
+  const api = await startApiServer({ redis: { host: '127.0.0.1', port: o.redisPort }, host: '127.0.0.1', port: o.port, logger: log.child({ component: 'apiserver' }) });
+  // The same API server, reachable from the nodes: a second listener opened inside the
+  // cluster's namespace, so that no route joins the cluster to the machine.
+  const inCluster = await listenInNetns(netnsPath(topology.clusterNetns), { host: topology.controlPlaneAddress, port: o.inClusterPort });
+  api.attach(inCluster);
+  log.info({ url: api.url, inCluster: `http://${topology.controlPlaneAddress}:${o.inClusterPort}` }, 'api server listening');
+
+  const kc = kubeConfigForServer(api.url);
+  const core = kc.makeApiClient(CoreV1Api);
+  for (const name of BUILTIN_NAMESPACES) {
+    await core.createNamespace({ body: { metadata: { name } } }).catch((err: { code?: number }) => {
+      if (err.code !== 409) throw err;
+    });
+  }
+  const controllers = startControllers(kc, log.child({ component: 'controllers' }));
+
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    await controllers.stop();
+    inCluster.close();
+    await api.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+}
+
+main().catch((err) => {
+  process.stderr.write(`control-plane: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,172 @@
+// `ambientctl cluster up|down`: brings the local cluster's pieces up in order (network,
+// Redis, control plane, nodes) and down again, leaving nothing behind. `up` after a crash
+// first removes whatever the crashed run left.
+import net from 'node:net';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { buildTopology, type Topology } from './network/topology.js';
+import { createClusterNetwork, destroyClusterNetwork, clusterNamespaces } from './network/nodes.js';
+import { startDaemon, stopCluster } from './processes.js';
+import { clusterDir, kubeconfigPath, kubeconfigYaml, readRecord, writeRecord, type ClusterRecord } from './state.js';
+import { kubeConfigForServer } from '../../core/kube/config.js';
+import { CliError } from '../errors.js';
+
+/** The in-cluster API server address, on the cluster network (like kubernetes.default). */
+export const IN_CLUSTER_API_PORT = 6443;
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+const dist = (p: string) => join(REPO_ROOT, 'dist', p);
+
+export interface UpOptions {
+  name: string;
+  nodes: number;
+  /** Progress lines for the user. */
+  say?: (line: string) => void;
+  timeoutMs?: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function until<T>(what: string, deadline: number, logs: string, probe: () => Promise<T | undefined>): Promise<T> {
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new CliError(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}; see the logs in ${logs}`);
+}
+
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new CliError('the local cluster needs root (network namespaces, iptables): run ambientctl as root');
+}
+
+const NODE_SERVICE_ACCOUNT = { namespace: 'kube-system', name: 'ambient-node' };
+const NODE_TOKEN_SECONDS = 365 * 24 * 3600;
+
+async function nodeToken(core: CoreV1Api): Promise<string> {
+  await core.createNamespacedServiceAccount({ namespace: NODE_SERVICE_ACCOUNT.namespace, body: { metadata: { name: NODE_SERVICE_ACCOUNT.name } } }).catch((err: { code?: number }) => {
+    if (err.code !== 409) throw err;
+  });
+  const tr = await core.createNamespacedServiceAccountToken({
+    ...NODE_SERVICE_ACCOUNT,
+    body: { spec: { audiences: [], expirationSeconds: NODE_TOKEN_SECONDS } },
+  });
+  if (!tr.status?.token) throw new CliError('the API server issued no token for the nodes');
+  return tr.status.token;
+}
+
+export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
+  requireRoot();
+  const say = o.say ?? (() => {});
+  const topology = buildTopology({ cluster: o.name, nodes: o.nodes });
+  const dir = clusterDir(o.name);
+  if (readRecord(o.name) || existsSync(dir) || (await clusterNamespaces(o.name)).length > 0) {
+    say(`cleaning up what an earlier run of cluster "${o.name}" left`);
+    await clusterDown(o.name);
+  }
+  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  const logs = join(dir, 'logs');
+  await mkdir(logs, { recursive: true });
+  try {
+    say(`network: ${topology.nodes.length} node namespaces on ${topology.controlPlaneAddress}/24, pods in ${topology.podCidr}`);
+    await createClusterNetwork({ stateDir: dir, topology });
+
+    const redisPort = await freePort();
+    await mkdir(join(dir, 'redis'), { recursive: true });
+    startDaemon(
+      ['redis-server', '--bind', '127.0.0.1', '--port', String(redisPort), '--dir', join(dir, 'redis'), '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'],
+      { cluster: o.name, logFile: join(logs, 'redis.log') },
+    );
+    await until('Redis', deadline, logs, async () => {
+      const r = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      r.on('error', () => {}); // a refused probe is retried by until()
+      try {
+        await r.connect();
+        return (await r.ping()) === 'PONG' ? true : undefined;
+      } finally {
+        r.disconnect();
+      }
+    });
+    say(`redis: 127.0.0.1:${redisPort}`);
+
+    const apiPort = await freePort();
+    startDaemon(
+      [process.execPath, dist('cli/cluster/control-plane.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--state-dir', dir, '--redis-port', String(redisPort), '--port', String(apiPort), '--in-cluster-port', String(IN_CLUSTER_API_PORT)],
+      { cluster: o.name, logFile: join(logs, 'control-plane.log') },
+    );
+    const kc = kubeConfigForServer(`http://127.0.0.1:${apiPort}`);
+    const core = kc.makeApiClient(CoreV1Api);
+    await until('the API server', deadline, logs, async () => ((await core.readNamespace({ name: 'default' })) ? true : undefined));
+    say(`api server: http://127.0.0.1:${apiPort} (in the cluster: http://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT})`);
+
+    const record: ClusterRecord = {
+      name: o.name,
+      nodes: topology.nodes.map((n) => n.name),
+      apiPort,
+      redisPort,
+      createdAt: new Date().toISOString(),
+      repoRoot: REPO_ROOT,
+    };
+    await writeRecord(record);
+    await writeFile(kubeconfigPath(o.name), kubeconfigYaml(o.name, apiPort), { mode: 0o600 });
+
+    // Nodes reach the API server over the cluster network, where callers must
+    // authenticate: they get a ServiceAccount token, as a kubelet gets its credentials.
+    const tokenFile = join(dir, 'node-token');
+    await writeFile(tokenFile, await nodeToken(core), { mode: 0o600 });
+    for (const n of topology.nodes) {
+      startDaemon(
+        // nsenter, not `ip netns exec`: the latter gives the process a private mount
+        // namespace, and the pod namespaces it pins would be invisible to everyone else.
+        ['nsenter', `--net=/var/run/netns/${n.netns}`, '--', process.execPath, dist('cli/cluster/runtime/node-main.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--index', String(n.index), '--state-dir', dir, '--api', `http://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT}`, '--token-file', tokenFile, '--repo-root', REPO_ROOT],
+        { cluster: o.name, logFile: join(logs, `${n.name}.log`) },
+      );
+    }
+    await until('the nodes to be Ready', deadline, logs, async () => {
+      const nodes = (await core.listNode()).items;
+      const ready = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return ready.length === topology.nodes.length ? true : undefined;
+    });
+    say(`nodes: ${topology.nodes.map((n) => `${n.name} (${n.address}, pods ${n.podCidr})`).join(', ')}`);
+    return record;
+  } catch (err) {
+    say(`cluster up failed; logs are in ${logs}`);
+    throw err;
+  }
+}
+
+/** Removes every process, namespace, rule and file of the cluster. Safe to run twice. */
+export async function clusterDown(name: string, nodesHint?: number): Promise<{ processes: number; namespaces: number }> {
+  requireRoot();
+  const rec = readRecord(name);
+  const processes = await stopCluster(name);
+  const namespaces = (await clusterNamespaces(name)).length;
+  const topology: Topology = buildTopology({ cluster: name, nodes: Math.max(1, rec?.nodes.length ?? nodesHint ?? 1) });
+  const dir = clusterDir(name);
+  await destroyClusterNetwork({ stateDir: dir, topology });
+  await rm(dir, { recursive: true, force: true });
+  return { processes, namespaces };
+}
+
+export function localKubeConfig(name: string): KubeConfig | undefined {
+  const rec = readRecord(name);
+  return rec ? kubeConfigForServer(`http://127.0.0.1:${rec.apiPort}`) : undefined;
+}

@@ -1,0 +1,124 @@
+// Namespaced tier: the local cluster end to end, driven through ambientctl and kubectl as
+// a user would. Two nodes; the echo sample behind a Service; requests from a client pod.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireRoot } from '../support/netns.js';
+import { clusterPids } from '../../cli/cluster/processes.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = join(REPO, 'bin/ambientctl.js');
+const home = mkdtempSync(join(tmpdir(), 'ambient-e2e-'));
+const NAME = `e2e${process.pid % 10000}`;
+
+function run(cmd: string, args: string[], timeoutMs = 60_000) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, AMBIENT_HOME: home } });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+const ctl = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+const ok = (r: ReturnType<typeof run>, what: string) => {
+  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+};
+
+interface PodRow {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: { nodeName?: string };
+  status: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }> };
+}
+const ready = (p: PodRow) => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+async function pods(selector: string): Promise<PodRow[]> {
+  return JSON.parse(ok(ctl('get', 'pods', '--cluster', NAME, '-l', selector, '-o', 'json'), 'get pods')) as PodRow[];
+}
+
+async function waitPods(selector: string, count: number, timeoutMs = 60_000): Promise<PodRow[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PodRow[] = [];
+  while (Date.now() < deadline) {
+    last = await pods(selector);
+    if (last.length === count && last.every(ready)) return last;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`pods ${selector}: wanted ${count} ready, have ${JSON.stringify(last.map((p) => [p.metadata.name, p.status.phase]))}`);
+}
+
+/** Asks the echo server `times` times from the client pod; returns the pod names that answered. */
+function askFromClient(client: string, url: string, times: number): string[] {
+  // The echo server pretty-prints its JSON: one line per answer, for the parser below.
+  const script = `for i in $(seq ${times}); do curl -s --max-time 3 ${url} | tr -d "\\n"; echo; done`;
+  const out = ok(ctl('exec', client, '--cluster', NAME, '--', 'sh', '-c', script), `curl ${url}`);
+  return out
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => (JSON.parse(l) as { pod: string }).pod);
+}
+
+test('local cluster: pods on two nodes reach a Service by VIP and by name, scale down is honoured, and down leaves nothing', { timeout: 300_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  t.after(() => {
+    ctl('cluster', 'down', '--cluster', NAME);
+    rmSync(home, { recursive: true, force: true });
+  });
+  const up = ctl('cluster', 'up', '--nodes', '2', '--cluster', NAME);
+  ok(up, 'cluster up');
+  assert.match(up.stdout, /2 nodes/);
+
+  const manifests = join(home, 'apps.yaml');
+  const echo = readFileSync(join(REPO, 'samples/manifests/echo.yaml'), 'utf8');
+  const client = readFileSync(join(REPO, 'samples/manifests/client.yaml'), 'utf8');
+  writeFileSync(manifests, `${echo}\n---\n${client}\n`);
+  const applied = ok(ctl('apply', '--cluster', NAME, '-f', manifests), 'apply');
+  assert.match(applied, /deployment\.apps\/echo created/);
+  assert.match(applied, /service\/echo created/);
+
+  const echoPods = await waitPods('app=echo', 3);
+  const [clientPod] = await waitPods('app=client', 1);
+  const nodes = new Set(echoPods.map((p) => p.spec.nodeName));
+  assert.equal(nodes.size, 2, 'echo replicas spread over both nodes');
+
+  // By VIP name (hosts file) and by the Service's cluster IP: every replica answers.
+  const byName = askFromClient(clientPod!.metadata.name, 'http://echo/', 30);
+  assert.equal(byName.length, 30);
+  assert.equal(new Set(byName).size, 3, `all replicas answer through the Service: ${[...new Set(byName)]}`);
+  const svc = JSON.parse(ok(ctl('get', 'svc', 'echo', '--cluster', NAME, '-o', 'json'), 'get svc')) as { spec: { clusterIP: string } };
+  assert.match(svc.spec.clusterIP, /^10\.96\./);
+  const byVip = askFromClient(clientPod!.metadata.name, `http://${svc.spec.clusterIP}/`, 30);
+  assert.equal(new Set(byVip).size, 3);
+
+  // Straight to a pod IP on the other node.
+  const remote = echoPods.find((p) => p.spec.nodeName !== clientPod!.spec.nodeName)!;
+  const direct = askFromClient(clientPod!.metadata.name, `http://${remote.status.podIP}:8080/`, 1);
+  assert.deepEqual(direct, [remote.metadata.name]);
+
+  // kubectl, a client this project did not write, against the local API server.
+  const kubeconfig = ok(ctl('cluster', 'kubeconfig', '--cluster', NAME), 'kubeconfig').trim();
+  const listed = ok(run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'pods', '-o', 'name']), 'kubectl get pods');
+  for (const p of echoPods) assert.match(listed, new RegExp(`pod/${p.metadata.name}`));
+
+  // Scale down: the VIP stops sending to removed pods.
+  writeFileSync(manifests, echo.replace(/replicas: 3/, 'replicas: 1'));
+  assert.match(ok(ctl('apply', '--cluster', NAME, '-f', manifests), 'apply scale'), /deployment\.apps\/echo configured/);
+  const [survivor] = await waitPods('app=echo', 1);
+  await new Promise((r) => setTimeout(r, 1000)); // endpoints and rules follow the pods
+  const after = askFromClient(clientPod!.metadata.name, 'http://echo/', 15);
+  assert.deepEqual([...new Set(after)], [survivor!.metadata.name]);
+
+  const status = JSON.parse(ok(ctl('cluster', 'status', '--cluster', NAME, '-o', 'json'), 'status')) as { nodes: unknown[]; pods: unknown[] };
+  assert.equal(status.nodes.length, 2);
+
+  // The cluster has no way out: no default route in a node.
+  const route = ctl('exec', '--node', 'node1', '--cluster', NAME, '--', 'ip', 'route', 'get', '192.0.2.1');
+  assert.notEqual(route.code, 0, `a node must not route to the outside: ${route.stdout}`);
+
+  ok(ctl('cluster', 'down', '--cluster', NAME), 'cluster down');
+  const netns = run('ip', ['netns', 'list']).stdout;
+  assert.doesNotMatch(netns, new RegExp(`amb-${NAME}`), 'no namespace left');
+  assert.deepEqual(clusterPids(NAME), [], 'no process left');
+  assert.equal(existsSync(join(home, 'clusters', NAME)), false, 'no state left');
+  assert.equal(ctl('cluster', 'down', '--cluster', NAME).code, 0, 'down twice is fine');
+});
