@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +108,37 @@ test('local cluster: pods on two nodes reach a Service by VIP and by name, scale
   const after = askFromClient(clientPod!.metadata.name, 'http://echo/', 15);
   assert.deepEqual([...new Set(after)], [survivor!.metadata.name]);
 
+  // A pod whose image the runtime cannot run is a clear pod error; a crashing process is
+  // restarted with backoff, and both show in the pod's status.
+  const extra = join(home, 'extra.yaml');
+  writeFileSync(
+    extra,
+    [
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: unknown-image}\nspec:\n  containers: [{name: app, image: registry.example/unknown:1}]',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: crasher}\nspec:\n  containers: [{name: app, image: busybox, command: [sh, -c, "echo boom; exit 3"]}]',
+    ].join('\n---\n'),
+  );
+  ok(ctl('apply', '--cluster', NAME, '-f', extra), 'apply extra pods');
+  const podJson = (name: string) => JSON.parse(ok(ctl('get', 'pod', name, '--cluster', NAME, '-o', 'json'), `get ${name}`)) as {
+    status: { phase?: string; reason?: string; message?: string; containerStatuses?: Array<{ restartCount: number }> };
+  };
+  const deadline = Date.now() + 30_000;
+  let unknown = podJson('unknown-image');
+  let crasher = podJson('crasher');
+  while (Date.now() < deadline && (unknown.status.reason !== 'UnknownImage' || (crasher.status.containerStatuses?.[0]?.restartCount ?? 0) < 2)) {
+    await new Promise((r) => setTimeout(r, 500));
+    unknown = podJson('unknown-image');
+    crasher = podJson('crasher');
+  }
+  assert.equal(unknown.status.phase, 'Pending');
+  assert.equal(unknown.status.reason, 'UnknownImage');
+  assert.match(unknown.status.message ?? '', /registry\.example\/unknown:1.*no command/);
+  assert.ok((crasher.status.containerStatuses?.[0]?.restartCount ?? 0) >= 2, `crasher restarts: ${JSON.stringify(crasher.status)}`);
+
+  ok(ctl('label', 'namespace', 'default', 'ambient.dev/dataplane-mode=ambient', '--cluster', NAME), 'label');
+  const ns = JSON.parse(ok(ctl('get', 'ns', 'default', '--cluster', NAME, '-o', 'json'), 'get ns')) as { metadata: { labels: Record<string, string> } };
+  assert.equal(ns.metadata.labels['ambient.dev/dataplane-mode'], 'ambient');
+
   const status = JSON.parse(ok(ctl('cluster', 'status', '--cluster', NAME, '-o', 'json'), 'status')) as { nodes: unknown[]; pods: unknown[] };
   assert.equal(status.nodes.length, 2);
 
@@ -120,5 +151,6 @@ test('local cluster: pods on two nodes reach a Service by VIP and by name, scale
   assert.doesNotMatch(netns, new RegExp(`amb-${NAME}`), 'no namespace left');
   assert.deepEqual(clusterPids(NAME), [], 'no process left');
   assert.equal(existsSync(join(home, 'clusters', NAME)), false, 'no state left');
+  assert.deepEqual((existsSync('/etc/netns') ? readdirSync('/etc/netns') : []).filter((d) => d.startsWith(`amb-${NAME}`)), [], 'no /etc/netns entry left');
   assert.equal(ctl('cluster', 'down', '--cluster', NAME).code, 0, 'down twice is fine');
 });
