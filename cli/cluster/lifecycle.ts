@@ -157,7 +157,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
 export async function clusterDown(name: string, nodesHint?: number): Promise<{ processes: number; namespaces: number }> {
   requireRoot();
   const rec = readRecord(name);
-  const processes = await stopCluster(name);
+  const processes = await stopCluster(name, clusterDir(name));
   const namespaces = (await clusterNamespaces(name)).length;
   const topology: Topology = buildTopology({ cluster: name, nodes: Math.max(1, rec?.nodes.length ?? nodesHint ?? 1) });
   const dir = clusterDir(name);

@@ -1,8 +1,10 @@
 // The local cluster's processes: started detached with a marker in their environment
 // (AMBIENT_CLUSTER=<name>), so that `cluster down` finds every one of them, pods included,
-// even after a crash left no record of their pids.
+// even after a crash left no record of their pids. Redis rewrites the memory that
+// /proc/<pid>/environ shows (to set its process title), so a process is also the
+// cluster's when its working directory lies in the cluster's state directory.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export const CLUSTER_MARKER = 'AMBIENT_CLUSTER';
@@ -24,15 +26,16 @@ export function startDaemon(argv: string[], opts: { cluster: string; logFile: st
   }
 }
 
-/** Pids of live processes whose environment carries this cluster's marker. */
-export function clusterPids(cluster: string): number[] {
+/** Pids of live processes with this cluster's marker, or working inside `stateDir`. */
+export function clusterPids(cluster: string, stateDir?: string): number[] {
   const want = `${CLUSTER_MARKER}=${cluster}`;
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const env = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
-      if (env.includes(want)) pids.push(Number(entry));
+      const cwd = stateDir ? readlinkSync(`/proc/${entry}/cwd`).replace(/ \(deleted\)$/, '') : '';
+      if (env.includes(want) || (stateDir && (cwd === stateDir || cwd.startsWith(`${stateDir}/`)))) pids.push(Number(entry));
     } catch {
       // gone, or not ours to read
     }
@@ -50,8 +53,8 @@ function alive(pid: number): boolean {
 }
 
 /** SIGTERM every process of the cluster, then SIGKILL what is left after `graceMs`. */
-export async function stopCluster(cluster: string, graceMs = 8000): Promise<number> {
-  const pids = clusterPids(cluster);
+export async function stopCluster(cluster: string, stateDir: string, graceMs = 8000): Promise<number> {
+  const pids = clusterPids(cluster, stateDir);
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGTERM');
@@ -61,7 +64,7 @@ export async function stopCluster(cluster: string, graceMs = 8000): Promise<numb
   }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && pids.some(alive)) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of clusterPids(cluster)) {
+  for (const pid of clusterPids(cluster, stateDir)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

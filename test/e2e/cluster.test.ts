@@ -149,7 +149,7 @@ test('local cluster: pods on two nodes reach a Service by VIP and by name, scale
   ok(ctl('cluster', 'down', '--cluster', NAME), 'cluster down');
   const netns = run('ip', ['netns', 'list']).stdout;
   assert.doesNotMatch(netns, new RegExp(`amb-${NAME}`), 'no namespace left');
-  assert.deepEqual(clusterPids(NAME), [], 'no process left');
+  assert.deepEqual(clusterPids(NAME, join(home, 'clusters', NAME)), [], 'no process left (Redis included)');
   assert.equal(existsSync(join(home, 'clusters', NAME)), false, 'no state left');
   assert.deepEqual((existsSync('/etc/netns') ? readdirSync('/etc/netns') : []).filter((d) => d.startsWith(`amb-${NAME}`)), [], 'no /etc/netns entry left');
   assert.equal(ctl('cluster', 'down', '--cluster', NAME).code, 0, 'down twice is fine');

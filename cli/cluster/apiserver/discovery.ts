@@ -12,7 +12,8 @@
 // strategic-merge-patch content type: that would make kubectl compute apply patches from
 // OpenAPI schemas, which are not served; without it kubectl uses its compiled-in types
 // (strategic merge patch for built-in kinds, JSON merge patch for the rest). /openapi/v2
-// answers 404, which kubectl tolerates once v3 has answered.
+// answers 404; kubectl asks for it when patching an existing object and, on 404, uses its
+// built-in types silently.
 import { createHash } from 'node:crypto';
 import { KINDS, apiVersionOf, groupVersions, type KindInfo } from './kinds.js';
 

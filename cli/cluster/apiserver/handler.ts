@@ -58,7 +58,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
 }
 
 async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://apiserver');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://apiserver');
+  } catch {
+    throw badRequest(`malformed request URL ${JSON.stringify(req.url)}`);
+  }
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const base = path.split('/').slice(0, 2).join('/');
   if (!PUBLIC_PATHS.has(base)) await authenticate(deps, req);
@@ -256,6 +261,7 @@ async function startWatch(deps: HandlerDeps, req: IncomingMessage, res: ServerRe
       filter,
       resourceVersion: q.get('resourceVersion') ?? undefined,
       allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+      sendInitialEvents: q.get('sendInitialEvents') === 'true',
       timeoutSeconds,
       bookmarkIntervalMs: deps.limits.bookmarkIntervalMs,
       maxBufferedBytes: deps.limits.watchMaxBufferedBytes,

@@ -67,7 +67,7 @@ test('table_for_kubectl_get', () => {
 
 test('json_syntax_errors_give_line_and_column', () => {
   assert.equal(locateJsonError('{"a": 1}'), undefined);
-  assert.deepEqual(locateJsonError('{\n  "a": }'), { offset: 8, line: 2, column: 8, message: 'unexpected character "}" looking for beginning of value' });
+  assert.deepEqual(locateJsonError('{\n  "a": }'), { offset: 9, line: 2, column: 8, message: 'unexpected character "}" looking for beginning of value' });
   assert.equal(locateJsonError('{"a": 1,}')?.column, 9);
   assert.match(locateJsonError('{"a": "x')!.message, /unterminated string/);
   assert.match(locateJsonError('[1] 2')!.message, /after top-level value/);

@@ -7,7 +7,8 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, type ApiError } from './api-errors.js';
 import { applyDefaults } from './defaults.js';
 import { isPlainObject, jsonEqual } from './json-values.js';
-import { KINDS, STORED_KINDS, apiVersionOf, fieldsOf, kindByApiVersionKind, selectableFields, type KObject, type KindInfo } from './kinds.js';
+import { KeyedLock } from './keyed-lock.js';
+import { KINDS, STORED_KINDS, apiVersionOf, fieldsOf, kindByApiVersionKind, resourceKey, selectableFields, type KObject, type KindInfo } from './kinds.js';
 import { UNDELETABLE_NAMESPACES } from './limits.js';
 import { formatTime, prepareCreate, prepareUpdate } from './object-lifecycle.js';
 import { applyPatch, type PatchType } from './patch-types.js';
@@ -47,12 +48,24 @@ function prevAttrs(k: KindInfo, o: KObject): PrevAttrs {
   return { labels: o.metadata?.labels ?? {}, fields: fieldsOf(k, o) };
 }
 
+export interface ResourcesOptions {
+  updateRetries: number;
+  /** How long a deleted namespace stays Terminating before its contents are deleted. */
+  namespaceCleanupDelayMs: number;
+  now: () => Date;
+  /** Failures of background work (namespace cleanup), for the log. */
+  onBackgroundError: (err: unknown, what: string) => void;
+}
+
 export class Resources {
   private serviceLock: Promise<unknown> = Promise.resolve();
+  private readonly objectLocks = new KeyedLock();
+  private readonly cleanups = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(
     private readonly store: ObjectStore,
-    private readonly opts: { updateRetries: number; now: () => Date },
+    private readonly opts: ResourcesOptions,
   ) {}
 
   /** Parses selectors into a watch/list filter; 400 when they do not parse. */
@@ -278,6 +291,16 @@ export class Resources {
     o: WriteOptions,
     mutate: (cur: KObject) => KObject | Promise<KObject>,
   ): Promise<KObject> {
+    return this.objectLocks.run(lockKey(k, namespace, name), () => this.casLoop(k, namespace, name, o, mutate));
+  }
+
+  private async casLoop(
+    k: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    o: WriteOptions,
+    mutate: (cur: KObject) => KObject | Promise<KObject>,
+  ): Promise<KObject> {
     for (let i = 0; i <= this.opts.updateRetries; i++) {
       const cur = await this.store.get(k, namespace, name);
       if (!cur) throw notFound(k, name);
@@ -291,7 +314,11 @@ export class Resources {
     throw conflict(k, name);
   }
 
-  private async deleteOne(k: KindInfo, namespace: string | undefined, name: string, pre?: DeleteOptions['preconditions']): Promise<KObject> {
+  private deleteOne(k: KindInfo, namespace: string | undefined, name: string, pre?: DeleteOptions['preconditions']): Promise<KObject> {
+    return this.objectLocks.run(lockKey(k, namespace, name), () => this.deleteLoop(k, namespace, name, pre));
+  }
+
+  private async deleteLoop(k: KindInfo, namespace: string | undefined, name: string, pre?: DeleteOptions['preconditions']): Promise<KObject> {
     for (let i = 0; i <= this.opts.updateRetries; i++) {
       const cur = await this.store.get(k, namespace, name);
       if (!cur) throw notFound(k, name);
@@ -333,27 +360,75 @@ export class Resources {
     }
   }
 
-  /** Namespace deletion: Terminating first (no new content), then its contents, then itself. */
+  /**
+   * Namespace deletion, as Kubernetes does it: the namespace turns Terminating at once (no
+   * new content; the DELETE answers with it), and a moment later its contents are deleted
+   * and then the namespace itself. The delay is what lets `kubectl delete -f` delete a
+   * manifest's Namespace first and its other objects after, as on a real cluster.
+   */
   private async deleteNamespace(name: string): Promise<KObject> {
     if (UNDELETABLE_NAMESPACES.has(name)) throw forbidden(NAMESPACE, name, 'this namespace may not be deleted');
-    await this.guaranteedUpdate(NAMESPACE, undefined, name, {}, (cur) => ({
+    const terminating = await this.guaranteedUpdate(NAMESPACE, undefined, name, {}, (cur) => ({
       ...cur,
       metadata: { ...cur.metadata, deletionTimestamp: cur.metadata?.deletionTimestamp ?? formatTime(this.opts.now()) },
       status: { ...((cur['status'] as object | undefined) ?? {}), phase: 'Terminating' },
     }));
-    for (const k of STORED_KINDS) {
-      if (!k.namespaced) continue;
-      for (const i of (await this.store.list(k, name)).items) {
-        try {
-          await this.deleteOne(k, name, i.object.metadata!.name!);
-        } catch (err) {
-          if ((err as ApiError).code !== 404) throw err;
+    this.scheduleNamespaceCleanup(name);
+    return terminating;
+  }
+
+  /** Picks up namespaces left Terminating by a previous server (start-up). */
+  async resumeNamespaceCleanup(): Promise<void> {
+    for (const i of (await this.store.list(NAMESPACE)).items) {
+      if (i.object.metadata?.deletionTimestamp) this.scheduleNamespaceCleanup(i.object.metadata.name!);
+    }
+  }
+
+  /** Cancels pending namespace cleanups (shutdown; the next server resumes them). */
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.cleanups.values()) clearTimeout(t);
+    this.cleanups.clear();
+  }
+
+  private scheduleNamespaceCleanup(name: string): void {
+    if (this.stopped || this.cleanups.has(name)) return;
+    const timer = setTimeout(() => {
+      this.finalizeNamespace(name)
+        .catch((err: unknown) => this.opts.onBackgroundError(err, `deleting namespace ${name}`))
+        .finally(() => this.cleanups.delete(name));
+    }, this.opts.namespaceCleanupDelayMs);
+    this.cleanups.set(name, timer);
+  }
+
+  private async finalizeNamespace(name: string): Promise<void> {
+    // A create that passed the Terminating check just before it can land after a pass:
+    // go again until a pass finds nothing.
+    for (let pass = 0; pass < 5 && !this.stopped; pass++) {
+      let found = 0;
+      for (const k of STORED_KINDS) {
+        if (!k.namespaced) continue;
+        for (const i of (await this.store.list(k, name)).items) {
+          found++;
+          try {
+            await this.deleteOne(k, name, i.object.metadata!.name!);
+          } catch (err) {
+            if ((err as ApiError).code !== 404) throw err;
+          }
         }
       }
+      if (found === 0) break;
     }
-    return this.deleteOne(NAMESPACE, undefined, name);
+    if (this.stopped) return;
+    try {
+      await this.deleteOne(NAMESPACE, undefined, name);
+    } catch (err) {
+      if ((err as ApiError).code !== 404) throw err;
+    }
   }
 }
+
+const lockKey = (k: KindInfo, namespace: string | undefined, name: string): string => `${resourceKey(k)}/${k.namespaced ? (namespace ?? '') : ''}/${name}`;
 
 function suffix(): string {
   let s = '';

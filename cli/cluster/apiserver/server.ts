@@ -82,9 +82,15 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   let hub: WatchHub | undefined;
   const store = new ObjectStore(redis, { prefix: opts.prefix ?? 'k8s:', historySize: limits.historySize, onCommit: (ev) => hub?.publish(ev) });
   hub = new WatchHub(await store.currentRv(), limits.eventGapWaitMs);
-  const resources = new Resources(store, { updateRetries: limits.updateRetries, now });
+  const resources = new Resources(store, {
+    updateRetries: limits.updateRetries,
+    namespaceCleanupDelayMs: limits.namespaceCleanupDelayMs,
+    now,
+    onBackgroundError: (err, what) => logger.error({ err, what }, 'background work failed'),
+  });
   const tokens = new ServiceAccountTokens(resources, await store.signingKey(), limits, now);
   await resources.ensureNamespaces(SYSTEM_NAMESPACES);
+  await resources.resumeNamespaceCleanup();
 
   const untrusted = new WeakSet<net.Socket>();
   const handler = createRequestHandler({ resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s) => !untrusted.has(s) });
@@ -124,6 +130,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const close = () =>
     (closing ??= (async () => {
       for (const d of [...detachers]) d();
+      resources.stop();
       hub!.closeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -77,7 +77,7 @@ export class ServiceAccountTokens {
       kind: 'TokenRequest',
       apiVersion: 'authentication.k8s.io/v1',
       metadata: { name: saName, namespace, creationTimestamp: formatTime(this.now()) },
-      spec: { audiences, expirationSeconds, boundObjectRef: ref ?? null },
+      spec: { audiences, expirationSeconds, ...(ref ? { boundObjectRef: ref } : {}) },
       status: { token: signToken(claims, this.key), expirationTimestamp: formatTime(new Date(claims.exp * 1000)) },
     };
   }

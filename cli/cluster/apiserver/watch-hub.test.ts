@@ -74,3 +74,15 @@ test('hub_routes_by_resource_and_close_all_ends_watchers', () => {
   assert.equal(closed, 2);
   assert.equal(hub.size, 0);
 });
+
+test('hub_closes_a_failing_watcher_without_failing_the_publisher_or_others', () => {
+  const hub = new WatchHub(0, 20);
+  const good: number[] = [];
+  let closed = false;
+  hub.subscribe('pods', () => { throw new Error('broken client'); }, () => (closed = true));
+  hub.subscribe('pods', (e) => good.push(e.rv), () => {});
+  assert.doesNotThrow(() => hub.publish(ev(1, 'ADDED', pod({}))));
+  assert.deepEqual(good, [1]);
+  assert.ok(closed);
+  assert.equal(hub.size, 1);
+});

@@ -99,7 +99,20 @@ export class WatchHub {
 
   private emit(ev: StoredEvent): void {
     this.lastRv = ev.rv;
-    for (const s of [...this.subscribers]) if (s.resource === ev.resource) s.deliver(ev);
+    for (const s of [...this.subscribers]) {
+      if (s.resource !== ev.resource) continue;
+      // One broken watcher must not fail the write that is being fanned out, nor the others.
+      try {
+        s.deliver(ev);
+      } catch {
+        this.subscribers.delete(s);
+        try {
+          s.close();
+        } catch {
+          /* already gone */
+        }
+      }
+    }
   }
 
   /** Ends every open watch (shutdown). */

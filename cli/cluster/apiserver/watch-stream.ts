@@ -17,6 +17,11 @@ import { matchesFilter, watchEventFor, type WatchFilter, type WatchHub } from '.
 
 export interface WatchParams {
   kind: KindInfo;
+  /**
+   * sendInitialEvents=true (the streaming-list protocol): the current objects as ADDED,
+   * then a BOOKMARK annotated k8s.io/initial-events-end, whatever resourceVersion says.
+   */
+  sendInitialEvents?: boolean;
   filter: WatchFilter;
   resourceVersion: string | undefined;
   allowBookmarks: boolean;
@@ -35,7 +40,7 @@ export function parseResourceVersion(rv: string | undefined): number | undefined
 }
 
 export async function serveWatch(deps: { store: ObjectStore; hub: WatchHub }, p: WatchParams, res: ServerResponse): Promise<void> {
-  const from = parseResourceVersion(p.resourceVersion);
+  const from = p.sendInitialEvents ? undefined : parseResourceVersion(p.resourceVersion);
   const { kind: k } = p;
   const encode = p.encode ?? ((o: KObject) => o);
   let live = false;
@@ -44,12 +49,13 @@ export async function serveWatch(deps: { store: ObjectStore; hub: WatchHub }, p:
   const buffered: StoredEvent[] = [];
   const timers: NodeJS.Timeout[] = [];
 
-  const end = () => {
+  /** Stops the watch; `finish` ends the response (not when an error answer is still to be sent). */
+  const end = (finish = true) => {
     if (ended) return;
     ended = true;
     unsubscribe();
     for (const t of timers) clearTimeout(t); // clears intervals too
-    if (!res.writableEnded) res.end();
+    if (finish && !res.writableEnded) res.end();
   };
   const write = (type: EventType | 'BOOKMARK' | 'ERROR', object: unknown) => {
     if (ended) return;
@@ -66,8 +72,8 @@ export async function serveWatch(deps: { store: ObjectStore; hub: WatchHub }, p:
     const out = watchEventFor(k, ev, p.filter);
     if (out) write(out.type, encode(out.object, out.type));
   };
-  const unsubscribe = deps.hub.subscribe(resourceKey(k), (ev) => (live ? deliver(ev) : buffered.push(ev)), end);
-  res.on('close', end);
+  const unsubscribe = deps.hub.subscribe(resourceKey(k), (ev) => (live ? deliver(ev) : buffered.push(ev)), () => end());
+  res.on('close', () => end());
 
   let replay: StoredEvent[] = [];
   let snapshot: KObject[] = [];
@@ -87,13 +93,17 @@ export async function serveWatch(deps: { store: ObjectStore; hub: WatchHub }, p:
       sentRv = from;
     }
   } catch (err) {
-    end();
+    end(false);
     throw err;
   }
   if (ended) return;
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
   res.flushHeaders();
   for (const o of snapshot) write('ADDED', encode(o, 'ADDED'));
+  if (p.sendInitialEvents && p.allowBookmarks) {
+    const metadata = { resourceVersion: String(sentRv), annotations: { 'k8s.io/initial-events-end': 'true' } };
+    write('BOOKMARK', { kind: k.kind, apiVersion: apiVersionOf(k), metadata });
+  }
   for (const ev of replay) if (ev.resource === resourceKey(k)) deliver(ev);
   live = true;
   for (const ev of buffered.splice(0)) deliver(ev);

@@ -1,0 +1,651 @@
+// The local API server over real HTTP and a real Redis (direct tier): CRUD, selectors,
+// watch replay/bookmarks/410/restart, optimistic concurrency, patches, the status
+// subresource, cascading deletes, errors, tokens, and the process entry point.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../cli/cluster/apiserver/server.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+let redis: TestRedis;
+const servers: ApiServer[] = [];
+let prefixes = 0;
+
+before(async () => {
+  redis = await startRedis();
+});
+
+after(async () => {
+  await Promise.allSettled(servers.map((s) => s.close()));
+  await redis?.stop();
+});
+
+/** An API server on its own Redis key prefix: a fresh cluster per test, one Redis for all. */
+async function server(opts: Partial<ApiServerOptions> = {}): Promise<ApiServer> {
+  const s = await startApiServer({ redisUrl: redis.url, prefix: `t${++prefixes}:`, ...opts });
+  servers.push(s);
+  return s;
+}
+
+interface Reply {
+  status: number;
+  body: Any;
+}
+
+async function call(s: { url: string }, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  const init: RequestInit = { method, headers: { 'content-type': 'application/json', ...headers } };
+  if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  const res = await fetch(`${s.url}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** Calls and asserts the status, returning the body. */
+async function ok(s: { url: string }, method: string, path: string, body?: unknown, headers?: Record<string, string>, want?: number): Promise<Any> {
+  const r = await call(s, method, path, body, headers);
+  const expected = want ?? (method === 'POST' ? 201 : 200);
+  assert.equal(r.status, expected, `${method} ${path}: ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+const ns = (name: string, labels?: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(labels ? { labels } : {}) } });
+const pod = (name: string, labels: Record<string, string> = {}, extra: Any = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels, ...(extra.metadata ?? {}) },
+  spec: { containers: [{ name: 'app', image: 'busybox' }], ...(extra.spec ?? {}) },
+});
+const deployment = (name: string, replicas = 1) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'app:1', env: [{ name: 'A', value: '1' }] }, { name: 'sidecar', image: 'side:1' }] } },
+  },
+});
+
+interface WatchEvent {
+  type: string;
+  object: Any;
+}
+
+interface Watcher {
+  next(timeoutMs?: number): Promise<WatchEvent>;
+  /** Resolves when the server ends the stream. */
+  ended: Promise<void>;
+  close(): void;
+}
+
+function watch(s: { url: string }, path: string): Watcher {
+  const queue: WatchEvent[] = [];
+  let wake: (() => void) | undefined;
+  let done = false;
+  let endedResolve!: () => void;
+  const ended = new Promise<void>((r) => (endedResolve = r));
+  const req = http.get(`${s.url}${path}`, (res) => {
+    // close() destroys the request, which makes the response emit 'aborted' errors.
+    res.on('error', () => {});
+    const lines = createInterface({ input: res });
+    lines.on('error', () => {});
+    lines.on('line', (line) => {
+      if (!line.trim()) return;
+      queue.push(JSON.parse(line) as WatchEvent);
+      wake?.();
+    });
+    res.on('close', () => {
+      done = true;
+      endedResolve();
+      wake?.();
+    });
+  });
+  req.on('error', () => {
+    done = true;
+    endedResolve();
+    wake?.();
+  });
+  return {
+    ended,
+    async next(timeoutMs = 5_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (queue.length === 0) {
+        if (done) throw new Error(`watch ${path} ended with no further event`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`watch ${path}: no event within ${timeoutMs} ms`);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, left);
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        wake = undefined;
+      }
+      return queue.shift()!;
+    },
+    close: () => req.destroy(),
+  };
+}
+
+const summary = (e: WatchEvent) => `${e.type} ${e.object.metadata?.name ?? ''}`;
+
+describe('objects', () => {
+  test('crud_round_trip_with_increasing_resource_versions', async () => {
+    const s = await server();
+    const n = await ok(s, 'POST', '/api/v1/namespaces', ns('team'));
+    assert.equal(n.status.phase, 'Active');
+    const created = await ok(s, 'POST', '/api/v1/namespaces/team/configmaps', { metadata: { name: 'cfg' }, data: { a: '1' } });
+    assert.equal(created.kind, 'ConfigMap');
+    assert.match(created.metadata.uid, /^[0-9a-f-]{36}$/);
+    assert.match(created.metadata.creationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.ok(Number(created.metadata.resourceVersion) > Number(n.metadata.resourceVersion));
+    const got = await ok(s, 'GET', '/api/v1/namespaces/team/configmaps/cfg');
+    assert.deepEqual(got, created);
+    const updated = await ok(s, 'PUT', '/api/v1/namespaces/team/configmaps/cfg', { ...got, data: { a: '2' } });
+    assert.equal(updated.data.a, '2');
+    assert.ok(Number(updated.metadata.resourceVersion) > Number(created.metadata.resourceVersion));
+    assert.equal(updated.metadata.uid, created.metadata.uid);
+    const list = await ok(s, 'GET', '/api/v1/namespaces/team/configmaps');
+    assert.equal(list.kind, 'ConfigMapList');
+    assert.deepEqual(list.items.map((i: Any) => i.metadata.name), ['cfg']);
+    assert.ok(Number(list.metadata.resourceVersion) >= Number(updated.metadata.resourceVersion));
+    const deleted = await ok(s, 'DELETE', '/api/v1/namespaces/team/configmaps/cfg');
+    assert.ok(Number(deleted.metadata.resourceVersion) > Number(updated.metadata.resourceVersion));
+    const gone = await call(s, 'GET', '/api/v1/namespaces/team/configmaps/cfg');
+    assert.equal(gone.status, 404);
+    assert.equal(gone.body.reason, 'NotFound');
+    assert.equal(gone.body.message, 'configmaps "cfg" not found');
+    assert.equal((await call(s, 'POST', '/api/v1/namespaces/team/configmaps', { metadata: { name: 'x' } })).status, 201);
+    const again = await call(s, 'POST', '/api/v1/namespaces/team/configmaps', { metadata: { name: 'x' } });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.reason, 'AlreadyExists');
+  });
+
+  test('system_namespaces_exist_and_generate_name_makes_unique_names', async () => {
+    const s = await server();
+    const names = (await ok(s, 'GET', '/api/v1/namespaces')).items.map((i: Any) => i.metadata.name);
+    assert.deepEqual(names, ['default', 'kube-node-lease', 'kube-public', 'kube-system']);
+    const a = await ok(s, 'POST', '/api/v1/namespaces/default/pods', { ...pod(''), metadata: { generateName: 'web-' } });
+    const b = await ok(s, 'POST', '/api/v1/namespaces/default/pods', { ...pod(''), metadata: { generateName: 'web-' } });
+    assert.match(a.metadata.name, /^web-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    assert.notEqual(a.metadata.name, b.metadata.name);
+    assert.equal(a.status.phase, 'Pending');
+    assert.equal(a.metadata.generateName, 'web-');
+  });
+
+  test('list_with_label_selectors_of_each_operator_and_field_selectors', async () => {
+    const s = await server();
+    await ok(s, 'POST', '/api/v1/namespaces', ns('other'));
+    await ok(s, 'POST', '/api/v1/namespaces/default/pods', pod('a', { app: 'web', tier: 'front' }, { spec: { nodeName: 'node-1' } }));
+    await ok(s, 'POST', '/api/v1/namespaces/default/pods', pod('b', { app: 'web', tier: 'back' }, { spec: { nodeName: 'node-2' } }));
+    await ok(s, 'POST', '/api/v1/namespaces/default/pods', pod('c', { app: 'db' }));
+    await ok(s, 'POST', '/api/v1/namespaces/other/pods', pod('d', { app: 'web', canary: 'true' }, { spec: { nodeName: 'node-1' } }));
+    const st = await ok(s, 'GET', '/api/v1/namespaces/default/pods/b/status');
+    await ok(s, 'PUT', '/api/v1/namespaces/default/pods/b/status', { ...st, status: { phase: 'Running', podIP: '10.244.1.5' } });
+    const names = async (path: string, query: Record<string, string>) =>
+      (await ok(s, 'GET', `${path}?${new URLSearchParams(query)}`)).items.map((i: Any) => `${i.metadata.namespace}/${i.metadata.name}`);
+    const all = '/api/v1/pods';
+    assert.deepEqual(await names(all, {}), ['default/a', 'default/b', 'default/c', 'other/d'], 'across namespaces');
+    assert.deepEqual(await names('/api/v1/namespaces/default/pods', {}), ['default/a', 'default/b', 'default/c'], 'one namespace');
+    assert.deepEqual(await names(all, { labelSelector: 'app=web' }), ['default/a', 'default/b', 'other/d']);
+    assert.deepEqual(await names(all, { labelSelector: 'app==db' }), ['default/c']);
+    assert.deepEqual(await names(all, { labelSelector: 'app!=web' }), ['default/c']);
+    assert.deepEqual(await names(all, { labelSelector: 'tier in (front,back)' }), ['default/a', 'default/b']);
+    assert.deepEqual(await names(all, { labelSelector: 'tier notin (front)' }), ['default/b', 'default/c', 'other/d']);
+    assert.deepEqual(await names(all, { labelSelector: 'canary' }), ['other/d']);
+    assert.deepEqual(await names(all, { labelSelector: '!tier,app=web' }), ['other/d']);
+    assert.deepEqual(await names(all, { fieldSelector: 'metadata.name=b' }), ['default/b']);
+    assert.deepEqual(await names(all, { fieldSelector: 'metadata.namespace=other' }), ['other/d']);
+    assert.deepEqual(await names(all, { fieldSelector: 'spec.nodeName=node-1' }), ['default/a', 'other/d']);
+    assert.deepEqual(await names(all, { fieldSelector: 'spec.nodeName=' }), ['default/c'], 'unscheduled');
+    assert.deepEqual(await names(all, { fieldSelector: 'status.phase=Running' }), ['default/b']);
+    assert.deepEqual(await names(all, { fieldSelector: 'status.phase!=Running,spec.nodeName!=node-2', labelSelector: 'app=web' }), ['default/a', 'other/d']);
+    const bad = await call(s, 'GET', '/api/v1/pods?labelSelector=a%20in%20(');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.reason, 'BadRequest');
+    assert.equal((await call(s, 'GET', '/api/v1/pods?fieldSelector=spec.image%3Dx')).status, 400);
+  });
+
+  test('stale_update_is_a_conflict', async () => {
+    const s = await server();
+    const v1 = await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'c' }, data: { n: '1' } });
+    await ok(s, 'PUT', '/api/v1/namespaces/default/configmaps/c', { ...v1, data: { n: '2' } });
+    const stale = await call(s, 'PUT', '/api/v1/namespaces/default/configmaps/c', { ...v1, data: { n: '3' } });
+    assert.equal(stale.status, 409);
+    assert.equal(stale.body.reason, 'Conflict');
+    assert.match(stale.body.message, /Operation cannot be fulfilled on configmaps "c": the object has been modified/);
+    assert.equal((await ok(s, 'GET', '/api/v1/namespaces/default/configmaps/c')).data.n, '2');
+    const nochange = await ok(s, 'PUT', '/api/v1/namespaces/default/configmaps/c', { metadata: { name: 'c' }, data: { n: '2' } });
+    const cur = await ok(s, 'GET', '/api/v1/namespaces/default/configmaps/c');
+    assert.equal(nochange.metadata.resourceVersion, cur.metadata.resourceVersion, 'a no-op update writes nothing');
+  });
+
+  test('concurrent_patches_of_one_object_all_apply', async () => {
+    const s = await server();
+    await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'busy' } });
+    const n = 100;
+    const codes = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        call(s, 'PATCH', '/api/v1/namespaces/default/configmaps/busy', { data: { [`k${i}`]: 'v' } }, { 'content-type': 'application/merge-patch+json' }).then((r) => r.status),
+      ),
+    );
+    assert.deepEqual(new Set(codes), new Set([200]));
+    assert.equal(Object.keys((await ok(s, 'GET', '/api/v1/namespaces/default/configmaps/busy')).data).length, n, 'no write lost');
+  });
+
+  test('merge_patch_and_strategic_merge_patch_of_deployment_containers', async () => {
+    const s = await server();
+    const path = '/apis/apps/v1/namespaces/default/deployments/web';
+    const d = await ok(s, 'POST', '/apis/apps/v1/namespaces/default/deployments', deployment('web'));
+    assert.equal(d.metadata.generation, 1);
+    const smp = await ok(s, 'PATCH', path, { spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2' }] } } } }, { 'content-type': 'application/strategic-merge-patch+json' });
+    assert.deepEqual(smp.spec.template.spec.containers.map((c: Any) => `${c.name}=${c.image}`), ['app=app:2', 'sidecar=side:1'], 'merged by name');
+    assert.deepEqual(smp.spec.template.spec.containers[0].env, [{ name: 'A', value: '1' }]);
+    assert.equal(smp.metadata.generation, 2);
+    const del = await ok(s, 'PATCH', path, { spec: { template: { spec: { containers: [{ name: 'sidecar', $patch: 'delete' }] } } } }, { 'content-type': 'application/strategic-merge-patch+json' });
+    assert.deepEqual(del.spec.template.spec.containers.map((c: Any) => c.name), ['app']);
+    const merge = await ok(s, 'PATCH', path, { metadata: { labels: { team: 'a' } }, spec: { replicas: 3, template: { spec: { containers: [{ name: 'only', image: 'o:1' }] } } } }, { 'content-type': 'application/merge-patch+json' });
+    assert.deepEqual(merge.spec.template.spec.containers.map((c: Any) => c.name), ['only'], 'merge patch replaces lists');
+    assert.equal(merge.spec.replicas, 3);
+    assert.equal(merge.metadata.labels.team, 'a');
+    const json = await ok(s, 'PATCH', path, [{ op: 'replace', path: '/spec/replicas', value: 4 }], { 'content-type': 'application/json-patch+json' });
+    assert.equal(json.spec.replicas, 4);
+    const failed = await call(s, 'PATCH', path, [{ op: 'test', path: '/spec/replicas', value: 1 }], { 'content-type': 'application/json-patch+json' });
+    assert.equal(failed.status, 422);
+    const precondition = await call(s, 'PATCH', path, { metadata: { resourceVersion: d.metadata.resourceVersion }, spec: { replicas: 9 } }, { 'content-type': 'application/merge-patch+json' });
+    assert.equal(precondition.status, 409, 'a patch that names a stale resourceVersion conflicts');
+    const ssa = await call(s, 'PATCH', path, 'x: 1', { 'content-type': 'application/apply-patch+yaml' });
+    assert.equal(ssa.status, 415);
+    const gw = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'w' }, spec: { gatewayClassName: 'ambient-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } };
+    await ok(s, 'POST', '/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways', gw);
+    const crdSmp = await call(s, 'PATCH', '/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/w', { spec: {} }, { 'content-type': 'application/strategic-merge-patch+json' });
+    assert.equal(crdSmp.status, 415, 'as for custom resources on a real cluster');
+  });
+
+  test('status_subresource_is_separate_from_the_main_resource', async () => {
+    const s = await server();
+    const path = '/apis/apps/v1/namespaces/default/deployments/web';
+    const d = await ok(s, 'POST', '/apis/apps/v1/namespaces/default/deployments', { ...deployment('web'), status: { replicas: 99 } });
+    assert.equal(d.status, undefined, 'status from the client is dropped on create');
+    const st = await ok(s, 'PUT', `${path}/status`, { ...d, spec: { ...d.spec, replicas: 7 }, status: { replicas: 1, readyReplicas: 1 } });
+    assert.deepEqual(st.status, { replicas: 1, readyReplicas: 1 });
+    assert.equal(st.spec.replicas, 1, '/status ignores spec');
+    assert.equal(st.metadata.generation, 1, 'status writes do not bump generation');
+    const main = await ok(s, 'PUT', path, { ...st, spec: { ...st.spec, replicas: 2 }, status: { replicas: 50 } });
+    assert.equal(main.spec.replicas, 2);
+    assert.deepEqual(main.status, { replicas: 1, readyReplicas: 1 }, 'main resource ignores status');
+    assert.equal(main.metadata.generation, 2);
+    const patched = await ok(s, 'PATCH', `${path}/status`, { status: { availableReplicas: 1 }, spec: { replicas: 9 } }, { 'content-type': 'application/merge-patch+json' });
+    assert.deepEqual(patched.status, { replicas: 1, readyReplicas: 1, availableReplicas: 1 });
+    assert.equal(patched.spec.replicas, 2);
+    const podPath = '/api/v1/namespaces/default/pods';
+    await ok(s, 'POST', podPath, pod('p'));
+    const p = await ok(s, 'PATCH', `${podPath}/p/status`, { status: { phase: 'Running', podIP: '10.244.0.9' } }, { 'content-type': 'application/merge-patch+json' });
+    assert.equal(p.status.phase, 'Running');
+    assert.equal((await call(s, 'GET', '/api/v1/namespaces/default/configmaps/x/status')).status, 404, 'no status subresource');
+    assert.equal((await ok(s, 'GET', `${path}/scale`)).spec.replicas, 2);
+    const scaled = await ok(s, 'PATCH', `${path}/scale`, { spec: { replicas: 5 } }, { 'content-type': 'application/merge-patch+json' });
+    assert.deepEqual([scaled.kind, scaled.spec.replicas, scaled.status.selector], ['Scale', 5, 'app=web']);
+    assert.equal((await ok(s, 'GET', path)).spec.replicas, 5);
+  });
+
+  test('cascade_delete_by_owner_references_and_by_namespace', async () => {
+    const s = await server({ namespaceCleanupDelayMs: 50 });
+    await ok(s, 'POST', '/api/v1/namespaces', ns('shop'));
+    const d = await ok(s, 'POST', '/apis/apps/v1/namespaces/shop/deployments', deployment('web'));
+    const owner = (o: Any) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid, controller: true });
+    const p1 = await ok(s, 'POST', '/api/v1/namespaces/shop/pods', pod('web-1', { app: 'web' }, { metadata: { ownerReferences: [owner(d)] } }));
+    await ok(s, 'POST', '/api/v1/namespaces/shop/configmaps', { metadata: { name: 'of-pod', ownerReferences: [owner(p1)] } });
+    const keeper = await ok(s, 'POST', '/api/v1/namespaces/shop/configmaps', { metadata: { name: 'keeper' } });
+    await ok(s, 'POST', '/api/v1/namespaces/shop/configmaps', { metadata: { name: 'two-owners', ownerReferences: [owner(d), { ...owner(keeper), controller: false }] } });
+    await ok(s, 'POST', '/api/v1/namespaces/shop/pods', pod('unrelated'));
+    await ok(s, 'DELETE', '/apis/apps/v1/namespaces/shop/deployments/web');
+    const pods = (await ok(s, 'GET', '/api/v1/namespaces/shop/pods')).items.map((i: Any) => i.metadata.name);
+    assert.deepEqual(pods, ['unrelated']);
+    const cms = (await ok(s, 'GET', '/api/v1/namespaces/shop/configmaps')).items.map((i: Any) => i.metadata.name);
+    assert.deepEqual(cms, ['keeper', 'two-owners'], 'transitive dependents go; one with a living owner stays');
+    const orphanOwner = await ok(s, 'POST', '/api/v1/namespaces/shop/configmaps', { metadata: { name: 'parent' } });
+    await ok(s, 'POST', '/api/v1/namespaces/shop/configmaps', { metadata: { name: 'child', ownerReferences: [owner({ ...orphanOwner, apiVersion: 'v1', kind: 'ConfigMap' })] } });
+    await ok(s, 'DELETE', '/api/v1/namespaces/shop/configmaps/parent', { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Orphan' });
+    assert.equal((await call(s, 'GET', '/api/v1/namespaces/shop/configmaps/child')).status, 200, 'orphaned, not deleted');
+
+    const rv = (await ok(s, 'GET', '/api/v1/namespaces')).metadata.resourceVersion;
+    const w = watch(s, `/api/v1/pods?watch=true&resourceVersion=${rv}`);
+    const nsw = watch(s, `/api/v1/namespaces?watch=true&resourceVersion=${rv}&fieldSelector=metadata.name%3Dshop`);
+    try {
+      const terminating = await ok(s, 'DELETE', '/api/v1/namespaces/shop');
+      assert.equal(terminating.status.phase, 'Terminating', 'as on a real cluster, the namespace terminates first');
+      assert.ok(terminating.metadata.deletionTimestamp);
+      const late = await call(s, 'POST', '/api/v1/namespaces/shop/pods', pod('late'));
+      assert.equal(late.status, 403, 'no new content in a terminating namespace');
+      assert.match(late.body.message, /because it is being terminated/);
+      assert.equal(summary(await w.next()), 'DELETED unrelated');
+      assert.deepEqual([await nsw.next(), await nsw.next()].map(summary), ['MODIFIED shop', 'DELETED shop'], 'contents first, then the namespace');
+      assert.equal((await call(s, 'GET', '/api/v1/namespaces/shop')).status, 404);
+      assert.deepEqual((await ok(s, 'GET', '/api/v1/namespaces/shop/configmaps')).items, []);
+      const gone = await call(s, 'POST', '/api/v1/namespaces/shop/pods', pod('later'));
+      assert.equal(gone.status, 404);
+      assert.equal(gone.body.message, 'namespaces "shop" not found');
+    } finally {
+      w.close();
+      nsw.close();
+    }
+    const forbidden = await call(s, 'DELETE', '/api/v1/namespaces/default');
+    assert.equal(forbidden.status, 403);
+  });
+
+  test('service_gets_a_cluster_ip_from_the_service_range', async () => {
+    const s = await server();
+    const svc = (name: string, spec: Any = {}) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec } });
+    const a = await ok(s, 'POST', '/api/v1/namespaces/default/services', svc('a'));
+    const b = await ok(s, 'POST', '/api/v1/namespaces/default/services', svc('b'));
+    assert.deepEqual([a.spec.clusterIP, b.spec.clusterIP], ['10.96.0.2', '10.96.0.3']);
+    assert.deepEqual(a.spec.ports, [{ port: 80, protocol: 'TCP', targetPort: 80 }]);
+    const dns = await ok(s, 'POST', '/api/v1/namespaces/default/services', svc('dns', { clusterIP: '10.96.0.10' }));
+    assert.equal(dns.spec.clusterIP, '10.96.0.10');
+    const taken = await call(s, 'POST', '/api/v1/namespaces/default/services', svc('dup', { clusterIP: '10.96.0.10' }));
+    assert.equal(taken.status, 422);
+    const moved = await call(s, 'PUT', '/api/v1/namespaces/default/services/a', { ...a, spec: { ...a.spec, clusterIP: '10.96.0.50', clusterIPs: ['10.96.0.50'] } });
+    assert.equal(moved.status, 422);
+    assert.match(moved.body.message, /spec.clusterIP: Invalid value: "10.96.0.50": field is immutable/);
+  });
+});
+
+describe('watch', () => {
+  test('watch_from_resource_version_replays_in_order_then_streams_live', async () => {
+    const s = await server();
+    const start = (await ok(s, 'GET', '/api/v1/namespaces/default/configmaps')).metadata.resourceVersion;
+    const c = await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'a', labels: { app: 'x' } } });
+    await ok(s, 'PUT', '/api/v1/namespaces/default/configmaps/a', { ...c, data: { k: 'v' } });
+    await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'other', labels: { app: 'y' } } });
+    await ok(s, 'DELETE', '/api/v1/namespaces/default/configmaps/a');
+    await ok(s, 'POST', '/api/v1/namespaces/default/pods', pod('not-a-configmap'));
+    const all = watch(s, `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${start}`);
+    const sel = watch(s, `/api/v1/configmaps?watch=1&resourceVersion=${start}&labelSelector=app%3Dx`);
+    try {
+      const got: WatchEvent[] = [];
+      for (let i = 0; i < 4; i++) got.push(await all.next());
+      assert.deepEqual(got.map(summary), ['ADDED a', 'MODIFIED a', 'ADDED other', 'DELETED a']);
+      const rvs = got.map((e) => Number(e.object.metadata.resourceVersion));
+      assert.deepEqual(rvs, [...rvs].sort((x, y) => x - y), 'in resourceVersion order');
+      assert.ok(rvs[0]! > Number(start));
+      assert.deepEqual([await sel.next(), await sel.next(), await sel.next()].map(summary), ['ADDED a', 'MODIFIED a', 'DELETED a']);
+      await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'live', labels: { app: 'x' } } });
+      assert.equal(summary(await all.next()), 'ADDED live');
+      assert.equal(summary(await sel.next()), 'ADDED live');
+      await ok(s, 'PATCH', '/api/v1/namespaces/default/configmaps/live', { metadata: { labels: { app: 'z' } } }, { 'content-type': 'application/merge-patch+json' });
+      assert.equal(summary(await all.next()), 'MODIFIED live');
+      assert.equal(summary(await sel.next()), 'DELETED live', 'leaving the selection');
+    } finally {
+      all.close();
+      sel.close();
+    }
+  });
+
+  test('watch_without_resource_version_starts_with_current_objects', async () => {
+    const s = await server();
+    await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'existing' } });
+    const w = watch(s, '/api/v1/namespaces/default/configmaps?watch=true');
+    const legacy = watch(s, '/api/v1/watch/namespaces/default/configmaps/existing');
+    const streaming = watch(s, '/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan');
+    try {
+      assert.equal(summary(await w.next()), 'ADDED existing');
+      assert.equal(summary(await legacy.next()), 'ADDED existing');
+      assert.equal(summary(await streaming.next()), 'ADDED existing');
+      const end = await streaming.next();
+      assert.equal(end.type, 'BOOKMARK');
+      assert.equal(end.object.metadata.annotations['k8s.io/initial-events-end'], 'true', 'the streaming-list protocol');
+      await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'new' } });
+      assert.equal(summary(await w.next()), 'ADDED new');
+      await ok(s, 'DELETE', '/api/v1/namespaces/default/configmaps/existing');
+      assert.equal(summary(await w.next()), 'DELETED existing');
+      assert.equal(summary(await legacy.next()), 'DELETED existing', 'the by-name watch saw only its object');
+    } finally {
+      w.close();
+      legacy.close();
+      streaming.close();
+    }
+  });
+
+  test('bookmarks_arrive_when_asked_and_timeout_ends_the_watch', async () => {
+    const s = await server({ bookmarkIntervalMs: 100 });
+    const c = await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'a' } });
+    const w = watch(s, `/api/v1/configmaps?watch=true&allowWatchBookmarks=true&resourceVersion=${c.metadata.resourceVersion}&timeoutSeconds=2`);
+    const plain = watch(s, `/api/v1/configmaps?watch=true&resourceVersion=${c.metadata.resourceVersion}&timeoutSeconds=1`);
+    try {
+      await ok(s, 'POST', '/api/v1/namespaces/default/secrets', { metadata: { name: 'unrelated' } });
+      assert.equal(summary(await w.next(3_000)), 'BOOKMARK ');
+      const b = await w.next(3_000);
+      assert.equal(b.type, 'BOOKMARK');
+      assert.deepEqual(Object.keys(b.object), ['kind', 'apiVersion', 'metadata']);
+      assert.equal(b.object.kind, 'ConfigMap');
+      assert.ok(Number(b.object.metadata.resourceVersion) > Number(c.metadata.resourceVersion), 'a bookmark carries the current resourceVersion');
+      await plain.ended;
+      await assert.rejects(plain.next(100), /ended/, 'no bookmark unless asked');
+      await w.ended;
+    } finally {
+      w.close();
+      plain.close();
+    }
+  });
+
+  test('watch_from_compacted_resource_version_gets_410_expired', async () => {
+    const s = await server({ historySize: 5 });
+    const first = await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'c0' } });
+    for (let i = 1; i < 10; i++) await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `c${i}` } });
+    const w = watch(s, `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${first.metadata.resourceVersion}`);
+    try {
+      const e = await w.next();
+      assert.equal(e.type, 'ERROR');
+      assert.deepEqual([e.object.kind, e.object.status, e.object.reason, e.object.code], ['Status', 'Failure', 'Expired', 410]);
+      assert.match(e.object.message, /too old resource version/);
+      await w.ended;
+    } finally {
+      w.close();
+    }
+    const recent = (await ok(s, 'GET', '/api/v1/namespaces/default/configmaps/c8')).metadata.resourceVersion;
+    const ok2 = watch(s, `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${recent}`);
+    try {
+      assert.equal(summary(await ok2.next()), 'ADDED c9', 'a recent version still replays');
+    } finally {
+      ok2.close();
+    }
+  });
+
+  test('watch_resumes_across_an_api_server_restart', async () => {
+    const prefix = `restart${++prefixes}:`;
+    const first = await server({ prefix });
+    const before = await ok(first, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'a' } });
+    await ok(first, 'PATCH', '/api/v1/namespaces/default/configmaps/a', { data: { x: '1' } }, { 'content-type': 'application/merge-patch+json' });
+    const token = await ok(first, 'POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name: 'sa' } });
+    const tr = await ok(first, 'POST', `/api/v1/namespaces/default/serviceaccounts/${token.metadata.name}/token`, { spec: {} });
+    await first.close();
+    const second = await server({ prefix });
+    const after = await ok(second, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'b' } });
+    assert.ok(Number(after.metadata.resourceVersion) > Number(before.metadata.resourceVersion), 'resourceVersion keeps increasing');
+    const w = watch(second, `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${before.metadata.resourceVersion}`);
+    try {
+      assert.deepEqual([await w.next(), await w.next()].map(summary), ['MODIFIED a', 'ADDED b']);
+      await ok(second, 'DELETE', '/api/v1/namespaces/default/configmaps/a');
+      assert.equal(summary(await w.next()), 'DELETED a');
+    } finally {
+      w.close();
+    }
+    const review = await ok(second, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: tr.status.token } });
+    assert.equal(review.status.authenticated, true, 'the signing key outlives the server');
+  });
+});
+
+describe('errors', () => {
+  test('malformed_json_is_400_invalid_object_is_422_and_the_next_request_works', async () => {
+    const s = await server();
+    const bad = await call(s, 'POST', '/api/v1/namespaces/default/pods', '{\n  "metadata": {"name": "p"},\n  "spec": }');
+    assert.equal(bad.status, 400);
+    assert.deepEqual([bad.body.kind, bad.body.apiVersion, bad.body.status, bad.body.reason, bad.body.code], ['Status', 'v1', 'Failure', 'BadRequest', 400]);
+    assert.match(bad.body.message, /not valid JSON: .* at line 3, column 11/);
+    const invalid = await call(s, 'POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'Bad_Name' }, spec: { containers: [{ name: 'c' }] } });
+    assert.equal(invalid.status, 422);
+    assert.equal(invalid.body.reason, 'Invalid');
+    assert.equal(invalid.body.details.kind, 'Pod');
+    assert.equal(invalid.body.details.name, 'Bad_Name');
+    assert.deepEqual(invalid.body.details.causes.map((c: Any) => [c.reason, c.field]), [
+      ['FieldValueInvalid', 'metadata.name'],
+      ['FieldValueRequired', 'spec.containers[0].image'],
+    ]);
+    assert.match(invalid.body.message, /^Pod "Bad_Name" is invalid: \[metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain.*, spec.containers\[0\].image: Required value\]$/);
+    const deploy = { ...deployment('web'), spec: { ...deployment('web').spec, selector: { matchLabels: { app: 'other' } } } };
+    const mismatch = await call(s, 'POST', '/apis/apps/v1/namespaces/default/deployments', deploy);
+    assert.equal(mismatch.status, 422);
+    assert.deepEqual(mismatch.body.details.causes.map((c: Any) => c.field), ['spec.template.metadata.labels']);
+    const port = await call(s, 'POST', '/api/v1/namespaces/default/services', { metadata: { name: 's' }, spec: { ports: [{ port: 70000 }] } });
+    assert.equal(port.status, 422);
+    // targetPort defaults to port, so it is out of range too (as kube-apiserver reports it).
+    assert.deepEqual(port.body.details.causes.map((c: Any) => c.field), ['spec.ports[0].port', 'spec.ports[0].targetPort']);
+    const noNs = await call(s, 'POST', '/api/v1/pods', pod('p'));
+    assert.equal(noNs.status, 422);
+    assert.deepEqual(noNs.body.details.causes.map((c: Any) => c.field), ['metadata.namespace']);
+    const missingNs = await call(s, 'POST', '/api/v1/namespaces/nowhere/pods', pod('p'));
+    assert.equal(missingNs.status, 404);
+    assert.equal(missingNs.body.message, 'namespaces "nowhere" not found');
+    const wrongKind = await call(s, 'POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'x' } });
+    assert.equal(wrongKind.status, 400);
+    const notObject = await call(s, 'POST', '/api/v1/namespaces/default/pods', '[1,2]');
+    assert.equal(notObject.status, 400);
+    const created = await ok(s, 'POST', '/api/v1/namespaces/default/pods', pod('good'));
+    assert.equal(created.metadata.name, 'good', 'bad requests did not disturb the server');
+  });
+
+  test('unknown_kinds_methods_and_oversized_bodies', async () => {
+    const s = await server({ maxBodyBytes: 64 * 1024 });
+    const unknown = await call(s, 'GET', '/apis/example.com/v1/widgets');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.kind, 'Status');
+    assert.equal((await call(s, 'GET', '/api/v1/namespaces/default/widgets')).status, 404);
+    assert.equal((await call(s, 'GET', '/api/v1/namespaces/default/nodes')).status, 404, 'cluster-scoped kind under a namespace');
+    const method = await call(s, 'POST', '/api/v1/namespaces/default/pods/p', pod('p'));
+    assert.equal(method.status, 405);
+    assert.equal(method.body.reason, 'MethodNotAllowed');
+    assert.equal((await call(s, 'GET', '/apis/authentication.k8s.io/v1/tokenreviews')).status, 405);
+    const big = await call(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'big' }, data: { x: 'y'.repeat(100 * 1024) } });
+    assert.equal(big.status, 413);
+    assert.equal(big.body.reason, 'RequestEntityTooLarge');
+    assert.equal((await call(s, 'GET', '/healthz')).body, 'ok');
+    const v = await ok(s, 'GET', '/version');
+    assert.equal(v.major, '1');
+    assert.equal((await call(s, 'GET', '/openapi/v2')).status, 404);
+  });
+});
+
+describe('tokens', () => {
+  test('token_request_and_review', async () => {
+    const s = await server();
+    await ok(s, 'POST', '/api/v1/namespaces', ns('mesh'));
+    const sa = await ok(s, 'POST', '/api/v1/namespaces/mesh/serviceaccounts', { metadata: { name: 'agent' } });
+    const p = await ok(s, 'POST', '/api/v1/namespaces/mesh/pods', pod('agent-1', {}, { spec: { serviceAccountName: 'agent' } }));
+    const tr = await ok(s, 'POST', '/api/v1/namespaces/mesh/serviceaccounts/agent/token', {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { audiences: ['ambient-controller'], expirationSeconds: 3600, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'agent-1', uid: p.metadata.uid } },
+    });
+    assert.equal(tr.kind, 'TokenRequest');
+    assert.ok(Date.parse(tr.status.expirationTimestamp) > Date.now() + 3500_000);
+    const claims = JSON.parse(Buffer.from(tr.status.token.split('.')[1], 'base64url').toString());
+    assert.equal(claims.sub, 'system:serviceaccount:mesh:agent');
+    assert.deepEqual(claims.aud, ['ambient-controller']);
+    assert.deepEqual(claims['kubernetes.io'], { namespace: 'mesh', serviceaccount: { name: 'agent', uid: sa.metadata.uid }, pod: { name: 'agent-1', uid: p.metadata.uid } });
+    const review = (token: string, audiences?: string[]) =>
+      ok(s, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(audiences ? { audiences } : {}) } });
+    const good = await review(tr.status.token, ['ambient-controller']);
+    assert.equal(good.status.authenticated, true);
+    assert.equal(good.status.user.username, 'system:serviceaccount:mesh:agent');
+    assert.equal(good.status.user.uid, sa.metadata.uid);
+    assert.deepEqual(good.status.user.groups, ['system:serviceaccounts', 'system:serviceaccounts:mesh', 'system:authenticated']);
+    assert.deepEqual(good.status.user.extra['authentication.kubernetes.io/pod-name'], ['agent-1']);
+    assert.deepEqual(good.status.user.extra['authentication.kubernetes.io/pod-uid'], [p.metadata.uid]);
+    assert.deepEqual(good.status.audiences, ['ambient-controller']);
+    assert.equal((await review(tr.status.token)).status.authenticated, false, 'not for the API server audience');
+    assert.equal((await review(tr.status.token, ['someone-else'])).status.authenticated, false);
+    const [h, body, sig] = tr.status.token.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...claims, sub: 'system:serviceaccount:mesh:admin' })).toString('base64url');
+    const tampered = await review(`${h}.${forged}.${sig}`, ['ambient-controller']);
+    assert.equal(tampered.status.authenticated, false);
+    assert.match(tampered.status.error, /invalid signature/);
+    assert.equal((await review(`${h}.${body}.${sig!.slice(0, -2)}AA`, ['ambient-controller'])).status.authenticated, false);
+    await ok(s, 'DELETE', '/api/v1/namespaces/mesh/pods/agent-1');
+    const deleted = await review(tr.status.token, ['ambient-controller']);
+    assert.equal(deleted.status.authenticated, false, 'the bound pod is gone');
+    assert.match(deleted.status.error, /pod mesh\/agent-1 has been deleted/);
+    assert.equal((await call(s, 'POST', '/api/v1/namespaces/mesh/serviceaccounts/nobody/token', {})).status, 404);
+    assert.equal((await call(s, 'POST', '/api/v1/namespaces/mesh/serviceaccounts/agent/token', { spec: { expirationSeconds: 10 } })).status, 422);
+  });
+
+  test('attached_listener_needs_a_bearer_token', async () => {
+    const s = await server();
+    const extra = net.createServer();
+    extra.listen(0, '127.0.0.1');
+    await once(extra, 'listening');
+    const detach = s.attach(extra);
+    const other = { url: `http://127.0.0.1:${(extra.address() as net.AddressInfo).port}` };
+    try {
+      const anon = await call(other, 'GET', '/api/v1/namespaces');
+      assert.equal(anon.status, 401);
+      assert.equal(anon.body.reason, 'Unauthorized');
+      assert.equal((await call(other, 'GET', '/healthz')).status, 200, 'health is public');
+      await ok(s, 'POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name: 'ctl' } });
+      const tr = await ok(s, 'POST', '/api/v1/namespaces/default/serviceaccounts/ctl/token', {});
+      const authed = await call(other, 'GET', '/api/v1/namespaces', undefined, { authorization: `Bearer ${tr.status.token}` });
+      assert.equal(authed.status, 200);
+      assert.equal((await call(other, 'GET', '/api/v1/namespaces', undefined, { authorization: 'Bearer nope' })).status, 401);
+    } finally {
+      detach();
+      extra.close();
+    }
+  });
+});
+
+describe('process', () => {
+  test('main_starts_prints_ready_and_stops_on_sigterm_closing_watches', async () => {
+    const entry = new URL('../cli/cluster/apiserver/main.js', import.meta.url).pathname;
+    const child = spawn(process.execPath, [entry, '--redis-port', String(redis.port), '--redis-prefix', `proc${++prefixes}:`, '--port', '0', '--history-size', '100'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOG_LEVEL: 'info' },
+    });
+    const exited = once(child, 'exit');
+    try {
+      const lines = createInterface({ input: child.stdout! });
+      let url: string | undefined;
+      const deadline = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      for await (const line of lines) {
+        const rec = JSON.parse(line) as { msg: string; url?: string };
+        if (rec.msg === 'ready') {
+          url = rec.url;
+          break;
+        }
+      }
+      clearTimeout(deadline);
+      assert.ok(url, 'a ready line with the URL');
+      const w = watch({ url }, '/api/v1/namespaces?watch=true');
+      assert.equal(summary(await w.next()), 'ADDED default');
+      child.kill('SIGTERM');
+      await w.ended;
+      const [code] = await exited;
+      assert.equal(code, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
