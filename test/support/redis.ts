@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { closedPort } from './net.js';
 
 export interface TestRedis {
   port: number;
@@ -15,14 +16,6 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Resolves once Redis answers PING with PONG on `port`. */
 async function ping(port: number): Promise<boolean> {
@@ -44,7 +37,7 @@ async function ping(port: number): Promise<boolean> {
 }
 
 async function startOnce(dir: string, appendonly: boolean): Promise<{ child: ChildProcess; port: number } | undefined> {
-  const port = await freePort();
+  const port = await closedPort();
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', appendonly ? 'yes' : 'no', '--protected-mode', 'yes', '--loglevel', 'warning'];
   const child = spawn('/usr/bin/redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let exited = false;
