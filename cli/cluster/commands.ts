@@ -116,7 +116,9 @@ export function execCommand(): Command {
           throw err;
         });
         if (!p.status?.podIP) throw new CliError(`pod ${ns}/${pod} has no network yet (phase ${p.status?.phase ?? 'unknown'})`);
-        netns = podNetnsName(name, p.metadata!.uid!);
+        // A hostNetwork pod lives in its node's namespace.
+        const nodeIndex = rec.nodes.indexOf(p.spec?.nodeName ?? '');
+        netns = p.spec?.hostNetwork && nodeIndex >= 0 ? nodeNetnsName(name, nodeIndex + 1) : podNetnsName(name, p.metadata!.uid!);
       }
       const child = spawn('ip', ['netns', 'exec', netns, ...command], { stdio: 'inherit' });
       const code = await new Promise<number>((resolve) => {

@@ -2,6 +2,7 @@
 // and kubectl, and on the cluster network for nodes and in-cluster programs) and the
 // controller manager.
 import { Command } from 'commander';
+import tls from 'node:tls';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { createLogger } from '../../core/log.js';
 import { kubeConfigForServer } from '../../core/kube/config.js';
@@ -9,6 +10,7 @@ import { listenInNetns, netnsPath } from '../../core/syscalls.js';
 import { startApiServer } from './apiserver/server.js';
 import { startControllers } from './controllers/manager.js';
 import { buildTopology } from './network/topology.js';
+import { ensureClusterPki } from './pki.js';
 
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 
@@ -28,9 +30,14 @@ async function main(): Promise<void> {
   const api = await startApiServer({ redis: { host: '127.0.0.1', port: o.redisPort }, host: '127.0.0.1', port: o.port, logger: log.child({ component: 'apiserver' }) });
   // The same API server, reachable from the nodes: a second listener opened inside the
   // cluster's namespace, so that no route joins the cluster to the machine.
+  // It speaks HTTPS there, with the cluster CA's certificate, as a real API server does.
+  const pki = await ensureClusterPki(o.stateDir, [topology.controlPlaneAddress]);
   const inCluster = await listenInNetns(netnsPath(topology.clusterNetns), { host: topology.controlPlaneAddress, port: o.inClusterPort });
-  api.attach(inCluster);
-  log.info({ url: api.url, inCluster: `http://${topology.controlPlaneAddress}:${o.inClusterPort}` }, 'api server listening');
+  const secure = tls.createServer({ key: pki.key, cert: pki.cert, minVersion: 'TLSv1.2' });
+  secure.on('tlsClientError', (err) => log.debug({ err: err.message }, 'in-cluster TLS handshake failed'));
+  inCluster.on('connection', (socket) => secure.emit('connection', socket));
+  api.attach(secure, { event: 'secureConnection' });
+  log.info({ url: api.url, inCluster: `https://${topology.controlPlaneAddress}:${o.inClusterPort}` }, 'api server listening');
 
   const kc = kubeConfigForServer(api.url);
   const core = kc.makeApiClient(CoreV1Api);

@@ -13,6 +13,7 @@ import { createClusterNetwork, destroyClusterNetwork, clusterNamespaces } from '
 import { startDaemon, stopCluster } from './processes.js';
 import { clusterDir, kubeconfigPath, kubeconfigYaml, readRecord, writeRecord, type ClusterRecord } from './state.js';
 import { kubeConfigForServer } from '../../core/kube/config.js';
+import { ensureClusterPki, pkiDir } from './pki.js';
 import { CliError } from '../errors.js';
 
 /** The in-cluster API server address, on the cluster network (like kubernetes.default). */
@@ -107,6 +108,8 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
     });
     say(`redis: 127.0.0.1:${redisPort}`);
 
+    // The API server's certificate for the cluster network, before anything needs it.
+    await ensureClusterPki(dir, [topology.controlPlaneAddress]);
     const apiPort = await freePort();
     startDaemon(
       [process.execPath, dist('cli/cluster/control-plane.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--state-dir', dir, '--redis-port', String(redisPort), '--port', String(apiPort), '--in-cluster-port', String(IN_CLUSTER_API_PORT)],
@@ -115,7 +118,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
     const kc = kubeConfigForServer(`http://127.0.0.1:${apiPort}`);
     const core = kc.makeApiClient(CoreV1Api);
     await until('the API server', deadline, logs, async () => ((await core.readNamespace({ name: 'default' })) ? true : undefined));
-    say(`api server: http://127.0.0.1:${apiPort} (in the cluster: http://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT})`);
+    say(`api server: http://127.0.0.1:${apiPort} (in the cluster: https://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT})`);
 
     const record: ClusterRecord = {
       name: o.name,
@@ -136,7 +139,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
       startDaemon(
         // nsenter, not `ip netns exec`: the latter gives the process a private mount
         // namespace, and the pod namespaces it pins would be invisible to everyone else.
-        ['nsenter', `--net=/var/run/netns/${n.netns}`, '--', process.execPath, dist('cli/cluster/runtime/node-main.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--index', String(n.index), '--state-dir', dir, '--api', `http://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT}`, '--token-file', tokenFile, '--repo-root', REPO_ROOT],
+        ['nsenter', `--net=/var/run/netns/${n.netns}`, '--', process.execPath, dist('cli/cluster/runtime/node-main.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--index', String(n.index), '--state-dir', dir, '--api', `https://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT}`, '--token-file', tokenFile, '--ca-file', join(pkiDir(dir), 'ca.crt'), '--repo-root', REPO_ROOT],
         { cluster: o.name, logFile: join(logs, `${n.name}.log`) },
       );
     }

@@ -116,6 +116,26 @@ export function leafTemplate(publicKey: forge.pki.rsa.PublicKey, id: SpiffeId, n
   };
 }
 
+/**
+ * A TLS server certificate named by DNS names and IP addresses (not a workload identity):
+ * for servers that ordinary Kubernetes clients verify, such as the local cluster's API
+ * server.
+ */
+export function serverTemplate(keyPem: string, names: { dns: string[]; ips: string[] }, notBefore: Date, notAfter: Date): CertificateTemplate {
+  return {
+    subject: [{ name: 'commonName', value: names.dns[0] ?? names.ips[0] ?? 'server' }],
+    publicKey: publicKeyOf(keyPem),
+    notBefore,
+    notAfter,
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [...names.dns.map((value) => ({ type: 2, value })), ...names.ips.map((ip) => ({ type: 7, ip }))] },
+    ],
+  };
+}
+
 /** Builds a PKCS#10 CSR asking for `id`, signed by `keyPem`. */
 export function createCsr(keyPem: string, id: SpiffeId): string {
   const csr = pki.createCertificationRequest();

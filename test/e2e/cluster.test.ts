@@ -135,6 +135,36 @@ test('local cluster: pods on two nodes reach a Service by VIP and by name, scale
   assert.match(unknown.status.message ?? '', /registry\.example\/unknown:1.*no command/);
   assert.ok((crasher.status.containerStatuses?.[0]?.restartCount ?? 0) >= 2, `crasher restarts: ${JSON.stringify(crasher.status)}`);
 
+  // A hostNetwork DaemonSet runs one pod per node at the node's address, and a pod can
+  // talk to the API server with the ServiceAccount credentials the kubelet gave it.
+  const ds = join(home, 'ds.yaml');
+  writeFileSync(
+    ds,
+    [
+      'apiVersion: apps/v1',
+      'kind: DaemonSet',
+      'metadata: {name: node-probe}',
+      'spec:',
+      '  selector: {matchLabels: {app: node-probe}}',
+      '  template:',
+      '    metadata: {labels: {app: node-probe}}',
+      '    spec:',
+      '      hostNetwork: true',
+      '      containers:',
+      '      - name: probe',
+      '        image: busybox',
+      `        command: [sh, -c, 'kubectl --kubeconfig "$KUBECONFIG" get pod "$POD_NAME" -o name && exec sleep 3600']`,
+    ].join('\n'),
+  );
+  ok(ctl('apply', '--cluster', NAME, '-f', ds), 'apply daemonset');
+  const probes = await waitPods('app=node-probe', 2);
+  assert.deepEqual(probes.map((p) => p.status.podIP).sort(), ['10.243.0.11', '10.243.0.12']);
+  await new Promise((r) => setTimeout(r, 4000));
+  for (const p of await pods('app=node-probe')) {
+    const restarts = (p.status as { containerStatuses?: Array<{ restartCount: number }> }).containerStatuses?.[0]?.restartCount;
+    assert.equal(restarts, 0, `${p.metadata.name} reached the API server with its own token`);
+  }
+
   ok(ctl('label', 'namespace', 'default', 'ambient.dev/dataplane-mode=ambient', '--cluster', NAME), 'label');
   const ns = JSON.parse(ok(ctl('get', 'ns', 'default', '--cluster', NAME, '-o', 'json'), 'get ns')) as { metadata: { labels: Record<string, string> } };
   assert.equal(ns.metadata.labels['ambient.dev/dataplane-mode'], 'ambient');

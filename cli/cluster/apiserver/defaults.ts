@@ -71,6 +71,14 @@ const DEFAULTERS: Record<string, Defaulter> = {
     }
     if (isPlainObject(spec['template'])) defaultPodSpec(obj(spec['template'], 'spec'));
   },
+  DaemonSet(o) {
+    const spec = obj(o, 'spec');
+    def(spec, 'revisionHistoryLimit', 10);
+    const strategy = obj(spec, 'updateStrategy');
+    def(strategy, 'type', 'RollingUpdate');
+    if (strategy['type'] === 'RollingUpdate') def(obj(strategy, 'rollingUpdate'), 'maxUnavailable', 1);
+    if (isPlainObject(spec['template'])) defaultPodSpec(obj(spec['template'], 'spec'));
+  },
   Service(o) {
     const spec = obj(o, 'spec');
     def(spec, 'type', 'ClusterIP');

@@ -40,7 +40,7 @@ export interface ApiServer {
    * admin only with `trustLoopback` (it would otherwise be any process in that netns).
    * Returns a function that stops serving it (the listener itself stays its owner's).
    */
-  attach(listener: net.Server, opts?: { trustLoopback?: boolean }): () => void;
+  attach(listener: net.Server, opts?: { trustLoopback?: boolean; event?: 'connection' | 'secureConnection' }): () => void;
   /** Ends watches, stops accepting, lets requests in flight finish (briefly), closes Redis. */
   close(): Promise<void>;
 }
@@ -111,14 +111,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   const detachers = new Set<() => void>();
-  const attach = (listener: net.Server, o: { trustLoopback?: boolean } = {}) => {
+  // A tls.Server hands over its sockets on 'secureConnection', once the handshake is done.
+  const attach = (listener: net.Server, o: { trustLoopback?: boolean; event?: 'connection' | 'secureConnection' } = {}) => {
+    const event = o.event ?? 'connection';
     const onConnection = (socket: net.Socket) => {
       if (!o.trustLoopback) untrusted.add(socket);
       server.emit('connection', socket);
     };
-    listener.on('connection', onConnection);
+    listener.on(event, onConnection);
     const detach = () => {
-      listener.off('connection', onConnection);
+      listener.off(event, onConnection);
       detachers.delete(detach);
     };
     detachers.add(detach);

@@ -82,6 +82,14 @@ const COLUMNS: Record<string, Column[]> = {
     col('Images', (o) => ((o.spec?.template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(','), { priority: 1 }),
     col('Selector', (o) => none(formatLabelSelector(requirementsFromLabelSelector(o.spec?.selector ?? {}))), { priority: 1 }),
   ],
+  DaemonSet: [
+    NAME,
+    col('Desired', (o) => o.status?.desiredNumberScheduled ?? 0, { type: 'integer' }),
+    col('Current', (o) => o.status?.currentNumberScheduled ?? 0, { type: 'integer' }),
+    col('Ready', (o) => o.status?.numberReady ?? 0, { type: 'integer' }),
+    col('Up-to-date', (o) => o.status?.updatedNumberScheduled ?? 0, { type: 'integer' }),
+    AGE,
+  ],
   Service: [
     NAME,
     col('Type', (o) => o.spec?.type ?? 'ClusterIP'),

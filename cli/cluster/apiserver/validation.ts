@@ -133,17 +133,14 @@ function validatePodSpec(e: FieldErrors, path: string, v: unknown, template = fa
 
 const validatePod: Validator = (e, obj) => validatePodSpec(e, 'spec', obj['spec']);
 
-const validateDeployment: Validator = (e, obj, old) => {
-  const spec = e.object('spec', obj['spec']);
-  if (!spec) return e.required('spec');
-  const r = spec['replicas'];
-  if (r !== undefined && (!Number.isInteger(r) || (r as number) < 0)) e.invalid('spec.replicas', r, 'must be greater than or equal to 0');
+/** The selector and pod template that Deployments and DaemonSets share. */
+function validateSelectorAndTemplate(e: FieldErrors, spec: Obj, old: Obj | undefined, kind: string): void {
   const sel = e.object('spec.selector', spec['selector']);
   const template = e.object('spec.template', spec['template']);
   if (!sel) e.required('spec.selector');
   else {
     const reqs = requirementsFromLabelSelector(sel as never);
-    if (reqs.length === 0) e.invalid('spec.selector', sel, 'empty selector is invalid for deployment');
+    if (reqs.length === 0) e.invalid('spec.selector', sel, `empty selector is invalid for ${kind}`);
     const labels = isObj(template?.['metadata']) ? (template['metadata'] as Obj)['labels'] : undefined;
     if (reqs.length > 0 && !matchesLabels(reqs, isObj(labels) ? (labels as Record<string, string>) : {})) {
       e.invalid('spec.template.metadata.labels', labels ?? {}, '`selector` does not match template `labels`');
@@ -151,10 +148,26 @@ const validateDeployment: Validator = (e, obj, old) => {
   }
   if (!template) e.required('spec.template');
   else validatePodSpec(e, 'spec.template.spec', template['spec'], true);
-  const strategy = e.object('spec.strategy', spec['strategy']);
-  if (strategy) e.oneOf('spec.strategy.type', strategy['type'], ['Recreate', 'RollingUpdate']);
   const oldSel = isObj(old?.['spec']) ? (old['spec'] as Obj)['selector'] : undefined;
   if (old && oldSel !== undefined && !jsonEqual(oldSel, spec['selector'])) e.immutable('spec.selector', spec['selector']);
+}
+
+const validateDeployment: Validator = (e, obj, old) => {
+  const spec = e.object('spec', obj['spec']);
+  if (!spec) return e.required('spec');
+  const r = spec['replicas'];
+  if (r !== undefined && (!Number.isInteger(r) || (r as number) < 0)) e.invalid('spec.replicas', r, 'must be greater than or equal to 0');
+  validateSelectorAndTemplate(e, spec, old, 'deployment');
+  const strategy = e.object('spec.strategy', spec['strategy']);
+  if (strategy) e.oneOf('spec.strategy.type', strategy['type'], ['Recreate', 'RollingUpdate']);
+};
+
+const validateDaemonSet: Validator = (e, obj, old) => {
+  const spec = e.object('spec', obj['spec']);
+  if (!spec) return e.required('spec');
+  validateSelectorAndTemplate(e, spec, old, 'daemonset');
+  const strategy = e.object('spec.updateStrategy', spec['updateStrategy']);
+  if (strategy) e.oneOf('spec.updateStrategy.type', strategy['type'], ['OnDelete', 'RollingUpdate']);
 };
 
 const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
@@ -342,6 +355,7 @@ const validateTrafficPolicy: Validator = (e, obj) => {
 const KIND_VALIDATORS: Record<string, Validator> = {
   Pod: validatePod,
   Deployment: validateDeployment,
+  DaemonSet: validateDaemonSet,
   Service: validateService,
   Secret: validateSecret,
   ConfigMap: validateConfigMap,

@@ -10,6 +10,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type KubernetesObject,
+  type V1DaemonSet,
   type V1Deployment,
   type V1EndpointSlice,
   type V1Namespace,
@@ -20,6 +21,7 @@ import {
 } from '@kubernetes/client-node';
 import { watchResource, type Watched } from '../../../core/kube/informer.js';
 import { silentLogger, type Logger } from '../../../core/log.js';
+import { planDaemonSet } from './daemonsets.js';
 import { planDeployment } from './deployments.js';
 import { planEndpointSlice, sameSlice, MANAGED_BY, MANAGED_BY_LABEL } from './endpointslices.js';
 import { nodeLoad, pickNode } from './scheduler.js';
@@ -58,12 +60,13 @@ export function startControllers(kc: KubeConfig, logger: Logger = silentLogger):
     watchResource<T>(kc, { apiVersion, kind, plural }, { onChange, logger });
   const pods = watch<V1Pod>('v1', 'Pod', 'pods');
   const deployments = watch<V1Deployment>('apps/v1', 'Deployment', 'deployments');
+  const daemonSets = watch<V1DaemonSet>('apps/v1', 'DaemonSet', 'daemonsets');
   const services = watch<V1Service>('v1', 'Service', 'services');
   const slices = watch<V1EndpointSlice>('discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices');
   const nodes = watch<V1Node>('v1', 'Node', 'nodes');
   const namespaces = watch<V1Namespace>('v1', 'Namespace', 'namespaces');
   const serviceAccounts = watch<V1ServiceAccount>('v1', 'ServiceAccount', 'serviceaccounts');
-  const all = [pods, deployments, services, slices, nodes, namespaces, serviceAccounts];
+  const all = [pods, deployments, daemonSets, services, slices, nodes, namespaces, serviceAccounts];
   const synced = Promise.all(all.map((w) => w.synced)).then(() => undefined);
 
   // One pass at a time; a change during a pass asks for one more.
@@ -139,6 +142,20 @@ export function startControllers(kc: KubeConfig, logger: Logger = silentLogger):
       if (cur.replicas !== s.replicas || cur.readyReplicas !== s.readyReplicas || cur.updatedReplicas !== s.updatedReplicas || cur.observedGeneration !== s.observedGeneration) {
         await attempt(`status of deployment ${d.metadata!.name}`, () =>
           apps.patchNamespacedDeploymentStatus({ name: d.metadata!.name!, namespace: d.metadata!.namespace!, body: { status: s } }, MERGE),
+        );
+      }
+    }
+
+    // DaemonSets: one pod per ready node.
+    for (const ds of daemonSets.list()) {
+      const plan = planDaemonSet(ds, allPods.filter((p) => ownedBy(p, ds.metadata?.uid)), readyNodes);
+      for (const pod of plan.create) await attempt(`create pod for daemonset ${ds.metadata!.name}`, () => objects.create(pod));
+      for (const name of plan.delete) {
+        await attempt(`delete pod ${name}`, () => objects.delete({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ds.metadata!.namespace! } }));
+      }
+      if (JSON.stringify(ds.status ?? {}) !== JSON.stringify({ ...(ds.status ?? {}), ...plan.status })) {
+        await attempt(`status of daemonset ${ds.metadata!.name}`, () =>
+          apps.patchNamespacedDaemonSetStatus({ name: ds.metadata!.name!, namespace: ds.metadata!.namespace!, body: { status: plan.status } }, MERGE),
         );
       }
     }

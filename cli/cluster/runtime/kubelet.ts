@@ -11,7 +11,8 @@ import { silentLogger, type Logger } from '../../../core/log.js';
 import { containerArgv, containerEnv } from './containers.js';
 import { hostsFile, resolvConf } from './hosts.js';
 import { podStatus, statusKey, type ContainerView } from './pod-status.js';
-import { ContainerProcess } from './supervisor.js';
+import { ContainerProcess, podLauncher } from './supervisor.js';
+import { serviceAccountFiles } from './service-account.js';
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -31,6 +32,11 @@ export interface KubeletOptions {
   kc: KubeConfig;
   node: string;
   hostIP: string;
+  /** The node's own network namespace: where hostNetwork pods run. */
+  nodeNetns: string;
+  /** The API server as pods reach it (written into their kubeconfig), and its CA. */
+  apiServer: string;
+  apiCaFile: string;
   network: PodNetwork;
   stateDir: string;
   repoRoot: string;
@@ -44,6 +50,7 @@ interface PodRuntime {
   pod: V1Pod;
   netns?: string;
   ip?: string;
+  hostNetwork: boolean;
   containers: ContainerProcess[];
   images: Map<string, string>;
   startTime: Date;
@@ -123,6 +130,7 @@ export class Kubelet {
           ref: { uid, name: pod.metadata!.name!, namespace: pod.metadata!.namespace! },
           pod,
           containers: [],
+          hostNetwork: pod.spec?.hostNetwork === true,
           images: new Map((pod.spec?.containers ?? []).map((c) => [c.name, c.image ?? ''])),
           startTime: new Date(),
         };
@@ -136,7 +144,7 @@ export class Kubelet {
         });
       }
       rt.pod = pod;
-      if (rt.netns && rt.ip) await this.#writeHosts(rt, services);
+      if (rt.netns && rt.ip && !rt.hostNetwork) await this.#writeHosts(rt, services);
       await this.#writeStatus(rt);
     }
   }
@@ -151,14 +159,25 @@ export class Kubelet {
       this.#schedule();
       return;
     }
-    const { netns, ip } = await this.#o.network.add(rt.ref);
+    // A hostNetwork pod shares its node's namespace and address; others get their own.
+    const { netns, ip } = rt.hostNetwork ? { netns: this.#o.nodeNetns, ip: this.#o.hostIP } : await this.#o.network.add(rt.ref);
     if (!this.#pods.has(rt.ref.uid) || this.#stopped) {
-      await this.#o.network.del(rt.ref); // deleted while its network was being set up
+      if (!rt.hostNetwork) await this.#o.network.del(rt.ref); // deleted while its network was being set up
       return;
     }
     rt.netns = netns;
     rt.ip = ip;
-    await this.#writeHosts(rt, this.#watchServices.list());
+    if (!rt.hostNetwork) await this.#writeHosts(rt, this.#watchServices.list());
+    const saEnv = await serviceAccountFiles({
+      core: this.#core,
+      pod,
+      dir: this.podDir(rt.ref),
+      apiServer: this.#o.apiServer,
+      caFile: this.#o.apiCaFile,
+    }).catch((err: Error) => {
+      this.#log.warn({ pod: `${rt.ref.namespace}/${rt.ref.name}`, err: err.message }, 'no service account token for the pod');
+      return {};
+    });
     const podWithIp: V1Pod = { ...pod, status: { ...pod.status, podIP: ip, hostIP: this.#o.hostIP } };
     const restartPolicy = (pod.spec?.restartPolicy ?? 'Always') as 'Always' | 'OnFailure' | 'Never';
     for (const { c, a } of argvs) {
@@ -166,9 +185,9 @@ export class Kubelet {
       const proc = new ContainerProcess(
         {
           name: c.name,
-          netns,
+          launcher: podLauncher(netns, rt.hostNetwork),
           argv: a.argv,
-          env: containerEnv(podWithIp, c, this.#o.node, this.#o.baseEnv),
+          env: containerEnv(podWithIp, c, this.#o.node, { ...this.#o.baseEnv, ...saEnv }),
           logFile: this.logFile(rt.ref, c.name),
           restartPolicy,
         },
@@ -181,8 +200,12 @@ export class Kubelet {
     this.#schedule();
   }
 
+  podDir(ref: PodRef): string {
+    return join(this.#o.stateDir, 'pods', `${ref.namespace}_${ref.name}_${ref.uid.slice(0, 8)}`);
+  }
+
   logFile(ref: PodRef, container: string): string {
-    return join(this.#o.stateDir, 'pods', `${ref.namespace}_${ref.name}_${ref.uid.slice(0, 8)}`, `${container}.log`);
+    return join(this.podDir(ref), `${container}.log`);
   }
 
   async #writeHosts(rt: PodRuntime, services: readonly V1Service[]): Promise<void> {
@@ -225,7 +248,7 @@ export class Kubelet {
     this.#pods.delete(rt.ref.uid);
     await rt.starting;
     await Promise.all(rt.containers.map((c) => c.stop()));
-    if (rt.netns) {
+    if (rt.netns && !rt.hostNetwork) {
       await this.#o.network.del(rt.ref).catch((err) => this.#log.warn({ err: (err as Error).message }, 'CNI DEL failed'));
       await rm(join('/etc/netns', rt.netns), { recursive: true, force: true });
     }

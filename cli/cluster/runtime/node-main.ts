@@ -37,13 +37,14 @@ async function main(): Promise<void> {
     .requiredOption('--state-dir <dir>')
     .requiredOption('--api <url>')
     .requiredOption('--token-file <file>', 'bearer token for the API server (a ServiceAccount token, as a kubelet has)')
+    .requiredOption('--ca-file <file>', "the cluster CA, to verify the API server's certificate")
     .requiredOption('--repo-root <dir>')
     .parse(process.argv)
-    .opts<{ cluster: string; nodes: number; index: number; stateDir: string; api: string; tokenFile: string; repoRoot: string }>();
+    .opts<{ cluster: string; nodes: number; index: number; stateDir: string; api: string; tokenFile: string; caFile: string; repoRoot: string }>();
   const topology = buildTopology({ cluster: o.cluster, nodes: o.nodes });
   const me = nodeOf(topology, o.index);
   const log = createLogger(`node/${me.name}`);
-  const kc = kubeConfigForServer(o.api, readFileSync(o.tokenFile, 'utf8').trim());
+  const kc = kubeConfigForServer(o.api, readFileSync(o.tokenFile, 'utf8').trim(), o.caFile);
   const core = kc.makeApiClient(CoreV1Api);
 
   const register = async (ready: boolean) => {
@@ -70,6 +71,9 @@ async function main(): Promise<void> {
     kc,
     node: me.name,
     hostIP: me.address,
+    nodeNetns: me.netns,
+    apiServer: o.api,
+    apiCaFile: o.caFile,
     stateDir: o.stateDir,
     repoRoot: o.repoRoot,
     baseEnv,

@@ -18,7 +18,8 @@ export type ContainerState =
 
 export interface ContainerSpec {
   name: string;
-  netns: string;
+  /** What enters the pod's namespaces before the container's argv (see podLauncher). */
+  launcher: string[];
   argv: string[];
   env: Record<string, string>;
   logFile: string;
@@ -48,8 +49,8 @@ export class ContainerProcess {
     const log = openSync(this.spec.logFile, 'a');
     let child: ChildProcess;
     try {
-      // `ip netns exec` enters the namespace, mounts /etc/netns/<ns>/* over /etc, and execs.
-      child = spawn('ip', ['netns', 'exec', this.spec.netns, ...this.spec.argv], {
+      const [cmd, ...args] = [...this.spec.launcher, ...this.spec.argv];
+      child = spawn(cmd!, args, {
         env: this.spec.env,
         stdio: ['ignore', log, log],
         detached: true, // its own process group, so stop() reaches its children too
@@ -117,4 +118,14 @@ export class ContainerProcess {
     await exited;
     clearTimeout(kill);
   }
+}
+
+/**
+ * How a container enters its pod: `ip netns exec` for a pod network namespace (it also
+ * mounts /etc/netns/<ns>/* over /etc, which gives the pod its hosts file); nsenter for a
+ * hostNetwork pod, which shares its node's namespace and the machine's mounts, so that
+ * namespaces it creates or opens by path stay visible to everyone.
+ */
+export function podLauncher(netns: string, hostNetwork: boolean): string[] {
+  return hostNetwork ? ['nsenter', `--net=/var/run/netns/${netns}`, '--'] : ['ip', 'netns', 'exec', netns];
 }
