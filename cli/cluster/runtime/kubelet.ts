@@ -188,6 +188,7 @@ export class Kubelet {
           launcher: podLauncher(netns, rt.hostNetwork),
           argv: a.argv,
           env: containerEnv(podWithIp, c, this.#o.node, { ...this.#o.baseEnv, ...saEnv }),
+          dir: this.podDir(rt.ref),
           logFile: this.logFile(rt.ref, c.name),
           restartPolicy,
         },

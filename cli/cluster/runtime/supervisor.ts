@@ -22,6 +22,8 @@ export interface ContainerSpec {
   launcher: string[];
   argv: string[];
   env: Record<string, string>;
+  /** Working directory (and HOME): the pod's own directory, so nothing writes into the caller's. */
+  dir: string;
   logFile: string;
   restartPolicy: 'Always' | 'OnFailure' | 'Never';
 }
@@ -51,7 +53,8 @@ export class ContainerProcess {
     try {
       const [cmd, ...args] = [...this.spec.launcher, ...this.spec.argv];
       child = spawn(cmd!, args, {
-        env: this.spec.env,
+        env: { HOME: this.spec.dir, ...this.spec.env },
+        cwd: this.spec.dir,
         stdio: ['ignore', log, log],
         detached: true, // its own process group, so stop() reaches its children too
       });
