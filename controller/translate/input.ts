@@ -1,0 +1,75 @@
+// What translation reads and returns. Cluster objects are typed with
+// @kubernetes/client-node's models, but read as untrusted: a field may be missing or of
+// the wrong type (a hand-written manifest on the local API server, a CRD without a strict
+// schema), and such an object is rejected alone with a Problem, never with a throw.
+import type { V1EndpointSlice, V1Namespace, V1ObjectMeta, V1Pod, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
+import type { Resource } from '../../core/config/model.js';
+
+/** PeerAuthentication.ambient.dev/v1: Istio's security.istio.io/v1 schema. */
+export interface PeerAuthentication {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: V1ObjectMeta;
+  spec?: {
+    selector?: { matchLabels?: Record<string, string> };
+    mtls?: { mode?: string };
+    portLevelMtls?: Record<string, { mode?: string }>;
+  };
+}
+
+/** Gateway.gateway.networking.k8s.io/v1, the fields a waypoint uses. */
+export interface Gateway {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: V1ObjectMeta;
+  spec?: {
+    gatewayClassName?: string;
+    listeners?: Array<{ name?: string; port?: number; protocol?: string }>;
+  };
+}
+
+/** AuthorizationPolicy.ambient.dev/v1 (Istio's security.istio.io/v1 schema); not compiled yet. */
+export interface AuthorizationPolicy {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: V1ObjectMeta;
+  spec?: unknown;
+}
+
+export interface ClusterState {
+  namespaces: readonly V1Namespace[];
+  pods: readonly V1Pod[];
+  services: readonly V1Service[];
+  endpointSlices: readonly V1EndpointSlice[];
+  /** Not read: a pod's identity comes from its spec, and the API server only admits pods
+   * whose ServiceAccount exists. Accepted so callers can pass a full snapshot. */
+  serviceAccounts?: readonly V1ServiceAccount[];
+  peerAuthentications: readonly PeerAuthentication[];
+  /** Not compiled yet: each is reported as a Problem, and no Policy is emitted. */
+  authorizationPolicies?: readonly AuthorizationPolicy[];
+  gateways?: readonly Gateway[];
+}
+
+export interface TranslateOptions {
+  trustDomain: string;
+  /** Default `cluster.local`. */
+  clusterDomain?: string;
+  /** Where mesh-wide policy lives. Default `ambient-system`. */
+  rootNamespace?: string;
+}
+
+/** An object that could not be translated (or only in part), and why. */
+export interface Problem {
+  /** The cluster object's kind: Pod, Service, Namespace, PeerAuthentication, ... */
+  kind: string;
+  /** `<namespace>/<name>`, or the name of a cluster-scoped object. */
+  key: string;
+  message: string;
+}
+
+export interface TranslationResult {
+  /** Sorted by kind (Workload, Service, Policy), then key. */
+  resources: Resource[];
+  /** Sorted by kind, key, message. */
+  problems: Problem[];
+}

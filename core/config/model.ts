@@ -1,0 +1,147 @@
+// The mesh's configuration model: what the controller computes from cluster objects and
+// pushes to node agents and waypoints (DESIGN.md "Configuration model"). Three kinds of
+// resource, each named by a stable key, each validated on its own so that one bad
+// resource is rejected alone (core/config/validate.ts). Shaped after ztunnel's Workload,
+// Service and Authorization resources, in JSON.
+
+/** How a workload's traffic is carried. */
+export type TunnelProtocol = 'HBONE' | 'TCP';
+
+export type MtlsMode = 'STRICT' | 'PERMISSIVE';
+
+export interface WaypointRef {
+  /** The waypoint Service's key (`<namespace>/<hostname>`), resolved to its VIPs by the
+   * reader. The Service is named after the waypoint's Gateway, as Istio names it. */
+  service: string;
+  /** HBONE port on the waypoint: the Gateway's HBONE listener, normally 15008. */
+  port: number;
+}
+
+export interface Workload {
+  /** Pod uid: the resource key. */
+  uid: string;
+  name: string;
+  namespace: string;
+  serviceAccount: string;
+  /** spiffe://<td>/ns/<ns>/sa/<sa>: the identity its certificates carry. */
+  identity: string;
+  node: string;
+  /** Primary address first (status.podIPs order). */
+  ips: string[];
+  /** HBONE when the pod is enrolled in the mesh (captured by its node agent), else TCP. */
+  protocol: TunnelProtocol;
+  /** The pod shares its node's network namespace: its IPs are the node's, shared with the
+   * node itself and every other host-network pod on it, so they must never be used to
+   * identify a peer (an agent leaves them out of its IP -> workload index). Such a pod is
+   * never enrolled. Absent means false. */
+  hostNetwork?: boolean;
+  /** Labels, for policy selectors and metrics (app, version). */
+  labels: Record<string, string>;
+  /** The workload's owner, for metrics: the Deployment name when there is one. */
+  canonicalName: string;
+  canonicalRevision: string;
+  /** Traffic to this workload goes through this waypoint, when set. */
+  waypoint?: WaypointRef;
+  /** STRICT: only HBONE (mTLS) is accepted inbound; PERMISSIVE: plaintext too. */
+  mtlsMode: MtlsMode;
+  /** Health as the cluster reports it (pod Ready). */
+  healthy: boolean;
+}
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  /** Port on the endpoints; 0 when named and resolved per endpoint (see Endpoint.ports). */
+  targetPort: number;
+  protocol: 'TCP' | 'UDP';
+  /** appProtocol when set (http, http2, grpc, tcp), for waypoints. */
+  appProtocol?: string;
+}
+
+export interface Endpoint {
+  workloadUid: string;
+  /** Named targetPorts resolved on this endpoint's pod: TCP service port (decimal string)
+   * -> container port. Holds an entry only for TCP ports whose ServicePort.targetPort is 0;
+   * when such a port has no entry the pod does not declare that port name, and this
+   * endpoint does not serve that service port (Kubernetes' FindPort, and ztunnel's rule).
+   * UDP ports are not resolved: no mesh component carries UDP. Use `endpointTargetPort`. */
+  ports: Record<string, number>;
+  /** EndpointSlice `conditions.ready` (absent counts as ready, as the API says). */
+  healthy: boolean;
+}
+
+export interface MeshService {
+  /** `<namespace>/<hostname>`: the resource key. */
+  key: string;
+  name: string;
+  namespace: string;
+  /** name.namespace.svc.<cluster domain> */
+  hostname: string;
+  /** Cluster IPs; empty for a headless Service. */
+  vips: string[];
+  ports: ServicePort[];
+  /** Sorted by workloadUid; each references a Workload sent in the same version. */
+  endpoints: Endpoint[];
+  waypoint?: WaypointRef;
+}
+
+/** A compiled authorization policy (AuthorizationPolicy.ambient.dev/v1), see core/policy. */
+export interface Policy {
+  /** `<namespace>/<name>`: the resource key. */
+  key: string;
+  name: string;
+  namespace: string;
+  /** Workload selector (matchLabels) within the namespace; absent: the whole namespace. */
+  selector?: Record<string, string>;
+  /** The root namespace's policies apply mesh-wide. */
+  scope: 'namespace' | 'workload-selector' | 'global';
+  action: 'ALLOW' | 'DENY' | 'AUDIT';
+  rules: PolicyRule[];
+}
+
+export interface PolicyRule {
+  from: Array<{ principals?: string[]; notPrincipals?: string[]; namespaces?: string[]; notNamespaces?: string[]; ipBlocks?: string[]; notIpBlocks?: string[] }>;
+  to: Array<{ ports?: number[]; notPorts?: number[]; methods?: string[]; notMethods?: string[]; paths?: string[]; notPaths?: string[]; hosts?: string[]; notHosts?: string[] }>;
+  when: Array<{ key: string; values?: string[]; notValues?: string[] }>;
+}
+
+export type ResourceKind = 'Workload' | 'Service' | 'Policy';
+
+/** Every kind, in the order resources are listed: a Service's endpoints and a Workload's
+ * waypoint refer to resources listed before or beside them, never to a later kind. */
+export const RESOURCE_KINDS: readonly ResourceKind[] = Object.freeze(['Workload', 'Service', 'Policy']);
+
+export type ResourceBody<K extends ResourceKind> = K extends 'Workload' ? Workload : K extends 'Service' ? MeshService : Policy;
+
+/** One resource on the wire: its kind, key and body. */
+export interface Resource<K extends ResourceKind = ResourceKind> {
+  kind: K;
+  key: string;
+  body: ResourceBody<K>;
+}
+
+export function resourceKey(kind: ResourceKind, body: Workload | MeshService | Policy): string {
+  return kind === 'Workload' ? (body as Workload).uid : (body as MeshService | Policy).key;
+}
+
+/** A resource's identity across kinds (`Workload/<uid>`, `Service/<ns>/<host>`): keys of
+ * different kinds may coincide, kind names hold no '/'. */
+export function resourceId(kind: ResourceKind, key: string): string {
+  return `${kind}/${key}`;
+}
+
+/** Total order of resources: by kind (RESOURCE_KINDS order), then key by UTF-16 code
+ * units (never localeCompare: the order must not depend on the process's locale). */
+export function compareResources(a: { kind: ResourceKind; key: string }, b: { kind: ResourceKind; key: string }): number {
+  const k = RESOURCE_KINDS.indexOf(a.kind) - RESOURCE_KINDS.indexOf(b.kind);
+  if (k !== 0) return k;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** The port on `endpoint` that traffic for `port` goes to; undefined when this endpoint
+ * does not serve it (a named targetPort its pod does not declare). */
+export function endpointTargetPort(port: ServicePort, endpoint: Endpoint): number | undefined {
+  if (port.targetPort !== 0) return port.targetPort;
+  if (port.protocol !== 'TCP') return undefined;
+  return Object.hasOwn(endpoint.ports, String(port.port)) ? endpoint.ports[String(port.port)] : undefined;
+}

@@ -1,0 +1,200 @@
+// Validation of one resource off the wire: what a node agent accepts, and the message it
+// NACKs with, naming the field.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { MeshService, Policy, Workload } from './model.js';
+import { validateResource } from './validate.js';
+
+function workload(over: Partial<Workload> & Record<string, unknown> = {}): Workload {
+  return {
+    uid: '1234',
+    name: 'web-0',
+    namespace: 'shop',
+    serviceAccount: 'web',
+    identity: 'spiffe://cluster.local/ns/shop/sa/web',
+    node: 'node1',
+    ips: ['10.244.0.5'],
+    protocol: 'HBONE',
+    labels: { app: 'web' },
+    canonicalName: 'web',
+    canonicalRevision: 'latest',
+    mtlsMode: 'STRICT',
+    healthy: true,
+    ...over,
+  } as Workload;
+}
+
+function service(over: Partial<MeshService> & Record<string, unknown> = {}): MeshService {
+  return {
+    key: 'shop/web.shop.svc.cluster.local',
+    name: 'web',
+    namespace: 'shop',
+    hostname: 'web.shop.svc.cluster.local',
+    vips: ['10.96.0.10'],
+    ports: [{ name: 'http', port: 80, targetPort: 0, protocol: 'TCP' }],
+    endpoints: [{ workloadUid: '1234', ports: { '80': 8080 }, healthy: true }],
+    ...over,
+  } as MeshService;
+}
+
+function policy(over: Partial<Policy> & Record<string, unknown> = {}): Policy {
+  return {
+    key: 'shop/allow-web',
+    name: 'allow-web',
+    namespace: 'shop',
+    scope: 'workload-selector',
+    selector: { app: 'web' },
+    action: 'ALLOW',
+    rules: [{ from: [{ principals: ['cluster.local/ns/shop/sa/client'], ipBlocks: ['10.0.0.0/8', 'fd00::1'] }], to: [{ ports: [8080], methods: ['GET'] }], when: [{ key: 'request.headers[x]', values: ['y'] }] }],
+    ...over,
+  } as Policy;
+}
+
+const W = (body: unknown, key = '1234') => validateResource({ kind: 'Workload', key, body });
+const S = (body: unknown, key = 'shop/web.shop.svc.cluster.local') => validateResource({ kind: 'Service', key, body });
+const P = (body: unknown, key = 'shop/allow-web') => validateResource({ kind: 'Policy', key, body });
+
+function error(r: ReturnType<typeof validateResource>): string {
+  assert.equal(r.ok, false, 'expected the resource to be rejected');
+  return (r as { error: string }).error;
+}
+
+test('validate_accepts_a_valid_workload_service_and_policy', () => {
+  for (const r of [W(workload()), S(service()), P(policy())]) assert.ok(r.ok, r.ok ? '' : r.error);
+});
+
+test('validate_returns_an_equal_copy_not_the_input', () => {
+  const body = workload({ waypoint: { service: 'shop/wp.shop.svc.cluster.local', port: 15008 } });
+  const r = W(body);
+  assert.ok(r.ok);
+  assert.deepEqual(r.resource.body, body);
+  assert.notEqual(r.resource.body, body);
+});
+
+test('validate_rejects_bad_ip_naming_the_field', () => {
+  assert.equal(error(W(workload({ ips: ['10.0.0.1', '10.0.0.x'] }))), 'Workload 1234: ips[1]: "10.0.0.x" is not an IP address');
+});
+
+test('validate_rejects_ipv6_zone_and_leading_zero_ipv4', () => {
+  assert.match(error(W(workload({ ips: ['fe80::1%eth0'] }))), /ips\[0\]: "fe80::1%eth0" is not an IP address/);
+  assert.match(error(W(workload({ ips: ['010.0.0.1'] }))), /ips\[0\]/);
+});
+
+test('validate_accepts_ipv6_addresses', () => {
+  assert.ok(W(workload({ ips: ['10.244.0.5', 'fd00::5'] })).ok);
+});
+
+test('validate_rejects_workload_without_ips_or_with_duplicates', () => {
+  assert.match(error(W(workload({ ips: [] }))), /ips: must hold at least one address/);
+  assert.match(error(W(workload({ ips: ['10.0.0.1', '10.0.0.1'] }))), /ips\[1\]: duplicate address "10.0.0.1" \(also at ips\[0\]\)/);
+});
+
+test('validate_rejects_identity_that_is_not_spiffe', () => {
+  assert.match(error(W(workload({ identity: 'https://cluster.local/ns/shop/sa/web' }))), /^Workload 1234: identity: invalid SPIFFE ID .*must start with spiffe:\/\//);
+});
+
+test('validate_rejects_identity_of_another_service_account', () => {
+  assert.match(error(W(workload({ identity: 'spiffe://cluster.local/ns/shop/sa/admin' }))), /identity: .* does not match namespace "shop" and serviceAccount "web"/);
+});
+
+test('validate_rejects_key_that_does_not_match_body', () => {
+  assert.equal(error(W(workload(), '9999')), 'Workload 9999: key: "9999" does not match the body\'s uid "1234"');
+  assert.match(error(S(service(), 'shop/other.shop.svc.cluster.local')), /key: "shop\/other.shop.svc.cluster.local" does not match the body's key "shop\/web.shop.svc.cluster.local"/);
+});
+
+test('validate_rejects_wrong_types_naming_the_field', () => {
+  assert.match(error(W(workload({ healthy: 'yes' as never }))), /^Workload 1234: healthy: must be true or false, got "yes"$/);
+  assert.match(error(W(workload({ labels: { app: 1 } as never }))), /labels\["app"\]: must be a string, got 1/);
+  assert.match(error(W(workload({ protocol: 'QUIC' as never }))), /protocol: "QUIC" is not one of HBONE, TCP/);
+  assert.match(error(W(workload({ mtlsMode: 'DISABLE' as never }))), /mtlsMode: "DISABLE" is not one of STRICT, PERMISSIVE/);
+});
+
+test('validate_rejects_missing_fields', () => {
+  const body = workload() as unknown as Record<string, unknown>;
+  delete body.node;
+  assert.match(error(W(body)), /^Workload 1234: node: must be a string, got undefined$/);
+});
+
+test('validate_rejects_host_network_hbone_workload', () => {
+  assert.match(error(W(workload({ hostNetwork: true }))), /protocol: a host-network workload is never enrolled/);
+  assert.ok(W(workload({ hostNetwork: true, protocol: 'TCP' })).ok);
+});
+
+test('validate_rejects_waypoint_with_bad_port', () => {
+  assert.match(error(W(workload({ waypoint: { service: 'shop/wp.shop.svc.cluster.local', port: 0 } }))), /waypoint\.port: 0 is not a port number \(1..65535\)/);
+});
+
+test('validate_rejects_ports_out_of_range_naming_the_field', () => {
+  assert.match(error(S(service({ ports: [{ port: 65536, targetPort: 80, protocol: 'TCP' }] }))), /^Service shop\/web.shop.svc.cluster.local: ports\[0\]\.port: 65536 is not a port number \(1..65535\)$/);
+  assert.match(error(S(service({ ports: [{ port: 80, targetPort: 1.5, protocol: 'TCP' }] }))), /ports\[0\]\.targetPort: 1.5 is not a port number/);
+});
+
+test('validate_rejects_duplicate_service_ports_but_allows_same_number_on_two_protocols', () => {
+  const p = { port: 53, targetPort: 53 };
+  assert.ok(S(service({ endpoints: [], ports: [{ ...p, protocol: 'UDP' }, { ...p, protocol: 'TCP' }] })).ok);
+  assert.match(error(S(service({ endpoints: [], ports: [{ ...p, protocol: 'TCP' }, { ...p, protocol: 'TCP' }] }))), /ports\[1\]: duplicate port "53\/TCP"/);
+});
+
+test('validate_rejects_endpoint_port_for_a_port_that_is_not_named', () => {
+  const s = service({ ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] });
+  assert.match(error(S(s)), /endpoints\[0\]\.ports\["80"\]: is not a TCP service port with a named targetPort/);
+});
+
+test('validate_rejects_duplicate_endpoints', () => {
+  const e = { workloadUid: '1234', ports: {}, healthy: true };
+  assert.match(error(S(service({ endpoints: [e, e] }))), /endpoints\[1\]: duplicate workloadUid "1234"/);
+});
+
+test('validate_rejects_hostname_not_of_the_service', () => {
+  assert.match(
+    error(S(service({ key: 'shop/api.shop.svc.cluster.local', hostname: 'api.shop.svc.cluster.local' }), 'shop/api.shop.svc.cluster.local')),
+    /hostname: "api.shop.svc.cluster.local" is not web.shop.svc.<cluster domain>/,
+  );
+});
+
+test('validate_accepts_headless_service_without_vips', () => {
+  assert.ok(S(service({ vips: [] })).ok);
+});
+
+test('validate_rejects_policy_with_bad_ip_block', () => {
+  const bad = policy();
+  bad.rules[0]!.from[0]!.ipBlocks = ['10.0.0.0/33'];
+  assert.match(error(P(bad)), /^Policy shop\/allow-web: rules\[0\]\.from\[0\]\.ipBlocks\[0\]: "10.0.0.0\/33" is not an IP address or CIDR block$/);
+});
+
+test('validate_rejects_policy_scope_inconsistent_with_selector', () => {
+  assert.match(error(P(policy({ scope: 'namespace' }))), /selector: must be absent when scope is namespace/);
+  const noSel = policy();
+  delete noSel.selector;
+  assert.match(error(P(noSel)), /selector: is required when scope is workload-selector/);
+});
+
+test('validate_rejects_unknown_kind_and_non_objects', () => {
+  assert.match(error(validateResource({ kind: 'Secret', key: 'x', body: {} })), /^resource x: kind: "Secret" is not one of Workload, Service, Policy$/);
+  assert.match(error(validateResource('hello')), /^resource <no key>: resource: must be an object/);
+  assert.match(error(validateResource({ kind: 'Workload', key: '1234' })), /^Workload 1234: body: must be an object, got undefined$/);
+  assert.match(error(validateResource({ kind: 'Workload', key: '', body: workload() })), /key: must not be empty/);
+});
+
+test('validate_drops_unknown_fields', () => {
+  const r = validateResource({ kind: 'Workload', key: '1234', extra: 1, body: { ...workload(), futureField: { a: 1 } } });
+  assert.ok(r.ok);
+  assert.equal('futureField' in r.resource.body, false);
+  assert.equal('extra' in r.resource, false);
+});
+
+test('validate_keeps_proto_named_label_as_a_plain_key', () => {
+  const body = JSON.parse(JSON.stringify(workload()).replace('"labels":{', '"labels":{"__proto__":"x",'));
+  const r = W(body);
+  assert.ok(r.ok);
+  const labels = (r.resource.body as Workload).labels;
+  assert.equal(Object.getPrototypeOf(labels), Object.prototype);
+  assert.equal(Object.getOwnPropertyDescriptor(labels, '__proto__')?.value, 'x');
+});
+
+test('validate_reports_values_json_cannot_show_instead_of_throwing', () => {
+  assert.match(error(W(workload({ healthy: 1n as never }))), /healthy: must be true or false, got 1n/);
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assert.match(error(W(workload({ ips: cyclic as never }))), /ips: must be an array, got \[object Object\]/);
+});

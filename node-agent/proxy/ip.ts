@@ -1,0 +1,95 @@
+// IP address helpers for the agent's lookups. Addresses reach the planners from several
+// sources (config resources, SO_ORIGINAL_DST, a socket's remoteAddress, an HBONE
+// :authority) and each may spell the same address differently: Node reports an IPv4 peer
+// on a dual-stack socket as `::ffff:10.0.0.1`, and IPv6 may arrive upper-case or with
+// zeros written out. Every index key and every lookup goes through `canonicalIp`, so
+// `10.0.0.1`, `::ffff:10.0.0.1` and `::FFFF:a00:1` all find the same workload.
+
+import net from 'node:net';
+
+/** IPv4 dotted quad, or IPv6 in RFC 5952 form (lower case, longest zero run as `::`).
+ * IPv4-mapped IPv6 (`::ffff:a.b.c.d`) becomes the plain IPv4 address. Anything that is
+ * not an IP address is returned trimmed and lower-cased, so it simply matches nothing. */
+export function canonicalIp(ip: string): string {
+  const s = ip.trim();
+  if (net.isIPv4(s)) return s;
+  if (!net.isIPv6(s)) return s.toLowerCase();
+  const groups = expandIpv6(s);
+  if (groups === undefined) return s.toLowerCase();
+  // ::ffff:0:0/96, IPv4-mapped: the kernel's way of showing an IPv4 peer on an IPv6 socket.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    const hi = groups[6]!;
+    const lo = groups[7]!;
+    return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  }
+  return compressIpv6(groups);
+}
+
+export function ipFamily(ip: string): 4 | 6 | undefined {
+  const s = canonicalIp(ip);
+  if (net.isIPv4(s)) return 4;
+  if (net.isIPv6(s)) return 6;
+  return undefined;
+}
+
+/** 127.0.0.0/8 or ::1 (after canonicalisation, so ::ffff:127.0.0.1 counts too). */
+export function isLoopback(ip: string): boolean {
+  const s = canonicalIp(ip);
+  return s === '::1' || (net.isIPv4(s) && s.startsWith('127.'));
+}
+
+/** `ip:port`, with brackets around IPv6 (the HBONE :authority form). */
+export function formatAddress(addr: { ip: string; port: number }): string {
+  return addr.ip.includes(':') ? `[${addr.ip}]:${addr.port}` : `${addr.ip}:${addr.port}`;
+}
+
+/** Eight 16-bit groups; undefined for a form this parser does not know (zone ids). */
+function expandIpv6(s: string): number[] | undefined {
+  if (s.includes('%')) return undefined;
+  let text = s;
+  // An embedded IPv4 tail (`::ffff:1.2.3.4`, `64:ff9b::1.2.3.4`) is the last two groups.
+  const lastColon = text.lastIndexOf(':');
+  const last = text.slice(lastColon + 1);
+  if (net.isIPv4(last)) {
+    const [a, b, c, d] = last.split('.').map(Number) as [number, number, number, number];
+    text = `${text.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const want = 8;
+  let groups: number[];
+  const dbl = text.indexOf('::');
+  if (dbl >= 0) {
+    const head = parse(text.slice(0, dbl));
+    const rest = parse(text.slice(dbl + 2));
+    const fill = want - head.length - rest.length;
+    if (fill < 0) return undefined;
+    groups = [...head, ...new Array<number>(fill).fill(0), ...rest];
+  } else {
+    groups = parse(text);
+  }
+  if (groups.length !== want || groups.some((g) => Number.isNaN(g))) return undefined;
+  return groups;
+}
+
+/** RFC 5952 section 4: lower-case hex, no leading zeros, the longest run of two or more
+ * zero groups (the first on a tie) replaced by `::`. */
+function compressIpv6(groups: number[]): string {
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < groups.length; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
