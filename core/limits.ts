@@ -105,3 +105,67 @@ export const APISERVER_DEFAULTS = {
   /** On close, open connections get this long to finish their requests. */
   shutdownGraceMs: 2_000,
 } as const;
+
+/** The controller protocol on 15012 (controller/distribution, node-agent/controller-client). */
+export const CONTROLLER_PROTOCOL_DEFAULTS = {
+  /** Server: a TLS handshake must finish within this. */
+  handshakeTimeoutMs: 10_000,
+  /** Client: TCP, TLS and the server's HTTP/2 SETTINGS within this, else the attempt fails. */
+  connectTimeoutMs: 10_000,
+  /** Client: a certificate request must be answered within this (the server's TokenReview included). */
+  requestTimeoutMs: 15_000,
+  /** Server: a TokenReview must be answered within this, else 503. */
+  tokenReviewTimeoutMs: 5_000,
+  /** Server: how long an authenticated token is trusted without asking the API server again. */
+  tokenCacheTtlMs: 30_000,
+  /** Server: how long a rejected token stays rejected without asking again (bounds TokenReview load). */
+  tokenCacheNegativeTtlMs: 5_000,
+  /** Server: tokens remembered at most; the oldest are forgotten first. */
+  tokenCacheMaxEntries: 10_000,
+  /** Server: a config stream must send its hello within this. */
+  helloTimeoutMs: 10_000,
+  /** Server: longest line (one message) a client may send; the hello lists every resource it holds. */
+  maxClientMessageBytes: 16 * 1024 * 1024,
+  /** Client: longest line (one update) the controller may send; a full update holds every resource. */
+  maxServerMessageBytes: 64 * 1024 * 1024,
+  /** Server: largest certificate request body. */
+  maxRequestBodyBytes: 64 * 1024,
+  /** Client: largest certificate response body. */
+  maxResponseBodyBytes: 1024 * 1024,
+  /** Server: NACKed resources remembered per client (for status); more are counted, not kept. */
+  maxRejectedPerClient: 1_000,
+  /** Server: characters kept of one NACK error message. */
+  maxErrorMessageChars: 1_024,
+  /** Server: updates per client remembered while awaiting their ACK; older ones are forgotten. */
+  maxUnackedUpdates: 64,
+  /** Server: streams one client connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams: 100,
+  /** Largest request or response header block (SETTINGS_MAX_HEADER_LIST_SIZE); a token is ~1-2 KiB. */
+  maxHeaderListBytes: 32 * 1024,
+  /** Both ends: an HTTP/2 PING is sent on an open connection this often... */
+  pingIntervalMs: 30_000,
+  /** ...and the connection is closed when its answer takes longer than this. */
+  pingTimeoutMs: 10_000,
+  /** Server: a connection with no open stream is closed after this; client: its connection too. */
+  idleTimeoutMs: 60_000,
+  /** Server: a config stream is ended (gracefully, +-10% jitter) after this, so clients re-authenticate and spread over replicas. */
+  maxStreamAgeMs: 30 * 60_000,
+  /** Server: on close, open connections get this long after GOAWAY before they are torn down. */
+  drainTimeoutMs: 10_000,
+  /** Client: first reconnect delay; doubles per failed attempt (with jitter)... */
+  reconnectMinMs: 500,
+  /** ...up to this. */
+  reconnectMaxMs: 30_000,
+} as const;
+
+export type ControllerProtocolLimits = { -readonly [K in keyof typeof CONTROLLER_PROTOCOL_DEFAULTS]: number };
+
+/** The node agent's in-pod capture (node-agent/capture). */
+export const CAPTURE_DEFAULTS = {
+  /** One iptables-save or iptables-restore inside a pod's namespace. */
+  commandTimeoutMs: 10_000,
+  /** How long iptables-restore waits for the xtables lock (the legacy backend's lock is node-wide). */
+  xtablesLockWaitSeconds: 5,
+  /** Output kept from one command; a pod's nat table is a few KiB. */
+  maxOutputBytes: 4 * 1024 * 1024,
+} as const;

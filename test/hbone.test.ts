@@ -328,6 +328,16 @@ function rapidResetFrames(count: number, authority: string): Buffer {
   return Buffer.concat(frames);
 }
 
+test('regression: a burst larger than the peer stream limit opens more connections instead of failing', async (t) => {
+  // The pool used to promise 100 streams on a connection still in set-up, so a burst of
+  // 16 against a peer allowing 1 stream per connection failed half its calls.
+  const f = await fixture(t, { server: { limits: { maxConcurrentStreams: 1 } } });
+  const tunnels = await Promise.all(Array.from({ length: 16 }, () => f.open()));
+  assert.equal(f.client.stats.connections, 16);
+  const answers = await Promise.all(tunnels.map((tun, i) => roundTrip(tun.stream, Buffer.from(`burst ${i}`))));
+  answers.forEach((a, i) => assert.equal(a.toString(), `burst ${i}`));
+});
+
 test('a rapid-reset flood is cut off and a well-behaved client is served meanwhile', async (t) => {
   const f = await fixture(t);
   const attacker = tls.connect({ host: '127.0.0.1', port: f.addr.port, ...f.creds.client, ca: f.creds.ca.trustBundle.pems(), ALPNProtocols: ['h2'], checkServerIdentity: () => undefined });

@@ -145,33 +145,36 @@ export class HboneClient {
   }
 
   async #reserve(key: string, req: TunnelRequest): Promise<Pooled> {
-    // Bounded: each round reserves a stream, waits for a connection in set-up to learn
-    // its peer's limit, or opens a connection.
-    for (let attempt = 0; attempt < 8; attempt++) {
+    // A stream is only ever promised on a connection whose peer limit is known: callers
+    // that find a connection still being set up wait for it, then look again; one caller
+    // at a time dials when every connection is full. Bounded by the connect timeout.
+    const deadline = Date.now() + this.limits.connectTimeoutMs;
+    for (let round = 0; round < 10_000 && Date.now() <= deadline; round++) {
       const list = this.#pools.get(key) ?? [];
-      let pooled = list.find((p) => p.usable && p.active < p.maxStreams);
+      const room = list.find((p) => p.usable && p.settled && p.active < p.maxStreams);
+      if (room) {
+        room.active++;
+        this.#clearIdle(room);
+        return room;
+      }
       const dialing = list.find((p) => p.usable && !p.settled);
-      if (!pooled && dialing) {
+      if (dialing) {
         await dialing.ready.catch(() => undefined);
         continue;
       }
-      if (!pooled) {
-        pooled = this.#dial(key, req);
-        this.#pools.set(key, [...list, pooled]);
-      }
-      pooled.active++;
-      this.#clearIdle(pooled);
+      const fresh = this.#dial(key, req);
+      this.#pools.set(key, [...list, fresh]);
+      fresh.active++; // the dialer's own stream
       try {
-        await pooled.ready;
+        await fresh.ready;
       } catch (err) {
-        this.#release(pooled);
+        this.#release(fresh);
         throw err;
       }
-      // The peer's real limit is known now; give the slot back if it was over-promised.
-      if (pooled.usable && pooled.active <= pooled.maxStreams) return pooled;
-      this.#release(pooled);
+      if (fresh.usable && fresh.active <= fresh.maxStreams) return fresh;
+      this.#release(fresh);
     }
-    throw new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `no HBONE connection to ${formatAuthority(req.peer)} had room for a stream`);
+    throw new MeshError(ErrorCodes.HBONE_CONNECT_TIMEOUT, `no HBONE connection to ${formatAuthority(req.peer)} had room for a stream within ${this.limits.connectTimeoutMs} ms`);
   }
 
   #release(pooled: Pooled): void {

@@ -21,7 +21,19 @@ export function pipeTunnel(stream: Http2Stream, socket: net.Socket, bytes: Tunne
   };
   // Half-close: the socket's FIN must not end our writing side before the stream ends.
   socket.allowHalfOpen = true;
-  stream.on('data', (chunk: Buffer) => (bytes.fromPeer += chunk.length));
+  // HTTP/2 hands over DATA frames one by one (a few KiB each), often several in one tick:
+  // corking until the tick ends turns them into one writev instead of a write each.
+  let corked = false;
+  stream.on('data', (chunk: Buffer) => {
+    bytes.fromPeer += chunk.length;
+    if (corked) return;
+    corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      corked = false;
+      socket.uncork();
+    });
+  });
   socket.on('data', (chunk: Buffer) => (bytes.toPeer += chunk.length));
   // A proxy must not add Nagle delay to what the app already chose to send.
   socket.setNoDelay(true);

@@ -1,0 +1,154 @@
+// Child processes of the HBONE benchmark (forked by hbone.ts; not meant to be run alone):
+//   sink      the bench server behind every path: byte-counting sink and echo (common.ts)
+//   hbone-in  HboneServer, forwarding each CONNECT to the bench server (a destination agent)
+//   hbone-out a plain TCP listener that opens an HboneClient tunnel per accepted
+//             connection and pipes it (a source node agent's outbound capture)
+// Each sends {type:'ready', port} over IPC once it listens, and exits on {type:'stop'},
+// on SIGINT/SIGTERM, or when the parent goes away (IPC disconnect), so that
+// --cpu-prof / --prof output is written and nothing outlives the benchmark.
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
+import { HboneServer } from '../../core/hbone/server.js';
+import { HboneClient } from '../../core/hbone/client.js';
+import { pipeTunnel } from '../../core/hbone/tunnel.js';
+import { TrustBundle } from '../../core/identity/trust-bundle.js';
+import { spiffeId } from '../../core/identity/spiffe.js';
+import {
+  MODE_ECHO,
+  MODE_SINK,
+  SINK_ACK_BYTES,
+  SINK_HEADER_BYTES,
+  TRUST_DOMAIN,
+  type ChildMessage,
+  type ParentMessage,
+  type RoleConfig,
+} from './common.js';
+
+function send(msg: ChildMessage): void {
+  if (process.connected) process.send?.(msg);
+}
+
+function listen(server: net.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1' }, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+/** The bench server: sink ('S') or echo ('E'), chosen by the first byte. */
+function benchConnection(sock: net.Socket): void {
+  sock.setNoDelay(true);
+  sock.on('error', () => sock.destroy());
+  let header: Buffer | undefined = Buffer.alloc(0);
+  let expected = 0n;
+  let received = 0n;
+  let acked = false;
+  const onSinkData = (chunk: Buffer) => {
+    received += BigInt(chunk.length);
+    if (!acked && received >= expected) {
+      acked = true;
+      const ack = Buffer.alloc(SINK_ACK_BYTES);
+      ack.writeBigUInt64BE(received);
+      sock.write(ack);
+    }
+  };
+  const onFirst = (chunk: Buffer) => {
+    header = Buffer.concat([header!, chunk]);
+    const mode = header[0];
+    if (mode === MODE_ECHO) {
+      sock.off('data', onFirst);
+      const rest = header.subarray(1);
+      header = undefined;
+      if (rest.length) sock.write(rest);
+      sock.pipe(sock);
+      return;
+    }
+    if (mode !== MODE_SINK) {
+      sock.destroy();
+      return;
+    }
+    if (header.length < SINK_HEADER_BYTES) return;
+    sock.off('data', onFirst);
+    expected = header.readBigUInt64BE(1);
+    const rest = header.subarray(SINK_HEADER_BYTES);
+    header = undefined;
+    sock.on('data', onSinkData);
+    onSinkData(rest);
+  };
+  sock.on('data', onFirst);
+  sock.on('end', () => sock.end());
+}
+
+async function main(): Promise<void> {
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as RoleConfig;
+  const stop = () => process.exit(0);
+  process.on('message', (m: ParentMessage) => {
+    if (m.type === 'stop') stop();
+  });
+  process.on('disconnect', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  const read = (p: string) => readFileSync(p, 'utf8');
+  switch (cfg.role) {
+    case 'sink': {
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, benchConnection);
+      send({ type: 'ready', port: await listen(server) });
+      return;
+    }
+    case 'hbone-in': {
+      const server = new HboneServer({
+        credentials: { key: read(cfg.pki.serverKey), cert: read(cfg.pki.serverCert) },
+        trustBundle: TrustBundle.fromPem(read(cfg.pki.caPem)),
+        trustDomain: TRUST_DOMAIN,
+        ...(cfg.limits ? { limits: cfg.limits } : {}),
+      });
+      // Report what TLS negotiated (the same figure stunnel logs), once per connection.
+      server.server.on('secureConnection', (s: TLSSocket) => send({ type: 'tls', protocol: s.getProtocol(), cipher: s.getCipher().standardName }));
+      const addr = await server.listen({ port: 0, host: '127.0.0.1' });
+      send({ type: 'ready', port: addr.port });
+      return;
+    }
+    case 'hbone-out': {
+      const creds = { key: read(cfg.pki.clientKey), cert: read(cfg.pki.clientCert) };
+      const source = spiffeId('bench', 'client', TRUST_DOMAIN);
+      const client = new HboneClient({
+        credentials: () => creds,
+        trustBundle: TrustBundle.fromPem(read(cfg.pki.caPem)),
+        trustDomain: TRUST_DOMAIN,
+        ...(cfg.limits ? { limits: cfg.limits } : {}),
+      });
+      const peer = { host: '127.0.0.1', port: cfg.peerPort! };
+      const target = { host: '127.0.0.1', port: cfg.targetPort! };
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => {
+        sock.on('error', () => sock.destroy());
+        client.connect({ source, peer, target }).then(
+          (t) => {
+            if (sock.destroyed) {
+              t.stream.close();
+              return;
+            }
+            pipeTunnel(t.stream, sock, { fromPeer: 0, toPeer: 0 }, () => {});
+          },
+          (err: Error) => {
+            send({ type: 'error', message: `hbone-out: ${err.message}` });
+            sock.destroy();
+          },
+        );
+      });
+      send({ type: 'ready', port: await listen(server) });
+      return;
+    }
+    default:
+      throw new Error(`unknown role ${String((cfg as { role: unknown }).role)}`);
+  }
+}
+
+main().catch((err: Error) => {
+  send({ type: 'error', message: err.stack ?? err.message });
+  process.exit(1);
+});
