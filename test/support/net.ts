@@ -1,4 +1,5 @@
 // Small socket helpers for tests: servers on loopback, reading until end, bounded waits.
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 
@@ -62,7 +63,7 @@ export async function readAll(stream: NodeJS.ReadableStream, timeoutMs = 30_000)
 export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

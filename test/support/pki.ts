@@ -1,4 +1,5 @@
 // Certificates for tests, all minted by the project's own CA code.
+import assert from 'node:assert/strict';
 import { CertificateAuthority } from '../../core/identity/ca.js';
 import { spiffeId, type SpiffeId } from '../../core/identity/spiffe.js';
 import { createCsr, generateKeyPem, issueCertificate, leafTemplate } from '../../core/identity/x509.js';
@@ -20,6 +21,9 @@ export async function issue(ca: CertificateAuthority, ns: string, sa: string, op
   const identity = spiffeId(ns, sa, ca.trustDomain);
   const key = await generateKeyPem();
   const signed = ca.sign(createCsr(key, identity), { identity, ...opts });
+  // Tests build on these certificates: a broken chain here would surface as a confusing
+  // TLS failure far away.
+  if (!opts.now) assert.ok(ca.trustBundle.verifies(signed.chain), 'issued chain must verify against the CA');
   return { key, cert: signed.chain.join(''), identity };
 }
 

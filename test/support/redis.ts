@@ -1,6 +1,7 @@
 // A throwaway Redis for tests: /usr/bin/redis-server on 127.0.0.1 and a free port, in a
 // temporary directory, no snapshots; append-only persistence only when asked (restart
 // tests). stop() kills it and removes the directory; call it from an `after` hook.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -76,5 +77,5 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<T
     };
   }
   rmSync(dir, { recursive: true, force: true });
-  throw new Error('startRedis: /usr/bin/redis-server did not answer PING (is it installed?)');
+  assert.fail('startRedis: /usr/bin/redis-server did not answer PING (is it installed? scripts/setup.sh installs it)');
 }
