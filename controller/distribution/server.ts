@@ -47,6 +47,7 @@ import {
   type ClientMessage,
   type VersionedResource,
 } from '../../core/config/wire.js';
+import { startKeepalive } from '../../core/http2/keepalive.js';
 
 const { constants: C } = http2;
 
@@ -154,8 +155,6 @@ interface ConfigClient {
 interface SessionState {
   streams: number;
   idleTimer?: NodeJS.Timeout;
-  pingTimer?: NodeJS.Timeout;
-  pongTimer?: NodeJS.Timeout;
 }
 
 /** A refusal with its HTTP status; its message is what the caller reads. */
@@ -335,32 +334,18 @@ export class ControllerServer {
     session.on('error', (err) => this.#log.debug({ err: err.message }, 'controller: connection error'));
     session.on('close', () => {
       clearTimeout(st.idleTimer);
-      clearInterval(st.pingTimer);
-      clearTimeout(st.pongTimer);
       this.#sessions.delete(session);
     });
     if (this.#draining) {
       this.#goaway(session);
       return;
     }
-    // Keepalive: a peer that vanished (node powered off, a NAT dropped the flow) is
-    // noticed within pingInterval + pingTimeout, and its stream is released.
-    st.pingTimer = setInterval(() => {
-      if (st.pongTimer || session.closed || session.destroyed) return;
-      st.pongTimer = setTimeout(() => {
-        this.#log.info({ remote: session.socket?.remoteAddress }, 'controller: peer did not answer PING; closing its connection');
-        session.destroy();
-      }, this.limits.pingTimeoutMs);
-      try {
-        session.ping(() => {
-          clearTimeout(st.pongTimer);
-          st.pongTimer = undefined;
-        });
-      } catch {
-        session.destroy();
-      }
-    }, this.limits.pingIntervalMs);
-    st.pingTimer.unref();
+    // A peer that vanished is noticed within pingInterval + pingTimeout; its stream is released.
+    startKeepalive(session, {
+      intervalMs: this.limits.pingIntervalMs,
+      timeoutMs: this.limits.pingTimeoutMs,
+      onTimeout: () => this.#log.info({ remote: session.socket?.remoteAddress }, 'controller: peer did not answer PING; closing its connection'),
+    });
     this.#armIdle(session, st);
   }
 

@@ -30,6 +30,7 @@ import {
   type UpdateMessage,
   type VersionedResource,
 } from '../../core/config/wire.js';
+import { startKeepalive } from '../../core/http2/keepalive.js';
 import { reconnectDelay } from './backoff.js';
 import { applyToHeld, knownRemoves, screenUpserts } from './held.js';
 
@@ -139,8 +140,6 @@ interface SessionState {
   active: number;
   usable: boolean;
   idleTimer?: NodeJS.Timeout;
-  pingTimer?: NodeJS.Timeout;
-  pongTimer?: NodeJS.Timeout;
 }
 
 export class ControllerClient extends EventEmitter<ControllerClientEvents> {
@@ -439,7 +438,11 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
         settled = true;
         clearTimeout(timer);
         this.#session = session;
-        this.#keepalive(session, st);
+        startKeepalive(session, {
+          intervalMs: this.limits.pingIntervalMs,
+          timeoutMs: this.limits.pingTimeoutMs,
+          onTimeout: () => this.#log.warn({ controller: this.#where() }, 'controller client: controller did not answer PING; reconnecting'),
+        });
         this.#armIdle(session, st);
         resolve(session);
       });
@@ -451,32 +454,11 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
       session.once('close', () => {
         st.usable = false;
         clearTimeout(st.idleTimer);
-        clearInterval(st.pingTimer);
-        clearTimeout(st.pongTimer);
         this.#sessions.delete(session);
         if (this.#session === session) this.#session = undefined;
         fail(identityError ?? new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `connection to the controller at ${where} closed during set-up`));
       });
     });
-  }
-
-  #keepalive(session: ClientHttp2Session, st: SessionState): void {
-    st.pingTimer = setInterval(() => {
-      if (st.pongTimer || session.closed || session.destroyed) return;
-      st.pongTimer = setTimeout(() => {
-        this.#log.warn({ controller: this.#where() }, 'controller client: controller did not answer PING; reconnecting');
-        session.destroy();
-      }, this.limits.pingTimeoutMs);
-      try {
-        session.ping(() => {
-          clearTimeout(st.pongTimer);
-          st.pongTimer = undefined;
-        });
-      } catch {
-        session.destroy();
-      }
-    }, this.limits.pingIntervalMs);
-    st.pingTimer.unref();
   }
 
   #armIdle(session: ClientHttp2Session, st: SessionState): void {
