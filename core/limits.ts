@@ -169,3 +169,35 @@ export const CAPTURE_DEFAULTS = {
   /** Output kept from one command; a pod's nat table is a few KiB. */
   maxOutputBytes: 4 * 1024 * 1024,
 } as const;
+
+/** The controller program (controller/): watching the cluster and recomputing config. */
+export const CONTROLLER_DEFAULTS = {
+  /** Quiet time after a cluster change before config is recomputed (changes arriving together become one push). */
+  translateDebounceMs: 50,
+  /** A change waits at most this long before config is recomputed, however busy the cluster. */
+  translateMaxDelayMs: 1_000,
+  /** Lifetime of the controller's own serving certificate on 15012 (renewed at half-life). */
+  servingCertTtlMs: 24 * 3_600_000,
+} as const;
+
+/** The node agent's DNS proxy on 127.0.0.1:15053 in each pod (node-agent/dns). */
+export const DNS_DEFAULTS = {
+  /** TTL of the A/AAAA records the proxy answers for mesh Services. */
+  answerTtlSeconds: 30,
+  /** One forwarded query waits this long for one upstream resolver, then the next is tried. */
+  upstreamTimeoutMs: 2_500,
+  /** Queries forwarded upstream at once (per proxy); more get SERVFAIL at once. */
+  maxUpstreamInflight: 1_024,
+  /** Largest UDP answer the proxy sends (and advertises in EDNS0), whatever the client advertises. */
+  maxUdpPayloadBytes: 1_232,
+  /** A client TCP connection with no query for this long is closed. */
+  tcpIdleTimeoutMs: 10_000,
+  /** Client TCP connections open at once; more are closed on accept. */
+  maxTcpConnections: 256,
+  /** Queries one TCP connection may have unanswered before the proxy stops reading it. */
+  maxTcpQueriesPerConnection: 32,
+  /** Nameservers taken from resolv.conf (glibc's MAXNS). */
+  maxNameservers: 3,
+} as const;
+
+export type DnsLimits = { -readonly [K in keyof typeof DNS_DEFAULTS]: number };

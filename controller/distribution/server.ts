@@ -83,6 +83,15 @@ export interface ControllerServerOptions {
   scope?: ScopeFunction;
   logger?: Logger;
   limits?: Partial<ControllerProtocolLimits>;
+  /** Told the outcome and duration of every certificate request (for metrics). */
+  onCertificateRequest?: (outcome: CertificateRequestOutcome) => void;
+}
+
+/** One POST /v1/certificates, as onCertificateRequest reports it. */
+export interface CertificateRequestOutcome {
+  /** issued; refused (4xx: unauthenticated, forbidden, malformed); error (5xx). */
+  result: 'issued' | 'refused' | 'error';
+  durationSeconds: number;
 }
 
 export interface RejectedResource {
@@ -445,6 +454,14 @@ export class ControllerServer {
     let requested: SpiffeId | undefined;
     // A request that never finishes sending its body does not hold the stream forever.
     stream.setTimeout(this.limits.requestTimeoutMs, () => stream.close(C.NGHTTP2_CANCEL));
+    const started = process.hrtime.bigint();
+    const report = (result: CertificateRequestOutcome['result']) => {
+      try {
+        this.#opts.onCertificateRequest?.({ result, durationSeconds: Number(process.hrtime.bigint() - started) / 1e9 });
+      } catch {
+        // a metrics hook never fails a request
+      }
+    };
     try {
       const auth = await this.#authenticate(headers);
       caller = auth.caller;
@@ -480,6 +497,7 @@ export class ControllerServer {
         throw err;
       }
       this.#log.info({ caller: formatSpiffeId(caller.identity), node: caller.node, identity: formatSpiffeId(requested), serial: issued.serial }, 'controller: certificate issued');
+      report('issued');
       if (stream.destroyed) return;
       stream.respond({ ':status': 200, 'content-type': 'application/json' });
       stream.end(
@@ -493,6 +511,7 @@ export class ControllerServer {
       );
     } catch (err) {
       if (!(err instanceof Refused)) this.#log.error({ err, caller: caller && formatSpiffeId(caller.identity) }, 'controller: certificate request failed');
+      report(err instanceof Refused && err.status < 500 ? 'refused' : 'error');
       this.#respondError(stream, err);
     }
   }

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// The controller process: flags, the kubeconfig (in-cluster, or KUBECONFIG / ~/.kube/config
+// for the local cluster), startController(), and a graceful stop on SIGTERM/SIGINT.
+import { KubeConfig } from '@kubernetes/client-node';
+import { Command, InvalidArgumentError } from 'commander';
+import { createLogger } from '../core/log.js';
+import { startController } from './controller.js';
+
+function hostPort(v: string): { host: string; port: number } {
+  const i = v.lastIndexOf(':');
+  const host = i > 0 ? v.slice(0, i).replace(/^\[|\]$/g, '') : '';
+  const port = Number(v.slice(i + 1));
+  if (!host || !Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`${JSON.stringify(v)} is not host:port`);
+  return { host, port };
+}
+
+function portNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a port`);
+  return n;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('ambient-controller')
+    .description('the ambient mesh controller: watches the cluster, pushes config and signs certificates on 15012')
+    .option('--trust-domain <domain>', 'the mesh trust domain', 'cluster.local')
+    .option('--namespace <ns>', "the controller's own namespace (identity, CA Secret, mesh-wide policy)", 'ambient-system')
+    .option('--listen <host:port>', 'the controller protocol listener', hostPort, { host: '0.0.0.0', port: 15012 })
+    .option('--metrics-port <port>', '/metrics and /healthz/ready', portNumber, 15020)
+    .option('--identity-sa <name>', "the controller's ServiceAccount (its serving identity)", 'ambient-controller')
+    .option('--ca-secret <name>', 'the Secret holding the CA', 'ambient-ca')
+    .option('--token-audience <aud>', 'an audience callers\' tokens must carry (repeatable; default: the API server\'s own)', collect, [] as string[])
+    .option('--node-agent-sa <ns/name>', "the node agents' ServiceAccount", 'ambient-system/ambient-node-agent')
+    .parse(argv);
+  const o = program.opts<{
+    trustDomain: string;
+    namespace: string;
+    listen: { host: string; port: number };
+    metricsPort: number;
+    identitySa: string;
+    caSecret: string;
+    tokenAudience: string[];
+    nodeAgentSa: string;
+  }>();
+  const log = createLogger('controller');
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  let controller;
+  try {
+    controller = await startController({
+      kubeConfig: kc,
+      trustDomain: o.trustDomain,
+      namespace: o.namespace,
+      identityServiceAccount: o.identitySa,
+      listen: o.listen,
+      metrics: { port: o.metricsPort },
+      caSecretName: o.caSecret,
+      audiences: o.tokenAudience,
+      nodeAgentServiceAccount: o.nodeAgentSa,
+      logger: log,
+    });
+  } catch (err) {
+    log.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'controller: failed to start');
+    process.stderr.write(`ambient-controller: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'controller: draining');
+    controller.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+await main(process.argv);

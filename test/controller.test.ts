@@ -1,0 +1,215 @@
+// Direct tier: the controller program in-process (startController) against the local API
+// server on a real Redis. A node agent's ControllerClient connects with a pod-bound token
+// over real TLS; what it receives, the CA Secret, /metrics and /healthz/ready are what a
+// user would see. Every wait is bounded.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { startApiServer, type ApiServer } from '../cli/cluster/apiserver/server.js';
+import type { Resource, Workload } from '../core/config/model.js';
+import { ErrorCodes, isMeshError } from '../core/errors.js';
+import { CA_FILES } from '../core/identity/ca.js';
+import { spiffeId } from '../core/identity/spiffe.js';
+import { certificateInfo, createCsr, generateKeyPem } from '../core/identity/x509.js';
+import { kubeConfigForServer } from '../core/kube/config.js';
+import { startController, type Controller, type ControllerOptions } from '../controller/controller.js';
+import { ControllerClient, type ConfigUpdate } from '../node-agent/controller-client/client.js';
+import { waitFor } from './support/net.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+
+const TD = 'cluster.local';
+const AUDIENCE = 'ambient-controller';
+const WAIT = 8_000;
+const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+let redis: TestRedis;
+let api: ApiServer;
+let kc: KubeConfig;
+let core: CoreV1Api;
+let controller: Controller;
+let agentToken = '';
+const started: Controller[] = [];
+
+function options(extra: Partial<ControllerOptions> = {}): ControllerOptions {
+  return {
+    kubeConfig: kc,
+    trustDomain: TD,
+    listen: { host: '127.0.0.1', port: 0 },
+    metrics: { host: '127.0.0.1', port: 0 },
+    audiences: [AUDIENCE],
+    limits: { drainTimeoutMs: 1_000 },
+    ...extra,
+  };
+}
+
+async function start(extra: Partial<ControllerOptions> = {}): Promise<Controller> {
+  const c = await startController(options(extra));
+  started.push(c);
+  return c;
+}
+
+async function createPod(namespace: string, name: string, sa: string, nodeName: string, ip: string): Promise<void> {
+  await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { nodeName, serviceAccountName: sa, containers: [{ name: 'c', image: 'busybox' }] } } });
+  await core.patchNamespacedPodStatus({ namespace, name, body: { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } } }, MERGE);
+}
+
+before(async () => {
+  redis = await startRedis();
+  api = await startApiServer({ redisUrl: redis.url, prefix: 'ctrl:' });
+  kc = kubeConfigForServer(api.url);
+  core = kc.makeApiClient(CoreV1Api);
+  for (const ns of ['ambient-system', 'apps']) {
+    await core.createNamespace({ body: { metadata: { name: ns } } }).catch((e: { code?: number }) => {
+      if (e.code !== 409) throw e;
+    });
+  }
+  for (const [ns, sa] of [['ambient-system', 'ambient-node-agent'], ['apps', 'reviews'], ['apps', 'ratings']] as const) {
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
+  }
+  await createPod('ambient-system', 'agent-a', 'ambient-node-agent', 'node-1', '10.244.1.2');
+  await createPod('apps', 'reviews-1', 'reviews', 'node-1', '10.244.1.5');
+  await createPod('apps', 'ratings-1', 'ratings', 'node-2', '10.244.2.5');
+  const tr = await core.createNamespacedServiceAccountToken({
+    namespace: 'ambient-system',
+    name: 'ambient-node-agent',
+    body: { spec: { audiences: [AUDIENCE], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'agent-a' } } },
+  });
+  agentToken = tr.status!.token;
+  controller = await start();
+});
+
+after(async () => {
+  for (const c of started) await c.close();
+  await api?.close();
+  await redis?.stop();
+});
+
+/** A node agent's client on node-1; `workloads` is what it holds now. */
+function startAgent() {
+  const workloads = new Map<string, Workload>();
+  const updates: ConfigUpdate[] = [];
+  const client = new ControllerClient({
+    address: { host: '127.0.0.1', port: controller.address.port },
+    trustBundle: controller.ca.trustBundle,
+    controllerIdentity: spiffeId('ambient-system', 'ambient-controller', TD),
+    token: () => agentToken,
+    node: 'node-1',
+    onUpdate: (u) => {
+      updates.push(u);
+      if (u.full) workloads.clear();
+      for (const r of u.removes) if (r.kind === 'Workload') workloads.delete(r.key);
+      for (const r of u.upserts as Resource[]) if (r.kind === 'Workload') workloads.set(r.key, r.body as Workload);
+    },
+    limits: { reconnectMinMs: 50, reconnectMaxMs: 300, connectTimeoutMs: 3_000, requestTimeoutMs: 5_000 },
+  });
+  client.on('error', () => {});
+  return { client, workloads, updates };
+}
+
+const byName = (m: Map<string, Workload>, name: string) => [...m.values()].find((w) => w.name === name);
+
+async function get(path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${controller.metricsPort}${path}`, { signal: AbortSignal.timeout(WAIT) });
+  return { status: res.status, body: await res.text() };
+}
+
+function metric(body: string, name: string): number | undefined {
+  const line = body.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('ca secret', () => {
+  test('ca_secret_is_created_on_first_start_and_reused_on_the_second', async () => {
+    assert.equal(controller.caSource.source, 'created');
+    assert.equal(controller.caSource.secret, 'ambient-system/ambient-ca');
+    const secret = await core.readNamespacedSecret({ namespace: 'ambient-system', name: 'ambient-ca' });
+    assert.deepEqual(Object.keys(secret.data ?? {}).sort(), Object.values(CA_FILES).sort());
+    const root = Buffer.from(secret.data![CA_FILES.rootCert]!, 'base64').toString();
+    assert.deepEqual(controller.ca.trustBundle.pems(), [root]);
+
+    const second = await start();
+    assert.equal(second.caSource.source, 'existing');
+    assert.deepEqual(second.ca.trustBundle.fingerprints(), controller.ca.trustBundle.fingerprints());
+    await second.close();
+  });
+
+  test('corrupt_ca_secret_makes_start_fail_naming_the_secret', async () => {
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    await core.createNamespacedSecret({
+      namespace: 'ambient-system',
+      body: { metadata: { name: 'broken-ca' }, data: { [CA_FILES.caCert]: b64('not a pem'), [CA_FILES.caKey]: b64('nope'), [CA_FILES.rootCert]: b64('not a pem') } },
+    });
+    const err = await startController(options({ caSecretName: 'broken-ca' })).then(
+      (c) => {
+        started.push(c);
+        assert.fail('started with a corrupt CA Secret');
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(isMeshError(err, ErrorCodes.CA_INVALID), String(err));
+    assert.match((err as Error).message, /CA Secret ambient-system\/broken-ca is unusable: .*refusing to start/);
+    // Not silently replaced.
+    const after = await core.readNamespacedSecret({ namespace: 'ambient-system', name: 'broken-ca' });
+    assert.equal(Buffer.from(after.data![CA_FILES.caCert]!, 'base64').toString(), 'not a pem');
+
+    await core.createNamespacedSecret({ namespace: 'ambient-system', body: { metadata: { name: 'partial-ca' }, data: { [CA_FILES.caCert]: b64('x') } } });
+    const missing = await startController(options({ caSecretName: 'partial-ca' })).then(
+      () => assert.fail('started with a partial CA Secret'),
+      (e: unknown) => e,
+    );
+    assert.ok(isMeshError(missing, ErrorCodes.CA_LOAD_FAILED), String(missing));
+    assert.match((missing as Error).message, /CA Secret ambient-system\/partial-ca is unusable: it has no key ca-key.pem/);
+  });
+});
+
+describe('controller', () => {
+  test('readiness_follows_sync_and_first_config', async () => {
+    await waitFor(() => controller.ready(), WAIT, 'the controller to be ready');
+    const ready = await get('/healthz/ready');
+    assert.equal(ready.status, 200);
+    assert.equal((await get('/nope')).status, 404);
+  });
+
+  test('labelling_a_namespace_enrols_its_pods_and_unlabelling_reverts', async (t) => {
+    const agent = startAgent();
+    t.after(() => agent.client.close());
+    agent.client.start();
+    await waitFor(() => byName(agent.workloads, 'reviews-1') !== undefined, WAIT, 'reviews-1 to arrive');
+    assert.equal(byName(agent.workloads, 'reviews-1')!.protocol, 'TCP');
+    assert.equal(byName(agent.workloads, 'ratings-1')?.node, 'node-2', 'the agent gets the whole mesh');
+
+    await core.patchNamespace({ name: 'apps', body: { metadata: { labels: { 'ambient.dev/dataplane-mode': 'ambient' } } } }, MERGE);
+    await waitFor(() => byName(agent.workloads, 'reviews-1')?.protocol === 'HBONE' && byName(agent.workloads, 'ratings-1')?.protocol === 'HBONE', WAIT, 'the apps pods to be enrolled');
+    assert.equal(byName(agent.workloads, 'agent-a')?.protocol, 'TCP', 'other namespaces are not enrolled');
+    const enrolledAt = agent.updates.length;
+
+    await core.patchNamespace({ name: 'apps', body: { metadata: { labels: { 'ambient.dev/dataplane-mode': null } } } }, MERGE);
+    await waitFor(() => byName(agent.workloads, 'reviews-1')?.protocol === 'TCP', WAIT, 'reviews-1 to be un-enrolled');
+    assert.ok(agent.updates.length > enrolledAt);
+    assert.equal(agent.updates.at(-1)!.full, false, 'a change travels as an incremental update');
+
+    // While connected: the metrics say so.
+    await waitFor(() => controller.server.status().clients.length === 1, WAIT, 'the stream to be counted');
+    const m = await get('/metrics');
+    assert.equal(m.status, 200);
+    assert.equal(metric(m.body, 'ambient_controller_connected_clients'), 1);
+    assert.ok(metric(m.body, 'ambient_controller_config_version')! > 0, 'a config version');
+    assert.ok(metric(m.body, 'ambient_controller_config_pushes_total')! >= 3, 'first config, enrol, un-enrol');
+    assert.equal(metric(m.body, 'ambient_controller_config_version'), Number(controller.server.status().version));
+  });
+
+  test('node_agent_gets_a_certificate_for_a_pod_identity_on_its_node', async (t) => {
+    const agent = startAgent();
+    t.after(() => agent.client.close());
+    const key = await generateKeyPem();
+    const issued = await agent.client.requestCertificate(createCsr(key, spiffeId('apps', 'reviews', TD)));
+    assert.ok(controller.ca.trustBundle.verifies(issued.chain), 'the chain verifies against the CA in the Secret');
+    assert.deepEqual(certificateInfo(issued.chain[0]!).uris, ['spiffe://cluster.local/ns/apps/sa/reviews']);
+    // ratings runs on node-2 only.
+    await assert.rejects(agent.client.requestCertificate(createCsr(key, spiffeId('apps', 'ratings', TD))), (e: unknown) => isMeshError(e, ErrorCodes.CTRL_CSR_DENIED));
+    const m = await get('/metrics');
+    assert.equal(metric(m.body, 'ambient_controller_csr_total{result="issued"}'), 1);
+    assert.equal(metric(m.body, 'ambient_controller_csr_total{result="refused"}'), 1);
+    assert.equal(metric(m.body, 'ambient_controller_csr_duration_seconds_count'), 2);
+  });
+});
