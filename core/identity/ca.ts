@@ -138,12 +138,16 @@ export class CertificateAuthority {
         throw new MeshError(ErrorCodes.CA_LOAD_FAILED, `cannot read ${join(dir, name)}: ${(err as Error).message}`, { cause: err });
       }
     };
-    const [caCert, caKey, rootCert, certChain] = await Promise.all([
+    // Settled in file order, so that the error names the first file missing, every time.
+    const results = await Promise.allSettled([
       read(CA_FILES.caCert),
       read(CA_FILES.caKey),
       read(CA_FILES.rootCert),
       read(CA_FILES.certChain, true),
     ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [caCert, caKey, rootCert, certChain] = results.map((r) => (r as PromiseFulfilledResult<string | undefined>).value);
     return new CertificateAuthority({ caCert: caCert!, caKey: caKey!, rootCert: rootCert!, ...(certChain ? { certChain } : {}) }, opts);
   }
 
