@@ -1,0 +1,223 @@
+// The inbound executors (DESIGN.md section 2, step 5; section 7, "Decide, then act"):
+// the pod's HBONE listener on 15008, whose L4 decision is planInbound and whose upstream
+// is the app, dialled inside the pod's netns with the agent's mark so the pod's capture
+// lets it through; and the plaintext listener on 15006 for what iptables redirected
+// there (PERMISSIVE pods accept it, STRICT ones reset it). Every connection is recorded once.
+import type net from 'node:net';
+import type { Workload } from '../../core/config/model.js';
+import { HboneServer, type HboneRequest, type ServerCredentials, type TunnelRecord } from '../../core/hbone/server.js';
+import { formatSpiffeId } from '../../core/identity/spiffe.js';
+import type { TrustBundle } from '../../core/identity/trust-bundle.js';
+import type { HboneLimits } from '../../core/limits.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import { connectInNetns, listenInNetns, originalDst } from '../../core/syscalls.js';
+import { planInbound, type InboundPlan } from './inbound-plan.js';
+import { canonicalIp } from './ip.js';
+import { listener, type ProxyListener } from './outbound.js';
+import type { Address } from './outbound-plan.js';
+import { pipeSockets, type PipeBytes } from './pipe.js';
+import { AGENT_PORTS } from './ports.js';
+import { ConnectionTracker, type ConnectionRecord, type ConnectionSink } from './record.js';
+import type { ProxyState } from './state.js';
+
+export interface StartInboundOptions {
+  /** The pod's network namespace (e.g. /var/run/netns/<name>). */
+  netnsPath: string;
+  getState: () => ProxyState;
+  /** The pod this listener serves. */
+  local: () => Workload;
+  /** Server certificate for the pod's identity. */
+  credentials: ServerCredentials;
+  trustBundle: TrustBundle;
+  trustDomain: string;
+  /** SO_MARK on the agent's connections to the app, so the pod's capture skips them (0x539). */
+  mark: number;
+  onConnectionEnd: ConnectionSink;
+  logger?: Logger;
+  /** Default 0.0.0.0 (both listeners). */
+  host?: string;
+  hbonePort?: number;
+  plaintextPort?: number;
+  /** Connect timeout toward the app; default SOCKET_DEFAULTS.netnsConnectTimeoutMs. */
+  connectTimeoutMs?: number;
+  limits?: Partial<HboneLimits>;
+}
+
+export interface InboundListeners {
+  readonly hbone: HboneServer;
+  /** The 15008 socket in the pod's netns; accepted connections are handed to `hbone`. */
+  readonly hboneListener: net.Server;
+  readonly plaintext: ProxyListener;
+  close(): Promise<void>;
+}
+
+export async function startInbound(opts: StartInboundOptions): Promise<InboundListeners> {
+  const log = opts.logger ?? silentLogger;
+  const host = opts.host ?? '0.0.0.0';
+  const plans = new WeakMap<HboneRequest, InboundPlan>();
+  const timeout = opts.connectTimeoutMs !== undefined ? { timeoutMs: opts.connectTimeoutMs } : {};
+
+  const hbone = new HboneServer({
+    credentials: opts.credentials,
+    trustBundle: opts.trustBundle,
+    trustDomain: opts.trustDomain,
+    logger: log,
+    ...(opts.limits && { limits: opts.limits }),
+    authorize(req) {
+      const plan = planInbound(opts.getState(), {
+        localWorkload: opts.local(),
+        peerIdentity: formatSpiffeId(req.peer),
+        peerIp: req.remote.host,
+        target: { ip: req.target.host, port: req.target.port },
+      });
+      plans.set(req, plan);
+      return plan.kind === 'accept' ? { allow: true } : { allow: false, reason: `${plan.reason}: ${plan.message}` };
+    },
+    async connectUpstream(_target, req) {
+      const plan = plans.get(req);
+      if (plan?.kind !== 'accept') throw new Error('no accepted plan for this tunnel');
+      return connectInNetns(opts.netnsPath, { host: plan.upstream.ip, port: plan.upstream.port, mark: opts.mark, ...timeout });
+    },
+    onTunnelEnd(t) {
+      const record = hboneRecord(t, t.request && plans.get(t.request), opts);
+      try {
+        opts.onConnectionEnd(record);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'inbound: connection record sink threw');
+      }
+    },
+  });
+
+  const hboneOpen = new Set<net.Socket>();
+  const hboneListener = await listenInNetns(opts.netnsPath, { host, port: opts.hbonePort ?? AGENT_PORTS.hbone }, (socket) => {
+    // The TLS server takes over an accepted TCP socket (as with `server.emit('connection')`
+    // in Node's tls docs); its socket lives in the pod's netns.
+    hboneOpen.add(socket);
+    socket.once('close', () => hboneOpen.delete(socket));
+    hbone.server.emit('connection', socket);
+  });
+
+  const plainOpen = new Set<net.Socket>();
+  let plainServer: net.Server;
+  try {
+    plainServer = await listenInNetns(opts.netnsPath, { host, port: opts.plaintextPort ?? AGENT_PORTS.inboundPlaintext }, (socket) => {
+      plainOpen.add(socket);
+      socket.once('close', () => plainOpen.delete(socket));
+      handlePlaintext(opts, log, socket, timeout).catch((err: unknown) => {
+        log.error({ err: (err as Error).message }, 'inbound: unexpected failure');
+        if (!socket.destroyed) socket.resetAndDestroy();
+      });
+    });
+  } catch (err) {
+    hboneListener.close();
+    throw err;
+  }
+  const plaintext = listener(plainServer, plainOpen);
+
+  return {
+    hbone,
+    hboneListener,
+    plaintext,
+    async close() {
+      const stopped = new Promise<void>((resolve) => hboneListener.close(() => resolve()));
+      await Promise.all([stopped, hbone.close(), plaintext.close()]);
+      for (const s of hboneOpen) s.destroy();
+    },
+  };
+}
+
+function hboneRecord(t: TunnelRecord, plan: InboundPlan | undefined, opts: StartInboundOptions): ConnectionRecord {
+  const local = opts.local();
+  const req = t.request;
+  const record: ConnectionRecord = {
+    direction: 'inbound-hbone',
+    reporter: 'destination',
+    plan: plan?.kind ?? 'reject',
+    destinationWorkload: local.uid,
+    destinationIdentity: local.identity,
+    mtls: true,
+    bytesSent: t.bytes.fromPeer,
+    bytesReceived: t.bytes.toPeer,
+    startedAt: t.startedAt,
+    durationMs: t.durationMs,
+  };
+  if (plan?.kind === 'reject') record.reason = plan.reason;
+  if (plan?.kind === 'accept') {
+    record.upstream = plan.upstream;
+    if (plan.fromWaypoint) record.via = 'waypoint';
+  }
+  if (req) {
+    record.sourceIdentity = formatSpiffeId(req.peer);
+    record.client = { ip: canonicalIp(req.remote.host), port: req.remote.port };
+    record.originalDst = { ip: canonicalIp(req.target.host), port: req.target.port };
+    // The source workload: the original client's address, when it belongs to a workload
+    // that carries the identity the certificate proved.
+    const from = req.forwardedFor ?? req.remote;
+    const w = opts.getState().workloadByIp(from.host);
+    if (w !== undefined && w.identity === record.sourceIdentity) record.sourceWorkload = w.uid;
+  }
+  if (t.error !== undefined) record.error = t.error;
+  return record;
+}
+
+async function handlePlaintext(opts: StartInboundOptions, log: Logger, socket: net.Socket, timeout: { timeoutMs?: number }): Promise<void> {
+  socket.allowHalfOpen = true;
+  const client: Address = { ip: canonicalIp(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
+  const local = opts.local();
+  const tracker = new ConnectionTracker(
+    { direction: 'inbound-plaintext', reporter: 'destination', plan: 'none', client, destinationWorkload: local.uid, destinationIdentity: local.identity },
+    opts.onConnectionEnd,
+    (err) => log.error({ err: (err as Error).message }, 'inbound: connection record sink threw'),
+  );
+  const onEarlyError = (err: NodeJS.ErrnoException) => tracker.finish(`client: ${err.code ?? err.message}`);
+  const onEarlyClose = () => tracker.finish('client closed before the upstream connected');
+  socket.on('error', onEarlyError);
+  socket.once('close', onEarlyClose);
+  const handOver = () => {
+    socket.off('error', onEarlyError);
+    socket.off('close', onEarlyClose);
+  };
+  const fail = (error: string) => {
+    handOver();
+    tracker.finish(error);
+    if (!socket.destroyed) socket.resetAndDestroy();
+  };
+
+  let plan: InboundPlan;
+  let target: Address;
+  try {
+    const dst = originalDst(socket);
+    target = { ip: canonicalIp(dst.address), port: dst.port };
+    tracker.set({ originalDst: target });
+    const state = opts.getState();
+    const source = state.workloadByIp(client.ip);
+    if (source !== undefined) tracker.set({ sourceWorkload: source.uid });
+    plan = planInbound(state, { localWorkload: local, peerIp: client.ip, target });
+  } catch (err) {
+    return fail(`planning failed: ${(err as Error).message}`);
+  }
+  tracker.set({ plan: plan.kind });
+  if (plan.kind === 'reject') {
+    tracker.set({ reason: plan.reason });
+    log.debug({ reason: plan.reason, client, target }, plan.message);
+    return fail(plan.message);
+  }
+  tracker.set({ upstream: plan.upstream });
+  let upstream: net.Socket;
+  try {
+    upstream = await connectInNetns(opts.netnsPath, { host: plan.upstream.ip, port: plan.upstream.port, mark: opts.mark, ...timeout });
+  } catch (err) {
+    return fail(`app ${plan.upstream.ip}:${plan.upstream.port} unreachable: ${(err as Error).message}`);
+  }
+  if (socket.destroyed || tracker.finished) {
+    upstream.resetAndDestroy();
+    return;
+  }
+  handOver();
+  const bytes: PipeBytes = { aToB: 0, bToA: 0 };
+  pipeSockets(socket, upstream, bytes, (error) => {
+    tracker.bytesSent = bytes.aToB;
+    tracker.bytesReceived = bytes.bToA;
+    tracker.finish(error);
+  });
+}

@@ -1,0 +1,93 @@
+// One object per proxied connection collects its context as the executor learns it
+// (DESIGN.md section 7, "Record each connection's outcome exactly once"), and hands the
+// finished record to the sink once, however many paths try to end it.
+import type { Address } from './outbound-plan.js';
+
+export type Direction = 'outbound' | 'inbound-hbone' | 'inbound-plaintext';
+
+export interface ConnectionRecord {
+  direction: Direction;
+  reporter: 'source' | 'destination';
+  /** outbound: hbone | passthrough | reject; inbound: accept | reject. */
+  plan: string;
+  /** The planner's reason for a passthrough or a reject. */
+  reason?: string;
+  /** The via of an HBONE plan: 'endpoint' or 'waypoint'. */
+  via?: string;
+  sourceWorkload?: string;
+  sourceIdentity?: string;
+  destinationWorkload?: string;
+  destinationIdentity?: string;
+  service?: string;
+  /** The peer address of the connection the agent accepted (the app, or the remote agent). */
+  client?: Address;
+  /** Where the client meant to go (SO_ORIGINAL_DST or CONNECT :authority). */
+  originalDst?: Address;
+  /** What the agent connected to: the HBONE peer, or the app / passthrough target. */
+  upstream?: Address;
+  mtls: boolean;
+  /** Bytes from the client side toward the upstream. */
+  bytesSent: number;
+  /** Bytes from the upstream back to the client. */
+  bytesReceived: number;
+  startedAt: Date;
+  durationMs: number;
+  /** Why it ended badly, when it did. */
+  error?: string;
+}
+
+export type ConnectionSink = (record: ConnectionRecord) => void;
+
+type Context = Omit<ConnectionRecord, 'startedAt' | 'durationMs' | 'bytesSent' | 'bytesReceived' | 'error' | 'mtls'> & { mtls?: boolean };
+
+export class ConnectionTracker {
+  readonly startedAt = new Date();
+  bytesSent = 0;
+  bytesReceived = 0;
+  #ctx: Context;
+  #done = false;
+  readonly #sink: ConnectionSink;
+  readonly #onSinkError: (err: unknown) => void;
+
+  constructor(ctx: Context, sink: ConnectionSink, onSinkError: (err: unknown) => void = () => {}) {
+    this.#ctx = { ...ctx };
+    this.#sink = sink;
+    this.#onSinkError = onSinkError;
+  }
+
+  get finished(): boolean {
+    return this.#done;
+  }
+
+  /** Adds what was learnt (plan, peer identity, upstream); ignored once finished. */
+  set(more: Partial<Context>): void {
+    if (this.#done) return;
+    this.#ctx = { ...this.#ctx, ...stripUndefined(more) };
+  }
+
+  /** Ends the connection's record; only the first call counts. */
+  finish(error?: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    const record: ConnectionRecord = {
+      ...this.#ctx,
+      mtls: this.#ctx.mtls ?? false,
+      bytesSent: this.bytesSent,
+      bytesReceived: this.bytesReceived,
+      startedAt: this.startedAt,
+      durationMs: Date.now() - this.startedAt.getTime(),
+    };
+    if (error !== undefined) record.error = error;
+    try {
+      this.#sink(record);
+    } catch (err) {
+      this.#onSinkError(err);
+    }
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
