@@ -32,15 +32,15 @@ interface PodRow {
 }
 const ready = (p: PodRow) => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
-async function pods(selector: string): Promise<PodRow[]> {
-  return JSON.parse(ok(ctl('get', 'pods', '--cluster', NAME, '-l', selector, '-o', 'json'), 'get pods')) as PodRow[];
+async function pods(selector: string, namespace = 'default'): Promise<PodRow[]> {
+  return JSON.parse(ok(ctl('get', 'pods', '--cluster', NAME, '-n', namespace, '-l', selector, '-o', 'json'), 'get pods')) as PodRow[];
 }
 
-async function waitPods(selector: string, count: number, timeoutMs = 60_000): Promise<PodRow[]> {
+async function waitPods(selector: string, count: number, timeoutMs = 60_000, namespace = 'default'): Promise<PodRow[]> {
   const deadline = Date.now() + timeoutMs;
   let last: PodRow[] = [];
   while (Date.now() < deadline) {
-    last = await pods(selector);
+    last = await pods(selector, namespace);
     if (last.length === count && last.every(ready)) return last;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -164,6 +164,20 @@ test('local cluster: pods on two nodes reach a Service by VIP and by name, scale
     const restarts = (p.status as { containerStatuses?: Array<{ restartCount: number }> }).containerStatuses?.[0]?.restartCount;
     assert.equal(restarts, 0, `${p.metadata.name} reached the API server with its own token`);
   }
+
+  // The mesh's own controller deploys from its manifest, reaches the API server with its
+  // pod's credentials, creates the CA Secret, and reports ready on 15020.
+  ok(ctl('apply', '--cluster', NAME, '-f', join(REPO, 'manifests/controller.yaml')), 'apply controller');
+  const [controller] = await waitPods('app=ambient-controller', 1, 60_000, 'ambient-system');
+  const readyUrl = `http://${controller!.status.podIP}:15020/healthz/ready`;
+  let code = '';
+  for (let i = 0; i < 60 && code !== '200'; i++) {
+    code = ctl('exec', clientPod!.metadata.name, '--cluster', NAME, '--', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', readyUrl).stdout.trim();
+    if (code !== '200') await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.equal(code, '200', 'the controller reports ready');
+  const secret = JSON.parse(ok(ctl('get', 'secret', 'ambient-ca', '-n', 'ambient-system', '--cluster', NAME, '-o', 'json'), 'get CA secret')) as { data: Record<string, string> };
+  assert.deepEqual(Object.keys(secret.data).sort(), ['ca-cert.pem', 'ca-key.pem', 'cert-chain.pem', 'root-cert.pem']);
 
   ok(ctl('label', 'namespace', 'default', 'ambient.dev/dataplane-mode=ambient', '--cluster', NAME), 'label');
   const ns = JSON.parse(ok(ctl('get', 'ns', 'default', '--cluster', NAME, '-o', 'json'), 'get ns')) as { metadata: { labels: Record<string, string> } };

@@ -8,6 +8,8 @@ export const KNOWN_IMAGES: Readonly<Record<string, string>> = {
   'ambient-samples/echo': 'dist/samples/echo/main.js',
   'ambient-samples/tcp-echo': 'dist/samples/tcp-echo/main.js',
   'ambient-samples/client': 'dist/samples/client/main.js',
+  // The mesh's own images, so that its manifests deploy to the local cluster unchanged.
+  'ambient/controller': 'dist/controller/main.js',
 };
 
 export function imageName(image: string): string {
