@@ -11,11 +11,11 @@ import type { TrustBundle } from '../../core/identity/trust-bundle.js';
 import type { HboneLimits } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { connectInNetns, listenInNetns, originalDst } from '../../core/syscalls.js';
+import { watchAccepted } from './accepted.js';
 import { planInbound, type InboundPlan } from './inbound-plan.js';
 import { canonicalIp } from './ip.js';
 import { listener, type ProxyListener } from './outbound.js';
 import type { Address } from './outbound-plan.js';
-import { pipeSockets, type PipeBytes } from './pipe.js';
 import { AGENT_PORTS } from './ports.js';
 import { ConnectionTracker, type ConnectionRecord, type ConnectionSink } from './record.js';
 import type { ProxyState } from './state.js';
@@ -169,19 +169,7 @@ async function handlePlaintext(opts: StartInboundOptions, log: Logger, socket: n
     opts.onConnectionEnd,
     (err) => log.error({ err: (err as Error).message }, 'inbound: connection record sink threw'),
   );
-  const onEarlyError = (err: NodeJS.ErrnoException) => tracker.finish(`client: ${err.code ?? err.message}`);
-  const onEarlyClose = () => tracker.finish('client closed before the upstream connected');
-  socket.on('error', onEarlyError);
-  socket.once('close', onEarlyClose);
-  const handOver = () => {
-    socket.off('error', onEarlyError);
-    socket.off('close', onEarlyClose);
-  };
-  const fail = (error: string) => {
-    handOver();
-    tracker.finish(error);
-    if (!socket.destroyed) socket.resetAndDestroy();
-  };
+  const { fail, pipeTo } = watchAccepted(socket, tracker);
 
   let plan: InboundPlan;
   let target: Address;
@@ -209,15 +197,5 @@ async function handlePlaintext(opts: StartInboundOptions, log: Logger, socket: n
   } catch (err) {
     return fail(`app ${plan.upstream.ip}:${plan.upstream.port} unreachable: ${(err as Error).message}`);
   }
-  if (socket.destroyed || tracker.finished) {
-    upstream.resetAndDestroy();
-    return;
-  }
-  handOver();
-  const bytes: PipeBytes = { aToB: 0, bToA: 0 };
-  pipeSockets(socket, upstream, bytes, (error) => {
-    tracker.bytesSent = bytes.aToB;
-    tracker.bytesReceived = bytes.bToA;
-    tracker.finish(error);
-  });
+  pipeTo(upstream);
 }

@@ -9,10 +9,10 @@ import { pipeTunnel, type TunnelBytes } from '../../core/hbone/tunnel.js';
 import { formatSpiffeId, parseSpiffeId } from '../../core/identity/spiffe.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { connectInNetns, listenInNetns, originalDst } from '../../core/syscalls.js';
+import { watchAccepted } from './accepted.js';
 import type { RoundRobinCounters } from './balancer.js';
 import { canonicalIp } from './ip.js';
 import { planOutbound, type Address, type OutboundPlan } from './outbound-plan.js';
-import { pipeSockets, type PipeBytes } from './pipe.js';
 import { AGENT_PORTS } from './ports.js';
 import { ConnectionTracker, type ConnectionSink } from './record.js';
 import type { ProxyState } from './state.js';
@@ -81,25 +81,10 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
   const tracker = new ConnectionTracker({ direction: 'outbound', reporter: 'source', plan: 'none', client }, opts.onConnectionEnd, (err) =>
     log.error({ err: (err as Error).message }, 'outbound: connection record sink threw'),
   );
-  // Until the bytes are piped, a failure of the app's socket ends the connection here.
-  const early = (err?: Error) => tracker.finish(err ? `client: ${(err as NodeJS.ErrnoException).code ?? err.message}` : 'client closed before the upstream connected');
+  // An app that leaves while its tunnel is being opened cancels the pending connect.
   const abort = new AbortController();
-  const onEarlyClose = () => {
-    abort.abort();
-    early();
-  };
-  const onEarlyError = (err: Error) => early(err);
-  socket.on('error', onEarlyError);
-  socket.once('close', onEarlyClose);
-  const handOver = () => {
-    socket.off('error', onEarlyError);
-    socket.off('close', onEarlyClose);
-  };
-  const fail = (error: string) => {
-    handOver();
-    tracker.finish(error);
-    if (!socket.destroyed) socket.resetAndDestroy();
-  };
+  const app = watchAccepted(socket, tracker, () => abort.abort());
+  const { fail, pipeTo, handOver } = app;
 
   let plan: OutboundPlan;
   try {
@@ -136,17 +121,7 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
       } catch (err) {
         return fail(`passthrough to ${plan.target.ip}:${plan.target.port} failed: ${(err as Error).message}`);
       }
-      if (socket.destroyed || tracker.finished) {
-        upstream.resetAndDestroy();
-        return;
-      }
-      handOver();
-      const bytes: PipeBytes = { aToB: 0, bToA: 0 };
-      pipeSockets(socket, upstream, bytes, (error) => {
-        tracker.bytesSent = bytes.aToB;
-        tracker.bytesReceived = bytes.bToA;
-        tracker.finish(error);
-      });
+      pipeTo(upstream);
       return;
     }
 
@@ -165,7 +140,7 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
       } catch (err) {
         return fail(`hbone to ${plan.peer.ip}:${plan.peer.port}: ${(err as Error).message}`);
       }
-      if (socket.destroyed || tracker.finished) {
+      if (app.gone) {
         if (!tunnel.stream.destroyed) tunnel.stream.close(0x8 /* CANCEL */);
         return;
       }
