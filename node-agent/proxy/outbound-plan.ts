@@ -228,18 +228,7 @@ export function serviceCandidates(
   servicePort: ServicePort,
   family: 4 | 6 | undefined,
 ): EndpointCandidate[] {
-  const out: EndpointCandidate[] = [];
-  for (const endpoint of service.endpoints) {
-    if (!endpoint.healthy) continue;
-    const workload = state.workloadByUid(endpoint.workloadUid);
-    if (workload === undefined) continue;
-    const ip = pickIp(workload, family);
-    if (ip === undefined) continue;
-    const port = endpointTargetPort(servicePort, endpoint);
-    if (port === undefined || port <= 0) continue;
-    out.push({ workload, endpoint, ip, port });
-  }
-  return out;
+  return healthyEndpoints(state, service, family, (endpoint) => endpointTargetPort(servicePort, endpoint));
 }
 
 /** The waypoint pods a connection could go to, with their HBONE port (see the header). */
@@ -247,6 +236,18 @@ export function waypointCandidates(state: ProxyState, ref: WaypointRef, family: 
   const service = state.serviceByKey(ref.service);
   if (service === undefined) return [];
   const sp = findTcpPort(service, ref.port);
+  // The waypoint Service's own mapping of the HBONE port when it lists it; else the
+  // port itself (ztunnel's Waypoint resolution mode does not require the Service port).
+  return healthyEndpoints(state, service, family, (endpoint) => (sp === undefined ? ref.port : endpointTargetPort(sp, endpoint)));
+}
+
+/** Healthy endpoints with a known workload, an address of `family` and a port from `portOf`. */
+function healthyEndpoints(
+  state: ProxyState,
+  service: MeshService,
+  family: 4 | 6 | undefined,
+  portOf: (endpoint: MeshService['endpoints'][number]) => number | undefined,
+): EndpointCandidate[] {
   const out: EndpointCandidate[] = [];
   for (const endpoint of service.endpoints) {
     if (!endpoint.healthy) continue;
@@ -254,9 +255,7 @@ export function waypointCandidates(state: ProxyState, ref: WaypointRef, family: 
     if (workload === undefined) continue;
     const ip = pickIp(workload, family);
     if (ip === undefined) continue;
-    // The waypoint Service's own mapping of the HBONE port when it lists it; else the
-    // port itself (ztunnel's Waypoint resolution mode does not require the Service port).
-    const port = sp === undefined ? ref.port : endpointTargetPort(sp, endpoint);
+    const port = portOf(endpoint);
     if (port === undefined || port <= 0) continue;
     out.push({ workload, endpoint, ip, port });
   }
