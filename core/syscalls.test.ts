@@ -4,10 +4,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readdirSync, readlinkSync } from 'node:fs';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { ErrorCodes, isMeshError } from './errors.js';
 import {
+  bindUdpInNetns,
   connectInNetns,
   getMark,
   listenInNetns,
@@ -221,4 +223,34 @@ test('connectInNetns failures reject with SYSCALL_FAILED and close the socket', 
     (err: Error) => isMeshError(err, ErrorCodes.SYSCALL_FAILED) && /timed out after 200 ms/.test(err.message),
   );
   assert.equal(fds(), before, 'no file descriptor leaked');
+});
+
+test('a UDP socket bound in a netns exchanges datagrams there and not with the host', async (t) => {
+  if (!requireRoot(t)) return;
+  const before = threadNetns();
+  const ns = await Netns.create('udp', t);
+  const server = await bindUdpInNetns(ns.path, { host: '127.0.0.1', port: 0 });
+  t.after(() => server.close());
+  assert.equal(threadNetns(), before, 'the JS thread is back in its own netns');
+  const port = server.address().port;
+  server.on('message', (msg, from) => server.send(Buffer.concat([Buffer.from('echo:'), msg]), from.port, from.address));
+
+  // A second socket in the same netns is the client: the reply comes back.
+  const client = await bindUdpInNetns(ns.path, { host: '127.0.0.1', port: 0 });
+  t.after(() => client.close());
+  const reply = within(once(client, 'message'), 'the echoed datagram');
+  client.send('ping', port, '127.0.0.1');
+  const [msg] = (await reply) as [Buffer];
+  assert.equal(msg.toString(), 'echo:ping');
+
+  // From the host, the same port is another namespace's: nothing answers.
+  const host = dgram.createSocket('udp4');
+  t.after(() => host.close());
+  let answered = false;
+  host.on('message', () => (answered = true));
+  host.on('error', () => {});
+  await new Promise<void>((resolve) => host.bind(0, '127.0.0.1', () => resolve()));
+  host.send('ping', port, '127.0.0.1');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(answered, false);
 });

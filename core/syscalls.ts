@@ -2,6 +2,7 @@
 // socket marks, IP_TRANSPARENT and sockets created inside another network namespace.
 // This is the only module that loads the native addon (core/native/src/syscalls.c).
 
+import dgram from 'node:dgram';
 import { closeSync, existsSync, fstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -21,7 +22,7 @@ interface Binding {
     address: string,
     port: number,
     backlog: number,
-    opts: { transparent?: boolean; reuseAddr?: boolean; mark?: number },
+    opts: { transparent?: boolean; reuseAddr?: boolean; mark?: number; udp?: boolean },
   ): number;
   setMark(fd: number, mark: number): void;
   getMark(fd: number): number;
@@ -188,6 +189,31 @@ export async function listenInNetns(
     throw new MeshError(ErrorCodes.SYSCALL_FAILED, `listenInNetns(${netnsPath}, ${host}:${port}): ${(err as Error).message}`, { cause: err });
   }
   return server;
+}
+
+/**
+ * A UDP socket bound to `host:port` inside the netns at `netnsPath` (the DNS proxy's
+ * 15053 in a pod). dgram adopts the descriptor through `bind({ fd })`.
+ */
+export async function bindUdpInNetns(netnsPath: string, opts: { host: string; port: number; mark?: number }): Promise<dgram.Socket> {
+  const family = familyOf(opts.host, 'host');
+  const context = `bindUdpInNetns(${netnsPath}, ${opts.host}:${opts.port})`;
+  const fd = call(context, (b) => b.listenInNetns(netnsPath, family, opts.host, opts.port, 1, { udp: true, mark: opts.mark }), netnsPath);
+  const ino = inodeOf(fd);
+  const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ fd, exclusive: true }, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    if (inodeOf(fd) === ino) closeSync(fd);
+    throw new MeshError(ErrorCodes.SYSCALL_FAILED, `${context}: ${(err as Error).message}`, { cause: err });
+  }
+  return socket;
 }
 
 export interface ConnectInNetnsOptions {

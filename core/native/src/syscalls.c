@@ -134,6 +134,7 @@ static bool get_opt(napi_env env, napi_value opts, const char *name, napi_valuet
 struct sock_spec {
   int family;
   bool listen; // when false: a bare socket for the caller to connect
+  bool datagram; // a bound UDP socket (with listen: bind, no listen())
   struct sockaddr_storage addr;
   socklen_t addrlen;
   int backlog;
@@ -152,7 +153,8 @@ static int set_transparent(int fd, int family, int on) {
 // errno set and *syscall naming the call that failed.
 static int make_socket(const struct sock_spec *s, const char **syscall) {
   int one = 1;
-  int fd = socket(s->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  int fd = s->datagram ? socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP)
+                       : socket(s->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) {
     *syscall = "socket";
     return -1;
@@ -179,7 +181,7 @@ static int make_socket(const struct sock_spec *s, const char **syscall) {
     *syscall = "bind";
     goto fail;
   }
-  if (listen(fd, s->backlog)) {
+  if (!s->datagram && listen(fd, s->backlog)) {
     *syscall = "listen";
     goto fail;
   }
@@ -237,7 +239,8 @@ static napi_value js_socket_in_netns(napi_env env, napi_callback_info info) {
   return socket_in_netns(env, path, &s);
 }
 
-// listenInNetns(netnsPath, family, address, port, backlog, opts): fd of a listening socket.
+// listenInNetns(netnsPath, family, address, port, backlog, opts): fd of a listening
+// socket; opts.udp: a bound UDP socket instead (backlog unused).
 static napi_value js_listen_in_netns(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   char path[4096], address[INET6_ADDRSTRLEN];
@@ -250,11 +253,13 @@ static napi_value js_listen_in_netns(napi_env env, napi_callback_info info) {
       !get_int(env, argv[4], "backlog", 1, INT32_MAX, &s.backlog))
     return NULL;
 
-  napi_value reuse = NULL, transparent = NULL, mark = NULL;
-  if (!get_opt(env, argv[5], "reuseAddr", napi_boolean, &reuse) ||
+  napi_value reuse = NULL, transparent = NULL, mark = NULL, udp = NULL;
+  if (!get_opt(env, argv[5], "udp", napi_boolean, &udp) ||
+      !get_opt(env, argv[5], "reuseAddr", napi_boolean, &reuse) ||
       !get_opt(env, argv[5], "transparent", napi_boolean, &transparent) ||
       !get_opt(env, argv[5], "mark", napi_number, &mark))
     return NULL;
+  if (udp) napi_get_value_bool(env, udp, &s.datagram);
   if (reuse) napi_get_value_bool(env, reuse, &s.reuse_addr);
   if (transparent) napi_get_value_bool(env, transparent, &s.transparent);
   if (mark) {
