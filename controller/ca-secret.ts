@@ -12,7 +12,7 @@
 // A Secret that exists but cannot be used is an error naming the Secret and the reason:
 // the controller refuses to start rather than replace it (replacing it would silently
 // orphan every certificate in the mesh).
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { ErrorCodes, MeshError } from '../core/errors.js';
 import { CA_FILES, CertificateAuthority, type CaMaterial, type CaOptions } from '../core/identity/ca.js';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -150,4 +150,36 @@ export async function loadOrCreateCa(opts: CaSecretOptions): Promise<LoadedCa> {
   }
   log.info({ secret: ref, roots: ca.trustBundle.fingerprints() }, 'controller: created a self-signed CA');
   return { ca, secret: ref, source: 'created' };
+}
+
+/** The ConfigMap with the mesh's roots that node agents and waypoints trust the controller by (Istio: istio-ca-root-cert). */
+export const ROOT_CONFIGMAP_NAME = 'ambient-ca-root';
+export const ROOT_CONFIGMAP_KEY = 'root-cert.pem';
+
+/**
+ * Publishes the CA's roots (public, no key) in ConfigMap `ambient-ca-root` of the
+ * controller's namespace, created or replaced, so that an agent can verify the
+ * controller before it holds any certificate of its own.
+ */
+export async function publishRoots(kubeConfig: KubeConfig, namespace: string, rootsPem: string): Promise<void> {
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+  const body: V1ConfigMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { namespace, name: ROOT_CONFIGMAP_NAME, labels: { 'app.kubernetes.io/part-of': 'ambient', 'app.kubernetes.io/component': 'ca' } },
+    data: { [ROOT_CONFIGMAP_KEY]: rootsPem },
+  };
+  try {
+    const cur = await api.readNamespacedConfigMap({ namespace, name: ROOT_CONFIGMAP_NAME });
+    if (cur.data?.[ROOT_CONFIGMAP_KEY] === rootsPem) return;
+    await api.replaceNamespacedConfigMap({ namespace, name: ROOT_CONFIGMAP_NAME, body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion } } });
+  } catch (err) {
+    if (statusOf(err) !== 404) throw new MeshError(ErrorCodes.CA_LOAD_FAILED, `could not publish the roots in ConfigMap ${namespace}/${ROOT_CONFIGMAP_NAME}: ${reasonOf(err)}`, { cause: err });
+    try {
+      await api.createNamespacedConfigMap({ namespace, body });
+    } catch (err2) {
+      // 409: another replica published it first, with the same roots (they share the CA Secret).
+      if (statusOf(err2) !== 409) throw new MeshError(ErrorCodes.CA_LOAD_FAILED, `could not create ConfigMap ${namespace}/${ROOT_CONFIGMAP_NAME}: ${reasonOf(err2)}`, { cause: err2 });
+    }
+  }
 }

@@ -13,7 +13,7 @@ import { CertificateManager } from '../core/identity/cert-manager.js';
 import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
 import { CONTROLLER_DEFAULTS, type ControllerProtocolLimits } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { loadOrCreateCa, type LoadedCa } from './ca-secret.js';
+import { loadOrCreateCa, publishRoots, type LoadedCa } from './ca-secret.js';
 import { ClusterWatch } from './cluster-watch.js';
 import { ControllerServer } from './distribution/server.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
@@ -77,6 +77,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     logger: log,
   });
   const ca = caSource.ca;
+  await publishRoots(opts.kubeConfig, namespace, ca.trustBundle.toPem());
 
   const identity = spiffeId(namespace, opts.identityServiceAccount ?? 'ambient-controller', trustDomain);
   const certs = new CertificateManager({ signer: inProcessSigner(ca, { ttlMs: opts.servingCertTtlMs ?? CONTROLLER_DEFAULTS.servingCertTtlMs }) });

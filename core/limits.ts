@@ -170,6 +170,20 @@ export const CAPTURE_DEFAULTS = {
   maxOutputBytes: 4 * 1024 * 1024,
 } as const;
 
+/** The node agent program (node-agent/agent.ts): enrolling pods and keeping them enrolled. */
+export const AGENT_DEFAULTS = {
+  /** How often every enrolled pod's capture is checked (and repaired), and pods whose netns was not found are looked for again. */
+  repairIntervalMs: 30_000,
+  /** Un-enrolling a pod: its listeners stop accepting at once; open connections get this long to finish, then are reset. */
+  drainTimeoutMs: 5_000,
+  /** Enrolling one pod (certificate, listeners, capture) must finish within this, or it is undone and retried. */
+  enrolTimeoutMs: 15_000,
+  /** Network namespaces under /var/run/netns inspected when looking for a pod's. */
+  maxNetnsScan: 4_096,
+  /** Between attempts to read the mesh's roots (ConfigMap ambient-ca-root) at start. */
+  rootsRetryMs: 2_000,
+} as const;
+
 /** The controller program (controller/): watching the cluster and recomputing config. */
 export const CONTROLLER_DEFAULTS = {
   /** Quiet time after a cluster change before config is recomputed (changes arriving together become one push). */
@@ -201,3 +215,21 @@ export const DNS_DEFAULTS = {
 } as const;
 
 export type DnsLimits = { -readonly [K in keyof typeof DNS_DEFAULTS]: number };
+
+/** The CNI plugin's hand-off of a pod to the node agent (node-agent/cni). */
+export const CNI_DEFAULTS = {
+  /** One request line from the plugin (its stdin is at most 1 MiB, plus the CNI_* variables). */
+  maxRequestBytes: 4 * 1024 * 1024,
+  /** The whole request line must arrive within this after the plugin connects. */
+  requestTimeoutMs: 5_000,
+  /** The agent's handler (enrolling or releasing the pod) must finish within this; the plugin itself gives up after 30 s. */
+  handlerTimeoutMs: 20_000,
+} as const;
+
+/** The node agent's own HTTP servers: admin (15000), metrics (15020), readiness (15021). */
+export const AGENT_SERVER_DEFAULTS = {
+  /** An idle keep-alive connection from a scraper or probe is closed after this. */
+  serverKeepAliveTimeoutMs: 5_000,
+  /** A request (headers and body) must arrive within this, so a slow client cannot hold a socket. */
+  serverRequestTimeoutMs: 10_000,
+} as const;

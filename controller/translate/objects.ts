@@ -3,7 +3,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Problem } from './input.js';
 
-export const DATAPLANE_MODE_LABEL = 'ambient.dev/dataplane-mode';
+export { DATAPLANE_MODE_LABEL } from '../../core/config/enrolment.js';
 export const USE_WAYPOINT_LABEL = 'ambient.dev/use-waypoint';
 export const WAYPOINT_FOR_LABEL = 'ambient.dev/waypoint-for';
 export const WAYPOINT_GATEWAY_CLASS = 'ambient-waypoint';

@@ -14,7 +14,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { compareResources, type Resource, type Workload } from '../../core/config/model.js';
 import { validateResource } from '../../core/config/validate.js';
 import { validateTrustDomain } from '../../core/identity/spiffe.js';
-import { namespaceModeProblem } from './enrolment.js';
+import { namespaceModeProblem } from '../../core/config/enrolment.js';
 import type { ClusterState, TranslateOptions, TranslationResult } from './input.js';
 import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, USE_WAYPOINT_LABEL, type Labels } from './objects.js';
 import { indexPeerAuthentications } from './peer-authentication.js';

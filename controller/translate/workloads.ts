@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { MtlsMode, WaypointRef, Workload } from '../../core/config/model.js';
 import { formatSpiffeId, spiffeId } from '../../core/identity/spiffe.js';
-import { podEnrolment } from './enrolment.js';
+import { podEnrolment } from '../../core/config/enrolment.js';
 import { POD_TEMPLATE_HASH_LABEL, readMeta, Rejected, type Labels } from './objects.js';
 import { bindWaypoint, isWaypointMember, type WaypointIndex } from './waypoints.js';
 

@@ -3,8 +3,14 @@
 // namespace's, so `ambient` on a pod enrols it in a namespace that is not enrolled, and
 // `none` opts it out of one that is. A host-network pod is never enrolled: it has no
 // network namespace of its own to capture in.
-import type { TunnelProtocol } from '../../core/config/model.js';
-import { DATAPLANE_MODE_LABEL, type Labels } from './objects.js';
+// Shared by the controller's translation and the node agent, which decides alone for a
+// pod its CNI plugin announces before the pod has an address (and so a Workload).
+import type { TunnelProtocol } from './model.js';
+
+/** The enrolment label, on a Namespace or a Pod. */
+export const DATAPLANE_MODE_LABEL = 'ambient.dev/dataplane-mode';
+
+type Labels = Readonly<Record<string, string>>;
 
 const MODES = ['ambient', 'none'] as const;
 

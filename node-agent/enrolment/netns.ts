@@ -1,0 +1,74 @@
+// Finding a running pod's network namespace when no CNI hand-off told us (the pod started
+// before this agent, or the agent restarted): every pod sandbox's namespace is pinned
+// under /var/run/netns by its runtime (containerd's cni-<id>, the local cluster's
+// amb-<cluster>-<uid>), so the agent looks there for the one that holds the pod's address,
+// as istio-cni scans for a pod's netns by IP. Names already inspected are cached with
+// their addresses; a name seen again is not re-read.
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { AGENT_DEFAULTS, CAPTURE_DEFAULTS } from '../../core/limits.js';
+import { canonicalIp } from '../proxy/ip.js';
+
+export const NETNS_DIR = '/var/run/netns';
+
+/** Addresses from `ip -j addr show` (pure): every local address but loopback's. */
+export function addressesFromIpJson(text: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  const out: string[] = [];
+  for (const link of parsed as Array<{ ifname?: unknown; addr_info?: unknown }>) {
+    if (link?.ifname === 'lo' || !Array.isArray(link?.addr_info)) continue;
+    for (const a of link.addr_info as Array<{ local?: unknown }>) if (typeof a?.local === 'string') out.push(canonicalIp(a.local));
+  }
+  return out;
+}
+
+export class NetnsFinder {
+  readonly #cache = new Map<string, string[]>();
+  readonly #dir: string;
+
+  constructor(dir = NETNS_DIR) {
+    this.#dir = dir;
+  }
+
+  /** The name (under /var/run/netns) of the namespace holding one of `ips`, if any. */
+  async find(ips: readonly string[]): Promise<string | undefined> {
+    const want = new Set(ips.map(canonicalIp));
+    if (want.size === 0) return undefined;
+    let names: string[];
+    try {
+      names = (await readdir(this.#dir)).slice(0, AGENT_DEFAULTS.maxNetnsScan);
+    } catch {
+      return undefined;
+    }
+    for (const name of [...this.#cache.keys()]) if (!names.includes(name)) this.#cache.delete(name);
+    for (const name of names) {
+      let addrs = this.#cache.get(name);
+      if (addrs === undefined) {
+        addrs = await addressesIn(name);
+        this.#cache.set(name, addrs);
+      }
+      if (addrs.some((a) => want.has(a))) return name;
+    }
+    return undefined;
+  }
+
+  /** Drops what is known of `name` (its pod is gone; the name may be reused). */
+  forget(name: string): void {
+    this.#cache.delete(name);
+  }
+}
+
+function addressesIn(name: string): Promise<string[]> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return Promise.resolve([]);
+  return new Promise((resolve) => {
+    execFile('ip', ['-n', name, '-j', 'addr', 'show'], { timeout: CAPTURE_DEFAULTS.commandTimeoutMs, maxBuffer: 1 << 20 }, (err, stdout) =>
+      resolve(err ? [] : addressesFromIpJson(stdout)),
+    );
+  });
+}

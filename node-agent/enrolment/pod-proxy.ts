@@ -1,0 +1,164 @@
+// One enrolled pod as the agent serves it (DESIGN.md section 2, steps 2-5): the listeners
+// the agent opens inside the pod's network namespace (15001 outbound, 15006 and 15008
+// inbound, 15053 DNS), an HBONE client that dials from that namespace, and the in-pod
+// capture that sends the pod's traffic to them. Listeners come up before the capture, so
+// that no captured connection ever finds a closed port; on the way out the capture goes
+// first, so that new connections reach the app directly while open ones drain.
+import type { Workload } from '../../core/config/model.js';
+import { HboneClient } from '../../core/hbone/client.js';
+import type { CertificateManager, WorkloadCertificate } from '../../core/identity/cert-manager.js';
+import { parseSpiffeId } from '../../core/identity/spiffe.js';
+import { AGENT_DEFAULTS, SOCKET_DEFAULTS } from '../../core/limits.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import { bindUdpInNetns, connectInNetns, listenInNetns, netnsPath } from '../../core/syscalls.js';
+import { checkCapture, installCapture, removeCapture, type CaptureInstallOptions } from '../capture/apply.js';
+import type { CaptureState } from '../capture/rules.js';
+import { startDnsServer, type DnsServer } from '../dns/server.js';
+import type { RoundRobinCounters } from '../proxy/balancer.js';
+import { startInbound, type InboundListeners } from '../proxy/inbound.js';
+import { startOutbound, type ProxyListener } from '../proxy/outbound.js';
+import { AGENT_PORTS } from '../proxy/ports.js';
+import type { ConnectionSink } from '../proxy/record.js';
+import type { ProxyState } from '../proxy/state.js';
+
+export interface PodProxyOptions {
+  /** The pod's namespace name under /var/run/netns. */
+  netns: string;
+  /** The pod's Workload now (the newest config, or what the agent knew at enrolment). */
+  workload: () => Workload;
+  getState: () => ProxyState;
+  certificates: CertificateManager;
+  trustDomain: string;
+  mark: number;
+  counters: RoundRobinCounters;
+  onConnectionEnd: ConnectionSink;
+  /** Redirect the app's DNS to the proxy on 15053 (and serve it). */
+  captureDns: boolean;
+  /** Nameservers the DNS proxy forwards what it does not answer to. */
+  dnsUpstreams: readonly string[];
+  clusterDomain?: string;
+  logger?: Logger;
+}
+
+export interface PodProxy {
+  readonly netns: string;
+  readonly identity: string;
+  /** Connections open now, all listeners together. */
+  active(): number;
+  /** Puts a renewed certificate on the inbound listener (open connections keep theirs). */
+  setCertificate(cert: WorkloadCertificate): void;
+  /** Whether the capture rules are exactly in place; repairs them when not. */
+  repair(): Promise<CaptureState>;
+  /** Un-enrols: capture removed, listeners stop accepting, open connections drain, then are reset. */
+  close(drainMs?: number): Promise<void>;
+}
+
+export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
+  const log = (opts.logger ?? silentLogger).child({ pod: `${opts.workload().namespace}/${opts.workload().name}`, netns: opts.netns });
+  const path = netnsPath(opts.netns);
+  const identity = opts.workload().identity;
+  const id = parseSpiffeId(identity);
+  const cert = await opts.certificates.get(id);
+  const capture: CaptureInstallOptions = { captureDns: opts.captureDns, agentMark: opts.mark };
+  const undo: Array<() => Promise<void> | void> = [];
+  const rollback = async () => {
+    for (const u of undo.reverse()) await Promise.resolve(u()).catch(() => {});
+  };
+
+  try {
+    const hbone = new HboneClient({
+      credentials: (source) => opts.certificates.get(source),
+      trustBundle: opts.certificates.trustBundle,
+      trustDomain: opts.trustDomain,
+      connectTransport: (peer) => connectInNetns(path, { host: peer.host, port: peer.port, mark: opts.mark, timeoutMs: SOCKET_DEFAULTS.netnsConnectTimeoutMs }),
+      logger: log,
+    });
+    undo.push(() => hbone.destroy());
+    const outbound: ProxyListener = await startOutbound({
+      netnsPath: path,
+      getState: opts.getState,
+      source: opts.workload,
+      hbone,
+      mark: opts.mark,
+      counters: opts.counters,
+      onConnectionEnd: opts.onConnectionEnd,
+      logger: log,
+    });
+    undo.push(() => outbound.close());
+    const inbound: InboundListeners = await startInbound({
+      netnsPath: path,
+      getState: opts.getState,
+      local: opts.workload,
+      credentials: { key: cert.key, cert: cert.cert },
+      trustBundle: opts.certificates.trustBundle,
+      trustDomain: opts.trustDomain,
+      mark: opts.mark,
+      onConnectionEnd: opts.onConnectionEnd,
+      logger: log,
+    });
+    undo.push(() => inbound.close());
+    let dns: DnsServer | undefined;
+    if (opts.captureDns) {
+      const where = { host: '127.0.0.1', port: AGENT_PORTS.dns };
+      const udp = await bindUdpInNetns(path, where);
+      let tcp;
+      try {
+        tcp = await listenInNetns(path, where);
+      } catch (err) {
+        udp.close();
+        throw err;
+      }
+      // From here the DNS server owns both sockets and closes them.
+      dns = await startDnsServer({
+        getState: opts.getState,
+        clientNamespace: opts.workload().namespace,
+        upstreams: opts.dnsUpstreams,
+        udp,
+        tcp,
+        ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
+      });
+      const d = dns;
+      undo.push(() => d.close());
+    }
+    await installCapture(opts.netns, capture);
+    undo.push(() => removeCapture(opts.netns));
+    log.info({ identity }, 'agent: pod enrolled');
+
+    return {
+      netns: opts.netns,
+      identity,
+      active: () => outbound.active + inbound.plaintext.active + inbound.hbone.stats.streams,
+      setCertificate(c) {
+        inbound.hbone.setCredentials({ key: c.key, cert: c.cert });
+      },
+      async repair() {
+        const state = await checkCapture(opts.netns, capture);
+        if (!state.complete) {
+          log.warn({ missing: state.missing, unexpected: state.unexpected }, 'agent: capture rules changed; repairing');
+          await installCapture(opts.netns, capture);
+        }
+        return state;
+      },
+      async close(drainMs = AGENT_DEFAULTS.drainTimeoutMs) {
+        // New connections go straight to the app from now on (or fail, if the pod is gone).
+        await removeCapture(opts.netns).catch((err: Error) => log.debug({ err: err.message }, 'agent: capture removal failed (pod gone?)'));
+        outbound.server.close();
+        inbound.plaintext.server.close();
+        inbound.hboneListener.close();
+        await Promise.all([drainUntil(() => outbound.active + inbound.plaintext.active, drainMs), inbound.hbone.drain(drainMs)]);
+        await Promise.all([outbound.close(), inbound.close(), dns?.close()]);
+        hbone.destroy();
+        log.info({ identity }, 'agent: pod un-enrolled');
+      },
+    };
+  } catch (err) {
+    await rollback();
+    throw err;
+  }
+}
+
+/** Waits until `count()` is 0 or `ms` passed (polling: connections end on their own). */
+async function drainUntil(count: () => number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (count() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
