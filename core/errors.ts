@@ -44,6 +44,14 @@ export const ErrorCodes = {
   XDS_MESSAGE_TOO_LARGE: 'AMB_XDS_MESSAGE_TOO_LARGE',
   XDS_HELLO_TIMEOUT: 'AMB_XDS_HELLO_TIMEOUT',
   XDS_INVALID_RESOURCE: 'AMB_XDS_INVALID_RESOURCE',
+  // the CNI plugin and its hand-off to the node agent
+  CNI_HANDOFF_INVALID: 'AMB_CNI_HANDOFF_INVALID',
+  CNI_INSTALL_FAILED: 'AMB_CNI_INSTALL_FAILED',
+  // the node agent's admin, metrics and readiness servers
+  AGENT_LISTEN_FAILED: 'AMB_AGENT_LISTEN_FAILED',
+  // the node agent's enrolment of pods
+  ENROL_FAILED: 'AMB_ENROL_FAILED',
+  CNI_HANDOFF_FAILED: 'AMB_CNI_HANDOFF_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

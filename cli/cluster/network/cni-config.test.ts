@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
+  AMBIENT_CNI_BUILD_DIR,
   cniArgs,
   conflistPath,
   containerId,
@@ -23,10 +26,10 @@ const conflist = nodeConflist({ stateDir: '/var/lib/amb/c1', topology, node: 2 }
 const bridge = conflist.plugins[1]!;
 const ipam = bridge.ipam as Record<string, unknown>;
 
-test('conflist_is_loopback_then_bridge', () => {
+test('conflist_is_loopback_then_bridge_then_ambient_cni', () => {
   assert.deepEqual(
     conflist.plugins.map((p) => p.type),
-    ['loopback', 'bridge'],
+    ['loopback', 'bridge', 'ambient-cni'],
   );
   assert.equal(conflist.cniVersion, '1.0.0');
   assert.equal(conflist.name, 'amb-c1');
@@ -37,6 +40,10 @@ test('conflist_bridge_is_cni0_gateway_without_masquerade_with_hairpin', () => {
   assert.equal(bridge.isGateway, true);
   assert.equal(bridge.ipMasq, false);
   assert.equal(bridge.hairpinMode, true);
+});
+
+test('conflist_ambient_cni_calls_the_nodes_agent_on_its_abstract_socket', () => {
+  assert.deepEqual(conflist.plugins[2], { type: 'ambient-cni', agentSocket: '@ambient-cni' });
 });
 
 test('conflist_ipam_is_host_local_on_the_nodes_pod_cidr', () => {
@@ -82,10 +89,10 @@ test('plugin_stdin_does_not_alter_the_conflist', () => {
 });
 
 test('plugins_run_in_order_for_add_and_check_and_reversed_for_del', () => {
-  assert.deepEqual(pluginOrder(conflist, 'ADD').map((p) => p.type), ['loopback', 'bridge']);
-  assert.deepEqual(pluginOrder(conflist, 'CHECK').map((p) => p.type), ['loopback', 'bridge']);
-  assert.deepEqual(pluginOrder(conflist, 'DEL').map((p) => p.type), ['bridge', 'loopback']);
-  assert.deepEqual(conflist.plugins.map((p) => p.type), ['loopback', 'bridge']);
+  assert.deepEqual(pluginOrder(conflist, 'ADD').map((p) => p.type), ['loopback', 'bridge', 'ambient-cni']);
+  assert.deepEqual(pluginOrder(conflist, 'CHECK').map((p) => p.type), ['loopback', 'bridge', 'ambient-cni']);
+  assert.deepEqual(pluginOrder(conflist, 'DEL').map((p) => p.type), ['ambient-cni', 'bridge', 'loopback']);
+  assert.deepEqual(conflist.plugins.map((p) => p.type), ['loopback', 'bridge', 'ambient-cni']);
 });
 
 test('cni_args_are_kubelets_with_ignore_unknown_first', () => {
@@ -111,8 +118,13 @@ test('plugin_env_has_the_cni_variables_and_a_path_only', () => {
   const env = pluginEnv({ command: 'ADD', containerId: 'c', netnsPath: '/var/run/netns/p', cniArgs: 'IgnoreUnknown=1' });
   assert.deepEqual(Object.keys(env).sort(), ['CNI_ARGS', 'CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_NETNS', 'CNI_PATH', 'PATH']);
   assert.equal(env.CNI_IFNAME, 'eth0');
-  assert.equal(env.CNI_PATH, '/usr/lib/cni');
+  assert.equal(env.CNI_PATH, `/usr/lib/cni:${AMBIENT_CNI_BUILD_DIR}`);
   assert.equal(env.CNI_NETNS, '/var/run/netns/p');
+});
+
+test('cni_path_lists_debians_plugins_then_the_repositorys_built_plugin', () => {
+  assert.match(AMBIENT_CNI_BUILD_DIR, /\/node-agent\/cni\/build$/);
+  assert.equal(existsSync(join(AMBIENT_CNI_BUILD_DIR, '..', 'plugin.c')), true, 'the build dir is next to plugin.c in the repository');
 });
 
 test('plugin_error_json_is_read_from_stdout', () => {

@@ -4,11 +4,23 @@
 // it printed. Pure; cni.ts runs the plugins.
 
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NetworkError, NetworkErrorCodes } from './errors.js';
 import { POD_BRIDGE, POD_INTERFACE, nodeOf, type Topology } from './topology.js';
 
 export const CNI_VERSION = '1.0.0';
-export const CNI_PATH = '/usr/lib/cni';
+
+/**
+ * Where the mesh's own plugin is built (`npm run build:cni`). This module compiles to
+ * dist/cli/cluster/network/, four levels below the repository root.
+ */
+export const AMBIENT_CNI_BUILD_DIR = join(fileURLToPath(new URL('../../../..', import.meta.url)), 'node-agent', 'cni', 'build');
+
+/** CNI_PATH: a list of directories searched in order (SPEC.md section 2): Debian's plugins, then ours. */
+export const CNI_PATH = ['/usr/lib/cni', AMBIENT_CNI_BUILD_DIR].join(':');
+
+/** The mesh plugin's entry in a node's conflist: its agent listens on this abstract socket in the node's namespace. */
+export const AMBIENT_CNI_PLUGIN: CniPluginConf = { type: 'ambient-cni', agentSocket: '@ambient-cni' };
 
 export interface CniPluginConf {
   type: string;
@@ -62,9 +74,12 @@ export function resultCachePath(stateDir: string, network: string, containerId: 
 
 /**
  * Node i's conflist: loopback, then bridge on cni0 with host-local addresses from the
- * node's pod CIDR. The pod's default route points at cni0 (the node), which itself has no
- * default route, so the outside world is unreachable from pods too. No masquerade: pods
- * see each other's real addresses.
+ * node's pod CIDR, then the mesh's ambient-cni, which hands the pod to the node's agent
+ * (and passes the bridge result through when no agent runs on the node). The pod's
+ * default route points at cni0 (the node), which itself has no default route, so the
+ * outside world is unreachable from pods too. No masquerade: pods see each other's real
+ * addresses. The abstract socket name is per network namespace, so "@ambient-cni" is
+ * each node's own agent: plugin and agent both run in the node's namespace.
  */
 export function nodeConflist(args: { stateDir: string; topology: Topology; node: number }): CniConflist {
   const node = nodeOf(args.topology, args.node);
@@ -86,6 +101,7 @@ export function nodeConflist(args: { stateDir: string; topology: Topology; node:
           dataDir: ipamDir(args.stateDir, args.node),
         },
       },
+      { ...AMBIENT_CNI_PLUGIN },
     ],
   };
 }

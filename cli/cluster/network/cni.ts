@@ -39,7 +39,7 @@ export interface PodNetworkRequest {
   podUid: string;
   podName?: string;
   podNamespace?: string;
-  /** Where the plugin binaries are; default /usr/lib/cni. */
+  /** Where the plugin binaries are: a colon-separated list searched in order; default CNI_PATH. */
   cniPath?: string;
   /** Per plugin invocation. */
   timeoutMs?: number;
@@ -205,15 +205,28 @@ async function runPlugin(ctx: Context, command: CniCommand, type: string, stdin:
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(type)) {
     return { ok: false as const, code: undefined, msg: `invalid plugin type ${JSON.stringify(type)}` };
   }
-  const binary = join(ctx.cniPath, type);
-  try {
-    await access(binary, fsc.X_OK);
-  } catch {
-    return { ok: false as const, code: undefined, msg: `plugin binary ${binary} not found or not executable` };
+  const binary = await findPlugin(ctx.cniPath, type);
+  if (binary === undefined) {
+    return { ok: false as const, code: undefined, msg: `plugin binary ${type} not found or not executable in CNI_PATH ${ctx.cniPath}` };
   }
   const env = pluginEnv({ command, containerId: ctx.containerId, netnsPath: netnsFile(ctx.netns), cniArgs: ctx.cniArgs, cniPath: ctx.cniPath, ifName: POD_INTERFACE });
   const r = await runCommand('ip', ['netns', 'exec', ctx.nodeNetns, binary], { input: JSON.stringify(stdin), env, timeoutMs: ctx.timeoutMs });
   return parsePluginOutput(command, r, r.stdout, r.stderr);
+}
+
+/** The first executable `type` in the CNI_PATH list, as libcni's FindInPath does (SPEC.md: CNI_PATH is a list of paths). */
+async function findPlugin(cniPath: string, type: string): Promise<string | undefined> {
+  for (const dir of cniPath.split(':')) {
+    if (dir === '') continue;
+    const binary = join(dir, type);
+    try {
+      await access(binary, fsc.X_OK);
+      return binary;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
 }
 
 function cacheEntry(ctx: Context, result: CniResult) {
