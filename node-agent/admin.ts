@@ -1,0 +1,206 @@
+// The node agent's three HTTP servers (DESIGN.md "Ports", the same numbers as ztunnel):
+//   admin     127.0.0.1:15000  GET /config_dump, GET|POST|PUT /logging, GET /healthz/ready
+//   metrics   :15020           GET /metrics (Prometheus text)
+//   readiness :15021           GET /healthz/ready (the kubelet's readiness probe)
+// They listen in the agent's own (the node's) network namespace. Admin is localhost only by
+// default: it can change the log level and shows every workload's config. A handler that
+// throws answers 500; the process and the server carry on.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { ErrorCodes, MeshError } from '../core/errors.js';
+import { AGENT_SERVER_DEFAULTS } from '../core/limits.js';
+import type { Logger } from '../core/log.js';
+
+export const AGENT_SERVER_PORTS = { admin: 15000, metrics: 15020, readiness: 15021 } as const;
+
+export type Readiness = { ready: true } | { ready: false; reason: string };
+
+export interface ListenOptions {
+  /** Default: 127.0.0.1 for admin, 0.0.0.0 for metrics and readiness. */
+  host?: string;
+  /** Default: AGENT_SERVER_PORTS; 0 picks a free port (tests). */
+  port?: number;
+}
+
+export interface AgentServersOptions {
+  /** Each server is started only when its entry is given. */
+  admin?: ListenOptions;
+  metrics?: ListenOptions;
+  readiness?: ListenOptions;
+  /** The agent's root logger: /logging reads and sets its level. pino children created from
+   * it follow the change unless they were given a level of their own. */
+  logger: Logger;
+  /** What GET /metrics serves (AgentMetrics.registry). */
+  registry?: Registry;
+  ready: () => Readiness;
+  /** The body of GET /config_dump, built by the caller (state, enrolled pods, certificates...). */
+  configDump?: () => unknown;
+  limits?: Partial<typeof AGENT_SERVER_DEFAULTS>;
+}
+
+export interface AgentServers {
+  admin?: AddressInfo;
+  metrics?: AddressInfo;
+  readiness?: AddressInfo;
+  close(): Promise<void>;
+}
+
+type Reply = { status: number; body: string; type?: string; headers?: Record<string, string> };
+type Route = { methods: readonly string[]; handle: (url: URL, method: string) => Reply | Promise<Reply> };
+type Routes = Record<string, Route>;
+
+const text = (status: number, body: string): Reply => ({ status, body: body.endsWith('\n') ? body : `${body}\n`, type: 'text/plain; charset=utf-8' });
+const json = (status: number, value: unknown): Reply => ({ status, body: `${JSON.stringify(value, null, 2)}\n`, type: 'application/json' });
+
+export async function startAgentServers(opts: AgentServersOptions): Promise<AgentServers> {
+  const limits = { ...AGENT_SERVER_DEFAULTS, ...opts.limits };
+  const log = opts.logger.child({ component: 'agent-servers' });
+
+  const readyRoute: Route = {
+    methods: ['GET', 'HEAD'],
+    handle() {
+      const r = opts.ready();
+      return r.ready ? text(200, 'ready') : text(503, `not ready: ${r.reason}`);
+    },
+  };
+
+  const adminRoutes: Routes = {
+    '/config_dump': {
+      methods: ['GET', 'HEAD'],
+      async handle() {
+        if (opts.configDump === undefined) return text(404, 'no config dump in this agent');
+        return json(200, await opts.configDump());
+      },
+    },
+    '/logging': {
+      // POST and PUT as Envoy's and ztunnel's admin take it: `POST /logging?level=debug`.
+      methods: ['GET', 'HEAD', 'POST', 'PUT'],
+      handle(url, method) {
+        if (method === 'GET' || method === 'HEAD') return json(200, { level: opts.logger.level });
+        const level = url.searchParams.get('level');
+        const valid = validLevels(opts.logger);
+        if (level === null || !valid.includes(level)) {
+          const got = level === null ? 'no level given' : `unknown level ${JSON.stringify(level)}`;
+          return text(400, `${got}; use ?level= one of ${valid.join(', ')}`);
+        }
+        const previous = opts.logger.level;
+        opts.logger.level = level;
+        log.warn({ previous, level }, 'log level changed through the admin server');
+        return json(200, { level, previous });
+      },
+    },
+    '/healthz/ready': readyRoute,
+  };
+
+  const metricsRoutes: Routes = {
+    '/metrics': {
+      methods: ['GET', 'HEAD'],
+      async handle() {
+        if (opts.registry === undefined) return text(404, 'no metrics in this agent');
+        return { status: 200, body: await opts.registry.metrics(), type: opts.registry.contentType };
+      },
+    },
+  };
+
+  const started: Array<{ name: string; server: http.Server }> = [];
+  const out: AgentServers = {
+    async close() {
+      await Promise.all(
+        started.map(
+          ({ server }) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeAllConnections();
+            }),
+        ),
+      );
+    },
+  };
+  const plan: Array<[keyof typeof AGENT_SERVER_PORTS, ListenOptions | undefined, Routes, string]> = [
+    ['admin', opts.admin, adminRoutes, '127.0.0.1'],
+    ['metrics', opts.metrics, metricsRoutes, '0.0.0.0'],
+    ['readiness', opts.readiness, { '/healthz/ready': readyRoute }, '0.0.0.0'],
+  ];
+  try {
+    for (const [name, listen, routes, defaultHost] of plan) {
+      if (listen === undefined) continue;
+      const server = createServer(name, routes, log, limits);
+      const host = listen.host ?? defaultHost;
+      const port = listen.port ?? AGENT_SERVER_PORTS[name];
+      await listenOn(server, name, host, port);
+      started.push({ name, server });
+      out[name] = server.address() as AddressInfo;
+    }
+  } catch (err) {
+    await out.close();
+    throw err;
+  }
+  return out;
+}
+
+/** pino's levels (and any custom ones the logger has), plus `silent`. */
+function validLevels(logger: Logger): string[] {
+  return [...Object.keys(logger.levels.values), 'silent'];
+}
+
+function createServer(name: string, routes: Routes, log: Logger, limits: typeof AGENT_SERVER_DEFAULTS): http.Server {
+  const server = http.createServer((req, res) => {
+    const method = req.method ?? 'GET';
+    // A body is never needed: drain it so the connection can be reused.
+    req.resume();
+    const send = (r: Reply) => {
+      if (res.headersSent) return;
+      const headers: Record<string, string> = { ...r.headers, 'content-type': r.type ?? 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
+      res.writeHead(r.status, headers).end(method === 'HEAD' ? undefined : r.body);
+    };
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://agent.invalid');
+    } catch {
+      return send(text(400, 'bad request target'));
+    }
+    const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+    if (route === undefined) return send(text(404, `not found: ${url.pathname} (${Object.keys(routes).join(', ')})`));
+    if (!route.methods.includes(method)) {
+      return send({ ...text(405, `method ${method} not allowed on ${url.pathname}`), headers: { allow: route.methods.join(', ') } });
+    }
+    // A route may throw or reject: answer 500 and keep serving (a broken config dump must
+    // not take the metrics or probes with it).
+    Promise.resolve()
+      .then(() => route.handle(url, method))
+      .then(send, (err: unknown) => {
+        log.error({ server: name, path: url.pathname, err: (err as Error)?.message ?? String(err) }, 'agent server: handler failed');
+        send(text(500, `internal error: ${(err as Error)?.message ?? String(err)}`));
+      })
+      .catch((err: unknown) => {
+        // send itself failed (a body JSON cannot hold, a socket gone): never an unhandled rejection.
+        log.error({ server: name, err: (err as Error)?.message }, 'agent server: reply failed');
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+  });
+  server.keepAliveTimeout = limits.serverKeepAliveTimeoutMs;
+  server.requestTimeout = limits.serverRequestTimeoutMs;
+  server.headersTimeout = Math.min(server.headersTimeout, limits.serverRequestTimeoutMs);
+  return server;
+}
+
+function listenOn(server: http.Server, name: string, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        new MeshError(
+          ErrorCodes.AGENT_LISTEN_FAILED,
+          `cannot listen on ${host}:${port} for the ${name} server: ${err.code ?? err.message}` +
+            (err.code === 'EADDRINUSE' ? '; is another node agent or an Istio ztunnel running on this node?' : ''),
+          { cause: err },
+        ),
+      );
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,17 @@
+// The proxy's ConnectionSink: one access-log line and the TCP metrics per finished
+// connection (DESIGN.md section 2 step 6: "record the connection once: metrics and one
+// access-log line"). The state is read when the record arrives, so names resolve against
+// the newest snapshot.
+import type { Logger } from '../../core/log.js';
+import type { ConnectionSink } from '../proxy/record.js';
+import type { ProxyState } from '../proxy/state.js';
+import { accessLogFields } from './labels.js';
+import type { AgentMetrics } from './metrics.js';
+
+export function accessLogSink(logger: Logger, getState: () => ProxyState, metrics?: AgentMetrics): ConnectionSink {
+  return (record) => {
+    const state = getState();
+    logger.info(accessLogFields(record, state), 'connection');
+    metrics?.connectionClosed(record, state);
+  };
+}

@@ -1,0 +1,159 @@
+// The node agent's Prometheus metrics, served on 15020 (DESIGN.md "Ports"; node-agent/admin.ts):
+// Istio's standard TCP metrics per proxied connection, the agent's own health, and Node's
+// process metrics (RSS, CPU, event-loop lag). Each AgentMetrics has its own Registry, so
+// that tests (and several agents in one process) never share counters.
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { ConnectionRecord } from '../proxy/record.js';
+import type { ProxyState } from '../proxy/state.js';
+import { TCP_LABELS, tcpMetricLabels, type TcpLabel } from './labels.js';
+
+export interface AgentMetricsSources {
+  /** Pods whose traffic this agent captures now. */
+  enrolledPods(): number;
+  /** Whether the config stream to the controller (15012) is up. */
+  controllerConnected(): boolean;
+  /** The workload certificates the agent holds now. */
+  certificates(): { identity: string; notAfter: Date }[];
+  /** Proxied connections open now (all pods, all listeners). */
+  activeConnections(): number;
+}
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  // Names and help texts are Istio's (https://istio.io/latest/docs/reference/config/metrics/).
+  readonly tcpOpened: Counter<TcpLabel>;
+  readonly tcpClosed: Counter<TcpLabel>;
+  readonly tcpSentBytes: Counter<TcpLabel>;
+  readonly tcpReceivedBytes: Counter<TcpLabel>;
+  readonly configUpdates: Counter<'result'>;
+  readonly configRejectedResources: Counter;
+  readonly captureRepairs: Counter;
+  readonly enrolmentFailures: Counter<'reason'>;
+
+  constructor(sources: AgentMetricsSources) {
+    const registers = [this.registry];
+    const labelNames = [...TCP_LABELS];
+    this.tcpOpened = new Counter({
+      name: 'istio_tcp_connections_opened_total',
+      help: 'This is a COUNTER incremented for every opened connection.',
+      labelNames,
+      registers,
+    });
+    this.tcpClosed = new Counter({
+      name: 'istio_tcp_connections_closed_total',
+      help: 'This is a COUNTER incremented for every closed connection.',
+      labelNames,
+      registers,
+    });
+    this.tcpSentBytes = new Counter({
+      name: 'istio_tcp_sent_bytes_total',
+      help: 'This is a COUNTER which measures the size of total bytes sent during response in case of a TCP connection.',
+      labelNames,
+      registers,
+    });
+    this.tcpReceivedBytes = new Counter({
+      name: 'istio_tcp_received_bytes_total',
+      help: 'This is a COUNTER which measures the size of total bytes received during request in case of a TCP connection.',
+      labelNames,
+      registers,
+    });
+
+    new Gauge({
+      name: 'ambient_agent_enrolled_pods',
+      help: 'Pods whose traffic this node agent captures now.',
+      registers,
+      collect() {
+        this.set(sources.enrolledPods());
+      },
+    });
+    new Gauge({
+      name: 'ambient_agent_controller_connected',
+      help: '1 while the config stream to the controller (15012) is up, else 0.',
+      registers,
+      collect() {
+        this.set(sources.controllerConnected() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'ambient_agent_active_connections',
+      help: 'Proxied connections open now, all pods and listeners.',
+      registers,
+      collect() {
+        this.set(sources.activeConnections());
+      },
+    });
+    new Gauge({
+      name: 'ambient_agent_certificate_expiry_seconds',
+      help: 'Seconds until each workload certificate the agent holds expires (negative once expired).',
+      labelNames: ['identity'],
+      registers,
+      collect() {
+        // Reset first: an identity whose certificate was dropped (its last pod left) must
+        // disappear rather than count down forever.
+        this.reset();
+        const now = Date.now();
+        for (const c of sources.certificates()) this.set({ identity: c.identity }, Math.round((c.notAfter.getTime() - now) / 1000));
+      },
+    });
+
+    this.configUpdates = new Counter({
+      name: 'ambient_agent_config_updates_total',
+      help: 'Config updates received from the controller: applied (every resource accepted) or rejected (at least one resource rejected and reported; the others applied).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.configRejectedResources = new Counter({
+      name: 'ambient_agent_config_rejected_resources_total',
+      help: 'Resources in config updates that failed validation and were rejected (NACKed) alone.',
+      registers,
+    });
+    this.captureRepairs = new Counter({
+      name: 'ambient_agent_capture_repairs_total',
+      help: "Times an enrolled pod's capture rules were found missing or changed and were restored.",
+      registers,
+    });
+    this.enrolmentFailures = new Counter({
+      name: 'ambient_agent_enrolment_failures_total',
+      help: 'Pods the agent failed to enrol (capture, listeners or certificate), by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    // Zeros visible before the first event, so rate() and alerts work from the start.
+    for (const result of ['applied', 'rejected']) this.configUpdates.inc({ result }, 0);
+
+    // Node's process metrics (process_resident_memory_bytes, process_cpu_seconds_total,
+    // nodejs_eventloop_lag_seconds ...), unprefixed as prom-client names them.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A proxied connection was accepted (before its record is written). */
+  connectionOpened(r: ConnectionRecord, state: ProxyState): void {
+    this.tcpOpened.inc(tcpMetricLabels(r, state));
+  }
+
+  /** A connection's record was written: closed, and its bytes. Istio counts request bytes
+   * (client -> server) as received and response bytes (server -> client) as sent, the
+   * proxy's view of the request; the record's bytesSent is client -> upstream. */
+  connectionClosed(r: ConnectionRecord, state: ProxyState): void {
+    const labels = tcpMetricLabels(r, state);
+    this.tcpClosed.inc(labels);
+    this.tcpReceivedBytes.inc(labels, r.bytesSent);
+    this.tcpSentBytes.inc(labels, r.bytesReceived);
+  }
+
+  /** A config update was handled; `rejectedCount` resources in it failed validation. */
+  configUpdate(rejectedCount = 0): void {
+    this.configUpdates.inc({ result: rejectedCount > 0 ? 'rejected' : 'applied' });
+    if (rejectedCount > 0) this.configRejectedResources.inc(rejectedCount);
+  }
+
+  /** A pod's capture rules were restored after drifting. */
+  captureRepair(): void {
+    this.captureRepairs.inc();
+  }
+
+  /** A pod could not be enrolled; `reason` is a short fixed word (capture, netns, certificate ...), never a message. */
+  enrolmentFailure(reason: string): void {
+    this.enrolmentFailures.inc({ reason });
+  }
+}
