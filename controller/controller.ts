@@ -128,7 +128,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
     const address = await server.listen({ host: opts.listen?.host ?? '0.0.0.0', port: opts.listen?.port ?? 15012 });
     cleanups.push(() => server.close());
-    const health: HealthServer = await startMetricsServer({ metrics, ready: () => w.ready, host: opts.metrics?.host ?? '0.0.0.0', port: opts.metrics?.port ?? 15020 });
+    const health: HealthServer = await startMetricsServer({
+      metrics,
+      ready: () => w.ready,
+      debugStatus: () => ({ ...server.status(), synced: w.ready, ca: caSource.secret, problems: w.problems }),
+      host: opts.metrics?.host ?? '0.0.0.0', port: opts.metrics?.port ?? 15020 });
     cleanups.push(() => health.close());
     cleanups.push(() => w.stop());
     w.start().catch((err: Error) => log.error({ err: err.message }, 'controller: cluster watch failed to start'));

@@ -70,8 +70,15 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** The 15020 listener: /metrics and /healthz/ready. */
-export async function startMetricsServer(opts: { metrics: ControllerMetrics; ready: () => boolean; host?: string; port?: number }): Promise<HealthServer> {
+/** The 15020 listener: /metrics, /healthz/ready, and /debug/status (what `ambientctl status` shows). */
+export async function startMetricsServer(opts: {
+  metrics: ControllerMetrics;
+  ready: () => boolean;
+  /** The body of /debug/status: the distribution status and translation problems. */
+  debugStatus?: () => unknown;
+  host?: string;
+  port?: number;
+}): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -88,6 +95,17 @@ export async function startMetricsServer(opts: { metrics: ControllerMetrics; rea
     if (path === '/healthz/ready') {
       const ok = opts.ready();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready: informers not synced or no config computed yet\n');
+      return;
+    }
+    if (path === '/debug/status' && opts.debugStatus) {
+      let body: string;
+      try {
+        body = `${JSON.stringify(opts.debugStatus(), null, 2)}\n`;
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

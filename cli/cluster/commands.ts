@@ -100,6 +100,8 @@ export function execCommand(): Command {
       requireRoot();
       const name = clusterName(cmd);
       const rec = needRecord(name);
+      // With --node there is no pod: the first word after `--` is the command's.
+      if (o.node && pod !== undefined) command = [pod, ...command];
       if (command.length === 0) throw new CliError('nothing to run: ambientctl exec POD -- COMMAND [ARGS...]');
       let netns: string;
       if (o.node) {

@@ -49,8 +49,9 @@ export interface PodProxy {
   setCertificate(cert: WorkloadCertificate): void;
   /** Whether the capture rules are exactly in place; repairs them when not. */
   repair(): Promise<CaptureState>;
-  /** Un-enrols: capture removed, listeners stop accepting, open connections drain, then are reset. */
-  close(drainMs?: number): Promise<void>;
+  /** Un-enrols: capture removed (unless kept: the agent is only stopping), listeners
+   * stop accepting, open connections drain, then are reset. */
+  close(drainMs?: number, opts?: { keepCapture?: boolean }): Promise<void>;
 }
 
 export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
@@ -139,16 +140,18 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
         }
         return state;
       },
-      async close(drainMs = AGENT_DEFAULTS.drainTimeoutMs) {
+      async close(drainMs = AGENT_DEFAULTS.drainTimeoutMs, how = {}) {
         // New connections go straight to the app from now on (or fail, if the pod is gone).
-        await removeCapture(opts.netns).catch((err: Error) => log.debug({ err: err.message }, 'agent: capture removal failed (pod gone?)'));
+        if (!how.keepCapture) {
+          await removeCapture(opts.netns).catch((err: Error) => log.debug({ err: err.message }, 'agent: capture removal failed (pod gone?)'));
+        }
         outbound.server.close();
         inbound.plaintext.server.close();
         inbound.hboneListener.close();
         await Promise.all([drainUntil(() => outbound.active + inbound.plaintext.active, drainMs), inbound.hbone.drain(drainMs)]);
         await Promise.all([outbound.close(), inbound.close(), dns?.close()]);
         hbone.destroy();
-        log.info({ identity }, 'agent: pod un-enrolled');
+        log.info({ identity, keptCapture: how.keepCapture === true }, how.keepCapture ? 'agent: pod released' : 'agent: pod un-enrolled');
       },
     };
   } catch (err) {

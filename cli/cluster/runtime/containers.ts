@@ -10,6 +10,7 @@ export const KNOWN_IMAGES: Readonly<Record<string, string>> = {
   'ambient-samples/client': 'dist/samples/client/main.js',
   // The mesh's own images, so that its manifests deploy to the local cluster unchanged.
   'ambient/controller': 'dist/controller/main.js',
+  'ambient/node-agent': 'dist/node-agent/main.js',
 };
 
 export function imageName(image: string): string {

@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// The node agent process (the DaemonSet's container): flags and environment, the mesh's
+// roots and the controller's address from the API server, startNodeAgent(), and a
+// graceful stop on SIGTERM/SIGINT.
+import { readFile } from 'node:fs/promises';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { Command, InvalidArgumentError } from 'commander';
+import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
+import { AGENT_DEFAULTS } from '../core/limits.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { startNodeAgent } from './agent.js';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const ROOT_CONFIGMAP = 'ambient-ca-root';
+const ROOT_KEY = 'root-cert.pem';
+
+function hostPort(v: string): { host: string; port: number } {
+  const i = v.lastIndexOf(':');
+  const host = i > 0 ? v.slice(0, i).replace(/^\[|\]$/g, '') : '';
+  const port = Number(v.slice(i + 1));
+  if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`${JSON.stringify(v)} is not host:port`);
+  return { host, port };
+}
+
+interface Flags {
+  node?: string;
+  trustDomain: string;
+  controllerNamespace: string;
+  controllerService: string;
+  controllerAddress?: { host: string; port: number };
+  controllerSa: string;
+  rootsFile?: string;
+  tokenFile: string;
+  cniSocket: string;
+  dnsCapture: boolean;
+  clusterDomain: string;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const o = new Command('ambient-node-agent')
+    .description('the ambient mesh node agent: enrols the pods of its node and carries their traffic over HBONE')
+    .option('--node <name>', 'the node this agent serves (default: $NODE_NAME)')
+    .option('--trust-domain <domain>', 'the mesh trust domain', 'cluster.local')
+    .option('--controller-namespace <ns>', "the controller's namespace (its Service, its roots ConfigMap)", 'ambient-system')
+    .option('--controller-service <name>', "the controller's Service, port 15012", 'ambient-controller')
+    .option('--controller-address <host:port>', "the controller's 15012 address (default: its Service's cluster IP)", hostPort)
+    .option('--controller-sa <name>', "the controller's ServiceAccount (the identity it must prove)", 'ambient-controller')
+    .option('--roots-file <path>', `the mesh roots (default: ConfigMap ${ROOT_CONFIGMAP} in the controller's namespace)`)
+    .option('--token-file <path>', 'the ServiceAccount token presented to the controller', process.env['AMBIENT_TOKEN_FILE'] ?? SERVICE_ACCOUNT_TOKEN)
+    .option('--cni-socket <socket>', 'the CNI hand-off socket (@name: abstract)', '@ambient-cni')
+    .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
+    .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
+    .parse(argv)
+    .opts<Flags>();
+  const log = createLogger('node-agent');
+  const node = o.node ?? process.env['NODE_NAME'];
+  if (!node) {
+    process.stderr.write('ambient-node-agent: the node name is unknown: set NODE_NAME (downward API spec.nodeName) or --node\n');
+    process.exitCode = 2;
+    return;
+  }
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  const api = kc.makeApiClient(CoreV1Api);
+
+  let stopping = false;
+  const abort = new AbortController();
+  let agent: Awaited<ReturnType<typeof startNodeAgent>> | undefined;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    abort.abort();
+    log.info({ signal }, 'node-agent: stopping');
+    (agent?.close() ?? Promise.resolve()).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  try {
+    const roots = o.rootsFile ? [await readFile(o.rootsFile, 'utf8')] : [await untilDone(() => readRoots(api, o.controllerNamespace), 'the mesh roots', log, abort.signal)];
+    const address = o.controllerAddress ?? (await untilDone(() => controllerAddress(api, o.controllerNamespace, o.controllerService), 'the controller Service', log, abort.signal));
+    if (stopping) return;
+    agent = await startNodeAgent({
+      node,
+      trustDomain: o.trustDomain,
+      controller: {
+        address,
+        identity: formatSpiffeId(spiffeId(o.controllerNamespace, o.controllerSa, o.trustDomain)),
+        roots,
+        token: async () => (await readFile(o.tokenFile, 'utf8')).trim(),
+      },
+      kubeConfig: kc,
+      cniSocket: o.cniSocket,
+      captureDns: o.dnsCapture,
+      clusterDomain: o.clusterDomain,
+      logger: log,
+    });
+    log.info({ node, controller: address }, 'node-agent: started');
+  } catch (err) {
+    if (stopping) return;
+    log.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'node-agent: failed to start');
+    process.stderr.write(`ambient-node-agent: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+async function readRoots(api: CoreV1Api, namespace: string): Promise<string> {
+  const cm = await api.readNamespacedConfigMap({ namespace, name: ROOT_CONFIGMAP });
+  const pem = cm.data?.[ROOT_KEY];
+  if (!pem) throw new Error(`ConfigMap ${namespace}/${ROOT_CONFIGMAP} has no ${ROOT_KEY}`);
+  return pem;
+}
+
+async function controllerAddress(api: CoreV1Api, namespace: string, name: string): Promise<{ host: string; port: number }> {
+  const svc = await api.readNamespacedService({ namespace, name });
+  const ip = svc.spec?.clusterIP;
+  if (!ip || ip === 'None') throw new Error(`Service ${namespace}/${name} has no cluster IP`);
+  const port = svc.spec?.ports?.find((p) => p.port === 15012 || p.name === 'xds')?.port ?? 15012;
+  return { host: ip, port };
+}
+
+/** Retries `fn` until it succeeds: the agent may start before the controller has published anything. */
+async function untilDone<T>(fn: () => Promise<T>, what: string, log: Logger, signal: AbortSignal): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const msg = (err as { body?: string }).body ? String((err as { body?: string }).body).slice(0, 200) : (err as Error).message;
+      log.warn({ attempt, err: msg }, `node-agent: waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, AGENT_DEFAULTS.rootsRetryMs));
+    }
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,309 @@
+// Namespaced tier: the L4 mesh on the 2-node local cluster, driven as a user would
+// (ambientctl, the mesh's own manifests). A client pod on node1 (namespace mesh-a, its own
+// ServiceAccount) talks to an echo Service whose pod is on node2 (namespace mesh-b);
+// a pod in namespace "plain" stays out of the mesh.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { requireRoot } from '../support/netns.js';
+import { nodeNetnsName } from '../../cli/cluster/network/topology.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = join(REPO, 'bin/ambientctl.js');
+const home = mkdtempSync(join(tmpdir(), 'ambient-mesh-e2e-'));
+const NAME = `mesh${process.pid % 10000}`;
+const CLIENT_ID = 'spiffe://cluster.local/ns/mesh-a/sa/client';
+const WAIT_MS = 60_000;
+
+function run(cmd: string, args: string[], timeoutMs = 60_000) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, AMBIENT_HOME: home } });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+const ctl = (...args: string[]) => run(process.execPath, [BIN, '--cluster', NAME, ...args]);
+const ok = (r: ReturnType<typeof run>, what: string) => {
+  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+interface PodRow {
+  metadata: { name: string; uid: string };
+  spec: { nodeName?: string };
+  status: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }> };
+}
+const isReady = (p: PodRow) => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+const listPods = (ns: string, selector: string) => JSON.parse(ok(ctl('get', 'pods', '-n', ns, '-l', selector, '-o', 'json'), 'get pods')) as PodRow[];
+const readyPods = (ns: string, selector: string, count: number) =>
+  until(`${count} ready pods ${selector} in ${ns}`, () => {
+    const ps = listPods(ns, selector);
+    return ps.length === count && ps.every(isReady) ? ps : undefined;
+  });
+
+/** The nat table inside a pod. */
+const natOf = (pod: string, ns: string) => ok(ctl('exec', pod, '-n', ns, '--', 'iptables-save', '-t', 'nat'), `iptables-save in ${pod}`);
+const captured = (nat: string) => /-A AMB-OUTPUT .*REDIRECT --to-ports 15001/.test(nat) && /-A AMB-PREROUTING .*REDIRECT --to-ports 15006/.test(nat);
+
+/** One HTTP GET from a pod: the echo's JSON answer, or undefined when it did not answer. */
+function curl(pod: string, ns: string, url: string): { pod: string; path: string } | undefined {
+  const r = ctl('exec', pod, '-n', ns, '--', 'curl', '-s', '--max-time', '5', url);
+  if (r.code !== 0) return undefined;
+  try {
+    return JSON.parse(r.stdout) as { pod: string; path: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The access-log lines of the agent on `node` so far. */
+function accessLog(node: string): Array<Record<string, unknown>> {
+  const podsDir = join(home, 'clusters', NAME, 'pods');
+  const lines: Array<Record<string, unknown>> = [];
+  for (const dir of readdirSync(podsDir).filter((d) => d.startsWith('ambient-system_ambient-node-agent-'))) {
+    let text = '';
+    try {
+      text = readFileSync(join(podsDir, dir, 'node-agent.log'), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const l of text.split('\n')) {
+      if (!l.includes('"msg":"connection"')) continue;
+      const rec = JSON.parse(l) as Record<string, unknown>;
+      lines.push(rec);
+    }
+  }
+  const ip = node === 'node1' ? '10.244.1.' : '10.244.2.';
+  // Lines from the agent of `node`: the pods it serves have that node's pod addresses.
+  return lines.filter((r) => String(r['direction']).startsWith('inbound') ? String(r['dst.addr'] ?? '').startsWith(ip) : String(r['src.addr'] ?? '').startsWith(ip));
+}
+
+/** Runs tcpdump on a node's link while `during` runs; returns the capture's bytes. */
+async function capture(node: number, during: () => void | Promise<void>): Promise<Buffer> {
+  const file = join(home, `node${node}-${Date.now()}.pcap`);
+  const dump = spawn('ip', ['netns', 'exec', nodeNetnsName(NAME, node), 'tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  dump.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  await until('tcpdump to start', () => err.includes('listening on'), 10_000);
+  try {
+    await during();
+    await sleep(300);
+  } finally {
+    dump.kill('SIGINT');
+    await new Promise((r) => dump.once('exit', r));
+  }
+  return readFileSync(file);
+}
+
+function metrics(node: string): string {
+  return ok(ctl('exec', '--node', node, '--', 'curl', '-s', '--max-time', '3', 'http://127.0.0.1:15020/metrics'), `metrics of ${node}`);
+}
+
+const APPS = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: mesh-a}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: mesh-b}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: plain}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: client, namespace: mesh-a}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: mesh-a, labels: {app: client}}
+spec:
+  nodeName: node1
+  serviceAccountName: client
+  containers: [{name: client, image: ambient-samples/client}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: outsider, namespace: plain, labels: {app: outsider}}
+spec:
+  nodeName: node1
+  containers: [{name: client, image: ambient-samples/client}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: echo, namespace: mesh-b, labels: {app: echo}}
+spec:
+  nodeName: node2
+  containers:
+  - name: echo
+    image: ambient-samples/echo
+    ports: [{name: http, containerPort: 8080}]
+    env:
+    - {name: PORT, value: "8080"}
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: mesh-b}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+`;
+
+test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, observably, and survives the controller and agent restarts', { timeout: 420_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  t.after(() => {
+    ctl('cluster', 'down');
+    rmSync(home, { recursive: true, force: true });
+  });
+  ok(ctl('cluster', 'up', '--nodes', '2'), 'cluster up');
+  ok(ctl('apply', '-f', join(REPO, 'manifests/controller.yaml')), 'apply controller');
+  ok(ctl('apply', '-f', join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
+  const appsFile = join(home, 'apps.yaml');
+  writeFileSync(appsFile, APPS);
+  ok(ctl('apply', '-f', appsFile), 'apply apps');
+  await readyPods('ambient-system', 'app=ambient-controller', 1);
+  await readyPods('ambient-system', 'app=ambient-node-agent', 2);
+  await readyPods('mesh-a', 'app=client', 1);
+  await readyPods('mesh-b', 'app=echo', 1);
+  await readyPods('plain', 'app=outsider', 1);
+  for (const node of ['node1', 'node2']) {
+    await until(`the agent on ${node} to be ready`, () => ctl('exec', '--node', node, '--', 'curl', '-sf', '--max-time', '2', 'http://127.0.0.1:15021/healthz/ready').code === 0);
+  }
+
+  await t.test('not enrolled: plain TCP, the payload is visible on the node link', async () => {
+    assert.equal(captured(natOf('client', 'mesh-a')), false);
+    let answer: ReturnType<typeof curl>;
+    const pcap = await capture(2, () => {
+      answer = curl('client', 'mesh-a', 'http://echo.mesh-b/MARKER-PLAIN-7f3a');
+    });
+    assert.equal(answer!?.pod, 'echo');
+    assert.ok(pcap.includes('MARKER-PLAIN-7f3a'), 'the capture sees plaintext (so the next check can fail)');
+  });
+
+  await t.test('labelling the namespaces captures running pods without a restart', async () => {
+    ok(ctl('label', 'namespace', 'mesh-a', 'ambient.dev/dataplane-mode=ambient'), 'label mesh-a');
+    ok(ctl('label', 'namespace', 'mesh-b', 'ambient.dev/dataplane-mode=ambient'), 'label mesh-b');
+    await until('the client pod to be captured', () => captured(natOf('client', 'mesh-a')));
+    await until('the echo pod to be captured', () => captured(natOf('echo', 'mesh-b')));
+    assert.equal(captured(natOf('outsider', 'plain')), false, 'a pod of an unlabelled namespace is left alone');
+    const [client] = listPods('mesh-a', 'app=client');
+    assert.equal(client!.status.phase, 'Running');
+    assert.deepEqual((client as unknown as { status: { containerStatuses: Array<{ restartCount: number }> } }).status.containerStatuses.map((c) => c.restartCount), [0]);
+  });
+
+  await t.test('client on node1 reaches the echo Service on node2 over HBONE: TLS on the wire, identity in log and metrics', async () => {
+    const before = accessLog('node2').length;
+    let answer: ReturnType<typeof curl>;
+    const pcap = await capture(2, () => {
+      answer = curl('client', 'mesh-a', 'http://echo.mesh-b/MARKER-MESH-9c1e');
+    });
+    assert.equal(answer!?.pod, 'echo');
+    assert.equal(answer!?.path, '/MARKER-MESH-9c1e');
+    assert.equal(pcap.includes('MARKER-MESH-9c1e'), false, 'the payload never crosses the node link in plaintext');
+    const hbone = run('tcpdump', ['-nr', join(home, readdirSync(home).filter((f) => f.startsWith('node2-')).sort().at(-1)!), 'tcp dst port 15008']);
+    assert.ok(hbone.stdout.trim().split('\n').filter(Boolean).length > 0, `packets to 15008 seen:\n${hbone.stdout}${hbone.stderr}`);
+
+    const lines = await until('the destination agent to log the connection', () => {
+      const ls = accessLog('node2').slice(before).filter((l) => l['direction'] === 'inbound-hbone');
+      return ls.length > 0 ? ls : undefined;
+    });
+    assert.equal(lines[0]!['src.identity'], CLIENT_ID);
+    assert.equal(lines[0]!['dst.identity'], 'spiffe://cluster.local/ns/mesh-b/sa/default');
+    assert.equal(lines[0]!['mtls'], true);
+    const m = metrics('node2');
+    assert.match(
+      m,
+      new RegExp(`istio_tcp_connections_closed_total\\{reporter="destination",[^}]*source_principal="${CLIENT_ID}"[^}]*connection_security_policy="mutual_tls"\\} [1-9]`),
+    );
+    assert.match(m, /istio_tcp_received_bytes_total\{reporter="destination",[^}]*\} [1-9]/);
+    const src = accessLog('node1').filter((l) => l['direction'] === 'outbound' && l['plan'] === 'hbone');
+    assert.ok(src.some((l) => l['src.identity'] === CLIENT_ID && l['dst.service'] === 'echo.mesh-b.svc.cluster.local'), 'the source agent logs it too');
+  });
+
+  await t.test('a pod created in an enrolled namespace is captured from its start', async () => {
+    const late = 'apiVersion: v1\nkind: Pod\nmetadata: {name: late, namespace: mesh-a, labels: {app: late}}\nspec:\n  nodeName: node1\n  containers: [{name: c, image: ambient-samples/client}]\n';
+    const f = join(home, 'late.yaml');
+    writeFileSync(f, late);
+    ok(ctl('apply', '-f', f), 'apply late pod');
+    await readyPods('mesh-a', 'app=late', 1);
+    assert.ok(captured(natOf('late', 'mesh-a')), 'rules are in place as soon as the pod runs');
+    assert.equal(curl('late', 'mesh-a', 'http://echo.mesh-b/late')?.pod, 'echo');
+  });
+
+  await t.test('with the controller gone, existing and new connections still work', async () => {
+    const slow = spawn(process.execPath, [BIN, '--cluster', NAME, 'exec', 'client', '-n', 'mesh-a', '--', 'curl', '-s', '--max-time', '10', 'http://echo.mesh-b/slow?delay=2s'], {
+      env: { ...process.env, AMBIENT_HOME: home },
+    });
+    let slowOut = '';
+    slow.stdout.on('data', (c: Buffer) => (slowOut += c.toString()));
+    const controller = readFileSync(join(REPO, 'manifests/controller.yaml'), 'utf8').replace('replicas: 1', 'replicas: 0');
+    const f = join(home, 'controller-0.yaml');
+    writeFileSync(f, controller);
+    ok(ctl('apply', '-f', f), 'scale the controller to 0');
+    try {
+      await until('the controller pod to be gone', () => listPods('ambient-system', 'app=ambient-controller').length === 0);
+      const code = await new Promise<number | null>((r) => slow.once('exit', r));
+      assert.equal(code, 0);
+      assert.equal((JSON.parse(slowOut) as { path: string }).path, '/slow?delay=2s');
+      assert.equal(curl('client', 'mesh-a', 'http://echo.mesh-b/no-controller')?.path, '/no-controller');
+    } finally {
+      ok(ctl('apply', '-f', join(REPO, 'manifests/controller.yaml')), 'controller back');
+      await readyPods('ambient-system', 'app=ambient-controller', 1);
+    }
+  });
+
+  await t.test('an agent restart repairs a pod whose rules were tampered with', async () => {
+    ok(ctl('exec', 'client', '-n', 'mesh-a', '--', 'iptables', '-t', 'nat', '-F', 'AMB-OUTPUT'), 'flush the client capture');
+    assert.equal(captured(natOf('client', 'mesh-a')), false);
+    const agent = listPods('ambient-system', 'app=ambient-node-agent').find((p) => p.spec.nodeName === 'node1')!;
+    ok(ctl('delete', 'pod', agent.metadata.name, '-n', 'ambient-system'), 'delete the node1 agent');
+    await until('a new agent on node1', () => {
+      const ps = listPods('ambient-system', 'app=ambient-node-agent').filter((p) => p.spec.nodeName === 'node1');
+      return ps.length === 1 && ps[0]!.metadata.name !== agent.metadata.name && isReady(ps[0]!);
+    });
+    await until('the client capture to be repaired', () => captured(natOf('client', 'mesh-a')));
+    const before = accessLog('node2').filter((l) => l['src.identity'] === CLIENT_ID).length;
+    assert.equal(await until('the client to get through again', () => curl('client', 'mesh-a', 'http://echo.mesh-b/after-restart')?.path, 20_000), '/after-restart');
+    await until('mTLS from the client again', () => accessLog('node2').filter((l) => l['src.identity'] === CLIENT_ID).length > before);
+  });
+
+  await t.test('PERMISSIVE accepts an un-enrolled client; STRICT refuses it and still serves the mesh', async () => {
+    assert.equal(curl('outsider', 'plain', 'http://echo.mesh-b/permissive')?.path, '/permissive');
+    const strict = join(home, 'strict.yaml');
+    writeFileSync(strict, 'apiVersion: ambient.dev/v1\nkind: PeerAuthentication\nmetadata: {name: strict, namespace: mesh-b}\nspec:\n  mtls: {mode: STRICT}\n');
+    ok(ctl('apply', '-f', strict), 'apply STRICT');
+    await until('plaintext to be refused', () => curl('outsider', 'plain', 'http://echo.mesh-b/strict') === undefined);
+    assert.equal(curl('client', 'mesh-a', 'http://echo.mesh-b/strict-mesh')?.path, '/strict-mesh');
+    ok(ctl('delete', '-f', strict), 'delete STRICT');
+    await until('PERMISSIVE again', () => curl('outsider', 'plain', 'http://echo.mesh-b/permissive-again')?.path === '/permissive-again');
+  });
+
+  await t.test('un-enrolling removes every rule and traffic is plain again', async () => {
+    ok(ctl('label', 'namespace', 'mesh-a', 'ambient.dev/dataplane-mode-'), 'unlabel mesh-a');
+    await until('the client rules to be gone', () => !/AMB-/.test(natOf('client', 'mesh-a')));
+    assert.doesNotMatch(natOf('late', 'mesh-a'), /AMB-/);
+    let answer: ReturnType<typeof curl>;
+    const pcap = await capture(2, () => {
+      answer = curl('client', 'mesh-a', 'http://echo.mesh-b/MARKER-AGAIN-4d2b');
+    });
+    assert.equal(answer!?.path, '/MARKER-AGAIN-4d2b');
+    assert.ok(pcap.includes('MARKER-AGAIN-4d2b'), 'plain TCP again');
+    assert.ok(captured(natOf('echo', 'mesh-b')), 'the other namespace stays enrolled');
+  });
+});
