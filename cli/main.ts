@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { caCommand } from './ca.js';
 import { clusterCommand, execCommand } from './cluster/commands.js';
 import { objectCommands } from './objects.js';
+import { meshCommands } from './mesh/commands.js';
 import { isMeshError } from '../core/errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -20,6 +21,7 @@ const program = new Command('ambientctl')
   .addCommand(execCommand())
   .addCommand(caCommand());
 objectCommands(program);
+meshCommands(program);
 
 try {
   await program.parseAsync(process.argv);

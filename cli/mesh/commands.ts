@@ -1,0 +1,96 @@
+// `ambientctl status`, `workloads`, `services`, `certificates`: what the controller and the
+// node agents hold now, read from their debug endpoints (cli/mesh/transport.ts) and shown
+// by the pure views of cli/mesh/view.ts. Local cluster only for now (docs/operations.md).
+import { Command, Option } from 'commander';
+import { requireRoot } from '../cluster/lifecycle.js';
+import type { ContextOptions } from '../context.js';
+import { OUTPUT_FORMATS, render, type Column, type OutputFormat } from '../output.js';
+import { CliError } from '../errors.js';
+import type { ClusterRecord } from '../cluster/state.js';
+import { localClusterFor, probeAgents, probeControllers } from './transport.js';
+import type { AgentDump } from './types.js';
+import {
+  CERTIFICATE_COLUMNS,
+  SERVICE_COLUMNS,
+  WORKLOAD_COLUMNS,
+  certificateRows,
+  meshStatus,
+  renderStatus,
+  serviceRows,
+  splitProbes,
+  workloadRows,
+} from './view.js';
+
+const outputOption = () => new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as string[]).default('table');
+
+function target(command: string, cmd: Command): ClusterRecord {
+  const rec = localClusterFor(command, cmd.optsWithGlobals() as ContextOptions);
+  requireRoot();
+  return rec;
+}
+
+function nodesFor(rec: ClusterRecord, node: string | undefined): string[] {
+  if (node === undefined) return rec.nodes;
+  if (!rec.nodes.includes(node)) throw new CliError(`no node "${node}" in cluster "${rec.name}" (nodes: ${rec.nodes.join(', ')})`);
+  return [node];
+}
+
+/** The dumps of the agents asked; the ones that did not answer are named on stderr. */
+async function dumpsFrom(rec: ClusterRecord, node: string | undefined): Promise<AgentDump[]> {
+  const { dumps, unreachable } = splitProbes(await probeAgents(rec, nodesFor(rec, node)));
+  for (const line of unreachable) process.stderr.write(`warning: ${line}\n`);
+  if (dumps.length === 0) throw new CliError(`no node agent answered on 127.0.0.1:15000 (${unreachable.length} asked); is the agent DaemonSet running? (ambientctl get pods -n ambient-system)`);
+  return dumps;
+}
+
+function listing<T>(rows: T[], columns: Column<T>[], format: OutputFormat, empty: string): void {
+  if (format === 'table' && rows.length === 0) {
+    process.stderr.write(`${empty}\n`);
+    return;
+  }
+  process.stdout.write(render(rows, columns, format));
+}
+
+export function meshCommands(program: Command): void {
+  program
+    .command('status')
+    .description("the mesh's health: the controller, each node's agent, the config version each has acknowledged, NACKed resources")
+    .addOption(outputOption())
+    .action(async (o: { output: OutputFormat }, cmd: Command) => {
+      const rec = target('status', cmd);
+      const [controllers, agents] = await Promise.all([probeControllers(rec), probeAgents(rec)]);
+      // Exit 0 even when something is unhealthy: the problems section says what.
+      process.stdout.write(renderStatus(meshStatus(controllers, agents), o.output));
+    });
+
+  program
+    .command('workloads')
+    .description('the workloads the node agents hold (the whole mesh, each once), and whether each is enrolled')
+    .option('--node <node>', 'ask only this node\'s agent')
+    .addOption(outputOption())
+    .action(async (o: { node?: string; output: OutputFormat }, cmd: Command) => {
+      const rec = target('workloads', cmd);
+      listing(workloadRows(await dumpsFrom(rec, o.node)), WORKLOAD_COLUMNS, o.output, 'No workloads found');
+    });
+
+  program
+    .command('services')
+    .description('the services the node agents hold: VIPs, ports, endpoints, waypoint')
+    .option('--node <node>', 'ask only this node\'s agent')
+    .addOption(outputOption())
+    .action(async (o: { node?: string; output: OutputFormat }, cmd: Command) => {
+      const rec = target('services', cmd);
+      listing(serviceRows(await dumpsFrom(rec, o.node)), SERVICE_COLUMNS, o.output, 'No services found');
+    });
+
+  program
+    .command('certificates')
+    .description('the workload certificates each node agent holds, and how long each has left')
+    .option('--node <node>', 'ask only this node\'s agent')
+    .addOption(outputOption())
+    .action(async (o: { node?: string; output: OutputFormat }, cmd: Command) => {
+      const rec = target('certificates', cmd);
+      const rows = certificateRows(await dumpsFrom(rec, o.node));
+      listing(rows, CERTIFICATE_COLUMNS, o.output, 'No certificates found (an agent holds one per identity of its enrolled pods)');
+    });
+}

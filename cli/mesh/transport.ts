@@ -1,0 +1,146 @@
+// How `ambientctl status|workloads|services|certificates` reach the mesh on the LOCAL
+// cluster: a TCP connection opened inside a node's network namespace (core/syscalls.ts
+// connectInNetns), HTTP/1.1 over it. The agent's admin server listens on 127.0.0.1:15000
+// of its node's namespace; the controller's 15020 is reached at its pod IP from node 1.
+// Every request is bounded; a component that does not answer becomes a probe with an
+// error, never an exception. A real cluster is refused for now (docs/operations.md).
+import http from 'node:http';
+import { resolve } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { connectInNetns, netnsPath } from '../../core/syscalls.js';
+import { loadKubeConfig, type ContextOptions } from '../context.js';
+import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../cluster/state.js';
+import { nodeNetnsName } from '../cluster/network/topology.js';
+import { CliError } from '../errors.js';
+import type { AgentDump, AgentProbe, ControllerDebugStatus, ControllerProbe } from './types.js';
+
+export const AGENT_ADMIN = { host: '127.0.0.1', port: 15000 } as const;
+export const CONTROLLER_NAMESPACE = 'ambient-system';
+export const CONTROLLER_SELECTOR = 'app=ambient-controller';
+export const CONTROLLER_DEBUG_PORT = 15020;
+export const REQUEST_TIMEOUT_MS = 3000;
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The local cluster these commands inspect, or a CliError saying that they need one: no
+ * local cluster of that name is up here, or --kubeconfig/--context point somewhere else.
+ */
+export function localClusterFor(command: string, g: ContextOptions): ClusterRecord {
+  const name = g.cluster ?? DEFAULT_CLUSTER;
+  const rec = readRecord(name);
+  const why = (reason: string) =>
+    new CliError(
+      `\`ambientctl ${command}\` needs the local cluster for now: ${reason}. ` +
+        'It reads the node agents\' /config_dump (127.0.0.1:15000 in each node\'s network namespace) and the controller\'s /debug/status (15020); ' +
+        'on a real cluster read them with kubectl port-forward (docs/operations.md)',
+    );
+  if (!rec) return fail(why(`no local cluster "${name}" is up on this machine (ambientctl cluster up${name === DEFAULT_CLUSTER ? '' : ` --cluster ${name}`})`));
+  if (g.kubeconfig && resolve(g.kubeconfig) !== resolve(kubeconfigPath(name))) {
+    return fail(why(`--kubeconfig ${g.kubeconfig} is not the local cluster "${name}"'s kubeconfig`));
+  }
+  if (g.context && g.context !== `ambient-${name}`) return fail(why(`--context ${g.context} is not the local cluster "${name}"`));
+  return rec;
+}
+
+function fail(err: Error): never {
+  throw err;
+}
+
+/** GET `path` on host:port, connecting from inside network namespace `netns`; the parsed JSON body. */
+export async function getJsonInNetns<T>(netns: string, host: string, port: number, path: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  const socket = await connectInNetns(netnsPath(netns), { host, port, timeoutMs });
+  const left = Math.max(1, deadline - Date.now());
+  return new Promise<T>((resolvePromise, reject) => {
+    let settled = false;
+    const done = (err: Error | undefined, value?: T) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolvePromise(value as T);
+    };
+    const timer = setTimeout(() => done(new Error(`no answer from ${host}:${port}${path} within ${timeoutMs} ms`)), left);
+    const req = http.request(
+      { host, port, path, method: 'GET', headers: { accept: 'application/json', connection: 'close' }, createConnection: () => socket },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_BODY_BYTES) done(new Error(`answer from ${host}:${port}${path} is larger than ${MAX_BODY_BYTES} bytes`));
+          else chunks.push(c);
+        });
+        res.on('error', (err) => done(err));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200) {
+            done(new Error(`${host}:${port}${path} answered ${res.statusCode}: ${body.trim().split('\n')[0]?.slice(0, 200) ?? ''}`));
+            return;
+          }
+          try {
+            done(undefined, JSON.parse(body) as T);
+          } catch (err) {
+            done(new Error(`${host}:${port}${path} answered something that is not JSON: ${(err as Error).message}`));
+          }
+        });
+      },
+    );
+    req.on('error', (err) => done(err));
+    req.end();
+  });
+}
+
+/** Every node's agent (or the named ones), asked in parallel. */
+export async function probeAgents(rec: ClusterRecord, nodes: string[] = rec.nodes): Promise<AgentProbe[]> {
+  return Promise.all(
+    nodes.map(async (node): Promise<AgentProbe> => {
+      const index = rec.nodes.indexOf(node);
+      try {
+        const dump = await getJsonInNetns<AgentDump>(nodeNetnsName(rec.name, index + 1), AGENT_ADMIN.host, AGENT_ADMIN.port, '/config_dump');
+        return { node, ok: true, dump };
+      } catch (err) {
+        return { node, ok: false, error: (err as Error).message };
+      }
+    }),
+  );
+}
+
+/** The controller pods (Kubernetes API), each asked for /debug/status from node 1's namespace. */
+export async function probeControllers(rec: ClusterRecord): Promise<ControllerProbe[]> {
+  const kc = loadKubeConfig({ cluster: rec.name });
+  const core = kc.makeApiClient(CoreV1Api);
+  let pods;
+  try {
+    pods = await withTimeout(core.listNamespacedPod({ namespace: CONTROLLER_NAMESPACE, labelSelector: CONTROLLER_SELECTOR }), REQUEST_TIMEOUT_MS, 'listing the controller pods');
+  } catch (err) {
+    return [{ pod: `${CONTROLLER_NAMESPACE}/(${CONTROLLER_SELECTOR})`, ok: false, error: `cannot list the controller pods: ${(err as Error).message}` }];
+  }
+  const from = nodeNetnsName(rec.name, 1);
+  const items = [...pods.items].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  return Promise.all(
+    items.map(async (p): Promise<ControllerProbe> => {
+      const pod = p.metadata?.name ?? '?';
+      const ip = p.status?.podIP;
+      if (!ip) return { pod, ok: false, error: `pod has no IP yet (phase ${p.status?.phase ?? 'unknown'})` };
+      const address = `${ip}:${CONTROLLER_DEBUG_PORT}`;
+      try {
+        const status = await getJsonInNetns<ControllerDebugStatus>(from, ip, CONTROLLER_DEBUG_PORT, '/debug/status');
+        return { pod, address, ok: true, status };
+      } catch (err) {
+        return { pod, address, ok: false, error: (err as Error).message };
+      }
+    }),
+  );
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    }),
+  ]);
+}
