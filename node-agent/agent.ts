@@ -148,7 +148,9 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const onConnectionEnd = accessLogSink(opts.accessLogger ?? log, () => state, metrics);
 
   function applyUpdate(u: ConfigUpdate): void {
-    if (u.full) held.clear();
+    // A reconnect's first update (full) carries only what differs from the versions our
+    // hello reported, with removals for the rest: applied like any other, it leaves us
+    // holding exactly the controller's set. Clearing first would drop what did not change.
     for (const r of u.upserts) held.set(resourceId(r.kind, r.key), { kind: r.kind, key: r.key, body: r.body } as Resource);
     for (const r of u.removes) held.delete(resourceId(r.kind, r.key));
     state = buildState([...held.values()], { localNode: opts.node });
@@ -234,6 +236,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
           mark,
           counters,
           onConnectionEnd,
+          onConnectionOpen: (r) => metrics.connectionOpened(r, state),
           captureDns,
           dnsUpstreams,
           ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),

@@ -65,6 +65,9 @@ interface Fixture {
   b: Netns;
   recordsA: ConnectionRecord[];
   recordsB: ConnectionRecord[];
+  /** What the executors reported as opened (upstream connected), per side. */
+  opensA: ConnectionRecord[];
+  opensB: ConnectionRecord[];
   appConnections: { count: number };
   setStates(a: ProxyState, b: ProxyState): void;
 }
@@ -103,6 +106,8 @@ async function setUp(t: TestContext): Promise<Fixture> {
   let stateB: ProxyState | undefined;
   const recordsA: ConnectionRecord[] = [];
   const recordsB: ConnectionRecord[] = [];
+  const opensA: ConnectionRecord[] = [];
+  const opensB: ConnectionRecord[] = [];
   const wa = workload('app', { uid: 'uid-a', namespace: 'a', ips: [IP_A] });
   const wb = workload('app', { uid: 'uid-b', namespace: 'b', ips: [IP_B] });
 
@@ -121,6 +126,7 @@ async function setUp(t: TestContext): Promise<Fixture> {
     mark: MARK,
     counters: createCounters(),
     onConnectionEnd: (r) => recordsA.push(r),
+    onConnectionOpen: (r) => opensA.push(r),
     connectTimeoutMs: WAIT_MS,
   });
   t.after(() => outbound.close());
@@ -133,6 +139,7 @@ async function setUp(t: TestContext): Promise<Fixture> {
     trustDomain: TD,
     mark: MARK,
     onConnectionEnd: (r) => recordsB.push(r),
+    onConnectionOpen: (r) => opensB.push(r),
     connectTimeoutMs: WAIT_MS,
   });
   t.after(() => inbound.close());
@@ -142,12 +149,16 @@ async function setUp(t: TestContext): Promise<Fixture> {
     b,
     recordsA,
     recordsB,
+    opensA,
+    opensB,
     appConnections,
     setStates(sa, sb) {
       stateA = sa;
       stateB = sb;
       recordsA.length = 0;
       recordsB.length = 0;
+      opensA.length = 0;
+      opensB.length = 0;
     },
   };
 }
@@ -223,6 +234,15 @@ test('node_agent_proxy_between_two_pods', { timeout: TEST_TIMEOUT_MS }, async (t
     assert.deepEqual(dst.upstream, { ip: IP_B, port: APP_PORT });
     assert.equal(dst.bytesSent, payload.length);
     assert.equal(dst.bytesReceived, payload.length);
+
+    // Each side reported the connection opened once, before any byte, with the identities.
+    assert.equal(f.opensA.length, 1);
+    assert.equal(f.opensB.length, 1);
+    assert.equal(f.opensA[0]!.plan, 'hbone');
+    assert.equal(f.opensA[0]!.destinationIdentity, 'spiffe://cluster.local/ns/b/sa/app');
+    assert.equal(f.opensA[0]!.bytesSent, 0);
+    assert.equal(f.opensB[0]!.sourceIdentity, 'spiffe://cluster.local/ns/a/sa/app');
+    assert.equal(f.opensB[0]!.plan, 'accept');
     assert.equal(dst.error, undefined);
   });
 
@@ -329,5 +349,6 @@ test('node_agent_proxy_between_two_pods', { timeout: TEST_TIMEOUT_MS }, async (t
     assert.equal(f.recordsA[0]!.plan, 'reject');
     assert.equal(f.recordsA[0]!.reason, 'unknown-service-port');
     assert.equal(f.recordsB.length, 0);
+    assert.equal(f.opensA.length, 0, 'a rejected connection never counts as opened');
   });
 });

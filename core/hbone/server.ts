@@ -56,6 +56,8 @@ export interface HboneServerOptions {
   connectUpstream?: (target: SocketAddress, req: HboneRequest) => Promise<net.Socket>;
   /** Called once per stream when it is over. */
   onTunnelEnd?: (record: TunnelRecord) => void;
+  /** Called when a stream's upstream connected and it was answered 200 (the tunnel is open). */
+  onTunnelOpen?: (request: HboneRequest, startedAt: Date) => void;
   limits?: Partial<HboneLimits>;
   logger?: Logger;
 }
@@ -279,6 +281,7 @@ export class HboneServer {
       if (stream.destroyed || stream.closed) return;
       answered = code === 200;
       stream.respond({ ':status': code }, { endStream: code !== 200 });
+      if (answered && request) this.#opts.onTunnelOpen?.(request, startedAt);
     };
 
     const remote = { host: session.socket?.remoteAddress ?? '', port: session.socket?.remotePort ?? 0 };

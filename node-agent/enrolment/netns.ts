@@ -2,8 +2,11 @@
 // before this agent, or the agent restarted): every pod sandbox's namespace is pinned
 // under /var/run/netns by its runtime (containerd's cni-<id>, the local cluster's
 // amb-<cluster>-<uid>), so the agent looks there for the one that holds the pod's address,
-// as istio-cni scans for a pod's netns by IP. Names already inspected are cached with
-// their addresses; a name seen again is not re-read.
+// as istio-cni scans for a pod's netns by IP. Only namespaces linked to the agent's own
+// (the node's: a pod's veth peer is there, so the kernel gave the pod's namespace an id
+// in ours, `ip netns list-id`) are candidates: an address is unique on a node, not on a
+// machine, and the local cluster runs many nodes on one machine. Names already inspected
+// are cached with their addresses; a name seen again is not re-read.
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { AGENT_DEFAULTS, CAPTURE_DEFAULTS } from '../../core/limits.js';
@@ -46,6 +49,8 @@ export class NetnsFinder {
     } catch {
       return undefined;
     }
+    const linked = await linkedNetns();
+    if (linked !== undefined) names = names.filter((n) => linked.has(n));
     for (const name of [...this.#cache.keys()]) if (!names.includes(name)) this.#cache.delete(name);
     for (const name of names) {
       let addrs = this.#cache.get(name);
@@ -62,6 +67,25 @@ export class NetnsFinder {
   forget(name: string): void {
     this.#cache.delete(name);
   }
+}
+
+/** Names from `ip -j netns list-id` (pure). */
+export function namesFromListIdJson(text: string): string[] {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) ? parsed.flatMap((e: { name?: unknown }) => (typeof e?.name === 'string' ? [e.name] : [])) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The named namespaces that have an id in ours; undefined when `ip` cannot tell. */
+function linkedNetns(): Promise<Set<string> | undefined> {
+  return new Promise((resolve) => {
+    execFile('ip', ['-j', 'netns', 'list-id'], { timeout: CAPTURE_DEFAULTS.commandTimeoutMs, maxBuffer: 1 << 20 }, (err, stdout) =>
+      resolve(err ? undefined : new Set(namesFromListIdJson(stdout))),
+    );
+  });
 }
 
 function addressesIn(name: string): Promise<string[]> {

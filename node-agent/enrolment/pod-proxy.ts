@@ -32,6 +32,7 @@ export interface PodProxyOptions {
   mark: number;
   counters: RoundRobinCounters;
   onConnectionEnd: ConnectionSink;
+  onConnectionOpen?: ConnectionSink;
   /** Redirect the app's DNS to the proxy on 15053 (and serve it). */
   captureDns: boolean;
   /** Nameservers the DNS proxy forwards what it does not answer to. */
@@ -83,6 +84,7 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
       mark: opts.mark,
       counters: opts.counters,
       onConnectionEnd: opts.onConnectionEnd,
+      ...(opts.onConnectionOpen && { onConnectionOpen: opts.onConnectionOpen }),
       logger: log,
     });
     undo.push(() => outbound.close());
@@ -95,6 +97,7 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
       trustDomain: opts.trustDomain,
       mark: opts.mark,
       onConnectionEnd: opts.onConnectionEnd,
+      ...(opts.onConnectionOpen && { onConnectionOpen: opts.onConnectionOpen }),
       logger: log,
     });
     undo.push(() => inbound.close());

@@ -33,6 +33,8 @@ export interface StartInboundOptions {
   /** SO_MARK on the agent's connections to the app, so the pod's capture skips them (0x539). */
   mark: number;
   onConnectionEnd: ConnectionSink;
+  /** Sees each connection once the app accepted it (for the opened counter). */
+  onConnectionOpen?: ConnectionSink;
   logger?: Logger;
   /** Default 0.0.0.0 (both listeners). */
   host?: string;
@@ -77,6 +79,14 @@ export async function startInbound(opts: StartInboundOptions): Promise<InboundLi
       const plan = plans.get(req);
       if (plan?.kind !== 'accept') throw new Error('no accepted plan for this tunnel');
       return connectInNetns(opts.netnsPath, { host: plan.upstream.ip, port: plan.upstream.port, mark: opts.mark, ...timeout });
+    },
+    onTunnelOpen(request, startedAt) {
+      if (!opts.onConnectionOpen) return;
+      try {
+        opts.onConnectionOpen(hboneRecord({ request, status: 200, bytes: { fromPeer: 0, toPeer: 0 }, startedAt, durationMs: 0 }, plans.get(request), opts));
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'inbound: connection record sink threw');
+      }
     },
     onTunnelEnd(t) {
       const record = hboneRecord(t, t.request && plans.get(t.request), opts);
@@ -168,6 +178,7 @@ async function handlePlaintext(opts: StartInboundOptions, log: Logger, socket: n
     { direction: 'inbound-plaintext', reporter: 'destination', plan: 'none', client, destinationWorkload: local.uid, destinationIdentity: local.identity },
     opts.onConnectionEnd,
     (err) => log.error({ err: (err as Error).message }, 'inbound: connection record sink threw'),
+    opts.onConnectionOpen,
   );
   const { fail, pipeTo } = watchAccepted(socket, tracker);
 
@@ -197,5 +208,6 @@ async function handlePlaintext(opts: StartInboundOptions, log: Logger, socket: n
   } catch (err) {
     return fail(`app ${plan.upstream.ip}:${plan.upstream.port} unreachable: ${(err as Error).message}`);
   }
+  tracker.opened();
   pipeTo(upstream);
 }

@@ -31,6 +31,8 @@ export interface StartOutboundOptions {
   /** Round-robin state shared by the node's outbound listeners. */
   counters: RoundRobinCounters;
   onConnectionEnd: ConnectionSink;
+  /** Sees each connection once its upstream is connected (for the opened counter). */
+  onConnectionOpen?: ConnectionSink;
   logger?: Logger;
   /** Default 127.0.0.1:15001. */
   host?: string;
@@ -80,6 +82,7 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
   const client: Address = { ip: canonicalIp(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
   const tracker = new ConnectionTracker({ direction: 'outbound', reporter: 'source', plan: 'none', client }, opts.onConnectionEnd, (err) =>
     log.error({ err: (err as Error).message }, 'outbound: connection record sink threw'),
+    opts.onConnectionOpen,
   );
   // An app that leaves while its tunnel is being opened cancels the pending connect.
   const abort = new AbortController();
@@ -121,6 +124,7 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
       } catch (err) {
         return fail(`passthrough to ${plan.target.ip}:${plan.target.port} failed: ${(err as Error).message}`);
       }
+      if (!app.gone) tracker.opened();
       pipeTo(upstream);
       return;
     }
@@ -146,6 +150,7 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
       }
       handOver();
       tracker.set({ destinationIdentity: formatSpiffeId(tunnel.peer) });
+      tracker.opened();
       const bytes: TunnelBytes = { fromPeer: 0, toPeer: 0 };
       pipeTunnel(tunnel.stream, socket, bytes, (error) => {
         tracker.bytesSent = bytes.toPeer;

@@ -48,11 +48,27 @@ export class ConnectionTracker {
   #done = false;
   readonly #sink: ConnectionSink;
   readonly #onSinkError: (err: unknown) => void;
+  readonly #onOpen: ConnectionSink | undefined;
+  #opened = false;
 
-  constructor(ctx: Context, sink: ConnectionSink, onSinkError: (err: unknown) => void = () => {}) {
+  /** `onOpen` sees the record so far (no bytes yet) when the connection is established. */
+  constructor(ctx: Context, sink: ConnectionSink, onSinkError: (err: unknown) => void = () => {}, onOpen?: ConnectionSink) {
     this.#ctx = { ...ctx };
     this.#sink = sink;
     this.#onSinkError = onSinkError;
+    this.#onOpen = onOpen;
+  }
+
+  /** The upstream is connected: the connection counts as opened (once; never after it finished). */
+  opened(): void {
+    if (this.#opened || this.#done) return;
+    this.#opened = true;
+    if (this.#onOpen === undefined) return;
+    try {
+      this.#onOpen(this.#snapshot());
+    } catch (err) {
+      this.#onSinkError(err);
+    }
   }
 
   get finished(): boolean {
@@ -69,7 +85,17 @@ export class ConnectionTracker {
   finish(error?: string): void {
     if (this.#done) return;
     this.#done = true;
-    const record: ConnectionRecord = {
+    const record = this.#snapshot();
+    if (error !== undefined) record.error = error;
+    try {
+      this.#sink(record);
+    } catch (err) {
+      this.#onSinkError(err);
+    }
+  }
+
+  #snapshot(): ConnectionRecord {
+    return {
       ...this.#ctx,
       mtls: this.#ctx.mtls ?? false,
       bytesSent: this.bytesSent,
@@ -77,12 +103,6 @@ export class ConnectionTracker {
       startedAt: this.startedAt,
       durationMs: Date.now() - this.startedAt.getTime(),
     };
-    if (error !== undefined) record.error = error;
-    try {
-      this.#sink(record);
-    } catch (err) {
-      this.#onSinkError(err);
-    }
   }
 }
 

@@ -168,6 +168,8 @@ spec:
 test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, observably, and survives the controller and agent restarts', { timeout: 420_000 }, async (t) => {
   if (!requireRoot(t)) return;
   t.after(() => {
+    // AMBIENT_E2E_KEEP=1 leaves the cluster and its logs for a look (AMBIENT_HOME is printed).
+    if (process.env['AMBIENT_E2E_KEEP'] === '1') return void process.stderr.write(`kept: AMBIENT_HOME=${home} cluster ${NAME}\n`);
     ctl('cluster', 'down');
     rmSync(home, { recursive: true, force: true });
   });
@@ -232,6 +234,7 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
       new RegExp(`istio_tcp_connections_closed_total\\{reporter="destination",[^}]*source_principal="${CLIENT_ID}"[^}]*connection_security_policy="mutual_tls"\\} [1-9]`),
     );
     assert.match(m, /istio_tcp_received_bytes_total\{reporter="destination",[^}]*\} [1-9]/);
+    assert.match(m, new RegExp(`istio_tcp_connections_opened_total\\{reporter="destination",[^}]*source_principal="${CLIENT_ID}"[^}]*\\} [1-9]`));
     const src = accessLog('node1').filter((l) => l['direction'] === 'outbound' && l['plan'] === 'hbone');
     assert.ok(src.some((l) => l['src.identity'] === CLIENT_ID && l['dst.service'] === 'echo.mesh-b.svc.cluster.local'), 'the source agent logs it too');
   });
