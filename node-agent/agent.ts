@@ -201,6 +201,10 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   }
 
   async function reconcileOnce(): Promise<void> {
+    // Forget the namespaces of pods that are gone (no longer in config, announced or enrolled).
+    for (const uid of [...netnsOf.keys()]) {
+      if (state.workloadByUid(uid) === undefined && !announced.has(uid) && !enrolledWith.has(uid)) netnsOf.delete(uid);
+    }
     const view = new Map([...enrolledWith].map(([uid, e]) => [uid, { netns: e.netns, identity: e.identity }]));
     let plan = planEnrolment({ local: state.localWorkloads(), announced, netns: netnsOf, enrolled: view });
     if (plan.lookup.length > 0) {
@@ -221,7 +225,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       // A pod that is gone has nothing to drain.
       const gone = !netnsOf.has(uid) && state.workloadByUid(uid) === undefined;
       await pod?.close(gone ? 0 : drainMs).catch((err: Error) => log.warn({ uid, err: err.message }, 'agent: un-enrolment incomplete'));
-      if (was && !pods.size && ![...enrolledWith.values()].some((e) => e.identity === was.identity)) certificates.forget(parseSpiffeId(was.identity));
+      // The identity's last pod on this node left: stop renewing its certificate.
+      if (was && ![...enrolledWith.values()].some((e) => e.identity === was.identity)) certificates.forget(parseSpiffeId(was.identity));
     }
     for (const { workload, netns } of plan.enrol) {
       if (closed) return;
