@@ -3,19 +3,24 @@
 // from that CA (renewed at half-life), the 15012 server, the cluster watch feeding it, and
 // the 15020 metrics and readiness endpoint.
 //
-// Not built: leader election. Every replica watches, translates and serves on its own
-// (translation is deterministic, so replicas agree); only CA creation is coordinated, by
-// the Secret's create-or-read.
-import type { KubeConfig } from '@kubernetes/client-node';
+// Leader election (controller/leader.ts, a Lease named ambient-controller): every replica
+// watches, translates and serves 15012 and 15020 on its own (translation is deterministic,
+// so replicas agree); only the leader writes to the cluster, today ConfigMap
+// ambient-ca-root, published when leadership is gained. CA creation is NOT leader-only:
+// every replica needs the CA before it can sign anything, so it cannot wait for an
+// election, and the Secret's create-or-read (409 AlreadyExists -> read the winner's) already
+// makes exactly one root win without a lease.
 import type { CertificateAuthority } from '../core/identity/ca.js';
 import { inProcessSigner } from '../core/identity/ca.js';
 import { CertificateManager } from '../core/identity/cert-manager.js';
 import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
-import { CONTROLLER_DEFAULTS, type ControllerProtocolLimits } from '../core/limits.js';
+import { CONTROLLER_DEFAULTS, LEADER_DEFAULTS, type ControllerProtocolLimits, type LeaderLimits } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { loadOrCreateCa, publishRoots, type LoadedCa } from './ca-secret.js';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { loadOrCreateCa, publishRoots, ROOT_CONFIGMAP_KEY, ROOT_CONFIGMAP_NAME, type LoadedCa } from './ca-secret.js';
 import { ClusterWatch } from './cluster-watch.js';
 import { ControllerServer } from './distribution/server.js';
+import { LeaderElector } from './leader.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 
 export interface ControllerOptions {
@@ -41,6 +46,8 @@ export interface ControllerOptions {
   debounceMs?: number;
   servingCertTtlMs?: number;
   limits?: Partial<ControllerProtocolLimits>;
+  /** Leader election: the Lease's name (default ambient-controller), our holder identity (default: POD_NAME or hostname, plus a random suffix), timings. */
+  leaderElection?: { leaseName?: string; identity?: string; limits?: Partial<LeaderLimits> };
   logger?: Logger;
 }
 
@@ -53,9 +60,12 @@ export interface Controller {
   /** The bound 15012 address. */
   address: { host: string; port: number };
   metricsPort: number;
+  elector: LeaderElector;
+  /** This replica holds the Lease and does the leader-only work. */
+  isLeader(): boolean;
   /** Informers synced and the first config computed. */
   ready(): boolean;
-  /** Graceful: stop watching, drain the config streams, close the listeners. */
+  /** Graceful: stop the leader-only work and release the Lease (when leading), stop watching, drain the config streams, close the listeners. */
   close(): Promise<void>;
 }
 
@@ -77,7 +87,6 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     logger: log,
   });
   const ca = caSource.ca;
-  await publishRoots(opts.kubeConfig, namespace, ca.trustBundle.toPem());
 
   const identity = spiffeId(namespace, opts.identityServiceAccount ?? 'ambient-controller', trustDomain);
   const certs = new CertificateManager({ signer: inProcessSigner(ca, { ttlMs: opts.servingCertTtlMs ?? CONTROLLER_DEFAULTS.servingCertTtlMs }) });
@@ -124,18 +133,89 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       },
     });
     const w = watch;
-    metrics = new ControllerMetrics({ status: () => server.status(), problems: () => w.problems.length });
+
+    // Leader-only work: publish the roots when leadership is gained, then keep them there
+    // (checked every rootsResyncMs; put back when deleted or changed), failures retried with
+    // backoff; losing leadership aborts it. Followers never write.
+    const leaderLimits = { ...LEADER_DEFAULTS, ...opts.leaderElection?.limits };
+    const rootsPem = ca.trustBundle.toPem();
+    const coreApi = opts.kubeConfig.makeApiClient(CoreV1Api);
+    const rootsIntact = async (): Promise<boolean> => {
+      try {
+        const cm = await coreApi.readNamespacedConfigMap({ namespace, name: ROOT_CONFIGMAP_NAME });
+        return cm.data?.[ROOT_CONFIGMAP_KEY] === rootsPem;
+      } catch {
+        return false;
+      }
+    };
+    let firstPublish: Promise<void> | undefined;
+    let published!: () => void;
+    const publishWhileLeading = async (signal: AbortSignal): Promise<void> => {
+      let delay = leaderLimits.retryPeriodMs;
+      while (!signal.aborted) {
+        let wait = leaderLimits.rootsResyncMs;
+        try {
+          if (!(await rootsIntact()) && !signal.aborted) {
+            await publishRoots(opts.kubeConfig, namespace, rootsPem);
+            log.info({ configMap: `${namespace}/${ROOT_CONFIGMAP_NAME}` }, 'controller: published the roots (leader)');
+          }
+          delay = leaderLimits.retryPeriodMs;
+        } catch (err) {
+          log.warn({ err: (err as Error).message, retryMs: delay }, 'controller: publishing the roots failed; retrying while leader');
+          wait = delay;
+          delay = Math.min(delay * 2, leaderLimits.publishRetryMaxMs);
+        }
+        published();
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, wait);
+          function done() {
+            clearTimeout(t);
+            signal.removeEventListener('abort', done);
+            resolve();
+          }
+          signal.addEventListener('abort', done);
+        });
+      }
+    };
+    const elector = new LeaderElector({
+      kubeConfig: opts.kubeConfig,
+      namespace,
+      ...(opts.leaderElection?.leaseName ? { name: opts.leaderElection.leaseName } : {}),
+      ...(opts.leaderElection?.identity ? { identity: opts.leaderElection.identity } : {}),
+      limits: leaderLimits,
+      logger: log,
+      onStartedLeading: (signal) => {
+        firstPublish ??= new Promise<void>((r) => (published = r));
+        void publishWhileLeading(signal);
+      },
+    });
+
+    metrics = new ControllerMetrics({ status: () => server.status(), problems: () => w.problems.length, leader: () => elector.isLeader() });
 
     const address = await server.listen({ host: opts.listen?.host ?? '0.0.0.0', port: opts.listen?.port ?? 15012 });
     cleanups.push(() => server.close());
     const health: HealthServer = await startMetricsServer({
       metrics,
       ready: () => w.ready,
-      debugStatus: () => ({ ...server.status(), synced: w.ready, ca: caSource.secret, problems: w.problems }),
+      debugStatus: () => ({
+        ...server.status(),
+        synced: w.ready,
+        ca: caSource.secret,
+        leader: elector.isLeader(),
+        leaderElection: { lease: elector.lease, identity: elector.identity, holder: elector.holder() ?? null },
+        problems: w.problems,
+      }),
       host: opts.metrics?.host ?? '0.0.0.0', port: opts.metrics?.port ?? 15020 });
     cleanups.push(() => health.close());
     cleanups.push(() => w.stop());
     w.start().catch((err: Error) => log.error({ err: err.message }, 'controller: cluster watch failed to start'));
+    // Last in, first out on close: leadership (and the Lease) is handed over before the
+    // servers drain, so the other replica resumes the leader-only work at once.
+    cleanups.push(() => elector.stop());
+    // The first attempt is bounded by the renew deadline; a single replica is leader (and has
+    // tried publishing the roots once) by the time start resolves, as before leader election.
+    await elector.start();
+    await firstPublish;
 
     let closing: Promise<void> | undefined;
     return {
@@ -146,6 +226,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       metrics,
       address,
       metricsPort: health.port,
+      elector,
+      isLeader: () => elector.isLeader(),
       ready: () => w.ready,
       close: () =>
         (closing ??= (async () => {

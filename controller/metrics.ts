@@ -11,6 +11,8 @@ export interface ControllerMetricsSources {
   status: () => ControllerStatus;
   /** Translation problems now (objects left out, in whole or part). */
   problems: () => number;
+  /** This replica holds the leader Lease. */
+  leader?: () => boolean;
 }
 
 export class ControllerMetrics {
@@ -52,6 +54,14 @@ export class ControllerMetrics {
       registers,
       collect() {
         this.set(Number(sources.status().version) || 0);
+      },
+    });
+    new Gauge({
+      name: 'ambient_controller_leader',
+      help: 'Whether this replica holds the leader Lease and does the leader-only work (1) or not (0).',
+      registers,
+      collect() {
+        this.set(sources.leader?.() ? 1 : 0);
       },
     });
     // Initialise the result labels so that a zero is visible before the first request.

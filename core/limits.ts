@@ -194,6 +194,26 @@ export const CONTROLLER_DEFAULTS = {
   servingCertTtlMs: 24 * 3_600_000,
 } as const;
 
+/**
+ * The controller's leader election on the Lease ambient-system/ambient-controller
+ * (controller/leader.ts). Same defaults as client-go's leaderelection users (15 s / 10 s /
+ * 2 s); leaseDurationSeconds > renewDeadlineMs > 1.2 x retryPeriodMs, as client-go checks.
+ */
+export const LEADER_DEFAULTS = {
+  /** How long a lease is honoured after a replica last SAW it change (whole seconds: the Lease field is an integer). */
+  leaseDurationSeconds: 15,
+  /** The leader gives up leadership when it could not renew within this. */
+  renewDeadlineMs: 10_000,
+  /** Between attempts to acquire or renew (acquire attempts are jittered up to +120%). */
+  retryPeriodMs: 2_000,
+  /** While leading, a failed publish of ConfigMap ambient-ca-root is retried with backoff up to this. */
+  publishRetryMaxMs: 30_000,
+  /** While leading, ConfigMap ambient-ca-root is checked this often and put back when deleted or changed. */
+  rootsResyncMs: 30_000,
+} as const;
+
+export type LeaderLimits = { -readonly [K in keyof typeof LEADER_DEFAULTS]: number };
+
 /** The node agent's DNS proxy on 127.0.0.1:15053 in each pod (node-agent/dns). */
 export const DNS_DEFAULTS = {
   /** TTL of the A/AAAA records the proxy answers for mesh Services. */
