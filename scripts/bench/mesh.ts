@@ -1,0 +1,640 @@
+// Pod-to-pod benchmark on the 2-node local cluster: `npm run bench:mesh [-- flags]`
+// (see --help and docs/performance.md, "Pod to pod on the local cluster (L4 mesh)").
+//
+// One run brings up its own cluster (`ambientctl cluster up --nodes 2`, AMBIENT_HOME in a
+// temp dir), deploys the controller and the node agents from manifests/, and creates two
+// pairs of idle pods, each a client on node1 and a server on node2:
+//   bp-a/client -> bp-b/server   namespaces never enrolled: the "direct" path (plain TCP
+//                                pod to pod) and the "stunnel" path (an stunnel client in
+//                                the client pod's netns, an stunnel server in the server
+//                                pod's netns, TLS 1.3 with certificates from our CA)
+//   bm-a/client -> bm-b/server   namespaces labelled ambient.dev/dataplane-mode=ambient:
+//                                the "mesh" path (captured by both node agents, HBONE mTLS)
+// The bench server (mesh-server.ts) runs inside each server pod's netns and the load
+// generator (mesh-load.ts) inside the client pod's netns, both via `ip netns exec`. All
+// traffic stays between network namespaces this run's cluster created. The paths are
+// measured interleaved within each repetition.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CertificateAuthority } from '../../core/identity/ca.js';
+import { spiffeId } from '../../core/identity/spiffe.js';
+import { createCsr, generateKeyPem } from '../../core/identity/x509.js';
+import { nodeNetnsName, podNetnsName } from '../../cli/cluster/network/topology.js';
+import { CLUSTER_MARKER } from '../../cli/cluster/processes.js';
+import { TRUST_DOMAIN } from './common.js';
+import type { LoadJob } from './mesh-load.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = join(REPO, 'bin/ambientctl.js');
+const LOAD_JS = fileURLToPath(new URL('./mesh-load.js', import.meta.url));
+const SERVER_JS = fileURLToPath(new URL('./mesh-server.js', import.meta.url));
+const STUNNEL = '/usr/bin/stunnel4';
+const MiB = 1024 * 1024;
+const SINK_PORT = 9090; // captured by the pod rules (not one of 15000/15001/15006/15008/15020/15021/15053)
+const STUNNEL_SERVER_PORT = 9443;
+const STUNNEL_CLIENT_PORT = 9444; // on the client pod's 127.0.0.1
+const WAIT_MS = 90_000;
+
+type PathName = 'direct' | 'stunnel' | 'mesh';
+const PATHS: PathName[] = ['direct', 'stunnel', 'mesh'];
+
+// ---------------------------------------------------------------- options
+
+const HELP = `usage: npm run bench:mesh -- [flags]
+  --quick            small run (32 MiB single, 8 x 4 MiB, 1000 round-trips, 1 repetition, 5 s rate phase)
+  --mb N             MiB sent on the single stream (default 200)
+  --par-mb N         MiB sent by each parallel stream (default 32)
+  --streams N        parallel streams (default 8)
+  --iters N          ping-pong round-trips per repetition (default 3000) ...
+  --seconds N        ... or at most N seconds (default 10)
+  --setup-iters N    sequential new-connection samples per repetition (default 200, at most 10 s)
+  --repeat N         repetitions, paths interleaved; throughput: median (default 3)
+  --rate N           connections/s in the fixed-rate phase (default 200)
+  --rate-seconds N   length of the fixed-rate phase (default 15)
+  --timeout N        seconds allowed for one throughput transfer (default 120)
+  --keep             leave the cluster up afterwards (prints AMBIENT_HOME and the name)`;
+
+interface Options {
+  mb: number;
+  parMb: number;
+  streams: number;
+  iters: number;
+  seconds: number;
+  setupIters: number;
+  repeat: number;
+  rate: number;
+  rateSeconds: number;
+  timeoutS: number;
+  keep: boolean;
+  quick: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      mb: { type: 'string' },
+      'par-mb': { type: 'string' },
+      streams: { type: 'string' },
+      iters: { type: 'string' },
+      seconds: { type: 'string' },
+      'setup-iters': { type: 'string' },
+      repeat: { type: 'string' },
+      rate: { type: 'string' },
+      'rate-seconds': { type: 'string' },
+      timeout: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const q = values.quick;
+  const num = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in [${min}, ${max}], got ${v}`);
+    return n;
+  };
+  return {
+    mb: num('mb', values.mb, q ? 32 : 200, 1, 10_000),
+    parMb: num('par-mb', values['par-mb'], q ? 4 : 32, 1, 10_000),
+    streams: num('streams', values.streams, 8, 1, 64),
+    iters: num('iters', values.iters, q ? 1000 : 3000, 1, 1_000_000),
+    seconds: num('seconds', values.seconds, q ? 3 : 10, 0.1, 600),
+    setupIters: num('setup-iters', values['setup-iters'], q ? 50 : 200, 1, 100_000),
+    repeat: num('repeat', values.repeat, q ? 1 : 3, 1, 20),
+    rate: num('rate', values.rate, 200, 1, 5000),
+    rateSeconds: num('rate-seconds', values['rate-seconds'], q ? 5 : 15, 1, 300),
+    timeoutS: num('timeout', values.timeout, 120, 1, 3600),
+    keep: values.keep,
+    quick: q,
+  };
+}
+
+// ---------------------------------------------------------------- cluster and cleanup
+
+const home = mkdtempSync(join(os.tmpdir(), 'ambient-bench-mesh-'));
+const NAME = `bm${process.pid % 10000}`;
+const children = new Set<ChildProcess>();
+let clusterStarted = false;
+let keepCluster = false;
+
+function run(cmd: string, args: string[], timeoutMs = 60_000) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, AMBIENT_HOME: home } });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+const ctl = (args: string[], timeoutMs = 60_000) => run(process.execPath, [BIN, '--cluster', NAME, ...args], timeoutMs);
+function ok(r: ReturnType<typeof run>, what: string): string {
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 10_000; i++) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) break;
+    await sleep(500);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+function killChildren(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+}
+
+let tornDown = false;
+function teardown(): void {
+  if (tornDown) return;
+  tornDown = true;
+  killChildren();
+  if (clusterStarted && !keepCluster) {
+    const r = ctl(['cluster', 'down'], 120_000);
+    console.error(r.code === 0 ? r.stdout.trim() : `cluster down failed (exit ${r.code}): ${r.stderr.trim()}`);
+  }
+  if (keepCluster) console.error(`kept: AMBIENT_HOME=${home} cluster ${NAME}`);
+  else rmSync(home, { recursive: true, force: true });
+}
+
+process.on('exit', teardown);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    console.error(`\n${sig}: stopping the benchmark and taking the cluster down`);
+    teardown();
+    process.exit(130);
+  });
+}
+
+interface PodRow {
+  metadata: { name: string; uid: string; namespace: string };
+  status: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }> };
+}
+const isReady = (p: PodRow) => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+const listPods = (ns: string, selector: string) => JSON.parse(ok(ctl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json']), 'get pods')) as PodRow[];
+const readyPod = (ns: string, app: string) =>
+  until(`a ready ${app} pod in ${ns}`, () => {
+    const ps = listPods(ns, `app=${app}`);
+    return ps.length === 1 && isReady(ps[0]!) ? ps[0]! : undefined;
+  });
+const natOf = (pod: string, ns: string) => ok(ctl(['exec', pod, '-n', ns, '--', 'iptables-save', '-t', 'nat']), `iptables-save in ${ns}/${pod}`);
+const captured = (nat: string) => /-A AMB-OUTPUT .*REDIRECT --to-ports 15001/.test(nat) && /-A AMB-PREROUTING .*REDIRECT --to-ports 15006/.test(nat);
+
+function apps(): string {
+  const docs: string[] = [];
+  for (const pair of ['bm', 'bp']) {
+    for (const [side, node] of [['a', 'node1'], ['b', 'node2']] as const) {
+      const ns = `${pair}-${side}`;
+      const app = side === 'a' ? 'client' : 'server';
+      docs.push(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}`);
+      docs.push(`apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ${app}, namespace: ${ns}}`);
+      docs.push(
+        `apiVersion: v1\nkind: Pod\nmetadata: {name: ${app}, namespace: ${ns}, labels: {app: ${app}}}\nspec:\n  nodeName: ${node}\n  serviceAccountName: ${app}\n  containers: [{name: ${app}, image: ambient-samples/client}]`,
+      );
+    }
+  }
+  return docs.join('\n---\n') + '\n';
+}
+
+interface Pod {
+  ns: string;
+  name: string;
+  ip: string;
+  netns: string;
+}
+
+// ---------------------------------------------------------------- processes in pod netns
+
+/** Starts `argv` inside a network namespace; the caller waits for `readyText` on stdout/stderr. */
+async function startInNetns(netns: string, argv: string[], readyText: RegExp, what: string): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let text = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const onText = (b: Buffer) => {
+      if (text.length < 20_000) text += b.toString('utf8');
+      if (readyText.test(text)) resolve();
+    };
+    child.stdout!.on('data', onText);
+    child.stderr!.on('data', onText);
+    child.once('exit', (code, sig) => reject(new Error(`${what} exited (${code ?? sig}):\n${text.slice(-2000)}`)));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ready, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`${what}: not ready in 20 s:\n${text.slice(-2000)}`)), 20_000)))]).finally(() =>
+    clearTimeout(timer),
+  );
+  return child;
+}
+
+/** Runs one load job inside the client pod's netns; resolves with its JSON result. */
+function load<T>(netns: string, job: LoadJob): Promise<T> {
+  const limitS = job.kind === 'throughput' ? job.timeoutS + 45 : job.seconds + 75;
+  return new Promise<T>((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, LOAD_JS, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (code === 0) {
+        try {
+          resolve(JSON.parse(out.trim().split('\n').at(-1)!) as T);
+        } catch (e) {
+          reject(new Error(`load ${job.kind}: bad output ${out.slice(0, 200)}: ${(e as Error).message}`));
+        }
+      } else reject(new Error(`load ${job.kind} on ${job.host}:${job.port} failed (${code ?? sig}): ${err.trim().slice(-1000)}`));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- PKI and stunnel
+
+async function writePki(dir: string) {
+  const ca = await CertificateAuthority.createSelfSigned({ trustDomain: TRUST_DOMAIN });
+  const issue = async (ns: string, sa: string) => {
+    const identity = spiffeId(ns, sa, ca.trustDomain);
+    const key = await generateKeyPem();
+    const signed = ca.sign(createCsr(key, identity), { identity });
+    return { key, cert: signed.chain.join('') };
+  };
+  const [srv, cli] = await Promise.all([issue('bp-b', 'server'), issue('bp-a', 'client')]);
+  const f = (n: string) => join(dir, n);
+  writeFileSync(f('ca.pem'), ca.trustBundle.pems().join(''));
+  writeFileSync(f('server.key'), srv.key, { mode: 0o600 });
+  writeFileSync(f('server.pem'), srv.cert);
+  writeFileSync(f('client.key'), cli.key, { mode: 0o600 });
+  writeFileSync(f('client.pem'), cli.cert);
+  return { caPem: f('ca.pem'), serverKey: f('server.key'), serverCert: f('server.pem'), clientKey: f('client.key'), clientCert: f('client.pem') };
+}
+
+function stunnelConf(dir: string, name: string, body: string[]): string {
+  const path = join(dir, `${name}.conf`);
+  writeFileSync(
+    path,
+    ['; generated by scripts/bench/mesh.ts', 'foreground = yes', 'pid =', 'debug = 5', 'syslog = no', '', `[${name}]`, ...body, 'socket = l:TCP_NODELAY=1', 'socket = r:TCP_NODELAY=1', ''].join(
+      '\n',
+    ),
+  );
+  return path;
+}
+
+async function startStunnelPair(dir: string, client: Pod, server: Pod): Promise<ChildProcess[]> {
+  const pki = await writePki(dir);
+  const tls = [`CAfile = ${pki.caPem}`, 'verifyChain = yes', 'sslVersionMin = TLSv1.3'];
+  const srvConf = stunnelConf(dir, 'bench-mesh-stunnel-server', [
+    `accept = 0.0.0.0:${STUNNEL_SERVER_PORT}`,
+    `connect = 127.0.0.1:${SINK_PORT}`,
+    `cert = ${pki.serverCert}`,
+    `key = ${pki.serverKey}`,
+    ...tls,
+    'requireCert = yes',
+  ]);
+  const cliConf = stunnelConf(dir, 'bench-mesh-stunnel-client', [
+    'client = yes',
+    `accept = 127.0.0.1:${STUNNEL_CLIENT_PORT}`,
+    `connect = ${server.ip}:${STUNNEL_SERVER_PORT}`,
+    `cert = ${pki.clientCert}`,
+    `key = ${pki.clientKey}`,
+    ...tls,
+  ]);
+  const s = await startInNetns(server.netns, [STUNNEL, srvConf], /Configuration successful/, 'stunnel server');
+  const c = await startInNetns(client.netns, [STUNNEL, cliConf], /Configuration successful/, 'stunnel client');
+  return [c, s];
+}
+
+// ---------------------------------------------------------------- /proc accounting
+
+const CLK_TCK = (() => {
+  const n = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** VmRSS and VmHWM in MiB. */
+function memMiB(pid: number): { rss: number; hwm: number } {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  } catch {
+    return { rss: NaN, hwm: NaN };
+  }
+}
+
+/** The node-agent processes of this cluster, by node: cmdline has dist/node-agent/main.js, environ our marker. */
+function agentPids(): Map<string, number> {
+  const byNode = new Map<string, number>();
+  const want = `${CLUSTER_MARKER}=${NAME}`;
+  const nodeOfNetns = new Map<string, string>();
+  for (const i of [1, 2]) {
+    try {
+      nodeOfNetns.set(String(statSync(`/run/netns/${nodeNetnsName(NAME, i)}`).ino), `node${i}`);
+    } catch {
+      // not there
+    }
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1');
+      if (!cmd.includes('dist/node-agent/main.js')) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
+      if (!env.includes(want)) continue;
+      let node = env.find((e) => e.startsWith('NODE_NAME='))?.slice('NODE_NAME='.length);
+      if (!node) {
+        const ino = /\[(\d+)\]/.exec(readlinkSync(`/proc/${entry}/ns/net`))?.[1];
+        node = ino ? nodeOfNetns.get(ino) : undefined;
+      }
+      if (node) byNode.set(node, Number(entry));
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return byNode;
+}
+
+// ---------------------------------------------------------------- statistics and output
+
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const median = (xs: number[]) => percentile(xs, 50);
+function fmt(n: number | undefined, digits = 1): string {
+  if (n === undefined || !Number.isFinite(n)) return '-';
+  return Math.abs(n) >= 1000 ? n.toFixed(0) : n.toFixed(digits);
+}
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+// ---------------------------------------------------------------- the run
+
+interface Target {
+  name: PathName;
+  netns: string; // where the load generator runs
+  host: string;
+  port: number;
+  /** Processes whose CPU is the path's cost: the two stunnels, or the two node agents. */
+  proxyPids: () => number[];
+}
+
+interface Result {
+  thr1: number[];
+  thrN: number[];
+  cpuPerGiB1: number[];
+  cpuPerGiBN: number[];
+  rtt: number[];
+  setup: number[];
+  setupRate: number[];
+  rate?: { achieved: number; p50: number; p99: number; failed: number; skipped: number; cpuPer1k: number; idleCores: number; perAgent: string; rss: string; firstError: string };
+}
+
+async function measureThroughput(t: Target, streams: number, bytesEach: number, opts: Options): Promise<{ mibps: number; cpuPerGiB: number }> {
+  const cpu = () => t.proxyPids().reduce((a, p) => a + cpuMs(p), 0);
+  const c0 = cpu();
+  const r = await load<{ mibps: number; bytes: number }>(t.netns, { kind: 'throughput', host: t.host, port: t.port, streams, bytesEach, timeoutS: opts.timeoutS });
+  const c1 = cpu();
+  return { mibps: r.mibps, cpuPerGiB: (c1 - c0) / 1000 / (r.bytes / (1024 * MiB)) };
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  keepCluster = opts.keep;
+  const log = (s: string) => console.log(s);
+  const t0 = Date.now();
+  const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s]`;
+  log(`pod-to-pod benchmark: cluster ${NAME}, AMBIENT_HOME ${home}`);
+  log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}`);
+  const sv = spawnSync(STUNNEL, ['-version'], { encoding: 'utf8', timeout: 5000 });
+  log(`stunnel: ${`${sv.stdout ?? ''}${sv.stderr ?? ''}`.split('\n').filter((l) => /^stunnel|OpenSSL/.test(l)).join('; ')}`);
+  log(
+    `plan: 1 x ${opts.mb} MiB, ${opts.streams} x ${opts.parMb} MiB, ${opts.iters} round-trips (<= ${opts.seconds} s), ${opts.setupIters} new connections, ${opts.repeat} repetition(s); ` +
+      `then ${opts.rate} connections/s for ${opts.rateSeconds} s per path`,
+  );
+
+  clusterStarted = true;
+  log(`${stamp()} cluster up --nodes 2`);
+  ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
+  ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');
+  ok(ctl(['apply', '-f', join(REPO, 'manifests/node-agent.yaml')]), 'apply node agent');
+  const appsFile = join(home, 'bench-apps.yaml');
+  writeFileSync(appsFile, apps());
+  ok(ctl(['apply', '-f', appsFile]), 'apply bench pods');
+  await until('the controller', () => listPods('ambient-system', 'app=ambient-controller').some(isReady));
+  await until('2 ready node agents', () => {
+    const ps = listPods('ambient-system', 'app=ambient-node-agent');
+    return ps.length === 2 && ps.every(isReady);
+  });
+  for (const node of ['node1', 'node2']) {
+    await until(`the agent on ${node} to be ready`, () => ctl(['exec', '--node', node, '--', 'curl', '-sf', '--max-time', '2', 'http://127.0.0.1:15021/healthz/ready']).code === 0, 180_000);
+  }
+  const pod = async (ns: string, app: string): Promise<Pod> => {
+    const p = await readyPod(ns, app);
+    if (!p.status.podIP) throw new Error(`${ns}/${app} has no IP`);
+    return { ns, name: app, ip: p.status.podIP, netns: podNetnsName(NAME, p.metadata.uid) };
+  };
+  const meshClient = await pod('bm-a', 'client');
+  const meshServer = await pod('bm-b', 'server');
+  const plainClient = await pod('bp-a', 'client');
+  const plainServer = await pod('bp-b', 'server');
+  log(`${stamp()} pods: mesh ${meshClient.ip} (node1) -> ${meshServer.ip} (node2); plain ${plainClient.ip} (node1) -> ${plainServer.ip} (node2)`);
+
+  // Bench servers in both server pods, stunnel on the plain pair.
+  await startInNetns(meshServer.netns, [process.execPath, SERVER_JS, String(SINK_PORT), '7200'], /ready/, 'bench server (mesh pair)');
+  await startInNetns(plainServer.netns, [process.execPath, SERVER_JS, String(SINK_PORT), '7200'], /ready/, 'bench server (plain pair)');
+  const stunnels = await startStunnelPair(home, plainClient, plainServer);
+
+  const agents = () => agentPids();
+  const initialAgents = agents();
+  if (initialAgents.size !== 2) throw new Error(`expected 2 node-agent processes of cluster ${NAME}, found ${JSON.stringify([...initialAgents])}`);
+  log(`${stamp()} node agents: ${[...initialAgents].map(([n, p]) => `${n} pid ${p}, RSS ${fmt(memMiB(p).rss)} MiB`).join('; ')}`);
+
+  // Sanity: the mesh pair before enrolment is plain TCP too (same pods as the mesh path).
+  const before = await load<{ mibps: number }>(meshClient.netns, { kind: 'throughput', host: meshServer.ip, port: SINK_PORT, streams: 1, bytesEach: 32 * MiB, timeoutS: opts.timeoutS });
+  const beforeLat = await load<{ rtts: number[] }>(meshClient.netns, { kind: 'latency', host: meshServer.ip, port: SINK_PORT, size: 64, iters: 1000, seconds: 5, warmup: 200 });
+  log(`${stamp()} mesh pods before enrolment (plain TCP): 1 x 32 MiB ${fmt(before.mibps)} MiB/s, ping-pong p50 ${fmt(median(beforeLat.rtts))} us`);
+
+  // Enrol the mesh pair and wait for the capture rules in both pods.
+  ok(ctl(['label', 'namespace', 'bm-a', 'ambient.dev/dataplane-mode=ambient']), 'label bm-a');
+  ok(ctl(['label', 'namespace', 'bm-b', 'ambient.dev/dataplane-mode=ambient']), 'label bm-b');
+  await until('the client pod to be captured', () => captured(natOf('client', 'bm-a')));
+  await until('the server pod to be captured', () => captured(natOf('server', 'bm-b')));
+  if (/AMB-/.test(natOf('client', 'bp-a')) || /AMB-/.test(natOf('server', 'bp-b'))) throw new Error('the plain pair has capture rules');
+  log(`${stamp()} bm-a and bm-b enrolled: AMB-OUTPUT/AMB-PREROUTING in both pods; bp-a/bp-b have no AMB- rules`);
+
+  const stunnelPids = stunnels.map((c) => c.pid!).filter(Boolean);
+  const targets: Target[] = [
+    { name: 'direct', netns: plainClient.netns, host: plainServer.ip, port: SINK_PORT, proxyPids: () => [] },
+    { name: 'stunnel', netns: plainClient.netns, host: '127.0.0.1', port: STUNNEL_CLIENT_PORT, proxyPids: () => stunnelPids },
+    { name: 'mesh', netns: meshClient.netns, host: meshServer.ip, port: SINK_PORT, proxyPids: () => [...agents().values()] },
+  ];
+  const results = new Map<PathName, Result>(PATHS.map((p) => [p, { thr1: [], thrN: [], cpuPerGiB1: [], cpuPerGiBN: [], rtt: [], setup: [], setupRate: [] }]));
+
+  // Warm-up: JIT and heaps of the agents (and of the HBONE pool), stunnel's threads.
+  for (const t of targets) {
+    log(`${stamp()} warm-up ${t.name}`);
+    await load(t.netns, { kind: 'latency', host: t.host, port: t.port, size: 64, iters: 500, seconds: 5, warmup: 0 });
+    await load(t.netns, { kind: 'throughput', host: t.host, port: t.port, streams: 1, bytesEach: (opts.quick ? 16 : 64) * MiB, timeoutS: opts.timeoutS });
+    await load(t.netns, { kind: 'throughput', host: t.host, port: t.port, streams: opts.streams, bytesEach: 4 * MiB, timeoutS: opts.timeoutS });
+    await load(t.netns, { kind: 'setup', host: t.host, port: t.port, size: 64, iters: 50, seconds: 5 });
+  }
+
+  for (let rep = 1; rep <= opts.repeat; rep++) {
+    for (const t of targets) {
+      const r = results.get(t.name)!;
+      const a = await measureThroughput(t, 1, opts.mb * MiB, opts);
+      const b = await measureThroughput(t, opts.streams, opts.parMb * MiB, opts);
+      r.thr1.push(a.mibps);
+      r.cpuPerGiB1.push(a.cpuPerGiB);
+      r.thrN.push(b.mibps);
+      r.cpuPerGiBN.push(b.cpuPerGiB);
+      const lat = await load<{ rtts: number[] }>(t.netns, { kind: 'latency', host: t.host, port: t.port, size: 64, iters: opts.iters, seconds: opts.seconds, warmup: 200 });
+      r.rtt.push(...lat.rtts);
+      const su = await load<{ ms: number[]; secs: number }>(t.netns, { kind: 'setup', host: t.host, port: t.port, size: 64, iters: opts.setupIters, seconds: 10 });
+      r.setup.push(...su.ms);
+      r.setupRate.push(su.ms.length / su.secs);
+      log(
+        `${stamp()} rep ${rep} ${t.name.padEnd(7)} 1 stream ${fmt(a.mibps)} MiB/s, ${opts.streams} streams ${fmt(b.mibps)} MiB/s, ` +
+          `p50 ${fmt(median(lat.rtts))} us, new conn p50 ${fmt(median(su.ms), 2)} ms`,
+      );
+    }
+  }
+
+  // Fixed connection rate: proxy CPU (agents / stunnels) and RSS.
+  for (const t of targets) {
+    const pids = t.proxyPids();
+    const cpu = () => pids.reduce((a, p) => a + cpuMs(p), 0);
+    const idle0 = cpu();
+    await sleep(3000);
+    const idleCores = (cpu() - idle0) / 3000;
+    const per0 = new Map(pids.map((p) => [p, cpuMs(p)]));
+    const c0 = cpu();
+    const w0 = Date.now();
+    const r = await load<{ ms: number[]; achieved: number; failed: number; skipped: number; secs: number; firstError: string }>(t.netns, {
+      kind: 'rate',
+      host: t.host,
+      port: t.port,
+      size: 64,
+      rate: opts.rate,
+      seconds: opts.rateSeconds,
+      maxInflight: 256,
+    });
+    const wall = (Date.now() - w0) / 1000;
+    const cores = (cpu() - c0) / 1000 / wall;
+    const byPid = new Map(pids.map((p) => [p, (cpuMs(p) - per0.get(p)!) / 1000 / wall]));
+    const names = t.name === 'mesh' ? new Map([...agents()].map(([n, p]) => [p, `agent ${n}`])) : new Map(pids.map((p, i) => [p, i === 0 ? 'stunnel client' : 'stunnel server']));
+    const perAgent = pids.map((p) => `${names.get(p) ?? p} ${fmt((byPid.get(p)! / r.achieved) * 1000, 3)}`).join(', ');
+    const rss = pids.map((p) => `${names.get(p) ?? p} ${fmt(memMiB(p).rss)} MiB (peak ${fmt(memMiB(p).hwm)})`).join(', ');
+    results.get(t.name)!.rate = {
+      achieved: r.achieved,
+      p50: median(r.ms),
+      p99: percentile(r.ms, 99),
+      failed: r.failed,
+      skipped: r.skipped,
+      cpuPer1k: pids.length ? ((cores - idleCores) / r.achieved) * 1000 : NaN,
+      idleCores,
+      perAgent,
+      rss,
+      firstError: r.firstError,
+    };
+    log(`${stamp()} rate ${t.name}: ${fmt(r.achieved)} conn/s achieved, p50 ${fmt(median(r.ms), 2)} ms, ${r.failed} failed${r.firstError ? ` (${r.firstError})` : ''}, ${r.skipped} skipped; proxy CPU ${fmt(cores, 3)} cores (idle ${fmt(idleCores, 3)})`);
+  }
+
+  // The mesh path really was HBONE with mTLS: the destination agent's access log.
+  const podsDir = join(home, 'clusters', NAME, 'pods');
+  let inboundHbone = 0;
+  let mtls = 0;
+  for (const d of readdirSync(podsDir).filter((x) => x.startsWith('ambient-system_ambient-node-agent-'))) {
+    let text = '';
+    try {
+      text = readFileSync(join(podsDir, d, 'node-agent.log'), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const l of text.split('\n')) {
+      if (!l.includes('"msg":"connection"') || !l.includes('inbound-hbone')) continue;
+      try {
+        const rec = JSON.parse(l) as Record<string, unknown>;
+        if (rec['direction'] === 'inbound-hbone' && String(rec['dst.addr'] ?? '').startsWith(meshServer.ip)) {
+          inboundHbone++;
+          if (rec['mtls'] === true) mtls++;
+        }
+      } catch {
+        // partial line
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- report
+  const R = (p: PathName) => results.get(p)!;
+  const rows: string[][] = [['figure', 'direct', 'stunnel', 'mesh', 'mesh/direct', 'mesh/stunnel']];
+  const add = (label: string, f: (r: Result) => number | undefined, digits = 1, withDirectRatio = true) => {
+    const [d, s, m] = PATHS.map((p) => f(R(p)));
+    rows.push([label, fmt(d, digits), fmt(s, digits), fmt(m, digits), withDirectRatio ? ratio(m, d) : '-', ratio(m, s)]);
+  };
+  add(`throughput, 1 stream x ${opts.mb} MiB (MiB/s)`, (r) => median(r.thr1));
+  add(`throughput, ${opts.streams} streams x ${opts.parMb} MiB (MiB/s)`, (r) => median(r.thrN));
+  add('proxy CPU per GiB, 1 stream (s)', (r) => median(r.cpuPerGiB1), 2, false);
+  add(`proxy CPU per GiB, ${opts.streams} streams (s)`, (r) => median(r.cpuPerGiBN), 2, false);
+  add('latency 64 B ping-pong p50 (us)', (r) => median(r.rtt));
+  add('latency 64 B ping-pong p99 (us)', (r) => percentile(r.rtt, 99));
+  add('new connection + 64 B echo p50 (ms)', (r) => median(r.setup), 2);
+  add('new connection + 64 B echo p99 (ms)', (r) => percentile(r.setup, 99), 2);
+  add('sequential new connections per s', (r) => median(r.setupRate));
+  add(`fixed rate ${opts.rate}/s: achieved (conn/s)`, (r) => r.rate?.achieved);
+  add(`fixed rate ${opts.rate}/s: connection p50 (ms)`, (r) => r.rate?.p50, 2);
+  add(`fixed rate ${opts.rate}/s: connection p99 (ms)`, (r) => r.rate?.p99, 2);
+  add('proxy CPU per 1000 conn/s (cores)', (r) => r.rate?.cpuPer1k, 3, false);
+  log('');
+  log(table(rows));
+  log('');
+  log('proxy = the two node agents (mesh) or the two stunnel processes; CPU from /proc/<pid>/stat, idle CPU subtracted for the rate phase.');
+  const m = R('mesh').rate!;
+  const s = R('stunnel').rate!;
+  log(`mesh, fixed rate ${opts.rate}/s for ${opts.rateSeconds} s: agent CPU per 1000 connections/s (cores): ${m.perAgent}; total ${fmt(m.cpuPer1k, 3)} (idle agents ${fmt(m.idleCores, 3)} cores)`);
+  log(`mesh agents' RSS after the rate phase: ${m.rss}`);
+  log(`stunnel, same phase: CPU per 1000 connections/s (cores): ${s.perAgent}; RSS ${s.rss}`);
+  log(`failures in the rate phase: direct ${R('direct').rate!.failed}, stunnel ${s.failed}, mesh ${m.failed}; skipped (256 in flight): ${PATHS.map((p) => R(p).rate!.skipped).join(' / ')}`);
+  log(`mesh path check: the destination agent logged ${inboundHbone} inbound-hbone connections to ${meshServer.ip}, ${mtls} of them mTLS`);
+  log(`total time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+main()
+  .then(() => {
+    teardown();
+    process.exit(0);
+  })
+  .catch((err: Error) => {
+    console.error(`bench:mesh failed: ${err.stack ?? err.message}`);
+    teardown();
+    process.exit(1);
+  });
