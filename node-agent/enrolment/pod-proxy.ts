@@ -112,15 +112,21 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
         udp.close();
         throw err;
       }
-      // From here the DNS server owns both sockets and closes them.
-      dns = await startDnsServer({
-        getState: opts.getState,
-        clientNamespace: opts.workload().namespace,
-        upstreams: opts.dnsUpstreams,
-        udp,
-        tcp,
-        ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
-      });
+      try {
+        // From here the DNS server owns both sockets and closes them.
+        dns = await startDnsServer({
+          getState: opts.getState,
+          clientNamespace: opts.workload().namespace,
+          upstreams: opts.dnsUpstreams,
+          udp,
+          tcp,
+          ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
+        });
+      } catch (err) {
+        udp.close();
+        tcp.close();
+        throw err;
+      }
       const d = dns;
       undo.push(() => d.close());
     }

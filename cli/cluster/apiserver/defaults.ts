@@ -3,6 +3,7 @@
 // returns the defaulted copy; allocation takes what is already in use.
 import { isPlainObject, type JsonObject } from './json-values.js';
 import type { KObject } from './kinds.js';
+import { CLUSTER_DNS_ADDRESS } from '../network/topology.js';
 
 type Obj = JsonObject;
 const obj = (parent: Obj, key: string): Obj => {
@@ -118,7 +119,7 @@ export function applyDefaults<T extends KObject>(kind: string, object: T): T {
 
 /** The Service VIP range of the local cluster and the addresses never handed out unasked. */
 export const SERVICE_CIDR = { base: [10, 96, 0, 0] as const, prefix: 16 };
-const RESERVED = new Set(['10.96.0.0', '10.96.0.1']);
+const RESERVED = new Set(['10.96.0.0', '10.96.0.1', CLUSTER_DNS_ADDRESS]);
 
 function ipToInt(ip: string): number {
   return ip.split('.').reduce((n, p) => n * 256 + Number(p), 0);

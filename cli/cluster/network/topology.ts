@@ -18,6 +18,11 @@ export const NODE_CIDR = '10.243.0.0/24';
 export const CONTROL_PLANE_ADDRESS = '10.243.0.1';
 export const POD_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/16';
+/** Pods' nameserver, kept out of Service allocation as kubeadm keeps kube-dns's. Nothing
+ * answers there (names come from each pod's hosts file): a query from a pod outside the
+ * mesh fails at once (the node has no route for it), and an enrolled pod's query is
+ * captured and answered by its node agent's DNS proxy, as on a real cluster. */
+export const CLUSTER_DNS_ADDRESS = '10.96.0.10';
 export const CLUSTER_BRIDGE = 'br0';
 export const NODE_INTERFACE = 'eth0';
 export const POD_BRIDGE = 'cni0';

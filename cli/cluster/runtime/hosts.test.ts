@@ -96,7 +96,7 @@ test('resolv_conf_searches_the_namespace_then_svc_then_cluster_domain', () => {
 
 test('resolv_conf_has_nameserver_and_options', () => {
   const r = resolvConf('data');
-  assert.match(r, /^nameserver 127\.0\.0\.1$/m);
+  assert.match(r, /^nameserver 10\.96\.0\.10$/m, "the cluster DNS address, where the mesh DNS proxy answers");
   assert.match(r, /^options .*ndots:5/m);
   assert.match(r, /^search data\.svc\.cluster\.local /m);
   assert.ok(r.endsWith('\n'));

@@ -2,6 +2,7 @@
 // /etc/netns/<pod netns>/hosts, which `ip netns exec` mounts over /etc/hosts) listing
 // every Service by its DNS names; names of the pod's own namespace also resolve short.
 import type { V1Service } from '@kubernetes/client-node';
+import { CLUSTER_DNS_ADDRESS } from '../network/topology.js';
 
 export const CLUSTER_DOMAIN = 'cluster.local';
 
@@ -21,7 +22,7 @@ export function hostsFile(pod: { name: string; namespace: string; ip: string }, 
   return `${lines.join('\n')}\n`;
 }
 
-/** No DNS server answers in the pod (names come from hosts); lookups of other names fail fast. */
+/** The cluster DNS address as nameserver (see CLUSTER_DNS_ADDRESS: only the mesh's DNS proxy answers there). */
 export function resolvConf(namespace: string): string {
-  return `search ${namespace}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\nnameserver 127.0.0.1\noptions ndots:5 timeout:1 attempts:1\n`;
+  return `search ${namespace}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\nnameserver ${CLUSTER_DNS_ADDRESS}\noptions ndots:5 timeout:1 attempts:1\n`;
 }
