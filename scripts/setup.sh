@@ -17,6 +17,7 @@ packages=(
   stunnel4                                         # TLS tunnel baseline for benchmarks
   curl openssl tcpdump procps psmisc               # probes and diagnostics used by tests
   python3 make g++                                 # native addon build (node-gyp)
+  gcc                                              # the CNI plugin (node-agent/cni/plugin.c)
 )
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 
