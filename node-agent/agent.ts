@@ -153,18 +153,18 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     // holding exactly the controller's set. Clearing first would drop what did not change.
     for (const r of u.upserts) held.set(resourceId(r.kind, r.key), { kind: r.kind, key: r.key, body: r.body } as Resource);
     for (const r of u.removes) held.delete(resourceId(r.kind, r.key));
+    const seen = new Set(state.warnings);
     state = buildState([...held.values()], { localNode: opts.node });
     for (const w of state.localWorkloads()) announced.delete(w.uid);
-    for (const warning of state.warnings) log.warn({ warning }, 'agent: config oddity');
+    for (const warning of state.warnings) if (!seen.has(warning)) log.warn({ warning }, 'agent: config oddity');
     if (!synced) log.info({ version: u.version, resources: held.size }, 'agent: first config applied');
     synced = true;
-    metrics.configUpdate(0);
-    schedule();
+    void schedule();
   }
 
   client.on('update', (r) => {
+    metrics.configUpdate(r.rejected.length);
     if (r.rejected.length > 0) {
-      metrics.configUpdate(r.rejected.length);
       log.warn({ version: r.version, rejected: r.rejected }, 'agent: resources refused (NACKed); the previous version of each is kept');
     }
   });
@@ -201,10 +201,10 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   }
 
   async function reconcileOnce(): Promise<void> {
-    // Forget the namespaces of pods that are gone (no longer in config, announced or enrolled).
-    for (const uid of [...netnsOf.keys()]) {
-      if (state.workloadByUid(uid) === undefined && !announced.has(uid) && !enrolledWith.has(uid)) netnsOf.delete(uid);
-    }
+    // Forget what is known of pods that are gone (no longer in config, announced or enrolled).
+    const gone = (uid: string) => state.workloadByUid(uid) === undefined && !announced.has(uid) && !enrolledWith.has(uid);
+    for (const uid of [...netnsOf.keys()]) if (gone(uid)) netnsOf.delete(uid);
+    for (const uid of [...failures.keys()]) if (gone(uid)) failures.delete(uid);
     const view = new Map([...enrolledWith].map(([uid, e]) => [uid, { netns: e.netns, identity: e.identity }]));
     let plan = planEnrolment({ local: state.localWorkloads(), announced, netns: netnsOf, enrolled: view });
     if (plan.lookup.length > 0) {
@@ -223,8 +223,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       const was = enrolledWith.get(uid);
       enrolledWith.delete(uid);
       // A pod that is gone has nothing to drain.
-      const gone = !netnsOf.has(uid) && state.workloadByUid(uid) === undefined;
-      await pod?.close(gone ? 0 : drainMs).catch((err: Error) => log.warn({ uid, err: err.message }, 'agent: un-enrolment incomplete'));
+      const left = !netnsOf.has(uid) && state.workloadByUid(uid) === undefined;
+      await pod?.close(left ? 0 : drainMs).catch((err: Error) => log.warn({ uid, err: err.message }, 'agent: un-enrolment incomplete'));
       // The identity's last pod on this node left: stop renewing its certificate.
       if (was && ![...enrolledWith.values()].some((e) => e.identity === was.identity)) certificates.forget(parseSpiffeId(was.identity));
     }
