@@ -261,6 +261,42 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
     assert.match(certs, new RegExp(CLIENT_ID.replace(/[/.]/g, '\\$&')));
   });
 
+  await t.test("an agent's token gets its own node's identities signed and no other's; a policy the mesh cannot honour is reported alone", async () => {
+    const podsDir = join(home, 'clusters', NAME, 'pods');
+    const agent = listPods('ambient-system', 'app=ambient-node-agent').find((p) => p.spec.nodeName === 'node1')!;
+    const dir = readdirSync(podsDir).find((d) => d.startsWith(`ambient-system_${agent.metadata.name}_`))!;
+    const token = join(podsDir, dir, 'serviceaccount', 'token');
+    const cm = JSON.parse(ok(ctl('get', 'configmap', 'ambient-ca-root', '-n', 'ambient-system', '-o', 'json'), 'get roots')) as { data: Record<string, string> };
+    const roots = join(home, 'roots.pem');
+    writeFileSync(roots, cm.data['root-cert.pem']!);
+    const svc = JSON.parse(ok(ctl('get', 'svc', 'ambient-controller', '-n', 'ambient-system', '-o', 'json'), 'get controller svc')) as { spec: { clusterIP: string } };
+    const probe = (namespace: string, sa: string) => {
+      const out = ok(
+        run('ip', ['netns', 'exec', nodeNetnsName(NAME, 1), process.execPath, join(REPO, 'dist/test/e2e/csr-probe.js'), `${svc.spec.clusterIP}:15012`, roots, token, 'node1', namespace, sa]),
+        `CSR probe ${namespace}/${sa}`,
+      );
+      return JSON.parse(out.trim().split('\n').at(-1)!) as { ok: boolean; uri?: string; status?: number; code?: string };
+    };
+    assert.deepEqual(probe('mesh-a', 'client'), { ok: true, uri: CLIENT_ID }, 'the client runs on node1');
+    const other = probe('mesh-b', 'default');
+    assert.equal(other.ok, false, 'echo runs on node2 only');
+    assert.equal(other.status, 403);
+    assert.equal(other.code, 'AMB_CTRL_CSR_DENIED');
+
+    // A PeerAuthentication the API server accepts (its schema allows DISABLE) and the mesh
+    // cannot honour is reported, and everything else keeps flowing.
+    const bad = join(home, 'bad-pa.yaml');
+    writeFileSync(bad, 'apiVersion: ambient.dev/v1\nkind: PeerAuthentication\nmetadata: {name: bogus, namespace: mesh-b}\nspec:\n  mtls: {mode: DISABLE}\n');
+    ok(ctl('apply', '-f', bad), 'apply a PeerAuthentication the mesh cannot honour');
+    const problems = await until('the problem to be reported', () => {
+      const st = JSON.parse(ok(ctl('status', '-o', 'json'), 'status')) as { problems: string[] };
+      return st.problems.some((p) => p.includes('bogus')) ? st.problems : undefined;
+    });
+    assert.ok(problems.some((p) => p.includes('bogus') && p.includes('DISABLE is not supported')), problems.join('\n'));
+    assert.equal(curl('client', 'mesh-a', 'http://echo.mesh-b/despite-bad-policy')?.path, '/despite-bad-policy');
+    ok(ctl('delete', '-f', bad), 'delete it');
+  });
+
   await t.test('a pod created in an enrolled namespace is captured from its start', async () => {
     const late = 'apiVersion: v1\nkind: Pod\nmetadata: {name: late, namespace: mesh-a, labels: {app: late}}\nspec:\n  nodeName: node1\n  containers: [{name: c, image: ambient-samples/client}]\n';
     const f = join(home, 'late.yaml');
