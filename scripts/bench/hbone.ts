@@ -1,7 +1,7 @@
 // HBONE benchmark: `npm run bench [-- flags]` (see --help and docs/performance.md).
 //
 // Compares, in one run and on 127.0.0.1 only, three paths from the same load generator to
-// the same bench server (a byte-counting sink and an echo server, common.ts):
+// the same bench server (a byte-counting sink and an echo server, bench-server.ts):
 //   direct   load generator -> bench server
 //   stunnel  load generator -> stunnel (client=yes) =mTLS 1.3=> stunnel (server) -> bench server
 //   hbone    load generator -> TCP listener + HboneClient =HBONE=> HboneServer -> bench server
@@ -9,32 +9,23 @@
 // share them): this process is the load generator; the bench server is one child process;
 // each path's two proxies are two further processes (two stunnel processes, or two Node
 // processes running roles.ts), like a source and a destination node agent.
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { CertificateAuthority } from '../../core/identity/ca.js';
-import { spiffeId } from '../../core/identity/spiffe.js';
-import { createCsr, generateKeyPem } from '../../core/identity/x509.js';
 import { HBONE_DEFAULTS, type HboneLimits } from '../../core/limits.js';
-import {
-  MODE_ECHO,
-  MODE_SINK,
-  SINK_ACK_BYTES,
-  TRUST_DOMAIN,
-  type ChildMessage,
-  type ParentMessage,
-  type PkiFiles,
-  type RoleConfig,
-} from './common.js';
+import type { ChildMessage, ParentMessage, PkiFiles, RoleConfig } from './common.js';
+import { MiB, newConnections, parallelTransfers, pingPong, sinkPayload, sinkTransfer } from './load.js';
+import { commonOptions, numberFlag as num, parseFlags, type CommonOptions } from './options.js';
+import { writePki } from './pki.js';
+import { CLK_TCK, cpuMs } from './procfs.js';
 import { formatPerf, formatSummary, summarise, summarisePerf } from './profile-summary.js';
+import { fmt, median, percentile, ratio, table } from './report.js';
+import { STUNNEL, stunnelVersion, writeStunnelPairConfs } from './stunnel.js';
 
-const STUNNEL = '/usr/bin/stunnel4';
-const MiB = 1024 * 1024;
-const CHUNK = 256 * 1024;
+const LOCALHOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const PERF_HZ = 999;
@@ -44,16 +35,8 @@ const ALL_PATHS: PathName[] = ['direct', 'stunnel', 'hbone'];
 
 // ---------------------------------------------------------------- options
 
-interface Options {
-  mb: number;
-  parMb: number;
-  streams: number;
-  iters: number;
-  seconds: number;
+interface Options extends CommonOptions {
   size: number;
-  setupIters: number;
-  timeoutS: number;
-  repeat: number;
   paths: PathName[];
   only: 'all' | 'throughput' | 'latency';
   limits: Partial<HboneLimits> | undefined;
@@ -100,19 +83,10 @@ function parseOptions(argv: string[]): Options {
 }
 
 function parseOptionsOrThrow(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: 'boolean', default: false },
-      mb: { type: 'string' },
-      'par-mb': { type: 'string' },
-      streams: { type: 'string' },
-      iters: { type: 'string' },
-      seconds: { type: 'string' },
+  const values = parseFlags(
+    argv,
+    {
       size: { type: 'string' },
-      'setup-iters': { type: 'string' },
-      repeat: { type: 'string' },
-      timeout: { type: 'string' },
       paths: { type: 'string' },
       only: { type: 'string' },
       limits: { type: 'string' },
@@ -122,20 +96,9 @@ function parseOptionsOrThrow(argv: string[]): Options {
       retries: { type: 'string' },
       profile: { type: 'string' },
       'profile-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    process.exit(0);
-  }
-  const q = values.quick;
-  const num = (name: string, v: string | undefined, dflt: number, min = 1, max = 1e6): number => {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in [${min}, ${max}], got ${v}`);
-    return n;
-  };
+    HELP,
+  );
   const paths = (values.paths ?? ALL_PATHS.join(',')).split(',').map((s) => s.trim()) as PathName[];
   for (const p of paths) if (!ALL_PATHS.includes(p)) throw new Error(`--paths: unknown path ${p}`);
   const only = (values.only ?? 'all') as Options['only'];
@@ -148,15 +111,8 @@ function parseOptionsOrThrow(argv: string[]): Options {
   const profile = values.profile as Options['profile'];
   if (profile !== undefined && profile !== 'cpu' && profile !== 'perf') throw new Error('--profile must be cpu or perf');
   return {
-    mb: num('mb', values.mb, q ? 32 : 200, 1, 100_000),
-    parMb: num('par-mb', values['par-mb'], q ? 4 : 32, 1, 100_000),
-    streams: num('streams', values.streams, 16, 1, 256),
-    iters: num('iters', values.iters, q ? 1000 : 5000, 1, 10_000_000),
-    seconds: num('seconds', values.seconds, q ? 3 : 10, 0.1, 3600),
+    ...commonOptions(values, { mbMax: 100_000, streams: 16, streamsMax: 256, iters: 5000, itersMax: 10_000_000, secondsMax: 3600, setupItersMin: 0, repeatMax: 100 }),
     size: num('size', values.size, 64, 1, MiB),
-    setupIters: num('setup-iters', values['setup-iters'], q ? 50 : 200, 0, 100_000),
-    repeat: num('repeat', values.repeat, q ? 1 : 3, 1, 100),
-    timeoutS: num('timeout', values.timeout, 120, 1, 3600),
     paths,
     only,
     limits,
@@ -321,29 +277,6 @@ async function waitForPort(p: Proc, port: number, timeoutMs: number): Promise<vo
   throw new Error(`${p.name}: port ${port} did not accept within ${timeoutMs} ms:\n${p.log.slice(-20).join('\n')}`);
 }
 
-function stunnelConf(name: string, dir: string, body: string[]): string {
-  const path = join(dir, `${name}.conf`);
-  writeFileSync(
-    path,
-    [
-      '; generated by scripts/bench/hbone.ts',
-      'foreground = yes',
-      'pid =',
-      // 6 (info) logs one line per connection with the negotiated cipher suite; no per-byte logging.
-      'debug = 6',
-      'syslog = no',
-      '',
-      `[${name}]`,
-      ...body,
-      // Like Node's sockets in this benchmark (the load generator, bench server, HBONE listener).
-      'socket = l:TCP_NODELAY=1',
-      'socket = r:TCP_NODELAY=1',
-      '',
-    ].join('\n'),
-  );
-  return path;
-}
-
 async function startStunnel(name: string, confPath: string, port: number): Promise<Proc> {
   const child = spawn(STUNNEL, [confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   const p = track(name, child);
@@ -364,52 +297,7 @@ async function startStunnel(name: string, confPath: string, port: number): Promi
   return p;
 }
 
-// ---------------------------------------------------------------- PKI
-
-async function writePki(dir: string): Promise<PkiFiles> {
-  const ca = await CertificateAuthority.createSelfSigned({ trustDomain: TRUST_DOMAIN });
-  // As test/support/pki.ts `issue`: a workload key and a leaf signed by the mesh CA.
-  const issue = async (ns: string, sa: string) => {
-    const identity = spiffeId(ns, sa, ca.trustDomain);
-    const key = await generateKeyPem();
-    const signed = ca.sign(createCsr(key, identity), { identity });
-    return { key, cert: signed.chain.join('') };
-  };
-  const [srv, cli] = await Promise.all([issue('bench', 'server'), issue('bench', 'client')]);
-  const files: PkiFiles = {
-    caPem: join(dir, 'ca.pem'),
-    serverKey: join(dir, 'server.key'),
-    serverCert: join(dir, 'server.pem'),
-    clientKey: join(dir, 'client.key'),
-    clientCert: join(dir, 'client.pem'),
-  };
-  writeFileSync(files.caPem, ca.trustBundle.pems().join(''));
-  writeFileSync(files.serverKey, srv.key, { mode: 0o600 });
-  writeFileSync(files.serverCert, srv.cert);
-  writeFileSync(files.clientKey, cli.key, { mode: 0o600 });
-  writeFileSync(files.clientCert, cli.cert);
-  return files;
-}
-
 // ---------------------------------------------------------------- CPU accounting
-
-const CLK_TCK = (() => {
-  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 });
-  const n = Number(r.stdout?.trim());
-  return Number.isFinite(n) && n > 0 ? n : 100;
-})();
-
-/** user+system CPU ms of a process (all its threads), from /proc. */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
 
 function selfCpuMs(): number {
   const u = process.cpuUsage();
@@ -472,55 +360,6 @@ interface BenchPath {
   proxies: Proc[];
 }
 
-function connect(port: number): net.Socket {
-  return net.connect({ port, host: '127.0.0.1', noDelay: true });
-}
-
-/** Sends `bytes` to the sink through `port`; resolves once the sink acknowledged all of them. */
-function sinkTransfer(port: number, bytes: number, payload: Buffer, deadline: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(port);
-    let settled = false;
-    const finish = (err?: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      sock.destroy();
-      if (err) reject(err);
-      else resolve();
-    };
-    const timer = setTimeout(() => finish(new Error(`transfer of ${bytes} bytes not acknowledged in time`)), Math.max(1, deadline - Date.now()));
-    let sent = 0;
-    const pump = () => {
-      // Bounded: at most bytes/CHUNK writes in total, and it stops as soon as the socket is full.
-      while (sent < bytes && !settled) {
-        const n = Math.min(CHUNK, bytes - sent);
-        sent += n;
-        if (!sock.write(n === CHUNK ? payload : payload.subarray(0, n))) {
-          sock.once('drain', pump);
-          return;
-        }
-      }
-    };
-    sock.once('connect', () => {
-      const header = Buffer.alloc(9);
-      header[0] = MODE_SINK;
-      header.writeBigUInt64BE(BigInt(bytes), 1);
-      sock.write(header);
-      pump();
-    });
-    let ack = Buffer.alloc(0);
-    sock.on('data', (chunk: Buffer) => {
-      ack = Buffer.concat([ack, chunk]);
-      if (ack.length < SINK_ACK_BYTES) return;
-      const got = Number(ack.readBigUInt64BE(0));
-      finish(got === bytes ? undefined : new Error(`sink counted ${got} bytes, expected ${bytes}`));
-    });
-    sock.on('error', (err) => finish(err));
-    sock.on('close', () => finish(new Error('connection closed before the sink acknowledged')));
-  });
-}
-
 interface ThroughputSample {
   mibps: number;
   /** CPU of the path's two proxy processes per GiB moved, in seconds. */
@@ -532,14 +371,10 @@ interface ThroughputSample {
 }
 
 async function measureThroughput(path: BenchPath, streams: number, bytesEach: number, opts: Options): Promise<ThroughputSample> {
-  const payload = Buffer.alloc(CHUNK, 0xab);
   const proxyCpu = () => path.proxies.reduce((a: number, p) => a + cpuMs(p.child.pid), 0);
   const proxy0 = proxyCpu();
   const cpu = new CpuWindow();
-  const t0 = process.hrtime.bigint();
-  const deadline = Date.now() + opts.timeoutS * 1000;
-  await Promise.all(Array.from({ length: streams }, () => sinkTransfer(path.port, bytesEach, payload, deadline)));
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const secs = await parallelTransfers(LOCALHOST, path.port, streams, bytesEach, opts.timeoutS);
   const proxy1 = proxyCpu();
   const { benchPct, foreignPct } = cpu.end();
   const total = streams * bytesEach;
@@ -551,98 +386,7 @@ async function measureThroughput(path: BenchPath, streams: number, bytesEach: nu
   };
 }
 
-/** Sequential ping-pong on one connection; returns round-trip times in microseconds. */
-async function measureLatency(port: number, size: number, iters: number, seconds: number, warmup: number): Promise<number[]> {
-  const sock = connect(port);
-  await new Promise<void>((resolve, reject) => {
-    sock.once('connect', resolve);
-    sock.once('error', reject);
-  });
-  const deadline = Date.now() + seconds * 1000;
-  // One watchdog for the whole run instead of a timer per round-trip.
-  const watchdog = setTimeout(() => sock.destroy(new Error('ping-pong: no echo in time')), seconds * 1000 + 10_000);
-  let got = 0;
-  let waiting: { resolve: () => void; reject: (e: Error) => void } | undefined;
-  sock.on('data', (chunk: Buffer) => {
-    got += chunk.length;
-    if (got >= size && waiting) {
-      got -= size;
-      const w = waiting;
-      waiting = undefined;
-      w.resolve();
-    }
-  });
-  const fail = (err: Error) => {
-    const w = waiting;
-    waiting = undefined;
-    w?.reject(err);
-  };
-  sock.on('error', fail);
-  sock.on('close', () => fail(new Error('ping-pong: connection closed')));
-  const payload = Buffer.alloc(size, 0x61);
-  sock.write(Buffer.from([MODE_ECHO]));
-  const rtts: number[] = [];
-  try {
-    for (let i = 0; i < warmup + iters; i++) {
-      if (i >= warmup && Date.now() > deadline) break;
-      if (sock.destroyed) throw new Error('ping-pong: connection closed');
-      const t = process.hrtime.bigint();
-      await new Promise<void>((resolve, reject) => {
-        waiting = { resolve, reject };
-        sock.write(payload);
-      });
-      if (i >= warmup) rtts.push(Number(process.hrtime.bigint() - t) / 1000);
-    }
-  } finally {
-    clearTimeout(watchdog);
-    sock.destroy();
-  }
-  return rtts;
-}
-
-/** New connection, first request/response, close: what a short-lived client pays. In ms. */
-async function measureSetup(port: number, size: number, iters: number, maxMs: number): Promise<number[]> {
-  const out: number[] = [];
-  const deadline = Date.now() + maxMs;
-  const req = Buffer.concat([Buffer.from([MODE_ECHO]), Buffer.alloc(size, 0x62)]);
-  for (let i = 0; i < iters && Date.now() < deadline; i++) {
-    const t = process.hrtime.bigint();
-    await new Promise<void>((resolve, reject) => {
-      const sock = connect(port);
-      const timer = setTimeout(() => done(new Error('new connection: no echo within 10 s')), 10_000);
-      let got = 0;
-      const done = (err?: Error) => {
-        clearTimeout(timer);
-        sock.destroy();
-        if (err) reject(err);
-        else resolve();
-      };
-      sock.once('connect', () => sock.write(req));
-      sock.on('data', (c: Buffer) => {
-        got += c.length;
-        if (got >= size) done();
-      });
-      sock.on('error', (e) => done(e));
-      sock.on('close', () => done(new Error('new connection: closed before the echo')));
-    });
-    out.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------- statistics and output
-
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
-const median = (xs: number[]) => percentile(xs, 50);
-
-function fmt(n: number | undefined, digits = 1): string {
-  if (n === undefined || !Number.isFinite(n)) return '-';
-  return n >= 1000 ? n.toFixed(0) : n.toFixed(digits);
-}
 
 interface PathResult {
   thr1: ThroughputSample[];
@@ -651,11 +395,6 @@ interface PathResult {
   /** Other processes' CPU share during the ping-pong run. */
   rttForeignPct: number;
   setup: number[];
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
 // ---------------------------------------------------------------- the run
@@ -669,35 +408,25 @@ async function startHbone(pki: PkiFiles, sinkPort: number, limits: Partial<Hbone
 
 async function startStunnelPair(pki: PkiFiles, dir: string, sinkPort: number): Promise<BenchPath> {
   const [srvPort, cliPort] = [await freePort(), await freePort()];
-  const tls = [`CAfile = ${pki.caPem}`, 'verifyChain = yes', 'sslVersionMin = TLSv1.3'];
-  const srvConf = stunnelConf('bench-stunnel-server', dir, [
-    `accept = 127.0.0.1:${srvPort}`,
-    `connect = 127.0.0.1:${sinkPort}`,
-    `cert = ${pki.serverCert}`,
-    `key = ${pki.serverKey}`,
-    ...tls,
-    'requireCert = yes',
-  ]);
-  const cliConf = stunnelConf('bench-stunnel-client', dir, [
-    'client = yes',
-    `accept = 127.0.0.1:${cliPort}`,
-    `connect = 127.0.0.1:${srvPort}`,
-    `cert = ${pki.clientCert}`,
-    `key = ${pki.clientKey}`,
-    ...tls,
-  ]);
-  const server = await startStunnel('stunnel-server', srvConf, srvPort);
-  const client = await startStunnel('stunnel-client', cliConf, cliPort);
+  const conf = writeStunnelPairConfs(dir, pki, {
+    generatedBy: 'scripts/bench/hbone.ts',
+    debug: 6, // one line per connection with the negotiated cipher suite (tlsSeen)
+    prefix: 'bench-stunnel',
+    server: { accept: `127.0.0.1:${srvPort}`, connect: `127.0.0.1:${sinkPort}` },
+    client: { accept: `127.0.0.1:${cliPort}`, connect: `127.0.0.1:${srvPort}` },
+  });
+  const server = await startStunnel('stunnel-server', conf.server, srvPort);
+  const client = await startStunnel('stunnel-client', conf.client, cliPort);
   return { name: 'stunnel', port: cliPort, proxies: [client, server] };
 }
 
 /** Lets the JIT compile the hot paths and the heaps grow before anything is measured. */
 async function warmUp(path: BenchPath, opts: Options): Promise<void> {
-  await measureLatency(path.port, opts.size, 1000, 5, 0);
-  const payload = Buffer.alloc(CHUNK, 0xab);
+  await pingPong(LOCALHOST, path.port, opts.size, 1000, 5, 0);
+  const payload = sinkPayload();
   const deadline = Date.now() + opts.timeoutS * 1000;
-  await sinkTransfer(path.port, 64 * MiB, payload, deadline);
-  await Promise.all(Array.from({ length: opts.streams }, () => sinkTransfer(path.port, 4 * MiB, payload, deadline)));
+  await sinkTransfer(LOCALHOST, path.port, 64 * MiB, payload, deadline);
+  await Promise.all(Array.from({ length: opts.streams }, () => sinkTransfer(LOCALHOST, path.port, 4 * MiB, payload, deadline)));
 }
 
 async function measurePaths(paths: BenchPath[], opts: Options, log: (s: string) => void): Promise<Map<PathName, PathResult>> {
@@ -727,7 +456,7 @@ async function measurePaths(paths: BenchPath[], opts: Options, log: (s: string) 
           log,
           async () => {
             const cpu = new CpuWindow();
-            const rtt = await measureLatency(p.port, opts.size, opts.iters, opts.seconds, Math.min(500, opts.iters));
+            const rtt = await pingPong(LOCALHOST, p.port, opts.size, opts.iters, opts.seconds, Math.min(500, opts.iters));
             return { rtt, foreignPct: cpu.end().foreignPct };
           },
           (x) => x.foreignPct,
@@ -741,7 +470,7 @@ async function measurePaths(paths: BenchPath[], opts: Options, log: (s: string) 
     if (opts.setupIters > 0) {
       for (const p of paths) {
         await waitQuiet(opts.quietWait);
-        const setup = await measureSetup(p.port, opts.size, opts.setupIters, 5000);
+        const setup = await newConnections(LOCALHOST, p.port, opts.size, opts.setupIters, 5000);
         res.get(p.name)!.setup = setup;
         log(`  ${p.name.padEnd(7)} new connection + first echo, ${setup.length} samples: p50 ${fmt(percentile(setup, 50), 2)} ms`);
       }
@@ -777,8 +506,8 @@ function report(res: Map<PathName, PathResult>, opts: Options): string {
   const rows: string[][] = [['figure', ...names, 'hbone/direct', 'hbone/stunnel']];
   const add = (label: string, f: (r: PathResult) => number, digits = 1, ratios = true) => {
     const v = (n: PathName) => get(n, f);
-    const ratio = (a: number, b: number) => (ratios && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
-    rows.push([label, ...names.map((n) => fmt(v(n), digits)), ratio(v('hbone'), v('direct')), ratio(v('hbone'), v('stunnel'))]);
+    const r = (a: number, b: number) => (ratios ? ratio(a, b) : '-');
+    rows.push([label, ...names.map((n) => fmt(v(n), digits)), r(v('hbone'), v('direct')), r(v('hbone'), v('stunnel'))]);
   };
   const med = (xs: ThroughputSample[], k: keyof ThroughputSample) => median(xs.map((x) => x[k]));
   if (opts.only !== 'latency') {
@@ -840,8 +569,7 @@ async function main(): Promise<void> {
   tempDirs.push(tmp);
   const log = (s: string) => console.log(s);
 
-  const stunnelVersion = spawnSync(STUNNEL, ['-version'], { encoding: 'utf8', timeout: 5000 });
-  const stunnelLine = `${stunnelVersion.stdout ?? ''}${stunnelVersion.stderr ?? ''}`.split('\n').filter((l) => /^stunnel|OpenSSL/.test(l)).join('; ');
+  const stunnelLine = stunnelVersion();
   log(`HBONE benchmark: node ${process.version} (OpenSSL ${process.versions.openssl}), ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), ${os.platform()} ${os.release()}`);
   if (opts.paths.includes('stunnel')) log(`stunnel: ${stunnelLine || 'not found at ' + STUNNEL}`);
   log(
@@ -851,7 +579,7 @@ async function main(): Promise<void> {
   log('arrangement: load generator = this process; bench server (sink + echo) = 1 Node child; each path\'s 2 proxies = 2 processes (stunnel x2 | Node x2)');
 
   log('generating certificates ...');
-  const pki = await writePki(tmp);
+  const pki = await writePki(tmp, { ns: 'bench', sa: 'server' }, { ns: 'bench', sa: 'client' });
   const sink = await startRole('sink', { role: 'sink', pki });
 
   let profileDir: string | undefined;
@@ -984,7 +712,7 @@ async function sweep(opts: Options, pki: PkiFiles, sinkPort: number, paths: Benc
           () => {},
           async () => {
             const cpu = new CpuWindow();
-            const rtt = await measureLatency(p.port, opts.size, opts.iters, opts.seconds, Math.min(500, opts.iters));
+            const rtt = await pingPong(LOCALHOST, p.port, opts.size, opts.iters, opts.seconds, Math.min(500, opts.iters));
             return { rtt, foreignPct: cpu.end().foreignPct };
           },
           (x) => x.foreignPct,

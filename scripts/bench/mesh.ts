@@ -19,21 +19,20 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync,
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { CertificateAuthority } from '../../core/identity/ca.js';
-import { spiffeId } from '../../core/identity/spiffe.js';
-import { createCsr, generateKeyPem } from '../../core/identity/x509.js';
 import { nodeNetnsName, podNetnsName } from '../../cli/cluster/network/topology.js';
 import { CLUSTER_MARKER } from '../../cli/cluster/processes.js';
-import { TRUST_DOMAIN } from './common.js';
+import { MiB } from './load.js';
 import type { LoadJob } from './mesh-load.js';
+import { commonOptions, numberFlag as num, parseFlags, type CommonOptions } from './options.js';
+import { writePki } from './pki.js';
+import { cpuMs } from './procfs.js';
+import { fmt, median, percentile, ratio, table } from './report.js';
+import { STUNNEL, stunnelVersion, writeStunnelPairConfs } from './stunnel.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(REPO, 'bin/ambientctl.js');
 const LOAD_JS = fileURLToPath(new URL('./mesh-load.js', import.meta.url));
 const SERVER_JS = fileURLToPath(new URL('./mesh-server.js', import.meta.url));
-const STUNNEL = '/usr/bin/stunnel4';
-const MiB = 1024 * 1024;
 const SINK_PORT = 9090; // captured by the pod rules (not one of 15000/15001/15006/15008/15020/15021/15053)
 const STUNNEL_SERVER_PORT = 9443;
 const STUNNEL_CLIENT_PORT = 9444; // on the client pod's 127.0.0.1
@@ -58,62 +57,20 @@ const HELP = `usage: npm run bench:mesh -- [flags]
   --timeout N        seconds allowed for one throughput transfer (default 120)
   --keep             leave the cluster up afterwards (prints AMBIENT_HOME and the name)`;
 
-interface Options {
-  mb: number;
-  parMb: number;
-  streams: number;
-  iters: number;
-  seconds: number;
-  setupIters: number;
-  repeat: number;
+interface Options extends CommonOptions {
   rate: number;
   rateSeconds: number;
-  timeoutS: number;
   keep: boolean;
   quick: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: 'boolean', default: false },
-      mb: { type: 'string' },
-      'par-mb': { type: 'string' },
-      streams: { type: 'string' },
-      iters: { type: 'string' },
-      seconds: { type: 'string' },
-      'setup-iters': { type: 'string' },
-      repeat: { type: 'string' },
-      rate: { type: 'string' },
-      'rate-seconds': { type: 'string' },
-      timeout: { type: 'string' },
-      keep: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    process.exit(0);
-  }
+  const values = parseFlags(argv, { rate: { type: 'string' }, 'rate-seconds': { type: 'string' }, keep: { type: 'boolean', default: false } }, HELP);
   const q = values.quick;
-  const num = (name: string, v: string | undefined, dflt: number, min: number, max: number): number => {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in [${min}, ${max}], got ${v}`);
-    return n;
-  };
   return {
-    mb: num('mb', values.mb, q ? 32 : 200, 1, 10_000),
-    parMb: num('par-mb', values['par-mb'], q ? 4 : 32, 1, 10_000),
-    streams: num('streams', values.streams, 8, 1, 64),
-    iters: num('iters', values.iters, q ? 1000 : 3000, 1, 1_000_000),
-    seconds: num('seconds', values.seconds, q ? 3 : 10, 0.1, 600),
-    setupIters: num('setup-iters', values['setup-iters'], q ? 50 : 200, 1, 100_000),
-    repeat: num('repeat', values.repeat, q ? 1 : 3, 1, 20),
+    ...commonOptions(values, { mbMax: 10_000, streams: 8, streamsMax: 64, iters: 3000, itersMax: 1_000_000, secondsMax: 600, setupItersMin: 1, repeatMax: 20 }),
     rate: num('rate', values.rate, 200, 1, 5000),
     rateSeconds: num('rate-seconds', values['rate-seconds'], q ? 5 : 15, 1, 300),
-    timeoutS: num('timeout', values.timeout, 120, 1, 3600),
     keep: values.keep,
     quick: q,
   };
@@ -262,78 +219,23 @@ function load<T>(netns: string, job: LoadJob): Promise<T> {
   });
 }
 
-// ---------------------------------------------------------------- PKI and stunnel
-
-async function writePki(dir: string) {
-  const ca = await CertificateAuthority.createSelfSigned({ trustDomain: TRUST_DOMAIN });
-  const issue = async (ns: string, sa: string) => {
-    const identity = spiffeId(ns, sa, ca.trustDomain);
-    const key = await generateKeyPem();
-    const signed = ca.sign(createCsr(key, identity), { identity });
-    return { key, cert: signed.chain.join('') };
-  };
-  const [srv, cli] = await Promise.all([issue('bp-b', 'server'), issue('bp-a', 'client')]);
-  const f = (n: string) => join(dir, n);
-  writeFileSync(f('ca.pem'), ca.trustBundle.pems().join(''));
-  writeFileSync(f('server.key'), srv.key, { mode: 0o600 });
-  writeFileSync(f('server.pem'), srv.cert);
-  writeFileSync(f('client.key'), cli.key, { mode: 0o600 });
-  writeFileSync(f('client.pem'), cli.cert);
-  return { caPem: f('ca.pem'), serverKey: f('server.key'), serverCert: f('server.pem'), clientKey: f('client.key'), clientCert: f('client.pem') };
-}
-
-function stunnelConf(dir: string, name: string, body: string[]): string {
-  const path = join(dir, `${name}.conf`);
-  writeFileSync(
-    path,
-    ['; generated by scripts/bench/mesh.ts', 'foreground = yes', 'pid =', 'debug = 5', 'syslog = no', '', `[${name}]`, ...body, 'socket = l:TCP_NODELAY=1', 'socket = r:TCP_NODELAY=1', ''].join(
-      '\n',
-    ),
-  );
-  return path;
-}
+// ---------------------------------------------------------------- stunnel
 
 async function startStunnelPair(dir: string, client: Pod, server: Pod): Promise<ChildProcess[]> {
-  const pki = await writePki(dir);
-  const tls = [`CAfile = ${pki.caPem}`, 'verifyChain = yes', 'sslVersionMin = TLSv1.3'];
-  const srvConf = stunnelConf(dir, 'bench-mesh-stunnel-server', [
-    `accept = 0.0.0.0:${STUNNEL_SERVER_PORT}`,
-    `connect = 127.0.0.1:${SINK_PORT}`,
-    `cert = ${pki.serverCert}`,
-    `key = ${pki.serverKey}`,
-    ...tls,
-    'requireCert = yes',
-  ]);
-  const cliConf = stunnelConf(dir, 'bench-mesh-stunnel-client', [
-    'client = yes',
-    `accept = 127.0.0.1:${STUNNEL_CLIENT_PORT}`,
-    `connect = ${server.ip}:${STUNNEL_SERVER_PORT}`,
-    `cert = ${pki.clientCert}`,
-    `key = ${pki.clientKey}`,
-    ...tls,
-  ]);
-  const s = await startInNetns(server.netns, [STUNNEL, srvConf], /Configuration successful/, 'stunnel server');
-  const c = await startInNetns(client.netns, [STUNNEL, cliConf], /Configuration successful/, 'stunnel client');
+  const pki = await writePki(dir, { ns: 'bp-b', sa: 'server' }, { ns: 'bp-a', sa: 'client' });
+  const conf = writeStunnelPairConfs(dir, pki, {
+    generatedBy: 'scripts/bench/mesh.ts',
+    debug: 5, // "Configuration successful" is the ready signal; nothing per connection
+    prefix: 'bench-mesh-stunnel',
+    server: { accept: `0.0.0.0:${STUNNEL_SERVER_PORT}`, connect: `127.0.0.1:${SINK_PORT}` },
+    client: { accept: `127.0.0.1:${STUNNEL_CLIENT_PORT}`, connect: `${server.ip}:${STUNNEL_SERVER_PORT}` },
+  });
+  const s = await startInNetns(server.netns, [STUNNEL, conf.server], /Configuration successful/, 'stunnel server');
+  const c = await startInNetns(client.netns, [STUNNEL, conf.client], /Configuration successful/, 'stunnel client');
   return [c, s];
 }
 
 // ---------------------------------------------------------------- /proc accounting
-
-const CLK_TCK = (() => {
-  const n = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim());
-  return Number.isFinite(n) && n > 0 ? n : 100;
-})();
-
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
 
 /** VmRSS and VmHWM in MiB. */
 function memMiB(pid: number): { rss: number; hwm: number } {
@@ -378,24 +280,6 @@ function agentPids(): Map<string, number> {
   return byNode;
 }
 
-// ---------------------------------------------------------------- statistics and output
-
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
-const median = (xs: number[]) => percentile(xs, 50);
-function fmt(n: number | undefined, digits = 1): string {
-  if (n === undefined || !Number.isFinite(n)) return '-';
-  return Math.abs(n) >= 1000 ? n.toFixed(0) : n.toFixed(digits);
-}
-const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
-}
-
 // ---------------------------------------------------------------- the run
 
 interface Target {
@@ -434,8 +318,7 @@ async function main(): Promise<void> {
   const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s]`;
   log(`pod-to-pod benchmark: cluster ${NAME}, AMBIENT_HOME ${home}`);
   log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}`);
-  const sv = spawnSync(STUNNEL, ['-version'], { encoding: 'utf8', timeout: 5000 });
-  log(`stunnel: ${`${sv.stdout ?? ''}${sv.stderr ?? ''}`.split('\n').filter((l) => /^stunnel|OpenSSL/.test(l)).join('; ')}`);
+  log(`stunnel: ${stunnelVersion()}`);
   log(
     `plan: 1 x ${opts.mb} MiB, ${opts.streams} x ${opts.parMb} MiB, ${opts.iters} round-trips (<= ${opts.seconds} s), ${opts.setupIters} new connections, ${opts.repeat} repetition(s); ` +
       `then ${opts.rate} connections/s for ${opts.rateSeconds} s per path`,

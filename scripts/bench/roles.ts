@@ -1,5 +1,5 @@
 // Child processes of the HBONE benchmark (forked by hbone.ts; not meant to be run alone):
-//   sink      the bench server behind every path: byte-counting sink and echo (common.ts)
+//   sink      the bench server behind every path: byte-counting sink and echo (bench-server.ts)
 //   hbone-in  HboneServer, forwarding each CONNECT to the bench server (a destination agent)
 //   hbone-out a plain TCP listener that opens an HboneClient tunnel per accepted
 //             connection and pipes it (a source node agent's outbound capture)
@@ -14,16 +14,8 @@ import { HboneClient } from '../../core/hbone/client.js';
 import { pipeTunnel } from '../../core/hbone/tunnel.js';
 import { TrustBundle } from '../../core/identity/trust-bundle.js';
 import { spiffeId } from '../../core/identity/spiffe.js';
-import {
-  MODE_ECHO,
-  MODE_SINK,
-  SINK_ACK_BYTES,
-  SINK_HEADER_BYTES,
-  TRUST_DOMAIN,
-  type ChildMessage,
-  type ParentMessage,
-  type RoleConfig,
-} from './common.js';
+import { TRUST_DOMAIN, type ChildMessage, type ParentMessage, type RoleConfig } from './common.js';
+import { benchConnection } from './bench-server.js';
 
 function send(msg: ChildMessage): void {
   if (process.connected) process.send?.(msg);
@@ -37,50 +29,6 @@ function listen(server: net.Server): Promise<number> {
       resolve((server.address() as net.AddressInfo).port);
     });
   });
-}
-
-/** The bench server: sink ('S') or echo ('E'), chosen by the first byte. */
-function benchConnection(sock: net.Socket): void {
-  sock.setNoDelay(true);
-  sock.on('error', () => sock.destroy());
-  let header: Buffer | undefined = Buffer.alloc(0);
-  let expected = 0n;
-  let received = 0n;
-  let acked = false;
-  const onSinkData = (chunk: Buffer) => {
-    received += BigInt(chunk.length);
-    if (!acked && received >= expected) {
-      acked = true;
-      const ack = Buffer.alloc(SINK_ACK_BYTES);
-      ack.writeBigUInt64BE(received);
-      sock.write(ack);
-    }
-  };
-  const onFirst = (chunk: Buffer) => {
-    header = Buffer.concat([header!, chunk]);
-    const mode = header[0];
-    if (mode === MODE_ECHO) {
-      sock.off('data', onFirst);
-      const rest = header.subarray(1);
-      header = undefined;
-      if (rest.length) sock.write(rest);
-      sock.pipe(sock);
-      return;
-    }
-    if (mode !== MODE_SINK) {
-      sock.destroy();
-      return;
-    }
-    if (header.length < SINK_HEADER_BYTES) return;
-    sock.off('data', onFirst);
-    expected = header.readBigUInt64BE(1);
-    const rest = header.subarray(SINK_HEADER_BYTES);
-    header = undefined;
-    sock.on('data', onSinkData);
-    onSinkData(rest);
-  };
-  sock.on('data', onFirst);
-  sock.on('end', () => sock.end());
 }
 
 async function main(): Promise<void> {
