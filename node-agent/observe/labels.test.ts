@@ -1,57 +1,13 @@
 // Unit tests of the metric labels and access-log fields: one behaviour per test, named after it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { endpoint, service, stateOf, tcpPort, workload } from '../proxy/fixtures.js';
+import { endpoint, service, stateOf, tcpPort } from '../proxy/fixtures.js';
 import type { ConnectionRecord } from '../proxy/record.js';
+import { client, connectionRecord, outboundToReviews as outboundToReviewsRecord, reviews, server, state } from './fixtures.js';
 import { accessLogFields, RESPONSE_FLAGS, responseFlags, TCP_LABELS, tcpMetricLabels } from './labels.js';
 
-const client = workload('sleep', {
-  namespace: 'apps',
-  ips: ['10.244.1.5'],
-  labels: { app: 'sleep', version: 'v1' },
-  canonicalName: 'sleep',
-  canonicalRevision: 'v1',
-});
-const server = workload('reviews-v2-abc', {
-  namespace: 'shop',
-  serviceAccount: 'reviews',
-  ips: ['10.244.2.7'],
-  labels: { app: 'reviews' },
-  canonicalName: 'reviews',
-  canonicalRevision: 'v2',
-});
-const reviews = service('reviews', { namespace: 'shop', vips: ['10.96.0.10'], ports: [tcpPort(9080, 8080)], endpoints: [endpoint(server)] });
-const state = stateOf([client, server, reviews]);
-
-function record(over: Partial<ConnectionRecord>): ConnectionRecord {
-  return {
-    direction: 'outbound',
-    reporter: 'source',
-    plan: 'hbone',
-    mtls: false,
-    bytesSent: 0,
-    bytesReceived: 0,
-    startedAt: new Date(0),
-    durationMs: 12,
-    ...over,
-  };
-}
-
-const outboundToReviews = record({
-  plan: 'hbone',
-  via: 'endpoint',
-  sourceWorkload: client.uid,
-  sourceIdentity: client.identity,
-  destinationWorkload: server.uid,
-  destinationIdentity: server.identity,
-  service: reviews.key,
-  client: { ip: '10.244.1.5', port: 40000 },
-  originalDst: { ip: '10.96.0.10', port: 9080 },
-  upstream: { ip: '10.244.2.7', port: 15008 },
-  mtls: true,
-  bytesSent: 100,
-  bytesReceived: 2048,
-});
+const outboundToReviews = outboundToReviewsRecord();
+const record = connectionRecord;
 
 test('labels_outbound_hbone_to_service', () => {
   assert.deepEqual(tcpMetricLabels(outboundToReviews, state), {

@@ -3,38 +3,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { endpoint, service, stateOf, tcpPort, workload } from '../proxy/fixtures.js';
+import { client, outboundToReviews, state } from './fixtures.js';
 import type { ConnectionRecord } from '../proxy/record.js';
 import { accessLogSink } from './access-log.js';
 import { AgentMetrics, type AgentMetricsSources } from './metrics.js';
 
-const client = workload('sleep', { namespace: 'apps', ips: ['10.244.1.5'], canonicalRevision: 'v1' });
-const server = workload('reviews-v2-abc', { namespace: 'shop', serviceAccount: 'reviews', ips: ['10.244.2.7'], labels: { app: 'reviews' }, canonicalName: 'reviews', canonicalRevision: 'v2' });
-const reviews = service('reviews', { namespace: 'shop', vips: ['10.96.0.10'], ports: [tcpPort(9080, 8080)], endpoints: [endpoint(server)] });
-const state = stateOf([client, server, reviews]);
-
-function outbound(over: Partial<ConnectionRecord> = {}): ConnectionRecord {
-  return {
-    direction: 'outbound',
-    reporter: 'source',
-    plan: 'hbone',
-    via: 'endpoint',
-    sourceWorkload: client.uid,
-    sourceIdentity: client.identity,
-    destinationWorkload: server.uid,
-    destinationIdentity: server.identity,
-    service: reviews.key,
-    client: { ip: '10.244.1.5', port: 40000 },
-    originalDst: { ip: '10.96.0.10', port: 9080 },
-    upstream: { ip: '10.244.2.7', port: 15008 },
-    mtls: true,
-    bytesSent: 100,
-    bytesReceived: 2048,
-    startedAt: new Date(),
-    durationMs: 5,
-    ...over,
-  };
-}
+const outbound = (over: Partial<ConnectionRecord> = {}): ConnectionRecord => outboundToReviews({ startedAt: new Date(), durationMs: 5, ...over });
 
 function sources(over: Partial<AgentMetricsSources> = {}): AgentMetricsSources {
   return { enrolledPods: () => 0, controllerConnected: () => false, certificates: () => [], activeConnections: () => 0, ...over };

@@ -272,7 +272,7 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
     const svc = JSON.parse(ok(ctl('get', 'svc', 'ambient-controller', '-n', 'ambient-system', '-o', 'json'), 'get controller svc')) as { spec: { clusterIP: string } };
     const probe = (namespace: string, sa: string) => {
       const out = ok(
-        run('ip', ['netns', 'exec', nodeNetnsName(NAME, 1), process.execPath, join(REPO, 'dist/test/e2e/csr-probe.js'), `${svc.spec.clusterIP}:15012`, roots, token, 'node1', namespace, sa]),
+        run('ip', ['netns', 'exec', nodeNetnsName(NAME, 1), process.execPath, join(REPO, 'dist/test/support/csr-probe.js'), `${svc.spec.clusterIP}:15012`, roots, token, 'node1', namespace, sa]),
         `CSR probe ${namespace}/${sa}`,
       );
       return JSON.parse(out.trim().split('\n').at(-1)!) as { ok: boolean; uri?: string; status?: number; code?: string };

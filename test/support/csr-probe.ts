@@ -1,4 +1,4 @@
-// Run inside a node's network namespace by test/e2e/mesh.test.ts: asks the controller, as
+// A helper program (not a test) that test/e2e/mesh.test.ts runs inside a node's network namespace: asks the controller, as
 // that node's agent (its ServiceAccount token and node name), to sign a CSR for one
 // identity, and prints the outcome as one JSON line: {"ok":true,"uri":...} or
 // {"ok":false,"status":403,"code":"AMB_CTRL_CSR_DENIED","message":...}.
