@@ -268,6 +268,26 @@ async function outageProxy(t: TestContext, targetPort: number) {
 // --- the config stream ------------------------------------------------------------------
 
 describe('config stream', () => {
+  test('agent_dials_through_its_connect_transport_when_given', async (t) => {
+    const { server, port } = await startServer(t);
+    server.setResources([workload('reviews-1')]);
+    const dialled: string[] = [];
+    const agent = startAgent(t, port, {
+      // The address the client is told is not listening; the transport goes to the real port.
+      address: { host: '127.0.0.1', port: 1 },
+      connectTransport: async (a) => {
+        dialled.push(`${a.host}:${a.port}`);
+        const s = net.connect(port, '127.0.0.1');
+        await once(s, 'connect');
+        return s;
+      },
+    });
+    agent.client.start();
+    await waitFor(() => agent.updates.length >= 1, WAIT, 'the first update over the transport');
+    assert.deepEqual(dialled, ['127.0.0.1:1']);
+    assert.equal(agent.client.status.connected, true);
+  });
+
   test('agent_gets_full_set_then_only_changes_with_increasing_versions_and_acks', async (t) => {
     const { server, port } = await startServer(t);
     const v1 = server.setResources([workload('reviews-1'), workload('ratings-1'), service('reviews'), policy('allow-all')]);

@@ -11,6 +11,7 @@
 // hello: the controller sends only what differs.
 import { EventEmitter } from 'node:events';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type net from 'node:net';
 import tls from 'node:tls';
 import { ErrorCodes, MeshError, type ErrorCode } from '../../core/errors.js';
 import { formatSpiffeId, parseSpiffeId, type SpiffeId } from '../../core/identity/spiffe.js';
@@ -69,6 +70,9 @@ export interface ControllerClientOptions {
   limits?: Partial<ControllerProtocolLimits>;
   /** Jitter source (tests). */
   random?: () => number;
+  /** Opens the TCP connection to the controller; default a plain connect from this
+   * process's network namespace (e.g. connectInNetns to dial from another one). */
+  connectTransport?: (address: { host: string; port: number }) => Promise<net.Socket>;
 }
 
 export interface IssuedCertificate {
@@ -378,10 +382,18 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     return (this.#dialing ??= this.#dial().finally(() => (this.#dialing = undefined)));
   }
 
-  #dial(): Promise<ClientHttp2Session> {
+  async #dial(): Promise<ClientHttp2Session> {
     const where = this.#where();
     const l = this.limits;
     const roots = this.#opts.trustBundle?.pems() ?? this.#opts.roots ?? [];
+    let transport: net.Socket | undefined;
+    if (this.#opts.connectTransport) {
+      try {
+        transport = await this.#opts.connectTransport(this.#address);
+      } catch (err) {
+        throw new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `connection to the controller at ${where} failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
     return new Promise<ClientHttp2Session>((resolve, reject) => {
       let settled = false;
       let identityError: MeshError | undefined;
@@ -393,8 +405,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
         reject(err);
       };
       const tlsSocket = tls.connect({
-        host: this.#address.host,
-        port: this.#address.port,
+        ...(transport ? { socket: transport } : { host: this.#address.host, port: this.#address.port }),
         ca: roots,
         minVersion: 'TLSv1.3',
         ALPNProtocols: ['h2'],

@@ -11,6 +11,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireRoot } from '../support/netns.js';
 import { nodeNetnsName } from '../../cli/cluster/network/topology.js';
+import { spiffeId } from '../../core/identity/spiffe.js';
+import { certificateInfo, createCsr, generateKeyPem } from '../../core/identity/x509.js';
+import { connectInNetns, netnsPath } from '../../core/syscalls.js';
+import { ControllerClient, type ControllerError } from '../../node-agent/controller-client/client.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(REPO, 'bin/ambientctl.js');
@@ -261,27 +265,31 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
     assert.match(certs, new RegExp(CLIENT_ID.replace(/[/.]/g, '\\$&')));
   });
 
-  await t.test("an agent's token gets its own node's identities signed and no other's; a policy the mesh cannot honour is reported alone", async () => {
+  await t.test("an agent's token gets its own node's identities signed and no other's; a policy the mesh cannot honour is reported alone", async (t) => {
     const podsDir = join(home, 'clusters', NAME, 'pods');
     const agent = listPods('ambient-system', 'app=ambient-node-agent').find((p) => p.spec.nodeName === 'node1')!;
     const dir = readdirSync(podsDir).find((d) => d.startsWith(`ambient-system_${agent.metadata.name}_`))!;
     const token = join(podsDir, dir, 'serviceaccount', 'token');
     const cm = JSON.parse(ok(ctl('get', 'configmap', 'ambient-ca-root', '-n', 'ambient-system', '-o', 'json'), 'get roots')) as { data: Record<string, string> };
-    const roots = join(home, 'roots.pem');
-    writeFileSync(roots, cm.data['root-cert.pem']!);
     const svc = JSON.parse(ok(ctl('get', 'svc', 'ambient-controller', '-n', 'ambient-system', '-o', 'json'), 'get controller svc')) as { spec: { clusterIP: string } };
-    const probe = (namespace: string, sa: string) => {
-      const out = ok(
-        run('ip', ['netns', 'exec', nodeNetnsName(NAME, 1), process.execPath, join(REPO, 'dist/test/support/csr-probe.js'), `${svc.spec.clusterIP}:15012`, roots, token, 'node1', namespace, sa]),
-        `CSR probe ${namespace}/${sa}`,
-      );
-      return JSON.parse(out.trim().split('\n').at(-1)!) as { ok: boolean; uri?: string; status?: number; code?: string };
-    };
-    assert.deepEqual(probe('mesh-a', 'client'), { ok: true, uri: CLIENT_ID }, 'the client runs on node1');
-    const other = probe('mesh-b', 'default');
-    assert.equal(other.ok, false, 'echo runs on node2 only');
-    assert.equal(other.status, 403);
-    assert.equal(other.code, 'AMB_CTRL_CSR_DENIED');
+    // The controller's Service address is reachable only from the cluster: dial it from node1's namespace, as node1's agent.
+    const asNode1 = new ControllerClient({
+      address: { host: svc.spec.clusterIP, port: 15012 },
+      roots: [cm.data['root-cert.pem']!],
+      controllerIdentity: 'spiffe://cluster.local/ns/ambient-system/sa/ambient-controller',
+      token: () => readFileSync(token, 'utf8').trim(),
+      node: 'node1',
+      connectTransport: (a) => connectInNetns(netnsPath(nodeNetnsName(NAME, 1)), { host: a.host, port: a.port, timeoutMs: 5_000 }),
+    });
+    t.after(() => asNode1.close());
+    const sign = async (namespace: string, sa: string) => asNode1.requestCertificate(createCsr(await generateKeyPem(), spiffeId(namespace, sa)));
+    const own = await sign('mesh-a', 'client');
+    assert.deepEqual(certificateInfo(own.chain[0]!).uris, [CLIENT_ID], 'the client runs on node1');
+    await assert.rejects(sign('mesh-b', 'default'), (err: ControllerError) => {
+      assert.equal(err.status, 403, 'echo runs on node2 only');
+      assert.equal(err.code, 'AMB_CTRL_CSR_DENIED');
+      return true;
+    });
 
     // A PeerAuthentication the API server accepts (its schema allows DISABLE) and the mesh
     // cannot honour is reported, and everything else keeps flowing.
