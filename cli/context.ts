@@ -3,7 +3,7 @@
 // The user's own kubeconfig is never written.
 import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
-import { DEFAULT_CLUSTER, kubeconfigPath, readRecord } from './cluster/state.js';
+import { DEFAULT_CLUSTER, kubeconfigPath, readRecord } from '../local-cluster/state.js';
 
 export interface ContextOptions {
   kubeconfig?: string;

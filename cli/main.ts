@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { caCommand } from './ca.js';
-import { clusterCommand, execCommand } from './cluster/commands.js';
+import { clusterCommand, execCommand } from './cluster-commands.js';
 import { objectCommands } from './objects.js';
 import { meshCommands } from './mesh/commands.js';
 import { isMeshError } from '../core/errors.js';

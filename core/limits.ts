@@ -62,7 +62,7 @@ export const SOCKET_DEFAULTS = {
   listenBacklog: 511,
 } as const;
 
-/** The local cluster's network layer (cli/cluster/network). */
+/** The local cluster's network layer (local-cluster/network). */
 export const LOCAL_NETWORK_DEFAULTS = {
   /** One `ip`, `sysctl` or `iptables` command. */
   commandTimeoutMs: 15_000,
@@ -72,7 +72,7 @@ export const LOCAL_NETWORK_DEFAULTS = {
   maxOutputBytes: 4 * 1024 * 1024,
 } as const;
 
-/** The local cluster's API server (cli/cluster/apiserver). */
+/** The local cluster's API server (local-cluster/apiserver). */
 export const APISERVER_DEFAULTS = {
   /** Events kept in Redis for watches to resume from; an older resourceVersion gets 410 Gone. */
   historySize: 10_000,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig, PatchStrategy, makeInformer, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../cli/cluster/apiserver/server.js';
+import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { startApiServer, type ApiServer, type ApiServerOptions } from '../cli/cluster/apiserver/server.js';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../local-cluster/apiserver/server.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -619,7 +619,7 @@ describe('tokens', () => {
 
 describe('process', () => {
   test('main_starts_prints_ready_and_stops_on_sigterm_closing_watches', async () => {
-    const entry = new URL('../cli/cluster/apiserver/main.js', import.meta.url).pathname;
+    const entry = new URL('../local-cluster/apiserver/main.js', import.meta.url).pathname;
     const child = spawn(process.execPath, [entry, '--redis-port', String(redis.port), '--redis-prefix', `proc${++prefixes}:`, '--port', '0', '--history-size', '100'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'info' },

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { startApiServer, type ApiServer } from '../cli/cluster/apiserver/server.js';
+import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import { kubeConfigForServer } from '../core/kube/config.js';
 import type { Logger } from '../core/log.js';
 import { startController, type Controller } from '../controller/controller.js';

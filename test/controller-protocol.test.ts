@@ -9,7 +9,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../cli/cluster/apiserver/server.js';
+import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import type { MeshService, Policy, Resource, Workload } from '../core/config/model.js';
 import { ErrorCodes, isMeshError } from '../core/errors.js';
 import type { CertificateAuthority } from '../core/identity/ca.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../cli/cluster/apiserver/server.js';
+import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import type { Resource, Workload } from '../core/config/model.js';
 import { ErrorCodes, isMeshError } from '../core/errors.js';
 import { CA_FILES } from '../core/identity/ca.js';

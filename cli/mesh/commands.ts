@@ -2,11 +2,11 @@
 // node agents hold now, read from their debug endpoints (cli/mesh/transport.ts) and shown
 // by the pure views of cli/mesh/view.ts. Local cluster only for now (docs/operations.md).
 import { Command, Option } from 'commander';
-import { requireRoot } from '../cluster/lifecycle.js';
+import { requireRoot } from '../../local-cluster/lifecycle.js';
 import type { ContextOptions } from '../context.js';
 import { OUTPUT_FORMATS, render, type Column, type OutputFormat } from '../output.js';
 import { CliError } from '../errors.js';
-import type { ClusterRecord } from '../cluster/state.js';
+import type { ClusterRecord } from '../../local-cluster/state.js';
 import { localClusterFor, probeAgents, probeControllers } from './transport.js';
 import type { AgentDump } from './types.js';
 import {

@@ -9,8 +9,8 @@ import { resolve } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { connectInNetns, netnsPath } from '../../core/syscalls.js';
 import { loadKubeConfig, type ContextOptions } from '../context.js';
-import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../cluster/state.js';
-import { nodeNetnsName } from '../cluster/network/topology.js';
+import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../../local-cluster/state.js';
+import { nodeNetnsName } from '../../local-cluster/network/topology.js';
 import { CliError } from '../errors.js';
 import type { AgentDump, AgentProbe, ControllerDebugStatus, ControllerProbe } from './types.js';
 

@@ -19,8 +19,8 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync,
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeNetnsName, podNetnsName } from '../../cli/cluster/network/topology.js';
-import { CLUSTER_MARKER } from '../../cli/cluster/processes.js';
+import { nodeNetnsName, podNetnsName } from '../../local-cluster/network/topology.js';
+import { CLUSTER_MARKER } from '../../local-cluster/processes.js';
 import { MiB } from './load.js';
 import type { LoadJob } from './mesh-load.js';
 import { commonOptions, numberFlag as num, parseFlags, type CommonOptions } from './options.js';
@@ -29,7 +29,7 @@ import { cpuMs } from './procfs.js';
 import { fmt, median, percentile, ratio, table } from './report.js';
 import { STUNNEL, stunnelVersion, writeStunnelPairConfs } from './stunnel.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(REPO, 'bin/ambientctl.js');
 const LOAD_JS = fileURLToPath(new URL('./mesh-load.js', import.meta.url));
 const SERVER_JS = fileURLToPath(new URL('./mesh-server.js', import.meta.url));

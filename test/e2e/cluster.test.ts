@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireRoot } from '../support/netns.js';
-import { clusterPids } from '../../cli/cluster/processes.js';
+import { clusterPids } from '../../local-cluster/processes.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(REPO, 'bin/ambientctl.js');
 const home = mkdtempSync(join(tmpdir(), 'ambient-e2e-'));
 const NAME = `e2e${process.pid % 10000}`;

@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireRoot } from '../support/netns.js';
-import { nodeNetnsName } from '../../cli/cluster/network/topology.js';
+import { nodeNetnsName } from '../../local-cluster/network/topology.js';
 import { spiffeId } from '../../core/identity/spiffe.js';
 import { certificateInfo, createCsr, generateKeyPem } from '../../core/identity/x509.js';
 import { connectInNetns, netnsPath } from '../../core/syscalls.js';
 import { ControllerClient, type ControllerError } from '../../node-agent/controller-client/client.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(REPO, 'bin/ambientctl.js');
 const home = mkdtempSync(join(tmpdir(), 'ambient-mesh-e2e-'));
 const NAME = `mesh${process.pid % 10000}`;

@@ -6,8 +6,8 @@
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { watchResource } from '../../../core/kube/informer.js';
-import { silentLogger, type Logger } from '../../../core/log.js';
+import { watchResource } from '../../core/kube/informer.js';
+import { silentLogger, type Logger } from '../../core/log.js';
 import { containerArgv, containerEnv } from './containers.js';
 import { hostsFile, resolvConf } from './hosts.js';
 import { podStatus, statusKey, type ContainerView } from './pod-status.js';
@@ -22,7 +22,7 @@ export interface PodRef {
   namespace: string;
 }
 
-/** The CNI side of a pod, provided by the node (cli/cluster/network). */
+/** The CNI side of a pod, provided by the node (local-cluster/network). */
 export interface PodNetwork {
   add(pod: PodRef): Promise<{ netns: string; ip: string }>;
   del(pod: PodRef): Promise<void>;

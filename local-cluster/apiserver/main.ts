@@ -1,9 +1,9 @@
 // The local API server as a process of its own:
-//   node dist/cli/cluster/apiserver/main.js --redis-port 6379 --port 6443
+//   node dist/local-cluster/apiserver/main.js --redis-port 6379 --port 6443
 // Logs JSON lines (pino) on stdout; the line with msg "ready" carries the URL. SIGTERM or
 // SIGINT ends open watches, drains requests and exits 0.
 import { Command, InvalidArgumentError } from 'commander';
-import { createLogger } from '../../../core/log.js';
+import { createLogger } from '../../core/log.js';
 import { APISERVER_DEFAULTS } from './limits.js';
 import { startApiServer } from './server.js';
 

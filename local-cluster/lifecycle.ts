@@ -12,14 +12,14 @@ import { buildTopology, type Topology } from './network/topology.js';
 import { createClusterNetwork, destroyClusterNetwork, clusterNamespaces } from './network/nodes.js';
 import { startDaemon, stopCluster } from './processes.js';
 import { clusterDir, kubeconfigPath, kubeconfigYaml, readRecord, writeRecord, type ClusterRecord } from './state.js';
-import { kubeConfigForServer } from '../../core/kube/config.js';
+import { kubeConfigForServer } from '../core/kube/config.js';
 import { ensureClusterPki, pkiDir } from './pki.js';
-import { CliError } from '../errors.js';
+import { CliError } from '../cli/errors.js';
 
 /** The in-cluster API server address, on the cluster network (like kubernetes.default). */
 export const IN_CLUSTER_API_PORT = 6443;
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const dist = (p: string) => join(REPO_ROOT, 'dist', p);
 
 export interface UpOptions {
@@ -112,7 +112,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
     await ensureClusterPki(dir, [topology.controlPlaneAddress]);
     const apiPort = await freePort();
     startDaemon(
-      [process.execPath, dist('cli/cluster/control-plane.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--state-dir', dir, '--redis-port', String(redisPort), '--port', String(apiPort), '--in-cluster-port', String(IN_CLUSTER_API_PORT)],
+      [process.execPath, dist('local-cluster/control-plane.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--state-dir', dir, '--redis-port', String(redisPort), '--port', String(apiPort), '--in-cluster-port', String(IN_CLUSTER_API_PORT)],
       { cluster: o.name, logFile: join(logs, 'control-plane.log') },
     );
     const kc = kubeConfigForServer(`http://127.0.0.1:${apiPort}`);
@@ -139,7 +139,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
       startDaemon(
         // nsenter, not `ip netns exec`: the latter gives the process a private mount
         // namespace, and the pod namespaces it pins would be invisible to everyone else.
-        ['nsenter', `--net=/var/run/netns/${n.netns}`, '--', process.execPath, dist('cli/cluster/runtime/node-main.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--index', String(n.index), '--state-dir', dir, '--api', `https://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT}`, '--token-file', tokenFile, '--ca-file', join(pkiDir(dir), 'ca.crt'), '--repo-root', REPO_ROOT],
+        ['nsenter', `--net=/var/run/netns/${n.netns}`, '--', process.execPath, dist('local-cluster/runtime/node-main.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--index', String(n.index), '--state-dir', dir, '--api', `https://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT}`, '--token-file', tokenFile, '--ca-file', join(pkiDir(dir), 'ca.crt'), '--repo-root', REPO_ROOT],
         { cluster: o.name, logFile: join(logs, `${n.name}.log`) },
       );
     }

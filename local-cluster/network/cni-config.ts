@@ -12,9 +12,9 @@ export const CNI_VERSION = '1.0.0';
 
 /**
  * Where the mesh's own plugin is built (`npm run build:cni`). This module compiles to
- * dist/cli/cluster/network/, four levels below the repository root.
+ * dist/local-cluster/network/, three levels below the repository root.
  */
-export const AMBIENT_CNI_BUILD_DIR = join(fileURLToPath(new URL('../../../..', import.meta.url)), 'node-agent', 'cni', 'build');
+export const AMBIENT_CNI_BUILD_DIR = join(fileURLToPath(new URL('../../..', import.meta.url)), 'node-agent', 'cni', 'build');
 
 /** CNI_PATH: a list of directories searched in order (SPEC.md section 2): Debian's plugins, then ours. */
 export const CNI_PATH = ['/usr/lib/cni', AMBIENT_CNI_BUILD_DIR].join(':');

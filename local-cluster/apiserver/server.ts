@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type net from 'node:net';
 import { Redis } from 'ioredis';
-import { silentLogger, type Logger } from '../../../core/log.js';
+import { silentLogger, type Logger } from '../../core/log.js';
 import { createRequestHandler } from './handler.js';
 import { APISERVER_DEFAULTS, SYSTEM_NAMESPACES, type ApiServerLimits } from './limits.js';
 import { Resources } from './resources.js';

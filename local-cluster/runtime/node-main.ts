@@ -4,8 +4,8 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
-import { kubeConfigForServer } from '../../../core/kube/config.js';
-import { createLogger } from '../../../core/log.js';
+import { kubeConfigForServer } from '../../core/kube/config.js';
+import { createLogger } from '../../core/log.js';
 import { buildTopology, nodeOf } from '../network/topology.js';
 import { podNetworkAdd, podNetworkDel } from '../network/cni.js';
 import { Kubelet } from './kubelet.js';

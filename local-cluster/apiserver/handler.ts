@@ -11,7 +11,7 @@
 // all, as on a real cluster.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../../../core/log.js';
+import type { Logger } from '../../core/log.js';
 import { ApiError, badRequest, internalError, methodNotSupported, pathNotFound, unauthorized } from './api-errors.js';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { parseJson, parseObjectBody, readBody, sendError, sendJson, sendText } from './http-io.js';

@@ -19,8 +19,8 @@ import {
   type V1Service,
   type V1ServiceAccount,
 } from '@kubernetes/client-node';
-import { watchResource, type Watched } from '../../../core/kube/informer.js';
-import { silentLogger, type Logger } from '../../../core/log.js';
+import { watchResource, type Watched } from '../../core/kube/informer.js';
+import { silentLogger, type Logger } from '../../core/log.js';
 import { planDaemonSet } from './daemonsets.js';
 import { planDeployment } from './deployments.js';
 import { planEndpointSlice, sameSlice, MANAGED_BY, MANAGED_BY_LABEL } from './endpointslices.js';

@@ -1,6 +1,6 @@
 // Errors of the local cluster's network layer: MeshErrors whose codes live with every
 // other code in core/errors.ts (and docs/errors.md).
-import { ErrorCodes, MeshError } from '../../../core/errors.js';
+import { ErrorCodes, MeshError } from '../../core/errors.js';
 
 export const NetworkErrorCodes = {
   /** Bad topology input: cluster name, node count, node index, pod uid or name. */

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { caTemplate, generateKeyPem, issueCertificate, serverTemplate } from '../../core/identity/x509.js';
+import { caTemplate, generateKeyPem, issueCertificate, serverTemplate } from '../core/identity/x509.js';
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 /** The names a pod may use for the API server (the `kubernetes` Service's, as on a real cluster). */

@@ -4,9 +4,9 @@
 import { Command } from 'commander';
 import tls from 'node:tls';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { createLogger } from '../../core/log.js';
-import { kubeConfigForServer } from '../../core/kube/config.js';
-import { listenInNetns, netnsPath } from '../../core/syscalls.js';
+import { createLogger } from '../core/log.js';
+import { kubeConfigForServer } from '../core/kube/config.js';
+import { listenInNetns, netnsPath } from '../core/syscalls.js';
 import { startApiServer } from './apiserver/server.js';
 import { startControllers } from './controllers/manager.js';
 import { buildTopology } from './network/topology.js';

@@ -1,9 +1,9 @@
 // The local cluster's kube-proxy for one node: Services and their EndpointSlices in,
-// iptables rules for the Service VIPs out (cli/cluster/network/service-rules.ts), applied
+// iptables rules for the Service VIPs out (local-cluster/network/service-rules.ts), applied
 // with one iptables-restore inside the node's namespace on every change.
 import type { KubeConfig, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { watchResource } from '../../../core/kube/informer.js';
-import { silentLogger, type Logger } from '../../../core/log.js';
+import { watchResource } from '../../core/kube/informer.js';
+import { silentLogger, type Logger } from '../../core/log.js';
 import { installServiceJumps, syncServices } from '../network/service-proxy.js';
 import type { Service } from '../network/service-rules.js';
 import { SERVICE_NAME_LABEL } from '../controllers/endpointslices.js';

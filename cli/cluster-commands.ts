@@ -2,12 +2,12 @@
 import { Command, Option } from 'commander';
 import { spawn } from 'node:child_process';
 import { CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import { clusterDown, clusterUp, localKubeConfig, requireRoot } from './lifecycle.js';
-import { DEFAULT_CLUSTER, kubeconfigPath, readRecord } from './state.js';
-import { nodeNetnsName, podNetnsName } from './network/topology.js';
-import { loadKubeConfig, namespaceOf } from '../context.js';
-import { OUTPUT_FORMATS, render, renderOne, type OutputFormat } from '../output.js';
-import { CliError } from '../errors.js';
+import { clusterDown, clusterUp, localKubeConfig, requireRoot } from '../local-cluster/lifecycle.js';
+import { DEFAULT_CLUSTER, kubeconfigPath, readRecord } from '../local-cluster/state.js';
+import { nodeNetnsName, podNetnsName } from '../local-cluster/network/topology.js';
+import { loadKubeConfig, namespaceOf } from './context.js';
+import { OUTPUT_FORMATS, render, renderOne, type OutputFormat } from './output.js';
+import { CliError } from './errors.js';
 
 /** The local cluster a command acts on: the global --cluster option. */
 const clusterName = (cmd: Command): string => (cmd.optsWithGlobals() as { cluster?: string }).cluster ?? DEFAULT_CLUSTER;
