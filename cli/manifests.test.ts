@@ -49,7 +49,10 @@ test('paths_expand_directories_in_order_and_a_missing_path_stops_before_anything
   writeFileSync(join(dir, 'd', 'a.yml'), cm('a'));
   writeFileSync(join(dir, 'd', 'notes.txt'), 'not a manifest');
   writeFileSync(join(dir, 'c.json'), JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }));
+  mkdirSync(join(dir, 'd', 'sub'));
+  writeFileSync(join(dir, 'd', 'sub', 'x.yaml'), cm('x'));
   assert.deepEqual(await expandPaths([join(dir, 'c.json'), join(dir, 'd')]), [join(dir, 'c.json'), join(dir, 'd', 'a.yml'), join(dir, 'd', 'b.yaml')]);
+  assert.deepEqual(await expandPaths([join(dir, 'd')], true), [join(dir, 'd', 'a.yml'), join(dir, 'd', 'b.yaml'), join(dir, 'd', 'sub', 'x.yaml')]);
   const names = (await readManifests([join(dir, 'd'), join(dir, 'c.json')])).map((e) => (e as Manifest).obj.metadata?.name);
   assert.deepEqual(names, ['a', 'b', 'c']);
   await assert.rejects(expandPaths([join(dir, 'c.json'), join(dir, 'nope.yaml')]), /the path ".*nope\.yaml" does not exist/);

@@ -71,8 +71,25 @@ export function parseManifests(text: string, file: string): Entry[] {
   return out;
 }
 
-/** The files behind the paths, in order: a directory gives its *.yaml, *.yml and *.json, sorted. */
-export async function expandPaths(paths: readonly string[]): Promise<string[]> {
+const MANIFEST_FILE = /\.(ya?ml|json)$/;
+
+/** A directory's manifest files in name order; with `recursive`, its subdirectories' too, in place. */
+async function directoryFiles(dir: string, recursive: boolean): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (recursive) out.push(...(await directoryFiles(p, true)));
+    } else if (MANIFEST_FILE.test(entry.name)) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * The files behind the paths, in order: a directory gives its *.yaml, *.yml and *.json
+ * files sorted by name (and, with `recursive` as kubectl's -R, those of its subdirectories).
+ */
+export async function expandPaths(paths: readonly string[], recursive = false): Promise<string[]> {
   if (paths.length === 0) throw new CliError('must specify -f FILENAME (a file, a directory or - for stdin)');
   if (paths.filter((p) => p === '-').length > 1) throw new CliError('stdin (-) can be read only once');
   const files: string[] = [];
@@ -83,17 +100,16 @@ export async function expandPaths(paths: readonly string[]): Promise<string[]> {
     }
     const st = await stat(path).catch(() => undefined);
     if (!st) throw new CliError(`the path ${JSON.stringify(path)} does not exist`);
-    if (st.isDirectory()) {
-      for (const f of (await readdir(path)).sort()) if (/\.(ya?ml|json)$/.test(f)) files.push(join(path, f));
-    } else files.push(path);
+    if (st.isDirectory()) files.push(...(await directoryFiles(path, recursive)));
+    else files.push(path);
   }
   return files;
 }
 
 /** Every object of every path; unreadable documents are problems, not failures of the rest. */
-export async function readManifests(paths: readonly string[]): Promise<Entry[]> {
+export async function readManifests(paths: readonly string[], recursive = false): Promise<Entry[]> {
   const out: Entry[] = [];
-  for (const file of await expandPaths(paths)) {
+  for (const file of await expandPaths(paths, recursive)) {
     let text: string;
     try {
       text = await readFile(file === '-' ? '/dev/stdin' : file, 'utf8');

@@ -42,7 +42,7 @@ export function targetOf(obj: Obj, resources: readonly ApiResource[], explicitNa
 }
 
 /** `pod/web`, `deployment.apps/web`: how kubectl names an object in its result lines. */
-export function resultName(t: Target): string {
+export function resultName(t: Pick<Target, 'resource' | 'name'>): string {
   return `${t.resource.singular}${t.resource.group ? `.${t.resource.group}` : ''}/${t.name}`;
 }
 

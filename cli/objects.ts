@@ -9,7 +9,7 @@ import { loadKubeConfig, namespaceOf, type ContextOptions } from './context.js';
 import { OUTPUT_FORMATS, render, renderOne, type Column, type OutputFormat } from './output.js';
 import { CliError } from './errors.js';
 import { collectPaths, readManifests, type Obj } from './manifests.js';
-import { applyManifests, deleteManifests } from './object-writes.js';
+import { applyManifests, deleteManifests, resultName } from './object-writes.js';
 
 function age(ts: unknown): string {
   if (!ts) return '';
@@ -85,9 +85,10 @@ export function objectCommands(program: Command): void {
     .command('apply')
     .description('create or update the objects in files, directories or stdin (-); every valid object is applied, each failure reported')
     .requiredOption('-f, --filename <path>', 'file, directory or - for stdin; repeat (-f a.yaml -f b.yaml) or separate with commas', collectPaths)
-    .action(async (o: { filename: string[] }, cmd: Command) => {
+    .option('-R, --recursive', 'read directories given with -f recursively')
+    .action(async (o: { filename: string[]; recursive?: boolean }, cmd: Command) => {
       const g = globals(cmd);
-      const manifests = await readManifests(o.filename);
+      const manifests = await readManifests(o.filename, !!o.recursive);
       const kc = loadKubeConfig(g);
       const resources = await discover(kc);
       const results = await applyManifests(kc, resources, manifests, g.namespace, namespaceOf(kc, g.namespace));
@@ -132,12 +133,13 @@ export function objectCommands(program: Command): void {
     .argument('[kind]', 'resource type')
     .argument('[name]', 'object name')
     .option('-f, --filename <path>', 'file, directory or - for stdin; repeat (-f a.yaml -f b.yaml) or separate with commas', collectPaths)
+    .option('-R, --recursive', 'read directories given with -f recursively')
     .option('--ignore-not-found', 'no error when an object does not exist')
-    .action(async (kind: string | undefined, name: string | undefined, o: { filename?: string[]; ignoreNotFound?: boolean }, cmd: Command) => {
+    .action(async (kind: string | undefined, name: string | undefined, o: { filename?: string[]; recursive?: boolean; ignoreNotFound?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       if (o.filename && (kind || name)) throw new CliError('delete takes -f FILE, or KIND and NAME, not both');
       if (!o.filename && !(kind && name)) throw new CliError('delete needs -f FILE, or KIND and NAME');
-      const manifests = o.filename ? await readManifests(o.filename) : undefined;
+      const manifests = o.filename ? await readManifests(o.filename, !!o.recursive) : undefined;
       const kc = loadKubeConfig(g);
       const resources = await discover(kc);
       if (!manifests) {
@@ -150,7 +152,7 @@ export function objectCommands(program: Command): void {
           if (o.ignoreNotFound && (err as { statusCode?: number }).statusCode === 404) return;
           throw err;
         }
-        process.stdout.write(`${r.singular}/${name} deleted\n`);
+        process.stdout.write(`${resultName({ resource: r, name: name! })} deleted\n`);
         return;
       }
       const results = await deleteManifests(kc, resources, manifests, g.namespace, namespaceOf(kc, g.namespace), !!o.ignoreNotFound);
