@@ -1,5 +1,7 @@
 // `ambientctl apply -f`, `get`, `delete -f`, `label`: objects on the local cluster or a
-// real one, through discovery and the generic object API of @kubernetes/client-node.
+// real one, through discovery and plain REST calls (core/kube/rest.ts), so what the
+// server refuses is shown as its `Status` (cli/errors.ts). apply/delete -f object by
+// object: cli/manifests.ts reads, cli/object-writes.ts writes and reports.
 import { Command, Option } from 'commander';
 import { PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
 import { discover, resolveResource, type ApiResource } from '../core/kube/discovery.js';
@@ -7,7 +9,7 @@ import { collectionPath } from '../core/kube/informer.js';
 import { kubeRequest } from '../core/kube/rest.js';
 import { loadKubeConfig, namespaceOf, type ContextOptions } from './context.js';
 import { OUTPUT_FORMATS, render, renderOne, type Column, type OutputFormat } from './output.js';
-import { CliError } from './errors.js';
+import { CliError, serverStatusOf } from './errors.js';
 import { collectPaths, readManifests, type Obj } from './manifests.js';
 import { applyManifests, deleteManifests, resultName } from './object-writes.js';
 
@@ -149,7 +151,7 @@ export function objectCommands(program: Command): void {
         try {
           await kubeRequest(kc, 'DELETE', path);
         } catch (err) {
-          if (o.ignoreNotFound && (err as { statusCode?: number }).statusCode === 404) return;
+          if (o.ignoreNotFound && serverStatusOf(err)?.code === 404) return;
           throw err;
         }
         process.stdout.write(`${resultName({ resource: r, name: name! })} deleted\n`);
