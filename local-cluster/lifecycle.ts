@@ -14,7 +14,8 @@ import { startDaemon, stopCluster } from './processes.js';
 import { clusterDir, kubeconfigPath, kubeconfigYaml, readRecord, writeRecord, type ClusterRecord } from './state.js';
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { ensureClusterPki, pkiDir } from './pki.js';
-import { CliError } from '../cli/errors.js';
+import { LocalClusterError, LocalClusterErrorCodes } from './errors.js';
+import { LOCAL_CLUSTER_DEFAULTS } from './limits.js';
 
 /** The in-cluster API server address, on the cluster network (like kubernetes.default). */
 export const IN_CLUSTER_API_PORT = 6443;
@@ -50,17 +51,16 @@ async function until<T>(what: string, deadline: number, logs: string, probe: () 
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, LOCAL_CLUSTER_DEFAULTS.clusterUpPollMs));
   }
-  throw new CliError(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}; see the logs in ${logs}`);
+  throw new LocalClusterError(LocalClusterErrorCodes.START_TIMEOUT, `timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}; see the logs in ${logs}`);
 }
 
 export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new CliError('the local cluster needs root (network namespaces, iptables): run ambientctl as root');
+  if (process.getuid?.() !== 0) throw new LocalClusterError(LocalClusterErrorCodes.NEEDS_ROOT, 'the local cluster needs root (network namespaces, iptables): run ambientctl as root');
 }
 
 const NODE_SERVICE_ACCOUNT = { namespace: 'kube-system', name: 'ambient-node' };
-const NODE_TOKEN_SECONDS = 365 * 24 * 3600;
 
 async function nodeToken(core: CoreV1Api): Promise<string> {
   await core.createNamespacedServiceAccount({ namespace: NODE_SERVICE_ACCOUNT.namespace, body: { metadata: { name: NODE_SERVICE_ACCOUNT.name } } }).catch((err: { code?: number }) => {
@@ -68,9 +68,9 @@ async function nodeToken(core: CoreV1Api): Promise<string> {
   });
   const tr = await core.createNamespacedServiceAccountToken({
     ...NODE_SERVICE_ACCOUNT,
-    body: { spec: { audiences: [], expirationSeconds: NODE_TOKEN_SECONDS } },
+    body: { spec: { audiences: [], expirationSeconds: LOCAL_CLUSTER_DEFAULTS.nodeTokenExpirationSeconds } },
   });
-  if (!tr.status?.token) throw new CliError('the API server issued no token for the nodes');
+  if (!tr.status?.token) throw new LocalClusterError(LocalClusterErrorCodes.START_FAILED, 'the API server issued no token for the nodes');
   return tr.status.token;
 }
 
@@ -83,7 +83,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
     say(`cleaning up what an earlier run of cluster "${o.name}" left`);
     await clusterDown(o.name);
   }
-  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  const deadline = Date.now() + (o.timeoutMs ?? LOCAL_CLUSTER_DEFAULTS.clusterUpTimeoutMs);
   const logs = join(dir, 'logs');
   await mkdir(logs, { recursive: true });
   try {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { LOCAL_CLUSTER_DEFAULTS } from './limits.js';
 
 export const CLUSTER_MARKER = 'AMBIENT_CLUSTER';
 
@@ -53,7 +54,7 @@ function alive(pid: number): boolean {
 }
 
 /** SIGTERM every process of the cluster, then SIGKILL what is left after `graceMs`. */
-export async function stopCluster(cluster: string, stateDir: string, graceMs = 8000): Promise<number> {
+export async function stopCluster(cluster: string, stateDir: string, graceMs: number = LOCAL_CLUSTER_DEFAULTS.stopGraceMs): Promise<number> {
   const pids = clusterPids(cluster, stateDir);
   for (const pid of pids) {
     try {
