@@ -14,6 +14,7 @@ import { startDaemon, stopCluster } from './processes.js';
 import { clusterDir, kubeconfigPath, kubeconfigYaml, readRecord, writeRecord, type ClusterRecord } from './state.js';
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { ensureClusterPki, pkiDir } from './pki.js';
+import { NODE_SERVICE_ACCOUNT } from './apiserver/authorize.js';
 import { LocalClusterError, LocalClusterErrorCodes } from './errors.js';
 import { LOCAL_CLUSTER_DEFAULTS } from './limits.js';
 
@@ -60,7 +61,6 @@ export function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new LocalClusterError(LocalClusterErrorCodes.NEEDS_ROOT, 'the local cluster needs root (network namespaces, iptables): run ambientctl as root');
 }
 
-const NODE_SERVICE_ACCOUNT = { namespace: 'kube-system', name: 'ambient-node' };
 
 async function nodeToken(core: CoreV1Api): Promise<string> {
   await core.createNamespacedServiceAccount({ namespace: NODE_SERVICE_ACCOUNT.namespace, body: { metadata: { name: NODE_SERVICE_ACCOUNT.name } } }).catch((err: { code?: number }) => {

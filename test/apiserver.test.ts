@@ -617,6 +617,99 @@ describe('tokens', () => {
   });
 });
 
+describe('authorization', () => {
+  /** An API server reached through an attached listener, where only bearer tokens count (as from the cluster network). */
+  async function withTokenListener(s: ApiServer, fn: (other: { url: string }) => Promise<void>): Promise<void> {
+    const extra = net.createServer();
+    extra.listen(0, '127.0.0.1');
+    await once(extra, 'listening');
+    const detach = s.attach(extra);
+    try {
+      await fn({ url: `http://127.0.0.1:${(extra.address() as net.AddressInfo).port}` });
+    } finally {
+      detach();
+      extra.close();
+    }
+  }
+
+  /** A pod's token, as the kubelet mints it: bound to the pod, for the API server's audience. */
+  async function podToken(s: ApiServer, namespace: string, sa: string, podName: string): Promise<string> {
+    await call(s, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name: sa } });
+    const p = await ok(s, 'POST', `/api/v1/namespaces/${namespace}/pods`, pod(podName, {}, { spec: { serviceAccountName: sa } }));
+    const tr = await ok(s, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${sa}/token`, {
+      spec: { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: podName, uid: p.metadata.uid } },
+    });
+    return tr.status.token;
+  }
+
+  const secret = (name: string, value: string) => ({ metadata: { name }, data: { 'ca-key.pem': Buffer.from(value).toString('base64') } });
+
+  test('pod_token_cannot_read_or_steal_secrets_of_other_namespaces_but_reads_its_own', async () => {
+    const s = await server();
+    for (const n of ['ambient-system', 'x']) await ok(s, 'POST', '/api/v1/namespaces', ns(n));
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/secrets', secret('ambient-ca', 'the mesh CA key'));
+    await ok(s, 'POST', '/api/v1/namespaces/x/secrets', secret('own', 'x secret'));
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/serviceaccounts', { metadata: { name: 'ambient-controller' } });
+    const attacker = await podToken(s, 'x', 'default', 'attacker');
+    const controller = await podToken(s, 'ambient-system', 'ambient-controller', 'controller-1');
+    await withTokenListener(s, async (other) => {
+      const as = (token: string) => ({ authorization: `Bearer ${token}` });
+      const get = await call(other, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, as(attacker));
+      assert.equal(get.status, 403, JSON.stringify(get.body));
+      assert.deepEqual([get.body.kind, get.body.reason, get.body.code], ['Status', 'Forbidden', 403]);
+      assert.equal(get.body.message, 'secrets "ambient-ca" is forbidden: User "system:serviceaccount:x:default" cannot get resource "secrets" in API group "" in the namespace "ambient-system"');
+      assert.ok(!JSON.stringify(get.body).includes(Buffer.from('the mesh CA key').toString('base64')));
+      const all = await call(other, 'GET', '/api/v1/secrets', undefined, as(attacker));
+      assert.equal(all.status, 403);
+      assert.match(all.body.message, /^secrets is forbidden: User "system:serviceaccount:x:default" cannot list resource "secrets" in API group "" at the cluster scope$/);
+      for (const path of ['/api/v1/namespaces/ambient-system/secrets', '/api/v1/secrets?watch=true', '/api/v1/watch/namespaces/ambient-system/secrets', '/api/v1/namespaces/ambient-system/secrets?watch=1&fieldSelector=metadata.name%3Dambient-ca']) {
+        assert.equal((await call(other, 'GET', path, undefined, as(attacker))).status, 403, path);
+      }
+      // Around the rule: overwrite the CA, mint the controller's token, or run a pod as it.
+      assert.equal((await call(other, 'PUT', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', secret('ambient-ca', 'forged'), as(attacker))).status, 403);
+      assert.equal((await call(other, 'DELETE', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, as(attacker))).status, 403);
+      const mint = await call(other, 'POST', '/api/v1/namespaces/ambient-system/serviceaccounts/ambient-controller/token', {}, as(attacker));
+      assert.equal(mint.status, 403);
+      assert.match(mint.body.message, /cannot create resource "serviceaccounts\/token" in API group "" in the namespace "ambient-system"/);
+      const impostor = pod('impostor', {}, { spec: { serviceAccountName: 'ambient-controller' } });
+      assert.equal((await call(other, 'POST', '/api/v1/namespaces/ambient-system/pods', impostor, as(attacker))).status, 403);
+      // Its own namespace's Secrets stay usable.
+      const own = await call(other, 'GET', '/api/v1/namespaces/x/secrets/own', undefined, as(attacker));
+      assert.equal(own.status, 200);
+      assert.deepEqual((await ok(other, 'GET', '/api/v1/namespaces/x/secrets', undefined, as(attacker))).items.map((i: Any) => i.metadata.name), ['own']);
+      assert.equal((await call(other, 'GET', '/api/v1/namespaces/ambient-system/configmaps', undefined, as(attacker))).status, 200, 'other kinds stay readable');
+      // The mesh's controller keeps its CA Secret and its TokenReviews.
+      const ca = await call(other, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, as(controller));
+      assert.equal(ca.status, 200);
+      const review = await call(other, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', { spec: { token: attacker } }, as(controller));
+      assert.equal(review.status, 201);
+      assert.equal(review.body.status.authenticated, true);
+    });
+    // The admin (loopback) is untouched.
+    assert.equal((await call(s, 'GET', '/api/v1/secrets')).status, 200);
+    assert.equal((await call(s, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca')).status, 200);
+  });
+
+  test('node_token_mints_pod_tokens_in_any_namespace_but_reads_no_foreign_secrets', async () => {
+    const s = await server();
+    for (const n of ['ambient-system', 'apps']) await ok(s, 'POST', '/api/v1/namespaces', ns(n));
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/secrets', secret('ambient-ca', 'k'));
+    await ok(s, 'POST', '/api/v1/namespaces/kube-system/serviceaccounts', { metadata: { name: 'ambient-node' } });
+    const node = (await ok(s, 'POST', '/api/v1/namespaces/kube-system/serviceaccounts/ambient-node/token', {})).status.token;
+    await ok(s, 'POST', '/api/v1/namespaces/apps/serviceaccounts', { metadata: { name: 'default' } });
+    const p = await ok(s, 'POST', '/api/v1/namespaces/apps/pods', pod('web'));
+    await withTokenListener(s, async (other) => {
+      const as = { authorization: `Bearer ${node}` };
+      const tr = await call(other, 'POST', '/api/v1/namespaces/apps/serviceaccounts/default/token', { spec: { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web', uid: p.metadata.uid } } }, as);
+      assert.equal(tr.status, 201, JSON.stringify(tr.body));
+      const status = await call(other, 'PATCH', '/api/v1/namespaces/apps/pods/web/status', { status: { phase: 'Running' } }, { ...as, 'content-type': 'application/merge-patch+json' });
+      assert.equal(status.status, 200);
+      assert.equal((await call(other, 'POST', '/api/v1/nodes', { metadata: { name: 'node1' } }, as)).status, 201);
+      assert.equal((await call(other, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, as)).status, 403);
+    });
+  });
+});
+
 describe('process', () => {
   test('main_starts_prints_ready_and_stops_on_sigterm_closing_watches', async () => {
     const entry = new URL('../local-cluster/apiserver/main.js', import.meta.url).pathname;
