@@ -8,7 +8,18 @@ import http from 'node:http';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../local-cluster/apiserver/server.js';
+import { redisDir, startClusterRedis } from '../local-cluster/lifecycle.js';
+import { ensureClusterPki } from '../local-cluster/pki.js';
+import { stopCluster } from '../local-cluster/processes.js';
+import { clusterDir, writeKubeconfig, writePrivateFile, writeRecord } from '../local-cluster/state.js';
+import { closedPort } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -707,6 +718,75 @@ describe('authorization', () => {
       assert.equal((await call(other, 'POST', '/api/v1/nodes', { metadata: { name: 'node1' } }, as)).status, 201);
       assert.equal((await call(other, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, as)).status, 403);
     });
+  });
+});
+
+describe('key material at rest', () => {
+  /** Every file and directory under `root`, with its permission bits. */
+  function modes(root: string): Map<string, { mode: number; dir: boolean }> {
+    const out = new Map<string, { mode: number; dir: boolean }>();
+    const walk = (p: string) => {
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st) return; // a temporary file Redis has just renamed
+      out.set(p, { mode: st.mode & 0o777, dir: st.isDirectory() });
+      if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    };
+    walk(root);
+    return out;
+  }
+
+  test('cluster_state_redis_aof_pki_and_tokens_are_private_to_root', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'ambient-home-'));
+    const saved = process.env['AMBIENT_HOME'];
+    process.env['AMBIENT_HOME'] = home;
+    const cluster = `modes${process.pid}`;
+    const dir = clusterDir(cluster);
+    // A directory left loose by an earlier run is put right too.
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    let r: Redis | undefined;
+    try {
+      await writeRecord({ name: cluster, nodes: ['node1'], apiPort: 1, redisPort: 2, createdAt: new Date().toISOString(), repoRoot: '/' });
+      await writeKubeconfig(cluster, 1);
+      await writePrivateFile(dir, 'node-token', 'a.b.c');
+      await ensureClusterPki(dir, ['10.10.0.1']);
+      const port = await closedPort();
+      await startClusterRedis({ cluster, stateDir: dir, port });
+      r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      r.on('error', () => {});
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          await r.connect();
+          break;
+        } catch {
+          assert.ok(Date.now() < deadline, 'redis did not start');
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      }
+      // What the API server keeps there: the CA Secret among the objects.
+      await r.hset('k8s:objects:secrets', 'ambient-system/ambient-ca', JSON.stringify({ data: { 'ca-key.pem': 'c2VjcmV0' } }));
+      await r.bgrewriteaof(); // a snapshot base file too
+      while (/aof_rewrite_in_progress:1|aof_rewrite_scheduled:1/.test(await r.info('persistence'))) {
+        assert.ok(Date.now() < deadline, 'the AOF rewrite did not finish');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const files = [...modes(dir)];
+      const aof = files.filter(([p, m]) => p.startsWith(redisDir(dir)) && !m.dir);
+      assert.ok(aof.length > 0, 'redis wrote its append-only file');
+      const loose = files.filter(([p, m]) => (m.dir ? m.mode !== 0o700 : p.endsWith('.crt') ? m.mode !== 0o644 : m.mode !== 0o600));
+      assert.deepEqual(loose.map(([p, m]) => `${p.slice(dir.length)} ${m.mode.toString(8)}`), [], 'directories 0700, files 0600 (certificates 0644)');
+      assert.equal(statSync(join(dir, 'pki', 'ca.key')).mode & 0o777, 0o600);
+      // Another user on the machine cannot read the store, the keys or the token.
+      for (const f of [aof[0]![0], join(dir, 'pki', 'ca.key'), join(dir, 'node-token')]) {
+        await assert.rejects(promisify(execFile)('/bin/cat', [f], { uid: 65534, gid: 65534, timeout: 5_000 }), /Permission denied/, f);
+      }
+    } finally {
+      r?.disconnect();
+      await stopCluster(cluster, dir, 2_000);
+      if (saved === undefined) delete process.env['AMBIENT_HOME'];
+      else process.env['AMBIENT_HOME'] = saved;
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 
