@@ -540,6 +540,40 @@ describe('errors', () => {
     assert.equal(created.metadata.name, 'good', 'bad requests did not disturb the server');
   });
 
+  test('mesh_policies_with_wrongly_typed_fields_and_loopback_endpoints_are_refused_at_admission', async () => {
+    const s = await server();
+    const ap = (spec: unknown) => ({ apiVersion: 'ambient.dev/v1', kind: 'AuthorizationPolicy', metadata: { name: 'ap' }, spec });
+    const to = await call(s, 'POST', '/apis/ambient.dev/v1/namespaces/default/authorizationpolicies', ap({ action: 'ALLOW', rules: [{ to: 42 }] }));
+    assert.equal(to.status, 422, JSON.stringify(to.body));
+    assert.equal(to.body.reason, 'Invalid');
+    assert.equal(to.body.message, 'AuthorizationPolicy "ap" is invalid: spec.rules[0].to: Invalid value: "integer": spec.rules[0].to in body must be of type array: "integer"');
+    assert.deepEqual(to.body.details.causes.map((c: Any) => [c.reason, c.field]), [['FieldValueTypeInvalid', 'spec.rules[0].to']]);
+    const principals = await call(s, 'POST', '/apis/ambient.dev/v1/namespaces/default/authorizationpolicies', ap({ rules: [{ from: [{ source: { principals: 7 } }] }] }));
+    assert.equal(principals.status, 422);
+    assert.deepEqual(principals.body.details.causes.map((c: Any) => c.field), ['spec.rules[0].from[0].source.principals']);
+    const pa = { apiVersion: 'ambient.dev/v1', kind: 'PeerAuthentication', metadata: { name: 'pa' }, spec: { selector: { matchLabels: { app: 5 } }, mtls: { mode: 'STRICT' } } };
+    const label = await call(s, 'POST', '/apis/ambient.dev/v1/namespaces/default/peerauthentications', pa);
+    assert.equal(label.status, 422);
+    assert.deepEqual(label.body.details.causes.map((c: Any) => c.field), ['spec.selector.matchLabels.app']);
+    // A patch that would make a stored policy ill-typed is refused the same way.
+    await ok(s, 'POST', '/apis/ambient.dev/v1/namespaces/default/authorizationpolicies', ap({ action: 'DENY', rules: [{ from: [{ source: { principals: ['x'] } }] }] }));
+    const patched = await call(s, 'PATCH', '/apis/ambient.dev/v1/namespaces/default/authorizationpolicies/ap', { spec: { rules: [{ from: [{ source: { principals: 7 } }] }] } }, { 'content-type': 'application/merge-patch+json' });
+    assert.equal(patched.status, 422);
+    const slice = (addresses: string[]) => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'echo-x', labels: { 'kubernetes.io/service-name': 'echo' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses }],
+      ports: [{ port: 8080, protocol: 'TCP' }],
+    });
+    const loop = await call(s, 'POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(['127.0.0.1']));
+    assert.equal(loop.status, 422);
+    assert.match(loop.body.message, /endpoints\[0\]\.addresses\[0\]: Invalid value: "127.0.0.1": may not be in the loopback range/);
+    assert.equal((await call(s, 'POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(['169.254.169.254']))).status, 422);
+    await ok(s, 'POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(['10.244.1.7']));
+  });
+
   test('unknown_kinds_methods_and_oversized_bodies', async () => {
     const s = await server({ maxBodyBytes: 64 * 1024 });
     const unknown = await call(s, 'GET', '/apis/example.com/v1/widgets');
