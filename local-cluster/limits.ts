@@ -47,6 +47,8 @@ export const APISERVER_DEFAULTS = {
   maxDiscardBytes: 16 * 1024 * 1024,
   /** ...and the discarding ends (connection closed) after this long. */
   discardTimeoutMs: 30_000,
+  /** A connection closed that way is half-closed first, and reset only this long after (so the client reads the answer). */
+  closeLingerMs: 500,
   /** How long an event that arrived ahead of a missing predecessor waits for it before fan-out. */
   eventGapWaitMs: 100,
   /**

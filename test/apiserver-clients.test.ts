@@ -250,6 +250,20 @@ spec:
     await assert.rejects(core.readNamespace({ name: 'shop' }), (err: { code?: number }) => err.code === 404);
   });
 
+  test('kubectl_apply_of_a_5mb_object_prints_the_servers_413_not_a_broken_pipe', async () => {
+    const file = join(dir, 'big.yaml');
+    writeFileSync(file, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: default}\ndata:\n  x: "${'y'.repeat(5 * 1024 * 1024)}"\n`);
+    await assert.rejects(kubectl('apply', '-f', file), (err: Error) => {
+      assert.match(err.message, /Error from server \(RequestEntityTooLarge\): .*Request entity too large: limit is 3145728/);
+      assert.doesNotMatch(err.message, /broken pipe|connection reset/);
+      return true;
+    });
+    // Under the body limit but over the 1.5 MiB object limit: the same kind of answer.
+    writeFileSync(file, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: default}\ndata:\n  x: "${'y'.repeat(2 * 1024 * 1024)}"\n`);
+    await assert.rejects(kubectl('create', '-f', file), /Error from server \(RequestEntityTooLarge\): .*configmaps "big" would be \d+ bytes, limit is 1572864/);
+    assert.match(await kubectl('get', 'ns', 'default'), /^default\s+Active/m, 'the server keeps serving');
+  });
+
   test('kubectl_reports_invalid_objects_with_field_paths', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata: {name: bad, namespace: default}\nspec:\n  containers: [{name: c}]\n');

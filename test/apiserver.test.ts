@@ -595,6 +595,88 @@ describe('errors', () => {
   });
 });
 
+describe('oversize requests', () => {
+  /** Sends `head` then `body` in chunks on a raw connection; collects what comes back until the server closes or `until` holds. */
+  async function rawExchange(
+    port: number,
+    head: string,
+    chunks: Iterable<Buffer>,
+    until: (received: string) => boolean,
+  ): Promise<{ received: string; written: number; closed: boolean; socket: net.Socket }> {
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    let closed = false;
+    let written = 0;
+    socket.on('data', (d) => (received += d.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => (closed = true));
+    socket.write(head);
+    for (const c of chunks) {
+      if (closed || socket.destroyed || !socket.writable) break;
+      if (!socket.write(c)) await Promise.race([once(socket, 'drain'), once(socket, 'close'), new Promise((r) => setTimeout(r, 200))]);
+      written += c.length;
+    }
+    const deadline = Date.now() + 10_000;
+    while (!closed && !until(received) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return { received, written, closed, socket };
+  }
+
+  const statusOf = (raw: string): Any => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4, raw.indexOf('}', raw.lastIndexOf('"code"')) + 1));
+
+  test('oversize_body_gets_a_413_status_while_the_client_is_still_sending_and_the_connection_survives', async () => {
+    const s = await server({ maxBodyBytes: 1024 });
+    const body = Buffer.alloc(256 * 1024, 'y');
+    const head = `POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
+    const chunks = Array.from({ length: 64 }, (_, i) => body.subarray(i * 4096, (i + 1) * 4096));
+    const { received, written, closed, socket } = await rawExchange(s.port, head, chunks, (r) => r.includes('"code":413}'));
+    try {
+      assert.equal(written, body.length, 'the whole body could be sent: no reset');
+      assert.equal(closed, false);
+      assert.match(received, /^HTTP\/1\.1 413 /);
+      const st = statusOf(received);
+      assert.deepEqual([st.kind, st.status, st.reason, st.code, st.message], ['Status', 'Failure', 'RequestEntityTooLarge', 413, 'Request entity too large: limit is 1024']);
+      // The connection goes on: the next request on it is served.
+      let more = '';
+      socket.on('data', (d) => (more += d.toString('latin1')));
+      socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+      const deadline = Date.now() + 5_000;
+      while (!more.includes('\r\n\r\nok') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.match(more, /^HTTP\/1\.1 200 [\s\S]*\r\n\r\nok$/);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  test('endless_oversize_body_gets_its_413_then_the_connection_is_closed_within_the_discard_bound', async () => {
+    const s = await server({ maxBodyBytes: 1024, maxDiscardBytes: 64 * 1024 });
+    const head = 'POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n';
+    const chunk = Buffer.concat([Buffer.from('1000\r\n'), Buffer.alloc(4096, 'y'), Buffer.from('\r\n')]);
+    function* endless(): Generator<Buffer> {
+      for (let i = 0; i < 16 * 1024; i++) yield chunk; // 64 MiB at most: the server must stop us long before
+    }
+    const { received, written, closed, socket } = await rawExchange(s.port, head, endless(), () => false);
+    socket.destroy();
+    assert.ok(closed, 'the server closed the connection');
+    assert.ok(written < 16 * 1024 * 1024, `the server stopped reading after ${written} bytes`);
+    assert.match(received, /^HTTP\/1\.1 413 /, 'the answer arrived before the close');
+    assert.equal(statusOf(received).reason, 'RequestEntityTooLarge');
+  });
+
+  test('object_over_the_object_limit_is_413_even_when_the_body_fits', async () => {
+    const s = await server({ maxObjectBytes: 16 * 1024 });
+    const big = await call(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'big' }, data: { x: 'y'.repeat(20 * 1024) } });
+    assert.equal(big.status, 413);
+    assert.equal(big.body.reason, 'RequestEntityTooLarge');
+    assert.match(big.body.message, /^Request entity too large: configmaps "big" would be \d+ bytes, limit is 16384$/);
+    // Grown past the limit by a small patch: refused too, and the stored object is unchanged.
+    await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'grows' }, data: { x: 'y'.repeat(10 * 1024) } });
+    const grown = await call(s, 'PATCH', '/api/v1/namespaces/default/configmaps/grows', { data: { z: 'y'.repeat(10 * 1024) } }, { 'content-type': 'application/merge-patch+json' });
+    assert.equal(grown.status, 413);
+    assert.deepEqual(Object.keys((await ok(s, 'GET', '/api/v1/namespaces/default/configmaps/grows')).data), ['x']);
+  });
+});
+
 describe('tokens', () => {
   test('token_request_and_review', async () => {
     const s = await server();

@@ -155,7 +155,7 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
   const { resources } = deps;
   const ns = p.namespace;
   const dryRun = q.get('dryRun') === 'All';
-  const body = async (): Promise<string> => readBody(req, deps.limits.maxBodyBytes);
+  const body = async (): Promise<string> => readBody(req, res, deps.limits);
   const what = `${k.plural}${p.subresource ? `/${p.subresource}` : ''}`;
   const unsupported = (): never => {
     throw methodNotSupported(what, method);
