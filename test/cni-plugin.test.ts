@@ -1,12 +1,15 @@
 // The CNI plugin (direct tier): the built C binary run as a container runtime runs it
 // (CNI_* environment, config on stdin, result on stdout), against the agent's real
-// hand-off server on a filesystem and an abstract Unix socket, and with no agent at all.
+// hand-off server on its root-only filesystem socket, with the agent away (fail closed)
+// and with the mesh not installed (the only pass-through). The attack tests play a
+// non-root process, a forger with root's socket but another netns, a flood, and a
+// squatter, in network namespaces the test creates.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,7 +94,8 @@ async function server(socket: string, rec: Recorder): Promise<HandoffServer> {
   });
 }
 
-const abstractName = () => `@ambient-cni-test-${randomBytes(6).toString('hex')}`;
+/** A fresh socket path in a fresh root-only directory (the agent makes it 0700). */
+const sockPath = () => join(dir, `s-${randomBytes(4).toString('hex')}`, 'cni.sock');
 
 test('version_is_answered_without_an_agent', async () => {
   const r = await runPlugin('VERSION', '{"cniVersion":"1.0.0"}', { CNI_CONTAINERID: '', CNI_NETNS: '' });
@@ -99,25 +103,73 @@ test('version_is_answered_without_an_agent', async () => {
   assert.deepEqual(JSON.parse(r.stdout), { cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] });
 });
 
-test('add_with_no_agent_passes_prev_result_through', async () => {
-  for (const agentSocket of [abstractName(), join(dir, 'nobody-here.sock')]) {
-    const r = await runPlugin('ADD', JSON.stringify(conf({ agentSocket, prevResult })));
-    assert.equal(r.code, 0, r.stdout);
-    assert.deepEqual(JSON.parse(r.stdout), prevResult);
-  }
+test('add_passes_the_pod_through_only_when_the_mesh_is_not_installed', async () => {
+  // No socket directory: no agent has ever run here, or the mesh was removed and the
+  // chain left behind.
+  const r = await runPlugin('ADD', JSON.stringify(conf({ agentSocket: join(dir, 'not-installed', 'cni.sock'), prevResult })));
+  assert.equal(r.code, 0, r.stdout);
+  assert.deepEqual(JSON.parse(r.stdout), prevResult);
 });
 
-test('add_with_no_agent_and_no_prev_result_prints_a_bare_result', async () => {
-  const r = await runPlugin('ADD', JSON.stringify(conf({ cniVersion: '0.4.0', agentSocket: abstractName() })));
+test('add_with_the_mesh_not_installed_and_no_prev_result_prints_a_bare_result', async () => {
+  const r = await runPlugin('ADD', JSON.stringify(conf({ cniVersion: '0.4.0', agentSocket: join(dir, 'not-installed', 'cni.sock') })));
   assert.equal(r.code, 0);
   assert.deepEqual(JSON.parse(r.stdout), { cniVersion: '0.4.0' });
 });
 
-test('del_and_check_with_no_agent_succeed_silently', async () => {
+test('del_and_check_with_the_mesh_not_installed_succeed_silently', async () => {
   for (const command of ['DEL', 'CHECK']) {
-    const r = await runPlugin(command, JSON.stringify(conf({ agentSocket: abstractName(), prevResult })));
+    const r = await runPlugin(command, JSON.stringify(conf({ agentSocket: join(dir, 'not-installed', 'cni.sock'), prevResult })));
     assert.deepEqual([r.code, r.stdout], [0, ''], command);
   }
+});
+
+/** A socket directory as the agent leaves it: 0700, root's. */
+async function installedDir(name: string): Promise<string> {
+  const d = join(dir, name);
+  await mkdir(d, { mode: 0o700 });
+  return d;
+}
+
+test('cni_add_fails_while_the_agent_restarts_connection_refused', async () => {
+  const d = await installedDir('restarting');
+  const socket = join(d, 'cni.sock');
+  // A listener killed without closing leaves its socket: connecting is refused.
+  spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  assert.equal((await stat(socket)).isSocket(), true);
+  for (const command of ['ADD', 'CHECK']) {
+    const r = await runPlugin(command, JSON.stringify(conf({ agentSocket: socket, prevResult })));
+    assert.equal(r.code, 1, `${command}: ${r.stdout}`);
+    const err = JSON.parse(r.stdout);
+    assert.equal(err.code, 11, 'try again later');
+    assert.match(err.msg, /mesh is installed on this node .* not answering \(connection refused\): it is starting or restarting/);
+  }
+  const del = await runPlugin('DEL', JSON.stringify(conf({ agentSocket: socket, prevResult })));
+  assert.deepEqual([del.code, del.stdout], [0, ''], 'DEL never blocks the kubelet');
+});
+
+test('cni_add_fails_while_the_agent_is_away_socket_removed_directory_kept', async () => {
+  const d = await installedDir('away');
+  const r = await runPlugin('ADD', JSON.stringify(conf({ agentSocket: join(d, 'cni.sock'), prevResult })));
+  assert.equal(r.code, 1, r.stdout);
+  assert.equal(JSON.parse(r.stdout).code, 11);
+  assert.match(JSON.parse(r.stdout).msg, /no socket.*remove .*away or the ambient-cni entry/);
+});
+
+test('cni_add_refuses_a_socket_directory_that_is_not_roots_alone', async () => {
+  const d = await installedDir('loose');
+  await chmod(d, 0o777);
+  const r = await runPlugin('ADD', JSON.stringify(conf({ agentSocket: join(d, 'cni.sock'), prevResult })));
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(JSON.parse(r.stdout).msg, /not root's alone \(uid 0, mode 0777\)/);
+});
+
+test('cni_abstract_socket_names_are_refused_by_plugin_and_agent', async () => {
+  const r = await runPlugin('ADD', JSON.stringify(conf({ agentSocket: '@ambient-cni', prevResult })));
+  assert.equal(r.code, 1);
+  assert.deepEqual([JSON.parse(r.stdout).code, /abstract names are refused/.test(JSON.parse(r.stdout).msg)], [7, true]);
+  const rec: Recorder = { adds: [], dels: [] };
+  await assert.rejects(server('@ambient-cni-test', rec), (e: unknown) => isMeshError(e, ErrorCodes.CNI_SOCKET_UNSAFE) && /abstract/.test((e as Error).message));
 });
 
 test('add_hands_the_pod_to_the_agent_and_prints_prev_result', async () => {
@@ -126,6 +178,7 @@ test('add_hands_the_pod_to_the_agent_and_prints_prev_result', async () => {
   const srv = await server(socket, rec);
   try {
     assert.equal((await stat(socket)).mode & 0o777, 0o600, 'only root may talk to the agent');
+    assert.equal((await stat(join(dir, 'agent'))).mode & 0o777, 0o700, 'in a directory only root may use');
     // Pretty-printed, as a runtime may pass it: still one request line.
     const r = await runPlugin('ADD', JSON.stringify(conf({ agentSocket: socket, prevResult }), null, 2));
     assert.equal(r.code, 0, r.stdout);
@@ -141,6 +194,7 @@ test('add_hands_the_pod_to_the_agent_and_prints_prev_result', async () => {
     await srv.close();
   }
   assert.equal(existsSync(socket), false, 'close removes the socket file');
+  assert.equal(existsSync(join(dir, 'agent')), true, 'and keeps the directory: the mesh is still installed here');
 });
 
 test('a_failing_handler_fails_the_pod_with_its_message', async () => {
@@ -175,21 +229,6 @@ test('del_reaches_the_agent_and_prints_nothing', async () => {
   }
 });
 
-test('an_abstract_socket_works', async () => {
-  const socket = abstractName();
-  const rec: Recorder = { adds: [], dels: [] };
-  const srv = await server(socket, rec);
-  try {
-    assert.equal(srv.address, socket);
-    const r = await runPlugin('ADD', JSON.stringify(conf({ agentSocket: socket, prevResult })));
-    assert.equal(r.code, 0, r.stdout);
-    assert.deepEqual(JSON.parse(r.stdout), prevResult);
-    assert.equal(rec.adds[0]?.podName, 'cart-7d9f');
-  } finally {
-    await srv.close();
-  }
-});
-
 test('malformed_stdin_is_a_decoding_error', async () => {
   for (const stdin of ['{"cniVersion":"1.0.0",', 'not json', '{"cniVersion":"1.0.0"} trailing', '{"cniVersion":"1.0.0","name":"a\u0001b"}', '{"name":"no version"}']) {
     const r = await runPlugin('ADD', stdin, {});
@@ -209,7 +248,7 @@ test('oversized_stdin_is_refused', async () => {
 test('missing_environment_is_an_invalid_environment_error', async () => {
   const noCommand = await runPlugin('', '{}');
   assert.deepEqual([noCommand.code, JSON.parse(noCommand.stdout).code], [1, 4]);
-  const noNetns = await runPlugin('ADD', JSON.stringify(conf({ agentSocket: abstractName() })), { CNI_NETNS: '' });
+  const noNetns = await runPlugin('ADD', JSON.stringify(conf({ agentSocket: sockPath() })), { CNI_NETNS: '' });
   assert.equal(noNetns.code, 1);
   assert.deepEqual([JSON.parse(noNetns.stdout).code, JSON.parse(noNetns.stdout).msg], [4, 'CNI_NETNS is not set']);
 });
@@ -236,17 +275,18 @@ test('an_agent_answering_garbage_is_reported_as_a_cni_error', async () => {
 /** Sends raw bytes to the socket and returns everything it answered. */
 function exchange(socket: string, payload: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = net.connect(socket.startsWith('@') ? `\0${socket.slice(1)}` : socket);
+    const c = net.connect(socket);
     let got = '';
     c.on('data', (d) => (got += d));
-    c.on('error', reject);
+    // A server that cuts a client off may leave it with EPIPE on what it still writes.
+    c.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err)));
     c.on('close', () => resolve(got));
     c.end(payload);
   });
 }
 
 test('a_malformed_request_gets_err_and_the_server_keeps_serving', async () => {
-  const socket = abstractName();
+  const socket = sockPath();
   const rec: Recorder = { adds: [], dels: [] };
   const srv = await server(socket, rec);
   try {
@@ -267,7 +307,7 @@ test('a_malformed_request_gets_err_and_the_server_keeps_serving', async () => {
 });
 
 test('oversized_slow_and_stuck_requests_get_err_answers', async () => {
-  const socket = abstractName();
+  const socket = sockPath();
   const srv = await startHandoffServer({
     socket,
     onAdd: () => new Promise<void>(() => undefined), // never finishes
@@ -280,7 +320,7 @@ test('oversized_slow_and_stuck_requests_get_err_answers', async () => {
     assert.match(JSON.parse(big.slice(4)).msg, /larger than 4096 bytes/);
 
     const slow = await new Promise<string>((resolve, reject) => {
-      const c = net.connect(`\0${socket.slice(1)}`);
+      const c = net.connect(socket);
       let got = '';
       c.on('data', (d) => (got += d));
       c.on('error', reject);
@@ -313,7 +353,8 @@ test('a_stale_socket_file_is_replaced', async () => {
     await srv.close();
   }
   await writeFile(socket, 'not a socket');
-  await assert.rejects(server(socket, rec), (e: unknown) => isMeshError(e, ErrorCodes.CNI_HANDOFF_INVALID) && /not a socket/.test((e as Error).message));
+  await assert.rejects(server(socket, rec), (e: unknown) => isMeshError(e, ErrorCodes.CNI_SOCKET_UNSAFE) && /not a socket/.test((e as Error).message));
+  await rm(socket);
 });
 
 test('install_copies_the_binary_and_chains_the_plugin_into_the_first_conflist', async () => {
