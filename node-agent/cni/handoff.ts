@@ -201,11 +201,21 @@ export async function startHandoffServer(opts: HandoffServerOptions): Promise<Ha
   };
 }
 
-/** Answers ERR and closes without reading the request. */
+/**
+ * Answers ERR without handling the request. What the peer still sends is read and
+ * dropped (so it is not cut off with EPIPE before it reads the answer), up to
+ * maxRequestBytes and requestTimeoutMs; then the connection is closed.
+ */
 function refuseAtOnce(conn: Socket, message: string): void {
-  conn.end(errorReply('1.0.0', message), () => conn.destroy());
-  // A peer that does not read must not hold the socket.
-  setTimeout(() => conn.destroy(), CNI_DEFAULTS.requestTimeoutMs).unref();
+  conn.end(errorReply('1.0.0', message));
+  let dropped = 0;
+  conn.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > CNI_DEFAULTS.maxRequestBytes) conn.destroy();
+  });
+  const timer = setTimeout(() => conn.destroy(), CNI_DEFAULTS.requestTimeoutMs);
+  timer.unref();
+  conn.once('close', () => clearTimeout(timer));
 }
 
 function serve(conn: Socket, opts: HandoffServerOptions, limits: Limits, log: Logger): void {
