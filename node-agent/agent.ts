@@ -296,7 +296,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
         const e = enrolledWith.get(uid);
         return e && { netns: e.netns, workload: e.workload };
       },
-      findNetns: (ips) => finder.find(ips),
+      findNetns: (ips, except) => finder.find(ips, { except }),
       enrol: async (uid, netns, w) => {
         netnsOf.set(uid, netns);
         finder.forget(netns);

@@ -640,8 +640,8 @@ class RecordingAgent implements CniAgentPort {
   enrolled(uid: string) {
     return this.enrolledIn.get(uid);
   }
-  async findNetns(ips: readonly string[]) {
-    for (const name of this.netnsNames) if ((await netnsAddresses(name))?.some((a) => ips.includes(a))) return name;
+  async findNetns(ips: readonly string[], except: string) {
+    for (const name of this.netnsNames) if (name !== except && (await netnsAddresses(name))?.some((a) => ips.includes(a))) return name;
     return undefined;
   }
   async enrol(uid: string, netns: string, announced: Workload | undefined) {
@@ -688,7 +688,7 @@ test('cni_forged_add_moving_an_enrolled_pods_identity_into_another_netns_is_refu
   const victimNs = await podNetns(t, 'victim', '10.77.0.2');
   const attackerNs = await podNetns(t, 'attacker', '10.77.0.3');
   const agent = new RecordingAgent();
-  agent.netnsNames = [victimNs.name, attackerNs.name];
+  agent.netnsNames = [attackerNs.name, victimNs.name]; // the forger's first: a scan must skip it
   agent.config.set('victim-uid', meshWorkload('victim-uid', 'victim', '10.77.0.2'));
   const srv = await agentServer(agent);
   try {
@@ -716,6 +716,14 @@ test('cni_forged_add_moving_an_enrolled_pods_identity_into_another_netns_is_refu
     const afterRestart = await podRun('ADD', srv.socket, { uid: 'victim-uid', name: 'victim', netns: attackerNs.path, ip: '10.77.0.3', containerId: 'forged' });
     assert.equal(afterRestart.code, 1, afterRestart.stdout);
     assert.equal(agent.enrols.length, 1);
+
+    // Even when the forger gives its own netns the victim's address too (root can).
+    await attackerNs.run('ip', ['addr', 'add', '10.77.0.2/24', 'dev', 'eth0']);
+    const copied = await podRun('ADD', srv.socket, { uid: 'victim-uid', name: 'victim', netns: attackerNs.path, ip: '10.77.0.2', containerId: 'forged' });
+    assert.equal(copied.code, 1, copied.stdout);
+    assert.match(JSON.parse(copied.stdout).msg, new RegExp(`lives in netns ${victimNs.name}`));
+    assert.equal(agent.enrols.length, 1);
+    await attackerNs.run('ip', ['addr', 'del', '10.77.0.2/24', 'dev', 'eth0']);
 
     // A new pod whose netns holds its address is enrolled (the check can pass).
     agent.judge = async (p) => meshWorkload(p.podUid!, p.podName!, '10.77.0.3');

@@ -21,8 +21,8 @@ export interface CniAgentPort {
   judgeNewPod(pod: CniPod): Promise<Workload | undefined>;
   /** The netns (name) the pod is enrolled in now, and the Workload it was enrolled as. */
   enrolled(uid: string): { netns: string; workload: Workload } | undefined;
-  /** A netns on this node holding one of `ips`, if any. */
-  findNetns(ips: readonly string[]): Promise<string | undefined>;
+  /** A netns on this node other than `except` holding one of `ips`, if any. */
+  findNetns(ips: readonly string[], except: string): Promise<string | undefined>;
   /** Serves the pod in `netns` (as `announced` when the config does not know it yet); throws when that failed. */
   enrol(uid: string, netns: string, announced: Workload | undefined): Promise<void>;
   /** Stops serving the pod and forgets its netns. */
@@ -120,7 +120,8 @@ export class CniHandlers {
       if (there === undefined || ips.length === 0 || ips.some((ip) => verifyNetnsHoldsAddresses([ip], there).ok)) return enrolled.netns;
     }
     if (ips.length === 0) return undefined;
-    const found = await this.#agent.findNetns(ips);
+    // Not the requested netns: it holding the pod's address too would prove nothing.
+    const found = await this.#agent.findNetns(ips, netns);
     return found !== undefined && found !== netns ? found : undefined;
   }
 }
