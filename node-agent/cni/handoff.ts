@@ -124,8 +124,6 @@ export interface HandoffServerOptions {
   /** The handler's deadline; default CNI_DEFAULTS.handlerTimeoutMs. */
   timeoutMs?: number;
   limits?: Partial<Limits>;
-  /** Who connected (SO_PEERCRED); replaceable in unit tests only. */
-  peerCredentials?: (conn: Socket) => PeerCredentials;
 }
 
 /** Only root hands pods over: the container runtime runs the plugin as root. Pure; a reason to refuse, or undefined. */
@@ -146,25 +144,32 @@ export async function startHandoffServer(opts: HandoffServerOptions): Promise<Ha
   const problem = socketPathProblem(opts.socket);
   if (problem) throw new MeshError(ErrorCodes.CNI_SOCKET_UNSAFE, `the CNI socket ${problem}`);
   await prepareSocketDir(opts.socket);
-  const credentials = opts.peerCredentials ?? peerCredentials;
 
   const open = new Set<Socket>();
+  // Connections being refused are bounded too: beyond maxConnections they are closed unanswered.
+  const refusing = new Set<Socket>();
+  const refuseConn = (conn: Socket, message: string) => {
+    if (refusing.size >= limits.maxConnections) return void conn.destroy();
+    refusing.add(conn);
+    conn.on('close', () => refusing.delete(conn));
+    refuseAtOnce(conn, message, limits);
+  };
   const server = createServer({ allowHalfOpen: true }, (conn) => {
     conn.on('error', (err) => log.debug({ err }, 'CNI hand-off connection error'));
     let creds: PeerCredentials | undefined;
     try {
-      creds = credentials(conn);
+      creds = peerCredentials(conn);
     } catch (err) {
       log.warn({ err }, 'CNI hand-off: SO_PEERCRED failed');
     }
     const why = judgePeer(creds);
     if (why) {
       log.warn({ err: { code: ErrorCodes.CNI_PEER_REFUSED, message: why } }, 'CNI hand-off: connection refused');
-      return refuseAtOnce(conn, `the node agent refused the connection: ${why}`);
+      return refuseConn(conn, `the node agent refused the connection: ${why}`);
     }
     if (open.size >= limits.maxConnections) {
       log.warn({ err: { code: ErrorCodes.CNI_HANDOFF_BUSY }, open: open.size }, 'CNI hand-off: too many connections; refused');
-      return refuseAtOnce(conn, `the node agent is busy (${limits.maxConnections} hand-offs in progress); the runtime retries`);
+      return refuseConn(conn, `the node agent is busy (${limits.maxConnections} hand-offs in progress); the runtime retries`);
     }
     open.add(conn);
     conn.on('close', () => open.delete(conn));
@@ -188,7 +193,7 @@ export async function startHandoffServer(opts: HandoffServerOptions): Promise<Ha
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const conn of open) conn.destroy();
+        for (const conn of [...open, ...refusing]) conn.destroy();
         await closed;
         // Ours only: never a socket another agent bound there since. The directory stays:
         // it tells the plugin the mesh is installed here (an agent restarting), so pods
@@ -206,14 +211,14 @@ export async function startHandoffServer(opts: HandoffServerOptions): Promise<Ha
  * dropped (so it is not cut off with EPIPE before it reads the answer), up to
  * maxRequestBytes and requestTimeoutMs; then the connection is closed.
  */
-function refuseAtOnce(conn: Socket, message: string): void {
+function refuseAtOnce(conn: Socket, message: string, limits: Limits): void {
   conn.end(errorReply('1.0.0', message));
   let dropped = 0;
   conn.on('data', (chunk: Buffer) => {
     dropped += chunk.length;
-    if (dropped > CNI_DEFAULTS.maxRequestBytes) conn.destroy();
+    if (dropped > limits.maxRequestBytes) conn.destroy();
   });
-  const timer = setTimeout(() => conn.destroy(), CNI_DEFAULTS.requestTimeoutMs);
+  const timer = setTimeout(() => conn.destroy(), limits.requestTimeoutMs);
   timer.unref();
   conn.once('close', () => clearTimeout(timer));
 }
