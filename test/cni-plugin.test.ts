@@ -506,6 +506,8 @@ test('cni_plugin_refuses_an_agent_socket_held_by_a_non_root_process', async (t) 
   const r = await runPlugin('ADD', JSON.stringify(conf({ agentSocket: join(d, 'cni.sock'), prevResult })));
   assert.equal(r.code, 1, r.stdout);
   assert.match(JSON.parse(r.stdout).msg, /runs as uid 65534, not root: refusing to hand it the pod/);
+  const del = await runPlugin('DEL', JSON.stringify(conf({ agentSocket: join(d, 'cni.sock'), prevResult })));
+  assert.deepEqual([del.code, del.stdout], [0, ''], 'DEL tells it nothing and does not block the kubelet');
   // The agent refuses to start on it too.
   await assert.rejects(server(join(d, 'cni.sock'), { adds: [], dels: [] }), (e: unknown) => isMeshError(e, ErrorCodes.CNI_SOCKET_UNSAFE) && /socket of uid 65534/.test((e as Error).message));
 });

@@ -667,6 +667,7 @@ int main(void) {
     socklen_t peer_len = sizeof peer;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0) fail_errno(CNI_ERR_OTHER, "reading the node agent's credentials (SO_PEERCRED) failed", errno);
     if (peer.uid != 0) {
+        if (is_del) return 0; /* never hand it anything; DEL does not block the kubelet */
         char msg[160];
         snprintf(msg, sizeof msg, "the process listening on the agent's socket runs as uid %u, not root: refusing to hand it the pod", (unsigned)peer.uid);
         fail(CNI_ERR_OTHER, msg, socket_name, strlen(socket_name));
