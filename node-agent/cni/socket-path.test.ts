@@ -16,6 +16,9 @@ test('local_cluster_nodes_get_a_directory_each', () => {
 test('local_cluster_names_cannot_escape_the_socket_root', () => {
   assert.throws(() => localClusterCniSocket('..', 'node1'), (e: unknown) => isMeshError(e, ErrorCodes.CNI_SOCKET_UNSAFE));
   assert.throws(() => localClusterCniSocket('dev', 'a/b'), (e: unknown) => isMeshError(e, ErrorCodes.CNI_SOCKET_UNSAFE));
+  assert.throws(() => localClusterCniSocket('.', 'node1'), (e: unknown) => isMeshError(e, ErrorCodes.CNI_SOCKET_UNSAFE));
+  // Every name the local cluster accepts (a-z, 0-9 and "-", up to 20) is one.
+  assert.equal(localClusterCniSocket('-x-', 'node1'), '/var/run/ambient/-x-/node1/cni.sock');
 });
 
 test('socket_path_must_be_absolute_normalised_and_short', () => {

@@ -21,10 +21,11 @@ export const CNI_SOCKET_NAME = 'cni.sock';
 /** sun_path holds 108 bytes with its NUL (unix(7)). */
 export const MAX_SOCKET_PATH_BYTES = 107;
 
-const NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+/** A cluster or node name as one path component: never "." or "..", never a "/". */
+const NAME = /^(?!\.{1,2}$)[a-z0-9._-]{1,63}$/;
 
 function name(what: string, v: string): string {
-  if (!NAME.test(v)) throw new MeshError(ErrorCodes.CNI_SOCKET_UNSAFE, `${what} ${JSON.stringify(v)} cannot name a socket directory: use a-z, 0-9, "." and "-"`);
+  if (!NAME.test(v)) throw new MeshError(ErrorCodes.CNI_SOCKET_UNSAFE, `${what} ${JSON.stringify(v)} cannot name a socket directory: use a-z, 0-9, ".", "_" and "-"`);
   return v;
 }
 
