@@ -51,6 +51,11 @@ export const ErrorCodes = {
   // the CNI plugin and its hand-off to the node agent
   CNI_HANDOFF_INVALID: 'AMB_CNI_HANDOFF_INVALID',
   CNI_INSTALL_FAILED: 'AMB_CNI_INSTALL_FAILED',
+  CNI_SOCKET_UNSAFE: 'AMB_CNI_SOCKET_UNSAFE',
+  CNI_PEER_REFUSED: 'AMB_CNI_PEER_REFUSED',
+  CNI_HANDOFF_BUSY: 'AMB_CNI_HANDOFF_BUSY',
+  CNI_NETNS_MISMATCH: 'AMB_CNI_NETNS_MISMATCH',
+  CNI_UNDECIDED: 'AMB_CNI_UNDECIDED',
   // the node agent's admin, metrics and readiness servers
   AGENT_LISTEN_FAILED: 'AMB_AGENT_LISTEN_FAILED',
   // the node agent's enrolment of pods

@@ -195,8 +195,15 @@ export type DnsLimits = { -readonly [K in keyof typeof DNS_DEFAULTS]: number };
 
 /** The CNI plugin's hand-off of a pod to the node agent (node-agent/cni). */
 export const CNI_DEFAULTS = {
-  /** One request line from the plugin (its stdin is at most 1 MiB, plus the CNI_* variables). */
-  maxRequestBytes: 4 * 1024 * 1024,
+  /**
+   * One request line from the plugin: its stdin is at most 1 MiB, plus the CNI_* variables
+   * (a few hundred bytes from a real runtime; escaped JSON). A longer line is cut off there.
+   */
+  maxRequestBytes: 1536 * 1024,
+  /** Hand-offs served at once (kubelet starts pods in parallel, a few at a time); the next connection gets an ERR answer at once. */
+  maxConnections: 32,
+  /** At start, how long to wait for a socket left in the directory to answer (stale: refused at once). */
+  staleProbeTimeoutMs: 1_000,
   /** The whole request line must arrive within this after the plugin connects. */
   requestTimeoutMs: 5_000,
   /** The agent's handler (enrolling or releasing the pod) must finish within this; the plugin itself gives up after 30 s. */
