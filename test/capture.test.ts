@@ -21,7 +21,8 @@ import { createCounters } from '../node-agent/proxy/balancer.js';
 import { stateOf, workload } from '../node-agent/proxy/fixtures.js';
 import type { ConnectionRecord } from '../node-agent/proxy/record.js';
 import { installProbeRules } from '../local-cluster/network/probe-source.js';
-import { runProbe } from '../local-cluster/runtime/prober.js';
+import { PodProber, runProbe } from '../local-cluster/runtime/prober.js';
+import type { ContainerState } from '../local-cluster/runtime/supervisor.js';
 import { issue, newCa } from './support/pki.js';
 import { ifName, Netns, output, requireRoot, run } from './support/netns.js';
 
@@ -657,6 +658,35 @@ test('kubelet_probes_reach_a_strict_pod_from_the_probe_source_and_nothing_else_d
   assert.equal((await runProbe({ kind: 'tcp', port: APP_PORT }, target, 2_000)).result, 'success');
   const v6 = await runProbe({ kind: 'tcp', port: APP_PORT, host: EPOD6 }, target, 2_000);
   assert.equal(v6.result, 'success', `IPv6 probes too: ${v6.message}`);
+
+  // The kubelet's prober over these probes: the STRICT pod's container becomes Ready,
+  // and a liveness probe on a port nothing serves kills it.
+  const kills: string[] = [];
+  const running: ContainerState = { state: 'running', startedAt: new Date(), pid: 1 };
+  const prober = new PodProber({
+    containers: [
+      {
+        name: 'app',
+        ports: [{ name: 'http', containerPort: APP_PORT }],
+        readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
+        livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 2 },
+      },
+    ],
+    container: () => ({ state: () => running, kill: (sig) => kills.push(sig) }),
+    target,
+    onChange: () => {},
+  });
+  t.after(() => prober.stop());
+  await within(
+    (async () => {
+      while (!prober.ready('app') || kills.length === 0) await new Promise((r) => setTimeout(r, 50));
+    })(),
+    'the STRICT pod to become ready and the liveness probe to fail',
+    10_000,
+  );
+  assert.deepEqual(kills, ['SIGTERM']);
+  prober.stop();
+  await new Promise((r) => setTimeout(r, 1_100)); // a probe in flight (1 s timeout) ends
 
   // Anything else from the node is plaintext to a STRICT pod: refused.
   const before = f.appHits.count;
