@@ -511,6 +511,14 @@ async function enrolledStrictPod(t: TestContext): Promise<Enrolled> {
     }));
   }
 
+  const records: ConnectionRecord[] = [];
+  const proxy = await enrol(pod, [EPOD, EPOD6], records);
+  t.after(() => proxy.close(0));
+  return { pod, node, nodeIf, podIf, proxy, records, appHits };
+}
+
+/** startPodProxy for a STRICT workload with `ips` in `pod`, as the agent enrols it (certificates from a test CA). */
+async function enrol(pod: Netns, ips: string[], records: ConnectionRecord[] = []): Promise<PodProxy> {
   const ca = await newCa('cluster.local');
   const creds = await issue(ca, 'default', 'app');
   const certificates = {
@@ -520,10 +528,9 @@ async function enrolledStrictPod(t: TestContext): Promise<Enrolled> {
       return { identity: creds.identity, key: creds.key, cert: creds.cert, serial: '1', notBefore: now, notAfter: new Date(now.getTime() + 3_600_000), receivedAt: now };
     },
   } as unknown as CertificateManager;
-  const w = workload('app', { uid: 'uid-epod', ips: [EPOD, EPOD6], mtlsMode: 'STRICT' });
+  const w = workload('app', { uid: 'uid-epod', ips, mtlsMode: 'STRICT' });
   const state = stateOf([w]);
-  const records: ConnectionRecord[] = [];
-  const proxy = await startPodProxy({
+  return startPodProxy({
     netns: pod.name,
     workload: () => w,
     getState: () => state,
@@ -535,8 +542,6 @@ async function enrolledStrictPod(t: TestContext): Promise<Enrolled> {
     captureDns: false,
     dnsUpstreams: [],
   });
-  t.after(() => proxy.close(0));
-  return { pod, node, nodeIf, podIf, proxy, records, appHits };
 }
 
 /** A plain HTTP GET over `socket`: the body, or the error that ended it (bounded). */
@@ -640,6 +645,21 @@ test('enrolled_dual_stack_pods_outbound_ipv6_goes_through_the_agent_with_its_ori
   assert.equal(out.client?.ip, EPOD6);
   // One of the agent's own ports, dialled over IPv6 from outside: refused, never the outbound listener.
   assert.equal((await getFrom(f.node, EPOD6, 15001)).body, undefined);
+});
+
+test('a_pod_with_an_ipv6_address_in_a_namespace_without_ipv6_is_not_enrolled_and_one_without_is_ipv4_only', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  if (!requireRoot(t)) return;
+  const pod = await Netns.create('cap-nov6', t);
+  await pod.run('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  await pod.run('sysctl', ['-qw', 'net.ipv6.conf.lo.disable_ipv6=1']);
+  // The config says the pod has an IPv6 address, but its IPv6 could not be captured: refused, nothing left behind.
+  await assert.rejects(enrol(pod, [EPOD, EPOD6]), (err: Error) => isMeshError(err, ErrorCodes.NETWORK_INVALID) && /IPv6 is disabled/.test(err.message));
+  assert.doesNotMatch(await saved(pod), /AMB-/);
+  // An IPv4-only pod there is enrolled on IPv4 alone.
+  const proxy = await enrol(pod, [EPOD]);
+  t.after(() => proxy.close(0));
+  assert.equal(proxy.ipv6, false);
+  assert.match(await saved(pod), /-A AMB-PREROUTING/);
 });
 
 // ---------------------------------------------------------------- kubelet probes under STRICT
