@@ -27,6 +27,8 @@ const dist = (p: string) => join(REPO_ROOT, 'dist', p);
 export interface UpOptions {
   name: string;
   nodes: number;
+  /** IPv6 beside IPv4 on every node and pod (ULA ranges, no route out of the cluster). */
+  dualStack?: boolean;
   /** Progress lines for the user. */
   say?: (line: string) => void;
   timeoutMs?: number;
@@ -98,7 +100,7 @@ export async function startClusterRedis(o: { cluster: string; stateDir: string; 
 export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
   requireRoot();
   const say = o.say ?? (() => {});
-  const topology = buildTopology({ cluster: o.name, nodes: o.nodes });
+  const topology = buildTopology({ cluster: o.name, nodes: o.nodes, dualStack: o.dualStack === true });
   const dir = clusterDir(o.name);
   if (readRecord(o.name) || existsSync(dir) || (await clusterNamespaces(o.name)).length > 0) {
     say(`cleaning up what an earlier run of cluster "${o.name}" left`);
@@ -156,7 +158,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
       startDaemon(
         // nsenter, not `ip netns exec`: the latter gives the process a private mount
         // namespace, and the pod namespaces it pins would be invisible to everyone else.
-        ['nsenter', `--net=/var/run/netns/${n.netns}`, '--', process.execPath, dist('local-cluster/runtime/node-main.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--index', String(n.index), '--state-dir', dir, '--api', `https://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT}`, '--token-file', tokenFile, '--ca-file', join(pkiDir(dir), 'ca.crt'), '--repo-root', REPO_ROOT],
+        ['nsenter', `--net=/var/run/netns/${n.netns}`, '--', process.execPath, dist('local-cluster/runtime/node-main.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--index', String(n.index), '--state-dir', dir, '--api', `https://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT}`, '--token-file', tokenFile, '--ca-file', join(pkiDir(dir), 'ca.crt'), '--repo-root', REPO_ROOT, ...(topology.dualStack ? ['--dual-stack'] : [])],
         { cluster: o.name, logFile: join(logs, `${n.name}.log`) },
       );
     }
@@ -165,7 +167,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
       const ready = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
       return ready.length === topology.nodes.length ? true : undefined;
     });
-    say(`nodes: ${topology.nodes.map((n) => `${n.name} (${n.address}, pods ${n.podCidr})`).join(', ')}`);
+    say(`nodes: ${topology.nodes.map((n) => `${n.name} (${n.address}, pods ${n.podCidr}${n.ipv6 ? ` and ${n.ipv6.podCidr}` : ''})`).join(', ')}`);
     return record;
   } catch (err) {
     say(`cluster up failed; logs are in ${logs}`);

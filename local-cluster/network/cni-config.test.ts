@@ -15,6 +15,7 @@ import {
   pluginOrder,
   pluginStdin,
   podAddressFromResult,
+  podIpsFromResult,
   resultCachePath,
   type CniResult,
 } from './cni-config.js';
@@ -184,4 +185,25 @@ test('plugin_error_message_names_plugin_command_code_and_message', () => {
     pluginErrorMessage('bridge', 'ADD', { code: 11, msg: 'failed to allocate', details: 'range full' }),
     'CNI plugin "bridge" ADD failed (code 11): failed to allocate: range full',
   );
+});
+
+test('dual_stack_conflist_adds_the_nodes_ipv6_range_and_default_route', () => {
+  const t6 = buildTopology({ cluster: 'c1', nodes: 3, dualStack: true });
+  const ipam6 = (nodeConflist({ stateDir: '/var/lib/amb/c1', topology: t6, node: 2 }).plugins[1]!.ipam ?? {}) as Record<string, unknown>;
+  assert.deepEqual(ipam6.ranges, [[{ subnet: '10.244.2.0/24', gateway: '10.244.2.1' }], [{ subnet: 'fd00:10:244:2::/64', gateway: 'fd00:10:244:2::1' }]]);
+  assert.deepEqual(ipam6.routes, [{ dst: '0.0.0.0/0' }, { dst: '::/0' }]);
+  assert.equal((ipam.ranges as unknown[]).length, 1, 'single-stack keeps one range');
+});
+
+test('pod_ips_from_a_result_are_the_pods_own_ipv4_first', () => {
+  const result: CniResult = {
+    cniVersion: '1.0.0',
+    interfaces: [{ name: 'cni0' }, { name: 'veth1' }, { name: 'eth0', sandbox: '/var/run/netns/p' }],
+    ips: [
+      { address: 'fd00:10:244:2::5/64', gateway: 'fd00:10:244:2::1', interface: 2 },
+      { address: '10.244.2.5/24', gateway: '10.244.2.1', interface: 2 },
+      { address: '10.244.2.1/24', interface: 0 },
+    ],
+  };
+  assert.deepEqual(podIpsFromResult(result), ['10.244.2.5', 'fd00:10:244:2::5']);
 });

@@ -3,6 +3,7 @@
 // conflist, what each plugin gets on stdin and in its environment, and how to read what
 // it printed. Pure; cni.ts runs the plugins.
 
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localClusterCniSocket, localClusterSocketRoot } from '../../node-agent/cni/socket-path.js';
@@ -109,8 +110,13 @@ export function nodeConflist(args: { stateDir: string; topology: Topology; node:
         hairpinMode: true,
         ipam: {
           type: 'host-local',
-          ranges: [[{ subnet: node.podCidr, gateway: node.podGateway }]],
-          routes: [{ dst: '0.0.0.0/0' }],
+          // Dual-stack: a second range, the node's IPv6 /64; host-local gives one address
+          // from each range (IPv4 first: the pod's primary address).
+          ranges: [
+            [{ subnet: node.podCidr, gateway: node.podGateway }],
+            ...(node.ipv6 ? [[{ subnet: node.ipv6.podCidr, gateway: node.ipv6.podGateway }]] : []),
+          ],
+          routes: [{ dst: '0.0.0.0/0' }, ...(node.ipv6 ? [{ dst: '::/0' }] : [])],
           dataDir: ipamDir(args.stateDir, args.node),
         },
       },
@@ -245,6 +251,20 @@ export function podAddressFromResult(result: CniResult, ifName = POD_INTERFACE):
   }
   const [addr, prefix] = ip.address.split('/') as [string, string];
   return { ip: addr, prefixLength: Number(prefix), gateway: ip.gateway };
+}
+
+/**
+ * Every address the result gives the pod's `ifName`, IPv4 first (the primary, as
+ * status.podIPs lists it), without prefix lengths.
+ */
+export function podIpsFromResult(result: CniResult, ifName = POD_INTERFACE): string[] {
+  const ifaces = result.interfaces ?? [];
+  const mine = (result.ips ?? []).filter((a) => {
+    const iface = a.interface === undefined ? undefined : ifaces[a.interface];
+    return typeof a.address === 'string' && (iface === undefined || (iface.name === ifName && iface.sandbox !== undefined));
+  });
+  const addrs = mine.map((a) => a.address.split('/')[0]!).filter((ip) => isIP(ip) !== 0);
+  return [...addrs.filter((ip) => isIP(ip) === 4), ...addrs.filter((ip) => isIP(ip) === 6)];
 }
 
 /** The message for a failed plugin: names the plugin, command and the plugin's own words. */

@@ -12,6 +12,7 @@ import { AGENT_DEFAULTS, SOCKET_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { bindUdpInNetns, connectInNetns, listenInNetns, netnsPath } from '../../core/syscalls.js';
 import { checkCapture, installCapture, removeCapture, type CaptureInstallOptions } from '../capture/apply.js';
+import { captureFamilies, listenAddresses } from '../capture/family.js';
 import type { CaptureState } from '../capture/rules.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import type { RoundRobinCounters } from '../proxy/balancer.js';
@@ -44,6 +45,8 @@ export interface PodProxyOptions {
 export interface PodProxy {
   readonly netns: string;
   readonly identity: string;
+  /** IPv6 is captured and served too (the pod's namespace has IPv6). */
+  readonly ipv6: boolean;
   /** Connections open now, all listeners together. */
   active(): number;
   /** Puts a renewed certificate on the inbound listener (open connections keep theirs). */
@@ -61,7 +64,11 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
   const identity = opts.workload().identity;
   const id = parseSpiffeId(identity);
   const cert = await opts.certificates.get(id);
-  const capture: CaptureInstallOptions = { captureDns: opts.captureDns, agentMark: opts.mark };
+  const families = captureFamilies(opts.workload().ips, await netnsHasIpv6(path));
+  const capture: CaptureInstallOptions = { captureDns: opts.captureDns, agentMark: opts.mark, ipv6: families.ipv6 };
+  const outbounds: ProxyListener[] = [];
+  const inbounds: InboundListeners[] = [];
+  const dnsServers: DnsServer[] = [];
   const undo: Array<() => Promise<void> | void> = [];
   const rollback = async () => {
     for (const u of undo.reverse()) await Promise.resolve(u()).catch(() => {});
@@ -76,70 +83,57 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
       logger: log,
     });
     undo.push(() => hbone.destroy());
-    const outbound: ProxyListener = await startOutbound({
-      netnsPath: path,
-      getState: opts.getState,
-      source: opts.workload,
-      hbone,
-      mark: opts.mark,
-      counters: opts.counters,
-      onConnectionEnd: opts.onConnectionEnd,
-      ...(opts.onConnectionOpen && { onConnectionOpen: opts.onConnectionOpen }),
-      logger: log,
-    });
-    undo.push(() => outbound.close());
-    const inbound: InboundListeners = await startInbound({
-      netnsPath: path,
-      getState: opts.getState,
-      local: opts.workload,
-      credentials: { key: cert.key, cert: cert.cert },
-      trustBundle: opts.certificates.trustBundle,
-      trustDomain: opts.trustDomain,
-      mark: opts.mark,
-      onConnectionEnd: opts.onConnectionEnd,
-      ...(opts.onConnectionOpen && { onConnectionOpen: opts.onConnectionOpen }),
-      logger: log,
-    });
-    undo.push(() => inbound.close());
-    let dns: DnsServer | undefined;
-    if (opts.captureDns) {
-      const where = { host: '127.0.0.1', port: AGENT_PORTS.dns };
-      const udp = await bindUdpInNetns(path, where);
-      let tcp;
-      try {
-        tcp = await listenInNetns(path, where);
-      } catch (err) {
-        udp.close();
-        throw err;
+    // One set of listeners per family the capture covers: 127.0.0.1 / 0.0.0.0 and, when
+    // the pod's namespace has IPv6, ::1 / :: (IPV6_V6ONLY, so the two never overlap).
+    for (const family of families.ipv6 ? ([4, 6] as const) : ([4] as const)) {
+      const at = listenAddresses(family);
+      const outbound: ProxyListener = await startOutbound({
+        netnsPath: path,
+        getState: opts.getState,
+        source: opts.workload,
+        hbone,
+        mark: opts.mark,
+        counters: opts.counters,
+        onConnectionEnd: opts.onConnectionEnd,
+        ...(opts.onConnectionOpen && { onConnectionOpen: opts.onConnectionOpen }),
+        logger: log,
+        host: at.outbound,
+      });
+      outbounds.push(outbound);
+      undo.push(() => outbound.close());
+      const inbound: InboundListeners = await startInbound({
+        netnsPath: path,
+        getState: opts.getState,
+        local: opts.workload,
+        credentials: { key: cert.key, cert: cert.cert },
+        trustBundle: opts.certificates.trustBundle,
+        trustDomain: opts.trustDomain,
+        mark: opts.mark,
+        onConnectionEnd: opts.onConnectionEnd,
+        ...(opts.onConnectionOpen && { onConnectionOpen: opts.onConnectionOpen }),
+        logger: log,
+        host: at.inbound,
+      });
+      inbounds.push(inbound);
+      undo.push(() => inbound.close());
+      if (opts.captureDns) {
+        const d = await startPodDns(path, at.dns, opts);
+        dnsServers.push(d);
+        undo.push(() => d.close());
       }
-      try {
-        // From here the DNS server owns both sockets and closes them.
-        dns = await startDnsServer({
-          getState: opts.getState,
-          clientNamespace: opts.workload().namespace,
-          upstreams: opts.dnsUpstreams,
-          udp,
-          tcp,
-          ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
-        });
-      } catch (err) {
-        udp.close();
-        tcp.close();
-        throw err;
-      }
-      const d = dns;
-      undo.push(() => d.close());
     }
     await installCapture(opts.netns, capture);
     undo.push(() => removeCapture(opts.netns));
-    log.info({ identity }, 'agent: pod enrolled');
+    log.info({ identity, ipv6: families.ipv6 }, 'agent: pod enrolled');
+    const plainActive = () => sum(outbounds.map((o) => o.active)) + sum(inbounds.map((i) => i.plaintext.active));
 
     return {
       netns: opts.netns,
       identity,
-      active: () => outbound.active + inbound.plaintext.active + inbound.hbone.stats.streams,
+      ipv6: families.ipv6,
+      active: () => plainActive() + sum(inbounds.map((i) => i.hbone.stats.streams)),
       setCertificate(c) {
-        inbound.hbone.setCredentials({ key: c.key, cert: c.cert });
+        for (const i of inbounds) i.hbone.setCredentials({ key: c.key, cert: c.cert });
       },
       async repair() {
         const state = await checkCapture(opts.netns, capture);
@@ -154,11 +148,13 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
         if (!how.keepCapture) {
           await removeCapture(opts.netns).catch((err: Error) => log.debug({ err: err.message }, 'agent: capture removal failed (pod gone?)'));
         }
-        outbound.server.close();
-        inbound.plaintext.server.close();
-        inbound.hboneListener.close();
-        await Promise.all([drainUntil(() => outbound.active + inbound.plaintext.active, drainMs), inbound.hbone.drain(drainMs)]);
-        await Promise.all([outbound.close(), inbound.close(), dns?.close()]);
+        for (const o of outbounds) o.server.close();
+        for (const i of inbounds) {
+          i.plaintext.server.close();
+          i.hboneListener.close();
+        }
+        await Promise.all([drainUntil(plainActive, drainMs), ...inbounds.map((i) => i.hbone.drain(drainMs))]);
+        await Promise.all([...outbounds.map((o) => o.close()), ...inbounds.map((i) => i.close()), ...dnsServers.map((d) => d.close())]);
         hbone.destroy();
         log.info({ identity, keptCapture: how.keepCapture === true }, how.keepCapture ? 'agent: pod released' : 'agent: pod un-enrolled');
       },
@@ -167,6 +163,54 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
     await rollback();
     throw err;
   }
+}
+
+/** The DNS proxy on `host`:15053 (UDP and TCP) in the pod; it owns both sockets once started. */
+async function startPodDns(path: string, host: string, opts: PodProxyOptions): Promise<DnsServer> {
+  const where = { host, port: AGENT_PORTS.dns };
+  const udp = await bindUdpInNetns(path, where);
+  let tcp;
+  try {
+    tcp = await listenInNetns(path, where);
+  } catch (err) {
+    udp.close();
+    throw err;
+  }
+  try {
+    return await startDnsServer({
+      getState: opts.getState,
+      clientNamespace: opts.workload().namespace,
+      upstreams: opts.dnsUpstreams,
+      udp,
+      tcp,
+      ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
+    });
+  } catch (err) {
+    udp.close();
+    tcp.close();
+    throw err;
+  }
+}
+
+/**
+ * Whether the pod's namespace has IPv6: binding [::1] fails with EADDRNOTAVAIL when IPv6
+ * is disabled there, and socket() with EAFNOSUPPORT on a kernel without it. Any other
+ * failure is an error (the namespace is gone, no privileges), not a "no".
+ */
+export async function netnsHasIpv6(path: string): Promise<boolean> {
+  try {
+    const s = await bindUdpInNetns(path, { host: '::1', port: 0 });
+    s.close();
+    return true;
+  } catch (err) {
+    const code = (err as { cause?: { code?: string } }).cause?.code;
+    if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') return false;
+    throw err;
+  }
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
 }
 
 /** Waits until `count()` is 0 or `ms` passed (polling: connections end on their own). */
