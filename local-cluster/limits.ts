@@ -70,3 +70,16 @@ export const APISERVER_DEFAULTS = {
   /** On close, open connections get this long to finish their requests. */
   shutdownGraceMs: 2_000,
 } as const;
+
+/** The local cluster's kubelet (local-cluster/runtime/kubelet.ts). */
+export const KUBELET_DEFAULTS = {
+  /**
+   * A pod whose network setup (CNI ADD) failed is tried again after this, the delay
+   * doubling after each failure (as the kubelet retries a failed pod sandbox)...
+   */
+  sandboxRetryInitialMs: 1_000,
+  /** ...up to this; it keeps retrying at this pace until ADD succeeds or the pod is deleted. */
+  sandboxRetryMaxMs: 30_000,
+  /** Longest CNI error kept in the pod's status message; longer ones are cut (a plugin's message is a line or two). */
+  sandboxErrorMaxChars: 1_024,
+} as const;

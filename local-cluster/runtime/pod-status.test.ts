@@ -261,3 +261,59 @@ test('dual_stack_pod_ips_are_reported_primary_first', () => {
   assert.deepEqual(s.podIPs, [{ ip: '10.244.1.5' }, { ip: 'fd00:10:244:1::5' }]);
   assert.equal(s.podIP, '10.244.1.5');
 });
+
+// --- the pod sandbox (network setup) ---
+
+const CNI_ERROR = 'Failed to create pod sandbox: CNI plugin "ambient-cni" ADD failed (code 11): node agent not answering (1 attempt failed; next in 1s)';
+
+function sandboxStatus(sandbox: { ready: boolean; reason?: string; message?: string }, containers = [view('a', waiting('ContainerCreating'))], podIP: string | null = null): V1PodStatus {
+  return podStatus({ ...(podIP ? { podIP } : {}), hostIP: '192.168.1.2', startTime: T0, containers, sandbox });
+}
+
+test('a_failed_sandbox_keeps_the_pod_pending_in_container_creating_and_names_the_cni_error', () => {
+  const s = sandboxStatus({ ready: false, reason: 'FailedCreatePodSandBox', message: CNI_ERROR });
+  assert.equal(s.phase, 'Pending');
+  assert.deepEqual(s.containerStatuses!.map((c) => c.state), [{ waiting: { reason: 'ContainerCreating' } }]);
+  const cond = s.conditions!.find((c) => c.type === 'PodReadyToStartContainers');
+  assert.equal(cond?.status, 'False');
+  assert.equal(cond?.reason, 'FailedCreatePodSandBox');
+  assert.equal(cond?.message, CNI_ERROR);
+  assert.equal(s.reason, 'ContainerCreating');
+  assert.equal(s.message, CNI_ERROR);
+  assert.equal(condition(s, 'Ready'), 'False');
+  assert.equal('podIP' in s, false);
+});
+
+test('a_ready_sandbox_has_a_true_condition_without_reason', () => {
+  const s = sandboxStatus({ ready: true }, [view('a', running())], '10.0.0.5');
+  const cond = s.conditions!.find((c) => c.type === 'PodReadyToStartContainers');
+  assert.equal(cond?.status, 'True');
+  assert.equal('reason' in cond!, false);
+  assert.equal('message' in cond!, false);
+  assert.deepEqual(
+    s.conditions!.map((c) => c.type),
+    ['PodScheduled', 'PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready'],
+  );
+});
+
+test('a_sandbox_being_created_is_not_ready_and_says_nothing_more', () => {
+  const s = sandboxStatus({ ready: false });
+  const cond = s.conditions!.find((c) => c.type === 'PodReadyToStartContainers');
+  assert.equal(cond?.status, 'False');
+  assert.equal('reason' in cond!, false);
+  assert.equal(s.message, '');
+});
+
+test('a_container_message_wins_over_the_sandbox_message', () => {
+  const s = sandboxStatus({ ready: false, reason: 'FailedCreatePodSandBox', message: CNI_ERROR }, [view('a', waiting('UnknownImage', 'no such image'))]);
+  assert.equal(s.message, 'no such image');
+});
+
+test('status_key_differs_at_each_failed_sandbox_attempt_and_when_it_succeeds', () => {
+  const first = sandboxStatus({ ready: false, reason: 'FailedCreatePodSandBox', message: 'e (1 attempt failed; next in 1s)' });
+  const second = sandboxStatus({ ready: false, reason: 'FailedCreatePodSandBox', message: 'e (2 attempts failed; next in 2s)' });
+  const up = sandboxStatus({ ready: true });
+  assert.notEqual(statusKey(first), statusKey(second));
+  assert.notEqual(statusKey(second), statusKey(up));
+  assert.equal(statusKey(first), statusKey(sandboxStatus({ ready: false, reason: 'FailedCreatePodSandBox', message: 'e (1 attempt failed; next in 1s)' })));
+});

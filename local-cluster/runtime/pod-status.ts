@@ -30,8 +30,23 @@ function k8sState(s: ContainerState): V1ContainerState {
   }
 }
 
-/** `podIPs`: every address of a dual-stack pod, primary (podIP) first. */
-export function podStatus(input: { podIP?: string; podIPs?: string[]; hostIP: string; startTime: Date; containers: ContainerView[] }): V1PodStatus {
+/**
+ * The pod's sandbox (its network namespace, set up by CNI ADD), as Kubernetes reports it
+ * in condition PodReadyToStartContainers: ready, or not yet with the reason and message of
+ * the last failure (FailedCreatePodSandBox, naming the CNI error) while the kubelet retries.
+ */
+export interface SandboxView {
+  ready: boolean;
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * `podIPs`: every address of a dual-stack pod, primary (podIP) first. `sandbox`, when
+ * given, adds condition PodReadyToStartContainers; a sandbox that failed also gives the
+ * pod's `message` (its containers wait in ContainerCreating, as with Kubernetes).
+ */
+export function podStatus(input: { podIP?: string; podIPs?: string[]; hostIP: string; startTime: Date; containers: ContainerView[]; sandbox?: SandboxView }): V1PodStatus {
   const cs: V1ContainerStatus[] = input.containers.map((c) => ({
     name: c.name,
     image: c.image,
@@ -67,15 +82,20 @@ export function podStatus(input: { podIP?: string; podIPs?: string[]; hostIP: st
     ...(!ok && (type === 'Ready' || type === 'ContainersReady') ? { reason: 'ContainersNotReady', message: `containers with unready status: [${unready.join(' ')}]` } : {}),
   });
   const waiting = all.find((c) => c.state.state === 'waiting');
+  const sb = input.sandbox;
+  const sandboxCond = sb
+    ? [{ type: 'PodReadyToStartContainers', status: sb.ready ? 'True' : 'False', lastTransitionTime: now, ...(!sb.ready && sb.reason ? { reason: sb.reason } : {}), ...(!sb.ready && sb.message ? { message: sb.message } : {}) }]
+    : [];
+  const sandboxMessage = sb && !sb.ready ? sb.message : undefined;
   return {
     phase,
     hostIP: input.hostIP,
     hostIPs: [{ ip: input.hostIP }],
     ...(input.podIP ? { podIP: input.podIP, podIPs: (input.podIPs ?? [input.podIP]).map((ip) => ({ ip })) } : {}),
     startTime: input.startTime,
-    conditions: [cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', ready), cond('Ready', ready)],
+    conditions: [cond('PodScheduled', true), ...sandboxCond, cond('Initialized', true), cond('ContainersReady', ready), cond('Ready', ready)],
     containerStatuses: cs,
-    ...(waiting && waiting.state.state === 'waiting' && !running ? { reason: waiting.state.reason, message: waiting.state.message ?? '' } : {}),
+    ...(waiting && waiting.state.state === 'waiting' && !running ? { reason: waiting.state.reason, message: waiting.state.message ?? sandboxMessage ?? '' } : {}),
   };
 }
 
@@ -86,6 +106,8 @@ export function statusKey(s: V1PodStatus): string {
     podIP: s.podIP,
     podIPs: s.podIPs?.map((p) => p.ip),
     ready: s.conditions?.map((c) => `${c.type}=${c.status}`),
+    // A sandbox still failing: each attempt's message (error, attempts, next delay) is written.
+    sandbox: s.conditions?.find((c) => c.type === 'PodReadyToStartContainers')?.message,
     cs: s.containerStatuses?.map((c) => [c.name, c.ready, c.restartCount, Object.keys(c.state ?? {})[0], c.state?.waiting?.reason]),
     reason: s.reason,
   });
