@@ -1,8 +1,9 @@
 // The local cluster's kubelet for one node: runs the pods the API server assigns to this
 // node. A pod gets a network namespace wired by the CNI plugins, its own hosts file, and
 // one supervised process per container; its status (IP, phase, container states, restarts)
-// is written back to the API server. A deleted pod's processes are stopped and its
-// network torn down.
+// is written back to the API server. A pod whose network setup (CNI ADD) fails is tried
+// again with back-off, as Kubernetes retries a pod sandbox (sandbox-retry.ts). A deleted
+// pod's processes are stopped and its network torn down.
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import { netnsPath } from '../../core/syscalls.js';
 import { installProbeRules } from '../network/probe-source.js';
 import { containerArgv, containerEnv } from './containers.js';
 import { hostsFile, resolvConf } from './hosts.js';
-import { podStatus, statusKey, type ContainerView } from './pod-status.js';
+import { podStatus, statusKey, type ContainerView, type SandboxView } from './pod-status.js';
+import { decideSandboxRetry, sandboxFailureMessage, SANDBOX_FAILED_REASON, SANDBOX_RETRY_LIMITS, type SandboxRetryLimits } from './sandbox-retry.js';
 import { PodProber } from './prober.js';
 import { ContainerProcess, podLauncher } from './supervisor.js';
 import { serviceAccountFiles } from './service-account.js';
@@ -48,6 +50,8 @@ export interface KubeletOptions {
   repoRoot: string;
   /** Environment every container inherits (PATH, the cluster marker). */
   baseEnv: Record<string, string>;
+  /** Back-off between network setup attempts of a pod (default KUBELET_DEFAULTS in limits.ts). */
+  sandboxRetry?: SandboxRetryLimits;
   logger?: Logger;
 }
 
@@ -63,8 +67,12 @@ interface PodRuntime {
   containers: ContainerProcess[];
   images: Map<string, string>;
   startTime: Date;
-  /** Set when the pod cannot start (unknown image, CNI failure). */
+  /** Set when the pod cannot start (unknown image, an error after its network was set up). */
   blocked?: { reason: string; message: string };
+  /** While its network setup (CNI ADD) keeps failing: why, for the status, until an attempt succeeds. */
+  sandboxFailure?: { reason: string; message: string };
+  /** Aborted when the pod is torn down: ends the wait between network setup attempts. */
+  abort: AbortController;
   lastStatus?: string;
   starting?: Promise<void>;
   hosts?: string;
@@ -144,6 +152,7 @@ export class Kubelet {
           hostNetwork: pod.spec?.hostNetwork === true,
           images: new Map((pod.spec?.containers ?? []).map((c) => [c.name, c.image ?? ''])),
           startTime: new Date(),
+          abort: new AbortController(),
         };
         this.#pods.set(uid, rt);
         const r = rt;
@@ -171,7 +180,9 @@ export class Kubelet {
       return;
     }
     // A hostNetwork pod shares its node's namespace and address; others get their own.
-    const { netns, ip, ips } = rt.hostNetwork ? { netns: this.#o.nodeNetns, ip: this.#o.hostIP, ips: undefined } : await this.#o.network.add(rt.ref);
+    const net = rt.hostNetwork ? { netns: this.#o.nodeNetns, ip: this.#o.hostIP, ips: undefined } : await this.#setUpNetwork(rt);
+    if (!net) return; // deleted, or the kubelet stopped, before its network could be set up
+    const { netns, ip, ips } = net;
     if (!this.#pods.has(rt.ref.uid) || this.#stopped) {
       if (!rt.hostNetwork) await this.#o.network.del(rt.ref); // deleted while its network was being set up
       return;
@@ -245,6 +256,39 @@ export class Kubelet {
     this.#schedule();
   }
 
+  /**
+   * CNI ADD until it succeeds, as the kubelet retries a pod sandbox: after a failure the
+   * partial network is torn down (CNI DEL, idempotent), the pod's status names the error,
+   * and the next attempt waits the back-off. The same pod object is kept throughout: it is
+   * never recreated. Undefined when the pod was deleted or the kubelet stopped meanwhile
+   * (nothing is left of its network then).
+   */
+  async #setUpNetwork(rt: PodRuntime): Promise<{ netns: string; ip: string; ips?: string[] } | undefined> {
+    const limits = this.#o.sandboxRetry ?? SANDBOX_RETRY_LIMITS;
+    const pod = `${rt.ref.namespace}/${rt.ref.name}`;
+    for (let failures = 0; ; ) {
+      try {
+        const net = await this.#o.network.add(rt.ref);
+        if (failures > 0) this.#log.info({ pod, failures }, 'pod network set up after failed attempts');
+        rt.sandboxFailure = undefined;
+        return net;
+      } catch (err) {
+        failures++;
+        const error = (err as Error).message;
+        await this.#o.network.del(rt.ref).catch((e: Error) => this.#log.warn({ pod, err: e.message }, 'CNI DEL after a failed ADD failed'));
+        const d = decideSandboxRetry({ failures, podDeleted: !this.#pods.has(rt.ref.uid), kubeletStopping: this.#stopped }, limits);
+        if (!d.retry) {
+          this.#log.info({ pod, err: error, why: d.why }, 'pod network setup failed; not retried');
+          return undefined;
+        }
+        rt.sandboxFailure = { reason: SANDBOX_FAILED_REASON, message: sandboxFailureMessage(error, failures, d.delayMs) };
+        this.#log.warn({ pod, err: error, failures, retryInMs: d.delayMs }, 'pod network setup failed; retrying');
+        this.#schedule();
+        await abortableDelay(d.delayMs, rt.abort.signal);
+      }
+    }
+  }
+
   podDir(ref: PodRef): string {
     return join(this.#o.stateDir, 'pods', `${ref.namespace}_${ref.name}_${ref.uid.slice(0, 8)}`);
   }
@@ -277,7 +321,8 @@ export class Kubelet {
         ...(proc?.lastTermination ? { lastTermination: proc.lastTermination } : {}),
       };
     });
-    const status = podStatus({ ...(rt.ip ? { podIP: rt.ip } : {}), ...(rt.ips ? { podIPs: rt.ips } : {}), hostIP: this.#o.hostIP, startTime: rt.startTime, containers: views });
+    const sandbox: SandboxView = rt.netns ? { ready: true } : { ready: false, ...(rt.sandboxFailure ?? {}) };
+    const status = podStatus({ ...(rt.ip ? { podIP: rt.ip } : {}), ...(rt.ips ? { podIPs: rt.ips } : {}), hostIP: this.#o.hostIP, startTime: rt.startTime, containers: views, sandbox });
     const key = statusKey(status);
     if (key === rt.lastStatus) return;
     try {
@@ -292,6 +337,7 @@ export class Kubelet {
 
   async #teardown(rt: PodRuntime): Promise<void> {
     this.#pods.delete(rt.ref.uid);
+    rt.abort.abort(); // no further network setup attempt
     await rt.starting;
     rt.prober?.stop();
     await Promise.all(rt.containers.map((c) => c.stop()));
@@ -310,4 +356,18 @@ export class Kubelet {
     await this.#syncing;
     await Promise.all([...this.#pods.values()].map((rt) => this.#teardown(rt)));
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
