@@ -11,8 +11,9 @@ import type { Registry } from 'prom-client';
 import { ErrorCodes, MeshError } from '../core/errors.js';
 import { AGENT_SERVER_DEFAULTS } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
+import { MESH_PORTS } from '../core/ports.js';
 
-export const AGENT_SERVER_PORTS = { admin: 15000, metrics: 15020, readiness: 15021 } as const;
+export const AGENT_SERVER_PORTS = { admin: MESH_PORTS.admin, metrics: MESH_PORTS.metrics, readiness: MESH_PORTS.readiness } as const;
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 

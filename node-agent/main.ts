@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
 import { AGENT_DEFAULTS } from '../core/limits.js';
 import { createLogger, type Logger } from '../core/log.js';
+import { MESH_PORTS } from '../core/ports.js';
 import { startNodeAgent } from './agent.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -118,7 +119,7 @@ async function controllerAddress(api: CoreV1Api, namespace: string, name: string
   const svc = await api.readNamespacedService({ namespace, name });
   const ip = svc.spec?.clusterIP;
   if (!ip || ip === 'None') throw new Error(`Service ${namespace}/${name} has no cluster IP`);
-  const port = svc.spec?.ports?.find((p) => p.port === 15012 || p.name === 'xds')?.port ?? 15012;
+  const port = svc.spec?.ports?.find((p) => p.port === MESH_PORTS.controller || p.name === 'xds')?.port ?? MESH_PORTS.controller;
   return { host: ip, port };
 }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
-import { buildState } from '../node-agent/proxy/state.js';
+import { buildState } from '../node-agent/state/snapshot.js';
 import { endpoint, resources, service, workload } from '../node-agent/proxy/fixtures.js';
 import { startDnsServer, parseResolvConf } from '../node-agent/dns/server.js';
 import { buildQuery, buildResponse, decodeAddress, frameTcp, parseMessage, parseQuery, QTYPE, RCODE, TcpFrameReader } from '../node-agent/dns/codec.js';

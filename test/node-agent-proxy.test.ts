@@ -13,7 +13,7 @@ import { endpoint, service, stateOf, tcpPort, workload } from '../node-agent/pro
 import { startInbound, type InboundListeners } from '../node-agent/proxy/inbound.js';
 import { startOutbound, type ProxyListener } from '../node-agent/proxy/outbound.js';
 import type { ConnectionRecord } from '../node-agent/proxy/record.js';
-import type { ProxyState } from '../node-agent/proxy/state.js';
+import type { ProxyState } from '../node-agent/state/snapshot.js';
 import { ifName, Netns, requireRoot } from './support/netns.js';
 import { issue, newCa } from './support/pki.js';
 

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import { resolve } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { MESH_PORTS } from '../../core/ports.js';
 import { connectInNetns, netnsPath } from '../../core/syscalls.js';
 import { loadKubeConfig, type ContextOptions } from '../context.js';
 import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../../local-cluster/state.js';
@@ -14,10 +15,10 @@ import { nodeNetnsName } from '../../local-cluster/network/topology.js';
 import { CliError } from '../errors.js';
 import type { AgentDump, AgentProbe, ControllerDebugStatus, ControllerProbe } from './types.js';
 
-export const AGENT_ADMIN = { host: '127.0.0.1', port: 15000 } as const;
+export const AGENT_ADMIN = { host: '127.0.0.1', port: MESH_PORTS.admin } as const;
 export const CONTROLLER_NAMESPACE = 'ambient-system';
 export const CONTROLLER_SELECTOR = 'app=ambient-controller';
-export const CONTROLLER_DEBUG_PORT = 15020;
+export const CONTROLLER_DEBUG_PORT = MESH_PORTS.metrics;
 export const REQUEST_TIMEOUT_MS = 3000;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 

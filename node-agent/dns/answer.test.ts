@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildState } from '../proxy/state.js';
+import { buildState } from '../state/snapshot.js';
 import { endpoint, resources, service, workload } from '../proxy/fixtures.js';
 import { answer } from './answer.js';
 import { QTYPE } from './codec.js';

@@ -22,7 +22,8 @@ import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { DNS_DEFAULTS, type DnsLimits } from '../../core/limits.js';
-import type { ProxyState } from '../proxy/state.js';
+import type { ProxyState } from '../state/snapshot.js';
+import { MESH_PORTS } from '../../core/ports.js';
 import { answer } from './answer.js';
 import {
   buildResponse,
@@ -376,7 +377,7 @@ function sameAddress(a: string, b: string): boolean {
 async function openSockets(options: DnsServerOptions): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
   if (options.udp !== undefined && options.tcp !== undefined) return { udp: options.udp, tcp: options.tcp };
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? 15053;
+  const port = options.port ?? MESH_PORTS.dns;
   const type = net.isIPv6(host) ? 'udp6' : 'udp4';
   // Port 0: UDP picks a port, TCP takes the same one; retry when TCP finds it taken.
   for (let attempt = 0; ; attempt++) {

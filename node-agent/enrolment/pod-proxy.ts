@@ -19,7 +19,7 @@ import { startInbound, type InboundListeners } from '../proxy/inbound.js';
 import { startOutbound, type ProxyListener } from '../proxy/outbound.js';
 import { AGENT_PORTS } from '../proxy/ports.js';
 import type { ConnectionSink } from '../proxy/record.js';
-import type { ProxyState } from '../proxy/state.js';
+import type { ProxyState } from '../state/snapshot.js';
 
 export interface PodProxyOptions {
   /** The pod's namespace name under /var/run/netns. */

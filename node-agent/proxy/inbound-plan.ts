@@ -35,7 +35,7 @@ import type { WaypointRef, Workload } from '../../core/config/model.js';
 import { canonicalIp, formatAddress } from './ip.js';
 import type { Address } from './outbound-plan.js';
 import { AGENT_PORTS, isAgentPort } from './ports.js';
-import { ownsIp, type ProxyState } from './state.js';
+import { ownsIp, type ProxyState } from '../state/snapshot.js';
 
 export interface InboundRequest {
   /** The pod whose 15008 or 15006 listener took the connection. */

@@ -18,7 +18,7 @@ import { listener, type ProxyListener } from './outbound.js';
 import type { Address } from './outbound-plan.js';
 import { AGENT_PORTS } from './ports.js';
 import { ConnectionTracker, type ConnectionRecord, type ConnectionSink } from './record.js';
-import type { ProxyState } from './state.js';
+import type { ProxyState } from '../state/snapshot.js';
 
 export interface StartInboundOptions {
   /** The pod's network namespace (e.g. /var/run/netns/<name>). */
