@@ -174,7 +174,8 @@ export const CAPTURE_DEFAULTS = {
 export const AGENT_DEFAULTS = {
   /** How often every enrolled pod's capture is checked (and repaired), and pods whose netns was not found are looked for again. */
   repairIntervalMs: 30_000,
-  /** Un-enrolling a pod: its listeners stop accepting at once; open connections get this long to finish, then are reset. */
+  /** Un-enrolling a pod: its listeners stop accepting at once; open connections get this long to finish, then are reset.
+   * The agent stopping (SIGTERM): pods keep their capture and their listeners keep serving this long, then the rest is reset. */
   drainTimeoutMs: 5_000,
   /** Enrolling one pod (certificate, listeners, capture) must finish within this, or it is undone and retried. */
   enrolTimeoutMs: 15_000,

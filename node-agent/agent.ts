@@ -25,7 +25,7 @@ import { ControllerClient } from './controller-client/client.js';
 import { controllerSigner } from './controller-client/signer.js';
 import { parseResolvConf } from './dns/server.js';
 import type { AgentDump, EnrolledPodStatus } from './dump.js';
-import { kubeNewPodJudge } from './enrolment/new-pod.js';
+import { kubeNewPodReader, newPodJudge } from './enrolment/new-pod.js';
 import { EnrolmentReconciler } from './enrolment/reconciler.js';
 import { accessLogSink } from './observe/access-log.js';
 import { AgentMetrics } from './observe/metrics.js';
@@ -50,8 +50,11 @@ export interface NodeAgentOptions {
     /** The agent's ServiceAccount token, read anew for every request. */
     token: () => string | Promise<string>;
   };
-  /** For pods the CNI plugin announces before they are Workloads: their labels decide. */
+  /** For pods the CNI plugin announces before they are Workloads: the pod, its namespace
+   * and the PeerAuthentications are read, and the controller's rules applied. */
   kubeConfig?: KubeConfig;
+  /** The mesh's root namespace (mesh-wide PeerAuthentications); default ambient-system. */
+  rootNamespace?: string;
   /** The CNI hand-off socket (`@name`: abstract); false: none. Default @ambient-cni. */
   cniSocket?: string | false;
   /** Admin (default 127.0.0.1:15000), metrics (0.0.0.0:15020), readiness (0.0.0.0:15021); false: not served. */
@@ -94,6 +97,7 @@ export interface NodeAgent {
 export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const log = opts.logger ?? silentLogger;
   const trustDomain = opts.trustDomain ?? 'cluster.local';
+  const rootNamespace = opts.rootNamespace ?? 'ambient-system';
   const drainMs = opts.drainTimeoutMs ?? AGENT_DEFAULTS.drainTimeoutMs;
   const trustBundle = new TrustBundle(opts.controller.roots);
   const store = new AgentState(opts.node);
@@ -132,7 +136,9 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
     drainMs,
     ...(opts.netnsDir !== undefined && { netnsDir: opts.netnsDir }),
-    ...(opts.kubeConfig && { judgeNewPod: kubeNewPodJudge(opts.kubeConfig, { node: opts.node, trustDomain, logger: log }) }),
+    ...(opts.kubeConfig && {
+      judgeNewPod: newPodJudge(kubeNewPodReader(opts.kubeConfig, { rootNamespace, logger: log }), { node: opts.node, trustDomain, rootNamespace, logger: log }),
+    }),
     metrics,
     onConnectionEnd,
     onConnectionOpen: (r) => metrics.connectionOpened(r, state()),

@@ -94,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
         token: async () => (await readFile(o.tokenFile, 'utf8')).trim(),
       },
       kubeConfig: kc,
+      rootNamespace: o.controllerNamespace,
       cniSocket: o.cniSocket,
       captureDns: o.dnsCapture,
       clusterDomain: o.clusterDomain,

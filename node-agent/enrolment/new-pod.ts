@@ -1,50 +1,109 @@
-// The Workload a pod the CNI plugin just announced will be, read from the API server
-// before the controller's config speaks of it (the pod has no address in its status yet).
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { podEnrolment } from '../../core/config/enrolment.js';
+// The Workload a pod the CNI plugin just announced will be, before the controller's config
+// speaks of it (the pod has no address in its status yet; the hand-off knows it). Derived
+// by the controller's own rules (core/config/workload-of-pod.ts) from the pod, its
+// namespace and the PeerAuthentications of its namespace and of the root namespace, so
+// that the provisional Workload is the one the controller will push: same name, same
+// identity, same mTLS mode. When the PeerAuthentications cannot be read the mode is STRICT
+// (fail closed): a plaintext connection refused for a moment is retried; one accepted
+// into a STRICT workload cannot be taken back.
+//
+// What the agent does not know here: the waypoint the pod is bound to (Gateways are the
+// controller's), and whether a `gateway-name` label names a real waypoint (such a pod is
+// taken as a waypoint's and not captured until the config says otherwise).
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
 import type { Workload } from '../../core/config/model.js';
-import { formatSpiffeId, spiffeId } from '../../core/identity/spiffe.js';
+import { indexPeerAuthentications, UNKNOWN_MTLS_MODE, type PeerAuthenticationObject } from '../../core/config/peer-authentication.js';
+import { GATEWAY_NAME_LABEL, PodNotWorkload, workloadOfPod } from '../../core/config/workload-of-pod.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import type { CniPod } from '../cni/handoff.js';
 
 /** The enrolled Workload a just-created pod will be; undefined when it is not enrolled. */
 export type NewPodJudge = (p: CniPod) => Promise<Workload | undefined>;
 
-export function kubeNewPodJudge(kc: KubeConfig, opts: { node: string; trustDomain: string; logger?: Logger }): NewPodJudge {
-  const kubeApi = kc.makeApiClient(CoreV1Api);
+/** What the API server says about a just-announced pod. */
+export interface NewPodFacts {
+  pod: V1Pod;
+  namespace: V1Namespace;
+  /** The PeerAuthentications of the pod's namespace and the root namespace; undefined when
+   * they could not be read. */
+  peerAuthentications: readonly PeerAuthenticationObject[] | undefined;
+}
+
+export interface ProvisionalOptions {
+  node: string;
+  trustDomain: string;
+  /** Where mesh-wide PeerAuthentications live (the controller's namespace). */
+  rootNamespace: string;
+}
+
+/**
+ * The Workload the controller will derive for this pod, with the addresses the CNI
+ * plugin reported; undefined when the pod is not enrolled or is not the announced one
+ * (a pod of the same name recreated: another uid). Pure. Throws PodNotWorkload for a
+ * pod that cannot be a Workload.
+ */
+export function provisionalWorkload(p: CniPod, facts: NewPodFacts, opts: ProvisionalOptions): Workload | undefined {
+  if (facts.pod.metadata?.uid !== p.podUid) return undefined;
+  const nsLabels = facts.namespace.metadata?.labels ?? {};
+  const pas = facts.peerAuthentications;
+  const mtls = pas === undefined ? undefined : indexPeerAuthentications(pas, opts.rootNamespace, () => {});
+  const w = workloadOfPod(facts.pod, {
+    trustDomain: opts.trustDomain,
+    namespaceLabels: () => nsLabels,
+    isWaypoint: (_ns, labels) => labels[GATEWAY_NAME_LABEL] !== undefined,
+    mtlsMode: (ns, labels) => mtls?.modeFor(ns, labels) ?? UNKNOWN_MTLS_MODE,
+    ips: p.ips,
+    node: opts.node,
+  });
+  if (w.protocol !== 'HBONE' || w.hostNetwork === true) return undefined;
+  return w;
+}
+
+/** Reads a just-announced pod's facts from the API server. */
+export type NewPodReader = (p: CniPod) => Promise<NewPodFacts>;
+
+export function kubeNewPodReader(kc: KubeConfig, opts: { rootNamespace: string; logger?: Logger }): NewPodReader {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const log = opts.logger ?? silentLogger;
+  const listPas = async (namespace: string): Promise<PeerAuthenticationObject[]> => {
+    const list = (await custom.listNamespacedCustomObject({ group: 'ambient.dev', version: 'v1', namespace, plural: 'peerauthentications' })) as { items?: unknown };
+    if (!Array.isArray(list?.items)) throw new Error(`the PeerAuthentication list of namespace ${namespace} has no items`);
+    return list.items as PeerAuthenticationObject[];
+  };
+  return async (p) => {
+    const namespace = p.podNamespace!;
+    const [pod, ns, pas] = await Promise.all([
+      core.readNamespacedPod({ namespace, name: p.podName! }),
+      core.readNamespace({ name: namespace }),
+      Promise.all([listPas(namespace), namespace === opts.rootNamespace ? [] : listPas(opts.rootNamespace)]).then(
+        ([own, root]) => [...own, ...root],
+        (err: Error) => {
+          log.warn({ pod: `${namespace}/${p.podName}`, err: err.message }, 'agent: cannot read PeerAuthentications; the new pod is STRICT until the config arrives');
+          return undefined;
+        },
+      ),
+    ]);
+    return { pod, namespace: ns, peerAuthentications: pas };
+  };
+}
+
+export function newPodJudge(read: NewPodReader, opts: ProvisionalOptions & { logger?: Logger }): NewPodJudge {
   const log = opts.logger ?? silentLogger;
   return async (p) => {
+    let facts: NewPodFacts;
     try {
-      const [pod, ns] = await Promise.all([
-        kubeApi.readNamespacedPod({ namespace: p.podNamespace!, name: p.podName! }),
-        kubeApi.readNamespace({ name: p.podNamespace! }),
-      ]);
-      if (pod.metadata?.uid !== p.podUid) return undefined;
-      const labels = pod.metadata?.labels ?? {};
-      const e = podEnrolment(
-        { labels, hostNetwork: pod.spec?.hostNetwork === true, isWaypoint: labels['gateway.networking.k8s.io/gateway-name'] !== undefined },
-        ns.metadata?.labels ?? {},
-      );
-      if (e.protocol !== 'HBONE') return undefined;
-      const sa = pod.spec?.serviceAccountName || 'default';
-      return {
-        uid: p.podUid!,
-        name: p.podName!,
-        namespace: p.podNamespace!,
-        serviceAccount: sa,
-        identity: formatSpiffeId(spiffeId(p.podNamespace!, sa, opts.trustDomain)),
-        node: opts.node,
-        ips: p.ips,
-        protocol: 'HBONE',
-        labels,
-        canonicalName: labels['app'] ?? p.podName!,
-        canonicalRevision: labels['version'] ?? 'latest',
-        mtlsMode: 'PERMISSIVE',
-        healthy: false,
-      };
+      facts = await read(p);
     } catch (err) {
       // Fail open: the pod starts uncaptured and is enrolled as soon as the config says so.
       log.warn({ pod: `${p.podNamespace}/${p.podName}`, err: (err as Error).message }, 'agent: cannot read the new pod from the API server; it is enrolled once the controller reports it');
+      return undefined;
+    }
+    try {
+      return provisionalWorkload(p, facts, opts);
+    } catch (err) {
+      if (!(err instanceof PodNotWorkload)) throw err;
+      log.warn({ pod: `${p.podNamespace}/${p.podName}`, err: err.message }, 'agent: the new pod cannot be a workload; it waits for the config');
       return undefined;
     }
   };

@@ -26,6 +26,8 @@ export interface PodProxyOptions {
   netns: string;
   /** The pod's Workload now (the newest config, or what the agent knew at enrolment). */
   workload: () => Workload;
+  /** The pod's provisional Workload while the config does not have it (announced by CNI). */
+  provisional?: () => Workload | undefined;
   getState: () => ProxyState;
   certificates: CertificateManager;
   trustDomain: string;
@@ -51,8 +53,10 @@ export interface PodProxy {
   /** Whether the capture rules are exactly in place; repairs them when not. */
   repair(): Promise<CaptureState>;
   /** Un-enrols: capture removed (unless kept: the agent is only stopping), listeners
-   * stop accepting, open connections drain, then are reset. */
-  close(drainMs?: number, opts?: { keepCapture?: boolean }): Promise<void>;
+   * stop accepting, open connections drain, then are reset. With keepCapture and
+   * keepAccepting (the agent is leaving the node): the listeners keep accepting and
+   * serving for `drainMs`, then everything still open is reset. */
+  close(drainMs?: number, opts?: { keepCapture?: boolean; keepAccepting?: boolean }): Promise<void>;
 }
 
 export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
@@ -92,6 +96,7 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
       netnsPath: path,
       getState: opts.getState,
       local: opts.workload,
+      ...(opts.provisional && { provisional: opts.provisional }),
       credentials: { key: cert.key, cert: cert.cert },
       trustBundle: opts.certificates.trustBundle,
       trustDomain: opts.trustDomain,
@@ -153,6 +158,15 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
         // New connections go straight to the app from now on (or fail, if the pod is gone).
         if (!how.keepCapture) {
           await removeCapture(opts.netns).catch((err: Error) => log.debug({ err: err.message }, 'agent: capture removal failed (pod gone?)'));
+        }
+        if (how.keepCapture && how.keepAccepting) {
+          // The agent is stopping, the pod keeps its capture: with the listeners closed every
+          // new connection of the pod would be refused until the next agent is up, which
+          // makes a stopping agent worse than a crashed one (that one is replaced at once).
+          // So the listeners keep accepting and serving until the drain deadline; then the
+          // process really leaves and what is still open is reset, as a crash would.
+          await new Promise((r) => setTimeout(r, drainMs));
+          drainMs = 0;
         }
         outbound.server.close();
         inbound.plaintext.server.close();

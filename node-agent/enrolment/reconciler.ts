@@ -196,6 +196,7 @@ export class EnrolmentReconciler {
       const starting = startPodProxy({
         netns,
         workload: () => o.state().workloadByUid(uid) ?? this.#announced.get(uid) ?? workload,
+        provisional: () => this.#announced.get(uid),
         getState: o.state,
         certificates: o.certificates,
         trustDomain: o.trustDomain,
@@ -275,13 +276,15 @@ export class EnrolmentReconciler {
    * when the agent stops (as ztunnel's do): their traffic waits for the next agent rather
    * than leave the pod in plaintext, which a STRICT peer would refuse anyway. The next
    * agent finds them by address and takes over; un-enrolling (the label) is what removes
-   * the rules.
+   * the rules. While `drainMs` runs, the pods' listeners keep accepting and serving (a
+   * terminating agent must not refuse more than a crashed one); then what is still open
+   * is reset.
    */
   async close(drainMs: number): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#running?.catch(() => {});
-    await Promise.all([...this.#pods.values()].map((p) => p.close(drainMs, { keepCapture: true }).catch(() => {})));
+    await Promise.all([...this.#pods.values()].map((p) => p.close(drainMs, { keepCapture: true, keepAccepting: true }).catch(() => {})));
     this.#pods.clear();
   }
 }
