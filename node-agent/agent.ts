@@ -19,6 +19,7 @@ import { TrustBundle } from '../core/identity/trust-bundle.js';
 import { AGENT_DEFAULTS } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { AGENT_SOCKET_MARK, MESH_PORTS } from '../core/ports.js';
+import { adminTokenPath, newAdminToken, removeAdminToken, writeAdminToken } from './admin-token.js';
 import { startAgentServers, type AgentServers } from './admin.js';
 import { startHandoffServer, type HandoffServer } from './cni/handoff.js';
 import { ControllerClient } from './controller-client/client.js';
@@ -59,6 +60,10 @@ export interface NodeAgentOptions {
   cniSocket?: string | false;
   /** Admin (default 127.0.0.1:15000), metrics (0.0.0.0:15020), readiness (0.0.0.0:15021); false: not served. */
   servers?: { admin?: { host?: string; port: number } | false; metrics?: { host?: string; port: number } | false; readiness?: { host?: string; port: number } | false };
+  /** Where the admin token is written (mode 0600, directory 0700); default
+   * /var/run/ambient-node-agent/<node>/admin-token; false: not written (the token is then
+   * known to the caller only, through NodeAgent.adminToken). */
+  adminTokenFile?: string | false;
   mark?: number;
   /** Redirect pods' DNS to the proxy on 15053; default true. */
   captureDns?: boolean;
@@ -81,6 +86,8 @@ export interface NodeAgent {
   readonly certificates: CertificateManager;
   readonly servers: AgentServers;
   readonly cni: HandoffServer | undefined;
+  /** The bearer token admin endpoints that change state require (new at every start). */
+  readonly adminToken: string;
   /** First config applied. */
   ready(): boolean;
   state(): ProxyState;
@@ -166,8 +173,15 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const cleanups: Array<() => Promise<void> | void> = [];
   let servers: AgentServers;
   let cni: HandoffServer | undefined;
+  const adminToken = newAdminToken();
   try {
+    if (opts.servers?.admin !== false && opts.adminTokenFile !== false) {
+      const tokenFile = opts.adminTokenFile ?? adminTokenPath(opts.node);
+      await writeAdminToken(tokenFile, adminToken);
+      cleanups.push(() => removeAdminToken(tokenFile, adminToken));
+    }
     servers = await startAgentServers({
+      adminToken,
       admin: opts.servers?.admin === false ? undefined : { host: '127.0.0.1', port: MESH_PORTS.admin, ...opts.servers?.admin },
       metrics: opts.servers?.metrics === false ? undefined : { host: '0.0.0.0', port: MESH_PORTS.metrics, ...opts.servers?.metrics },
       readiness: opts.servers?.readiness === false ? undefined : { host: '0.0.0.0', port: MESH_PORTS.readiness, ...opts.servers?.readiness },
@@ -219,6 +233,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     certificates,
     servers,
     cni,
+    adminToken,
     ready: () => store.synced(),
     state,
     pods: () => enrolment.statuses(),

@@ -33,6 +33,7 @@ interface Flags {
   rootsFile?: string;
   tokenFile: string;
   cniSocket: string;
+  adminTokenFile?: string;
   dnsCapture: boolean;
   clusterDomain: string;
 }
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--roots-file <path>', `the mesh roots (default: ConfigMap ${ROOT_CONFIGMAP} in the controller's namespace)`)
     .option('--token-file <path>', 'the ServiceAccount token presented to the controller', process.env['AMBIENT_TOKEN_FILE'] ?? SERVICE_ACCOUNT_TOKEN)
     .option('--cni-socket <socket>', 'the CNI hand-off socket (@name: abstract)', '@ambient-cni')
+    .option('--admin-token-file <path>', 'where the admin token (needed to change the agent through 15000) is written, mode 0600 (default: /var/run/ambient-node-agent/<node>/admin-token)')
     .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
     .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
     .parse(argv)
@@ -96,6 +98,7 @@ async function main(argv: string[]): Promise<void> {
       kubeConfig: kc,
       rootNamespace: o.controllerNamespace,
       cniSocket: o.cniSocket,
+      ...(o.adminTokenFile !== undefined && { adminTokenFile: o.adminTokenFile }),
       captureDns: o.dnsCapture,
       clusterDomain: o.clusterDomain,
       logger: log,
