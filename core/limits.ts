@@ -233,6 +233,10 @@ export const DNS_DEFAULTS = {
   maxTcpQueriesPerConnection: 32,
   /** Nameservers taken from resolv.conf (glibc's MAXNS). */
   maxNameservers: 3,
+  /** A pod's resolv.conf (where the proxy forwards what it does not answer) is re-read at most this often. */
+  resolvConfRefreshMs: 5_000,
+  /** Processes looked at in /proc when searching for one inside a pod's network namespace (to read its resolv.conf). */
+  maxProcScan: 65_536,
 } as const;
 
 export type DnsLimits = { -readonly [K in keyof typeof DNS_DEFAULTS]: number };

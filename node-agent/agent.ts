@@ -67,7 +67,8 @@ export interface NodeAgentOptions {
   mark?: number;
   /** Redirect pods' DNS to the proxy on 15053; default true. */
   captureDns?: boolean;
-  /** Where the DNS proxy forwards other names; default the nameservers of /etc/resolv.conf. */
+  /** Where a pod's DNS proxy forwards other names when the pod's own resolv.conf cannot be
+   * found (dns/pod-resolvers.ts); default the nameservers of the agent's /etc/resolv.conf. */
   dnsUpstreams?: string[];
   clusterDomain?: string;
   repairIntervalMs?: number;

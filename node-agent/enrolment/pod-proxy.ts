@@ -37,8 +37,9 @@ export interface PodProxyOptions {
   onConnectionOpen?: ConnectionSink;
   /** Redirect the app's DNS to the proxy on 15053 (and serve it). */
   captureDns: boolean;
-  /** Nameservers the DNS proxy forwards what it does not answer to. */
-  dnsUpstreams: readonly string[];
+  /** Nameservers the DNS proxy forwards what it does not answer to (the pod's own:
+   * dns/pod-resolvers.ts). */
+  dnsUpstreams: readonly string[] | (() => Promise<readonly string[]>);
   clusterDomain?: string;
   logger?: Logger;
 }

@@ -16,6 +16,7 @@ import { formatSpiffeId, parseSpiffeId } from '../../core/identity/spiffe.js';
 import { AGENT_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import type { CniPod } from '../cni/handoff.js';
+import { PodResolvers } from '../dns/pod-resolvers.js';
 import type { AgentFailure, EnrolledPodStatus } from '../dump.js';
 import { createCounters } from '../proxy/balancer.js';
 import type { ConnectionSink } from '../proxy/record.js';
@@ -39,7 +40,12 @@ export interface EnrolmentReconcilerOptions {
   /** SO_MARK on the agent's sockets in pods. */
   mark: number;
   captureDns: boolean;
+  /** Where a pod's DNS proxy forwards when the pod's own resolv.conf cannot be found (the
+   * agent's own nameservers). */
   dnsUpstreams: readonly string[];
+  /** Forward each pod's DNS to the nameservers of the pod's own resolv.conf; default true.
+   * false: always to dnsUpstreams. */
+  podResolvers?: boolean;
   clusterDomain?: string;
   /** Un-enrolment drain. */
   drainMs: number;
@@ -205,7 +211,7 @@ export class EnrolmentReconciler {
         onConnectionEnd: o.onConnectionEnd,
         ...(o.onConnectionOpen && { onConnectionOpen: o.onConnectionOpen }),
         captureDns: o.captureDns,
-        dnsUpstreams: o.dnsUpstreams,
+        dnsUpstreams: o.podResolvers === false ? o.dnsUpstreams : podResolversOf(netns, o),
         ...(o.clusterDomain !== undefined && { clusterDomain: o.clusterDomain }),
         logger: this.#log,
       });
@@ -287,6 +293,11 @@ export class EnrolmentReconciler {
     await Promise.all([...this.#pods.values()].map((p) => p.close(drainMs, { keepCapture: true, keepAccepting: true }).catch(() => {})));
     this.#pods.clear();
   }
+}
+
+function podResolversOf(netns: string, o: EnrolmentReconcilerOptions): () => Promise<readonly string[]> {
+  const r = new PodResolvers({ netns, fallback: () => o.dnsUpstreams, ...(o.netnsDir !== undefined && { netnsDir: o.netnsDir }), ...(o.logger && { logger: o.logger }) });
+  return () => r.get();
 }
 
 /** The name of a netns pinned under /var/run/netns (what the capture commands take). */
