@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ErrorCodes, isMeshError } from '../core/errors.js';
-import { adminTokenPath, checkBearer, newAdminToken, writeAdminToken } from './admin-token.js';
+import { adminTokenPath, checkBearer, defaultAdminTokenPath, newAdminToken, writeAdminToken } from './admin-token.js';
 
 test('admin_token_is_random_and_url_safe', () => {
   const a = newAdminToken();
@@ -18,6 +18,11 @@ test('admin_token_path_is_per_node_and_refuses_odd_node_names', () => {
   for (const bad of ['../etc', 'a/b', '', 'Node1', '.hidden']) {
     assert.throws(() => adminTokenPath(bad, '/d'), (err) => isMeshError(err, ErrorCodes.AGENT_ADMIN_TOKEN_FAILED), bad);
   }
+});
+
+test('admin_token_default_path_is_the_local_clusters_per_node_directory_there', () => {
+  assert.equal(defaultAdminTokenPath({ AMBIENT_CLUSTER: 'dev' }, 'node2'), '/var/run/ambient/dev/node2/admin-token');
+  assert.equal(defaultAdminTokenPath({}, 'node2'), '/var/run/ambient-node-agent/node2/admin-token');
 });
 
 test('admin_token_file_is_0600_in_a_0700_directory_and_replaced_at_each_start', async (t) => {

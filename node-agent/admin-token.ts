@@ -3,13 +3,15 @@
 // process on the node shares, and a browser on the node can be made to POST to it; so the
 // endpoints that change the agent (the log level) require `Authorization: Bearer <token>`.
 // The token is random, new at every start, and written where only root reads it: a file
-// of mode 0600 in a directory of mode 0700 (one per node, so that several agents of the
-// local cluster on one machine do not share one). ambientctl on the node reads it from
-// there; on a real cluster: `kubectl exec` into the agent pod (docs/operations.md).
+// of mode 0600 in a directory of mode 0700: /var/run/ambient-node-agent/<node>/ on a real
+// node, /var/run/ambient/<cluster>/<node>/ on the local cluster (whose agents share the
+// machine's filesystem). ambientctl on the local cluster's machine reads it from there;
+// on a real cluster: `kubectl exec` into the agent pod (docs/operations.md).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, MeshError } from '../core/errors.js';
+import { localClusterCniSocket } from './cni/socket-path.js';
 
 /** Where each node's agent keeps its admin token (under a root-only directory). */
 export const ADMIN_TOKEN_DIR = '/var/run/ambient-node-agent';
@@ -24,6 +26,19 @@ export function adminTokenPath(node: string, dir: string = ADMIN_TOKEN_DIR): str
     throw new MeshError(ErrorCodes.AGENT_ADMIN_TOKEN_FAILED, `node name ${JSON.stringify(node)} is not a DNS subdomain; cannot place the admin token`);
   }
   return join(dir, node, ADMIN_TOKEN_FILE);
+}
+
+/** On the local cluster: beside the node's CNI socket, in its root-only directory
+ * (/var/run/ambient/<cluster>/<node>/), which `cluster down` removes. */
+export function localClusterAdminTokenPath(cluster: string, node: string): string {
+  return join(dirname(localClusterCniSocket(cluster, node)), ADMIN_TOKEN_FILE);
+}
+
+/** The agent's token file when no flag names one: the local cluster's per-node path when
+ * the agent runs there (its kubelet sets AMBIENT_CLUSTER), the real node's otherwise. */
+export function defaultAdminTokenPath(env: Readonly<Record<string, string | undefined>>, node: string): string {
+  const cluster = env['AMBIENT_CLUSTER'];
+  return cluster ? localClusterAdminTokenPath(cluster, node) : adminTokenPath(node);
 }
 
 export function newAdminToken(): string {

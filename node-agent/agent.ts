@@ -22,6 +22,8 @@ import { AGENT_SOCKET_MARK, MESH_PORTS } from '../core/ports.js';
 import { adminTokenPath, newAdminToken, removeAdminToken, writeAdminToken } from './admin-token.js';
 import { startAgentServers, type AgentServers } from './admin.js';
 import { startHandoffServer, type HandoffServer } from './cni/handoff.js';
+import { CniHandlers } from './cni/handlers.js';
+import { DEFAULT_CNI_SOCKET } from './cni/socket-path.js';
 import { ControllerClient } from './controller-client/client.js';
 import { controllerSigner } from './controller-client/signer.js';
 import { parseResolvConf } from './dns/server.js';
@@ -56,7 +58,7 @@ export interface NodeAgentOptions {
   kubeConfig?: KubeConfig;
   /** The mesh's root namespace (mesh-wide PeerAuthentications); default ambient-system. */
   rootNamespace?: string;
-  /** The CNI hand-off socket (`@name`: abstract); false: none. Default @ambient-cni. */
+  /** The CNI hand-off socket's path (cni/socket-path.ts); false: none. Default /var/lib/ambient/cni/cni.sock. */
   cniSocket?: string | false;
   /** Admin (default 127.0.0.1:15000), metrics (0.0.0.0:15020), readiness (0.0.0.0:15021); false: not served. */
   servers?: { admin?: { host?: string; port: number } | false; metrics?: { host?: string; port: number } | false; readiness?: { host?: string; port: number } | false };
@@ -193,7 +195,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     });
     cleanups.push(() => servers.close());
     if (opts.cniSocket !== false) {
-      cni = await startHandoffServer({ socket: opts.cniSocket ?? '@ambient-cni', onAdd: (p) => enrolment.onCniAdd(p), onDel: (p) => enrolment.onCniDel(p), logger: log });
+      const handlers = new CniHandlers({ agent: enrolment.cniPort(), logger: log });
+      cni = await startHandoffServer({ socket: opts.cniSocket ?? DEFAULT_CNI_SOCKET, onAdd: (p) => handlers.add(p), onDel: (p) => handlers.del(p), logger: log });
       const c = cni;
       cleanups.push(() => c.close());
     }

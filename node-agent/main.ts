@@ -9,7 +9,9 @@ import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
 import { AGENT_DEFAULTS } from '../core/limits.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { MESH_PORTS } from '../core/ports.js';
+import { defaultAdminTokenPath } from './admin-token.js';
 import { startNodeAgent } from './agent.js';
+import { DEFAULT_CNI_SOCKET, LOCAL_CLUSTER_SOCKET_ROOT, defaultCniSocket } from './cni/socket-path.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 const ROOT_CONFIGMAP = 'ambient-ca-root';
@@ -32,7 +34,7 @@ interface Flags {
   controllerSa: string;
   rootsFile?: string;
   tokenFile: string;
-  cniSocket: string;
+  cniSocket?: string;
   adminTokenFile?: string;
   dnsCapture: boolean;
   clusterDomain: string;
@@ -49,8 +51,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--controller-sa <name>', "the controller's ServiceAccount (the identity it must prove)", 'ambient-controller')
     .option('--roots-file <path>', `the mesh roots (default: ConfigMap ${ROOT_CONFIGMAP} in the controller's namespace)`)
     .option('--token-file <path>', 'the ServiceAccount token presented to the controller', process.env['AMBIENT_TOKEN_FILE'] ?? SERVICE_ACCOUNT_TOKEN)
-    .option('--cni-socket <socket>', 'the CNI hand-off socket (@name: abstract)', '@ambient-cni')
-    .option('--admin-token-file <path>', 'where the admin token (needed to change the agent through 15000) is written, mode 0600 (default: /var/run/ambient-node-agent/<node>/admin-token)')
+    .option('--cni-socket <path>', `the CNI hand-off socket, in a root-only directory (default: ${DEFAULT_CNI_SOCKET}; on the local cluster ${LOCAL_CLUSTER_SOCKET_ROOT}/<cluster>/<node>/cni.sock)`)
+    .option('--admin-token-file <path>', 'where the admin token (needed to change the agent through 15000) is written, mode 0600 (default: /var/run/ambient-node-agent/<node>/admin-token; on the local cluster /var/run/ambient/<cluster>/<node>/admin-token)')
     .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
     .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
     .parse(argv)
@@ -97,8 +99,8 @@ async function main(argv: string[]): Promise<void> {
       },
       kubeConfig: kc,
       rootNamespace: o.controllerNamespace,
-      cniSocket: o.cniSocket,
-      ...(o.adminTokenFile !== undefined && { adminTokenFile: o.adminTokenFile }),
+      cniSocket: o.cniSocket ?? defaultCniSocket(process.env, node),
+      adminTokenFile: o.adminTokenFile ?? defaultAdminTokenPath(process.env, node),
       captureDns: o.dnsCapture,
       clusterDomain: o.clusterDomain,
       logger: log,

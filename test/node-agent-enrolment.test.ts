@@ -14,6 +14,7 @@ import { AGENT_SOCKET_MARK } from '../core/ports.js';
 import { connectInNetns, listenInNetns } from '../core/syscalls.js';
 import { checkCapture } from '../node-agent/capture/apply.js';
 import type { CniPod } from '../node-agent/cni/handoff.js';
+import { CniHandlers } from '../node-agent/cni/handlers.js';
 import { newPodJudge } from '../node-agent/enrolment/new-pod.js';
 import { EnrolmentReconciler } from '../node-agent/enrolment/reconciler.js';
 import { buildState } from '../node-agent/state/snapshot.js';
@@ -34,7 +35,10 @@ interface Fixture {
   client: Netns;
   appConnections: { count: number };
   reconciler: EnrolmentReconciler;
-  cni: CniPod;
+  /** The agent's CNI ADD/DEL handlers, acting on the reconciler. */
+  cni: CniHandlers;
+  /** The ADD the plugin sends for the pod. */
+  pod_: CniPod;
 }
 
 /** The pod "shop/web-1" announced by CNI; the API server says its namespace has `mode`. */
@@ -82,8 +86,8 @@ async function setUp(t: TestContext, mode: 'STRICT' | 'PERMISSIVE', drainMs = 1_
     onConnectionEnd: () => {},
   });
   t.after(() => reconciler.close(0));
-  const cni: CniPod = { command: 'ADD', containerId: 'c-web-1', netnsPath: pod.path, ifName: 'eth0', podUid: v1pod.metadata!.uid!, podName: 'web-1', podNamespace: 'shop', ips: [IP_P], cniVersion: '1.0.0' };
-  return { pod, client, appConnections, reconciler, cni };
+  const add: CniPod = { command: 'ADD', containerId: 'c-web-1', netnsPath: pod.path, ifName: 'eth0', podUid: v1pod.metadata!.uid!, podName: 'web-1', podNamespace: 'shop', ips: [IP_P], cniVersion: '1.0.0' };
+  return { pod, client, appConnections, reconciler, cni: new CniHandlers({ agent: reconciler.cniPort() }), pod_: add };
 }
 
 /** A plaintext connection from the client outside the mesh: what came back, and how it ended. */
@@ -118,8 +122,8 @@ async function plaintext(f: Fixture, payload = 'hello'): Promise<{ data: string;
 test('cni_announced_pod_in_strict_namespace_refuses_plaintext_before_config', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   if (!requireRoot(t)) return;
   const f = await setUp(t, 'STRICT');
-  await f.reconciler.onCniAdd(f.cni);
-  assert.equal(f.reconciler.isEnrolled(f.cni.podUid!), true);
+  await f.cni.add(f.pod_);
+  assert.equal(f.reconciler.isEnrolled(f.pod_.podUid!), true);
   const r = await plaintext(f);
   assert.equal(r.data, '', 'the app must not answer a plaintext client in a STRICT namespace');
   assert.equal(f.appConnections.count, 0, 'the plaintext connection must not reach the app');
@@ -130,7 +134,7 @@ test('cni_announced_pod_in_permissive_namespace_serves_plaintext_before_config',
   // STRICT refusal above is the mode's doing, not a broken fixture.
   if (!requireRoot(t)) return;
   const f = await setUp(t, 'PERMISSIVE');
-  await f.reconciler.onCniAdd(f.cni);
+  await f.cni.add(f.pod_);
   const r = await plaintext(f);
   assert.equal(r.data, 'hello');
   assert.equal(f.appConnections.count, 1);
@@ -143,7 +147,7 @@ test('stopping_agent_keeps_serving_new_connections_while_draining_and_pods_keep_
   if (!requireRoot(t)) return;
   const DRAIN_MS = 3_000;
   const f = await setUp(t, 'PERMISSIVE', DRAIN_MS);
-  await f.reconciler.onCniAdd(f.cni);
+  await f.cni.add(f.pod_);
   assert.equal((await plaintext(f)).data, 'hello');
   const started = Date.now();
   const closing = f.reconciler.close(DRAIN_MS);

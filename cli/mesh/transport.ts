@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { MESH_PORTS } from '../../core/ports.js';
 import { connectInNetns, netnsPath } from '../../core/syscalls.js';
-import { adminTokenPath } from '../../node-agent/admin-token.js';
+import { localClusterAdminTokenPath } from '../../node-agent/admin-token.js';
 import { readFileSync } from 'node:fs';
 import { loadKubeConfig, type ContextOptions } from '../context.js';
 import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../../local-cluster/state.js';
@@ -105,10 +105,10 @@ export async function getJsonInNetns<T>(netns: string, host: string, port: numbe
   });
 }
 
-/** The admin token of `node`'s agent when this process can read it (root, on the node). */
-export function agentAdminToken(node: string, dir?: string): string | undefined {
+/** The admin token of the local cluster's agent on `node` when this process can read it (root). */
+export function agentAdminToken(cluster: string, node: string): string | undefined {
   try {
-    const t = readFileSync(adminTokenPath(node, dir), 'utf8').trim();
+    const t = readFileSync(localClusterAdminTokenPath(cluster, node), 'utf8').trim();
     return t === '' ? undefined : t;
   } catch {
     return undefined;
@@ -121,7 +121,7 @@ export async function probeAgents(rec: ClusterRecord, nodes: string[] = rec.node
     nodes.map(async (node): Promise<AgentProbe> => {
       const index = rec.nodes.indexOf(node);
       try {
-        const dump = await getJsonInNetns<AgentDump>(nodeNetnsName(rec.name, index + 1), AGENT_ADMIN.host, AGENT_ADMIN.port, '/config_dump', REQUEST_TIMEOUT_MS, agentAdminToken(node));
+        const dump = await getJsonInNetns<AgentDump>(nodeNetnsName(rec.name, index + 1), AGENT_ADMIN.host, AGENT_ADMIN.port, '/config_dump', REQUEST_TIMEOUT_MS, agentAdminToken(rec.name, node));
         return { node, ok: true, dump };
       } catch (err) {
         return { node, ok: false, error: (err as Error).message };

@@ -7,7 +7,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { cluster, mustWorkload, namespace, peerAuthentication, pod } from '../../controller/translate/fixtures.js';
 import { translate } from '../../controller/translate/translate.js';
 import type { CniPod } from '../cni/handoff.js';
-import { newPodJudge, provisionalWorkload, type NewPodFacts } from './new-pod.js';
+import { newPodJudge, NewPodUndecided, provisionalWorkload, type NewPodFacts } from './new-pod.js';
 
 const OPTS = { node: 'node1', trustDomain: 'cluster.local', rootNamespace: 'ambient-system' };
 const ENROLLED = { 'ambient.dev/dataplane-mode': 'ambient' };
@@ -55,15 +55,18 @@ test('provisional_workload_equals_what_the_controller_derives', () => {
   assert.deepEqual(provisional, later);
 });
 
-test('provisional_workload_of_a_pod_not_enrolled_or_replaced_is_none', () => {
+test('provisional_workload_of_a_pod_not_enrolled_is_none', () => {
   const p = pod('web-1', { ns: 'plain' });
   assert.equal(provisionalWorkload(cniOf(p, ['10.244.1.9']), { pod: creating(p), namespace: namespace('plain'), peerAuthentications: [] }, OPTS), undefined);
-  const q = pod('web-1', { ns: 'shop', uid: 'new-uid' });
-  const announced = { ...cniOf(q, ['10.244.1.9']), podUid: 'old-uid' };
-  assert.equal(provisionalWorkload(announced, { pod: creating(q), namespace: namespace('shop', ENROLLED), peerAuthentications: [] }, OPTS), undefined);
 });
 
-test('new_pod_judge_api_failure_leaves_the_pod_to_the_config', async () => {
+test('provisional_workload_of_a_replaced_pod_is_undecided', () => {
+  const q = pod('web-1', { ns: 'shop', uid: 'new-uid' });
+  const announced = { ...cniOf(q, ['10.244.1.9']), podUid: 'old-uid' };
+  assert.throws(() => provisionalWorkload(announced, { pod: creating(q), namespace: namespace('shop', ENROLLED), peerAuthentications: [] }, OPTS), NewPodUndecided);
+});
+
+test('new_pod_judge_api_failure_is_undecided', async () => {
   const judge = newPodJudge(() => Promise.reject(new Error('connection refused')), OPTS);
-  assert.equal(await judge(cniOf(pod('web-1', { ns: 'shop' }), ['10.244.1.9'])), undefined);
+  await assert.rejects(judge(cniOf(pod('web-1', { ns: 'shop' }), ['10.244.1.9'])), /connection refused/);
 });

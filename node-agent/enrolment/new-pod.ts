@@ -17,7 +17,11 @@ import { GATEWAY_NAME_LABEL, PodNotWorkload, workloadOfPod } from '../../core/co
 import { silentLogger, type Logger } from '../../core/log.js';
 import type { CniPod } from '../cni/handoff.js';
 
-/** The enrolled Workload a just-created pod will be; undefined when it is not enrolled. */
+/** The pod cannot be judged now; the CNI ADD fails and the kubelet retries. */
+export class NewPodUndecided extends Error {}
+
+/** The enrolled Workload a just-created pod will be; undefined when it is not enrolled;
+ * throws when it cannot tell (the CNI ADD then fails closed: cni/decide.ts). */
 export type NewPodJudge = (p: CniPod) => Promise<Workload | undefined>;
 
 /** What the API server says about a just-announced pod. */
@@ -38,12 +42,14 @@ export interface ProvisionalOptions {
 
 /**
  * The Workload the controller will derive for this pod, with the addresses the CNI
- * plugin reported; undefined when the pod is not enrolled or is not the announced one
- * (a pod of the same name recreated: another uid). Pure. Throws PodNotWorkload for a
- * pod that cannot be a Workload.
+ * plugin reported; undefined when the pod is not enrolled. Pure. Throws PodNotWorkload
+ * for a pod that cannot be a Workload, and NewPodUndecided when the API server holds
+ * another pod of that name (recreated: another uid), which cannot be decided on.
  */
 export function provisionalWorkload(p: CniPod, facts: NewPodFacts, opts: ProvisionalOptions): Workload | undefined {
-  if (facts.pod.metadata?.uid !== p.podUid) return undefined;
+  if (facts.pod.metadata?.uid !== p.podUid) {
+    throw new NewPodUndecided(`the API server has pod ${p.podNamespace}/${p.podName} with uid ${facts.pod.metadata?.uid ?? '(none)'}, not ${p.podUid}`);
+  }
   const nsLabels = facts.namespace.metadata?.labels ?? {};
   const pas = facts.peerAuthentications;
   const mtls = pas === undefined ? undefined : indexPeerAuthentications(pas, opts.rootNamespace, () => {});
@@ -95,15 +101,16 @@ export function newPodJudge(read: NewPodReader, opts: ProvisionalOptions & { log
     try {
       facts = await read(p);
     } catch (err) {
-      // Fail open: the pod starts uncaptured and is enrolled as soon as the config says so.
-      log.warn({ pod: `${p.podNamespace}/${p.podName}`, err: (err as Error).message }, 'agent: cannot read the new pod from the API server; it is enrolled once the controller reports it');
-      return undefined;
+      // Fail closed: the ADD fails (AMB_CNI_UNDECIDED) and the kubelet retries.
+      log.warn({ pod: `${p.podNamespace}/${p.podName}`, err: (err as Error).message }, 'agent: cannot read the new pod from the API server; its CNI ADD fails and is retried');
+      throw err;
     }
     try {
       return provisionalWorkload(p, facts, opts);
     } catch (err) {
       if (!(err instanceof PodNotWorkload)) throw err;
-      log.warn({ pod: `${p.podNamespace}/${p.podName}`, err: err.message }, 'agent: the new pod cannot be a workload; it waits for the config');
+      // The controller will not make it a Workload either: never enrolled.
+      log.warn({ pod: `${p.podNamespace}/${p.podName}`, err: err.message }, 'agent: the new pod cannot be a workload; it is not enrolled');
       return undefined;
     }
   };

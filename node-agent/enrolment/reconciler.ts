@@ -8,14 +8,13 @@
 // Enrolling a pod: its certificate (CertificateManager), listeners in its netns, then its
 // capture rules (pod-proxy.ts). Failures are remembered per pod (the config dump shows
 // them) and retried at the next change or repair.
-import { basename, dirname } from 'node:path';
 import type { Workload } from '../../core/config/model.js';
 import { ErrorCodes, MeshError } from '../../core/errors.js';
 import type { CertificateManager, WorkloadCertificate } from '../../core/identity/cert-manager.js';
 import { formatSpiffeId, parseSpiffeId } from '../../core/identity/spiffe.js';
 import { AGENT_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import type { CniPod } from '../cni/handoff.js';
+import type { CniAgentPort } from '../cni/handlers.js';
 import { PodResolvers } from '../dns/pod-resolvers.js';
 import type { AgentFailure, EnrolledPodStatus } from '../dump.js';
 import { createCounters } from '../proxy/balancer.js';
@@ -23,7 +22,7 @@ import type { ConnectionSink } from '../proxy/record.js';
 import type { ProxyState } from '../state/snapshot.js';
 import { NETNS_DIR, NetnsFinder } from './netns.js';
 import type { NewPodJudge } from './new-pod.js';
-import { planEnrolment, wantsCapture } from './plan.js';
+import { planEnrolment } from './plan.js';
 import { startPodProxy, type PodProxy } from './pod-proxy.js';
 
 /** What the reconciler reports to the agent's metrics. */
@@ -238,41 +237,45 @@ export class EnrolmentReconciler {
   }
 
   // ---- the CNI hand-off: a new pod is captured before its containers start ----
+  // The decisions (fail closed when undecided, the netns must hold the pod's addresses,
+  // DEL only for what was recorded) are node-agent/cni/decide.ts and handlers.ts; this is
+  // the state they act on.
 
-  async onCniAdd(p: CniPod): Promise<void> {
-    if (!p.podUid || !p.podName || !p.podNamespace) return; // not a Kubernetes pod: nothing to decide
-    const netns = netnsName(p.netnsPath);
-    if (netns === undefined) {
-      this.#log.warn({ pod: `${p.podNamespace}/${p.podName}`, netns: p.netnsPath }, 'agent: CNI netns is not under /var/run/netns; the pod is enrolled when found by address');
-      return;
-    }
-    this.#netnsOf.set(p.podUid, netns);
+  /** What the CNI hand-off's handlers (cni/handlers.ts) act through. */
+  cniPort(): CniAgentPort {
+    return {
+      workload: (uid) => this.#o.state().workloadByUid(uid),
+      judgeNewPod: async (p) => (this.#o.judgeNewPod ? this.#o.judgeNewPod(p) : undefined),
+      enrolled: (uid) => {
+        const e = this.#enrolledWith.get(uid);
+        return e && { netns: e.netns, workload: e.workload };
+      },
+      findNetns: (ips, except) => this.#finder.find(ips, { except }),
+      enrol: (uid, netns, announced) => this.#enrolFromCni(uid, netns, announced),
+      release: (uid) => this.#releaseFromCni(uid),
+    };
+  }
+
+  async #enrolFromCni(uid: string, netns: string, w: Workload | undefined): Promise<void> {
+    this.#netnsOf.set(uid, netns);
     this.#finder.forget(netns);
-    const known = this.#o.state().workloadByUid(p.podUid);
-    if (known === undefined) {
-      const w = this.#o.judgeNewPod ? await this.#o.judgeNewPod(p) : undefined;
-      if (w === undefined) return;
-      this.#announced.set(p.podUid, w);
-    } else if (!wantsCapture(known)) {
-      return;
-    }
+    if (w !== undefined) this.#announced.set(uid, w);
     await this.schedule();
-    if (!this.#pods.has(p.podUid)) {
-      const f = this.#failures.get(p.podUid);
-      throw new MeshError(ErrorCodes.CNI_HANDOFF_FAILED, `the node agent could not enrol pod ${p.podNamespace}/${p.podName}: ${f?.error ?? 'unknown reason'}`);
+    if (!this.#pods.has(uid)) {
+      const name = w ? `${w.namespace}/${w.name}` : uid;
+      throw new MeshError(ErrorCodes.CNI_HANDOFF_FAILED, `the node agent could not enrol pod ${name}: ${this.#failures.get(uid)?.error ?? 'unknown reason'}`);
     }
   }
 
-  async onCniDel(p: CniPod): Promise<void> {
-    if (!p.podUid) return;
-    this.#announced.delete(p.podUid);
-    const netns = this.#netnsOf.get(p.podUid);
-    this.#netnsOf.delete(p.podUid);
+  async #releaseFromCni(uid: string): Promise<void> {
+    this.#announced.delete(uid);
+    const netns = this.#netnsOf.get(uid);
+    this.#netnsOf.delete(uid);
     if (netns) this.#finder.forget(netns);
-    const pod = this.#pods.get(p.podUid);
+    const pod = this.#pods.get(uid);
     if (pod) {
-      this.#pods.delete(p.podUid);
-      this.#enrolledWith.delete(p.podUid);
+      this.#pods.delete(uid);
+      this.#enrolledWith.delete(uid);
       await pod.close(0).catch(() => {});
     }
   }
@@ -298,12 +301,6 @@ export class EnrolmentReconciler {
 function podResolversOf(netns: string, o: EnrolmentReconcilerOptions): () => Promise<readonly string[]> {
   const r = new PodResolvers({ netns, fallback: () => o.dnsUpstreams, ...(o.netnsDir !== undefined && { netnsDir: o.netnsDir }), ...(o.logger && { logger: o.logger }) });
   return () => r.get();
-}
-
-/** The name of a netns pinned under /var/run/netns (what the capture commands take). */
-export function netnsName(path: string): string | undefined {
-  const dir = dirname(path);
-  return dir === NETNS_DIR || dir === '/run/netns' ? basename(path) : undefined;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
