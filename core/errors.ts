@@ -58,6 +58,7 @@ export const ErrorCodes = {
   CNI_UNDECIDED: 'AMB_CNI_UNDECIDED',
   // the node agent's admin, metrics and readiness servers
   AGENT_LISTEN_FAILED: 'AMB_AGENT_LISTEN_FAILED',
+  AGENT_ADMIN_TOKEN_FAILED: 'AMB_AGENT_ADMIN_TOKEN_FAILED',
   // the node agent's enrolment of pods
   ENROL_FAILED: 'AMB_ENROL_FAILED',
   CNI_HANDOFF_FAILED: 'AMB_CNI_HANDOFF_FAILED',

@@ -8,6 +8,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
 import { AGENT_DEFAULTS } from '../core/limits.js';
 import { createLogger, type Logger } from '../core/log.js';
+import { MESH_PORTS } from '../core/ports.js';
+import { defaultAdminTokenPath } from './admin-token.js';
 import { startNodeAgent } from './agent.js';
 import { DEFAULT_CNI_SOCKET, LOCAL_CLUSTER_SOCKET_ROOT, defaultCniSocket } from './cni/socket-path.js';
 
@@ -33,6 +35,7 @@ interface Flags {
   rootsFile?: string;
   tokenFile: string;
   cniSocket?: string;
+  adminTokenFile?: string;
   dnsCapture: boolean;
   clusterDomain: string;
 }
@@ -49,6 +52,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--roots-file <path>', `the mesh roots (default: ConfigMap ${ROOT_CONFIGMAP} in the controller's namespace)`)
     .option('--token-file <path>', 'the ServiceAccount token presented to the controller', process.env['AMBIENT_TOKEN_FILE'] ?? SERVICE_ACCOUNT_TOKEN)
     .option('--cni-socket <path>', `the CNI hand-off socket, in a root-only directory (default: ${DEFAULT_CNI_SOCKET}; on the local cluster ${LOCAL_CLUSTER_SOCKET_ROOT}/<cluster>/<node>/cni.sock)`)
+    .option('--admin-token-file <path>', 'where the admin token (needed to change the agent through 15000) is written, mode 0600 (default: /var/run/ambient-node-agent/<node>/admin-token; on the local cluster /var/run/ambient/<cluster>/<node>/admin-token)')
     .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
     .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
     .parse(argv)
@@ -94,7 +98,9 @@ async function main(argv: string[]): Promise<void> {
         token: async () => (await readFile(o.tokenFile, 'utf8')).trim(),
       },
       kubeConfig: kc,
+      rootNamespace: o.controllerNamespace,
       cniSocket: o.cniSocket ?? defaultCniSocket(process.env, node),
+      adminTokenFile: o.adminTokenFile ?? defaultAdminTokenPath(process.env, node),
       captureDns: o.dnsCapture,
       clusterDomain: o.clusterDomain,
       logger: log,
@@ -119,7 +125,7 @@ async function controllerAddress(api: CoreV1Api, namespace: string, name: string
   const svc = await api.readNamespacedService({ namespace, name });
   const ip = svc.spec?.clusterIP;
   if (!ip || ip === 'None') throw new Error(`Service ${namespace}/${name} has no cluster IP`);
-  const port = svc.spec?.ports?.find((p) => p.port === 15012 || p.name === 'xds')?.port ?? 15012;
+  const port = svc.spec?.ports?.find((p) => p.port === MESH_PORTS.controller || p.name === 'xds')?.port ?? MESH_PORTS.controller;
   return { host: ip, port };
 }
 
