@@ -24,6 +24,7 @@ import { controllerSigner } from '../node-agent/controller-client/signer.js';
 import { issue, newCa, type Creds } from './support/pki.js';
 import { readAll, waitFor } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { forgedCsr } from './controller-csr-forge.js';
 
 const TD = 'cluster.local';
 const AUDIENCE = 'ambient-controller';
@@ -637,5 +638,53 @@ describe('certificates', () => {
     );
     assert.ok(isMeshError(err, ErrorCodes.CTRL_PEER_IDENTITY), String(err));
     assert.match((err as Error).message, /spiffe:\/\/cluster.local\/ns\/ambient-system\/sa\/impostor/);
+  });
+
+  test('csr_with_an_8192_bit_key_or_a_huge_exponent_is_refused_without_blocking_the_controller', async (t) => {
+    const { port } = await startServer(t);
+    const agent = startAgent(t, port);
+    await agent.client.requestCertificate((await csrFor('apps', 'reviews')).csr); // connection and token review warmed up
+    const id = spiffeId('apps', 'reviews', TD);
+    const attacks = [forgedCsr(id, { modulusBits: 8192, exponentBits: 8192 }), forgedCsr(id, { modulusBits: 4096, exponentBits: 4096 }), forgedCsr(id, { modulusBits: 8192 })];
+    const honest = (await csrFor('apps', 'reviews')).csr;
+    // The controller runs in this process: a verification that blocks its event loop
+    // shows as a late tick here (a JavaScript RSA check of the first CSR took seconds).
+    let last = performance.now();
+    let worst = 0;
+    const tick = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+    }, 5);
+    t.after(() => clearInterval(tick));
+    const answers = attacks.map((csr) => refused(agent.client.requestCertificate(csr), 400, ErrorCodes.CSR_KEY_UNSUPPORTED));
+    // Another caller is answered meanwhile.
+    const issued = await agent.client.requestCertificate(honest);
+    const errors = await Promise.all(answers);
+    clearInterval(tick);
+    assert.ok(ca.trustBundle.verifies(issued.chain));
+    assert.match(errors[0]!.message, /8192 bits; at most 4096/);
+    assert.match(errors[1]!.message, /exponent must be 65537/);
+    assert.ok(worst < 300, `the event loop stalled for ${worst.toFixed(0)} ms`);
+  });
+
+  test('burst_of_csrs_from_one_caller_is_refused_beyond_the_limit_and_others_are_served', async (t) => {
+    const { port } = await startServer(t, { limits: { csrBurst: 3, csrPerSecond: 0.01 } });
+    const agent = startAgent(t, port);
+    const { csr } = await csrFor('apps', 'reviews');
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => agent.client.requestCertificate(csr)));
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    const limited = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as ControllerError] : []));
+    assert.equal(ok, 3, 'the burst is served');
+    assert.equal(limited.length, 5);
+    for (const e of limited) {
+      assert.equal(e.status, 429, e.message);
+      assert.equal(e.code, ErrorCodes.CTRL_RATE_LIMITED);
+      assert.match(e.message, /too many certificate requests from spiffe:\/\/cluster.local\/ns\/ambient-system\/sa\/ambient-node-agent on node node-1 \(limits csrBurst, csrPerSecond\); retry in \d+ ms/);
+    }
+    // Another node's agent has its own bucket.
+    const other = startAgent(t, port, { bearer: tokens.agentB, node: 'node-2' });
+    const issued = await other.client.requestCertificate((await csrFor('apps', 'ratings')).csr);
+    assert.deepEqual(certificateInfo(issued.chain[0]!).uris, ['spiffe://cluster.local/ns/apps/sa/ratings']);
   });
 });

@@ -7,6 +7,8 @@ import { formatSpiffeId, type SpiffeId } from '../../core/identity/spiffe.js';
 import { parseCsr } from '../../core/identity/x509.js';
 import type { Logger } from '../../core/log.js';
 import { authorizeCsr, type Caller } from './authorize.js';
+import { screenCsr } from './csr-screen.js';
+import type { KeyedRateLimiter } from './rate-limit.js';
 import type { Authenticator } from './authenticate.js';
 import { Refused, readBody, respondError } from './http.js';
 
@@ -28,8 +30,15 @@ export interface CertificateEndpointOptions {
   ca: CertificateAuthority;
   auth: Authenticator;
   limits: CertificateLimits;
+  /** Certificate requests per caller (ServiceAccount on a node): csrBurst, csrPerSecond. */
+  rateLimiter: KeyedRateLimiter;
   logger: Logger;
   onCertificateRequest?: (outcome: CertificateRequestOutcome) => void;
+}
+
+/** The key rate limits and stream caps count under: a ServiceAccount on a node. */
+export function callerKey(c: Caller): string {
+  return `${formatSpiffeId(c.identity)}@${c.node}`;
 }
 
 const BODY_SHAPE = 'the body must be JSON {"csr": "<PEM>", "ttlSeconds": <optional integer>}';
@@ -58,6 +67,13 @@ export class CertificateEndpoint {
     try {
       const auth = await this.#o.auth.authenticate(headers);
       caller = auth.caller;
+      // Per caller, before the body is read or any signature checked: a flood of CSRs
+      // from one node costs one bucket lookup each.
+      const taken = this.#o.rateLimiter.take(callerKey(caller));
+      if (!taken.ok) {
+        log.warn({ caller: formatSpiffeId(caller.identity), node: caller.node }, 'controller: certificate requests over the rate limit');
+        throw new Refused(429, ErrorCodes.CTRL_RATE_LIMITED, `too many certificate requests from ${formatSpiffeId(caller.identity)} on node ${caller.node} (limits csrBurst, csrPerSecond); retry in ${taken.retryAfterMs} ms`);
+      }
       const body = await readBody(stream, this.#o.limits.maxRequestBodyBytes);
       let req: { csr?: unknown; ttlSeconds?: unknown };
       try {
@@ -68,6 +84,13 @@ export class CertificateEndpoint {
       if (typeof req !== 'object' || req === null || typeof req.csr !== 'string') throw new Refused(400, ErrorCodes.CTRL_BAD_REQUEST, BODY_SHAPE);
       const ttl = req.ttlSeconds;
       if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0)) throw new Refused(400, ErrorCodes.CTRL_BAD_REQUEST, 'ttlSeconds must be a positive integer');
+      // The key is checked (size, exponent) before the signature, and the signature is
+      // verified natively: a crafted key cannot make this cost more than microseconds.
+      const screened = screenCsr(req.csr);
+      if (!screened.ok) {
+        const code = screened.reason === 'key' ? ErrorCodes.CSR_KEY_UNSUPPORTED : ErrorCodes.CSR_INVALID;
+        throw new Refused(400, code, `certificate signing request rejected: ${screened.message}`);
+      }
       try {
         requested = parseCsr(req.csr).identity;
       } catch (err) {

@@ -25,6 +25,8 @@ import { CertificateEndpoint, type CertificateRequestOutcome } from './certifica
 import { ConfigStreams, type ConfigStatus, type ScopeFunction } from './config-stream.js';
 import { Refused, headerValue, respondError } from './http.js';
 import { Sessions } from './sessions.js';
+import { CONTROLLER_SERVER_DEFAULTS, type ControllerServerLimits } from './limits.js';
+import { KeyedRateLimiter } from './rate-limit.js';
 import { CachedTokenReviewer, kubeTokenReviewer, type TokenReviewer } from './token-review.js';
 
 export type { PodLister } from './authenticate.js';
@@ -54,14 +56,14 @@ export interface ControllerServerOptions {
   nodeAgentServiceAccount?: ServiceAccountRef | string;
   scope?: ScopeFunction;
   logger?: Logger;
-  limits?: Partial<ControllerProtocolLimits>;
+  limits?: Partial<ControllerProtocolLimits & ControllerServerLimits>;
   /** Told the outcome and duration of every certificate request (for metrics). */
   onCertificateRequest?: (outcome: CertificateRequestOutcome) => void;
 }
 
 export class ControllerServer {
   readonly server: http2.Http2SecureServer;
-  readonly limits: ControllerProtocolLimits;
+  readonly limits: ControllerProtocolLimits & ControllerServerLimits;
   readonly #log: Logger;
   readonly #sessions: Sessions;
   readonly #certificates: CertificateEndpoint;
@@ -71,7 +73,7 @@ export class ControllerServer {
 
   constructor(opts: ControllerServerOptions) {
     this.#log = opts.logger ?? silentLogger;
-    this.limits = { ...CONTROLLER_PROTOCOL_DEFAULTS, ...opts.limits };
+    this.limits = { ...CONTROLLER_PROTOCOL_DEFAULTS, ...CONTROLLER_SERVER_DEFAULTS, ...opts.limits };
     const l = this.limits;
     let inner = opts.tokenReviewer;
     if (!inner) {
@@ -91,6 +93,7 @@ export class ControllerServer {
       ca: opts.ca,
       auth,
       limits: l,
+      rateLimiter: new KeyedRateLimiter({ burst: l.csrBurst, perSecond: l.csrPerSecond, maxKeys: l.maxRateLimitKeys }),
       logger: this.#log,
       ...(opts.onCertificateRequest ? { onCertificateRequest: opts.onCertificateRequest } : {}),
     });
