@@ -42,6 +42,8 @@ export interface ControllerOptions {
   audiences?: string[];
   /** `namespace/name` of the node agents' ServiceAccount; default ambient-system/ambient-node-agent. */
   nodeAgentServiceAccount?: string;
+  /** `namespace/name` of ServiceAccounts served as waypoints besides those a waypoint Gateway names (ClusterWatch.isWaypointServiceAccount). */
+  waypointServiceAccounts?: string[];
   clusterDomain?: string;
   debounceMs?: number;
   servingCertTtlMs?: number;
@@ -99,6 +101,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     log.info({ identity: formatSpiffeId(identity), notAfter: serving.notAfter.toISOString() }, 'controller: serving certificate issued');
 
     let watch: ClusterWatch | undefined;
+    const configuredWaypoints = new Set(opts.waypointServiceAccounts ?? []);
     let metrics: ControllerMetrics | undefined;
     const server = new ControllerServer({
       credentials: { key: serving.key, cert: serving.cert },
@@ -107,6 +110,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       kubeConfig: opts.kubeConfig,
       ...(opts.audiences?.length ? { audiences: opts.audiences } : {}),
       ...(opts.nodeAgentServiceAccount ? { nodeAgentServiceAccount: opts.nodeAgentServiceAccount } : {}),
+      isWaypoint: (sa) => configuredWaypoints.has(`${sa.namespace}/${sa.name}`) || watch!.isWaypointServiceAccount(sa),
+      controlPlaneNamespace: namespace,
       podLister: (node) => watch!.podsOnNode(node),
       onCertificateRequest: (o) => metrics?.onCertificateRequest(o),
       logger: log,

@@ -33,6 +33,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--ca-secret <name>', 'the Secret holding the CA', 'ambient-ca')
     .option('--token-audience <aud>', 'an audience callers\' tokens must carry (repeatable; default: the API server\'s own)', collect, [] as string[])
     .option('--node-agent-sa <ns/name>', "the node agents' ServiceAccount", 'ambient-system/ambient-node-agent')
+    .option('--waypoint-sa <ns/name>', 'a ServiceAccount served as a waypoint besides those a waypoint Gateway names (repeatable)', collect, [] as string[])
     .parse(argv);
   const o = program.opts<{
     trustDomain: string;
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<void> {
     caSecret: string;
     tokenAudience: string[];
     nodeAgentSa: string;
+    waypointSa: string[];
   }>();
   const log = createLogger('controller');
   const kc = new KubeConfig();
@@ -59,6 +61,7 @@ async function main(argv: string[]): Promise<void> {
       caSecretName: o.caSecret,
       audiences: o.tokenAudience,
       nodeAgentServiceAccount: o.nodeAgentSa,
+      waypointServiceAccounts: o.waypointSa,
       logger: log,
     });
   } catch (err) {

@@ -39,7 +39,7 @@ let kc: KubeConfig;
 let core: CoreV1Api;
 let ca: CertificateAuthority;
 let controllerCreds: Creds;
-const tokens: Record<'agentA' | 'agentB' | 'waypoint', string> = { agentA: '', agentB: '', waypoint: '' };
+const tokens: Record<'agentA' | 'agentB' | 'waypoint' | 'reviews', string> = { agentA: '', agentB: '', waypoint: '', reviews: '' };
 
 async function podLister(node: string): Promise<PodRef[]> {
   const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
@@ -84,6 +84,7 @@ before(async () => {
   tokens.agentA = await boundToken('ambient-system', 'ambient-node-agent', 'agent-a');
   tokens.agentB = await boundToken('ambient-system', 'ambient-node-agent', 'agent-b');
   tokens.waypoint = await boundToken('apps', 'waypoint', 'waypoint-1');
+  tokens.reviews = await boundToken('apps', 'reviews', 'reviews-1');
 });
 
 after(async () => {
@@ -154,6 +155,7 @@ async function startServer(t: TestContext, opts: Partial<ControllerServerOptions
     kubeConfig: kc,
     audiences: [AUDIENCE],
     podLister,
+    isWaypoint: (sa) => sa.namespace === 'apps' && sa.name === 'waypoint',
     ...opts,
     limits: { ...SERVER_LIMITS, ...opts.limits },
   });
@@ -538,6 +540,128 @@ describe('config stream', () => {
     await waitFor(() => bystander.updates.length === 2, WAIT, 'the bystander to get the next update');
     assert.deepEqual(idsOf(bystander.updates[1]!), { upserts: ['Workload/w2'], removes: [] });
     assert.deepEqual(server.status().clients.map((c) => c.node), ['node-2']);
+  });
+});
+
+describe('config stream attacks', () => {
+  const agentHeaders = { authorization: '', 'x-ambient-node': 'node-1', 'content-type': 'application/x-ndjson' };
+
+  /** The first line the controller writes on `stream`. */
+  async function firstLine(stream: http2.ClientHttp2Stream): Promise<string> {
+    let buf = '';
+    for await (const chunk of stream) {
+      buf += (chunk as Buffer).toString('utf8');
+      const i = buf.indexOf('\n');
+      if (i >= 0) return buf.slice(0, i);
+    }
+    assert.fail(`the stream ended without a line (${buf.length} bytes)`);
+  }
+
+  test('ordinary_pod_service_account_cannot_open_a_config_stream_or_get_a_certificate', async (t) => {
+    const { server, port } = await startServer(t);
+    server.setResources([workload('w1')]);
+    const session = rawSession(t, port);
+    const { status, stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.reviews}` });
+    assert.equal(status, 403);
+    const body = JSON.parse((await readAll(stream, WAIT)).toString()) as { code: string; message: string };
+    assert.equal(body.code, ErrorCodes.CTRL_FORBIDDEN);
+    assert.match(body.message, /apps\/reviews is neither the node agents' \(ambient-system\/ambient-node-agent\) nor a waypoint's/);
+    assert.equal(server.status().clients.length, 0);
+    const pod = startAgent(t, port, { bearer: tokens.reviews });
+    const key = await generateKeyPem();
+    const err = await pod.client.requestCertificate(createCsr(key, spiffeId('apps', 'reviews', TD))).then(
+      () => assert.fail('an ordinary pod got a certificate from the controller'),
+      (e: unknown) => e as ControllerError,
+    );
+    assert.equal(err.status, 403);
+    assert.equal(err.code, ErrorCodes.CTRL_FORBIDDEN);
+    // The waypoint's ServiceAccount is served.
+    const waypoint = startAgent(t, port, { bearer: tokens.waypoint });
+    waypoint.client.start();
+    await waitFor(() => waypoint.updates.length === 1, WAIT, 'the waypoint to get its config');
+    assert.equal(onlyClient(server).role, 'waypoint');
+  });
+
+  test('hello_with_100k_made_up_ids_causes_no_removals', async (t) => {
+    const { server, port } = await startServer(t);
+    server.setResources([workload('w1'), service('reviews')]);
+    const session = rawSession(t, port);
+    const { status, stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` });
+    assert.equal(status, 200);
+    const versions: Record<string, string> = {};
+    for (let i = 0; i < 100_000; i++) versions[`Workload/made-up-${i}`] = `1-${(i % 10).toString().repeat(16)}`;
+    versions['Workload/w1'] = '1-0000000000000000'; // one it holds at stale content
+    stream.write(`${JSON.stringify({ type: 'hello', node: 'node-1', versions })}\n`);
+    const update = JSON.parse(await within(firstLine(stream), 'the first update')) as { full: boolean; upserts: Array<{ kind: string; key: string }>; removes: unknown[] };
+    assert.equal(update.full, true);
+    assert.deepEqual(update.removes, [], 'no removal for ids the controller never had');
+    assert.deepEqual(update.upserts.map((u) => `${u.kind}/${u.key}`).sort(), ['Service/apps/reviews.apps.svc.cluster.local', 'Workload/w1']);
+    assert.equal(onlyClient(server).resources, 2, 'the made-up ids are not remembered either');
+    stream.close();
+  });
+
+  test('few_unknown_held_ids_are_still_removed_after_a_reconnect', async (t) => {
+    // A resource deleted while the agent was away is unknown to the table too: it must go.
+    const { server, port } = await startServer(t);
+    server.setResources([workload('w1')]);
+    const session = rawSession(t, port);
+    const { stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` });
+    stream.write(`${JSON.stringify({ type: 'hello', node: 'node-1', versions: { 'Workload/deleted-meanwhile': '3-0123456789abcdef' } })}\n`);
+    const update = JSON.parse(await within(firstLine(stream), 'the first update')) as { removes: Array<{ kind: string; key: string }> };
+    assert.deepEqual(update.removes, [{ kind: 'Workload', key: 'deleted-meanwhile' }]);
+    stream.close();
+  });
+
+  test('client_whose_unread_data_exceeds_the_buffer_cap_is_dropped', async (t) => {
+    const { server, port } = await startServer(t, { limits: { maxBufferedBytesPerClient: 64 * 1024 } });
+    server.setResources(Array.from({ length: 16 }, (_, i) => workload(`big-${i}`, { blob: 'x'.repeat(16 * 1024) })));
+    const session = rawSession(t, port);
+    const { status, stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` });
+    assert.equal(status, 200);
+    stream.on('error', () => {}); // the reset is what we wait for
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    stream.write('{"type":"hello","node":"node-1","versions":{}}\n'); // and never reads
+    await within(closed, 'the controller to drop the stream');
+    assert.equal(stream.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    await waitFor(() => server.status().clients.length === 0, WAIT, 'the client to be forgotten');
+  });
+
+  test('client_that_does_not_read_is_dropped_after_the_slow_client_timeout_and_readers_stay', async (t) => {
+    const { server, port } = await startServer(t, { limits: { slowClientTimeoutMs: 400 } });
+    server.setResources(Array.from({ length: 8 }, (_, i) => workload(`big-${i}`, { blob: 'x'.repeat(32 * 1024) })));
+    const reader = startAgent(t, port, { bearer: tokens.agentB, node: 'node-2' });
+    reader.client.start();
+    await waitFor(() => reader.updates.length === 1, WAIT, 'the reader to sync');
+    const session = rawSession(t, port);
+    const { stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` });
+    stream.on('error', () => {}); // the reset is what we wait for
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    stream.write('{"type":"hello","node":"node-1","versions":{}}\n'); // and never reads
+    await within(closed, 'the controller to drop the stream');
+    assert.equal(stream.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    server.setResources([workload('small')]);
+    await waitFor(() => reader.updates.length === 2, WAIT, 'the reader to get the next update');
+    assert.deepEqual(server.status().clients.map((c) => c.node), ['node-2']);
+  });
+
+  test('config_streams_per_caller_are_capped', async (t) => {
+    const { server, port } = await startServer(t, { limits: { maxStreamsPerCaller: 2 } });
+    server.setResources([workload('w1')]);
+    const session = rawSession(t, port);
+    const headers = { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` };
+    const open = [await rawRequest(session, '/v1/config', headers), await rawRequest(session, '/v1/config', headers)];
+    assert.deepEqual(open.map((o) => o.status), [200, 200]);
+    const third = await rawRequest(session, '/v1/config', headers);
+    assert.equal(third.status, 429);
+    const body = JSON.parse((await readAll(third.stream, WAIT)).toString()) as { code: string; message: string };
+    assert.equal(body.code, ErrorCodes.CTRL_RATE_LIMITED);
+    assert.match(body.message, /already has 2 config streams open \(limit maxStreamsPerCaller\)/);
+    // Another node's agent is not affected, and a closed stream frees its place.
+    const other = await rawRequest(session, '/v1/config', { ...headers, authorization: `Bearer ${tokens.agentB}`, 'x-ambient-node': 'node-2' });
+    assert.equal(other.status, 200);
+    open[0]!.stream.close();
+    await waitFor(() => server.status().clients.filter((c) => c.node === 'node-1').length === 1, WAIT, 'the closed stream to be forgotten');
+    assert.equal((await rawRequest(session, '/v1/config', headers)).status, 200);
   });
 });
 

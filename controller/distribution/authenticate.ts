@@ -15,6 +15,7 @@ import {
   type Caller,
   type PodRef,
   type ServiceAccountRef,
+  type WaypointCheck,
 } from './authorize.js';
 import { Refused, headerValue } from './http.js';
 import type { TokenReviewer } from './token-review.js';
@@ -41,13 +42,15 @@ export class Authenticator {
   readonly #podLister: PodLister;
   readonly #trustDomain: string;
   readonly #nodeAgentSa: ServiceAccountRef;
+  readonly #isWaypoint: WaypointCheck | undefined;
   readonly #log: Logger;
 
-  constructor(o: { reviewer: TokenReviewer; podLister: PodLister; trustDomain: string; nodeAgentServiceAccount: ServiceAccountRef; logger: Logger }) {
+  constructor(o: { reviewer: TokenReviewer; podLister: PodLister; trustDomain: string; nodeAgentServiceAccount: ServiceAccountRef; isWaypoint?: WaypointCheck; logger: Logger }) {
     this.#reviewer = o.reviewer;
     this.#podLister = o.podLister;
     this.#trustDomain = o.trustDomain;
     this.#nodeAgentSa = o.nodeAgentServiceAccount;
+    this.#isWaypoint = o.isWaypoint;
     this.#log = o.logger;
   }
 
@@ -63,8 +66,15 @@ export class Authenticator {
       throw new Refused(503, ErrorCodes.CTRL_AUTH_UNAVAILABLE, (err as Error).message);
     }
     if (!review.authenticated) throw new Refused(401, ErrorCodes.CTRL_UNAUTHENTICATED, `token rejected by the API server: ${review.error}`);
-    const who = callerFromReview(review.user, node, { trustDomain: this.#trustDomain, nodeAgentServiceAccount: this.#nodeAgentSa });
-    if (!who.ok) throw new Refused(who.status, who.code, who.reason);
+    const who = callerFromReview(review.user, node, {
+      trustDomain: this.#trustDomain,
+      nodeAgentServiceAccount: this.#nodeAgentSa,
+      ...(this.#isWaypoint ? { isWaypoint: this.#isWaypoint } : {}),
+    });
+    if (!who.ok) {
+      this.#log.warn({ user: review.user.username, node, reason: who.reason }, 'controller: caller refused');
+      throw new Refused(who.status, who.code, who.reason);
+    }
     let pods: readonly PodRef[];
     try {
       pods = await this.#podLister(node);

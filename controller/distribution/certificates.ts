@@ -29,6 +29,8 @@ export interface CertificateLimits {
 export interface CertificateEndpointOptions {
   ca: CertificateAuthority;
   auth: Authenticator;
+  /** Its identities are never signed (authorizeCsr). */
+  controlPlaneNamespace: string;
   limits: CertificateLimits;
   /** Certificate requests per caller (ServiceAccount on a node): csrBurst, csrPerSecond. */
   rateLimiter: KeyedRateLimiter;
@@ -96,7 +98,7 @@ export class CertificateEndpoint {
       } catch (err) {
         throw new Refused(400, isMeshError(err) ? err.code : ErrorCodes.CSR_INVALID, (err as Error).message);
       }
-      const decision = authorizeCsr(caller, requested, auth.pods);
+      const decision = authorizeCsr(caller, requested, auth.pods, this.#o.controlPlaneNamespace);
       if (!decision.ok) {
         log.warn(
           { caller: formatSpiffeId(caller.identity), role: caller.role, node: caller.node, identity: formatSpiffeId(requested), reason: decision.reason },

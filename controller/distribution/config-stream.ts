@@ -6,6 +6,10 @@
 // that client holds and what it should hold now. A client that cannot keep up (its stream
 // stops accepting writes) is not written to until it drains; by then its difference covers
 // every change it missed, so a slow client costs one pending update, never a queue.
+//
+// What one caller can cost is bounded: streams per caller (a ServiceAccount on a node),
+// bytes buffered per stream (a client that does not read is dropped), and the hello:
+// ids the table does not have are answered with removals only up to maxUnknownHeldIds.
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { ErrorCodes, MeshError, isMeshError } from '../../core/errors.js';
 import type { Resource, ResourceKind } from '../../core/config/model.js';
@@ -25,6 +29,7 @@ import {
 } from '../../core/config/wire.js';
 import type { Caller } from './authorize.js';
 import type { Authenticator } from './authenticate.js';
+import { callerKey } from './certificates.js';
 import { Refused, respondError } from './http.js';
 import { ResourceTable, applyDelta, computeDelta, type TableEntry } from './resync.js';
 
@@ -82,6 +87,10 @@ export interface ConfigStatus {
 }
 
 export interface ConfigStreamLimits {
+  maxStreamsPerCaller: number;
+  maxBufferedBytesPerClient: number;
+  slowClientTimeoutMs: number;
+  maxUnknownHeldIds: number;
   helloTimeoutMs: number;
   maxClientMessageBytes: number;
   maxRejectedPerClient: number;
@@ -98,6 +107,8 @@ interface ConfigClient {
   connectedAt: Date;
   stream: ServerHttp2Stream;
   helloDone: boolean;
+  /** The hello's ids are still to be checked against the table (done at the first update, once the table is ready). */
+  helloUnscreened: boolean;
   /** `<kind>/<key>` -> version: what the client holds once it applied everything it was sent. */
   held: Map<string, string>;
   lastSentVersion?: number;
@@ -107,6 +118,8 @@ interface ConfigClient {
   inflight: Map<number, string[]>;
   rejected: Map<string, RejectedResource>;
   blocked: boolean;
+  /** Set while blocked: the client is dropped when it has read nothing by then. */
+  stallTimer?: NodeJS.Timeout;
   dirty: boolean;
   coalesced: number;
   updatesSent: number;
@@ -128,6 +141,8 @@ export class ConfigStreams {
   readonly #log: Logger;
   readonly #table = new ResourceTable();
   readonly #clients = new Set<ConfigClient>();
+  /** Open streams per caller (callerKey). */
+  readonly #perCaller = new Map<string, number>();
   #current?: { version: number; entries: TableEntry[]; resources: VersionedResource[] };
   #nextId = 1;
 
@@ -202,6 +217,17 @@ export class ConfigStreams {
     }
     if (stream.destroyed || stream.closed) return;
     if (this.#o.draining()) return respondError(stream, new Refused(503, ErrorCodes.CTRL_UNAVAILABLE, 'the controller is shutting down; retry'));
+    const l = this.#o.limits;
+    const key = callerKey(caller);
+    const open = this.#perCaller.get(key) ?? 0;
+    if (open >= l.maxStreamsPerCaller) {
+      this.#log.warn({ caller: formatSpiffeId(caller.identity), node: caller.node, open }, 'controller: config stream refused: too many from one caller');
+      return respondError(
+        stream,
+        new Refused(429, ErrorCodes.CTRL_RATE_LIMITED, `${formatSpiffeId(caller.identity)} on node ${caller.node} already has ${open} config streams open (limit maxStreamsPerCaller)`),
+      );
+    }
+    this.#perCaller.set(key, open + 1);
     stream.respond({ ':status': 200, 'content-type': NDJSON });
     const socket = stream.session?.socket;
     const c: ConfigClient = {
@@ -211,6 +237,7 @@ export class ConfigStreams {
       connectedAt: new Date(),
       stream,
       helloDone: false,
+      helloUnscreened: false,
       held: new Map(),
       inflight: new Map(),
       rejected: new Map(),
@@ -227,10 +254,13 @@ export class ConfigStreams {
     stream.once('close', () => {
       c.closed = true;
       for (const t of c.timers) clearTimeout(t);
+      clearTimeout(c.stallTimer);
       this.#clients.delete(c);
+      const n = (this.#perCaller.get(key) ?? 1) - 1;
+      if (n > 0) this.#perCaller.set(key, n);
+      else this.#perCaller.delete(key);
       this.#log.info({ ...who, lastAcked: c.lastAckedVersion }, 'controller: config stream closed');
     });
-    const l = this.#o.limits;
     const hello = setTimeout(() => this.#abort(c, new MeshError(ErrorCodes.XDS_HELLO_TIMEOUT, `no hello within ${l.helloTimeoutMs} ms`)), l.helloTimeoutMs);
     // Ended gracefully at a jittered age, so that streams re-authenticate and rebalance
     // across replicas without all reconnecting at once.
@@ -268,6 +298,7 @@ export class ConfigStreams {
       clearTimeout(c.timers[0]);
       c.held = new Map(Object.entries(m.versions));
       c.helloDone = true;
+      c.helloUnscreened = true;
       this.#flush(c);
       return;
     }
@@ -329,6 +360,7 @@ export class ConfigStreams {
       return;
     }
     c.dirty = false;
+    if (c.helloUnscreened) this.#screenHello(c);
     const full = c.lastSentVersion === undefined;
     const delta = computeDelta(c.held, this.#desired(c));
     if (!full && delta.upserts.length === 0 && delta.removes.length === 0) return;
@@ -342,13 +374,51 @@ export class ConfigStreams {
     while (c.inflight.size > this.#o.limits.maxUnackedUpdates) c.inflight.delete(c.inflight.keys().next().value!);
     c.lastSentVersion = version;
     c.updatesSent++;
-    if (!c.stream.write(line)) {
+    const l = this.#o.limits;
+    const accepted = c.stream.write(line);
+    if (c.stream.writableLength > l.maxBufferedBytesPerClient) {
+      this.#drop(c, `${c.stream.writableLength} bytes wait unread on the stream (limit maxBufferedBytesPerClient ${l.maxBufferedBytesPerClient})`);
+      return;
+    }
+    if (!accepted) {
       c.blocked = true;
+      c.stallTimer = setTimeout(() => this.#drop(c, `it read nothing for ${l.slowClientTimeoutMs} ms while an update waited (limit slowClientTimeoutMs)`), l.slowClientTimeoutMs);
+      c.stallTimer.unref();
       c.stream.once('drain', () => {
+        clearTimeout(c.stallTimer);
         c.blocked = false;
         if (c.dirty) this.#flush(c);
       });
     }
+  }
+
+  /**
+   * The hello's ids checked against the table, once it is ready: ids it has are compared
+   * by content as usual. Ids it does not have are resources deleted while the client was
+   * away (it must be told to remove them) or made up (a removal each would cost the
+   * controller memory for nothing): a hello naming more than maxUnknownHeldIds of them
+   * gets no removal for any, and the stream goes on with what the table knows.
+   */
+  #screenHello(c: ConfigClient): void {
+    c.helloUnscreened = false;
+    const unknown: string[] = [];
+    for (const id of c.held.keys()) if (!this.#table.get(id)) unknown.push(id);
+    const max = this.#o.limits.maxUnknownHeldIds;
+    if (unknown.length <= max) return;
+    for (const id of unknown) c.held.delete(id);
+    this.#log.warn(
+      { client: c.id, node: c.caller.node, identity: formatSpiffeId(c.caller.identity), unknown: unknown.length, limit: max, sample: unknown.slice(0, 5) },
+      'controller: the hello names more resources the controller does not have than maxUnknownHeldIds; they are ignored',
+    );
+  }
+
+  /** Ends a stream at once, its unread data discarded (the client cannot read a message anyway). */
+  #drop(c: ConfigClient, why: string): void {
+    if (c.closed) return;
+    c.closed = true;
+    clearTimeout(c.stallTimer);
+    this.#log.warn({ client: c.id, node: c.caller.node, identity: formatSpiffeId(c.caller.identity), code: ErrorCodes.XDS_CLIENT_TOO_SLOW, reason: why }, 'controller: config stream dropped: the client does not read');
+    if (!c.stream.destroyed && !c.stream.closed) c.stream.close(C.NGHTTP2_ENHANCE_YOUR_CALM);
   }
 
   /** Ends a config stream with an error message (the client reads why), then closes it. */

@@ -19,7 +19,7 @@ import type { CertificateAuthority } from '../../core/identity/ca.js';
 import { CONTROLLER_PROTOCOL_DEFAULTS, type ControllerProtocolLimits } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { PATHS } from '../../core/config/wire.js';
-import type { ServiceAccountRef } from './authorize.js';
+import { DEFAULT_CONTROL_PLANE_NAMESPACE, type ServiceAccountRef, type WaypointCheck } from './authorize.js';
 import { Authenticator, parseServiceAccount, type PodLister } from './authenticate.js';
 import { CertificateEndpoint, type CertificateRequestOutcome } from './certificates.js';
 import { ConfigStreams, type ConfigStatus, type ScopeFunction } from './config-stream.js';
@@ -54,6 +54,13 @@ export interface ControllerServerOptions {
   podLister: PodLister;
   /** `namespace/name` or a ref; default ambient-system/ambient-node-agent. */
   nodeAgentServiceAccount?: ServiceAccountRef | string;
+  /**
+   * Which other ServiceAccounts are waypoints' (served config and their own identity's
+   * certificates). Default: none. Any other ServiceAccount is refused (403).
+   */
+  isWaypoint?: WaypointCheck;
+  /** The control plane's namespace: no certificate is ever signed for its identities. Default ambient-system. */
+  controlPlaneNamespace?: string;
   scope?: ScopeFunction;
   logger?: Logger;
   limits?: Partial<ControllerProtocolLimits & ControllerServerLimits>;
@@ -86,12 +93,14 @@ export class ControllerServer {
       podLister: opts.podLister,
       trustDomain: opts.trustDomain,
       nodeAgentServiceAccount: parseServiceAccount(opts.nodeAgentServiceAccount),
+      ...(opts.isWaypoint ? { isWaypoint: opts.isWaypoint } : {}),
       logger: this.#log,
     });
     this.#sessions = new Sessions(l, this.#log);
     this.#certificates = new CertificateEndpoint({
       ca: opts.ca,
       auth,
+      controlPlaneNamespace: opts.controlPlaneNamespace ?? DEFAULT_CONTROL_PLANE_NAMESPACE,
       limits: l,
       rateLimiter: new KeyedRateLimiter({ burst: l.csrBurst, perSecond: l.csrPerSecond, maxKeys: l.maxRateLimitKeys }),
       logger: this.#log,
