@@ -38,7 +38,7 @@ export interface ControllerOptions {
   /** CA Secret name (default ambient-ca) and plug-in CA Secret name (default cacerts). */
   caSecretName?: string;
   pluginCaSecretName?: string;
-  /** TokenReview audiences callers' tokens must carry; default none (the API server's own). */
+  /** The audiences callers' tokens must carry (TokenReview); default ambient.dev/controller, never the API server's own. */
   audiences?: string[];
   /** `namespace/name` of the node agents' ServiceAccount; default ambient-system/ambient-node-agent. */
   nodeAgentServiceAccount?: string;

@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--metrics-port <port>', '/metrics and /healthz/ready', portNumber, 15020)
     .option('--identity-sa <name>', "the controller's ServiceAccount (its serving identity)", 'ambient-controller')
     .option('--ca-secret <name>', 'the Secret holding the CA', 'ambient-ca')
-    .option('--token-audience <aud>', 'an audience callers\' tokens must carry (repeatable; default: the API server\'s own)', collect, [] as string[])
+    .option('--token-audience <aud>', 'an audience callers\' projected tokens must carry (repeatable; default ambient.dev/controller)', collect, [] as string[])
     .option('--node-agent-sa <ns/name>', "the node agents' ServiceAccount", 'ambient-system/ambient-node-agent')
     .option('--waypoint-sa <ns/name>', 'a ServiceAccount served as a waypoint besides those a waypoint Gateway names (repeatable)', collect, [] as string[])
     .parse(argv);

@@ -3,6 +3,7 @@
 // roots and the controller's address from the API server, startNodeAgent(), and a
 // graceful stop on SIGTERM/SIGINT.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
@@ -10,7 +11,9 @@ import { AGENT_DEFAULTS } from '../core/limits.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { startNodeAgent } from './agent.js';
 
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+// The projected token for the controller's audience (manifests/node-agent.yaml, volume
+// controller-token); the local cluster names the volume's directory in AMBIENT_VOLUME_CONTROLLER_TOKEN.
+const CONTROLLER_TOKEN = join(process.env['AMBIENT_VOLUME_CONTROLLER_TOKEN'] ?? '/var/run/secrets/ambient.dev/controller', 'token');
 const ROOT_CONFIGMAP = 'ambient-ca-root';
 const ROOT_KEY = 'root-cert.pem';
 
@@ -46,7 +49,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--controller-address <host:port>', "the controller's 15012 address (default: its Service's cluster IP)", hostPort)
     .option('--controller-sa <name>', "the controller's ServiceAccount (the identity it must prove)", 'ambient-controller')
     .option('--roots-file <path>', `the mesh roots (default: ConfigMap ${ROOT_CONFIGMAP} in the controller's namespace)`)
-    .option('--token-file <path>', 'the ServiceAccount token presented to the controller', process.env['AMBIENT_TOKEN_FILE'] ?? SERVICE_ACCOUNT_TOKEN)
+    .option('--token-file <path>', 'the projected ServiceAccount token (audience ambient.dev/controller) presented to the controller', CONTROLLER_TOKEN)
     .option('--cni-socket <socket>', 'the CNI hand-off socket (@name: abstract)', '@ambient-cni')
     .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
     .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')

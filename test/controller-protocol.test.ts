@@ -19,6 +19,8 @@ import { certificateInfo, createCsr, generateKeyPem } from '../core/identity/x50
 import { kubeConfigForServer } from '../core/kube/config.js';
 import type { PodRef } from '../controller/distribution/authorize.js';
 import { ControllerServer, type ControllerServerOptions } from '../controller/distribution/server.js';
+import { CONTROLLER_TOKEN_AUDIENCE } from '../controller/distribution/limits.js';
+import { kubeTokenReviewer, type TokenReviewer } from '../controller/distribution/token-review.js';
 import { ControllerClient, ControllerError, type ConfigUpdate, type ControllerClientOptions } from '../node-agent/controller-client/client.js';
 import { controllerSigner } from '../node-agent/controller-client/signer.js';
 import { issue, newCa, type Creds } from './support/pki.js';
@@ -27,7 +29,7 @@ import { startRedis, type TestRedis } from './support/redis.js';
 import { forgedCsr } from './controller-csr-forge.js';
 
 const TD = 'cluster.local';
-const AUDIENCE = 'ambient-controller';
+const AUDIENCE = CONTROLLER_TOKEN_AUDIENCE;
 const CONTROLLER_ID = spiffeId('ambient-system', 'ambient-controller', TD);
 const WAIT = 8_000;
 const SERVER_LIMITS = { drainTimeoutMs: 2_000, helloTimeoutMs: 3_000 };
@@ -51,11 +53,12 @@ async function podLister(node: string): Promise<PodRef[]> {
   }));
 }
 
-async function boundToken(namespace: string, sa: string, pod: string): Promise<string> {
+/** A pod-bound token for the controller's audience (as the projected volume holds it), or for `audiences` ([]: the API server's own). */
+async function boundToken(namespace: string, sa: string, pod: string, audiences: string[] = [AUDIENCE]): Promise<string> {
   const tr = await core.createNamespacedServiceAccountToken({
     namespace,
     name: sa,
-    body: { spec: { audiences: [AUDIENCE], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod } } },
+    body: { spec: { audiences, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod } } },
   });
   return tr.status!.token;
 }
@@ -153,7 +156,6 @@ async function startServer(t: TestContext, opts: Partial<ControllerServerOptions
     trustDomain: TD,
     ca,
     kubeConfig: kc,
-    audiences: [AUDIENCE],
     podLister,
     isWaypoint: (sa) => sa.namespace === 'apps' && sa.name === 'waypoint',
     ...opts,
@@ -583,7 +585,8 @@ describe('config stream attacks', () => {
   });
 
   test('hello_with_100k_made_up_ids_causes_no_removals', async (t) => {
-    const { server, port } = await startServer(t);
+    // A 4 MB hello takes a while on a loaded machine: it must not be cut by the hello timeout.
+    const { server, port } = await startServer(t, { limits: { helloTimeoutMs: 30_000 } });
     server.setResources([workload('w1'), service('reviews')]);
     const session = rawSession(t, port);
     const { status, stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` });
@@ -592,7 +595,8 @@ describe('config stream attacks', () => {
     for (let i = 0; i < 100_000; i++) versions[`Workload/made-up-${i}`] = `1-${(i % 10).toString().repeat(16)}`;
     versions['Workload/w1'] = '1-0000000000000000'; // one it holds at stale content
     stream.write(`${JSON.stringify({ type: 'hello', node: 'node-1', versions })}\n`);
-    const update = JSON.parse(await within(firstLine(stream), 'the first update')) as { full: boolean; upserts: Array<{ kind: string; key: string }>; removes: unknown[] };
+    const update = JSON.parse(await within(firstLine(stream), 'the first update')) as { type: string; full: boolean; upserts: Array<{ kind: string; key: string }>; removes: unknown[] };
+    assert.equal(update.type, 'update', JSON.stringify(update).slice(0, 300));
     assert.equal(update.full, true);
     assert.deepEqual(update.removes, [], 'no removal for ids the controller never had');
     assert.deepEqual(update.upserts.map((u) => `${u.kind}/${u.key}`).sort(), ['Service/apps/reviews.apps.svc.cluster.local', 'Workload/w1']);
@@ -662,6 +666,95 @@ describe('config stream attacks', () => {
     open[0]!.stream.close();
     await waitFor(() => server.status().clients.filter((c) => c.node === 'node-1').length === 1, WAIT, 'the closed stream to be forgotten');
     assert.equal((await rawRequest(session, '/v1/config', headers)).status, 200);
+  });
+});
+
+describe('token audience', () => {
+  /** A TokenReviewer against the local API server that counts the reviews it makes. */
+  function countingReviewer(): { reviewer: TokenReviewer; count: () => number } {
+    const inner = kubeTokenReviewer(kc, { audiences: [AUDIENCE], timeoutMs: 5_000 });
+    let n = 0;
+    return {
+      reviewer: {
+        review: (token, admit) => {
+          admit?.();
+          n++;
+          return inner.review(token);
+        },
+      },
+      count: () => n,
+    };
+  }
+
+  async function answer(port: number, t: TestContext, bearer: string) {
+    const session = rawSession(t, port);
+    const { status, stream } = await rawRequest(session, '/v1/config', { authorization: `Bearer ${bearer}`, 'x-ambient-node': 'node-1' });
+    if (status === 200) {
+      stream.close();
+      return { status };
+    }
+    const body = JSON.parse((await readAll(stream, WAIT)).toString()) as { code?: string; message?: string };
+    return { status, ...body };
+  }
+
+  test('default_pod_token_for_the_api_server_is_refused_on_15012', async (t) => {
+    // The controller as deployed, with its default audience; the node agent's own pod
+    // token for the API server (what every pod has mounted) is presented.
+    const { server, port } = await startServer(t);
+    server.setResources([workload('w1')]);
+    const apiToken = await boundToken('ambient-system', 'ambient-node-agent', 'agent-a', []);
+    const r = await answer(port, t, apiToken);
+    assert.equal(r.status, 401);
+    assert.equal(r.code, ErrorCodes.CTRL_UNAUTHENTICATED);
+    assert.match(r.message!, /not for the controller: its audiences \["https:\/\/kubernetes.default.svc.cluster.local"\] do not include \["ambient.dev\/controller"\]/);
+    assert.equal(server.status().clients.length, 0);
+  });
+
+  test('garbage_bearer_is_refused_without_a_token_review_and_the_projected_token_works', async (t) => {
+    const c = countingReviewer();
+    const { port } = await startServer(t, { tokenReviewer: c.reviewer });
+    const apiToken = await boundToken('ambient-system', 'ambient-node-agent', 'agent-a', []);
+    const long = `${'a'.repeat(6000)}.${'b'.repeat(6000)}.c`;
+    for (const [bearer, why] of [
+      ['garbage', /not a JWT/],
+      ['a.b', /not a JWT/],
+      ['a.b.c', /payload is not JSON/],
+      [long, /longer than 8192 bytes/],
+      [apiToken, /not for the controller/],
+    ] as const) {
+      const r = await answer(port, t, bearer);
+      assert.equal(r.status, 401, bearer.slice(0, 20));
+      assert.match(r.message!, why);
+    }
+    assert.equal(c.count(), 0, 'no TokenReview was spent on them');
+    const agent = startAgent(t, port);
+    const issued = await agent.client.requestCertificate(createCsr(await generateKeyPem(), spiffeId('apps', 'reviews', TD)));
+    assert.deepEqual(certificateInfo(issued.chain[0]!).uris, ['spiffe://cluster.local/ns/apps/sa/reviews']);
+    assert.equal(c.count(), 1, 'the projected token is reviewed once');
+  });
+
+  test('review_that_does_not_confirm_the_audience_is_refused', async (t) => {
+    // An API server that ignores spec.audiences answers without status.audiences.
+    const reviewer: TokenReviewer = {
+      review: async () => ({ authenticated: true, user: { username: 'system:serviceaccount:ambient-system:ambient-node-agent', extra: { 'authentication.kubernetes.io/pod-name': ['agent-a'] } } }),
+    };
+    const { port } = await startServer(t, { tokenReviewer: reviewer });
+    const r = await answer(port, t, tokens.agentA);
+    assert.equal(r.status, 401);
+    assert.match(r.message!, /did not confirm the token is for \["ambient.dev\/controller"\]/);
+  });
+
+  test('token_reviews_per_source_address_are_limited_and_cached_tokens_still_pass', async (t) => {
+    const c = countingReviewer();
+    const { port } = await startServer(t, { tokenReviewer: c.reviewer, limits: { reviewBurst: 2, reviewsPerSecond: 0.01 } });
+    assert.equal((await answer(port, t, tokens.agentA)).status, 200);
+    assert.equal((await answer(port, t, tokens.agentB)).status, 403, 'reviewed (agent B is not on node-1)');
+    const third = await answer(port, t, tokens.waypoint);
+    assert.equal(third.status, 429);
+    assert.equal(third.code, ErrorCodes.CTRL_RATE_LIMITED);
+    assert.match(third.message!, /too many new tokens from 127.0.0.1 \(limits reviewBurst, reviewsPerSecond\)/);
+    assert.equal(c.count(), 2);
+    assert.equal((await answer(port, t, tokens.agentA)).status, 200, 'a cached token costs no review');
   });
 });
 
@@ -746,7 +839,7 @@ describe('certificates', () => {
     }
     const garbage = startAgent(t, port, { bearer: 'garbage' });
     const err = await refused(garbage.client.requestCertificate(csr), 401, ErrorCodes.CTRL_UNAUTHENTICATED);
-    assert.match(err.message, /token rejected by the API server/);
+    assert.match(err.message, /not a JWT/);
     garbage.client.start();
     await waitFor(() => garbage.errors.length > 0, WAIT, 'the config stream refusal');
     assert.equal((garbage.errors[0] as ControllerError).status, 401);

@@ -18,7 +18,8 @@ import {
   type WaypointCheck,
 } from './authorize.js';
 import { Refused, headerValue } from './http.js';
-import type { TokenReviewer } from './token-review.js';
+import type { KeyedRateLimiter } from './rate-limit.js';
+import { reviewedForAudience, screenToken, type TokenReviewer } from './token-review.js';
 
 /** The pods scheduled on a node and not finished (an informer's cache, normally). */
 export type PodLister = (node: string) => readonly PodRef[] | Promise<readonly PodRef[]>;
@@ -43,29 +44,64 @@ export class Authenticator {
   readonly #trustDomain: string;
   readonly #nodeAgentSa: ServiceAccountRef;
   readonly #isWaypoint: WaypointCheck | undefined;
+  readonly #audiences: readonly string[];
+  readonly #maxTokenBytes: number;
+  readonly #reviewLimiter: KeyedRateLimiter;
   readonly #log: Logger;
 
-  constructor(o: { reviewer: TokenReviewer; podLister: PodLister; trustDomain: string; nodeAgentServiceAccount: ServiceAccountRef; isWaypoint?: WaypointCheck; logger: Logger }) {
+  constructor(o: {
+    reviewer: TokenReviewer;
+    podLister: PodLister;
+    trustDomain: string;
+    nodeAgentServiceAccount: ServiceAccountRef;
+    isWaypoint?: WaypointCheck;
+    /** The token must be for one of these (non-empty; the TokenReview is asked for them and must confirm one). */
+    audiences: readonly string[];
+    maxTokenBytes: number;
+    /** TokenReviews per source address (cache hits are free). */
+    reviewLimiter: KeyedRateLimiter;
+    logger: Logger;
+  }) {
+    if (o.audiences.length === 0) throw new MeshError(ErrorCodes.CTRL_BAD_REQUEST, 'the controller needs a token audience');
     this.#reviewer = o.reviewer;
     this.#podLister = o.podLister;
     this.#trustDomain = o.trustDomain;
     this.#nodeAgentSa = o.nodeAgentServiceAccount;
     this.#isWaypoint = o.isWaypoint;
+    this.#audiences = o.audiences;
+    this.#maxTokenBytes = o.maxTokenBytes;
+    this.#reviewLimiter = o.reviewLimiter;
     this.#log = o.logger;
   }
 
-  async authenticate(headers: IncomingHttpHeaders): Promise<Authenticated> {
+  /** `source`: the caller's address, for the per-source limit on TokenReviews. */
+  async authenticate(headers: IncomingHttpHeaders, source: string): Promise<Authenticated> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(headerValue(headers, 'authorization') ?? '');
     if (!m) throw new Refused(401, ErrorCodes.CTRL_UNAUTHENTICATED, 'no bearer token: send "authorization: Bearer <ServiceAccount token>"');
     const node = headerValue(headers, NODE_HEADER) ?? '';
     if (!isNodeName(node)) throw new Refused(400, ErrorCodes.CTRL_BAD_REQUEST, `header ${NODE_HEADER} must name the caller's node (a DNS-1123 subdomain), got ${JSON.stringify(node.slice(0, 80))}`);
+    const token = m[1]!;
+    // Cheap checks first: what is not a JWT for our audience never costs a TokenReview.
+    const shape = screenToken(token, { maxBytes: this.#maxTokenBytes, audiences: this.#audiences });
+    if (!shape.ok) throw new Refused(401, ErrorCodes.CTRL_UNAUTHENTICATED, shape.reason);
+    const admit = () => {
+      const taken = this.#reviewLimiter.take(source);
+      if (!taken.ok) {
+        this.#log.warn({ source }, 'controller: TokenReviews from one source over the rate limit');
+        throw new Refused(429, ErrorCodes.CTRL_RATE_LIMITED, `too many new tokens from ${source} (limits reviewBurst, reviewsPerSecond); retry in ${taken.retryAfterMs} ms`);
+      }
+    };
     let review;
     try {
-      review = await this.#reviewer.review(m[1]!);
+      review = await this.#reviewer.review(token, admit);
     } catch (err) {
+      if (err instanceof Refused) throw err;
       throw new Refused(503, ErrorCodes.CTRL_AUTH_UNAVAILABLE, (err as Error).message);
     }
     if (!review.authenticated) throw new Refused(401, ErrorCodes.CTRL_UNAUTHENTICATED, `token rejected by the API server: ${review.error}`);
+    if (!reviewedForAudience(review, this.#audiences)) {
+      throw new Refused(401, ErrorCodes.CTRL_UNAUTHENTICATED, `the API server did not confirm the token is for ${JSON.stringify(this.#audiences)} (status.audiences: ${JSON.stringify(review.audiences ?? [])})`);
+    }
     const who = callerFromReview(review.user, node, {
       trustDomain: this.#trustDomain,
       nodeAgentServiceAccount: this.#nodeAgentSa,

@@ -67,7 +67,7 @@ export class CertificateEndpoint {
       }
     };
     try {
-      const auth = await this.#o.auth.authenticate(headers);
+      const auth = await this.#o.auth.authenticate(headers, stream.session?.socket?.remoteAddress ?? '');
       caller = auth.caller;
       // Per caller, before the body is read or any signature checked: a flood of CSRs
       // from one node costs one bucket lookup each.

@@ -210,7 +210,7 @@ export class ConfigStreams {
   async serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
     let caller: Caller;
     try {
-      caller = (await this.#o.auth.authenticate(headers)).caller;
+      caller = (await this.#o.auth.authenticate(headers, stream.session?.socket?.remoteAddress ?? '')).caller;
     } catch (err) {
       respondError(stream, err);
       return;

@@ -25,7 +25,7 @@ import { CertificateEndpoint, type CertificateRequestOutcome } from './certifica
 import { ConfigStreams, type ConfigStatus, type ScopeFunction } from './config-stream.js';
 import { Refused, headerValue, respondError } from './http.js';
 import { Sessions } from './sessions.js';
-import { CONTROLLER_SERVER_DEFAULTS, type ControllerServerLimits } from './limits.js';
+import { CONTROLLER_SERVER_DEFAULTS, CONTROLLER_TOKEN_AUDIENCE, type ControllerServerLimits } from './limits.js';
 import { KeyedRateLimiter } from './rate-limit.js';
 import { CachedTokenReviewer, kubeTokenReviewer, type TokenReviewer } from './token-review.js';
 
@@ -49,7 +49,11 @@ export interface ControllerServerOptions {
   kubeConfig?: KubeConfig;
   /** Instead of kubeConfig: any TokenReview implementation (it is cached all the same). */
   tokenReviewer?: TokenReviewer;
-  /** TokenReview spec.audiences; default none (the API server's own audience). */
+  /**
+   * The audiences callers' tokens must carry (TokenReview spec.audiences, and checked in
+   * status.audiences); default [CONTROLLER_TOKEN_AUDIENCE] (ambient.dev/controller). An
+   * empty list is the default too: the API server's own audience is never accepted.
+   */
   audiences?: string[];
   podLister: PodLister;
   /** `namespace/name` or a ref; default ambient-system/ambient-node-agent. */
@@ -82,10 +86,11 @@ export class ControllerServer {
     this.#log = opts.logger ?? silentLogger;
     this.limits = { ...CONTROLLER_PROTOCOL_DEFAULTS, ...CONTROLLER_SERVER_DEFAULTS, ...opts.limits };
     const l = this.limits;
+    const audiences = opts.audiences?.length ? opts.audiences : [CONTROLLER_TOKEN_AUDIENCE];
     let inner = opts.tokenReviewer;
     if (!inner) {
       if (!opts.kubeConfig) throw new MeshError(ErrorCodes.CTRL_BAD_REQUEST, 'ControllerServer needs kubeConfig (for TokenReview) or a tokenReviewer');
-      inner = kubeTokenReviewer(opts.kubeConfig, { timeoutMs: l.tokenReviewTimeoutMs, ...(opts.audiences ? { audiences: opts.audiences } : {}) });
+      inner = kubeTokenReviewer(opts.kubeConfig, { timeoutMs: l.tokenReviewTimeoutMs, audiences });
     }
     const reviewer = new CachedTokenReviewer(inner, { ttlMs: l.tokenCacheTtlMs, negativeTtlMs: l.tokenCacheNegativeTtlMs, maxEntries: l.tokenCacheMaxEntries });
     const auth = new Authenticator({
@@ -94,6 +99,9 @@ export class ControllerServer {
       trustDomain: opts.trustDomain,
       nodeAgentServiceAccount: parseServiceAccount(opts.nodeAgentServiceAccount),
       ...(opts.isWaypoint ? { isWaypoint: opts.isWaypoint } : {}),
+      audiences,
+      maxTokenBytes: l.maxTokenBytes,
+      reviewLimiter: new KeyedRateLimiter({ burst: l.reviewBurst, perSecond: l.reviewsPerSecond, maxKeys: l.maxRateLimitKeys }),
       logger: this.#log,
     });
     this.#sessions = new Sessions(l, this.#log);
