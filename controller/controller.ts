@@ -11,8 +11,6 @@
 // election, and the Secret's create-or-read (409 AlreadyExists -> read the winner's) already
 // makes exactly one root win without a lease.
 import type { CertificateAuthority } from '../core/identity/ca.js';
-import { inProcessSigner } from '../core/identity/ca.js';
-import { CertificateManager } from '../core/identity/cert-manager.js';
 import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
 import { CONTROLLER_DEFAULTS, LEADER_DEFAULTS, type ControllerProtocolLimits, type LeaderLimits } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -21,6 +19,7 @@ import { loadOrCreateCa, publishRoots, ROOT_CONFIGMAP_KEY, ROOT_CONFIGMAP_NAME, 
 import { ClusterWatch } from './cluster-watch.js';
 import { ControllerServer } from './distribution/server.js';
 import { LeaderElector } from './leader.js';
+import { ServingCertificateRenewer, controllerServerName, issueServingCertificate } from './serving-cert.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 
 export interface ControllerOptions {
@@ -29,8 +28,10 @@ export interface ControllerOptions {
   trustDomain?: string;
   /** The controller's own namespace (its identity, its CA Secret, mesh-wide policy); default ambient-system. */
   namespace?: string;
-  /** The controller's ServiceAccount (its serving identity); default ambient-controller. */
+  /** The controller's ServiceAccount (the SPIFFE ID its serving certificate also carries); default ambient-controller. */
   identityServiceAccount?: string;
+  /** The DNS name on the serving certificate, which agents check; default ambient-controller.<namespace>.svc. */
+  serverName?: string;
   /** Default 0.0.0.0:15012. */
   listen?: { host?: string; port?: number };
   /** Default 0.0.0.0:15020; port 0 picks a free one. */
@@ -91,14 +92,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const ca = caSource.ca;
 
   const identity = spiffeId(namespace, opts.identityServiceAccount ?? 'ambient-controller', trustDomain);
-  const certs = new CertificateManager({ signer: inProcessSigner(ca, { ttlMs: opts.servingCertTtlMs ?? CONTROLLER_DEFAULTS.servingCertTtlMs }) });
-  const cleanups: Array<() => Promise<void> | void> = [() => certs.close()];
+  const serverName = opts.serverName ?? controllerServerName(namespace);
+  const certs = new ServingCertificateRenewer(() =>
+    issueServingCertificate(ca, { dnsName: serverName, identity, ttlMs: opts.servingCertTtlMs ?? CONTROLLER_DEFAULTS.servingCertTtlMs }),
+  );
+  const cleanups: Array<() => Promise<void> | void> = [() => certs.stop()];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
   };
   try {
-    const serving = await certs.get(identity);
-    log.info({ identity: formatSpiffeId(identity), notAfter: serving.notAfter.toISOString() }, 'controller: serving certificate issued');
+    const serving = await certs.start();
+    log.info({ name: serverName, identity: formatSpiffeId(identity), notAfter: serving.notAfter.toISOString() }, 'controller: serving certificate issued');
 
     let watch: ClusterWatch | undefined;
     const configuredWaypoints = new Set(opts.waypointServiceAccounts ?? []);
@@ -118,10 +122,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...(opts.limits ? { limits: opts.limits } : {}),
     });
     certs.on('rotated', (c) => {
-      if (c.identity && formatSpiffeId(c.identity) === formatSpiffeId(identity)) {
-        server.setCredentials({ key: c.key, cert: c.cert });
-        log.info({ notAfter: c.notAfter.toISOString() }, 'controller: serving certificate renewed');
-      }
+      server.setCredentials({ key: c.key, cert: c.cert });
+      log.info({ notAfter: c.notAfter.toISOString() }, 'controller: serving certificate renewed');
     });
     certs.on('error', (err) => log.warn({ err: err.message }, 'controller: serving certificate renewal failed; retrying'));
 

@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
-import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
 import { AGENT_DEFAULTS } from '../core/limits.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { startNodeAgent } from './agent.js';
@@ -31,7 +30,7 @@ interface Flags {
   controllerNamespace: string;
   controllerService: string;
   controllerAddress?: { host: string; port: number };
-  controllerSa: string;
+  controllerName?: string;
   rootsFile?: string;
   tokenFile: string;
   cniSocket: string;
@@ -47,7 +46,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--controller-namespace <ns>', "the controller's namespace (its Service, its roots ConfigMap)", 'ambient-system')
     .option('--controller-service <name>', "the controller's Service, port 15012", 'ambient-controller')
     .option('--controller-address <host:port>', "the controller's 15012 address (default: its Service's cluster IP)", hostPort)
-    .option('--controller-sa <name>', "the controller's ServiceAccount (the identity it must prove)", 'ambient-controller')
+    .option('--controller-name <name>', "the DNS name on the controller's serving certificate (or its spiffe:// ID); default <controller-service>.<controller-namespace>.svc")
     .option('--roots-file <path>', `the mesh roots (default: ConfigMap ${ROOT_CONFIGMAP} in the controller's namespace)`)
     .option('--token-file <path>', 'the projected ServiceAccount token (audience ambient.dev/controller) presented to the controller', CONTROLLER_TOKEN)
     .option('--cni-socket <socket>', 'the CNI hand-off socket (@name: abstract)', '@ambient-cni')
@@ -91,7 +90,8 @@ async function main(argv: string[]): Promise<void> {
       trustDomain: o.trustDomain,
       controller: {
         address,
-        identity: formatSpiffeId(spiffeId(o.controllerNamespace, o.controllerSa, o.trustDomain)),
+        // A DNS name the mesh CA never issues to workloads: no workload certificate passes for the controller.
+        identity: o.controllerName ?? `${o.controllerService}.${o.controllerNamespace}.svc`,
         roots,
         token: async () => (await readFile(o.tokenFile, 'utf8')).trim(),
       },

@@ -19,11 +19,12 @@ import { certificateInfo, createCsr, generateKeyPem } from '../core/identity/x50
 import { kubeConfigForServer } from '../core/kube/config.js';
 import type { PodRef } from '../controller/distribution/authorize.js';
 import { ControllerServer, type ControllerServerOptions } from '../controller/distribution/server.js';
+import { issueServingCertificate } from '../controller/serving-cert.js';
 import { CONTROLLER_TOKEN_AUDIENCE } from '../controller/distribution/limits.js';
 import { kubeTokenReviewer, type TokenReviewer } from '../controller/distribution/token-review.js';
 import { ControllerClient, ControllerError, type ConfigUpdate, type ControllerClientOptions } from '../node-agent/controller-client/client.js';
 import { controllerSigner } from '../node-agent/controller-client/signer.js';
-import { issue, newCa, type Creds } from './support/pki.js';
+import { issue, newCa } from './support/pki.js';
 import { readAll, waitFor } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 import { forgedCsr } from './controller-csr-forge.js';
@@ -31,6 +32,8 @@ import { forgedCsr } from './controller-csr-forge.js';
 const TD = 'cluster.local';
 const AUDIENCE = CONTROLLER_TOKEN_AUDIENCE;
 const CONTROLLER_ID = spiffeId('ambient-system', 'ambient-controller', TD);
+/** The name on the controller's serving certificate, which agents check. */
+const CONTROLLER_NAME = 'ambient-controller.ambient-system.svc';
 const WAIT = 8_000;
 const SERVER_LIMITS = { drainTimeoutMs: 2_000, helloTimeoutMs: 3_000 };
 const CLIENT_LIMITS = { reconnectMinMs: 50, reconnectMaxMs: 300, connectTimeoutMs: 3_000, requestTimeoutMs: 5_000 };
@@ -40,7 +43,7 @@ let api: ApiServer;
 let kc: KubeConfig;
 let core: CoreV1Api;
 let ca: CertificateAuthority;
-let controllerCreds: Creds;
+let controllerCreds: { key: string; cert: string };
 const tokens: Record<'agentA' | 'agentB' | 'waypoint' | 'reviews', string> = { agentA: '', agentB: '', waypoint: '', reviews: '' };
 
 async function podLister(node: string): Promise<PodRef[]> {
@@ -69,9 +72,9 @@ before(async () => {
   kc = kubeConfigForServer(api.url);
   core = kc.makeApiClient(CoreV1Api);
   ca = await newCa(TD);
-  controllerCreds = await issue(ca, 'ambient-system', 'ambient-controller');
+  controllerCreds = await issueServingCertificate(ca, { dnsName: CONTROLLER_NAME, identity: CONTROLLER_ID, ttlMs: 3_600_000 });
   for (const ns of ['ambient-system', 'apps']) await core.createNamespace({ body: { metadata: { name: ns } } });
-  for (const [ns, sa] of [['ambient-system', 'ambient-node-agent'], ['apps', 'reviews'], ['apps', 'ratings'], ['apps', 'lonely'], ['apps', 'waypoint']] as const) {
+  for (const [ns, sa] of [['ambient-system', 'ambient-node-agent'], ['ambient-system', 'ambient-controller'], ['apps', 'reviews'], ['apps', 'ratings'], ['apps', 'lonely'], ['apps', 'waypoint']] as const) {
     await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
   }
   const pods: Array<[string, string, string, string]> = [
@@ -80,6 +83,8 @@ before(async () => {
     ['apps', 'reviews-1', 'reviews', 'node-1'],
     ['apps', 'ratings-1', 'ratings', 'node-2'],
     ['apps', 'waypoint-1', 'waypoint', 'node-1'],
+    // Someone able to create pods in the control-plane namespace runs one as the controller's ServiceAccount.
+    ['ambient-system', 'rogue-1', 'ambient-controller', 'node-1'],
   ];
   for (const [namespace, name, sa, nodeName] of pods) {
     await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { nodeName, serviceAccountName: sa, containers: [{ name: 'c', image: 'busybox' }] } } });
@@ -135,10 +140,10 @@ function policy(name: string, action: Policy['action'] = 'ALLOW'): Resource<'Pol
   return { kind: 'Policy', key, body: { key, name, namespace: 'apps', scope: 'namespace', action, rules: [] } };
 }
 
-/** Waits for `p`, failing after WAIT ms. */
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
+/** Waits for `p`, failing after `ms` (default WAIT). */
+async function within<T>(p: Promise<T>, what: string, ms = WAIT): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${WAIT} ms waiting for ${what}`)), WAIT)));
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
   try {
     return await Promise.race([p, timeout]);
   } finally {
@@ -179,7 +184,7 @@ function startAgent(t: TestContext, port: number, opts: Partial<Omit<ControllerC
   const client = new ControllerClient({
     address: { host: '127.0.0.1', port },
     trustBundle: ca.trustBundle,
-    controllerIdentity: CONTROLLER_ID,
+    controllerIdentity: CONTROLLER_NAME,
     token: () => bearer ?? tokens.agentA,
     node: 'node-1',
     onUpdate: (u) => {
@@ -595,7 +600,7 @@ describe('config stream attacks', () => {
     for (let i = 0; i < 100_000; i++) versions[`Workload/made-up-${i}`] = `1-${(i % 10).toString().repeat(16)}`;
     versions['Workload/w1'] = '1-0000000000000000'; // one it holds at stale content
     stream.write(`${JSON.stringify({ type: 'hello', node: 'node-1', versions })}\n`);
-    const update = JSON.parse(await within(firstLine(stream), 'the first update')) as { type: string; full: boolean; upserts: Array<{ kind: string; key: string }>; removes: unknown[] };
+    const update = JSON.parse(await within(firstLine(stream), 'the first update', 30_000)) as { type: string; full: boolean; upserts: Array<{ kind: string; key: string }>; removes: unknown[] };
     assert.equal(update.type, 'update', JSON.stringify(update).slice(0, 300));
     assert.equal(update.full, true);
     assert.deepEqual(update.removes, [], 'no removal for ids the controller never had');
@@ -854,7 +859,33 @@ describe('certificates', () => {
       (e: unknown) => e,
     );
     assert.ok(isMeshError(err, ErrorCodes.CTRL_PEER_IDENTITY), String(err));
-    assert.match((err as Error).message, /spiffe:\/\/cluster.local\/ns\/ambient-system\/sa\/impostor/);
+    assert.match((err as Error).message, /names no DNS name, not ambient-controller.ambient-system.svc/);
+  });
+
+  test('agent_is_refused_the_controllers_identity_even_with_a_pod_running_as_it_on_its_node', async (t) => {
+    const { port } = await startServer(t);
+    const agent = startAgent(t, port);
+    for (const sa of ['ambient-controller', 'ambient-node-agent']) {
+      const err = await refused(agent.client.requestCertificate((await csrFor('ambient-system', sa)).csr), 403, ErrorCodes.CTRL_CSR_DENIED);
+      assert.match(err.message, new RegExp(`spiffe://cluster.local/ns/ambient-system/sa/${sa} is a control-plane identity`));
+    }
+  });
+
+  test('workload_certificate_cannot_pose_as_the_controller_to_an_agent', async (t) => {
+    // A certificate the workload CA issued for the controller's own SPIFFE ID, as a node
+    // agent could once obtain it: served on a port the agent dials.
+    const workloadCert = await issue(ca, 'ambient-system', 'ambient-controller');
+    const { port } = await startServer(t, { credentials: workloadCert });
+    const agent = startAgent(t, port);
+    const err = await agent.client.requestCertificate((await csrFor('apps', 'reviews')).csr).then(
+      () => assert.fail('the agent took a workload certificate for the controller'),
+      (e: unknown) => e,
+    );
+    assert.ok(isMeshError(err, ErrorCodes.CTRL_PEER_IDENTITY), String(err));
+    // The real serving certificate passes the same check.
+    const real = await startServer(t);
+    const ok = startAgent(t, real.port);
+    await ok.client.requestCertificate((await csrFor('apps', 'reviews')).csr);
   });
 
   test('csr_with_an_8192_bit_key_or_a_huge_exponent_is_refused_without_blocking_the_controller', async (t) => {
