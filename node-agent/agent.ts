@@ -11,7 +11,6 @@
 // One reconciler at a time: changes that arrive while it runs make it run once more.
 // When the controller is away the agent keeps its last config and its certificates (the
 // manager serves them until they expire) and the client reconnects with backoff.
-import { basename, dirname } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { podEnrolment } from '../core/config/enrolment.js';
@@ -25,10 +24,12 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { NETNS_DIR } from './enrolment/netns.js';
 import { startAgentServers, type AgentServers } from './admin.js';
 import { startHandoffServer, type CniPod, type HandoffServer } from './cni/handoff.js';
+import { CniHandlers } from './cni/handlers.js';
+import { DEFAULT_CNI_SOCKET } from './cni/socket-path.js';
 import { ControllerClient, type ConfigUpdate } from './controller-client/client.js';
 import { controllerSigner } from './controller-client/signer.js';
 import { NetnsFinder } from './enrolment/netns.js';
-import { planEnrolment, wantsCapture } from './enrolment/plan.js';
+import { planEnrolment } from './enrolment/plan.js';
 import { startPodProxy, type PodProxy } from './enrolment/pod-proxy.js';
 import { accessLogSink } from './observe/access-log.js';
 import { AgentMetrics } from './observe/metrics.js';
@@ -54,7 +55,7 @@ export interface NodeAgentOptions {
   };
   /** For pods the CNI plugin announces before they are Workloads: their labels decide. */
   kubeConfig?: KubeConfig;
-  /** The CNI hand-off socket (`@name`: abstract); false: none. Default @ambient-cni. */
+  /** The CNI hand-off socket's path (cni/socket-path.ts); false: none. Default /var/lib/ambient/cni/cni.sock. */
   cniSocket?: string | false;
   /** Admin (default 127.0.0.1:15000), metrics (0.0.0.0:15020), readiness (0.0.0.0:15021); false: not served. */
   servers?: { admin?: { host?: string; port: number } | false; metrics?: { host?: string; port: number } | false; readiness?: { host?: string; port: number } | false };
@@ -283,46 +284,52 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   }
 
   // ---- the CNI hand-off: a new pod is captured before its containers start ----
+  // The decisions (fail closed when undecided, the netns must hold the pod's addresses,
+  // DEL only for what was recorded) are node-agent/cni/decide.ts; this is the state they act on.
   const kubeApi = opts.kubeConfig?.makeApiClient(CoreV1Api);
-  async function onCniAdd(p: CniPod): Promise<void> {
-    if (!p.podUid || !p.podName || !p.podNamespace) return; // not a Kubernetes pod: nothing to decide
-    const netns = netnsName(p.netnsPath);
-    if (netns === undefined) {
-      log.warn({ pod: `${p.podNamespace}/${p.podName}`, netns: p.netnsPath }, 'agent: CNI netns is not under /var/run/netns; the pod is enrolled when found by address');
-      return;
-    }
-    netnsOf.set(p.podUid, netns);
-    finder.forget(netns);
-    const known = state.workloadByUid(p.podUid);
-    if (known === undefined) {
-      const w = await judgeNewPod(p);
-      if (w === undefined) return;
-      announced.set(p.podUid, w);
-    } else if (!wantsCapture(known)) {
-      return;
-    }
-    await schedule();
-    if (!pods.has(p.podUid)) {
-      const f = failures.get(p.podUid);
-      throw new MeshError(ErrorCodes.CNI_HANDOFF_FAILED, `the node agent could not enrol pod ${p.podNamespace}/${p.podName}: ${f?.error ?? 'unknown reason'}`);
-    }
-  }
+  const cniHandlers = new CniHandlers({
+    logger: log,
+    agent: {
+      workload: (uid) => state.workloadByUid(uid),
+      judgeNewPod: (p) => judgeNewPod(p),
+      enrolled: (uid) => {
+        const e = enrolledWith.get(uid);
+        return e && { netns: e.netns, workload: e.workload };
+      },
+      findNetns: (ips, except) => finder.find(ips, { except }),
+      enrol: async (uid, netns, w) => {
+        netnsOf.set(uid, netns);
+        finder.forget(netns);
+        if (w !== undefined) announced.set(uid, w);
+        await schedule();
+        if (!pods.has(uid)) {
+          const name = w ? `${w.namespace}/${w.name}` : uid;
+          throw new MeshError(ErrorCodes.CNI_HANDOFF_FAILED, `the node agent could not enrol pod ${name}: ${failures.get(uid)?.error ?? 'unknown reason'}`);
+        }
+      },
+      release: async (uid) => {
+        announced.delete(uid);
+        const netns = netnsOf.get(uid);
+        netnsOf.delete(uid);
+        if (netns) finder.forget(netns);
+        const pod = pods.get(uid);
+        if (pod) {
+          pods.delete(uid);
+          enrolledWith.delete(uid);
+          await pod.close(0).catch(() => {});
+        }
+      },
+    },
+  });
+  const onCniAdd = (p: CniPod) => cniHandlers.add(p);
+  const onCniDel = (p: CniPod) => cniHandlers.del(p);
 
-  async function onCniDel(p: CniPod): Promise<void> {
-    if (!p.podUid) return;
-    announced.delete(p.podUid);
-    const netns = netnsOf.get(p.podUid);
-    netnsOf.delete(p.podUid);
-    if (netns) finder.forget(netns);
-    const pod = pods.get(p.podUid);
-    if (pod) {
-      pods.delete(p.podUid);
-      enrolledWith.delete(p.podUid);
-      await pod.close(0).catch(() => {});
-    }
-  }
-
-  /** The Workload a just-created pod will be, when its labels enrol it; undefined when not. */
+  /**
+   * The Workload a just-created pod will be, when its labels enrol it; undefined when not.
+   * Throws when it cannot tell (the API read failed, the pod is not the one announced):
+   * the ADD then fails and the kubelet retries, rather than start the pod uncaptured.
+   * Without API access (no kubeConfig) the config alone decides, once it names the pod.
+   */
   async function judgeNewPod(p: CniPod): Promise<Workload | undefined> {
     if (!kubeApi) return undefined;
     try {
@@ -330,7 +337,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
         kubeApi.readNamespacedPod({ namespace: p.podNamespace!, name: p.podName! }),
         kubeApi.readNamespace({ name: p.podNamespace! }),
       ]);
-      if (pod.metadata?.uid !== p.podUid) return undefined;
+      if (pod.metadata?.uid !== p.podUid) throw new Error(`the API server has pod ${p.podNamespace}/${p.podName} with uid ${pod.metadata?.uid ?? '(none)'}, not ${p.podUid}`);
       const labels = pod.metadata?.labels ?? {};
       const e = podEnrolment(
         { labels, hostNetwork: pod.spec?.hostNetwork === true, isWaypoint: labels['gateway.networking.k8s.io/gateway-name'] !== undefined },
@@ -354,9 +361,9 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
         healthy: false,
       };
     } catch (err) {
-      // Fail open: the pod starts uncaptured and is enrolled as soon as the config says so.
-      log.warn({ pod: `${p.podNamespace}/${p.podName}`, err: (err as Error).message }, 'agent: cannot read the new pod from the API server; it is enrolled once the controller reports it');
-      return undefined;
+      // Fail closed: the ADD fails (AMB_CNI_UNDECIDED) and the kubelet retries.
+      log.warn({ pod: `${p.podNamespace}/${p.podName}`, err: (err as Error).message }, 'agent: cannot read the new pod from the API server; its CNI ADD fails and is retried');
+      throw err;
     }
   }
 
@@ -376,7 +383,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     });
     cleanups.push(() => servers.close());
     if (opts.cniSocket !== false) {
-      cni = await startHandoffServer({ socket: opts.cniSocket ?? '@ambient-cni', onAdd: onCniAdd, onDel: onCniDel, logger: log });
+      cni = await startHandoffServer({ socket: opts.cniSocket ?? DEFAULT_CNI_SOCKET, onAdd: onCniAdd, onDel: onCniDel, logger: log });
       const c = cni;
       cleanups.push(() => c.close());
     }
@@ -444,12 +451,6 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     },
   };
-}
-
-/** The name of a netns pinned under /var/run/netns (what the capture commands take). */
-function netnsName(path: string): string | undefined {
-  const dir = dirname(path);
-  return dir === NETNS_DIR || dir === '/run/netns' ? basename(path) : undefined;
 }
 
 function systemNameservers(): string[] {

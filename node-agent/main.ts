@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { AGENT_DEFAULTS } from '../core/limits.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { startNodeAgent } from './agent.js';
+import { DEFAULT_CNI_SOCKET, LOCAL_CLUSTER_SOCKET_ROOT, defaultCniSocket } from './cni/socket-path.js';
 
 // The projected token for the controller's audience (manifests/node-agent.yaml, volume
 // controller-token); the local cluster names the volume's directory in AMBIENT_VOLUME_CONTROLLER_TOKEN.
@@ -33,7 +34,7 @@ interface Flags {
   controllerName?: string;
   rootsFile?: string;
   tokenFile: string;
-  cniSocket: string;
+  cniSocket?: string;
   dnsCapture: boolean;
   clusterDomain: string;
 }
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--controller-name <name>', "the DNS name on the controller's serving certificate (or its spiffe:// ID); default <controller-service>.<controller-namespace>.svc")
     .option('--roots-file <path>', `the mesh roots (default: ConfigMap ${ROOT_CONFIGMAP} in the controller's namespace)`)
     .option('--token-file <path>', 'the projected ServiceAccount token (audience ambient.dev/controller) presented to the controller', CONTROLLER_TOKEN)
-    .option('--cni-socket <socket>', 'the CNI hand-off socket (@name: abstract)', '@ambient-cni')
+    .option('--cni-socket <path>', `the CNI hand-off socket, in a root-only directory (default: ${DEFAULT_CNI_SOCKET}; on the local cluster ${LOCAL_CLUSTER_SOCKET_ROOT}/<cluster>/<node>/cni.sock)`)
     .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
     .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
     .parse(argv)
@@ -96,7 +97,7 @@ async function main(argv: string[]): Promise<void> {
         token: async () => (await readFile(o.tokenFile, 'utf8')).trim(),
       },
       kubeConfig: kc,
-      cniSocket: o.cniSocket,
+      cniSocket: o.cniSocket ?? defaultCniSocket(process.env, node),
       captureDns: o.dnsCapture,
       clusterDomain: o.clusterDomain,
       logger: log,

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ErrorCodes } from '../core/errors.js';
-import * as limits from '../core/limits.js';
+import * as coreLimits from '../core/limits.js';
+import * as localClusterLimits from '../local-cluster/limits.js';
 
 const read = (p: string) => readFileSync(new URL(`../../${p}`, import.meta.url), 'utf8');
 
@@ -22,7 +23,7 @@ test('error codes are unique', () => {
 test('every limit is documented in docs/configuration.md', () => {
   const doc = read('docs/configuration.md');
   const missing: string[] = [];
-  for (const group of Object.values(limits)) {
+  for (const group of [...Object.values(coreLimits), ...Object.values(localClusterLimits)]) {
     if (typeof group !== 'object' || group === null) continue;
     for (const key of Object.keys(group)) if (!doc.includes(`\`${key}\``)) missing.push(key);
   }

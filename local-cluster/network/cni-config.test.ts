@@ -18,6 +18,7 @@ import {
   resultCachePath,
   type CniResult,
 } from './cni-config.js';
+import { defaultCniSocket } from '../../node-agent/cni/socket-path.js';
 import { isNetworkError } from './errors.js';
 import { buildTopology } from './topology.js';
 
@@ -42,8 +43,13 @@ test('conflist_bridge_is_cni0_gateway_without_masquerade_with_hairpin', () => {
   assert.equal(bridge.hairpinMode, true);
 });
 
-test('conflist_ambient_cni_calls_the_nodes_agent_on_its_abstract_socket', () => {
-  assert.deepEqual(conflist.plugins[2], { type: 'ambient-cni', agentSocket: '@ambient-cni' });
+test('conflist_ambient_cni_calls_the_nodes_own_agent_in_a_per_node_root_only_directory', () => {
+  assert.deepEqual(conflist.plugins[2], { type: 'ambient-cni', agentSocket: '/var/run/ambient/c1/node2/cni.sock' });
+  // The path the node's agent finds on its own (AMBIENT_CLUSTER and its node name): the same.
+  assert.equal(defaultCniSocket({ AMBIENT_CLUSTER: 'c1' }, 'node2'), conflist.plugins[2]!['agentSocket']);
+  // Nodes share the machine's filesystem: no two nodes share a socket.
+  const other = nodeConflist({ stateDir: '/var/lib/amb/c1', topology, node: 3 });
+  assert.notEqual(other.plugins[2]!['agentSocket'], conflist.plugins[2]!['agentSocket']);
 });
 
 test('conflist_ipam_is_host_local_on_the_nodes_pod_cidr', () => {

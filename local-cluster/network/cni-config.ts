@@ -5,6 +5,7 @@
 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localClusterCniSocket, localClusterSocketRoot } from '../../node-agent/cni/socket-path.js';
 import { NetworkError, NetworkErrorCodes } from './errors.js';
 import { POD_BRIDGE, POD_INTERFACE, nodeOf, type Topology } from './topology.js';
 
@@ -19,8 +20,21 @@ export const AMBIENT_CNI_BUILD_DIR = join(fileURLToPath(new URL('../../..', impo
 /** CNI_PATH: a list of directories searched in order (SPEC.md section 2): Debian's plugins, then ours. */
 export const CNI_PATH = ['/usr/lib/cni', AMBIENT_CNI_BUILD_DIR].join(':');
 
-/** The mesh plugin's entry in a node's conflist: its agent listens on this abstract socket in the node's namespace. */
-export const AMBIENT_CNI_PLUGIN: CniPluginConf = { type: 'ambient-cni', agentSocket: '@ambient-cni' };
+/**
+ * The mesh plugin's entry in node `node`'s conflist. The nodes share the machine's
+ * filesystem, so each node's agent has its own root-only socket directory,
+ * /var/run/ambient/<cluster>/<node>/ (node-agent/cni/socket-path.ts; the agent finds the
+ * same path from AMBIENT_CLUSTER and its node name). Until an agent has run on the node
+ * that directory is absent and the plugin passes pods through.
+ */
+/** The cluster's agent socket directories (one per node): removed with the cluster, so a new cluster of the same name starts without the mesh. */
+export function agentSocketRoot(cluster: string): string {
+  return localClusterSocketRoot(cluster);
+}
+
+export function ambientCniPlugin(cluster: string, node: string): CniPluginConf {
+  return { type: 'ambient-cni', agentSocket: localClusterCniSocket(cluster, node) };
+}
 
 export interface CniPluginConf {
   type: string;
@@ -75,11 +89,10 @@ export function resultCachePath(stateDir: string, network: string, containerId: 
 /**
  * Node i's conflist: loopback, then bridge on cni0 with host-local addresses from the
  * node's pod CIDR, then the mesh's ambient-cni, which hands the pod to the node's agent
- * (and passes the bridge result through when no agent runs on the node). The pod's
- * default route points at cni0 (the node), which itself has no default route, so the
- * outside world is unreachable from pods too. No masquerade: pods see each other's real
- * addresses. The abstract socket name is per network namespace, so "@ambient-cni" is
- * each node's own agent: plugin and agent both run in the node's namespace.
+ * (and passes the bridge result through while the mesh is not installed on the node).
+ * The pod's default route points at cni0 (the node), which itself has no default route,
+ * so the outside world is unreachable from pods too. No masquerade: pods see each
+ * other's real addresses.
  */
 export function nodeConflist(args: { stateDir: string; topology: Topology; node: number }): CniConflist {
   const node = nodeOf(args.topology, args.node);
@@ -101,7 +114,7 @@ export function nodeConflist(args: { stateDir: string; topology: Topology; node:
           dataDir: ipamDir(args.stateDir, args.node),
         },
       },
-      { ...AMBIENT_CNI_PLUGIN },
+      ambientCniPlugin(args.topology.cluster, node.name),
     ],
   };
 }
