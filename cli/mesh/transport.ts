@@ -1,7 +1,8 @@
 // How `ambientctl status|workloads|services|certificates` reach the mesh on the LOCAL
 // cluster: a TCP connection opened inside a node's network namespace (core/syscalls.ts
 // connectInNetns), HTTP/1.1 over it. The agent's admin server listens on 127.0.0.1:15000
-// of its node's namespace; the controller's 15020 is reached at its pod IP from node 1.
+// of its node's namespace; the controller's /debug/status (loopback only) at 127.0.0.1:15020
+// inside the controller pod's own namespace, as kubectl port-forward reaches it.
 // Every request is bounded; a component that does not answer becomes a probe with an
 // error, never an exception. A real cluster is refused for now (docs/operations.md).
 // The agent's admin token (node-agent/admin-token.ts, root-only, per node) is presented
@@ -16,7 +17,7 @@ import { localClusterAdminTokenPath } from '../../node-agent/admin-token.js';
 import { readFileSync } from 'node:fs';
 import { loadKubeConfig, type ContextOptions } from '../context.js';
 import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../../local-cluster/state.js';
-import { nodeNetnsName } from '../../local-cluster/network/topology.js';
+import { nodeNetnsName, podNetnsName } from '../../local-cluster/network/topology.js';
 import { CliError } from '../errors.js';
 import type { AgentDump, AgentProbe, ControllerDebugStatus, ControllerProbe } from './types.js';
 
@@ -130,7 +131,7 @@ export async function probeAgents(rec: ClusterRecord, nodes: string[] = rec.node
   );
 }
 
-/** The controller pods (Kubernetes API), each asked for /debug/status from node 1's namespace. */
+/** The controller pods (Kubernetes API), each asked for /debug/status on its own loopback. */
 export async function probeControllers(rec: ClusterRecord): Promise<ControllerProbe[]> {
   const kc = loadKubeConfig({ cluster: rec.name });
   const core = kc.makeApiClient(CoreV1Api);
@@ -140,7 +141,6 @@ export async function probeControllers(rec: ClusterRecord): Promise<ControllerPr
   } catch (err) {
     return [{ pod: `${CONTROLLER_NAMESPACE}/(${CONTROLLER_SELECTOR})`, ok: false, error: `cannot list the controller pods: ${(err as Error).message}` }];
   }
-  const from = nodeNetnsName(rec.name, 1);
   const items = [...pods.items].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   return Promise.all(
     items.map(async (p): Promise<ControllerProbe> => {
@@ -149,7 +149,9 @@ export async function probeControllers(rec: ClusterRecord): Promise<ControllerPr
       if (!ip) return { pod, ok: false, error: `pod has no IP yet (phase ${p.status?.phase ?? 'unknown'})` };
       const address = `${ip}:${CONTROLLER_DEBUG_PORT}`;
       try {
-        const status = await getJsonInNetns<ControllerDebugStatus>(from, ip, CONTROLLER_DEBUG_PORT, '/debug/status');
+        const uid = p.metadata?.uid;
+        if (!uid) throw new Error('pod has no uid');
+        const status = await getJsonInNetns<ControllerDebugStatus>(podNetnsName(rec.name, uid), '127.0.0.1', CONTROLLER_DEBUG_PORT, '/debug/status');
         return { pod, address, ok: true, status };
       } catch (err) {
         return { pod, address, ok: false, error: (err as Error).message };

@@ -269,7 +269,7 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
     const podsDir = join(home, 'clusters', NAME, 'pods');
     const agent = listPods('ambient-system', 'app=ambient-node-agent').find((p) => p.spec.nodeName === 'node1')!;
     const dir = readdirSync(podsDir).find((d) => d.startsWith(`ambient-system_${agent.metadata.name}_`))!;
-    const token = join(podsDir, dir, 'serviceaccount', 'token');
+    const token = join(podsDir, dir, 'volumes', 'controller-token', 'token'); // the projected token for the controller's audience
     const cm = JSON.parse(ok(ctl('get', 'configmap', 'ambient-ca-root', '-n', 'ambient-system', '-o', 'json'), 'get roots')) as { data: Record<string, string> };
     const svc = JSON.parse(ok(ctl('get', 'svc', 'ambient-controller', '-n', 'ambient-system', '-o', 'json'), 'get controller svc')) as { spec: { clusterIP: string } };
     // The controller's Service address is reachable only from the cluster: dial it from node1's namespace, as node1's agent.
