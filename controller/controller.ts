@@ -10,6 +10,7 @@
 // every replica needs the CA before it can sign anything, so it cannot wait for an
 // election, and the Secret's create-or-read (409 AlreadyExists -> read the winner's) already
 // makes exactly one root win without a lease.
+import { MESH_PORTS } from '../core/ports.js';
 import type { CertificateAuthority } from '../core/identity/ca.js';
 import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
 import { CONTROLLER_DEFAULTS, LEADER_DEFAULTS, type ControllerProtocolLimits, type LeaderLimits } from '../core/limits.js';
@@ -199,7 +200,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
     metrics = new ControllerMetrics({ status: () => server.status(), problems: () => w.problems.length, leader: () => elector.isLeader() });
 
-    const address = await server.listen({ host: opts.listen?.host ?? '0.0.0.0', port: opts.listen?.port ?? 15012 });
+    const address = await server.listen({ host: opts.listen?.host ?? '0.0.0.0', port: opts.listen?.port ?? MESH_PORTS.controller });
     cleanups.push(() => server.close());
     const health: HealthServer = await startMetricsServer({
       metrics,
@@ -212,7 +213,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         leaderElection: { lease: elector.lease, identity: elector.identity, holder: elector.holder() ?? null },
         problems: w.problems,
       }),
-      host: opts.metrics?.host ?? '0.0.0.0', port: opts.metrics?.port ?? 15020 });
+      host: opts.metrics?.host ?? '0.0.0.0', port: opts.metrics?.port ?? MESH_PORTS.metrics });
     cleanups.push(() => health.close());
     cleanups.push(() => w.stop());
     w.start().catch((err: Error) => log.error({ err: err.message }, 'controller: cluster watch failed to start'));

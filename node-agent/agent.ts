@@ -46,7 +46,7 @@ export interface NodeAgentOptions {
   trustDomain?: string;
   controller: {
     address: { host: string; port: number };
-    /** The controller's SPIFFE ID. */
+    /** How the controller's certificate must name it: its DNS name (ambient-controller.<ns>.svc, never issued to workloads) or a spiffe:// ID (controller-client/controller-name.ts). */
     identity: string;
     /** The mesh roots the controller's certificate must chain to. */
     roots: string[];
