@@ -131,7 +131,8 @@ export const CAPTURE_DEFAULTS = {
 export const AGENT_DEFAULTS = {
   /** How often every enrolled pod's capture is checked (and repaired), and pods whose netns was not found are looked for again. */
   repairIntervalMs: 30_000,
-  /** Un-enrolling a pod: its listeners stop accepting at once; open connections get this long to finish, then are reset. */
+  /** Un-enrolling a pod: its listeners stop accepting at once; open connections get this long to finish, then are reset.
+   * The agent stopping (SIGTERM): pods keep their capture and their listeners keep serving this long, then the rest is reset. */
   drainTimeoutMs: 5_000,
   /** Enrolling one pod (certificate, listeners, capture) must finish within this, or it is undone and retried. */
   enrolTimeoutMs: 15_000,
@@ -189,6 +190,10 @@ export const DNS_DEFAULTS = {
   maxTcpQueriesPerConnection: 32,
   /** Nameservers taken from resolv.conf (glibc's MAXNS). */
   maxNameservers: 3,
+  /** A pod's resolv.conf (where the proxy forwards what it does not answer) is re-read at most this often. */
+  resolvConfRefreshMs: 5_000,
+  /** Processes looked at in /proc when searching for one inside a pod's network namespace (to read its resolv.conf). */
+  maxProcScan: 65_536,
 } as const;
 
 export type DnsLimits = { -readonly [K in keyof typeof DNS_DEFAULTS]: number };

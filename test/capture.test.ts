@@ -23,6 +23,7 @@ import type { ConnectionRecord } from '../node-agent/proxy/record.js';
 import { installProbeRules } from '../local-cluster/network/probe-source.js';
 import { PodProber, runProbe } from '../local-cluster/runtime/prober.js';
 import type { ContainerState } from '../local-cluster/runtime/supervisor.js';
+import { waitFor } from './support/net.js';
 import { issue, newCa } from './support/pki.js';
 import { ifName, Netns, output, requireRoot, run } from './support/netns.js';
 
@@ -621,7 +622,11 @@ test('plaintext_over_ipv6_to_a_strict_enrolled_pod_does_not_reach_the_app', { ti
   // And over IPv4, as before.
   assert.equal((await getFrom(f.node, EPOD, APP_PORT)).body, undefined);
   assert.equal(f.appHits.count, 0, 'the app saw none of it');
-  const rejected = f.records.filter((r) => r.direction === 'inbound-plaintext');
+  // A refused connection is recorded when the agent's side has closed it, which may come
+  // after the client saw the close: wait (bounded) for all three records.
+  const rejectedNow = () => f.records.filter((r) => r.direction === 'inbound-plaintext');
+  await waitFor(() => rejectedNow().length >= 3, WAIT_MS, 'three refused plaintext connections recorded').catch(() => {});
+  const rejected = rejectedNow();
   assert.ok(rejected.some((r) => r.originalDst?.ip === EPOD6 && r.reason === 'plaintext-strict'), JSON.stringify(rejected));
   assert.ok(rejected.some((r) => r.originalDst?.ip === EPOD_LL && r.plan === 'reject'), `a link-local target is refused too: ${JSON.stringify(rejected)}`);
 });

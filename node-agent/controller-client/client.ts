@@ -14,9 +14,8 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHt
 import type net from 'node:net';
 import tls from 'node:tls';
 import { ErrorCodes, MeshError, type ErrorCode } from '../../core/errors.js';
-import { formatSpiffeId, parseSpiffeId, type SpiffeId } from '../../core/identity/spiffe.js';
+import type { SpiffeId } from '../../core/identity/spiffe.js';
 import { TrustBundle } from '../../core/identity/trust-bundle.js';
-import { peerIdentity } from '../../core/hbone/peer.js';
 import { CONTROLLER_PROTOCOL_DEFAULTS, type ControllerProtocolLimits } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import {
@@ -33,6 +32,7 @@ import {
 } from '../../core/config/wire.js';
 import { startKeepalive } from '../../core/http2/keepalive.js';
 import { reconnectDelay } from './backoff.js';
+import { checkControllerCertificate, formatControllerName, parseControllerName, type ControllerName } from './controller-name.js';
 import { applyToHeld, knownRemoves, screenUpserts } from './held.js';
 
 const { constants: C } = http2;
@@ -59,7 +59,7 @@ export interface ControllerClientOptions {
   trustBundle?: TrustBundle;
   /** ...or roots as PEM. */
   roots?: string[];
-  /** The controller's SPIFFE ID, e.g. spiffe://cluster.local/ns/ambient-system/sa/ambient-controller. */
+  /** The name on the controller's certificate: its DNS name (ambient-controller.ambient-system.svc), or a SPIFFE ID. */
   controllerIdentity: SpiffeId | string;
   /** Our ServiceAccount token; called for every request (a projected token file is re-read). */
   token: () => string | Promise<string>;
@@ -149,7 +149,7 @@ interface SessionState {
 export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   readonly limits: ControllerProtocolLimits;
   readonly node: string;
-  readonly controllerIdentity: SpiffeId;
+  readonly controllerIdentity: ControllerName;
   readonly #opts: ControllerClientOptions;
   readonly #log: Logger;
   readonly #address: { host: string; port: number };
@@ -172,7 +172,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     this.#log = opts.logger ?? silentLogger;
     this.limits = { ...CONTROLLER_PROTOCOL_DEFAULTS, ...opts.limits };
     this.node = opts.node;
-    this.controllerIdentity = typeof opts.controllerIdentity === 'string' ? parseSpiffeId(opts.controllerIdentity) : opts.controllerIdentity;
+    this.controllerIdentity = parseControllerName(opts.controllerIdentity);
     this.#address = parseAddress(opts.address);
     if (!opts.trustBundle && !opts.roots?.length) throw new MeshError(ErrorCodes.CA_INVALID, 'ControllerClient needs trustBundle or roots to verify the controller');
   }
@@ -410,15 +410,15 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
         minVersion: 'TLSv1.3',
         ALPNProtocols: ['h2'],
         rejectUnauthorized: true,
-        // The controller is named by its SPIFFE ID, not by the DNS name or IP we dialled.
+        // The controller is named by the name on its certificate, not by the address we dialled.
         checkServerIdentity: (_host, cert) => {
           try {
-            peerIdentity(cert, this.controllerIdentity.trustDomain, [this.controllerIdentity]);
+            checkControllerCertificate(cert, this.controllerIdentity);
             return undefined;
           } catch (err) {
             identityError = new ControllerError(
               ErrorCodes.CTRL_PEER_IDENTITY,
-              `${where} is not the controller: ${(err as Error).message}; check the controller address and its identity (${formatSpiffeId(this.controllerIdentity)})`,
+              `${where} is not the controller: ${(err as Error).message}; check the controller address and its name (${formatControllerName(this.controllerIdentity)})`,
             );
             return identityError;
           }

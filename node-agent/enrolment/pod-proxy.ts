@@ -20,13 +20,15 @@ import { startInbound, type InboundListeners } from '../proxy/inbound.js';
 import { startOutbound, type ProxyListener } from '../proxy/outbound.js';
 import { AGENT_PORTS } from '../proxy/ports.js';
 import type { ConnectionSink } from '../proxy/record.js';
-import type { ProxyState } from '../proxy/state.js';
+import type { ProxyState } from '../state/snapshot.js';
 
 export interface PodProxyOptions {
   /** The pod's namespace name under /var/run/netns. */
   netns: string;
   /** The pod's Workload now (the newest config, or what the agent knew at enrolment). */
   workload: () => Workload;
+  /** The pod's provisional Workload while the config does not have it (announced by CNI). */
+  provisional?: () => Workload | undefined;
   getState: () => ProxyState;
   certificates: CertificateManager;
   trustDomain: string;
@@ -36,8 +38,9 @@ export interface PodProxyOptions {
   onConnectionOpen?: ConnectionSink;
   /** Redirect the app's DNS to the proxy on 15053 (and serve it). */
   captureDns: boolean;
-  /** Nameservers the DNS proxy forwards what it does not answer to. */
-  dnsUpstreams: readonly string[];
+  /** Nameservers the DNS proxy forwards what it does not answer to (the pod's own:
+   * dns/pod-resolvers.ts). */
+  dnsUpstreams: readonly string[] | (() => Promise<readonly string[]>);
   clusterDomain?: string;
   logger?: Logger;
 }
@@ -54,8 +57,10 @@ export interface PodProxy {
   /** Whether the capture rules are exactly in place; repairs them when not. */
   repair(): Promise<CaptureState>;
   /** Un-enrols: capture removed (unless kept: the agent is only stopping), listeners
-   * stop accepting, open connections drain, then are reset. */
-  close(drainMs?: number, opts?: { keepCapture?: boolean }): Promise<void>;
+   * stop accepting, open connections drain, then are reset. With keepCapture and
+   * keepAccepting (the agent is leaving the node): the listeners keep accepting and
+   * serving for `drainMs`, then everything still open is reset. */
+  close(drainMs?: number, opts?: { keepCapture?: boolean; keepAccepting?: boolean }): Promise<void>;
 }
 
 export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
@@ -105,6 +110,7 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
         netnsPath: path,
         getState: opts.getState,
         local: opts.workload,
+        ...(opts.provisional && { provisional: opts.provisional }),
         credentials: { key: cert.key, cert: cert.cert },
         trustBundle: opts.certificates.trustBundle,
         trustDomain: opts.trustDomain,
@@ -147,6 +153,15 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
         // New connections go straight to the app from now on (or fail, if the pod is gone).
         if (!how.keepCapture) {
           await removeCapture(opts.netns).catch((err: Error) => log.debug({ err: err.message }, 'agent: capture removal failed (pod gone?)'));
+        }
+        if (how.keepCapture && how.keepAccepting) {
+          // The agent is stopping, the pod keeps its capture: with the listeners closed every
+          // new connection of the pod would be refused until the next agent is up, which
+          // makes a stopping agent worse than a crashed one (that one is replaced at once).
+          // So the listeners keep accepting and serving until the drain deadline; then the
+          // process really leaves and what is still open is reset, as a crash would.
+          await new Promise((r) => setTimeout(r, drainMs));
+          drainMs = 0;
         }
         for (const o of outbounds) o.server.close();
         for (const i of inbounds) {

@@ -5,39 +5,14 @@
 // Ready and alive, and a mesh client reaches it over IPv6 through HBONE.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { requireRoot } from '../support/netns.js';
+import { e2eCluster, ok, REPO, sleep, until } from '../support/e2e.js';
 
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
-const BIN = join(REPO, 'bin/ambientctl.js');
-const home = mkdtempSync(join(tmpdir(), 'ambient-ds-e2e-'));
-const NAME = `ds${process.pid % 10000}`;
-const WAIT_MS = 60_000;
-
-function run(cmd: string, args: string[], timeoutMs = 60_000) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, AMBIENT_HOME: home } });
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-const ctl = (...args: string[]) => run(process.execPath, [BIN, '--cluster', NAME, ...args]);
-const ok = (r: ReturnType<typeof run>, what: string) => {
-  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(500);
-  }
-}
+const cluster = e2eCluster('ds');
+const { home, ctl } = cluster;
+const NAME = cluster.name;
 
 interface PodRow {
   metadata: { name: string };
