@@ -314,8 +314,10 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
   });
 
   await t.test('an agent restart repairs a pod whose rules were tampered with', async () => {
-    ok(ctl('exec', 'client', '-n', 'mesh-a', '--', 'iptables', '-t', 'nat', '-F', 'AMB-OUTPUT'), 'flush the client capture');
-    assert.equal(captured(natOf('client', 'mesh-a')), false);
+    // Flush and read back in one command: the running agent checks capture every 30 s and
+    // may repair it at any moment after the flush (regression: a separate read raced it).
+    const flushed = ok(ctl('exec', 'client', '-n', 'mesh-a', '--', 'sh', '-c', 'iptables -t nat -F AMB-OUTPUT && iptables-save -t nat'), 'flush the client capture');
+    assert.equal(captured(flushed), false);
     const agent = listPods('ambient-system', 'app=ambient-node-agent').find((p) => p.spec.nodeName === 'node1')!;
     ok(ctl('delete', 'pod', agent.metadata.name, '-n', 'ambient-system'), 'delete the node1 agent');
     await until('a new agent on node1', () => {
