@@ -51,6 +51,10 @@ export const HBONE_DEFAULTS = {
   idleTimeoutMs: 60_000,
   /** Graceful drain: GOAWAY, then streams get this long to finish before a hard close. */
   drainTimeoutMs: 10_000,
+  /** Both ends: an HTTP/2 PING is sent on an open connection this often... */
+  pingIntervalMs: 30_000,
+  /** ...and the connection is closed when its answer takes longer (a vanished peer; its tunnels end). */
+  pingTimeoutMs: 10_000,
 } as const;
 
 export type HboneLimits = { -readonly [K in keyof typeof HBONE_DEFAULTS]: number };
