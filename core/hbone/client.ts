@@ -108,12 +108,23 @@ export class HboneClient {
   readonly #opts: HboneClientOptions;
   readonly #log: Logger;
   readonly #pools = new Map<string, Pooled[]>();
+  readonly #unsubscribe: () => void;
   #closed = false;
 
   constructor(opts: HboneClientOptions) {
     this.#opts = opts;
     this.#log = opts.logger ?? silentLogger;
     this.limits = { ...HBONE_DEFAULTS, ...opts.limits };
+    // A root added or removed: new tunnels go over connections verified with the new roots
+    // (open tunnels finish on the old ones).
+    this.#unsubscribe = opts.trustBundle.onChange(() => {
+      for (const list of [...this.#pools.values()]) {
+        for (const p of list) {
+          this.#drop(p); // a connection still in set-up is dialled anew by its waiters
+          if (p.settled && p.session && !p.session.closed) p.session.close();
+        }
+      }
+    });
   }
 
   get stats(): { connections: number; streams: number } {
@@ -142,6 +153,7 @@ export class HboneClient {
   /** Graceful: no new tunnels; open ones finish. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#unsubscribe();
     const all = [...this.#pools.values()].flat();
     this.#pools.clear();
     await Promise.all(
@@ -156,6 +168,7 @@ export class HboneClient {
   /** Immediate: every connection torn down. */
   destroy(): void {
     this.#closed = true;
+    this.#unsubscribe();
     for (const list of this.#pools.values()) for (const p of list) p.session?.destroy();
     this.#pools.clear();
   }
