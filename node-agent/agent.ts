@@ -32,6 +32,8 @@ import { planEnrolment, wantsCapture } from './enrolment/plan.js';
 import { startPodProxy, type PodProxy } from './enrolment/pod-proxy.js';
 import { accessLogSink } from './observe/access-log.js';
 import { AgentMetrics } from './observe/metrics.js';
+import { PeerGuard } from '../core/hbone/guard.js';
+import { HboneServerMetrics } from '../core/hbone/metrics.js';
 import { createCounters } from './proxy/balancer.js';
 import { buildState, type ProxyState } from './proxy/state.js';
 import { parseResolvConf } from './dns/server.js';
@@ -146,6 +148,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     activeConnections: () => [...pods.values()].reduce((n, p) => n + p.active(), 0),
   });
   const onConnectionEnd = accessLogSink(opts.accessLogger ?? log, () => state, metrics);
+  // One penalty box for every pod's 15008: a peer refused at one pod is refused at all.
+  const hboneGuard = new PeerGuard({ logger: log, metrics: new HboneServerMetrics(metrics.registry) });
 
   function applyUpdate(u: ConfigUpdate): void {
     // A reconnect's first update (full) carries only what differs from the versions our
@@ -242,6 +246,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
           counters,
           onConnectionEnd,
           onConnectionOpen: (r) => metrics.connectionOpened(r, state),
+          hboneGuard,
           captureDns,
           dnsUpstreams,
           ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
