@@ -417,7 +417,8 @@ export class HboneServer {
       this.#armIdle(session, state);
       if (!answered) {
         upstream?.destroy();
-        if (status === 0 && stream.rstCode !== C.NGHTTP2_NO_ERROR) {
+        // (Streams ended by our own closing of the connection are not the peer's resets.)
+        if (status === 0 && stream.rstCode !== C.NGHTTP2_NO_ERROR && !session.destroyed) {
           // Reset before any answer: a client that gave up, or a rapid-reset flood. A few
           // get their record; a flood is counted and summarised (a record each made 64 MB
           // of access log in one attack), and its peer heads for the penalty box.
