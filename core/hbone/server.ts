@@ -465,7 +465,11 @@ export class HboneServer {
     if (tp) request.traceparent = tp;
     const req = request;
 
-    void (async () => {
+    // Decided on the next turn of the event loop: a rapid-reset flood sends HEADERS and
+    // RST_STREAM in one read, and nghttp2 hands us both before that turn, so a stream reset
+    // at once costs neither an authorization nor an upstream connection.
+    setImmediate(() => void (async () => {
+      if (stream.destroyed || stream.closed) return;
       let decision: Decision;
       try {
         decision = (await this.#opts.authorize?.(req)) ?? { allow: true };
@@ -492,7 +496,7 @@ export class HboneServer {
       }
       answer(200);
       pipeTunnel(stream, upstream, bytes, (error) => report(error));
-    })();
+    })());
   }
 }
 
