@@ -25,8 +25,9 @@ export function clusterCommand(): Command {
     .command('up')
     .description('start the local cluster (Redis, API server, controllers, N nodes)')
     .option('--nodes <n>', 'number of nodes', (v) => Number(v), 2)
-    .action(async (o: { nodes: number }, cmd: Command) => {
-      const rec = await clusterUp({ name: clusterName(cmd), nodes: o.nodes, say: (l) => process.stdout.write(`${l}\n`) });
+    .option('--dual-stack', 'give nodes and pods IPv6 addresses too (fd00:10:244::/56 for pods)')
+    .action(async (o: { nodes: number; dualStack?: boolean }, cmd: Command) => {
+      const rec = await clusterUp({ name: clusterName(cmd), nodes: o.nodes, dualStack: o.dualStack === true, say: (l) => process.stdout.write(`${l}\n`) });
       process.stdout.write(`cluster "${rec.name}" is up: ${rec.nodes.length} nodes\nkubeconfig: ${kubeconfigPath(rec.name)}\n`);
     });
 

@@ -6,6 +6,7 @@ import { clusterCommand, execCommand } from './cluster-commands.js';
 import { objectCommands } from './objects.js';
 import { meshCommands } from './mesh/commands.js';
 import { isMeshError } from '../core/errors.js';
+import { formatServerError, serverStatusOf } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -26,8 +27,10 @@ meshCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  // Errors go to stderr with their stable code and a non-zero exit (docs/errors.md).
-  const code = isMeshError(err) ? `${err.code}: ` : '';
-  process.stderr.write(`error: ${code}${(err as Error).message}\n`);
+  // Errors go to stderr with their stable code and a non-zero exit (docs/errors.md); an API
+  // server's refusal as the message of its Status, as kubectl prints it.
+  const status = serverStatusOf(err);
+  if (status) process.stderr.write(`${formatServerError(status)}\n`);
+  else process.stderr.write(`error: ${isMeshError(err) ? `${err.code}: ` : ''}${(err as Error).message}\n`);
   process.exitCode = 1;
 }

@@ -1,45 +1,17 @@
 // `ambientctl apply -f`, `get`, `delete -f`, `label`: objects on the local cluster or a
-// real one, through discovery and the generic object API of @kubernetes/client-node.
+// real one, through discovery and plain REST calls (core/kube/rest.ts), so what the
+// server refuses is shown as its `Status` (cli/errors.ts). apply/delete -f object by
+// object: cli/manifests.ts reads, cli/object-writes.ts writes and reports.
 import { Command, Option } from 'commander';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
 import { discover, resolveResource, type ApiResource } from '../core/kube/discovery.js';
 import { collectionPath } from '../core/kube/informer.js';
 import { kubeRequest } from '../core/kube/rest.js';
 import { loadKubeConfig, namespaceOf, type ContextOptions } from './context.js';
 import { OUTPUT_FORMATS, render, renderOne, type Column, type OutputFormat } from './output.js';
-import { CliError } from './errors.js';
-
-type Obj = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
-
-/** Reads every object from a file, a directory of *.yaml/*.yml/*.json, or "-" (stdin). */
-export async function readManifests(path: string): Promise<Obj[]> {
-  const files: string[] = [];
-  if (path === '-') files.push('/dev/stdin');
-  else if ((await stat(path)).isDirectory()) {
-    for (const f of (await readdir(path)).sort()) if (/\.(ya?ml|json)$/.test(f)) files.push(join(path, f));
-  } else files.push(path);
-  const out: Obj[] = [];
-  for (const f of files) {
-    const docs = parseAllDocuments(await readFile(f, 'utf8'));
-    for (const [i, doc] of docs.entries()) {
-      if (doc.errors.length) throw new CliError(`${f}: document ${i + 1}: ${doc.errors[0]!.message}`);
-      const v = doc.toJS() as Obj | null;
-      if (v === null || v === undefined) continue;
-      if (typeof v !== 'object' || !v.apiVersion || !v.kind) throw new CliError(`${f}: document ${i + 1} has no apiVersion and kind`);
-      if ((v.kind as string).endsWith('List') && Array.isArray((v as { items?: unknown }).items)) out.push(...((v as unknown as { items: Obj[] }).items));
-      else out.push(v);
-    }
-  }
-  return out;
-}
-
-function label(o: Obj, r?: ApiResource): string {
-  const group = o.apiVersion!.includes('/') ? `.${o.apiVersion!.split('/')[0]}` : '';
-  return `${(r?.singular ?? o.kind!.toLowerCase())}${group}/${o.metadata?.name}`;
-}
+import { CliError, serverStatusOf } from './errors.js';
+import { collectPaths, readManifests, type Obj } from './manifests.js';
+import { applyManifests, deleteManifests, resultName } from './object-writes.js';
 
 function age(ts: unknown): string {
   if (!ts) return '';
@@ -113,32 +85,16 @@ async function resourceFor(kc: KubeConfig, o: Obj | string): Promise<ApiResource
 export function objectCommands(program: Command): void {
   program
     .command('apply')
-    .description('create or update the objects in a file, a directory or stdin (-)')
-    .requiredOption('-f, --filename <path>', 'file, directory or - for stdin')
-    .action(async (o: { filename: string }, cmd: Command) => {
+    .description('create or update the objects in files, directories or stdin (-); every valid object is applied, each failure reported')
+    .requiredOption('-f, --filename <path>', 'file, directory or - for stdin; repeat (-f a.yaml -f b.yaml) or separate with commas', collectPaths)
+    .option('-R, --recursive', 'read directories given with -f recursively')
+    .action(async (o: { filename: string[]; recursive?: boolean }, cmd: Command) => {
       const g = globals(cmd);
+      const manifests = await readManifests(o.filename, !!o.recursive);
       const kc = loadKubeConfig(g);
-      const api = KubernetesObjectApi.makeApiClient(kc);
       const resources = await discover(kc);
-      for (const obj of await readManifests(o.filename)) {
-        const r = resources.find((x) => x.apiVersion === obj.apiVersion && x.kind === obj.kind);
-        if (!r) throw new CliError(`${obj.kind} ${obj.metadata?.name}: the server does not serve ${obj.kind} in ${obj.apiVersion}`);
-        if (r.namespaced) obj.metadata = { ...obj.metadata, namespace: obj.metadata?.namespace ?? namespaceOf(kc, g.namespace) };
-        let existing: Obj | undefined;
-        try {
-          existing = (await api.read(obj as never)) as Obj;
-        } catch (err) {
-          if ((err as { code?: number }).code !== 404) throw err;
-        }
-        if (!existing) {
-          await api.create(obj);
-          process.stdout.write(`${label(obj, r)} created\n`);
-        } else {
-          const after = (await api.patch(obj, undefined, undefined, 'ambientctl', undefined, PatchStrategy.MergePatch)) as Obj;
-          const changed = after.metadata?.resourceVersion !== existing.metadata?.resourceVersion;
-          process.stdout.write(`${label(obj, r)} ${changed ? 'configured' : 'unchanged'}\n`);
-        }
-      }
+      const results = await applyManifests(kc, resources, manifests, g.namespace, namespaceOf(kc, g.namespace));
+      if (results.failed > 0) process.exitCode = 1;
     });
 
   program
@@ -175,37 +131,34 @@ export function objectCommands(program: Command): void {
 
   program
     .command('delete')
-    .description('delete the objects in a file or directory, or one object by kind and name')
+    .description('delete the objects in files or directories, or one object by kind and name')
     .argument('[kind]', 'resource type')
     .argument('[name]', 'object name')
-    .option('-f, --filename <path>', 'file, directory or - for stdin')
+    .option('-f, --filename <path>', 'file, directory or - for stdin; repeat (-f a.yaml -f b.yaml) or separate with commas', collectPaths)
+    .option('-R, --recursive', 'read directories given with -f recursively')
     .option('--ignore-not-found', 'no error when an object does not exist')
-    .action(async (kind: string | undefined, name: string | undefined, o: { filename?: string; ignoreNotFound?: boolean }, cmd: Command) => {
+    .action(async (kind: string | undefined, name: string | undefined, o: { filename?: string[]; recursive?: boolean; ignoreNotFound?: boolean }, cmd: Command) => {
       const g = globals(cmd);
+      if (o.filename && (kind || name)) throw new CliError('delete takes -f FILE, or KIND and NAME, not both');
+      if (!o.filename && !(kind && name)) throw new CliError('delete needs -f FILE, or KIND and NAME');
+      const manifests = o.filename ? await readManifests(o.filename, !!o.recursive) : undefined;
       const kc = loadKubeConfig(g);
-      const api = KubernetesObjectApi.makeApiClient(kc);
       const resources = await discover(kc);
-      let objs: Obj[];
-      if (o.filename) objs = await readManifests(o.filename);
-      else if (kind && name) {
-        const r = resolveResource(resources, kind);
+      if (!manifests) {
+        const r = resolveResource(resources, kind!);
         if (!r) throw new CliError(`the server does not serve resource type "${kind}"`);
-        objs = [{ apiVersion: r.apiVersion, kind: r.kind, metadata: { name } }];
-      } else throw new CliError('delete needs -f FILE, or KIND and NAME');
-      for (const obj of objs) {
-        const r = resources.find((x) => x.apiVersion === obj.apiVersion && x.kind === obj.kind);
-        if (r?.namespaced) obj.metadata = { ...obj.metadata, namespace: obj.metadata?.namespace ?? namespaceOf(kc, g.namespace) };
+        const path = `${collectionPath(r, r.namespaced ? namespaceOf(kc, g.namespace) : undefined)}/${encodeURIComponent(name!)}`;
         try {
-          await api.delete(obj);
-          process.stdout.write(`${label(obj, r)} deleted\n`);
+          await kubeRequest(kc, 'DELETE', path);
         } catch (err) {
-          if ((err as { code?: number }).code === 404 && (o.ignoreNotFound || o.filename)) {
-            if (!o.ignoreNotFound) process.stderr.write(`${label(obj, r)} not found\n`);
-            continue;
-          }
+          if (o.ignoreNotFound && serverStatusOf(err)?.code === 404) return;
           throw err;
         }
+        process.stdout.write(`${resultName({ resource: r, name: name! })} deleted\n`);
+        return;
       }
+      const results = await deleteManifests(kc, resources, manifests, g.namespace, namespaceOf(kc, g.namespace), !!o.ignoreNotFound);
+      if (results.failed > 0) process.exitCode = 1;
     });
 
   program

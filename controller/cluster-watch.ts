@@ -8,7 +8,8 @@ import type { Resource } from '../core/config/model.js';
 import { watchResource, type ResourceRef, type Watched } from '../core/kube/informer.js';
 import { CONTROLLER_DEFAULTS } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import type { PodRef } from './distribution/authorize.js';
+import type { PodRef, ServiceAccountRef } from './distribution/authorize.js';
+import { WAYPOINT_GATEWAY_CLASS } from './translate/objects.js';
 import { translate, type AuthorizationPolicy, type ClusterState, type Gateway, type PeerAuthentication, type Problem } from './translate/translate.js';
 
 export const WATCHED_KINDS = {
@@ -131,6 +132,18 @@ export class ClusterWatch {
         ...(p.metadata?.uid ? { uid: p.metadata.uid } : {}),
         serviceAccount: p.spec?.serviceAccountName || 'default',
       }));
+  }
+
+  /**
+   * Is `sa` a waypoint's ServiceAccount? Yes when a Gateway of class ambient-waypoint with
+   * the same name exists in its namespace: a waypoint's Deployment runs as a ServiceAccount
+   * named after its Gateway (as Istio's waypoints do). Whoever may create that Gateway in
+   * the namespace may run a waypoint there anyway.
+   */
+  isWaypointServiceAccount(sa: ServiceAccountRef): boolean {
+    return this.#list<Gateway>('gateways').some(
+      (g) => g.metadata?.namespace === sa.namespace && g.metadata?.name === sa.name && g.spec?.gatewayClassName === WAYPOINT_GATEWAY_CLASS && !g.metadata?.deletionTimestamp,
+    );
   }
 
   #changed(): void {

@@ -10,9 +10,8 @@
 // every replica needs the CA before it can sign anything, so it cannot wait for an
 // election, and the Secret's create-or-read (409 AlreadyExists -> read the winner's) already
 // makes exactly one root win without a lease.
+import { MESH_PORTS } from '../core/ports.js';
 import type { CertificateAuthority } from '../core/identity/ca.js';
-import { inProcessSigner } from '../core/identity/ca.js';
-import { CertificateManager } from '../core/identity/cert-manager.js';
 import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
 import { CONTROLLER_DEFAULTS, LEADER_DEFAULTS, type ControllerProtocolLimits, type LeaderLimits } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -21,6 +20,7 @@ import { loadOrCreateCa, publishRoots, ROOT_CONFIGMAP_KEY, ROOT_CONFIGMAP_NAME, 
 import { ClusterWatch } from './cluster-watch.js';
 import { ControllerServer } from './distribution/server.js';
 import { LeaderElector } from './leader.js';
+import { ServingCertificateRenewer, controllerServerName, issueServingCertificate } from './serving-cert.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 
 export interface ControllerOptions {
@@ -29,8 +29,10 @@ export interface ControllerOptions {
   trustDomain?: string;
   /** The controller's own namespace (its identity, its CA Secret, mesh-wide policy); default ambient-system. */
   namespace?: string;
-  /** The controller's ServiceAccount (its serving identity); default ambient-controller. */
+  /** The controller's ServiceAccount (the SPIFFE ID its serving certificate also carries); default ambient-controller. */
   identityServiceAccount?: string;
+  /** The DNS name on the serving certificate, which agents check; default ambient-controller.<namespace>.svc. */
+  serverName?: string;
   /** Default 0.0.0.0:15012. */
   listen?: { host?: string; port?: number };
   /** Default 0.0.0.0:15020; port 0 picks a free one. */
@@ -38,10 +40,12 @@ export interface ControllerOptions {
   /** CA Secret name (default ambient-ca) and plug-in CA Secret name (default cacerts). */
   caSecretName?: string;
   pluginCaSecretName?: string;
-  /** TokenReview audiences callers' tokens must carry; default none (the API server's own). */
+  /** The audiences callers' tokens must carry (TokenReview); default ambient.dev/controller, never the API server's own. */
   audiences?: string[];
   /** `namespace/name` of the node agents' ServiceAccount; default ambient-system/ambient-node-agent. */
   nodeAgentServiceAccount?: string;
+  /** `namespace/name` of ServiceAccounts served as waypoints besides those a waypoint Gateway names (ClusterWatch.isWaypointServiceAccount). */
+  waypointServiceAccounts?: string[];
   clusterDomain?: string;
   debounceMs?: number;
   servingCertTtlMs?: number;
@@ -89,16 +93,20 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const ca = caSource.ca;
 
   const identity = spiffeId(namespace, opts.identityServiceAccount ?? 'ambient-controller', trustDomain);
-  const certs = new CertificateManager({ signer: inProcessSigner(ca, { ttlMs: opts.servingCertTtlMs ?? CONTROLLER_DEFAULTS.servingCertTtlMs }) });
-  const cleanups: Array<() => Promise<void> | void> = [() => certs.close()];
+  const serverName = opts.serverName ?? controllerServerName(namespace);
+  const certs = new ServingCertificateRenewer(() =>
+    issueServingCertificate(ca, { dnsName: serverName, identity, ttlMs: opts.servingCertTtlMs ?? CONTROLLER_DEFAULTS.servingCertTtlMs }),
+  );
+  const cleanups: Array<() => Promise<void> | void> = [() => certs.stop()];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
   };
   try {
-    const serving = await certs.get(identity);
-    log.info({ identity: formatSpiffeId(identity), notAfter: serving.notAfter.toISOString() }, 'controller: serving certificate issued');
+    const serving = await certs.start();
+    log.info({ name: serverName, identity: formatSpiffeId(identity), notAfter: serving.notAfter.toISOString() }, 'controller: serving certificate issued');
 
     let watch: ClusterWatch | undefined;
+    const configuredWaypoints = new Set(opts.waypointServiceAccounts ?? []);
     let metrics: ControllerMetrics | undefined;
     const server = new ControllerServer({
       credentials: { key: serving.key, cert: serving.cert },
@@ -107,16 +115,16 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       kubeConfig: opts.kubeConfig,
       ...(opts.audiences?.length ? { audiences: opts.audiences } : {}),
       ...(opts.nodeAgentServiceAccount ? { nodeAgentServiceAccount: opts.nodeAgentServiceAccount } : {}),
+      isWaypoint: (sa) => configuredWaypoints.has(`${sa.namespace}/${sa.name}`) || watch!.isWaypointServiceAccount(sa),
+      controlPlaneNamespace: namespace,
       podLister: (node) => watch!.podsOnNode(node),
       onCertificateRequest: (o) => metrics?.onCertificateRequest(o),
       logger: log,
       ...(opts.limits ? { limits: opts.limits } : {}),
     });
     certs.on('rotated', (c) => {
-      if (c.identity && formatSpiffeId(c.identity) === formatSpiffeId(identity)) {
-        server.setCredentials({ key: c.key, cert: c.cert });
-        log.info({ notAfter: c.notAfter.toISOString() }, 'controller: serving certificate renewed');
-      }
+      server.setCredentials({ key: c.key, cert: c.cert });
+      log.info({ notAfter: c.notAfter.toISOString() }, 'controller: serving certificate renewed');
     });
     certs.on('error', (err) => log.warn({ err: err.message }, 'controller: serving certificate renewal failed; retrying'));
 
@@ -192,7 +200,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
     metrics = new ControllerMetrics({ status: () => server.status(), problems: () => w.problems.length, leader: () => elector.isLeader() });
 
-    const address = await server.listen({ host: opts.listen?.host ?? '0.0.0.0', port: opts.listen?.port ?? 15012 });
+    const address = await server.listen({ host: opts.listen?.host ?? '0.0.0.0', port: opts.listen?.port ?? MESH_PORTS.controller });
     cleanups.push(() => server.close());
     const health: HealthServer = await startMetricsServer({
       metrics,
@@ -205,7 +213,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         leaderElection: { lease: elector.lease, identity: elector.identity, holder: elector.holder() ?? null },
         problems: w.problems,
       }),
-      host: opts.metrics?.host ?? '0.0.0.0', port: opts.metrics?.port ?? 15020 });
+      host: opts.metrics?.host ?? '0.0.0.0', port: opts.metrics?.port ?? MESH_PORTS.metrics });
     cleanups.push(() => health.close());
     cleanups.push(() => w.stop());
     w.start().catch((err: Error) => log.error({ err: err.message }, 'controller: cluster watch failed to start'));

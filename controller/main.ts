@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The controller process: flags, the kubeconfig (in-cluster, or KUBECONFIG / ~/.kube/config
 // for the local cluster), startController(), and a graceful stop on SIGTERM/SIGINT.
+import { MESH_PORTS } from '../core/ports.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../core/log.js';
@@ -27,12 +28,14 @@ async function main(argv: string[]): Promise<void> {
     .description('the ambient mesh controller: watches the cluster, pushes config and signs certificates on 15012')
     .option('--trust-domain <domain>', 'the mesh trust domain', 'cluster.local')
     .option('--namespace <ns>', "the controller's own namespace (identity, CA Secret, mesh-wide policy)", 'ambient-system')
-    .option('--listen <host:port>', 'the controller protocol listener', hostPort, { host: '0.0.0.0', port: 15012 })
-    .option('--metrics-port <port>', '/metrics and /healthz/ready', portNumber, 15020)
-    .option('--identity-sa <name>', "the controller's ServiceAccount (its serving identity)", 'ambient-controller')
+    .option('--listen <host:port>', 'the controller protocol listener', hostPort, { host: '0.0.0.0', port: MESH_PORTS.controller })
+    .option('--metrics-port <port>', '/metrics and /healthz/ready', portNumber, MESH_PORTS.metrics)
+    .option('--identity-sa <name>', "the controller's ServiceAccount (the SPIFFE ID its serving certificate also carries)", 'ambient-controller')
+    .option('--server-name <dns>', 'the DNS name on the serving certificate, which agents check (default: ambient-controller.<namespace>.svc)')
     .option('--ca-secret <name>', 'the Secret holding the CA', 'ambient-ca')
-    .option('--token-audience <aud>', 'an audience callers\' tokens must carry (repeatable; default: the API server\'s own)', collect, [] as string[])
+    .option('--token-audience <aud>', 'an audience callers\' projected tokens must carry (repeatable; default ambient.dev/controller)', collect, [] as string[])
     .option('--node-agent-sa <ns/name>', "the node agents' ServiceAccount", 'ambient-system/ambient-node-agent')
+    .option('--waypoint-sa <ns/name>', 'a ServiceAccount served as a waypoint besides those a waypoint Gateway names (repeatable)', collect, [] as string[])
     .parse(argv);
   const o = program.opts<{
     trustDomain: string;
@@ -40,9 +43,11 @@ async function main(argv: string[]): Promise<void> {
     listen: { host: string; port: number };
     metricsPort: number;
     identitySa: string;
+    serverName?: string;
     caSecret: string;
     tokenAudience: string[];
     nodeAgentSa: string;
+    waypointSa: string[];
   }>();
   const log = createLogger('controller');
   const kc = new KubeConfig();
@@ -54,11 +59,13 @@ async function main(argv: string[]): Promise<void> {
       trustDomain: o.trustDomain,
       namespace: o.namespace,
       identityServiceAccount: o.identitySa,
+      ...(o.serverName ? { serverName: o.serverName } : {}),
       listen: o.listen,
       metrics: { port: o.metricsPort },
       caSecretName: o.caSecret,
       audiences: o.tokenAudience,
       nodeAgentServiceAccount: o.nodeAgentSa,
+      waypointServiceAccounts: o.waypointSa,
       logger: log,
     });
   } catch (err) {

@@ -1,6 +1,9 @@
 // The controller's Prometheus metrics and health endpoint on port 15020 (DESIGN.md
 // "Ports"): GET /metrics, GET /healthz/ready (200 once the informers are synced and the
 // first config was computed, else 503). Gauges are read from their sources when scraped.
+// GET /debug/status (every connected client, node and identity, translation problems, the
+// CA's source) is answered only to the loopback: from the pod itself, or through
+// `kubectl port-forward`, which the API server authenticates and authorizes.
 import http from 'node:http';
 import type net from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -80,7 +83,14 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** The 15020 listener: /metrics, /healthz/ready, and /debug/status (what `ambientctl status` shows). */
+/** Is `address` (a socket's remoteAddress) a loopback address: 127.0.0.0/8, ::1, or 127.x mapped into IPv6? */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || address === '::1';
+}
+
+/** The 15020 listener: /metrics, /healthz/ready, and /debug/status (what `ambientctl status` shows; loopback only). */
 export async function startMetricsServer(opts: {
   metrics: ControllerMetrics;
   ready: () => boolean;
@@ -108,6 +118,12 @@ export async function startMetricsServer(opts: {
       return;
     }
     if (path === '/debug/status' && opts.debugStatus) {
+      if (!isLoopback(req.socket.remoteAddress)) {
+        res
+          .writeHead(403, { 'content-type': 'text/plain' })
+          .end('/debug/status is served only on the loopback: use kubectl port-forward to the controller pod (or ambientctl status)\n');
+        return;
+      }
       let body: string;
       try {
         body = `${JSON.stringify(opts.debugStatus(), null, 2)}\n`;

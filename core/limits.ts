@@ -1,5 +1,6 @@
-// Every limit, timeout and size the programs use, with its default, in one place.
-// docs/configuration.md documents each of them (a test checks that it does).
+// Every limit, timeout and size the mesh's programs use, with its default, in one place;
+// the local cluster's own are in local-cluster/limits.ts. docs/configuration.md documents
+// each of them (a test checks that it does).
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -90,50 +91,6 @@ export const SOCKET_DEFAULTS = {
   listenBacklog: 511,
 } as const;
 
-/** The local cluster's network layer (local-cluster/network). */
-export const LOCAL_NETWORK_DEFAULTS = {
-  /** One `ip`, `sysctl` or `iptables` command. */
-  commandTimeoutMs: 15_000,
-  /** One CNI plugin invocation (ADD/DEL/CHECK), including its IPAM plugin. */
-  cniPluginTimeoutMs: 30_000,
-  /** Output kept per stream; more is dropped (a plugin's result is a few KiB). */
-  maxOutputBytes: 4 * 1024 * 1024,
-} as const;
-
-/** The local cluster's API server (local-cluster/apiserver). */
-export const APISERVER_DEFAULTS = {
-  /** Events kept in Redis for watches to resume from; an older resourceVersion gets 410 Gone. */
-  historySize: 10_000,
-  /** How often a watch that asked for bookmarks (allowWatchBookmarks=true) gets one. */
-  bookmarkIntervalMs: 5_000,
-  /** A watch without timeoutSeconds ends after this (kube-apiserver's --min-request-timeout). */
-  watchTimeoutSeconds: 1_800,
-  /** A watcher this far behind (bytes queued, unsent) is closed; it relists and watches again. */
-  watchMaxBufferedBytes: 16 * 1024 * 1024,
-  /** Largest request body (kube-apiserver's limit is 3 MiB); larger ones get 413. */
-  maxBodyBytes: 3 * 1024 * 1024,
-  /** How long an event that arrived ahead of a missing predecessor waits for it before fan-out. */
-  eventGapWaitMs: 100,
-  /**
-   * A deleted namespace stays Terminating this long before its contents and then itself are
-   * deleted (kube's namespace controller takes seconds too); `kubectl delete -f` of a
-   * manifest that lists its Namespace first relies on the objects outliving that request.
-   */
-  namespaceCleanupDelayMs: 1_000,
-  /** Read-modify-write retries when a concurrent write got in between (then 409 Conflict). */
-  updateRetries: 10,
-  /** TokenRequest: lifetime when none is asked for, and the bounds on what may be asked. */
-  tokenDefaultExpirationSeconds: 3_600,
-  tokenMinExpirationSeconds: 600,
-  // A year, like kube-apiserver's extended expiration for kubelet-requested tokens: the
-  // local cluster's nodes hold one token for the cluster's life.
-  tokenMaxExpirationSeconds: 365 * 24 * 3_600,
-  /** Waiting for Redis to answer at start-up before giving up. */
-  redisConnectTimeoutMs: 10_000,
-  /** On close, open connections get this long to finish their requests. */
-  shutdownGraceMs: 2_000,
-} as const;
-
 /** The controller protocol on 15012 (controller/distribution, node-agent/controller-client). */
 export const CONTROLLER_PROTOCOL_DEFAULTS = {
   /** Server: a TLS handshake must finish within this. */
@@ -202,7 +159,8 @@ export const CAPTURE_DEFAULTS = {
 export const AGENT_DEFAULTS = {
   /** How often every enrolled pod's capture is checked (and repaired), and pods whose netns was not found are looked for again. */
   repairIntervalMs: 30_000,
-  /** Un-enrolling a pod: its listeners stop accepting at once; open connections get this long to finish, then are reset. */
+  /** Un-enrolling a pod: its listeners stop accepting at once; open connections get this long to finish, then are reset.
+   * The agent stopping (SIGTERM): pods keep their capture and their listeners keep serving this long, then the rest is reset. */
   drainTimeoutMs: 5_000,
   /** Enrolling one pod (certificate, listeners, capture) must finish within this, or it is undone and retried. */
   enrolTimeoutMs: 15_000,
@@ -260,14 +218,25 @@ export const DNS_DEFAULTS = {
   maxTcpQueriesPerConnection: 32,
   /** Nameservers taken from resolv.conf (glibc's MAXNS). */
   maxNameservers: 3,
+  /** A pod's resolv.conf (where the proxy forwards what it does not answer) is re-read at most this often. */
+  resolvConfRefreshMs: 5_000,
+  /** Processes looked at in /proc when searching for one inside a pod's network namespace (to read its resolv.conf). */
+  maxProcScan: 65_536,
 } as const;
 
 export type DnsLimits = { -readonly [K in keyof typeof DNS_DEFAULTS]: number };
 
 /** The CNI plugin's hand-off of a pod to the node agent (node-agent/cni). */
 export const CNI_DEFAULTS = {
-  /** One request line from the plugin (its stdin is at most 1 MiB, plus the CNI_* variables). */
-  maxRequestBytes: 4 * 1024 * 1024,
+  /**
+   * One request line from the plugin: its stdin is at most 1 MiB, plus the CNI_* variables
+   * (a few hundred bytes from a real runtime; escaped JSON). A longer line is cut off there.
+   */
+  maxRequestBytes: 1536 * 1024,
+  /** Hand-offs served at once (kubelet starts pods in parallel, a few at a time); the next connection gets an ERR answer at once. */
+  maxConnections: 32,
+  /** At start, how long to wait for a socket left in the directory to answer (stale: refused at once). */
+  staleProbeTimeoutMs: 1_000,
   /** The whole request line must arrive within this after the plugin connects. */
   requestTimeoutMs: 5_000,
   /** The agent's handler (enrolling or releasing the pod) must finish within this; the plugin itself gives up after 30 s. */

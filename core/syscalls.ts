@@ -27,6 +27,7 @@ interface Binding {
   setMark(fd: number, mark: number): void;
   getMark(fd: number): number;
   setTransparent(fd: number, on: boolean): void;
+  peerCredentials(fd: number): PeerCredentials;
 }
 
 // What the addon throws: Node's ErrnoException shape, errno being the positive Linux value.
@@ -282,4 +283,20 @@ export function getMark(socket: net.Socket | net.Server): number {
 export function setTransparent(socket: net.Socket | net.Server, on: boolean): void {
   const fd = fdOf(socket);
   call('setTransparent', (b) => b.setTransparent(fd, on));
+}
+
+/** Who connected a Unix socket: the pid, uid and gid it had when it called connect() (unix(7) SO_PEERCRED). */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * SO_PEERCRED of a connected Unix stream socket (the accepted side of a net.Server on a
+ * path). Node.js does not expose it; the CNI hand-off uses it to accept only root.
+ */
+export function peerCredentials(socket: net.Socket): PeerCredentials {
+  const fd = fdOf(socket);
+  return call('peerCredentials', (b) => b.peerCredentials(fd));
 }

@@ -3,7 +3,7 @@
 // first removes whatever the crashed run left.
 import net from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -11,10 +11,12 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { buildTopology, type Topology } from './network/topology.js';
 import { createClusterNetwork, destroyClusterNetwork, clusterNamespaces } from './network/nodes.js';
 import { startDaemon, stopCluster } from './processes.js';
-import { clusterDir, kubeconfigPath, kubeconfigYaml, readRecord, writeRecord, type ClusterRecord } from './state.js';
+import { clusterDir, ensurePrivateDir, readRecord, writeKubeconfig, writePrivateFile, writeRecord, type ClusterRecord } from './state.js';
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { ensureClusterPki, pkiDir } from './pki.js';
-import { CliError } from '../cli/errors.js';
+import { NODE_SERVICE_ACCOUNT } from './apiserver/authorize.js';
+import { LocalClusterError, LocalClusterErrorCodes } from './errors.js';
+import { LOCAL_CLUSTER_DEFAULTS } from './limits.js';
 
 /** The in-cluster API server address, on the cluster network (like kubernetes.default). */
 export const IN_CLUSTER_API_PORT = 6443;
@@ -25,6 +27,8 @@ const dist = (p: string) => join(REPO_ROOT, 'dist', p);
 export interface UpOptions {
   name: string;
   nodes: number;
+  /** IPv6 beside IPv4 on every node and pod (ULA ranges, no route out of the cluster). */
+  dualStack?: boolean;
   /** Progress lines for the user. */
   say?: (line: string) => void;
   timeoutMs?: number;
@@ -50,17 +54,15 @@ async function until<T>(what: string, deadline: number, logs: string, probe: () 
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, LOCAL_CLUSTER_DEFAULTS.clusterUpPollMs));
   }
-  throw new CliError(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}; see the logs in ${logs}`);
+  throw new LocalClusterError(LocalClusterErrorCodes.START_TIMEOUT, `timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}; see the logs in ${logs}`);
 }
 
 export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new CliError('the local cluster needs root (network namespaces, iptables): run ambientctl as root');
+  if (process.getuid?.() !== 0) throw new LocalClusterError(LocalClusterErrorCodes.NEEDS_ROOT, 'the local cluster needs root (network namespaces, iptables): run ambientctl as root');
 }
 
-const NODE_SERVICE_ACCOUNT = { namespace: 'kube-system', name: 'ambient-node' };
-const NODE_TOKEN_SECONDS = 365 * 24 * 3600;
 
 async function nodeToken(core: CoreV1Api): Promise<string> {
   await core.createNamespacedServiceAccount({ namespace: NODE_SERVICE_ACCOUNT.namespace, body: { metadata: { name: NODE_SERVICE_ACCOUNT.name } } }).catch((err: { code?: number }) => {
@@ -68,34 +70,52 @@ async function nodeToken(core: CoreV1Api): Promise<string> {
   });
   const tr = await core.createNamespacedServiceAccountToken({
     ...NODE_SERVICE_ACCOUNT,
-    body: { spec: { audiences: [], expirationSeconds: NODE_TOKEN_SECONDS } },
+    body: { spec: { audiences: [], expirationSeconds: LOCAL_CLUSTER_DEFAULTS.nodeTokenExpirationSeconds } },
   });
-  if (!tr.status?.token) throw new CliError('the API server issued no token for the nodes');
+  if (!tr.status?.token) throw new LocalClusterError(LocalClusterErrorCodes.START_FAILED, 'the API server issued no token for the nodes');
   return tr.status.token;
+}
+
+/** Where the cluster's Redis keeps its append-only file: the whole API server's store. */
+export function redisDir(stateDir: string): string {
+  return join(stateDir, 'redis');
+}
+
+/**
+ * Starts the cluster's Redis, persisting to redisDir(). Its append-only file holds every
+ * object, the CA Secret and the token signing key among them: the directory is 0700 and
+ * Redis runs under umask 077, so that what it writes (appendonlydir, the AOF, RDB
+ * snapshots on rewrite) is 0600 in 0700 directories.
+ */
+export async function startClusterRedis(o: { cluster: string; stateDir: string; port: number }): Promise<number> {
+  const dir = redisDir(o.stateDir);
+  await ensurePrivateDir(dir);
+  return startDaemon(['redis-server', '--bind', '127.0.0.1', '--port', String(o.port), '--dir', dir, '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'], {
+    cluster: o.cluster,
+    logFile: join(o.stateDir, 'logs', 'redis.log'),
+    umask: 0o077,
+  });
 }
 
 export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
   requireRoot();
   const say = o.say ?? (() => {});
-  const topology = buildTopology({ cluster: o.name, nodes: o.nodes });
+  const topology = buildTopology({ cluster: o.name, nodes: o.nodes, dualStack: o.dualStack === true });
   const dir = clusterDir(o.name);
   if (readRecord(o.name) || existsSync(dir) || (await clusterNamespaces(o.name)).length > 0) {
     say(`cleaning up what an earlier run of cluster "${o.name}" left`);
     await clusterDown(o.name);
   }
-  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  const deadline = Date.now() + (o.timeoutMs ?? LOCAL_CLUSTER_DEFAULTS.clusterUpTimeoutMs);
   const logs = join(dir, 'logs');
-  await mkdir(logs, { recursive: true });
+  await ensurePrivateDir(dir);
+  await ensurePrivateDir(logs);
   try {
     say(`network: ${topology.nodes.length} node namespaces on ${topology.controlPlaneAddress}/24, pods in ${topology.podCidr}`);
     await createClusterNetwork({ stateDir: dir, topology });
 
     const redisPort = await freePort();
-    await mkdir(join(dir, 'redis'), { recursive: true });
-    startDaemon(
-      ['redis-server', '--bind', '127.0.0.1', '--port', String(redisPort), '--dir', join(dir, 'redis'), '--appendonly', 'yes', '--save', '', '--protected-mode', 'yes'],
-      { cluster: o.name, logFile: join(logs, 'redis.log') },
-    );
+    await startClusterRedis({ cluster: o.name, stateDir: dir, port: redisPort });
     await until('Redis', deadline, logs, async () => {
       const r = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       r.on('error', () => {}); // a refused probe is retried by until()
@@ -129,17 +149,16 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
       repoRoot: REPO_ROOT,
     };
     await writeRecord(record);
-    await writeFile(kubeconfigPath(o.name), kubeconfigYaml(o.name, apiPort), { mode: 0o600 });
+    await writeKubeconfig(o.name, apiPort);
 
     // Nodes reach the API server over the cluster network, where callers must
     // authenticate: they get a ServiceAccount token, as a kubelet gets its credentials.
-    const tokenFile = join(dir, 'node-token');
-    await writeFile(tokenFile, await nodeToken(core), { mode: 0o600 });
+    const tokenFile = await writePrivateFile(dir, 'node-token', await nodeToken(core));
     for (const n of topology.nodes) {
       startDaemon(
         // nsenter, not `ip netns exec`: the latter gives the process a private mount
         // namespace, and the pod namespaces it pins would be invisible to everyone else.
-        ['nsenter', `--net=/var/run/netns/${n.netns}`, '--', process.execPath, dist('local-cluster/runtime/node-main.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--index', String(n.index), '--state-dir', dir, '--api', `https://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT}`, '--token-file', tokenFile, '--ca-file', join(pkiDir(dir), 'ca.crt'), '--repo-root', REPO_ROOT],
+        ['nsenter', `--net=/var/run/netns/${n.netns}`, '--', process.execPath, dist('local-cluster/runtime/node-main.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--index', String(n.index), '--state-dir', dir, '--api', `https://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT}`, '--token-file', tokenFile, '--ca-file', join(pkiDir(dir), 'ca.crt'), '--repo-root', REPO_ROOT, ...(topology.dualStack ? ['--dual-stack'] : [])],
         { cluster: o.name, logFile: join(logs, `${n.name}.log`) },
       );
     }
@@ -148,7 +167,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
       const ready = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
       return ready.length === topology.nodes.length ? true : undefined;
     });
-    say(`nodes: ${topology.nodes.map((n) => `${n.name} (${n.address}, pods ${n.podCidr})`).join(', ')}`);
+    say(`nodes: ${topology.nodes.map((n) => `${n.name} (${n.address}, pods ${n.podCidr}${n.ipv6 ? ` and ${n.ipv6.podCidr}` : ''})`).join(', ')}`);
     return record;
   } catch (err) {
     say(`cluster up failed; logs are in ${logs}`);

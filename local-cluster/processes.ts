@@ -6,14 +6,28 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { LOCAL_CLUSTER_DEFAULTS } from './limits.js';
 
 export const CLUSTER_MARKER = 'AMBIENT_CLUSTER';
 
-export function startDaemon(argv: string[], opts: { cluster: string; logFile: string; env?: Record<string, string> }): number {
-  mkdirSync(dirname(opts.logFile), { recursive: true });
-  const log = openSync(opts.logFile, 'a');
+/** The argv that runs `argv` under `umask` (a shell sets it, then execs: same pid, same program). */
+export function withUmask(argv: string[], umask: number | undefined): string[] {
+  if (umask === undefined) return argv;
+  if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`umask ${umask} is not a file mode mask`);
+  return ['/bin/sh', '-c', `umask ${umask.toString(8).padStart(3, '0')} && exec "$@"`, 'sh', ...argv];
+}
+
+/**
+ * Starts `argv` detached, its output appended to `logFile` (0600, in a 0700 directory).
+ * `umask` (e.g. 0o077) sets the modes of the files the program itself creates, as for
+ * Redis, whose append-only file holds the cluster's Secrets.
+ */
+export function startDaemon(argv: string[], opts: { cluster: string; logFile: string; env?: Record<string, string>; umask?: number }): number {
+  mkdirSync(dirname(opts.logFile), { recursive: true, mode: 0o700 });
+  const log = openSync(opts.logFile, 'a', 0o600);
+  const run = withUmask(argv, opts.umask);
   try {
-    const child = spawn(argv[0]!, argv.slice(1), {
+    const child = spawn(run[0]!, run.slice(1), {
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, ...opts.env, [CLUSTER_MARKER]: opts.cluster },
@@ -53,7 +67,7 @@ function alive(pid: number): boolean {
 }
 
 /** SIGTERM every process of the cluster, then SIGKILL what is left after `graceMs`. */
-export async function stopCluster(cluster: string, stateDir: string, graceMs = 8000): Promise<number> {
+export async function stopCluster(cluster: string, stateDir: string, graceMs: number = LOCAL_CLUSTER_DEFAULTS.stopGraceMs): Promise<number> {
   const pids = clusterPids(cluster, stateDir);
   for (const pid of pids) {
     try {

@@ -1,8 +1,33 @@
 // Where a local cluster keeps its state, and the record `cluster up` writes: enough for
 // `down`, `status`, `exec` and kubeconfig selection to find everything again.
+//
+// The state directory holds key material (Redis's append-only file with the CA Secret
+// and the token signing key, the cluster PKI, the nodes' token), so everything in it is
+// private to root: directories 0700, files 0600, whatever the umask, also when they
+// existed before with looser modes.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile, rename } from 'node:fs/promises';
+import { chmod, mkdir, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
+
+/** Creates `dir` (and missing parents) 0700, and makes it 0700 if it existed. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  await chmod(dir, PRIVATE_DIR_MODE);
+}
+
+/** Writes `file` 0600 atomically (a temporary file renamed over it), in a 0700 directory. */
+export async function writePrivateFile(dir: string, name: string, data: string): Promise<string> {
+  await ensurePrivateDir(dir);
+  const file = join(dir, name);
+  const tmp = join(dir, `.${name}.tmp`);
+  await writeFile(tmp, data, { mode: PRIVATE_FILE_MODE });
+  await chmod(tmp, PRIVATE_FILE_MODE); // an earlier leftover keeps its mode through writeFile
+  await rename(tmp, file);
+  return file;
+}
 
 export const DEFAULT_CLUSTER = 'local';
 
@@ -38,11 +63,12 @@ export function readRecord(name = DEFAULT_CLUSTER): ClusterRecord | undefined {
 }
 
 export async function writeRecord(rec: ClusterRecord): Promise<void> {
-  const dir = clusterDir(rec.name);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${STATE_FILE}.tmp`);
-  await writeFile(tmp, `${JSON.stringify(rec, null, 2)}\n`);
-  await rename(tmp, join(dir, STATE_FILE));
+  await writePrivateFile(clusterDir(rec.name), STATE_FILE, `${JSON.stringify(rec, null, 2)}\n`);
+}
+
+/** The admin kubeconfig (0600: it is the admin's; a future one may carry credentials). */
+export async function writeKubeconfig(name: string, apiPort: number): Promise<string> {
+  return writePrivateFile(clusterDir(name), KUBECONFIG_FILE, kubeconfigYaml(name, apiPort));
 }
 
 export function kubeconfigPath(name = DEFAULT_CLUSTER): string {

@@ -1,18 +1,24 @@
 // The node agent's three HTTP servers (DESIGN.md "Ports", the same numbers as ztunnel):
 //   admin     127.0.0.1:15000  GET /config_dump, GET|POST|PUT /logging, GET /healthz/ready
+//                              (POST|PUT, which change the agent, need the admin token)
 //   metrics   :15020           GET /metrics (Prometheus text)
 //   readiness :15021           GET /healthz/ready (the kubelet's readiness probe)
 // They listen in the agent's own (the node's) network namespace. Admin is localhost only by
-// default: it can change the log level and shows every workload's config. A handler that
-// throws answers 500; the process and the server carry on.
+// default: it can change the log level and shows every workload's config. The node's
+// loopback is shared by every host-network pod and process on the node, so what changes
+// the agent needs `Authorization: Bearer <admin token>` (admin-token.ts): 401 without it,
+// 403 with another; reads stay open on loopback (DESIGN.md section 9: read-only without a
+// token). A handler that throws answers 500; the process and the server carry on.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, MeshError } from '../core/errors.js';
 import { AGENT_SERVER_DEFAULTS } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
+import { MESH_PORTS } from '../core/ports.js';
+import { checkBearer } from './admin-token.js';
 
-export const AGENT_SERVER_PORTS = { admin: 15000, metrics: 15020, readiness: 15021 } as const;
+export const AGENT_SERVER_PORTS = { admin: MESH_PORTS.admin, metrics: MESH_PORTS.metrics, readiness: MESH_PORTS.readiness } as const;
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
@@ -37,6 +43,9 @@ export interface AgentServersOptions {
   /** The body of GET /config_dump, built by the caller (state, enrolled pods, certificates...). */
   configDump?: () => unknown;
   limits?: Partial<typeof AGENT_SERVER_DEFAULTS>;
+  /** The bearer token the admin endpoints that change state require; none: they are
+   * refused to everybody (fail closed). */
+  adminToken?: string;
 }
 
 export interface AgentServers {
@@ -47,7 +56,12 @@ export interface AgentServers {
 }
 
 type Reply = { status: number; body: string; type?: string; headers?: Record<string, string> };
-type Route = { methods: readonly string[]; handle: (url: URL, method: string) => Reply | Promise<Reply> };
+type Route = {
+  methods: readonly string[];
+  /** Methods that change state: they need the admin token. */
+  guarded?: readonly string[];
+  handle: (url: URL, method: string) => Reply | Promise<Reply>;
+};
 type Routes = Record<string, Route>;
 
 const text = (status: number, body: string): Reply => ({ status, body: body.endsWith('\n') ? body : `${body}\n`, type: 'text/plain; charset=utf-8' });
@@ -76,6 +90,7 @@ export async function startAgentServers(opts: AgentServersOptions): Promise<Agen
     '/logging': {
       // POST and PUT as Envoy's and ztunnel's admin take it: `POST /logging?level=debug`.
       methods: ['GET', 'HEAD', 'POST', 'PUT'],
+      guarded: ['POST', 'PUT'],
       handle(url, method) {
         if (method === 'GET' || method === 'HEAD') return json(200, { level: opts.logger.level });
         const level = url.searchParams.get('level');
@@ -125,7 +140,7 @@ export async function startAgentServers(opts: AgentServersOptions): Promise<Agen
   try {
     for (const [name, listen, routes, defaultHost] of plan) {
       if (listen === undefined) continue;
-      const server = createServer(name, routes, log, limits);
+      const server = createServer(name, routes, log, limits, opts.adminToken);
       const host = listen.host ?? defaultHost;
       const port = listen.port ?? AGENT_SERVER_PORTS[name];
       await listenOn(server, name, host, port);
@@ -144,7 +159,7 @@ function validLevels(logger: Logger): string[] {
   return [...Object.keys(logger.levels.values), 'silent'];
 }
 
-function createServer(name: string, routes: Routes, log: Logger, limits: typeof AGENT_SERVER_DEFAULTS): http.Server {
+function createServer(name: string, routes: Routes, log: Logger, limits: typeof AGENT_SERVER_DEFAULTS, adminToken: string | undefined): http.Server {
   const server = http.createServer((req, res) => {
     const method = req.method ?? 'GET';
     // A body is never needed: drain it so the connection can be reused.
@@ -164,6 +179,16 @@ function createServer(name: string, routes: Routes, log: Logger, limits: typeof 
     if (route === undefined) return send(text(404, `not found: ${url.pathname} (${Object.keys(routes).join(', ')})`));
     if (!route.methods.includes(method)) {
       return send({ ...text(405, `method ${method} not allowed on ${url.pathname}`), headers: { allow: route.methods.join(', ') } });
+    }
+    if (route.guarded?.includes(method)) {
+      const check = checkBearer(req.headers.authorization, adminToken);
+      if (check !== 'ok') {
+        log.warn({ server: name, path: url.pathname, method, remote: req.socket.remoteAddress, check }, 'agent server: state-changing request without the admin token refused');
+        if (check === 'missing') {
+          return send({ ...text(401, `${method} ${url.pathname} changes the agent and needs "Authorization: Bearer <admin token>" (the token file is described in docs/operations.md)`), headers: { 'www-authenticate': 'Bearer realm="ambient-node-agent"' } });
+        }
+        return send(text(403, `${method} ${url.pathname}: the admin token does not match`));
+      }
     }
     // A route may throw or reject: answer 500 and keep serving (a broken config dump must
     // not take the metrics or probes with it).

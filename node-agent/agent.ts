@@ -1,45 +1,46 @@
 // The node agent program's pieces wired together (DESIGN.md sections 1-3), startable
-// in-process (tests) or from node-agent/main.ts:
+// in-process (tests) or from node-agent/main.ts. Wiring only; each part is its own module:
 //
-//   controller client (15012) --update--> held resources --buildState--> ProxyState
-//   ProxyState + CNI announcements + netns lookup --planEnrolment--> enrol / un-enrol
-//   enrol: certificate (CertificateManager, signed over 15012) -> listeners in the pod's
-//          netns -> capture rules (node-agent/enrolment/pod-proxy.ts)
-//   every connection -> one record -> metrics + one access-log line
+//   controller client (15012) --update--> state/store.ts (held resources, the single
+//                                         writer, the read-only snapshot)
+//   snapshot + CNI announcements + netns lookup --> enrolment/reconciler.ts --> enrol /
+//          un-enrol: certificate (CertificateManager, signed over 15012) -> listeners in
+//          the pod's netns -> capture rules (enrolment/pod-proxy.ts)
+//   every connection -> one record -> metrics + one access-log line (observe/)
+//   admin 15000 / metrics 15020 / readiness 15021 (admin.ts), CNI hand-off (cni/)
 //
-// One writer for state: only the update handler replaces `state`, in one assignment.
-// One reconciler at a time: changes that arrive while it runs make it run once more.
 // When the controller is away the agent keeps its last config and its certificates (the
 // manager serves them until they expire) and the client reconnects with backoff.
-import { basename, dirname } from 'node:path';
+import { PeerGuard } from '../core/hbone/guard.js';
+import { HboneServerMetrics } from '../core/hbone/metrics.js';
 import { readFileSync } from 'node:fs';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { podEnrolment } from '../core/config/enrolment.js';
-import { resourceId, type Resource, type Workload } from '../core/config/model.js';
-import { ErrorCodes, MeshError } from '../core/errors.js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { CertificateManager } from '../core/identity/cert-manager.js';
-import { formatSpiffeId, parseSpiffeId, spiffeId } from '../core/identity/spiffe.js';
+import { formatSpiffeId } from '../core/identity/spiffe.js';
 import { TrustBundle } from '../core/identity/trust-bundle.js';
 import { AGENT_DEFAULTS } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { NETNS_DIR } from './enrolment/netns.js';
+import { AGENT_SOCKET_MARK, MESH_PORTS } from '../core/ports.js';
+import { adminTokenPath, newAdminToken, removeAdminToken, writeAdminToken } from './admin-token.js';
 import { startAgentServers, type AgentServers } from './admin.js';
-import { startHandoffServer, type CniPod, type HandoffServer } from './cni/handoff.js';
-import { ControllerClient, type ConfigUpdate } from './controller-client/client.js';
+import { startHandoffServer, type HandoffServer } from './cni/handoff.js';
+import { CniHandlers } from './cni/handlers.js';
+import { DEFAULT_CNI_SOCKET } from './cni/socket-path.js';
+import { ControllerClient } from './controller-client/client.js';
 import { controllerSigner } from './controller-client/signer.js';
-import { NetnsFinder } from './enrolment/netns.js';
-import { planEnrolment, wantsCapture } from './enrolment/plan.js';
-import { startPodProxy, type PodProxy } from './enrolment/pod-proxy.js';
+import { parseResolvConf } from './dns/server.js';
+import type { AgentDump, EnrolledPodStatus } from './dump.js';
+import { kubeNewPodReader, newPodJudge } from './enrolment/new-pod.js';
+import { EnrolmentReconciler } from './enrolment/reconciler.js';
 import { accessLogSink } from './observe/access-log.js';
 import { AgentMetrics } from './observe/metrics.js';
-import { PeerGuard } from '../core/hbone/guard.js';
-import { HboneServerMetrics } from '../core/hbone/metrics.js';
-import { createCounters } from './proxy/balancer.js';
-import { buildState, type ProxyState } from './proxy/state.js';
-import { parseResolvConf } from './dns/server.js';
+import { AgentState } from './state/store.js';
+import type { ProxyState } from './state/snapshot.js';
+
+export type { EnrolledPodStatus } from './dump.js';
 
 /** SO_MARK on the agent's sockets in pods: the capture lets them through (Istio's 0x539). */
-export const AGENT_MARK = 0x539;
+export const AGENT_MARK = AGENT_SOCKET_MARK;
 
 export interface NodeAgentOptions {
   /** The node this agent serves (spec.nodeName through the downward API). */
@@ -47,23 +48,31 @@ export interface NodeAgentOptions {
   trustDomain?: string;
   controller: {
     address: { host: string; port: number };
-    /** The controller's SPIFFE ID. */
+    /** How the controller's certificate must name it: its DNS name (ambient-controller.<ns>.svc, never issued to workloads) or a spiffe:// ID (controller-client/controller-name.ts). */
     identity: string;
     /** The mesh roots the controller's certificate must chain to. */
     roots: string[];
     /** The agent's ServiceAccount token, read anew for every request. */
     token: () => string | Promise<string>;
   };
-  /** For pods the CNI plugin announces before they are Workloads: their labels decide. */
+  /** For pods the CNI plugin announces before they are Workloads: the pod, its namespace
+   * and the PeerAuthentications are read, and the controller's rules applied. */
   kubeConfig?: KubeConfig;
-  /** The CNI hand-off socket (`@name`: abstract); false: none. Default @ambient-cni. */
+  /** The mesh's root namespace (mesh-wide PeerAuthentications); default ambient-system. */
+  rootNamespace?: string;
+  /** The CNI hand-off socket's path (cni/socket-path.ts); false: none. Default /var/lib/ambient/cni/cni.sock. */
   cniSocket?: string | false;
   /** Admin (default 127.0.0.1:15000), metrics (0.0.0.0:15020), readiness (0.0.0.0:15021); false: not served. */
   servers?: { admin?: { host?: string; port: number } | false; metrics?: { host?: string; port: number } | false; readiness?: { host?: string; port: number } | false };
+  /** Where the admin token is written (mode 0600, directory 0700); default
+   * /var/run/ambient-node-agent/<node>/admin-token; false: not written (the token is then
+   * known to the caller only, through NodeAgent.adminToken). */
+  adminTokenFile?: string | false;
   mark?: number;
   /** Redirect pods' DNS to the proxy on 15053; default true. */
   captureDns?: boolean;
-  /** Where the DNS proxy forwards other names; default the nameservers of /etc/resolv.conf. */
+  /** Where a pod's DNS proxy forwards other names when the pod's own resolv.conf cannot be
+   * found (dns/pod-resolvers.ts); default the nameservers of the agent's /etc/resolv.conf. */
   dnsUpstreams?: string[];
   clusterDomain?: string;
   repairIntervalMs?: number;
@@ -75,15 +84,6 @@ export interface NodeAgentOptions {
   accessLogger?: Logger;
 }
 
-export interface EnrolledPodStatus {
-  uid: string;
-  name: string;
-  namespace: string;
-  identity: string;
-  netns: string;
-  activeConnections: number;
-}
-
 export interface NodeAgent {
   readonly node: string;
   readonly metrics: AgentMetrics;
@@ -91,12 +91,14 @@ export interface NodeAgent {
   readonly certificates: CertificateManager;
   readonly servers: AgentServers;
   readonly cni: HandoffServer | undefined;
+  /** The bearer token admin endpoints that change state require (new at every start). */
+  readonly adminToken: string;
   /** First config applied. */
   ready(): boolean;
   state(): ProxyState;
   pods(): EnrolledPodStatus[];
   /** What /config_dump on 15000 answers. */
-  configDump(): Record<string, unknown>;
+  configDump(): AgentDump;
   /** Runs the enrolment reconciler now (and waits for it). */
   reconcile(): Promise<void>;
   /** Checks (and repairs) every enrolled pod's capture now. */
@@ -104,32 +106,14 @@ export interface NodeAgent {
   close(): Promise<void>;
 }
 
-interface Failure {
-  uid: string;
-  error: string;
-  at: string;
-}
-
 export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
   const log = opts.logger ?? silentLogger;
   const trustDomain = opts.trustDomain ?? 'cluster.local';
-  const mark = opts.mark ?? AGENT_MARK;
-  const captureDns = opts.captureDns ?? true;
+  const rootNamespace = opts.rootNamespace ?? 'ambient-system';
   const drainMs = opts.drainTimeoutMs ?? AGENT_DEFAULTS.drainTimeoutMs;
-  const dnsUpstreams = opts.dnsUpstreams ?? systemNameservers();
   const trustBundle = new TrustBundle(opts.controller.roots);
-
-  let state: ProxyState = buildState([], { localNode: opts.node });
-  let synced = false;
-  const held = new Map<string, Resource>();
-  const pods = new Map<string, PodProxy>();
-  const enrolledWith = new Map<string, { netns: string; identity: string; workload: Workload }>();
-  const netnsOf = new Map<string, string>();
-  const announced = new Map<string, Workload>();
-  const failures = new Map<string, Failure>();
-  const finder = new NetnsFinder(opts.netnsDir ?? NETNS_DIR);
-  const counters = createCounters();
-  let closed = false;
+  const store = new AgentState(opts.node);
+  const state = () => store.snapshot();
 
   const client = new ControllerClient({
     address: opts.controller.address,
@@ -138,33 +122,44 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     token: opts.controller.token,
     node: opts.node,
     logger: log,
-    onUpdate: (u) => applyUpdate(u),
+    onUpdate: (u) => {
+      const applied = store.apply(u);
+      for (const warning of applied.newWarnings) log.warn({ warning }, 'agent: config oddity');
+      if (applied.first) log.info({ version: u.version, resources: store.size() }, 'agent: first config applied');
+    },
   });
   const certificates = new CertificateManager({ signer: controllerSigner(client), trustBundle });
+  // The reconciler is created below; the metrics read it lazily.
+  let reconciler: EnrolmentReconciler | undefined;
   const metrics = new AgentMetrics({
-    enrolledPods: () => pods.size,
+    enrolledPods: () => reconciler?.size ?? 0,
     controllerConnected: () => client.status.connected,
     certificates: () => certificates.list().map((c) => ({ identity: formatSpiffeId(c.identity), notAfter: c.notAfter })),
-    activeConnections: () => [...pods.values()].reduce((n, p) => n + p.active(), 0),
+    activeConnections: () => reconciler?.activeConnections() ?? 0,
   });
-  const onConnectionEnd = accessLogSink(opts.accessLogger ?? log, () => state, metrics);
-  // One penalty box for every pod's 15008: a peer refused at one pod is refused at all.
-  const hboneGuard = new PeerGuard({ logger: log, metrics: new HboneServerMetrics(metrics.registry) });
-
-  function applyUpdate(u: ConfigUpdate): void {
-    // A reconnect's first update (full) carries only what differs from the versions our
-    // hello reported, with removals for the rest: applied like any other, it leaves us
-    // holding exactly the controller's set. Clearing first would drop what did not change.
-    for (const r of u.upserts) held.set(resourceId(r.kind, r.key), { kind: r.kind, key: r.key, body: r.body } as Resource);
-    for (const r of u.removes) held.delete(resourceId(r.kind, r.key));
-    const seen = new Set(state.warnings);
-    state = buildState([...held.values()], { localNode: opts.node });
-    for (const w of state.localWorkloads()) announced.delete(w.uid);
-    for (const warning of state.warnings) if (!seen.has(warning)) log.warn({ warning }, 'agent: config oddity');
-    if (!synced) log.info({ version: u.version, resources: held.size }, 'agent: first config applied');
-    synced = true;
-    void schedule();
-  }
+  const onConnectionEnd = accessLogSink(opts.accessLogger ?? log, state, metrics);
+  const enrolment = new EnrolmentReconciler({
+    state,
+    certificates,
+    trustDomain,
+    mark: opts.mark ?? AGENT_MARK,
+    captureDns: opts.captureDns ?? true,
+    dnsUpstreams: opts.dnsUpstreams ?? systemNameservers(),
+    ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
+    drainMs,
+    ...(opts.netnsDir !== undefined && { netnsDir: opts.netnsDir }),
+    ...(opts.kubeConfig && {
+      judgeNewPod: newPodJudge(kubeNewPodReader(opts.kubeConfig, { rootNamespace, logger: log }), { node: opts.node, trustDomain, rootNamespace, logger: log }),
+    }),
+    metrics,
+    onConnectionEnd,
+    onConnectionOpen: (r) => metrics.connectionOpened(r, state()),
+    // One penalty box for every pod's 15008: a peer refused at one pod is refused at all.
+    hboneGuard: new PeerGuard({ logger: log, metrics: new HboneServerMetrics(metrics.registry) }),
+    logger: log,
+  });
+  reconciler = enrolment;
+  store.onChange((applied) => void enrolment.configChanged(applied.state));
 
   client.on('update', (r) => {
     metrics.configUpdate(r.rejected.length);
@@ -176,212 +171,36 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   client.on('disconnected', (err) => log.warn({ err: err?.message }, 'agent: config stream lost; serving the last config while reconnecting'));
   client.on('error', (err) => log.debug({ err: err.message }, 'agent: controller unreachable; retrying'));
   certificates.on('rotated', (c) => {
-    const id = formatSpiffeId(c.identity);
-    for (const p of pods.values()) if (p.identity === id) p.setCertificate(c);
-    log.info({ identity: id, notAfter: c.notAfter.toISOString() }, 'agent: certificate renewed');
+    enrolment.certificateRotated(c);
+    log.info({ identity: formatSpiffeId(c.identity), notAfter: c.notAfter.toISOString() }, 'agent: certificate renewed');
   });
   certificates.on('error', (err, id) => log.warn({ identity: formatSpiffeId(id), err: err.message }, 'agent: certificate renewal failed; the current one is served until it expires'));
-
-  // ---- the reconciler ----
-  let running: Promise<void> | undefined;
-  let again = false;
-  function schedule(): Promise<void> {
-    if (closed) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      try {
-        do {
-          again = false;
-          await reconcileOnce();
-        } while (again && !closed);
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  }
-
-  async function reconcileOnce(): Promise<void> {
-    // Forget what is known of pods that are gone (no longer in config, announced or enrolled).
-    const gone = (uid: string) => state.workloadByUid(uid) === undefined && !announced.has(uid) && !enrolledWith.has(uid);
-    for (const uid of [...netnsOf.keys()]) if (gone(uid)) netnsOf.delete(uid);
-    for (const uid of [...failures.keys()]) if (gone(uid)) failures.delete(uid);
-    const view = new Map([...enrolledWith].map(([uid, e]) => [uid, { netns: e.netns, identity: e.identity }]));
-    let plan = planEnrolment({ local: state.localWorkloads(), announced, netns: netnsOf, enrolled: view });
-    if (plan.lookup.length > 0) {
-      for (const w of plan.lookup) {
-        const name = await finder.find(w.ips);
-        if (name !== undefined) netnsOf.set(w.uid, name);
-      }
-      plan = planEnrolment({ local: state.localWorkloads(), announced, netns: netnsOf, enrolled: view });
-      for (const w of plan.lookup) {
-        if (w.ips.length > 0) noteFailure(w.uid, `no network namespace under ${opts.netnsDir ?? NETNS_DIR} holds ${w.ips.join(', ')}`, 'netns_not_found');
-      }
-    }
-    for (const uid of plan.unenrol) {
-      const pod = pods.get(uid);
-      pods.delete(uid);
-      const was = enrolledWith.get(uid);
-      enrolledWith.delete(uid);
-      // A pod that is gone has nothing to drain.
-      const left = !netnsOf.has(uid) && state.workloadByUid(uid) === undefined;
-      await pod?.close(left ? 0 : drainMs).catch((err: Error) => log.warn({ uid, err: err.message }, 'agent: un-enrolment incomplete'));
-      // The identity's last pod on this node left: stop renewing its certificate.
-      if (was && ![...enrolledWith.values()].some((e) => e.identity === was.identity)) certificates.forget(parseSpiffeId(was.identity));
-    }
-    for (const { workload, netns } of plan.enrol) {
-      if (closed) return;
-      const uid = workload.uid;
-      try {
-        const starting = startPodProxy({
-          netns,
-          workload: () => state.workloadByUid(uid) ?? announced.get(uid) ?? workload,
-          getState: () => state,
-          certificates,
-          trustDomain,
-          mark,
-          counters,
-          onConnectionEnd,
-          onConnectionOpen: (r) => metrics.connectionOpened(r, state),
-          hboneGuard,
-          captureDns,
-          dnsUpstreams,
-          ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
-          logger: log,
-        });
-        let pod: PodProxy;
-        try {
-          pod = await withTimeout(starting, AGENT_DEFAULTS.enrolTimeoutMs, `enrolling ${workload.namespace}/${workload.name}`);
-        } catch (err) {
-          // One that finishes after all is undone: the next round starts afresh.
-          starting.then((late) => late.close(0)).catch(() => {});
-          throw err;
-        }
-        pods.set(uid, pod);
-        enrolledWith.set(uid, { netns, identity: workload.identity, workload });
-        failures.delete(uid);
-      } catch (err) {
-        noteFailure(uid, (err as Error).message, (err as MeshError).code ?? 'error');
-        log.error({ pod: `${workload.namespace}/${workload.name}`, netns, err: (err as Error).message }, 'agent: enrolment failed; retried at the next change or repair');
-      }
-    }
-  }
-
-  function noteFailure(uid: string, error: string, reason: string): void {
-    if (failures.get(uid)?.error !== error) metrics.enrolmentFailure(reason);
-    failures.set(uid, { uid, error, at: new Date().toISOString() });
-  }
-
-  async function repair(): Promise<void> {
-    for (const [uid, pod] of [...pods]) {
-      try {
-        const s = await pod.repair();
-        if (!s.complete) metrics.captureRepair();
-      } catch (err) {
-        log.warn({ uid, err: (err as Error).message }, 'agent: capture check failed');
-      }
-    }
-    await schedule();
-  }
-
-  // ---- the CNI hand-off: a new pod is captured before its containers start ----
-  const kubeApi = opts.kubeConfig?.makeApiClient(CoreV1Api);
-  async function onCniAdd(p: CniPod): Promise<void> {
-    if (!p.podUid || !p.podName || !p.podNamespace) return; // not a Kubernetes pod: nothing to decide
-    const netns = netnsName(p.netnsPath);
-    if (netns === undefined) {
-      log.warn({ pod: `${p.podNamespace}/${p.podName}`, netns: p.netnsPath }, 'agent: CNI netns is not under /var/run/netns; the pod is enrolled when found by address');
-      return;
-    }
-    netnsOf.set(p.podUid, netns);
-    finder.forget(netns);
-    const known = state.workloadByUid(p.podUid);
-    if (known === undefined) {
-      const w = await judgeNewPod(p);
-      if (w === undefined) return;
-      announced.set(p.podUid, w);
-    } else if (!wantsCapture(known)) {
-      return;
-    }
-    await schedule();
-    if (!pods.has(p.podUid)) {
-      const f = failures.get(p.podUid);
-      throw new MeshError(ErrorCodes.CNI_HANDOFF_FAILED, `the node agent could not enrol pod ${p.podNamespace}/${p.podName}: ${f?.error ?? 'unknown reason'}`);
-    }
-  }
-
-  async function onCniDel(p: CniPod): Promise<void> {
-    if (!p.podUid) return;
-    announced.delete(p.podUid);
-    const netns = netnsOf.get(p.podUid);
-    netnsOf.delete(p.podUid);
-    if (netns) finder.forget(netns);
-    const pod = pods.get(p.podUid);
-    if (pod) {
-      pods.delete(p.podUid);
-      enrolledWith.delete(p.podUid);
-      await pod.close(0).catch(() => {});
-    }
-  }
-
-  /** The Workload a just-created pod will be, when its labels enrol it; undefined when not. */
-  async function judgeNewPod(p: CniPod): Promise<Workload | undefined> {
-    if (!kubeApi) return undefined;
-    try {
-      const [pod, ns] = await Promise.all([
-        kubeApi.readNamespacedPod({ namespace: p.podNamespace!, name: p.podName! }),
-        kubeApi.readNamespace({ name: p.podNamespace! }),
-      ]);
-      if (pod.metadata?.uid !== p.podUid) return undefined;
-      const labels = pod.metadata?.labels ?? {};
-      const e = podEnrolment(
-        { labels, hostNetwork: pod.spec?.hostNetwork === true, isWaypoint: labels['gateway.networking.k8s.io/gateway-name'] !== undefined },
-        ns.metadata?.labels ?? {},
-      );
-      if (e.protocol !== 'HBONE') return undefined;
-      const sa = pod.spec?.serviceAccountName || 'default';
-      return {
-        uid: p.podUid!,
-        name: p.podName!,
-        namespace: p.podNamespace!,
-        serviceAccount: sa,
-        identity: formatSpiffeId(spiffeId(p.podNamespace!, sa, trustDomain)),
-        node: opts.node,
-        ips: p.ips,
-        protocol: 'HBONE',
-        labels,
-        canonicalName: labels['app'] ?? p.podName!,
-        canonicalRevision: labels['version'] ?? 'latest',
-        mtlsMode: 'PERMISSIVE',
-        healthy: false,
-      };
-    } catch (err) {
-      // Fail open: the pod starts uncaptured and is enrolled as soon as the config says so.
-      log.warn({ pod: `${p.podNamespace}/${p.podName}`, err: (err as Error).message }, 'agent: cannot read the new pod from the API server; it is enrolled once the controller reports it');
-      return undefined;
-    }
-  }
 
   // ---- start ----
   const cleanups: Array<() => Promise<void> | void> = [];
   let servers: AgentServers;
   let cni: HandoffServer | undefined;
+  const adminToken = newAdminToken();
   try {
+    if (opts.servers?.admin !== false && opts.adminTokenFile !== false) {
+      const tokenFile = opts.adminTokenFile ?? adminTokenPath(opts.node);
+      await writeAdminToken(tokenFile, adminToken);
+      cleanups.push(() => removeAdminToken(tokenFile, adminToken));
+    }
     servers = await startAgentServers({
-      admin: opts.servers?.admin === false ? undefined : { host: '127.0.0.1', port: 15000, ...opts.servers?.admin },
-      metrics: opts.servers?.metrics === false ? undefined : { host: '0.0.0.0', port: 15020, ...opts.servers?.metrics },
-      readiness: opts.servers?.readiness === false ? undefined : { host: '0.0.0.0', port: 15021, ...opts.servers?.readiness },
+      adminToken,
+      admin: opts.servers?.admin === false ? undefined : { host: '127.0.0.1', port: MESH_PORTS.admin, ...opts.servers?.admin },
+      metrics: opts.servers?.metrics === false ? undefined : { host: '0.0.0.0', port: MESH_PORTS.metrics, ...opts.servers?.metrics },
+      readiness: opts.servers?.readiness === false ? undefined : { host: '0.0.0.0', port: MESH_PORTS.readiness, ...opts.servers?.readiness },
       registry: metrics.registry,
       logger: log,
       configDump: () => dump(),
-      ready: () => (synced ? { ready: true } : { ready: false, reason: `no config from the controller at ${opts.controller.address.host}:${opts.controller.address.port} yet` }),
+      ready: () => (store.synced() ? { ready: true } : { ready: false, reason: `no config from the controller at ${opts.controller.address.host}:${opts.controller.address.port} yet` }),
     });
     cleanups.push(() => servers.close());
     if (opts.cniSocket !== false) {
-      cni = await startHandoffServer({ socket: opts.cniSocket ?? '@ambient-cni', onAdd: onCniAdd, onDel: onCniDel, logger: log });
+      const handlers = new CniHandlers({ agent: enrolment.cniPort(), logger: log });
+      cni = await startHandoffServer({ socket: opts.cniSocket ?? DEFAULT_CNI_SOCKET, onAdd: (p) => handlers.add(p), onDel: (p) => handlers.del(p), logger: log });
       const c = cni;
       cleanups.push(() => c.close());
     }
@@ -390,36 +209,31 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     throw err;
   }
   client.start();
-  const repairTimer = setInterval(() => void repair(), opts.repairIntervalMs ?? AGENT_DEFAULTS.repairIntervalMs);
+  const repairTimer = setInterval(() => void enrolment.repair(), opts.repairIntervalMs ?? AGENT_DEFAULTS.repairIntervalMs);
   repairTimer.unref();
 
-  function podStatuses(): EnrolledPodStatus[] {
-    return [...pods].map(([uid, p]) => {
-      const w = state.workloadByUid(uid) ?? enrolledWith.get(uid)!.workload;
-      return { uid, name: w.name, namespace: w.namespace, identity: p.identity, netns: p.netns, activeConnections: p.active() };
-    });
-  }
-
-  function dump(): Record<string, unknown> {
+  function dump(): AgentDump {
+    const s = state();
     return {
       node: opts.node,
-      ready: synced,
+      ready: store.synced(),
       controller: { address: `${opts.controller.address.host}:${opts.controller.address.port}`, ...client.status },
-      enrolled: podStatuses(),
-      failures: [...failures.values()],
-      workloads: state.workloads(),
-      services: state.services(),
-      policies: state.policies(),
+      enrolled: enrolment.statuses(),
+      failures: enrolment.failures(),
+      workloads: [...s.workloads()],
+      services: [...s.services()],
+      policies: [...s.policies()],
       certificates: certificates.list().map((c) => ({
         identity: formatSpiffeId(c.identity),
         serial: c.serial,
         notBefore: c.notBefore.toISOString(),
         notAfter: c.notAfter.toISOString(),
       })),
-      warnings: state.warnings,
+      warnings: [...s.warnings],
     };
   }
 
+  let closed = false;
   return {
     node: opts.node,
     metrics,
@@ -427,34 +241,23 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     certificates,
     servers,
     cni,
-    ready: () => synced,
-    state: () => state,
-    pods: podStatuses,
+    adminToken,
+    ready: () => store.synced(),
+    state,
+    pods: () => enrolment.statuses(),
     configDump: dump,
-    reconcile: schedule,
-    repair,
+    reconcile: () => enrolment.schedule(),
+    repair: () => enrolment.repair(),
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(repairTimer);
-      await running?.catch(() => {});
-      // Pods keep their capture when the agent stops (as ztunnel's do): their traffic
-      // waits for the next agent rather than leave the pod in plaintext, which a STRICT
-      // peer would refuse anyway. The next agent finds them by address and takes over;
-      // un-enrolling (the label) is what removes the rules.
-      await Promise.all([...pods.values()].map((p) => p.close(drainMs, { keepCapture: true }).catch(() => {})));
-      pods.clear();
+      await enrolment.close(drainMs);
       await client.close();
       certificates.close();
       for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     },
   };
-}
-
-/** The name of a netns pinned under /var/run/netns (what the capture commands take). */
-function netnsName(path: string): string | undefined {
-  const dir = dirname(path);
-  return dir === NETNS_DIR || dir === '/run/netns' ? basename(path) : undefined;
 }
 
 function systemNameservers(): string[] {
@@ -463,14 +266,4 @@ function systemNameservers(): string[] {
   } catch {
     return [];
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new MeshError(ErrorCodes.ENROL_FAILED, `${what} took longer than ${ms} ms`)), ms);
-    }),
-  ]);
 }

@@ -3,14 +3,19 @@
 // roots and the controller's address from the API server, startNodeAgent(), and a
 // graceful stop on SIGTERM/SIGINT.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
-import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
 import { AGENT_DEFAULTS } from '../core/limits.js';
 import { createLogger, type Logger } from '../core/log.js';
+import { MESH_PORTS } from '../core/ports.js';
+import { defaultAdminTokenPath } from './admin-token.js';
 import { startNodeAgent } from './agent.js';
+import { DEFAULT_CNI_SOCKET, LOCAL_CLUSTER_SOCKET_ROOT, defaultCniSocket } from './cni/socket-path.js';
 
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+// The projected token for the controller's audience (manifests/node-agent.yaml, volume
+// controller-token); the local cluster names the volume's directory in AMBIENT_VOLUME_CONTROLLER_TOKEN.
+const CONTROLLER_TOKEN = join(process.env['AMBIENT_VOLUME_CONTROLLER_TOKEN'] ?? '/var/run/secrets/ambient.dev/controller', 'token');
 const ROOT_CONFIGMAP = 'ambient-ca-root';
 const ROOT_KEY = 'root-cert.pem';
 
@@ -28,10 +33,11 @@ interface Flags {
   controllerNamespace: string;
   controllerService: string;
   controllerAddress?: { host: string; port: number };
-  controllerSa: string;
+  controllerName?: string;
   rootsFile?: string;
   tokenFile: string;
-  cniSocket: string;
+  cniSocket?: string;
+  adminTokenFile?: string;
   dnsCapture: boolean;
   clusterDomain: string;
 }
@@ -44,10 +50,11 @@ async function main(argv: string[]): Promise<void> {
     .option('--controller-namespace <ns>', "the controller's namespace (its Service, its roots ConfigMap)", 'ambient-system')
     .option('--controller-service <name>', "the controller's Service, port 15012", 'ambient-controller')
     .option('--controller-address <host:port>', "the controller's 15012 address (default: its Service's cluster IP)", hostPort)
-    .option('--controller-sa <name>', "the controller's ServiceAccount (the identity it must prove)", 'ambient-controller')
+    .option('--controller-name <name>', "the DNS name on the controller's serving certificate (or its spiffe:// ID); default <controller-service>.<controller-namespace>.svc")
     .option('--roots-file <path>', `the mesh roots (default: ConfigMap ${ROOT_CONFIGMAP} in the controller's namespace)`)
-    .option('--token-file <path>', 'the ServiceAccount token presented to the controller', process.env['AMBIENT_TOKEN_FILE'] ?? SERVICE_ACCOUNT_TOKEN)
-    .option('--cni-socket <socket>', 'the CNI hand-off socket (@name: abstract)', '@ambient-cni')
+    .option('--token-file <path>', 'the projected ServiceAccount token (audience ambient.dev/controller) presented to the controller', CONTROLLER_TOKEN)
+    .option('--cni-socket <path>', `the CNI hand-off socket, in a root-only directory (default: ${DEFAULT_CNI_SOCKET}; on the local cluster ${LOCAL_CLUSTER_SOCKET_ROOT}/<cluster>/<node>/cni.sock)`)
+    .option('--admin-token-file <path>', 'where the admin token (needed to change the agent through 15000) is written, mode 0600 (default: /var/run/ambient-node-agent/<node>/admin-token; on the local cluster /var/run/ambient/<cluster>/<node>/admin-token)')
     .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
     .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
     .parse(argv)
@@ -88,12 +95,15 @@ async function main(argv: string[]): Promise<void> {
       trustDomain: o.trustDomain,
       controller: {
         address,
-        identity: formatSpiffeId(spiffeId(o.controllerNamespace, o.controllerSa, o.trustDomain)),
+        // A DNS name the mesh CA never issues to workloads: no workload certificate passes for the controller.
+        identity: o.controllerName ?? `${o.controllerService}.${o.controllerNamespace}.svc`,
         roots,
         token: async () => (await readFile(o.tokenFile, 'utf8')).trim(),
       },
       kubeConfig: kc,
-      cniSocket: o.cniSocket,
+      rootNamespace: o.controllerNamespace,
+      cniSocket: o.cniSocket ?? defaultCniSocket(process.env, node),
+      adminTokenFile: o.adminTokenFile ?? defaultAdminTokenPath(process.env, node),
       captureDns: o.dnsCapture,
       clusterDomain: o.clusterDomain,
       logger: log,
@@ -118,7 +128,7 @@ async function controllerAddress(api: CoreV1Api, namespace: string, name: string
   const svc = await api.readNamespacedService({ namespace, name });
   const ip = svc.spec?.clusterIP;
   if (!ip || ip === 'None') throw new Error(`Service ${namespace}/${name} has no cluster IP`);
-  const port = svc.spec?.ports?.find((p) => p.port === 15012 || p.name === 'xds')?.port ?? 15012;
+  const port = svc.spec?.ports?.find((p) => p.port === MESH_PORTS.controller || p.name === 'xds')?.port ?? MESH_PORTS.controller;
   return { host: ip, port };
 }
 

@@ -20,6 +20,11 @@ if (files.length === 0) {
   console.error(`run-tests: no test files under dist/${filter ? ` matching ${filter}` : ''}`);
   process.exit(1);
 }
-const args = ['--test', '--test-concurrency=2', '--test-timeout=180000', ...files];
+// The runner applies --test-timeout to each file as a whole, and the e2e files (each a
+// local cluster with several nodes, asserting on their own tighter per-step bounds) take
+// 2-3 minutes alone on 2 cores and longer beside another file: 10 minutes per file keeps
+// a loaded machine from cancelling them while still bounding a hung file.
+const FILE_TIMEOUT_MS = 600_000;
+const args = ['--test', '--test-concurrency=2', `--test-timeout=${FILE_TIMEOUT_MS}`, ...files];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -5,12 +5,15 @@ import { after, test } from 'node:test';
 import net from 'node:net';
 import { pino } from 'pino';
 import { isMeshError, ErrorCodes } from '../core/errors.js';
+import { newAdminToken } from '../node-agent/admin-token.js';
 import { startAgentServers, type AgentServers, type Readiness } from '../node-agent/admin.js';
 import { accessLogSink } from '../node-agent/observe/access-log.js';
 import { AgentMetrics } from '../node-agent/observe/metrics.js';
 import { stateOf, workload } from '../node-agent/proxy/fixtures.js';
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
+const TOKEN = newAdminToken();
+const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 let readiness: Readiness = { ready: false, reason: 'no config from the controller yet' };
 let dumpThrows = false;
@@ -22,6 +25,7 @@ const servers: AgentServers = await startAgentServers({
   readiness: LOOPBACK,
   logger,
   registry: metrics.registry,
+  adminToken: TOKEN,
   ready: () => readiness,
   configDump: () => {
     if (dumpThrows) throw new Error('state is being swapped');
@@ -43,26 +47,60 @@ test('agent_admin_log_level_change_is_applied_to_the_logger', async () => {
   const child = logger.child({ component: 'proxy' });
   let res = await fetch(url('admin', '/logging'));
   assert.deepEqual(await res.json(), { level: 'info' });
-  res = await fetch(url('admin', '/logging?level=debug'), { method: 'POST' });
+  res = await fetch(url('admin', '/logging?level=debug'), { method: 'POST', headers: AUTH });
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { level: 'debug', previous: 'info' });
   assert.equal(logger.level, 'debug');
   assert.equal(child.level, 'debug', 'children follow');
-  res = await fetch(url('admin', '/logging?level=warn'), { method: 'PUT' });
+  res = await fetch(url('admin', '/logging?level=warn'), { method: 'PUT', headers: AUTH });
   assert.equal(res.status, 200);
   assert.equal(logger.level, 'warn');
-  await fetch(url('admin', '/logging?level=info'), { method: 'POST' });
+  await fetch(url('admin', '/logging?level=info'), { method: 'POST', headers: AUTH });
+  assert.equal(logger.level, 'info');
+});
+
+test('agent_admin_log_level_change_without_token_is_refused_401', async () => {
+  // What any host-network pod or process on the node (or a browser page it opens) can do:
+  // the admin port is on the node's loopback, which they all share.
+  for (const method of ['POST', 'PUT']) {
+    const res = await fetch(url('admin', '/logging?level=trace'), { method });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/);
+    assert.match(await res.text(), /needs "Authorization: Bearer <admin token>"/);
+  }
+  assert.equal(logger.level, 'info', 'the level did not change');
+});
+
+test('agent_admin_log_level_change_with_wrong_token_is_refused_403', async () => {
+  for (const authorization of [`Bearer ${newAdminToken()}`, `Bearer ${TOKEN}x`, `Basic ${TOKEN}`, 'Bearer ']) {
+    const res = await fetch(url('admin', '/logging?level=trace'), { method: 'POST', headers: { authorization } });
+    assert.equal(res.status, 403, authorization);
+    await res.text();
+  }
+  assert.equal(logger.level, 'info', 'the level did not change');
+});
+
+test('agent_admin_reads_need_no_token_on_loopback', async () => {
+  assert.equal((await fetch(url('admin', '/config_dump'))).status, 200);
+  assert.equal((await fetch(url('admin', '/logging'))).status, 200);
+});
+
+test('agent_admin_without_a_configured_token_refuses_every_change', async (t) => {
+  const s = await startAgentServers({ admin: LOOPBACK, logger, ready: () => readiness });
+  t.after(() => s.close());
+  const res = await fetch(`http://127.0.0.1:${s.admin!.port}/logging?level=trace`, { method: 'POST', headers: { authorization: 'Bearer anything' } });
+  assert.equal(res.status, 403);
   assert.equal(logger.level, 'info');
 });
 
 test('agent_admin_bad_log_level_is_400_and_changes_nothing', async () => {
-  const res = await fetch(url('admin', '/logging?level=verbose'), { method: 'POST' });
+  const res = await fetch(url('admin', '/logging?level=verbose'), { method: 'POST', headers: AUTH });
   assert.equal(res.status, 400);
   const body = await res.text();
   assert.match(body, /unknown level "verbose"/);
   assert.match(body, /debug/, 'names the valid levels');
   assert.equal(logger.level, 'info');
-  const none = await fetch(url('admin', '/logging'), { method: 'POST' });
+  const none = await fetch(url('admin', '/logging'), { method: 'POST', headers: AUTH });
   assert.equal(none.status, 400);
   assert.match(await none.text(), /no level given/);
 });

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { CoreV1Api, KubeConfig, PatchStrategy, makeInformer, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, makeInformer, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
+import { startControllers, type ControllerManager } from '../local-cluster/controllers/manager.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
 const run = promisify(execFile);
@@ -249,9 +250,108 @@ spec:
     await assert.rejects(core.readNamespace({ name: 'shop' }), (err: { code?: number }) => err.code === 404);
   });
 
+  test('kubectl_apply_of_a_5mb_object_prints_the_servers_413_not_a_broken_pipe', async () => {
+    const file = join(dir, 'big.yaml');
+    writeFileSync(file, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: default}\ndata:\n  x: "${'y'.repeat(5 * 1024 * 1024)}"\n`);
+    await assert.rejects(kubectl('apply', '-f', file), (err: Error) => {
+      assert.match(err.message, /Error from server \(RequestEntityTooLarge\): .*Request entity too large: limit is 3145728/);
+      assert.doesNotMatch(err.message, /broken pipe|connection reset/);
+      return true;
+    });
+    // Under the body limit but over the 1.5 MiB object limit: the same kind of answer.
+    writeFileSync(file, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big, namespace: default}\ndata:\n  x: "${'y'.repeat(2 * 1024 * 1024)}"\n`);
+    await assert.rejects(kubectl('create', '-f', file), /Error from server \(RequestEntityTooLarge\): .*configmaps "big" would be \d+ bytes, limit is 1572864/);
+    assert.match(await kubectl('get', 'ns', 'default'), /^default\s+Active/m, 'the server keeps serving');
+  });
+
   test('kubectl_reports_invalid_objects_with_field_paths', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata: {name: bad, namespace: default}\nspec:\n  containers: [{name: c}]\n');
     await assert.rejects(kubectl('apply', '-f', file), /spec\.containers\[0\]\.image: Required value/);
+  });
+});
+
+describe('controller manager', () => {
+  const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+  /** Marks every pod bound to a node Running and Ready, as a kubelet would. */
+  async function kubeletReportsReady(core: CoreV1Api, namespace: string): Promise<number> {
+    const pods = (await core.listNamespacedPod({ namespace })).items.filter((p) => p.spec?.nodeName && !p.metadata?.deletionTimestamp);
+    for (const p of pods) {
+      if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+      await core.patchNamespacedPodStatus(
+        { name: p.metadata!.name!, namespace, body: { status: { phase: 'Running', podIP: '10.244.0.9', conditions: [{ type: 'Ready', status: 'True' }] } } },
+        MERGE,
+      );
+    }
+    return pods.length;
+  }
+
+  test('controller_manager_restart_against_the_same_store_creates_and_deletes_no_pods', async () => {
+    const prefix = `cm${++prefixes}:`;
+    let s = await startApiServer({ redisUrl: redis.url, prefix });
+    let cm: ControllerManager | undefined;
+    try {
+      let kc = kubeConfig(s.url);
+      let core = kc.makeApiClient(CoreV1Api);
+      cm = startControllers(kc);
+      await cm.synced;
+      for (const name of ['node1', 'node2']) {
+        await core.createNode({ body: { metadata: { name } } });
+        await core.patchNodeStatus({ name, body: { status: { conditions: [{ type: 'Ready', status: 'True' }] } } }, MERGE);
+      }
+      await core.createNamespace({ body: { metadata: { name: 'churn' } } });
+      // Created after the controllers started: they first see these from watch events,
+      // and after the restart from a fresh list, as on the local cluster.
+      const template = {
+        metadata: { labels: { app: 'web' }, annotations: { 'example.com/note': 'x' } },
+        spec: { serviceAccountName: 'default', containers: [{ name: 'web', image: 'web:1', ports: [{ containerPort: 8080, name: 'http' }], env: [{ name: 'A', value: '1' }] }] },
+      };
+      const apps = kc.makeApiClient(AppsV1Api);
+      await apps.createNamespacedDeployment({ namespace: 'churn', body: { metadata: { name: 'web' }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template } } });
+      await apps.createNamespacedDaemonSet({
+        namespace: 'churn',
+        body: { metadata: { name: 'agent' }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { ...template, metadata: { labels: { app: 'agent' } } } } },
+      });
+      // Bring it to rest: 2 + 2 pods, all Ready, and a reconcile pass that changes nothing.
+      const deadline = Date.now() + 15_000;
+      let settled = false;
+      while (!settled) {
+        assert.ok(Date.now() < deadline, 'the deployment and daemonset did not settle');
+        await cm.reconcile();
+        const bound = await kubeletReportsReady(core, 'churn');
+        const before = (await core.listNamespacedPod({ namespace: 'churn' })).items.map((p) => p.metadata!.uid).sort();
+        await cm.reconcile();
+        const after = (await core.listNamespacedPod({ namespace: 'churn' })).items.map((p) => p.metadata!.uid).sort();
+        settled = bound === 4 && before.length === 4 && JSON.stringify(before) === JSON.stringify(after);
+        if (!settled) await new Promise((r) => setTimeout(r, 100));
+      }
+      const list = await core.listNamespacedPod({ namespace: 'churn' });
+      const uids = list.items.map((p) => p.metadata!.uid).sort();
+      const rv = list.metadata!.resourceVersion!;
+
+      // Restart the control plane: controller manager and API server, same Redis store.
+      await cm.stop();
+      cm = undefined;
+      await s.close();
+      s = await startApiServer({ redisUrl: redis.url, prefix });
+      kc = kubeConfig(s.url);
+      core = kc.makeApiClient(CoreV1Api);
+      cm = startControllers(kc);
+      await cm.synced;
+      for (let i = 0; i < 3; i++) {
+        await cm.reconcile();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+
+      const res = await fetch(`${s.url}/api/v1/namespaces/churn/pods?watch=true&resourceVersion=${rv}&timeoutSeconds=1`, { signal: AbortSignal.timeout(10_000) });
+      const events = (await res.text()).split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { type: string; object: V1Pod });
+      const churn = events.filter((e) => e.type === 'ADDED' || e.type === 'DELETED' || e.object.metadata?.deletionTimestamp);
+      assert.deepEqual(churn.map((e) => `${e.type} ${e.object.metadata?.name}`), [], 'no pod was created or deleted after the restart');
+      assert.deepEqual((await core.listNamespacedPod({ namespace: 'churn' })).items.map((p) => p.metadata!.uid).sort(), uids);
+    } finally {
+      await cm?.stop();
+      await s.close();
+    }
   });
 });

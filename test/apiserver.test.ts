@@ -8,7 +8,18 @@ import http from 'node:http';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../local-cluster/apiserver/server.js';
+import { redisDir, startClusterRedis } from '../local-cluster/lifecycle.js';
+import { ensureClusterPki } from '../local-cluster/pki.js';
+import { stopCluster } from '../local-cluster/processes.js';
+import { clusterDir, writeKubeconfig, writePrivateFile, writeRecord } from '../local-cluster/state.js';
+import { closedPort } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -529,6 +540,40 @@ describe('errors', () => {
     assert.equal(created.metadata.name, 'good', 'bad requests did not disturb the server');
   });
 
+  test('mesh_policies_with_wrongly_typed_fields_and_loopback_endpoints_are_refused_at_admission', async () => {
+    const s = await server();
+    const ap = (spec: unknown) => ({ apiVersion: 'ambient.dev/v1', kind: 'AuthorizationPolicy', metadata: { name: 'ap' }, spec });
+    const to = await call(s, 'POST', '/apis/ambient.dev/v1/namespaces/default/authorizationpolicies', ap({ action: 'ALLOW', rules: [{ to: 42 }] }));
+    assert.equal(to.status, 422, JSON.stringify(to.body));
+    assert.equal(to.body.reason, 'Invalid');
+    assert.equal(to.body.message, 'AuthorizationPolicy "ap" is invalid: spec.rules[0].to: Invalid value: "integer": spec.rules[0].to in body must be of type array: "integer"');
+    assert.deepEqual(to.body.details.causes.map((c: Any) => [c.reason, c.field]), [['FieldValueTypeInvalid', 'spec.rules[0].to']]);
+    const principals = await call(s, 'POST', '/apis/ambient.dev/v1/namespaces/default/authorizationpolicies', ap({ rules: [{ from: [{ source: { principals: 7 } }] }] }));
+    assert.equal(principals.status, 422);
+    assert.deepEqual(principals.body.details.causes.map((c: Any) => c.field), ['spec.rules[0].from[0].source.principals']);
+    const pa = { apiVersion: 'ambient.dev/v1', kind: 'PeerAuthentication', metadata: { name: 'pa' }, spec: { selector: { matchLabels: { app: 5 } }, mtls: { mode: 'STRICT' } } };
+    const label = await call(s, 'POST', '/apis/ambient.dev/v1/namespaces/default/peerauthentications', pa);
+    assert.equal(label.status, 422);
+    assert.deepEqual(label.body.details.causes.map((c: Any) => c.field), ['spec.selector.matchLabels.app']);
+    // A patch that would make a stored policy ill-typed is refused the same way.
+    await ok(s, 'POST', '/apis/ambient.dev/v1/namespaces/default/authorizationpolicies', ap({ action: 'DENY', rules: [{ from: [{ source: { principals: ['x'] } }] }] }));
+    const patched = await call(s, 'PATCH', '/apis/ambient.dev/v1/namespaces/default/authorizationpolicies/ap', { spec: { rules: [{ from: [{ source: { principals: 7 } }] }] } }, { 'content-type': 'application/merge-patch+json' });
+    assert.equal(patched.status, 422);
+    const slice = (addresses: string[]) => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'echo-x', labels: { 'kubernetes.io/service-name': 'echo' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses }],
+      ports: [{ port: 8080, protocol: 'TCP' }],
+    });
+    const loop = await call(s, 'POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(['127.0.0.1']));
+    assert.equal(loop.status, 422);
+    assert.match(loop.body.message, /endpoints\[0\]\.addresses\[0\]: Invalid value: "127.0.0.1": may not be in the loopback range/);
+    assert.equal((await call(s, 'POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(['169.254.169.254']))).status, 422);
+    await ok(s, 'POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(['10.244.1.7']));
+  });
+
   test('unknown_kinds_methods_and_oversized_bodies', async () => {
     const s = await server({ maxBodyBytes: 64 * 1024 });
     const unknown = await call(s, 'GET', '/apis/example.com/v1/widgets');
@@ -547,6 +592,88 @@ describe('errors', () => {
     const v = await ok(s, 'GET', '/version');
     assert.equal(v.major, '1');
     assert.equal((await call(s, 'GET', '/openapi/v2')).status, 404);
+  });
+});
+
+describe('oversize requests', () => {
+  /** Sends `head` then `body` in chunks on a raw connection; collects what comes back until the server closes or `until` holds. */
+  async function rawExchange(
+    port: number,
+    head: string,
+    chunks: Iterable<Buffer>,
+    until: (received: string) => boolean,
+  ): Promise<{ received: string; written: number; closed: boolean; socket: net.Socket }> {
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    let closed = false;
+    let written = 0;
+    socket.on('data', (d) => (received += d.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => (closed = true));
+    socket.write(head);
+    for (const c of chunks) {
+      if (closed || socket.destroyed || !socket.writable) break;
+      if (!socket.write(c)) await Promise.race([once(socket, 'drain'), once(socket, 'close'), new Promise((r) => setTimeout(r, 200))]);
+      written += c.length;
+    }
+    const deadline = Date.now() + 10_000;
+    while (!closed && !until(received) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return { received, written, closed, socket };
+  }
+
+  const statusOf = (raw: string): Any => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4, raw.indexOf('}', raw.lastIndexOf('"code"')) + 1));
+
+  test('oversize_body_gets_a_413_status_while_the_client_is_still_sending_and_the_connection_survives', async () => {
+    const s = await server({ maxBodyBytes: 1024 });
+    const body = Buffer.alloc(256 * 1024, 'y');
+    const head = `POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
+    const chunks = Array.from({ length: 64 }, (_, i) => body.subarray(i * 4096, (i + 1) * 4096));
+    const { received, written, closed, socket } = await rawExchange(s.port, head, chunks, (r) => r.includes('"code":413}'));
+    try {
+      assert.equal(written, body.length, 'the whole body could be sent: no reset');
+      assert.equal(closed, false);
+      assert.match(received, /^HTTP\/1\.1 413 /);
+      const st = statusOf(received);
+      assert.deepEqual([st.kind, st.status, st.reason, st.code, st.message], ['Status', 'Failure', 'RequestEntityTooLarge', 413, 'Request entity too large: limit is 1024']);
+      // The connection goes on: the next request on it is served.
+      let more = '';
+      socket.on('data', (d) => (more += d.toString('latin1')));
+      socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+      const deadline = Date.now() + 5_000;
+      while (!more.includes('\r\n\r\nok') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.match(more, /^HTTP\/1\.1 200 [\s\S]*\r\n\r\nok$/);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  test('endless_oversize_body_gets_its_413_then_the_connection_is_closed_within_the_discard_bound', async () => {
+    const s = await server({ maxBodyBytes: 1024, maxDiscardBytes: 64 * 1024 });
+    const head = 'POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n';
+    const chunk = Buffer.concat([Buffer.from('1000\r\n'), Buffer.alloc(4096, 'y'), Buffer.from('\r\n')]);
+    function* endless(): Generator<Buffer> {
+      for (let i = 0; i < 16 * 1024; i++) yield chunk; // 64 MiB at most: the server must stop us long before
+    }
+    const { received, written, closed, socket } = await rawExchange(s.port, head, endless(), () => false);
+    socket.destroy();
+    assert.ok(closed, 'the server closed the connection');
+    assert.ok(written < 16 * 1024 * 1024, `the server stopped reading after ${written} bytes`);
+    assert.match(received, /^HTTP\/1\.1 413 /, 'the answer arrived before the close');
+    assert.equal(statusOf(received).reason, 'RequestEntityTooLarge');
+  });
+
+  test('object_over_the_object_limit_is_413_even_when_the_body_fits', async () => {
+    const s = await server({ maxObjectBytes: 16 * 1024 });
+    const big = await call(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'big' }, data: { x: 'y'.repeat(20 * 1024) } });
+    assert.equal(big.status, 413);
+    assert.equal(big.body.reason, 'RequestEntityTooLarge');
+    assert.match(big.body.message, /^Request entity too large: configmaps "big" would be \d+ bytes, limit is 16384$/);
+    // Grown past the limit by a small patch: refused too, and the stored object is unchanged.
+    await ok(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'grows' }, data: { x: 'y'.repeat(10 * 1024) } });
+    const grown = await call(s, 'PATCH', '/api/v1/namespaces/default/configmaps/grows', { data: { z: 'y'.repeat(10 * 1024) } }, { 'content-type': 'application/merge-patch+json' });
+    assert.equal(grown.status, 413);
+    assert.deepEqual(Object.keys((await ok(s, 'GET', '/api/v1/namespaces/default/configmaps/grows')).data), ['x']);
   });
 });
 
@@ -613,6 +740,168 @@ describe('tokens', () => {
     } finally {
       detach();
       extra.close();
+    }
+  });
+});
+
+describe('authorization', () => {
+  /** An API server reached through an attached listener, where only bearer tokens count (as from the cluster network). */
+  async function withTokenListener(s: ApiServer, fn: (other: { url: string }) => Promise<void>): Promise<void> {
+    const extra = net.createServer();
+    extra.listen(0, '127.0.0.1');
+    await once(extra, 'listening');
+    const detach = s.attach(extra);
+    try {
+      await fn({ url: `http://127.0.0.1:${(extra.address() as net.AddressInfo).port}` });
+    } finally {
+      detach();
+      extra.close();
+    }
+  }
+
+  /** A pod's token, as the kubelet mints it: bound to the pod, for the API server's audience. */
+  async function podToken(s: ApiServer, namespace: string, sa: string, podName: string): Promise<string> {
+    await call(s, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name: sa } });
+    const p = await ok(s, 'POST', `/api/v1/namespaces/${namespace}/pods`, pod(podName, {}, { spec: { serviceAccountName: sa } }));
+    const tr = await ok(s, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${sa}/token`, {
+      spec: { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: podName, uid: p.metadata.uid } },
+    });
+    return tr.status.token;
+  }
+
+  const secret = (name: string, value: string) => ({ metadata: { name }, data: { 'ca-key.pem': Buffer.from(value).toString('base64') } });
+
+  test('pod_token_cannot_read_or_steal_secrets_of_other_namespaces_but_reads_its_own', async () => {
+    const s = await server();
+    for (const n of ['ambient-system', 'x']) await ok(s, 'POST', '/api/v1/namespaces', ns(n));
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/secrets', secret('ambient-ca', 'the mesh CA key'));
+    await ok(s, 'POST', '/api/v1/namespaces/x/secrets', secret('own', 'x secret'));
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/serviceaccounts', { metadata: { name: 'ambient-controller' } });
+    const attacker = await podToken(s, 'x', 'default', 'attacker');
+    const controller = await podToken(s, 'ambient-system', 'ambient-controller', 'controller-1');
+    await withTokenListener(s, async (other) => {
+      const as = (token: string) => ({ authorization: `Bearer ${token}` });
+      const get = await call(other, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, as(attacker));
+      assert.equal(get.status, 403, JSON.stringify(get.body));
+      assert.deepEqual([get.body.kind, get.body.reason, get.body.code], ['Status', 'Forbidden', 403]);
+      assert.equal(get.body.message, 'secrets "ambient-ca" is forbidden: User "system:serviceaccount:x:default" cannot get resource "secrets" in API group "" in the namespace "ambient-system"');
+      assert.ok(!JSON.stringify(get.body).includes(Buffer.from('the mesh CA key').toString('base64')));
+      const all = await call(other, 'GET', '/api/v1/secrets', undefined, as(attacker));
+      assert.equal(all.status, 403);
+      assert.match(all.body.message, /^secrets is forbidden: User "system:serviceaccount:x:default" cannot list resource "secrets" in API group "" at the cluster scope$/);
+      for (const path of ['/api/v1/namespaces/ambient-system/secrets', '/api/v1/secrets?watch=true', '/api/v1/watch/namespaces/ambient-system/secrets', '/api/v1/namespaces/ambient-system/secrets?watch=1&fieldSelector=metadata.name%3Dambient-ca']) {
+        assert.equal((await call(other, 'GET', path, undefined, as(attacker))).status, 403, path);
+      }
+      // Around the rule: overwrite the CA, mint the controller's token, or run a pod as it.
+      assert.equal((await call(other, 'PUT', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', secret('ambient-ca', 'forged'), as(attacker))).status, 403);
+      assert.equal((await call(other, 'DELETE', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, as(attacker))).status, 403);
+      const mint = await call(other, 'POST', '/api/v1/namespaces/ambient-system/serviceaccounts/ambient-controller/token', {}, as(attacker));
+      assert.equal(mint.status, 403);
+      assert.match(mint.body.message, /cannot create resource "serviceaccounts\/token" in API group "" in the namespace "ambient-system"/);
+      const impostor = pod('impostor', {}, { spec: { serviceAccountName: 'ambient-controller' } });
+      assert.equal((await call(other, 'POST', '/api/v1/namespaces/ambient-system/pods', impostor, as(attacker))).status, 403);
+      // Its own namespace's Secrets stay usable.
+      const own = await call(other, 'GET', '/api/v1/namespaces/x/secrets/own', undefined, as(attacker));
+      assert.equal(own.status, 200);
+      assert.deepEqual((await ok(other, 'GET', '/api/v1/namespaces/x/secrets', undefined, as(attacker))).items.map((i: Any) => i.metadata.name), ['own']);
+      assert.equal((await call(other, 'GET', '/api/v1/namespaces/ambient-system/configmaps', undefined, as(attacker))).status, 200, 'other kinds stay readable');
+      // The mesh's controller keeps its CA Secret and its TokenReviews.
+      const ca = await call(other, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, as(controller));
+      assert.equal(ca.status, 200);
+      const review = await call(other, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', { spec: { token: attacker } }, as(controller));
+      assert.equal(review.status, 201);
+      assert.equal(review.body.status.authenticated, true);
+    });
+    // The admin (loopback) is untouched.
+    assert.equal((await call(s, 'GET', '/api/v1/secrets')).status, 200);
+    assert.equal((await call(s, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca')).status, 200);
+  });
+
+  test('node_token_mints_pod_tokens_in_any_namespace_but_reads_no_foreign_secrets', async () => {
+    const s = await server();
+    for (const n of ['ambient-system', 'apps']) await ok(s, 'POST', '/api/v1/namespaces', ns(n));
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/secrets', secret('ambient-ca', 'k'));
+    await ok(s, 'POST', '/api/v1/namespaces/kube-system/serviceaccounts', { metadata: { name: 'ambient-node' } });
+    const node = (await ok(s, 'POST', '/api/v1/namespaces/kube-system/serviceaccounts/ambient-node/token', {})).status.token;
+    await ok(s, 'POST', '/api/v1/namespaces/apps/serviceaccounts', { metadata: { name: 'default' } });
+    const p = await ok(s, 'POST', '/api/v1/namespaces/apps/pods', pod('web'));
+    await withTokenListener(s, async (other) => {
+      const as = { authorization: `Bearer ${node}` };
+      const tr = await call(other, 'POST', '/api/v1/namespaces/apps/serviceaccounts/default/token', { spec: { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web', uid: p.metadata.uid } } }, as);
+      assert.equal(tr.status, 201, JSON.stringify(tr.body));
+      const status = await call(other, 'PATCH', '/api/v1/namespaces/apps/pods/web/status', { status: { phase: 'Running' } }, { ...as, 'content-type': 'application/merge-patch+json' });
+      assert.equal(status.status, 200);
+      assert.equal((await call(other, 'POST', '/api/v1/nodes', { metadata: { name: 'node1' } }, as)).status, 201);
+      assert.equal((await call(other, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, as)).status, 403);
+    });
+  });
+});
+
+describe('key material at rest', () => {
+  /** Every file and directory under `root`, with its permission bits. */
+  function modes(root: string): Map<string, { mode: number; dir: boolean }> {
+    const out = new Map<string, { mode: number; dir: boolean }>();
+    const walk = (p: string) => {
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st) return; // a temporary file Redis has just renamed
+      out.set(p, { mode: st.mode & 0o777, dir: st.isDirectory() });
+      if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    };
+    walk(root);
+    return out;
+  }
+
+  test('cluster_state_redis_aof_pki_and_tokens_are_private_to_root', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'ambient-home-'));
+    const saved = process.env['AMBIENT_HOME'];
+    process.env['AMBIENT_HOME'] = home;
+    const cluster = `modes${process.pid}`;
+    const dir = clusterDir(cluster);
+    // A directory left loose by an earlier run is put right too.
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    let r: Redis | undefined;
+    try {
+      await writeRecord({ name: cluster, nodes: ['node1'], apiPort: 1, redisPort: 2, createdAt: new Date().toISOString(), repoRoot: '/' });
+      await writeKubeconfig(cluster, 1);
+      await writePrivateFile(dir, 'node-token', 'a.b.c');
+      await ensureClusterPki(dir, ['10.10.0.1']);
+      const port = await closedPort();
+      await startClusterRedis({ cluster, stateDir: dir, port });
+      r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      r.on('error', () => {});
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          await r.connect();
+          break;
+        } catch {
+          assert.ok(Date.now() < deadline, 'redis did not start');
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      }
+      // What the API server keeps there: the CA Secret among the objects.
+      await r.hset('k8s:objects:secrets', 'ambient-system/ambient-ca', JSON.stringify({ data: { 'ca-key.pem': 'c2VjcmV0' } }));
+      await r.bgrewriteaof(); // a snapshot base file too
+      while (/aof_rewrite_in_progress:1|aof_rewrite_scheduled:1/.test(await r.info('persistence'))) {
+        assert.ok(Date.now() < deadline, 'the AOF rewrite did not finish');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const files = [...modes(dir)];
+      const aof = files.filter(([p, m]) => p.startsWith(redisDir(dir)) && !m.dir);
+      assert.ok(aof.length > 0, 'redis wrote its append-only file');
+      const loose = files.filter(([p, m]) => (m.dir ? m.mode !== 0o700 : p.endsWith('.crt') ? m.mode !== 0o644 : m.mode !== 0o600));
+      assert.deepEqual(loose.map(([p, m]) => `${p.slice(dir.length)} ${m.mode.toString(8)}`), [], 'directories 0700, files 0600 (certificates 0644)');
+      assert.equal(statSync(join(dir, 'pki', 'ca.key')).mode & 0o777, 0o600);
+      // Another user on the machine cannot read the store, the keys or the token.
+      for (const f of [aof[0]![0], join(dir, 'pki', 'ca.key'), join(dir, 'node-token')]) {
+        await assert.rejects(promisify(execFile)('/bin/cat', [f], { uid: 65534, gid: 65534, timeout: 5_000 }), /Permission denied/, f);
+      }
+    } finally {
+      r?.disconnect();
+      await stopCluster(cluster, dir, 2_000);
+      if (saved === undefined) delete process.env['AMBIENT_HOME'];
+      else process.env['AMBIENT_HOME'] = saved;
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

@@ -8,12 +8,23 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { ErrorCodes, isMeshError } from '../core/errors.js';
 import { connectInNetns, listenInNetns, netnsPath, originalDst } from '../core/syscalls.js';
 import { assertPodNetns, checkCapture, installCapture, removeCapture, type CaptureInstallOptions } from '../node-agent/capture/apply.js';
 import { captureRules } from '../node-agent/capture/rules.js';
+import type { CertificateManager, WorkloadCertificate } from '../core/identity/cert-manager.js';
+import { startPodProxy, type PodProxy } from '../node-agent/enrolment/pod-proxy.js';
+import { createCounters } from '../node-agent/proxy/balancer.js';
+import { stateOf, workload } from '../node-agent/proxy/fixtures.js';
+import type { ConnectionRecord } from '../node-agent/proxy/record.js';
+import { installProbeRules } from '../local-cluster/network/probe-source.js';
+import { PodProber, runProbe } from '../local-cluster/runtime/prober.js';
+import type { ContainerState } from '../local-cluster/runtime/supervisor.js';
+import { waitFor } from './support/net.js';
+import { issue, newCa } from './support/pki.js';
 import { ifName, Netns, output, requireRoot, run } from './support/netns.js';
 
 const MARK = 0x539;
@@ -434,6 +445,284 @@ test('ipv6_capture_redirects_outbound_and_inbound_and_can_be_turned_off', { time
   assert.doesNotMatch(await saved(pod, 'ip6tables-save'), /AMB-/);
   assert.equal((await dial(t, pod, PEER6, 8080)).landed, 'peer-8080-v6');
   assert.equal((await dial(t, pod, PEER, 8080)).landed, '15001');
+});
+
+// ---------------------------------------------------------------- an enrolled pod (the agent's own listeners)
+
+const EPOD = '10.98.3.1';
+const ENODE = '10.98.3.2';
+const EPOD6 = 'fd98:3::1';
+const ENODE6 = 'fd98:3::2';
+const EPOD_LL = 'fe80::98:1';
+const APP_PORT = 8080;
+const NODE_APP_PORT = 9090;
+
+interface Enrolled {
+  pod: Netns;
+  /** The pod's neighbour on the link: plays a peer pod, and the node the pod's traffic routes through. */
+  node: Netns;
+  /** The node's end of the veth (the pod bridge for the probe rules). */
+  nodeIf: string;
+  podIf: string;
+  proxy: PodProxy;
+  records: ConnectionRecord[];
+  /** Requests the app served. */
+  appHits: { count: number };
+}
+
+/**
+ * A dual-stack STRICT pod enrolled by startPodProxy (the agent's real listeners and
+ * capture), an HTTP app on :8080 (both families, `/healthz` 200), and a neighbour
+ * namespace on its link that the pod routes through (its "node"), serving :9090.
+ */
+async function enrolledStrictPod(t: TestContext): Promise<Enrolled> {
+  const pod = await Netns.create('cap-epod', t);
+  const node = await Netns.create('cap-enode', t);
+  const [podIf, nodeIf] = [ifName('cep'), ifName('cen')];
+  await pod.run('ip', ['link', 'add', podIf, 'type', 'veth', 'peer', 'name', nodeIf, 'netns', node.name]);
+  // No duplicate address detection, for the automatic link-local addresses too: a
+  // tentative address on either end makes the first IPv6 exchanges wait on neighbour discovery.
+  await pod.run('sysctl', ['-qw', `net.ipv6.conf.${podIf}.accept_dad=0`]);
+  await node.run('sysctl', ['-qw', `net.ipv6.conf.${nodeIf}.accept_dad=0`]);
+  await pod.run('ip', ['addr', 'add', `${EPOD}/24`, 'dev', podIf]);
+  await pod.run('ip', ['addr', 'add', `${EPOD6}/64`, 'dev', podIf, 'nodad']);
+  await pod.run('ip', ['addr', 'add', `${EPOD_LL}/64`, 'dev', podIf, 'nodad']);
+  await node.run('ip', ['addr', 'add', `${ENODE}/24`, 'dev', nodeIf]);
+  await node.run('ip', ['addr', 'add', `${ENODE6}/64`, 'dev', nodeIf, 'nodad']);
+  await pod.run('ip', ['link', 'set', podIf, 'up']);
+  await node.run('ip', ['link', 'set', nodeIf, 'up']);
+  await pod.run('ip', ['route', 'add', 'default', 'via', ENODE, 'dev', podIf]);
+  await pod.run('ip', ['-6', 'route', 'add', 'default', 'via', ENODE6, 'dev', podIf]);
+
+  const appHits = { count: 0 };
+  const app = http.createServer((req, res) => {
+    appHits.count++;
+    res.end(req.url === '/healthz' ? 'app ok' : 'app');
+  });
+  const servers: net.Server[] = [];
+  t.after(() => {
+    app.closeAllConnections();
+    for (const s of servers) s.close();
+  });
+  for (const host of ['0.0.0.0', '::']) servers.push(await listenInNetns(pod.path, { host, port: APP_PORT }, (s) => app.emit('connection', s)));
+  for (const host of ['0.0.0.0', '::']) {
+    servers.push(await listenInNetns(node.path, { host, port: NODE_APP_PORT }, (s) => {
+      s.on('error', () => {});
+      s.end('node-9090\n');
+    }));
+  }
+
+  const records: ConnectionRecord[] = [];
+  const proxy = await enrol(pod, [EPOD, EPOD6], records);
+  t.after(() => proxy.close(0));
+  return { pod, node, nodeIf, podIf, proxy, records, appHits };
+}
+
+/** startPodProxy for a STRICT workload with `ips` in `pod`, as the agent enrols it (certificates from a test CA). */
+async function enrol(pod: Netns, ips: string[], records: ConnectionRecord[] = []): Promise<PodProxy> {
+  const ca = await newCa('cluster.local');
+  const creds = await issue(ca, 'default', 'app');
+  const certificates = {
+    trustBundle: ca.trustBundle,
+    async get(): Promise<WorkloadCertificate> {
+      const now = new Date();
+      return { identity: creds.identity, key: creds.key, cert: creds.cert, serial: '1', notBefore: now, notAfter: new Date(now.getTime() + 3_600_000), receivedAt: now };
+    },
+  } as unknown as CertificateManager;
+  const w = workload('app', { uid: 'uid-epod', ips, mtlsMode: 'STRICT' });
+  const state = stateOf([w]);
+  return startPodProxy({
+    netns: pod.name,
+    workload: () => w,
+    getState: () => state,
+    certificates,
+    trustDomain: 'cluster.local',
+    mark: MARK,
+    counters: createCounters(),
+    onConnectionEnd: (r) => records.push(r),
+    captureDns: false,
+    dnsUpstreams: [],
+  });
+}
+
+/** A plain HTTP GET over `socket`: the body, or the error that ended it (bounded). */
+function httpOver(socket: net.Socket, path = '/'): Promise<{ body?: string; error?: string }> {
+  return within(
+    new Promise((resolve) => {
+      const req = http.request({ createConnection: () => socket, path, headers: { connection: 'close' } }, (res) => {
+        let body = '';
+        res.on('data', (b: Buffer) => (body += b.toString()));
+        res.on('end', () => resolve({ body }));
+        res.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+      req.end();
+    }),
+    `an HTTP answer (or its failure) over ${socket.remoteAddress}`,
+  );
+}
+
+/** GET from `ns` to host:port: what came back, or why not (a refused connect included). */
+async function getFrom(ns: Netns, host: string, port: number, opts: { mark?: number; localAddress?: string; timeoutMs?: number } = {}): Promise<{ body?: string; error?: string }> {
+  let socket: net.Socket;
+  try {
+    socket = await connectInNetns(ns.path, { host, port, timeoutMs: opts.timeoutMs ?? WAIT_MS, ...(opts.mark !== undefined && { mark: opts.mark }), ...(opts.localAddress && { localAddress: opts.localAddress }) });
+  } catch (err) {
+    return { error: (err as { cause?: NodeJS.ErrnoException }).cause?.code ?? (err as Error).message };
+  }
+  socket.on('error', () => {});
+  try {
+    return await httpOver(socket);
+  } finally {
+    socket.destroy();
+  }
+}
+
+// A link-local address's scope (`%eth0`) is resolved in the namespace of the calling
+// thread, so that dial runs in a child inside `ns`.
+const GET_SCRIPT = `
+import http from 'node:http';
+const [host, port] = JSON.parse(process.env.CAPTURE_TEST_GET);
+const done = (r) => { console.log(JSON.stringify(r)); process.exit(0); };
+setTimeout(() => done({ error: 'timeout' }), ${WAIT_MS});
+const req = http.get({ host, port, path: '/', headers: { connection: 'close' } }, (res) => {
+  let body = '';
+  res.on('data', (b) => (body += b));
+  res.on('end', () => done({ body }));
+  res.on('error', (e) => done({ error: e.code ?? e.message }));
+});
+req.on('error', (e) => done({ error: e.code ?? e.message }));
+`;
+
+function getFromChild(ns: Netns, host: string, port: number): Promise<{ body?: string; error?: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'ip',
+      ['netns', 'exec', ns.name, process.execPath, '--input-type=module', '-e', GET_SCRIPT],
+      { env: { ...process.env, CAPTURE_TEST_GET: JSON.stringify([host, port]) }, timeout: 3 * WAIT_MS, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`GET client failed: ${stderr || err.message}`));
+        resolve(JSON.parse(stdout.trim().split('\n').at(-1)!));
+      },
+    );
+  });
+}
+
+test('plaintext_over_ipv6_to_a_strict_enrolled_pod_does_not_reach_the_app', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  if (!requireRoot(t)) return;
+  const f = await enrolledStrictPod(t);
+  assert.equal(f.proxy.ipv6, true, 'a dual-stack pod is captured and served on IPv6');
+
+  // The attacker: a neighbour speaking plaintext to the app's port over each IPv6 address
+  // the pod has (its cluster address, and its link-local one, which every IPv6 interface has).
+  for (const host of [EPOD6, `${EPOD_LL}%${f.nodeIf}`]) {
+    const r = await getFromChild(f.node, host, APP_PORT);
+    assert.equal(r.body, undefined, `plaintext over ${host} must not be answered (got ${JSON.stringify(r)})`);
+  }
+  // And over IPv4, as before.
+  assert.equal((await getFrom(f.node, EPOD, APP_PORT)).body, undefined);
+  assert.equal(f.appHits.count, 0, 'the app saw none of it');
+  // A refused connection is recorded when the agent's side has closed it, which may come
+  // after the client saw the close: wait (bounded) for all three records.
+  const rejectedNow = () => f.records.filter((r) => r.direction === 'inbound-plaintext');
+  await waitFor(() => rejectedNow().length >= 3, WAIT_MS, 'three refused plaintext connections recorded').catch(() => {});
+  const rejected = rejectedNow();
+  assert.ok(rejected.some((r) => r.originalDst?.ip === EPOD6 && r.reason === 'plaintext-strict'), JSON.stringify(rejected));
+  assert.ok(rejected.some((r) => r.originalDst?.ip === EPOD_LL && r.plan === 'reject'), `a link-local target is refused too: ${JSON.stringify(rejected)}`);
+});
+
+test('enrolled_dual_stack_pods_outbound_ipv6_goes_through_the_agent_with_its_original_destination', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  if (!requireRoot(t)) return;
+  const f = await enrolledStrictPod(t);
+  // The app dials an address outside the mesh over IPv6: the agent's [::1]:15001 takes
+  // it, reads the original destination (IP6T_SO_ORIGINAL_DST) and passes it through.
+  const { landed } = await dial(t, f.pod, ENODE6, NODE_APP_PORT);
+  assert.equal(landed, 'node-9090');
+  await within(
+    (async () => {
+      while (!f.records.some((r) => r.direction === 'outbound')) await new Promise((r) => setTimeout(r, 20));
+    })(),
+    'the outbound connection record',
+  );
+  const out = f.records.find((r) => r.direction === 'outbound')!;
+  assert.deepEqual(out.originalDst, { ip: ENODE6, port: NODE_APP_PORT });
+  assert.equal(out.plan, 'passthrough');
+  assert.equal(out.client?.ip, EPOD6);
+  // One of the agent's own ports, dialled over IPv6 from outside: refused, never the outbound listener.
+  assert.equal((await getFrom(f.node, EPOD6, 15001)).body, undefined);
+});
+
+test('a_pod_with_an_ipv6_address_in_a_namespace_without_ipv6_is_not_enrolled_and_one_without_is_ipv4_only', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  if (!requireRoot(t)) return;
+  const pod = await Netns.create('cap-nov6', t);
+  await pod.run('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  await pod.run('sysctl', ['-qw', 'net.ipv6.conf.lo.disable_ipv6=1']);
+  // The config says the pod has an IPv6 address, but its IPv6 could not be captured: refused, nothing left behind.
+  await assert.rejects(enrol(pod, [EPOD, EPOD6]), (err: Error) => isMeshError(err, ErrorCodes.NETWORK_INVALID) && /IPv6 is disabled/.test(err.message));
+  assert.doesNotMatch(await saved(pod), /AMB-/);
+  // An IPv4-only pod there is enrolled on IPv4 alone.
+  const proxy = await enrol(pod, [EPOD]);
+  t.after(() => proxy.close(0));
+  assert.equal(proxy.ipv6, false);
+  assert.match(await saved(pod), /-A AMB-PREROUTING/);
+});
+
+// ---------------------------------------------------------------- kubelet probes under STRICT
+
+test('kubelet_probes_reach_a_strict_pod_from_the_probe_source_and_nothing_else_does', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  if (!requireRoot(t)) return;
+  const f = await enrolledStrictPod(t);
+  await installProbeRules(f.node.name, { podBridge: f.nodeIf, ipv6: true });
+  await installProbeRules(f.node.name, { podBridge: f.nodeIf, ipv6: true }); // idempotent
+  assert.equal((await saved(f.node)).split('\n').filter((l) => l.includes('-j AMB-PROBE-')).length, 3, 'each jump once');
+  const target = { podIp: EPOD, nodeNetnsPath: f.node.path };
+
+  // The kubelet's probes, as it runs them: marked sockets from the node, SNATed to 169.254.7.127.
+  const httpProbe = await runProbe({ kind: 'http', port: APP_PORT, path: '/healthz', scheme: 'HTTP', headers: {} }, target, 2_000);
+  assert.deepEqual(httpProbe, { result: 'success', message: 'GET /healthz: 200' });
+  assert.equal((await runProbe({ kind: 'tcp', port: APP_PORT }, target, 2_000)).result, 'success');
+  const v6 = await runProbe({ kind: 'tcp', port: APP_PORT, host: EPOD6 }, target, 2_000);
+  assert.equal(v6.result, 'success', `IPv6 probes too: ${v6.message}`);
+
+  // The kubelet's prober over these probes: the STRICT pod's container becomes Ready,
+  // and a liveness probe on a port nothing serves kills it.
+  const kills: string[] = [];
+  const running: ContainerState = { state: 'running', startedAt: new Date(), pid: 1 };
+  const prober = new PodProber({
+    containers: [
+      {
+        name: 'app',
+        ports: [{ name: 'http', containerPort: APP_PORT }],
+        readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
+        livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 2 },
+      },
+    ],
+    container: () => ({ state: () => running, kill: (sig) => kills.push(sig) }),
+    target,
+    onChange: () => {},
+  });
+  t.after(() => prober.stop());
+  await within(
+    (async () => {
+      while (!prober.ready('app') || kills.length === 0) await new Promise((r) => setTimeout(r, 50));
+    })(),
+    'the STRICT pod to become ready and the liveness probe to fail',
+    10_000,
+  );
+  assert.deepEqual(kills, ['SIGTERM']);
+  prober.stop();
+  await new Promise((r) => setTimeout(r, 1_100)); // a probe in flight (1 s timeout) ends
+
+  // Anything else from the node is plaintext to a STRICT pod: refused.
+  const before = f.appHits.count;
+  assert.equal((await getFrom(f.node, EPOD, APP_PORT)).body, undefined, 'an unmarked connection from the node');
+  assert.equal((await runProbe({ kind: 'http', port: APP_PORT, path: '/healthz', scheme: 'HTTP', headers: {} }, { ...target, mark: 0x1 }, 2_000)).result, 'failure', 'another mark');
+  // A node process that takes the probe source for itself (the address on lo) without the
+  // mark: the guard drops its packets.
+  await f.node.run('ip', ['addr', 'add', '169.254.7.127/32', 'dev', 'lo']);
+  const spoof = await getFrom(f.node, EPOD, APP_PORT, { localAddress: '169.254.7.127', timeoutMs: 1_500 });
+  assert.equal(spoof.body, undefined, `a forged probe source must not reach the app (got ${JSON.stringify(spoof)})`);
+  assert.equal(f.appHits.count, before, 'the app served only the probes');
 });
 
 // ---------------------------------------------------------------- the guard

@@ -1,19 +1,40 @@
-// ambientctl as a user runs it: the real executable, its stdout, stderr and exit code.
-import { test } from 'node:test';
+// ambientctl as a user runs it: the real executable, its stdout, stderr and exit code;
+// `apply`/`delete -f` against the local cluster's API server (in this process, on a
+// throwaway Redis on loopback) with a kubeconfig as a user would have.
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { X509Certificate } from 'node:crypto';
 import { splitPem } from '../core/identity/x509.js';
+import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
+import { startRedis, type TestRedis } from './support/redis.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ambientctl.js', import.meta.url));
 
 function ambientctl(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** ambientctl without blocking this process's event loop (the API server runs in it). */
+function ambientctlAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 test('ambientctl --help lists its commands', () => {
@@ -67,4 +88,114 @@ test('errors go to stderr with their code and a non-zero exit', (t) => {
   const format = ambientctl('ca', 'inspect', '/dev/null', '-o', 'xml');
   assert.notEqual(format.code, 0);
   assert.match(format.stderr, /Allowed choices are table, json, yaml/);
+});
+
+describe('apply and delete -f against an API server', () => {
+  let redis: TestRedis;
+  let server: ApiServer;
+  let dir: string;
+  let kubeconfig: string;
+  let prefixes = 0;
+
+  before(async () => {
+    redis = await startRedis();
+    dir = mkdtempSync(join(tmpdir(), 'ambientctl-apply-'));
+  });
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A fresh API server (its own key prefix) and a kubeconfig for it. */
+  async function freshServer(): Promise<void> {
+    await server?.close();
+    server = await startApiServer({ redisUrl: redis.url, prefix: `cli${++prefixes}:` });
+    kubeconfig = join(dir, `kubeconfig-${prefixes}`);
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: local, cluster: {server: "${server.url}", insecure-skip-tls-verify: true}}]`,
+        'users: [{name: admin, user: {}}]',
+        'contexts: [{name: local, context: {cluster: local, user: admin, namespace: default}}]',
+        'current-context: local',
+        '',
+      ].join('\n'),
+    );
+  }
+
+  const file = (name: string, ...docs: string[]): string => {
+    const p = join(dir, name);
+    writeFileSync(p, docs.join('---\n'));
+    return p;
+  };
+  const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v\n`;
+  const podWithoutContainers = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: broken\nspec: {}\n';
+  const run = (...args: string[]) => ambientctlAsync('--kubeconfig', kubeconfig, ...args);
+  const configMaps = async () => JSON.parse((await run('get', 'configmaps', '-o', 'json')).stdout).map((o: { metadata: { name: string } }) => o.metadata.name).sort();
+
+  test('apply_with_two_files_applies_both', async () => {
+    await freshServer();
+    const a = file('a.yaml', cm('from-a'));
+    const b = file('b.yaml', cm('from-b'));
+    const r = await run('apply', '-f', a, '-f', b);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'configmap/from-a created\nconfigmap/from-b created\n');
+    assert.deepEqual(await configMaps(), ['from-a', 'from-b']);
+    // Applied again: unchanged, both; and the comma form kubectl accepts.
+    const again = await run('apply', '-f', `${a},${b}`);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, 'configmap/from-a unchanged\nconfigmap/from-b unchanged\n');
+  });
+
+  test('apply_file_with_a_bad_middle_document_applies_the_rest_and_exits_1_with_the_servers_message', async () => {
+    await freshServer();
+    const f = file('mixed.yaml', cm('before'), podWithoutContainers, 'a: [unclosed\n', cm('after'));
+    const r = await run('apply', '-f', f);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, 'configmap/before created\nconfigmap/after created\n');
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 2, r.stderr);
+    assert.equal(lines[0], `Error from server (Invalid): error when creating Pod default/broken from "${f}" (document 2): Pod "broken" is invalid: spec.containers: Required value`);
+    assert.match(lines[1]!, new RegExp(`^error: error parsing "${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" \\(document 3\\): `));
+    assert.deepEqual(await configMaps(), ['after', 'before']);
+  });
+
+  test('server_422_is_printed_as_its_status_message_not_a_json_dump', async () => {
+    await freshServer();
+    const r = await run('apply', '-f', file('invalid.yaml', podWithoutContainers));
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^Error from server \(Invalid\): error when creating Pod default\/broken from ".*invalid\.yaml" \(document 1\): Pod "broken" is invalid: spec\.containers: Required value\n$/);
+    assert.doesNotMatch(r.stderr, /HTTP-Code|Headers|"kind"|\{/);
+    // A refusal outside apply reads the same way.
+    const missing = await run('get', 'pods', 'nope');
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, 'Error from server (NotFound): pods "nope" not found\n');
+  });
+
+  test('delete_with_two_files_goes_on_past_not_found_and_exits_1', async () => {
+    await freshServer();
+    const a = file('da.yaml', cm('one'), cm('never-created'));
+    const b = file('db.yaml', cm('two'));
+    assert.equal((await run('apply', '-f', file('setup.yaml', cm('one'), cm('two')))).code, 0);
+    const r = await run('delete', '-f', a, '-f', b);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, 'configmap/one deleted\nconfigmap/two deleted\n');
+    assert.equal(r.stderr, `Error from server (NotFound): error when deleting ConfigMap default/never-created from "${a}" (document 2): configmaps "never-created" not found\n`);
+    assert.deepEqual(await configMaps(), []);
+    const ignored = await run('delete', '-f', a, '-f', b, '--ignore-not-found');
+    assert.equal(ignored.code, 0, ignored.stderr);
+    assert.equal(ignored.stdout + ignored.stderr, '');
+  });
+
+  test('apply_with_a_missing_path_changes_nothing', async () => {
+    await freshServer();
+    const r = await run('apply', '-f', file('ok.yaml', cm('kept-out')), '-f', join(dir, 'nope.yaml'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: the path ".*nope\.yaml" does not exist\n$/);
+    assert.deepEqual(await configMaps(), []);
+  });
 });

@@ -19,15 +19,21 @@ import { certificateInfo, createCsr, generateKeyPem } from '../core/identity/x50
 import { kubeConfigForServer } from '../core/kube/config.js';
 import type { PodRef } from '../controller/distribution/authorize.js';
 import { ControllerServer, type ControllerServerOptions } from '../controller/distribution/server.js';
+import { issueServingCertificate } from '../controller/serving-cert.js';
+import { CONTROLLER_TOKEN_AUDIENCE } from '../controller/distribution/limits.js';
+import { kubeTokenReviewer, type TokenReviewer } from '../controller/distribution/token-review.js';
 import { ControllerClient, ControllerError, type ConfigUpdate, type ControllerClientOptions } from '../node-agent/controller-client/client.js';
 import { controllerSigner } from '../node-agent/controller-client/signer.js';
-import { issue, newCa, type Creds } from './support/pki.js';
+import { issue, newCa } from './support/pki.js';
 import { readAll, waitFor } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { forgedCsr } from './controller-csr-forge.js';
 
 const TD = 'cluster.local';
-const AUDIENCE = 'ambient-controller';
+const AUDIENCE = CONTROLLER_TOKEN_AUDIENCE;
 const CONTROLLER_ID = spiffeId('ambient-system', 'ambient-controller', TD);
+/** The name on the controller's serving certificate, which agents check. */
+const CONTROLLER_NAME = 'ambient-controller.ambient-system.svc';
 const WAIT = 8_000;
 const SERVER_LIMITS = { drainTimeoutMs: 2_000, helloTimeoutMs: 3_000 };
 const CLIENT_LIMITS = { reconnectMinMs: 50, reconnectMaxMs: 300, connectTimeoutMs: 3_000, requestTimeoutMs: 5_000 };
@@ -37,8 +43,8 @@ let api: ApiServer;
 let kc: KubeConfig;
 let core: CoreV1Api;
 let ca: CertificateAuthority;
-let controllerCreds: Creds;
-const tokens: Record<'agentA' | 'agentB' | 'waypoint', string> = { agentA: '', agentB: '', waypoint: '' };
+let controllerCreds: { key: string; cert: string };
+const tokens: Record<'agentA' | 'agentB' | 'waypoint' | 'reviews', string> = { agentA: '', agentB: '', waypoint: '', reviews: '' };
 
 async function podLister(node: string): Promise<PodRef[]> {
   const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
@@ -50,11 +56,12 @@ async function podLister(node: string): Promise<PodRef[]> {
   }));
 }
 
-async function boundToken(namespace: string, sa: string, pod: string): Promise<string> {
+/** A pod-bound token for the controller's audience (as the projected volume holds it), or for `audiences` ([]: the API server's own). */
+async function boundToken(namespace: string, sa: string, pod: string, audiences: string[] = [AUDIENCE]): Promise<string> {
   const tr = await core.createNamespacedServiceAccountToken({
     namespace,
     name: sa,
-    body: { spec: { audiences: [AUDIENCE], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod } } },
+    body: { spec: { audiences, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod } } },
   });
   return tr.status!.token;
 }
@@ -65,9 +72,9 @@ before(async () => {
   kc = kubeConfigForServer(api.url);
   core = kc.makeApiClient(CoreV1Api);
   ca = await newCa(TD);
-  controllerCreds = await issue(ca, 'ambient-system', 'ambient-controller');
+  controllerCreds = await issueServingCertificate(ca, { dnsName: CONTROLLER_NAME, identity: CONTROLLER_ID, ttlMs: 3_600_000 });
   for (const ns of ['ambient-system', 'apps']) await core.createNamespace({ body: { metadata: { name: ns } } });
-  for (const [ns, sa] of [['ambient-system', 'ambient-node-agent'], ['apps', 'reviews'], ['apps', 'ratings'], ['apps', 'lonely'], ['apps', 'waypoint']] as const) {
+  for (const [ns, sa] of [['ambient-system', 'ambient-node-agent'], ['ambient-system', 'ambient-controller'], ['apps', 'reviews'], ['apps', 'ratings'], ['apps', 'lonely'], ['apps', 'waypoint']] as const) {
     await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
   }
   const pods: Array<[string, string, string, string]> = [
@@ -76,6 +83,8 @@ before(async () => {
     ['apps', 'reviews-1', 'reviews', 'node-1'],
     ['apps', 'ratings-1', 'ratings', 'node-2'],
     ['apps', 'waypoint-1', 'waypoint', 'node-1'],
+    // Someone able to create pods in the control-plane namespace runs one as the controller's ServiceAccount.
+    ['ambient-system', 'rogue-1', 'ambient-controller', 'node-1'],
   ];
   for (const [namespace, name, sa, nodeName] of pods) {
     await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { nodeName, serviceAccountName: sa, containers: [{ name: 'c', image: 'busybox' }] } } });
@@ -83,6 +92,7 @@ before(async () => {
   tokens.agentA = await boundToken('ambient-system', 'ambient-node-agent', 'agent-a');
   tokens.agentB = await boundToken('ambient-system', 'ambient-node-agent', 'agent-b');
   tokens.waypoint = await boundToken('apps', 'waypoint', 'waypoint-1');
+  tokens.reviews = await boundToken('apps', 'reviews', 'reviews-1');
 });
 
 after(async () => {
@@ -130,10 +140,10 @@ function policy(name: string, action: Policy['action'] = 'ALLOW'): Resource<'Pol
   return { kind: 'Policy', key, body: { key, name, namespace: 'apps', scope: 'namespace', action, rules: [] } };
 }
 
-/** Waits for `p`, failing after WAIT ms. */
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
+/** Waits for `p`, failing after `ms` (default WAIT). */
+async function within<T>(p: Promise<T>, what: string, ms = WAIT): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${WAIT} ms waiting for ${what}`)), WAIT)));
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
   try {
     return await Promise.race([p, timeout]);
   } finally {
@@ -151,8 +161,8 @@ async function startServer(t: TestContext, opts: Partial<ControllerServerOptions
     trustDomain: TD,
     ca,
     kubeConfig: kc,
-    audiences: [AUDIENCE],
     podLister,
+    isWaypoint: (sa) => sa.namespace === 'apps' && sa.name === 'waypoint',
     ...opts,
     limits: { ...SERVER_LIMITS, ...opts.limits },
   });
@@ -174,7 +184,7 @@ function startAgent(t: TestContext, port: number, opts: Partial<Omit<ControllerC
   const client = new ControllerClient({
     address: { host: '127.0.0.1', port },
     trustBundle: ca.trustBundle,
-    controllerIdentity: CONTROLLER_ID,
+    controllerIdentity: CONTROLLER_NAME,
     token: () => bearer ?? tokens.agentA,
     node: 'node-1',
     onUpdate: (u) => {
@@ -540,6 +550,219 @@ describe('config stream', () => {
   });
 });
 
+describe('config stream attacks', () => {
+  const agentHeaders = { authorization: '', 'x-ambient-node': 'node-1', 'content-type': 'application/x-ndjson' };
+
+  /** The first line the controller writes on `stream`. */
+  async function firstLine(stream: http2.ClientHttp2Stream): Promise<string> {
+    let buf = '';
+    for await (const chunk of stream) {
+      buf += (chunk as Buffer).toString('utf8');
+      const i = buf.indexOf('\n');
+      if (i >= 0) return buf.slice(0, i);
+    }
+    assert.fail(`the stream ended without a line (${buf.length} bytes)`);
+  }
+
+  test('ordinary_pod_service_account_cannot_open_a_config_stream_or_get_a_certificate', async (t) => {
+    const { server, port } = await startServer(t);
+    server.setResources([workload('w1')]);
+    const session = rawSession(t, port);
+    const { status, stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.reviews}` });
+    assert.equal(status, 403);
+    const body = JSON.parse((await readAll(stream, WAIT)).toString()) as { code: string; message: string };
+    assert.equal(body.code, ErrorCodes.CTRL_FORBIDDEN);
+    assert.match(body.message, /apps\/reviews is neither the node agents' \(ambient-system\/ambient-node-agent\) nor a waypoint's/);
+    assert.equal(server.status().clients.length, 0);
+    const pod = startAgent(t, port, { bearer: tokens.reviews });
+    const key = await generateKeyPem();
+    const err = await pod.client.requestCertificate(createCsr(key, spiffeId('apps', 'reviews', TD))).then(
+      () => assert.fail('an ordinary pod got a certificate from the controller'),
+      (e: unknown) => e as ControllerError,
+    );
+    assert.equal(err.status, 403);
+    assert.equal(err.code, ErrorCodes.CTRL_FORBIDDEN);
+    // The waypoint's ServiceAccount is served.
+    const waypoint = startAgent(t, port, { bearer: tokens.waypoint });
+    waypoint.client.start();
+    await waitFor(() => waypoint.updates.length === 1, WAIT, 'the waypoint to get its config');
+    assert.equal(onlyClient(server).role, 'waypoint');
+  });
+
+  test('hello_with_100k_made_up_ids_causes_no_removals', async (t) => {
+    // A 4 MB hello takes a while on a loaded machine: it must not be cut by the hello timeout.
+    const { server, port } = await startServer(t, { limits: { helloTimeoutMs: 30_000 } });
+    server.setResources([workload('w1'), service('reviews')]);
+    const session = rawSession(t, port);
+    const { status, stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` });
+    assert.equal(status, 200);
+    const versions: Record<string, string> = {};
+    for (let i = 0; i < 100_000; i++) versions[`Workload/made-up-${i}`] = `1-${(i % 10).toString().repeat(16)}`;
+    versions['Workload/w1'] = '1-0000000000000000'; // one it holds at stale content
+    stream.write(`${JSON.stringify({ type: 'hello', node: 'node-1', versions })}\n`);
+    const update = JSON.parse(await within(firstLine(stream), 'the first update', 30_000)) as { type: string; full: boolean; upserts: Array<{ kind: string; key: string }>; removes: unknown[] };
+    assert.equal(update.type, 'update', JSON.stringify(update).slice(0, 300));
+    assert.equal(update.full, true);
+    assert.deepEqual(update.removes, [], 'no removal for ids the controller never had');
+    assert.deepEqual(update.upserts.map((u) => `${u.kind}/${u.key}`).sort(), ['Service/apps/reviews.apps.svc.cluster.local', 'Workload/w1']);
+    assert.equal(onlyClient(server).resources, 2, 'the made-up ids are not remembered either');
+    stream.close();
+  });
+
+  test('few_unknown_held_ids_are_still_removed_after_a_reconnect', async (t) => {
+    // A resource deleted while the agent was away is unknown to the table too: it must go.
+    const { server, port } = await startServer(t);
+    server.setResources([workload('w1')]);
+    const session = rawSession(t, port);
+    const { stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` });
+    stream.write(`${JSON.stringify({ type: 'hello', node: 'node-1', versions: { 'Workload/deleted-meanwhile': '3-0123456789abcdef' } })}\n`);
+    const update = JSON.parse(await within(firstLine(stream), 'the first update')) as { removes: Array<{ kind: string; key: string }> };
+    assert.deepEqual(update.removes, [{ kind: 'Workload', key: 'deleted-meanwhile' }]);
+    stream.close();
+  });
+
+  test('client_whose_unread_data_exceeds_the_buffer_cap_is_dropped', async (t) => {
+    const { server, port } = await startServer(t, { limits: { maxBufferedBytesPerClient: 64 * 1024 } });
+    server.setResources(Array.from({ length: 16 }, (_, i) => workload(`big-${i}`, { blob: 'x'.repeat(16 * 1024) })));
+    const session = rawSession(t, port);
+    const { status, stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` });
+    assert.equal(status, 200);
+    stream.on('error', () => {}); // the reset is what we wait for
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    stream.write('{"type":"hello","node":"node-1","versions":{}}\n'); // and never reads
+    await within(closed, 'the controller to drop the stream');
+    assert.equal(stream.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    await waitFor(() => server.status().clients.length === 0, WAIT, 'the client to be forgotten');
+  });
+
+  test('client_that_does_not_read_is_dropped_after_the_slow_client_timeout_and_readers_stay', async (t) => {
+    const { server, port } = await startServer(t, { limits: { slowClientTimeoutMs: 400 } });
+    server.setResources(Array.from({ length: 8 }, (_, i) => workload(`big-${i}`, { blob: 'x'.repeat(32 * 1024) })));
+    const reader = startAgent(t, port, { bearer: tokens.agentB, node: 'node-2' });
+    reader.client.start();
+    await waitFor(() => reader.updates.length === 1, WAIT, 'the reader to sync');
+    const session = rawSession(t, port);
+    const { stream } = await rawRequest(session, '/v1/config', { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` });
+    stream.on('error', () => {}); // the reset is what we wait for
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    stream.write('{"type":"hello","node":"node-1","versions":{}}\n'); // and never reads
+    await within(closed, 'the controller to drop the stream');
+    assert.equal(stream.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    server.setResources([workload('small')]);
+    await waitFor(() => reader.updates.length === 2, WAIT, 'the reader to get the next update');
+    assert.deepEqual(server.status().clients.map((c) => c.node), ['node-2']);
+  });
+
+  test('config_streams_per_caller_are_capped', async (t) => {
+    const { server, port } = await startServer(t, { limits: { maxStreamsPerCaller: 2 } });
+    server.setResources([workload('w1')]);
+    const session = rawSession(t, port);
+    const headers = { ...agentHeaders, authorization: `Bearer ${tokens.agentA}` };
+    const open = [await rawRequest(session, '/v1/config', headers), await rawRequest(session, '/v1/config', headers)];
+    assert.deepEqual(open.map((o) => o.status), [200, 200]);
+    const third = await rawRequest(session, '/v1/config', headers);
+    assert.equal(third.status, 429);
+    const body = JSON.parse((await readAll(third.stream, WAIT)).toString()) as { code: string; message: string };
+    assert.equal(body.code, ErrorCodes.CTRL_RATE_LIMITED);
+    assert.match(body.message, /already has 2 config streams open \(limit maxStreamsPerCaller\)/);
+    // Another node's agent is not affected, and a closed stream frees its place.
+    const other = await rawRequest(session, '/v1/config', { ...headers, authorization: `Bearer ${tokens.agentB}`, 'x-ambient-node': 'node-2' });
+    assert.equal(other.status, 200);
+    open[0]!.stream.close();
+    await waitFor(() => server.status().clients.filter((c) => c.node === 'node-1').length === 1, WAIT, 'the closed stream to be forgotten');
+    assert.equal((await rawRequest(session, '/v1/config', headers)).status, 200);
+  });
+});
+
+describe('token audience', () => {
+  /** A TokenReviewer against the local API server that counts the reviews it makes. */
+  function countingReviewer(): { reviewer: TokenReviewer; count: () => number } {
+    const inner = kubeTokenReviewer(kc, { audiences: [AUDIENCE], timeoutMs: 5_000 });
+    let n = 0;
+    return {
+      reviewer: {
+        review: (token, admit) => {
+          admit?.();
+          n++;
+          return inner.review(token);
+        },
+      },
+      count: () => n,
+    };
+  }
+
+  async function answer(port: number, t: TestContext, bearer: string) {
+    const session = rawSession(t, port);
+    const { status, stream } = await rawRequest(session, '/v1/config', { authorization: `Bearer ${bearer}`, 'x-ambient-node': 'node-1' });
+    if (status === 200) {
+      stream.close();
+      return { status };
+    }
+    const body = JSON.parse((await readAll(stream, WAIT)).toString()) as { code?: string; message?: string };
+    return { status, ...body };
+  }
+
+  test('default_pod_token_for_the_api_server_is_refused_on_15012', async (t) => {
+    // The controller as deployed, with its default audience; the node agent's own pod
+    // token for the API server (what every pod has mounted) is presented.
+    const { server, port } = await startServer(t);
+    server.setResources([workload('w1')]);
+    const apiToken = await boundToken('ambient-system', 'ambient-node-agent', 'agent-a', []);
+    const r = await answer(port, t, apiToken);
+    assert.equal(r.status, 401);
+    assert.equal(r.code, ErrorCodes.CTRL_UNAUTHENTICATED);
+    assert.match(r.message!, /not for the controller: its audiences \["https:\/\/kubernetes.default.svc.cluster.local"\] do not include \["ambient.dev\/controller"\]/);
+    assert.equal(server.status().clients.length, 0);
+  });
+
+  test('garbage_bearer_is_refused_without_a_token_review_and_the_projected_token_works', async (t) => {
+    const c = countingReviewer();
+    const { port } = await startServer(t, { tokenReviewer: c.reviewer });
+    const apiToken = await boundToken('ambient-system', 'ambient-node-agent', 'agent-a', []);
+    const long = `${'a'.repeat(6000)}.${'b'.repeat(6000)}.c`;
+    for (const [bearer, why] of [
+      ['garbage', /not a JWT/],
+      ['a.b', /not a JWT/],
+      ['a.b.c', /payload is not JSON/],
+      [long, /longer than 8192 bytes/],
+      [apiToken, /not for the controller/],
+    ] as const) {
+      const r = await answer(port, t, bearer);
+      assert.equal(r.status, 401, bearer.slice(0, 20));
+      assert.match(r.message!, why);
+    }
+    assert.equal(c.count(), 0, 'no TokenReview was spent on them');
+    const agent = startAgent(t, port);
+    const issued = await agent.client.requestCertificate(createCsr(await generateKeyPem(), spiffeId('apps', 'reviews', TD)));
+    assert.deepEqual(certificateInfo(issued.chain[0]!).uris, ['spiffe://cluster.local/ns/apps/sa/reviews']);
+    assert.equal(c.count(), 1, 'the projected token is reviewed once');
+  });
+
+  test('review_that_does_not_confirm_the_audience_is_refused', async (t) => {
+    // An API server that ignores spec.audiences answers without status.audiences.
+    const reviewer: TokenReviewer = {
+      review: async () => ({ authenticated: true, user: { username: 'system:serviceaccount:ambient-system:ambient-node-agent', extra: { 'authentication.kubernetes.io/pod-name': ['agent-a'] } } }),
+    };
+    const { port } = await startServer(t, { tokenReviewer: reviewer });
+    const r = await answer(port, t, tokens.agentA);
+    assert.equal(r.status, 401);
+    assert.match(r.message!, /did not confirm the token is for \["ambient.dev\/controller"\]/);
+  });
+
+  test('token_reviews_per_source_address_are_limited_and_cached_tokens_still_pass', async (t) => {
+    const c = countingReviewer();
+    const { port } = await startServer(t, { tokenReviewer: c.reviewer, limits: { reviewBurst: 2, reviewsPerSecond: 0.01 } });
+    assert.equal((await answer(port, t, tokens.agentA)).status, 200);
+    assert.equal((await answer(port, t, tokens.agentB)).status, 403, 'reviewed (agent B is not on node-1)');
+    const third = await answer(port, t, tokens.waypoint);
+    assert.equal(third.status, 429);
+    assert.equal(third.code, ErrorCodes.CTRL_RATE_LIMITED);
+    assert.match(third.message!, /too many new tokens from 127.0.0.1 \(limits reviewBurst, reviewsPerSecond\)/);
+    assert.equal(c.count(), 2);
+    assert.equal((await answer(port, t, tokens.agentA)).status, 200, 'a cached token costs no review');
+  });
+});
+
 // --- certificates and authentication -----------------------------------------------------
 
 describe('certificates', () => {
@@ -621,7 +844,7 @@ describe('certificates', () => {
     }
     const garbage = startAgent(t, port, { bearer: 'garbage' });
     const err = await refused(garbage.client.requestCertificate(csr), 401, ErrorCodes.CTRL_UNAUTHENTICATED);
-    assert.match(err.message, /token rejected by the API server/);
+    assert.match(err.message, /not a JWT/);
     garbage.client.start();
     await waitFor(() => garbage.errors.length > 0, WAIT, 'the config stream refusal');
     assert.equal((garbage.errors[0] as ControllerError).status, 401);
@@ -636,6 +859,80 @@ describe('certificates', () => {
       (e: unknown) => e,
     );
     assert.ok(isMeshError(err, ErrorCodes.CTRL_PEER_IDENTITY), String(err));
-    assert.match((err as Error).message, /spiffe:\/\/cluster.local\/ns\/ambient-system\/sa\/impostor/);
+    assert.match((err as Error).message, /names no DNS name, not ambient-controller.ambient-system.svc/);
+  });
+
+  test('agent_is_refused_the_controllers_identity_even_with_a_pod_running_as_it_on_its_node', async (t) => {
+    const { port } = await startServer(t);
+    const agent = startAgent(t, port);
+    for (const sa of ['ambient-controller', 'ambient-node-agent']) {
+      const err = await refused(agent.client.requestCertificate((await csrFor('ambient-system', sa)).csr), 403, ErrorCodes.CTRL_CSR_DENIED);
+      assert.match(err.message, new RegExp(`spiffe://cluster.local/ns/ambient-system/sa/${sa} is a control-plane identity`));
+    }
+  });
+
+  test('workload_certificate_cannot_pose_as_the_controller_to_an_agent', async (t) => {
+    // A certificate the workload CA issued for the controller's own SPIFFE ID, as a node
+    // agent could once obtain it: served on a port the agent dials.
+    const workloadCert = await issue(ca, 'ambient-system', 'ambient-controller');
+    const { port } = await startServer(t, { credentials: workloadCert });
+    const agent = startAgent(t, port);
+    const err = await agent.client.requestCertificate((await csrFor('apps', 'reviews')).csr).then(
+      () => assert.fail('the agent took a workload certificate for the controller'),
+      (e: unknown) => e,
+    );
+    assert.ok(isMeshError(err, ErrorCodes.CTRL_PEER_IDENTITY), String(err));
+    // The real serving certificate passes the same check.
+    const real = await startServer(t);
+    const ok = startAgent(t, real.port);
+    await ok.client.requestCertificate((await csrFor('apps', 'reviews')).csr);
+  });
+
+  test('csr_with_an_8192_bit_key_or_a_huge_exponent_is_refused_without_blocking_the_controller', async (t) => {
+    const { port } = await startServer(t);
+    const agent = startAgent(t, port);
+    await agent.client.requestCertificate((await csrFor('apps', 'reviews')).csr); // connection and token review warmed up
+    const id = spiffeId('apps', 'reviews', TD);
+    const attacks = [forgedCsr(id, { modulusBits: 8192, exponentBits: 8192 }), forgedCsr(id, { modulusBits: 4096, exponentBits: 4096 }), forgedCsr(id, { modulusBits: 8192 })];
+    const honest = (await csrFor('apps', 'reviews')).csr;
+    // The controller runs in this process: a verification that blocks its event loop
+    // shows as a late tick here (a JavaScript RSA check of the first CSR took seconds).
+    let last = performance.now();
+    let worst = 0;
+    const tick = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+    }, 5);
+    t.after(() => clearInterval(tick));
+    const answers = attacks.map((csr) => refused(agent.client.requestCertificate(csr), 400, ErrorCodes.CSR_KEY_UNSUPPORTED));
+    // Another caller is answered meanwhile.
+    const issued = await agent.client.requestCertificate(honest);
+    const errors = await Promise.all(answers);
+    clearInterval(tick);
+    assert.ok(ca.trustBundle.verifies(issued.chain));
+    assert.match(errors[0]!.message, /8192 bits; at most 4096/);
+    assert.match(errors[1]!.message, /exponent must be 65537/);
+    assert.ok(worst < 300, `the event loop stalled for ${worst.toFixed(0)} ms`);
+  });
+
+  test('burst_of_csrs_from_one_caller_is_refused_beyond_the_limit_and_others_are_served', async (t) => {
+    const { port } = await startServer(t, { limits: { csrBurst: 3, csrPerSecond: 0.01 } });
+    const agent = startAgent(t, port);
+    const { csr } = await csrFor('apps', 'reviews');
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => agent.client.requestCertificate(csr)));
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    const limited = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as ControllerError] : []));
+    assert.equal(ok, 3, 'the burst is served');
+    assert.equal(limited.length, 5);
+    for (const e of limited) {
+      assert.equal(e.status, 429, e.message);
+      assert.equal(e.code, ErrorCodes.CTRL_RATE_LIMITED);
+      assert.match(e.message, /too many certificate requests from spiffe:\/\/cluster.local\/ns\/ambient-system\/sa\/ambient-node-agent on node node-1 \(limits csrBurst, csrPerSecond\); retry in \d+ ms/);
+    }
+    // Another node's agent has its own bucket.
+    const other = startAgent(t, port, { bearer: tokens.agentB, node: 'node-2' });
+    const issued = await other.client.requestCertificate((await csrFor('apps', 'ratings')).csr);
+    assert.deepEqual(certificateInfo(issued.chain[0]!).uris, ['spiffe://cluster.local/ns/apps/sa/ratings']);
   });
 });

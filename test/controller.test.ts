@@ -91,7 +91,7 @@ function startAgent() {
   const client = new ControllerClient({
     address: { host: '127.0.0.1', port: controller.address.port },
     trustBundle: controller.ca.trustBundle,
-    controllerIdentity: spiffeId('ambient-system', 'ambient-controller', TD),
+    controllerIdentity: 'ambient-controller.ambient-system.svc', // the name on its serving certificate, as agents check it
     token: () => agentToken,
     node: 'node-1',
     onUpdate: (u) => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
-import { buildState } from '../node-agent/proxy/state.js';
+import { buildState } from '../node-agent/state/snapshot.js';
 import { endpoint, resources, service, workload } from '../node-agent/proxy/fixtures.js';
 import { startDnsServer, parseResolvConf } from '../node-agent/dns/server.js';
 import { buildQuery, buildResponse, decodeAddress, frameTcp, parseMessage, parseQuery, QTYPE, RCODE, TcpFrameReader } from '../node-agent/dns/codec.js';
@@ -17,15 +17,17 @@ const state = buildState(resources([
   service('web', { endpoints: pods.map((p) => endpoint(p)) }),
 ]));
 
-/** A nameserver that knows one name, over UDP and TCP. */
-async function fakeUpstream(): Promise<{ port: number; close(): void }> {
+/** A nameserver that knows two names (example.test, and the ExternalName Service
+ * ext.default.svc.cluster.local the mesh has no Service for), over UDP and TCP. */
+async function fakeUpstream(exampleAddress = '192.0.2.7'): Promise<{ port: number; close(): void }> {
+  const names: Record<string, string> = { 'example.test': exampleAddress, 'ext.default.svc.cluster.local': '192.0.2.8' };
   const reply = (msg: Buffer): Buffer | undefined => {
     const q = parseQuery(msg);
     if (!q.ok) return undefined;
-    const known = q.value.question.name.toLowerCase() === 'example.test' && q.value.question.type === QTYPE.A;
+    const address = q.value.question.type === QTYPE.A ? names[q.value.question.name.toLowerCase()] : undefined;
     return buildResponse({
-      id: q.value.id, rd: q.value.rd, rcode: known ? RCODE.NOERROR : RCODE.NXDOMAIN, questionWire: q.value.questionWire,
-      answers: known ? [{ type: QTYPE.A, ttl: 60, address: '192.0.2.7' }] : [],
+      id: q.value.id, rd: q.value.rd, rcode: address !== undefined ? RCODE.NOERROR : RCODE.NXDOMAIN, questionWire: q.value.questionWire,
+      answers: address !== undefined ? [{ type: QTYPE.A, ttl: 60, address }] : [],
     }).packet;
   };
   const udp = dgram.createSocket('udp4');
@@ -79,13 +81,31 @@ test('other names are forwarded to the upstream', async () => {
   assert.ok(proxy.stats().forwarded >= 2);
 });
 
-test('unknown Service names are NXDOMAIN without asking upstream', async () => {
+test('unknown Service names are forwarded and answered by the upstream', async () => {
+  // An ExternalName Service (the mesh has no Service for it), or one not yet pushed: the
+  // cluster's DNS knows it, the mesh does not; an authoritative NXDOMAIN would be a lie.
   const r = resolverFor(proxy.udpAddress.port);
   const before = proxy.stats();
+  assert.deepEqual(await r.resolve4('ext.default.svc.cluster.local'), ['192.0.2.8']);
   await assert.rejects(r.resolve4('nope.default.svc.cluster.local'), { code: 'ENOTFOUND' });
   const after = proxy.stats();
-  assert.equal(after.nxdomain, before.nxdomain + 1);
-  assert.equal(after.forwarded, before.forwarded);
+  assert.equal(after.forwarded, before.forwarded + 2);
+  assert.equal(after.nxdomain, before.nxdomain);
+});
+
+test('each pod\'s proxy forwards to that pod\'s own resolvers', async (t) => {
+  // Two pods whose resolv.conf name different nameservers (dnsPolicy None, dnsConfig):
+  // each proxy asks its pod's, not the node's.
+  const other = await fakeUpstream('192.0.2.99');
+  t.after(() => other.close());
+  const asked: string[] = [];
+  const podA = await startDnsServer({ getState: () => state, clientNamespace: 'default', upstreams: async () => { asked.push('a'); return [`127.0.0.1:${upstream.port}`]; }, host: '127.0.0.1', port: 0 });
+  const podB = await startDnsServer({ getState: () => state, clientNamespace: 'default', upstreams: async () => { asked.push('b'); return [`127.0.0.1:${other.port}`]; }, host: '127.0.0.1', port: 0 });
+  t.after(() => Promise.all([podA.close(), podB.close()]));
+  assert.deepEqual(await resolverFor(podA.udpAddress.port).resolve4('example.test'), ['192.0.2.7']);
+  assert.deepEqual(await resolverFor(podB.udpAddress.port).resolve4('example.test'), ['192.0.2.99']);
+  assert.deepEqual(await resolverFor(podB.udpAddress.port).resolve4('reviews'), ['10.96.0.20'], 'mesh names are still the mesh\'s');
+  assert.deepEqual(asked, ['a', 'b']);
 });
 
 test('a large answer is truncated over UDP and the resolver gets it all over TCP', async () => {

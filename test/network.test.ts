@@ -319,3 +319,49 @@ test('local cluster network: 2 nodes, pods over CNI, Service VIPs, isolation, te
     assert.deepEqual(await hostSnapshot(), hostBefore);
   });
 });
+
+test('local cluster network, dual-stack: pods get an IPv6 address from their node /64, talk across nodes over IPv6, and IPv6 cannot leave', { timeout: 90_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  const hostBefore = await hostSnapshot();
+  const stateDir = await mkdtemp(join(tmpdir(), 'amb-network6-'));
+  const topology = buildTopology({ cluster: `d${process.pid % 10000}`, nodes: 2, dualStack: true });
+  const req = { stateDir, topology };
+  const servers: net.Server[] = [];
+  const etcNetnsExisted = existsSync('/etc/netns');
+  t.after(async () => {
+    for (const s of servers) s.close();
+    await destroyClusterNetwork(req).catch(() => undefined);
+    await rm(stateDir, { recursive: true, force: true });
+    if (!etcNetnsExisted) await rmdir('/etc/netns').catch(() => undefined);
+  });
+  await createClusterNetwork(req);
+  const node1 = nodeOf(topology, 1);
+  assert.match(await output('ip', ['-n', node1.netns, '-o', '-6', 'addr', 'show', 'dev', 'eth0']), /inet6 fd00:10:243::11\/64 /);
+  assert.equal(await output('sysctl', ['-n', 'net.ipv6.conf.all.forwarding'], { netns: node1.netns }), '1');
+
+  const a = await podNetworkAdd({ ...req, node: 1, podUid: randomUUID(), podName: 'a', podNamespace: 'default' });
+  const b = await podNetworkAdd({ ...req, node: 2, podUid: randomUUID(), podName: 'b', podNamespace: 'default' });
+  assert.equal(a.ips.length, 2, JSON.stringify(a.ips));
+  assert.equal(a.ips[0], a.ip, 'IPv4 is the primary address');
+  assert.match(a.ips[1]!, /^fd00:10:244:1::[0-9a-f]+$/);
+  assert.match(b.ips[1]!, /^fd00:10:244:2::[0-9a-f]+$/);
+
+  const server = await listenInNetns(netnsPath(b.netns), { host: '::', port: ECHO_PORT }, (s) => {
+    s.on('error', () => {});
+    s.end(`b ${s.remoteAddress}\n`);
+  });
+  servers.push(server);
+  const socket = await connectInNetns(netnsPath(a.netns), { host: b.ips[1]!, port: ECHO_PORT, timeoutMs: 3_000 });
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await within(new Promise<void>((resolve, reject) => socket.once('end', resolve).once('error', reject)), 'the IPv6 answer').finally(() => socket.destroy());
+  assert.equal(Buffer.concat(chunks).toString().trim(), `b ${a.ips[1]}`, 'across nodes over IPv6, without NAT');
+
+  // No IPv6 route out of the cluster: an outside address fails at once, at the node.
+  const out = await connectError(a.netns, '2001:db8::1', 80);
+  assert.notEqual(out.code, 'CONNECTED');
+  assert.ok(out.ms < 2_500, `failed in ${out.ms} ms (${out.code})`);
+
+  await destroyClusterNetwork(req);
+  assert.deepEqual(await hostSnapshot(), hostBefore);
+});

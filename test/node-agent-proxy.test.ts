@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import test, { type TestContext } from 'node:test';
 import { HboneClient } from '../core/hbone/client.js';
+import { AGENT_SOCKET_MARK } from '../core/ports.js';
 import { connectInNetns, listenInNetns } from '../core/syscalls.js';
 import { installCapture } from '../node-agent/capture/apply.js';
 import { createCounters } from '../node-agent/proxy/balancer.js';
@@ -13,11 +14,11 @@ import { endpoint, service, stateOf, tcpPort, workload } from '../node-agent/pro
 import { startInbound, type InboundListeners } from '../node-agent/proxy/inbound.js';
 import { startOutbound, type ProxyListener } from '../node-agent/proxy/outbound.js';
 import type { ConnectionRecord } from '../node-agent/proxy/record.js';
-import type { ProxyState } from '../node-agent/proxy/state.js';
+import type { ProxyState } from '../node-agent/state/snapshot.js';
 import { ifName, Netns, requireRoot } from './support/netns.js';
 import { issue, newCa } from './support/pki.js';
 
-const MARK = 0x539;
+const MARK = AGENT_SOCKET_MARK;
 const TD = 'cluster.local';
 const IP_A = '10.97.0.1';
 const IP_B = '10.97.0.2';

@@ -1,23 +1,30 @@
 // How `ambientctl status|workloads|services|certificates` reach the mesh on the LOCAL
 // cluster: a TCP connection opened inside a node's network namespace (core/syscalls.ts
 // connectInNetns), HTTP/1.1 over it. The agent's admin server listens on 127.0.0.1:15000
-// of its node's namespace; the controller's 15020 is reached at its pod IP from node 1.
+// of its node's namespace; the controller's /debug/status (loopback only) at 127.0.0.1:15020
+// inside the controller pod's own namespace, as kubectl port-forward reaches it.
 // Every request is bounded; a component that does not answer becomes a probe with an
 // error, never an exception. A real cluster is refused for now (docs/operations.md).
+// The agent's admin token (node-agent/admin-token.ts, root-only, per node) is presented
+// when it can be read: the reads used here do not need it (DESIGN.md section 9), but an
+// agent's admin server never takes a change without it.
 import http from 'node:http';
 import { resolve } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { MESH_PORTS } from '../../core/ports.js';
 import { connectInNetns, netnsPath } from '../../core/syscalls.js';
+import { localClusterAdminTokenPath } from '../../node-agent/admin-token.js';
+import { readFileSync } from 'node:fs';
 import { loadKubeConfig, type ContextOptions } from '../context.js';
 import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../../local-cluster/state.js';
-import { nodeNetnsName } from '../../local-cluster/network/topology.js';
+import { nodeNetnsName, podNetnsName } from '../../local-cluster/network/topology.js';
 import { CliError } from '../errors.js';
 import type { AgentDump, AgentProbe, ControllerDebugStatus, ControllerProbe } from './types.js';
 
-export const AGENT_ADMIN = { host: '127.0.0.1', port: 15000 } as const;
+export const AGENT_ADMIN = { host: '127.0.0.1', port: MESH_PORTS.admin } as const;
 export const CONTROLLER_NAMESPACE = 'ambient-system';
 export const CONTROLLER_SELECTOR = 'app=ambient-controller';
-export const CONTROLLER_DEBUG_PORT = 15020;
+export const CONTROLLER_DEBUG_PORT = MESH_PORTS.metrics;
 export const REQUEST_TIMEOUT_MS = 3000;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
@@ -47,7 +54,7 @@ function fail(err: Error): never {
 }
 
 /** GET `path` on host:port, connecting from inside network namespace `netns`; the parsed JSON body. */
-export async function getJsonInNetns<T>(netns: string, host: string, port: number, path: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> {
+export async function getJsonInNetns<T>(netns: string, host: string, port: number, path: string, timeoutMs = REQUEST_TIMEOUT_MS, token?: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   const socket = await connectInNetns(netnsPath(netns), { host, port, timeoutMs });
   const left = Math.max(1, deadline - Date.now());
@@ -63,7 +70,14 @@ export async function getJsonInNetns<T>(netns: string, host: string, port: numbe
     };
     const timer = setTimeout(() => done(new Error(`no answer from ${host}:${port}${path} within ${timeoutMs} ms`)), left);
     const req = http.request(
-      { host, port, path, method: 'GET', headers: { accept: 'application/json', connection: 'close' }, createConnection: () => socket },
+      {
+        host,
+        port,
+        path,
+        method: 'GET',
+        headers: { accept: 'application/json', connection: 'close', ...(token !== undefined && { authorization: `Bearer ${token}` }) },
+        createConnection: () => socket,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -92,13 +106,23 @@ export async function getJsonInNetns<T>(netns: string, host: string, port: numbe
   });
 }
 
+/** The admin token of the local cluster's agent on `node` when this process can read it (root). */
+export function agentAdminToken(cluster: string, node: string): string | undefined {
+  try {
+    const t = readFileSync(localClusterAdminTokenPath(cluster, node), 'utf8').trim();
+    return t === '' ? undefined : t;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every node's agent (or the named ones), asked in parallel. */
 export async function probeAgents(rec: ClusterRecord, nodes: string[] = rec.nodes): Promise<AgentProbe[]> {
   return Promise.all(
     nodes.map(async (node): Promise<AgentProbe> => {
       const index = rec.nodes.indexOf(node);
       try {
-        const dump = await getJsonInNetns<AgentDump>(nodeNetnsName(rec.name, index + 1), AGENT_ADMIN.host, AGENT_ADMIN.port, '/config_dump');
+        const dump = await getJsonInNetns<AgentDump>(nodeNetnsName(rec.name, index + 1), AGENT_ADMIN.host, AGENT_ADMIN.port, '/config_dump', REQUEST_TIMEOUT_MS, agentAdminToken(rec.name, node));
         return { node, ok: true, dump };
       } catch (err) {
         return { node, ok: false, error: (err as Error).message };
@@ -107,7 +131,7 @@ export async function probeAgents(rec: ClusterRecord, nodes: string[] = rec.node
   );
 }
 
-/** The controller pods (Kubernetes API), each asked for /debug/status from node 1's namespace. */
+/** The controller pods (Kubernetes API), each asked for /debug/status on its own loopback. */
 export async function probeControllers(rec: ClusterRecord): Promise<ControllerProbe[]> {
   const kc = loadKubeConfig({ cluster: rec.name });
   const core = kc.makeApiClient(CoreV1Api);
@@ -117,7 +141,6 @@ export async function probeControllers(rec: ClusterRecord): Promise<ControllerPr
   } catch (err) {
     return [{ pod: `${CONTROLLER_NAMESPACE}/(${CONTROLLER_SELECTOR})`, ok: false, error: `cannot list the controller pods: ${(err as Error).message}` }];
   }
-  const from = nodeNetnsName(rec.name, 1);
   const items = [...pods.items].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   return Promise.all(
     items.map(async (p): Promise<ControllerProbe> => {
@@ -126,7 +149,9 @@ export async function probeControllers(rec: ClusterRecord): Promise<ControllerPr
       if (!ip) return { pod, ok: false, error: `pod has no IP yet (phase ${p.status?.phase ?? 'unknown'})` };
       const address = `${ip}:${CONTROLLER_DEBUG_PORT}`;
       try {
-        const status = await getJsonInNetns<ControllerDebugStatus>(from, ip, CONTROLLER_DEBUG_PORT, '/debug/status');
+        const uid = p.metadata?.uid;
+        if (!uid) throw new Error('pod has no uid');
+        const status = await getJsonInNetns<ControllerDebugStatus>(podNetnsName(rec.name, uid), '127.0.0.1', CONTROLLER_DEBUG_PORT, '/debug/status');
         return { pod, address, ok: true, status };
       } catch (err) {
         return { pod, address, ok: false, error: (err as Error).message };

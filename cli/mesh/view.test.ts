@@ -133,7 +133,7 @@ test('no controller pod, or an unreachable one, is a problem; agents are still s
 });
 
 test('expired certificates and config warnings are problems; waypoint streams are shown apart', () => {
-  const wp = client('node-1', { role: 'workload', identity: 'spiffe://cluster.local/ns/shop/sa/waypoint', rejected: [{ kind: 'Policy', key: 'shop/p', version: '7', error: 'bad' }] });
+  const wp = client('node-1', { role: 'waypoint', identity: 'spiffe://cluster.local/ns/shop/sa/waypoint', rejected: [{ kind: 'Policy', key: 'shop/p', version: '7', error: 'bad' }] });
   const s = meshStatus(
     [ctrl(controller({ clients: [client('node-1'), wp] }))],
     [agent(dump('node-1', { certificates: [{ identity: web.identity, serial: '0a', notBefore: '2024-12-31T00:00:00.000Z', notAfter: '2025-01-01T11:00:00.000Z' }], warnings: ['IP 10.244.1.5 is claimed by workloads a and b'] }))],

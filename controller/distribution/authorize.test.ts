@@ -7,7 +7,8 @@ import { spiffeId } from '../../core/identity/spiffe.js';
 import { DEFAULT_NODE_AGENT_SERVICE_ACCOUNT, authorizeCsr, callerFromReview, isNodeName, verifyCallerNode, type Caller, type PodRef } from './authorize.js';
 
 const TD = 'cluster.local';
-const cfg = { trustDomain: TD, nodeAgentServiceAccount: DEFAULT_NODE_AGENT_SERVICE_ACCOUNT };
+const isWaypoint = (sa: { namespace: string; name: string }) => sa.namespace === 'apps' && sa.name === 'waypoint';
+const cfg = { trustDomain: TD, nodeAgentServiceAccount: DEFAULT_NODE_AGENT_SERVICE_ACCOUNT, isWaypoint };
 
 const agent = (node = 'node-1', pod: Caller['pod'] | null = { name: 'agent-a', uid: 'uid-a' }): Caller => ({
   role: 'node-agent',
@@ -15,7 +16,7 @@ const agent = (node = 'node-1', pod: Caller['pod'] | null = { name: 'agent-a', u
   node,
   ...(pod ? { pod } : {}),
 });
-const waypoint = (): Caller => ({ role: 'workload', identity: spiffeId('apps', 'waypoint', TD), node: 'node-1', pod: { name: 'waypoint-1' } });
+const waypoint = (): Caller => ({ role: 'waypoint', identity: spiffeId('apps', 'waypoint', TD), node: 'node-1', pod: { name: 'waypoint-1' } });
 
 const node1: PodRef[] = [
   { namespace: 'ambient-system', name: 'agent-a', uid: 'uid-a', serviceAccount: 'ambient-node-agent' },
@@ -36,10 +37,10 @@ describe('callerFromReview', () => {
     assert.deepEqual(r, { ok: true, caller: agent() });
   });
 
-  test('caller_other_service_account_is_a_workload', () => {
+  test('caller_recognised_waypoint_service_account_is_a_waypoint', () => {
     const r = callerFromReview({ username: 'system:serviceaccount:apps:waypoint' }, 'node-1', cfg);
     assert.ok(r.ok);
-    assert.equal(r.caller.role, 'workload');
+    assert.equal(r.caller.role, 'waypoint');
     assert.deepEqual(r.caller.identity, spiffeId('apps', 'waypoint', TD));
   });
 
@@ -48,8 +49,16 @@ describe('callerFromReview', () => {
     assert.ok(r.ok && r.caller.role === 'node-agent');
   });
 
+  test('caller_ordinary_pod_service_account_is_forbidden', () => {
+    const r = callerFromReview({ username: 'system:serviceaccount:apps:reviews' }, 'node-1', cfg);
+    assert.ok(!r.ok && r.status === 403 && r.code === ErrorCodes.CTRL_FORBIDDEN);
+    assert.match(!r.ok ? r.reason : '', /apps\/reviews is neither the node agents' \(ambient-system\/ambient-node-agent\) nor a waypoint's/);
+    const none = callerFromReview({ username: 'system:serviceaccount:apps:waypoint' }, 'node-1', { trustDomain: TD, nodeAgentServiceAccount: DEFAULT_NODE_AGENT_SERVICE_ACCOUNT });
+    assert.equal(none.ok, false, 'without a waypoint check nobody but the node agents is served');
+  });
+
   test('caller_token_node_name_is_kept', () => {
-    const r = callerFromReview({ username: 'system:serviceaccount:apps:w', extra: { 'authentication.kubernetes.io/node-name': ['node-2'] } }, 'node-1', cfg);
+    const r = callerFromReview({ username: 'system:serviceaccount:apps:waypoint', extra: { 'authentication.kubernetes.io/node-name': ['node-2'] } }, 'node-1', cfg);
     assert.ok(r.ok && r.caller.tokenNode === 'node-2');
   });
 
@@ -86,7 +95,7 @@ describe('verifyCallerNode', () => {
   });
 
   test('workload_token_not_bound_to_a_pod_is_accepted', () => {
-    const c: Caller = { role: 'workload', identity: spiffeId('apps', 'waypoint', TD), node: 'node-9' };
+    const c: Caller = { role: 'waypoint', identity: spiffeId('apps', 'waypoint', TD), node: 'node-9' };
     assert.deepEqual(verifyCallerNode(c, []), { ok: true });
   });
 });
@@ -96,8 +105,13 @@ describe('authorizeCsr', () => {
     assert.deepEqual(authorizeCsr(agent(), spiffeId('apps', 'reviews', TD), node1), { ok: true });
   });
 
-  test('csr_node_agent_its_own_identity', () => {
-    assert.deepEqual(authorizeCsr(agent(), spiffeId('ambient-system', 'ambient-node-agent', TD), node1), { ok: true });
+  test('csr_control_plane_identities_are_never_signed_even_with_a_pod_on_the_node', () => {
+    const pods: PodRef[] = [...node1, { namespace: 'ambient-system', name: 'rogue', serviceAccount: 'ambient-controller' }];
+    for (const sa of ['ambient-controller', 'ambient-node-agent']) {
+      const r = authorizeCsr(agent(), spiffeId('ambient-system', sa, TD), pods);
+      assert.ok(!r.ok && /is a control-plane identity \(namespace ambient-system\)/.test(r.reason), sa);
+    }
+    assert.equal(authorizeCsr(agent(), spiffeId('mesh', 'ctl', TD), [{ namespace: 'mesh', name: 'c', serviceAccount: 'ctl' }], 'mesh').ok, false, 'the namespace is configurable');
   });
 
   test('csr_node_agent_identity_without_pod_on_its_node', () => {

@@ -7,10 +7,16 @@
 // - a node agent is the configured ServiceAccount (default ambient-system/ambient-node-agent)
 //   with a token bound to one of its pods; that pod must run on the node it claims, so a
 //   stolen or replayed token cannot claim another node;
+// - a waypoint is a ServiceAccount the controller recognises as one (a Gateway of class
+//   ambient-waypoint names it; see ControllerServerOptions.isWaypoint);
+// - nobody else is served: an ordinary pod's ServiceAccount gets neither config nor
+//   certificates (config describes the whole mesh; certificates are the node agent's job);
 // - a node agent may have certificates only for identities (namespace + service account)
 //   with a pod on its own node (Istio's ztunnel rule: a compromised node exposes the
-//   identities of its own pods, not the mesh's);
-// - any other ServiceAccount (a waypoint) may have only its own identity.
+//   identities of its own pods, not the mesh's), and never for an identity of the
+//   control-plane namespace (the controller's, the agents'): those are not workloads,
+//   even when a pod running as one sits on the node;
+// - a waypoint may have only its own identity.
 import { ErrorCodes, type ErrorCode } from '../../core/errors.js';
 import { formatSpiffeId, spiffeId, type SpiffeId } from '../../core/identity/spiffe.js';
 
@@ -29,6 +35,12 @@ export interface ServiceAccountRef {
 
 export const DEFAULT_NODE_AGENT_SERVICE_ACCOUNT: ServiceAccountRef = { namespace: 'ambient-system', name: 'ambient-node-agent' };
 
+/** The namespace of the controller and the node agents: its identities are never signed for callers. */
+export const DEFAULT_CONTROL_PLANE_NAMESPACE = 'ambient-system';
+
+/** Is this ServiceAccount a waypoint's? */
+export type WaypointCheck = (sa: ServiceAccountRef) => boolean;
+
 /** The user a TokenReview authenticated (status.user). */
 export interface ReviewedUser {
   username?: string;
@@ -38,7 +50,7 @@ export interface ReviewedUser {
 }
 
 export interface Caller {
-  role: 'node-agent' | 'workload';
+  role: 'node-agent' | 'waypoint';
   /** The caller's own identity (its ServiceAccount's SPIFFE ID). */
   identity: SpiffeId;
   /** The node it claims (`x-ambient-node`), verified against its pod when the token is bound to one. */
@@ -72,7 +84,7 @@ function first(extra: Record<string, string[]> | undefined, key: string): string
 export function callerFromReview(
   user: ReviewedUser,
   claimedNode: string,
-  cfg: { trustDomain: string; nodeAgentServiceAccount: ServiceAccountRef },
+  cfg: { trustDomain: string; nodeAgentServiceAccount: ServiceAccountRef; isWaypoint?: WaypointCheck },
 ): { ok: true; caller: Caller } | Refusal {
   const name = user.username ?? '';
   const parts = name.startsWith(SA_PREFIX) ? name.slice(SA_PREFIX.length).split(':') : [];
@@ -86,7 +98,18 @@ export function callerFromReview(
     return { ok: false, status: 403, code: ErrorCodes.CTRL_FORBIDDEN, reason: `ServiceAccount ${parts.join('/')} has no valid identity: ${(err as Error).message}` };
   }
   const na = cfg.nodeAgentServiceAccount;
-  const role = identity.namespace === na.namespace && identity.serviceAccount === na.name ? 'node-agent' : 'workload';
+  const sa = { namespace: identity.namespace, name: identity.serviceAccount };
+  let role: Caller['role'];
+  if (sa.namespace === na.namespace && sa.name === na.name) role = 'node-agent';
+  else if (cfg.isWaypoint?.(sa)) role = 'waypoint';
+  else {
+    return {
+      ok: false,
+      status: 403,
+      code: ErrorCodes.CTRL_FORBIDDEN,
+      reason: `ServiceAccount ${sa.namespace}/${sa.name} is neither the node agents' (${na.namespace}/${na.name}) nor a waypoint's; the controller serves only node agents and waypoints`,
+    };
+  }
   const caller: Caller = { role, identity, node: claimedNode };
   const podName = first(user.extra, EXTRA_POD_NAME);
   if (podName) {
@@ -136,13 +159,22 @@ export function verifyCallerNode(caller: Caller, podsOnNode: readonly PodRef[]):
 }
 
 /**
- * May `caller` have a certificate for `requested`? A node agent: when a pod of that
- * namespace and service account is on its node. Anyone else: only its own identity.
+ * May `caller` have a certificate for `requested`? Never for an identity of the
+ * control-plane namespace. A node agent: when a pod of that namespace and service account
+ * is on its node. A waypoint: only its own identity.
  */
-export function authorizeCsr(caller: Caller, requested: SpiffeId, podsOnNode: readonly PodRef[]): Decision {
+export function authorizeCsr(
+  caller: Caller,
+  requested: SpiffeId,
+  podsOnNode: readonly PodRef[],
+  controlPlaneNamespace: string = DEFAULT_CONTROL_PLANE_NAMESPACE,
+): Decision {
   const want = formatSpiffeId(requested);
   if (requested.trustDomain !== caller.identity.trustDomain) {
     return { ok: false, reason: `${want} is outside trust domain ${caller.identity.trustDomain}` };
+  }
+  if (requested.namespace === controlPlaneNamespace) {
+    return { ok: false, reason: `${want} is a control-plane identity (namespace ${controlPlaneNamespace}); the controller never signs those for callers` };
   }
   if (caller.role === 'node-agent') {
     const onNode = podsOnNode.some((p) => p.namespace === requested.namespace && p.serviceAccount === requested.serviceAccount);

@@ -4,18 +4,10 @@
 // schema), and such an object is rejected alone with a Problem, never with a throw.
 import type { V1EndpointSlice, V1Namespace, V1ObjectMeta, V1Pod, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
 import type { Resource } from '../../core/config/model.js';
+import type { PeerAuthenticationObject } from '../../core/config/peer-authentication.js';
 
-/** PeerAuthentication.ambient.dev/v1: Istio's security.istio.io/v1 schema. */
-export interface PeerAuthentication {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: V1ObjectMeta;
-  spec?: {
-    selector?: { matchLabels?: Record<string, string> };
-    mtls?: { mode?: string };
-    portLevelMtls?: Record<string, { mode?: string }>;
-  };
-}
+/** PeerAuthentication.ambient.dev/v1 (Istio's security.istio.io/v1 schema), as core/config reads it. */
+export type PeerAuthentication = PeerAuthenticationObject;
 
 /** Gateway.gateway.networking.k8s.io/v1, the fields a waypoint uses. */
 export interface Gateway {

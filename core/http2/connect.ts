@@ -22,7 +22,7 @@ export interface DialFailure {
   cause?: unknown;
 }
 
-export interface Http2DialOptions {
+export interface Http2DialOptions<P = SpiffeId> {
   /** Where to connect (also used in messages). */
   address: { host: string; port: number };
   /** Opens the TCP connection (e.g. from a pod's network namespace); default a plain connect. */
@@ -31,8 +31,8 @@ export interface Http2DialOptions {
   credentials?: { key: string; cert: string };
   /** The roots the peer's chain must verify against (PEM). */
   roots: readonly string[];
-  /** Decides who the peer is from its verified leaf; throws to refuse it. */
-  verifyPeer: (cert: PeerCertificate) => SpiffeId;
+  /** Decides who the peer is from its verified leaf (a SPIFFE ID, or what the caller names peers by); throws to refuse it. */
+  verifyPeer: (cert: PeerCertificate) => P;
   /** TCP (after the transport), TLS and the peer's SETTINGS must complete within this. */
   connectTimeoutMs: number;
   /** Passed to http2.connect (settings, maxSessionMemory, maxHeaderListPairs...). */
@@ -47,15 +47,15 @@ export interface Http2DialOptions {
   onError?: (err: Error) => void;
 }
 
-export interface Http2Dialed {
+export interface Http2Dialed<P = SpiffeId> {
   session: ClientHttp2Session;
   /** The identity verifyPeer returned. */
-  peer: SpiffeId;
+  peer: P;
   /** The peer's first SETTINGS (maxConcurrentStreams is its stream limit). */
   remoteSettings: Settings;
 }
 
-export async function dialHttp2(o: Http2DialOptions): Promise<Http2Dialed> {
+export async function dialHttp2<P = SpiffeId>(o: Http2DialOptions<P>): Promise<Http2Dialed<P>> {
   let transport: net.Socket | undefined;
   if (o.transport) {
     try {
@@ -66,9 +66,9 @@ export async function dialHttp2(o: Http2DialOptions): Promise<Http2Dialed> {
     }
   }
   const where = `${o.address.host.includes(':') ? `[${o.address.host}]` : o.address.host}:${o.address.port}`;
-  return new Promise<Http2Dialed>((resolve, reject) => {
+  return new Promise<Http2Dialed<P>>((resolve, reject) => {
     let settled = false;
-    let peer: SpiffeId | undefined;
+    let peer: P | undefined;
     let identityError: unknown;
     const fail = (f: DialFailure) => {
       if (settled) return;
@@ -111,7 +111,7 @@ export async function dialHttp2(o: Http2DialOptions): Promise<Http2Dialed> {
       settled = true;
       clearTimeout(timer);
       if (o.keepalive) startKeepalive(session, o.keepalive);
-      resolve({ session, peer: peer!, remoteSettings: settings });
+      resolve({ session, peer: peer as P, remoteSettings: settings });
     });
     session.once('goaway', (code) => fail({ kind: 'goaway', detail: `the peer closed the connection (GOAWAY ${code})`, code }));
     session.once('close', () => {

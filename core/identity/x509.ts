@@ -1,7 +1,7 @@
 // X.509 building blocks: node-forge builds the structures (certificates, CSRs) and Node's
 // native crypto generates keys and makes the signatures (forge's pure-JS RSA is ~40x
 // slower). Parsing of certificates we receive uses Node's X509Certificate.
-import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { ErrorCodes, MeshError } from '../errors.js';
@@ -18,6 +18,10 @@ const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** RSA 2048, the same default as Istio's workload certificates. */
 export const KEY_BITS = 2048;
+/** The largest RSA key a CSR may carry: verifying costs grow with the key. */
+export const MAX_KEY_BITS = 4096;
+/** The only RSA public exponent signed (F4): a large one makes every verification slow. */
+export const RSA_PUBLIC_EXPONENT = 65537;
 const URI_SAN = 6; // GeneralName tag for uniformResourceIdentifier (RFC 5280 4.2.1.6)
 
 export async function generateKeyPem(bits = KEY_BITS): Promise<string> {
@@ -159,13 +163,19 @@ export interface ParsedCsr {
   publicKey: forge.pki.rsa.PublicKey;
 }
 
+const CSR_SIGNATURE_HASHES: Record<string, string> = {
+  [pki.oids['sha256WithRSAEncryption']!]: 'sha256',
+  [pki.oids['sha384WithRSAEncryption']!]: 'sha384',
+  [pki.oids['sha512WithRSAEncryption']!]: 'sha512',
+};
+
 function csrError(why: string): MeshError {
   return new MeshError(ErrorCodes.CSR_INVALID, `certificate signing request rejected: ${why}`);
 }
 
 /**
- * Parses a CSR and checks what a CA must before signing it: a valid self-signature, an
- * RSA key of at least 2048 bits, and exactly one SAN, a URI holding a valid SPIFFE ID.
+ * Parses a CSR and checks what a CA must before signing it: an RSA key of 2048 to 4096
+ * bits with exponent 65537, a valid self-signature, and exactly one SAN, a URI holding a valid SPIFFE ID.
  */
 export function parseCsr(csrPem: string): ParsedCsr {
   let csr: CertificationRequest;
@@ -174,17 +184,22 @@ export function parseCsr(csrPem: string): ParsedCsr {
   } catch (err) {
     throw csrError(`not a PEM PKCS#10 request with an RSA key (${(err as Error).message})`);
   }
-  // forge's verify() throws, rather than returning false, when the signature does not
-  // even decrypt to a well-formed PKCS#1 block; both mean the same to us.
+  const key = csr.publicKey as forge.pki.rsa.PublicKey | null;
+  if (!key || key.n.bitLength() < KEY_BITS) throw csrError(`the RSA key must have at least ${KEY_BITS} bits`);
+  // Checked before the signature: forge's JavaScript RSA with an 8192-bit modulus and
+  // exponent blocks the event loop for seconds. The signature is verified natively.
+  if (key.n.bitLength() > MAX_KEY_BITS) throw csrError(`the RSA key must have at most ${MAX_KEY_BITS} bits`);
+  if (key.e.toString(10) !== String(RSA_PUBLIC_EXPONENT)) throw csrError(`the RSA public exponent must be ${RSA_PUBLIC_EXPONENT}`);
+  const hash = CSR_SIGNATURE_HASHES[csr.signatureOid ?? ''];
+  if (!hash) throw csrError('its signature algorithm must be sha256, sha384 or sha512 with RSA');
   let signatureOk = false;
   try {
-    signatureOk = csr.verify();
+    const info = (csr as unknown as { certificationRequestInfo?: forge.asn1.Asn1 }).certificationRequestInfo ?? pki.getCertificationRequestInfo(csr);
+    signatureOk = verify(hash, derOf(info), createPublicKey(pki.publicKeyToPem(key)), Buffer.from(csr.signature as string, 'binary'));
   } catch {
     signatureOk = false;
   }
   if (!signatureOk) throw csrError('its signature does not match its public key');
-  const key = csr.publicKey as forge.pki.rsa.PublicKey | null;
-  if (!key || key.n.bitLength() < KEY_BITS) throw csrError(`the RSA key must have at least ${KEY_BITS} bits`);
   const req = csr.getAttribute({ name: 'extensionRequest' }) as { extensions?: Array<{ name?: string; altNames?: Array<{ type: number; value: string }> }> } | null;
   const san = req?.extensions?.find((e) => e.name === 'subjectAltName');
   const names = san?.altNames ?? [];

@@ -83,8 +83,12 @@ export const conflict = (k: Res, name: string, why = 'the object has been modifi
 
 export const gone = (message: string): ApiError => new ApiError(410, 'Expired', message);
 
-export const tooLarge = (limit: number): ApiError =>
-  new ApiError(413, 'RequestEntityTooLarge', `the server has rejected the request because the request body exceeds the limit of ${limit} bytes`);
+/** 413 for a request body over the limit, in kube-apiserver's words. */
+export const tooLarge = (limit: number): ApiError => new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
+
+/** 413 for an object that would be stored larger than the object limit (etcd's request limit on a real cluster). */
+export const objectTooLarge = (k: Res, name: string, size: number, limit: number): ApiError =>
+  new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: ${resourceKey(k)} "${name}" would be ${size} bytes, limit is ${limit}`, ref(k, name));
 
 export const unsupportedMediaType = (got: string, accepted: readonly string[]): ApiError =>
   new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format (${got}) - accepted media types include: ${accepted.join(', ')}`);

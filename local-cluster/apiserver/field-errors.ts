@@ -1,6 +1,7 @@
 // Field errors in kube-apiserver's words (k8s.io/apimachinery/pkg/util/validation/field),
 // and the name formats it checks, so that a 422 reads as it would on a real cluster:
 // `spec.containers[0].image: Required value`.
+import { BlockList, isIPv6 } from 'node:net';
 import type { StatusCause } from './api-errors.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -48,6 +49,32 @@ export function isIPv4(s: string): boolean {
   return !!m && m.slice(1).every((p) => Number(p) <= 255 && String(Number(p)) === p);
 }
 
+export { isIPv6 };
+
+// Addresses an endpoint may not have (kube-apiserver's ValidateNonSpecialIP): traffic to
+// them would stay on the node that picks the endpoint, or leave no node at all. IPv4
+// addresses mapped into IPv6 (::ffff:127.0.0.1) are the IPv4 address they map.
+const SPECIAL: readonly { list: BlockList; why: (ip: string) => string }[] = [
+  { list: blocks([['0.0.0.0', 32, 'ipv4'], ['::', 128, 'ipv6']]), why: (ip) => `may not be unspecified (${ip})` },
+  { list: blocks([['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]), why: () => 'may not be in the loopback range (127.0.0.0/8, ::1/128)' },
+  { list: blocks([['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]), why: () => 'may not be in the link-local range (169.254.0.0/16, fe80::/10)' },
+  { list: blocks([['224.0.0.0', 24, 'ipv4'], ['ff02::', 16, 'ipv6']]), why: () => 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)' },
+];
+
+function blocks(ranges: [string, number, 'ipv4' | 'ipv6'][]): BlockList {
+  const b = new BlockList();
+  for (const [net, prefix, type] of ranges) b.addSubnet(net, prefix, type);
+  return b;
+}
+
+/** Why `ip` (a valid IPv4 or IPv6 address) may not be an endpoint's address, or undefined. */
+export function specialIpError(ip: string): string | undefined {
+  const type = isIPv4(ip) ? 'ipv4' : isIPv6(ip) ? 'ipv6' : undefined;
+  if (!type) return undefined;
+  for (const s of SPECIAL) if (s.list.check(ip, type)) return s.why(ip);
+  return undefined;
+}
+
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
 
 /** Collects field errors under a path; `at` makes child paths. */
@@ -76,6 +103,20 @@ export class FieldErrors {
 
   forbidden(field: string, detail: string): void {
     this.causes.push({ reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field });
+  }
+
+  /** A value of the wrong JSON type, in kube-openapi's words (CRD structural schemas). */
+  typeInvalid(field: string, got: string, want: string): void {
+    this.causes.push({ reason: 'FieldValueTypeInvalid', message: `Invalid value: "${got}": ${field} in body must be of type ${want}: "${got}"`, field });
+  }
+
+  tooMany(field: string, got: number, max: number): void {
+    this.causes.push({ reason: 'FieldValueTooMany', message: `Too many: ${got}: must have at most ${max} items`, field });
+  }
+
+  /** A field the kind's schema does not declare (kubectl's strict field validation refuses these too). */
+  unknownField(field: string): void {
+    this.causes.push({ reason: 'FieldValueForbidden', message: 'Forbidden: field not declared in schema', field });
   }
 
   tooLong(field: string, max: number): void {

@@ -4,14 +4,16 @@
 // stream. Every error becomes a Kubernetes Status; nothing a client sends can throw out
 // of here.
 //
-// Authentication (kept simple; there is no authorization): a request from a loopback
-// address on a listener that trusts loopback is the cluster admin; anything else needs
-// `Authorization: Bearer <token>` with a service-account token from TokenRequest whose
-// audience includes the API server's. /healthz, /livez, /readyz and /version are open to
-// all, as on a real cluster.
+// Authentication: a request from a loopback address on a listener that trusts loopback is
+// the cluster admin; anything else needs `Authorization: Bearer <token>` with a
+// service-account token from TokenRequest whose audience includes the API server's.
+// /healthz, /livez, /readyz and /version are open to all, as on a real cluster.
+// Authorization (authorize.ts) then decides what that ServiceAccount may do to the
+// resource: no Secrets of other namespaces, no writes outside its own namespace.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../core/log.js';
+import { authorize, forbiddenFor, serviceAccountRequester, type AuthVerb, type Requester } from './authorize.js';
 import { ApiError, badRequest, internalError, methodNotSupported, pathNotFound, unauthorized } from './api-errors.js';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { parseJson, parseObjectBody, readBody, sendError, sendJson, sendText } from './http-io.js';
@@ -66,7 +68,7 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
   }
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const base = path.split('/').slice(0, 2).join('/');
-  if (!PUBLIC_PATHS.has(base)) await authenticate(deps, req);
+  const who: Requester = PUBLIC_PATHS.has(base) ? { kind: 'admin' } : await authenticate(deps, req);
 
   switch (base) {
     case '/healthz':
@@ -103,14 +105,25 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
   const k = kindByResource(parsed.group, parsed.version, parsed.plural);
   if (!k) throw pathNotFound();
   if (!k.namespaced && parsed.namespace !== undefined) throw pathNotFound();
-  return serveResource(deps, req, res, url, k, parsed);
+  return serveResource(deps, req, res, url, k, parsed, who);
 }
 
-async function authenticate(deps: HandlerDeps, req: IncomingMessage): Promise<void> {
-  if (isLoopback(req.socket.remoteAddress) && deps.trustsLoopback(req.socket)) return;
+async function authenticate(deps: HandlerDeps, req: IncomingMessage): Promise<Requester> {
+  if (isLoopback(req.socket.remoteAddress) && deps.trustsLoopback(req.socket)) return { kind: 'admin' };
   const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  if (m && (await deps.tokens.authenticate(m[1]!))) return;
+  const user = m ? await deps.tokens.authenticate(m[1]!) : undefined;
+  // Only ServiceAccounts have tokens here; anything else is nobody we can authorize.
+  const who = user ? serviceAccountRequester(user.username) : undefined;
+  if (who) return who;
   throw unauthorized();
+}
+
+/** The authorization verb of a request on a resource, as kube-apiserver names it; undefined for a method no verb has (405 follows). */
+function verbOf(method: string, p: ResourcePath, watch: boolean, virtual: boolean): AuthVerb | undefined {
+  if (virtual) return method === 'POST' ? 'create' : undefined;
+  if (p.subresource !== undefined) return ({ GET: 'get', PUT: 'update', PATCH: 'patch', POST: 'create' } as const)[method as 'GET'];
+  if (p.name !== undefined) return watch && method === 'GET' ? 'watch' : ({ GET: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as const)[method as 'GET'];
+  return watch && method === 'GET' ? 'watch' : ({ GET: 'list', POST: 'create', DELETE: 'deletecollection' } as const)[method as 'GET'];
 }
 
 interface ResourcePath {
@@ -120,13 +133,29 @@ interface ResourcePath {
   watch: boolean;
 }
 
-async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, url: URL, k: KindInfo, p: ResourcePath): Promise<void> {
+async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, url: URL, k: KindInfo, p: ResourcePath, who: Requester): Promise<void> {
   const q = url.searchParams;
   const method = req.method ?? 'GET';
+  const verb = verbOf(method, p, p.watch || q.get('watch') === 'true' || q.get('watch') === '1', k.virtual);
+  if (verb) {
+    const attrs = {
+      verb,
+      group: k.group,
+      resource: k.plural,
+      ...(p.subresource !== undefined ? { subresource: p.subresource } : {}),
+      ...(p.namespace !== undefined ? { namespace: p.namespace } : {}),
+      ...(p.name !== undefined ? { name: p.name } : {}),
+    };
+    const decision = authorize(who, attrs);
+    if (!decision.allowed) {
+      deps.logger.debug({ who: who.kind === 'admin' ? 'admin' : who.username, ...attrs, why: decision.reason }, 'forbidden');
+      throw forbiddenFor(who, attrs);
+    }
+  }
   const { resources } = deps;
   const ns = p.namespace;
   const dryRun = q.get('dryRun') === 'All';
-  const body = async (): Promise<string> => readBody(req, deps.limits.maxBodyBytes);
+  const body = async (): Promise<string> => readBody(req, res, deps.limits);
   const what = `${k.plural}${p.subresource ? `/${p.subresource}` : ''}`;
   const unsupported = (): never => {
     throw methodNotSupported(what, method);

@@ -4,18 +4,99 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, tooLarge, unsupportedMediaType } from './api-errors.js';
 import { parseJsonOrExplain } from './json-errors.js';
 
-/** Reads the whole body, refusing (413) more than `limit` bytes. Empty body: ''. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+export interface BodyLimits {
+  /** Largest body accepted; more is refused with 413. */
+  maxBodyBytes: number;
+  /** After the 413, this much more is read and thrown away; then the connection is closed. */
+  maxDiscardBytes: number;
+  /** ...and it is closed at the latest this long after the 413. */
+  discardTimeoutMs: number;
+  /** A closing connection is half-closed (FIN) first and reset only this long after. */
+  closeLingerMs: number;
+}
+
+/**
+ * Reads the whole body, refusing (413) more than `maxBodyBytes`. Empty body: ''.
+ *
+ * A client that is refused is usually still sending (kubectl writes the whole body before
+ * it reads). Closing the connection at once would reset it, and the client would report
+ * "broken pipe" instead of the 413. So the 413 is answered at once, and the rest of the
+ * body is read and discarded, within `maxDiscardBytes` and `discardTimeoutMs`; a client
+ * that sends more, or for longer, has the connection closed: half-closed first (the answer
+ * is already out), reset `closeLingerMs` later.
+ */
+export function readBody(req: IncomingMessage, res: ServerResponse, limits: BodyLimits): Promise<string> {
+  const limit = limits.maxBodyBytes;
+  return new Promise<string>((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const refuse = () => {
+      cleanup();
+      chunks.length = 0;
+      discardRest(req, res, limits, Number.isFinite(declared) ? declared - size : undefined);
+      reject(tooLarge(limit));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return refuse();
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new Error('the client closed the connection before the request body ended'));
+    };
+    if (declared > limit) return refuse();
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/** Throws away the rest of a refused body (see readBody), closing the connection when it is too much or too slow. */
+function discardRest(req: IncomingMessage, res: ServerResponse, limits: BodyLimits, declaredLeft: number | undefined): void {
+  const socket = req.socket;
+  let discarded = 0;
+  let closing = false;
+  const close = () => {
+    if (closing) return;
+    closing = true;
+    clearTimeout(timer);
+    const shut = () => {
+      if (socket.destroyed) return;
+      socket.end(); // FIN after the answer; what the client still sends is read and dropped...
+      setTimeout(() => socket.destroy(), limits.closeLingerMs).unref(); // ...for a moment.
+    };
+    if (res.writableFinished) shut();
+    else res.once('finish', shut);
+  };
+  const timer = setTimeout(close, limits.discardTimeoutMs);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > limits.maxDiscardBytes) close();
+  });
+  req.on('end', () => clearTimeout(timer));
+  req.on('error', () => clearTimeout(timer));
+  req.on('close', () => clearTimeout(timer));
+  req.resume();
+  // Announced as more than we would read: no point reading any of it.
+  if (declaredLeft !== undefined && declaredLeft > limits.maxDiscardBytes) close();
 }
 
 const mediaOf = (contentType: string | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -62,7 +143,7 @@ export function sendError(res: ServerResponse, err: ApiError): void {
     res.destroy();
     return;
   }
-  // A body we refused unread: close the connection rather than read the rest.
-  if (err.code === 413) res.setHeader('connection', 'close');
+  // A refused body is discarded by readBody, which closes the connection itself when it
+  // must: `connection: close` here would make Node reset it while the client is sending.
   sendJson(res, err.code, err.toStatus());
 }

@@ -1,7 +1,7 @@
-// The local API server's limits (their defaults live with every other limit in
-// core/limits.ts and docs/configuration.md) and its fixed names.
+// The local API server's limits (their defaults live with the local cluster's other
+// limits in local-cluster/limits.ts, documented in docs/configuration.md) and its fixed names.
 
-import { APISERVER_DEFAULTS } from '../../core/limits.js';
+import { APISERVER_DEFAULTS } from '../limits.js';
 
 export { APISERVER_DEFAULTS };
 

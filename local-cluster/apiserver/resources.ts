@@ -4,7 +4,7 @@
 // selectors); this class reads, decides and commits, retrying a read-modify-write that a
 // concurrent writer got ahead of (kube-apiserver's GuaranteedUpdate).
 import { randomInt, randomUUID } from 'node:crypto';
-import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, type ApiError } from './api-errors.js';
+import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, objectTooLarge, type ApiError } from './api-errors.js';
 import { applyDefaults } from './defaults.js';
 import { isPlainObject, jsonEqual } from './json-values.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -50,6 +50,8 @@ function prevAttrs(k: KindInfo, o: KObject): PrevAttrs {
 
 export interface ResourcesOptions {
   updateRetries: number;
+  /** Largest object stored, as JSON (etcd's request limit on a real cluster); larger writes get 413. */
+  maxObjectBytes?: number;
   /** How long a deleted namespace stays Terminating before its contents are deleted. */
   namespaceCleanupDelayMs: number;
   now: () => Date;
@@ -104,6 +106,7 @@ export class Resources {
       const name = obj.metadata!.name;
       const causes = validateObject(k, obj);
       if (causes.length) throw invalid(k, typeof name === 'string' ? name : (generate ?? ''), causes);
+      this.checkSize(k, name!, obj);
       const ns = k.namespaced ? obj.metadata!.namespace : undefined;
       if (ns !== undefined) await this.checkNamespaceOpen(k, ns, name!);
       const result = await this.withServiceLock(k, async () => {
@@ -275,6 +278,14 @@ export class Resources {
     return run;
   }
 
+  /** 413 when `obj` would be stored larger than the object limit (a small patch can grow an object past it). */
+  private checkSize(k: KindInfo, name: string, obj: KObject): void {
+    const limit = this.opts.maxObjectBytes;
+    if (limit === undefined) return;
+    const size = Buffer.byteLength(JSON.stringify(obj));
+    if (size > limit) throw objectTooLarge(k, name, size, limit);
+  }
+
   private async checkNamespaceOpen(k: KindInfo, ns: string, name: string): Promise<void> {
     const nsObj = await this.store.get(NAMESPACE, undefined, ns);
     if (!nsObj) throw notFound(NAMESPACE, ns);
@@ -306,7 +317,9 @@ export class Resources {
       if (!cur) throw notFound(k, name);
       const next = await mutate(structuredClone(cur.object));
       // No change, no write: no new resourceVersion and no event (kubectl apply twice is a no-op).
-      if (jsonEqual(next, cur.object) || o.dryRun) return next;
+      if (jsonEqual(next, cur.object)) return next;
+      this.checkSize(k, name, next);
+      if (o.dryRun) return next;
       const r = await this.store.commit(k, namespace, name, cur.raw, next, 'MODIFIED', prevAttrs(k, cur.object));
       if (r.ok) return r.event.object;
       if (r.why === 'notfound') throw notFound(k, name);

@@ -7,7 +7,9 @@ import http from 'node:http';
 import type net from 'node:net';
 import { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../../core/log.js';
+import { tooLarge } from './api-errors.js';
 import { createRequestHandler } from './handler.js';
+import { sendError } from './http-io.js';
 import { APISERVER_DEFAULTS, SYSTEM_NAMESPACES, type ApiServerLimits } from './limits.js';
 import { Resources } from './resources.js';
 import { ServiceAccountTokens } from './service-account-tokens.js';
@@ -84,6 +86,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   hub = new WatchHub(await store.currentRv(), limits.eventGapWaitMs);
   const resources = new Resources(store, {
     updateRetries: limits.updateRetries,
+    maxObjectBytes: limits.maxObjectBytes,
     namespaceCleanupDelayMs: limits.namespaceCleanupDelayMs,
     now,
     onBackgroundError: (err, what) => logger.error({ err, what }, 'background work failed'),
@@ -95,6 +98,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const untrusted = new WeakSet<net.Socket>();
   const handler = createRequestHandler({ resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s) => !untrusted.has(s) });
   const server = http.createServer({ keepAliveTimeout: 30_000 }, handler);
+  // `Expect: 100-continue`: a body announced as too large is refused before it is sent.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (Number(req.headers['content-length'] ?? 0) > limits.maxBodyBytes) {
+      res.setHeader('connection', 'close');
+      sendError(res, tooLarge(limits.maxBodyBytes));
+      return;
+    }
+    res.writeContinue();
+    handler(req, res);
+  });
   server.on('clientError', (err, socket) => {
     logger.debug({ err: err.message }, 'malformed HTTP request');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');

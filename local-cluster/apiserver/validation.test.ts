@@ -112,3 +112,82 @@ test('secret_data_must_be_base64', () => {
   assert.deepEqual(fields('v1', 'Secret', s({ token: 'not base64!' })), ['data[token]']);
   assert.deepEqual(fields('v1', 'Secret', s({ 'bad/key': 'eA==' })), ['data']);
 });
+
+const mesh = (k: string, spec: unknown) => messages('ambient.dev/v1', k, { metadata: { name: 'p', namespace: 'd' }, spec });
+
+test('authorization_policy_with_istio_shape_is_valid', () => {
+  const spec = {
+    selector: { matchLabels: { app: 'echo' } },
+    action: 'ALLOW',
+    rules: [
+      {
+        from: [{ source: { principals: ['cluster.local/ns/a/sa/client'], notNamespaces: ['b'], ipBlocks: ['10.0.0.0/8'], notRemoteIpBlocks: ['1.2.3.4'] } }],
+        to: [{ operation: { ports: ['8080'], methods: ['GET'], paths: ['/x'], notHosts: ['h'] } }],
+        when: [{ key: 'source.ip', values: ['10.0.0.1'], notValues: [] }],
+      },
+    ],
+  };
+  assert.deepEqual(mesh('AuthorizationPolicy', spec), []);
+  assert.deepEqual(mesh('AuthorizationPolicy', { targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'waypoint' }], action: 'DENY', rules: [{}] }), []);
+  assert.deepEqual(mesh('AuthorizationPolicy', {}), [], 'allow-nothing');
+});
+
+test('authorization_policy_with_wrongly_typed_fields_is_refused_naming_each_field', () => {
+  assert.deepEqual(mesh('AuthorizationPolicy', { rules: [{ to: 42 }] }), ['spec.rules[0].to: Invalid value: "integer": spec.rules[0].to in body must be of type array: "integer"']);
+  assert.deepEqual(mesh('AuthorizationPolicy', { rules: [{ from: [{ source: { principals: 7 } }] }] }), [
+    'spec.rules[0].from[0].source.principals: Invalid value: "integer": spec.rules[0].from[0].source.principals in body must be of type array: "integer"',
+  ]);
+  assert.deepEqual(mesh('AuthorizationPolicy', { rules: [{ to: [{ operation: { ports: [8080] } }] }] }), [
+    'spec.rules[0].to[0].operation.ports[0]: Invalid value: "integer": spec.rules[0].to[0].operation.ports[0] in body must be of type string: "integer"',
+  ]);
+  assert.deepEqual(mesh('AuthorizationPolicy', { rules: 'all' }).length, 1);
+  assert.deepEqual(mesh('AuthorizationPolicy', { rules: [{ when: [{ values: ['x'] }] }] }), ['spec.rules[0].when[0].key: Required value']);
+  assert.deepEqual(mesh('AuthorizationPolicy', { action: 'PERMIT' }), ['spec.action: Unsupported value: "PERMIT": supported values: "ALLOW", "DENY", "AUDIT", "CUSTOM"']);
+  assert.deepEqual(mesh('AuthorizationPolicy', 'x'), ['spec: Invalid value: "string": spec in body must be of type object: "string"']);
+});
+
+test('authorization_policy_with_an_undeclared_field_is_refused', () => {
+  // A typo (`rule` for `rules`) would otherwise leave a DENY policy denying nothing.
+  assert.deepEqual(mesh('AuthorizationPolicy', { action: 'DENY', rule: [{}] }), ['spec.rule: Forbidden: field not declared in schema']);
+  assert.deepEqual(mesh('AuthorizationPolicy', { rules: [{ from: [{ source: { principal: ['x'] } }] }] }), ['spec.rules[0].from[0].source.principal: Forbidden: field not declared in schema']);
+});
+
+test('authorization_policy_selector_and_target_refs_exclude_each_other', () => {
+  assert.deepEqual(mesh('AuthorizationPolicy', { selector: { matchLabels: { a: 'b' } }, targetRef: { kind: 'Service', name: 's' } }), ['spec: Forbidden: only one of targetRefs or workloadSelector can be set']);
+  assert.deepEqual(mesh('AuthorizationPolicy', { targetRef: { kind: 'Service' } }), ['spec.targetRef.name: Required value']);
+});
+
+test('peer_authentication_with_a_non_string_label_value_is_refused', () => {
+  assert.deepEqual(mesh('PeerAuthentication', { selector: { matchLabels: { app: 5 } }, mtls: { mode: 'STRICT' } }), [
+    'spec.selector.matchLabels.app: Invalid value: "integer": spec.selector.matchLabels.app in body must be of type string: "integer"',
+  ]);
+  assert.deepEqual(mesh('PeerAuthentication', { selector: { matchLabels: { app: true } } }).length, 1);
+  assert.deepEqual(mesh('PeerAuthentication', { selector: { matchLabels: { app: 'bad value!' } } }).length, 1, 'label value syntax');
+  assert.deepEqual(mesh('PeerAuthentication', { mtls: 'STRICT' }), ['spec.mtls: Invalid value: "string": spec.mtls in body must be of type object: "string"']);
+});
+
+test('peer_authentication_modes_and_port_level_mtls', () => {
+  assert.deepEqual(mesh('PeerAuthentication', { selector: { matchLabels: { app: 'a' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { '8080': { mode: 'PERMISSIVE' } } }), []);
+  assert.deepEqual(mesh('PeerAuthentication', { selector: { matchLabels: { app: 'a' } }, portLevelMtls: { '8080': { mode: 'OFF' } } }), [
+    'spec.portLevelMtls.8080.mode: Unsupported value: "OFF": supported values: "UNSET", "DISABLE", "PERMISSIVE", "STRICT"',
+  ]);
+  assert.deepEqual(mesh('PeerAuthentication', { selector: { matchLabels: { app: 'a' } }, portLevelMtls: { '0': { mode: 'STRICT' } } }).length, 1);
+  assert.deepEqual(mesh('PeerAuthentication', { portLevelMtls: { '8080': { mode: 'STRICT' } } }), ['spec.portLevelMtls: Forbidden: portLevelMtls requires a workload selector']);
+});
+
+test('traffic_policy_target_refs_are_typed_and_the_rest_kept', () => {
+  assert.deepEqual(mesh('TrafficPolicy', { targetRefs: [{ kind: 'Service', name: 'echo' }], anything: { else: 1 } }), []);
+  assert.deepEqual(mesh('TrafficPolicy', { targetRefs: [{ kind: 'Service', name: 3 }] }), ['spec.targetRefs[0].name: Invalid value: "integer": spec.targetRefs[0].name in body must be of type string: "integer"']);
+  assert.deepEqual(fields('ambient.dev/v1', 'TrafficPolicy', { metadata: { name: 'p', namespace: 'd' } }), ['spec']);
+});
+
+test('endpoint_slice_refuses_loopback_unspecified_and_link_local_addresses', () => {
+  const slice = (addressType: string, addresses: unknown[]) => ({ metadata: { name: 's', namespace: 'd' }, addressType, endpoints: [{ addresses }] });
+  const refused = (t: string, a: string) => messages('discovery.k8s.io/v1', 'EndpointSlice', slice(t, [a]));
+  assert.deepEqual(refused('IPv4', '127.0.0.1'), ['endpoints[0].addresses[0]: Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128)']);
+  for (const [t, a] of [['IPv4', '127.255.0.9'], ['IPv4', '0.0.0.0'], ['IPv4', '169.254.169.254'], ['IPv4', '224.0.0.1'], ['IPv6', '::1'], ['IPv6', '::'], ['IPv6', 'fe80::1'], ['IPv6', '::ffff:127.0.0.1'], ['IPv6', 'ff02::1']]) {
+    assert.equal(refused(t!, a!).length, 1, `${t} ${a}`);
+  }
+  for (const [t, a] of [['IPv4', '10.244.1.5'], ['IPv4', '128.0.0.1'], ['IPv6', 'fd00::5'], ['IPv6', '2001:db8::1']]) assert.deepEqual(refused(t!, a!), [], `${t} ${a}`);
+  assert.deepEqual(refused('IPv6', '10.0.0.1'), ['endpoints[0].addresses[0]: Invalid value: "10.0.0.1": must be a valid IPv6 address']);
+});

@@ -5,10 +5,12 @@
 // plus immutability on update (`old` given); the Gateway API and ambient.dev checks are
 // the ones their CRD schemas make.
 import type { StatusCause } from './api-errors.js';
-import { FieldErrors, isIPv4, portNameError, type NameFormat } from './field-errors.js';
+import { FieldErrors, isIPv4, isIPv6, portNameError, specialIpError, type NameFormat } from './field-errors.js';
 import type { KObject, KindInfo } from './kinds.js';
 import { jsonEqual } from './json-values.js';
+import { AUTHORIZATION_POLICY_SPEC, PEER_AUTHENTICATION_SPEC, TRAFFIC_POLICY_SPEC } from './mesh-schemas.js';
 import { labelKeyError, labelValueError, matchesLabels, requirementsFromLabelSelector } from './selectors.js';
+import { checkSchema } from './structural-schema.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -261,7 +263,13 @@ const validateEndpointSlice: Validator = (e, obj) => {
     const addrs = e.list(`endpoints[${i}].addresses`, end['addresses']);
     if (addrs.length === 0) e.required(`endpoints[${i}].addresses`);
     addrs.forEach((a, j) => {
-      if (at === 'IPv4' && !(typeof a === 'string' && isIPv4(a))) e.invalid(`endpoints[${i}].addresses[${j}]`, a, 'must be a valid IPv4 address');
+      const p = `endpoints[${i}].addresses[${j}]`;
+      if (at === 'IPv4' && !(typeof a === 'string' && isIPv4(a))) return e.invalid(p, a, 'must be a valid IPv4 address');
+      if (at === 'IPv6' && !(typeof a === 'string' && isIPv6(a))) return e.invalid(p, a, 'must be a valid IPv6 address');
+      // Loopback, unspecified and link-local endpoints are refused, as kube-apiserver does:
+      // a Service must not send the mesh's traffic to whatever listens on a node's loopback.
+      const why = (at === 'IPv4' || at === 'IPv6') && typeof a === 'string' ? specialIpError(a) : undefined;
+      if (why) e.invalid(p, a, why);
     });
   });
   e.list('ports', obj['ports']).forEach((pt, i) => {
@@ -317,39 +325,45 @@ const validateRoute: Validator = (e, obj) => {
   });
 };
 
+/** matchLabels of a workload selector: keys and values of the label syntax (types are the schema's). */
+function validateMatchLabels(e: FieldErrors, path: string, spec: Obj): void {
+  const sel = spec['selector'];
+  const labels = isObj(sel) ? sel['matchLabels'] : undefined;
+  if (!isObj(labels)) return;
+  for (const [key, v] of Object.entries(labels)) {
+    const why = labelKeyError(key) ?? (typeof v === 'string' ? labelValueError(v) : undefined);
+    if (why) e.invalid(`${path}.matchLabels`, { [key]: v }, why);
+  }
+}
+
+// The mesh's kinds: their schema first (mesh-schemas.ts), then what a schema cannot say.
 const validateAuthorizationPolicy: Validator = (e, obj) => {
-  const spec = e.object('spec', obj['spec']) ?? {};
-  e.oneOf('spec.action', spec['action'], ['ALLOW', 'DENY', 'AUDIT', 'CUSTOM']);
+  if (obj['spec'] === undefined) return;
+  checkSchema(e, 'spec', obj['spec'], AUTHORIZATION_POLICY_SPEC);
+  if (!isObj(obj['spec'])) return;
+  const spec = obj['spec'];
   if (spec['selector'] !== undefined && (spec['targetRef'] !== undefined || spec['targetRefs'] !== undefined)) {
     e.forbidden('spec', 'only one of targetRefs or workloadSelector can be set');
   }
-  e.list('spec.rules', spec['rules']).forEach((r, i) => e.object(`spec.rules[${i}]`, r));
+  validateMatchLabels(e, 'spec.selector', spec);
 };
 
-const MTLS_MODES = ['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT'];
-
 const validatePeerAuthentication: Validator = (e, obj) => {
-  const spec = e.object('spec', obj['spec']) ?? {};
-  const mtls = e.object('spec.mtls', spec['mtls']);
-  if (mtls) e.oneOf('spec.mtls.mode', mtls['mode'], MTLS_MODES);
-  const portLevel = e.object('spec.portLevelMtls', spec['portLevelMtls']);
-  for (const [port, v] of Object.entries(portLevel ?? {})) {
+  if (obj['spec'] === undefined) return;
+  checkSchema(e, 'spec', obj['spec'], PEER_AUTHENTICATION_SPEC);
+  if (!isObj(obj['spec'])) return;
+  const spec = obj['spec'];
+  validateMatchLabels(e, 'spec.selector', spec);
+  const portLevel = isObj(spec['portLevelMtls']) ? spec['portLevelMtls'] : undefined;
+  for (const port of Object.keys(portLevel ?? {})) {
     if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) e.invalid('spec.portLevelMtls', port, 'port must be between 1 and 65535, inclusive');
-    const m = e.object(`spec.portLevelMtls[${port}]`, v);
-    if (m) e.oneOf(`spec.portLevelMtls[${port}].mode`, m['mode'], MTLS_MODES);
   }
   if (portLevel && !isObj(spec['selector'])) e.forbidden('spec.portLevelMtls', 'portLevelMtls requires a workload selector');
 };
 
 const validateTrafficPolicy: Validator = (e, obj) => {
-  const spec = e.object('spec', obj['spec']);
-  if (!spec) return e.required('spec');
-  e.list('spec.targetRefs', spec['targetRefs']).forEach((r, i) => {
-    const ref = e.object(`spec.targetRefs[${i}]`, r);
-    if (!ref) return;
-    if (!ref['kind']) e.required(`spec.targetRefs[${i}].kind`);
-    if (!ref['name']) e.required(`spec.targetRefs[${i}].name`);
-  });
+  if (obj['spec'] === undefined) return e.required('spec');
+  checkSchema(e, 'spec', obj['spec'], TRAFFIC_POLICY_SPEC);
 };
 
 const KIND_VALIDATORS: Record<string, Validator> = {

@@ -3,13 +3,14 @@
 // change replaces the pods one node at a time (RollingUpdate, maxUnavailable 1).
 import type { V1DaemonSet, V1Pod } from '@kubernetes/client-node';
 import { isPodReady } from './deployments.js';
-import { createHash } from 'node:crypto';
+import { podTemplateHash } from './template-hash.js';
 
 /** DaemonSets label their pods with the template revision under this name (Kubernetes' own). */
 export const REVISION_HASH_LABEL = 'controller-revision-hash';
 
+/** The template's revision: a stable hash of its canonical form (see template-hash.ts). */
 export function daemonSetHash(ds: V1DaemonSet): string {
-  return createHash('sha256').update(JSON.stringify(ds.spec?.template ?? {})).digest('hex').slice(0, 10);
+  return podTemplateHash(ds.spec?.template);
 }
 
 export interface DaemonSetPlan {

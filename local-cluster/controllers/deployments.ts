@@ -2,14 +2,15 @@
 // it owns and the nodes, which pods to create and which to delete, and the status to
 // report. Rolling update: pods of the current template are created first; pods of an
 // older template are deleted as the new ones become ready.
-import { createHash } from 'node:crypto';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { pickNode } from './scheduler.js';
+import { podTemplateHash } from './template-hash.js';
 
 export const TEMPLATE_HASH_LABEL = 'pod-template-hash';
 
+/** The template's revision: a stable hash of its canonical form (see template-hash.ts). */
 export function templateHash(d: V1Deployment): string {
-  return createHash('sha256').update(JSON.stringify(d.spec?.template ?? {})).digest('hex').slice(0, 10);
+  return podTemplateHash(d.spec?.template);
 }
 
 export function isPodReady(p: V1Pod): boolean {

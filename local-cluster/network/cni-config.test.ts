@@ -15,9 +15,11 @@ import {
   pluginOrder,
   pluginStdin,
   podAddressFromResult,
+  podIpsFromResult,
   resultCachePath,
   type CniResult,
 } from './cni-config.js';
+import { defaultCniSocket } from '../../node-agent/cni/socket-path.js';
 import { isNetworkError } from './errors.js';
 import { buildTopology } from './topology.js';
 
@@ -42,8 +44,13 @@ test('conflist_bridge_is_cni0_gateway_without_masquerade_with_hairpin', () => {
   assert.equal(bridge.hairpinMode, true);
 });
 
-test('conflist_ambient_cni_calls_the_nodes_agent_on_its_abstract_socket', () => {
-  assert.deepEqual(conflist.plugins[2], { type: 'ambient-cni', agentSocket: '@ambient-cni' });
+test('conflist_ambient_cni_calls_the_nodes_own_agent_in_a_per_node_root_only_directory', () => {
+  assert.deepEqual(conflist.plugins[2], { type: 'ambient-cni', agentSocket: '/var/run/ambient/c1/node2/cni.sock' });
+  // The path the node's agent finds on its own (AMBIENT_CLUSTER and its node name): the same.
+  assert.equal(defaultCniSocket({ AMBIENT_CLUSTER: 'c1' }, 'node2'), conflist.plugins[2]!['agentSocket']);
+  // Nodes share the machine's filesystem: no two nodes share a socket.
+  const other = nodeConflist({ stateDir: '/var/lib/amb/c1', topology, node: 3 });
+  assert.notEqual(other.plugins[2]!['agentSocket'], conflist.plugins[2]!['agentSocket']);
 });
 
 test('conflist_ipam_is_host_local_on_the_nodes_pod_cidr', () => {
@@ -178,4 +185,25 @@ test('plugin_error_message_names_plugin_command_code_and_message', () => {
     pluginErrorMessage('bridge', 'ADD', { code: 11, msg: 'failed to allocate', details: 'range full' }),
     'CNI plugin "bridge" ADD failed (code 11): failed to allocate: range full',
   );
+});
+
+test('dual_stack_conflist_adds_the_nodes_ipv6_range_and_default_route', () => {
+  const t6 = buildTopology({ cluster: 'c1', nodes: 3, dualStack: true });
+  const ipam6 = (nodeConflist({ stateDir: '/var/lib/amb/c1', topology: t6, node: 2 }).plugins[1]!.ipam ?? {}) as Record<string, unknown>;
+  assert.deepEqual(ipam6.ranges, [[{ subnet: '10.244.2.0/24', gateway: '10.244.2.1' }], [{ subnet: 'fd00:10:244:2::/64', gateway: 'fd00:10:244:2::1' }]]);
+  assert.deepEqual(ipam6.routes, [{ dst: '0.0.0.0/0' }, { dst: '::/0' }]);
+  assert.equal((ipam.ranges as unknown[]).length, 1, 'single-stack keeps one range');
+});
+
+test('pod_ips_from_a_result_are_the_pods_own_ipv4_first', () => {
+  const result: CniResult = {
+    cniVersion: '1.0.0',
+    interfaces: [{ name: 'cni0' }, { name: 'veth1' }, { name: 'eth0', sandbox: '/var/run/netns/p' }],
+    ips: [
+      { address: 'fd00:10:244:2::5/64', gateway: 'fd00:10:244:2::1', interface: 2 },
+      { address: '10.244.2.5/24', gateway: '10.244.2.1', interface: 2 },
+      { address: '10.244.2.1/24', interface: 0 },
+    ],
+  };
+  assert.deepEqual(podIpsFromResult(result), ['10.244.2.5', 'fd00:10:244:2::5']);
 });

@@ -3,8 +3,10 @@
 // conflist, what each plugin gets on stdin and in its environment, and how to read what
 // it printed. Pure; cni.ts runs the plugins.
 
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localClusterCniSocket, localClusterSocketRoot } from '../../node-agent/cni/socket-path.js';
 import { NetworkError, NetworkErrorCodes } from './errors.js';
 import { POD_BRIDGE, POD_INTERFACE, nodeOf, type Topology } from './topology.js';
 
@@ -19,8 +21,21 @@ export const AMBIENT_CNI_BUILD_DIR = join(fileURLToPath(new URL('../../..', impo
 /** CNI_PATH: a list of directories searched in order (SPEC.md section 2): Debian's plugins, then ours. */
 export const CNI_PATH = ['/usr/lib/cni', AMBIENT_CNI_BUILD_DIR].join(':');
 
-/** The mesh plugin's entry in a node's conflist: its agent listens on this abstract socket in the node's namespace. */
-export const AMBIENT_CNI_PLUGIN: CniPluginConf = { type: 'ambient-cni', agentSocket: '@ambient-cni' };
+/**
+ * The mesh plugin's entry in node `node`'s conflist. The nodes share the machine's
+ * filesystem, so each node's agent has its own root-only socket directory,
+ * /var/run/ambient/<cluster>/<node>/ (node-agent/cni/socket-path.ts; the agent finds the
+ * same path from AMBIENT_CLUSTER and its node name). Until an agent has run on the node
+ * that directory is absent and the plugin passes pods through.
+ */
+/** The cluster's agent socket directories (one per node): removed with the cluster, so a new cluster of the same name starts without the mesh. */
+export function agentSocketRoot(cluster: string): string {
+  return localClusterSocketRoot(cluster);
+}
+
+export function ambientCniPlugin(cluster: string, node: string): CniPluginConf {
+  return { type: 'ambient-cni', agentSocket: localClusterCniSocket(cluster, node) };
+}
 
 export interface CniPluginConf {
   type: string;
@@ -75,11 +90,10 @@ export function resultCachePath(stateDir: string, network: string, containerId: 
 /**
  * Node i's conflist: loopback, then bridge on cni0 with host-local addresses from the
  * node's pod CIDR, then the mesh's ambient-cni, which hands the pod to the node's agent
- * (and passes the bridge result through when no agent runs on the node). The pod's
- * default route points at cni0 (the node), which itself has no default route, so the
- * outside world is unreachable from pods too. No masquerade: pods see each other's real
- * addresses. The abstract socket name is per network namespace, so "@ambient-cni" is
- * each node's own agent: plugin and agent both run in the node's namespace.
+ * (and passes the bridge result through while the mesh is not installed on the node).
+ * The pod's default route points at cni0 (the node), which itself has no default route,
+ * so the outside world is unreachable from pods too. No masquerade: pods see each
+ * other's real addresses.
  */
 export function nodeConflist(args: { stateDir: string; topology: Topology; node: number }): CniConflist {
   const node = nodeOf(args.topology, args.node);
@@ -96,12 +110,17 @@ export function nodeConflist(args: { stateDir: string; topology: Topology; node:
         hairpinMode: true,
         ipam: {
           type: 'host-local',
-          ranges: [[{ subnet: node.podCidr, gateway: node.podGateway }]],
-          routes: [{ dst: '0.0.0.0/0' }],
+          // Dual-stack: a second range, the node's IPv6 /64; host-local gives one address
+          // from each range (IPv4 first: the pod's primary address).
+          ranges: [
+            [{ subnet: node.podCidr, gateway: node.podGateway }],
+            ...(node.ipv6 ? [[{ subnet: node.ipv6.podCidr, gateway: node.ipv6.podGateway }]] : []),
+          ],
+          routes: [{ dst: '0.0.0.0/0' }, ...(node.ipv6 ? [{ dst: '::/0' }] : [])],
           dataDir: ipamDir(args.stateDir, args.node),
         },
       },
-      { ...AMBIENT_CNI_PLUGIN },
+      ambientCniPlugin(args.topology.cluster, node.name),
     ],
   };
 }
@@ -232,6 +251,20 @@ export function podAddressFromResult(result: CniResult, ifName = POD_INTERFACE):
   }
   const [addr, prefix] = ip.address.split('/') as [string, string];
   return { ip: addr, prefixLength: Number(prefix), gateway: ip.gateway };
+}
+
+/**
+ * Every address the result gives the pod's `ifName`, IPv4 first (the primary, as
+ * status.podIPs lists it), without prefix lengths.
+ */
+export function podIpsFromResult(result: CniResult, ifName = POD_INTERFACE): string[] {
+  const ifaces = result.interfaces ?? [];
+  const mine = (result.ips ?? []).filter((a) => {
+    const iface = a.interface === undefined ? undefined : ifaces[a.interface];
+    return typeof a.address === 'string' && (iface === undefined || (iface.name === ifName && iface.sandbox !== undefined));
+  });
+  const addrs = mine.map((a) => a.address.split('/')[0]!).filter((ip) => isIP(ip) !== 0);
+  return [...addrs.filter((ip) => isIP(ip) === 4), ...addrs.filter((ip) => isIP(ip) === 6)];
 }
 
 /** The message for a failed plugin: names the plugin, command and the plugin's own words. */

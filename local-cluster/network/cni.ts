@@ -20,6 +20,7 @@ import {
   pluginOrder,
   pluginStdin,
   podAddressFromResult,
+  podIpsFromResult,
   resultCachePath,
   type CniCommand,
   type CniConflist,
@@ -50,6 +51,8 @@ export interface PodNetwork {
   netnsPath: string;
   node: number;
   ip: string;
+  /** Every address, primary (IPv4) first: two in a dual-stack cluster. */
+  ips: string[];
   prefixLength: number;
   gateway: string | undefined;
   interfaces: CniInterface[];
@@ -86,6 +89,7 @@ export async function podNetworkAdd(req: PodNetworkRequest): Promise<PodNetwork>
       netnsPath: netnsFile(ctx.netns),
       node: req.node,
       ...addr,
+      ips: podIpsFromResult(result),
       interfaces: result.interfaces ?? [],
       result,
     };

@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import { NetworkError, NetworkErrorCodes } from './errors.js';
 
-export { LOCAL_NETWORK_DEFAULTS as NETWORK_DEFAULTS } from '../../core/limits.js';
-import { LOCAL_NETWORK_DEFAULTS as NETWORK_DEFAULTS } from '../../core/limits.js';
+export { LOCAL_NETWORK_DEFAULTS as NETWORK_DEFAULTS } from '../limits.js';
+import { LOCAL_NETWORK_DEFAULTS as NETWORK_DEFAULTS } from '../limits.js';
 
 export interface RunOptions {
   /** Written to stdin, which is then closed. */

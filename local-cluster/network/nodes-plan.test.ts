@@ -102,3 +102,18 @@ test('destroy_order_is_pods_then_nodes_then_switch_and_only_ours', () => {
   const names = ['amb-c1', 'amb-c1-node10', 'amb-c1-node2', 'amb-c12-node1', 'amb-c1-pod-0123456789ab', 'amb-t-x-1-1', 'amb-c1-node1'];
   assert.deepEqual(destroyOrder('c1', names), ['amb-c1-pod-0123456789ab', 'amb-c1-node1', 'amb-c1-node2', 'amb-c1-node10', 'amb-c1']);
 });
+
+test('dual_stack_plan_adds_ipv6_addresses_forwarding_and_routes_inside_cluster_namespaces', () => {
+  const t6 = buildTopology({ cluster: 'c1', nodes: 2, dualStack: true });
+  const p6 = createPlan(t6);
+  const ip6 = p6.filter((s): s is IpStep => s.kind === 'ip').map((s) => s.args.join(' '));
+  assert.ok(ip6.includes('-n amb-c1 addr add fd00:10:243::1/64 dev br0 nodad'));
+  assert.ok(ip6.includes('-n amb-c1-node1 addr add fd00:10:243::11/64 dev eth0 nodad'));
+  assert.ok(ip6.includes('-n amb-c1-node1 route add fd00:10:244:2::/64 via fd00:10:243::12 dev eth0'));
+  assert.ok(ip6.includes('-n amb-c1 route add fd00:10:244:1::/64 via fd00:10:243::11 dev br0'));
+  assert.ok(p6.some((s) => s.kind === 'sysctl' && s.netns === 'amb-c1-node2' && s.key === 'net.ipv6.conf.all.forwarding' && s.value === '1'));
+  assert.ok(p6.some((s) => s.kind === 'sysctl' && s.netns === 'amb-c1' && s.key === 'net.ipv6.conf.all.forwarding' && s.value === '0'));
+  assert.doesNotThrow(() => assertContained('c1', p6));
+  // Single-stack plans carry no IPv6.
+  assert.ok(!ipSteps.some((s) => s.includes('fd00:')));
+});

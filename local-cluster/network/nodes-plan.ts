@@ -35,8 +35,17 @@ export function createPlan(topology: Topology): Step[] {
     sysctl(cns, 'net.bridge.bridge-nf-call-iptables', '0'),
     ip('-n', cns, 'link', 'add', CLUSTER_BRIDGE, 'type', 'bridge'),
     ip('-n', cns, 'addr', 'add', `${topology.controlPlaneAddress}/${topology.prefixLength}`, 'dev', CLUSTER_BRIDGE),
-    ip('-n', cns, 'link', 'set', CLUSTER_BRIDGE, 'up'),
   ];
+  const v6 = topology.ipv6;
+  if (v6) {
+    steps.push(
+      sysctl(cns, 'net.ipv6.conf.all.forwarding', '0'),
+      sysctl(cns, 'net.bridge.bridge-nf-call-ip6tables', '0'),
+      // nodad: usable at once (no address here can be a duplicate: we made them all).
+      ip('-n', cns, 'addr', 'add', `${v6.controlPlaneAddress}/${v6.prefixLength}`, 'dev', CLUSTER_BRIDGE, 'nodad'),
+    );
+  }
+  steps.push(ip('-n', cns, 'link', 'set', CLUSTER_BRIDGE, 'up'));
   for (const node of topology.nodes) {
     steps.push(
       ip('netns', 'add', node.netns),
@@ -53,13 +62,24 @@ export function createPlan(topology: Topology): Step[] {
       ip('-n', cns, 'link', 'set', node.switchPort, 'master', CLUSTER_BRIDGE),
       ip('-n', cns, 'link', 'set', node.switchPort, 'up'),
       ip('-n', node.netns, 'addr', 'add', `${node.address}/${node.prefixLength}`, 'dev', NODE_INTERFACE),
-      ip('-n', node.netns, 'link', 'set', NODE_INTERFACE, 'up'),
     );
+    if (node.ipv6) {
+      steps.push(
+        // Forwarding between pods and nodes over IPv6 too; bridged IPv6 crosses ip6tables
+        // (the probe source guard sees pod-to-pod frames on cni0).
+        sysctl(node.netns, 'net.ipv6.conf.all.forwarding', '1'),
+        sysctl(node.netns, 'net.bridge.bridge-nf-call-ip6tables', '1'),
+        ip('-n', node.netns, 'addr', 'add', `${node.ipv6.address}/${node.ipv6.prefixLength}`, 'dev', NODE_INTERFACE, 'nodad'),
+      );
+    }
+    steps.push(ip('-n', node.netns, 'link', 'set', NODE_INTERFACE, 'up'));
   }
   for (const node of topology.nodes) {
-    for (const r of [...node.routes, node.serviceRoute]) steps.push(ip('-n', node.netns, 'route', 'add', r.dst, 'via', r.via, 'dev', NODE_INTERFACE));
+    for (const r of [...node.routes, node.serviceRoute, ...(node.ipv6?.routes ?? [])]) {
+      steps.push(ip('-n', node.netns, 'route', 'add', r.dst, 'via', r.via, 'dev', NODE_INTERFACE));
+    }
   }
-  for (const r of topology.clusterRoutes) steps.push(ip('-n', cns, 'route', 'add', r.dst, 'via', r.via, 'dev', CLUSTER_BRIDGE));
+  for (const r of [...topology.clusterRoutes, ...(v6?.clusterRoutes ?? [])]) steps.push(ip('-n', cns, 'route', 'add', r.dst, 'via', r.via, 'dev', CLUSTER_BRIDGE));
   assertContained(topology.cluster, steps);
   return steps;
 }

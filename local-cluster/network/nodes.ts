@@ -3,7 +3,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeNodeConflists } from './cni.js';
-import { cniDir, ipamDir } from './cni-config.js';
+import { agentSocketRoot, cniDir, ipamDir } from './cni-config.js';
 import { NetworkError, NetworkErrorCodes } from './errors.js';
 import { runChecked, runCommand } from './exec.js';
 import { assertNetnsMountsVisible } from './mounts.js';
@@ -60,6 +60,7 @@ export async function destroyClusterNetwork(req: ClusterNetworkRequest): Promise
   }
   await rm(cniDir(stateDir), { recursive: true, force: true });
   await rm(join(resolve(stateDir), 'ipam'), { recursive: true, force: true });
+  await rm(agentSocketRoot(topology.cluster), { recursive: true, force: true });
   if (failures.length > 0) {
     throw new NetworkError(NetworkErrorCodes.COMMAND_FAILED, `could not delete namespaces of cluster ${topology.cluster}: ${failures.join('; ')}`);
   }

@@ -151,3 +151,30 @@ test('node_for_pod_ip_finds_the_owning_node', () => {
   assert.equal(nodeForPodIp(t, '10.244.3.7'), undefined);
   assert.equal(nodeForPodIp(t, '10.96.0.1'), undefined);
 });
+
+test('dual_stack_gives_each_node_a_64_of_the_pod_ula_range_and_routes_between_them', () => {
+  const t = buildTopology({ cluster: 'c', nodes: 2, dualStack: true });
+  assert.equal(t.dualStack, true);
+  assert.equal(t.ipv6?.controlPlaneAddress, 'fd00:10:243::1');
+  assert.deepEqual(t.nodes[0]!.ipv6, {
+    address: 'fd00:10:243::11',
+    prefixLength: 64,
+    podCidr: 'fd00:10:244:1::/64',
+    podGateway: 'fd00:10:244:1::1',
+    routes: [{ dst: 'fd00:10:244:2::/64', via: 'fd00:10:243::12' }],
+  });
+  assert.equal(buildTopology({ cluster: 'c', nodes: 50, dualStack: true }).nodes[49]!.ipv6?.podCidr, 'fd00:10:244:32::/64');
+  assert.equal(nodeForPodIp(t, 'fd00:10:244:2::7')?.index, 2);
+  // Single-stack: no IPv6 anywhere.
+  const v4 = buildTopology({ cluster: 'c', nodes: 2 });
+  assert.equal(v4.dualStack, false);
+  assert.equal(v4.ipv6, undefined);
+  assert.equal(v4.nodes[0]!.ipv6, undefined);
+  assert.equal(nodeForPodIp(v4, 'fd00:10:244:2::7'), undefined);
+});
+
+test('dual_stack_has_no_ipv6_route_out_of_the_cluster', () => {
+  const t = buildTopology({ cluster: 'c', nodes: 3, dualStack: true });
+  for (const n of t.nodes) for (const r of n.ipv6!.routes) assert.match(r.dst, /^fd00:10:244:[0-9a-f]+::\/64$/);
+  for (const r of t.ipv6!.clusterRoutes) assert.match(r.dst, /^fd00:10:244:[0-9a-f]+::\/64$/);
+});

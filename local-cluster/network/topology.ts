@@ -7,6 +7,12 @@
 //        │ CNI bridge)               the CNI bridge plugin), ip_forward=1, no default route
 //   pod netns amb-<c>-pod-<uid12>    eth0 10.244.<i>.x/24, default via 10.244.<i>.1
 //
+// Dual-stack (`dualStack: true`) adds IPv6 from unique local ranges beside every IPv4
+// address: br0 fd00:10:243::1/64, node<i> eth0 fd00:10:243::<10+i>/64, pods from node i's
+// /64 of fd00:10:244::/56 (fd00:10:244:<i hex>::/64, gateway ::1 on cni0), routes between
+// the nodes' pod /64s. Services stay IPv4 (a single-stack Service CIDR), and IPv6 has no
+// default route anywhere but in pods, so IPv6 cannot leave the cluster either.
+//
 // Nothing has a default route except pods (to their node, which has none), so nothing can
 // leave the cluster: traffic for the outside world is unreachable at the node. Nodes route
 // the Service CIDR to the control-plane address (which forwards nothing) so that Service
@@ -23,6 +29,10 @@ export const SERVICE_CIDR = '10.96.0.0/16';
  * mesh fails at once (the node has no route for it), and an enrolled pod's query is
  * captured and answered by its node agent's DNS proxy, as on a real cluster. */
 export const CLUSTER_DNS_ADDRESS = '10.96.0.10';
+/** Dual-stack: the nodes' and control plane's IPv6 network, and the pods' ULA range (a /64 per node). */
+export const NODE_CIDR6 = 'fd00:10:243::/64';
+export const CONTROL_PLANE_ADDRESS6 = 'fd00:10:243::1';
+export const POD_CIDR6 = 'fd00:10:244::/56';
 export const CLUSTER_BRIDGE = 'br0';
 export const NODE_INTERFACE = 'eth0';
 export const POD_BRIDGE = 'cni0';
@@ -37,6 +47,17 @@ export interface TopologyInput {
   cluster: string;
   /** 1..50 */
   nodes: number;
+  /** IPv6 beside IPv4 on every node and pod (Services stay IPv4). Default false. */
+  dualStack?: boolean;
+}
+
+/** A node's IPv6 side, in a dual-stack cluster. */
+export interface NodeIpv6 {
+  address: string; // on eth0
+  prefixLength: number;
+  podCidr: string; // a /64
+  podGateway: string; // on cni0
+  routes: Route[]; // the other nodes' pod /64s
 }
 
 export interface Route {
@@ -63,6 +84,8 @@ export interface NodeTopology {
    * with no rules at all gets a quick "host unreachable" instead of leaving.
    */
   serviceRoute: Route;
+  /** Dual-stack only. */
+  ipv6?: NodeIpv6;
 }
 
 export interface Topology {
@@ -76,12 +99,17 @@ export interface Topology {
   nodes: NodeTopology[];
   serviceCidr: string;
   podCidr: string;
+  dualStack: boolean;
+  /** Dual-stack only: br0's IPv6 address and the routes to the nodes' pod /64s. */
+  ipv6?: { controlPlaneAddress: string; prefixLength: number; podCidr: string; clusterRoutes: Route[] };
 }
 
 /** Validates the input and builds the whole plan. */
 export function buildTopology(input: TopologyInput): Topology {
   const cluster = validateClusterName(input.cluster);
   const count = validateNodeCount(input.nodes);
+  if (input.dualStack !== undefined && typeof input.dualStack !== 'boolean') throw invalid(`dualStack ${JSON.stringify(input.dualStack)} is not a boolean`);
+  const dualStack = input.dualStack === true;
   const clusterNetns = clusterNetnsName(cluster);
   const indices = Array.from({ length: count }, (_, k) => k + 1);
   const nodes = indices.map((i) => ({
@@ -95,6 +123,15 @@ export function buildTopology(input: TopologyInput): Topology {
     podGateway: podGatewayOf(i),
     routes: indices.filter((j) => j !== i).map((j) => ({ dst: podCidrOf(j), via: nodeAddress(j) })),
     serviceRoute: { dst: SERVICE_CIDR, via: CONTROL_PLANE_ADDRESS },
+    ...(dualStack && {
+      ipv6: {
+        address: nodeAddress6(i),
+        prefixLength: 64,
+        podCidr: podCidr6Of(i),
+        podGateway: podGateway6Of(i),
+        routes: indices.filter((j) => j !== i).map((j) => ({ dst: podCidr6Of(j), via: nodeAddress6(j) })),
+      },
+    }),
   }));
   return {
     cluster,
@@ -105,6 +142,15 @@ export function buildTopology(input: TopologyInput): Topology {
     nodes,
     serviceCidr: SERVICE_CIDR,
     podCidr: POD_CIDR,
+    dualStack,
+    ...(dualStack && {
+      ipv6: {
+        controlPlaneAddress: CONTROL_PLANE_ADDRESS6,
+        prefixLength: 64,
+        podCidr: POD_CIDR6,
+        clusterRoutes: indices.map((j) => ({ dst: podCidr6Of(j), via: nodeAddress6(j) })),
+      },
+    }),
   };
 }
 
@@ -169,10 +215,13 @@ export function nodeOf(topology: Topology, index: number): NodeTopology {
   return node;
 }
 
-/** The node whose pod CIDR holds `ip`, if any. */
+/** The node whose pod CIDR (IPv4, or IPv6 in a dual-stack cluster) holds `ip`, if any. */
 export function nodeForPodIp(topology: Topology, ip: string): NodeTopology | undefined {
   const m = /^10\.244\.(\d{1,3})\.\d{1,3}$/.exec(ip);
-  return m ? topology.nodes.find((n) => n.index === Number(m[1])) : undefined;
+  if (m) return topology.nodes.find((n) => n.index === Number(m[1]));
+  // fd00:10:244:<i hex>:<interface id>, as host-local writes it (RFC 5952).
+  const m6 = /^fd00:10:244:([0-9a-f]{1,2}):(?:[0-9a-f]{0,4}:){0,3}[0-9a-f]{0,4}$/i.exec(ip);
+  return m6 && topology.dualStack ? topology.nodes.find((n) => n.index === parseInt(m6[1]!, 16)) : undefined;
 }
 
 function nodeAddress(i: number): string {
@@ -185,6 +234,18 @@ function podCidrOf(i: number): string {
 
 function podGatewayOf(i: number): string {
   return `10.244.${i}.1`;
+}
+
+function nodeAddress6(i: number): string {
+  return `fd00:10:243::${10 + i}`;
+}
+
+function podCidr6Of(i: number): string {
+  return `fd00:10:244:${i.toString(16)}::/64`;
+}
+
+function podGateway6Of(i: number): string {
+  return `fd00:10:244:${i.toString(16)}::1`;
 }
 
 function invalid(message: string): NetworkError {

@@ -8,9 +8,12 @@ import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { watchResource } from '../../core/kube/informer.js';
 import { silentLogger, type Logger } from '../../core/log.js';
+import { netnsPath } from '../../core/syscalls.js';
+import { installProbeRules } from '../network/probe-source.js';
 import { containerArgv, containerEnv } from './containers.js';
 import { hostsFile, resolvConf } from './hosts.js';
 import { podStatus, statusKey, type ContainerView } from './pod-status.js';
+import { PodProber } from './prober.js';
 import { ContainerProcess, podLauncher } from './supervisor.js';
 import { serviceAccountFiles } from './service-account.js';
 
@@ -24,7 +27,8 @@ export interface PodRef {
 
 /** The CNI side of a pod, provided by the node (local-cluster/network). */
 export interface PodNetwork {
-  add(pod: PodRef): Promise<{ netns: string; ip: string }>;
+  /** `ip` is the primary address (IPv4); `ips` every address, primary first (dual-stack). */
+  add(pod: PodRef): Promise<{ netns: string; ip: string; ips?: string[] }>;
   del(pod: PodRef): Promise<void>;
 }
 
@@ -38,6 +42,8 @@ export interface KubeletOptions {
   apiServer: string;
   apiCaFile: string;
   network: PodNetwork;
+  /** The cluster is dual-stack: probe rules for IPv6 too. */
+  dualStack?: boolean;
   stateDir: string;
   repoRoot: string;
   /** Environment every container inherits (PATH, the cluster marker). */
@@ -50,7 +56,10 @@ interface PodRuntime {
   pod: V1Pod;
   netns?: string;
   ip?: string;
+  ips?: string[];
   hostNetwork: boolean;
+  /** Readiness and liveness probes, once the containers run. */
+  prober?: PodProber;
   containers: ContainerProcess[];
   images: Map<string, string>;
   startTime: Date;
@@ -72,6 +81,8 @@ export class Kubelet {
   #syncing?: Promise<void>;
   #again = false;
   #stopped = false;
+  /** The node's probe SNAT (probe-rules.ts), installed once before the first probe. */
+  #probeRules?: Promise<void>;
 
   constructor(o: KubeletOptions) {
     this.#o = o;
@@ -160,13 +171,14 @@ export class Kubelet {
       return;
     }
     // A hostNetwork pod shares its node's namespace and address; others get their own.
-    const { netns, ip } = rt.hostNetwork ? { netns: this.#o.nodeNetns, ip: this.#o.hostIP } : await this.#o.network.add(rt.ref);
+    const { netns, ip, ips } = rt.hostNetwork ? { netns: this.#o.nodeNetns, ip: this.#o.hostIP, ips: undefined } : await this.#o.network.add(rt.ref);
     if (!this.#pods.has(rt.ref.uid) || this.#stopped) {
       if (!rt.hostNetwork) await this.#o.network.del(rt.ref); // deleted while its network was being set up
       return;
     }
     rt.netns = netns;
     rt.ip = ip;
+    if (ips && ips.length > 0) rt.ips = ips;
     if (!rt.hostNetwork) await this.#writeHosts(rt, this.#watchServices.list());
     const saEnv = await serviceAccountFiles({
       core: this.#core,
@@ -179,6 +191,15 @@ export class Kubelet {
       return {};
     });
     const podWithIp: V1Pod = { ...pod, status: { ...pod.status, podIP: ip, hostIP: this.#o.hostIP } };
+    // Probes run from the node with the probe source address (probe-rules.ts), set up
+    // before the first one so that a STRICT pod's first probe is not captured.
+    const probed = (pod.spec?.containers ?? []).some((c) => c.readinessProbe || c.livenessProbe);
+    if (probed) {
+      this.#probeRules ??= installProbeRules(this.#o.nodeNetns, { ipv6: this.#o.dualStack === true }).catch((err: Error) =>
+        this.#log.warn({ err: err.message }, 'probe source rules not installed: probes to STRICT mesh pods will fail'),
+      );
+      await this.#probeRules;
+    }
     const restartPolicy = (pod.spec?.restartPolicy ?? 'Always') as 'Always' | 'OnFailure' | 'Never';
     for (const { c, a } of argvs) {
       if (!('argv' in a)) continue;
@@ -196,6 +217,29 @@ export class Kubelet {
       );
       rt.containers.push(proc);
       proc.start();
+    }
+    if (probed) {
+      rt.prober = new PodProber({
+        containers: pod.spec?.containers ?? [],
+        container: (name) => {
+          const proc = rt.containers.find((p) => p.spec.name === name);
+          if (!proc) return undefined;
+          return {
+            state: () => proc.state,
+            kill: (signal) => {
+              if (proc.state.state !== 'running') return;
+              try {
+                process.kill(-proc.state.pid, signal); // its process group, as ContainerProcess.stop does
+              } catch {
+                // already gone
+              }
+            },
+          };
+        },
+        target: { podIp: ip, nodeNetnsPath: netnsPath(this.#o.nodeNetns) },
+        onChange: () => this.#schedule(),
+        logger: this.#log.child({ pod: `${rt.ref.namespace}/${rt.ref.name}` }),
+      });
     }
     this.#log.info({ pod: `${rt.ref.namespace}/${rt.ref.name}`, ip, netns }, 'pod started');
     this.#schedule();
@@ -226,13 +270,14 @@ export class Kubelet {
       const proc = rt.containers.find((p) => p.spec.name === c.name);
       return {
         name: c.name,
+        ready: proc?.state.state === 'running' && (rt.prober?.ready(c.name) ?? true),
         image: c.image ?? '',
         state: proc?.state ?? (rt.blocked ? { state: 'waiting', reason: rt.blocked.reason, message: rt.blocked.message } : { state: 'waiting', reason: 'ContainerCreating' }),
         restartCount: proc?.restartCount ?? 0,
         ...(proc?.lastTermination ? { lastTermination: proc.lastTermination } : {}),
       };
     });
-    const status = podStatus({ ...(rt.ip ? { podIP: rt.ip } : {}), hostIP: this.#o.hostIP, startTime: rt.startTime, containers: views });
+    const status = podStatus({ ...(rt.ip ? { podIP: rt.ip } : {}), ...(rt.ips ? { podIPs: rt.ips } : {}), hostIP: this.#o.hostIP, startTime: rt.startTime, containers: views });
     const key = statusKey(status);
     if (key === rt.lastStatus) return;
     try {
@@ -248,6 +293,7 @@ export class Kubelet {
   async #teardown(rt: PodRuntime): Promise<void> {
     this.#pods.delete(rt.ref.uid);
     await rt.starting;
+    rt.prober?.stop();
     await Promise.all(rt.containers.map((c) => c.stop()));
     if (rt.netns && !rt.hostNetwork) {
       await this.#o.network.del(rt.ref).catch((err) => this.#log.warn({ err: (err as Error).message }, 'CNI DEL failed'));

@@ -14,15 +14,15 @@ import { startKubeProxy } from './kube-proxy.js';
 export const NODE_HEARTBEAT_MS = 10_000;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-function nodeObject(name: string, address: string, podCidr: string, ready: boolean): V1Node {
+function nodeObject(name: string, address: string, podCidr: string, ready: boolean, v6?: { address: string; podCidr: string }): V1Node {
   const now = new Date();
   return {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch } },
-    spec: { podCIDR: podCidr, podCIDRs: [podCidr] },
+    spec: { podCIDR: podCidr, podCIDRs: [podCidr, ...(v6 ? [v6.podCidr] : [])] },
     status: {
-      addresses: [{ type: 'InternalIP', address }, { type: 'Hostname', address: name }],
+      addresses: [{ type: 'InternalIP', address }, ...(v6 ? [{ type: 'InternalIP', address: v6.address }] : []), { type: 'Hostname', address: name }],
       conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'KubeletReady' : 'KubeletStopping', lastHeartbeatTime: now, lastTransitionTime: now }],
       nodeInfo: { kubeletVersion: 'ambient-local', osImage: 'ambient local cluster', operatingSystem: 'linux', architecture: process.arch, containerRuntimeVersion: 'netns://process', kernelVersion: '', kubeProxyVersion: 'ambient-local', machineID: '', systemUUID: '', bootID: '' },
     },
@@ -39,16 +39,17 @@ async function main(): Promise<void> {
     .requiredOption('--token-file <file>', 'bearer token for the API server (a ServiceAccount token, as a kubelet has)')
     .requiredOption('--ca-file <file>', "the cluster CA, to verify the API server's certificate")
     .requiredOption('--repo-root <dir>')
+    .option('--dual-stack', 'IPv6 beside IPv4 for the node and its pods')
     .parse(process.argv)
-    .opts<{ cluster: string; nodes: number; index: number; stateDir: string; api: string; tokenFile: string; caFile: string; repoRoot: string }>();
-  const topology = buildTopology({ cluster: o.cluster, nodes: o.nodes });
+    .opts<{ cluster: string; nodes: number; index: number; stateDir: string; api: string; tokenFile: string; caFile: string; repoRoot: string; dualStack?: boolean }>();
+  const topology = buildTopology({ cluster: o.cluster, nodes: o.nodes, dualStack: o.dualStack === true });
   const me = nodeOf(topology, o.index);
   const log = createLogger(`node/${me.name}`);
   const kc = kubeConfigForServer(o.api, readFileSync(o.tokenFile, 'utf8').trim(), o.caFile);
   const core = kc.makeApiClient(CoreV1Api);
 
   const register = async (ready: boolean) => {
-    const body = nodeObject(me.name, me.address, me.podCidr, ready);
+    const body = nodeObject(me.name, me.address, me.podCidr, ready, me.ipv6);
     try {
       await core.createNode({ body });
     } catch (err) {
@@ -78,10 +79,11 @@ async function main(): Promise<void> {
     repoRoot: o.repoRoot,
     baseEnv,
     logger: log,
+    dualStack: topology.dualStack,
     network: {
       add: async (pod) => {
         const net = await podNetworkAdd({ stateDir: o.stateDir, topology, node: me.index, podUid: pod.uid, podName: pod.name, podNamespace: pod.namespace });
-        return { netns: net.netns, ip: net.ip };
+        return { netns: net.netns, ip: net.ip, ips: net.ips };
       },
       del: (pod) => podNetworkDel({ stateDir: o.stateDir, topology, node: me.index, podUid: pod.uid, podName: pod.name, podNamespace: pod.namespace }),
     },

@@ -239,3 +239,25 @@ test('status_key_differs_when_the_waiting_reason_changes', () => {
   const b = status([view('a', waiting('UnknownImage'))]);
   assert.notEqual(statusKey(a), statusKey(b));
 });
+
+// --- readiness probes ---
+
+test('a_running_container_failing_its_readiness_probe_keeps_the_pod_not_ready', () => {
+  const s = status([{ ...view('a', running()), ready: false }, view('b', running())]);
+  assert.equal(s.phase, 'Running');
+  assert.equal(condition(s, 'Ready'), 'False');
+  assert.equal(condition(s, 'ContainersReady'), 'False');
+  assert.equal(s.conditions?.find((c) => c.type === 'Ready')?.message, 'containers with unready status: [a]');
+  assert.deepEqual(s.containerStatuses?.map((c) => c.ready), [false, true]);
+});
+
+test('the_pod_is_ready_when_every_readiness_probe_passed', () => {
+  const s = status([{ ...view('a', running()), ready: true }, view('b', running())]);
+  assert.equal(condition(s, 'Ready'), 'True');
+});
+
+test('dual_stack_pod_ips_are_reported_primary_first', () => {
+  const s = podStatus({ podIP: '10.244.1.5', podIPs: ['10.244.1.5', 'fd00:10:244:1::5'], hostIP: '10.243.0.11', startTime: T0, containers: [view('a', running())] });
+  assert.deepEqual(s.podIPs, [{ ip: '10.244.1.5' }, { ip: 'fd00:10:244:1::5' }]);
+  assert.equal(s.podIP, '10.244.1.5');
+});

@@ -8,6 +8,15 @@ export interface ContainerView {
   state: ContainerState;
   restartCount: number;
   lastTermination?: ContainerState;
+  /**
+   * Ready as its readiness probe says (running, and the probe succeeded); absent means
+   * running is ready (a container without a readiness probe).
+   */
+  ready?: boolean;
+}
+
+function isReady(c: ContainerView): boolean {
+  return c.state.state === 'running' && (c.ready ?? true);
 }
 
 function k8sState(s: ContainerState): V1ContainerState {
@@ -21,12 +30,13 @@ function k8sState(s: ContainerState): V1ContainerState {
   }
 }
 
-export function podStatus(input: { podIP?: string; hostIP: string; startTime: Date; containers: ContainerView[] }): V1PodStatus {
+/** `podIPs`: every address of a dual-stack pod, primary (podIP) first. */
+export function podStatus(input: { podIP?: string; podIPs?: string[]; hostIP: string; startTime: Date; containers: ContainerView[] }): V1PodStatus {
   const cs: V1ContainerStatus[] = input.containers.map((c) => ({
     name: c.name,
     image: c.image,
     imageID: '',
-    ready: c.state.state === 'running',
+    ready: isReady(c),
     started: c.state.state === 'running',
     restartCount: c.restartCount,
     state: k8sState(c.state),
@@ -46,14 +56,22 @@ export function podStatus(input: { podIP?: string; hostIP: string; startTime: Da
     phase = 'Running';
   }
   const now = new Date();
-  const cond = (type: string, ok: boolean) => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: now });
-  const ready = running;
+  // Ready only when every container runs and passes its readiness probe (the kubelet's
+  // ContainersNotReady otherwise), so that endpoints and the mesh see a real readiness.
+  const unready = all.filter((c) => !isReady(c)).map((c) => c.name);
+  const ready = all.length > 0 && unready.length === 0;
+  const cond = (type: string, ok: boolean) => ({
+    type,
+    status: ok ? 'True' : 'False',
+    lastTransitionTime: now,
+    ...(!ok && (type === 'Ready' || type === 'ContainersReady') ? { reason: 'ContainersNotReady', message: `containers with unready status: [${unready.join(' ')}]` } : {}),
+  });
   const waiting = all.find((c) => c.state.state === 'waiting');
   return {
     phase,
     hostIP: input.hostIP,
     hostIPs: [{ ip: input.hostIP }],
-    ...(input.podIP ? { podIP: input.podIP, podIPs: [{ ip: input.podIP }] } : {}),
+    ...(input.podIP ? { podIP: input.podIP, podIPs: (input.podIPs ?? [input.podIP]).map((ip) => ({ ip })) } : {}),
     startTime: input.startTime,
     conditions: [cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', ready), cond('Ready', ready)],
     containerStatuses: cs,
@@ -66,6 +84,7 @@ export function statusKey(s: V1PodStatus): string {
   return JSON.stringify({
     phase: s.phase,
     podIP: s.podIP,
+    podIPs: s.podIPs?.map((p) => p.ip),
     ready: s.conditions?.map((c) => `${c.type}=${c.status}`),
     cs: s.containerStatuses?.map((c) => [c.name, c.ready, c.restartCount, Object.keys(c.state ?? {})[0], c.state?.waiting?.reason]),
     reason: s.reason,

@@ -220,6 +220,27 @@ test('ipv6_variant_uses_the_ipv6_probe_source_and_same_ports', () => {
   assert.match(v6, /--to-ports 15006\n/);
 });
 
+test('probe_exemption_is_only_the_probe_host_inbound_and_before_the_catch_all', () => {
+  for (const family of [4, 6] as const) {
+    const text = captureRules(base, { family });
+    const inb = chainRules(text, 'AMB-PREROUTING');
+    const probe = indexOf(inb, /-s (169\.254\.7\.127\/32|fd16:9254:7127:1337:ffff:ffff:ffff:ffff\/128) .* -j RETURN$/);
+    assert.ok(probe >= 0 && probe < inb.length - 1, `family ${family}: the probe source returns before the redirect to 15006`);
+    // Nothing else exempts by source: the node's own address, a CIDR, any other peer is captured.
+    assert.equal(inb.filter((r) => / -s /.test(r)).length, 1, `family ${family}: one source exemption`);
+    // Not outbound: the app cannot send to the probe address uncaptured.
+    assert.ok(!chainRules(text, 'AMB-OUTPUT').some((r) => /169\.254|fd16:/.test(r)));
+  }
+});
+
+test('ipv6_rules_mirror_the_ipv4_rules_rule_for_rule', () => {
+  const opts = { ...withDns, excludeInboundPorts: [22], excludeOutboundPorts: [5432] };
+  const strip = (text: string) => lines(text).map((l) => l.replace(/ -s \S+ /, ' -s PROBE '));
+  // One restore per family, the same chains, jumps and rules: only the probe source's spelling differs.
+  assert.deepEqual(strip(captureRules(opts, { family: 6 })), strip(captureRules(opts, { family: 4 })));
+  assert.match(captureRules(opts, { family: 6 }), /^\*nat\n[\s\S]*\nCOMMIT\n$/);
+});
+
 test('every_rule_says_why_in_a_comment', () => {
   const text = captureRules({ ...withDns, excludeInboundPorts: [1], excludeOutboundPorts: [2], excludeOutboundCidrs: ['10.0.0.0/8'] });
   const rules = lines(text).filter((l) => /^-[AI] /.test(l));

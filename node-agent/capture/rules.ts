@@ -26,9 +26,10 @@
 
 import net from 'node:net';
 import { ErrorCodes, MeshError } from '../../core/errors.js';
+import { MESH_PORTS } from '../../core/ports.js';
 
-/** The agent's ports in the pod (DESIGN.md §3). */
-export const CAPTURE_PORTS = { inbound: 15006, outbound: 15001, hbone: 15008, dns: 15053 } as const;
+/** The agent's ports in the pod (DESIGN.md §3; the numbers are core/ports.ts's). */
+export const CAPTURE_PORTS = { inbound: MESH_PORTS.inboundPlaintext, outbound: MESH_PORTS.outbound, hbone: MESH_PORTS.hbone, dns: MESH_PORTS.dns } as const;
 
 export const PREROUTING_CHAIN = 'AMB-PREROUTING';
 export const OUTPUT_CHAIN = 'AMB-OUTPUT';

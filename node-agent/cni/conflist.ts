@@ -4,10 +4,11 @@
 // order) it runs first, while the pod's interfaces still exist.
 
 import { ErrorCodes, MeshError } from '../../core/errors.js';
+import { DEFAULT_CNI_SOCKET, socketPathProblem } from './socket-path.js';
 
 export const AMBIENT_PLUGIN_TYPE = 'ambient-cni';
-/** The agent's socket the plugin calls by default: an abstract name, per network namespace (the node's). */
-export const DEFAULT_AGENT_SOCKET = '@ambient-cni';
+/** The agent's socket the plugin calls by default: a path in a root-only directory (socket-path.ts). */
+export const DEFAULT_AGENT_SOCKET = DEFAULT_CNI_SOCKET;
 
 type Conflist = Record<string, unknown> & { plugins: unknown[] };
 
@@ -18,7 +19,8 @@ type Conflist = Record<string, unknown> & { plugins: unknown[] };
 export function withAmbientPlugin(conflist: object, opts: { agentSocket?: string } = {}): object {
   const list = checked(conflist);
   const agentSocket = opts.agentSocket ?? DEFAULT_AGENT_SOCKET;
-  if (agentSocket === '' || agentSocket === '@') throw new MeshError(ErrorCodes.CNI_INSTALL_FAILED, 'agentSocket must be "@name" or a path');
+  const problem = socketPathProblem(agentSocket);
+  if (problem) throw new MeshError(ErrorCodes.CNI_INSTALL_FAILED, `agentSocket ${problem}`);
   return { ...list, plugins: [...list.plugins.filter((p) => !isAmbient(p)), { type: AMBIENT_PLUGIN_TYPE, agentSocket }] };
 }
 

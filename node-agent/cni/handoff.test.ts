@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCodes, isMeshError } from '../../core/errors.js';
 import { hasAmbientPlugin, withAmbientPlugin, withoutAmbientPlugin } from './conflist.js';
-import { handoffReply, parseCniArgs, parseHandoffRequest, type CniPod } from './handoff.js';
+import { handoffReply, judgePeer, parseCniArgs, parseHandoffRequest, type CniPod } from './handoff.js';
 
 const prevResult = {
   cniVersion: '1.0.0',
@@ -115,7 +115,7 @@ const calico = {
 
 test('conflist_gets_ambient_cni_appended_once', () => {
   const once = withAmbientPlugin(calico);
-  assert.deepEqual(once, { ...calico, plugins: [...calico.plugins, { type: 'ambient-cni', agentSocket: '@ambient-cni' }] });
+  assert.deepEqual(once, { ...calico, plugins: [...calico.plugins, { type: 'ambient-cni', agentSocket: '/var/lib/ambient/cni/cni.sock' }] });
   assert.deepEqual(withAmbientPlugin(once), once);
   assert.equal(calico.plugins.length, 2, 'the input is not modified');
 });
@@ -131,6 +131,20 @@ test('conflist_removal_restores_the_original_and_is_idempotent', () => {
   assert.deepEqual(withoutAmbientPlugin(calico), calico);
   assert.equal(hasAmbientPlugin(withAmbientPlugin(calico)), true);
   assert.equal(hasAmbientPlugin(calico), false);
+});
+
+test('conflist_refuses_an_abstract_or_relative_agent_socket', () => {
+  const isInstall = (re: RegExp) => (e: unknown) => isMeshError(e, ErrorCodes.CNI_INSTALL_FAILED) && re.test((e as Error).message);
+  assert.throws(() => withAmbientPlugin(calico, { agentSocket: '@ambient-cni' }), isInstall(/abstract socket name/));
+  assert.throws(() => withAmbientPlugin(calico, { agentSocket: 'run/cni.sock' }), isInstall(/not an absolute path/));
+  assert.throws(() => withAmbientPlugin(calico, { agentSocket: `/${'x'.repeat(120)}` }), isInstall(/longer than 107 bytes/));
+});
+
+test('peer_other_than_root_is_refused', () => {
+  assert.equal(judgePeer({ pid: 10, uid: 0, gid: 0 }), undefined);
+  assert.match(judgePeer({ pid: 10, uid: 65534, gid: 65534 })!, /uid 65534, not root/);
+  assert.match(judgePeer({ pid: 10, uid: 1000, gid: 0 })!, /not root/, 'group root is not enough');
+  assert.match(judgePeer(undefined)!, /SO_PEERCRED/);
 });
 
 test('a_conflist_without_plugins_is_refused', () => {

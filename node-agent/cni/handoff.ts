@@ -4,15 +4,25 @@
 // releases it (DEL) and answers "OK\n<what the plugin prints>" or "ERR\n<CNI error>".
 // One connection per invocation, as istio-cni does; the plugin shuts down its write side
 // after the request, so the server is half-open until it has answered.
+//
+// Who may hand a pod over is what decides which netns gets a pod's identity, so: a
+// filesystem socket (0600) in a directory only root may use (socket-dir.ts; never an
+// abstract name, which any process in the node's network namespace can bind or reach),
+// the peer's SO_PEERCRED uid must be 0, a request is at most maxRequestBytes and at most
+// maxConnections are served at once. What the request claims is checked against the
+// netns itself by the agent's handlers (cni/decide.ts).
 
-import { lstat, mkdir, chmod, rm } from 'node:fs/promises';
+import { lstat, chmod, rm } from 'node:fs/promises';
 import { isIP, createServer, type Socket } from 'node:net';
-import { dirname } from 'node:path';
 import { ErrorCodes, MeshError } from '../../core/errors.js';
 import { CNI_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
+import { peerCredentials, type PeerCredentials } from '../../core/syscalls.js';
+import { prepareSocketDir } from './socket-dir.js';
+import { socketPathProblem } from './socket-path.js';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK';
+type Limits = { -readonly [K in keyof typeof CNI_DEFAULTS]: number };
 
 export interface CniPod {
   command: CniCommand;
@@ -98,13 +108,13 @@ function errorReply(cniVersion: string, message: string, details?: string): stri
 }
 
 export interface HandoffServer {
-  /** As given: "@name" (abstract) or a path. */
+  /** The socket's path. */
   readonly address: string;
   close(): Promise<void>;
 }
 
 export interface HandoffServerOptions {
-  /** "@name" for a Linux abstract socket (per network namespace), otherwise a filesystem path. */
+  /** The socket's path, in a directory only root may use (socket-dir.ts); not an abstract "@name". */
   socket: string;
   onAdd(pod: CniPod): Promise<void>;
   onDel(pod: CniPod): Promise<void>;
@@ -113,36 +123,68 @@ export interface HandoffServerOptions {
   logger?: Logger;
   /** The handler's deadline; default CNI_DEFAULTS.handlerTimeoutMs. */
   timeoutMs?: number;
-  limits?: Partial<{ -readonly [K in keyof typeof CNI_DEFAULTS]: number }>;
+  limits?: Partial<Limits>;
+}
+
+/** Only root hands pods over: the container runtime runs the plugin as root. Pure; a reason to refuse, or undefined. */
+export function judgePeer(creds: PeerCredentials | undefined): string | undefined {
+  if (creds === undefined) return 'the peer\'s credentials cannot be read (SO_PEERCRED)';
+  if (creds.uid !== 0) return `peer pid ${creds.pid} runs as uid ${creds.uid}, not root: only the container runtime (root) may hand pods over`;
+  return undefined;
 }
 
 /**
- * Listens for the plugin. Each connection: one request line (bounded in size and time),
- * the handler, the reply, close. Nothing a client sends can throw out of here.
+ * Listens for the plugin. Each connection: who it is (root only), one request line
+ * (bounded in size and time), the handler, the reply, close; at most maxConnections at
+ * once. Nothing a client sends can throw out of here.
  */
 export async function startHandoffServer(opts: HandoffServerOptions): Promise<HandoffServer> {
   const log = opts.logger ?? silentLogger;
-  const limits = { ...CNI_DEFAULTS, ...opts.limits, ...(opts.timeoutMs !== undefined && { handlerTimeoutMs: opts.timeoutMs }) };
-  const abstract = opts.socket.startsWith('@');
-  if (abstract ? opts.socket.length < 2 : opts.socket === '') throw invalid(`invalid socket ${JSON.stringify(opts.socket)}`);
-  const listenPath = abstract ? `\0${opts.socket.slice(1)}` : opts.socket;
-  if (!abstract) await removeStaleSocket(opts.socket);
+  const limits: Limits = { ...CNI_DEFAULTS, ...opts.limits, ...(opts.timeoutMs !== undefined && { handlerTimeoutMs: opts.timeoutMs }) };
+  const problem = socketPathProblem(opts.socket);
+  if (problem) throw new MeshError(ErrorCodes.CNI_SOCKET_UNSAFE, `the CNI socket ${problem}`);
+  await prepareSocketDir(opts.socket);
 
   const open = new Set<Socket>();
+  // Connections being refused are bounded too: beyond maxConnections they are closed unanswered.
+  const refusing = new Set<Socket>();
+  const refuseConn = (conn: Socket, message: string) => {
+    if (refusing.size >= limits.maxConnections) return void conn.destroy();
+    refusing.add(conn);
+    conn.on('close', () => refusing.delete(conn));
+    refuseAtOnce(conn, message, limits);
+  };
   const server = createServer({ allowHalfOpen: true }, (conn) => {
+    conn.on('error', (err) => log.debug({ err }, 'CNI hand-off connection error'));
+    let creds: PeerCredentials | undefined;
+    try {
+      creds = peerCredentials(conn);
+    } catch (err) {
+      log.warn({ err }, 'CNI hand-off: SO_PEERCRED failed');
+    }
+    const why = judgePeer(creds);
+    if (why) {
+      log.warn({ err: { code: ErrorCodes.CNI_PEER_REFUSED, message: why } }, 'CNI hand-off: connection refused');
+      return refuseConn(conn, `the node agent refused the connection: ${why}`);
+    }
+    if (open.size >= limits.maxConnections) {
+      log.warn({ err: { code: ErrorCodes.CNI_HANDOFF_BUSY }, open: open.size }, 'CNI hand-off: too many connections; refused');
+      return refuseConn(conn, `the node agent is busy (${limits.maxConnections} hand-offs in progress); the runtime retries`);
+    }
     open.add(conn);
     conn.on('close', () => open.delete(conn));
     serve(conn, opts, limits, log);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(listenPath, () => {
+    server.listen(opts.socket, () => {
       server.off('error', reject);
       resolve();
     });
   });
   server.on('error', (err) => log.error({ err }, 'CNI hand-off socket error'));
-  if (!abstract) await chmod(opts.socket, 0o600); // only root (the runtime running the plugin) may hand pods over
+  await chmod(opts.socket, 0o600); // and its directory is 0700: only root reaches it
+  const ino = (await lstat(opts.socket)).ino;
   log.info({ socket: opts.socket }, 'CNI hand-off listening');
 
   let closing: Promise<void> | undefined;
@@ -151,27 +193,35 @@ export async function startHandoffServer(opts: HandoffServerOptions): Promise<Ha
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const conn of open) conn.destroy();
+        for (const conn of [...open, ...refusing]) conn.destroy();
         await closed;
-        if (!abstract) await rm(opts.socket, { force: true });
+        // Ours only: never a socket another agent bound there since. The directory stays:
+        // it tells the plugin the mesh is installed here (an agent restarting), so pods
+        // wait rather than start uncaptured.
+        const now = await lstat(opts.socket).catch(() => undefined);
+        if (now?.ino === ino) await rm(opts.socket, { force: true });
       })();
       return closing;
     },
   };
 }
 
-async function removeStaleSocket(path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  try {
-    const st = await lstat(path);
-    if (!st.isSocket()) throw invalid(`${path} exists and is not a socket: refusing to replace it`);
-    await rm(path); // left by an agent that did not shut down cleanly; bind would fail with EADDRINUSE
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+/**
+ * Answers ERR without handling the request. What the peer still sends is read and
+ * dropped (so it is not cut off with EPIPE before it reads the answer), up to
+ * maxRequestBytes and requestTimeoutMs; then the connection is closed.
+ */
+function refuseAtOnce(conn: Socket, message: string, limits: Limits): void {
+  conn.end(errorReply('1.0.0', message));
+  let dropped = 0;
+  conn.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > limits.maxRequestBytes) conn.destroy();
+  });
+  const timer = setTimeout(() => conn.destroy(), limits.requestTimeoutMs);
+  timer.unref();
+  conn.once('close', () => clearTimeout(timer));
 }
-
-type Limits = { -readonly [K in keyof typeof CNI_DEFAULTS]: number };
 
 function serve(conn: Socket, opts: HandoffServerOptions, limits: Limits, log: Logger): void {
   const chunks: Buffer[] = [];
@@ -208,7 +258,13 @@ function serve(conn: Socket, opts: HandoffServerOptions, limits: Limits, log: Lo
     const nl = chunk.indexOf(0x0a);
     const part = nl < 0 ? chunk : chunk.subarray(0, nl);
     size += part.length;
-    if (size > limits.maxRequestBytes) return refuse(`the request is larger than ${limits.maxRequestBytes} bytes`);
+    if (size > limits.maxRequestBytes) {
+      // Cut off: nothing more is read from a client that sends too much.
+      refuse(`the request is larger than ${limits.maxRequestBytes} bytes`);
+      conn.pause();
+      conn.once('finish', () => conn.destroy());
+      return;
+    }
     chunks.push(part);
     if (nl >= 0) complete(Buffer.concat(chunks).toString('utf8'));
   });

@@ -13,10 +13,24 @@
  *              "args":"<CNI_ARGS>","config":<stdin JSON>}\n     then shutdown(SHUT_WR)
  *   reply:    "OK\n" or "ERR\n", then what to print on stdout verbatim
  *
- * Fail-open: when no agent listens on this node (ENOENT, ECONNREFUSED), ADD passes
- * prevResult through and DEL/CHECK succeed, so a node without the mesh still gets pods.
- * Once an agent listens, its answer decides (fail-closed): a pod must not start
- * uncaptured on a node where the mesh runs.
+ * Where the agent is: the filesystem socket "agentSocket" (default
+ * /var/lib/ambient/cni/cni.sock), in a directory only root may use. Abstract "@names" are
+ * refused: any process in the node's network namespace could bind one first. The agent
+ * must be root: its SO_PEERCRED uid is checked after connecting, as it checks ours.
+ *
+ * When the agent cannot be reached, the socket's directory decides (fail closed):
+ *  - the directory does not exist: the mesh is not installed on this node (a chain left
+ *    behind after the mesh was removed, or the agent has never run here). ADD passes
+ *    prevResult through, DEL and CHECK succeed: pods still start on a node without the
+ *    mesh. This is the only case a pod passes uncaptured.
+ *  - the directory exists (the agent made it; it stays across restarts and reboots): the
+ *    agent is starting or restarting. ADD and CHECK fail with a CNI error, so the kubelet
+ *    retries until the agent answers, rather than start a pod uncaptured on a meshed node.
+ *  - the directory is not a root-owned directory without group/other write: refused, as
+ *    a socket someone else may have put there.
+ * DEL always succeeds when the agent cannot be reached: a failing DEL only blocks the
+ * kubelet, and the agent notices a pod that is gone without it.
+ * Once the agent answers, its answer decides.
  *
  * stdout carries only the result or a CNI error object (SPEC.md "Errors"); nothing is
  * logged there.
@@ -31,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -42,11 +57,13 @@
 #define MAX_JSON_DEPTH 128
 #define CONNECT_TIMEOUT_S 5
 #define REPLY_TIMEOUT_MS 30000
-#define DEFAULT_SOCKET "@ambient-cni"
+#define DEFAULT_SOCKET "/var/lib/ambient/cni/cni.sock"
 
 /* CNI well-known error codes (SPEC.md "Error codes"). */
 #define CNI_ERR_INVALID_ENV 4
 #define CNI_ERR_DECODE 6
+#define CNI_ERR_INVALID_NETWORK_CONFIG 7
+#define CNI_ERR_TRY_AGAIN_LATER 11
 #define CNI_ERR_OTHER 999
 
 static const char *g_cni_version = "1.0.0"; /* the config's, once known: errors echo it */
@@ -432,33 +449,54 @@ static int connect_addr(const struct sockaddr_un *addr, socklen_t alen) {
     return fd;
 }
 
-/* Connects to "@name" (Linux abstract socket) or a filesystem path. Returns the fd, or
- * -1 with errno set. The connect timeout is SO_SNDTIMEO: for AF_UNIX, Linux bounds a
- * blocking connect (a full backlog) by the send timeout. */
-static int connect_agent(const char *where) {
+/* Connects to the socket at `path`. Returns the fd, or -1 with errno set. The connect
+ * timeout is SO_SNDTIMEO: for AF_UNIX, Linux bounds a blocking connect (a full backlog)
+ * by the send timeout. */
+static int connect_agent(const char *path) {
     struct sockaddr_un addr;
-    size_t n = strlen(where);
+    size_t n = strlen(path);
     memset(&addr, 0, sizeof addr);
     addr.sun_family = AF_UNIX;
-    if (where[0] == '@') {
-        if (n < 2 || n - 1 > sizeof addr.sun_path - 1) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        memcpy(addr.sun_path + 1, where + 1, n - 1); /* sun_path[0] = '\0': abstract */
-        /* An abstract name is all the bytes the address length covers. Most programs
-         * bind exactly the name; Node 20 (libuv before uv_pipe_bind2) binds the whole
-         * sun_path, the name padded with NULs. Try the exact name, then the padded one. */
-        int fd = connect_addr(&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
-        if (fd >= 0 || errno != ECONNREFUSED) return fd;
-        return connect_addr(&addr, (socklen_t)sizeof addr);
-    }
     if (n == 0 || n > sizeof addr.sun_path - 1) {
         errno = ENAMETOOLONG;
         return -1;
     }
-    memcpy(addr.sun_path, where, n);
+    memcpy(addr.sun_path, path, n);
     return connect_addr(&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1));
+}
+
+/* The directory part of an absolute path ("/a/b/c.sock" -> "/a/b"), malloc'd. */
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (!d) die_oom();
+    memcpy(d, path, n);
+    d[n] = '\0';
+    return d;
+}
+
+enum dir_state { DIR_ABSENT, DIR_SAFE, DIR_UNSAFE, DIR_UNREADABLE };
+
+/* The socket directory: absent (mesh not installed), safe (root's, no group/other write),
+ * or not to be trusted. `why` gets a message for the last two. */
+static enum dir_state socket_dir_state(const char *dir, char *why, size_t why_len) {
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        if (errno == ENOENT) return DIR_ABSENT;
+        snprintf(why, why_len, "cannot inspect the agent's socket directory %.200s: %s", dir, strerror(errno));
+        return DIR_UNREADABLE;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(why, why_len, "the agent's socket directory %.200s is not a directory", dir);
+        return DIR_UNSAFE;
+    }
+    if (st.st_uid != 0 || (st.st_mode & 022) != 0) {
+        snprintf(why, why_len, "the agent's socket directory %.200s is not root's alone (uid %u, mode %04o): refusing to talk to what is in it",
+                 dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+        return DIR_UNSAFE;
+    }
+    return DIR_SAFE;
 }
 
 /* Waits for fd to be ready for `events` before the deadline; 0 on timeout. */
@@ -537,6 +575,21 @@ static const char *optional_env(const char *name) {
     return v ? v : "";
 }
 
+/* ADD: prints prevResult (or a bare result) as our own; DEL and CHECK print nothing. */
+static void pass_through(int is_add, const config_t *cfg, const char *cni_version) {
+    if (!is_add) return;
+    buf_t b = {0};
+    if (cfg->prev_result.start) {
+        buf_add(&b, cfg->prev_result.start, (size_t)(cfg->prev_result.end - cfg->prev_result.start));
+    } else {
+        buf_str(&b, "{\"cniVersion\":");
+        buf_json_string(&b, cni_version, strlen(cni_version));
+        buf_str(&b, "}");
+    }
+    buf_str(&b, "\n");
+    write_stdout(b.p, b.len);
+}
+
 int main(void) {
     /* A peer that closes early must give EPIPE (and a CNI error), not kill us silently. */
     signal(SIGPIPE, SIG_IGN);
@@ -569,6 +622,9 @@ int main(void) {
         socket_name = string_member(cfg.agent_socket, "agentSocket", &why);
         if (!socket_name) fail(CNI_ERR_DECODE, why, NULL, 0);
     }
+    if (socket_name[0] != '/')
+        fail(CNI_ERR_INVALID_NETWORK_CONFIG, "\"agentSocket\" must be an absolute path (a socket in a root-only directory); abstract names are refused",
+             socket_name, strlen(socket_name));
 
     /* SPEC.md section 2: CNI_NETNS is required for ADD and CHECK, optional for DEL. */
     const char *container_id = required_env("CNI_CONTAINERID");
@@ -576,28 +632,44 @@ int main(void) {
     const char *netns = is_del ? optional_env("CNI_NETNS") : required_env("CNI_NETNS");
     const char *args = optional_env("CNI_ARGS");
 
+    char why_dir[512];
+    char *dir = dir_of(socket_name);
+    enum dir_state ds = socket_dir_state(dir, why_dir, sizeof why_dir);
+    if (ds == DIR_ABSENT) {
+        /* The mesh is not installed on this node: pass through (SPEC.md: a chained plugin
+         * "MUST handle prevResult by either passing it through, or modifying it"). */
+        pass_through(is_add, &cfg, cni_version);
+        return 0;
+    }
+    if (is_del && ds != DIR_SAFE) return 0; /* nothing to release through a socket we do not trust */
+    if (ds != DIR_SAFE) fail(CNI_ERR_OTHER, why_dir, socket_name, strlen(socket_name));
+
     int fd = connect_agent(socket_name);
     if (fd < 0) {
-        if (errno == ENOENT || errno == ECONNREFUSED) {
-            /* No agent on this node: pass through (SPEC.md: a chained plugin "MUST handle
-             * prevResult by either passing it through, or modifying it"). */
-            if (is_add) {
-                buf_t b = {0};
-                if (cfg.prev_result.start) {
-                    buf_add(&b, cfg.prev_result.start, (size_t)(cfg.prev_result.end - cfg.prev_result.start));
-                } else {
-                    buf_str(&b, "{\"cniVersion\":");
-                    buf_json_string(&b, cni_version, strlen(cni_version));
-                    buf_str(&b, "}");
-                }
-                buf_str(&b, "\n");
-                write_stdout(b.p, b.len);
-            }
-            return 0;
+        int e = errno;
+        if (is_del) return 0; /* see the header: DEL never blocks the kubelet */
+        char msg[768];
+        if (e == ENOENT || e == ECONNREFUSED) {
+            /* The directory is there, so the mesh is installed: the agent is starting or
+             * restarting. The pod waits for it (the kubelet retries ADD). */
+            snprintf(msg, sizeof msg,
+                     "the mesh is installed on this node (%.200s exists) but its node agent is not answering (%s): it is starting or restarting; "
+                     "the pod is not started uncaptured and the runtime retries. If the mesh was removed from this node, remove %.200s "
+                     "or the ambient-cni entry from the CNI configuration",
+                     dir, e == ENOENT ? "no socket" : "connection refused", dir);
+            fail(CNI_ERR_TRY_AGAIN_LATER, msg, socket_name, strlen(socket_name));
         }
-        if (errno == EAGAIN || errno == ETIMEDOUT) fail(CNI_ERR_OTHER, "timed out connecting to the node agent", socket_name, strlen(socket_name));
+        if (e == EAGAIN || e == ETIMEDOUT) fail(CNI_ERR_TRY_AGAIN_LATER, "timed out connecting to the node agent", socket_name, strlen(socket_name));
+        snprintf(msg, sizeof msg, "connecting to the node agent failed: %s", strerror(e));
+        fail(CNI_ERR_OTHER, msg, socket_name, strlen(socket_name));
+    }
+    struct ucred peer;
+    socklen_t peer_len = sizeof peer;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0) fail_errno(CNI_ERR_OTHER, "reading the node agent's credentials (SO_PEERCRED) failed", errno);
+    if (peer.uid != 0) {
+        if (is_del) return 0; /* never hand it anything; DEL does not block the kubelet */
         char msg[160];
-        snprintf(msg, sizeof msg, "connecting to the node agent failed: %s", strerror(errno));
+        snprintf(msg, sizeof msg, "the process listening on the agent's socket runs as uid %u, not root: refusing to hand it the pod", (unsigned)peer.uid);
         fail(CNI_ERR_OTHER, msg, socket_name, strlen(socket_name));
     }
     long long deadline = now_ms() + REPLY_TIMEOUT_MS;

@@ -13,9 +13,8 @@ import { EventEmitter } from 'node:events';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type net from 'node:net';
 import { ErrorCodes, MeshError, type ErrorCode } from '../../core/errors.js';
-import { formatSpiffeId, parseSpiffeId, type SpiffeId } from '../../core/identity/spiffe.js';
+import type { SpiffeId } from '../../core/identity/spiffe.js';
 import { TrustBundle } from '../../core/identity/trust-bundle.js';
-import { peerIdentity } from '../../core/hbone/peer.js';
 import { CONTROLLER_PROTOCOL_DEFAULTS, type ControllerProtocolLimits } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import {
@@ -32,6 +31,7 @@ import {
 } from '../../core/config/wire.js';
 import { dialHttp2, type DialFailure } from '../../core/http2/connect.js';
 import { reconnectDelay } from './backoff.js';
+import { checkControllerCertificate, formatControllerName, parseControllerName, type ControllerName } from './controller-name.js';
 import { applyToHeld, knownRemoves, screenUpserts } from './held.js';
 
 const { constants: C } = http2;
@@ -58,7 +58,7 @@ export interface ControllerClientOptions {
   trustBundle?: TrustBundle;
   /** ...or roots as PEM. */
   roots?: string[];
-  /** The controller's SPIFFE ID, e.g. spiffe://cluster.local/ns/ambient-system/sa/ambient-controller. */
+  /** The name on the controller's certificate: its DNS name (ambient-controller.ambient-system.svc), or a SPIFFE ID. */
   controllerIdentity: SpiffeId | string;
   /** Our ServiceAccount token; called for every request (a projected token file is re-read). */
   token: () => string | Promise<string>;
@@ -164,7 +164,7 @@ interface SessionState {
 export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   readonly limits: ControllerProtocolLimits;
   readonly node: string;
-  readonly controllerIdentity: SpiffeId;
+  readonly controllerIdentity: ControllerName;
   readonly #opts: ControllerClientOptions;
   readonly #log: Logger;
   readonly #address: { host: string; port: number };
@@ -187,7 +187,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     this.#log = opts.logger ?? silentLogger;
     this.limits = { ...CONTROLLER_PROTOCOL_DEFAULTS, ...opts.limits };
     this.node = opts.node;
-    this.controllerIdentity = typeof opts.controllerIdentity === 'string' ? parseSpiffeId(opts.controllerIdentity) : opts.controllerIdentity;
+    this.controllerIdentity = parseControllerName(opts.controllerIdentity);
     this.#address = parseAddress(opts.address);
     if (!opts.trustBundle && !opts.roots?.length) throw new MeshError(ErrorCodes.CA_INVALID, 'ControllerClient needs trustBundle or roots to verify the controller');
   }
@@ -406,14 +406,14 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
       address: this.#address,
       ...(connectTransport && { transport: () => connectTransport(this.#address) }),
       roots: this.#opts.trustBundle?.pems() ?? this.#opts.roots ?? [],
-      // The controller is named by its SPIFFE ID, not by the DNS name or IP we dialled.
+      // The controller is named by the name on its certificate, not by the address we dialled.
       verifyPeer: (cert) => {
         try {
-          return peerIdentity(cert, this.controllerIdentity.trustDomain, [this.controllerIdentity]);
+          checkControllerCertificate(cert, this.controllerIdentity);
         } catch (err) {
           throw new ControllerError(
             ErrorCodes.CTRL_PEER_IDENTITY,
-            `${where} is not the controller: ${(err as Error).message}; check the controller address and its identity (${formatSpiffeId(this.controllerIdentity)})`,
+            `${where} is not the controller: ${(err as Error).message}; check the controller address and its name (${formatControllerName(this.controllerIdentity)})`,
           );
         }
       },

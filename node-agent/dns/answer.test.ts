@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildState } from '../proxy/state.js';
+import { buildState } from '../state/snapshot.js';
 import { endpoint, resources, service, workload } from '../proxy/fixtures.js';
 import { answer } from './answer.js';
 import { QTYPE } from './codec.js';
@@ -48,11 +48,18 @@ test('headless Service resolves to its healthy endpoints\' pod IPs', () => {
   assert.deepEqual(ips(a('db.data', QTYPE.AAAA)), ['fd00::5']);
 });
 
-test('unknown names under .svc.<domain> are NXDOMAIN; search-path junk too', () => {
-  assert.equal(a('nope.default.svc.cluster.local').kind, 'nxdomain');
+test('unknown names under .svc.<domain> are forwarded: ExternalName and not yet pushed Services', () => {
+  assert.equal(a('nope.default.svc.cluster.local').kind, 'forward');
+  assert.equal(a('NOPE.default.svc.cluster.local', QTYPE.AAAA).kind, 'forward');
+  assert.equal(a('_http._tcp.nope.default.svc.cluster.local', QTYPE.SRV).kind, 'forward');
+});
+
+test('search-path products no Kubernetes name can be are NXDOMAIN', () => {
   assert.equal(a('reviews.default.svc.cluster.local.default.svc.cluster.local').kind, 'nxdomain');
   assert.equal(a('google.com.default.svc.cluster.local').kind, 'nxdomain');
-  assert.equal(a('NOPE.default.svc.cluster.local', QTYPE.AAAA).kind, 'nxdomain');
+  assert.equal(a('ratings.other.default.svc.cluster.local').kind, 'nxdomain');
+  assert.equal(a('a.b.c.d.svc.cluster.local').kind, 'nxdomain');
+  assert.equal(a('default.svc.cluster.local').kind, 'nxdomain');
 });
 
 test('everything else is forwarded', () => {
@@ -74,5 +81,6 @@ test('non-Kubernetes service hostnames resolve too; their other types are empty,
 test('another cluster domain', () => {
   const st = buildState(resources([{ ...service('x', { vips: ['10.96.0.9'] }), hostname: 'x.default.svc.corp.internal' }]));
   assert.deepEqual(ips(answer(st, { name: 'x', type: QTYPE.A }, client, { clusterDomain: 'corp.internal' })), ['10.96.0.9']);
-  assert.equal(answer(st, { name: 'y.default.svc.corp.internal', type: QTYPE.A }, client, { clusterDomain: 'corp.internal' }).kind, 'nxdomain');
+  assert.equal(answer(st, { name: 'y.default.svc.corp.internal', type: QTYPE.A }, client, { clusterDomain: 'corp.internal' }).kind, 'forward');
+  assert.equal(answer(st, { name: 'y.z.default.svc.corp.internal', type: QTYPE.A }, client, { clusterDomain: 'corp.internal' }).kind, 'nxdomain');
 });

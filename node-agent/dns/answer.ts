@@ -1,14 +1,15 @@
 // What the DNS proxy says to one question: a pure function of the agent's state, the
 // question and the asking pod's namespace (node-agent/dns/README.md has the rules and
 // why). Answers mesh Service names with their VIPs (or, for headless Services, their
-// endpoints' pod IPs), says NXDOMAIN for unknown names of the `<svc>.<ns>.svc.<domain>`
-// shape, and leaves everything else to the upstream resolver.
+// endpoints' pod IPs), says NXDOMAIN for names under `.svc.<domain>` that no Kubernetes
+// DNS record can have (search-path products), and leaves everything else (unknown
+// Services included: ExternalName, not yet pushed) to the pod's own resolvers.
 
 import net from 'node:net';
 import type { MeshService } from '../../core/config/model.js';
 import { DNS_DEFAULTS } from '../../core/limits.js';
 import { canonicalIp } from '../proxy/ip.js';
-import type { ProxyState } from '../proxy/state.js';
+import type { ProxyState } from '../state/snapshot.js';
 import { QCLASS_IN, QTYPE, type AddressRecord } from './codec.js';
 
 export interface DnsQuestion {
@@ -39,11 +40,22 @@ export function answer(state: ProxyState, query: DnsQuestion, client: { namespac
   const service = findService(state, name, client.namespace, domain);
 
   if (service === undefined) {
+    // A name the mesh does not know, also under `.svc.<domain>`, is the cluster DNS's to
+    // answer when a Kubernetes record can have it (DNS specification for Kubernetes,
+    // section 2.3): `<svc>.<ns>` (an ExternalName Service, for which the mesh has no
+    // Service, or one not yet pushed to this agent), `<host>.<svc>.<ns>` under a Service
+    // the mesh knows (a StatefulSet pod's name; the mesh model has no pod hostnames), and
+    // SRV names `_<port>._<proto>.<svc>.<ns>`. Any other shape is what the resolver's
+    // search path makes of a name (`reviews.other.<ns>.svc...`, `example.com.<ns>.svc...`)
+    // and has no record: NXDOMAIN at once saves a round trip per search domain.
     if (!name.endsWith(svcSuffix)) return FORWARD;
-    // `<host>.<svc>.<ns>.svc.<domain>`: a StatefulSet pod's own name under its headless
-    // Service. The mesh model has no pod hostnames; the cluster's DNS does.
-    const parent = name.slice(name.indexOf('.') + 1);
-    if (parent.endsWith(svcSuffix) && state.serviceByHostname(parent, client.namespace) !== undefined) return FORWARD;
+    const labels = name.slice(0, -svcSuffix.length).split('.');
+    if (labels.length === 2) return FORWARD;
+    if (labels.length === 3) {
+      const parent = name.slice(name.indexOf('.') + 1);
+      return state.serviceByHostname(parent, client.namespace) !== undefined ? FORWARD : NXDOMAIN;
+    }
+    if (labels.length === 4 && labels[0]!.startsWith('_') && labels[1]!.startsWith('_')) return FORWARD;
     return NXDOMAIN;
   }
 

@@ -22,7 +22,8 @@ import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { DNS_DEFAULTS, type DnsLimits } from '../../core/limits.js';
-import type { ProxyState } from '../proxy/state.js';
+import type { ProxyState } from '../state/snapshot.js';
+import { MESH_PORTS } from '../../core/ports.js';
 import { answer } from './answer.js';
 import {
   buildResponse,
@@ -115,8 +116,10 @@ export interface DnsServerOptions {
   getState(): ProxyState;
   /** The namespace of the pod this proxy serves (short names resolve in it). */
   clientNamespace: string;
-  /** Nameservers to forward to (`parseUpstream` forms), normally resolv.conf's. */
-  upstreams: readonly string[];
+  /** Nameservers to forward to (`parseUpstream` forms), normally the pod's resolv.conf's;
+   * a function is asked at every forwarded query (the pod's file may change or appear
+   * after enrolment: PodResolvers caches it). */
+  upstreams: readonly string[] | (() => readonly string[] | Promise<readonly string[]>);
   clusterDomain?: string;
   /** A bound UDP socket to serve on (the server owns it from now on). */
   udp?: dgram.Socket;
@@ -146,11 +149,22 @@ interface Pending {
 
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
   const limits: DnsLimits = { ...DNS_DEFAULTS, ...options.limits };
-  const upstreams = options.upstreams.map((u) => {
-    const parsed = parseUpstream(u);
-    if (parsed === undefined) throw new TypeError(`not a nameserver address: ${u}`);
-    return parsed;
-  });
+  const parseAll = (list: readonly string[], strict: boolean): Upstream[] =>
+    list.flatMap((u) => {
+      const parsed = parseUpstream(u);
+      if (parsed === undefined && strict) throw new TypeError(`not a nameserver address: ${u}`);
+      return parsed === undefined ? [] : [parsed];
+    });
+  const fixed = typeof options.upstreams === 'function' ? undefined : parseAll(options.upstreams, true);
+  const dynamic = typeof options.upstreams === 'function' ? options.upstreams : undefined;
+  const upstreamsNow = async (): Promise<Upstream[]> => {
+    if (fixed !== undefined) return fixed;
+    try {
+      return parseAll(await dynamic!(), false);
+    } catch {
+      return [];
+    }
+  };
   const counters: DnsStats = { answered: 0, forwarded: 0, nxdomain: 0, malformed: 0, upstreamFailures: 0, truncated: 0 };
   const { udp, tcp } = await openSockets(options);
   let closed = false;
@@ -239,7 +253,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     });
 
   const forward = async (query: Query, raw: Buffer, overTcp: boolean): Promise<Buffer | undefined> => {
-    for (const u of upstreams) {
+    for (const u of await upstreamsNow()) {
       const r = overTcp ? await askTcp(query, raw, u) : await askUdp(query, raw, u);
       if (r !== undefined) return r;
       if (closed) break;
@@ -376,7 +390,7 @@ function sameAddress(a: string, b: string): boolean {
 async function openSockets(options: DnsServerOptions): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
   if (options.udp !== undefined && options.tcp !== undefined) return { udp: options.udp, tcp: options.tcp };
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? 15053;
+  const port = options.port ?? MESH_PORTS.dns;
   const type = net.isIPv6(host) ? 'udp6' : 'udp4';
   // Port 0: UDP picks a port, TCP takes the same one; retry when TCP finds it taken.
   for (let attempt = 0; ; attempt++) {

@@ -39,8 +39,8 @@ export class NetnsFinder {
     this.#dir = dir;
   }
 
-  /** The name (under /var/run/netns) of the namespace holding one of `ips`, if any. */
-  async find(ips: readonly string[]): Promise<string | undefined> {
+  /** The name (under /var/run/netns) of the namespace holding one of `ips`, if any; never `opts.except`. */
+  async find(ips: readonly string[], opts: { except?: string } = {}): Promise<string | undefined> {
     const want = new Set(ips.map(canonicalIp));
     if (want.size === 0) return undefined;
     let names: string[];
@@ -53,6 +53,7 @@ export class NetnsFinder {
     if (linked !== undefined) names = names.filter((n) => linked.has(n));
     for (const name of [...this.#cache.keys()]) if (!names.includes(name)) this.#cache.delete(name);
     for (const name of names) {
+      if (name === opts.except) continue;
       let addrs = this.#cache.get(name);
       if (addrs === undefined) {
         addrs = await addressesIn(name);

@@ -4,7 +4,7 @@
 // the newest snapshot.
 import type { Logger } from '../../core/log.js';
 import type { ConnectionSink } from '../proxy/record.js';
-import type { ProxyState } from '../proxy/state.js';
+import type { ProxyState } from '../state/snapshot.js';
 import { accessLogFields } from './labels.js';
 import type { AgentMetrics } from './metrics.js';
 

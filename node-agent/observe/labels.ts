@@ -10,7 +10,7 @@
 import type { MeshService, Workload } from '../../core/config/model.js';
 import type { Address } from '../proxy/outbound-plan.js';
 import type { ConnectionRecord } from '../proxy/record.js';
-import type { ProxyState } from '../proxy/state.js';
+import type { ProxyState } from '../state/snapshot.js';
 
 export const TCP_LABELS = [
   'reporter',

@@ -4,7 +4,7 @@
 // that tests (and several agents in one process) never share counters.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ConnectionRecord } from '../proxy/record.js';
-import type { ProxyState } from '../proxy/state.js';
+import type { ProxyState } from '../state/snapshot.js';
 import { TCP_LABELS, tcpMetricLabels, type TcpLabel } from './labels.js';
 
 export interface AgentMetricsSources {

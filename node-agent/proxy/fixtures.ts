@@ -2,7 +2,7 @@
 // with sensible defaults, so that each test states only what it is about.
 
 import type { Endpoint, MeshService, Resource, ServicePort, Workload } from '../../core/config/model.js';
-import { buildState, type ProxyState } from './state.js';
+import { buildState, type ProxyState } from '../state/snapshot.js';
 
 export const NODE = 'node-1';
 

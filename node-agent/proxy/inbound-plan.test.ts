@@ -173,3 +173,25 @@ test('plan_inbound_unknown_waypoint_service_flags_every_connection', () => {
   const plan = expectKind(planInbound(stateOf([w]), { localWorkload: w, peerIdentity: WAYPOINT_ID, target: { ip: '10.244.1.10', port: 8080 } }), 'accept');
   assert.equal(plan.bypassedWaypoint, true);
 });
+
+test('plan_inbound_provisional_workload_decides_until_config_has_the_pod', () => {
+  const w = server({ mtlsMode: 'STRICT' });
+  const plan = expectKind(planInbound(stateOf([]), { localWorkload: w, provisional: w, target: { ip: '10.244.1.10', port: 8080 } }), 'reject');
+  assert.equal(plan.reason, 'plaintext-strict');
+  const accepted = expectKind(planInbound(stateOf([]), { localWorkload: w, provisional: w, peerIdentity: CLIENT_ID, target: { ip: '10.244.1.10', port: 8080 } }), 'accept');
+  assert.equal(accepted.mtls, true);
+});
+
+test('plan_inbound_config_overrides_the_provisional_workload', () => {
+  const provisional = server({ mtlsMode: 'PERMISSIVE' });
+  const inConfig = server({ mtlsMode: 'STRICT' });
+  const plan = expectKind(planInbound(stateOf([inConfig]), { localWorkload: provisional, provisional, target: { ip: '10.244.1.10', port: 8080 } }), 'reject');
+  assert.equal(plan.reason, 'plaintext-strict');
+});
+
+test('plan_inbound_provisional_of_another_pod_is_ignored', () => {
+  const w = server();
+  const other = workload('other', { uid: 'uid-other', ips: ['10.244.1.10'] });
+  const plan = expectKind(planInbound(stateOf([]), { localWorkload: w, provisional: other, target: { ip: '10.244.1.10', port: 8080 } }), 'reject');
+  assert.equal(plan.reason, 'workload-unknown');
+});

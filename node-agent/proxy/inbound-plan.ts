@@ -4,8 +4,10 @@
 // authorization (core policy engine) runs after an 'accept', on the same inputs.
 //
 // Rules, in order (ztunnel src/proxy/inbound.rs `build_inbound_request`):
-//  1. The pod must still be in config (a pod being deleted, or config not yet received):
-//     else 503, as ztunnel answers when it cannot load the local workload.
+//  1. The pod must still be in config (a pod being deleted, or config not yet received),
+//     or be a pod the CNI hand-off announced whose provisional Workload the agent derived
+//     (by the controller's rules, until the config speaks of it): else 503, as ztunnel
+//     answers when it cannot load the local workload.
 //  2. The target must be one of the pod's own IPs: else 400. An agent that forwarded
 //     elsewhere would be an open relay with the pod's network position. ztunnel makes one
 //     exception (`validate_destination`): a pod that is itself the target's waypoint may
@@ -35,11 +37,15 @@ import type { WaypointRef, Workload } from '../../core/config/model.js';
 import { canonicalIp, formatAddress } from './ip.js';
 import type { Address } from './outbound-plan.js';
 import { AGENT_PORTS, isAgentPort } from './ports.js';
-import { ownsIp, type ProxyState } from './state.js';
+import { ownsIp, type ProxyState } from '../state/snapshot.js';
 
 export interface InboundRequest {
   /** The pod whose 15008 or 15006 listener took the connection. */
   localWorkload: Workload;
+  /** The pod's provisional Workload while the config does not have it yet: a pod the CNI
+   * hand-off announced, derived by the controller's own rules (core/config/
+   * workload-of-pod.ts), STRICT when its PeerAuthentications are unknown. */
+  provisional?: Workload;
   /** The peer certificate's SPIFFE identity; undefined for plaintext on 15006. */
   peerIdentity?: string;
   /** The peer's address, when known; tightens the from-waypoint check. */
@@ -82,8 +88,9 @@ export interface InboundReject {
 export type InboundPlan = InboundAccept | InboundReject;
 
 export function planInbound(state: ProxyState, req: InboundRequest): InboundPlan {
-  // The snapshot's copy is the newest word on mtlsMode and waypoint.
-  const local = state.workloadByUid(req.localWorkload.uid);
+  // The snapshot's copy is the newest word on mtlsMode and waypoint; until the config has
+  // the pod, the provisional Workload the agent derived by the same rules.
+  const local = state.workloadByUid(req.localWorkload.uid) ?? (req.provisional?.uid === req.localWorkload.uid ? req.provisional : undefined);
   if (local === undefined) {
     return reject(
       503,

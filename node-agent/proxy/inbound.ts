@@ -19,7 +19,7 @@ import { listener, type ProxyListener } from './outbound.js';
 import type { Address } from './outbound-plan.js';
 import { AGENT_PORTS } from './ports.js';
 import { ConnectionTracker, type ConnectionRecord, type ConnectionSink } from './record.js';
-import type { ProxyState } from './state.js';
+import type { ProxyState } from '../state/snapshot.js';
 
 export interface StartInboundOptions {
   /** The pod's network namespace (e.g. /var/run/netns/<name>). */
@@ -27,6 +27,8 @@ export interface StartInboundOptions {
   getState: () => ProxyState;
   /** The pod this listener serves. */
   local: () => Workload;
+  /** The pod's provisional Workload while the config does not have it (InboundRequest.provisional). */
+  provisional?: () => Workload | undefined;
   /** Server certificate for the pod's identity. */
   credentials: ServerCredentials;
   trustBundle: TrustBundle;
@@ -72,6 +74,7 @@ export async function startInbound(opts: StartInboundOptions): Promise<InboundLi
     authorize(req) {
       const plan = planInbound(opts.getState(), {
         localWorkload: opts.local(),
+        ...provisionalOf(opts),
         peerIdentity: formatSpiffeId(req.peer),
         peerIp: req.remote.host,
         target: { ip: req.target.host, port: req.target.port },
@@ -195,7 +198,7 @@ async function handlePlaintext(opts: StartInboundOptions, log: Logger, socket: n
     const state = opts.getState();
     const source = state.workloadByIp(client.ip);
     if (source !== undefined) tracker.set({ sourceWorkload: source.uid });
-    plan = planInbound(state, { localWorkload: local, peerIp: client.ip, target });
+    plan = planInbound(state, { localWorkload: local, ...provisionalOf(opts), peerIp: client.ip, target });
   } catch (err) {
     return fail(`planning failed: ${(err as Error).message}`);
   }
@@ -214,4 +217,9 @@ async function handlePlaintext(opts: StartInboundOptions, log: Logger, socket: n
   }
   tracker.opened();
   pipeTo(upstream);
+}
+
+function provisionalOf(opts: StartInboundOptions): { provisional?: Workload } {
+  const w = opts.provisional?.();
+  return w === undefined ? {} : { provisional: w };
 }

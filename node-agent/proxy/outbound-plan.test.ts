@@ -5,7 +5,7 @@ import type { MeshService, Workload } from '../../core/config/model.js';
 import { createCounters } from './balancer.js';
 import { endpoint, service, stateOf, tcpPort, workload } from './fixtures.js';
 import { planOutbound, type EndpointCandidate, type OutboundOptions, type OutboundPlan, type RejectPlan } from './outbound-plan.js';
-import type { ProxyState } from './state.js';
+import type { ProxyState } from '../state/snapshot.js';
 
 const client = workload('client', { ips: ['10.244.1.5'] });
 const first: OutboundOptions = { pick: () => 0 };

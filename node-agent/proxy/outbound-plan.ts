@@ -51,7 +51,7 @@ import { endpointTargetPort, type Endpoint, type MeshService, type ServicePort, 
 import { roundRobin, type Picker, type RoundRobinCounters } from './balancer.js';
 import { canonicalIp, formatAddress, ipFamily, isLoopback } from './ip.js';
 import { AGENT_PORTS, isAgentPort } from './ports.js';
-import { findTcpPort, ownsIp, type ProxyState } from './state.js';
+import { findTcpPort, ownsIp, type ProxyState } from '../state/snapshot.js';
 
 export interface Address {
   ip: string;

@@ -15,7 +15,7 @@ import { canonicalIp } from './ip.js';
 import { planOutbound, type Address, type OutboundPlan } from './outbound-plan.js';
 import { AGENT_PORTS } from './ports.js';
 import { ConnectionTracker, type ConnectionSink } from './record.js';
-import type { ProxyState } from './state.js';
+import type { ProxyState } from '../state/snapshot.js';
 
 export interface StartOutboundOptions {
   /** The pod's network namespace (e.g. /var/run/netns/<name>). */

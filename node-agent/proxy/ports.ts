@@ -1,15 +1,16 @@
 // The ports the node agent listens on inside every enrolled pod's network namespace
-// (DESIGN.md section 3, "Ports"; the same numbers as Istio's ztunnel).
+// (DESIGN.md section 3, "Ports"; numbers from core/ports.ts).
+import { MESH_PORTS } from '../../core/ports.js';
 
 export const AGENT_PORTS = {
   /** Outbound capture: the pod's iptables REDIRECT its outgoing TCP here. */
-  outbound: 15001,
+  outbound: MESH_PORTS.outbound,
   /** Inbound plaintext capture: TCP to the pod that did not arrive over HBONE. */
-  inboundPlaintext: 15006,
+  inboundPlaintext: MESH_PORTS.inboundPlaintext,
   /** HBONE: mTLS + HTTP/2 CONNECT, the tunnels between agents and waypoints. */
-  hbone: 15008,
+  hbone: MESH_PORTS.hbone,
   /** DNS proxy, UDP and TCP, on 127.0.0.1 in the pod. */
-  dns: 15053,
+  dns: MESH_PORTS.dns,
 } as const;
 
 const AGENT_PORT_SET: ReadonlySet<number> = new Set(Object.values(AGENT_PORTS));

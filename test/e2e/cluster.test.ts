@@ -135,6 +135,38 @@ test('local cluster: pods on two nodes reach a Service by VIP and by name, scale
   assert.match(unknown.status.message ?? '', /registry\.example\/unknown:1.*no command/);
   assert.ok((crasher.status.containerStatuses?.[0]?.restartCount ?? 0) >= 2, `crasher restarts: ${JSON.stringify(crasher.status)}`);
 
+  // Probes: "Ready" means the readiness probe passed, not only that the process runs; a
+  // failing liveness probe restarts the container. They run from the node with the probe
+  // source address (169.254.7.127), which is also what lets them through a STRICT pod's capture.
+  const probed = join(home, 'probes.yaml');
+  const echoPod = (name: string, probe: string) =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, labels: {probe-test: "${name}"}}\nspec:\n  containers:\n  - name: app\n    image: ambient-samples/echo\n    ports: [{name: http, containerPort: 8080}]\n${probe}`;
+  writeFileSync(
+    probed,
+    [
+      echoPod('probe-ready', '    readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}'),
+      echoPod('probe-never-ready', '    readinessProbe: {tcpSocket: {port: 9999}, periodSeconds: 1, failureThreshold: 1}'),
+      echoPod('probe-liveness', '    livenessProbe: {tcpSocket: {port: 9999}, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 2}'),
+    ].join('\n---\n'),
+  );
+  ok(ctl('apply', '--cluster', NAME, '-f', probed), 'apply probed pods');
+  await waitPods('probe-test=probe-ready', 1, 30_000);
+  type ProbedPod = PodRow & { status: { containerStatuses?: Array<{ ready: boolean; restartCount: number }> } };
+  const probedPod = (name: string) => JSON.parse(ok(ctl('get', 'pod', name, '--cluster', NAME, '-o', 'json'), `get ${name}`)) as ProbedPod;
+  const probeDeadline = Date.now() + 30_000;
+  let liveness = probedPod('probe-liveness');
+  while (Date.now() < probeDeadline && (liveness.status.containerStatuses?.[0]?.restartCount ?? 0) < 1) {
+    await new Promise((r) => setTimeout(r, 500));
+    liveness = probedPod('probe-liveness');
+  }
+  assert.ok((liveness.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1, `a failing liveness probe restarts the container: ${JSON.stringify(liveness.status)}`);
+  const neverReady = probedPod('probe-never-ready');
+  assert.equal(neverReady.status.phase, 'Running');
+  assert.equal(neverReady.status.conditions?.find((c) => c.type === 'Ready')?.status, 'False', 'a failing readiness probe keeps the pod not Ready');
+  assert.equal(neverReady.status.containerStatuses?.[0]?.ready, false);
+  assert.equal(neverReady.status.containerStatuses?.[0]?.restartCount, 0, 'readiness never restarts');
+  ok(ctl('delete', '-f', probed, '--cluster', NAME), 'delete probed pods');
+
   // A hostNetwork DaemonSet runs one pod per node at the node's address, and a pod can
   // talk to the API server with the ServiceAccount credentials the kubelet gave it.
   const ds = join(home, 'ds.yaml');

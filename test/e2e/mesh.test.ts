@@ -4,45 +4,21 @@
 // a pod in namespace "plain" stays out of the mesh.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { requireRoot } from '../support/netns.js';
+import { BIN, e2eCluster, ok, REPO, sleep, until } from '../support/e2e.js';
 import { nodeNetnsName } from '../../local-cluster/network/topology.js';
 import { spiffeId } from '../../core/identity/spiffe.js';
 import { certificateInfo, createCsr, generateKeyPem } from '../../core/identity/x509.js';
 import { connectInNetns, netnsPath } from '../../core/syscalls.js';
 import { ControllerClient, type ControllerError } from '../../node-agent/controller-client/client.js';
 
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
-const BIN = join(REPO, 'bin/ambientctl.js');
-const home = mkdtempSync(join(tmpdir(), 'ambient-mesh-e2e-'));
-const NAME = `mesh${process.pid % 10000}`;
+const cluster = e2eCluster('mesh');
+const { home, run, ctl } = cluster;
+const NAME = cluster.name;
 const CLIENT_ID = 'spiffe://cluster.local/ns/mesh-a/sa/client';
-const WAIT_MS = 60_000;
-
-function run(cmd: string, args: string[], timeoutMs = 60_000) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, AMBIENT_HOME: home } });
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-const ctl = (...args: string[]) => run(process.execPath, [BIN, '--cluster', NAME, ...args]);
-const ok = (r: ReturnType<typeof run>, what: string) => {
-  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(500);
-  }
-}
 
 interface PodRow {
   metadata: { name: string; uid: string };
@@ -269,7 +245,7 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
     const podsDir = join(home, 'clusters', NAME, 'pods');
     const agent = listPods('ambient-system', 'app=ambient-node-agent').find((p) => p.spec.nodeName === 'node1')!;
     const dir = readdirSync(podsDir).find((d) => d.startsWith(`ambient-system_${agent.metadata.name}_`))!;
-    const token = join(podsDir, dir, 'serviceaccount', 'token');
+    const token = join(podsDir, dir, 'volumes', 'controller-token', 'token'); // the projected token for the controller's audience
     const cm = JSON.parse(ok(ctl('get', 'configmap', 'ambient-ca-root', '-n', 'ambient-system', '-o', 'json'), 'get roots')) as { data: Record<string, string> };
     const svc = JSON.parse(ok(ctl('get', 'svc', 'ambient-controller', '-n', 'ambient-system', '-o', 'json'), 'get controller svc')) as { spec: { clusterIP: string } };
     // The controller's Service address is reachable only from the cluster: dial it from node1's namespace, as node1's agent.

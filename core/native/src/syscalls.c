@@ -366,6 +366,30 @@ static napi_value js_set_transparent(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- peer credentials (SO_PEERCRED) ----
+// Self-contained: the CNI hand-off checks who connected to its Unix socket (unix(7):
+// the credentials the peer had when it called connect(), not what it has now).
+
+// peerCredentials(fd): {pid, uid, gid} of the process that connected a Unix socket.
+static napi_value js_peer_credentials(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out, v;
+  int fd;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (!get_args(env, info, 1, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  memset(&cred, 0, sizeof cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+    return throw_errno(env, "getsockopt(SO_PEERCRED)", errno, NULL);
+  napi_create_object(env, &out);
+  napi_create_int32(env, (int32_t)cred.pid, &v);
+  napi_set_named_property(env, out, "pid", v);
+  napi_create_uint32(env, (uint32_t)cred.uid, &v);
+  napi_set_named_property(env, out, "uid", v);
+  napi_create_uint32(env, (uint32_t)cred.gid, &v);
+  napi_set_named_property(env, out, "gid", v);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"originalDst", NULL, js_original_dst, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -374,6 +398,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setMark", NULL, js_set_mark, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getMark", NULL, js_get_mark, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setTransparent", NULL, js_set_transparent, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"peerCredentials", NULL, js_peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof *props, props);
   return exports;

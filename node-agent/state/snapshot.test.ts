@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Policy } from '../../core/config/model.js';
-import { endpoint, resources, service, stateOf, tcpPort, workload } from './fixtures.js';
-import { buildState } from './state.js';
+import { endpoint, resources, service, stateOf, tcpPort, workload } from '../proxy/fixtures.js';
+import { buildState } from './snapshot.js';
 
 const a = workload('a', { ips: ['10.244.1.10', 'fd00:10:244::a'] });
 const b = workload('b', { ips: ['10.244.2.10'], node: 'node-2' });

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { authorize, forbiddenFor, serviceAccountRequester, type RequestAttributes, type Requester } from './authorize.js';
+
+const sa = (ns: string, name = 'default'): Requester => serviceAccountRequester(`system:serviceaccount:${ns}:${name}`)!;
+const admin: Requester = { kind: 'admin' };
+const secret = (verb: RequestAttributes['verb'], namespace?: string, name?: string): RequestAttributes => ({
+  verb,
+  group: '',
+  resource: 'secrets',
+  ...(namespace !== undefined ? { namespace } : {}),
+  ...(name !== undefined ? { name } : {}),
+});
+const allowed = (who: Requester, a: RequestAttributes) => authorize(who, a).allowed;
+
+test('service_account_cannot_read_secrets_of_another_namespace', () => {
+  for (const verb of ['get', 'list', 'watch'] as const) assert.equal(allowed(sa('x'), secret(verb, 'ambient-system', verb === 'get' ? 'ambient-ca' : undefined)), false, verb);
+});
+
+test('service_account_cannot_list_or_watch_secrets_at_the_cluster_scope', () => {
+  assert.equal(allowed(sa('x'), secret('list')), false);
+  assert.equal(allowed(sa('x'), secret('watch')), false);
+});
+
+test('service_account_cannot_write_secrets_of_another_namespace', () => {
+  for (const verb of ['create', 'update', 'patch', 'delete', 'deletecollection'] as const) assert.equal(allowed(sa('x'), secret(verb, 'ambient-system', 'ambient-ca')), false, verb);
+});
+
+test('service_account_uses_secrets_of_its_own_namespace', () => {
+  for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const) assert.equal(allowed(sa('ambient-system', 'ambient-controller'), secret(verb, 'ambient-system', 'ambient-ca')), true, verb);
+});
+
+test('service_account_cannot_mint_tokens_or_create_pods_in_another_namespace', () => {
+  assert.equal(allowed(sa('x'), { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'ambient-system', name: 'ambient-controller' }), false);
+  assert.equal(allowed(sa('x'), { verb: 'create', group: '', resource: 'pods', namespace: 'ambient-system' }), false);
+  assert.equal(allowed(sa('x'), { verb: 'create', group: '', resource: 'namespaces' }), false, 'cluster-scoped writes');
+  assert.equal(allowed(sa('x'), { verb: 'create', group: '', resource: 'pods', namespace: 'x' }), true, 'its own namespace');
+});
+
+test('service_account_reads_other_kinds_anywhere_and_may_review_tokens', () => {
+  assert.equal(allowed(sa('x'), { verb: 'list', group: '', resource: 'pods' }), true);
+  assert.equal(allowed(sa('x'), { verb: 'get', group: '', resource: 'configmaps', namespace: 'ambient-system', name: 'ambient-ca-root' }), true);
+  assert.equal(allowed(sa('ambient-system', 'ambient-controller'), { verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews' }), true);
+});
+
+test('node_service_account_writes_across_namespaces_but_reads_no_foreign_secrets', () => {
+  const node = sa('kube-system', 'ambient-node');
+  assert.equal(allowed(node, { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'apps', name: 'default' }), true);
+  assert.equal(allowed(node, { verb: 'patch', group: '', resource: 'pods', subresource: 'status', namespace: 'apps', name: 'p' }), true);
+  assert.equal(allowed(node, { verb: 'create', group: '', resource: 'nodes' }), true);
+  assert.equal(allowed(node, secret('get', 'ambient-system', 'ambient-ca')), false);
+});
+
+test('admin_may_do_everything', () => {
+  assert.equal(allowed(admin, secret('list')), true);
+  assert.equal(allowed(admin, secret('delete', 'ambient-system', 'ambient-ca')), true);
+});
+
+test('only_service_account_usernames_are_service_account_requesters', () => {
+  assert.deepEqual(sa('x', 'web'), { kind: 'serviceaccount', username: 'system:serviceaccount:x:web', namespace: 'x', name: 'web' });
+  assert.equal(serviceAccountRequester('system:node:node1'), undefined);
+  assert.equal(serviceAccountRequester('system:serviceaccount:x'), undefined);
+  assert.equal(serviceAccountRequester('system:serviceaccount:x:a:b'), undefined);
+});
+
+test('denials_read_as_rbac_denials', () => {
+  const named = forbiddenFor(sa('x'), secret('get', 'ambient-system', 'ambient-ca'));
+  assert.equal(named.code, 403);
+  assert.equal(named.reason, 'Forbidden');
+  assert.equal(named.message, 'secrets "ambient-ca" is forbidden: User "system:serviceaccount:x:default" cannot get resource "secrets" in API group "" in the namespace "ambient-system"');
+  assert.deepEqual(named.details, { name: 'ambient-ca', kind: 'secrets' });
+  const all = forbiddenFor(sa('x'), secret('list'));
+  assert.equal(all.message, 'secrets is forbidden: User "system:serviceaccount:x:default" cannot list resource "secrets" in API group "" at the cluster scope');
+  const token = forbiddenFor(sa('x'), { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'ambient-system', name: 'ambient-controller' });
+  assert.match(token.message, /cannot create resource "serviceaccounts\/token" in API group "" in the namespace "ambient-system"$/);
+});

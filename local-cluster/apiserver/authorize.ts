@@ -1,0 +1,80 @@
+// Who may do what on the local API server, as a pure decision (kube-apiserver's
+// authorizer, cut down to what makes the mesh's security tests meaningful). The
+// requester is the cluster admin (a trusted loopback peer: ambientctl, kubectl, tests)
+// or a ServiceAccount (a bearer token). The admin may do everything. A ServiceAccount:
+//
+// - never touches Secrets outside its own namespace, for any verb, nor lists or watches
+//   Secrets at the cluster scope: a pod's token cannot read ambient-system/ambient-ca;
+// - writes (create, update, patch, delete) only inside its own namespace: otherwise a
+//   pod could mint a token for another namespace's ServiceAccount (TokenRequest), or
+//   create a pod there that runs as it, and read that namespace's Secrets after all;
+// - reads everything else, and may create TokenReviews (the controller checks agents'
+//   tokens with them), as the mesh's components need.
+//
+// The nodes' own ServiceAccount (kube-system/ambient-node, the local kubelets'
+// credential) acts for every pod: it writes across namespaces (pod status, the pods'
+// TokenRequests, its Node), like Kubernetes' Node authorizer, but reads no Secrets
+// outside kube-system either (the local kubelet mounts none).
+// Denials read as kube-apiserver's RBAC denials do.
+import { ApiError } from './api-errors.js';
+
+/** The nodes' ServiceAccount: the local kubelets authenticate with its token. */
+export const NODE_SERVICE_ACCOUNT = { namespace: 'kube-system', name: 'ambient-node' } as const;
+
+const SA_PREFIX = 'system:serviceaccount:';
+
+export type Requester = { kind: 'admin' } | { kind: 'serviceaccount'; username: string; namespace: string; name: string };
+
+/** The requester a token's username names, or undefined when it is not a ServiceAccount's. */
+export function serviceAccountRequester(username: string): Requester | undefined {
+  if (!username.startsWith(SA_PREFIX)) return undefined;
+  const [namespace, name, ...rest] = username.slice(SA_PREFIX.length).split(':');
+  if (!namespace || !name || rest.length > 0) return undefined;
+  return { kind: 'serviceaccount', username, namespace, name };
+}
+
+export type AuthVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+export interface RequestAttributes {
+  verb: AuthVerb;
+  /** API group ('' for core). */
+  group: string;
+  /** Lower-case plural, e.g. secrets. */
+  resource: string;
+  subresource?: string;
+  /** Absent: cluster scope (a cluster-scoped kind, or a list across namespaces). */
+  namespace?: string;
+  name?: string;
+}
+
+export type Decision = { allowed: true } | { allowed: false; reason: string };
+
+const READ_VERBS: ReadonlySet<AuthVerb> = new Set(['get', 'list', 'watch']);
+
+/** Cluster-scoped writes any ServiceAccount may make. */
+const OPEN_CLUSTER_WRITES: ReadonlySet<string> = new Set(['authentication.k8s.io/tokenreviews']);
+
+const isNode = (r: Requester & { kind: 'serviceaccount' }) => r.namespace === NODE_SERVICE_ACCOUNT.namespace && r.name === NODE_SERVICE_ACCOUNT.name;
+
+export function authorize(who: Requester, a: RequestAttributes): Decision {
+  if (who.kind === 'admin') return { allowed: true };
+  const own = a.namespace !== undefined && a.namespace === who.namespace;
+  if (a.group === '' && a.resource === 'secrets' && !own) {
+    return { allowed: false, reason: 'a ServiceAccount may use Secrets of its own namespace only' };
+  }
+  if (READ_VERBS.has(a.verb)) return { allowed: true };
+  if (isNode(who)) return { allowed: true };
+  if (a.namespace === undefined && OPEN_CLUSTER_WRITES.has(`${a.group}/${a.resource}`)) return { allowed: true };
+  if (!own) return { allowed: false, reason: 'a ServiceAccount may write in its own namespace only' };
+  return { allowed: true };
+}
+
+/** The 403 kube-apiserver's RBAC authorizer answers, for a denied request. */
+export function forbiddenFor(who: Requester, a: RequestAttributes): ApiError {
+  const user = who.kind === 'admin' ? 'admin' : who.username;
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+  const scope = a.namespace !== undefined ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
+  const subject = a.name !== undefined ? `${a.group ? `${a.resource}.${a.group}` : a.resource} "${a.name}"` : a.group ? `${a.resource}.${a.group}` : a.resource;
+  const message = `${subject} is forbidden: User "${user}" cannot ${a.verb} resource "${resource}" in API group "${a.group}" ${scope}`;
+  return new ApiError(403, 'Forbidden', message, { ...(a.name !== undefined ? { name: a.name } : {}), ...(a.group ? { group: a.group } : {}), kind: a.resource });
+}

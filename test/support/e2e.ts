@@ -1,0 +1,59 @@
+// What the e2e files share: ambientctl run against one local cluster with its own
+// AMBIENT_HOME, and a bounded wait for a condition.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+export const BIN = join(REPO, 'bin/ambientctl.js');
+/** How long one wait for the cluster may take. */
+export const WAIT_MS = 60_000;
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface E2eCluster {
+  /** The cluster's name (unique to this test process). */
+  name: string;
+  /** AMBIENT_HOME of every command run here (a fresh temporary directory). */
+  home: string;
+  run(cmd: string, args: string[], timeoutMs?: number): RunResult;
+  /** ambientctl --cluster <name> ... */
+  ctl(...args: string[]): RunResult;
+}
+
+/** A cluster named `<prefix><pid>` with its own AMBIENT_HOME; nothing is started yet. */
+export function e2eCluster(prefix: string): E2eCluster {
+  const home = mkdtempSync(join(tmpdir(), `ambient-${prefix}-e2e-`));
+  const name = `${prefix}${process.pid % 10000}`;
+  const run = (cmd: string, args: string[], timeoutMs = 60_000): RunResult => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, AMBIENT_HOME: home } });
+    return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  };
+  return { name, home, run, ctl: (...args) => run(process.execPath, [BIN, '--cluster', name, ...args]) };
+}
+
+/** The command's stdout; fails the test with its output when it did not exit 0. */
+export function ok(r: RunResult, what: string): string {
+  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` every 500 ms until it returns a value (not undefined or false), for at most `timeoutMs`. */
+export async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(500);
+  }
+}
