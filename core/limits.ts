@@ -52,6 +52,34 @@ export const HBONE_DEFAULTS = {
   idleTimeoutMs: 60_000,
   /** Graceful drain: GOAWAY, then streams get this long to finish before a hard close. */
   drainTimeoutMs: 10_000,
+  /** Both ends: an HTTP/2 PING is sent on an open connection this often... */
+  pingIntervalMs: 30_000,
+  /** ...and the connection is closed when its answer takes longer (a vanished peer; its tunnels end). */
+  pingTimeoutMs: 10_000,
+  /** Connections one source address (one pod) may hold open to one HBONE listener; more get GOAWAY ENHANCE_YOUR_CALM. */
+  maxConnectionsPerAddress: 64,
+  /** Connections one peer identity (all its replicas) may hold open to one HBONE listener. */
+  maxConnectionsPerIdentity: 1_024,
+  /** Tunnels one source address may have open at once on one listener, over all its connections; more get RST_STREAM REFUSED_STREAM. */
+  maxStreamsPerAddress: 4_096,
+  /** Tunnels one peer identity may have open at once on one listener. */
+  maxStreamsPerIdentity: 16_384,
+  /** Across connections (penalty box): streams a source address may reset before their answer (decaying score); beyond, the peer is refused for peerPenaltyMs. */
+  peerMaxEarlyResets: 400,
+  /** Across connections: streams a source address may open (decaying score) before it is refused for peerPenaltyMs (stream churn). */
+  peerMaxNewStreams: 20_000,
+  /** A peer identity's penalty-box budgets are this many times an address's (replicas share an identity). */
+  peerIdentityFactor: 4,
+  /** Penalty-box scores lose half their value every this often. */
+  peerScoreHalfLifeMs: 2_000,
+  /** How long a penalised source address or identity is refused (new connections, and its open ones are closed). */
+  peerPenaltyMs: 30_000,
+  /** Source addresses and identities the penalty box remembers at most (least recently seen forgotten first). */
+  peerMaxTracked: 10_000,
+  /** A peer's streams reset before their answer are recorded one by one (access log) while its decayed count is below this; beyond, only counted. */
+  earlyResetsRecorded: 20,
+  /** Refused streams and connections are logged in one summary line at most this often. */
+  rejectLogIntervalMs: 10_000,
 } as const;
 
 export type HboneLimits = { -readonly [K in keyof typeof HBONE_DEFAULTS]: number };

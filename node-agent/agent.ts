@@ -11,6 +11,8 @@
 //
 // When the controller is away the agent keeps its last config and its certificates (the
 // manager serves them until they expire) and the client reconnects with backoff.
+import { PeerGuard } from '../core/hbone/guard.js';
+import { HboneServerMetrics } from '../core/hbone/metrics.js';
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CertificateManager } from '../core/identity/cert-manager.js';
@@ -152,6 +154,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     metrics,
     onConnectionEnd,
     onConnectionOpen: (r) => metrics.connectionOpened(r, state()),
+    // One penalty box for every pod's 15008: a peer refused at one pod is refused at all.
+    hboneGuard: new PeerGuard({ logger: log, metrics: new HboneServerMetrics(metrics.registry) }),
     logger: log,
   });
   reconciler = enrolment;

@@ -2,13 +2,13 @@
 // pooled per (source identity, peer address, expected peer identity); each carries up to
 // the peer's SETTINGS_MAX_CONCURRENT_STREAMS tunnels, after which a new one is opened.
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import { ErrorCodes, MeshError } from '../errors.js';
 import { HBONE_DEFAULTS, type HboneLimits } from '../limits.js';
 import { silentLogger, type Logger } from '../log.js';
 import { formatSpiffeId, type SpiffeId } from '../identity/spiffe.js';
 import type { TrustBundle } from '../identity/trust-bundle.js';
+import { dialHttp2, type DialFailure } from '../http2/connect.js';
 import { peerIdentity } from './peer.js';
 import { formatAuthority, formatBaggage, formatForwarded, newTraceparent, type SocketAddress } from './wire.js';
 
@@ -70,6 +70,22 @@ interface Pooled {
 /** Streams assumed available before the peer's SETTINGS arrive (RFC 9113 recommends >= 100). */
 const ASSUMED_MAX_STREAMS = 100;
 
+/** A failed dial as the HBONE error a caller sees. */
+function dialError(f: DialFailure, where: string, port: number): MeshError {
+  switch (f.kind) {
+    case 'identity':
+      return f.cause instanceof MeshError ? f.cause : new MeshError(ErrorCodes.HBONE_PEER_IDENTITY, f.detail);
+    case 'timeout':
+      return new MeshError(ErrorCodes.HBONE_CONNECT_TIMEOUT, `HBONE connection to ${where} ${f.detail}; is a NetworkPolicy blocking port ${port}?`);
+    case 'alpn':
+      return new MeshError(ErrorCodes.HBONE_PROTOCOL, `peer ${where} did not negotiate ALPN h2; is it an HBONE listener?`);
+    default: {
+      const hint = f.code === 'ECONNREFUSED' ? ' (nothing listens there: is the node agent running?)' : '';
+      return new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `HBONE connection to ${where} failed: ${f.detail}${hint}`, f.cause === undefined ? undefined : { cause: f.cause });
+    }
+  }
+}
+
 function statusError(status: number, req: TunnelRequest): MeshError {
   const where = `${formatAuthority(req.target)} via ${formatAuthority(req.peer)}`;
   switch (status) {
@@ -92,12 +108,23 @@ export class HboneClient {
   readonly #opts: HboneClientOptions;
   readonly #log: Logger;
   readonly #pools = new Map<string, Pooled[]>();
+  readonly #unsubscribe: () => void;
   #closed = false;
 
   constructor(opts: HboneClientOptions) {
     this.#opts = opts;
     this.#log = opts.logger ?? silentLogger;
     this.limits = { ...HBONE_DEFAULTS, ...opts.limits };
+    // A root added or removed: new tunnels go over connections verified with the new roots
+    // (open tunnels finish on the old ones).
+    this.#unsubscribe = opts.trustBundle.onChange(() => {
+      for (const list of [...this.#pools.values()]) {
+        for (const p of list) {
+          this.#drop(p); // a connection still in set-up is dialled anew by its waiters
+          if (p.settled && p.session && !p.session.closed) p.session.close();
+        }
+      }
+    });
   }
 
   get stats(): { connections: number; streams: number } {
@@ -126,6 +153,7 @@ export class HboneClient {
   /** Graceful: no new tunnels; open ones finish. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#unsubscribe();
     const all = [...this.#pools.values()].flat();
     this.#pools.clear();
     await Promise.all(
@@ -140,6 +168,7 @@ export class HboneClient {
   /** Immediate: every connection torn down. */
   destroy(): void {
     this.#closed = true;
+    this.#unsubscribe();
     for (const list of this.#pools.values()) for (const p of list) p.session?.destroy();
     this.#pools.clear();
   }
@@ -212,78 +241,42 @@ export class HboneClient {
   async #handshake(pooled: Pooled, req: TunnelRequest): Promise<ClientHttp2Session> {
     const l = this.limits;
     const creds = await this.#opts.credentials(req.source);
-    const transport = this.#opts.connectTransport ? await this.#opts.connectTransport(req.peer) : undefined;
     const where = formatAuthority(req.peer);
-    return new Promise<ClientHttp2Session>((resolve, reject) => {
-      let settled = false;
-      const fail = (err: MeshError) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        session.destroy();
-        reject(err);
-      };
-      let identityError: MeshError | undefined;
-      const tlsSocket = tls.connect({
-        ...(transport ? { socket: transport } : { host: req.peer.host, port: req.peer.port }),
-        key: creds.key,
-        cert: creds.cert,
-        ca: this.#opts.trustBundle.pems(),
-        minVersion: 'TLSv1.3',
-        ALPNProtocols: ['h2'],
-        rejectUnauthorized: true,
-        // The peer is named by its SPIFFE ID, not by a DNS name or IP.
-        checkServerIdentity: (_host, cert) => {
-          try {
-            pooled.peer = peerIdentity(cert, this.#opts.trustDomain, req.expectedIdentities);
-            return undefined;
-          } catch (err) {
-            identityError = err as MeshError;
-            return identityError;
-          }
-        },
-      });
-      const session = http2.connect(`https://${where}`, {
-        createConnection: () => tlsSocket,
+    const connectTransport = this.#opts.connectTransport;
+    const { session, peer, remoteSettings } = await dialHttp2({
+      address: req.peer,
+      ...(connectTransport && { transport: () => connectTransport(req.peer) }),
+      credentials: creds,
+      roots: this.#opts.trustBundle.pems(),
+      verifyPeer: (cert) => peerIdentity(cert, this.#opts.trustDomain, req.expectedIdentities),
+      connectTimeoutMs: l.connectTimeoutMs,
+      session: {
         maxSessionMemory: l.maxSessionMemoryMiB,
         maxHeaderListPairs: l.maxHeaderPairs,
         settings: { enablePush: false, initialWindowSize: l.streamWindowBytes, maxHeaderListSize: l.maxHeaderListBytes },
-      });
-      pooled.session = session;
-      const timer = setTimeout(
-        () => fail(new MeshError(ErrorCodes.HBONE_CONNECT_TIMEOUT, `HBONE connection to ${where} not established within ${l.connectTimeoutMs} ms; is a NetworkPolicy blocking port ${req.peer.port}?`)),
-        l.connectTimeoutMs,
-      );
-      tlsSocket.once('secureConnect', () => {
-        if (tlsSocket.alpnProtocol !== 'h2') {
-          fail(new MeshError(ErrorCodes.HBONE_PROTOCOL, `peer ${where} did not negotiate ALPN h2; is it an HBONE listener?`));
-        }
-      });
-      session.on('error', (err: NodeJS.ErrnoException) => {
-        if (identityError) return fail(identityError);
-        const code = err.code ?? '';
-        const hint = code === 'ECONNREFUSED' ? ' (nothing listens there: is the node agent running?)' : '';
-        fail(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `HBONE connection to ${where} failed: ${err.message}${hint}`, { cause: err }));
-      });
-      session.once('remoteSettings', (settings) => {
-        pooled.maxStreams = settings.maxConcurrentStreams ?? ASSUMED_MAX_STREAMS;
-        pooled.settled = true;
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        session.setLocalWindowSize(l.connectionWindowBytes);
-        resolve(session);
-      });
-      session.on('goaway', (code) => {
-        this.#log.debug({ peer: where, code }, 'hbone: peer sent GOAWAY');
-        this.#drop(pooled);
-        fail(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `peer ${where} closed the connection (GOAWAY ${code})`));
-      });
-      session.once('close', () => {
-        this.#drop(pooled);
-        fail(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, identityError?.message ?? `HBONE connection to ${where} closed during set-up`));
-      });
+      },
+      keepalive: {
+        intervalMs: l.pingIntervalMs,
+        timeoutMs: l.pingTimeoutMs,
+        onTimeout: () => this.#log.warn({ peer: where }, 'hbone: peer did not answer PING; closing the connection'),
+      },
+      toError: (f) => dialError(f, where, req.peer.port),
+      onSession: (s) => {
+        pooled.session = s;
+        // Registered at once so that a connection lost at any time leaves the pool.
+        s.once('close', () => this.#drop(pooled));
+        s.on('goaway', (code) => {
+          this.#log.debug({ peer: where, code }, 'hbone: peer sent GOAWAY');
+          this.#drop(pooled);
+        });
+      },
+      onError: (err) => this.#log.debug({ peer: where, err: err.message }, 'hbone: connection error'),
     });
+    pooled.peer = peer;
+    pooled.maxStreams = remoteSettings.maxConcurrentStreams ?? ASSUMED_MAX_STREAMS;
+    pooled.settled = true;
+    session.setLocalWindowSize(l.connectionWindowBytes);
+    return session;
   }
 
   #open(pooled: Pooled, req: TunnelRequest): Promise<Tunnel> {

@@ -2,19 +2,33 @@
 // Per stream: validate the request (400), ask the decision callback (401), connect the
 // upstream (503), answer 200 only once the upstream is connected, then copy bytes both
 // ways with half-close and backpressure. Every tunnel is reported exactly once.
+//
+// Abuse (docs/protocol.md "Abuse protection"): per-connection limits from HTTP/2 itself;
+// per-peer limits (connections and streams per source address and identity) on this
+// listener; and the penalty box (guard.ts), shared across connections and listeners, that
+// refuses a peer for a while when it resets or churns streams faster than any real client.
+// What is refused is counted and summarised, never logged a line per stream.
 import http2, { type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import net from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { TLSSocket, DetailedPeerCertificate } from 'node:tls';
 import { ErrorCodes, MeshError } from '../errors.js';
 import { HBONE_DEFAULTS, type HboneLimits } from '../limits.js';
 import { silentLogger, type Logger } from '../log.js';
 import { formatSpiffeId, type SpiffeId } from '../identity/spiffe.js';
 import type { TrustBundle } from '../identity/trust-bundle.js';
+import { startKeepalive } from '../http2/keepalive.js';
+import { PeerGuard } from './guard.js';
+import type { HboneServerMetrics } from './metrics.js';
+import { PeerCounts } from './peer-counts.js';
+import type { Penalty, PeerKeys } from './penalty-box.js';
 import { peerIdentity } from './peer.js';
 import { pipeTunnel, type TunnelBytes } from './tunnel.js';
-import { parseAuthority, parseBaggage, parseForwardedFor, parseTraceparent, type SocketAddress } from './wire.js';
+import { addressKey, headerListSize, parseAuthority, parseBaggage, parseForwardedFor, parseTraceparent, type SocketAddress } from './wire.js';
 
 const { constants: C } = http2;
+
+/** After a hard close, how long a session may take to flush its TLS close before its socket is cut. */
+const CLOSE_FLUSH_MS = 1_000;
 
 export interface ServerCredentials {
   key: string;
@@ -60,6 +74,13 @@ export interface HboneServerOptions {
   onTunnelOpen?: (request: HboneRequest, startedAt: Date) => void;
   limits?: Partial<HboneLimits>;
   logger?: Logger;
+  /**
+   * The penalty box and refusal counters; share one across the listeners of a process so
+   * that a peer penalised at one is refused at all. Default: this server's own (with `metrics`).
+   */
+  guard?: PeerGuard;
+  /** Counters for a guard the server makes itself. */
+  metrics?: HboneServerMetrics;
 }
 
 function connectTcp(target: SocketAddress, timeoutMs: number): Promise<net.Socket> {
@@ -83,6 +104,11 @@ function connectTcp(target: SocketAddress, timeoutMs: number): Promise<net.Socke
 
 interface SessionState {
   peer?: SpiffeId;
+  keys: PeerKeys;
+  /** Holds a place in the per-peer connection count (released on close). */
+  counted: boolean;
+  /** Closed for abuse: its streams are refused. */
+  refused?: boolean;
   active: number;
   earlyResets: number;
   windowStart: number;
@@ -95,6 +121,13 @@ export class HboneServer {
   readonly #opts: HboneServerOptions;
   readonly #log: Logger;
   readonly #sessions = new Map<Http2Session, SessionState>();
+  /** Every accepted TCP socket, for the last resort of close(). */
+  readonly #sockets = new Set<net.Socket>();
+  readonly #guard: PeerGuard;
+  readonly #ownGuard: boolean;
+  readonly #connections: PeerCounts;
+  readonly #streams: PeerCounts;
+  readonly #unsubscribe: () => void;
   #credentials: ServerCredentials;
   #draining = false;
 
@@ -104,6 +137,10 @@ export class HboneServer {
     this.limits = { ...HBONE_DEFAULTS, ...opts.limits };
     this.#credentials = opts.credentials;
     const l = this.limits;
+    this.#ownGuard = !opts.guard;
+    this.#guard = opts.guard ?? new PeerGuard({ limits: l, logger: this.#log, ...(opts.metrics && { metrics: opts.metrics }) });
+    this.#connections = new PeerCounts({ perAddress: l.maxConnectionsPerAddress, perIdentity: l.maxConnectionsPerIdentity });
+    this.#streams = new PeerCounts({ perAddress: l.maxStreamsPerAddress, perIdentity: l.maxStreamsPerIdentity });
     this.server = http2.createSecureServer({
       ...this.#tlsOptions(),
       requestCert: true,
@@ -128,7 +165,27 @@ export class HboneServer {
     this.server.on('unknownProtocol', (sock: TLSSocket) => sock.destroy());
     this.server.on('tlsClientError', (err: Error) => this.#log.debug({ err: err.message }, 'hbone: TLS handshake failed'));
     this.server.on('session', (session: Http2Session) => this.#onSession(session));
-    this.server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.#onStream(stream, headers));
+    this.server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+      this.#onStream(stream, headers, rawHeaders),
+    );
+    // A penalised address is refused before its TLS handshake costs us anything: the TLS
+    // server's own 'connection' handler runs only for sockets that pass. Works for
+    // listen() and for sockets handed over with emit('connection') (the node agent's).
+    const handlers = this.server.listeners('connection') as Array<(socket: net.Socket) => void>;
+    this.server.removeAllListeners('connection');
+    this.server.on('connection', (socket: net.Socket) => {
+      const address = addressKey(socket.remoteAddress);
+      if (this.#guard.penalty({ address })?.by === 'address') {
+        this.#guard.refuseConnection('peer_penalised', { address });
+        socket.destroy();
+        return;
+      }
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+      for (const h of handlers) h.call(this.server, socket);
+    });
+    // Roots added or removed apply to the next handshake at once.
+    this.#unsubscribe = opts.trustBundle.onChange(() => this.reloadTrustBundle());
   }
 
   listen(options: net.ListenOptions): Promise<SocketAddress> {
@@ -148,9 +205,21 @@ export class HboneServer {
     this.server.setSecureContext(this.#tlsOptions());
   }
 
-  /** Call after the trust bundle changed (a root added or removed). */
+  /**
+   * The trust bundle changed (called by the bundle itself): new handshakes verify against
+   * the new roots, and connections whose peer no longer chains to a trusted root get
+   * GOAWAY (their open tunnels get drainTimeoutMs to finish).
+   */
   reloadTrustBundle(): void {
     this.server.setSecureContext(this.#tlsOptions());
+    for (const [session, state] of this.#sessions) {
+      if (!state.peer || session.closed || session.destroyed) continue;
+      const chain = peerChain(session.socket as TLSSocket);
+      if (chain.length > 0 && this.#opts.trustBundle.verifies(chain)) continue;
+      this.#log.warn({ peer: formatSpiffeId(state.peer) }, 'hbone: peer no longer chains to a trusted root; closing its connection');
+      this.#goaway(session);
+      setTimeout(() => session.destroy(), this.limits.drainTimeoutMs).unref();
+    }
   }
 
   get stats(): { connections: number; streams: number } {
@@ -169,11 +238,20 @@ export class HboneServer {
     const sessions = [...this.#sessions.keys()];
     const gone = sessions.map((s) => (s.destroyed ? undefined : new Promise((resolve) => s.once('close', resolve))));
     for (const session of sessions) this.#goaway(session);
+    let lastResort: NodeJS.Timeout | undefined;
     const deadline = setTimeout(() => {
       for (const session of this.#sessions.keys()) session.destroy();
+      // A destroyed session still flushes its TLS close first; a peer that stopped reading
+      // (vanished, frozen) never lets that finish, so its socket is cut outright.
+      lastResort = setTimeout(() => {
+        for (const socket of this.#sockets) socket.destroy();
+      }, CLOSE_FLUSH_MS);
     }, timeoutMs);
     await Promise.all([listening, ...gone]);
     clearTimeout(deadline);
+    clearTimeout(lastResort);
+    this.#unsubscribe();
+    if (this.#ownGuard) this.#guard.close();
   }
 
   /** Immediate close: every connection is torn down. */
@@ -192,14 +270,17 @@ export class HboneServer {
   }
 
   #onSession(session: Http2Session): void {
-    const state: SessionState = { active: 0, earlyResets: 0, windowStart: Date.now() };
+    const socket = session.socket as TLSSocket;
+    const state: SessionState = { keys: { address: addressKey(socket.remoteAddress) }, counted: false, active: 0, earlyResets: 0, windowStart: Date.now() };
     this.#sessions.set(session, state);
     session.on('close', () => {
       if (state.idleTimer) clearTimeout(state.idleTimer);
+      if (state.counted) this.#connections.release(state.keys);
       this.#sessions.delete(session);
     });
-    session.on('error', (err) => this.#log.debug({ err: err.message }, 'hbone: session error'));
-    const socket = session.socket as TLSSocket;
+    session.on('error', (err) => {
+      if (!state.refused) this.#log.debug({ err: err.message }, 'hbone: session error'); // refusals are counted and summarised
+    });
     try {
       state.peer = peerIdentity(socket.getPeerCertificate(), this.#opts.trustDomain);
     } catch (err) {
@@ -209,9 +290,51 @@ export class HboneServer {
       session.destroy(err as Error, C.NGHTTP2_INADEQUATE_SECURITY);
       return;
     }
+    state.keys.identity = formatSpiffeId(state.peer);
+    if (this.#guard.penalty(state.keys)) return this.#refuse(session, state, 'peer_penalised');
+    if (this.#connections.acquire(state.keys)) return this.#refuse(session, state, 'peer_connection_limit');
+    state.counted = true;
     session.setLocalWindowSize(this.limits.connectionWindowBytes);
+    // A peer that vanished (powered off, its flow dropped by a NAT) stops answering PINGs:
+    // its connection is closed, and with it the tunnels and upstream sockets it held.
+    startKeepalive(session, {
+      intervalMs: this.limits.pingIntervalMs,
+      timeoutMs: this.limits.pingTimeoutMs,
+      onTimeout: () => {
+        this.#log.warn({ peer: state.keys.identity, remote: state.keys.address }, 'hbone: peer did not answer PING; closing the connection');
+        this.#cutLater(session);
+      },
+    });
     if (this.#draining) this.#goaway(session);
     this.#armIdle(session, state);
+  }
+
+  /** A destroyed session whose peer stopped reading never finishes its TLS close: cut its socket. */
+  #cutLater(session: Http2Session): void {
+    const remote = { address: session.socket?.remoteAddress, port: session.socket?.remotePort };
+    setTimeout(() => {
+      if (!this.#sessions.has(session)) return;
+      for (const socket of this.#sockets) if (socket.remoteAddress === remote.address && socket.remotePort === remote.port) socket.destroy();
+    }, CLOSE_FLUSH_MS).unref();
+  }
+
+  /**
+   * Closes a connection for abuse: GOAWAY ENHANCE_YOUR_CALM ("excessive load", RFC 9113
+   * section 7), counted and summarised instead of a log line each.
+   */
+  #refuse(session: Http2Session, state: SessionState, reason: 'peer_penalised' | 'peer_connection_limit' | 'rapid_reset'): void {
+    if (session.destroyed) return;
+    state.refused = true;
+    this.#guard.refuseConnection(reason, state.keys);
+    session.destroy(new Error(`hbone: connection refused (${reason})`), C.NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  /** A penalty was imposed: every connection of that address or identity here is closed. */
+  #enforce(p: Penalty): void {
+    for (const [session, state] of this.#sessions) {
+      if (state.refused) continue;
+      if (p.by === 'address' ? state.keys.address === p.key : state.keys.identity === p.key) this.#refuse(session, state, 'peer_penalised');
+    }
   }
 
   #armIdle(session: Http2Session, state: SessionState): void {
@@ -229,20 +352,45 @@ export class HboneServer {
       state.windowStart = now;
       state.earlyResets = 0;
     }
-    if (++state.earlyResets > this.limits.maxEarlyResetsPerWindow && !session.destroyed) {
-      this.#log.warn(
-        { peer: state.peer && formatSpiffeId(state.peer), resets: state.earlyResets },
-        'hbone: too many streams reset before their answer (rapid reset); closing the connection',
-      );
-      session.destroy(new Error('rapid reset'), C.NGHTTP2_ENHANCE_YOUR_CALM);
-    }
+    if (++state.earlyResets > this.limits.maxEarlyResetsPerWindow && !state.refused) this.#refuse(session, state, 'rapid_reset');
   }
 
-  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): void {
     const session = stream.session!;
+    // A stream we reset ourselves (REFUSED_STREAM...) emits 'error'; reported through 'close'.
+    stream.on('error', () => {});
     const state = this.#sessions.get(session);
-    if (!state?.peer) {
+    if (!state?.peer || state.refused) {
       stream.close(C.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    const keys = state.keys;
+    // Penalised meanwhile (on another connection, or at another listener sharing the guard).
+    if (this.#guard.penalty(keys)) {
+      stream.close(C.NGHTTP2_REFUSED_STREAM);
+      this.#guard.rejectStream('peer_penalised', keys);
+      return this.#refuse(session, state, 'peer_penalised');
+    }
+    // What SETTINGS_MAX_HEADER_LIST_SIZE advertised is enforced here too: nghttp2 applies
+    // it only once the peer acknowledged our SETTINGS, and a request sent before that (any
+    // client may send one at once) was held to 64 KiB. ENHANCE_YOUR_CALM is what Node
+    // itself resets such a stream with after the acknowledgement (RFC 9113 section 10.5.1).
+    if (headerListSize(rawHeaders ?? []) > this.limits.maxHeaderListBytes) {
+      stream.close(C.NGHTTP2_ENHANCE_YOUR_CALM);
+      this.#guard.rejectStream('header_list_too_large', keys);
+      return;
+    }
+    const churn = this.#guard.record(keys, 'newStream');
+    if (churn) {
+      stream.close(C.NGHTTP2_REFUSED_STREAM);
+      this.#guard.rejectStream('peer_penalised', keys);
+      return this.#enforce(churn);
+    }
+    if (this.#streams.acquire(keys)) {
+      // REFUSED_STREAM: not processed, safe to retry (RFC 9113 section 8.7), e.g. once
+      // another of the peer's tunnels ended.
+      stream.close(C.NGHTTP2_REFUSED_STREAM);
+      this.#guard.rejectStream('peer_stream_limit', keys);
       return;
     }
     const startedAt = new Date();
@@ -263,13 +411,27 @@ export class HboneServer {
       if (error) record.error = error;
       this.#opts.onTunnelEnd?.(record);
     };
-    stream.on('error', () => {}); // reported through 'close' below
     stream.once('close', () => {
       state.active--;
+      this.#streams.release(keys);
       this.#armIdle(session, state);
       if (!answered) {
         upstream?.destroy();
-        if (stream.rstCode !== C.NGHTTP2_NO_ERROR) this.#countEarlyReset(session, state);
+        // (Streams ended by our own closing of the connection are not the peer's resets.)
+        if (status === 0 && stream.rstCode !== C.NGHTTP2_NO_ERROR && !session.destroyed) {
+          // Reset before any answer: a client that gave up, or a rapid-reset flood. A few
+          // get their record; a flood is counted and summarised (a record each made 64 MB
+          // of access log in one attack), and its peer heads for the penalty box.
+          const individually = this.#guard.recordsEarlyReset(keys);
+          this.#guard.rejectStream('reset_before_answer', keys, individually);
+          this.#countEarlyReset(session, state);
+          const p = this.#guard.record(keys, 'earlyReset');
+          if (p) this.#enforce(p);
+          if (!individually) {
+            reported = true;
+            return;
+          }
+        }
         report('stream reset by peer before the upstream connected');
       } else if (stream.rstCode !== C.NGHTTP2_NO_ERROR && stream.rstCode !== undefined) {
         report(`stream reset (HTTP/2 error ${stream.rstCode})`);
@@ -303,7 +465,11 @@ export class HboneServer {
     if (tp) request.traceparent = tp;
     const req = request;
 
-    void (async () => {
+    // Decided on the next turn of the event loop: a rapid-reset flood sends HEADERS and
+    // RST_STREAM in one read, and nghttp2 hands us both before that turn, so a stream reset
+    // at once costs neither an authorization nor an upstream connection.
+    setImmediate(() => void (async () => {
+      if (stream.destroyed || stream.closed) return;
       let decision: Decision;
       try {
         decision = (await this.#opts.authorize?.(req)) ?? { allow: true };
@@ -330,6 +496,24 @@ export class HboneServer {
       }
       answer(200);
       pipeTunnel(stream, upstream, bytes, (error) => report(error));
-    })();
+    })());
   }
+}
+
+/** The peer's chain as PEM (leaf first, up to the root TLS verified it against). */
+function peerChain(socket: TLSSocket): string[] {
+  const pems: string[] = [];
+  let cert: DetailedPeerCertificate | undefined;
+  try {
+    cert = socket.getPeerCertificate(true);
+  } catch {
+    return pems;
+  }
+  const seen = new Set<string>();
+  while (cert && cert.raw && !seen.has(cert.fingerprint256) && pems.length < 10) {
+    seen.add(cert.fingerprint256);
+    pems.push(`-----BEGIN CERTIFICATE-----\n${cert.raw.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`);
+    cert = cert.issuerCertificate;
+  }
+  return pems;
 }

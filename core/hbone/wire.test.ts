@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  addressKey,
   childTraceparent,
+  headerListSize,
   formatAuthority,
   formatBaggage,
   formatForwarded,
@@ -265,4 +267,19 @@ test('baggage_parse_drops_a_malformed_member_alone', () => {
 test('baggage_parse_of_nothing_is_empty', () => {
   assert.deepEqual(parseBaggage(undefined), {});
   assert.deepEqual(parseBaggage(''), {});
+});
+
+// ---- header list size, address keys ----
+
+test('header_list_size_counts_name_value_and_32_per_field', () => {
+  assert.equal(headerListSize([]), 0);
+  assert.equal(headerListSize([':method', 'CONNECT', ':authority', '10.0.0.1:80']), 7 + 7 + 32 + 10 + 11 + 32);
+  assert.equal(headerListSize(['x-big', 'x'.repeat(16 * 1024)]), 5 + 16 * 1024 + 32);
+});
+
+test('address_key_folds_ipv4_mapped_ipv6_into_ipv4', () => {
+  assert.equal(addressKey('::ffff:10.0.0.1'), '10.0.0.1');
+  assert.equal(addressKey('10.0.0.1'), '10.0.0.1');
+  assert.equal(addressKey('FD00::1'), 'fd00::1');
+  assert.equal(addressKey(undefined), '');
 });

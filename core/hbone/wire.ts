@@ -93,3 +93,20 @@ export function parseBaggage(value: string | undefined): Record<string, string> 
   }
   return out;
 }
+
+/**
+ * The size of a header list as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 section
+ * 6.5.2): name and value octets of each field plus 32, from Node's flat raw header list
+ * (name, value, name, value...). Names and values arrive as latin1 strings: one char per octet.
+ */
+export function headerListSize(rawHeaders: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) size += rawHeaders[i]!.length + rawHeaders[i + 1]!.length + 32;
+  return size;
+}
+
+/** An address as one key: IPv4-mapped IPv6 (`::ffff:10.0.0.1`, a dual-stack listener) as plain IPv4. */
+export function addressKey(address: string | undefined): string {
+  const a = address ?? '';
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(a) ? a.slice(7) : a.toLowerCase();
+}

@@ -192,3 +192,45 @@ test('regression_verifies_false_for_a_chain_through_a_non_ca_issuer', async () =
   assert.equal(b.verifies([mid]), true, 'the non-CA certificate itself chains to the root');
   assert.equal(b.verifies([leaf, mid]), false);
 });
+
+test('onChange_is_told_of_each_root_added_or_removed_and_not_of_no_ops', () => {
+  const b = new TrustBundle([rootA.signingCertificate]);
+  let calls = 0;
+  const off = b.onChange(() => calls++);
+  b.add(rootA.signingCertificate); // already held
+  assert.equal(calls, 0);
+  b.add(rootB.signingCertificate);
+  assert.equal(calls, 1);
+  b.remove(fingerprint(rootA.signingCertificate));
+  assert.equal(calls, 2);
+  b.remove(fingerprint(rootA.signingCertificate)); // already gone
+  assert.equal(calls, 2);
+  off();
+  b.add(rootA.signingCertificate);
+  assert.equal(calls, 2, 'unsubscribed');
+});
+
+test('replace_swaps_the_roots_in_one_change_and_refuses_bad_input_whole', () => {
+  const b = new TrustBundle([rootA.signingCertificate]);
+  let calls = 0;
+  b.onChange(() => calls++);
+  assert.equal(b.replace([rootB.signingCertificate]), true);
+  assert.equal(calls, 1);
+  assert.deepEqual(b.fingerprints(), [fingerprint(rootB.signingCertificate)]);
+  assert.equal(b.replace([rootB.signingCertificate]), false, 'same set: no change');
+  assert.equal(calls, 1);
+  assert.throws(() => b.replace([rootA.signingCertificate, 'garbage']), (e) => isMeshError(e, ErrorCodes.CA_INVALID));
+  assert.throws(() => b.replace([]), (e) => isMeshError(e, ErrorCodes.CA_INVALID));
+  assert.deepEqual(b.fingerprints(), [fingerprint(rootB.signingCertificate)], 'a refused replace changes nothing');
+});
+
+test('a_throwing_subscriber_does_not_keep_others_from_the_change', () => {
+  const b = new TrustBundle();
+  let told = false;
+  b.onChange(() => {
+    throw new Error('boom');
+  });
+  b.onChange(() => (told = true));
+  b.add(rootA.signingCertificate);
+  assert.ok(told);
+});

@@ -12,7 +12,6 @@
 import { EventEmitter } from 'node:events';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type net from 'node:net';
-import tls from 'node:tls';
 import { ErrorCodes, MeshError, type ErrorCode } from '../../core/errors.js';
 import type { SpiffeId } from '../../core/identity/spiffe.js';
 import { TrustBundle } from '../../core/identity/trust-bundle.js';
@@ -30,7 +29,7 @@ import {
   type UpdateMessage,
   type VersionedResource,
 } from '../../core/config/wire.js';
-import { startKeepalive } from '../../core/http2/keepalive.js';
+import { dialHttp2, type DialFailure } from '../../core/http2/connect.js';
 import { reconnectDelay } from './backoff.js';
 import { checkControllerCertificate, formatControllerName, parseControllerName, type ControllerName } from './controller-name.js';
 import { applyToHeld, knownRemoves, screenUpserts } from './held.js';
@@ -131,6 +130,22 @@ export function errorFromResponse(status: number, body: string): ControllerError
     // not ours: keep the text
   }
   return new ControllerError(code, `controller answered ${status}: ${message}`, { status });
+}
+
+/** A failed dial as the ControllerError a caller sees. */
+function controllerDialError(f: DialFailure, where: string): ControllerError {
+  switch (f.kind) {
+    case 'identity':
+      return f.cause instanceof ControllerError ? f.cause : new ControllerError(ErrorCodes.CTRL_PEER_IDENTITY, f.detail);
+    case 'timeout':
+      return new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `no connection to the controller at ${where}: ${f.detail}`);
+    case 'alpn':
+      return new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `${where} did not negotiate ALPN h2; is it the controller's port 15012?`);
+    default: {
+      const hint = f.code === 'ECONNREFUSED' ? ' (nothing listens there: is the controller running?)' : '';
+      return new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `connection to the controller at ${where} failed: ${f.detail}${hint}`, { cause: f.cause });
+    }
+  }
 }
 
 function parseAddress(a: ControllerClientOptions['address']): { host: string; port: number } {
@@ -385,91 +400,50 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   async #dial(): Promise<ClientHttp2Session> {
     const where = this.#where();
     const l = this.limits;
-    const roots = this.#opts.trustBundle?.pems() ?? this.#opts.roots ?? [];
-    let transport: net.Socket | undefined;
-    if (this.#opts.connectTransport) {
-      try {
-        transport = await this.#opts.connectTransport(this.#address);
-      } catch (err) {
-        throw new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `connection to the controller at ${where} failed: ${(err as Error).message}`, { cause: err });
-      }
-    }
-    return new Promise<ClientHttp2Session>((resolve, reject) => {
-      let settled = false;
-      let identityError: MeshError | undefined;
-      const fail = (err: MeshError) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        session.destroy();
-        reject(err);
-      };
-      const tlsSocket = tls.connect({
-        ...(transport ? { socket: transport } : { host: this.#address.host, port: this.#address.port }),
-        ca: roots,
-        minVersion: 'TLSv1.3',
-        ALPNProtocols: ['h2'],
-        rejectUnauthorized: true,
-        // The controller is named by the name on its certificate, not by the address we dialled.
-        checkServerIdentity: (_host, cert) => {
-          try {
-            checkControllerCertificate(cert, this.controllerIdentity);
-            return undefined;
-          } catch (err) {
-            identityError = new ControllerError(
-              ErrorCodes.CTRL_PEER_IDENTITY,
-              `${where} is not the controller: ${(err as Error).message}; check the controller address and its name (${formatControllerName(this.controllerIdentity)})`,
-            );
-            return identityError;
-          }
-        },
-      });
-      const session = http2.connect(`https://${where}`, {
-        createConnection: () => tlsSocket,
-        maxHeaderListPairs: 64,
-        settings: { enablePush: false, maxHeaderListSize: l.maxHeaderListBytes },
-      });
-      const st: SessionState = { active: 0, usable: true };
-      this.#sessions.set(session, st);
-      const timer = setTimeout(
-        () => fail(new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `no connection to the controller at ${where} within ${l.connectTimeoutMs} ms`)),
-        l.connectTimeoutMs,
-      );
-      tlsSocket.once('secureConnect', () => {
-        if (tlsSocket.alpnProtocol !== 'h2') fail(new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `${where} did not negotiate ALPN h2; is it the controller's port 15012?`));
-      });
-      session.on('error', (err: NodeJS.ErrnoException) => {
-        if (identityError) return fail(identityError);
-        const hint = err.code === 'ECONNREFUSED' ? ' (nothing listens there: is the controller running?)' : '';
-        fail(new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `connection to the controller at ${where} failed: ${err.message}${hint}`, { cause: err }));
-        this.#log.debug({ err: err.message }, 'controller client: connection error');
-      });
-      session.once('remoteSettings', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.#session = session;
-        startKeepalive(session, {
-          intervalMs: this.limits.pingIntervalMs,
-          timeoutMs: this.limits.pingTimeoutMs,
-          onTimeout: () => this.#log.warn({ controller: this.#where() }, 'controller client: controller did not answer PING; reconnecting'),
+    const connectTransport = this.#opts.connectTransport;
+    const st: SessionState = { active: 0, usable: true };
+    const { session } = await dialHttp2({
+      address: this.#address,
+      ...(connectTransport && { transport: () => connectTransport(this.#address) }),
+      roots: this.#opts.trustBundle?.pems() ?? this.#opts.roots ?? [],
+      // The controller is named by the name on its certificate, not by the address we dialled.
+      verifyPeer: (cert) => {
+        try {
+          checkControllerCertificate(cert, this.controllerIdentity);
+        } catch (err) {
+          throw new ControllerError(
+            ErrorCodes.CTRL_PEER_IDENTITY,
+            `${where} is not the controller: ${(err as Error).message}; check the controller address and its name (${formatControllerName(this.controllerIdentity)})`,
+          );
+        }
+      },
+      connectTimeoutMs: l.connectTimeoutMs,
+      session: { maxHeaderListPairs: 64, settings: { enablePush: false, maxHeaderListSize: l.maxHeaderListBytes } },
+      keepalive: {
+        intervalMs: l.pingIntervalMs,
+        timeoutMs: l.pingTimeoutMs,
+        onTimeout: () => this.#log.warn({ controller: where }, 'controller client: controller did not answer PING; reconnecting'),
+      },
+      toError: (f) => controllerDialError(f, where),
+      onSession: (s) => {
+        this.#sessions.set(s, st);
+        s.on('goaway', () => {
+          // The controller is draining: open streams finish, new ones go to a new connection.
+          st.usable = false;
+          if (this.#session === s) this.#session = undefined;
         });
-        this.#armIdle(session, st);
-        resolve(session);
-      });
-      session.on('goaway', () => {
-        // The controller is draining: open streams finish, new ones go to a new connection.
-        st.usable = false;
-        if (this.#session === session) this.#session = undefined;
-      });
-      session.once('close', () => {
-        st.usable = false;
-        clearTimeout(st.idleTimer);
-        this.#sessions.delete(session);
-        if (this.#session === session) this.#session = undefined;
-        fail(identityError ?? new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `connection to the controller at ${where} closed during set-up`));
-      });
+        s.once('close', () => {
+          st.usable = false;
+          clearTimeout(st.idleTimer);
+          this.#sessions.delete(s);
+          if (this.#session === s) this.#session = undefined;
+        });
+      },
+      onError: (err) => this.#log.debug({ err: err.message }, 'controller client: connection error'),
     });
+    this.#session = session;
+    this.#armIdle(session, st);
+    return session;
   }
 
   #armIdle(session: ClientHttp2Session, st: SessionState): void {

@@ -6,6 +6,7 @@
 // first, so that new connections reach the app directly while open ones drain.
 import type { Workload } from '../../core/config/model.js';
 import { HboneClient } from '../../core/hbone/client.js';
+import type { PeerGuard } from '../../core/hbone/guard.js';
 import type { CertificateManager, WorkloadCertificate } from '../../core/identity/cert-manager.js';
 import { parseSpiffeId } from '../../core/identity/spiffe.js';
 import { AGENT_DEFAULTS, SOCKET_DEFAULTS } from '../../core/limits.js';
@@ -43,6 +44,8 @@ export interface PodProxyOptions {
   dnsUpstreams: readonly string[] | (() => Promise<readonly string[]>);
   clusterDomain?: string;
   logger?: Logger;
+  /** The agent's HBONE penalty box and refusal counters, shared by every pod. */
+  hboneGuard?: PeerGuard;
 }
 
 export interface PodProxy {
@@ -117,6 +120,7 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
         mark: opts.mark,
         onConnectionEnd: opts.onConnectionEnd,
         ...(opts.onConnectionOpen && { onConnectionOpen: opts.onConnectionOpen }),
+        ...(opts.hboneGuard && { guard: opts.hboneGuard }),
         logger: log,
         host: at.inbound,
       });

@@ -8,6 +8,7 @@
 // Enrolling a pod: its certificate (CertificateManager), listeners in its netns, then its
 // capture rules (pod-proxy.ts). Failures are remembered per pod (the config dump shows
 // them) and retried at the next change or repair.
+import type { PeerGuard } from '../../core/hbone/guard.js';
 import type { Workload } from '../../core/config/model.js';
 import { ErrorCodes, MeshError } from '../../core/errors.js';
 import type { CertificateManager, WorkloadCertificate } from '../../core/identity/cert-manager.js';
@@ -56,6 +57,8 @@ export interface EnrolmentReconcilerOptions {
   metrics: EnrolmentMetrics;
   onConnectionEnd: ConnectionSink;
   onConnectionOpen?: ConnectionSink;
+  /** The agent's HBONE penalty box and refusal counters, shared by every pod's 15008. */
+  hboneGuard?: PeerGuard;
   logger?: Logger;
 }
 
@@ -212,6 +215,7 @@ export class EnrolmentReconciler {
         captureDns: o.captureDns,
         dnsUpstreams: o.podResolvers === false ? o.dnsUpstreams : podResolversOf(netns, o),
         ...(o.clusterDomain !== undefined && { clusterDomain: o.clusterDomain }),
+        ...(o.hboneGuard && { hboneGuard: o.hboneGuard }),
         logger: this.#log,
       });
       let pod: PodProxy;

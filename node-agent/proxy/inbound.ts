@@ -5,6 +5,7 @@
 // there (PERMISSIVE pods accept it, STRICT ones reset it). Every connection is recorded once.
 import type net from 'node:net';
 import type { Workload } from '../../core/config/model.js';
+import type { PeerGuard } from '../../core/hbone/guard.js';
 import { HboneServer, type HboneRequest, type ServerCredentials, type TunnelRecord } from '../../core/hbone/server.js';
 import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import type { TrustBundle } from '../../core/identity/trust-bundle.js';
@@ -45,6 +46,8 @@ export interface StartInboundOptions {
   /** Connect timeout toward the app; default SOCKET_DEFAULTS.netnsConnectTimeoutMs. */
   connectTimeoutMs?: number;
   limits?: Partial<HboneLimits>;
+  /** The agent's penalty box and refusal counters, shared by every pod's 15008. */
+  guard?: PeerGuard;
 }
 
 export interface InboundListeners {
@@ -67,6 +70,7 @@ export async function startInbound(opts: StartInboundOptions): Promise<InboundLi
     trustDomain: opts.trustDomain,
     logger: log,
     ...(opts.limits && { limits: opts.limits }),
+    ...(opts.guard && { guard: opts.guard }),
     authorize(req) {
       const plan = planInbound(opts.getState(), {
         localWorkload: opts.local(),
