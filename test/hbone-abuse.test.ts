@@ -497,3 +497,27 @@ test('trust bundle: a root removed fails new handshakes under it at once, a root
   // Root A's peers never noticed.
   assert.equal(await echoes(await f.open(f.client(good, '127.0.0.2'), good), 'a'), 'a');
 });
+
+// Regression: tls.Server#setSecureContext resets minVersion when its options leave it out,
+// so a certificate rotation or a change of roots let TLS 1.2 (client certificate in the
+// clear) back in.
+test('tls_1_2_is_refused_after_a_certificate_rotation_and_a_roots_change', async (t) => {
+  const { ca, server: serverCreds, good } = await pki();
+  const bundle = new TrustBundle(ca.trustBundle.pems());
+  const f = await fixture(t, { trustBundle: bundle, credentials: serverCreds });
+  const handshake = (maxVersion: tls.SecureVersion) =>
+    new Promise<string>((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port: f.addr.port, key: good.key, cert: good.cert, ca: bundle.pems(), ALPNProtocols: ['h2'], maxVersion, rejectUnauthorized: false });
+      s.once('secureConnect', () => {
+        resolve(s.getProtocol() ?? 'unknown');
+        s.destroy();
+      });
+      s.once('error', (err) => resolve(`refused: ${err.message}`));
+    });
+  assert.match(await handshake('TLSv1.2'), /^refused/, 'TLS 1.2 refused from the start');
+  f.server.setCredentials(serverCreds);
+  assert.match(await handshake('TLSv1.2'), /^refused/, 'TLS 1.2 refused after a certificate rotation');
+  bundle.add((await newCa()).trustBundle.pems()[0]!);
+  assert.match(await handshake('TLSv1.2'), /^refused/, 'TLS 1.2 refused after the roots changed');
+  assert.equal(await handshake('TLSv1.3'), 'TLSv1.3');
+});

@@ -9,6 +9,7 @@
 // This module is the wiring: the listener, routing, and shutdown. The parts live beside it:
 // sessions.ts (connections), authenticate.ts (who is calling), certificates.ts (signing),
 // config-stream.ts (the config streams and the one writer of config).
+import { MESH_PORTS } from '../../core/ports.js';
 import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -116,12 +117,10 @@ export class ControllerServer {
     });
     this.#config = new ConfigStreams({ auth, limits: l, logger: this.#log, ...(opts.scope ? { scope: opts.scope } : {}), draining: () => this.#draining });
     this.server = http2.createSecureServer({
-      key: opts.credentials.key,
-      cert: opts.credentials.cert,
+      ...servingContext(opts.credentials),
       // Clients have no certificate yet (they come here to get one): they prove who they
       // are with a ServiceAccount token instead.
       requestCert: false,
-      minVersion: 'TLSv1.3',
       ALPNProtocols: ['h2'],
       allowHTTP1: false,
       handshakeTimeout: l.handshakeTimeoutMs,
@@ -138,7 +137,7 @@ export class ControllerServer {
   listen(options: { host?: string; port?: number }): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ host: options.host ?? '0.0.0.0', port: options.port ?? 15012 }, () => {
+      this.server.listen({ host: options.host ?? '0.0.0.0', port: options.port ?? MESH_PORTS.controller }, () => {
         this.server.off('error', reject);
         const a = this.server.address() as net.AddressInfo;
         this.#log.info({ address: a.address, port: a.port }, 'controller protocol listening');
@@ -149,7 +148,7 @@ export class ControllerServer {
 
   /** The serving certificate was renewed: new handshakes use it. */
   setCredentials(creds: ServerCredentials): void {
-    this.server.setSecureContext({ key: creds.key, cert: creds.cert });
+    this.server.setSecureContext(servingContext(creds));
   }
 
   get version(): number {
@@ -211,4 +210,10 @@ export class ControllerServer {
     if (route === 'certificates') void this.#certificates.serve(stream, headers);
     else void this.#config.serve(stream, headers);
   }
+}
+
+/** The serving context, whole: setSecureContext resets a minVersion its options leave out,
+ * so TLS 1.3 goes with every certificate, not only the first. */
+function servingContext(creds: ServerCredentials) {
+  return { key: creds.key, cert: creds.cert, minVersion: 'TLSv1.3' as const };
 }

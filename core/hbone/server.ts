@@ -145,7 +145,6 @@ export class HboneServer {
       ...this.#tlsOptions(),
       requestCert: true,
       rejectUnauthorized: true,
-      minVersion: 'TLSv1.3',
       ALPNProtocols: ['h2'],
       allowHTTP1: false,
       handshakeTimeout: l.handshakeTimeoutMs,
@@ -259,8 +258,10 @@ export class HboneServer {
     return this.drain(0);
   }
 
+  /** Everything setSecureContext replaces: it resets a minVersion the options leave out,
+   * so TLS 1.3 is part of every context, not only the first one. */
   #tlsOptions() {
-    return { key: this.#credentials.key, cert: this.#credentials.cert, ca: this.#opts.trustBundle.pems() };
+    return { key: this.#credentials.key, cert: this.#credentials.cert, ca: this.#opts.trustBundle.pems(), minVersion: 'TLSv1.3' as const };
   }
 
   #goaway(session: Http2Session): void {
