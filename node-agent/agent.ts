@@ -159,7 +159,10 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     logger: log,
   });
   reconciler = enrolment;
-  store.onChange((applied) => void enrolment.configChanged(applied.state));
+  // A failed round must not end the agent that serves every pod of the node: log it; the
+  // next change or repair tick runs another.
+  const roundFailed = (err: unknown) => log.error({ err: (err as Error)?.message ?? String(err) }, 'agent: enrolment round failed');
+  store.onChange((applied) => void enrolment.configChanged(applied.state).catch(roundFailed));
 
   client.on('update', (r) => {
     metrics.configUpdate(r.rejected.length);
@@ -209,7 +212,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     throw err;
   }
   client.start();
-  const repairTimer = setInterval(() => void enrolment.repair(), opts.repairIntervalMs ?? AGENT_DEFAULTS.repairIntervalMs);
+  const repairTimer = setInterval(() => void enrolment.repair().catch(roundFailed), opts.repairIntervalMs ?? AGENT_DEFAULTS.repairIntervalMs);
   repairTimer.unref();
 
   function dump(): AgentDump {
