@@ -2,14 +2,11 @@
 // decision, the netns's addresses, where the pod lives now), decide with decide.ts, then
 // act through the agent (CniAgentPort). Whatever holds the agent's enrolment state
 // implements the port; this module keeps only what the hand-off recorded per pod.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Workload } from '../../core/config/model.js';
 import { MeshError } from '../../core/errors.js';
-import { CAPTURE_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { addressesFromIpJson, NETNS_DIR } from '../enrolment/netns.js';
+import { NETNS_DIR, netnsAddresses } from '../enrolment/netns.js';
 import { wantsCapture } from '../enrolment/plan.js';
 import { decideCniAdd, decideCniDel, verifyNetnsHoldsAddresses, type CniRecord, type EnrolmentVerdict } from './decide.js';
 import type { CniPod } from './handoff.js';
@@ -133,13 +130,3 @@ export function netnsName(path: string): string | undefined {
   return (dir === NETNS_DIR || dir === '/run/netns') && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) ? name : undefined;
 }
 
-/** Every address but loopback's inside netns `name` (`ip -n`): none when it does not exist, undefined when it cannot be read. */
-export function netnsAddresses(name: string): Promise<string[] | undefined> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return Promise.resolve(undefined);
-  if (!existsSync(join(NETNS_DIR, name))) return Promise.resolve([]);
-  return new Promise((resolve) => {
-    execFile('ip', ['-n', name, '-j', 'addr', 'show'], { timeout: CAPTURE_DEFAULTS.commandTimeoutMs, maxBuffer: 1 << 20 }, (err, stdout) =>
-      resolve(err ? undefined : addressesFromIpJson(stdout)),
-    );
-  });
-}

@@ -8,7 +8,9 @@
 // machine, and the local cluster runs many nodes on one machine. Names already inspected
 // are cached with their addresses; a name seen again is not re-read.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AGENT_DEFAULTS, CAPTURE_DEFAULTS } from '../../core/limits.js';
 import { canonicalIp } from '../proxy/ip.js';
 
@@ -39,8 +41,12 @@ export class NetnsFinder {
     this.#dir = dir;
   }
 
-  /** The name (under /var/run/netns) of the namespace holding one of `ips`, if any; never `opts.except`. */
-  async find(ips: readonly string[], opts: { except?: string } = {}): Promise<string | undefined> {
+  /**
+   * The name (under /var/run/netns) of the namespace holding one of `ips`, if any; never
+   * `opts.except`. When none matched but some namespace could not be read, `opts.unreadAs`
+   * (a caller that must fail closed names what "maybe" means to it), else undefined.
+   */
+  async find(ips: readonly string[], opts: { except?: string; unreadAs?: string } = {}): Promise<string | undefined> {
     const want = new Set(ips.map(canonicalIp));
     if (want.size === 0) return undefined;
     let names: string[];
@@ -52,16 +58,22 @@ export class NetnsFinder {
     const linked = await linkedNetns();
     if (linked !== undefined) names = names.filter((n) => linked.has(n));
     for (const name of [...this.#cache.keys()]) if (!names.includes(name)) this.#cache.delete(name);
+    let unread = false;
     for (const name of names) {
       if (name === opts.except) continue;
       let addrs = this.#cache.get(name);
       if (addrs === undefined) {
-        addrs = await addressesIn(name);
+        addrs = await netnsAddresses(name);
+        // A namespace `ip` could not read is asked again next time, never taken as empty.
+        if (addrs === undefined) {
+          unread = true;
+          continue;
+        }
         this.#cache.set(name, addrs);
       }
       if (addrs.some((a) => want.has(a))) return name;
     }
-    return undefined;
+    return unread && opts.unreadAs !== undefined ? opts.unreadAs : undefined;
   }
 
   /** Drops what is known of `name` (its pod is gone; the name may be reused). */
@@ -89,11 +101,13 @@ function linkedNetns(): Promise<Set<string> | undefined> {
   });
 }
 
-function addressesIn(name: string): Promise<string[]> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return Promise.resolve([]);
+/** The addresses in the namespace `name`: [] when it is gone, undefined when `ip` cannot tell (fail closed). */
+export function netnsAddresses(name: string): Promise<string[] | undefined> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return Promise.resolve(undefined);
+  if (!existsSync(join(NETNS_DIR, name))) return Promise.resolve([]);
   return new Promise((resolve) => {
     execFile('ip', ['-n', name, '-j', 'addr', 'show'], { timeout: CAPTURE_DEFAULTS.commandTimeoutMs, maxBuffer: 1 << 20 }, (err, stdout) =>
-      resolve(err ? [] : addressesFromIpJson(stdout)),
+      resolve(err ? undefined : addressesFromIpJson(stdout)),
     );
   });
 }

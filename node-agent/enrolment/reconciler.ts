@@ -254,7 +254,8 @@ export class EnrolmentReconciler {
         const e = this.#enrolledWith.get(uid);
         return e && { netns: e.netns, workload: e.workload };
       },
-      findNetns: (ips, except) => this.#finder.find(ips, { except }),
+      // A namespace that could not be read may be the pod's: it counts as found (fail closed).
+      findNetns: (ips, except) => this.#finder.find(ips, { except, unreadAs: '(unreadable netns)' }),
       enrol: (uid, netns, announced) => this.#enrolFromCni(uid, netns, announced),
       release: (uid) => this.#releaseFromCni(uid),
     };
