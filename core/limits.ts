@@ -220,6 +220,8 @@ export const DNS_DEFAULTS = {
   maxNameservers: 3,
   /** A pod's resolv.conf (where the proxy forwards what it does not answer) is re-read at most this often. */
   resolvConfRefreshMs: 5_000,
+  /** The most of a pod's resolv.conf read (the file is the pod's: it may make it any size). */
+  maxResolvConfBytes: 64 * 1024,
   /** Processes looked at in /proc when searching for one inside a pod's network namespace (to read its resolv.conf). */
   maxProcScan: 65_536,
 } as const;

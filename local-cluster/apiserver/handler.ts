@@ -137,7 +137,9 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
   const q = url.searchParams;
   const method = req.method ?? 'GET';
   const verb = verbOf(method, p, p.watch || q.get('watch') === 'true' || q.get('watch') === '1', k.virtual);
-  if (verb) {
+  // A method no verb names is refused before anything else runs: nothing goes unauthorized.
+  if (!verb) throw methodNotSupported(`${k.plural}${p.subresource ? `/${p.subresource}` : ''}`, method);
+  {
     const attrs = {
       verb,
       group: k.group,

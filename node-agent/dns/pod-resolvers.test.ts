@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { PodResolvers, usableNameserver, usableNameservers } from './pod-resolvers.js';
+import { DNS_DEFAULTS } from '../../core/limits.js';
+import { execFileSync } from 'node:child_process';
 
 async function tmp(t: TestContext): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'amb-resolv-'));
@@ -68,4 +70,20 @@ test('pod_resolvers_with_only_loopback_nameservers_forward_nowhere', async (t) =
   await writeFile(join(d, 'etc', 'pod-a', 'resolv.conf'), 'nameserver 127.0.0.1\n');
   const r = new PodResolvers({ netns: 'pod-a', fallback: () => ['192.0.2.1'], etcNetnsDir: join(d, 'etc'), netnsDir: join(d, 'netns'), procDir: join(d, 'proc') });
   assert.deepEqual(await r.get(), []);
+});
+
+// The pod owns the file: a huge one is read only as far as the limit (the nameserver past it
+// is never seen), and a FIFO in its place neither blocks the agent nor is read.
+test('pod_resolvers_read_a_huge_resolv_conf_only_up_to_the_limit_and_never_a_fifo', async (t) => {
+  const d = await tmp(t);
+  await mkdir(join(d, 'etc', 'pod-a'), { recursive: true });
+  const pad = `# ${'x'.repeat(DNS_DEFAULTS.maxResolvConfBytes)}\n`;
+  await writeFile(join(d, 'etc', 'pod-a', 'resolv.conf'), `nameserver 10.96.0.10\n${pad}nameserver 10.96.0.11\n`);
+  const r = new PodResolvers({ netns: 'pod-a', fallback: () => ['192.0.2.1'], etcNetnsDir: join(d, 'etc'), netnsDir: join(d, 'netns'), procDir: join(d, 'proc') });
+  assert.deepEqual(await r.get(), ['10.96.0.10']);
+
+  await mkdir(join(d, 'etc', 'pod-b'), { recursive: true });
+  execFileSync('mkfifo', [join(d, 'etc', 'pod-b', 'resolv.conf')]);
+  const fifo = new PodResolvers({ netns: 'pod-b', fallback: () => ['192.0.2.1'], etcNetnsDir: join(d, 'etc'), netnsDir: join(d, 'netns'), procDir: join(d, 'proc') });
+  assert.deepEqual(await fifo.get(), ['192.0.2.1'], 'not a regular file: the agent falls back to its own');
 });

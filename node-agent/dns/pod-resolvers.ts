@@ -16,7 +16,8 @@
 // the pod's loopback (a resolver inside the pod) or link-local cannot be reached from
 // there, and asking the node's address of the same name would let a pod's spec aim the
 // agent at the node's own services: such nameservers are dropped (pure: usableNameservers).
-import { readFile, readdir, readlink, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, readlink, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { DNS_DEFAULTS } from '../../core/limits.js';
@@ -104,11 +105,11 @@ export class PodResolvers {
   }
 
   async #podResolvConf(): Promise<string | undefined> {
-    const own = await readFile(join(this.#o.etcNetnsDir, this.#o.netns, 'resolv.conf'), 'utf8').catch(() => undefined);
+    const own = await readBounded(join(this.#o.etcNetnsDir, this.#o.netns, 'resolv.conf'));
     if (own !== undefined) return own;
     const pid = await this.#processInNetns();
     if (pid === undefined) return undefined;
-    return readFile(join(this.#o.procDir, pid, 'root', 'etc', 'resolv.conf'), 'utf8').catch(() => undefined);
+    return readBounded(join(this.#o.procDir, pid, 'root', 'etc', 'resolv.conf'));
   }
 
   /** A process inside the pod's network namespace (the last one found is tried first). */
@@ -127,5 +128,24 @@ export class PodResolvers {
       if (await inNetns(pid)) return (this.#pid = pid);
     }
     return undefined;
+  }
+}
+
+/**
+ * A regular file's first DNS_DEFAULTS.maxResolvConfBytes, not following a final symbolic link and
+ * never blocking on a FIFO; undefined when it cannot be read or is not a regular file.
+ */
+async function readBounded(path: string): Promise<string | undefined> {
+  let fh;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    if (!(await fh.stat()).isFile()) return undefined;
+    const buf = Buffer.alloc(DNS_DEFAULTS.maxResolvConfBytes);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    await fh?.close().catch(() => {});
   }
 }
