@@ -213,8 +213,16 @@ export class HboneServer {
     this.server.setSecureContext(this.#tlsOptions());
     for (const [session, state] of this.#sessions) {
       if (!state.peer || session.closed || session.destroyed) continue;
-      const chain = peerChain(session.socket as TLSSocket);
-      if (chain.length > 0 && this.#opts.trustBundle.verifies(chain)) continue;
+      // A chain that cannot be read or checked counts as untrusted (fail closed), and the
+      // sweep goes on to the other sessions.
+      let trusted = false;
+      try {
+        const chain = peerChain(session.socket as TLSSocket);
+        trusted = chain.length > 0 && this.#opts.trustBundle.verifies(chain);
+      } catch {
+        trusted = false;
+      }
+      if (trusted) continue;
       this.#log.warn({ peer: formatSpiffeId(state.peer) }, 'hbone: peer no longer chains to a trusted root; closing its connection');
       this.#goaway(session);
       setTimeout(() => session.destroy(), this.limits.drainTimeoutMs).unref();
