@@ -96,19 +96,7 @@ export async function applyManifests(
   defaultNamespace: string,
   out: Out = stdio,
 ): Promise<WriteResults> {
-  const r: WriteResults = { done: 0, failed: 0 };
-  for (const m of entries) {
-    if (isProblem(m)) {
-      out.fail(`error: ${m.message}`);
-      r.failed++;
-      continue;
-    }
-    const t = targetOf(m.obj, resources, explicitNamespace, defaultNamespace);
-    if ('error' in t) {
-      out.fail(`error: unable to apply ${objectName(m.obj)} from ${describeOrigin(m.origin)}: ${t.error}`);
-      r.failed++;
-      continue;
-    }
+  return eachTarget(entries, resources, explicitNamespace, defaultNamespace, 'apply', out, async (m, t) => {
     const body: Obj = t.namespace ? { ...m.obj, metadata: { ...m.obj.metadata, namespace: t.namespace } } : m.obj;
     let verb: Verb = 'retrieving current configuration of';
     try {
@@ -128,13 +116,12 @@ export async function applyManifests(
         const changed = after?.metadata?.resourceVersion !== existing.metadata?.resourceVersion;
         out.ok(`${resultName(t)} ${changed ? 'configured' : 'unchanged'}`);
       }
-      r.done++;
+      return 'done';
     } catch (err) {
       out.fail(failureLine(verb, m, t, err));
-      r.failed++;
+      return 'failed';
     }
-  }
-  return r;
+  });
 }
 
 /** Deletes each object, in order; one that does not exist is a NotFound failure unless ignoreNotFound. */
@@ -147,6 +134,33 @@ export async function deleteManifests(
   ignoreNotFound: boolean,
   out: Out = stdio,
 ): Promise<WriteResults> {
+  return eachTarget(entries, resources, explicitNamespace, defaultNamespace, 'delete', out, async (m, t) => {
+    try {
+      await kubeRequest(kc, 'DELETE', t.path);
+      out.ok(`${resultName(t)} deleted`);
+      return 'done';
+    } catch (err) {
+      if (ignoreNotFound && serverStatusOf(err)?.code === 404) return 'skipped';
+      out.fail(failureLine('deleting', m, t, err));
+      return 'failed';
+    }
+  });
+}
+
+/**
+ * Runs `write` for every entry that is an object with a place on the server, in order;
+ * a document that did not parse or has no place is one failure line of its own, and the
+ * rest still go.
+ */
+async function eachTarget(
+  entries: readonly Entry[],
+  resources: readonly ApiResource[],
+  explicitNamespace: string | undefined,
+  defaultNamespace: string,
+  action: 'apply' | 'delete',
+  out: Out,
+  write: (m: Manifest, t: Target) => Promise<'done' | 'failed' | 'skipped'>,
+): Promise<WriteResults> {
   const r: WriteResults = { done: 0, failed: 0 };
   for (const m of entries) {
     if (isProblem(m)) {
@@ -156,19 +170,13 @@ export async function deleteManifests(
     }
     const t = targetOf(m.obj, resources, explicitNamespace, defaultNamespace);
     if ('error' in t) {
-      out.fail(`error: unable to delete ${objectName(m.obj)} from ${describeOrigin(m.origin)}: ${t.error}`);
+      out.fail(`error: unable to ${action} ${objectName(m.obj)} from ${describeOrigin(m.origin)}: ${t.error}`);
       r.failed++;
       continue;
     }
-    try {
-      await kubeRequest(kc, 'DELETE', t.path);
-      out.ok(`${resultName(t)} deleted`);
-      r.done++;
-    } catch (err) {
-      if (ignoreNotFound && serverStatusOf(err)?.code === 404) continue;
-      out.fail(failureLine('deleting', m, t, err));
-      r.failed++;
-    }
+    const outcome = await write(m, t);
+    if (outcome === 'done') r.done++;
+    else if (outcome === 'failed') r.failed++;
   }
   return r;
 }
