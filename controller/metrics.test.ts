@@ -3,12 +3,7 @@
 import assert from 'node:assert/strict';
 import { networkInterfaces } from 'node:os';
 import { test } from 'node:test';
-import { ControllerMetrics, isLoopback, startMetricsServer } from './metrics.js';
-
-test('loopback_addresses_are_recognised', () => {
-  for (const a of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) assert.ok(isLoopback(a), a);
-  for (const a of ['10.0.0.1', '::ffff:10.0.0.1', '0.0.0.0', '::', '1270.0.0.1', '', undefined]) assert.ok(!isLoopback(a), String(a));
-});
+import { ControllerMetrics, startMetricsServer } from './metrics.js';
 
 /** This machine's first non-loopback IPv4 address: a source that is not the loopback. */
 function otherAddress(): string | undefined {

@@ -4,6 +4,7 @@
 // GET /debug/status (every connected client, node and identity, translation problems, the
 // CA's source) is answered only to the loopback: from the pod itself, or through
 // `kubectl port-forward`, which the API server authenticates and authorizes.
+import { isLoopback } from '../core/ip.js';
 import http from 'node:http';
 import type net from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -81,13 +82,6 @@ export class ControllerMetrics {
 export interface HealthServer {
   port: number;
   close(): Promise<void>;
-}
-
-/** Is `address` (a socket's remoteAddress) a loopback address: 127.0.0.0/8, ::1, or 127.x mapped into IPv6? */
-export function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || address === '::1';
 }
 
 /** The 15020 listener: /metrics, /healthz/ready, and /debug/status (what `ambientctl status` shows; loopback only). */

@@ -10,6 +10,7 @@
 // /healthz, /livez, /readyz and /version are open to all, as on a real cluster.
 // Authorization (authorize.ts) then decides what that ServiceAccount may do to the
 // resource: no Secrets of other namespaces, no writes outside its own namespace.
+import { isLoopback } from '../../core/ip.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../core/log.js';
@@ -41,11 +42,6 @@ export interface HandlerDeps {
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
-
-export function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  return address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
-}
 
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {

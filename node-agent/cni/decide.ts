@@ -14,7 +14,7 @@
 //       else is ignored (and answered OK: a failing DEL would only block the kubelet).
 import type { Workload } from '../../core/config/model.js';
 import { ErrorCodes, type ErrorCode } from '../../core/errors.js';
-import { canonicalIp } from '../proxy/ip.js';
+import { canonicalIp } from '../../core/ip.js';
 
 export type AddressCheck = { ok: true } | { ok: false; missing: string[] };
 

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { MeshService } from '../../core/config/model.js';
 import { DNS_DEFAULTS } from '../../core/limits.js';
-import { canonicalIp } from '../proxy/ip.js';
+import { canonicalIp } from '../../core/ip.js';
 import type { ProxyState } from '../state/snapshot.js';
 import { QCLASS_IN, QTYPE, type AddressRecord } from './codec.js';
 

@@ -22,7 +22,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { DNS_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { canonicalIp } from '../proxy/ip.js';
+import { canonicalIp } from '../../core/ip.js';
 import { parseResolvConf } from './server.js';
 
 export interface PodResolverOptions {

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AGENT_DEFAULTS, CAPTURE_DEFAULTS } from '../../core/limits.js';
-import { canonicalIp } from '../proxy/ip.js';
+import { canonicalIp } from '../../core/ip.js';
 
 export const NETNS_DIR = '/var/run/netns';
 

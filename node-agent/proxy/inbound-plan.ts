@@ -34,7 +34,7 @@
 // and any pod of the same service account).
 
 import type { WaypointRef, Workload } from '../../core/config/model.js';
-import { canonicalIp, formatAddress } from './ip.js';
+import { canonicalIp, formatAddress } from '../../core/ip.js';
 import type { Address } from './outbound-plan.js';
 import { AGENT_PORTS, isAgentPort } from './ports.js';
 import { ownsIp, type ProxyState } from '../state/snapshot.js';

@@ -14,7 +14,7 @@ import { silentLogger, type Logger } from '../../core/log.js';
 import { connectInNetns, listenInNetns, originalDst } from '../../core/syscalls.js';
 import { watchAccepted } from './accepted.js';
 import { planInbound, type InboundPlan } from './inbound-plan.js';
-import { canonicalIp } from './ip.js';
+import { canonicalIp } from '../../core/ip.js';
 import { listener, type ProxyListener } from './outbound.js';
 import type { Address } from './outbound-plan.js';
 import { AGENT_PORTS } from './ports.js';

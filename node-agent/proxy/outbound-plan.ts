@@ -49,7 +49,7 @@
 
 import { endpointTargetPort, type Endpoint, type MeshService, type ServicePort, type WaypointRef, type Workload } from '../../core/config/model.js';
 import { roundRobin, type Picker, type RoundRobinCounters } from './balancer.js';
-import { canonicalIp, formatAddress, ipFamily, isLoopback } from './ip.js';
+import { canonicalIp, formatAddress, ipFamily, isLoopback } from '../../core/ip.js';
 import { AGENT_PORTS, isAgentPort } from './ports.js';
 import { findTcpPort, ownsIp, type ProxyState } from '../state/snapshot.js';
 

@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../../core/log.js';
 import { connectInNetns, listenInNetns, originalDst } from '../../core/syscalls.js';
 import { watchAccepted } from './accepted.js';
 import type { RoundRobinCounters } from './balancer.js';
-import { canonicalIp } from './ip.js';
+import { canonicalIp } from '../../core/ip.js';
 import { planOutbound, type Address, type OutboundPlan } from './outbound-plan.js';
 import { AGENT_PORTS } from './ports.js';
 import { ConnectionTracker, type ConnectionSink } from './record.js';

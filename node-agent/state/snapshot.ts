@@ -13,7 +13,7 @@
 // view. The writer hands over fresh objects for each push, so freezing them costs nothing.
 
 import type { MeshService, Policy, Resource, ServicePort, Workload } from '../../core/config/model.js';
-import { canonicalIp } from '../proxy/ip.js';
+import { canonicalIp } from '../../core/ip.js';
 
 /** A Service found by VIP, and the TCP service port that was asked for when it exists. */
 export interface VipMatch {

@@ -38,3 +38,8 @@ test('format_address_brackets_ipv6', () => {
   assert.equal(formatAddress({ ip: '10.0.0.1', port: 80 }), '10.0.0.1:80');
   assert.equal(formatAddress({ ip: 'fd00::1', port: 15008 }), '[fd00::1]:15008');
 });
+
+test('loopback_addresses_are_recognised', () => {
+  for (const a of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) assert.ok(isLoopback(a), a);
+  for (const a of ['10.0.0.1', '::ffff:10.0.0.1', '0.0.0.0', '::', '1270.0.0.1', '', undefined]) assert.ok(!isLoopback(a), String(a));
+});

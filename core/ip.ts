@@ -1,4 +1,4 @@
-// IP address helpers for the agent's lookups. Addresses reach the planners from several
+// IP address helpers shared by the agent's lookups and every loopback check. Addresses reach the planners from several
 // sources (config resources, SO_ORIGINAL_DST, a socket's remoteAddress, an HBONE
 // :authority) and each may spell the same address differently: Node reports an IPv4 peer
 // on a dual-stack socket as `::ffff:10.0.0.1`, and IPv6 may arrive upper-case or with
@@ -32,8 +32,10 @@ export function ipFamily(ip: string): 4 | 6 | undefined {
   return undefined;
 }
 
-/** 127.0.0.0/8 or ::1 (after canonicalisation, so ::ffff:127.0.0.1 counts too). */
-export function isLoopback(ip: string): boolean {
+/** 127.0.0.0/8 or ::1 (after canonicalisation, so ::ffff:127.0.0.1 counts too); a
+ * socket's missing remoteAddress is not loopback. */
+export function isLoopback(ip: string | undefined): boolean {
+  if (!ip) return false;
   const s = canonicalIp(ip);
   return s === '::1' || (net.isIPv4(s) && s.startsWith('127.'));
 }
