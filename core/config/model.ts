@@ -85,24 +85,91 @@ export interface MeshService {
   waypoint?: WaypointRef;
 }
 
-/** A compiled authorization policy (AuthorizationPolicy.ambient.dev/v1), see core/policy. */
+/** What an authorization policy does when one of its rules matches (Istio's actions;
+ * CUSTOM is refused at compilation). AUDIT only records. */
+export type PolicyAction = 'ALLOW' | 'DENY' | 'AUDIT';
+
+/** A `targetRefs` entry (Istio's PolicyTargetReference), in the policy's own namespace. */
+export interface PolicyTargetRef {
+  /** '' for a core Service, 'gateway.networking.k8s.io' for a Gateway. */
+  group: string;
+  kind: 'Service' | 'Gateway';
+  name: string;
+}
+
+/**
+ * A compiled authorization policy (AuthorizationPolicy.ambient.dev/v1, Istio's
+ * security.istio.io/v1 schema), evaluated by core/policy. Compiled by the controller
+ * (core/policy/compile.ts), which has already validated every value: IPs and CIDRs are
+ * canonical, ports are numbers, `when` keys are ones the engine knows.
+ */
 export interface Policy {
   /** `<namespace>/<name>`: the resource key. */
   key: string;
   name: string;
   namespace: string;
-  /** Workload selector (matchLabels) within the namespace; absent: the whole namespace. */
+  /**
+   * Which workloads it applies to:
+   *  - 'global': a policy in the root namespace: workloads of every namespace;
+   *  - 'namespace': workloads of its own namespace;
+   *    both narrowed by `selector` when present (Istio: "If the authorization policy is in
+   *    the root namespace, the selector will additionally match with pods in all namespaces");
+   *  - 'targets': attached with `targetRefs`; enforced by the waypoints of those targets,
+   *    never by a node agent.
+   */
+  scope: 'global' | 'namespace' | 'targets';
+  /** matchLabels; absent: every workload in scope. Never set with scope 'targets'. */
   selector?: Record<string, string>;
-  /** The root namespace's policies apply mesh-wide. */
-  scope: 'namespace' | 'workload-selector' | 'global';
-  action: 'ALLOW' | 'DENY' | 'AUDIT';
+  /** Set exactly when scope is 'targets'. */
+  targetRefs?: PolicyTargetRef[];
+  action: PolicyAction;
+  /** Annotation ambient.dev/dry-run: "true": evaluated and recorded, never enforced. */
+  dryRun?: boolean;
   rules: PolicyRule[];
 }
 
+/** `rules[].from[].source`; every field optional. Values keep Istio's matching forms
+ * (exact, `prefix*`, `*suffix`, `*`), IP blocks are canonical CIDRs. */
+export interface PolicySource {
+  principals?: string[];
+  notPrincipals?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
+}
+
+/** `rules[].to[].operation`; every field optional. */
+export interface PolicyOperation {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: number[];
+  notPorts?: number[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}
+
+/** `rules[].when[]`. */
+export interface PolicyCondition {
+  key: string;
+  values?: string[];
+  notValues?: string[];
+}
+
+/** One rule; `from[i]` is the spec's `from[i].source`, `to[i]` its `to[i].operation`
+ * (indexes kept, so that messages name the spec's own paths). */
 export interface PolicyRule {
-  from: Array<{ principals?: string[]; notPrincipals?: string[]; namespaces?: string[]; notNamespaces?: string[]; ipBlocks?: string[]; notIpBlocks?: string[] }>;
-  to: Array<{ ports?: number[]; notPorts?: number[]; methods?: string[]; notMethods?: string[]; paths?: string[]; notPaths?: string[]; hosts?: string[]; notHosts?: string[] }>;
-  when: Array<{ key: string; values?: string[]; notValues?: string[] }>;
+  from: PolicySource[];
+  to: PolicyOperation[];
+  when: PolicyCondition[];
 }
 
 export type ResourceKind = 'Workload' | 'Service' | 'Policy';

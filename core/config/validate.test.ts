@@ -42,7 +42,7 @@ function policy(over: Partial<Policy> & Record<string, unknown> = {}): Policy {
     key: 'shop/allow-web',
     name: 'allow-web',
     namespace: 'shop',
-    scope: 'workload-selector',
+    scope: 'namespace',
     selector: { app: 'web' },
     action: 'ALLOW',
     rules: [{ from: [{ principals: ['cluster.local/ns/shop/sa/client'], ipBlocks: ['10.0.0.0/8', 'fd00::1'] }], to: [{ ports: [8080], methods: ['GET'] }], when: [{ key: 'request.headers[x]', values: ['y'] }] }],
@@ -162,11 +162,13 @@ test('validate_rejects_policy_with_bad_ip_block', () => {
   assert.match(error(P(bad)), /^Policy shop\/allow-web: rules\[0\]\.from\[0\]\.ipBlocks\[0\]: "10.0.0.0\/33" is not an IP address or CIDR block$/);
 });
 
-test('validate_rejects_policy_scope_inconsistent_with_selector', () => {
-  assert.match(error(P(policy({ scope: 'namespace' }))), /selector: must be absent when scope is namespace/);
-  const noSel = policy();
-  delete noSel.selector;
-  assert.match(error(P(noSel)), /selector: is required when scope is workload-selector/);
+test('validate_rejects_policy_scope_inconsistent_with_target_refs', () => {
+  assert.match(error(P(policy({ scope: 'targets' }))), /selector: must be absent when scope is targets/);
+  const { selector: _s, ...noSel } = policy();
+  assert.match(error(P({ ...noSel, scope: 'targets' })), /targetRefs: is required \(non-empty\) when scope is targets/);
+  assert.match(error(P(policy({ targetRefs: [{ group: '', kind: 'Service', name: 'web' }] }))), /targetRefs: must be absent when scope is namespace/);
+  assert.equal(P({ ...noSel, scope: 'targets', targetRefs: [{ group: '', kind: 'Service', name: 'web' }] }).ok, true);
+  assert.match(error(P({ ...noSel, scope: 'targets', targetRefs: [{ group: 'x', kind: 'Service', name: 'web' }] })), /targetRefs\[0\]\.group: "x" is not ""/);
 });
 
 test('validate_rejects_unknown_kind_and_non_objects', () => {

@@ -9,7 +9,7 @@
 // may add a field, and NACKing every resource for it would stop the whole mesh.
 import { isIP } from 'node:net';
 import { parseSpiffeId } from '../identity/spiffe.js';
-import type { Endpoint, MeshService, Policy, PolicyRule, Resource, ResourceKind, ServicePort, WaypointRef, Workload } from './model.js';
+import type { Endpoint, MeshService, Policy, PolicyOperation, PolicyRule, PolicySource, PolicyTargetRef, Resource, ResourceKind, ServicePort, WaypointRef, Workload } from './model.js';
 
 export type ValidationResult = { ok: true; resource: Resource } | { ok: false; error: string };
 
@@ -250,33 +250,39 @@ function defined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+const SOURCE_STRING_FIELDS = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', 'serviceAccounts', 'notServiceAccounts'] as const;
+const SOURCE_CIDR_FIELDS = ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const;
+const OPERATION_STRING_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
+
 function rule(path: string, v: unknown): PolicyRule {
   const o = obj(path, v);
-  const from = arr(`${path}.from`, o.from).map((x, i) => {
+  const from = arr(`${path}.from`, o.from).map((x, i): PolicySource => {
     const p = `${path}.from[${i}]`;
     const f = obj(p, x);
-    return defined({
-      principals: optionalList(f, p, 'principals', str),
-      notPrincipals: optionalList(f, p, 'notPrincipals', str),
-      namespaces: optionalList(f, p, 'namespaces', str),
-      notNamespaces: optionalList(f, p, 'notNamespaces', str),
-      ipBlocks: optionalList(f, p, 'ipBlocks', cidrOrIp),
-      notIpBlocks: optionalList(f, p, 'notIpBlocks', cidrOrIp),
-    });
+    const out: PolicySource = {};
+    for (const k of SOURCE_STRING_FIELDS) {
+      const list = optionalList(f, p, k, nonEmpty);
+      if (list) out[k] = list;
+    }
+    for (const k of SOURCE_CIDR_FIELDS) {
+      const list = optionalList(f, p, k, cidrOrIp);
+      if (list) out[k] = list;
+    }
+    return out;
   });
-  const to = arr(`${path}.to`, o.to).map((x, i) => {
+  const to = arr(`${path}.to`, o.to).map((x, i): PolicyOperation => {
     const p = `${path}.to[${i}]`;
     const t = obj(p, x);
-    return defined({
-      ports: optionalList(t, p, 'ports', (q, n) => port(q, n)),
-      notPorts: optionalList(t, p, 'notPorts', (q, n) => port(q, n)),
-      methods: optionalList(t, p, 'methods', str),
-      notMethods: optionalList(t, p, 'notMethods', str),
-      paths: optionalList(t, p, 'paths', str),
-      notPaths: optionalList(t, p, 'notPaths', str),
-      hosts: optionalList(t, p, 'hosts', str),
-      notHosts: optionalList(t, p, 'notHosts', str),
-    });
+    const out: PolicyOperation = {};
+    const ports = optionalList(t, p, 'ports', (q, n) => port(q, n));
+    if (ports) out.ports = ports;
+    const notPorts = optionalList(t, p, 'notPorts', (q, n) => port(q, n));
+    if (notPorts) out.notPorts = notPorts;
+    for (const k of OPERATION_STRING_FIELDS) {
+      const list = optionalList(t, p, k, nonEmpty);
+      if (list) out[k] = list;
+    }
+    return out;
   });
   const when = arr(`${path}.when`, o.when).map((x, i) => {
     const p = `${path}.when[${i}]`;
@@ -290,15 +296,29 @@ function rule(path: string, v: unknown): PolicyRule {
   return { from, to, when };
 }
 
+function targetRef(path: string, v: unknown): PolicyTargetRef {
+  const o = obj(path, v);
+  const kind = oneOf(`${path}.kind`, o.kind, ['Service', 'Gateway'] as const);
+  const group = str(`${path}.group`, o.group);
+  const want = kind === 'Service' ? '' : 'gateway.networking.k8s.io';
+  if (group !== want) throw new Invalid(`${path}.group`, `${show(group)} is not ${show(want)} (the group of a ${kind})`);
+  return { group, kind, name: dnsSubdomain(`${path}.name`, o.name) };
+}
+
 function policy(b: Obj): Policy {
   const name = dnsSubdomain('name', b.name);
   const namespace = dnsLabel('namespace', b.namespace);
   const key = str('key', b.key);
   if (key !== `${namespace}/${name}`) throw new Invalid('key', `${show(key)} is not ${show(`${namespace}/${name}`)}`);
-  const scope = oneOf('scope', b.scope, ['namespace', 'workload-selector', 'global'] as const);
+  const scope = oneOf('scope', b.scope, ['global', 'namespace', 'targets'] as const);
   const selector = optional(b, 'selector', stringMap);
-  if (scope === 'workload-selector' && selector === undefined) throw new Invalid('selector', 'is required when scope is workload-selector');
-  if (scope === 'namespace' && selector !== undefined) throw new Invalid('selector', 'must be absent when scope is namespace');
+  const targetRefs = optional(b, 'targetRefs', (p, v) => arr(p, v).map((x, i) => targetRef(`${p}[${i}]`, x)));
+  if (scope === 'targets') {
+    if (selector !== undefined) throw new Invalid('selector', 'must be absent when scope is targets');
+    if (targetRefs === undefined || targetRefs.length === 0) throw new Invalid('targetRefs', 'is required (non-empty) when scope is targets');
+  } else if (targetRefs !== undefined) {
+    throw new Invalid('targetRefs', `must be absent when scope is ${scope}`);
+  }
   const p: Policy = {
     key,
     name,
@@ -308,6 +328,8 @@ function policy(b: Obj): Policy {
     rules: arr('rules', b.rules).map((x, i) => rule(`rules[${i}]`, x)),
   };
   if (selector !== undefined) p.selector = selector;
+  if (targetRefs !== undefined) p.targetRefs = targetRefs;
+  if (b.dryRun !== undefined && bool('dryRun', b.dryRun)) p.dryRun = true;
   return p;
 }
 

@@ -1,0 +1,85 @@
+// The authorization engine's contract (DESIGN.md section 7, "Pure policy and matching"):
+// the node agent (L4) and the waypoint (L7) evaluate the same compiled Policy resources
+// (core/config/model.ts) with the same functions; `ambientctl authz check` runs them too,
+// on the policies as the controller compiled them. Everything here is data in, data out.
+import type { PolicyAction } from '../config/model.js';
+
+/** Where a policy is enforced. A node agent sees L4 only; a waypoint sees HTTP too. */
+export type EnforcementPoint = 'node-agent' | 'waypoint';
+
+/** `when` keys the node agent can evaluate (Istio's ztunnel L4 attribute set). */
+export const L4_CONDITION_KEYS = ['source.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port'] as const;
+
+/** What is known about one connection (node agent) or request (waypoint). */
+export interface AuthzRequest {
+  /** The peer's verified SPIFFE identity (`spiffe://<td>/ns/<ns>/sa/<sa>`); undefined for plaintext. */
+  sourceIdentity?: string;
+  /** The TCP peer's address (never a header: a client could forge it). */
+  sourceIp?: string;
+  /** The destination workload's address and port (the target port on the pod). */
+  destinationIp: string;
+  destinationPort: number;
+  /** HTTP attributes; only a waypoint (or `authz check --method/--path/--header`) has them. */
+  http?: {
+    method?: string;
+    path?: string;
+    /** :authority / Host. */
+    host?: string;
+    /** Lower-case names. */
+    headers?: Readonly<Record<string, string>>;
+    /** `<iss>/<sub>` of a validated JWT (RequestAuthentication; none in this mesh yet). */
+    requestPrincipal?: string;
+    /** The original client, from X-Forwarded-For or PROXY protocol (remoteIpBlocks, remote.ip). */
+    remoteIp?: string;
+  };
+  /** TLS SNI of the connection (connection.sni), when known. */
+  sni?: string;
+}
+
+/** How one policy fared. */
+export interface ConsideredPolicy {
+  /** `namespace/name`. */
+  policy: string;
+  action: PolicyAction;
+  dryRun: boolean;
+  /** A rule matched (index in `rule`). */
+  matched: boolean;
+  rule?: number;
+  /** Human sentences: which rule matched and on what, or for each rule the first thing that
+   * did not match ("rules[0].from[0].source.principals: cluster.local/ns/a/sa/b is not one of
+   * [cluster.local/ns/a/sa/c]"); also what the L4 projection changed ("rules[1] holds the L7
+   * field to[0].operation.methods: dropped at the node agent, matches nothing"). */
+  reasons: string[];
+}
+
+export type DecisionReason = 'no-policy' | 'allow-matched' | 'deny-matched' | 'no-allow-matched';
+
+export interface AuthzDecision {
+  decision: 'ALLOW' | 'DENY';
+  reason: DecisionReason;
+  /** The policy that decided (`namespace/name`); undefined for 'no-policy' and 'no-allow-matched'. */
+  policy?: string;
+  /** Its rule that matched. */
+  rule?: number;
+  /** One line: "denied by DENY policy ns/name rule 0", "no policy: allowed by default",
+   * "no ALLOW rule matched (policies considered: ns/a, ns/b)". */
+  message: string;
+  /** AUDIT policies whose rule matched. */
+  audits: Array<{ policy: string; rule: number }>;
+  /** Every policy that applied, in evaluation order (DENY, ALLOW, AUDIT; then key). */
+  considered: ConsideredPolicy[];
+}
+
+export interface AuthzResult {
+  /** The decision made with the enforced policies (dry-run ones left out). */
+  enforced: AuthzDecision;
+  /** The decision that would be made with the dry-run policies enforced as well; present
+   * exactly when a dry-run policy applies to the workload. */
+  dryRun?: AuthzDecision;
+}
+
+/** A workload as policy selection sees it. */
+export interface PolicySubject {
+  namespace: string;
+  labels: Readonly<Record<string, string>>;
+}
