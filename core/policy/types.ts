@@ -83,3 +83,40 @@ export interface PolicySubject {
   namespace: string;
   labels: Readonly<Record<string, string>>;
 }
+
+/** The annotation that turns a policy's enforcement off while it is still evaluated and recorded. */
+export const DRY_RUN_ANNOTATION = 'ambient.dev/dry-run';
+
+/** `when` keys with a fixed name (Istio's "Authorization Policy Conditions" page). */
+export const CONDITION_KEYS = [
+  'source.ip',
+  'source.namespace',
+  'source.principal',
+  'destination.ip',
+  'destination.port',
+  'remote.ip',
+  'request.auth.principal',
+  'request.auth.audiences',
+  'request.auth.presenter',
+  'connection.sni',
+] as const;
+
+/** `when` keys that take a name in brackets: `request.headers[User-Agent]`, `request.auth.claims[iss]`. */
+export const CONDITION_KEY_PREFIXES = ['request.headers[', 'request.auth.claims['] as const;
+
+/** Source fields only an L7 proxy can evaluate (they need HTTP or a JWT). */
+export const L7_SOURCE_FIELDS = ['requestPrincipals', 'notRequestPrincipals', 'remoteIpBlocks', 'notRemoteIpBlocks'] as const;
+
+/** Operation fields only an L7 proxy can evaluate. */
+export const L7_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
+
+/** Whether `key` is a `when` key the engine knows (a bracketed name must be non-empty). */
+export function isKnownConditionKey(key: string): boolean {
+  if ((CONDITION_KEYS as readonly string[]).includes(key)) return true;
+  return CONDITION_KEY_PREFIXES.some((p) => key.startsWith(p) && key.endsWith(']') && key.length > p.length + 1);
+}
+
+/** Whether a node agent can evaluate this `when` key. */
+export function isL4ConditionKey(key: string): boolean {
+  return (L4_CONDITION_KEYS as readonly string[]).includes(key);
+}
