@@ -174,13 +174,15 @@ const rows: Row[] = [
   { name: 'audit_match_never_changes_the_decision', policies: [audit('log', {}), allow('a', { to: [{ ports: [1] }] })], decision: 'DENY', reason: 'no-allow-matched' },
   { name: 'audit_only_allows_by_default', policies: [audit('log', {})], decision: 'ALLOW', reason: 'no-policy' },
 
-  // L7 fields at the node agent, https://istio.io/latest/docs/ambient/usage/l4-policy/ and
-  // istiod's conversion (pilot/pkg/serviceregistry/ambient/authorization.go).
+  // L7 fields at the node agent, https://istio.io/latest/docs/ambient/usage/l4-policy/:
+  // ALLOW rules dropped, DENY rules enforced without their L7 parts (fail closed, core/policy/l4.ts).
   { name: 'node_agent_deny_with_port_and_method_denies_the_whole_port', policies: [deny('d', { to: [{ ports: [8080], methods: ['POST'] }] })], req: GET(), decision: 'DENY', policy: 'shop/d' },
-  { name: 'node_agent_deny_with_only_l7_operation_has_no_effect', policies: [deny('d', { to: [{ methods: ['POST'] }] })], decision: 'ALLOW', reason: 'no-policy' },
-  { name: 'node_agent_deny_with_l7_when_key_has_no_effect', policies: [deny('d', { from: [{ namespaces: ['shop'] }], when: [{ key: 'request.headers[x-user]', values: ['bob'] }] })], decision: 'ALLOW' },
+  { name: 'node_agent_deny_with_only_l7_operation_denies_every_port', policies: [deny('d', { to: [{ methods: ['POST'] }] })], req: GET(), decision: 'DENY', policy: 'shop/d' },
+  { name: 'node_agent_deny_with_l7_when_key_is_applied_as_if_it_held', policies: [deny('d', { from: [{ namespaces: ['shop'] }], when: [{ key: 'request.headers[x-user]', values: ['bob'] }] })], decision: 'DENY', policy: 'shop/d' },
+  { name: 'node_agent_deny_of_requests_without_jwt_denies_every_connection', policies: [deny('d', { from: [{ notRequestPrincipals: ['*'] }] })], decision: 'DENY', policy: 'shop/d' },
+  { name: 'node_agent_deny_with_l7_when_still_needs_its_l4_source', policies: [deny('d', { from: [{ namespaces: ['other'] }], when: [{ key: 'request.headers[x-user]', values: ['bob'] }] })], decision: 'ALLOW' },
   { name: 'node_agent_deny_keeps_principals_beside_request_principals', policies: [deny('d', { from: [{ principals: ['cluster.local/ns/shop/sa/client'], requestPrincipals: ['*'] }] })], decision: 'DENY' },
-  { name: 'node_agent_deny_source_with_only_l7_fields_matches_nothing_but_others_do', policies: [deny('d', { from: [{ requestPrincipals: ['*'] }, { namespaces: ['shop'] }] })], decision: 'DENY' },
+  { name: 'node_agent_deny_source_with_only_l7_fields_matches_every_source', policies: [deny('d', { from: [{ requestPrincipals: ['*'] }, { namespaces: ['shop'] }] })], decision: 'DENY' },
   { name: 'node_agent_allow_rule_with_l7_field_is_dropped_but_l4_rule_allows', policies: [allow('a', { to: [{ methods: ['GET'] }] }, { from: [{ namespaces: ['shop'] }] })], req: GET(), decision: 'ALLOW', rule: 1 },
   { name: 'node_agent_allow_with_l7_when_key_is_dropped', policies: [allow('a', { when: [{ key: 'request.headers[x-user]', values: ['alice'] }] })], req: GET({ headers: { 'x-user': 'alice' } }), decision: 'DENY' },
   { name: 'waypoint_evaluates_the_deny_methods', policies: [deny('d', { to: [{ ports: [8080], methods: ['POST'] }] })], req: GET(), at: 'waypoint', decision: 'ALLOW' },
@@ -238,8 +240,8 @@ test('node_agent_reasons_say_what_the_projection_did', () => {
   const r = evaluate([deny('d', { to: [{ methods: ['POST'] }] })], req(), 'node-agent');
   const reasons = r.enforced.considered[0]!.reasons.join('\n');
   assert.match(reasons, /rules\[0\] holds the L7 field to\[0\]\.operation\.methods: the DENY rule is enforced at the node agent without it/);
-  assert.match(reasons, /rules\[0\] to\[0\]\.operation held only L7 fields: it matches nothing at the node agent/);
-  assert.match(reasons, /has no effect there/);
+  assert.match(reasons, /rules\[0\] to\[0\]\.operation held only L7 fields: at the node agent it matches every port/);
+  assert.equal(r.enforced.decision, 'DENY');
 });
 
 test('matched_reason_names_the_rule', () => {

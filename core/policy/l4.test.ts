@@ -1,6 +1,6 @@
-// The L4 projection of rules holding L7 fields, as istiod converts policies for ztunnel
-// (https://istio.io/latest/docs/ambient/usage/l4-policy/; istio/istio
-// pilot/pkg/serviceregistry/ambient/authorization.go handleRule).
+// The L4 projection of rules holding L7 fields, as Istio documents it for ztunnel
+// (https://istio.io/latest/docs/ambient/usage/l4-policy/): ALLOW rules dropped, DENY rules
+// enforced without their L7 parts (fail closed; see l4.ts for where ztunnel differs).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PolicyRule } from '../config/model.js';
@@ -42,22 +42,27 @@ test('audit_rule_with_l7_field_is_dropped_like_allow', () => {
   assert.equal(projectForNodeAgent(rule({ to: [{ paths: ['/x'] }] }), 'AUDIT').rule, undefined);
 });
 
-test('deny_rule_with_only_l7_to_has_no_effect_as_istiod_says', () => {
+test('deny_rule_with_only_l7_to_applies_to_every_port_fail_closed', () => {
   const p = projectForNodeAgent(rule({ from: [{ namespaces: ['a'] }], to: [{ methods: ['GET'] }] }), 'DENY');
-  assert.equal(p.rule, undefined);
-  assert.match(p.notes.join('\n'), /to\[0\]\.operation held only L7 fields/);
-  assert.match(p.notes.join('\n'), /no operation of this DENY rule is left at L4/);
+  assert.deepEqual(p.rule, { from: [{ namespaces: ['a'] }], to: [], when: [] });
+  assert.match(p.notes.join('\n'), /to\[0\]\.operation held only L7 fields: at the node agent it matches every port/);
 });
 
-test('deny_rule_with_l7_when_matches_nothing', () => {
-  const p = projectForNodeAgent(rule({ when: [{ key: 'request.headers[x]', values: ['1'] }] }), 'DENY');
-  assert.equal(p.rule, undefined);
-  assert.match(p.notes.join('\n'), /when\[0\] \(request\.headers\[x\]\) cannot be evaluated at the node agent/);
+test('deny_rule_with_l7_when_is_applied_as_if_it_held', () => {
+  const p = projectForNodeAgent(rule({ from: [{ namespaces: ['a'] }], when: [{ key: 'source.ip', values: ['10.0.0.0/8'] }, { key: 'request.headers[x]', values: ['1'] }] }), 'DENY');
+  assert.deepEqual(p.rule?.when, [{ key: 'source.ip', values: ['10.0.0.0/8'] }]);
+  assert.match(p.notes.join('\n'), /when\[1\] \(request\.headers\[x\]\) cannot be evaluated at the node agent: the rule is applied as if it holds/);
 });
 
-test('deny_rule_keeps_a_mixed_entry_and_an_emptied_one_in_place', () => {
+test('deny_rule_with_a_source_left_empty_matches_every_source', () => {
   const p = projectForNodeAgent(rule({ from: [{ requestPrincipals: ['*'] }, { namespaces: ['a'], remoteIpBlocks: ['1.2.3.4'] }] }), 'DENY');
-  assert.deepEqual(p.rule?.from, [{}, { namespaces: ['a'] }]);
+  assert.deepEqual(p.rule?.from, []);
+  assert.match(p.notes.join('\n'), /from\[0\]\.source held only L7 fields: at the node agent it matches every source/);
+});
+
+test('deny_rule_keeps_a_mixed_entry_without_its_l7_fields', () => {
+  const p = projectForNodeAgent(rule({ from: [{ principals: ['x'] }, { namespaces: ['a'], remoteIpBlocks: ['1.2.3.4'] }] }), 'DENY');
+  assert.deepEqual(p.rule?.from, [{ principals: ['x'] }, { namespaces: ['a'] }]);
 });
 
 test('projection_does_not_change_its_input', () => {

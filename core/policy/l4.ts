@@ -1,36 +1,30 @@
 // What a node agent (L4) makes of a rule holding L7-only fields. Pure.
 //
 // A node agent sees a connection, not HTTP requests: it cannot evaluate methods, paths,
-// hosts, request principals, remote IPs or `when` keys other than L4_CONDITION_KEYS. Istio
-// specifies what ztunnel does with such rules
-// (https://istio.io/latest/docs/ambient/usage/l4-policy/), and istiod implements it when it
-// converts an AuthorizationPolicy for ztunnel (istio/istio
-// pilot/pkg/serviceregistry/ambient/authorization.go, handleRule and
-// convertAuthorizationPolicy), with ztunnel's matcher (istio/ztunnel src/rbac.rs,
-// Authorization::matches). We follow that code exactly:
+// hosts, request principals, remote IPs or `when` keys other than L4_CONDITION_KEYS. What
+// Istio documents for ztunnel (https://istio.io/latest/docs/ambient/usage/l4-policy/, and
+// the status istiod writes: "Within an ALLOW policy, rules matching HTTP attributes are
+// omitted" / "DENY policy with HTTP attributes is enforced without the HTTP rules. This will
+// be more restrictive than intended."), and what Istio's sidecars do for TCP traffic
+// (istio/istio#21742: a DENY keeps only its TCP fields "so that it never grants extra
+// permission"):
 //
-//  1. ALLOW (and AUDIT, which we treat like ALLOW) rule holding any L7 field: the whole rule
-//     is dropped ("L7 policies never match for ALLOW": handleRule returns no rules). It
-//     matches nothing, so the policy allows less than asked: fail closed.
-//  2. DENY rule holding L7 fields: each `from` source and `to` operation keeps its L4 fields
-//     and loses its L7 ones (handleRule builds each Match from the L4 fields only), so a
-//     DENY `to: [{ports: [8080], methods: [GET]}]` denies every connection to 8080: fail
-//     closed ("DENY policy with HTTP attributes is enforced without the HTTP rules. This
-//     will be more restrictive than requested.").
-//  3. Subtle, and istiod's own words (commit fa33fa9, "fix misleading status message for DENY
-//     policies with only L7 attributes", istio/istio#61126): a source or operation that held
-//     ONLY L7 fields becomes an EMPTY match, and ztunnel SKIPS an empty match ("An empty
-//     match sent to ztunnel is skipped (match-none), not match-all"). So that entry matches
-//     nothing; when every entry of the rule's `from` (or `to`) is such an entry, the rule
-//     can never match and the DENY has no effect at L4 ("After omitting unsupported HTTP
-//     attributes, this DENY policy has no enforceable rules at ztunnel and will have no
-//     effect"). It is NOT applied to the whole port: that would need a port.
-//  4. A DENY `when` condition with an L7 key becomes an empty match too (none of the L4
-//     attribute names it), so that condition never holds and, `when` being an AND, the rule
-//     never matches at L4.
-// The evaluator (evaluate.ts) treats an empty source/operation and a condition without
-// values as matching nothing, as ztunnel does; Istio's validation refuses both in a spec,
-// so they only arise from this projection.
+//  1. ALLOW (and AUDIT, treated like ALLOW) rule holding any L7 field: the whole rule is
+//     dropped. It matches nothing, so the policy allows less than asked: fail closed.
+//  2. DENY rule holding L7 fields: the L7 parts are removed and the rest is enforced, so the
+//     rule matches every connection its L7 form could match, and more: fail closed.
+//     `to: [{ports: [8080], methods: [POST]}]` denies every connection to 8080;
+//     `to: [{methods: [POST]}]` denies every connection to the workload (an operation left
+//     with no field is any operation); `from: [{requestPrincipals: ["*"]}]` any source;
+//     a `when` condition with an L7 key is removed (it could hold, so the rule is applied as
+//     if it did).
+//
+// Where this differs from ztunnel's implementation, on purpose: istiod sends ztunnel an EMPTY
+// match for an entry that held only L7 fields, and ztunnel skips empty matches, so such a
+// DENY has no effect at all (istio/istio#61126, whose fix only changed the status message to
+// "this DENY policy has no enforceable rules at ztunnel and will have no effect"). A DENY the
+// operator wrote that silently denies nothing is the failure mode the mesh exists to avoid;
+// we fail closed as the documentation and the sidecars do, and the policy's status says so.
 import type { PolicyAction, PolicyCondition, PolicyOperation, PolicyRule, PolicySource } from '../config/model.js';
 import { isL4ConditionKey, L7_OPERATION_FIELDS, L7_SOURCE_FIELDS } from './types.js';
 
@@ -93,25 +87,18 @@ export function projectForNodeAgent(rule: PolicyRule, action: PolicyAction): { r
       ],
     };
   }
-  const notes: string[] = [`holds the L7 field${l7.length > 1 ? 's' : ''} ${list}: the DENY rule is enforced at the node agent without ${l7.length > 1 ? 'them' : 'it'}`];
-  const l7When = (rule.when ?? []).map((c, i) => ({ c, i })).filter(({ c }) => !isL4ConditionKey(c?.key));
-  if (l7When.length > 0) {
-    const names = l7When.map(({ c, i }) => `when[${i}] (${c.key})`).join(', ');
-    notes.push(`${names} cannot be evaluated at the node agent and never holds there, so this DENY rule matches nothing at L4 (enforce it in a waypoint)`);
-    return { rule: undefined, notes };
-  }
+  const notes: string[] = [
+    `holds the L7 field${l7.length > 1 ? 's' : ''} ${list}: the DENY rule is enforced at the node agent without ${l7.length > 1 ? 'them' : 'it'}, on every connection its other fields match (fail closed; enforce it exactly in a waypoint)`,
+  ];
+  // An entry left with no field matches anything, so the whole list does: [] (any source/operation).
   const from: PolicySource[] = (rule.from ?? []).map((s) => withoutFields(s ?? {}, L7_SOURCE_FIELDS));
   const to: PolicyOperation[] = (rule.to ?? []).map((o) => withoutFields(o ?? {}, L7_OPERATION_FIELDS));
-  const emptiedFrom = from.map((s, i) => (isEmptyEntry(s) && !isEmptyEntry(rule.from[i] ?? {}) ? i : -1)).filter((i) => i >= 0);
-  const emptiedTo = to.map((o, i) => (isEmptyEntry(o) && !isEmptyEntry(rule.to[i] ?? {}) ? i : -1)).filter((i) => i >= 0);
-  for (const i of emptiedFrom) notes.push(`from[${i}].source held only L7 fields: it matches nothing at the node agent`);
-  for (const i of emptiedTo) notes.push(`to[${i}].operation held only L7 fields: it matches nothing at the node agent`);
-  const deadFrom = from.length > 0 && from.every(isEmptyEntry);
-  const deadTo = to.length > 0 && to.every(isEmptyEntry);
-  if (deadFrom || deadTo) {
-    notes.push(`no ${deadFrom ? 'source' : 'operation'} of this DENY rule is left at L4, so it matches nothing at the node agent and has no effect there (enforce it in a waypoint)`);
-    return { rule: undefined, notes };
-  }
-  const when: PolicyCondition[] = (rule.when ?? []).map((c) => ({ ...c }));
-  return { rule: { from, to, when }, notes };
+  const anyFrom = from.findIndex(isEmptyEntry);
+  const anyTo = to.findIndex(isEmptyEntry);
+  if (anyFrom >= 0) notes.push(`from[${anyFrom}].source held only L7 fields: at the node agent it matches every source`);
+  if (anyTo >= 0) notes.push(`to[${anyTo}].operation held only L7 fields: at the node agent it matches every port`);
+  const l7When = (rule.when ?? []).map((c, i) => ({ c, i })).filter(({ c }) => !isL4ConditionKey(c?.key));
+  if (l7When.length > 0) notes.push(`${l7When.map(({ c, i }) => `when[${i}] (${c.key})`).join(', ')} cannot be evaluated at the node agent: the rule is applied as if ${l7When.length > 1 ? 'they hold' : 'it holds'}`);
+  const when: PolicyCondition[] = (rule.when ?? []).filter((c) => isL4ConditionKey(c?.key)).map((c) => ({ ...c }));
+  return { rule: { from: anyFrom >= 0 ? [] : from, to: anyTo >= 0 ? [] : to, when }, notes };
 }
