@@ -38,7 +38,8 @@ import { EnrolmentReconciler } from './enrolment/reconciler.js';
 import { accessLogSink } from './observe/access-log.js';
 import { ObservedEdges } from './observe/edges.js';
 import { AgentMetrics } from './observe/metrics.js';
-import { decisionMetricInput, InboundEnforcer } from './proxy/enforcer.js';
+import { InboundEnforcer } from './proxy/enforcer.js';
+import { authzDecisionSink } from './observe/authz-sink.js';
 import { policyEngine } from './proxy/engine.js';
 import { AgentState } from './state/store.js';
 import type { ProxyState } from './state/snapshot.js';
@@ -153,19 +154,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     engine: policyEngine,
     getState: state,
     logger: log,
-    onDecision(e) {
-      metrics.authzDecision(decisionMetricInput(e));
-      if (e.kind !== 'connect') return;
-      edges.observe({
-        ...(e.request.sourceIdentity !== undefined && { sourcePrincipal: e.request.sourceIdentity }),
-        ...(e.request.sourceIp !== undefined && { sourceIp: e.request.sourceIp }),
-        ...(e.sourceWorkload && { sourceWorkload: e.sourceWorkload }),
-        destination: e.destination,
-        port: e.request.destinationPort,
-        denied: !e.verdict.allow,
-        at: e.at,
-      });
-    },
+    onDecision: authzDecisionSink(metrics, edges),
   });
   const enrolment = new EnrolmentReconciler({
     state,
