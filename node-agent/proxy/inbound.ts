@@ -275,10 +275,20 @@ async function handlePlaintext(opts: StartInboundOptions, log: Logger, socket: n
   if (opts.authz !== undefined) {
     // No identity on plaintext: only IP-based fields can match. The source address is the
     // client's own (the capture keeps it).
-    const state = opts.getState();
-    const destination = destinationOf(state, plan.localWorkload, opts);
-    const request = inboundAuthzRequest({ peerIp: client.ip, target });
-    const verdict = opts.authz.decide(state, destination, request, state.workloadByIp(client.ip));
+    let verdict: InboundVerdict;
+    let state: ProxyState;
+    let destination: Workload;
+    let request: AuthzRequest;
+    try {
+      state = opts.getState();
+      destination = destinationOf(state, plan.localWorkload, opts);
+      request = inboundAuthzRequest({ peerIp: client.ip, target });
+      verdict = opts.authz.decide(state, destination, request, state.workloadByIp(client.ip));
+    } catch (err) {
+      // Undecided: denied (fail closed), and recorded like any denial.
+      tracker.set({ plan: 'reject', reason: AUTHZ_DENIED, authz: { decision: 'DENY' } });
+      return fail(`denied: authorization failed: ${(err as Error)?.message ?? String(err)}`);
+    }
     tracker.set({ authz: authzRecordOf(verdict) });
     if (!verdict.allow) {
       tracker.set({ plan: 'reject', reason: AUTHZ_DENIED });

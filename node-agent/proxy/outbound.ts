@@ -144,7 +144,7 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
       } catch (err) {
         // The destination's policy said no: its reason (policy and rule) goes into this
         // side's record, so the source's access log says why.
-        if (err instanceof TunnelDeniedError) tracker.set({ reason: `destination denied: ${err.reason ?? 'no reason given'}` });
+        if (err instanceof TunnelDeniedError && err.reason !== undefined) tracker.set({ reason: `destination denied: ${err.reason}` });
         return fail(`hbone to ${plan.peer.ip}:${plan.peer.port}: ${(err as Error).message}`);
       }
       if (app.gone) {
