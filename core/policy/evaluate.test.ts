@@ -313,3 +313,8 @@ test('empty_source_from_projection_matches_nothing_at_the_waypoint_too', () => {
   const r = evaluate([allow('a', { from: [{}] })], req(), 'waypoint');
   assert.equal(r.enforced.decision, 'DENY');
 });
+
+test('matched_reason_says_on_what_the_rule_matched', () => {
+  const r = evaluate([allow('a', { from: [{ namespaces: ['bank'] }, { principals: ['*'], namespaces: ['shop'] }], when: [{ key: 'destination.port', values: ['8080'] }] })], req(), 'node-agent');
+  assert.deepEqual(r.enforced.considered[0]!.reasons, ['rules[0] matched: from[1].source (principals, namespaces), any operation, when[0] (destination.port)']);
+});
