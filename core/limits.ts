@@ -168,6 +168,8 @@ export const AGENT_DEFAULTS = {
   maxNetnsScan: 4_096,
   /** Between attempts to read the mesh's roots (ConfigMap ambient-ca-root) at start. */
   rootsRetryMs: 2_000,
+  /** Observed (source principal, destination workload, port) edges kept for `ambientctl authz suggest` (GET /authz/edges); the least recently seen is evicted beyond. */
+  maxObservedEdges: 4_096,
 } as const;
 
 /** The controller program (controller/): watching the cluster and recomputing config. */

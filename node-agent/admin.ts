@@ -1,5 +1,5 @@
 // The node agent's three HTTP servers (DESIGN.md "Ports", the same numbers as ztunnel):
-//   admin     127.0.0.1:15000  GET /config_dump, GET|POST|PUT /logging, GET /healthz/ready
+//   admin     127.0.0.1:15000  GET /config_dump, GET /authz/edges, GET|POST|PUT /logging, GET /healthz/ready
 //                              (POST|PUT, which change the agent, need the admin token)
 //   metrics   :15020           GET /metrics (Prometheus text)
 //   readiness :15021           GET /healthz/ready (the kubelet's readiness probe)
@@ -42,6 +42,8 @@ export interface AgentServersOptions {
   ready: () => Readiness;
   /** The body of GET /config_dump, built by the caller (state, enrolled pods, certificates...). */
   configDump?: () => unknown;
+  /** The body of GET /authz/edges (AuthzEdgesDump: the observed edges for `ambientctl authz suggest`). */
+  authzEdges?: () => unknown;
   limits?: Partial<typeof AGENT_SERVER_DEFAULTS>;
   /** The bearer token the admin endpoints that change state require; none: they are
    * refused to everybody (fail closed). */
@@ -85,6 +87,14 @@ export async function startAgentServers(opts: AgentServersOptions): Promise<Agen
       async handle() {
         if (opts.configDump === undefined) return text(404, 'no config dump in this agent');
         return json(200, await opts.configDump());
+      },
+    },
+    '/authz/edges': {
+      // Read-only, like /config_dump: no token on loopback.
+      methods: ['GET', 'HEAD'],
+      handle() {
+        if (opts.authzEdges === undefined) return text(404, 'no observed edges in this agent');
+        return json(200, opts.authzEdges());
       },
     },
     '/logging': {

@@ -7,6 +7,9 @@
 //          un-enrol: certificate (CertificateManager, signed over 15012) -> listeners in
 //          the pod's netns -> capture rules (enrolment/pod-proxy.ts)
 //   every connection -> one record -> metrics + one access-log line (observe/)
+//   every inbound connection -> authorization (proxy/enforcer.ts, core/policy) -> decision
+//          metric + observed edges (observe/edges.ts, GET /authz/edges); a config change
+//          closes the open connections the new policies deny
 //   admin 15000 / metrics 15020 / readiness 15021 (admin.ts), CNI hand-off (cni/)
 //
 // When the controller is away the agent keeps its last config and its certificates (the
@@ -29,11 +32,15 @@ import { DEFAULT_CNI_SOCKET } from './cni/socket-path.js';
 import { ControllerClient } from './controller-client/client.js';
 import { controllerSigner } from './controller-client/signer.js';
 import { parseResolvConf } from './dns/server.js';
-import type { AgentDump, EnrolledPodStatus } from './dump.js';
+import type { AgentDump, AuthzEdgesDump, EnrolledPodStatus } from './dump.js';
 import { kubeNewPodReader, newPodJudge } from './enrolment/new-pod.js';
 import { EnrolmentReconciler } from './enrolment/reconciler.js';
 import { accessLogSink } from './observe/access-log.js';
+import { ObservedEdges } from './observe/edges.js';
 import { AgentMetrics } from './observe/metrics.js';
+import { InboundEnforcer } from './proxy/enforcer.js';
+import { authzDecisionSink } from './observe/authz-sink.js';
+import { policyEngine } from './proxy/engine.js';
 import { AgentState } from './state/store.js';
 import type { ProxyState } from './state/snapshot.js';
 
@@ -99,6 +106,10 @@ export interface NodeAgent {
   pods(): EnrolledPodStatus[];
   /** What /config_dump on 15000 answers. */
   configDump(): AgentDump;
+  /** What /authz/edges on 15000 answers. */
+  authzEdges(): AuthzEdgesDump;
+  /** Decides inbound connections and closes those a config change denies. */
+  readonly authz: InboundEnforcer;
   /** Runs the enrolment reconciler now (and waits for it). */
   reconcile(): Promise<void>;
   /** Checks (and repairs) every enrolled pod's capture now. */
@@ -138,6 +149,13 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     activeConnections: () => reconciler?.activeConnections() ?? 0,
   });
   const onConnectionEnd = accessLogSink(opts.accessLogger ?? log, state, metrics);
+  const edges = new ObservedEdges(AGENT_DEFAULTS.maxObservedEdges);
+  const authz = new InboundEnforcer({
+    engine: policyEngine,
+    getState: state,
+    logger: log,
+    onDecision: authzDecisionSink(metrics, edges),
+  });
   const enrolment = new EnrolmentReconciler({
     state,
     certificates,
@@ -156,6 +174,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     onConnectionOpen: (r) => metrics.connectionOpened(r, state()),
     // One penalty box for every pod's 15008: a peer refused at one pod is refused at all.
     hboneGuard: new PeerGuard({ logger: log, metrics: new HboneServerMetrics(metrics.registry) }),
+    authz,
     logger: log,
   });
   reconciler = enrolment;
@@ -163,6 +182,16 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   // next change or repair tick runs another.
   const roundFailed = (err: unknown) => log.error({ err: (err as Error)?.message ?? String(err) }, 'agent: enrolment round failed');
   store.onChange((applied) => void enrolment.configChanged(applied.state).catch(roundFailed));
+  // New policies, or a workload changed: open connections are decided again with the new
+  // snapshot; those now denied are closed (a log line each).
+  store.onChange((applied) => {
+    try {
+      const closed = authz.reevaluate(applied.state);
+      if (closed > 0) log.info({ closed }, 'agent: open connections closed after a policy change');
+    } catch (err) {
+      log.error({ err: (err as Error)?.message ?? String(err) }, 'agent: re-evaluating open connections failed');
+    }
+  });
 
   client.on('update', (r) => {
     metrics.configUpdate(r.rejected.length);
@@ -198,6 +227,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       registry: metrics.registry,
       logger: log,
       configDump: () => dump(),
+      authzEdges: () => edgesDump(),
       ready: () => (store.synced() ? { ready: true } : { ready: false, reason: `no config from the controller at ${opts.controller.address.host}:${opts.controller.address.port} yet` }),
     });
     cleanups.push(() => servers.close());
@@ -214,6 +244,10 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   client.start();
   const repairTimer = setInterval(() => void enrolment.repair().catch(roundFailed), opts.repairIntervalMs ?? AGENT_DEFAULTS.repairIntervalMs);
   repairTimer.unref();
+
+  function edgesDump(): AuthzEdgesDump {
+    return { node: opts.node, now: new Date().toISOString(), edges: edges.list() };
+  }
 
   function dump(): AgentDump {
     const s = state();
@@ -249,6 +283,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     state,
     pods: () => enrolment.statuses(),
     configDump: dump,
+    authzEdges: edgesDump,
+    authz,
     reconcile: () => enrolment.schedule(),
     repair: () => enrolment.repair(),
     async close() {

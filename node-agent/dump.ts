@@ -38,3 +38,35 @@ export interface AgentDump {
   certificates: AgentCertificate[];
   warnings: string[];
 }
+
+/** One observed (source, destination workload, port) edge: what `ambientctl authz suggest`
+ * turns into ALLOW rules. Counts are since the agent started (or since the edge was last
+ * evicted from the bounded table, AGENT_DEFAULTS.maxObservedEdges). */
+export interface ObservedEdge {
+  /** The source's verified SPIFFE ID (spiffe://...); null for plaintext (PERMISSIVE). */
+  sourcePrincipal: string | null;
+  /** The source pod, when the agent knew it (by address and, over HBONE, identity). */
+  sourceWorkload?: { name: string; namespace: string };
+  /** Plaintext: the client's address (part of the edge's key, since there is no principal);
+   * HBONE: the TCP peer last seen (a node agent or a waypoint). */
+  sourceIp?: string;
+  destination: { uid: string; name: string; namespace: string; canonicalName: string; labels: Record<string, string> };
+  /** The destination port (the port on the pod). */
+  port: number;
+  /** Connections decided (allowed and denied). */
+  connections: number;
+  /** Of which denied by the enforced policies (dry-run denials are not counted here). */
+  denied: number;
+  /** ISO 8601. */
+  firstSeen: string;
+  lastSeen: string;
+}
+
+/** GET /authz/edges on a node agent's admin port. */
+export interface AuthzEdgesDump {
+  node: string;
+  /** ISO 8601: when the answer was made (for `--since`). */
+  now: string;
+  /** Most recently seen first. */
+  edges: ObservedEdge[];
+}

@@ -86,11 +86,38 @@ function dialError(f: DialFailure, where: string, port: number): MeshError {
   }
 }
 
-function statusError(status: number, req: TunnelRequest): MeshError {
+/** The response header in which a destination names why it answered 401 (the policy and
+ * rule that denied, docs/protocol.md); what the source agent logs as "destination denied: ...". */
+export const AUTHZ_REASON_HEADER = 'ambient-authz-reason';
+
+/** The longest reason kept from a peer's answer (it is the peer's word, logged as text). */
+const MAX_PEER_REASON = 512;
+
+/** A 401 from the destination: `reason` is what its reason header said, when it said anything. */
+export class TunnelDeniedError extends MeshError {
+  readonly reason: string | undefined;
+  constructor(message: string, reason: string | undefined) {
+    super(ErrorCodes.HBONE_DENIED, message);
+    this.reason = reason;
+  }
+}
+
+/** The peer's reason header as printable text, bounded; undefined when absent or empty. */
+function peerReason(headers: http2.IncomingHttpHeaders): string | undefined {
+  const raw = headers[AUTHZ_REASON_HEADER];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (typeof value !== 'string') return undefined;
+  const clean = value.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_PEER_REASON).trim();
+  return clean === '' ? undefined : clean;
+}
+
+function statusError(status: number, req: TunnelRequest, headers: http2.IncomingHttpHeaders = {}): MeshError {
   const where = `${formatAuthority(req.target)} via ${formatAuthority(req.peer)}`;
   switch (status) {
-    case 401:
-      return new MeshError(ErrorCodes.HBONE_DENIED, `tunnel to ${where} denied by the destination's authorization policy (401)`);
+    case 401: {
+      const reason = peerReason(headers);
+      return new TunnelDeniedError(`tunnel to ${where} denied by the destination's authorization policy (401)${reason === undefined ? '' : `: ${reason}`}`, reason);
+    }
     case 400:
       return new MeshError(ErrorCodes.HBONE_BAD_REQUEST, `tunnel to ${where} rejected as malformed (400)`);
     case 503:
@@ -327,7 +354,7 @@ export class HboneClient {
         if (status === 200) resolve({ stream, peer: pooled.peer!, traceparent });
         else {
           stream.close(C.NGHTTP2_NO_ERROR);
-          reject(statusError(status, req));
+          reject(statusError(status, req, h));
         }
       });
     });

@@ -48,7 +48,23 @@ export interface HboneRequest {
   remote: SocketAddress;
 }
 
-export type Decision = { allow: true } | { allow: false; reason: string };
+/** The decision callback's answer. A denial is answered 401; `headers` (optional) go on
+ * that answer, e.g. a reason for the source to log. Names that are not lower-case HTTP
+ * tokens are dropped, values are cut to MAX_DECISION_HEADER_BYTES printable ASCII. */
+export type Decision = { allow: true } | { allow: false; reason: string; headers?: Readonly<Record<string, string>> };
+
+/** Longest value of a decision header (a reason line, not a document). */
+export const MAX_DECISION_HEADER_BYTES = 512;
+
+/** What the owner of an open tunnel can do with it (HboneServerOptions.onTunnelOpen). */
+export interface TunnelControl {
+  /**
+   * Closes the tunnel now: the stream is reset (CONNECT_ERROR, as for a TCP reset), the
+   * upstream socket reset, and the tunnel's record says `error` rather than what the
+   * teardown reports. For a tunnel a policy no longer allows.
+   */
+  close(error: string): void;
+}
 
 export interface TunnelRecord {
   request?: HboneRequest;
@@ -70,8 +86,9 @@ export interface HboneServerOptions {
   connectUpstream?: (target: SocketAddress, req: HboneRequest) => Promise<net.Socket>;
   /** Called once per stream when it is over. */
   onTunnelEnd?: (record: TunnelRecord) => void;
-  /** Called when a stream's upstream connected and it was answered 200 (the tunnel is open). */
-  onTunnelOpen?: (request: HboneRequest, startedAt: Date) => void;
+  /** Called when a stream's upstream connected and it was answered 200 (the tunnel is open);
+   * `control` closes it later. */
+  onTunnelOpen?: (request: HboneRequest, startedAt: Date, control: TunnelControl) => void;
   limits?: Partial<HboneLimits>;
   logger?: Logger;
   /**
@@ -409,6 +426,8 @@ export class HboneServer {
     let answered = false;
     let reported = false;
     let upstream: net.Socket | undefined;
+    /** Set when the owner closed the tunnel on purpose (TunnelControl.close). */
+    let closedWith: string | undefined;
     state.active++;
     this.#armIdle(session, state);
 
@@ -417,7 +436,8 @@ export class HboneServer {
       reported = true;
       const record: TunnelRecord = { status, bytes, startedAt, durationMs: Date.now() - startedAt.getTime() };
       if (request) record.request = request;
-      if (error) record.error = error;
+      const why = closedWith ?? error;
+      if (why) record.error = why;
       this.#opts.onTunnelEnd?.(record);
     };
     stream.once('close', () => {
@@ -447,12 +467,21 @@ export class HboneServer {
       }
     });
 
-    const answer = (code: number) => {
+    const control: TunnelControl = {
+      close: (error) => {
+        if (reported) return;
+        closedWith ??= error;
+        if (!stream.destroyed && !stream.closed) stream.close(C.NGHTTP2_CONNECT_ERROR);
+        // A socket whose FIN is already queued cannot be reset (libuv: EINVAL); close it.
+        if (upstream && !upstream.destroyed) upstream.writableEnded ? upstream.destroy() : upstream.resetAndDestroy();
+      },
+    };
+    const answer = (code: number, extra?: Readonly<Record<string, string>>) => {
       status = code;
       if (stream.destroyed || stream.closed) return;
       answered = code === 200;
-      stream.respond({ ':status': code }, { endStream: code !== 200 });
-      if (answered && request) this.#opts.onTunnelOpen?.(request, startedAt);
+      stream.respond({ ...decisionHeaders(extra), ':status': code }, { endStream: code !== 200 });
+      if (answered && request) this.#opts.onTunnelOpen?.(request, startedAt, control);
     };
 
     const remote = { host: session.socket?.remoteAddress ?? '', port: session.socket?.remotePort ?? 0 };
@@ -486,7 +515,7 @@ export class HboneServer {
         decision = { allow: false, reason: `authorization failed: ${(err as Error).message}` }; // fail closed
       }
       if (!decision.allow) {
-        answer(401);
+        answer(401, decision.headers);
         report(`denied: ${decision.reason}`);
         return;
       }
@@ -508,6 +537,21 @@ export class HboneServer {
     })());
   }
 }
+
+/** A decision's extra response headers, made safe to send: a name must be a lower-case
+ * token (no pseudo-header, no connection-specific one), a value printable ASCII, cut to
+ * MAX_DECISION_HEADER_BYTES; anything else is dropped or replaced by '?'. */
+export function decisionHeaders(extra: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (extra === undefined) return out;
+  for (const [name, value] of Object.entries(extra)) {
+    if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name) || FORBIDDEN_RESPONSE_HEADERS.has(name) || typeof value !== 'string') continue;
+    out[name] = value.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_DECISION_HEADER_BYTES);
+  }
+  return out;
+}
+
+const FORBIDDEN_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'content-length', 'te']);
 
 /** The peer's chain as PEM (leaf first, up to the root TLS verified it against). */
 function peerChain(socket: TLSSocket): string[] {

@@ -17,6 +17,7 @@ import { captureFamilies, listenAddresses } from '../capture/family.js';
 import type { CaptureState } from '../capture/rules.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import type { RoundRobinCounters } from '../proxy/balancer.js';
+import type { InboundEnforcer } from '../proxy/enforcer.js';
 import { startInbound, type InboundListeners } from '../proxy/inbound.js';
 import { startOutbound, type ProxyListener } from '../proxy/outbound.js';
 import { AGENT_PORTS } from '../proxy/ports.js';
@@ -46,6 +47,8 @@ export interface PodProxyOptions {
   logger?: Logger;
   /** The agent's HBONE penalty box and refusal counters, shared by every pod. */
   hboneGuard?: PeerGuard;
+  /** The agent's authorization enforcer, shared by every pod's inbound listeners. */
+  authz?: InboundEnforcer;
 }
 
 export interface PodProxy {
@@ -121,6 +124,7 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
         onConnectionEnd: opts.onConnectionEnd,
         ...(opts.onConnectionOpen && { onConnectionOpen: opts.onConnectionOpen }),
         ...(opts.hboneGuard && { guard: opts.hboneGuard }),
+        ...(opts.authz && { authz: opts.authz }),
         logger: log,
         host: at.inbound,
       });

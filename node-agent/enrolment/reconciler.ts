@@ -8,6 +8,7 @@
 // Enrolling a pod: its certificate (CertificateManager), listeners in its netns, then its
 // capture rules (pod-proxy.ts). Failures are remembered per pod (the config dump shows
 // them) and retried at the next change or repair.
+import type { InboundEnforcer } from '../proxy/enforcer.js';
 import type { PeerGuard } from '../../core/hbone/guard.js';
 import type { Workload } from '../../core/config/model.js';
 import { ErrorCodes, MeshError } from '../../core/errors.js';
@@ -59,6 +60,8 @@ export interface EnrolmentReconcilerOptions {
   onConnectionOpen?: ConnectionSink;
   /** The agent's HBONE penalty box and refusal counters, shared by every pod's 15008. */
   hboneGuard?: PeerGuard;
+  /** The agent's authorization enforcer, shared by every pod's inbound listeners. */
+  authz?: InboundEnforcer;
   logger?: Logger;
 }
 
@@ -216,6 +219,7 @@ export class EnrolmentReconciler {
         dnsUpstreams: o.podResolvers === false ? o.dnsUpstreams : podResolversOf(netns, o),
         ...(o.clusterDomain !== undefined && { clusterDomain: o.clusterDomain }),
         ...(o.hboneGuard && { hboneGuard: o.hboneGuard }),
+        ...(o.authz && { authz: o.authz }),
         logger: this.#log,
       });
       let pod: PodProxy;

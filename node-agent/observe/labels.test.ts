@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { endpoint, service, stateOf, tcpPort } from '../proxy/fixtures.js';
 import type { ConnectionRecord } from '../proxy/record.js';
 import { client, connectionRecord, outboundToReviews as outboundToReviewsRecord, reviews, server, state } from './fixtures.js';
-import { accessLogFields, RESPONSE_FLAGS, responseFlags, TCP_LABELS, tcpMetricLabels } from './labels.js';
+import { accessLogFields, AUTHZ_LABELS, authzDecisionLabels, RESPONSE_FLAGS, responseFlags, TCP_LABELS, tcpMetricLabels } from './labels.js';
 
 const outboundToReviews = outboundToReviewsRecord();
 const record = connectionRecord;
@@ -238,4 +238,73 @@ test('access_log_passthrough_via_vip_shows_original_address', () => {
   assert.equal(f['dst.addr'], '10.244.2.7:8080');
   assert.equal(f['dst.original_addr'], '10.96.0.10:9080');
   assert.equal(f['dst.hbone_addr'], undefined);
+});
+
+test('flags_authz_denied_and_revoked_connections_are_deny', () => {
+  const inbound = { direction: 'inbound-hbone' as const, reporter: 'destination' as const, mtls: true };
+  assert.equal(responseFlags(record({ ...inbound, plan: 'reject', reason: 'authz-denied', error: 'denied: no ALLOW rule matched' })), 'DENY');
+  assert.equal(responseFlags(record({ ...inbound, plan: 'accept', error: 'connection closed: now denied by DENY policy shop/x rules[0]' })), 'DENY');
+  const withReason = "hbone to 10.244.2.7:15008: tunnel to 10.244.2.7:8080 via 10.244.2.7:15008 denied by the destination's authorization policy (401): denied by DENY policy shop/x rules[0]";
+  assert.equal(responseFlags(record({ plan: 'hbone', error: withReason })), 'DENY');
+});
+
+test('access_log_carries_the_authorization_decision', () => {
+  const r = record({
+    direction: 'inbound-hbone',
+    reporter: 'destination',
+    plan: 'accept',
+    destinationWorkload: server.uid,
+    authz: { decision: 'ALLOW', policy: 'shop/allow-sleep', rule: 1, dryRun: { decision: 'DENY', policy: 'shop/deny-all', rule: 0 } },
+  });
+  const f = accessLogFields(r, state);
+  assert.equal(f['authz.decision'], 'ALLOW');
+  assert.equal(f['authz.policy'], 'shop/allow-sleep');
+  assert.equal(f['authz.rule'], 1);
+  assert.equal(f['authz.dry_run_decision'], 'DENY');
+  assert.equal(f['authz.dry_run_policy'], 'shop/deny-all');
+  assert.equal(f['authz.dry_run_rule'], 0);
+});
+
+test('access_log_leaves_authz_out_when_nothing_was_decided', () => {
+  const f = accessLogFields(outboundToReviews, state);
+  assert.ok(!Object.keys(f).some((k) => k.startsWith('authz.')));
+});
+
+test('authz_metric_has_exactly_the_documented_labels', () => {
+  assert.deepEqual([...AUTHZ_LABELS], ['reporter', 'destination_workload', 'destination_workload_namespace', 'policy', 'action', 'decision', 'dry_run']);
+});
+
+test('authz_metric_no_policy_decided_is_none_none', () => {
+  const sets = authzDecisionLabels({ kind: 'connect', destination: { canonicalName: 'reviews', namespace: 'shop' }, enforced: { decision: 'DENY' }, audits: [], dryRunAudits: [] });
+  assert.deepEqual(sets, [
+    { reporter: 'destination', destination_workload: 'reviews', destination_workload_namespace: 'shop', policy: 'none', action: 'none', decision: 'DENY', dry_run: 'false' },
+  ]);
+});
+
+test('authz_metric_counts_dry_run_and_audit_beside_the_enforced_decision', () => {
+  const sets = authzDecisionLabels({
+    kind: 'connect',
+    destination: { canonicalName: 'reviews', namespace: 'shop' },
+    enforced: { decision: 'ALLOW', policy: 'shop/allow', action: 'ALLOW' },
+    dryRun: { decision: 'DENY', policy: 'shop/deny-dry', action: 'DENY' },
+    audits: ['shop/audit'],
+    dryRunAudits: ['shop/audit', 'shop/audit-dry'],
+  });
+  assert.deepEqual(
+    sets.map((l) => `${l.policy} ${l.action} ${l.decision} ${l.dry_run}`),
+    ['shop/allow ALLOW ALLOW false', 'shop/deny-dry DENY DENY true', 'shop/audit AUDIT ALLOW false', 'shop/audit-dry AUDIT DENY true'],
+  );
+});
+
+test('authz_metric_revocation_counts_the_new_enforced_decision_only', () => {
+  const sets = authzDecisionLabels({
+    kind: 'revoke',
+    destination: { canonicalName: 'reviews', namespace: 'shop' },
+    enforced: { decision: 'DENY', policy: 'shop/deny', action: 'DENY' },
+    dryRun: { decision: 'DENY' },
+    audits: ['shop/audit'],
+    dryRunAudits: [],
+  });
+  assert.equal(sets.length, 1);
+  assert.equal(sets[0]!.policy, 'shop/deny');
 });

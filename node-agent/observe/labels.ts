@@ -76,6 +76,7 @@ export type ResponseFlag = (typeof RESPONSE_FLAGS)[keyof typeof RESPONSE_FLAGS];
 // policy decision, else NR.
 const REJECT_FLAGS: Readonly<Record<string, ResponseFlag>> = {
   'plaintext-strict': RESPONSE_FLAGS.denied,
+  'authz-denied': RESPONSE_FLAGS.denied,
   'no-healthy-endpoints': RESPONSE_FLAGS.noHealthyUpstream,
   'waypoint-unavailable': RESPONSE_FLAGS.noHealthyUpstream,
   'workload-unknown': RESPONSE_FLAGS.noHealthyUpstream,
@@ -97,6 +98,9 @@ const CONNECT_FAILED = [
   /^app \S+ unreachable: /, // inbound plaintext: the app in the pod
   /^upstream \S+ unreachable: /, // inbound HBONE: the app in the pod (answered 503)
 ];
+/** An open connection the destination closed because a config change denies it
+ * (authorize.ts revokedMessage). */
+const REVOKED = /^connection closed: now denied\b/;
 const CLIENT_LEFT_EARLY = [/^client closed before the upstream connected$/, /^stream reset by peer before the upstream connected$/];
 
 /** The response_flags value for a finished connection; see RESPONSE_FLAGS. */
@@ -110,7 +114,7 @@ export function responseFlags(r: ConnectionRecord): ResponseFlag {
   }
   const error = r.error;
   if (error === undefined) return RESPONSE_FLAGS.none;
-  if (DENIED_BY_PEER.test(error)) return RESPONSE_FLAGS.denied;
+  if (DENIED_BY_PEER.test(error) || REVOKED.test(error)) return RESPONSE_FLAGS.denied;
   if (CONNECT_FAILED.some((p) => p.test(error))) return RESPONSE_FLAGS.upstreamConnectFailure;
   if (CLIENT_LEFT_EARLY.some((p) => p.test(error))) return RESPONSE_FLAGS.downstreamTermination;
   // After the upstream connected: which side failed. The pipes name the side: `client:` /
@@ -248,7 +252,74 @@ export function accessLogFields(r: ConnectionRecord, state: ProxyState): Record<
     duration_ms: r.durationMs,
     mtls: r.mtls,
     error: r.error,
+    // The authorization decision (inbound): the enforced one, and what the dry-run
+    // policies would have decided when one applies.
+    'authz.decision': r.authz?.decision,
+    'authz.policy': r.authz?.policy,
+    'authz.rule': r.authz?.rule,
+    'authz.dry_run_decision': r.authz?.dryRun?.decision,
+    'authz.dry_run_policy': r.authz?.dryRun?.policy,
+    'authz.dry_run_rule': r.authz?.dryRun?.rule,
   };
   for (const k of Object.keys(fields)) if (fields[k] === undefined || fields[k] === '') delete fields[k];
   return fields;
+}
+
+/** Labels of ambient_authorization_decisions_total, exactly these. Their values are bounded
+ * by the config, as the TCP metrics' are: workloads by canonical name (not pod), policies by
+ * `namespace/name`, and fixed words for the rest. */
+export const AUTHZ_LABELS = [
+  'reporter',
+  'destination_workload',
+  'destination_workload_namespace',
+  'policy',
+  'action',
+  'decision',
+  'dry_run',
+] as const;
+
+export type AuthzLabel = (typeof AUTHZ_LABELS)[number];
+
+/** What one decision made by the agent's enforcer contributes to the counter (enforcer.ts
+ * DecisionEvent, taken apart so that this stays a pure function of data). */
+export interface AuthzDecisionInput {
+  kind: 'connect' | 'revoke';
+  destination: { canonicalName: string; namespace: string };
+  enforced: { decision: 'ALLOW' | 'DENY'; policy?: string; action?: 'ALLOW' | 'DENY' };
+  dryRun?: { decision: 'ALLOW' | 'DENY'; policy?: string; action?: 'ALLOW' | 'DENY' };
+  /** AUDIT policies whose rule matched, in the enforced decision and in the dry-run one. */
+  audits: readonly string[];
+  dryRunAudits: readonly string[];
+}
+
+/**
+ * The label sets one decision counts under: the enforced decision (policy and action "none"
+ * when no policy decided: no policy at all, no ALLOW rule matched, or no decision could be
+ * made); the dry-run decision with dry_run="true" when a dry-run policy applies; one
+ * action="AUDIT" entry per matched AUDIT policy (dry_run="true" for those only the dry-run
+ * evaluation matched). A connection closed after a config change counts its new, enforced
+ * decision only.
+ */
+export function authzDecisionLabels(e: AuthzDecisionInput): Array<Record<AuthzLabel, string>> {
+  const base = {
+    reporter: 'destination',
+    destination_workload: e.destination.canonicalName || UNKNOWN,
+    destination_workload_namespace: e.destination.namespace || UNKNOWN,
+  };
+  const one = (d: AuthzDecisionInput['enforced'], dryRun: boolean): Record<AuthzLabel, string> => ({
+    ...base,
+    policy: d.policy ?? 'none',
+    action: d.action ?? 'none',
+    decision: d.decision,
+    dry_run: String(dryRun),
+  });
+  const out = [one(e.enforced, false)];
+  if (e.kind === 'revoke') return out;
+  if (e.dryRun !== undefined) out.push(one(e.dryRun, true));
+  for (const policy of e.audits) out.push({ ...base, policy, action: 'AUDIT', decision: e.enforced.decision, dry_run: 'false' });
+  const enforcedAudits = new Set(e.audits);
+  for (const policy of e.dryRunAudits) {
+    if (!enforcedAudits.has(policy)) out.push({ ...base, policy, action: 'AUDIT', decision: e.dryRun?.decision ?? e.enforced.decision, dry_run: 'true' });
+  }
+  return out;
 }

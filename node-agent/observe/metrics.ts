@@ -5,7 +5,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ConnectionRecord } from '../proxy/record.js';
 import type { ProxyState } from '../state/snapshot.js';
-import { TCP_LABELS, tcpMetricLabels, type TcpLabel } from './labels.js';
+import { AUTHZ_LABELS, authzDecisionLabels, TCP_LABELS, tcpMetricLabels, type AuthzDecisionInput, type AuthzLabel, type TcpLabel } from './labels.js';
 
 export interface AgentMetricsSources {
   /** Pods whose traffic this agent captures now. */
@@ -29,6 +29,7 @@ export class AgentMetrics {
   readonly configRejectedResources: Counter;
   readonly captureRepairs: Counter;
   readonly enrolmentFailures: Counter<'reason'>;
+  readonly authzDecisions: Counter<AuthzLabel>;
 
   constructor(sources: AgentMetricsSources) {
     const registers = [this.registry];
@@ -118,6 +119,12 @@ export class AgentMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.authzDecisions = new Counter({
+      name: 'ambient_authorization_decisions_total',
+      help: 'Authorization decisions on inbound connections: the enforced one, the dry-run one (dry_run="true") and matched AUDIT policies (action="AUDIT"); a connection closed after a policy change counts its new decision.',
+      labelNames: [...AUTHZ_LABELS],
+      registers,
+    });
     // Zeros visible before the first event, so rate() and alerts work from the start.
     for (const result of ['applied', 'rejected']) this.configUpdates.inc({ result }, 0);
 
@@ -139,6 +146,11 @@ export class AgentMetrics {
     this.tcpClosed.inc(labels);
     this.tcpReceivedBytes.inc(labels, r.bytesSent);
     this.tcpSentBytes.inc(labels, r.bytesReceived);
+  }
+
+  /** The enforcer decided (or closed) an inbound connection. */
+  authzDecision(e: AuthzDecisionInput): void {
+    for (const labels of authzDecisionLabels(e)) this.authzDecisions.inc(labels);
   }
 
   /** A config update was handled; `rejectedCount` resources in it failed validation. */

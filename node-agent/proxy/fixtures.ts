@@ -1,7 +1,7 @@
 // Builders for the planners' unit tests: a workload, a Service, an endpoint and a state
 // with sensible defaults, so that each test states only what it is about.
 
-import type { Endpoint, MeshService, Resource, ServicePort, Workload } from '../../core/config/model.js';
+import type { Endpoint, MeshService, Policy, PolicyRule, Resource, ServicePort, Workload } from '../../core/config/model.js';
 import { buildState, type ProxyState } from '../state/snapshot.js';
 
 export const NODE = 'node-1';
@@ -52,13 +52,31 @@ export function endpoint(w: Workload, ports: Record<string, number> = {}, health
   return { workloadUid: w.uid, ports, healthy };
 }
 
-export function resources(objs: ReadonlyArray<Workload | MeshService>): Resource[] {
-  return objs.map((o) =>
-    'uid' in o ? { kind: 'Workload' as const, key: o.uid, body: o } : { kind: 'Service' as const, key: o.key, body: o },
+/** A compiled authorization policy in `over.namespace` (default 'default'), scope 'namespace'. */
+export function policy(name: string, action: Policy['action'], rules: Array<Partial<PolicyRule>>, over: Partial<Policy> = {}): Policy {
+  const namespace = over.namespace ?? 'default';
+  return {
+    key: `${namespace}/${name}`,
+    name,
+    namespace,
+    scope: 'namespace',
+    action,
+    rules: rules.map((r) => ({ from: r.from ?? [], to: r.to ?? [], when: r.when ?? [] })),
+    ...over,
+  };
+}
+
+export function resources(objs: ReadonlyArray<Workload | MeshService | Policy>): Resource[] {
+  return objs.map((o): Resource =>
+    'uid' in o
+      ? { kind: 'Workload', key: o.uid, body: o }
+      : 'action' in o
+        ? { kind: 'Policy', key: o.key, body: o }
+        : { kind: 'Service', key: o.key, body: o },
   );
 }
 
 /** A state on node-1, or on `localNode`; null: no local node (every source accepted). */
-export function stateOf(objs: ReadonlyArray<Workload | MeshService>, localNode: string | null = NODE): ProxyState {
+export function stateOf(objs: ReadonlyArray<Workload | MeshService | Policy>, localNode: string | null = NODE): ProxyState {
   return buildState(resources(objs), localNode === null ? {} : { localNode });
 }

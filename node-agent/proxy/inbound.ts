@@ -3,9 +3,16 @@
 // is the app, dialled inside the pod's netns with the agent's mark so the pod's capture
 // lets it through; and the plaintext listener on 15006 for what iptables redirected
 // there (PERMISSIVE pods accept it, STRICT ones reset it). Every connection is recorded once.
+//
+// Authorization (authorize.ts, enforcer.ts) runs once planInbound accepted: a denied HBONE
+// stream is answered 401 with the reason (policy and rule) in the `ambient-authz-reason`
+// header; a denied plaintext connection is reset. An allowed connection is registered with
+// the enforcer, which closes it (stream reset and upstream reset, or both sockets reset)
+// when a config change denies it.
 import type net from 'node:net';
 import type { Workload } from '../../core/config/model.js';
 import type { PeerGuard } from '../../core/hbone/guard.js';
+import { AUTHZ_REASON_HEADER } from '../../core/hbone/client.js';
 import { HboneServer, type HboneRequest, type ServerCredentials, type TunnelRecord } from '../../core/hbone/server.js';
 import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import type { TrustBundle } from '../../core/identity/trust-bundle.js';
@@ -20,6 +27,9 @@ import type { Address } from './outbound-plan.js';
 import { AGENT_PORTS } from './ports.js';
 import { ConnectionTracker, type ConnectionRecord, type ConnectionSink } from './record.js';
 import type { ProxyState } from '../state/snapshot.js';
+import { inboundAuthzRequest, type InboundVerdict } from './authorize.js';
+import { authzRecordOf, type InboundEnforcer } from './enforcer.js';
+import type { AuthzRequest } from '../../core/policy/types.js';
 
 export interface StartInboundOptions {
   /** The pod's network namespace (e.g. /var/run/netns/<name>). */
@@ -48,6 +58,21 @@ export interface StartInboundOptions {
   limits?: Partial<HboneLimits>;
   /** The agent's penalty box and refusal counters, shared by every pod's 15008. */
   guard?: PeerGuard;
+  /** L4 authorization, shared by every pod's listeners; without it every connection
+   * planInbound accepts is allowed (tests of the planner alone). */
+  authz?: InboundEnforcer;
+}
+
+/** What an HBONE stream's authorization decided. */
+interface StreamAuthz {
+  state: ProxyState;
+  destination: Workload;
+  request: AuthzRequest;
+  /** The decision at CONNECT. */
+  initial: InboundVerdict;
+  /** The newest decision (the one that closed it, after a config change). */
+  latest: InboundVerdict;
+  untrack?: () => void;
 }
 
 export interface InboundListeners {
@@ -62,6 +87,7 @@ export async function startInbound(opts: StartInboundOptions): Promise<InboundLi
   const log = opts.logger ?? silentLogger;
   const host = opts.host ?? '0.0.0.0';
   const plans = new WeakMap<HboneRequest, InboundPlan>();
+  const decisions = new WeakMap<HboneRequest, StreamAuthz>();
   const timeout = opts.connectTimeoutMs !== undefined ? { timeoutMs: opts.connectTimeoutMs } : {};
 
   const hbone = new HboneServer({
@@ -72,31 +98,60 @@ export async function startInbound(opts: StartInboundOptions): Promise<InboundLi
     ...(opts.limits && { limits: opts.limits }),
     ...(opts.guard && { guard: opts.guard }),
     authorize(req) {
-      const plan = planInbound(opts.getState(), {
+      const state = opts.getState();
+      const peerIdentity = formatSpiffeId(req.peer);
+      const target = { ip: req.target.host, port: req.target.port };
+      const plan = planInbound(state, {
         localWorkload: opts.local(),
         ...provisionalOf(opts),
-        peerIdentity: formatSpiffeId(req.peer),
+        peerIdentity,
         peerIp: req.remote.host,
-        target: { ip: req.target.host, port: req.target.port },
+        target,
       });
       plans.set(req, plan);
-      return plan.kind === 'accept' ? { allow: true } : { allow: false, reason: `${plan.reason}: ${plan.message}` };
+      if (plan.kind !== 'accept') return { allow: false, reason: `${plan.reason}: ${plan.message}` };
+      if (opts.authz === undefined) return { allow: true };
+      // Decide, then act: the source is the certificate's identity and the TCP peer's
+      // address (never the forwarded header, which is the source agent's word only).
+      const destination = destinationOf(state, plan.localWorkload, opts);
+      const request = inboundAuthzRequest({ peerIdentity, peerIp: req.remote.host, target });
+      const verdict = opts.authz.decide(state, destination, request, hboneSource(state, req, peerIdentity));
+      decisions.set(req, { state, destination, request, initial: verdict, latest: verdict });
+      if (verdict.allow) return { allow: true };
+      log.debug({ peer: peerIdentity, target, reason: verdict.reason }, 'inbound: denied by authorization policy');
+      return { allow: false, reason: verdict.reason, headers: { [AUTHZ_REASON_HEADER]: verdict.reason } };
     },
     async connectUpstream(_target, req) {
       const plan = plans.get(req);
       if (plan?.kind !== 'accept') throw new Error('no accepted plan for this tunnel');
       return connectInNetns(opts.netnsPath, { host: plan.upstream.ip, port: plan.upstream.port, mark: opts.mark, ...timeout });
     },
-    onTunnelOpen(request, startedAt) {
+    onTunnelOpen(request, startedAt, control) {
+      const authz = decisions.get(request);
+      if (authz !== undefined && opts.authz !== undefined) {
+        authz.untrack = opts.authz.track({
+          destinationUid: authz.destination.uid,
+          destination: authz.destination,
+          request: authz.request,
+          decidedWith: authz.state,
+          close(message, verdict) {
+            authz.latest = verdict;
+            control.close(message);
+          },
+          describe: () => ({ direction: 'inbound-hbone', client: `${request.remote.host}:${request.remote.port}` }),
+        });
+      }
       if (!opts.onConnectionOpen) return;
       try {
-        opts.onConnectionOpen(hboneRecord({ request, status: 200, bytes: { fromPeer: 0, toPeer: 0 }, startedAt, durationMs: 0 }, plans.get(request), opts));
+        opts.onConnectionOpen(hboneRecord({ request, status: 200, bytes: { fromPeer: 0, toPeer: 0 }, startedAt, durationMs: 0 }, plans.get(request), authz, opts));
       } catch (err) {
         log.error({ err: (err as Error).message }, 'inbound: connection record sink threw');
       }
     },
     onTunnelEnd(t) {
-      const record = hboneRecord(t, t.request && plans.get(t.request), opts);
+      const authz = t.request && decisions.get(t.request);
+      authz?.untrack?.();
+      const record = hboneRecord(t, t.request && plans.get(t.request), authz, opts);
       try {
         opts.onConnectionEnd(record);
       } catch (err) {
@@ -143,7 +198,7 @@ export async function startInbound(opts: StartInboundOptions): Promise<InboundLi
   };
 }
 
-function hboneRecord(t: TunnelRecord, plan: InboundPlan | undefined, opts: StartInboundOptions): ConnectionRecord {
+function hboneRecord(t: TunnelRecord, plan: InboundPlan | undefined, authz: StreamAuthz | undefined, opts: StartInboundOptions): ConnectionRecord {
   const local = opts.local();
   const req = t.request;
   const record: ConnectionRecord = {
@@ -162,6 +217,14 @@ function hboneRecord(t: TunnelRecord, plan: InboundPlan | undefined, opts: Start
   if (plan?.kind === 'accept') {
     record.upstream = plan.upstream;
     if (plan.fromWaypoint) record.via = 'waypoint';
+  }
+  if (authz !== undefined) {
+    record.authz = authzRecordOf(authz.latest);
+    if (!authz.initial.allow) {
+      record.plan = 'reject';
+      record.reason = AUTHZ_DENIED;
+      delete record.upstream;
+    }
   }
   if (req) {
     record.sourceIdentity = formatSpiffeId(req.peer);
@@ -208,6 +271,32 @@ async function handlePlaintext(opts: StartInboundOptions, log: Logger, socket: n
     log.debug({ reason: plan.reason, client, target }, plan.message);
     return fail(plan.message);
   }
+  let authz: { state: ProxyState; destination: Workload; request: AuthzRequest } | undefined;
+  if (opts.authz !== undefined) {
+    // No identity on plaintext: only IP-based fields can match. The source address is the
+    // client's own (the capture keeps it).
+    let verdict: InboundVerdict;
+    let state: ProxyState;
+    let destination: Workload;
+    let request: AuthzRequest;
+    try {
+      state = opts.getState();
+      destination = destinationOf(state, plan.localWorkload, opts);
+      request = inboundAuthzRequest({ peerIp: client.ip, target });
+      verdict = opts.authz.decide(state, destination, request, state.workloadByIp(client.ip));
+    } catch (err) {
+      // Undecided: denied (fail closed), and recorded like any denial.
+      tracker.set({ plan: 'reject', reason: AUTHZ_DENIED, authz: { decision: 'DENY' } });
+      return fail(`denied: authorization failed: ${(err as Error)?.message ?? String(err)}`);
+    }
+    tracker.set({ authz: authzRecordOf(verdict) });
+    if (!verdict.allow) {
+      tracker.set({ plan: 'reject', reason: AUTHZ_DENIED });
+      log.debug({ client, target, reason: verdict.reason }, 'inbound: plaintext connection denied by authorization policy');
+      return fail(`denied: ${verdict.reason}`);
+    }
+    authz = { state, destination, request };
+  }
   tracker.set({ upstream: plan.upstream });
   let upstream: net.Socket;
   try {
@@ -217,6 +306,41 @@ async function handlePlaintext(opts: StartInboundOptions, log: Logger, socket: n
   }
   tracker.opened();
   pipeTo(upstream);
+  if (authz !== undefined && opts.authz !== undefined && !socket.destroyed && !upstream.destroyed) {
+    const untrack = opts.authz.track({
+      destinationUid: authz.destination.uid,
+      destination: authz.destination,
+      request: authz.request,
+      decidedWith: authz.state,
+      close(message, verdict) {
+        tracker.set({ authz: authzRecordOf(verdict) });
+        tracker.closing(message);
+        if (!socket.destroyed) socket.resetAndDestroy();
+        if (!upstream.destroyed) upstream.writableEnded ? upstream.destroy() : upstream.resetAndDestroy();
+      },
+      describe: () => ({ direction: 'inbound-plaintext', client: `${client.ip}:${client.port}` }),
+    });
+    socket.once('close', untrack);
+    upstream.once('close', untrack);
+  }
+}
+
+/** The record's reason for a connection the destination's policy denied. */
+export const AUTHZ_DENIED = 'authz-denied';
+
+/** The Workload whose policies decide: the snapshot's, else the provisional one. */
+function destinationOf(state: ProxyState, uid: string, opts: StartInboundOptions): Workload {
+  const w = state.workloadByUid(uid);
+  if (w !== undefined) return w;
+  const p = opts.provisional?.();
+  return p?.uid === uid ? p : opts.local();
+}
+
+/** The source pod of an HBONE stream: the original client's address, when it belongs to a
+ * workload that carries the identity the certificate proved. */
+function hboneSource(state: ProxyState, req: HboneRequest, identity: string): Workload | undefined {
+  const w = state.workloadByIp((req.forwardedFor ?? req.remote).host);
+  return w !== undefined && w.identity === identity ? w : undefined;
 }
 
 function provisionalOf(opts: StartInboundOptions): { provisional?: Workload } {

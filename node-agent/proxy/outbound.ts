@@ -4,7 +4,7 @@
 // pod's capture lets it out), or a reset. Every connection is recorded once.
 import type net from 'node:net';
 import type { Workload } from '../../core/config/model.js';
-import type { HboneClient } from '../../core/hbone/client.js';
+import { TunnelDeniedError, type HboneClient } from '../../core/hbone/client.js';
 import { pipeTunnel, type TunnelBytes } from '../../core/hbone/tunnel.js';
 import { formatSpiffeId, parseSpiffeId } from '../../core/identity/spiffe.js';
 import { silentLogger, type Logger } from '../../core/log.js';
@@ -142,6 +142,9 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
           signal: abort.signal,
         });
       } catch (err) {
+        // The destination's policy said no: its reason (policy and rule) goes into this
+        // side's record, so the source's access log says why.
+        if (err instanceof TunnelDeniedError && err.reason !== undefined) tracker.set({ reason: `destination denied: ${err.reason}` });
         return fail(`hbone to ${plan.peer.ip}:${plan.peer.port}: ${(err as Error).message}`);
       }
       if (app.gone) {

@@ -34,6 +34,21 @@ export interface ConnectionRecord {
   durationMs: number;
   /** Why it ended badly, when it did. */
   error?: string;
+  /** The authorization decision (inbound, once planInbound accepted): the enforced one,
+   * and the dry-run one when a dry-run policy applies (authorize.ts). */
+  authz?: AuthzRecord;
+}
+
+/** One decision as the record carries it. */
+export interface AuthzDecisionRecord {
+  decision: 'ALLOW' | 'DENY';
+  /** `namespace/name` of the policy that decided; absent when none did. */
+  policy?: string;
+  rule?: number;
+}
+
+export interface AuthzRecord extends AuthzDecisionRecord {
+  dryRun?: AuthzDecisionRecord;
 }
 
 export type ConnectionSink = (record: ConnectionRecord) => void;
@@ -50,6 +65,7 @@ export class ConnectionTracker {
   readonly #onSinkError: (err: unknown) => void;
   readonly #onOpen: ConnectionSink | undefined;
   #opened = false;
+  #closedWith: string | undefined;
 
   /** `onOpen` sees the record so far (no bytes yet) when the connection is established. */
   constructor(ctx: Context, sink: ConnectionSink, onSinkError: (err: unknown) => void = () => {}, onOpen?: ConnectionSink) {
@@ -81,11 +97,18 @@ export class ConnectionTracker {
     this.#ctx = { ...this.#ctx, ...stripUndefined(more) };
   }
 
+  /** The agent is closing the connection on purpose (a policy now denies it): `error` is
+   * what the record will say, whatever the sockets report while they are torn down. */
+  closing(error: string): void {
+    if (!this.#done) this.#closedWith ??= error;
+  }
+
   /** Ends the connection's record; only the first call counts. */
   finish(error?: string): void {
     if (this.#done) return;
     this.#done = true;
     const record = this.#snapshot();
+    error = this.#closedWith ?? error;
     if (error !== undefined) record.error = error;
     try {
       this.#sink(record);
