@@ -9,10 +9,12 @@ import { render, renderOne, type Column, type OutputFormat } from '../output.js'
 import type { Destination, MeshConfigView, ResolvedSource, ResolvedTarget } from './authz-resolve.js';
 import { waypointName } from './view.js';
 
-/** The engine's two functions `authz check` uses (core/policy/evaluate.ts, select.ts). */
+/** The engine's functions `authz check` uses (core/policy/evaluate.ts, select.ts); a
+ * parameter so that the views are tested with the real engine and nothing else. */
 export interface PolicyEngine {
   evaluate(policies: readonly Policy[], req: AuthzRequest, at: EnforcementPoint): AuthzResult;
   policiesFor(policies: readonly Policy[], subject: PolicySubject): Policy[];
+  policiesForTargets(policies: readonly Policy[], targets: { namespace: string; services?: string[]; gateway?: string }): Policy[];
 }
 
 export type HttpAttributes = NonNullable<AuthzRequest['http']>;
@@ -87,11 +89,11 @@ export interface CheckResult {
  */
 export function checkAccess(config: MeshConfigView, from: ResolvedSource, to: ResolvedTarget, http: HttpAttributes | undefined, engine: PolicyEngine): CheckResult {
   const notes = [...from.notes, ...to.notes];
-  const waypointPolicies = to.waypoint ? targetsPoliciesFor(config.policies, to) : [];
+  const waypointPolicies = to.waypoint ? targetsPoliciesFor(config.policies, to, engine) : [];
   if (!to.waypoint) {
-    const unenforced = targetsPoliciesFor(config.policies, to);
+    const unenforced = targetsPoliciesFor(config.policies, to, engine);
     for (const p of unenforced) notes.push(`policy ${p.key} is attached to ${to.kind === 'Service' ? `Service ${to.namespace}/${to.name}` : 'a waypoint'} with targetRefs, but there is no waypoint on this path: nothing enforces it`);
-    if (http) notes.push(`--method/--path/--header: no waypoint on this path, so only the node agent enforces, and it sees no HTTP: an ALLOW rule with an HTTP field is dropped (matches nothing), a DENY rule with one applies to the whole port (Istio's L4 rules)`);
+    if (http) notes.push(`--method/--path/--header: no waypoint on this path, so only the node agent enforces, and it sees no HTTP: an ALLOW rule with an HTTP field is dropped (matches nothing), a DENY rule is enforced without its HTTP fields, so on the whole port (Istio's rules for ztunnel; the reasons below say what each rule became)`);
   } else {
     notes.push(`traffic goes through waypoint ${waypointName(to.waypoint)}: policies attached with targetRefs are enforced there${http ? ' (with the HTTP attributes given)' : ''}; the node agent of each endpoint enforces the policies that select it, and sees the waypoint's identity as the source of the connections the waypoint makes`);
   }
@@ -202,19 +204,16 @@ function outcomeFor(
 }
 
 /** The policies attached with targetRefs to the target's Service (in its namespace) or to its
- * waypoint's Gateway (the waypoint Service is named after its Gateway, in the Gateway's namespace). */
-export function targetsPoliciesFor(policies: readonly Policy[], to: ResolvedTarget): Policy[] {
+ * waypoint's Gateway (the waypoint Service is named after its Gateway, in the Gateway's
+ * namespace), as the engine selects them for a waypoint; each once, by key. */
+export function targetsPoliciesFor(policies: readonly Policy[], to: ResolvedTarget, engine: PolicyEngine): Policy[] {
   const gw = to.waypoint ? gatewayOf(to.waypoint.service) : undefined;
-  return policies
-    .filter((p) => p.scope === 'targets')
-    .filter((p) =>
-      (p.targetRefs ?? []).some(
-        (r) =>
-          (r.kind === 'Service' && (r.group ?? '') === '' && to.kind === 'Service' && p.namespace === to.namespace && r.name === to.name) ||
-          (r.kind === 'Gateway' && r.group === 'gateway.networking.k8s.io' && gw !== undefined && p.namespace === gw.namespace && r.name === gw.name),
-      ),
-    )
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const found = [
+    ...(to.kind === 'Service' ? engine.policiesForTargets(policies, { namespace: to.namespace, services: [to.name] }) : []),
+    ...(gw ? engine.policiesForTargets(policies, { namespace: gw.namespace, gateway: gw.name }) : []),
+  ];
+  const byKey = new Map(found.map((p) => [p.key, p]));
+  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** `shop/waypoint.shop.svc.cluster.local` -> the Gateway `shop/waypoint`. */
@@ -243,6 +242,28 @@ const ENDPOINT_COLUMNS: Column<EndpointOutcome>[] = [
   { header: 'decided by', value: (e) => e.message },
 ];
 
+/** The answer in the words of the issue: "no policy: allowed by default", "no ALLOW rule
+ * matched", or the policy and rule that decided; the engine's fuller message follows. */
+export function headline(r: Pick<CheckResult, 'reason' | 'policy' | 'rule' | 'enforcedAt' | 'endpoints' | 'message'>): string {
+  const at = r.enforcedAt === 'waypoint' ? ' at the waypoint' : '';
+  let h: string;
+  switch (r.reason) {
+    case 'no-policy':
+      h = 'no policy: allowed by default';
+      break;
+    case 'no-allow-matched':
+      h = `no ALLOW rule matched${at}`;
+      break;
+    case 'deny-matched':
+      h = `denied by DENY policy ${r.policy} rule ${r.rule}${at}`;
+      break;
+    case 'allow-matched':
+      h = `allowed by ALLOW policy ${r.policy} rule ${r.rule}${at}`;
+      break;
+  }
+  return r.endpoints ? `${h} (endpoints disagree: see below)` : h;
+}
+
 function addr(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
@@ -251,7 +272,7 @@ function addr(ip: string, port: number): string {
 export function renderCheck(r: CheckResult, format: OutputFormat): string {
   if (format !== 'table') return renderOne(r, format);
   const lines: string[] = [];
-  lines.push(`${r.decision}: ${r.message}`);
+  lines.push(`${r.decision}: ${headline(r)}`);
   lines.push('');
   const src = r.from.sourceIp ? ` from ${r.from.sourceIp}${r.from.sourceIpFrom ? ` (${r.from.sourceIpFrom})` : ''}` : ' (no source address)';
   lines.push(`from:         ${r.from.identity}${src}`);
@@ -262,7 +283,6 @@ export function renderCheck(r: CheckResult, format: OutputFormat): string {
     const h = Object.entries(r.http.headers ?? {}).map(([k, v]) => `${k}=${v}`);
     lines.push(`http:         ${[r.http.method, r.http.path, ...h].filter((x) => x !== undefined).join(' ')}`);
   }
-  lines.push(`decided at:   ${r.enforcement.find((s) => s.at === r.enforcedAt)?.where ?? r.enforcedAt}${r.policy ? ` by ${r.policy} rule ${r.rule ?? '?'}` : ''}`);
   for (const s of r.enforcement) lines.push(`enforced at:  ${s.where}: ${s.decision} (${s.message})`);
   if (r.dryRun) lines.push(`dry run:      with the dry-run policies enforced: ${r.dryRun.decision} (${r.dryRun.message})`);
   for (const a of r.audits) lines.push(`audit:        ${a.policy} rule ${a.rule} matched (recorded)`);

@@ -13,7 +13,7 @@ import { configView, parseFrom, parseHeaders, parseSourceIp, parseTo, resolveFro
 import { checkAccess, renderCheck, type HttpAttributes } from './authz-check.js';
 import { parseDuration, renderSuggestYaml, suggest, suggestList } from './authz-suggest.js';
 import { POLICY_COLUMNS, policyRows } from './policies-view.js';
-import { loadEngine } from './engine.js';
+import { ENGINE } from './engine.js';
 import { renderOne } from '../output.js';
 import type { Workload } from '../../core/config/model.js';
 import {
@@ -144,8 +144,7 @@ export function authzCommands(program: Command): void {
           return undefined;
         }),
       ]);
-      const engine = await loadEngine();
-      const rows = policyRows({ ...(objects && { objects }), dumps, ...(g.namespace !== undefined && { namespace: g.namespace }), ...(o.node !== undefined && { node: o.node }) }, engine.policiesFor);
+      const rows = policyRows({ ...(objects && { objects }), dumps, ...(g.namespace !== undefined && { namespace: g.namespace }), ...(o.node !== undefined && { node: o.node }) }, ENGINE.policiesFor);
       listing(rows, POLICY_COLUMNS, o.output, `No AuthorizationPolicies found${g.namespace ? ` in namespace ${g.namespace}` : ''}${o.node ? ` held by the agent on ${o.node}` : ''}`);
     });
 
@@ -169,7 +168,7 @@ export function authzCommands(program: Command): void {
       const rec = target('authz check', cmd);
       const { config } = await fetchControllerConfig(rec);
       const view = configView(config);
-      const result = checkAccess(view, resolveFrom(from, sourceIp, view), resolveTo(to, view), http, await loadEngine());
+      const result = checkAccess(view, resolveFrom(from, sourceIp, view), resolveTo(to, view), http, ENGINE);
       // Exit 0 whatever the decision: it is an answer, not an error.
       process.stdout.write(renderCheck(result, o.output));
     });
