@@ -153,16 +153,29 @@ test('check_deny_rule_with_only_l7_fields_has_no_effect_at_the_node_agent_as_ist
   assert.equal(r.considered[0]!.matched, false);
 });
 
-test('check_with_a_waypoint_evaluates_targetrefs_policies_there_with_http', () => {
+test('check_with_a_waypoint_shows_what_it_would_decide_but_only_the_node_agent_decides_for_now', () => {
+  const atWp = policy('deny-delete-at-waypoint', { scope: 'targets', action: 'DENY', targetRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [rule({ to: [{ methods: ['DELETE'] }] })] });
+  const r = check(cfg([atWp], [wpWeb]), 'shop/frontend', 'web.shop:80', { method: 'DELETE' });
+  assert.equal(r.decision, 'ALLOW', 'waypoints do not enforce authorization yet: the traffic is not denied');
+  assert.equal(r.enforcedAt, 'node-agent');
+  assert.deepEqual(r.enforcement.map((s) => [s.at, s.enforced, s.decision]), [['waypoint', false, 'DENY'], ['node-agent', true, 'ALLOW']]);
+  assert.ok(r.considered.some((c) => c.policy === 'shop/deny-delete-at-waypoint' && c.enforcedAt === 'waypoint' && c.matched));
+  assert.ok(r.notes.some((n) => n.includes('does not enforce authorization policies yet')), r.notes.join('|'));
+  assert.match(renderCheck(r, 'table'), /^not enforced: waypoint waypoint.shop.svc.cluster.local:15008 \(waypoints do not enforce authorization yet\) would deny: denied by DENY policy shop\/deny-delete-at-waypoint rules\[0\]$/m);
+});
+
+test('check_with_an_enforcing_waypoint_evaluates_targetrefs_policies_there_with_http', () => {
   const atWp = policy('allow-get-at-waypoint', { scope: 'targets', targetRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [rule({ to: [{ methods: ['GET'] }] })] });
-  const ok = check(cfg([atWp], [wpWeb]), 'shop/frontend', 'web.shop:80', { method: 'GET', path: '/' });
+  const c = cfg([atWp], [wpWeb]);
+  const run = (method: string) => checkAccess(c, resolveFrom(parseFrom('shop/frontend'), undefined, c), resolveTo(parseTo('web.shop:80'), c), { method }, ENGINE, true);
+  const ok = run('GET');
   assert.equal(ok.decision, 'ALLOW');
   assert.equal(ok.enforcedAt, 'waypoint');
   assert.equal(ok.policy, 'shop/allow-get-at-waypoint');
-  assert.deepEqual(ok.enforcement.map((s) => s.at), ['waypoint', 'node-agent']);
+  assert.deepEqual(ok.enforcement.map((s) => [s.at, s.enforced]), [['waypoint', true], ['node-agent', true]]);
   assert.equal(ok.to.waypoint, 'waypoint.shop.svc.cluster.local:15008');
-  assert.ok(ok.considered.every((c) => c.enforcedAt === 'waypoint'));
-  const no = check(cfg([atWp], [wpWeb]), 'shop/frontend', 'web.shop:80', { method: 'DELETE' });
+  assert.ok(ok.considered.every((x) => x.enforcedAt === 'waypoint'));
+  const no = run('DELETE');
   assert.equal(no.decision, 'DENY');
   assert.equal(no.enforcedAt, 'waypoint');
   assert.equal(headline(no), 'no ALLOW rule matched at the waypoint');
@@ -170,11 +183,12 @@ test('check_with_a_waypoint_evaluates_targetrefs_policies_there_with_http', () =
 
 test('check_waypoint_gateway_policy_applies_and_node_agent_deny_still_wins', () => {
   const gw = policy('allow-all-gw', { scope: 'targets', targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'waypoint' }], rules: [rule()] });
-  const r = check(cfg([gw, denyLegacy], [wpWeb]), 'legacy/old', 'web.shop:80');
+  const c = cfg([gw, denyLegacy], [wpWeb]);
+  const r = checkAccess(c, resolveFrom(parseFrom('legacy/old'), undefined, c), resolveTo(parseTo('web.shop:80'), c), undefined, ENGINE, true);
   assert.equal(r.decision, 'DENY');
   assert.equal(r.enforcedAt, 'node-agent');
   assert.equal(r.policy, 'shop/deny-legacy');
-  assert.deepEqual(r.considered.map((c) => [c.policy, c.enforcedAt]), [['shop/allow-all-gw', 'waypoint'], ['shop/deny-legacy', 'node-agent']]);
+  assert.deepEqual(r.considered.map((x) => [x.policy, x.enforcedAt]), [['shop/allow-all-gw', 'waypoint'], ['shop/deny-legacy', 'node-agent']]);
 });
 
 test('check_targetrefs_policy_without_a_waypoint_is_noted_as_enforced_nowhere', () => {

@@ -19,6 +19,11 @@ export interface PolicyEngine {
 
 export type HttpAttributes = NonNullable<AuthzRequest['http']>;
 
+/** Whether waypoints enforce authorization policies. Not yet (waypoint/ is a later issue;
+ * the controller says the same in each targetRefs policy's Enforced condition,
+ * WaypointNotImplemented): their evaluation is shown, and decides nothing. */
+export const WAYPOINTS_ENFORCE_AUTHORIZATION = false;
+
 export interface CheckedPolicy extends ConsideredPolicy {
   enforcedAt: EnforcementPoint;
 }
@@ -26,6 +31,8 @@ export interface CheckedPolicy extends ConsideredPolicy {
 /** One enforcement point on the connection's path, and what it decided. */
 export interface EnforcementStep {
   at: EnforcementPoint;
+  /** False: this point would decide so, but does not enforce yet (waypoints, for now). */
+  enforced: boolean;
   /** `node agent on node-1`, `waypoint waypoint.shop.svc.cluster.local:15008`. */
   where: string;
   decision: 'ALLOW' | 'DENY';
@@ -87,7 +94,14 @@ export interface CheckResult {
  * attributes given). A DENY anywhere on the path denies; else the last point where an ALLOW
  * rule matched decided; else no policy decided.
  */
-export function checkAccess(config: MeshConfigView, from: ResolvedSource, to: ResolvedTarget, http: HttpAttributes | undefined, engine: PolicyEngine): CheckResult {
+export function checkAccess(
+  config: MeshConfigView,
+  from: ResolvedSource,
+  to: ResolvedTarget,
+  http: HttpAttributes | undefined,
+  engine: PolicyEngine,
+  waypointsEnforce: boolean = WAYPOINTS_ENFORCE_AUTHORIZATION,
+): CheckResult {
   const notes = [...from.notes, ...to.notes];
   const waypointPolicies = to.waypoint ? targetsPoliciesFor(config.policies, to, engine) : [];
   if (!to.waypoint) {
@@ -95,9 +109,14 @@ export function checkAccess(config: MeshConfigView, from: ResolvedSource, to: Re
     for (const p of unenforced) notes.push(`policy ${p.key} is attached to ${to.kind === 'Service' ? `Service ${to.namespace}/${to.name}` : 'a waypoint'} with targetRefs, but there is no waypoint on this path: nothing enforces it`);
     if (http) notes.push(`--method/--path/--header: no waypoint on this path, so only the node agent enforces, and it sees no HTTP: an ALLOW rule with an HTTP field is dropped (matches nothing), a DENY rule is enforced without its HTTP fields, so on the whole port (Istio's rules for ztunnel; the reasons below say what each rule became)`);
   } else {
-    notes.push(`traffic goes through waypoint ${waypointName(to.waypoint)}: policies attached with targetRefs are enforced there${http ? ' (with the HTTP attributes given)' : ''}; the node agent of each endpoint enforces the policies that select it, and sees the waypoint's identity as the source of the connections the waypoint makes`);
+    notes.push(
+      waypointsEnforce
+        ? `traffic goes through waypoint ${waypointName(to.waypoint)}: policies attached with targetRefs are enforced there${http ? ' (with the HTTP attributes given)' : ''}; the node agent of each endpoint enforces the policies that select it, and sees the waypoint's identity as the source of the connections the waypoint makes`
+        : `traffic goes through waypoint ${waypointName(to.waypoint)}, which does not enforce authorization policies yet: the policies attached to it with targetRefs are evaluated here${http ? ' (with the HTTP attributes given)' : ''} to show what it would decide, and decide nothing; the node agent of each endpoint enforces the policies that select it`,
+    );
+    if (http && !waypointsEnforce) notes.push('--method/--path/--header: only the waypoint would see them; the node agent sees no HTTP (an ALLOW rule with an HTTP field is dropped there, a DENY rule is enforced without its HTTP fields)');
   }
-  const outcomes = to.destinations.map((d) => outcomeFor(config, from, to, d, http, waypointPolicies, engine));
+  const outcomes = to.destinations.map((d) => outcomeFor(config, from, to, d, http, waypointPolicies, engine, waypointsEnforce));
   const deciding = outcomes.find((o) => o.decision === 'DENY') ?? outcomes[0]!;
   const differ = outcomes.some((o) => signature(o) !== signature(outcomes[0]!));
   const denied = outcomes.filter((o) => o.decision === 'DENY').length;
@@ -141,27 +160,30 @@ function outcomeFor(
   http: HttpAttributes | undefined,
   waypointPolicies: Policy[],
   engine: PolicyEngine,
+  waypointsEnforce: boolean,
 ): EndpointOutcome {
   const l4: AuthzRequest = { sourceIdentity: from.identity, ...(from.ip !== undefined && { sourceIp: from.ip }), destinationIp: d.ip, destinationPort: d.port };
-  const steps: Array<{ at: EnforcementPoint; where: string; result: AuthzResult }> = [];
+  const steps: Array<{ at: EnforcementPoint; where: string; enforced: boolean; result: AuthzResult }> = [];
   if (to.waypoint) {
     // The waypoint is addressed as the Service (its VIP and port) or as the pod.
     const svc = to.service;
     const vip = svc?.vips[0];
     const req: AuthzRequest = { ...l4, ...(vip !== undefined && { destinationIp: vip, destinationPort: to.port }), ...(http && { http }) };
-    steps.push({ at: 'waypoint', where: `waypoint ${waypointName(to.waypoint)}`, result: engine.evaluate(waypointPolicies, req, 'waypoint') });
+    steps.push({ at: 'waypoint', where: `waypoint ${waypointName(to.waypoint)}`, enforced: waypointsEnforce, result: engine.evaluate(waypointPolicies, req, 'waypoint') });
   }
   const selecting = engine.policiesFor(config.policies, { namespace: d.workload.namespace, labels: d.workload.labels }).filter((p) => p.scope !== 'targets');
-  steps.push({ at: 'node-agent', where: `node agent on ${d.workload.node}`, result: engine.evaluate(selecting, l4, 'node-agent') });
+  steps.push({ at: 'node-agent', where: `node agent on ${d.workload.node}`, enforced: true, result: engine.evaluate(selecting, l4, 'node-agent') });
 
+  // Only the points that enforce decide; the node agent always does, and is last.
+  const deciding = steps.filter((s) => s.enforced);
   const pick = (decisionOf: (r: AuthzResult) => AuthzDecision) => {
-    const deny = steps.find((s) => decisionOf(s.result).decision === 'DENY');
-    const allow = [...steps].reverse().find((s) => decisionOf(s.result).reason === 'allow-matched');
-    return deny ?? allow ?? steps[steps.length - 1]!;
+    const deny = deciding.find((s) => decisionOf(s.result).decision === 'DENY');
+    const allow = [...deciding].reverse().find((s) => decisionOf(s.result).reason === 'allow-matched');
+    return deny ?? allow ?? deciding[deciding.length - 1]!;
   };
   const decider = pick((r) => r.enforced);
   const dec = decider.result.enforced;
-  const anyDryRun = steps.some((s) => s.result.dryRun);
+  const anyDryRun = deciding.some((s) => s.result.dryRun);
   const dryDecider = anyDryRun ? pick((r) => r.dryRun ?? r.enforced) : undefined;
   const dry = dryDecider ? (dryDecider.result.dryRun ?? dryDecider.result.enforced) : undefined;
 
@@ -191,6 +213,7 @@ function outcomeFor(
     audits,
     enforcement: steps.map((s) => ({
       at: s.at,
+      enforced: s.enforced,
       where: s.where,
       decision: s.result.enforced.decision,
       reason: s.result.enforced.reason,
@@ -283,7 +306,10 @@ export function renderCheck(r: CheckResult, format: OutputFormat): string {
     const h = Object.entries(r.http.headers ?? {}).map(([k, v]) => `${k}=${v}`);
     lines.push(`http:         ${[r.http.method, r.http.path, ...h].filter((x) => x !== undefined).join(' ')}`);
   }
-  for (const s of r.enforcement) lines.push(`enforced at:  ${s.where}: ${s.decision} (${s.message})`);
+  for (const s of r.enforcement) {
+    if (s.enforced) lines.push(`enforced at:  ${s.where}: ${s.decision} (${s.message})`);
+    else lines.push(`not enforced: ${s.where} (waypoints do not enforce authorization yet) would ${s.decision === 'ALLOW' ? 'allow' : 'deny'}: ${s.message}`);
+  }
   if (r.dryRun) lines.push(`dry run:      with the dry-run policies enforced: ${r.dryRun.decision} (${r.dryRun.message})`);
   for (const a of r.audits) lines.push(`audit:        ${a.policy} rule ${a.rule} matched (recorded)`);
   lines.push('');

@@ -82,6 +82,13 @@ test('accepted_policy_shows_the_enforced_condition_message', () => {
   assert.equal(rows[0]!.message, 'rules[0] holds to[0].operation.methods: needs a waypoint');
 });
 
+test('fully_enforced_policy_has_no_message', () => {
+  const o = object('allow-web', { conditions: [...accepted, { type: 'Enforced', status: 'True', reason: 'Enforced', message: 'every rule enforced by the node agents' }] });
+  const rows = policyRows({ objects: [o], dumps: [] }, policiesFor);
+  assert.equal(rows[0]!.message, undefined);
+  assert.equal(rows[0]!.conditions.length, 2, 'the conditions stay in -o json');
+});
+
 test('policy_not_yet_given_status_shows_accepted_dash', () => {
   const rows = policyRows({ objects: [object('new')], dumps: [] }, policiesFor);
   assert.equal(rows[0]!.accepted, undefined);

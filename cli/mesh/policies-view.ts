@@ -64,7 +64,9 @@ export function policyRows(input: PoliciesInput, select: PolicySelector): Policy
     const conditions = o.status?.conditions ?? [];
     const accepted = conditions.find((c) => c.type === 'Accepted');
     const enforced = conditions.find((c) => c.type === 'Enforced');
-    const message = accepted?.status === 'False' ? accepted.message : (enforced?.message ?? undefined);
+    // The refusal; else what is not enforced as written (Enforced=False: PartiallyEnforced,
+    // DryRun, WaypointRequired, ...); a fully enforced policy needs no message.
+    const message = accepted?.status === 'False' ? accepted.message : enforced && enforced.status !== 'True' ? enforced.message : undefined;
     const refs = o.spec?.targetRefs ?? (o.spec?.targetRef ? [o.spec.targetRef] : []);
     rows.set(key, {
       namespace: ns,
