@@ -301,13 +301,16 @@ export function renderCheck(r: CheckResult, format: OutputFormat): string {
   lines.push(`from:         ${r.from.identity}${src}`);
   const dests = r.to.destinations.map((d) => `${d.workload} ${addr(d.ip, d.port)} on ${d.node}`);
   const what = r.to.kind === 'Service' ? `Service ${r.to.namespace}/${r.to.name} port ${r.to.port}` : `pod ${r.to.namespace}/${r.to.name} port ${r.to.port}`;
-  lines.push(`to:           ${what}${r.to.kind === 'Service' ? ` -> ${dests.length === 1 ? dests[0] : `${dests.length} endpoints`}` : ` (${dests[0]?.split(' ').slice(1).join(' ') ?? ''})`}`);
+  lines.push(`to:           ${what}${r.to.kind === 'Service' ? ` -> ${dests.length === 1 ? dests[0] : `${dests.length} endpoints:`}` : ` (${dests[0]?.split(' ').slice(1).join(' ') ?? ''})`}`);
+  if (r.to.kind === 'Service' && dests.length > 1) for (const d of dests) lines.push(`                ${d}`);
   if (r.http) {
     const h = Object.entries(r.http.headers ?? {}).map(([k, v]) => `${k}=${v}`);
     lines.push(`http:         ${[r.http.method, r.http.path, ...h].filter((x) => x !== undefined).join(' ')}`);
   }
   for (const s of r.enforcement) {
-    if (s.enforced) lines.push(`enforced at:  ${s.where}: ${s.decision} (${s.message})`);
+    const nodes = [...new Set(r.to.destinations.map((d) => d.node))].sort();
+    const where = s.at === 'node-agent' && r.to.destinations.length > 1 ? `the node agent of each endpoint (${nodes.join(', ')})` : s.where;
+    if (s.enforced) lines.push(`enforced at:  ${where}: ${s.decision} (${s.message})`);
     else lines.push(`not enforced: ${s.where} (waypoints do not enforce authorization yet) would ${s.decision === 'ALLOW' ? 'allow' : 'deny'}: ${s.message}`);
   }
   if (r.dryRun) lines.push(`dry run:      with the dry-run policies enforced: ${r.dryRun.decision} (${r.dryRun.message})`);
