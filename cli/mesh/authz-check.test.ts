@@ -223,7 +223,7 @@ test('check_table_text_says_decision_source_target_and_considered_policies', () 
   assert.equal(lines[0], 'DENY: denied by DENY policy shop/deny-legacy rule 0');
   assert.match(text, /^from: +spiffe:\/\/cluster.local\/ns\/legacy\/sa\/old from 10.244.2.9 \(pod legacy\/legacy-1\)$/m);
   assert.match(text, /^to: +Service shop\/web port 80 -> 2 endpoints:\n {16}shop\/web-1 10.244.1.5:8080 on node-1\n {16}shop\/web-2 10.244.2.6:8080 on node-2$/m);
-  assert.match(text, /^enforced at: +node agent on node-1: DENY \(denied by DENY policy shop\/deny-legacy rules\[0\]\)$/m);
+  assert.match(text, /^enforced at: +the node agent of each endpoint \(node-1, node-2\): DENY \(denied by DENY policy shop\/deny-legacy rules\[0\]\)$/m);
   assert.match(text, /^POLICY +ACTION +DRY-RUN +AT +MATCHED +WHY$/m);
   assert.match(text, /^shop\/deny-legacy +DENY +no +node-agent +rule 0 /m);
   assert.match(text, /^shop\/allow-frontend +ALLOW +no +node-agent +no /m);
