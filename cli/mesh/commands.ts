@@ -166,7 +166,8 @@ export function authzCommands(program: Command): void {
       const sourceIp = o.sourceIp === undefined ? undefined : parseSourceIp(o.sourceIp);
       const http = httpAttributes(o);
       const rec = target('authz check', cmd);
-      const { config } = await fetchControllerConfig(rec);
+      const { pod, config } = await fetchControllerConfig(rec);
+      if (config.resources.length === 0) throw new CliError(`the controller (${pod}) has no config yet (its cluster watch has not synced, or nothing is in the mesh): nothing to evaluate; see ambientctl status`);
       const view = configView(config);
       const result = checkAccess(view, resolveFrom(from, sourceIp, view), resolveTo(to, view), http, ENGINE);
       // Exit 0 whatever the decision: it is an answer, not an error.
