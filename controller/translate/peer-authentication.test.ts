@@ -135,11 +135,105 @@ test('peer_authentication_with_bad_selector_rejected_alone', () => {
   assert.match(problemsOf(r, 'PeerAuthentication', 'shop/bad')[0]?.message ?? '', /matchLabels\["app"\] is not a string/);
 });
 
-test('peer_authentication_port_level_mtls_is_reported_and_top_level_mode_applies', () => {
+// portLevelMtls (https://istio.io/latest/docs/reference/config/security/peer_authentication/:
+// "Port specific mutual TLS settings. These only apply when a workload selector is
+// specified."; a port's UNSET inherits the workload's resolved mode, as istiod's
+// ComposePeerAuthentication does).
+function portsOf(policies: PeerAuthentication[], o: { labels?: Record<string, string> } = {}): { mode: string; ports?: Record<string, string>; problems: string[] } {
+  const r = translate(cluster({ namespaces: [namespace('shop')], pods: [pod('web', { ns: 'shop', labels: o.labels ?? APP })], peerAuthentications: policies }), { trustDomain: TD });
+  const w = mustWorkload(r, 'web', 'shop');
+  const out: { mode: string; ports?: Record<string, string>; problems: string[] } = { mode: w.mtlsMode, problems: r.problems.filter((p) => p.kind === 'PeerAuthentication').map((p) => `${p.key}: ${p.message}`) };
+  if (w.mtlsPorts) out.ports = w.mtlsPorts;
+  return out;
+}
+
+test('peer_authentication_port_level_strict_under_permissive_workload', () => {
+  const r = portsOf([pa('web', 'shop', 'PERMISSIVE', { selector: APP, portLevelMtls: { '8080': { mode: 'STRICT' } } })]);
+  assert.deepEqual(r, { mode: 'PERMISSIVE', ports: { '8080': 'STRICT' }, problems: [] });
+});
+
+test('peer_authentication_port_level_permissive_under_strict_workload', () => {
+  const r = portsOf([pa('web', 'shop', 'STRICT', { selector: APP, portLevelMtls: { '9000': { mode: 'PERMISSIVE' } } })]);
+  assert.deepEqual(r, { mode: 'STRICT', ports: { '9000': 'PERMISSIVE' }, problems: [] });
+});
+
+test('peer_authentication_port_level_permissive_under_inherited_namespace_strict', () => {
+  const r = portsOf([pa('ns', 'shop', 'STRICT'), pa('web', 'shop', 'UNSET', { selector: APP, portLevelMtls: { '9000': { mode: 'PERMISSIVE' } } })]);
+  assert.deepEqual(r, { mode: 'STRICT', ports: { '9000': 'PERMISSIVE' }, problems: [] });
+});
+
+test('peer_authentication_port_level_permissive_under_inherited_mesh_strict_with_unset_namespace', () => {
+  const r = portsOf([pa('mesh', 'ambient-system', 'STRICT'), pa('ns', 'shop', 'UNSET'), pa('web', 'shop', undefined, { selector: APP, portLevelMtls: { '9000': { mode: 'PERMISSIVE' } } })]);
+  assert.deepEqual(r, { mode: 'STRICT', ports: { '9000': 'PERMISSIVE' }, problems: [] });
+});
+
+test('peer_authentication_port_level_unset_inherits_the_workload_mode', () => {
+  const r = portsOf([pa('ns', 'shop', 'STRICT'), pa('web', 'shop', 'PERMISSIVE', { selector: APP, portLevelMtls: { '8080': { mode: 'UNSET' }, '8081': {} } })]);
+  assert.deepEqual(r, { mode: 'PERMISSIVE', problems: [] });
+});
+
+test('peer_authentication_port_level_same_as_workload_mode_is_left_out', () => {
+  const r = portsOf([pa('web', 'shop', 'STRICT', { selector: APP, portLevelMtls: { '8080': { mode: 'STRICT' }, '9090': { mode: 'PERMISSIVE' } } })]);
+  assert.deepEqual(r, { mode: 'STRICT', ports: { '9090': 'PERMISSIVE' }, problems: [] });
+});
+
+test('peer_authentication_port_level_disable_is_permissive_and_reported', () => {
+  const r = portsOf([pa('web', 'shop', 'STRICT', { selector: APP, portLevelMtls: { '8080': { mode: 'DISABLE' } } })]);
+  assert.equal(r.mode, 'STRICT');
+  assert.deepEqual(r.ports, { '8080': 'PERMISSIVE' });
+  assert.match(r.problems.join('\n'), /shop\/web: spec\.portLevelMtls\["8080"\]\.mode: DISABLE is not supported in ambient mode; treated as PERMISSIVE/);
+});
+
+test('peer_authentication_port_level_in_namespace_policy_is_ignored_and_reported', () => {
+  const r = portsOf([pa('ns', 'shop', 'PERMISSIVE', { portLevelMtls: { '8080': { mode: 'STRICT' } } })]);
+  assert.equal(r.mode, 'PERMISSIVE');
+  assert.equal(r.ports, undefined);
+  assert.match(r.problems.join('\n'), /shop\/ns: spec\.portLevelMtls is ignored: port-level modes only take effect in a policy with a workload selector/);
+});
+
+test('peer_authentication_port_level_in_mesh_policy_is_ignored_and_reported', () => {
+  const r = portsOf([pa('mesh', 'ambient-system', 'STRICT', { portLevelMtls: { '8080': { mode: 'PERMISSIVE' } } })]);
+  assert.deepEqual(r.ports, undefined);
+  assert.equal(r.mode, 'STRICT');
+  assert.match(r.problems.join('\n'), /ambient-system\/mesh: spec\.portLevelMtls is ignored/);
+});
+
+test('peer_authentication_port_level_junk_in_namespace_policy_does_not_cost_its_mode', () => {
+  const r = portsOf([pa('ns', 'shop', 'STRICT', { portLevelMtls: { http: { mode: 'nope' } } })]);
+  assert.equal(r.mode, 'STRICT');
+});
+
+test('peer_authentication_port_level_of_a_policy_selecting_other_pods_does_not_apply', () => {
+  const r = portsOf([pa('db', 'shop', 'PERMISSIVE', { selector: { app: 'db' }, portLevelMtls: { '5432': { mode: 'STRICT' } } })]);
+  assert.deepEqual(r, { mode: 'PERMISSIVE', problems: [] });
+});
+
+test('peer_authentication_port_level_of_the_oldest_workload_policy_only', () => {
+  const older = pa('older', 'shop', 'PERMISSIVE', { selector: APP, created: '2023-01-01T00:00:00Z', portLevelMtls: { '8080': { mode: 'STRICT' } } });
+  const newer = pa('newer', 'shop', 'PERMISSIVE', { selector: APP, created: '2024-01-01T00:00:00Z', portLevelMtls: { '9090': { mode: 'STRICT' } } });
+  assert.deepEqual(portsOf([newer, older]).ports, { '8080': 'STRICT' });
+});
+
+test('peer_authentication_port_level_bad_port_rejects_the_policy_alone', () => {
+  for (const key of ['0', '65536', 'http', '-1', '80.5']) {
+    const r = portsOf([pa('ns', 'shop', 'STRICT'), pa('web', 'shop', 'PERMISSIVE', { selector: APP, portLevelMtls: { [key]: { mode: 'STRICT' } } })]);
+    assert.equal(r.mode, 'STRICT', key);
+    assert.equal(r.ports, undefined, key);
+    assert.match(r.problems.join('\n'), new RegExp(`shop/web: spec\\.portLevelMtls\\[${JSON.stringify(key).replace(/[.]/g, '\\.')}\\]: .* is not a port number \\(1-65535\\); the policy is ignored`), key);
+  }
+});
+
+test('peer_authentication_port_level_bad_mode_rejects_the_policy_alone', () => {
+  const r = portsOf([pa('web', 'shop', 'STRICT', { selector: APP, portLevelMtls: { '8080': { mode: 'permissive' } } })]);
+  assert.equal(r.mode, 'PERMISSIVE');
+  assert.match(r.problems.join('\n'), /spec\.portLevelMtls\["8080"\]\.mode: "permissive" is not one of .* did you mean PERMISSIVE\?/);
+});
+
+test('peer_authentication_selector_in_root_namespace_is_ignored_and_reported', () => {
   const r = translate(
-    cluster({ namespaces: [namespace('shop')], pods: [pod('web', { ns: 'shop' })], peerAuthentications: [pa('ns', 'shop', 'PERMISSIVE', { portLevelMtls: { '8080': { mode: 'STRICT' } } })] }),
+    cluster({ namespaces: [namespace('ambient-system')], pods: [pod('web', { ns: 'ambient-system', labels: APP })], peerAuthentications: [pa('web', 'ambient-system', 'STRICT', { selector: APP })] }),
     { trustDomain: TD },
   );
-  assert.equal(mustWorkload(r, 'web', 'shop').mtlsMode, 'PERMISSIVE');
-  assert.match(problemsOf(r, 'PeerAuthentication', 'shop/ns')[0]?.message ?? '', /portLevelMtls is not supported yet/);
+  assert.equal(mustWorkload(r, 'web', 'ambient-system').mtlsMode, 'PERMISSIVE');
+  assert.match(problemsOf(r, 'PeerAuthentication', 'ambient-system/web')[0]?.message ?? '', /selector in the root namespace ambient-system is ignored, as Istio ignores it/);
 });

@@ -79,6 +79,7 @@ export function translate(input: ClusterState, opts: TranslateOptions): Translat
         namespaceLabels: labelsOf,
         waypoints,
         mtlsMode: (ns, labels) => mtls.modeFor(ns, labels),
+        mtlsPorts: (ns, labels) => mtls.portModesFor(ns, labels),
         remark: (m) => problems.report('Pod', key, m),
       }),
     );

@@ -14,6 +14,8 @@ export interface PodContext {
   namespaceLabels(namespace: string): Labels;
   waypoints: WaypointIndex;
   mtlsMode(namespace: string, labels: Labels): MtlsMode;
+  /** Port-level modes that differ from mtlsMode (PeerAuthentication portLevelMtls). */
+  mtlsPorts?(namespace: string, labels: Labels): Record<string, MtlsMode> | undefined;
   /** A remark about the pod that does not stop its translation. */
   remark(message: string): void;
 }
@@ -31,6 +33,7 @@ export function translatePod(pod: V1Pod, ctx: PodContext): Workload {
         return binding.ref;
       },
       mtlsMode: (ns, labels) => ctx.mtlsMode(ns, labels),
+      mtlsPorts: (ns, labels) => ctx.mtlsPorts?.(ns, labels),
       remark: (m) => ctx.remark(m),
     });
   } catch (err) {

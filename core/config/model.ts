@@ -44,6 +44,11 @@ export interface Workload {
   waypoint?: WaypointRef;
   /** STRICT: only HBONE (mTLS) is accepted inbound; PERMISSIVE: plaintext too. */
   mtlsMode: MtlsMode;
+  /** Port-level modes (PeerAuthentication portLevelMtls of the workload policy selecting
+   * the pod), resolved: key = the workload's target (container) port as a decimal string;
+   * holds only the ports whose mode differs from mtlsMode. Absent: every port has mtlsMode.
+   * The mode of a port: `mtlsPorts?.[String(port)] ?? mtlsMode`. */
+  mtlsPorts?: Record<string, MtlsMode>;
   /** Health as the cluster reports it (pod Ready). */
   healthy: boolean;
 }

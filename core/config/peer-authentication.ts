@@ -1,17 +1,28 @@
-// A workload's mTLS mode from PeerAuthentication.ambient.dev/v1 (Istio's
-// security.istio.io/v1 PeerAuthentication, same fields and semantics). Shared by the
+// A workload's mTLS mode, and its port-level modes, from PeerAuthentication.ambient.dev/v1
+// (Istio's security.istio.io/v1 PeerAuthentication, same fields and semantics:
+// https://istio.io/latest/docs/reference/config/security/peer_authentication/ and
+// https://istio.io/latest/docs/concepts/security/#peer-authentication). Shared by the
 // controller's translation and the node agent, which decides alone for a pod its CNI
 // plugin announces before the controller's config speaks of it:
-//   - three levels, most specific first: a policy with a workload selector in the pod's
+//   - three scopes, most specific first: a policy with a workload selector in the pod's
 //     namespace, a namespace-wide one (no selector, or empty matchLabels) in the pod's
-//     namespace, a mesh-wide one (no selector) in the root namespace;
-//   - at each level the oldest policy wins (creationTimestamp, then name), as Istio picks
+//     namespace, a mesh-wide one (no selector) in the root namespace. A policy with a
+//     selector in the root namespace is ignored and reported, as Istio ignores it (istiod's
+//     ComposePeerAuthentication: "Workload-level policy, aka the one with selector and not in
+//     root namespace");
+//   - at each scope the oldest policy wins (creationTimestamp, then name), as Istio picks
 //     one among conflicting policies;
-//   - UNSET (or no mtls at all) inherits from the next level; nothing set: PERMISSIVE.
+//   - UNSET (or no mtls at all) inherits from the next scope; nothing set: PERMISSIVE
+//     ("Inherit from parent, if has one. Otherwise treated as PERMISSIVE");
+//   - portLevelMtls (keyed by the workload's own port, the container port traffic arrives
+//     on) takes effect only in a policy with a workload selector ("These only apply when a
+//     workload selector is specified"); in a namespace-wide or mesh-wide policy it is
+//     ignored and reported. A port's UNSET inherits the policy's own resolved mode (which
+//     may itself be inherited), as ComposePeerAuthentication does ("Inherit from workload
+//     level");
 //   - DISABLE is not supported in ambient mode (Istio's ztunnel has no plaintext-only
-//     inbound either): it counts as PERMISSIVE and is reported.
-// Left out for now: portLevelMtls (per-port modes). A policy that has it is applied with
-// its top-level mode and reported, so that nobody believes a port is STRICT when it is not.
+//     inbound either): it counts as PERMISSIVE, at the top level and per port, and is
+//     reported.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { MtlsMode } from './model.js';
 
@@ -33,12 +44,16 @@ export interface PeerAuthenticationObject {
 /** A policy that cannot be applied; the message says why (the policy is ignored). */
 export class PeerAuthenticationRejected extends Error {}
 
-export interface MtlsIndex {
-  modeFor(namespace: string, podLabels: Labels): MtlsMode;
-}
-
 /** Where a PeerAuthentication's problems are reported: its `namespace/name` key and the message. */
 export type MtlsReport = (key: string, message: string) => void;
+
+export interface MtlsIndex {
+  modeFor(namespace: string, podLabels: Labels): MtlsMode;
+  /** The port-level modes of the workload policy selecting the pod, resolved, keeping only
+   * the ports whose mode differs from modeFor's (key: the port as a decimal string);
+   * undefined when there is none (the Workload's mtlsPorts). */
+  portModesFor(namespace: string, podLabels: Labels): Record<string, MtlsMode> | undefined;
+}
 
 interface Compiled {
   name: string;
@@ -46,6 +61,8 @@ interface Compiled {
   /** Undefined: namespace-wide (mesh-wide in the root namespace). */
   selector?: Labels;
   mode: Mode;
+  /** portLevelMtls, kept only for a policy with a selector: port -> mode. */
+  ports?: Map<number, Mode>;
 }
 
 function readMode(v: unknown, path: string, report: (m: string) => void): Mode {
@@ -58,6 +75,28 @@ function readMode(v: unknown, path: string, report: (m: string) => void): Mode {
   const upper = typeof v === 'string' ? v.toUpperCase() : '';
   const hint = ['UNSET', 'STRICT', 'PERMISSIVE', 'DISABLE'].includes(upper) ? ` (modes are upper case: did you mean ${upper}?)` : '';
   throw new PeerAuthenticationRejected(`${path}: ${JSON.stringify(v)} is not one of UNSET, STRICT, PERMISSIVE, DISABLE${hint}; the policy is ignored`);
+}
+
+/** Highest port number (a TCP port). */
+const MAX_PORT = 65535;
+
+/** spec.portLevelMtls: `{"<port>": {mode}}`; a key that is not a port, or a mode that is not
+ * one of the four, rejects the policy (Istio's schema: map<uint32, MutualTLS>, port > 0). */
+function readPortLevel(v: unknown, report: (m: string) => void): Map<number, Mode> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new PeerAuthenticationRejected('spec.portLevelMtls is not a map of port to {mode}; the policy is ignored');
+  const out = new Map<number, Mode>();
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    const path = `spec.portLevelMtls[${JSON.stringify(k)}]`;
+    const port = /^[0-9]{1,5}$/.test(k) ? Number(k) : NaN;
+    if (!(port >= 1 && port <= MAX_PORT)) throw new PeerAuthenticationRejected(`${path}: ${JSON.stringify(k)} is not a port number (1-${MAX_PORT}); the policy is ignored`);
+    if (val !== undefined && val !== null && (typeof val !== 'object' || Array.isArray(val))) {
+      throw new PeerAuthenticationRejected(`${path} is not an object {mode}; the policy is ignored`);
+    }
+    if (out.has(port)) throw new PeerAuthenticationRejected(`${path}: port ${port} is given twice; the policy is ignored`);
+    out.set(port, readMode((val as { mode?: unknown } | null | undefined)?.mode, `${path}.mode`, report));
+  }
+  return out;
 }
 
 function readLabels(v: unknown, path: string): Labels {
@@ -101,11 +140,18 @@ function compile(pa: PeerAuthenticationObject, report: (m: string) => void): { n
     throw new PeerAuthenticationRejected('spec.mtls is not an object; the policy is ignored');
   }
   const mode = readMode((mtls as { mode?: unknown } | undefined)?.mode, 'spec.mtls.mode', report);
-  if (s.portLevelMtls && typeof s.portLevelMtls === 'object' && Object.keys(s.portLevelMtls).length > 0) {
-    report(`spec.portLevelMtls is not supported yet and is ignored; the policy's mode ${mode} applies to every port`);
-  }
   const policy: Compiled = { name, created: creationMs(meta), mode };
-  if (selector) policy.selector = selector;
+  if (selector) {
+    policy.selector = selector;
+    const ports = readPortLevel(s.portLevelMtls, report);
+    if (ports && ports.size > 0) policy.ports = ports;
+  } else if (s.portLevelMtls !== undefined && s.portLevelMtls !== null && !(typeof s.portLevelMtls === 'object' && Object.keys(s.portLevelMtls).length === 0)) {
+    // Not read at all: a mistake in a field that takes no effect must not cost the
+    // namespace (or the mesh) its mode.
+    report(
+      `spec.portLevelMtls is ignored: port-level modes only take effect in a policy with a workload selector (spec.selector.matchLabels); the policy's mode ${mode} applies to every port`,
+    );
+  }
   return { namespace, policy };
 }
 
@@ -138,6 +184,10 @@ export function indexPeerAuthentications(policies: readonly PeerAuthenticationOb
       report(key, message);
       continue;
     }
+    if (compiled.namespace === rootNamespace && compiled.policy.selector) {
+      report(key, `a policy with a workload selector in the root namespace ${rootNamespace} is ignored, as Istio ignores it; put it in the workload's namespace, or remove the selector to make it mesh-wide`);
+      continue;
+    }
     let level = byNamespace.get(compiled.namespace);
     if (!level) byNamespace.set(compiled.namespace, (level = { wide: [], selected: [] }));
     (compiled.policy.selector ? level.selected : level.wide).push(compiled.policy);
@@ -147,12 +197,28 @@ export function indexPeerAuthentications(policies: readonly PeerAuthenticationOb
     level.selected.sort(oldestFirst);
   }
   const mesh = byNamespace.get(rootNamespace)?.wide[0];
+  /** The workload policy selecting the pod (oldest first) and the pod's resolved mode. */
+  const resolve = (namespace: string, podLabels: Labels): { workload?: Compiled; mode: MtlsMode } => {
+    const level = byNamespace.get(namespace);
+    const workload = level?.selected.find((p) => selects(p.selector!, podLabels));
+    const chain = [workload, level?.wide[0], mesh];
+    for (const p of chain) if (p && p.mode !== 'UNSET') return { workload, mode: p.mode };
+    return { workload, mode: 'PERMISSIVE' };
+  };
   return {
     modeFor(namespace, podLabels) {
-      const level = byNamespace.get(namespace);
-      const chain = [level?.selected.find((p) => selects(p.selector!, podLabels)), level?.wide[0], mesh];
-      for (const p of chain) if (p && p.mode !== 'UNSET') return p.mode;
-      return 'PERMISSIVE';
+      return resolve(namespace, podLabels).mode;
+    },
+    portModesFor(namespace, podLabels) {
+      const { workload, mode } = resolve(namespace, podLabels);
+      if (!workload?.ports) return undefined;
+      const out: Record<string, MtlsMode> = {};
+      for (const port of [...workload.ports.keys()].sort((a, b) => a - b)) {
+        const m = workload.ports.get(port)!;
+        const resolved = m === 'UNSET' ? mode : m;
+        if (resolved !== mode) out[String(port)] = resolved;
+      }
+      return Object.keys(out).length > 0 ? out : undefined;
     },
   };
 }

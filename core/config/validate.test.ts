@@ -200,3 +200,22 @@ test('validate_reports_values_json_cannot_show_instead_of_throwing', () => {
   cyclic.self = cyclic;
   assert.match(error(W(workload({ ips: cyclic as never }))), /ips: must be an array, got \[object Object\]/);
 });
+
+test('validate_accepts_workload_port_level_mtls_modes', () => {
+  const r = W(workload({ mtlsMode: 'STRICT', mtlsPorts: { '8080': 'PERMISSIVE', '65535': 'PERMISSIVE' } }));
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  assert.deepEqual((r.resource.body as Workload).mtlsPorts, { '8080': 'PERMISSIVE', '65535': 'PERMISSIVE' });
+});
+
+test('validate_rejects_bad_port_level_mtls_naming_the_port', () => {
+  assert.equal(error(W(workload({ mtlsPorts: { http: 'STRICT' } }))), 'Workload 1234: mtlsPorts["http"]: "http" is not a port number (1-65535, decimal)');
+  for (const k of ['0', '65536', '080', '-1', '']) assert.match(error(W(workload({ mtlsPorts: { [k]: 'PERMISSIVE' } }))), /is not a port number/, k);
+  assert.match(error(W(workload({ mtlsPorts: { '8080': 'DISABLE' as never } }))), /mtlsPorts\["8080"\]: "DISABLE" is not one of STRICT, PERMISSIVE/);
+  assert.match(error(W(workload({ mtlsPorts: ['STRICT'] as never }))), /mtlsPorts: must be an object/);
+});
+
+test('validate_drops_port_level_entries_equal_to_the_workload_mode', () => {
+  const r = W(workload({ mtlsMode: 'STRICT', mtlsPorts: { '8080': 'STRICT' } }));
+  assert.ok(r.ok);
+  assert.equal((r.resource.body as Workload).mtlsPorts, undefined);
+});

@@ -187,9 +187,26 @@ function workload(b: Obj): Workload {
     healthy: bool('healthy', b.healthy),
   };
   if (hostNetwork !== undefined) w.hostNetwork = hostNetwork;
+  const mtlsPorts = optional(b, 'mtlsPorts', (path, v) => portModes(path, v, w.mtlsMode));
+  if (mtlsPorts && Object.keys(mtlsPorts).length > 0) w.mtlsPorts = mtlsPorts;
   const wp = optional(b, 'waypoint', waypointRef);
   if (wp) w.waypoint = wp;
   return w;
+}
+
+/** Workload.mtlsPorts: decimal port (1-65535, no leading zero) -> STRICT | PERMISSIVE. An
+ * entry equal to the workload's mtlsMode says nothing and is left out of the copy, so that
+ * two spellings of one configuration compare equal. */
+function portModes(path: string, v: unknown, mode: Workload['mtlsMode']): Record<string, Workload['mtlsMode']> {
+  const o = obj(path, v);
+  const out: Record<string, Workload['mtlsMode']> = {};
+  for (const [k, val] of Object.entries(o)) {
+    const at = `${path}[${show(k)}]`;
+    if (!/^[1-9][0-9]{0,4}$/.test(k) || Number(k) > 65535) throw new Invalid(at, `${show(k)} is not a port number (1-65535, decimal)`);
+    const m = oneOf(at, val, ['STRICT', 'PERMISSIVE'] as const);
+    if (m !== mode) out[k] = m;
+  }
+  return out;
 }
 
 function servicePort(path: string, v: unknown): ServicePort {

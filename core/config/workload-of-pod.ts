@@ -33,6 +33,9 @@ export interface WorkloadOfPodContext {
   waypoint?(namespace: string, labels: Labels, namespaceLabels: Labels): WaypointRef | undefined;
   /** From the namespace's and workload's PeerAuthentications (core/config/peer-authentication.ts). */
   mtlsMode: (namespace: string, labels: Labels) => MtlsMode;
+  /** Port-level modes that differ from mtlsMode (the workload policy's portLevelMtls,
+   * resolved: core/config/peer-authentication.ts portModesFor); absent or undefined: none. */
+  mtlsPorts?: (namespace: string, labels: Labels) => Record<string, MtlsMode> | undefined;
   /** Addresses known before the pod's status has them (the CNI hand-off); else the status's. */
   ips?: readonly string[];
   /** The node, when spec.nodeName is not set yet (never for a pod the CNI plugin runs for). */
@@ -159,6 +162,8 @@ export function workloadOfPod(pod: V1Pod, ctx: WorkloadOfPodContext): Workload {
     healthy: isPodReady(pod),
   };
   if (hostNetwork) w.hostNetwork = true;
+  const mtlsPorts = ctx.mtlsPorts?.(namespace, labels);
+  if (mtlsPorts && Object.keys(mtlsPorts).length > 0) w.mtlsPorts = { ...mtlsPorts };
   if (waypoint) w.waypoint = waypoint;
   return w;
 }

@@ -101,7 +101,7 @@ function bounded(s: string): string {
 /** One attribute's value for matching, or why there is none. */
 type Value<T> = { value: T } | { missing: string };
 
-/** Result of matching a field: undefined when it matches, else the reason it does not. */
+/** Result of matching a field or an entry: undefined when it matches, else the reason it does not. */
 type Miss = string | undefined;
 
 /**
@@ -238,24 +238,25 @@ function matchCondition(path: string, c: PolicyCondition, a: Attrs): Miss {
   return `${path}: the key ${quote(key)} is not known, so the condition never holds`;
 }
 
-/** Why `rule` does not match (undefined: it matches). `path` is `rules[<i>]`. */
-function matchRule(path: string, rule: PolicyRule, a: Attrs, policyNs: string): Miss {
+/** What a rule matched on (`hit`, relative to the rule) or why it does not match (`miss`,
+ * with the full path). `path` is `rules[<i>]`. */
+function matchRule(path: string, rule: PolicyRule, a: Attrs, policyNs: string): { miss: string } | { hit: string[] } {
+  const hit: string[] = [];
   const from = rule.from ?? [];
   if (from.length > 0) {
     const misses: string[] = [];
-    let ok = false;
     for (let i = 0; i < from.length; i++) {
       const s = from[i] ?? {};
       const ep = `${path}.from[${i}]`;
       const miss = isEmpty(s) ? `${ep}.source: has no field to match (an empty source matches nothing)` : matchSource(ep, s, a, policyNs);
       if (miss === undefined) {
-        ok = true;
+        hit.push(`from[${i}].source (${presentFields(s)})`);
         break;
       }
       misses.push(miss);
     }
-    if (!ok) return joinMisses(misses);
-  }
+    if (hit.length === 0) return { miss: joinMisses(misses) };
+  } else hit.push('any source');
   const to = rule.to ?? [];
   if (to.length > 0) {
     const misses: string[] = [];
@@ -265,22 +266,31 @@ function matchRule(path: string, rule: PolicyRule, a: Attrs, policyNs: string): 
       const ep = `${path}.to[${i}]`;
       const miss = isEmpty(o) ? `${ep}.operation: has no field to match (an empty operation matches nothing)` : matchOperation(ep, o, a);
       if (miss === undefined) {
+        hit.push(`to[${i}].operation (${presentFields(o)})`);
         ok = true;
         break;
       }
       misses.push(miss);
     }
-    if (!ok) return joinMisses(misses);
-  }
+    if (!ok) return { miss: joinMisses(misses) };
+  } else hit.push('any operation');
   const when = rule.when ?? [];
   for (let i = 0; i < when.length; i++) {
     const c = when[i]!;
     const cp = `${path}.when[${i}]`;
-    if (!(c.values?.length || c.notValues?.length)) return `${cp}(${c.key}): has no values to match (the condition never holds)`;
+    if (!(c.values?.length || c.notValues?.length)) return { miss: `${cp}(${c.key}): has no values to match (the condition never holds)` };
     const miss = matchCondition(cp, c, a);
-    if (miss !== undefined) return miss;
+    if (miss !== undefined) return { miss };
+    hit.push(`when[${i}] (${c.key})`);
   }
-  return undefined;
+  return { hit };
+}
+
+function presentFields(o: object): string {
+  return Object.entries(o)
+    .filter(([, v]) => Array.isArray(v) && v.length > 0)
+    .map(([k]) => k)
+    .join(', ');
 }
 
 function isEmpty(o: object): boolean {
@@ -319,14 +329,14 @@ function considerPolicy(policy: Policy, a: Attrs): ConsideredPolicy {
       rule = projected.rule;
       if (!rule) continue;
     }
-    const miss = matchRule(path, rule, a, policy.namespace);
-    if (miss === undefined) {
+    const m = matchRule(path, rule, a, policy.namespace);
+    if ('hit' in m) {
       out.matched = true;
       out.rule = i;
-      reasons.push(`${path} matched${describeMatch(rule)}`);
+      reasons.push(`${path} matched${describeMatch(rule, m.hit)}`);
       break;
     }
-    reasons.push(miss);
+    reasons.push(m.miss);
   }
   // Bound the record: keep the first reasons and the one saying which rule matched.
   const capped = reasons.map(bounded);
@@ -341,12 +351,10 @@ function considerPolicy(policy: Policy, a: Attrs): ConsideredPolicy {
   return out;
 }
 
-function describeMatch(rule: PolicyRule): string {
-  const parts: string[] = [];
+/** ` on from[0].source (principals), to[1].operation (ports)`, or why an empty rule matched. */
+function describeMatch(rule: PolicyRule, hit: string[]): string {
   if (!rule.from?.length && !rule.to?.length && !rule.when?.length) return ' (an empty rule matches every request)';
-  if (!rule.from?.length) parts.push('any source');
-  if (!rule.to?.length) parts.push('any operation');
-  return parts.length ? ` (${parts.join(', ')})` : '';
+  return `: ${hit.join(', ')}`;
 }
 
 function listPolicies(keys: string[]): string {

@@ -21,3 +21,47 @@ test('deny_rule_keeps_its_ports_and_loses_methods', () => {
 test('allow_rule_with_l7_field_is_dropped', () => {
   assert.equal(projectForNodeAgent(rule({ to: [{ methods: ['GET'] }] }), 'ALLOW').rule, undefined);
 });
+
+test('l4_only_rule_is_kept_as_is', () => {
+  const r = rule({ from: [{ principals: ['a'] }], to: [{ ports: [1] }], when: [{ key: 'source.ip', values: ['10.0.0.0/8'] }] });
+  const p = projectForNodeAgent(r, 'ALLOW');
+  assert.equal(p.rule, r);
+  assert.deepEqual(p.notes, []);
+  assert.deepEqual(l7FieldsOf(r), []);
+});
+
+test('every_l7_source_and_operation_field_is_listed', () => {
+  const r = rule({
+    from: [{ requestPrincipals: ['a'], notRequestPrincipals: ['b'], remoteIpBlocks: ['1.1.1.1'], notRemoteIpBlocks: ['2.2.2.2'] }],
+    to: [{ hosts: ['h'], notHosts: ['h'], methods: ['GET'], notMethods: ['PUT'], paths: ['/'], notPaths: ['/x'] }],
+  });
+  assert.equal(l7FieldsOf(r).length, 10);
+});
+
+test('audit_rule_with_l7_field_is_dropped_like_allow', () => {
+  assert.equal(projectForNodeAgent(rule({ to: [{ paths: ['/x'] }] }), 'AUDIT').rule, undefined);
+});
+
+test('deny_rule_with_only_l7_to_has_no_effect_as_istiod_says', () => {
+  const p = projectForNodeAgent(rule({ from: [{ namespaces: ['a'] }], to: [{ methods: ['GET'] }] }), 'DENY');
+  assert.equal(p.rule, undefined);
+  assert.match(p.notes.join('\n'), /to\[0\]\.operation held only L7 fields/);
+  assert.match(p.notes.join('\n'), /no operation of this DENY rule is left at L4/);
+});
+
+test('deny_rule_with_l7_when_matches_nothing', () => {
+  const p = projectForNodeAgent(rule({ when: [{ key: 'request.headers[x]', values: ['1'] }] }), 'DENY');
+  assert.equal(p.rule, undefined);
+  assert.match(p.notes.join('\n'), /when\[0\] \(request\.headers\[x\]\) cannot be evaluated at the node agent/);
+});
+
+test('deny_rule_keeps_a_mixed_entry_and_an_emptied_one_in_place', () => {
+  const p = projectForNodeAgent(rule({ from: [{ requestPrincipals: ['*'] }, { namespaces: ['a'], remoteIpBlocks: ['1.2.3.4'] }] }), 'DENY');
+  assert.deepEqual(p.rule?.from, [{}, { namespaces: ['a'] }]);
+});
+
+test('projection_does_not_change_its_input', () => {
+  const r = rule({ to: [{ ports: [1], methods: ['GET'] }] });
+  projectForNodeAgent(r, 'DENY');
+  assert.deepEqual(r.to, [{ ports: [1], methods: ['GET'] }]);
+});

@@ -64,9 +64,16 @@ function stripQuery(path: string): string {
   return path.slice(0, end);
 }
 
+/** Bounds on the matchers' caches of parsed policy values (documented in
+ * docs/configuration.md). A full cache is cleared, never grown. */
+export const MATCH_CACHE_LIMITS = {
+  /** Path templates (`{*}`, `{**}`) compiled to regular expressions. */
+  maxPathTemplates: 1024,
+  /** IP blocks parsed. */
+  maxIpBlocks: 4096,
+} as const;
+
 const templateCache = new Map<string, RegExp | undefined>();
-/** Bound on the cache of compiled path templates (patterns come from compiled policies). */
-const TEMPLATE_CACHE_MAX = 1024;
 
 function templateRegExp(pattern: string): RegExp | undefined {
   if (templateCache.has(pattern)) return templateCache.get(pattern);
@@ -92,7 +99,7 @@ function templateRegExp(pattern: string): RegExp | undefined {
     } else parts.push(escapeRegExp(s));
   }
   if (ok) re = new RegExp(`^${parts.join('/')}$`, 's');
-  if (templateCache.size >= TEMPLATE_CACHE_MAX) templateCache.clear();
+  if (templateCache.size >= MATCH_CACHE_LIMITS.maxPathTemplates) templateCache.clear();
   templateCache.set(pattern, re);
   return re;
 }
@@ -115,15 +122,36 @@ export function ipInBlock(ip: string, cidrOrIp: string): boolean {
   const addr = canonicalIp(ip);
   const family = net.isIPv4(addr) ? 'ipv4' : net.isIPv6(addr) ? 'ipv6' : undefined;
   if (!family) return false;
-  const block = parseBlock(cidrOrIp);
+  const block = compiledBlock(cidrOrIp);
   if (!block || block.family !== family) return false;
   try {
-    const list = new net.BlockList();
-    list.addSubnet(block.address, block.prefix, family);
-    return list.check(addr, family);
+    return block.list.check(addr, family);
   } catch {
     return false;
   }
+}
+
+/** Parsed blocks, by their spelling: the agent matches the same policy blocks on every
+ * connection. Bounded; cleared when full (the blocks come from compiled policies). */
+const blockCache = new Map<string, (Block & { list: net.BlockList }) | null>();
+
+function compiledBlock(text: string): (Block & { list: net.BlockList }) | undefined {
+  const cached = blockCache.get(text);
+  if (cached !== undefined) return cached ?? undefined;
+  let out: (Block & { list: net.BlockList }) | null = null;
+  const block = parseBlock(text);
+  if (block) {
+    try {
+      const list = new net.BlockList();
+      list.addSubnet(block.address, block.prefix, block.family);
+      out = { ...block, list };
+    } catch {
+      out = null;
+    }
+  }
+  if (blockCache.size >= MATCH_CACHE_LIMITS.maxIpBlocks) blockCache.clear();
+  blockCache.set(text, out);
+  return out ?? undefined;
 }
 
 interface Block {

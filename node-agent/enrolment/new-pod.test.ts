@@ -55,6 +55,15 @@ test('provisional_workload_equals_what_the_controller_derives', () => {
   assert.deepEqual(provisional, later);
 });
 
+test('provisional_workload_has_the_port_level_modes_the_controller_derives', () => {
+  const p = pod('web-1', { ns: 'shop', labels: { app: 'web' }, ip: '10.244.1.8', ready: false });
+  const pas = [peerAuthentication('strict', 'shop', 'STRICT'), peerAuthentication('web', 'shop', undefined, { selector: { app: 'web' }, portLevelMtls: { '9000': { mode: 'PERMISSIVE' } } })];
+  const provisional = provisionalWorkload(cniOf(p, ['10.244.1.8']), { pod: creating(p), namespace: namespace('shop', ENROLLED), peerAuthentications: pas }, OPTS);
+  assert.deepEqual(provisional?.mtlsPorts, { '9000': 'PERMISSIVE' });
+  const later = mustWorkload(translate(cluster({ namespaces: [namespace('shop', ENROLLED)], pods: [p], peerAuthentications: pas }), { trustDomain: 'cluster.local' }), 'web-1', 'shop');
+  assert.deepEqual(provisional, later);
+});
+
 test('provisional_workload_of_a_pod_not_enrolled_is_none', () => {
   const p = pod('web-1', { ns: 'plain' });
   assert.equal(provisionalWorkload(cniOf(p, ['10.244.1.9']), { pod: creating(p), namespace: namespace('plain'), peerAuthentications: [] }, OPTS), undefined);

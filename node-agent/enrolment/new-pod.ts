@@ -58,6 +58,8 @@ export function provisionalWorkload(p: CniPod, facts: NewPodFacts, opts: Provisi
     namespaceLabels: () => nsLabels,
     isWaypoint: (_ns, labels) => labels[GATEWAY_NAME_LABEL] !== undefined,
     mtlsMode: (ns, labels) => mtls?.modeFor(ns, labels) ?? UNKNOWN_MTLS_MODE,
+    // Unknown policies: STRICT on every port (no port-level exception is known).
+    mtlsPorts: (ns, labels) => mtls?.portModesFor(ns, labels),
     ips: p.ips,
     node: opts.node,
   });

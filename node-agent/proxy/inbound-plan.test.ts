@@ -37,6 +37,21 @@ test('plan_inbound_permissive_accepts_plaintext', () => {
   assert.equal(plan.peerIdentity, undefined);
 });
 
+test('plan_inbound_port_level_strict_rejects_plaintext_on_that_port_only', () => {
+  const w = server({ mtlsMode: 'PERMISSIVE', mtlsPorts: { '9090': 'STRICT' } });
+  const onStrict = expectKind(planInbound(stateOf([w]), { localWorkload: w, target: { ip: '10.244.1.10', port: 9090 } }), 'reject');
+  assert.equal(onStrict.status, 401);
+  assert.equal(onStrict.reason, 'plaintext-strict');
+  assert.match(onStrict.message, /on port 9090 \(PeerAuthentication portLevelMtls STRICT\)/);
+  expectKind(planInbound(stateOf([w]), { localWorkload: w, target: { ip: '10.244.1.10', port: 8080 } }), 'accept');
+});
+
+test('plan_inbound_port_level_permissive_accepts_plaintext_under_strict', () => {
+  const w = server({ mtlsMode: 'STRICT', mtlsPorts: { '8080': 'PERMISSIVE' } });
+  expectKind(planInbound(stateOf([w]), { localWorkload: w, target: { ip: '10.244.1.10', port: 8080 } }), 'accept');
+  expectKind(planInbound(stateOf([w]), { localWorkload: w, target: { ip: '10.244.1.10', port: 8081 } }), 'reject');
+});
+
 test('plan_inbound_strict_accepts_mtls', () => {
   const w = server({ mtlsMode: 'STRICT' });
   const plan = expectKind(

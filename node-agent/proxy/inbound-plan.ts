@@ -16,8 +16,10 @@
 //  3. The target port must not be an agent port (15001/15006/15008/15053): else 400. ztunnel
 //     answers 503 here (its `SelfCall` comes out of the upstream lookup); we answer 400
 //     because the request can never succeed, and 503 invites a retry.
-//  4. Plaintext (no peer identity) is refused with 401 when the pod's PeerAuthentication
-//     mode is STRICT and accepted when PERMISSIVE (Istio's PeerAuthentication semantics).
+//  4. Plaintext (no peer identity) is refused with 401 when the target port's
+//     PeerAuthentication mode is STRICT and accepted when PERMISSIVE (Istio's
+//     PeerAuthentication semantics; the port's mode is its portLevelMtls entry, resolved in
+//     Workload.mtlsPorts, else the workload's mtlsMode).
 //  5. Otherwise accept: upstream = the target, on the pod's own address.
 //
 // Waypoints. When the pod has a waypoint, the caller may still reach it directly (by pod
@@ -111,11 +113,13 @@ export function planInbound(state: ProxyState, req: InboundRequest): InboundPlan
     return reject(400, 'agent-port', `target port ${target.port} is the node agent's own ${name} port; refusing a loop through the agent`);
   }
   const mtls = req.peerIdentity !== undefined;
-  if (!mtls && local.mtlsMode === 'STRICT') {
+  // The target port's own mode (PeerAuthentication portLevelMtls), else the workload's.
+  const portMode = local.mtlsPorts?.[String(target.port)];
+  if (!mtls && (portMode ?? local.mtlsMode) === 'STRICT') {
     return reject(
       401,
       'plaintext-strict',
-      `plaintext connection to ${formatAddress(target)} refused: workload ${local.namespace}/${local.name} requires mutual TLS (PeerAuthentication mode STRICT); is the client outside the mesh?`,
+      `plaintext connection to ${formatAddress(target)} refused: workload ${local.namespace}/${local.name} requires mutual TLS ${portMode ? `on port ${target.port} (PeerAuthentication portLevelMtls STRICT)` : '(PeerAuthentication mode STRICT)'}; is the client outside the mesh?`,
     );
   }
 
