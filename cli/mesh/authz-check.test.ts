@@ -204,6 +204,14 @@ test('check_ip_block_uses_the_source_ip_of_the_identity_workload', () => {
   assert.equal(check(cfg([byIp]), 'shop/frontend', 'web.shop:80', undefined, '10.0.0.1').decision, 'ALLOW');
 });
 
+test('check_destination_not_in_the_mesh_says_nothing_enforces_it_now', () => {
+  const plain = workload('plain-1', { uid: 'uid-plain', namespace: 'shop', ips: ['10.244.1.77'], protocol: 'TCP', labels: { app: 'plain' } });
+  const c = configView({ trustDomain: 'cluster.local', rootNamespace: 'ambient-system', resources: [{ kind: 'Workload', key: plain.uid, body: plain }, { kind: 'Policy', key: denyLegacy.key, body: denyLegacy }] });
+  const r = checkAccess(c, resolveFrom(parseFrom('legacy/old'), undefined, c), resolveTo(parseTo('plain-1.shop:80'), c), undefined, ENGINE);
+  assert.equal(r.decision, 'DENY', 'what its node agent would decide');
+  assert.ok(r.notes.some((n) => n.startsWith('shop/plain-1 is not in the mesh')), r.notes.join('|'));
+});
+
 test('check_json_has_the_stable_fields', () => {
   const r = check(cfg([denyLegacy]), 'legacy/old', 'web.shop:80');
   const j = JSON.parse(renderCheck(r, 'json')) as Record<string, unknown>;

@@ -116,6 +116,9 @@ export function checkAccess(
     );
     if (http && !waypointsEnforce) notes.push('--method/--path/--header: only the waypoint would see them; the node agent sees no HTTP (an ALLOW rule with an HTTP field is dropped there, a DENY rule is enforced without its HTTP fields)');
   }
+  for (const d of to.destinations) {
+    if (d.workload.protocol !== 'HBONE') notes.push(`${d.workload.namespace}/${d.workload.name} is not in the mesh (protocol TCP: no node agent captures its traffic), so nothing enforces these policies for it now: the decision is what its node agent would make once it is enrolled`);
+  }
   const outcomes = to.destinations.map((d) => outcomeFor(config, from, to, d, http, waypointPolicies, engine, waypointsEnforce));
   const deciding = outcomes.find((o) => o.decision === 'DENY') ?? outcomes[0]!;
   const differ = outcomes.some((o) => signature(o) !== signature(outcomes[0]!));
