@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { caCommand } from './ca.js';
 import { clusterCommand, execCommand } from './cluster-commands.js';
 import { objectCommands } from './objects.js';
-import { meshCommands } from './mesh/commands.js';
+import { authzCommands, meshCommands } from './mesh/commands.js';
 import { isMeshError } from '../core/errors.js';
 import { formatServerError, serverStatusOf } from './errors.js';
 
@@ -23,6 +23,7 @@ const program = new Command('ambientctl')
   .addCommand(caCommand());
 objectCommands(program);
 meshCommands(program);
+authzCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -19,7 +19,8 @@ import { loadKubeConfig, type ContextOptions } from '../context.js';
 import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../../local-cluster/state.js';
 import { nodeNetnsName, podNetnsName } from '../../local-cluster/network/topology.js';
 import { CliError } from '../errors.js';
-import type { AgentDump, AgentProbe, ControllerDebugStatus, ControllerProbe } from './types.js';
+import { kubeRequest } from '../../core/kube/rest.js';
+import type { AgentDump, AgentEdges, AgentEdgesProbe, AgentProbe, AuthorizationPolicyObject, ControllerDebugConfig, ControllerDebugStatus, ControllerProbe } from './types.js';
 
 export const AGENT_ADMIN = { host: '127.0.0.1', port: MESH_PORTS.admin } as const;
 export const CONTROLLER_NAMESPACE = 'ambient-system';
@@ -38,7 +39,7 @@ export function localClusterFor(command: string, g: ContextOptions): ClusterReco
   const why = (reason: string) =>
     new CliError(
       `\`ambientctl ${command}\` needs the local cluster for now: ${reason}. ` +
-        'It reads the node agents\' /config_dump (127.0.0.1:15000 in each node\'s network namespace) and the controller\'s /debug/status (15020); ' +
+        'It reads the node agents\' admin endpoints (/config_dump, /authz/edges on 127.0.0.1:15000 in each node\'s network namespace) and the controller\'s debug endpoints (/debug/status, /debug/config on 15020); ' +
         'on a real cluster read them with kubectl port-forward (docs/operations.md)',
     );
   if (!rec) return fail(why(`no local cluster "${name}" is up on this machine (ambientctl cluster up${name === DEFAULT_CLUSTER ? '' : ` --cluster ${name}`})`));
@@ -133,6 +134,14 @@ export async function probeAgents(rec: ClusterRecord, nodes: string[] = rec.node
 
 /** The controller pods (Kubernetes API), each asked for /debug/status on its own loopback. */
 export async function probeControllers(rec: ClusterRecord): Promise<ControllerProbe[]> {
+  const probes = await askControllers<ControllerDebugStatus>(rec, '/debug/status');
+  return probes.map((p) => (p.ok ? { pod: p.pod, ...(p.address && { address: p.address }), ok: true, status: p.body } : p));
+}
+
+type Answer<T> = { pod: string; address?: string; ok: true; body: T } | { pod: string; address?: string; ok: false; error: string };
+
+/** GET `path` on every controller pod's own loopback 15020, in parallel. */
+async function askControllers<T>(rec: ClusterRecord, path: string): Promise<Answer<T>[]> {
   const kc = loadKubeConfig({ cluster: rec.name });
   const core = kc.makeApiClient(CoreV1Api);
   let pods;
@@ -143,7 +152,7 @@ export async function probeControllers(rec: ClusterRecord): Promise<ControllerPr
   }
   const items = [...pods.items].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   return Promise.all(
-    items.map(async (p): Promise<ControllerProbe> => {
+    items.map(async (p): Promise<Answer<T>> => {
       const pod = p.metadata?.name ?? '?';
       const ip = p.status?.podIP;
       if (!ip) return { pod, ok: false, error: `pod has no IP yet (phase ${p.status?.phase ?? 'unknown'})` };
@@ -151,13 +160,49 @@ export async function probeControllers(rec: ClusterRecord): Promise<ControllerPr
       try {
         const uid = p.metadata?.uid;
         if (!uid) throw new Error('pod has no uid');
-        const status = await getJsonInNetns<ControllerDebugStatus>(podNetnsName(rec.name, uid), '127.0.0.1', CONTROLLER_DEBUG_PORT, '/debug/status');
-        return { pod, address, ok: true, status };
+        const body = await getJsonInNetns<T>(podNetnsName(rec.name, uid), '127.0.0.1', CONTROLLER_DEBUG_PORT, path);
+        return { pod, address, ok: true, body };
       } catch (err) {
         return { pod, address, ok: false, error: (err as Error).message };
       }
     }),
   );
+}
+
+/**
+ * The config the controller computed (GET /debug/config): from the first replica that
+ * answers (every replica computes the same config from the same objects); a CliError
+ * naming each replica's failure when none does.
+ */
+export async function fetchControllerConfig(rec: ClusterRecord): Promise<{ pod: string; config: ControllerDebugConfig }> {
+  const answers = await askControllers<ControllerDebugConfig>(rec, '/debug/config');
+  const ok = answers.find((a): a is Extract<Answer<ControllerDebugConfig>, { ok: true }> => a.ok);
+  if (ok) return { pod: ok.pod, config: ok.body };
+  const why = answers.map((a) => `${a.pod}: ${a.ok ? '' : a.error}`).join('; ');
+  throw new CliError(`no controller answered GET /debug/config on 127.0.0.1:${CONTROLLER_DEBUG_PORT}${answers.length ? ` (${why})` : ' (no controller pod found in ambient-system, app=ambient-controller)'}`);
+}
+
+/** Every node's agent (or the named ones) asked for its observed edges (GET /authz/edges). */
+export async function probeAgentEdges(rec: ClusterRecord, nodes: string[] = rec.nodes): Promise<AgentEdgesProbe[]> {
+  return Promise.all(
+    nodes.map(async (node): Promise<AgentEdgesProbe> => {
+      const index = rec.nodes.indexOf(node);
+      try {
+        const edges = await getJsonInNetns<AgentEdges>(nodeNetnsName(rec.name, index + 1), AGENT_ADMIN.host, AGENT_ADMIN.port, '/authz/edges', REQUEST_TIMEOUT_MS, agentAdminToken(rec.name, node));
+        return { node, ok: true, edges };
+      } catch (err) {
+        return { node, ok: false, error: (err as Error).message };
+      }
+    }),
+  );
+}
+
+/** The AuthorizationPolicy.ambient.dev/v1 objects (of one namespace, or all), with their status. */
+export async function listAuthorizationPolicies(rec: ClusterRecord, namespace?: string): Promise<AuthorizationPolicyObject[]> {
+  const kc = loadKubeConfig({ cluster: rec.name });
+  const path = namespace === undefined ? '/apis/ambient.dev/v1/authorizationpolicies' : `/apis/ambient.dev/v1/namespaces/${encodeURIComponent(namespace)}/authorizationpolicies`;
+  const list = await withTimeout(kubeRequest<{ items?: AuthorizationPolicyObject[] }>(kc, 'GET', path), REQUEST_TIMEOUT_MS, 'listing the AuthorizationPolicies');
+  return list.items ?? [];
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
