@@ -146,11 +146,12 @@ test('check_deny_rule_with_l7_field_applies_to_the_whole_port_at_the_node_agent'
   assert.ok(r.considered[0]!.reasons.some((x) => x.includes('without')), r.considered[0]!.reasons.join('|'));
 });
 
-test('check_deny_rule_with_only_l7_fields_has_no_effect_at_the_node_agent_as_istiod_says', () => {
+test('check_deny_rule_with_only_l7_fields_denies_every_connection_at_the_node_agent', () => {
   const l7 = policy('deny-post-only', { action: 'DENY', rules: [rule({ to: [{ methods: ['POST'] }] })] });
-  const r = check(cfg([l7]), 'shop/frontend', 'web.shop:80', { method: 'POST' });
-  assert.equal(r.decision, 'ALLOW');
-  assert.equal(r.considered[0]!.matched, false);
+  const r = check(cfg([l7]), 'shop/frontend', 'web.shop:80', { method: 'GET' });
+  assert.equal(r.decision, 'DENY', 'the node agent cannot see the method: it fails closed');
+  assert.equal(r.considered[0]!.matched, true);
+  assert.match(r.considered[0]!.reasons.join('\n'), /to\[0\]\.operation held only L7 fields: at the node agent it matches every port/);
 });
 
 test('check_with_a_waypoint_shows_what_it_would_decide_but_only_the_node_agent_decides_for_now', () => {
