@@ -254,6 +254,7 @@ test('compile_port_not_decimal_is_invalid', () => {
   refused(to({ ports: ['http'] }), 'Invalid', /^spec\.rules\[0\]\.to\[0\]\.operation\.ports\[0\]: "http" is not a port/);
   refused(to({ notPorts: ['-1'] }), 'Invalid', /^spec\.rules\[0\]\.to\[0\]\.operation\.notPorts\[0\]: "-1" is not a port/);
   refused(to({ ports: [80.5] }), 'Invalid', /^spec\.rules\[0\]\.to\[0\]\.operation\.ports\[0\]: 80\.5 is not a port/);
+  refused(to({ ports: [80] }), 'Invalid', 'spec.rules[0].to[0].operation.ports[0]: 80 is not a port (a decimal number 0..65535, written as a string)');
 });
 
 test('compile_l7_operation_fields_kept', () => {

@@ -226,13 +226,12 @@ function portString(path: string, s: string): number {
   return Number(s);
 }
 
-/** Ports may be written as strings (Istio's schema) or, leniently, as integers. */
+/** Ports are decimal strings, as Istio's schema writes them (`ports: ["8080"]`); a number is refused like any other wrong type. */
 function optionalPorts(o: Obj, path: string, field: string): number[] | undefined {
   const v = o[field];
   if (v === undefined || v === null) return undefined;
   return list(`${path}.${field}`, v).map((x, i) => {
     const p = `${path}.${field}[${i}]`;
-    if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 65535) return x;
     if (typeof x !== 'string') throw invalid(p, `${show(x)} is not a port (a decimal number 0..65535, written as a string)`);
     return portString(p, nonEmptyString(p, x));
   });
