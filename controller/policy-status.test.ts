@@ -115,3 +115,16 @@ test('status_writer_loop_is_woken_by_a_new_translation', async () => {
   await loop;
   assert.equal(w.writes, 1);
 });
+
+test('status_writer_does_not_repeat_a_write_the_cache_does_not_show_yet', async () => {
+  const obj: CachedPolicy = { metadata: { name: 'p', namespace: 'shop', generation: 2 } };
+  let n = 0;
+  const w = writer([obj], async () => void n++); // the cache never catches up
+  w.update([accepted()]);
+  await w.pass(new AbortController().signal);
+  await w.pass(new AbortController().signal);
+  assert.equal(n, 1);
+  w.update([accepted('False')]);
+  await w.pass(new AbortController().signal);
+  assert.equal(n, 2, 'a different status is written at once');
+});

@@ -112,6 +112,10 @@ export class PolicyStatusWriter {
   readonly #log: Logger;
   readonly #patch: NonNullable<PolicyStatusWriterOptions['patch']>;
   #statuses: readonly PolicyStatus[] = [];
+  /** What this writer last wrote per object (conditions without lastTransitionTime) and when:
+   * the informer cache shows a write only once its watch event arrives, and a pass in
+   * between must not write the same conditions again. */
+  #written = new Map<string, { signature: string; at: number }>();
   #wake?: () => void;
   #dirty = false;
   /** Writes made and failed since start, for tests and /debug/status. */
@@ -151,9 +155,11 @@ export class PolicyStatusWriter {
   /** One pass: writes what differs, at most maxWritesPerPass. Returns the number of failed writes. */
   async pass(signal: AbortSignal): Promise<{ written: number; failed: number; left: number }> {
     const now = (this.#o.now ?? (() => new Date()))();
-    let written = 0;
+    let writes = 0;
     let failed = 0;
     let left = 0;
+    const nowMs = now.getTime();
+    const written = new Map<string, { signature: string; at: number }>();
     const cached = new Map<string, CachedPolicy>();
     for (const o of this.#o.list()) cached.set(`${o?.metadata?.namespace}/${o?.metadata?.name}`, o);
     for (const s of this.#statuses) {
@@ -164,24 +170,32 @@ export class PolicyStatusWriter {
       if (typeof gen === 'number' && gen !== s.generation) continue; // a newer translation follows
       const current = currentConditions(obj);
       const desired = desiredConditions(s, current, now, this.#l.maxMessageChars);
+      const key = `${s.namespace}/${s.name}`;
+      const last = this.#written.get(key);
+      if (last) written.set(key, last);
       if (!needsWrite(current, desired)) continue;
-      if (written + failed >= this.#l.maxWritesPerPass) {
+      const signature = JSON.stringify(desired.map(({ lastTransitionTime: _t, ...rest }) => rest));
+      if (last && last.signature === signature && nowMs - last.at < this.#l.resyncMs) continue; // ours, not in the cache yet
+      if (writes + failed >= this.#l.maxWritesPerPass) {
         left++;
         continue;
       }
       try {
         await this.#patch(s.namespace, s.name, desired, signal);
-        written++;
+        writes++;
         this.writes++;
+        written.set(key, { signature, at: nowMs });
       } catch (err) {
         const code = (err as { code?: number }).code;
         if (code === 404) continue; // deleted meanwhile
         failed++;
         this.failures++;
-        this.#log.warn({ policy: `${s.namespace}/${s.name}`, err: (err as Error).message }, 'controller: writing an AuthorizationPolicy status failed; retrying');
+        written.delete(key);
+        this.#log.warn({ policy: key, err: (err as Error).message }, 'controller: writing an AuthorizationPolicy status failed; retrying');
       }
     }
-    return { written, failed, left };
+    if (!signal.aborted) this.#written = written; // only the objects still there: bounded by their number
+    return { written: writes, failed, left };
   }
 
   /** The leader-only loop: runs until `signal` aborts (leadership lost, or shutdown). */

@@ -68,6 +68,15 @@ test('compile_empty_selector_selects_the_whole_namespace', () => {
   assert.equal(ok(ap({ selector: { matchLabels: {} } })).policy.selector, undefined);
 });
 
+test('compile_selector_label_value_wildcard_is_invalid_as_in_istio', () => {
+  refused(ap({ selector: { matchLabels: { app: 'web-*' } } }), 'Invalid', /^spec\.selector\.matchLabels\["app"\]: "web-\*": wildcards are not allowed/);
+});
+
+test('compile_selector_bad_label_name_is_invalid', () => {
+  refused(ap({ selector: { matchLabels: { 'bad key': 'x' } } }), 'Invalid', 'spec.selector.matchLabels: "bad key" is not a label name');
+  assert.deepEqual(ok(ap({ selector: { matchLabels: { 'app.kubernetes.io/name': 'web', tier: '' } } })).policy.selector, { 'app.kubernetes.io/name': 'web', tier: '' });
+});
+
 test('compile_selector_label_value_not_a_string_is_invalid', () => {
   refused(ap({ selector: { matchLabels: { app: 3 } } }), 'Invalid', 'spec.selector.matchLabels["app"]: 3 is not a string');
 });
@@ -196,6 +205,11 @@ test('compile_principal_with_spiffe_prefix_is_kept_with_a_warning', () => {
   assert.equal(r.warnings.length, 1);
   assert.match(r.warnings[0]!, /principals are written without spiffe:\/\/ \(cluster\.local\/ns\/x\/sa\/y\); as written it matches no peer/);
   assert.match(r.warnings[0]!, /^spec\.rules\[0\]\.from\[0\]\.source\.principals: /);
+});
+
+test('compile_source_principal_condition_with_spiffe_prefix_warns_too', () => {
+  const r = ok(when({ key: 'source.principal', values: ['spiffe://cluster.local/ns/a/sa/b'] }));
+  assert.match(r.warnings[0] ?? '', /^spec\.rules\[0\]\.when\[0\]\.values: .*matches no peer/);
 });
 
 test('compile_ip_blocks_bad_cidr_is_invalid_naming_path_and_value', () => {

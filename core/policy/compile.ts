@@ -88,10 +88,19 @@ export const POLICY_COMPILE_LIMITS = Object.freeze({
 
 const ACTIONS = ['ALLOW', 'DENY', 'AUDIT'] as const;
 const SPIFFE_PREFIX = 'spiffe://';
+const SPIFFE_WARNING = 'principals are written without spiffe:// (cluster.local/ns/x/sa/y); as written it matches no peer';
 const WAYPOINT_GROUP = 'gateway.networking.k8s.io';
 const DNS1123_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const PORT = /^[0-9]{1,5}$/;
+/** A label name, or the name part of a label key (Kubernetes' qualified name). */
+const LABEL_NAME = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+function isLabelKey(k: string): boolean {
+  const slash = k.indexOf('/');
+  if (slash < 0) return LABEL_NAME.test(k);
+  return DNS1123_SUBDOMAIN.test(k.slice(0, slash)) && LABEL_NAME.test(k.slice(slash + 1));
+}
 
 class Refused extends Error {
   constructor(
@@ -314,9 +323,7 @@ function compileSource(path: string, v: unknown, warnings: string[]): PolicySour
     if (f === 'principals' || f === 'notPrincipals') {
       const bad = values.find((x) => x.startsWith(SPIFFE_PREFIX));
       if (bad !== undefined) {
-        warnings.push(
-          `${path}.${f}: ${show(bad)}: principals are written without spiffe:// (cluster.local/ns/x/sa/y); as written it matches no peer`,
-        );
+        warnings.push(`${path}.${f}: ${show(bad)}: ${SPIFFE_WARNING}`);
       }
     }
   }
@@ -352,7 +359,7 @@ function conditionValues(path: string, key: string, values: string[]): string[] 
   return values;
 }
 
-function compileCondition(path: string, v: unknown): PolicyCondition {
+function compileCondition(path: string, v: unknown, warnings: string[]): PolicyCondition {
   const o = obj(path, v);
   unknownFields(path, o, ['key', 'values', 'notValues']);
   const key = nonEmptyString(`${path}.key`, o.key);
@@ -365,6 +372,12 @@ function compileCondition(path: string, v: unknown): PolicyCondition {
   const c: PolicyCondition = { key };
   if (values?.length) c.values = conditionValues(`${path}.values`, key, values);
   if (notValues?.length) c.notValues = conditionValues(`${path}.notValues`, key, notValues);
+  if (key === 'source.principal') {
+    for (const f of ['values', 'notValues'] as const) {
+      const bad = c[f]?.find((x) => x.startsWith(SPIFFE_PREFIX));
+      if (bad !== undefined) warnings.push(`${path}.${f}: ${show(bad)}: ${SPIFFE_WARNING}`);
+    }
+  }
   return c;
 }
 
@@ -392,7 +405,7 @@ function compileRule(path: string, v: unknown, warnings: string[]): PolicyRule {
     if (t.operation === undefined || t.operation === null) throw invalid(`${p}.operation`, 'is missing');
     return compileOperation(`${p}.operation`, t.operation);
   });
-  const when = optionalRuleList(o, path, 'when', compileCondition);
+  const when = optionalRuleList(o, path, 'when', (p, x) => compileCondition(p, x, warnings));
   return { from, to, when };
 }
 
@@ -527,8 +540,11 @@ function compile(object: unknown, opts: CompileOptions): CompileResult {
       const ml = obj('spec.selector.matchLabels', s.matchLabels);
       const entries = Object.entries(ml).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       for (const [k, val] of entries) {
-        if (k === '') throw invalid('spec.selector.matchLabels', 'a label name is empty');
-        if (typeof val !== 'string') throw invalid(`spec.selector.matchLabels[${show(k)}]`, `${show(val)} is not a string`);
+        const p = `spec.selector.matchLabels[${show(k)}]`;
+        if (!isLabelKey(k)) throw invalid('spec.selector.matchLabels', `${show(k)} is not a label name`);
+        if (typeof val !== 'string') throw invalid(p, `${show(val)} is not a string`);
+        if (val.includes('*')) throw invalid(p, `${show(val)}: wildcards are not allowed in label values (Istio refuses them too)`);
+        if (val !== '' && !LABEL_NAME.test(val)) throw invalid(p, `${show(val)} is not a label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)`);
       }
       if (entries.length > 0) selector = Object.fromEntries(entries) as Record<string, string>;
     }
