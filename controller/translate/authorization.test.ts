@@ -69,11 +69,19 @@ test('authz_allow_rule_with_method_is_partially_enforced', () => {
   assert.match(e?.message ?? '', /rules\[0\] holds L7 fields \(to\[0\]\.operation\.methods\).*matches nothing/);
 });
 
-test('authz_deny_rule_with_path_is_partially_enforced_on_the_whole_port', () => {
-  const r = run([ap('p', 'shop', { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin'] } }] }] })]);
+test('authz_deny_rule_with_path_and_port_is_partially_enforced_on_the_whole_port', () => {
+  const r = run([ap('p', 'shop', { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin'], ports: ['8080'] } }] }] })]);
   const e = cond(statusOf(r, 'shop', 'p'), 'Enforced');
   assert.equal(e?.reason, 'PartiallyEnforced');
   assert.match(e?.message ?? '', /whole port/);
+});
+
+test('authz_deny_rule_with_only_a_path_says_it_has_no_effect_at_the_node_agent', () => {
+  const r = run([ap('p', 'shop', { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin'] } }] }] })]);
+  const e = cond(statusOf(r, 'shop', 'p'), 'Enforced');
+  assert.equal(e?.status, 'False');
+  assert.equal(e?.reason, 'NotEnforceableAtL4');
+  assert.match(e?.message ?? '', /NO EFFECT at the node agent/);
 });
 
 test('authz_warnings_are_appended_to_the_accepted_message', () => {

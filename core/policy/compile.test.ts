@@ -350,18 +350,34 @@ test('enforcement_allow_rule_with_l7_field_is_dropped_at_the_node_agent', () => 
 
 test('enforcement_audit_rule_with_l7_field_is_dropped_at_the_node_agent', () => {
   const r = ok(ap({ action: 'AUDIT', rules: [{ when: [{ key: 'request.headers[x-debug]', values: ['1'] }] }] }));
-  assert.deepEqual(r.enforcement.rules[0], { rule: 0, nodeAgent: 'dropped', l7Fields: ['when[0]'] });
+  assert.deepEqual(r.enforcement.rules[0], { rule: 0, nodeAgent: 'dropped', l7Fields: ['when[0].key request.headers[x-debug]'] });
 });
 
 test('enforcement_deny_rule_with_l7_field_applies_to_the_whole_port', () => {
-  const r = ok(ap({ action: 'DENY', rules: [{ from: [{ source: { requestPrincipals: ['*'], namespaces: ['x'] } }], to: [{ operation: { paths: ['/admin'] } }] }] }));
+  const r = ok(ap({ action: 'DENY', rules: [{ from: [{ source: { requestPrincipals: ['*'], namespaces: ['x'] } }], to: [{ operation: { paths: ['/admin'], ports: ['8080'] } }] }] }));
   assert.deepEqual(r.enforcement.rules[0], { rule: 0, nodeAgent: 'whole-port', l7Fields: ['from[0].source.requestPrincipals', 'to[0].operation.paths'] });
-  assert.match(enforcementMessage(r.enforcement), /applies to the whole port \(fail closed\)/);
+  assert.match(enforcementMessage(r.enforcement), /denies more than asked, e\.g\. the whole port \(fail closed\)/);
+});
+
+test('enforcement_deny_rule_with_only_l7_operation_has_no_effect_at_the_node_agent', () => {
+  const r = ok(ap({ action: 'DENY', rules: [{ from: [{ source: { namespaces: ['x'] } }], to: [{ operation: { methods: ['DELETE'] } }] }] }));
+  assert.equal(r.enforcement.rules[0]?.nodeAgent, 'no-effect');
+  assert.match(enforcementMessage(r.enforcement), /NO EFFECT at the node agent/);
+});
+
+test('enforcement_deny_rule_with_l7_when_has_no_effect_at_the_node_agent', () => {
+  const r = ok(ap({ action: 'DENY', rules: [{ to: [{ operation: { ports: ['80'] } }], when: [{ key: 'request.headers[x-token]', notValues: ['s3cret'] }] }] }));
+  assert.equal(r.enforcement.rules[0]?.nodeAgent, 'no-effect');
+});
+
+test('enforcement_deny_rule_keeping_an_l4_operation_is_widened', () => {
+  const r = ok(ap({ action: 'DENY', rules: [{ to: [{ operation: { methods: ['DELETE'] } }, { operation: { ports: ['22'] } }] }] }));
+  assert.equal(r.enforcement.rules[0]?.nodeAgent, 'whole-port');
 });
 
 test('enforcement_remote_ip_and_sni_are_l7_at_the_node_agent', () => {
   const r = ok(ap({ action: 'DENY', rules: [{ from: [{ source: { remoteIpBlocks: ['1.2.3.4'] } }], when: [{ key: 'connection.sni', values: ['x'] }] }] }));
-  assert.deepEqual(r.enforcement.rules[0]?.l7Fields, ['from[0].source.remoteIpBlocks', 'when[0]']);
+  assert.deepEqual(r.enforcement.rules[0]?.l7Fields, ['from[0].source.remoteIpBlocks', 'when[0].key connection.sni']);
 });
 
 test('enforcement_targets_policy_is_the_waypoints', () => {
