@@ -10,7 +10,7 @@ import { CONTROLLER_DEFAULTS } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { PodRef, ServiceAccountRef } from './distribution/authorize.js';
 import { WAYPOINT_GATEWAY_CLASS } from './translate/objects.js';
-import { translate, type AuthorizationPolicy, type ClusterState, type Gateway, type PeerAuthentication, type Problem } from './translate/translate.js';
+import { translate, type AuthorizationPolicy, type ClusterState, type Gateway, type PeerAuthentication, type PolicyStatus, type Problem, type TranslationResult } from './translate/translate.js';
 
 export const WATCHED_KINDS = {
   namespaces: { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' },
@@ -41,7 +41,7 @@ export interface ClusterWatchOptions {
   maxDelayMs?: number;
   logger?: Logger;
   /** After each translation that reached the sink. */
-  onTranslated?: (r: { version: number; changed: boolean; resources: number; problems: readonly Problem[] }) => void;
+  onTranslated?: (r: { version: number; changed: boolean; resources: number; problems: readonly Problem[]; policyStatuses: readonly PolicyStatus[] }) => void;
 }
 
 const problemId = (p: Problem) => JSON.stringify([p.kind, p.key, p.message]);
@@ -55,6 +55,7 @@ export class ClusterWatch {
   #synced = false;
   #firstConfig = false;
   #problems: Problem[] = [];
+  #latest?: TranslationResult;
   #logged = new Set<string>();
   #timer?: NodeJS.Timeout;
   #pendingSince?: number;
@@ -97,6 +98,16 @@ export class ClusterWatch {
   /** The problems of the latest translation. */
   get problems(): readonly Problem[] {
     return this.#problems;
+  }
+
+  /** The latest translation that reached the sink (undefined: none yet). */
+  get latest(): TranslationResult | undefined {
+    return this.#latest;
+  }
+
+  /** The AuthorizationPolicies in the cache (with their status), for the status writer. */
+  authorizationPolicies(): AuthorizationPolicy[] {
+    return this.#list<AuthorizationPolicy>('authorizationPolicies');
   }
 
   /** The config version the latest translation produced (0: none yet). */
@@ -181,9 +192,10 @@ export class ClusterWatch {
     }
     const changed = version !== this.#version;
     this.#version = version;
+    this.#latest = result;
     this.#firstConfig = true;
     if (changed) this.#log.info({ version, resources: result.resources.length, problems: result.problems.length }, 'controller: config computed');
-    this.#opts.onTranslated?.({ version, changed, resources: result.resources.length, problems: result.problems });
+    this.#opts.onTranslated?.({ version, changed, resources: result.resources.length, problems: result.problems, policyStatuses: result.policyStatuses });
   }
 
   /** Logs each problem once, when it appears; one that goes away and comes back is logged again. */

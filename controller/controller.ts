@@ -5,8 +5,9 @@
 //
 // Leader election (controller/leader.ts, a Lease named ambient-controller): every replica
 // watches, translates and serves 15012 and 15020 on its own (translation is deterministic,
-// so replicas agree); only the leader writes to the cluster, today ConfigMap
-// ambient-ca-root, published when leadership is gained. CA creation is NOT leader-only:
+// so replicas agree); only the leader writes to the cluster: ConfigMap ambient-ca-root,
+// published when leadership is gained, and the status of every AuthorizationPolicy
+// (controller/policy-status.ts). CA creation is NOT leader-only:
 // every replica needs the CA before it can sign anything, so it cannot wait for an
 // election, and the Secret's create-or-read (409 AlreadyExists -> read the winner's) already
 // makes exactly one root win without a lease.
@@ -22,13 +23,19 @@ import { ControllerServer } from './distribution/server.js';
 import { LeaderElector } from './leader.js';
 import { ServingCertificateRenewer, controllerServerName, issueServingCertificate } from './serving-cert.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
+import { createPolicyScope } from './distribution/scope.js';
+import { PolicyStatusWriter, type PolicyStatusLimits } from './policy-status.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
   /** Default cluster.local. */
   trustDomain?: string;
-  /** The controller's own namespace (its identity, its CA Secret, mesh-wide policy); default ambient-system. */
+  /** The controller's own namespace (its identity, its CA Secret); default ambient-system. */
   namespace?: string;
+  /** Where mesh-wide policy lives (PeerAuthentication, AuthorizationPolicy); default: the controller's namespace. */
+  rootNamespace?: string;
+  /** The AuthorizationPolicy status writer's limits. */
+  policyStatusLimits?: Partial<PolicyStatusLimits>;
   /** The controller's ServiceAccount (the SPIFFE ID its serving certificate also carries); default ambient-controller. */
   identityServiceAccount?: string;
   /** The DNS name on the serving certificate, which agents check; default ambient-controller.<namespace>.svc. */
@@ -65,6 +72,10 @@ export interface Controller {
   address: { host: string; port: number };
   metricsPort: number;
   elector: LeaderElector;
+  /** Writes AuthorizationPolicy statuses while this replica leads. */
+  policyStatus: PolicyStatusWriter;
+  /** The mesh's root namespace. */
+  rootNamespace: string;
   /** This replica holds the Lease and does the leader-only work. */
   isLeader(): boolean;
   /** Informers synced and the first config computed. */
@@ -82,6 +93,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const log = opts.logger ?? silentLogger;
   const trustDomain = opts.trustDomain ?? 'cluster.local';
   const namespace = opts.namespace ?? 'ambient-system';
+  const rootNamespace = opts.rootNamespace ?? namespace;
   const caSource = await loadOrCreateCa({
     kubeConfig: opts.kubeConfig,
     namespace,
@@ -118,6 +130,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       isWaypoint: (sa) => configuredWaypoints.has(`${sa.namespace}/${sa.name}`) || watch!.isWaypointServiceAccount(sa),
       controlPlaneNamespace: namespace,
       podLister: (node) => watch!.podsOnNode(node),
+      // Node agents get only the policies selecting a workload on their node.
+      scope: createPolicyScope(),
       onCertificateRequest: (o) => metrics?.onCertificateRequest(o),
       logger: log,
       ...(opts.limits ? { limits: opts.limits } : {}),
@@ -128,19 +142,28 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     });
     certs.on('error', (err) => log.warn({ err: err.message }, 'controller: serving certificate renewal failed; retrying'));
 
+    let policyStatus: PolicyStatusWriter | undefined;
     watch = new ClusterWatch({
       kubeConfig: opts.kubeConfig,
       sink: server,
       trustDomain,
-      rootNamespace: namespace,
+      rootNamespace,
       ...(opts.clusterDomain ? { clusterDomain: opts.clusterDomain } : {}),
       ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
       logger: log,
       onTranslated: (r) => {
         if (r.changed) metrics?.configPushes.inc();
+        policyStatus?.update(r.policyStatuses);
       },
     });
     const w = watch;
+    policyStatus = new PolicyStatusWriter({
+      kubeConfig: opts.kubeConfig,
+      list: () => w.authorizationPolicies(),
+      logger: log,
+      ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),
+    });
+    const statusWriter = policyStatus;
 
     // Leader-only work: publish the roots when leadership is gained, then keep them there
     // (checked every rootsResyncMs; put back when deleted or changed), failures retried with
@@ -195,6 +218,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       onStartedLeading: (signal) => {
         firstPublish ??= new Promise<void>((r) => (published = r));
         void publishWhileLeading(signal);
+        statusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the AuthorizationPolicy status writer stopped'));
       },
     });
 
@@ -212,7 +236,19 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         leader: elector.isLeader(),
         leaderElection: { lease: elector.lease, identity: elector.identity, holder: elector.holder() ?? null },
         problems: w.problems,
+        policyStatusWrites: { written: statusWriter.writes, failed: statusWriter.failures },
       }),
+      debugConfig: () => {
+        const latest = w.latest;
+        return {
+          version: String(w.version),
+          trustDomain,
+          rootNamespace,
+          resources: latest?.resources ?? [],
+          policyStatuses: latest?.policyStatuses ?? [],
+          problems: latest?.problems ?? [],
+        };
+      },
       host: opts.metrics?.host ?? '0.0.0.0', port: opts.metrics?.port ?? MESH_PORTS.metrics });
     cleanups.push(() => health.close());
     cleanups.push(() => w.stop());
@@ -235,6 +271,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       address,
       metricsPort: health.port,
       elector,
+      policyStatus: statusWriter,
+      rootNamespace,
       isLeader: () => elector.isLeader(),
       ready: () => w.ready,
       close: () =>

@@ -3,7 +3,7 @@
 // for the local cluster), startController(), and a graceful stop on SIGTERM/SIGINT.
 import { MESH_PORTS } from '../core/ports.js';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../core/log.js';
 import { startController } from './controller.js';
 
@@ -23,11 +23,21 @@ function portNumber(v: string): number {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
+function namespaceName(v: string): string {
+  if (!/^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v)) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a namespace name`);
+  return v;
+}
+
 async function main(argv: string[]): Promise<void> {
   const program = new Command('ambient-controller')
     .description('the ambient mesh controller: watches the cluster, pushes config and signs certificates on 15012')
     .option('--trust-domain <domain>', 'the mesh trust domain', 'cluster.local')
-    .option('--namespace <ns>', "the controller's own namespace (identity, CA Secret, mesh-wide policy)", 'ambient-system')
+    .option('--namespace <ns>', "the controller's own namespace (identity, CA Secret)", 'ambient-system')
+    .addOption(
+      new Option('--root-namespace <ns>', 'where mesh-wide policy lives (PeerAuthentication, AuthorizationPolicy); default: --namespace')
+        .env('ROOT_NAMESPACE')
+        .argParser(namespaceName),
+    )
     .option('--listen <host:port>', 'the controller protocol listener', hostPort, { host: '0.0.0.0', port: MESH_PORTS.controller })
     .option('--metrics-port <port>', '/metrics and /healthz/ready', portNumber, MESH_PORTS.metrics)
     .option('--identity-sa <name>', "the controller's ServiceAccount (the SPIFFE ID its serving certificate also carries)", 'ambient-controller')
@@ -40,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
   const o = program.opts<{
     trustDomain: string;
     namespace: string;
+    rootNamespace?: string;
     listen: { host: string; port: number };
     metricsPort: number;
     identitySa: string;
@@ -58,6 +69,7 @@ async function main(argv: string[]): Promise<void> {
       kubeConfig: kc,
       trustDomain: o.trustDomain,
       namespace: o.namespace,
+      ...(o.rootNamespace ? { rootNamespace: o.rootNamespace } : {}),
       identityServiceAccount: o.identitySa,
       ...(o.serverName ? { serverName: o.serverName } : {}),
       listen: o.listen,

@@ -32,3 +32,25 @@ test('debug_status_is_refused_to_a_non_loopback_client_and_served_on_loopback', 
   assert.equal(local.status, 200);
   assert.deepEqual(await local.json(), { secret: 'who is connected' });
 });
+
+test('debug_config_is_refused_to_a_non_loopback_client_and_served_on_loopback', async (t) => {
+  const address = otherAddress();
+  if (!address) {
+    if (process.env['CI'] === 'true') assert.fail('this test needs a non-loopback IPv4 address on the machine');
+    t.skip('no non-loopback IPv4 address here');
+    return;
+  }
+  const status = { version: '1', ready: true, resources: 0, clients: [] };
+  const metrics = new ControllerMetrics({ status: () => status, problems: () => 0 });
+  const config = { version: '7', trustDomain: 'cluster.local', rootNamespace: 'ambient-system', resources: [], policyStatuses: [], problems: [] };
+  const server = await startMetricsServer({ metrics, ready: () => true, debugStatus: () => ({}), debugConfig: () => config, host: '0.0.0.0', port: 0 });
+  t.after(() => server.close());
+  const get = (host: string) => fetch(`http://${host}:${server.port}/debug/config`, { signal: AbortSignal.timeout(5_000) });
+  const remote = await get(address);
+  assert.equal(remote.status, 403);
+  assert.match(await remote.text(), /^\/debug\/config is served only on the loopback/);
+  const local = await get('127.0.0.1');
+  assert.equal(local.status, 200);
+  assert.equal(local.headers.get('content-type'), 'application/json');
+  assert.deepEqual(await local.json(), config);
+});

@@ -2,8 +2,10 @@
 // "Ports"): GET /metrics, GET /healthz/ready (200 once the informers are synced and the
 // first config was computed, else 503). Gauges are read from their sources when scraped.
 // GET /debug/status (every connected client, node and identity, translation problems, the
-// CA's source) is answered only to the loopback: from the pod itself, or through
-// `kubectl port-forward`, which the API server authenticates and authorizes.
+// CA's source) and GET /debug/config (the latest translation: every resource, policy
+// status and problem; what `ambientctl authz check` evaluates) are answered only to the
+// loopback: from the pod itself, or through `kubectl port-forward`, which the API server
+// authenticates and authorizes.
 import { isLoopback } from '../core/ip.js';
 import http from 'node:http';
 import type net from 'node:net';
@@ -84,12 +86,14 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** The 15020 listener: /metrics, /healthz/ready, and /debug/status (what `ambientctl status` shows; loopback only). */
+/** The 15020 listener: /metrics, /healthz/ready, /debug/status (what `ambientctl status` shows) and /debug/config (loopback only). */
 export async function startMetricsServer(opts: {
   metrics: ControllerMetrics;
   ready: () => boolean;
   /** The body of /debug/status: the distribution status and translation problems. */
   debugStatus?: () => unknown;
+  /** The body of /debug/config: the latest translation (resources, policy statuses, problems). */
+  debugConfig?: () => unknown;
   host?: string;
   port?: number;
 }): Promise<HealthServer> {
@@ -111,16 +115,17 @@ export async function startMetricsServer(opts: {
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready: informers not synced or no config computed yet\n');
       return;
     }
-    if (path === '/debug/status' && opts.debugStatus) {
+    const debug = path === '/debug/status' ? opts.debugStatus : path === '/debug/config' ? opts.debugConfig : undefined;
+    if (debug) {
       if (!isLoopback(req.socket.remoteAddress)) {
         res
           .writeHead(403, { 'content-type': 'text/plain' })
-          .end('/debug/status is served only on the loopback: use kubectl port-forward to the controller pod (or ambientctl status)\n');
+          .end(`${path} is served only on the loopback: use kubectl port-forward to the controller pod (or ambientctl status)\n`);
         return;
       }
       let body: string;
       try {
-        body = `${JSON.stringify(opts.debugStatus(), null, 2)}\n`;
+        body = `${JSON.stringify(debug(), null, 2)}\n`;
       } catch (err) {
         res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
         return;

@@ -200,7 +200,8 @@ describe('two controllers', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const published = 'controller: published the roots (leader)';
-    assert.ok(logA.messages().filter((m) => m === published).length >= 2, 'published at start and after the delete, by the leader');
+    // The ConfigMap can be visible before the leader has read the create's answer and logged it.
+    await waitFor(() => logA.messages().filter((m) => m === published).length >= 2, 5_000, 'the leader to log both publishes (at start and after the delete)');
     assert.equal(logB.messages().filter((m) => m === published).length, 0, 'the follower published nothing');
 
     // The leader goes away: the follower takes over (release) and republishes.

@@ -4,7 +4,7 @@
 // user would see. Every wait is bounded.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import type { Resource, Workload } from '../core/config/model.js';
 import { ErrorCodes, isMeshError } from '../core/errors.js';
@@ -211,5 +211,79 @@ describe('controller', () => {
     assert.equal(metric(m.body, 'ambient_controller_csr_total{result="issued"}'), 1);
     assert.equal(metric(m.body, 'ambient_controller_csr_total{result="refused"}'), 1);
     assert.equal(metric(m.body, 'ambient_controller_csr_duration_seconds_count'), 2);
+  });
+});
+
+describe('authorization policies', () => {
+  const AP = { group: 'ambient.dev', version: 'v1', plural: 'authorizationpolicies' };
+  const createAp = (namespace: string, name: string, spec: unknown) =>
+    kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({ ...AP, namespace, body: { apiVersion: 'ambient.dev/v1', kind: 'AuthorizationPolicy', metadata: { name }, spec } });
+  const readAp = (namespace: string, name: string) => kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ ...AP, namespace, name }) as Promise<{ status?: { conditions?: Array<Record<string, unknown>> } }>;
+
+  /** Polls an async condition, bounded. */
+  async function waitForAsync(cond: () => Promise<boolean>, what: string): Promise<void> {
+    const deadline = Date.now() + WAIT;
+    while (!(await cond())) {
+      if (Date.now() > deadline) assert.fail(`timed out after ${WAIT} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The Policy keys an agent on node-1 holds, from its updates. */
+  function heldPolicies(updates: ConfigUpdate[]): Set<string> {
+    const held = new Set<string>();
+    for (const u of updates) {
+      if (u.full) held.clear();
+      for (const r of u.removes) if (r.kind === 'Policy') held.delete(r.key);
+      for (const r of u.upserts as Resource[]) if (r.kind === 'Policy') held.add(r.key);
+    }
+    return held;
+  }
+
+  test('node_agent_gets_only_policies_selecting_its_workloads_and_a_pod_arriving_brings_its_namespaces_policy', async (t) => {
+    await core.createNamespace({ body: { metadata: { name: 'shop' } } });
+    await core.createNamespacedServiceAccount({ namespace: 'shop', body: { metadata: { name: 'web' } } });
+    await createAp('apps', 'apps-deny', { action: 'DENY', rules: [{ from: [{ source: { namespaces: ['evil'] } }] }] });
+    await createAp('shop', 'shop-allow-nothing', {});
+    await createAp('apps', 'ratings-only', { selector: { matchLabels: { app: 'ratings' } }, action: 'DENY', rules: [{}] });
+    const agent = startAgent();
+    t.after(() => agent.client.close());
+    agent.client.start();
+    await waitFor(() => heldPolicies(agent.updates).has('apps/apps-deny'), WAIT, 'the apps policy to reach node-1 (reviews-1 runs there)');
+    assert.ok(!heldPolicies(agent.updates).has('shop/shop-allow-nothing'), 'no shop pod on node-1: not sent');
+    assert.ok(!heldPolicies(agent.updates).has('apps/ratings-only'), 'its selector matches no workload on node-1');
+
+    await createPod('shop', 'web-1', 'web', 'node-1', '10.244.1.9');
+    await waitFor(() => heldPolicies(agent.updates).has('shop/shop-allow-nothing'), WAIT, 'the shop policy to follow the pod to node-1');
+    await core.deleteNamespacedPod({ namespace: 'shop', name: 'web-1', gracePeriodSeconds: 0 });
+    await waitFor(() => !heldPolicies(agent.updates).has('shop/shop-allow-nothing'), WAIT, 'the shop policy to leave node-1 with its last pod');
+  });
+
+  test('malformed_policy_gets_accepted_false_status_while_a_valid_one_is_served', async () => {
+    await createAp('apps', 'bad-cidr', { action: 'DENY', rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/33'] } }] }] });
+    await createAp('apps', 'good', { action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/evil/sa/x'] } }] }] });
+    await waitForAsync(async () => ((await readAp('apps', 'bad-cidr')).status?.conditions?.length ?? 0) > 0, 'the status of apps/bad-cidr to be written');
+    const bad = (await readAp('apps', 'bad-cidr')).status!.conditions!;
+    assert.equal(bad.length, 1);
+    assert.equal(bad[0]!['type'], 'Accepted');
+    assert.equal(bad[0]!['status'], 'False');
+    assert.equal(bad[0]!['reason'], 'Invalid');
+    assert.equal(bad[0]!['message'], 'spec.rules[0].from[0].source.ipBlocks[0]: "10.0.0.0/33" is not an IP address or CIDR block');
+    assert.equal(typeof bad[0]!['lastTransitionTime'], 'string');
+    assert.equal(bad[0]!['observedGeneration'], 1);
+    await waitForAsync(async () => ((await readAp('apps', 'good')).status?.conditions?.length ?? 0) === 2, 'the status of apps/good to be written');
+    const good = (await readAp('apps', 'good')).status!.conditions!;
+    assert.deepEqual(good.map((c) => `${c['type']}=${c['status']}/${c['reason']}`), ['Accepted=True/Accepted', 'Enforced=True/Enforced']);
+
+    const res = await get('/debug/config');
+    assert.equal(res.status, 200);
+    const config = JSON.parse(res.body) as { version: string; trustDomain: string; rootNamespace: string; resources: Resource[]; policyStatuses: Array<{ name: string }>; problems: Array<{ key: string }> };
+    assert.equal(config.trustDomain, TD);
+    assert.equal(config.rootNamespace, 'ambient-system');
+    assert.ok(Number(config.version) > 0);
+    assert.ok(config.resources.some((r) => r.kind === 'Policy' && r.key === 'apps/good'));
+    assert.ok(!config.resources.some((r) => r.kind === 'Policy' && r.key === 'apps/bad-cidr'));
+    assert.ok(config.policyStatuses.some((s) => s.name === 'bad-cidr'));
+    assert.ok(config.problems.some((p) => p.key === 'apps/bad-cidr'));
   });
 });

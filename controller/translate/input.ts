@@ -20,7 +20,7 @@ export interface Gateway {
   };
 }
 
-/** AuthorizationPolicy.ambient.dev/v1 (Istio's security.istio.io/v1 schema); not compiled yet. */
+/** AuthorizationPolicy.ambient.dev/v1 (Istio's security.istio.io/v1 schema), compiled by core/policy/compile.ts. */
 export interface AuthorizationPolicy {
   apiVersion?: string;
   kind?: string;
@@ -37,7 +37,7 @@ export interface ClusterState {
    * whose ServiceAccount exists. Accepted so callers can pass a full snapshot. */
   serviceAccounts?: readonly V1ServiceAccount[];
   peerAuthentications: readonly PeerAuthentication[];
-  /** Not compiled yet: each is reported as a Problem, and no Policy is emitted. */
+  /** Compiled to Policy resources; each gets a PolicyStatus. */
   authorizationPolicies?: readonly AuthorizationPolicy[];
   gateways?: readonly Gateway[];
 }
@@ -59,9 +59,32 @@ export interface Problem {
   message: string;
 }
 
+/** One condition of an object's `status.conditions` (metav1.Condition without the
+ * timestamps and generation, which the status writer adds). */
+export interface StatusCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  /** CamelCase, as metav1.Condition requires. */
+  reason: string;
+  message: string;
+}
+
+/** The status translation computed for one AuthorizationPolicy (controller/translate/authorization.ts
+ * documents the condition types and reasons). */
+export interface PolicyStatus {
+  namespace: string;
+  name: string;
+  /** metadata.generation of the object that was compiled (0 when it has none): written as
+   * each condition's observedGeneration. */
+  generation: number;
+  conditions: StatusCondition[];
+}
+
 export interface TranslationResult {
   /** Sorted by kind (Workload, Service, Policy), then key. */
   resources: Resource[];
   /** Sorted by kind, key, message. */
   problems: Problem[];
+  /** One per AuthorizationPolicy whose name and namespace could be read, sorted by namespace, name. */
+  policyStatuses: PolicyStatus[];
 }

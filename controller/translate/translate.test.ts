@@ -1,5 +1,5 @@
 // translate() as a whole: output order and determinism, isolation of bad objects, the
-// options, AuthorizationPolicy not compiled yet, and a small realistic cluster end to end.
+// options, AuthorizationPolicy compiled to Policy resources, and a small realistic cluster end to end.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -81,7 +81,7 @@ test('translate_problems_are_sorted', () => {
     cluster({
       pods: [pod('z', { serviceAccountName: 'Z' }), pod('a', { serviceAccountName: 'A' })],
       services: [service('bad', { clusterIP: 'x' })],
-      authorizationPolicies: [{ metadata: { name: 'p', namespace: 'default' } }],
+      authorizationPolicies: [{ metadata: { name: 'p', namespace: 'default' }, spec: { action: 'PERMIT' } }],
     }),
     { trustDomain: TD },
   );
@@ -131,10 +131,10 @@ test('translate_null_objects_in_lists_are_reported_not_thrown', () => {
   assert.ok(workloadNamed(r, 'good'));
 });
 
-test('translate_authorization_policies_are_reported_as_not_enforced_and_emit_no_policy', () => {
-  const r = translate(cluster({ authorizationPolicies: [{ metadata: { name: 'deny-all', namespace: 'shop' }, spec: {} }] }), { trustDomain: TD });
-  assert.equal(r.resources.filter((x) => x.kind === 'Policy').length, 0);
-  assert.match(problemsOf(r, 'AuthorizationPolicy', 'shop/deny-all')[0]?.message ?? '', /not compiled yet: this policy is not enforced/);
+test('translate_authorization_policy_is_compiled_to_a_policy_resource', () => {
+  const r = translate(cluster({ authorizationPolicies: [{ metadata: { name: 'allow-nothing', namespace: 'shop' }, spec: {} }] }), { trustDomain: TD });
+  assert.deepEqual(r.resources.filter((x) => x.kind === 'Policy').map((x) => x.body), [{ key: 'shop/allow-nothing', name: 'allow-nothing', namespace: 'shop', scope: 'namespace', action: 'ALLOW', rules: [] }]);
+  assert.deepEqual(problemsOf(r, 'AuthorizationPolicy', 'shop/allow-nothing'), []);
 });
 
 test('translate_rejects_invalid_trust_domain', () => {
@@ -147,5 +147,5 @@ test('translate_rejects_invalid_cluster_domain_and_root_namespace', () => {
 });
 
 test('translate_empty_cluster_is_empty', () => {
-  assert.deepEqual(translate(cluster({ namespaces: [] }), { trustDomain: TD }), { resources: [], problems: [] });
+  assert.deepEqual(translate(cluster({ namespaces: [] }), { trustDomain: TD }), { resources: [], problems: [], policyStatuses: [] });
 });

@@ -8,21 +8,22 @@
 // (core/config/validate.ts) before it is emitted: the controller never sends what an
 // agent would NACK, and a translation bug shows up here as a Problem, not as a NACK storm.
 //
-// AuthorizationPolicy is not compiled yet: no Policy resources are emitted, and each
-// AuthorizationPolicy is reported as a Problem so that nobody mistakes it for enforced.
+// AuthorizationPolicies are compiled to Policy resources (./authorization.ts); each gets a
+// PolicyStatus (Accepted, Enforced) that the leader writes to the object.
 import type { V1Pod } from '@kubernetes/client-node';
-import { compareResources, type Resource, type Workload } from '../../core/config/model.js';
+import { compareResources, type MeshService, type Resource, type Workload } from '../../core/config/model.js';
 import { validateResource } from '../../core/config/validate.js';
 import { validateTrustDomain } from '../../core/identity/spiffe.js';
 import { namespaceModeProblem } from '../../core/config/enrolment.js';
 import type { ClusterState, TranslateOptions, TranslationResult } from './input.js';
 import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, USE_WAYPOINT_LABEL, type Labels } from './objects.js';
+import { translateAuthorizationPolicies } from './authorization.js';
 import { indexPeerAuthentications } from './peer-authentication.js';
 import { indexSlices, isServiceTranslated, translateService } from './services.js';
 import { indexWaypoints, unresolvable, waypointServiceKey } from './waypoints.js';
 import { isPodLive, translatePod } from './workloads.js';
 
-export type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, Problem, TranslateOptions, TranslationResult } from './input.js';
+export type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, StatusCondition, TranslateOptions, TranslationResult } from './input.js';
 
 const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -94,13 +95,17 @@ export function translate(input: ClusterState, opts: TranslateOptions): Translat
 
   const slices = indexSlices(input.endpointSlices, problems);
   const serviceKeys = new Set<string>();
+  const servicesByName = new Map<string, MeshService>();
   for (const svc of byKey(input.services)) {
     if (!isServiceTranslated(svc)) continue;
     const key = objectKey(svc?.metadata);
     const service = isolated(problems, 'Service', key, () =>
       translateService(svc, { clusterDomain, namespaceLabels: labelsOf, waypoints, workloads, slices, remark: (m) => problems.report('Service', key, m) }),
     );
-    if (service && emit('Service', key, { kind: 'Service', key: service.key, body: service })) serviceKeys.add(service.key);
+    if (service && emit('Service', key, { kind: 'Service', key: service.key, body: service })) {
+      serviceKeys.add(service.key);
+      servicesByName.set(`${service.namespace}/${service.name}`, service);
+    }
   }
 
   for (const w of waypoints.byKey.values()) {
@@ -109,10 +114,8 @@ export function translate(input: ClusterState, opts: TranslateOptions): Translat
     }
   }
 
-  for (const ap of input.authorizationPolicies ?? []) {
-    problems.report('AuthorizationPolicy', objectKey(ap?.metadata), 'AuthorizationPolicy is not compiled yet: this policy is not enforced');
-  }
+  const policyStatuses = translateAuthorizationPolicies(byKey(input.authorizationPolicies ?? []), { rootNamespace, services: servicesByName, waypoints, problems, emit });
 
   resources.sort(compareResources);
-  return { resources, problems: problems.sorted() };
+  return { resources, problems: problems.sorted(), policyStatuses };
 }

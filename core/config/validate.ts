@@ -291,9 +291,10 @@ function rule(path: string, v: unknown): PolicyRule {
     const p = `${path}.to[${i}]`;
     const t = obj(p, x);
     const out: PolicyOperation = {};
-    const ports = optionalList(t, p, 'ports', (q, n) => port(q, n));
+    // 0..65535 as Istio's validation allows (a port 0 matches no connection).
+    const ports = optionalList(t, p, 'ports', (q, n) => port(q, n, { allowZero: true }));
     if (ports) out.ports = ports;
-    const notPorts = optionalList(t, p, 'notPorts', (q, n) => port(q, n));
+    const notPorts = optionalList(t, p, 'notPorts', (q, n) => port(q, n, { allowZero: true }));
     if (notPorts) out.notPorts = notPorts;
     for (const k of OPERATION_STRING_FIELDS) {
       const list = optionalList(t, p, k, nonEmpty);

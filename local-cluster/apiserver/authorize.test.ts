@@ -74,3 +74,29 @@ test('denials_read_as_rbac_denials', () => {
   const token = forbiddenFor(sa('x'), { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'ambient-system', name: 'ambient-controller' });
   assert.match(token.message, /cannot create resource "serviceaccounts\/token" in API group "" in the namespace "ambient-system"$/);
 });
+
+test('controller_service_account_writes_status_of_mesh_and_gateway_kinds_in_every_namespace', () => {
+  const ctrl = sa('ambient-system', 'ambient-controller');
+  for (const verb of ['patch', 'update'] as const) {
+    assert.equal(allowed(ctrl, { verb, group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'apps', name: 'p' }), true, verb);
+    assert.equal(allowed(ctrl, { verb, group: 'ambient.dev', resource: 'peerauthentications', subresource: 'status', namespace: 'apps', name: 'p' }), true, verb);
+    assert.equal(allowed(ctrl, { verb, group: 'gateway.networking.k8s.io', resource: 'gateways', subresource: 'status', namespace: 'apps', name: 'wp' }), true, verb);
+  }
+});
+
+test('controller_service_account_still_cannot_write_a_spec_or_anything_else_in_another_namespace', () => {
+  const ctrl = sa('ambient-system', 'ambient-controller');
+  for (const verb of ['create', 'update', 'patch', 'delete'] as const) {
+    assert.equal(allowed(ctrl, { verb, group: 'ambient.dev', resource: 'authorizationpolicies', namespace: 'apps', name: 'p' }), false, `spec ${verb}`);
+  }
+  assert.equal(allowed(ctrl, { verb: 'patch', group: '', resource: 'pods', subresource: 'status', namespace: 'apps', name: 'p' }), false, 'a core kind\'s status');
+  assert.equal(allowed(ctrl, { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'status', namespace: 'apps', name: 'd' }), false);
+  assert.equal(allowed(ctrl, { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'apps', name: 'default' }), false);
+  assert.equal(allowed(ctrl, { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'apps', name: 'd' }), false);
+  assert.equal(allowed(ctrl, secret('get', 'apps', 's')), false);
+});
+
+test('another_service_account_cannot_write_policy_status_in_another_namespace', () => {
+  assert.equal(allowed(sa('apps', 'ambient-controller'), { verb: 'patch', group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'shop', name: 'p' }), false);
+  assert.equal(allowed(sa('ambient-system', 'web'), { verb: 'patch', group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'shop', name: 'p' }), false);
+});

@@ -15,11 +15,23 @@
 // credential) acts for every pod: it writes across namespaces (pod status, the pods'
 // TokenRequests, its Node), like Kubernetes' Node authorizer, but reads no Secrets
 // outside kube-system either (the local kubelet mounts none).
+//
+// The mesh controller's ServiceAccount (ambient-system/ambient-controller) writes the
+// `status` subresource of the mesh's own kinds (ambient.dev) and of Gateway API kinds in
+// every namespace (the AuthorizationPolicy status conditions; waypoint Gateways' status
+// later), and nothing else outside its namespace: never a spec, never another
+// subresource.
 // Denials read as kube-apiserver's RBAC denials do.
 import { ApiError } from './api-errors.js';
 
 /** The nodes' ServiceAccount: the local kubelets authenticate with its token. */
 export const NODE_SERVICE_ACCOUNT = { namespace: 'kube-system', name: 'ambient-node' } as const;
+
+/** The mesh controller's ServiceAccount: its namespace is the controller's namespace in the local cluster. */
+export const CONTROLLER_SERVICE_ACCOUNT = { namespace: 'ambient-system', name: 'ambient-controller' } as const;
+
+/** API groups whose `status` subresource the controller writes in every namespace. */
+const CONTROLLER_STATUS_GROUPS: ReadonlySet<string> = new Set(['ambient.dev', 'gateway.networking.k8s.io']);
 
 const SA_PREFIX = 'system:serviceaccount:';
 
@@ -55,6 +67,7 @@ const READ_VERBS: ReadonlySet<AuthVerb> = new Set(['get', 'list', 'watch']);
 const OPEN_CLUSTER_WRITES: ReadonlySet<string> = new Set(['authentication.k8s.io/tokenreviews']);
 
 const isNode = (r: Requester & { kind: 'serviceaccount' }) => r.namespace === NODE_SERVICE_ACCOUNT.namespace && r.name === NODE_SERVICE_ACCOUNT.name;
+const isController = (r: Requester & { kind: 'serviceaccount' }) => r.namespace === CONTROLLER_SERVICE_ACCOUNT.namespace && r.name === CONTROLLER_SERVICE_ACCOUNT.name;
 
 export function authorize(who: Requester, a: RequestAttributes): Decision {
   if (who.kind === 'admin') return { allowed: true };
@@ -65,6 +78,9 @@ export function authorize(who: Requester, a: RequestAttributes): Decision {
   if (READ_VERBS.has(a.verb)) return { allowed: true };
   if (isNode(who)) return { allowed: true };
   if (a.namespace === undefined && OPEN_CLUSTER_WRITES.has(`${a.group}/${a.resource}`)) return { allowed: true };
+  if (isController(who) && a.namespace !== undefined && a.subresource === 'status' && (a.verb === 'patch' || a.verb === 'update') && CONTROLLER_STATUS_GROUPS.has(a.group)) {
+    return { allowed: true };
+  }
   if (!own) return { allowed: false, reason: 'a ServiceAccount may write in its own namespace only' };
   return { allowed: true };
 }

@@ -1,0 +1,619 @@
+// The AuthorizationPolicy compiler: an AuthorizationPolicy.ambient.dev/v1 object (Istio's
+// security.istio.io/v1 schema, field for field) in, a Policy resource (core/config/model.ts)
+// out, or the reason it is refused. Pure: no I/O, no clock.
+//
+// The object is untrusted input: any field may be missing or of the wrong type (a
+// hand-written manifest, a CRD without a strict schema). Every refusal names the field's
+// path in the object and the value found (`spec.rules[0].from[0].source.ipBlocks[1]:
+// "10.0.0.0/33" is not an IP address or CIDR block`), so that the status condition alone
+// tells the author what to fix. The first error found is reported.
+//
+// What is validated follows Istio's own validation of AuthorizationPolicy
+// (pkg/config/validation, "ValidateAuthorizationPolicy"): selector and targetRefs are
+// exclusive, `from`/`to` present but empty is refused, a `source`/`operation` with no field
+// is refused, a `when` needs `values` or `notValues`, `when` keys are those of the
+// "Authorization Policy Conditions" page, IP values are IPs or CIDRs, ports are decimal
+// strings 0..65535, empty strings are refused. CUSTOM is refused as unsupported.
+//
+// Besides the Policy, the compiler says how it is enforced (`Enforcement`): a node agent
+// evaluates L4 attributes only, so an ALLOW or AUDIT rule holding an L7 field is dropped
+// there (it matches nothing: fail closed) and a DENY rule holding one is applied to the
+// whole port (its L7 parts ignored: fail closed), as Istio specifies for ztunnel.
+import { canonicalIp } from '../ip.js';
+import type { Policy, PolicyAction, PolicyCondition, PolicyOperation, PolicyRule, PolicySource, PolicyTargetRef } from '../config/model.js';
+import type { EnforcementPoint } from './types.js';
+import { CONDITION_KEYS, CONDITION_KEY_PREFIXES, DRY_RUN_ANNOTATION, isKnownConditionKey, isL4ConditionKey, L7_OPERATION_FIELDS, L7_SOURCE_FIELDS } from './types.js';
+import net from 'node:net';
+
+export interface CompileOptions {
+  /** The mesh's root namespace: a policy there applies to every namespace. */
+  rootNamespace: string;
+}
+
+/** How the node agent applies one rule. */
+export type NodeAgentTreatment =
+  /** Every field of the rule is L4: evaluated as written. */
+  | 'as-written'
+  /** ALLOW or AUDIT rule holding an L7 field: left out at the node agent (matches nothing, fail closed). */
+  | 'dropped'
+  /** DENY rule holding L7 fields in its sources/operations: enforced without them, so it
+   * denies more than asked, e.g. every connection to the port (fail closed). */
+  | 'whole-port'
+  /** DENY rule that, without its L7 fields, has nothing left that can match: a `when` with an
+   * L7 key (it never holds at L4), or every `from` source (or every `to` operation) held only
+   * L7 fields. It has NO effect at the node agent (istiod's own status for such a rule). */
+  | 'no-effect'
+  /** Scope 'targets': the node agent never evaluates it. */
+  | 'not-evaluated';
+
+export interface RuleEnforcement {
+  /** Index in `spec.rules`. */
+  rule: number;
+  nodeAgent: NodeAgentTreatment;
+  /** The rule's L7-only fields, as paths inside the rule (`to[0].operation.methods`,
+   * `from[1].source.requestPrincipals`, `when[2].key request.headers[x-user]`), in spec
+   * order. Empty: an L4 rule. */
+  l7Fields: string[];
+}
+
+/** Which parts of a compiled policy are enforced where. */
+export interface Enforcement {
+  /** Where the policy is evaluated: 'node-agent' for selector (or selector-less) policies,
+   * 'waypoint' for targetRefs policies (the waypoint of each target). */
+  at: EnforcementPoint;
+  /** For scope 'targets': the targets whose waypoints enforce it. */
+  targets?: PolicyTargetRef[];
+  rules: RuleEnforcement[];
+  /** Every rule is evaluated as written where the policy is enforced. */
+  complete: boolean;
+  dryRun: boolean;
+}
+
+export type CompileResult =
+  | { ok: true; policy: Policy; warnings: string[]; enforcement: Enforcement }
+  | { ok: false; reason: 'Invalid' | 'Unsupported'; message: string };
+
+/** Whether the engine (core/policy/match.ts) matches Istio's path templates (`{*}`, `{**}`):
+ * it does (matchPath). Were it false, a path holding one would be refused rather than
+ * matched literally. */
+export const PATH_TEMPLATES_SUPPORTED = true;
+
+/** The limits the compiler enforces on one object (also in docs/configuration.md). */
+export const POLICY_COMPILE_LIMITS = Object.freeze({
+  /** Rules in one policy (the CRD's maxItems). */
+  maxRules: 512,
+  /** Entries in one from/to/when list, and values in one field. */
+  maxListItems: 1024,
+  /** targetRefs entries (the CRD's maxItems). */
+  maxTargetRefs: 16,
+  /** Characters of one string value. */
+  maxValueChars: 1024,
+  /** Characters of a value shown in a message before it is cut. */
+  maxShownChars: 120,
+});
+
+const ACTIONS = ['ALLOW', 'DENY', 'AUDIT'] as const;
+const SPIFFE_PREFIX = 'spiffe://';
+const SPIFFE_WARNING = 'principals are written without spiffe:// (cluster.local/ns/x/sa/y); as written it matches no peer';
+const WAYPOINT_GROUP = 'gateway.networking.k8s.io';
+const DNS1123_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const PORT = /^[0-9]{1,5}$/;
+/** A label name, or the name part of a label key (Kubernetes' qualified name). */
+const LABEL_NAME = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+function isLabelKey(k: string): boolean {
+  const slash = k.indexOf('/');
+  if (slash < 0) return LABEL_NAME.test(k);
+  return DNS1123_SUBDOMAIN.test(k.slice(0, slash)) && LABEL_NAME.test(k.slice(slash + 1));
+}
+
+class Refused extends Error {
+  constructor(
+    readonly reason: 'Invalid' | 'Unsupported',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const invalid = (path: string, what: string): Refused => new Refused('Invalid', `${path}: ${what}`);
+
+/** A value as a message shows it: JSON, cut when long. */
+export function show(v: unknown): string {
+  let s: string;
+  try {
+    s = v === undefined ? 'undefined' : JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  const max = POLICY_COMPILE_LIMITS.maxShownChars;
+  return s.length > max ? `${s.slice(0, max)}...` : s;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function obj(path: string, v: unknown): Obj {
+  if (!isObj(v)) throw invalid(path, `${show(v)} is not an object`);
+  return v;
+}
+
+function list(path: string, v: unknown, max: number = POLICY_COMPILE_LIMITS.maxListItems): unknown[] {
+  if (!Array.isArray(v)) throw invalid(path, `${show(v)} is not a list`);
+  if (v.length > max) throw invalid(path, `${v.length} entries, more than the limit of ${max}`);
+  return v;
+}
+
+function nonEmptyString(path: string, v: unknown): string {
+  if (typeof v !== 'string') throw invalid(path, `${show(v)} is not a string`);
+  if (v === '') throw invalid(path, 'empty string (an empty value matches nothing; remove it)');
+  if (v.length > POLICY_COMPILE_LIMITS.maxValueChars) throw invalid(path, `${show(v)} is longer than ${POLICY_COMPILE_LIMITS.maxValueChars} characters`);
+  return v;
+}
+
+/** An optional list field: undefined when absent (or null, as YAML's `field:` reads). */
+function optionalStrings(o: Obj, path: string, field: string, each: (path: string, v: string) => string = (_p, s) => s): string[] | undefined {
+  const v = o[field];
+  if (v === undefined || v === null) return undefined;
+  return list(`${path}.${field}`, v).map((x, i) => {
+    const p = `${path}.${field}[${i}]`;
+    return each(p, nonEmptyString(p, x));
+  });
+}
+
+/** An IP address or CIDR block, canonical: IPv6 in RFC 5952 form, an IPv4-mapped IPv6
+ * address as IPv4, a CIDR's host bits cleared (`10.0.0.5/24` -> `10.0.0.0/24`, as Envoy
+ * and ztunnel read it). */
+export function canonicalIpOrCidr(s: string): string | undefined {
+  const slash = s.indexOf('/');
+  const addr = slash < 0 ? s : s.slice(0, slash);
+  if (addr.includes('%') || net.isIP(addr) === 0) return undefined;
+  if (slash < 0) return canonicalIp(addr);
+  const bitsText = s.slice(slash + 1);
+  if (!/^[0-9]{1,3}$/.test(bitsText)) return undefined;
+  let bits = Number(bitsText);
+  let ip = canonicalIp(addr);
+  const v6 = net.isIPv6(ip);
+  if (bits > (net.isIPv6(addr) ? 128 : 32)) return undefined;
+  if (!v6 && net.isIPv6(addr)) {
+    // An IPv4-mapped IPv6 block: the prefix counts the 96 bits of ::ffff:0:0 too.
+    if (bits < 96) return `${canonicalIp(maskIpv6(addr, bits))}/${bits}`;
+    bits -= 96;
+  }
+  ip = v6 ? maskIpv6(ip, bits) : maskIpv4(ip, bits);
+  return `${ip}/${bits}`;
+}
+
+function maskIpv4(ip: string, bits: number): string {
+  return ip
+    .split('.')
+    .map((o, i) => {
+      const keep = Math.max(0, Math.min(8, bits - i * 8));
+      return Number(o) & ((0xff << (8 - keep)) & 0xff);
+    })
+    .join('.');
+}
+
+function maskIpv6(ip: string, bits: number): string {
+  const bytes = ipv6Bytes(ip);
+  for (let i = 0; i < 16; i++) {
+    const keep = Math.max(0, Math.min(8, bits - i * 8));
+    bytes[i]! &= (0xff << (8 - keep)) & 0xff;
+  }
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return canonicalIp(groups.join(':'));
+}
+
+/** The 16 bytes of a valid IPv6 address (net.isIPv6 already said yes). */
+function ipv6Bytes(ip: string): number[] {
+  let s = ip.toLowerCase();
+  // A trailing dotted quad (::ffff:1.2.3.4): rewritten as two hex groups.
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
+    s = `${s.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const dbl = s.indexOf('::');
+  const head = (dbl < 0 ? s : s.slice(0, dbl)).split(':').filter((g) => g !== '');
+  const tail = dbl < 0 ? [] : s.slice(dbl + 2).split(':').filter((g) => g !== '');
+  const groups = dbl < 0 ? head : [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+  const out: number[] = [];
+  for (const g of groups) {
+    const n = parseInt(g, 16);
+    out.push(n >> 8, n & 0xff);
+  }
+  return out;
+}
+
+function ipOrCidr(path: string, s: string): string {
+  const c = canonicalIpOrCidr(s);
+  if (c === undefined) throw invalid(path, `${show(s)} is not an IP address or CIDR block`);
+  return c;
+}
+
+function portString(path: string, s: string): number {
+  if (!PORT.test(s) || Number(s) > 65535) throw invalid(path, `${show(s)} is not a port (a decimal number 0..65535, written as a string)`);
+  return Number(s);
+}
+
+/** Ports are decimal strings, as Istio's schema writes them (`ports: ["8080"]`); a number is refused like any other wrong type. */
+function optionalPorts(o: Obj, path: string, field: string): number[] | undefined {
+  const v = o[field];
+  if (v === undefined || v === null) return undefined;
+  return list(`${path}.${field}`, v).map((x, i) => {
+    const p = `${path}.${field}[${i}]`;
+    if (typeof x !== 'string') throw invalid(p, `${show(x)} is not a port (a decimal number 0..65535, written as a string)`);
+    return portString(p, nonEmptyString(p, x));
+  });
+}
+
+const TEMPLATE_ONE = '{*}';
+const TEMPLATE_ANY = '{**}';
+/** RFC 3986 pchar*: what a literal segment of a path template may hold (Istio's IsValidLiteral). */
+const PATH_LITERAL = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*$/;
+
+/**
+ * A `paths`/`notPaths` value. Istio's security.CheckValidPathTemplate: `{` and `}` only in
+ * the operators `{*}` (one segment) and `{**}` (the rest), `{**}` last, and in a template
+ * every other segment a valid literal. Stricter than Istio in one case: nothing may follow
+ * `{**}`, not even a literal segment, because the engine's matcher (core/policy/match.ts)
+ * gives such a template no match.
+ */
+function pathValue(path: string, s: string): string {
+  if (!PATH_TEMPLATES_SUPPORTED && (s.includes(TEMPLATE_ONE) || s.includes(TEMPLATE_ANY))) {
+    throw new Refused('Unsupported', `${path}: ${show(s)} is a path template ({*}, {**}), which is not supported yet; write a prefix (/api/*) or exact path instead`);
+  }
+  const template = s.includes(TEMPLATE_ONE) || s.includes(TEMPLATE_ANY);
+  const segments = s.split('/');
+  let sawAny = false;
+  for (const seg of segments) {
+    if (sawAny) throw invalid(path, `${show(s)}: {**} must be the last segment of a path template`);
+    if (seg === TEMPLATE_ONE) continue;
+    if (seg === TEMPLATE_ANY) {
+      sawAny = true;
+      continue;
+    }
+    if (seg.includes('{') || seg.includes('}')) throw invalid(path, `${show(s)} holds '{' or '}' outside a whole-segment {*} or {**} operator`);
+    if (template && !PATH_LITERAL.test(seg)) throw invalid(path, `${show(s)}: segment ${show(seg)} of a path template is not a valid path literal`);
+  }
+  if (template && !s.startsWith('/')) throw invalid(path, `${show(s)}: a path template starts with /`);
+  return s;
+}
+
+function serviceAccountValue(path: string, s: string): string {
+  const parts = s.split('/');
+  if (parts.length !== 2 || !DNS1123_LABEL.test(parts[0]!) || !DNS1123_SUBDOMAIN.test(parts[1]!)) {
+    throw invalid(path, `${show(s)} is not <namespace>/<serviceaccount> (wildcards are not allowed here)`);
+  }
+  return s;
+}
+
+const SOURCE_FIELDS = [
+  'principals',
+  'notPrincipals',
+  'requestPrincipals',
+  'notRequestPrincipals',
+  'namespaces',
+  'notNamespaces',
+  'serviceAccounts',
+  'notServiceAccounts',
+  'ipBlocks',
+  'notIpBlocks',
+  'remoteIpBlocks',
+  'notRemoteIpBlocks',
+] as const satisfies ReadonlyArray<keyof PolicySource>;
+const SOURCE_IP_FIELDS: ReadonlySet<string> = new Set(['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks']);
+const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'] as const satisfies ReadonlyArray<keyof PolicyOperation>;
+
+function unknownFields(path: string, o: Obj, known: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw invalid(`${path}.${k}`, `unknown field (known: ${known.join(', ')})`);
+  }
+}
+
+function compileSource(path: string, v: unknown, warnings: string[]): PolicySource {
+  const o = obj(path, v);
+  unknownFields(path, o, SOURCE_FIELDS);
+  const out: PolicySource = {};
+  for (const f of SOURCE_FIELDS) {
+    const each = SOURCE_IP_FIELDS.has(f) ? ipOrCidr : f === 'serviceAccounts' || f === 'notServiceAccounts' ? serviceAccountValue : undefined;
+    const values = optionalStrings(o, path, f, each);
+    if (values === undefined) continue;
+    if (values.length === 0) continue; // an empty list is an absent field (protobuf)
+    out[f] = values;
+    if (f === 'principals' || f === 'notPrincipals') {
+      const bad = values.find((x) => x.startsWith(SPIFFE_PREFIX));
+      if (bad !== undefined) {
+        warnings.push(`${path}.${f}: ${show(bad)}: ${SPIFFE_WARNING}`);
+      }
+    }
+  }
+  if ((out.serviceAccounts || out.notServiceAccounts) && (out.principals || out.notPrincipals)) {
+    throw invalid(path, 'serviceAccounts (or notServiceAccounts) cannot be set with principals (or notPrincipals)');
+  }
+  if (Object.keys(out).length === 0) throw invalid(path, 'the source sets no field (an empty source is refused, as Istio does; omit `from` to match any source)');
+  return out;
+}
+
+function compileOperation(path: string, v: unknown): PolicyOperation {
+  const o = obj(path, v);
+  unknownFields(path, o, OPERATION_FIELDS);
+  const out: PolicyOperation = {};
+  for (const f of OPERATION_FIELDS) {
+    if (f === 'ports' || f === 'notPorts') {
+      const ports = optionalPorts(o, path, f);
+      if (ports?.length) out[f] = ports;
+      continue;
+    }
+    const values = optionalStrings(o, path, f, f === 'paths' || f === 'notPaths' ? pathValue : undefined);
+    if (values?.length) out[f] = values;
+  }
+  if (Object.keys(out).length === 0) throw invalid(path, 'the operation sets no field (an empty operation is refused, as Istio does; omit `to` to match any operation)');
+  return out;
+}
+
+const IP_CONDITION_KEYS: ReadonlySet<string> = new Set(['source.ip', 'destination.ip', 'remote.ip']);
+
+function conditionValues(path: string, key: string, values: string[]): string[] {
+  if (IP_CONDITION_KEYS.has(key)) return values.map((s, i) => ipOrCidr(`${path}[${i}]`, s));
+  if (key === 'destination.port') return values.map((s, i) => String(portString(`${path}[${i}]`, s)));
+  return values;
+}
+
+function compileCondition(path: string, v: unknown, warnings: string[]): PolicyCondition {
+  const o = obj(path, v);
+  unknownFields(path, o, ['key', 'values', 'notValues']);
+  const key = nonEmptyString(`${path}.key`, o.key);
+  if (!isKnownConditionKey(key)) {
+    throw invalid(`${path}.key`, `${show(key)} is not a condition key (known: ${[...CONDITION_KEYS, ...CONDITION_KEY_PREFIXES.map((p) => `${p}<name>]`)].join(', ')})`);
+  }
+  const values = optionalStrings(o, path, 'values');
+  const notValues = optionalStrings(o, path, 'notValues');
+  if (!values?.length && !notValues?.length) throw invalid(path, `at least one of values or notValues must be set for key ${show(key)}`);
+  const c: PolicyCondition = { key };
+  if (values?.length) c.values = conditionValues(`${path}.values`, key, values);
+  if (notValues?.length) c.notValues = conditionValues(`${path}.notValues`, key, notValues);
+  if (key === 'source.principal') {
+    for (const f of ['values', 'notValues'] as const) {
+      const bad = c[f]?.find((x) => x.startsWith(SPIFFE_PREFIX));
+      if (bad !== undefined) warnings.push(`${path}.${f}: ${show(bad)}: ${SPIFFE_WARNING}`);
+    }
+  }
+  return c;
+}
+
+/** A `from`/`to`/`when` field: absent (undefined or null) is "any"; present must be a non-empty list. */
+function optionalRuleList<T>(o: Obj, path: string, field: string, each: (path: string, v: unknown) => T): T[] {
+  const v = o[field];
+  if (v === undefined || v === null) return [];
+  const items = list(`${path}.${field}`, v);
+  if (items.length === 0 && field !== 'when') throw invalid(`${path}.${field}`, `an empty list is refused, as Istio does (omit ${field} to match anything)`);
+  return items.map((x, i) => each(`${path}.${field}[${i}]`, x));
+}
+
+function compileRule(path: string, v: unknown, warnings: string[]): PolicyRule {
+  const o = obj(path, v);
+  unknownFields(path, o, ['from', 'to', 'when']);
+  const from = optionalRuleList(o, path, 'from', (p, x) => {
+    const f = obj(p, x);
+    unknownFields(p, f, ['source']);
+    if (f.source === undefined || f.source === null) throw invalid(`${p}.source`, 'is missing');
+    return compileSource(`${p}.source`, f.source, warnings);
+  });
+  const to = optionalRuleList(o, path, 'to', (p, x) => {
+    const t = obj(p, x);
+    unknownFields(p, t, ['operation']);
+    if (t.operation === undefined || t.operation === null) throw invalid(`${p}.operation`, 'is missing');
+    return compileOperation(`${p}.operation`, t.operation);
+  });
+  const when = optionalRuleList(o, path, 'when', (p, x) => compileCondition(p, x, warnings));
+  return { from, to, when };
+}
+
+function compileTargetRef(path: string, v: unknown, namespace: string): PolicyTargetRef {
+  const o = obj(path, v);
+  unknownFields(path, o, ['group', 'kind', 'name', 'namespace']);
+  const kind = o.kind;
+  if (kind !== 'Service' && kind !== 'Gateway') throw new Refused('Unsupported', `${path}.kind: ${show(kind)} is not supported (supported: Service, Gateway)`);
+  const group = o.group === undefined || o.group === null ? '' : o.group;
+  if (typeof group !== 'string') throw invalid(`${path}.group`, `${show(group)} is not a string`);
+  const want = kind === 'Service' ? '' : WAYPOINT_GROUP;
+  if (group !== want) throw invalid(`${path}.group`, `${show(group)} is not the group of a ${kind} (${show(want)})`);
+  if (typeof o.name !== 'string' || !DNS1123_SUBDOMAIN.test(o.name)) throw invalid(`${path}.name`, `${show(o.name)} is not an object name`);
+  if (o.namespace !== undefined && o.namespace !== null && o.namespace !== '' && o.namespace !== namespace) {
+    throw invalid(`${path}.namespace`, `${show(o.namespace)} is not the policy's own namespace ${show(namespace)} (cross-namespace references are refused, as Istio does)`);
+  }
+  return { group, kind, name: o.name };
+}
+
+/** The L7-only fields of a rule, as paths inside it: `from[<i>].source.<field>`,
+ * `to[<i>].operation.<field>`, `when[<i>].key <key>` (the same strings as the engine's
+ * l7FieldsOf in core/policy/l4.ts). */
+export function l7FieldPaths(rule: PolicyRule): string[] {
+  const out: string[] = [];
+  rule.from.forEach((s, i) => {
+    for (const f of L7_SOURCE_FIELDS) if (s[f]?.length) out.push(`from[${i}].source.${f}`);
+  });
+  rule.to.forEach((op, i) => {
+    for (const f of L7_OPERATION_FIELDS) if (op[f]?.length) out.push(`to[${i}].operation.${f}`);
+  });
+  rule.when.forEach((c, i) => {
+    if (!isL4ConditionKey(c.key)) out.push(`when[${i}].key ${c.key}`);
+  });
+  return out;
+}
+
+const hasL4Field = (entry: object, l7: readonly string[]): boolean =>
+  Object.entries(entry).some(([k, v]) => !l7.includes(k) && Array.isArray(v) && v.length > 0);
+
+/**
+ * What the node agent does with a rule holding L7 fields, as istiod converts a policy for
+ * ztunnel (pilot/pkg/serviceregistry/ambient/authorization.go; the engine's
+ * projectForNodeAgent in core/policy/l4.ts follows the same code): ALLOW/AUDIT: dropped;
+ * DENY: enforced without the L7 fields, unless nothing is left to match (an L7 `when`, or
+ * every source or every operation held only L7 fields): then it has no effect there.
+ */
+export function nodeAgentTreatment(rule: PolicyRule, action: PolicyAction): NodeAgentTreatment {
+  if (l7FieldPaths(rule).length === 0) return 'as-written';
+  if (action !== 'DENY') return 'dropped';
+  if (rule.when.some((c) => !isL4ConditionKey(c.key))) return 'no-effect';
+  if (rule.from.length > 0 && rule.from.every((s) => !hasL4Field(s, L7_SOURCE_FIELDS))) return 'no-effect';
+  if (rule.to.length > 0 && rule.to.every((o) => !hasL4Field(o, L7_OPERATION_FIELDS))) return 'no-effect';
+  return 'whole-port';
+}
+
+/** Which parts of `policy` are enforced where. */
+export function enforcementOf(policy: Policy): Enforcement {
+  const targets = policy.scope === 'targets';
+  const rules = policy.rules.map((r, i): RuleEnforcement => ({
+    rule: i,
+    nodeAgent: targets ? 'not-evaluated' : nodeAgentTreatment(r, policy.action),
+    l7Fields: l7FieldPaths(r),
+  }));
+  const e: Enforcement = {
+    at: targets ? 'waypoint' : 'node-agent',
+    rules,
+    complete: targets || rules.every((r) => r.nodeAgent === 'as-written'),
+    dryRun: policy.dryRun === true,
+  };
+  if (targets) e.targets = policy.targetRefs!;
+  return e;
+}
+
+/** One paragraph for the policy's status: where it is enforced and what the node agent changes. */
+export function enforcementMessage(e: Enforcement): string {
+  const parts: string[] = [];
+  if (e.at === 'waypoint') {
+    const t = (e.targets ?? []).map((r) => `${r.kind} ${r.name}`).join(', ');
+    parts.push(`Attached with targetRefs: enforced by the waypoint of each target (${t}), for all its rules (L4 and L7); node agents never evaluate it.`);
+  } else {
+    const asWritten = e.rules.filter((r) => r.nodeAgent === 'as-written').map((r) => r.rule);
+    if (e.rules.length === 0) parts.push('Enforced by the node agent of each selected workload (the policy has no rules).');
+    else if (e.complete) parts.push('Enforced by the node agent of each selected workload: every rule as written (L4 fields only).');
+    else {
+      parts.push(
+        asWritten.length
+          ? `Enforced by the node agent of each selected workload; rules ${asWritten.map((i) => `[${i}]`).join(', ')} as written.`
+          : 'Enforced by the node agent of each selected workload.',
+      );
+      for (const r of e.rules) {
+        if (r.nodeAgent === 'dropped') {
+          parts.push(`rules[${r.rule}] holds L7 fields (${r.l7Fields.join(', ')}) that a node agent cannot see: it is dropped there and matches nothing (fail closed).`);
+        } else if (r.nodeAgent === 'whole-port') {
+          parts.push(
+            `rules[${r.rule}] holds L7 fields (${r.l7Fields.join(', ')}) that a node agent cannot see: the DENY rule is enforced there without them, so it denies more than asked, e.g. the whole port (fail closed).`,
+          );
+        } else if (r.nodeAgent === 'no-effect') {
+          parts.push(
+            `rules[${r.rule}] holds L7 fields (${r.l7Fields.join(', ')}) that a node agent cannot see: without them nothing of this DENY rule can match, so it has NO EFFECT at the node agent.`,
+          );
+        }
+      }
+      parts.push('To enforce L7 fields, attach the policy to a waypoint with targetRefs.');
+    }
+  }
+  if (e.dryRun) parts.push(`Dry run (${DRY_RUN_ANNOTATION}: "true"): evaluated and recorded, never enforced.`);
+  return parts.join(' ');
+}
+
+/**
+ * Compiles one AuthorizationPolicy object. Never throws: a bad object is refused with
+ * the path and value of the first field at fault.
+ */
+export function compileAuthorizationPolicy(object: unknown, opts: CompileOptions): CompileResult {
+  try {
+    return compile(object, opts);
+  } catch (err) {
+    if (err instanceof Refused) return { ok: false, reason: err.reason, message: err.message };
+    return { ok: false, reason: 'Invalid', message: `the policy could not be read: ${(err as Error)?.message ?? String(err)}` };
+  }
+}
+
+function compile(object: unknown, opts: CompileOptions): CompileResult {
+  const o = obj('object', object);
+  const meta = obj('metadata', o.metadata);
+  if (typeof meta.name !== 'string' || !DNS1123_SUBDOMAIN.test(meta.name)) throw invalid('metadata.name', `${show(meta.name)} is not an object name`);
+  if (typeof meta.namespace !== 'string' || !DNS1123_LABEL.test(meta.namespace)) throw invalid('metadata.namespace', `${show(meta.namespace)} is not a namespace name`);
+  const name = meta.name;
+  const namespace = meta.namespace;
+
+  let dryRun = false;
+  if (meta.annotations !== undefined && meta.annotations !== null) {
+    const annotations = obj('metadata.annotations', meta.annotations);
+    const dr = annotations[DRY_RUN_ANNOTATION];
+    if (dr !== undefined) {
+      if (dr === 'true') dryRun = true;
+      else if (dr !== 'false') throw invalid(`metadata.annotations[${show(DRY_RUN_ANNOTATION)}]`, `${show(dr)} is not "true" or "false"`);
+    }
+  }
+
+  const spec = o.spec === undefined || o.spec === null ? {} : obj('spec', o.spec);
+  unknownFields('spec', spec, ['selector', 'targetRef', 'targetRefs', 'action', 'provider', 'rules']);
+
+  const actionValue = spec.action === undefined || spec.action === null ? 'ALLOW' : spec.action;
+  if (actionValue === 'CUSTOM') {
+    throw new Refused('Unsupported', 'spec.action: CUSTOM is not supported: this mesh has no external authorization providers; use ALLOW, DENY or AUDIT');
+  }
+  if (typeof actionValue !== 'string' || !(ACTIONS as readonly string[]).includes(actionValue)) {
+    throw invalid('spec.action', `${show(actionValue)} is not one of ${ACTIONS.join(', ')}`);
+  }
+  const action = actionValue as PolicyAction;
+  if (spec.provider !== undefined && spec.provider !== null) throw invalid('spec.provider', `is set only with action CUSTOM, and the action is ${action}`);
+
+  let selector: Record<string, string> | undefined;
+  if (spec.selector !== undefined && spec.selector !== null) {
+    const s = obj('spec.selector', spec.selector);
+    unknownFields('spec.selector', s, ['matchLabels']);
+    if (s.matchLabels !== undefined && s.matchLabels !== null) {
+      const ml = obj('spec.selector.matchLabels', s.matchLabels);
+      const entries = Object.entries(ml).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const [k, val] of entries) {
+        const p = `spec.selector.matchLabels[${show(k)}]`;
+        if (!isLabelKey(k)) throw invalid('spec.selector.matchLabels', `${show(k)} is not a label name`);
+        if (typeof val !== 'string') throw invalid(p, `${show(val)} is not a string`);
+        if (val.includes('*')) throw invalid(p, `${show(val)}: wildcards are not allowed in label values (Istio refuses them too)`);
+        if (val !== '' && !LABEL_NAME.test(val)) throw invalid(p, `${show(val)} is not a label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)`);
+      }
+      if (entries.length > 0) selector = Object.fromEntries(entries) as Record<string, string>;
+    }
+  }
+
+  let targetRefs: PolicyTargetRef[] | undefined;
+  const hasRefs = spec.targetRefs !== undefined && spec.targetRefs !== null && !(Array.isArray(spec.targetRefs) && spec.targetRefs.length === 0);
+  const hasRef = spec.targetRef !== undefined && spec.targetRef !== null;
+  if (hasRefs && hasRef) throw invalid('spec.targetRef', 'is set together with spec.targetRefs: set only targetRefs (targetRef is deprecated)');
+  if (hasRefs) {
+    targetRefs = list('spec.targetRefs', spec.targetRefs, POLICY_COMPILE_LIMITS.maxTargetRefs).map((x, i) => compileTargetRef(`spec.targetRefs[${i}]`, x, namespace));
+  } else if (hasRef) {
+    targetRefs = [compileTargetRef('spec.targetRef', spec.targetRef, namespace)];
+  }
+  if (targetRefs && spec.selector !== undefined && spec.selector !== null) {
+    throw invalid('spec.selector', `is set together with ${hasRef ? 'spec.targetRef' : 'spec.targetRefs'}: a policy selects workloads or attaches to targets, not both (Istio refuses it too)`);
+  }
+
+  const warnings: string[] = [];
+  const rules =
+    spec.rules === undefined || spec.rules === null
+      ? []
+      : list('spec.rules', spec.rules, POLICY_COMPILE_LIMITS.maxRules).map((x, i) => compileRule(`spec.rules[${i}]`, x, warnings));
+
+  const policy: Policy = {
+    key: `${namespace}/${name}`,
+    name,
+    namespace,
+    scope: targetRefs ? 'targets' : namespace === opts.rootNamespace ? 'global' : 'namespace',
+    action,
+    rules,
+  };
+  if (selector) policy.selector = selector;
+  if (targetRefs) policy.targetRefs = targetRefs;
+  if (dryRun) policy.dryRun = true;
+  if (action === 'DENY' && rules.length === 0) warnings.push('a DENY policy with no rules matches nothing: it denies nothing');
+  if (action === 'AUDIT' && rules.length === 0) warnings.push('an AUDIT policy with no rules matches nothing: it records nothing');
+  return { ok: true, policy, warnings, enforcement: enforcementOf(policy) };
+}
