@@ -76,12 +76,12 @@ test('authz_deny_rule_with_path_and_port_is_partially_enforced_on_the_whole_port
   assert.match(e?.message ?? '', /whole port/);
 });
 
-test('authz_deny_rule_with_only_a_path_says_it_has_no_effect_at_the_node_agent', () => {
+test('authz_deny_rule_with_only_a_path_says_it_denies_every_connection_at_the_node_agent', () => {
   const r = run([ap('p', 'shop', { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin'] } }] }] })]);
   const e = cond(statusOf(r, 'shop', 'p'), 'Enforced');
   assert.equal(e?.status, 'False');
-  assert.equal(e?.reason, 'NotEnforceableAtL4');
-  assert.match(e?.message ?? '', /NO EFFECT at the node agent/);
+  assert.equal(e?.reason, 'PartiallyEnforced');
+  assert.match(e?.message ?? '', /denies every connection its other fields match/);
 });
 
 test('authz_warnings_are_appended_to_the_accepted_message', () => {

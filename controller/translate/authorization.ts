@@ -13,10 +13,8 @@
 //                                         selected workloads
 //             False  PartiallyEnforced    a rule holds L7 fields: at the node agent an ALLOW/AUDIT rule
 //                                         is dropped (matches nothing), a DENY rule is enforced without
-//                                         them (denies more than asked, e.g. the whole port)
-//             False  NotEnforceableAtL4   a DENY rule has nothing left to match at the node agent once its
-//                                         L7 fields are left out (an L7 `when`, or only L7 fields in every
-//                                         source or every operation): it has NO effect there
+//                                         them (denies every connection its other fields match, e.g. the
+//                                         whole port: fail closed)
 //             False  DryRun               annotation ambient.dev/dry-run: "true": evaluated and recorded,
 //                                         never enforced (the message says where it is evaluated)
 //             False  WaypointRequired     targetRefs: a target has no waypoint (or does not exist), so the
@@ -26,7 +24,7 @@
 //                                         enforce authorization yet
 //
 // The reasons are CamelCase (metav1.Condition); the precedence when several apply is
-// WaypointRequired, WaypointNotImplemented, DryRun, NotEnforceableAtL4, PartiallyEnforced.
+// WaypointRequired, WaypointNotImplemented, DryRun, PartiallyEnforced.
 import type { MeshService, Resource } from '../../core/config/model.js';
 import { compileAuthorizationPolicy, enforcementMessage, type Enforcement } from '../../core/policy/compile.js';
 import type { AuthorizationPolicy, PolicyStatus, StatusCondition } from './input.js';
@@ -43,7 +41,6 @@ export const POLICY_REASONS = Object.freeze({
   unsupported: 'Unsupported',
   enforced: 'Enforced',
   partiallyEnforced: 'PartiallyEnforced',
-  notEnforceableAtL4: 'NotEnforceableAtL4',
   dryRun: 'DryRun',
   waypointRequired: 'WaypointRequired',
   waypointNotImplemented: 'WaypointNotImplemented',
@@ -108,7 +105,6 @@ function enforcedCondition(ctx: AuthorizationContext, namespace: string, e: Enfo
     return { type: ENFORCED_CONDITION, status: 'True', reason: POLICY_REASONS.enforced, message: `${base} Targets: ${by}.` };
   }
   if (e.dryRun) return { type: ENFORCED_CONDITION, status: 'False', reason: POLICY_REASONS.dryRun, message: base };
-  if (e.rules.some((r) => r.nodeAgent === 'no-effect')) return { type: ENFORCED_CONDITION, status: 'False', reason: POLICY_REASONS.notEnforceableAtL4, message: base };
   if (!e.complete) return { type: ENFORCED_CONDITION, status: 'False', reason: POLICY_REASONS.partiallyEnforced, message: base };
   return { type: ENFORCED_CONDITION, status: 'True', reason: POLICY_REASONS.enforced, message: base };
 }

@@ -356,18 +356,18 @@ test('enforcement_audit_rule_with_l7_field_is_dropped_at_the_node_agent', () => 
 test('enforcement_deny_rule_with_l7_field_applies_to_the_whole_port', () => {
   const r = ok(ap({ action: 'DENY', rules: [{ from: [{ source: { requestPrincipals: ['*'], namespaces: ['x'] } }], to: [{ operation: { paths: ['/admin'], ports: ['8080'] } }] }] }));
   assert.deepEqual(r.enforcement.rules[0], { rule: 0, nodeAgent: 'whole-port', l7Fields: ['from[0].source.requestPrincipals', 'to[0].operation.paths'] });
-  assert.match(enforcementMessage(r.enforcement), /denies more than asked, e\.g\. the whole port \(fail closed\)/);
+  assert.match(enforcementMessage(r.enforcement), /denies every connection its other fields match, e\.g\. the whole port \(fail closed\)/);
 });
 
-test('enforcement_deny_rule_with_only_l7_operation_has_no_effect_at_the_node_agent', () => {
+test('enforcement_deny_rule_with_only_l7_operation_denies_the_whole_workload_fail_closed', () => {
   const r = ok(ap({ action: 'DENY', rules: [{ from: [{ source: { namespaces: ['x'] } }], to: [{ operation: { methods: ['DELETE'] } }] }] }));
-  assert.equal(r.enforcement.rules[0]?.nodeAgent, 'no-effect');
-  assert.match(enforcementMessage(r.enforcement), /NO EFFECT at the node agent/);
+  assert.equal(r.enforcement.rules[0]?.nodeAgent, 'whole-port');
+  assert.match(enforcementMessage(r.enforcement), /rules\[0\] holds L7 fields \(to\[0\]\.operation\.methods\)/);
 });
 
-test('enforcement_deny_rule_with_l7_when_has_no_effect_at_the_node_agent', () => {
+test('enforcement_deny_rule_with_l7_when_is_widened_fail_closed', () => {
   const r = ok(ap({ action: 'DENY', rules: [{ to: [{ operation: { ports: ['80'] } }], when: [{ key: 'request.headers[x-token]', notValues: ['s3cret'] }] }] }));
-  assert.equal(r.enforcement.rules[0]?.nodeAgent, 'no-effect');
+  assert.equal(r.enforcement.rules[0]?.nodeAgent, 'whole-port');
 });
 
 test('enforcement_deny_rule_keeping_an_l4_operation_is_widened', () => {

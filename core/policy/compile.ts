@@ -22,7 +22,8 @@
 import { canonicalIp } from '../ip.js';
 import type { Policy, PolicyAction, PolicyCondition, PolicyOperation, PolicyRule, PolicySource, PolicyTargetRef } from '../config/model.js';
 import type { EnforcementPoint } from './types.js';
-import { CONDITION_KEYS, CONDITION_KEY_PREFIXES, DRY_RUN_ANNOTATION, isKnownConditionKey, isL4ConditionKey, L7_OPERATION_FIELDS, L7_SOURCE_FIELDS } from './types.js';
+import { l7FieldsOf, projectForNodeAgent } from './l4.js';
+import { CONDITION_KEYS, CONDITION_KEY_PREFIXES, DRY_RUN_ANNOTATION, isKnownConditionKey } from './types.js';
 import net from 'node:net';
 
 export interface CompileOptions {
@@ -36,13 +37,9 @@ export type NodeAgentTreatment =
   | 'as-written'
   /** ALLOW or AUDIT rule holding an L7 field: left out at the node agent (matches nothing, fail closed). */
   | 'dropped'
-  /** DENY rule holding L7 fields in its sources/operations: enforced without them, so it
-   * denies more than asked, e.g. every connection to the port (fail closed). */
+  /** DENY rule holding L7 fields: enforced without them, so it denies every connection its
+   * other fields match, e.g. the whole port (fail closed; core/policy/l4.ts). */
   | 'whole-port'
-  /** DENY rule that, without its L7 fields, has nothing left that can match: a `when` with an
-   * L7 key (it never holds at L4), or every `from` source (or every `to` operation) held only
-   * L7 fields. It has NO effect at the node agent (istiod's own status for such a rule). */
-  | 'no-effect'
   /** Scope 'targets': the node agent never evaluates it. */
   | 'not-evaluated';
 
@@ -431,40 +428,14 @@ function compileTargetRef(path: string, v: unknown, namespace: string): PolicyTa
   return { group, kind, name: o.name };
 }
 
-/** The L7-only fields of a rule, as paths inside it: `from[<i>].source.<field>`,
- * `to[<i>].operation.<field>`, `when[<i>].key <key>` (the same strings as the engine's
- * l7FieldsOf in core/policy/l4.ts). */
-export function l7FieldPaths(rule: PolicyRule): string[] {
-  const out: string[] = [];
-  rule.from.forEach((s, i) => {
-    for (const f of L7_SOURCE_FIELDS) if (s[f]?.length) out.push(`from[${i}].source.${f}`);
-  });
-  rule.to.forEach((op, i) => {
-    for (const f of L7_OPERATION_FIELDS) if (op[f]?.length) out.push(`to[${i}].operation.${f}`);
-  });
-  rule.when.forEach((c, i) => {
-    if (!isL4ConditionKey(c.key)) out.push(`when[${i}].key ${c.key}`);
-  });
-  return out;
-}
-
-const hasL4Field = (entry: object, l7: readonly string[]): boolean =>
-  Object.entries(entry).some(([k, v]) => !l7.includes(k) && Array.isArray(v) && v.length > 0);
-
 /**
- * What the node agent does with a rule holding L7 fields, as istiod converts a policy for
- * ztunnel (pilot/pkg/serviceregistry/ambient/authorization.go; the engine's
- * projectForNodeAgent in core/policy/l4.ts follows the same code): ALLOW/AUDIT: dropped;
- * DENY: enforced without the L7 fields, unless nothing is left to match (an L7 `when`, or
- * every source or every operation held only L7 fields): then it has no effect there.
+ * What the node agent does with a rule (the engine's projectForNodeAgent, core/policy/l4.ts,
+ * decides; this only names its outcome): L4 rule: as written; ALLOW/AUDIT rule with an L7
+ * field: dropped; DENY rule with an L7 field: enforced without it (fail closed).
  */
 export function nodeAgentTreatment(rule: PolicyRule, action: PolicyAction): NodeAgentTreatment {
-  if (l7FieldPaths(rule).length === 0) return 'as-written';
-  if (action !== 'DENY') return 'dropped';
-  if (rule.when.some((c) => !isL4ConditionKey(c.key))) return 'no-effect';
-  if (rule.from.length > 0 && rule.from.every((s) => !hasL4Field(s, L7_SOURCE_FIELDS))) return 'no-effect';
-  if (rule.to.length > 0 && rule.to.every((o) => !hasL4Field(o, L7_OPERATION_FIELDS))) return 'no-effect';
-  return 'whole-port';
+  if (l7FieldsOf(rule).length === 0) return 'as-written';
+  return projectForNodeAgent(rule, action).rule === undefined ? 'dropped' : 'whole-port';
 }
 
 /** Which parts of `policy` are enforced where. */
@@ -473,7 +444,7 @@ export function enforcementOf(policy: Policy): Enforcement {
   const rules = policy.rules.map((r, i): RuleEnforcement => ({
     rule: i,
     nodeAgent: targets ? 'not-evaluated' : nodeAgentTreatment(r, policy.action),
-    l7Fields: l7FieldPaths(r),
+    l7Fields: l7FieldsOf(r),
   }));
   const e: Enforcement = {
     at: targets ? 'waypoint' : 'node-agent',
@@ -506,11 +477,7 @@ export function enforcementMessage(e: Enforcement): string {
           parts.push(`rules[${r.rule}] holds L7 fields (${r.l7Fields.join(', ')}) that a node agent cannot see: it is dropped there and matches nothing (fail closed).`);
         } else if (r.nodeAgent === 'whole-port') {
           parts.push(
-            `rules[${r.rule}] holds L7 fields (${r.l7Fields.join(', ')}) that a node agent cannot see: the DENY rule is enforced there without them, so it denies more than asked, e.g. the whole port (fail closed).`,
-          );
-        } else if (r.nodeAgent === 'no-effect') {
-          parts.push(
-            `rules[${r.rule}] holds L7 fields (${r.l7Fields.join(', ')}) that a node agent cannot see: without them nothing of this DENY rule can match, so it has NO EFFECT at the node agent.`,
+            `rules[${r.rule}] holds L7 fields (${r.l7Fields.join(', ')}) that a node agent cannot see: the DENY rule is enforced there without them, so it denies every connection its other fields match, e.g. the whole port (fail closed).`,
           );
         }
       }
