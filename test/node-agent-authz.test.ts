@@ -330,6 +330,33 @@ test('node_agent_authorization_between_two_pods', { timeout: TEST_TIMEOUT_MS }, 
     assert.equal(line['response_flags'], 'DENY');
   });
 
+  await t.test('forged_forwarded_header_does_not_satisfy_an_ip_block_allow', async () => {
+    // The attack: a mesh client names a trusted address in HBONE's `forwarded` header, hoping
+    // an ipBlocks ALLOW reads it. The agent decides on the TCP peer's address only.
+    const TRUSTED = '10.77.0.5';
+    const allowTrusted = policy('allow-trusted', 'ALLOW', [{ from: [{ ipBlocks: [`${TRUSTED}/32`] }] }], { namespace: 'b' });
+    f.setStates(...states([allowTrusted]));
+    try {
+      const t = await f.clients.app.connect({
+        source: parseSpiffeId(ID_APP),
+        peer: { host: IP_B, port: 15008 },
+        target: { host: IP_B, port: APP_PORT },
+        forwardedFor: { host: TRUSTED, port: 40000 },
+      });
+      t.stream.close();
+      assert.fail('a forged forwarded header was let through');
+    } catch (err) {
+      assert.ok(err instanceof TunnelDeniedError, `expected a 401, got ${(err as Error).message}`);
+      assert.equal(err.reason, 'no ALLOW rule matched');
+    }
+    // The same policy naming the real peer address allows: the check above can fail.
+    f.setStates(...states([policy('allow-a', 'ALLOW', [{ from: [{ ipBlocks: [`${IP_A}/32`] }] }], { namespace: 'b' })]));
+    const ok = await tunnel(f, 'app');
+    assert.equal(await echo(ok.stream, 'real-peer'), 'real-peer');
+    ok.stream.end();
+    await closed(ok.stream);
+  });
+
   await t.test('denied_app_sees_its_connection_closed_and_the_source_record_says_why', async () => {
     f.setStates(...states([denyApp]));
     const before = f.appConnections.count;

@@ -160,9 +160,12 @@ test('close_matches_include_the_pods_of_a_deployment_named_like_the_target', () 
   assert.ok(pods.includes('pod frontend-1.shop'), pods.join(','));
 });
 
-test('to_naming_both_a_service_and_a_pod_is_ambiguous_and_says_how_to_choose', () => {
+test('to_naming_both_a_service_and_a_pod_checks_the_service_and_says_how_to_reach_the_pod', () => {
   const c = { ...config, services: [...config.services, clash] };
-  assert.throws(() => resolveTo(parseTo('frontend-1.shop:80'), c), /--to: frontend-1.shop:80 is ambiguous: it names Service shop\/frontend-1 and pod shop\/frontend-1; name the Service by its hostname \(frontend-1.shop.svc.cluster.local:80\) or the pod by its IP/);
+  const r = resolveTo(parseTo('frontend-1.shop:80'), c);
+  assert.equal(r.kind, 'Service');
+  assert.equal(r.service?.name, 'frontend-1');
+  assert.match(r.notes.join('\n'), /frontend-1\.shop:80 names Service shop\/frontend-1 and pod shop\/frontend-1: the Service was checked; check the pod itself with --to [0-9.]+:PORT/);
 });
 
 test('edit_distance_counts_insertions_deletions_substitutions', () => {

@@ -190,6 +190,14 @@ export function resolveTo(spec: ToSpec, config: MeshConfigView): ResolvedTarget 
   }
   const found = services.length + workloads.length;
   if (found === 0) throw new CliError(`--to: ${spec.text} is no Service or pod of the mesh${closeMatchesText(spec, config)}`);
+  // NAME.NS naming a Service and a pod alike (a bare Pod behind a Service of its own name):
+  // the Service, as `SVC.NS:PORT` comes first in the syntax; the pod stays reachable by IP.
+  if (spec.kind === 'name' && services.length === 1 && workloads.length === 1) {
+    const target = serviceTarget(services[0]!, spec.port, config);
+    const w = workloads[0]!;
+    target.notes.push(`${spec.text} names Service ${services[0]!.namespace}/${services[0]!.name} and pod ${w.namespace}/${w.name}: the Service was checked; check the pod itself with --to ${w.ips[0] ?? 'IP'}:PORT`);
+    return target;
+  }
   if (found > 1) {
     const all = [...services.map((s) => `Service ${s.namespace}/${s.name}`), ...workloads.map((w) => `pod ${w.namespace}/${w.name}`)];
     throw new CliError(`--to: ${spec.text} is ambiguous: it names ${all.join(' and ')}; name the Service by its hostname (${services[0]?.hostname ?? 'NAME.NS.svc.cluster.local'}:${spec.port}) or the pod by its IP (IP:${spec.port})`);
