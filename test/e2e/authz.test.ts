@@ -46,8 +46,8 @@ const settles = (client: string, want: boolean) => until(`${client} ${want ? 'to
 
 interface Check {
   decision: 'ALLOW' | 'DENY';
-  policy?: string;
-  rule?: number;
+  policy: string | null;
+  rule: number | null;
   enforcedAt: string;
   considered: Array<{ policy: string; matched: boolean }>;
 }
@@ -62,6 +62,14 @@ function apply(name: string, yaml: string): void {
 }
 function remove(name: string): void {
   ok(ctl('delete', '-f', join(home, `${name}.yaml`)), `delete ${name}`);
+}
+/** Runs `body` with the named policies applied, and deletes them whatever happens, so a failing case leaves the next one a clean mesh. */
+async function withPolicies(names: string[], body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } finally {
+    for (const n of names) ctl('delete', '-f', join(home, `${n}.yaml`), '--ignore-not-found');
+  }
 }
 
 /** The JSON lines of the agent on node2 (the echo's node) so far. */
@@ -196,140 +204,154 @@ test('authz: policies deny, allow, close, dry-run, report and are explained on t
   await t.test('no policy: traffic flows and authz check says allowed by default', () => {
     const c = check('alice');
     assert.equal(c.decision, 'ALLOW');
-    assert.equal(c.policy, undefined);
+    assert.equal(c.policy, null, 'no policy decided');
     assert.equal(c.enforcedAt, 'node-agent');
   });
 
-  await t.test('a DENY by principal blocks bob and not alice; log, metric and authz check agree', async () => {
-    apply('deny-bob', policy('deny-bob', `  selector: {matchLabels: {app: echo}}
+  await t.test('a DENY by principal blocks bob and not alice; log, metric and authz check agree', () =>
+    withPolicies(['deny-bob'], async () => {
+      apply('deny-bob', policy('deny-bob', `  selector: {matchLabels: {app: echo}}
   action: DENY
   rules:
   - from:
     - source: {principals: [cluster.local/ns/authz-a/sa/bob]}
 `));
-    await settles('bob', false);
-    assert.equal(reaches('alice'), true, 'alice is not named by the DENY');
-    const denied = check('bob');
-    assert.equal(denied.decision, 'DENY');
-    assert.equal(denied.policy, 'authz-b/deny-bob');
-    assert.equal(denied.rule, 0);
-    assert.equal(check('alice').decision, 'ALLOW');
-    const line = await until('an access-log line of the denial', () => agentLog().filter(inboundFrom('bob')).find((l) => l['authz.decision'] === 'DENY'));
-    assert.equal(line['authz.policy'], 'authz-b/deny-bob');
-    assert.equal(line['authz.rule'], 0);
-    assert.ok(decisions({ policy: 'authz-b/deny-bob', action: 'DENY', decision: 'DENY', dry_run: 'false', destination_workload_namespace: 'authz-b' }) >= 1);
-    remove('deny-bob');
-    await settles('bob', true);
-  });
+      await settles('bob', false);
+      assert.equal(reaches('alice'), true, 'alice is not named by the DENY');
+      const denied = check('bob');
+      assert.equal(denied.decision, 'DENY');
+      assert.equal(denied.policy, 'authz-b/deny-bob');
+      assert.equal(denied.rule, 0);
+      assert.equal(check('alice').decision, 'ALLOW');
+      const line = await until('an access-log line of the denial', () => agentLog().filter(inboundFrom('bob')).find((l) => l['authz.decision'] === 'DENY'));
+      assert.equal(line['authz.policy'], 'authz-b/deny-bob');
+      assert.equal(line['authz.rule'], 0);
+      assert.ok(decisions({ policy: 'authz-b/deny-bob', action: 'DENY', decision: 'DENY', dry_run: 'false', destination_workload_namespace: 'authz-b' }) >= 1);
+      remove('deny-bob');
+      await settles('bob', true);
+    }),
+  );
 
-  await t.test('an ALLOW-nothing policy blocks everyone; removing it restores traffic', async () => {
-    apply('allow-nothing', policy('allow-nothing', '  {}\n'));
-    await settles('alice', false);
-    assert.equal(reaches('bob'), false);
-    const c = check('alice');
-    assert.equal(c.decision, 'DENY');
-    assert.equal(c.policy, undefined, 'no rule decided: no ALLOW rule matched');
-    assert.ok(c.considered.some((p) => p.policy === 'authz-b/allow-nothing' && !p.matched));
-    remove('allow-nothing');
-    await settles('alice', true);
-    assert.equal(check('alice').decision, 'ALLOW');
-  });
+  await t.test('an ALLOW-nothing policy blocks everyone; removing it restores traffic', () =>
+    withPolicies(['allow-nothing'], async () => {
+      apply('allow-nothing', policy('allow-nothing', '  {}\n'));
+      await settles('alice', false);
+      assert.equal(reaches('bob'), false);
+      const c = check('alice');
+      assert.equal(c.decision, 'DENY');
+      assert.equal(c.policy, null, 'no rule decided: no ALLOW rule matched');
+      assert.ok(c.considered.some((p) => p.policy === 'authz-b/allow-nothing' && !p.matched));
+      remove('allow-nothing');
+      await settles('alice', true);
+      assert.equal(check('alice').decision, 'ALLOW');
+    }),
+  );
 
-  await t.test('an open connection is closed when a new policy denies it, one still allowed stays open', async () => {
-    const bob = listPods('authz-a', 'app=bob')[0]!;
-    const a = await openConnection(alice, echo.status.podIP!);
-    const b = await openConnection(bob, echo.status.podIP!);
-    try {
-      await a.get();
-      await b.get();
-      apply('deny-alice', policy('deny-alice', `  selector: {matchLabels: {app: echo}}
+  await t.test('an open connection is closed when a new policy denies it, one still allowed stays open', () =>
+    withPolicies(['deny-alice'], async () => {
+      await settles('alice', true);
+      const bob = listPods('authz-a', 'app=bob')[0]!;
+      const a = await openConnection(alice, echo.status.podIP!);
+      const b = await openConnection(bob, echo.status.podIP!);
+      try {
+        await a.get();
+        await b.get();
+        apply('deny-alice', policy('deny-alice', `  selector: {matchLabels: {app: echo}}
   action: DENY
   rules:
   - from:
     - source: {principals: [cluster.local/ns/authz-a/sa/alice]}
 `));
-      const outcome = await Promise.race([a.closed.then(() => 'closed'), sleep(20_000).then(() => 'still open')]);
-      assert.equal(outcome, 'closed', "alice's open connection is closed by the new policy");
-      assert.match(await b.get(), /"pod":"echo"/, "bob's connection carries on");
-      await until('the log line naming the policy that closed it', () =>
-        agentLog().find((l) => /closed/.test(String(l['msg'])) && JSON.stringify(l).includes('authz-b/deny-alice')),
-      );
-      assert.equal(check('alice').decision, 'DENY');
-    } finally {
-      a.socket.destroy();
-      b.socket.destroy();
-    }
-    remove('deny-alice');
-    await settles('alice', true);
-  });
+        const outcome = await Promise.race([a.closed.then(() => 'closed'), sleep(20_000).then(() => 'still open')]);
+        assert.equal(outcome, 'closed', "alice's open connection is closed by the new policy");
+        assert.match(await b.get(), /"pod":"echo"/, "bob's connection carries on");
+        await until('the log line naming the policy that closed it', () =>
+          agentLog().find((l) => /closed/.test(String(l['msg'])) && JSON.stringify(l).includes('authz-b/deny-alice')),
+        );
+        assert.equal(check('alice').decision, 'DENY');
+      } finally {
+        a.socket.destroy();
+        b.socket.destroy();
+      }
+      remove('deny-alice');
+      await settles('alice', true);
+    }),
+  );
 
-  await t.test('dry run records a would-be denial while traffic flows', async () => {
-    const before = decisions({ policy: 'authz-b/dry-deny-bob', decision: 'DENY', dry_run: 'true' });
-    apply('dry-deny-bob', policy('dry-deny-bob', `  selector: {matchLabels: {app: echo}}
+  await t.test('dry run records a would-be denial while traffic flows', () =>
+    withPolicies(['dry-deny-bob'], async () => {
+      const before = decisions({ policy: 'authz-b/dry-deny-bob', decision: 'DENY', dry_run: 'true' });
+      apply('dry-deny-bob', policy('dry-deny-bob', `  selector: {matchLabels: {app: echo}}
   action: DENY
   rules:
   - from:
     - source: {principals: [cluster.local/ns/authz-a/sa/bob]}
 `, '  annotations: {ambient.dev/dry-run: "true"}\n'));
-    await until('the dry-run policy to be recorded', () => reaches('bob') && decisions({ policy: 'authz-b/dry-deny-bob', decision: 'DENY', dry_run: 'true' }) > before, 30_000);
-    const line = agentLog().filter(inboundFrom('bob')).reverse().find((l) => l['authz.dry_run_decision'] === 'DENY');
-    assert.ok(line, 'the access log says what the dry-run policy would have done');
-    assert.equal(line['authz.dry_run_policy'], 'authz-b/dry-deny-bob');
-    assert.equal(line['authz.decision'], 'ALLOW');
-    assert.equal(check('bob').decision, 'ALLOW', 'authz check reports the enforced decision');
-    remove('dry-deny-bob');
-  });
+      await until('the dry-run policy to be recorded', () => reaches('bob') && decisions({ policy: 'authz-b/dry-deny-bob', decision: 'DENY', dry_run: 'true' }) > before, 30_000);
+      const line = agentLog().filter(inboundFrom('bob')).reverse().find((l) => l['authz.dry_run_decision'] === 'DENY');
+      assert.ok(line, 'the access log says what the dry-run policy would have done');
+      assert.equal(line['authz.dry_run_policy'], 'authz-b/dry-deny-bob');
+      assert.equal(line['authz.decision'], 'ALLOW');
+      assert.equal(check('bob').decision, 'ALLOW', 'authz check reports the enforced decision');
+    }),
+  );
 
-  await t.test('a malformed policy is rejected with a status condition while a valid one beside it is enforced', async () => {
-    apply('allow-alice', policy('allow-alice', `  selector: {matchLabels: {app: echo}}
+  await t.test('a malformed policy is rejected with a status condition while a valid one beside it is enforced', () =>
+    withPolicies(['bad-cidr', 'allow-alice'], async () => {
+      apply('allow-alice', policy('allow-alice', `  selector: {matchLabels: {app: echo}}
   action: ALLOW
   rules:
   - from:
     - source: {principals: [cluster.local/ns/authz-a/sa/alice]}
 `));
-    apply('bad-cidr', policy('bad-cidr', `  selector: {matchLabels: {app: echo}}
+      apply('bad-cidr', policy('bad-cidr', `  selector: {matchLabels: {app: echo}}
   action: DENY
   rules:
   - from:
     - source: {ipBlocks: [10.0.0.0/33]}
 `));
-    await settles('bob', false);
-    assert.equal(reaches('alice'), true);
-    const c = check('bob');
-    assert.equal(c.decision, 'DENY');
-    assert.ok(!c.considered.some((p) => p.policy === 'authz-b/bad-cidr'), 'a rejected policy is not evaluated');
-    const status = await until('the rejected policy to carry Accepted=False', () => {
-      const obj = JSON.parse(ok(ctl('get', 'authorizationpolicies', 'bad-cidr', '-n', 'authz-b', '-o', 'json'), 'get policy')) as {
-        status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
-      };
-      return obj.status?.conditions?.find((x) => x.type === 'Accepted' && x.status === 'False');
-    });
-    assert.match(status.message, /spec\.rules\[0\]\.from\[0\]\.source\.ipBlocks\[0\]/);
-    assert.match(status.message, /10\.0\.0\.0\/33/);
-    const listed = JSON.parse(ok(ctl('policies', '-n', 'authz-b', '-o', 'json'), 'policies')) as Array<Record<string, unknown>>;
-    const row = (n: string) => listed.find((p) => JSON.stringify(p).includes(n));
-    assert.ok(row('bad-cidr') && /False/.test(JSON.stringify(row('bad-cidr'))), 'ambientctl policies shows the rejection');
-    assert.ok(row('allow-alice'), 'and the valid policy');
-    remove('bad-cidr');
-    remove('allow-alice');
-    await settles('bob', true);
-  });
+      await settles('bob', false);
+      assert.equal(reaches('alice'), true);
+      const c = check('bob');
+      assert.equal(c.decision, 'DENY');
+      assert.ok(!c.considered.some((p) => p.policy === 'authz-b/bad-cidr'), 'a rejected policy is not evaluated');
+      const status = await until('the rejected policy to carry Accepted=False', () => {
+        const obj = JSON.parse(ok(ctl('get', 'authorizationpolicies', 'bad-cidr', '-n', 'authz-b', '-o', 'json'), 'get policy')) as {
+          status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
+        };
+        return obj.status?.conditions?.find((x) => x.type === 'Accepted' && x.status === 'False');
+      });
+      assert.equal(status.reason, 'Invalid');
+      assert.match(status.message, /spec\.rules\[0\]\.from\[0\]\.source\.ipBlocks\[0\]/);
+      assert.match(status.message, /10\.0\.0\.0\/33/);
+      const listed = JSON.parse(ok(ctl('policies', '-n', 'authz-b', '-o', 'json'), 'policies')) as Array<Record<string, unknown>>;
+      const row = (n: string) => listed.find((p) => p['name'] === n);
+      assert.ok(row('bad-cidr'), `ambientctl policies lists the rejected policy: ${JSON.stringify(listed)}`);
+      assert.match(JSON.stringify(row('bad-cidr')), /10\.0\.0\.0\/33/, 'with the message');
+      assert.ok(row('allow-alice'), 'and the valid policy');
+      remove('bad-cidr');
+      remove('allow-alice');
+      await settles('bob', true);
+    }),
+  );
 
-  await t.test('authz suggest, applied, keeps observed traffic flowing and blocks a new source', async () => {
-    assert.equal(reaches('alice'), true);
-    assert.equal(reaches('bob'), true);
-    const yaml = ok(ctl('authz', 'suggest', '-n', 'authz-b', '--since', '10m'), 'authz suggest');
-    assert.match(yaml, /kind: AuthorizationPolicy/);
-    assert.match(yaml, /cluster\.local\/ns\/authz-a\/sa\/alice/);
-    assert.doesNotMatch(yaml, /sa\/carol/, 'carol never talked to echo');
-    writeFileSync(join(home, 'suggested.yaml'), yaml);
-    ok(ctl('apply', '-f', join(home, 'suggested.yaml')), 'apply the suggestion');
-    await settles('carol', false);
-    assert.equal(reaches('alice'), true);
-    assert.equal(reaches('bob'), true);
-    assert.equal(check('carol').decision, 'DENY');
-    assert.equal(check('alice').decision, 'ALLOW');
-    ok(ctl('delete', '-f', join(home, 'suggested.yaml')), 'delete the suggestion');
-    await settles('carol', true);
-  });
+  await t.test('authz suggest, applied, keeps observed traffic flowing and blocks a new source', () =>
+    withPolicies(['suggested'], async () => {
+      await settles('alice', true);
+      await settles('bob', true);
+      const yaml = ok(ctl('authz', 'suggest', '-n', 'authz-b', '--since', '10m'), 'authz suggest');
+      assert.match(yaml, /kind: AuthorizationPolicy/);
+      assert.match(yaml, /cluster\.local\/ns\/authz-a\/sa\/alice/);
+      assert.doesNotMatch(yaml, /sa\/carol/, 'carol never talked to echo');
+      writeFileSync(join(home, 'suggested.yaml'), yaml);
+      ok(ctl('apply', '-f', join(home, 'suggested.yaml')), 'apply the suggestion');
+      await settles('carol', false);
+      assert.equal(reaches('alice'), true);
+      assert.equal(reaches('bob'), true);
+      assert.equal(check('carol').decision, 'DENY');
+      assert.equal(check('alice').decision, 'ALLOW');
+      remove('suggested');
+      await settles('carol', true);
+    }),
+  );
 });
