@@ -28,35 +28,36 @@ export interface CheckedPolicy extends ConsideredPolicy {
   enforcedAt: EnforcementPoint;
 }
 
+/** A decision as `authz check` prints it: what was decided, why, and by which policy and rule
+ * (null when no policy decided). */
+export interface Verdict {
+  decision: 'ALLOW' | 'DENY';
+  reason: DecisionReason;
+  /** `namespace/name` of the policy that decided; null when none did. */
+  policy: string | null;
+  rule: number | null;
+  message: string;
+}
+
 /** One enforcement point on the connection's path, and what it decided. */
-export interface EnforcementStep {
+export interface EnforcementStep extends Verdict {
   at: EnforcementPoint;
   /** False: this point would decide so, but does not enforce yet (waypoints, for now). */
   enforced: boolean;
   /** `node agent on node-1`, `waypoint waypoint.shop.svc.cluster.local:15008`. */
   where: string;
-  decision: 'ALLOW' | 'DENY';
-  reason: DecisionReason;
-  policy: string | null;
-  rule: number | null;
-  message: string;
   /** Present when a dry-run policy applies here. */
-  dryRun?: { decision: 'ALLOW' | 'DENY'; policy: string | null; rule: number | null; message: string };
+  dryRun?: Omit<Verdict, 'reason'>;
 }
 
 /** The outcome for one destination workload. */
-export interface EndpointOutcome {
+export interface EndpointOutcome extends Verdict {
   workload: string;
   ip: string;
   port: number;
   node: string;
-  decision: 'ALLOW' | 'DENY';
-  reason: DecisionReason;
-  policy: string | null;
-  rule: number | null;
   enforcedAt: EnforcementPoint;
-  message: string;
-  dryRun?: { decision: 'ALLOW' | 'DENY'; policy: string | null; rule: number | null; enforcedAt: EnforcementPoint; message: string };
+  dryRun?: Omit<Verdict, 'reason'> & { enforcedAt: EnforcementPoint };
   audits: Array<{ policy: string; rule: number }>;
   enforcement: EnforcementStep[];
   considered: CheckedPolicy[];
@@ -64,15 +65,9 @@ export interface EndpointOutcome {
 
 /** What `authz check -o json|yaml` prints; `decision`, `policy`, `rule`, `enforcedAt` and
  * `considered` are the stable fields (docs/operations.md). */
-export interface CheckResult {
-  decision: 'ALLOW' | 'DENY';
-  reason: DecisionReason;
-  /** `namespace/name` of the policy that decided; null when none did. */
-  policy: string | null;
-  rule: number | null;
+export interface CheckResult extends Verdict {
   /** Where the deciding evaluation happens. */
   enforcedAt: EnforcementPoint;
-  message: string;
   from: { identity: string; sourceIp: string | null; sourceIpFrom?: string; workloads: string[] };
   to: { kind: 'Service' | 'Workload'; namespace: string; name: string; port: number; waypoint?: string; destinations: Array<{ workload: string; ip: string; port: number; node: string }> };
   http?: HttpAttributes;
