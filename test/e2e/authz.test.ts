@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
-import { e2eCluster, ok, REPO, sleep, until } from '../support/e2e.js';
+import { e2eCluster, ok, REPO, sleep, until, type PodRow } from '../support/e2e.js';
 import { podNetnsName } from '../../local-cluster/network/topology.js';
 import { connectInNetns, netnsPath } from '../../core/syscalls.js';
 
@@ -18,17 +18,7 @@ const { home, ctl } = cluster;
 const NAME = cluster.name;
 const ECHO = 'echo.authz-b:80';
 
-interface PodRow {
-  metadata: { name: string; uid: string };
-  status: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }> };
-}
-const isReady = (p: PodRow) => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-const listPods = (ns: string, selector: string) => JSON.parse(ok(ctl('get', 'pods', '-n', ns, '-l', selector, '-o', 'json'), 'get pods')) as PodRow[];
-const readyPod = (ns: string, selector: string) =>
-  until(`a ready pod ${selector} in ${ns}`, () => {
-    const ps = listPods(ns, selector);
-    return ps.length === 1 && ps.every(isReady) ? ps[0] : undefined;
-  });
+const readyPod = async (ns: string, selector: string) => (await cluster.readyPods(ns, selector, 1))[0]!;
 
 /** Whether `client` gets the echo's answer through the mesh. */
 function reaches(client: string): boolean {
@@ -72,28 +62,6 @@ async function withPolicies(names: string[], body: () => Promise<void>): Promise
   }
 }
 
-/** The JSON lines of the agent on node2 (the echo's node) so far. */
-function agentLog(): Array<Record<string, unknown>> {
-  const podsDir = join(home, 'clusters', NAME, 'pods');
-  const lines: Array<Record<string, unknown>> = [];
-  for (const dir of readdirSync(podsDir).filter((d) => d.startsWith('ambient-system_ambient-node-agent-'))) {
-    let text = '';
-    try {
-      text = readFileSync(join(podsDir, dir, 'node-agent.log'), 'utf8');
-    } catch {
-      continue;
-    }
-    for (const l of text.split('\n')) {
-      if (!l.startsWith('{')) continue;
-      try {
-        lines.push(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        // a line being written
-      }
-    }
-  }
-  return lines;
-}
 const inboundFrom = (client: string) => (l: Record<string, unknown>) => l['msg'] === 'connection' && l['direction'] === 'inbound-hbone' && l['src.identity'] === `spiffe://cluster.local/ns/authz-a/sa/${client}`;
 
 /** The value of the decisions counter with these labels on node2's agent (0 when absent). */
@@ -223,7 +191,7 @@ test('authz: policies deny, allow, close, dry-run, report and are explained on t
       assert.equal(denied.policy, 'authz-b/deny-bob');
       assert.equal(denied.rule, 0);
       assert.equal(check('alice').decision, 'ALLOW');
-      const line = await until('an access-log line of the denial', () => agentLog().filter(inboundFrom('bob')).find((l) => l['authz.decision'] === 'DENY'));
+      const line = await until('an access-log line of the denial', () => cluster.agentLog().filter(inboundFrom('bob')).find((l) => l['authz.decision'] === 'DENY'));
       assert.equal(line['authz.policy'], 'authz-b/deny-bob');
       assert.equal(line['authz.rule'], 0);
       assert.ok(decisions({ policy: 'authz-b/deny-bob', action: 'DENY', decision: 'DENY', dry_run: 'false', destination_workload_namespace: 'authz-b' }) >= 1);
@@ -250,7 +218,7 @@ test('authz: policies deny, allow, close, dry-run, report and are explained on t
   await t.test('an open connection is closed when a new policy denies it, one still allowed stays open', () =>
     withPolicies(['deny-alice'], async () => {
       await settles('alice', true);
-      const bob = listPods('authz-a', 'app=bob')[0]!;
+      const bob = cluster.pods('authz-a', 'app=bob')[0]!;
       const a = await openConnection(alice, echo.status.podIP!);
       const b = await openConnection(bob, echo.status.podIP!);
       try {
@@ -266,7 +234,7 @@ test('authz: policies deny, allow, close, dry-run, report and are explained on t
         assert.equal(outcome, 'closed', "alice's open connection is closed by the new policy");
         assert.match(await b.get(), /"pod":\s*"echo"/, "bob's connection carries on");
         await until('the log line naming the policy that closed it', () =>
-          agentLog().find((l) => /closed/.test(String(l['msg'])) && JSON.stringify(l).includes('authz-b/deny-alice')),
+          cluster.agentLog().find((l) => /closed/.test(String(l['msg'])) && JSON.stringify(l).includes('authz-b/deny-alice')),
         );
         assert.equal(check('alice').decision, 'DENY');
       } finally {
@@ -288,7 +256,7 @@ test('authz: policies deny, allow, close, dry-run, report and are explained on t
     - source: {principals: [cluster.local/ns/authz-a/sa/bob]}
 `, '  annotations: {ambient.dev/dry-run: "true"}\n'));
       await until('the dry-run policy to be recorded', () => reaches('bob') && decisions({ policy: 'authz-b/dry-deny-bob', decision: 'DENY', dry_run: 'true' }) > before, 30_000);
-      const line = agentLog().filter(inboundFrom('bob')).reverse().find((l) => l['authz.dry_run_decision'] === 'DENY');
+      const line = cluster.agentLog().filter(inboundFrom('bob')).reverse().find((l) => l['authz.dry_run_decision'] === 'DENY');
       assert.ok(line, 'the access log says what the dry-run policy would have done');
       assert.equal(line['authz.dry_run_policy'], 'authz-b/dry-deny-bob');
       assert.equal(line['authz.decision'], 'ALLOW');

@@ -8,29 +8,13 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
-import { e2eCluster, ok, REPO, sleep, until } from '../support/e2e.js';
+import { e2eCluster, isReady, ok, REPO, sleep, until } from '../support/e2e.js';
 
 const cluster = e2eCluster('ds');
 const { home, ctl } = cluster;
 const NAME = cluster.name;
 
-interface PodRow {
-  metadata: { name: string };
-  status: {
-    phase?: string;
-    podIP?: string;
-    podIPs?: Array<{ ip: string }>;
-    conditions?: Array<{ type: string; status: string }>;
-    containerStatuses?: Array<{ ready: boolean; restartCount: number }>;
-  };
-}
-const isReady = (p: PodRow) => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-const listPods = (ns: string, selector: string) => JSON.parse(ok(ctl('get', 'pods', '-n', ns, '-l', selector, '-o', 'json'), 'get pods')) as PodRow[];
-const readyPods = (ns: string, selector: string, count: number) =>
-  until(`${count} ready pods ${selector} in ${ns}`, () => {
-    const ps = listPods(ns, selector);
-    return ps.length === count && ps.every(isReady) ? ps : undefined;
-  });
+const { pods: listPods, readyPods } = cluster;
 
 /** One HTTP GET: the echo's JSON answer, or undefined when it did not answer. */
 function curl(where: string[], url: string): { pod: string; path: string } | undefined {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
-import { BIN, e2eCluster, ok, REPO, sleep, until } from '../support/e2e.js';
+import { BIN, e2eCluster, isReady, ok, REPO, sleep, until } from '../support/e2e.js';
 import { nodeNetnsName } from '../../local-cluster/network/topology.js';
 import { spiffeId } from '../../core/identity/spiffe.js';
 import { certificateInfo, createCsr, generateKeyPem } from '../../core/identity/x509.js';
@@ -20,18 +20,7 @@ const { home, run, ctl } = cluster;
 const NAME = cluster.name;
 const CLIENT_ID = 'spiffe://cluster.local/ns/mesh-a/sa/client';
 
-interface PodRow {
-  metadata: { name: string; uid: string };
-  spec: { nodeName?: string };
-  status: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }> };
-}
-const isReady = (p: PodRow) => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-const listPods = (ns: string, selector: string) => JSON.parse(ok(ctl('get', 'pods', '-n', ns, '-l', selector, '-o', 'json'), 'get pods')) as PodRow[];
-const readyPods = (ns: string, selector: string, count: number) =>
-  until(`${count} ready pods ${selector} in ${ns}`, () => {
-    const ps = listPods(ns, selector);
-    return ps.length === count && ps.every(isReady) ? ps : undefined;
-  });
+const { pods: listPods, readyPods } = cluster;
 
 /** The nat table inside a pod. */
 const natOf = (pod: string, ns: string) => ok(ctl('exec', pod, '-n', ns, '--', 'iptables-save', '-t', 'nat'), `iptables-save in ${pod}`);
@@ -50,21 +39,7 @@ function curl(pod: string, ns: string, url: string): { pod: string; path: string
 
 /** The access-log lines of the agent on `node` so far. */
 function accessLog(node: string): Array<Record<string, unknown>> {
-  const podsDir = join(home, 'clusters', NAME, 'pods');
-  const lines: Array<Record<string, unknown>> = [];
-  for (const dir of readdirSync(podsDir).filter((d) => d.startsWith('ambient-system_ambient-node-agent-'))) {
-    let text = '';
-    try {
-      text = readFileSync(join(podsDir, dir, 'node-agent.log'), 'utf8');
-    } catch {
-      continue;
-    }
-    for (const l of text.split('\n')) {
-      if (!l.includes('"msg":"connection"')) continue;
-      const rec = JSON.parse(l) as Record<string, unknown>;
-      lines.push(rec);
-    }
-  }
+  const lines = cluster.agentLog().filter((r) => r['msg'] === 'connection');
   const ip = node === 'node1' ? '10.244.1.' : '10.244.2.';
   // Lines from the agent of `node`: the pods it serves have that node's pod addresses.
   return lines.filter((r) => String(r['direction']).startsWith('inbound') ? String(r['dst.addr'] ?? '').startsWith(ip) : String(r['src.addr'] ?? '').startsWith(ip));

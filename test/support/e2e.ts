@@ -2,7 +2,7 @@
 // AMBIENT_HOME, and a bounded wait for a condition.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,28 @@ export interface E2eCluster {
   run(cmd: string, args: string[], timeoutMs?: number): RunResult;
   /** ambientctl --cluster <name> ... */
   ctl(...args: string[]): RunResult;
+  /** The pods of `ns` matching `selector` (ambientctl get pods -o json). */
+  pods(ns: string, selector: string): PodRow[];
+  /** Waits until exactly `count` pods of `ns` match `selector` and all are Ready. */
+  readyPods(ns: string, selector: string, count: number): Promise<PodRow[]>;
+  /** Every JSON line the node agents have logged so far (their pods' log files). */
+  agentLog(): Array<Record<string, unknown>>;
 }
+
+/** A pod as `ambientctl get pods -o json` lists it: the fields the e2e files read. */
+export interface PodRow {
+  metadata: { name: string; uid: string };
+  spec: { nodeName?: string };
+  status: {
+    phase?: string;
+    podIP?: string;
+    podIPs?: Array<{ ip: string }>;
+    conditions?: Array<{ type: string; status: string }>;
+    containerStatuses?: Array<{ ready: boolean; restartCount: number }>;
+  };
+}
+
+export const isReady = (p: PodRow): boolean => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 /** A cluster named `<prefix><pid>` with its own AMBIENT_HOME; nothing is started yet. */
 export function e2eCluster(prefix: string): E2eCluster {
@@ -36,7 +57,42 @@ export function e2eCluster(prefix: string): E2eCluster {
     const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, AMBIENT_HOME: home } });
     return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   };
-  return { name, home, run, ctl: (...args) => run(process.execPath, [BIN, '--cluster', name, ...args]) };
+  const ctl = (...args: string[]) => run(process.execPath, [BIN, '--cluster', name, ...args]);
+  const pods = (ns: string, selector: string) => JSON.parse(ok(ctl('get', 'pods', '-n', ns, '-l', selector, '-o', 'json'), 'get pods')) as PodRow[];
+  return {
+    name,
+    home,
+    run,
+    ctl,
+    pods,
+    readyPods: (ns, selector, count) =>
+      until(`${count} ready pods ${selector} in ${ns}`, () => {
+        const ps = pods(ns, selector);
+        return ps.length === count && ps.every(isReady) ? ps : undefined;
+      }),
+    agentLog: () => agentLogLines(join(home, 'clusters', name, 'pods')),
+  };
+}
+
+function agentLogLines(podsDir: string): Array<Record<string, unknown>> {
+  const lines: Array<Record<string, unknown>> = [];
+  for (const dir of readdirSync(podsDir).filter((d) => d.startsWith('ambient-system_ambient-node-agent-'))) {
+    let text = '';
+    try {
+      text = readFileSync(join(podsDir, dir, 'node-agent.log'), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const l of text.split('\n')) {
+      if (!l.startsWith('{')) continue;
+      try {
+        lines.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        // the line being written
+      }
+    }
+  }
+  return lines;
 }
 
 /** The command's stdout; fails the test with its output when it did not exit 0. */
