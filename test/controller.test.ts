@@ -268,7 +268,10 @@ describe('authorization policies', () => {
     assert.equal(bad[0]!['type'], 'Accepted');
     assert.equal(bad[0]!['status'], 'False');
     assert.equal(bad[0]!['reason'], 'Invalid');
-    assert.equal(bad[0]!['message'], 'spec.rules[0].from[0].source.ipBlocks[0]: "10.0.0.0/33" is not an IP address or CIDR block');
+    assert.equal(
+      bad[0]!['message'],
+      'spec.rules[0].from[0].source.ipBlocks[0]: "10.0.0.0/33" is not an IP address or CIDR block. Until it is fixed it is enforced fail-closed: every connection to every workload of namespace apps is denied.',
+    );
     assert.equal(typeof bad[0]!['lastTransitionTime'], 'string');
     assert.equal(bad[0]!['observedGeneration'], 1);
     await waitForAsync(async () => ((await readAp('apps', 'good')).status?.conditions?.length ?? 0) === 2, 'the status of apps/good to be written');
@@ -282,7 +285,9 @@ describe('authorization policies', () => {
     assert.equal(config.rootNamespace, 'ambient-system');
     assert.ok(Number(config.version) > 0);
     assert.ok(config.resources.some((r) => r.kind === 'Policy' && r.key === 'apps/good'));
-    assert.ok(!config.resources.some((r) => r.kind === 'Policy' && r.key === 'apps/bad-cidr'));
+    const standIn = config.resources.find((r) => r.kind === 'Policy' && r.key === 'apps/bad-cidr')?.body as { rules: unknown[]; rejected?: string } | undefined;
+    assert.deepEqual(standIn?.rules, [{ from: [], to: [], when: [] }], 'served as its fail-closed stand-in');
+    assert.match(standIn?.rejected ?? '', /10\.0\.0\.0\/33/);
     assert.ok(config.policyStatuses.some((s) => s.name === 'bad-cidr'));
     assert.ok(config.problems.some((p) => p.key === 'apps/bad-cidr'));
   });

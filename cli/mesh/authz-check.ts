@@ -169,7 +169,7 @@ function outcomeFor(
     const req: AuthzRequest = { ...l4, ...(vip !== undefined && { destinationIp: vip, destinationPort: to.port }), ...(http && { http }) };
     steps.push({ at: 'waypoint', where: `waypoint ${waypointName(to.waypoint)}`, enforced: waypointsEnforce, result: engine.evaluate(waypointPolicies, req, 'waypoint') });
   }
-  const selecting = engine.policiesFor(config.policies, { namespace: d.workload.namespace, labels: d.workload.labels }).filter((p) => p.scope !== 'targets');
+  const selecting = engine.policiesFor(config.policies, { namespace: d.workload.namespace, labels: d.workload.labels });
   steps.push({ at: 'node-agent', where: `node agent on ${d.workload.node}`, enforced: true, result: engine.evaluate(selecting, l4, 'node-agent') });
 
   // Only the points that enforce decide; the node agent always does, and is last.

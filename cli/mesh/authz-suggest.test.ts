@@ -172,3 +172,15 @@ test('json_output_is_a_list_of_the_policies', () => {
   assert.equal(l.kind, 'List');
   assert.deepEqual(l.items.map((p) => p.metadata.name), ['allow-observed-web']);
 });
+
+test('a_source_whose_every_connection_was_refused_is_not_allowed_but_named_in_a_comment', () => {
+  const s = suggest(input([edge(FRONT, dest(web1), 8080), edge(ADMIN, dest(web1), 8080, 30, { connections: 3, denied: 3 })]));
+  const web = s.find((x) => x.canonicalName === 'web')!;
+  assert.deepEqual(web.policy!.spec.rules, [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/frontend'] } }], to: [{ operation: { ports: ['8080'] } }] }]);
+  assert.ok(web.comments.includes('  cluster.local/ns/ops/sa/admin -> port 8080 (3 refused)'), web.comments.join('\n'));
+});
+
+test('a_source_allowed_at_least_once_is_kept', () => {
+  const s = suggest(input([edge(ADMIN, dest(web1), 8080, 30, { connections: 3, denied: 2 })]));
+  assert.deepEqual(s.find((x) => x.canonicalName === 'web')!.policy!.spec.rules[0]!.from, [{ source: { principals: ['cluster.local/ns/ops/sa/admin'] } }]);
+});

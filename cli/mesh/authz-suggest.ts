@@ -144,7 +144,14 @@ export function suggest(input: SuggestInput): Suggestion[] {
 
     const principalsByPort = new Map<number, Set<string>>();
     const plaintext: Suggestion['plaintext'] = [];
+    const refused: string[] = [];
     for (const e of group) {
+      // Traffic the mesh refused every time is not traffic to allow: a probe, or a source a
+      // DENY policy blocks, would otherwise be written into the ALLOW policy.
+      if (e.connections <= e.denied) {
+        refused.push(`  ${e.sourcePrincipal === null ? (e.sourceIp ?? 'unknown address') : principalOf(e.sourcePrincipal)} -> port ${e.port} (${e.denied} refused)`);
+        continue;
+      }
       if (e.sourcePrincipal === null) {
         const source = e.sourceWorkload ? `${e.sourceWorkload.namespace}/${e.sourceWorkload.name}${e.sourceIp ? ` (${e.sourceIp})` : ''}` : (e.sourceIp ?? 'unknown address');
         plaintext.push({ source, port: e.port, connections: e.connections });
@@ -166,6 +173,10 @@ export function suggest(input: SuggestInput): Suggestion[] {
     if (plaintext.length > 0) {
       comments.push('plaintext sources (no mesh identity) cannot be allowed by principal: once this policy is applied they will be DENIED:');
       for (const p of plaintext) comments.push(`  ${p.source} -> port ${p.port} (${p.connections} connection${p.connections === 1 ? '' : 's'})`);
+    }
+    if (refused.length > 0) {
+      comments.push('sources whose every connection was refused are left out (they stay denied):');
+      comments.push(...refused.sort(cmp));
     }
     if (Object.keys(sel.matchLabels).length === 0) {
       comments.push(`no policy suggested: the pods of ${canonicalName} share no label, so no selector can name them alone (a policy without one would apply to the whole namespace)`);

@@ -29,24 +29,52 @@ const cond = (s: PolicyStatus, type: string) => s.conditions.find((c) => c.type 
 
 test('authz_malformed_policy_is_rejected_alone_while_a_valid_one_beside_it_is_emitted', () => {
   const r = run([
-    ap('bad', 'shop', { action: 'DENY', rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/8', '10.0.0.0/33'] } }] }] }),
+    ap('bad', 'shop', { selector: { matchLabels: { app: 'web' } }, action: 'DENY', rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/8', '10.0.0.0/33'] } }] }] }),
     ap('good', 'shop', { action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/x/sa/y'] } }] }] }),
   ]);
-  assert.deepEqual(policies(r).map((p) => p.key), ['shop/good']);
+  const good = policies(r).find((p) => p.key === 'shop/good');
+  assert.deepEqual(good?.rules[0]?.from, [{ principals: ['cluster.local/ns/x/sa/y'] }], 'the valid policy is compiled as written');
   const msg = 'spec.rules[0].from[0].source.ipBlocks[1]: "10.0.0.0/33" is not an IP address or CIDR block';
-  assert.deepEqual(cond(statusOf(r, 'shop', 'bad'), 'Accepted'), { type: 'Accepted', status: 'False', reason: 'Invalid', message: msg });
+  const accepted = cond(statusOf(r, 'shop', 'bad'), 'Accepted');
+  assert.equal(accepted?.status, 'False');
+  assert.equal(accepted?.reason, 'Invalid');
+  assert.equal(accepted?.message, `${msg}. Until it is fixed it is enforced fail-closed: every connection to the workloads it selects is denied.`);
   assert.equal(cond(statusOf(r, 'shop', 'bad'), 'Enforced'), undefined);
-  assert.match(problemsOf(r, 'AuthorizationPolicy', 'shop/bad')[0]?.message ?? '', /^Invalid: spec\.rules\[0\].*; this policy is not enforced$/);
+  assert.match(problemsOf(r, 'AuthorizationPolicy', 'shop/bad')[0]?.message ?? '', /^Invalid: spec\.rules\[0\].*; Until it is fixed it is enforced fail-closed: every connection/);
   assert.equal(cond(statusOf(r, 'shop', 'good'), 'Accepted')?.status, 'True');
   assert.deepEqual(problemsOf(r, 'AuthorizationPolicy', 'shop/good'), []);
 });
 
-test('authz_custom_policy_is_unsupported', () => {
+test('authz_malformed_deny_is_enforced_fail_closed_as_deny_all_for_its_selector', () => {
+  const r = run([ap('bad', 'shop', { selector: { matchLabels: { app: 'web' } }, action: 'DENY', rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/33'] } }] }] })]);
+  const standIn = policies(r).find((p) => p.key === 'shop/bad');
+  assert.ok(standIn, 'a stand-in is emitted under the same key');
+  assert.equal(standIn.action, 'DENY');
+  assert.deepEqual(standIn.selector, { app: 'web' });
+  assert.deepEqual(standIn.rules, [{ from: [], to: [], when: [] }]);
+  assert.match(standIn.rejected ?? '', /ipBlocks\[0\]: "10\.0\.0\.0\/33"/);
+});
+
+test('authz_malformed_allow_is_enforced_fail_closed_as_allow_nothing', () => {
+  const r = run([ap('bad', 'shop', { action: 'ALLOW', rules: [{ to: [{ operation: { ports: ['99999'] } }] }] })]);
+  const standIn = policies(r).find((p) => p.key === 'shop/bad');
+  assert.equal(standIn?.action, 'ALLOW');
+  assert.deepEqual(standIn?.rules, []);
+  assert.match(cond(statusOf(r, 'shop', 'bad'), 'Accepted')?.message ?? '', /it allows nothing to every workload of namespace shop \(only other ALLOW policies allow\)/);
+});
+
+test('authz_malformed_audit_needs_no_stand_in', () => {
+  const r = run([ap('bad', 'shop', { action: 'AUDIT', rules: [{ to: [{ operation: { ports: ['99999'] } }] }] })]);
+  assert.equal(policies(r).length, 0);
+  assert.match(cond(statusOf(r, 'shop', 'bad'), 'Accepted')?.message ?? '', /It is not enforced\.$/);
+});
+
+test('authz_custom_policy_is_unsupported_and_fails_closed', () => {
   const r = run([ap('ext', 'shop', { action: 'CUSTOM', provider: { name: 'opa' }, rules: [{}] })]);
   const c = cond(statusOf(r, 'shop', 'ext'), 'Accepted');
   assert.equal(c?.status, 'False');
   assert.equal(c?.reason, 'Unsupported');
-  assert.equal(policies(r).length, 0);
+  assert.deepEqual(policies(r).map((p) => [p.key, p.action, p.rules.length]), [['shop/ext', 'DENY', 1]], 'the external check cannot run: deny');
 });
 
 test('authz_l4_policy_is_accepted_and_enforced_at_the_node_agent', () => {
@@ -157,6 +185,6 @@ test('authz_statuses_sorted_and_generation_zero_when_absent', () => {
 
 test('authz_hostile_objects_do_not_stop_translation', () => {
   const r = run([null as never, { metadata: 'x' } as never, ap('p', 'shop', { rules: 'all' }), ap('q', 'shop', { rules: [{ when: [{ key: 'request.foo', values: ['x'] }] }] }), ap('ok', 'shop', {})]);
-  assert.deepEqual(policies(r).map((p) => p.key), ['shop/ok']);
+  assert.deepEqual(policies(r).map((p) => [p.key, p.rejected === undefined]), [['shop/ok', true], ['shop/p', false], ['shop/q', false]], 'refused ones fail closed as ALLOW-nothing stand-ins');
   assert.match(cond(statusOf(r, 'shop', 'q'), 'Accepted')?.message ?? '', /^spec\.rules\[0\]\.when\[0\]\.key: "request\.foo" is not a condition key \(known: /);
 });

@@ -25,7 +25,7 @@
 //
 // The reasons are CamelCase (metav1.Condition); the precedence when several apply is
 // WaypointRequired, WaypointNotImplemented, DryRun, PartiallyEnforced.
-import type { MeshService, Resource } from '../../core/config/model.js';
+import type { MeshService, Policy, Resource } from '../../core/config/model.js';
 import { compileAuthorizationPolicy, enforcementMessage, type Enforcement } from '../../core/policy/compile.js';
 import type { AuthorizationPolicy, PolicyStatus, StatusCondition } from './input.js';
 import { compareStrings, objectKey, type Problems } from './objects.js';
@@ -109,6 +109,13 @@ function enforcedCondition(ctx: AuthorizationContext, namespace: string, e: Enfo
   return { type: ENFORCED_CONDITION, status: 'True', reason: POLICY_REASONS.enforced, message: base };
 }
 
+/** What a refused policy's fail-closed stand-in does, for its status. */
+function standInEffect(p: Policy): string {
+  const who = p.scope === 'targets' ? 'at the waypoints of its targets' : p.selector ? 'to the workloads it selects' : p.scope === 'global' ? 'to every workload of the mesh' : `to every workload of namespace ${p.namespace}`;
+  const what = p.action === 'DENY' ? `every connection ${who} is denied` : `it allows nothing ${who} (only other ALLOW policies allow)`;
+  return p.dryRun ? `${what}, in dry run (recorded, not enforced)` : what;
+}
+
 /**
  * Compiles every AuthorizationPolicy, emits the Policy resources through ctx.emit, reports
  * each refused policy (and each one enforced nowhere) as a Problem, and returns the status
@@ -128,8 +135,11 @@ export function translateAuthorizationPolicies(policies: readonly AuthorizationP
     const r = compileAuthorizationPolicy(ap, { rootNamespace: ctx.rootNamespace });
     const conditions: StatusCondition[] = [];
     if (!r.ok) {
-      ctx.problems.report('AuthorizationPolicy', key, `${r.reason}: ${r.message}; this policy is not enforced`);
-      conditions.push({ type: ACCEPTED_CONDITION, status: 'False', reason: r.reason === 'Unsupported' ? POLICY_REASONS.unsupported : POLICY_REASONS.invalid, message: r.message });
+      // Fail closed: the workloads it meant to protect stay protected until it is fixed.
+      const standIn = r.standIn && ctx.emit('AuthorizationPolicy', key, { kind: 'Policy', key: r.standIn.key, body: r.standIn }) ? r.standIn : undefined;
+      const effect = standIn ? ` Until it is fixed it is enforced fail-closed: ${standInEffect(standIn)}.` : ' It is not enforced.';
+      ctx.problems.report('AuthorizationPolicy', key, `${r.reason}: ${r.message};${effect}`);
+      conditions.push({ type: ACCEPTED_CONDITION, status: 'False', reason: r.reason === 'Unsupported' ? POLICY_REASONS.unsupported : POLICY_REASONS.invalid, message: `${r.message}.${effect}` });
     } else if (!ctx.emit('AuthorizationPolicy', key, { kind: 'Policy', key: r.policy.key, body: r.policy })) {
       conditions.push({ type: ACCEPTED_CONDITION, status: 'False', reason: POLICY_REASONS.invalid, message: 'the compiled policy failed validation (a bug in the controller; see the controller log)' });
     } else {

@@ -130,6 +130,10 @@ export interface Policy {
   action: PolicyAction;
   /** Annotation ambient.dev/dry-run: "true": evaluated and recorded, never enforced. */
   dryRun?: boolean;
+  /** Set when the object could not be compiled (why, naming field and value): this resource
+   * is its fail-closed stand-in, with the object's own scope and action and no rules of its
+   * own (DENY: deny everything it selects; ALLOW: allow nothing). */
+  rejected?: string;
   rules: PolicyRule[];
 }
 

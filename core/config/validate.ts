@@ -348,6 +348,7 @@ function policy(b: Obj): Policy {
   if (selector !== undefined) p.selector = selector;
   if (targetRefs !== undefined) p.targetRefs = targetRefs;
   if (b.dryRun !== undefined && bool('dryRun', b.dryRun)) p.dryRun = true;
+  if (b.rejected !== undefined) p.rejected = nonEmpty('rejected', b.rejected);
   return p;
 }
 

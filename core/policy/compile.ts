@@ -68,7 +68,8 @@ export interface Enforcement {
 
 export type CompileResult =
   | { ok: true; policy: Policy; warnings: string[]; enforcement: Enforcement }
-  | { ok: false; reason: 'Invalid' | 'Unsupported'; message: string };
+  /** `standIn`: the fail-closed resource to enforce in its place (see failClosedStandIn). */
+  | { ok: false; reason: 'Invalid' | 'Unsupported'; message: string; standIn?: Policy };
 
 /** Whether the engine (core/policy/match.ts) matches Istio's path templates (`{*}`, `{**}`):
  * it does (matchPath). Were it false, a path holding one would be refused rather than
@@ -496,9 +497,47 @@ export function compileAuthorizationPolicy(object: unknown, opts: CompileOptions
   try {
     return compile(object, opts);
   } catch (err) {
-    if (err instanceof Refused) return { ok: false, reason: err.reason, message: err.message };
-    return { ok: false, reason: 'Invalid', message: `the policy could not be read: ${(err as Error)?.message ?? String(err)}` };
+    const refused = err instanceof Refused ? err : new Refused('Invalid', `the policy could not be read: ${(err as Error)?.message ?? String(err)}`);
+    const standIn = failClosedStandIn(object, opts, refused.message);
+    return { ok: false, reason: refused.reason, message: refused.message, ...(standIn && { standIn }) };
   }
+}
+
+/**
+ * What a policy that cannot be compiled is enforced as, when whom it protects can still be
+ * read (its namespace, selector or targetRefs): fail closed, as Istio's sidecars treat a DENY
+ * rule they cannot build (istio/istio#20442). A DENY policy (or one whose action cannot be
+ * read, or CUSTOM: an external check that cannot run) denies everything it selects; an
+ * ALLOW policy allows nothing, so only the other ALLOW policies still allow; an AUDIT policy
+ * decides nothing and needs no stand-in. Undefined when the target itself cannot be read.
+ */
+function failClosedStandIn(object: unknown, opts: CompileOptions, why: string): Policy | undefined {
+  if (object === null || typeof object !== 'object') return undefined;
+  const o = object as Record<string, unknown>;
+  const meta = o.metadata;
+  const spec = o.spec === undefined || o.spec === null ? {} : o.spec;
+  if (meta === null || typeof meta !== 'object' || typeof spec !== 'object' || Array.isArray(spec)) return undefined;
+  const m = meta as Record<string, unknown>;
+  const sp = spec as Record<string, unknown>;
+  if (sp.action === 'AUDIT') return undefined;
+  const deny = sp.action !== undefined && sp.action !== null && sp.action !== 'ALLOW';
+  const annotations = m.annotations !== null && typeof m.annotations === 'object' ? (m.annotations as Record<string, unknown>) : {};
+  const header: Record<string, unknown> = { action: deny ? 'DENY' : 'ALLOW' };
+  for (const k of ['selector', 'targetRef', 'targetRefs']) if (sp[k] !== undefined) header[k] = sp[k];
+  let r: CompileResult;
+  try {
+    r = compile(
+      {
+        metadata: { name: m.name, namespace: m.namespace, ...(annotations[DRY_RUN_ANNOTATION] === 'true' && { annotations: { [DRY_RUN_ANNOTATION]: 'true' } }) },
+        spec: header,
+      },
+      opts,
+    );
+  } catch {
+    return undefined;
+  }
+  if (!r.ok) return undefined;
+  return { ...r.policy, rejected: why, rules: deny ? [{ from: [], to: [], when: [] }] : [] };
 }
 
 function compile(object: unknown, opts: CompileOptions): CompileResult {

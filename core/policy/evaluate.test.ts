@@ -320,3 +320,17 @@ test('matched_reason_says_on_what_the_rule_matched', () => {
   const r = evaluate([allow('a', { from: [{ namespaces: ['bank'] }, { principals: ['*'], namespaces: ['shop'] }], when: [{ key: 'destination.port', values: ['8080'] }] })], req(), 'node-agent');
   assert.deepEqual(r.enforced.considered[0]!.reasons, ['rules[0] matched: from[1].source (principals, namespaces), any operation, when[0] (destination.port)']);
 });
+
+test('rejected_policy_stand_in_denies_everything_and_says_why', () => {
+  const standIn: Policy = { ...deny('bad', {}), rejected: 'spec.rules[0].from[0].source.ipBlocks[0]: "10.0.0.0/33" is not an IP address or CIDR block' };
+  const r = evaluate([standIn], req(), 'node-agent');
+  assert.equal(r.enforced.decision, 'DENY');
+  assert.equal(r.enforced.policy, 'shop/bad');
+  assert.match(r.enforced.considered[0]!.reasons[0]!, /^was rejected \(spec\.rules\[0\].*\): enforced fail-closed as DENY everything it selects until it is fixed$/);
+});
+
+test('rejected_allow_stand_in_allows_nothing_but_other_allows_still_do', () => {
+  const standIn: Policy = { ...allow('bad'), rejected: 'spec.rules[0].to[0].operation.ports[0]: "99999" is not a port' };
+  assert.equal(evaluate([standIn], req(), 'node-agent').enforced.decision, 'DENY');
+  assert.equal(evaluate([standIn, allow('ok', {})], req(), 'node-agent').enforced.decision, 'ALLOW');
+});

@@ -308,6 +308,10 @@ function considerPolicy(policy: Policy, a: Attrs): ConsideredPolicy {
   const reasons: string[] = [];
   const out: ConsideredPolicy = { policy: policy.key, action: policy.action, dryRun: policy.dryRun === true, matched: false, reasons };
   const rules = Array.isArray(policy.rules) ? policy.rules : [];
+  if (policy.rejected !== undefined) {
+    // A fail-closed stand-in for an object the controller could not compile (compile.ts).
+    reasons.push(bounded(`was rejected (${policy.rejected}): enforced fail-closed as ${policy.action === 'DENY' ? 'DENY everything it selects' : 'ALLOW nothing'} until it is fixed`));
+  }
   if (rules.length === 0) {
     reasons.push(
       policy.action === 'ALLOW'

@@ -88,9 +88,8 @@ export function policiesForWorkload(engine: AuthzEngine, state: ProxyState, dest
   }
   const hit = memo?.get(destination.uid);
   if (hit !== undefined) return hit;
-  const selected = engine
-    .policiesFor(state.policies(), { namespace: destination.namespace, labels: destination.labels })
-    .filter((p) => p.scope !== 'targets');
+  // policiesFor never returns targetRefs policies: those are the waypoints'.
+  const selected = engine.policiesFor(state.policies(), { namespace: destination.namespace, labels: destination.labels });
   memo?.set(destination.uid, selected);
   return selected;
 }

@@ -264,8 +264,8 @@ test('authz: policies deny, allow, close, dry-run, report and are explained on t
     }),
   );
 
-  await t.test('a malformed policy is rejected with a status condition while a valid one beside it is enforced', () =>
-    withPolicies(['bad-cidr', 'allow-alice'], async () => {
+  await t.test('a malformed policy is rejected with a status condition while a valid one beside it is enforced, and fails closed', () =>
+    withPolicies(['bad-cidr', 'allow-alice', 'bad-deny'], async () => {
       apply('allow-alice', policy('allow-alice', `  selector: {matchLabels: {app: echo}}
   action: ALLOW
   rules:
@@ -273,16 +273,16 @@ test('authz: policies deny, allow, close, dry-run, report and are explained on t
     - source: {principals: [cluster.local/ns/authz-a/sa/alice]}
 `));
       apply('bad-cidr', policy('bad-cidr', `  selector: {matchLabels: {app: echo}}
-  action: DENY
+  action: ALLOW
   rules:
   - from:
     - source: {ipBlocks: [10.0.0.0/33]}
 `));
       await settles('bob', false);
-      assert.equal(reaches('alice'), true);
+      assert.equal(reaches('alice'), true, 'the valid ALLOW beside the malformed one is enforced');
       const c = check('bob');
       assert.equal(c.decision, 'DENY');
-      assert.ok(!c.considered.some((p) => p.policy === 'authz-b/bad-cidr'), 'a rejected policy is not evaluated');
+      assert.ok(c.considered.some((p) => p.policy === 'authz-b/bad-cidr' && !p.matched), 'the rejected ALLOW is held as allow-nothing');
       const status = await until('the rejected policy to carry Accepted=False', () => {
         const obj = JSON.parse(ok(ctl('get', 'authorizationpolicies', 'bad-cidr', '-n', 'authz-b', '-o', 'json'), 'get policy')) as {
           status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
@@ -292,6 +292,7 @@ test('authz: policies deny, allow, close, dry-run, report and are explained on t
       assert.equal(status.reason, 'Invalid');
       assert.match(status.message, /spec\.rules\[0\]\.from\[0\]\.source\.ipBlocks\[0\]/);
       assert.match(status.message, /10\.0\.0\.0\/33/);
+      assert.match(status.message, /enforced fail-closed/);
       const listed = JSON.parse(ok(ctl('policies', '-n', 'authz-b', '-o', 'json'), 'policies')) as Array<Record<string, unknown>>;
       const row = (n: string) => listed.find((p) => p['name'] === n);
       assert.ok(row('bad-cidr'), `ambientctl policies lists the rejected policy: ${JSON.stringify(listed)}`);
@@ -300,6 +301,20 @@ test('authz: policies deny, allow, close, dry-run, report and are explained on t
       remove('bad-cidr');
       remove('allow-alice');
       await settles('bob', true);
+
+      // A malformed DENY does not silently stop denying: it denies everything it selects until fixed.
+      apply('bad-deny', policy('bad-deny', `  selector: {matchLabels: {app: echo}}
+  action: DENY
+  rules:
+  - from:
+    - source: {principals: [cluster.local/ns/authz-a/sa/bob]}
+    to:
+    - operation: {ports: ["99999"]}
+`));
+      await settles('alice', false);
+      assert.equal(check('alice').policy, 'authz-b/bad-deny');
+      remove('bad-deny');
+      await settles('alice', true);
     }),
   );
 
