@@ -3,6 +3,11 @@
 // caches are read as one ClusterState, translated, and handed to the distribution server.
 // Nothing is pushed before every informer has loaded its first list: a half-loaded cache
 // would tell every agent that most of the mesh is gone.
+//
+// The pods scheduled to each node also decide which policies that node's agent holds
+// (distribution/scope.ts): when they are placed, moved or relabelled while the translated
+// resources stay the same (a pending pod has no Workload yet), the sink is asked to
+// rescope, so the policies reach the node before the pod's first connection.
 import type { KubeConfig, KubernetesObject, V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Resource } from '../core/config/model.js';
 import { watchResource, type ResourceRef, type Watched } from '../core/kube/informer.js';
@@ -27,6 +32,33 @@ type Kind = keyof typeof WATCHED_KINDS;
 /** Where translated config goes (a ControllerServer). Returns the config version. */
 export interface ConfigSink {
   setResources(resources: readonly Resource[]): number;
+  /** Recompute what each client holds from the same resources (the pods' placement changed); returns the new version. */
+  rescope?(): number;
+}
+
+/** A pod's namespace and labels, for the policy scope of the node it is scheduled to. */
+export interface ScheduledPodRef {
+  namespace: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+/** Scheduled to a node and not finished: the node agent may serve it (or already does). */
+function isScheduled(p: V1Pod): boolean {
+  return !!p.spec?.nodeName && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+}
+
+/**
+ * What the policy scope reads of the pods, as one comparable string: node, namespace and
+ * labels of every scheduled, unfinished pod, sorted (pods with the same placement count once).
+ */
+export function placementKey(pods: readonly V1Pod[]): string {
+  const seen = new Set<string>();
+  for (const p of pods) {
+    if (!isScheduled(p)) continue;
+    const labels = Object.entries(p.metadata?.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    seen.add(JSON.stringify([p.spec!.nodeName, p.metadata?.namespace ?? '', labels]));
+  }
+  return [...seen].sort().join('\n');
 }
 
 export interface ClusterWatchOptions {
@@ -62,6 +94,8 @@ export class ClusterWatch {
   #stopped = false;
   #syncedPromise?: Promise<void>;
   #version = 0;
+  /** placementKey() of the pods the clients' scope was last computed from. */
+  #placement?: string;
 
   constructor(opts: ClusterWatchOptions) {
     this.#opts = opts;
@@ -136,13 +170,20 @@ export class ClusterWatch {
   async podsOnNode(node: string): Promise<PodRef[]> {
     await this.start();
     return this.#list<V1Pod>('pods')
-      .filter((p) => p.spec?.nodeName === node && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+      .filter((p) => p.spec?.nodeName === node && isScheduled(p))
       .map((p) => ({
         namespace: p.metadata?.namespace ?? '',
         name: p.metadata?.name ?? '',
         ...(p.metadata?.uid ? { uid: p.metadata.uid } : {}),
         serviceAccount: p.spec?.serviceAccountName || 'default',
       }));
+  }
+
+  /** The cached pods scheduled to `node` and not finished, with namespace and labels (the policy scope's input). */
+  scheduledPods(node: string): ScheduledPodRef[] {
+    return this.#list<V1Pod>('pods')
+      .filter((p) => p.spec?.nodeName === node && isScheduled(p))
+      .map((p) => ({ namespace: p.metadata?.namespace ?? '', labels: p.metadata?.labels ?? {} }));
   }
 
   /**
@@ -172,8 +213,10 @@ export class ClusterWatch {
     this.#pendingSince = undefined;
     if (this.#stopped) return;
     let result;
+    const state = this.state();
+    const placement = placementKey(state.pods);
     try {
-      result = translate(this.state(), {
+      result = translate(state, {
         trustDomain: this.#opts.trustDomain,
         ...(this.#opts.clusterDomain ? { clusterDomain: this.#opts.clusterDomain } : {}),
         ...(this.#opts.rootNamespace ? { rootNamespace: this.#opts.rootNamespace } : {}),
@@ -190,7 +233,21 @@ export class ClusterWatch {
       this.#log.error({ err: (err as Error).message }, 'controller: the translated config was refused; config not changed');
       return;
     }
-    const changed = version !== this.#version;
+    let changed = version !== this.#version;
+    if (changed || !this.#opts.sink.rescope) this.#placement = placement;
+    else if (placement !== this.#placement) {
+      // Same resources, pods placed differently: what each node agent should hold may differ
+      // (every client's scope was computed from the placement before). Not recorded when it
+      // fails, so the next translation tries again.
+      try {
+        version = this.#opts.sink.rescope();
+        changed = version !== this.#version;
+        this.#placement = placement;
+        this.#log.debug({ version }, 'controller: pods placed or relabelled; policy scope recomputed');
+      } catch (err) {
+        this.#log.error({ err: (err as Error).message }, 'controller: recomputing the policy scope failed; retried on the next change');
+      }
+    }
     this.#version = version;
     this.#latest = result;
     this.#firstConfig = true;

@@ -130,8 +130,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       isWaypoint: (sa) => configuredWaypoints.has(`${sa.namespace}/${sa.name}`) || watch!.isWaypointServiceAccount(sa),
       controlPlaneNamespace: namespace,
       podLister: (node) => watch!.podsOnNode(node),
-      // Node agents get only the policies selecting a workload on their node.
-      scope: createPolicyScope(),
+      // Node agents get only the policies selecting a workload on their node or a pod
+      // scheduled there (before its Workload exists: it is served from its CNI ADD).
+      scope: createPolicyScope((node) => watch?.scheduledPods(node) ?? []),
       onCertificateRequest: (o) => metrics?.onCertificateRequest(o),
       logger: log,
       ...(opts.limits ? { limits: opts.limits } : {}),

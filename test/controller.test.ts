@@ -259,6 +259,50 @@ describe('authorization policies', () => {
     await waitFor(() => !heldPolicies(agent.updates).has('shop/shop-allow-nothing'), WAIT, 'the shop policy to leave node-1 with its last pod');
   });
 
+  // The fail-open window: a node agent serves a pod from its CNI ADD, before the pod has an
+  // IP and so before its Workload exists. The policies selecting it must reach the node as
+  // soon as the pod is scheduled there, by namespace and by (root-namespace) selector, and
+  // follow its labels, though the translated resources do not change at all.
+  test('pod_scheduled_without_ip_brings_its_policies_to_the_node_before_its_workload_exists', async (t) => {
+    await core.createNamespace({ body: { metadata: { name: 'bank' } } });
+    await core.createNamespacedServiceAccount({ namespace: 'bank', body: { metadata: { name: 'teller' } } });
+    await createAp('bank', 'bank-deny-evil', { action: 'DENY', rules: [{ from: [{ source: { namespaces: ['evil'] } }] }] });
+    await createAp('ambient-system', 'mesh-cashiers', { selector: { matchLabels: { role: 'cashier' } }, action: 'DENY', rules: [{ from: [{ source: { namespaces: ['evil'] } }] }] });
+    // Both translated (so the pod below changes no resource: only its placement).
+    const translated = async () => {
+      const config = JSON.parse((await get('/debug/config')).body) as { resources: Resource[] };
+      const keys = new Set(config.resources.filter((r) => r.kind === 'Policy').map((r) => r.key));
+      return keys.has('bank/bank-deny-evil') && keys.has('ambient-system/mesh-cashiers');
+    };
+    await waitForAsync(translated, 'the bank and cashier policies to be translated');
+    const agent = startAgent();
+    t.after(() => agent.client.close());
+    agent.client.start();
+    await waitFor(() => heldPolicies(agent.updates).has('apps/apps-deny'), WAIT, 'the first config with node-1 policies');
+    assert.ok(!heldPolicies(agent.updates).has('bank/bank-deny-evil'), 'no bank pod on node-1 yet: not sent');
+    assert.ok(!heldPolicies(agent.updates).has('ambient-system/mesh-cashiers'), 'no cashier on node-1 yet: not sent');
+
+    // Scheduled (spec.nodeName), no status at all: no IP, so no Workload.
+    await core.createNamespacedPod({ namespace: 'bank', body: { metadata: { name: 'teller-1' }, spec: { nodeName: 'node-1', serviceAccountName: 'teller', containers: [{ name: 'c', image: 'busybox' }] } } });
+    await waitFor(() => heldPolicies(agent.updates).has('bank/bank-deny-evil'), WAIT, 'the bank policy to reach node-1 with the scheduled pod');
+    assert.equal(byName(agent.workloads, 'teller-1'), undefined, 'the pod has no Workload yet: the scheduled pod brought the policy');
+    assert.ok(!heldPolicies(agent.updates).has('ambient-system/mesh-cashiers'), 'teller-1 is not a cashier');
+
+    // Relabelled while pending: the root-namespace selector policy follows the labels.
+    await core.patchNamespacedPod({ namespace: 'bank', name: 'teller-1', body: { metadata: { labels: { role: 'cashier' } } } }, MERGE);
+    await waitFor(() => heldPolicies(agent.updates).has('ambient-system/mesh-cashiers'), WAIT, 'the mesh-wide cashier policy to reach node-1');
+    assert.equal(byName(agent.workloads, 'teller-1'), undefined);
+
+    // Removals: both leave node-1 with the last pod they select there.
+    await core.deleteNamespacedPod({ namespace: 'bank', name: 'teller-1', gracePeriodSeconds: 0 });
+    await waitFor(
+      () => !heldPolicies(agent.updates).has('bank/bank-deny-evil') && !heldPolicies(agent.updates).has('ambient-system/mesh-cashiers'),
+      WAIT,
+      'the bank and cashier policies to leave node-1 with teller-1',
+    );
+    assert.ok(heldPolicies(agent.updates).has('apps/apps-deny'), 'the policies of the pods still there stay');
+  });
+
   test('malformed_policy_gets_accepted_false_status_while_a_valid_one_is_served', async () => {
     await createAp('apps', 'bad-cidr', { action: 'DENY', rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/33'] } }] }] });
     await createAp('apps', 'good', { action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/evil/sa/x'] } }] }] });

@@ -1,12 +1,13 @@
 // What each config client gets: node agents only the policies selecting a workload on their
-// node (never targetRefs policies), every Workload and Service; waypoints everything.
+// node or a pod scheduled there (never targetRefs policies), every Workload and Service;
+// waypoints everything.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Policy, Workload } from '../../core/config/model.js';
 import type { VersionedResource } from '../../core/config/wire.js';
 import { spiffeId } from '../../core/identity/spiffe.js';
 import type { Caller } from './authorize.js';
-import { createPolicyScope, nodeAgentResources, policySelectsWorkload } from './scope.js';
+import { createPolicyScope, nodeAgentResources, type ScheduledPod } from './scope.js';
 
 function workload(uid: string, ns: string, node: string, labels: Record<string, string> = {}): VersionedResource {
   const body: Workload = {
@@ -74,11 +75,54 @@ test('scope_result_is_shared_for_one_resource_set_and_node', () => {
 });
 
 test('scope_selector_needs_every_label_and_respects_namespace', () => {
-  const w = { namespace: 'shop', labels: { app: 'web', version: 'v1' } };
-  const p = (o: Partial<Policy>) => policy('shop', 'p', o).body as Policy;
-  assert.equal(policySelectsWorkload(p({ selector: { app: 'web', version: 'v1' } }), w), true);
-  assert.equal(policySelectsWorkload(p({ selector: { app: 'web', version: 'v2' } }), w), false);
-  assert.equal(policySelectsWorkload({ ...p({}), namespace: 'other' }, w), false);
-  assert.equal(policySelectsWorkload({ ...p({ scope: 'global' }), namespace: 'ambient-system' }, w), true);
-  assert.equal(policySelectsWorkload(p({ selector: { toString: 'x' } }), { namespace: 'shop', labels: {} }), false);
+  const pod: ScheduledPod = { namespace: 'shop', labels: { app: 'web', version: 'v1' } };
+  const rs = [
+    policy('shop', 'both', { selector: { app: 'web', version: 'v1' } }),
+    policy('shop', 'other-version', { selector: { app: 'web', version: 'v2' } }),
+    policy('other', 'other-ns'),
+    policy('ambient-system', 'mesh', { scope: 'global' }),
+    policy('shop', 'inherited', { selector: { toString: 'x' } }),
+  ];
+  assert.deepEqual(keys(nodeAgentResources('n1', rs, [pod])), ['Policy/shop/both', 'Policy/ambient-system/mesh']);
+});
+
+// A pod is served by its node agent from its CNI ADD, before it has an IP and so before its
+// Workload exists: the policies selecting it must already be on that node.
+test('scope_scheduled_pod_without_workload_brings_its_namespaces_policy', () => {
+  const out = keys(nodeAgentResources('n3', RESOURCES, [{ namespace: 'bank', labels: {} }]));
+  assert.deepEqual(out.filter((k) => k.startsWith('Policy/')), ['Policy/bank/bank-wide', 'Policy/ambient-system/mesh']);
+});
+
+test('scope_scheduled_pod_brings_a_root_namespace_selector_policy', () => {
+  const out = keys(nodeAgentResources('n3', RESOURCES, [{ namespace: 'web-team', labels: { app: 'db' } }]));
+  assert.deepEqual(out.filter((k) => k.startsWith('Policy/')), ['Policy/ambient-system/mesh', 'Policy/ambient-system/mesh-db']);
+});
+
+test('scope_scheduled_pod_brings_nothing_it_is_not_selected_by', () => {
+  const rs = RESOURCES.filter((r) => !(r.kind === 'Policy' && (r.body as Policy).scope === 'global'));
+  const out = keys(nodeAgentResources('n3', rs, [{ namespace: 'elsewhere', labels: { app: 'db' } }]));
+  assert.deepEqual(out.filter((k) => k.startsWith('Policy/')), []);
+  assert.ok(!keys(nodeAgentResources('n3', RESOURCES, [{ namespace: 'shop', labels: {} }])).includes('Policy/shop/attached'), 'targetRefs policies still never reach a node agent');
+});
+
+test('scope_reads_the_pods_scheduled_to_the_callers_node', () => {
+  const asked: string[] = [];
+  const scope = createPolicyScope((node) => {
+    asked.push(node);
+    return node === 'n3' ? [{ namespace: 'bank', labels: {} }] : [];
+  });
+  assert.ok(keys(scope('n3', RESOURCES, agent('n3'))).includes('Policy/bank/bank-wide'));
+  assert.ok(!keys(scope('n1', RESOURCES, agent('n1'))).includes('Policy/bank/bank-wide'));
+  assert.deepEqual(asked, ['n3', 'n1']);
+});
+
+// The policy leaves the node with the last pod it selects there: the next resource set (a
+// rescope bumps the version, so a new snapshot) is computed from the new placement.
+test('scope_policy_leaves_the_node_when_no_scheduled_pod_there_is_selected', () => {
+  let pods: ScheduledPod[] = [{ namespace: 'bank', labels: {} }];
+  const scope = createPolicyScope(() => pods);
+  assert.ok(keys(scope('n3', RESOURCES, agent('n3'))).includes('Policy/bank/bank-wide'));
+  pods = [];
+  const next = [...RESOURCES];
+  assert.ok(!keys(scope('n3', next, agent('n3'))).includes('Policy/bank/bank-wide'));
 });

@@ -1,55 +1,62 @@
 // Which resources each client of the config stream gets (a ScopeFunction). Pure.
 //
 // A node agent gets every Workload and Service (it routes to any of them) and only the
-// Policy resources that select at least one workload on its node: a policy of scope
-// 'global' (root namespace) whose selector matches a workload there, or of scope
-// 'namespace' whose namespace holds one its selector matches (no selector: any). Policies
-// attached with targetRefs (scope 'targets') are for waypoints and never reach a node
-// agent (as istiod never sends them to ztunnel). A waypoint gets every Policy for now.
+// Policy resources that select at least one workload on its node or pod scheduled there: a
+// policy of scope 'global' (root namespace) whose selector matches one, or of scope
+// 'namespace' whose namespace holds one its selector matches (no selector: any), by the
+// node agent's own rule (core/policy/select.ts policyAppliesTo). Policies attached with
+// targetRefs (scope 'targets') are for waypoints and never reach a node agent (as istiod
+// never sends them to ztunnel). A waypoint gets every Policy for now.
+//
+// Pods scheduled to the node count, not only Workload resources: a Workload exists only
+// once its pod has an IP (after the CNI ADD), but the node agent serves a pod the CNI plugin
+// announces at once; were its namespace's policies sent only with its Workload, the pod
+// would be served without them (allowed by default) until that push. Counting the pods
+// the scheduler placed (spec.nodeName set, not finished; the controller's pod cache)
+// sends them as soon as the pod is bound to the node, before its sandbox exists.
 //
 // Policies follow pods: the config stream recomputes what each client should hold on every
-// change of the resource set (ConfigStreams.setResources flushes every client), and a pod
-// arriving on a node changes its Workload resource (its `node`), so the namespace's
-// policies reach that node's agent in the same update, and leave it when the last pod a
-// policy selects leaves the node.
+// change of the resource set (ConfigStreams.setResources flushes every client), and when
+// pods are placed or relabelled without the resources changing (a pending pod has no
+// Workload yet), ClusterWatch asks the config stream to rescope; a policy leaves a node
+// when no workload or scheduled pod there is selected by it any more.
 //
 // The result is computed once per (resource set, node) and shared by that node's streams:
-// the set is the config stream's snapshot array, the same object until the next version.
+// the set is the config stream's snapshot array, the same object until the next version
+// (a rescope bumps the version, so a new placement is never hidden by this cache).
 import type { Policy, Workload } from '../../core/config/model.js';
 import type { VersionedResource } from '../../core/config/wire.js';
+import { policyAppliesTo } from '../../core/policy/select.js';
+import type { PolicySubject } from '../../core/policy/types.js';
 import type { Caller } from './authorize.js';
 import type { ScopeFunction } from './config-stream.js';
 
-/** Whether `selector` (matchLabels; absent: everything) matches `labels`. */
-function selects(selector: Readonly<Record<string, string>> | undefined, labels: Readonly<Record<string, string>>): boolean {
-  if (!selector) return true;
-  for (const [k, v] of Object.entries(selector)) if (!Object.hasOwn(labels, k) || labels[k] !== v) return false;
-  return true;
-}
+/** A pod scheduled to a node (spec.nodeName set, not finished), as the scope reads it. */
+export type ScheduledPod = PolicySubject;
 
-/** Whether a node agent enforces `policy` for `workload` (Istio's workload selector semantics). */
-export function policySelectsWorkload(policy: Policy, workload: Pick<Workload, 'namespace' | 'labels'>): boolean {
-  if (policy.scope === 'global') return selects(policy.selector, workload.labels);
-  if (policy.scope === 'namespace') return policy.namespace === workload.namespace && selects(policy.selector, workload.labels);
-  return false;
-}
+/** The pods scheduled to `node`, read when a node's scope is computed (the controller's pod cache). */
+export type ScheduledPods = (node: string) => readonly ScheduledPod[];
 
-/** The resources a node agent on `node` should hold, in input order. */
-export function nodeAgentResources(node: string, resources: readonly VersionedResource[]): VersionedResource[] {
-  const local: Workload[] = [];
+/**
+ * The resources a node agent on `node` should hold, in input order: every non-Policy
+ * resource, and the policies selecting a Workload on `node` or one of `scheduled` (the pods
+ * scheduled to `node`).
+ */
+export function nodeAgentResources(node: string, resources: readonly VersionedResource[], scheduled: readonly ScheduledPod[] = []): VersionedResource[] {
+  const local: PolicySubject[] = [...scheduled];
   for (const r of resources) if (r.kind === 'Workload' && (r.body as Workload).node === node) local.push(r.body as Workload);
-  return resources.filter((r) => r.kind !== 'Policy' || local.some((w) => policySelectsWorkload(r.body as Policy, w)));
+  return resources.filter((r) => r.kind !== 'Policy' || local.some((s) => policyAppliesTo(r.body as Policy, s)));
 }
 
 /** The ScopeFunction for ControllerServer: node agents get their node's policies, waypoints everything. */
-export function createPolicyScope(): ScopeFunction {
+export function createPolicyScope(scheduledPods?: ScheduledPods): ScopeFunction {
   const cache = new WeakMap<readonly VersionedResource[], Map<string, readonly VersionedResource[]>>();
   return (node: string, resources: readonly VersionedResource[], caller: Caller) => {
     if (caller.role !== 'node-agent') return resources;
     let perNode = cache.get(resources);
     if (!perNode) cache.set(resources, (perNode = new Map()));
     let out = perNode.get(node);
-    if (!out) perNode.set(node, (out = nodeAgentResources(node, resources)));
+    if (!out) perNode.set(node, (out = nodeAgentResources(node, resources, scheduledPods?.(node) ?? [])));
     return out;
   };
 }
