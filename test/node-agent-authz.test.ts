@@ -14,9 +14,8 @@ import { parseSpiffeId } from '../core/identity/spiffe.js';
 import type { Logger } from '../core/log.js';
 import { silentLogger } from '../core/log.js';
 import { AGENT_SOCKET_MARK } from '../core/ports.js';
-import { connectInNetns, listenInNetns } from '../core/syscalls.js';
+import { connectInNetns } from '../core/syscalls.js';
 import { startAgentServers } from '../node-agent/admin.js';
-import { installCapture } from '../node-agent/capture/apply.js';
 import type { AuthzEdgesDump } from '../node-agent/dump.js';
 import { accessLogSink } from '../node-agent/observe/access-log.js';
 import { authzDecisionSink } from '../node-agent/observe/authz-sink.js';
@@ -30,7 +29,8 @@ import { startInbound } from '../node-agent/proxy/inbound.js';
 import { startOutbound } from '../node-agent/proxy/outbound.js';
 import type { ConnectionRecord } from '../node-agent/proxy/record.js';
 import type { ProxyState } from '../node-agent/state/snapshot.js';
-import { ifName, Netns, requireRoot } from './support/netns.js';
+import { Netns, requireRoot } from './support/netns.js';
+import { capturedPodPair } from './support/pod-pair.js';
 import { issue, newCa } from './support/pki.js';
 
 const MARK = AGENT_SOCKET_MARK;
@@ -119,26 +119,7 @@ function captureLogger(into: Array<Record<string, unknown>>): Logger {
 }
 
 async function setUp(t: TestContext): Promise<Fixture> {
-  const a = await Netns.create('za', t);
-  const b = await Netns.create('zb', t);
-  const va = ifName('zva');
-  const vb = ifName('zvb');
-  await a.run('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb, 'netns', b.name]);
-  await a.run('ip', ['addr', 'add', `${IP_A}/24`, 'dev', va]);
-  await b.run('ip', ['addr', 'add', `${IP_B}/24`, 'dev', vb]);
-  await a.run('ip', ['link', 'set', va, 'up']);
-  await b.run('ip', ['link', 'set', vb, 'up']);
-  await installCapture(a.name, { captureDns: false, agentMark: MARK });
-  await installCapture(b.name, { captureDns: false, agentMark: MARK });
-
-  const appConnections = { count: 0 };
-  const app = await listenInNetns(b.path, { host: IP_B, port: APP_PORT }, (s) => {
-    appConnections.count++;
-    s.allowHalfOpen = true;
-    s.on('error', () => {});
-    s.pipe(s);
-  });
-  t.after(() => new Promise<void>((resolve) => app.close(() => resolve())));
+  const { a, b, appConnections } = await capturedPodPair(t, 'z', { ipA: IP_A, ipB: IP_B, appPort: APP_PORT, mark: MARK });
 
   const ca = await newCa(TD);
   const credsApp = await issue(ca, 'a', 'app');

@@ -7,15 +7,15 @@ import type net from 'node:net';
 import test, { type TestContext } from 'node:test';
 import { HboneClient } from '../core/hbone/client.js';
 import { AGENT_SOCKET_MARK } from '../core/ports.js';
-import { connectInNetns, listenInNetns } from '../core/syscalls.js';
-import { installCapture } from '../node-agent/capture/apply.js';
+import { connectInNetns } from '../core/syscalls.js';
 import { createCounters } from '../node-agent/proxy/balancer.js';
 import { endpoint, service, stateOf, tcpPort, workload } from '../node-agent/proxy/fixtures.js';
 import { startInbound, type InboundListeners } from '../node-agent/proxy/inbound.js';
 import { startOutbound, type ProxyListener } from '../node-agent/proxy/outbound.js';
 import type { ConnectionRecord } from '../node-agent/proxy/record.js';
 import type { ProxyState } from '../node-agent/state/snapshot.js';
-import { ifName, Netns, requireRoot } from './support/netns.js';
+import { Netns, requireRoot } from './support/netns.js';
+import { capturedPodPair } from './support/pod-pair.js';
 import { issue, newCa } from './support/pki.js';
 
 const MARK = AGENT_SOCKET_MARK;
@@ -74,30 +74,10 @@ interface Fixture {
 }
 
 async function setUp(t: TestContext): Promise<Fixture> {
-  const a = await Netns.create('pa', t);
-  const b = await Netns.create('pb', t);
-  const va = ifName('pva');
-  const vb = ifName('pvb');
-  await a.run('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb, 'netns', b.name]);
-  await a.run('ip', ['addr', 'add', `${IP_A}/24`, 'dev', va]);
-  await b.run('ip', ['addr', 'add', `${IP_B}/24`, 'dev', vb]);
-  await a.run('ip', ['link', 'set', va, 'up']);
-  await b.run('ip', ['link', 'set', vb, 'up']);
+  const { a, b, linkA, appConnections } = await capturedPodPair(t, 'p', { ipA: IP_A, ipB: IP_B, appPort: APP_PORT, mark: MARK });
   // Service VIPs are not routed anywhere real; the route lets the app's connect leave, so
   // that the capture (OUTPUT) sees it.
-  await a.run('ip', ['route', 'add', '10.96.0.0/16', 'dev', va]);
-  await installCapture(a.name, { captureDns: false, agentMark: MARK });
-  await installCapture(b.name, { captureDns: false, agentMark: MARK });
-
-  // The app in "b": echo, with half-close (its FIN follows the echo of the client's last byte).
-  const appConnections = { count: 0 };
-  const app = await listenInNetns(b.path, { host: IP_B, port: APP_PORT }, (s) => {
-    appConnections.count++;
-    s.allowHalfOpen = true;
-    s.on('error', () => {});
-    s.pipe(s);
-  });
-  t.after(() => new Promise<void>((resolve) => app.close(() => resolve())));
+  await a.run('ip', ['route', 'add', '10.96.0.0/16', 'dev', linkA]);
 
   const ca = await newCa(TD);
   const credsA = await issue(ca, 'a', 'app');

@@ -9,7 +9,7 @@ import type net from 'node:net';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
-import { e2eCluster, ok, REPO, sleep, until, type PodRow } from '../support/e2e.js';
+import { e2eCluster, echoPodAndService, ok, type PodRow, REPO, sleep, until } from '../support/e2e.js';
 import { podNetnsName } from '../../local-cluster/network/topology.js';
 import { connectInNetns, netnsPath } from '../../core/syscalls.js';
 
@@ -100,27 +100,7 @@ spec:
 `,
   )
   .join('')}---
-apiVersion: v1
-kind: Pod
-metadata: {name: echo, namespace: authz-b, labels: {app: echo}}
-spec:
-  nodeName: node2
-  containers:
-  - name: echo
-    image: ambient-samples/echo
-    ports: [{name: http, containerPort: 8080}]
-    env:
-    - {name: PORT, value: "8080"}
-    - name: POD_NAME
-      valueFrom: {fieldRef: {fieldPath: metadata.name}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: authz-b}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 8080}]
-`;
+${echoPodAndService('authz-b', 'node2')}`;
 
 const policy = (name: string, spec: string, annotations = '') => `apiVersion: ambient.dev/v1
 kind: AuthorizationPolicy

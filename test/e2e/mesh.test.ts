@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
-import { BIN, e2eCluster, isReady, ok, REPO, sleep, until } from '../support/e2e.js';
+import { BIN, e2eCluster, echoPodAndService, isReady, ok, REPO, sleep, until } from '../support/e2e.js';
 import { nodeNetnsName } from '../../local-cluster/network/topology.js';
 import { spiffeId } from '../../core/identity/spiffe.js';
 import { certificateInfo, createCsr, generateKeyPem } from '../../core/identity/x509.js';
@@ -98,27 +98,7 @@ spec:
   nodeName: node1
   containers: [{name: client, image: ambient-samples/client}]
 ---
-apiVersion: v1
-kind: Pod
-metadata: {name: echo, namespace: mesh-b, labels: {app: echo}}
-spec:
-  nodeName: node2
-  containers:
-  - name: echo
-    image: ambient-samples/echo
-    ports: [{name: http, containerPort: 8080}]
-    env:
-    - {name: PORT, value: "8080"}
-    - name: POD_NAME
-      valueFrom: {fieldRef: {fieldPath: metadata.name}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: mesh-b}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 8080}]
-`;
+${echoPodAndService('mesh-b', 'node2')}`;
 
 test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, observably, and survives the controller and agent restarts', { timeout: 420_000 }, async (t) => {
   if (!requireRoot(t)) return;

@@ -113,3 +113,28 @@ export async function until<T>(what: string, probe: () => T | undefined | false,
     await sleep(500);
   }
 }
+
+/** The sample echo app as one Pod `echo` on `node` behind Service `echo` (port 80 -> 8080) in `namespace`, as YAML documents. */
+export function echoPodAndService(namespace: string, node: string): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: echo, namespace: ${namespace}, labels: {app: echo}}
+spec:
+  nodeName: ${node}
+  containers:
+  - name: echo
+    image: ambient-samples/echo
+    ports: [{name: http, containerPort: 8080}]
+    env:
+    - {name: PORT, value: "8080"}
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo, namespace: ${namespace}}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+`;
+}
