@@ -170,6 +170,8 @@ export const AGENT_DEFAULTS = {
   rootsRetryMs: 2_000,
   /** Observed (source principal, destination workload, port) edges kept for `ambientctl authz suggest` (GET /authz/edges); the least recently seen is evicted beyond. */
   maxObservedEdges: 4_096,
+  /** Edges one source (a principal, or a plaintext client address) may hold in that table. */
+  maxObservedEdgesPerSource: 256,
 } as const;
 
 /** The controller program (controller/): watching the cluster and recomputing config. */

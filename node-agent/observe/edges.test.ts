@@ -68,3 +68,24 @@ test('source_workload_is_kept_when_known', () => {
 test('a_bad_limit_is_refused', () => {
   assert.throws(() => new ObservedEdges(0), /maxObservedEdges must be a positive integer, got 0/);
 });
+
+test('one_source_probing_many_ports_cannot_push_other_sources_edges_out', () => {
+  const edges = new ObservedEdges(10, 4);
+  edges.observe(seen({ sourcePrincipal: 'spiffe://cluster.local/ns/shop/sa/frontend' }));
+  edges.observe(seen({ sourceIp: '10.0.0.9', sourcePrincipal: undefined }));
+  const PROBER = 'spiffe://cluster.local/ns/evil/sa/scanner';
+  for (let port = 1; port <= 50; port++) edges.observe(seen({ sourcePrincipal: PROBER, port, at: new Date(t0.getTime() + port) }));
+  const list = edges.list();
+  assert.equal(list.filter((e) => e.sourcePrincipal === PROBER).length, 4, 'the prober keeps only its own most recent edges');
+  assert.deepEqual(list.filter((e) => e.sourcePrincipal === PROBER).map((e) => e.port).sort((a, b) => a - b), [47, 48, 49, 50]);
+  assert.ok(list.some((e) => e.sourcePrincipal === 'spiffe://cluster.local/ns/shop/sa/frontend'), 'the real edge is still there');
+  assert.ok(list.some((e) => e.sourcePrincipal === null && e.sourceIp === '10.0.0.9'), 'and the plaintext one');
+});
+
+test('plaintext_sources_are_capped_per_address', () => {
+  const edges = new ObservedEdges(10, 2);
+  for (let port = 1; port <= 5; port++) edges.observe(seen({ sourcePrincipal: undefined, sourceIp: '10.0.0.9', port }));
+  edges.observe(seen({ sourcePrincipal: undefined, sourceIp: '10.0.0.10' }));
+  assert.equal(edges.list().filter((e) => e.sourceIp === '10.0.0.9').length, 2);
+  assert.equal(edges.size, 3);
+});

@@ -31,14 +31,31 @@ interface Edge {
   lastSeen: number;
 }
 
+const sourceOf = (e: Pick<Edge, 'sourcePrincipal' | 'sourceIp'>): string => e.sourcePrincipal ?? `ip:${e.sourceIp ?? ''}`;
+
 export class ObservedEdges {
   readonly max: number;
+  readonly maxPerSource: number;
   /** Insertion order is recency: an edge seen again is moved to the end. */
   readonly #edges = new Map<string, Edge>();
+  /** Edges held per source (principal, or `ip:<address>` for plaintext). */
+  readonly #perSource = new Map<string, number>();
 
-  constructor(max: number = AGENT_DEFAULTS.maxObservedEdges) {
+  constructor(max: number = AGENT_DEFAULTS.maxObservedEdges, maxPerSource: number = AGENT_DEFAULTS.maxObservedEdgesPerSource) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxObservedEdges must be a positive integer, got ${max}`);
+    if (!Number.isInteger(maxPerSource) || maxPerSource < 1) throw new RangeError(`maxObservedEdgesPerSource must be a positive integer, got ${maxPerSource}`);
     this.max = max;
+    this.maxPerSource = maxPerSource;
+  }
+
+  #evict(key: string): void {
+    const e = this.#edges.get(key);
+    if (e === undefined) return;
+    this.#edges.delete(key);
+    const source = sourceOf(e);
+    const n = (this.#perSource.get(source) ?? 1) - 1;
+    if (n > 0) this.#perSource.set(source, n);
+    else this.#perSource.delete(source);
   }
 
   get size(): number {
@@ -66,10 +83,18 @@ export class ObservedEdges {
         firstSeen: at,
         lastSeen: at,
       };
-      while (this.#edges.size >= this.max) {
-        const oldest = this.#edges.keys().next().value as string;
-        this.#edges.delete(oldest);
+      if (principal === null && o.sourceIp !== undefined) edge.sourceIp = o.sourceIp;
+      const source = sourceOf(edge);
+      if ((this.#perSource.get(source) ?? 0) >= this.maxPerSource) {
+        for (const [k, e] of this.#edges) {
+          if (sourceOf(e) === source) {
+            this.#evict(k);
+            break;
+          }
+        }
       }
+      while (this.#edges.size >= this.max) this.#evict(this.#edges.keys().next().value as string);
+      this.#perSource.set(source, (this.#perSource.get(source) ?? 0) + 1);
     } else {
       this.#edges.delete(key);
     }
