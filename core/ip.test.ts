@@ -1,7 +1,7 @@
 // Unit tests of IP canonicalisation, which every state lookup relies on.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalIp, formatAddress, ipFamily, isLoopback } from './ip.js';
+import { canonicalIp, canonicalIpOrCidr, formatAddress, ipFamily, isLoopback } from './ip.js';
 
 test('canonical_ip_maps_ipv4_mapped_ipv6_to_ipv4', () => {
   assert.equal(canonicalIp('::ffff:10.244.1.5'), '10.244.1.5');
@@ -42,4 +42,15 @@ test('format_address_brackets_ipv6', () => {
 test('loopback_addresses_are_recognised', () => {
   for (const a of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) assert.ok(isLoopback(a), a);
   for (const a of ['10.0.0.1', '::ffff:10.0.0.1', '0.0.0.0', '::', '1270.0.0.1', '', undefined]) assert.ok(!isLoopback(a), String(a));
+});
+
+test('canonical_ip_or_cidr_clears_host_bits_and_maps_ipv4_in_ipv6', () => {
+  assert.equal(canonicalIpOrCidr('10.1.2.3/8'), '10.0.0.0/8');
+  assert.equal(canonicalIpOrCidr('10.1.2.3/0'), '0.0.0.0/0');
+  assert.equal(canonicalIpOrCidr('10.1.2.3/32'), '10.1.2.3/32');
+  assert.equal(canonicalIpOrCidr('::ffff:10.1.2.3/104'), '10.0.0.0/8');
+  assert.equal(canonicalIpOrCidr('2001:db8::ff/120'), '2001:db8::/120');
+  assert.equal(canonicalIpOrCidr('2001:db8::1/129'), undefined);
+  assert.equal(canonicalIpOrCidr('fe80::1%eth0'), undefined);
+  assert.equal(canonicalIpOrCidr('10.0.0.1/'), undefined);
 });

@@ -1,4 +1,4 @@
-// IP address helpers shared by the agent's lookups and every loopback check. Addresses reach the planners from several
+// IP address helpers shared by the agent's lookups, every loopback check and the policy compiler's IP blocks. Addresses reach the planners from several
 // sources (config resources, SO_ORIGINAL_DST, a socket's remoteAddress, an HBONE
 // :authority) and each may spell the same address differently: Node reports an IPv4 peer
 // on a dual-stack socket as `::ffff:10.0.0.1`, and IPv6 may arrive upper-case or with
@@ -94,4 +94,69 @@ function compressIpv6(groups: number[]): string {
   const hex = groups.map((g) => g.toString(16));
   if (bestLen < 2) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** An IP address or CIDR block, canonical: IPv6 in RFC 5952 form, an IPv4-mapped IPv6
+ * address as IPv4, a CIDR's host bits cleared (`10.0.0.5/24` -> `10.0.0.0/24`, as Envoy
+ * and ztunnel read it). */
+export function canonicalIpOrCidr(s: string): string | undefined {
+  const slash = s.indexOf('/');
+  const addr = slash < 0 ? s : s.slice(0, slash);
+  if (addr.includes('%') || net.isIP(addr) === 0) return undefined;
+  if (slash < 0) return canonicalIp(addr);
+  const bitsText = s.slice(slash + 1);
+  if (!/^[0-9]{1,3}$/.test(bitsText)) return undefined;
+  let bits = Number(bitsText);
+  let ip = canonicalIp(addr);
+  const v6 = net.isIPv6(ip);
+  if (bits > (net.isIPv6(addr) ? 128 : 32)) return undefined;
+  if (!v6 && net.isIPv6(addr)) {
+    // An IPv4-mapped IPv6 block: the prefix counts the 96 bits of ::ffff:0:0 too.
+    if (bits < 96) return `${canonicalIp(maskIpv6(addr, bits))}/${bits}`;
+    bits -= 96;
+  }
+  ip = v6 ? maskIpv6(ip, bits) : maskIpv4(ip, bits);
+  return `${ip}/${bits}`;
+}
+
+function maskIpv4(ip: string, bits: number): string {
+  return ip
+    .split('.')
+    .map((o, i) => {
+      const keep = Math.max(0, Math.min(8, bits - i * 8));
+      return Number(o) & ((0xff << (8 - keep)) & 0xff);
+    })
+    .join('.');
+}
+
+function maskIpv6(ip: string, bits: number): string {
+  const bytes = ipv6Bytes(ip);
+  for (let i = 0; i < 16; i++) {
+    const keep = Math.max(0, Math.min(8, bits - i * 8));
+    bytes[i]! &= (0xff << (8 - keep)) & 0xff;
+  }
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return canonicalIp(groups.join(':'));
+}
+
+/** The 16 bytes of a valid IPv6 address (net.isIPv6 already said yes). */
+function ipv6Bytes(ip: string): number[] {
+  let s = ip.toLowerCase();
+  // A trailing dotted quad (::ffff:1.2.3.4): rewritten as two hex groups.
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
+    s = `${s.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const dbl = s.indexOf('::');
+  const head = (dbl < 0 ? s : s.slice(0, dbl)).split(':').filter((g) => g !== '');
+  const tail = dbl < 0 ? [] : s.slice(dbl + 2).split(':').filter((g) => g !== '');
+  const groups = dbl < 0 ? head : [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+  const out: number[] = [];
+  for (const g of groups) {
+    const n = parseInt(g, 16);
+    out.push(n >> 8, n & 0xff);
+  }
+  return out;
 }

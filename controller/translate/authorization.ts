@@ -26,7 +26,8 @@
 // The reasons are CamelCase (metav1.Condition); the precedence when several apply is
 // WaypointRequired, WaypointNotImplemented, DryRun, PartiallyEnforced.
 import type { MeshService, Policy, Resource } from '../../core/config/model.js';
-import { compileAuthorizationPolicy, enforcementMessage, type Enforcement } from '../../core/policy/compile.js';
+import { compileAuthorizationPolicy } from '../../core/policy/compile.js';
+import { enforcementMessage, type Enforcement } from '../../core/policy/enforcement.js';
 import type { AuthorizationPolicy, PolicyStatus, StatusCondition } from './input.js';
 import { compareStrings, objectKey, type Problems } from './objects.js';
 import { USE_WAYPOINT_LABEL, WAYPOINT_GATEWAY_CLASS } from './objects.js';

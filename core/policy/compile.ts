@@ -19,51 +19,14 @@
 // evaluates L4 attributes only, so an ALLOW or AUDIT rule holding an L7 field is dropped
 // there (it matches nothing: fail closed) and a DENY rule holding one is applied to the
 // whole port (its L7 parts ignored: fail closed), as Istio specifies for ztunnel.
-import { canonicalIp } from '../ip.js';
+import { canonicalIpOrCidr } from '../ip.js';
 import type { Policy, PolicyAction, PolicyCondition, PolicyOperation, PolicyRule, PolicySource, PolicyTargetRef } from '../config/model.js';
-import type { EnforcementPoint } from './types.js';
-import { l7FieldsOf, projectForNodeAgent } from './l4.js';
+import { enforcementOf, type Enforcement } from './enforcement.js';
 import { CONDITION_KEYS, CONDITION_KEY_PREFIXES, DRY_RUN_ANNOTATION, isKnownConditionKey } from './types.js';
-import net from 'node:net';
 
 export interface CompileOptions {
   /** The mesh's root namespace: a policy there applies to every namespace. */
   rootNamespace: string;
-}
-
-/** How the node agent applies one rule. */
-export type NodeAgentTreatment =
-  /** Every field of the rule is L4: evaluated as written. */
-  | 'as-written'
-  /** ALLOW or AUDIT rule holding an L7 field: left out at the node agent (matches nothing, fail closed). */
-  | 'dropped'
-  /** DENY rule holding L7 fields: enforced without them, so it denies every connection its
-   * other fields match, e.g. the whole port (fail closed; core/policy/l4.ts). */
-  | 'whole-port'
-  /** Scope 'targets': the node agent never evaluates it. */
-  | 'not-evaluated';
-
-export interface RuleEnforcement {
-  /** Index in `spec.rules`. */
-  rule: number;
-  nodeAgent: NodeAgentTreatment;
-  /** The rule's L7-only fields, as paths inside the rule (`to[0].operation.methods`,
-   * `from[1].source.requestPrincipals`, `when[2].key request.headers[x-user]`), in spec
-   * order. Empty: an L4 rule. */
-  l7Fields: string[];
-}
-
-/** Which parts of a compiled policy are enforced where. */
-export interface Enforcement {
-  /** Where the policy is evaluated: 'node-agent' for selector (or selector-less) policies,
-   * 'waypoint' for targetRefs policies (the waypoint of each target). */
-  at: EnforcementPoint;
-  /** For scope 'targets': the targets whose waypoints enforce it. */
-  targets?: PolicyTargetRef[];
-  rules: RuleEnforcement[];
-  /** Every rule is evaluated as written where the policy is enforced. */
-  complete: boolean;
-  dryRun: boolean;
 }
 
 export type CompileResult =
@@ -161,71 +124,6 @@ function optionalStrings(o: Obj, path: string, field: string, each: (path: strin
     const p = `${path}.${field}[${i}]`;
     return each(p, nonEmptyString(p, x));
   });
-}
-
-/** An IP address or CIDR block, canonical: IPv6 in RFC 5952 form, an IPv4-mapped IPv6
- * address as IPv4, a CIDR's host bits cleared (`10.0.0.5/24` -> `10.0.0.0/24`, as Envoy
- * and ztunnel read it). */
-export function canonicalIpOrCidr(s: string): string | undefined {
-  const slash = s.indexOf('/');
-  const addr = slash < 0 ? s : s.slice(0, slash);
-  if (addr.includes('%') || net.isIP(addr) === 0) return undefined;
-  if (slash < 0) return canonicalIp(addr);
-  const bitsText = s.slice(slash + 1);
-  if (!/^[0-9]{1,3}$/.test(bitsText)) return undefined;
-  let bits = Number(bitsText);
-  let ip = canonicalIp(addr);
-  const v6 = net.isIPv6(ip);
-  if (bits > (net.isIPv6(addr) ? 128 : 32)) return undefined;
-  if (!v6 && net.isIPv6(addr)) {
-    // An IPv4-mapped IPv6 block: the prefix counts the 96 bits of ::ffff:0:0 too.
-    if (bits < 96) return `${canonicalIp(maskIpv6(addr, bits))}/${bits}`;
-    bits -= 96;
-  }
-  ip = v6 ? maskIpv6(ip, bits) : maskIpv4(ip, bits);
-  return `${ip}/${bits}`;
-}
-
-function maskIpv4(ip: string, bits: number): string {
-  return ip
-    .split('.')
-    .map((o, i) => {
-      const keep = Math.max(0, Math.min(8, bits - i * 8));
-      return Number(o) & ((0xff << (8 - keep)) & 0xff);
-    })
-    .join('.');
-}
-
-function maskIpv6(ip: string, bits: number): string {
-  const bytes = ipv6Bytes(ip);
-  for (let i = 0; i < 16; i++) {
-    const keep = Math.max(0, Math.min(8, bits - i * 8));
-    bytes[i]! &= (0xff << (8 - keep)) & 0xff;
-  }
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return canonicalIp(groups.join(':'));
-}
-
-/** The 16 bytes of a valid IPv6 address (net.isIPv6 already said yes). */
-function ipv6Bytes(ip: string): number[] {
-  let s = ip.toLowerCase();
-  // A trailing dotted quad (::ffff:1.2.3.4): rewritten as two hex groups.
-  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
-  if (quad) {
-    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
-    s = `${s.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const dbl = s.indexOf('::');
-  const head = (dbl < 0 ? s : s.slice(0, dbl)).split(':').filter((g) => g !== '');
-  const tail = dbl < 0 ? [] : s.slice(dbl + 2).split(':').filter((g) => g !== '');
-  const groups = dbl < 0 ? head : [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
-  const out: number[] = [];
-  for (const g of groups) {
-    const n = parseInt(g, 16);
-    out.push(n >> 8, n & 0xff);
-  }
-  return out;
 }
 
 function ipOrCidr(path: string, s: string): string {
@@ -427,66 +325,6 @@ function compileTargetRef(path: string, v: unknown, namespace: string): PolicyTa
     throw invalid(`${path}.namespace`, `${show(o.namespace)} is not the policy's own namespace ${show(namespace)} (cross-namespace references are refused, as Istio does)`);
   }
   return { group, kind, name: o.name };
-}
-
-/**
- * What the node agent does with a rule (the engine's projectForNodeAgent, core/policy/l4.ts,
- * decides; this only names its outcome): L4 rule: as written; ALLOW/AUDIT rule with an L7
- * field: dropped; DENY rule with an L7 field: enforced without it (fail closed).
- */
-export function nodeAgentTreatment(rule: PolicyRule, action: PolicyAction): NodeAgentTreatment {
-  if (l7FieldsOf(rule).length === 0) return 'as-written';
-  return projectForNodeAgent(rule, action).rule === undefined ? 'dropped' : 'whole-port';
-}
-
-/** Which parts of `policy` are enforced where. */
-export function enforcementOf(policy: Policy): Enforcement {
-  const targets = policy.scope === 'targets';
-  const rules = policy.rules.map((r, i): RuleEnforcement => ({
-    rule: i,
-    nodeAgent: targets ? 'not-evaluated' : nodeAgentTreatment(r, policy.action),
-    l7Fields: l7FieldsOf(r),
-  }));
-  const e: Enforcement = {
-    at: targets ? 'waypoint' : 'node-agent',
-    rules,
-    complete: targets || rules.every((r) => r.nodeAgent === 'as-written'),
-    dryRun: policy.dryRun === true,
-  };
-  if (targets) e.targets = policy.targetRefs!;
-  return e;
-}
-
-/** One paragraph for the policy's status: where it is enforced and what the node agent changes. */
-export function enforcementMessage(e: Enforcement): string {
-  const parts: string[] = [];
-  if (e.at === 'waypoint') {
-    const t = (e.targets ?? []).map((r) => `${r.kind} ${r.name}`).join(', ');
-    parts.push(`Attached with targetRefs: enforced by the waypoint of each target (${t}), for all its rules (L4 and L7); node agents never evaluate it.`);
-  } else {
-    const asWritten = e.rules.filter((r) => r.nodeAgent === 'as-written').map((r) => r.rule);
-    if (e.rules.length === 0) parts.push('Enforced by the node agent of each selected workload (the policy has no rules).');
-    else if (e.complete) parts.push('Enforced by the node agent of each selected workload: every rule as written (L4 fields only).');
-    else {
-      parts.push(
-        asWritten.length
-          ? `Enforced by the node agent of each selected workload; rules ${asWritten.map((i) => `[${i}]`).join(', ')} as written.`
-          : 'Enforced by the node agent of each selected workload.',
-      );
-      for (const r of e.rules) {
-        if (r.nodeAgent === 'dropped') {
-          parts.push(`rules[${r.rule}] holds L7 fields (${r.l7Fields.join(', ')}) that a node agent cannot see: it is dropped there and matches nothing (fail closed).`);
-        } else if (r.nodeAgent === 'whole-port') {
-          parts.push(
-            `rules[${r.rule}] holds L7 fields (${r.l7Fields.join(', ')}) that a node agent cannot see: the DENY rule is enforced there without them, so it denies every connection its other fields match, e.g. the whole port (fail closed).`,
-          );
-        }
-      }
-      parts.push('To enforce L7 fields, attach the policy to a waypoint with targetRefs.');
-    }
-  }
-  if (e.dryRun) parts.push(`Dry run (${DRY_RUN_ANNOTATION}: "true"): evaluated and recorded, never enforced.`);
-  return parts.join(' ');
 }
 
 /**
