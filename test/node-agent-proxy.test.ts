@@ -14,8 +14,7 @@ import { startInbound, type InboundListeners } from '../node-agent/proxy/inbound
 import { startOutbound, type ProxyListener } from '../node-agent/proxy/outbound.js';
 import type { ConnectionRecord } from '../node-agent/proxy/record.js';
 import type { ProxyState } from '../node-agent/state/snapshot.js';
-import { Netns, requireRoot } from './support/netns.js';
-import { capturedPodPair } from './support/pod-pair.js';
+import { capturedPodPair, Netns, requireRoot } from './support/netns.js';
 import { issue, newCa } from './support/pki.js';
 
 const MARK = AGENT_SOCKET_MARK;
