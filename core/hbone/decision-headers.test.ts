@@ -2,7 +2,7 @@
 // the source to log, never a way to break the response or smuggle a header.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decisionHeaders, MAX_DECISION_HEADER_BYTES } from './server.js';
+import { decisionHeaders, MAX_DECISION_HEADER_BYTES } from './decision-headers.js';
 
 test('decision_header_is_passed_through', () => {
   assert.deepEqual(decisionHeaders({ 'ambient-authz-reason': 'denied by DENY policy ns/p rules[0]' }), { 'ambient-authz-reason': 'denied by DENY policy ns/p rules[0]' });

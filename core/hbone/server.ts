@@ -11,6 +11,7 @@
 import http2, { type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import net from 'node:net';
 import type { TLSSocket, DetailedPeerCertificate } from 'node:tls';
+import { decisionHeaders } from './decision-headers.js';
 import { ErrorCodes, MeshError } from '../errors.js';
 import { HBONE_DEFAULTS, type HboneLimits } from '../limits.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -53,8 +54,6 @@ export interface HboneRequest {
  * tokens are dropped, values are cut to MAX_DECISION_HEADER_BYTES printable ASCII. */
 export type Decision = { allow: true } | { allow: false; reason: string; headers?: Readonly<Record<string, string>> };
 
-/** Longest value of a decision header (a reason line, not a document). */
-export const MAX_DECISION_HEADER_BYTES = 512;
 
 /** What the owner of an open tunnel can do with it (HboneServerOptions.onTunnelOpen). */
 export interface TunnelControl {
@@ -537,21 +536,6 @@ export class HboneServer {
     })());
   }
 }
-
-/** A decision's extra response headers, made safe to send: a name must be a lower-case
- * token (no pseudo-header, no connection-specific one), a value printable ASCII, cut to
- * MAX_DECISION_HEADER_BYTES; anything else is dropped or replaced by '?'. */
-export function decisionHeaders(extra: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (extra === undefined) return out;
-  for (const [name, value] of Object.entries(extra)) {
-    if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name) || FORBIDDEN_RESPONSE_HEADERS.has(name) || typeof value !== 'string') continue;
-    out[name] = value.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_DECISION_HEADER_BYTES);
-  }
-  return out;
-}
-
-const FORBIDDEN_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'content-length', 'te']);
 
 /** The peer's chain as PEM (leaf first, up to the root TLS verified it against). */
 function peerChain(socket: TLSSocket): string[] {
