@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
-import { e2eCluster, echoPodAndService, ok, type PodRow, REPO, sleep, until } from '../support/e2e.js';
+import { e2eCluster, echoPodAndService, ok, type PodRow, sleep, until } from '../support/e2e.js';
 import { podNetnsName } from '../../local-cluster/network/topology.js';
 import { connectInNetns, netnsPath } from '../../core/syscalls.js';
 
@@ -45,11 +45,7 @@ function check(client: string): Check {
   return JSON.parse(ok(ctl('authz', 'check', '--from', `authz-a/${client}`, '--to', ECHO, '-o', 'json'), `authz check ${client}`)) as Check;
 }
 
-function apply(name: string, yaml: string): void {
-  const file = join(home, `${name}.yaml`);
-  writeFileSync(file, yaml);
-  ok(ctl('apply', '-f', file), `apply ${name}`);
-}
+const apply = (name: string, yaml: string) => void cluster.applyYaml(name, yaml);
 function remove(name: string): void {
   ok(ctl('delete', '-f', join(home, `${name}.yaml`)), `delete ${name}`);
 }
@@ -131,21 +127,12 @@ async function openConnection(client: PodRow, echoIp: string): Promise<{ socket:
 
 test('authz: policies deny, allow, close, dry-run, report and are explained on the local cluster', { timeout: 540_000 }, async (t) => {
   if (!requireRoot(t)) return;
-  t.after(() => {
-    if (process.env['AMBIENT_E2E_KEEP'] === '1') return void process.stderr.write(`kept: AMBIENT_HOME=${home} cluster ${NAME}\n`);
-    ctl('cluster', 'down');
-    rmSync(home, { recursive: true, force: true });
-  });
-  ok(ctl('cluster', 'up', '--nodes', '2'), 'cluster up');
-  ok(ctl('apply', '-f', join(REPO, 'manifests/controller.yaml')), 'apply controller');
-  ok(ctl('apply', '-f', join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
-  writeFileSync(join(home, 'apps.yaml'), APPS);
-  ok(ctl('apply', '-f', join(home, 'apps.yaml')), 'apply apps');
+  await cluster.upWithMesh(t);
+  cluster.applyYaml('apps', APPS);
   const alice = await readyPod('authz-a', 'app=alice');
   await readyPod('authz-a', 'app=bob');
   await readyPod('authz-a', 'app=carol');
   const echo = await readyPod('authz-b', 'app=echo');
-  await until('both agents ready', () => ['node1', 'node2'].every((n) => ctl('exec', '--node', n, '--', 'curl', '-sf', '--max-time', '2', 'http://127.0.0.1:15021/healthz/ready').code === 0));
   await settles('alice', true);
   await settles('bob', true);
 

@@ -5,14 +5,11 @@
 // Ready and alive, and a mesh client reaches it over IPv6 through HBONE.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
-import { e2eCluster, isReady, ok, REPO, sleep, until } from '../support/e2e.js';
+import { e2eCluster, isReady, ok, sleep, until } from '../support/e2e.js';
 
 const cluster = e2eCluster('ds');
-const { home, ctl } = cluster;
-const NAME = cluster.name;
+const { ctl } = cluster;
 
 const { pods: listPods, readyPods } = cluster;
 
@@ -71,23 +68,9 @@ spec:
 
 test('dual-stack mesh: IPv6 to a STRICT pod is captured and served, and kubelet probes keep it Ready', { timeout: 300_000 }, async (t) => {
   if (!requireRoot(t)) return;
-  t.after(() => {
-    if (process.env['AMBIENT_E2E_KEEP'] === '1') return void process.stderr.write(`kept: AMBIENT_HOME=${home} cluster ${NAME}\n`);
-    ctl('cluster', 'down');
-    rmSync(home, { recursive: true, force: true });
-  });
-  const up = ok(ctl('cluster', 'up', '--nodes', '2', '--dual-stack'), 'cluster up --dual-stack');
+  const up = await cluster.upWithMesh(t, ['--dual-stack']);
   assert.match(up, /fd00:10:244:1::\/64/);
-  ok(ctl('apply', '-f', join(REPO, 'manifests/controller.yaml')), 'apply controller');
-  ok(ctl('apply', '-f', join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
-  await readyPods('ambient-system', 'app=ambient-controller', 2);
-  await readyPods('ambient-system', 'app=ambient-node-agent', 2);
-  for (const node of ['node1', 'node2']) {
-    await until(`the agent on ${node} to be ready`, () => ctl('exec', '--node', node, '--', 'curl', '-sf', '--max-time', '2', 'http://127.0.0.1:15021/healthz/ready').code === 0);
-  }
-  const appsFile = join(home, 'apps.yaml');
-  writeFileSync(appsFile, APPS);
-  ok(ctl('apply', '-f', appsFile), 'apply apps');
+  cluster.applyYaml('apps', APPS);
   await readyPods('ds-mesh', 'app=client', 1);
   await readyPods('plain', 'app=outsider', 1);
   const [echo] = await readyPods('ds-mesh', 'app=echo', 1);

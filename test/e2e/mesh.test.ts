@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
 import { BIN, e2eCluster, echoPodAndService, isReady, ok, REPO, sleep, until } from '../support/e2e.js';
@@ -102,26 +102,11 @@ ${echoPodAndService('mesh-b', 'node2')}`;
 
 test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, observably, and survives the controller and agent restarts', { timeout: 420_000 }, async (t) => {
   if (!requireRoot(t)) return;
-  t.after(() => {
-    // AMBIENT_E2E_KEEP=1 leaves the cluster and its logs for a look (AMBIENT_HOME is printed).
-    if (process.env['AMBIENT_E2E_KEEP'] === '1') return void process.stderr.write(`kept: AMBIENT_HOME=${home} cluster ${NAME}\n`);
-    ctl('cluster', 'down');
-    rmSync(home, { recursive: true, force: true });
-  });
-  ok(ctl('cluster', 'up', '--nodes', '2'), 'cluster up');
-  ok(ctl('apply', '-f', join(REPO, 'manifests/controller.yaml')), 'apply controller');
-  ok(ctl('apply', '-f', join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
-  const appsFile = join(home, 'apps.yaml');
-  writeFileSync(appsFile, APPS);
-  ok(ctl('apply', '-f', appsFile), 'apply apps');
-  await readyPods('ambient-system', 'app=ambient-controller', 2);
-  await readyPods('ambient-system', 'app=ambient-node-agent', 2);
+  await cluster.upWithMesh(t); // AMBIENT_E2E_KEEP=1 leaves the cluster and its logs for a look
+  cluster.applyYaml('apps', APPS);
   await readyPods('mesh-a', 'app=client', 1);
   await readyPods('mesh-b', 'app=echo', 1);
   await readyPods('plain', 'app=outsider', 1);
-  for (const node of ['node1', 'node2']) {
-    await until(`the agent on ${node} to be ready`, () => ctl('exec', '--node', node, '--', 'curl', '-sf', '--max-time', '2', 'http://127.0.0.1:15021/healthz/ready').code === 0);
-  }
 
   await t.test('not enrolled: plain TCP, the payload is visible on the node link', async () => {
     assert.equal(captured(natOf('client', 'mesh-a')), false);

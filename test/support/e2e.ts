@@ -2,7 +2,8 @@
 // AMBIENT_HOME, and a bounded wait for a condition.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { TestContext } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,15 @@ export interface E2eCluster {
   readyPods(ns: string, selector: string, count: number): Promise<PodRow[]>;
   /** Every JSON line the node agents have logged so far (their pods' log files). */
   agentLog(): Array<Record<string, unknown>>;
+  /** Writes `yaml` to `<name>.yaml` in AMBIENT_HOME and applies it; the file's path. */
+  applyYaml(name: string, yaml: string): string;
+  /**
+   * A 2-node cluster with the mesh installed as a user installs it (the controller and
+   * node-agent manifests), both agents ready; removed with AMBIENT_HOME when the test ends
+   * (kept, and its home printed, with AMBIENT_E2E_KEEP=1). `upArgs` go to `cluster up`;
+   * its output is returned.
+   */
+  upWithMesh(t: TestContext, upArgs?: string[]): Promise<string>;
 }
 
 /** A pod as `ambientctl get pods -o json` lists it: the fields the e2e files read. */
@@ -71,6 +81,28 @@ export function e2eCluster(prefix: string): E2eCluster {
         return ps.length === count && ps.every(isReady) ? ps : undefined;
       }),
     agentLog: () => agentLogLines(join(home, 'clusters', name, 'pods')),
+    applyYaml(file, yaml) {
+      const path = join(home, `${file}.yaml`);
+      writeFileSync(path, yaml);
+      ok(ctl('apply', '-f', path), `apply ${file}`);
+      return path;
+    },
+    async upWithMesh(t, upArgs = []) {
+      t.after(() => {
+        if (process.env['AMBIENT_E2E_KEEP'] === '1') return void process.stderr.write(`kept: AMBIENT_HOME=${home} cluster ${name}\n`);
+        ctl('cluster', 'down');
+        rmSync(home, { recursive: true, force: true });
+      });
+      const up = ok(ctl('cluster', 'up', '--nodes', '2', ...upArgs), `cluster up ${upArgs.join(' ')}`);
+      ok(ctl('apply', '-f', join(REPO, 'manifests/controller.yaml')), 'apply controller');
+      ok(ctl('apply', '-f', join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
+      await this.readyPods('ambient-system', 'app=ambient-controller', 2);
+      await this.readyPods('ambient-system', 'app=ambient-node-agent', 2);
+      for (const node of ['node1', 'node2']) {
+        await until(`the agent on ${node} to be ready`, () => ctl('exec', '--node', node, '--', 'curl', '-sf', '--max-time', '2', 'http://127.0.0.1:15021/healthz/ready').code === 0);
+      }
+      return up;
+    },
   };
 }
 
