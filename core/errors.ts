@@ -62,6 +62,9 @@ export const ErrorCodes = {
   // the node agent's admin, metrics and readiness servers
   AGENT_LISTEN_FAILED: 'AMB_AGENT_LISTEN_FAILED',
   AGENT_ADMIN_TOKEN_FAILED: 'AMB_AGENT_ADMIN_TOKEN_FAILED',
+  // the node agent's data-path workers
+  AGENT_WORKER_FAILED: 'AMB_AGENT_WORKER_FAILED',
+  AGENT_WORKERS_INVALID: 'AMB_AGENT_WORKERS_INVALID',
   // the node agent's enrolment of pods
   ENROL_FAILED: 'AMB_ENROL_FAILED',
   CNI_HANDOFF_FAILED: 'AMB_CNI_HANDOFF_FAILED',

@@ -22,7 +22,7 @@ interface Binding {
     address: string,
     port: number,
     backlog: number,
-    opts: { transparent?: boolean; reuseAddr?: boolean; mark?: number; udp?: boolean },
+    opts: { transparent?: boolean; reuseAddr?: boolean; reusePort?: boolean; mark?: number; udp?: boolean },
   ): number;
   setMark(fd: number, mark: number): void;
   getMark(fd: number): number;
@@ -154,6 +154,9 @@ export interface ListenInNetnsOptions {
   transparent?: boolean;
   mark?: number;
   reuseAddr?: boolean; // default true
+  /** SO_REUSEPORT: other sockets of this process may listen on the same address; the
+   * kernel spreads new connections over them (the agent's data-path workers). */
+  reusePort?: boolean;
 }
 
 /**
@@ -165,10 +168,10 @@ export async function listenInNetns(
   opts: ListenInNetnsOptions,
   onConnection?: (socket: net.Socket) => void,
 ): Promise<net.Server> {
-  const { host, port, backlog = LISTEN_BACKLOG, transparent, mark, reuseAddr } = opts;
+  const { host, port, backlog = LISTEN_BACKLOG, transparent, mark, reuseAddr, reusePort } = opts;
   const fd = call(
     `listenInNetns(${netnsPath}, ${host}:${port})`,
-    (b) => b.listenInNetns(netnsPath, familyOf(host, 'host'), host, port, backlog, { transparent, mark, reuseAddr }),
+    (b) => b.listenInNetns(netnsPath, familyOf(host, 'host'), host, port, backlog, { transparent, mark, reuseAddr, reusePort }),
     netnsPath,
   );
   // Node closes the fd when it fails after adopting it, but not when it fails before;

@@ -41,6 +41,10 @@ import { AgentMetrics } from './observe/metrics.js';
 import { InboundEnforcer } from './proxy/enforcer.js';
 import { authzDecisionSink } from './observe/authz-sink.js';
 import { policyEngine } from './proxy/engine.js';
+import { createCounters } from './proxy/balancer.js';
+import { inlineDataPlane, type DataPlane } from './workers/data-plane.js';
+import { workerEventsSink } from './workers/events-sink.js';
+import { WorkerPool } from './workers/pool.js';
 import { AgentState } from './state/store.js';
 import type { ProxyState } from './state/snapshot.js';
 
@@ -89,6 +93,10 @@ export interface NodeAgentOptions {
   logger?: Logger;
   /** Where access-log lines go; default `logger`. */
   accessLogger?: Logger;
+  /** Data-path worker threads carrying the pods' connections (SO_REUSEPORT listeners in
+   * each pod); 0 (the default here; the program's default is one per core): the main
+   * thread carries them itself. */
+  workers?: number;
 }
 
 export interface NodeAgent {
@@ -108,8 +116,11 @@ export interface NodeAgent {
   configDump(): AgentDump;
   /** What /authz/edges on 15000 answers. */
   authzEdges(): AuthzEdgesDump;
-  /** Decides inbound connections and closes those a config change denies. */
+  /** Decides inbound connections and closes those a config change denies (on the main
+   * thread; each data-path worker has its own). */
   readonly authz: InboundEnforcer;
+  /** Who carries the pods' connections: the main thread (workers 0) or the workers. */
+  readonly dataPlane: DataPlane;
   /** Runs the enrolment reconciler now (and waits for it). */
   reconcile(): Promise<void>;
   /** Checks (and repairs) every enrolled pod's capture now. */
@@ -156,11 +167,40 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     logger: log,
     onDecision: authzDecisionSink(metrics, edges),
   });
+  const mark = opts.mark ?? AGENT_MARK;
+  const hboneMetrics = new HboneServerMetrics(metrics.registry);
+  const dataPlane: DataPlane =
+    (opts.workers ?? 0) > 0
+      ? new WorkerPool({
+          count: opts.workers!,
+          node: opts.node,
+          trustDomain,
+          mark,
+          config: () => ({ resources: store.held(), version: store.version() }),
+          roots: () => trustBundle.pems(),
+          onEvents: workerEventsSink({ metrics, state, onConnectionEnd, edges, hbone: hboneMetrics }),
+          onRestart: () => metrics.workerRestarts.inc(),
+          logger: log,
+        })
+      : inlineDataPlane({
+          getState: state,
+          credentials: (source) => certificates.get(source),
+          trustBundle,
+          trustDomain,
+          mark,
+          counters: createCounters(),
+          onConnectionEnd,
+          onConnectionOpen: (r) => metrics.connectionOpened(r, state()),
+          // One penalty box for every pod's 15008: a peer refused at one pod is refused at all.
+          hboneGuard: new PeerGuard({ logger: log, metrics: hboneMetrics }),
+          authz,
+          logger: log,
+        });
   const enrolment = new EnrolmentReconciler({
     state,
     certificates,
-    trustDomain,
-    mark: opts.mark ?? AGENT_MARK,
+    dataPlane,
+    mark,
     captureDns: opts.captureDns ?? true,
     dnsUpstreams: opts.dnsUpstreams ?? systemNameservers(),
     ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
@@ -170,14 +210,12 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       judgeNewPod: newPodJudge(kubeNewPodReader(opts.kubeConfig, { rootNamespace, logger: log }), { node: opts.node, trustDomain, rootNamespace, logger: log }),
     }),
     metrics,
-    onConnectionEnd,
-    onConnectionOpen: (r) => metrics.connectionOpened(r, state()),
-    // One penalty box for every pod's 15008: a peer refused at one pod is refused at all.
-    hboneGuard: new PeerGuard({ logger: log, metrics: new HboneServerMetrics(metrics.registry) }),
-    authz,
     logger: log,
   });
   reconciler = enrolment;
+  // Workers serve what the main thread holds: every applied change and root, in order.
+  store.onChange((applied) => dataPlane.configChanged(applied.change));
+  trustBundle.onChange(() => dataPlane.rootsChanged(trustBundle.pems()));
   // A failed round must not end the agent that serves every pod of the node: log it; the
   // next change or repair tick runs another.
   const roundFailed = (err: unknown) => log.error({ err: (err as Error)?.message ?? String(err) }, 'agent: enrolment round failed');
@@ -285,6 +323,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     configDump: dump,
     authzEdges: edgesDump,
     authz,
+    dataPlane,
     reconcile: () => enrolment.schedule(),
     repair: () => enrolment.repair(),
     async close() {
@@ -292,6 +331,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       closed = true;
       clearInterval(repairTimer);
       await enrolment.close(drainMs);
+      await dataPlane.close();
       await client.close();
       certificates.close();
       for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});

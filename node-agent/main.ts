@@ -3,6 +3,7 @@
 // roots and the controller's address from the API server, startNodeAgent(), and a
 // graceful stop on SIGTERM/SIGINT.
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
@@ -40,6 +41,13 @@ interface Flags {
   adminTokenFile?: string;
   dnsCapture: boolean;
   clusterDomain: string;
+  workers?: number;
+}
+
+function workerCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a whole number of at least 1`);
+  return n;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -57,12 +65,21 @@ async function main(argv: string[]): Promise<void> {
     .option('--admin-token-file <path>', 'where the admin token (needed to change the agent through 15000) is written, mode 0600 (default: /var/run/ambient-node-agent/<node>/admin-token; on the local cluster /var/run/ambient/<cluster>/<node>/admin-token)')
     .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
     .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
+    .option('--workers <n>', "data-path worker threads carrying the pods' connections (default: $AMBIENT_WORKERS, else one per core)", workerCount)
     .parse(argv)
     .opts<Flags>();
   const log = createLogger('node-agent');
   const node = o.node ?? process.env['NODE_NAME'];
   if (!node) {
     process.stderr.write('ambient-node-agent: the node name is unknown: set NODE_NAME (downward API spec.nodeName) or --node\n');
+    process.exitCode = 2;
+    return;
+  }
+  let workers: number;
+  try {
+    workers = o.workers ?? (process.env['AMBIENT_WORKERS'] ? workerCount(process.env['AMBIENT_WORKERS']) : availableParallelism());
+  } catch (err) {
+    process.stderr.write(`ambient-node-agent: AMBIENT_WORKERS: ${(err as Error).message}\n`);
     process.exitCode = 2;
     return;
   }
@@ -106,9 +123,10 @@ async function main(argv: string[]): Promise<void> {
       adminTokenFile: o.adminTokenFile ?? defaultAdminTokenPath(process.env, node),
       captureDns: o.dnsCapture,
       clusterDomain: o.clusterDomain,
+      workers,
       logger: log,
     });
-    log.info({ node, controller: address }, 'node-agent: started');
+    log.info({ node, controller: address, workers }, 'node-agent: started');
   } catch (err) {
     if (stopping) return;
     log.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'node-agent: failed to start');

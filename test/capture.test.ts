@@ -18,6 +18,7 @@ import { captureRules } from '../node-agent/capture/rules.js';
 import type { CertificateManager, WorkloadCertificate } from '../core/identity/cert-manager.js';
 import { startPodProxy, type PodProxy } from '../node-agent/enrolment/pod-proxy.js';
 import { createCounters } from '../node-agent/proxy/balancer.js';
+import { inlineDataPlane } from '../node-agent/workers/data-plane.js';
 import { stateOf, workload } from '../node-agent/proxy/fixtures.js';
 import type { ConnectionRecord } from '../node-agent/proxy/record.js';
 import { installProbeRules } from '../local-cluster/network/probe-source.js';
@@ -536,10 +537,16 @@ async function enrol(pod: Netns, ips: string[], records: ConnectionRecord[] = []
     workload: () => w,
     getState: () => state,
     certificates,
-    trustDomain: 'cluster.local',
+    dataPlane: inlineDataPlane({
+      getState: () => state,
+      credentials: (source) => certificates.get(source),
+      trustBundle: ca.trustBundle,
+      trustDomain: 'cluster.local',
+      mark: MARK,
+      counters: createCounters(),
+      onConnectionEnd: (r) => records.push(r),
+    }),
     mark: MARK,
-    counters: createCounters(),
-    onConnectionEnd: (r) => records.push(r),
     captureDns: false,
     dnsUpstreams: [],
   });

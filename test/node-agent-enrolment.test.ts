@@ -17,6 +17,8 @@ import type { CniPod } from '../node-agent/cni/handoff.js';
 import { CniHandlers } from '../node-agent/cni/handlers.js';
 import { newPodJudge } from '../node-agent/enrolment/new-pod.js';
 import { EnrolmentReconciler } from '../node-agent/enrolment/reconciler.js';
+import { createCounters } from '../node-agent/proxy/balancer.js';
+import { inlineDataPlane } from '../node-agent/workers/data-plane.js';
 import { buildState } from '../node-agent/state/snapshot.js';
 import { ifName, Netns, requireRoot } from './support/netns.js';
 import { newCa } from './support/pki.js';
@@ -76,14 +78,21 @@ async function setUp(t: TestContext, mode: 'STRICT' | 'PERMISSIVE', drainMs = 1_
   const reconciler = new EnrolmentReconciler({
     state: () => empty,
     certificates,
-    trustDomain: TD,
+    dataPlane: inlineDataPlane({
+      getState: () => empty,
+      credentials: (source) => certificates.get(source),
+      trustBundle: ca.trustBundle,
+      trustDomain: TD,
+      mark: AGENT_SOCKET_MARK,
+      counters: createCounters(),
+      onConnectionEnd: () => {},
+    }),
     mark: AGENT_SOCKET_MARK,
     captureDns: false,
     dnsUpstreams: [],
     drainMs,
     judgeNewPod: newPodJudge(async () => ({ pod: v1pod, namespace: ns, peerAuthentications: pas }), { node: NODE, trustDomain: TD, rootNamespace: 'ambient-system' }),
     metrics: { enrolmentFailure() {}, captureRepair() {} },
-    onConnectionEnd: () => {},
   });
   t.after(() => reconciler.close(0));
   const add: CniPod = { command: 'ADD', containerId: 'c-web-1', netnsPath: pod.path, ifName: 'eth0', podUid: v1pod.metadata!.uid!, podName: 'web-1', podNamespace: 'shop', ips: [IP_P], cniVersion: '1.0.0' };

@@ -5,14 +5,21 @@
 // one pod is refused at all of them.
 import { HBONE_DEFAULTS, type HboneLimits } from '../limits.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { ConnectionRefuseReason, HboneServerMetrics, StreamRejectReason } from './metrics.js';
+import type { ConnectionRefuseReason, StreamRejectReason } from './metrics.js';
 import { PenaltyBox, type Penalty, type PeerEvent, type PeerKeys } from './penalty-box.js';
 import { RejectSummary } from './reject-summary.js';
+
+/** Where the guard counts refusals: HboneServerMetrics, or a data-path worker's
+ * forwarder to the main thread's (node-agent/workers/worker.ts). */
+export interface GuardCounters {
+  rejectedStreams: { inc(labels: { reason: StreamRejectReason }): void };
+  refusedConnections: { inc(labels: { reason: ConnectionRefuseReason }): void };
+}
 
 export interface PeerGuardOptions {
   limits?: Partial<HboneLimits>;
   logger?: Logger;
-  metrics?: HboneServerMetrics;
+  metrics?: GuardCounters;
   now?: () => number;
 }
 
@@ -20,7 +27,7 @@ export class PeerGuard {
   readonly box: PenaltyBox;
   readonly #limits: HboneLimits;
   readonly #log: Logger;
-  readonly #metrics: HboneServerMetrics | undefined;
+  readonly #metrics: GuardCounters | undefined;
   readonly #now: () => number;
   readonly #summary: RejectSummary;
   #flushTimer?: NodeJS.Timeout;

@@ -8,8 +8,6 @@
 // Enrolling a pod: its certificate (CertificateManager), listeners in its netns, then its
 // capture rules (pod-proxy.ts). Failures are remembered per pod (the config dump shows
 // them) and retried at the next change or repair.
-import type { InboundEnforcer } from '../proxy/enforcer.js';
-import type { PeerGuard } from '../../core/hbone/guard.js';
 import type { Workload } from '../../core/config/model.js';
 import { ErrorCodes, MeshError } from '../../core/errors.js';
 import type { CertificateManager, WorkloadCertificate } from '../../core/identity/cert-manager.js';
@@ -19,9 +17,8 @@ import { silentLogger, type Logger } from '../../core/log.js';
 import type { CniAgentPort } from '../cni/handlers.js';
 import { PodResolvers } from '../dns/pod-resolvers.js';
 import type { AgentFailure, EnrolledPodStatus } from '../dump.js';
-import { createCounters } from '../proxy/balancer.js';
-import type { ConnectionSink } from '../proxy/record.js';
 import type { ProxyState } from '../state/snapshot.js';
+import type { DataPlane } from '../workers/data-plane.js';
 import { NETNS_DIR, NetnsFinder } from './netns.js';
 import type { NewPodJudge } from './new-pod.js';
 import { planEnrolment } from './plan.js';
@@ -37,8 +34,9 @@ export interface EnrolmentReconcilerOptions {
   /** The newest config snapshot (the state wing's single writer swaps it). */
   state: () => ProxyState;
   certificates: CertificateManager;
-  trustDomain: string;
-  /** SO_MARK on the agent's sockets in pods. */
+  /** Who carries the enrolled pods' connections: this thread or the data-path workers. */
+  dataPlane: DataPlane;
+  /** SO_MARK on the agent's sockets in pods (the capture lets them through). */
   mark: number;
   captureDns: boolean;
   /** Where a pod's DNS proxy forwards when the pod's own resolv.conf cannot be found (the
@@ -56,12 +54,6 @@ export interface EnrolmentReconcilerOptions {
    * wait for the config. */
   judgeNewPod?: NewPodJudge;
   metrics: EnrolmentMetrics;
-  onConnectionEnd: ConnectionSink;
-  onConnectionOpen?: ConnectionSink;
-  /** The agent's HBONE penalty box and refusal counters, shared by every pod's 15008. */
-  hboneGuard?: PeerGuard;
-  /** The agent's authorization enforcer, shared by every pod's inbound listeners. */
-  authz?: InboundEnforcer;
   logger?: Logger;
 }
 
@@ -69,7 +61,6 @@ export class EnrolmentReconciler {
   readonly #o: EnrolmentReconcilerOptions;
   readonly #log: Logger;
   readonly #finder: NetnsFinder;
-  readonly #counters = createCounters();
   /** Enrolled pods, by uid. */
   readonly #pods = new Map<string, PodProxy>();
   /** What each enrolled pod was enrolled with. */
@@ -210,16 +201,11 @@ export class EnrolmentReconciler {
         provisional: () => this.#announced.get(uid),
         getState: o.state,
         certificates: o.certificates,
-        trustDomain: o.trustDomain,
+        dataPlane: o.dataPlane,
         mark: o.mark,
-        counters: this.#counters,
-        onConnectionEnd: o.onConnectionEnd,
-        ...(o.onConnectionOpen && { onConnectionOpen: o.onConnectionOpen }),
         captureDns: o.captureDns,
         dnsUpstreams: o.podResolvers === false ? o.dnsUpstreams : podResolversOf(netns, o),
         ...(o.clusterDomain !== undefined && { clusterDomain: o.clusterDomain }),
-        ...(o.hboneGuard && { hboneGuard: o.hboneGuard }),
-        ...(o.authz && { authz: o.authz }),
         logger: this.#log,
       });
       let pod: PodProxy;

@@ -29,6 +29,7 @@ export class AgentMetrics {
   readonly configRejectedResources: Counter;
   readonly captureRepairs: Counter;
   readonly enrolmentFailures: Counter<'reason'>;
+  readonly workerRestarts: Counter;
   readonly authzDecisions: Counter<AuthzLabel>;
 
   constructor(sources: AgentMetricsSources) {
@@ -117,6 +118,11 @@ export class AgentMetrics {
       name: 'ambient_agent_enrolment_failures_total',
       help: 'Pods the agent failed to enrol (capture, listeners or certificate), by reason.',
       labelNames: ['reason'],
+      registers,
+    });
+    this.workerRestarts = new Counter({
+      name: 'ambient_agent_worker_restarts_total',
+      help: 'Data-path workers that died and were started again (their connections were reset; the other workers carried on).',
       registers,
     });
     this.authzDecisions = new Counter({

@@ -61,6 +61,8 @@ export interface StartInboundOptions {
   /** L4 authorization, shared by every pod's listeners; without it every connection
    * planInbound accepts is allowed (tests of the planner alone). */
   authz?: InboundEnforcer;
+  /** SO_REUSEPORT on both listeners: other data-path workers serve the same ports. */
+  reusePort?: boolean;
 }
 
 /** What an HBONE stream's authorization decided. */
@@ -161,7 +163,7 @@ export async function startInbound(opts: StartInboundOptions): Promise<InboundLi
   });
 
   const hboneOpen = new Set<net.Socket>();
-  const hboneListener = await listenInNetns(opts.netnsPath, { host, port: opts.hbonePort ?? AGENT_PORTS.hbone }, (socket) => {
+  const hboneListener = await listenInNetns(opts.netnsPath, { host, port: opts.hbonePort ?? AGENT_PORTS.hbone, reusePort: opts.reusePort === true }, (socket) => {
     // The TLS server takes over an accepted TCP socket (as with `server.emit('connection')`
     // in Node's tls docs); its socket lives in the pod's netns.
     hboneOpen.add(socket);
@@ -172,7 +174,7 @@ export async function startInbound(opts: StartInboundOptions): Promise<InboundLi
   const plainOpen = new Set<net.Socket>();
   let plainServer: net.Server;
   try {
-    plainServer = await listenInNetns(opts.netnsPath, { host, port: opts.plaintextPort ?? AGENT_PORTS.inboundPlaintext }, (socket) => {
+    plainServer = await listenInNetns(opts.netnsPath, { host, port: opts.plaintextPort ?? AGENT_PORTS.inboundPlaintext, reusePort: opts.reusePort === true }, (socket) => {
       plainOpen.add(socket);
       socket.once('close', () => plainOpen.delete(socket));
       handlePlaintext(opts, log, socket, timeout).catch((err: unknown) => {

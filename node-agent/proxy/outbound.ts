@@ -39,6 +39,8 @@ export interface StartOutboundOptions {
   port?: number;
   /** Passthrough connect timeout; default SOCKET_DEFAULTS.netnsConnectTimeoutMs. */
   connectTimeoutMs?: number;
+  /** SO_REUSEPORT on the listener: other data-path workers serve the same port. */
+  reusePort?: boolean;
 }
 
 export interface ProxyListener {
@@ -52,7 +54,7 @@ export interface ProxyListener {
 export async function startOutbound(opts: StartOutboundOptions): Promise<ProxyListener> {
   const log = opts.logger ?? silentLogger;
   const open = new Set<net.Socket>();
-  const server = await listenInNetns(opts.netnsPath, { host: opts.host ?? '127.0.0.1', port: opts.port ?? AGENT_PORTS.outbound }, (socket) => {
+  const server = await listenInNetns(opts.netnsPath, { host: opts.host ?? '127.0.0.1', port: opts.port ?? AGENT_PORTS.outbound, reusePort: opts.reusePort === true }, (socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     handleOutbound(opts, log, socket).catch((err: unknown) => {

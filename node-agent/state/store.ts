@@ -9,8 +9,16 @@
 // the agent holding exactly the controller's set. Clearing first would drop what did not
 // change.
 import { resourceId, type Resource } from '../../core/config/model.js';
-import type { ConfigUpdate } from '../controller-client/client.js';
+import type { ResourceRef } from '../../core/config/wire.js';
 import { buildState, type ProxyState } from './snapshot.js';
+
+/** What an update changes (a controller's update, or the same forwarded to a worker). */
+export interface ConfigChange {
+  /** The controller's version of the config after this change. */
+  version?: string;
+  upserts: readonly Resource[];
+  removes: readonly ResourceRef[];
+}
 
 export interface AppliedUpdate {
   /** The snapshot after the update. */
@@ -19,6 +27,8 @@ export interface AppliedUpdate {
   newWarnings: string[];
   /** This was the first update the agent applied. */
   first: boolean;
+  /** The change itself. */
+  change: ConfigChange;
 }
 
 export class AgentState {
@@ -26,6 +36,7 @@ export class AgentState {
   readonly #localNode: string;
   #state: ProxyState;
   #synced = false;
+  #version = '';
   readonly #listeners: Array<(applied: AppliedUpdate) => void> = [];
 
   constructor(localNode: string) {
@@ -38,9 +49,19 @@ export class AgentState {
     return this.#state;
   }
 
+  /** The controller's version of the config held ('' before the first). */
+  version(): string {
+    return this.#version;
+  }
+
   /** A first config has been applied. */
   synced(): boolean {
     return this.#synced;
+  }
+
+  /** Every resource held now (a restarted data-path worker starts from them). */
+  held(): Resource[] {
+    return [...this.#held.values()];
   }
 
   /** How many resources are held. */
@@ -54,15 +75,17 @@ export class AgentState {
   }
 
   /** The one writer: applies a validated update and swaps the snapshot in. */
-  apply(u: Pick<ConfigUpdate, 'upserts' | 'removes'>): AppliedUpdate {
+  apply(u: ConfigChange): AppliedUpdate {
     for (const r of u.upserts) this.#held.set(resourceId(r.kind, r.key), { kind: r.kind, key: r.key, body: r.body } as Resource);
     for (const r of u.removes) this.#held.delete(resourceId(r.kind, r.key));
+    if (u.version !== undefined) this.#version = u.version;
     const seen = new Set(this.#state.warnings);
     this.#state = buildState([...this.#held.values()], { localNode: this.#localNode });
     const applied: AppliedUpdate = {
       state: this.#state,
       newWarnings: this.#state.warnings.filter((w) => !seen.has(w)),
       first: !this.#synced,
+      change: u,
     };
     this.#synced = true;
     for (const l of this.#listeners) l(applied);

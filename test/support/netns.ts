@@ -1,6 +1,7 @@
 // Helpers for namespaced tests (DESIGN.md §6): run commands, create throw-away network
 // namespaces that are always deleted, and skip (locally) or fail (CI) without root.
 
+import type net from 'node:net';
 import { execFile } from 'node:child_process';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
@@ -148,12 +149,19 @@ export async function capturedPodPair(t: TestContext, tag: string, o: { ipA: str
   await installCapture(b.name, { captureDns: false, agentMark: o.mark });
 
   const appConnections = { count: 0 };
+  const open = new Set<net.Socket>();
   const app = await listenInNetns(b.path, { host: o.ipB, port: o.appPort }, (s) => {
     appConnections.count++;
+    open.add(s);
+    s.once('close', () => open.delete(s));
     s.allowHalfOpen = true;
     s.on('error', () => {});
     s.pipe(s);
   });
-  t.after(() => new Promise<void>((resolve) => app.close(() => resolve())));
+  // Connections a failed test left open must not keep the app (and the test) alive.
+  t.after(() => new Promise<void>((resolve) => {
+    app.close(() => resolve());
+    for (const s of open) s.destroy();
+  }));
   return { a, b, linkA: va, appConnections };
 }

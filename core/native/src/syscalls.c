@@ -139,6 +139,7 @@ struct sock_spec {
   socklen_t addrlen;
   int backlog;
   bool reuse_addr;
+  bool reuse_port; // SO_REUSEPORT: several listeners (one per data-path worker) share the port
   bool transparent;
   bool has_mark;
   uint32_t mark;
@@ -167,6 +168,10 @@ static int make_socket(const struct sock_spec *s, const char **syscall) {
   }
   if (s->reuse_addr && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one)) {
     *syscall = "setsockopt(SO_REUSEADDR)";
+    goto fail;
+  }
+  if (s->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one)) {
+    *syscall = "setsockopt(SO_REUSEPORT)";
     goto fail;
   }
   if (s->transparent && set_transparent(fd, s->family, 1)) {
@@ -253,14 +258,16 @@ static napi_value js_listen_in_netns(napi_env env, napi_callback_info info) {
       !get_int(env, argv[4], "backlog", 1, INT32_MAX, &s.backlog))
     return NULL;
 
-  napi_value reuse = NULL, transparent = NULL, mark = NULL, udp = NULL;
+  napi_value reuse = NULL, reuse_port = NULL, transparent = NULL, mark = NULL, udp = NULL;
   if (!get_opt(env, argv[5], "udp", napi_boolean, &udp) ||
       !get_opt(env, argv[5], "reuseAddr", napi_boolean, &reuse) ||
+      !get_opt(env, argv[5], "reusePort", napi_boolean, &reuse_port) ||
       !get_opt(env, argv[5], "transparent", napi_boolean, &transparent) ||
       !get_opt(env, argv[5], "mark", napi_number, &mark))
     return NULL;
   if (udp) napi_get_value_bool(env, udp, &s.datagram);
   if (reuse) napi_get_value_bool(env, reuse, &s.reuse_addr);
+  if (reuse_port) napi_get_value_bool(env, reuse_port, &s.reuse_port);
   if (transparent) napi_get_value_bool(env, transparent, &s.transparent);
   if (mark) {
     if (!get_u32(env, mark, "opts.mark", &s.mark)) return NULL;
