@@ -160,6 +160,8 @@ export class ConfigStreams {
   readonly #perCaller = new Map<string, number>();
   #current?: { version: number; entries: TableEntry[]; resources: VersionedResource[] };
   #nextId = 1;
+  /** First updates already encoded at one version, by scope (see #encode). */
+  #fullLines?: { version: number; lines: Map<ReadonlySet<string> | 'all', WeakRef<Buffer>> };
   /** The work done for clients: resources compared with what a client holds, and whole-table comparisons. */
   readonly work = { compared: 0, fullComparisons: 0 };
 
@@ -462,7 +464,7 @@ export class ConfigStreams {
     // Each update on a stream has a new version, so that an ACK names exactly one update.
     if (c.lastSentVersion !== undefined && this.#table.version <= c.lastSentVersion) this.#table.bump();
     const version = this.#table.version;
-    const line = encodeUpdate(version, full, delta.upserts.map((e) => e.wire), delta.removes);
+    const line = this.#encode(c, version, full, delta);
     applyDelta(c.held, delta);
     for (const r of delta.removes) c.rejected.delete(resourceId(r.kind, r.key));
     c.inflight.set(version, delta.upserts.map((e) => e.id));
@@ -485,6 +487,26 @@ export class ConfigStreams {
         if (c.dirty) this.#flush(c);
       });
     }
+  }
+
+  /**
+   * The update line. A first update to a client that held nothing is the same bytes for
+   * every client of the same scope at the same version (node agents of nodes with the same
+   * policy set, or waypoints): made once as a Buffer and written to each of those streams,
+   * which share it instead of each holding its own copy of the whole table while it drains.
+   * Held weakly: kept while a stream still has it queued, collectable once all have sent it.
+   */
+  #encode(c: ConfigClient, version: number, full: boolean, delta: Delta): string | Buffer {
+    const shareable = full && c.held.size === 0 && delta.removes.length === 0 && !this.#o.scope;
+    if (!shareable) return encodeUpdate(version, full, delta.upserts.map((e) => e.wire), delta.removes);
+    const key: ReadonlySet<string> | 'all' = this.#o.policyScope && c.caller.role === 'node-agent' ? c.policies! : 'all';
+    if (this.#fullLines?.version !== version) this.#fullLines = { version, lines: new Map() };
+    let buf = this.#fullLines.lines.get(key)?.deref();
+    if (!buf) {
+      buf = Buffer.from(encodeUpdate(version, full, delta.upserts.map((e) => e.wire), delta.removes));
+      this.#fullLines.lines.set(key, new WeakRef(buf));
+    }
+    return buf;
   }
 
   /**

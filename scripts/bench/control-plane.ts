@@ -516,6 +516,8 @@ async function main(): Promise<void> {
   console.log(`controller start to ready (synced, first config): ${(readyMs / 1000).toFixed(2)} s, CPU ${(cpuAtReady / 1000).toFixed(2)} s, RSS ${fmt(memAtReady.rss)} MiB`);
   console.log(`${agents.length} agents connect to all holding their first config: ${(connectMs / 1000).toFixed(2)} s, controller CPU ${(connectCpu / 1000).toFixed(2)} s, RSS after ${fmt(memAfterConnect.rss)} MiB`);
   console.log(`  (meanwhile this process, the ${agents.length} simulated agents and the API server, used ${((benchConnectCpu.user + benchConnectCpu.system) / 1e6).toFixed(2)} s of CPU: the agents parse and check their first config one after another here)`);
+  const firsts = agents.map((a) => (a.firstAt! - connectStart) / 1000);
+  console.log(`  (first config held by the first agent after ${fmt(Math.min(...firsts), 2)} s, by half of them after ${fmt(percentile(firsts, 50), 2)} s, by the last after ${fmt(Math.max(...firsts), 2)} s)`);
   console.log(`first config per agent: ${agents[0]!.fullResources} resources`);
   console.log(`changes: ${o.changes} of each kind, one at a time, ${(changeWall / 1000).toFixed(1)} s; controller CPU ${(changeCpu / 1000).toFixed(2)} s in total (${fmt(changeCpu / (3 * o.changes))} ms per change)`);
   console.log(`controller RSS at the end: ${fmt(memEnd.rss)} MiB (peak ${fmt(memEnd.hwm)} MiB)`);
