@@ -513,8 +513,8 @@ async function main(): Promise<void> {
   console.log(`cluster: ${o.services} Services (+1 EndpointSlice each), ${o.pods} pods + ${o.nodes} agent pods = ${total} Workloads, ${o.namespaces} enrolled namespaces, ${o.nodes} nodes (Node objects only), ${agents.length} agents connected`);
   console.log(`controller: ${o.controller.replace(/^.*\/(dist|\.before-dist)\//, '$1/')}, pid ${ctrl.pid}${o.cpuProf ? `, --cpu-prof ${o.cpuProf}` : ''}`);
   console.log(`load of the API server: ${loadS.toFixed(1)} s`);
-  console.log(`controller start to ready (synced, first config): ${(readyMs / 1000).toFixed(2)} s, CPU ${(cpuAtReady / 1000).toFixed(2)} s, RSS ${fmt(memAtReady.rss)} MiB`);
-  console.log(`${agents.length} agents connect to all holding their first config: ${(connectMs / 1000).toFixed(2)} s, controller CPU ${(connectCpu / 1000).toFixed(2)} s, RSS after ${fmt(memAfterConnect.rss)} MiB`);
+  console.log(`controller start to ready (synced, first config): ${(readyMs / 1000).toFixed(2)} s, CPU ${(cpuAtReady / 1000).toFixed(2)} s, RSS ${fmt(memAtReady.rss)} MiB (peak so far ${fmt(memAtReady.hwm)} MiB)`);
+  console.log(`${agents.length} agents connect to all holding their first config: ${(connectMs / 1000).toFixed(2)} s, controller CPU ${(connectCpu / 1000).toFixed(2)} s, RSS after ${fmt(memAfterConnect.rss)} MiB (peak so far ${fmt(memAfterConnect.hwm)} MiB)`);
   console.log(`  (meanwhile this process, the ${agents.length} simulated agents and the API server, used ${((benchConnectCpu.user + benchConnectCpu.system) / 1e6).toFixed(2)} s of CPU: the agents parse and check their first config one after another here)`);
   const firsts = agents.map((a) => (a.firstAt! - connectStart) / 1000);
   console.log(`  (first config held by the first agent after ${fmt(Math.min(...firsts), 2)} s, by half of them after ${fmt(percentile(firsts, 50), 2)} s, by the last after ${fmt(Math.max(...firsts), 2)} s)`);
