@@ -18,7 +18,7 @@
 // ids the table does not have are answered with removals only up to maxUnknownHeldIds.
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { ErrorCodes, MeshError, isMeshError } from '../../core/errors.js';
-import type { Resource, ResourceKind } from '../../core/config/model.js';
+import { compareResources, type Resource, type ResourceKind } from '../../core/config/model.js';
 import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import type { Logger } from '../../core/log.js';
 import {
@@ -28,17 +28,17 @@ import {
   encodeMessage,
   encodeUpdate,
   parseClientMessage,
+  parseResourceId,
   parseVersion,
   resourceId,
   type ClientMessage,
+  type ResourceRef,
   type VersionedResource,
 } from '../../core/config/wire.js';
 import type { Caller } from './authorize.js';
 import type { Authenticator } from './authenticate.js';
 import { callerKey } from './certificates.js';
 import { Refused, respondError } from './http.js';
-import { compareResources } from '../../core/config/model.js';
-import { parseResourceId, type ResourceRef } from '../../core/config/wire.js';
 import { ResourceTable, applyDelta, computeDelta, sameContent, type Delta, type TableEntry } from './resync.js';
 import type { PolicyScopeIndex } from './scope.js';
 
