@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { placementKey } from './cluster-watch.js';
+import { placementKey, placementOf } from './cluster-watch.js';
 
 function pod(name: string, o: { ns?: string; node?: string; labels?: Record<string, string>; phase?: string } = {}): V1Pod {
   return {
@@ -36,4 +36,11 @@ test('placement_key_counts_only_scheduled_unfinished_pods', () => {
 test('placement_key_ignores_pod_names_when_placement_is_the_same', () => {
   // A replacement pod with the same namespace and labels on the same node selects the same policies.
   assert.equal(placementKey([pod('web-1', { node: 'n1', labels: { app: 'web' } })]), placementKey([pod('web-2', { node: 'n1', labels: { app: 'web' } })]));
+});
+
+test('placement_of_one_pod_is_undefined_unless_scheduled_and_unfinished', () => {
+  assert.equal(placementOf(pod('pending')), undefined);
+  assert.equal(placementOf(pod('done', { node: 'n1', phase: 'Succeeded' })), undefined);
+  assert.equal(placementOf(pod('a', { node: 'n1', labels: { v: '1', app: 'web' } })), placementOf(pod('b', { node: 'n1', labels: { app: 'web', v: '1' } })));
+  assert.notEqual(placementOf(pod('a', { node: 'n1' })), placementOf(pod('a', { node: 'n2' })));
 });

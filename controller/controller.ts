@@ -23,7 +23,7 @@ import { ControllerServer } from './distribution/server.js';
 import { LeaderElector } from './leader.js';
 import { ServingCertificateRenewer, controllerServerName, issueServingCertificate } from './serving-cert.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
-import { createPolicyScope } from './distribution/scope.js';
+import { PolicyScopeIndex } from './distribution/scope.js';
 import { PolicyStatusWriter, type PolicyStatusLimits } from './policy-status.js';
 
 export interface ControllerOptions {
@@ -132,7 +132,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       podLister: (node) => watch!.podsOnNode(node),
       // Node agents get only the policies selecting a workload on their node or a pod
       // scheduled there (before its Workload exists: it is served from its CNI ADD).
-      scope: createPolicyScope((node) => watch?.scheduledPods(node) ?? []),
+      policyScope: new PolicyScopeIndex((node) => watch?.scheduledPods(node) ?? []),
       onCertificateRequest: (o) => metrics?.onCertificateRequest(o),
       logger: log,
       ...(opts.limits ? { limits: opts.limits } : {}),

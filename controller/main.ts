@@ -40,6 +40,7 @@ async function main(argv: string[]): Promise<void> {
     )
     .option('--listen <host:port>', 'the controller protocol listener', hostPort, { host: '0.0.0.0', port: MESH_PORTS.controller })
     .option('--metrics-port <port>', '/metrics and /healthz/ready', portNumber, MESH_PORTS.metrics)
+    .option('--metrics-host <host>', 'the address /metrics and /healthz/ready listen on', '0.0.0.0')
     .option('--identity-sa <name>', "the controller's ServiceAccount (the SPIFFE ID its serving certificate also carries)", 'ambient-controller')
     .option('--server-name <dns>', 'the DNS name on the serving certificate, which agents check (default: ambient-controller.<namespace>.svc)')
     .option('--ca-secret <name>', 'the Secret holding the CA', 'ambient-ca')
@@ -53,6 +54,7 @@ async function main(argv: string[]): Promise<void> {
     rootNamespace?: string;
     listen: { host: string; port: number };
     metricsPort: number;
+    metricsHost: string;
     identitySa: string;
     serverName?: string;
     caSecret: string;
@@ -73,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
       identityServiceAccount: o.identitySa,
       ...(o.serverName ? { serverName: o.serverName } : {}),
       listen: o.listen,
-      metrics: { port: o.metricsPort },
+      metrics: { host: o.metricsHost, port: o.metricsPort },
       caSecretName: o.caSecret,
       audiences: o.tokenAudience,
       nodeAgentServiceAccount: o.nodeAgentSa,

@@ -7,12 +7,18 @@
 // stops accepting writes) is not written to until it drains; by then its difference covers
 // every change it missed, so a slow client costs one pending update, never a queue.
 //
+// A change costs what changed, not the table: applyChanges() takes the resources that
+// changed (from the incremental translation), and each client is sent the difference over
+// those ids only (plus the policies whose scope for its node changed, PolicyScopeIndex).
+// The whole table is compared with what a client holds only on its first update, after
+// setResources() (a whole new set) and with a ScopeFunction (which reads the whole set).
+//
 // What one caller can cost is bounded: streams per caller (a ServiceAccount on a node),
 // bytes buffered per stream (a client that does not read is dropped), and the hello:
 // ids the table does not have are answered with removals only up to maxUnknownHeldIds.
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { ErrorCodes, MeshError, isMeshError } from '../../core/errors.js';
-import type { Resource, ResourceKind } from '../../core/config/model.js';
+import { compareResources, type Resource, type ResourceKind } from '../../core/config/model.js';
 import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import type { Logger } from '../../core/log.js';
 import {
@@ -22,16 +28,19 @@ import {
   encodeMessage,
   encodeUpdate,
   parseClientMessage,
+  parseResourceId,
   parseVersion,
   resourceId,
   type ClientMessage,
+  type ResourceRef,
   type VersionedResource,
 } from '../../core/config/wire.js';
 import type { Caller } from './authorize.js';
 import type { Authenticator } from './authenticate.js';
 import { callerKey } from './certificates.js';
 import { Refused, respondError } from './http.js';
-import { ResourceTable, applyDelta, computeDelta, type TableEntry } from './resync.js';
+import { ResourceTable, applyDelta, computeDelta, sameContent, type Delta, type TableEntry } from './resync.js';
+import type { PolicyScopeIndex } from './scope.js';
 
 const { constants: C } = http2;
 
@@ -121,6 +130,10 @@ interface ConfigClient {
   /** Set while blocked: the client is dropped when it has read nothing by then. */
   stallTimer?: NodeJS.Timeout;
   dirty: boolean;
+  /** Ids changed since the client was last sent an update ('all': compare the whole table). */
+  pending: Set<string> | 'all';
+  /** The policy ids of its node it was last computed with (PolicyScopeIndex). */
+  policies?: ReadonlySet<string>;
   coalesced: number;
   updatesSent: number;
   closed: boolean;
@@ -132,6 +145,8 @@ export interface ConfigStreamsOptions {
   limits: ConfigStreamLimits;
   logger: Logger;
   scope?: ScopeFunction;
+  /** Node agents get the policies this index gives their node (incremental; instead of `scope`). */
+  policyScope?: PolicyScopeIndex;
   /** True once the server is shutting down: new streams are refused. */
   draining: () => boolean;
 }
@@ -145,6 +160,10 @@ export class ConfigStreams {
   readonly #perCaller = new Map<string, number>();
   #current?: { version: number; entries: TableEntry[]; resources: VersionedResource[] };
   #nextId = 1;
+  /** First updates already encoded at one version, by scope (see #encode). */
+  #fullLines?: { version: number; lines: Map<ReadonlySet<string> | 'all', WeakRef<Buffer>> };
+  /** The work done for clients: resources compared with what a client holds, and whole-table comparisons. */
+  readonly work = { compared: 0, fullComparisons: 0 };
 
   constructor(o: ConfigStreamsOptions) {
     this.#o = o;
@@ -158,18 +177,43 @@ export class ConfigStreams {
   /** See ControllerServer.setResources. */
   setResources(resources: readonly Resource[]): number {
     const r = this.#table.replace(resources);
+    // A whole new set: every node's policy scope is recomputed (its pods may have moved too).
+    this.#o.policyScope?.invalidate();
+    this.#o.policyScope?.observe(r.changes);
     if (!r.changed) return r.version;
     this.#log.debug({ version: r.version, upserted: r.upserted.length, removed: r.removed.length }, 'controller: config changed');
     for (const c of this.#clients) {
       if (c.blocked) c.coalesced++;
-      this.#flush(c);
+      this.#flush(c, 'all');
     }
     return r.version;
   }
 
-  rescope(): number {
+  /** See ControllerServer.applyChanges. */
+  applyChanges(upserts: readonly Resource[], removes: readonly ResourceRef[], placed?: Iterable<string>): number {
+    const r = this.#table.apply(upserts, removes);
+    const nodes = placed ? [...placed] : [];
+    this.#o.policyScope?.invalidate(nodes);
+    this.#o.policyScope?.observe(r.changes);
+    if (!r.changed) return nodes.length > 0 ? this.rescope(nodes) : r.version;
+    this.#log.debug({ version: r.version, upserted: r.upserted.length, removed: r.removed.length }, 'controller: config changed');
+    const ids = r.changes.map((c) => c.id);
+    for (const c of this.#clients) {
+      if (c.blocked) c.coalesced++;
+      this.#flush(c, ids);
+    }
+    return r.version;
+  }
+
+  /** See ControllerServer.rescope. */
+  rescope(nodes?: Iterable<string>): number {
     this.#table.bump();
-    for (const c of this.#clients) this.#flush(c);
+    const index = this.#o.policyScope;
+    if (index && !this.#o.scope) {
+      const only = nodes === undefined ? undefined : new Set(nodes);
+      index.invalidate(only);
+      for (const c of this.#clients) if (!only || only.has(c.caller.node)) this.#flush(c, []);
+    } else for (const c of this.#clients) this.#flush(c, 'all');
     return this.#table.version;
   }
 
@@ -243,6 +287,7 @@ export class ConfigStreams {
       rejected: new Map(),
       blocked: false,
       dirty: false,
+      pending: 'all',
       coalesced: 0,
       updatesSent: 0,
       closed: false,
@@ -299,7 +344,7 @@ export class ConfigStreams {
       c.held = new Map(Object.entries(m.versions));
       c.helloDone = true;
       c.helloUnscreened = true;
-      this.#flush(c);
+      this.#flush(c, 'all');
       return;
     }
     if (!c.helloDone) throw new MeshError(ErrorCodes.XDS_MALFORMED, `${m.type} before hello`);
@@ -339,11 +384,15 @@ export class ConfigStreams {
     return this.#current;
   }
 
-  /** The resources a client should hold now. */
+  /** The resources a client should hold now (the whole table, scoped). */
   #desired(c: ConfigClient): TableEntry[] {
     const snap = this.#snapshot();
     const scope = this.#o.scope;
-    if (!scope) return snap.entries;
+    if (!scope) {
+      if (!this.#o.policyScope || c.caller.role !== 'node-agent') return snap.entries;
+      const policies = (c.policies = this.#o.policyScope.policiesFor(c.caller.node));
+      return snap.entries.filter((e) => e.resource.kind !== 'Policy' || policies.has(e.id));
+    }
     const out: TableEntry[] = [];
     for (const r of scope(c.caller.node, snap.resources, c.caller)) {
       const e = this.#table.get(resourceId(r.kind, r.key));
@@ -352,9 +401,49 @@ export class ConfigStreams {
     return out;
   }
 
-  /** Sends the client what it lacks, unless it is still draining the last update (then later, coalesced). */
-  #flush(c: ConfigClient): void {
+  /**
+   * What the client must be sent for the ids in `pending` (changed since its last update)
+   * and for the policies whose scope for its node changed since: the same answer
+   * computeDelta gives over the whole table, computed over those ids only.
+   */
+  #changedDelta(c: ConfigClient, pending: Set<string>): Delta {
+    const index = this.#o.policyScope;
+    const candidates = pending;
+    if (index && c.caller.role === 'node-agent') {
+      const now = index.policiesFor(c.caller.node);
+      const before = c.policies;
+      if (now !== before) {
+        for (const id of now) if (!before?.has(id)) candidates.add(id);
+        for (const id of before ?? []) if (!now.has(id)) candidates.add(id);
+        c.policies = now;
+      }
+    }
+    const upserts: TableEntry[] = [];
+    const removes: ResourceRef[] = [];
+    for (const id of candidates) {
+      this.work.compared++;
+      const e = this.#table.get(id);
+      const wanted = e !== undefined && (e.resource.kind !== 'Policy' || !index || c.caller.role !== 'node-agent' || c.policies!.has(id));
+      if (wanted) {
+        if (!sameContent(c.held.get(id), e.resource.version)) upserts.push(e);
+      } else if (c.held.has(id)) {
+        const ref = parseResourceId(id);
+        if (ref) removes.push(ref);
+      }
+    }
+    upserts.sort((a, b) => compareResources(a.resource, b.resource));
+    removes.sort(compareResources);
+    return { upserts, removes };
+  }
+
+  /**
+   * Sends the client what it lacks, unless it is still draining the last update (then later,
+   * coalesced). `changed`: the ids changed since the last call ('all': compare everything).
+   */
+  #flush(c: ConfigClient, changed: Iterable<string> | 'all' = []): void {
     if (c.closed || !c.helloDone || !this.#table.ready) return;
+    if (changed === 'all') c.pending = 'all';
+    else if (c.pending !== 'all') for (const id of changed) c.pending.add(id);
     if (c.blocked) {
       c.dirty = true;
       return;
@@ -362,12 +451,20 @@ export class ConfigStreams {
     c.dirty = false;
     if (c.helloUnscreened) this.#screenHello(c);
     const full = c.lastSentVersion === undefined;
-    const delta = computeDelta(c.held, this.#desired(c));
+    const pending = c.pending;
+    c.pending = new Set();
+    let delta: Delta;
+    if (full || pending === 'all' || this.#o.scope) {
+      const desired = this.#desired(c);
+      this.work.fullComparisons++;
+      this.work.compared += desired.length + c.held.size;
+      delta = computeDelta(c.held, desired);
+    } else delta = this.#changedDelta(c, pending);
     if (!full && delta.upserts.length === 0 && delta.removes.length === 0) return;
     // Each update on a stream has a new version, so that an ACK names exactly one update.
     if (c.lastSentVersion !== undefined && this.#table.version <= c.lastSentVersion) this.#table.bump();
     const version = this.#table.version;
-    const line = encodeUpdate(version, full, delta.upserts.map((e) => e.wire), delta.removes);
+    const line = this.#encode(c, version, full, delta);
     applyDelta(c.held, delta);
     for (const r of delta.removes) c.rejected.delete(resourceId(r.kind, r.key));
     c.inflight.set(version, delta.upserts.map((e) => e.id));
@@ -390,6 +487,26 @@ export class ConfigStreams {
         if (c.dirty) this.#flush(c);
       });
     }
+  }
+
+  /**
+   * The update line. A first update to a client that held nothing is the same bytes for
+   * every client of the same scope at the same version (node agents of nodes with the same
+   * policy set, or waypoints): made once as a Buffer and written to each of those streams,
+   * which share it instead of each holding its own copy of the whole table while it drains.
+   * Held weakly: kept while a stream still has it queued, collectable once all have sent it.
+   */
+  #encode(c: ConfigClient, version: number, full: boolean, delta: Delta): string | Buffer {
+    const shareable = full && c.held.size === 0 && delta.removes.length === 0 && !this.#o.scope;
+    if (!shareable) return encodeUpdate(version, full, delta.upserts.map((e) => e.wire), delta.removes);
+    const key: ReadonlySet<string> | 'all' = this.#o.policyScope && c.caller.role === 'node-agent' ? c.policies! : 'all';
+    if (this.#fullLines?.version !== version) this.#fullLines = { version, lines: new Map() };
+    let buf = this.#fullLines.lines.get(key)?.deref();
+    if (!buf) {
+      buf = Buffer.from(encodeUpdate(version, full, delta.upserts.map((e) => e.wire), delta.removes));
+      this.#fullLines.lines.set(key, new WeakRef(buf));
+    }
+    return buf;
   }
 
   /**

@@ -134,3 +134,53 @@ describe('computeDelta', () => {
     assert.deepEqual(ids(computeDelta(new Map(), t.entries())).upserts, ['Workload/u1', 'Service/apps/web', 'Policy/apps/a']);
   });
 });
+
+describe('ResourceTable.apply', () => {
+  test('apply_changes_only_what_it_is_given_and_keeps_unchanged_content_at_its_version', () => {
+    const t = new ResourceTable();
+    t.replace([policy('a'), policy('b'), policy('c')]);
+    const r = t.apply([policy('a', 'DENY'), policy('b')], [{ kind: 'Policy', key: 'apps/c' }, { kind: 'Policy', key: 'apps/never' }]);
+    assert.deepEqual({ v: r.version, up: r.upserted, rm: r.removed }, { v: 2, up: ['Policy/apps/a'], rm: ['Policy/apps/c'] });
+    assert.deepEqual(r.changes.map((c) => [c.id, !!c.before, !!c.after]), [['Policy/apps/c', true, false], ['Policy/apps/a', true, true]]);
+    assert.match(t.get('Policy/apps/a')!.resource.version, /^2-/);
+    assert.match(t.get('Policy/apps/b')!.resource.version, /^1-/);
+    assert.equal(t.get('Policy/apps/c'), undefined);
+    assert.equal(t.size, 2);
+  });
+
+  test('apply_of_nothing_new_is_no_change', () => {
+    const t = new ResourceTable();
+    t.replace([policy('a')]);
+    assert.deepEqual(t.apply([policy('a')], [{ kind: 'Policy', key: 'apps/gone' }]), { version: 1, changed: false, upserted: [], removed: [], changes: [] });
+  });
+
+  test('apply_first_call_makes_the_table_ready', () => {
+    const t = new ResourceTable();
+    const r = t.apply([], []);
+    assert.deepEqual({ ready: t.ready, changed: r.changed, v: r.version }, { ready: true, changed: true, v: 1 });
+  });
+
+  test('apply_refuses_a_duplicate_a_malformed_resource_or_one_both_upserted_and_removed_and_applies_nothing', () => {
+    const t = new ResourceTable();
+    t.replace([policy('a')]);
+    for (const [upserts, removes] of [
+      [[policy('b'), policy('b')], []],
+      [[policy('b'), { kind: 'Policy', key: 'apps/x', body: policy('y').body } as Resource], []],
+      [[policy('b')], [{ kind: 'Policy' as const, key: 'apps/b' }]],
+    ] as const) {
+      assert.throws(() => t.apply(upserts as readonly Resource[], removes), (e: unknown) => isMeshError(e, ErrorCodes.XDS_INVALID_RESOURCE));
+    }
+    assert.equal(t.get('Policy/apps/b'), undefined);
+    assert.equal(t.version, 1);
+  });
+
+  test('apply_stamps_the_same_digest_as_replace', () => {
+    const a = new ResourceTable();
+    const b = new ResourceTable();
+    a.replace([policy('a', 'DENY')]);
+    b.replace([]);
+    b.apply([policy('a', 'DENY')], []);
+    assert.equal(versionDigest(a.get('Policy/apps/a')!.resource.version), versionDigest(b.get('Policy/apps/a')!.resource.version));
+    assert.equal(a.get('Policy/apps/a')!.wire.replace(/"version":"\d+-/, ''), b.get('Policy/apps/a')!.wire.replace(/"version":"\d+-/, ''));
+  });
+});

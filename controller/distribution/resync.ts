@@ -38,6 +38,7 @@ export function versionDigest(version: string): string | undefined {
 /** True when a client holding `held` has the content `current` denotes. */
 export function sameContent(held: string | undefined, current: string): boolean {
   if (held === undefined) return false;
+  if (held === current) return true; // what we sent: no need to read the digests
   const d = versionDigest(held);
   return d !== undefined && d === versionDigest(current);
 }
@@ -47,6 +48,17 @@ export interface TableEntry {
   resource: VersionedResource;
   /** The resource as it goes on the wire (JSON), made once per change and shared by every client. */
   wire: string;
+  /** The content digest in resource.version. */
+  digest: string;
+}
+
+/** What apply() and replace() were given that changed the table: the entries before and after. */
+export interface TableChange {
+  id: string;
+  /** Undefined: the resource is new. */
+  before?: TableEntry;
+  /** Undefined: the resource was removed. */
+  after?: TableEntry;
 }
 
 export interface ReplaceResult {
@@ -55,6 +67,8 @@ export interface ReplaceResult {
   changed: boolean;
   upserted: string[];
   removed: string[];
+  /** The same changes with their entries before and after (for the scope's indexes). */
+  changes: TableChange[];
 }
 
 function invalid(why: string): MeshError {
@@ -120,25 +134,80 @@ export class ResourceTable {
     this.#ready = true;
     const changed = diff.upserted.length > 0 || diff.removed.length > 0;
     // The first set is a version even when empty: clients may then be told what to hold.
-    if (!changed && !first) return { version: this.#version, changed: false, upserted: [], removed: [] };
+    if (!changed && !first) return { version: this.#version, changed: false, upserted: [], removed: [], changes: [] };
     const next = ++this.#version;
-    for (const r of diff.removed) this.#entries.delete(resourceId(r.kind, r.key));
-    for (const r of diff.upserted) {
-      const canonical = canonicalJson(r.body);
-      const version = formatResourceVersion(next, digestOf(canonical));
-      // A private copy: a caller mutating its object later does not change what is sent.
-      const copy = { kind: r.kind, key: r.key, body: JSON.parse(canonical) as Resource['body'], version } as VersionedResource;
+    const changes: TableChange[] = [];
+    for (const r of diff.removed) {
       const id = resourceId(r.kind, r.key);
-      const wire = `{"kind":${JSON.stringify(r.kind)},"key":${JSON.stringify(r.key)},"version":"${version}","body":${canonical}}`;
-      this.#entries.set(id, { id, resource: copy, wire });
+      changes.push({ id, before: this.#entries.get(id)! });
+      this.#entries.delete(id);
+    }
+    for (const r of diff.upserted) {
+      const id = resourceId(r.kind, r.key);
+      const after = entryOf(r, canonicalJson(r.body), next);
+      changes.push({ id, ...(this.#entries.has(id) ? { before: this.#entries.get(id)! } : {}), after });
+      this.#entries.set(id, after);
     }
     return {
       version: next,
       changed: true,
       upserted: diff.upserted.map((r) => resourceId(r.kind, r.key)),
       removed: diff.removed.map((r) => resourceId(r.kind, r.key)),
+      changes,
     };
   }
+
+  /**
+   * Applies a change to the current set: `upserts` (new or changed resources) and
+   * `removes`, validated first (nothing is applied when one is unusable). Costs what was
+   * given, not the size of the table: a resource whose content is unchanged (same digest)
+   * keeps its version. The first call on an empty table makes it ready, as replace() does.
+   */
+  apply(upserts: readonly Resource[], removes: ReadonlyArray<{ kind: Resource['kind']; key: string }>): ReplaceResult {
+    const seen = new Set<string>();
+    const prepared: Array<{ id: string; r: Resource; canonical: string; digest: string }> = [];
+    for (const r of upserts) {
+      const why = checkResource(r);
+      if (why) throw invalid(why);
+      const id = resourceId(r.kind, r.key);
+      if (seen.has(id)) throw invalid(`${r.kind} ${r.key} appears more than once in the new set`);
+      seen.add(id);
+      const canonical = canonicalJson(r.body);
+      prepared.push({ id, r, canonical, digest: digestOf(canonical) });
+    }
+    const removeIds: string[] = [];
+    for (const r of removes) {
+      const id = resourceId(r.kind, r.key);
+      if (seen.has(id)) throw invalid(`${r.kind} ${r.key} is both upserted and removed`);
+      if (this.#entries.has(id)) removeIds.push(id);
+    }
+    const changedUpserts = prepared.filter((p) => this.#entries.get(p.id)?.digest !== p.digest);
+    const first = !this.#ready;
+    this.#ready = true;
+    if (changedUpserts.length === 0 && removeIds.length === 0 && !first) return { version: this.#version, changed: false, upserted: [], removed: [], changes: [] };
+    const next = ++this.#version;
+    const changes: TableChange[] = [];
+    for (const id of removeIds) {
+      changes.push({ id, before: this.#entries.get(id)! });
+      this.#entries.delete(id);
+    }
+    for (const p of changedUpserts) {
+      const after = entryOf(p.r, p.canonical, next, p.digest);
+      changes.push({ id: p.id, ...(this.#entries.has(p.id) ? { before: this.#entries.get(p.id)! } : {}), after });
+      this.#entries.set(p.id, after);
+    }
+    return { version: next, changed: true, upserted: changedUpserts.map((p) => p.id), removed: removeIds, changes };
+  }
+}
+
+/** A table entry for `r` (whose canonical JSON is `canonical`) changed at version `at`. */
+function entryOf(r: Resource, canonical: string, at: number, digest = digestOf(canonical)): TableEntry {
+  const version = formatResourceVersion(at, digest);
+  // A private copy: a caller mutating its object later does not change what is sent.
+  const copy = { kind: r.kind, key: r.key, body: JSON.parse(canonical) as Resource['body'], version } as VersionedResource;
+  const id = resourceId(r.kind, r.key);
+  const wire = `{"kind":${JSON.stringify(r.kind)},"key":${JSON.stringify(r.key)},"version":"${version}","body":${canonical}}`;
+  return { id, resource: copy, wire, digest };
 }
 
 /** Why a resource cannot be distributed, or undefined. */

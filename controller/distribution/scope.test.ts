@@ -7,7 +7,8 @@ import type { Policy, Workload } from '../../core/config/model.js';
 import type { VersionedResource } from '../../core/config/wire.js';
 import { spiffeId } from '../../core/identity/spiffe.js';
 import type { Caller } from './authorize.js';
-import { createPolicyScope, nodeAgentResources, type ScheduledPod } from './scope.js';
+import type { TableChange, TableEntry } from './resync.js';
+import { createPolicyScope, nodeAgentResources, PolicyScopeIndex, type ScheduledPod } from './scope.js';
 
 function workload(uid: string, ns: string, node: string, labels: Record<string, string> = {}): VersionedResource {
   const body: Workload = {
@@ -125,4 +126,56 @@ test('scope_policy_leaves_the_node_when_no_scheduled_pod_there_is_selected', () 
   pods = [];
   const next = [...RESOURCES];
   assert.ok(!keys(scope('n3', next, agent('n3'))).includes('Policy/bank/bank-wide'));
+});
+
+// The incremental form: the same answer as nodeAgentResources, kept from the table's
+// changes; a Workload change recomputes its node's set only, a Policy change every node's.
+function change(before: VersionedResource | undefined, after: VersionedResource | undefined): TableChange {
+  const id = `${(after ?? before)!.kind}/${(after ?? before)!.key}`;
+  const entry = (r: VersionedResource): TableEntry => ({ id, resource: r, wire: '', digest: '' });
+  return { id, ...(before ? { before: entry(before) } : {}), ...(after ? { after: entry(after) } : {}) };
+}
+
+const policyIds = (node: string, rs: readonly VersionedResource[], scheduled: ScheduledPod[] = []) =>
+  new Set(keys(nodeAgentResources(node, rs, scheduled)).filter((k) => k.startsWith('Policy/')));
+
+test('policy_scope_index_agrees_with_node_agent_resources', () => {
+  const index = new PolicyScopeIndex((node) => (node === 'n3' ? [{ namespace: 'bank', labels: {} }] : []));
+  index.observe(RESOURCES.map((r) => change(undefined, r)));
+  for (const n of ['n1', 'n2', 'n3', 'n4']) {
+    assert.deepEqual(index.policiesFor(n), policyIds(n, RESOURCES, n === 'n3' ? [{ namespace: 'bank', labels: {} }] : []), n);
+  }
+});
+
+test('policy_scope_index_recomputes_only_the_nodes_a_workload_change_touches', () => {
+  const index = new PolicyScopeIndex();
+  index.observe(RESOURCES.map((r) => change(undefined, r)));
+  const n1 = index.policiesFor('n1');
+  const n2 = index.policiesFor('n2');
+  const computed = index.computed;
+  // Workload b (bank, app=db) moves from n2 to n1.
+  const moved = workload('b', 'bank', 'n1', { app: 'db' });
+  index.observe([change(RESOURCES[1], moved)]);
+  const after = RESOURCES.map((r) => (r.key === 'b' ? moved : r));
+  assert.deepEqual(index.policiesFor('n1'), policyIds('n1', after));
+  assert.deepEqual(index.policiesFor('n2'), policyIds('n2', after));
+  assert.equal(index.computed - computed, 2, 'n1 and n2 recomputed');
+  assert.notEqual(index.policiesFor('n1'), n1);
+  assert.equal(index.policiesFor('n3').size, 0);
+  // A change on n3 leaves n1's and n2's sets as they are (the same objects).
+  const n1Now = index.policiesFor('n1');
+  index.observe([change(undefined, workload('c', 'shop', 'n3'))]);
+  assert.equal(index.policiesFor('n1'), n1Now);
+  void n2;
+});
+
+test('policy_scope_index_invalidate_reads_the_scheduled_pods_again', () => {
+  let pods: ScheduledPod[] = [];
+  const index = new PolicyScopeIndex(() => pods);
+  index.observe(RESOURCES.map((r) => change(undefined, r)));
+  assert.equal(index.policiesFor('n9').size, 0);
+  pods = [{ namespace: 'bank', labels: {} }];
+  assert.equal(index.policiesFor('n9').size, 0, 'cached until told');
+  index.invalidate(['n9']);
+  assert.deepEqual(index.policiesFor('n9'), new Set(['Policy/bank/bank-wide', 'Policy/ambient-system/mesh']));
 });

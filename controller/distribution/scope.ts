@@ -24,12 +24,19 @@
 // The result is computed once per (resource set, node) and shared by that node's streams:
 // the set is the config stream's snapshot array, the same object until the next version
 // (a rescope bumps the version, so a new placement is never hidden by this cache).
+//
+// The controller uses the incremental form, PolicyScopeIndex: the same rule, kept per node
+// from the table's changes (Workloads indexed by node, Policies by id), so that a change
+// costs the nodes it touches: a Workload changing recomputes the policy set of its node
+// (old and new), a pod placed or relabelled that of its node (invalidate), and only a
+// Policy changing recomputes every node's (each one: policies x subjects on that node).
 import type { Policy, Workload } from '../../core/config/model.js';
 import type { VersionedResource } from '../../core/config/wire.js';
 import { policyAppliesTo } from '../../core/policy/select.js';
 import type { PolicySubject } from '../../core/policy/types.js';
 import type { Caller } from './authorize.js';
 import type { ScopeFunction } from './config-stream.js';
+import type { TableChange } from './resync.js';
 
 /** A pod scheduled to a node (spec.nodeName set, not finished), as the scope reads it. */
 export type ScheduledPod = PolicySubject;
@@ -59,4 +66,71 @@ export function createPolicyScope(scheduledPods?: ScheduledPods): ScopeFunction 
     if (!out) perNode.set(node, (out = nodeAgentResources(node, resources, scheduledPods?.(node) ?? [])));
     return out;
   };
+}
+
+/**
+ * nodeAgentResources' policy rule, kept up to date from the config table's changes: the
+ * ids of the Policy resources a node agent on a node gets, computed per node when asked
+ * and kept until a change touches that node (or any Policy changes).
+ */
+export class PolicyScopeIndex {
+  readonly #scheduledPods: ScheduledPods | undefined;
+  /** Workload bodies by node, then by resource id. */
+  readonly #workloads = new Map<string, Map<string, Workload>>();
+  readonly #policies = new Map<string, Policy>();
+  readonly #byNode = new Map<string, ReadonlySet<string>>();
+  /** How many times a node's policy set was computed (the work a change cost). */
+  computed = 0;
+
+  constructor(scheduledPods?: ScheduledPods) {
+    this.#scheduledPods = scheduledPods;
+  }
+
+  /** The table changed so (ResourceTable.replace/apply's changes). */
+  observe(changes: readonly TableChange[]): void {
+    let policies = false;
+    for (const c of changes) {
+      for (const [entry, add] of [[c.before, false], [c.after, true]] as const) {
+        if (!entry) continue;
+        const r = entry.resource;
+        if (r.kind === 'Workload') {
+          const node = (r.body as Workload).node;
+          let m = this.#workloads.get(node);
+          if (add) {
+            if (!m) this.#workloads.set(node, (m = new Map()));
+            m.set(c.id, r.body as Workload);
+          } else {
+            m?.delete(c.id);
+            if (m?.size === 0) this.#workloads.delete(node);
+          }
+          this.#byNode.delete(node);
+        } else if (r.kind === 'Policy') {
+          policies = true;
+          if (add) this.#policies.set(c.id, r.body as Policy);
+          else this.#policies.delete(c.id);
+        }
+      }
+    }
+    if (policies) this.#byNode.clear();
+  }
+
+  /** The pods scheduled to these nodes (all: undefined) changed: their sets are recomputed when next asked. */
+  invalidate(nodes?: Iterable<string>): void {
+    if (nodes === undefined) this.#byNode.clear();
+    else for (const n of nodes) this.#byNode.delete(n);
+  }
+
+  /** The ids of the Policy resources a node agent on `node` gets; the same Set object until it changes. */
+  policiesFor(node: string): ReadonlySet<string> {
+    let out = this.#byNode.get(node);
+    if (out) return out;
+    this.computed++;
+    const set = new Set<string>();
+    if (this.#policies.size > 0) {
+      const local: PolicySubject[] = [...(this.#scheduledPods?.(node) ?? []), ...(this.#workloads.get(node)?.values() ?? [])];
+      for (const [id, p] of this.#policies) if (local.some((s) => policyAppliesTo(p, s))) set.add(id);
+    }
+    this.#byNode.set(node, (out = set));
+    return out;
+  }
 }

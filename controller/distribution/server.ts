@@ -24,6 +24,7 @@ import { DEFAULT_CONTROL_PLANE_NAMESPACE, type ServiceAccountRef, type WaypointC
 import { Authenticator, parseServiceAccount, type PodLister } from './authenticate.js';
 import { CertificateEndpoint, type CertificateRequestOutcome } from './certificates.js';
 import { ConfigStreams, type ConfigStatus, type ScopeFunction } from './config-stream.js';
+import type { PolicyScopeIndex } from './scope.js';
 import { Refused, headerValue, respondError } from './http.js';
 import { Sessions } from './sessions.js';
 import { CONTROLLER_SERVER_DEFAULTS, CONTROLLER_TOKEN_AUDIENCE, type ControllerServerLimits } from './limits.js';
@@ -67,6 +68,8 @@ export interface ControllerServerOptions {
   /** The control plane's namespace: no certificate is ever signed for its identities. Default ambient-system. */
   controlPlaneNamespace?: string;
   scope?: ScopeFunction;
+  /** Node agents get the policies this index gives their node, kept incrementally (the controller's choice; instead of `scope`). */
+  policyScope?: PolicyScopeIndex;
   logger?: Logger;
   limits?: Partial<ControllerProtocolLimits & ControllerServerLimits>;
   /** Told the outcome and duration of every certificate request (for metrics). */
@@ -115,7 +118,7 @@ export class ControllerServer {
       logger: this.#log,
       ...(opts.onCertificateRequest ? { onCertificateRequest: opts.onCertificateRequest } : {}),
     });
-    this.#config = new ConfigStreams({ auth, limits: l, logger: this.#log, ...(opts.scope ? { scope: opts.scope } : {}), draining: () => this.#draining });
+    this.#config = new ConfigStreams({ auth, limits: l, logger: this.#log, ...(opts.scope ? { scope: opts.scope } : {}), ...(opts.policyScope ? { policyScope: opts.policyScope } : {}), draining: () => this.#draining });
     this.server = http2.createSecureServer({
       ...servingContext(opts.credentials),
       // Clients have no certificate yet (they come here to get one): they prove who they
@@ -163,9 +166,28 @@ export class ControllerServer {
     return this.#config.setResources(resources);
   }
 
-  /** Call when scope() would now answer differently for the same resources (e.g. pods moved): bumps the version and pushes. */
-  rescope(): number {
-    return this.#config.rescope();
+  /**
+   * Applies a change: `upserts` (new or changed resources) and `removes`, and `placed`, the
+   * nodes whose scheduled pods changed (their policy scope is recomputed). Validated first
+   * (AMB_XDS_INVALID_RESOURCE, nothing applied); each client is sent what changed for it,
+   * computed over the changed resources only. Returns the global version.
+   */
+  applyChanges(upserts: readonly Resource[], removes: ReadonlyArray<{ kind: Resource['kind']; key: string }>, placed?: Iterable<string>): number {
+    return this.#config.applyChanges(upserts, removes, placed);
+  }
+
+  /**
+   * Call when the scope would now answer differently for the same resources (e.g. pods
+   * moved): bumps the version and pushes. `nodes`: only those nodes' scope changed (with a
+   * policyScope index; default all).
+   */
+  rescope(nodes?: Iterable<string>): number {
+    return this.#config.rescope(nodes);
+  }
+
+  /** The work done for config clients so far (resources compared; whole-table comparisons). */
+  get configWork(): { readonly compared: number; readonly fullComparisons: number } {
+    return this.#config.work;
   }
 
   status(): ControllerStatus {

@@ -10,6 +10,10 @@
 //
 // AuthorizationPolicies are compiled to Policy resources (./authorization.ts); each gets a
 // PolicyStatus (Accepted, Enforced) that the leader writes to the object.
+//
+// The controller runs this translation incrementally (./incremental.ts: the changed
+// objects and what depends on them, with the same per-object functions); translate() is
+// the reference whose output the incremental one must equal, and its tests compare them.
 import type { V1Pod } from '@kubernetes/client-node';
 import { compareResources, type MeshService, type Resource, type Workload } from '../../core/config/model.js';
 import { validateResource } from '../../core/config/validate.js';
