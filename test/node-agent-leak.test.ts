@@ -6,12 +6,17 @@
 // within a small bound of the heap before the churn. The benchmark (npm run bench:memory)
 // measures the same on the local cluster with 20,000 connections and RSS; this is the
 // suite's small version of it.
+// A second test checks that the heap limits the DaemonSet gives the agent (NODE_OPTIONS in
+// manifests/node-agent.yaml) are accepted by node and reach worker threads as well.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import test from 'node:test';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
+import { parseAllDocuments } from 'yaml';
 import { HboneClient } from '../core/hbone/client.js';
 import { PeerGuard } from '../core/hbone/guard.js';
 import type { Logger } from '../core/log.js';
@@ -224,4 +229,30 @@ test('short_connection_churn_leaves_no_tables_and_no_heap_behind', { timeout: 12
   const grew = heapAfter - heapBefore;
   t.diagnostic(`heap used after GC: before ${(heapBefore / 1024).toFixed(0)} KiB, after ${CHURN} connections ${(heapAfter / 1024).toFixed(0)} KiB (${grew >= 0 ? '+' : ''}${(grew / 1024).toFixed(0)} KiB)`);
   assert.ok(grew < HEAP_BOUND_BYTES, `heap grew by ${(grew / 1024).toFixed(0)} KiB over ${CHURN} short connections (bound ${HEAP_BOUND_BYTES / 1024} KiB): a leak`);
+});
+
+/** The agent container's NODE_OPTIONS in the DaemonSet manifest. */
+function manifestNodeOptions(): string {
+  const docs = parseAllDocuments(readFileSync(new URL('../../manifests/node-agent.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
+  const ds = docs.find((d) => d['kind'] === 'DaemonSet') as { spec: { template: { spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } } };
+  const c = ds.spec.template.spec.containers.find((x) => x.name === 'node-agent')!;
+  const v = c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  assert.ok(v, 'the node-agent container sets NODE_OPTIONS');
+  return v;
+}
+
+test('manifest_heap_limits_are_accepted_by_node_and_apply_to_workers_too', () => {
+  const opts = manifestNodeOptions();
+  const semi = Number(/--max-semi-space-size=(\d+)/.exec(opts)?.[1]);
+  const old = Number(/--max-old-space-size=(\d+)/.exec(opts)?.[1]);
+  assert.ok(semi > 0 && old > 0, `both limits are set: ${opts}`);
+  // V8's heap_size_limit is the old generation plus three semi-spaces (two for the young
+  // generation, one for new large objects), in the main thread and in a worker alike.
+  const worker = "const v8 = require('node:v8'); require('node:worker_threads').parentPort.postMessage(v8.getHeapStatistics().heap_size_limit)";
+  const main = `const v8 = require('node:v8'); const { Worker } = require('node:worker_threads');
+new Worker(${JSON.stringify(worker)}, { eval: true }).on('message', (w) => console.log(JSON.stringify({ main: v8.getHeapStatistics().heap_size_limit, worker: w })));`;
+  const out = execFileSync(process.execPath, ['-e', main], { env: { ...process.env, NODE_OPTIONS: opts }, encoding: 'utf8', timeout: 20_000 });
+  const limits = JSON.parse(out) as { main: number; worker: number };
+  const want = (old + 3 * semi) * 1024 * 1024;
+  assert.deepEqual(limits, { main: want, worker: want }, `heap_size_limit with NODE_OPTIONS=${opts}`);
 });
