@@ -6,11 +6,14 @@
 // within a small bound of the heap before the churn. The benchmark (npm run bench:memory)
 // measures the same on the local cluster with 20,000 connections and RSS; this is the
 // suite's small version of it.
-// A second test checks that the heap limits the DaemonSet gives the agent (NODE_OPTIONS in
+// Two more tests keep the agent small: its process does not load @kubernetes/client-node
+// (about 75 MiB of RSS), and the heap limits the DaemonSet gives the agent (NODE_OPTIONS in
 // manifests/node-agent.yaml) are accepted by node and reach worker threads as well.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type net from 'node:net';
 import test from 'node:test';
 import v8 from 'node:v8';
@@ -255,4 +258,30 @@ new Worker(${JSON.stringify(worker)}, { eval: true }).on('message', (w) => conso
   const limits = JSON.parse(out) as { main: number; worker: number };
   const want = (old + 3 * semi) * 1024 * 1024;
   assert.deepEqual(limits, { main: want, worker: want }, `heap_size_limit with NODE_OPTIONS=${opts}`);
+});
+
+/** The packages the compiled module `file` loads, following relative imports (static and import('...')). */
+function packagesLoadedBy(file: string): Map<string, string> {
+  const seen = new Set<string>();
+  const packages = new Map<string, string>(); // package -> first module importing it
+  const walk = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    const text = readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      const spec = (m[1] ?? m[2] ?? m[3])!;
+      if (spec.startsWith('.')) walk(resolve(dirname(f), spec));
+      else if (!spec.startsWith('node:') && !packages.has(spec)) packages.set(spec, f);
+    }
+  };
+  walk(file);
+  return packages;
+}
+
+test('the_agent_process_does_not_load_the_kubernetes_client_library', () => {
+  const main = fileURLToPath(new URL('../node-agent/main.js', import.meta.url));
+  const packages = packagesLoadedBy(main);
+  assert.ok(packages.has('pino') && packages.has('prom-client'), `the walk follows the agent's imports: ${[...packages.keys()].join(', ')}`);
+  const kube = [...packages].filter(([p]) => p.startsWith('@kubernetes/'));
+  assert.deepEqual(kube, [], 'type-only imports are fine (erased); a value import loads the library into the agent');
 });

@@ -46,7 +46,7 @@ const HELP = `usage: npm run bench:memory -- [flags]
   --par-mb N         MiB per stream in the bulk phase (default 64)
   --settle N         seconds after the churn before the last reading (default 30)
   --idle N           seconds the agents sit idle before the idle reading (default 20)
-  --node-options S   the agents' NODE_OPTIONS instead of the manifest's ("" for V8's defaults), to compare heap settings
+  --node-options=S   the agents' NODE_OPTIONS instead of the manifest's ("" for V8's defaults), to compare heap settings
   --keep             leave the cluster up afterwards (prints AMBIENT_HOME and the name)`;
 
 interface Options {
@@ -384,7 +384,16 @@ async function main(): Promise<void> {
   );
   const cpu1 = cpu();
   log(`${stamp()} short connections: ${sc.result.completed} done (${fmt(sc.result.achieved)}/s), ${sc.result.failed} failed${sc.result.firstError ? ` (${sc.result.firstError})` : ''}; agents' CPU ${fmt((cpu1 - cpu0) / Math.max(1, sc.result.completed), 2)} ms per connection (both); peak RSS ${pids.map((p, i) => `${nodes[i]} ${fmt(sc.peak.get(p))}`).join(', ')} MiB`);
-  const bulk = await sampled(pids, load<{ mibps: number }>(clientNetns, { kind: 'throughput', host: serverIp, port: SINK_PORT, streams: opts.streams, bytesEach: opts.parMb * MiB, timeoutS: 180 }));
+  const bulkJob = load<{ mibps: number }>(clientNetns, { kind: 'throughput', host: serverIp, port: SINK_PORT, streams: opts.streams, bytesEach: opts.parMb * MiB, timeoutS: 180 });
+  // What the heap holds while the bytes flow (one look, 1.5 s in; the transfer goes on meanwhile).
+  let bulkDone = false;
+  void bulkJob.then(
+    () => (bulkDone = true),
+    () => (bulkDone = true),
+  );
+  const during = sleep(1500).then(() => nodes.map((n, i) => `         ${bulkDone ? 'after' : 'during'} bulk ${n}: RSS ${split(pids[i]!)}; ${agentHeap(n)}`));
+  const bulk = await sampled(pids, bulkJob);
+  for (const r of await during) log(r);
   const cpu2 = cpu();
   log(`${stamp()} bulk ${opts.streams} x ${opts.parMb} MiB: ${fmt(bulk.result.mibps)} MiB/s, agents' CPU ${fmt((cpu2 - cpu1) / 1000 / ((opts.streams * opts.parMb) / 1024), 2)} s per GiB (both); peak RSS ${pids.map((p, i) => `${nodes[i]} ${fmt(bulk.peak.get(p))}`).join(', ')} MiB`);
   heaps('after load');
