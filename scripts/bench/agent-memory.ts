@@ -13,7 +13,7 @@
 // `--churn` short connections and `--settle` seconds later, with the agents' own heap
 // figures (/metrics on 15020), against the targets of the performance issue. All traffic
 // stays between network namespaces this run's cluster created; every phase is bounded.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -276,9 +276,13 @@ function agentPids(): Map<string, number> {
   return byNode;
 }
 
-/** The agent's own memory figures from its /metrics (prom-client's default metrics), in MiB. */
-function agentHeap(node: string): string {
-  const r = ctl(['exec', '--node', node, '--', 'curl', '-sf', '--max-time', '5', 'http://127.0.0.1:15020/metrics'], 20_000);
+/** The agent's own memory figures from its /metrics (prom-client's default metrics), in MiB. Asynchronous, so that RSS sampling goes on meanwhile. */
+async function agentHeap(node: string): Promise<string> {
+  const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    execFile(process.execPath, [BIN, '--cluster', NAME, 'exec', '--node', node, '--', 'curl', '-sf', '--max-time', '5', 'http://127.0.0.1:15020/metrics'], { env: { ...process.env, AMBIENT_HOME: home }, timeout: 20_000, maxBuffer: 8 * MiB }, (err, stdout) =>
+      resolve({ code: err ? 1 : 0, stdout: String(stdout) }),
+    );
+  });
   if (r.code !== 0) return '(metrics unavailable)';
   const get = (name: string, label = '') => {
     const m = new RegExp(`^${name}${label ? `\\{[^}]*${label}[^}]*\\}` : ''}\\s+([0-9.e+]+)`, 'm').exec(r.stdout);
@@ -291,8 +295,18 @@ function agentHeap(node: string): string {
   );
 }
 
-/** Runs `work` while sampling the agents' RSS every 250 ms; resolves with its result and the peak RSS per pid. */
+/** Resets the kernel's peak-RSS mark (VmHWM) of `pid`, so that it measures the next phase alone. */
+function resetPeak(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // an older kernel: the sampled peak stands alone
+  }
+}
+
+/** Runs `work` while sampling the agents' RSS every 250 ms; resolves with its result and the peak RSS per pid (the larger of the samples and VmHWM, reset at the start). */
 async function sampled<T>(pids: number[], work: Promise<T>): Promise<{ result: T; peak: Map<number, number> }> {
+  for (const p of pids) resetPeak(p);
   const peak = new Map(pids.map((p) => [p, memMiB(p).rss]));
   const timer = setInterval(() => {
     for (const p of pids) peak.set(p, Math.max(peak.get(p)!, memMiB(p).rss));
@@ -301,6 +315,7 @@ async function sampled<T>(pids: number[], work: Promise<T>): Promise<{ result: T
     return { result: await work, peak };
   } finally {
     clearInterval(timer);
+    for (const p of pids) peak.set(p, Math.max(peak.get(p)!, memMiB(p).hwm));
   }
 }
 
@@ -359,13 +374,15 @@ async function main(): Promise<void> {
   log(`${stamp()} agents: ${nodes.map((n, i) => `${n} pid ${pids[i]}`).join(', ')}; ${cmdline}; ${nodeOptions}`);
   const rss = () => pids.map((p) => memMiB(p).rss);
   const cpu = () => pids.reduce((a, p) => a + cpuMs(p), 0);
-  const heaps = (what: string) => nodes.forEach((n) => log(`         ${what} ${n}: ${agentHeap(n)}`));
+  const heaps = async (what: string) => {
+    for (const n of nodes) log(`         ${what} ${n}: ${await agentHeap(n)}`);
+  };
 
   // Idle: enrolled, one HBONE-less agent at rest (no traffic yet).
   await sleep(opts.idle * 1000);
   const idle = rss();
   log(`${stamp()} idle after ${opts.idle} s: ${nodes.map((n, i) => `${n} ${split(pids[i]!)}`).join(', ')}`);
-  heaps('idle');
+  await heaps('idle');
 
   // Load: short connections at a fixed rate, then bulk transfer (with the agents' CPU, to
   // see what a heap setting costs).
@@ -391,12 +408,14 @@ async function main(): Promise<void> {
     () => (bulkDone = true),
     () => (bulkDone = true),
   );
-  const during = sleep(1500).then(() => nodes.map((n, i) => `         ${bulkDone ? 'after' : 'during'} bulk ${n}: RSS ${split(pids[i]!)}; ${agentHeap(n)}`));
+  const during = sleep(1500).then(() =>
+    Promise.all(nodes.map(async (n, i) => `         ${bulkDone ? 'after' : 'during'} bulk ${n}: RSS ${split(pids[i]!)}; ${await agentHeap(n)}`)),
+  );
   const bulk = await sampled(pids, bulkJob);
   for (const r of await during) log(r);
   const cpu2 = cpu();
   log(`${stamp()} bulk ${opts.streams} x ${opts.parMb} MiB: ${fmt(bulk.result.mibps)} MiB/s, agents' CPU ${fmt((cpu2 - cpu1) / 1000 / ((opts.streams * opts.parMb) / 1024), 2)} s per GiB (both); peak RSS ${pids.map((p, i) => `${nodes[i]} ${fmt(bulk.peak.get(p))}`).join(', ')} MiB`);
-  heaps('after load');
+  await heaps('after load');
 
   // Churn: many short connections; RSS just before, right after and `settle` s later.
   await sleep(5000);
@@ -423,7 +442,7 @@ async function main(): Promise<void> {
   const settled = rss();
   const hwm = pids.map((p) => memMiB(p).hwm);
   log(`${stamp()} ${opts.settle} s after the churn: ${nodes.map((n, i) => `${n} ${split(pids[i]!)}`).join(', ')}`);
-  heaps('after the churn');
+  await heaps('after the churn');
 
   const peakLoad = pids.map((p) => Math.max(sc.peak.get(p)!, bulk.peak.get(p)!, ch.peak.get(p)!));
   const growth = pids.map((_, i) => ((settled[i]! - before[i]!) / before[i]!) * 100);
@@ -442,7 +461,7 @@ async function main(): Promise<void> {
   log('');
   log(table(rows));
   log('');
-  log(`RSS is VmRSS from /proc/<pid>/status, sampled every 250 ms during each load phase. One agent worker each.`);
+  log(`RSS is VmRSS from /proc/<pid>/status; a phase's peak is the larger of 250 ms samples and VmHWM (reset through clear_refs at the phase's start). One agent worker each.`);
   log(`File-backed RSS is mostly the node binary's pages, shared with every other node process on the machine; anonymous RSS is the agent's own.`);
   if (opts.churn < 20_000) log(`note: the issue's churn target is for 20,000 connections; this run churned ${opts.churn}.`);
   log(`total time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
