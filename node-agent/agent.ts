@@ -17,7 +17,7 @@
 import { PeerGuard } from '../core/hbone/guard.js';
 import { HboneServerMetrics } from '../core/hbone/metrics.js';
 import { readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from '../core/kube/access.js';
 import { CertificateManager } from '../core/identity/cert-manager.js';
 import { formatSpiffeId } from '../core/identity/spiffe.js';
 import { TrustBundle } from '../core/identity/trust-bundle.js';
@@ -68,7 +68,7 @@ export interface NodeAgentOptions {
   };
   /** For pods the CNI plugin announces before they are Workloads: the pod, its namespace
    * and the PeerAuthentications are read, and the controller's rules applied. */
-  kubeConfig?: KubeConfig;
+  kubeConfig?: KubeAccess;
   /** The mesh's root namespace (mesh-wide PeerAuthentications); default ambient-system. */
   rootNamespace?: string;
   /** The CNI hand-off socket's path (cni/socket-path.ts); false: none. Default /var/lib/ambient/cni/cni.sock. */

@@ -5,8 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Service } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
+import { loadKubeAccess, type KubeAccess } from '../core/kube/access.js';
+import { kubeRequest } from '../core/kube/rest.js';
 import { AGENT_DEFAULTS } from '../core/limits.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { MESH_PORTS } from '../core/ports.js';
@@ -83,9 +85,8 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  const api = kc.makeApiClient(CoreV1Api);
+  // Not client-node: three REST reads do not need its 75 MiB (core/kube/access.ts).
+  const api = await loadKubeAccess();
 
   let stopping = false;
   const abort = new AbortController();
@@ -117,7 +118,7 @@ async function main(argv: string[]): Promise<void> {
         roots,
         token: async () => (await readFile(o.tokenFile, 'utf8')).trim(),
       },
-      kubeConfig: kc,
+      kubeConfig: api,
       rootNamespace: o.controllerNamespace,
       cniSocket: o.cniSocket ?? defaultCniSocket(process.env, node),
       adminTokenFile: o.adminTokenFile ?? defaultAdminTokenPath(process.env, node),
@@ -135,15 +136,15 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-async function readRoots(api: CoreV1Api, namespace: string): Promise<string> {
-  const cm = await api.readNamespacedConfigMap({ namespace, name: ROOT_CONFIGMAP });
+async function readRoots(api: KubeAccess, namespace: string): Promise<string> {
+  const cm = await kubeRequest<V1ConfigMap>(api, 'GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${ROOT_CONFIGMAP}`);
   const pem = cm.data?.[ROOT_KEY];
   if (!pem) throw new Error(`ConfigMap ${namespace}/${ROOT_CONFIGMAP} has no ${ROOT_KEY}`);
   return pem;
 }
 
-async function controllerAddress(api: CoreV1Api, namespace: string, name: string): Promise<{ host: string; port: number }> {
-  const svc = await api.readNamespacedService({ namespace, name });
+async function controllerAddress(api: KubeAccess, namespace: string, name: string): Promise<{ host: string; port: number }> {
+  const svc = await kubeRequest<V1Service>(api, 'GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`);
   const ip = svc.spec?.clusterIP;
   if (!ip || ip === 'None') throw new Error(`Service ${namespace}/${name} has no cluster IP`);
   const port = svc.spec?.ports?.find((p) => p.port === MESH_PORTS.controller || p.name === 'xds')?.port ?? MESH_PORTS.controller;

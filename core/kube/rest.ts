@@ -1,9 +1,11 @@
 // Plain REST calls to a Kubernetes API server with the credentials and TLS settings of a
 // kubeconfig, for what the typed clients do not cover (discovery of every group, any
 // kind by path). Node's own http/https, so a cluster CA or client certificate applies.
+// Takes a client-node KubeConfig or the light KubeAccess of access.ts (the node agent's,
+// which does not load client-node at all).
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './access.js';
 
 export class KubeRequestError extends Error {
   constructor(
@@ -16,7 +18,7 @@ export class KubeRequestError extends Error {
   }
 }
 
-export async function kubeRequest<T = unknown>(kc: KubeConfig, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+export async function kubeRequest<T = unknown>(kc: KubeAccess, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(path, cluster.server);

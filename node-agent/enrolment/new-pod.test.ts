@@ -79,3 +79,41 @@ test('new_pod_judge_api_failure_is_undecided', async () => {
   const judge = newPodJudge(() => Promise.reject(new Error('connection refused')), OPTS);
   await assert.rejects(judge(cniOf(pod('web-1', { ns: 'shop' }), ['10.244.1.9'])), /connection refused/);
 });
+
+// The reader against the local API server (real Redis): the REST paths the agent uses
+// without @kubernetes/client-node read the pod, its namespace and the PeerAuthentications
+// of its namespace and of the root namespace.
+test('kube_new_pod_reader_reads_the_pod_its_namespace_and_peer_authentications_over_rest', async (t) => {
+  const { startRedis } = await import('../../test/support/redis.js');
+  const { startApiServer } = await import('../../local-cluster/apiserver/server.js');
+  const { accessFromPlan } = await import('../../core/kube/access.js');
+  const { kubeRequest } = await import('../../core/kube/rest.js');
+  const { kubeNewPodReader } = await import('./new-pod.js');
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const api = await startApiServer({ redisUrl: redis.url, prefix: 'newpod:' });
+  t.after(() => api.close());
+  const access = accessFromPlan({ server: api.url, source: 'test', insecure: false });
+  const post = (path: string, body: unknown) => kubeRequest(access, 'POST', path, body);
+  for (const ns of ['shop', 'ambient-system']) await post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: ns === 'shop' ? ENROLLED : {} } });
+  const created = await kubeRequest<V1Pod>(access, 'POST', '/api/v1/namespaces/shop/pods', {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web-1', labels: { app: 'web' } },
+    spec: { containers: [{ name: 'app', image: 'busybox' }] },
+  });
+  const pa = (name: string, ns: string, mode: string) => ({ apiVersion: 'ambient.dev/v1', kind: 'PeerAuthentication', metadata: { name, namespace: ns }, spec: { mtls: { mode } } });
+  await post('/apis/ambient.dev/v1/namespaces/shop/peerauthentications', pa('strict', 'shop', 'STRICT'));
+  await post('/apis/ambient.dev/v1/namespaces/ambient-system/peerauthentications', pa('mesh', 'ambient-system', 'PERMISSIVE'));
+
+  const read = kubeNewPodReader(access, { rootNamespace: 'ambient-system' });
+  const facts = await read(cniOf(created, ['10.244.1.9']));
+  assert.equal(facts.pod.metadata?.uid, created.metadata?.uid);
+  assert.equal(facts.namespace.metadata?.labels?.['ambient.dev/dataplane-mode'], 'ambient');
+  assert.deepEqual(facts.peerAuthentications?.map((p) => p.metadata?.name).sort(), ['mesh', 'strict']);
+  const w = provisionalWorkload(cniOf(created, ['10.244.1.9']), facts, OPTS);
+  assert.equal(w?.mtlsMode, 'STRICT');
+
+  // A pod the API server does not have: the read fails (the CNI ADD fails closed and is retried).
+  await assert.rejects(read({ ...cniOf(created, ['10.244.1.10']), podName: 'gone' }), /404/);
+});

@@ -10,7 +10,11 @@
 // What the agent does not know here: the waypoint the pod is bound to (Gateways are the
 // controller's), and whether a `gateway-name` label names a real waypoint (such a pod is
 // taken as a waypoint's and not captured until the config says otherwise).
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+// The reads are plain REST (core/kube/rest.ts) with the light KubeAccess: the agent's
+// process does not load @kubernetes/client-node (about 75 MiB of RSS) for three GETs.
+import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { KubeAccess } from '../../core/kube/access.js';
+import { kubeRequest } from '../../core/kube/rest.js';
 import type { Workload } from '../../core/config/model.js';
 import { indexPeerAuthentications, UNKNOWN_MTLS_MODE, type PeerAuthenticationObject } from '../../core/config/peer-authentication.js';
 import { GATEWAY_NAME_LABEL, PodNotWorkload, workloadOfPod } from '../../core/config/workload-of-pod.js';
@@ -70,20 +74,19 @@ export function provisionalWorkload(p: CniPod, facts: NewPodFacts, opts: Provisi
 /** Reads a just-announced pod's facts from the API server. */
 export type NewPodReader = (p: CniPod) => Promise<NewPodFacts>;
 
-export function kubeNewPodReader(kc: KubeConfig, opts: { rootNamespace: string; logger?: Logger }): NewPodReader {
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+export function kubeNewPodReader(kc: KubeAccess, opts: { rootNamespace: string; logger?: Logger }): NewPodReader {
   const log = opts.logger ?? silentLogger;
+  const seg = encodeURIComponent;
   const listPas = async (namespace: string): Promise<PeerAuthenticationObject[]> => {
-    const list = (await custom.listNamespacedCustomObject({ group: 'ambient.dev', version: 'v1', namespace, plural: 'peerauthentications' })) as { items?: unknown };
+    const list = await kubeRequest<{ items?: unknown }>(kc, 'GET', `/apis/ambient.dev/v1/namespaces/${seg(namespace)}/peerauthentications`);
     if (!Array.isArray(list?.items)) throw new Error(`the PeerAuthentication list of namespace ${namespace} has no items`);
     return list.items as PeerAuthenticationObject[];
   };
   return async (p) => {
     const namespace = p.podNamespace!;
     const [pod, ns, pas] = await Promise.all([
-      core.readNamespacedPod({ namespace, name: p.podName! }),
-      core.readNamespace({ name: namespace }),
+      kubeRequest<V1Pod>(kc, 'GET', `/api/v1/namespaces/${seg(namespace)}/pods/${seg(p.podName!)}`),
+      kubeRequest<V1Namespace>(kc, 'GET', `/api/v1/namespaces/${seg(namespace)}`),
       Promise.all([listPas(namespace), namespace === opts.rootNamespace ? [] : listPas(opts.rootNamespace)]).then(
         ([own, root]) => [...own, ...root],
         (err: Error) => {
