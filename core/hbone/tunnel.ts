@@ -24,6 +24,7 @@ export function pipeTunnel(stream: Http2Stream, socket: net.Socket, bytes: Tunne
   // HTTP/2 hands over DATA frames one by one (a few KiB each), often several in one tick:
   // corking until the tick ends turns them into one writev instead of a write each.
   let corked = false;
+  // This handler runs anyway (for the cork), so it also counts what the peer sent.
   stream.on('data', (chunk: Buffer) => {
     bytes.fromPeer += chunk.length;
     if (corked) return;
@@ -34,7 +35,6 @@ export function pipeTunnel(stream: Http2Stream, socket: net.Socket, bytes: Tunne
       socket.uncork();
     });
   });
-  socket.on('data', (chunk: Buffer) => (bytes.toPeer += chunk.length));
   // A proxy must not add Nagle delay to what the app already chose to send.
   socket.setNoDelay(true);
   // The stream's end is forwarded by hand: Node emits 'end' just before 'aborted' on a
@@ -70,6 +70,8 @@ export function pipeTunnel(stream: Http2Stream, socket: net.Socket, bytes: Tunne
     closed();
   });
   socket.once('close', () => {
+    // The socket's own count (kept after close): no per-chunk handler on this side.
+    bytes.toPeer = socket.bytesRead;
     // The socket is gone; a stream still open in either direction cannot complete.
     if (!stream.closed && !stream.destroyed && error) stream.close(http2.constants.NGHTTP2_CONNECT_ERROR);
     closed();
