@@ -21,19 +21,22 @@ export function pipeTunnel(stream: Http2Stream, socket: net.Socket, bytes: Tunne
   };
   // Half-close: the socket's FIN must not end our writing side before the stream ends.
   socket.allowHalfOpen = true;
-  // HTTP/2 hands over DATA frames one by one (a few KiB each), often several in one tick:
-  // corking until the tick ends turns them into one writev instead of a write each.
+  // HTTP/2 hands over DATA frames one by one (at most one TLS record, 16 KiB, each), and
+  // one poll of the event loop delivers several socket reads, each its own callback and
+  // tick: corking until the poll phase is over (setImmediate) turns all of them into one
+  // writev instead of a write(2) each (a tick-long cork gave about 8 KiB per write).
   let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
   // This handler runs anyway (for the cork), so it also counts what the peer sent.
   stream.on('data', (chunk: Buffer) => {
     bytes.fromPeer += chunk.length;
     if (corked) return;
     corked = true;
     socket.cork();
-    process.nextTick(() => {
-      corked = false;
-      socket.uncork();
-    });
+    setImmediate(uncork);
   });
   // A proxy must not add Nagle delay to what the app already chose to send.
   socket.setNoDelay(true);

@@ -25,7 +25,7 @@ import { MiB } from './load.js';
 import type { LoadJob } from './mesh-load.js';
 import { commonOptions, numberFlag as num, parseFlags, type CommonOptions } from './options.js';
 import { writePki } from './pki.js';
-import { cpuMs } from './procfs.js';
+import { cpuMs, syscallCounts } from './procfs.js';
 import { fmt, median, percentile, ratio, table } from './report.js';
 import { formatSummary, summarise } from './profile-summary.js';
 import { STUNNEL, stunnelVersion, writeStunnelPairConfs } from './stunnel.js';
@@ -348,6 +348,8 @@ interface Result {
   thrN: number[];
   cpuPerGiB1: number[];
   cpuPerGiBN: number[];
+  /** write-type syscalls of the two proxy processes per MiB carried, 1 stream. */
+  writesPerMiB1: number[];
   rtt: number[];
   setup: number[];
   setupRate: number[];
@@ -379,12 +381,15 @@ interface Result {
   };
 }
 
-async function measureThroughput(t: Target, streams: number, bytesEach: number, opts: Options): Promise<{ mibps: number; cpuPerGiB: number }> {
-  const cpu = () => t.proxyPids().reduce((a, p) => a + cpuMs(p), 0);
+async function measureThroughput(t: Target, streams: number, bytesEach: number, opts: Options): Promise<{ mibps: number; cpuPerGiB: number; writesPerMiB: number }> {
+  const pids = t.proxyPids();
+  const cpu = () => pids.reduce((a, p) => a + cpuMs(p), 0);
+  const writes = () => pids.reduce((a, p) => a + syscallCounts(p).writes, 0);
   const c0 = cpu();
+  const w0 = writes();
   const r = await load<{ mibps: number; bytes: number }>(t.netns, { kind: 'throughput', host: t.host, port: t.port, streams, bytesEach, timeoutS: opts.timeoutS });
   const c1 = cpu();
-  return { mibps: r.mibps, cpuPerGiB: (c1 - c0) / 1000 / (r.bytes / (1024 * MiB)) };
+  return { mibps: r.mibps, cpuPerGiB: (c1 - c0) / 1000 / (r.bytes / (1024 * MiB)), writesPerMiB: (writes() - w0) / (r.bytes / MiB) };
 }
 
 async function main(): Promise<void> {
@@ -473,7 +478,7 @@ async function main(): Promise<void> {
   ];
   const targets = allTargets.filter((t) => opts.paths.includes(t.name));
   const phase = (p: Phase) => opts.only.has(p);
-  const results = new Map<PathName, Result>(PATHS.map((p) => [p, { thr1: [], thrN: [], cpuPerGiB1: [], cpuPerGiBN: [], rtt: [], setup: [], setupRate: [] }]));
+  const results = new Map<PathName, Result>(PATHS.map((p) => [p, { thr1: [], thrN: [], cpuPerGiB1: [], cpuPerGiBN: [], writesPerMiB1: [], rtt: [], setup: [], setupRate: [] }]));
 
   // Warm-up: JIT and heaps of the agents (and of the HBONE pool), stunnel's threads.
   for (const t of targets) {
@@ -497,6 +502,7 @@ async function main(): Promise<void> {
         r.cpuPerGiB1.push(a.cpuPerGiB);
         r.thrN.push(b.mibps);
         r.cpuPerGiBN.push(b.cpuPerGiB);
+        r.writesPerMiB1.push(a.writesPerMiB);
         parts.push(`1 stream ${fmt(a.mibps)} MiB/s, ${opts.streams} streams ${fmt(b.mibps)} MiB/s`);
       }
       if (phase('latency')) {
@@ -634,6 +640,7 @@ async function main(): Promise<void> {
   add(`throughput, ${opts.streams} streams x ${opts.parMb} MiB (MiB/s)`, (r) => median(r.thrN));
   add('proxy CPU per GiB, 1 stream (s)', (r) => median(r.cpuPerGiB1), 2, false);
   add(`proxy CPU per GiB, ${opts.streams} streams (s)`, (r) => median(r.cpuPerGiBN), 2, false);
+  add('proxy write syscalls per MiB, 1 stream', (r) => median(r.writesPerMiB1), 1, false);
   add('latency 64 B ping-pong p50 (us)', (r) => median(r.rtt));
   add('latency 64 B ping-pong p99 (us)', (r) => percentile(r.rtt, 99));
   add('new connection + 64 B echo p50 (ms)', (r) => median(r.setup), 2);
