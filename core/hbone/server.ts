@@ -131,6 +131,9 @@ interface SessionState {
   idleTimer?: NodeJS.Timeout;
 }
 
+const OPEN_STREAM = Object.freeze({ endStream: false });
+const END_STREAM = Object.freeze({ endStream: true });
+
 export class HboneServer {
   readonly server: http2.Http2SecureServer;
   readonly limits: HboneLimits;
@@ -479,7 +482,8 @@ export class HboneServer {
       status = code;
       if (stream.destroyed || stream.closed) return;
       answered = code === 200;
-      stream.respond({ ...decisionHeaders(extra), ':status': code }, { endStream: code !== 200 });
+      // The common answer (200, nothing extra) builds no header object beyond its own.
+      stream.respond(extra === undefined ? { ':status': code } : { ...decisionHeaders(extra), ':status': code }, code === 200 ? OPEN_STREAM : END_STREAM);
       if (answered && request) this.#opts.onTunnelOpen?.(request, startedAt, control);
     };
 

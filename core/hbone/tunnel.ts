@@ -21,20 +21,23 @@ export function pipeTunnel(stream: Http2Stream, socket: net.Socket, bytes: Tunne
   };
   // Half-close: the socket's FIN must not end our writing side before the stream ends.
   socket.allowHalfOpen = true;
-  // HTTP/2 hands over DATA frames one by one (a few KiB each), often several in one tick:
-  // corking until the tick ends turns them into one writev instead of a write each.
+  // HTTP/2 hands over DATA frames one by one (at most one TLS record, 16 KiB, each), and
+  // one poll of the event loop delivers several socket reads, each its own callback and
+  // tick: corking until the poll phase is over (setImmediate) turns all of them into one
+  // writev instead of a write(2) each (a tick-long cork gave about 8 KiB per write).
   let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  // This handler runs anyway (for the cork), so it also counts what the peer sent.
   stream.on('data', (chunk: Buffer) => {
     bytes.fromPeer += chunk.length;
     if (corked) return;
     corked = true;
     socket.cork();
-    process.nextTick(() => {
-      corked = false;
-      socket.uncork();
-    });
+    setImmediate(uncork);
   });
-  socket.on('data', (chunk: Buffer) => (bytes.toPeer += chunk.length));
   // A proxy must not add Nagle delay to what the app already chose to send.
   socket.setNoDelay(true);
   // The stream's end is forwarded by hand: Node emits 'end' just before 'aborted' on a
@@ -70,6 +73,8 @@ export function pipeTunnel(stream: Http2Stream, socket: net.Socket, bytes: Tunne
     closed();
   });
   socket.once('close', () => {
+    // The socket's own count (kept after close): no per-chunk handler on this side.
+    bytes.toPeer = socket.bytesRead;
     // The socket is gone; a stream still open in either direction cannot complete.
     if (!stream.closed && !stream.destroyed && error) stream.close(http2.constants.NGHTTP2_CONNECT_ERROR);
     closed();

@@ -197,7 +197,34 @@ for (const row of rows) {
     if (row.policy) assert.equal(r.policy, row.policy);
     if (row.rule !== undefined) assert.equal(r.rule, row.rule);
   });
+  test(`${row.name}__same_decision_without_explanations`, () => {
+    const full = evaluate(row.policies, req(row.req), row.at ?? 'node-agent');
+    const quiet = evaluate(row.policies, req(row.req), row.at ?? 'node-agent', { explain: false });
+    for (const [f, q] of [
+      [full.enforced, quiet.enforced],
+      [full.dryRun, quiet.dryRun],
+    ] as const) {
+      assert.equal(q?.decision, f?.decision);
+      assert.equal(q?.reason, f?.reason);
+      assert.equal(q?.message, f?.message);
+      assert.equal(q?.policy, f?.policy);
+      assert.equal(q?.rule, f?.rule);
+      assert.deepEqual(q?.audits, f?.audits);
+      assert.deepEqual(
+        q?.considered.map((c) => [c.policy, c.matched, c.rule]),
+        f?.considered.map((c) => [c.policy, c.matched, c.rule]),
+      );
+      for (const c of q?.considered ?? []) assert.deepEqual(c.reasons, [], 'no reasons are built');
+    }
+  });
 }
+
+test('explanations_are_built_again_after_a_decision_only_evaluation', () => {
+  const policies = [allow('a', { from: [{ namespaces: ['bank'] }] })];
+  evaluate(policies, req(), 'node-agent', { explain: false });
+  const r = evaluate(policies, req(), 'node-agent').enforced;
+  assert.ok(r.considered[0]!.reasons.some((x) => x.includes('namespaces')), r.considered[0]!.reasons.join('\n'));
+});
 
 // ---------------------------------------------------------------------------------------
 // Explanations, dry run and AUDIT records.

@@ -58,6 +58,19 @@ export const EXPLAIN_LIMITS = {
 
 const ACTION_ORDER = { DENY: 0, ALLOW: 1, AUDIT: 2 } as const;
 
+export interface EvaluateOptions {
+  /** Build the human reasons of every considered policy (default true: `authz check`,
+   * tests). False: the decision only (decision, reason code, message, policy, rule,
+   * audits, matched flags) with empty `reasons`, for the per-connection path. */
+  explain?: boolean;
+}
+
+/** Whether the evaluation running now builds explanations. Evaluation is synchronous and
+ * never re-entered, so evaluate() sets it for its own duration. */
+let explaining = true;
+/** The reason of a miss when none is built (any non-undefined value means "no match"). */
+const MISS = '';
+
 /** What the request looks like to the matchers. */
 interface Attrs {
   req: AuthzRequest;
@@ -120,12 +133,13 @@ function pair<T>(
   const hasPos = Array.isArray(pos) && pos.length > 0;
   const hasNeg = Array.isArray(neg) && neg.length > 0;
   if (hasPos) {
-    if ('missing' in val) return `${path}${posName}: ${val.missing}, which matches none of ${quoteList(pos!)}`;
-    if (!(pos as readonly (string | number)[]).some((p) => safe(() => matches(p, val.value)))) return `${path}${posName}: ${quote(val.value)} is not one of ${quoteList(pos!)}`;
+    if ('missing' in val) return explaining ? `${path}${posName}: ${val.missing}, which matches none of ${quoteList(pos!)}` : MISS;
+    if (!(pos as readonly (string | number)[]).some((p) => safe(() => matches(p, val.value))))
+      return explaining ? `${path}${posName}: ${quote(val.value)} is not one of ${quoteList(pos!)}` : MISS;
   }
   if (hasNeg && !('missing' in val)) {
     const hit = (neg as readonly (string | number)[]).find((p) => safe(() => matches(p, val.value)));
-    if (hit !== undefined) return `${path}${negName}: ${quote(val.value)} matches ${quote(hit)}`;
+    if (hit !== undefined) return explaining ? `${path}${negName}: ${quote(val.value)} matches ${quote(hit)}` : MISS;
   }
   return undefined;
 }
@@ -148,6 +162,7 @@ function sourceIpValue(a: Attrs): Value<string> {
 
 function principalValue(a: Attrs): Value<string> {
   if (a.principal !== undefined) return { value: a.principal };
+  if (!explaining) return { missing: MISS };
   return a.req.sourceIdentity === undefined
     ? { missing: 'the connection has no peer identity (plaintext)' }
     : { missing: `the peer identity ${quote(a.req.sourceIdentity)} is not a SPIFFE identity` };
@@ -155,10 +170,12 @@ function principalValue(a: Attrs): Value<string> {
 
 function namespaceValue(a: Attrs): Value<string> {
   if (a.namespace !== undefined) return { value: a.namespace };
+  if (!explaining) return { missing: MISS };
   return { missing: a.req.sourceIdentity === undefined ? 'the connection has no peer identity (plaintext)' : `the peer identity ${quote(a.req.sourceIdentity)} names no namespace` };
 }
 
 function noHttp(a: Attrs, what: string): string {
+  if (!explaining) return MISS;
   return a.req.http ? `the request has no ${what}` : `there is no HTTP request at ${a.at === 'node-agent' ? 'the node agent (L4)' : 'this point (plain TCP)'}, so no ${what}`;
 }
 
@@ -178,7 +195,12 @@ function httpValue(a: Attrs, v: string | undefined, what: string): Value<string>
 function matchSource(path: string, s: PolicySource, a: Attrs, policyNs: string): Miss {
   const p = `${path}.source.`;
   const pv = principalValue(a);
-  const sa: Value<string> = a.namespace !== undefined && a.serviceAccount !== undefined ? { value: `${a.namespace}/${a.serviceAccount}` } : 'missing' in pv ? pv : { missing: `the peer identity ${quote(a.req.sourceIdentity)} names no service account` };
+  const sa: Value<string> =
+    a.namespace !== undefined && a.serviceAccount !== undefined
+      ? { value: `${a.namespace}/${a.serviceAccount}` }
+      : 'missing' in pv
+        ? pv
+        : { missing: explaining ? `the peer identity ${quote(a.req.sourceIdentity)} names no service account` : MISS };
   const saMatch = (pat: string | number, v: string): boolean => typeof pat === 'string' && (pat.includes('/') ? pat : `${policyNs}/${pat}`) === v;
   return (
     pair(p, 'principals', 'notPrincipals', s.principals, s.notPrincipals, pv, str) ??
@@ -235,6 +257,7 @@ function matchCondition(path: string, c: PolicyCondition, a: Attrs): Miss {
   }
   if (/^request\.auth\.claims\[.+\]$/.test(key)) return run({ missing: h ? 'the request has no validated JWT' : noHttp(a, 'validated JWT') }, str);
   // An unknown key never holds (the compiler refuses it; fail closed if one slips through).
+  if (!explaining) return MISS;
   return `${path}: the key ${quote(key)} is not known, so the condition never holds`;
 }
 
@@ -248,9 +271,9 @@ function matchRule(path: string, rule: PolicyRule, a: Attrs, policyNs: string): 
     for (let i = 0; i < from.length; i++) {
       const s = from[i] ?? {};
       const ep = `${path}.from[${i}]`;
-      const miss = isEmpty(s) ? `${ep}.source: has no field to match (an empty source matches nothing)` : matchSource(ep, s, a, policyNs);
+      const miss = isEmpty(s) ? (explaining ? `${ep}.source: has no field to match (an empty source matches nothing)` : MISS) : matchSource(ep, s, a, policyNs);
       if (miss === undefined) {
-        hit.push(`from[${i}].source (${presentFields(s)})`);
+        hit.push(explaining ? `from[${i}].source (${presentFields(s)})` : MISS);
         break;
       }
       misses.push(miss);
@@ -264,9 +287,9 @@ function matchRule(path: string, rule: PolicyRule, a: Attrs, policyNs: string): 
     for (let i = 0; i < to.length; i++) {
       const o = to[i] ?? {};
       const ep = `${path}.to[${i}]`;
-      const miss = isEmpty(o) ? `${ep}.operation: has no field to match (an empty operation matches nothing)` : matchOperation(ep, o, a);
+      const miss = isEmpty(o) ? (explaining ? `${ep}.operation: has no field to match (an empty operation matches nothing)` : MISS) : matchOperation(ep, o, a);
       if (miss === undefined) {
-        hit.push(`to[${i}].operation (${presentFields(o)})`);
+        hit.push(explaining ? `to[${i}].operation (${presentFields(o)})` : MISS);
         ok = true;
         break;
       }
@@ -278,10 +301,10 @@ function matchRule(path: string, rule: PolicyRule, a: Attrs, policyNs: string): 
   for (let i = 0; i < when.length; i++) {
     const c = when[i]!;
     const cp = `${path}.when[${i}]`;
-    if (!(c.values?.length || c.notValues?.length)) return { miss: `${cp}(${c.key}): has no values to match (the condition never holds)` };
+    if (!(c.values?.length || c.notValues?.length)) return { miss: explaining ? `${cp}(${c.key}): has no values to match (the condition never holds)` : MISS };
     const miss = matchCondition(cp, c, a);
     if (miss !== undefined) return { miss };
-    hit.push(`when[${i}] (${c.key})`);
+    if (explaining) hit.push(`when[${i}] (${c.key})`);
   }
   return { hit };
 }
@@ -308,6 +331,7 @@ function considerPolicy(policy: Policy, a: Attrs): ConsideredPolicy {
   const reasons: string[] = [];
   const out: ConsideredPolicy = { policy: policy.key, action: policy.action, dryRun: policy.dryRun === true, matched: false, reasons };
   const rules = Array.isArray(policy.rules) ? policy.rules : [];
+  if (!explaining) return considerQuietly(out, policy, rules, a);
   if (policy.rejected !== undefined) {
     // A fail-closed stand-in for an object the controller could not compile (compile.ts).
     reasons.push(bounded(`was rejected (${policy.rejected}): enforced fail-closed as ${policy.action === 'DENY' ? 'DENY everything it selects' : 'ALLOW nothing'} until it is fixed`));
@@ -352,6 +376,24 @@ function considerPolicy(policy: Policy, a: Attrs): ConsideredPolicy {
     if (last) keep.push(last);
     out.reasons = keep;
   } else out.reasons = capped;
+  return out;
+}
+
+/** considerPolicy without explanations: which rule matches, nothing else. */
+function considerQuietly(out: ConsideredPolicy, policy: Policy, rules: readonly PolicyRule[], a: Attrs): ConsideredPolicy {
+  for (let i = 0; i < rules.length; i++) {
+    let rule: PolicyRule | undefined = rules[i];
+    if (!rule || typeof rule !== 'object') continue;
+    if (a.at === 'node-agent') {
+      rule = projectForNodeAgent(rule, policy.action).rule;
+      if (!rule) continue;
+    }
+    if ('hit' in matchRule('', rule, a, policy.namespace)) {
+      out.matched = true;
+      out.rule = i;
+      break;
+    }
+  }
   return out;
 }
 
@@ -407,11 +449,21 @@ function comparePolicies(a: Policy, b: Policy): number {
  * The decision for `req` under `policies` (those that apply to the destination, already
  * selected: select.ts), at enforcement point `at`. See the header for the semantics.
  */
-export function evaluate(policies: readonly Policy[], req: AuthzRequest, at: EnforcementPoint): AuthzResult {
+export function evaluate(policies: readonly Policy[], req: AuthzRequest, at: EnforcementPoint, opts: EvaluateOptions = {}): AuthzResult {
+  if (policies.length === 0) {
+    // The common case at a node agent: nothing selects the workload.
+    return { enforced: { decision: 'ALLOW', reason: 'no-policy', message: 'no policy applies: allowed by default', audits: [], considered: [] } };
+  }
   const a = attrsOf(req, at);
   const sorted = [...policies].filter((p) => p && typeof p === 'object').sort(comparePolicies);
-  const considered = sorted.map((p) => considerPolicy(p, a));
-  const result: AuthzResult = { enforced: decide(considered, false) };
-  if (considered.some((c) => c.dryRun)) result.dryRun = decide(considered, true);
-  return result;
+  const was = explaining;
+  explaining = opts.explain !== false;
+  try {
+    const considered = sorted.map((p) => considerPolicy(p, a));
+    const result: AuthzResult = { enforced: decide(considered, false) };
+    if (considered.some((c) => c.dryRun)) result.dryRun = decide(considered, true);
+    return result;
+  } finally {
+    explaining = was;
+  }
 }

@@ -5,7 +5,17 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ConnectionRecord } from '../proxy/record.js';
 import type { ProxyState } from '../state/snapshot.js';
-import { AUTHZ_LABELS, authzDecisionLabels, TCP_LABELS, tcpMetricLabels, type AuthzDecisionInput, type AuthzLabel, type TcpLabel } from './labels.js';
+import { AUTHZ_LABELS, authzDecisionLabels, responseFlags, TCP_LABELS, tcpMetricLabels, type AuthzDecisionInput, type AuthzLabel, type TcpLabel } from './labels.js';
+import { LabelCache } from './label-cache.js';
+
+type TcpField = 'opened' | 'closed' | 'sent' | 'received';
+
+/** What decides a record's TCP labels (labels.ts tcpMetricLabels) besides the snapshot. */
+function tcpKey(r: ConnectionRecord, flags: string): string {
+  // The Service is guessed from the original port only on the destination side without one.
+  const port = r.service === undefined && r.reporter === 'destination' ? (r.originalDst?.port ?? '') : '';
+  return `${r.reporter}\u0000${r.sourceWorkload ?? ''}\u0000${r.destinationWorkload ?? ''}\u0000${r.service ?? ''}\u0000${r.sourceIdentity ?? ''}\u0000${r.destinationIdentity ?? ''}\u0000${r.mtls ? 1 : 0}\u0000${flags}\u0000${port}`;
+}
 
 export interface AgentMetricsSources {
   /** Pods whose traffic this agent captures now. */
@@ -17,6 +27,9 @@ export interface AgentMetricsSources {
   /** Proxied connections open now (all pods, all listeners). */
   activeConnections(): number;
 }
+
+/** The authorization counter's labels depend on the event alone: one key space for all. */
+const AUTHZ_KEYSPACE = {};
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -31,33 +44,49 @@ export class AgentMetrics {
   readonly enrolmentFailures: Counter<'reason'>;
   readonly workerRestarts: Counter;
   readonly authzDecisions: Counter<AuthzLabel>;
+  /** The TCP counters' label sets, resolved once per workload pair and snapshot. */
+  readonly #tcp = new LabelCache<TcpLabel, TcpField>(TCP_LABELS);
+  readonly #authz = new LabelCache<AuthzLabel, 'n'>(AUTHZ_LABELS);
 
   constructor(sources: AgentMetricsSources) {
     const registers = [this.registry];
     const labelNames = [...TCP_LABELS];
+    const tcp = this.#tcp;
     this.tcpOpened = new Counter({
       name: 'istio_tcp_connections_opened_total',
       help: 'This is a COUNTER incremented for every opened connection.',
       labelNames,
       registers,
+      collect() {
+        tcp.fill(this, 'opened');
+      },
     });
     this.tcpClosed = new Counter({
       name: 'istio_tcp_connections_closed_total',
       help: 'This is a COUNTER incremented for every closed connection.',
       labelNames,
       registers,
+      collect() {
+        tcp.fill(this, 'closed');
+      },
     });
     this.tcpSentBytes = new Counter({
       name: 'istio_tcp_sent_bytes_total',
       help: 'This is a COUNTER which measures the size of total bytes sent during response in case of a TCP connection.',
       labelNames,
       registers,
+      collect() {
+        tcp.fill(this, 'sent');
+      },
     });
     this.tcpReceivedBytes = new Counter({
       name: 'istio_tcp_received_bytes_total',
       help: 'This is a COUNTER which measures the size of total bytes received during request in case of a TCP connection.',
       labelNames,
       registers,
+      collect() {
+        tcp.fill(this, 'received');
+      },
     });
 
     new Gauge({
@@ -130,6 +159,7 @@ export class AgentMetrics {
       help: 'Authorization decisions on inbound connections: the enforced one, the dry-run one (dry_run="true") and matched AUDIT policies (action="AUDIT"); a connection closed after a policy change counts its new decision.',
       labelNames: [...AUTHZ_LABELS],
       registers,
+      collect: () => this.#authz.fill(this.authzDecisions, 'n'),
     });
     // Zeros visible before the first event, so rate() and alerts work from the start.
     for (const result of ['applied', 'rejected']) this.configUpdates.inc({ result }, 0);
@@ -141,22 +171,30 @@ export class AgentMetrics {
 
   /** A proxied connection was accepted (before its record is written). */
   connectionOpened(r: ConnectionRecord, state: ProxyState): void {
-    this.tcpOpened.inc(tcpMetricLabels(r, state));
+    LabelCache.add(this.#tcpEntry(r, state), 'opened');
   }
 
   /** A connection's record was written: closed, and its bytes. Istio counts request bytes
    * (client -> server) as received and response bytes (server -> client) as sent, the
    * proxy's view of the request; the record's bytesSent is client -> upstream. */
   connectionClosed(r: ConnectionRecord, state: ProxyState): void {
-    const labels = tcpMetricLabels(r, state);
-    this.tcpClosed.inc(labels);
-    this.tcpReceivedBytes.inc(labels, r.bytesSent);
-    this.tcpSentBytes.inc(labels, r.bytesReceived);
+    const e = this.#tcpEntry(r, state);
+    LabelCache.add(e, 'closed');
+    LabelCache.add(e, 'received', r.bytesSent);
+    LabelCache.add(e, 'sent', r.bytesReceived);
+  }
+
+  #tcpEntry(r: ConnectionRecord, state: ProxyState) {
+    return this.#tcp.entry(state, tcpKey(r, responseFlags(r)), () => tcpMetricLabels(r, state));
   }
 
   /** The enforcer decided (or closed) an inbound connection. */
   authzDecision(e: AuthzDecisionInput): void {
-    for (const labels of authzDecisionLabels(e)) this.authzDecisions.inc(labels);
+    for (const labels of authzDecisionLabels(e)) {
+      // The labels are already all there is; their values joined are the key (no snapshot involved).
+      const key = AUTHZ_LABELS.map((n) => labels[n]).join('\u0000');
+      LabelCache.add(this.#authz.entry(AUTHZ_KEYSPACE, key, () => labels), 'n');
+    }
   }
 
   /** A config update was handled; `rejectedCount` resources in it failed validation. */

@@ -24,7 +24,8 @@ import type { Address } from './outbound-plan.js';
 /** The engine's two functions (core/policy/evaluate.ts and select.ts). */
 export interface AuthzEngine {
   policiesFor(policies: readonly Policy[], subject: PolicySubject): Policy[];
-  evaluate(policies: readonly Policy[], req: AuthzRequest, at: EnforcementPoint): AuthzResult;
+  /** `opts.explain: false`: the decision without the considered policies' reasons. */
+  evaluate(policies: readonly Policy[], req: AuthzRequest, at: EnforcementPoint, opts?: { explain?: boolean }): AuthzResult;
 }
 
 /** What the executor knows of an inbound connection once planInbound accepted it. */
@@ -98,7 +99,9 @@ export function policiesForWorkload(engine: AuthzEngine, state: ProxyState, dest
 export function authorizeInbound(engine: AuthzEngine, state: ProxyState, destination: Workload, request: AuthzRequest): InboundVerdict {
   let result: AuthzResult;
   try {
-    result = engine.evaluate(policiesForWorkload(engine, state, destination), request, 'node-agent');
+    // Decision only: nothing on the connection path reads the per-policy reasons (the
+    // verdict names the policy and rule); `ambientctl authz check` builds them.
+    result = engine.evaluate(policiesForWorkload(engine, state, destination), request, 'node-agent', { explain: false });
     if (result?.enforced?.decision !== 'ALLOW' && result?.enforced?.decision !== 'DENY') throw new Error('the engine returned no decision');
   } catch (err) {
     const failed = `authorization failed: ${(err as Error)?.message ?? String(err)}`;

@@ -6,7 +6,7 @@ import type net from 'node:net';
 import type { Workload } from '../../core/config/model.js';
 import { TunnelDeniedError, type HboneClient } from '../../core/hbone/client.js';
 import { pipeTunnel, type TunnelBytes } from '../../core/hbone/tunnel.js';
-import { formatSpiffeId, parseSpiffeId } from '../../core/identity/spiffe.js';
+import { formatSpiffeId, parseSpiffeId, type SpiffeId } from '../../core/identity/spiffe.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { connectInNetns, listenInNetns, originalDst } from '../../core/syscalls.js';
 import { watchAccepted } from './accepted.js';
@@ -79,6 +79,20 @@ export function listener(server: net.Server, open: Set<net.Socket>, extra?: () =
   };
 }
 
+/** Identities the plans name, parsed once: a node's pods and their peers are few, and a
+ * plan's identity strings come from the config (already valid). Bounded: emptied when full. */
+const PARSED_IDENTITIES_MAX = 4096;
+const parsedIdentities = new Map<string, SpiffeId>();
+function parsedIdentity(id: string): SpiffeId {
+  let parsed = parsedIdentities.get(id);
+  if (parsed === undefined) {
+    parsed = Object.freeze(parseSpiffeId(id));
+    if (parsedIdentities.size >= PARSED_IDENTITIES_MAX) parsedIdentities.clear();
+    parsedIdentities.set(id, parsed);
+  }
+  return parsed;
+}
+
 async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: net.Socket): Promise<void> {
   socket.allowHalfOpen = true;
   const client: Address = { ip: canonicalIp(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
@@ -136,9 +150,9 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
       let tunnel;
       try {
         tunnel = await opts.hbone.connect({
-          source: parseSpiffeId(plan.sourceIdentity),
+          source: parsedIdentity(plan.sourceIdentity),
           peer: { host: plan.peer.ip, port: plan.peer.port },
-          expectedIdentities: [parseSpiffeId(plan.expectedIdentity)],
+          expectedIdentities: [parsedIdentity(plan.expectedIdentity)],
           target: { host: plan.target.ip, port: plan.target.port },
           forwardedFor: { host: client.ip, port: client.port },
           signal: abort.signal,

@@ -1,7 +1,7 @@
 // Copies bytes between two TCP sockets, the plain-TCP counterpart of core/hbone/tunnel.ts:
 // a FIN on one side becomes a FIN on the other (half-close both ways), a reset or error
 // on one side resets the other, and `pipe` gives backpressure. `done` is called once,
-// when both sockets are closed, with the first error seen.
+// when both sockets are closed, with the first error seen and `bytes` filled in.
 import type net from 'node:net';
 
 export interface PipeBytes {
@@ -21,8 +21,8 @@ export function pipeSockets(a: net.Socket, b: net.Socket, bytes: PipeBytes, done
     s.allowHalfOpen = true;
     s.setNoDelay(true);
   }
-  a.on('data', (chunk: Buffer) => (bytes.aToB += chunk.length));
-  b.on('data', (chunk: Buffer) => (bytes.bToA += chunk.length));
+  // No JavaScript per chunk beyond pipe's own: the counts are the sockets' own (bytes read
+  // from each), taken when it closes (Node keeps bytesRead after the handle is gone).
   a.pipe(b);
   b.pipe(a);
   const wire = (self: net.Socket, other: net.Socket, name: string) => {
@@ -38,6 +38,8 @@ export function pipeSockets(a: net.Socket, b: net.Socket, bytes: PipeBytes, done
       if (self.readableEnded) self.destroy();
     });
     self.once('close', (hadError: boolean) => {
+      if (self === a) bytes.aToB = a.bytesRead;
+      else bytes.bToA = b.bytesRead;
       // Closed without a clean end in both directions (destroyed by us or reset): the
       // other side cannot complete either.
       if (!other.destroyed && (hadError || !self.readableEnded)) {

@@ -94,7 +94,12 @@ export class ConnectionTracker {
   /** Adds what was learnt (plan, peer identity, upstream); ignored once finished. */
   set(more: Partial<Context>): void {
     if (this.#done) return;
-    this.#ctx = { ...this.#ctx, ...stripUndefined(more) };
+    // In place (the context is this tracker's own copy): no new object per call.
+    const ctx = this.#ctx as Record<string, unknown>;
+    for (const k in more) {
+      const v = (more as Record<string, unknown>)[k];
+      if (v !== undefined) ctx[k] = v;
+    }
   }
 
   /** The agent is closing the connection on purpose (a policy now denies it): `error` is
@@ -127,10 +132,4 @@ export class ConnectionTracker {
       durationMs: Date.now() - this.startedAt.getTime(),
     };
   }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

@@ -165,3 +165,117 @@ export async function newConnections(host: string, port: number, size: number, i
   for (let i = 0; i < iters && Date.now() < deadline; i++) out.push(await oneExchange(host, port, req, size));
   return out;
 }
+
+export interface FixedRateOptions {
+  /** Bytes per request (and per response: the server echoes). */
+  size: number;
+  /** Requests per second over all connections. */
+  rate: number;
+  /** Persistent connections the requests are spread over (round robin). */
+  conns: number;
+  /** Measured seconds ... */
+  seconds: number;
+  /** ... after this many seconds at the same rate that are not recorded. */
+  warmupS: number;
+}
+
+export interface FixedRateResult {
+  /** Latency of each measured request in microseconds, from its intended send time. */
+  us: number[];
+  sent: number;
+  completed: number;
+  /** Requests still queued behind a busy connection or unanswered at the end. */
+  unfinished: number;
+  /** Requests per second achieved in the measured window. */
+  achieved: number;
+  /** Seconds of the whole run, warm-up included. */
+  secs: number;
+}
+
+/**
+ * Open-loop requests: request i is due at t0 + i / rate on connection i % conns. A request
+ * due while its connection still waits for an earlier answer is queued, and its latency
+ * runs from when it was due, not from when it could be sent, so a slow answer delays
+ * what follows in the figures as it would for a real client (no coordinated omission).
+ * "When it was due" is the later of its scheduled time and the timer wake-up that found
+ * it due: Node's timers wake up to a millisecond late, and that lateness is the
+ * generator's, not the path's (it would otherwise add ~0.5 ms to every figure). Bounded by the count
+ * (rate x (warmupS + seconds)) and a deadline 10 s after the last request is due.
+ */
+export async function fixedRateRequests(host: string, port: number, o: FixedRateOptions): Promise<FixedRateResult> {
+  const payload = Buffer.alloc(o.size, 0x72);
+  const socks = await Promise.all(
+    Array.from(
+      { length: o.conns },
+      () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const s = connect(host, port);
+          s.once('connect', () => {
+            s.write(Buffer.from([MODE_ECHO]));
+            resolve(s);
+          });
+          s.once('error', reject);
+        }),
+    ),
+  );
+  const total = Math.round(o.rate * (o.warmupS + o.seconds));
+  const warmN = Math.round(o.rate * o.warmupS);
+  const stepNs = 1e9 / o.rate;
+  const us: number[] = [];
+  let completed = 0;
+  let sent = 0;
+  let firstMeasuredNs = 0n;
+  let lastDoneNs = 0n;
+  // Per connection: due times (ns) of the requests sent or queued, oldest first.
+  const queues = socks.map(() => [] as Array<{ due: bigint; i: number }>);
+  const got = socks.map(() => 0);
+  let failure: Error | undefined;
+  socks.forEach((s, c) => {
+    s.on('error', (err) => (failure ??= err));
+    s.on('close', () => (failure ??= new Error('fixed rate: a connection closed')));
+    s.on('data', (chunk: Buffer) => {
+      got[c]! += chunk.length;
+      const q = queues[c]!;
+      while (got[c]! >= o.size && q.length > 0) {
+        got[c]! -= o.size;
+        const head = q.shift()!;
+        const now = process.hrtime.bigint();
+        completed++;
+        if (head.i >= warmN) {
+          us.push(Number(now - head.due) / 1000);
+          lastDoneNs = now;
+        }
+        // The next queued request goes out as soon as its connection is free.
+        if (q.length > 0) s.write(payload);
+      }
+    });
+  });
+  const t0 = process.hrtime.bigint();
+  const wallStart = Date.now();
+  for (let i = 0; i < total && !failure; ) {
+    const now = process.hrtime.bigint();
+    // Send every request whose time has come (a late timer sends a small burst).
+    while (i < total) {
+      const scheduled = t0 + BigInt(Math.round(i * stepNs));
+      if (scheduled > now) break;
+      const c = i % o.conns;
+      const q = queues[c]!;
+      q.push({ due: now, i });
+      if (i === warmN) firstMeasuredNs = now;
+      if (q.length === 1) socks[c]!.write(payload);
+      sent++;
+      i++;
+    }
+    if (i >= total) break;
+    const nextDue = t0 + BigInt(Math.round(i * stepNs));
+    const waitMs = Number(nextDue - process.hrtime.bigint()) / 1e6;
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.floor(waitMs))));
+  }
+  const endBy = Date.now() + 10_000;
+  while (!failure && completed < sent && Date.now() < endBy) await new Promise((r) => setTimeout(r, 5));
+  for (const s of socks) s.destroy();
+  if (failure && completed < sent) throw failure;
+  const measured = us.length;
+  const windowS = lastDoneNs > firstMeasuredNs ? Number(lastDoneNs - firstMeasuredNs) / 1e9 : o.seconds;
+  return { us, sent, completed, unfinished: sent - completed, achieved: measured / Math.max(windowS, o.seconds), secs: (Date.now() - wallStart) / 1000 };
+}

@@ -3,13 +3,14 @@
 // so that its connections leave from the pod exactly as an application's would (and are
 // captured by the node agent when the namespace is enrolled). One job per process; the
 // result is one JSON line on stdout. Every loop is bounded by a count and a deadline.
-import { MiB, echoRequest, newConnections, oneExchange, parallelTransfers, pingPong } from './load.js';
+import { MiB, echoRequest, fixedRateRequests, newConnections, oneExchange, parallelTransfers, pingPong } from './load.js';
 
 export type LoadJob =
   | { kind: 'throughput'; host: string; port: number; streams: number; bytesEach: number; timeoutS: number }
   | { kind: 'latency'; host: string; port: number; size: number; iters: number; seconds: number; warmup: number }
   | { kind: 'setup'; host: string; port: number; size: number; iters: number; seconds: number }
-  | { kind: 'rate'; host: string; port: number; size: number; rate: number; seconds: number; maxInflight: number };
+  | { kind: 'rate'; host: string; port: number; size: number; rate: number; seconds: number; maxInflight: number }
+  | { kind: 'requests'; host: string; port: number; size: number; rate: number; conns: number; seconds: number; warmupS: number };
 
 async function throughput(j: Extract<LoadJob, { kind: 'throughput' }>) {
   const secs = await parallelTransfers(j.host, j.port, j.streams, j.bytesEach, j.timeoutS);
@@ -67,10 +68,15 @@ async function rate(j: Extract<LoadJob, { kind: 'rate' }>) {
   return { ms, completed, failed, skipped, secs, achieved: completed / secs, firstError };
 }
 
+/** Requests at a fixed rate over persistent connections (open loop): latencies in microseconds. */
+async function requests(j: Extract<LoadJob, { kind: 'requests' }>) {
+  return fixedRateRequests(j.host, j.port, { size: j.size, rate: j.rate, conns: j.conns, seconds: j.seconds, warmupS: j.warmupS });
+}
+
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
   // Last line of defence: whatever happens, this process is gone after its deadline.
-  const limitS = job.kind === 'throughput' ? job.timeoutS + 30 : job.seconds + 60;
+  const limitS = job.kind === 'throughput' ? job.timeoutS + 30 : job.seconds + (job.kind === 'requests' ? job.warmupS : 0) + 60;
   setTimeout(() => {
     process.stderr.write(`mesh-load: ${job.kind} exceeded ${limitS} s\n`);
     process.exit(3);
@@ -80,6 +86,7 @@ async function main(): Promise<void> {
   else if (job.kind === 'latency') out = await latency(job);
   else if (job.kind === 'setup') out = await setup(job);
   else if (job.kind === 'rate') out = await rate(job);
+  else if (job.kind === 'requests') out = await requests(job);
   else throw new Error(`unknown job ${JSON.stringify(job)}`);
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);

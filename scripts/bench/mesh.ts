@@ -15,7 +15,7 @@
 // traffic stays between network namespaces this run's cluster created. The paths are
 // measured interleaved within each repetition.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +25,9 @@ import { MiB } from './load.js';
 import type { LoadJob } from './mesh-load.js';
 import { commonOptions, numberFlag as num, parseFlags, type CommonOptions } from './options.js';
 import { writePki } from './pki.js';
-import { cpuMs } from './procfs.js';
+import { cpuMs, syscallCounts } from './procfs.js';
 import { fmt, median, percentile, ratio, table } from './report.js';
+import { formatSummary, summarise } from './profile-summary.js';
 import { STUNNEL, stunnelVersion, writeStunnelPairConfs } from './stunnel.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
@@ -55,22 +56,73 @@ const HELP = `usage: npm run bench:mesh -- [flags]
   --rate N           connections/s in the fixed-rate phase (default 200)
   --rate-seconds N   length of the fixed-rate phase (default 15)
   --timeout N        seconds allowed for one throughput transfer (default 120)
+  --req-rate N       requests/s in the fixed-rate request phase (default 1000)
+  --req-conns N      persistent connections of that phase (default 16)
+  --req-size N       bytes per request and per answer (default 1024)
+  --req-seconds N    measured seconds of that phase (default 20; --quick: 5), after 2 s not measured
+  --only LIST        phases to run, comma-separated: throughput,latency,setup,rate,requests (default all)
+  --paths LIST       paths to run, comma-separated: direct,stunnel,mesh (default all; targets need all three)
+  --profile cpu      V8 CPU profile of both node agents (node --cpu-prof as their container command),
+                     written when they stop at the end of the run and summarised
+  --profile-dir DIR  keep the raw .cpuprofile files there (default: inside AMBIENT_HOME, deleted)
   --keep             leave the cluster up afterwards (prints AMBIENT_HOME and the name)`;
+
+type Phase = 'throughput' | 'latency' | 'setup' | 'rate' | 'requests';
+const PHASES: Phase[] = ['throughput', 'latency', 'setup', 'rate', 'requests'];
 
 interface Options extends CommonOptions {
   rate: number;
   rateSeconds: number;
+  reqRate: number;
+  reqConns: number;
+  reqSize: number;
+  reqSeconds: number;
+  only: Set<Phase>;
+  paths: PathName[];
+  profile: 'cpu' | undefined;
+  profileDir: string | undefined;
   keep: boolean;
   quick: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
-  const values = parseFlags(argv, { rate: { type: 'string' }, 'rate-seconds': { type: 'string' }, keep: { type: 'boolean', default: false } }, HELP);
+  const values = parseFlags(
+    argv,
+    {
+      rate: { type: 'string' },
+      'rate-seconds': { type: 'string' },
+      'req-rate': { type: 'string' },
+      'req-conns': { type: 'string' },
+      'req-size': { type: 'string' },
+      'req-seconds': { type: 'string' },
+      only: { type: 'string' },
+      paths: { type: 'string' },
+      profile: { type: 'string' },
+      'profile-dir': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+    HELP,
+  );
   const q = values.quick;
+  const list = <T extends string>(flag: string, v: string | undefined, all: T[]): T[] => {
+    if (v === undefined) return all;
+    const xs = v.split(',').map((x) => x.trim()).filter(Boolean);
+    for (const x of xs) if (!all.includes(x as T)) throw new Error(`--${flag}: unknown ${JSON.stringify(x)} (known: ${all.join(', ')})`);
+    return all.filter((a) => xs.includes(a));
+  };
+  if (values.profile !== undefined && values.profile !== 'cpu') throw new Error(`--profile must be cpu, got ${values.profile}`);
   return {
     ...commonOptions(values, { mbMax: 10_000, streams: 8, streamsMax: 64, iters: 3000, itersMax: 1_000_000, secondsMax: 600, setupItersMin: 1, repeatMax: 20 }),
     rate: num('rate', values.rate, 200, 1, 5000),
     rateSeconds: num('rate-seconds', values['rate-seconds'], q ? 5 : 15, 1, 300),
+    reqRate: num('req-rate', values['req-rate'], 1000, 1, 20_000),
+    reqConns: num('req-conns', values['req-conns'], 16, 1, 256),
+    reqSize: num('req-size', values['req-size'], 1024, 1, 1024 * 1024),
+    reqSeconds: num('req-seconds', values['req-seconds'], q ? 5 : 20, 1, 300),
+    only: new Set(list('only', values.only, PHASES)),
+    paths: list('paths', values.paths, PATHS),
+    profile: values.profile as 'cpu' | undefined,
+    profileDir: values['profile-dir'],
     keep: values.keep,
     quick: q,
   };
@@ -296,18 +348,48 @@ interface Result {
   thrN: number[];
   cpuPerGiB1: number[];
   cpuPerGiBN: number[];
+  /** write-type syscalls of the two proxy processes per MiB carried, 1 stream. */
+  writesPerMiB1: number[];
   rtt: number[];
   setup: number[];
   setupRate: number[];
-  rate?: { achieved: number; p50: number; p99: number; failed: number; skipped: number; cpuPer1k: number; idleCores: number; perAgent: string; rss: string; firstError: string };
+  rate?: {
+    achieved: number;
+    p50: number;
+    p99: number;
+    failed: number;
+    skipped: number;
+    cpuPer1k: number;
+    idleCores: number;
+    perAgent: string;
+    /** CPU ms per connection of the busier proxy process (one side). */
+    maxSideMs: number;
+    rss: string;
+    firstError: string;
+  };
+  req?: {
+    achieved: number;
+    us: number[];
+    unfinished: number;
+    /** Proxy CPU (both processes, idle subtracted) per 1000 requests/s, in cores. */
+    cpuPer1k: number;
+    idleCores: number;
+    perProc: string;
+    /** Highest VmRSS sampled during the phase, per process. */
+    rssPeak: string;
+    rssMax: number;
+  };
 }
 
-async function measureThroughput(t: Target, streams: number, bytesEach: number, opts: Options): Promise<{ mibps: number; cpuPerGiB: number }> {
-  const cpu = () => t.proxyPids().reduce((a, p) => a + cpuMs(p), 0);
+async function measureThroughput(t: Target, streams: number, bytesEach: number, opts: Options): Promise<{ mibps: number; cpuPerGiB: number; writesPerMiB: number }> {
+  const pids = t.proxyPids();
+  const cpu = () => pids.reduce((a, p) => a + cpuMs(p), 0);
+  const writes = () => pids.reduce((a, p) => a + syscallCounts(p).writes, 0);
   const c0 = cpu();
+  const w0 = writes();
   const r = await load<{ mibps: number; bytes: number }>(t.netns, { kind: 'throughput', host: t.host, port: t.port, streams, bytesEach, timeoutS: opts.timeoutS });
   const c1 = cpu();
-  return { mibps: r.mibps, cpuPerGiB: (c1 - c0) / 1000 / (r.bytes / (1024 * MiB)) };
+  return { mibps: r.mibps, cpuPerGiB: (c1 - c0) / 1000 / (r.bytes / (1024 * MiB)), writesPerMiB: (writes() - w0) / (r.bytes / MiB) };
 }
 
 async function main(): Promise<void> {
@@ -328,7 +410,21 @@ async function main(): Promise<void> {
   log(`${stamp()} cluster up --nodes 2`);
   ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
   ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');
-  ok(ctl(['apply', '-f', join(REPO, 'manifests/node-agent.yaml')]), 'apply node agent');
+  let profileDir: string | undefined;
+  if (opts.profile === 'cpu') {
+    // The manifest unchanged but for NODE_OPTIONS: both agents write a V8 CPU profile when
+    // they exit (the driver stops them before the cluster goes down).
+    profileDir = opts.profileDir ?? join(home, 'profiles');
+    mkdirSync(profileDir, { recursive: true });
+    const manifest = readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8');
+    // (--cpu-prof is not allowed in NODE_OPTIONS: the container's command carries it.)
+    const anchor = '        args: [';
+    if (!manifest.includes(anchor)) throw new Error('manifests/node-agent.yaml: no container args to put the profiled command before');
+    const command = [process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(REPO, 'dist/node-agent/main.js')];
+    const profiled = join(home, 'node-agent-profiled.yaml');
+    writeFileSync(profiled, manifest.replace(anchor, `        command: ${JSON.stringify(command)}\n${anchor}`));
+    ok(ctl(['apply', '-f', profiled]), 'apply node agent (profiled)');
+  } else ok(ctl(['apply', '-f', join(REPO, 'manifests/node-agent.yaml')]), 'apply node agent');
   const appsFile = join(home, 'bench-apps.yaml');
   writeFileSync(appsFile, apps());
   ok(ctl(['apply', '-f', appsFile]), 'apply bench pods');
@@ -375,45 +471,57 @@ async function main(): Promise<void> {
   log(`${stamp()} bm-a and bm-b enrolled: AMB-OUTPUT/AMB-PREROUTING in both pods; bp-a/bp-b have no AMB- rules`);
 
   const stunnelPids = stunnels.map((c) => c.pid!).filter(Boolean);
-  const targets: Target[] = [
+  const allTargets: Target[] = [
     { name: 'direct', netns: plainClient.netns, host: plainServer.ip, port: SINK_PORT, proxyPids: () => [] },
     { name: 'stunnel', netns: plainClient.netns, host: '127.0.0.1', port: STUNNEL_CLIENT_PORT, proxyPids: () => stunnelPids },
     { name: 'mesh', netns: meshClient.netns, host: meshServer.ip, port: SINK_PORT, proxyPids: () => [...agents().values()] },
   ];
-  const results = new Map<PathName, Result>(PATHS.map((p) => [p, { thr1: [], thrN: [], cpuPerGiB1: [], cpuPerGiBN: [], rtt: [], setup: [], setupRate: [] }]));
+  const targets = allTargets.filter((t) => opts.paths.includes(t.name));
+  const phase = (p: Phase) => opts.only.has(p);
+  const results = new Map<PathName, Result>(PATHS.map((p) => [p, { thr1: [], thrN: [], cpuPerGiB1: [], cpuPerGiBN: [], writesPerMiB1: [], rtt: [], setup: [], setupRate: [] }]));
 
   // Warm-up: JIT and heaps of the agents (and of the HBONE pool), stunnel's threads.
   for (const t of targets) {
     log(`${stamp()} warm-up ${t.name}`);
     await load(t.netns, { kind: 'latency', host: t.host, port: t.port, size: 64, iters: 500, seconds: 5, warmup: 0 });
-    await load(t.netns, { kind: 'throughput', host: t.host, port: t.port, streams: 1, bytesEach: (opts.quick ? 16 : 64) * MiB, timeoutS: opts.timeoutS });
-    await load(t.netns, { kind: 'throughput', host: t.host, port: t.port, streams: opts.streams, bytesEach: 4 * MiB, timeoutS: opts.timeoutS });
+    if (phase('throughput')) {
+      await load(t.netns, { kind: 'throughput', host: t.host, port: t.port, streams: 1, bytesEach: (opts.quick ? 16 : 64) * MiB, timeoutS: opts.timeoutS });
+      await load(t.netns, { kind: 'throughput', host: t.host, port: t.port, streams: opts.streams, bytesEach: 4 * MiB, timeoutS: opts.timeoutS });
+    }
     await load(t.netns, { kind: 'setup', host: t.host, port: t.port, size: 64, iters: 50, seconds: 5 });
   }
 
   for (let rep = 1; rep <= opts.repeat; rep++) {
     for (const t of targets) {
       const r = results.get(t.name)!;
-      const a = await measureThroughput(t, 1, opts.mb * MiB, opts);
-      const b = await measureThroughput(t, opts.streams, opts.parMb * MiB, opts);
-      r.thr1.push(a.mibps);
-      r.cpuPerGiB1.push(a.cpuPerGiB);
-      r.thrN.push(b.mibps);
-      r.cpuPerGiBN.push(b.cpuPerGiB);
-      const lat = await load<{ rtts: number[] }>(t.netns, { kind: 'latency', host: t.host, port: t.port, size: 64, iters: opts.iters, seconds: opts.seconds, warmup: 200 });
-      r.rtt.push(...lat.rtts);
-      const su = await load<{ ms: number[]; secs: number }>(t.netns, { kind: 'setup', host: t.host, port: t.port, size: 64, iters: opts.setupIters, seconds: 10 });
-      r.setup.push(...su.ms);
-      r.setupRate.push(su.ms.length / su.secs);
-      log(
-        `${stamp()} rep ${rep} ${t.name.padEnd(7)} 1 stream ${fmt(a.mibps)} MiB/s, ${opts.streams} streams ${fmt(b.mibps)} MiB/s, ` +
-          `p50 ${fmt(median(lat.rtts))} us, new conn p50 ${fmt(median(su.ms), 2)} ms`,
-      );
+      const parts: string[] = [];
+      if (phase('throughput')) {
+        const a = await measureThroughput(t, 1, opts.mb * MiB, opts);
+        const b = await measureThroughput(t, opts.streams, opts.parMb * MiB, opts);
+        r.thr1.push(a.mibps);
+        r.cpuPerGiB1.push(a.cpuPerGiB);
+        r.thrN.push(b.mibps);
+        r.cpuPerGiBN.push(b.cpuPerGiB);
+        r.writesPerMiB1.push(a.writesPerMiB);
+        parts.push(`1 stream ${fmt(a.mibps)} MiB/s, ${opts.streams} streams ${fmt(b.mibps)} MiB/s`);
+      }
+      if (phase('latency')) {
+        const lat = await load<{ rtts: number[] }>(t.netns, { kind: 'latency', host: t.host, port: t.port, size: 64, iters: opts.iters, seconds: opts.seconds, warmup: 200 });
+        r.rtt.push(...lat.rtts);
+        parts.push(`p50 ${fmt(median(lat.rtts))} us`);
+      }
+      if (phase('setup')) {
+        const su = await load<{ ms: number[]; secs: number }>(t.netns, { kind: 'setup', host: t.host, port: t.port, size: 64, iters: opts.setupIters, seconds: 10 });
+        r.setup.push(...su.ms);
+        r.setupRate.push(su.ms.length / su.secs);
+        parts.push(`new conn p50 ${fmt(median(su.ms), 2)} ms`);
+      }
+      if (parts.length) log(`${stamp()} rep ${rep} ${t.name.padEnd(7)} ${parts.join(', ')}`);
     }
   }
 
   // Fixed connection rate: proxy CPU (agents / stunnels) and RSS.
-  for (const t of targets) {
+  for (const t of phase('rate') ? targets : []) {
     const pids = t.proxyPids();
     const cpu = () => pids.reduce((a, p) => a + cpuMs(p), 0);
     const idle0 = cpu();
@@ -436,6 +544,7 @@ async function main(): Promise<void> {
     const byPid = new Map(pids.map((p) => [p, (cpuMs(p) - per0.get(p)!) / 1000 / wall]));
     const names = t.name === 'mesh' ? new Map([...agents()].map(([n, p]) => [p, `agent ${n}`])) : new Map(pids.map((p, i) => [p, i === 0 ? 'stunnel client' : 'stunnel server']));
     const perAgent = pids.map((p) => `${names.get(p) ?? p} ${fmt((byPid.get(p)! / r.achieved) * 1000, 3)}`).join(', ');
+    const maxSideMs = pids.length ? Math.max(...pids.map((p) => (byPid.get(p)! / r.achieved) * 1000)) : NaN;
     const rss = pids.map((p) => `${names.get(p) ?? p} ${fmt(memMiB(p).rss)} MiB (peak ${fmt(memMiB(p).hwm)})`).join(', ');
     results.get(t.name)!.rate = {
       achieved: r.achieved,
@@ -446,10 +555,53 @@ async function main(): Promise<void> {
       cpuPer1k: pids.length ? ((cores - idleCores) / r.achieved) * 1000 : NaN,
       idleCores,
       perAgent,
+      maxSideMs,
       rss,
       firstError: r.firstError,
     };
     log(`${stamp()} rate ${t.name}: ${fmt(r.achieved)} conn/s achieved, p50 ${fmt(median(r.ms), 2)} ms, ${r.failed} failed${r.firstError ? ` (${r.firstError})` : ''}, ${r.skipped} skipped; proxy CPU ${fmt(cores, 3)} cores (idle ${fmt(idleCores, 3)})`);
+  }
+
+  // Fixed request rate over persistent connections (as Istio's published benchmark runs it):
+  // added latency over direct, proxy CPU per 1000 requests/s, RSS during the phase.
+  const REQ_WARMUP_S = 2;
+  for (const t of phase('requests') ? targets : []) {
+    const pids = t.proxyPids();
+    const cpu = () => pids.reduce((a, p) => a + cpuMs(p), 0);
+    const idle0 = cpu();
+    await sleep(3000);
+    const idleCores = (cpu() - idle0) / 3000;
+    const per0 = new Map(pids.map((p) => [p, cpuMs(p)]));
+    const rssPeak = new Map(pids.map((p) => [p, memMiB(p).rss]));
+    const sampler = setInterval(() => {
+      for (const p of pids) rssPeak.set(p, Math.max(rssPeak.get(p)!, memMiB(p).rss));
+    }, 250);
+    const c0 = cpu();
+    const w0 = Date.now();
+    let r: { us: number[]; achieved: number; unfinished: number; secs: number };
+    try {
+      r = await load(t.netns, { kind: 'requests', host: t.host, port: t.port, size: opts.reqSize, rate: opts.reqRate, conns: opts.reqConns, seconds: opts.reqSeconds, warmupS: REQ_WARMUP_S });
+    } finally {
+      clearInterval(sampler);
+    }
+    const wall = (Date.now() - w0) / 1000;
+    const cores = (cpu() - c0) / 1000 / wall;
+    const names = t.name === 'mesh' ? new Map([...agents()].map(([n, p]) => [p, `agent ${n}`])) : new Map(pids.map((p, i) => [p, i === 0 ? 'stunnel client' : 'stunnel server']));
+    const perProc = pids.map((p) => `${names.get(p) ?? p} ${fmt((((cpuMs(p) - per0.get(p)!) / 1000 / wall - idleCores / pids.length) / opts.reqRate) * 1000, 3)}`).join(', ');
+    results.get(t.name)!.req = {
+      achieved: r.achieved,
+      us: r.us,
+      unfinished: r.unfinished,
+      cpuPer1k: pids.length ? ((cores - idleCores) / opts.reqRate) * 1000 : NaN,
+      idleCores,
+      perProc,
+      rssPeak: pids.map((p) => `${names.get(p) ?? p} ${fmt(rssPeak.get(p))} MiB`).join(', '),
+      rssMax: pids.length ? Math.max(...pids.map((p) => rssPeak.get(p)!)) : NaN,
+    };
+    log(
+      `${stamp()} requests ${t.name}: ${fmt(r.achieved)} req/s over ${opts.reqConns} connections, p50 ${fmt(median(r.us))} us, p99 ${fmt(percentile(r.us, 99))} us, ` +
+        `${r.unfinished} unfinished; proxy CPU ${fmt(cores, 3)} cores (idle ${fmt(idleCores, 3)})`,
+    );
   }
 
   // The mesh path really was HBONE with mTLS: the destination agent's access log.
@@ -488,6 +640,7 @@ async function main(): Promise<void> {
   add(`throughput, ${opts.streams} streams x ${opts.parMb} MiB (MiB/s)`, (r) => median(r.thrN));
   add('proxy CPU per GiB, 1 stream (s)', (r) => median(r.cpuPerGiB1), 2, false);
   add(`proxy CPU per GiB, ${opts.streams} streams (s)`, (r) => median(r.cpuPerGiBN), 2, false);
+  add('proxy write syscalls per MiB, 1 stream', (r) => median(r.writesPerMiB1), 1, false);
   add('latency 64 B ping-pong p50 (us)', (r) => median(r.rtt));
   add('latency 64 B ping-pong p99 (us)', (r) => percentile(r.rtt, 99));
   add('new connection + 64 B echo p50 (ms)', (r) => median(r.setup), 2);
@@ -497,18 +650,82 @@ async function main(): Promise<void> {
   add(`fixed rate ${opts.rate}/s: connection p50 (ms)`, (r) => r.rate?.p50, 2);
   add(`fixed rate ${opts.rate}/s: connection p99 (ms)`, (r) => r.rate?.p99, 2);
   add('proxy CPU per 1000 conn/s (cores)', (r) => r.rate?.cpuPer1k, 3, false);
+  const reqP = (r: Result, q: number) => (r.req ? percentile(r.req.us, q) : undefined);
+  const directReq = (q: number) => reqP(R('direct'), q);
+  const added = (r: Result, q: number) => {
+    const v = reqP(r, q);
+    const d = directReq(q);
+    return v === undefined || d === undefined ? undefined : v - d;
+  };
+  const reqLabel = `${opts.reqRate} req/s x ${opts.reqSize} B / ${opts.reqConns} conns`;
+  add(`${reqLabel}: achieved (req/s)`, (r) => r.req?.achieved);
+  for (const q of [50, 90, 99]) add(`${reqLabel}: p${q} (us)`, (r) => reqP(r, q));
+  for (const q of [50, 90, 99]) add(`${reqLabel}: added p${q} over direct (us)`, (r) => added(r, q), 1, false);
+  add(`proxy CPU per 1000 req/s (cores)`, (r) => r.req?.cpuPer1k, 3, false);
+  add(`proxy RSS peak during requests (MiB)`, (r) => r.req?.rssMax, 1, false);
   log('');
   log(table(rows));
   log('');
-  log('proxy = the two node agents (mesh) or the two stunnel processes; CPU from /proc/<pid>/stat, idle CPU subtracted for the rate phase.');
-  const m = R('mesh').rate!;
-  const s = R('stunnel').rate!;
-  log(`mesh, fixed rate ${opts.rate}/s for ${opts.rateSeconds} s: agent CPU per 1000 connections/s (cores): ${m.perAgent}; total ${fmt(m.cpuPer1k, 3)} (idle agents ${fmt(m.idleCores, 3)} cores)`);
-  log(`mesh agents' RSS after the rate phase: ${m.rss}`);
-  log(`stunnel, same phase: CPU per 1000 connections/s (cores): ${s.perAgent}; RSS ${s.rss}`);
-  log(`failures in the rate phase: direct ${R('direct').rate!.failed}, stunnel ${s.failed}, mesh ${m.failed}; skipped (256 in flight): ${PATHS.map((p) => R(p).rate!.skipped).join(' / ')}`);
+  log('proxy = the two node agents (mesh) or the two stunnel processes; CPU from /proc/<pid>/stat, idle CPU subtracted for the rate phases.');
+  const m = R('mesh');
+  const st = R('stunnel');
+  if (m.rate) log(`mesh, fixed rate ${opts.rate}/s for ${opts.rateSeconds} s: agent CPU per 1000 connections/s (cores): ${m.rate.perAgent}; total ${fmt(m.rate.cpuPer1k, 3)} (idle agents ${fmt(m.rate.idleCores, 3)} cores)`);
+  if (m.rate) log(`mesh agents' RSS after the rate phase: ${m.rate.rss}`);
+  if (st.rate) log(`stunnel, same phase: CPU per 1000 connections/s (cores): ${st.rate.perAgent}; RSS ${st.rate.rss}`);
+  if (m.rate || st.rate)
+    log(`failures in the rate phase: ${opts.paths.map((p) => `${p} ${R(p).rate?.failed ?? '-'}`).join(', ')}; skipped (256 in flight): ${opts.paths.map((p) => R(p).rate?.skipped ?? '-').join(' / ')}`);
+  if (m.req) log(`mesh, ${reqLabel} for ${opts.reqSeconds} s: CPU per 1000 req/s (cores): ${m.req.perProc}; RSS peak ${m.req.rssPeak}; ${m.req.unfinished} unfinished`);
+  if (st.req) log(`stunnel, same phase: CPU per 1000 req/s (cores): ${st.req.perProc}; RSS peak ${st.req.rssPeak}; ${st.req.unfinished} unfinished`);
   log(`mesh path check: the destination agent logged ${inboundHbone} inbound-hbone connections to ${meshServer.ip}, ${mtls} of them mTLS`);
+
+  // The issue's targets, from this run's side-by-side figures.
+  const targetRows: string[][] = [['target (issue 11)', 'measured', 'limit', '']];
+  const check = (label: string, v: number | undefined, limit: number, atLeast: boolean, digits = 2, unit = '') => {
+    const okay = v !== undefined && Number.isFinite(v) ? (atLeast ? v >= limit : v <= limit) : undefined;
+    targetRows.push([label, v !== undefined && Number.isFinite(v) ? `${fmt(v, digits)}${unit}` : '-', `${atLeast ? '>=' : '<='} ${limit}${unit}`, okay === undefined ? 'not measured' : okay ? 'MET' : 'NOT MET']);
+  };
+  const rt = (f: (r: Result) => number | undefined) => {
+    const a = f(m);
+    const b = f(st);
+    return a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+  };
+  const has = (r: Result, k: 'thr1' | 'rtt') => r[k].length > 0;
+  check('throughput 1 stream, mesh/stunnel', has(m, 'thr1') ? rt((r) => median(r.thr1)) : undefined, 0.9, true, 2, 'x');
+  check(`throughput ${opts.streams} streams, mesh/stunnel`, has(m, 'thr1') ? rt((r) => median(r.thrN)) : undefined, 1.0, true, 2, 'x');
+  check('proxy CPU per GiB 1 stream, mesh/stunnel', has(m, 'thr1') ? rt((r) => median(r.cpuPerGiB1)) : undefined, 1.3, false, 2, 'x');
+  check(`proxy CPU per GiB ${opts.streams} streams, mesh/stunnel`, has(m, 'thr1') ? rt((r) => median(r.cpuPerGiBN)) : undefined, 1.3, false, 2, 'x');
+  check('ping-pong p50, mesh/stunnel', has(m, 'rtt') ? rt((r) => median(r.rtt)) : undefined, 1.2, false, 2, 'x');
+  check('ping-pong p99, mesh/stunnel', has(m, 'rtt') ? rt((r) => percentile(r.rtt, 99)) : undefined, 1.3, false, 2, 'x');
+  check('agent CPU per new connection, busier side (ms)', m.rate?.maxSideMs, 0.25, false, 3);
+  check(`${reqLabel}: added p99 over direct (ms)`, m.req ? (added(m, 99) ?? NaN) / 1000 : undefined, 0.3, false, 3);
+  check('agent CPU per 1000 req/s, both agents (cores)', m.req?.cpuPer1k, 0.1, false, 3);
+  check('agent RSS peak during requests (MiB)', m.req?.rssMax, 100, false, 1);
+  log('');
+  log(table(targetRows));
+  if (profileDir) await summariseAgentProfiles(profileDir, log);
   log(`total time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+/** Stops both agents (SIGTERM: they exit cleanly, so V8 writes their profiles) and prints a summary of each. */
+async function summariseAgentProfiles(dir: string, log: (s: string) => void): Promise<void> {
+  const pids = agentPids();
+  for (const pid of pids.values()) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+  }
+  await until('the profiled agents to exit', () => [...pids.values()].every((p) => !existsSync(`/proc/${p}`)), 30_000).catch(() => undefined);
+  await sleep(500);
+  for (const [node, pid] of pids) {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.`));
+    if (files.length === 0) log(`\nno CPU profile of the agent on ${node} (pid ${pid}) in ${dir}`);
+    for (const f of files) {
+      log(`\nCPU profile of the agent on ${node} (pid ${pid}, ${f}):`);
+      log(formatSummary(summarise(join(dir, f), 30)));
+    }
+  }
 }
 
 main()

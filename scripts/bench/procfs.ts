@@ -20,3 +20,16 @@ export function cpuMs(pid: number | undefined): number {
     return 0;
   }
 }
+
+/** read-type and write-type syscalls of a process so far (/proc/<pid>/io syscr, syscw:
+ * read(2)/readv and write(2)/writev/sendmsg...); zeros when it is gone. */
+export function syscallCounts(pid: number | undefined): { reads: number; writes: number } {
+  if (pid === undefined) return { reads: 0, writes: 0 };
+  try {
+    const s = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const n = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0);
+    return { reads: n('syscr'), writes: n('syscw') };
+  } catch {
+    return { reads: 0, writes: 0 };
+  }
+}
