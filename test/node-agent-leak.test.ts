@@ -279,9 +279,11 @@ function packagesLoadedBy(file: string): Map<string, string> {
 }
 
 test('the_agent_process_does_not_load_the_kubernetes_client_library', () => {
-  const main = fileURLToPath(new URL('../node-agent/main.js', import.meta.url));
-  const packages = packagesLoadedBy(main);
-  assert.ok(packages.has('pino') && packages.has('prom-client'), `the walk follows the agent's imports: ${[...packages.keys()].join(', ')}`);
-  const kube = [...packages].filter(([p]) => p.startsWith('@kubernetes/'));
-  assert.deepEqual(kube, [], 'type-only imports are fine (erased); a value import loads the library into the agent');
+  // The main thread's program, and every data-path worker's (a worker loads its own modules).
+  for (const entry of ['../node-agent/main.js', '../node-agent/workers/worker.js']) {
+    const packages = packagesLoadedBy(fileURLToPath(new URL(entry, import.meta.url)));
+    assert.ok(packages.has('pino'), `the walk follows ${entry}'s imports: ${[...packages.keys()].join(', ')}`);
+    const kube = [...packages].filter(([p]) => p.startsWith('@kubernetes/'));
+    assert.deepEqual(kube, [], `${entry}: type-only imports are fine (erased); a value import loads the library`);
+  }
 });

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PeerGuard, type GuardCounters } from '../../core/hbone/guard.js';
 import { TrustBundle } from '../../core/identity/trust-bundle.js';
 import { formatSpiffeId } from '../../core/identity/spiffe.js';
-import { createLogger } from '../../core/log.js';
+import { createLogger, flushLogs } from '../../core/log.js';
 import { decisionReport } from '../observe/authz-sink.js';
 import { createCounters } from '../proxy/balancer.js';
 import { InboundEnforcer } from '../proxy/enforcer.js';
@@ -144,6 +144,8 @@ async function handle(m: ToWorker): Promise<void> {
         await Promise.all([...pods.values()].map((p) => p.listeners.close(0)));
         pods.clear();
         env.hboneGuard?.close();
+        // The pool terminates the thread next: its queued log lines go out now.
+        flushLogs();
       });
   }
 }
@@ -169,7 +171,10 @@ function crash(err: unknown): void {
   const closing = Promise.all([...pods.values()].map((p) => p.listeners.close(0).catch(() => {})));
   // One more turn after closing, for the pipes to reset their other halves.
   const settled = closing.then(() => new Promise((r) => setTimeout(r, 20)));
-  void Promise.race([settled, new Promise((r) => setTimeout(r, CRASH_CLEANUP_MS))]).finally(() => process.exit(1));
+  void Promise.race([settled, new Promise((r) => setTimeout(r, CRASH_CLEANUP_MS))]).finally(() => {
+    flushLogs();
+    process.exit(1);
+  });
 }
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
