@@ -20,6 +20,8 @@ export interface PeerGuardOptions {
   limits?: Partial<HboneLimits>;
   logger?: Logger;
   metrics?: GuardCounters;
+  /** Each penalty this guard imposes (the node agent's workers share them through it). */
+  onPenalty?: (p: Penalty) => void;
   now?: () => number;
 }
 
@@ -28,6 +30,7 @@ export class PeerGuard {
   readonly #limits: HboneLimits;
   readonly #log: Logger;
   readonly #metrics: GuardCounters | undefined;
+  readonly #onPenalty: ((p: Penalty) => void) | undefined;
   readonly #now: () => number;
   readonly #summary: RejectSummary;
   #flushTimer?: NodeJS.Timeout;
@@ -36,6 +39,7 @@ export class PeerGuard {
     const l = (this.#limits = { ...HBONE_DEFAULTS, ...opts.limits });
     this.#log = opts.logger ?? silentLogger;
     this.#metrics = opts.metrics;
+    this.#onPenalty = opts.onPenalty;
     this.#now = opts.now ?? Date.now;
     this.#summary = new RejectSummary(l.rejectLogIntervalMs);
     this.box = new PenaltyBox({
@@ -56,12 +60,18 @@ export class PeerGuard {
   record(peer: PeerKeys, event: PeerEvent): Penalty | undefined {
     const p = this.box.record(peer, event, this.#now());
     if (p) {
+      this.#onPenalty?.(p);
       this.#log.warn(
         { [p.by]: p.key, cause: event === 'earlyReset' ? 'streams reset before their answer' : 'streams opened', refusedForMs: this.#limits.peerPenaltyMs },
         `hbone: peer ${p.by} penalised (too many ${event === 'earlyReset' ? 'streams reset before their answer (rapid reset)' : 'new streams'} across connections); refusing it`,
       );
     }
     return p;
+  }
+
+  /** A penalty imposed elsewhere (another worker's guard): in force here too, not logged again. */
+  impose(p: Penalty): void {
+    this.box.impose(p, this.#now());
   }
 
   /** Whether a stream the peer reset before its answer still deserves its own record (a client that gave up, not a flood). */

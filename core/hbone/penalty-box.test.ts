@@ -75,3 +75,21 @@ test('penalty_box_memory_is_bounded_and_forgets_the_least_recently_seen_first', 
   assert.ok(box.score({ address: '10.1.0.49' }, 'newStream', 49) > 0, 'the newest is remembered');
   assert.equal(box.score({ address: '10.1.0.0' }, 'newStream', 49), 0, 'the oldest is forgotten');
 });
+
+test('penalty_box_a_penalty_imposed_by_another_box_is_in_force_there_until_its_own_end', () => {
+  const first = new PenaltyBox(RULES);
+  const other = new PenaltyBox(RULES);
+  const p = burst(first, A, 11, 0)!;
+  assert.equal(other.penalty(A, 100), undefined, 'the other box knows nothing yet');
+  other.impose(p, 100);
+  assert.deepEqual(other.penalty(A, 100), p, 'refused by the other box too, by the same key');
+  assert.equal(other.penalty({ address: '10.0.0.1' }, 4999)?.until, 5000, 'until the first box\'s end, not a new full penalty');
+  assert.equal(other.penalty(A, 5000), undefined);
+});
+
+test('penalty_box_an_expired_penalty_imposed_from_elsewhere_changes_nothing', () => {
+  const box = new PenaltyBox(RULES);
+  box.impose({ by: 'address', key: '10.0.0.1', event: 'earlyReset', until: 50 }, 100);
+  assert.equal(box.penalty(A, 100), undefined);
+  assert.equal(box.size, 0);
+});

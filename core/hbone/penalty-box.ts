@@ -78,6 +78,15 @@ export class PenaltyBox {
     return imposed;
   }
 
+  /** Puts a penalty another holder of the same budgets imposed (another data-path worker
+   * of the agent) into this box too, until its own end. */
+  impose(p: Penalty, now: number): void {
+    if (p.until <= now) return;
+    const entry = this.#touch(keyOf(p.by, p.key), now);
+    entry.penalty = { ...p };
+    entry.scores = { earlyReset: 0, newStream: 0 };
+  }
+
   /** The penalty in force against the peer (by address first), if any. */
   penalty(peer: PeerKeys, now: number): Penalty | undefined {
     for (const [by, value] of keysOf(peer)) {

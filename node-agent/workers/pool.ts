@@ -188,6 +188,7 @@ export class WorkerPool implements DataPlane {
   #received(slot: Slot, m: FromWorker): void {
     switch (m.t) {
       case 'events':
+        for (const penalty of m.penalties) for (const other of this.#slots) if (other !== slot) other.worker?.postMessage({ t: 'penalty', penalty } satisfies ToWorker);
         try {
           this.#o.onEvents(m);
         } catch (err) {

@@ -7,6 +7,7 @@
 import type { Resource } from '../../core/config/model.js';
 import type { ResourceRef } from '../../core/config/wire.js';
 import type { ConnectionRefuseReason, StreamRejectReason } from '../../core/hbone/metrics.js';
+import type { Penalty } from '../../core/hbone/penalty-box.js';
 import type { AuthzDecisionInput } from '../observe/labels.js';
 import type { EdgeObservation } from '../observe/edges.js';
 import type { PodSpec } from '../proxy/pod-listeners.js';
@@ -33,6 +34,7 @@ export type ToWorker =
   | { t: 'pod-close'; id: number; uid: string; drainMs: number; keepAccepting: boolean }
   | { t: 'stats'; id: number }
   | { t: 'crash' }
+  | { t: 'penalty'; penalty: Penalty }
   | { t: 'close'; id: number };
 
 /** A decision, reduced to what the metrics and the observed edges need. */
@@ -50,6 +52,8 @@ export interface WorkerEvents {
   ended: ConnectionRecord[];
   decisions: DecisionReport[];
   hbone: HboneCount[];
+  /** Penalties this worker's HBONE guard imposed: the pool hands them to the others. */
+  penalties: Penalty[];
 }
 
 export interface WorkerStats {

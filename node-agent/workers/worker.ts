@@ -39,7 +39,7 @@ let finished = 0;
 let pending: WorkerEvents | undefined;
 function report(): WorkerEvents {
   if (pending === undefined) {
-    pending = { t: 'events', opened: [], ended: [], decisions: [], hbone: [] };
+    pending = { t: 'events', opened: [], ended: [], decisions: [], hbone: [], penalties: [] };
     setImmediate(() => {
       const events = pending!;
       pending = undefined;
@@ -82,7 +82,9 @@ const env: DataPathEnv = {
     report().ended.push(r);
   },
   onConnectionOpen: (r: ConnectionRecord) => void report().opened.push(r),
-  hboneGuard: new PeerGuard({ logger: log, metrics: hboneCounts }),
+  // One penalty box per worker; what one imposes the pool hands to the others, so that a
+  // peer penalised on one worker is refused by every worker (and at every pod).
+  hboneGuard: new PeerGuard({ logger: log, metrics: hboneCounts, onPenalty: (p) => void report().penalties.push(p) }),
   authz,
   reusePort: true,
   logger: log,
@@ -132,6 +134,9 @@ async function handle(m: ToWorker): Promise<void> {
       });
     case 'stats':
       return reply(m.id, async () => undefined, true);
+    case 'penalty':
+      env.hboneGuard?.impose(m.penalty);
+      return;
     case 'crash':
       // As any uncaught exception would (pool.ts crash(): tests and operators).
       setImmediate(() => {

@@ -47,6 +47,7 @@ const HELP = `usage: npm run bench:memory -- [flags]
   --settle N         seconds after the churn before the last reading (default 30)
   --idle N           seconds the agents sit idle before the idle reading (default 20)
   --node-options=S   the agents' NODE_OPTIONS instead of the manifest's ("" for V8's defaults), to compare heap settings
+  --workers N        the agents' data-path worker threads (AMBIENT_WORKERS; default the manifest's: one per core)
   --keep             leave the cluster up afterwards (prints AMBIENT_HOME and the name)`;
 
 interface Options {
@@ -62,6 +63,8 @@ interface Options {
   quick: boolean;
   /** Replaces the manifest's NODE_OPTIONS for the agents; undefined keeps it. */
   nodeOptions: string | undefined;
+  /** The agents' AMBIENT_WORKERS; undefined keeps the manifest's. */
+  workers: number | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -73,6 +76,7 @@ function parseOptions(argv: string[]): Options {
     settle: { type: 'string' },
     idle: { type: 'string' },
     'node-options': { type: 'string' },
+    workers: { type: 'string' },
     keep: { type: 'boolean', default: false },
   } as const;
   const v = parseFlags(argv, extra, HELP) as Record<string, string | boolean | undefined>;
@@ -90,6 +94,7 @@ function parseOptions(argv: string[]): Options {
     keep: v['keep'] === true,
     quick: q,
     nodeOptions: s('node-options'),
+    workers: s('workers') === undefined ? undefined : num('workers', s('workers'), 1, 1, 64),
   };
 }
 
@@ -154,9 +159,14 @@ const isReady = (p: PodRow) => p.status.phase === 'Running' && !!p.status.condit
 const listPods = (ns: string, selector: string) => JSON.parse(ok(ctl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json']), 'get pods')) as PodRow[];
 const captured = (nat: string) => /-A AMB-OUTPUT .*REDIRECT --to-ports 15001/.test(nat) && /-A AMB-PREROUTING .*REDIRECT --to-ports 15006/.test(nat);
 
-/** The node-agent manifest with NODE_OPTIONS replaced (or removed for ""). */
-function agentManifest(nodeOptions: string | undefined): string {
-  const text = readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8');
+/** The node-agent manifest with AMBIENT_WORKERS set and NODE_OPTIONS replaced (or removed for ""). */
+function agentManifest(nodeOptions: string | undefined, workers: number | undefined): string {
+  let text = readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8');
+  if (workers !== undefined) {
+    const w = /^( *)- name: AMBIENT_WORKERS\n *value: .*\n/m;
+    if (!w.test(text)) throw new Error('manifests/node-agent.yaml has no AMBIENT_WORKERS entry to set');
+    text = text.replace(w, (_m, indent: string) => `${indent}- name: AMBIENT_WORKERS\n${indent}  value: "${workers}"\n`);
+  }
   if (nodeOptions === undefined) return text;
   const re = /^( *)- name: NODE_OPTIONS\n *value: .*\n/m;
   if (!re.test(text)) throw new Error('manifests/node-agent.yaml has no NODE_OPTIONS entry to replace');
@@ -339,7 +349,7 @@ async function main(): Promise<void> {
   ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
   ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');
   const agentFile = join(home, 'node-agent.yaml');
-  writeFileSync(agentFile, agentManifest(opts.nodeOptions));
+  writeFileSync(agentFile, agentManifest(opts.nodeOptions, opts.workers));
   ok(ctl(['apply', '-f', agentFile]), 'apply node agent');
   const appsFile = join(home, 'bench-apps.yaml');
   writeFileSync(appsFile, apps());
@@ -461,7 +471,7 @@ async function main(): Promise<void> {
   log('');
   log(table(rows));
   log('');
-  log(`RSS is VmRSS from /proc/<pid>/status; a phase's peak is the larger of 250 ms samples and VmHWM (reset through clear_refs at the phase's start). One agent worker each.`);
+  log(`RSS is VmRSS from /proc/<pid>/status; a phase's peak is the larger of 250 ms samples and VmHWM (reset through clear_refs at the phase's start). Data-path workers per agent: ${opts.workers ?? `the manifest's (one per core: ${os.availableParallelism()})`}.`);
   log(`File-backed RSS is mostly the node binary's pages, shared with every other node process on the machine; anonymous RSS is the agent's own.`);
   if (opts.churn < 20_000) log(`note: the issue's churn target is for 20,000 connections; this run churned ${opts.churn}.`);
   log(`total time ${((Date.now() - t0) / 1000).toFixed(0)} s`);

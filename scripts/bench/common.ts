@@ -34,6 +34,9 @@ export interface RoleConfig {
   /** hbone-out: the HboneServer's port. */
   peerPort?: number;
   limits?: Partial<HboneLimits>;
+  /** hbone-in / hbone-out: threads serving the port, each with its own SO_REUSEPORT
+   * listener (the node agent's data-path workers); default one, a plain listener. */
+  workers?: number;
 }
 
 export type ChildMessage =

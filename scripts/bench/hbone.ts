@@ -43,6 +43,7 @@ interface Options extends CommonOptions {
   profile: 'cpu' | 'perf' | undefined;
   profileDir: string | undefined;
   sweep: boolean;
+  workersCompare: boolean;
   quietWait: number;
   maxOther: number;
   retries: number;
@@ -63,6 +64,8 @@ const HELP = `usage: npm run bench -- [flags]
   --only WHAT        throughput | latency (default both)
   --limits JSON      HboneLimits overrides for both HBONE sides, e.g. '{"streamWindowBytes":1048576}'
   --sweep            afterwards, re-run HBONE with several flow-control settings
+  --workers-compare  afterwards, HBONE with 1 and with 2 threads per proxy (SO_REUSEPORT
+                     listeners, as the node agent's data-path workers), interleaved with stunnel
   --profile cpu      V8 CPU profile (--cpu-prof) of both HBONE processes, summarised
   --profile perf     \`perf record\` (on-CPU, user + kernel) of every process during the
                      measurements, summarised per process (stunnel's too)
@@ -91,6 +94,7 @@ function parseOptionsOrThrow(argv: string[]): Options {
       only: { type: 'string' },
       limits: { type: 'string' },
       sweep: { type: 'boolean', default: false },
+      'workers-compare': { type: 'boolean', default: false },
       'quiet-wait': { type: 'string' },
       'max-other': { type: 'string' },
       retries: { type: 'string' },
@@ -119,6 +123,7 @@ function parseOptionsOrThrow(argv: string[]): Options {
     profile,
     profileDir: values['profile-dir'],
     sweep: values.sweep,
+    workersCompare: values['workers-compare'],
     quietWait: num('quiet-wait', values['quiet-wait'], 10, 0, 600),
     maxOther: num('max-other', values['max-other'], 20, 0, 100),
     retries: num('retries', values.retries, 3, 0, 20),
@@ -399,8 +404,8 @@ interface PathResult {
 
 // ---------------------------------------------------------------- the run
 
-async function startHbone(pki: PkiFiles, sinkPort: number, limits: Partial<HboneLimits> | undefined, execArgv: (role: string) => string[]): Promise<BenchPath> {
-  const base = { pki, ...(limits ? { limits } : {}) };
+async function startHbone(pki: PkiFiles, sinkPort: number, limits: Partial<HboneLimits> | undefined, execArgv: (role: string) => string[], workers?: number): Promise<BenchPath> {
+  const base = { pki, ...(limits ? { limits } : {}), ...(workers !== undefined && { workers }) };
   const inbound = await startRole('hbone-in', { role: 'hbone-in', targetPort: sinkPort, ...base }, execArgv('hbone-in'));
   const outbound = await startRole('hbone-out', { role: 'hbone-out', peerPort: inbound.port, targetPort: sinkPort, ...base }, execArgv('hbone-out'));
   return { name: 'hbone', port: outbound.port, proxies: [outbound, inbound] };
@@ -650,7 +655,13 @@ async function main(): Promise<void> {
     }
   }
 
-  if (opts.sweep) await sweep(opts, pki, sink.port, paths, log);
+  if (opts.sweep) await sweep(opts, pki, sink.port, paths, log, 'HBONE limits sweep (documented `limits` of HboneServer/HboneClient, applied to both sides), interleaved with stunnel:', SWEEP);
+  if (opts.workersCompare) {
+    await sweep(opts, pki, sink.port, paths, log, 'HBONE with 1 and 2 threads per proxy (each thread its own SO_REUSEPORT listener, TLS connections and HTTP/2 sessions, as the node agent\'s data-path workers), interleaved with stunnel:', [
+      { name: 'hbone, 1 thread per proxy', limits: {}, workers: 1 },
+      { name: 'hbone, 2 threads per proxy', limits: {}, workers: 2 },
+    ]);
+  }
 }
 
 /**
@@ -658,8 +669,16 @@ async function main(): Promise<void> {
  * pairs are started first and sit idle while another is measured), so that the machine's
  * ups and downs fall on every setting alike.
  */
-async function sweep(opts: Options, pki: PkiFiles, sinkPort: number, paths: BenchPath[], log: (s: string) => void): Promise<void> {
-  log('\nHBONE limits sweep (documented `limits` of HboneServer/HboneClient, applied to both sides), interleaved with stunnel:');
+async function sweep(
+  opts: Options,
+  pki: PkiFiles,
+  sinkPort: number,
+  paths: BenchPath[],
+  log: (s: string) => void,
+  title: string,
+  settings: { name: string; limits: Partial<HboneLimits>; workers?: number }[],
+): Promise<void> {
+  log(`\n${title}`);
   const old = paths.find((p) => p.name === 'hbone');
   if (old) for (const p of old.proxies) await stopProc(p);
   interface Variant {
@@ -673,11 +692,11 @@ async function sweep(opts: Options, pki: PkiFiles, sinkPort: number, paths: Benc
   const variants: Variant[] = [];
   const stunnel = paths.find((p) => p.name === 'stunnel');
   if (stunnel) variants.push({ name: 'stunnel (reference)', path: stunnel, thr1: [], thrN: [], rtt: [] });
-  for (const v of SWEEP) {
+  for (const v of settings) {
     const entry: Variant = { name: v.name, thr1: [], thrN: [], rtt: [] };
     variants.push(entry);
     try {
-      entry.path = await startHbone(pki, sinkPort, { ...opts.limits, ...v.limits }, () => []);
+      entry.path = await startHbone(pki, sinkPort, { ...opts.limits, ...v.limits }, () => [], v.workers);
       await warmUp(entry.path, opts);
     } catch (err) {
       entry.failed = `start-up or warm-up: ${(err as Error).message}`;

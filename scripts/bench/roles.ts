@@ -7,6 +7,7 @@
 // on SIGINT/SIGTERM, or when the parent goes away (IPC disconnect), so that
 // --cpu-prof / --prof output is written and nothing outlives the benchmark.
 import net from 'node:net';
+import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { HboneServer } from '../../core/hbone/server.js';
@@ -16,6 +17,39 @@ import { TrustBundle } from '../../core/identity/trust-bundle.js';
 import { spiffeId } from '../../core/identity/spiffe.js';
 import { TRUST_DOMAIN, type ChildMessage, type ParentMessage, type RoleConfig } from './common.js';
 import { benchConnection } from './bench-server.js';
+import { listenInNetns } from '../../core/syscalls.js';
+
+/** The calling thread's own network namespace, for the syscall seam's SO_REUSEPORT listener. */
+const OWN_NETNS = '/proc/thread-self/ns/net';
+
+/**
+ * Where a proxy role accepts: a plain listener, or with `workers` > 1 one SO_REUSEPORT
+ * listener per thread on the same port (this thread picks the port, the others join it).
+ */
+async function proxyListener(cfg: RoleConfig, onConnection: (s: net.Socket) => void): Promise<number> {
+  const shared = (cfg.workers ?? 1) > 1;
+  if (!shared) return listen(net.createServer({ allowHalfOpen: true, noDelay: true }, onConnection));
+  const port = (workerData as { port?: number } | null)?.port ?? 0;
+  const server = await listenInNetns(OWN_NETNS, { host: '127.0.0.1', port, reusePort: true }, (s) => {
+    s.allowHalfOpen = true;
+    s.setNoDelay(true);
+    onConnection(s);
+  });
+  const bound = (server.address() as net.AddressInfo).port;
+  if (isMainThread) {
+    for (let i = 1; i < cfg.workers!; i++) {
+      const w = new Worker(new URL(import.meta.url), { argv: [JSON.stringify(cfg)], workerData: { port: bound } });
+      await new Promise<void>((resolve, reject) => {
+        w.once('message', () => resolve());
+        w.once('error', reject);
+      });
+      w.unref();
+    }
+  } else {
+    (await import('node:worker_threads')).parentPort?.postMessage('listening');
+  }
+  return bound;
+}
 
 function send(msg: ChildMessage): void {
   if (process.connected) process.send?.(msg);
@@ -57,6 +91,10 @@ async function main(): Promise<void> {
       });
       // Report what TLS negotiated (the same figure stunnel logs), once per connection.
       server.server.on('secureConnection', (s: TLSSocket) => send({ type: 'tls', protocol: s.getProtocol(), cipher: s.getCipher().standardName }));
+      if ((cfg.workers ?? 1) > 1) {
+        send({ type: 'ready', port: await proxyListener(cfg, (s) => server.server.emit('connection', s)) });
+        return;
+      }
       const addr = await server.listen({ port: 0, host: '127.0.0.1' });
       send({ type: 'ready', port: addr.port });
       return;
@@ -72,7 +110,7 @@ async function main(): Promise<void> {
       });
       const peer = { host: '127.0.0.1', port: cfg.peerPort! };
       const target = { host: '127.0.0.1', port: cfg.targetPort! };
-      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => {
+      const port = await proxyListener(cfg, (sock) => {
         sock.on('error', () => sock.destroy());
         client.connect({ source, peer, target }).then(
           (t) => {
@@ -88,7 +126,7 @@ async function main(): Promise<void> {
           },
         );
       });
-      send({ type: 'ready', port: await listen(server) });
+      send({ type: 'ready', port });
       return;
     }
     default:
