@@ -13,7 +13,7 @@
 // `--churn` short connections and `--settle` seconds later, with the agents' own heap
 // figures (/metrics on 15020), against the targets of the performance issue. All traffic
 // stays between network namespaces this run's cluster created; every phase is bounded.
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -21,14 +21,14 @@ import { fileURLToPath } from 'node:url';
 import { nodeNetnsName, podNetnsName } from '../../local-cluster/network/topology.js';
 import { CLUSTER_MARKER } from '../../local-cluster/processes.js';
 import { MiB } from './load.js';
-import type { LoadJob } from './mesh-load.js';
+import { podProcesses } from './pod-processes.js';
+import { agentManifest } from './agent-manifest.js';
 import { numberFlag as num, parseFlags } from './options.js';
 import { cpuMs } from './procfs.js';
 import { fmt, table } from './report.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(REPO, 'bin/ambientctl.js');
-const LOAD_JS = fileURLToPath(new URL('./mesh-load.js', import.meta.url));
 const SERVER_JS = fileURLToPath(new URL('./mesh-server.js', import.meta.url));
 const SINK_PORT = 9090;
 const WAIT_MS = 120_000;
@@ -159,20 +159,6 @@ const isReady = (p: PodRow) => p.status.phase === 'Running' && !!p.status.condit
 const listPods = (ns: string, selector: string) => JSON.parse(ok(ctl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json']), 'get pods')) as PodRow[];
 const captured = (nat: string) => /-A AMB-OUTPUT .*REDIRECT --to-ports 15001/.test(nat) && /-A AMB-PREROUTING .*REDIRECT --to-ports 15006/.test(nat);
 
-/** The node-agent manifest with AMBIENT_WORKERS set and NODE_OPTIONS replaced (or removed for ""). */
-function agentManifest(nodeOptions: string | undefined, workers: number | undefined): string {
-  let text = readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8');
-  if (workers !== undefined) {
-    const w = /^( *)- name: AMBIENT_WORKERS\n *value: .*\n/m;
-    if (!w.test(text)) throw new Error('manifests/node-agent.yaml has no AMBIENT_WORKERS entry to set');
-    text = text.replace(w, (_m, indent: string) => `${indent}- name: AMBIENT_WORKERS\n${indent}  value: "${workers}"\n`);
-  }
-  if (nodeOptions === undefined) return text;
-  const re = /^( *)- name: NODE_OPTIONS\n *value: .*\n/m;
-  if (!re.test(text)) throw new Error('manifests/node-agent.yaml has no NODE_OPTIONS entry to replace');
-  return text.replace(re, (_m, indent: string) => (nodeOptions === '' ? '' : `${indent}- name: NODE_OPTIONS\n${indent}  value: ${JSON.stringify(nodeOptions)}\n`));
-}
-
 function apps(): string {
   const docs: string[] = [];
   for (const [ns, sa] of [['mm-a', 'client'], ['mm-b', 'server']] as const) {
@@ -192,50 +178,7 @@ function apps(): string {
 
 // ---------------------------------------------------------------- processes in pod netns
 
-async function startInNetns(netns: string, argv: string[], readyText: RegExp, what: string): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let text = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    const onText = (b: Buffer) => {
-      if (text.length < 20_000) text += b.toString('utf8');
-      if (readyText.test(text)) resolve();
-    };
-    child.stdout!.on('data', onText);
-    child.stderr!.on('data', onText);
-    child.once('exit', (code, sig) => reject(new Error(`${what} exited (${code ?? sig}):\n${text.slice(-2000)}`)));
-  });
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([ready, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`${what}: not ready in 20 s:\n${text.slice(-2000)}`)), 20_000)))]).finally(() =>
-    clearTimeout(timer),
-  );
-  return child;
-}
-
-function load<T>(netns: string, job: LoadJob): Promise<T> {
-  const limitS = job.kind === 'throughput' ? job.timeoutS + 45 : job.seconds + 75;
-  return new Promise<T>((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, LOAD_JS, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      children.delete(child);
-      if (code === 0) {
-        try {
-          resolve(JSON.parse(out.trim().split('\n').at(-1)!) as T);
-        } catch (e) {
-          reject(new Error(`load ${job.kind}: bad output ${out.slice(0, 200)}: ${(e as Error).message}`));
-        }
-      } else reject(new Error(`load ${job.kind} on ${job.host}:${job.port} failed (${code ?? sig}): ${err.trim().slice(-1000)}`));
-    });
-  });
-}
+const { startInNetns, load } = podProcesses(children);
 
 // ---------------------------------------------------------------- /proc and /metrics
 
@@ -349,7 +292,7 @@ async function main(): Promise<void> {
   ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
   ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');
   const agentFile = join(home, 'node-agent.yaml');
-  writeFileSync(agentFile, agentManifest(opts.nodeOptions, opts.workers));
+  writeFileSync(agentFile, agentManifest(readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8'), { nodeOptions: opts.nodeOptions, workers: opts.workers }));
   ok(ctl(['apply', '-f', agentFile]), 'apply node agent');
   const appsFile = join(home, 'bench-apps.yaml');
   writeFileSync(appsFile, apps());

@@ -14,7 +14,7 @@
 // generator (mesh-load.ts) inside the client pod's netns, both via `ip netns exec`. All
 // traffic stays between network namespaces this run's cluster created. The paths are
 // measured interleaved within each repetition.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { nodeNetnsName, podNetnsName } from '../../local-cluster/network/topology.js';
 import { CLUSTER_MARKER } from '../../local-cluster/processes.js';
 import { MiB } from './load.js';
-import type { LoadJob } from './mesh-load.js';
+import { podProcesses } from './pod-processes.js';
+import { agentManifest } from './agent-manifest.js';
 import { commonOptions, numberFlag as num, parseFlags, type CommonOptions } from './options.js';
 import { writePki } from './pki.js';
 import { cpuMs, syscallCounts } from './procfs.js';
@@ -32,7 +33,6 @@ import { STUNNEL, stunnelVersion, writeStunnelPairConfs } from './stunnel.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(REPO, 'bin/ambientctl.js');
-const LOAD_JS = fileURLToPath(new URL('./mesh-load.js', import.meta.url));
 const SERVER_JS = fileURLToPath(new URL('./mesh-server.js', import.meta.url));
 const SINK_PORT = 9090; // captured by the pod rules (not one of 15000/15001/15006/15008/15020/15021/15053)
 const STUNNEL_SERVER_PORT = 9443;
@@ -65,6 +65,7 @@ const HELP = `usage: npm run bench:mesh -- [flags]
   --profile cpu      V8 CPU profile of both node agents (node --cpu-prof as their container command),
                      written when they stop at the end of the run and summarised
   --profile-dir DIR  keep the raw .cpuprofile files there (default: inside AMBIENT_HOME, deleted)
+  --workers N        the agents' data-path worker threads (AMBIENT_WORKERS; default the manifest's: one per core)
   --keep             leave the cluster up afterwards (prints AMBIENT_HOME and the name)`;
 
 type Phase = 'throughput' | 'latency' | 'setup' | 'rate' | 'requests';
@@ -81,6 +82,8 @@ interface Options extends CommonOptions {
   paths: PathName[];
   profile: 'cpu' | undefined;
   profileDir: string | undefined;
+  /** The agents' data-path workers (AMBIENT_WORKERS); undefined: the manifest's (one per core). */
+  workers: number | undefined;
   keep: boolean;
   quick: boolean;
 }
@@ -99,6 +102,7 @@ function parseOptions(argv: string[]): Options {
       paths: { type: 'string' },
       profile: { type: 'string' },
       'profile-dir': { type: 'string' },
+      workers: { type: 'string' },
       keep: { type: 'boolean', default: false },
     },
     HELP,
@@ -123,6 +127,7 @@ function parseOptions(argv: string[]): Options {
     paths: list('paths', values.paths, PATHS),
     profile: values.profile as 'cpu' | undefined,
     profileDir: values['profile-dir'],
+    workers: values.workers === undefined ? undefined : num('workers', values.workers, 1, 1, 64),
     keep: values.keep,
     quick: q,
   };
@@ -225,51 +230,7 @@ interface Pod {
 // ---------------------------------------------------------------- processes in pod netns
 
 /** Starts `argv` inside a network namespace; the caller waits for `readyText` on stdout/stderr. */
-async function startInNetns(netns: string, argv: string[], readyText: RegExp, what: string): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let text = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    const onText = (b: Buffer) => {
-      if (text.length < 20_000) text += b.toString('utf8');
-      if (readyText.test(text)) resolve();
-    };
-    child.stdout!.on('data', onText);
-    child.stderr!.on('data', onText);
-    child.once('exit', (code, sig) => reject(new Error(`${what} exited (${code ?? sig}):\n${text.slice(-2000)}`)));
-  });
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([ready, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`${what}: not ready in 20 s:\n${text.slice(-2000)}`)), 20_000)))]).finally(() =>
-    clearTimeout(timer),
-  );
-  return child;
-}
-
-/** Runs one load job inside the client pod's netns; resolves with its JSON result. */
-function load<T>(netns: string, job: LoadJob): Promise<T> {
-  const limitS = job.kind === 'throughput' ? job.timeoutS + 45 : job.seconds + 75;
-  return new Promise<T>((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, LOAD_JS, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      children.delete(child);
-      if (code === 0) {
-        try {
-          resolve(JSON.parse(out.trim().split('\n').at(-1)!) as T);
-        } catch (e) {
-          reject(new Error(`load ${job.kind}: bad output ${out.slice(0, 200)}: ${(e as Error).message}`));
-        }
-      } else reject(new Error(`load ${job.kind} on ${job.host}:${job.port} failed (${code ?? sig}): ${err.trim().slice(-1000)}`));
-    });
-  });
-}
+const { startInNetns, load } = podProcesses(children);
 
 // ---------------------------------------------------------------- stunnel
 
@@ -411,20 +372,21 @@ async function main(): Promise<void> {
   ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
   ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');
   let profileDir: string | undefined;
+  let manifest = agentManifest(readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8'), { workers: opts.workers });
   if (opts.profile === 'cpu') {
-    // The manifest unchanged but for NODE_OPTIONS: both agents write a V8 CPU profile when
+    // The manifest unchanged but for the command: both agents write a V8 CPU profile when
     // they exit (the driver stops them before the cluster goes down).
     profileDir = opts.profileDir ?? join(home, 'profiles');
     mkdirSync(profileDir, { recursive: true });
-    const manifest = readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8');
     // (--cpu-prof is not allowed in NODE_OPTIONS: the container's command carries it.)
     const anchor = '        args: [';
     if (!manifest.includes(anchor)) throw new Error('manifests/node-agent.yaml: no container args to put the profiled command before');
     const command = [process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(REPO, 'dist/node-agent/main.js')];
-    const profiled = join(home, 'node-agent-profiled.yaml');
-    writeFileSync(profiled, manifest.replace(anchor, `        command: ${JSON.stringify(command)}\n${anchor}`));
-    ok(ctl(['apply', '-f', profiled]), 'apply node agent (profiled)');
-  } else ok(ctl(['apply', '-f', join(REPO, 'manifests/node-agent.yaml')]), 'apply node agent');
+    manifest = manifest.replace(anchor, `        command: ${JSON.stringify(command)}\n${anchor}`);
+  }
+  const agentFile = join(home, 'node-agent.yaml');
+  writeFileSync(agentFile, manifest);
+  ok(ctl(['apply', '-f', agentFile]), 'apply node agent');
   const appsFile = join(home, 'bench-apps.yaml');
   writeFileSync(appsFile, apps());
   ok(ctl(['apply', '-f', appsFile]), 'apply bench pods');
