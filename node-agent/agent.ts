@@ -247,7 +247,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   certificates.on('error', (err, id) => log.warn({ identity: formatSpiffeId(id), err: err.message }, 'agent: certificate renewal failed; the current one is served until it expires'));
 
   // ---- start ----
-  const cleanups: Array<() => Promise<void> | void> = [];
+  // The workers (if any) are already running: a failed start must end them too.
+  const cleanups: Array<() => Promise<void> | void> = [() => dataPlane.close()];
   let servers: AgentServers;
   let cni: HandoffServer | undefined;
   const adminToken = newAdminToken();
@@ -331,7 +332,6 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       closed = true;
       clearInterval(repairTimer);
       await enrolment.close(drainMs);
-      await dataPlane.close();
       await client.close();
       certificates.close();
       for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});

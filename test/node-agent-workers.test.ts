@@ -211,7 +211,11 @@ test('a crashed data-path worker is restarted with its listeners, and the connec
   assert.ok(onOther > 0 && onOther < N, `the kernel spread the pod's connections over both workers (worker 1 has ${onOther} of ${N})`);
 
   await f.pool.crash(0);
-  await waitFor('worker 0 started again with its listeners', () => f.pool.stats().catch(() => []), (s: WorkerStats[]) => s.length === 2 && s.every((w) => w.version === 'v1'));
+  await waitFor(
+    'worker 0 started again with its pods',
+    () => f.pool.stats().catch(() => []),
+    (s: WorkerStats[]) => s.length === 2 && s.every((w) => w.active[f.wb.uid] !== undefined),
+  );
   assert.deepEqual(f.pool.restarts(), [1, 0]);
   assert.equal(await metricSum(f.metrics, 'ambient_agent_worker_restarts_total'), 1);
 
@@ -223,6 +227,26 @@ test('a crashed data-path worker is restarted with its listeners, and the connec
     results.every((r, i) => r === `again-${i}` || r.startsWith('ended')),
     `the crashed worker's connections were closed, none left hanging: ${JSON.stringify(results)}`,
   );
+
+  // A policy that arrives while worker 0 is down again: the worker that comes back serves it.
+  await f.pool.crash(0);
+  const denyNet: Policy = policy('deny-net', 'DENY', [{ from: [{ ipBlocks: [`${IP_A}/32`] }] }], { namespace: 'b' });
+  f.change('v2', resources([denyNet]));
+  await waitFor(
+    'worker 0 started again, on v2',
+    () => f.pool.stats().catch(() => []),
+    (s: WorkerStats[]) => s.length === 2 && s.every((w) => w.version === 'v2' && w.active[f.wb.uid] !== undefined),
+  );
+  assert.deepEqual(f.pool.restarts(), [2, 0]);
+  // No worker (the restarted one included) lets the denied client in.
+  for (let i = 0; i < 12; i++) {
+    const s = await dial(f, true).catch(() => undefined);
+    const got = s && (await echo(s, `denied-${i}`));
+    s?.destroy();
+    assert.notEqual(got, `denied-${i}`, `connection ${i} after the DENY reached the app`);
+  }
+  f.change('v3', [], resources([denyNet]));
+  await waitFor('every worker on v3', () => f.pool.stats(), (s: WorkerStats[]) => s.every((w) => w.version === 'v3'));
 
   // New connections succeed, and reach the restarted worker too.
   const finishedBefore = (await f.pool.stats()).map((w) => w.finished);

@@ -72,8 +72,16 @@ export async function startPodListeners(spec: PodSpec, env: DataPathEnv): Promis
   const log = (env.logger ?? silentLogger).child({ pod: `${spec.workload.namespace}/${spec.workload.name}` });
   // The config's Workload once it has the pod; until then the CNI plugin's announcement,
   // else what the pod was enrolled with.
-  const workload = () => env.getState().workloadByUid(spec.uid) ?? spec.provisional ?? spec.workload;
-  const provisional = spec.provisional && (() => (env.getState().workloadByUid(spec.uid) === undefined ? spec.provisional : undefined));
+  // (Once the config has had the pod, the announcement is over: were the pod to drop out
+  // of a later config, what it was enrolled with applies, not the announcement.)
+  let configHadIt = false;
+  const fromConfig = () => {
+    const w = env.getState().workloadByUid(spec.uid);
+    if (w !== undefined) configHadIt = true;
+    return w;
+  };
+  const workload = () => fromConfig() ?? (configHadIt ? undefined : spec.provisional) ?? spec.workload;
+  const provisional = spec.provisional && (() => (fromConfig() === undefined && !configHadIt ? spec.provisional : undefined));
   const outbounds: ProxyListener[] = [];
   const inbounds: InboundListeners[] = [];
   const hbone = new HboneClient({

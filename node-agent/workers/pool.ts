@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { Resource } from '../../core/config/model.js';
 import { ErrorCodes, MeshError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
+import type { Penalty } from '../../core/hbone/penalty-box.js';
 import type { PodSpec } from '../proxy/pod-listeners.js';
 import type { ConfigChange } from '../state/store.js';
 import type { DataPlane, PodData } from './data-plane.js';
@@ -39,6 +40,10 @@ export interface WorkerPoolOptions {
 const RESTART_DELAY_MS = { first: 100, max: 5000 } as const;
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const CLOSE_TIMEOUT_MS = 2_000;
+/** Penalties kept for restarted workers, at most (each is imposed on a peer for peerPenaltyMs). */
+const MAX_REMEMBERED_PENALTIES = 4096;
+/** A worker that stayed up this long starts from the first restart delay again. */
+const STABLE_AFTER_MS = 30_000;
 
 interface Slot {
   index: number;
@@ -47,6 +52,7 @@ interface Slot {
   active: Record<string, number>;
   restarts: number;
   delayMs: number;
+  spawnedAt: number;
 }
 
 export class WorkerPool implements DataPlane {
@@ -56,6 +62,8 @@ export class WorkerPool implements DataPlane {
   readonly #slots: Slot[] = [];
   /** Pods every worker serves, and their certificates (a restarted worker gets them all). */
   readonly #pods = new Map<string, PodSpec>();
+  /** HBONE penalties the workers imposed (a restarted worker gets those still in force). */
+  #penalties: Penalty[] = [];
   #nextId = 1;
   #closed = false;
 
@@ -65,7 +73,7 @@ export class WorkerPool implements DataPlane {
     this.#o = opts;
     this.#log = opts.logger ?? silentLogger;
     for (let index = 0; index < opts.count; index++) {
-      const slot: Slot = { index, worker: undefined, pending: new Map(), active: {}, restarts: 0, delayMs: RESTART_DELAY_MS.first };
+      const slot: Slot = { index, worker: undefined, pending: new Map(), active: {}, restarts: 0, delayMs: RESTART_DELAY_MS.first, spawnedAt: 0 };
       this.#slots.push(slot);
       this.#spawn(slot);
     }
@@ -78,7 +86,7 @@ export class WorkerPool implements DataPlane {
 
   /** Forwards a config change (after the main thread applied it). */
   configChanged(u: ConfigChange): void {
-    this.#broadcast({ t: 'config', version: u.version ?? '', upserts: u.upserts.map((r) => ({ kind: r.kind, key: r.key, body: r.body }) as Resource), removes: u.removes.map((r) => ({ kind: r.kind, key: r.key })) });
+    this.#broadcast({ t: 'config', ...(u.version !== undefined && { version: u.version }), upserts: u.upserts.map((r) => ({ kind: r.kind, key: r.key, body: r.body }) as Resource), removes: u.removes.map((r) => ({ kind: r.kind, key: r.key })) });
   }
 
   rootsChanged(pems: string[]): void {
@@ -87,7 +95,14 @@ export class WorkerPool implements DataPlane {
 
   /** A renewed certificate: onto every pod of that identity, in every worker. */
   certificate(identity: string, c: { key: string; cert: string }): void {
-    for (const [uid, spec] of this.#pods) if (spec.identity === identity) this.#pods.set(uid, { ...spec, key: c.key, cert: c.cert });
+    let changed = false;
+    for (const [uid, spec] of this.#pods) {
+      if (spec.identity !== identity || spec.cert === c.cert) continue;
+      this.#pods.set(uid, { ...spec, key: c.key, cert: c.cert });
+      changed = true;
+    }
+    // Every pod of the identity reports the same renewal: the workers hear it once.
+    if (!changed) return;
     this.#broadcast({ t: 'cert', identity, key: c.key, cert: c.cert });
   }
 
@@ -145,9 +160,22 @@ export class WorkerPool implements DataPlane {
 
   #spawn(slot: Slot): void {
     const { resources, version } = this.#o.config();
-    const init: WorkerInit = { index: slot.index, node: this.#o.node, trustDomain: this.#o.trustDomain, mark: this.#o.mark, roots: this.#o.roots(), resources, version };
+    const now = Date.now();
+    this.#penalties = this.#penalties.filter((p) => p.until > now);
+    const init: WorkerInit = {
+      index: slot.index,
+      node: this.#o.node,
+      trustDomain: this.#o.trustDomain,
+      mark: this.#o.mark,
+      roots: this.#o.roots(),
+      resources,
+      version,
+      reusePort: this.workers > 1,
+      penalties: this.#penalties,
+    };
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, stdout: false, stderr: false });
     slot.worker = worker;
+    slot.spawnedAt = now;
     slot.active = {};
     worker.on('message', (m: FromWorker) => this.#received(slot, m));
     worker.on('error', (err) => this.#log.error({ worker: slot.index, err: err.message }, 'agent: data-path worker failed'));
@@ -159,15 +187,17 @@ export class WorkerPool implements DataPlane {
           this.#log.error({ worker: slot.index, uid: spec.uid, err: err.message }, 'agent: a restarted data-path worker could not serve a pod'),
         ),
       ),
-    ).then(() => {
-      // Up and serving again: the next crash starts from the first delay.
-      if (slot.worker === worker) slot.delayMs = RESTART_DELAY_MS.first;
-    });
+    );
   }
 
   #exited(slot: Slot, worker: Worker, code: number): void {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
+    // Its connections are gone with it.
+    slot.active = {};
+    // A worker that had been up for a while starts from the first delay; one that keeps
+    // dying right away waits longer each time.
+    if (Date.now() - slot.spawnedAt >= STABLE_AFTER_MS) slot.delayMs = RESTART_DELAY_MS.first;
     for (const [id, p] of slot.pending) {
       clearTimeout(p.timer);
       p.reject(new MeshError(ErrorCodes.AGENT_WORKER_FAILED, `data-path worker ${slot.index} exited (code ${code})`));
@@ -188,7 +218,10 @@ export class WorkerPool implements DataPlane {
   #received(slot: Slot, m: FromWorker): void {
     switch (m.t) {
       case 'events':
-        for (const penalty of m.penalties) for (const other of this.#slots) if (other !== slot) other.worker?.postMessage({ t: 'penalty', penalty } satisfies ToWorker);
+        for (const penalty of m.penalties) {
+          this.#remember(penalty);
+          for (const other of this.#slots) if (other !== slot) other.worker?.postMessage({ t: 'penalty', penalty } satisfies ToWorker);
+        }
         try {
           this.#o.onEvents(m);
         } catch (err) {
@@ -207,6 +240,14 @@ export class WorkerPool implements DataPlane {
         else p.resolve(m.stats);
       }
     }
+  }
+
+  /** Keeps a penalty for workers started later; bounded (those that ended go first, then the oldest). */
+  #remember(p: Penalty): void {
+    this.#penalties.push(p);
+    if (this.#penalties.length <= MAX_REMEMBERED_PENALTIES) return;
+    const now = Date.now();
+    this.#penalties = this.#penalties.filter((x) => x.until > now).slice(-MAX_REMEMBERED_PENALTIES);
   }
 
   #request(slot: Slot, make: (id: number) => ToWorker, timeoutMs = this.#o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS): Promise<WorkerStats | undefined> {

@@ -24,6 +24,10 @@ export interface WorkerInit {
   /** The config as the main thread holds it now, and its version. */
   resources: Resource[];
   version: string;
+  /** Open the pods' listeners with SO_REUSEPORT (more than one worker). */
+  reusePort: boolean;
+  /** HBONE penalties in force now (imposed by the other workers). */
+  penalties: Penalty[];
 }
 
 export type ToWorker =

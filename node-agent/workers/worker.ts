@@ -14,7 +14,7 @@ import { decisionReport } from '../observe/authz-sink.js';
 import { createCounters } from '../proxy/balancer.js';
 import { InboundEnforcer } from '../proxy/enforcer.js';
 import { policyEngine } from '../proxy/engine.js';
-import { startPodListeners, type DataPathEnv, type PodListeners } from '../proxy/pod-listeners.js';
+import { startPodListeners, type DataPathEnv, type PodListeners, type PodSpec } from '../proxy/pod-listeners.js';
 import type { ConnectionRecord } from '../proxy/record.js';
 import { AgentState } from '../state/store.js';
 import type { FromWorker, ToWorker, WorkerEvents, WorkerInit } from './protocol.js';
@@ -30,9 +30,17 @@ const log = createLogger('node-agent').child({ worker: init.index });
 const store = new AgentState(init.node);
 store.apply({ version: init.version, upserts: init.resources, removes: [] });
 const trustBundle = new TrustBundle(init.roots);
-/** Certificates by identity (each pod's own; the main thread sends renewals). */
-const certs = new Map<string, { key: string; cert: string }>();
-const pods = new Map<string, { identity: string; listeners: PodListeners }>();
+
+/** A pod this worker serves. Its entry exists from the moment its listeners start opening,
+ * so that a close or a renewal arriving meanwhile finds it (and waits for the start). */
+interface PodEntry {
+  identity: string;
+  /** The pod's certificate now (renewals replace it, also while the listeners open). */
+  cert: { key: string; cert: string };
+  started: Promise<PodListeners>;
+  listeners?: PodListeners;
+}
+const pods = new Map<string, PodEntry>();
 let finished = 0;
 
 // ---- reports to the main thread, batched per turn ----
@@ -40,13 +48,15 @@ let pending: WorkerEvents | undefined;
 function report(): WorkerEvents {
   if (pending === undefined) {
     pending = { t: 'events', opened: [], ended: [], decisions: [], hbone: [], penalties: [] };
-    setImmediate(() => {
-      const events = pending!;
-      pending = undefined;
-      send(events);
-    });
+    setImmediate(flushReports);
   }
   return pending;
+}
+/** Sends what is batched now (also before the worker answers `close`: nothing is lost). */
+function flushReports(): void {
+  const events = pending;
+  pending = undefined;
+  if (events) send(events);
 }
 function send(m: FromWorker): void {
   port!.postMessage(m);
@@ -68,10 +78,9 @@ store.onChange((applied) => {
 });
 const env: DataPathEnv = {
   getState: () => store.snapshot(),
+  // Every pod gets its own (startPod); none is ever dialled without.
   credentials: (source) => {
-    const c = certs.get(formatSpiffeId(source));
-    if (c === undefined) throw new Error(`no certificate for ${formatSpiffeId(source)} in data-path worker ${init.index}`);
-    return c;
+    throw new Error(`no certificate for ${formatSpiffeId(source)} in data-path worker ${init.index}`);
   },
   trustBundle,
   trustDomain: init.trustDomain,
@@ -86,9 +95,13 @@ const env: DataPathEnv = {
   // peer penalised on one worker is refused by every worker (and at every pod).
   hboneGuard: new PeerGuard({ logger: log, metrics: hboneCounts, onPenalty: (p) => void report().penalties.push(p) }),
   authz,
-  reusePort: true,
+  // Only when other workers share the ports: a lone worker's listeners stay exclusive.
+  reusePort: init.reusePort,
   logger: log,
 };
+
+// Penalties in force on the other workers when this one (re)started.
+for (const p of init.penalties) env.hboneGuard?.impose(p);
 
 // Open connections by pod, sent when they change (at most once a second).
 let lastActive = '';
@@ -102,7 +115,7 @@ const activeTimer = setInterval(() => {
 
 function activeByPod(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [uid, p] of pods) out[uid] = p.listeners.active();
+  for (const [uid, p] of pods) if (p.listeners) out[uid] = p.listeners.active();
   return out;
 }
 
@@ -115,23 +128,16 @@ async function handle(m: ToWorker): Promise<void> {
       trustBundle.replace(m.pems);
       return;
     case 'cert':
-      certs.set(m.identity, { key: m.key, cert: m.cert });
-      for (const p of pods.values()) if (p.identity === m.identity) p.listeners.setCertificate(m);
+      for (const p of pods.values()) {
+        if (p.identity !== m.identity) continue;
+        p.cert = { key: m.key, cert: m.cert };
+        p.listeners?.setCertificate(p.cert);
+      }
       return;
     case 'pod-start':
-      return reply(m.id, async () => {
-        const s = m.spec;
-        certs.set(s.identity, { key: s.key, cert: s.cert });
-        await pods.get(s.uid)?.listeners.close(0);
-        pods.set(s.uid, { identity: s.identity, listeners: await startPodListeners(s, env) });
-      });
+      return reply(m.id, () => startPod(m.spec));
     case 'pod-close':
-      return reply(m.id, async () => {
-        const p = pods.get(m.uid);
-        pods.delete(m.uid);
-        await p?.listeners.close(m.drainMs, m.keepAccepting);
-        if (p && ![...pods.values()].some((o) => o.identity === p.identity)) certs.delete(p.identity);
-      });
+      return reply(m.id, () => closePod(m.uid, m.drainMs, m.keepAccepting));
     case 'stats':
       return reply(m.id, async () => undefined, true);
     case 'penalty':
@@ -146,13 +152,43 @@ async function handle(m: ToWorker): Promise<void> {
     case 'close':
       return reply(m.id, async () => {
         clearInterval(activeTimer);
-        await Promise.all([...pods.values()].map((p) => p.listeners.close(0)));
-        pods.clear();
+        await Promise.all([...pods.keys()].map((uid) => closePod(uid, 0, false)));
         env.hboneGuard?.close();
-        // The pool terminates the thread next: its queued log lines go out now.
+        // The pool terminates the thread next: the last records and log lines go out now
+        // (after one turn, for the connections just reset to be recorded).
+        await new Promise((r) => setImmediate(r));
+        flushReports();
         flushLogs();
       });
   }
+}
+
+async function startPod(spec: PodSpec): Promise<void> {
+  if (pods.has(spec.uid)) await closePod(spec.uid, 0, false);
+  // Each pod dials with its own certificate: a renewal, or another pod of the same
+  // identity leaving, never takes it away.
+  const entry: PodEntry = { identity: spec.identity, cert: { key: spec.key, cert: spec.cert }, started: undefined as unknown as Promise<PodListeners> };
+  entry.started = startPodListeners(spec, { ...env, credentials: () => entry.cert });
+  pods.set(spec.uid, entry);
+  let listeners: PodListeners;
+  try {
+    listeners = await entry.started;
+  } catch (err) {
+    if (pods.get(spec.uid) === entry) pods.delete(spec.uid);
+    throw err;
+  }
+  entry.listeners = listeners;
+  // Renewed while the listeners opened: serve the newest.
+  if (entry.cert.cert !== spec.cert) listeners.setCertificate(entry.cert);
+  // Closed while it opened (closePod waited for it): nothing more to do.
+}
+
+async function closePod(uid: string, drainMs: number, keepAccepting: boolean): Promise<void> {
+  const entry = pods.get(uid);
+  if (!entry) return;
+  pods.delete(uid);
+  const listeners = await entry.started.catch(() => undefined);
+  await listeners?.close(drainMs, keepAccepting);
 }
 
 async function reply(id: number, fn: () => Promise<void>, withStats = false): Promise<void> {
@@ -173,7 +209,7 @@ function crash(err: unknown): void {
   crashing = true;
   log.fatal({ err: (err as Error)?.stack ?? String(err) }, 'agent: data-path worker crashed; resetting its connections');
   clearInterval(activeTimer);
-  const closing = Promise.all([...pods.values()].map((p) => p.listeners.close(0).catch(() => {})));
+  const closing = Promise.all([...pods.keys()].map((uid) => closePod(uid, 0, false).catch(() => {})));
   // One more turn after closing, for the pipes to reset their other halves.
   const settled = closing.then(() => new Promise((r) => setTimeout(r, 20)));
   void Promise.race([settled, new Promise((r) => setTimeout(r, CRASH_CLEANUP_MS))]).finally(() => {
@@ -185,5 +221,10 @@ process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 
 port.on('message', (m: ToWorker) => {
+  // A crashing worker serves nothing more: requests fail (the pool starts another worker).
+  if (crashing) {
+    if ('id' in m) send({ t: 'reply', id: m.id, error: 'the worker is crashing' });
+    return;
+  }
   handle(m).catch((err: unknown) => log.error({ err: (err as Error)?.message ?? String(err), message: m.t }, 'agent: data-path worker could not apply a message'));
 });
