@@ -14,14 +14,14 @@
 // figures (/metrics on 15020), against the targets of the performance issue. All traffic
 // stays between network namespaces this run's cluster created; every phase is bounded.
 import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeNetnsName, podNetnsName } from '../../local-cluster/network/topology.js';
-import { CLUSTER_MARKER } from '../../local-cluster/processes.js';
+import { podNetnsName } from '../../local-cluster/network/topology.js';
 import { MiB } from './load.js';
 import { podProcesses } from './pod-processes.js';
+import { agentPids } from './cluster-agents.js';
 import { agentManifest } from './agent-manifest.js';
 import { numberFlag as num, parseFlags } from './options.js';
 import { cpuMs } from './procfs.js';
@@ -197,38 +197,6 @@ const split = (pid: number) => {
   return `${fmt(m.rss)} MiB (anonymous ${fmt(m.anon)}, file-backed ${fmt(m.file)})`;
 };
 
-/** The node-agent processes of this cluster, by node (cmdline dist/node-agent/main.js, environ our marker). */
-function agentPids(): Map<string, number> {
-  const byNode = new Map<string, number>();
-  const want = `${CLUSTER_MARKER}=${NAME}`;
-  const nodeOfNetns = new Map<string, string>();
-  for (const i of [1, 2]) {
-    try {
-      nodeOfNetns.set(String(statSync(`/run/netns/${nodeNetnsName(NAME, i)}`).ino), `node${i}`);
-    } catch {
-      // not there
-    }
-  }
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1');
-      if (!cmd.includes('dist/node-agent/main.js')) continue;
-      const env = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
-      if (!env.includes(want)) continue;
-      let node = env.find((e) => e.startsWith('NODE_NAME='))?.slice('NODE_NAME='.length);
-      if (!node) {
-        const ino = /\[(\d+)\]/.exec(readlinkSync(`/proc/${entry}/ns/net`))?.[1];
-        node = ino ? nodeOfNetns.get(ino) : undefined;
-      }
-      if (node) byNode.set(node, Number(entry));
-    } catch {
-      // gone, or not readable
-    }
-  }
-  return byNode;
-}
-
 /** The agent's own memory figures from its /metrics (prom-client's default metrics), in MiB. Asynchronous, so that RSS sampling goes on meanwhile. */
 async function agentHeap(node: string): Promise<string> {
   const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
@@ -318,7 +286,7 @@ async function main(): Promise<void> {
   await startInNetns(podNetnsName(NAME, server.metadata.uid), [process.execPath, SERVER_JS, String(SINK_PORT), '7200'], /ready/, 'bench server');
   log(`${stamp()} ${CLIENT_PODS} client pods on node1 and the server pod (${serverIp}) on node2 enrolled (capture rules in every pod)`);
 
-  const agents = agentPids();
+  const agents = agentPids(NAME);
   if (agents.size !== 2) throw new Error(`expected 2 node-agent processes of cluster ${NAME}, found ${JSON.stringify([...agents])}`);
   const nodes = ['node1', 'node2'];
   const pids = nodes.map((n) => agents.get(n)!);

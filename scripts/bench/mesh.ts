@@ -15,14 +15,14 @@
 // traffic stays between network namespaces this run's cluster created. The paths are
 // measured interleaved within each repetition.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeNetnsName, podNetnsName } from '../../local-cluster/network/topology.js';
-import { CLUSTER_MARKER } from '../../local-cluster/processes.js';
+import { podNetnsName } from '../../local-cluster/network/topology.js';
 import { MiB } from './load.js';
 import { podProcesses } from './pod-processes.js';
+import { agentPids } from './cluster-agents.js';
 import { agentManifest } from './agent-manifest.js';
 import { commonOptions, numberFlag as num, parseFlags, type CommonOptions } from './options.js';
 import { writePki } from './pki.js';
@@ -261,38 +261,6 @@ function memMiB(pid: number): { rss: number; hwm: number } {
   }
 }
 
-/** The node-agent processes of this cluster, by node: cmdline has dist/node-agent/main.js, environ our marker. */
-function agentPids(): Map<string, number> {
-  const byNode = new Map<string, number>();
-  const want = `${CLUSTER_MARKER}=${NAME}`;
-  const nodeOfNetns = new Map<string, string>();
-  for (const i of [1, 2]) {
-    try {
-      nodeOfNetns.set(String(statSync(`/run/netns/${nodeNetnsName(NAME, i)}`).ino), `node${i}`);
-    } catch {
-      // not there
-    }
-  }
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1');
-      if (!cmd.includes('dist/node-agent/main.js')) continue;
-      const env = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
-      if (!env.includes(want)) continue;
-      let node = env.find((e) => e.startsWith('NODE_NAME='))?.slice('NODE_NAME='.length);
-      if (!node) {
-        const ino = /\[(\d+)\]/.exec(readlinkSync(`/proc/${entry}/ns/net`))?.[1];
-        node = ino ? nodeOfNetns.get(ino) : undefined;
-      }
-      if (node) byNode.set(node, Number(entry));
-    } catch {
-      // gone, or not readable
-    }
-  }
-  return byNode;
-}
-
 // ---------------------------------------------------------------- the run
 
 interface Target {
@@ -414,7 +382,7 @@ async function main(): Promise<void> {
   await startInNetns(plainServer.netns, [process.execPath, SERVER_JS, String(SINK_PORT), '7200'], /ready/, 'bench server (plain pair)');
   const stunnels = await startStunnelPair(home, plainClient, plainServer);
 
-  const agents = () => agentPids();
+  const agents = () => agentPids(NAME);
   const initialAgents = agents();
   if (initialAgents.size !== 2) throw new Error(`expected 2 node-agent processes of cluster ${NAME}, found ${JSON.stringify([...initialAgents])}`);
   log(`${stamp()} node agents: ${[...initialAgents].map(([n, p]) => `${n} pid ${p}, RSS ${fmt(memMiB(p).rss)} MiB`).join('; ')}`);
@@ -670,7 +638,7 @@ async function main(): Promise<void> {
 
 /** Stops both agents (SIGTERM: they exit cleanly, so V8 writes their profiles) and prints a summary of each. */
 async function summariseAgentProfiles(dir: string, log: (s: string) => void): Promise<void> {
-  const pids = agentPids();
+  const pids = agentPids(NAME);
   for (const pid of pids.values()) {
     try {
       process.kill(pid, 'SIGTERM');
