@@ -93,9 +93,10 @@ export interface NodeAgentOptions {
   logger?: Logger;
   /** Where access-log lines go; default `logger`. */
   accessLogger?: Logger;
-  /** Data-path worker threads carrying the pods' connections (SO_REUSEPORT listeners in
-   * each pod); 0 (the default here; the program's default is one per core): the main
-   * thread carries them itself. */
+  /** Data-path workers carrying the pods' connections. More than one: that many worker
+   * threads with SO_REUSEPORT listeners in each pod. One (the default here; the program's
+   * default is one per core): the main thread is the one worker, with no thread to pay
+   * for in memory or in messages. */
   workers?: number;
 }
 
@@ -170,7 +171,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const mark = opts.mark ?? AGENT_MARK;
   const hboneMetrics = new HboneServerMetrics(metrics.registry);
   const dataPlane: DataPlane =
-    (opts.workers ?? 0) > 0
+    (opts.workers ?? 1) > 1
       ? new WorkerPool({
           count: opts.workers!,
           node: opts.node,
