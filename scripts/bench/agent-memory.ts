@@ -13,14 +13,15 @@
 // `--churn` short connections and `--settle` seconds later, with the agents' own heap
 // figures (/metrics on 15020), against the targets of the performance issue. All traffic
 // stays between network namespaces this run's cluster created; every phase is bounded.
-import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { podNetnsName } from '../../local-cluster/network/topology.js';
 import { MiB } from './load.js';
 import { podProcesses } from './pod-processes.js';
+import { benchCluster, captured, isReady, sleep } from './bench-cluster.js';
 import { agentPids } from './cluster-agents.js';
 import { agentManifest } from './agent-manifest.js';
 import { numberFlag as num, parseFlags } from './options.js';
@@ -100,64 +101,8 @@ function parseOptions(argv: string[]): Options {
 
 // ---------------------------------------------------------------- cluster and cleanup
 
-const home = mkdtempSync(join(os.tmpdir(), 'ambient-bench-memory-'));
-const NAME = `bmm${process.pid % 1000}`;
-const children = new Set<ChildProcess>();
-let clusterStarted = false;
-let keepCluster = false;
-
-function run(cmd: string, args: string[], timeoutMs = 60_000) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, AMBIENT_HOME: home } });
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-const ctl = (args: string[], timeoutMs = 60_000) => run(process.execPath, [BIN, '--cluster', NAME, ...args], timeoutMs);
-function ok(r: ReturnType<typeof run>, what: string): string {
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 10_000; i++) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) break;
-    await sleep(500);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-let tornDown = false;
-function teardown(): void {
-  if (tornDown) return;
-  tornDown = true;
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  children.clear();
-  if (clusterStarted && !keepCluster) {
-    const r = ctl(['cluster', 'down'], 120_000);
-    console.error(r.code === 0 ? r.stdout.trim() : `cluster down failed (exit ${r.code}): ${r.stderr.trim()}`);
-  }
-  if (keepCluster) console.error(`kept: AMBIENT_HOME=${home} cluster ${NAME}`);
-  else rmSync(home, { recursive: true, force: true });
-}
-
-process.on('exit', teardown);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    console.error(`\n${sig}: stopping the benchmark and taking the cluster down`);
-    teardown();
-    process.exit(130);
-  });
-}
-
-interface PodRow {
-  metadata: { name: string; uid: string; namespace: string };
-  status: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }> };
-}
-const isReady = (p: PodRow) => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-const listPods = (ns: string, selector: string) => JSON.parse(ok(ctl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json']), 'get pods')) as PodRow[];
-const captured = (nat: string) => /-A AMB-OUTPUT .*REDIRECT --to-ports 15001/.test(nat) && /-A AMB-PREROUTING .*REDIRECT --to-ports 15006/.test(nat);
+const cluster = benchCluster({ homePrefix: 'ambient-bench-memory-', name: `bmm${process.pid % 1000}`, waitMs: WAIT_MS });
+const { home, name: NAME, children, ctl, ok, until, listPods, teardown } = cluster;
 
 function apps(): string {
   const docs: string[] = [];
@@ -244,7 +189,7 @@ async function sampled<T>(pids: number[], work: Promise<T>): Promise<{ result: T
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  keepCluster = opts.keep;
+  cluster.state.keep = opts.keep;
   const log = (s: string) => console.log(s);
   const t0 = Date.now();
   const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s]`;
@@ -255,7 +200,7 @@ async function main(): Promise<void> {
       `${opts.streams} x ${opts.parMb} MiB; churn ${opts.churn} connections at ${opts.churnRate}/s; settle ${opts.settle} s`,
   );
 
-  clusterStarted = true;
+  cluster.state.started = true;
   log(`${stamp()} cluster up --nodes 2`);
   ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
   ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');

@@ -14,14 +14,15 @@
 // generator (mesh-load.ts) inside the client pod's netns, both via `ip netns exec`. All
 // traffic stays between network namespaces this run's cluster created. The paths are
 // measured interleaved within each repetition.
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { podNetnsName } from '../../local-cluster/network/topology.js';
 import { MiB } from './load.js';
 import { podProcesses } from './pod-processes.js';
+import { benchCluster, captured, isReady, sleep } from './bench-cluster.js';
 import { agentPids } from './cluster-agents.js';
 import { agentManifest } from './agent-manifest.js';
 import { commonOptions, numberFlag as num, parseFlags, type CommonOptions } from './options.js';
@@ -32,7 +33,6 @@ import { formatSummary, summarise } from './profile-summary.js';
 import { STUNNEL, stunnelVersion, writeStunnelPairConfs } from './stunnel.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
-const BIN = join(REPO, 'bin/ambientctl.js');
 const SERVER_JS = fileURLToPath(new URL('./mesh-server.js', import.meta.url));
 const SINK_PORT = 9090; // captured by the pod rules (not one of 15000/15001/15006/15008/15020/15021/15053)
 const STUNNEL_SERVER_PORT = 9443;
@@ -135,74 +135,14 @@ function parseOptions(argv: string[]): Options {
 
 // ---------------------------------------------------------------- cluster and cleanup
 
-const home = mkdtempSync(join(os.tmpdir(), 'ambient-bench-mesh-'));
-const NAME = `bm${process.pid % 10000}`;
-const children = new Set<ChildProcess>();
-let clusterStarted = false;
-let keepCluster = false;
-
-function run(cmd: string, args: string[], timeoutMs = 60_000) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, AMBIENT_HOME: home } });
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-const ctl = (args: string[], timeoutMs = 60_000) => run(process.execPath, [BIN, '--cluster', NAME, ...args], timeoutMs);
-function ok(r: ReturnType<typeof run>, what: string): string {
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 10_000; i++) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) break;
-    await sleep(500);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-function killChildren(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  children.clear();
-}
-
-let tornDown = false;
-function teardown(): void {
-  if (tornDown) return;
-  tornDown = true;
-  killChildren();
-  if (clusterStarted && !keepCluster) {
-    const r = ctl(['cluster', 'down'], 120_000);
-    console.error(r.code === 0 ? r.stdout.trim() : `cluster down failed (exit ${r.code}): ${r.stderr.trim()}`);
-  }
-  if (keepCluster) console.error(`kept: AMBIENT_HOME=${home} cluster ${NAME}`);
-  else rmSync(home, { recursive: true, force: true });
-}
-
-process.on('exit', teardown);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    console.error(`\n${sig}: stopping the benchmark and taking the cluster down`);
-    teardown();
-    process.exit(130);
-  });
-}
-
-interface PodRow {
-  metadata: { name: string; uid: string; namespace: string };
-  status: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }> };
-}
-const isReady = (p: PodRow) => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-const listPods = (ns: string, selector: string) => JSON.parse(ok(ctl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json']), 'get pods')) as PodRow[];
+const cluster = benchCluster({ homePrefix: 'ambient-bench-mesh-', name: `bm${process.pid % 10000}`, waitMs: WAIT_MS });
+const { home, name: NAME, children, ctl, ok, until, listPods, teardown } = cluster;
 const readyPod = (ns: string, app: string) =>
   until(`a ready ${app} pod in ${ns}`, () => {
     const ps = listPods(ns, `app=${app}`);
     return ps.length === 1 && isReady(ps[0]!) ? ps[0]! : undefined;
   });
 const natOf = (pod: string, ns: string) => ok(ctl(['exec', pod, '-n', ns, '--', 'iptables-save', '-t', 'nat']), `iptables-save in ${ns}/${pod}`);
-const captured = (nat: string) => /-A AMB-OUTPUT .*REDIRECT --to-ports 15001/.test(nat) && /-A AMB-PREROUTING .*REDIRECT --to-ports 15006/.test(nat);
 
 function apps(): string {
   const docs: string[] = [];
@@ -323,7 +263,7 @@ async function measureThroughput(t: Target, streams: number, bytesEach: number, 
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  keepCluster = opts.keep;
+  cluster.state.keep = opts.keep;
   const log = (s: string) => console.log(s);
   const t0 = Date.now();
   const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s]`;
@@ -335,7 +275,7 @@ async function main(): Promise<void> {
       `then ${opts.rate} connections/s for ${opts.rateSeconds} s per path`,
   );
 
-  clusterStarted = true;
+  cluster.state.started = true;
   log(`${stamp()} cluster up --nodes 2`);
   ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
   ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');
