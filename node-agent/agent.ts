@@ -38,7 +38,7 @@ import { EnrolmentReconciler } from './enrolment/reconciler.js';
 import { accessLogSink } from './observe/access-log.js';
 import { ObservedEdges } from './observe/edges.js';
 import { AgentMetrics } from './observe/metrics.js';
-import { InboundEnforcer } from './proxy/enforcer.js';
+import { InboundEnforcer, reevaluateOnChange } from './proxy/enforcer.js';
 import { authzDecisionSink } from './observe/authz-sink.js';
 import { policyEngine } from './proxy/engine.js';
 import { createCounters } from './proxy/balancer.js';
@@ -223,14 +223,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   store.onChange((applied) => void enrolment.configChanged(applied.state).catch(roundFailed));
   // New policies, or a workload changed: open connections are decided again with the new
   // snapshot; those now denied are closed (a log line each).
-  store.onChange((applied) => {
-    try {
-      const closed = authz.reevaluate(applied.state);
-      if (closed > 0) log.info({ closed }, 'agent: open connections closed after a policy change');
-    } catch (err) {
-      log.error({ err: (err as Error)?.message ?? String(err) }, 'agent: re-evaluating open connections failed');
-    }
-  });
+  reevaluateOnChange(store, authz, log);
 
   client.on('update', (r) => {
     metrics.configUpdate(r.rejected.length);

@@ -150,3 +150,19 @@ export function decisionMetricInput(e: DecisionEvent): AuthzDecisionInput {
   if (e.verdict.dryRun !== undefined) input.dryRun = e.verdict.dryRun;
   return input;
 }
+
+/**
+ * Wires `authz` to a config store: with each new snapshot the open connections are decided
+ * again and those now denied are closed (one log line); a failure is logged, never thrown
+ * into the store's single writer. The agent's main thread and every data-path worker use it.
+ */
+export function reevaluateOnChange(store: { onChange(listener: (applied: { state: ProxyState }) => void): void }, authz: InboundEnforcer, log: Logger): void {
+  store.onChange((applied) => {
+    try {
+      const closed = authz.reevaluate(applied.state);
+      if (closed > 0) log.info({ closed }, 'agent: open connections closed after a policy change');
+    } catch (err) {
+      log.error({ err: (err as Error)?.message ?? String(err) }, 'agent: re-evaluating open connections failed');
+    }
+  });
+}

@@ -12,7 +12,7 @@ import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import { createLogger, flushLogs } from '../../core/log.js';
 import { decisionReport } from '../observe/authz-sink.js';
 import { createCounters } from '../proxy/balancer.js';
-import { InboundEnforcer } from '../proxy/enforcer.js';
+import { InboundEnforcer, reevaluateOnChange } from '../proxy/enforcer.js';
 import { policyEngine } from '../proxy/engine.js';
 import { startPodListeners, type DataPathEnv, type PodListeners, type PodSpec } from '../proxy/pod-listeners.js';
 import type { ConnectionRecord } from '../proxy/record.js';
@@ -72,10 +72,7 @@ const authz = new InboundEnforcer({
   logger: log,
   onDecision: (e) => void report().decisions.push(decisionReport(e)),
 });
-store.onChange((applied) => {
-  const closed = authz.reevaluate(applied.state);
-  if (closed > 0) log.info({ closed }, 'agent: open connections closed after a policy change');
-});
+reevaluateOnChange(store, authz, log);
 const env: DataPathEnv = {
   getState: () => store.snapshot(),
   // Every pod gets its own (startPod); none is ever dialled without.
