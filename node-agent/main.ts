@@ -5,13 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { V1ConfigMap, V1Service } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadKubeAccess, type KubeAccess } from '../core/kube/access.js';
-import { kubeRequest } from '../core/kube/rest.js';
+import { loadKubeAccess } from '../core/kube/access.js';
+import { controllerAddress, parseHostPort, readRoots, ROOT_CONFIGMAP, untilDone } from '../core/kube/controller-discovery.js';
 import { AGENT_DEFAULTS } from '../core/limits.js';
-import { createLogger, type Logger } from '../core/log.js';
-import { MESH_PORTS } from '../core/ports.js';
+import { createLogger } from '../core/log.js';
 import { defaultAdminTokenPath } from './admin-token.js';
 import { startNodeAgent } from './agent.js';
 import { DEFAULT_CNI_SOCKET, LOCAL_CLUSTER_SOCKET_ROOT, defaultCniSocket } from './cni/socket-path.js';
@@ -19,15 +17,11 @@ import { DEFAULT_CNI_SOCKET, LOCAL_CLUSTER_SOCKET_ROOT, defaultCniSocket } from 
 // The projected token for the controller's audience (manifests/node-agent.yaml, volume
 // controller-token); the local cluster names the volume's directory in AMBIENT_VOLUME_CONTROLLER_TOKEN.
 const CONTROLLER_TOKEN = join(process.env['AMBIENT_VOLUME_CONTROLLER_TOKEN'] ?? '/var/run/secrets/ambient.dev/controller', 'token');
-const ROOT_CONFIGMAP = 'ambient-ca-root';
-const ROOT_KEY = 'root-cert.pem';
 
 function hostPort(v: string): { host: string; port: number } {
-  const i = v.lastIndexOf(':');
-  const host = i > 0 ? v.slice(0, i).replace(/^\[|\]$/g, '') : '';
-  const port = Number(v.slice(i + 1));
-  if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`${JSON.stringify(v)} is not host:port`);
-  return { host, port };
+  const hp = parseHostPort(v);
+  if (!hp) throw new InvalidArgumentError(`${JSON.stringify(v)} is not host:port`);
+  return hp;
 }
 
 interface Flags {
@@ -105,8 +99,8 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   try {
-    const roots = o.rootsFile ? [await readFile(o.rootsFile, 'utf8')] : [await untilDone(() => readRoots(api, o.controllerNamespace), 'the mesh roots', log, abort.signal)];
-    const address = o.controllerAddress ?? (await untilDone(() => controllerAddress(api, o.controllerNamespace, o.controllerService), 'the controller Service', log, abort.signal));
+    const roots = o.rootsFile ? [await readFile(o.rootsFile, 'utf8')] : [await untilDone(() => readRoots(api, o.controllerNamespace), 'the mesh roots', log, abort.signal, AGENT_DEFAULTS.rootsRetryMs)];
+    const address = o.controllerAddress ?? (await untilDone(() => controllerAddress(api, o.controllerNamespace, o.controllerService), 'the controller Service', log, abort.signal, AGENT_DEFAULTS.rootsRetryMs));
     if (stopping) return;
     agent = await startNodeAgent({
       node,
@@ -133,35 +127,6 @@ async function main(argv: string[]): Promise<void> {
     log.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, 'node-agent: failed to start');
     process.stderr.write(`ambient-node-agent: ${(err as Error).message}\n`);
     process.exit(1);
-  }
-}
-
-async function readRoots(api: KubeAccess, namespace: string): Promise<string> {
-  const cm = await kubeRequest<V1ConfigMap>(api, 'GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${ROOT_CONFIGMAP}`);
-  const pem = cm.data?.[ROOT_KEY];
-  if (!pem) throw new Error(`ConfigMap ${namespace}/${ROOT_CONFIGMAP} has no ${ROOT_KEY}`);
-  return pem;
-}
-
-async function controllerAddress(api: KubeAccess, namespace: string, name: string): Promise<{ host: string; port: number }> {
-  const svc = await kubeRequest<V1Service>(api, 'GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`);
-  const ip = svc.spec?.clusterIP;
-  if (!ip || ip === 'None') throw new Error(`Service ${namespace}/${name} has no cluster IP`);
-  const port = svc.spec?.ports?.find((p) => p.port === MESH_PORTS.controller || p.name === 'xds')?.port ?? MESH_PORTS.controller;
-  return { host: ip, port };
-}
-
-/** Retries `fn` until it succeeds: the agent may start before the controller has published anything. */
-async function untilDone<T>(fn: () => Promise<T>, what: string, log: Logger, signal: AbortSignal): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (signal.aborted) throw err;
-      const msg = (err as { body?: string }).body ? String((err as { body?: string }).body).slice(0, 200) : (err as Error).message;
-      log.warn({ attempt, err: msg }, `node-agent: waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, AGENT_DEFAULTS.rootsRetryMs));
-    }
   }
 }
 
