@@ -221,10 +221,26 @@ test('query_values_are_form_decoded', () => {
   assert.equal(q.get(''), 'empty');
 });
 
-test('method_match_is_exact_upper_case', () => {
+test('method_match_is_exact_and_case_sensitive', () => {
   const routes = [route('r', [rule('echo-v1', [{ method: 'POST' }])])];
   assert.equal(backendOf(routes, req('/', {}, 'POST')), 'echo-v1');
   assert.equal(backendOf(routes, req('/', {}, 'GET')), 404);
+  assert.equal(backendOf(routes, req('/', {}, 'post')), 404);
+});
+
+test('host_header_match_falls_back_to_the_request_host', () => {
+  const routes = [route('r', [rule('echo-v1', [{ headers: [hdr('Host', 'echo')] }])])];
+  assert.equal(backendOf(routes, req('/')), 'echo-v1'); // req() sets host 'echo', no host header
+  assert.equal(backendOf(routes, { ...req('/'), headers: { host: 'other' } }), 404);
+});
+
+test('rule_without_matches_matches_every_request', () => {
+  const routes = [route('r', [{ ...rule('echo-v1'), matches: [] }])];
+  const sel = selectRoute(routes, target('echo'), req('/any/path?x=1', {}, 'DELETE'))!;
+  assert.equal(sel.matchIndex, 0);
+  assert.equal(matchedPrefix(sel.match), '/');
+  const grpc = [route('g', [{ ...grpcRule('echo-v1'), matches: [] }], { routeKind: 'GRPCRoute' })];
+  assert.equal(backendOf(grpc, grpcReq('a.B', 'C')), 'echo-v1');
 });
 
 // ---------------------------------------------------------------- precedence

@@ -21,7 +21,7 @@ import type {
 import { parseGrpcPath } from './grpc-status.js';
 
 export interface RouteRequest {
-  /** Upper case. */
+  /** As received (upper case for the standard methods; compared case-sensitively). */
   method: string;
   /** As received (the request target's origin form), may include `?query`. Matched as
    * is: no percent-decoding, no dot-segment removal (the data path normalises, if it
@@ -56,6 +56,8 @@ export type RouteSelection = {
 
 /** The path match a match entry without `path` means (HTTPRouteMatch.path default). */
 const DEFAULT_PATH: PathMatch = Object.freeze({ type: 'PathPrefix', value: '/' }) as PathMatch;
+/** A match entry with no conditions. */
+const MATCH_ALL: RouteMatch = Object.freeze({}) as RouteMatch;
 
 /** Whether one of the route's accepted parents is this Service, on this port when the
  * parentRef names a port (GEP-1294 "Ports": no port = every port of the Service). */
@@ -141,7 +143,10 @@ export function matchRoutes(routes: readonly Route[], req: RouteRequest): RouteS
     const created = createdMillis(route.created);
     const fullName = `${route.namespace}/${route.name}`;
     route.rules.forEach((rule, ruleIndex) => {
-      rule.matches.forEach((match, matchIndex) => {
+      // No matches: every request (the HTTPRoute default `PathPrefix /`, GRPCRoute's
+      // "MUST match every gRPC request"); the controller fills it in, this is a fallback.
+      const matches = rule.matches.length > 0 ? rule.matches : [MATCH_ALL];
+      matches.forEach((match, matchIndex) => {
         const score = grpc ? grpcScore(match, ctx) : httpScore(match, ctx);
         if (score === undefined) return;
         const c: Candidate = { route, rule, ruleIndex, match, matchIndex, score, created, fullName };
@@ -205,7 +210,8 @@ function httpScore(m: RouteMatch, req: RequestView): number[] | undefined {
   } else {
     return undefined; // an unknown type matches nothing (fail closed)
   }
-  if (m.method !== undefined && m.method.toUpperCase() !== req.method.toUpperCase()) return undefined;
+  // Methods are case-sensitive (RFC 9110 §9.1); the specification writes them upper case.
+  if (m.method !== undefined && m.method !== req.method) return undefined;
   const headers = firstByName(m.headers, true);
   if (!headers.every((h) => valueMatches(h, req.header(h.name)))) return undefined;
   const params = firstByName(m.queryParams, false);
@@ -365,8 +371,11 @@ class RequestView {
    * §5.3 says it is equivalent to (HTTPHeaderMatch.name leaves repeated headers to
    * implementations and points at that RFC). */
   header(name: string): string | undefined {
-    const v = this.req.headers[name.toLowerCase()];
-    if (v === undefined) return undefined;
+    const lower = name.toLowerCase();
+    const v = this.req.headers[lower];
+    // GEP-1294 points users who want to route by host at a header match on `Host`:
+    // the request's host stands in when the caller keeps it out of `headers`.
+    if (v === undefined) return lower === 'host' && this.req.host !== '' ? this.req.host : undefined;
     if (typeof v === 'string') return v;
     return v.length === 0 ? undefined : v.join(', ');
   }
