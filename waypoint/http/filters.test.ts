@@ -11,6 +11,7 @@ import {
   applyFilters,
   applyHeaderModifier,
   applyRuleAndBackendFilters,
+  hostWithoutPort,
   modifyPath,
   redirectResponse,
   replacePrefix,
@@ -525,4 +526,18 @@ test('no_filters_forward_the_request_unchanged', () => {
   const r = freq('/a?b=c', { x: '1' });
   const o = applyFilters([], r, '/', never);
   assert.deepEqual(forwarded(o), r);
+});
+
+test('host_without_port_handles_names_ipv4_and_ipv6', () => {
+  assert.equal(hostWithoutPort('echo:8080'), 'echo');
+  assert.equal(hostWithoutPort('echo'), 'echo');
+  assert.equal(hostWithoutPort('10.0.0.1:80'), '10.0.0.1');
+  assert.equal(hostWithoutPort('[fd00::1]:80'), 'fd00::1');
+  assert.equal(hostWithoutPort('[fd00::1]'), 'fd00::1');
+  assert.equal(hostWithoutPort('fd00::1'), 'fd00::1');
+});
+
+test('redirect_drops_the_port_of_the_request_authority', () => {
+  assert.equal(loc(redirect({}), '/p', '/', { authority: 'echo:80' }).location, 'http://echo/p');
+  assert.equal(loc(redirect({ port: 8083 }), '/p', '/', { authority: '[fd00::1]:80' }).location, 'http://[fd00::1]:8083/p');
 });

@@ -20,7 +20,9 @@ export type HeaderMap = Record<string, string | string[]>;
 /** The request as the filters see and change it. */
 export interface FilterRequest {
   scheme: 'http' | 'https';
-  /** Host/:authority without port. Kept out of `headers`: the data path writes it as
+  /** Host/:authority as received, port included when the client sent one: it is
+   * forwarded unmodified unless a filter changes it (HTTPRouteSpec.hostnames: "MUST
+   * forward this header unmodified"). Kept out of `headers`: the data path writes it as
    * Host (HTTP/1.1) or :authority (HTTP/2). */
   authority: string;
   /** The Service port the client addressed: the "listener port" of
@@ -185,11 +187,23 @@ export function redirectResponse(
   if (!REDIRECT_STATUSES.has(filter.statusCode)) return undefined;
   const scheme = filter.scheme ?? req.scheme;
   const port = filter.port ?? (filter.scheme !== undefined ? WELL_KNOWN_PORT[filter.scheme] : req.port);
-  const host = filter.hostname ?? req.authority;
+  const host = filter.hostname ?? hostWithoutPort(req.authority);
   const path = filter.path !== undefined ? modifyPath(req.path, filter.path, matchedPrefix) : req.path;
   if (path === undefined) return undefined;
   const portPart = port === WELL_KNOWN_PORT[scheme] ? '' : `:${port}`;
   return { status: filter.statusCode, location: `${scheme}://${urlHost(host)}${portPart}${path}` };
+}
+
+/** `host:port` → `host`, `[v6]:port` and `[v6]` → `v6`; a bare IPv6 literal (more than
+ * one `:`) has no port. */
+export function hostWithoutPort(authority: string): string {
+  if (authority.startsWith('[')) {
+    const end = authority.indexOf(']');
+    return end > 0 ? authority.slice(1, end) : authority;
+  }
+  const colon = authority.indexOf(':');
+  if (colon < 0 || authority.indexOf(':', colon + 1) >= 0) return authority;
+  return authority.slice(0, colon);
 }
 
 /** An IPv6 literal in a URL is bracketed. */

@@ -161,6 +161,18 @@ test('consumer_route_plans_only_for_its_namespace_clients', () => {
 test('filter_request_leaves_host_out_and_copies_arrays', () => {
   const cookies = ['a=1', 'b=2'];
   const fr = filterRequestOf({ ...req('/p'), headers: { Host: 'echo:80', cookie: cookies } }, TARGET);
-  assert.deepEqual(fr, { scheme: 'http', authority: 'echo', port: 80, path: '/p', headers: { cookie: ['a=1', 'b=2'] } });
+  assert.deepEqual(fr, { scheme: 'http', authority: 'echo:80', port: 80, path: '/p', headers: { cookie: ['a=1', 'b=2'] } });
   assert.notEqual(fr.headers.cookie, cookies);
+});
+
+test('host_header_is_forwarded_unmodified_with_its_port', () => {
+  const r = route([rule('/', [be('v1')])]);
+  const p = kind(planRoute([r], TARGET, { ...req('/'), host: 'echo', headers: { host: 'Echo:8080' } }, () => 0), 'forward');
+  assert.equal(p.request.authority, 'Echo:8080');
+});
+
+test('redirect_uses_the_host_without_the_port_the_client_sent', () => {
+  const r = route([rule('/', [], [{ type: 'RequestRedirect', port: 8083, statusCode: 302 }])]);
+  const p = kind(planRoute([r], TARGET, { ...req('/a?b=1'), headers: { host: 'echo:80' } }, never), 'redirect');
+  assert.equal(p.location, 'http://echo:8083/a?b=1');
 });

@@ -87,17 +87,23 @@ function reject(status: 404 | 500, reason: string, selection: RouteSelection | u
   return { kind: 'reject', status, grpcStatus, reason, ...(selection !== undefined ? { selection } : {}) };
 }
 
-/** The filters' view of the request: its headers without `host` (the authority is
- * carried apart), arrays copied so filters never alias the caller's. */
+/** The filters' view of the request: the authority is the Host header as received (with
+ * its port, to forward it unmodified), else the request's host; headers without `host`,
+ * arrays copied so filters never alias the caller's. */
 export function filterRequestOf(req: PlanRequest, target: RouteTarget): FilterRequest {
   const headers: HeaderMap = {};
+  let authority = req.host;
   for (const [name, v] of Object.entries(req.headers)) {
     if (v === undefined) continue;
     const n = name.toLowerCase();
-    if (n === 'host') continue;
+    if (n === 'host') {
+      const h = typeof v === 'string' ? v : v[0];
+      if (h !== undefined && h !== '') authority = h;
+      continue;
+    }
     const prev = headers[n];
     const vals = typeof v === 'string' ? [v] : [...v];
     headers[n] = prev === undefined ? (typeof v === 'string' ? v : vals) : [...(typeof prev === 'string' ? [prev] : prev), ...vals];
   }
-  return { scheme: req.scheme ?? 'http', authority: req.host, port: target.port, path: req.path, headers };
+  return { scheme: req.scheme ?? 'http', authority, port: target.port, path: req.path, headers };
 }
