@@ -541,3 +541,22 @@ test('redirect_drops_the_port_of_the_request_authority', () => {
   assert.equal(loc(redirect({}), '/p', '/', { authority: 'echo:80' }).location, 'http://echo/p');
   assert.equal(loc(redirect({ port: 8083 }), '/p', '/', { authority: '[fd00::1]:80' }).location, 'http://[fd00::1]:8083/p');
 });
+
+test('framing_headers_cannot_be_modified', () => {
+  const input = { 'content-length': '5', 'transfer-encoding': 'chunked', connection: 'keep-alive' };
+  const out = applyHeaderModifier(input, {
+    set: [{ name: 'Content-Length', value: '0' }],
+    add: [{ name: 'Transfer-Encoding', value: 'gzip' }],
+    remove: ['connection', 'Upgrade'],
+  });
+  assert.deepEqual(out, input);
+});
+
+test('header_values_with_line_breaks_are_dropped', () => {
+  const out = applyHeaderModifier({}, { set: [{ name: 'x', value: 'a\r\nx-evil: 1' }], add: [{ name: 'y', value: 'b\n' }, { name: 'z', value: 'ok' }] });
+  assert.deepEqual(out, { z: 'ok' });
+});
+
+test('header_names_that_are_not_tokens_are_ignored', () => {
+  assert.deepEqual(applyHeaderModifier({}, { set: [{ name: 'bad name', value: '1' }, { name: 'x:y', value: '2' }, { name: 'ok-name', value: '3' }] }), { 'ok-name': '3' });
+});

@@ -59,7 +59,10 @@ const NEVER_FOLDED = new Set(['set-cookie']);
  * `add` folds into one value joined with `,` (the specification's example
  * `my-header: foo,bar,baz`, and what the conformance suite expects), except
  * `set-cookie`, which is appended as a separate line.
- * Names that are not header names (empty, HTTP/2 pseudo-headers `:x`) are ignored.
+ * Ignored: entries whose name is not a header name (empty, HTTP/2 pseudo-headers
+ * `:path`), names in PROTECTED_HEADERS (message and connection framing), values with
+ * CR, LF or NUL. The controller validates these; this keeps a bad value from reaching
+ * the wire if one slips through.
  */
 export function applyHeaderModifier(
   headers: Readonly<Record<string, string | readonly string[] | undefined>>,
@@ -90,15 +93,40 @@ function asList(v: string | string[]): string[] {
   return typeof v === 'string' ? [v] : v;
 }
 
+/** RFC 9110 §5.1 field-name: a token. Excludes HTTP/2 pseudo-headers (`:path`). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Headers a filter never touches: they frame the message or the connection (RFC 9112
+ * §6, RFC 9110 §7.6.1), and changing them would let a route desynchronise the
+ * waypoint's pooled connection to a backend that other clients' requests share. The
+ * data path owns them.
+ */
+export const PROTECTED_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'content-length',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
 function isHeaderName(name: unknown): name is string {
-  return typeof name === 'string' && name !== '' && !name.startsWith(':');
+  return typeof name === 'string' && TOKEN.test(name) && !PROTECTED_HEADERS.has(name.toLowerCase());
+}
+
+/** A value that could end the header line (CR, LF) or the string (NUL) is dropped. */
+function isHeaderValue(value: unknown): value is string {
+  return typeof value === 'string' && !/[\r\n\0]/.test(value);
 }
 
 function firstOfEachName(list: readonly { name: string; value: string }[] | undefined): { name: string; value: string }[] {
   const seen = new Set<string>();
   const out: { name: string; value: string }[] = [];
   for (const h of list ?? []) {
-    if (!isHeaderName(h.name) || typeof h.value !== 'string') continue;
+    if (!isHeaderName(h.name) || !isHeaderValue(h.value)) continue;
     const name = h.name.toLowerCase();
     if (seen.has(name)) continue;
     seen.add(name);
