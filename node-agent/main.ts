@@ -14,6 +14,8 @@ import { createLogger, type Logger } from '../core/log.js';
 import { MESH_PORTS } from '../core/ports.js';
 import { defaultAdminTokenPath } from './admin-token.js';
 import { startNodeAgent } from './agent.js';
+import { tracingConfigFromEnv } from '../core/trace/config.js';
+import { createTracer } from '../core/trace/tracer.js';
 import { DEFAULT_CNI_SOCKET, LOCAL_CLUSTER_SOCKET_ROOT, defaultCniSocket } from './cni/socket-path.js';
 
 // The projected token for the controller's audience (manifests/node-agent.yaml, volume
@@ -108,6 +110,9 @@ async function main(argv: string[]): Promise<void> {
     const roots = o.rootsFile ? [await readFile(o.rootsFile, 'utf8')] : [await untilDone(() => readRoots(api, o.controllerNamespace), 'the mesh roots', log, abort.signal)];
     const address = o.controllerAddress ?? (await untilDone(() => controllerAddress(api, o.controllerNamespace, o.controllerService), 'the controller Service', log, abort.signal));
     if (stopping) return;
+    // Connection spans when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (docs/observability.md);
+    // the SDK is loaded only then.
+    const tracer = await createTracer(tracingConfigFromEnv(process.env), { serviceName: 'ambient-node-agent', resource: { 'k8s.node.name': node }, logger: log });
     agent = await startNodeAgent({
       node,
       trustDomain: o.trustDomain,
@@ -126,6 +131,7 @@ async function main(argv: string[]): Promise<void> {
       clusterDomain: o.clusterDomain,
       workers,
       logger: log,
+      tracer,
     });
     log.info({ node, controller: address, workers }, 'node-agent: started');
   } catch (err) {
