@@ -249,6 +249,9 @@ export function accessLogFields(r: ConnectionRecord, state: ProxyState): Record<
     duration_ms: r.durationMs,
     mtls: r.mtls,
     error: r.error,
+    // The HBONE CONNECT's trace id: the same in both agents' lines and the waypoint's
+    // request lines (docs/observability.md).
+    trace_id: r.traceparent?.slice(3, 35),
     // The authorization decision (inbound): the enforced one, and what the dry-run
     // policies would have decided when one applies.
     'authz.decision': r.authz?.decision,
