@@ -36,6 +36,7 @@ import type { AgentDump, AuthzEdgesDump, EnrolledPodStatus } from './dump.js';
 import { kubeNewPodReader, newPodJudge } from './enrolment/new-pod.js';
 import { EnrolmentReconciler } from './enrolment/reconciler.js';
 import { accessLogSink } from './observe/access-log.js';
+import type { Tracer } from '../core/trace/tracer.js';
 import { ObservedEdges } from './observe/edges.js';
 import { AgentMetrics } from './observe/metrics.js';
 import { InboundEnforcer, reevaluateOnChange } from './proxy/enforcer.js';
@@ -93,6 +94,9 @@ export interface NodeAgentOptions {
   logger?: Logger;
   /** Where access-log lines go; default `logger`. */
   accessLogger?: Logger;
+  /** One span per connection goes here (observe/connection-span.ts); default none. The
+   * agent shuts it down (flushing queued spans) when it closes. */
+  tracer?: Tracer;
   /** Data-path workers carrying the pods' connections. More than one: that many worker
    * threads with SO_REUSEPORT listeners in each pod. One (the default here; the program's
    * default is one per core): the main thread is the one worker, with no thread to pay
@@ -160,7 +164,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     certificates: () => certificates.list().map((c) => ({ identity: formatSpiffeId(c.identity), notAfter: c.notAfter })),
     activeConnections: () => reconciler?.activeConnections() ?? 0,
   });
-  const onConnectionEnd = accessLogSink(opts.accessLogger ?? log, state, metrics);
+  const onConnectionEnd = accessLogSink(opts.accessLogger ?? log, state, metrics, opts.tracer);
   const edges = new ObservedEdges(AGENT_DEFAULTS.maxObservedEdges);
   const authz = new InboundEnforcer({
     engine: policyEngine,
@@ -242,7 +246,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
 
   // ---- start ----
   // The workers (if any) are already running: a failed start must end them too.
-  const cleanups: Array<() => Promise<void> | void> = [() => dataPlane.close()];
+  const cleanups: Array<() => Promise<void> | void> = [() => opts.tracer?.shutdown(), () => dataPlane.close()];
   let servers: AgentServers;
   let cni: HandoffServer | undefined;
   const adminToken = newAdminToken();

@@ -12,6 +12,8 @@ import { AGENT_DEFAULTS } from '../core/limits.js';
 import { createLogger } from '../core/log.js';
 import { defaultAdminTokenPath } from './admin-token.js';
 import { startNodeAgent } from './agent.js';
+import { tracingConfigFromEnv } from '../core/trace/config.js';
+import { createTracer } from '../core/trace/tracer.js';
 import { DEFAULT_CNI_SOCKET, LOCAL_CLUSTER_SOCKET_ROOT, defaultCniSocket } from './cni/socket-path.js';
 
 // The projected token for the controller's audience (manifests/node-agent.yaml, volume
@@ -102,6 +104,9 @@ async function main(argv: string[]): Promise<void> {
     const roots = o.rootsFile ? [await readFile(o.rootsFile, 'utf8')] : [await untilDone(() => readRoots(api, o.controllerNamespace), 'the mesh roots', log, abort.signal, AGENT_DEFAULTS.rootsRetryMs)];
     const address = o.controllerAddress ?? (await untilDone(() => controllerAddress(api, o.controllerNamespace, o.controllerService), 'the controller Service', log, abort.signal, AGENT_DEFAULTS.rootsRetryMs));
     if (stopping) return;
+    // Connection spans when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (docs/observability.md);
+    // the SDK is loaded only then.
+    const tracer = await createTracer(tracingConfigFromEnv(process.env), { serviceName: 'ambient-node-agent', resource: { 'k8s.node.name': node }, logger: log });
     agent = await startNodeAgent({
       node,
       trustDomain: o.trustDomain,
@@ -120,6 +125,7 @@ async function main(argv: string[]): Promise<void> {
       clusterDomain: o.clusterDomain,
       workers,
       logger: log,
+      tracer,
     });
     log.info({ node, controller: address, workers }, 'node-agent: started');
   } catch (err) {

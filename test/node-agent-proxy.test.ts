@@ -214,6 +214,10 @@ test('node_agent_proxy_between_two_pods', { timeout: TEST_TIMEOUT_MS }, async (t
     assert.deepEqual(dst.upstream, { ip: IP_B, port: APP_PORT });
     assert.equal(dst.bytesSent, payload.length);
     assert.equal(dst.bytesReceived, payload.length);
+    // Both records carry the CONNECT's trace context: the one the source sent is the one
+    // the destination received (the connection spans and log lines share its trace id).
+    assert.match(src.traceparent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    assert.equal(dst.traceparent, src.traceparent);
 
     // Each side reported the connection opened once, before any byte, with the identities.
     assert.equal(f.opensA.length, 1);

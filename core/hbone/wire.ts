@@ -1,7 +1,7 @@
 // The pure parts of HBONE's wire format: the CONNECT `:authority`, and the headers that
 // travel with it (`forwarded` per RFC 7239, W3C `traceparent` and `baggage`).
 import { isIP } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { newSpanId, newTraceId } from '../trace/ids.js';
 
 export interface SocketAddress {
   host: string;
@@ -57,24 +57,9 @@ export function parseTraceparent(value: string | undefined): string | undefined 
   return value.trim();
 }
 
-/** Random bytes for trace and span ids, drawn from one pool refilled every
- * TRACE_ID_POOL_BYTES / 24 ids instead of a CSPRNG call (and two Buffers) per tunnel. */
-const TRACE_ID_POOL_BYTES = 24 * 256;
-let idPool = Buffer.alloc(0);
-let idPoolAt = 0;
-function randomHex(bytes: number): string {
-  if (idPoolAt + bytes > idPool.length) {
-    idPool = randomBytes(TRACE_ID_POOL_BYTES);
-    idPoolAt = 0;
-  }
-  const hex = idPool.toString('hex', idPoolAt, idPoolAt + bytes);
-  idPoolAt += bytes;
-  return hex;
-}
-
 /** A new root trace context, sampled. */
 export function newTraceparent(): string {
-  return `00-${randomHex(16)}-${randomHex(8)}-01`;
+  return `00-${newTraceId()}-${newSpanId()}-01`;
 }
 
 /** A child span of `parent`: same trace id and flags, new span id. */
@@ -82,7 +67,7 @@ export function childTraceparent(parent: string | undefined): string {
   const valid = parseTraceparent(parent);
   if (!valid) return newTraceparent();
   const [, traceId, , flags] = TRACEPARENT.exec(valid)!;
-  return `00-${traceId}-${randomHex(8)}-${flags}`;
+  return `00-${traceId}-${newSpanId()}-${flags}`;
 }
 
 /** W3C baggage: `k=v,k2=v2`, values percent-encoded. */

@@ -308,3 +308,9 @@ test('authz_metric_revocation_counts_the_new_enforced_decision_only', () => {
   assert.equal(sets.length, 1);
   assert.equal(sets[0]!.policy, 'shop/deny');
 });
+
+test('access_log_carries_the_connect_trace_id', () => {
+  const f = accessLogFields(outboundToReviewsRecord({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }), state);
+  assert.equal(f['trace_id'], '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal('trace_id' in accessLogFields(outboundToReviewsRecord(), state), false);
+});

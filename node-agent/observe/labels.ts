@@ -7,7 +7,8 @@
 // (https://istio.io/latest/docs/reference/config/metrics/), as ztunnel reports them
 // (ztunnel src/proxy/metrics.rs `CommonTrafficLabels`), so dashboards and alerts written
 // for Istio work unchanged.
-import type { MeshService, Workload } from '../../core/config/model.js';
+import type { MeshService } from '../../core/config/model.js';
+import { peerLabelValues, serviceLabelValues, UNKNOWN } from '../../core/observe/istio-labels.js';
 import type { Address } from '../proxy/outbound-plan.js';
 import type { ConnectionRecord } from '../proxy/record.js';
 import type { ProxyState } from '../state/snapshot.js';
@@ -36,8 +37,7 @@ export const TCP_LABELS = [
 
 export type TcpLabel = (typeof TCP_LABELS)[number];
 
-/** Istio's value for a label the reporter cannot know. */
-export const UNKNOWN = 'unknown';
+export { UNKNOWN };
 
 /**
  * The response_flags values this agent reports: a small fixed set, so that a label never
@@ -131,11 +131,6 @@ export function responseFlags(r: ConnectionRecord): ResponseFlag {
   return RESPONSE_FLAGS.none;
 }
 
-/** Istio's `app` label value: the workload's `app` label (Istio: `source.labels["app"] | "unknown"`). */
-function appOf(w: Workload | undefined): string {
-  return w?.labels['app'] || UNKNOWN;
-}
-
 /** The Service a record is about. Outbound: the one the app addressed (record.service).
  * Inbound, where the record names none: the destination pod's only Service, or the only
  * one of its Services with a port targeting the port connected to, as ztunnel guesses it
@@ -184,24 +179,26 @@ function targetsPort(s: MeshService, uid: string, port: number): boolean {
 export function tcpMetricLabels(r: ConnectionRecord, state: ProxyState): Record<TcpLabel, string> {
   const src = r.sourceWorkload === undefined ? undefined : state.workloadByUid(r.sourceWorkload);
   const dst = r.destinationWorkload === undefined ? undefined : state.workloadByUid(r.destinationWorkload);
-  const svc = recordService(r, state);
+  const source = peerLabelValues(src);
+  const destination = peerLabelValues(dst);
+  const service = serviceLabelValues(recordService(r, state));
   return {
     reporter: r.reporter,
-    source_workload: src?.canonicalName || UNKNOWN,
-    source_canonical_service: src?.canonicalName || UNKNOWN,
-    source_canonical_revision: src?.canonicalRevision || UNKNOWN,
-    source_workload_namespace: src?.namespace || UNKNOWN,
+    source_workload: source.workload,
+    source_canonical_service: source.canonical_service,
+    source_canonical_revision: source.canonical_revision,
+    source_workload_namespace: source.workload_namespace,
     source_principal: r.sourceIdentity || UNKNOWN,
-    source_app: appOf(src),
-    destination_workload: dst?.canonicalName || UNKNOWN,
-    destination_canonical_service: dst?.canonicalName || UNKNOWN,
-    destination_canonical_revision: dst?.canonicalRevision || UNKNOWN,
-    destination_workload_namespace: dst?.namespace || UNKNOWN,
+    source_app: source.app,
+    destination_workload: destination.workload,
+    destination_canonical_service: destination.canonical_service,
+    destination_canonical_revision: destination.canonical_revision,
+    destination_workload_namespace: destination.workload_namespace,
     destination_principal: r.destinationIdentity || UNKNOWN,
-    destination_app: appOf(dst),
-    destination_service: svc?.hostname || UNKNOWN,
-    destination_service_name: svc?.name || UNKNOWN,
-    destination_service_namespace: svc?.namespace || UNKNOWN,
+    destination_app: destination.app,
+    destination_service: service.service,
+    destination_service_name: service.service_name,
+    destination_service_namespace: service.service_namespace,
     request_protocol: 'tcp',
     response_flags: responseFlags(r),
     connection_security_policy: r.mtls ? 'mutual_tls' : 'none',
@@ -252,6 +249,9 @@ export function accessLogFields(r: ConnectionRecord, state: ProxyState): Record<
     duration_ms: r.durationMs,
     mtls: r.mtls,
     error: r.error,
+    // The HBONE CONNECT's trace id: the same in both agents' lines and the waypoint's
+    // request lines (docs/observability.md).
+    trace_id: r.traceparent?.slice(3, 35),
     // The authorization decision (inbound): the enforced one, and what the dry-run
     // policies would have decided when one applies.
     'authz.decision': r.authz?.decision,

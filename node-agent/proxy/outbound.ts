@@ -6,6 +6,7 @@ import type net from 'node:net';
 import type { Workload } from '../../core/config/model.js';
 import { TunnelDeniedError, type HboneClient } from '../../core/hbone/client.js';
 import { pipeTunnel, type TunnelBytes } from '../../core/hbone/tunnel.js';
+import { newTraceparent } from '../../core/hbone/wire.js';
 import { formatSpiffeId, parseSpiffeId, type SpiffeId } from '../../core/identity/spiffe.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { connectInNetns, listenInNetns, originalDst } from '../../core/syscalls.js';
@@ -146,7 +147,9 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
     }
 
     case 'hbone': {
-      tracker.set({ via: plan.via, upstream: plan.peer, destinationIdentity: plan.expectedIdentity, mtls: true });
+      // The CONNECT's trace context, known before the connect so a failed one is recorded with it.
+      const traceparent = newTraceparent();
+      tracker.set({ via: plan.via, upstream: plan.peer, destinationIdentity: plan.expectedIdentity, mtls: true, traceparent });
       let tunnel;
       try {
         tunnel = await opts.hbone.connect({
@@ -155,6 +158,7 @@ async function handleOutbound(opts: StartOutboundOptions, log: Logger, socket: n
           expectedIdentities: [parsedIdentity(plan.expectedIdentity)],
           target: { host: plan.target.ip, port: plan.target.port },
           forwardedFor: { host: client.ip, port: client.port },
+          traceparent,
           signal: abort.signal,
         });
       } catch (err) {

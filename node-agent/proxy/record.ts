@@ -34,6 +34,9 @@ export interface ConnectionRecord {
   durationMs: number;
   /** Why it ended badly, when it did. */
   error?: string;
+  /** The W3C traceparent of the HBONE CONNECT: the one sent (outbound) or received
+   * (inbound HBONE); the connection's span continues it (observe/connection-span.ts). */
+  traceparent?: string;
   /** The authorization decision (inbound, once planInbound accepted): the enforced one,
    * and the dry-run one when a dry-run policy applies (authorize.ts). */
   authz?: AuthzRecord;

@@ -1,0 +1,29 @@
+// Tracing for the request chain: the context of the waypoint's span when a request
+// arrives (core/trace/propagate.ts), the headers to send upstream, and the record's trace
+// fields. With the no-op tracer this is string work only: no SDK object per request.
+import { startSpan, type SpanStart, type TraceHeaders } from '../../core/trace/propagate.js';
+import type { Tracer } from '../../core/trace/tracer.js';
+import type { RequestRecord } from './request-record.js';
+
+/**
+ * The waypoint's span for a request with `incoming` trace headers, arriving on an HBONE
+ * tunnel whose CONNECT carried `connectTraceparent` (HboneRequest.traceparent).
+ * Set `outgoing` on the request sent upstream (replacing the incoming traceparent,
+ * tracestate and baggage), and pass `outgoing.traceparent` to the upstream HBONE connect,
+ * so the destination node agent's span is a child of the waypoint's.
+ */
+export function startRequestTrace(tracer: Tracer, incoming: TraceHeaders, connectTraceparent?: string): SpanStart {
+  return startSpan(incoming, connectTraceparent, tracer.sampler);
+}
+
+/** The record's trace fields from a started span (the access log's trace_id; the span's ids). */
+export function traceFields(s: SpanStart): Pick<RequestRecord, 'traceId' | 'spanId' | 'parentSpanId' | 'tracestate' | 'sampled'> {
+  const out: Pick<RequestRecord, 'traceId' | 'spanId' | 'parentSpanId' | 'tracestate' | 'sampled'> = { sampled: s.sampled };
+  if (s.traceId !== '') out.traceId = s.traceId;
+  if (s.sampled) {
+    out.spanId = s.spanId;
+    if (s.parentSpanId !== undefined) out.parentSpanId = s.parentSpanId;
+    if (s.tracestate !== undefined) out.tracestate = s.tracestate;
+  }
+  return out;
+}
