@@ -344,6 +344,12 @@ test('route_gateway_parents_are_ignored_without_status', () => {
   assert.equal(mixed.status?.parents[0]?.parentRef.name, 'echo');
 });
 
+test('route_service_parent_without_core_group_is_ignored_with_a_hint', () => {
+  const r = compileRoute('HTTPRoute', route('r', { parentRefs: [{ kind: 'Service', name: 'echo' }] }), ctx());
+  assert.equal(r.status, undefined);
+  assert.match(r.problems[0]!, /spec\.parentRefs\[0\]: kind Service without group "" names a gateway\.networking\.k8s\.io Service/);
+});
+
 test('route_one_parent_rejected_another_accepted', () => {
   const r = compileRoute('HTTPRoute', route('r', { parentRefs: [{ group: '', kind: 'Service', name: 'ghost' }, { group: '', kind: 'Service', name: 'echo' }] }), ctx());
   assert.deepEqual(r.route?.parents, [{ service: 'default/echo.default.svc.cluster.local' }]);

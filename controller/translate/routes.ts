@@ -557,13 +557,17 @@ interface ParentOutcome {
   problem?: RouteError;
 }
 
-function compileParents(spec: Obj, namespace: string, ctx: RouteContext): ParentOutcome[] {
+function compileParents(spec: Obj, namespace: string, ctx: RouteContext, hints: string[]): ParentOutcome[] {
   const out: ParentOutcome[] = [];
   list('spec.parentRefs', spec.parentRefs, ROUTE_LIMITS.maxParentRefs).forEach((x, i) => {
     const at = `spec.parentRefs[${i}]`;
     if (!isObj(x)) return;
     const group = x.group === undefined ? GATEWAY_GROUP : x.group;
     const kind = x.kind === undefined ? 'Gateway' : x.kind;
+    if (kind === 'Service' && x.group === undefined) {
+      // The API defaults the group to gateway.networking.k8s.io: a common slip, said in the log.
+      hints.push(`${at}: kind Service without group "" names a ${GATEWAY_GROUP} Service, not a core Service: the mesh ignores it (set group: "")`);
+    }
     if (!((group === '' || group === 'core') && kind === 'Service')) return; // not ours (a Gateway's)
     const ref: StatusParentRef = { group: group as string, kind: 'Service', name: typeof x.name === 'string' ? x.name : '' };
     if (typeof x.namespace === 'string') ref.namespace = x.namespace;
@@ -633,13 +637,14 @@ export function compileRoute(kind: RouteKind, obj: RouteObject, ctx: RouteContex
   }
   const spec = isObj(obj.spec) ? obj.spec : {};
   let parents: ParentOutcome[];
+  const hints: string[] = [];
   try {
-    parents = compileParents(spec, namespace, ctx);
+    parents = compileParents(spec, namespace, ctx, hints);
   } catch (err) {
     if (!(err instanceof RouteError)) throw err;
     return { problems: [err.message] };
   }
-  if (parents.length === 0) return { problems: [] }; // attached to Gateways only: not ours
+  if (parents.length === 0) return { problems: hints }; // attached to Gateways only: not ours
   const generation = generationOf(meta);
   const accepted = parents.filter((p) => p.parent);
   const c: Compiling = { kind, namespace, parentNames: new Set(accepted.map((p) => `${p.parent!.service.split('/')[0]}/${(p.ref.name)}`)), ctx, refs: [] };
@@ -672,7 +677,7 @@ export function compileRoute(kind: RouteKind, obj: RouteObject, ctx: RouteContex
     routeError = err;
   }
 
-  const problems: string[] = [];
+  const problems: string[] = [...hints];
   const refsCondition: StatusCondition =
     c.refs.length === 0
       ? { type: ROUTE_CONDITIONS.resolvedRefs, status: 'True', reason: ROUTE_REASONS.resolvedRefs, message: 'All references are resolved.' }
