@@ -397,6 +397,12 @@ test('route_created_is_the_creation_timestamp', () => {
   assert.equal(compileRoute('HTTPRoute', http({}, { created: '2025-03-04T05:06:07Z' }), ctx()).route?.created, '2025-03-04T05:06:07Z');
 });
 
+test('route_without_creation_timestamp_counts_as_newest', () => {
+  const r = compileRoute('HTTPRoute', http({}, { created: 'not a time' }), ctx());
+  assert.equal(r.route?.created, '9999-12-31T23:59:59Z');
+  assert.equal(validateResource({ kind: 'Route', key: r.route!.key, body: r.route }).ok, true);
+});
+
 test('grpc_route_defaults_to_match_all_and_exact_method', () => {
   const r = compileRoute('GRPCRoute', route('g', { parentRefs: [parent], rules: [{ backendRefs: [{ name: 'echo-v1', port: 80 }] }, { matches: [{ method: { service: 'pkg.Svc', method: 'Get' }, headers: [{ name: 'Env', value: 'canary' }] }] }] }, { kind: 'GRPCRoute' }), ctx());
   assert.equal(r.route?.key, 'default/GRPCRoute/g');

@@ -613,9 +613,13 @@ function generationOf(meta: V1ObjectMeta | undefined): number {
   return typeof g === 'number' && Number.isInteger(g) && g >= 0 ? g : 0;
 }
 
+/** A route without a readable creationTimestamp counts as the newest (as creationMs says): it never wins a precedence tie. */
+const NEWEST = '9999-12-31T23:59:59Z';
+
 function createdOf(meta: V1ObjectMeta | undefined): string {
   const ms = creationMs(meta);
-  return new Date(Number.isFinite(ms) ? ms : 0).toISOString().replace(/\.000Z$/, 'Z');
+  if (!Number.isFinite(ms) || ms < 0 || ms > Date.parse(NEWEST)) return NEWEST;
+  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 export interface CompiledRoute {
