@@ -24,7 +24,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import type { PodRef, ServiceAccountRef } from './distribution/authorize.js';
 import { WAYPOINT_GATEWAY_CLASS } from './translate/objects.js';
 import { IncrementalTranslation, type ObjectKind } from './translate/incremental.js';
-import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, TranslationResult } from './translate/translate.js';
+import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RouteObject, RouteStatus, TranslationResult } from './translate/translate.js';
 
 export const WATCHED_KINDS = {
   namespaces: { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' },
@@ -34,6 +34,9 @@ export const WATCHED_KINDS = {
   peerAuthentications: { apiVersion: 'ambient.dev/v1', kind: 'PeerAuthentication', plural: 'peerauthentications' },
   authorizationPolicies: { apiVersion: 'ambient.dev/v1', kind: 'AuthorizationPolicy', plural: 'authorizationpolicies' },
   gateways: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', plural: 'gateways' },
+  httpRoutes: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
+  grpcRoutes: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', plural: 'grpcroutes' },
+  referenceGrants: { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants' },
 } as const satisfies Record<string, ResourceRef>;
 
 type Kind = keyof typeof WATCHED_KINDS & ObjectKind;
@@ -104,7 +107,7 @@ export interface ClusterWatchOptions {
   maxDelayMs?: number;
   logger?: Logger;
   /** After each translation that reached the sink. */
-  onTranslated?: (r: { version: number; changed: boolean; resources: number; problems: readonly Problem[]; policyStatuses: readonly PolicyStatus[] }) => void;
+  onTranslated?: (r: { version: number; changed: boolean; resources: number; problems: readonly Problem[]; policyStatuses: readonly PolicyStatus[]; routeStatuses: readonly RouteStatus[] }) => void;
 }
 
 const problemId = (p: Problem) => JSON.stringify([p.kind, p.key, p.message]);
@@ -187,6 +190,11 @@ export class ClusterWatch {
     return this.#list<AuthorizationPolicy>('authorizationPolicies');
   }
 
+  /** The HTTPRoutes and GRPCRoutes in the cache (with their status), for the route status writer. */
+  routes(kind: 'HTTPRoute' | 'GRPCRoute'): RouteObject[] {
+    return this.#list<RouteObject>(kind === 'HTTPRoute' ? 'httpRoutes' : 'grpcRoutes');
+  }
+
   /** The config version the latest translation produced (0: none yet). */
   get version(): number {
     return this.#version;
@@ -206,6 +214,9 @@ export class ClusterWatch {
       peerAuthentications: this.#list<PeerAuthentication>('peerAuthentications'),
       authorizationPolicies: this.#list<AuthorizationPolicy>('authorizationPolicies'),
       gateways: this.#list<Gateway>('gateways'),
+      httpRoutes: this.#list<RouteObject>('httpRoutes'),
+      grpcRoutes: this.#list<RouteObject>('grpcRoutes'),
+      referenceGrants: this.#list<ReferenceGrantObject>('referenceGrants'),
     };
   }
 
@@ -347,7 +358,7 @@ export class ClusterWatch {
     this.#version = version;
     this.#firstConfig = true;
     if (changed) this.#log.info({ version, resources: t.size, upserted: delta.upserts.length, removed: delta.removes.length, problems: t.problems().length }, 'controller: config computed');
-    this.#opts.onTranslated?.({ version, changed, resources: t.size, problems: t.problems(), policyStatuses: t.policyStatuses() });
+    this.#opts.onTranslated?.({ version, changed, resources: t.size, problems: t.problems(), policyStatuses: t.policyStatuses(), routeStatuses: t.routeStatuses() });
   }
 
   /** Logs each problem once, when it appears; one that goes away and comes back is logged again. */

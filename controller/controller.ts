@@ -25,6 +25,7 @@ import { ServingCertificateRenewer, controllerServerName, issueServingCertificat
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 import { PolicyScopeIndex } from './distribution/scope.js';
 import { PolicyStatusWriter, type PolicyStatusLimits } from './policy-status.js';
+import { RouteStatusWriter } from './route-status.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -74,6 +75,8 @@ export interface Controller {
   elector: LeaderElector;
   /** Writes AuthorizationPolicy statuses while this replica leads. */
   policyStatus: PolicyStatusWriter;
+  /** Writes HTTPRoute/GRPCRoute status.parents while leading. */
+  routeStatus: RouteStatusWriter;
   /** The mesh's root namespace. */
   rootNamespace: string;
   /** This replica holds the Lease and does the leader-only work. */
@@ -144,6 +147,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     certs.on('error', (err) => log.warn({ err: err.message }, 'controller: serving certificate renewal failed; retrying'));
 
     let policyStatus: PolicyStatusWriter | undefined;
+    let routeStatus: RouteStatusWriter | undefined;
     watch = new ClusterWatch({
       kubeConfig: opts.kubeConfig,
       sink: server,
@@ -155,6 +159,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       onTranslated: (r) => {
         if (r.changed) metrics?.configPushes.inc();
         policyStatus?.update(r.policyStatuses);
+        routeStatus?.update(r.routeStatuses);
       },
     });
     const w = watch;
@@ -165,6 +170,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),
     });
     const statusWriter = policyStatus;
+    routeStatus = new RouteStatusWriter({
+      kubeConfig: opts.kubeConfig,
+      list: (kind) => w.routes(kind),
+      logger: log,
+      ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),
+    });
+    const routeStatusWriter = routeStatus;
 
     // Leader-only work: publish the roots when leadership is gained, then keep them there
     // (checked every rootsResyncMs; put back when deleted or changed), failures retried with
@@ -220,6 +232,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         firstPublish ??= new Promise<void>((r) => (published = r));
         void publishWhileLeading(signal);
         statusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the AuthorizationPolicy status writer stopped'));
+        routeStatusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the route status writer stopped'));
       },
     });
 
@@ -238,6 +251,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         leaderElection: { lease: elector.lease, identity: elector.identity, holder: elector.holder() ?? null },
         problems: w.problems,
         policyStatusWrites: { written: statusWriter.writes, failed: statusWriter.failures },
+        routeStatusWrites: { written: routeStatusWriter.writes, failed: routeStatusWriter.failures },
       }),
       debugConfig: () => {
         const latest = w.latest;
@@ -247,6 +261,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           rootNamespace,
           resources: latest?.resources ?? [],
           policyStatuses: latest?.policyStatuses ?? [],
+          routeStatuses: latest?.routeStatuses ?? [],
           problems: latest?.problems ?? [],
         };
       },
@@ -273,6 +288,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       metricsPort: health.port,
       elector,
       policyStatus: statusWriter,
+      routeStatus: routeStatusWriter,
       rootNamespace,
       isLeader: () => elector.isLeader(),
       ready: () => w.ready,

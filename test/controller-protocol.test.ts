@@ -936,3 +936,42 @@ describe('certificates', () => {
     assert.deepEqual(certificateInfo(issued.chain[0]!).uris, ['spiffe://cluster.local/ns/apps/sa/ratings']);
   });
 });
+
+describe('config stream: routes', () => {
+  function routeResource(name: string, weight = 1): Resource<'Route'> {
+    const key = `apps/HTTPRoute/${name}`;
+    return {
+      kind: 'Route',
+      key,
+      body: {
+        key, routeKind: 'HTTPRoute', name, namespace: 'apps', created: '2026-01-01T00:00:00Z',
+        parents: [{ service: 'apps/reviews.apps.svc.cluster.local' }], hostnames: [],
+        rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], filters: [], backends: [{ service: 'apps/reviews.apps.svc.cluster.local', port: 9080, weight, filters: [] }] }],
+      },
+    };
+  }
+
+  test('route_resources_reach_waypoints_and_never_node_agents_on_full_and_incremental_updates', async (t) => {
+    // No scope function and no policy index: the default path, where every client's first update is shared by key.
+    const { server, port } = await startServer(t);
+    server.setResources([workload('reviews-1'), service('reviews'), routeResource('r')]);
+    const waypoint = startAgent(t, port, { bearer: tokens.waypoint });
+    waypoint.client.start();
+    await waitFor(() => waypoint.updates.length >= 1, WAIT, 'the waypoint first update');
+    const agent = startAgent(t, port);
+    agent.client.start();
+    await waitFor(() => agent.updates.length >= 1, WAIT, 'the node agent first update');
+    assert.deepEqual(idsOf(waypoint.updates[0]!).upserts, ['Workload/reviews-1', 'Service/apps/reviews.apps.svc.cluster.local', 'Route/apps/HTTPRoute/r']);
+    assert.deepEqual(idsOf(agent.updates[0]!).upserts, ['Workload/reviews-1', 'Service/apps/reviews.apps.svc.cluster.local']);
+
+    // A changed Route travels to the waypoint alone; the node agent is sent nothing.
+    server.applyChanges([routeResource('r', 5)], []);
+    await waitFor(() => waypoint.updates.length >= 2, WAIT, 'the changed Route at the waypoint');
+    assert.deepEqual(idsOf(waypoint.updates[1]!), { upserts: ['Route/apps/HTTPRoute/r'], removes: [] });
+    server.applyChanges([workload('reviews-1', { healthy: false })], [{ kind: 'Route', key: 'apps/HTTPRoute/r' }]);
+    await waitFor(() => agent.updates.length >= 2 && waypoint.updates.length >= 3, WAIT, 'the next update at both');
+    assert.deepEqual(idsOf(agent.updates[1]!), { upserts: ['Workload/reviews-1'], removes: [] });
+    assert.deepEqual(idsOf(waypoint.updates[2]!), { upserts: ['Workload/reviews-1'], removes: ['Route/apps/HTTPRoute/r'] });
+    assert.ok(agent.updates.every((u) => u.upserts.every((r) => r.kind !== 'Route') && u.removes.every((r) => r.kind !== 'Route')));
+  });
+});

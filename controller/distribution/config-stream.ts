@@ -16,9 +16,12 @@
 // What one caller can cost is bounded: streams per caller (a ServiceAccount on a node),
 // bytes buffered per stream (a client that does not read is dropped), and the hello:
 // ids the table does not have are answered with removals only up to maxUnknownHeldIds.
+//
+// Route resources (compiled HTTPRoutes/GRPCRoutes) go to waypoints only: a node agent is
+// never sent one, whatever the ScopeFunction returns (model.ts isNodeAgentKind).
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { ErrorCodes, MeshError, isMeshError } from '../../core/errors.js';
-import { compareResources, type Resource, type ResourceKind } from '../../core/config/model.js';
+import { compareResources, isNodeAgentKind, type Resource, type ResourceKind } from '../../core/config/model.js';
 import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import type { Logger } from '../../core/log.js';
 import {
@@ -161,7 +164,7 @@ export class ConfigStreams {
   #current?: { version: number; entries: TableEntry[]; resources: VersionedResource[] };
   #nextId = 1;
   /** First updates already encoded at one version, by scope (see #encode). */
-  #fullLines?: { version: number; lines: Map<ReadonlySet<string> | 'all', WeakRef<Buffer>> };
+  #fullLines?: { version: number; lines: Map<ReadonlySet<string> | 'all' | 'node-agent', WeakRef<Buffer>> };
   /** The work done for clients: resources compared with what a client holds, and whole-table comparisons. */
   readonly work = { compared: 0, fullComparisons: 0 };
 
@@ -389,12 +392,14 @@ export class ConfigStreams {
     const snap = this.#snapshot();
     const scope = this.#o.scope;
     if (!scope) {
-      if (!this.#o.policyScope || c.caller.role !== 'node-agent') return snap.entries;
+      if (c.caller.role !== 'node-agent') return snap.entries;
+      if (!this.#o.policyScope) return snap.entries.filter((e) => isNodeAgentKind(e.resource.kind));
       const policies = (c.policies = this.#o.policyScope.policiesFor(c.caller.node));
-      return snap.entries.filter((e) => e.resource.kind !== 'Policy' || policies.has(e.id));
+      return snap.entries.filter((e) => isNodeAgentKind(e.resource.kind) && (e.resource.kind !== 'Policy' || policies.has(e.id)));
     }
     const out: TableEntry[] = [];
     for (const r of scope(c.caller.node, snap.resources, c.caller)) {
+      if (c.caller.role === 'node-agent' && !isNodeAgentKind(r.kind)) continue; // whatever the scope says
       const e = this.#table.get(resourceId(r.kind, r.key));
       if (e) out.push(e);
     }
@@ -423,7 +428,8 @@ export class ConfigStreams {
     for (const id of candidates) {
       this.work.compared++;
       const e = this.#table.get(id);
-      const wanted = e !== undefined && (e.resource.kind !== 'Policy' || !index || c.caller.role !== 'node-agent' || c.policies!.has(id));
+      const agent = c.caller.role === 'node-agent';
+      const wanted = e !== undefined && (!agent || isNodeAgentKind(e.resource.kind)) && (e.resource.kind !== 'Policy' || !index || !agent || c.policies!.has(id));
       if (wanted) {
         if (!sameContent(c.held.get(id), e.resource.version)) upserts.push(e);
       } else if (c.held.has(id)) {
@@ -499,7 +505,8 @@ export class ConfigStreams {
   #encode(c: ConfigClient, version: number, full: boolean, delta: Delta): string | Buffer {
     const shareable = full && c.held.size === 0 && delta.removes.length === 0 && !this.#o.scope;
     if (!shareable) return encodeUpdate(version, full, delta.upserts.map((e) => e.wire), delta.removes);
-    const key: ReadonlySet<string> | 'all' = this.#o.policyScope && c.caller.role === 'node-agent' ? c.policies! : 'all';
+    // Node agents never get Routes: their first update is never the waypoints' ('all').
+    const key: ReadonlySet<string> | 'all' | 'node-agent' = c.caller.role !== 'node-agent' ? 'all' : this.#o.policyScope ? c.policies! : 'node-agent';
     if (this.#fullLines?.version !== version) this.#fullLines = { version, lines: new Map() };
     let buf = this.#fullLines.lines.get(key)?.deref();
     if (!buf) {

@@ -179,3 +179,16 @@ test('policy_scope_index_invalidate_reads_the_scheduled_pods_again', () => {
   index.invalidate(['n9']);
   assert.deepEqual(index.policiesFor('n9'), new Set(['Policy/bank/bank-wide', 'Policy/ambient-system/mesh']));
 });
+
+const routeResource: VersionedResource = {
+  kind: 'Route', key: 'shop/HTTPRoute/r', version: '1',
+  body: { key: 'shop/HTTPRoute/r', routeKind: 'HTTPRoute', name: 'r', namespace: 'shop', created: '2024-01-01T00:00:00Z', parents: [{ service: 'shop/web.shop.svc.cluster.local' }], hostnames: [], rules: [] },
+};
+
+test('scope_route_never_reaches_a_node_agent_and_reaches_every_waypoint', () => {
+  const all = [...RESOURCES, routeResource];
+  assert.equal(keys(nodeAgentResources('n1', all)).includes('Route/shop/HTTPRoute/r'), false);
+  assert.equal(keys(createPolicyScope()('n1', all, agent('n1'))).includes('Route/shop/HTTPRoute/r'), false);
+  const waypoint: Caller = { role: 'waypoint', node: 'n1', identity: spiffeId('shop', 'waypoint', 'cluster.local') };
+  assert.ok(keys(createPolicyScope()('n1', all, waypoint)).includes('Route/shop/HTTPRoute/r'));
+});

@@ -6,7 +6,9 @@
 // 'namespace' whose namespace holds one its selector matches (no selector: any), by the
 // node agent's own rule (core/policy/select.ts policyAppliesTo). Policies attached with
 // targetRefs (scope 'targets') are for waypoints and never reach a node agent (as istiod
-// never sends them to ztunnel). A waypoint gets every Policy for now.
+// never sends them to ztunnel). Route resources (compiled HTTPRoutes and GRPCRoutes) never
+// reach a node agent either: it does not route by HTTP. A waypoint gets every Policy and
+// every Route for now (not only those of the Services it serves).
 //
 // Pods scheduled to the node count, not only Workload resources: a Workload exists only
 // once its pod has an IP (after the CNI ADD), but the node agent serves a pod the CNI plugin
@@ -30,7 +32,7 @@
 // costs the nodes it touches: a Workload changing recomputes the policy set of its node
 // (old and new), a pod placed or relabelled that of its node (invalidate), and only a
 // Policy changing recomputes every node's (each one: policies x subjects on that node).
-import type { Policy, Workload } from '../../core/config/model.js';
+import { isNodeAgentKind, type Policy, type Workload } from '../../core/config/model.js';
 import type { VersionedResource } from '../../core/config/wire.js';
 import { policyAppliesTo } from '../../core/policy/select.js';
 import type { PolicySubject } from '../../core/policy/types.js';
@@ -45,14 +47,14 @@ export type ScheduledPod = PolicySubject;
 export type ScheduledPods = (node: string) => readonly ScheduledPod[];
 
 /**
- * The resources a node agent on `node` should hold, in input order: every non-Policy
- * resource, and the policies selecting a Workload on `node` or one of `scheduled` (the pods
+ * The resources a node agent on `node` should hold, in input order: every Workload and
+ * Service (never a Route), and the policies selecting a Workload on `node` or one of `scheduled` (the pods
  * scheduled to `node`).
  */
 export function nodeAgentResources(node: string, resources: readonly VersionedResource[], scheduled: readonly ScheduledPod[] = []): VersionedResource[] {
   const local: PolicySubject[] = [...scheduled];
   for (const r of resources) if (r.kind === 'Workload' && (r.body as Workload).node === node) local.push(r.body as Workload);
-  return resources.filter((r) => r.kind !== 'Policy' || local.some((s) => policyAppliesTo(r.body as Policy, s)));
+  return resources.filter((r) => isNodeAgentKind(r.kind) && (r.kind !== 'Policy' || local.some((s) => policyAppliesTo(r.body as Policy, s))));
 }
 
 /** The ScopeFunction for ControllerServer: node agents get their node's policies, waypoints everything. */

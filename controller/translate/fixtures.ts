@@ -2,7 +2,7 @@
 // the API server would hold, with the fields a test names and sensible defaults.
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { MeshService, Resource, Workload } from '../../core/config/model.js';
-import type { ClusterState, Gateway, PeerAuthentication, Problem, TranslationResult } from './input.js';
+import type { ClusterState, Gateway, PeerAuthentication, Problem, ReferenceGrantObject, RouteObject, TranslationResult } from './input.js';
 
 export const TD = 'cluster.local';
 
@@ -138,6 +138,29 @@ export function cluster(parts: Partial<ClusterState> = {}): ClusterState {
     peerAuthentications: parts.peerAuthentications ?? [],
     ...(parts.gateways ? { gateways: parts.gateways } : {}),
     ...(parts.authorizationPolicies ? { authorizationPolicies: parts.authorizationPolicies } : {}),
+    ...(parts.httpRoutes ? { httpRoutes: parts.httpRoutes } : {}),
+    ...(parts.grpcRoutes ? { grpcRoutes: parts.grpcRoutes } : {}),
+    ...(parts.referenceGrants ? { referenceGrants: parts.referenceGrants } : {}),
+  };
+}
+
+/** An HTTPRoute (or, with kind, a GRPCRoute) in `ns` with the given spec. */
+export function route(name: string, spec: unknown, o: { ns?: string; kind?: 'HTTPRoute' | 'GRPCRoute'; created?: string; generation?: number } = {}): RouteObject {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: o.kind ?? 'HTTPRoute',
+    metadata: { name, namespace: o.ns ?? 'default', creationTimestamp: (o.created ?? '2024-01-01T00:00:00Z') as unknown as Date, generation: o.generation ?? 1 },
+    spec,
+  };
+}
+
+/** A ReferenceGrant in `ns` letting `fromKind`s in `fromNs` refer to Services (all, or `name`). */
+export function referenceGrant(name: string, ns: string, fromNs: string, o: { fromKind?: string; toName?: string } = {}): ReferenceGrantObject {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1beta1',
+    kind: 'ReferenceGrant',
+    metadata: { name, namespace: ns },
+    spec: { from: [{ group: 'gateway.networking.k8s.io', kind: o.fromKind ?? 'HTTPRoute', namespace: fromNs }], to: [{ group: '', kind: 'Service', ...(o.toName ? { name: o.toName } : {}) }] },
   };
 }
 

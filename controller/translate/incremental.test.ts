@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { resourceId, type Resource } from '../../core/config/model.js';
 import { IncrementalTranslation, OBJECT_KINDS, type ObjectKind, type TranslationCounts } from './incremental.js';
-import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication } from './input.js';
-import { endpointSlice, namespace, peerAuthentication, pod, service, TD, waypointGateway } from './fixtures.js';
+import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, ReferenceGrantObject, RouteObject } from './input.js';
+import { endpointSlice, namespace, peerAuthentication, pod, referenceGrant, route, service, TD, waypointGateway } from './fixtures.js';
 import { translate } from './translate.js';
 
 type Obj = { metadata?: { name?: string; namespace?: string } };
@@ -36,6 +36,9 @@ class Cluster {
       peerAuthentications: list<PeerAuthentication>('peerAuthentications'),
       authorizationPolicies: list<AuthorizationPolicy>('authorizationPolicies'),
       gateways: list<Gateway>('gateways'),
+      httpRoutes: list<RouteObject>('httpRoutes'),
+      grpcRoutes: list<RouteObject>('grpcRoutes'),
+      referenceGrants: list<ReferenceGrantObject>('referenceGrants'),
     };
   }
 }
@@ -53,6 +56,7 @@ function check(c: Cluster, step: string): void {
   assert.deepEqual(got.resources, want.resources, `${step}: resources`);
   assert.deepEqual(got.problems, want.problems, `${step}: problems`);
   assert.deepEqual(got.policyStatuses, want.policyStatuses, `${step}: policy statuses`);
+  assert.deepEqual(got.routeStatuses, want.routeStatuses, `${step}: route statuses`);
   const after = new Map(before);
   for (const r of delta.removes) after.delete(resourceId(r.kind, r.key));
   for (const r of delta.upserts) after.set(resourceId(r.kind, r.key), JSON.stringify(r.body));
@@ -179,6 +183,33 @@ test('incremental_translation_matches_translate_after_every_random_change', () =
       c.put('authorizationPolicies', ap(name, ns, spec));
       return `authorization policy ${ns}/${name}`;
     },
+    () => {
+      const ns = pick(NS);
+      const kind = rand() < 0.7 ? 'httpRoutes' : 'grpcRoutes';
+      const name = pick(['r1', 'r2']);
+      if (rand() < 0.2) {
+        c.del(kind, `${ns}/${name}`);
+        return `delete ${kind} ${ns}/${name}`;
+      }
+      const backendNs = pick([undefined, ...NS]);
+      const spec = pick<unknown>([
+        { parentRefs: [{ group: '', kind: 'Service', name: pick(['web', 'db']), ...(rand() < 0.3 ? { namespace: pick(NS) } : {}), ...(rand() < 0.3 ? { port: pick([80, 81]) } : {}) }], rules: [{ backendRefs: [{ name: pick(['web', 'db', 'wp']), port: 80, ...(backendNs ? { namespace: backendNs } : {}) }] }] },
+        { parentRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [{ filters: [{ type: 'RequestMirror', requestMirror: { backendRef: { name: 'db', namespace: pick(NS), port: 80 } } }] }, { matches: [{ path: { value: 'bad' } }] }] },
+        { parentRefs: [{ name: 'some-gateway' }] },
+        { parentRefs: [{ group: '', kind: 'Service', name: 'web' }], hostnames: ['Bad Host'] },
+      ]);
+      c.put(kind, route(name, spec, { ns, kind: kind === 'httpRoutes' ? 'HTTPRoute' : 'GRPCRoute', generation: 1 + Math.floor(rand() * 3) }));
+      return `${kind} ${ns}/${name}`;
+    },
+    () => {
+      const ns = pick(NS);
+      if (rand() < 0.3) {
+        c.del('referenceGrants', `${ns}/g`);
+        return `delete grant ${ns}/g`;
+      }
+      c.put('referenceGrants', referenceGrant('g', ns, pick(NS), { fromKind: pick(['HTTPRoute', 'GRPCRoute']), ...(rand() < 0.5 ? { toName: pick(['web', 'db']) } : {}) }));
+      return `grant ${ns}/g`;
+    },
   ];
   for (let step = 0; step < 400; step++) {
     const n = 1 + Math.floor(rand() * 3); // several changes may land in one flush
@@ -290,5 +321,52 @@ test('nothing_changed_translates_nothing_and_pushes_nothing', () => {
   const before = { ...c.tr.counts };
   const delta = c.tr.flush();
   assert.deepEqual(countsSince(c, before), {});
-  assert.deepEqual(delta, { upserts: [], removes: [], problemsChanged: false, statusesChanged: false });
+  assert.deepEqual(delta, { upserts: [], removes: [], problemsChanged: false, statusesChanged: false, routeStatusesChanged: false });
+});
+
+test('a_route_compiles_when_its_service_appears_and_leaves_when_it_goes', () => {
+  const c = new Cluster();
+  c.put('namespaces', namespace('shop'));
+  c.put('httpRoutes', route('r', { parentRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] }, { ns: 'shop' }));
+  check(c, 'route before its Service');
+  assert.equal(c.tr.resources().some((r) => r.kind === 'Route'), false);
+  assert.equal(c.tr.routeStatuses()[0]?.parents[0]?.conditions[0]?.reason, 'NoMatchingParent');
+  c.put('services', service('web', { ns: 'shop' }));
+  check(c, 'Service appears');
+  assert.deepEqual(c.tr.resources().filter((r) => r.kind === 'Route').map((r) => r.key), ['shop/HTTPRoute/r']);
+  c.del('services', 'shop/web');
+  check(c, 'Service gone');
+  assert.equal(c.tr.resources().some((r) => r.kind === 'Route'), false);
+});
+
+test('a_grant_appearing_resolves_the_cross_namespace_backend', () => {
+  const c = new Cluster();
+  for (const ns of ['shop', 'data']) c.put('namespaces', namespace(ns));
+  c.put('services', service('web', { ns: 'shop' }));
+  c.put('services', service('db', { ns: 'data', clusterIP: '10.96.0.11' }));
+  c.put('httpRoutes', route('r', { parentRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [{ backendRefs: [{ name: 'db', namespace: 'data', port: 80 }] }] }, { ns: 'shop' }));
+  check(c, 'no grant');
+  const refs = () => c.tr.routeStatuses()[0]?.parents[0]?.conditions.find((x) => x.type === 'ResolvedRefs');
+  assert.equal(refs()?.reason, 'RefNotPermitted');
+  c.put('referenceGrants', referenceGrant('g', 'data', 'shop'));
+  const delta = c.tr.flush();
+  assert.equal(delta.routeStatusesChanged, true);
+  assert.equal(refs()?.status, 'True');
+  c.del('referenceGrants', 'data/g');
+  check(c, 'grant gone');
+  assert.equal(refs()?.reason, 'RefNotPermitted');
+});
+
+test('endpoint_churn_does_not_recompile_routes', () => {
+  const c = bigCluster();
+  c.put('httpRoutes', route('r', { parentRefs: [{ group: '', kind: 'Service', name: 'svc13' }], rules: [{ backendRefs: [{ name: 'svc13', port: 80 }] }] }, { ns: 'ns3' }));
+  check(c, 'route');
+  const before = { ...c.tr.counts };
+  c.put('endpointSlices', endpointSlice('svc13', [{ uid: 'uid-ns3-pod-13-0' }], { ns: 'ns3' }));
+  c.tr.flush();
+  assert.deepEqual(countsSince(c, before), { endpointSlices: 1, services: 1 });
+  const before2 = { ...c.tr.counts };
+  c.put('services', service('svc13', { ns: 'ns3', clusterIP: '10.96.0.14', ports: [{ name: 'http', port: 80, targetPort: 'http' }, { name: 'admin', port: 9000 }] }));
+  c.tr.flush();
+  assert.deepEqual(countsSince(c, before2), { services: 1, routes: 1 });
 });

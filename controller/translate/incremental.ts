@@ -14,8 +14,12 @@
 //   - a Policy (AuthorizationPolicy) and its status: the policy, the Services and waypoints
 //     of its namespace (a targetRefs policy's status names them);
 //   - a Namespace's problems: its labels and its waypoints; a Gateway's "its Service does
-//     not exist" problem: the Services of its namespace.
-// Gateways and PeerAuthentications are few: a change to one re-indexes all of them, then
+//     not exist" problem: the Services of its namespace;
+//   - a Route (HTTPRoute or GRPCRoute) and its status: the route, the Services it names as
+//     parent or backend (by `<namespace>/<name>`; only their key, addresses, ports and
+//     waypoint, so endpoint churn does not recompile routes), and the ReferenceGrants of
+//     the namespaces its cross-namespace backends are in.
+// Gateways, PeerAuthentications and ReferenceGrants are few: a change to one re-indexes all of them, then
 // re-translates only the namespaces (for a PeerAuthentication in the root namespace: every
 // pod) whose result can differ.
 //
@@ -28,6 +32,7 @@ import { compareResources, resourceId, type MeshService, type Resource, type Res
 import { validateResource } from '../../core/config/validate.js';
 import { validateTrustDomain } from '../../core/identity/spiffe.js';
 import { translateAuthorizationPolicies } from './authorization.js';
+import { compareRouteStatuses, compileAndEmit, indexReferenceGrants, routeReferences, type GrantIndex, type ReferenceGrantObject, type RouteObject, type RouteStatus } from './routes.js';
 import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, TranslateOptions, TranslationResult } from './input.js';
 import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, Rejected, SERVICE_NAME_LABEL, USE_WAYPOINT_LABEL, type Labels } from './objects.js';
 import { indexPeerAuthentications, type MtlsIndex } from './peer-authentication.js';
@@ -36,9 +41,12 @@ import { indexWaypoints, unresolvable, waypointServiceKey, type Waypoint, type W
 import { isPodLive, translatePod } from './workloads.js';
 
 /** The cluster object kinds translation reads (ClusterState's fields). */
-export type ObjectKind = 'namespaces' | 'pods' | 'services' | 'endpointSlices' | 'peerAuthentications' | 'authorizationPolicies' | 'gateways';
+export type ObjectKind = 'namespaces' | 'pods' | 'services' | 'endpointSlices' | 'peerAuthentications' | 'authorizationPolicies' | 'gateways' | 'httpRoutes' | 'grpcRoutes' | 'referenceGrants';
 
-export const OBJECT_KINDS: readonly ObjectKind[] = ['namespaces', 'pods', 'services', 'endpointSlices', 'peerAuthentications', 'authorizationPolicies', 'gateways'];
+export const OBJECT_KINDS: readonly ObjectKind[] = ['namespaces', 'pods', 'services', 'endpointSlices', 'peerAuthentications', 'authorizationPolicies', 'gateways', 'httpRoutes', 'grpcRoutes', 'referenceGrants'];
+
+type RouteObjectKind = 'httpRoutes' | 'grpcRoutes';
+const ROUTE_KIND_OF = { httpRoutes: 'HTTPRoute', grpcRoutes: 'GRPCRoute' } as const;
 
 export interface TranslationDelta {
   /** New or changed resources (by content), sorted by kind then key. */
@@ -49,6 +57,8 @@ export interface TranslationDelta {
   problemsChanged: boolean;
   /** policyStatuses() differs from the last flush. */
   statusesChanged: boolean;
+  /** routeStatuses() differs from the last flush. */
+  routeStatusesChanged: boolean;
 }
 
 /** How many objects were translated since the start (the work translation did). */
@@ -58,6 +68,8 @@ export interface TranslationCounts {
   endpointSlices: number;
   services: number;
   authorizationPolicies: number;
+  /** HTTPRoutes and GRPCRoutes compiled. */
+  routes: number;
   /** Re-indexings of all Gateways (one per flush that saw a Gateway change). */
   gatewayIndexes: number;
   /** Re-indexings of all PeerAuthentications. */
@@ -111,7 +123,7 @@ export class IncrementalTranslation {
   readonly #trustDomain: string;
   readonly #clusterDomain: string;
   readonly #rootNamespace: string;
-  readonly counts: TranslationCounts = { namespaces: 0, pods: 0, endpointSlices: 0, services: 0, authorizationPolicies: 0, gatewayIndexes: 0, peerAuthenticationIndexes: 0 };
+  readonly counts: TranslationCounts = { namespaces: 0, pods: 0, endpointSlices: 0, services: 0, authorizationPolicies: 0, routes: 0, gatewayIndexes: 0, peerAuthenticationIndexes: 0 };
 
   // The objects, by kind and key.
   readonly #objects = new Map<ObjectKind, Map<string, unknown>>(OBJECT_KINDS.map((k) => [k, new Map()]));
@@ -120,6 +132,8 @@ export class IncrementalTranslation {
   /** Namespaces whose Gateways or PeerAuthentications changed since the last flush. */
   readonly #gatewayNamespaces = new Set<string>();
   readonly #mtlsNamespaces = new Set<string>();
+  /** Namespaces whose ReferenceGrants changed since the last flush. */
+  readonly #grantNamespaces = new Set<string>();
   #loaded = false;
 
   // Indexes of the objects by namespace.
@@ -149,6 +163,15 @@ export class IncrementalTranslation {
   readonly #policyResources = new Map<string, Resource>();
   /** The resources, by resourceId. */
   readonly #resources = new Map<string, Resource>();
+  #grants: GrantIndex = indexReferenceGrants([]);
+  /** What each route (`<object kind>:<key>`) refers to, and the reverse indexes. */
+  readonly #routeRefs = new Map<string, { services: string[]; grantNamespaces: string[] }>();
+  readonly #routesByService = new Map<string, Set<string>>();
+  readonly #routesByGrantNs = new Map<string, Set<string>>();
+  /** The Route resource and status of each route. */
+  readonly #routeResources = new Map<string, Resource>();
+  readonly #routeStatuses = new Map<string, RouteStatus>();
+  #sortedRouteStatuses?: RouteStatus[];
   #sortedResources?: Resource[];
   #sortedProblems?: Problem[];
   #sortedStatuses?: PolicyStatus[];
@@ -188,7 +211,7 @@ export class IncrementalTranslation {
       if (old !== undefined) removeFrom(byNs, oldNs, key);
       if (obj !== undefined) addTo(byNs, newNs, key);
     }
-    const changedIn = kind === 'gateways' ? this.#gatewayNamespaces : kind === 'peerAuthentications' ? this.#mtlsNamespaces : undefined;
+    const changedIn = kind === 'gateways' ? this.#gatewayNamespaces : kind === 'peerAuthentications' ? this.#mtlsNamespaces : kind === 'referenceGrants' ? this.#grantNamespaces : undefined;
     if (changedIn) {
       // An object without a namespace counts as '' (for a PeerAuthentication: every pod).
       if (old !== undefined) changedIn.add(oldNs);
@@ -201,6 +224,7 @@ export class IncrementalTranslation {
     const touched = new Map<string, Resource | undefined>();
     let problemsChanged = false;
     let statusesChanged = false;
+    let routeStatusesChanged = false;
     const setProblems = (unit: string, ps: Problem[]) => {
       const old = this.#problems.get(unit) ?? NO_PROBLEMS;
       if (old.length === 0 && ps.length === 0) return;
@@ -220,6 +244,8 @@ export class IncrementalTranslation {
     const pods = new Set<string>(dirty('pods'));
     const services = new Set<string>(dirty('services'));
     const policies = new Set<string>(dirty('authorizationPolicies'));
+    const routes = new Set<string>([...dirty('httpRoutes')].map((k) => `httpRoutes:${k}`));
+    for (const k of dirty('grpcRoutes')) routes.add(`grpcRoutes:${k}`);
     const gatewayChecks = new Set<string>();
     /** Namespaces where everything namespaced is translated again (labels or waypoints changed). */
     const wholeNamespaces = new Set<string>();
@@ -364,6 +390,9 @@ export class IncrementalTranslation {
       if (entry) this.#services.set(key, entry);
       else this.#services.delete(key);
       setProblems(`svc:${key}`, entry?.problems ?? []);
+      // Routes naming this Service read its key, addresses, ports and waypoint.
+      const routeView = (svc: MeshService | undefined) => (svc ? canonicalJson([svc.key, svc.vips, svc.ports, svc.waypoint]) : '');
+      if (routeView(old?.service) !== routeView(entry?.service)) for (const r of this.#routesByService.get(key) ?? []) routes.add(r);
       const oldKey = old?.service?.key;
       const newKey = entry?.service?.key;
       if (oldKey !== undefined && oldKey !== newKey) output('Service', oldKey, undefined);
@@ -433,6 +462,56 @@ export class IncrementalTranslation {
       else this.#statuses.delete(key);
     }
 
+    // 10. ReferenceGrants: re-indexed together; the routes reading the changed namespaces are redone.
+    if (dirty('referenceGrants').size > 0) {
+      this.#grants = indexReferenceGrants([...(this.#objects.get('referenceGrants')!.values() as Iterable<ReferenceGrantObject>)]);
+      for (const ns of this.#grantNamespaces) for (const r of this.#routesByGrantNs.get(ns) ?? []) routes.add(r);
+    }
+    this.#grantNamespaces.clear();
+
+    // 11. Routes.
+    for (const id of routes) {
+      const colon = id.indexOf(':');
+      const objectKind = id.slice(0, colon) as RouteObjectKind;
+      const key = id.slice(colon + 1);
+      const obj = this.#objects.get(objectKind)!.get(key) as RouteObject | undefined;
+      const oldRefs = this.#routeRefs.get(id);
+      for (const s of oldRefs?.services ?? []) removeFrom(this.#routesByService, s, id);
+      for (const n of oldRefs?.grantNamespaces ?? []) removeFrom(this.#routesByGrantNs, n, id);
+      const problems = new Problems();
+      const emitted: Resource[] = [];
+      let status: RouteStatus | undefined;
+      if (obj !== undefined) {
+        this.counts.routes++;
+        const refs = routeReferences(obj);
+        this.#routeRefs.set(id, refs);
+        for (const s of refs.services) addTo(this.#routesByService, s, id);
+        for (const n of refs.grantNamespaces) addTo(this.#routesByGrantNs, n, id);
+        status = compileAndEmit(ROUTE_KIND_OF[objectKind], obj, {
+          service: (k) => this.#services.get(k)?.service,
+          grants: this.#grants,
+          problems,
+          emit: (kind, k, r) => {
+            const checked = validateResource(r);
+            if (!checked.ok) problems.report(kind, k, `produced an invalid resource, left out: ${checked.error}`);
+            else emitted.push(checked.resource);
+            return checked.ok;
+          },
+        });
+      } else this.#routeRefs.delete(id);
+      setProblems(`route:${id}`, problems.list);
+      const oldRoute = this.#routeResources.get(id);
+      const newRoute = emitted[0];
+      if (oldRoute !== undefined && oldRoute.key !== newRoute?.key) output('Route', oldRoute.key, undefined);
+      if (newRoute) {
+        output('Route', newRoute.key, newRoute);
+        this.#routeResources.set(id, newRoute);
+      } else this.#routeResources.delete(id);
+      if (canonicalJson(this.#routeStatuses.get(id)) !== canonicalJson(status)) routeStatusesChanged = true;
+      if (status) this.#routeStatuses.set(id, status);
+      else this.#routeStatuses.delete(id);
+    }
+
     for (const k of OBJECT_KINDS) this.#dirty.get(k)!.clear();
 
     // The difference, by content.
@@ -456,7 +535,8 @@ export class IncrementalTranslation {
     if (upserts.length > 0 || removes.length > 0) this.#sortedResources = undefined;
     if (problemsChanged) this.#sortedProblems = undefined;
     if (statusesChanged) this.#sortedStatuses = undefined;
-    return { upserts, removes, problemsChanged, statusesChanged };
+    if (routeStatusesChanged) this.#sortedRouteStatuses = undefined;
+    return { upserts, removes, problemsChanged, statusesChanged, routeStatusesChanged };
   }
 
   /** Every resource, sorted by kind then key (as translate() returns them). */
@@ -478,8 +558,13 @@ export class IncrementalTranslation {
     return (this.#sortedStatuses ??= [...this.#statuses.values()].sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name)));
   }
 
+  /** One status per route with a Service parentRef, sorted by kind, namespace, name. */
+  routeStatuses(): RouteStatus[] {
+    return (this.#sortedRouteStatuses ??= [...this.#routeStatuses.values()].sort(compareRouteStatuses));
+  }
+
   result(): TranslationResult {
-    return { resources: this.resources(), problems: this.problems(), policyStatuses: this.policyStatuses() };
+    return { resources: this.resources(), problems: this.problems(), policyStatuses: this.policyStatuses(), routeStatuses: this.routeStatuses() };
   }
 
   #indexMtls(problems: Problems): MtlsIndex {

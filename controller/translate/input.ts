@@ -5,6 +5,9 @@
 import type { V1EndpointSlice, V1Namespace, V1ObjectMeta, V1Pod, V1Service, V1ServiceAccount } from '@kubernetes/client-node';
 import type { Resource } from '../../core/config/model.js';
 import type { PeerAuthenticationObject } from '../../core/config/peer-authentication.js';
+import type { ReferenceGrantObject, RouteObject, RouteStatus } from './routes.js';
+
+export type { ReferenceGrantObject, RouteObject, RouteStatus } from './routes.js';
 
 /** PeerAuthentication.ambient.dev/v1 (Istio's security.istio.io/v1 schema), as core/config reads it. */
 export type PeerAuthentication = PeerAuthenticationObject;
@@ -40,6 +43,11 @@ export interface ClusterState {
   /** Compiled to Policy resources; each gets a PolicyStatus. */
   authorizationPolicies?: readonly AuthorizationPolicy[];
   gateways?: readonly Gateway[];
+  /** HTTPRoutes and GRPCRoutes (gateway.networking.k8s.io/v1) compiled to Route resources; each with a Service parent gets a RouteStatus. */
+  httpRoutes?: readonly RouteObject[];
+  grpcRoutes?: readonly RouteObject[];
+  /** ReferenceGrants (gateway.networking.k8s.io/v1beta1): which cross-namespace backendRefs are allowed. */
+  referenceGrants?: readonly ReferenceGrantObject[];
 }
 
 export interface TranslateOptions {
@@ -87,4 +95,6 @@ export interface TranslationResult {
   problems: Problem[];
   /** One per AuthorizationPolicy whose name and namespace could be read, sorted by namespace, name. */
   policyStatuses: PolicyStatus[];
+  /** One per HTTPRoute/GRPCRoute with a Service parentRef, sorted by kind, namespace, name (controller/translate/routes.ts). */
+  routeStatuses: RouteStatus[];
 }

@@ -9,7 +9,9 @@
 // agent would NACK, and a translation bug shows up here as a Problem, not as a NACK storm.
 //
 // AuthorizationPolicies are compiled to Policy resources (./authorization.ts); each gets a
-// PolicyStatus (Accepted, Enforced) that the leader writes to the object.
+// PolicyStatus (Accepted, Enforced) that the leader writes to the object. HTTPRoutes and
+// GRPCRoutes attached to Services are compiled to Route resources (./routes.ts); each gets
+// a RouteStatus (status.parents[]: Accepted, ResolvedRefs) written by the leader too.
 //
 // The controller runs this translation incrementally (./incremental.ts: the changed
 // objects and what depends on them, with the same per-object functions); translate() is
@@ -23,11 +25,12 @@ import type { ClusterState, TranslateOptions, TranslationResult } from './input.
 import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, USE_WAYPOINT_LABEL, type Labels } from './objects.js';
 import { translateAuthorizationPolicies } from './authorization.js';
 import { indexPeerAuthentications } from './peer-authentication.js';
+import { indexReferenceGrants, translateRoutes } from './routes.js';
 import { indexSlices, isServiceTranslated, translateService } from './services.js';
 import { indexWaypoints, unresolvable, waypointServiceKey } from './waypoints.js';
 import { isPodLive, translatePod } from './workloads.js';
 
-export type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, StatusCondition, TranslateOptions, TranslationResult } from './input.js';
+export type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RouteObject, RouteStatus, StatusCondition, TranslateOptions, TranslationResult } from './input.js';
 
 const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -120,6 +123,13 @@ export function translate(input: ClusterState, opts: TranslateOptions): Translat
 
   const policyStatuses = translateAuthorizationPolicies(byKey(input.authorizationPolicies ?? []), { rootNamespace, services: servicesByName, waypoints, problems, emit });
 
+  const routeStatuses = translateRoutes(byKey(input.httpRoutes ?? []), byKey(input.grpcRoutes ?? []), {
+    service: (k) => servicesByName.get(k),
+    grants: indexReferenceGrants(input.referenceGrants ?? []),
+    problems,
+    emit,
+  });
+
   resources.sort(compareResources);
-  return { resources, problems: problems.sorted(), policyStatuses };
+  return { resources, problems: problems.sorted(), policyStatuses, routeStatuses };
 }

@@ -172,7 +172,7 @@ test('validate_rejects_policy_scope_inconsistent_with_target_refs', () => {
 });
 
 test('validate_rejects_unknown_kind_and_non_objects', () => {
-  assert.match(error(validateResource({ kind: 'Secret', key: 'x', body: {} })), /^resource x: kind: "Secret" is not one of Workload, Service, Policy$/);
+  assert.match(error(validateResource({ kind: 'Secret', key: 'x', body: {} })), /^resource x: kind: "Secret" is not one of Workload, Service, Policy, Route$/);
   assert.match(error(validateResource('hello')), /^resource <no key>: resource: must be an object/);
   assert.match(error(validateResource({ kind: 'Workload', key: '1234' })), /^Workload 1234: body: must be an object, got undefined$/);
   assert.match(error(validateResource({ kind: 'Workload', key: '', body: workload() })), /key: must not be empty/);
@@ -218,4 +218,125 @@ test('validate_drops_port_level_entries_equal_to_the_workload_mode', () => {
   const r = W(workload({ mtlsMode: 'STRICT', mtlsPorts: { '8080': 'STRICT' } }));
   assert.ok(r.ok);
   assert.equal((r.resource.body as Workload).mtlsPorts, undefined);
+});
+
+// --- Route (the compiled HTTPRoute/GRPCRoute, core/config/routes.ts) ---
+
+function routeBody(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    key: 'shop/HTTPRoute/web',
+    routeKind: 'HTTPRoute',
+    name: 'web',
+    namespace: 'shop',
+    created: '2024-01-01T00:00:00Z',
+    parents: [{ service: 'shop/web.shop.svc.cluster.local', port: 80 }],
+    hostnames: [],
+    rules: [
+      {
+        name: 'main',
+        matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ type: 'Exact', name: 'x-env', value: 'canary' }], queryParams: [{ type: 'RegularExpression', name: 'Q', value: '^a' }], method: 'GET' }],
+        filters: [
+          { type: 'RequestHeaderModifier', modifier: { set: [{ name: 'x-a', value: '1' }], add: [{ name: 'x-b', value: '2' }], remove: ['x-c'] } },
+          { type: 'RequestMirror', mirror: { service: 'shop/m.shop.svc.cluster.local', port: 80, percent: 12.5 } },
+        ],
+        backends: [
+          { service: 'shop/web-v1.shop.svc.cluster.local', port: 80, weight: 90, filters: [] },
+          { port: 80, weight: 10, filters: [], unresolved: 'Service shop/gone does not exist' },
+        ],
+        timeouts: { requestMs: 1000, backendRequestMs: 500 },
+      },
+      { matches: [{ path: { type: 'Exact', value: '/old' } }], filters: [{ type: 'RequestRedirect', statusCode: 301, scheme: 'https', hostname: 'example.org', port: 443, path: { type: 'ReplaceFullPath', value: '/new' } }], backends: [] },
+    ],
+    ...over,
+  };
+}
+
+const routeResource = (over: Record<string, unknown> = {}) => {
+  const body = routeBody(over);
+  return { kind: 'Route', key: body.key, body };
+};
+
+function withRule(rule: Record<string, unknown>): Record<string, unknown> {
+  return { kind: 'Route', key: 'shop/HTTPRoute/web', body: routeBody({ rules: [{ matches: [{}], filters: [], backends: [], ...rule }] }) };
+}
+
+test('validate_route_accepts_a_full_route_and_copies_it', () => {
+  const r = validateResource(routeResource());
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  assert.deepEqual(r.resource.body, routeBody());
+});
+
+test('validate_route_key_must_be_namespace_kind_name', () => {
+  assert.match(error(validateResource({ kind: 'Route', key: 'shop/web', body: routeBody({ key: 'shop/web' }) })), /^Route shop\/web: key: "shop\/web" is not "shop\/HTTPRoute\/web"$/);
+});
+
+test('validate_route_kind_and_created', () => {
+  assert.match(error(validateResource(routeResource({ routeKind: 'TCPRoute' }))), /routeKind: "TCPRoute" is not one of HTTPRoute, GRPCRoute/);
+  assert.match(error(validateResource(routeResource({ created: 'yesterday' }))), /created: "yesterday" is not an RFC 3339 time/);
+});
+
+test('validate_route_needs_a_parent_service', () => {
+  assert.match(error(validateResource(routeResource({ parents: [] }))), /parents: must hold at least one parent Service/);
+  assert.match(error(validateResource(routeResource({ parents: [{ service: 'web' }] }))), /parents\[0\]\.service: "web" is not a Service key/);
+  assert.match(error(validateResource(routeResource({ parents: [{ service: 'shop/web', port: 0 }] }))), /parents\[0\]\.port: 0 is not a port number/);
+});
+
+test('validate_route_hostnames_lower_case', () => {
+  assert.match(error(validateResource(routeResource({ hostnames: ['Web.Example.com'] }))), /hostnames\[0\]: "Web.Example.com" is not a lower-case hostname/);
+  assert.ok(validateResource(routeResource({ hostnames: ['*.example.com'] })).ok);
+});
+
+test('validate_route_rule_needs_a_match', () => {
+  assert.match(error(validateResource(withRule({ matches: [] }))), /rules\[0\]\.matches: must hold at least one match/);
+});
+
+test('validate_route_path_and_regex', () => {
+  assert.match(error(validateResource(withRule({ matches: [{ path: { type: 'Exact', value: 'x' } }] }))), /rules\[0\]\.matches\[0\]\.path\.value: "x" must start with "\/"/);
+  assert.match(error(validateResource(withRule({ matches: [{ path: { type: 'RegularExpression', value: '[' } }] }))), /rules\[0\]\.matches\[0\]\.path\.value: "\[" is not a valid regular expression/);
+  assert.match(error(validateResource(withRule({ matches: [{ path: { type: 'Glob', value: '/' } }] }))), /path\.type: "Glob" is not one of Exact, PathPrefix, RegularExpression/);
+});
+
+test('validate_route_header_names_lower_case_and_distinct', () => {
+  assert.match(error(validateResource(withRule({ matches: [{ headers: [{ type: 'Exact', name: 'X-A', value: '1' }] }] }))), /headers\[0\]\.name: "X-A" is not a lower-case header name/);
+  assert.match(error(validateResource(withRule({ matches: [{ headers: [{ type: 'Exact', name: 'a', value: '1' }, { type: 'Exact', name: 'a', value: '2' }] }] }))), /headers\[1\]: duplicate header "a"/);
+});
+
+test('validate_route_method_upper_case', () => {
+  assert.match(error(validateResource(withRule({ matches: [{ method: 'get' }] }))), /matches\[0\]\.method: "get" is not one of GET/);
+});
+
+test('validate_route_grpc_fields_per_kind', () => {
+  assert.match(error(validateResource(withRule({ matches: [{ grpc: { type: 'Exact', service: 's' } }] }))), /matches\[0\]\.grpc: must be absent in an HTTPRoute match/);
+  const grpc = routeBody({ key: 'shop/GRPCRoute/web', routeKind: 'GRPCRoute', rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], filters: [], backends: [] }] });
+  assert.match(error(validateResource({ kind: 'Route', key: 'shop/GRPCRoute/web', body: grpc })), /matches\[0\]\.path: must be absent in a GRPCRoute match/);
+  const empty = routeBody({ key: 'shop/GRPCRoute/web', routeKind: 'GRPCRoute', rules: [{ matches: [{ grpc: { type: 'Exact' } }], filters: [], backends: [] }] });
+  assert.match(error(validateResource({ kind: 'Route', key: 'shop/GRPCRoute/web', body: empty })), /matches\[0\]\.grpc: must set service, method or both/);
+});
+
+test('validate_route_filters', () => {
+  assert.match(error(validateResource(withRule({ filters: [{ type: 'CORS' }] }))), /rules\[0\]\.filters\[0\]\.type: "CORS" is not one of/);
+  assert.match(error(validateResource(withRule({ filters: [{ type: 'RequestRedirect', statusCode: 200 }] }))), /filters\[0\]\.statusCode: 200 is not one of 301, 302, 303, 307, 308/);
+  assert.match(error(validateResource(withRule({ filters: [{ type: 'RequestRedirect', statusCode: 302 }, { type: 'URLRewrite' }] }))), /rules\[0\]\.filters: RequestRedirect and URLRewrite cannot be used together/);
+  assert.match(error(validateResource(withRule({ filters: [{ type: 'URLRewrite', path: { type: 'ReplaceFullPath', value: 'x' } }] }))), /filters\[0\]\.path\.value: "x" must start with "\/"/);
+  assert.match(error(validateResource(withRule({ filters: [{ type: 'RequestMirror', mirror: { service: 'a/b', port: 80, percent: 101 } }] }))), /filters\[0\]\.mirror\.percent: 101 is not a percentage/);
+});
+
+test('validate_route_backend_is_a_service_or_unresolved', () => {
+  assert.match(error(validateResource(withRule({ backends: [{ port: 80, weight: 1, filters: [] }] }))), /backends\[0\]\.service: must be a string/);
+  assert.match(error(validateResource(withRule({ backends: [{ service: 'a/b', port: 80, weight: 1, filters: [], unresolved: 'x' }] }))), /backends\[0\]\.service: must be absent when unresolved is set/);
+  assert.match(error(validateResource(withRule({ backends: [{ service: 'a/b', port: 80, weight: -1, filters: [] }] }))), /backends\[0\]\.weight: -1 is not a weight/);
+  assert.ok(validateResource(withRule({ backends: [{ port: 0, weight: 1, filters: [], unresolved: 'not a Service' }] })).ok);
+});
+
+test('validate_route_timeouts', () => {
+  assert.match(error(validateResource(withRule({ timeouts: { requestMs: 1.5 } }))), /timeouts\.requestMs: 1\.5 is not a number of milliseconds/);
+  assert.match(error(validateResource(withRule({ timeouts: { requestMs: 100, backendRequestMs: 200 } }))), /timeouts\.backendRequestMs: 200 is longer than requestMs 100/);
+  assert.ok(validateResource(withRule({ timeouts: { requestMs: 0, backendRequestMs: 200 } })).ok);
+});
+
+test('validate_route_rule_names_distinct_and_sizes_bounded', () => {
+  const body = routeBody({ rules: [{ name: 'a', matches: [{}], filters: [], backends: [] }, { name: 'a', matches: [{}], filters: [], backends: [] }] });
+  assert.match(error(validateResource({ kind: 'Route', key: 'shop/HTTPRoute/web', body })), /duplicate rule name "a"/);
+  const many = routeBody({ rules: Array.from({ length: 17 }, () => ({ matches: [{}], filters: [], backends: [] })) });
+  assert.match(error(validateResource({ kind: 'Route', key: 'shop/HTTPRoute/web', body: many })), /rules: holds 17 entries, more than 16/);
 });

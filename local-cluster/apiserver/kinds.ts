@@ -123,6 +123,7 @@ export const KINDS: readonly KindInfo[] = [
   entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'Gateway', plural: 'gateways', shortNames: ['gtw'], categories: ['gateway-api'], status: true, crd: true }),
   entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', categories: ['gateway-api'], status: true, crd: true }),
   entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'GRPCRoute', plural: 'grpcroutes', categories: ['gateway-api'], status: true, crd: true }),
+  entry({ group: 'gateway.networking.k8s.io', version: 'v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', shortNames: ['refgrant'], categories: ['gateway-api'], crd: true }),
   entry({ group: 'ambient.dev', version: 'v1', kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', shortNames: ['ap'], categories: ['ambient'], status: true, crd: true }),
   entry({ group: 'ambient.dev', version: 'v1', kind: 'PeerAuthentication', plural: 'peerauthentications', shortNames: ['pa'], categories: ['ambient'], status: true, crd: true }),
   entry({ group: 'ambient.dev', version: 'v1', kind: 'TrafficPolicy', plural: 'trafficpolicies', shortNames: ['tp'], categories: ['ambient'], crd: true }),

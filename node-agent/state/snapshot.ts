@@ -65,6 +65,9 @@ export function buildState(resources: readonly Resource[], options: BuildStateOp
   const policiesByKey = new Map<string, Policy>();
 
   for (const r of resources) {
+    // Routes are the waypoints' (the controller never sends them to a node agent): a node
+    // agent holds the L4 kinds only, and a kind it does not route by is not misfiled.
+    if (r.kind !== 'Workload' && r.kind !== 'Service' && r.kind !== 'Policy') continue;
     deepFreeze(r.body);
     const into: Map<string, unknown> =
       r.kind === 'Workload' ? workloadsByUid : r.kind === 'Service' ? servicesByKey : policiesByKey;

@@ -1,0 +1,202 @@
+// Direct tier: HTTPRoutes attached to a Service (GAMMA) through the whole controller: the
+// local API server on a real Redis, the controller in-process, and two config-stream
+// clients over real TLS with pod-bound tokens: a waypoint (its ServiceAccount named by a
+// Gateway of class ambient-waypoint) and a node agent. The waypoint receives the compiled
+// Route, the node agent never does, and the route's status.parents carries the Gateway API
+// conditions a user reads with kubectl. Every wait is bounded.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
+import type { Resource } from '../core/config/model.js';
+import type { Route } from '../core/config/routes.js';
+import { kubeConfigForServer } from '../core/kube/config.js';
+import { startController, type Controller } from '../controller/controller.js';
+import { ControllerClient, type ConfigUpdate } from '../node-agent/controller-client/client.js';
+import { waitFor } from './support/net.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+
+const TD = 'cluster.local';
+const AUDIENCE = 'ambient-controller';
+const WAIT = 8_000;
+const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const GW = { group: 'gateway.networking.k8s.io', version: 'v1' };
+
+let redis: TestRedis;
+let api: ApiServer;
+let kc: KubeConfig;
+let core: CoreV1Api;
+let custom: CustomObjectsApi;
+let controller: Controller;
+const tokens = { agent: '', waypoint: '' };
+
+async function createPod(namespace: string, name: string, sa: string, ip: string): Promise<void> {
+  await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { nodeName: 'node-1', serviceAccountName: sa, containers: [{ name: 'c', image: 'busybox' }] } } });
+  await core.patchNamespacedPodStatus({ namespace, name, body: { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } } }, MERGE);
+}
+
+async function boundToken(namespace: string, sa: string, pod: string): Promise<string> {
+  const tr = await core.createNamespacedServiceAccountToken({ namespace, name: sa, body: { spec: { audiences: [AUDIENCE], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod } } } });
+  return tr.status!.token;
+}
+
+async function createService(name: string): Promise<void> {
+  await core.createNamespacedService({ namespace: 'apps', body: { metadata: { name }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 as never }] } } });
+}
+
+async function createRoute(name: string, backend: string): Promise<void> {
+  await custom.createNamespacedCustomObject({
+    ...GW,
+    plural: 'httproutes',
+    namespace: 'apps',
+    body: {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name },
+      spec: { parentRefs: [{ group: '', kind: 'Service', name: 'echo', port: 80 }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: `/${name}` } }], backendRefs: [{ name: backend, port: 80 }] }] },
+    },
+  });
+}
+
+type Condition = { type: string; status: string; reason: string; observedGeneration?: number; lastTransitionTime?: string };
+type ParentStatus = { parentRef: Record<string, unknown>; controllerName: string; conditions: Condition[] };
+
+async function routeParents(name: string): Promise<ParentStatus[]> {
+  const o = (await custom.getNamespacedCustomObject({ ...GW, plural: 'httproutes', namespace: 'apps', name })) as { status?: { parents?: ParentStatus[] } };
+  return o.status?.parents ?? [];
+}
+
+async function waitForAsync(cond: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT;
+  while (!(await cond())) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${WAIT} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A config-stream client on node-1 with `token`; `held` is what it holds now, `everSeen` every kind it was sent. */
+function startClient(token: string) {
+  const held = new Map<string, Resource>();
+  const everSeen = new Set<string>();
+  const updates: ConfigUpdate[] = [];
+  const client = new ControllerClient({
+    address: { host: '127.0.0.1', port: controller.address.port },
+    trustBundle: controller.ca.trustBundle,
+    controllerIdentity: 'ambient-controller.ambient-system.svc',
+    token: () => token,
+    node: 'node-1',
+    onUpdate: (u) => {
+      updates.push(u);
+      if (u.full) held.clear();
+      for (const r of u.removes) held.delete(`${r.kind}/${r.key}`);
+      for (const r of u.upserts as Resource[]) {
+        held.set(`${r.kind}/${r.key}`, r);
+        everSeen.add(r.kind);
+      }
+    },
+    limits: { reconnectMinMs: 50, reconnectMaxMs: 300, connectTimeoutMs: 3_000, requestTimeoutMs: 5_000 },
+  });
+  client.on('error', () => {});
+  client.start();
+  return { client, held, everSeen, updates };
+}
+
+before(async () => {
+  redis = await startRedis();
+  api = await startApiServer({ redisUrl: redis.url, prefix: 'routes:' });
+  kc = kubeConfigForServer(api.url);
+  core = kc.makeApiClient(CoreV1Api);
+  custom = kc.makeApiClient(CustomObjectsApi);
+  for (const ns of ['ambient-system', 'apps']) {
+    await core.createNamespace({ body: { metadata: { name: ns } } }).catch((e: { code?: number }) => {
+      if (e.code !== 409) throw e;
+    });
+  }
+  await core.createNamespacedServiceAccount({ namespace: 'ambient-system', body: { metadata: { name: 'ambient-node-agent' } } });
+  await core.createNamespacedServiceAccount({ namespace: 'apps', body: { metadata: { name: 'waypoint' } } });
+  await createPod('ambient-system', 'agent-a', 'ambient-node-agent', '10.244.1.2');
+  await createPod('apps', 'waypoint-1', 'waypoint', '10.244.1.3');
+  // The waypoint's Gateway: its ServiceAccount (named after it) is served as a waypoint.
+  await custom.createNamespacedCustomObject({
+    ...GW,
+    plural: 'gateways',
+    namespace: 'apps',
+    body: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'waypoint' }, spec: { gatewayClassName: 'ambient-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } },
+  });
+  tokens.agent = await boundToken('ambient-system', 'ambient-node-agent', 'agent-a');
+  tokens.waypoint = await boundToken('apps', 'waypoint', 'waypoint-1');
+  await createService('echo');
+  await createService('echo-v1');
+  controller = await startController({
+    kubeConfig: kc,
+    trustDomain: TD,
+    listen: { host: '127.0.0.1', port: 0 },
+    metrics: { host: '127.0.0.1', port: 0 },
+    audiences: [AUDIENCE],
+    limits: { drainTimeoutMs: 1_000 },
+    debounceMs: 20,
+  });
+});
+
+after(async () => {
+  await controller?.close();
+  await api?.close();
+  await redis?.stop();
+});
+
+test('httproute_reaches_the_waypoint_never_the_node_agent_and_gets_accepted_status', async (t) => {
+  await createRoute('canary', 'echo-v1');
+  const waypoint = startClient(tokens.waypoint);
+  const agent = startClient(tokens.agent);
+  t.after(() => {
+    waypoint.client.close();
+    agent.client.close();
+  });
+
+  await waitFor(() => waypoint.held.has('Route/apps/HTTPRoute/canary'), WAIT, 'the waypoint to receive the Route');
+  const route = waypoint.held.get('Route/apps/HTTPRoute/canary')!.body as Route;
+  assert.deepEqual(route.parents, [{ service: 'apps/echo.apps.svc.cluster.local', port: 80 }]);
+  assert.deepEqual(route.rules[0]!.backends, [{ service: 'apps/echo-v1.apps.svc.cluster.local', port: 80, weight: 1, filters: [] }]);
+  assert.deepEqual(route.rules[0]!.matches, [{ path: { type: 'PathPrefix', value: '/canary' } }]);
+
+  await waitFor(() => agent.held.has('Service/apps/echo.apps.svc.cluster.local'), WAIT, 'the node agent to receive its config');
+  assert.equal(agent.everSeen.has('Route'), false, 'a node agent is never sent a Route');
+
+  await waitForAsync(async () => (await routeParents('canary')).some((p) => p.conditions.some((c) => c.type === 'Accepted' && c.status === 'True')), 'the HTTPRoute status to be written');
+  const [parent] = await routeParents('canary');
+  assert.deepEqual(parent!.parentRef, { group: '', kind: 'Service', name: 'echo', port: 80 });
+  assert.equal(parent!.controllerName, 'ambient.dev/waypoint');
+  const byType = Object.fromEntries(parent!.conditions.map((c) => [c.type, c]));
+  assert.equal(byType.Accepted?.reason, 'Accepted');
+  assert.equal(byType.ResolvedRefs?.status, 'True');
+  assert.equal(byType.ResolvedRefs?.reason, 'ResolvedRefs');
+  assert.equal(byType.Accepted?.observedGeneration, 1);
+  assert.match(byType.Accepted?.lastTransitionTime ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+
+  // A change reaches the waypoint as an update of the same Route; still nothing for the agent.
+  await custom.patchNamespacedCustomObject(
+    { ...GW, plural: 'httproutes', namespace: 'apps', name: 'canary', body: { spec: { rules: [{ backendRefs: [{ name: 'echo-v1', port: 80, weight: 3 }] }] } } },
+    MERGE,
+  );
+  await waitFor(() => ((waypoint.held.get('Route/apps/HTTPRoute/canary')?.body as Route | undefined)?.rules[0]?.backends[0]?.weight ?? 0) === 3, WAIT, 'the changed Route to reach the waypoint');
+  assert.equal(agent.everSeen.has('Route'), false);
+});
+
+test('httproute_with_a_missing_backend_gets_resolved_refs_false_backend_not_found', async (t) => {
+  await createRoute('broken', 'ghost');
+  const waypoint = startClient(tokens.waypoint);
+  t.after(() => waypoint.client.close());
+  await waitForAsync(async () => (await routeParents('broken')).some((p) => p.conditions.some((c) => c.type === 'ResolvedRefs' && c.status === 'False')), 'ResolvedRefs=False on the broken route');
+  const [parent] = await routeParents('broken');
+  const refs = parent!.conditions.find((c) => c.type === 'ResolvedRefs')!;
+  assert.equal(refs.reason, 'BackendNotFound');
+  assert.equal(parent!.conditions.find((c) => c.type === 'Accepted')?.status, 'True', 'the route is accepted; the unresolved backend answers 500');
+  await waitFor(() => waypoint.held.has('Route/apps/HTTPRoute/broken'), WAIT, 'the Route with the unresolved backend to reach the waypoint');
+  const backend = (waypoint.held.get('Route/apps/HTTPRoute/broken')!.body as Route).rules[0]!.backends[0]!;
+  assert.match(backend.unresolved ?? '', /Service apps\/ghost does not exist/);
+
+  // The backend appears: the same route re-resolves, and its status follows.
+  await createService('ghost');
+  await waitForAsync(async () => (await routeParents('broken')).some((p) => p.conditions.some((c) => c.type === 'ResolvedRefs' && c.status === 'True')), 'ResolvedRefs=True once the Service exists');
+  await waitFor(() => (waypoint.held.get('Route/apps/HTTPRoute/broken')?.body as Route | undefined)?.rules[0]?.backends[0]?.service === 'apps/ghost.apps.svc.cluster.local', WAIT, 'the resolved Route to reach the waypoint');
+});
