@@ -40,6 +40,7 @@
 //   - timeouts: Gateway API Durations (GEP-2257) to milliseconds; backendRequest must not
 //     exceed request (unless request is 0, disabled). `retry` and `sessionPersistence` are
 //     not implemented and ignored.
+import { routeRegexError } from '../../core/config/route-regex.js';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { MeshService, Resource } from '../../core/config/model.js';
 import { routeKey, type GrpcMethodMatch, type HeaderModifier, type MirrorTarget, type PathMatch, type PathModifier, type Route, type RouteBackend, type RouteFilter, type RouteKind, type RouteMatch, type RouteParent, type RouteRule, type RouteTimeouts, type ValueMatch } from '../../core/config/routes.js';
@@ -195,11 +196,8 @@ function subdomain(path: string, v: unknown): string {
 }
 
 function regex(path: string, v: string): string {
-  try {
-    new RegExp(v, 'u');
-  } catch (err) {
-    bad(path, `${show(v)} is not a valid regular expression (JavaScript, flag u): ${(err as Error).message}`);
-  }
+  const why = routeRegexError(v);
+  if (why !== undefined) bad(path, `${show(v)} is not a valid regular expression (RE2 syntax): ${why}`);
   return v;
 }
 

@@ -12,7 +12,7 @@
 //
 // Values keep the specification's spelling (`PathPrefix`, `RequestHeaderModifier`) so a
 // config dump reads like the objects it came from. Regular expressions are carried as
-// source text, checked by the controller to compile as JavaScript `u` regexps.
+// source text, checked by the controller to compile in RE2 syntax (core/config/route-regex.ts).
 
 /** Which Gateway API kind a Route came from. */
 export type RouteKind = 'HTTPRoute' | 'GRPCRoute';

@@ -7,6 +7,7 @@
 // The result is a fresh copy holding only the model's fields. Unknown fields are dropped,
 // not rejected, as protobuf readers do: a controller newer than its agents (mid-upgrade)
 // may add a field, and NACKing every resource for it would stop the whole mesh.
+import { routeRegexError } from './route-regex.js';
 import { isIP } from 'node:net';
 import { parseSpiffeId } from '../identity/spiffe.js';
 import type { Endpoint, MeshService, Policy, PolicyOperation, PolicyRule, PolicySource, PolicyTargetRef, Resource, ResourceKind, ServicePort, WaypointRef, Workload } from './model.js';
@@ -390,12 +391,9 @@ function capped(path: string, v: unknown, max: number, { empty = false } = {}): 
   return s;
 }
 
-function jsRegex(path: string, v: string): string {
-  try {
-    new RegExp(v, 'u');
-  } catch (err) {
-    throw new Invalid(path, `${show(v)} is not a valid regular expression (JavaScript, flag u): ${(err as Error).message}`);
-  }
+function routeRegex(path: string, v: string): string {
+  const why = routeRegexError(v);
+  if (why !== undefined) throw new Invalid(path, `${show(v)} is not a valid regular expression (RE2 syntax): ${why}`);
   return v;
 }
 
@@ -417,7 +415,7 @@ function valueMatch(path: string, v: unknown, header: boolean): ValueMatch {
   const name = header ? headerName(`${path}.name`, o.name) : capped(`${path}.name`, o.name, 256);
   if (!header && !QUERY_TOKEN.test(name)) throw new Invalid(`${path}.name`, `${show(name)} is not a query parameter name`);
   const value = capped(`${path}.value`, o.value, ROUTE_LIMITS.maxValueChars);
-  if (type === 'RegularExpression') jsRegex(`${path}.value`, value);
+  if (type === 'RegularExpression') routeRegex(`${path}.value`, value);
   return { type, name, value };
 }
 
@@ -430,7 +428,7 @@ function routeMatch(path: string, v: unknown, grpc: boolean): RouteMatch {
       const p = obj(`${path}.path`, o.path);
       const type = oneOf(`${path}.path.type`, p.type, ['Exact', 'PathPrefix', 'RegularExpression'] as const);
       const value = capped(`${path}.path.value`, p.value, ROUTE_LIMITS.maxPathChars);
-      if (type === 'RegularExpression') jsRegex(`${path}.path.value`, value);
+      if (type === 'RegularExpression') routeRegex(`${path}.path.value`, value);
       else if (!value.startsWith('/')) throw new Invalid(`${path}.path.value`, `${show(value)} must start with "/"`);
       m.path = { type, value };
     }
@@ -444,8 +442,8 @@ function routeMatch(path: string, v: unknown, grpc: boolean): RouteMatch {
       if (g.method !== undefined) out.method = capped(`${path}.grpc.method`, g.method, ROUTE_LIMITS.maxPathChars);
       if (out.service === undefined && out.method === undefined) throw new Invalid(`${path}.grpc`, 'must set service, method or both');
       if (type === 'RegularExpression') {
-        if (out.service !== undefined) jsRegex(`${path}.grpc.service`, out.service);
-        if (out.method !== undefined) jsRegex(`${path}.grpc.method`, out.method);
+        if (out.service !== undefined) routeRegex(`${path}.grpc.service`, out.service);
+        if (out.method !== undefined) routeRegex(`${path}.grpc.method`, out.method);
       }
       m.grpc = out;
     }

@@ -10,6 +10,7 @@
 // here and in docs/traffic-management.md ("Route matching and filters").
 // Pure: no I/O, never throws; a malformed value (a regular expression that does not
 // compile) matches nothing.
+import { compileRouteRegex, fullMatch as matchesWhole, type RouteRegex } from '../../core/config/route-regex.js';
 import type {
   GrpcMethodMatch,
   PathMatch,
@@ -317,13 +318,14 @@ function valueMatches(m: ValueMatch, value: string | undefined): boolean {
   return false;
 }
 
-// Regular expressions are compiled once per match object and expression text: JavaScript
-// syntax with the `u` flag (the controller checks they compile so), case-sensitive, and
+// Regular expressions are compiled once per match object and expression text, with RE2's
+// syntax and linear-time matching (core/config/route-regex.ts), case-sensitive, and
 // anchored at both ends (the whole path or value must match). A WeakMap lets a replaced
-// Route's cache go with it.
-const regexCache = new WeakMap<object, Map<string, RegExp | null>>();
+// Route's cache go with it. An expression that does not compile (the controller never
+// sends one) matches nothing.
+const regexCache = new WeakMap<object, Map<string, RouteRegex | null>>();
 
-function compiled(owner: object, source: string): RegExp | null {
+function compiled(owner: object, source: string): RouteRegex | null {
   let bySource = regexCache.get(owner);
   if (bySource === undefined) {
     bySource = new Map();
@@ -331,14 +333,8 @@ function compiled(owner: object, source: string): RegExp | null {
   }
   let re = bySource.get(source);
   if (re === undefined) {
-    try {
-      // Compile alone first: an expression that does not compile by itself (say `a)|(b`)
-      // could otherwise compile inside the anchoring group with another meaning.
-      new RegExp(source, 'u');
-      re = new RegExp(`^(?:${source})$`, 'u');
-    } catch {
-      re = null;
-    }
+    const c = compileRouteRegex(source);
+    re = 'error' in c ? null : c;
     bySource.set(source, re);
   }
   return re;
@@ -346,7 +342,7 @@ function compiled(owner: object, source: string): RegExp | null {
 
 function fullMatch(owner: object, source: string, value: string): boolean {
   const re = compiled(owner, source);
-  return re !== null && re.test(value);
+  return re !== null && matchesWhole(re, value);
 }
 
 /** What the matchers read from a request, computed once and only when asked. */
