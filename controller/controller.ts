@@ -6,8 +6,9 @@
 // Leader election (controller/leader.ts, a Lease named ambient-controller): every replica
 // watches, translates and serves 15012 and 15020 on its own (translation is deterministic,
 // so replicas agree); only the leader writes to the cluster: ConfigMap ambient-ca-root,
-// published when leadership is gained, and the status of every AuthorizationPolicy
-// (controller/policy-status.ts). CA creation is NOT leader-only:
+// published when leadership is gained, the status of every AuthorizationPolicy
+// (controller/policy-status.ts), and the waypoints: what each Gateway of class
+// ambient-waypoint needs, and its status (controller/waypoint-deployer.ts). CA creation is NOT leader-only:
 // every replica needs the CA before it can sign anything, so it cannot wait for an
 // election, and the Secret's create-or-read (409 AlreadyExists -> read the winner's) already
 // makes exactly one root win without a lease.
@@ -25,6 +26,9 @@ import { ServingCertificateRenewer, controllerServerName, issueServingCertificat
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 import { PolicyScopeIndex } from './distribution/scope.js';
 import { PolicyStatusWriter, type PolicyStatusLimits } from './policy-status.js';
+import { CONTROLLER_TOKEN_AUDIENCE } from './distribution/limits.js';
+import { loadWaypointTemplate, WaypointDeployer } from './waypoint-deployer.js';
+import type { WaypointDeployLimits, WaypointTemplate } from './waypoint-plan.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -57,6 +61,8 @@ export interface ControllerOptions {
   debounceMs?: number;
   servingCertTtlMs?: number;
   limits?: Partial<ControllerProtocolLimits>;
+  /** The waypoint deployer: its template (default manifests/waypoint.yaml, read at start: a bad one stops the start), the controller address waypoints are given (default <serverName>:15012), its limits; `enabled: false` leaves Gateways alone. */
+  waypoints?: { enabled?: boolean; template?: WaypointTemplate | string; controllerAddress?: string; limits?: Partial<WaypointDeployLimits> };
   /** Leader election: the Lease's name (default ambient-controller), our holder identity (default: POD_NAME or hostname, plus a random suffix), timings. */
   leaderElection?: { leaseName?: string; identity?: string; limits?: Partial<LeaderLimits> };
   logger?: Logger;
@@ -74,6 +80,8 @@ export interface Controller {
   elector: LeaderElector;
   /** Writes AuthorizationPolicy statuses while this replica leads. */
   policyStatus: PolicyStatusWriter;
+  /** Deploys waypoints and writes their Gateways' status while this replica leads (undefined: disabled). */
+  waypointDeployer?: WaypointDeployer;
   /** The mesh's root namespace. */
   rootNamespace: string;
   /** This replica holds the Lease and does the leader-only work. */
@@ -94,6 +102,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const trustDomain = opts.trustDomain ?? 'cluster.local';
   const namespace = opts.namespace ?? 'ambient-system';
   const rootNamespace = opts.rootNamespace ?? namespace;
+  // A bad waypoint template stops the start, before anything else is done.
+  const waypointsEnabled = opts.waypoints?.enabled !== false;
+  const template = !waypointsEnabled ? undefined : typeof opts.waypoints?.template === 'object' ? opts.waypoints.template : loadWaypointTemplate(opts.waypoints?.template);
   const caSource = await loadOrCreateCa({
     kubeConfig: opts.kubeConfig,
     namespace,
@@ -165,6 +176,20 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),
     });
     const statusWriter = policyStatus;
+    const deployer = template
+      ? new WaypointDeployer({
+          kubeConfig: opts.kubeConfig,
+          template,
+          settings: {
+            trustDomain,
+            controllerAddress: opts.waypoints?.controllerAddress ?? `${serverName}:${MESH_PORTS.controller}`,
+            controllerNamespace: namespace,
+            tokenAudience: opts.audiences?.[0] ?? CONTROLLER_TOKEN_AUDIENCE,
+          },
+          logger: log,
+          ...(opts.waypoints?.limits ? { limits: opts.waypoints.limits } : {}),
+        })
+      : undefined;
 
     // Leader-only work: publish the roots when leadership is gained, then keep them there
     // (checked every rootsResyncMs; put back when deleted or changed), failures retried with
@@ -220,6 +245,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         firstPublish ??= new Promise<void>((r) => (published = r));
         void publishWhileLeading(signal);
         statusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the AuthorizationPolicy status writer stopped'));
+        deployer?.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the waypoint deployer stopped'));
       },
     });
 
@@ -238,6 +264,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         leaderElection: { lease: elector.lease, identity: elector.identity, holder: elector.holder() ?? null },
         problems: w.problems,
         policyStatusWrites: { written: statusWriter.writes, failed: statusWriter.failures },
+        ...(deployer ? { waypointDeployer: { passes: deployer.passes, written: deployer.writes, failed: deployer.failures } } : {}),
       }),
       debugConfig: () => {
         const latest = w.latest;
@@ -273,6 +300,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       metricsPort: health.port,
       elector,
       policyStatus: statusWriter,
+      ...(deployer ? { waypointDeployer: deployer } : {}),
       rootNamespace,
       isLeader: () => elector.isLeader(),
       ready: () => w.ready,
