@@ -168,6 +168,14 @@ test('plan_patches_back_a_label_someone_removed', () => {
   assert.deepEqual(planWaypoint(desired(), existing).actions.map((a) => `${a.verb} ${a.kind}`), ['patch Service']);
 });
 
+test('plan_removes_a_key_someone_added_to_the_service_selector', () => {
+  const existing = Object.fromEntries(Object.entries(desired()).map(([k, o]) => [k, asStored(o)])) as Record<WaypointKind, Obj>;
+  (existing.Service as any).spec.selector.app = 'hijack';
+  const p = planWaypoint(desired(), existing);
+  assert.deepEqual(p.actions.map((a) => `${a.verb} ${a.kind}`), ['patch Service']);
+  assert.deepEqual((p.actions[0] as any).body.spec.selector, { 'gateway.networking.k8s.io/gateway-name': 'waypoint', app: null });
+});
+
 test('plan_leaves_an_unmanaged_object_of_the_same_name_alone_and_reports_it', () => {
   const d = desired();
   const foreign = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'waypoint', namespace: 'shop', labels: { app: 'mine' } }, spec: { ports: [{ port: 80 }] } } as Obj;

@@ -249,6 +249,34 @@ export interface WaypointPlan {
 
 export type Existing = Partial<Record<WaypointKind, Obj | undefined>>;
 
+/** Maps compared exactly (a key only the object has is a difference, removed by the patch): a
+ * Service selector with one more key selects other pods, or none. */
+const EXACT_MAPS: Readonly<Record<WaypointKind, ReadonlyArray<readonly string[]>>> = { ServiceAccount: [], Deployment: [], Service: [['spec', 'selector']] };
+
+function at(o: unknown, path: readonly string[]): unknown {
+  let cur = o;
+  for (const p of path) cur = isRecord(cur) ? cur[p] : undefined;
+  return cur;
+}
+
+/** Keys of the exact maps that `have` holds and `want` does not, set to null in a copy of `body` (a merge patch removes them). */
+function removeExtraKeys(kind: WaypointKind, have: Obj, body: Obj): { body: Obj; extra: boolean } {
+  let extra = false;
+  const out = JSON.parse(JSON.stringify(body)) as Obj;
+  for (const path of EXACT_MAPS[kind]) {
+    const h = at(have, path);
+    const w = at(out, path);
+    if (!isRecord(h) || !isRecord(w)) continue;
+    for (const k of Object.keys(h)) {
+      if (!(k in w)) {
+        (w as Record<string, unknown>)[k] = null;
+        extra = true;
+      }
+    }
+  }
+  return { body: out, extra };
+}
+
 /** The actions that bring `existing` (objects named after the Gateway, managed or not) to `desired`. */
 export function planWaypoint(desired: Record<WaypointKind, Obj>, existing: Existing): WaypointPlan {
   const actions: WaypointAction[] = [];
@@ -259,7 +287,10 @@ export function planWaypoint(desired: Record<WaypointKind, Obj>, existing: Exist
     const ref = { kind, namespace: want.metadata.namespace!, name: want.metadata.name };
     if (!have) actions.push({ verb: 'create', ...ref, body: want });
     else if (!isManaged(have)) conflicts.push(`${kind} ${ref.namespace}/${ref.name} exists and is not managed by the controller (no label ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}); it is left alone`);
-    else if (!covers(have, patchBody(want))) actions.push({ verb: 'patch', ...ref, body: patchBody(want) });
+    else {
+      const { body, extra } = removeExtraKeys(kind, have, patchBody(want));
+      if (extra || !covers(have, patchBody(want))) actions.push({ verb: 'patch', ...ref, body });
+    }
   }
   return { actions, conflicts };
 }
