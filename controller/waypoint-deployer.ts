@@ -167,6 +167,8 @@ export class WaypointDeployer {
   #wake?: () => void;
   #dirty = false;
   #classReady = false;
+  /** The last failed write per Gateway key, shown in its Programmed condition; cleared when a pass writes without failing for it. */
+  #errors = new Map<string, string>();
   /** Conflicts found when a create met an object we do not manage, by Gateway key; re-checked every resync. */
   #conflicts = new Map<string, { message: string; at: number }>();
   /** What this deployer last wrote per Gateway status and when (the cache shows it only when the watch event comes). */
@@ -248,6 +250,7 @@ export class WaypointDeployer {
         conflicts = [...plan.conflicts];
         if (this.#conflicts.has(key)) conflicts.push(this.#conflicts.get(key)!.message);
         else {
+          let error: string | undefined;
           for (const a of plan.actions) {
             if (signal.aborted) break;
             if (!budget()) {
@@ -264,11 +267,16 @@ export class WaypointDeployer {
             const r = await this.#act(a, existing);
             if (r === 'written') written++;
             else if (r === 'failed') failed++;
-            else if (typeof r === 'object') {
+            else if (typeof r === 'object' && 'conflict' in r) {
               conflicts.push(r.conflict);
               this.#conflicts.set(key, { message: r.conflict, at: nowMs });
+            } else if (typeof r === 'object') {
+              failed++;
+              error = r.error;
             }
           }
+          if (error !== undefined) this.#errors.set(key, error);
+          else if (plan.actions.length > 0) this.#errors.delete(key);
         }
       } else this.#conflicts.delete(key);
       // Status.
@@ -280,6 +288,7 @@ export class WaypointDeployer {
           ...(existing.Deployment ? { deployment: existing.Deployment as ObservedDeployment } : {}),
           ...(existing.Service ? { service: existing.Service as ObservedService } : {}),
           missing: check.ok ? missingKinds(existing) : [],
+          ...(check.ok && this.#errors.has(key) ? { error: this.#errors.get(key)! } : {}),
         },
         now,
       );
@@ -304,6 +313,7 @@ export class WaypointDeployer {
     }
     for (const k of [...this.#written.keys()]) if (!live.has(k)) this.#written.delete(k);
     for (const k of [...this.#conflicts.keys()]) if (!live.has(k)) this.#conflicts.delete(k);
+    for (const k of [...this.#errors.keys()]) if (!deployable.has(k)) this.#errors.delete(k);
     for (const k of [...this.#patched.keys()]) if (!managed.has(k)) this.#patched.delete(k);
 
     // Managed objects whose Gateway is gone or not deployable.
@@ -315,13 +325,13 @@ export class WaypointDeployer {
       }
       const r = await this.#act(a, {});
       if (r === 'written') written++;
-      else if (r === 'failed') failed++;
+      else if (r === 'failed' || (typeof r === 'object' && 'error' in r)) failed++;
     }
     this.passes++;
     return { written, failed, left };
   }
 
-  async #act(a: WaypointAction, existing: Existing): Promise<'written' | 'failed' | 'skipped' | { conflict: string }> {
+  async #act(a: WaypointAction, existing: Existing): Promise<'written' | 'failed' | 'skipped' | { conflict: string } | { error: string }> {
     const what = `${a.verb} ${a.kind} ${a.namespace}/${a.name}`;
     try {
       if (a.verb === 'create') await this.#api.create(a.body);
@@ -348,7 +358,9 @@ export class WaypointDeployer {
       }
       this.failures++;
       this.#log.warn({ err: (err as Error).message, status: code }, `controller: waypoint deployer: ${what} failed; retrying`);
-      return 'failed';
+      const body = (err as { body?: unknown }).body;
+      const said = typeof body === 'string' ? (() => { try { return (JSON.parse(body) as { message?: string }).message; } catch { return undefined; } })() : (body as { message?: string } | undefined)?.message;
+      return { error: `${what}: ${code ?? ''} ${said ?? (err as Error).message}`.replace(/ +/g, ' ').slice(0, 1000) };
     }
   }
 

@@ -117,6 +117,13 @@ test('bad_replicas_annotation_is_invalid_parameters_naming_the_value', () => {
   assert.ok(zero.ok && zero.replicas === 0);
 });
 
+test('gateway_whose_name_cannot_name_a_service_is_invalid_parameters', () => {
+  for (const name of ['a'.repeat(64), 'web.v2', '1st']) {
+    const c = checkWaypointGateway(gateway({ name }));
+    assert.ok(!c.ok && c.reason === 'InvalidParameters' && c.message.includes(JSON.stringify(name)), name);
+  }
+});
+
 test('other_listeners_are_ignored_and_named', () => {
   const c = checkWaypointGateway(gateway({ listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }, { name: 'mesh', port: 15008, protocol: 'HBONE' }] }));
   assert.ok(c.ok);

@@ -58,6 +58,9 @@ export interface WaypointTemplate {
   readonly objects: Readonly<Record<WaypointKind, Obj>>;
 }
 
+/** What a Service's name must be (Kubernetes: a DNS-1035 label; the Gateway's own name may be a longer subdomain). */
+const DNS1123_LABEL = /^(?=.{1,63}$)[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
 const VARIABLE = /\$\{([A-Z_]+)\}/g;
 
 export interface TemplateVariables {
@@ -143,6 +146,7 @@ export function checkWaypointGateway(gw: Gateway, limits: Pick<WaypointDeployLim
   const listeners: unknown = gw?.spec?.listeners;
   const list = Array.isArray(listeners) ? listeners : [];
   const found = hboneListener(gw);
+  const name = gw?.metadata?.name ?? '';
   const ignoredListeners = list
     .map((l, i) => ({ l, i }))
     .filter(({ l }) => !found.ok || l !== found.listener)
@@ -151,6 +155,9 @@ export function checkWaypointGateway(gw: Gateway, limits: Pick<WaypointDeployLim
       message: isRecord(l) && l['protocol'] === 'HBONE' ? 'a waypoint serves one HBONE listener; this one is ignored' : `protocol ${JSON.stringify(isRecord(l) ? l['protocol'] : undefined)} is not supported by a waypoint (only HBONE)`,
     }));
   if (!found.ok) return { ok: false, reason: 'ListenersNotValid', message: `not usable as a waypoint: ${found.why}`, ignoredListeners };
+  if (!DNS1123_LABEL.test(name)) {
+    return { ok: false, reason: 'InvalidParameters', message: `metadata.name ${JSON.stringify(name)} cannot name the waypoint's Service and Deployment: at most 63 lower-case letters, digits and '-'`, ignoredListeners };
+  }
   const raw = gw.metadata?.annotations?.[REPLICAS_ANNOTATION];
   let replicas = limits.defaultReplicas;
   if (raw !== undefined) {

@@ -99,3 +99,11 @@ test('last_transition_time_is_kept_while_a_condition_status_is_unchanged', () =>
   assert.equal(ready.listeners[0]!.conditions[0]!.lastTransitionTime, '2026-01-01T00:00:00Z');
   assert.equal(statusDiffers(written, ready), true);
 });
+
+test('a_failed_write_is_said_in_programmed_until_it_succeeds', () => {
+  const gw = gateway();
+  const s = gatewayStatus(gw, inputs(gw, { missing: ['Deployment'], error: 'create Deployment shop/waypoint: 422 spec.template.spec.containers[0].image: Required value' }), T0);
+  assert.match(cond(s, 'Programmed').message, /creating the waypoint's Deployment; last attempt failed: create Deployment shop\/waypoint: 422/);
+  const ok = gatewayStatus(gw, inputs(gw, { deployment: { status: { readyReplicas: 1 } }, service: SVC, error: 'old' }), T0);
+  assert.doesNotMatch(cond(ok, 'Programmed').message, /old/);
+});

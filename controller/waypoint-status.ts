@@ -50,6 +50,8 @@ export interface StatusInputs {
   service?: ObservedService;
   /** Managed objects not created yet (or not seen yet). */
   missing: readonly WaypointKind[];
+  /** The last write for this waypoint that failed, said in Programmed while it is not True. */
+  error?: string;
 }
 
 function addressesOf(svc: ObservedService | undefined): string[] {
@@ -61,6 +63,11 @@ function addressesOf(svc: ObservedService | undefined): string[] {
 
 /** The Programmed condition (without timestamps). */
 export function programmedCondition(i: StatusInputs): StatusCondition {
+  const c = programmed(i);
+  return c.status !== 'True' && i.error ? { ...c, message: `${c.message}; last attempt failed: ${i.error}` } : c;
+}
+
+function programmed(i: StatusInputs): StatusCondition {
   if (!i.check.ok) return { type: 'Programmed', status: 'False', reason: 'Invalid', message: `not deployed: the Gateway is not accepted (${i.check.message})` };
   if (i.conflicts.length > 0) return { type: 'Programmed', status: 'False', reason: 'Invalid', message: i.conflicts.join('; ') };
   if (i.missing.length > 0) return { type: 'Programmed', status: 'False', reason: 'Pending', message: `creating the waypoint's ${i.missing.join(', ')}` };
