@@ -16,7 +16,8 @@ export const WAYPOINT_FOR_VALUES = ['service', 'workload', 'all'] as const;
 /** The most replicas `--replicas` takes (the controller's maxReplicas). */
 export const MAX_REPLICAS = 100;
 
-const DNS1123_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A Service's name (DNS-1035 label): the waypoint's Service is named after it. */
+const SERVICE_NAME = /^(?=.{1,63}$)[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 type Meta = { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 export interface GatewayObject {
@@ -51,7 +52,7 @@ export function parseReplicas(v: string): number {
 
 /** The Gateway `waypoint apply` writes. */
 export function waypointGateway(o: { name: string; namespace: string; for: string; replicas?: number }): GatewayObject & { apiVersion: string; kind: string } {
-  if (!DNS1123_LABEL.test(o.name)) throw new CliError(`--name: "${o.name}" is not a valid name (lower-case letters, digits and '-', at most 63)`);
+  if (!SERVICE_NAME.test(o.name)) throw new CliError(`--name: "${o.name}" is not a valid waypoint name (a lower-case letter, then lower-case letters, digits and '-', at most 63: its Service is named after it)`);
   if (!(WAYPOINT_FOR_VALUES as readonly string[]).includes(o.for)) throw new CliError(`--for: "${o.for}" is not one of ${WAYPOINT_FOR_VALUES.join(', ')}`);
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
