@@ -115,14 +115,18 @@ export function waypointCommands(program: Command): void {
       const kc = loadKubeConfig(g);
       const ns = o.allNamespaces ? undefined : namespaceOf(kc, g.namespace);
       const selector = `?labelSelector=${encodeURIComponent(USE_WAYPOINT)}`;
-      const [gateways, deployments, namespaces, services, pods] = await Promise.all([
+      const [gateways, deployments, namespaces, services, pods] = (await Promise.all([
         list<GatewayObject>(kc, gatewaysPath(ns)),
         list<DeploymentObject>(kc, ns ? `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/deployments` : '/apis/apps/v1/deployments'),
-        // What uses a waypoint may be in any namespace (use-waypoint-namespace).
-        list<LabelledObject>(kc, `/api/v1/namespaces${selector}`),
-        list<LabelledObject>(kc, `/api/v1/services${selector}`),
-        list<LabelledObject>(kc, `/api/v1/pods${selector}`),
-      ]);
+        // What uses a waypoint may be in any namespace (use-waypoint-namespace); a user who
+        // may not list them cluster-wide still gets the waypoints.
+        ...(['namespaces', 'services', 'pods'] as const).map((kind) =>
+          list<LabelledObject>(kc, `/api/v1/${kind}${selector}`).catch((err: Error) => {
+            process.stderr.write(`warning: cannot list ${kind} across namespaces (${serverStatusOf(err)?.message ?? err.message}): USED BY leaves them out\n`);
+            return [] as LabelledObject[];
+          }),
+        ),
+      ])) as [GatewayObject[], DeploymentObject[], LabelledObject[], LabelledObject[], LabelledObject[]];
       const rows = waypointRows(gateways, deployments, { namespaces, services, pods });
       if (rows.length === 0 && emptyList(o.output, ns ? `No waypoints found in ${ns} namespace.` : 'No waypoints found')) return;
       process.stdout.write(render(rows, waypointColumns(!ns), o.output));
