@@ -208,8 +208,8 @@ export class WaypointDeployer {
 
     if (!this.#classReady) {
       try {
-        this.#classReady = await this.#api.ensureGatewayClass();
-        if (!this.#classReady) this.#log.warn({ gatewayClass: WAYPOINT_GATEWAY_CLASS }, `controller: GatewayClass ${WAYPOINT_GATEWAY_CLASS} names another controller; its Gateways are deployed anyway`);
+        const ours = await this.#api.ensureGatewayClass();
+        if (!ours) this.#log.warn({ gatewayClass: WAYPOINT_GATEWAY_CLASS }, `controller: GatewayClass ${WAYPOINT_GATEWAY_CLASS} names another controller; its Gateways are deployed anyway`);
         this.#classReady = true;
       } catch (err) {
         // A cluster without the GatewayClass kind still gets its waypoints.
