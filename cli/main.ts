@@ -5,6 +5,7 @@ import { caCommand } from './ca.js';
 import { clusterCommand, execCommand } from './cluster-commands.js';
 import { objectCommands } from './objects.js';
 import { authzCommands, meshCommands } from './mesh/commands.js';
+import { waypointCommands } from './waypoint.js';
 import { isMeshError } from '../core/errors.js';
 import { formatServerError, serverStatusOf } from './errors.js';
 
@@ -24,6 +25,7 @@ const program = new Command('ambientctl')
 objectCommands(program);
 meshCommands(program);
 authzCommands(program);
+waypointCommands(program);
 
 try {
   await program.parseAsync(process.argv);

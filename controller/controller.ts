@@ -6,8 +6,9 @@
 // Leader election (controller/leader.ts, a Lease named ambient-controller): every replica
 // watches, translates and serves 15012 and 15020 on its own (translation is deterministic,
 // so replicas agree); only the leader writes to the cluster: ConfigMap ambient-ca-root,
-// published when leadership is gained, and the status of every AuthorizationPolicy
-// (controller/policy-status.ts). CA creation is NOT leader-only:
+// published when leadership is gained, the status of every AuthorizationPolicy
+// (controller/policy-status.ts), and the waypoints: what each Gateway of class
+// ambient-waypoint needs, and its status (controller/waypoint-deployer.ts). CA creation is NOT leader-only:
 // every replica needs the CA before it can sign anything, so it cannot wait for an
 // election, and the Secret's create-or-read (409 AlreadyExists -> read the winner's) already
 // makes exactly one root win without a lease.
@@ -26,6 +27,9 @@ import { ControllerMetrics, startMetricsServer, type HealthServer } from './metr
 import { PolicyScopeIndex } from './distribution/scope.js';
 import { PolicyStatusWriter, type PolicyStatusLimits } from './policy-status.js';
 import { RouteStatusWriter } from './route-status.js';
+import { CONTROLLER_TOKEN_AUDIENCE } from './distribution/limits.js';
+import { loadWaypointTemplate, WaypointDeployer } from './waypoint-deployer.js';
+import type { WaypointDeployLimits, WaypointTemplate } from './waypoint-plan.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -58,6 +62,8 @@ export interface ControllerOptions {
   debounceMs?: number;
   servingCertTtlMs?: number;
   limits?: Partial<ControllerProtocolLimits>;
+  /** The waypoint deployer: its template (default manifests/waypoint.yaml, read at start: a bad one stops the start), the controller address waypoints are given (default <serverName>:15012), its limits; `enabled: false` leaves Gateways alone. */
+  waypoints?: { enabled?: boolean; template?: WaypointTemplate | string; controllerAddress?: string; limits?: Partial<WaypointDeployLimits> };
   /** Leader election: the Lease's name (default ambient-controller), our holder identity (default: POD_NAME or hostname, plus a random suffix), timings. */
   leaderElection?: { leaseName?: string; identity?: string; limits?: Partial<LeaderLimits> };
   logger?: Logger;
@@ -77,6 +83,8 @@ export interface Controller {
   policyStatus: PolicyStatusWriter;
   /** Writes HTTPRoute/GRPCRoute status.parents while leading. */
   routeStatus: RouteStatusWriter;
+  /** Deploys waypoints and writes their Gateways' status while this replica leads (undefined: disabled). */
+  waypointDeployer?: WaypointDeployer;
   /** The mesh's root namespace. */
   rootNamespace: string;
   /** This replica holds the Lease and does the leader-only work. */
@@ -97,6 +105,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const trustDomain = opts.trustDomain ?? 'cluster.local';
   const namespace = opts.namespace ?? 'ambient-system';
   const rootNamespace = opts.rootNamespace ?? namespace;
+  // A bad waypoint template stops the start, before anything else is done.
+  const waypointsEnabled = opts.waypoints?.enabled !== false;
+  const template = !waypointsEnabled ? undefined : typeof opts.waypoints?.template === 'object' ? opts.waypoints.template : loadWaypointTemplate(opts.waypoints?.template);
   const caSource = await loadOrCreateCa({
     kubeConfig: opts.kubeConfig,
     namespace,
@@ -177,6 +188,20 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),
     });
     const routeStatusWriter = routeStatus;
+    const deployer = template
+      ? new WaypointDeployer({
+          kubeConfig: opts.kubeConfig,
+          template,
+          settings: {
+            trustDomain,
+            controllerAddress: opts.waypoints?.controllerAddress ?? `${serverName}:${MESH_PORTS.controller}`,
+            controllerNamespace: namespace,
+            tokenAudience: opts.audiences?.[0] ?? CONTROLLER_TOKEN_AUDIENCE,
+          },
+          logger: log,
+          ...(opts.waypoints?.limits ? { limits: opts.waypoints.limits } : {}),
+        })
+      : undefined;
 
     // Leader-only work: publish the roots when leadership is gained, then keep them there
     // (checked every rootsResyncMs; put back when deleted or changed), failures retried with
@@ -233,6 +258,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         void publishWhileLeading(signal);
         statusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the AuthorizationPolicy status writer stopped'));
         routeStatusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the route status writer stopped'));
+        deployer?.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the waypoint deployer stopped'));
       },
     });
 
@@ -252,6 +278,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         problems: w.problems,
         policyStatusWrites: { written: statusWriter.writes, failed: statusWriter.failures },
         routeStatusWrites: { written: routeStatusWriter.writes, failed: routeStatusWriter.failures },
+        ...(deployer ? { waypointDeployer: { passes: deployer.passes, written: deployer.writes, failed: deployer.failures } } : {}),
       }),
       debugConfig: () => {
         const latest = w.latest;
@@ -289,6 +316,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       elector,
       policyStatus: statusWriter,
       routeStatus: routeStatusWriter,
+      ...(deployer ? { waypointDeployer: deployer } : {}),
       rootNamespace,
       isLeader: () => elector.isLeader(),
       ready: () => w.ready,

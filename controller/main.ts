@@ -46,6 +46,9 @@ async function main(argv: string[]): Promise<void> {
     .option('--ca-secret <name>', 'the Secret holding the CA', 'ambient-ca')
     .option('--token-audience <aud>', 'an audience callers\' projected tokens must carry (repeatable; default ambient.dev/controller)', collect, [] as string[])
     .option('--node-agent-sa <ns/name>', "the node agents' ServiceAccount", 'ambient-system/ambient-node-agent')
+    .option('--waypoint-template <file>', 'the template of a waypoint\'s ServiceAccount, Deployment and Service (default: manifests/waypoint.yaml shipped with the controller)')
+    .option('--waypoint-controller-address <host:port>', 'the controller address given to waypoints (default: <server name>:15012)')
+    .option('--no-waypoint-deployer', 'do not deploy waypoints for Gateways of class ambient-waypoint (nor write their status)')
     .option('--waypoint-sa <ns/name>', 'a ServiceAccount served as a waypoint besides those a waypoint Gateway names (repeatable)', collect, [] as string[])
     .parse(argv);
   const o = program.opts<{
@@ -61,6 +64,9 @@ async function main(argv: string[]): Promise<void> {
     tokenAudience: string[];
     nodeAgentSa: string;
     waypointSa: string[];
+    waypointTemplate?: string;
+    waypointControllerAddress?: string;
+    waypointDeployer: boolean;
   }>();
   const log = createLogger('controller');
   const kc = new KubeConfig();
@@ -80,6 +86,11 @@ async function main(argv: string[]): Promise<void> {
       audiences: o.tokenAudience,
       nodeAgentServiceAccount: o.nodeAgentSa,
       waypointServiceAccounts: o.waypointSa,
+      waypoints: {
+        enabled: o.waypointDeployer,
+        ...(o.waypointTemplate ? { template: o.waypointTemplate } : {}),
+        ...(o.waypointControllerAddress ? { controllerAddress: o.waypointControllerAddress } : {}),
+      },
       logger: log,
     });
   } catch (err) {

@@ -68,6 +68,8 @@ export const ErrorCodes = {
   // the node agent's enrolment of pods
   ENROL_FAILED: 'AMB_ENROL_FAILED',
   CNI_HANDOFF_FAILED: 'AMB_CNI_HANDOFF_FAILED',
+  // the controller's waypoint deployer
+  WAYPOINT_TEMPLATE_INVALID: 'AMB_WAYPOINT_TEMPLATE_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -94,7 +94,10 @@ test('incremental_translation_matches_translate_after_every_random_change', () =
       const o: Parameters<typeof pod>[1] = { ns, labels: { app: pick(APPS), v: String(Math.floor(rand() * 3)) }, ports: [{ name: 'http', containerPort: 8000 + i }] };
       if (rand() < 0.15) o.uid = 'shared-uid'; // two pods with one uid: the first by key wins
       if (rand() < 0.1) o.phase = 'Succeeded';
-      if (rand() < 0.1) o.labels!['ambient.dev/use-waypoint'] = pick(['wp', 'none', 'missing']);
+      if (rand() < 0.1) {
+        o.labels!['ambient.dev/use-waypoint'] = pick(['wp', 'none', 'missing']);
+        if (rand() < 0.5) o.labels!['ambient.dev/use-waypoint-namespace'] = pick(NS);
+      }
       if (rand() < 0.1) o.labels!['gateway.networking.k8s.io/gateway-name'] = 'wp';
       if (rand() < 0.05) o.ips = ['not-an-ip'];
       c.put('pods', pod(`p${i}`, o));
@@ -112,7 +115,10 @@ test('incremental_translation_matches_translate_after_every_random_change', () =
       const ns = pick(NS);
       const labels: Record<string, string> = {};
       if (rand() < 0.5) labels['ambient.dev/dataplane-mode'] = pick(['ambient', 'none', 'bogus']);
-      if (rand() < 0.4) labels['ambient.dev/use-waypoint'] = pick(['wp', 'none', 'missing']);
+      if (rand() < 0.4) {
+        labels['ambient.dev/use-waypoint'] = pick(['wp', 'none', 'missing']);
+        if (rand() < 0.5) labels['ambient.dev/use-waypoint-namespace'] = pick(NS);
+      }
       if (rand() < 0.1) c.del('namespaces', ns);
       else c.put('namespaces', namespace(ns, labels));
       return `namespace ${ns} ${JSON.stringify(labels)}`;
@@ -136,6 +142,7 @@ test('incremental_translation_matches_translate_after_every_random_change', () =
         return `delete service ${ns}/${name}`;
       }
       const labels: Record<string, string> = rand() < 0.3 ? { 'ambient.dev/use-waypoint': pick(['wp', 'none', 'missing']) } : {};
+      if (labels['ambient.dev/use-waypoint'] !== undefined && rand() < 0.5) labels['ambient.dev/use-waypoint-namespace'] = pick(NS);
       const o: Parameters<typeof service>[1] = { ns, labels, clusterIP: `10.96.0.${1 + Math.floor(rand() * 20)}`, ports: [{ name: 'http', port: 80, targetPort: pick([8080, 'http']) }] };
       if (rand() < 0.1) o.clusterIP = 'bogus';
       if (rand() < 0.1) o.type = 'ExternalName';
@@ -369,4 +376,44 @@ test('endpoint_churn_does_not_recompile_routes', () => {
   c.put('services', service('svc13', { ns: 'ns3', clusterIP: '10.96.0.14', ports: [{ name: 'http', port: 80, targetPort: 'http' }, { name: 'admin', port: 9000 }] }));
   c.tr.flush();
   assert.deepEqual(countsSince(c, before2), { services: 1, routes: 1 });
+});
+
+test('a_waypoint_changing_in_another_namespace_rebinds_what_names_it_with_use_waypoint_namespace', () => {
+  const c = new Cluster();
+  c.put('namespaces', namespace('shop'));
+  c.put('namespaces', namespace('bank', { 'ambient.dev/use-waypoint': 'shared', 'ambient.dev/use-waypoint-namespace': 'infra' }));
+  c.put('namespaces', namespace('infra'));
+  c.put('namespaces', namespace('quiet'));
+  c.put('pods', pod('web', { ns: 'shop', labels: { app: 'web', 'ambient.dev/use-waypoint': 'shared', 'ambient.dev/use-waypoint-namespace': 'infra' } }));
+  c.put('pods', pod('teller', { ns: 'bank', labels: { app: 'teller' } }));
+  c.put('pods', pod('other', { ns: 'quiet', labels: { app: 'other' } }));
+  c.put('services', service('web', { ns: 'shop', labels: { 'ambient.dev/use-waypoint': 'shared', 'ambient.dev/use-waypoint-namespace': 'infra' } }));
+  c.put('services', service('teller', { ns: 'bank' }));
+  c.put('services', service('other', { ns: 'quiet' }));
+  c.put('services', service('shared', { ns: 'infra', clusterIP: '10.96.0.50' }));
+  check(c, 'load without the waypoint');
+  const waypointOf = (kind: 'Workload' | 'Service', name: string) =>
+    (c.tr.resources().find((r) => r.kind === kind && (r.body as { name?: string }).name === name)?.body as { waypoint?: unknown } | undefined)?.waypoint;
+  assert.equal(waypointOf('Service', 'web'), undefined);
+
+  const counts = { ...c.tr.counts };
+  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all' }));
+  check(c, 'the waypoint appears in infra');
+  assert.deepEqual(waypointOf('Service', 'web'), { service: 'infra/shared.infra.svc.cluster.local', port: 15008 });
+  assert.deepEqual(waypointOf('Workload', 'web'), { service: 'infra/shared.infra.svc.cluster.local', port: 15008 });
+  assert.deepEqual(waypointOf('Service', 'teller'), { service: 'infra/shared.infra.svc.cluster.local', port: 15008 });
+  // Only what names infra's waypoints (and infra itself) was translated again, not the quiet namespace.
+  const quietPods = c.tr.counts.pods - counts.pods;
+  assert.ok(quietPods <= 2, `pods translated: ${quietPods} (web and teller)`);
+
+  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'service' }));
+  check(c, 'the waypoint takes service traffic only');
+  assert.equal(waypointOf('Workload', 'web'), undefined);
+  c.del('gateways', 'infra/shared');
+  check(c, 'the waypoint is deleted');
+  assert.equal(waypointOf('Service', 'web'), undefined);
+  c.put('services', service('web', { ns: 'shop' }));
+  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all' }));
+  check(c, 'the Service no longer names it');
+  assert.equal(waypointOf('Service', 'web'), undefined);
 });

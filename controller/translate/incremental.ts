@@ -6,7 +6,8 @@
 //
 // What depends on what (each object is translated by the same functions translate() calls):
 //   - a Pod's Workload: the pod, its namespace's labels, the waypoints (Gateways) of its
-//     namespace, the PeerAuthentications of its namespace and of the root namespace.
+//     namespace (and of the namespace its own or its namespace's use-waypoint-namespace
+//     label names: those objects are indexed by that namespace), the PeerAuthentications of its namespace and of the root namespace.
 //     Workloads are keyed by pod uid; when two pods share one, the first by namespace/name
 //     wins (as in translate()), so the pods of one uid are resolved together;
 //   - a Service: the Service, its namespace's labels and waypoints, its EndpointSlices, and
@@ -34,10 +35,10 @@ import { validateTrustDomain } from '../../core/identity/spiffe.js';
 import { translateAuthorizationPolicies } from './authorization.js';
 import { compareRouteStatuses, compileAndEmit, indexReferenceGrants, routeReferences, type GrantIndex, type ReferenceGrantObject, type RouteObject, type RouteStatus } from './routes.js';
 import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, TranslateOptions, TranslationResult } from './input.js';
-import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, Rejected, SERVICE_NAME_LABEL, USE_WAYPOINT_LABEL, type Labels } from './objects.js';
+import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, Rejected, SERVICE_NAME_LABEL, type Labels } from './objects.js';
 import { indexPeerAuthentications, type MtlsIndex } from './peer-authentication.js';
 import { isServiceTranslated, translateService } from './services.js';
-import { indexWaypoints, unresolvable, waypointServiceKey, type Waypoint, type WaypointIndex } from './waypoints.js';
+import { indexWaypoints, namespaceWaypointProblem, waypointServiceKey, waypointTarget, type Waypoint, type WaypointIndex } from './waypoints.js';
 import { isPodLive, translatePod } from './workloads.js';
 
 /** The cluster object kinds translation reads (ClusterState's fields). */
@@ -134,6 +135,11 @@ export class IncrementalTranslation {
   readonly #mtlsNamespaces = new Set<string>();
   /** Namespaces whose ReferenceGrants changed since the last flush. */
   readonly #grantNamespaces = new Set<string>();
+  /** Namespaces, pods and Services whose use-waypoint label names a waypoint in another
+   * namespace (use-waypoint-namespace), by that namespace: a waypoint changing there
+   * re-binds them. Entries are `<kind>\0<key>`. */
+  readonly #waypointUsers = new Map<string, Set<string>>();
+  readonly #waypointUse = new Map<string, string>();
   #loaded = false;
 
   // Indexes of the objects by namespace.
@@ -211,6 +217,7 @@ export class IncrementalTranslation {
       if (old !== undefined) removeFrom(byNs, oldNs, key);
       if (obj !== undefined) addTo(byNs, newNs, key);
     }
+    if (kind === 'namespaces' || kind === 'pods' || kind === 'services') this.#indexWaypointUse(kind, key, obj);
     const changedIn = kind === 'gateways' ? this.#gatewayNamespaces : kind === 'peerAuthentications' ? this.#mtlsNamespaces : kind === 'referenceGrants' ? this.#grantNamespaces : undefined;
     if (changedIn) {
       // An object without a namespace counts as '' (for a PeerAuthentication: every pod).
@@ -283,8 +290,19 @@ export class IncrementalTranslation {
       for (const w of this.#waypoints.byKey.values()) byNs.set(w.namespace, [...(byNs.get(w.namespace) ?? []), w]);
       this.#waypointsByNs = byNs;
       const nsOf = (k: string) => k.slice(0, k.indexOf('/'));
+      const changed = new Set<string>();
       for (const k of new Set([...old.byKey.keys(), ...this.#waypoints.byKey.keys()])) {
-        if (canonicalJson(old.byKey.get(k)) !== canonicalJson(this.#waypoints.byKey.get(k))) wholeNamespaces.add(nsOf(k));
+        if (canonicalJson(old.byKey.get(k)) !== canonicalJson(this.#waypoints.byKey.get(k))) changed.add(nsOf(k));
+      }
+      for (const ns of changed) {
+        wholeNamespaces.add(ns);
+        // What binds to a waypoint of this namespace from another (use-waypoint-namespace).
+        for (const user of this.#waypointUsers.get(ns) ?? []) {
+          const [k, key] = user.split('\0') as [ObjectKind, string];
+          if (k === 'namespaces') wholeNamespaces.add(key);
+          else if (k === 'pods') pods.add(key);
+          else services.add(key);
+        }
       }
       for (const ns of this.#gatewayNamespaces) gatewayChecks.add(ns);
       for (const ns of wholeNamespaces) gatewayChecks.add(ns);
@@ -312,8 +330,7 @@ export class IncrementalTranslation {
     // 4. Namespaces: the use-waypoint label, against the (new) waypoints.
     for (const name of namespaces) {
       const labels = this.#nsLabels.get(name);
-      const value = labels?.[USE_WAYPOINT_LABEL];
-      const why = value === undefined || value === 'none' ? undefined : unresolvable(this.#waypoints, name, value);
+      const why = labels === undefined ? undefined : namespaceWaypointProblem(this.#waypoints, name, labels);
       setProblems(`ns-waypoint:${name}`, why ? [{ kind: 'Namespace', key: name, message: why }] : []);
     }
 
@@ -565,6 +582,27 @@ export class IncrementalTranslation {
 
   result(): TranslationResult {
     return { resources: this.resources(), problems: this.problems(), policyStatuses: this.policyStatuses(), routeStatuses: this.routeStatuses() };
+  }
+
+  /** Keeps #waypointUsers: which objects name a waypoint in another namespace. */
+  #indexWaypointUse(kind: 'namespaces' | 'pods' | 'services', key: string, obj: unknown): void {
+    const id = `${kind}\0${key}`;
+    const before = this.#waypointUse.get(id);
+    let after: string | undefined;
+    const meta = (obj as { metadata?: { name?: unknown; namespace?: unknown; labels?: unknown } } | undefined)?.metadata;
+    const labels = meta?.labels;
+    if (labels !== null && typeof labels === 'object' && !Array.isArray(labels)) {
+      const own = kind === 'namespaces' ? meta?.name : meta?.namespace;
+      const safe = Object.fromEntries(Object.entries(labels as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      const t = waypointTarget(typeof own === 'string' ? own : '', safe);
+      if (t !== undefined && t.namespace !== own) after = t.namespace;
+    }
+    if (before === after) return;
+    if (before !== undefined) removeFrom(this.#waypointUsers, before, id);
+    if (after !== undefined) {
+      addTo(this.#waypointUsers, after, id);
+      this.#waypointUse.set(id, after);
+    } else this.#waypointUse.delete(id);
   }
 
   #indexMtls(problems: Problems): MtlsIndex {

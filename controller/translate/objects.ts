@@ -5,6 +5,8 @@ import type { Problem } from './input.js';
 
 export { DATAPLANE_MODE_LABEL } from '../../core/config/enrolment.js';
 export const USE_WAYPOINT_LABEL = 'ambient.dev/use-waypoint';
+/** The namespace of the waypoint `use-waypoint` names, on the same object (Istio's `istio.io/use-waypoint-namespace`). */
+export const USE_WAYPOINT_NAMESPACE_LABEL = 'ambient.dev/use-waypoint-namespace';
 export const WAYPOINT_FOR_LABEL = 'ambient.dev/waypoint-for';
 export const WAYPOINT_GATEWAY_CLASS = 'ambient-waypoint';
 /** Set by Gateway API implementations on the pods and Service they deploy for a Gateway. */

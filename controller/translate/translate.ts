@@ -22,12 +22,12 @@ import { validateResource } from '../../core/config/validate.js';
 import { validateTrustDomain } from '../../core/identity/spiffe.js';
 import { namespaceModeProblem } from '../../core/config/enrolment.js';
 import type { ClusterState, TranslateOptions, TranslationResult } from './input.js';
-import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, USE_WAYPOINT_LABEL, type Labels } from './objects.js';
+import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, type Labels } from './objects.js';
 import { translateAuthorizationPolicies } from './authorization.js';
 import { indexPeerAuthentications } from './peer-authentication.js';
 import { indexReferenceGrants, translateRoutes } from './routes.js';
 import { indexSlices, isServiceTranslated, translateService } from './services.js';
-import { indexWaypoints, unresolvable, waypointServiceKey } from './waypoints.js';
+import { indexWaypoints, namespaceWaypointProblem, waypointServiceKey } from './waypoints.js';
 import { isPodLive, translatePod } from './workloads.js';
 
 export type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RouteObject, RouteStatus, StatusCondition, TranslateOptions, TranslationResult } from './input.js';
@@ -71,8 +71,7 @@ export function translate(input: ClusterState, opts: TranslateOptions): Translat
   const waypoints = indexWaypoints(input.gateways ?? [], clusterDomain, problems);
   // A namespace-wide use-waypoint label that names nothing usable: said once, on the Namespace.
   for (const [ns, labels] of namespaceLabels) {
-    const value = labels[USE_WAYPOINT_LABEL];
-    const why = value === undefined || value === 'none' ? undefined : unresolvable(waypoints, ns, value);
+    const why = namespaceWaypointProblem(waypoints, ns, labels);
     if (why) problems.report('Namespace', ns, why);
   }
   const mtls = indexPeerAuthentications(input.peerAuthentications, rootNamespace, problems);

@@ -150,3 +150,64 @@ test('waypoint_gateway_without_its_service_is_reported', () => {
   const r = translate(cluster({ namespaces: [namespace('shop')], gateways: [waypointGateway('lonely', 'shop')] }), { trustDomain: TD });
   assert.match(problemsOf(r, 'Gateway', 'shop/lonely')[0]?.message ?? '', /Service shop\/lonely does not exist/);
 });
+
+// ambient.dev/use-waypoint-namespace: a waypoint in another namespace (Istio's istio.io/use-waypoint-namespace).
+const USE_IN = (name: string, ns: string) => ({ 'ambient.dev/use-waypoint': name, 'ambient.dev/use-waypoint-namespace': ns });
+const REF_IN = (name: string, ns: string, port = 15008) => ({ service: `${ns}/${name}.${ns}.svc.cluster.local`, port });
+
+function runCross(o: { nsLabels?: Record<string, string>; podLabels?: Record<string, string>; svcLabels?: Record<string, string>; gateways?: Gateway[] }) {
+  return translate(
+    cluster({
+      namespaces: [namespace('shop', o.nsLabels ?? {}), namespace('mesh-infra')],
+      gateways: o.gateways ?? [waypointGateway('shared', 'mesh-infra', ALL)],
+      pods: [pod('web', { ns: 'shop', labels: o.podLabels ?? {} })],
+      services: [service('web', { ns: 'shop', labels: o.svcLabels ?? {} }), service('shared', { ns: 'mesh-infra', clusterIP: '10.96.0.77' })],
+    }),
+    { trustDomain: TD },
+  );
+}
+
+test('use_waypoint_namespace_on_service_binds_to_a_waypoint_in_that_namespace', () => {
+  const r = runCross({ svcLabels: USE_IN('shared', 'mesh-infra') });
+  assert.deepEqual(mustService(r, 'web', 'shop').waypoint, REF_IN('shared', 'mesh-infra'));
+  assert.deepEqual(r.problems, []);
+});
+
+test('use_waypoint_namespace_on_namespace_applies_to_its_services_and_pods', () => {
+  const r = runCross({ nsLabels: USE_IN('shared', 'mesh-infra') });
+  assert.deepEqual(mustService(r, 'web', 'shop').waypoint, REF_IN('shared', 'mesh-infra'));
+  assert.deepEqual(mustWorkload(r, 'web', 'shop').waypoint, REF_IN('shared', 'mesh-infra'));
+});
+
+test('use_waypoint_namespace_goes_with_the_use_waypoint_label_on_the_same_object', () => {
+  // The pod's own use-waypoint names a waypoint of its own namespace: the namespace's
+  // use-waypoint-namespace does not apply to it.
+  const r = runCross({ nsLabels: USE_IN('shared', 'mesh-infra'), podLabels: USE('local'), gateways: [waypointGateway('shared', 'mesh-infra', ALL), waypointGateway('local', 'shop', ALL)] });
+  assert.deepEqual(mustWorkload(r, 'web', 'shop').waypoint, REF('local'));
+});
+
+test('use_waypoint_namespace_naming_a_missing_waypoint_is_reported_with_both_labels', () => {
+  const r = runCross({ svcLabels: USE_IN('shared', 'elsewhere') });
+  assert.equal(mustService(r, 'web', 'shop').waypoint, undefined);
+  const m = problemsOf(r, 'Service', 'shop/web')[0]?.message ?? '';
+  assert.match(m, /ambient.dev\/use-waypoint-namespace="elsewhere"/);
+  assert.match(m, /no Gateway of class ambient-waypoint named "shared" in namespace elsewhere/);
+});
+
+test('use_waypoint_namespace_on_namespace_naming_a_missing_waypoint_is_reported_on_the_namespace', () => {
+  const r = runCross({ nsLabels: USE_IN('ghost', 'mesh-infra') });
+  assert.match(problemsOf(r, 'Namespace', 'shop')[0]?.message ?? '', /no Gateway of class ambient-waypoint named "ghost" in namespace mesh-infra/);
+  assert.equal(mustService(r, 'web', 'shop').waypoint, undefined);
+});
+
+test('use_waypoint_namespace_still_honours_the_waypoints_traffic_type', () => {
+  const r = runCross({ podLabels: USE_IN('shared', 'mesh-infra'), gateways: [waypointGateway('shared', 'mesh-infra')] });
+  assert.equal(mustWorkload(r, 'web', 'shop').waypoint, undefined);
+  assert.match(problemsOf(r, 'Pod', 'shop/web')[0]?.message ?? '', /accepts service traffic .* not workload traffic/);
+});
+
+test('use_waypoint_namespace_alone_without_use_waypoint_does_nothing', () => {
+  const r = runCross({ svcLabels: { 'ambient.dev/use-waypoint-namespace': 'mesh-infra' } });
+  assert.equal(mustService(r, 'web', 'shop').waypoint, undefined);
+  assert.deepEqual(r.problems, []);
+});

@@ -16,10 +16,15 @@
 //     waypoint whose Service does not exist yet makes traffic to it fail rather than
 //     bypass it (reported on the Gateway).
 //   - A waypoint's own pods and Service never get a waypoint (they would loop).
-//   - Only same-namespace waypoints: Istio's `use-waypoint-namespace` is not supported.
+//   - A waypoint in another namespace is named by `ambient.dev/use-waypoint-namespace` on
+//     the same object as the `use-waypoint` label (Istio's `istio.io/use-waypoint-namespace`);
+//     without it the waypoint is looked up in the object's own namespace. The namespace
+//     label belongs to the `use-waypoint` it sits beside: a Pod's own `use-waypoint` never
+//     takes its Namespace's `use-waypoint-namespace`. Like Istio, any namespace may name a
+//     waypoint of any other; the waypoint's `waypoint-for` still applies.
 import type { WaypointRef } from '../../core/config/model.js';
 import type { Gateway } from './input.js';
-import { GATEWAY_NAME_LABEL, isolated, objectKey, readLabels, readMeta, USE_WAYPOINT_LABEL, WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, type Labels, type Problems } from './objects.js';
+import { GATEWAY_NAME_LABEL, isolated, objectKey, readLabels, readMeta, USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, type Labels, type Problems } from './objects.js';
 
 export type TrafficType = 'service' | 'workload' | 'all' | 'none';
 const TRAFFIC_TYPES: readonly TrafficType[] = ['service', 'workload', 'all', 'none'];
@@ -53,18 +58,24 @@ function compile(gw: Gateway, clusterDomain: string, report: (m: string) => void
     if ((TRAFFIC_TYPES as readonly string[]).includes(forLabel)) trafficFor = forLabel as TrafficType;
     else report(`label ${WAYPOINT_FOR_LABEL}=${JSON.stringify(forLabel)} is not one of ${TRAFFIC_TYPES.join(', ')}; the default "${DEFAULT_TRAFFIC}" applies`);
   }
-  const listeners: unknown = gw.spec.listeners;
+  const found = hboneListener(gw);
+  if (found.ok) return { namespace, name, trafficFor, ref: { service: waypointServiceKey(namespace, name, clusterDomain), port: found.port } };
+  report(`not usable as a waypoint: ${found.why}`);
+  return { namespace, name, trafficFor, unusable: found.why };
+}
+
+/**
+ * The Gateway's HBONE listener, the one a waypoint serves (the first with protocol HBONE),
+ * or why it has none. Shared with the waypoint deployer (controller/waypoint-plan.ts), so
+ * that what is deployed and what traffic is sent to are the same Gateways.
+ */
+export function hboneListener(gw: Gateway): { ok: true; listener: unknown; port: number } | { ok: false; why: string } {
+  const listeners: unknown = gw?.spec?.listeners;
   const hbone = Array.isArray(listeners) ? listeners.find((l) => l && typeof l === 'object' && (l as { protocol?: unknown }).protocol === 'HBONE') : undefined;
-  let unusable: string | undefined;
-  if (!hbone) unusable = 'it has no listener with protocol HBONE (want {name: mesh, port: 15008, protocol: HBONE})';
-  else {
-    const port: unknown = (hbone as { port?: unknown }).port;
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-      unusable = `its HBONE listener's port ${JSON.stringify(port)} is not a port number`;
-    } else return { namespace, name, trafficFor, ref: { service: waypointServiceKey(namespace, name, clusterDomain), port } };
-  }
-  report(`not usable as a waypoint: ${unusable}`);
-  return { namespace, name, trafficFor, unusable };
+  if (!hbone) return { ok: false, why: 'it has no listener with protocol HBONE (want {name: mesh, port: 15008, protocol: HBONE})' };
+  const port: unknown = (hbone as { port?: unknown }).port;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return { ok: false, why: `its HBONE listener's port ${JSON.stringify(port)} is not a port number` };
+  return { ok: true, listener: hbone, port };
 }
 
 export function indexWaypoints(gateways: readonly Gateway[], clusterDomain: string, problems: Problems): WaypointIndex {
@@ -95,30 +106,55 @@ function accepts(w: Waypoint, target: 'service' | 'workload'): boolean {
   return w.trafficFor === 'all' || w.trafficFor === target;
 }
 
-/** Why `value` names no usable waypoint in `namespace`, or undefined when it does. */
-export function unresolvable(index: WaypointIndex, namespace: string, value: string): string | undefined {
-  const w = index.byKey.get(`${namespace}/${value}`);
-  if (!w) return `label ${USE_WAYPOINT_LABEL}=${JSON.stringify(value)}: no Gateway of class ${WAYPOINT_GATEWAY_CLASS} named ${JSON.stringify(value)} in namespace ${namespace}; traffic does not use a waypoint`;
-  if (!w.ref) return `label ${USE_WAYPOINT_LABEL}=${JSON.stringify(value)}: Gateway ${namespace}/${value} is not usable as a waypoint (${w.unusable}); traffic does not use a waypoint`;
+/**
+ * Where an object's (or a namespace's) `use-waypoint` label points: the waypoint's name and
+ * namespace (`use-waypoint-namespace` on the same object, else the object's own namespace),
+ * or undefined when it has no such label or says `none`.
+ */
+export function waypointTarget(namespace: string, labels: Labels): { name: string; namespace: string } | undefined {
+  const name = labels[USE_WAYPOINT_LABEL];
+  if (name === undefined || name === 'none') return undefined;
+  const ns = labels[USE_WAYPOINT_NAMESPACE_LABEL];
+  return { name, namespace: ns !== undefined && ns !== '' ? ns : namespace };
+}
+
+function describe(namespace: string, t: { name: string; namespace: string }): string {
+  const label = `label ${USE_WAYPOINT_LABEL}=${JSON.stringify(t.name)}`;
+  return t.namespace === namespace ? label : `${label} (${USE_WAYPOINT_NAMESPACE_LABEL}=${JSON.stringify(t.namespace)})`;
+}
+
+/** Why the waypoint `t` (as waypointTarget() reads it on an object of `namespace`) is not usable, or undefined when it is. */
+export function unresolvable(index: WaypointIndex, namespace: string, t: { name: string; namespace: string }): string | undefined {
+  const w = index.byKey.get(`${t.namespace}/${t.name}`);
+  if (!w) return `${describe(namespace, t)}: no Gateway of class ${WAYPOINT_GATEWAY_CLASS} named ${JSON.stringify(t.name)} in namespace ${t.namespace}; traffic does not use a waypoint`;
+  if (!w.ref) return `${describe(namespace, t)}: Gateway ${t.namespace}/${t.name} is not usable as a waypoint (${w.unusable}); traffic does not use a waypoint`;
   return undefined;
+}
+
+/** A Namespace's own problem with its use-waypoint label (said once, on the Namespace), or undefined. */
+export function namespaceWaypointProblem(index: WaypointIndex, namespace: string, labels: Labels): string | undefined {
+  const t = waypointTarget(namespace, labels);
+  return t === undefined ? undefined : unresolvable(index, namespace, t);
 }
 
 /**
  * The waypoint for a Service (`target: 'service'`) or a Pod (`'workload'`) in `namespace`
- * with its own labels and its namespace's. Problems with the namespace's label are the
- * Namespace's (reported once by the caller), not the object's.
+ * with its own labels and its namespace's. The object's own `use-waypoint` label wins over
+ * its namespace's, and `use-waypoint-namespace` is read from the same object as the
+ * `use-waypoint` it goes with. Problems with the namespace's label are the Namespace's
+ * (reported once by the caller), not the object's.
  */
 export function bindWaypoint(index: WaypointIndex, target: 'service' | 'workload', namespace: string, own: Labels, namespaceLabels: Labels): WaypointBinding {
-  const mine = own[USE_WAYPOINT_LABEL];
-  const value = mine ?? namespaceLabels[USE_WAYPOINT_LABEL];
-  if (value === undefined || value === 'none') return {};
-  const why = unresolvable(index, namespace, value);
-  if (why !== undefined) return mine === undefined ? {} : { problem: why };
-  const w = index.byKey.get(`${namespace}/${value}`)!;
+  const mine = own[USE_WAYPOINT_LABEL] !== undefined;
+  const t = waypointTarget(namespace, mine ? own : namespaceLabels);
+  if (t === undefined) return {};
+  const why = unresolvable(index, namespace, t);
+  if (why !== undefined) return mine ? { problem: why } : {};
+  const w = index.byKey.get(`${t.namespace}/${t.name}`)!;
   if (!accepts(w, target)) {
-    if (mine === undefined) return {};
+    if (!mine) return {};
     return {
-      problem: `label ${USE_WAYPOINT_LABEL}=${JSON.stringify(value)}: waypoint ${namespace}/${value} accepts ${w.trafficFor} traffic (label ${WAYPOINT_FOR_LABEL}), not ${target} traffic; traffic does not use a waypoint`,
+      problem: `${describe(namespace, t)}: waypoint ${t.namespace}/${t.name} accepts ${w.trafficFor} traffic (label ${WAYPOINT_FOR_LABEL}), not ${target} traffic; traffic does not use a waypoint`,
     };
   }
   return { ref: { ...w.ref! } };

@@ -100,3 +100,21 @@ test('another_service_account_cannot_write_policy_status_in_another_namespace', 
   assert.equal(allowed(sa('apps', 'ambient-controller'), { verb: 'patch', group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'shop', name: 'p' }), false);
   assert.equal(allowed(sa('ambient-system', 'web'), { verb: 'patch', group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'shop', name: 'p' }), false);
 });
+
+test('controller_service_account_deploys_waypoint_objects_in_every_namespace_and_the_gateway_class', () => {
+  const ctrl = sa('ambient-system', 'ambient-controller');
+  for (const verb of ['create', 'update', 'patch', 'delete'] as const) {
+    assert.equal(allowed(ctrl, { verb, group: '', resource: 'serviceaccounts', namespace: 'apps', name: 'waypoint' }), true, `serviceaccounts ${verb}`);
+    assert.equal(allowed(ctrl, { verb, group: '', resource: 'services', namespace: 'apps', name: 'waypoint' }), true, `services ${verb}`);
+    assert.equal(allowed(ctrl, { verb, group: 'apps', resource: 'deployments', namespace: 'apps', name: 'waypoint' }), true, `deployments ${verb}`);
+  }
+  assert.equal(allowed(ctrl, { verb: 'create', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses', name: 'ambient-waypoint' }), true);
+  assert.equal(allowed(ctrl, { verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses', subresource: 'status', name: 'ambient-waypoint' }), true);
+  // Nothing else: no pods, no tokens, no Secrets, no other cluster-scoped kind.
+  assert.equal(allowed(ctrl, { verb: 'create', group: '', resource: 'pods', namespace: 'apps', name: 'p' }), false);
+  assert.equal(allowed(ctrl, { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'apps', name: 'waypoint' }), false);
+  assert.equal(allowed(ctrl, { verb: 'create', group: '', resource: 'namespaces', name: 'x' }), false);
+  // Another ServiceAccount of the same name elsewhere gets none of it.
+  assert.equal(allowed(sa('apps', 'ambient-controller'), { verb: 'create', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'waypoint' }), false);
+  assert.equal(allowed(sa('apps', 'ambient-controller'), { verb: 'create', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses', name: 'ambient-waypoint' }), false);
+});

@@ -19,8 +19,10 @@
 // The mesh controller's ServiceAccount (ambient-system/ambient-controller) writes the
 // `status` subresource of the mesh's own kinds (ambient.dev) and of Gateway API kinds in
 // every namespace (the AuthorizationPolicy status conditions; waypoint Gateways' status
-// later), and nothing else outside its namespace: never a spec, never another
-// subresource.
+// later), and nothing else outside its namespace: never another subresource, and of specs
+// only those of what it deploys for waypoints (as its RBAC would grant on a real cluster,
+// like istiod's): ServiceAccounts, Services and Deployments in every namespace, and the
+// cluster-scoped GatewayClass (with its status).
 // Denials read as kube-apiserver's RBAC denials do.
 import { ApiError } from './api-errors.js';
 
@@ -32,6 +34,11 @@ export const CONTROLLER_SERVICE_ACCOUNT = { namespace: 'ambient-system', name: '
 
 /** API groups whose `status` subresource the controller writes in every namespace. */
 const CONTROLLER_STATUS_GROUPS: ReadonlySet<string> = new Set(['ambient.dev', 'gateway.networking.k8s.io']);
+
+/** What the controller deploys for waypoints in every namespace (`group/resource`), main resource only. */
+const CONTROLLER_DEPLOYS: ReadonlySet<string> = new Set(['/serviceaccounts', '/services', 'apps/deployments']);
+/** Cluster-scoped kinds the controller writes (it creates the ambient-waypoint GatewayClass). */
+const CONTROLLER_CLUSTER_WRITES: ReadonlySet<string> = new Set(['gateway.networking.k8s.io/gatewayclasses']);
 
 const SA_PREFIX = 'system:serviceaccount:';
 
@@ -81,6 +88,8 @@ export function authorize(who: Requester, a: RequestAttributes): Decision {
   if (isController(who) && a.namespace !== undefined && a.subresource === 'status' && (a.verb === 'patch' || a.verb === 'update') && CONTROLLER_STATUS_GROUPS.has(a.group)) {
     return { allowed: true };
   }
+  if (isController(who) && a.namespace !== undefined && a.subresource === undefined && CONTROLLER_DEPLOYS.has(`${a.group}/${a.resource}`)) return { allowed: true };
+  if (isController(who) && a.namespace === undefined && (a.subresource === undefined || a.subresource === 'status') && CONTROLLER_CLUSTER_WRITES.has(`${a.group}/${a.resource}`)) return { allowed: true };
   if (!own) return { allowed: false, reason: 'a ServiceAccount may write in its own namespace only' };
   return { allowed: true };
 }

@@ -120,6 +120,7 @@ export const KINDS: readonly KindInfo[] = [
   entry({ group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', shortNames: ['deploy'], categories: ['all'], status: true, scale: true }),
   entry({ group: 'apps', version: 'v1', kind: 'DaemonSet', plural: 'daemonsets', shortNames: ['ds'], categories: ['all'], status: true }),
   entry({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases' }),
+  entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'GatewayClass', plural: 'gatewayclasses', namespaced: false, shortNames: ['gc'], categories: ['gateway-api'], status: true, crd: true }),
   entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'Gateway', plural: 'gateways', shortNames: ['gtw'], categories: ['gateway-api'], status: true, crd: true }),
   entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', categories: ['gateway-api'], status: true, crd: true }),
   entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'GRPCRoute', plural: 'grpcroutes', categories: ['gateway-api'], status: true, crd: true }),

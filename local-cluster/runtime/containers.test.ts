@@ -54,7 +54,7 @@ test('container_argv_maps_known_sample_images_to_node_programs', () => {
     const r = containerArgv({ name: 'c', image: `ambient-samples/${x}` }, ROOT, NODE);
     assert.deepEqual(r, { argv: [NODE, `${ROOT}/dist/samples/${x}/main.js`] }, x);
   }
-  assert.equal(Object.keys(KNOWN_IMAGES).length, 5);
+  assert.equal(Object.keys(KNOWN_IMAGES).length, 6);
 });
 
 test('container_argv_maps_the_mesh_controller_image_to_its_program', () => {
@@ -65,6 +65,11 @@ test('container_argv_maps_the_mesh_controller_image_to_its_program', () => {
 test('container_argv_maps_the_node_agent_image_to_its_program', () => {
   const r = containerArgv({ name: 'c', image: 'ambient/node-agent:latest', args: ['--trust-domain', 'cluster.local'] }, ROOT, NODE);
   assert.deepEqual(r, { argv: [NODE, `${ROOT}/dist/node-agent/main.js`, '--trust-domain', 'cluster.local'] });
+});
+
+test('container_argv_maps_the_waypoint_image_to_its_program', () => {
+  const r = containerArgv({ name: 'waypoint', image: 'ambient/waypoint:latest' }, ROOT, NODE);
+  assert.deepEqual(r, { argv: [NODE, `${ROOT}/dist/waypoint/main.js`] });
 });
 
 test('container_argv_maps_a_sample_image_with_any_tag_or_registry_prefix', () => {

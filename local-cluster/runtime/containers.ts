@@ -11,6 +11,7 @@ export const KNOWN_IMAGES: Readonly<Record<string, string>> = {
   // The mesh's own images, so that its manifests deploy to the local cluster unchanged.
   'ambient/controller': 'dist/controller/main.js',
   'ambient/node-agent': 'dist/node-agent/main.js',
+  'ambient/waypoint': 'dist/waypoint/main.js',
 };
 
 export function imageName(image: string): string {
