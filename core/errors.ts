@@ -68,6 +68,13 @@ export const ErrorCodes = {
   // the node agent's enrolment of pods
   ENROL_FAILED: 'AMB_ENROL_FAILED',
   CNI_HANDOFF_FAILED: 'AMB_CNI_HANDOFF_FAILED',
+  // the waypoint's L7 authorization and request authentication
+  WAYPOINT_AUTHZ_DENIED: 'AMB_WAYPOINT_AUTHZ_DENIED',
+  WAYPOINT_AUTHZ_NO_CONFIG: 'AMB_WAYPOINT_AUTHZ_NO_CONFIG',
+  WAYPOINT_JWT_INVALID: 'AMB_WAYPOINT_JWT_INVALID',
+  WAYPOINT_JWKS_FETCH_FAILED: 'AMB_WAYPOINT_JWKS_FETCH_FAILED',
+  WAYPOINT_JWKS_INVALID: 'AMB_WAYPOINT_JWKS_INVALID',
+  REQUEST_AUTHN_INVALID: 'AMB_REQUEST_AUTHN_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
