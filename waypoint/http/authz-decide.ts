@@ -64,8 +64,8 @@ export interface AuthzAttributes {
   headers: Readonly<Record<string, string | readonly string[] | undefined>>;
   /** The verified SPIFFE identity of the tunnel's peer (`spiffe://td/ns/NS/sa/SA`). */
   sourceIdentity?: string;
-  /** The original client's address: the tunnel's `forwarded: for=` (set by the source's node
-   * agent, which the mTLS identity vouches for), else the TCP peer. */
+  /** The client's address: the HBONE tunnel's TCP peer (the client pod's own address; the
+   * CONNECT's `forwarded` header is not used for decisions, as at the node agent). */
   sourceIp?: string;
   /** The tunnel's CONNECT target: a Service VIP and Service port, or a pod IP and port. */
   destination: { ip: string; port: number };
@@ -98,7 +98,8 @@ export function serviceRefOfKey(key: string): ObjectRef | undefined {
 /**
  * The client address in an HBONE CONNECT's `forwarded` header (RFC 7239; DESIGN.md "HBONE
  * on the wire": `forwarded: for="<ip:port>"`): the first `for=` of the first element, without
- * port or brackets; undefined when there is none or it is not an address.
+ * port or brackets; undefined when there is none or it is not an address. For records only:
+ * decisions use the tunnel's TCP peer (a client could forge the header).
  */
 export function forwardedFor(value: string | undefined): string | undefined {
   if (typeof value !== 'string' || value.length > WAYPOINT_AUTH_DEFAULTS.maxForwardedHeaderChars) return undefined;

@@ -28,7 +28,8 @@ export interface AuthRequest {
   headers: AuthHeaders;
   /** The tunnel's verified peer identity (`spiffe://...`), when mTLS. */
   sourceIdentity?: string;
-  /** The original client's address: use `forwardedFor(connect headers)` of the tunnel, else the TCP peer. */
+  /** The client's address: the HBONE tunnel's TCP peer (never the CONNECT's `forwarded`
+   * header, which a client could forge; `forwardedFor()` reads it for the access log). */
   sourceIp?: string;
   /** The tunnel's CONNECT target (Service VIP and port, or pod IP and port). */
   destination: { ip: string; port: number };
