@@ -260,6 +260,7 @@ test('check_with_a_waypoint_its_l7_deny_decides_there_by_default', () => {
   assert.equal(r.enforcedAt, 'waypoint');
   assert.equal(r.policy, 'shop/deny-delete-at-waypoint');
   assert.deepEqual(r.enforcement.map((s) => [s.at, s.enforced, s.decision]), [['waypoint', true, 'DENY'], ['node-agent', true, 'ALLOW']]);
+  assert.equal(r.enforcedBy, 'waypoint waypoint.shop.svc.cluster.local:15008');
   assert.match(renderCheck(r, 'table'), /^enforced at:  waypoint waypoint.shop.svc.cluster.local:15008: DENY \(denied by DENY policy shop\/deny-delete-at-waypoint rules\[0\]\)$/m);
   assert.equal(check(cfg([atWp], [wpWeb]), 'shop/frontend', 'web.shop:80', { method: 'GET' }).decision, 'ALLOW');
 });

@@ -72,6 +72,8 @@ export interface EndpointOutcome extends Verdict {
   port: number;
   node: string;
   enforcedAt: EnforcementPoint;
+  /** The deciding point by name: `waypoint waypoint.shop.svc.cluster.local:15008`, `node agent on node-1`. */
+  enforcedBy: string;
   dryRun?: Omit<Verdict, 'reason'> & { enforcedAt: EnforcementPoint };
   audits: Array<{ policy: string; rule: number }>;
   enforcement: EnforcementStep[];
@@ -83,6 +85,8 @@ export interface EndpointOutcome extends Verdict {
 export interface CheckResult extends Verdict {
   /** Where the deciding evaluation happens. */
   enforcedAt: EnforcementPoint;
+  /** The deciding point by name (the waypoint, or the node agent of the deciding endpoint). */
+  enforcedBy: string;
   from: { identity: string; sourceIp: string | null; sourceIpFrom?: string; workloads: string[] };
   to: { kind: 'Service' | 'Workload'; namespace: string; name: string; port: number; waypoint?: string; destinations: Array<{ workload: string; ip: string; port: number; node: string }> };
   http?: HttpAttributes;
@@ -149,6 +153,7 @@ export function checkAccess(
     policy: deciding.policy,
     rule: deciding.rule,
     enforcedAt: deciding.enforcedAt,
+    enforcedBy: deciding.enforcedBy,
     message,
     from: { identity: from.identity, sourceIp: from.ip ?? null, ...(from.ipFrom && { sourceIpFrom: from.ipFrom }), workloads: from.workloads },
     to: {
@@ -234,6 +239,7 @@ function outcomeFor(
     policy: dec.policy ?? null,
     rule: dec.rule ?? null,
     enforcedAt: decider.at,
+    enforcedBy: decider.where,
     message: dec.message,
     ...(dry && dryDecider && { dryRun: { decision: dry.decision, policy: dry.policy ?? null, rule: dry.rule ?? null, enforcedAt: dryDecider.at, message: dry.message } }),
     audits,
