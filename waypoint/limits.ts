@@ -9,3 +9,33 @@ export const WAYPOINT_TELEMETRY_DEFAULTS = {
   /** The `source_cluster` / `destination_cluster` label value: Istio's default cluster id. */
   clusterName: 'Kubernetes',
 } as const;
+
+// ---------------------------------------------------------------------------------------
+// L7 authorization and request authentication (waypoint/http/authz*.ts, authn.ts, jwt.ts,
+// jwks.ts): docs/configuration.md, "The waypoint's request authentication
+// (`WAYPOINT_AUTH_DEFAULTS`)".
+export const WAYPOINT_AUTH_DEFAULTS = {
+  /** Leeway on a JWT's `exp` and `nbf` for clocks that disagree (Envoy jwt_authn's clock_skew_seconds default). */
+  jwtClockSkewSeconds: 60,
+  /** The longest token accepted; a longer one is invalid (401), never decoded. */
+  maxTokenBytes: 16 * 1024,
+  /** A jwksUri is fetched again after this long (Istio's PILOT_JWT_PUB_KEY_REFRESH_INTERVAL default). */
+  jwksRefreshIntervalMs: 20 * 60 * 1000,
+  /** One JWKS fetch is abandoned after this long (a rule's `timeout` overrides it). */
+  jwksFetchTimeoutMs: 5_000,
+  /** The largest JWKS document read from a jwksUri; a larger one is a failed fetch. */
+  maxJwksBytes: 256 * 1024,
+  /** Keys kept from one JWKS (the first ones); the rest are ignored. */
+  maxJwksKeys: 64,
+  /** jwksUris whose keys are cached at once; the least recently used is dropped first. */
+  maxJwksUris: 256,
+  /** A token whose key id is not in the cached keys makes a refetch at most this often per
+   * jwksUri (key rotation), and a failed fetch is retried no sooner than this. */
+  jwksRefetchCooldownMs: 30_000,
+  /** Characters of the `ambient-authz-reason` / `ambient-authz-policy` answer headers. */
+  maxReasonHeaderChars: 256,
+  /** Characters of a CONNECT `forwarded` header read for the client's address. */
+  maxForwardedHeaderChars: 512,
+} as const;
+
+export type WaypointAuthLimits = { -readonly [K in keyof typeof WAYPOINT_AUTH_DEFAULTS]: number };

@@ -7,6 +7,7 @@ import { endpoint, service, tcpPort, workload } from '../../node-agent/proxy/fix
 import { checkAccess, headline, renderCheck, type HttpAttributes } from './authz-check.js';
 import { configView, parseFrom, parseTo, resolveFrom, resolveTo, type MeshConfigView } from './authz-resolve.js';
 import { ENGINE } from './engine.js';
+import { httpAttributes } from './commands.js';
 
 const WP = { service: 'shop/waypoint.shop.svc.cluster.local', port: 15008 };
 const web1 = workload('web-1', { uid: 'uid-web1', namespace: 'shop', serviceAccount: 'web', ips: ['10.244.1.5'], node: 'node-1', labels: { app: 'web', version: 'v1' }, canonicalName: 'web' });
@@ -154,9 +155,10 @@ test('check_deny_rule_with_only_l7_fields_denies_every_connection_at_the_node_ag
   assert.match(r.considered[0]!.reasons.join('\n'), /to\[0\]\.operation held only L7 fields: at the node agent it matches every port/);
 });
 
-test('check_with_a_waypoint_shows_what_it_would_decide_but_only_the_node_agent_decides_for_now', () => {
+test('check_with_a_waypoint_that_does_not_enforce_shows_what_it_would_decide', () => {
   const atWp = policy('deny-delete-at-waypoint', { scope: 'targets', action: 'DENY', targetRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [rule({ to: [{ methods: ['DELETE'] }] })] });
-  const r = check(cfg([atWp], [wpWeb]), 'shop/frontend', 'web.shop:80', { method: 'DELETE' });
+  const c = cfg([atWp], [wpWeb]);
+  const r = checkAccess(c, resolveFrom(parseFrom('shop/frontend'), undefined, c), resolveTo(parseTo('web.shop:80'), c), { method: 'DELETE' }, ENGINE, false);
   assert.equal(r.decision, 'ALLOW', 'waypoints do not enforce authorization yet: the traffic is not denied');
   assert.equal(r.enforcedAt, 'node-agent');
   assert.deepEqual(r.enforcement.map((s) => [s.at, s.enforced, s.decision]), [['waypoint', false, 'DENY'], ['node-agent', true, 'ALLOW']]);
@@ -249,4 +251,44 @@ test('check_yaml_is_the_same_object', () => {
   const r = check(cfg([denyLegacy]), 'legacy/old', 'web.shop:80');
   assert.match(renderCheck(r, 'yaml'), /^decision: DENY$/m);
   assert.match(renderCheck(r, 'yaml'), /^enforcedAt: node-agent$/m);
+});
+
+test('check_with_a_waypoint_its_l7_deny_decides_there_by_default', () => {
+  const atWp = policy('deny-delete-at-waypoint', { scope: 'targets', action: 'DENY', targetRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [rule({ to: [{ methods: ['DELETE'] }] })] });
+  const r = check(cfg([atWp], [wpWeb]), 'shop/frontend', 'web.shop:80', { method: 'DELETE' });
+  assert.equal(r.decision, 'DENY');
+  assert.equal(r.enforcedAt, 'waypoint');
+  assert.equal(r.policy, 'shop/deny-delete-at-waypoint');
+  assert.deepEqual(r.enforcement.map((s) => [s.at, s.enforced, s.decision]), [['waypoint', true, 'DENY'], ['node-agent', true, 'ALLOW']]);
+  assert.equal(r.enforcedBy, 'waypoint waypoint.shop.svc.cluster.local:15008');
+  assert.match(renderCheck(r, 'table'), /^enforced at:  waypoint waypoint.shop.svc.cluster.local:15008: DENY \(denied by DENY policy shop\/deny-delete-at-waypoint rules\[0\]\)$/m);
+  assert.equal(check(cfg([atWp], [wpWeb]), 'shop/frontend', 'web.shop:80', { method: 'GET' }).decision, 'ALLOW');
+});
+
+test('check_node_agent_behind_a_waypoint_sees_the_waypoint_identity', () => {
+  const wpPod = workload('waypoint-1', { uid: 'uid-wp', namespace: 'shop', serviceAccount: 'waypoint', ips: ['10.244.1.30'], labels: { 'gateway.networking.k8s.io/gateway-name': 'waypoint' } });
+  const onlyFrontend = policy('allow-frontend', { rules: [rule({ from: [{ principals: ['cluster.local/ns/shop/sa/frontend'] }] })] });
+  const c = configView({
+    trustDomain: 'cluster.local',
+    rootNamespace: 'ambient-system',
+    resources: [
+      ...[web1, web2, front, wpPod].map((w) => ({ kind: 'Workload' as const, key: w.uid, body: w })),
+      { kind: 'Service' as const, key: wpWeb.key, body: wpWeb },
+      { kind: 'Policy' as const, key: onlyFrontend.key, body: onlyFrontend },
+    ],
+  });
+  const r = checkAccess(c, resolveFrom(parseFrom('shop/frontend'), undefined, c), resolveTo(parseTo('web.shop:80'), c), undefined, ENGINE);
+  assert.equal(r.decision, 'DENY', 'the node agent sees the waypoint, which the policy does not allow');
+  assert.equal(r.enforcedAt, 'node-agent');
+  assert.ok(r.notes.some((n) => n.includes("sees the waypoint's identity spiffe://cluster.local/ns/shop/sa/waypoint (shop/waypoint-1)")), r.notes.join('|'));
+});
+
+test('check_request_principal_flag_reaches_request_principals_at_the_waypoint', () => {
+  const requireJwt = policy('require-jwt', { scope: 'targets', targetRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [rule({ from: [{ requestPrincipals: ['https://idp.example/*'] }] })] });
+  const c = cfg([requireJwt], [wpWeb]);
+  const withJwt = httpAttributes({ header: [], requestPrincipal: 'https://idp.example/alice' });
+  assert.deepEqual(withJwt, { requestPrincipal: 'https://idp.example/alice' });
+  assert.equal(check(c, 'shop/frontend', 'web.shop:80', withJwt).decision, 'ALLOW');
+  assert.equal(check(c, 'shop/frontend', 'web.shop:80', { method: 'GET' }).decision, 'DENY');
+  assert.throws(() => httpAttributes({ header: [], requestPrincipal: 'alice' }), /--request-principal: "alice" is not ISSUER\/SUBJECT/);
 });

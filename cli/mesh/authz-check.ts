@@ -19,10 +19,25 @@ export interface PolicyEngine {
 
 export type HttpAttributes = NonNullable<AuthzRequest['http']>;
 
-/** Whether waypoints enforce authorization policies. Not yet (waypoint/ is a later issue;
- * the controller says the same in each targetRefs policy's Enforced condition,
- * WaypointNotImplemented): their evaluation is shown, and decides nothing. */
-export const WAYPOINTS_ENFORCE_AUTHORIZATION = false;
+/** Whether waypoints enforce authorization policies: they do (waypoint/http/authz.ts), so a
+ * targetRefs policy on the path decides at the waypoint, with the HTTP attributes given;
+ * the controller says the same in each targetRefs policy's Enforced condition. */
+export const WAYPOINTS_ENFORCE_AUTHORIZATION = true;
+
+/** The label the waypoint's pods carry (Gateway API: the Gateway's name). */
+export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+
+/** The identity (and address, when one pod) the waypoint of `wp` connects to endpoints with:
+ * the identity its pods carry; undefined when no pod of it is known. */
+export function waypointSource(config: MeshConfigView, wp: NonNullable<ResolvedTarget['waypoint']>): { identity: string; ip?: string; pods: string[] } | undefined {
+  const gw = gatewayOf(wp.service);
+  if (!gw) return undefined;
+  const pods = config.workloads.filter((w) => w.namespace === gw.namespace && w.labels[GATEWAY_NAME_LABEL] === gw.name);
+  const ids = [...new Set(pods.map((w) => w.identity))];
+  if (ids.length !== 1) return undefined;
+  const ips = pods.filter((w) => !w.hostNetwork && w.ips.length > 0).map((w) => w.ips[0]!);
+  return { identity: ids[0]!, ...(ips.length === 1 && { ip: ips[0]! }), pods: pods.map((w) => `${w.namespace}/${w.name}`).sort() };
+}
 
 export interface CheckedPolicy extends ConsideredPolicy {
   enforcedAt: EnforcementPoint;
@@ -57,6 +72,8 @@ export interface EndpointOutcome extends Verdict {
   port: number;
   node: string;
   enforcedAt: EnforcementPoint;
+  /** The deciding point by name: `waypoint waypoint.shop.svc.cluster.local:15008`, `node agent on node-1`. */
+  enforcedBy: string;
   dryRun?: Omit<Verdict, 'reason'> & { enforcedAt: EnforcementPoint };
   audits: Array<{ policy: string; rule: number }>;
   enforcement: EnforcementStep[];
@@ -68,6 +85,8 @@ export interface EndpointOutcome extends Verdict {
 export interface CheckResult extends Verdict {
   /** Where the deciding evaluation happens. */
   enforcedAt: EnforcementPoint;
+  /** The deciding point by name (the waypoint, or the node agent of the deciding endpoint). */
+  enforcedBy: string;
   from: { identity: string; sourceIp: string | null; sourceIpFrom?: string; workloads: string[] };
   to: { kind: 'Service' | 'Workload'; namespace: string; name: string; port: number; waypoint?: string; destinations: Array<{ workload: string; ip: string; port: number; node: string }> };
   http?: HttpAttributes;
@@ -104,6 +123,14 @@ export function checkAccess(
     for (const p of unenforced) notes.push(`policy ${p.key} is attached to ${to.kind === 'Service' ? `Service ${to.namespace}/${to.name}` : 'a waypoint'} with targetRefs, but there is no waypoint on this path: nothing enforces it`);
     if (http) notes.push(`--method/--path/--header: no waypoint on this path, so only the node agent enforces, and it sees no HTTP: an ALLOW rule with an HTTP field is dropped (matches nothing), a DENY rule is enforced without its HTTP fields, so on the whole port (Istio's rules for ztunnel; the reasons below say what each rule became)`);
   } else {
+    if (waypointsEnforce) {
+      const ws = waypointSource(config, to.waypoint);
+      notes.push(
+        ws
+          ? `the node agent of each endpoint sees the waypoint's identity ${ws.identity} (${ws.pods.join(', ')}) as the source, not ${from.identity}: its policies must allow the waypoint`
+          : `no pod of waypoint ${waypointName(to.waypoint)} is known: the node agent's decision is shown for ${from.identity}, but it will see the waypoint's identity as the source`,
+      );
+    }
     notes.push(
       waypointsEnforce
         ? `traffic goes through waypoint ${waypointName(to.waypoint)}: policies attached with targetRefs are enforced there${http ? ' (with the HTTP attributes given)' : ''}; the node agent of each endpoint enforces the policies that select it, and sees the waypoint's identity as the source of the connections the waypoint makes`
@@ -126,6 +153,7 @@ export function checkAccess(
     policy: deciding.policy,
     rule: deciding.rule,
     enforcedAt: deciding.enforcedAt,
+    enforcedBy: deciding.enforcedBy,
     message,
     from: { identity: from.identity, sourceIp: from.ip ?? null, ...(from.ipFrom && { sourceIpFrom: from.ipFrom }), workloads: from.workloads },
     to: {
@@ -162,15 +190,20 @@ function outcomeFor(
 ): EndpointOutcome {
   const l4: AuthzRequest = { sourceIdentity: from.identity, ...(from.ip !== undefined && { sourceIp: from.ip }), destinationIp: d.ip, destinationPort: d.port };
   const steps: Array<{ at: EnforcementPoint; where: string; enforced: boolean; result: AuthzResult }> = [];
+  let atAgent = l4;
   if (to.waypoint) {
     // The waypoint is addressed as the Service (its VIP and port) or as the pod.
     const svc = to.service;
     const vip = svc?.vips[0];
     const req: AuthzRequest = { ...l4, ...(vip !== undefined && { destinationIp: vip, destinationPort: to.port }), ...(http && { http }) };
     steps.push({ at: 'waypoint', where: `waypoint ${waypointName(to.waypoint)}`, enforced: waypointsEnforce, result: engine.evaluate(waypointPolicies, req, 'waypoint') });
+    // An enforcing waypoint opens its own tunnel to the endpoint: the node agent sees the
+    // waypoint's identity and address (ztunnel's rule; DESIGN.md, the waypoint).
+    const ws = waypointsEnforce ? waypointSource(config, to.waypoint) : undefined;
+    if (ws) atAgent = { sourceIdentity: ws.identity, ...(ws.ip !== undefined && { sourceIp: ws.ip }), destinationIp: d.ip, destinationPort: d.port };
   }
   const selecting = engine.policiesFor(config.policies, { namespace: d.workload.namespace, labels: d.workload.labels });
-  steps.push({ at: 'node-agent', where: `node agent on ${d.workload.node}`, enforced: true, result: engine.evaluate(selecting, l4, 'node-agent') });
+  steps.push({ at: 'node-agent', where: `node agent on ${d.workload.node}`, enforced: true, result: engine.evaluate(selecting, atAgent, 'node-agent') });
 
   // Only the points that enforce decide; the node agent always does, and is last.
   const deciding = steps.filter((s) => s.enforced);
@@ -206,6 +239,7 @@ function outcomeFor(
     policy: dec.policy ?? null,
     rule: dec.rule ?? null,
     enforcedAt: decider.at,
+    enforcedBy: decider.where,
     message: dec.message,
     ...(dry && dryDecider && { dryRun: { decision: dry.decision, policy: dry.policy ?? null, rule: dry.rule ?? null, enforcedAt: dryDecider.at, message: dry.message } }),
     audits,

@@ -111,17 +111,20 @@ interface CheckOptions {
   path?: string;
   header: string[];
   sourceIp?: string;
+  requestPrincipal?: string;
   output: OutputFormat;
 }
 
 /** The HTTP attributes of --method/--path/--header; undefined when none was given. Syntax
  * only, so that a typo fails before anything is asked of the cluster. */
-export function httpAttributes(o: Pick<CheckOptions, 'method' | 'path' | 'header'>): HttpAttributes | undefined {
+export function httpAttributes(o: Pick<CheckOptions, 'method' | 'path' | 'header' | 'requestPrincipal'>): HttpAttributes | undefined {
   const headers = parseHeaders(o.header);
   if (o.method !== undefined && !/^[A-Za-z]+$/.test(o.method)) throw new CliError(`--method: "${o.method}" is not an HTTP method (GET, POST, ...)`);
   if (o.path !== undefined && !o.path.startsWith('/')) throw new CliError(`--path: "${o.path}" does not start with /`);
-  if (o.method === undefined && o.path === undefined && Object.keys(headers).length === 0) return undefined;
+  if (o.requestPrincipal !== undefined && !/^[^/\s]+.*\/[^\s]*$/.test(o.requestPrincipal)) throw new CliError(`--request-principal: "${o.requestPrincipal}" is not ISSUER/SUBJECT (the iss and sub of a validated JWT, e.g. https://idp.example/alice)`);
+  if (o.method === undefined && o.path === undefined && o.requestPrincipal === undefined && Object.keys(headers).length === 0) return undefined;
   return {
+    ...(o.requestPrincipal !== undefined && { requestPrincipal: o.requestPrincipal }),
     ...(o.method !== undefined && { method: o.method.toUpperCase() }),
     ...(o.path !== undefined && { path: o.path }),
     ...(Object.keys(headers).length > 0 && { headers }),
@@ -158,6 +161,7 @@ export function authzCommands(program: Command): void {
     .option('--method <method>', 'HTTP method (evaluated where a waypoint is)')
     .option('--path <path>', 'HTTP path (evaluated where a waypoint is)')
     .option('--header <name=value>', 'HTTP header; repeat for several', collect, [])
+    .option('--request-principal <iss/sub>', 'the request principal of a validated JWT (RequestAuthentication), ISSUER/SUBJECT (evaluated where a waypoint is)')
     .option('--source-ip <ip>', 'the source address for IP-based fields (default: the address of the one workload with that identity)')
     .addOption(outputOption())
     .action(async (o: CheckOptions, cmd: Command) => {

@@ -150,7 +150,7 @@ test('authz_target_refs_missing_service_is_waypoint_required', () => {
   assert.match(cond(statusOf(r, 'shop', 'p'), 'Enforced')?.message ?? '', /Service shop\/nope does not exist/);
 });
 
-test('authz_target_refs_service_with_waypoint_says_waypoints_do_not_enforce_yet', () => {
+test('authz_target_refs_service_with_waypoint_is_enforced_by_that_waypoint', () => {
   const r = run([ap('p', 'shop', { targetRefs: [{ kind: 'Service', name: 'web' }] })], {
     gateways: [waypointGateway('wp', 'shop')],
     services: [
@@ -161,13 +161,15 @@ test('authz_target_refs_service_with_waypoint_says_waypoints_do_not_enforce_yet'
     endpointSlices: [endpointSlice('wp', [{ uid: 'w1' }], { ns: 'shop' })],
   });
   const e = cond(statusOf(r, 'shop', 'p'), 'Enforced');
-  assert.equal(e?.reason, 'WaypointNotImplemented', e?.message);
-  assert.match(e?.message ?? '', /Service web by waypoint shop\/wp/);
+  assert.equal(e?.status, 'True', e?.message);
+  assert.equal(e?.reason, 'Enforced', e?.message);
+  assert.match(e?.message ?? '', /enforced by the waypoint of each target .* Targets: Service web by waypoint shop\/wp\./);
 });
 
 test('authz_target_refs_waypoint_gateway_is_its_own_waypoint', () => {
   const r = run([ap('p', 'shop', { targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'wp' }] })], { gateways: [waypointGateway('wp', 'shop')] });
-  assert.equal(cond(statusOf(r, 'shop', 'p'), 'Enforced')?.reason, 'WaypointNotImplemented');
+  assert.equal(cond(statusOf(r, 'shop', 'p'), 'Enforced')?.reason, 'Enforced');
+  assert.match(cond(statusOf(r, 'shop', 'p'), 'Enforced')?.message ?? '', /Gateway wp by waypoint shop\/wp/);
   const other = run([ap('p', 'shop', { targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'ingress' }] })]);
   assert.match(cond(statusOf(other, 'shop', 'p'), 'Enforced')?.message ?? '', /Gateway shop\/ingress is not a waypoint/);
 });

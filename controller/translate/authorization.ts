@@ -20,8 +20,10 @@
 //             False  WaypointRequired     targetRefs: a target has no waypoint (or does not exist), so the
 //                                         policy is enforced NOWHERE for it: node agents never evaluate
 //                                         targetRefs policies (as in Istio ambient)
-//             False  WaypointNotImplemented  targetRefs: every target has a waypoint, but waypoints do not
-//                                         enforce authorization yet
+//             False  WaypointNotImplemented  (retired: waypoints enforce authorization, waypoint/http/authz.ts;
+//                                         kept while WAYPOINTS_ENFORCE_AUTHORIZATION could be false)
+//   A targetRefs policy whose every target has a waypoint is Enforced=True (or DryRun), the
+//   message naming each target's waypoint.
 //
 // The reasons are CamelCase (metav1.Condition); the precedence when several apply is
 // WaypointRequired, WaypointNotImplemented, DryRun, PartiallyEnforced.
@@ -47,9 +49,9 @@ export const POLICY_REASONS = Object.freeze({
   waypointNotImplemented: 'WaypointNotImplemented',
 });
 
-/** Whether waypoints enforce authorization policies. They do not yet (waypoint/ is not
- * built): a targetRefs policy is then enforced nowhere, and its status says so. */
-export const WAYPOINTS_ENFORCE_AUTHORIZATION = false;
+/** Whether waypoints enforce authorization policies: they do (waypoint/http/authz.ts, the
+ * policies whose targetRefs name the waypoint's Gateway or the destination Service). */
+export const WAYPOINTS_ENFORCE_AUTHORIZATION: boolean = true;
 
 export interface AuthorizationContext {
   rootNamespace: string;

@@ -82,6 +82,12 @@ const allow = (name: string, ...rules: Array<Partial<PolicyRule>>): Policy => po
 const deny = (name: string, ...rules: Array<Partial<PolicyRule>>): Policy => policy(name, 'DENY', rules);
 const audit = (name: string, ...rules: Array<Partial<PolicyRule>>): Policy => policy(name, 'AUDIT', rules);
 const PLAIN = { sourceIdentity: undefined } as const;
+const JWT = {
+  principal: 'https://idp.example/alice',
+  audiences: ['shop-api', 'other'],
+  presenter: 'web-app',
+  claims: { iss: 'https://idp.example', sub: 'alice', email: 'alice@example.com', groups: ['staff', 'admins'], realm: { role: 'editor' }, scope: 'read write', level: 3 },
+};
 const GET = (o: Partial<NonNullable<AuthzRequest['http']>> = {}): Partial<AuthzRequest> => ({ http: { method: 'GET', path: '/api/v1/items', host: 'web.shop.svc.cluster.local', headers: {}, ...o } });
 
 interface Row {
@@ -161,6 +167,22 @@ const rows: Row[] = [
   { name: 'when_request_header_missing_matches_only_not_values', policies: [deny('d', { when: [{ key: 'request.headers[x-user]', notValues: ['alice'] }] })], req: GET(), at: 'waypoint', decision: 'DENY' },
   { name: 'when_values_and_not_values_must_both_hold', policies: [allow('a', { when: [{ key: 'source.ip', values: ['10.0.0.0/8'], notValues: ['10.0.0.7'] }] })], decision: 'DENY' },
   { name: 'when_every_condition_must_hold', policies: [allow('a', { when: [{ key: 'source.namespace', values: ['shop'] }, { key: 'destination.port', values: ['9090'] }] })], decision: 'DENY' },
+  // request.auth.* (RequestAuthentication), https://istio.io/latest/docs/reference/config/security/conditions/
+  { name: 'request_principals_match_the_validated_jwt', policies: [allow('a', { from: [{ requestPrincipals: ['https://idp.example/alice'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'ALLOW' },
+  { name: 'not_request_principals_star_denies_a_request_without_jwt', policies: [deny('d', { from: [{ notRequestPrincipals: ['*'] }] })], req: GET(), at: 'waypoint', decision: 'DENY' },
+  { name: 'not_request_principals_star_lets_a_jwt_through', policies: [deny('d', { from: [{ notRequestPrincipals: ['*'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'ALLOW' },
+  { name: 'when_request_auth_principal', policies: [allow('a', { when: [{ key: 'request.auth.principal', values: ['https://idp.example/*'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'ALLOW' },
+  { name: 'when_request_auth_audiences_any_audience_matches', policies: [allow('a', { when: [{ key: 'request.auth.audiences', values: ['shop-api'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'ALLOW' },
+  { name: 'when_request_auth_audiences_other_audience_is_denied', policies: [allow('a', { when: [{ key: 'request.auth.audiences', values: ['bank'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'DENY' },
+  { name: 'when_request_auth_presenter', policies: [allow('a', { when: [{ key: 'request.auth.presenter', values: ['web-app'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'ALLOW' },
+  { name: 'when_request_auth_claims_string', policies: [allow('a', { when: [{ key: 'request.auth.claims[email]', values: ['*@example.com'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'ALLOW' },
+  { name: 'when_request_auth_claims_list_any_element_matches', policies: [allow('a', { when: [{ key: 'request.auth.claims[groups]', values: ['admins'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'ALLOW' },
+  { name: 'deny_on_a_claim_value_the_list_lacks_does_not_deny', policies: [deny('d', { when: [{ key: 'request.auth.claims[groups]', values: ['banned'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'ALLOW' },
+  { name: 'when_request_auth_claims_nested', policies: [allow('a', { when: [{ key: 'request.auth.claims[realm][role]', values: ['editor'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'ALLOW' },
+  { name: 'when_request_auth_claims_nested_missing_level_matches_nothing', policies: [allow('a', { when: [{ key: 'request.auth.claims[realm][team][x]', values: ['*'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'DENY' },
+  { name: 'when_request_auth_claims_scope_is_space_delimited', policies: [allow('a', { when: [{ key: 'request.auth.claims[scope]', values: ['write'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'ALLOW' },
+  { name: 'when_request_auth_claims_number_matches_no_value', policies: [allow('a', { when: [{ key: 'request.auth.claims[level]', values: ['3'] }] })], req: GET({ auth: JWT }), at: 'waypoint', decision: 'DENY' },
+  { name: 'when_request_auth_claims_without_jwt_matches_only_not_values', policies: [deny('d', { when: [{ key: 'request.auth.claims[groups]', notValues: ['admins'] }] })], req: GET(), at: 'waypoint', decision: 'DENY' },
   { name: 'when_connection_sni', policies: [allow('a', { when: [{ key: 'connection.sni', values: ['*.shop'] }] })], req: { sni: 'web.shop' }, at: 'waypoint', decision: 'ALLOW' },
 
   // Actions and their order, https://istio.io/latest/docs/concepts/security/#authorization-policy-precedence

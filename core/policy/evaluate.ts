@@ -30,7 +30,9 @@
 // way to deny plaintext. ipBlocks/source.ip use the TCP peer's address, ports and
 // destination.port the destination (target) port, destination.ip its address. L7 fields
 // (hosts, methods, paths, requestPrincipals, remoteIpBlocks, request.*, connection.sni)
-// use `req.http`/`req.sni`; a missing attribute matches no positive value (and so every
+// use `req.http`/`req.sni` (request.auth.* and requestPrincipals: `req.http.auth`, the JWT the
+// waypoint validated; a claim is a string or a list of strings, nested with `[a][b]`);
+// a missing attribute matches no positive value (and so every
 // `not` value).
 //
 // At the node agent each rule is first projected (l4.ts, ztunnel's rules for L7 fields).
@@ -39,7 +41,7 @@
 import type { Policy, PolicyCondition, PolicyOperation, PolicyRule, PolicySource } from '../config/model.js';
 import { projectForNodeAgent } from './l4.js';
 import { ipInBlock, matchHost, matchPath, matchString } from './match.js';
-import type { AuthzDecision, AuthzRequest, AuthzResult, ConsideredPolicy, DecisionReason, EnforcementPoint } from './types.js';
+import { SPACE_DELIMITED_CLAIMS, type AuthzDecision, type AuthzRequest, type AuthzResult, type ConsideredPolicy, type DecisionReason, type EnforcementPoint } from './types.js';
 
 /** Bounds on explanations, so that one policy with huge lists cannot make a decision's
  * record (access log, `authz check`) unbounded. */
@@ -96,6 +98,7 @@ function attrsOf(req: AuthzRequest, at: EnforcementPoint): Attrs {
 }
 
 function quote(v: unknown): string {
+  if (Array.isArray(v)) return quoteList(v);
   let s = typeof v === 'string' ? v : String(v);
   if (s.length > EXPLAIN_LIMITS.maxValueChars) s = `${s.slice(0, EXPLAIN_LIMITS.maxValueChars)}...`;
   return JSON.stringify(s);
@@ -192,6 +195,60 @@ function httpValue(a: Attrs, v: string | undefined, what: string): Value<string>
   return v === undefined || v === '' ? { missing: noHttp(a, what) } : { value: v };
 }
 
+/** `<iss>/<sub>` of the request's validated JWT (requestPrincipals, request.auth.principal). */
+function requestPrincipalValue(a: Attrs): Value<string> {
+  const h = a.req.http;
+  return httpValue(a, h?.auth?.principal ?? h?.requestPrincipal, 'request principal (validated JWT)');
+}
+
+function noJwt(a: Attrs): string {
+  return a.req.http ? (explaining ? 'the request has no validated JWT' : MISS) : noHttp(a, 'validated JWT');
+}
+
+/** A list attribute matches a value when any of its elements does (Istio: "the audiences",
+ * a claim holding a list of strings). */
+const anyStr = (p: string | number, vs: readonly string[]): boolean => vs.some((v) => str(p, v));
+
+function audiencesValue(a: Attrs): Value<readonly string[]> {
+  const auth = a.req.http?.auth;
+  if (!auth) return { missing: noJwt(a) };
+  const list = Array.isArray(auth.audiences) ? auth.audiences.filter((x) => typeof x === 'string' && x !== '') : [];
+  return list.length ? { value: list } : { missing: explaining ? 'the JWT has no audience (aud)' : MISS };
+}
+
+/** The names of `request.auth.claims[a][b]` (Istio's syntax for nested claims); undefined
+ * when the key is not of that form. */
+export function claimPath(key: string): string[] | undefined {
+  const m = /^request\.auth\.claims((?:\[[^\[\]]+\])+)$/.exec(key);
+  if (!m) return undefined;
+  return [...m[1]!.matchAll(/\[([^\[\]]+)\]/g)].map((x) => x[1]!);
+}
+
+/**
+ * A claim's value for matching, as Istio documents it ("The claim value is expected to be a
+ * string or a list of strings"): a string is a list of one, the string elements of a list
+ * are the list; a top-level `scope` or `permission` string is split on spaces
+ * (SPACE_DELIMITED_CLAIMS). A number, boolean, object or a missing claim matches no value.
+ */
+function claimValue(a: Attrs, names: readonly string[]): Value<readonly string[]> {
+  const auth = a.req.http?.auth;
+  if (!auth) return { missing: noJwt(a) };
+  let cur: unknown = auth.claims;
+  for (const n of names) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, n)) {
+      return { missing: explaining ? `the JWT has no claim ${names.map((x) => `[${x}]`).join('')}` : MISS };
+    }
+    cur = (cur as Record<string, unknown>)[n];
+  }
+  let list: string[] = [];
+  if (typeof cur === 'string') {
+    list = names.length === 1 && (SPACE_DELIMITED_CLAIMS as readonly string[]).includes(names[0]!) ? cur.split(' ').filter((x) => x !== '') : [cur];
+  } else if (Array.isArray(cur)) list = cur.filter((x): x is string => typeof x === 'string');
+  list = list.filter((x) => x !== '');
+  if (list.length === 0) return { missing: explaining ? `the JWT's claim ${names.map((x) => `[${x}]`).join('')} is not a non-empty string or list of strings` : MISS };
+  return { value: list };
+}
+
 function matchSource(path: string, s: PolicySource, a: Attrs, policyNs: string): Miss {
   const p = `${path}.source.`;
   const pv = principalValue(a);
@@ -208,7 +265,7 @@ function matchSource(path: string, s: PolicySource, a: Attrs, policyNs: string):
     pair(p, 'serviceAccounts', 'notServiceAccounts', s.serviceAccounts, s.notServiceAccounts, sa, saMatch) ??
     pair(p, 'ipBlocks', 'notIpBlocks', s.ipBlocks, s.notIpBlocks, sourceIpValue(a), ip) ??
     pair(p, 'remoteIpBlocks', 'notRemoteIpBlocks', s.remoteIpBlocks, s.notRemoteIpBlocks, remoteIpValue(a), ip) ??
-    pair(p, 'requestPrincipals', 'notRequestPrincipals', s.requestPrincipals, s.notRequestPrincipals, httpValue(a, a.req.http?.requestPrincipal, 'request principal (validated JWT)'), str)
+    pair(p, 'requestPrincipals', 'notRequestPrincipals', s.requestPrincipals, s.notRequestPrincipals, requestPrincipalValue(a), str)
   );
 }
 
@@ -244,10 +301,14 @@ function matchCondition(path: string, c: PolicyCondition, a: Attrs): Miss {
     case 'connection.sni':
       return run(a.req.sni ? { value: a.req.sni } : { missing: 'the connection has no SNI' }, str);
     case 'request.auth.principal':
-      return run(httpValue(a, h?.requestPrincipal, 'request principal (validated JWT)'), str);
+      return run(requestPrincipalValue(a), str);
     case 'request.auth.audiences':
-    case 'request.auth.presenter':
-      return run({ missing: h ? 'the request has no validated JWT' : noHttp(a, 'validated JWT') }, str);
+      return run(audiencesValue(a), anyStr);
+    case 'request.auth.presenter': {
+      const auth = h?.auth;
+      if (!auth) return run({ missing: noJwt(a) }, str);
+      return run(auth.presenter ? { value: auth.presenter } : { missing: explaining ? 'the JWT has no presenter (azp)' : MISS }, str);
+    }
   }
   const header = /^request\.headers\[(.+)\]$/.exec(key);
   if (header) {
@@ -255,7 +316,8 @@ function matchCondition(path: string, c: PolicyCondition, a: Attrs): Miss {
     const hv = h?.headers && Object.hasOwn(h.headers, name) ? h.headers[name] : undefined;
     return run(hv === undefined ? { missing: noHttp(a, `header ${quote(name)}`) } : { value: hv }, str);
   }
-  if (/^request\.auth\.claims\[.+\]$/.test(key)) return run({ missing: h ? 'the request has no validated JWT' : noHttp(a, 'validated JWT') }, str);
+  const claim = claimPath(key);
+  if (claim) return run(claimValue(a, claim), anyStr);
   // An unknown key never holds (the compiler refuses it; fail closed if one slips through).
   if (!explaining) return MISS;
   return `${path}: the key ${quote(key)} is not known, so the condition never holds`;

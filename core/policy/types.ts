@@ -27,14 +27,36 @@ export interface AuthzRequest {
     host?: string;
     /** Lower-case names. */
     headers?: Readonly<Record<string, string>>;
-    /** `<iss>/<sub>` of a validated JWT (RequestAuthentication; none in this mesh yet). */
+    /** `<iss>/<sub>` of a validated JWT, when only the principal is known (`authz check
+     * --request-principal`); `auth.principal` wins when both are set. */
     requestPrincipal?: string;
+    /** What the waypoint's RequestAuthentication layer validated (waypoint/http/authn.ts):
+     * `request.auth.*` and `requestPrincipals` match against it. Absent: no valid JWT. */
+    auth?: RequestAuth;
     /** The original client, from X-Forwarded-For or PROXY protocol (remoteIpBlocks, remote.ip). */
     remoteIp?: string;
   };
   /** TLS SNI of the connection (connection.sni), when known. */
   sni?: string;
 }
+
+/** A validated end-user JWT as authorization sees it (Istio's `request.auth.*` attributes,
+ * https://istio.io/latest/docs/reference/config/security/conditions/). */
+export interface RequestAuth {
+  /** `<iss>/<sub>` (Istio's request principal). */
+  principal: string;
+  /** The `aud` claim (a string is a list of one). */
+  audiences: readonly string[];
+  /** The `azp` claim, when present. */
+  presenter?: string;
+  /** The token's payload, as decoded JSON. */
+  claims: Readonly<Record<string, unknown>>;
+}
+
+/** Claims whose string value is a space-separated list (OAuth 2.0 `scope`, RFC 8693 section 4.2),
+ * matched element by element as Istio configures Envoy's jwt_authn
+ * (normalize_payload_in_metadata.space_delimited_claims). */
+export const SPACE_DELIMITED_CLAIMS = ['scope', 'permission'] as const;
 
 /** How one policy fared. */
 export interface ConsideredPolicy {

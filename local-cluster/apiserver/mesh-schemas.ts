@@ -1,5 +1,6 @@
 // The schemas of the mesh's own kinds (ambient.dev/v1), as their CRDs would declare them:
-// AuthorizationPolicy and PeerAuthentication are Istio's security.istio.io/v1 shapes;
+// AuthorizationPolicy, PeerAuthentication and RequestAuthentication are Istio's
+// security.istio.io/v1 shapes;
 // TrafficPolicy is the mesh's own and declares only its target references so far
 // (the rest of its spec is kept as written). The API server checks every object of
 // these kinds against them at admission (structural-schema.ts).
@@ -68,6 +69,32 @@ export const PEER_AUTHENTICATION_SPEC: Schema = object({
   selector: workloadSelector,
   mtls,
   portLevelMtls: { type: 'object', additionalProperties: mtls },
+});
+
+/** Istio's JWTRule (RequestAuthentication `jwtRules[]`). */
+const jwtRule = object(
+  {
+    issuer: string,
+    audiences: strings,
+    jwksUri: string,
+    jwks_uri: string,
+    jwks: string,
+    fromHeaders: { type: 'array', items: object({ name: string, prefix: string }, { required: ['name'] }) },
+    fromParams: strings,
+    fromCookies: strings,
+    outputPayloadToHeader: string,
+    forwardOriginalToken: { type: 'boolean' },
+    outputClaimToHeaders: { type: 'array', items: object({ header: string, claim: string }, { required: ['header', 'claim'] }) },
+    timeout: string,
+  },
+  { required: ['issuer'] },
+);
+
+export const REQUEST_AUTHENTICATION_SPEC: Schema = object({
+  selector: workloadSelector,
+  targetRef,
+  targetRefs: { type: 'array', items: targetRef, maxItems: 16 },
+  jwtRules: { type: 'array', items: jwtRule, maxItems: 64 },
 });
 
 export const TRAFFIC_POLICY_SPEC: Schema = object({ targetRefs: { type: 'array', items: targetRef } }, { preserveUnknownFields: true });

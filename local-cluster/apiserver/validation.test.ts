@@ -191,3 +191,11 @@ test('endpoint_slice_refuses_loopback_unspecified_and_link_local_addresses', () 
   for (const [t, a] of [['IPv4', '10.244.1.5'], ['IPv4', '128.0.0.1'], ['IPv6', 'fd00::5'], ['IPv6', '2001:db8::1']]) assert.deepEqual(refused(t!, a!), [], `${t} ${a}`);
   assert.deepEqual(refused('IPv6', '10.0.0.1'), ['endpoints[0].addresses[0]: Invalid value: "10.0.0.1": must be a valid IPv6 address']);
 });
+
+test('request_authentication_with_istio_shape_is_valid_and_typed_fields_are_checked', () => {
+  const rule = { issuer: 'https://idp.example', audiences: ['a'], jwksUri: 'https://idp.example/jwks', fromHeaders: [{ name: 'x-jwt', prefix: 'Bearer ' }], fromParams: ['t'], outputPayloadToHeader: 'x-payload', forwardOriginalToken: true, outputClaimToHeaders: [{ header: 'x-sub', claim: 'sub' }] };
+  assert.deepEqual(mesh('RequestAuthentication', { targetRefs: [{ kind: 'Service', name: 'web' }], jwtRules: [rule] }), []);
+  assert.deepEqual(mesh('RequestAuthentication', { jwtRules: [{ jwksUri: 'https://x' }] }), ['spec.jwtRules[0].issuer: Required value']);
+  assert.equal(mesh('RequestAuthentication', { jwtRules: [{ issuer: 'i', forwardOriginalToken: 'yes' }] }).length, 1);
+  assert.equal(mesh('RequestAuthentication', { selector: { matchLabels: { app: 'web' } }, targetRefs: [{ kind: 'Service', name: 'web' }] }).length, 1);
+});

@@ -8,7 +8,7 @@ import type { StatusCause } from './api-errors.js';
 import { FieldErrors, isIPv4, isIPv6, portNameError, specialIpError, type NameFormat } from './field-errors.js';
 import type { KObject, KindInfo } from './kinds.js';
 import { jsonEqual } from './json-values.js';
-import { AUTHORIZATION_POLICY_SPEC, PEER_AUTHENTICATION_SPEC, TRAFFIC_POLICY_SPEC } from './mesh-schemas.js';
+import { AUTHORIZATION_POLICY_SPEC, PEER_AUTHENTICATION_SPEC, REQUEST_AUTHENTICATION_SPEC, TRAFFIC_POLICY_SPEC } from './mesh-schemas.js';
 import { labelKeyError, labelValueError, matchesLabels, requirementsFromLabelSelector } from './selectors.js';
 import { checkSchema } from './structural-schema.js';
 
@@ -361,6 +361,17 @@ const validatePeerAuthentication: Validator = (e, obj) => {
   if (portLevel && !isObj(spec['selector'])) e.forbidden('spec.portLevelMtls', 'portLevelMtls requires a workload selector');
 };
 
+const validateRequestAuthentication: Validator = (e, obj) => {
+  if (obj['spec'] === undefined) return;
+  checkSchema(e, 'spec', obj['spec'], REQUEST_AUTHENTICATION_SPEC);
+  if (!isObj(obj['spec'])) return;
+  const spec = obj['spec'];
+  if (spec['selector'] !== undefined && (spec['targetRef'] !== undefined || spec['targetRefs'] !== undefined)) {
+    e.forbidden('spec', 'only one of targetRefs or workloadSelector can be set');
+  }
+  validateMatchLabels(e, 'spec.selector', spec);
+};
+
 const validateTrafficPolicy: Validator = (e, obj) => {
   if (obj['spec'] === undefined) return e.required('spec');
   checkSchema(e, 'spec', obj['spec'], TRAFFIC_POLICY_SPEC);
@@ -379,5 +390,6 @@ const KIND_VALIDATORS: Record<string, Validator> = {
   GRPCRoute: validateRoute,
   AuthorizationPolicy: validateAuthorizationPolicy,
   PeerAuthentication: validatePeerAuthentication,
+  RequestAuthentication: validateRequestAuthentication,
   TrafficPolicy: validateTrafficPolicy,
 };
