@@ -4,7 +4,8 @@
 // producer namespace using the waypoint `waypoint`. Then one test per conformance test,
 // named exactly after it: its route manifest applied verbatim, every case requested from
 // an echo pod as the suite's client does (curl for HTTP, test/support/grpc-call.js for
-// gRPC, run in the pod's network namespace by `ambientctl exec`), compared by
+// gRPC, run in the pod's network namespace with `ip netns exec`, as `ambientctl exec`
+// does, without paying for an ambientctl start per request), compared by
 // gamma-compare.ts with the suite's eventual consistency (3 answers in a row within 30 s),
 // and the route deleted whatever happens.
 //
@@ -18,7 +19,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireRoot } from '../support/netns.js';
-import { BIN, e2eCluster, ok, sleep, until } from '../support/e2e.js';
+import { e2eCluster, ok, type PodRow, sleep, until } from '../support/e2e.js';
+import { podNetnsName } from '../../local-cluster/network/topology.js';
 import { BASE_MANIFESTS, CONFORMANCE_TESTS, CONSUMER_NS, MESH_NS, WAYPOINT_GATEWAY, type ConformanceTestSpec } from './gamma-cases.js';
 import { compareCase, distributionErrors, echoAnswer, parseCurlOutput, requestPath, WEIGHT_MAX_RUNS, WEIGHT_SAMPLE_REQUESTS, type ConformanceCase, type Observation } from './gamma-compare.js';
 
@@ -51,7 +53,8 @@ after(async () => {
 const fileContext = { after: (fn: () => void | Promise<void>) => void teardown.push(fn) } as unknown as TestContext;
 
 interface Env {
-  clients: Record<string, string>; // `${namespace}/${version}` -> pod name
+  /** `${namespace}/${app version}` -> the suite's client pod there. */
+  clients: Record<string, PodRow>;
   echoV2Ip: string;
   /** Why the waypoint is not serving, when it is not (printed with every failure). */
   waypointNote: string;
@@ -75,7 +78,7 @@ function environment(): Promise<Env> {
       if (!programmed) waypointNote = `the waypoint Gateway was not Programmed within ${WAYPOINT_WAIT_MS / 1000} s: ${gatewayConditions()}`;
     }
     return {
-      clients: { [`${MESH_NS}/echo-v1`]: v1.metadata.name, [`${MESH_NS}/echo-v2`]: v2.metadata.name, [`${CONSUMER_NS}/echo-v1`]: consumer.metadata.name },
+      clients: { [`${MESH_NS}/echo-v1`]: v1, [`${MESH_NS}/echo-v2`]: v2, [`${CONSUMER_NS}/echo-v1`]: consumer },
       echoV2Ip: v2.status.podIP ?? '',
       waypointNote,
     };
@@ -96,22 +99,24 @@ function gatewayStatus(): Array<{ type: string; status: string; reason?: string;
 const gatewayProgrammed = () => gatewayStatus().some((c) => c.type === 'Programmed' && c.status === 'True');
 const gatewayConditions = () => JSON.stringify(gatewayStatus().map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`)) || 'no status';
 
-/** ambientctl --cluster <name> ..., without blocking the event loop (cases run side by side). */
-function ctlAsync(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs `argv` in `pod`'s network namespace without blocking the event loop (cases run side by side). */
+function execIn(pod: PodRow, argv: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, '--cluster', cluster.name, ...args], { env: { ...process.env, AMBIENT_HOME: home }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout, stderr: stderr + (err && !stderr ? err.message : '') });
+    execFile('ip', ['netns', 'exec', podNetnsName(cluster.name, pod.metadata.uid), ...argv], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: unknown; signal?: unknown; killed?: boolean }) | null;
+      const code = !e ? 0 : typeof e.code === 'number' ? e.code : 1;
+      const why = e?.killed ? ` (killed after ${timeoutMs} ms)` : e && typeof e.code !== 'number' ? ` (${e.message})` : '';
+      resolve({ code, stdout, stderr: stderr.trim() + why });
     });
   });
 }
 
 /** The suite's client pod for a case: the first echo pod of that version in that namespace. */
-function clientOf(env: Env, c: ConformanceCase): { pod: string; namespace: string } {
+function clientOf(env: Env, c: ConformanceCase): PodRow {
   const namespace = c.clientNamespace ?? MESH_NS;
   const pod = env.clients[`${namespace}/${c.client ?? 'echo-v1'}`];
   assert.ok(pod, `no client pod ${c.client ?? 'echo-v1'} in ${namespace}`);
-  return { pod, namespace };
+  return pod;
 }
 
 /** The URL host as the suite's CalculateHost writes it: port 80 dropped for http. */
@@ -153,9 +158,8 @@ function grpcObservation(line: GrpcLine): Observation | string {
 
 /** One request of a case from its client pod: the observation, or why there is none. */
 async function request(env: Env, c: ConformanceCase): Promise<Observation | string> {
-  const { pod, namespace } = clientOf(env, c);
   const grpc = c.request.protocol === 'grpc';
-  const r = await ctlAsync(['exec', pod, '-n', namespace, '--', ...(grpc ? grpcArgs(c) : curlArgs(c))], EXEC_TIMEOUT_MS);
+  const r = await execIn(clientOf(env, c), grpc ? grpcArgs(c) : curlArgs(c), EXEC_TIMEOUT_MS);
   if (r.code !== 0) return `${grpc ? 'grpc-call' : 'curl'} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`;
   if (!grpc) return parseCurlOutput(r.stdout);
   try {
@@ -192,10 +196,10 @@ async function expectEventually(env: Env, c: ConformanceCase): Promise<void> {
 
 /** The backends of WEIGHT_SAMPLE_REQUESTS requests of `c`, sent in one batch from its client (the suite's RequestBatch). */
 async function batch(env: Env, c: ConformanceCase): Promise<string[] | string> {
-  const { pod, namespace } = clientOf(env, c);
+  const client = clientOf(env, c);
   const n = WEIGHT_SAMPLE_REQUESTS;
   if (c.request.protocol === 'grpc') {
-    const r = await ctlAsync(['exec', pod, '-n', namespace, '--', ...grpcArgs(c, n)], BATCH_EXEC_TIMEOUT_MS);
+    const r = await execIn(client, grpcArgs(c, n), BATCH_EXEC_TIMEOUT_MS);
     if (r.code !== 0) return `grpc-call exited ${r.code}: ${r.stderr.trim()}`;
     const pods: string[] = [];
     for (const line of r.stdout.trim().split('\n')) {
@@ -210,7 +214,7 @@ async function batch(env: Env, c: ConformanceCase): Promise<string[] | string> {
   const url = `http://${urlHost(c.request.host ?? 'echo')}${requestPath(c.request)}`;
   const args = ['curl', '-s', '--max-time', String(REQUEST_TIMEOUT_S), '-w', '%{http_code} %header{x-echo-pod}\\n'];
   for (let i = 0; i < n; i++) args.push('-o', '/dev/null', url);
-  const r = await ctlAsync(['exec', pod, '-n', namespace, '--', ...args], BATCH_EXEC_TIMEOUT_MS);
+  const r = await execIn(client, args, BATCH_EXEC_TIMEOUT_MS);
   if (r.code !== 0) return `curl exited ${r.code}: ${r.stderr.trim()}`;
   const pods: string[] = [];
   for (const line of r.stdout.trim().split('\n')) {
@@ -265,9 +269,9 @@ test('gamma-conformance: the cluster and its echo pods stayed healthy through th
   const env = await environment();
   for (const [key, pod] of Object.entries(env.clients)) {
     const ns = key.split('/')[0]!;
-    const rows = cluster.pods(ns, 'app=echo').filter((p) => p.metadata.name === pod);
-    assert.equal(rows.length, 1, `client pod ${key} (${pod}) still exists`);
-    assert.ok((rows[0]!.status.containerStatuses ?? []).every((s) => s.restartCount === 0), `${pod} never restarted`);
+    const rows = cluster.pods(ns, 'app=echo').filter((p) => p.metadata.uid === pod.metadata.uid);
+    assert.equal(rows.length, 1, `client pod ${key} (${pod.metadata.name}) still exists`);
+    assert.ok((rows[0]!.status.containerStatuses ?? []).every((s) => s.restartCount === 0), `${pod.metadata.name} never restarted`);
   }
   ok(ctl('get', 'pods', '-n', MESH_NS), 'get pods');
 });
