@@ -97,7 +97,10 @@ function gatewayStatus(): Array<{ type: string; status: string; reason?: string;
   }
 }
 const gatewayProgrammed = () => gatewayStatus().some((c) => c.type === 'Programmed' && c.status === 'True');
-const gatewayConditions = () => JSON.stringify(gatewayStatus().map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`)) || 'no status';
+function gatewayConditions(): string {
+  const conditions = gatewayStatus();
+  return conditions.length ? conditions.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason}: ${c.message ?? ''})` : ''}`).join(', ') : 'it has no status conditions (no controller wrote any)';
+}
 
 /** Runs `argv` in `pod`'s network namespace without blocking the event loop (cases run side by side). */
 function execIn(pod: PodRow, argv: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
