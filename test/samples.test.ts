@@ -14,6 +14,9 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { closedPort, readAll, waitFor } from './support/net.js';
+import { callOn, CONFORMANCE_ECHO_METHOD } from './support/grpc-call.js';
+import { echoAnswer } from './e2e/gamma-compare.js';
+import { grpcMessages, grpcMethod, isGrpcContentType } from '../samples/echo/grpc.js';
 
 const children = new Set<ChildProcess>();
 function killAll() {
@@ -239,6 +242,86 @@ function readStream1(socket: net.Socket, initial: Buffer, timeoutMs = 10_000): P
     onData();
   });
 }
+
+test('echo answers a gRPC call with one application/grpc+json message describing it, then grpc-status 0 in the trailers', async (t) => {
+  const echo = await start(t, 'echo', { ...POD_ENV, PORT: '0' });
+  const session = http2.connect(`http://127.0.0.1:${echo.port}`);
+  t.after(() => session.destroy());
+  session.on('error', () => {});
+  const [ok, again] = await Promise.all([
+    callOn(session, { target: '', authority: 'echo:7070', metadata: [['x-test-case', 'set'], ['x-header-add', 'one'], ['x-header-add', 'two']], message: Buffer.from('{"hello":1}') }),
+    callOn(session, { target: '', method: '/other.Service/Call' }),
+  ]);
+  assert.equal(ok.error, undefined);
+  assert.equal(ok.httpStatus, 200);
+  assert.equal(ok.headers['content-type'], 'application/grpc+json');
+  assert.equal(ok.headers['x-echo-pod'], POD_ENV.POD_NAME);
+  assert.equal(ok.grpcStatus, 0);
+  assert.deepEqual(ok.trailers, { 'grpc-status': '0' });
+  const m = ok.message as Echoed & { grpc: { service: string; method: string; messages: number } };
+  assert.equal(m.pod, POD_ENV.POD_NAME);
+  assert.equal(m.namespace, POD_ENV.POD_NAMESPACE);
+  assert.equal(m.method, 'POST');
+  assert.equal(m.path, CONFORMANCE_ECHO_METHOD);
+  assert.deepEqual(m.grpc, { service: 'gateway_api_conformance.echo_basic.grpcecho.GrpcEcho', method: 'Echo', messages: 1 });
+  assert.equal(m.body, '{"hello":1}', 'the request message, unframed');
+  assert.equal(m.headers[':authority'], 'echo:7070');
+  assert.equal(m.headers['x-test-case'], 'set');
+  assert.equal(m.headers['x-header-add'], 'one,two');
+  assert.equal(echoAnswer(ok.message)?.pod, POD_ENV.POD_NAME, 'the conformance harness reads it as an echo answer');
+  assert.equal(again.grpcStatus, 0);
+  assert.deepEqual((again.message as { grpc: unknown }).grpc, { service: 'other.Service', method: 'Call', messages: 1 });
+});
+
+test('echo gRPC: x-echo-grpc-status answers that status without a message; bad framing and compression are refused with gRPC statuses', async (t) => {
+  const echo = await start(t, 'echo', { ...POD_ENV, PORT: '0' });
+  const session = http2.connect(`http://127.0.0.1:${echo.port}`);
+  t.after(() => session.destroy());
+  session.on('error', () => {});
+  const asked = await callOn(session, { target: '', metadata: [['x-echo-grpc-status', '14']] });
+  assert.equal(asked.httpStatus, 200);
+  assert.equal(asked.grpcStatus, 14);
+  assert.equal(asked.grpcMessage, 'status 14 requested by x-echo-grpc-status');
+  assert.equal(asked.message, null);
+  const invalid = await callOn(session, { target: '', metadata: [['x-echo-grpc-status', '17']] });
+  assert.equal(invalid.grpcStatus, 3);
+  assert.match(invalid.grpcMessage, /invalid x-echo-grpc-status "17"/);
+  // Raw bodies: a truncated frame and a compressed one.
+  const raw = (body: Buffer) =>
+    new Promise<{ status: string; trailers: http2.IncomingHttpHeaders }>((resolve, reject) => {
+      const s = session.request({ ':method': 'POST', ':path': '/svc.S/M', 'content-type': 'application/grpc' });
+      let trailers: http2.IncomingHttpHeaders = {};
+      let status = '';
+      s.on('response', (h) => (status = String(h[':status'])));
+      s.on('trailers', (h) => (trailers = h));
+      s.on('data', () => {});
+      s.on('end', () => resolve({ status, trailers }));
+      s.on('error', reject);
+      s.end(body);
+    });
+  const truncated = await raw(Buffer.from([0, 0, 0, 0, 9, 1, 2]));
+  assert.equal(truncated.status, '200');
+  assert.equal(truncated.trailers['grpc-status'], '3');
+  const compressed = await raw(Buffer.from([1, 0, 0, 0, 1, 7]));
+  assert.equal(compressed.trailers['grpc-status'], '12');
+});
+
+test('echo gRPC content types: application/grpc with or without a codec; HTTP/1.1 requests with it get the plain JSON answer', async (t) => {
+  assert.equal(isGrpcContentType('application/grpc'), true);
+  assert.equal(isGrpcContentType('application/grpc+proto'), true);
+  assert.equal(isGrpcContentType('application/GRPC+json; charset=utf-8'), true);
+  assert.equal(isGrpcContentType('application/grpc-web'), false);
+  assert.equal(isGrpcContentType('application/json'), false);
+  assert.equal(isGrpcContentType(undefined), false);
+  assert.deepEqual(grpcMessages(Buffer.from([0, 0, 0, 0, 2, 0x7b, 0x7d, 0, 0, 0, 0, 0])), { messages: [Buffer.from('{}'), Buffer.alloc(0)] });
+  assert.deepEqual(grpcMethod('/a.B/C'), { service: 'a.B', method: 'C' });
+  assert.equal(grpcMethod('/a/b/c'), undefined);
+  const echo = await start(t, 'echo', { ...POD_ENV, PORT: '0' });
+  const r = await get(echo.port, '/svc.S/M', { method: 'POST', headers: { 'content-type': 'application/grpc' }, body: 'x' });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], 'application/json');
+  assert.equal((JSON.parse(r.text) as Echoed).path, '/svc.S/M');
+});
 
 test('echo upgrades HTTP/1.1 to h2c (Upgrade: h2c) and answers the request on stream 1', async (t) => {
   const echo = await start(t, 'echo', { ...POD_ENV, PORT: '0' });

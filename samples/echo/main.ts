@@ -1,9 +1,11 @@
 // ambient-samples/echo: answers every HTTP request with JSON describing the request as the
 // pod saw it (who answered, which client address arrived, which headers), over HTTP/1.1
-// and h2c on one port. See samples/README.md.
+// and h2c on one port, and gRPC calls (on HTTP/2) with the same JSON in one gRPC message.
+// See samples/README.md.
 import http from 'node:http';
 import http2 from 'node:http2';
 import { ProtocolMux, type Peer } from './transport.js';
+import { GRPC_ANSWER_CONTENT_TYPE, GrpcStatus, grpcFrame, grpcMessages, grpcMethod, isGrpcContentType, requestedStatus } from './grpc.js';
 import { listenAll, log, normaliseAddress, onShutdown, parseDuration, podName, portFromEnv } from '../shared/runtime.js';
 
 const MAX_BODY = 64 * 1024;
@@ -125,10 +127,37 @@ function handle(req: Request, res: Response): void {
       send(400, 'text/plain; charset=utf-8', opts + '\n');
       return;
     }
+    const grpc = req.httpVersionMajor === 2 && isGrpcContentType(req.headers['content-type']);
+    const body = Buffer.concat(chunks).toString('utf8');
+    if (grpc) {
+      // gRPC: every outcome is HTTP 200 with the status in the trailers (PROTOCOL-HTTP2.md).
+      const sendGrpc = (code: number, message: string, reply?: object) => {
+        status = 200;
+        const r = res as http2.Http2ServerResponse;
+        r.writeHead(200, { 'content-type': GRPC_ANSWER_CONTENT_TYPE, 'x-echo-pod': POD });
+        r.addTrailers(code === GrpcStatus.OK ? { 'grpc-status': '0' } : { 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) });
+        if (reply) r.end(grpcFrame(Buffer.from(JSON.stringify(reply, null, 2) + '\n', 'utf8')));
+        else r.end();
+      };
+      if (total > kept) return sendGrpc(GrpcStatus.RESOURCE_EXHAUSTED, `request larger than ${MAX_BODY} bytes`);
+      const decoded = grpcMessages(Buffer.concat(chunks));
+      if ('status' in decoded) return sendGrpc(decoded.status, decoded.message);
+      const asked = requestedStatus(req.headers['x-echo-grpc-status']);
+      if (typeof asked === 'string') return sendGrpc(GrpcStatus.INVALID_ARGUMENT, asked);
+      if (asked !== undefined && asked !== GrpcStatus.OK) return sendGrpc(asked, `status ${asked} requested by x-echo-grpc-status`);
+      const call = grpcMethod(url.pathname) ?? { service: '', method: '' };
+      return sendGrpc(GrpcStatus.OK, '', { ...describe(decoded.messages.map((m) => m.toString('utf8')).join('')), grpc: { ...call, messages: decoded.messages.length } });
+    }
+    const answer = describe(body);
+    const reply = () => send(opts.status, 'application/json', JSON.stringify(answer, null, 2) + '\n');
+    if (opts.delayMs > 0) timer = setTimeout(reply, opts.delayMs);
+    else reply();
+  });
+
+  function describe(body: string) {
     const session = req.httpVersionMajor === 2 ? (req as http2.Http2ServerRequest).stream.session : undefined;
     const peer: Peer = mux.peerOf(session) ?? { address: req.socket.remoteAddress, port: req.socket.remotePort };
-    const body = Buffer.concat(chunks).toString('utf8');
-    const answer = {
+    return {
       pod: POD,
       namespace: NAMESPACE,
       node: NODE,
@@ -142,10 +171,7 @@ function handle(req: Request, res: Response): void {
       bodyBytes: total,
       bodyTruncated: total > kept,
     };
-    const reply = () => send(opts.status, 'application/json', JSON.stringify(answer, null, 2) + '\n');
-    if (opts.delayMs > 0) timer = setTimeout(reply, opts.delayMs);
-    else reply();
-  });
+  }
 }
 
 h1.on('request', handle);
