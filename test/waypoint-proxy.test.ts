@@ -10,6 +10,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import type { HboneClient } from '../core/hbone/client.js';
 import type { SocketAddress } from '../core/hbone/wire.js';
+import type { TunnelRecord } from '../core/hbone/server.js';
 import type { WaypointProxy } from '../waypoint/proxy.js';
 import type { RouteAction, TunnelTarget, UpstreamEndpoint } from '../waypoint/http/chain.js';
 import { closedPort, echoServer, readAll, waitFor, type TcpServer } from './support/net.js';
@@ -32,6 +33,8 @@ interface World {
   release: Array<() => void>;
   /** route decisions by path prefix (tests add their own) */
   routes: Array<(path: string) => RouteAction | undefined>;
+  /** HBONE-in tunnel records. */
+  records: TunnelRecord[];
 }
 
 let w: World;
@@ -84,6 +87,13 @@ before(async () => {
       stream.on('end', () => stream.end());
       return;
     }
+    if (path === '/echo.Echo/ResetMidway') {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      stream.write('some;');
+      setTimeout(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 20);
+      return;
+    }
+    if (path === '/echo.Echo/Slow') return; // never answers
     if (path === '/echo.Echo/Missing') {
       // gRPC "trailers-only": an error in the response headers, no body.
       stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5', 'grpc-message': 'not found' }, { endStream: true });
@@ -115,8 +125,10 @@ before(async () => {
   service(17, 'shop/refusing-mesh', [mesh(refused)], 'http');
   service(18, 'shop/empty', [], 'http');
   const routes: World['routes'] = [];
+  const records: TunnelRecord[] = [];
   const { proxy, addr } = await startWaypoint({ targets, endpoints }, backend.port, {
     limits: { sniffTimeoutMs: 500 },
+    onTunnelEnd: (r) => records.push(r),
     route: (ctx) => {
       for (const r of routes) {
         const a = r(ctx.path);
@@ -125,7 +137,7 @@ before(async () => {
       return { kind: 'forward', service: ctx.target.service!, port: ctx.target.port };
     },
   });
-  w = { backend, app, plainApp, grpc, tcpEcho, services: { targets, endpoints }, proxy, addr, client: await hboneClient(), release, routes };
+  w = { backend, app, plainApp, grpc, tcpEcho, services: { targets, endpoints }, proxy, addr, client: await hboneClient(), release, routes, records };
 });
 
 after(async () => {
@@ -481,4 +493,58 @@ test('malformed_http_gets_400_and_the_waypoint_keeps_serving', async () => {
 test('unknown_target_is_refused_with_401', async () => {
   const p = await pki();
   await assert.rejects(w.client.connect({ source: p.client.identity, peer: w.addr, target: { host: '10.96.9.9', port: 80 } }), /401/);
+});
+
+test('h2_upstream_reset_mid_response_resets_the_client_stream', async () => {
+  const session = await h2Session(vip(12));
+  try {
+    const st = session.request({ ':method': 'POST', ':path': '/echo.Echo/ResetMidway', 'content-type': 'application/grpc' });
+    st.on('error', () => {});
+    // The request stays open (a stream, as gRPC's are): Node reports a reset that arrives
+    // after the client's own END_STREAM as a clean close (rstCode 0), at the waypoint too.
+    st.write('x');
+    st.resume();
+    await within(once(st, 'response'), 10_000, 'head');
+    await within(new Promise((r) => st.once('close', r)), 10_000, 'stream close');
+    assert.notEqual(st.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'the client sees a reset, not a clean end');
+  } finally {
+    session.destroy();
+  }
+});
+
+test('backend_request_timeout_over_h2_gives_504_and_the_session_goes_on', async () => {
+  w.routes.push((path) => (path === '/echo.Echo/Slow' ? { kind: 'forward', service: 'shop/grpc', port: 80, backendRequestTimeoutMs: 100 } : undefined));
+  const session = await h2Session(vip(12));
+  try {
+    const st = session.request({ ':method': 'POST', ':path': '/echo.Echo/Slow', 'content-type': 'application/grpc' });
+    st.end();
+    const [headers] = (await within(once(st, 'response'), 10_000, 'head')) as [http2.IncomingHttpHeaders];
+    assert.equal(headers[':status'], 504);
+    await readAll(st, 10_000);
+    const again = session.request({ ':method': 'POST', ':path': '/echo.Echo/Say', 'content-type': 'application/grpc' });
+    again.end('x');
+    const [h2] = (await within(once(again, 'response'), 10_000, 'head')) as [http2.IncomingHttpHeaders];
+    assert.equal(h2[':status'], 200);
+    await readAll(again, 10_000);
+  } finally {
+    session.destroy();
+  }
+});
+
+test('each_tunnel_is_recorded_once_with_its_peer_and_bytes', async () => {
+  const before = w.records.length;
+  const t = await tunnel(vip(14, 80));
+  const back = readAll(t.stream, 10_000);
+  t.stream.end('twelve bytes');
+  assert.equal((await back).toString(), 'twelve bytes');
+  // (Tunnels of earlier tests may end meanwhile: this one is found by its target.)
+  const mine = () => w.records.slice(before).filter((r) => r.request?.target.host === '10.96.0.14');
+  await waitFor(() => mine().length >= 1, 10_000, 'the tunnel record');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(mine().length, 1, 'recorded once');
+  const r = mine()[0]!;
+  assert.equal(r.status, 200);
+  assert.equal(r.request?.target.host, '10.96.0.14');
+  assert.equal(r.request?.peer.serviceAccount, 'frontend');
+  assert.deepEqual(r.bytes, { fromPeer: 12, toPeer: 12 });
 });
