@@ -460,10 +460,15 @@ test('upstream_reset_mid_response_resets_the_downstream', async () => {
 });
 
 test('tcp_port_passes_bytes_through_to_a_mesh_endpoint', async () => {
+  const tunnelsBefore = w.backend.tunnels.length;
   const t = await tunnel(vip(14, 80));
   const back = readAll(t.stream, 10_000);
   t.stream.end(Buffer.from([0, 1, 2, 250, 251, 252]));
   assert.deepEqual([...(await back)], [0, 1, 2, 250, 251, 252]);
+  // The destination learns the original client (HBONE `forwarded: for=`), and who carried it.
+  const seen = w.backend.tunnels.slice(tunnelsBefore).find((r) => r.target.port === w.tcpEcho.port);
+  assert.equal(seen?.forwardedFor?.host, '127.0.0.1');
+  assert.equal(seen && `spiffe://${TD}/ns/${seen.peer.namespace}/sa/${seen.peer.serviceAccount}`, WAYPOINT_ID);
 });
 
 test('non_http_bytes_on_a_sniffed_port_pass_through_as_tcp', async () => {

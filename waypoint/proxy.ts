@@ -90,17 +90,19 @@ export class WaypointProxy {
   readonly #http1: Http1Pool;
   readonly #h2: H2Pool;
   readonly #targets = new WeakMap<HboneRequest, TunnelTarget>();
+  #credentials: ServerCredentials;
   #closing: Promise<void> | undefined;
 
   constructor(opts: WaypointProxyOptions) {
     const l: WaypointLimits = { ...WAYPOINT_DEFAULTS, ...opts.limits };
     this.limits = l;
     const log = opts.logger ?? silentLogger;
+    this.#credentials = opts.credentials;
     this.#ownClient = !opts.hboneClient;
     this.#client =
       opts.hboneClient ??
       new HboneClient({
-        credentials: () => opts.credentials,
+        credentials: () => this.#credentials,
         trustBundle: opts.trustBundle,
         trustDomain: opts.trustDomain,
         limits: { connectTimeoutMs: l.upstreamConnectTimeoutMs, ...opts.hboneLimits },
@@ -148,7 +150,8 @@ export class WaypointProxy {
           sniffMaxBytes: l.sniffMaxBytes,
           sniffTimeoutMs: l.sniffTimeoutMs,
           ...(opts.onTunnelProtocol && { onProtocol: opts.onTunnelProtocol }),
-          passthrough: (stream, i, head, done) => passthrough({ endpoints: opts.endpoints, balancer, connect }, stream, i.target, head, done),
+          passthrough: (stream, i, head, done) =>
+            passthrough({ endpoints: opts.endpoints, balancer, connect }, stream, i.target, head, i.request.forwardedFor ?? i.request.remote, done),
         }).catch((err: Error) => t.control.close(`serving the tunnel failed: ${err.message}`));
       },
     });
@@ -157,6 +160,12 @@ export class WaypointProxy {
   /** Starts the HBONE listener (15008 in a pod). */
   listen(options: { host: string; port: number }): Promise<SocketAddress> {
     return this.hbone.listen(options);
+  }
+
+  /** A renewed certificate: new HBONE connections, in and out (with the proxy's own client), use it; open ones keep theirs. */
+  setCredentials(credentials: ServerCredentials): void {
+    this.#credentials = credentials;
+    this.hbone.setCredentials(credentials);
   }
 
   get stats(): WaypointStats {

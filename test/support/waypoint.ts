@@ -84,8 +84,11 @@ export async function hboneClient(): Promise<HboneClient> {
 
 export { socketLike };
 
-/** An HTTP/1.1 keep-alive agent whose one connection is `stream`. */
+/** An HTTP/1.1 keep-alive agent whose one connection is `stream`. The stream closes its
+ * side when the waypoint closed its own, as a TCP client socket does (a node agent carries
+ * the app's socket in the tunnel); an HTTP/2 stream alone would stay half-open. */
 export function agentOver(stream: Duplex): http.Agent {
+  stream.once('end', () => stream.end());
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   (agent as unknown as { createConnection: () => Duplex }).createConnection = () => socketLike(stream);
   return agent;
