@@ -553,3 +553,22 @@ test('each_tunnel_is_recorded_once_with_its_peer_and_bytes', async () => {
   assert.equal(r.request?.peer.serviceAccount, 'frontend');
   assert.deepEqual(r.bytes, { fromPeer: 12, toPeer: 12 });
 });
+
+test('garbage_after_the_h2_preface_closes_that_tunnel_only', async () => {
+  const t = await tunnel(vip(13));
+  t.stream.on('error', () => {});
+  // The preface, then a frame header claiming 16 MiB of an unknown type with nothing behind it, then noise.
+  t.stream.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), Buffer.from([0xff, 0xff, 0xff, 0x04, 0xff, 0xff, 0xff, 0xff, 0xff]), Buffer.alloc(64, 0xee)]));
+  t.stream.resume();
+  await within(new Promise((r) => t.stream.once('close', r)), 10_000, 'the broken tunnel closes');
+  const session = await h2Session(vip(13));
+  try {
+    const st = session.request({ ':method': 'GET', ':path': '/after-garbage' });
+    st.end();
+    const [headers] = (await within(once(st, 'response'), 10_000, 'h2 response')) as [http2.IncomingHttpHeaders];
+    assert.equal(headers[':status'], 200);
+    await readAll(st, 10_000);
+  } finally {
+    session.destroy();
+  }
+});
