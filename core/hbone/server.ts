@@ -65,6 +65,15 @@ export interface TunnelControl {
   close(error: string): void;
 }
 
+/** An allowed tunnel handed to HboneServerOptions.serveTunnel. */
+export interface ServedTunnel {
+  stream: ServerHttp2Stream;
+  request: HboneRequest;
+  /** Counted by the owner; read when the tunnel is reported. */
+  bytes: TunnelBytes;
+  control: TunnelControl;
+}
+
 export interface TunnelRecord {
   request?: HboneRequest;
   status: number;
@@ -83,6 +92,14 @@ export interface HboneServerOptions {
   authorize?: (req: HboneRequest) => Decision | Promise<Decision>;
   /** Opens the upstream connection; default `net.connect` (the node agent enters the pod's netns). */
   connectUpstream?: (target: SocketAddress, req: HboneRequest) => Promise<net.Socket>;
+  /**
+   * Serves an allowed tunnel in-process instead of connecting an upstream (the waypoint
+   * parses HTTP inside it): called after `authorize` allowed it, with the 200 already sent.
+   * The stream is the tunnel's bytes; `tunnel.bytes` is for the owner to count into, and
+   * the tunnel is reported (onTunnelEnd) when the stream closes. `connectUpstream` is not
+   * used when this is set.
+   */
+  serveTunnel?: (tunnel: ServedTunnel) => void;
   /** Called once per stream when it is over. */
   onTunnelEnd?: (record: TunnelRecord) => void;
   /** Called when a stream's upstream connected and it was answered 200 (the tunnel is open);
@@ -523,6 +540,19 @@ export class HboneServer {
         return;
       }
       if (stream.destroyed) return;
+      const serve = this.#opts.serveTunnel;
+      if (serve) {
+        answer(200);
+        if (!answered) return;
+        // (A reset is reported by the close handler above, with its code.)
+        stream.once('close', () => report());
+        try {
+          serve({ stream, request: req, bytes, control });
+        } catch (err) {
+          control.close(`serving the tunnel failed: ${(err as Error).message}`);
+        }
+        return;
+      }
       try {
         const connect = this.#opts.connectUpstream ?? ((t: SocketAddress) => connectTcp(t, this.limits.connectTimeoutMs));
         upstream = await connect(target, req);

@@ -1,0 +1,272 @@
+// The terminal layer: one upstream exchange for the request, in the downstream's protocol
+// (HTTP/1.1 through the keep-alive pool, HTTP/2 and gRPC through a multiplexed session, a
+// WebSocket through its own connection and then bytes). Bodies are streamed both ways with
+// backpressure, never buffered whole; trailers pass (gRPC's grpc-status, grpc-message);
+// `Expect: 100-continue` waits for the upstream's 100.
+//
+// Failures, as Envoy answers them (so that clients and dashboards read them alike):
+// no endpoint -> 503 (flag UH); the endpoint cannot be reached -> 503 (UF); the upstream
+// reset or closed before its response head -> 503 (UC); after the head went out -> the
+// downstream is reset (HTTP/2 RST_STREAM, HTTP/1.1 the connection), never a truncated
+// answer that looks complete; timeouts.backendRequest passed -> 504 (UT).
+import http2 from 'node:http2';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ErrorCodes } from '../../core/errors.js';
+import type { Connector } from '../upstream/connect.js';
+import type { H2Pool } from '../upstream/h2-pool.js';
+import type { Http1Pool } from '../upstream/http1-pool.js';
+import { relay } from '../upstream/relay.js';
+import type { RoundRobin } from '../upstream/round-robin.js';
+import type { Headers, Layer, RequestContext, UpstreamEndpoint } from './chain.js';
+import { endToEnd, h2RequestHeaders, http1RequestHeaders } from './headers.js';
+
+const { constants: C } = http2;
+
+export interface ForwardOptions {
+  /** The candidate endpoints of a Service port (healthy ones). */
+  endpoints: (service: string, port: number) => UpstreamEndpoint[];
+  balancer: RoundRobin;
+  http1: Http1Pool;
+  h2: H2Pool;
+  /** Fresh connections, for WebSockets (a switched connection never returns to a pool). */
+  connect: Connector;
+}
+
+function fail(ctx: RequestContext, status: number, flag: string, error: string): void {
+  if (ctx.signal.aborted) return; // a deadline (or the client) ended it; its owner answered
+  ctx.record.flags.push(flag);
+  ctx.record.error ??= error;
+  if (ctx.downstream.headersSent) {
+    ctx.downstream.abort();
+    return;
+  }
+  ctx.record.status = status;
+  ctx.downstream.respond(status, { 'content-type': 'text/plain' }, `${error.replace(/^AMB_[A-Z_]+: /, '')}\n`);
+}
+
+/** A connect failure as `CODE: message` (the connector's MeshError carries the code). */
+function connectError(err: Error & { code?: string }): string {
+  return `${err.code?.startsWith('AMB_') ? err.code : ErrorCodes.WAYPOINT_UPSTREAM_CONNECT}: ${err.message}`;
+}
+
+function responseHeaders(ctx: RequestContext, raw: Readonly<Record<string, string | string[] | number | undefined>>): Headers {
+  const headers = endToEnd(raw);
+  const a = ctx.action;
+  return a?.kind === 'forward' && a.responseHeaders ? a.responseHeaders(headers) : headers;
+}
+
+export function forwardLayer(o: ForwardOptions): Layer {
+  return async (ctx) => {
+    const a = ctx.action ?? { kind: 'forward' as const, port: ctx.target.port, ...(ctx.target.service !== undefined && { service: ctx.target.service }), ...(ctx.target.endpoint && { endpoint: ctx.target.endpoint }) };
+    if (a.kind !== 'forward') return;
+    let endpoint = a.endpoint;
+    if (!endpoint && a.service !== undefined) endpoint = o.balancer.pick(`${a.service}:${a.port}`, o.endpoints(a.service, a.port));
+    if (!endpoint) {
+      fail(ctx, 503, 'UH', `${ErrorCodes.WAYPOINT_NO_ENDPOINT}: no healthy endpoint for ${a.service ?? ctx.target.address.host}:${a.port}`);
+      return;
+    }
+    ctx.record.upstream = `${endpoint.ip}:${endpoint.port}`;
+    const backendMs = a.backendRequestTimeoutMs ?? 0;
+    let timer: NodeJS.Timeout | undefined;
+    const attempt = new AbortController();
+    const onAbort = () => attempt.abort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    if (backendMs > 0) {
+      timer = setTimeout(() => {
+        if (ctx.signal.aborted) return;
+        ctx.record.flags.push('UT');
+        ctx.record.error ??= `${ErrorCodes.WAYPOINT_TIMEOUT}: backend request timeout ${backendMs} ms`;
+        attempt.abort();
+        if (ctx.downstream.headersSent) ctx.downstream.abort();
+        else {
+          ctx.record.status = 504;
+          ctx.downstream.respond(504, { 'content-type': 'text/plain' }, `upstream request timeout (${backendMs} ms)\n`);
+        }
+      }, backendMs);
+    }
+    try {
+      if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, attempt.signal);
+      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, attempt.signal);
+      else await forwardHttp1(o, ctx, endpoint, attempt.signal);
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  };
+}
+
+/** Ends `ctx`'s part once the downstream answer is complete or abandoned. */
+function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let settled = false;
+    let connected = false;
+    const up = o.http1.request(endpoint, ctx.method, ctx.path, http1RequestHeaders(ctx.headers, ctx.authority) as http.OutgoingHttpHeaders);
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      up.destroy();
+      finish();
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    up.once('socket', () => (connected = true));
+    up.on('continue', () => ctx.downstream.writeContinue());
+    up.on('error', (err: Error & { code?: string }) => {
+      if (settled) return;
+      if (!connected) fail(ctx, 503, 'UF', connectError(err));
+      else fail(ctx, 503, 'UC', `${ErrorCodes.WAYPOINT_UPSTREAM_RESET}: upstream ${ctx.record.upstream} closed or reset the connection before its response (${err.code ?? err.message})`);
+      ctx.body.unpipe(up);
+      finish();
+    });
+    up.on('response', (res: http.IncomingMessage) => {
+      if (settled || signal.aborted) return res.destroy();
+      ctx.record.status = res.statusCode ?? 502;
+      ctx.downstream.writeHead(ctx.record.status, responseHeaders(ctx, res.headers));
+      const body = ctx.downstream.body;
+      res.pipe(body, { end: false });
+      res.once('end', () => {
+        ctx.downstream.end(Object.keys(res.trailers).length ? endToEnd(res.trailers) : undefined);
+        finish();
+      });
+      res.once('aborted', () => {
+        ctx.record.flags.push('UC');
+        ctx.record.error ??= `${ErrorCodes.WAYPOINT_UPSTREAM_RESET}: upstream ${ctx.record.upstream} reset during its response`;
+        ctx.downstream.abort();
+        finish();
+      });
+      res.once('error', () => {
+        if (settled) return;
+        ctx.record.flags.push('UC');
+        ctx.downstream.abort();
+        finish();
+      });
+    });
+    // Expect: 100-continue: the head goes out now, the body follows the upstream's 100
+    // (the client sends it only once the waypoint relays that 100).
+    if (ctx.headers['expect'] !== undefined) up.flushHeaders();
+    ctx.body.pipe(up);
+  });
+}
+
+function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let settled = false;
+    let stream: http2.ClientHttp2Stream | undefined;
+    let trailers: Headers | undefined;
+    let ended = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      if (stream && !stream.destroyed) stream.close(C.NGHTTP2_CANCEL);
+      finish();
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const headers = h2RequestHeaders(ctx.headers, ctx.method, ctx.path, ctx.authority, ctx.scheme) as http2.OutgoingHttpHeaders;
+    o.h2.request(endpoint, headers).then(
+      (s) => {
+        stream = s;
+        if (settled) return void s.close(C.NGHTTP2_CANCEL);
+        s.on('error', () => {}); // seen as the stream's close code below
+        s.on('response', (h) => {
+          if (settled) return;
+          const status = Number(h[':status']);
+          ctx.record.status = status;
+          ctx.downstream.writeHead(status, responseHeaders(ctx, h));
+          s.pipe(ctx.downstream.body, { end: false });
+        });
+        s.on('trailers', (t) => (trailers = endToEnd(t)));
+        s.once('end', () => (ended = true));
+        s.once('close', () => {
+          if (settled) return;
+          if (ended && s.rstCode === C.NGHTTP2_NO_ERROR) {
+            // A response of headers alone (gRPC trailers-only) still gets its head out.
+            if (!ctx.downstream.headersSent) return void (fail(ctx, 503, 'UC', `${ErrorCodes.WAYPOINT_UPSTREAM_RESET}: upstream ${ctx.record.upstream} ended the stream without a response`), finish());
+            ctx.downstream.end(trailers);
+          } else {
+            fail(ctx, 503, 'UC', `${ErrorCodes.WAYPOINT_UPSTREAM_RESET}: upstream ${ctx.record.upstream} reset the stream (HTTP/2 error ${s.rstCode})`);
+          }
+          finish();
+        });
+        ctx.body.pipe(s);
+      },
+      (err: Error) => {
+        fail(ctx, 503, 'UF', connectError(err));
+        finish();
+      },
+    );
+  });
+}
+
+/**
+ * HTTP/1.1 Upgrade (WebSocket): the request goes on a fresh connection; a 101 switches
+ * both sides to a byte relay (the answer head goes back as the upstream wrote it, with its
+ * Connection/Upgrade); any other answer is relayed and the connection closed.
+ */
+async function forwardUpgrade(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal): Promise<void> {
+  const client = ctx.downstream.socket!;
+  let transport: Duplex;
+  try {
+    transport = await o.connect(endpoint);
+  } catch (err) {
+    fail(ctx, 503, 'UF', connectError(err as Error));
+    return;
+  }
+  if (signal.aborted) return void transport.destroy();
+  return new Promise<void>((resolve) => {
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      transport.destroy();
+      finish();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const headers = { ...http1RequestHeaders(ctx.headers, ctx.authority), connection: 'Upgrade', upgrade: ctx.upgrade! } as http.OutgoingHttpHeaders;
+    const up = http.request({ method: ctx.method, path: ctx.path, headers, setHost: false, createConnection: () => transport as never });
+    up.on('error', (err: Error & { code?: string }) => {
+      if (settled) return;
+      fail(ctx, 503, 'UC', `${ErrorCodes.WAYPOINT_UPSTREAM_RESET}: upstream ${ctx.record.upstream} closed before answering the upgrade (${err.code ?? err.message})`);
+      finish();
+    });
+    up.on('upgrade', (res: http.IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
+      if (settled) return void upSocket.destroy();
+      ctx.record.status = 101;
+      const head: Headers = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) head[k] = v;
+      ctx.downstream.writeHead(101, head);
+      if (upHead.length) client.write(upHead);
+      if (ctx.upgradeHead?.length) upSocket.write(ctx.upgradeHead);
+      signal.removeEventListener('abort', onAbort);
+      // Switched: the exchange is over for the chain (timeouts no longer apply); the relay
+      // lives until either side ends it.
+      relay(client, upSocket, { forward: 0, backward: 0 }, () => {});
+      finish();
+    });
+    up.on('response', (res: http.IncomingMessage) => {
+      if (settled) return res.destroy();
+      ctx.record.status = res.statusCode ?? 502;
+      ctx.downstream.writeHead(ctx.record.status, responseHeaders(ctx, res.headers));
+      res.pipe(client);
+      res.once('end', finish);
+      res.once('aborted', () => {
+        ctx.downstream.abort();
+        finish();
+      });
+    });
+    up.end();
+  });
+}

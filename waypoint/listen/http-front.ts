@@ -1,0 +1,250 @@
+// The HTTP servers inside tunnels: one node:http server (HTTP/1.1) and one node:http2
+// server (h2c prior knowledge), never listening themselves; each tunnel whose bytes are
+// HTTP is handed to one of them as a connection (`emit('connection', stream)`). Every
+// request becomes a RequestContext and runs the chain. node:http answers what does not
+// parse (400, 431) itself, on that connection only.
+//
+// Drain: no new connections; idle HTTP/1.1 connections are ended, busy ones get
+// `connection: close` on their answer; HTTP/2 connections get GOAWAY and finish their
+// streams. drain() resolves when no request is in flight.
+import http from 'node:http';
+import http2 from 'node:http2';
+import { Readable, type Duplex } from 'node:stream';
+import type { HboneRequest } from '../../core/hbone/server.js';
+import { formatSpiffeId } from '../../core/identity/spiffe.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import type { RequestContext, TunnelTarget } from '../http/chain.js';
+import { H2Downstream, Http1Downstream, UpgradeDownstream, type Downstream } from '../http/downstream.js';
+import { endToEnd, websocketUpgrade } from '../http/headers.js';
+import type { WaypointLimits } from '../limits.js';
+
+/** What a tunnel is: who opened it and where it was going. */
+export interface TunnelInfo {
+  request: HboneRequest;
+  target: TunnelTarget;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<void>;
+
+interface Connection {
+  active: number;
+  socket: Duplex;
+}
+
+const noop = () => {};
+
+function clientErrorStatus(code: string | undefined): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+export class HttpFront {
+  readonly h1: http.Server;
+  readonly h2: http2.Http2Server;
+  readonly #handler: Handler;
+  readonly #log: Logger;
+  readonly #info = new WeakMap<object, TunnelInfo>();
+  readonly #h1Connections = new Map<Duplex, Connection>();
+  readonly #h2Sessions = new Set<http2.ServerHttp2Session>();
+  /** The tunnel being handed to the HTTP/2 server (its 'session' event is synchronous). */
+  #handing: TunnelInfo | undefined;
+  #inflight = 0;
+  #draining = false;
+  #idle: Array<() => void> = [];
+
+  constructor(handler: Handler, limits: WaypointLimits, logger: Logger = silentLogger) {
+    this.#handler = handler;
+    this.#log = logger;
+    this.h1 = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.downstreamKeepAliveTimeoutMs });
+    const onH1 = (req: http.IncomingMessage, res: http.ServerResponse) => this.#http1(req, res);
+    this.h1.on('request', onH1);
+    // With a listener, node:http leaves `100 Continue` to us: it is the upstream's to give.
+    this.h1.on('checkContinue', onH1);
+    this.h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+    // node:http's own answer to what does not parse is only written to a net.Socket: ours
+    // are tunnel streams, answered here (that connection only; the process goes on).
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      this.#log.debug({ err: err.message, code: err.code }, 'waypoint: malformed HTTP/1.1 request');
+      if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) return void socket.destroy();
+      const status = clientErrorStatus(err.code);
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    });
+    this.h2 = http2.createServer({
+      maxSessionMemory: 64,
+      settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes, enablePush: false },
+    });
+    this.h2.on('session', (session: http2.ServerHttp2Session) => {
+      if (this.#handing) this.#info.set(session, this.#handing);
+      this.#h2Sessions.add(session);
+      session.on('error', noop);
+      session.once('close', () => {
+        this.#h2Sessions.delete(session);
+        this.#maybeIdle();
+      });
+      if (this.#draining) this.#goaway(session);
+    });
+    this.h2.on('sessionError', noop);
+    const onH2 = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.#http2(req, res);
+    this.h2.on('request', onH2);
+    this.h2.on('checkContinue', onH2);
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  serveHttp1(stream: Duplex, info: TunnelInfo): void {
+    this.#info.set(stream, info);
+    const conn: Connection = { active: 0, socket: stream };
+    this.#h1Connections.set(stream, conn);
+    stream.once('close', () => {
+      this.#h1Connections.delete(stream);
+      this.#maybeIdle();
+    });
+    this.h1.emit('connection', stream);
+    stream.resume();
+  }
+
+  serveH2(stream: Duplex, info: TunnelInfo): void {
+    this.#handing = info;
+    try {
+      this.h2.emit('connection', stream);
+    } finally {
+      this.#handing = undefined;
+    }
+  }
+
+  /**
+   * Stops taking requests on idle connections and tells busy ones to close; resolves when
+   * nothing is in flight and every connection has closed (so the last answers were
+   * delivered, not cut off by a teardown).
+   */
+  drain(): Promise<void> {
+    this.#draining = true;
+    for (const session of this.#h2Sessions) this.#goaway(session);
+    for (const conn of this.#h1Connections.values()) if (conn.active === 0) conn.socket.end();
+    const done = new Promise<void>((resolve) => this.#idle.push(resolve));
+    this.#maybeIdle();
+    return done;
+  }
+
+  #maybeIdle(): void {
+    if (!this.#draining || this.#inflight > 0 || this.#h1Connections.size > 0 || this.#h2Sessions.size > 0) return;
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /** Everything torn down (after the drain's deadline). */
+  destroy(): void {
+    for (const session of this.#h2Sessions) session.destroy();
+    for (const conn of this.#h1Connections.values()) conn.socket.destroy();
+    this.h1.close();
+    this.h2.close();
+  }
+
+  #goaway(session: http2.ServerHttp2Session): void {
+    if (session.closed || session.destroyed) return;
+    session.goaway(http2.constants.NGHTTP2_NO_ERROR);
+    session.close();
+  }
+
+  #context(info: TunnelInfo, fields: Pick<RequestContext, 'method' | 'path' | 'authority' | 'scheme' | 'headers' | 'body' | 'protocol'>, downstream: Downstream): RequestContext {
+    const ac = new AbortController();
+    const peer = info.request.peer;
+    const address = info.request.forwardedFor ?? info.request.remote;
+    return {
+      ...fields,
+      source: { identity: formatSpiffeId(peer), namespace: peer.namespace, serviceAccount: peer.serviceAccount, address },
+      target: info.target,
+      startedAt: performance.now(),
+      signal: ac.signal,
+      abort: (reason) => ac.abort(reason),
+      downstream,
+      record: { flags: [] },
+    };
+  }
+
+  #run(ctx: RequestContext, conn: Connection | undefined, finished: () => boolean): void {
+    this.#inflight++;
+    if (conn) conn.active++;
+    this.#handler(ctx)
+      .catch((err: Error) => {
+        this.#log.error({ err: err.message }, 'waypoint: request chain failed');
+        ctx.record.error ??= `chain failed: ${err.message}`;
+        if (!ctx.downstream.headersSent) ctx.downstream.respond(500, { 'content-type': 'text/plain' }, 'internal error\n');
+        else ctx.downstream.abort();
+      })
+      .finally(() => {
+        // A chain that ended without answering (a layer bug) must not leave the client waiting.
+        if (!ctx.upgrade && !finished() && !ctx.downstream.headersSent) ctx.downstream.respond(500, { 'content-type': 'text/plain' }, 'no answer\n');
+        ctx.record.endedAt = performance.now();
+        if (conn) {
+          conn.active--;
+          if (this.#draining && conn.active === 0) setImmediate(() => conn.socket.end());
+        }
+        this.#inflight--;
+        this.#maybeIdle();
+      });
+  }
+
+  #http1(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.on('error', noop);
+    res.on('error', noop);
+    const info = this.#info.get(req.socket);
+    if (!info) return void res.writeHead(500).end();
+    const ctx = this.#context(
+      info,
+      { method: req.method ?? 'GET', path: req.url ?? '/', authority: req.headers.host ?? '', scheme: 'http', headers: endToEnd(req.headers), body: req, protocol: 'http1' },
+      new Http1Downstream(res, () => this.#draining),
+    );
+    res.once('close', () => {
+      if (!res.writableFinished) ctx.abort('downstream closed');
+    });
+    this.#run(ctx, this.#h1Connections.get(req.socket), () => res.writableEnded);
+  }
+
+  #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', noop);
+    const info = this.#info.get(socket);
+    if (!info) return void socket.destroy();
+    const ws = websocketUpgrade(req.headers);
+    const ctx = this.#context(
+      info,
+      { method: req.method ?? 'GET', path: req.url ?? '/', authority: req.headers.host ?? '', scheme: 'http', headers: endToEnd(req.headers), body: Readable.from([]), protocol: 'http1' },
+      new UpgradeDownstream(socket),
+    );
+    // Only WebSocket is switched; any other Upgrade (h2c: deprecated by RFC 9113) is
+    // answered over HTTP/1.1 as if it were not asked for, and the connection closes.
+    if (ws) {
+      ctx.upgrade = 'websocket';
+      ctx.upgradeHead = head;
+    }
+    socket.once('close', () => ctx.abort('downstream closed'));
+    this.#run(ctx, undefined, () => socket.writableEnded);
+  }
+
+  #http2(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
+    req.on('error', noop);
+    res.on('error', noop);
+    const info = this.#info.get(req.stream.session!);
+    if (!info) return void req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    const h = req.headers;
+    const ctx = this.#context(
+      info,
+      {
+        method: req.method,
+        path: (h[':path'] as string | undefined) ?? '/',
+        authority: (h[':authority'] as string | undefined) ?? (h['host'] as string | undefined) ?? '',
+        scheme: (h[':scheme'] as string | undefined) ?? 'http',
+        headers: endToEnd(h),
+        body: req as unknown as Readable,
+        protocol: 'h2',
+      },
+      new H2Downstream(res),
+    );
+    req.stream.once('close', () => {
+      if (!res.writableEnded || req.stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) ctx.abort('downstream closed');
+    });
+    this.#run(ctx, undefined, () => res.writableEnded);
+  }
+}

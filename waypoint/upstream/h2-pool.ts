@@ -1,0 +1,113 @@
+// The HTTP/2 upstream pool: one multiplexed h2c session per endpoint, over an HBONE tunnel
+// (mesh endpoints) or a TCP socket, carrying every HTTP/2 and gRPC request to it. A session
+// that got GOAWAY, failed or closed leaves the pool (its open streams finish); the next
+// request dials anew. A session with no stream for upstreamIdleTimeoutMs is closed.
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import type { UpstreamEndpoint } from '../http/chain.js';
+import type { Connector } from './connect.js';
+import { newPoolStats, type PoolStats } from './stats.js';
+
+export interface H2PoolOptions {
+  connect: Connector;
+  idleTimeoutMs: number;
+  maxHeaderListBytes: number;
+}
+
+interface Entry {
+  ready: Promise<ClientHttp2Session>;
+  session?: ClientHttp2Session;
+  active: number;
+  used: number;
+  idle?: NodeJS.Timeout;
+}
+
+const key = (ep: UpstreamEndpoint) => `${ep.mesh ? 'hbone' : 'tcp'}:${ep.ip}:${ep.port}:${ep.identity}`;
+
+export class H2Pool {
+  readonly stats: PoolStats = newPoolStats();
+  readonly #opts: H2PoolOptions;
+  readonly #entries = new Map<string, Entry>();
+  readonly #all = new Set<ClientHttp2Session>();
+
+  constructor(opts: H2PoolOptions) {
+    this.#opts = opts;
+  }
+
+  /** Opens a stream to `endpoint` (dialling its session when there is none). Rejects when
+   * the endpoint cannot be reached; the stream's own errors are the caller's. */
+  async request(endpoint: UpstreamEndpoint, headers: OutgoingHttpHeaders): Promise<ClientHttp2Stream> {
+    const k = key(endpoint);
+    let entry = this.#entries.get(k);
+    if (!entry) {
+      entry = this.#dial(k, endpoint);
+      this.#entries.set(k, entry);
+    }
+    const session = await entry.ready;
+    const stream = session.request(headers, { endStream: false });
+    this.stats.requests++;
+    if (entry.used++ > 0) this.stats.reused++;
+    this.stats.active++;
+    entry.active++;
+    if (entry.idle) clearTimeout(entry.idle);
+    entry.idle = undefined;
+    const e = entry;
+    stream.once('close', () => {
+      this.stats.active--;
+      if (--e.active === 0 && this.#entries.get(k) === e) {
+        e.idle = setTimeout(() => {
+          if (this.#entries.get(k) === e) this.#entries.delete(k);
+          e.session?.close();
+        }, this.#opts.idleTimeoutMs);
+        e.idle.unref();
+      }
+    });
+    return stream;
+  }
+
+  #dial(k: string, endpoint: UpstreamEndpoint): Entry {
+    const entry: Entry = { active: 0, used: 0, ready: undefined as never };
+    const forget = () => {
+      if (this.#entries.get(k) === entry) this.#entries.delete(k);
+      if (entry.idle) clearTimeout(entry.idle);
+    };
+    entry.ready = (async () => {
+      let transport;
+      try {
+        transport = await this.#opts.connect(endpoint);
+      } catch (err) {
+        this.stats.connectFailures++;
+        forget();
+        throw err;
+      }
+      const session = http2.connect(`http://${endpoint.ip.includes(':') ? `[${endpoint.ip}]` : endpoint.ip}:${endpoint.port}`, {
+        createConnection: () => transport,
+        settings: { enablePush: false, maxHeaderListSize: this.#opts.maxHeaderListBytes },
+      });
+      this.stats.opened++;
+      this.#all.add(session);
+      entry.session = session;
+      session.on('error', () => {}); // reported to each stream; the session just leaves the pool
+      session.once('goaway', forget);
+      session.once('close', () => {
+        forget();
+        this.#all.delete(session);
+        this.stats.closed++;
+        transport.destroy();
+      });
+      return session;
+    })();
+    entry.ready.catch(() => {});
+    return entry;
+  }
+
+  /** Graceful: sessions take no new streams, open ones finish. */
+  close(): void {
+    this.#entries.clear();
+    for (const s of this.#all) if (!s.closed) s.close();
+  }
+
+  destroy(): void {
+    this.#entries.clear();
+    for (const s of this.#all) s.destroy();
+  }
+}

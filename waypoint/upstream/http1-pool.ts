@@ -1,0 +1,105 @@
+// The HTTP/1.1 upstream pool: one node:http Agent with keep-alive, whose connections are
+// HBONE tunnels (mesh endpoints) or TCP sockets, opened by the connector. Pools are per
+// endpoint (the Agent's per-origin pools, keyed by endpoint and transport), bounded
+// (maxConnectionsPerEndpoint open, maxIdleConnectionsPerEndpoint idle), and an idle
+// connection is closed after upstreamIdleTimeoutMs.
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { UpstreamEndpoint } from '../http/chain.js';
+import type { Connector } from './connect.js';
+import { newPoolStats, type PoolStats } from './stats.js';
+
+export interface Http1PoolOptions {
+  connect: Connector;
+  maxConnectionsPerEndpoint: number;
+  maxIdleConnectionsPerEndpoint: number;
+  idleTimeoutMs: number;
+}
+
+interface EndpointRequestOptions extends http.RequestOptions {
+  endpoint: UpstreamEndpoint;
+}
+
+const USES = Symbol('requests carried');
+
+class TunnelAgent extends http.Agent {
+  constructor(
+    private readonly pool: Http1Pool,
+    opts: http.AgentOptions,
+  ) {
+    super(opts);
+  }
+  override getName(options: http.ClientRequestArgs & { endpoint?: UpstreamEndpoint }): string {
+    const ep = options.endpoint;
+    return ep ? `${ep.mesh ? 'hbone' : 'tcp'}:${ep.ip}:${ep.port}:${ep.identity}` : super.getName(options);
+  }
+  // Asynchronous form (the Agent waits for the callback): the tunnel's 200 comes first.
+  override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    this.pool.open((options as { endpoint: UpstreamEndpoint }).endpoint).then(
+      (socket) => callback!(null, socket),
+      (err: Error) => callback!(err, undefined as never),
+    );
+    return undefined;
+  }
+}
+
+export class Http1Pool {
+  readonly stats: PoolStats = newPoolStats();
+  readonly #agent: TunnelAgent;
+  readonly #opts: Http1PoolOptions;
+  readonly #sockets = new Set<Duplex>();
+
+  constructor(opts: Http1PoolOptions) {
+    this.#opts = opts;
+    this.#agent = new TunnelAgent(this, {
+      keepAlive: true,
+      maxSockets: opts.maxConnectionsPerEndpoint,
+      maxFreeSockets: opts.maxIdleConnectionsPerEndpoint,
+      timeout: opts.idleTimeoutMs,
+      scheduling: 'lifo',
+    });
+  }
+
+  /** @internal the Agent's way to a new connection. */
+  async open(endpoint: UpstreamEndpoint): Promise<Duplex> {
+    let socket: Duplex;
+    try {
+      socket = await this.#opts.connect(endpoint);
+    } catch (err) {
+      this.stats.connectFailures++;
+      throw err;
+    }
+    this.stats.opened++;
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.stats.closed++;
+      this.#sockets.delete(socket);
+    });
+    return socket;
+  }
+
+  /** A request to `endpoint`; the caller writes the body and handles 'response' and 'error'. */
+  request(endpoint: UpstreamEndpoint, method: string, path: string, headers: http.OutgoingHttpHeaders): http.ClientRequest {
+    const options: EndpointRequestOptions = { agent: this.#agent, endpoint, host: endpoint.ip, port: endpoint.port, method, path, headers, setHost: false };
+    const req = http.request(options);
+    this.stats.requests++;
+    this.stats.active++;
+    let counted = true;
+    req.once('socket', (socket: Duplex & { [USES]?: number }) => {
+      const uses = socket[USES] ?? 0;
+      if (uses > 0) this.stats.reused++;
+      socket[USES] = uses + 1;
+    });
+    req.once('close', () => {
+      if (counted) this.stats.active--;
+      counted = false;
+    });
+    return req;
+  }
+
+  /** Every connection closed at once (after the drain). */
+  destroy(): void {
+    this.#agent.destroy();
+    for (const s of this.#sockets) s.destroy();
+  }
+}

@@ -1,0 +1,19 @@
+// What the upstream pools did, counted where it happens (metrics export them later).
+export interface PoolStats {
+  /** Connections (HTTP/1.1) or sessions (HTTP/2) opened to endpoints, ever. */
+  opened: number;
+  /** ...and closed, ever; `opened - closed` are open now. */
+  closed: number;
+  /** Requests sent, ever. */
+  requests: number;
+  /** Requests sent on a connection or session that had carried one before. */
+  reused: number;
+  /** Requests in flight now. */
+  active: number;
+  /** Connection attempts that failed. */
+  connectFailures: number;
+}
+
+export function newPoolStats(): PoolStats {
+  return { opened: 0, closed: 0, requests: 0, reused: 0, active: 0, connectFailures: 0 };
+}
