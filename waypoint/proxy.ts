@@ -55,6 +55,8 @@ export interface WaypointProxyOptions {
   authorize?: (request: HboneRequest, target: TunnelTarget) => Decision | Promise<Decision>;
   /** Picks what a request does (the route matcher); default: forward to the tunnel's target. */
   route?: RouteFunction;
+  /** Layers run before routing, in order (telemetry, authn, authz: chain.ts lists them). */
+  beforeRoute?: readonly Layer[];
   /** The candidate (healthy) endpoints of a Service port; round robin among them. */
   endpoints: (service: string, port: number) => UpstreamEndpoint[];
   /** HBONE port on endpoints; default 15008 (tests point it elsewhere). */
@@ -116,6 +118,7 @@ export class WaypointProxy {
     // The request chain, in order (chain.ts lists where authz, metrics, tracing, retries,
     // rate limits and the balancer go).
     const layers: Layer[] = [
+      ...(opts.beforeRoute ?? []),
       routeLayer(opts.route),
       timeoutLayer(l.requestTimeoutMs),
       forwardLayer({ endpoints: opts.endpoints, balancer, http1: this.#http1, h2: this.#h2, connect }),

@@ -110,8 +110,8 @@ export interface RequestContext {
   /** The request body, streamed (never buffered whole). */
   body: Readable;
   protocol: Exclude<TunnelProtocol, 'tcp'>;
-  /** The verified peer of the HBONE tunnel (who sent it), and the original client's address. */
-  source: { identity: string; namespace: string; serviceAccount: string; address?: SocketAddress };
+  /** The verified peer of the HBONE tunnel (who sent it); the original client's address (the CONNECT's `forwarded`, else the tunnel's TCP peer: for records only, a mesh peer can write it); the tunnel's TCP peer (for policy). */
+  source: { identity: string; namespace: string; serviceAccount: string; address?: SocketAddress; tunnelPeer?: SocketAddress };
   target: TunnelTarget;
   /** performance.now() when the request arrived. */
   startedAt: number;

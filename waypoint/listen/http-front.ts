@@ -154,7 +154,7 @@ export class HttpFront {
     const address = info.request.forwardedFor ?? info.request.remote;
     return {
       ...fields,
-      source: { identity: formatSpiffeId(peer), namespace: peer.namespace, serviceAccount: peer.serviceAccount, address },
+      source: { identity: formatSpiffeId(peer), namespace: peer.namespace, serviceAccount: peer.serviceAccount, address, tunnelPeer: info.request.remote },
       target: info.target,
       startedAt: performance.now(),
       signal: ac.signal,

@@ -1,0 +1,89 @@
+// The telemetry layer, first in the chain: the request's trace context (its span is a
+// child of the incoming traceparent; the request sent upstream carries the waypoint's
+// span as parent), and one RequestRecord per request handed to the sink (metrics, access
+// log, span: waypoint/observe/) exactly once when the rest of the chain is done with it,
+// whatever happened there.
+import type { Workload } from '../../core/config/model.js';
+import type { Tracer } from '../../core/trace/tracer.js';
+import { RESPONSE_FLAGS, RequestTracker, type RequestSink, type ResponseFlag } from '../observe/request-record.js';
+import { startRequestTrace, traceFields } from '../observe/request-trace.js';
+import { isGrpcRequest } from './authz-decide.js';
+import type { Headers, Layer } from './chain.js';
+
+const KNOWN_FLAGS: ReadonlySet<string> = new Set(Object.values(RESPONSE_FLAGS));
+
+export interface TelemetryLayerOptions {
+  tracer: Tracer;
+  sink: RequestSink;
+  /** The workload owning an address (the client's, the endpoint's), from the held config. */
+  workloadByIp: (ip: string) => Workload | undefined;
+  onSinkError?: (err: unknown) => void;
+}
+
+const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+function setTraceHeaders(headers: Headers, out: { traceparent?: string; tracestate?: string; baggage?: string }): void {
+  for (const name of ['traceparent', 'tracestate', 'baggage'] as const) {
+    const v = out[name];
+    if (v === undefined) delete headers[name];
+    else headers[name] = v;
+  }
+}
+
+function parseAddress(s: string | undefined): { ip: string; port: number } | undefined {
+  if (!s) return undefined;
+  const i = s.lastIndexOf(':');
+  const port = Number(s.slice(i + 1));
+  return i > 0 && Number.isInteger(port) ? { ip: s.slice(0, i).replace(/^\[|\]$/g, ''), port } : undefined;
+}
+
+export function telemetryLayer(o: TelemetryLayerOptions): Layer {
+  return async (ctx, next) => {
+    const span = startRequestTrace(o.tracer, { traceparent: one(ctx.headers['traceparent']), tracestate: one(ctx.headers['tracestate']), baggage: one(ctx.headers['baggage']) });
+    setTraceHeaders(ctx.headers, span.outgoing);
+    const peer = ctx.source.tunnelPeer;
+    const client = peer ? o.workloadByIp(peer.host) : undefined;
+    const length = Number(one(ctx.headers['content-length']));
+    const userAgent = one(ctx.headers['user-agent']);
+    const t = new RequestTracker(
+      {
+        startedAt: Date.now() - (performance.now() - ctx.startedAt),
+        method: ctx.method,
+        authority: ctx.authority,
+        path: ctx.path,
+        scheme: ctx.scheme === 'https' ? 'https' : 'http',
+        httpVersion: ctx.protocol === 'h2' ? '2' : '1.1',
+        protocol: isGrpcRequest(ctx.headers) ? 'grpc' : 'http',
+        sourceIdentity: ctx.source.identity,
+        // The client's workload only when the address belongs to the identity that proved itself.
+        ...(client && client.identity === ctx.source.identity && { sourceWorkload: client.uid }),
+        ...(ctx.source.address && { sourceAddress: { ip: ctx.source.address.host, port: ctx.source.address.port } }),
+        ...(ctx.target.service !== undefined && { destinationService: ctx.target.service }),
+        mtls: true,
+        ...(userAgent !== undefined && { userAgent }),
+        ...traceFields(span),
+      },
+      o.sink,
+      o.onSinkError,
+    );
+    if (Number.isInteger(length) && length >= 0) t.requestBytes = length;
+    try {
+      await next();
+    } finally {
+      const r = ctx.record;
+      const upstream = parseAddress(r.upstream);
+      const backend = upstream ? o.workloadByIp(upstream.ip) : undefined;
+      const action = ctx.action;
+      t.set({
+        ...(action?.kind === 'forward' && action.service !== undefined && action.service !== ctx.target.service && { backendService: action.service }),
+        ...(upstream && { upstream }),
+        ...(backend && { destinationWorkload: backend.uid, destinationIdentity: backend.identity }),
+        ...(r.route !== undefined && { route: r.route }),
+        ...(r.rule !== undefined && { rule: r.rule }),
+      });
+      for (const f of r.flags) if (KNOWN_FLAGS.has(f)) t.flag(f as ResponseFlag);
+      t.status = r.status ?? 0;
+      t.finish(r.error);
+    }
+  };
+}
