@@ -51,6 +51,9 @@ export interface WaypointProxyOptions {
   /** What a tunnel's CONNECT target is: a Service port or a workload this waypoint serves, or
    * refused (answered 401 with the reason, before anything else). Called once per tunnel. */
   resolveTarget: (request: HboneRequest) => ResolvedTarget;
+  /** Decides a tunnel carried as TCP (its bytes are not HTTP: the request chain never sees
+   * them); default allow. */
+  authorizeTcp?: (info: TunnelInfo) => { allow: true } | { allow: false; reason: string };
   /** L4 authorization of the tunnel (after resolveTarget); default allow. */
   authorize?: (request: HboneRequest, target: TunnelTarget) => Decision | Promise<Decision>;
   /** Picks what a request does (the route matcher); default: forward to the tunnel's target. */
@@ -150,6 +153,7 @@ export class WaypointProxy {
         const info: TunnelInfo = { request: t.request, target };
         void serveTunnel(t, info, {
           front: this.front,
+          ...(opts.authorizeTcp && { authorizeTcp: opts.authorizeTcp }),
           sniffMaxBytes: l.sniffMaxBytes,
           sniffTimeoutMs: l.sniffTimeoutMs,
           ...(opts.onTunnelProtocol && { onProtocol: opts.onTunnelProtocol }),

@@ -4,6 +4,7 @@
 //   - the request chain: telemetry -> authn -> authz -> route (the Service's HTTPRoutes and
 //     GRPCRoutes) -> timeout -> forward, to the healthy endpoints of the chosen Service;
 //   - the certificate renewed for both HBONE legs.
+import { ErrorCodes } from '../core/errors.js';
 import { formatSpiffeId } from '../core/identity/spiffe.js';
 import { NOOP_TRACER, type Tracer } from '../core/trace/tracer.js';
 import type { Logger } from '../core/log.js';
@@ -11,6 +12,7 @@ import { MESH_PORTS } from '../core/ports.js';
 import { authLayers } from './http/auth-layers.js';
 import { authnLayer } from './http/authn.js';
 import { authzLayer } from './http/authz.js';
+import { decideTcpAtWaypoint, serviceRefOfKey } from './http/authz-decide.js';
 import { routeFunction } from './http/route-action.js';
 import { telemetryLayer } from './http/telemetry.js';
 import { requestSink } from './observe/request-sink.js';
@@ -49,6 +51,18 @@ export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
         }
         const endpoint = workloadBackend(t.workload, t.port)[0];
         return endpoint ? { address: req.target, port: t.port, endpoint } : { refused: `workload ${t.workload.namespace}/${t.workload.name} has no address` };
+      },
+      authorizeTcp: (info) => {
+        if (!state.synced()) return { allow: false, reason: `${ErrorCodes.WAYPOINT_AUTHZ_NO_CONFIG}: no config from the controller yet: denied (fail closed)` };
+        const d = decideTcpAtWaypoint(snapshot().mesh.policies(), gateway, {
+          sourceIdentity: formatSpiffeId(info.request.peer),
+          sourceIp: info.request.remote.host,
+          destination: { ip: info.target.address.host, port: info.target.address.port },
+          ...(info.target.service !== undefined && { service: serviceRefOfKey(info.target.service) }),
+        });
+        if (d.allow) return { allow: true };
+        log.info({ peer: formatSpiffeId(info.request.peer), target: `${info.target.address.host}:${info.target.address.port}`, policy: d.policy, reason: d.message }, 'waypoint: TCP tunnel denied');
+        return { allow: false, reason: `${ErrorCodes.WAYPOINT_AUTHZ_DENIED}: ${d.message}` };
       },
       beforeRoute: [
         telemetryLayer({ tracer: opts.tracer ?? NOOP_TRACER, sink, workloadByIp: (ip) => snapshot().mesh.workloadByIp(ip), onSinkError: (err) => log.warn({ err: (err as Error).message }, 'waypoint: request record failed') }),

@@ -183,6 +183,30 @@ export function decideAtWaypoint(policies: readonly Policy[], gateway: ObjectRef
   return out;
 }
 
+/** What authorization knows about a tunnel carried as TCP (no HTTP was seen in it). */
+export type TcpAttributes = Pick<AuthzAttributes, 'sourceIdentity' | 'sourceIp' | 'destination' | 'service'>;
+
+/**
+ * The decision for a tunnel the waypoint carries as TCP. The waypoint's policies are
+ * evaluated as an L4 proxy evaluates them (the engine's node-agent projection, Istio's
+ * semantics for TCP traffic at a waypoint): a DENY rule with HTTP fields denies the whole
+ * tunnel, an ALLOW rule with HTTP fields allows nothing. So bytes the waypoint did not
+ * recognise as HTTP (a client that hides its request behind a blank line or a pause)
+ * never escape the rules written for HTTP: they fail closed. Never throws.
+ */
+export function decideTcpAtWaypoint(policies: readonly Policy[], gateway: ObjectRef, attrs: TcpAttributes): { allow: boolean; message: string; policy?: string } {
+  try {
+    const applied = policiesAtWaypoint(policies, gateway, attrs.service);
+    const req: AuthzRequest = { destinationIp: attrs.destination.ip, destinationPort: attrs.destination.port };
+    if (attrs.sourceIdentity !== undefined) req.sourceIdentity = attrs.sourceIdentity;
+    if (attrs.sourceIp !== undefined) req.sourceIp = attrs.sourceIp;
+    const e = evaluate(applied, req, 'node-agent', { explain: false }).enforced;
+    return { allow: e.decision === 'ALLOW', message: e.message, ...(e.policy !== undefined && { policy: e.policy }) };
+  } catch (err) {
+    return { allow: false, message: `authorization could not be decided (${(err as Error)?.message ?? 'error'}): denied (fail closed)` };
+  }
+}
+
 /** Whether a request is gRPC (its content-type is application/grpc or application/grpc+...,
  * as Envoy's Grpc::Common::isGrpcRequestHeaders). */
 export function isGrpcRequest(headers: AuthzAttributes['headers']): boolean {

@@ -34,3 +34,13 @@ test('sniff_final_with_request_line_prefix_is_http1', () => assert.equal(sniff(b
 test('sniff_final_with_bare_token_is_tcp', () => assert.equal(sniff(b('PING'), true), 'tcp'));
 test('sniff_final_with_nothing_is_tcp', () => assert.equal(sniff(Buffer.alloc(0), true), 'tcp'));
 test('sniff_final_with_cut_preface_is_not_h2', () => assert.notEqual(sniff(b('PRI * HTTP/2.0\r\n'), true), 'h2'));
+
+test('sniff_skips_blank_lines_before_the_request_line', () => {
+  // RFC 9112 section 2.2: servers ignore them; a request hidden behind one must still be
+  // seen as HTTP (else it would be carried as TCP, past the request chain).
+  assert.equal(sniff(Buffer.from('\r\nGET /admin HTTP/1.1\r\nHost: web\r\n\r\n')), 'http1');
+  assert.equal(sniff(Buffer.from('\r\n\r\nGET /admin HTTP/1.1\r\n')), 'http1');
+  assert.equal(sniff(Buffer.from('\r\n')), 'more');
+  assert.equal(sniff(Buffer.from('\r\n\r')), 'more');
+  assert.equal(sniff(Buffer.from('\r\n'), true), 'tcp');
+});

@@ -47,7 +47,12 @@ const LONGEST_METHOD = 32;
  * still in progress then counts as HTTP/1 (node:http answers what is wrong with it).
  */
 export function sniff(buf: Buffer, final = false): SniffResult {
-  if (buf.length === 0) return final ? 'tcp' : 'more';
+  // Empty lines before a request line are ignored by HTTP/1.1 servers (RFC 9112 section
+  // 2.2; node:http does): so here too, else such a request would be carried as TCP.
+  let blank = 0;
+  while (buf[blank] === 0x0d && buf[blank + 1] === 0x0a) blank += 2;
+  if (blank > 0) buf = buf.subarray(blank);
+  if (buf.length === 0 || (buf.length === 1 && buf[0] === 0x0d && !final)) return final ? 'tcp' : 'more';
   // HTTP/2 prior knowledge: the preface, in full.
   const n = Math.min(buf.length, H2_PREFACE.length);
   if (buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {

@@ -1,7 +1,8 @@
 // One allowed tunnel, served in-process (HboneServerOptions.serveTunnel): its protocol is
 // the target port's appProtocol when that says, else detected from its first bytes; HTTP
 // goes to the HTTP servers (http-front.ts), anything else is carried as TCP to an endpoint
-// of the target (L4 policy was applied when the tunnel was authorized).
+// of the target once `authorizeTcp` allows it: the request chain's authorization never sees
+// bytes carried as TCP, so they get the waypoint's policies as an L4 proxy applies them.
 import type { Duplex } from 'node:stream';
 import type { ServedTunnel } from '../../core/hbone/server.js';
 import type { TunnelBytes } from '../../core/hbone/tunnel.js';
@@ -14,6 +15,8 @@ export interface TunnelServeOptions {
   front: HttpFront;
   /** Carries the tunnel as bytes to an endpoint of its target; `head` goes first. */
   passthrough: (stream: Duplex, info: TunnelInfo, head: Buffer, done: (error?: string) => void) => void;
+  /** Decides a tunnel about to be carried as TCP (the waypoint's policies, L4 projection); default allow. */
+  authorizeTcp?: (info: TunnelInfo) => { allow: true } | { allow: false; reason: string };
   sniffMaxBytes: number;
   sniffTimeoutMs: number;
   onProtocol?: (protocol: TunnelProtocol, info: TunnelInfo) => void;
@@ -48,6 +51,8 @@ export async function serveTunnel(t: ServedTunnel, info: TunnelInfo, o: TunnelSe
   socketLike(stream);
   o.onProtocol?.(protocol, info);
   if (protocol === 'tcp') {
+    const decision = o.authorizeTcp?.(info) ?? { allow: true };
+    if (!decision.allow) return t.control.close(decision.reason);
     o.passthrough(stream, info, head, (error) => {
       if (error) t.control.close(error);
     });
