@@ -560,3 +560,11 @@ test('header_values_with_line_breaks_are_dropped', () => {
 test('header_names_that_are_not_tokens_are_ignored', () => {
   assert.deepEqual(applyHeaderModifier({}, { set: [{ name: 'bad name', value: '1' }, { name: 'x:y', value: '2' }, { name: 'ok-name', value: '3' }] }), { 'ok-name': '3' });
 });
+
+test('header_values_node_cannot_send_are_dropped', () => {
+  // A control character or a code point above 0xff makes node:http throw when the header is
+  // written: a route author could crash the waypoint with one (the controller refuses such
+  // values too; this is the waypoint's own guard).
+  const out = applyHeaderModifier({}, { set: [{ name: 'x', value: 'a\u0007' }, { name: 'y', value: 'del\u007f' }, { name: 'w', value: 'snow\u2603' }], add: [{ name: 'z', value: 'tab\tok' }] });
+  assert.deepEqual(out, { z: 'tab\tok' });
+});

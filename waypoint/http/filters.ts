@@ -118,8 +118,9 @@ function isHeaderName(name: unknown): name is string {
 }
 
 /** A value that could end the header line (CR, LF) or the string (NUL) is dropped. */
+/** RFC 9110 field-value characters (what node:http will send: anything else makes it throw). */
 function isHeaderValue(value: unknown): value is string {
-  return typeof value === 'string' && !/[\r\n\0]/.test(value);
+  return typeof value === 'string' && /^[\t\x20-\x7e\x80-\xff]*$/.test(value);
 }
 
 function firstOfEachName(list: readonly { name: string; value: string }[] | undefined): { name: string; value: string }[] {
