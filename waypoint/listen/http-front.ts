@@ -7,6 +7,7 @@
 // Drain: no new connections; idle HTTP/1.1 connections are ended, busy ones get
 // `connection: close` on their answer; HTTP/2 connections get GOAWAY and finish their
 // streams. drain() resolves when no request is in flight.
+import { normaliseTarget } from '../http/request-target.js';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { Readable, type Duplex } from 'node:stream';
@@ -154,6 +155,8 @@ export class HttpFront {
     const address = info.request.forwardedFor ?? info.request.remote;
     return {
       ...fields,
+      // Normalised once, for every layer and the backend alike (request-target.ts).
+      ...normaliseTarget(fields.path, fields.authority),
       source: { identity: formatSpiffeId(peer), namespace: peer.namespace, serviceAccount: peer.serviceAccount, address, tunnelPeer: info.request.remote },
       target: info.target,
       startedAt: performance.now(),

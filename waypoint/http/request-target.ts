@@ -1,0 +1,51 @@
+// The request target as every layer sees it, normalised once when the request arrives, as
+// Envoy does for Istio by default (path normalisation "BASE": RFC 3986 section 5.2.4
+// dot-segment removal, backslashes as slashes; percent-encoding kept as sent):
+//   - absolute-form (`GET http://web/admin HTTP/1.1`, RFC 9112 section 3.2.2) becomes
+//     origin-form, its authority replacing the Host header as the RFC requires;
+//   - `/public/../admin` becomes `/admin`.
+// Authorization, routing and the backend then agree on which path was asked for: without
+// it, `DENY paths: [/admin*]` would not match `http://web/admin` or `/x/../admin`, which a
+// backend that normalises serves as `/admin`. The normalised target is what is forwarded.
+
+/** RFC 3986 section 5.2.4, on a path that starts with `/`. */
+export function removeDotSegments(path: string): string {
+  const out: string[] = [];
+  const segments = path.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const s = segments[i]!;
+    const last = i === segments.length - 1;
+    if (s === '.' || s === '..') {
+      if (s === '..') out.pop();
+      if (last) out.push(''); // "/a/b/.." -> "/a/"
+      continue;
+    }
+    out.push(s);
+  }
+  return `/${out.join('/')}`;
+}
+
+export interface RequestTarget {
+  path: string;
+  authority: string;
+}
+
+/** The normalised path (with its query) and authority of a request as received. */
+export function normaliseTarget(rawPath: string, authority: string): RequestTarget {
+  let path = rawPath;
+  let auth = authority;
+  if (!path.startsWith('/') && /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    try {
+      const u = new URL(path);
+      auth = u.host;
+      path = `${u.pathname}${u.search}`;
+    } catch {
+      // Unparsable: left as sent; no rule or route written for paths matches it.
+    }
+  }
+  if (!path.startsWith('/')) return { path, authority: auth }; // `*` (OPTIONS) and the like
+  const q = path.search(/[?#]/);
+  const pathPart = q === -1 ? path : path.slice(0, q);
+  const rest = q === -1 ? '' : path.slice(q);
+  return { path: removeDotSegments(pathPart.replace(/\\/g, '/')) + rest, authority: auth };
+}
