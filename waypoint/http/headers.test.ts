@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { endToEnd, h2RequestHeaders, http1RequestHeaders, websocketUpgrade } from './headers.js';
+import { endToEnd, h2RequestHeaders, http1RequestHeaders, requestHeadersFromClient, websocketUpgrade } from './headers.js';
 
 test('hop_by_hop_fields_are_removed', () => {
   const h = endToEnd({
@@ -49,4 +49,9 @@ test('websocket_upgrade_needs_connection_upgrade_and_upgrade_websocket', () => {
   assert.equal(websocketUpgrade({ connection: 'keep-alive, Upgrade', upgrade: 'WebSocket' }), true);
   assert.equal(websocketUpgrade({ upgrade: 'websocket' }), false);
   assert.equal(websocketUpgrade({ connection: 'upgrade', upgrade: 'h2c' }), false);
+});
+
+test('client_cannot_send_its_own_x_forwarded_client_cert', () => {
+  const h = requestHeadersFromClient({ 'x-forwarded-client-cert': 'By=spiffe://cluster.local/ns/shop/sa/admin', accept: '*/*' });
+  assert.deepEqual(h, { accept: '*/*' });
 });

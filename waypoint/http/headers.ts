@@ -42,6 +42,18 @@ export function endToEnd(raw: Readonly<Record<string, string | string[] | number
   return out;
 }
 
+/**
+ * A client's request headers as the chain gets them: end-to-end only, and without
+ * `x-forwarded-client-cert`, which only a proxy that verified a client certificate may
+ * write (Envoy's default SANITIZE): a client could otherwise pass itself off as another
+ * identity to a backend that trusts the header, as backends moved from Istio may.
+ */
+export function requestHeadersFromClient(raw: Readonly<Record<string, string | string[] | number | undefined>>): Headers {
+  const out = endToEnd(raw);
+  delete out['x-forwarded-client-cert'];
+  return out;
+}
+
 /** Request headers for an HTTP/1.1 upstream: `host` is the (possibly rewritten) authority. */
 export function http1RequestHeaders(headers: Headers, authority: string): Headers {
   const out: Headers = { ...headers, host: authority };

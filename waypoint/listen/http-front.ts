@@ -16,7 +16,7 @@ import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import type { RequestContext, TunnelTarget } from '../http/chain.js';
 import { H2Downstream, Http1Downstream, UpgradeDownstream, type Downstream } from '../http/downstream.js';
-import { endToEnd, websocketUpgrade } from '../http/headers.js';
+import { requestHeadersFromClient, websocketUpgrade } from '../http/headers.js';
 import type { WaypointLimits } from '../limits.js';
 
 /** What a tunnel is: who opened it and where it was going. */
@@ -197,7 +197,7 @@ export class HttpFront {
     if (!info) return void res.writeHead(500).end();
     const ctx = this.#context(
       info,
-      { method: req.method ?? 'GET', path: req.url ?? '/', authority: req.headers.host ?? '', scheme: 'http', headers: endToEnd(req.headers), body: req, protocol: 'http1' },
+      { method: req.method ?? 'GET', path: req.url ?? '/', authority: req.headers.host ?? '', scheme: 'http', headers: requestHeadersFromClient(req.headers), body: req, protocol: 'http1' },
       new Http1Downstream(res, () => this.#draining),
     );
     res.once('close', () => {
@@ -213,7 +213,7 @@ export class HttpFront {
     const ws = websocketUpgrade(req.headers);
     const ctx = this.#context(
       info,
-      { method: req.method ?? 'GET', path: req.url ?? '/', authority: req.headers.host ?? '', scheme: 'http', headers: endToEnd(req.headers), body: Readable.from([]), protocol: 'http1' },
+      { method: req.method ?? 'GET', path: req.url ?? '/', authority: req.headers.host ?? '', scheme: 'http', headers: requestHeadersFromClient(req.headers), body: Readable.from([]), protocol: 'http1' },
       new UpgradeDownstream(socket),
     );
     // Only WebSocket is switched; any other Upgrade (h2c: deprecated by RFC 9113) is
@@ -239,7 +239,7 @@ export class HttpFront {
         path: (h[':path'] as string | undefined) ?? '/',
         authority: (h[':authority'] as string | undefined) ?? (h['host'] as string | undefined) ?? '',
         scheme: (h[':scheme'] as string | undefined) ?? 'http',
-        headers: endToEnd(h),
+        headers: requestHeadersFromClient(h),
         body: req as unknown as Readable,
         protocol: 'h2',
       },
