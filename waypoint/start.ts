@@ -17,7 +17,8 @@ import { routeFunction } from './http/route-action.js';
 import { telemetryLayer } from './http/telemetry.js';
 import { requestSink } from './observe/request-sink.js';
 import { RequestMetrics } from './observe/request-metrics.js';
-import { WaypointProxy, type ResolvedTarget } from './proxy.js';
+import { WaypointProxy, type ResolvedTarget, type WaypointStats } from './proxy.js';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { serviceBackends, servedTarget, workloadBackend } from './state/served.js';
 import { startWaypointProgram, type Waypoint, type WaypointOptions } from './waypoint.js';
 
@@ -26,6 +27,41 @@ export interface StartWaypointOptions extends WaypointOptions {
   tracer?: Tracer;
   /** HBONE port on mesh endpoints (tests); default 15008. */
   endpointHbonePort?: number;
+}
+
+/**
+ * The upstream pools' counts on /metrics, read from the pools when scraped: how many
+ * connections (HTTP/1.1) or sessions (HTTP/2) were opened to endpoints, how many requests
+ * went over one that had carried a request before (reuse), and what is open now.
+ */
+export function exportPoolMetrics(registry: Registry, stats: () => WaypointStats): void {
+  const protocols = ['http1', 'h2'] as const;
+  const counter = (name: string, help: string, field: 'opened' | 'requests' | 'reused' | 'connectFailures') =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['protocol'],
+      registers: [registry],
+      collect() {
+        const s = stats();
+        this.reset();
+        for (const p of protocols) this.inc({ protocol: p }, s[p][field]);
+      },
+    });
+  counter('ambient_waypoint_upstream_connections_opened_total', 'Connections (HTTP/1.1) or sessions (HTTP/2) the waypoint opened to endpoints.', 'opened');
+  counter('ambient_waypoint_upstream_requests_total', 'Requests the waypoint sent to endpoints.', 'requests');
+  counter('ambient_waypoint_upstream_reused_requests_total', 'Requests sent on a pooled connection or session that had carried one before.', 'reused');
+  counter('ambient_waypoint_upstream_connect_failures_total', 'Connections to endpoints that could not be opened.', 'connectFailures');
+  new Gauge({
+    name: 'ambient_waypoint_upstream_connections_open',
+    help: 'Connections (HTTP/1.1) or sessions (HTTP/2) to endpoints open now.',
+    labelNames: ['protocol'],
+    registers: [registry],
+    collect() {
+      const s = stats();
+      for (const p of protocols) this.set({ protocol: p }, s[p].opened - s[p].closed);
+    },
+  });
 }
 
 export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
@@ -76,6 +112,7 @@ export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
       endpoints: (service, port) => serviceBackends(snapshot(), service, port).filter((b) => b.healthy),
       logger: log,
     });
+    exportPoolMetrics(parts.registry, () => proxy.stats);
     await proxy.listen({ host: opts.servers?.hbone?.host ?? '0.0.0.0', port: opts.servers?.hbone?.port ?? MESH_PORTS.hbone });
     certificates.on('rotated', (c) => {
       if (formatSpiffeId(c.identity) === formatSpiffeId(identity)) proxy.setCredentials({ key: c.key, cert: c.cert });
