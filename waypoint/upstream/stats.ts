@@ -1,4 +1,4 @@
-// What the upstream pools did, counted where it happens (metrics export them later).
+// What the upstream pools did, counted where it happens (exported on /metrics by start.ts exportPoolMetrics).
 export interface PoolStats {
   /** Connections (HTTP/1.1) or sessions (HTTP/2) opened to endpoints, ever. */
   opened: number;
