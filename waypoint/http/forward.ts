@@ -45,6 +45,31 @@ function fail(ctx: RequestContext, status: number, flag: string, error: string):
   ctx.downstream.respond(status, { 'content-type': 'text/plain' }, `${error.replace(/^AMB_[A-Z_]+: /, '')}\n`);
 }
 
+/** Adds the bytes `stream` emits to the record. Attached after the stream is piped (so it
+ * never switches it to flowing by itself): one addition per chunk the pipe moves anyway. */
+function countBytes(stream: NodeJS.ReadableStream, add: (n: number) => void): void {
+  stream.on('data', (chunk: Buffer | string) => add(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
+}
+
+function countRequest(ctx: RequestContext): void {
+  ctx.record.requestBytes ??= 0;
+  countBytes(ctx.body, (n) => (ctx.record.requestBytes! += n));
+}
+
+function countResponse(ctx: RequestContext, stream: NodeJS.ReadableStream): void {
+  ctx.record.responseBytes ??= 0;
+  countBytes(stream, (n) => (ctx.record.responseBytes! += n));
+}
+
+/** `grpc-status` of trailers or headers, when it is a status code (0-16 and beyond: any integer). */
+export function grpcStatusOf(h: Readonly<Record<string, unknown>> | undefined): number | undefined {
+  const v = h?.['grpc-status'];
+  const s = Array.isArray(v) ? v[0] : v;
+  if (typeof s !== 'string' && typeof s !== 'number') return undefined;
+  const n = Number(s);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
 /** A connect failure as `CODE: message` (the connector's MeshError carries the code). */
 function connectError(err: Error & { code?: string }): string {
   return `${err.code?.startsWith('AMB_') ? err.code : ErrorCodes.WAYPOINT_UPSTREAM_CONNECT}: ${err.message}`;
@@ -127,9 +152,14 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
       if (settled || signal.aborted) return res.destroy();
       ctx.record.status = res.statusCode ?? 502;
       ctx.downstream.writeHead(ctx.record.status, responseHeaders(ctx, res.headers));
+      const headerGrpc = grpcStatusOf(res.headers);
+      if (headerGrpc !== undefined) ctx.record.grpcStatus = headerGrpc;
       const body = ctx.downstream.body;
       res.pipe(body, { end: false });
+      countResponse(ctx, res);
       res.once('end', () => {
+        const trailerGrpc = grpcStatusOf(res.trailers);
+        if (trailerGrpc !== undefined) ctx.record.grpcStatus = trailerGrpc;
         ctx.downstream.end(Object.keys(res.trailers).length ? endToEnd(res.trailers) : undefined);
         finish();
       });
@@ -150,6 +180,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
     // (the client sends it only once the waypoint relays that 100).
     if (ctx.headers['expect'] !== undefined) up.flushHeaders();
     ctx.body.pipe(up);
+    countRequest(ctx);
   });
 }
 
@@ -182,9 +213,16 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
           const status = Number(h[':status']);
           ctx.record.status = status;
           ctx.downstream.writeHead(status, responseHeaders(ctx, h));
+          const headerGrpc = grpcStatusOf(h);
+          if (headerGrpc !== undefined) ctx.record.grpcStatus = headerGrpc;
           s.pipe(ctx.downstream.body, { end: false });
+          countResponse(ctx, s);
         });
-        s.on('trailers', (t) => (trailers = endToEnd(t)));
+        s.on('trailers', (t) => {
+          trailers = endToEnd(t);
+          const trailerGrpc = grpcStatusOf(t);
+          if (trailerGrpc !== undefined) ctx.record.grpcStatus = trailerGrpc;
+        });
         s.once('end', () => (ended = true));
         s.once('close', () => {
           if (settled) return;
@@ -198,6 +236,7 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
           finish();
         });
         ctx.body.pipe(s);
+        countRequest(ctx);
       },
       (err: Error) => {
         fail(ctx, 503, 'UF', connectError(err));
