@@ -72,6 +72,8 @@ export type RouteAction =
       backendRequestTimeoutMs?: number;
       /** ResponseHeaderModifier: given the upstream response's headers, returns what goes downstream. */
       responseHeaders?: (headers: Headers) => Headers;
+      /** RequestMirror: Service ports that get a copy of the request, fire and forget (mirror.ts). */
+      mirrors?: Array<{ service: string; port: number }>;
     }
   | {
       kind: 'respond';

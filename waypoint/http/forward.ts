@@ -19,6 +19,7 @@ import type { Http1Pool } from '../upstream/http1-pool.js';
 import { relay } from '../upstream/relay.js';
 import type { RoundRobin } from '../upstream/round-robin.js';
 import type { Headers, Layer, RequestContext, UpstreamEndpoint } from './chain.js';
+import type { Mirrors } from './mirror.js';
 import { endToEnd, h2RequestHeaders, http1RequestHeaders } from './headers.js';
 
 const { constants: C } = http2;
@@ -31,6 +32,8 @@ export interface ForwardOptions {
   h2: H2Pool;
   /** Fresh connections, for WebSockets (a switched connection never returns to a pool). */
   connect: Connector;
+  /** RequestMirror: sends the copies of a forwarded request (none: mirrors are not sent). */
+  mirrors?: Mirrors;
 }
 
 function fail(ctx: RequestContext, status: number, flag: string, error: string): void {
@@ -110,10 +113,13 @@ export function forwardLayer(o: ForwardOptions): Layer {
         }
       }, backendMs);
     }
+    // The copies' tee, attached once the body is piped upstream (never before: it would make
+    // the body flow with nobody to take it).
+    const tee = o.mirrors?.begin(ctx, a.mirrors);
     try {
       if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, attempt.signal);
-      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, attempt.signal);
-      else await forwardHttp1(o, ctx, endpoint, attempt.signal);
+      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, attempt.signal, tee);
+      else await forwardHttp1(o, ctx, endpoint, attempt.signal, tee);
     } finally {
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
@@ -122,7 +128,7 @@ export function forwardLayer(o: ForwardOptions): Layer {
 }
 
 /** Ends `ctx`'s part once the downstream answer is complete or abandoned. */
-function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal): Promise<void> {
+function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal, tee?: () => void): Promise<void> {
   return new Promise<void>((resolve) => {
     let settled = false;
     let connected = false;
@@ -181,10 +187,11 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
     if (ctx.headers['expect'] !== undefined) up.flushHeaders();
     ctx.body.pipe(up);
     countRequest(ctx);
+    tee?.();
   });
 }
 
-function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal): Promise<void> {
+function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal, tee?: () => void): Promise<void> {
   return new Promise<void>((resolve) => {
     let settled = false;
     let stream: http2.ClientHttp2Stream | undefined;
@@ -237,6 +244,7 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
         });
         ctx.body.pipe(s);
         countRequest(ctx);
+        tee?.();
       },
       (err: Error) => {
         fail(ctx, 503, 'UF', connectError(err));
