@@ -24,7 +24,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import type { PodRef, ServiceAccountRef } from './distribution/authorize.js';
 import { WAYPOINT_GATEWAY_CLASS } from './translate/objects.js';
 import { IncrementalTranslation, type ObjectKind } from './translate/incremental.js';
-import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RouteObject, RouteStatus, TranslationResult } from './translate/translate.js';
+import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RequestAuthentication, RouteObject, RouteStatus, TranslationResult } from './translate/translate.js';
 
 export const WATCHED_KINDS = {
   namespaces: { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' },
@@ -37,6 +37,7 @@ export const WATCHED_KINDS = {
   httpRoutes: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes' },
   grpcRoutes: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', plural: 'grpcroutes' },
   referenceGrants: { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants' },
+  requestAuthentications: { apiVersion: 'ambient.dev/v1', kind: 'RequestAuthentication', plural: 'requestauthentications' },
 } as const satisfies Record<string, ResourceRef>;
 
 type Kind = keyof typeof WATCHED_KINDS & ObjectKind;
@@ -217,6 +218,7 @@ export class ClusterWatch {
       httpRoutes: this.#list<RouteObject>('httpRoutes'),
       grpcRoutes: this.#list<RouteObject>('grpcRoutes'),
       referenceGrants: this.#list<ReferenceGrantObject>('referenceGrants'),
+      requestAuthentications: this.#list<RequestAuthentication>('requestAuthentications'),
     };
   }
 

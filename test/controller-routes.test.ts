@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import type { Resource } from '../core/config/model.js';
+import type { RequestAuthn } from '../core/config/request-authn.js';
 import type { Route } from '../core/config/routes.js';
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { startController, type Controller } from '../controller/controller.js';
@@ -199,4 +200,55 @@ test('httproute_with_a_missing_backend_gets_resolved_refs_false_backend_not_foun
   await createService('ghost');
   await waitForAsync(async () => (await routeParents('broken')).some((p) => p.conditions.some((c) => c.type === 'ResolvedRefs' && c.status === 'True')), 'ResolvedRefs=True once the Service exists');
   await waitFor(() => (waypoint.held.get('Route/apps/HTTPRoute/broken')?.body as Route | undefined)?.rules[0]?.backends[0]?.service === 'apps/ghost.apps.svc.cluster.local', WAIT, 'the resolved Route to reach the waypoint');
+});
+
+async function createRequestAuthentication(name: string, spec: unknown): Promise<void> {
+  await custom.createNamespacedCustomObject({
+    group: 'ambient.dev',
+    version: 'v1',
+    plural: 'requestauthentications',
+    namespace: 'apps',
+    body: { apiVersion: 'ambient.dev/v1', kind: 'RequestAuthentication', metadata: { name }, spec },
+  });
+}
+
+test('request_authentication_reaches_the_waypoint_never_the_node_agent_and_a_malformed_one_is_a_problem', async (t) => {
+  await createRequestAuthentication('jwt', {
+    targetRefs: [{ group: '', kind: 'Service', name: 'echo' }],
+    jwtRules: [{ issuer: 'https://issuer.example', audiences: ['echo'], jwksUri: 'https://issuer.example/jwks.json', forwardOriginalToken: true }],
+  });
+  await createRequestAuthentication('broken', { targetRefs: [{ group: '', kind: 'Service', name: 'echo' }], jwtRules: [{ issuer: 'https://issuer.example', jwksUri: 'ftp://x' }] });
+  const waypoint = startClient(tokens.waypoint);
+  const agent = startClient(tokens.agent);
+  t.after(() => {
+    waypoint.client.close();
+    agent.client.close();
+  });
+
+  await waitFor(() => waypoint.held.has('RequestAuthn/apps/jwt'), WAIT, 'the waypoint to receive the RequestAuthn');
+  const ra = waypoint.held.get('RequestAuthn/apps/jwt')!.body as RequestAuthn;
+  assert.equal(ra.scope, 'targets');
+  assert.deepEqual(ra.targetRefs, [{ group: '', kind: 'Service', name: 'echo' }]);
+  assert.equal(ra.rules[0]!.issuer, 'https://issuer.example');
+  assert.deepEqual(ra.rules[0]!.audiences, ['echo']);
+  assert.equal(ra.rules[0]!.forwardOriginalToken, true);
+  assert.equal(waypoint.held.has('RequestAuthn/apps/broken'), false, 'a malformed RequestAuthentication is left out');
+  await waitFor(
+    () => controller.watch.problems.some((p) => p.kind === 'RequestAuthentication' && p.key === 'apps/broken' && /spec\.jwtRules\[0\]\.jwksUri: "ftp:\/\/x" is not an http\(s\) URL/.test(p.message)),
+    WAIT,
+    'the malformed RequestAuthentication to be reported as a Problem naming the field',
+  );
+
+  await waitFor(() => agent.held.has('Service/apps/echo.apps.svc.cluster.local'), WAIT, 'the node agent to receive its config');
+  assert.equal(agent.everSeen.has('RequestAuthn'), false, 'a node agent is never sent a RequestAuthn');
+
+  // A change reaches the waypoint; deletion removes it; still nothing for the agent.
+  await custom.patchNamespacedCustomObject(
+    { group: 'ambient.dev', version: 'v1', plural: 'requestauthentications', namespace: 'apps', name: 'jwt', body: { spec: { jwtRules: [{ issuer: 'https://other.example', jwksUri: 'https://other.example/jwks.json' }] } } },
+    MERGE,
+  );
+  await waitFor(() => (waypoint.held.get('RequestAuthn/apps/jwt')?.body as RequestAuthn | undefined)?.rules[0]?.issuer === 'https://other.example', WAIT, 'the changed RequestAuthn to reach the waypoint');
+  await custom.deleteNamespacedCustomObject({ group: 'ambient.dev', version: 'v1', plural: 'requestauthentications', namespace: 'apps', name: 'jwt' });
+  await waitFor(() => !waypoint.held.has('RequestAuthn/apps/jwt'), WAIT, 'the deleted RequestAuthn to leave the waypoint');
+  assert.equal(agent.everSeen.has('RequestAuthn'), false);
 });

@@ -68,6 +68,12 @@ export const WAYPOINT_DEFAULTS = {
   maxConcurrentStreams: 1_000,
   /** close(): in-flight requests get this long to finish before everything is torn down. */
   drainTimeoutMs: 10_000,
+  /** RequestMirror: a copy is abandoned after this long (its answer is discarded anyway). */
+  mirrorTimeoutMs: 10_000,
+  /** RequestMirror: copies in flight at once per waypoint; beyond, a copy is not sent. */
+  maxConcurrentMirrors: 256,
+  /** RequestMirror: the most request body bytes held for the copies; a larger body is not mirrored. */
+  mirrorMaxBodyBytes: 64 * 1024,
 } as const;
 
 export type WaypointLimits = { -readonly [K in keyof typeof WAYPOINT_DEFAULTS]: number };

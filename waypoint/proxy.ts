@@ -20,6 +20,7 @@ import type { HboneLimits } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { compose, type Layer, type TunnelTarget, type UpstreamEndpoint } from './http/chain.js';
 import { forwardLayer } from './http/forward.js';
+import { Mirrors, type MirrorStats } from './http/mirror.js';
 import { routeLayer, type RouteFunction } from './http/route.js';
 import { timeoutLayer } from './http/timeout.js';
 import type { TunnelProtocol } from './listen/detect.js';
@@ -84,6 +85,8 @@ export interface WaypointStats {
   inflight: number;
   /** HBONE in: connections and tunnels open. */
   hbone: { connections: number; streams: number };
+  /** RequestMirror copies (http/mirror.ts) and those in flight now. */
+  mirrors: MirrorStats & { active: number };
 }
 
 export class WaypointProxy {
@@ -94,6 +97,7 @@ export class WaypointProxy {
   readonly #ownClient: boolean;
   readonly #http1: Http1Pool;
   readonly #h2: H2Pool;
+  readonly #mirrors: Mirrors;
   readonly #targets = new WeakMap<HboneRequest, TunnelTarget>();
   #credentials: ServerCredentials;
   #closing: Promise<void> | undefined;
@@ -117,6 +121,7 @@ export class WaypointProxy {
     this.#http1 = new Http1Pool({ connect, maxConnectionsPerEndpoint: l.maxConnectionsPerEndpoint, maxIdleConnectionsPerEndpoint: l.maxIdleConnectionsPerEndpoint, idleTimeoutMs: l.upstreamIdleTimeoutMs });
     this.#h2 = new H2Pool({ connect, idleTimeoutMs: l.upstreamIdleTimeoutMs, maxHeaderListBytes: l.maxHeaderBytes });
     const balancer = new RoundRobin();
+    this.#mirrors = new Mirrors({ endpoints: opts.endpoints, balancer, http1: this.#http1, h2: this.#h2, timeoutMs: l.mirrorTimeoutMs, maxConcurrent: l.maxConcurrentMirrors, maxBodyBytes: l.mirrorMaxBodyBytes });
 
     // The request chain, in order (chain.ts lists where authz, metrics, tracing, retries,
     // rate limits and the balancer go).
@@ -124,7 +129,7 @@ export class WaypointProxy {
       ...(opts.beforeRoute ?? []),
       routeLayer(opts.route),
       timeoutLayer(l.requestTimeoutMs),
-      forwardLayer({ endpoints: opts.endpoints, balancer, http1: this.#http1, h2: this.#h2, connect }),
+      forwardLayer({ endpoints: opts.endpoints, balancer, http1: this.#http1, h2: this.#h2, connect, mirrors: this.#mirrors }),
     ];
     this.front = new HttpFront(compose(layers), l, log);
 
@@ -176,7 +181,7 @@ export class WaypointProxy {
   }
 
   get stats(): WaypointStats {
-    return { http1: { ...this.#http1.stats }, h2: { ...this.#h2.stats }, inflight: this.front.inflight, hbone: this.hbone.stats };
+    return { http1: { ...this.#http1.stats }, h2: { ...this.#h2.stats }, inflight: this.front.inflight, hbone: this.hbone.stats, mirrors: { ...this.#mirrors.stats, active: this.#mirrors.active } };
   }
 
   /**

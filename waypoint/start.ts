@@ -103,8 +103,9 @@ export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
       beforeRoute: [
         telemetryLayer({ tracer: opts.tracer ?? NOOP_TRACER, sink, workloadByIp: (ip) => snapshot().mesh.workloadByIp(ip), onSinkError: (err) => log.warn({ err: (err as Error).message }, 'waypoint: request record failed') }),
         authLayers(
-          // RequestAuthentication resources are not distributed yet: no JWT rules apply.
-          authnLayer({ gateway, requestAuthns: () => [] }),
+          // The RequestAuthns the controller pushed (compiled RequestAuthentications); the
+          // layer applies those attached to this Gateway or the request's Service.
+          authnLayer({ gateway, requestAuthns: () => snapshot().requestAuthns() }),
           authzLayer({ gateway, policies: () => (state.synced() ? snapshot().mesh.policies() : undefined) }),
         ),
       ],

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { resourceId, type Resource } from '../../core/config/model.js';
 import { IncrementalTranslation, OBJECT_KINDS, type ObjectKind, type TranslationCounts } from './incremental.js';
-import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, ReferenceGrantObject, RouteObject } from './input.js';
+import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, ReferenceGrantObject, RequestAuthentication, RouteObject } from './input.js';
 import { endpointSlice, namespace, peerAuthentication, pod, referenceGrant, route, service, TD, waypointGateway } from './fixtures.js';
 import { translate } from './translate.js';
 
@@ -39,6 +39,7 @@ class Cluster {
       httpRoutes: list<RouteObject>('httpRoutes'),
       grpcRoutes: list<RouteObject>('grpcRoutes'),
       referenceGrants: list<ReferenceGrantObject>('referenceGrants'),
+      requestAuthentications: list<RequestAuthentication>('requestAuthentications'),
     };
   }
 }
@@ -216,6 +217,23 @@ test('incremental_translation_matches_translate_after_every_random_change', () =
       }
       c.put('referenceGrants', referenceGrant('g', ns, pick(NS), { fromKind: pick(['HTTPRoute', 'GRPCRoute']), ...(rand() < 0.5 ? { toName: pick(['web', 'db']) } : {}) }));
       return `grant ${ns}/g`;
+    },
+    () => {
+      const ns = pick(NS);
+      const name = pick(['ra1', 'ra2']);
+      if (rand() < 0.2) {
+        c.del('requestAuthentications', `${ns}/${name}`);
+        return `delete request authentication ${ns}/${name}`;
+      }
+      const spec = pick<unknown>([
+        { targetRefs: [{ group: '', kind: 'Service', name: pick(['web', 'db']) }], jwtRules: [{ issuer: pick(['a', 'b']), jwksUri: 'https://keys.example/jwks' }] },
+        { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'wp' }], jwtRules: [{ issuer: 'a', jwksUri: 'http://keys.example/jwks' }] },
+        { jwtRules: [{ issuer: 'a', jwksUri: 'https://keys.example/jwks' }] },
+        { targetRefs: [{ group: '', kind: 'Service', name: 'web' }], jwtRules: [{ issuer: 'a', jwksUri: 'ftp://x' }] },
+        { bogus: true },
+      ]);
+      c.put('requestAuthentications', { apiVersion: 'ambient.dev/v1', kind: 'RequestAuthentication', metadata: { name, namespace: ns }, spec } as RequestAuthentication);
+      return `request authentication ${ns}/${name}`;
     },
   ];
   for (let step = 0; step < 400; step++) {

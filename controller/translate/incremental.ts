@@ -33,6 +33,7 @@ import { compareResources, resourceId, type MeshService, type Resource, type Res
 import { validateResource } from '../../core/config/validate.js';
 import { validateTrustDomain } from '../../core/identity/spiffe.js';
 import { translateAuthorizationPolicies } from './authorization.js';
+import { translateRequestAuthentication } from './request-authentications.js';
 import { compareRouteStatuses, compileAndEmit, indexReferenceGrants, routeReferences, type GrantIndex, type ReferenceGrantObject, type RouteObject, type RouteStatus } from './routes.js';
 import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, TranslateOptions, TranslationResult } from './input.js';
 import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, Rejected, SERVICE_NAME_LABEL, type Labels } from './objects.js';
@@ -42,9 +43,9 @@ import { indexWaypoints, namespaceWaypointProblem, waypointServiceKey, waypointT
 import { isPodLive, translatePod } from './workloads.js';
 
 /** The cluster object kinds translation reads (ClusterState's fields). */
-export type ObjectKind = 'namespaces' | 'pods' | 'services' | 'endpointSlices' | 'peerAuthentications' | 'authorizationPolicies' | 'gateways' | 'httpRoutes' | 'grpcRoutes' | 'referenceGrants';
+export type ObjectKind = 'namespaces' | 'pods' | 'services' | 'endpointSlices' | 'peerAuthentications' | 'authorizationPolicies' | 'gateways' | 'httpRoutes' | 'grpcRoutes' | 'referenceGrants' | 'requestAuthentications';
 
-export const OBJECT_KINDS: readonly ObjectKind[] = ['namespaces', 'pods', 'services', 'endpointSlices', 'peerAuthentications', 'authorizationPolicies', 'gateways', 'httpRoutes', 'grpcRoutes', 'referenceGrants'];
+export const OBJECT_KINDS: readonly ObjectKind[] = ['namespaces', 'pods', 'services', 'endpointSlices', 'peerAuthentications', 'authorizationPolicies', 'gateways', 'httpRoutes', 'grpcRoutes', 'referenceGrants', 'requestAuthentications'];
 
 type RouteObjectKind = 'httpRoutes' | 'grpcRoutes';
 const ROUTE_KIND_OF = { httpRoutes: 'HTTPRoute', grpcRoutes: 'GRPCRoute' } as const;
@@ -177,6 +178,8 @@ export class IncrementalTranslation {
   /** The Route resource and status of each route. */
   readonly #routeResources = new Map<string, Resource>();
   readonly #routeStatuses = new Map<string, RouteStatus>();
+  /** The RequestAuthn resource of each RequestAuthentication (by object key). */
+  readonly #requestAuthnResources = new Map<string, Resource>();
   #sortedRouteStatuses?: RouteStatus[];
   #sortedResources?: Resource[];
   #sortedProblems?: Problem[];
@@ -527,6 +530,29 @@ export class IncrementalTranslation {
       if (canonicalJson(this.#routeStatuses.get(id)) !== canonicalJson(status)) routeStatusesChanged = true;
       if (status) this.#routeStatuses.set(id, status);
       else this.#routeStatuses.delete(id);
+    }
+
+    // 12. RequestAuthentications: each on its own (it reads no other object).
+    for (const key of dirty('requestAuthentications')) {
+      const ra = this.#objects.get('requestAuthentications')!.get(key);
+      const problems = new Problems();
+      const emitted: Resource[] = [];
+      if (ra !== undefined) {
+        translateRequestAuthentication(ra, problems, (kind, k, r) => {
+          const checked = validateResource(r);
+          if (!checked.ok) problems.report(kind, k, `produced an invalid resource, left out: ${checked.error}`);
+          else emitted.push(checked.resource);
+          return checked.ok;
+        });
+      }
+      setProblems(`ra:${key}`, problems.list);
+      const oldAuthn = this.#requestAuthnResources.get(key);
+      const newAuthn = emitted[0];
+      if (oldAuthn !== undefined && oldAuthn.key !== newAuthn?.key) output('RequestAuthn', oldAuthn.key, undefined);
+      if (newAuthn) {
+        output('RequestAuthn', newAuthn.key, newAuthn);
+        this.#requestAuthnResources.set(key, newAuthn);
+      } else this.#requestAuthnResources.delete(key);
     }
 
     for (const k of OBJECT_KINDS) this.#dirty.get(k)!.clear();

@@ -48,6 +48,16 @@ export interface ClusterState {
   grpcRoutes?: readonly RouteObject[];
   /** ReferenceGrants (gateway.networking.k8s.io/v1beta1): which cross-namespace backendRefs are allowed. */
   referenceGrants?: readonly ReferenceGrantObject[];
+  /** RequestAuthentication.ambient.dev/v1 (Istio's schema), compiled to RequestAuthn resources for waypoints. */
+  requestAuthentications?: readonly RequestAuthentication[];
+}
+
+/** RequestAuthentication.ambient.dev/v1 as read from the API server (core/config/request-authn.ts reads the rest). */
+export interface RequestAuthentication {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: V1ObjectMeta;
+  spec?: unknown;
 }
 
 export interface TranslateOptions {

@@ -12,6 +12,8 @@
 // PolicyStatus (Accepted, Enforced) that the leader writes to the object. HTTPRoutes and
 // GRPCRoutes attached to Services are compiled to Route resources (./routes.ts); each gets
 // a RouteStatus (status.parents[]: Accepted, ResolvedRefs) written by the leader too.
+// RequestAuthentications are compiled to RequestAuthn resources (./request-authentications.ts),
+// a bad one reported as a Problem.
 //
 // The controller runs this translation incrementally (./incremental.ts: the changed
 // objects and what depends on them, with the same per-object functions); translate() is
@@ -25,12 +27,13 @@ import type { ClusterState, TranslateOptions, TranslationResult } from './input.
 import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, type Labels } from './objects.js';
 import { translateAuthorizationPolicies } from './authorization.js';
 import { indexPeerAuthentications } from './peer-authentication.js';
+import { translateRequestAuthentication } from './request-authentications.js';
 import { indexReferenceGrants, translateRoutes } from './routes.js';
 import { indexSlices, isServiceTranslated, translateService } from './services.js';
 import { indexWaypoints, namespaceWaypointProblem, waypointServiceKey } from './waypoints.js';
 import { isPodLive, translatePod } from './workloads.js';
 
-export type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RouteObject, RouteStatus, StatusCondition, TranslateOptions, TranslationResult } from './input.js';
+export type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RequestAuthentication, RouteObject, RouteStatus, StatusCondition, TranslateOptions, TranslationResult } from './input.js';
 
 const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -128,6 +131,9 @@ export function translate(input: ClusterState, opts: TranslateOptions): Translat
     problems,
     emit,
   });
+
+  // RequestAuthentications: each on its own (it reads no other object), for waypoints.
+  for (const ra of byKey(input.requestAuthentications ?? [])) translateRequestAuthentication(ra, problems, emit);
 
   resources.sort(compareResources);
   return { resources, problems: problems.sorted(), policyStatuses, routeStatuses };

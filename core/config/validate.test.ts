@@ -172,7 +172,7 @@ test('validate_rejects_policy_scope_inconsistent_with_target_refs', () => {
 });
 
 test('validate_rejects_unknown_kind_and_non_objects', () => {
-  assert.match(error(validateResource({ kind: 'Secret', key: 'x', body: {} })), /^resource x: kind: "Secret" is not one of Workload, Service, Policy, Route$/);
+  assert.match(error(validateResource({ kind: 'Secret', key: 'x', body: {} })), /^resource x: kind: "Secret" is not one of Workload, Service, Policy, Route, RequestAuthn$/);
   assert.match(error(validateResource('hello')), /^resource <no key>: resource: must be an object/);
   assert.match(error(validateResource({ kind: 'Workload', key: '1234' })), /^Workload 1234: body: must be an object, got undefined$/);
   assert.match(error(validateResource({ kind: 'Workload', key: '', body: workload() })), /key: must not be empty/);
@@ -339,4 +339,94 @@ test('validate_route_rule_names_distinct_and_sizes_bounded', () => {
   assert.match(error(validateResource({ kind: 'Route', key: 'shop/HTTPRoute/web', body })), /duplicate rule name "a"/);
   const many = routeBody({ rules: Array.from({ length: 17 }, () => ({ matches: [{}], filters: [], backends: [] })) });
   assert.match(error(validateResource({ kind: 'Route', key: 'shop/HTTPRoute/web', body: many })), /rules: holds 17 entries, more than 16/);
+});
+
+// RequestAuthn (compiled RequestAuthentication), for waypoints: each rejection class names its field.
+function authnBody(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    key: 'shop/jwt',
+    name: 'jwt',
+    namespace: 'shop',
+    scope: 'targets',
+    targetRefs: [{ group: '', kind: 'Service', name: 'web' }],
+    rules: [
+      {
+        issuer: 'https://issuer.example',
+        audiences: ['web'],
+        jwksUri: 'https://issuer.example/jwks.json',
+        fromHeaders: [{ name: 'authorization', prefix: 'Bearer ' }],
+        fromParams: ['access_token'],
+        fromCookies: [],
+        defaultLocations: true,
+        forwardOriginalToken: false,
+        outputClaimToHeaders: [],
+      },
+    ],
+    ...over,
+  };
+}
+const authn = (body: Record<string, unknown>, key = 'shop/jwt') => validateResource({ kind: 'RequestAuthn', key, body });
+const authnRule = (over: Record<string, unknown>) => authnBody({ rules: [{ ...(authnBody().rules as Array<Record<string, unknown>>)[0], ...over }] });
+
+test('request_authn_valid_is_accepted_as_a_clean_copy', () => {
+  const r = authn({ ...authnBody(), extra: 1 });
+  assert.equal(r.ok, true);
+  assert.equal((r as unknown as { resource: { body: Record<string, unknown> } }).resource.body['extra'], undefined);
+});
+
+test('request_authn_key_not_namespace_slash_name_is_rejected', () => {
+  assert.match(error(authn(authnBody({ key: 'shop/other' }))), /^RequestAuthn shop\/jwt: key: "shop\/other" is not "shop\/jwt"$/);
+});
+
+test('request_authn_resource_key_differs_from_body_key_is_rejected', () => {
+  assert.match(error(authn(authnBody(), 'shop/x')), /key: "shop\/x" does not match the body's key "shop\/jwt"/);
+});
+
+test('request_authn_unknown_scope_is_rejected', () => {
+  assert.match(error(authn(authnBody({ scope: 'mesh' }))), /scope: "mesh" is not one of targets, workloads/);
+});
+
+test('request_authn_targets_scope_without_target_refs_is_rejected', () => {
+  assert.match(error(authn(authnBody({ targetRefs: [] }))), /targetRefs: must name at least one target/);
+});
+
+test('request_authn_target_ref_of_a_wrong_group_is_rejected', () => {
+  assert.match(error(authn(authnBody({ targetRefs: [{ group: 'x', kind: 'Service', name: 'web' }] }))), /targetRefs\[0\]\.group: "x" is not ""/);
+});
+
+test('request_authn_rule_without_issuer_is_rejected', () => {
+  assert.match(error(authn(authnRule({ issuer: '' }))), /rules\[0\]\.issuer: must not be empty/);
+});
+
+test('request_authn_rule_without_key_source_is_rejected', () => {
+  assert.match(error(authn(authnRule({ jwksUri: undefined }))), /rules\[0\]: sets neither jwks nor jwksUri/);
+});
+
+test('request_authn_rule_jwks_uri_not_http_is_rejected', () => {
+  assert.match(error(authn(authnRule({ jwksUri: 'ftp://x' }))), /rules\[0\]\.jwksUri: "ftp:\/\/x" is not an http\(s\) URL/);
+});
+
+test('request_authn_rule_inline_jwks_without_keys_list_is_rejected', () => {
+  assert.match(error(authn(authnRule({ jwksUri: undefined, jwks: { keys: 'x' } }))), /rules\[0\]\.jwks\.keys: must be an array/);
+});
+
+test('request_authn_rule_header_name_not_lower_case_token_is_rejected', () => {
+  assert.match(error(authn(authnRule({ fromHeaders: [{ name: 'X Token', prefix: '' }] }))), /rules\[0\]\.fromHeaders\[0\]\.name: "X Token" is not a lower-case HTTP header name/);
+});
+
+test('request_authn_rule_without_token_location_is_rejected', () => {
+  assert.match(error(authn(authnRule({ fromHeaders: [], fromParams: [] }))), /rules\[0\]: names no token location/);
+});
+
+test('request_authn_rule_flag_not_boolean_is_rejected', () => {
+  assert.match(error(authn(authnRule({ forwardOriginalToken: 'yes' }))), /rules\[0\]\.forwardOriginalToken: must be true or false/);
+});
+
+test('request_authn_rule_timeout_not_positive_is_rejected', () => {
+  assert.match(error(authn(authnRule({ timeoutMs: 0 }))), /rules\[0\]\.timeoutMs: 0 is not a positive whole number of ms/);
+});
+
+test('request_authn_too_many_rules_is_rejected', () => {
+  const rule = (authnBody().rules as unknown[])[0];
+  assert.match(error(authn(authnBody({ rules: Array.from({ length: 65 }, () => rule) }))), /rules: holds 65 entries, more than 64/);
 });

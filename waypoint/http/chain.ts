@@ -72,6 +72,8 @@ export type RouteAction =
       backendRequestTimeoutMs?: number;
       /** ResponseHeaderModifier: given the upstream response's headers, returns what goes downstream. */
       responseHeaders?: (headers: Headers) => Headers;
+      /** RequestMirror: Service ports that get a copy of the request, fire and forget (mirror.ts). */
+      mirrors?: Array<{ service: string; port: number }>;
     }
   | {
       kind: 'respond';
@@ -95,6 +97,12 @@ export interface RequestRecord {
   /** Envoy-style response flags: UF upstream connect failure, NR no route/endpoint, UT upstream timeout, UC upstream reset, DC downstream closed. */
   flags: string[];
   endedAt?: number;
+  /** Request body bytes sent upstream (counted where the forward layer pipes the body). */
+  requestBytes?: number;
+  /** Response body bytes sent downstream (the upstream's body as piped, or the waypoint's own answer). */
+  responseBytes?: number;
+  /** gRPC status of the answer: `grpc-status` from the response trailers, else from its headers (trailers-only). */
+  grpcStatus?: number;
 }
 
 export interface RequestContext {

@@ -19,6 +19,7 @@ import type { Http1Pool } from '../upstream/http1-pool.js';
 import { relay } from '../upstream/relay.js';
 import type { RoundRobin } from '../upstream/round-robin.js';
 import type { Headers, Layer, RequestContext, UpstreamEndpoint } from './chain.js';
+import type { Mirrors } from './mirror.js';
 import { endToEnd, h2RequestHeaders, http1RequestHeaders } from './headers.js';
 
 const { constants: C } = http2;
@@ -31,6 +32,8 @@ export interface ForwardOptions {
   h2: H2Pool;
   /** Fresh connections, for WebSockets (a switched connection never returns to a pool). */
   connect: Connector;
+  /** RequestMirror: sends the copies of a forwarded request (none: mirrors are not sent). */
+  mirrors?: Mirrors;
 }
 
 function fail(ctx: RequestContext, status: number, flag: string, error: string): void {
@@ -43,6 +46,31 @@ function fail(ctx: RequestContext, status: number, flag: string, error: string):
   }
   ctx.record.status = status;
   ctx.downstream.respond(status, { 'content-type': 'text/plain' }, `${error.replace(/^AMB_[A-Z_]+: /, '')}\n`);
+}
+
+/** Adds the bytes `stream` emits to the record. Attached after the stream is piped (so it
+ * never switches it to flowing by itself): one addition per chunk the pipe moves anyway. */
+function countBytes(stream: NodeJS.ReadableStream, add: (n: number) => void): void {
+  stream.on('data', (chunk: Buffer | string) => add(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
+}
+
+function countRequest(ctx: RequestContext): void {
+  ctx.record.requestBytes ??= 0;
+  countBytes(ctx.body, (n) => (ctx.record.requestBytes! += n));
+}
+
+function countResponse(ctx: RequestContext, stream: NodeJS.ReadableStream): void {
+  ctx.record.responseBytes ??= 0;
+  countBytes(stream, (n) => (ctx.record.responseBytes! += n));
+}
+
+/** `grpc-status` of trailers or headers, when it is a status code (0-16 and beyond: any integer). */
+export function grpcStatusOf(h: Readonly<Record<string, unknown>> | undefined): number | undefined {
+  const v = h?.['grpc-status'];
+  const s = Array.isArray(v) ? v[0] : v;
+  if (typeof s !== 'string' && typeof s !== 'number') return undefined;
+  const n = Number(s);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
 /** A connect failure as `CODE: message` (the connector's MeshError carries the code). */
@@ -85,10 +113,13 @@ export function forwardLayer(o: ForwardOptions): Layer {
         }
       }, backendMs);
     }
+    // The copies' tee, attached once the body is piped upstream (never before: it would make
+    // the body flow with nobody to take it).
+    const tee = o.mirrors?.begin(ctx, a.mirrors);
     try {
       if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, attempt.signal);
-      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, attempt.signal);
-      else await forwardHttp1(o, ctx, endpoint, attempt.signal);
+      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, attempt.signal, tee);
+      else await forwardHttp1(o, ctx, endpoint, attempt.signal, tee);
     } finally {
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
@@ -97,7 +128,7 @@ export function forwardLayer(o: ForwardOptions): Layer {
 }
 
 /** Ends `ctx`'s part once the downstream answer is complete or abandoned. */
-function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal): Promise<void> {
+function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal, tee?: () => void): Promise<void> {
   return new Promise<void>((resolve) => {
     let settled = false;
     let connected = false;
@@ -127,9 +158,14 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
       if (settled || signal.aborted) return res.destroy();
       ctx.record.status = res.statusCode ?? 502;
       ctx.downstream.writeHead(ctx.record.status, responseHeaders(ctx, res.headers));
+      const headerGrpc = grpcStatusOf(res.headers);
+      if (headerGrpc !== undefined) ctx.record.grpcStatus = headerGrpc;
       const body = ctx.downstream.body;
       res.pipe(body, { end: false });
+      countResponse(ctx, res);
       res.once('end', () => {
+        const trailerGrpc = grpcStatusOf(res.trailers);
+        if (trailerGrpc !== undefined) ctx.record.grpcStatus = trailerGrpc;
         ctx.downstream.end(Object.keys(res.trailers).length ? endToEnd(res.trailers) : undefined);
         finish();
       });
@@ -150,10 +186,12 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
     // (the client sends it only once the waypoint relays that 100).
     if (ctx.headers['expect'] !== undefined) up.flushHeaders();
     ctx.body.pipe(up);
+    countRequest(ctx);
+    tee?.();
   });
 }
 
-function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal): Promise<void> {
+function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal, tee?: () => void): Promise<void> {
   return new Promise<void>((resolve) => {
     let settled = false;
     let stream: http2.ClientHttp2Stream | undefined;
@@ -182,9 +220,16 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
           const status = Number(h[':status']);
           ctx.record.status = status;
           ctx.downstream.writeHead(status, responseHeaders(ctx, h));
+          const headerGrpc = grpcStatusOf(h);
+          if (headerGrpc !== undefined) ctx.record.grpcStatus = headerGrpc;
           s.pipe(ctx.downstream.body, { end: false });
+          countResponse(ctx, s);
         });
-        s.on('trailers', (t) => (trailers = endToEnd(t)));
+        s.on('trailers', (t) => {
+          trailers = endToEnd(t);
+          const trailerGrpc = grpcStatusOf(t);
+          if (trailerGrpc !== undefined) ctx.record.grpcStatus = trailerGrpc;
+        });
         s.once('end', () => (ended = true));
         s.once('close', () => {
           if (settled) return;
@@ -198,6 +243,8 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
           finish();
         });
         ctx.body.pipe(s);
+        countRequest(ctx);
+        tee?.();
       },
       (err: Error) => {
         fail(ctx, 503, 'UF', connectError(err));

@@ -5,7 +5,8 @@
 // the rule cannot send anywhere; gRPC clients get gRPC's form of those).
 //
 // A request to a workload (pod IP:port) has no routes: Routes attach to Services.
-// RequestMirror is planned but not yet executed by the forward layer (docs/traffic-management.md).
+// RequestMirror targets the plan keeps (percent drawn) go on the action; the forward layer
+// sends the copies (mirror.ts).
 import type { MeshService } from '../../core/config/model.js';
 import { localReply, isGrpcRequest } from './authz-decide.js';
 import type { Headers, RequestContext, RouteAction } from './chain.js';
@@ -61,6 +62,7 @@ export function routeFunction(source: () => RouteSource, random: () => number = 
           ...(plan.timeouts?.requestMs !== undefined && { requestTimeoutMs: plan.timeouts.requestMs }),
           ...(plan.timeouts?.backendRequestMs !== undefined && { backendRequestTimeoutMs: plan.timeouts.backendRequestMs }),
           ...(responseHeaders && { responseHeaders }),
+          ...(plan.mirrors.length > 0 && { mirrors: plan.mirrors.flatMap((m) => (m.service !== undefined ? [{ service: m.service, port: m.port }] : [])) }),
         };
       }
     }

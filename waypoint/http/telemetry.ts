@@ -2,7 +2,9 @@
 // child of the incoming traceparent; the request sent upstream carries the waypoint's
 // span as parent), and one RequestRecord per request handed to the sink (metrics, access
 // log, span: waypoint/observe/) exactly once when the rest of the chain is done with it,
-// whatever happened there.
+// whatever happened there. Body bytes and the gRPC status come from the forward layer
+// (counted where bodies are piped; grpc-status from trailers, else headers) or from the
+// waypoint's own answer.
 import type { Workload } from '../../core/config/model.js';
 import type { Tracer } from '../../core/trace/tracer.js';
 import { RESPONSE_FLAGS, RequestTracker, type RequestSink, type ResponseFlag } from '../observe/request-record.js';
@@ -67,6 +69,15 @@ export function telemetryLayer(o: TelemetryLayerOptions): Layer {
       o.onSinkError,
     );
     if (Number.isInteger(length) && length >= 0) t.requestBytes = length;
+    // What the waypoint answers by itself (a 403, a redirect, a 503 ...): its body's bytes
+    // and, for a gRPC client, the grpc-status it carries.
+    const respond = ctx.downstream.respond.bind(ctx.downstream);
+    ctx.downstream.respond = (status, headers, body) => {
+      ctx.record.responseBytes = body === undefined ? 0 : Buffer.byteLength(body);
+      const g = headers?.['grpc-status'];
+      if (g !== undefined && Number.isInteger(Number(g))) ctx.record.grpcStatus = Number(g);
+      respond(status, headers, body);
+    };
     try {
       await next();
     } finally {
@@ -80,7 +91,11 @@ export function telemetryLayer(o: TelemetryLayerOptions): Layer {
         ...(backend && { destinationWorkload: backend.uid, destinationIdentity: backend.identity }),
         ...(r.route !== undefined && { route: r.route }),
         ...(r.rule !== undefined && { rule: r.rule }),
+        ...(r.grpcStatus !== undefined && { grpcStatus: r.grpcStatus }),
       });
+      // Bodies as counted where they were piped; content-length when the body never went upstream.
+      if (r.requestBytes !== undefined) t.requestBytes = r.requestBytes;
+      if (r.responseBytes !== undefined) t.responseBytes = r.responseBytes;
       for (const f of r.flags) if (KNOWN_FLAGS.has(f)) t.flag(f as ResponseFlag);
       t.status = r.status ?? 0;
       t.finish(r.error);

@@ -6,8 +6,10 @@
 //
 // Workloads, Services and Policies are indexed exactly as the node agent indexes them
 // (the same snapshot builder: VIP and IP lookups must agree between the two proxies);
-// Routes are indexed here by the Services their parents name.
+// Routes are indexed here by the Services their parents name; RequestAuthns are held as a
+// list (the authn layer picks those attached to the request's Service or Gateway).
 import { resourceId, type Resource } from '../../core/config/model.js';
+import type { RequestAuthn } from '../../core/config/request-authn.js';
 import type { Route } from '../../core/config/routes.js';
 import type { ResourceRef } from '../../core/config/wire.js';
 import { buildState, type ProxyState } from '../../node-agent/state/snapshot.js';
@@ -18,6 +20,9 @@ export interface WaypointSnapshot {
   /** The Routes with a parent naming this Service (by resource key), in key order. */
   routesFor(serviceKey: string): readonly Route[];
   routes(): readonly Route[];
+  /** The RequestAuthns (compiled RequestAuthentications), in key order; the authn layer picks
+   * those attached to the request's Service or this waypoint's Gateway. */
+  requestAuthns(): readonly RequestAuthn[];
 }
 
 export interface WaypointChange {
@@ -31,10 +36,15 @@ const EMPTY: readonly Route[] = Object.freeze([]);
 export function buildSnapshot(resources: readonly Resource[]): WaypointSnapshot {
   const mesh: Resource[] = [];
   const routes: Route[] = [];
+  const requestAuthns: RequestAuthn[] = [];
   for (const r of resources) {
-    if ((r.kind as string) === 'Route') routes.push(r.body as unknown as Route);
+    if (r.kind === 'Route') routes.push(r.body as Route);
+    else if (r.kind === 'RequestAuthn') requestAuthns.push(r.body as RequestAuthn);
     else mesh.push(r);
   }
+  requestAuthns.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const ra of requestAuthns) deepFreeze(ra);
+  Object.freeze(requestAuthns);
   routes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const byService = new Map<string, Route[]>();
   for (const route of routes) {
@@ -51,6 +61,7 @@ export function buildSnapshot(resources: readonly Resource[]): WaypointSnapshot 
     mesh: buildState(mesh),
     routesFor: (serviceKey: string) => byService.get(serviceKey) ?? EMPTY,
     routes: () => routes,
+    requestAuthns: () => requestAuthns,
   });
 }
 
