@@ -11,6 +11,7 @@ test('pool_counts_are_on_metrics_per_protocol_when_scraped', async () => {
     h2: { opened: 1, closed: 0, requests: 5, reused: 4, active: 0, connectFailures: 0 },
     inflight: 1,
     hbone: { connections: 1, streams: 1 },
+    mirrors: { sent: 0, answered: 0, failed: 0, timedOut: 0, busy: 0, tooLarge: 0, noEndpoint: 0, aborted: 0, active: 0 },
   };
   exportPoolMetrics(registry, () => stats);
   const text = await registry.metrics();
