@@ -409,7 +409,36 @@ test('waypoint: deployed with ambientctl, serves L7 policy, metrics, logs and tr
     assert.equal(span.attributes['http.response.status_code'], 200);
     assert.equal(String(forwarded).split('-')[2], span.spanId, 'the echo saw the waypoint span as its parent');
     const others = receiver.spans.filter((s) => s.traceId === traceId && s !== span);
+    const byService = new Map<string, number>();
+    for (const s of receiver.spans) byService.set(`${String(s.resource['service.name'])} ${s.name}`, (byService.get(`${String(s.resource['service.name'])} ${s.name}`) ?? 0) + 1);
+    t.diagnostic(`spans received by service and name: ${[...byService].map(([k, n]) => `${k}: ${n}`).join(', ')}`);
     t.diagnostic(`other spans under the trace: ${others.map((s) => `${s.name} (${s.attributes['mesh.reporter'] ?? s.resource['service.name']})`).join(', ') || 'none'}; spans received in all: ${receiver.spans.length}`);
+  });
+
+  // TODO (a gap found by this test): docs/observability.md says a request without trace headers
+  // continues the trace of the HBONE CONNECT it came on, but waypoint/http/telemetry.ts calls
+  // startRequestTrace without the CONNECT's traceparent (the request context does not carry
+  // it), and no caller passes `traceparent` to the upstream Connector (waypoint/upstream/connect.ts),
+  // so the destination agent's span is not the waypoint's child either.
+  await t.test("a request without trace headers continues the source node agent's connection trace: the agent's span and the waypoint's under one trace id", { todo: "the waypoint does not continue the CONNECT's trace yet" }, async () => {
+    const path = `/untraced-${rand()}`;
+    const a = await curl(client, `${ECHO_URL}${path}`);
+    assert.ok(typeof a !== 'string' && a.status === 200, JSON.stringify(a));
+    const [, traceId, waypointSpanId] = String(echoBody(a)?.headers['traceparent']).split('-');
+    assert.match(String(traceId), /^[0-9a-f]{32}$/, 'the echo got a traceparent from the waypoint');
+    const spans = await until(
+      "the waypoint's span and the source agent's connection span",
+      () => {
+        const w = receiver.spans.find((s) => s.traceId === traceId && s.spanId === waypointSpanId);
+        const agent = receiver.spans.find((s) => s.traceId === traceId && s.resource['service.name'] === 'ambient-node-agent' && s.name === 'outbound connection');
+        return w && agent ? { w, agent } : undefined;
+      },
+      30_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; under the trace: ${JSON.stringify(receiver.spans.filter((s) => s.traceId === traceId).map((s) => `${String(s.resource['service.name'])} ${s.name}`))}`);
+    });
+    assert.equal(spans.w.attributes['url.path'], path);
+    assert.equal(spans.w.parentSpanId, spans.agent.spanId, "the waypoint's span is the child of the connection's outbound span");
   });
 
   await t.test('a route update does not drop an in-flight request', async () => {
