@@ -415,12 +415,7 @@ test('waypoint: deployed with ambientctl, serves L7 policy, metrics, logs and tr
     t.diagnostic(`other spans under the trace: ${others.map((s) => `${s.name} (${s.attributes['mesh.reporter'] ?? s.resource['service.name']})`).join(', ') || 'none'}; spans received in all: ${receiver.spans.length}`);
   });
 
-  // TODO (a gap found by this test): docs/observability.md says a request without trace headers
-  // continues the trace of the HBONE CONNECT it came on, but waypoint/http/telemetry.ts calls
-  // startRequestTrace without the CONNECT's traceparent (the request context does not carry
-  // it), and no caller passes `traceparent` to the upstream Connector (waypoint/upstream/connect.ts),
-  // so the destination agent's span is not the waypoint's child either.
-  await t.test("a request without trace headers continues the source node agent's connection trace: the agent's span and the waypoint's under one trace id", { todo: "the waypoint does not continue the CONNECT's trace yet" }, async () => {
+  await t.test("a request without trace headers continues the source node agent's connection trace: the agent's span and the waypoint's under one trace id", async () => {
     const path = `/untraced-${rand()}`;
     const a = await curl(client, `${ECHO_URL}${path}`);
     assert.ok(typeof a !== 'string' && a.status === 200, JSON.stringify(a));

@@ -154,7 +154,7 @@ export class HttpFront {
     const address = info.request.forwardedFor ?? info.request.remote;
     return {
       ...fields,
-      source: { identity: formatSpiffeId(peer), namespace: peer.namespace, serviceAccount: peer.serviceAccount, address, tunnelPeer: info.request.remote },
+      source: { identity: formatSpiffeId(peer), namespace: peer.namespace, serviceAccount: peer.serviceAccount, address, tunnelPeer: info.request.remote, ...(info.request.traceparent !== undefined && { connectTraceparent: info.request.traceparent }) },
       target: info.target,
       startedAt: performance.now(),
       signal: ac.signal,
