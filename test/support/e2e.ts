@@ -39,9 +39,10 @@ export interface E2eCluster {
    * A 2-node cluster with the mesh installed as a user installs it (the controller and
    * node-agent manifests), both agents ready; removed with AMBIENT_HOME when the test ends
    * (kept, and its home printed, with AMBIENT_E2E_KEEP=1). `upArgs` go to `cluster up`;
-   * its output is returned.
+   * its output is returned. `manifests` replaces the controller's or node agent's manifest
+   * (a file path) by a test's variant of it.
    */
-  upWithMesh(t: TestContext, upArgs?: string[]): Promise<string>;
+  upWithMesh(t: TestContext, upArgs?: string[], manifests?: { controller?: string; nodeAgent?: string }): Promise<string>;
 }
 
 /** A pod as `ambientctl get pods -o json` lists it: the fields the e2e files read. */
@@ -87,15 +88,15 @@ export function e2eCluster(prefix: string): E2eCluster {
       ok(ctl('apply', '-f', path), `apply ${file}`);
       return path;
     },
-    async upWithMesh(t, upArgs = []) {
+    async upWithMesh(t, upArgs = [], manifests = {}) {
       t.after(() => {
         if (process.env['AMBIENT_E2E_KEEP'] === '1') return void process.stderr.write(`kept: AMBIENT_HOME=${home} cluster ${name}\n`);
         ctl('cluster', 'down');
         rmSync(home, { recursive: true, force: true });
       });
       const up = ok(ctl('cluster', 'up', '--nodes', '2', ...upArgs), `cluster up ${upArgs.join(' ')}`);
-      ok(ctl('apply', '-f', join(REPO, 'manifests/controller.yaml')), 'apply controller');
-      ok(ctl('apply', '-f', join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
+      ok(ctl('apply', '-f', manifests.controller ?? join(REPO, 'manifests/controller.yaml')), 'apply controller');
+      ok(ctl('apply', '-f', manifests.nodeAgent ?? join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
       await this.readyPods('ambient-system', 'app=ambient-controller', 2);
       await this.readyPods('ambient-system', 'app=ambient-node-agent', 2);
       for (const node of ['node1', 'node2']) {

@@ -119,7 +119,7 @@ export interface RequestContext {
   body: Readable;
   protocol: Exclude<TunnelProtocol, 'tcp'>;
   /** The verified peer of the HBONE tunnel (who sent it); the original client's address (the CONNECT's `forwarded`, else the tunnel's TCP peer: for records only, a mesh peer can write it); the tunnel's TCP peer (for policy). */
-  source: { identity: string; namespace: string; serviceAccount: string; address?: SocketAddress; tunnelPeer?: SocketAddress };
+  source: { identity: string; namespace: string; serviceAccount: string; address?: SocketAddress; tunnelPeer?: SocketAddress; /** The tunnel's CONNECT `traceparent` (the source agent's connection span): the trace a request without its own continues. */ connectTraceparent?: string };
   target: TunnelTarget;
   /** performance.now() when the request arrived. */
   startedAt: number;

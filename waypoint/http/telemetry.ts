@@ -41,7 +41,7 @@ function parseAddress(s: string | undefined): { ip: string; port: number } | und
 
 export function telemetryLayer(o: TelemetryLayerOptions): Layer {
   return async (ctx, next) => {
-    const span = startRequestTrace(o.tracer, { traceparent: one(ctx.headers['traceparent']), tracestate: one(ctx.headers['tracestate']), baggage: one(ctx.headers['baggage']) });
+    const span = startRequestTrace(o.tracer, { traceparent: one(ctx.headers['traceparent']), tracestate: one(ctx.headers['tracestate']), baggage: one(ctx.headers['baggage']) }, ctx.source.connectTraceparent);
     setTraceHeaders(ctx.headers, span.outgoing);
     const peer = ctx.source.tunnelPeer;
     const client = peer ? o.workloadByIp(peer.host) : undefined;

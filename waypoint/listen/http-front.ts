@@ -157,7 +157,7 @@ export class HttpFront {
       ...fields,
       // Normalised once, for every layer and the backend alike (request-target.ts).
       ...normaliseTarget(fields.path, fields.authority),
-      source: { identity: formatSpiffeId(peer), namespace: peer.namespace, serviceAccount: peer.serviceAccount, address, tunnelPeer: info.request.remote },
+      source: { identity: formatSpiffeId(peer), namespace: peer.namespace, serviceAccount: peer.serviceAccount, address, tunnelPeer: info.request.remote, ...(info.request.traceparent !== undefined && { connectTraceparent: info.request.traceparent }) },
       target: info.target,
       startedAt: performance.now(),
       signal: ac.signal,
