@@ -274,7 +274,10 @@ async function main(): Promise<void> {
     });
     if (pids.length !== 1) throw new Error(`expected one waypoint process of cluster ${NAME}, found ${pids.join(' ')}`);
     waypointPid = pids[0];
-    log(`${stamp()} waypoint pid ${waypointPid}, RSS ${fmt(rssMiB(waypointPid!))} MiB`);
+    const wpPods = (JSON.parse(ok(ctl(['get', 'pods', '-n', 'bw-b', '-o', 'json']), 'get pods -n bw-b')) as Array<{ metadata: { name: string }; spec?: { nodeName?: string } }>)
+      .filter((p) => p.metadata.name !== 'server')
+      .map((p) => `${p.metadata.name} on ${p.spec?.nodeName ?? '?'}`);
+    log(`${stamp()} waypoint pid ${waypointPid}, RSS ${fmt(rssMiB(waypointPid!))} MiB; pod ${wpPods.join(', ')}`);
   }
   const agents = [...agentPids(NAME).values()];
   if (agents.length !== 2) throw new Error(`expected 2 node-agent processes of cluster ${NAME}, found ${agents.length}`);
