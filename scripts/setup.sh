@@ -15,6 +15,7 @@ packages=(
   redis-server                                     # local API server store, global rate limits
   nghttp2-client python3-h2                        # independent HTTP/2 peers for interop tests
   stunnel4                                         # TLS tunnel baseline for benchmarks
+  nginx                                            # reverse-proxy baseline for bench:waypoint
   curl openssl tcpdump procps psmisc               # probes and diagnostics used by tests
   python3 make g++                                 # native addon build (node-gyp)
   gcc                                              # the CNI plugin (node-agent/cni/plugin.c)
@@ -35,6 +36,11 @@ fi
 # service is not needed and must not hold port 6379 or the data directory.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
   systemctl stop redis-server || true
+fi
+# bench:waypoint starts its own nginx in a pod's network namespace; the distro's service
+# is not needed and must not hold port 80.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+  systemctl stop nginx || true
 fi
 
 npm ci --no-audit --no-fund

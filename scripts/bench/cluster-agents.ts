@@ -36,3 +36,19 @@ export function agentPids(cluster: string): Map<string, number> {
   }
   return byNode;
 }
+
+/** Processes of `cluster` whose command line runs `script` (e.g. 'dist/waypoint/main.js'): their pids. */
+export function clusterProcessPids(cluster: string, script: string): number[] {
+  const want = `${CLUSTER_MARKER}=${cluster}`;
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(script)) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(want)) out.push(Number(entry));
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return out;
+}

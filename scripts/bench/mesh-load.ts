@@ -4,13 +4,17 @@
 // captured by the node agent when the namespace is enrolled). One job per process; the
 // result is one JSON line on stdout. Every loop is bounded by a count and a deadline.
 import { MiB, echoRequest, fixedRateRequests, newConnections, oneExchange, parallelTransfers, pingPong } from './load.js';
+import { httpFixedRate, httpMaxRate, type HttpTarget } from './http-load.js';
 
 export type LoadJob =
   | { kind: 'throughput'; host: string; port: number; streams: number; bytesEach: number; timeoutS: number }
   | { kind: 'latency'; host: string; port: number; size: number; iters: number; seconds: number; warmup: number }
   | { kind: 'setup'; host: string; port: number; size: number; iters: number; seconds: number }
   | { kind: 'rate'; host: string; port: number; size: number; rate: number; seconds: number; maxInflight: number }
-  | { kind: 'requests'; host: string; port: number; size: number; rate: number; conns: number; seconds: number; warmupS: number };
+  | { kind: 'requests'; host: string; port: number; size: number; rate: number; conns: number; seconds: number; warmupS: number }
+  // HTTP requests (http-load.ts), for the waypoint benchmark (waypoint.ts).
+  | ({ kind: 'http-rate'; rate: number; conns: number; seconds: number; warmupS: number } & HttpTarget)
+  | ({ kind: 'http-max'; conns: number; seconds: number; warmupS: number } & HttpTarget);
 
 async function throughput(j: Extract<LoadJob, { kind: 'throughput' }>) {
   const secs = await parallelTransfers(j.host, j.port, j.streams, j.bytesEach, j.timeoutS);
@@ -76,7 +80,7 @@ async function requests(j: Extract<LoadJob, { kind: 'requests' }>) {
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
   // Last line of defence: whatever happens, this process is gone after its deadline.
-  const limitS = job.kind === 'throughput' ? job.timeoutS + 30 : job.seconds + (job.kind === 'requests' ? job.warmupS : 0) + 60;
+  const limitS = job.kind === 'throughput' ? job.timeoutS + 30 : job.seconds + (job.kind === 'requests' || job.kind === 'http-rate' || job.kind === 'http-max' ? job.warmupS : 0) + 60;
   setTimeout(() => {
     process.stderr.write(`mesh-load: ${job.kind} exceeded ${limitS} s\n`);
     process.exit(3);
@@ -87,6 +91,8 @@ async function main(): Promise<void> {
   else if (job.kind === 'setup') out = await setup(job);
   else if (job.kind === 'rate') out = await rate(job);
   else if (job.kind === 'requests') out = await requests(job);
+  else if (job.kind === 'http-rate') out = await httpFixedRate(job, job);
+  else if (job.kind === 'http-max') out = await httpMaxRate(job, job);
   else throw new Error(`unknown job ${JSON.stringify(job)}`);
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);
