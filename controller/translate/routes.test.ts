@@ -309,6 +309,28 @@ test('consumer_route_to_its_own_parent_service_needs_no_grant', () => {
   assert.equal(r.route?.namespace, 'gateway-conformance-mesh-consumer');
 });
 
+test('consumer_route_with_two_parents_cannot_reach_the_other_parent_without_a_grant', () => {
+  // Attack: a route in `attacker` with parents shop/web and payments/ledger and backend
+  // payments/ledger would send requests arriving at shop's waypoint to ledger's pods under
+  // that waypoint's identity, skipping payments' waypoint. No exemption with two parents.
+  const c = ctx([svc('web', 'shop'), svc('ledger', 'payments')]);
+  const r = compileRoute('HTTPRoute', route('steal', {
+    parentRefs: [{ group: '', kind: 'Service', name: 'web', namespace: 'shop' }, { group: '', kind: 'Service', name: 'ledger', namespace: 'payments' }],
+    rules: [{ backendRefs: [{ name: 'ledger', namespace: 'payments', port: 80 }] }],
+  }, { ns: 'attacker' }), c);
+  assert.equal(r.route?.rules[0]!.backends[0]!.service, undefined);
+  assert.match(r.route!.rules[0]!.backends[0]!.unresolved!, /no ReferenceGrant in payments allows HTTPRoutes from attacker/);
+  assert.equal(condition(r.status, 'ResolvedRefs', 0)?.reason, 'RefNotPermitted');
+  assert.equal(condition(r.status, 'ResolvedRefs', 1)?.reason, 'RefNotPermitted');
+  // With a grant from payments it resolves.
+  const granted = ctx([svc('web', 'shop'), svc('ledger', 'payments')], indexReferenceGrants([referenceGrant('g', 'payments', 'attacker')]));
+  const ok = compileRoute('HTTPRoute', route('steal', {
+    parentRefs: [{ group: '', kind: 'Service', name: 'web', namespace: 'shop' }, { group: '', kind: 'Service', name: 'ledger', namespace: 'payments' }],
+    rules: [{ backendRefs: [{ name: 'ledger', namespace: 'payments', port: 80 }] }],
+  }, { ns: 'attacker' }), granted);
+  assert.equal(ok.route?.rules[0]!.backends[0]!.service, 'payments/ledger.payments.svc.cluster.local');
+});
+
 test('route_parent_service_missing_is_no_matching_parent', () => {
   const r = compileRoute('HTTPRoute', route('r', { parentRefs: [{ group: '', kind: 'Service', name: 'ghost' }] }), ctx());
   assert.equal(r.route, undefined);

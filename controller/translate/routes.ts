@@ -352,7 +352,7 @@ interface RefProblem {
 interface Compiling {
   kind: RouteKind;
   namespace: string;
-  /** The route's accepted parent Service keys (`<namespace>/<name>`): backends exempt from grants. */
+  /** The route's single accepted parent Service key (`<namespace>/<name>`), if it has exactly one: the backend exempt from grants. */
   parentNames: ReadonlySet<string>;
   ctx: RouteContext;
   refs: RefProblem[];
@@ -649,7 +649,11 @@ export function compileRoute(kind: RouteKind, obj: RouteObject, ctx: RouteContex
   if (parents.length === 0) return { problems: hints }; // attached to Gateways only: not ours
   const generation = generationOf(meta);
   const accepted = parents.filter((p) => p.parent);
-  const c: Compiling = { kind, namespace, parentNames: new Set(accepted.map((p) => `${p.parent!.service.split('/')[0]}/${(p.ref.name)}`)), ctx, refs: [] };
+  // A backend is exempt from the grant only when it is the one Service every request of this
+  // route arrives through: with two parents, the exemption for one would let requests arriving
+  // through the other reach it under the waypoint's identity, skipping its own waypoint.
+  const parentKeys = new Set(accepted.map((p) => `${p.parent!.service.split('/')[0]}/${(p.ref.name)}`));
+  const c: Compiling = { kind, namespace, parentNames: parentKeys.size === 1 ? parentKeys : new Set(), ctx, refs: [] };
   let routeError: RouteError | undefined;
   let hosts: string[] = [];
   const rules: RouteRule[] = [];
