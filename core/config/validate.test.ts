@@ -290,6 +290,11 @@ test('validate_route_rule_needs_a_match', () => {
   assert.match(error(validateResource(withRule({ matches: [] }))), /rules\[0\]\.matches: must hold at least one match/);
 });
 
+test('validate_route_regex_program_size_is_bounded', () => {
+  assert.match(error(validateResource(withRule({ matches: [{ path: { type: 'RegularExpression', value: '(?:a|aa){1000}b' } }] }))), /rules\[0\]\.matches\[0\]\.path\.value: .* program size 4003 is larger than the limit 100/);
+  assert.equal(validateResource(withRule({ matches: [{ path: { type: 'RegularExpression', value: '/v[0-9]+/.*' } }] })).ok, true);
+});
+
 test('validate_route_path_and_regex', () => {
   assert.match(error(validateResource(withRule({ matches: [{ path: { type: 'Exact', value: 'x' } }] }))), /rules\[0\]\.matches\[0\]\.path\.value: "x" must start with "\/"/);
   assert.match(error(validateResource(withRule({ matches: [{ path: { type: 'RegularExpression', value: '[' } }] }))), /rules\[0\]\.matches\[0\]\.path\.value: "\[" is not a valid regular expression/);

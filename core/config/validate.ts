@@ -7,7 +7,7 @@
 // The result is a fresh copy holding only the model's fields. Unknown fields are dropped,
 // not rejected, as protobuf readers do: a controller newer than its agents (mid-upgrade)
 // may add a field, and NACKing every resource for it would stop the whole mesh.
-import { routeRegexError } from './route-regex.js';
+import { ROUTE_REGEX_MAX_PROGRAM_SIZE, routeRegexError } from './route-regex.js';
 import { isIP } from 'node:net';
 import { parseSpiffeId } from '../identity/spiffe.js';
 import type { Endpoint, MeshService, Policy, PolicyOperation, PolicyRule, PolicySource, PolicyTargetRef, Resource, ResourceKind, ServicePort, WaypointRef, Workload } from './model.js';
@@ -30,6 +30,8 @@ export const ROUTE_LIMITS = Object.freeze({
   maxValueChars: 4096,
   /** Characters of a path, a regular expression, a gRPC service or method. */
   maxPathChars: 1024,
+  /** RE2 program size of a regular expression (Envoy's `re2.max_program_size.error_level`). */
+  maxRegexProgramSize: ROUTE_REGEX_MAX_PROGRAM_SIZE,
 });
 
 export type ValidationResult = { ok: true; resource: Resource } | { ok: false; error: string };
