@@ -342,6 +342,24 @@ test('route_regex_with_oversized_program_is_rejected_naming_the_field', () => {
   assert.equal(condition(compiled({ rules: [{ matches: [{ path: { type: 'RegularExpression', value: '/api/v[0-9]+/users/[a-z0-9-]+' } }] }] }).status, 'Accepted')?.status, 'True');
 });
 
+test('route_header_modifier_value_node_cannot_send_is_rejected_naming_the_field', () => {
+  // Node throws ERR_INVALID_CHAR on these: a waypoint must never receive them.
+  for (const value of ['a\x07b', 'a\x7fb', 'caf\u0113', 'a\r\nx-injected: 1', 'a\0']) {
+    for (const kind of ['requestHeaderModifier', 'responseHeaderModifier']) {
+      const type = kind === 'requestHeaderModifier' ? 'RequestHeaderModifier' : 'ResponseHeaderModifier';
+      const r = compileRoute('HTTPRoute', http({ rules: [{ filters: [{ type, [kind]: { add: [{ name: 'X-A', value }] } }] }] }), ctx());
+      assert.equal(r.route, undefined, JSON.stringify(value));
+      assert.match(condition(r.status, 'Accepted')!.message, new RegExp(`spec\\.rules\\[0\\]\\.filters\\[0\\]\\.${kind}\\.add\\[0\\]\\.value: .* is not an HTTP field value`));
+    }
+  }
+  // Tab, space and obs-text (0x80-0xff) are field-value characters.
+  const ok = compiled({ rules: [{ filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X-A', value: 'a\tb c\u00e9' }] } }] }] });
+  assert.deepEqual(ok.route.rules[0]!.filters[0], { type: 'RequestHeaderModifier', modifier: { set: [{ name: 'x-a', value: 'a\tb c\u00e9' }] } });
+  // Header names are RFC 9110 tokens.
+  const badName = compileRoute('HTTPRoute', http({ rules: [{ filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X A', value: '1' }] } }] }] }), ctx());
+  assert.match(condition(badName.status, 'Accepted')!.message, /requestHeaderModifier\.set\[0\]\.name: "X A" is not a valid header name/);
+});
+
 test('route_parent_service_missing_is_no_matching_parent', () => {
   const r = compileRoute('HTTPRoute', route('r', { parentRefs: [{ group: '', kind: 'Service', name: 'ghost' }] }), ctx());
   assert.equal(r.route, undefined);

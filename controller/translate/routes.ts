@@ -44,7 +44,7 @@ import { routeRegexError } from '../../core/config/route-regex.js';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { MeshService, Resource } from '../../core/config/model.js';
 import { routeKey, type GrpcMethodMatch, type HeaderModifier, type MirrorTarget, type PathMatch, type PathModifier, type Route, type RouteBackend, type RouteFilter, type RouteKind, type RouteMatch, type RouteParent, type RouteRule, type RouteTimeouts, type ValueMatch } from '../../core/config/routes.js';
-import { ROUTE_LIMITS } from '../../core/config/validate.js';
+import { HTTP_FIELD_VALUE, ROUTE_LIMITS } from '../../core/config/validate.js';
 import type { StatusCondition } from './input.js';
 import { compareStrings, creationMs, objectKey, type Problems } from './objects.js';
 
@@ -298,6 +298,7 @@ function headerList(path: string, v: unknown): Array<{ name: string; value: stri
     const name = string(`${at}.name`, o.name, { min: 1, max: 256 });
     if (!HEADER_NAME.test(name)) bad(`${at}.name`, `${show(name)} is not a valid header name`);
     const value = string(`${at}.value`, o.value, { min: 1, max: 4096 });
+    if (!HTTP_FIELD_VALUE.test(value)) bad(`${at}.value`, `${show(value)} is not an HTTP field value (RFC 9110: tab, space, visible ASCII, bytes 0x80-0xff)`);
     const lower = name.toLowerCase();
     if (seen.has(lower)) return; // "Subsequent entries with an equivalent header name MUST be ignored"
     seen.add(lower);

@@ -377,6 +377,11 @@ function policy(b: Obj): Policy {
 
 
 const HEADER_TOKEN = /^[a-z0-9!#$%&'*+\-.^_`|~]+$/;
+/**
+ * An RFC 9110 field value (HTAB, visible ASCII, space, obs-text): what Node's HTTP stack
+ * sends; any other character makes it throw ERR_INVALID_CHAR in the waypoint.
+ */
+export const HTTP_FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const QUERY_TOKEN = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 const ROUTE_HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
@@ -471,7 +476,9 @@ function routeMatch(path: string, v: unknown, grpc: boolean): RouteMatch {
 function headerValues(path: string, v: unknown): HeaderValue[] {
   const list = bounded(path, arr(path, v), ROUTE_LIMITS.maxValueMatches).map((x, i) => {
     const o = obj(`${path}[${i}]`, x);
-    return { name: headerName(`${path}[${i}].name`, o.name), value: capped(`${path}[${i}].value`, o.value, ROUTE_LIMITS.maxValueChars) };
+    const value = capped(`${path}[${i}].value`, o.value, ROUTE_LIMITS.maxValueChars);
+    if (!HTTP_FIELD_VALUE.test(value)) throw new Invalid(`${path}[${i}].value`, `${show(value)} is not an HTTP field value (RFC 9110: tab, space, visible ASCII, bytes 0x80-0xff)`);
+    return { name: headerName(`${path}[${i}].name`, o.name), value };
   });
   distinct(path, list, (h) => h.name, 'header');
   return list;
