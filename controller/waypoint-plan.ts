@@ -284,7 +284,7 @@ function removeExtraKeys(kind: WaypointKind, have: Obj, body: Obj): { body: Obj;
   return { body: out, extra };
 }
 
-/** The actions that bring `existing` (objects named after the Gateway, managed or not) to `desired`. */
+/** The actions that bring `existing` (objects named after the Gateway, managed or not) to `desired`; none when any object of those names is not ours. */
 export function planWaypoint(desired: Record<WaypointKind, Obj>, existing: Existing): WaypointPlan {
   const actions: WaypointAction[] = [];
   const conflicts: string[] = [];
@@ -299,7 +299,9 @@ export function planWaypoint(desired: Record<WaypointKind, Obj>, existing: Exist
       if (extra || !covers(have, patchBody(want))) actions.push({ verb: 'patch', ...ref, body });
     }
   }
-  return { actions, conflicts };
+  // Any conflict stops the whole Gateway: a Deployment created beside the application's own
+  // ServiceAccount of that name would run the waypoint under the application's identity.
+  return { actions: conflicts.length > 0 ? [] : actions, conflicts };
 }
 
 /** A managed object's Gateway: its gateway-name label in its namespace. */
