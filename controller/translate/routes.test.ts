@@ -9,6 +9,7 @@ import { validateResource } from '../../core/config/validate.js';
 import { cluster, namespace, referenceGrant, route, service, TD } from './fixtures.js';
 import { compileRoute, indexReferenceGrants, parseDuration, routeReferences, type RouteContext, type RouteStatus } from './routes.js';
 import { translate } from './translate.js';
+import { desiredParents } from '../route-status.js';
 
 function svc(name: string, ns = 'default', o: { ports?: Array<{ port: number; name?: string; protocol?: 'TCP' | 'UDP' }>; headless?: boolean; waypoint?: boolean } = {}): MeshService {
   const hostname = `${name}.${ns}.svc.cluster.local`;
@@ -358,6 +359,16 @@ test('route_header_modifier_value_node_cannot_send_is_rejected_naming_the_field'
   // Header names are RFC 9110 tokens.
   const badName = compileRoute('HTTPRoute', http({ rules: [{ filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X A', value: '1' }] } }] }] }), ctx());
   assert.match(condition(badName.status, 'Accepted')!.message, /requestHeaderModifier\.set\[0\]\.name: "X A" is not a valid header name/);
+});
+
+test('route_that_lost_its_service_parents_gets_an_empty_status_to_remove_our_entries', () => {
+  const obj = route('r', { parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' }] }) as Record<string, unknown>;
+  assert.equal(compileRoute('HTTPRoute', obj as never, ctx()).status, undefined, 'never ours: no status');
+  obj.status = { parents: [{ parentRef: parent, controllerName: 'ambient.dev/waypoint', conditions: [] }, { parentRef: { name: 'gw' }, controllerName: 'example.com/gateway', conditions: [] }] };
+  const r = compileRoute('HTTPRoute', obj as never, ctx());
+  assert.equal(r.route, undefined);
+  assert.deepEqual(r.status, { routeKind: 'HTTPRoute', namespace: 'default', name: 'r', generation: 1, parents: [] });  // Written, it keeps only the other controller's entry.
+  assert.deepEqual(desiredParents(r.status!, (obj.status as { parents: unknown[] }).parents, new Date()), [{ parentRef: { name: 'gw' }, controllerName: 'example.com/gateway', conditions: [] }]);
 });
 
 test('route_parent_service_missing_is_no_matching_parent', () => {

@@ -647,7 +647,13 @@ export function compileRoute(kind: RouteKind, obj: RouteObject, ctx: RouteContex
     if (!(err instanceof RouteError)) throw err;
     return { problems: [err.message] };
   }
-  if (parents.length === 0) return { problems: hints }; // attached to Gateways only: not ours
+  if (parents.length === 0) {
+    // Attached to Gateways only: not ours. Entries we wrote while it had a Service parent
+    // would stay forever: an empty status removes ours (others' entries are kept).
+    const cur = (obj as { status?: { parents?: unknown } }).status?.parents;
+    const stale = Array.isArray(cur) && cur.some((e) => isObj(e) && e.controllerName === ROUTE_CONTROLLER_NAME);
+    return stale ? { problems: hints, status: { routeKind: kind, namespace, name, generation: generationOf(meta), parents: [] } } : { problems: hints };
+  }
   const generation = generationOf(meta);
   const accepted = parents.filter((p) => p.parent);
   // A backend is exempt from the grant only when it is the one Service every request of this
