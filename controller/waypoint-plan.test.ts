@@ -20,7 +20,7 @@ import {
 
 const TEMPLATE_TEXT = readFileSync(new URL('../../manifests/waypoint.yaml', import.meta.url), 'utf8');
 const TEMPLATE = parseWaypointTemplate(TEMPLATE_TEXT);
-const SETTINGS: DeploySettings = { trustDomain: 'cluster.local', controllerAddress: 'ambient-controller.ambient-system.svc:15012', controllerNamespace: 'ambient-system', tokenAudience: 'ambient.dev/controller' };
+const SETTINGS: DeploySettings = { trustDomain: 'cluster.local', clusterDomain: 'corp.example', controllerAddress: 'ambient-controller.ambient-system.svc:15012', controllerNamespace: 'ambient-system', tokenAudience: 'ambient.dev/controller' };
 
 function gateway(extra: { listeners?: unknown[]; annotations?: Record<string, string>; name?: string } = {}): Gateway {
   return {
@@ -69,6 +69,7 @@ test('rendered_deployment_runs_the_waypoint_image_as_its_own_service_account_nev
     SERVICE_ACCOUNT: 'spec.serviceAccountName',
     GATEWAY_NAME: 'waypoint',
     TRUST_DOMAIN: 'cluster.local',
+    CLUSTER_DOMAIN: 'corp.example',
     CONTROLLER_ADDRESS: 'ambient-controller.ambient-system.svc:15012',
     CONTROLLER_NAMESPACE: 'ambient-system',
   });

@@ -69,11 +69,12 @@ export interface TemplateVariables {
   REPLICAS: number;
   PORT: number;
   TRUST_DOMAIN: string;
+  CLUSTER_DOMAIN: string;
   CONTROLLER_ADDRESS: string;
   CONTROLLER_NAMESPACE: string;
   TOKEN_AUDIENCE: string;
 }
-const KNOWN_VARIABLES: ReadonlySet<string> = new Set(['NAME', 'NAMESPACE', 'REPLICAS', 'PORT', 'TRUST_DOMAIN', 'CONTROLLER_ADDRESS', 'CONTROLLER_NAMESPACE', 'TOKEN_AUDIENCE']);
+const KNOWN_VARIABLES: ReadonlySet<string> = new Set(['NAME', 'NAMESPACE', 'REPLICAS', 'PORT', 'TRUST_DOMAIN', 'CLUSTER_DOMAIN', 'CONTROLLER_ADDRESS', 'CONTROLLER_NAMESPACE', 'TOKEN_AUDIENCE']);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -172,6 +173,8 @@ export function checkWaypointGateway(gw: Gateway, limits: Pick<WaypointDeployLim
 
 export interface DeploySettings {
   trustDomain: string;
+  /** The cluster's DNS domain (the controller's clusterDomain): the waypoint's own Service key is built from it. */
+  clusterDomain: string;
   controllerAddress: string;
   controllerNamespace: string;
   tokenAudience: string;
@@ -192,6 +195,7 @@ export function desiredWaypointObjects(gw: Gateway, check: Extract<GatewayCheck,
     REPLICAS: check.replicas,
     PORT: check.port,
     TRUST_DOMAIN: s.trustDomain,
+    CLUSTER_DOMAIN: s.clusterDomain,
     CONTROLLER_ADDRESS: s.controllerAddress,
     CONTROLLER_NAMESPACE: s.controllerNamespace,
     TOKEN_AUDIENCE: s.tokenAudience,
