@@ -30,6 +30,7 @@ import { RouteStatusWriter } from './route-status.js';
 import { CONTROLLER_TOKEN_AUDIENCE } from './distribution/limits.js';
 import { loadWaypointTemplate, WaypointDeployer } from './waypoint-deployer.js';
 import type { WaypointDeployLimits, WaypointTemplate } from './waypoint-plan.js';
+import { DEFAULT_CLUSTER_DOMAIN } from './translate/objects.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -194,6 +195,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           template,
           settings: {
             trustDomain,
+            clusterDomain: opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
             controllerAddress: opts.waypoints?.controllerAddress ?? `${serverName}:${MESH_PORTS.controller}`,
             controllerNamespace: namespace,
             tokenAudience: opts.audiences?.[0] ?? CONTROLLER_TOKEN_AUDIENCE,

@@ -249,7 +249,9 @@ export class WaypointDeployer {
         const plan = planWaypoint(desired, existing);
         conflicts = [...plan.conflicts];
         if (this.#conflicts.has(key)) conflicts.push(this.#conflicts.get(key)!.message);
-        else {
+        else if (plan.conflicts.length === 0 && (await this.#foreign(plan.actions, existing, key, nowMs, conflicts))) {
+          // An object to create exists and is not ours: act on nothing of this Gateway.
+        } else {
           let error: string | undefined;
           for (const a of plan.actions) {
             if (signal.aborted) break;
@@ -329,6 +331,36 @@ export class WaypointDeployer {
     }
     this.passes++;
     return { written, failed, left };
+  }
+
+  /**
+   * Whether an object this plan would create already exists and is not ours (the cache holds
+   * managed objects only). Read before any write: acting on part of the plan (a Deployment
+   * beside the application's own ServiceAccount of that name) would run the waypoint under
+   * the application's identity. A failed read counts as foreign until the next pass.
+   */
+  async #foreign(actions: readonly WaypointAction[], existing: Existing, key: string, nowMs: number, conflicts: string[]): Promise<boolean> {
+    for (const a of actions) {
+      if (a.verb !== 'create') continue;
+      let cur: Obj | undefined;
+      try {
+        cur = await this.#api.read(a.kind, a.namespace, a.name);
+      } catch (err) {
+        if (statusOf(err) === 404) continue;
+        this.failures++;
+        this.#log.warn({ err: (err as Error).message }, `controller: waypoint deployer: reading ${a.kind} ${a.namespace}/${a.name} failed; retrying`);
+        return true;
+      }
+      if (!cur) continue;
+      if (!isManaged(cur)) {
+        const message = `${a.kind} ${a.namespace}/${a.name} exists and is not managed by the controller (no label ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}); it is left alone`;
+        conflicts.push(message);
+        this.#conflicts.set(key, { message, at: nowMs });
+        return true;
+      }
+      existing[a.kind] = cur;
+    }
+    return false;
   }
 
   async #act(a: WaypointAction, existing: Existing): Promise<'written' | 'failed' | 'skipped' | { conflict: string } | { error: string }> {

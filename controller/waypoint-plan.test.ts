@@ -20,7 +20,7 @@ import {
 
 const TEMPLATE_TEXT = readFileSync(new URL('../../manifests/waypoint.yaml', import.meta.url), 'utf8');
 const TEMPLATE = parseWaypointTemplate(TEMPLATE_TEXT);
-const SETTINGS: DeploySettings = { trustDomain: 'cluster.local', controllerAddress: 'ambient-controller.ambient-system.svc:15012', controllerNamespace: 'ambient-system', tokenAudience: 'ambient.dev/controller' };
+const SETTINGS: DeploySettings = { trustDomain: 'cluster.local', clusterDomain: 'corp.example', controllerAddress: 'ambient-controller.ambient-system.svc:15012', controllerNamespace: 'ambient-system', tokenAudience: 'ambient.dev/controller' };
 
 function gateway(extra: { listeners?: unknown[]; annotations?: Record<string, string>; name?: string } = {}): Gateway {
   return {
@@ -69,6 +69,7 @@ test('rendered_deployment_runs_the_waypoint_image_as_its_own_service_account_nev
     SERVICE_ACCOUNT: 'spec.serviceAccountName',
     GATEWAY_NAME: 'waypoint',
     TRUST_DOMAIN: 'cluster.local',
+    CLUSTER_DOMAIN: 'corp.example',
     CONTROLLER_ADDRESS: 'ambient-controller.ambient-system.svc:15012',
     CONTROLLER_NAMESPACE: 'ambient-system',
   });
@@ -183,11 +184,11 @@ test('plan_removes_a_key_someone_added_to_the_service_selector', () => {
   assert.deepEqual((p.actions[0] as any).body.spec.selector, { 'gateway.networking.k8s.io/gateway-name': 'waypoint', app: null });
 });
 
-test('plan_leaves_an_unmanaged_object_of_the_same_name_alone_and_reports_it', () => {
+test('plan_leaves_an_unmanaged_object_of_the_same_name_alone_reports_it_and_acts_on_nothing', () => {
   const d = desired();
   const foreign = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'waypoint', namespace: 'shop', labels: { app: 'mine' } }, spec: { ports: [{ port: 80 }] } } as Obj;
   const p = planWaypoint(d, { Service: foreign });
-  assert.deepEqual(p.actions.map((a) => `${a.verb} ${a.kind}`), ['create ServiceAccount', 'create Deployment']);
+  assert.deepEqual(p.actions, [], 'nothing is created or patched beside a foreign object');
   assert.equal(p.conflicts.length, 1);
   assert.match(p.conflicts[0]!, /Service shop\/waypoint exists and is not managed by the controller/);
 });
@@ -226,4 +227,12 @@ test('template_without_a_service_or_with_another_kind_is_refused', () => {
   assert.throws(() => parseWaypointTemplate(noService), (e: unknown) => isMeshError(e, ErrorCodes.WAYPOINT_TEMPLATE_INVALID) && /no Service/.test((e as Error).message));
   assert.throws(() => parseWaypointTemplate(`${TEMPLATE_TEXT}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: x}\n`), (e: unknown) => isMeshError(e, ErrorCodes.WAYPOINT_TEMPLATE_INVALID) && /"Pod"/.test((e as Error).message));
   assert.throws(() => parseWaypointTemplate('kind: [unterminated'), (e: unknown) => isMeshError(e, ErrorCodes.WAYPOINT_TEMPLATE_INVALID));
+});
+
+test('plan_with_the_applications_own_service_account_creates_no_deployment', () => {
+  // Attack: a Gateway named like an application's ServiceAccount would run the waypoint as it.
+  const app = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'waypoint', namespace: 'shop' } } as Obj;
+  const p = planWaypoint(desired(), { ServiceAccount: app });
+  assert.deepEqual(p.actions, []);
+  assert.match(p.conflicts[0]!, /ServiceAccount shop\/waypoint exists and is not managed/);
 });

@@ -69,11 +69,12 @@ export interface TemplateVariables {
   REPLICAS: number;
   PORT: number;
   TRUST_DOMAIN: string;
+  CLUSTER_DOMAIN: string;
   CONTROLLER_ADDRESS: string;
   CONTROLLER_NAMESPACE: string;
   TOKEN_AUDIENCE: string;
 }
-const KNOWN_VARIABLES: ReadonlySet<string> = new Set(['NAME', 'NAMESPACE', 'REPLICAS', 'PORT', 'TRUST_DOMAIN', 'CONTROLLER_ADDRESS', 'CONTROLLER_NAMESPACE', 'TOKEN_AUDIENCE']);
+const KNOWN_VARIABLES: ReadonlySet<string> = new Set(['NAME', 'NAMESPACE', 'REPLICAS', 'PORT', 'TRUST_DOMAIN', 'CLUSTER_DOMAIN', 'CONTROLLER_ADDRESS', 'CONTROLLER_NAMESPACE', 'TOKEN_AUDIENCE']);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -172,6 +173,8 @@ export function checkWaypointGateway(gw: Gateway, limits: Pick<WaypointDeployLim
 
 export interface DeploySettings {
   trustDomain: string;
+  /** The cluster's DNS domain (the controller's clusterDomain): the waypoint's own Service key is built from it. */
+  clusterDomain: string;
   controllerAddress: string;
   controllerNamespace: string;
   tokenAudience: string;
@@ -192,6 +195,7 @@ export function desiredWaypointObjects(gw: Gateway, check: Extract<GatewayCheck,
     REPLICAS: check.replicas,
     PORT: check.port,
     TRUST_DOMAIN: s.trustDomain,
+    CLUSTER_DOMAIN: s.clusterDomain,
     CONTROLLER_ADDRESS: s.controllerAddress,
     CONTROLLER_NAMESPACE: s.controllerNamespace,
     TOKEN_AUDIENCE: s.tokenAudience,
@@ -284,7 +288,7 @@ function removeExtraKeys(kind: WaypointKind, have: Obj, body: Obj): { body: Obj;
   return { body: out, extra };
 }
 
-/** The actions that bring `existing` (objects named after the Gateway, managed or not) to `desired`. */
+/** The actions that bring `existing` (objects named after the Gateway, managed or not) to `desired`; none when any object of those names is not ours. */
 export function planWaypoint(desired: Record<WaypointKind, Obj>, existing: Existing): WaypointPlan {
   const actions: WaypointAction[] = [];
   const conflicts: string[] = [];
@@ -299,7 +303,9 @@ export function planWaypoint(desired: Record<WaypointKind, Obj>, existing: Exist
       if (extra || !covers(have, patchBody(want))) actions.push({ verb: 'patch', ...ref, body });
     }
   }
-  return { actions, conflicts };
+  // Any conflict stops the whole Gateway: a Deployment created beside the application's own
+  // ServiceAccount of that name would run the waypoint under the application's identity.
+  return { actions: conflicts.length > 0 ? [] : actions, conflicts };
 }
 
 /** A managed object's Gateway: its gateway-name label in its namespace. */

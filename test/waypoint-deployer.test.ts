@@ -171,6 +171,26 @@ describe('waypoint deployer', () => {
     assert.deepEqual((await core.readNamespacedService({ namespace: 'shop', name: 'taken' })).spec?.selector, { app: 'mine' }, 'still there, untouched');
   });
 
+  test('a_gateway_named_like_the_applications_service_account_creates_nothing_and_is_not_programmed', async () => {
+    // Attack: Gateway `web` beside the application's own ServiceAccount `web` would otherwise
+    // get a waypoint Deployment running under the application's identity.
+    await core.createNamespacedServiceAccount({ namespace: 'shop', body: { metadata: { name: 'web', labels: { app: 'web' } } } });
+    await custom.createNamespacedCustomObject({ ...GW, namespace: 'shop', body: gateway('web') });
+    const s = await until('Programmed=False/Invalid', async () => {
+      const st = await gatewayStatus('shop', 'web');
+      return condition(st, 'Programmed')?.reason === 'Invalid' ? st : undefined;
+    });
+    assert.equal(condition(s, 'Programmed')?.status, 'False');
+    assert.match(condition(s, 'Programmed')!.message, /ServiceAccount shop\/web exists and is not managed by the controller/);
+    // The status is written after the pass's actions: had any been taken, they would be visible now.
+    assert.equal(await notFound(apps.readNamespacedDeployment({ namespace: 'shop', name: 'web' })), true, 'no Deployment');
+    assert.equal(await notFound(core.readNamespacedService({ namespace: 'shop', name: 'web' })), true, 'no Service');
+    const sa = await core.readNamespacedServiceAccount({ namespace: 'shop', name: 'web' });
+    assert.equal(sa.metadata?.labels?.['ambient.dev/managed-by'], undefined, 'the application\'s ServiceAccount untouched');
+    await custom.deleteNamespacedCustomObject({ ...GW, namespace: 'shop', name: 'web' });
+    await core.deleteNamespacedServiceAccount({ namespace: 'shop', name: 'web' });
+  });
+
   test('a_gateway_that_stops_being_deployable_has_its_objects_deleted_by_the_controller', async () => {
     await custom.createNamespacedCustomObject({ ...GW, namespace: 'shop', body: gateway('fleeting') });
     await until('the Deployment of fleeting', () => apps.readNamespacedDeployment({ namespace: 'shop', name: 'fleeting' }));

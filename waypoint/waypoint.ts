@@ -11,6 +11,7 @@
 // Readiness waits for the first config and the first certificate: a waypoint that answered
 // before holding its routes would send requests where no route says.
 import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
+import { waypointServiceKey } from '../core/config/waypoint.js';
 import { CertificateManager } from '../core/identity/cert-manager.js';
 import { formatSpiffeId, type SpiffeId } from '../core/identity/spiffe.js';
 import { TrustBundle } from '../core/identity/trust-bundle.js';
@@ -61,10 +62,6 @@ export interface Waypoint {
   readonly registry: Registry;
   ready(): boolean;
   close(): Promise<void>;
-}
-
-export function waypointServiceKey(namespace: string, gateway: string, clusterDomain: string): string {
-  return `${namespace}/${gateway}.${namespace}.svc.${clusterDomain}`;
 }
 
 export interface WaypointParts {

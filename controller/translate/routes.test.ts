@@ -9,6 +9,7 @@ import { validateResource } from '../../core/config/validate.js';
 import { cluster, namespace, referenceGrant, route, service, TD } from './fixtures.js';
 import { compileRoute, indexReferenceGrants, parseDuration, routeReferences, type RouteContext, type RouteStatus } from './routes.js';
 import { translate } from './translate.js';
+import { desiredParents } from '../route-status.js';
 
 function svc(name: string, ns = 'default', o: { ports?: Array<{ port: number; name?: string; protocol?: 'TCP' | 'UDP' }>; headless?: boolean; waypoint?: boolean } = {}): MeshService {
   const hostname = `${name}.${ns}.svc.cluster.local`;
@@ -307,6 +308,67 @@ test('consumer_route_to_its_own_parent_service_needs_no_grant', () => {
   assert.equal(r.route?.rules[0]!.backends[0]!.service, 'gateway-conformance-mesh/echo-v1.gateway-conformance-mesh.svc.cluster.local');
   assert.equal(condition(r.status, 'ResolvedRefs')?.status, 'True');
   assert.equal(r.route?.namespace, 'gateway-conformance-mesh-consumer');
+});
+
+test('consumer_route_with_two_parents_cannot_reach_the_other_parent_without_a_grant', () => {
+  // Attack: a route in `attacker` with parents shop/web and payments/ledger and backend
+  // payments/ledger would send requests arriving at shop's waypoint to ledger's pods under
+  // that waypoint's identity, skipping payments' waypoint. No exemption with two parents.
+  const c = ctx([svc('web', 'shop'), svc('ledger', 'payments')]);
+  const r = compileRoute('HTTPRoute', route('steal', {
+    parentRefs: [{ group: '', kind: 'Service', name: 'web', namespace: 'shop' }, { group: '', kind: 'Service', name: 'ledger', namespace: 'payments' }],
+    rules: [{ backendRefs: [{ name: 'ledger', namespace: 'payments', port: 80 }] }],
+  }, { ns: 'attacker' }), c);
+  assert.equal(r.route?.rules[0]!.backends[0]!.service, undefined);
+  assert.match(r.route!.rules[0]!.backends[0]!.unresolved!, /no ReferenceGrant in payments allows HTTPRoutes from attacker/);
+  assert.equal(condition(r.status, 'ResolvedRefs', 0)?.reason, 'RefNotPermitted');
+  assert.equal(condition(r.status, 'ResolvedRefs', 1)?.reason, 'RefNotPermitted');
+  // With a grant from payments it resolves.
+  const granted = ctx([svc('web', 'shop'), svc('ledger', 'payments')], indexReferenceGrants([referenceGrant('g', 'payments', 'attacker')]));
+  const ok = compileRoute('HTTPRoute', route('steal', {
+    parentRefs: [{ group: '', kind: 'Service', name: 'web', namespace: 'shop' }, { group: '', kind: 'Service', name: 'ledger', namespace: 'payments' }],
+    rules: [{ backendRefs: [{ name: 'ledger', namespace: 'payments', port: 80 }] }],
+  }, { ns: 'attacker' }), granted);
+  assert.equal(ok.route?.rules[0]!.backends[0]!.service, 'payments/ledger.payments.svc.cluster.local');
+});
+
+test('route_regex_with_oversized_program_is_rejected_naming_the_field', () => {
+  // Linear time, but linear in the program too: this one costs ~600 ms per 16 KB value.
+  const r = compileRoute('HTTPRoute', http({ rules: [{ matches: [{ path: { type: 'RegularExpression', value: '(?:a|aa){1000}b' } }] }] }), ctx());
+  assert.equal(r.route, undefined);
+  const accepted = condition(r.status, 'Accepted')!;
+  assert.equal(accepted.status, 'False');
+  assert.match(accepted.message, /spec\.rules\[0\]\.matches\[0\]\.path\.value: .* program size 4003 is larger than the limit 100/);
+  // An ordinary expression is within the limit.
+  assert.equal(condition(compiled({ rules: [{ matches: [{ path: { type: 'RegularExpression', value: '/api/v[0-9]+/users/[a-z0-9-]+' } }] }] }).status, 'Accepted')?.status, 'True');
+});
+
+test('route_header_modifier_value_node_cannot_send_is_rejected_naming_the_field', () => {
+  // Node throws ERR_INVALID_CHAR on these: a waypoint must never receive them.
+  for (const value of ['a\x07b', 'a\x7fb', 'caf\u0113', 'a\r\nx-injected: 1', 'a\0']) {
+    for (const kind of ['requestHeaderModifier', 'responseHeaderModifier']) {
+      const type = kind === 'requestHeaderModifier' ? 'RequestHeaderModifier' : 'ResponseHeaderModifier';
+      const r = compileRoute('HTTPRoute', http({ rules: [{ filters: [{ type, [kind]: { add: [{ name: 'X-A', value }] } }] }] }), ctx());
+      assert.equal(r.route, undefined, JSON.stringify(value));
+      assert.match(condition(r.status, 'Accepted')!.message, new RegExp(`spec\\.rules\\[0\\]\\.filters\\[0\\]\\.${kind}\\.add\\[0\\]\\.value: .* is not an HTTP field value`));
+    }
+  }
+  // Tab, space and obs-text (0x80-0xff) are field-value characters.
+  const ok = compiled({ rules: [{ filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X-A', value: 'a\tb c\u00e9' }] } }] }] });
+  assert.deepEqual(ok.route.rules[0]!.filters[0], { type: 'RequestHeaderModifier', modifier: { set: [{ name: 'x-a', value: 'a\tb c\u00e9' }] } });
+  // Header names are RFC 9110 tokens.
+  const badName = compileRoute('HTTPRoute', http({ rules: [{ filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'X A', value: '1' }] } }] }] }), ctx());
+  assert.match(condition(badName.status, 'Accepted')!.message, /requestHeaderModifier\.set\[0\]\.name: "X A" is not a valid header name/);
+});
+
+test('route_that_lost_its_service_parents_gets_an_empty_status_to_remove_our_entries', () => {
+  const obj = route('r', { parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' }] }) as Record<string, unknown>;
+  assert.equal(compileRoute('HTTPRoute', obj as never, ctx()).status, undefined, 'never ours: no status');
+  obj.status = { parents: [{ parentRef: parent, controllerName: 'ambient.dev/waypoint', conditions: [] }, { parentRef: { name: 'gw' }, controllerName: 'example.com/gateway', conditions: [] }] };
+  const r = compileRoute('HTTPRoute', obj as never, ctx());
+  assert.equal(r.route, undefined);
+  assert.deepEqual(r.status, { routeKind: 'HTTPRoute', namespace: 'default', name: 'r', generation: 1, parents: [] });  // Written, it keeps only the other controller's entry.
+  assert.deepEqual(desiredParents(r.status!, (obj.status as { parents: unknown[] }).parents, new Date()), [{ parentRef: { name: 'gw' }, controllerName: 'example.com/gateway', conditions: [] }]);
 });
 
 test('route_parent_service_missing_is_no_matching_parent', () => {

@@ -44,7 +44,7 @@ import { routeRegexError } from '../../core/config/route-regex.js';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { MeshService, Resource } from '../../core/config/model.js';
 import { routeKey, type GrpcMethodMatch, type HeaderModifier, type MirrorTarget, type PathMatch, type PathModifier, type Route, type RouteBackend, type RouteFilter, type RouteKind, type RouteMatch, type RouteParent, type RouteRule, type RouteTimeouts, type ValueMatch } from '../../core/config/routes.js';
-import { ROUTE_LIMITS } from '../../core/config/validate.js';
+import { HTTP_FIELD_VALUE, ROUTE_LIMITS } from '../../core/config/validate.js';
 import type { StatusCondition } from './input.js';
 import { compareStrings, creationMs, objectKey, type Problems } from './objects.js';
 
@@ -298,6 +298,7 @@ function headerList(path: string, v: unknown): Array<{ name: string; value: stri
     const name = string(`${at}.name`, o.name, { min: 1, max: 256 });
     if (!HEADER_NAME.test(name)) bad(`${at}.name`, `${show(name)} is not a valid header name`);
     const value = string(`${at}.value`, o.value, { min: 1, max: 4096 });
+    if (!HTTP_FIELD_VALUE.test(value)) bad(`${at}.value`, `${show(value)} is not an HTTP field value (RFC 9110: tab, space, visible ASCII, bytes 0x80-0xff)`);
     const lower = name.toLowerCase();
     if (seen.has(lower)) return; // "Subsequent entries with an equivalent header name MUST be ignored"
     seen.add(lower);
@@ -352,7 +353,7 @@ interface RefProblem {
 interface Compiling {
   kind: RouteKind;
   namespace: string;
-  /** The route's accepted parent Service keys (`<namespace>/<name>`): backends exempt from grants. */
+  /** The route's single accepted parent Service key (`<namespace>/<name>`), if it has exactly one: the backend exempt from grants. */
   parentNames: ReadonlySet<string>;
   ctx: RouteContext;
   refs: RefProblem[];
@@ -646,10 +647,20 @@ export function compileRoute(kind: RouteKind, obj: RouteObject, ctx: RouteContex
     if (!(err instanceof RouteError)) throw err;
     return { problems: [err.message] };
   }
-  if (parents.length === 0) return { problems: hints }; // attached to Gateways only: not ours
+  if (parents.length === 0) {
+    // Attached to Gateways only: not ours. Entries we wrote while it had a Service parent
+    // would stay forever: an empty status removes ours (others' entries are kept).
+    const cur = (obj as { status?: { parents?: unknown } }).status?.parents;
+    const stale = Array.isArray(cur) && cur.some((e) => isObj(e) && e.controllerName === ROUTE_CONTROLLER_NAME);
+    return stale ? { problems: hints, status: { routeKind: kind, namespace, name, generation: generationOf(meta), parents: [] } } : { problems: hints };
+  }
   const generation = generationOf(meta);
   const accepted = parents.filter((p) => p.parent);
-  const c: Compiling = { kind, namespace, parentNames: new Set(accepted.map((p) => `${p.parent!.service.split('/')[0]}/${(p.ref.name)}`)), ctx, refs: [] };
+  // A backend is exempt from the grant only when it is the one Service every request of this
+  // route arrives through: with two parents, the exemption for one would let requests arriving
+  // through the other reach it under the waypoint's identity, skipping its own waypoint.
+  const parentKeys = new Set(accepted.map((p) => `${p.parent!.service.split('/')[0]}/${(p.ref.name)}`));
+  const c: Compiling = { kind, namespace, parentNames: parentKeys.size === 1 ? parentKeys : new Set(), ctx, refs: [] };
   let routeError: RouteError | undefined;
   let hosts: string[] = [];
   const rules: RouteRule[] = [];

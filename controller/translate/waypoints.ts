@@ -25,6 +25,7 @@
 import type { WaypointRef } from '../../core/config/model.js';
 import type { Gateway } from './input.js';
 import { GATEWAY_NAME_LABEL, isolated, objectKey, readLabels, readMeta, USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, type Labels, type Problems } from './objects.js';
+import { waypointServiceKey } from '../../core/config/waypoint.js';
 
 export type TrafficType = 'service' | 'workload' | 'all' | 'none';
 const TRAFFIC_TYPES: readonly TrafficType[] = ['service', 'workload', 'all', 'none'];
@@ -44,9 +45,7 @@ export interface WaypointIndex {
   readonly byKey: ReadonlyMap<string, Waypoint>;
 }
 
-export function waypointServiceKey(namespace: string, name: string, clusterDomain: string): string {
-  return `${namespace}/${name}.${namespace}.svc.${clusterDomain}`;
-}
+export { waypointServiceKey };
 
 function compile(gw: Gateway, clusterDomain: string, report: (m: string) => void): Waypoint | undefined {
   if (gw?.spec?.gatewayClassName !== WAYPOINT_GATEWAY_CLASS) return undefined; // someone else's Gateway

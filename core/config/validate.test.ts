@@ -290,6 +290,20 @@ test('validate_route_rule_needs_a_match', () => {
   assert.match(error(validateResource(withRule({ matches: [] }))), /rules\[0\]\.matches: must hold at least one match/);
 });
 
+test('validate_route_regex_program_size_is_bounded', () => {
+  assert.match(error(validateResource(withRule({ matches: [{ path: { type: 'RegularExpression', value: '(?:a|aa){1000}b' } }] }))), /rules\[0\]\.matches\[0\]\.path\.value: .* program size 4003 is larger than the limit 100/);
+  assert.equal(validateResource(withRule({ matches: [{ path: { type: 'RegularExpression', value: '/v[0-9]+/.*' } }] })).ok, true);
+});
+
+test('validate_route_header_modifier_value_must_be_an_http_field_value', () => {
+  const mod = (value: string, name = 'x-a') => withRule({ filters: [{ type: 'RequestHeaderModifier', modifier: { set: [{ name, value }] } }] });
+  for (const value of ['a\x07b', 'a\x7fb', 'caf\u0113', 'a\r\nb']) {
+    assert.match(error(validateResource(mod(value))), /rules\[0\]\.filters\[0\]\.modifier\.set\[0\]\.value: .* is not an HTTP field value/, JSON.stringify(value));
+  }
+  assert.equal(validateResource(mod('a\tb c\u00e9')).ok, true);
+  assert.match(error(validateResource(mod('1', 'x a'))), /set\[0\]\.name: "x a" is not a lower-case header name/);
+});
+
 test('validate_route_path_and_regex', () => {
   assert.match(error(validateResource(withRule({ matches: [{ path: { type: 'Exact', value: 'x' } }] }))), /rules\[0\]\.matches\[0\]\.path\.value: "x" must start with "\/"/);
   assert.match(error(validateResource(withRule({ matches: [{ path: { type: 'RegularExpression', value: '[' } }] }))), /rules\[0\]\.matches\[0\]\.path\.value: "\[" is not a valid regular expression/);

@@ -7,7 +7,7 @@
 // The result is a fresh copy holding only the model's fields. Unknown fields are dropped,
 // not rejected, as protobuf readers do: a controller newer than its agents (mid-upgrade)
 // may add a field, and NACKing every resource for it would stop the whole mesh.
-import { routeRegexError } from './route-regex.js';
+import { ROUTE_REGEX_MAX_PROGRAM_SIZE, routeRegexError } from './route-regex.js';
 import { isIP } from 'node:net';
 import { parseSpiffeId } from '../identity/spiffe.js';
 import type { Endpoint, MeshService, Policy, PolicyOperation, PolicyRule, PolicySource, PolicyTargetRef, Resource, ResourceKind, ServicePort, WaypointRef, Workload } from './model.js';
@@ -31,6 +31,8 @@ export const ROUTE_LIMITS = Object.freeze({
   maxValueChars: 4096,
   /** Characters of a path, a regular expression, a gRPC service or method. */
   maxPathChars: 1024,
+  /** RE2 program size of a regular expression (Envoy's `re2.max_program_size.error_level`). */
+  maxRegexProgramSize: ROUTE_REGEX_MAX_PROGRAM_SIZE,
 });
 
 export type ValidationResult = { ok: true; resource: Resource } | { ok: false; error: string };
@@ -376,6 +378,11 @@ function policy(b: Obj): Policy {
 
 
 const HEADER_TOKEN = /^[a-z0-9!#$%&'*+\-.^_`|~]+$/;
+/**
+ * An RFC 9110 field value (HTAB, visible ASCII, space, obs-text): what Node's HTTP stack
+ * sends; any other character makes it throw ERR_INVALID_CHAR in the waypoint.
+ */
+export const HTTP_FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const QUERY_TOKEN = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 const ROUTE_HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
@@ -470,7 +477,9 @@ function routeMatch(path: string, v: unknown, grpc: boolean): RouteMatch {
 function headerValues(path: string, v: unknown): HeaderValue[] {
   const list = bounded(path, arr(path, v), ROUTE_LIMITS.maxValueMatches).map((x, i) => {
     const o = obj(`${path}[${i}]`, x);
-    return { name: headerName(`${path}[${i}].name`, o.name), value: capped(`${path}[${i}].value`, o.value, ROUTE_LIMITS.maxValueChars) };
+    const value = capped(`${path}[${i}].value`, o.value, ROUTE_LIMITS.maxValueChars);
+    if (!HTTP_FIELD_VALUE.test(value)) throw new Invalid(`${path}[${i}].value`, `${show(value)} is not an HTTP field value (RFC 9110: tab, space, visible ASCII, bytes 0x80-0xff)`);
+    return { name: headerName(`${path}[${i}].name`, o.name), value };
   });
   distinct(path, list, (h) => h.name, 'header');
   return list;
