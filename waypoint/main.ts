@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--service-account <name>', 'its ServiceAccount: its identity (default: $SERVICE_ACCOUNT, else the Gateway name)')
     .option('--node <name>', 'the node its pod runs on (default: $NODE_NAME)')
     .option('--trust-domain <domain>', 'the mesh trust domain', process.env['TRUST_DOMAIN'] ?? 'cluster.local')
-    .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
+    .option('--cluster-domain <domain>', 'the cluster DNS domain (default: $CLUSTER_DOMAIN, else cluster.local)', process.env['CLUSTER_DOMAIN'] || 'cluster.local')
     .option('--controller-namespace <ns>', "the controller's namespace (its Service, its roots ConfigMap)", process.env['CONTROLLER_NAMESPACE'] ?? 'ambient-system')
     .option('--controller-service <name>', "the controller's Service, port 15012", 'ambient-controller')
     .option('--controller-address <host:port>', "the controller's 15012 address (default: its Service's cluster IP)", hostPort)
