@@ -954,7 +954,10 @@ describe('config stream: routes', () => {
   test('route_resources_reach_waypoints_and_never_node_agents_on_full_and_incremental_updates', async (t) => {
     // No scope function and no policy index: the default path, where every client's first update is shared by key.
     const { server, port } = await startServer(t);
-    server.setResources([workload('reviews-1'), service('reviews'), routeResource('r')]);
+    // reviews is bound to this waypoint: a waypoint gets only the routes of what it serves.
+    const bound = service('reviews');
+    bound.body = { ...bound.body, waypoint: { service: 'apps/waypoint.apps.svc.cluster.local', port: 15008 } };
+    server.setResources([workload('reviews-1'), bound, routeResource('r')]);
     const waypoint = startAgent(t, port, { bearer: tokens.waypoint });
     waypoint.client.start();
     await waitFor(() => waypoint.updates.length >= 1, WAIT, 'the waypoint first update');

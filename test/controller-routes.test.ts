@@ -42,7 +42,8 @@ async function boundToken(namespace: string, sa: string, pod: string): Promise<s
 }
 
 async function createService(name: string): Promise<void> {
-  await core.createNamespacedService({ namespace: 'apps', body: { metadata: { name }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 as never }] } } });
+  // Bound to the waypoint: a waypoint gets only the routes of the Services it serves.
+  await core.createNamespacedService({ namespace: 'apps', body: { metadata: { name, labels: { 'ambient.dev/use-waypoint': 'waypoint' } }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 as never }] } } });
 }
 
 async function createRoute(name: string, backend: string): Promise<void> {

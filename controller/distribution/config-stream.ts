@@ -43,7 +43,7 @@ import type { Authenticator } from './authenticate.js';
 import { callerKey } from './certificates.js';
 import { Refused, respondError } from './http.js';
 import { ResourceTable, applyDelta, computeDelta, sameContent, type Delta, type TableEntry } from './resync.js';
-import type { PolicyScopeIndex } from './scope.js';
+import { waypointOf, waypointResources, type PolicyScopeIndex, type WaypointScope } from './scope.js';
 
 const { constants: C } = http2;
 
@@ -164,7 +164,9 @@ export class ConfigStreams {
   #current?: { version: number; entries: TableEntry[]; resources: VersionedResource[] };
   #nextId = 1;
   /** First updates already encoded at one version, by scope (see #encode). */
-  #fullLines?: { version: number; lines: Map<ReadonlySet<string> | 'all' | 'node-agent', WeakRef<Buffer>> };
+  #fullLines?: { version: number; lines: Map<ReadonlySet<string> | string, WeakRef<Buffer>> };
+  /** Each waypoint's scoped set at one table version. */
+  #waypointCache?: { version: number; byWaypoint: Map<string, TableEntry[]> };
   /** The work done for clients: resources compared with what a client holds, and whole-table comparisons. */
   readonly work = { compared: 0, fullComparisons: 0 };
 
@@ -392,7 +394,7 @@ export class ConfigStreams {
     const snap = this.#snapshot();
     const scope = this.#o.scope;
     if (!scope) {
-      if (c.caller.role !== 'node-agent') return snap.entries;
+      if (c.caller.role === 'waypoint') return this.#waypointEntries(snap, waypointOf(c.caller));
       if (!this.#o.policyScope) return snap.entries.filter((e) => isNodeAgentKind(e.resource.kind));
       const policies = (c.policies = this.#o.policyScope.policiesFor(c.caller.node));
       return snap.entries.filter((e) => isNodeAgentKind(e.resource.kind) && (e.resource.kind !== 'Policy' || policies.has(e.id)));
@@ -402,6 +404,19 @@ export class ConfigStreams {
       if (c.caller.role === 'node-agent' && !isNodeAgentKind(r.kind)) continue; // whatever the scope says
       const e = this.#table.get(resourceId(r.kind, r.key));
       if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** What a waypoint gets (scope.ts waypointResources), once per table version and waypoint. */
+  #waypointEntries(snap: { version: number; entries: TableEntry[] }, w: WaypointScope): TableEntry[] {
+    if (this.#waypointCache?.version !== snap.version) this.#waypointCache = { version: snap.version, byWaypoint: new Map() };
+    const key = `${w.namespace}/${w.gateway}`;
+    let out = this.#waypointCache.byWaypoint.get(key);
+    if (!out) {
+      const picked = new Set(waypointResources(w, snap.entries.map((e) => e.resource)));
+      out = snap.entries.filter((e) => picked.has(e.resource));
+      this.#waypointCache.byWaypoint.set(key, out);
     }
     return out;
   }
@@ -460,7 +475,9 @@ export class ConfigStreams {
     const pending = c.pending;
     c.pending = new Set();
     let delta: Delta;
-    if (full || pending === 'all' || this.#o.scope) {
+    // A waypoint's set depends on other resources (a Route on its parent Service's binding),
+    // so its updates are computed against its whole scoped set, not per changed id.
+    if (full || pending === 'all' || this.#o.scope || c.caller.role === 'waypoint') {
       const desired = this.#desired(c);
       this.work.fullComparisons++;
       this.work.compared += desired.length + c.held.size;
@@ -505,8 +522,8 @@ export class ConfigStreams {
   #encode(c: ConfigClient, version: number, full: boolean, delta: Delta): string | Buffer {
     const shareable = full && c.held.size === 0 && delta.removes.length === 0 && !this.#o.scope;
     if (!shareable) return encodeUpdate(version, full, delta.upserts.map((e) => e.wire), delta.removes);
-    // Node agents never get Routes: their first update is never the waypoints' ('all').
-    const key: ReadonlySet<string> | 'all' | 'node-agent' = c.caller.role !== 'node-agent' ? 'all' : this.#o.policyScope ? c.policies! : 'node-agent';
+    // Each waypoint has its own set; node agents never share a first update with one.
+    const key: ReadonlySet<string> | string = c.caller.role === 'waypoint' ? `waypoint:${c.caller.identity.namespace}/${c.caller.identity.serviceAccount}` : this.#o.policyScope ? c.policies! : 'node-agent';
     if (this.#fullLines?.version !== version) this.#fullLines = { version, lines: new Map() };
     let buf = this.#fullLines.lines.get(key)?.deref();
     if (!buf) {

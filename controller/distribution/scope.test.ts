@@ -1,6 +1,7 @@
 // What each config client gets: node agents only the policies selecting a workload on their
 // node or a pod scheduled there (never targetRefs policies), every Workload and Service;
-// waypoints everything.
+// waypoints every Workload and Service and only the Routes and attached policies of what
+// they serve.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Policy, Workload } from '../../core/config/model.js';
@@ -56,9 +57,18 @@ test('scope_targets_policy_never_reaches_a_node_agent', () => {
   for (const n of ['n1', 'n2']) assert.ok(!keys(nodeAgentResources(n, RESOURCES)).includes('Policy/shop/attached'));
 });
 
-test('scope_waypoint_gets_every_policy', () => {
+const boundWeb: VersionedResource = { ...service, body: { ...(service.body as object), waypoint: { service: 'shop/wp.shop.svc.cluster.local', port: 15008 } } as VersionedResource['body'] };
+
+test('scope_waypoint_gets_only_the_policies_attached_to_what_it_serves', () => {
   const wp: Caller = { role: 'waypoint', node: 'n1', identity: spiffeId('shop', 'wp', 'cluster.local') };
-  assert.equal(createPolicyScope()('n1', RESOURCES, wp), RESOURCES);
+  const withBound = RESOURCES.map((r) => (r === service ? boundWeb : r));
+  const gatewayPolicy = policy('shop', 'on-gateway', { scope: 'targets', targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'wp' }] });
+  const otherGateway = policy('shop', 'on-other', { scope: 'targets', targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'other' }] });
+  assert.deepEqual(keys(createPolicyScope()('n1', [...withBound, gatewayPolicy, otherGateway], wp)), [
+    'Workload/a', 'Workload/b', 'Service/shop/web.shop.svc.cluster.local', 'Policy/shop/attached', 'Policy/shop/on-gateway',
+  ]);
+  // web not bound to it: the policy attached to web is another waypoint's business.
+  assert.deepEqual(keys(createPolicyScope()('n1', RESOURCES, wp)).filter((k) => k.startsWith('Policy/')), []);
 });
 
 test('scope_pod_arriving_on_a_node_brings_its_namespaces_policy', () => {
@@ -185,10 +195,13 @@ const routeResource: VersionedResource = {
   body: { key: 'shop/HTTPRoute/r', routeKind: 'HTTPRoute', name: 'r', namespace: 'shop', created: '2024-01-01T00:00:00Z', parents: [{ service: 'shop/web.shop.svc.cluster.local' }], hostnames: [], rules: [] },
 };
 
-test('scope_route_never_reaches_a_node_agent_and_reaches_every_waypoint', () => {
-  const all = [...RESOURCES, routeResource];
+test('scope_route_never_reaches_a_node_agent_and_reaches_only_the_waypoint_of_its_parent', () => {
+  const all = [...RESOURCES.map((r) => (r === service ? boundWeb : r)), routeResource];
   assert.equal(keys(nodeAgentResources('n1', all)).includes('Route/shop/HTTPRoute/r'), false);
   assert.equal(keys(createPolicyScope()('n1', all, agent('n1'))).includes('Route/shop/HTTPRoute/r'), false);
-  const waypoint: Caller = { role: 'waypoint', node: 'n1', identity: spiffeId('shop', 'waypoint', 'cluster.local') };
-  assert.ok(keys(createPolicyScope()('n1', all, waypoint)).includes('Route/shop/HTTPRoute/r'));
+  const own: Caller = { role: 'waypoint', node: 'n1', identity: spiffeId('shop', 'wp', 'cluster.local') };
+  assert.ok(keys(createPolicyScope()('n1', all, own)).includes('Route/shop/HTTPRoute/r'));
+  // Another team's waypoint (any namespace may create one) learns nothing of this route.
+  const other: Caller = { role: 'waypoint', node: 'n1', identity: spiffeId('attacker', 'wp', 'cluster.local') };
+  assert.equal(keys(createPolicyScope()('n1', all, other)).includes('Route/shop/HTTPRoute/r'), false);
 });

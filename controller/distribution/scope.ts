@@ -7,8 +7,14 @@
 // node agent's own rule (core/policy/select.ts policyAppliesTo). Policies attached with
 // targetRefs (scope 'targets') are for waypoints and never reach a node agent (as istiod
 // never sends them to ztunnel). Route resources (compiled HTTPRoutes and GRPCRoutes) never
-// reach a node agent either: it does not route by HTTP. A waypoint gets every Policy and
-// every Route for now (not only those of the Services it serves).
+// reach a node agent either: it does not route by HTTP.
+//
+// A waypoint (its ServiceAccount is named after its Gateway, as Istio names them) gets every
+// Workload and Service (a route may send to any Service; telemetry names any client), and
+// only the Routes, Policies and RequestAuthns of what it serves: Routes with a parent Service
+// bound to it, and policies attached (targetRefs) to its Gateway or to a Service bound to it
+// (waypointNeeds). So a waypoint sees no other team's routes, paths, principals or JWT
+// issuers, as the issue asks ("only what its Services need").
 //
 // Pods scheduled to the node count, not only Workload resources: a Workload exists only
 // once its pod has an IP (after the CNI ADD), but the node agent serves a pod the CNI plugin
@@ -32,7 +38,9 @@
 // costs the nodes it touches: a Workload changing recomputes the policy set of its node
 // (old and new), a pod placed or relabelled that of its node (invalidate), and only a
 // Policy changing recomputes every node's (each one: policies x subjects on that node).
-import { isNodeAgentKind, type Policy, type Workload } from '../../core/config/model.js';
+import { isNodeAgentKind, type MeshService, type Policy, type PolicyTargetRef, type Resource, type Workload } from '../../core/config/model.js';
+import type { RequestAuthn } from '../../core/config/request-authn.js';
+import type { Route } from '../../core/config/routes.js';
 import type { VersionedResource } from '../../core/config/wire.js';
 import { policyAppliesTo } from '../../core/policy/select.js';
 import type { PolicySubject } from '../../core/policy/types.js';
@@ -61,7 +69,7 @@ export function nodeAgentResources(node: string, resources: readonly VersionedRe
 export function createPolicyScope(scheduledPods?: ScheduledPods): ScopeFunction {
   const cache = new WeakMap<readonly VersionedResource[], Map<string, readonly VersionedResource[]>>();
   return (node: string, resources: readonly VersionedResource[], caller: Caller) => {
-    if (caller.role !== 'node-agent') return resources;
+    if (caller.role !== 'node-agent') return waypointResources(waypointOf(caller), resources);
     let perNode = cache.get(resources);
     if (!perNode) cache.set(resources, (perNode = new Map()));
     let out = perNode.get(node);
@@ -135,4 +143,62 @@ export class PolicyScopeIndex {
     this.#byNode.set(node, (out = set));
     return out;
   }
+}
+
+/** A waypoint as the config stream knows it: its Gateway (named after its ServiceAccount). */
+export interface WaypointScope {
+  namespace: string;
+  gateway: string;
+}
+
+/** Services by `<namespace>/<name>`, for targetRefs (which name Services by name). */
+export type ServicesByName = (namespace: string, name: string) => MeshService | undefined;
+
+/** Whether the Service is bound to this waypoint (its WaypointRef names the waypoint's Service,
+ * `<ns>/<gateway>.<ns>.svc.<cluster domain>`, whatever the domain). */
+function boundTo(w: WaypointScope, s: MeshService | undefined): boolean {
+  return s?.waypoint?.service.startsWith(`${w.namespace}/${w.gateway}.${w.namespace}.svc.`) === true;
+}
+
+function targetsWaypoint(w: WaypointScope, namespace: string, refs: readonly PolicyTargetRef[] | undefined, byName: ServicesByName): boolean {
+  return (refs ?? []).some((t) => (t.kind === 'Gateway' ? namespace === w.namespace && t.name === w.gateway : boundTo(w, byName(namespace, t.name))));
+}
+
+/** Whether the waypoint `w` needs resource `r` (see the header). Pure. */
+export function waypointNeeds(w: WaypointScope, r: Pick<Resource, 'kind' | 'body'>, byKey: (key: string) => MeshService | undefined, byName: ServicesByName): boolean {
+  switch (r.kind) {
+    case 'Workload':
+    case 'Service':
+      return true;
+    case 'Route':
+      return (r.body as Route).parents.some((p) => boundTo(w, byKey(p.service)));
+    case 'Policy': {
+      const p = r.body as Policy;
+      return p.scope === 'targets' && targetsWaypoint(w, p.namespace, p.targetRefs, byName);
+    }
+    case 'RequestAuthn': {
+      const a = r.body as RequestAuthn;
+      return a.scope === 'targets' && targetsWaypoint(w, a.namespace, a.targetRefs, byName);
+    }
+    default:
+      return false;
+  }
+}
+
+/** The resources of `resources` a waypoint needs, in input order. */
+export function waypointResources<T extends Pick<Resource, 'kind' | 'body'>>(w: WaypointScope, resources: readonly T[]): T[] {
+  const byKey = new Map<string, MeshService>();
+  const byName = new Map<string, MeshService>();
+  for (const r of resources) {
+    if (r.kind !== 'Service') continue;
+    const s = r.body as MeshService;
+    byKey.set(s.key, s);
+    byName.set(`${s.namespace}/${s.name}`, s);
+  }
+  return resources.filter((r) => waypointNeeds(w, r, (k) => byKey.get(k), (ns, n) => byName.get(`${ns}/${n}`)));
+}
+
+/** The waypoint a caller is, by its identity. */
+export function waypointOf(caller: Caller): WaypointScope {
+  return { namespace: caller.identity.namespace, gateway: caller.identity.serviceAccount };
 }
