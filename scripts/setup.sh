@@ -41,6 +41,9 @@ fi
 # is not needed and must not hold port 80.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
   systemctl stop nginx || true
+elif pgrep -x nginx >/dev/null 2>&1; then
+  # No systemd (a container): the package's init script may have started it.
+  nginx -s quit 2>/dev/null || true
 fi
 
 npm ci --no-audit --no-fund
