@@ -15,6 +15,7 @@
 // The object's current status is read from the cluster watch's informer cache, so a pass
 // costs one request per status that differs and none otherwise. A status computed from an
 // older generation than the cached object is skipped: a newer translation is on its way.
+import { PassLoop } from './pass-loop.js';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { PolicyStatus, StatusCondition } from './translate/translate.js';
@@ -116,8 +117,7 @@ export class PolicyStatusWriter {
    * the informer cache shows a write only once its watch event arrives, and a pass in
    * between must not write the same conditions again. */
   #written = new Map<string, { signature: string; at: number }>();
-  #wake?: () => void;
-  #dirty = false;
+  readonly #loop: PassLoop<{ written: number; failed: number; left: number }>;
   /** Writes made and failed since start, for tests and /debug/status. */
   writes = 0;
   failures = 0;
@@ -126,6 +126,15 @@ export class PolicyStatusWriter {
     this.#o = o;
     this.#l = { ...POLICY_STATUS_DEFAULTS, ...o.limits };
     this.#log = o.logger ?? silentLogger;
+    this.#loop = new PassLoop({
+      timings: () => this.#l,
+      pass: (signal) => this.pass(signal),
+      logger: this.#log,
+      what: 'AuthorizationPolicy status',
+      onResult: (r) => {
+        if (r.written > 0) this.#log.info({ written: r.written, failed: r.failed, left: r.left }, 'controller: AuthorizationPolicy statuses written');
+      },
+    });
     if (o.patch) this.#patch = o.patch;
     else {
       const api = o.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -148,8 +157,7 @@ export class PolicyStatusWriter {
   /** The statuses of the latest translation. Never blocks: the leader's loop picks them up. */
   update(statuses: readonly PolicyStatus[]): void {
     this.#statuses = statuses;
-    this.#dirty = true;
-    this.#wake?.();
+    this.#loop.kick();
   }
 
   /** One pass: writes what differs, at most maxWritesPerPass. Returns the number of failed writes. */
@@ -198,43 +206,8 @@ export class PolicyStatusWriter {
     return { written: writes, failed, left };
   }
 
-  /** The leader-only loop: runs until `signal` aborts (leadership lost, or shutdown). */
-  async run(signal: AbortSignal): Promise<void> {
-    let delay = this.#l.retryMinMs;
-    while (!signal.aborted) {
-      this.#dirty = false;
-      let wait = this.#l.resyncMs;
-      try {
-        const r = await this.pass(signal);
-        if (r.failed > 0) {
-          wait = delay;
-          delay = Math.min(delay * 2, this.#l.retryMaxMs);
-        } else {
-          delay = this.#l.retryMinMs;
-          if (r.left > 0) wait = 0;
-        }
-        if (r.written > 0) this.#log.info({ written: r.written, failed: r.failed, left: r.left }, 'controller: AuthorizationPolicy statuses written');
-      } catch (err) {
-        this.#log.warn({ err: (err as Error).message }, 'controller: AuthorizationPolicy status pass failed; retrying');
-        wait = delay;
-        delay = Math.min(delay * 2, this.#l.retryMaxMs);
-      }
-      if (signal.aborted) break;
-      // A new translation wakes the loop at once, unless we are backing off after failures.
-      if (this.#dirty && wait >= this.#l.resyncMs) continue;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          signal.removeEventListener('abort', done);
-          if (this.#wake === wake) this.#wake = undefined;
-          resolve();
-        };
-        const t = setTimeout(done, wait);
-        const backingOff = wait < this.#l.resyncMs && wait > 0;
-        const wake = backingOff ? undefined : done;
-        this.#wake = wake;
-        signal.addEventListener('abort', done);
-      });
-    }
+  /** The leader-only loop (pass-loop.ts): runs until `signal` aborts (leadership lost, or shutdown). */
+  run(signal: AbortSignal): Promise<void> {
+    return this.#loop.run(signal);
   }
 }

@@ -14,6 +14,7 @@
 //  - conditions carry observedGeneration; lastTransitionTime is kept while a condition's
 //    status is unchanged; a status computed from an older generation than the cached
 //    object is not written (a newer translation is on its way).
+import { PassLoop } from './pass-loop.js';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { canonicalJson } from '../core/config/diff.js';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -106,8 +107,7 @@ export class RouteStatusWriter {
   #statuses: readonly RouteStatus[] = [];
   /** What this writer last wrote per object and when (the cache shows a write only once its watch event arrives). */
   #written = new Map<string, { signature: string; at: number }>();
-  #wake?: () => void;
-  #dirty = false;
+  readonly #loop: PassLoop<{ written: number; failed: number; left: number }>;
   writes = 0;
   failures = 0;
 
@@ -115,6 +115,15 @@ export class RouteStatusWriter {
     this.#o = o;
     this.#l = { ...ROUTE_STATUS_DEFAULTS, ...o.limits };
     this.#log = o.logger ?? silentLogger;
+    this.#loop = new PassLoop({
+      timings: () => this.#l,
+      pass: (signal) => this.pass(signal),
+      logger: this.#log,
+      what: 'route status',
+      onResult: (r) => {
+        if (r.written > 0) this.#log.info({ written: r.written, failed: r.failed, left: r.left }, 'controller: route statuses written');
+      },
+    });
     if (o.patch) this.#patch = o.patch;
     else {
       const api = o.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -138,8 +147,7 @@ export class RouteStatusWriter {
   /** The statuses of the latest translation. Never blocks: the leader's loop picks them up. */
   update(statuses: readonly RouteStatus[]): void {
     this.#statuses = statuses;
-    this.#dirty = true;
-    this.#wake?.();
+    this.#loop.kick();
   }
 
   /** One pass: writes what differs, at most maxWritesPerPass. */
@@ -188,42 +196,8 @@ export class RouteStatusWriter {
     return { written: writes, failed, left };
   }
 
-  /** The leader-only loop: runs until `signal` aborts (leadership lost, or shutdown). */
-  async run(signal: AbortSignal): Promise<void> {
-    let delay = this.#l.retryMinMs;
-    while (!signal.aborted) {
-      this.#dirty = false;
-      let wait = this.#l.resyncMs;
-      try {
-        const r = await this.pass(signal);
-        if (r.failed > 0) {
-          wait = delay;
-          delay = Math.min(delay * 2, this.#l.retryMaxMs);
-        } else {
-          delay = this.#l.retryMinMs;
-          if (r.left > 0) wait = 0;
-        }
-        if (r.written > 0) this.#log.info({ written: r.written, failed: r.failed, left: r.left }, 'controller: route statuses written');
-      } catch (err) {
-        this.#log.warn({ err: (err as Error).message }, 'controller: route status pass failed; retrying');
-        wait = delay;
-        delay = Math.min(delay * 2, this.#l.retryMaxMs);
-      }
-      if (signal.aborted) break;
-      if (this.#dirty && wait >= this.#l.resyncMs) continue;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          signal.removeEventListener('abort', done);
-          if (this.#wake === wake) this.#wake = undefined;
-          resolve();
-        };
-        const t = setTimeout(done, wait);
-        const backingOff = wait < this.#l.resyncMs && wait > 0;
-        const wake = backingOff ? undefined : done;
-        this.#wake = wake;
-        signal.addEventListener('abort', done);
-      });
-    }
+  /** The leader-only loop (pass-loop.ts): runs until `signal` aborts (leadership lost, or shutdown). */
+  run(signal: AbortSignal): Promise<void> {
+    return this.#loop.run(signal);
   }
 }

@@ -13,6 +13,7 @@
 // Gateway's status when it differs. Objects of a waypoint's names that it does not manage
 // are never touched. A pass is bounded (maxWritesPerPass), each request has a timeout,
 // failed passes are retried with a doubling backoff; losing leadership stops the watches.
+import { PassLoop } from './pass-loop.js';
 import { readFileSync } from 'node:fs';
 import { CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -164,8 +165,7 @@ export class WaypointDeployer {
   readonly #log: Logger;
   readonly #api: DeployerApi;
   #informers: Partial<Record<WaypointKind | 'Gateway', Watched<KubernetesObject>>> = {};
-  #wake?: () => void;
-  #dirty = false;
+  readonly #loop: PassLoop<{ written: number; failed: number; left: number }>;
   #classReady = false;
   /** The last failed write per Gateway key, shown in its Programmed condition; cleared when a pass writes without failing for it. */
   #errors = new Map<string, string>();
@@ -185,6 +185,7 @@ export class WaypointDeployer {
     this.#o = o;
     this.#l = { ...WAYPOINT_DEPLOY_DEFAULTS, ...o.limits };
     this.#log = o.logger ?? silentLogger;
+    this.#loop = new PassLoop({ timings: () => this.#l, pass: (signal) => this.pass(signal), logger: this.#log, what: 'waypoint deployer' });
     this.#api = o.api ?? clientApi(o.kubeConfig, this.#l.requestTimeoutMs);
   }
 
@@ -399,10 +400,7 @@ export class WaypointDeployer {
   /** The leader-only loop: watches, converges, until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const kc = this.#o.kubeConfig;
-    const onChange = () => {
-      this.#dirty = true;
-      this.#wake?.();
-    };
+    const onChange = () => this.#loop.kick();
     const selector = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
     this.#informers = {
       Gateway: watchResource(kc, REFS.Gateway, { logger: this.#log, onChange }),
@@ -414,42 +412,8 @@ export class WaypointDeployer {
     this.#classReady = false;
     try {
       await Promise.race([Promise.all(informers.map((i) => i.synced)), new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }))]);
-      let delay = this.#l.retryMinMs;
-      while (!signal.aborted) {
-        this.#dirty = false;
-        let wait = this.#l.resyncMs;
-        try {
-          const r = await this.pass(signal);
-          if (r.failed > 0) {
-            wait = delay;
-            delay = Math.min(delay * 2, this.#l.retryMaxMs);
-          } else {
-            delay = this.#l.retryMinMs;
-            if (r.left > 0) wait = 0;
-          }
-        } catch (err) {
-          this.#log.warn({ err: (err as Error).message }, 'controller: waypoint deployer pass failed; retrying');
-          wait = delay;
-          delay = Math.min(delay * 2, this.#l.retryMaxMs);
-        }
-        if (signal.aborted) break;
-        if (this.#dirty && wait >= this.#l.resyncMs) continue;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(t);
-            signal.removeEventListener('abort', done);
-            if (this.#wake === wake) this.#wake = undefined;
-            resolve();
-          };
-          const t = setTimeout(done, wait);
-          // Backing off after failures: changes do not cut the wait short.
-          const wake = wait < this.#l.resyncMs && wait > 0 ? undefined : done;
-          this.#wake = wake;
-          signal.addEventListener('abort', done);
-        });
-      }
+      await this.#loop.run(signal);
     } finally {
-      this.#wake = undefined;
       await Promise.all(informers.map((i) => i.stop().catch(() => {})));
       this.#informers = {};
     }
