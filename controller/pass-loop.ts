@@ -83,3 +83,18 @@ export class PassLoop<R extends PassResult> {
     }
   }
 }
+
+/** `p`, or a rejection when it has not settled within `ms` (a write the API server never
+ * answers must not hold a pass forever). `what` prefixes the message; an abort of `signal`
+ * drops the timer. */
+export function answerWithin<T>(p: Promise<T>, ms: number, what?: string, signal?: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what ? `${what}: ` : ''}no answer within ${ms} ms`)), ms);
+    t.unref();
+    signal?.addEventListener('abort', () => clearTimeout(t), { once: true });
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e: unknown) => (clearTimeout(t), reject(e)),
+    );
+  });
+}

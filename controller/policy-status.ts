@@ -15,7 +15,7 @@
 // The object's current status is read from the cluster watch's informer cache, so a pass
 // costs one request per status that differs and none otherwise. A status computed from an
 // older generation than the cached object is skipped: a newer translation is on its way.
-import { PassLoop } from './pass-loop.js';
+import { answerWithin, PassLoop } from './pass-loop.js';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { PolicyStatus, StatusCondition } from './translate/translate.js';
@@ -141,15 +141,7 @@ export class PolicyStatusWriter {
       const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
       this.#patch = async (namespace, name, conditions, signal) => {
         const write = api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status: { conditions } } }, merge);
-        await Promise.race([
-          write,
-          new Promise<never>((_, reject) => {
-            const t = setTimeout(() => reject(new Error(`no answer within ${this.#l.writeTimeoutMs} ms`)), this.#l.writeTimeoutMs);
-            t.unref();
-            signal.addEventListener('abort', () => clearTimeout(t), { once: true });
-            void write.finally(() => clearTimeout(t)).catch(() => {});
-          }),
-        ]);
+        await answerWithin(write, this.#l.writeTimeoutMs, undefined, signal);
       };
     }
   }

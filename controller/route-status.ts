@@ -14,7 +14,7 @@
 //  - conditions carry observedGeneration; lastTransitionTime is kept while a condition's
 //    status is unchanged; a status computed from an older generation than the cached
 //    object is not written (a newer translation is on its way).
-import { PassLoop } from './pass-loop.js';
+import { answerWithin, PassLoop } from './pass-loop.js';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { canonicalJson } from '../core/config/diff.js';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -131,15 +131,7 @@ export class RouteStatusWriter {
       this.#patch = async (kind, namespace, name, resourceVersion, parents, signal) => {
         const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status: { parents } };
         const write = api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL[kind], name, body }, merge);
-        await Promise.race([
-          write,
-          new Promise<never>((_, reject) => {
-            const t = setTimeout(() => reject(new Error(`no answer within ${this.#l.writeTimeoutMs} ms`)), this.#l.writeTimeoutMs);
-            t.unref();
-            signal.addEventListener('abort', () => clearTimeout(t), { once: true });
-            void write.finally(() => clearTimeout(t)).catch(() => {});
-          }),
-        ]);
+        await answerWithin(write, this.#l.writeTimeoutMs, undefined, signal);
       };
     }
   }

@@ -13,7 +13,7 @@
 // Gateway's status when it differs. Objects of a waypoint's names that it does not manage
 // are never touched. A pass is bounded (maxWritesPerPass), each request has a timeout,
 // failed passes are retried with a doubling backoff; losing leadership stops the watches.
-import { PassLoop } from './pass-loop.js';
+import { answerWithin, PassLoop } from './pass-loop.js';
 import { readFileSync } from 'node:fs';
 import { CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -85,22 +85,11 @@ export interface DeployerApi {
   ensureGatewayClass(): Promise<boolean>;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    t.unref();
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e)),
-    );
-  });
-}
-
 export function clientApi(kc: KubeConfig, timeoutMs: number): DeployerApi {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-  const t = <T>(p: Promise<T>, what: string) => withTimeout(p, timeoutMs, what);
+  const t = <T>(p: Promise<T>, what: string) => answerWithin(p, timeoutMs, what);
   const header = (kind: WaypointKind, namespace: string, name: string): KubernetesObject => ({ apiVersion: REFS[kind].apiVersion, kind, metadata: { name, namespace } });
   return {
     create: async (body) => void (await t(objects.create(body as KubernetesObject, undefined, undefined, 'ambient-controller'), `create ${body.kind}`)),
