@@ -210,3 +210,20 @@ test('traffic_policy_the_schema_refuses_is_refused_by_the_api_server_naming_the_
     (err: { code?: number; body?: unknown }) => err.code === 422 && /spec\.loadBalancer\.algorithm/.test(String(err.body)),
   );
 });
+
+test('rollout_is_served_with_its_schema_and_a_status_subresource', async () => {
+  const RO = { group: 'ambient.dev', version: 'v1', plural: 'rollouts', namespace: 'apps' };
+  await custom.createNamespacedCustomObject({
+    ...RO,
+    body: { apiVersion: 'ambient.dev/v1', kind: 'Rollout', metadata: { name: 'echo' }, spec: { service: 'echo', stable: 'echo-v1', canary: 'echo-v2', steps: [5, 25, 50, 100], interval: '30s', gates: { minSuccessRate: 0.99, maxP99Latency: '500ms', minRequests: 20 } } },
+  });
+  await custom.patchNamespacedCustomObjectStatus({ ...RO, name: 'echo', body: { status: { phase: 'Progressing', canaryWeight: 25, step: 1, message: 'step 1 of 4' } } }, MERGE);
+  const o = (await custom.getNamespacedCustomObject({ ...RO, name: 'echo' })) as { spec: { steps: number[] }; status?: { phase?: string; canaryWeight?: number } };
+  assert.deepEqual(o.spec.steps, [5, 25, 50, 100]);
+  assert.equal(o.status?.phase, 'Progressing');
+  assert.equal(o.status?.canaryWeight, 25);
+  await assert.rejects(
+    custom.createNamespacedCustomObject({ ...RO, body: { apiVersion: 'ambient.dev/v1', kind: 'Rollout', metadata: { name: 'bad' }, spec: { service: 'echo', stable: 'a', canary: 'b', steps: [50], gates: { minSuccessRate: 2 } } } }),
+    (err: { code?: number; body?: unknown }) => err.code === 422 && /spec\.gates\.minSuccessRate/.test(String(err.body)),
+  );
+});
