@@ -24,7 +24,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import type { PodRef, ServiceAccountRef } from './distribution/authorize.js';
 import { WAYPOINT_GATEWAY_CLASS } from './translate/objects.js';
 import { IncrementalTranslation, type ObjectKind } from './translate/incremental.js';
-import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RequestAuthentication, RouteObject, RouteStatus, TranslationResult } from './translate/translate.js';
+import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RequestAuthentication, RouteObject, RouteStatus, TrafficPolicyObject, TranslationResult } from './translate/translate.js';
 
 export const WATCHED_KINDS = {
   namespaces: { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces' },
@@ -38,6 +38,7 @@ export const WATCHED_KINDS = {
   grpcRoutes: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', plural: 'grpcroutes' },
   referenceGrants: { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants' },
   requestAuthentications: { apiVersion: 'ambient.dev/v1', kind: 'RequestAuthentication', plural: 'requestauthentications' },
+  trafficPolicies: { apiVersion: 'ambient.dev/v1', kind: 'TrafficPolicy', plural: 'trafficpolicies' },
 } as const satisfies Record<string, ResourceRef>;
 
 type Kind = keyof typeof WATCHED_KINDS & ObjectKind;
@@ -108,7 +109,7 @@ export interface ClusterWatchOptions {
   maxDelayMs?: number;
   logger?: Logger;
   /** After each translation that reached the sink. */
-  onTranslated?: (r: { version: number; changed: boolean; resources: number; problems: readonly Problem[]; policyStatuses: readonly PolicyStatus[]; routeStatuses: readonly RouteStatus[] }) => void;
+  onTranslated?: (r: { version: number; changed: boolean; resources: number; problems: readonly Problem[]; policyStatuses: readonly PolicyStatus[]; routeStatuses: readonly RouteStatus[]; trafficPolicyStatuses: readonly PolicyStatus[] }) => void;
 }
 
 const problemId = (p: Problem) => JSON.stringify([p.kind, p.key, p.message]);
@@ -191,6 +192,11 @@ export class ClusterWatch {
     return this.#list<AuthorizationPolicy>('authorizationPolicies');
   }
 
+  /** The TrafficPolicies in the cache (with their status), for their status writer. */
+  trafficPolicies(): TrafficPolicyObject[] {
+    return this.#list<TrafficPolicyObject>('trafficPolicies');
+  }
+
   /** The HTTPRoutes and GRPCRoutes in the cache (with their status), for the route status writer. */
   routes(kind: 'HTTPRoute' | 'GRPCRoute'): RouteObject[] {
     return this.#list<RouteObject>(kind === 'HTTPRoute' ? 'httpRoutes' : 'grpcRoutes');
@@ -219,6 +225,7 @@ export class ClusterWatch {
       grpcRoutes: this.#list<RouteObject>('grpcRoutes'),
       referenceGrants: this.#list<ReferenceGrantObject>('referenceGrants'),
       requestAuthentications: this.#list<RequestAuthentication>('requestAuthentications'),
+      trafficPolicies: this.#list<TrafficPolicyObject>('trafficPolicies'),
     };
   }
 
@@ -360,7 +367,7 @@ export class ClusterWatch {
     this.#version = version;
     this.#firstConfig = true;
     if (changed) this.#log.info({ version, resources: t.size, upserted: delta.upserts.length, removed: delta.removes.length, problems: t.problems().length }, 'controller: config computed');
-    this.#opts.onTranslated?.({ version, changed, resources: t.size, problems: t.problems(), policyStatuses: t.policyStatuses(), routeStatuses: t.routeStatuses() });
+    this.#opts.onTranslated?.({ version, changed, resources: t.size, problems: t.problems(), policyStatuses: t.policyStatuses(), routeStatuses: t.routeStatuses(), trafficPolicyStatuses: t.trafficPolicyStatuses() });
   }
 
   /** Logs each problem once, when it appears; one that goes away and comes back is logged again. */

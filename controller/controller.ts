@@ -6,8 +6,8 @@
 // Leader election (controller/leader.ts, a Lease named ambient-controller): every replica
 // watches, translates and serves 15012 and 15020 on its own (translation is deterministic,
 // so replicas agree); only the leader writes to the cluster: ConfigMap ambient-ca-root,
-// published when leadership is gained, the status of every AuthorizationPolicy
-// (controller/policy-status.ts), and the waypoints: what each Gateway of class
+// published when leadership is gained, the status of every AuthorizationPolicy and
+// TrafficPolicy (controller/policy-status.ts, controller/traffic-policy-status.ts), and the waypoints: what each Gateway of class
 // ambient-waypoint needs, and its status (controller/waypoint-deployer.ts). CA creation is NOT leader-only:
 // every replica needs the CA before it can sign anything, so it cannot wait for an
 // election, and the Secret's create-or-read (409 AlreadyExists -> read the winner's) already
@@ -27,6 +27,7 @@ import { ControllerMetrics, startMetricsServer, type HealthServer } from './metr
 import { PolicyScopeIndex } from './distribution/scope.js';
 import { PolicyStatusWriter, type PolicyStatusLimits } from './policy-status.js';
 import { RouteStatusWriter } from './route-status.js';
+import { TrafficPolicyStatusWriter } from './traffic-policy-status.js';
 import { CONTROLLER_TOKEN_AUDIENCE } from './distribution/limits.js';
 import { loadWaypointTemplate, WaypointDeployer } from './waypoint-deployer.js';
 import type { WaypointDeployLimits, WaypointTemplate } from './waypoint-plan.js';
@@ -84,6 +85,8 @@ export interface Controller {
   policyStatus: PolicyStatusWriter;
   /** Writes HTTPRoute/GRPCRoute status.parents while leading. */
   routeStatus: RouteStatusWriter;
+  /** Writes TrafficPolicy statuses (Accepted, Conflicted) while leading. */
+  trafficPolicyStatus: TrafficPolicyStatusWriter;
   /** Deploys waypoints and writes their Gateways' status while this replica leads (undefined: disabled). */
   waypointDeployer?: WaypointDeployer;
   /** The mesh's root namespace. */
@@ -160,6 +163,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
     let policyStatus: PolicyStatusWriter | undefined;
     let routeStatus: RouteStatusWriter | undefined;
+    let trafficPolicyStatus: TrafficPolicyStatusWriter | undefined;
     watch = new ClusterWatch({
       kubeConfig: opts.kubeConfig,
       sink: server,
@@ -172,6 +176,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         if (r.changed) metrics?.configPushes.inc();
         policyStatus?.update(r.policyStatuses);
         routeStatus?.update(r.routeStatuses);
+        trafficPolicyStatus?.update(r.trafficPolicyStatuses);
       },
     });
     const w = watch;
@@ -189,6 +194,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),
     });
     const routeStatusWriter = routeStatus;
+    trafficPolicyStatus = new TrafficPolicyStatusWriter({
+      kubeConfig: opts.kubeConfig,
+      list: () => w.trafficPolicies(),
+      logger: log,
+      ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),
+    });
+    const trafficPolicyStatusWriter = trafficPolicyStatus;
     const deployer = template
       ? new WaypointDeployer({
           kubeConfig: opts.kubeConfig,
@@ -260,6 +272,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         void publishWhileLeading(signal);
         statusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the AuthorizationPolicy status writer stopped'));
         routeStatusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the route status writer stopped'));
+        trafficPolicyStatusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the TrafficPolicy status writer stopped'));
         deployer?.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the waypoint deployer stopped'));
       },
     });
@@ -280,6 +293,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         problems: w.problems,
         policyStatusWrites: { written: statusWriter.writes, failed: statusWriter.failures },
         routeStatusWrites: { written: routeStatusWriter.writes, failed: routeStatusWriter.failures },
+        trafficPolicyStatusWrites: { written: trafficPolicyStatusWriter.writes, failed: trafficPolicyStatusWriter.failures },
         ...(deployer ? { waypointDeployer: { passes: deployer.passes, written: deployer.writes, failed: deployer.failures } } : {}),
       }),
       debugConfig: () => {
@@ -291,6 +305,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           resources: latest?.resources ?? [],
           policyStatuses: latest?.policyStatuses ?? [],
           routeStatuses: latest?.routeStatuses ?? [],
+          trafficPolicyStatuses: latest?.trafficPolicyStatuses ?? [],
           problems: latest?.problems ?? [],
         };
       },
@@ -318,6 +333,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       elector,
       policyStatus: statusWriter,
       routeStatus: routeStatusWriter,
+      trafficPolicyStatus: trafficPolicyStatusWriter,
       ...(deployer ? { waypointDeployer: deployer } : {}),
       rootNamespace,
       isLeader: () => elector.isLeader(),

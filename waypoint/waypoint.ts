@@ -142,6 +142,7 @@ export async function startWaypointProgram(opts: WaypointOptions, startDataPath:
         controller: { address: `${opts.controller.address.host}:${opts.controller.address.port}`, ...client.status },
         services: state.snapshot().mesh.services().filter((sv) => sv.waypoint?.service === self),
         routes: state.snapshot().routes(),
+        trafficPolicies: state.snapshot().trafficPolicies(),
         policies: state.snapshot().mesh.policies(),
         certificates: certificates.list().map((c) => ({ identity: formatSpiffeId(c.identity), serial: c.serial, notAfter: c.notAfter.toISOString() })),
         ...(dataPath.dump ? { dataPath: dataPath.dump() } : {}),

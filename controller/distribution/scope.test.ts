@@ -205,3 +205,24 @@ test('scope_route_never_reaches_a_node_agent_and_reaches_only_the_waypoint_of_it
   const other: Caller = { role: 'waypoint', node: 'n1', identity: spiffeId('attacker', 'wp', 'cluster.local') };
   assert.equal(keys(createPolicyScope()('n1', all, other)).includes('Route/shop/HTTPRoute/r'), false);
 });
+
+const trafficPolicyResource: VersionedResource = {
+  kind: 'TrafficPolicy', key: 'shop/tp', version: '1',
+  body: { key: 'shop/tp', name: 'tp', namespace: 'shop', created: '2024-01-01T00:00:00Z', targets: [{ service: 'shop/web.shop.svc.cluster.local', port: 80 }], loadBalancer: { algorithm: 'ROUND_ROBIN', warmupMs: 0, localityPreference: true, ringSize: 1024, maglevTableSize: 65537 } },
+};
+
+test('scope_traffic_policy_never_reaches_a_node_agent_and_reaches_only_the_waypoint_of_its_target', () => {
+  const all = [...RESOURCES.map((r) => (r === service ? boundWeb : r)), trafficPolicyResource];
+  assert.equal(keys(nodeAgentResources('n1', all)).includes('TrafficPolicy/shop/tp'), false);
+  assert.equal(keys(createPolicyScope()('n1', all, agent('n1'))).includes('TrafficPolicy/shop/tp'), false);
+  const own: Caller = { role: 'waypoint', node: 'n1', identity: spiffeId('shop', 'wp', 'cluster.local') };
+  assert.ok(keys(createPolicyScope()('n1', all, own)).includes('TrafficPolicy/shop/tp'));
+  const other: Caller = { role: 'waypoint', node: 'n1', identity: spiffeId('attacker', 'wp', 'cluster.local') };
+  assert.equal(keys(createPolicyScope()('n1', all, other)).includes('TrafficPolicy/shop/tp'), false);
+});
+
+test('scope_traffic_policy_of_a_service_bound_to_no_waypoint_reaches_no_waypoint', () => {
+  const all = [...RESOURCES, trafficPolicyResource];
+  const own: Caller = { role: 'waypoint', node: 'n1', identity: spiffeId('shop', 'wp', 'cluster.local') };
+  assert.equal(keys(createPolicyScope()('n1', all, own)).includes('TrafficPolicy/shop/tp'), false);
+});

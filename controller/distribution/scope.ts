@@ -6,13 +6,13 @@
 // 'namespace' whose namespace holds one its selector matches (no selector: any), by the
 // node agent's own rule (core/policy/select.ts policyAppliesTo). Policies attached with
 // targetRefs (scope 'targets') are for waypoints and never reach a node agent (as istiod
-// never sends them to ztunnel). Route resources (compiled HTTPRoutes and GRPCRoutes) never
-// reach a node agent either: it does not route by HTTP.
+// never sends them to ztunnel). Route resources (compiled HTTPRoutes and GRPCRoutes) and
+// TrafficPolicies never reach a node agent either: it does not route, balance nor retry by HTTP.
 //
 // A waypoint (its ServiceAccount is named after its Gateway, as Istio names them) gets every
 // Workload and Service (a route may send to any Service; telemetry names any client), and
-// only the Routes, Policies and RequestAuthns of what it serves: Routes with a parent Service
-// bound to it, and policies attached (targetRefs) to its Gateway or to a Service bound to it
+// only the Routes, Policies, RequestAuthns and TrafficPolicies of what it serves: Routes and
+// TrafficPolicies with a parent (target) Service bound to it, and policies attached (targetRefs) to its Gateway or to a Service bound to it
 // (waypointNeeds). So a waypoint sees no other team's routes, paths, principals or JWT
 // issuers, as the issue asks ("only what its Services need").
 //
@@ -41,6 +41,7 @@
 import { isNodeAgentKind, type MeshService, type Policy, type PolicyTargetRef, type Resource, type Workload } from '../../core/config/model.js';
 import type { RequestAuthn } from '../../core/config/request-authn.js';
 import type { Route } from '../../core/config/routes.js';
+import type { TrafficPolicy } from '../../core/config/traffic-policy.js';
 import type { VersionedResource } from '../../core/config/wire.js';
 import { policyAppliesTo } from '../../core/policy/select.js';
 import type { PolicySubject } from '../../core/policy/types.js';
@@ -180,6 +181,8 @@ export function waypointNeeds(w: WaypointScope, r: Pick<Resource, 'kind' | 'body
       const a = r.body as RequestAuthn;
       return a.scope === 'targets' && targetsWaypoint(w, a.namespace, a.targetRefs, byName);
     }
+    case 'TrafficPolicy':
+      return (r.body as TrafficPolicy).targets.some((t) => boundTo(w, byKey(t.service)));
     default:
       return false;
   }

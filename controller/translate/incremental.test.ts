@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import { resourceId, type Resource } from '../../core/config/model.js';
 import { IncrementalTranslation, OBJECT_KINDS, type ObjectKind, type TranslationCounts } from './incremental.js';
-import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, ReferenceGrantObject, RequestAuthentication, RouteObject } from './input.js';
+import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, ReferenceGrantObject, RequestAuthentication, RouteObject, TrafficPolicyObject } from './input.js';
 import { endpointSlice, namespace, peerAuthentication, pod, referenceGrant, route, service, TD, waypointGateway } from './fixtures.js';
 import { translate } from './translate.js';
 
@@ -40,6 +40,7 @@ class Cluster {
       grpcRoutes: list<RouteObject>('grpcRoutes'),
       referenceGrants: list<ReferenceGrantObject>('referenceGrants'),
       requestAuthentications: list<RequestAuthentication>('requestAuthentications'),
+      trafficPolicies: list<TrafficPolicyObject>('trafficPolicies'),
     };
   }
 }
@@ -58,6 +59,7 @@ function check(c: Cluster, step: string): void {
   assert.deepEqual(got.problems, want.problems, `${step}: problems`);
   assert.deepEqual(got.policyStatuses, want.policyStatuses, `${step}: policy statuses`);
   assert.deepEqual(got.routeStatuses, want.routeStatuses, `${step}: route statuses`);
+  assert.deepEqual(got.trafficPolicyStatuses, want.trafficPolicyStatuses, `${step}: traffic policy statuses`);
   const after = new Map(before);
   for (const r of delta.removes) after.delete(resourceId(r.kind, r.key));
   for (const r of delta.upserts) after.set(resourceId(r.kind, r.key), JSON.stringify(r.body));
@@ -346,7 +348,7 @@ test('nothing_changed_translates_nothing_and_pushes_nothing', () => {
   const before = { ...c.tr.counts };
   const delta = c.tr.flush();
   assert.deepEqual(countsSince(c, before), {});
-  assert.deepEqual(delta, { upserts: [], removes: [], problemsChanged: false, statusesChanged: false, routeStatusesChanged: false });
+  assert.deepEqual(delta, { upserts: [], removes: [], problemsChanged: false, statusesChanged: false, routeStatusesChanged: false, trafficPolicyStatusesChanged: false });
 });
 
 test('a_route_compiles_when_its_service_appears_and_leaves_when_it_goes', () => {
@@ -434,4 +436,33 @@ test('a_waypoint_changing_in_another_namespace_rebinds_what_names_it_with_use_wa
   c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all' }));
   check(c, 'the Service no longer names it');
   assert.equal(waypointOf('Service', 'web'), undefined);
+});
+
+function trafficPolicy(name: string, spec: unknown, created: string): TrafficPolicyObject {
+  return { apiVersion: 'ambient.dev/v1', kind: 'TrafficPolicy', metadata: { name, namespace: 'shop', generation: 1, creationTimestamp: created as unknown as Date }, spec };
+}
+
+test('incremental_traffic_policies_follow_policies_and_the_ports_of_their_services', () => {
+  const c = new Cluster();
+  c.put('namespaces', namespace('shop'));
+  c.put('services', service('echo', { ns: 'shop', ports: [{ name: 'http', port: 80, targetPort: 8080 }] }));
+  c.put('trafficPolicies', trafficPolicy('grpc', { targetRefs: [{ kind: 'Service', name: 'echo', sectionName: 'grpc' }] }, '2026-01-01T00:00:00Z'));
+  check(c, 'a sectionName naming no port');
+  assert.equal(c.tr.trafficPolicyStatuses()[0]?.conditions[0]?.reason, 'Invalid');
+  c.put('services', service('echo', { ns: 'shop', ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'grpc', port: 9090, targetPort: 9090 }] }));
+  const delta = c.tr.flush();
+  assert.equal(delta.trafficPolicyStatusesChanged, true);
+  assert.deepEqual(delta.upserts.filter((r) => r.kind === 'TrafficPolicy').map((r) => r.key), ['shop/grpc']);
+  check(c, 'the port appears');
+  c.put('trafficPolicies', trafficPolicy('older', { targetRefs: [{ kind: 'Service', name: 'echo', sectionName: 'grpc' }] }, '2025-01-01T00:00:00Z'));
+  check(c, 'an older policy takes the port');
+  assert.equal(c.tr.trafficPolicyStatuses().find((s) => s.name === 'grpc')?.conditions.find((x) => x.type === 'Conflicted')?.status, 'True');
+  c.del('trafficPolicies', 'shop/older');
+  check(c, 'the older one is deleted');
+  c.put('trafficPolicies', trafficPolicy('grpc', { targetRefs: [{ kind: 'Service', name: 'echo' }], retries: { attempts: 'x' } }, '2026-01-01T00:00:00Z'));
+  check(c, 'the policy becomes malformed');
+  c.del('services', 'shop/echo');
+  check(c, 'the Service is deleted');
+  c.put('services', service('other', { ns: 'default' }));
+  assert.equal(c.tr.flush().trafficPolicyStatusesChanged, false, 'a Service of another namespace does not resolve them again');
 });

@@ -19,7 +19,11 @@
 //   - a Route (HTTPRoute or GRPCRoute) and its status: the route, the Services it names as
 //     parent or backend (by `<namespace>/<name>`; only their key, addresses, ports and
 //     waypoint, so endpoint churn does not recompile routes), and the ReferenceGrants of
-//     the namespaces its cross-namespace backends are in.
+//     the namespaces its cross-namespace backends are in;
+//   - TrafficPolicies and their statuses: each object is compiled alone when it changes (the
+//     cached compilation is reused otherwise); all of them are then resolved together
+//     (targets, conflicts: ./traffic-policies.ts, cheap) when one changed or when a Service
+//     of a namespace holding one changed its key or ports (what targetRefs read).
 // Gateways, PeerAuthentications and ReferenceGrants are few: a change to one re-indexes all of them, then
 // re-translates only the namespaces (for a PeerAuthentication in the root namespace: every
 // pod) whose result can differ.
@@ -34,6 +38,7 @@ import { validateResource } from '../../core/config/validate.js';
 import { validateTrustDomain } from '../../core/identity/spiffe.js';
 import { translateAuthorizationPolicies } from './authorization.js';
 import { translateRequestAuthentication } from './request-authentications.js';
+import { compileTrafficPolicyObject, translateTrafficPolicies, type CompiledTrafficPolicyObject } from './traffic-policies.js';
 import { compareRouteStatuses, compileAndEmit, indexReferenceGrants, routeReferences, type GrantIndex, type ReferenceGrantObject, type RouteObject, type RouteStatus } from './routes.js';
 import type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, TranslateOptions, TranslationResult } from './input.js';
 import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, Rejected, SERVICE_NAME_LABEL, type Labels } from './objects.js';
@@ -43,9 +48,9 @@ import { indexWaypoints, namespaceWaypointProblem, waypointServiceKey, waypointT
 import { isPodLive, translatePod } from './workloads.js';
 
 /** The cluster object kinds translation reads (ClusterState's fields). */
-export type ObjectKind = 'namespaces' | 'pods' | 'services' | 'endpointSlices' | 'peerAuthentications' | 'authorizationPolicies' | 'gateways' | 'httpRoutes' | 'grpcRoutes' | 'referenceGrants' | 'requestAuthentications';
+export type ObjectKind = 'namespaces' | 'pods' | 'services' | 'endpointSlices' | 'peerAuthentications' | 'authorizationPolicies' | 'gateways' | 'httpRoutes' | 'grpcRoutes' | 'referenceGrants' | 'requestAuthentications' | 'trafficPolicies';
 
-export const OBJECT_KINDS: readonly ObjectKind[] = ['namespaces', 'pods', 'services', 'endpointSlices', 'peerAuthentications', 'authorizationPolicies', 'gateways', 'httpRoutes', 'grpcRoutes', 'referenceGrants', 'requestAuthentications'];
+export const OBJECT_KINDS: readonly ObjectKind[] = ['namespaces', 'pods', 'services', 'endpointSlices', 'peerAuthentications', 'authorizationPolicies', 'gateways', 'httpRoutes', 'grpcRoutes', 'referenceGrants', 'requestAuthentications', 'trafficPolicies'];
 
 type RouteObjectKind = 'httpRoutes' | 'grpcRoutes';
 const ROUTE_KIND_OF = { httpRoutes: 'HTTPRoute', grpcRoutes: 'GRPCRoute' } as const;
@@ -61,6 +66,8 @@ export interface TranslationDelta {
   statusesChanged: boolean;
   /** routeStatuses() differs from the last flush. */
   routeStatusesChanged: boolean;
+  /** trafficPolicyStatuses() differs from the last flush. */
+  trafficPolicyStatusesChanged: boolean;
 }
 
 /** How many objects were translated since the start (the work translation did). */
@@ -181,6 +188,12 @@ export class IncrementalTranslation {
   /** The RequestAuthn resource of each RequestAuthentication (by object key). */
   readonly #requestAuthnResources = new Map<string, Resource>();
   #sortedRouteStatuses?: RouteStatus[];
+  /** Each TrafficPolicy compiled alone (by object key), the namespaces holding them (with a
+   * count), the TrafficPolicy resources last emitted (by resource key), and their statuses. */
+  readonly #trafficPolicies = new Map<string, CompiledTrafficPolicyObject>();
+  readonly #trafficPolicyNs = new Map<string, Set<string>>();
+  #trafficPolicyResources = new Map<string, Resource>();
+  #trafficPolicyStatuses: PolicyStatus[] = [];
   #sortedResources?: Resource[];
   #sortedProblems?: Problem[];
   #sortedStatuses?: PolicyStatus[];
@@ -215,7 +228,7 @@ export class IncrementalTranslation {
     this.#dirty.get(kind)!.add(key);
     const oldNs = namespaceOf(old);
     const newNs = namespaceOf(obj as typeof old);
-    const byNs = kind === 'pods' ? this.#podsByNs : kind === 'services' ? this.#servicesByNs : kind === 'authorizationPolicies' ? this.#policiesByNs : undefined;
+    const byNs = kind === 'pods' ? this.#podsByNs : kind === 'services' ? this.#servicesByNs : kind === 'authorizationPolicies' ? this.#policiesByNs : kind === 'trafficPolicies' ? this.#trafficPolicyNs : undefined;
     if (byNs) {
       if (old !== undefined) removeFrom(byNs, oldNs, key);
       if (obj !== undefined) addTo(byNs, newNs, key);
@@ -235,6 +248,9 @@ export class IncrementalTranslation {
     let problemsChanged = false;
     let statusesChanged = false;
     let routeStatusesChanged = false;
+    let trafficPolicyStatusesChanged = false;
+    /** TrafficPolicies are resolved again (one changed, or a Service they may target). */
+    let trafficPoliciesRedo = this.#dirty.get('trafficPolicies')!.size > 0;
     const setProblems = (unit: string, ps: Problem[]) => {
       const old = this.#problems.get(unit) ?? NO_PROBLEMS;
       if (old.length === 0 && ps.length === 0) return;
@@ -412,6 +428,9 @@ export class IncrementalTranslation {
       setProblems(`svc:${key}`, entry?.problems ?? []);
       // Routes naming this Service read its key, addresses, ports and waypoint.
       const routeView = (svc: MeshService | undefined) => (svc ? canonicalJson([svc.key, svc.vips, svc.ports, svc.waypoint]) : '');
+      // TrafficPolicies naming this Service read its key and ports.
+      const policyView = (svc: MeshService | undefined) => (svc ? canonicalJson([svc.key, svc.ports]) : '');
+      if (policyView(old?.service) !== policyView(entry?.service) && (this.#trafficPolicyNs.has(old?.namespace ?? '') || this.#trafficPolicyNs.has(entry?.namespace ?? ''))) trafficPoliciesRedo = true;
       if (routeView(old?.service) !== routeView(entry?.service)) for (const r of this.#routesByService.get(key) ?? []) routes.add(r);
       const oldKey = old?.service?.key;
       const newKey = entry?.service?.key;
@@ -555,6 +574,33 @@ export class IncrementalTranslation {
       } else this.#requestAuthnResources.delete(key);
     }
 
+    // 13. TrafficPolicies: the changed ones compiled again, then all resolved together.
+    if (trafficPoliciesRedo) {
+      for (const key of dirty('trafficPolicies')) {
+        const tp = this.#objects.get('trafficPolicies')!.get(key);
+        if (tp === undefined) this.#trafficPolicies.delete(key);
+        else this.#trafficPolicies.set(key, compileTrafficPolicyObject(tp));
+      }
+      const problems = new Problems();
+      const emitted = new Map<string, Resource>();
+      const statuses = translateTrafficPolicies([...this.#trafficPolicies.values()], {
+        service: (k) => this.#services.get(k)?.service,
+        problems,
+        emit: (kind, k, r) => {
+          const checked = validateResource(r);
+          if (!checked.ok) problems.report(kind, k, `produced an invalid resource, left out: ${checked.error}`);
+          else emitted.set(checked.resource.key, checked.resource);
+          return checked.ok;
+        },
+      });
+      setProblems('traffic-policies', problems.list);
+      for (const key of this.#trafficPolicyResources.keys()) if (!emitted.has(key)) output('TrafficPolicy', key, undefined);
+      for (const [key, r] of emitted) output('TrafficPolicy', key, r);
+      this.#trafficPolicyResources = emitted;
+      if (canonicalJson(this.#trafficPolicyStatuses) !== canonicalJson(statuses)) trafficPolicyStatusesChanged = true;
+      this.#trafficPolicyStatuses = statuses;
+    }
+
     for (const k of OBJECT_KINDS) this.#dirty.get(k)!.clear();
 
     // The difference, by content.
@@ -579,7 +625,7 @@ export class IncrementalTranslation {
     if (problemsChanged) this.#sortedProblems = undefined;
     if (statusesChanged) this.#sortedStatuses = undefined;
     if (routeStatusesChanged) this.#sortedRouteStatuses = undefined;
-    return { upserts, removes, problemsChanged, statusesChanged, routeStatusesChanged };
+    return { upserts, removes, problemsChanged, statusesChanged, routeStatusesChanged, trafficPolicyStatusesChanged };
   }
 
   /** Every resource, sorted by kind then key (as translate() returns them). */
@@ -606,8 +652,13 @@ export class IncrementalTranslation {
     return (this.#sortedRouteStatuses ??= [...this.#routeStatuses.values()].sort(compareRouteStatuses));
   }
 
+  /** One status per TrafficPolicy, sorted by namespace, name. */
+  trafficPolicyStatuses(): PolicyStatus[] {
+    return this.#trafficPolicyStatuses;
+  }
+
   result(): TranslationResult {
-    return { resources: this.resources(), problems: this.problems(), policyStatuses: this.policyStatuses(), routeStatuses: this.routeStatuses() };
+    return { resources: this.resources(), problems: this.problems(), policyStatuses: this.policyStatuses(), routeStatuses: this.routeStatuses(), trafficPolicyStatuses: this.trafficPolicyStatuses() };
   }
 
   /** Keeps #waypointUsers: which objects name a waypoint in another namespace. */

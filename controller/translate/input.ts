@@ -6,8 +6,10 @@ import type { V1EndpointSlice, V1Namespace, V1ObjectMeta, V1Pod, V1Service, V1Se
 import type { Resource } from '../../core/config/model.js';
 import type { PeerAuthenticationObject } from '../../core/config/peer-authentication.js';
 import type { ReferenceGrantObject, RouteObject, RouteStatus } from './routes.js';
+import type { TrafficPolicyObject } from './traffic-policies.js';
 
 export type { ReferenceGrantObject, RouteObject, RouteStatus } from './routes.js';
+export type { TrafficPolicyObject } from './traffic-policies.js';
 
 /** PeerAuthentication.ambient.dev/v1 (Istio's security.istio.io/v1 schema), as core/config reads it. */
 export type PeerAuthentication = PeerAuthenticationObject;
@@ -50,6 +52,8 @@ export interface ClusterState {
   referenceGrants?: readonly ReferenceGrantObject[];
   /** RequestAuthentication.ambient.dev/v1 (Istio's schema), compiled to RequestAuthn resources for waypoints. */
   requestAuthentications?: readonly RequestAuthentication[];
+  /** TrafficPolicy.ambient.dev/v1, compiled to TrafficPolicy resources for waypoints; each gets a status (./traffic-policies.ts). */
+  trafficPolicies?: readonly TrafficPolicyObject[];
 }
 
 /** RequestAuthentication.ambient.dev/v1 as read from the API server (core/config/request-authn.ts reads the rest). */
@@ -107,4 +111,7 @@ export interface TranslationResult {
   policyStatuses: PolicyStatus[];
   /** One per HTTPRoute/GRPCRoute with a Service parentRef, sorted by kind, namespace, name (controller/translate/routes.ts). */
   routeStatuses: RouteStatus[];
+  /** One per TrafficPolicy whose name and namespace could be read, sorted by namespace, name
+   * (conditions Accepted and Conflicted: controller/translate/traffic-policies.ts). */
+  trafficPolicyStatuses: PolicyStatus[];
 }

@@ -516,3 +516,35 @@ test('translate_emits_route_after_services_and_reports_unresolved_backends', () 
   assert.equal(r.routeStatuses[0]!.parents[0]!.conditions.find((c) => c.type === 'ResolvedRefs')?.reason, 'BackendNotFound');
   assert.ok(r.problems.some((p) => p.kind === 'HTTPRoute' && p.key === 'default/r' && /ghost/.test(p.message)));
 });
+
+test('route_retry_compiles_codes_attempts_and_backoff', () => {
+  const r = compiled({ rules: [{ retry: { codes: [500, 503], attempts: 3, backoff: '100ms' } }] });
+  assert.deepEqual(r.route.rules[0]!.retry, { codes: [500, 503], attempts: 3, backoffMs: 100 });
+  assert.equal(validateResource({ kind: 'Route', key: r.route.key, body: r.route }).ok, true);
+});
+
+test('route_retry_without_attempts_gets_two_and_no_backoff', () => {
+  assert.deepEqual(compiled({ rules: [{ retry: {} }] }).route.rules[0]!.retry, { codes: [], attempts: 2 });
+});
+
+test('route_without_retry_has_none', () => {
+  assert.equal(compiled({ rules: [{}] }).route.rules[0]!.retry, undefined);
+});
+
+test('route_retry_faults_name_the_field', () => {
+  const msg = (retry: unknown) => condition(compileRoute('HTTPRoute', http({ rules: [{ retry }] }), ctx()).status, 'Accepted')!.message;
+  assert.match(msg({ codes: [200] }), /spec\.rules\[0\]\.retry\.codes\[0\]/);
+  assert.match(msg({ codes: [503, 503] }), /spec\.rules\[0\]\.retry\.codes\[1\]: 503 is listed twice/);
+  assert.match(msg({ attempts: 0 }), /spec\.rules\[0\]\.retry\.attempts/);
+  assert.match(msg({ attempts: 11 }), /spec\.rules\[0\]\.retry\.attempts/);
+  assert.match(msg({ backoff: '100' }), /spec\.rules\[0\]\.retry\.backoff: "100" is not a duration/);
+  assert.match(msg({ tries: 1 }), /spec\.rules\[0\]\.retry\.tries: is not a field of retry/);
+});
+
+test('route_retry_on_the_wire_is_checked_by_every_reader', () => {
+  const r = compiled({ rules: [{ retry: { codes: [503] } }] }).route;
+  const bad = { ...r, rules: [{ ...r.rules[0]!, retry: { codes: [200], attempts: 2 } }] };
+  const v = validateResource({ kind: 'Route', key: r.key, body: bad });
+  assert.equal(v.ok, false);
+  assert.match(v.ok ? '' : v.error, /rules\[0\]\.retry\.codes\[0\]: 200 is not a status code/);
+});

@@ -38,13 +38,17 @@
 //     100 percent. Header names are lower-cased; the first of two equal names wins (the
 //     spec: "only the first entry with an equivalent name MUST be considered").
 //   - timeouts: Gateway API Durations (GEP-2257) to milliseconds; backendRequest must not
-//     exceed request (unless request is 0, disabled). `retry` and `sessionPersistence` are
-//     not implemented and ignored.
+//     exceed request (unless request is 0, disabled). `sessionPersistence` is not
+//     implemented and ignored.
+//   - retry (HTTPRoute, experimental channel): codes 400-599, each once; attempts at least 1
+//     (default 2, Istio's) and at most TRAFFIC_POLICY_LIMITS.maxRetryAttempts; backoff a
+//     Duration. Compiled into the rule's `retry`, which the waypoint's retry layer applies.
 import { routeRegexError } from '../../core/config/route-regex.js';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { MeshService, Resource } from '../../core/config/model.js';
-import { routeKey, type GrpcMethodMatch, type HeaderModifier, type MirrorTarget, type PathMatch, type PathModifier, type Route, type RouteBackend, type RouteFilter, type RouteKind, type RouteMatch, type RouteParent, type RouteRule, type RouteTimeouts, type ValueMatch } from '../../core/config/routes.js';
+import { routeKey, type GrpcMethodMatch, type HeaderModifier, type MirrorTarget, type PathMatch, type PathModifier, type Route, type RouteBackend, type RouteFilter, type RouteKind, type RouteMatch, type RouteParent, type RouteRetry, type RouteRule, type RouteTimeouts, type ValueMatch } from '../../core/config/routes.js';
 import { HTTP_FIELD_VALUE, ROUTE_LIMITS } from '../../core/config/validate.js';
+import { TRAFFIC_POLICY_DEFAULTS, TRAFFIC_POLICY_LIMITS } from '../../core/config/traffic-policy-compile.js';
 import type { StatusCondition } from './input.js';
 import { compareStrings, creationMs, objectKey, type Problems } from './objects.js';
 
@@ -493,6 +497,20 @@ function timeouts(path: string, v: unknown): RouteTimeouts | undefined {
   return t.requestMs === undefined && t.backendRequestMs === undefined ? undefined : t;
 }
 
+/** rules[].retry (HTTPRouteRetry, apis/v1/httproute_types.go). */
+function retry(path: string, v: unknown): RouteRetry | undefined {
+  if (v === undefined || v === null) return undefined;
+  const o = object(path, v);
+  for (const k of Object.keys(o)) if (k !== 'codes' && k !== 'attempts' && k !== 'backoff') bad(`${path}.${k}`, 'is not a field of retry (known: codes, attempts, backoff)');
+  const codes = list(`${path}.codes`, o.codes, TRAFFIC_POLICY_LIMITS.maxStatusCodes).map((c, i) => integer(`${path}.codes[${i}]`, c, 400, 599));
+  codes.forEach((c, i) => {
+    if (codes.indexOf(c) !== i) bad(`${path}.codes[${i}]`, `${c} is listed twice`);
+  });
+  const r: RouteRetry = { codes, attempts: o.attempts === undefined ? TRAFFIC_POLICY_DEFAULTS.attempts : integer(`${path}.attempts`, o.attempts, 1, TRAFFIC_POLICY_LIMITS.maxRetryAttempts) };
+  if (o.backoff !== undefined) r.backoffMs = parseDuration(`${path}.backoff`, o.backoff);
+  return r;
+}
+
 interface RuleOutcome {
   rule?: RouteRule;
   /** Why (part of) the rule was dropped. */
@@ -539,6 +557,8 @@ function compileRule(path: string, v: unknown, c: Compiling, names: Set<string>)
     const t = c.kind === 'HTTPRoute' ? timeouts(`${path}.timeouts`, o.timeouts) : undefined;
     const rule: RouteRule = name === undefined ? { matches, filters: ruleFilters, backends } : { name, matches, filters: ruleFilters, backends };
     if (t) rule.timeouts = t;
+    const rt = c.kind === 'HTTPRoute' ? retry(`${path}.retry`, o.retry) : undefined;
+    if (rt) rule.retry = rt;
     return { rule };
   } catch (err) {
     if (!(err instanceof RouteError)) throw err;

@@ -13,7 +13,8 @@
 // GRPCRoutes attached to Services are compiled to Route resources (./routes.ts); each gets
 // a RouteStatus (status.parents[]: Accepted, ResolvedRefs) written by the leader too.
 // RequestAuthentications are compiled to RequestAuthn resources (./request-authentications.ts),
-// a bad one reported as a Problem.
+// a bad one reported as a Problem. TrafficPolicies are compiled to TrafficPolicy resources
+// (./traffic-policies.ts); each gets a status (Accepted, Conflicted) written by the leader.
 //
 // The controller runs this translation incrementally (./incremental.ts: the changed
 // objects and what depends on them, with the same per-object functions); translate() is
@@ -29,11 +30,12 @@ import { translateAuthorizationPolicies } from './authorization.js';
 import { indexPeerAuthentications } from './peer-authentication.js';
 import { translateRequestAuthentication } from './request-authentications.js';
 import { indexReferenceGrants, translateRoutes } from './routes.js';
+import { compileTrafficPolicyObject, translateTrafficPolicies } from './traffic-policies.js';
 import { indexSlices, isServiceTranslated, translateService } from './services.js';
 import { indexWaypoints, namespaceWaypointProblem, waypointServiceKey } from './waypoints.js';
 import { isPodLive, translatePod } from './workloads.js';
 
-export type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RequestAuthentication, RouteObject, RouteStatus, StatusCondition, TranslateOptions, TranslationResult } from './input.js';
+export type { AuthorizationPolicy, ClusterState, Gateway, PeerAuthentication, PolicyStatus, Problem, ReferenceGrantObject, RequestAuthentication, RouteObject, RouteStatus, StatusCondition, TrafficPolicyObject, TranslateOptions, TranslationResult } from './input.js';
 
 const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -135,6 +137,9 @@ export function translate(input: ClusterState, opts: TranslateOptions): Translat
   // RequestAuthentications: each on its own (it reads no other object), for waypoints.
   for (const ra of byKey(input.requestAuthentications ?? [])) translateRequestAuthentication(ra, problems, emit);
 
+  // TrafficPolicies: each compiled alone, then resolved together (targets, conflicts).
+  const trafficPolicyStatuses = translateTrafficPolicies((input.trafficPolicies ?? []).map(compileTrafficPolicyObject), { service: (k) => servicesByName.get(k), problems, emit });
+
   resources.sort(compareResources);
-  return { resources, problems: problems.sorted(), policyStatuses, routeStatuses };
+  return { resources, problems: problems.sorted(), policyStatuses, routeStatuses, trafficPolicyStatuses };
 }

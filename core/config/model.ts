@@ -1,12 +1,13 @@
 // The mesh's configuration model: what the controller computes from cluster objects and
-// pushes to node agents and waypoints (DESIGN.md "Configuration model"). Five kinds of
+// pushes to node agents and waypoints (DESIGN.md "Configuration model"). Six kinds of
 // resource (Route, the compiled HTTPRoute/GRPCRoute, is defined in ./routes.ts and goes to
 // waypoints only; so does RequestAuthn, the compiled RequestAuthentication of
-// ./request-authn.ts), each named by a stable key, each validated on its own so that one bad
+// ./request-authn.ts, and TrafficPolicy, the compiled TrafficPolicy of ./traffic-policy.ts), each named by a stable key, each validated on its own so that one bad
 // resource is rejected alone (core/config/validate.ts). Shaped after ztunnel's Workload,
 // Service and Authorization resources, in JSON.
 import type { RequestAuthn } from './request-authn.js';
 import type { Route } from './routes.js';
+import type { TrafficPolicy } from './traffic-policy.js';
 
 /** How a workload's traffic is carried. */
 export type TunnelProtocol = 'HBONE' | 'TCP';
@@ -185,20 +186,21 @@ export interface PolicyRule {
   when: PolicyCondition[];
 }
 
-export type ResourceKind = 'Workload' | 'Service' | 'Policy' | 'Route' | 'RequestAuthn';
+export type ResourceKind = 'Workload' | 'Service' | 'Policy' | 'Route' | 'RequestAuthn' | 'TrafficPolicy';
 
 /** Every kind, in the order resources are listed: a Service's endpoints and a Workload's
  * waypoint refer to resources listed before or beside them, never to a later kind (a
  * Route's parents and backends are Services, listed before it). */
-export const RESOURCE_KINDS: readonly ResourceKind[] = Object.freeze(['Workload', 'Service', 'Policy', 'Route', 'RequestAuthn']);
+export const RESOURCE_KINDS: readonly ResourceKind[] = Object.freeze(['Workload', 'Service', 'Policy', 'Route', 'RequestAuthn', 'TrafficPolicy']);
 
-/** The kinds a node agent is sent: Routes and RequestAuthns (compiled RequestAuthentications)
- * are for waypoints only (node agents never route by HTTP nor see a JWT). */
+/** The kinds a node agent is sent: Routes, RequestAuthns (compiled RequestAuthentications)
+ * and TrafficPolicies (./traffic-policy.ts) are for waypoints only (node agents never route
+ * by HTTP, see a JWT, nor balance or retry requests). */
 export function isNodeAgentKind(kind: ResourceKind): boolean {
-  return kind !== 'Route' && kind !== 'RequestAuthn';
+  return kind !== 'Route' && kind !== 'RequestAuthn' && kind !== 'TrafficPolicy';
 }
 
-export type ResourceBody<K extends ResourceKind> = K extends 'Workload' ? Workload : K extends 'Service' ? MeshService : K extends 'Route' ? Route : K extends 'RequestAuthn' ? RequestAuthn : Policy;
+export type ResourceBody<K extends ResourceKind> = K extends 'Workload' ? Workload : K extends 'Service' ? MeshService : K extends 'Route' ? Route : K extends 'RequestAuthn' ? RequestAuthn : K extends 'TrafficPolicy' ? TrafficPolicy : Policy;
 
 /** One resource on the wire: its kind, key and body. */
 export interface Resource<K extends ResourceKind = ResourceKind> {
@@ -207,8 +209,8 @@ export interface Resource<K extends ResourceKind = ResourceKind> {
   body: ResourceBody<K>;
 }
 
-export function resourceKey(kind: ResourceKind, body: Workload | MeshService | Policy | Route | RequestAuthn): string {
-  return kind === 'Workload' ? (body as Workload).uid : (body as MeshService | Policy | Route | RequestAuthn).key;
+export function resourceKey(kind: ResourceKind, body: Workload | MeshService | Policy | Route | RequestAuthn | TrafficPolicy): string {
+  return kind === 'Workload' ? (body as Workload).uid : (body as MeshService | Policy | Route | RequestAuthn | TrafficPolicy).key;
 }
 
 /** A resource's identity across kinds (`Workload/<uid>`, `Service/<ns>/<host>`): keys of

@@ -22,6 +22,7 @@
 //     after it is validated), `outputClaimToHeaders` [{header, claim}];
 //   - `timeout`: the jwksUri fetch's timeout (a duration such as "5s").
 import type { PolicyTargetRef } from './model.js';
+import { absent, DNS1123_SUBDOMAIN, fault, FieldFault, fieldReader, HEADER_NAME, isObj } from './object-fields.js';
 
 /** One `jwtRules[]` entry, compiled. */
 export interface JwtRule {
@@ -84,68 +85,13 @@ export const DEFAULT_JWT_HEADER = { name: 'authorization', prefix: 'Bearer ' } a
 export const DEFAULT_JWT_PARAM = 'access_token';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
-const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** An HTTP header name (RFC 9110 token). */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Headers a rule may not write: the request's own framing and routing. */
 const RESERVED_OUTPUT_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'keep-alive', 'proxy-connection', 'authorization']);
 
 export type RequestAuthnResult = { ok: true; resource: RequestAuthn; warnings: string[] } | { ok: false; message: string };
 
-class Fault extends Error {}
-
-function show(v: unknown): string {
-  let s: string;
-  try {
-    s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > REQUEST_AUTHN_COMPILE_LIMITS.maxShownChars ? `${s.slice(0, REQUEST_AUTHN_COMPILE_LIMITS.maxShownChars)}...` : s;
-}
-
-function fault(path: string, why: string): Fault {
-  return new Fault(`${path}: ${why}`);
-}
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function obj(path: string, v: unknown): Obj {
-  if (!isObj(v)) throw fault(path, `${show(v)} is not an object`);
-  return v;
-}
-
-function absent(v: unknown): boolean {
-  return v === undefined || v === null;
-}
-
-function unknownFields(path: string, o: Obj, known: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!known.includes(k)) throw fault(`${path}.${k}`, `is not a field of ${path.split('.').pop()?.replace(/\[\d+\]$/, '') ?? 'this object'} (known: ${known.join(', ')})`);
-}
-
-function list(path: string, v: unknown, max: number = REQUEST_AUTHN_COMPILE_LIMITS.maxListItems): unknown[] {
-  if (absent(v)) return [];
-  if (!Array.isArray(v)) throw fault(path, `${show(v)} is not a list`);
-  if (v.length > max) throw fault(path, `has ${v.length} entries, more than ${max}`);
-  return v;
-}
-
-function str(path: string, v: unknown): string {
-  if (typeof v !== 'string') throw fault(path, `${show(v)} is not a string`);
-  if (v === '') throw fault(path, 'is empty');
-  if (v.length > REQUEST_AUTHN_COMPILE_LIMITS.maxValueChars) throw fault(path, `is longer than ${REQUEST_AUTHN_COMPILE_LIMITS.maxValueChars} characters`);
-  return v;
-}
-
-function headerName(path: string, v: unknown): string {
-  const s = str(path, v);
-  if (!HEADER_NAME.test(s)) throw fault(path, `${show(s)} is not a valid HTTP header name`);
-  return s.toLowerCase();
-}
+// The field readers shared with the other compilers (./object-fields.ts), bounded by this one's limits.
+const { show, obj, unknownFields, list, str, headerName } = fieldReader(REQUEST_AUTHN_COMPILE_LIMITS);
 
 function outputHeader(path: string, v: unknown): string {
   const h = headerName(path, v);
@@ -298,7 +244,7 @@ export function compileRequestAuthentication(object: unknown): RequestAuthnResul
     const { resource, warnings } = compile(object);
     return { ok: true, resource, warnings };
   } catch (err) {
-    return { ok: false, message: err instanceof Fault ? err.message : `the object could not be read: ${(err as Error)?.message ?? String(err)}` };
+    return { ok: false, message: err instanceof FieldFault ? err.message : `the object could not be read: ${(err as Error)?.message ?? String(err)}` };
   }
 }
 

@@ -123,6 +123,20 @@ export interface RouteTimeouts {
   backendRequestMs?: number;
 }
 
+/** rules[].retry (HTTPRoute, Gateway API experimental channel), applied by the waypoint's
+ * retry layer as a TrafficPolicy's `retries` are: a failed try is retried on a connection
+ * error (connect-failure, reset, as the specification says an implementation SHOULD) and on
+ * an answer whose status is in `codes`. */
+export interface RouteRetry {
+  /** Status codes (400-599) to retry; empty: connection errors only. */
+  codes: number[];
+  /** Retries after the first try; the controller fills in 2 (Istio's default) when unset. */
+  attempts: number;
+  /** The least wait before a retry (`backoff`, a Gateway API Duration); absent: the retry
+   * layer's default backoff (25ms base, as a TrafficPolicy's). */
+  backoffMs?: number;
+}
+
 export interface RouteRule {
   /** rules[].name, when set. */
   name?: string;
@@ -132,6 +146,8 @@ export interface RouteRule {
   /** Empty: no backend; the request is answered by a redirect filter, or else 500. */
   backends: RouteBackend[];
   timeouts?: RouteTimeouts;
+  /** HTTPRoute only. */
+  retry?: RouteRetry;
 }
 
 export interface Route {

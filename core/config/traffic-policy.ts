@@ -9,6 +9,9 @@
 // limit), except `loadBalancer`, which is always present (ROUND_ROBIN with locality
 // preference when the object says nothing).
 //
+// The defaults the compiler fills in (TRAFFIC_POLICY_DEFAULTS in ./traffic-policy-compile.ts,
+// Istio's DestinationRule's and Envoy's) are given with each field below as "Default:".
+//
 // Names keep the object's spelling (`LEAST_REQUEST`, `consecutive5xxErrors`) so a config
 // dump reads like the object it came from. Semantics follow Istio's DestinationRule and
 // Envoy's cluster settings where those define them (docs/traffic-management.md).
@@ -28,18 +31,19 @@ export type HashKey =
   | { type: 'queryParameter'; name: string };
 
 export interface LoadBalancer {
+  /** Default: ROUND_ROBIN (Envoy's, and the waypoint's own without a policy). */
   algorithm: LbAlgorithm;
   /** Set exactly when algorithm is RING_HASH or MAGLEV. */
   consistentHash?: HashKey;
   /** Slow start: a new (or returning) endpoint's share ramps linearly from a low start to
-   * full over this many ms. 0: off. */
+   * full over this many ms. 0: off. Default: 0. */
   warmupMs: number;
   /** Locality preference: same node, then same zone (topology.kubernetes.io/zone), then any,
    * failing over to the next tier when a tier has no healthy endpoint. Default true. */
   localityPreference: boolean;
-  /** RING_HASH: entries on the ring (Envoy's minimumRingSize). */
+  /** RING_HASH: entries on the ring (Envoy's minimumRingSize). Default: 1024. */
   ringSize: number;
-  /** MAGLEV: lookup table size, a prime (Envoy's default 65537). */
+  /** MAGLEV: lookup table size, a prime. Default: 65537 (Envoy's). */
   maglevTableSize: number;
 }
 
@@ -49,34 +53,39 @@ export interface ConnectionPool {
   maxConnections?: number;
   /** Requests waiting for a connection; beyond: 503, response flag UO. */
   maxPendingRequests?: number;
-  /** 0: unlimited. A connection is closed after serving this many. */
+  /** 0: unlimited. A connection is closed after serving this many. Default: 0. */
   maxRequestsPerConnection: number;
   /** Requests in flight to the target at once; beyond: 503, response flag UO. */
   maxConcurrentRequests?: number;
-  /** An upstream connection idle this long is closed. */
+  /** An upstream connection idle this long is closed. Default: 1h (Istio's). */
   idleTimeoutMs?: number;
-  /** Connecting (TCP or HBONE CONNECT) longer than this fails the try (response flag UF). */
+  /** Connecting (TCP or HBONE CONNECT) longer than this fails the try (response flag UF).
+   * Default: 10s (Istio's). The max* limits default to unlimited (absent). */
   connectTimeoutMs?: number;
 }
 
 export interface OutlierDetection {
-  /** Consecutive 5xx answers that eject an endpoint; 0: off. */
+  /** Consecutive 5xx answers that eject an endpoint; 0: off. Default: 5. */
   consecutive5xxErrors: number;
-  /** Consecutive 502/503/504 answers or connect failures that eject an endpoint; 0: off. */
+  /** Consecutive 502/503/504 answers or connect failures that eject an endpoint; 0: off.
+   * Default: 0. */
   consecutiveGatewayErrors: number;
   /** Success-rate ejection (Envoy's): each interval, endpoints whose success rate is below
    * mean - stdevFactor * stdev are ejected, when at least minimumHosts endpoints each saw
-   * requestVolume requests. Absent: off. */
+   * requestVolume requests. Absent: off. Defaults when present: 5, 100, 1.9 (Envoy's). */
   successRate?: { minimumHosts: number; requestVolume: number; stdevFactor: number };
+  /** Default: 10s. */
   intervalMs: number;
-  /** An endpoint's n-th ejection lasts n * baseEjectionMs (capped by maxEjectionMs). */
+  /** An endpoint's n-th ejection lasts n * baseEjectionMs (capped by maxEjectionMs).
+   * Default: 30s. */
   baseEjectionMs: number;
+  /** Default: 300s (Envoy's), at least baseEjectionMs. */
   maxEjectionMs: number;
   /** At most this percentage of the target's endpoints are ejected at once (at least one
-   * may always be ejected, as Envoy does). */
+   * may always be ejected, as Envoy does). Default: 10. */
   maxEjectionPercent: number;
   /** Panic mode: when fewer than this percentage of endpoints are healthy, requests go to
-   * all endpoints, ejected or not (Envoy's healthy panic threshold). 0: never. */
+   * all endpoints, ejected or not (Envoy's healthy panic threshold). 0: never. Default: 0. */
   minHealthPercent: number;
 }
 
@@ -96,17 +105,20 @@ export type RetryCondition =
   | 'unavailable';
 
 export interface Retries {
-  /** Retries after the first try (Istio's `attempts`): 3 means up to 4 tries. */
+  /** Retries after the first try (Istio's `attempts`): 3 means up to 4 tries. Default: 2. */
   attempts: number;
   /** Each try's timeout; absent: the route's backendRequest timeout, if any. */
   perTryTimeoutMs?: number;
+  /** Default: connect-failure, refused-stream, unavailable, cancelled,
+   * retriable-status-codes (Istio's), with retriableStatusCodes [503]. */
   retryOn: RetryCondition[];
   /** With `retriable-status-codes` (or from an HTTPRoute's `retry.codes`). */
   retriableStatusCodes: number[];
-  /** Exponential backoff with full jitter between tries: base * 2^n, capped by max. */
+  /** Exponential backoff with full jitter between tries: base * 2^n, capped by max.
+   * Default: 25ms, 250ms (Envoy's; max defaults to 10 x base). */
   backoff: { baseMs: number; maxMs: number };
   /** Retries in flight at most `percent` of active requests, with a floor of
-   * `minRetriesPerSecond` retries per second (Envoy's retry budget). */
+   * `minRetriesPerSecond` retries per second (Envoy's retry budget). Default: 20, 3. */
   budget: { percent: number; minRetriesPerSecond: number };
   /** Retry requests whose method is not idempotent (POST, PATCH) too. Default false. */
   retryNonIdempotent: boolean;
@@ -139,10 +151,11 @@ export interface GlobalRateLimit {
   requests: number;
   perMs: number;
   /** Counters are kept per distinct key (a descriptor combining the parts). Empty: one
-   * counter for the whole target. */
+   * counter for the whole target. Default: empty. */
   key: RateLimitKeyPart[];
+  /** Default: fixed. */
   window: 'fixed' | 'sliding';
-  /** When Redis cannot answer: let the request through, or answer 429. */
+  /** When Redis cannot answer: let the request through, or answer 429. Default: allow. */
   failureMode: 'allow' | 'deny';
 }
 

@@ -172,7 +172,7 @@ test('validate_rejects_policy_scope_inconsistent_with_target_refs', () => {
 });
 
 test('validate_rejects_unknown_kind_and_non_objects', () => {
-  assert.match(error(validateResource({ kind: 'Secret', key: 'x', body: {} })), /^resource x: kind: "Secret" is not one of Workload, Service, Policy, Route, RequestAuthn$/);
+  assert.match(error(validateResource({ kind: 'Secret', key: 'x', body: {} })), /^resource x: kind: "Secret" is not one of Workload, Service, Policy, Route, RequestAuthn, TrafficPolicy$/);
   assert.match(error(validateResource('hello')), /^resource <no key>: resource: must be an object/);
   assert.match(error(validateResource({ kind: 'Workload', key: '1234' })), /^Workload 1234: body: must be an object, got undefined$/);
   assert.match(error(validateResource({ kind: 'Workload', key: '', body: workload() })), /key: must not be empty/);

@@ -12,7 +12,9 @@ import { isIP } from 'node:net';
 import { parseSpiffeId } from '../identity/spiffe.js';
 import type { Endpoint, MeshService, Policy, PolicyOperation, PolicyRule, PolicySource, PolicyTargetRef, Resource, ResourceKind, ServicePort, WaypointRef, Workload } from './model.js';
 import { REQUEST_AUTHN_COMPILE_LIMITS, type JwtRule, type RequestAuthn } from './request-authn.js';
-import { routeKey, type HeaderModifier, type HeaderValue, type MirrorTarget, type PathModifier, type Route, type RouteBackend, type RouteFilter, type RouteMatch, type RouteParent, type RouteRule, type RouteTimeouts, type ValueMatch } from './routes.js';
+import { validateTrafficPolicyBody } from './traffic-policy-validate.js';
+import { routeKey, type HeaderModifier, type HeaderValue, type MirrorTarget, type PathModifier, type Route, type RouteBackend, type RouteFilter, type RouteMatch, type RouteParent, type RouteRetry, type RouteRule, type RouteTimeouts, type ValueMatch } from './routes.js';
+import { TRAFFIC_POLICY_LIMITS } from './traffic-policy-compile.js';
 
 /** Sizes of a Route: the Gateway API's own maxima (apis/v1 httproute_types.go,
  * grpcroute_types.go), checked by the controller when it compiles a route and by every
@@ -595,7 +597,19 @@ function routeRule(path: string, v: unknown, grpc: boolean): RouteRule {
       throw new Invalid(`${path}.timeouts.backendRequestMs`, `${timeouts.backendRequestMs} is longer than requestMs ${timeouts.requestMs}`);
     }
   }
-  return defined({ name, matches, filters, backends, timeouts });
+  let retry: RouteRetry | undefined;
+  if (o.retry !== undefined) {
+    if (grpc) throw new Invalid(`${path}.retry`, 'must be absent in a GRPCRoute rule');
+    const r = obj(`${path}.retry`, o.retry);
+    const codes = bounded(`${path}.retry.codes`, arr(`${path}.retry.codes`, r.codes), TRAFFIC_POLICY_LIMITS.maxStatusCodes).map((c, i) => {
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 400 || c > 599) throw new Invalid(`${path}.retry.codes[${i}]`, `${show(c)} is not a status code 400..599`);
+      return c;
+    });
+    const attempts = r.attempts;
+    if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1 || attempts > TRAFFIC_POLICY_LIMITS.maxRetryAttempts) throw new Invalid(`${path}.retry.attempts`, `${show(attempts)} is not a whole number 1..${TRAFFIC_POLICY_LIMITS.maxRetryAttempts}`);
+    retry = defined({ codes, attempts, backoffMs: r.backoffMs === undefined ? undefined : durationMs(`${path}.retry.backoffMs`, r.backoffMs) });
+  }
+  return defined({ name, matches, filters, backends, timeouts, retry });
 }
 
 function route(b: Obj): Route {
@@ -701,7 +715,7 @@ function requestAuthn(b: Obj): RequestAuthn {
   return r;
 }
 
-const KINDS: readonly ResourceKind[] = ['Workload', 'Service', 'Policy', 'Route', 'RequestAuthn'];
+const KINDS: readonly ResourceKind[] = ['Workload', 'Service', 'Policy', 'Route', 'RequestAuthn', 'TrafficPolicy'];
 
 /** Validates one resource from the wire; on success returns a clean copy of it. */
 export function validateResource(r: unknown): ValidationResult {
@@ -713,8 +727,10 @@ export function validateResource(r: unknown): ValidationResult {
     const k = oneOf('kind', o.kind, KINDS);
     const resourceKeyValue = token('key', o.key);
     const body = obj('body', o.body);
-    const parsed = k === 'Workload' ? workload(body) : k === 'Service' ? service(body) : k === 'Route' ? route(body) : k === 'RequestAuthn' ? requestAuthn(body) : policy(body);
-    const bodyKey = k === 'Workload' ? (parsed as Workload).uid : (parsed as MeshService | Policy | Route | RequestAuthn).key;
+    const parsed = k === 'Workload' ? workload(body) : k === 'Service' ? service(body) : k === 'Route' ? route(body) : k === 'RequestAuthn' ? requestAuthn(body) : k === 'TrafficPolicy' ? validateTrafficPolicyBody(body, (p, why) => {
+            throw new Invalid(p, why);
+          }) : policy(body);
+    const bodyKey = k === 'Workload' ? (parsed as Workload).uid : (parsed as { key: string }).key;
     if (bodyKey !== resourceKeyValue) {
       throw new Invalid('key', `${show(resourceKeyValue)} does not match the body's ${k === 'Workload' ? 'uid' : 'key'} ${show(bodyKey)}`);
     }

@@ -89,7 +89,7 @@ describe('parseClientMessage', () => {
     ['unknown_type', '{"type":"subscribe"}', /unknown type "subscribe"/],
     ['hello_without_node', '{"type":"hello","versions":{}}', /without a "node"/],
     ['hello_versions_not_object', '{"type":"hello","node":"n","versions":[]}', /versions/],
-    ['hello_bad_resource_id', '{"type":"hello","node":"n","versions":{"Pod/x":"1"}}', /not "<Workload\|Service\|Policy\|Route\|RequestAuthn>\/<key>"/],
+    ['hello_bad_resource_id', '{"type":"hello","node":"n","versions":{"Pod/x":"1"}}', /not "<Workload\|Service\|Policy\|Route\|RequestAuthn\|TrafficPolicy>\/<key>"/],
     ['hello_version_not_string', '{"type":"hello","node":"n","versions":{"Workload/x":1}}', /not a string/],
     ['ack_numeric_version', '{"type":"ack","version":12}', /decimal string/],
     ['ack_negative_version', '{"type":"ack","version":"-1"}', /decimal string/],

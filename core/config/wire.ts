@@ -116,7 +116,7 @@ export function parseClientMessage(line: string): ClientMessage {
       const versions = m['versions'] ?? {};
       if (!isObject(versions)) throw malformed('hello "versions" is not an object of "<kind>/<key>": "<version>"');
       for (const [id, version] of Object.entries(versions)) {
-        if (!parseResourceId(id)) throw malformed(`hello names ${JSON.stringify(id.slice(0, 100))}, not "<Workload|Service|Policy|Route|RequestAuthn>/<key>"`);
+        if (!parseResourceId(id)) throw malformed(`hello names ${JSON.stringify(id.slice(0, 100))}, not "<Workload|Service|Policy|Route|RequestAuthn|TrafficPolicy>/<key>"`);
         if (typeof version !== 'string' || version.length > 64) throw malformed(`hello version of ${id} is not a string of at most 64 characters`);
       }
       return { type: 'hello', node: m['node'], versions: versions as Record<string, string> };

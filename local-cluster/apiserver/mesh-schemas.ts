@@ -1,9 +1,11 @@
 // The schemas of the mesh's own kinds (ambient.dev/v1), as their CRDs would declare them:
 // AuthorizationPolicy, PeerAuthentication and RequestAuthentication are Istio's
 // security.istio.io/v1 shapes;
-// TrafficPolicy is the mesh's own and declares only its target references so far
-// (the rest of its spec is kept as written). The API server checks every object of
-// these kinds against them at admission (structural-schema.ts).
+// TrafficPolicy and Rollout are the mesh's own (docs/traffic-management.md), field for field
+// as the user contract names them. The API server checks every object of these kinds
+// against them at admission (structural-schema.ts); what a schema cannot say (a duration's
+// format, cross-field rules) is the compiler's (core/config/traffic-policy-compile.ts), whose
+// fault becomes the object's status condition.
 import type { Schema } from './structural-schema.js';
 
 const string: Schema = { type: 'string' };
@@ -97,4 +99,79 @@ export const REQUEST_AUTHENTICATION_SPEC: Schema = object({
   jwtRules: { type: 'array', items: jwtRule, maxItems: 64 },
 });
 
-export const TRAFFIC_POLICY_SPEC: Schema = object({ targetRefs: { type: 'array', items: targetRef } }, { preserveUnknownFields: true });
+/** A duration as Istio writes one ("250ms", "30s", "1m"): a string here, its format the compiler's. */
+const duration: Schema = { type: 'string', maxLength: 64 };
+const count: Schema = { type: 'integer', minimum: 0, maximum: 4294967295 };
+const percent: Schema = { type: 'integer', minimum: 0, maximum: 100 };
+
+/** Gateway API's LocalPolicyTargetReferenceWithSectionName (a Service, optionally one port by name). */
+const policyTargetRef = object({ group: string, kind: string, name: string, namespace: string, sectionName: string }, { required: ['kind', 'name'] });
+
+export const TRAFFIC_POLICY_SPEC: Schema = object(
+  {
+    targetRefs: { type: 'array', items: policyTargetRef, maxItems: 16 },
+    loadBalancer: object({
+      algorithm: { type: 'string', enum: ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV'] },
+      consistentHash: object({ header: string, cookie: object({ name: string, ttl: duration, path: string }, { required: ['name'] }), sourceIP: { type: 'boolean' }, queryParameter: string }),
+      warmupDuration: duration,
+      localityPreference: { type: 'boolean' },
+    }),
+    connectionPool: object({
+      maxConnections: count,
+      maxPendingRequests: count,
+      maxRequestsPerConnection: count,
+      maxConcurrentRequests: count,
+      idleTimeout: duration,
+      connectTimeout: duration,
+    }),
+    outlierDetection: object({
+      consecutive5xxErrors: count,
+      consecutiveGatewayErrors: count,
+      successRate: object({ minimumHosts: count, requestVolume: count, stdevFactor: { type: 'number', minimum: 0 } }),
+      interval: duration,
+      baseEjectionTime: duration,
+      maxEjectionTime: duration,
+      maxEjectionPercent: percent,
+      minHealthPercent: percent,
+    }),
+    retries: object({
+      attempts: { type: 'integer', minimum: 0 },
+      perTryTimeout: duration,
+      retryOn: { type: 'array', items: string, maxItems: 16 },
+      retriableStatusCodes: { type: 'array', items: { type: 'integer', minimum: 400, maximum: 599 }, maxItems: 32 },
+      backoff: object({ base: duration, max: duration }),
+      budget: object({ percent: { type: 'number', minimum: 0, maximum: 100 }, minRetriesPerSecond: count }),
+      retryNonIdempotent: { type: 'boolean' },
+    }),
+    timeouts: object({ idle: duration }),
+    rateLimits: object({
+      local: object({ requests: count, per: duration, burst: count }, { required: ['requests', 'per'] }),
+      global: object(
+        {
+          requests: count,
+          per: duration,
+          key: { type: 'array', items: string, maxItems: 8 },
+          window: { type: 'string', enum: ['fixed', 'sliding'] },
+          failureMode: { type: 'string', enum: ['allow', 'deny'] },
+        },
+        { required: ['requests', 'per'] },
+      ),
+    }),
+  },
+  { required: ['targetRefs'] },
+);
+
+/** Rollout.ambient.dev/v1: a canary moved step by step through a Service's HTTPRoute weights. */
+export const ROLLOUT_SPEC: Schema = object(
+  {
+    service: string,
+    stable: string,
+    canary: string,
+    steps: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 100 }, maxItems: 32 },
+    interval: duration,
+    gates: object({ minSuccessRate: { type: 'number', minimum: 0, maximum: 1 }, maxP99Latency: duration, minRequests: count }),
+  },
+  { required: ['service', 'stable', 'canary', 'steps'] },
+);
+
+export const ROLLOUT_PHASES = ['Progressing', 'Paused', 'Succeeded', 'RolledBack'] as const;

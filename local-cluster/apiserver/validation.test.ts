@@ -175,10 +175,46 @@ test('peer_authentication_modes_and_port_level_mtls', () => {
   assert.deepEqual(mesh('PeerAuthentication', { portLevelMtls: { '8080': { mode: 'STRICT' } } }), ['spec.portLevelMtls: Forbidden: portLevelMtls requires a workload selector']);
 });
 
-test('traffic_policy_target_refs_are_typed_and_the_rest_kept', () => {
-  assert.deepEqual(mesh('TrafficPolicy', { targetRefs: [{ kind: 'Service', name: 'echo' }], anything: { else: 1 } }), []);
+test('traffic_policy_of_the_issue_shape_is_valid', () => {
+  const spec = {
+    targetRefs: [{ group: '', kind: 'Service', name: 'echo', sectionName: 'http' }],
+    loadBalancer: { algorithm: 'RING_HASH', consistentHash: { cookie: { name: 'c', ttl: '1h' } }, warmupDuration: '30s' },
+    connectionPool: { maxConnections: 100, maxPendingRequests: 64, maxRequestsPerConnection: 0, maxConcurrentRequests: 1000, idleTimeout: '60s', connectTimeout: '5s' },
+    outlierDetection: { consecutive5xxErrors: 5, consecutiveGatewayErrors: 3, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50, minHealthPercent: 0, successRate: { stdevFactor: 1.9 } },
+    retries: { attempts: 3, perTryTimeout: '2s', retryOn: ['gateway-error', 'reset', 'connect-failure'], backoff: { base: '25ms', max: '250ms' }, budget: { percent: 20, minRetriesPerSecond: 3 } },
+    timeouts: { idle: '30s' },
+    rateLimits: { local: { requests: 100, per: '1s', burst: 200 }, global: { requests: 1000, per: '1m', key: ['sourcePrincipal'], failureMode: 'allow' } },
+  };
+  assert.deepEqual(mesh('TrafficPolicy', spec), []);
+});
+
+test('traffic_policy_schema_refuses_wrong_types_unknown_fields_and_enums', () => {
   assert.deepEqual(mesh('TrafficPolicy', { targetRefs: [{ kind: 'Service', name: 3 }] }), ['spec.targetRefs[0].name: Invalid value: "integer": spec.targetRefs[0].name in body must be of type string: "integer"']);
+  assert.deepEqual(mesh('TrafficPolicy', { targetRefs: [{ kind: 'Service', name: 'e' }], anything: 1 }), ['spec.anything: Forbidden: field not declared in schema']);
+  assert.equal(mesh('TrafficPolicy', { targetRefs: [{ kind: 'Service', name: 'e' }], loadBalancer: { algorithm: 'LEAST_CONN' } }).length, 1);
+  assert.equal(mesh('TrafficPolicy', { targetRefs: [{ kind: 'Service', name: 'e' }], outlierDetection: { maxEjectionPercent: 101 } }).length, 1);
+  assert.equal(mesh('TrafficPolicy', { targetRefs: [{ kind: 'Service', name: 'e' }], rateLimits: { global: { requests: 1, per: '1s', failureMode: 'open' } } }).length, 1);
+  assert.deepEqual(mesh('TrafficPolicy', {}), ['spec.targetRefs: Required value']);
   assert.deepEqual(fields('ambient.dev/v1', 'TrafficPolicy', { metadata: { name: 'p', namespace: 'd' } }), ['spec']);
+});
+
+test('traffic_policy_budget_percent_takes_a_fraction_and_an_integer', () => {
+  assert.deepEqual(mesh('TrafficPolicy', { targetRefs: [{ kind: 'Service', name: 'e' }], retries: { budget: { percent: 12.5 } } }), []);
+  assert.equal(mesh('TrafficPolicy', { targetRefs: [{ kind: 'Service', name: 'e' }], retries: { budget: { percent: '20%' } } }).length, 1);
+});
+
+test('rollout_of_the_issue_shape_is_valid', () => {
+  assert.deepEqual(mesh('Rollout', { service: 'echo', stable: 'echo-v1', canary: 'echo-v2', steps: [5, 25, 50, 100], interval: '30s', gates: { minSuccessRate: 0.99, maxP99Latency: '500ms', minRequests: 20 } }), []);
+});
+
+test('rollout_schema_refuses_missing_fields_bad_gates_and_steps', () => {
+  assert.deepEqual(mesh('Rollout', { stable: 'a', canary: 'b', steps: [100] }), ['spec.service: Required value']);
+  assert.equal(mesh('Rollout', { service: 's', stable: 'a', canary: 'b', steps: [100], gates: { minSuccessRate: 1.5 } }).length, 1);
+  assert.equal(mesh('Rollout', { service: 's', stable: 'a', canary: 'b', steps: [101] }).length, 1);
+  assert.equal(mesh('Rollout', { service: 's', stable: 'a', canary: 'b', steps: [50, 25] }).length, 1);
+  assert.equal(mesh('Rollout', { service: 's', stable: 'a', canary: 'a', steps: [100] }).length, 1);
+  assert.equal(mesh('Rollout', { service: 's', stable: 'a', canary: 'b', steps: [] }).length, 1);
+  assert.deepEqual(fields('ambient.dev/v1', 'Rollout', { metadata: { name: 'r', namespace: 'd' } }), ['spec']);
 });
 
 test('endpoint_slice_refuses_loopback_unspecified_and_link_local_addresses', () => {
@@ -198,4 +234,13 @@ test('request_authentication_with_istio_shape_is_valid_and_typed_fields_are_chec
   assert.deepEqual(mesh('RequestAuthentication', { jwtRules: [{ jwksUri: 'https://x' }] }), ['spec.jwtRules[0].issuer: Required value']);
   assert.equal(mesh('RequestAuthentication', { jwtRules: [{ issuer: 'i', forwardOriginalToken: 'yes' }] }).length, 1);
   assert.equal(mesh('RequestAuthentication', { selector: { matchLabels: { app: 'web' } }, targetRefs: [{ kind: 'Service', name: 'web' }] }).length, 1);
+});
+
+test('http_route_retry_of_the_experimental_channel_is_accepted_and_typed', () => {
+  const route = (retry: unknown) => messages('gateway.networking.k8s.io/v1', 'HTTPRoute', { metadata: { name: 'r', namespace: 'd' }, spec: { parentRefs: [{ kind: 'Service', name: 'echo' }], rules: [{ retry }] } });
+  assert.deepEqual(route({ codes: [500, 503], attempts: 3, backoff: '100ms' }), []);
+  assert.equal(route({ codes: [200] }).length, 1);
+  assert.equal(route({ attempts: 0 }).length, 1);
+  assert.equal(route({ backoff: 100 }).length, 1);
+  assert.equal(route({ tries: 2 }).length, 1);
 });

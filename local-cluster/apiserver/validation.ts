@@ -8,9 +8,9 @@ import type { StatusCause } from './api-errors.js';
 import { FieldErrors, isIPv4, isIPv6, portNameError, specialIpError, type NameFormat } from './field-errors.js';
 import type { KObject, KindInfo } from './kinds.js';
 import { jsonEqual } from './json-values.js';
-import { AUTHORIZATION_POLICY_SPEC, PEER_AUTHENTICATION_SPEC, REQUEST_AUTHENTICATION_SPEC, TRAFFIC_POLICY_SPEC } from './mesh-schemas.js';
+import { AUTHORIZATION_POLICY_SPEC, PEER_AUTHENTICATION_SPEC, REQUEST_AUTHENTICATION_SPEC, ROLLOUT_SPEC, TRAFFIC_POLICY_SPEC } from './mesh-schemas.js';
 import { labelKeyError, labelValueError, matchesLabels, requirementsFromLabelSelector } from './selectors.js';
-import { checkSchema } from './structural-schema.js';
+import { checkSchema, type Schema } from './structural-schema.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -303,6 +303,16 @@ const validateGateway: Validator = (e, obj) => {
   });
 };
 
+/** HTTPRouteRetry (apis/v1/httproute_types.go, experimental channel). */
+const HTTP_ROUTE_RETRY: Schema = {
+  type: 'object',
+  properties: {
+    codes: { type: 'array', items: { type: 'integer', minimum: 400, maximum: 599 } },
+    attempts: { type: 'integer', minimum: 1 },
+    backoff: { type: 'string', maxLength: 64 },
+  },
+};
+
 const validateRoute: Validator = (e, obj) => {
   const spec = e.object('spec', obj['spec']) ?? {};
   e.list('spec.parentRefs', spec['parentRefs']).forEach((r, i) => {
@@ -315,6 +325,8 @@ const validateRoute: Validator = (e, obj) => {
   rules.forEach((r, i) => {
     const rule = e.object(`spec.rules[${i}]`, r);
     if (!rule) return;
+    // rules[].retry (experimental channel, HTTPRoute only): codes 400-599, attempts >= 1, a Duration.
+    if (rule['retry'] !== undefined) checkSchema(e, `spec.rules[${i}].retry`, rule['retry'], HTTP_ROUTE_RETRY);
     e.list(`spec.rules[${i}].backendRefs`, rule['backendRefs']).forEach((b, j) => {
       const p = `spec.rules[${i}].backendRefs[${j}]`;
       const ref = e.object(p, b);
@@ -377,6 +389,19 @@ const validateTrafficPolicy: Validator = (e, obj) => {
   checkSchema(e, 'spec', obj['spec'], TRAFFIC_POLICY_SPEC);
 };
 
+const validateRollout: Validator = (e, obj) => {
+  if (obj['spec'] === undefined) return e.required('spec');
+  checkSchema(e, 'spec', obj['spec'], ROLLOUT_SPEC);
+  if (!isObj(obj['spec'])) return;
+  const spec = obj['spec'];
+  if (typeof spec['stable'] === 'string' && spec['stable'] === spec['canary']) e.invalid('spec.canary', spec['canary'], 'must differ from spec.stable');
+  const steps = Array.isArray(spec['steps']) ? spec['steps'] : [];
+  if (steps.length === 0 && Array.isArray(spec['steps'])) e.invalid('spec.steps', steps, 'must hold at least one step');
+  steps.forEach((s, i) => {
+    if (i > 0 && typeof s === 'number' && typeof steps[i - 1] === 'number' && s <= (steps[i - 1] as number)) e.invalid(`spec.steps[${i}]`, s, 'steps must increase');
+  });
+};
+
 const KIND_VALIDATORS: Record<string, Validator> = {
   Pod: validatePod,
   Deployment: validateDeployment,
@@ -392,4 +417,5 @@ const KIND_VALIDATORS: Record<string, Validator> = {
   PeerAuthentication: validatePeerAuthentication,
   RequestAuthentication: validateRequestAuthentication,
   TrafficPolicy: validateTrafficPolicy,
+  Rollout: validateRollout,
 };

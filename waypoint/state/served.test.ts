@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { Resource } from '../../core/config/model.js';
 import type { Route } from '../../core/config/routes.js';
 import { endpoint, resources, service, tcpPort, workload } from '../../node-agent/proxy/fixtures.js';
-import { serviceBackends, servedTarget, workloadBackend } from './served.js';
+import type { TrafficPolicy } from '../../core/config/traffic-policy.js';
+import { servedTrafficPolicy, serviceBackends, servedTarget, workloadBackend } from './served.js';
 import { buildSnapshot, WaypointState } from './store.js';
 
 const SELF = 'shop/waypoint.shop.svc.cluster.local';
@@ -95,4 +96,33 @@ test('state_apply_swaps_snapshot_and_keeps_old_one_for_readers_in_flight', () =>
   assert.throws(() => {
     (st.snapshot().routes()[0] as { name: string }).name = 'x';
   }, TypeError);
+});
+
+function trafficPolicy(name: string, targets: TrafficPolicy['targets']): Resource {
+  const body: TrafficPolicy = { key: `shop/${name}`, name, namespace: 'shop', created: '2026-01-01T00:00:00Z', targets, loadBalancer: { algorithm: 'LEAST_REQUEST', warmupMs: 0, localityPreference: true, ringSize: 1024, maglevTableSize: 65537 } };
+  return { kind: 'TrafficPolicy', key: body.key, body } as Resource;
+}
+
+test('traffic_policy_for_a_served_service_port_prefers_the_port_policy', () => {
+  const s = buildSnapshot([...resources([api1, api2, api]), trafficPolicy('whole', [{ service: api.key }]), trafficPolicy('port', [{ service: api.key, port: 80 }])]);
+  assert.equal(s.trafficPolicyFor(api.key, 80)?.name, 'port');
+  assert.equal(s.trafficPolicyFor(api.key, 81)?.name, 'whole');
+  assert.equal(s.trafficPolicyFor(other.key, 80), undefined);
+  assert.deepEqual(s.trafficPolicies().map((p) => p.name), ['port', 'whole']);
+  assert.equal(servedTrafficPolicy(s, servedTarget(s, SELF, '10.96.0.10', 80))?.name, 'port');
+});
+
+test('traffic_policy_is_none_for_a_workload_called_directly_or_without_a_policy', () => {
+  assert.equal(servedTrafficPolicy(snap, servedTarget(snap, SELF, '10.244.1.9', 8080)), undefined);
+  assert.equal(servedTrafficPolicy(snap, servedTarget(snap, SELF, '10.96.0.10', 80)), undefined);
+});
+
+test('traffic_policies_are_applied_and_removed_by_the_one_writer_and_frozen', () => {
+  const state = new WaypointState();
+  state.apply({ upserts: [...resources([api1, api]), trafficPolicy('p', [{ service: api.key }])], removes: [] });
+  const held = state.snapshot().trafficPolicyFor(api.key, 80);
+  assert.equal(held?.name, 'p');
+  assert.ok(Object.isFrozen(held) && Object.isFrozen(held.loadBalancer));
+  state.apply({ upserts: [], removes: [{ kind: 'TrafficPolicy', key: 'shop/p' }] });
+  assert.equal(state.snapshot().trafficPolicyFor(api.key, 80), undefined);
 });

@@ -14,6 +14,7 @@
 // must present.
 import { endpointTargetPort, type MeshService, type ServicePort, type Workload } from '../../core/config/model.js';
 import { findTcpPort } from '../../node-agent/state/snapshot.js';
+import type { TrafficPolicy } from '../../core/config/traffic-policy.js';
 import type { WaypointSnapshot } from './store.js';
 
 export type ServedTarget =
@@ -76,4 +77,11 @@ export function serviceBackends(snapshot: WaypointSnapshot, serviceKey: string, 
 export function workloadBackend(workload: Workload, port: number): Backend[] {
   const b = backendOf(workload, port, true);
   return b ? [b] : [];
+}
+
+/** The TrafficPolicy for a served target: a Service port's (the policy naming that port,
+ * else the one naming the whole Service); a workload called directly has none (a policy
+ * targets Services). */
+export function servedTrafficPolicy(snapshot: WaypointSnapshot, target: ServedTarget): TrafficPolicy | undefined {
+  return target.kind === 'service' ? snapshot.trafficPolicyFor(target.service.key, target.port.port) : undefined;
 }

@@ -7,10 +7,14 @@
 // Workloads, Services and Policies are indexed exactly as the node agent indexes them
 // (the same snapshot builder: VIP and IP lookups must agree between the two proxies);
 // Routes are indexed here by the Services their parents name; RequestAuthns are held as a
-// list (the authn layer picks those attached to the request's Service or Gateway).
+// list (the authn layer picks those attached to the request's Service or Gateway);
+// TrafficPolicies are held in key order and looked up per Service port
+// (trafficPolicyFor: the policy naming that port, else the one naming the whole Service).
 import { resourceId, type Resource } from '../../core/config/model.js';
 import type { RequestAuthn } from '../../core/config/request-authn.js';
 import type { Route } from '../../core/config/routes.js';
+import { trafficPolicyFor } from '../../core/config/traffic-policy-compile.js';
+import type { TrafficPolicy } from '../../core/config/traffic-policy.js';
 import type { ResourceRef } from '../../core/config/wire.js';
 import { buildState, type ProxyState } from '../../node-agent/state/snapshot.js';
 
@@ -23,6 +27,12 @@ export interface WaypointSnapshot {
   /** The RequestAuthns (compiled RequestAuthentications), in key order; the authn layer picks
    * those attached to the request's Service or this waypoint's Gateway. */
   requestAuthns(): readonly RequestAuthn[];
+  /** The TrafficPolicies (compiled), in key order. */
+  trafficPolicies(): readonly TrafficPolicy[];
+  /** The policy for `port` of the Service `serviceKey`: the one naming that port
+   * (sectionName), else the one naming the whole Service; undefined: none (the layers are
+   * off, balancing is round robin). */
+  trafficPolicyFor(serviceKey: string, port: number): TrafficPolicy | undefined;
 }
 
 export interface WaypointChange {
@@ -37,11 +47,24 @@ export function buildSnapshot(resources: readonly Resource[]): WaypointSnapshot 
   const mesh: Resource[] = [];
   const routes: Route[] = [];
   const requestAuthns: RequestAuthn[] = [];
+  const trafficPolicies: TrafficPolicy[] = [];
   for (const r of resources) {
     if (r.kind === 'Route') routes.push(r.body as Route);
     else if (r.kind === 'RequestAuthn') requestAuthns.push(r.body as RequestAuthn);
+    else if (r.kind === 'TrafficPolicy') trafficPolicies.push(r.body as TrafficPolicy);
     else mesh.push(r);
   }
+  trafficPolicies.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const policiesByService = new Map<string, TrafficPolicy[]>();
+  for (const tp of trafficPolicies) {
+    deepFreeze(tp);
+    for (const service of new Set(tp.targets.map((t) => t.service))) {
+      let list = policiesByService.get(service);
+      if (!list) policiesByService.set(service, (list = []));
+      list.push(tp);
+    }
+  }
+  Object.freeze(trafficPolicies);
   requestAuthns.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const ra of requestAuthns) deepFreeze(ra);
   Object.freeze(requestAuthns);
@@ -62,6 +85,8 @@ export function buildSnapshot(resources: readonly Resource[]): WaypointSnapshot 
     routesFor: (serviceKey: string) => byService.get(serviceKey) ?? EMPTY,
     routes: () => routes,
     requestAuthns: () => requestAuthns,
+    trafficPolicies: () => trafficPolicies,
+    trafficPolicyFor: (serviceKey: string, port: number) => trafficPolicyFor(policiesByService.get(serviceKey) ?? [], serviceKey, port),
   });
 }
 
