@@ -19,7 +19,8 @@ export interface Gateway {
   metadata?: V1ObjectMeta;
   spec?: {
     gatewayClassName?: string;
-    listeners?: Array<{ name?: string; port?: number; protocol?: string }>;
+    /** `allowedRoutes` of the HBONE listener says which namespaces may use the waypoint (./waypoints.ts); read defensively. */
+    listeners?: Array<{ name?: string; port?: number; protocol?: string; allowedRoutes?: unknown }>;
   };
 }
 
