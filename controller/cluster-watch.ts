@@ -108,7 +108,7 @@ export interface ClusterWatchOptions {
   maxDelayMs?: number;
   logger?: Logger;
   /** After each translation that reached the sink. */
-  onTranslated?: (r: { version: number; changed: boolean; resources: number; problems: readonly Problem[]; policyStatuses: readonly PolicyStatus[]; routeStatuses: readonly RouteStatus[] }) => void;
+  onTranslated?: (r: { version: number; changed: boolean; resources: number; problems: readonly Problem[]; policyStatuses: readonly PolicyStatus[]; routeStatuses: readonly RouteStatus[]; requestAuthnStatuses: readonly PolicyStatus[] }) => void;
 }
 
 const problemId = (p: Problem) => JSON.stringify([p.kind, p.key, p.message]);
@@ -189,6 +189,11 @@ export class ClusterWatch {
   /** The AuthorizationPolicies in the cache (with their status), for the status writer. */
   authorizationPolicies(): AuthorizationPolicy[] {
     return this.#list<AuthorizationPolicy>('authorizationPolicies');
+  }
+
+  /** The RequestAuthentications in the cache (with their status), for their status writer. */
+  requestAuthentications(): RequestAuthentication[] {
+    return this.#list<RequestAuthentication>('requestAuthentications');
   }
 
   /** The HTTPRoutes and GRPCRoutes in the cache (with their status), for the route status writer. */
@@ -360,7 +365,7 @@ export class ClusterWatch {
     this.#version = version;
     this.#firstConfig = true;
     if (changed) this.#log.info({ version, resources: t.size, upserted: delta.upserts.length, removed: delta.removes.length, problems: t.problems().length }, 'controller: config computed');
-    this.#opts.onTranslated?.({ version, changed, resources: t.size, problems: t.problems(), policyStatuses: t.policyStatuses(), routeStatuses: t.routeStatuses() });
+    this.#opts.onTranslated?.({ version, changed, resources: t.size, problems: t.problems(), policyStatuses: t.policyStatuses(), routeStatuses: t.routeStatuses(), requestAuthnStatuses: t.requestAuthnStatuses() });
   }
 
   /** Logs each problem once, when it appears; one that goes away and comes back is logged again. */

@@ -144,6 +144,7 @@ export function cluster(parts: Partial<ClusterState> = {}): ClusterState {
     ...(parts.httpRoutes ? { httpRoutes: parts.httpRoutes } : {}),
     ...(parts.grpcRoutes ? { grpcRoutes: parts.grpcRoutes } : {}),
     ...(parts.referenceGrants ? { referenceGrants: parts.referenceGrants } : {}),
+    ...(parts.requestAuthentications ? { requestAuthentications: parts.requestAuthentications } : {}),
   };
 }
 

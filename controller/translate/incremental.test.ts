@@ -58,6 +58,7 @@ function check(c: Cluster, step: string): void {
   assert.deepEqual(got.problems, want.problems, `${step}: problems`);
   assert.deepEqual(got.policyStatuses, want.policyStatuses, `${step}: policy statuses`);
   assert.deepEqual(got.routeStatuses, want.routeStatuses, `${step}: route statuses`);
+  assert.deepEqual(got.requestAuthnStatuses, want.requestAuthnStatuses, `${step}: request authentication statuses`);
   const after = new Map(before);
   for (const r of delta.removes) after.delete(resourceId(r.kind, r.key));
   for (const r of delta.upserts) after.set(resourceId(r.kind, r.key), JSON.stringify(r.body));
@@ -236,7 +237,7 @@ test('incremental_translation_matches_translate_after_every_random_change', () =
         { targetRefs: [{ group: '', kind: 'Service', name: 'web' }], jwtRules: [{ issuer: 'a', jwksUri: 'ftp://x' }] },
         { bogus: true },
       ]);
-      c.put('requestAuthentications', { apiVersion: 'ambient.dev/v1', kind: 'RequestAuthentication', metadata: { name, namespace: ns }, spec } as RequestAuthentication);
+      c.put('requestAuthentications', { apiVersion: 'ambient.dev/v1', kind: 'RequestAuthentication', metadata: { name, namespace: ns, generation: 1 + Math.floor(rand() * 3) }, spec } as RequestAuthentication);
       return `request authentication ${ns}/${name}`;
     },
   ];
@@ -350,7 +351,7 @@ test('nothing_changed_translates_nothing_and_pushes_nothing', () => {
   const before = { ...c.tr.counts };
   const delta = c.tr.flush();
   assert.deepEqual(countsSince(c, before), {});
-  assert.deepEqual(delta, { upserts: [], removes: [], problemsChanged: false, statusesChanged: false, routeStatusesChanged: false });
+  assert.deepEqual(delta, { upserts: [], removes: [], problemsChanged: false, statusesChanged: false, routeStatusesChanged: false, requestAuthnStatusesChanged: false });
 });
 
 test('a_route_compiles_when_its_service_appears_and_leaves_when_it_goes', () => {

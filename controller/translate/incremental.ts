@@ -61,6 +61,8 @@ export interface TranslationDelta {
   statusesChanged: boolean;
   /** routeStatuses() differs from the last flush. */
   routeStatusesChanged: boolean;
+  /** requestAuthnStatuses() differs from the last flush. */
+  requestAuthnStatusesChanged: boolean;
 }
 
 /** How many objects were translated since the start (the work translation did). */
@@ -180,6 +182,9 @@ export class IncrementalTranslation {
   readonly #routeStatuses = new Map<string, RouteStatus>();
   /** The RequestAuthn resource of each RequestAuthentication (by object key). */
   readonly #requestAuthnResources = new Map<string, Resource>();
+  /** The status of each RequestAuthentication (by object key). */
+  readonly #requestAuthnStatuses = new Map<string, PolicyStatus>();
+  #sortedRequestAuthnStatuses?: PolicyStatus[];
   #sortedRouteStatuses?: RouteStatus[];
   #sortedResources?: Resource[];
   #sortedProblems?: Problem[];
@@ -235,6 +240,7 @@ export class IncrementalTranslation {
     let problemsChanged = false;
     let statusesChanged = false;
     let routeStatusesChanged = false;
+    let requestAuthnStatusesChanged = false;
     const setProblems = (unit: string, ps: Problem[]) => {
       const old = this.#problems.get(unit) ?? NO_PROBLEMS;
       if (old.length === 0 && ps.length === 0) return;
@@ -537,8 +543,9 @@ export class IncrementalTranslation {
       const ra = this.#objects.get('requestAuthentications')!.get(key);
       const problems = new Problems();
       const emitted: Resource[] = [];
+      let status: PolicyStatus | undefined;
       if (ra !== undefined) {
-        translateRequestAuthentication(ra, problems, (kind, k, r) => {
+        status = translateRequestAuthentication(ra, problems, (kind, k, r) => {
           const checked = validateResource(r);
           if (!checked.ok) problems.report(kind, k, `produced an invalid resource, left out: ${checked.error}`);
           else emitted.push(checked.resource);
@@ -553,6 +560,9 @@ export class IncrementalTranslation {
         output('RequestAuthn', newAuthn.key, newAuthn);
         this.#requestAuthnResources.set(key, newAuthn);
       } else this.#requestAuthnResources.delete(key);
+      if (canonicalJson(this.#requestAuthnStatuses.get(key)) !== canonicalJson(status)) requestAuthnStatusesChanged = true;
+      if (status) this.#requestAuthnStatuses.set(key, status);
+      else this.#requestAuthnStatuses.delete(key);
     }
 
     for (const k of OBJECT_KINDS) this.#dirty.get(k)!.clear();
@@ -579,7 +589,8 @@ export class IncrementalTranslation {
     if (problemsChanged) this.#sortedProblems = undefined;
     if (statusesChanged) this.#sortedStatuses = undefined;
     if (routeStatusesChanged) this.#sortedRouteStatuses = undefined;
-    return { upserts, removes, problemsChanged, statusesChanged, routeStatusesChanged };
+    if (requestAuthnStatusesChanged) this.#sortedRequestAuthnStatuses = undefined;
+    return { upserts, removes, problemsChanged, statusesChanged, routeStatusesChanged, requestAuthnStatusesChanged };
   }
 
   /** Every resource, sorted by kind then key (as translate() returns them). */
@@ -606,8 +617,13 @@ export class IncrementalTranslation {
     return (this.#sortedRouteStatuses ??= [...this.#routeStatuses.values()].sort(compareRouteStatuses));
   }
 
+  /** One status per RequestAuthentication, sorted by namespace, name. */
+  requestAuthnStatuses(): PolicyStatus[] {
+    return (this.#sortedRequestAuthnStatuses ??= [...this.#requestAuthnStatuses.values()].sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name)));
+  }
+
   result(): TranslationResult {
-    return { resources: this.resources(), problems: this.problems(), policyStatuses: this.policyStatuses(), routeStatuses: this.routeStatuses() };
+    return { resources: this.resources(), problems: this.problems(), policyStatuses: this.policyStatuses(), routeStatuses: this.routeStatuses(), requestAuthnStatuses: this.requestAuthnStatuses() };
   }
 
   /** Keeps #waypointUsers: which objects name a waypoint in another namespace. */

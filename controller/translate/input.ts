@@ -108,4 +108,6 @@ export interface TranslationResult {
   policyStatuses: PolicyStatus[];
   /** One per HTTPRoute/GRPCRoute with a Service parentRef, sorted by kind, namespace, name (controller/translate/routes.ts). */
   routeStatuses: RouteStatus[];
+  /** One per RequestAuthentication whose name and namespace could be read, sorted by namespace, name (controller/translate/request-authentications.ts). */
+  requestAuthnStatuses: PolicyStatus[];
 }
