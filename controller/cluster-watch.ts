@@ -109,7 +109,7 @@ export interface ClusterWatchOptions {
   maxDelayMs?: number;
   logger?: Logger;
   /** After each translation that reached the sink. */
-  onTranslated?: (r: { version: number; changed: boolean; resources: number; problems: readonly Problem[]; policyStatuses: readonly PolicyStatus[]; routeStatuses: readonly RouteStatus[]; trafficPolicyStatuses: readonly PolicyStatus[] }) => void;
+  onTranslated?: (r: { version: number; changed: boolean; resources: number; problems: readonly Problem[]; policyStatuses: readonly PolicyStatus[]; routeStatuses: readonly RouteStatus[]; trafficPolicyStatuses: readonly PolicyStatus[]; requestAuthnStatuses: readonly PolicyStatus[] }) => void;
 }
 
 const problemId = (p: Problem) => JSON.stringify([p.kind, p.key, p.message]);
@@ -195,6 +195,11 @@ export class ClusterWatch {
   /** The TrafficPolicies in the cache (with their status), for their status writer. */
   trafficPolicies(): TrafficPolicyObject[] {
     return this.#list<TrafficPolicyObject>('trafficPolicies');
+  }
+
+  /** The RequestAuthentications in the cache (with their status), for their status writer. */
+  requestAuthentications(): RequestAuthentication[] {
+    return this.#list<RequestAuthentication>('requestAuthentications');
   }
 
   /** The HTTPRoutes and GRPCRoutes in the cache (with their status), for the route status writer. */
@@ -367,7 +372,7 @@ export class ClusterWatch {
     this.#version = version;
     this.#firstConfig = true;
     if (changed) this.#log.info({ version, resources: t.size, upserted: delta.upserts.length, removed: delta.removes.length, problems: t.problems().length }, 'controller: config computed');
-    this.#opts.onTranslated?.({ version, changed, resources: t.size, problems: t.problems(), policyStatuses: t.policyStatuses(), routeStatuses: t.routeStatuses(), trafficPolicyStatuses: t.trafficPolicyStatuses() });
+    this.#opts.onTranslated?.({ version, changed, resources: t.size, problems: t.problems(), policyStatuses: t.policyStatuses(), routeStatuses: t.routeStatuses(), trafficPolicyStatuses: t.trafficPolicyStatuses(), requestAuthnStatuses: t.requestAuthnStatuses() });
   }
 
   /** Logs each problem once, when it appears; one that goes away and comes back is logged again. */

@@ -25,7 +25,7 @@ import { LeaderElector } from './leader.js';
 import { ServingCertificateRenewer, controllerServerName, issueServingCertificate } from './serving-cert.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 import { PolicyScopeIndex } from './distribution/scope.js';
-import { PolicyStatusWriter, type PolicyStatusLimits } from './policy-status.js';
+import { PolicyStatusWriter, REQUEST_AUTHENTICATION_RESOURCE, type PolicyStatusLimits } from './policy-status.js';
 import { RouteStatusWriter } from './route-status.js';
 import { TrafficPolicyStatusWriter } from './traffic-policy-status.js';
 import { CONTROLLER_TOKEN_AUDIENCE } from './distribution/limits.js';
@@ -162,6 +162,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     certs.on('error', (err) => log.warn({ err: err.message }, 'controller: serving certificate renewal failed; retrying'));
 
     let policyStatus: PolicyStatusWriter | undefined;
+    let requestAuthnStatus: PolicyStatusWriter | undefined;
     let routeStatus: RouteStatusWriter | undefined;
     let trafficPolicyStatus: TrafficPolicyStatusWriter | undefined;
     watch = new ClusterWatch({
@@ -175,6 +176,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       onTranslated: (r) => {
         if (r.changed) metrics?.configPushes.inc();
         policyStatus?.update(r.policyStatuses);
+        requestAuthnStatus?.update(r.requestAuthnStatuses);
         routeStatus?.update(r.routeStatuses);
         trafficPolicyStatus?.update(r.trafficPolicyStatuses);
       },
@@ -187,6 +189,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),
     });
     const statusWriter = policyStatus;
+    // The same writer for RequestAuthentications' statuses (Accepted, Enforced).
+    requestAuthnStatus = new PolicyStatusWriter({
+      kubeConfig: opts.kubeConfig,
+      resource: REQUEST_AUTHENTICATION_RESOURCE,
+      list: () => w.requestAuthentications(),
+      logger: log,
+      ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),
+    });
+    const requestAuthnStatusWriter = requestAuthnStatus;
     routeStatus = new RouteStatusWriter({
       kubeConfig: opts.kubeConfig,
       list: (kind) => w.routes(kind),
@@ -271,6 +282,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         firstPublish ??= new Promise<void>((r) => (published = r));
         void publishWhileLeading(signal);
         statusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the AuthorizationPolicy status writer stopped'));
+        requestAuthnStatusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the RequestAuthentication status writer stopped'));
         routeStatusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the route status writer stopped'));
         trafficPolicyStatusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the TrafficPolicy status writer stopped'));
         deployer?.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the waypoint deployer stopped'));
@@ -292,6 +304,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         leaderElection: { lease: elector.lease, identity: elector.identity, holder: elector.holder() ?? null },
         problems: w.problems,
         policyStatusWrites: { written: statusWriter.writes, failed: statusWriter.failures },
+        requestAuthnStatusWrites: { written: requestAuthnStatusWriter.writes, failed: requestAuthnStatusWriter.failures },
         routeStatusWrites: { written: routeStatusWriter.writes, failed: routeStatusWriter.failures },
         trafficPolicyStatusWrites: { written: trafficPolicyStatusWriter.writes, failed: trafficPolicyStatusWriter.failures },
         ...(deployer ? { waypointDeployer: { passes: deployer.passes, written: deployer.writes, failed: deployer.failures } } : {}),
@@ -304,6 +317,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           rootNamespace,
           resources: latest?.resources ?? [],
           policyStatuses: latest?.policyStatuses ?? [],
+          requestAuthnStatuses: latest?.requestAuthnStatuses ?? [],
           routeStatuses: latest?.routeStatuses ?? [],
           trafficPolicyStatuses: latest?.trafficPolicyStatuses ?? [],
           problems: latest?.problems ?? [],

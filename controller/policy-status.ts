@@ -1,6 +1,9 @@
 // Writes each AuthorizationPolicy's status (the Accepted and Enforced conditions translation
 // computed, controller/translate/authorization.ts) to the object, through its status
-// subresource. Leader-only: every replica translates, only the leader writes.
+// subresource. Leader-only: every replica translates, only the leader writes. The same
+// writer, given another `resource`, writes the RequestAuthentications' statuses
+// (controller/translate/request-authentications.ts): both are ambient.dev/v1 kinds whose
+// status is a list of conditions.
 //
 //  - Pure part: desiredConditions() turns translation's conditions into metav1.Conditions
 //    (observedGeneration, lastTransitionTime kept from the object's condition of the same
@@ -53,7 +56,14 @@ export interface CachedPolicy {
 
 const GROUP = 'ambient.dev';
 const VERSION = 'v1';
-const PLURAL = 'authorizationpolicies';
+
+/** The ambient.dev/v1 kind a writer writes the status of. */
+export interface StatusResource {
+  kind: string;
+  plural: string;
+}
+export const AUTHORIZATION_POLICY_RESOURCE: StatusResource = { kind: 'AuthorizationPolicy', plural: 'authorizationpolicies' };
+export const REQUEST_AUTHENTICATION_RESOURCE: StatusResource = { kind: 'RequestAuthentication', plural: 'requestauthentications' };
 
 /** The object's status.conditions, read defensively (anything malformed counts as absent). */
 export function currentConditions(obj: CachedPolicy | undefined): WrittenCondition[] {
@@ -98,7 +108,9 @@ export function needsWrite(current: readonly WrittenCondition[], desired: readon
 
 export interface PolicyStatusWriterOptions {
   kubeConfig: KubeConfig;
-  /** The AuthorizationPolicies as the informer cache holds them now. */
+  /** Whose status is written; default AUTHORIZATION_POLICY_RESOURCE. */
+  resource?: StatusResource;
+  /** The objects of that kind as the informer cache holds them now. */
   list: () => readonly CachedPolicy[];
   limits?: Partial<PolicyStatusLimits>;
   logger?: Logger;
@@ -122,17 +134,21 @@ export class PolicyStatusWriter {
   writes = 0;
   failures = 0;
 
+  readonly #kind: string;
+
   constructor(o: PolicyStatusWriterOptions) {
     this.#o = o;
     this.#l = { ...POLICY_STATUS_DEFAULTS, ...o.limits };
     this.#log = o.logger ?? silentLogger;
+    const resource = o.resource ?? AUTHORIZATION_POLICY_RESOURCE;
+    this.#kind = resource.kind;
     this.#loop = new PassLoop({
       timings: () => this.#l,
       pass: (signal) => this.pass(signal),
       logger: this.#log,
-      what: 'AuthorizationPolicy status',
+      what: `${resource.kind} status`,
       onResult: (r) => {
-        if (r.written > 0) this.#log.info({ written: r.written, failed: r.failed, left: r.left }, 'controller: AuthorizationPolicy statuses written');
+        if (r.written > 0) this.#log.info({ written: r.written, failed: r.failed, left: r.left }, `controller: ${resource.kind} statuses written`);
       },
     });
     if (o.patch) this.#patch = o.patch;
@@ -140,7 +156,7 @@ export class PolicyStatusWriter {
       const api = o.kubeConfig.makeApiClient(CustomObjectsApi);
       const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
       this.#patch = async (namespace, name, conditions, signal) => {
-        const write = api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status: { conditions } } }, merge);
+        const write = api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: resource.plural, name, body: { status: { conditions } } }, merge);
         await answerWithin(write, this.#l.writeTimeoutMs, undefined, signal);
       };
     }
@@ -191,7 +207,7 @@ export class PolicyStatusWriter {
         failed++;
         this.failures++;
         written.delete(key);
-        this.#log.warn({ policy: key, err: (err as Error).message }, 'controller: writing an AuthorizationPolicy status failed; retrying');
+        this.#log.warn({ kind: this.#kind, object: key, err: (err as Error).message }, `controller: writing the status of ${this.#kind} ${key} failed; retrying`);
       }
     }
     if (!signal.aborted) this.#written = written; // only the objects still there: bounded by their number

@@ -5,6 +5,17 @@
 // status written back (controller/waypoint-status.ts). It also makes sure the GatewayClass
 // ambient-waypoint exists (controllerName ambient.dev/waypoint) and is Accepted.
 //
+// A GatewayClass ambient-waypoint that names another controller (read again every
+// resyncMs) is not ours to implement: no Gateway of it is deployed or has its status
+// written, the waypoint objects this controller deployed are removed (they would stand in
+// the way of the class's own controller), and the log says so once per change. The
+// translation side does not follow: a Service or pod labelled to use such a waypoint is
+// still sent to the waypoint's Service, so its traffic fails while nobody deploys the
+// waypoint instead of going around it. Whoever labelled it relies on that waypoint's L7
+// policy; a silent bypass would drop those policies, where a failure is seen and reported
+// (the Gateway's "its Service does not exist" problem). The translation cannot tell either
+// whether another controller deploys the waypoint, in which case binding is right.
+//
 // While this replica leads, run() watches the Gateways and the objects it manages (label
 // ambient.dev/managed-by=ambient-controller) and converges in passes, woken by every change
 // and every resyncMs: create what is missing, patch what differs, delete managed objects
@@ -23,6 +34,8 @@ import type { Gateway } from './translate/input.js';
 import {
   checkWaypointGateway,
   desiredWaypointObjects,
+  foreignClassMessage,
+  gatewayClassOwner,
   isManaged,
   isWaypointGateway,
   MANAGED_BY_LABEL,
@@ -31,8 +44,10 @@ import {
   parseWaypointTemplate,
   planWaypoint,
   WAYPOINT_DEPLOY_DEFAULTS,
+  WAYPOINT_CONTROLLER_NAME,
   WAYPOINT_KINDS,
   type DeploySettings,
+  type GatewayClassOwner,
   type Existing,
   type Obj,
   type WaypointAction,
@@ -42,8 +57,7 @@ import {
 } from './waypoint-plan.js';
 import { gatewayStatus, missingKinds, statusDiffers, type GatewayStatus, type ObservedDeployment, type ObservedService } from './waypoint-status.js';
 
-/** The GatewayClass's controllerName (Istio's is istio.io/mesh-controller for istio-waypoint). */
-export const WAYPOINT_CONTROLLER_NAME = 'ambient.dev/waypoint';
+export { WAYPOINT_CONTROLLER_NAME };
 
 /** The template shipped with the controller: manifests/waypoint.yaml, next to dist/ in the repository and in the image. */
 export const DEFAULT_TEMPLATE_FILE = new URL('../../manifests/waypoint.yaml', import.meta.url);
@@ -81,8 +95,8 @@ export interface DeployerApi {
   delete(kind: WaypointKind, namespace: string, name: string, uid?: string): Promise<void>;
   read(kind: WaypointKind, namespace: string, name: string): Promise<Obj | undefined>;
   patchGatewayStatus(namespace: string, name: string, status: GatewayStatus): Promise<void>;
-  /** Creates the GatewayClass when missing and marks it Accepted; false when another controller owns it. */
-  ensureGatewayClass(): Promise<boolean>;
+  /** Creates the GatewayClass when missing and marks it Accepted when ours; says whose it is. */
+  ensureGatewayClass(): Promise<GatewayClassOwner>;
 }
 
 export function clientApi(kc: KubeConfig, timeoutMs: number): DeployerApi {
@@ -126,13 +140,14 @@ export function clientApi(kc: KubeConfig, timeoutMs: number): DeployerApi {
           gc = (await t(custom.getClusterCustomObject(ref), 'read GatewayClass')) as typeof gc;
         }
       }
-      if (gc.spec?.controllerName !== WAYPOINT_CONTROLLER_NAME) return false;
+      const owner = gatewayClassOwner(gc);
+      if (!owner.ours) return owner; // another controller's: neither its status nor its Gateways are ours
       const generation = gc.metadata?.generation ?? 0;
       const accepted = gc.status?.conditions?.find((c) => c.type === 'Accepted');
-      if (accepted?.status === 'True' && accepted.observedGeneration === generation) return true;
+      if (accepted?.status === 'True' && accepted.observedGeneration === generation) return owner;
       const condition = { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'handled by the ambient mesh controller', observedGeneration: generation, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
       await t(custom.patchClusterCustomObjectStatus({ ...ref, body: { status: { conditions: [condition] } } }, merge), 'patch GatewayClass status');
-      return true;
+      return owner;
     },
   };
 }
@@ -155,7 +170,9 @@ export class WaypointDeployer {
   readonly #api: DeployerApi;
   #informers: Partial<Record<WaypointKind | 'Gateway', Watched<KubernetesObject>>> = {};
   readonly #loop: PassLoop<{ written: number; failed: number; left: number }>;
-  #classReady = false;
+  /** Whose the GatewayClass is, and when that was read (re-read every resyncMs): 'absent' when
+   * the cluster has no GatewayClass kind (its waypoints are still deployed). */
+  #class: { owner: GatewayClassOwner | 'absent'; at: number } | undefined;
   /** The last failed write per Gateway key, shown in its Programmed condition; cleared when a pass writes without failing for it. */
   #errors = new Map<string, string>();
   /** Conflicts found when a create met an object we do not manage, by Gateway key; re-checked every resync. */
@@ -165,6 +182,8 @@ export class WaypointDeployer {
   /** Patches made per object and when: the same patch is not repeated before a resync, so a
    * field the API server keeps rewriting cannot make the deployer patch in a loop. */
   #patched = new Map<string, { signature: string; at: number }>();
+  /** Waypoint Gateways the last pass left alone because the GatewayClass is another controller's (tests, /debug/status). */
+  foreignClassGateways = 0;
   /** Writes made and failed since start (tests, /debug/status). */
   writes = 0;
   failures = 0;
@@ -196,17 +215,30 @@ export class WaypointDeployer {
       this.#log.warn({ err: (err as Error).message, status: statusOf(err) }, `controller: waypoint deployer: ${what} failed; retrying`);
     };
 
-    if (!this.#classReady) {
+    if (this.#class === undefined || nowMs - this.#class.at >= this.#l.resyncMs) {
+      const before = this.#class?.owner;
       try {
-        const ours = await this.#api.ensureGatewayClass();
-        if (!ours) this.#log.warn({ gatewayClass: WAYPOINT_GATEWAY_CLASS }, `controller: GatewayClass ${WAYPOINT_GATEWAY_CLASS} names another controller; its Gateways are deployed anyway`);
-        this.#classReady = true;
+        this.#class = { owner: await this.#api.ensureGatewayClass(), at: nowMs };
       } catch (err) {
         // A cluster without the GatewayClass kind still gets its waypoints.
-        if (statusOf(err) === 404) this.#classReady = true;
+        if (statusOf(err) === 404) this.#class = { owner: 'absent', at: nowMs };
         else fail(`making sure GatewayClass ${WAYPOINT_GATEWAY_CLASS} exists`, err);
       }
+      const after = this.#class?.owner;
+      const foreignName = (o: typeof after) => (o !== undefined && o !== 'absent' && !o.ours ? o.controllerName : undefined);
+      if (foreignName(after) !== undefined && foreignName(after) !== foreignName(before)) {
+        const count = this.#list<Gateway>('Gateway').filter(isWaypointGateway).length;
+        this.#log.error({ gatewayClass: WAYPOINT_GATEWAY_CLASS, controllerName: foreignName(after) }, `controller: waypoint deployer: ${foreignClassMessage(foreignName(after)!, count)}`);
+      } else if (foreignName(before) !== undefined && foreignName(after) === undefined && after !== undefined) {
+        this.#log.info({ gatewayClass: WAYPOINT_GATEWAY_CLASS }, `controller: waypoint deployer: GatewayClass ${WAYPOINT_GATEWAY_CLASS} names ${WAYPOINT_CONTROLLER_NAME} again: its Gateways are deployed`);
+      }
     }
+    // Not known yet (the read failed): nothing is decided for any Gateway; the pass is retried.
+    if (this.#class === undefined) {
+      this.passes++;
+      return { written, failed, left };
+    }
+    const foreign = this.#class.owner !== 'absent' && !this.#class.owner.ours;
 
     const managed = new Map<string, Obj>();
     const managedList: Array<{ kind: WaypointKind; obj: Obj }> = [];
@@ -217,7 +249,11 @@ export class WaypointDeployer {
         managedList.push({ kind, obj: o });
       }
     }
-    const gateways = this.#list<Gateway>('Gateway').filter(isWaypointGateway);
+    const allGateways = this.#list<Gateway>('Gateway').filter(isWaypointGateway);
+    // Another controller's class: none of its Gateways is ours (no objects, no status), and
+    // what we deployed for them is orphaned below.
+    const gateways = foreign ? [] : allGateways;
+    this.foreignClassGateways = foreign ? allGateways.length : 0;
     const deployable = new Set<string>();
     const live = new Set<string>();
     for (const gw of gateways) {
@@ -398,7 +434,7 @@ export class WaypointDeployer {
       Service: watchResource(kc, REFS.Service, { logger: this.#log, onChange, labelSelector: selector }),
     };
     const informers = Object.values(this.#informers);
-    this.#classReady = false;
+    this.#class = undefined;
     try {
       await Promise.race([Promise.all(informers.map((i) => i.synced)), new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }))]);
       await this.#loop.run(signal);

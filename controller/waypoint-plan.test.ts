@@ -8,6 +8,8 @@ import {
   checkWaypointGateway,
   covers,
   desiredWaypointObjects,
+  foreignClassMessage,
+  gatewayClassOwner,
   MANAGED_BY_LABEL,
   orphanedWaypointObjects,
   parseWaypointTemplate,
@@ -235,4 +237,32 @@ test('plan_with_the_applications_own_service_account_creates_no_deployment', () 
   const p = planWaypoint(desired(), { ServiceAccount: app });
   assert.deepEqual(p.actions, []);
   assert.match(p.conflicts[0]!, /ServiceAccount shop\/waypoint exists and is not managed/);
+});
+
+// Whose the GatewayClass is: only the exact controllerName is ours.
+test('gateway_class_with_our_controller_name_is_ours', () => {
+  assert.deepEqual(gatewayClassOwner({ spec: { controllerName: 'ambient.dev/waypoint' } }), { ours: true });
+});
+
+test('gateway_class_with_another_controller_name_is_not_ours_and_names_it', () => {
+  assert.deepEqual(gatewayClassOwner({ spec: { controllerName: 'istio.io/mesh-controller' } }), { ours: false, controllerName: 'istio.io/mesh-controller' });
+});
+
+test('gateway_class_controller_name_is_compared_exactly', () => {
+  assert.equal(gatewayClassOwner({ spec: { controllerName: 'ambient.dev/waypoint/' } }).ours, false);
+  assert.equal(gatewayClassOwner({ spec: { controllerName: 'Ambient.dev/waypoint' } }).ours, false);
+});
+
+test('gateway_class_without_a_readable_controller_name_is_not_ours', () => {
+  assert.deepEqual(gatewayClassOwner({ spec: {} }), { ours: false, controllerName: 'null' });
+  assert.deepEqual(gatewayClassOwner({ spec: { controllerName: 7 } }), { ours: false, controllerName: '7' });
+  assert.equal(gatewayClassOwner(null).ours, false);
+});
+
+test('foreign_class_message_says_what_is_not_done_and_where_traffic_goes', () => {
+  const m = foreignClassMessage('example.com/x', 2);
+  assert.match(m, /GatewayClass ambient-waypoint names controller "example\.com\/x", not "ambient\.dev\/waypoint"/);
+  assert.match(m, /its 2 Gateways are not deployed and their status is not written/);
+  assert.match(m, /never around them/);
+  assert.match(foreignClassMessage('example.com/x', 1), /its 1 Gateway is not deployed and its status/);
 });

@@ -13,12 +13,45 @@
 //    (fields the API server or others add are not differences);
 //  - orphanedWaypointObjects(): managed objects whose Gateway is gone or no longer
 //    deployable, to delete (the local cluster and a real one both garbage-collect by
-//    ownerReference, but a Gateway that stops being a waypoint keeps existing).
+//    ownerReference, but a Gateway that stops being a waypoint keeps existing);
+//  - gatewayClassOwner(): whether the GatewayClass ambient-waypoint is this controller's
+//    (controllerName ambient.dev/waypoint). When another controller's, none of its Gateways
+//    is this controller's to deploy or to write the status of (foreignClassMessage() says
+//    so in the log).
 import { parseAllDocuments } from 'yaml';
 import { ErrorCodes, MeshError } from '../core/errors.js';
 import { DATAPLANE_MODE_LABEL, GATEWAY_NAME_LABEL, WAYPOINT_GATEWAY_CLASS } from './translate/objects.js';
 import { hboneListener } from './translate/waypoints.js';
 import type { Gateway } from './translate/input.js';
+
+/** The GatewayClass's controllerName (Istio's is istio.io/mesh-controller for istio-waypoint). */
+export const WAYPOINT_CONTROLLER_NAME = 'ambient.dev/waypoint';
+
+/** Whose the GatewayClass ambient-waypoint is: ours, or another controller's (its controllerName). */
+export type GatewayClassOwner = { ours: true } | { ours: false; controllerName: string };
+
+/**
+ * Reads a GatewayClass's spec.controllerName: ours only when it is exactly
+ * WAYPOINT_CONTROLLER_NAME. Anything else, missing or malformed included, is someone
+ * else's: the Gateway API makes the controllerName the one statement of who implements a
+ * class, and a controller must leave alone the Gateways of a class it does not implement.
+ */
+export function gatewayClassOwner(gc: unknown): GatewayClassOwner {
+  const spec = isRecord(gc) ? gc['spec'] : undefined;
+  const name = isRecord(spec) ? spec['controllerName'] : undefined;
+  if (name === WAYPOINT_CONTROLLER_NAME) return { ours: true };
+  return { ours: false, controllerName: typeof name === 'string' ? name : JSON.stringify(name ?? null) };
+}
+
+/** What the deployer logs when the GatewayClass is another controller's. */
+export function foreignClassMessage(controllerName: string, gateways: number): string {
+  return (
+    `GatewayClass ${WAYPOINT_GATEWAY_CLASS} names controller ${JSON.stringify(controllerName)}, not ${JSON.stringify(WAYPOINT_CONTROLLER_NAME)}: ` +
+    `its ${gateways} Gateway${gateways === 1 ? '' : 's'} ${gateways === 1 ? 'is' : 'are'} not deployed and ${gateways === 1 ? 'its' : 'their'} status is not written by this controller, ` +
+    `and the waypoint objects it deployed are removed; traffic labelled to use those waypoints is still sent to their Services (never around them) and fails until ` +
+    `whoever implements the class deploys them, or the class names ${JSON.stringify(WAYPOINT_CONTROLLER_NAME)} again`
+  );
+}
 
 /** Marks the objects the controller deploys for waypoints; only those are ever changed or deleted. */
 export const MANAGED_BY_LABEL = 'ambient.dev/managed-by';

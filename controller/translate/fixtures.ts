@@ -117,15 +117,18 @@ export function peerAuthentication(
 export function waypointGateway(
   name: string,
   ns = 'default',
-  o: { className?: string; waypointFor?: string; listeners?: Array<{ name?: string; port?: number; protocol?: string }> } = {},
+  o: { className?: string; waypointFor?: string; listeners?: Array<{ name?: string; port?: number; protocol?: string; allowedRoutes?: unknown }>; allowedNamespaces?: unknown } = {},
 ): Gateway {
   const labels: Record<string, string> = {};
   if (o.waypointFor !== undefined) labels['ambient.dev/waypoint-for'] = o.waypointFor;
+  let listeners = o.listeners ?? [{ name: 'mesh', port: 15008, protocol: 'HBONE' }];
+  // `allowedNamespaces`: the HBONE listener's allowedRoutes.namespaces (who may use the waypoint).
+  if (o.allowedNamespaces !== undefined) listeners = listeners.map((l) => (l.protocol === 'HBONE' ? { ...l, allowedRoutes: { namespaces: o.allowedNamespaces } } : l));
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'Gateway',
     metadata: { name, namespace: ns, labels },
-    spec: { gatewayClassName: o.className ?? 'ambient-waypoint', listeners: o.listeners ?? [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+    spec: { gatewayClassName: o.className ?? 'ambient-waypoint', listeners },
   };
 }
 
@@ -141,6 +144,7 @@ export function cluster(parts: Partial<ClusterState> = {}): ClusterState {
     ...(parts.httpRoutes ? { httpRoutes: parts.httpRoutes } : {}),
     ...(parts.grpcRoutes ? { grpcRoutes: parts.grpcRoutes } : {}),
     ...(parts.referenceGrants ? { referenceGrants: parts.referenceGrants } : {}),
+    ...(parts.requestAuthentications ? { requestAuthentications: parts.requestAuthentications } : {}),
   };
 }
 

@@ -60,6 +60,7 @@ function check(c: Cluster, step: string): void {
   assert.deepEqual(got.policyStatuses, want.policyStatuses, `${step}: policy statuses`);
   assert.deepEqual(got.routeStatuses, want.routeStatuses, `${step}: route statuses`);
   assert.deepEqual(got.trafficPolicyStatuses, want.trafficPolicyStatuses, `${step}: traffic policy statuses`);
+  assert.deepEqual(got.requestAuthnStatuses, want.requestAuthnStatuses, `${step}: request authentication statuses`);
   const after = new Map(before);
   for (const r of delta.removes) after.delete(resourceId(r.kind, r.key));
   for (const r of delta.upserts) after.set(resourceId(r.kind, r.key), JSON.stringify(r.body));
@@ -118,6 +119,7 @@ test('incremental_translation_matches_translate_after_every_random_change', () =
       const ns = pick(NS);
       const labels: Record<string, string> = {};
       if (rand() < 0.5) labels['ambient.dev/dataplane-mode'] = pick(['ambient', 'none', 'bogus']);
+      if (rand() < 0.5) labels['team'] = pick(['a', 'b']);
       if (rand() < 0.4) {
         labels['ambient.dev/use-waypoint'] = pick(['wp', 'none', 'missing']);
         if (rand() < 0.5) labels['ambient.dev/use-waypoint-namespace'] = pick(NS);
@@ -134,6 +136,9 @@ test('incremental_translation_matches_translate_after_every_random_change', () =
       }
       const o: Parameters<typeof waypointGateway>[2] = { waypointFor: pick(['service', 'workload', 'all', 'bogus']) };
       if (rand() < 0.2) o.listeners = [{ name: 'x', port: 80, protocol: 'HTTP' }];
+      // Who may use it: unset (Same), All, a selector on the namespaces' team label, or malformed.
+      const allowed = pick<unknown>([undefined, { from: 'Same' }, { from: 'All' }, { from: 'Selector', selector: { matchLabels: { team: pick(['a', 'b']) } } }, { from: 'Selector', selector: { matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['a'] }] } }, { from: 'Selector' }, { from: 'Everyone' }]);
+      if (allowed !== undefined) o.allowedNamespaces = allowed;
       c.put('gateways', waypointGateway('wp', ns, o));
       return `gateway ${ns}/wp`;
     },
@@ -234,7 +239,7 @@ test('incremental_translation_matches_translate_after_every_random_change', () =
         { targetRefs: [{ group: '', kind: 'Service', name: 'web' }], jwtRules: [{ issuer: 'a', jwksUri: 'ftp://x' }] },
         { bogus: true },
       ]);
-      c.put('requestAuthentications', { apiVersion: 'ambient.dev/v1', kind: 'RequestAuthentication', metadata: { name, namespace: ns }, spec } as RequestAuthentication);
+      c.put('requestAuthentications', { apiVersion: 'ambient.dev/v1', kind: 'RequestAuthentication', metadata: { name, namespace: ns, generation: 1 + Math.floor(rand() * 3) }, spec } as RequestAuthentication);
       return `request authentication ${ns}/${name}`;
     },
   ];
@@ -348,7 +353,7 @@ test('nothing_changed_translates_nothing_and_pushes_nothing', () => {
   const before = { ...c.tr.counts };
   const delta = c.tr.flush();
   assert.deepEqual(countsSince(c, before), {});
-  assert.deepEqual(delta, { upserts: [], removes: [], problemsChanged: false, statusesChanged: false, routeStatusesChanged: false, trafficPolicyStatusesChanged: false });
+  assert.deepEqual(delta, { upserts: [], removes: [], problemsChanged: false, statusesChanged: false, routeStatusesChanged: false, trafficPolicyStatusesChanged: false, requestAuthnStatusesChanged: false });
 });
 
 test('a_route_compiles_when_its_service_appears_and_leaves_when_it_goes', () => {
@@ -417,7 +422,7 @@ test('a_waypoint_changing_in_another_namespace_rebinds_what_names_it_with_use_wa
   assert.equal(waypointOf('Service', 'web'), undefined);
 
   const counts = { ...c.tr.counts };
-  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all' }));
+  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all', allowedNamespaces: { from: 'All' } }));
   check(c, 'the waypoint appears in infra');
   assert.deepEqual(waypointOf('Service', 'web'), { service: 'infra/shared.infra.svc.cluster.local', port: 15008 });
   assert.deepEqual(waypointOf('Workload', 'web'), { service: 'infra/shared.infra.svc.cluster.local', port: 15008 });
@@ -426,14 +431,14 @@ test('a_waypoint_changing_in_another_namespace_rebinds_what_names_it_with_use_wa
   const quietPods = c.tr.counts.pods - counts.pods;
   assert.ok(quietPods <= 2, `pods translated: ${quietPods} (web and teller)`);
 
-  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'service' }));
+  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'service', allowedNamespaces: { from: 'All' } }));
   check(c, 'the waypoint takes service traffic only');
   assert.equal(waypointOf('Workload', 'web'), undefined);
   c.del('gateways', 'infra/shared');
   check(c, 'the waypoint is deleted');
   assert.equal(waypointOf('Service', 'web'), undefined);
   c.put('services', service('web', { ns: 'shop' }));
-  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all' }));
+  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all', allowedNamespaces: { from: 'All' } }));
   check(c, 'the Service no longer names it');
   assert.equal(waypointOf('Service', 'web'), undefined);
 });
@@ -465,4 +470,53 @@ test('incremental_traffic_policies_follow_policies_and_the_ports_of_their_servic
   check(c, 'the Service is deleted');
   c.put('services', service('other', { ns: 'default' }));
   assert.equal(c.tr.flush().trafficPolicyStatusesChanged, false, 'a Service of another namespace does not resolve them again');
+});
+
+test('a_waypoint_consent_change_or_a_namespace_label_change_rebinds_what_names_it_from_another_namespace', () => {
+  const c = new Cluster();
+  c.put('namespaces', namespace('shop', { team: 'web' }));
+  c.put('namespaces', namespace('bank', { 'ambient.dev/use-waypoint': 'shared', 'ambient.dev/use-waypoint-namespace': 'infra', team: 'money' }));
+  c.put('namespaces', namespace('infra'));
+  c.put('pods', pod('teller', { ns: 'bank', labels: { app: 'teller' } }));
+  c.put('services', service('web', { ns: 'shop', labels: { 'ambient.dev/use-waypoint': 'shared', 'ambient.dev/use-waypoint-namespace': 'infra' } }));
+  c.put('services', service('teller', { ns: 'bank' }));
+  c.put('services', service('shared', { ns: 'infra', clusterIP: '10.96.0.50' }));
+  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all' }));
+  check(c, 'default Same: nobody outside infra');
+  const waypointOf = (kind: 'Workload' | 'Service', name: string) =>
+    (c.tr.resources().find((r) => r.kind === kind && (r.body as { name?: string }).name === name)?.body as { waypoint?: unknown } | undefined)?.waypoint;
+  const SHARED = { service: 'infra/shared.infra.svc.cluster.local', port: 15008 };
+  const problemKeys = () => c.tr.problems().filter((p) => /does not allow namespace/.test(p.message)).map((p) => `${p.kind} ${p.key}`);
+  assert.equal(waypointOf('Service', 'web'), undefined);
+  assert.equal(waypointOf('Service', 'teller'), undefined);
+  assert.deepEqual(problemKeys(), ['Namespace bank', 'Service shop/web']);
+
+  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all', allowedNamespaces: { from: 'Selector', selector: { matchLabels: { team: 'web' } } } }));
+  check(c, 'the owner allows team=web');
+  assert.deepEqual(waypointOf('Service', 'web'), SHARED);
+  assert.equal(waypointOf('Service', 'teller'), undefined);
+  assert.deepEqual(problemKeys(), ['Namespace bank']);
+
+  const before = { ...c.tr.counts };
+  c.put('namespaces', namespace('bank', { 'ambient.dev/use-waypoint': 'shared', 'ambient.dev/use-waypoint-namespace': 'infra', team: 'web' }));
+  check(c, 'bank is relabelled team=web');
+  assert.deepEqual(waypointOf('Service', 'teller'), SHARED);
+  assert.deepEqual(waypointOf('Workload', 'teller'), SHARED);
+  assert.deepEqual(problemKeys(), []);
+  assert.deepEqual(countsSince(c, before), { namespaces: 1, pods: 1, services: 1 }, 'only bank was translated again');
+
+  c.put('namespaces', namespace('shop', { team: 'other' }));
+  check(c, 'shop is relabelled away from the selector');
+  assert.equal(waypointOf('Service', 'web'), undefined);
+  assert.deepEqual(problemKeys(), ['Service shop/web']);
+
+  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all', allowedNamespaces: { from: 'All' } }));
+  check(c, 'the owner allows all');
+  assert.deepEqual(waypointOf('Service', 'web'), SHARED);
+
+  c.put('gateways', waypointGateway('shared', 'infra', { waypointFor: 'all', allowedNamespaces: { from: 'Selector' } }));
+  check(c, 'a malformed consent falls back to Same');
+  assert.equal(waypointOf('Service', 'web'), undefined);
+  assert.equal(waypointOf('Service', 'teller'), undefined);
+  assert.ok(c.tr.problems().some((p) => p.kind === 'Gateway' && p.key === 'infra/shared' && /selector is not set/.test(p.message)));
 });

@@ -68,6 +68,8 @@ export interface TranslationDelta {
   routeStatusesChanged: boolean;
   /** trafficPolicyStatuses() differs from the last flush. */
   trafficPolicyStatusesChanged: boolean;
+  /** requestAuthnStatuses() differs from the last flush. */
+  requestAuthnStatusesChanged: boolean;
 }
 
 /** How many objects were translated since the start (the work translation did). */
@@ -187,6 +189,9 @@ export class IncrementalTranslation {
   readonly #routeStatuses = new Map<string, RouteStatus>();
   /** The RequestAuthn resource of each RequestAuthentication (by object key). */
   readonly #requestAuthnResources = new Map<string, Resource>();
+  /** The status of each RequestAuthentication (by object key). */
+  readonly #requestAuthnStatuses = new Map<string, PolicyStatus>();
+  #sortedRequestAuthnStatuses?: PolicyStatus[];
   #sortedRouteStatuses?: RouteStatus[];
   /** Each TrafficPolicy compiled alone (by object key), the namespaces holding them (with a
    * count), the TrafficPolicy resources last emitted (by resource key), and their statuses. */
@@ -251,6 +256,7 @@ export class IncrementalTranslation {
     let trafficPolicyStatusesChanged = false;
     /** TrafficPolicies are resolved again (one changed, or a Service they may target). */
     let trafficPoliciesRedo = this.#dirty.get('trafficPolicies')!.size > 0;
+    let requestAuthnStatusesChanged = false;
     const setProblems = (unit: string, ps: Problem[]) => {
       const old = this.#problems.get(unit) ?? NO_PROBLEMS;
       if (old.length === 0 && ps.length === 0) return;
@@ -556,8 +562,9 @@ export class IncrementalTranslation {
       const ra = this.#objects.get('requestAuthentications')!.get(key);
       const problems = new Problems();
       const emitted: Resource[] = [];
+      let status: PolicyStatus | undefined;
       if (ra !== undefined) {
-        translateRequestAuthentication(ra, problems, (kind, k, r) => {
+        status = translateRequestAuthentication(ra, problems, (kind, k, r) => {
           const checked = validateResource(r);
           if (!checked.ok) problems.report(kind, k, `produced an invalid resource, left out: ${checked.error}`);
           else emitted.push(checked.resource);
@@ -572,6 +579,9 @@ export class IncrementalTranslation {
         output('RequestAuthn', newAuthn.key, newAuthn);
         this.#requestAuthnResources.set(key, newAuthn);
       } else this.#requestAuthnResources.delete(key);
+      if (canonicalJson(this.#requestAuthnStatuses.get(key)) !== canonicalJson(status)) requestAuthnStatusesChanged = true;
+      if (status) this.#requestAuthnStatuses.set(key, status);
+      else this.#requestAuthnStatuses.delete(key);
     }
 
     // 13. TrafficPolicies: the changed ones compiled again, then all resolved together.
@@ -625,7 +635,8 @@ export class IncrementalTranslation {
     if (problemsChanged) this.#sortedProblems = undefined;
     if (statusesChanged) this.#sortedStatuses = undefined;
     if (routeStatusesChanged) this.#sortedRouteStatuses = undefined;
-    return { upserts, removes, problemsChanged, statusesChanged, routeStatusesChanged, trafficPolicyStatusesChanged };
+    if (requestAuthnStatusesChanged) this.#sortedRequestAuthnStatuses = undefined;
+    return { upserts, removes, problemsChanged, statusesChanged, routeStatusesChanged, trafficPolicyStatusesChanged, requestAuthnStatusesChanged };
   }
 
   /** Every resource, sorted by kind then key (as translate() returns them). */
@@ -657,8 +668,13 @@ export class IncrementalTranslation {
     return this.#trafficPolicyStatuses;
   }
 
+  /** One status per RequestAuthentication, sorted by namespace, name. */
+  requestAuthnStatuses(): PolicyStatus[] {
+    return (this.#sortedRequestAuthnStatuses ??= [...this.#requestAuthnStatuses.values()].sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name)));
+  }
+
   result(): TranslationResult {
-    return { resources: this.resources(), problems: this.problems(), policyStatuses: this.policyStatuses(), routeStatuses: this.routeStatuses(), trafficPolicyStatuses: this.trafficPolicyStatuses() };
+    return { resources: this.resources(), problems: this.problems(), policyStatuses: this.policyStatuses(), routeStatuses: this.routeStatuses(), trafficPolicyStatuses: this.trafficPolicyStatuses(), requestAuthnStatuses: this.requestAuthnStatuses() };
   }
 
   /** Keeps #waypointUsers: which objects name a waypoint in another namespace. */

@@ -21,7 +21,8 @@ export interface Gateway {
   metadata?: V1ObjectMeta;
   spec?: {
     gatewayClassName?: string;
-    listeners?: Array<{ name?: string; port?: number; protocol?: string }>;
+    /** `allowedRoutes` of the HBONE listener says which namespaces may use the waypoint (./waypoints.ts); read defensively. */
+    listeners?: Array<{ name?: string; port?: number; protocol?: string; allowedRoutes?: unknown }>;
   };
 }
 
@@ -114,4 +115,6 @@ export interface TranslationResult {
   /** One per TrafficPolicy whose name and namespace could be read, sorted by namespace, name
    * (conditions Accepted and Conflicted: controller/translate/traffic-policies.ts). */
   trafficPolicyStatuses: PolicyStatus[];
+  /** One per RequestAuthentication whose name and namespace could be read, sorted by namespace, name (controller/translate/request-authentications.ts). */
+  requestAuthnStatuses: PolicyStatus[];
 }

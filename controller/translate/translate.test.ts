@@ -147,5 +147,5 @@ test('translate_rejects_invalid_cluster_domain_and_root_namespace', () => {
 });
 
 test('translate_empty_cluster_is_empty', () => {
-  assert.deepEqual(translate(cluster({ namespaces: [] }), { trustDomain: TD }), { resources: [], problems: [], policyStatuses: [], routeStatuses: [], trafficPolicyStatuses: [] });
+  assert.deepEqual(translate(cluster({ namespaces: [] }), { trustDomain: TD }), { resources: [], problems: [], policyStatuses: [], routeStatuses: [], trafficPolicyStatuses: [], requestAuthnStatuses: [] });
 });

@@ -13,8 +13,10 @@
 // GRPCRoutes attached to Services are compiled to Route resources (./routes.ts); each gets
 // a RouteStatus (status.parents[]: Accepted, ResolvedRefs) written by the leader too.
 // RequestAuthentications are compiled to RequestAuthn resources (./request-authentications.ts),
-// a bad one reported as a Problem. TrafficPolicies are compiled to TrafficPolicy resources
-// (./traffic-policies.ts); each gets a status (Accepted, Conflicted) written by the leader.
+// a bad one reported as a Problem; each gets a status (Accepted, and Enforced when it
+// selects workloads) that the leader writes to the object, as for AuthorizationPolicies.
+// TrafficPolicies are compiled to TrafficPolicy resources (./traffic-policies.ts); each
+// gets a status (Accepted, Conflicted) written by the leader.
 //
 // The controller runs this translation incrementally (./incremental.ts: the changed
 // objects and what depends on them, with the same per-object functions); translate() is
@@ -24,7 +26,7 @@ import { compareResources, type MeshService, type Resource, type Workload } from
 import { validateResource } from '../../core/config/validate.js';
 import { validateTrustDomain } from '../../core/identity/spiffe.js';
 import { namespaceModeProblem } from '../../core/config/enrolment.js';
-import type { ClusterState, TranslateOptions, TranslationResult } from './input.js';
+import type { ClusterState, PolicyStatus, TranslateOptions, TranslationResult } from './input.js';
 import { compareStrings, DEFAULT_CLUSTER_DOMAIN, DEFAULT_ROOT_NAMESPACE, isolated, objectKey, Problems, readMeta, type Labels } from './objects.js';
 import { translateAuthorizationPolicies } from './authorization.js';
 import { indexPeerAuthentications } from './peer-authentication.js';
@@ -134,12 +136,17 @@ export function translate(input: ClusterState, opts: TranslateOptions): Translat
     emit,
   });
 
-  // RequestAuthentications: each on its own (it reads no other object), for waypoints.
-  for (const ra of byKey(input.requestAuthentications ?? [])) translateRequestAuthentication(ra, problems, emit);
+  // RequestAuthentications: each on its own (it reads no other object), for waypoints; each with its status.
+  const requestAuthnStatuses: PolicyStatus[] = [];
+  for (const ra of byKey(input.requestAuthentications ?? [])) {
+    const status = translateRequestAuthentication(ra, problems, emit);
+    if (status) requestAuthnStatuses.push(status);
+  }
+  requestAuthnStatuses.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
 
   // TrafficPolicies: each compiled alone, then resolved together (targets, conflicts).
   const trafficPolicyStatuses = translateTrafficPolicies((input.trafficPolicies ?? []).map(compileTrafficPolicyObject), { service: (k) => servicesByName.get(k), problems, emit });
 
   resources.sort(compareResources);
-  return { resources, problems: problems.sorted(), policyStatuses, routeStatuses, trafficPolicyStatuses };
+  return { resources, problems: problems.sorted(), policyStatuses, routeStatuses, trafficPolicyStatuses, requestAuthnStatuses };
 }

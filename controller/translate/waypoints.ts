@@ -20,16 +20,46 @@
 //     the same object as the `use-waypoint` label (Istio's `istio.io/use-waypoint-namespace`);
 //     without it the waypoint is looked up in the object's own namespace. The namespace
 //     label belongs to the `use-waypoint` it sits beside: a Pod's own `use-waypoint` never
-//     takes its Namespace's `use-waypoint-namespace`. Like Istio, any namespace may name a
-//     waypoint of any other; the waypoint's `waypoint-for` still applies.
+//     takes its Namespace's `use-waypoint-namespace`.
+//   - Consent (as Istio decides it, pilot/pkg/serviceregistry/ambient/waypoints.go): the
+//     waypoint's owner says which namespaces may use it, with the Gateway API field made
+//     for it, `allowedRoutes.namespaces` on the HBONE listener: `from: Same` (the default,
+//     also when `allowedRoutes` is absent: only the Gateway's own namespace), `All`, or
+//     `Selector` with a LabelSelector (`matchLabels`, `matchExpressions`) evaluated against
+//     the labels of the Namespace of the object that carries the binding label. Without
+//     it, any namespace could push its traffic through another team's waypoint, under
+//     that waypoint's identity and policies, and have that team's waypoint receive its
+//     routes. `Selector` applies to the Gateway's own namespace too, as the Gateway API
+//     says (and Istio does): a selector that does not match it leaves it out.
+//   - A binding that is not allowed gives no waypoint, and a Problem on the object that
+//     carries the label (for a Namespace label, the Namespace) naming the waypoint, the
+//     namespace and the rule that refused it. "No waypoint" is what an unbound object
+//     gets: traffic goes directly to the destination, whose node agent still applies L4
+//     policy; it never goes through a waypoint that did not agree.
+//   - A malformed `allowedRoutes` (an unknown `from`, `Selector` without a selector, a
+//     selector Kubernetes would refuse or with a field it does not have) is a Problem on
+//     the Gateway, and the waypoint then allows only its own namespace (fail closed).
+//   - A namespace the controller has not seen (yet) has no labels; that can only happen
+//     for an instant, since an object's namespace exists before the object does.
 import type { WaypointRef } from '../../core/config/model.js';
 import type { Gateway } from './input.js';
+import { formatLabelSelector, readLabelSelector, selectorMatches, type LabelSelector } from './label-selector.js';
 import { GATEWAY_NAME_LABEL, isolated, objectKey, readLabels, readMeta, USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, WAYPOINT_FOR_LABEL, WAYPOINT_GATEWAY_CLASS, type Labels, type Problems } from './objects.js';
 import { waypointServiceKey } from '../../core/config/waypoint.js';
 
 export type TrafficType = 'service' | 'workload' | 'all' | 'none';
 const TRAFFIC_TYPES: readonly TrafficType[] = ['service', 'workload', 'all', 'none'];
 const DEFAULT_TRAFFIC: TrafficType = 'service';
+
+/**
+ * Which namespaces may bind to a waypoint: its HBONE listener's `allowedRoutes.namespaces`.
+ * Plain data (compared as JSON by the incremental translation).
+ */
+export type AllowedNamespaces =
+  /** `defaulted`: `from` (or `allowedRoutes`) is unset; `malformed`: what the Gateway got wrong, Same applies instead. */
+  | { from: 'Same'; defaulted?: true; malformed?: string }
+  | { from: 'All' }
+  | { from: 'Selector'; selector: LabelSelector };
 
 export interface Waypoint {
   namespace: string;
@@ -38,6 +68,8 @@ export interface Waypoint {
   /** Undefined when the Gateway cannot serve as a waypoint; `unusable` says why. */
   ref?: WaypointRef;
   unusable?: string;
+  /** Set when `ref` is. */
+  allowed?: AllowedNamespaces;
 }
 
 export interface WaypointIndex {
@@ -58,9 +90,65 @@ function compile(gw: Gateway, clusterDomain: string, report: (m: string) => void
     else report(`label ${WAYPOINT_FOR_LABEL}=${JSON.stringify(forLabel)} is not one of ${TRAFFIC_TYPES.join(', ')}; the default "${DEFAULT_TRAFFIC}" applies`);
   }
   const found = hboneListener(gw);
-  if (found.ok) return { namespace, name, trafficFor, ref: { service: waypointServiceKey(namespace, name, clusterDomain), port: found.port } };
+  if (found.ok) {
+    const allowed = allowedNamespaces(found.listener, `spec.listeners[${found.index}]`);
+    if (allowed.from === 'Same' && allowed.malformed !== undefined) report(`${allowed.malformed}; only namespace ${namespace} may use this waypoint until it is fixed`);
+    return { namespace, name, trafficFor, ref: { service: waypointServiceKey(namespace, name, clusterDomain), port: found.port }, allowed };
+  }
   report(`not usable as a waypoint: ${found.why}`);
   return { namespace, name, trafficFor, unusable: found.why };
+}
+
+const FROM_VALUES = ['All', 'Selector', 'Same'] as const;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const absent = (v: unknown): boolean => v === undefined || v === null;
+
+/**
+ * Which namespaces a waypoint's HBONE `listener` (at `path`, for messages) lets bind to it:
+ * `allowedRoutes.namespaces.from` and `.selector` (Gateway API RouteNamespaces), Same when
+ * unset. Anything malformed gives Same with `malformed` saying what is wrong (fail closed).
+ */
+export function allowedNamespaces(listener: unknown, path: string): AllowedNamespaces {
+  const same = (malformed: string): AllowedNamespaces => ({ from: 'Same', malformed });
+  const ar = isRecord(listener) ? listener['allowedRoutes'] : undefined;
+  if (absent(ar)) return { from: 'Same', defaulted: true };
+  if (!isRecord(ar)) return same(`${path}.allowedRoutes ${JSON.stringify(ar)} is not an object`);
+  const ns = ar['namespaces'];
+  if (absent(ns)) return { from: 'Same', defaulted: true };
+  if (!isRecord(ns)) return same(`${path}.allowedRoutes.namespaces ${JSON.stringify(ns)} is not an object`);
+  const from = ns['from'];
+  if (absent(from)) return { from: 'Same', defaulted: true };
+  if (typeof from !== 'string' || !(FROM_VALUES as readonly string[]).includes(from)) {
+    return same(`${path}.allowedRoutes.namespaces.from ${JSON.stringify(from)} is not one of ${FROM_VALUES.join(', ')}`);
+  }
+  if (from === 'Same') return { from: 'Same' };
+  if (from === 'All') return { from: 'All' };
+  if (absent(ns['selector'])) return same(`${path}.allowedRoutes.namespaces.from is Selector but ${path}.allowedRoutes.namespaces.selector is not set`);
+  const read = readLabelSelector(ns['selector'], `${path}.allowedRoutes.namespaces.selector`);
+  if (!read.ok) return same(read.why);
+  return { from: 'Selector', selector: read.selector };
+}
+
+/**
+ * Whether waypoint `w` lets an object of namespace `namespace`, whose Namespace has labels
+ * `nsLabels`, bind to it; when not, why (the message names the waypoint, the namespace and
+ * the rule). A waypoint without `allowed` (not usable) allows nobody.
+ */
+export function bindingConsent(w: Waypoint, namespace: string, nsLabels: Labels): { allowed: true } | { allowed: false; why: string } {
+  const a = w.allowed;
+  const refuse = (rule: string) => ({ allowed: false as const, why: `waypoint ${w.namespace}/${w.name} does not allow namespace ${JSON.stringify(namespace)}: ${rule}` });
+  if (a === undefined) return refuse('it is not usable as a waypoint');
+  switch (a.from) {
+    case 'All':
+      return { allowed: true };
+    case 'Selector':
+      if (selectorMatches(a.selector, nsLabels)) return { allowed: true };
+      return refuse(`the labels of namespace ${namespace} do not match its HBONE listener's allowedRoutes.namespaces.selector (${formatLabelSelector(a.selector)})`);
+    case 'Same':
+      if (namespace === w.namespace) return { allowed: true };
+      if (a.malformed !== undefined) return refuse(`its HBONE listener's allowedRoutes is malformed (reported on Gateway ${w.namespace}/${w.name}), so only its own namespace may use it`);
+      return refuse(`its HBONE listener's allowedRoutes.namespaces.from is Same${a.defaulted ? ' (the default when unset)' : ''}; its owner may allow other namespaces with from: All or from: Selector`);
+  }
 }
 
 /**
@@ -68,13 +156,14 @@ function compile(gw: Gateway, clusterDomain: string, report: (m: string) => void
  * or why it has none. Shared with the waypoint deployer (controller/waypoint-plan.ts), so
  * that what is deployed and what traffic is sent to are the same Gateways.
  */
-export function hboneListener(gw: Gateway): { ok: true; listener: unknown; port: number } | { ok: false; why: string } {
+export function hboneListener(gw: Gateway): { ok: true; listener: unknown; index: number; port: number } | { ok: false; why: string } {
   const listeners: unknown = gw?.spec?.listeners;
-  const hbone = Array.isArray(listeners) ? listeners.find((l) => l && typeof l === 'object' && (l as { protocol?: unknown }).protocol === 'HBONE') : undefined;
+  const index = Array.isArray(listeners) ? listeners.findIndex((l) => l && typeof l === 'object' && (l as { protocol?: unknown }).protocol === 'HBONE') : -1;
+  const hbone: unknown = index >= 0 ? (listeners as unknown[])[index] : undefined;
   if (!hbone) return { ok: false, why: 'it has no listener with protocol HBONE (want {name: mesh, port: 15008, protocol: HBONE})' };
   const port: unknown = (hbone as { port?: unknown }).port;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return { ok: false, why: `its HBONE listener's port ${JSON.stringify(port)} is not a port number` };
-  return { ok: true, listener: hbone, port };
+  return { ok: true, listener: hbone, index, port };
 }
 
 export function indexWaypoints(gateways: readonly Gateway[], clusterDomain: string, problems: Problems): WaypointIndex {
@@ -122,18 +211,24 @@ function describe(namespace: string, t: { name: string; namespace: string }): st
   return t.namespace === namespace ? label : `${label} (${USE_WAYPOINT_NAMESPACE_LABEL}=${JSON.stringify(t.namespace)})`;
 }
 
-/** Why the waypoint `t` (as waypointTarget() reads it on an object of `namespace`) is not usable, or undefined when it is. */
-export function unresolvable(index: WaypointIndex, namespace: string, t: { name: string; namespace: string }): string | undefined {
+/**
+ * Why the waypoint `t` (as waypointTarget() reads it on an object of `namespace`, whose
+ * Namespace has labels `nsLabels`) cannot be used by that object: missing, not usable, or
+ * not allowing that namespace (bindingConsent). Undefined when it can.
+ */
+export function unresolvable(index: WaypointIndex, namespace: string, t: { name: string; namespace: string }, nsLabels: Labels): string | undefined {
   const w = index.byKey.get(`${t.namespace}/${t.name}`);
   if (!w) return `${describe(namespace, t)}: no Gateway of class ${WAYPOINT_GATEWAY_CLASS} named ${JSON.stringify(t.name)} in namespace ${t.namespace}; traffic does not use a waypoint`;
   if (!w.ref) return `${describe(namespace, t)}: Gateway ${t.namespace}/${t.name} is not usable as a waypoint (${w.unusable}); traffic does not use a waypoint`;
+  const consent = bindingConsent(w, namespace, nsLabels);
+  if (!consent.allowed) return `${describe(namespace, t)}: ${consent.why}; traffic does not use a waypoint`;
   return undefined;
 }
 
 /** A Namespace's own problem with its use-waypoint label (said once, on the Namespace), or undefined. */
 export function namespaceWaypointProblem(index: WaypointIndex, namespace: string, labels: Labels): string | undefined {
   const t = waypointTarget(namespace, labels);
-  return t === undefined ? undefined : unresolvable(index, namespace, t);
+  return t === undefined ? undefined : unresolvable(index, namespace, t, labels);
 }
 
 /**
@@ -147,7 +242,7 @@ export function bindWaypoint(index: WaypointIndex, target: 'service' | 'workload
   const mine = own[USE_WAYPOINT_LABEL] !== undefined;
   const t = waypointTarget(namespace, mine ? own : namespaceLabels);
   if (t === undefined) return {};
-  const why = unresolvable(index, namespace, t);
+  const why = unresolvable(index, namespace, t, namespaceLabels);
   if (why !== undefined) return mine ? { problem: why } : {};
   const w = index.byKey.get(`${t.namespace}/${t.name}`)!;
   if (!accepts(w, target)) {
