@@ -103,8 +103,10 @@ export interface Retries {
   retryOn: RetryCondition[];
   /** With `retriable-status-codes` (or from an HTTPRoute's `retry.codes`). */
   retriableStatusCodes: number[];
-  /** Exponential backoff with full jitter between tries: base * 2^n, capped by max. */
-  backoff: { baseMs: number; maxMs: number };
+  /** Exponential backoff with full jitter between tries: base * 2^n, capped by max.
+   * `minMs` (optional, added for HTTPRoute `retry.backoff`, which is a minimum): no retry
+   * starts sooner than this; the jitter then spreads over [minMs, cap]. Absent: 0. */
+  backoff: { baseMs: number; maxMs: number; minMs?: number };
   /** Retries in flight at most `percent` of active requests, with a floor of
    * `minRetriesPerSecond` retries per second (Envoy's retry budget). */
   budget: { percent: number; minRetriesPerSecond: number };
