@@ -19,6 +19,9 @@ export const RESILIENCE_DEFAULTS = {
   /** Global rate limit: characters of one header or path value read for the key (the rest
    * is cut before hashing, so a client cannot make the waypoint hash megabytes). */
   globalRateLimitMaxKeyPartChars: 1_024,
+  /** Local rate limit: token buckets kept per replica (one per policy and target); a
+   * full map is emptied and refills (buckets start full). */
+  localRateLimitMaxBuckets: 10_000,
   /** Retry budget: retries started in the last second are remembered up to this many
    * timestamps (the floor `minRetriesPerSecond` is capped by it). */
   retryBudgetMaxFloorPerSecond: 10_000,
