@@ -22,6 +22,11 @@ export const RESILIENCE_DEFAULTS = {
   /** Local rate limit: token buckets kept per replica (one per policy and target); a
    * full map is emptied and refills (buckets start full). */
   localRateLimitMaxBuckets: 10_000,
+  /** Retries: the most request body bytes held to send again; a larger body is forwarded
+   * but never retried (Envoy's per-request buffer limit, smaller: bodies stay streamed). */
+  retryMaxBufferedBodyBytes: 64 * 1024,
+  /** Retry budgets kept (one per target); a full map is emptied and refills. */
+  retryMaxBudgets: 10_000,
   /** Retry budget: retries started in the last second are remembered up to this many
    * timestamps (the floor `minRetriesPerSecond` is capped by it). */
   retryBudgetMaxFloorPerSecond: 10_000,
