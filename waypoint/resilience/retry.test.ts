@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Retries } from '../../core/config/traffic-policy.js';
-import { RetryBudget, RetryConfigError, backoffMs, decideRetry, gatewayDurationMs, isIdempotent, retriableCondition, retriesFromHttpRoute, tryTimeoutMs, type RetryInput, type TryOutcome } from './retry.js';
+import { RetryBudget, RetryConfigError, backoffMs, decideRetry, gatewayDurationMs, isIdempotent, retriableCondition, retriesFromHttpRoute, retriesFromRouteRetry, tryTimeoutMs, type RetryInput, type TryOutcome } from './retry.js';
 
 /** mulberry32: a seeded uniform [0, 1) source, so jitter is reproducible. */
 function seeded(seed: number): () => number {
@@ -240,4 +240,9 @@ test('gateway_durations_parse_gep_2257', () => {
   assert.deepEqual(['100ms', '1s', '1m30s', '1h'].map((d) => gatewayDurationMs('x', d)), [100, 1000, 90_000, 3_600_000]);
   assert.throws(() => gatewayDurationMs('x', '1.5s'));
   assert.throws(() => gatewayDurationMs('x', ''));
+});
+
+test('compiled_route_retry_maps_like_the_object', () => {
+  assert.deepEqual(retriesFromRouteRetry({ codes: [503, 500], attempts: 4, backoffMs: 100 }), retriesFromHttpRoute({ codes: [500, 503], attempts: 4, backoff: '100ms' }));
+  assert.deepEqual(retriesFromRouteRetry({ codes: [], attempts: 2 }), retriesFromHttpRoute({}));
 });

@@ -260,15 +260,21 @@ export function retriesFromHttpRoute(retry: HttpRouteRetry, path = 'retry'): Ret
   });
   const attempts = retry.attempts ?? HTTPROUTE_RETRY_DEFAULTS.attempts;
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) throw new RetryConfigError(`${path}.attempts`, `${JSON.stringify(retry.attempts)} is not a whole number from 1 to 100`);
-  const explicit = retry.backoff !== undefined ? gatewayDurationMs(`${path}.backoff`, retry.backoff) : undefined;
-  const base = explicit ?? HTTPROUTE_RETRY_DEFAULTS.backoffMs;
+  const backoffMs = retry.backoff !== undefined ? gatewayDurationMs(`${path}.backoff`, retry.backoff) : undefined;
+  return retriesFromRouteRetry({ codes, attempts, ...(backoffMs !== undefined && { backoffMs }) });
+}
+
+/** The compiled Route model's `retry` (codes checked, attempts filled in, backoff in ms,
+ * as the controller writes it) as Retries: the same mapping as retriesFromHttpRoute. */
+export function retriesFromRouteRetry(r: { codes: readonly number[]; attempts: number; backoffMs?: number }): Retries {
+  const base = r.backoffMs ?? HTTPROUTE_RETRY_DEFAULTS.backoffMs;
   const retryOn: RetryCondition[] = ['connect-failure', 'refused-stream', 'reset'];
-  if (codes.length > 0) retryOn.push('retriable-status-codes');
+  if (r.codes.length > 0) retryOn.push('retriable-status-codes');
   return {
-    attempts,
+    attempts: r.attempts,
     retryOn,
-    retriableStatusCodes: [...new Set(codes)].sort((a, b) => a - b),
-    backoff: { baseMs: base, maxMs: base * HTTPROUTE_RETRY_DEFAULTS.backoffMaxFactor, ...(explicit !== undefined ? { minMs: explicit } : {}) },
+    retriableStatusCodes: [...new Set(r.codes)].sort((a, b) => a - b),
+    backoff: { baseMs: base, maxMs: base * HTTPROUTE_RETRY_DEFAULTS.backoffMaxFactor, ...(r.backoffMs !== undefined && { minMs: r.backoffMs }) },
     budget: { percent: HTTPROUTE_RETRY_DEFAULTS.budgetPercent, minRetriesPerSecond: HTTPROUTE_RETRY_DEFAULTS.budgetMinRetriesPerSecond },
     retryNonIdempotent: false,
   };
