@@ -6,7 +6,7 @@ import type { Retries } from '../../core/config/traffic-policy.js';
 import type { RequestContext } from '../http/chain.js';
 import type { Downstream } from '../http/downstream.js';
 import { ResilienceMetrics } from './metrics.js';
-import { ownAnswerOutcome, retryLayer, type RetryLayerOptions } from './retry-layer.js';
+import { ownAnswerOutcome, previousTries, retryLayer, type RetryLayerOptions } from './retry-layer.js';
 import { fakeContext, policy } from './test-context.js';
 
 const retries = (o: Partial<Retries> = {}): Retries => ({
@@ -57,13 +57,13 @@ function client() {
 
 /** A stand-in for the layers below (balancer, forward): one step per try. */
 function upstream(steps: Step[]) {
-  const tries: Array<{ body: string; backendMs?: number; mirrors?: unknown; flagsAtStart: string[] }> = [];
+  const tries: Array<{ body: string; backendMs?: number; mirrors?: unknown; flagsAtStart: string[]; previous: readonly string[] }> = [];
   const next = (ctx: RequestContext) => async () => {
     const i = tries.length;
     const chunks: Buffer[] = [];
     for await (const c of ctx.body) chunks.push(Buffer.from(c as Buffer));
     const a = ctx.action!;
-    tries.push({ body: Buffer.concat(chunks).toString(), ...(a.kind === 'forward' && { backendMs: a.backendRequestTimeoutMs, mirrors: a.mirrors }), flagsAtStart: [...ctx.record.flags] });
+    tries.push({ body: Buffer.concat(chunks).toString(), ...(a.kind === 'forward' && { backendMs: a.backendRequestTimeoutMs, mirrors: a.mirrors }), flagsAtStart: [...ctx.record.flags], previous: [...previousTries(ctx)] });
     const s = steps[Math.min(i, steps.length - 1)]!;
     ctx.record.upstream = `10.0.0.${i + 1}:8080`;
     if ('fail' in s) {
@@ -227,4 +227,9 @@ test('own_answer_outcomes_come_from_the_flags', () => {
   assert.deepEqual(ownAnswerOutcome(['UC']), { kind: 'reset' });
   assert.deepEqual(ownAnswerOutcome(['UT']), { kind: 'timeout' });
   assert.equal(ownAnswerOutcome(['UH']), undefined);
+});
+
+test('the_balancer_can_see_which_endpoints_earlier_tries_used', async () => {
+  const { tries } = await run([{ status: 503 }, { fail: 'UF' }, { status: 200 }]);
+  assert.deepEqual(tries.map((t) => t.previous), [[], ['10.0.0.1:8080'], ['10.0.0.1:8080', '10.0.0.2:8080']]);
 });

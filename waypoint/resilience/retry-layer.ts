@@ -128,6 +128,15 @@ export class TryDownstream implements Downstream {
   }
 }
 
+const tried = new WeakMap<RequestContext, string[]>();
+
+/** The endpoints (`ip:port`) earlier tries of this request went to, oldest first: for the
+ * balancer to prefer another one on a retry (Istio's default `previous_hosts` retry
+ * predicate); empty on the first try. */
+export function previousTries(ctx: RequestContext): readonly string[] {
+  return tried.get(ctx) ?? [];
+}
+
 export function retryLayer(o: RetryLayerOptions): Layer {
   const now = o.now ?? (() => performance.now());
   const random = o.random ?? Math.random;
@@ -202,6 +211,11 @@ export function retryLayer(o: RetryLayerOptions): Layer {
           return;
         }
         o.metrics?.retries.inc({ destination_service: host, reason: d.reason });
+        if (ctx.record.upstream !== undefined) {
+          const list = tried.get(ctx) ?? [];
+          list.push(ctx.record.upstream);
+          tried.set(ctx, list);
+        }
         try {
           if (d.delayMs > 0) await sleep(d.delayMs, ctx.signal);
         } catch {
