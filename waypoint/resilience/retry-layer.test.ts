@@ -211,6 +211,7 @@ test('a_request_ended_from_above_during_backoff_stops_retrying', async () => {
   const u = upstream([{ status: 503 }, { status: 200 }]);
   const layer = retryLayer({
     policyFor: () => policy({ retries: retries() }),
+    random: () => 0.5, // a backoff above 0, so that the wait happens
     sleep: async () => {
       ctx.abort('request timeout');
       throw new Error('aborted');
