@@ -84,6 +84,9 @@ export const ErrorCodes = {
   WAYPOINT_UPSTREAM_CONNECT: 'AMB_WAYPOINT_UPSTREAM_CONNECT',
   WAYPOINT_UPSTREAM_RESET: 'AMB_WAYPOINT_UPSTREAM_RESET',
   WAYPOINT_TIMEOUT: 'AMB_WAYPOINT_TIMEOUT',
+  // the waypoint's resilience layers (waypoint/resilience/)
+  WAYPOINT_RATE_LIMITED: 'AMB_WAYPOINT_RATE_LIMITED',
+  WAYPOINT_RATE_LIMIT_UNAVAILABLE: 'AMB_WAYPOINT_RATE_LIMIT_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -115,8 +115,10 @@ export interface Retries {
   /** With `retriable-status-codes` (or from an HTTPRoute's `retry.codes`). */
   retriableStatusCodes: number[];
   /** Exponential backoff with full jitter between tries: base * 2^n, capped by max.
-   * Default: 25ms, 250ms (Envoy's; max defaults to 10 x base). */
-  backoff: { baseMs: number; maxMs: number };
+   * Default: 25ms, 250ms (Envoy's; max defaults to 10 x base).
+   * `minMs` (optional, added for HTTPRoute `retry.backoff`, which is a minimum): no retry
+   * starts sooner than this; the jitter then spreads over [minMs, cap]. Absent: 0. */
+  backoff: { baseMs: number; maxMs: number; minMs?: number };
   /** Retries in flight at most `percent` of active requests, with a floor of
    * `minRetriesPerSecond` retries per second (Envoy's retry budget). Default: 20, 3. */
   budget: { percent: number; minRetriesPerSecond: number };

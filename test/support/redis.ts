@@ -37,8 +37,8 @@ async function ping(port: number): Promise<boolean> {
   });
 }
 
-async function startOnce(dir: string, appendonly: boolean): Promise<{ child: ChildProcess; port: number } | undefined> {
-  const port = await closedPort();
+async function startOnce(dir: string, appendonly: boolean, fixedPort?: number): Promise<{ child: ChildProcess; port: number } | undefined> {
+  const port = fixedPort ?? (await closedPort());
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', appendonly ? 'yes' : 'no', '--protected-mode', 'yes', '--loglevel', 'warning'];
   const child = spawn('/usr/bin/redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let exited = false;
@@ -53,11 +53,12 @@ async function startOnce(dir: string, appendonly: boolean): Promise<{ child: Chi
   return undefined;
 }
 
-export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<TestRedis> {
+/** `port`: start on that port (a restart where clients wait for the same address). */
+export async function startRedis(opts: { appendonly?: boolean; port?: number } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'test-redis-'));
   // The free port can be taken between our probe and Redis binding it: try again.
   for (let attempt = 0; attempt < 5; attempt++) {
-    const started = await startOnce(dir, opts.appendonly ?? false);
+    const started = await startOnce(dir, opts.appendonly ?? false, opts.port);
     if (!started) continue;
     const { child, port } = started;
     return {
