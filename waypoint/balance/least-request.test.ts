@@ -45,6 +45,13 @@ test('two_choices_of_one_or_two_candidates', () => {
   for (let i = 0; i < 20; i++) assert.equal(pickFewestOfChoices(two, seededRandom(i)).key, keyOf(1));
 });
 
+test('two_choices_of_two_idle_candidates_splits_evenly', () => {
+  const two = endpoints(2);
+  const r = seededRandom(4);
+  const t = tally(Array.from({ length: 4000 }, () => pickFewestOfChoices(two, r).key));
+  assert.deepEqual(sharesWithin(t, { [keyOf(0)]: 0.5, [keyOf(1)]: 0.5 }, 0.06), []);
+});
+
 test('weighted_least_request_respects_weights_under_even_load', () => {
   const c = endpoints(2, (i) => (i === 0 ? 1 : 3));
   const t = tally(Array.from({ length: 400 }, () => pickLeastRequestWeighted(c, (e) => e.weight, 1).key));

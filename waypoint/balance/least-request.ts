@@ -2,7 +2,8 @@
 // requests counted by the balancer, balancer.ts track()).
 //
 // Equal effective weights: power of two choices. Two distinct candidates drawn at random,
-// the one with fewer active requests wins (the first drawn on a tie). Nearly as good as
+// the one with fewer active requests wins (the first drawn on a tie); with two candidates,
+// the less loaded, a random one on a tie. Nearly as good as
 // scanning all (Mitzenmacher), O(1), and without the herd a global "least" causes when
 // several waypoint replicas see the same counts.
 //
@@ -20,8 +21,14 @@ import { pickSmooth } from './round-robin.js';
 export function pickFewestOfChoices(c: readonly EndpointState[], random: Random, choices = 2): EndpointState {
   if (c.length === 1) return c[0]!;
   if (choices >= c.length) {
-    let best = c[0]!;
-    for (const e of c) if (e.active < best.active) best = e;
+    // Every candidate is a choice: the fewest, ties broken by a random starting point (not
+    // always the first, which would take all traffic while counts are equal).
+    const start = randomIndex(random, c.length);
+    let best = c[start]!;
+    for (let k = 1; k < c.length; k++) {
+      const e = c[(start + k) % c.length]!;
+      if (e.active < best.active) best = e;
+    }
     return best;
   }
   let best = c[randomIndex(random, c.length)]!;
