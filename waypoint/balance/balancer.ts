@@ -72,6 +72,8 @@ export interface EndpointView {
 
 type Table = { sig: string; ring?: Ring; maglev?: Int32Array };
 
+const weightOf = (e: EndpointState): number => e.weight;
+
 export class Balancer {
   readonly stats = { tableBuilds: 0 };
   readonly #limits: BalanceLimits;
@@ -89,6 +91,8 @@ export class Balancer {
   #uniform = true;
   #warmUntil = -Infinity;
   #table: Table | undefined;
+  /** The candidates generation (`#candsFor`) the table was checked for. */
+  #tableFor = '';
   readonly #cursor: CursorState;
 
   constructor(o: BalancerOptions) {
@@ -150,16 +154,15 @@ export class Balancer {
     let hashed = false;
     switch (this.#policy.algorithm) {
       case 'ROUND_ROBIN': {
-        const now = this.#now();
-        e = this.#uniform && now >= this.#warmUntil ? pickCursor(c, this.#cursor) : pickSmooth(c, (x) => x.weight * slowStartFactor(now, x.since, this.#slow));
+        const warm = this.#warmUntil === -Infinity || this.#now() >= this.#warmUntil;
+        if (this.#uniform && warm) e = pickCursor(c, this.#cursor);
+        else e = pickSmooth(c, warm ? weightOf : this.#warmingWeightOf());
         break;
       }
       case 'LEAST_REQUEST': {
-        const now = this.#now();
-        e =
-          this.#uniform && now >= this.#warmUntil
-            ? pickFewestOfChoices(c, this.#random, this.#limits.leastRequestChoices)
-            : pickLeastRequestWeighted(c, (x) => x.weight * slowStartFactor(now, x.since, this.#slow), this.#limits.activeRequestBias);
+        const warm = this.#warmUntil === -Infinity || this.#now() >= this.#warmUntil;
+        if (this.#uniform && warm) e = pickFewestOfChoices(c, this.#random, this.#limits.leastRequestChoices);
+        else e = pickLeastRequestWeighted(c, warm ? weightOf : this.#warmingWeightOf(), this.#limits.activeRequestBias);
         break;
       }
       case 'RING_HASH':
@@ -213,6 +216,12 @@ export class Balancer {
     });
   }
 
+  /** Effective weights while some candidate warms up. */
+  #warmingWeightOf(): (e: EndpointState) => number {
+    const now = this.#now();
+    return (x) => x.weight * slowStartFactor(now, x.since, this.#slow);
+  }
+
   #candidates(): Candidates {
     const at = `${this.#set.version}/${this.#configGen}`;
     if (at === this.#candsFor) return this.#cands;
@@ -227,6 +236,10 @@ export class Balancer {
   }
 
   #hashTable(c: readonly EndpointState[]): Table {
+    // Checked once per candidates generation; the signature (O(candidates) to compute) then
+    // says whether a new generation really changed what the table is built from.
+    if (this.#table && this.#tableFor === this.#candsFor) return this.#table;
+    this.#tableFor = this.#candsFor;
     const maglev = this.#policy.algorithm === 'MAGLEV';
     const size = maglev ? maglevTableSize(this.#policy.maglevTableSize, this.#limits) : this.#ringSize();
     let sig = `${maglev ? 'M' : 'R'}${size}`;
