@@ -14,9 +14,9 @@
 // What is recomputed when: candidates, only when the endpoint set's version or the
 // configuration changed (not per pick); a ring or Maglev table, only when the candidates
 // (keys, weights, order) or the table size changed, never for a config update that leaves
-// them as they were (stats.tableBuilds counts builds). So a pick is O(1) for equal weights
-// (cursor, two choices, uniform random, Maglev) and O(log n) for a ring; O(candidates)
-// with unequal effective weights.
+// them as they were (stats.tableBuilds counts builds); the weighted schedule, likewise.
+// So a pick is O(1) for equal weights (cursor, two choices, uniform random, Maglev),
+// O(log n) for a ring, weighted RANDOM and unequal effective weights (EDF).
 //
 // Clock and randomness are injected (`now`, `random`): tests run on a fake clock and a fixed
 // seed. No I/O, no logger.
@@ -24,14 +24,14 @@ import type { LoadBalancer } from '../../core/config/traffic-policy.js';
 import type { UpstreamEndpoint } from '../http/chain.js';
 import { EndpointSet, type EndpointInput, type EndpointState } from './endpoint-set.js';
 import { hash53 } from './hash.js';
-import { pickFewestOfChoices, pickLeastRequestWeighted } from './least-request.js';
+import { loadAdjusted, pickFewestOfChoices } from './least-request.js';
 import { BALANCE_LIMITS, type BalanceLimits } from './limits.js';
 import { chooseCandidates, type Candidates, type Locality, type Tier } from './locality.js';
 import { buildMaglev, maglevLookup, maglevTableSize } from './maglev.js';
-import { pickUniform, pickWeightedRandom } from './random-choice.js';
+import { cumulativeWeights, pickUniform, pickWeightedRandom } from './random-choice.js';
 import { randomIndex, type Random } from './random.js';
 import { buildRing, ringLookup, type Ring } from './ring-hash.js';
-import { pickCursor, pickSmooth, type CursorState } from './round-robin.js';
+import { EdfSchedule, pickCursor, type CursorState } from './round-robin.js';
 import { slowStartFactor, type SlowStartParams } from './slow-start.js';
 
 export interface BalancerOptions {
@@ -89,8 +89,12 @@ export class Balancer {
   #cands: Candidates = { tier: 'empty', endpoints: [] };
   #candsFor = '';
   #uniform = true;
+  /** cumulativeWeights of the candidates (weighted RANDOM), computed on first need. */
+  #sums: Float64Array | undefined;
   #warmUntil = -Infinity;
   #table: Table | undefined;
+  #edf: EdfSchedule | undefined;
+  #edfFor = '';
   /** The candidates generation (`#candsFor`) the table was checked for. */
   #tableFor = '';
   readonly #cursor: CursorState;
@@ -109,7 +113,7 @@ export class Balancer {
     return this.#policy;
   }
 
-  /** A new policy (config update). Endpoint state is kept; a changed algorithm restarts the
+  /** A new policy (config update). Endpoint state is kept; a changed policy restarts the
    * weighted schedule. */
   configure(policy: LoadBalancer, minHealthPercent = 0): void {
     const mhp = Number.isFinite(minHealthPercent) ? Math.min(100, Math.max(0, minHealthPercent)) : 0;
@@ -127,7 +131,6 @@ export class Balancer {
       this.#policy = policy;
       return;
     }
-    if (old && old.algorithm !== policy.algorithm) for (const e of this.#set.list) e.current = 0;
     this.#policy = policy;
     this.#minHealthPercent = mhp;
     this.#slow = { warmupMs: policy.warmupMs > 0 ? policy.warmupMs : 0, minWeightPercent: this.#limits.slowStartMinWeightPercent, aggression: this.#limits.slowStartAggression };
@@ -156,19 +159,25 @@ export class Balancer {
       case 'ROUND_ROBIN': {
         const warm = this.#warmUntil === -Infinity || this.#now() >= this.#warmUntil;
         if (this.#uniform && warm) e = pickCursor(c, this.#cursor);
-        else e = pickSmooth(c, warm ? weightOf : this.#warmingWeightOf());
+        else {
+          const w = warm ? weightOf : this.#warmingWeightOf();
+          e = this.#schedule(c, w).pick(w);
+        }
         break;
       }
       case 'LEAST_REQUEST': {
         const warm = this.#warmUntil === -Infinity || this.#now() >= this.#warmUntil;
         if (this.#uniform && warm) e = pickFewestOfChoices(c, this.#random, this.#limits.leastRequestChoices);
-        else e = pickLeastRequestWeighted(c, warm ? weightOf : this.#warmingWeightOf(), this.#limits.activeRequestBias);
+        else {
+          const w = loadAdjusted(warm ? weightOf : this.#warmingWeightOf(), this.#limits.activeRequestBias);
+          e = this.#schedule(c, w).pick(w);
+        }
         break;
       }
       case 'RING_HASH':
       case 'MAGLEV': {
         if (hashKey === undefined) {
-          e = this.#uniform ? pickUniform(c, this.#random) : pickWeightedRandom(c, this.#random);
+          e = this.#randomPick(c);
           break;
         }
         const t = this.#hashTable(c);
@@ -178,7 +187,7 @@ export class Balancer {
         break;
       }
       default: // RANDOM
-        e = this.#uniform ? pickUniform(c, this.#random) : pickWeightedRandom(c, this.#random);
+        e = this.#randomPick(c);
     }
     return { endpoint: e.endpoint, key: e.key, tier: cands.tier, hashed };
   }
@@ -216,6 +225,21 @@ export class Balancer {
     });
   }
 
+  #randomPick(c: readonly EndpointState[]): EndpointState {
+    if (this.#uniform) return pickUniform(c, this.#random);
+    this.#sums ??= cumulativeWeights(c);
+    return pickWeightedRandom(c, this.#sums, this.#random);
+  }
+
+  /** The weighted schedule over the candidates, rebuilt when they (or the policy) change. */
+  #schedule(c: readonly EndpointState[], weightOf: (e: EndpointState) => number): EdfSchedule {
+    if (!this.#edf || this.#edfFor !== this.#candsFor) {
+      this.#edf = new EdfSchedule(c, weightOf);
+      this.#edfFor = this.#candsFor;
+    }
+    return this.#edf;
+  }
+
   /** Effective weights while some candidate warms up. */
   #warmingWeightOf(): (e: EndpointState) => number {
     const now = this.#now();
@@ -229,6 +253,7 @@ export class Balancer {
     this.#cands = chooseCandidates(this.#set.list, { local: this.#local, localityPreference: this.#policy.localityPreference, minHealthPercent: this.#minHealthPercent });
     const c = this.#cands.endpoints;
     this.#uniform = c.every((e) => e.weight === c[0]!.weight);
+    this.#sums = undefined;
     let until = -Infinity;
     if (this.#slow.warmupMs > 0) for (const e of c) if (e.since !== undefined) until = Math.max(until, e.since + this.#slow.warmupMs);
     this.#warmUntil = until;

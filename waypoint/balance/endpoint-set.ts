@@ -1,6 +1,6 @@
 // The endpoints of one Service port as a balancer sees them, with the state that must
-// outlive config updates: requests in flight, the smooth round robin's current weight,
-// and when each became new or healthy again (slow start).
+// outlive config updates: requests in flight, and when each became new or healthy again
+// (slow start).
 //
 // update() takes the whole list again (from each config snapshot) and keeps the state of
 // every endpoint still in it, matched by `ip:port`; a new endpoint starts with no requests
@@ -41,8 +41,6 @@ export interface EndpointState {
   since: number | undefined;
   /** Requests in flight to it through this balancer. */
   active: number;
-  /** Smooth weighted round robin's running weight. */
-  current: number;
 }
 
 export function endpointKey(e: UpstreamEndpoint): string {
@@ -103,7 +101,7 @@ export class EndpointSet {
         next.push(old);
       } else {
         changed = true;
-        next.push({ key, endpoint: input.endpoint, weight, node: input.node, zone: input.zone, ejected, since: this.#seen ? now : undefined, active: 0, current: 0 });
+        next.push({ key, endpoint: input.endpoint, weight, node: input.node, zone: input.zone, ejected, since: this.#seen ? now : undefined, active: 0 });
       }
     }
     if (next.length !== this.#list.length) changed = true;

@@ -1,6 +1,7 @@
 // The 64-bit hash of consistent hashing: XXH64 (xxHash, the hash Envoy's RING_HASH and
-// MAGLEV use by default), computed on two 32-bit halves with Math.imul and 16-bit limbs, because BigInt costs ~2 µs a key and node:crypto's md5 as much (measured;
-// this runs in ~0.1-0.2 µs for the short keys a request carries, see docs/performance.md).
+// MAGLEV use by default), computed on two 32-bit halves with Math.imul and 16-bit limbs:
+// BigInt cost ~2 µs a key and node:crypto's md5 as much (measured); this, 0.14-0.5 µs
+// for a 10-character key on our loaded 2-core machine (bench:balance, docs/performance.md).
 //
 // Ring positions and table slots are taken from the top 53 bits (a JavaScript number holds
 // them exactly), so a ring is a Float64Array and a lookup a binary search over numbers.

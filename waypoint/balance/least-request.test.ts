@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EndpointSet } from './endpoint-set.js';
-import { pickFewestOfChoices, pickLeastRequestWeighted } from './least-request.js';
+import { loadAdjusted, pickFewestOfChoices, pickLeastRequestWeighted } from './least-request.js';
 import { BALANCE_LIMITS } from './limits.js';
 import { seededRandom } from './random.js';
+import { EdfSchedule } from './round-robin.js';
 import { inputs, keyOf, sharesWithin, tally } from './test-helpers.js';
 
 function endpoints(n: number, weight: (i: number) => number = () => 1) {
@@ -52,9 +53,12 @@ test('two_choices_of_two_idle_candidates_splits_evenly', () => {
   assert.deepEqual(sharesWithin(t, { [keyOf(0)]: 0.5, [keyOf(1)]: 0.5 }, 0.06), []);
 });
 
+const schedule = (c: ReturnType<typeof endpoints>) => new EdfSchedule(c, loadAdjusted((e) => e.weight, 1));
+
 test('weighted_least_request_respects_weights_under_even_load', () => {
   const c = endpoints(2, (i) => (i === 0 ? 1 : 3));
-  const t = tally(Array.from({ length: 400 }, () => pickLeastRequestWeighted(c, (e) => e.weight, 1).key));
+  const s = schedule(c);
+  const t = tally(Array.from({ length: 400 }, () => pickLeastRequestWeighted(s, (e) => e.weight, 1).key));
   assert.equal(t.get(keyOf(0)), 100);
   assert.equal(t.get(keyOf(1)), 300);
 });
@@ -62,7 +66,15 @@ test('weighted_least_request_respects_weights_under_even_load', () => {
 test('weighted_least_request_divides_weight_by_active_plus_one', () => {
   const c = endpoints(2, (i) => (i === 0 ? 1 : 3));
   c[1]!.active = 5; // 3 / 6 = 0.5 against 1 / 1
-  const t = tally(Array.from({ length: 300 }, () => pickLeastRequestWeighted(c, (e) => e.weight, 1).key));
+  const s = schedule(c);
+  const t = tally(Array.from({ length: 300 }, () => pickLeastRequestWeighted(s, (e) => e.weight, 1).key));
   assert.equal(t.get(keyOf(0)), 200);
   assert.equal(t.get(keyOf(1)), 100);
+});
+
+test('load_adjusted_weight_is_weight_over_active_plus_one_to_the_bias', () => {
+  const [e] = endpoints(1, () => 4);
+  e!.active = 3;
+  assert.equal(loadAdjusted((x) => x.weight, 1)(e!), 1);
+  assert.equal(loadAdjusted((x) => x.weight, 2)(e!), 0.25);
 });

@@ -9,13 +9,13 @@
 //
 // Unequal effective weights (configured weights, or an endpoint warming up): Envoy's
 // formula, each candidate's weight becomes weight / (active + 1)^bias (bias =
-// BALANCE_LIMITS.activeRequestBias = 1), then a deterministic weighted schedule (the smooth
-// round robin of round-robin.ts, the same shares as Envoy's EDF scheduler). So weights are
-// respected when load is even, and a loaded endpoint gets less. O(candidates) a pick.
-// Pure apart from the running weights on the endpoint state.
+// BALANCE_LIMITS.activeRequestBias = 1), in Envoy's earliest deadline first schedule
+// (round-robin.ts EdfSchedule; the weight is read when an endpoint is picked). So weights
+// are respected when load is even, and a loaded endpoint gets less. O(log candidates).
+// Pure; the schedule is the caller's.
 import type { EndpointState } from './endpoint-set.js';
 import { randomIndex, type Random } from './random.js';
-import { pickSmooth } from './round-robin.js';
+import type { EdfSchedule } from './round-robin.js';
 
 /** Power of `choices` (>= 2) choices among `c` (not empty). */
 export function pickFewestOfChoices(c: readonly EndpointState[], random: Random, choices = 2): EndpointState {
@@ -43,7 +43,12 @@ export function pickFewestOfChoices(c: readonly EndpointState[], random: Random,
   return best;
 }
 
-/** Weighted: smooth schedule over weight / (active + 1)^bias. */
-export function pickLeastRequestWeighted(c: readonly EndpointState[], weightOf: (e: EndpointState) => number, bias: number): EndpointState {
-  return pickSmooth(c, bias === 1 ? (e) => weightOf(e) / (e.active + 1) : (e) => weightOf(e) / Math.pow(e.active + 1, bias));
+/** weight / (active + 1)^bias, from the weight `weightOf` gives. */
+export function loadAdjusted(weightOf: (e: EndpointState) => number, bias: number): (e: EndpointState) => number {
+  return bias === 1 ? (e) => weightOf(e) / (e.active + 1) : (e) => weightOf(e) / Math.pow(e.active + 1, bias);
+}
+
+/** Weighted: the schedule's next endpoint, its next deadline from weight / (active + 1)^bias. */
+export function pickLeastRequestWeighted(schedule: EdfSchedule, weightOf: (e: EndpointState) => number, bias: number): EndpointState {
+  return schedule.pick(loadAdjusted(weightOf, bias));
 }

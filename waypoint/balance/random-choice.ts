@@ -1,5 +1,6 @@
 // RANDOM: a candidate drawn at random, in proportion to its configured weight (uniform
-// when weights are equal, O(1); a cumulative scan otherwise, O(candidates)). No slow start,
+// when weights are equal, O(1); otherwise a binary search of the cumulative weights, which
+// the balancer computes once per candidates list, O(log candidates)). No slow start,
 // as Envoy's random balancer. Also the fallback of RING_HASH and MAGLEV for a request
 // without a hash key. Pure; the random source is the caller's.
 import type { EndpointState } from './endpoint-set.js';
@@ -9,13 +10,23 @@ export function pickUniform(c: readonly EndpointState[], random: Random): Endpoi
   return c[randomIndex(random, c.length)]!;
 }
 
-export function pickWeightedRandom(c: readonly EndpointState[], random: Random): EndpointState {
+/** Running sums of the candidates' weights. */
+export function cumulativeWeights(c: readonly EndpointState[]): Float64Array {
+  const sums = new Float64Array(c.length);
   let total = 0;
-  for (const e of c) total += e.weight;
-  let r = random() * total;
-  for (const e of c) {
-    r -= e.weight;
-    if (r < 0) return e;
+  for (let i = 0; i < c.length; i++) sums[i] = total += c[i]!.weight;
+  return sums;
+}
+
+/** In proportion to weight; `sums` is cumulativeWeights(c). */
+export function pickWeightedRandom(c: readonly EndpointState[], sums: Float64Array, random: Random): EndpointState {
+  const r = random() * sums[sums.length - 1]!;
+  let lo = 0;
+  let hi = sums.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sums[mid]! <= r) lo = mid + 1;
+    else hi = mid;
   }
-  return c[c.length - 1]!;
+  return c[lo]!;
 }

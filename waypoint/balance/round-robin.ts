@@ -3,13 +3,15 @@
 //
 // With equal weights (the common case: Kubernetes endpoints carry none) a cursor walks the
 // candidates, O(1) a pick; the balancer starts it at a random place so waypoint replicas
-// do not all hit the same endpoint first. With unequal weights, nginx's smooth weighted
-// round robin: every candidate's running weight grows by its effective weight, the largest
-// is picked and lowered by the total. Over any window of sum(weights) picks each endpoint
-// gets exactly its weight's share, interleaved (5:1:1 gives a a b a c a a, not a a a a a b
-// c), the same shares as Envoy's EDF scheduler; O(candidates) a pick. Running weights live
-// on the endpoint state, so they survive config updates; a candidate list that changes
-// (ejection, locality failover) just continues from them. Pure apart from that state.
+// do not all hit the same endpoint first. With unequal weights, Envoy's earliest deadline
+// first schedule (EdfSchedule): every candidate has a deadline, the earliest is picked and
+// its next deadline set 1 / (its effective weight now) later, ties going to the one queued
+// first. Over any window each endpoint gets its weight's share (within one pick), spread
+// rather than bunched (the same shares as nginx's smooth round robin, which costs
+// O(candidates) a pick where this costs O(log candidates): measured 9-30 µs against
+// < 1 µs at 1000 endpoints). A weight that changes (slow start, LEAST_REQUEST's load) is
+// read each time the endpoint is picked, as in Envoy, so it takes effect from its next
+// deadline. The schedule is rebuilt when the candidates change. Pure apart from its state.
 import type { EndpointState } from './endpoint-set.js';
 
 export interface CursorState {
@@ -23,20 +25,54 @@ export function pickCursor(c: readonly EndpointState[], s: CursorState): Endpoin
   return c[i]!;
 }
 
-/** Smooth weighted round robin over `c` (not empty) with effective weights from `weightOf`. */
-export function pickSmooth(c: readonly EndpointState[], weightOf: (e: EndpointState) => number): EndpointState {
-  let total = 0;
-  let best = c[0]!;
-  let bestCurrent = -Infinity;
-  for (const e of c) {
-    const w = weightOf(e);
-    e.current += w;
-    total += w;
-    if (e.current > bestCurrent) {
-      best = e;
-      bestCurrent = e.current;
-    }
+interface Entry {
+  deadline: number;
+  /** Queue order: ties go to the smaller. */
+  order: number;
+  e: EndpointState;
+}
+
+/** An earliest-deadline-first schedule over a fixed list of candidates (not empty). */
+export class EdfSchedule {
+  readonly #heap: Entry[];
+  #order = 0;
+
+  constructor(c: readonly EndpointState[], weightOf: (e: EndpointState) => number) {
+    this.#heap = c.map((e) => ({ deadline: 1 / positive(weightOf(e)), order: this.#order++, e }));
+    for (let i = (this.#heap.length >> 1) - 1; i >= 0; i--) this.#down(i);
   }
-  best.current -= total;
-  return best;
+
+  /** The endpoint whose deadline comes first; its next deadline is 1 / weightOf(it) later. */
+  pick(weightOf: (e: EndpointState) => number): EndpointState {
+    const top = this.#heap[0]!;
+    top.deadline += 1 / positive(weightOf(top.e));
+    top.order = this.#order++;
+    this.#down(0);
+    return top.e;
+  }
+
+  #down(i: number): void {
+    const h = this.#heap;
+    const n = h.length;
+    const x = h[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && before(h[r]!, h[l]!) ? r : l;
+      if (!before(h[c]!, x)) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = x;
+  }
+}
+
+function before(a: Entry, b: Entry): boolean {
+  return a.deadline < b.deadline || (a.deadline === b.deadline && a.order < b.order);
+}
+
+/** A weight that is not a positive number counts as the smallest (never divides by zero). */
+function positive(w: number): number {
+  return w > 0 && Number.isFinite(w) ? w : 1e-6;
 }
