@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LbAlgorithm, LoadBalancer } from '../../core/config/traffic-policy.js';
 import { Balancer, type PickResult } from './balancer.js';
+import { extractHashKey, formatSetCookie } from './hash-key.js';
 import type { EndpointInput } from './endpoint-set.js';
 import type { Locality } from './locality.js';
 import { seededRandom } from './random.js';
@@ -260,4 +261,21 @@ test('min_health_percent_out_of_range_is_clamped', () => {
   assert.equal(b.pick().endpoint !== undefined, true, 'clamped to 100: panic');
   b.configure(policy('ROUND_ROBIN'), Number.NaN);
   assert.deepEqual(b.pick(), { endpoint: undefined, reason: 'no_healthy' });
+});
+
+test('cookie_affinity_the_first_request_and_the_ones_with_its_cookie_reach_the_same_endpoint', () => {
+  const spec = { type: 'cookie', name: 'echo-session', ttlMs: 3_600_000, path: '/' } as const;
+  for (const a of ['RING_HASH', 'MAGLEV'] as const) {
+    const { b } = make(policy(a), inputs(8));
+    const random = seededRandom(9);
+    for (let client = 0; client < 50; client++) {
+      const first = extractHashKey(spec, { headers: {}, path: '/' }, random, 1024);
+      assert.ok(first.setCookie);
+      const served = picked(b.pick(first.key));
+      const cookieHeader = formatSetCookie(first.setCookie).split(';')[0]!; // what the client sends back
+      const next = extractHashKey(spec, { headers: { cookie: `other=1; ${cookieHeader}` }, path: '/' }, random, 1024);
+      assert.equal(next.setCookie, undefined);
+      assert.equal(picked(b.pick(next.key)), served);
+    }
+  }
 });
