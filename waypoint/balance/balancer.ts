@@ -85,18 +85,20 @@ export class Balancer {
   #minHealthPercent = 0;
   #slow!: SlowStartParams;
   #configGen = 0;
-  // Candidates, cached for (set version, config generation).
+  // Candidates, cached for (set version, config generation); #candsEpoch counts recomputations.
   #cands: Candidates = { tier: 'empty', endpoints: [] };
-  #candsFor = '';
+  #candsVersion = -1;
+  #candsGen = -1;
+  #candsEpoch = 0;
   #uniform = true;
   /** cumulativeWeights of the candidates (weighted RANDOM), computed on first need. */
   #sums: Float64Array | undefined;
   #warmUntil = -Infinity;
   #table: Table | undefined;
   #edf: EdfSchedule | undefined;
-  #edfFor = '';
-  /** The candidates generation (`#candsFor`) the table was checked for. */
-  #tableFor = '';
+  #edfFor = -1;
+  /** The candidates epoch the table was checked for. */
+  #tableFor = -1;
   readonly #cursor: CursorState;
 
   constructor(o: BalancerOptions) {
@@ -233,9 +235,9 @@ export class Balancer {
 
   /** The weighted schedule over the candidates, rebuilt when they (or the policy) change. */
   #schedule(c: readonly EndpointState[], weightOf: (e: EndpointState) => number): EdfSchedule {
-    if (!this.#edf || this.#edfFor !== this.#candsFor) {
+    if (!this.#edf || this.#edfFor !== this.#candsEpoch) {
       this.#edf = new EdfSchedule(c, weightOf);
-      this.#edfFor = this.#candsFor;
+      this.#edfFor = this.#candsEpoch;
     }
     return this.#edf;
   }
@@ -247,9 +249,10 @@ export class Balancer {
   }
 
   #candidates(): Candidates {
-    const at = `${this.#set.version}/${this.#configGen}`;
-    if (at === this.#candsFor) return this.#cands;
-    this.#candsFor = at;
+    if (this.#candsVersion === this.#set.version && this.#candsGen === this.#configGen) return this.#cands;
+    this.#candsVersion = this.#set.version;
+    this.#candsGen = this.#configGen;
+    this.#candsEpoch++;
     this.#cands = chooseCandidates(this.#set.list, { local: this.#local, localityPreference: this.#policy.localityPreference, minHealthPercent: this.#minHealthPercent });
     const c = this.#cands.endpoints;
     this.#uniform = c.every((e) => e.weight === c[0]!.weight);
@@ -263,8 +266,8 @@ export class Balancer {
   #hashTable(c: readonly EndpointState[]): Table {
     // Checked once per candidates generation; the signature (O(candidates) to compute) then
     // says whether a new generation really changed what the table is built from.
-    if (this.#table && this.#tableFor === this.#candsFor) return this.#table;
-    this.#tableFor = this.#candsFor;
+    if (this.#table && this.#tableFor === this.#candsEpoch) return this.#table;
+    this.#tableFor = this.#candsEpoch;
     const maglev = this.#policy.algorithm === 'MAGLEV';
     const size = maglev ? maglevTableSize(this.#policy.maglevTableSize, this.#limits) : this.#ringSize();
     let sig = `${maglev ? 'M' : 'R'}${size}`;
