@@ -236,7 +236,7 @@ export class Balancer {
   /** The weighted schedule over the candidates, rebuilt when they (or the policy) change. */
   #schedule(c: readonly EndpointState[], weightOf: (e: EndpointState) => number): EdfSchedule {
     if (!this.#edf || this.#edfFor !== this.#candsEpoch) {
-      this.#edf = new EdfSchedule(c, weightOf);
+      this.#edf = new EdfSchedule(c, weightOf, randomIndex(this.#random, c.length));
       this.#edfFor = this.#candsEpoch;
     }
     return this.#edf;

@@ -69,3 +69,9 @@ test('edf_treats_a_zero_or_bad_weight_as_the_smallest', () => {
   const t = tally(Array.from({ length: 1000 }, () => edf.pick(weightOf).key));
   assert.equal(t.get(keyOf(0)), 1000);
 });
+
+test('edf_can_start_further_along_so_replicas_do_not_start_together', () => {
+  const c = endpoints(3);
+  const edf = new EdfSchedule(c, () => 1, 2);
+  assert.deepEqual(Array.from({ length: 4 }, () => edf.pick(() => 1).key), [2, 0, 1, 2].map(keyOf));
+});

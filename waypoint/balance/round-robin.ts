@@ -37,9 +37,12 @@ export class EdfSchedule {
   readonly #heap: Entry[];
   #order = 0;
 
-  constructor(c: readonly EndpointState[], weightOf: (e: EndpointState) => number) {
+  /** `skip`: picks made (and discarded) at once, so that replicas building the same
+   * schedule do not all start on the same endpoint (Envoy picks a random number first). */
+  constructor(c: readonly EndpointState[], weightOf: (e: EndpointState) => number, skip = 0) {
     this.#heap = c.map((e) => ({ deadline: 1 / positive(weightOf(e)), order: this.#order++, e }));
     for (let i = (this.#heap.length >> 1) - 1; i >= 0; i--) this.#down(i);
+    for (let i = 0; i < skip; i++) this.pick(weightOf);
   }
 
   /** The endpoint whose deadline comes first; its next deadline is 1 / weightOf(it) later. */
