@@ -37,6 +37,8 @@ export interface ConnectionRecord {
   /** The W3C traceparent of the HBONE CONNECT: the one sent (outbound) or received
    * (inbound HBONE); the connection's span continues it (observe/connection-span.ts). */
   traceparent?: string;
+  /** The CONNECT's W3C tracestate (inbound HBONE, sent with the traceparent): kept on the span. */
+  tracestate?: string;
   /** The authorization decision (inbound, once planInbound accepted): the enforced one,
    * and the dry-run one when a dry-run policy applies (authorize.ts). */
   authz?: AuthzRecord;

@@ -132,7 +132,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
   return new Promise<void>((resolve) => {
     let settled = false;
     let connected = false;
-    const up = o.http1.request(endpoint, ctx.method, ctx.path, http1RequestHeaders(ctx.headers, ctx.authority) as http.OutgoingHttpHeaders);
+    const up = o.http1.request(endpoint, ctx.method, ctx.path, http1RequestHeaders(ctx.headers, ctx.authority) as http.OutgoingHttpHeaders, ctx.upstreamTrace);
     const finish = () => {
       if (settled) return;
       settled = true;
@@ -210,7 +210,7 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     const headers = h2RequestHeaders(ctx.headers, ctx.method, ctx.path, ctx.authority, ctx.scheme) as http2.OutgoingHttpHeaders;
-    o.h2.request(endpoint, headers).then(
+    o.h2.request(endpoint, headers, ctx.upstreamTrace).then(
       (s) => {
         stream = s;
         if (settled) return void s.close(C.NGHTTP2_CANCEL);
@@ -263,7 +263,7 @@ async function forwardUpgrade(o: ForwardOptions, ctx: RequestContext, endpoint: 
   const client = ctx.downstream.socket!;
   let transport: Duplex;
   try {
-    transport = await o.connect(endpoint);
+    transport = await o.connect(endpoint, ctx.upstreamTrace);
   } catch (err) {
     fail(ctx, 503, 'UF', connectError(err as Error));
     return;
