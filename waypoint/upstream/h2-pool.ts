@@ -36,7 +36,7 @@ export class H2Pool {
   /** Opens a stream to `endpoint` (dialling its session when there is none). Rejects when
    * the endpoint cannot be reached; the stream's own errors are the caller's. `extra` goes
    * on the session's connection when this request is the one that dials it. */
-  async request(endpoint: UpstreamEndpoint, headers: OutgoingHttpHeaders, extra?: ConnectExtra): Promise<ClientHttp2Stream> {
+  async request(endpoint: UpstreamEndpoint, headers: OutgoingHttpHeaders, extra?: ConnectExtra, options?: { waitForTrailers?: boolean }): Promise<ClientHttp2Stream> {
     const k = key(endpoint);
     let entry = this.#entries.get(k);
     if (!entry) {
@@ -44,7 +44,7 @@ export class H2Pool {
       this.#entries.set(k, entry);
     }
     const session = await entry.ready;
-    const stream = session.request(headers, { endStream: false });
+    const stream = session.request(headers, { endStream: false, ...(options?.waitForTrailers && { waitForTrailers: true }) });
     this.stats.requests++;
     if (entry.used++ > 0) this.stats.reused++;
     this.stats.active++;
