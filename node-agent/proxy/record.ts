@@ -7,7 +7,8 @@ export type Direction = 'outbound' | 'inbound-hbone' | 'inbound-plaintext';
 
 export interface ConnectionRecord {
   direction: Direction;
-  reporter: 'source' | 'destination';
+  /** 'waypoint': a waypoint's record of a tunnel it carried as TCP (waypoint/observe/tcp-telemetry.ts). */
+  reporter: 'source' | 'destination' | 'waypoint';
   /** outbound: hbone | passthrough | reject; inbound: accept | reject. */
   plan: string;
   /** The planner's reason for a passthrough or a reject. */
