@@ -31,6 +31,7 @@ import { createConnector } from './upstream/connect.js';
 import { H2Pool } from './upstream/h2-pool.js';
 import { Http1Pool } from './upstream/http1-pool.js';
 import { passthrough } from './upstream/passthrough.js';
+import type { TcpTelemetry } from './observe/tcp-telemetry.js';
 import { RoundRobin } from './upstream/round-robin.js';
 import type { PoolStats } from './upstream/stats.js';
 
@@ -72,6 +73,9 @@ export interface WaypointProxyOptions {
   logger?: Logger;
   /** Each tunnel, once, when it ends (HBONE record: peer, target, bytes, status). */
   onTunnelEnd?: (record: TunnelRecord) => void;
+  /** Istio's TCP metrics (reporter waypoint) and an access-log line for each tunnel
+   * carried as TCP (observe/tcp-telemetry.ts); default none. */
+  tcpTelemetry?: TcpTelemetry;
   /** Each tunnel's protocol once decided (for metrics later). */
   onTunnelProtocol?: (protocol: TunnelProtocol, info: TunnelInfo) => void;
 }
@@ -162,8 +166,9 @@ export class WaypointProxy {
           sniffMaxBytes: l.sniffMaxBytes,
           sniffTimeoutMs: l.sniffTimeoutMs,
           ...(opts.onTunnelProtocol && { onProtocol: opts.onTunnelProtocol }),
-          passthrough: (stream, i, head, done) =>
-            passthrough({ endpoints: opts.endpoints, balancer, connect }, stream, i.target, head, i.request.forwardedFor ?? i.request.remote, done),
+          ...(opts.tcpTelemetry && { tcpTelemetry: opts.tcpTelemetry }),
+          passthrough: (stream, i, head, done, conn) =>
+            passthrough({ endpoints: opts.endpoints, balancer, connect }, stream, i.target, head, i.request.forwardedFor ?? i.request.remote, done, conn),
         }).catch((err: Error) => t.control.close(`serving the tunnel failed: ${err.message}`));
       },
     });

@@ -17,6 +17,8 @@ import { routeFunction } from './http/route-action.js';
 import { telemetryLayer } from './http/telemetry.js';
 import { requestSink } from './observe/request-sink.js';
 import { RequestMetrics } from './observe/request-metrics.js';
+import { tcpTelemetry } from './observe/tcp-telemetry.js';
+import { TcpMetrics } from '../node-agent/observe/tcp-metrics.js';
 import { WaypointProxy, type ResolvedTarget, type WaypointStats } from './proxy.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { serviceBackends, servedTarget, workloadBackend } from './state/served.js';
@@ -73,6 +75,7 @@ export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
     const cert = certificates.current(identity)!;
     const metrics = new RequestMetrics({ registry: parts.registry });
     const sink = requestSink({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics, tracer: opts.tracer ?? NOOP_TRACER });
+    const tcp = tcpTelemetry({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics: new TcpMetrics(parts.registry), onSinkError: (err) => log.warn({ err: (err as Error).message }, 'waypoint: connection record failed') });
     const proxy = new WaypointProxy({
       credentials: { key: cert.key, cert: cert.cert },
       trustBundle: parts.trustBundle,
@@ -111,6 +114,7 @@ export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
       ],
       route: routeFunction(() => ({ serviceByKey: (k) => snapshot().mesh.serviceByKey(k), routesFor: (k) => snapshot().routesFor(k) })),
       endpoints: (service, port) => serviceBackends(snapshot(), service, port).filter((b) => b.healthy),
+      tcpTelemetry: tcp,
       logger: log,
     });
     exportPoolMetrics(parts.registry, () => proxy.stats);

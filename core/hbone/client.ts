@@ -31,6 +31,8 @@ export interface TunnelRequest {
   /** The original client, sent as `forwarded: for=`. */
   forwardedFor?: SocketAddress;
   traceparent?: string;
+  /** W3C `tracestate` sent with `traceparent` (only with one given; the caller validated it). */
+  tracestate?: string;
   baggage?: Record<string, string>;
   signal?: AbortSignal;
 }
@@ -315,6 +317,7 @@ export class HboneClient {
       traceparent,
     };
     if (req.forwardedFor) headers['forwarded'] = formatForwarded(req.forwardedFor);
+    if (req.traceparent !== undefined && req.tracestate) headers['tracestate'] = req.tracestate;
     if (req.baggage && Object.keys(req.baggage).length) headers['baggage'] = formatBaggage(req.baggage);
     return new Promise<Tunnel>((resolve, reject) => {
       let stream: ClientHttp2Stream;

@@ -24,6 +24,7 @@ import { PeerCounts } from './peer-counts.js';
 import type { Penalty, PeerKeys } from './penalty-box.js';
 import { peerIdentity } from './peer.js';
 import { pipeTunnel, type TunnelBytes } from './tunnel.js';
+import { normalizeTracestate } from '../trace/context.js';
 import { addressKey, headerListSize, parseAuthority, parseBaggage, parseForwardedFor, parseTraceparent, type SocketAddress } from './wire.js';
 
 const { constants: C } = http2;
@@ -44,6 +45,8 @@ export interface HboneRequest {
   /** The original client, from `forwarded: for=`. */
   forwardedFor?: SocketAddress;
   traceparent?: string;
+  /** W3C `tracestate` of the CONNECT (validated and cut to the spec's limits), with a traceparent only. */
+  tracestate?: string;
   baggage: Record<string, string>;
   /** The TCP peer of the TLS connection (a node agent or a waypoint). */
   remote: SocketAddress;
@@ -520,7 +523,11 @@ export class HboneServer {
     const fwd = parseForwardedFor(headers['forwarded'] as string | undefined);
     if (fwd) request.forwardedFor = fwd;
     const tp = parseTraceparent(headers['traceparent'] as string | undefined);
-    if (tp) request.traceparent = tp;
+    if (tp) {
+      request.traceparent = tp;
+      const ts = normalizeTracestate(headers['tracestate'] as string | undefined);
+      if (ts !== undefined) request.tracestate = ts;
+    }
     const req = request;
 
     // Decided on the next turn of the event loop: a rapid-reset flood sends HEADERS and

@@ -82,3 +82,9 @@ test('connection_record_exports_a_span_with_its_attributes_and_the_traceparents_
   assert.equal(source.attributes['network.transport'], 'tcp');
   assert.equal(source.resource['service.name'], 'ambient-node-agent');
 });
+
+test('connection_span_of_the_destination_agent_keeps_the_connect_tracestate', () => {
+  const s = connectionSpan(outboundToReviews({ direction: 'inbound-hbone', reporter: 'destination', plan: 'accept', via: 'waypoint', traceparent: TP, tracestate: 'shop=7' }), ON)!;
+  assert.equal(s.parentSpanId, '00f067aa0ba902b7');
+  assert.equal(s.tracestate, 'shop=7');
+});

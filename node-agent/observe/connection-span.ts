@@ -6,7 +6,8 @@
 // - Source agent (outbound over HBONE): the traceparent it sent names this agent's span:
 //   the span has its trace id and span id and is a root.
 // - Destination agent (inbound HBONE): the span is a child of the traceparent it received
-//   (the source agent's span, or the waypoint's).
+//   (the source agent's span, or the waypoint's: the span of the request that opened the
+//   waypoint's pooled upstream connection), with the CONNECT's tracestate.
 // - Anything else (passthrough, plaintext inbound, rejected before a CONNECT): a new root.
 // Sampling: the source agent puts the sampled flag on every CONNECT whatever it samples
 // (core/hbone/client.ts), so that flag is followed only when the parent is a waypoint (whose
@@ -80,7 +81,10 @@ export function connectionSpan(r: ConnectionRecord, sampler: SamplerConfig): Fin
       'mesh.authz.policy': r.authz?.policy,
     },
   };
-  if (parentSpanId !== undefined) span.parentSpanId = parentSpanId;
+  if (parentSpanId !== undefined) {
+    span.parentSpanId = parentSpanId;
+    if (r.tracestate !== undefined) span.tracestate = r.tracestate;
+  }
   if (r.error !== undefined || r.plan === 'reject') {
     span.status = { error: true };
     const message = r.error ?? r.reason;

@@ -5,17 +5,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ConnectionRecord } from '../proxy/record.js';
 import type { ProxyState } from '../state/snapshot.js';
-import { AUTHZ_LABELS, authzDecisionLabels, responseFlags, TCP_LABELS, tcpMetricLabels, type AuthzDecisionInput, type AuthzLabel, type TcpLabel } from './labels.js';
+import { AUTHZ_LABELS, authzDecisionLabels, type AuthzDecisionInput, type AuthzLabel, type TcpLabel } from './labels.js';
 import { LabelCache } from './label-cache.js';
-
-type TcpField = 'opened' | 'closed' | 'sent' | 'received';
-
-/** What decides a record's TCP labels (labels.ts tcpMetricLabels) besides the snapshot. */
-function tcpKey(r: ConnectionRecord, flags: string): string {
-  // The Service is guessed from the original port only on the destination side without one.
-  const port = r.service === undefined && r.reporter === 'destination' ? (r.originalDst?.port ?? '') : '';
-  return `${r.reporter}\u0000${r.sourceWorkload ?? ''}\u0000${r.destinationWorkload ?? ''}\u0000${r.service ?? ''}\u0000${r.sourceIdentity ?? ''}\u0000${r.destinationIdentity ?? ''}\u0000${r.mtls ? 1 : 0}\u0000${flags}\u0000${port}`;
-}
+import { TcpMetrics } from './tcp-metrics.js';
 
 export interface AgentMetricsSources {
   /** Pods whose traffic this agent captures now. */
@@ -44,50 +36,17 @@ export class AgentMetrics {
   readonly enrolmentFailures: Counter<'reason'>;
   readonly workerRestarts: Counter;
   readonly authzDecisions: Counter<AuthzLabel>;
-  /** The TCP counters' label sets, resolved once per workload pair and snapshot. */
-  readonly #tcp = new LabelCache<TcpLabel, TcpField>(TCP_LABELS);
+  /** Istio's TCP metrics (tcp-metrics.ts, shared with the waypoint). */
+  readonly tcp: TcpMetrics;
   readonly #authz = new LabelCache<AuthzLabel, 'n'>(AUTHZ_LABELS);
 
   constructor(sources: AgentMetricsSources) {
     const registers = [this.registry];
-    const labelNames = [...TCP_LABELS];
-    const tcp = this.#tcp;
-    this.tcpOpened = new Counter({
-      name: 'istio_tcp_connections_opened_total',
-      help: 'This is a COUNTER incremented for every opened connection.',
-      labelNames,
-      registers,
-      collect() {
-        tcp.fill(this, 'opened');
-      },
-    });
-    this.tcpClosed = new Counter({
-      name: 'istio_tcp_connections_closed_total',
-      help: 'This is a COUNTER incremented for every closed connection.',
-      labelNames,
-      registers,
-      collect() {
-        tcp.fill(this, 'closed');
-      },
-    });
-    this.tcpSentBytes = new Counter({
-      name: 'istio_tcp_sent_bytes_total',
-      help: 'This is a COUNTER which measures the size of total bytes sent during response in case of a TCP connection.',
-      labelNames,
-      registers,
-      collect() {
-        tcp.fill(this, 'sent');
-      },
-    });
-    this.tcpReceivedBytes = new Counter({
-      name: 'istio_tcp_received_bytes_total',
-      help: 'This is a COUNTER which measures the size of total bytes received during request in case of a TCP connection.',
-      labelNames,
-      registers,
-      collect() {
-        tcp.fill(this, 'received');
-      },
-    });
+    this.tcp = new TcpMetrics(this.registry);
+    this.tcpOpened = this.tcp.opened;
+    this.tcpClosed = this.tcp.closed;
+    this.tcpSentBytes = this.tcp.sentBytes;
+    this.tcpReceivedBytes = this.tcp.receivedBytes;
 
     new Gauge({
       name: 'ambient_agent_enrolled_pods',
@@ -171,21 +130,12 @@ export class AgentMetrics {
 
   /** A proxied connection was accepted (before its record is written). */
   connectionOpened(r: ConnectionRecord, state: ProxyState): void {
-    LabelCache.add(this.#tcpEntry(r, state), 'opened');
+    this.tcp.connectionOpened(r, state);
   }
 
-  /** A connection's record was written: closed, and its bytes. Istio counts request bytes
-   * (client -> server) as received and response bytes (server -> client) as sent, the
-   * proxy's view of the request; the record's bytesSent is client -> upstream. */
+  /** A connection's record was written: closed, and its bytes (tcp-metrics.ts). */
   connectionClosed(r: ConnectionRecord, state: ProxyState): void {
-    const e = this.#tcpEntry(r, state);
-    LabelCache.add(e, 'closed');
-    LabelCache.add(e, 'received', r.bytesSent);
-    LabelCache.add(e, 'sent', r.bytesReceived);
-  }
-
-  #tcpEntry(r: ConnectionRecord, state: ProxyState) {
-    return this.#tcp.entry(state, tcpKey(r, responseFlags(r)), () => tcpMetricLabels(r, state));
+    this.tcp.connectionClosed(r, state);
   }
 
   /** The enforcer decided (or closed) an inbound connection. */

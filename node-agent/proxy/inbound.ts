@@ -233,6 +233,7 @@ function hboneRecord(t: TunnelRecord, plan: InboundPlan | undefined, authz: Stre
     record.client = { ip: canonicalIp(req.remote.host), port: req.remote.port };
     record.originalDst = { ip: canonicalIp(req.target.host), port: req.target.port };
     if (req.traceparent !== undefined) record.traceparent = req.traceparent;
+    if (req.tracestate !== undefined) record.tracestate = req.tracestate;
     // The source workload: the original client's address, when it belongs to a workload
     // that carries the identity the certificate proved.
     const from = req.forwardedFor ?? req.remote;

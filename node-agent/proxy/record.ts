@@ -7,7 +7,8 @@ export type Direction = 'outbound' | 'inbound-hbone' | 'inbound-plaintext';
 
 export interface ConnectionRecord {
   direction: Direction;
-  reporter: 'source' | 'destination';
+  /** 'waypoint': a waypoint's record of a tunnel it carried as TCP (waypoint/observe/tcp-telemetry.ts). */
+  reporter: 'source' | 'destination' | 'waypoint';
   /** outbound: hbone | passthrough | reject; inbound: accept | reject. */
   plan: string;
   /** The planner's reason for a passthrough or a reject. */
@@ -37,6 +38,8 @@ export interface ConnectionRecord {
   /** The W3C traceparent of the HBONE CONNECT: the one sent (outbound) or received
    * (inbound HBONE); the connection's span continues it (observe/connection-span.ts). */
   traceparent?: string;
+  /** The CONNECT's W3C tracestate (inbound HBONE, sent with the traceparent): kept on the span. */
+  tracestate?: string;
   /** The authorization decision (inbound, once planInbound accepted): the enforced one,
    * and the dry-run one when a dry-run policy applies (authorize.ts). */
   authz?: AuthzRecord;

@@ -129,11 +129,21 @@ export interface RequestContext {
   upgrade?: string;
   /** Upgrade requests: bytes the client sent after its request head (for after the switch). */
   upgradeHead?: Buffer;
+  /** The waypoint's span context for the upstream HBONE CONNECT (set by the telemetry layer
+   * when tracing is on): a connection opened for this request carries it, so the
+   * destination agent's connection span is the waypoint span's child. */
+  upstreamTrace?: ConnectTrace;
   /** Aborted when the downstream goes away or a deadline passes: upstream work stops. */
   signal: AbortSignal;
   abort(reason: string): void;
   downstream: Downstream;
   record: RequestRecord;
+}
+
+/** Trace context put on an upstream HBONE CONNECT (W3C traceparent and tracestate). */
+export interface ConnectTrace {
+  traceparent: string;
+  tracestate?: string;
 }
 
 export type Next = () => Promise<void>;

@@ -1,7 +1,8 @@
 // The terminal layer: one upstream exchange for the request, in the downstream's protocol
 // (HTTP/1.1 through the keep-alive pool, HTTP/2 and gRPC through a multiplexed session, a
 // WebSocket through its own connection and then bytes). Bodies are streamed both ways with
-// backpressure, never buffered whole; trailers pass (gRPC's grpc-status, grpc-message);
+// backpressure, never buffered whole; trailers pass both ways (gRPC's grpc-status and
+// grpc-message; request trailers as request-body.ts filters them);
 // `Expect: 100-continue` waits for the upstream's 100.
 //
 // Failures, as Envoy answers them (so that clients and dashboards read them alike):
@@ -11,7 +12,7 @@
 // answer that looks complete; timeouts.backendRequest passed -> 504 (UT).
 import http2 from 'node:http2';
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { ErrorCodes } from '../../core/errors.js';
 import type { Connector } from '../upstream/connect.js';
 import type { H2Pool } from '../upstream/h2-pool.js';
@@ -21,6 +22,7 @@ import type { RoundRobin } from '../upstream/round-robin.js';
 import type { Headers, Layer, RequestContext, UpstreamEndpoint } from './chain.js';
 import type { Mirrors } from './mirror.js';
 import { endToEnd, h2RequestHeaders, http1RequestHeaders } from './headers.js';
+import { forwardableTrailers, http1Framing, type BodyShape } from './request-body.js';
 
 const { constants: C } = http2;
 
@@ -71,6 +73,41 @@ export function grpcStatusOf(h: Readonly<Record<string, unknown>> | undefined): 
   if (typeof s !== 'string' && typeof s !== 'number') return undefined;
   const n = Number(s);
   return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The request's trailers once its body ended (node:http's IncomingMessage and node:http2's
+ * compatibility request both keep them as `trailers`). */
+function trailersOf(body: Readable): Record<string, string | string[] | undefined> | undefined {
+  const t = (body as Readable & { trailers?: Record<string, string | string[] | undefined> }).trailers;
+  return t !== undefined && Object.keys(t).length > 0 ? t : undefined;
+}
+
+/** What the downstream said about the body: its length, and whether there is one at all. */
+function bodyShape(ctx: RequestContext): BodyShape {
+  const cl = ctx.headers['content-length'];
+  const contentLength = Array.isArray(cl) ? cl[0] : cl;
+  const b = ctx.body as Readable & { headers?: http.IncomingHttpHeaders; stream?: { endAfterHeaders?: boolean } };
+  let mayHaveBody = true;
+  // HTTP/1.1: a request has a body only with Content-Length or Transfer-Encoding (RFC 9112 section 6.3).
+  if (ctx.protocol === 'http1' && b.headers !== undefined) mayHaveBody = b.headers['transfer-encoding'] !== undefined || b.headers['content-length'] !== undefined;
+  // HTTP/2: none when the headers carried END_STREAM.
+  else if (ctx.protocol === 'h2' && b.stream !== undefined) mayHaveBody = b.stream.endAfterHeaders !== true;
+  return contentLength === undefined ? { mayHaveBody } : { contentLength, mayHaveBody };
+}
+
+/** Ends an upstream HTTP/2 request with its trailers, or (none, or ones HTTP/2 refuses) an
+ * empty END_STREAM. */
+function sendRequestTrailers(s: http2.ClientHttp2Stream, trailers: Headers | undefined): void {
+  if (s.destroyed || s.closed) return;
+  try {
+    s.sendTrailers((trailers ?? {}) as http2.OutgoingHttpHeaders);
+  } catch {
+    try {
+      s.sendTrailers({});
+    } catch {
+      s.close(C.NGHTTP2_INTERNAL_ERROR);
+    }
+  }
 }
 
 /** A connect failure as `CODE: message` (the connector's MeshError carries the code). */
@@ -132,7 +169,12 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
   return new Promise<void>((resolve) => {
     let settled = false;
     let connected = false;
-    const up = o.http1.request(endpoint, ctx.method, ctx.path, http1RequestHeaders(ctx.headers, ctx.authority) as http.OutgoingHttpHeaders);
+    const headers = http1RequestHeaders(ctx.headers, ctx.authority) as http.OutgoingHttpHeaders;
+    // Chunked whenever the body's length is unknown (never unframed: request-body.ts).
+    const framing = http1Framing(bodyShape(ctx));
+    if (framing === 'chunked') headers['transfer-encoding'] = 'chunked';
+    else delete headers['trailer']; // only chunked carries trailers
+    const up = o.http1.request(endpoint, ctx.method, ctx.path, headers, ctx.upstreamTrace);
     const finish = () => {
       if (settled) return;
       settled = true;
@@ -185,7 +227,14 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
     // Expect: 100-continue: the head goes out now, the body follows the upstream's 100
     // (the client sends it only once the waypoint relays that 100).
     if (ctx.headers['expect'] !== undefined) up.flushHeaders();
-    ctx.body.pipe(up);
+    // Ended here, not by the pipe: the request's trailers (known at its end) go first.
+    ctx.body.pipe(up, { end: false });
+    ctx.body.once('end', () => {
+      if (up.destroyed) return;
+      const trailers = framing === 'chunked' ? forwardableTrailers(trailersOf(ctx.body)) : undefined;
+      if (trailers) up.addTrailers(trailers as http.OutgoingHttpHeaders);
+      up.end();
+    });
     countRequest(ctx);
     tee?.();
   });
@@ -210,11 +259,14 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     const headers = h2RequestHeaders(ctx.headers, ctx.method, ctx.path, ctx.authority, ctx.scheme) as http2.OutgoingHttpHeaders;
-    o.h2.request(endpoint, headers).then(
+    // A body may end with trailers: the stream waits for them (sendTrailers below).
+    const mayHaveBody = bodyShape(ctx).mayHaveBody;
+    o.h2.request(endpoint, headers, ctx.upstreamTrace, { waitForTrailers: mayHaveBody }).then(
       (s) => {
         stream = s;
         if (settled) return void s.close(C.NGHTTP2_CANCEL);
         s.on('error', () => {}); // seen as the stream's close code below
+        if (mayHaveBody) s.once('wantTrailers', () => sendRequestTrailers(s, forwardableTrailers(trailersOf(ctx.body))));
         s.on('response', (h) => {
           if (settled) return;
           const status = Number(h[':status']);
@@ -263,7 +315,7 @@ async function forwardUpgrade(o: ForwardOptions, ctx: RequestContext, endpoint: 
   const client = ctx.downstream.socket!;
   let transport: Duplex;
   try {
-    transport = await o.connect(endpoint);
+    transport = await o.connect(endpoint, ctx.upstreamTrace);
   } catch (err) {
     fail(ctx, 503, 'UF', connectError(err as Error));
     return;

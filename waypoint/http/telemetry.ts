@@ -8,7 +8,7 @@
 import type { Workload } from '../../core/config/model.js';
 import type { Tracer } from '../../core/trace/tracer.js';
 import { RESPONSE_FLAGS, RequestTracker, type RequestSink, type ResponseFlag } from '../observe/request-record.js';
-import { startRequestTrace, traceFields } from '../observe/request-trace.js';
+import { connectTrace, startRequestTrace, traceFields } from '../observe/request-trace.js';
 import { isGrpcRequest } from './authz-decide.js';
 import type { Headers, Layer } from './chain.js';
 
@@ -43,6 +43,8 @@ export function telemetryLayer(o: TelemetryLayerOptions): Layer {
   return async (ctx, next) => {
     const span = startRequestTrace(o.tracer, { traceparent: one(ctx.headers['traceparent']), tracestate: one(ctx.headers['tracestate']), baggage: one(ctx.headers['baggage']) }, ctx.source.connectTraceparent);
     setTraceHeaders(ctx.headers, span.outgoing);
+    const upstreamTrace = connectTrace(span, o.tracer);
+    if (upstreamTrace !== undefined) ctx.upstreamTrace = upstreamTrace;
     const peer = ctx.source.tunnelPeer;
     const client = peer ? o.workloadByIp(peer.host) : undefined;
     const length = Number(one(ctx.headers['content-length']));

@@ -18,6 +18,37 @@ import type { RequestContext, TunnelTarget } from '../http/chain.js';
 import { H2Downstream, Http1Downstream, UpgradeDownstream, type Downstream } from '../http/downstream.js';
 import { requestHeadersFromClient, websocketUpgrade } from '../http/headers.js';
 import type { WaypointLimits } from '../limits.js';
+import { protocolFromAppProtocol } from './detect.js';
+import { h2cUpgradeSettings, hpackLiterals, requestFrames, rewritePreface, SWITCHING_TO_H2C, upgradedRequestFields } from './h2c-upgrade.js';
+
+/** The `length` bytes of a body that follow a request head node:http did not read past
+ * (an Upgrade request): `head` first, then the connection's bytes, with backpressure. */
+function fixedLengthBody(socket: Duplex, head: Buffer, length: number): Readable {
+  let left = Number.isSafeInteger(length) && length > 0 ? length : 0;
+  const out = new Readable({ read: () => void (left > 0 && socket.resume()) });
+  if (left === 0) {
+    out.push(null);
+    return out;
+  }
+  const take = (c: Buffer) => {
+    const piece = c.length > left ? c.subarray(0, left) : c;
+    left -= piece.length;
+    const more = out.push(piece);
+    if (left === 0) {
+      socket.off('data', take);
+      socket.off('end', early);
+      socket.pause();
+      out.push(null);
+    } else if (!more) socket.pause();
+  };
+  const early = () => out.destroy(new Error('the client ended before its body'));
+  if (head.length) take(head);
+  if (left > 0) {
+    socket.on('data', take);
+    socket.once('end', early);
+  }
+  return out;
+}
 
 /** What a tunnel is: who opened it and where it was going. */
 export interface TunnelInfo {
@@ -53,10 +84,12 @@ export class HttpFront {
   #inflight = 0;
   #draining = false;
   #idle: Array<() => void> = [];
+  readonly #headersTimeoutMs: number;
 
   constructor(handler: Handler, limits: WaypointLimits, logger: Logger = silentLogger) {
     this.#handler = handler;
     this.#log = logger;
+    this.#headersTimeoutMs = limits.headersTimeoutMs;
     this.h1 = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.downstreamKeepAliveTimeoutMs });
     const onH1 = (req: http.IncomingMessage, res: http.ServerResponse) => this.#http1(req, res);
     this.h1.on('request', onH1);
@@ -210,20 +243,74 @@ export class HttpFront {
     socket.on('error', noop);
     const info = this.#info.get(socket);
     if (!info) return void socket.destroy();
+    // h2c (RFC 7540 section 3.2): a request without a body becomes stream 1 of an HTTP/2
+    // connection (h2c-upgrade.ts); while draining, it is answered over HTTP/1.1 instead.
+    // Only on ports declared HTTP/2 (appProtocol http2, grpc, kubernetes.io/h2c): the
+    // upstream speaks the client's protocol, and an `http` port's application may speak
+    // HTTP/1.1 alone; elsewhere the Upgrade is declined and the request served as HTTP/1.1.
+    const h2cSettings = this.#draining || protocolFromAppProtocol(info.target.appProtocol) !== 'h2' ? undefined : h2cUpgradeSettings(req.headers);
+    if (h2cSettings !== undefined) return this.#switchToH2c(req, socket, head, info, h2cSettings);
     const ws = websocketUpgrade(req.headers);
+    // node:http leaves an Upgrade request's body unread: a request that is not switched
+    // gets it here (its Content-Length's worth), so it goes upstream whole, never as a
+    // head announcing a body that does not follow on a pooled connection.
+    let body: Readable;
+    if (!ws && req.headers['transfer-encoding'] !== undefined) {
+      new UpgradeDownstream(socket).respond(400, { 'content-type': 'text/plain' }, 'an Upgrade request with a chunked body is not served\n');
+      return;
+    } else if (!ws && req.headers['content-length'] !== undefined) body = fixedLengthBody(socket, head, Number(req.headers['content-length']));
+    else body = Readable.from([]);
+    // The head, as on node:http's requests: the forward layer reads from it whether a body comes.
+    Object.assign(body, { headers: req.headers });
     const ctx = this.#context(
       info,
-      { method: req.method ?? 'GET', path: req.url ?? '/', authority: req.headers.host ?? '', scheme: 'http', headers: requestHeadersFromClient(req.headers), body: Readable.from([]), protocol: 'http1' },
+      { method: req.method ?? 'GET', path: req.url ?? '/', authority: req.headers.host ?? '', scheme: 'http', headers: requestHeadersFromClient(req.headers), body, protocol: 'http1' },
       new UpgradeDownstream(socket),
     );
-    // Only WebSocket is switched; any other Upgrade (h2c: deprecated by RFC 9113) is
-    // answered over HTTP/1.1 as if it were not asked for, and the connection closes.
+    // WebSocket is switched (and h2c above); any other Upgrade is answered over HTTP/1.1
+    // as if it were not asked for, and the connection closes.
     if (ws) {
       ctx.upgrade = 'websocket';
       ctx.upgradeHead = head;
     }
     socket.once('close', () => ctx.abort('downstream closed'));
     this.#run(ctx, undefined, () => socket.writableEnded);
+  }
+
+  /** Answers 101 and serves the connection as HTTP/2 with the request as its stream 1. */
+  #switchToH2c(req: http.IncomingMessage, socket: Duplex, head: Buffer, info: TunnelInfo, settings: Buffer): void {
+    // From here on an HTTP/2 connection (drained with GOAWAY, not as an idle HTTP/1.1 one).
+    this.#h1Connections.delete(socket);
+    const frames = requestFrames(hpackLiterals(upgradedRequestFields(req.method ?? 'GET', req.url ?? '/', req.rawHeaders)));
+    socket.write(Buffer.from(SWITCHING_TO_H2C, 'latin1'));
+    let buf = head;
+    const timer = setTimeout(() => socket.destroy(), this.#headersTimeoutMs);
+    const onData = (c: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, c]) : c;
+      step();
+    };
+    const onEnd = () => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    const step = () => {
+      const r = rewritePreface(buf, settings, frames);
+      if (r.kind === 'more') return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      if (r.kind === 'bad') {
+        this.#log.debug({ reason: r.reason }, 'waypoint: h2c upgrade not followed by HTTP/2');
+        return void socket.destroy();
+      }
+      socket.pause();
+      socket.unshift(r.bytes);
+      this.serveH2(socket, info);
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    if (buf.length) step();
+    if (!socket.destroyed) socket.resume();
   }
 
   #http2(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {

@@ -10,11 +10,14 @@ import { protocolFromAppProtocol, type TunnelProtocol } from './detect.js';
 import type { HttpFront, TunnelInfo } from './http-front.js';
 import { sniffStream } from './sniff.js';
 import { socketLike } from '../upstream/connect.js';
+import type { TcpConnection, TcpTelemetry } from '../observe/tcp-telemetry.js';
 
 export interface TunnelServeOptions {
   front: HttpFront;
-  /** Carries the tunnel as bytes to an endpoint of its target; `head` goes first. */
-  passthrough: (stream: Duplex, info: TunnelInfo, head: Buffer, done: (error?: string) => void) => void;
+  /** Carries the tunnel as bytes to an endpoint of its target; `head` goes first; `conn` records it. */
+  passthrough: (stream: Duplex, info: TunnelInfo, head: Buffer, done: (error?: string) => void, conn?: TcpConnection) => void;
+  /** Istio's TCP metrics and the access log for tunnels carried as TCP (observe/tcp-telemetry.ts). */
+  tcpTelemetry?: TcpTelemetry;
   /** Decides a tunnel about to be carried as TCP (the waypoint's policies, L4 projection); default allow. */
   authorizeTcp?: (info: TunnelInfo) => { allow: true } | { allow: false; reason: string };
   sniffMaxBytes: number;
@@ -51,11 +54,21 @@ export async function serveTunnel(t: ServedTunnel, info: TunnelInfo, o: TunnelSe
   socketLike(stream);
   o.onProtocol?.(protocol, info);
   if (protocol === 'tcp') {
+    const conn = o.tcpTelemetry?.start(info);
     const decision = o.authorizeTcp?.(info) ?? { allow: true };
-    if (!decision.allow) return t.control.close(decision.reason);
-    o.passthrough(stream, info, head, (error) => {
-      if (error) t.control.close(error);
-    });
+    if (!decision.allow) {
+      conn?.refused('authz-denied', decision.reason);
+      return t.control.close(decision.reason);
+    }
+    o.passthrough(
+      stream,
+      info,
+      head,
+      (error) => {
+        if (error) t.control.close(error);
+      },
+      conn,
+    );
     countBytes(stream, t.bytes);
     return;
   }

@@ -4,12 +4,13 @@
 import { startSpan, type SpanStart, type TraceHeaders } from '../../core/trace/propagate.js';
 import type { Tracer } from '../../core/trace/tracer.js';
 import type { RequestRecord } from './request-record.js';
+import type { ConnectTrace } from '../http/chain.js';
 
 /**
  * The waypoint's span for a request with `incoming` trace headers, arriving on an HBONE
  * tunnel whose CONNECT carried `connectTraceparent` (HboneRequest.traceparent).
  * Set `outgoing` on the request sent upstream (replacing the incoming traceparent,
- * tracestate and baggage), and pass `outgoing.traceparent` to the upstream HBONE connect,
+ * tracestate and baggage), and pass connectTrace(span) to the upstream HBONE connect,
  * so the destination node agent's span is a child of the waypoint's.
  */
 export function startRequestTrace(tracer: Tracer, incoming: TraceHeaders, connectTraceparent?: string): SpanStart {
@@ -26,4 +27,16 @@ export function traceFields(s: SpanStart): Pick<RequestRecord, 'traceId' | 'span
     if (s.tracestate !== undefined) out.tracestate = s.tracestate;
   }
   return out;
+}
+
+/**
+ * What the upstream HBONE CONNECT of a request carries: the waypoint span's traceparent
+ * (its sampled flag is the waypoint's decision, which the destination agent follows: a
+ * dropped trace stays dropped there too) and tracestate. Undefined with tracing off (no
+ * span of ours: the HBONE client then starts a context of its own, as a node agent does).
+ * A pooled connection carries the context of the request that opened it.
+ */
+export function connectTrace(s: SpanStart, tracer: Tracer): ConnectTrace | undefined {
+  if (tracer.sampler === undefined || s.outgoing.traceparent === undefined) return undefined;
+  return s.outgoing.tracestate === undefined ? { traceparent: s.outgoing.traceparent } : { traceparent: s.outgoing.traceparent, tracestate: s.outgoing.tracestate };
 }

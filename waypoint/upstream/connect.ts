@@ -19,7 +19,15 @@ export interface ConnectorOptions {
   connectTimeoutMs: number;
 }
 
-export type Connector = (endpoint: UpstreamEndpoint, extra?: { forwardedFor?: SocketAddress; traceparent?: string }) => Promise<Duplex>;
+/** What a new connection carries besides its target: the original client (`forwarded`),
+ * and the trace context of the request that opens it (traceparent, tracestate). */
+export interface ConnectExtra {
+  forwardedFor?: SocketAddress;
+  traceparent?: string;
+  tracestate?: string;
+}
+
+export type Connector = (endpoint: UpstreamEndpoint, extra?: ConnectExtra) => Promise<Duplex>;
 
 const noop = () => {};
 
@@ -64,7 +72,7 @@ export function createConnector(o: ConnectorOptions): Connector {
           expectedIdentities: [expected],
           target: { host: ep.ip, port: ep.port },
           ...(extra.forwardedFor && { forwardedFor: extra.forwardedFor }),
-          ...(extra.traceparent && { traceparent: extra.traceparent }),
+          ...(extra.traceparent && { traceparent: extra.traceparent, ...(extra.tracestate && { tracestate: extra.tracestate }) }),
         });
         // Errors after the answer belong to whoever uses the stream; this keeps a late one from crashing us.
         tunnel.stream.on('error', noop);

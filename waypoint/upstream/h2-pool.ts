@@ -4,7 +4,7 @@
 // request dials anew. A session with no stream for upstreamIdleTimeoutMs is closed.
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { UpstreamEndpoint } from '../http/chain.js';
-import type { Connector } from './connect.js';
+import type { ConnectExtra, Connector } from './connect.js';
 import { newPoolStats, type PoolStats } from './stats.js';
 
 export interface H2PoolOptions {
@@ -34,16 +34,17 @@ export class H2Pool {
   }
 
   /** Opens a stream to `endpoint` (dialling its session when there is none). Rejects when
-   * the endpoint cannot be reached; the stream's own errors are the caller's. */
-  async request(endpoint: UpstreamEndpoint, headers: OutgoingHttpHeaders): Promise<ClientHttp2Stream> {
+   * the endpoint cannot be reached; the stream's own errors are the caller's. `extra` goes
+   * on the session's connection when this request is the one that dials it. */
+  async request(endpoint: UpstreamEndpoint, headers: OutgoingHttpHeaders, extra?: ConnectExtra, options?: { waitForTrailers?: boolean }): Promise<ClientHttp2Stream> {
     const k = key(endpoint);
     let entry = this.#entries.get(k);
     if (!entry) {
-      entry = this.#dial(k, endpoint);
+      entry = this.#dial(k, endpoint, extra);
       this.#entries.set(k, entry);
     }
     const session = await entry.ready;
-    const stream = session.request(headers, { endStream: false });
+    const stream = session.request(headers, { endStream: false, ...(options?.waitForTrailers && { waitForTrailers: true }) });
     this.stats.requests++;
     if (entry.used++ > 0) this.stats.reused++;
     this.stats.active++;
@@ -64,7 +65,7 @@ export class H2Pool {
     return stream;
   }
 
-  #dial(k: string, endpoint: UpstreamEndpoint): Entry {
+  #dial(k: string, endpoint: UpstreamEndpoint, extra?: ConnectExtra): Entry {
     const entry: Entry = { active: 0, used: 0, ready: undefined as never };
     const forget = () => {
       if (this.#entries.get(k) === entry) this.#entries.delete(k);
@@ -73,7 +74,7 @@ export class H2Pool {
     entry.ready = (async () => {
       let transport;
       try {
-        transport = await this.#opts.connect(endpoint);
+        transport = await this.#opts.connect(endpoint, extra);
       } catch (err) {
         this.stats.connectFailures++;
         forget();

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { UpstreamEndpoint } from '../http/chain.js';
-import type { Connector } from './connect.js';
+import type { ConnectExtra, Connector } from './connect.js';
 import { newPoolStats, type PoolStats } from './stats.js';
 
 export interface Http1PoolOptions {
@@ -18,6 +18,8 @@ export interface Http1PoolOptions {
 
 interface EndpointRequestOptions extends http.RequestOptions {
   endpoint: UpstreamEndpoint;
+  /** For the connection, when this request opens one (the Agent passes its options on). */
+  connectExtra?: ConnectExtra;
 }
 
 const USES = Symbol('requests carried');
@@ -35,7 +37,8 @@ class TunnelAgent extends http.Agent {
   }
   // Asynchronous form (the Agent waits for the callback): the tunnel's 200 comes first.
   override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-    this.pool.open((options as { endpoint: UpstreamEndpoint }).endpoint).then(
+    const o = options as EndpointRequestOptions;
+    this.pool.open(o.endpoint, o.connectExtra).then(
       (socket) => callback!(null, socket),
       (err: Error) => callback!(err, undefined as never),
     );
@@ -61,10 +64,10 @@ export class Http1Pool {
   }
 
   /** @internal the Agent's way to a new connection. */
-  async open(endpoint: UpstreamEndpoint): Promise<Duplex> {
+  async open(endpoint: UpstreamEndpoint, extra?: ConnectExtra): Promise<Duplex> {
     let socket: Duplex;
     try {
-      socket = await this.#opts.connect(endpoint);
+      socket = await this.#opts.connect(endpoint, extra);
     } catch (err) {
       this.stats.connectFailures++;
       throw err;
@@ -78,9 +81,10 @@ export class Http1Pool {
     return socket;
   }
 
-  /** A request to `endpoint`; the caller writes the body and handles 'response' and 'error'. */
-  request(endpoint: UpstreamEndpoint, method: string, path: string, headers: http.OutgoingHttpHeaders): http.ClientRequest {
-    const options: EndpointRequestOptions = { agent: this.#agent, endpoint, host: endpoint.ip, port: endpoint.port, method, path, headers, setHost: false };
+  /** A request to `endpoint`; the caller writes the body and handles 'response' and 'error'.
+   * `extra` goes on the connection when this request is the one that opens it. */
+  request(endpoint: UpstreamEndpoint, method: string, path: string, headers: http.OutgoingHttpHeaders, extra?: ConnectExtra): http.ClientRequest {
+    const options: EndpointRequestOptions = { agent: this.#agent, endpoint, host: endpoint.ip, port: endpoint.port, method, path, headers, setHost: false, ...(extra && { connectExtra: extra }) };
     const req = http.request(options);
     this.stats.requests++;
     this.stats.active++;
