@@ -335,3 +335,53 @@ test('forged_output_header_is_removed_when_no_token_is_sent', async () => {
   assert.equal(seen.headers['x-user'], undefined);
   assert.equal(seen.headers['x-forwarded-client-cert'], undefined);
 });
+
+// ---------------------------------------------------------------- 6. resource exhaustion
+
+test('one_client_stalling_request_bodies_does_not_starve_other_clients_of_an_endpoint', async () => {
+  // The HTTP/1.1 pool opens at most maxConnectionsPerEndpoint (256) connections to an
+  // endpoint and queues further requests without bound or deadline; the front has no
+  // request or body idle timeout (requestTimeout 0). One client opens that many tunnels
+  // (well within maxStreamsPerAddress 4096), sends a request head with Content-Length and
+  // a few body bytes on each, and stops: every connection to the endpoint is held forever
+  // and every other client's request to it waits forever. Shown here with the limit at 2
+  // (the mechanism is the same at 256). Safe: the other client is answered (served, or a
+  // prompt 503 overflow as Envoy's circuit breaker gives), within a bound.
+  const backend = await meshBackend();
+  const seen: string[] = [];
+  const app = http.createServer((req, res) => {
+    seen.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => res.end('ok'));
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const appPort = (app.address() as import('node:net').AddressInfo).port;
+  const targets = new Map<string, TunnelTarget>([[`${WEB_VIP.host}:${WEB_VIP.port}`, { address: WEB_VIP, service: WEB, port: 80, appProtocol: 'http' }]]);
+  const endpoints = new Map<string, UpstreamEndpoint[]>([[`${WEB}:80`, [mesh(appPort)]]]);
+  const { proxy, addr } = await startWaypoint({ targets, endpoints }, backend.port, { limits: { maxConnectionsPerEndpoint: 2 } });
+  const p = await pki();
+  const held: Duplex[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const t = await w.client.connect({ source: p.client.identity, peer: addr, target: WEB_VIP });
+      t.stream.on('error', () => {});
+      t.stream.write(`POST /public/upload-${i} HTTP/1.1\r\nHost: web.shop\r\nContent-Length: 1000000\r\n\r\npart`);
+      held.push(t.stream);
+    }
+    await waitFor(() => seen.length === 2, 10_000, 'both stalled uploads at the backend');
+    const t = await w.client.connect({ source: p.client.identity, peer: addr, target: WEB_VIP });
+    const agent = agentOver(t.stream);
+    try {
+      const r = await request(agent, { path: '/public/victim', timeoutMs: 5_000 }).catch((err: Error) => ({ status: 0, body: err.message }));
+      assert.notEqual(r.status, 0, `the other client got no answer: ${r.body}`);
+    } finally {
+      agent.destroy();
+    }
+  } finally {
+    for (const s of held) s.destroy();
+    await proxy.close(500);
+    await backend.hbone.close();
+    app.closeAllConnections();
+    await new Promise<void>((r) => app.close(() => r()));
+  }
+});
