@@ -11,6 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import type { SocketAddress } from '../core/hbone/wire.js';
@@ -23,7 +24,7 @@ import { authLayers } from '../waypoint/http/auth-layers.js';
 import { authnLayer } from '../waypoint/http/authn.js';
 import { authzLayer } from '../waypoint/http/authz.js';
 import { waitFor } from './support/net.js';
-import { agentOver, hboneClient, meshBackend, pki, request, startWaypoint, TD, type MeshBackend } from './support/waypoint.js';
+import { agentOver, h2App, hboneClient, meshBackend, pki, request, socketLike, startWaypoint, TD, type MeshBackend } from './support/waypoint.js';
 
 const API_ID = `spiffe://${TD}/ns/shop/sa/api`;
 const WEB = 'shop/web.shop.svc.cluster.local';
@@ -384,4 +385,60 @@ test('one_client_stalling_request_bodies_does_not_starve_other_clients_of_an_end
     app.closeAllConnections();
     await new Promise<void>((r) => app.close(() => r()));
   }
+});
+
+test('inner_http2_rapid_reset_across_tunnels_does_not_open_an_upstream_stream_per_reset', async () => {
+  // CVE-2023-44487 one layer down. The HBONE listener decides a CONNECT on the next turn so
+  // that "a stream reset at once costs neither an authorization nor an upstream connection"
+  // (docs/security.md) and scores resets across connections. The h2c session INSIDE a
+  // tunnel has neither: every HEADERS runs the chain at once and opens a stream to the
+  // backend, cancelled only after; nghttp2's own limiter ends the session after about a
+  // thousand resets and the client simply opens another tunnel (one HBONE stream, a
+  // fraction of its stream budget). Safe: requests reset before the waypoint decided them
+  // cost no upstream stream (at most a small fraction reaches the backend).
+  const backend = await meshBackend();
+  let upstreamStreams = 0;
+  const app = await h2App((stream) => {
+    upstreamStreams++;
+    stream.respond({ ':status': 200 });
+    stream.end('x');
+  });
+  const vipH2 = { host: '10.96.0.30', port: 80 };
+  const targets = new Map<string, TunnelTarget>([[`${vipH2.host}:80`, { address: vipH2, service: 'shop/grpc.shop.svc.cluster.local', port: 80, appProtocol: 'http2' }]]);
+  const endpoints = new Map<string, UpstreamEndpoint[]>([['shop/grpc.shop.svc.cluster.local:80', [mesh(app.port)]]]);
+  const { proxy, addr } = await startWaypoint({ targets, endpoints }, backend.port);
+  const p = await pki();
+  let sent = 0;
+  try {
+    for (let round = 0; round < 3; round++) {
+      const t = await w.client.connect({ source: p.client.identity, peer: addr, target: vipH2 });
+      t.stream.on('error', () => {});
+      const s = http2.connect('http://grpc.shop', { createConnection: () => socketLike(t.stream) as never });
+      s.on('error', () => {});
+      let goaway = false;
+      s.on('goaway', () => (goaway = true));
+      await new Promise((r) => s.once('connect', r));
+      for (let i = 0; i < 3000 && !s.destroyed && !goaway; i++) {
+        try {
+          const r = s.request({ ':path': '/echo.Echo/Say', ':method': 'POST', 'content-type': 'application/grpc' });
+          r.on('error', () => {});
+          r.close(http2.constants.NGHTTP2_CANCEL);
+          sent++;
+        } catch {
+          break;
+        }
+        if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+      }
+      // Let the waypoint finish whatever it started for this session.
+      await waitFor(() => s.destroyed || goaway || proxy.stats.inflight === 0, 10_000, 'the session to settle');
+      await waitFor(() => proxy.stats.inflight === 0, 10_000, 'no request in flight');
+      s.destroy();
+    }
+  } finally {
+    await proxy.close(500);
+    await backend.hbone.close();
+    await app.close();
+  }
+  assert.ok(sent >= 3000, `the client sent ${sent} reset streams`);
+  assert.ok(upstreamStreams <= sent / 100, `${upstreamStreams} upstream streams were opened at the backend for ${sent} requests reset at once`);
 });
