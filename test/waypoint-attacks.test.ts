@@ -442,3 +442,39 @@ test('inner_http2_rapid_reset_across_tunnels_does_not_open_an_upstream_stream_pe
   assert.ok(sent >= 3000, `the client sent ${sent} reset streams`);
   assert.ok(upstreamStreams <= sent / 100, `${upstreamStreams} upstream streams were opened at the backend for ${sent} requests reset at once`);
 });
+
+test('slow_request_headers_are_cut_off_after_the_headers_timeout', async () => {
+  // Slowloris at the HTTP front: headersTimeoutMs (30 s) is documented as "the request
+  // headers must arrive within this (slowloris)". node:http enforces headersTimeout from a
+  // timer it starts only when the server itself listens; the front's servers never listen
+  // (each tunnel is handed over with emit('connection')), so a tunnel that sends a request
+  // line and then one header byte now and then is held open forever, with its HBONE stream.
+  // Shown with the limit at 500 ms. Safe: the waypoint answers 408 (or closes) within a bound.
+  const backend = await meshBackend();
+  const targets = new Map<string, TunnelTarget>([[`${WEB_VIP.host}:${WEB_VIP.port}`, { address: WEB_VIP, service: WEB, port: 80, appProtocol: 'http' }]]);
+  const { proxy, addr } = await startWaypoint({ targets, endpoints: new Map() }, backend.port, { limits: { headersTimeoutMs: 500 } });
+  const p = await pki();
+  const t = await w.client.connect({ source: p.client.identity, peer: addr, target: WEB_VIP });
+  const chunks: Buffer[] = [];
+  let closed = false;
+  t.stream.on('data', (c: Buffer) => chunks.push(c));
+  t.stream.on('error', () => {});
+  t.stream.once('end', () => (closed = true));
+  t.stream.once('close', () => (closed = true));
+  t.stream.write('GET /public HTTP/1.1\r\nHost: web.shop\r\n');
+  // A header byte every 100 ms keeps any per-read idle timer from firing; 60 of them span 6 s.
+  let dripped = 0;
+  let cutOff = false;
+  try {
+    for (; dripped < 60 && !closed && chunks.length === 0; dripped++) {
+      await new Promise((r) => setTimeout(r, 100));
+      t.stream.write('X');
+    }
+    cutOff = closed || chunks.length > 0;
+  } finally {
+    t.stream.destroy();
+    await proxy.close(500);
+    await backend.hbone.close();
+  }
+  assert.ok(cutOff, `the waypoint still held the unfinished request head after ${dripped * 100} ms (limit 500 ms)`);
+});
