@@ -7,7 +7,7 @@
 // watches, translates and serves 15012 and 15020 on its own (translation is deterministic,
 // so replicas agree); only the leader writes to the cluster: ConfigMap ambient-ca-root,
 // published when leadership is gained, the status of every AuthorizationPolicy and
-// TrafficPolicy (controller/policy-status.ts, controller/traffic-policy-status.ts), and the waypoints: what each Gateway of class
+// TrafficPolicy (controller/policy-status.ts, the same writer), and the waypoints: what each Gateway of class
 // ambient-waypoint needs, and its status (controller/waypoint-deployer.ts). CA creation is NOT leader-only:
 // every replica needs the CA before it can sign anything, so it cannot wait for an
 // election, and the Secret's create-or-read (409 AlreadyExists -> read the winner's) already
@@ -25,9 +25,8 @@ import { LeaderElector } from './leader.js';
 import { ServingCertificateRenewer, controllerServerName, issueServingCertificate } from './serving-cert.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 import { PolicyScopeIndex } from './distribution/scope.js';
-import { PolicyStatusWriter, REQUEST_AUTHENTICATION_RESOURCE, type PolicyStatusLimits } from './policy-status.js';
+import { PolicyStatusWriter, REQUEST_AUTHENTICATION_RESOURCE, TRAFFIC_POLICY_RESOURCE, type PolicyStatusLimits } from './policy-status.js';
 import { RouteStatusWriter } from './route-status.js';
-import { TrafficPolicyStatusWriter } from './traffic-policy-status.js';
 import { CONTROLLER_TOKEN_AUDIENCE } from './distribution/limits.js';
 import { loadWaypointTemplate, WaypointDeployer } from './waypoint-deployer.js';
 import type { WaypointDeployLimits, WaypointTemplate } from './waypoint-plan.js';
@@ -86,7 +85,7 @@ export interface Controller {
   /** Writes HTTPRoute/GRPCRoute status.parents while leading. */
   routeStatus: RouteStatusWriter;
   /** Writes TrafficPolicy statuses (Accepted, Conflicted) while leading. */
-  trafficPolicyStatus: TrafficPolicyStatusWriter;
+  trafficPolicyStatus: PolicyStatusWriter;
   /** Deploys waypoints and writes their Gateways' status while this replica leads (undefined: disabled). */
   waypointDeployer?: WaypointDeployer;
   /** The mesh's root namespace. */
@@ -164,7 +163,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let policyStatus: PolicyStatusWriter | undefined;
     let requestAuthnStatus: PolicyStatusWriter | undefined;
     let routeStatus: RouteStatusWriter | undefined;
-    let trafficPolicyStatus: TrafficPolicyStatusWriter | undefined;
+    let trafficPolicyStatus: PolicyStatusWriter | undefined;
     watch = new ClusterWatch({
       kubeConfig: opts.kubeConfig,
       sink: server,
@@ -205,8 +204,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),
     });
     const routeStatusWriter = routeStatus;
-    trafficPolicyStatus = new TrafficPolicyStatusWriter({
+    trafficPolicyStatus = new PolicyStatusWriter({
       kubeConfig: opts.kubeConfig,
+      resource: TRAFFIC_POLICY_RESOURCE,
       list: () => w.trafficPolicies(),
       logger: log,
       ...(opts.policyStatusLimits ? { limits: opts.policyStatusLimits } : {}),

@@ -64,6 +64,7 @@ export interface StatusResource {
 }
 export const AUTHORIZATION_POLICY_RESOURCE: StatusResource = { kind: 'AuthorizationPolicy', plural: 'authorizationpolicies' };
 export const REQUEST_AUTHENTICATION_RESOURCE: StatusResource = { kind: 'RequestAuthentication', plural: 'requestauthentications' };
+export const TRAFFIC_POLICY_RESOURCE: StatusResource = { kind: 'TrafficPolicy', plural: 'trafficpolicies' };
 
 /** The object's status.conditions, read defensively (anything malformed counts as absent). */
 export function currentConditions(obj: CachedPolicy | undefined): WrittenCondition[] {

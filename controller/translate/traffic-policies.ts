@@ -1,6 +1,6 @@
 // TrafficPolicy.ambient.dev/v1 -> TrafficPolicy resources (core/config/traffic-policy.ts),
 // for waypoints only (node agents never balance nor retry HTTP: model.ts isNodeAgentKind),
-// and the status each object gets (controller/traffic-policy-status.ts writes it).
+// and the status each object gets (controller/policy-status.ts writes it).
 //
 //  - Each object is compiled alone (core/config/traffic-policy-compile.ts); a fault leaves it
 //    out alone: status Accepted False, reason Invalid, with the compiler's message (field

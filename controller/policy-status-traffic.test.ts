@@ -1,10 +1,9 @@
-// The TrafficPolicy status writer: what differs is written once, stale generations and
+// The status writer given TrafficPolicies (controller/policy-status.ts): what differs is written once, stale generations and
 // deleted objects are skipped, a failure is counted and retried, a pass is bounded.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { CachedPolicy, WrittenCondition } from './policy-status.js';
-import { TrafficPolicyStatusWriter } from './traffic-policy-status.js';
+import { PolicyStatusWriter, TRAFFIC_POLICY_RESOURCE, type CachedPolicy, type WrittenCondition } from './policy-status.js';
 import type { PolicyStatus } from './translate/translate.js';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
@@ -16,7 +15,7 @@ const invalid = (name = 'p', generation = 2): PolicyStatus => ({
 });
 
 function writer(objects: CachedPolicy[], patch: (ns: string, name: string, c: WrittenCondition[]) => Promise<void>, limits = {}) {
-  return new TrafficPolicyStatusWriter({ kubeConfig: new KubeConfig(), list: () => objects, patch: (ns, name, c) => patch(ns, name, c), now: () => T0, limits });
+  return new PolicyStatusWriter({ kubeConfig: new KubeConfig(), resource: TRAFFIC_POLICY_RESOURCE, list: () => objects, patch: (ns, name, c) => patch(ns, name, c), now: () => T0, limits });
 }
 
 test('traffic_policy_status_writer_writes_the_invalid_condition_once', async () => {
