@@ -7,44 +7,28 @@
 // schema refuses. Every wait is bounded.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
-import type { Resource } from '../core/config/model.js';
+import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { TrafficPolicy } from '../core/config/traffic-policy.js';
-import { kubeConfigForServer } from '../core/kube/config.js';
-import { startController, type Controller } from '../controller/controller.js';
-import { ControllerClient } from '../node-agent/controller-client/client.js';
+import type { Controller } from '../controller/controller.js';
 import { waitFor } from './support/net.js';
-import { startRedis, type TestRedis } from './support/redis.js';
+import { boundToken, createRunningPod, createWaypointGateway, MERGE, startApiEnv, startConfigClient, startTestController, waitForAsync as waitUntil, type ApiEnv } from './support/control-plane.js';
 
-const TD = 'cluster.local';
-const AUDIENCE = 'ambient-controller';
 const WAIT = 8_000;
-const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const TP = { group: 'ambient.dev', version: 'v1', plural: 'trafficpolicies', namespace: 'apps' };
 const ECHO = 'apps/echo.apps.svc.cluster.local';
 
-let redis: TestRedis;
-let api: ApiServer;
-let kc: KubeConfig;
+let env: ApiEnv;
 let core: CoreV1Api;
 let custom: CustomObjectsApi;
 let controller: Controller;
 const tokens = { agent: '', waypoint: '' };
 
-async function createPod(namespace: string, name: string, sa: string, ip: string): Promise<void> {
-  await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { nodeName: 'node-1', serviceAccountName: sa, containers: [{ name: 'c', image: 'busybox' }] } } });
-  await core.patchNamespacedPodStatus({ namespace, name, body: { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } } }, MERGE);
-}
-
-async function boundToken(namespace: string, sa: string, pod: string): Promise<string> {
-  const tr = await core.createNamespacedServiceAccountToken({ namespace, name: sa, body: { spec: { audiences: [AUDIENCE], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod } } } });
-  return tr.status!.token;
-}
-
 async function createTrafficPolicy(name: string, spec: unknown): Promise<void> {
   await custom.createNamespacedCustomObject({ ...TP, body: { apiVersion: 'ambient.dev/v1', kind: 'TrafficPolicy', metadata: { name }, spec } });
 }
+
+const startClient = (token: string) => startConfigClient(controller, token);
+const waitForAsync = (cond: () => Promise<boolean>, what: string) => waitUntil(cond, what, WAIT);
 
 type Condition = { type: string; status: string; reason: string; message: string; observedGeneration?: number };
 
@@ -53,82 +37,27 @@ async function conditions(name: string): Promise<Condition[]> {
   return o.status?.conditions ?? [];
 }
 
-async function waitForAsync(cond: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${WAIT} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function startClient(token: string) {
-  const held = new Map<string, Resource>();
-  const everSeen = new Set<string>();
-  const client = new ControllerClient({
-    address: { host: '127.0.0.1', port: controller.address.port },
-    trustBundle: controller.ca.trustBundle,
-    controllerIdentity: 'ambient-controller.ambient-system.svc',
-    token: () => token,
-    node: 'node-1',
-    onUpdate: (u) => {
-      if (u.full) held.clear();
-      for (const r of u.removes) held.delete(`${r.kind}/${r.key}`);
-      for (const r of u.upserts as Resource[]) {
-        held.set(`${r.kind}/${r.key}`, r);
-        everSeen.add(r.kind);
-      }
-    },
-    limits: { reconnectMinMs: 50, reconnectMaxMs: 300, connectTimeoutMs: 3_000, requestTimeoutMs: 5_000 },
-  });
-  client.on('error', () => {});
-  client.start();
-  return { client, held, everSeen };
-}
-
 before(async () => {
-  redis = await startRedis();
-  api = await startApiServer({ redisUrl: redis.url, prefix: 'tpolicy:' });
-  kc = kubeConfigForServer(api.url);
-  core = kc.makeApiClient(CoreV1Api);
-  custom = kc.makeApiClient(CustomObjectsApi);
-  for (const ns of ['ambient-system', 'apps']) {
-    await core.createNamespace({ body: { metadata: { name: ns } } }).catch((e: { code?: number }) => {
-      if (e.code !== 409) throw e;
-    });
-  }
+  env = await startApiEnv('tpolicy:', ['ambient-system', 'apps']);
+  ({ core, custom } = env);
   await core.createNamespacedServiceAccount({ namespace: 'ambient-system', body: { metadata: { name: 'ambient-node-agent' } } });
   await core.createNamespacedServiceAccount({ namespace: 'apps', body: { metadata: { name: 'waypoint' } } });
-  await createPod('ambient-system', 'agent-a', 'ambient-node-agent', '10.244.1.2');
-  await createPod('apps', 'waypoint-1', 'waypoint', '10.244.1.3');
-  await custom.createNamespacedCustomObject({
-    group: 'gateway.networking.k8s.io',
-    version: 'v1',
-    plural: 'gateways',
-    namespace: 'apps',
-    body: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'waypoint' }, spec: { gatewayClassName: 'ambient-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } },
-  });
-  tokens.agent = await boundToken('ambient-system', 'ambient-node-agent', 'agent-a');
-  tokens.waypoint = await boundToken('apps', 'waypoint', 'waypoint-1');
+  await createRunningPod(core, 'ambient-system', 'agent-a', 'ambient-node-agent', '10.244.1.2');
+  await createRunningPod(core, 'apps', 'waypoint-1', 'waypoint', '10.244.1.3');
+  await createWaypointGateway(custom, 'apps', 'waypoint');
+  tokens.agent = await boundToken(core, 'ambient-system', 'ambient-node-agent', 'agent-a');
+  tokens.waypoint = await boundToken(core, 'apps', 'waypoint', 'waypoint-1');
   // Bound to the waypoint: a waypoint gets only the policies of the Services it serves.
   await core.createNamespacedService({
     namespace: 'apps',
     body: { metadata: { name: 'echo', labels: { 'ambient.dev/use-waypoint': 'waypoint' } }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 as never }, { name: 'grpc', port: 9090, targetPort: 9090 as never }] } },
   });
-  controller = await startController({
-    kubeConfig: kc,
-    trustDomain: TD,
-    listen: { host: '127.0.0.1', port: 0 },
-    metrics: { host: '127.0.0.1', port: 0 },
-    audiences: [AUDIENCE],
-    limits: { drainTimeoutMs: 1_000 },
-    debounceMs: 20,
-  });
+  controller = await startTestController(env.kc);
 });
 
 after(async () => {
   await controller?.close();
-  await api?.close();
-  await redis?.stop();
+  await env?.close();
 });
 
 test('traffic_policy_reaches_the_waypoint_never_the_node_agent_and_gets_accepted_status', async (t) => {

@@ -9,20 +9,13 @@
 // Every wait is bounded.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
-import type { MeshService, Resource } from '../core/config/model.js';
-import { kubeConfigForServer } from '../core/kube/config.js';
-import { startController, type Controller } from '../controller/controller.js';
-import { ControllerClient } from '../node-agent/controller-client/client.js';
+import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { MeshService } from '../core/config/model.js';
+import type { Controller } from '../controller/controller.js';
 import { waitFor } from './support/net.js';
-import { startRedis, type TestRedis } from './support/redis.js';
+import { boundToken, createRunningPod, createWaypointGateway, GATEWAY_API as GW, MERGE, startApiEnv, startConfigClient, startTestController, type ApiEnv } from './support/control-plane.js';
 
-const TD = 'cluster.local';
-const AUDIENCE = 'ambient-controller';
 const WAIT = 8_000;
-const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const GW = { group: 'gateway.networking.k8s.io', version: 'v1' };
 const OWNER = 'team-a';
 const ATTACKER = 'intruder';
 const EVIL_SERVICE = `Service/${ATTACKER}/evil.${ATTACKER}.svc.cluster.local`;
@@ -30,23 +23,11 @@ const EVIL_ROUTE = `Route/${ATTACKER}/HTTPRoute/steer`;
 const OWN_ROUTE = `Route/${OWNER}/HTTPRoute/own`;
 const WAYPOINT_REF = { service: `${OWNER}/wp.${OWNER}.svc.cluster.local`, port: 15008 };
 
-let redis: TestRedis;
-let api: ApiServer;
-let kc: KubeConfig;
+let env: ApiEnv;
 let core: CoreV1Api;
 let custom: CustomObjectsApi;
 let controller: Controller;
 const tokens = { agent: '', waypoint: '' };
-
-async function createPod(namespace: string, name: string, sa: string, ip: string): Promise<void> {
-  await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { nodeName: 'node-1', serviceAccountName: sa, containers: [{ name: 'c', image: 'busybox' }] } } });
-  await core.patchNamespacedPodStatus({ namespace, name, body: { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } } }, MERGE);
-}
-
-async function boundToken(namespace: string, sa: string, pod: string): Promise<string> {
-  const tr = await core.createNamespacedServiceAccountToken({ namespace, name: sa, body: { spec: { audiences: [AUDIENCE], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod } } } });
-  return tr.status!.token;
-}
 
 async function createRoute(namespace: string, name: string, service: string): Promise<void> {
   await custom.createNamespacedCustomObject({
@@ -62,50 +43,18 @@ async function createRoute(namespace: string, name: string, service: string): Pr
   });
 }
 
-function startClient(token: string) {
-  const held = new Map<string, Resource>();
-  const client = new ControllerClient({
-    address: { host: '127.0.0.1', port: controller.address.port },
-    trustBundle: controller.ca.trustBundle,
-    controllerIdentity: 'ambient-controller.ambient-system.svc',
-    token: () => token,
-    node: 'node-1',
-    onUpdate: (u) => {
-      if (u.full) held.clear();
-      for (const r of u.removes) held.delete(`${r.kind}/${r.key}`);
-      for (const r of u.upserts as Resource[]) held.set(`${r.kind}/${r.key}`, r);
-    },
-    limits: { reconnectMinMs: 50, reconnectMaxMs: 300, connectTimeoutMs: 3_000, requestTimeoutMs: 5_000 },
-  });
-  client.on('error', () => {});
-  client.start();
-  return { client, held };
-}
-
+const startClient = (token: string) => startConfigClient(controller, token);
 const problemOf = (kind: string, key: string, re: RegExp) => controller.watch.problems.find((p) => p.kind === kind && p.key === key && re.test(p.message));
 
 before(async () => {
-  redis = await startRedis();
-  api = await startApiServer({ redisUrl: redis.url, prefix: 'wpconsent:' });
-  kc = kubeConfigForServer(api.url);
-  core = kc.makeApiClient(CoreV1Api);
-  custom = kc.makeApiClient(CustomObjectsApi);
-  for (const ns of ['ambient-system', OWNER, ATTACKER]) {
-    await core.createNamespace({ body: { metadata: { name: ns } } }).catch((e: { code?: number }) => {
-      if (e.code !== 409) throw e;
-    });
-  }
+  env = await startApiEnv('wpconsent:', ['ambient-system', OWNER, ATTACKER]);
+  ({ core, custom } = env);
   await core.createNamespacedServiceAccount({ namespace: 'ambient-system', body: { metadata: { name: 'ambient-node-agent' } } });
   await core.createNamespacedServiceAccount({ namespace: OWNER, body: { metadata: { name: 'wp' } } });
-  await createPod('ambient-system', 'agent-a', 'ambient-node-agent', '10.244.1.2');
-  await createPod(OWNER, 'wp-1', 'wp', '10.244.1.3');
+  await createRunningPod(core, 'ambient-system', 'agent-a', 'ambient-node-agent', '10.244.1.2');
+  await createRunningPod(core, OWNER, 'wp-1', 'wp', '10.244.1.3');
   // The owner's waypoint, as `ambientctl waypoint apply` writes it: no allowedRoutes (Same).
-  await custom.createNamespacedCustomObject({
-    ...GW,
-    plural: 'gateways',
-    namespace: OWNER,
-    body: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'wp' }, spec: { gatewayClassName: 'ambient-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } },
-  });
+  await createWaypointGateway(custom, OWNER, 'wp');
   await core.createNamespacedService({ namespace: OWNER, body: { metadata: { name: 'wp' }, spec: { clusterIP: '10.96.0.50', ports: [{ name: 'mesh', port: 15008 }] } } });
   // The owner's own Service on its waypoint, with a route: what the waypoint is there for.
   await core.createNamespacedService({ namespace: OWNER, body: { metadata: { name: 'api', labels: { 'ambient.dev/use-waypoint': 'wp' } }, spec: { ports: [{ name: 'http', port: 80 }] } } });
@@ -116,24 +65,14 @@ before(async () => {
     body: { metadata: { name: 'evil', labels: { 'ambient.dev/use-waypoint': 'wp', 'ambient.dev/use-waypoint-namespace': OWNER } }, spec: { ports: [{ name: 'http', port: 80 }] } },
   });
   await createRoute(ATTACKER, 'steer', 'evil');
-  tokens.agent = await boundToken('ambient-system', 'ambient-node-agent', 'agent-a');
-  tokens.waypoint = await boundToken(OWNER, 'wp', 'wp-1');
-  controller = await startController({
-    kubeConfig: kc,
-    trustDomain: TD,
-    listen: { host: '127.0.0.1', port: 0 },
-    metrics: { host: '127.0.0.1', port: 0 },
-    audiences: [AUDIENCE],
-    limits: { drainTimeoutMs: 1_000 },
-    debounceMs: 20,
-    waypoints: { enabled: false },
-  });
+  tokens.agent = await boundToken(core, 'ambient-system', 'ambient-node-agent', 'agent-a');
+  tokens.waypoint = await boundToken(core, OWNER, 'wp', 'wp-1');
+  controller = await startTestController(env.kc, { waypoints: { enabled: false } });
 });
 
 after(async () => {
   await controller?.close();
-  await api?.close();
-  await redis?.stop();
+  await env?.close();
 });
 
 test('foreign_namespace_cannot_bind_its_service_to_another_namespaces_waypoint_until_the_gateway_allows_it', async (t) => {

@@ -1,0 +1,123 @@
+// The direct tier's control plane: the local API server on a real Redis, clients for it,
+// pods and pod-bound tokens as the kubelet would make them, the controller in-process, and
+// config-stream clients over real TLS that hold what they are sent. Shared by the tests
+// that drive the whole controller (routes, TrafficPolicies, waypoint consent, ...).
+import assert from 'node:assert/strict';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { startApiServer, type ApiServer } from '../../local-cluster/apiserver/server.js';
+import type { Resource } from '../../core/config/model.js';
+import { kubeConfigForServer } from '../../core/kube/config.js';
+import { startController, type Controller, type ControllerOptions } from '../../controller/controller.js';
+import { ControllerClient, type ConfigUpdate } from '../../node-agent/controller-client/client.js';
+import { startRedis, type TestRedis } from './redis.js';
+
+export const TD = 'cluster.local';
+export const AUDIENCE = 'ambient-controller';
+export const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+export const GATEWAY_API = { group: 'gateway.networking.k8s.io', version: 'v1' };
+
+export interface ApiEnv {
+  redis: TestRedis;
+  api: ApiServer;
+  kc: KubeConfig;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  close(): Promise<void>;
+}
+
+/** The local API server on a fresh Redis (keys under `prefix`), with `namespaces` created. */
+export async function startApiEnv(prefix: string, namespaces: readonly string[]): Promise<ApiEnv> {
+  const redis = await startRedis();
+  const api = await startApiServer({ redisUrl: redis.url, prefix });
+  const kc = kubeConfigForServer(api.url);
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  for (const name of namespaces) {
+    await core.createNamespace({ body: { metadata: { name } } }).catch((e: { code?: number }) => {
+      if (e.code !== 409) throw e;
+    });
+  }
+  return {
+    redis,
+    api,
+    kc,
+    core,
+    custom,
+    close: async () => {
+      await api.close();
+      await redis.stop();
+    },
+  };
+}
+
+/** A Running pod on node-1 with its IP, as the kubelet reports it. */
+export async function createRunningPod(core: CoreV1Api, namespace: string, name: string, serviceAccount: string, ip: string): Promise<void> {
+  await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { nodeName: 'node-1', serviceAccountName: serviceAccount, containers: [{ name: 'c', image: 'busybox' }] } } });
+  await core.patchNamespacedPodStatus({ namespace, name, body: { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } } }, MERGE);
+}
+
+/** A ServiceAccount token for the controller's audience, bound to a pod (what the pod's projected volume holds). */
+export async function boundToken(core: CoreV1Api, namespace: string, serviceAccount: string, pod: string): Promise<string> {
+  const tr = await core.createNamespacedServiceAccountToken({ namespace, name: serviceAccount, body: { spec: { audiences: [AUDIENCE], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod } } } });
+  return tr.status!.token;
+}
+
+/** A waypoint Gateway (class ambient-waypoint, the HBONE listener), with `listener` fields added to it. */
+export async function createWaypointGateway(custom: CustomObjectsApi, namespace: string, name: string, listener: Record<string, unknown> = {}): Promise<void> {
+  await custom.createNamespacedCustomObject({
+    ...GATEWAY_API,
+    plural: 'gateways',
+    namespace,
+    body: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name }, spec: { gatewayClassName: 'ambient-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE', ...listener }] } },
+  });
+}
+
+/** The controller in-process on loopback, with short timings for tests (`extra` added). */
+export function startTestController(kc: KubeConfig, extra: Partial<ControllerOptions> = {}): Promise<Controller> {
+  return startController({
+    kubeConfig: kc,
+    trustDomain: TD,
+    listen: { host: '127.0.0.1', port: 0 },
+    metrics: { host: '127.0.0.1', port: 0 },
+    audiences: [AUDIENCE],
+    limits: { drainTimeoutMs: 1_000 },
+    debounceMs: 20,
+    ...extra,
+  });
+}
+
+/** A config-stream client on node-1 with `token`: `held` is what it holds now, `everSeen` every kind it was sent. */
+export function startConfigClient(controller: Controller, token: string) {
+  const held = new Map<string, Resource>();
+  const everSeen = new Set<string>();
+  const updates: ConfigUpdate[] = [];
+  const client = new ControllerClient({
+    address: { host: '127.0.0.1', port: controller.address.port },
+    trustBundle: controller.ca.trustBundle,
+    controllerIdentity: 'ambient-controller.ambient-system.svc',
+    token: () => token,
+    node: 'node-1',
+    onUpdate: (u) => {
+      updates.push(u);
+      if (u.full) held.clear();
+      for (const r of u.removes) held.delete(`${r.kind}/${r.key}`);
+      for (const r of u.upserts as Resource[]) {
+        held.set(`${r.kind}/${r.key}`, r);
+        everSeen.add(r.kind);
+      }
+    },
+    limits: { reconnectMinMs: 50, reconnectMaxMs: 300, connectTimeoutMs: 3_000, requestTimeoutMs: 5_000 },
+  });
+  client.on('error', () => {});
+  client.start();
+  return { client, held, everSeen, updates };
+}
+
+/** Polls `cond` every 50 ms until it holds; fails naming `what` after `ms`. */
+export async function waitForAsync(cond: () => Promise<boolean>, what: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
