@@ -20,7 +20,7 @@ import { RequestMetrics } from './observe/request-metrics.js';
 import { WaypointProxy, type ResolvedTarget, type WaypointStats } from './proxy.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { serviceBackends, servedTarget, workloadBackend } from './state/served.js';
-import { startWaypointProgram, type Waypoint, type WaypointOptions } from './waypoint.js';
+import { startWaypointProgram, type DataPathStarter, type Waypoint, type WaypointOptions } from './waypoint.js';
 
 export interface StartWaypointOptions extends WaypointOptions {
   /** Spans of requests, exported when configured (core/trace); default none. */
@@ -65,7 +65,14 @@ export function exportPoolMetrics(registry: Registry, stats: () => WaypointStats
 }
 
 export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
-  return startWaypointProgram(opts, async (parts) => {
+  return startWaypointProgram(opts, waypointDataPath(opts));
+}
+
+/** The data path joined to the program's parts (what startWaypoint runs once the first
+ * certificate is in; the profiling driver, scripts/bench/waypoint-profile.ts, runs it on
+ * parts of its own). */
+export function waypointDataPath(opts: StartWaypointOptions): DataPathStarter {
+  return async (parts) => {
     const log: Logger = parts.logger;
     const { state, certificates, identity } = parts;
     const snapshot = () => state.snapshot();
@@ -122,5 +129,5 @@ export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
       close: (drainMs) => proxy.close(drainMs),
       dump: () => proxy.stats,
     };
-  });
+  };
 }
