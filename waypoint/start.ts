@@ -19,7 +19,8 @@ import { requestSink } from './observe/request-sink.js';
 import { RequestMetrics } from './observe/request-metrics.js';
 import { WaypointProxy, type ResolvedTarget, type WaypointStats } from './proxy.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { serviceBackends, servedTarget, workloadBackend } from './state/served.js';
+import { serviceBackends, servedTarget, workloadBackend, type Backend } from './state/served.js';
+import type { WaypointSnapshot } from './state/store.js';
 import { startWaypointProgram, type DataPathStarter, type Waypoint, type WaypointOptions } from './waypoint.js';
 
 export interface StartWaypointOptions extends WaypointOptions {
@@ -79,6 +80,19 @@ export function waypointDataPath(opts: StartWaypointOptions): DataPathStarter {
     const gateway = { namespace: opts.namespace, name: opts.gateway };
     const cert = certificates.current(identity)!;
     const metrics = new RequestMetrics({ registry: parts.registry });
+    // The healthy backends of a Service port, computed once per config snapshot (the
+    // snapshot is immutable; an update brings a new one and the next request sees it).
+    let backendsOf: { snapshot: WaypointSnapshot; byPort: Map<string, Backend[]> } | undefined;
+    const healthyBackends = (snap: WaypointSnapshot, service: string, port: number): Backend[] => {
+      if (backendsOf?.snapshot !== snap) backendsOf = { snapshot: snap, byPort: new Map() };
+      const key = `${service}:${port}`;
+      let list = backendsOf.byPort.get(key);
+      if (list === undefined) {
+        list = Object.freeze(serviceBackends(snap, service, port).filter((b) => b.healthy)) as Backend[];
+        backendsOf.byPort.set(key, list);
+      }
+      return list;
+    };
     const sink = requestSink({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics, tracer: opts.tracer ?? NOOP_TRACER });
     const proxy = new WaypointProxy({
       credentials: { key: cert.key, cert: cert.cert },
@@ -117,7 +131,7 @@ export function waypointDataPath(opts: StartWaypointOptions): DataPathStarter {
         ),
       ],
       route: routeFunction(() => ({ serviceByKey: (k) => snapshot().mesh.serviceByKey(k), routesFor: (k) => snapshot().routesFor(k) })),
-      endpoints: (service, port) => serviceBackends(snapshot(), service, port).filter((b) => b.healthy),
+      endpoints: (service, port) => healthyBackends(snapshot(), service, port),
       logger: log,
     });
     exportPoolMetrics(parts.registry, () => proxy.stats);

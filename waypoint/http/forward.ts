@@ -97,15 +97,17 @@ export function forwardLayer(o: ForwardOptions): Layer {
     ctx.record.upstream = `${endpoint.ip}:${endpoint.port}`;
     const backendMs = a.backendRequestTimeoutMs ?? 0;
     let timer: NodeJS.Timeout | undefined;
-    const attempt = new AbortController();
-    const onAbort = () => attempt.abort();
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // One attempt's own signal only when it has its own deadline; else the request's is it.
+    let attempt: AbortController | undefined;
+    const onAbort = () => attempt!.abort();
     if (backendMs > 0) {
+      attempt = new AbortController();
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
       timer = setTimeout(() => {
         if (ctx.signal.aborted) return;
         ctx.record.flags.push('UT');
         ctx.record.error ??= `${ErrorCodes.WAYPOINT_TIMEOUT}: backend request timeout ${backendMs} ms`;
-        attempt.abort();
+        attempt!.abort();
         if (ctx.downstream.headersSent) ctx.downstream.abort();
         else {
           ctx.record.status = 504;
@@ -113,16 +115,19 @@ export function forwardLayer(o: ForwardOptions): Layer {
         }
       }, backendMs);
     }
+    const signal = attempt ? attempt.signal : ctx.signal;
     // The copies' tee, attached once the body is piped upstream (never before: it would make
     // the body flow with nobody to take it).
     const tee = o.mirrors?.begin(ctx, a.mirrors);
     try {
-      if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, attempt.signal);
-      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, attempt.signal, tee);
-      else await forwardHttp1(o, ctx, endpoint, attempt.signal, tee);
+      if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, signal);
+      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, signal, tee);
+      else await forwardHttp1(o, ctx, endpoint, signal, tee);
     } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onAbort);
+      if (attempt) {
+        clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', onAbort);
+      }
     }
   };
 }

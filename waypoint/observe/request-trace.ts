@@ -27,3 +27,14 @@ export function traceFields(s: SpanStart): Pick<RequestRecord, 'traceId' | 'span
   }
   return out;
 }
+
+/** traceFields(s), assigned onto `out` (the record being built) instead of a new object. */
+export function addTraceFields(out: Pick<RequestRecord, 'traceId' | 'spanId' | 'parentSpanId' | 'tracestate' | 'sampled'>, s: SpanStart): void {
+  out.sampled = s.sampled;
+  if (s.traceId !== '') out.traceId = s.traceId;
+  if (s.sampled) {
+    out.spanId = s.spanId;
+    if (s.parentSpanId !== undefined) out.parentSpanId = s.parentSpanId;
+    if (s.tracestate !== undefined) out.tracestate = s.tracestate;
+  }
+}
