@@ -12,15 +12,18 @@
 // Only the waypoint's process is measured: user+system CPU from /proc over the whole run,
 // divided by the requests it carried (warm-up included on both sides of the division).
 //   node dist/scripts/bench/waypoint-profile.js [--protocol h1|h2] [--seconds N] [--conns N]
-//        [--size N] [--rate N (fixed rate; default closed loop)] [--profile] [--top N]
+//        [--size N] [--rate N (fixed rate; default closed loop)] [--profile] [--perf] [--top N]
+//        [--node-arg ARG]... (to the waypoint's node, e.g. V8 flags)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Resource } from '../../core/config/model.js';
 import { waypointServiceKey } from '../../core/config/waypoint.js';
@@ -37,7 +40,7 @@ import { waypointDataPath } from '../../waypoint/start.js';
 import { WaypointState } from '../../waypoint/state/store.js';
 import { httpFixedRate, httpMaxRate, type HttpProtocol, type HttpResult } from './http-load.js';
 import { cpuMs } from './procfs.js';
-import { formatSummary, summarise } from './profile-summary.js';
+import { formatSummary, summarise, summarisePerf } from './profile-summary.js';
 
 const TD = 'cluster.local';
 const VIP = '10.96.0.10';
@@ -90,9 +93,39 @@ async function child(cfg: ChildConfig): Promise<void> {
     endpointHbonePort: cfg.endpointHbonePort,
   })({ identity, self, state, certificates, trustBundle: new TrustBundle(cfg.roots), trustDomain: TD, registry, logger: log });
   process.send!('ready');
+  // Bytes allocated on the JS heap over the run (freed by each GC, plus what is still in
+  // use at the end): a count of work, steadier than CPU time on a shared machine.
+  let gc: v8.GCProfiler | undefined;
+  // WAYPOINT_PROFILE_ALLOC=FILE: a sampling profile of every allocation (also those the
+  // GC collected) over the run, written to FILE (.heapprofile: Chrome DevTools reads it).
+  const session = new inspector.Session();
+  let used0 = 0;
   process.on('message', (m) => {
+    if (m === 'start') {
+      if (process.env['WAYPOINT_PROFILE_ALLOC']) {
+        session.connect();
+        session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true } as object);
+      }
+      used0 = v8.getHeapStatistics().used_heap_size;
+      gc = new v8.GCProfiler();
+      gc.start();
+      return;
+    }
     if (m !== 'stop') return;
-    void dataPath.close(1000).finally(() => process.exit(0));
+    const stats = (gc?.stop() as unknown as { statistics: Array<{ cost: number; beforeGC: { heapStatistics: { usedHeapSize: number } }; afterGC: { heapStatistics: { usedHeapSize: number } } }> } | undefined)?.statistics ?? [];
+    let freed = 0;
+    let cost = 0;
+    for (const g of stats) {
+      freed += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
+      cost += g.cost;
+    }
+    const allocated = freed + v8.getHeapStatistics().used_heap_size - used0;
+    if (process.env['WAYPOINT_PROFILE_ALLOC']) {
+      session.post('HeapProfiler.stopSampling', (err, r) => {
+        if (!err) writeFileSync(process.env['WAYPOINT_PROFILE_ALLOC']!, JSON.stringify(r.profile));
+      });
+    }
+    process.send!({ allocated, gcs: stats.length, gcMs: cost / 1000 }, () => void dataPath.close(1000).finally(() => process.exit(0)));
   });
 }
 
@@ -132,6 +165,8 @@ async function driver(): Promise<void> {
       size: { type: 'string', default: '1024' },
       rate: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      perf: { type: 'boolean', default: false },
+      'node-arg': { type: 'string', multiple: true, default: [] },
       top: { type: 'string', default: '25' },
       keep: { type: 'boolean', default: false },
     },
@@ -164,7 +199,7 @@ async function driver(): Promise<void> {
     // The waypoint.
     const logFile = join(dir, 'waypoint.log');
     const cfg: ChildConfig = { key: wp.key, cert: wp.cert, roots, hbonePort, endpointHbonePort: backendAddr.port, h1Port, h2Port };
-    const nodeArgs = v.profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+    const nodeArgs = [...(v.profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...(v.perf ? ['--perf-basic-prof'] : []), ...v['node-arg']];
     const w = spawn(process.execPath, [...nodeArgs, SELF_THIS, '--child', JSON.stringify(cfg)], { stdio: ['ignore', openSync(logFile, 'w'), 'inherit', 'ipc'] });
     children.push(w);
     await started(w, 'waypoint', (ok) => w.on('message', (m) => m === 'ready' && ok()));
@@ -191,6 +226,11 @@ async function driver(): Promise<void> {
     cleanups.push(() => agent.close());
     const target = { protocol, host: '127.0.0.1', port: (agent.address() as net.AddressInfo).port, authority: AUTHORITY, size };
 
+    // perf: on-CPU samples of the waypoint only (a V8 profile samples wall time while the
+    // thread is busy, descheduled time included: misleading on a loaded machine).
+    const perfFile = join(dir, 'waypoint.perf.data');
+    const perf = v.perf ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '499', '-g', '-p', String(w.pid), '-o', perfFile], { stdio: ['ignore', 'ignore', 'ignore'] }) : undefined;
+    w.send('start');
     const c0 = cpuMs(w.pid);
     const t0 = Date.now();
     const r: HttpResult = v.rate ? await httpFixedRate(target, { rate: Number(v.rate), conns, seconds, warmupS }) : await httpMaxRate(target, { conns, seconds, warmupS });
@@ -203,7 +243,14 @@ async function driver(): Promise<void> {
     );
     console.log(`waypoint CPU: ${(cpu / 1000).toFixed(2)} s = ${us.toFixed(0)} us per request = ${(us / 1000).toFixed(3)} cores per 1000 req/s; log ${statSync(logFile).size} B`);
 
+    if (perf) {
+      perf.kill('SIGINT');
+      await once(perf, 'exit');
+    }
+    const heap = new Promise<{ allocated: number; gcs: number; gcMs: number }>((resolve) => w.on('message', (m) => typeof m === 'object' && resolve(m as { allocated: number; gcs: number; gcMs: number })));
     w.send('stop');
+    const h = await heap;
+    console.log(`waypoint heap: ${(h.allocated / Math.max(r.completed, 1) / 1024).toFixed(1)} KiB allocated per request; ${h.gcs} GCs, ${h.gcMs.toFixed(0)} ms in GC`);
     await once(w, 'exit');
     if (v.profile) {
       const prof = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
@@ -211,10 +258,17 @@ async function driver(): Promise<void> {
       console.log(formatSummary(summarise(join(dir, prof), Number(v.top))));
       console.log(`profile: ${join(dir, prof)}`);
     }
+    if (perf) {
+      const ps = summarisePerf(perfFile, Number(v.top));
+      console.log(`perf ${ps.samples} samples`);
+      for (const a of ps.areas) console.log(`  ${a.pct.toFixed(1).padStart(5)}%  ${a.area}`);
+      for (const t of ps.top) console.log(`  ${t.pct.toFixed(1).padStart(5)}%  ${t.dso} ${t.sym}`);
+      console.log(`perf data: ${perfFile}`);
+    }
   } finally {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    if (!v.keep && !v.profile) rmSync(dir, { recursive: true, force: true });
+    if (!v.keep && !v.profile && !v.perf) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -11,7 +11,7 @@
 // answer that looks complete; timeouts.backendRequest passed -> 504 (UT).
 import http2 from 'node:http2';
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { ErrorCodes } from '../../core/errors.js';
 import type { Connector } from '../upstream/connect.js';
 import type { H2Pool } from '../upstream/h2-pool.js';
@@ -20,6 +20,7 @@ import { relay } from '../upstream/relay.js';
 import type { RoundRobin } from '../upstream/round-robin.js';
 import type { Headers, Layer, RequestContext, UpstreamEndpoint } from './chain.js';
 import type { Mirrors } from './mirror.js';
+import { relayBody } from './body-relay.js';
 import { endToEnd, h2RequestHeaders, http1RequestHeaders } from './headers.js';
 
 const { constants: C } = http2;
@@ -48,20 +49,16 @@ function fail(ctx: RequestContext, status: number, flag: string, error: string):
   ctx.downstream.respond(status, { 'content-type': 'text/plain' }, `${error.replace(/^AMB_[A-Z_]+: /, '')}\n`);
 }
 
-/** Adds the bytes `stream` emits to the record. Attached after the stream is piped (so it
- * never switches it to flowing by itself): one addition per chunk the pipe moves anyway. */
-function countBytes(stream: NodeJS.ReadableStream, add: (n: number) => void): void {
-  stream.on('data', (chunk: Buffer | string) => add(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
-}
-
-function countRequest(ctx: RequestContext): void {
+/** The request body to the upstream, its bytes added to the record (body-relay.ts); returns stop(). */
+function sendRequestBody(ctx: RequestContext, up: Writable): () => void {
   ctx.record.requestBytes ??= 0;
-  countBytes(ctx.body, (n) => (ctx.record.requestBytes! += n));
+  return relayBody(ctx.body, up, (n) => (ctx.record.requestBytes! += n));
 }
 
-function countResponse(ctx: RequestContext, stream: NodeJS.ReadableStream): void {
+/** The upstream's response body to the downstream (not ended: trailers may follow), its bytes added to the record. */
+function sendResponseBody(ctx: RequestContext, res: Readable): void {
   ctx.record.responseBytes ??= 0;
-  countBytes(stream, (n) => (ctx.record.responseBytes! += n));
+  relayBody(res, ctx.downstream.body, (n) => (ctx.record.responseBytes! += n), false);
 }
 
 /** `grpc-status` of trailers or headers, when it is a status code (0-16 and beyond: any integer). */
@@ -137,6 +134,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
   return new Promise<void>((resolve) => {
     let settled = false;
     let connected = false;
+    let stopRequestBody: (() => void) | undefined;
     const up = o.http1.request(endpoint, ctx.method, ctx.path, http1RequestHeaders(ctx.headers, ctx.authority) as http.OutgoingHttpHeaders);
     const finish = () => {
       if (settled) return;
@@ -156,7 +154,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
       if (settled) return;
       if (!connected) fail(ctx, 503, 'UF', connectError(err));
       else fail(ctx, 503, 'UC', `${ErrorCodes.WAYPOINT_UPSTREAM_RESET}: upstream ${ctx.record.upstream} closed or reset the connection before its response (${err.code ?? err.message})`);
-      ctx.body.unpipe(up);
+      stopRequestBody?.();
       finish();
     });
     up.on('response', (res: http.IncomingMessage) => {
@@ -165,9 +163,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
       ctx.downstream.writeHead(ctx.record.status, responseHeaders(ctx, res.headers));
       const headerGrpc = grpcStatusOf(res.headers);
       if (headerGrpc !== undefined) ctx.record.grpcStatus = headerGrpc;
-      const body = ctx.downstream.body;
-      res.pipe(body, { end: false });
-      countResponse(ctx, res);
+      sendResponseBody(ctx, res);
       res.once('end', () => {
         const trailerGrpc = grpcStatusOf(res.trailers);
         if (trailerGrpc !== undefined) ctx.record.grpcStatus = trailerGrpc;
@@ -190,8 +186,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
     // Expect: 100-continue: the head goes out now, the body follows the upstream's 100
     // (the client sends it only once the waypoint relays that 100).
     if (ctx.headers['expect'] !== undefined) up.flushHeaders();
-    ctx.body.pipe(up);
-    countRequest(ctx);
+    stopRequestBody = sendRequestBody(ctx, up);
     tee?.();
   });
 }
@@ -227,8 +222,7 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
           ctx.downstream.writeHead(status, responseHeaders(ctx, h));
           const headerGrpc = grpcStatusOf(h);
           if (headerGrpc !== undefined) ctx.record.grpcStatus = headerGrpc;
-          s.pipe(ctx.downstream.body, { end: false });
-          countResponse(ctx, s);
+          sendResponseBody(ctx, s);
         });
         s.on('trailers', (t) => {
           trailers = endToEnd(t);
@@ -247,8 +241,7 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
           }
           finish();
         });
-        ctx.body.pipe(s);
-        countRequest(ctx);
+        sendRequestBody(ctx, s);
         tee?.();
       },
       (err: Error) => {
