@@ -49,10 +49,11 @@ function fail(ctx: RequestContext, status: number, flag: string, error: string):
   ctx.downstream.respond(status, { 'content-type': 'text/plain' }, `${error.replace(/^AMB_[A-Z_]+: /, '')}\n`);
 }
 
-/** The request body to the upstream, its bytes added to the record (body-relay.ts); returns stop(). */
-function sendRequestBody(ctx: RequestContext, up: Writable): () => void {
+/** The request body to the upstream, its bytes added to the record (body-relay.ts), the
+ * upstream ended after it unless `end` is false; returns stop(). */
+function sendRequestBody(ctx: RequestContext, up: Writable, end = true): () => void {
   ctx.record.requestBytes ??= 0;
-  return relayBody(ctx.body, up, (n) => (ctx.record.requestBytes! += n));
+  return relayBody(ctx.body, up, (n) => (ctx.record.requestBytes! += n), end);
 }
 
 /** The upstream's response body to the downstream (not ended: trailers may follow), its bytes added to the record. */
