@@ -21,8 +21,9 @@ import { tcpTelemetry } from './observe/tcp-telemetry.js';
 import { TcpMetrics } from '../node-agent/observe/tcp-metrics.js';
 import { WaypointProxy, type ResolvedTarget, type WaypointStats } from './proxy.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { serviceBackends, servedTarget, workloadBackend } from './state/served.js';
-import { startWaypointProgram, type Waypoint, type WaypointOptions } from './waypoint.js';
+import { serviceBackends, servedTarget, workloadBackend, type Backend } from './state/served.js';
+import type { WaypointSnapshot } from './state/store.js';
+import { startWaypointProgram, type DataPathStarter, type Waypoint, type WaypointOptions } from './waypoint.js';
 
 export interface StartWaypointOptions extends WaypointOptions {
   /** Spans of requests, exported when configured (core/trace); default none. */
@@ -67,13 +68,33 @@ export function exportPoolMetrics(registry: Registry, stats: () => WaypointStats
 }
 
 export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
-  return startWaypointProgram(opts, async (parts) => {
+  return startWaypointProgram(opts, waypointDataPath(opts));
+}
+
+/** The data path joined to the program's parts (what startWaypoint runs once the first
+ * certificate is in; the profiling driver, scripts/bench/waypoint-profile.ts, runs it on
+ * parts of its own). */
+export function waypointDataPath(opts: StartWaypointOptions): DataPathStarter {
+  return async (parts) => {
     const log: Logger = parts.logger;
     const { state, certificates, identity } = parts;
     const snapshot = () => state.snapshot();
     const gateway = { namespace: opts.namespace, name: opts.gateway };
     const cert = certificates.current(identity)!;
     const metrics = new RequestMetrics({ registry: parts.registry });
+    // The healthy backends of a Service port, computed once per config snapshot (the
+    // snapshot is immutable; an update brings a new one and the next request sees it).
+    let backendsOf: { snapshot: WaypointSnapshot; byPort: Map<string, Backend[]> } | undefined;
+    const healthyBackends = (snap: WaypointSnapshot, service: string, port: number): Backend[] => {
+      if (backendsOf?.snapshot !== snap) backendsOf = { snapshot: snap, byPort: new Map() };
+      const key = `${service}:${port}`;
+      let list = backendsOf.byPort.get(key);
+      if (list === undefined) {
+        list = Object.freeze(serviceBackends(snap, service, port).filter((b) => b.healthy)) as Backend[];
+        backendsOf.byPort.set(key, list);
+      }
+      return list;
+    };
     const sink = requestSink({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics, tracer: opts.tracer ?? NOOP_TRACER });
     const tcp = tcpTelemetry({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics: new TcpMetrics(parts.registry), onSinkError: (err) => log.warn({ err: (err as Error).message }, 'waypoint: connection record failed') });
     const proxy = new WaypointProxy({
@@ -113,7 +134,7 @@ export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
         ),
       ],
       route: routeFunction(() => ({ serviceByKey: (k) => snapshot().mesh.serviceByKey(k), routesFor: (k) => snapshot().routesFor(k) })),
-      endpoints: (service, port) => serviceBackends(snapshot(), service, port).filter((b) => b.healthy),
+      endpoints: (service, port) => healthyBackends(snapshot(), service, port),
       tcpTelemetry: tcp,
       logger: log,
     });
@@ -126,5 +147,5 @@ export function startWaypoint(opts: StartWaypointOptions): Promise<Waypoint> {
       close: (drainMs) => proxy.close(drainMs),
       dump: () => proxy.stats,
     };
-  });
+  };
 }

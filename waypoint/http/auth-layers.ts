@@ -5,51 +5,52 @@
 import type { AuthLayer, AuthRequest } from './authz.js';
 import type { Layer, RequestContext } from './chain.js';
 
-function authView(ctx: RequestContext, holder: { auth?: AuthRequest['auth']; authz?: AuthRequest['authz'] }): AuthRequest {
-  return {
-    method: ctx.method,
-    get path() {
-      return ctx.path;
-    },
-    set path(v: string) {
-      ctx.path = v;
-    },
-    authority: ctx.authority,
-    get headers() {
-      return ctx.headers;
-    },
-    set headers(v) {
-      ctx.headers = v;
-    },
-    sourceIdentity: ctx.source.identity,
-    // The tunnel's TCP peer (the client pod: its node agent dials from the pod's netns),
-    // never the CONNECT's `forwarded` header, which any mesh peer could write.
-    ...(ctx.source.tunnelPeer && { sourceIp: ctx.source.tunnelPeer.host }),
-    destination: { ip: ctx.target.address.host, port: ctx.target.address.port },
-    ...(ctx.target.service !== undefined && { service: ctx.target.service }),
-    get auth() {
-      return holder.auth;
-    },
-    set auth(v) {
-      holder.auth = v;
-    },
-    get authz() {
-      return holder.authz;
-    },
-    set authz(v) {
-      holder.authz = v;
-    },
-    respond(status, headers, body) {
-      ctx.record.status = status;
-      ctx.downstream.respond(status, headers, body);
-    },
-  };
+/** The request under the auth layers' names: reads and writes land on the context. A class,
+ * so that a request costs one small object, not an object literal of accessors and closures. */
+class AuthView implements AuthRequest {
+  readonly method: string;
+  readonly authority: string;
+  readonly sourceIdentity: string;
+  /** The tunnel's TCP peer (the client pod: its node agent dials from the pod's netns),
+   * never the CONNECT's `forwarded` header, which any mesh peer could write. */
+  readonly sourceIp?: string;
+  readonly destination: { ip: string; port: number };
+  readonly service?: string;
+  auth?: AuthRequest['auth'];
+  authz?: AuthRequest['authz'];
+  readonly #ctx: RequestContext;
+
+  constructor(ctx: RequestContext) {
+    this.#ctx = ctx;
+    this.method = ctx.method;
+    this.authority = ctx.authority;
+    this.sourceIdentity = ctx.source.identity;
+    if (ctx.source.tunnelPeer) this.sourceIp = ctx.source.tunnelPeer.host;
+    this.destination = { ip: ctx.target.address.host, port: ctx.target.address.port };
+    if (ctx.target.service !== undefined) this.service = ctx.target.service;
+  }
+  get path(): string {
+    return this.#ctx.path;
+  }
+  set path(v: string) {
+    this.#ctx.path = v;
+  }
+  get headers(): RequestContext['headers'] {
+    return this.#ctx.headers;
+  }
+  set headers(v: RequestContext['headers']) {
+    this.#ctx.headers = v;
+  }
+  respond(status: number, headers: Record<string, string>, body: string): void {
+    this.#ctx.record.status = status;
+    this.#ctx.downstream.respond(status, headers, body);
+  }
 }
 
 /** One Layer running authentication then authorization on one shared view of the request. */
 export function authLayers(authn: AuthLayer, authz: AuthLayer): Layer {
   return async (ctx, next) => {
-    const view = authView(ctx, {});
+    const view = new AuthView(ctx);
     await authn(view, () => authz(view, next));
   };
 }

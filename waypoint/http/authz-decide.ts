@@ -78,6 +78,7 @@ export interface AuthzAttributes {
 /** The policies the waypoint of `gateway` enforces for a request to `service` (see header):
  * each once, sorted by key. */
 export function policiesAtWaypoint(policies: readonly Policy[], gateway: ObjectRef, service: ObjectRef | undefined): Policy[] {
+  if (policies.length === 0) return [];
   const found = [
     ...policiesForTargets(policies, { namespace: gateway.namespace, gateway: gateway.name }),
     ...(service ? policiesForTargets(policies, { namespace: service.namespace, services: [service.name] }) : []),

@@ -12,7 +12,7 @@
 // answer that looks complete; timeouts.backendRequest passed -> 504 (UT).
 import http2 from 'node:http2';
 import http from 'node:http';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { ErrorCodes } from '../../core/errors.js';
 import type { Connector } from '../upstream/connect.js';
 import type { H2Pool } from '../upstream/h2-pool.js';
@@ -21,6 +21,7 @@ import { relay } from '../upstream/relay.js';
 import type { RoundRobin } from '../upstream/round-robin.js';
 import type { Headers, Layer, RequestContext, UpstreamEndpoint } from './chain.js';
 import type { Mirrors } from './mirror.js';
+import { relayBody } from './body-relay.js';
 import { endToEnd, h2RequestHeaders, http1RequestHeaders } from './headers.js';
 import { forwardableTrailers, http1Framing, type BodyShape } from './request-body.js';
 
@@ -50,20 +51,17 @@ function fail(ctx: RequestContext, status: number, flag: string, error: string):
   ctx.downstream.respond(status, { 'content-type': 'text/plain' }, `${error.replace(/^AMB_[A-Z_]+: /, '')}\n`);
 }
 
-/** Adds the bytes `stream` emits to the record. Attached after the stream is piped (so it
- * never switches it to flowing by itself): one addition per chunk the pipe moves anyway. */
-function countBytes(stream: NodeJS.ReadableStream, add: (n: number) => void): void {
-  stream.on('data', (chunk: Buffer | string) => add(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
-}
-
-function countRequest(ctx: RequestContext): void {
+/** The request body to the upstream, its bytes added to the record (body-relay.ts), the
+ * upstream ended after it unless `end` is false; returns stop(). */
+function sendRequestBody(ctx: RequestContext, up: Writable, end = true): () => void {
   ctx.record.requestBytes ??= 0;
-  countBytes(ctx.body, (n) => (ctx.record.requestBytes! += n));
+  return relayBody(ctx.body, up, (n) => (ctx.record.requestBytes! += n), end);
 }
 
-function countResponse(ctx: RequestContext, stream: NodeJS.ReadableStream): void {
+/** The upstream's response body to the downstream (not ended: trailers may follow), its bytes added to the record. */
+function sendResponseBody(ctx: RequestContext, res: Readable): void {
   ctx.record.responseBytes ??= 0;
-  countBytes(stream, (n) => (ctx.record.responseBytes! += n));
+  relayBody(res, ctx.downstream.body, (n) => (ctx.record.responseBytes! += n), false);
 }
 
 /** `grpc-status` of trailers or headers, when it is a status code (0-16 and beyond: any integer). */
@@ -134,15 +132,17 @@ export function forwardLayer(o: ForwardOptions): Layer {
     ctx.record.upstream = `${endpoint.ip}:${endpoint.port}`;
     const backendMs = a.backendRequestTimeoutMs ?? 0;
     let timer: NodeJS.Timeout | undefined;
-    const attempt = new AbortController();
-    const onAbort = () => attempt.abort();
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // One attempt's own signal only when it has its own deadline; else the request's is it.
+    let attempt: AbortController | undefined;
+    const onAbort = () => attempt!.abort();
     if (backendMs > 0) {
+      attempt = new AbortController();
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
       timer = setTimeout(() => {
         if (ctx.signal.aborted) return;
         ctx.record.flags.push('UT');
         ctx.record.error ??= `${ErrorCodes.WAYPOINT_TIMEOUT}: backend request timeout ${backendMs} ms`;
-        attempt.abort();
+        attempt!.abort();
         if (ctx.downstream.headersSent) ctx.downstream.abort();
         else {
           ctx.record.status = 504;
@@ -150,16 +150,19 @@ export function forwardLayer(o: ForwardOptions): Layer {
         }
       }, backendMs);
     }
+    const signal = attempt ? attempt.signal : ctx.signal;
     // The copies' tee, attached once the body is piped upstream (never before: it would make
     // the body flow with nobody to take it).
     const tee = o.mirrors?.begin(ctx, a.mirrors);
     try {
-      if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, attempt.signal);
-      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, attempt.signal, tee);
-      else await forwardHttp1(o, ctx, endpoint, attempt.signal, tee);
+      if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, signal);
+      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, signal, tee);
+      else await forwardHttp1(o, ctx, endpoint, signal, tee);
     } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onAbort);
+      if (attempt) {
+        clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', onAbort);
+      }
     }
   };
 }
@@ -169,6 +172,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
   return new Promise<void>((resolve) => {
     let settled = false;
     let connected = false;
+    let stopRequestBody: (() => void) | undefined;
     const headers = http1RequestHeaders(ctx.headers, ctx.authority) as http.OutgoingHttpHeaders;
     // Chunked whenever the body's length is unknown (never unframed: request-body.ts).
     const framing = http1Framing(bodyShape(ctx));
@@ -193,7 +197,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
       if (settled) return;
       if (!connected) fail(ctx, 503, 'UF', connectError(err));
       else fail(ctx, 503, 'UC', `${ErrorCodes.WAYPOINT_UPSTREAM_RESET}: upstream ${ctx.record.upstream} closed or reset the connection before its response (${err.code ?? err.message})`);
-      ctx.body.unpipe(up);
+      stopRequestBody?.();
       finish();
     });
     up.on('response', (res: http.IncomingMessage) => {
@@ -202,9 +206,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
       ctx.downstream.writeHead(ctx.record.status, responseHeaders(ctx, res.headers));
       const headerGrpc = grpcStatusOf(res.headers);
       if (headerGrpc !== undefined) ctx.record.grpcStatus = headerGrpc;
-      const body = ctx.downstream.body;
-      res.pipe(body, { end: false });
-      countResponse(ctx, res);
+      sendResponseBody(ctx, res);
       res.once('end', () => {
         const trailerGrpc = grpcStatusOf(res.trailers);
         if (trailerGrpc !== undefined) ctx.record.grpcStatus = trailerGrpc;
@@ -227,15 +229,14 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
     // Expect: 100-continue: the head goes out now, the body follows the upstream's 100
     // (the client sends it only once the waypoint relays that 100).
     if (ctx.headers['expect'] !== undefined) up.flushHeaders();
-    // Ended here, not by the pipe: the request's trailers (known at its end) go first.
-    ctx.body.pipe(up, { end: false });
+    // Ended here, not by the relay: the request's trailers (known at its end) go first.
+    stopRequestBody = sendRequestBody(ctx, up, false);
     ctx.body.once('end', () => {
-      if (up.destroyed) return;
+      if (up.destroyed || up.writableEnded) return;
       const trailers = framing === 'chunked' ? forwardableTrailers(trailersOf(ctx.body)) : undefined;
       if (trailers) up.addTrailers(trailers as http.OutgoingHttpHeaders);
       up.end();
     });
-    countRequest(ctx);
     tee?.();
   });
 }
@@ -274,8 +275,7 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
           ctx.downstream.writeHead(status, responseHeaders(ctx, h));
           const headerGrpc = grpcStatusOf(h);
           if (headerGrpc !== undefined) ctx.record.grpcStatus = headerGrpc;
-          s.pipe(ctx.downstream.body, { end: false });
-          countResponse(ctx, s);
+          sendResponseBody(ctx, s);
         });
         s.on('trailers', (t) => {
           trailers = endToEnd(t);
@@ -294,8 +294,7 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
           }
           finish();
         });
-        ctx.body.pipe(s);
-        countRequest(ctx);
+        sendRequestBody(ctx, s);
         tee?.();
       },
       (err: Error) => {

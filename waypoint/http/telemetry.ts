@@ -8,7 +8,7 @@
 import type { Workload } from '../../core/config/model.js';
 import type { Tracer } from '../../core/trace/tracer.js';
 import { RESPONSE_FLAGS, RequestTracker, type RequestSink, type ResponseFlag } from '../observe/request-record.js';
-import { connectTrace, startRequestTrace, traceFields } from '../observe/request-trace.js';
+import { addTraceFields, connectTrace, startRequestTrace } from '../observe/request-trace.js';
 import { isGrpcRequest } from './authz-decide.js';
 import type { Headers, Layer } from './chain.js';
 
@@ -49,27 +49,26 @@ export function telemetryLayer(o: TelemetryLayerOptions): Layer {
     const client = peer ? o.workloadByIp(peer.host) : undefined;
     const length = Number(one(ctx.headers['content-length']));
     const userAgent = one(ctx.headers['user-agent']);
-    const t = new RequestTracker(
-      {
-        startedAt: Date.now() - (performance.now() - ctx.startedAt),
-        method: ctx.method,
-        authority: ctx.authority,
-        path: ctx.path,
-        scheme: ctx.scheme === 'https' ? 'https' : 'http',
-        httpVersion: ctx.protocol === 'h2' ? '2' : '1.1',
-        protocol: isGrpcRequest(ctx.headers) ? 'grpc' : 'http',
-        sourceIdentity: ctx.source.identity,
-        // The client's workload only when the address belongs to the identity that proved itself.
-        ...(client && client.identity === ctx.source.identity && { sourceWorkload: client.uid }),
-        ...(ctx.source.address && { sourceAddress: { ip: ctx.source.address.host, port: ctx.source.address.port } }),
-        ...(ctx.target.service !== undefined && { destinationService: ctx.target.service }),
-        mtls: true,
-        ...(userAgent !== undefined && { userAgent }),
-        ...traceFields(span),
-      },
-      o.sink,
-      o.onSinkError,
-    );
+    // Built by assignment, fields present only when known (one object shape per kind of
+    // request, no spread of small objects per request).
+    const known: ConstructorParameters<typeof RequestTracker>[0] = {
+      startedAt: Date.now() - (performance.now() - ctx.startedAt),
+      method: ctx.method,
+      authority: ctx.authority,
+      path: ctx.path,
+      scheme: ctx.scheme === 'https' ? 'https' : 'http',
+      httpVersion: ctx.protocol === 'h2' ? '2' : '1.1',
+      protocol: isGrpcRequest(ctx.headers) ? 'grpc' : 'http',
+      sourceIdentity: ctx.source.identity,
+      mtls: true,
+    };
+    // The client's workload only when the address belongs to the identity that proved itself.
+    if (client && client.identity === ctx.source.identity) known.sourceWorkload = client.uid;
+    if (ctx.source.address) known.sourceAddress = { ip: ctx.source.address.host, port: ctx.source.address.port };
+    if (ctx.target.service !== undefined) known.destinationService = ctx.target.service;
+    if (userAgent !== undefined) known.userAgent = userAgent;
+    addTraceFields(known, span);
+    const t = new RequestTracker(known, o.sink, o.onSinkError);
     if (Number.isInteger(length) && length >= 0) t.requestBytes = length;
     // What the waypoint answers by itself (a 403, a redirect, a 503 ...): its body's bytes
     // and, for a gRPC client, the grpc-status it carries.
@@ -87,14 +86,17 @@ export function telemetryLayer(o: TelemetryLayerOptions): Layer {
       const upstream = parseAddress(r.upstream);
       const backend = upstream ? o.workloadByIp(upstream.ip) : undefined;
       const action = ctx.action;
-      t.set({
-        ...(action?.kind === 'forward' && action.service !== undefined && action.service !== ctx.target.service && { backendService: action.service }),
-        ...(upstream && { upstream }),
-        ...(backend && { destinationWorkload: backend.uid, destinationIdentity: backend.identity }),
-        ...(r.route !== undefined && { route: r.route }),
-        ...(r.rule !== undefined && { rule: r.rule }),
-        ...(r.grpcStatus !== undefined && { grpcStatus: r.grpcStatus }),
-      });
+      const more: Parameters<RequestTracker['set']>[0] = {};
+      if (action?.kind === 'forward' && action.service !== undefined && action.service !== ctx.target.service) more.backendService = action.service;
+      if (upstream) more.upstream = upstream;
+      if (backend) {
+        more.destinationWorkload = backend.uid;
+        more.destinationIdentity = backend.identity;
+      }
+      if (r.route !== undefined) more.route = r.route;
+      if (r.rule !== undefined) more.rule = r.rule;
+      if (r.grpcStatus !== undefined) more.grpcStatus = r.grpcStatus;
+      t.set(more);
       // Bodies as counted where they were piped; content-length when the body never went upstream.
       if (r.requestBytes !== undefined) t.requestBytes = r.requestBytes;
       if (r.responseBytes !== undefined) t.responseBytes = r.responseBytes;

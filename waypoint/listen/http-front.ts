@@ -77,6 +77,7 @@ export class HttpFront {
   readonly #handler: Handler;
   readonly #log: Logger;
   readonly #info = new WeakMap<object, TunnelInfo>();
+  readonly #sources = new WeakMap<TunnelInfo, RequestContext['source']>();
   readonly #h1Connections = new Map<Duplex, Connection>();
   readonly #h2Sessions = new Set<http2.ServerHttp2Session>();
   /** The tunnel being handed to the HTTP/2 server (its 'session' event is synchronous). */
@@ -182,15 +183,32 @@ export class HttpFront {
     session.close();
   }
 
+  /** Who sent the tunnel's requests: the same for each of them, built once per tunnel. */
+  #source(info: TunnelInfo): RequestContext['source'] {
+    let source = this.#sources.get(info);
+    if (source === undefined) {
+      const peer = info.request.peer;
+      source = { identity: formatSpiffeId(peer), namespace: peer.namespace, serviceAccount: peer.serviceAccount, address: info.request.forwardedFor ?? info.request.remote, tunnelPeer: info.request.remote };
+      if (info.request.traceparent !== undefined) source.connectTraceparent = info.request.traceparent;
+      Object.freeze(source);
+      this.#sources.set(info, source);
+    }
+    return source;
+  }
+
   #context(info: TunnelInfo, fields: Pick<RequestContext, 'method' | 'path' | 'authority' | 'scheme' | 'headers' | 'body' | 'protocol'>, downstream: Downstream): RequestContext {
     const ac = new AbortController();
-    const peer = info.request.peer;
-    const address = info.request.forwardedFor ?? info.request.remote;
+    // Normalised once, for every layer and the backend alike (request-target.ts).
+    const target = normaliseTarget(fields.path, fields.authority);
     return {
-      ...fields,
-      // Normalised once, for every layer and the backend alike (request-target.ts).
-      ...normaliseTarget(fields.path, fields.authority),
-      source: { identity: formatSpiffeId(peer), namespace: peer.namespace, serviceAccount: peer.serviceAccount, address, tunnelPeer: info.request.remote, ...(info.request.traceparent !== undefined && { connectTraceparent: info.request.traceparent }) },
+      method: fields.method,
+      path: target.path,
+      authority: target.authority,
+      scheme: fields.scheme,
+      headers: fields.headers,
+      body: fields.body,
+      protocol: fields.protocol,
+      source: this.#source(info),
       target: info.target,
       startedAt: performance.now(),
       signal: ac.signal,

@@ -136,8 +136,15 @@ export class RequestTracker {
   readonly #now: () => number;
   #done = false;
 
+  /** `known` is taken over: it becomes the record (no copy per request); pass a fresh object. */
   constructor(known: Known, sink: RequestSink, onSinkError: (err: unknown) => void = () => {}, now: () => number = Date.now) {
-    this.#record = { ...known, durationMs: 0, status: 0, responseFlags: [], requestBytes: 0, responseBytes: 0 };
+    const r = known as RequestRecord;
+    r.durationMs = 0;
+    r.status = 0;
+    r.responseFlags = [];
+    r.requestBytes = 0;
+    r.responseBytes = 0;
+    this.#record = r;
     this.#sink = sink;
     this.#onSinkError = onSinkError;
     this.#now = now;

@@ -20,12 +20,7 @@ export function startRequestTrace(tracer: Tracer, incoming: TraceHeaders, connec
 /** The record's trace fields from a started span (the access log's trace_id; the span's ids). */
 export function traceFields(s: SpanStart): Pick<RequestRecord, 'traceId' | 'spanId' | 'parentSpanId' | 'tracestate' | 'sampled'> {
   const out: Pick<RequestRecord, 'traceId' | 'spanId' | 'parentSpanId' | 'tracestate' | 'sampled'> = { sampled: s.sampled };
-  if (s.traceId !== '') out.traceId = s.traceId;
-  if (s.sampled) {
-    out.spanId = s.spanId;
-    if (s.parentSpanId !== undefined) out.parentSpanId = s.parentSpanId;
-    if (s.tracestate !== undefined) out.tracestate = s.tracestate;
-  }
+  addTraceFields(out, s);
   return out;
 }
 
@@ -39,4 +34,15 @@ export function traceFields(s: SpanStart): Pick<RequestRecord, 'traceId' | 'span
 export function connectTrace(s: SpanStart, tracer: Tracer): ConnectTrace | undefined {
   if (tracer.sampler === undefined || s.outgoing.traceparent === undefined) return undefined;
   return s.outgoing.tracestate === undefined ? { traceparent: s.outgoing.traceparent } : { traceparent: s.outgoing.traceparent, tracestate: s.outgoing.tracestate };
+}
+
+/** traceFields(s), assigned onto `out` (the record being built) instead of a new object. */
+export function addTraceFields(out: Pick<RequestRecord, 'traceId' | 'spanId' | 'parentSpanId' | 'tracestate' | 'sampled'>, s: SpanStart): void {
+  out.sampled = s.sampled;
+  if (s.traceId !== '') out.traceId = s.traceId;
+  if (s.sampled) {
+    out.spanId = s.spanId;
+    if (s.parentSpanId !== undefined) out.parentSpanId = s.parentSpanId;
+    if (s.tracestate !== undefined) out.tracestate = s.tracestate;
+  }
 }
