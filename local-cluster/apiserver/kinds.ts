@@ -128,6 +128,7 @@ export const KINDS: readonly KindInfo[] = [
   entry({ group: 'ambient.dev', version: 'v1', kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', shortNames: ['ap'], categories: ['ambient'], status: true, crd: true }),
   entry({ group: 'ambient.dev', version: 'v1', kind: 'PeerAuthentication', plural: 'peerauthentications', shortNames: ['pa'], categories: ['ambient'], status: true, crd: true }),
   entry({ group: 'ambient.dev', version: 'v1', kind: 'RequestAuthentication', plural: 'requestauthentications', shortNames: ['ra'], categories: ['ambient'], status: true, crd: true }),
+  entry({ group: 'ambient.dev', version: 'v1', kind: 'Rollout', plural: 'rollouts', shortNames: ['ro'], categories: ['ambient'], status: true, crd: true }),
   entry({ group: 'ambient.dev', version: 'v1', kind: 'TrafficPolicy', plural: 'trafficpolicies', shortNames: ['tp'], categories: ['ambient'], crd: true }),
   entry({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview', plural: 'tokenreviews', namespaced: false, verbs: ['create'], virtual: true }),
 ];

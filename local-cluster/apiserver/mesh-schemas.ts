@@ -98,3 +98,18 @@ export const REQUEST_AUTHENTICATION_SPEC: Schema = object({
 });
 
 export const TRAFFIC_POLICY_SPEC: Schema = object({ targetRefs: { type: 'array', items: targetRef } }, { preserveUnknownFields: true });
+
+/** Rollout.ambient.dev/v1 (controller/rollout-spec.ts reads it and checks the rest: steps increasing, durations). */
+export const ROLLOUT_SPEC: Schema = object(
+  {
+    service: string,
+    stable: string,
+    canary: string,
+    steps: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 100 }, maxItems: 100 },
+    interval: string,
+    gates: object({ minSuccessRate: { type: 'number', minimum: 0, maximum: 1 }, maxP99Latency: string, minRequests: { type: 'integer', minimum: 0 } }),
+    paused: { type: 'boolean' },
+    abort: { type: 'boolean' },
+  },
+  { required: ['service', 'stable', 'canary'] },
+);

@@ -9,6 +9,8 @@ import type { FieldErrors } from './field-errors.js';
 export type Schema =
   | { type: 'string'; enum?: readonly string[]; maxLength?: number; minLength?: number }
   | { type: 'integer'; minimum?: number; maximum?: number }
+  /** Any JSON number, integers included (as OpenAPI's `number`). */
+  | { type: 'number'; minimum?: number; maximum?: number }
   | { type: 'boolean' }
   | { type: 'array'; items: Schema; maxItems?: number }
   | {
@@ -34,7 +36,7 @@ export function jsonTypeOf(v: unknown): string {
 /** Checks `value` at `path` against `schema`, recording every violation in `e`. */
 export function checkSchema(e: FieldErrors, path: string, value: unknown, schema: Schema): void {
   const got = jsonTypeOf(value);
-  if (got !== schema.type) {
+  if (got !== schema.type && !(schema.type === 'number' && got === 'integer')) {
     e.typeInvalid(path, got, schema.type);
     return;
   }
@@ -46,7 +48,8 @@ export function checkSchema(e: FieldErrors, path: string, value: unknown, schema
       if (schema.minLength !== undefined && s.length < schema.minLength) e.invalid(path, s, `${path} in body should be at least ${schema.minLength} chars long`);
       return;
     }
-    case 'integer': {
+    case 'integer':
+    case 'number': {
       const n = value as number;
       if (schema.minimum !== undefined && n < schema.minimum) e.invalid(path, n, `${path} in body should be greater than or equal to ${schema.minimum}`);
       if (schema.maximum !== undefined && n > schema.maximum) e.invalid(path, n, `${path} in body should be less than or equal to ${schema.maximum}`);

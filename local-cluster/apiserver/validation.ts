@@ -8,7 +8,7 @@ import type { StatusCause } from './api-errors.js';
 import { FieldErrors, isIPv4, isIPv6, portNameError, specialIpError, type NameFormat } from './field-errors.js';
 import type { KObject, KindInfo } from './kinds.js';
 import { jsonEqual } from './json-values.js';
-import { AUTHORIZATION_POLICY_SPEC, PEER_AUTHENTICATION_SPEC, REQUEST_AUTHENTICATION_SPEC, TRAFFIC_POLICY_SPEC } from './mesh-schemas.js';
+import { AUTHORIZATION_POLICY_SPEC, PEER_AUTHENTICATION_SPEC, REQUEST_AUTHENTICATION_SPEC, ROLLOUT_SPEC, TRAFFIC_POLICY_SPEC } from './mesh-schemas.js';
 import { labelKeyError, labelValueError, matchesLabels, requirementsFromLabelSelector } from './selectors.js';
 import { checkSchema } from './structural-schema.js';
 
@@ -377,6 +377,11 @@ const validateTrafficPolicy: Validator = (e, obj) => {
   checkSchema(e, 'spec', obj['spec'], TRAFFIC_POLICY_SPEC);
 };
 
+const validateRollout: Validator = (e, obj) => {
+  if (obj['spec'] === undefined) return e.required('spec');
+  checkSchema(e, 'spec', obj['spec'], ROLLOUT_SPEC);
+};
+
 const KIND_VALIDATORS: Record<string, Validator> = {
   Pod: validatePod,
   Deployment: validateDeployment,
@@ -392,4 +397,5 @@ const KIND_VALIDATORS: Record<string, Validator> = {
   PeerAuthentication: validatePeerAuthentication,
   RequestAuthentication: validateRequestAuthentication,
   TrafficPolicy: validateTrafficPolicy,
+  Rollout: validateRollout,
 };
