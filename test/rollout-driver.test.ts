@@ -27,25 +27,25 @@ let core: CoreV1Api;
 let custom: CustomObjectsApi;
 let controller: Controller | undefined;
 
-/** What the fake waypoint has counted, per Service and workload; each scrape adds `perScrape` requests while traffic flows. */
-const traffic = new Map<string, { code: string; perScrape: number; total: Map<string, number> }>();
+/** What the fake waypoint has counted, per `service/workload` and response code (cumulative, as a waypoint's counters are). */
+const counted = new Map<string, Map<string, number>>();
 let scrapes = 0;
 
-function flow(service: string, canary: string, code: string, perScrape: number): void {
-  const t = traffic.get(`${service}/${canary}`) ?? { code, perScrape, total: new Map() };
-  t.code = code;
-  t.perScrape = perScrape;
-  traffic.set(`${service}/${canary}`, t);
+/** `n` requests to `service` answered by `workload` with `code`, as the waypoint would count them. */
+function send(service: string, workload: string, code: string, n: number): void {
+  const key = `${service}/${workload}`;
+  const m = counted.get(key) ?? new Map<string, number>();
+  m.set(code, (m.get(code) ?? 0) + n);
+  counted.set(key, m);
 }
 
 const fakeMetrics: MetricsSource = async (pod) => {
   scrapes++;
   if (pod.name !== 'waypoint-0' || pod.ip !== '10.9.0.5') throw new Error(`unexpected pod ${pod.namespace}/${pod.name} ${pod.ip}`);
   const lines: string[] = ['# TYPE istio_requests_total counter'];
-  for (const [key, t] of traffic) {
+  for (const [key, codes] of counted) {
     const [service, workload] = key.split('/') as [string, string];
-    if (t.perScrape > 0) t.total.set(t.code, (t.total.get(t.code) ?? 0) + t.perScrape);
-    for (const [code, n] of t.total) {
+    for (const [code, n] of codes) {
       const l = `reporter="waypoint",destination_service_name="${service}",destination_service_namespace="shop",destination_workload="${workload}",destination_workload_namespace="shop",response_code="${code}"`;
       lines.push(`istio_requests_total{${l}} ${n}`);
       lines.push(`istio_request_duration_milliseconds_bucket{${l},le="10"} ${n}`);
@@ -144,26 +144,24 @@ after(async () => {
 
 describe('rollout driver', () => {
   test('a_healthy_canary_advances_step_by_step_survives_a_controller_restart_and_succeeds', async () => {
-    // No traffic yet: the first step is set and held (fewer than minRequests).
-    flow('echo', 'echo-v2', '200', 0);
+    // No traffic yet: the first step is set and held (fewer than minRequests). Each batch of
+    // minRequests healthy requests then ends exactly one step: the next step measures from
+    // the counters read when it began.
     await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: rollout('echo', 'echo', 'echo-v1', 'echo-v2') });
-    const first = await until('step 1 (canary 20%)', async () => {
-      const s = await rolloutStatus('echo');
-      return s.phase === 'Progressing' && s.step === 0 && /waiting for 10 requests/.test(s.message ?? '') ? s : undefined;
-    });
+    const waiting = (step: number) => async () => {
+      const st = await rolloutStatus('echo');
+      return st.phase === 'Progressing' && st.step === step && /waiting for 10 requests/.test(st.message ?? '') ? st : undefined;
+    };
+    const first = await until('step 1 (canary 20%) waiting for requests', waiting(0));
     assert.equal(first.canaryWeight, 20);
     assert.deepEqual(await weights('echo'), { 'echo-v1': 80, 'echo-v2': 20 });
     const route = (await custom.getNamespacedCustomObject({ ...HR, namespace: 'shop', name: 'echo' })) as { spec: { parentRefs: unknown[] } };
     assert.deepEqual(route.spec.parentRefs, [{ group: '', kind: 'Service', name: 'echo' }]);
+    // The stable's requests are not the canary's.
+    send('echo', 'echo-v1', '200', 1000);
 
-    // Healthy traffic: step 2 (50%).
-    flow('echo', 'echo-v2', '200', 5);
-    await until('step 2 (canary 50%)', async () => ((await rolloutStatus('echo')).step === 1 ? true : undefined));
-    flow('echo', 'echo-v2', '200', 0);
-    const second = await until('step 2 waiting for requests', async () => {
-      const s = await rolloutStatus('echo');
-      return s.step === 1 && /waiting for 10 requests/.test(s.message ?? '') ? s : undefined;
-    });
+    send('echo', 'echo-v2', '200', 10);
+    const second = await until('step 2 (canary 50%) waiting for requests', waiting(1));
     assert.equal(second.canaryWeight, 50);
     assert.deepEqual(await weights('echo'), { 'echo-v1': 50, 'echo-v2': 50 });
 
@@ -178,40 +176,41 @@ describe('rollout driver', () => {
     assert.equal(resumed.phase, 'Progressing');
     assert.deepEqual(await weights('echo'), { 'echo-v1': 50, 'echo-v2': 50 });
 
-    flow('echo', 'echo-v2', '200', 5);
+    send('echo', 'echo-v2', '200', 10);
+    const third = await until('step 3 (canary 100%) waiting for requests', waiting(2));
+    assert.equal(third.canaryWeight, 100);
+    assert.deepEqual(await weights('echo'), { 'echo-v1': 0, 'echo-v2': 100 });
+
+    send('echo', 'echo-v2', '200', 10);
     const done = await until('Succeeded', async () => {
-      const s = await rolloutStatus('echo');
-      return s.phase === 'Succeeded' ? s : undefined;
+      const st = await rolloutStatus('echo');
+      return st.phase === 'Succeeded' ? st : undefined;
     });
     assert.equal(done.canaryWeight, 100);
     assert.equal(done.step, 2);
     assert.equal(done.failedGate, undefined);
     assert.deepEqual(await weights('echo'), { 'echo-v1': 0, 'echo-v2': 100 });
-    flow('echo', 'echo-v2', '200', 0);
   });
 
   test('a_canary_answering_500s_is_rolled_back_naming_the_gate_and_the_measured_value', async () => {
-    flow('cart', 'shop-v2', '200', 0);
     await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: rollout('cart', 'cart', 'shop-v1', 'shop-v2') });
     await until('step 1 of cart', async () => ((await rolloutStatus('cart')).phase === 'Progressing' ? true : undefined));
     assert.deepEqual(await weights('cart'), { 'shop-v1': 80, 'shop-v2': 20 });
-    flow('cart', 'shop-v2', '500', 5);
+    send('cart', 'shop-v2', '500', 12);
     const s = await until('RolledBack', async () => {
       const st = await rolloutStatus('cart');
       return st.phase === 'RolledBack' ? st : undefined;
     });
-    flow('cart', 'shop-v2', '500', 0);
     assert.equal(s.canaryWeight, 0);
     assert.equal(s.failedGate?.gate, 'minSuccessRate');
     assert.equal(s.failedGate?.measured, 0);
     assert.equal(s.failedGate?.threshold, 0.95);
-    assert.match(s.message ?? '', /rolled back: canary success rate 0% over \d+ requests is under minSuccessRate 95%/);
+    assert.equal(s.message, 'rolled back: canary success rate 0% over 12 requests is under minSuccessRate 95%');
     assert.deepEqual(await weights('cart'), { 'shop-v1': 100, 'shop-v2': 0 });
   });
 
   test('abort_rolls_back_and_pause_holds_the_weight', async () => {
     await service('pay', { svc: 'pay' });
-    flow('pay', 'echo-v2', '200', 0);
     await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('pay', 'pay', 'echo-v1', 'echo-v2'), spec: { ...rollout('pay', 'pay', 'echo-v1', 'echo-v2').spec, paused: true } } });
     const paused = await until('Paused', async () => {
       const st = await rolloutStatus('pay');
