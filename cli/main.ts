@@ -6,6 +6,8 @@ import { clusterCommand, execCommand } from './cluster-commands.js';
 import { objectCommands } from './objects.js';
 import { authzCommands, meshCommands } from './mesh/commands.js';
 import { waypointCommands } from './waypoint.js';
+import { trafficCommands } from './traffic.js';
+import { rolloutCommands } from './rollout.js';
 import { isMeshError } from '../core/errors.js';
 import { formatServerError, serverStatusOf } from './errors.js';
 
@@ -26,6 +28,8 @@ objectCommands(program);
 meshCommands(program);
 authzCommands(program);
 waypointCommands(program);
+trafficCommands(program);
+rolloutCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -31,6 +31,7 @@ import { CONTROLLER_TOKEN_AUDIENCE } from './distribution/limits.js';
 import { loadWaypointTemplate, WaypointDeployer } from './waypoint-deployer.js';
 import type { WaypointDeployLimits, WaypointTemplate } from './waypoint-plan.js';
 import { DEFAULT_CLUSTER_DOMAIN } from './translate/objects.js';
+import { RolloutDriver, type MetricsSource, type RolloutDriverLimits } from './rollout-driver.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -65,6 +66,8 @@ export interface ControllerOptions {
   limits?: Partial<ControllerProtocolLimits>;
   /** The waypoint deployer: its template (default manifests/waypoint.yaml, read at start: a bad one stops the start), the controller address waypoints are given (default <serverName>:15012), its limits; `enabled: false` leaves Gateways alone. */
   waypoints?: { enabled?: boolean; template?: WaypointTemplate | string; controllerAddress?: string; limits?: Partial<WaypointDeployLimits> };
+  /** The rollout driver (Rollout.ambient.dev/v1): where it reads the waypoints' metrics (default: each waypoint pod's IP, port 15020), its limits; `enabled: false` leaves Rollouts alone. */
+  rollouts?: { enabled?: boolean; metrics?: MetricsSource; limits?: Partial<RolloutDriverLimits> };
   /** Leader election: the Lease's name (default ambient-controller), our holder identity (default: POD_NAME or hostname, plus a random suffix), timings. */
   leaderElection?: { leaseName?: string; identity?: string; limits?: Partial<LeaderLimits> };
   logger?: Logger;
@@ -88,6 +91,8 @@ export interface Controller {
   trafficPolicyStatus: PolicyStatusWriter;
   /** Deploys waypoints and writes their Gateways' status while this replica leads (undefined: disabled). */
   waypointDeployer?: WaypointDeployer;
+  /** Moves the HTTPRoute weights of every Rollout while this replica leads (undefined: disabled). */
+  rolloutDriver?: RolloutDriver;
   /** The mesh's root namespace. */
   rootNamespace: string;
   /** This replica holds the Lease and does the leader-only work. */
@@ -227,6 +232,16 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           ...(opts.waypoints?.limits ? { limits: opts.waypoints.limits } : {}),
         })
       : undefined;
+    const rollouts =
+      opts.rollouts?.enabled === false
+        ? undefined
+        : new RolloutDriver({
+            kubeConfig: opts.kubeConfig,
+            view: () => w.state(),
+            logger: log,
+            ...(opts.rollouts?.metrics ? { metrics: opts.rollouts.metrics } : {}),
+            ...(opts.rollouts?.limits ? { limits: opts.rollouts.limits } : {}),
+          });
 
     // Leader-only work: publish the roots when leadership is gained, then keep them there
     // (checked every rootsResyncMs; put back when deleted or changed), failures retried with
@@ -286,6 +301,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         routeStatusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the route status writer stopped'));
         trafficPolicyStatusWriter.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the TrafficPolicy status writer stopped'));
         deployer?.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the waypoint deployer stopped'));
+        rollouts?.run(signal).catch((err: Error) => log.error({ err: err.message }, 'controller: the rollout driver stopped'));
       },
     });
 
@@ -308,6 +324,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         routeStatusWrites: { written: routeStatusWriter.writes, failed: routeStatusWriter.failures },
         trafficPolicyStatusWrites: { written: trafficPolicyStatusWriter.writes, failed: trafficPolicyStatusWriter.failures },
         ...(deployer ? { waypointDeployer: { passes: deployer.passes, written: deployer.writes, failed: deployer.failures } } : {}),
+        ...(rollouts ? { rolloutDriver: { passes: rollouts.passes, written: rollouts.writes, failed: rollouts.failures } } : {}),
       }),
       debugConfig: () => {
         const latest = w.latest;
@@ -349,6 +366,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       routeStatus: routeStatusWriter,
       trafficPolicyStatus: trafficPolicyStatusWriter,
       ...(deployer ? { waypointDeployer: deployer } : {}),
+      ...(rollouts ? { rolloutDriver: rollouts } : {}),
       rootNamespace,
       isLeader: () => elector.isLeader(),
       ready: () => w.ready,

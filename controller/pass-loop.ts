@@ -89,12 +89,19 @@ export class PassLoop<R extends PassResult> {
  * drops the timer. */
 export function answerWithin<T>(p: Promise<T>, ms: number, what?: string, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what ? `${what}: ` : ''}no answer within ${ms} ms`)), ms);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      reject(new Error(`${what ? `${what}: ` : ''}no answer within ${ms} ms`));
+    }, ms);
     t.unref();
-    signal?.addEventListener('abort', () => clearTimeout(t), { once: true });
+    // Removed once settled: a loop's signal lives as long as the leadership, and a listener
+    // left per call would pile up over its passes.
+    const stop = () => clearTimeout(t);
+    signal?.addEventListener('abort', stop, { once: true });
+    const settle = () => (clearTimeout(t), signal?.removeEventListener('abort', stop));
     p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e)),
+      (v) => (settle(), resolve(v)),
+      (e: unknown) => (settle(), reject(e)),
     );
   });
 }

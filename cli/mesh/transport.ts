@@ -56,18 +56,28 @@ function fail(err: Error): never {
 
 /** GET `path` on host:port, connecting from inside network namespace `netns`; the parsed JSON body. */
 export async function getJsonInNetns<T>(netns: string, host: string, port: number, path: string, timeoutMs = REQUEST_TIMEOUT_MS, token?: string): Promise<T> {
+  const body = await getTextInNetns(netns, host, port, path, timeoutMs, token, 'application/json');
+  try {
+    return JSON.parse(body) as T;
+  } catch (err) {
+    throw new Error(`${host}:${port}${path} answered something that is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/** GET `path` on host:port from inside network namespace `netns`; the body as text (a 200 answer only). */
+export async function getTextInNetns(netns: string, host: string, port: number, path: string, timeoutMs = REQUEST_TIMEOUT_MS, token?: string, accept = 'text/plain'): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   const socket = await connectInNetns(netnsPath(netns), { host, port, timeoutMs });
   const left = Math.max(1, deadline - Date.now());
-  return new Promise<T>((resolvePromise, reject) => {
+  return new Promise<string>((resolvePromise, reject) => {
     let settled = false;
-    const done = (err: Error | undefined, value?: T) => {
+    const done = (err: Error | undefined, value?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
       if (err) reject(err);
-      else resolvePromise(value as T);
+      else resolvePromise(value as string);
     };
     const timer = setTimeout(() => done(new Error(`no answer from ${host}:${port}${path} within ${timeoutMs} ms`)), left);
     const req = http.request(
@@ -76,7 +86,7 @@ export async function getJsonInNetns<T>(netns: string, host: string, port: numbe
         port,
         path,
         method: 'GET',
-        headers: { accept: 'application/json', connection: 'close', ...(token !== undefined && { authorization: `Bearer ${token}` }) },
+        headers: { accept, connection: 'close', ...(token !== undefined && { authorization: `Bearer ${token}` }) },
         createConnection: () => socket,
       },
       (res) => {
@@ -94,11 +104,7 @@ export async function getJsonInNetns<T>(netns: string, host: string, port: numbe
             done(new Error(`${host}:${port}${path} answered ${res.statusCode}: ${body.trim().split('\n')[0]?.slice(0, 200) ?? ''}`));
             return;
           }
-          try {
-            done(undefined, JSON.parse(body) as T);
-          } catch (err) {
-            done(new Error(`${host}:${port}${path} answered something that is not JSON: ${(err as Error).message}`));
-          }
+          done(undefined, body);
         });
       },
     );

@@ -118,3 +118,15 @@ test('controller_service_account_deploys_waypoint_objects_in_every_namespace_and
   assert.equal(allowed(sa('apps', 'ambient-controller'), { verb: 'create', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'waypoint' }), false);
   assert.equal(allowed(sa('apps', 'ambient-controller'), { verb: 'create', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses', name: 'ambient-waypoint' }), false);
 });
+
+test('controller_service_account_creates_and_patches_httproutes_for_rollouts_but_never_deletes_them', () => {
+  const ctrl = sa('ambient-system', 'ambient-controller');
+  const route = (verb: 'create' | 'patch' | 'update' | 'delete') => ({ verb, group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'shop', name: 'echo' });
+  assert.equal(allowed(ctrl, route('create')), true);
+  assert.equal(allowed(ctrl, route('patch')), true);
+  assert.equal(allowed(ctrl, route('delete')), false);
+  assert.equal(allowed(ctrl, route('update')), false);
+  assert.equal(allowed(ctrl, { verb: 'patch', group: 'ambient.dev', resource: 'rollouts', subresource: 'status', namespace: 'shop', name: 'echo' }), true);
+  assert.equal(allowed(ctrl, { verb: 'patch', group: 'ambient.dev', resource: 'rollouts', namespace: 'shop', name: 'echo' }), false, 'never the Rollout spec');
+  assert.equal(allowed(sa('apps', 'ambient-controller'), route('patch')), false);
+});

@@ -22,7 +22,8 @@
 // later), and nothing else outside its namespace: never another subresource, and of specs
 // only those of what it deploys for waypoints (as its RBAC would grant on a real cluster,
 // like istiod's): ServiceAccounts, Services and Deployments in every namespace, and the
-// cluster-scoped GatewayClass (with its status).
+// cluster-scoped GatewayClass (with its status); and, for the rollout driver, HTTPRoutes
+// (create and patch only: it sets their backend weights, never deletes one).
 // Denials read as kube-apiserver's RBAC denials do.
 import { ApiError } from './api-errors.js';
 
@@ -37,6 +38,8 @@ const CONTROLLER_STATUS_GROUPS: ReadonlySet<string> = new Set(['ambient.dev', 'g
 
 /** What the controller deploys for waypoints in every namespace (`group/resource`), main resource only. */
 const CONTROLLER_DEPLOYS: ReadonlySet<string> = new Set(['/serviceaccounts', '/services', 'apps/deployments']);
+/** What the rollout driver writes in every namespace: the HTTPRoutes whose weights it sets (create, patch). */
+const CONTROLLER_ROUTE_WRITES: ReadonlySet<string> = new Set(['gateway.networking.k8s.io/httproutes']);
 /** Cluster-scoped kinds the controller writes (it creates the ambient-waypoint GatewayClass). */
 const CONTROLLER_CLUSTER_WRITES: ReadonlySet<string> = new Set(['gateway.networking.k8s.io/gatewayclasses']);
 
@@ -89,6 +92,7 @@ export function authorize(who: Requester, a: RequestAttributes): Decision {
     return { allowed: true };
   }
   if (isController(who) && a.namespace !== undefined && a.subresource === undefined && CONTROLLER_DEPLOYS.has(`${a.group}/${a.resource}`)) return { allowed: true };
+  if (isController(who) && a.namespace !== undefined && a.subresource === undefined && (a.verb === 'create' || a.verb === 'patch') && CONTROLLER_ROUTE_WRITES.has(`${a.group}/${a.resource}`)) return { allowed: true };
   if (isController(who) && a.namespace === undefined && (a.subresource === undefined || a.subresource === 'status') && CONTROLLER_CLUSTER_WRITES.has(`${a.group}/${a.resource}`)) return { allowed: true };
   if (!own) return { allowed: false, reason: 'a ServiceAccount may write in its own namespace only' };
   return { allowed: true };

@@ -161,17 +161,18 @@ export const TRAFFIC_POLICY_SPEC: Schema = object(
   { required: ['targetRefs'] },
 );
 
-/** Rollout.ambient.dev/v1: a canary moved step by step through a Service's HTTPRoute weights. */
+/** Rollout.ambient.dev/v1: a canary moved step by step through a Service's HTTPRoute weights
+ * (controller/rollout-spec.ts reads it and checks the rest: steps increasing, durations). */
 export const ROLLOUT_SPEC: Schema = object(
   {
     service: string,
     stable: string,
     canary: string,
-    steps: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 100 }, maxItems: 32 },
+    steps: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 100 }, maxItems: 100 },
     interval: duration,
     gates: object({ minSuccessRate: { type: 'number', minimum: 0, maximum: 1 }, maxP99Latency: duration, minRequests: count }),
+    paused: { type: 'boolean' },
+    abort: { type: 'boolean' },
   },
-  { required: ['service', 'stable', 'canary', 'steps'] },
+  { required: ['service', 'stable', 'canary'] },
 );
-
-export const ROLLOUT_PHASES = ['Progressing', 'Paused', 'Succeeded', 'RolledBack'] as const;

@@ -30,3 +30,11 @@ test('arrays_check_every_item_and_their_length', () => {
   const s: Schema = { type: 'array', items: { type: 'string', enum: ['A', 'B'] }, maxItems: 2 };
   assert.deepEqual(check(['A', 'C', 'B'], s), ['FieldValueTooMany spec: Too many: 3: must have at most 2 items', 'FieldValueNotSupported spec[1]: Unsupported value: "C": supported values: "A", "B"']);
 });
+
+test('numbers_take_integers_and_fractions_within_their_bounds', () => {
+  const s: Schema = { type: 'number', minimum: 0, maximum: 1 };
+  assert.deepEqual(check(0.99, s), []);
+  assert.deepEqual(check(1, s), []);
+  assert.deepEqual(check(1.5, s), ['FieldValueInvalid spec: Invalid value: 1.5: spec in body should be less than or equal to 1']);
+  assert.deepEqual(check('0.9', s), ['FieldValueTypeInvalid spec: Invalid value: "string": spec in body must be of type number: "string"']);
+});

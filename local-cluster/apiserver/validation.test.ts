@@ -217,6 +217,12 @@ test('rollout_schema_refuses_missing_fields_bad_gates_and_steps', () => {
   assert.deepEqual(fields('ambient.dev/v1', 'Rollout', { metadata: { name: 'r', namespace: 'd' } }), ['spec']);
 });
 
+test('rollout_spec_is_typed_with_fractional_success_rate', () => {
+  assert.deepEqual(mesh('Rollout', { service: 'echo', stable: 'v1', canary: 'v2', steps: [5, 50, 100], interval: '30s', gates: { minSuccessRate: 0.99, maxP99Latency: '500ms', minRequests: 20 }, paused: false, abort: false }), []);
+  assert.deepEqual(mesh('Rollout', { service: 'echo', stable: 'v1', canary: 'v2', gates: { minSuccessRate: 2 } }), ['spec.gates.minSuccessRate: Invalid value: 2: spec.gates.minSuccessRate in body should be less than or equal to 1']);
+  assert.deepEqual(mesh('Rollout', { service: 'echo', stable: 'v1' }), ['spec.canary: Required value']);
+});
+
 test('endpoint_slice_refuses_loopback_unspecified_and_link_local_addresses', () => {
   const slice = (addressType: string, addresses: unknown[]) => ({ metadata: { name: 's', namespace: 'd' }, addressType, endpoints: [{ addresses }] });
   const refused = (t: string, a: string) => messages('discovery.k8s.io/v1', 'EndpointSlice', slice(t, [a]));
