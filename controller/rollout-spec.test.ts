@@ -69,7 +69,7 @@ test('steps_must_be_a_non_empty_list', () => {
 });
 
 test('interval_is_a_duration', () => {
-  assert.deepEqual(fails({ ...BASE, interval: '30' }), { field: 'spec.interval', message: 'spec.interval: "30" is not a duration (e.g. "5s", "500ms")' });
+  assert.deepEqual(fails({ ...BASE, interval: '30' }), { field: 'spec.interval', message: 'spec.interval: "30" is not a duration such as "250ms" or "30s"' });
   assert.equal(fails({ ...BASE, interval: 30 }).field, 'spec.interval');
   const r = readRolloutSpec({ ...BASE, interval: '2m' });
   assert.ok(r.ok);

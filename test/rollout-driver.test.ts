@@ -228,12 +228,12 @@ describe('rollout driver', () => {
   });
 
   test('an_invalid_spec_is_said_in_the_status_and_nothing_is_moved', async () => {
-    await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('bad', 'echo', 'echo-v1', 'echo-v2'), spec: { ...rollout('bad', 'echo', 'echo-v1', 'echo-v2').spec, steps: [50, 20] } } });
+    await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('bad', 'echo', 'echo-v1', 'echo-v2'), spec: { ...rollout('bad', 'echo', 'echo-v1', 'echo-v2').spec, interval: 'soon' } } });
     const s = await until('the invalid spec message', async () => {
       const st = await rolloutStatus('bad');
       return st.message ? st : undefined;
     });
-    assert.equal(s.message, 'invalid spec: spec.steps[1]: 20 is not greater than the step before it (50): steps increase');
+    assert.equal(s.message, 'invalid spec: spec.interval: "soon" is not a duration such as "250ms" or "30s"');
     assert.equal(s.phase, undefined);
   });
 });

@@ -52,7 +52,14 @@ export interface FieldReader {
   headerName(path: string, v: unknown): string;
   /** true or false. */
   bool(path: string, v: unknown): boolean;
+  /** A duration as Istio writes one ("250ms", "30s", "1m", "1h", "1.5s", "1m30s"), in whole
+   * ms between `min` and `max`. */
+  durationMs(path: string, v: unknown, min: number, max: number): number;
 }
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 
 export function fieldReader(limits: FieldReaderLimits): FieldReader {
   const show = (v: unknown): string => {
@@ -94,6 +101,15 @@ export function fieldReader(limits: FieldReaderLimits): FieldReader {
     bool(path, v) {
       if (typeof v !== 'boolean') throw fault(path, `${show(v)} is not true or false`);
       return v;
+    },
+    durationMs(path, v, min, max) {
+      if (typeof v !== 'string' || !DURATION.test(v)) throw fault(path, `${show(v)} is not a duration such as "250ms" or "30s"`);
+      let ms = 0;
+      for (const m of v.matchAll(DURATION_PART)) ms += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+      ms = Math.ceil(ms);
+      if (ms < min) throw fault(path, `${show(v)} is shorter than ${min}ms`);
+      if (ms > max) throw fault(path, `${show(v)} is longer than ${max}ms`);
+      return ms;
     },
   };
 }

@@ -75,7 +75,7 @@ test('request_authn_refusals_name_field_and_value', () => {
   assert.match(refused({ targetRefs: SVC, jwtRules: [{ issuer: 'i', jwks: '{"keys":[{"kty":"RSA","d":"x"}]}' }] }), /keys\[0\]: holds a private key/);
   assert.equal(refused({ targetRefs: SVC, jwtRules: [{ issuer: 'i', jwks: JWKS, fromHeaders: [{ name: 'bad header' }] }] }), 'spec.jwtRules[0].fromHeaders[0].name: "bad header" is not a valid HTTP header name');
   assert.match(refused({ targetRefs: SVC, jwtRules: [{ issuer: 'i', jwks: JWKS, outputClaimToHeaders: [{ header: 'Host', claim: 'x' }] }] }), /outputClaimToHeaders\[0\]\.header: "host" is a header/);
-  assert.equal(refused({ targetRefs: SVC, jwtRules: [{ issuer: 'i', jwks: JWKS, timeout: 'soon' }] }), 'spec.jwtRules[0].timeout: "soon" is not a duration (e.g. "5s", "500ms")');
+  assert.equal(refused({ targetRefs: SVC, jwtRules: [{ issuer: 'i', jwks: JWKS, timeout: 'soon' }] }), 'spec.jwtRules[0].timeout: "soon" is not a duration such as "250ms" or "30s"');
   assert.match(refused({ targetRefs: SVC, jwtRules: [{ issuer: 'i', jwks: JWKS, forwardOriginalToken: 'yes' }] }), /forwardOriginalToken: "yes" is not true or false/);
   assert.match(refused({ targetRefs: SVC, jwtRules: [{ issuer: 'i', jwks: JWKS, issuers: [] }] }), /^spec\.jwtRules\[0\]\.issuers: is not a field/);
 });

@@ -91,7 +91,7 @@ const RESERVED_OUTPUT_HEADERS = new Set(['host', 'content-length', 'transfer-enc
 export type RequestAuthnResult = { ok: true; resource: RequestAuthn; warnings: string[] } | { ok: false; message: string };
 
 // The field readers shared with the other compilers (./object-fields.ts), bounded by this one's limits.
-const { show, obj, unknownFields, list, str, headerName } = fieldReader(REQUEST_AUTHN_COMPILE_LIMITS);
+const { show, obj, unknownFields, list, str, headerName, durationMs } = fieldReader(REQUEST_AUTHN_COMPILE_LIMITS);
 
 function outputHeader(path: string, v: unknown): string {
   const h = headerName(path, v);
@@ -112,14 +112,9 @@ function httpUrl(path: string, v: unknown): string {
   return u.toString();
 }
 
-/** A protobuf Duration as YAML writes it: "5s", "1.5s", "500ms", "1m" (Istio's `timeout`). */
+/** A protobuf Duration as YAML writes it: "5s", "1.5s", "500ms", "1m" (Istio's `timeout`), 1ms to 1h. */
 export function parseDurationMs(path: string, v: unknown): number {
-  if (typeof v !== 'string') throw fault(path, `${show(v)} is not a duration (e.g. "5s")`);
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v.trim());
-  if (!m) throw fault(path, `${show(v)} is not a duration (e.g. "5s", "500ms")`);
-  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  if (!(n > 0) || n > 3_600_000) throw fault(path, `${show(v)} is not between 1ms and 1h`);
-  return Math.ceil(n);
+  return durationMs(path, v, 1, 3_600_000);
 }
 
 function compileJwks(path: string, v: unknown): { keys: Array<Record<string, unknown>> } {

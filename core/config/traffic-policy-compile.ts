@@ -137,24 +137,14 @@ export type TrafficPolicySpec = Omit<TrafficPolicy, 'targets'>;
 
 export type TrafficPolicyCompileResult = { ok: true; policy: TrafficPolicySpec; refs: TrafficPolicyRef[]; warnings: string[] } | { ok: false; message: string };
 
-const { show, obj, unknownFields, list, str, headerName, bool } = fieldReader(TRAFFIC_POLICY_LIMITS);
+const { show, obj, unknownFields, list, str, headerName, bool, durationMs } = fieldReader(TRAFFIC_POLICY_LIMITS);
 const L = TRAFFIC_POLICY_LIMITS;
 const D = TRAFFIC_POLICY_DEFAULTS;
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 
 /** A duration as Istio writes one ("250ms", "30s", "1m", "1h", "1.5s", "1m30s") in whole
  * ms, between `min` and `max` ms. */
 export function trafficDurationMs(path: string, v: unknown, min = 1, max: number = L.maxDurationMs): number {
-  if (typeof v !== 'string' || !DURATION.test(v)) throw fault(path, `${show(v)} is not a duration such as "250ms" or "30s"`);
-  let ms = 0;
-  for (const m of v.matchAll(DURATION_PART)) ms += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-  ms = Math.ceil(ms);
-  if (ms < min) throw fault(path, `${show(v)} is shorter than ${min}ms`);
-  if (ms > max) throw fault(path, `${show(v)} is longer than ${max}ms`);
-  return ms;
+  return durationMs(path, v, min, max);
 }
 
 function int(path: string, v: unknown, min: number, max: number = L.maxCount): number {
