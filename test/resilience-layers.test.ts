@@ -16,7 +16,7 @@ import { requestHeadersFromClient } from '../waypoint/http/headers.js';
 import { createConnector } from '../waypoint/upstream/connect.js';
 import { H2Pool } from '../waypoint/upstream/h2-pool.js';
 import { Http1Pool } from '../waypoint/upstream/http1-pool.js';
-import { RoundRobin } from '../waypoint/upstream/round-robin.js';
+import { EndpointPicker } from '../waypoint/balance/picker.js';
 import { OutlierRegistry, outlierLayer } from '../waypoint/resilience/outlier-layer.js';
 import { retryLayer } from '../waypoint/resilience/retry-layer.js';
 import { closedPort } from './support/net.js';
@@ -67,7 +67,7 @@ async function front(endpoints: UpstreamEndpoint[], policy: Omit<TrafficPolicy, 
     const v = outliers.view(service, port, endpoints.map(key));
     return v ? endpoints.filter((e) => !v.endpoints.find((h) => h.key === key(e))?.ejected) : endpoints;
   };
-  const chain = compose([retryLayer({ policyFor: () => p }), outlierLayer(outliers), forwardLayer({ endpoints: healthy, balancer: new RoundRobin(), http1, h2, connect })]);
+  const chain = compose([retryLayer({ policyFor: () => p }), outlierLayer(outliers), forwardLayer({ picker: new EndpointPicker({ endpoints: healthy }), http1, h2, connect })]);
   const records: RequestContext['record'][] = [];
   const server = http.createServer((req, res) => {
     const ac = new AbortController();

@@ -44,6 +44,7 @@ interface Flags {
   rootsFile?: string;
   tokenFile: string;
   drainMs: number;
+  redisAddress?: { host: string; port: number };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -62,6 +63,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--roots-file <path>', `the mesh roots (default: ConfigMap ${ROOT_CONFIGMAP} in the controller's namespace)`)
     .option('--token-file <path>', 'the projected ServiceAccount token (audience ambient.dev/controller) presented to the controller', CONTROLLER_TOKEN)
     .option('--drain-ms <ms>', 'how long in-flight requests may finish on shutdown', millis, 5_000)
+    .option('--redis-address <host:port>', 'Redis for TrafficPolicy global rate limits (default: $REDIS_ADDRESS; unset: a global limit is decided by its failureMode)', hostPort)
     .parse(argv)
     .opts<Flags>();
   const log = createLogger('waypoint');
@@ -73,6 +75,15 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`ambient-waypoint: unknown: ${missing.join(', ')}\n`);
     process.exitCode = 2;
     return;
+  }
+  let redisAddress = o.redisAddress;
+  if (!redisAddress && process.env['REDIS_ADDRESS']) {
+    const env = parseHostPort(process.env['REDIS_ADDRESS']);
+    if (!env) {
+      process.stderr.write(`ambient-waypoint: REDIS_ADDRESS ${JSON.stringify(process.env['REDIS_ADDRESS'])} is not host:port\n`);
+      process.exit(2);
+    }
+    redisAddress = env;
   }
   const serviceAccount = o.serviceAccount ?? process.env['SERVICE_ACCOUNT'] ?? gateway!;
 
@@ -112,6 +123,7 @@ async function main(argv: string[]): Promise<void> {
         token: async () => (await readFile(o.tokenFile, 'utf8')).trim(),
       },
       drainTimeoutMs: o.drainMs,
+      ...(redisAddress && { redisAddress }),
       tracer,
       logger: log,
     });

@@ -6,7 +6,9 @@
 //     -> resolveTarget + authorize (401 for what this waypoint does not serve or allow)
 //     -> protocol (listen/tunnel.ts: appProtocol, else sniffed)
 //        -> HTTP/1.1 or h2c servers (listen/http-front.ts) -> the chain, per request:
-//             route -> timeout -> forward (http/*.ts; see chain.ts for where the rest goes)
+//             route -> timeout -> rate limit -> retry -> outlier -> forward, which picks
+//             the endpoint with the balancer (http/*.ts, resilience/*.ts, balance/picker.ts;
+//             chain.ts lists the order)
 //           -> pools (upstream/http1-pool.ts, h2-pool.ts) -> HBONE out or TCP (upstream/connect.ts)
 //        -> TCP passthrough (upstream/passthrough.ts)
 import { ErrorCodes } from '../core/errors.js';
@@ -32,8 +34,19 @@ import { H2Pool } from './upstream/h2-pool.js';
 import { Http1Pool } from './upstream/http1-pool.js';
 import { passthrough } from './upstream/passthrough.js';
 import type { TcpTelemetry } from './observe/tcp-telemetry.js';
-import { RoundRobin } from './upstream/round-robin.js';
 import type { PoolStats } from './upstream/stats.js';
+import type { Registry } from 'prom-client';
+import type { RouteRetry } from '../core/config/routes.js';
+import type { Retries, TrafficPolicy } from '../core/config/traffic-policy.js';
+import { EndpointPicker } from './balance/picker.js';
+import type { EndpointLocality } from './balance/inputs.js';
+import type { Locality } from './balance/locality.js';
+import { ResilienceMetrics, outlierLogFields } from './resilience/metrics.js';
+import { OutlierRegistry, outlierLayer } from './resilience/outlier-layer.js';
+import type { GlobalRateLimiter } from './resilience/ratelimit-global.js';
+import { rateLimitLayer } from './resilience/ratelimit-layer.js';
+import { retryLayer } from './resilience/retry-layer.js';
+import { retriesFromRouteRetry } from './resilience/retry.js';
 
 /** The HBONE port of mesh endpoints (DESIGN.md section 3). */
 export const HBONE_PORT = 15008;
@@ -62,8 +75,20 @@ export interface WaypointProxyOptions {
   route?: RouteFunction;
   /** Layers run before routing, in order (telemetry, authn, authz: chain.ts lists them). */
   beforeRoute?: readonly Layer[];
-  /** The candidate (healthy) endpoints of a Service port; round robin among them. */
-  endpoints: (service: string, port: number) => UpstreamEndpoint[];
+  /** The candidate (healthy) endpoints of a Service port, balanced by the port's
+   * TrafficPolicy (round robin without one). Return the same array while the config is
+   * unchanged: the balancer's view is rebuilt only for a new one. */
+  endpoints: (service: string, port: number) => readonly UpstreamEndpoint[];
+  /** The TrafficPolicy of a Service port (looked up per request: cache it per config
+   * snapshot). Absent: no rate limit or outlier layer in the chain; round robin. */
+  trafficPolicyFor?: (service: string, port: number) => TrafficPolicy | undefined;
+  /** Global rate limits' counters (Redis); absent: a global limit is decided by its failureMode. */
+  globalRateLimiter?: GlobalRateLimiter;
+  /** Where the resilience metrics go (resilience/metrics.ts); absent: none. */
+  registry?: Registry;
+  /** Locality preference: an endpoint's node and zone, and the waypoint's own. */
+  locate?: (workloadUid: string) => EndpointLocality | undefined;
+  local?: Locality;
   /** HBONE port on endpoints; default 15008 (tests point it elsewhere). */
   hbonePort?: number;
   limits?: Partial<WaypointLimits>;
@@ -102,6 +127,9 @@ export class WaypointProxy {
   readonly #http1: Http1Pool;
   readonly #h2: H2Pool;
   readonly #mirrors: Mirrors;
+  readonly #outliers: OutlierRegistry | undefined;
+  /** The endpoint choice (balancers per Service port). */
+  readonly picker: EndpointPicker;
   readonly #targets = new WeakMap<HboneRequest, TunnelTarget>();
   #credentials: ServerCredentials;
   #closing: Promise<void> | undefined;
@@ -124,16 +152,54 @@ export class WaypointProxy {
     const connect = createConnector({ hbone: this.#client, identity: opts.identity, hbonePort: opts.hbonePort ?? HBONE_PORT, connectTimeoutMs: l.upstreamConnectTimeoutMs });
     this.#http1 = new Http1Pool({ connect, maxConnectionsPerEndpoint: l.maxConnectionsPerEndpoint, maxIdleConnectionsPerEndpoint: l.maxIdleConnectionsPerEndpoint, idleTimeoutMs: l.upstreamIdleTimeoutMs });
     this.#h2 = new H2Pool({ connect, idleTimeoutMs: l.upstreamIdleTimeoutMs, maxHeaderListBytes: l.maxHeaderBytes });
-    const balancer = new RoundRobin();
-    this.#mirrors = new Mirrors({ endpoints: opts.endpoints, balancer, http1: this.#http1, h2: this.#h2, timeoutMs: l.mirrorTimeoutMs, maxConcurrent: l.maxConcurrentMirrors, maxBodyBytes: l.mirrorMaxBodyBytes });
+    // Resilience (TrafficPolicy): metrics, outlier detection, the balancers.
+    const policyFor = opts.trafficPolicyFor;
+    const limiter = opts.globalRateLimiter;
+    let outliers: OutlierRegistry | undefined;
+    const metrics = opts.registry
+      ? new ResilienceMetrics({ registry: opts.registry, ejectedNow: () => outliers?.ejectedCounts() ?? [], ...(limiter && { redisConnected: () => limiter.state().connected }) })
+      : undefined;
+    if (policyFor) {
+      outliers = new OutlierRegistry({
+        policyFor,
+        ...(metrics && { metrics }),
+        onEvent: (service, e) => (e.type === 'ejection-refused' ? log.warn : log.info).call(log, outlierLogFields(service, e), `waypoint: outlier ${e.type === 'ejected' ? 'ejected' : e.type === 'returned' ? 'returned' : 'ejection refused'} ${e.endpoint}`),
+      });
+    }
+    this.#outliers = outliers;
+    const picker = new EndpointPicker({ endpoints: opts.endpoints, ...(policyFor && { policyFor }), ...(outliers && { outliers }), ...(opts.locate && { locate: opts.locate }), ...(opts.local && { local: opts.local }) });
+    this.picker = picker;
+    this.#mirrors = new Mirrors({ picker, http1: this.#http1, h2: this.#h2, timeoutMs: l.mirrorTimeoutMs, maxConcurrent: l.maxConcurrentMirrors, maxBodyBytes: l.mirrorMaxBodyBytes });
+    // An HTTPRoute rule's retry, mapped once per compiled rule (the snapshot keeps it frozen).
+    const mapped = new WeakMap<RouteRetry, Retries>();
+    const routeRetries = (ctx: { action?: { kind: string; retry?: RouteRetry } }): Retries | undefined => {
+      const r = ctx.action?.kind === 'forward' ? ctx.action.retry : undefined;
+      if (!r) return undefined;
+      let m = mapped.get(r);
+      if (!m) mapped.set(r, (m = retriesFromRouteRetry(r)));
+      return m;
+    };
+    const noPolicy = (): undefined => undefined;
 
-    // The request chain, in order (chain.ts lists where authz, metrics, tracing, retries,
-    // rate limits and the balancer go).
+    // The request chain, in order (chain.ts lists it).
     const layers: Layer[] = [
       ...(opts.beforeRoute ?? []),
       routeLayer(opts.route),
       timeoutLayer(l.requestTimeoutMs),
-      forwardLayer({ endpoints: opts.endpoints, balancer, http1: this.#http1, h2: this.#h2, connect, mirrors: this.#mirrors }),
+      ...(policyFor
+        ? [
+            rateLimitLayer({
+              policyFor,
+              ...(limiter && { global: limiter }),
+              ...(metrics && { metrics }),
+              onGlobalFailure: (f) => log.warn(f, 'waypoint: global rate limit unavailable, deciding by failureMode'),
+              onGlobalRecovered: (f) => log.info(f, 'waypoint: global rate limit answering again'),
+            }),
+          ]
+        : []),
+      retryLayer({ policyFor: policyFor ?? noPolicy, routeRetries, ...(metrics && { metrics }) }),
+      ...(outliers ? [outlierLayer(outliers)] : []),
+      forwardLayer({ picker, http1: this.#http1, h2: this.#h2, connect, mirrors: this.#mirrors }),
     ];
     this.front = new HttpFront(compose(layers), l, log);
 
@@ -168,7 +234,7 @@ export class WaypointProxy {
           ...(opts.onTunnelProtocol && { onProtocol: opts.onTunnelProtocol }),
           ...(opts.tcpTelemetry && { tcpTelemetry: opts.tcpTelemetry }),
           passthrough: (stream, i, head, done, conn) =>
-            passthrough({ endpoints: opts.endpoints, balancer, connect }, stream, i.target, head, i.request.forwardedFor ?? i.request.remote, done, conn),
+            passthrough({ picker, connect }, stream, i.target, head, i.request.forwardedFor ?? i.request.remote, done, conn),
         }).catch((err: Error) => t.control.close(`serving the tunnel failed: ${err.message}`));
       },
     });
@@ -201,6 +267,7 @@ export class WaypointProxy {
       await Promise.race([this.front.drain(), new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))]);
       clearTimeout(timer);
       this.front.destroy();
+      this.#outliers?.close();
       this.#h2.close();
       this.#http1.destroy();
       this.#h2.destroy();

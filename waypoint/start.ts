@@ -2,7 +2,8 @@
 // config, certificate, admin servers) and its data path (proxy.ts) joined to that state:
 //   - what a tunnel may reach: only what is bound to this waypoint (state/served.ts);
 //   - the request chain: telemetry -> authn -> authz -> route (the Service's HTTPRoutes and
-//     GRPCRoutes) -> timeout -> forward, to the healthy endpoints of the chosen Service;
+//     GRPCRoutes) -> timeout -> rate limit -> retry -> outlier -> forward, to a healthy
+//     endpoint of the chosen Service picked by its TrafficPolicy's balancer (proxy.ts);
 //   - the certificate renewed for both HBONE legs.
 import { ErrorCodes } from '../core/errors.js';
 import { formatSpiffeId } from '../core/identity/spiffe.js';
@@ -21,11 +22,37 @@ import { tcpTelemetry } from './observe/tcp-telemetry.js';
 import { TcpMetrics } from '../node-agent/observe/tcp-metrics.js';
 import { WaypointProxy, type ResolvedTarget, type WaypointStats } from './proxy.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { serviceBackends, servedTarget, workloadBackend, type Backend } from './state/served.js';
-import type { WaypointSnapshot } from './state/store.js';
+import { serviceBackends, servedTarget, workloadBackend } from './state/served.js';
 import { startWaypointProgram, type DataPathStarter, type Waypoint, type WaypointOptions } from './waypoint.js';
+import type { WaypointSnapshot } from './state/store.js';
+import type { UpstreamEndpoint } from './http/chain.js';
+import type { TrafficPolicy } from '../core/config/traffic-policy.js';
+import { GlobalRateLimiter } from './resilience/ratelimit-global.js';
+
+/**
+ * A lookup remembered for one config snapshot: `compute` runs at most once per key and
+ * snapshot (a new snapshot starts afresh), so a request pays a Map lookup, not a scan.
+ */
+export function perSnapshot<T>(snapshot: () => WaypointSnapshot, compute: (s: WaypointSnapshot, service: string, port: number) => T): (service: string, port: number) => T {
+  let of: WaypointSnapshot | undefined;
+  let memo = new Map<string, T>();
+  return (service, port) => {
+    const s = snapshot();
+    if (s !== of) {
+      of = s;
+      memo = new Map();
+    }
+    const k = `${service}:${port}`;
+    let v = memo.get(k);
+    if (v === undefined && !memo.has(k)) memo.set(k, (v = compute(s, service, port)));
+    return v as T;
+  };
+}
 
 export interface StartWaypointOptions extends WaypointOptions {
+  /** Redis for TrafficPolicy global rate limits (`--redis-address`, REDIS_ADDRESS); absent:
+   * a global limit is decided by its failureMode (allow, or 429 for deny). */
+  redisAddress?: { host: string; port: number };
   /** Spans of requests, exported when configured (core/trace); default none. */
   tracer?: Tracer;
   /** HBONE port on mesh endpoints (tests); default 15008. */
@@ -82,20 +109,20 @@ export function waypointDataPath(opts: StartWaypointOptions): DataPathStarter {
     const gateway = { namespace: opts.namespace, name: opts.gateway };
     const cert = certificates.current(identity)!;
     const metrics = new RequestMetrics({ registry: parts.registry });
-    // The healthy backends of a Service port, computed once per config snapshot (the
-    // snapshot is immutable; an update brings a new one and the next request sees it).
-    let backendsOf: { snapshot: WaypointSnapshot; byPort: Map<string, Backend[]> } | undefined;
-    const healthyBackends = (snap: WaypointSnapshot, service: string, port: number): Backend[] => {
-      if (backendsOf?.snapshot !== snap) backendsOf = { snapshot: snap, byPort: new Map() };
-      const key = `${service}:${port}`;
-      let list = backendsOf.byPort.get(key);
-      if (list === undefined) {
-        list = Object.freeze(serviceBackends(snap, service, port).filter((b) => b.healthy)) as Backend[];
-        backendsOf.byPort.set(key, list);
-      }
-      return list;
-    };
     const sink = requestSink({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics, tracer: opts.tracer ?? NOOP_TRACER });
+    // TrafficPolicies and endpoints, looked up once per Service port and config snapshot
+    // (a snapshot without TrafficPolicies answers "none" without a lookup).
+    const policyMemo = perSnapshot<TrafficPolicy | undefined>(snapshot, (s, service, port) => s.trafficPolicyFor(service, port));
+    const trafficPolicyFor = (service: string, port: number): TrafficPolicy | undefined => (snapshot().trafficPolicies().length === 0 ? undefined : policyMemo(service, port));
+    const endpoints = perSnapshot<readonly UpstreamEndpoint[]>(snapshot, (s, service, port) => serviceBackends(s, service, port).filter((b) => b.healthy));
+    const redis = opts.redisAddress;
+    const limiter = redis
+      ? new GlobalRateLimiter({
+          host: redis.host,
+          port: redis.port,
+          onEvent: (e) => (e.type === 'connected' ? log.info({ redis: `${redis.host}:${redis.port}` }, 'waypoint: global rate limit Redis connected') : log.warn({ redis: `${redis.host}:${redis.port}`, err: e.error }, 'waypoint: global rate limit Redis disconnected, reconnecting')),
+        })
+      : undefined;
     const tcp = tcpTelemetry({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics: new TcpMetrics(parts.registry), onSinkError: (err) => log.warn({ err: (err as Error).message }, 'waypoint: connection record failed') });
     const proxy = new WaypointProxy({
       credentials: { key: cert.key, cert: cert.cert },
@@ -134,7 +161,15 @@ export function waypointDataPath(opts: StartWaypointOptions): DataPathStarter {
         ),
       ],
       route: routeFunction(() => ({ serviceByKey: (k) => snapshot().mesh.serviceByKey(k), routesFor: (k) => snapshot().routesFor(k) })),
-      endpoints: (service, port) => healthyBackends(snapshot(), service, port),
+      endpoints,
+      trafficPolicyFor,
+      ...(limiter && { globalRateLimiter: limiter }),
+      registry: parts.registry,
+      locate: (uid) => {
+        const node = snapshot().mesh.workloadByUid(uid)?.node;
+        return node ? { node } : undefined;
+      },
+      local: { node: opts.node },
       tcpTelemetry: tcp,
       logger: log,
     });
@@ -144,7 +179,10 @@ export function waypointDataPath(opts: StartWaypointOptions): DataPathStarter {
       if (formatSpiffeId(c.identity) === formatSpiffeId(identity)) proxy.setCredentials({ key: c.key, cert: c.cert });
     });
     return {
-      close: (drainMs) => proxy.close(drainMs),
+      close: async (drainMs) => {
+        await proxy.close(drainMs);
+        await limiter?.close();
+      },
       dump: () => proxy.stats,
     };
   };

@@ -10,17 +10,24 @@
 //     trace               (later: traceparent in, span out)
 //     authn / authz       (later: JWT, then core/policy on the L7 attributes; 403 here)
 //     route               (route.ts: picks the rule, applies request filters, or answers)
-//     rate limit          (later: per route)
 //     timeout             (timeout.ts: the route's `timeouts.request`, 504)
-//     retry               (later: calls next again on a retriable failure)
-//     balancer / outlier  (later: picks the endpoint by algorithm; round robin in forward.ts now)
+//     rate limit          (resilience/ratelimit-layer.ts: the target's TrafficPolicy, 429)
+//     retry               (resilience/retry-layer.ts: calls next again on a retriable failure)
+//     outlier             (resilience/outlier-layer.ts: counts each try against its endpoint)
+//     balancer            (balance/picker.ts, called by forward.ts: the policy's algorithm,
+//                          ejections, previous tries; round robin without a policy)
 //     forward             (forward.ts: the upstream exchange, bodies streamed both ways)
+//
+// The resilience layers are in the chain when the waypoint is given TrafficPolicies
+// (proxy.ts `trafficPolicyFor`); each passes a request whose target has no policy
+// (nor, for retry, a route `retry`) straight on.
 //
 // Each future concern is one file exporting a Layer, inserted at its place in that list.
 import type { Readable } from 'node:stream';
 import type { SocketAddress } from '../../core/hbone/wire.js';
 import type { TunnelProtocol } from '../listen/detect.js';
 import type { Downstream } from './downstream.js';
+import type { RouteRetry } from '../../core/config/routes.js';
 
 /** Request headers without pseudo-headers; names lower-case. */
 export type Headers = Record<string, string | string[] | undefined>;
@@ -74,6 +81,9 @@ export type RouteAction =
       responseHeaders?: (headers: Headers) => Headers;
       /** RequestMirror: Service ports that get a copy of the request, fire and forget (mirror.ts). */
       mirrors?: Array<{ service: string; port: number }>;
+      /** The HTTPRoute rule's `retry` (compiled); the retry layer applies it when the target's
+       * TrafficPolicy has no `retries`. */
+      retry?: RouteRetry;
     }
   | {
       kind: 'respond';

@@ -18,7 +18,8 @@ import type { Connector } from '../upstream/connect.js';
 import type { H2Pool } from '../upstream/h2-pool.js';
 import type { Http1Pool } from '../upstream/http1-pool.js';
 import { relay } from '../upstream/relay.js';
-import type { RoundRobin } from '../upstream/round-robin.js';
+import type { EndpointPicker } from '../balance/picker.js';
+import { previousTries } from '../resilience/retry-layer.js';
 import type { Headers, Layer, RequestContext, UpstreamEndpoint } from './chain.js';
 import type { Mirrors } from './mirror.js';
 import { relayBody } from './body-relay.js';
@@ -29,8 +30,9 @@ const { constants: C } = http2;
 
 export interface ForwardOptions {
   /** The candidate endpoints of a Service port (healthy ones). */
-  endpoints: (service: string, port: number) => UpstreamEndpoint[];
-  balancer: RoundRobin;
+  /** Picks an endpoint of a Service port (balance/picker.ts: the port's TrafficPolicy
+   * loadBalancer, outlier detection's ejections, round robin without a policy). */
+  picker: EndpointPicker;
   http1: Http1Pool;
   h2: H2Pool;
   /** Fresh connections, for WebSockets (a switched connection never returns to a pool). */
@@ -124,7 +126,16 @@ export function forwardLayer(o: ForwardOptions): Layer {
     const a = ctx.action ?? { kind: 'forward' as const, port: ctx.target.port, ...(ctx.target.service !== undefined && { service: ctx.target.service }), ...(ctx.target.endpoint && { endpoint: ctx.target.endpoint }) };
     if (a.kind !== 'forward') return;
     let endpoint = a.endpoint;
-    if (!endpoint && a.service !== undefined) endpoint = o.balancer.pick(`${a.service}:${a.port}`, o.endpoints(a.service, a.port));
+    let release: (() => void) | undefined;
+    if (!endpoint && a.service !== undefined) {
+      const p = o.picker.pick(a.service, a.port, { headers: ctx.headers, path: ctx.path, avoid: previousTries(ctx), ...((ctx.source.address ?? ctx.source.tunnelPeer) && { sourceIp: (ctx.source.address ?? ctx.source.tunnelPeer)!.host }) });
+      if (p.endpoint) {
+        endpoint = p.endpoint;
+        release = p.release;
+        // A generated hash cookie goes on this answer, so the client sticks from now on.
+        if (p.setCookie !== undefined) ctx.action = { ...a, responseHeaders: withSetCookie(a.responseHeaders, p.setCookie) };
+      }
+    }
     if (!endpoint) {
       fail(ctx, 503, 'UH', `${ErrorCodes.WAYPOINT_NO_ENDPOINT}: no healthy endpoint for ${a.service ?? ctx.target.address.host}:${a.port}`);
       return;
@@ -163,7 +174,18 @@ export function forwardLayer(o: ForwardOptions): Layer {
         clearTimeout(timer);
         ctx.signal.removeEventListener('abort', onAbort);
       }
+      release?.();
     }
+  };
+}
+
+/** The route's response header modifier, then a `set-cookie` added (kept with any the
+ * upstream set). */
+function withSetCookie(prev: ((h: Headers) => Headers) | undefined, cookie: string): (h: Headers) => Headers {
+  return (h) => {
+    const out = prev ? prev(h) : h;
+    const have = out['set-cookie'];
+    return { ...out, 'set-cookie': have === undefined ? [cookie] : [...(Array.isArray(have) ? have : [have]), cookie] };
   };
 }
 

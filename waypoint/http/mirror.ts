@@ -17,7 +17,7 @@ import type http from 'node:http';
 import type http2 from 'node:http2';
 import type { H2Pool } from '../upstream/h2-pool.js';
 import type { Http1Pool } from '../upstream/http1-pool.js';
-import type { RoundRobin } from '../upstream/round-robin.js';
+import type { EndpointPicker } from '../balance/picker.js';
 import type { Headers, RequestContext, UpstreamEndpoint } from './chain.js';
 import { h2RequestHeaders, http1RequestHeaders } from './headers.js';
 
@@ -28,8 +28,8 @@ export interface MirrorRef {
 }
 
 export interface MirrorOptions {
-  endpoints: (service: string, port: number) => UpstreamEndpoint[];
-  balancer: RoundRobin;
+  /** Picks the mirror's endpoint (balance/picker.ts). */
+  picker: EndpointPicker;
   http1: Http1Pool;
   h2: H2Pool;
   timeoutMs: number;
@@ -137,8 +137,13 @@ export class Mirrors {
       return;
     }
     let endpoint: UpstreamEndpoint | undefined;
+    let release = () => {};
     try {
-      endpoint = this.#o.balancer.pick(`${target.service}:${target.port}`, this.#o.endpoints(target.service, target.port));
+      const p = this.#o.picker.pick(target.service, target.port);
+      if (p.endpoint) {
+        endpoint = p.endpoint;
+        release = p.release;
+      }
     } catch {
       endpoint = undefined;
     }
@@ -154,6 +159,7 @@ export class Mirrors {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      release();
       this.#active--;
       if (outcome === 'timedOut') {
         this.stats.timedOut++;

@@ -62,6 +62,7 @@ export function routeFunction(source: () => RouteSource, random: () => number = 
           ...(plan.timeouts?.requestMs !== undefined && { requestTimeoutMs: plan.timeouts.requestMs }),
           ...(plan.timeouts?.backendRequestMs !== undefined && { backendRequestTimeoutMs: plan.timeouts.backendRequestMs }),
           ...(responseHeaders && { responseHeaders }),
+          ...(plan.selection.rule.retry && { retry: plan.selection.rule.retry }),
           ...(plan.mirrors.length > 0 && { mirrors: plan.mirrors.flatMap((m) => (m.service !== undefined ? [{ service: m.service, port: m.port }] : [])) }),
         };
       }

@@ -1,5 +1,5 @@
-// A tunnel that does not carry HTTP: its bytes go to one endpoint of its target (round
-// robin over the Service port's endpoints, or the workload called directly), over HBONE
+// A tunnel that does not carry HTTP: its bytes go to one endpoint of its target (the
+// Service port's balancer, balance/picker.ts, or the workload called directly), over HBONE
 // under the waypoint's identity or plain TCP, relayed both ways with half-close and reset.
 import type { Duplex } from 'node:stream';
 import { ErrorCodes } from '../../core/errors.js';
@@ -8,18 +8,26 @@ import type { TunnelTarget, UpstreamEndpoint } from '../http/chain.js';
 import type { TcpConnection } from '../observe/tcp-telemetry.js';
 import type { Connector } from './connect.js';
 import { relay } from './relay.js';
-import type { RoundRobin } from './round-robin.js';
+import type { EndpointPicker } from '../balance/picker.js';
 
 export interface PassthroughOptions {
-  endpoints: (service: string, port: number) => UpstreamEndpoint[];
-  balancer: RoundRobin;
+  /** Picks the endpoint (balance/picker.ts; a consistent hash on the source IP applies). */
+  picker: EndpointPicker;
   connect: Connector;
 }
 
 /** `client`: the original client, sent on as HBONE's `forwarded: for=` to a mesh endpoint.
  * `conn`: the connection's record (Istio's TCP metrics, the access log), when kept. */
 export function passthrough(o: PassthroughOptions, stream: Duplex, target: TunnelTarget, head: Buffer, client: SocketAddress, done: (error?: string) => void, conn?: TcpConnection): void {
-  const endpoint = target.endpoint ?? (target.service !== undefined ? o.balancer.pick(`${target.service}:${target.port}`, o.endpoints(target.service, target.port)) : undefined);
+  let endpoint: UpstreamEndpoint | undefined = target.endpoint;
+  let release = () => {};
+  if (!endpoint && target.service !== undefined) {
+    const p = o.picker.pick(target.service, target.port, { sourceIp: client.host });
+    if (p.endpoint) {
+      endpoint = p.endpoint;
+      release = p.release;
+    }
+  }
   if (!endpoint) {
     const error = `${ErrorCodes.WAYPOINT_NO_ENDPOINT}: no healthy endpoint for ${target.service ?? target.address.host}:${target.port}`;
     conn?.refused('no-healthy-endpoints', error);
@@ -27,13 +35,14 @@ export function passthrough(o: PassthroughOptions, stream: Duplex, target: Tunne
   }
   conn?.endpoint(endpoint);
   const bytes = conn?.bytes ?? { forward: 0, backward: 0 };
-  const end = conn === undefined ? done : (error?: string) => (conn.finish(error), done(error));
+  const end = conn === undefined ? (error?: string) => (release(), done(error)) : (error?: string) => (release(), conn.finish(error), done(error));
   // Paused until the upstream is there: the client's bytes wait in the tunnel's flow control.
   stream.pause();
   o.connect(endpoint, { forwardedFor: client }).then(
     (upstream) => {
       if (stream.destroyed) {
         upstream.destroy();
+        release();
         return void conn?.finish('downstream: closed before the endpoint connected');
       }
       conn?.opened();
