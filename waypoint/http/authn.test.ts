@@ -394,6 +394,23 @@ test('token_in_a_query_parameter_is_removed_when_not_forwarded', async () => {
   });
 });
 
+test('every_token_must_verify_and_each_is_removed_when_not_forwarded', async () => {
+  await withWaypoint(async (w) => {
+    w.authns = [requestAuthn([jwtRule({ jwksUri: idp.url })], 'gateway')];
+    const good = await sign(k1);
+    const forged = await sign(k2);
+    const bad = await call(w, `/items?access_token=${forged}`, { authorization: `Bearer ${good}` });
+    assert.equal(bad.status, 401, 'a forged token beside a valid one refuses the request');
+    assert.ok(!bad.body.includes(forged));
+    const twice = await call(w, `/items?access_token=${good}&access_token=${forged}`);
+    assert.equal(twice.status, 401, 'a repeated parameter is checked in every value');
+    const both = await call(w, `/items?access_token=${good}&page=2`, { authorization: `Bearer ${good}` });
+    assert.equal(both.status, 200, both.body);
+    assert.equal(both.json().path, '/items?page=2', 'each valid token is removed from where it was');
+    assert.equal(both.json().headers['authorization'], undefined);
+  });
+});
+
 test('grpc_requests_get_grpc_statuses_for_401_and_403', async () => {
   await withWaypoint(async (w) => {
     w.authns = [requestAuthn([jwtRule({ jwksUri: idp.url })])];
