@@ -66,8 +66,9 @@ export function normaliseTarget(rawPath: string, authority: string): RequestTarg
   if (!path.startsWith('/')) return { path, authority: auth }; // `*` (OPTIONS) and the like
   const q = path.search(/[?#]/);
   const pathPart = q === -1 ? path : path.slice(0, q);
-  // A dot segment follows a `/`; without `/.` and `\` there is nothing to change (most requests).
-  if (!pathPart.includes('/.') && !pathPart.includes('\\')) return { path, authority: auth };
+  // A dot segment follows a `/`; without `/.`, `\` or an escape (`%2e` is a dot too) there is
+  // nothing to change (most requests).
+  if (!pathPart.includes('/.') && !pathPart.includes('\\') && !pathPart.includes('%')) return { path, authority: auth };
   const rest = q === -1 ? '' : path.slice(q);
   return { path: removeDotSegments(decodeUnreserved(pathPart).replace(/\\/g, '/')) + rest, authority: auth };
 }
