@@ -192,6 +192,16 @@ test('allow_only_public_path_is_not_escaped_by_percent_encoded_dot_segments', as
   assert.equal(r.status, 403, `the backend served ${r.headers['x-served']} to a client allowed only /public/*`);
 });
 
+test('backend_receives_the_path_policy_and_routing_decided_on', async () => {
+  // One path for all: the normalised target is what is forwarded, so a backend that does not
+  // normalise cannot be handed a different path from the one the policy allowed.
+  reset();
+  w.policies = [DENY_ADMIN];
+  const r = await get('/%70ublic/x/%2E%2e/%7Euser%2fa?q=%61');
+  assert.equal(r.status, 200);
+  assert.deepEqual(w.seen.map((s) => s.url), ['/public/~user%2Fa?q=%61']);
+});
+
 test('absolute_form_and_dot_segment_tricks_meet_the_deny_rule', async () => {
   // Already safe: kept as a regression guard beside the attacks above.
   reset();

@@ -1,7 +1,7 @@
 // RequestAuthentication compilation: Istio's schema, defaults, and a refusal naming field and value.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileRequestAuthentication, parseDurationMs, requestAuthnsAtWaypoint, type RequestAuthn } from './request-authn.js';
+import { compileRequestAuthentication, jwksAddressRefused, parseDurationMs, requestAuthnsAtWaypoint, type RequestAuthn } from './request-authn.js';
 
 const JWKS = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] });
 function ra(spec: unknown, name = 'jwt', namespace = 'shop'): unknown {
@@ -122,4 +122,13 @@ test('request_authns_at_waypoint_follow_targetrefs', () => {
   ];
   assert.deepEqual(requestAuthnsAtWaypoint(all, { namespace: 'infra', name: 'waypoint' }, { namespace: 'shop', name: 'web' }).map((r) => r.key), ['infra/gw', 'shop/web']);
   assert.deepEqual(requestAuthnsAtWaypoint(all, { namespace: 'shop', name: 'waypoint' }, undefined).map((r) => r.key), []);
+});
+
+test('jwks_address_check_refuses_loopback_link_local_unspecified_and_their_mapped_forms_only', () => {
+  for (const ip of ['127.0.0.1', '127.8.9.10', '::1', '[::1]', '0:0:0:0:0:0:0:1', 'fe80::1', 'febf::1', 'fe80::1%eth0', '0.0.0.0', '::', '169.254.169.254', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:a9fe:a9fe', '::ffff:0.0.0.0']) {
+    assert.equal(jwksAddressRefused(ip), true, ip);
+  }
+  for (const ip of ['10.0.0.1', '8.8.8.8', '172.16.0.1', 'fec0::1', '2001:db8::1', '::ffff:8.8.8.8', 'idp.example']) {
+    assert.equal(jwksAddressRefused(ip), false, ip);
+  }
 });

@@ -99,6 +99,50 @@ function outputHeader(path: string, v: unknown): string {
   return h;
 }
 
+/** The IPv4 address an IPv4 or IPv4-mapped IPv6 literal stands for, else undefined. */
+function ipv4Of(ip: string): number[] | undefined {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (v4) return v4.slice(1).map(Number);
+  const mapped = /^(?:0{0,4}:){5}ffff:(.+)$/i.exec(ip) ?? /^::ffff:(.+)$/i.exec(ip);
+  if (!mapped) return undefined;
+  const tail = mapped[1]!;
+  if (tail.includes('.')) return ipv4Of(tail);
+  const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(tail);
+  if (!hex) return undefined;
+  const hi = parseInt(hex[1]!, 16);
+  const lo = parseInt(hex[2]!, 16);
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255];
+}
+
+/** Whether a key set may never be fetched from `ip` (a literal, IPv6 without brackets):
+ * loopback (127/8, ::1), link-local (169.254/16, where cloud metadata answers; fe80::/10),
+ * unspecified (0.0.0.0/8, ::), and the IPv4-mapped forms of those. Such a jwksUri would
+ * let whoever writes a RequestAuthentication make the waypoint probe its own pod's ports or
+ * the node's metadata endpoint. Shared with the waypoint's fetch (waypoint/http/jwks.ts),
+ * which checks the address a name resolves to. */
+export function jwksAddressRefused(ip: string): boolean {
+  const a = ip.replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase();
+  const v4 = ipv4Of(a);
+  if (v4) return v4[0] === 127 || v4[0] === 0 || (v4[0] === 169 && v4[1] === 254);
+  if (!a.includes(':')) return false;
+  // Expand the IPv6 literal to its eight groups.
+  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return false;
+  const n = groups.map((g) => parseInt(g, 16));
+  if (n.every((x) => x === 0)) return true; // ::
+  if (n.slice(0, 7).every((x) => x === 0) && n[7] === 1) return true; // ::1
+  return (n[0]! & 0xffc0) === 0xfe80; // fe80::/10
+}
+
+/** Whether a URL host is a name that means this machine (`localhost`, `*.localhost`, RFC 6761). */
+function isLocalhostName(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost');
+}
+
 function httpUrl(path: string, v: unknown): string {
   const s = str(path, v);
   let u: URL;
@@ -109,6 +153,9 @@ function httpUrl(path: string, v: unknown): string {
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw fault(path, `${show(s)} is not an http(s) URL`);
   if (u.username !== '' || u.password !== '') throw fault(path, `${show(s)} holds credentials; a key set is public`);
+  if (isLocalhostName(u.hostname) || jwksAddressRefused(u.hostname)) {
+    throw fault(path, `${show(s)} is a loopback, link-local or unspecified address; a key set is never fetched from the waypoint's own host or the node's metadata endpoint`);
+  }
   return u.toString();
 }
 

@@ -12,7 +12,7 @@ import type { RequestAuthn, JwtRule } from '../../core/config/request-authn.js';
 import { AUTHZ_POLICY_HEADER } from './authz-decide.js';
 import { authzLayer, type AuthLayer, type AuthRequest } from './authz.js';
 import { authnLayer, type AuthnOutcome } from './authn.js';
-import { JwksCache } from './jwks.js';
+import { fetchJwks, JwksCache, jwksFetcher } from './jwks.js';
 
 const ISS = 'https://idp.example';
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
@@ -43,7 +43,7 @@ interface JwksServer {
   url: string;
   requests: number;
   /** What the next requests get. */
-  mode: 'ok' | 'fail' | 'hang' | 'huge' | 'not-json';
+  mode: 'ok' | 'fail' | 'hang' | 'huge' | 'not-json' | 'redirect';
   keys: JWK[];
   close(): Promise<void>;
 }
@@ -55,6 +55,7 @@ async function jwksServer(): Promise<JwksServer> {
     state.requests++;
     if (state.mode === 'hang') return void hanging.push(res);
     if (state.mode === 'fail') return void res.writeHead(503).end('down');
+    if (state.mode === 'redirect') return void res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
     if (state.mode === 'not-json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('<html>');
     if (state.mode === 'huge') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: state.keys, pad: 'x'.repeat(4096) }));
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: state.keys }));
@@ -73,6 +74,9 @@ async function jwksServer(): Promise<JwksServer> {
     },
   }) as JwksServer;
 }
+
+/** The test's key server listens on loopback, which the default fetcher refuses. */
+const LOOPBACK = jwksFetcher({ addressAllowed: () => true });
 
 let idp: JwksServer;
 let k1: Key;
@@ -96,7 +100,7 @@ test('jwks_uri_keys_are_fetched_once_and_cached', async () => {
   idp.mode = 'ok';
   idp.keys = [k1.jwk];
   const c = clock();
-  const cache = new JwksCache({ now: c.now });
+  const cache = new JwksCache({ fetcher: LOOPBACK, now: c.now });
   const before = idp.requests;
   const [a, b] = await Promise.all([cache.keys(idp.url), cache.keys(idp.url)]);
   assert.equal(a.keys?.keys[0]?.kid, 'k1');
@@ -109,7 +113,7 @@ test('jwks_is_refetched_after_the_refresh_interval_while_stale_keys_still_serve'
   idp.mode = 'ok';
   idp.keys = [k1.jwk];
   const c = clock();
-  const cache = new JwksCache({ now: c.now, limits: { jwksRefreshIntervalMs: 60_000 } });
+  const cache = new JwksCache({ fetcher: LOOPBACK, now: c.now, limits: { jwksRefreshIntervalMs: 60_000 } });
   await cache.keys(idp.url);
   idp.keys = [k1.jwk, k2.jwk];
   c.t += 60_001;
@@ -124,7 +128,7 @@ test('jwks_refresh_on_an_unknown_kid_is_rate_limited_by_the_cooldown', async () 
   idp.mode = 'ok';
   idp.keys = [k1.jwk];
   const c = clock();
-  const cache = new JwksCache({ now: c.now, limits: { jwksRefetchCooldownMs: 30_000 } });
+  const cache = new JwksCache({ fetcher: LOOPBACK, now: c.now, limits: { jwksRefetchCooldownMs: 30_000 } });
   await cache.keys(idp.url);
   idp.keys = [k1.jwk, k2.jwk];
   assert.deepEqual((await cache.refresh(idp.url)).keys?.keys.map((k) => k.kid), ['k1'], 'within the cooldown: no fetch');
@@ -138,7 +142,7 @@ test('jwks_fetch_failure_keeps_the_last_good_keys', async () => {
   idp.keys = [k1.jwk];
   const c = clock();
   const errors: string[] = [];
-  const cache = new JwksCache({ now: c.now, limits: { jwksRefreshIntervalMs: 1000 }, onError: (_u, e) => errors.push(e.message) });
+  const cache = new JwksCache({ fetcher: LOOPBACK, now: c.now, limits: { jwksRefreshIntervalMs: 1000 }, onError: (_u, e) => errors.push(e.message) });
   await cache.keys(idp.url);
   idp.mode = 'fail';
   c.t += 60_000;
@@ -156,11 +160,11 @@ test('jwks_fetch_failure_keeps_the_last_good_keys', async () => {
 });
 
 test('jwks_fetch_is_bounded_in_time_and_size', async () => {
-  const cache = new JwksCache({ limits: { maxJwksBytes: 1024 } });
+  const cache = new JwksCache({ fetcher: LOOPBACK, limits: { maxJwksBytes: 1024 } });
   idp.mode = 'huge';
   const huge = await cache.keys(idp.url);
   assert.match(huge.error ?? '', /maxJwksBytes 1024/);
-  const hung = new JwksCache();
+  const hung = new JwksCache({ fetcher: LOOPBACK });
   idp.mode = 'hang';
   const r = await hung.keys(`${idp.url}?hang`, 200);
   assert.match(r.error ?? '', /no answer within 200 ms/);
@@ -169,12 +173,31 @@ test('jwks_fetch_is_bounded_in_time_and_size', async () => {
 
 test('jwks_cache_keeps_at_most_max_uris_dropping_the_least_recently_used', async () => {
   idp.mode = 'ok';
-  const cache = new JwksCache({ limits: { maxJwksUris: 2 } });
+  const cache = new JwksCache({ fetcher: LOOPBACK, limits: { maxJwksUris: 2 } });
   await cache.keys(`${idp.url}?a`);
   await cache.keys(`${idp.url}?b`);
   await cache.keys(`${idp.url}?a`);
   await cache.keys(`${idp.url}?c`);
   assert.deepEqual(cache.uris, [`${idp.url}?a`, `${idp.url}?c`]);
+});
+
+test('jwks_fetch_refuses_loopback_link_local_and_unspecified_addresses_and_names_resolving_to_them', async () => {
+  const before = idp.requests;
+  await assert.rejects(fetchJwks(idp.url, 1000, 4096), /refused: 127\.0\.0\.1 is 127\.0\.0\.1/);
+  const metadata = jwksFetcher({ lookup: async () => ['93.184.216.34', '169.254.169.254'] });
+  await assert.rejects(metadata('http://idp.example/jwks.json', 1000, 4096), /refused: idp\.example is 169\.254\.169\.254/);
+  const mapped = jwksFetcher({ lookup: async () => ['::ffff:127.0.0.1'] });
+  await assert.rejects(mapped('http://idp.example/jwks.json', 1000, 4096), /refused/);
+  assert.equal(idp.requests, before, 'nothing was sent');
+});
+
+test('jwks_fetch_does_not_follow_redirects', async () => {
+  idp.mode = 'redirect';
+  try {
+    await assert.rejects(LOOPBACK(idp.url, 1000, 4096), /HTTP 302 \(redirects are not followed/);
+  } finally {
+    idp.mode = 'ok';
+  }
 });
 
 // ---------------------------------------------------------------- the layers on a real server
@@ -272,7 +295,7 @@ async function call(w: Waypoint, path: string, headers: Record<string, string> =
 async function withWaypoint(f: (w: Waypoint) => Promise<void>): Promise<void> {
   idp.mode = 'ok';
   idp.keys = [k1.jwk];
-  const w = await waypoint(new JwksCache());
+  const w = await waypoint(new JwksCache({ fetcher: LOOPBACK }));
   try {
     await f(w);
   } finally {
@@ -343,7 +366,7 @@ test('token_signed_by_a_rotated_key_is_accepted_after_a_refetch', async () => {
   });
   // A cache whose cooldown has passed refetches on the unknown kid.
   idp.keys = [k1.jwk];
-  const w = await waypoint(new JwksCache({ limits: { jwksRefetchCooldownMs: 0 } }));
+  const w = await waypoint(new JwksCache({ fetcher: LOOPBACK, limits: { jwksRefetchCooldownMs: 0 } }));
   try {
     w.authns = [requestAuthn([jwtRule({ jwksUri: idp.url })])];
     assert.equal((await call(w, '/', { authorization: `Bearer ${await sign(k1)}` })).status, 200);
@@ -391,6 +414,23 @@ test('token_in_a_query_parameter_is_removed_when_not_forwarded', async () => {
     const r = await call(w, `/items?access_token=${await sign(k1)}&page=2`);
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json().path, '/items?page=2');
+  });
+});
+
+test('every_token_must_verify_and_each_is_removed_when_not_forwarded', async () => {
+  await withWaypoint(async (w) => {
+    w.authns = [requestAuthn([jwtRule({ jwksUri: idp.url })], 'gateway')];
+    const good = await sign(k1);
+    const forged = await sign(k2);
+    const bad = await call(w, `/items?access_token=${forged}`, { authorization: `Bearer ${good}` });
+    assert.equal(bad.status, 401, 'a forged token beside a valid one refuses the request');
+    assert.ok(!bad.body.includes(forged));
+    const twice = await call(w, `/items?access_token=${good}&access_token=${forged}`);
+    assert.equal(twice.status, 401, 'a repeated parameter is checked in every value');
+    const both = await call(w, `/items?access_token=${good}&page=2`, { authorization: `Bearer ${good}` });
+    assert.equal(both.status, 200, both.body);
+    assert.equal(both.json().path, '/items?page=2', 'each valid token is removed from where it was');
+    assert.equal(both.json().headers['authorization'], undefined);
   });
 });
 

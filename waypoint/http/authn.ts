@@ -1,18 +1,19 @@
 // The waypoint's request authentication layer (RequestAuthentication.ambient.dev/v1): the
 // RequestAuthentications attached to the waypoint's Gateway or to the destination Service
 // (targetRefs, as for authorization: core/config/request-authn.ts requestAuthnsAtWaypoint)
-// validate the request's JWT (jwt.ts). An invalid token is answered 401 here, with
+// validate the request's JWTs (jwt.ts): every token it carries in a location a rule reads
+// must verify. An invalid token is answered 401 here, with
 // `www-authenticate: Bearer` (gRPC: grpc-status 16 UNAUTHENTICATED) and the chain stops;
 // a valid one sets `req.auth` for the authorization layer after it and applies the rule's
 // outputs; no token goes on unauthenticated. Runs before authz.ts.
-import type { JSONWebKeySet } from 'jose';
+import type { JSONWebKeySet, JWTPayload } from 'jose';
 import type { RequestAuthn, JwtRule } from '../../core/config/request-authn.js';
 import { requestAuthnsAtWaypoint } from '../../core/config/request-authn.js';
 import { WAYPOINT_AUTH_DEFAULTS, type WaypointAuthLimits } from '../limits.js';
 import { GRPC_STATUS, headerText, isGrpcRequest, localReply, serviceRefOfKey, type ObjectRef } from './authz-decide.js';
 import type { AuthLayer, AuthRequest } from './authz.js';
 import { JwksCache } from './jwks.js';
-import { candidateRules, findToken, outputHeadersOf, requestAuthOf, tokenOutputs, verifyJwt, type JwtFailure, type KeyResolver } from './jwt.js';
+import { candidateRules, findTokens, outputHeadersOf, requestAuthOf, tokenOutputs, verifyJwt, type FoundToken, type JwtFailure, type KeyResolver } from './jwt.js';
 
 /** What authentication did with one request (access log, metrics). */
 export type AuthnOutcome =
@@ -72,8 +73,10 @@ export function authnLayer(o: AuthnLayerOptions): AuthLayer {
     }
     // What the rules write is never taken from the client.
     for (const h of outputHeadersOf(rules)) delete req.headers[h];
-    const found = findToken(rules, req.headers, req.path);
-    if (!found) {
+    // Every token the request carries, wherever the rules look: all must verify. Checking
+    // only the first would let a forged one in another location reach the backend.
+    const tokens = findTokens(rules, req.headers, req.path);
+    if (tokens.length === 0) {
       report(req, { result: 'unauthenticated' });
       return next();
     }
@@ -82,26 +85,41 @@ export function authnLayer(o: AuthnLayerOptions): AuthLayer {
       const r = localReply(401, GRPC_STATUS.UNAUTHENTICATED, failure, { 'www-authenticate': wwwAuthenticate(req.authority, req.path) }, isGrpcRequest(req.headers));
       req.respond(r.status, r.headers, r.body);
     };
-    const candidates = candidateRules(rules, found, limits.maxTokenBytes);
-    if ('failure' in candidates) return refuse(candidates.failure);
-    let firstFailure: { failure: JwtFailure; detail?: string } | undefined;
-    for (const rule of candidates.rules) {
-      const v = await verifyJwt(found.token, rule, resolve, limits.jwtClockSkewSeconds, o.nowSeconds?.());
-      if (!v.ok) {
+    const verified: Array<{ found: FoundToken; rule: JwtRule; payload: JWTPayload }> = [];
+    for (const found of tokens) {
+      const candidates = candidateRules(rules, found, limits.maxTokenBytes);
+      if ('failure' in candidates) return refuse(candidates.failure);
+      let firstFailure: { failure: JwtFailure; detail?: string } | undefined;
+      for (const rule of candidates.rules) {
+        const v = await verifyJwt(found.token, rule, resolve, limits.jwtClockSkewSeconds, o.nowSeconds?.());
+        if (v.ok) {
+          verified.push({ found, rule, payload: v.payload });
+          firstFailure = undefined;
+          break;
+        }
         firstFailure ??= { failure: v.failure, ...(v.detail !== undefined && { detail: v.detail }) };
-        continue;
       }
-      const auth = requestAuthOf(v.payload);
-      const out = tokenOutputs(rule, found, v.payload, req.path);
-      for (const h of out.remove) delete req.headers[h];
-      for (const [h, value] of Object.entries(out.set)) req.headers[h] = value;
-      if (out.path !== undefined) req.path = out.path;
-      req.auth = auth;
-      const owner = applicable.find((r) => r.rules.includes(rule));
-      report(req, { result: 'valid', principal: auth.principal, policy: owner?.key ?? '' });
-      return next();
+      if (firstFailure) return refuse(firstFailure.failure, firstFailure.detail);
     }
-    return refuse(firstFailure!.failure, firstFailure!.detail);
+    // All valid: the first gives request.auth; each applies its rule's outputs (an earlier
+    // token's header wins) and is removed from where it was unless its rule forwards it.
+    const set = new Set<string>();
+    for (const { found, rule, payload } of verified) {
+      const out = tokenOutputs(rule, found, payload, req.path);
+      for (const h of out.remove) delete req.headers[h];
+      for (const [h, value] of Object.entries(out.set)) {
+        if (set.has(h)) continue;
+        set.add(h);
+        req.headers[h] = value;
+      }
+      if (out.path !== undefined) req.path = out.path;
+    }
+    const head = verified[0]!;
+    const auth = requestAuthOf(head.payload);
+    req.auth = auth;
+    const owner = applicable.find((r) => r.rules.includes(head.rule));
+    report(req, { result: 'valid', principal: auth.principal, policy: owner?.key ?? '' });
+    return next();
   };
 }
 

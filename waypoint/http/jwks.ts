@@ -5,9 +5,15 @@
 // time (a rule's `timeout`, else jwksFetchTimeoutMs) and size (maxJwksBytes), and the cache
 // in entries (maxJwksUris, least recently used dropped first).
 //
+// A URI whose host is, or resolves to, a loopback, link-local or unspecified address is
+// refused, and redirects are not followed (jwksFetcher).
+//
 // A stale set is returned at once while its refresh runs behind it (a request never waits
 // for a refresh when keys are known); concurrent requests share one fetch.
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { JSONWebKeySet } from 'jose';
+import { jwksAddressRefused } from '../../core/config/request-authn.js';
 import { ErrorCodes, MeshError } from '../../core/errors.js';
 import { WAYPOINT_AUTH_DEFAULTS, type WaypointAuthLimits } from '../limits.js';
 
@@ -25,11 +31,46 @@ interface Entry {
   inflight?: Promise<void>;
 }
 
-/** Fetches `uri` with the global fetch: 200 only, JSON, at most `maxBytes`. */
-export const fetchJwks: JwksFetcher = async (uri, timeoutMs, maxBytes) => {
+/** Resolves a host name to every address (dns.lookup with all: true). */
+export type AddressLookup = (host: string) => Promise<string[]>;
+
+const lookupAll: AddressLookup = async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+export interface JwksFetcherOptions {
+  /** Whether an address may be fetched from; default: not loopback, link-local or
+   * unspecified (jwksAddressRefused). Tests serving keys on loopback widen it. */
+  addressAllowed?: (ip: string) => boolean;
+  lookup?: AddressLookup;
+}
+
+/** The refusal of a jwksUri whose host is, or resolves to, an address a key set is never
+ * fetched from: compile time refuses literals, this checks names (any one address refused
+ * refuses the name) and IP literals the compiler has not seen. */
+async function checkHost(uri: string, o: Required<JwksFetcherOptions>): Promise<void> {
+  const host = new URL(uri).hostname.replace(/^\[|\]$/g, '');
+  const addresses = isIP(host) ? [host] : await o.lookup(host).catch((err: Error) => {
+    throw new MeshError(ErrorCodes.WAYPOINT_JWKS_FETCH_FAILED, `fetching the JWKS ${uri} failed: ${host} does not resolve (${err.message})`);
+  });
+  const bad = addresses.find((a) => !o.addressAllowed(a));
+  if (bad !== undefined || addresses.length === 0) {
+    throw new MeshError(ErrorCodes.WAYPOINT_JWKS_FETCH_FAILED, `fetching the JWKS ${uri} refused: ${host} is ${bad ?? 'no address'}, a loopback, link-local or unspecified address`);
+  }
+}
+
+/** A fetcher with the global fetch: the host checked first (checkHost), redirects never
+ * followed (a 3xx is a failure: a redirect could lead to a refused address), 200 only,
+ * JSON, at most `maxBytes`. The name is resolved again by fetch itself: a DNS answer that
+ * changes between the check and the connection (rebinding) is not caught here. */
+export function jwksFetcher(options: JwksFetcherOptions = {}): JwksFetcher {
+  const o: Required<JwksFetcherOptions> = { addressAllowed: (ip) => !jwksAddressRefused(ip), lookup: lookupAll, ...options };
+  return (uri, timeoutMs, maxBytes) => fetchChecked(uri, timeoutMs, maxBytes, o);
+}
+
+async function fetchChecked(uri: string, timeoutMs: number, maxBytes: number, o: Required<JwksFetcherOptions>): Promise<unknown> {
+  await checkHost(uri, o);
   let res: Response;
   try {
-    res = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json, application/jwk-set+json' }, redirect: 'follow' });
+    res = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json, application/jwk-set+json' }, redirect: 'manual' });
   } catch (err) {
     const e = err as Error;
     const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${e.message}${(e.cause as Error | undefined)?.message ? ` (${(e.cause as Error).message})` : ''}`;
@@ -37,7 +78,8 @@ export const fetchJwks: JwksFetcher = async (uri, timeoutMs, maxBytes) => {
   }
   if (res.status !== 200) {
     await res.body?.cancel().catch(() => {});
-    throw new MeshError(ErrorCodes.WAYPOINT_JWKS_FETCH_FAILED, `fetching the JWKS ${uri} failed: HTTP ${res.status}`);
+    const where = res.status >= 300 && res.status < 400 ? ` (redirects are not followed: set jwksUri to ${(res.headers.get('location') ?? 'the final URL').slice(0, 200)})` : '';
+    throw new MeshError(ErrorCodes.WAYPOINT_JWKS_FETCH_FAILED, `fetching the JWKS ${uri} failed: HTTP ${res.status}${where}`);
   }
   const declared = Number(res.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
@@ -62,7 +104,10 @@ export const fetchJwks: JwksFetcher = async (uri, timeoutMs, maxBytes) => {
   } catch (err) {
     throw new MeshError(ErrorCodes.WAYPOINT_JWKS_INVALID, `the JWKS at ${uri} is not JSON: ${(err as Error).message}`);
   }
-};
+}
+
+/** The default fetcher (jwksFetcher with the default address check). */
+export const fetchJwks: JwksFetcher = jwksFetcher();
 
 /** A key set document as the cache keeps it: the first maxKeys objects of `keys`. */
 export function keySetOf(doc: unknown, uri: string, maxKeys: number): JSONWebKeySet {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import type { JwtRule } from '../../core/config/request-authn.js';
-import { candidateRules, claimHeaderValue, findToken, outputHeadersOf, requestAuthOf, tokenOutputs, verifyJwt, withoutParam, type KeyResolver } from './jwt.js';
+import { candidateRules, claimHeaderValue, findToken, findTokens, outputHeadersOf, requestAuthOf, tokenOutputs, verifyJwt, withoutParam, type KeyResolver } from './jwt.js';
 import { wwwAuthenticate } from './authn.js';
 
 const ISS = 'https://idp.example';
@@ -186,4 +186,11 @@ test('claim_header_values_refuse_control_characters', () => {
 
 test('www_authenticate_names_the_url_without_query', () => {
   assert.equal(wwwAuthenticate('web.shop', '/api?token=x'), 'Bearer realm="http://web.shop/api", error="invalid_token"');
+});
+
+test('every_token_over_every_location_is_found_each_location_once', () => {
+  const custom = rule({ fromHeaders: [{ name: 'x-jwt', prefix: '' }], fromParams: [], fromCookies: ['session'], defaultLocations: false });
+  const found = findTokens([rule(), custom, rule()], { authorization: 'Bearer h.e.ad', 'x-jwt': ['x.1.a', 'x.2.b'], cookie: 'session=c.1.a; theme=dark; session=c.2.b' }, '/x?access_token=p.1.a&a=1&access_token=p.2.b');
+  assert.deepEqual(found.map((f) => `${f.location.kind}:${f.token}`), ['header:h.e.ad', 'param:p.1.a', 'param:p.2.b', 'header:x.1.a', 'header:x.2.b', 'cookie:c.1.a', 'cookie:c.2.b']);
+  assert.equal(findToken([rule()], { authorization: 'Bearer h.e.ad' }, '/?access_token=p.1.a')?.token, 'h.e.ad', 'the first gives request.auth');
 });

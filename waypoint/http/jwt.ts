@@ -2,12 +2,14 @@
 // as Istio documents it (https://istio.io/latest/docs/reference/config/security/request_authentication/,
 // https://istio.io/latest/docs/concepts/security/#request-authentication) and Envoy's
 // jwt_authn filter, which Istio configures, does it:
-//   - the token is looked for in each rule's locations, in rule order then location order
-//     (headers, then parameters, then cookies); the first one found is the request's token
-//     (Istio leaves a request with several tokens undefined: we take the first);
+//   - tokens are looked for in every location the rules read (headers, then parameters,
+//     then cookies, in rule order), every value at each; a request may carry several, and
+//     EVERY one must verify or the request is refused (Envoy's jwt_authn: "all of them must
+//     be valid"), so that a forged token never travels to the backend beside a valid one;
+//     the first found gives `request.auth` (Istio leaves which one undefined);
 //   - no token: the request goes on unauthenticated (no `request.auth.*`); an
 //     AuthorizationPolicy with requestPrincipals is what makes one required;
-//   - a token is validated by the rules whose `issuer` equals its `iss` and that name the
+//   - each token is validated by the rules whose `issuer` equals its `iss` and that name the
 //     location it was found in; none: "Jwt issuer is not configured" (401);
 //   - its signature is verified with the rule's keys (jose, https://github.com/panva/jose),
 //     `exp` and `nbf` with jwtClockSkewSeconds of leeway, `aud` against `audiences` when set;
@@ -27,10 +29,6 @@ export interface FoundToken {
 
 /** Request headers, lower-case names. */
 export type JwtHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
-
-function first(v: string | readonly string[] | undefined): string | undefined {
-  return typeof v === 'string' ? v : v?.[0];
-}
 
 /** The raw (still percent-encoded) `name=value` pairs of a path's query. */
 function queryPairs(path: string): Array<{ name: string; value: string; raw: string }> {
@@ -55,16 +53,16 @@ function safeDecode(s: string): string {
   }
 }
 
-function cookies(headers: JwtHeaders): Map<string, string> {
-  const out = new Map<string, string>();
+/** Every value of the cookie `name`, in order (a client may repeat a name). */
+function cookieValues(headers: JwtHeaders, name: string): string[] {
+  const out: string[] = [];
   const raw = headers['cookie'];
   const all = typeof raw === 'string' ? [raw] : (raw ?? []);
   for (const line of all) {
     for (const part of line.split(';')) {
       const eq = part.indexOf('=');
       if (eq < 0) continue;
-      const name = part.slice(0, eq).trim();
-      if (!out.has(name)) out.set(name, part.slice(eq + 1).trim());
+      if (part.slice(0, eq).trim() === name) out.push(part.slice(eq + 1).trim());
     }
   }
   return out;
@@ -95,29 +93,41 @@ function sameLocation(a: TokenLocation, b: TokenLocation): boolean {
   return a.kind === b.kind && a.name === b.name && (a.kind !== 'header' || b.kind !== 'header' || a.prefix === b.prefix);
 }
 
-/** The token at `loc`, if the request has one there. */
-export function tokenAt(loc: TokenLocation, headers: JwtHeaders, path: string, defaultHeader = false): string | undefined {
+/** Every token at `loc`: each value of a repeated header, parameter or cookie that holds
+ * one (all are checked; one left out would be forwarded unverified). */
+export function tokensAt(loc: TokenLocation, headers: JwtHeaders, path: string, defaultHeader = false): string[] {
+  let values: Array<string | undefined>;
   if (loc.kind === 'header') {
-    const v = first(headers[loc.name]);
-    return v === undefined ? undefined : fromHeaderValue(v, loc.prefix, defaultHeader);
-  }
-  if (loc.kind === 'param') {
-    const p = queryPairs(path).find((x) => x.name === loc.name);
-    return p && p.value !== '' ? p.value : undefined;
-  }
-  const c = cookies(headers).get(loc.name);
-  return c ? c : undefined;
+    const v = headers[loc.name];
+    values = (typeof v === 'string' ? [v] : (v ?? [])).map((x) => fromHeaderValue(x, loc.prefix, defaultHeader));
+  } else if (loc.kind === 'param') values = queryPairs(path).filter((x) => x.name === loc.name).map((x) => x.value);
+  else values = cookieValues(headers, loc.name);
+  return values.filter((t): t is string => t !== undefined && t !== '');
 }
 
-/** The request's token: the first found over the rules' locations (see the header). */
-export function findToken(rules: readonly JwtRule[], headers: JwtHeaders, path: string): FoundToken | undefined {
+/** The first token at `loc`, if the request has one there. */
+export function tokenAt(loc: TokenLocation, headers: JwtHeaders, path: string, defaultHeader = false): string | undefined {
+  return tokensAt(loc, headers, path, defaultHeader)[0];
+}
+
+/** Every token of the request over the locations the rules read (see the header), each
+ * location once, in rule order then location order. */
+export function findTokens(rules: readonly JwtRule[], headers: JwtHeaders, path: string): FoundToken[] {
+  const out: FoundToken[] = [];
+  const seen: TokenLocation[] = [];
   for (const rule of rules) {
     for (const loc of locationsOf(rule)) {
-      const token = tokenAt(loc, headers, path, rule.defaultLocations && loc.kind === 'header');
-      if (token !== undefined) return { token, location: loc };
+      if (seen.some((l) => sameLocation(l, loc))) continue;
+      seen.push(loc);
+      for (const token of tokensAt(loc, headers, path, rule.defaultLocations && loc.kind === 'header')) out.push({ token, location: loc });
     }
   }
-  return undefined;
+  return out;
+}
+
+/** The request's first token (the one that gives `request.auth`). */
+export function findToken(rules: readonly JwtRule[], headers: JwtHeaders, path: string): FoundToken | undefined {
+  return findTokens(rules, headers, path)[0];
 }
 
 /** Whether `rule` looks for tokens at `loc`. */

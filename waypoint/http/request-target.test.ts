@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normaliseTarget, removeDotSegments } from './request-target.js';
+import { decodeUnreserved, normaliseTarget, removeDotSegments } from './request-target.js';
 
 test('dot_segments_are_removed_as_rfc_3986_says', () => {
   for (const [input, want] of [
@@ -25,7 +25,21 @@ test('path_tricks_normalise_to_the_path_a_backend_serves', () => {
   assert.equal(normaliseTarget('/a/./b?p=/../x', 'web').path, '/a/b?p=/../x', 'the query is left alone');
 });
 
-test('percent_encoding_and_asterisk_form_are_kept_as_sent', () => {
+test('reserved_escapes_and_asterisk_form_are_kept_as_sent', () => {
   assert.equal(normaliseTarget('/a%2F..%2Fb', 'web').path, '/a%2F..%2Fb');
   assert.deepEqual(normaliseTarget('*', 'web'), { path: '*', authority: 'web' });
+});
+
+test('escapes_of_reserved_characters_get_upper_case_hex_and_malformed_ones_stay', () => {
+  assert.equal(decodeUnreserved('/a%2fb%3a'), '/a%2Fb%3A');
+  assert.equal(decodeUnreserved('/100%/x%4'), '/100%/x%4');
+  assert.equal(decodeUnreserved('/%25%32%65'), '/%252e', 'decoded once: %25 stays an escape, %32%65 is "2e"');
+});
+
+test('query_escapes_are_left_as_sent', () => {
+  assert.equal(normaliseTarget('/%61?q=%61%2e', 'web').path, '/a?q=%61%2e');
+});
+
+test('absolute_form_path_is_decoded_like_origin_form', () => {
+  assert.deepEqual(normaliseTarget('http://web/%61dmin/%2e%2e/x', 'other'), { path: '/x', authority: 'web' });
 });
