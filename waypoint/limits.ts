@@ -60,7 +60,7 @@ export const WAYPOINT_DEFAULTS = {
   upstreamIdleTimeoutMs: 60_000,
   /** Downstream HTTP/1.1: an idle keep-alive connection inside a tunnel is closed after this. */
   downstreamKeepAliveTimeoutMs: 60_000,
-  /** Downstream HTTP/1.1: the request headers must arrive within this (slowloris). */
+  /** Downstream HTTP/1.1: a request head must be complete within this from its first byte, else 408 and close (slowloris; http-front.ts times it, node:http's own check never runs there). */
   headersTimeoutMs: 30_000,
   /** Downstream HTTP/1.1 and HTTP/2: largest request header block. */
   maxHeaderBytes: 16 * 1024,

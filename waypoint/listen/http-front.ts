@@ -19,6 +19,7 @@ import { H2Downstream, Http1Downstream, UpgradeDownstream, type Downstream } fro
 import { requestHeadersFromClient, websocketUpgrade } from '../http/headers.js';
 import type { WaypointLimits } from '../limits.js';
 import { protocolFromAppProtocol } from './detect.js';
+import { headStart, headState, type HeadState } from './head-timer.js';
 import { h2cUpgradeSettings, hpackLiterals, requestFrames, rewritePreface, SWITCHING_TO_H2C, upgradedRequestFields } from './h2c-upgrade.js';
 
 /** The `length` bytes of a body that follow a request head node:http did not read past
@@ -61,6 +62,12 @@ export type Handler = (ctx: RequestContext) => Promise<void>;
 interface Connection {
   active: number;
   socket: Duplex;
+  /** The request whose head came last (its body may still be arriving). */
+  current?: http.IncomingMessage;
+  /** Running from the first byte of a request head until the head is complete. */
+  headTimer?: NodeJS.Timeout;
+  /** Stops the head timer for good (the connection was switched by an Upgrade). */
+  stopHeadTimer: () => void;
 }
 
 const noop = () => {};
@@ -130,14 +137,52 @@ export class HttpFront {
 
   serveHttp1(stream: Duplex, info: TunnelInfo): void {
     this.#info.set(stream, info);
-    const conn: Connection = { active: 0, socket: stream };
+    // node:http checks headersTimeout from a timer it starts on the server's 'listening'
+    // event, and these servers never listen: the slowloris guard is this connection's own
+    // (head-timer.ts decides). Armed by the first byte of a request head, cleared when
+    // the head is complete ('request'); a head not complete within headersTimeoutMs is
+    // answered 408 and the connection closed, as node:http does.
+    let before: HeadState | undefined;
+    const beforeData = () => (before = headState(conn.current));
+    const afterData = () => {
+      // (A chunk that ended a body and may hold the start of a next head arms nothing: the
+      // next byte of that head does, or node's keepAliveTimeout closes the idle connection.)
+      if (headStart(before!, headState(conn.current)) !== 'started') return;
+      conn.headTimer ??= setTimeout(() => this.#headTimedOut(conn), this.#headersTimeoutMs);
+    };
+    const conn: Connection = {
+      active: 0,
+      socket: stream,
+      stopHeadTimer: () => {
+        clearTimeout(conn.headTimer);
+        conn.headTimer = undefined;
+        stream.off('data', beforeData);
+        stream.off('data', afterData);
+      },
+    };
     this.#h1Connections.set(stream, conn);
     stream.once('close', () => {
+      conn.stopHeadTimer();
       this.#h1Connections.delete(stream);
       this.#maybeIdle();
     });
+    // Around node:http's own listener: what a chunk did to the request being read.
+    stream.on('data', beforeData);
     this.h1.emit('connection', stream);
+    stream.on('data', afterData);
     stream.resume();
+  }
+
+  /** A request head not complete within headersTimeoutMs (slowloris). */
+  #headTimedOut(conn: Connection): void {
+    conn.headTimer = undefined;
+    const socket = conn.socket;
+    this.#log.debug({ timeoutMs: this.#headersTimeoutMs }, 'waypoint: request head not complete in time; closing the connection');
+    // An answer still being written on the connection cannot be followed by a 408.
+    if (conn.active > 0 || !socket.writable) return void socket.destroy();
+    socket.end(`HTTP/1.1 408 ${http.STATUS_CODES[408]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    // A client that never closes its side does not keep the tunnel.
+    setTimeout(() => socket.destroy(), this.#headersTimeoutMs).unref();
   }
 
   serveH2(stream: Duplex, info: TunnelInfo): void {
@@ -226,6 +271,12 @@ export class HttpFront {
   #http1(req: http.IncomingMessage, res: http.ServerResponse): void {
     req.on('error', noop);
     res.on('error', noop);
+    const conn = this.#h1Connections.get(req.socket);
+    if (conn) {
+      conn.current = req;
+      clearTimeout(conn.headTimer);
+      conn.headTimer = undefined;
+    }
     const info = this.#info.get(req.socket);
     if (!info) return void res.writeHead(500).end();
     const ctx = this.#context(
@@ -236,11 +287,13 @@ export class HttpFront {
     res.once('close', () => {
       if (!res.writableFinished) ctx.abort('downstream closed');
     });
-    this.#run(ctx, this.#h1Connections.get(req.socket), () => res.writableEnded);
+    this.#run(ctx, conn, () => res.writableEnded);
   }
 
   #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', noop);
+    // Its head is complete, and what follows is no longer HTTP/1.1 request heads.
+    this.#h1Connections.get(socket)?.stopHeadTimer();
     const info = this.#info.get(socket);
     if (!info) return void socket.destroy();
     // h2c (RFC 7540 section 3.2): a request without a body becomes stream 1 of an HTTP/2
