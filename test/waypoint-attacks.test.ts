@@ -409,9 +409,16 @@ test('inner_http2_rapid_reset_across_tunnels_does_not_open_an_upstream_stream_pe
   const { proxy, addr } = await startWaypoint({ targets, endpoints }, backend.port);
   const p = await pki();
   let sent = 0;
+  let refused = false;
   try {
-    for (let round = 0; round < 3; round++) {
-      const t = await w.client.connect({ source: p.client.identity, peer: addr, target: vipH2 });
+    for (let round = 0; round < 3 && !refused; round++) {
+      // The peer's inner resets are scored in the HBONE listener's penalty box: a peer over
+      // its budget is refused new tunnels (the attack stopped, not carried on).
+      const t = await w.client.connect({ source: p.client.identity, peer: addr, target: vipH2 }).catch(() => undefined);
+      if (!t) {
+        refused = true;
+        break;
+      }
       t.stream.on('error', () => {});
       const s = http2.connect('http://grpc.shop', { createConnection: () => socketLike(t.stream) as never });
       s.on('error', () => {});
@@ -439,7 +446,7 @@ test('inner_http2_rapid_reset_across_tunnels_does_not_open_an_upstream_stream_pe
     await backend.hbone.close();
     await app.close();
   }
-  assert.ok(sent >= 3000, `the client sent ${sent} reset streams`);
+  assert.ok(sent >= 3000 || (refused && sent > 0), `the client sent ${sent} reset streams and was not refused`);
   assert.ok(upstreamStreams <= sent / 100, `${upstreamStreams} upstream streams were opened at the backend for ${sent} requests reset at once`);
 });
 

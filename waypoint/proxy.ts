@@ -135,7 +135,7 @@ export class WaypointProxy {
       timeoutLayer(l.requestTimeoutMs),
       forwardLayer({ endpoints: opts.endpoints, balancer, http1: this.#http1, h2: this.#h2, connect, mirrors: this.#mirrors }),
     ];
-    this.front = new HttpFront(compose(layers), l, log);
+    this.front = new HttpFront(compose(layers), l, log, () => this.hbone?.guard);
 
     this.hbone = new HboneServer({
       credentials: opts.credentials,

@@ -11,7 +11,9 @@ import { normaliseTarget } from '../http/request-target.js';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { Readable, type Duplex } from 'node:stream';
+import type { PeerGuard } from '../../core/hbone/guard.js';
 import type { HboneRequest } from '../../core/hbone/server.js';
+import { addressKey } from '../../core/hbone/wire.js';
 import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import type { RequestContext, TunnelTarget } from '../http/chain.js';
@@ -92,10 +94,14 @@ export class HttpFront {
   #draining = false;
   #idle: Array<() => void> = [];
   readonly #headersTimeoutMs: number;
+  /** The HBONE listener's penalty box: inner HTTP/2 streams reset before their answer count
+   * against the tunnel's peer there, so a new tunnel (or HBONE connection) starts no count afresh. */
+  readonly #guard: (() => PeerGuard | undefined) | undefined;
 
-  constructor(handler: Handler, limits: WaypointLimits, logger: Logger = silentLogger) {
+  constructor(handler: Handler, limits: WaypointLimits, logger: Logger = silentLogger, guard?: () => PeerGuard | undefined) {
     this.#handler = handler;
     this.#log = logger;
+    this.#guard = guard;
     this.#headersTimeoutMs = limits.headersTimeoutMs;
     this.h1 = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.downstreamKeepAliveTimeoutMs });
     const onH1 = (req: http.IncomingMessage, res: http.ServerResponse) => this.#http1(req, res);
@@ -369,8 +375,38 @@ export class HttpFront {
   #http2(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
     req.on('error', noop);
     res.on('error', noop);
-    const info = this.#info.get(req.stream.session!);
+    const session = req.stream.session!;
+    const info = this.#info.get(session);
     if (!info) return void req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    // A stream reset before its answer, by the client (rapid reset, CVE-2023-44487, inside
+    // the tunnel): scored against the tunnel's peer in the HBONE listener's penalty box;
+    // a peer over its budget has this session closed and its new tunnels refused there.
+    req.stream.once('close', () => {
+      const rst = req.stream.rstCode;
+      if (res.headersSent || rst === undefined || rst === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+      const guard = this.#guard?.();
+      if (!guard) return;
+      const p = guard.record({ address: addressKey(info.request.remote.host), identity: formatSpiffeId(info.request.peer) }, 'earlyReset');
+      if (p && !session.closed && !session.destroyed) {
+        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        session.destroy();
+      }
+    });
+    // Decided on the next turn, as the HBONE listener decides a CONNECT: a flood sends
+    // HEADERS and RST_STREAM in one read and nghttp2 hands us both before that turn, so a
+    // stream reset at once costs neither the chain (authorization) nor an upstream stream.
+    setImmediate(() => {
+      if (req.stream.destroyed || req.stream.closed || session.destroyed) return;
+      // Frames reach the inner session through the tunnel in chunks: a RST_STREAM in the
+      // tunnel's next chunk arrives one turn later. One more turn covers it.
+      setImmediate(() => {
+        if (req.stream.destroyed || req.stream.closed || session.destroyed) return;
+        this.#http2Serve(req, res, info);
+      });
+    });
+  }
+
+  #http2Serve(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, info: TunnelInfo): void {
     const h = req.headers;
     const ctx = this.#context(
       info,
