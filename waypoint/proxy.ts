@@ -122,7 +122,7 @@ export class WaypointProxy {
         logger: log,
       });
     const connect = createConnector({ hbone: this.#client, identity: opts.identity, hbonePort: opts.hbonePort ?? HBONE_PORT, connectTimeoutMs: l.upstreamConnectTimeoutMs });
-    this.#http1 = new Http1Pool({ connect, maxConnectionsPerEndpoint: l.maxConnectionsPerEndpoint, maxIdleConnectionsPerEndpoint: l.maxIdleConnectionsPerEndpoint, idleTimeoutMs: l.upstreamIdleTimeoutMs });
+    this.#http1 = new Http1Pool({ connect, maxConnectionsPerEndpoint: l.maxConnectionsPerEndpoint, maxIdleConnectionsPerEndpoint: l.maxIdleConnectionsPerEndpoint, idleTimeoutMs: l.upstreamIdleTimeoutMs, maxPendingRequests: l.maxPendingRequestsPerEndpoint, pendingTimeoutMs: l.upstreamPendingTimeoutMs });
     this.#h2 = new H2Pool({ connect, idleTimeoutMs: l.upstreamIdleTimeoutMs, maxHeaderListBytes: l.maxHeaderBytes });
     const balancer = new RoundRobin();
     this.#mirrors = new Mirrors({ endpoints: opts.endpoints, balancer, http1: this.#http1, h2: this.#h2, timeoutMs: l.mirrorTimeoutMs, maxConcurrent: l.maxConcurrentMirrors, maxBodyBytes: l.mirrorMaxBodyBytes });

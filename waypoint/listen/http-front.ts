@@ -15,6 +15,7 @@ import type { PeerGuard } from '../../core/hbone/guard.js';
 import type { HboneRequest } from '../../core/hbone/server.js';
 import { addressKey } from '../../core/hbone/wire.js';
 import { formatSpiffeId } from '../../core/identity/spiffe.js';
+import { ErrorCodes } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import type { RequestContext, TunnelTarget } from '../http/chain.js';
 import { H2Downstream, Http1Downstream, UpgradeDownstream, type Downstream } from '../http/downstream.js';
@@ -68,11 +69,26 @@ interface Connection {
   current?: http.IncomingMessage;
   /** Running from the first byte of a request head until the head is complete. */
   headTimer?: NodeJS.Timeout;
+  /** Running while the current request's body is being read; refreshed by each chunk. */
+  bodyTimer?: NodeJS.Timeout;
+  /** What the body timer does for the current request (set while its body is expected). */
+  bodyIdle?: () => void;
   /** Stops the head timer for good (the connection was switched by an Upgrade). */
   stopHeadTimer: () => void;
 }
 
 const noop = () => {};
+
+function stopBody(conn: Connection): void {
+  clearTimeout(conn.bodyTimer);
+  conn.bodyTimer = undefined;
+  conn.bodyIdle = undefined;
+}
+
+/** Whether a request head announces a body (node:http reads it after the head). */
+function announcesBody(h: http.IncomingHttpHeaders): boolean {
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
 
 function clientErrorStatus(code: string | undefined): number {
   if (code === 'HPE_HEADER_OVERFLOW') return 431;
@@ -94,6 +110,7 @@ export class HttpFront {
   #draining = false;
   #idle: Array<() => void> = [];
   readonly #headersTimeoutMs: number;
+  readonly #bodyIdleMs: number;
   /** The HBONE listener's penalty box: inner HTTP/2 streams reset before their answer count
    * against the tunnel's peer there, so a new tunnel (or HBONE connection) starts no count afresh. */
   readonly #guard: (() => PeerGuard | undefined) | undefined;
@@ -103,6 +120,7 @@ export class HttpFront {
     this.#log = logger;
     this.#guard = guard;
     this.#headersTimeoutMs = limits.headersTimeoutMs;
+    this.#bodyIdleMs = limits.requestBodyIdleTimeoutMs;
     this.h1 = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.downstreamKeepAliveTimeoutMs });
     const onH1 = (req: http.IncomingMessage, res: http.ServerResponse) => this.#http1(req, res);
     this.h1.on('request', onH1);
@@ -151,6 +169,14 @@ export class HttpFront {
     let before: HeadState | undefined;
     const beforeData = () => (before = headState(conn.current));
     const afterData = () => {
+      // A request body with no byte for requestBodyIdleTimeoutMs ends the request: a client
+      // stalling uploads cannot hold the endpoint's pooled connections.
+      if (conn.bodyIdle) {
+        if (conn.current && !conn.current.complete) {
+          if (conn.bodyTimer) conn.bodyTimer.refresh();
+          else conn.bodyTimer = setTimeout(conn.bodyIdle, this.#bodyIdleMs);
+        } else stopBody(conn);
+      }
       // (A chunk that ended a body and may hold the start of a next head arms nothing: the
       // next byte of that head does, or node's keepAliveTimeout closes the idle connection.)
       if (headStart(before!, headState(conn.current)) !== 'started') return;
@@ -160,6 +186,7 @@ export class HttpFront {
       active: 0,
       socket: stream,
       stopHeadTimer: () => {
+        stopBody(conn);
         clearTimeout(conn.headTimer);
         conn.headTimer = undefined;
         stream.off('data', beforeData);
@@ -177,6 +204,25 @@ export class HttpFront {
     this.h1.emit('connection', stream);
     stream.on('data', afterData);
     stream.resume();
+  }
+
+  /** No byte of the request body for requestBodyIdleTimeoutMs: 408 if nothing was answered yet, else a reset. */
+  #bodyTimedOut(conn: Connection, ctx: RequestContext, res: http.ServerResponse): void {
+    stopBody(conn);
+    const socket = conn.socket;
+    ctx.record.error ??= `${ErrorCodes.WAYPOINT_REQUEST_BODY_TIMEOUT}: no request body byte for ${this.#bodyIdleMs} ms`;
+    this.#log.debug({ timeoutMs: this.#bodyIdleMs }, 'waypoint: request body idle; ending the request');
+    if (res.headersSent || !socket.writable) {
+      ctx.abort('request body idle');
+      return void socket.destroy();
+    }
+    ctx.record.status = 408;
+    // The rest of the body is never read: the connection closes after the answer.
+    res.shouldKeepAlive = false;
+    ctx.downstream.respond(408, { 'content-type': 'text/plain', connection: 'close' }, 'request body timed out\n');
+    ctx.abort('request body idle');
+    res.once('finish', () => socket.end());
+    setTimeout(() => socket.destroy(), this.#headersTimeoutMs).unref();
   }
 
   /** A request head not complete within headersTimeoutMs (slowloris). */
@@ -291,8 +337,15 @@ export class HttpFront {
       new Http1Downstream(res, () => this.#draining),
     );
     res.once('close', () => {
+      if (conn?.current === req) stopBody(conn);
       if (!res.writableFinished) ctx.abort('downstream closed');
     });
+    if (conn && this.#bodyIdleMs > 0 && !req.complete && announcesBody(req.headers)) {
+      stopBody(conn);
+      conn.bodyIdle = () => this.#bodyTimedOut(conn, ctx, res);
+      // A client that waits for `100 Continue` sends nothing before it: its first byte arms the timer.
+      if (req.headers.expect === undefined) conn.bodyTimer = setTimeout(conn.bodyIdle, this.#bodyIdleMs);
+    }
     this.#run(ctx, conn, () => res.writableEnded);
   }
 
