@@ -52,15 +52,21 @@ export const WAYPOINT_DEFAULTS = {
   requestTimeoutMs: 0,
   /** Connecting to an endpoint (TCP, or the HBONE tunnel and its 200) must finish within this, else 503. */
   upstreamConnectTimeoutMs: 10_000,
-  /** HTTP/1.1 pool: connections open at once to one endpoint; more requests wait for one. */
+  /** HTTP/1.1 pool: connections open at once to one endpoint; more requests wait for one (bounded: maxPendingRequestsPerEndpoint, upstreamPendingTimeoutMs). */
   maxConnectionsPerEndpoint: 256,
+  /** HTTP/1.1 pool: requests waiting for a connection to one endpoint (all busy); beyond, 503 with flag UO (Envoy's max_pending_requests default). */
+  maxPendingRequestsPerEndpoint: 1_024,
+  /** HTTP/1.1 pool: a request waiting this long for a connection to its endpoint gets 503 with flag UO. */
+  upstreamPendingTimeoutMs: 10_000,
+  /** Downstream HTTP/1.1: a request body with no byte for this long ends the request (408, or a reset once answered), freeing its upstream connection. */
+  requestBodyIdleTimeoutMs: 60_000,
   /** HTTP/1.1 pool: idle keep-alive connections kept per endpoint. */
   maxIdleConnectionsPerEndpoint: 64,
   /** Both pools: an idle upstream connection (HTTP/1.1) or session with no stream (HTTP/2) is closed after this. */
   upstreamIdleTimeoutMs: 60_000,
   /** Downstream HTTP/1.1: an idle keep-alive connection inside a tunnel is closed after this. */
   downstreamKeepAliveTimeoutMs: 60_000,
-  /** Downstream HTTP/1.1: the request headers must arrive within this (slowloris). */
+  /** Downstream HTTP/1.1: a request head must be complete within this from its first byte, else 408 and close (slowloris; http-front.ts times it, node:http's own check never runs there). */
   headersTimeoutMs: 30_000,
   /** Downstream HTTP/1.1 and HTTP/2: largest request header block. */
   maxHeaderBytes: 16 * 1024,

@@ -7,8 +7,8 @@ import type { WaypointStats } from './proxy.js';
 test('pool_counts_are_on_metrics_per_protocol_when_scraped', async () => {
   const registry = new Registry();
   const stats: WaypointStats = {
-    http1: { opened: 2, closed: 1, requests: 10, reused: 8, active: 1, connectFailures: 1 },
-    h2: { opened: 1, closed: 0, requests: 5, reused: 4, active: 0, connectFailures: 0 },
+    http1: { opened: 2, closed: 1, requests: 10, reused: 8, active: 1, connectFailures: 1, overflowed: 0 },
+    h2: { opened: 1, closed: 0, requests: 5, reused: 4, active: 0, connectFailures: 0, overflowed: 0 },
     inflight: 1,
     hbone: { connections: 1, streams: 1 },
     mirrors: { sent: 0, answered: 0, failed: 0, timedOut: 0, busy: 0, tooLarge: 0, noEndpoint: 0, aborted: 0, active: 0 },

@@ -150,7 +150,7 @@ export class WaypointProxy {
         logger: log,
       });
     const connect = createConnector({ hbone: this.#client, identity: opts.identity, hbonePort: opts.hbonePort ?? HBONE_PORT, connectTimeoutMs: l.upstreamConnectTimeoutMs });
-    this.#http1 = new Http1Pool({ connect, maxConnectionsPerEndpoint: l.maxConnectionsPerEndpoint, maxIdleConnectionsPerEndpoint: l.maxIdleConnectionsPerEndpoint, idleTimeoutMs: l.upstreamIdleTimeoutMs });
+    this.#http1 = new Http1Pool({ connect, maxConnectionsPerEndpoint: l.maxConnectionsPerEndpoint, maxIdleConnectionsPerEndpoint: l.maxIdleConnectionsPerEndpoint, idleTimeoutMs: l.upstreamIdleTimeoutMs, maxPendingRequests: l.maxPendingRequestsPerEndpoint, pendingTimeoutMs: l.upstreamPendingTimeoutMs });
     this.#h2 = new H2Pool({ connect, idleTimeoutMs: l.upstreamIdleTimeoutMs, maxHeaderListBytes: l.maxHeaderBytes });
     // Resilience (TrafficPolicy): metrics, outlier detection, the balancers.
     const policyFor = opts.trafficPolicyFor;
@@ -201,7 +201,7 @@ export class WaypointProxy {
       ...(outliers ? [outlierLayer(outliers)] : []),
       forwardLayer({ picker, http1: this.#http1, h2: this.#h2, connect, mirrors: this.#mirrors }),
     ];
-    this.front = new HttpFront(compose(layers), l, log);
+    this.front = new HttpFront(compose(layers), l, log, () => this.hbone?.guard);
 
     this.hbone = new HboneServer({
       credentials: opts.credentials,

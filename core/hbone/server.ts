@@ -268,6 +268,12 @@ export class HboneServer {
     }
   }
 
+  /** The penalty box this server consults (its own, or the one it was given): what the
+   * tunnels carry may be scored against their peer too (the waypoint's inner HTTP/2). */
+  get guard(): PeerGuard {
+    return this.#guard;
+  }
+
   get stats(): { connections: number; streams: number } {
     let streams = 0;
     for (const s of this.#sessions.values()) streams += s.active;

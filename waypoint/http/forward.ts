@@ -217,7 +217,8 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
     up.on('continue', () => ctx.downstream.writeContinue());
     up.on('error', (err: Error & { code?: string }) => {
       if (settled) return;
-      if (!connected) fail(ctx, 503, 'UF', connectError(err));
+      // (A request that waited for a connection in vain: the pool's overflow, flag UO.)
+      if (!connected) fail(ctx, 503, err.code === ErrorCodes.WAYPOINT_UPSTREAM_OVERFLOW ? 'UO' : 'UF', connectError(err));
       else fail(ctx, 503, 'UC', `${ErrorCodes.WAYPOINT_UPSTREAM_RESET}: upstream ${ctx.record.upstream} closed or reset the connection before its response (${err.code ?? err.message})`);
       stopRequestBody?.();
       finish();

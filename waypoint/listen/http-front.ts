@@ -11,14 +11,18 @@ import { normaliseTarget } from '../http/request-target.js';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { Readable, type Duplex } from 'node:stream';
+import type { PeerGuard } from '../../core/hbone/guard.js';
 import type { HboneRequest } from '../../core/hbone/server.js';
+import { addressKey } from '../../core/hbone/wire.js';
 import { formatSpiffeId } from '../../core/identity/spiffe.js';
+import { ErrorCodes } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import type { RequestContext, TunnelTarget } from '../http/chain.js';
 import { H2Downstream, Http1Downstream, UpgradeDownstream, type Downstream } from '../http/downstream.js';
 import { requestHeadersFromClient, websocketUpgrade } from '../http/headers.js';
 import type { WaypointLimits } from '../limits.js';
 import { protocolFromAppProtocol } from './detect.js';
+import { headStart, headState, type HeadState } from './head-timer.js';
 import { h2cUpgradeSettings, hpackLiterals, requestFrames, rewritePreface, SWITCHING_TO_H2C, upgradedRequestFields } from './h2c-upgrade.js';
 
 /** The `length` bytes of a body that follow a request head node:http did not read past
@@ -61,9 +65,30 @@ export type Handler = (ctx: RequestContext) => Promise<void>;
 interface Connection {
   active: number;
   socket: Duplex;
+  /** The request whose head came last (its body may still be arriving). */
+  current?: http.IncomingMessage;
+  /** Running from the first byte of a request head until the head is complete. */
+  headTimer?: NodeJS.Timeout;
+  /** Running while the current request's body is being read; refreshed by each chunk. */
+  bodyTimer?: NodeJS.Timeout;
+  /** What the body timer does for the current request (set while its body is expected). */
+  bodyIdle?: () => void;
+  /** Stops the head timer for good (the connection was switched by an Upgrade). */
+  stopHeadTimer: () => void;
 }
 
 const noop = () => {};
+
+function stopBody(conn: Connection): void {
+  clearTimeout(conn.bodyTimer);
+  conn.bodyTimer = undefined;
+  conn.bodyIdle = undefined;
+}
+
+/** Whether a request head announces a body (node:http reads it after the head). */
+function announcesBody(h: http.IncomingHttpHeaders): boolean {
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
 
 function clientErrorStatus(code: string | undefined): number {
   if (code === 'HPE_HEADER_OVERFLOW') return 431;
@@ -86,11 +111,17 @@ export class HttpFront {
   #draining = false;
   #idle: Array<() => void> = [];
   readonly #headersTimeoutMs: number;
+  readonly #bodyIdleMs: number;
+  /** The HBONE listener's penalty box: inner HTTP/2 streams reset before their answer count
+   * against the tunnel's peer there, so a new tunnel (or HBONE connection) starts no count afresh. */
+  readonly #guard: (() => PeerGuard | undefined) | undefined;
 
-  constructor(handler: Handler, limits: WaypointLimits, logger: Logger = silentLogger) {
+  constructor(handler: Handler, limits: WaypointLimits, logger: Logger = silentLogger, guard?: () => PeerGuard | undefined) {
     this.#handler = handler;
     this.#log = logger;
+    this.#guard = guard;
     this.#headersTimeoutMs = limits.headersTimeoutMs;
+    this.#bodyIdleMs = limits.requestBodyIdleTimeoutMs;
     this.h1 = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.downstreamKeepAliveTimeoutMs });
     const onH1 = (req: http.IncomingMessage, res: http.ServerResponse) => this.#http1(req, res);
     this.h1.on('request', onH1);
@@ -131,14 +162,80 @@ export class HttpFront {
 
   serveHttp1(stream: Duplex, info: TunnelInfo): void {
     this.#info.set(stream, info);
-    const conn: Connection = { active: 0, socket: stream };
+    // node:http checks headersTimeout from a timer it starts on the server's 'listening'
+    // event, and these servers never listen: the slowloris guard is this connection's own
+    // (head-timer.ts decides). Armed by the first byte of a request head, cleared when
+    // the head is complete ('request'); a head not complete within headersTimeoutMs is
+    // answered 408 and the connection closed, as node:http does.
+    let before: HeadState | undefined;
+    const beforeData = () => (before = headState(conn.current));
+    const afterData = () => {
+      // A request body with no byte for requestBodyIdleTimeoutMs ends the request: a client
+      // stalling uploads cannot hold the endpoint's pooled connections.
+      if (conn.bodyIdle) {
+        if (conn.current && !conn.current.complete) {
+          if (conn.bodyTimer) conn.bodyTimer.refresh();
+          else conn.bodyTimer = setTimeout(conn.bodyIdle, this.#bodyIdleMs);
+        } else stopBody(conn);
+      }
+      // (A chunk that ended a body and may hold the start of a next head arms nothing: the
+      // next byte of that head does, or node's keepAliveTimeout closes the idle connection.)
+      if (headStart(before!, headState(conn.current)) !== 'started') return;
+      conn.headTimer ??= setTimeout(() => this.#headTimedOut(conn), this.#headersTimeoutMs);
+    };
+    const conn: Connection = {
+      active: 0,
+      socket: stream,
+      stopHeadTimer: () => {
+        stopBody(conn);
+        clearTimeout(conn.headTimer);
+        conn.headTimer = undefined;
+        stream.off('data', beforeData);
+        stream.off('data', afterData);
+      },
+    };
     this.#h1Connections.set(stream, conn);
     stream.once('close', () => {
+      conn.stopHeadTimer();
       this.#h1Connections.delete(stream);
       this.#maybeIdle();
     });
+    // Around node:http's own listener: what a chunk did to the request being read.
+    stream.on('data', beforeData);
     this.h1.emit('connection', stream);
+    stream.on('data', afterData);
     stream.resume();
+  }
+
+  /** No byte of the request body for requestBodyIdleTimeoutMs: 408 if nothing was answered yet, else a reset. */
+  #bodyTimedOut(conn: Connection, ctx: RequestContext, res: http.ServerResponse): void {
+    stopBody(conn);
+    const socket = conn.socket;
+    ctx.record.error ??= `${ErrorCodes.WAYPOINT_REQUEST_BODY_TIMEOUT}: no request body byte for ${this.#bodyIdleMs} ms`;
+    this.#log.debug({ timeoutMs: this.#bodyIdleMs }, 'waypoint: request body idle; ending the request');
+    if (res.headersSent || !socket.writable) {
+      ctx.abort('request body idle');
+      return void socket.destroy();
+    }
+    ctx.record.status = 408;
+    // The rest of the body is never read: the connection closes after the answer.
+    res.shouldKeepAlive = false;
+    ctx.downstream.respond(408, { 'content-type': 'text/plain', connection: 'close' }, 'request body timed out\n');
+    ctx.abort('request body idle');
+    res.once('finish', () => socket.end());
+    setTimeout(() => socket.destroy(), this.#headersTimeoutMs).unref();
+  }
+
+  /** A request head not complete within headersTimeoutMs (slowloris). */
+  #headTimedOut(conn: Connection): void {
+    conn.headTimer = undefined;
+    const socket = conn.socket;
+    this.#log.debug({ timeoutMs: this.#headersTimeoutMs }, 'waypoint: request head not complete in time; closing the connection');
+    // An answer still being written on the connection cannot be followed by a 408.
+    if (conn.active > 0 || !socket.writable) return void socket.destroy();
+    socket.end(`HTTP/1.1 408 ${http.STATUS_CODES[408]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    // A client that never closes its side does not keep the tunnel.
+    setTimeout(() => socket.destroy(), this.#headersTimeoutMs).unref();
   }
 
   serveH2(stream: Duplex, info: TunnelInfo): void {
@@ -244,6 +341,12 @@ export class HttpFront {
   #http1(req: http.IncomingMessage, res: http.ServerResponse): void {
     req.on('error', noop);
     res.on('error', noop);
+    const conn = this.#h1Connections.get(req.socket);
+    if (conn) {
+      conn.current = req;
+      clearTimeout(conn.headTimer);
+      conn.headTimer = undefined;
+    }
     const info = this.#info.get(req.socket);
     if (!info) return void res.writeHead(500).end();
     const ctx = this.#context(
@@ -252,13 +355,22 @@ export class HttpFront {
       new Http1Downstream(res, () => this.#draining),
     );
     res.once('close', () => {
+      if (conn?.current === req) stopBody(conn);
       if (!res.writableFinished) ctx.abort('downstream closed');
     });
-    this.#run(ctx, this.#h1Connections.get(req.socket), () => res.writableEnded);
+    if (conn && this.#bodyIdleMs > 0 && !req.complete && announcesBody(req.headers)) {
+      stopBody(conn);
+      conn.bodyIdle = () => this.#bodyTimedOut(conn, ctx, res);
+      // A client that waits for `100 Continue` sends nothing before it: its first byte arms the timer.
+      if (req.headers.expect === undefined) conn.bodyTimer = setTimeout(conn.bodyIdle, this.#bodyIdleMs);
+    }
+    this.#run(ctx, conn, () => res.writableEnded);
   }
 
   #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', noop);
+    // Its head is complete, and what follows is no longer HTTP/1.1 request heads.
+    this.#h1Connections.get(socket)?.stopHeadTimer();
     const info = this.#info.get(socket);
     if (!info) return void socket.destroy();
     // h2c (RFC 7540 section 3.2): a request without a body becomes stream 1 of an HTTP/2
@@ -334,8 +446,38 @@ export class HttpFront {
   #http2(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
     req.on('error', noop);
     res.on('error', noop);
-    const info = this.#info.get(req.stream.session!);
+    const session = req.stream.session!;
+    const info = this.#info.get(session);
     if (!info) return void req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    // A stream reset before its answer, by the client (rapid reset, CVE-2023-44487, inside
+    // the tunnel): scored against the tunnel's peer in the HBONE listener's penalty box;
+    // a peer over its budget has this session closed and its new tunnels refused there.
+    req.stream.once('close', () => {
+      const rst = req.stream.rstCode;
+      if (res.headersSent || rst === undefined || rst === http2.constants.NGHTTP2_NO_ERROR || session.destroyed) return;
+      const guard = this.#guard?.();
+      if (!guard) return;
+      const p = guard.record({ address: addressKey(info.request.remote.host), identity: formatSpiffeId(info.request.peer) }, 'earlyReset');
+      if (p && !session.closed && !session.destroyed) {
+        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        session.destroy();
+      }
+    });
+    // Decided on the next turn, as the HBONE listener decides a CONNECT: a flood sends
+    // HEADERS and RST_STREAM in one read and nghttp2 hands us both before that turn, so a
+    // stream reset at once costs neither the chain (authorization) nor an upstream stream.
+    setImmediate(() => {
+      if (req.stream.destroyed || req.stream.closed || session.destroyed) return;
+      // Frames reach the inner session through the tunnel in chunks: a RST_STREAM in the
+      // tunnel's next chunk arrives one turn later. One more turn covers it.
+      setImmediate(() => {
+        if (req.stream.destroyed || req.stream.closed || session.destroyed) return;
+        this.#http2Serve(req, res, info);
+      });
+    });
+  }
+
+  #http2Serve(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, info: TunnelInfo): void {
     const h = req.headers;
     const ctx = this.#context(
       info,

@@ -12,8 +12,10 @@ export interface PoolStats {
   active: number;
   /** Connection attempts that failed. */
   connectFailures: number;
+  /** Requests refused for waiting (HTTP/1.1: the pending queue full, or its deadline passed). */
+  overflowed: number;
 }
 
 export function newPoolStats(): PoolStats {
-  return { opened: 0, closed: 0, requests: 0, reused: 0, active: 0, connectFailures: 0 };
+  return { opened: 0, closed: 0, requests: 0, reused: 0, active: 0, connectFailures: 0, overflowed: 0 };
 }
