@@ -7,7 +7,8 @@ import type { MeshService } from '../../core/config/model.js';
 import type { Route } from '../../core/config/routes.js';
 import { validateResource } from '../../core/config/validate.js';
 import { cluster, namespace, referenceGrant, route, service, TD } from './fixtures.js';
-import { compileRoute, indexReferenceGrants, parseDuration, routeReferences, type RouteContext, type RouteStatus } from './routes.js';
+import { parseDuration } from './route-fields.js';
+import { compileRoute, indexReferenceGrants, routeReferences, type RouteContext, type RouteStatus } from './routes.js';
 import { translate } from './translate.js';
 import { desiredParents } from '../route-status.js';
 
