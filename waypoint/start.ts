@@ -66,7 +66,7 @@ export interface StartWaypointOptions extends WaypointOptions {
  */
 export function exportPoolMetrics(registry: Registry, stats: () => WaypointStats): void {
   const protocols = ['http1', 'h2'] as const;
-  const counter = (name: string, help: string, field: 'opened' | 'requests' | 'reused' | 'connectFailures') =>
+  const counter = (name: string, help: string, field: 'opened' | 'requests' | 'reused' | 'connectFailures' | 'overflowed') =>
     new Counter({
       name,
       help,
@@ -82,6 +82,7 @@ export function exportPoolMetrics(registry: Registry, stats: () => WaypointStats
   counter('ambient_waypoint_upstream_requests_total', 'Requests the waypoint sent to endpoints.', 'requests');
   counter('ambient_waypoint_upstream_reused_requests_total', 'Requests sent on a pooled connection or session that had carried one before.', 'reused');
   counter('ambient_waypoint_upstream_connect_failures_total', 'Connections to endpoints that could not be opened.', 'connectFailures');
+  counter('ambient_waypoint_upstream_overflows_total', 'Requests answered 503 (response flag UO) because the endpoint had no connection free and its wait queue was full or its wait deadline passed.', 'overflowed');
   new Gauge({
     name: 'ambient_waypoint_upstream_connections_open',
     help: 'Connections (HTTP/1.1) or sessions (HTTP/2) to endpoints open now.',
