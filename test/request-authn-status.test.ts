@@ -11,6 +11,7 @@ import { startApiServer, type ApiServer } from '../local-cluster/apiserver/serve
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { startController, type Controller } from '../controller/controller.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { pollUntil } from './support/control-plane.js';
 
 const WAIT = 10_000;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -30,15 +31,7 @@ async function conditions(name: string): Promise<Cond[]> {
   return o.status?.conditions ?? [];
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${WAIT} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> => pollUntil(what, fn, WAIT);
 
 const create = (name: string, spec: unknown) => custom.createNamespacedCustomObject({ ...RA, namespace: 'apps', body: { apiVersion: 'ambient.dev/v1', kind: 'RequestAuthentication', metadata: { name }, spec } });
 

@@ -14,6 +14,7 @@ import { kubeConfigForServer } from '../core/kube/config.js';
 import { startController, type Controller, type ControllerOptions } from '../controller/controller.js';
 import type { MetricsSource } from '../controller/rollout-driver.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { pollUntil } from './support/control-plane.js';
 
 const WAIT_MS = 20_000;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -55,20 +56,7 @@ const fakeMetrics: MetricsSource = async (pod) => {
   return `${lines.join('\n')}\n`;
 };
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out after ${WAIT_MS} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> => pollUntil(what, fn, WAIT_MS);
 
 const controllerOptions = (): ControllerOptions => ({
   kubeConfig: kc,

@@ -14,6 +14,7 @@ import { kubeConfigForServer } from '../core/kube/config.js';
 import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import { startController, type Controller } from '../controller/controller.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { pollUntil } from './support/control-plane.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ambientctl.js', import.meta.url));
 const WAIT_MS = 20_000;
@@ -43,20 +44,7 @@ function run(...args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out after ${WAIT_MS} ms waiting for ${what}${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> => pollUntil(what, fn, WAIT_MS);
 
 /** What the deployment controller and kubelets would report once the waypoint's pods run. */
 async function markReady(ns: string, name: string): Promise<void> {

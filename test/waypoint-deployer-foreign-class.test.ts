@@ -14,6 +14,7 @@ import { startApiServer, type ApiServer } from '../local-cluster/apiserver/serve
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { startController, type Controller } from '../controller/controller.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { pollUntil } from './support/control-plane.js';
 
 const WAIT_MS = 15_000;
 const GW = { group: 'gateway.networking.k8s.io', version: 'v1' };
@@ -28,15 +29,7 @@ let custom: CustomObjectsApi;
 let controller: Controller;
 const logLines: string[] = [];
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> => pollUntil(what, fn, WAIT_MS);
 
 const notFound = async (p: Promise<unknown>): Promise<boolean> =>
   p.then(

@@ -12,6 +12,7 @@ import { startApiServer, type ApiServer } from '../local-cluster/apiserver/serve
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { startController, type Controller } from '../controller/controller.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { pollUntil } from './support/control-plane.js';
 
 const WAIT_MS = 15_000;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -25,21 +26,7 @@ let apps: AppsV1Api;
 let custom: CustomObjectsApi;
 let controller: Controller;
 
-/** Polls `fn` until it returns something other than undefined; fails with `what` after WAIT_MS. */
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out after ${WAIT_MS} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> => pollUntil(what, fn, WAIT_MS);
 
 const notFound = async (p: Promise<unknown>): Promise<boolean> =>
   p.then(

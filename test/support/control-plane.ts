@@ -121,3 +121,20 @@ export async function waitForAsync(cond: () => Promise<boolean>, what: string, m
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Polls `fn` every 50 ms until it returns something other than undefined (an error counts
+ * as not yet, and is named if time runs out); fails naming `what` after `ms`. */
+export async function pollUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
