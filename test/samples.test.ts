@@ -396,6 +396,42 @@ test('echo: ?status, ?delay, their validation and /healthz', async (t) => {
   await waitFor(() => echo.lines.some((l) => /^GET \/\?status=abc 400 \d+ms$/.test(l)), 5000, 'the 400 log line');
 });
 
+test('echo: an injected fault from FAULT_* and /_echo/fault answers a share of requests with its status; DELETE heals', async (t) => {
+  const echo = await start(t, 'echo', { ...POD_ENV, PORT: '0', FAULT_STATUS: '503', FAULT_PERCENT: '50' });
+  const first = [];
+  for (let i = 0; i < 4; i++) first.push((await get(echo.port, '/')).status);
+  assert.deepEqual(first, [200, 503, 200, 503]);
+  assert.equal((await get(echo.port, '/healthz')).status, 200, '/healthz is never faulted');
+
+  const set = await get(echo.port, '/_echo/fault?status=500', { method: 'PUT' });
+  assert.equal(set.status, 200);
+  assert.deepEqual(JSON.parse(set.text), { status: 500, percent: 100, delayMs: 0 });
+  assert.equal((await get(echo.port, '/a')).status, 500);
+  assert.equal((await get(echo.port, '/b')).status, 500);
+
+  const bad = await get(echo.port, '/_echo/fault?status=700', { method: 'PUT' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /invalid fault status "700"/);
+  assert.equal((await get(echo.port, '/c')).status, 500, 'a refused change keeps the fault in force');
+
+  assert.equal((await get(echo.port, '/_echo/fault', { method: 'DELETE' })).status, 200);
+  assert.equal((await get(echo.port, '/d')).status, 200);
+  assert.deepEqual(JSON.parse((await get(echo.port, '/_echo/fault')).text), { status: 0, percent: 0, delayMs: 0 });
+});
+
+test('echo refuses to start with a malformed FAULT_* and says which', async (t) => {
+  const main = fileURLToPath(new URL('../samples/echo/main.js', import.meta.url));
+  const child = spawn(process.execPath, [main], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: '0', FAULT_PERCENT: 'lots' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 2);
+  assert.match(out, /invalid fault percent "lots"/);
+});
+
 test('echo answers a request whose client half-closed right after sending it, then closes', async (t) => {
   const echo = await start(t, 'echo', { ...POD_ENV, PORT: '0' });
   const socket = net.connect({ port: echo.port, host: '127.0.0.1', allowHalfOpen: true });

@@ -6,6 +6,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import { ProtocolMux, type Peer } from './transport.js';
 import { GRPC_ANSWER_CONTENT_TYPE, GrpcStatus, grpcFrame, grpcMessages, grpcMethod, isGrpcContentType, requestedStatus } from './grpc.js';
+import { isFaulty, NO_FAULT, parseFault, type Fault } from './fault.js';
 import { listenAll, log, normaliseAddress, onShutdown, parseDuration, podName, portFromEnv } from '../shared/runtime.js';
 
 const MAX_BODY = 64 * 1024;
@@ -15,6 +16,17 @@ const POD = podName();
 const NAMESPACE = process.env.POD_NAMESPACE ?? '';
 const NODE = process.env.NODE_NAME ?? '';
 const POD_IP = process.env.POD_IP ?? '';
+
+/** The injected fault (./fault.ts): from FAULT_* at start, changed through FAULT_PATH. */
+const FAULT_PATH = '/_echo/fault';
+const initialFault = parseFault((name) => process.env[`FAULT_${name.toUpperCase()}`]);
+if (typeof initialFault === 'string') {
+  log(`FAULT_*: ${initialFault}`);
+  process.exit(2);
+}
+let fault: Fault = initialFault;
+/** Requests since the fault was set, for its even spread. */
+let faultCount = 0;
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
 type Response = http.ServerResponse | http2.Http2ServerResponse;
@@ -122,6 +134,16 @@ function handle(req: Request, res: Response): void {
       send(200, 'text/plain; charset=utf-8', 'ok');
       return;
     }
+    if (url.pathname === FAULT_PATH) {
+      if (method === 'PUT' || method === 'POST') {
+        const next = parseFault((name) => url.searchParams.get(name));
+        if (typeof next === 'string') return send(400, 'text/plain; charset=utf-8', next + '\n');
+        fault = next;
+      } else if (method === 'DELETE') fault = NO_FAULT;
+      faultCount = 0;
+      log(`fault now ${JSON.stringify(fault)}`);
+      return send(200, 'application/json', JSON.stringify(fault) + '\n');
+    }
     const opts = options(url.searchParams);
     if (typeof opts === 'string') {
       send(400, 'text/plain; charset=utf-8', opts + '\n');
@@ -149,8 +171,14 @@ function handle(req: Request, res: Response): void {
       return sendGrpc(GrpcStatus.OK, '', { ...describe(decoded.messages.map((m) => m.toString('utf8')).join('')), grpc: { ...call, messages: decoded.messages.length } });
     }
     const answer = describe(body);
-    const reply = () => send(opts.status, 'application/json', JSON.stringify(answer, null, 2) + '\n');
-    if (opts.delayMs > 0) timer = setTimeout(reply, opts.delayMs);
+    let code = opts.status;
+    let delayMs = opts.delayMs;
+    if (fault.percent > 0 && isFaulty(fault, ++faultCount)) {
+      if (fault.status > 0) code = fault.status;
+      delayMs = Math.max(delayMs, fault.delayMs);
+    }
+    const reply = () => send(code, 'application/json', JSON.stringify(answer, null, 2) + '\n');
+    if (delayMs > 0) timer = setTimeout(reply, delayMs);
     else reply();
   });
 
