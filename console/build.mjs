@@ -3,7 +3,7 @@
 // `/assets/`). The graph page's code (cytoscape) is a separate chunk loaded only on /graph,
 // so the other pages load a few kilobytes. Prints the size of each file it wrote.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -43,4 +43,24 @@ for (const file of [...Object.keys(result.metafile.outputs).map((f) => join(root
   totalGz += gz;
   console.log(`console: ${relative(root, file)} ${(size / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzip)`);
 }
+// The unit tests of the pure modules (console/**/*.test.ts), for Node's test runner.
+const tests = readdirSync(here, { recursive: true })
+  .map(String)
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => join(here, f));
+const testsOut = join(root, 'dist', 'console-tests');
+rmSync(testsOut, { recursive: true, force: true });
+await build({
+  entryPoints: tests,
+  outdir: testsOut,
+  outbase: here,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: ['node20'],
+  packages: 'external',
+  sourcemap: 'inline',
+  logLevel: 'warning',
+});
+
 console.log(`console: total ${(total / 1024).toFixed(1)} KiB (${(totalGz / 1024).toFixed(1)} KiB gzip)`);

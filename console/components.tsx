@@ -96,3 +96,13 @@ export function Badge({ kind, children }: { kind: string; children: ComponentChi
 export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="muted empty">{children}</p>;
 }
+
+/** A lock: mutual TLS (an inline icon, so it needs no emoji font). */
+export function Lock({ title = 'mutual TLS' }: { title?: string }) {
+  return (
+    <svg class="icon lock" viewBox="0 0 16 16" width="12" height="12" role="img" aria-label={title}>
+      <title>{title}</title>
+      <path fill="currentColor" d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 0 0-4 0v2z" />
+    </svg>
+  );
+}

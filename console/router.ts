@@ -3,6 +3,8 @@
 // lives in the query so a link is shareable.
 import { useEffect, useState } from 'preact/hooks';
 
+export { match } from './route-match.js';
+
 export interface Location {
   path: string;
   query: URLSearchParams;
@@ -48,19 +50,6 @@ export function useLocation(): Location {
     return () => void listeners.delete(l);
   }, []);
   return loc;
-}
-
-/** A route match: `/services/:ns/:name` against `/services/shop/echo` gives {ns, name}. */
-export function match(pattern: string, path: string): Record<string, string> | null {
-  const p = pattern.split('/').filter(Boolean);
-  const s = path.split('/').filter(Boolean);
-  if (p.length !== s.length) return null;
-  const out: Record<string, string> = {};
-  for (let i = 0; i < p.length; i++) {
-    if (p[i]!.startsWith(':')) out[p[i]!.slice(1)] = decodeURIComponent(s[i]!);
-    else if (p[i] !== s[i]) return null;
-  }
-  return out;
 }
 
 /** Handles clicks on same-origin links inside the app without reloading the page. */

@@ -199,7 +199,8 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     await evalIn(page, `[...document.querySelectorAll('table.edges tbody tr')].find((r) => r.innerText.includes('shop/client-5c7b9')).querySelector('button').click()`);
     await page.waitForSelector('dl[aria-label="Selected edge"]');
     const details = await pageText(page, 'dl[aria-label="Selected edge"]');
-    assert.match(details, /🔒 mutual TLS/);
+    assert.match(details, /mutual TLS \(HBONE\)/);
+    assert.equal(await evalIn(page, `document.querySelector('dl[aria-label="Selected edge"] svg.lock')?.getAttribute('aria-label')`), 'mutual TLS');
     assert.match(details, /◆ through a waypoint/);
     assert.match(details, /99\.47%/);
     assert.match(details, /5xx: 40/);

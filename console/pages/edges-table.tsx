@@ -1,6 +1,6 @@
 // A table of graph edges (a workload's inbound or outbound traffic, the graph's text view).
 import type { GraphEdge } from '../api-types.js';
-import { Empty } from '../components.js';
+import { Empty, Lock } from '../components.js';
 import { bytes, edgeHealth, ms, nodeHref, nodeName, pct, rate } from '../format.js';
 
 export function EdgesTable({ edges, caption, onSelect }: { edges: GraphEdge[]; caption: string; onSelect?: (e: GraphEdge) => void }) {
@@ -37,7 +37,7 @@ export function EdgesTable({ edges, caption, onSelect }: { edges: GraphEdge[]; c
             <td>{pct(e.successRate)}</td>
             <td>{ms(e.p99LatencyMs)}</td>
             <td>{bytes(e.bytesSent + e.bytesReceived)}</td>
-            <td>{e.mtls ? <span title="mutual TLS" aria-label="mutual TLS">🔒</span> : <span class="bad" title="plaintext">plaintext</span>}</td>
+            <td>{e.mtls ? <span class="ok"><Lock /> mTLS</span> : <span class="bad" title="plaintext">plaintext</span>}</td>
             <td>
               {e.waypoint ? <span title="through a waypoint (L7)">◆ waypoint</span> : ''}
               {onSelect && (

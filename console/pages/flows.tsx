@@ -7,9 +7,7 @@ import { api } from '../api.js';
 import { ErrorBanner, NamespaceFilter, Page } from '../components.js';
 import { setQuery, type Location } from '../router.js';
 import { FlowsTable } from './flows-table.js';
-
-/** How many flows the page asks for first and keeps at most (the oldest go). */
-export const FLOWS_KEPT = 500;
+import { FLOWS_KEPT, mergeFlows as merge } from '../flow-list.js';
 
 export function FlowsPage({ loc }: { loc: Location }) {
   const ns = loc.query.get('namespace') ?? '';
@@ -80,12 +78,4 @@ export function FlowsPage({ loc }: { loc: Location }) {
       <FlowsTable flows={shown} />
     </Page>
   );
-}
-
-/** The union by id, newest first, at most FLOWS_KEPT. */
-function merge(cur: Flow[], add: Flow[]): Flow[] {
-  const seen = new Set(cur.map((f) => f.id));
-  const fresh = add.filter((f) => !seen.has(f.id));
-  if (fresh.length === 0) return cur;
-  return [...fresh, ...cur].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, FLOWS_KEPT);
 }

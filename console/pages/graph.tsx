@@ -1,6 +1,6 @@
 // /graph: the traffic graph on a canvas (cytoscape), workloads and services grouped by
-// namespace, edges coloured by health, dashed when not mTLS, a lock and a waypoint mark in
-// their labels; filters ?namespace= and ?window=; a click on a node or an edge shows its
+// namespace, edges coloured by health, dashed when not mTLS, `mTLS` (a lock in the text
+// views) and a waypoint mark in their labels; filters ?namespace= and ?window=; a click on a node or an edge shows its
 // details; beside it the same nodes and the busiest edges as text. Large graphs draw edges
 // as straight lines without labels and a texture while panning, so 1,000 nodes and 5,000
 // edges stay responsive. Dragging anywhere (on a node too) pans: nodes are placed, not moved.
@@ -8,7 +8,7 @@ import cytoscape from 'cytoscape';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Graph, GraphEdge, GraphNode } from '../api-types.js';
 import { api } from '../api.js';
-import { Page, useApi } from '../components.js';
+import { Lock, Page, useApi } from '../components.js';
 import { bytes, edgeHealth, ms, nodeHref, nodeName, pct, rate } from '../format.js';
 import { layoutByNamespace } from '../graph-layout.js';
 import { setQuery, type Location } from '../router.js';
@@ -28,7 +28,7 @@ function edgeRate(e: GraphEdge): number {
 }
 
 function edgeLabel(e: GraphEdge): string {
-  return `${e.mtls ? '🔒' : '⚠'}${e.waypoint ? ' ◆' : ''} ${rate(edgeRate(e))}${e.successRate !== null ? ` ${pct(e.successRate, 0)}` : ''}`;
+  return `${e.mtls ? 'mTLS' : '⚠ plain'}${e.waypoint ? ' ◆L7' : ''} ${rate(edgeRate(e))}${e.successRate !== null ? ` ${pct(e.successRate, 0)}` : ''}`;
 }
 
 function themeColours() {
@@ -210,7 +210,7 @@ function Details({ sel, graph }: { sel: Selected; graph: Graph }) {
         <a href={nodeHref(e.target)}>{nodeName(e.target)}</a> port {e.port}/{e.protocol}
       </dd>
       <dt>Encryption</dt>
-      <dd>{e.mtls ? '🔒 mutual TLS (HBONE)' : '⚠ plaintext'}</dd>
+      <dd>{e.mtls ? <span class="ok"><Lock /> mutual TLS (HBONE)</span> : <span class="bad">⚠ plaintext</span>}</dd>
       <dt>Path</dt>
       <dd>{e.waypoint ? '◆ through a waypoint (L7)' : 'direct (L4)'}</dd>
       <dt>Rate</dt>
@@ -285,7 +285,7 @@ export function GraphPage({ loc }: { loc: Location }) {
           <div class="graph-main">
             <Canvas graph={g.data} onSelect={setSel} />
             <p class="legend muted">
-              ● workload ▢ service · green ≥99% success, amber ≥95%, red below, grey idle · 🔒 mTLS, dashed ⚠ plaintext · ◆ through a waypoint · window {g.data.window}, {g.data.nodes.length} nodes, {g.data.edges.length} edges
+              ● workload ▢ service · green ≥99% success, amber ≥95%, red below, grey idle · <Lock /> mTLS (label “mTLS”), dashed “⚠ plain” plaintext · ◆L7 through a waypoint · window {g.data.window}, {g.data.nodes.length} nodes, {g.data.edges.length} edges
             </p>
           </div>
           <aside class="graph-side">
