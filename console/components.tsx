@@ -25,7 +25,6 @@ export function useApi<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unknown
       (error: Error) => !ac.signal.aborted && setState({ error, loading: false }),
     );
     return () => ac.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data: state.data, error: state.error, loading: state.loading, reload };

@@ -190,7 +190,7 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     assert.equal(await bg('dark'), 'rgb(18, 20, 23)');
   });
 
-  test('the_graph_shows_edge_details_with_the_lock_and_the_waypoint_mark', async (t) => {
+  test('a_click_on_the_graph_or_its_text_shows_details_with_the_lock_and_the_waypoint_mark', async (t) => {
     const { page, errors } = await openPage(t, browser!);
     await go(page, '/graph?window=15m');
     await page.waitForSelector('[data-testid="graph-canvas"][data-ready="1"]');
@@ -204,6 +204,21 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     assert.match(details, /◆ through a waypoint/);
     assert.match(details, /99\.47%/);
     assert.match(details, /5xx: 40/);
+    // A click on the canvas: at the node's and at the edge's drawn position (read from the
+    // cytoscape instance cytoscape keeps on its container, not from anything the console exports).
+    const canvasBox = (await (await page.$('[data-testid="graph-canvas"]'))!.boundingBox())!;
+    const at = async (expr: string) => {
+      const p = await evalIn<{ x: number; y: number }>(page, `(() => { const cy = document.querySelector('[data-testid="graph-canvas"]')._cyreg.cy; return ${expr}; })()`);
+      return { x: canvasBox.x + p.x, y: canvasBox.y + p.y };
+    };
+    const nodeAt = await at(`cy.getElementById('workload:payments/billing-7f2aa').renderedPosition()`);
+    await page.mouse.click(nodeAt.x, nodeAt.y);
+    await waitForText(page, 'payments/billing-7f2aa', 'dl[aria-label="Selected node"]');
+    assert.match(await pageText(page, 'dl[aria-label="Selected node"]'), /0 in, 1 out/);
+    const edgeAt = await at(`cy.getElementById('e:workload:payments/billing-7f2aa->workload:payments/ledger-0:5432').renderedMidpoint()`);
+    await page.mouse.click(edgeAt.x, edgeAt.y);
+    await waitForText(page, 'plaintext', 'dl[aria-label="Selected edge"]');
+    assert.match(await pageText(page, 'dl[aria-label="Selected edge"]'), /payments\/ledger-0 port 5432\/tcp/);
     // The namespace filter narrows the graph and is in the URL.
     await page.select('select[name="namespace"]', 'payments');
     await waitForAttribute(page, '[data-testid="graph-canvas"]', 'data-edges', '1');
