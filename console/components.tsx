@@ -1,7 +1,7 @@
 // Small pieces the pages share: loading an API answer, an error banner, conditions,
 // a namespace filter kept in the URL.
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Condition } from './api-types.js';
 import { ApiError } from './api.js';
 import { setQuery } from './router.js';
@@ -28,6 +28,17 @@ export function useApi<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unknown
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data: state.data, error: state.error, loading: state.loading, reload };
+}
+
+/** Calls `fn` every `ms` while `enabled` (pages that follow live state reload with it). */
+export function useInterval(fn: () => void, ms: number, enabled = true) {
+  const latest = useRef(fn);
+  latest.current = fn;
+  useEffect(() => {
+    if (!enabled) return;
+    const t = setInterval(() => latest.current(), ms);
+    return () => clearInterval(t);
+  }, [ms, enabled]);
 }
 
 export function ErrorBanner({ error }: { error: Error | undefined }) {

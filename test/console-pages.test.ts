@@ -219,6 +219,17 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     await page.mouse.click(edgeAt.x, edgeAt.y);
     await waitForText(page, 'plaintext', 'dl[aria-label="Selected edge"]');
     assert.match(await pageText(page, 'dl[aria-label="Selected edge"]'), /payments\/ledger-0 port 5432\/tcp/);
+    // A reload (Refresh, or the periodic one) keeps the view where the user panned it, and the selection.
+    await page.mouse.move(canvasBox.x + 40, canvasBox.y + 40);
+    await page.mouse.down();
+    for (let i = 1; i <= 5; i++) await page.mouse.move(canvasBox.x + 40 + i * 16, canvasBox.y + 40 + i * 8);
+    await page.mouse.up();
+    const panned = (await dataOf(page, '[data-testid="graph-canvas"]'))['pan'];
+    await evalIn(page, `document.querySelector('[data-testid="graph-canvas"]').dataset.ready = 'old'`);
+    await clickButton(page, '.page-head', 'Refresh');
+    await waitForAttribute(page, '[data-testid="graph-canvas"]', 'data-ready', '1');
+    assert.equal((await dataOf(page, '[data-testid="graph-canvas"]'))['pan'], panned);
+    assert.match(await pageText(page, 'dl[aria-label="Selected edge"]'), /payments\/ledger-0 port 5432\/tcp/);
     // The namespace filter narrows the graph and is in the URL.
     await page.select('select[name="namespace"]', 'payments');
     await waitForAttribute(page, '[data-testid="graph-canvas"]', 'data-edges', '1');

@@ -8,7 +8,7 @@ import cytoscape from 'cytoscape';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Graph, GraphEdge, GraphNode } from '../api-types.js';
 import { api } from '../api.js';
-import { Lock, Page, useApi } from '../components.js';
+import { Lock, Page, useApi, useInterval } from '../components.js';
 import { bytes, edgeHealth, ms, nodeHref, nodeName, pct, rate } from '../format.js';
 import { layoutByNamespace } from '../graph-layout.js';
 import { setQuery, type Location } from '../router.js';
@@ -20,6 +20,15 @@ export const GRAPH_WINDOWS = ['1m', '5m', '15m', '1h'] as const;
 export const LARGE_GRAPH_EDGES = 400;
 /** The busiest edges listed as text beside the canvas. */
 export const EDGE_LIST_MAX = 100;
+/** How often a graph of at most LARGE_GRAPH_EDGES edges reloads (larger ones reload on Refresh). */
+export const GRAPH_REFRESH_MS = 10_000;
+
+/** The view (zoom and pan) of the graph last drawn for a filter, kept across reloads. */
+interface View {
+  key: string;
+  zoom: number;
+  pan: { x: number; y: number };
+}
 
 type Selected = { kind: 'node'; node: GraphNode } | { kind: 'edge'; edge: GraphEdge } | undefined;
 
@@ -117,7 +126,7 @@ function elements(g: Graph): cytoscape.ElementDefinition[] {
   return out;
 }
 
-function Canvas({ graph, onSelect }: { graph: Graph; onSelect: (s: Selected) => void }) {
+function Canvas({ graph, viewKey, view, onSelect }: { graph: Graph; viewKey: string; view: { current: View | undefined }; onSelect: (s: Selected) => void }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current!;
@@ -130,7 +139,7 @@ function Canvas({ graph, onSelect }: { graph: Graph; onSelect: (s: Selected) => 
       container: el,
       elements: elements(graph),
       style: graphStyle(large),
-      layout: { name: 'preset', fit: true, padding: 30 },
+      layout: { name: 'preset', fit: view.current?.key !== viewKey, padding: 30 },
       minZoom: 0.02,
       maxZoom: 4,
       boxSelectionEnabled: false,
@@ -140,6 +149,8 @@ function Canvas({ graph, onSelect }: { graph: Graph; onSelect: (s: Selected) => 
       motionBlur: false,
       pixelRatio: large ? 1 : 'auto',
     });
+    const kept = view.current;
+    if (kept && kept.key === viewKey) cy.viewport({ zoom: kept.zoom, pan: kept.pan });
     el.dataset['nodes'] = String(graph.nodes.length);
     el.dataset['edges'] = String(cy.edges().length);
     const showPan = () => {
@@ -167,6 +178,7 @@ function Canvas({ graph, onSelect }: { graph: Graph; onSelect: (s: Selected) => 
     const restyle = () => cy.style(graphStyle(large));
     mq.addEventListener('change', restyle);
     return () => {
+      view.current = { key: viewKey, zoom: cy.zoom(), pan: { ...cy.pan() } };
       mq.removeEventListener('change', restyle);
       cy.destroy();
     };
@@ -237,9 +249,24 @@ export function GraphPage({ loc }: { loc: Location }) {
   const g = useApi((s) => api.graph(ns || undefined, win, s), [ns, win]);
   const [sel, setSel] = useState<Selected>();
   const [known, setKnown] = useState<string[]>([]);
+  const view = useRef<View | undefined>(undefined);
+  useInterval(g.reload, GRAPH_REFRESH_MS, !!g.data && g.data.edges.length <= LARGE_GRAPH_EDGES);
   useEffect(() => {
-    if (g.data) setKnown((k) => [...new Set([...k, ...g.data!.nodes.map((n) => n.namespace)])].sort());
-    setSel(undefined);
+    const d = g.data;
+    if (!d) return;
+    setKnown((k) => [...new Set([...k, ...d.nodes.map((n) => n.namespace)])].sort());
+    // A reload keeps the selection when the element is still there (with its new numbers).
+    setSel((cur) => {
+      if (cur?.kind === 'node') {
+        const node = d.nodes.find((n) => n.id === cur.node.id);
+        return node && { kind: 'node', node };
+      }
+      if (cur?.kind === 'edge') {
+        const edge = d.edges.find((e) => e.id === cur.edge.id);
+        return edge && { kind: 'edge', edge };
+      }
+      return undefined;
+    });
   }, [g.data]);
   const byNs = useMemo(() => {
     const m = new Map<string, GraphNode[]>();
@@ -283,7 +310,7 @@ export function GraphPage({ loc }: { loc: Location }) {
       {g.data && (
         <div class="graph-layout">
           <div class="graph-main">
-            <Canvas graph={g.data} onSelect={setSel} />
+            <Canvas graph={g.data} viewKey={`${ns}|${win}`} view={view} onSelect={setSel} />
             <p class="legend muted">
               ● workload ▢ service · green ≥99% success, amber ≥95%, red below, grey idle · <Lock /> mTLS (label “mTLS”), dashed “⚠ plain” plaintext · ◆L7 through a waypoint · window {g.data.window}, {g.data.nodes.length} nodes, {g.data.edges.length} edges
             </p>

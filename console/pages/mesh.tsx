@@ -2,7 +2,7 @@
 // acknowledged and their problems, waypoints, the certificate expiry timeline, CA roots.
 import type { Certificates } from '../api-types.js';
 import { api } from '../api.js';
-import { Badge, Conditions, Empty, ErrorBanner, Page, useApi } from '../components.js';
+import { Badge, Conditions, Empty, ErrorBanner, Page, useApi, useInterval } from '../components.js';
 import { relative } from '../format.js';
 
 /** The certificates the timeline draws at most (the soonest to expire). */
@@ -43,8 +43,12 @@ function Timeline({ certs }: { certs: Certificates['workloads'] }) {
   );
 }
 
+/** How often the mesh page reloads the status. */
+export const MESH_REFRESH_MS = 10_000;
+
 export function MeshPage() {
   const st = useApi((s) => api.status(s), []);
+  useInterval(st.reload, MESH_REFRESH_MS);
   const certs = useApi((s) => api.certificates(s), []);
   const d = st.data;
   return (

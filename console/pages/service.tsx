@@ -1,13 +1,17 @@
 // /services/{ns}/{name}: endpoints with health and outlier ejection, waypoint, routes with
 // their weights and the live share each backend gets, the traffic split control, rollouts.
 import { api } from '../api.js';
-import { Badge, Conditions, Empty, Page, useApi } from '../components.js';
+import { Badge, Conditions, Empty, Page, useApi, useInterval } from '../components.js';
 import { pct, relative, workloadHref } from '../format.js';
 import { Rollouts } from './rollouts.js';
 import { WeightControl } from './weight-control.js';
 
+/** How often the service page reloads, so the live share follows the traffic. */
+export const SERVICE_REFRESH_MS = 5_000;
+
 export function ServicePage({ ns, name }: { ns: string; name: string }) {
   const s = useApi((sig) => api.service(ns, name, sig), [ns, name]);
+  useInterval(s.reload, SERVICE_REFRESH_MS);
   const d = s.data;
   const splittable = d?.routes.flatMap((r) => (r.kind === 'HTTPRoute' || r.kind === 'GRPCRoute' ? r.rules : [])).find((rule) => rule.backends.length > 0);
   return (
