@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'puppeteer-core';
 import { startFixtureApi, type FixtureApi } from './support/browser-fixture-api.js';
 import { syntheticGraph } from './support/browser-fixtures.js';
-import { browserSkip, dataOf, evalIn, openPage, startBrowser, stopBrowser } from './support/browser.js';
+import { browserCpuMs, browserSkip, dataOf, evalIn, openPage, startBrowser, stopBrowser } from './support/browser.js';
 
 /** Waits for the graph at scale (generous: 2 shared cores, no GPU). */
 const SCALE_WAIT_MS = 120_000;
@@ -31,9 +31,11 @@ describe('console graph at scale (fixture API)', { skip: browserSkip() }, () => 
     t.after(() => fx!.setGraph(undefined));
     const { page, errors } = await openPage(t, browser!);
     const started = Date.now();
+    const cpuStarted = browserCpuMs(browser!);
     await page.goto(`${fx!.url}/graph`, { waitUntil: 'domcontentloaded' });
     const canvas = await page.waitForSelector('[data-testid="graph-canvas"][data-ready="1"]', { timeout: SCALE_WAIT_MS });
     const loadedMs = Date.now() - started;
+    const cpuLoaded = browserCpuMs(browser!);
     const data = await dataOf(page, '[data-testid="graph-canvas"]');
     assert.equal(data['nodes'], String(graph.nodes.length));
     assert.equal(data['edges'], '5000');
@@ -51,10 +53,15 @@ describe('console graph at scale (fixture API)', { skip: browserSkip() }, () => 
     await page.mouse.up();
     await evalIn(page, 'new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
     const panMs = Date.now() - panStarted;
+    const cpuPanned = browserCpuMs(browser!);
+    const cpu = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '?' : `${Math.round(b - a)}ms`);
     const panAfter = (await dataOf(page, '[data-testid="graph-canvas"]'))['pan'];
     const [bx, by] = panBefore.split(',').map(Number) as [number, number];
     const [ax, ay] = panAfter!.split(',').map(Number) as [number, number];
-    console.log(`console graph at scale: ${graph.nodes.length} nodes, ${graph.edges.length} edges: page to first frame ${loadedMs}ms (cytoscape init to first frame ${data['renderMs']}ms), 20-step pan to the next frame ${panMs}ms`);
+    console.log(
+      `console graph at scale: ${graph.nodes.length} nodes, ${graph.edges.length} edges: page to first frame ${loadedMs}ms wall, ${cpu(cpuStarted, cpuLoaded)} browser CPU ` +
+        `(cytoscape init to first frame ${data['renderMs']}ms wall); 20-step mouse pan to the next frame ${panMs}ms wall, ${cpu(cpuLoaded, cpuPanned)} browser CPU`,
+    );
     assert.ok(Math.abs(ax - bx - 300) <= 2 && Math.abs(ay - by - 150) <= 2, `the pan moved the view from ${panBefore} to ${panAfter}, not by (300, 150)`);
     // The text view is there too (collapsed at this size).
     assert.equal(await page.$$eval('.node-list li', (li) => li.length), graph.nodes.length);

@@ -198,6 +198,8 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     assert.equal(await evalIn(page, 'document.querySelector(\'select[name="window"]\').value'), '15m');
     await evalIn(page, `[...document.querySelectorAll('table.edges tbody tr')].find((r) => r.innerText.includes('shop/client-5c7b9')).querySelector('button').click()`);
     await page.waitForSelector('dl[aria-label="Selected edge"]');
+    const selectedOnCanvas = () => evalIn<string[]>(page, `document.querySelector('[data-testid="graph-canvas"]')._cyreg.cy.$(':selected').map((e) => e.id())`);
+    assert.deepEqual(await selectedOnCanvas(), ['e:workload:shop/client-5c7b9->service:shop/echo:8080']);
     const details = await pageText(page, 'dl[aria-label="Selected edge"]');
     assert.match(details, /mutual TLS \(HBONE\)/);
     assert.equal(await evalIn(page, `document.querySelector('dl[aria-label="Selected edge"] svg.lock')?.getAttribute('aria-label')`), 'mutual TLS');
@@ -230,6 +232,7 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     await waitForAttribute(page, '[data-testid="graph-canvas"]', 'data-ready', '1');
     assert.equal((await dataOf(page, '[data-testid="graph-canvas"]'))['pan'], panned);
     assert.match(await pageText(page, 'dl[aria-label="Selected edge"]'), /payments\/ledger-0 port 5432\/tcp/);
+    assert.deepEqual(await selectedOnCanvas(), ['e:workload:payments/billing-7f2aa->workload:payments/ledger-0:5432']);
     // The namespace filter narrows the graph and is in the URL.
     await page.select('select[name="namespace"]', 'payments');
     await waitForAttribute(page, '[data-testid="graph-canvas"]', 'data-edges', '1');

@@ -126,8 +126,10 @@ function elements(g: Graph): cytoscape.ElementDefinition[] {
   return out;
 }
 
-function Canvas({ graph, viewKey, view, onSelect }: { graph: Graph; viewKey: string; view: { current: View | undefined }; onSelect: (s: Selected) => void }) {
+function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | undefined }; selectedId: string | undefined; onSelect: (s: Selected) => void }) {
+  const { graph, viewKey, view, onSelect } = props;
   const ref = useRef<HTMLDivElement>(null);
+  const cyRef = useRef<cytoscape.Core | undefined>(undefined);
   useEffect(() => {
     const el = ref.current!;
     const large = graph.edges.length > LARGE_GRAPH_EDGES;
@@ -149,6 +151,7 @@ function Canvas({ graph, viewKey, view, onSelect }: { graph: Graph; viewKey: str
       motionBlur: false,
       pixelRatio: large ? 1 : 'auto',
     });
+    cyRef.current = cy;
     const kept = view.current;
     if (kept && kept.key === viewKey) cy.viewport({ zoom: kept.zoom, pan: kept.pan });
     el.dataset['nodes'] = String(graph.nodes.length);
@@ -179,10 +182,18 @@ function Canvas({ graph, viewKey, view, onSelect }: { graph: Graph; viewKey: str
     mq.addEventListener('change', restyle);
     return () => {
       view.current = { key: viewKey, zoom: cy.zoom(), pan: { ...cy.pan() } };
+      cyRef.current = undefined;
       mq.removeEventListener('change', restyle);
       cy.destroy();
     };
   }, [graph]);
+  // What is selected (on the canvas, or from the text beside it) is highlighted on the canvas.
+  useEffect(() => {
+    const cy = cyRef.current;
+    if (!cy) return;
+    cy.$(':selected').unselect();
+    if (props.selectedId) cy.getElementById(props.selectedId).select();
+  }, [props.selectedId, graph]);
   return <div ref={ref} class="graph-canvas" data-testid="graph-canvas" role="img" aria-label={`Traffic graph: ${graph.nodes.length} nodes, ${graph.edges.length} edges; the same as text beside it`} />;
 }
 
@@ -310,7 +321,7 @@ export function GraphPage({ loc }: { loc: Location }) {
       {g.data && (
         <div class="graph-layout">
           <div class="graph-main">
-            <Canvas graph={g.data} viewKey={`${ns}|${win}`} view={view} onSelect={setSel} />
+            <Canvas graph={g.data} viewKey={`${ns}|${win}`} view={view} selectedId={sel ? (sel.kind === 'node' ? sel.node.id : `e:${sel.edge.id}`) : undefined} onSelect={setSel} />
             <p class="legend muted">
               ● workload ▢ service · green ≥99% success, amber ≥95%, red below, grey idle · <Lock /> mTLS (label “mTLS”), dashed “⚠ plain” plaintext · ◆L7 through a waypoint · window {g.data.window}, {g.data.nodes.length} nodes, {g.data.edges.length} edges
             </p>

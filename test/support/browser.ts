@@ -3,7 +3,7 @@
 // `before`, `stopBrowser` in `after`), a fresh page per test (`openPage`, closed by the
 // test's own `after`), bounded waits everywhere, and the Chromium process killed at exit even
 // when a test failed. Without Chromium the tests skip, except under CI=true, where they fail.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -161,4 +161,29 @@ export async function clickButton(page: Page, scope: string, label: string): Pro
 /** Evaluates an expression in the page. */
 export async function evalIn<T>(page: Page, expression: string): Promise<T> {
   return page.evaluate(expression) as Promise<T>;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU time (user + system, ms) used so far by the browser's processes (its process group),
+ * from /proc: what a page cost apart from how loaded the machine is; undefined off Linux. */
+export function browserCpuMs(browser: Browser): number | undefined {
+  const pgid = browser.process()?.pid;
+  if (!pgid || !existsSync('/proc/self/stat')) return undefined;
+  let ticks = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the command (which may hold spaces), from field 3 on.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[2]) !== pgid) continue;
+    ticks += Number(f[11]) + Number(f[12]);
+  }
+  return (ticks * 1000) / USER_HZ;
 }
