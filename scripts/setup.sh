@@ -19,6 +19,7 @@ packages=(
   curl openssl tcpdump procps psmisc               # probes and diagnostics used by tests
   python3 make g++                                 # native addon build (node-gyp)
   gcc                                              # the CNI plugin (node-agent/cni/plugin.c)
+  chromium                                         # headless browser for the console's tests and screenshots
 )
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 

@@ -1,0 +1,305 @@
+// The JSON the console reads from and sends to the controller's API (/api/v1, the routes of
+// the API contract). Types only (a .d.ts, so the server build and the tests can import it
+// with `import type` and nothing is emitted): the console's client (console/api.ts), the
+// fixture API of the front-end tests (test/support/browser-fixture-api.ts) and the server
+// agree on these shapes. Lists are `{ items: [...] }`; times are RFC 3339 strings.
+
+/** Every error: `{"error": {"code": "AMB_...", "message": "..."}}` with the HTTP status. */
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+
+/** A Kubernetes status condition as the object's status holds it. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+}
+
+export interface List<T> {
+  items: T[];
+}
+
+/** GET /status */
+export interface MeshStatus {
+  controller: {
+    /** `name` of the leader replica; null while none holds the lease. */
+    leader: string | null;
+    replicas: Array<{ name: string; node: string; ready: boolean; leader: boolean; version: string }>;
+  };
+  /** The config version the controller distributes now. */
+  configVersion: string;
+  agents: Array<{
+    node: string;
+    connected: boolean;
+    /** The last config version the agent acknowledged; null before its first ACK. */
+    ackedVersion: string | null;
+    nacks: Array<{ version: string; message: string }>;
+    problems: string[];
+  }>;
+  waypoints: Waypoint[];
+  problems: string[];
+}
+
+/** GET /waypoints (items) and in /status. */
+export interface Waypoint {
+  namespace: string;
+  name: string;
+  /** `waypoint.shop.svc.cluster.local:15008` */
+  address: string | null;
+  ready: boolean;
+  replicas: number;
+  conditions: Condition[];
+  /** `namespace/name` of the Services it serves. */
+  services: string[];
+}
+
+/** GET /workloads (items) */
+export interface Workload {
+  namespace: string;
+  name: string;
+  /** `spiffe://cluster.local/ns/<ns>/sa/<sa>` */
+  identity: string;
+  node: string;
+  ips: string[];
+  /** In the mesh (ambient capture on). */
+  enrolled: boolean;
+  /** `namespace/name` of its waypoint, null when none. */
+  waypoint: string | null;
+  labels: Record<string, string>;
+}
+
+/** A policy that selects a workload, with its status. */
+export interface PolicyRef {
+  namespace: string;
+  name: string;
+  kind: string;
+  conditions: Condition[];
+}
+
+/** GET /workloads/{namespace}/{name} */
+export interface WorkloadDetail extends Workload {
+  certificate: { serial: string; notBefore: string; notAfter: string } | null;
+  policies: PolicyRef[];
+  inbound: GraphEdge[];
+  outbound: GraphEdge[];
+}
+
+export interface ServicePort {
+  name: string | null;
+  port: number;
+  targetPort: number | null;
+  protocol: string;
+  /** `http`, `grpc`, `tcp`: how the mesh treats it. */
+  appProtocol: string | null;
+}
+
+/** GET /services (items) */
+export interface Service {
+  namespace: string;
+  name: string;
+  vips: string[];
+  ports: ServicePort[];
+  /** The number of endpoints. */
+  endpoints: number;
+  waypoint: string | null;
+}
+
+export interface Endpoint {
+  /** `namespace/name` of the workload. */
+  workload: string;
+  ip: string;
+  port: number;
+  node: string;
+  health: 'healthy' | 'unhealthy' | 'unknown';
+  /** Ejected by outlier detection (at its waypoint). */
+  ejected: boolean;
+  /** When the ejection ends; null when not ejected. */
+  ejectedUntil: string | null;
+}
+
+export interface RouteBackend {
+  /** The backend Service's name (in the route's namespace unless `namespace` says otherwise). */
+  name: string;
+  namespace: string;
+  port: number | null;
+  weight: number;
+  /** The share of requests this backend received in the telemetry window, 0..1; null without traffic. */
+  liveShare: number | null;
+}
+
+export interface RouteRule {
+  /** The matches as one line: `PathPrefix /api, header x-canary=1`; empty for every request. */
+  matches: string;
+  backends: RouteBackend[];
+}
+
+export interface ServiceRoute {
+  namespace: string;
+  name: string;
+  kind: 'HTTPRoute' | 'GRPCRoute' | 'TCPRoute' | 'TLSRoute';
+  rules: RouteRule[];
+  conditions: Condition[];
+}
+
+/** GET /rollouts (items) and in a service; the Rollout object as the API server holds it. */
+export interface Rollout {
+  metadata: { namespace: string; name: string; generation?: number };
+  spec: {
+    service: string;
+    stable: string;
+    canary: string;
+    steps?: number[];
+    interval?: string;
+    paused?: boolean;
+    abort?: boolean;
+    gates?: { minSuccessRate?: number; maxP99Latency?: string; minRequests?: number };
+  };
+  status?: {
+    phase?: string;
+    step?: number;
+    canaryWeight?: number;
+    message?: string;
+    stepStartedAt?: string;
+    observedGeneration?: number;
+    failedGate?: { gate: string; measured: number; threshold: number } | null;
+  };
+}
+
+/** GET /services/{namespace}/{name} */
+export interface ServiceDetail extends Omit<Service, 'endpoints'> {
+  endpoints: Endpoint[];
+  routes: ServiceRoute[];
+  rollouts: Rollout[];
+}
+
+/** PUT /services/{namespace}/{name}/split body. */
+export type SplitRequest = { weights: Record<string, number> } | { to: string };
+
+/** The HTTPRoute a split wrote (answer of PUT .../split), as the API server holds it. */
+export interface HttpRouteObject {
+  apiVersion: string;
+  kind: 'HTTPRoute';
+  metadata: { namespace: string; name: string; resourceVersion?: string; generation?: number };
+  spec: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+/** GET /routes (items) */
+export type Route = ServiceRoute;
+
+/** GET /policies (items) */
+export interface Policy {
+  namespace: string;
+  name: string;
+  /** AuthorizationPolicy, PeerAuthentication, RequestAuthentication, TrafficPolicy, ... */
+  kind: string;
+  /** ALLOW, DENY, AUDIT, CUSTOM; null for kinds without one. */
+  action: string | null;
+  dryRun: boolean;
+  conditions: Condition[];
+  /** What the dry-run policy would have denied, one sentence each. */
+  findings: string[];
+}
+
+/** GET /certificates */
+export interface Certificates {
+  roots: Array<{ subject: string; fingerprint: string; notBefore: string; notAfter: string }>;
+  workloads: Array<{ identity: string; node: string; serial: string; notBefore: string; notAfter: string }>;
+}
+
+/** A node of the traffic graph: a workload or a service. */
+export interface GraphNode {
+  /** `workload:<ns>/<name>` or `service:<ns>/<name>` */
+  id: string;
+  kind: 'workload' | 'service';
+  namespace: string;
+  name: string;
+  health: 'healthy' | 'degraded' | 'failing' | 'idle';
+}
+
+/** An edge of the traffic graph over the window. */
+export interface GraphEdge {
+  id: string;
+  source: string;
+  target: string;
+  /** The source's identity. */
+  sourceIdentity: string;
+  port: number;
+  protocol: 'tcp' | 'http' | 'grpc';
+  /** Carried over HBONE with mutual TLS. */
+  mtls: boolean;
+  /** Through a waypoint (L7). */
+  waypoint: boolean;
+  /** L7 requests per second; null for L4-only edges. */
+  requestsPerSecond: number | null;
+  connectionsPerSecond: number;
+  /** Fraction of requests not 5xx (or connections not failed), 0..1; null without traffic. */
+  successRate: number | null;
+  p99LatencyMs: number | null;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Requests by status class (`2xx`: n). */
+  statusClasses: Record<string, number>;
+  /** Connections or requests denied by authorization in the window. */
+  denied: number;
+}
+
+/** GET /graph */
+export interface Graph {
+  /** `5m` */
+  window: string;
+  generatedAt: string;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+/** GET /flows (items) and each `flow` event of GET /flows/stream. */
+export interface Flow {
+  id: string;
+  time: string;
+  kind: 'connection' | 'request';
+  verdict: 'allowed' | 'denied' | 'dry-run-deny';
+  /** `namespace/name` of the deciding policy; null when none decided. */
+  policy: string | null;
+  source: { namespace: string | null; workload: string | null; identity: string | null };
+  destination: { namespace: string | null; workload: string | null; service: string | null; identity: string | null; port: number };
+  protocol: 'tcp' | 'http' | 'grpc';
+  method: string | null;
+  path: string | null;
+  /** HTTP status; null for connections. */
+  status: number | null;
+  durationMs: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** `node agent on node-1`, `waypoint shop/waypoint`. */
+  reporter: string;
+}
+
+/** POST /authz/check body: as `ambientctl authz check FROM TO --port --method --path`. */
+export interface AuthzCheckRequest {
+  /** An identity (`spiffe://...`), `namespace/serviceaccount` or a workload `namespace/pod`. */
+  from: string;
+  /** A Service `namespace/name` (or `namespace/pod`). */
+  to: string;
+  port: number;
+  method?: string;
+  path?: string;
+}
+
+/** POST /authz/check answer: `ambientctl authz check -o json` (its stable fields). */
+export interface AuthzCheckResult {
+  decision: 'ALLOW' | 'DENY';
+  reason: 'no-policy' | 'allow-matched' | 'deny-matched' | 'no-allow-matched';
+  /** `namespace/name` of the deciding policy; null when none decided. */
+  policy: string | null;
+  rule: number | null;
+  message: string;
+  enforcedAt: string;
+  enforcedBy: string;
+  dryRun?: { decision: 'ALLOW' | 'DENY'; policy: string | null; rule: number | null; message: string };
+  considered: Array<{ policy: string; action?: string; matched?: boolean; [k: string]: unknown }>;
+  notes: string[];
+}
