@@ -29,7 +29,7 @@ import { PolicyStatusWriter, REQUEST_AUTHENTICATION_RESOURCE, TRAFFIC_POLICY_RES
 import { RouteStatusWriter } from './route-status.js';
 import { CONTROLLER_TOKEN_AUDIENCE } from './distribution/limits.js';
 import { loadWaypointTemplate, WaypointDeployer } from './waypoint-deployer.js';
-import type { WaypointDeployLimits, WaypointTemplate } from './waypoint-plan.js';
+import { checkRedisAddress, type WaypointDeployLimits, type WaypointTemplate } from './waypoint-plan.js';
 import { DEFAULT_CLUSTER_DOMAIN } from './translate/objects.js';
 import { RolloutDriver, type MetricsSource, type RolloutDriverLimits } from './rollout-driver.js';
 
@@ -65,7 +65,14 @@ export interface ControllerOptions {
   servingCertTtlMs?: number;
   limits?: Partial<ControllerProtocolLimits>;
   /** The waypoint deployer: its template (default manifests/waypoint.yaml, read at start: a bad one stops the start), the controller address waypoints are given (default <serverName>:15012), its limits; `enabled: false` leaves Gateways alone. */
-  waypoints?: { enabled?: boolean; template?: WaypointTemplate | string; controllerAddress?: string; limits?: Partial<WaypointDeployLimits> };
+  waypoints?: {
+    enabled?: boolean;
+    template?: WaypointTemplate | string;
+    controllerAddress?: string;
+    /** host:port of the Redis for TrafficPolicy global rate limits, given to every waypoint as REDIS_ADDRESS (absent: not set by the controller). */
+    redisAddress?: string;
+    limits?: Partial<WaypointDeployLimits>;
+  };
   /** The rollout driver (Rollout.ambient.dev/v1): where it reads the waypoints' metrics (default: each waypoint pod's IP, port 15020), its limits; `enabled: false` leaves Rollouts alone. */
   rollouts?: { enabled?: boolean; metrics?: MetricsSource; limits?: Partial<RolloutDriverLimits> };
   /** Leader election: the Lease's name (default ambient-controller), our holder identity (default: POD_NAME or hostname, plus a random suffix), timings. */
@@ -116,6 +123,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   // A bad waypoint template stops the start, before anything else is done.
   const waypointsEnabled = opts.waypoints?.enabled !== false;
   const template = !waypointsEnabled ? undefined : typeof opts.waypoints?.template === 'object' ? opts.waypoints.template : loadWaypointTemplate(opts.waypoints?.template);
+  const redisAddress = opts.waypoints?.redisAddress === undefined ? undefined : checkRedisAddress(opts.waypoints.redisAddress);
   const caSource = await loadOrCreateCa({
     kubeConfig: opts.kubeConfig,
     namespace,
@@ -227,6 +235,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
             controllerAddress: opts.waypoints?.controllerAddress ?? `${serverName}:${MESH_PORTS.controller}`,
             controllerNamespace: namespace,
             tokenAudience: opts.audiences?.[0] ?? CONTROLLER_TOKEN_AUDIENCE,
+            ...(redisAddress !== undefined && { redisAddress }),
           },
           logger: log,
           ...(opts.waypoints?.limits ? { limits: opts.waypoints.limits } : {}),

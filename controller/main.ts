@@ -5,7 +5,9 @@ import { MESH_PORTS } from '../core/ports.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../core/log.js';
+import { isMeshError } from '../core/errors.js';
 import { startController } from './controller.js';
+import { checkRedisAddress } from './waypoint-plan.js';
 
 function hostPort(v: string): { host: string; port: number } {
   const i = v.lastIndexOf(':');
@@ -19,6 +21,16 @@ function portNumber(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a port`);
   return n;
+}
+
+/** host:port as the waypoint reads it (its REDIS_ADDRESS), kept as written (a DNS name stays a name). */
+function redisAddress(v: string): string {
+  if (v === '') return v; // an empty WAYPOINT_REDIS_ADDRESS: not set
+  try {
+    return checkRedisAddress(v);
+  } catch (err) {
+    throw isMeshError(err) ? new InvalidArgumentError(`${JSON.stringify(v)} is not host:port (a port from 1 to 65535)`) : err;
+  }
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -48,6 +60,11 @@ async function main(argv: string[]): Promise<void> {
     .option('--node-agent-sa <ns/name>', "the node agents' ServiceAccount", 'ambient-system/ambient-node-agent')
     .option('--waypoint-template <file>', 'the template of a waypoint\'s ServiceAccount, Deployment and Service (default: manifests/waypoint.yaml shipped with the controller)')
     .option('--waypoint-controller-address <host:port>', 'the controller address given to waypoints (default: <server name>:15012)')
+    .addOption(
+      new Option('--waypoint-redis-address <host:port>', 'Redis for TrafficPolicy global rate limits, given to every waypoint as REDIS_ADDRESS (e.g. redis.ambient-system.svc:6379, manifests/redis.yaml); default: not set')
+        .env('WAYPOINT_REDIS_ADDRESS')
+        .argParser(redisAddress),
+    )
     .option('--no-waypoint-deployer', 'do not deploy waypoints for Gateways of class ambient-waypoint (nor write their status)')
     .option('--waypoint-sa <ns/name>', 'a ServiceAccount served as a waypoint besides those a waypoint Gateway names (repeatable)', collect, [] as string[])
     .parse(argv);
@@ -66,6 +83,7 @@ async function main(argv: string[]): Promise<void> {
     waypointSa: string[];
     waypointTemplate?: string;
     waypointControllerAddress?: string;
+    waypointRedisAddress?: string;
     waypointDeployer: boolean;
   }>();
   const log = createLogger('controller');
@@ -90,6 +108,7 @@ async function main(argv: string[]): Promise<void> {
         enabled: o.waypointDeployer,
         ...(o.waypointTemplate ? { template: o.waypointTemplate } : {}),
         ...(o.waypointControllerAddress ? { controllerAddress: o.waypointControllerAddress } : {}),
+        ...(o.waypointRedisAddress ? { redisAddress: o.waypointRedisAddress } : {}),
       },
       logger: log,
     });

@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { ErrorCodes, isMeshError } from '../core/errors.js';
 import type { Gateway } from './translate/input.js';
 import {
+  checkRedisAddress,
   checkWaypointGateway,
   covers,
   desiredWaypointObjects,
@@ -14,6 +15,7 @@ import {
   orphanedWaypointObjects,
   parseWaypointTemplate,
   planWaypoint,
+  REDIS_ADDRESS_ENV,
   REPLICAS_ANNOTATION,
   type DeploySettings,
   type Obj,
@@ -77,6 +79,55 @@ test('rendered_deployment_runs_the_waypoint_image_as_its_own_service_account_nev
   });
   assert.deepEqual(c.readinessProbe.httpGet, { path: '/healthz/ready', port: 15021 });
   assert.deepEqual(c.ports.map((p: any) => [p.name, p.containerPort]), [['mesh', 15008], ['metrics', 15020], ['health', 15021]]);
+});
+
+test('redis_address_setting_becomes_redis_address_in_the_waypoint_containers_env', () => {
+  const check = checkWaypointGateway(gateway());
+  assert.ok(check.ok);
+  const dep = desiredWaypointObjects(gateway(), check, TEMPLATE, { ...SETTINGS, redisAddress: 'redis.ambient-system.svc:6379' }).Deployment as Obj & { spec: any };
+  const env = dep.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
+  assert.deepEqual(env.filter((e) => e.name === REDIS_ADDRESS_ENV), [{ name: 'REDIS_ADDRESS', value: 'redis.ambient-system.svc:6379' }]);
+  assert.equal(env.at(-1)?.name, 'REDIS_ADDRESS', 'appended after what the template lists');
+  assert.equal(env.find((e) => e.name === 'CONTROLLER_NAMESPACE')?.value, 'ambient-system', 'the rest of the env is as rendered');
+});
+
+test('without_a_redis_address_the_waypoint_gets_no_redis_address_not_even_empty', () => {
+  const dep = desired().Deployment as Obj & { spec: any };
+  assert.equal(JSON.stringify(dep).includes(REDIS_ADDRESS_ENV), false);
+});
+
+test('redis_address_setting_replaces_one_the_template_gives_and_goes_to_the_waypoint_container', () => {
+  const text = TEMPLATE_TEXT.replace('      containers:\n      - name: waypoint\n', "      containers:\n      - {name: sidecar, image: example/sidecar}\n      - name: waypoint\n").replace(
+    "        # - name: REDIS_ADDRESS\n        #   value: 'redis.ambient-system.svc:6379'\n",
+    "        - name: REDIS_ADDRESS\n          value: 'old.example:6379'\n",
+  );
+  const template = parseWaypointTemplate(text);
+  const check = checkWaypointGateway(gateway());
+  assert.ok(check.ok);
+  const dep = desiredWaypointObjects(gateway(), check, template, { ...SETTINGS, redisAddress: '10.96.0.7:6380' }).Deployment as Obj & { spec: any };
+  const [sidecar, waypoint] = dep.spec.template.spec.containers;
+  assert.equal(sidecar.env, undefined, 'another container is left alone');
+  const redis = (waypoint.env as Array<{ name: string; value?: string }>).filter((e) => e.name === REDIS_ADDRESS_ENV);
+  assert.deepEqual(redis, [{ name: 'REDIS_ADDRESS', value: '10.96.0.7:6380' }], 'the setting wins over the template, once');
+  assert.equal(template.objects.Deployment && JSON.stringify(template.objects.Deployment).includes('old.example'), true, 'the parsed template itself is not changed');
+});
+
+test('redis_address_setting_is_host_port_as_the_waypoint_reads_it_else_refused_naming_it', () => {
+  assert.equal(checkRedisAddress('redis.ambient-system.svc:6379'), 'redis.ambient-system.svc:6379');
+  assert.equal(checkRedisAddress('[fd00::7]:6379'), '[fd00::7]:6379');
+  for (const bad of ['redis.ambient-system.svc', 'redis:0', 'redis:65536', ':6379', 'redis:x']) {
+    assert.throws(() => checkRedisAddress(bad), (err: unknown) => isMeshError(err) && err.code === ErrorCodes.WAYPOINT_REDIS_ADDRESS_INVALID && err.message.includes(JSON.stringify(bad)), bad);
+  }
+});
+
+test('plan_patches_a_deployment_rendered_before_the_redis_address_was_set', () => {
+  const before = desired();
+  const check = checkWaypointGateway(gateway());
+  assert.ok(check.ok);
+  const after = desiredWaypointObjects(gateway(), check, TEMPLATE, { ...SETTINGS, redisAddress: 'redis.ambient-system.svc:6379' });
+  const plan = planWaypoint(after, { ServiceAccount: clone(before.ServiceAccount), Deployment: clone(before.Deployment), Service: clone(before.Service) });
+  assert.deepEqual(plan.actions.map((a) => `${a.verb} ${a.kind}`), ['patch Deployment']);
+  assert.equal(planWaypoint(after, { ServiceAccount: clone(after.ServiceAccount), Deployment: clone(after.Deployment), Service: clone(after.Service) }).actions.length, 0, 'then nothing more');
 });
 
 test('rendered_deployment_projects_the_controller_token_exactly_as_the_node_agent_does', () => {

@@ -20,6 +20,7 @@
 //    so in the log).
 import { parseAllDocuments } from 'yaml';
 import { ErrorCodes, MeshError } from '../core/errors.js';
+import { parseHostPort } from '../core/kube/controller-discovery.js';
 import { DATAPLANE_MODE_LABEL, GATEWAY_NAME_LABEL, WAYPOINT_GATEWAY_CLASS } from './translate/objects.js';
 import { hboneListener } from './translate/waypoints.js';
 import type { Gateway } from './translate/input.js';
@@ -211,6 +212,46 @@ export interface DeploySettings {
   controllerAddress: string;
   controllerNamespace: string;
   tokenAudience: string;
+  /**
+   * host:port of the Redis for TrafficPolicy global rate limits (the controller's
+   * --waypoint-redis-address), given to every waypoint as REDIS_ADDRESS; absent: the
+   * template's environment is left as it is.
+   */
+  redisAddress?: string;
+}
+
+/** The waypoint container's environment variable the Redis address becomes (waypoint/main.ts reads it). */
+export const REDIS_ADDRESS_ENV = 'REDIS_ADDRESS';
+/**
+ * The controller's Redis address setting, checked as the waypoint will read it
+ * (parseHostPort: host:port, port 1..65535; a DNS name is kept as written): a value every
+ * waypoint would refuse at start stops the controller's start instead.
+ */
+export function checkRedisAddress(v: string): string {
+  if (!parseHostPort(v)) throw new MeshError(ErrorCodes.WAYPOINT_REDIS_ADDRESS_INVALID, `waypoint Redis address ${JSON.stringify(v)} is not host:port (a port from 1 to 65535)`);
+  return v;
+}
+
+/** The container given REDIS_ADDRESS: the one of this name, else the first. */
+export const WAYPOINT_CONTAINER = 'waypoint';
+
+/**
+ * The Deployment's waypoint container with `REDIS_ADDRESS` set to `address`: an entry of
+ * that name the template has (a value or a valueFrom) is replaced in place, else one is
+ * appended. Set by the controller rather than through a template variable, so that a
+ * waypoint without an address gets no empty REDIS_ADDRESS (the API server drops an empty
+ * value, which would then look like a difference on every pass) and a custom template
+ * need not know the variable.
+ */
+function setRedisAddress(podSpec: Record<string, unknown>, address: string): void {
+  const containers = podSpec['containers'] as Array<Record<string, unknown>>;
+  const c = containers.find((x) => isRecord(x) && x['name'] === WAYPOINT_CONTAINER) ?? containers[0]!;
+  const env = Array.isArray(c['env']) ? [...(c['env'] as unknown[])] : [];
+  const entry = { name: REDIS_ADDRESS_ENV, value: address };
+  const i = env.findIndex((e) => isRecord(e) && e['name'] === REDIS_ADDRESS_ENV);
+  if (i >= 0) env[i] = entry;
+  else env.push(entry);
+  c['env'] = env;
 }
 
 /** The Gateway as an owner: deleting it deletes what was deployed for it (garbage collection). */
@@ -252,6 +293,7 @@ export function desiredWaypointObjects(gw: Gateway, check: Extract<GatewayCheck,
   dep.spec.template.metadata = { ...(isRecord(dep.spec.template.metadata) ? dep.spec.template.metadata : {}) };
   dep.spec.template.metadata.labels = { ...(isRecord(dep.spec.template.metadata.labels) ? dep.spec.template.metadata.labels : {}), ...podLabels, [DATAPLANE_MODE_LABEL]: 'none' };
   dep.spec.template.spec.serviceAccountName = name;
+  if (s.redisAddress !== undefined) setRedisAddress(dep.spec.template.spec, s.redisAddress);
   (out.Service as Obj & { spec: Record<string, unknown> }).spec.selector = podLabels;
   return out;
 }
