@@ -223,7 +223,12 @@ export function waypointGateway(serviceKey: string): { namespace: string; name: 
  * on its own 127.0.0.1:15020, in parallel. Never throws: what failed is in the probe. */
 export async function probeWaypointEndpoints(rec: ClusterRecord, waypoints: readonly string[]): Promise<WaypointEndpointsProbe[]> {
   if (waypoints.length === 0) return [];
-  const core = loadKubeConfig({ cluster: rec.name }).makeApiClient(CoreV1Api);
+  let core: CoreV1Api;
+  try {
+    core = loadKubeConfig({ cluster: rec.name }).makeApiClient(CoreV1Api);
+  } catch (err) {
+    return waypoints.map((waypoint) => ({ waypoint, pods: [], error: `cannot reach the API server to find the waypoint's pods: ${(err as Error).message}` }));
+  }
   return Promise.all(
     waypoints.map(async (waypoint): Promise<WaypointEndpointsProbe> => {
       const gw = waypointGateway(waypoint);
