@@ -5,7 +5,10 @@ import type { Problem } from '../../controller/translate/input.js';
 import type { ConfigClientStatus } from '../../controller/distribution/server.js';
 import type { MeshService, WaypointRef, Workload } from '../../core/config/model.js';
 import { render, renderOne, type Column, type OutputFormat } from '../output.js';
-import type { AgentDump, AgentProbe, ControllerDebugStatus, ControllerProbe, EndpointStateEntry, EndpointStateTarget, WaypointEndpointsProbe } from './types.js';
+import type { AgentDump, AgentProbe, ControllerDebugStatus, ControllerProbe } from './types.js';
+
+// The waypoints' /debug/endpoints documents (`services`' HEALTH column and endpoint rows).
+import type { EndpointStateEntry, EndpointStateTarget, WaypointEndpointsProbe } from './types.js';
 
 // ---------------------------------------------------------------- status
 
