@@ -1,7 +1,9 @@
 // The node agent's three HTTP servers (DESIGN.md "Ports", the same numbers as ztunnel):
 //   admin     127.0.0.1:15000  GET /config_dump, GET /authz/edges, GET|POST|PUT /logging, GET /healthz/ready
 //                              (POST|PUT, which change the agent, need the admin token)
-//   metrics   :15020           GET /metrics (Prometheus text)
+//   metrics   :15020           GET /metrics (Prometheus text), and the read-only JSON
+//                              documents the program adds (`metricsJson`: a waypoint's
+//                              GET /debug/endpoints)
 //   readiness :15021           GET /healthz/ready (the kubelet's readiness probe)
 // They listen in the agent's own (the node's) network namespace. Admin is localhost only by
 // default: it can change the log level and shows every workload's config. The node's
@@ -42,6 +44,10 @@ export interface AgentServersOptions {
   ready: () => Readiness;
   /** The body of GET /config_dump, built by the caller (state, enrolled pods, certificates...). */
   configDump?: () => unknown;
+  /** Read-only JSON documents served on the metrics server besides /metrics (GET, HEAD),
+   * by path: what a component shows whoever may scrape its metrics (a waypoint's
+   * /debug/endpoints). */
+  metricsJson?: Record<string, () => unknown>;
   /** The body of GET /authz/edges (AuthzEdgesDump: the observed edges for `ambientctl authz suggest`). */
   authzEdges?: () => unknown;
   limits?: Partial<typeof AGENT_SERVER_DEFAULTS>;
@@ -119,6 +125,17 @@ export async function startAgentServers(opts: AgentServersOptions): Promise<Agen
   };
 
   const metricsRoutes: Routes = {
+    ...Object.fromEntries(
+      Object.entries(opts.metricsJson ?? {}).map(([path, body]): [string, Route] => [
+        path,
+        {
+          methods: ['GET', 'HEAD'],
+          async handle() {
+            return json(200, await body());
+          },
+        },
+      ]),
+    ),
     '/metrics': {
       methods: ['GET', 'HEAD'],
       async handle() {

@@ -28,6 +28,7 @@ import type { WaypointSnapshot } from './state/store.js';
 import type { UpstreamEndpoint } from './http/chain.js';
 import type { TrafficPolicy } from '../core/config/traffic-policy.js';
 import { GlobalRateLimiter } from './resilience/ratelimit-global.js';
+import { collectEndpointState, snapshotSources } from './observe/endpoint-state-source.js';
 
 /**
  * A lookup remembered for one config snapshot: `compute` runs at most once per key and
@@ -185,6 +186,7 @@ export function waypointDataPath(opts: StartWaypointOptions): DataPathStarter {
         await limiter?.close();
       },
       dump: () => proxy.stats,
+      endpoints: () => collectEndpointState({ picker: proxy.picker, ...snapshotSources(snapshot, parts.self, endpoints), local: { node: opts.node }, waypoint: parts.self }),
     };
   };
 }

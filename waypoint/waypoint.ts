@@ -6,7 +6,8 @@
 //   certificate for its own identity (CertificateManager, signed over 15012)
 //   HBONE 15008 -> what it serves (state/served.ts) -> the request chain (proxy.ts)
 //        -> HBONE (or TCP) to the chosen endpoint under its own identity
-//   admin 15000 / metrics 15020 / readiness 15021
+//   admin 15000 (/config_dump, with `endpoints`) / metrics 15020 (/metrics, /debug/endpoints)
+//   / readiness 15021
 //
 // Readiness waits for the first config and the first certificate: a waypoint that answered
 // before holding its routes would send requests where no route says.
@@ -76,7 +77,13 @@ export interface WaypointParts {
 }
 
 /** Starts the data path once the parts exist; returns how to stop it (drain). */
-export type DataPathStarter = (parts: WaypointParts) => Promise<{ close(drainMs: number): Promise<void>; dump?: () => unknown }>;
+export type DataPathStarter = (parts: WaypointParts) => Promise<{
+  close(drainMs: number): Promise<void>;
+  dump?: () => unknown;
+  /** The endpoints' state (observe/endpoint-state.ts): GET /debug/endpoints on 15020, and
+   * `endpoints` in /config_dump. */
+  endpoints?: () => unknown;
+}>;
 
 export async function startWaypointProgram(opts: WaypointOptions, startDataPath: DataPathStarter): Promise<Waypoint> {
   const log = opts.logger ?? silentLogger;
@@ -135,6 +142,7 @@ export async function startWaypointProgram(opts: WaypointOptions, startDataPath:
       readiness: s.readiness === false ? undefined : { host: '0.0.0.0', port: MESH_PORTS.readiness, ...s.readiness },
       registry,
       logger: log,
+      ...(dataPath.endpoints && { metricsJson: { '/debug/endpoints': dataPath.endpoints } }),
       configDump: () => ({
         waypoint: self,
         identity: formatSpiffeId(identity),
@@ -146,6 +154,7 @@ export async function startWaypointProgram(opts: WaypointOptions, startDataPath:
         policies: state.snapshot().mesh.policies(),
         certificates: certificates.list().map((c) => ({ identity: formatSpiffeId(c.identity), serial: c.serial, notAfter: c.notAfter.toISOString() })),
         ...(dataPath.dump ? { dataPath: dataPath.dump() } : {}),
+        ...(dataPath.endpoints ? { endpoints: dataPath.endpoints() } : {}),
       }),
       ready: () =>
         !state.synced()

@@ -7,7 +7,7 @@ import type { ContextOptions } from '../context.js';
 import { OUTPUT_FORMATS, render, type Column, type OutputFormat } from '../output.js';
 import { CliError } from '../errors.js';
 import type { ClusterRecord } from '../../local-cluster/state.js';
-import { fetchControllerConfig, listAuthorizationPolicies, localClusterFor, probeAgentEdges, probeAgents, probeControllers } from './transport.js';
+import { fetchControllerConfig, listAuthorizationPolicies, localClusterFor, probeAgentEdges, probeAgents, probeControllers, probeWaypointEndpoints } from './transport.js';
 import type { AgentDump, AgentEdges, AuthorizationPolicyObject } from './types.js';
 import { configView, parseFrom, parseHeaders, parseSourceIp, parseTo, resolveFrom, resolveTo } from './authz-resolve.js';
 import { checkAccess, renderCheck, type HttpAttributes } from './authz-check.js';
@@ -18,13 +18,17 @@ import { renderOne } from '../output.js';
 import type { Workload } from '../../core/config/model.js';
 import {
   CERTIFICATE_COLUMNS,
+  ENDPOINT_COLUMNS,
   SERVICE_COLUMNS,
   WORKLOAD_COLUMNS,
   certificateRows,
+  endpointRows,
+  healthWarnings,
   meshStatus,
   renderStatus,
   serviceRows,
   splitProbes,
+  waypointsOf,
   workloadRows,
 } from './view.js';
 
@@ -82,12 +86,27 @@ export function meshCommands(program: Command): void {
 
   program
     .command('services')
-    .description('the services the node agents hold: VIPs, ports, endpoints, waypoint')
+    .description("the services the node agents hold: VIPs, ports, endpoints, waypoint, and the health of their endpoints as their waypoint sees it (outlier ejection, slow start)")
     .option('--node <node>', 'ask only this node\'s agent')
-    .addOption(outputOption())
-    .action(async (o: { node?: string; output: OutputFormat }, cmd: Command) => {
+    .option('--endpoints', 'one row per endpoint of each Service with a waypoint, per waypoint pod: health, ejection, slow-start share, active requests')
+    .addOption(new Option('-o, --output <format>', 'output format (wide: the services, then one row per endpoint)').choices(['table', 'wide', 'json', 'yaml']).default('table'))
+    .action(async (o: { node?: string; endpoints?: boolean; output: OutputFormat | 'wide' }, cmd: Command) => {
       const rec = target('services', cmd);
-      listing(serviceRows(await dumpsFrom(rec, o.node)), SERVICE_COLUMNS, o.output, 'No services found');
+      const dumps = await dumpsFrom(rec, o.node);
+      // L7 health is the waypoints' (GET /debug/endpoints on each waypoint pod's 15020);
+      // a waypoint that does not answer leaves its Services' health unknown, with the reason.
+      const rows = serviceRows(dumps, await probeWaypointEndpoints(rec, waypointsOf(dumps)));
+      const format: OutputFormat = o.output === 'wide' ? 'table' : o.output;
+      if (format === 'table') for (const w of healthWarnings(rows)) process.stderr.write(`warning: ${w}\n`);
+      if (o.endpoints) {
+        listing(endpointRows(rows), ENDPOINT_COLUMNS, format, 'No Service with a waypoint found (endpoint health is the waypoints\'; the node agents do no L7 health)');
+        return;
+      }
+      listing(rows, SERVICE_COLUMNS, format, 'No services found');
+      if (o.output === 'wide' && rows.length > 0) {
+        const eps = endpointRows(rows);
+        if (eps.length > 0) process.stdout.write(`\n${render(eps, ENDPOINT_COLUMNS, 'table')}`);
+      }
     });
 
   program

@@ -175,9 +175,9 @@ test('services: VIPs, ports, healthy/total endpoints and waypoint, each once', (
     { namespace: 'shop', name: 'web', hostname: 'web.shop.svc.cluster.local', vips: ['10.96.0.20'], ports: ['80:8080/TCP'], endpoints: { healthy: 1, total: 2 }, waypoint: 'waypoint.shop.svc.cluster.local:15008' },
   ]);
   const table = render(rows, SERVICE_COLUMNS, 'table');
-  assert.match(table.split('\n')[0]!, /^NAMESPACE\s+NAME\s+HOSTNAME\s+VIPS\s+PORTS\s+ENDPOINTS\s+WAYPOINT$/);
-  assert.match(table, /^default\s+db\s+db\.default\.svc\.cluster\.local\s+None\s+5432:named\/TCP\s+0\/0\s+-$/m);
-  assert.match(table, /^shop\s+web\s+\S+\s+10\.96\.0\.20\s+80:8080\/TCP\s+1\/2\s+waypoint\.shop\.svc\.cluster\.local:15008$/m);
+  assert.match(table.split('\n')[0]!, /^NAMESPACE\s+NAME\s+HOSTNAME\s+VIPS\s+PORTS\s+ENDPOINTS\s+WAYPOINT\s+HEALTH$/);
+  assert.match(table, /^default\s+db\s+db\.default\.svc\.cluster\.local\s+None\s+5432:named\/TCP\s+0\/0\s+-\s+-$/m);
+  assert.match(table, /^shop\s+web\s+\S+\s+10\.96\.0\.20\s+80:8080\/TCP\s+1\/2\s+waypoint\.shop\.svc\.cluster\.local:15008\s+-$/m);
   assert.equal(portText(tcpPort(9090, 9090)), '9090/TCP');
 });
 

@@ -7,6 +7,9 @@ import type { MeshService, WaypointRef, Workload } from '../../core/config/model
 import { render, renderOne, type Column, type OutputFormat } from '../output.js';
 import type { AgentDump, AgentProbe, ControllerDebugStatus, ControllerProbe } from './types.js';
 
+// The waypoints' /debug/endpoints documents (`services`' HEALTH column and endpoint rows).
+import type { EndpointStateEntry, EndpointStateTarget, WaypointEndpointsProbe } from './types.js';
+
 // ---------------------------------------------------------------- status
 
 export interface ControllerRow {
@@ -310,6 +313,34 @@ export const WORKLOAD_COLUMNS: Column<WorkloadRow>[] = [
 
 // ---------------------------------------------------------------- services
 
+/**
+ * A Service's endpoints as its waypoint's replicas see them (GET /debug/endpoints): L7
+ * health exists only where a waypoint balances. `none`: no waypoint (the node agents do no
+ * L7 health); `unknown`: no waypoint pod told (the reason says why); `known`: counted over
+ * the Service's endpoints, each by its address, in its worst state in any replica and on
+ * any port (ejected, then warming, then healthy).
+ */
+export type ServiceHealth =
+  | { state: 'none' }
+  | { state: 'unknown'; reason: string }
+  | {
+      state: 'known';
+      total: number;
+      /** Not ejected (warming ones included). */
+      healthy: number;
+      ejected: number;
+      warming: number;
+      /** Some replica sends to every endpoint, ejected or not (minHealthPercent). */
+      panic: boolean;
+      /** Waypoint pods that answered, and asked. */
+      pods: number;
+      podsAsked: number;
+      /** The pods that did not answer, with why. */
+      unreachable: string[];
+      /** The full state of the Service's ports, per waypoint pod that answered. */
+      waypointPods: Array<{ pod: string; targets: EndpointStateTarget[] }>;
+    };
+
 export interface ServiceRow {
   namespace: string;
   name: string;
@@ -318,6 +349,8 @@ export interface ServiceRow {
   ports: string[];
   endpoints: { healthy: number; total: number };
   waypoint?: string;
+  /** Present when the waypoints were asked (`ambientctl services` asks them). */
+  health?: ServiceHealth;
 }
 
 /** `80/TCP`, or `80:8080/TCP` when the target port differs (`80:named/TCP` when resolved per endpoint). */
@@ -326,9 +359,79 @@ export function portText(p: MeshService['ports'][number]): string {
   return `${p.port}${target}/${p.protocol}`;
 }
 
-export function serviceRows(dumps: AgentDump[]): ServiceRow[] {
+/** The ejected-warming-healthy order an endpoint's states merge by. */
+const RANK: Record<EndpointStateEntry['health'], number> = { healthy: 0, warming: 1, ejected: 2 };
+
+/** The address without its port: one endpoint (pod) across the Service's ports. */
+function hostOf(address: string): string {
+  const i = address.lastIndexOf(':');
+  return i > 0 ? address.slice(0, i) : address;
+}
+
+/** A Service's health from its waypoint's answers (`probe` undefined: the waypoint was not asked). */
+export function serviceHealth(service: Pick<MeshService, 'key' | 'waypoint'>, probe: WaypointEndpointsProbe | undefined): ServiceHealth {
+  if (!service.waypoint) return { state: 'none' };
+  if (!probe) return { state: 'unknown', reason: `waypoint ${service.waypoint.service} was not asked` };
+  const answered = probe.pods.filter((p): p is Extract<typeof p, { ok: true }> => p.ok);
+  const unreachable = probe.pods.filter((p): p is Extract<typeof p, { ok: false }> => !p.ok).map((p) => `${p.pod}: ${p.error}`);
+  if (answered.length === 0) {
+    const why = probe.error ?? (unreachable.length > 0 ? `no waypoint pod answered GET /debug/endpoints (${unreachable.join('; ')})` : 'no waypoint pod found');
+    return { state: 'unknown', reason: why };
+  }
+  const waypointPods = answered
+    .map((p) => ({ pod: p.pod, targets: p.doc.targets.filter((t) => t.service === service.key) }))
+    .filter((p) => p.targets.length > 0);
+  if (waypointPods.length === 0) {
+    return { state: 'unknown', reason: `the waypoint's pods (${answered.map((p) => p.pod).join(', ')}) do not list ${service.key}: their config does not name it (yet)` };
+  }
+  const worst = new Map<string, EndpointStateEntry['health']>();
+  let panic = false;
+  let leftOut = false;
+  for (const p of waypointPods) {
+    for (const t of p.targets) {
+      panic ||= t.panic;
+      leftOut ||= (t.endpointsLeftOut ?? 0) > 0;
+      for (const e of t.endpoints) {
+        const k = hostOf(e.address);
+        const had = worst.get(k);
+        if (had === undefined || RANK[e.health] > RANK[had]) worst.set(k, e.health);
+      }
+    }
+  }
+  if (leftOut) unreachable.push('some endpoints were left out of the waypoint\'s document (its ENDPOINT_STATE_LIMITS): counted from what it listed');
+  let ejected = 0;
+  let warming = 0;
+  for (const h of worst.values()) {
+    if (h === 'ejected') ejected++;
+    else if (h === 'warming') warming++;
+  }
+  return { state: 'known', total: worst.size, healthy: worst.size - ejected, ejected, warming, panic, pods: answered.length, podsAsked: probe.pods.length, unreachable, waypointPods };
+}
+
+/** The HEALTH column: `3/3 healthy`, `2/3 (1 ejected)`, `3/3 (1 warming)`, `unknown`, `-` (no waypoint). */
+export function healthText(h: ServiceHealth | undefined): string {
+  if (!h || h.state === 'none') return '-';
+  if (h.state === 'unknown') return 'unknown';
+  const notes: string[] = [];
+  if (h.ejected > 0) notes.push(`${h.ejected} ejected`);
+  if (h.warming > 0) notes.push(`${h.warming} warming`);
+  if (h.panic) notes.push('panic');
+  if (h.pods < h.podsAsked) notes.push(`${h.pods}/${h.podsAsked} waypoint pods answered`);
+  return notes.length === 0 ? `${h.healthy}/${h.total} healthy` : `${h.healthy}/${h.total} (${notes.join(', ')})`;
+}
+
+/** The waypoints the Services name (their Service keys), each once. */
+export function waypointsOf(dumps: AgentDump[]): string[] {
+  const out = new Set<string>();
+  for (const d of dumps) for (const s of d.services) if (s.waypoint) out.add(s.waypoint.service);
+  return [...out].sort();
+}
+
+/** Every Service once; with `waypoints` (what their pods answered), each row's `health`. */
+export function serviceRows(dumps: AgentDump[], waypoints?: readonly WaypointEndpointsProbe[]): ServiceRow[] {
   const byKey = new Map<string, MeshService>();
   for (const d of dumps) for (const s of d.services) if (!byKey.has(s.key)) byKey.set(s.key, s);
+  const probes = waypoints && new Map(waypoints.map((p) => [p.waypoint, p]));
   const rows = [...byKey.values()].map((s): ServiceRow => {
     const wp = waypointName(s.waypoint);
     return {
@@ -339,6 +442,7 @@ export function serviceRows(dumps: AgentDump[]): ServiceRow[] {
       ports: s.ports.map(portText),
       endpoints: { healthy: s.endpoints.filter((e) => e.healthy).length, total: s.endpoints.length },
       ...(wp !== undefined && { waypoint: wp }),
+      ...(probes && { health: serviceHealth(s, s.waypoint && probes.get(s.waypoint.service)) }),
     };
   });
   return rows.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.hostname, b.hostname));
@@ -352,6 +456,113 @@ export const SERVICE_COLUMNS: Column<ServiceRow>[] = [
   { header: 'ports', value: (r) => r.ports.join(',') || '-' },
   { header: 'endpoints', value: (r) => `${r.endpoints.healthy}/${r.endpoints.total}` },
   { header: 'waypoint', value: (r) => orDash(r.waypoint) },
+  { header: 'health', value: (r) => healthText(r.health) },
+];
+
+/** One sentence per Service whose health is unknown (for stderr under the table). */
+export function healthWarnings(rows: readonly ServiceRow[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    const h = r.health;
+    if (h?.state === 'unknown') out.push(`${r.namespace}/${r.name}: health unknown: ${h.reason}`);
+    else if (h?.state === 'known') for (const u of h.unreachable) out.push(`${r.namespace}/${r.name}: ${u}`);
+  }
+  return out;
+}
+
+/** One endpoint of a Service port as one waypoint pod sees it (`services --endpoints`, `-o wide`). */
+export interface EndpointRow {
+  namespace: string;
+  service: string;
+  port: number;
+  /** `ip:port`; `-` on a row that stands for a waypoint that did not answer. */
+  address: string;
+  workload?: string;
+  node?: string;
+  locality?: EndpointStateEntry['locality'];
+  health: EndpointStateEntry['health'] | 'unknown';
+  ejection?: EndpointStateEntry['ejection'];
+  warming?: EndpointStateEntry['warming'];
+  inRotation?: boolean;
+  activeRequests?: number;
+  algorithm?: string;
+  trafficPolicy?: string | null;
+  panic?: boolean;
+  waypointPod?: string;
+  /** Why the health is unknown. */
+  reason?: string;
+}
+
+/** `450ms`, `12s`, `1m30s`, `2h5m`. */
+export function shortDuration(ms: number): string {
+  if (!(ms >= 0)) return '-';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
+  const m = Math.floor((s % 3600) / 60);
+  return `${Math.floor(s / 3600)}h${m ? `${m}m` : ''}`;
+}
+
+/** An endpoint's HEALTH cell: `healthy`, `ejected (2x, 12s left)`, `warming (33%, 20s left)`, `unknown`. */
+export function endpointHealthText(r: Pick<EndpointRow, 'health' | 'ejection' | 'warming'>): string {
+  if (r.health === 'ejected' && r.ejection) return `ejected (${r.ejection.count}x, ${shortDuration(r.ejection.remainingMs)} left)`;
+  if (r.health === 'warming' && r.warming) return `warming (${r.warming.sharePercent}%, ${shortDuration(r.warming.remainingMs)} left)`;
+  return r.health;
+}
+
+/** One row per endpoint per waypoint pod, for the Services with a waypoint. */
+export function endpointRows(rows: readonly ServiceRow[]): EndpointRow[] {
+  const out: EndpointRow[] = [];
+  for (const r of rows) {
+    const h = r.health;
+    if (!h || h.state === 'none') continue;
+    if (h.state === 'unknown') {
+      out.push({ namespace: r.namespace, service: r.name, port: 0, address: '-', health: 'unknown', reason: h.reason });
+      continue;
+    }
+    for (const p of h.waypointPods) {
+      for (const t of p.targets) {
+        for (const e of t.endpoints) {
+          out.push({
+            namespace: r.namespace,
+            service: r.name,
+            port: t.port,
+            address: e.address,
+            ...(e.workload !== undefined && { workload: e.workload }),
+            ...(e.node !== undefined && { node: e.node }),
+            locality: e.locality,
+            health: e.health,
+            ...(e.ejection && { ejection: e.ejection }),
+            ...(e.warming && { warming: e.warming }),
+            inRotation: e.inRotation,
+            activeRequests: e.activeRequests,
+            algorithm: t.algorithm,
+            trafficPolicy: t.trafficPolicy,
+            panic: t.panic,
+            waypointPod: p.pod,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export const ENDPOINT_COLUMNS: Column<EndpointRow>[] = [
+  { header: 'namespace', value: (r) => r.namespace },
+  { header: 'service', value: (r) => r.service },
+  { header: 'port', value: (r) => (r.port > 0 ? String(r.port) : '-') },
+  { header: 'endpoint', value: (r) => r.address },
+  { header: 'workload', value: (r) => orDash(r.workload) },
+  { header: 'node', value: (r) => orDash(r.node) },
+  { header: 'locality', value: (r) => orDash(r.locality) },
+  { header: 'health', value: (r) => endpointHealthText(r) + (r.panic ? ' [panic]' : '') },
+  { header: 'active', value: (r) => orDash(r.activeRequests) },
+  { header: 'in rotation', value: (r) => yesNo(r.inRotation) },
+  { header: 'lb', value: (r) => orDash(r.algorithm) },
+  { header: 'policy', value: (r) => (r.trafficPolicy === undefined ? '-' : r.trafficPolicy ?? 'none') },
+  { header: 'waypoint pod', value: (r) => orDash(r.waypointPod) },
 ];
 
 // ---------------------------------------------------------------- certificates

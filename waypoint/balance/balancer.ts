@@ -66,6 +66,8 @@ export interface EndpointView {
   effectiveWeight: number;
   ejected: boolean;
   warming: boolean;
+  /** While warming: ms until its slow start reaches the full weight. */
+  warmingRemainingMs?: number;
   node?: string;
   zone?: string;
 }
@@ -113,6 +115,16 @@ export class Balancer {
 
   get policy(): LoadBalancer {
     return this.#policy;
+  }
+
+  /** outlierDetection.minHealthPercent as configured (0: no panic mode). Read-only, for observability. */
+  get minHealthPercent(): number {
+    return this.#minHealthPercent;
+  }
+
+  /** The slow-start parameters in force (warmupMs 0: off), for observability. */
+  get slowStart(): Readonly<SlowStartParams> {
+    return this.#slow;
   }
 
   /** A new policy (config update). Endpoint state is kept; a changed policy restarts the
@@ -214,13 +226,15 @@ export class Balancer {
     const slow = this.#policy.algorithm === 'ROUND_ROBIN' || this.#policy.algorithm === 'LEAST_REQUEST';
     return this.#set.list.map((e) => {
       const f = slowStartFactor(now, e.since, this.#slow);
+      const warming = slow && f < 1;
       return {
         key: e.key,
         active: e.active,
         weight: e.weight,
         effectiveWeight: slow ? e.weight * f : e.weight,
         ejected: e.ejected,
-        warming: slow && f < 1,
+        warming,
+        ...(warming && e.since !== undefined && { warmingRemainingMs: Math.max(0, e.since + this.#slow.warmupMs - now) }),
         ...(e.node !== undefined && { node: e.node }),
         ...(e.zone !== undefined && { zone: e.zone }),
       };

@@ -71,6 +71,14 @@ export class BalancerCache {
     return this.#balancers.get(balancerKey(service, port));
   }
 
+  /** The Service ports that have a balancer, least recently used first (not counted as a use). */
+  *entries(): IterableIterator<{ service: string; port: number; balancer: Balancer }> {
+    for (const [key, balancer] of this.#balancers) {
+      const i = key.lastIndexOf(':');
+      yield { service: key.slice(0, i), port: Number(key.slice(i + 1)), balancer };
+    }
+  }
+
   /** Forgets Service ports the config no longer has. */
   retain(keep: (service: string, port: number) => boolean): void {
     for (const key of [...this.#balancers.keys()]) {

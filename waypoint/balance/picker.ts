@@ -90,6 +90,11 @@ export class EndpointPicker {
     this.cache = new BalancerCache({ now, random: this.#random, ...(o.local && { local: o.local }) });
   }
 
+  /** Outlier detection's registry, when the waypoint has one (read-only use: observability). */
+  get outliers(): OutlierRegistry | undefined {
+    return this.#o.outliers;
+  }
+
   #convert(list: readonly UpstreamEndpoint[]): Converted {
     let c = this.#converted.get(list);
     if (c) return c;

@@ -78,6 +78,12 @@ export class OutlierRegistry {
     return e.detector.snapshot();
   }
 
+  /** For observability: the target's detector state as it is, without tracking new
+   * endpoints or creating a detector (view() does both); undefined: no detector (yet). */
+  peek(service: string, port: number): OutlierSnapshot | undefined {
+    return this.targets.get(`${service}:${port}`)?.detector.snapshot();
+  }
+
   /** One try against `endpoint` ended. */
   record(service: string, port: number, endpoint: string, outcome: EndpointOutcome): void {
     const e = this.entry(service, port);

@@ -71,6 +71,8 @@ export interface EndpointHealth {
   /** While ejected: since when, and until when. */
   ejectedAt?: number;
   ejectedUntil?: number;
+  /** While ejected: why (observability only). */
+  ejectionReason?: EjectionReason;
   /** The ejection multiplier: the next ejection lasts (ejections + 1) * base. */
   ejections: number;
 }
@@ -198,6 +200,7 @@ export class OutlierDetector {
         e.returnedAt = now;
         e.ejectedAt = undefined;
         e.ejectedUntil = undefined;
+        e.ejectionReason = undefined;
         e.consecutive5xx = 0;
         e.consecutiveGateway = 0;
       }
@@ -250,6 +253,7 @@ export class OutlierDetector {
     e.ejected = true;
     e.ejectedAt = now;
     e.ejectedUntil = now + durationMs;
+    e.ejectionReason = reason;
     return [{ type: 'ejected', endpoint: e.key, reason, durationMs, ejections: e.ejections, at: now, ...(rate ?? {}) }];
   }
 
@@ -281,5 +285,6 @@ function publicView(e: State): EndpointHealth {
   if (e.returnedAt !== undefined) v.returnedAt = e.returnedAt;
   if (e.ejectedAt !== undefined) v.ejectedAt = e.ejectedAt;
   if (e.ejectedUntil !== undefined) v.ejectedUntil = e.ejectedUntil;
+  if (e.ejectionReason !== undefined) v.ejectionReason = e.ejectionReason;
   return v;
 }
