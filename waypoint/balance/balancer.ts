@@ -157,8 +157,8 @@ export class Balancer {
   }
 
   /** Outlier detection's decision for one endpoint (`ip:port`). */
-  setEjected(key: string, ejected: boolean): boolean {
-    return this.#set.setEjected(key, ejected, this.#now());
+  setEjected(key: string, ejected: boolean, returnedAt?: number): boolean {
+    return this.#set.setEjected(key, ejected, this.#now(), returnedAt);
   }
 
   /** Picks an endpoint. `hashKey`: the request's key for RING_HASH / MAGLEV (hash-key.ts);

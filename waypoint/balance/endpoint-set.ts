@@ -115,10 +115,19 @@ export class EndpointSet {
   }
 
   /** Marks an endpoint ejected or not (outlier detection's decision). An endpoint coming
-   * back starts warming. Returns whether it changed; an unknown key is ignored. */
-  setEjected(key: string, ejected: boolean, now: number): boolean {
+   * back starts warming. `returnedAt`, outlier detection's time of its last return (same
+   * clock as `now`), restarts the warm-up when this set never saw the ejection (no pick
+   * happened while it lasted), so a returning endpoint always ramps up. Returns whether it
+   * changed; an unknown key is ignored. */
+  setEjected(key: string, ejected: boolean, now: number, returnedAt?: number): boolean {
     const e = this.#byKey.get(key);
-    if (!e || e.ejected === ejected) return false;
+    if (!e) return false;
+    if (e.ejected === ejected) {
+      if (ejected || returnedAt === undefined || (e.since !== undefined && e.since >= returnedAt)) return false;
+      e.since = returnedAt;
+      this.#version++;
+      return true;
+    }
     e.ejected = ejected;
     if (!ejected) e.since = now;
     this.#version++;

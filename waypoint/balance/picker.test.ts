@@ -98,3 +98,36 @@ test('panic_below_min_health_percent_uses_ejected_endpoints', () => {
   assert.equal(new Set(ips(p, 12)).size, 3);
   outliers.close();
 });
+
+const OD = { consecutive5xxErrors: 1, consecutiveGatewayErrors: 0, intervalMs: 10_000, baseEjectionMs: 1_000, maxEjectionMs: 1_000, maxEjectionPercent: 100, minHealthPercent: 0 };
+
+test('an_endpoint_that_returned_while_no_request_was_balanced_still_warms_up', () => {
+  let now = 0;
+  const policy = tp({ loadBalancer: { ...NO_POLICY_BALANCER, warmupMs: 10_000 }, outlierDetection: OD });
+  const outliers = new OutlierRegistry({ policyFor: () => policy, now: () => now });
+  const p = new EndpointPicker({ endpoints: () => EPS, policyFor: () => policy, outliers, now: () => now });
+  now = 20_000;
+  p.pick(SVC, 80); // the registry and the balancer learn the endpoints; all past any warm-up
+  outliers.record(SVC, 80, '10.0.0.1:8080', { kind: 'response', status: 500 });
+  now = 21_500; // the ejection ends with no pick during it
+  outliers.tick();
+  p.pick(SVC, 80);
+  const view = p.cache.get(SVC, 80, policy.loadBalancer).view();
+  const returned = view.find((v) => v.key === '10.0.0.1:8080')!;
+  assert.equal(returned.ejected, false);
+  assert.equal(returned.warming, true, 'a returning endpoint ramps up even when the balancer never saw it ejected');
+  assert.ok(view.filter((v) => v.key !== '10.0.0.1:8080').every((v) => !v.warming));
+  outliers.close();
+});
+
+test('endpoints_ejected_when_a_policy_drops_outlier_detection_come_back_at_once', () => {
+  let policy = tp({ outlierDetection: OD });
+  const outliers = new OutlierRegistry({ policyFor: () => policy, now: () => 0 });
+  const p = new EndpointPicker({ endpoints: () => EPS, policyFor: () => policy, outliers, now: () => 0 });
+  p.pick(SVC, 80);
+  outliers.record(SVC, 80, '10.0.0.1:8080', { kind: 'response', status: 500 });
+  assert.ok(!ips(p, 6).includes('10.0.0.1'), 'ejected while the policy ejects');
+  policy = tp({});
+  assert.ok(ips(p, 6).includes('10.0.0.1'), 'no ejection outlives the outlierDetection that made it');
+  outliers.close();
+});

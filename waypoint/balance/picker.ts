@@ -15,6 +15,8 @@
 import type { LoadBalancer, TrafficPolicy } from '../../core/config/traffic-policy.js';
 import type { Headers, UpstreamEndpoint } from '../http/chain.js';
 import type { OutlierRegistry } from '../resilience/outlier-layer.js';
+import type { EndpointHealth } from '../resilience/outlier.js';
+import type { Balancer } from './balancer.js';
 import { BalancerCache } from './cache.js';
 import { endpointKey, type EndpointInput } from './endpoint-set.js';
 import { extractHashKey, formatSetCookie } from './hash-key.js';
@@ -82,6 +84,8 @@ export class EndpointPicker {
   readonly #o: EndpointPickerOptions;
   readonly #converted = new WeakMap<readonly UpstreamEndpoint[], Converted>();
   readonly #random: Random;
+  /** Balancers outlier detection has fed ejections to (cleared when a policy drops it). */
+  readonly #fed = new WeakSet<Balancer>();
 
   constructor(o: EndpointPickerOptions) {
     this.#o = o;
@@ -120,10 +124,17 @@ export class EndpointPicker {
     if (od && this.#o.outliers) {
       const snap = this.#o.outliers.view(service, port, c.keys);
       if (snap) {
-        const ejected = new Set<string>();
-        for (const h of snap.endpoints) if (h.ejected) ejected.add(h.key);
-        for (let i = 0; i < c.keys.length; i++) b.setEjected(c.balancerKeys[i]!, ejected.has(c.keys[i]!));
+        this.#fed.add(b);
+        const health = new Map<string, EndpointHealth>();
+        for (const h of snap.endpoints) health.set(h.key, h);
+        for (let i = 0; i < c.keys.length; i++) {
+          const h = health.get(c.keys[i]!);
+          b.setEjected(c.balancerKeys[i]!, h?.ejected ?? false, h?.returnedAt);
+        }
       }
+    } else if (this.#fed.delete(b)) {
+      // The policy lost outlierDetection: nothing ejects any more, so no endpoint stays out.
+      for (const key of c.balancerKeys) b.setEjected(key, false);
     }
     let hashKey: string | undefined;
     let setCookie: string | undefined;
