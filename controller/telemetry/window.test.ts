@@ -112,6 +112,12 @@ test('flows_filter_by_namespace_on_either_side', () => {
   assert.equal(w.flows({ limit: 10, namespace: 'z' }).flows.length, 0);
 });
 
+test('a_flow_to_a_service_with_no_backend_chosen_belongs_to_the_services_namespace', () => {
+  const w = new TelemetryWindow();
+  w.ingest(AGENT, { edges: [], overflowEdges: 0, flows: [flow({ source: { namespace: 'x' }, destination: { service: 'shop/api.shop.svc.cluster.local' } })], droppedFlows: 0 }, T0);
+  assert.equal(w.flows({ limit: 10, namespace: 'shop' }).flows.length, 1);
+});
+
 test('a_flow_the_reporter_rule_does_not_count_is_not_kept', () => {
   const w = new TelemetryWindow();
   w.ingest(AGENT, { edges: [], overflowEdges: 0, flows: [flow({ reporter: 'source' })], droppedFlows: 0 }, T0);

@@ -180,11 +180,12 @@ export class TelemetryWindow {
     return buildGraph(sum.values(), { windowMs, at: now, overflowEdges: overflow, ...(q.namespace !== undefined && { namespace: q.namespace }) });
   }
 
-  /** Recent flows, oldest first: the newest `limit` after `sinceSeq`, touching `namespace` when given. */
+  /** Recent flows, oldest first: the newest `limit` after `sinceSeq`, touching `namespace`
+   * when given (the source's, the destination workload's or the destination Service's). */
   flows(q: FlowsQuery): FlowsAnswer {
     const limit = Math.max(0, Math.min(Math.floor(q.limit), this.limits.maxFlowsPerQuery));
     const ns = q.namespace;
-    const filter = ns === undefined ? undefined : (f: MeshFlow) => f.source.namespace === ns || f.destination.namespace === ns;
+    const filter = ns === undefined ? undefined : (f: MeshFlow) => f.source.namespace === ns || f.destination.namespace === ns || f.destination.service?.startsWith(`${ns}/`) === true;
     const { items, missed } = this.#flows.since(Math.max(0, q.sinceSeq ?? 0), limit, filter);
     return { flows: items.map((i) => i.item), lastSeq: this.#flows.lastSeq, missed };
   }
