@@ -7,10 +7,10 @@
 import type { TelemetryReport } from '../../core/observe/telemetry-wire.js';
 import type { Graph } from './graph.js';
 import type { TelemetryWindowLimits } from './limits.js';
-import { TelemetryWindow, type FlowListener, type FlowsAnswer, type FlowsQuery, type GraphQuery, type ReportSource } from './window.js';
+import { TelemetryWindow, type FlowListener, type FlowsAnswer, type FlowsQuery, type GraphQuery, type ReportSource, type WindowEdges } from './window.js';
 
 export type { Graph, GraphEdge, GraphNode } from './graph.js';
-export type { FlowListener, FlowsAnswer, FlowsQuery, GraphQuery, MeshFlow, ReportSource } from './window.js';
+export type { FlowListener, FlowsAnswer, FlowsQuery, GraphQuery, MeshFlow, ReportSource, WindowEdges } from './window.js';
 
 export class MeshTelemetry {
   readonly window: TelemetryWindow;
@@ -26,8 +26,14 @@ export class MeshTelemetry {
     return this.window.ingest(from, report, this.#now());
   }
 
-  graph(q: GraphQuery): Graph {
-    return this.window.graph(q, this.#now());
+  /** The graph of what this replica's clients reported; with `peers` (other replicas' edges(), same window), the whole mesh's. */
+  graph(q: GraphQuery, peers: readonly WindowEdges[] = []): Graph {
+    return this.window.graph(q, this.#now(), peers);
+  }
+
+  /** This replica's edges over the window, for a peer replica to merge (graph's `peers`). */
+  edges(q: Pick<GraphQuery, 'windowMs'>): WindowEdges {
+    return this.window.edges(q, this.#now());
   }
 
   flows(q: FlowsQuery): FlowsAnswer {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EdgeSummary } from '../../core/observe/edge-summary.js';
 import type { EdgeKey, Flow, TelemetryReport } from '../../core/observe/telemetry-wire.js';
-import { TelemetryWindow, type MeshFlow } from './window.js';
+import { mergeWindowEdges, TelemetryWindow, type MeshFlow } from './window.js';
 
 const T0 = 1_700_000_000_000;
 const AGENT = { role: 'node-agent' as const, node: 'node-1' };
@@ -153,4 +153,19 @@ test('subscribers_beyond_the_bound_are_refused', () => {
 
 test('a_limit_that_is_not_a_positive_integer_is_refused', () => {
   assert.throws(() => new TelemetryWindow({ bucketMs: 0 }), /bucketMs must be a positive integer/);
+});
+
+test('two_replicas_windows_merge_into_the_whole_meshs_graph', () => {
+  const a = new TelemetryWindow();
+  const b = new TelemetryWindow();
+  a.ingest(AGENT, tcpReport(2), T0);
+  b.ingest({ role: 'node-agent', node: 'node-3' }, tcpReport(3), T0);
+  const g = a.graph({ windowMs: 60_000 }, T0, [b.edges({ windowMs: 60_000 }, T0)]);
+  assert.equal(g.edges[0]!.connections, 5);
+  assert.equal(a.graph({ windowMs: 60_000 }, T0).edges[0]!.connections, 2, 'alone, a replica answers for its own clients');
+});
+
+test('merging_windows_adds_overflow_counts', () => {
+  const w = { windowMs: 10_000, at: T0, edges: [], overflowEdges: 2 };
+  assert.equal(mergeWindowEdges([w, { ...w, overflowEdges: 3 }]).overflowEdges, 5);
 });

@@ -54,6 +54,36 @@ export interface FlowsAnswer {
 
 export type FlowListener = (flow: MeshFlow) => void;
 
+/** A window's edges summed over a time span: everything in it adds up (counters and
+ * fixed-bucket histograms), so windows of several replicas merge exactly. */
+export interface WindowEdges {
+  windowMs: number;
+  at: number;
+  edges: StoredEdge[];
+  overflowEdges: number;
+}
+
+function addEdge(into: Map<string, StoredEdge>, k: string, e: StoredEdge, maxPolicies: number): void {
+  let s = into.get(k);
+  if (s === undefined) {
+    s = { ...e, source: { ...e.source }, destination: { ...e.destination }, ...emptyCounts() };
+    into.set(k, s);
+  }
+  addCounts(s, e, maxPolicies);
+}
+
+/** Several replicas' windows (the same span) as one: each connection was counted by one
+ * reporter connected to one replica, so adding is exact. */
+export function mergeWindowEdges(parts: readonly WindowEdges[], maxPoliciesPerEdge: number = TELEMETRY_WINDOW_DEFAULTS.maxPoliciesPerEdge): WindowEdges {
+  const sum = new Map<string, StoredEdge>();
+  let overflow = 0;
+  for (const p of parts) {
+    overflow += p.overflowEdges;
+    for (const e of p.edges) addEdge(sum, edgeKeyString(e), e, maxPoliciesPerEdge);
+  }
+  return { windowMs: parts[0]?.windowMs ?? 0, at: parts[0]?.at ?? 0, edges: [...sum.values()], overflowEdges: overflow };
+}
+
 interface Bucket {
   index: number;
   edges: Map<string, StoredEdge>;
@@ -158,8 +188,9 @@ export class TelemetryWindow {
     return { edges, flows };
   }
 
-  /** The graph over the last `windowMs` (see graph.ts). */
-  graph(q: GraphQuery, now: number): Graph {
+  /** The window's edges summed over the last `windowMs` (clamped to [bucketMs, retentionMs]):
+   * what graph() draws, and what a peer replica would merge with its own (mergeWindowEdges). */
+  edges(q: Pick<GraphQuery, 'windowMs'>, now: number): WindowEdges {
     const windowMs = Math.min(Math.max(Math.round(q.windowMs), this.limits.bucketMs), this.limits.retentionMs);
     this.#prune(now);
     const oldest = this.#oldestIndex(now, windowMs);
@@ -168,16 +199,16 @@ export class TelemetryWindow {
     for (const b of this.#buckets.values()) {
       if (b.index < oldest) continue;
       overflow += b.overflow;
-      for (const [k, e] of b.edges) {
-        let s = sum.get(k);
-        if (s === undefined) {
-          s = { ...e, source: { ...e.source }, destination: { ...e.destination }, ...emptyCounts() };
-          sum.set(k, s);
-        }
-        addCounts(s, e, this.limits.maxPoliciesPerEdge);
-      }
+      for (const [k, e] of b.edges) addEdge(sum, k, e, this.limits.maxPoliciesPerEdge);
     }
-    return buildGraph(sum.values(), { windowMs, at: now, overflowEdges: overflow, ...(q.namespace !== undefined && { namespace: q.namespace }) });
+    return { windowMs, at: now, edges: [...sum.values()], overflowEdges: overflow };
+  }
+
+  /** The graph over the last `windowMs` (see graph.ts); with `peers`, their windows' edges merged in. */
+  graph(q: GraphQuery, now: number, peers: readonly WindowEdges[] = []): Graph {
+    const own = this.edges(q, now);
+    const merged = peers.length === 0 ? own : mergeWindowEdges([own, ...peers], this.limits.maxPoliciesPerEdge);
+    return buildGraph(merged.edges, { windowMs: own.windowMs, at: now, overflowEdges: merged.overflowEdges, ...(q.namespace !== undefined && { namespace: q.namespace }) });
   }
 
   /** Recent flows, oldest first: the newest `limit` after `sinceSeq`, touching `namespace`
