@@ -22,6 +22,8 @@ import { loadOrCreateCa, publishRoots, ROOT_CONFIGMAP_KEY, ROOT_CONFIGMAP_NAME, 
 import { ClusterWatch } from './cluster-watch.js';
 import { ControllerServer } from './distribution/server.js';
 import { LeaderElector } from './leader.js';
+import { MeshTelemetry } from './telemetry/mesh-telemetry.js';
+import type { TelemetryWindowLimits } from './telemetry/limits.js';
 import { ServingCertificateRenewer, controllerServerName, issueServingCertificate } from './serving-cert.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 import { PolicyScopeIndex } from './distribution/scope.js';
@@ -77,6 +79,8 @@ export interface ControllerOptions {
   rollouts?: { enabled?: boolean; metrics?: MetricsSource; limits?: Partial<RolloutDriverLimits> };
   /** Leader election: the Lease's name (default ambient-controller), our holder identity (default: POD_NAME or hostname, plus a random suffix), timings. */
   leaderElection?: { leaseName?: string; identity?: string; limits?: Partial<LeaderLimits> };
+  /** The traffic telemetry window fed by the agents' and waypoints' reports (controller/telemetry/limits.ts). */
+  telemetry?: { limits?: Partial<TelemetryWindowLimits> };
   logger?: Logger;
 }
 
@@ -102,6 +106,8 @@ export interface Controller {
   rolloutDriver?: RolloutDriver;
   /** The mesh's root namespace. */
   rootNamespace: string;
+  /** What the agents and waypoints connected to this replica reported: graph(), flows(), subscribe() (docs/telemetry.md). */
+  telemetry: MeshTelemetry;
   /** This replica holds the Lease and does the leader-only work. */
   isLeader(): boolean;
   /** Informers synced and the first config computed. */
@@ -150,8 +156,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let watch: ClusterWatch | undefined;
     const configuredWaypoints = new Set(opts.waypointServiceAccounts ?? []);
     let metrics: ControllerMetrics | undefined;
+    const telemetry = new MeshTelemetry(opts.telemetry?.limits ? { limits: opts.telemetry.limits } : {});
     const server = new ControllerServer({
       credentials: { key: serving.key, cert: serving.cert },
+      telemetry,
       trustDomain,
       ca,
       kubeConfig: opts.kubeConfig,
@@ -377,6 +385,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       ...(deployer ? { waypointDeployer: deployer } : {}),
       ...(rollouts ? { rolloutDriver: rollouts } : {}),
       rootNamespace,
+      telemetry,
       isLeader: () => elector.isLeader(),
       ready: () => w.ready,
       close: () =>

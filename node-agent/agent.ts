@@ -7,6 +7,8 @@
 //          un-enrol: certificate (CertificateManager, signed over 15012) -> listeners in
 //          the pod's netns -> capture rules (enrolment/pod-proxy.ts)
 //   every connection -> one record -> metrics + one access-log line (observe/)
+//   every connection -> the traffic summary and recent flows (observe/telemetry.ts),
+//          reported to the controller every few seconds (observe/telemetry-reporter.ts)
 //   every inbound connection -> authorization (proxy/enforcer.ts, core/policy) -> decision
 //          metric + observed edges (observe/edges.ts, GET /authz/edges); a config change
 //          closes the open connections the new policies deny
@@ -39,6 +41,8 @@ import { accessLogSink } from './observe/access-log.js';
 import type { Tracer } from '../core/trace/tracer.js';
 import { ObservedEdges } from './observe/edges.js';
 import { AgentMetrics } from './observe/metrics.js';
+import { TrafficTelemetry } from './observe/telemetry.js';
+import { TelemetryReporter } from './observe/telemetry-reporter.js';
 import { InboundEnforcer, reevaluateOnChange } from './proxy/enforcer.js';
 import { authzDecisionSink } from './observe/authz-sink.js';
 import { policyEngine } from './proxy/engine.js';
@@ -126,6 +130,9 @@ export interface NodeAgent {
   readonly authz: InboundEnforcer;
   /** Who carries the pods' connections: the main thread (workers 0) or the workers. */
   readonly dataPlane: DataPlane;
+  /** The traffic summary since the last report and the recent flows, and their reporter. */
+  readonly telemetry: TrafficTelemetry;
+  readonly telemetryReporter: TelemetryReporter;
   /** Runs the enrolment reconciler now (and waits for it). */
   reconcile(): Promise<void>;
   /** Checks (and repairs) every enrolled pod's capture now. */
@@ -164,7 +171,16 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     certificates: () => certificates.list().map((c) => ({ identity: formatSpiffeId(c.identity), notAfter: c.notAfter })),
     activeConnections: () => reconciler?.activeConnections() ?? 0,
   });
-  const onConnectionEnd = accessLogSink(opts.accessLogger ?? log, state, metrics, opts.tracer);
+  const telemetry = new TrafficTelemetry({ node: opts.node });
+  const logConnection = accessLogSink(opts.accessLogger ?? log, state, metrics, opts.tracer);
+  const onConnectionEnd: typeof logConnection = (r) => {
+    logConnection(r);
+    telemetry.connectionEnded(r, state());
+  };
+  const onConnectionOpen = (r: Parameters<typeof onConnectionEnd>[0]) => {
+    metrics.connectionOpened(r, state());
+    telemetry.connectionOpened(r, state());
+  };
   const edges = new ObservedEdges(AGENT_DEFAULTS.maxObservedEdges);
   const authz = new InboundEnforcer({
     engine: policyEngine,
@@ -183,7 +199,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
           mark,
           config: () => ({ resources: store.held(), version: store.version() }),
           roots: () => trustBundle.pems(),
-          onEvents: workerEventsSink({ metrics, state, onConnectionEnd, edges, hbone: hboneMetrics }),
+          onEvents: workerEventsSink({ metrics, state, onConnectionEnd, onConnectionOpen, edges, hbone: hboneMetrics }),
           onRestart: () => metrics.workerRestarts.inc(),
           logger: log,
         })
@@ -195,7 +211,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
           mark,
           counters: createCounters(),
           onConnectionEnd,
-          onConnectionOpen: (r) => metrics.connectionOpened(r, state()),
+          onConnectionOpen,
           // One penalty box for every pod's 15008: a peer refused at one pod is refused at all.
           hboneGuard: new PeerGuard({ logger: log, metrics: hboneMetrics }),
           authz,
@@ -279,6 +295,8 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     throw err;
   }
   client.start();
+  const telemetryReporter = new TelemetryReporter({ take: () => telemetry.takeReport(), send: (body) => client.sendTelemetry(body), logger: log });
+  telemetryReporter.start();
   const repairTimer = setInterval(() => void enrolment.repair().catch(roundFailed), opts.repairIntervalMs ?? AGENT_DEFAULTS.repairIntervalMs);
   repairTimer.unref();
 
@@ -323,12 +341,15 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     authzEdges: edgesDump,
     authz,
     dataPlane,
+    telemetry,
+    telemetryReporter,
     reconcile: () => enrolment.schedule(),
     repair: () => enrolment.repair(),
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(repairTimer);
+      telemetryReporter.stop();
       await enrolment.close(drainMs);
       await client.close();
       certificates.close();

@@ -111,7 +111,7 @@ export function waypointDataPath(opts: StartWaypointOptions): DataPathStarter {
     const gateway = { namespace: opts.namespace, name: opts.gateway };
     const cert = certificates.current(identity)!;
     const metrics = new RequestMetrics({ registry: parts.registry });
-    const sink = requestSink({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics, tracer: opts.tracer ?? NOOP_TRACER });
+    const sink = requestSink({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics, tracer: opts.tracer ?? NOOP_TRACER, ...(parts.telemetry && { telemetry: parts.telemetry }) });
     // TrafficPolicies and endpoints, looked up once per Service port and config snapshot
     // (a snapshot without TrafficPolicies answers "none" without a lookup).
     const policyMemo = perSnapshot<TrafficPolicy | undefined>(snapshot, (s, service, port) => s.trafficPolicyFor(service, port));
@@ -125,7 +125,7 @@ export function waypointDataPath(opts: StartWaypointOptions): DataPathStarter {
           onEvent: (e) => (e.type === 'connected' ? log.info({ redis: `${redis.host}:${redis.port}` }, 'waypoint: global rate limit Redis connected') : log.warn({ redis: `${redis.host}:${redis.port}`, err: e.error }, 'waypoint: global rate limit Redis disconnected, reconnecting')),
         })
       : undefined;
-    const tcp = tcpTelemetry({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics: new TcpMetrics(parts.registry), onSinkError: (err) => log.warn({ err: (err as Error).message }, 'waypoint: connection record failed') });
+    const tcp = tcpTelemetry({ getState: () => snapshot().mesh, accessLog: opts.accessLogger ?? log, metrics: new TcpMetrics(parts.registry), ...(parts.telemetry && { telemetry: parts.telemetry }), onSinkError: (err) => log.warn({ err: (err as Error).message }, 'waypoint: connection record failed') });
     const proxy = new WaypointProxy({
       credentials: { key: cert.key, cert: cert.cert },
       trustBundle: parts.trustBundle,

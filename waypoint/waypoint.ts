@@ -22,6 +22,8 @@ import { startAgentServers, type AgentServers } from '../node-agent/admin.js';
 import { ControllerClient } from '../node-agent/controller-client/client.js';
 import { controllerSigner } from '../node-agent/controller-client/signer.js';
 import { WaypointState } from './state/store.js';
+import { TrafficTelemetry } from '../node-agent/observe/telemetry.js';
+import { TelemetryReporter } from '../node-agent/observe/telemetry-reporter.js';
 
 export interface WaypointOptions {
   /** The waypoint's own identity: its pod's namespace and ServiceAccount. */
@@ -61,6 +63,8 @@ export interface Waypoint {
   readonly certificates: CertificateManager;
   readonly servers: AgentServers;
   readonly registry: Registry;
+  readonly telemetry: TrafficTelemetry;
+  readonly telemetryReporter: TelemetryReporter;
   ready(): boolean;
   close(): Promise<void>;
 }
@@ -74,6 +78,8 @@ export interface WaypointParts {
   trustDomain: string;
   registry: Registry;
   logger: Logger;
+  /** The traffic summary and recent flows, reported to the controller every few seconds (docs/telemetry.md); absent: not kept. */
+  telemetry?: TrafficTelemetry;
 }
 
 /** Starts the data path once the parts exist; returns how to stop it (drain). */
@@ -107,6 +113,8 @@ export async function startWaypointProgram(opts: WaypointOptions, startDataPath:
     },
   });
   const certificates = new CertificateManager({ signer: controllerSigner(client), trustBundle });
+  const telemetry = new TrafficTelemetry();
+  const telemetryReporter = new TelemetryReporter({ take: () => telemetry.takeReport(), send: (body) => client.sendTelemetry(body), logger: log });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({ name: 'ambient_waypoint_config_resources', help: 'Resources the waypoint holds from the controller.', registers: [registry], collect() { this.set(state.size()); } });
@@ -133,8 +141,10 @@ export async function startWaypointProgram(opts: WaypointOptions, startDataPath:
     // The first certificate before anything listens: HBONE cannot be served without it.
     await certificates.get(identity);
     certified = true;
-    dataPath = await startDataPath({ identity, self, state, certificates, trustBundle, trustDomain, registry, logger: log });
+    dataPath = await startDataPath({ identity, self, state, certificates, trustBundle, trustDomain, registry, logger: log, telemetry });
     cleanups.push(() => dataPath.close(drainMs));
+    telemetryReporter.start();
+    cleanups.push(() => telemetryReporter.stop());
     const s = opts.servers ?? {};
     servers = await startAgentServers({
       admin: s.admin === false ? undefined : { host: '127.0.0.1', port: MESH_PORTS.admin, ...s.admin },
@@ -178,6 +188,8 @@ export async function startWaypointProgram(opts: WaypointOptions, startDataPath:
     certificates,
     servers,
     registry,
+    telemetry,
+    telemetryReporter,
     ready: () => state.synced() && certified,
     async close() {
       if (closed) return;

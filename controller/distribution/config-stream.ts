@@ -389,6 +389,12 @@ export class ConfigStreams {
     return this.#current;
   }
 
+  /** The whole table now, with its version (read-only: the same array until the next change). */
+  resourceSnapshot(): { version: number; resources: readonly VersionedResource[] } {
+    const snap = this.#snapshot();
+    return { version: snap.version, resources: snap.resources };
+  }
+
   /** The resources a client should hold now (the whole table, scoped). */
   #desired(c: ConfigClient): TableEntry[] {
     const snap = this.#snapshot();

@@ -24,6 +24,12 @@ export const CONTROLLER_SERVER_DEFAULTS = {
   reviewBurst: 20,
   /** ...and per second after that. */
   reviewsPerSecond: 2,
+  /** Telemetry reports (POST /v1/telemetry) one caller may send at once (token bucket size)... */
+  telemetryReportBurst: 5,
+  /** ...and per second after that. A node agent or waypoint reports every 5 s (TELEMETRY_LIMITS.reportIntervalMs). */
+  telemetryReportsPerSecond: 1,
+  /** Largest telemetry report body accepted (413 beyond): 2,000 edges and 1,000 flows with long names fit. */
+  maxTelemetryReportBytes: 8 * 1024 * 1024,
   /** Callers and source addresses remembered by the rate limiters; the least recently seen are forgotten first. */
   maxRateLimitKeys: 10_000,
 } as const;

@@ -5,6 +5,8 @@
 //   POST /v1/certificates   a CSR in, a signed chain out, for identities the caller may have
 //   POST /v1/config         a long-lived stream of newline-delimited JSON: hello, then
 //                           versioned incremental updates, each ACKed or NACKed
+//   POST /v1/telemetry      a traffic report (JSON): edges and flows since the last one
+//                           (telemetry-report.ts; docs/telemetry.md)
 //
 // This module is the wiring: the listener, routing, and shutdown. The parts live beside it:
 // sessions.ts (connections), authenticate.ts (who is calling), certificates.ts (signing),
@@ -29,6 +31,7 @@ import { Refused, headerValue, respondError } from './http.js';
 import { Sessions } from './sessions.js';
 import { CONTROLLER_SERVER_DEFAULTS, CONTROLLER_TOKEN_AUDIENCE, type ControllerServerLimits } from './limits.js';
 import { KeyedRateLimiter } from './rate-limit.js';
+import { TelemetryEndpoint, type TelemetrySink } from './telemetry-report.js';
 import { CachedTokenReviewer, kubeTokenReviewer, type TokenReviewer } from './token-review.js';
 
 export type { PodLister } from './authenticate.js';
@@ -74,6 +77,8 @@ export interface ControllerServerOptions {
   limits?: Partial<ControllerProtocolLimits & ControllerServerLimits>;
   /** Told the outcome and duration of every certificate request (for metrics). */
   onCertificateRequest?: (outcome: CertificateRequestOutcome) => void;
+  /** Where traffic reports (POST /v1/telemetry) go; absent: the endpoint answers 404. */
+  telemetry?: TelemetrySink;
 }
 
 export class ControllerServer {
@@ -83,6 +88,7 @@ export class ControllerServer {
   readonly #sessions: Sessions;
   readonly #certificates: CertificateEndpoint;
   readonly #config: ConfigStreams;
+  readonly #telemetry: TelemetryEndpoint | undefined;
   #draining = false;
   #closing?: Promise<void>;
 
@@ -119,6 +125,17 @@ export class ControllerServer {
       ...(opts.onCertificateRequest ? { onCertificateRequest: opts.onCertificateRequest } : {}),
     });
     this.#config = new ConfigStreams({ auth, limits: l, logger: this.#log, ...(opts.scope ? { scope: opts.scope } : {}), ...(opts.policyScope ? { policyScope: opts.policyScope } : {}), draining: () => this.#draining });
+    const config = this.#config;
+    this.#telemetry = opts.telemetry
+      ? new TelemetryEndpoint({
+          auth,
+          sink: opts.telemetry,
+          resources: () => config.resourceSnapshot(),
+          limits: l,
+          rateLimiter: new KeyedRateLimiter({ burst: l.telemetryReportBurst, perSecond: l.telemetryReportsPerSecond, maxKeys: l.maxRateLimitKeys }),
+          logger: this.#log,
+        })
+      : undefined;
     this.server = http2.createSecureServer({
       ...servingContext(opts.credentials),
       // Clients have no certificate yet (they come here to get one): they prove who they
@@ -225,11 +242,12 @@ export class ControllerServer {
     stream.on('error', (err) => this.#log.debug({ err: err.message }, 'controller: stream error'));
     const method = headerValue(headers, ':method');
     const path = (headerValue(headers, ':path') ?? '').split('?')[0];
-    const route = path === PATHS.certificates ? 'certificates' : path === PATHS.config ? 'config' : undefined;
+    const route = path === PATHS.certificates ? 'certificates' : path === PATHS.config ? 'config' : path === PATHS.telemetry && this.#telemetry ? 'telemetry' : undefined;
     if (!route) return respondError(stream, new Refused(404, ErrorCodes.CTRL_BAD_REQUEST, `no such endpoint ${JSON.stringify(path)}: use POST ${PATHS.config} or POST ${PATHS.certificates}`));
     if (method !== 'POST') return respondError(stream, new Refused(405, ErrorCodes.CTRL_BAD_REQUEST, `${path} takes POST, not ${method}`));
     if (this.#draining) return respondError(stream, new Refused(503, ErrorCodes.CTRL_UNAVAILABLE, 'the controller is shutting down; retry'));
     if (route === 'certificates') void this.#certificates.serve(stream, headers);
+    else if (route === 'telemetry') void this.#telemetry!.serve(stream, headers);
     else void this.#config.serve(stream, headers);
   }
 }

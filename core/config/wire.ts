@@ -13,7 +13,7 @@ import { RESOURCE_KINDS, resourceId, type Resource, type ResourceKind } from './
 export { RESOURCE_KINDS, resourceId };
 
 /** The endpoints of the protocol. */
-export const PATHS = { certificates: '/v1/certificates', config: '/v1/config' } as const;
+export const PATHS = { certificates: '/v1/certificates', config: '/v1/config', telemetry: '/v1/telemetry' } as const;
 
 /** Request header naming the node the caller runs on. */
 export const NODE_HEADER = 'x-ambient-node';

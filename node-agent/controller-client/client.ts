@@ -232,6 +232,27 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     }
   }
 
+  /** Sends a traffic report (POST /v1/telemetry, JSON; docs/telemetry.md). Resolves with
+   * the controller's answer; rejects (ControllerError) when refused or failed: the caller drops it. */
+  async sendTelemetry(body: string): Promise<{ edges: number; flows: number }> {
+    if (this.#closed) throw new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, 'controller client is closed');
+    const stream = await this.#request(PATHS.telemetry, 'application/json');
+    const timer = setTimeout(() => stream.close(C.NGHTTP2_CANCEL), this.limits.requestTimeoutMs);
+    try {
+      stream.end(body);
+      const status = await responseStatus(stream, this.limits.requestTimeoutMs);
+      const text = await readBounded(stream, this.limits.maxResponseBodyBytes);
+      if (status !== 200) throw errorFromResponse(status, text);
+      const v = JSON.parse(text) as { edges?: unknown; flows?: unknown };
+      return { edges: Number(v.edges) || 0, flows: Number(v.flows) || 0 };
+    } catch (err) {
+      if (err instanceof ControllerError) throw err;
+      throw new ControllerError(ErrorCodes.CTRL_UNAVAILABLE, `telemetry report to ${this.#where()} failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Stops reconnecting, ends the config stream and closes the connection. */
   async close(): Promise<void> {
     this.#closed = true;

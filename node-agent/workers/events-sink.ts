@@ -14,13 +14,16 @@ export interface WorkerEventsSinks {
   metrics: AgentMetrics;
   state: () => ProxyState;
   onConnectionEnd: ConnectionSink;
+  /** Told of every opened connection besides the opened counter (the traffic summary); default: the counter only. */
+  onConnectionOpen?: ConnectionSink;
   edges?: ObservedEdges;
   hbone: HboneServerMetrics;
 }
 
 export function workerEventsSink(s: WorkerEventsSinks): (e: WorkerEvents) => void {
   return (e) => {
-    for (const r of e.opened) s.metrics.connectionOpened(r, s.state());
+    if (s.onConnectionOpen) for (const r of e.opened) s.onConnectionOpen(r);
+    else for (const r of e.opened) s.metrics.connectionOpened(r, s.state());
     for (const r of e.ended) s.onConnectionEnd(r);
     for (const d of e.decisions) applyDecision(d, s.metrics, s.edges);
     for (const c of e.hbone) s.hbone[c.metric].inc({ reason: c.reason });

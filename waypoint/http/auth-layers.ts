@@ -17,7 +17,7 @@ class AuthView implements AuthRequest {
   readonly destination: { ip: string; port: number };
   readonly service?: string;
   auth?: AuthRequest['auth'];
-  authz?: AuthRequest['authz'];
+  #authz?: AuthRequest['authz'];
   readonly #ctx: RequestContext;
 
   constructor(ctx: RequestContext) {
@@ -28,6 +28,18 @@ class AuthView implements AuthRequest {
     if (ctx.source.tunnelPeer) this.sourceIp = ctx.source.tunnelPeer.host;
     this.destination = { ip: ctx.target.address.host, port: ctx.target.address.port };
     if (ctx.target.service !== undefined) this.service = ctx.target.service;
+  }
+  get authz(): AuthRequest['authz'] {
+    return this.#authz;
+  }
+  /** The decision is also left on the request's record (the traffic summary counts it). */
+  set authz(v: AuthRequest['authz']) {
+    this.#authz = v;
+    if (v === undefined) return;
+    const rec: NonNullable<RequestContext['record']['authz']> = { decision: v.decision };
+    if (v.policy !== undefined) rec.policy = v.policy;
+    if (v.dryRun !== undefined) rec.dryRun = { decision: v.dryRun.decision, ...(v.dryRun.policy !== undefined && { policy: v.dryRun.policy }) };
+    this.#ctx.record.authz = rec;
   }
   get path(): string {
     return this.#ctx.path;

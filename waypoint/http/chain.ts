@@ -113,6 +113,8 @@ export interface RequestRecord {
   responseBytes?: number;
   /** gRPC status of the answer: `grpc-status` from the response trailers, else from its headers (trailers-only). */
   grpcStatus?: number;
+  /** The authorization layer's decision (set by auth-layers.ts when it decided). */
+  authz?: import('../observe/request-record.js').RequestAuthzRecord;
 }
 
 export interface RequestContext {

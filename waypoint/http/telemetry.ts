@@ -96,6 +96,7 @@ export function telemetryLayer(o: TelemetryLayerOptions): Layer {
       if (r.route !== undefined) more.route = r.route;
       if (r.rule !== undefined) more.rule = r.rule;
       if (r.grpcStatus !== undefined) more.grpcStatus = r.grpcStatus;
+      if (r.authz !== undefined) more.authz = r.authz;
       t.set(more);
       // Bodies as counted where they were piped; content-length when the body never went upstream.
       if (r.requestBytes !== undefined) t.requestBytes = r.requestBytes;

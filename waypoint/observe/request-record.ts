@@ -70,6 +70,17 @@ export interface RequestRecord {
   userAgent?: string;
   /** Why the request failed, when it did (for the log and the span's status). */
   error?: string;
+  /** The authorization layer's decision, when it decided (for the traffic summary). */
+  authz?: RequestAuthzRecord;
+}
+
+/** An authorization decision as a request's record keeps it. */
+export interface RequestAuthzRecord {
+  decision: 'ALLOW' | 'DENY';
+  /** `namespace/name` of the deciding policy. */
+  policy?: string;
+  /** With the dry-run policies enforced too, when one applies. */
+  dryRun?: { decision: 'ALLOW' | 'DENY'; policy?: string };
 }
 
 /**
@@ -155,7 +166,7 @@ export class RequestTracker {
   }
 
   /** Adds what was learnt (route, backend, identity ...); ignored once finished. */
-  set(more: Partial<Known> & { grpcStatus?: number; error?: string }): void {
+  set(more: Partial<Known> & { grpcStatus?: number; error?: string; authz?: RequestAuthzRecord }): void {
     if (this.#done) return;
     const r = this.#record as unknown as Record<string, unknown>;
     for (const k in more) {

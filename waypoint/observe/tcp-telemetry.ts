@@ -9,6 +9,7 @@ import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import type { Logger } from '../../core/log.js';
 import { accessLogFields } from '../../node-agent/observe/labels.js';
 import type { TcpMetrics } from '../../node-agent/observe/tcp-metrics.js';
+import type { TrafficTelemetry } from '../../node-agent/observe/telemetry.js';
 import { ConnectionTracker, type ConnectionRecord } from '../../node-agent/proxy/record.js';
 import type { ProxyState } from '../../node-agent/state/snapshot.js';
 import type { UpstreamEndpoint } from '../http/chain.js';
@@ -90,6 +91,8 @@ export interface TcpTelemetryOptions {
   /** The access log; none: no lines. */
   accessLog?: Logger;
   metrics?: TcpMetrics;
+  /** The traffic summary reported to the controller; none: not kept. */
+  telemetry?: TrafficTelemetry;
   onSinkError?: (err: unknown) => void;
 }
 
@@ -98,8 +101,16 @@ export function tcpTelemetry(o: TcpTelemetryOptions): TcpTelemetry {
     const state = o.getState();
     o.accessLog?.info(accessLogFields(r, state), 'connection');
     o.metrics?.connectionClosed(r, state);
+    o.telemetry?.connectionEnded(r, state);
   };
-  const onOpen = o.metrics === undefined ? undefined : (r: ConnectionRecord) => o.metrics!.connectionOpened(r, o.getState());
+  const onOpen =
+    o.metrics === undefined && o.telemetry === undefined
+      ? undefined
+      : (r: ConnectionRecord) => {
+          const state = o.getState();
+          o.metrics?.connectionOpened(r, state);
+          o.telemetry?.connectionOpened(r, state);
+        };
   return {
     start(info) {
       const t = new ConnectionTracker(tcpRecordStart(info, o.getState()), sink, o.onSinkError, onOpen);

@@ -1,0 +1,46 @@
+// What the controller's API serves for GET /api/v1/graph and /api/v1/flows (controller/
+// api/telemetry-source.ts reads it through this class): the rolling window fed by the
+// reports of the node agents and waypoints connected to this replica, on the real clock.
+//
+// Several replicas: each holds what its own clients reported (docs/telemetry.md says how
+// a replica answers for the whole mesh and what is left to do).
+import type { TelemetryReport } from '../../core/observe/telemetry-wire.js';
+import type { Graph } from './graph.js';
+import type { TelemetryWindowLimits } from './limits.js';
+import { TelemetryWindow, type FlowListener, type FlowsAnswer, type FlowsQuery, type GraphQuery, type ReportSource, type WindowEdges } from './window.js';
+
+export type { Graph, GraphEdge, GraphNode } from './graph.js';
+export type { FlowListener, FlowsAnswer, FlowsQuery, GraphQuery, MeshFlow, ReportSource, WindowEdges } from './window.js';
+
+export class MeshTelemetry {
+  readonly window: TelemetryWindow;
+  readonly #now: () => number;
+
+  constructor(o: { limits?: Partial<TelemetryWindowLimits>; now?: () => number } = {}) {
+    this.window = new TelemetryWindow(o.limits);
+    this.#now = o.now ?? Date.now;
+  }
+
+  /** A screened report from `from` (the report endpoint on 15012 calls this). */
+  ingest(from: ReportSource, report: TelemetryReport): { edges: number; flows: number } {
+    return this.window.ingest(from, report, this.#now());
+  }
+
+  /** The graph of what this replica's clients reported; with `peers` (other replicas' edges(), same window), the whole mesh's. */
+  graph(q: GraphQuery, peers: readonly WindowEdges[] = []): Graph {
+    return this.window.graph(q, this.#now(), peers);
+  }
+
+  /** This replica's edges over the window, for a peer replica to merge (graph's `peers`). */
+  edges(q: Pick<GraphQuery, 'windowMs'>): WindowEdges {
+    return this.window.edges(q, this.#now());
+  }
+
+  flows(q: FlowsQuery): FlowsAnswer {
+    return this.window.flows(q);
+  }
+
+  subscribe(listener: FlowListener): () => void {
+    return this.window.subscribe(listener);
+  }
+}
