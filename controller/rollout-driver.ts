@@ -240,7 +240,11 @@ export class RolloutDriver {
     const view = this.#o.view();
     const revision = rolloutRevision(spec);
     const sameRollout = previous !== undefined && previous.revision === revision;
-    const running = !spec.paused && !spec.abort && !(sameRollout && (previous.phase === 'Succeeded' || previous.phase === 'RolledBack'));
+    // A finished rollout has set its last weights (the route is written before the status
+    // that says so) and no longer owns them: it neither measures nor writes the route, so
+    // `traffic split` by hand or another Rollout of the Service is not put back every pass.
+    const finished = sameRollout && (previous.phase === 'Succeeded' || previous.phase === 'RolledBack');
+    const running = !spec.paused && !spec.abort && !finished;
 
     // The canary's measurement since the step began.
     let window: CanaryWindow | undefined;
@@ -265,8 +269,15 @@ export class RolloutDriver {
     const decision = planRollout(spec, previous, now, hold ? undefined : window);
     let status = decision.status;
     if (hold && status.phase === 'Progressing') {
-      // Held: the step does not advance or judge; the status says why.
-      status = { ...(previous && sameRollout ? previous : status), message: `${(previous && sameRollout ? previous : status).message.replace(/ \(holding: .*\)$/, '')} (holding: ${hold})` };
+      // Held: the step does not advance or judge (without a window the plan does neither),
+      // the status says why. The plan's status, not the stored one: a rollout resumed while
+      // it cannot be measured is Progressing (held), not still Paused.
+      status = { ...status, message: `${status.message.replace(/ \(holding: .*\)$/, '')} (holding: ${hold})` };
+    }
+    if (finished) {
+      await writeStatus(storedStatus(status, generation));
+      this.#windows.delete(key);
+      return { written, left: false };
     }
 
     // The route first: a status is never ahead of the weights it describes.
