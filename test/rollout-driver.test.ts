@@ -262,6 +262,34 @@ describe('rollout driver', () => {
     });
   });
 
+  test('a_second_rollout_of_a_service_waits_for_the_first_instead_of_fighting_over_its_route', async () => {
+    await service('dup', { svc: 'dup' });
+    await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('dup-a', 'dup', 'echo-v1', 'echo-v2'), spec: { ...rollout('dup-a', 'dup', 'echo-v1', 'echo-v2').spec, paused: true } } });
+    await until('dup-a Paused', async () => ((await rolloutStatus('dup-a')).phase === 'Paused' ? true : undefined));
+    // The second one would start at 10%: it waits, the route keeps the first one's weights.
+    await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('dup-b', 'dup', 'echo-v1', 'echo-v2'), spec: { ...rollout('dup-b', 'dup', 'echo-v1', 'echo-v2').spec, steps: [10, 100] } } });
+    const waiting = await until('dup-b waiting', async () => {
+      const st = await rolloutStatus('dup-b');
+      return st.message ? st : undefined;
+    });
+    assert.equal(waiting.message, "waiting: Service dup's weights are driven by Rollout shop/dup-a; this one waits until that one has finished or is deleted");
+    assert.equal(waiting.phase, undefined);
+    const driver = controller!.rolloutDriver!;
+    const passes = driver.passes;
+    await until('three more passes of the driver', () => (driver.passes >= passes + 3 ? true : undefined));
+    assert.deepEqual(await weights('dup'), { 'echo-v1': 80, 'echo-v2': 20 });
+    assert.equal((await rolloutStatus('dup-a')).phase, 'Paused');
+    // The first one ends: the second one drives.
+    await custom.patchNamespacedCustomObject({ ...RO, namespace: 'shop', name: 'dup-a', body: { spec: { abort: true } } }, MERGE);
+    const started = await until('dup-b Progressing', async () => {
+      const st = await rolloutStatus('dup-b');
+      return st.phase === 'Progressing' ? st : undefined;
+    });
+    assert.equal(started.canaryWeight, 10);
+    assert.equal((await rolloutStatus('dup-a')).phase, 'RolledBack');
+    assert.deepEqual(await weights('dup'), { 'echo-v1': 90, 'echo-v2': 10 });
+  });
+
   test('an_invalid_spec_is_said_in_the_status_and_nothing_is_moved', async () => {
     await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('bad', 'echo', 'echo-v1', 'echo-v2'), spec: { ...rollout('bad', 'echo', 'echo-v1', 'echo-v2').spec, interval: 'soon' } } });
     const s = await until('the invalid spec message', async () => {
