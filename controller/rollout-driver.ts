@@ -32,6 +32,7 @@ import { answerWithin, PassLoop } from './pass-loop.js';
 import { canaryCounters, canaryWindow, type CanaryCounters } from './rollout-gates.js';
 import { planRollout, rolloutRevision, type CanaryWindow, type RolloutStatus } from './rollout-plan.js';
 import { readRolloutSpec } from './rollout-spec.js';
+import { rolloutClaim, serviceDriver, type RolloutClaim } from './rollout-claims.js';
 import { readStoredStatus, serviceWaypoint, serviceWorkloads, statusDiffers, storedStatus, waypointPods, type ClusterView, type WaypointPod } from './rollout-targets.js';
 
 export const ROLLOUT_DRIVER_DEFAULTS = {
@@ -174,6 +175,20 @@ export class RolloutDriver {
     return canaryWindow(held.startedAt, held.baseline, scrape.counters);
   }
 
+  /** The name of the Rollout driving Service `namespace/service` (rollout-claims.ts), `obj` as just read, the others as cached. */
+  #driverOf(namespace: string, obj: RolloutObject, service: string): string | undefined {
+    const name = obj.metadata?.name;
+    const claims: RolloutClaim[] = [];
+    for (const o of this.#informer?.list() ?? []) {
+      if (o.metadata?.namespace !== namespace || o.metadata?.name === name) continue;
+      const c = rolloutClaim(o);
+      if (c) claims.push(c);
+    }
+    const own = rolloutClaim(obj);
+    if (own) claims.push(own);
+    return serviceDriver(claims, service)?.name;
+  }
+
   /** One pass over every Rollout. */
   async pass(signal: AbortSignal): Promise<{ written: number; failed: number; left: number }> {
     const now = (this.#o.now ?? Date.now)();
@@ -240,7 +255,26 @@ export class RolloutDriver {
     const view = this.#o.view();
     const revision = rolloutRevision(spec);
     const sameRollout = previous !== undefined && previous.revision === revision;
-    const running = !spec.paused && !spec.abort && !(sameRollout && (previous.phase === 'Succeeded' || previous.phase === 'RolledBack'));
+    // A finished rollout has set its last weights (the route is written before the status
+    // that says so) and no longer owns them: it neither measures nor writes the route, so
+    // `traffic split` by hand or another Rollout of the Service is not put back every pass.
+    const finished = sameRollout && (previous.phase === 'Succeeded' || previous.phase === 'RolledBack');
+    const running = !spec.paused && !spec.abort && !finished;
+
+    // Another Rollout drives this Service: this one waits, writing nothing but its status.
+    const driver = finished ? undefined : this.#driverOf(namespace, obj, spec.service);
+    if (driver !== undefined && driver !== name) {
+      this.#windows.delete(key);
+      const why = `Service ${spec.service}'s weights are driven by Rollout ${namespace}/${driver}; this one waits until that one has finished or is deleted`;
+      if (spec.abort) {
+        // Aborted while waiting: it ends, without touching the route it does not drive.
+        await writeStatus(storedStatus(planRollout(spec, previous, now, undefined).status, generation));
+        return { written, left: false };
+      }
+      if (previous && sameRollout) await writeStatus(storedStatus({ ...previous, message: `${previous.message.replace(/ \(holding: .*\)$/, '')} (holding: ${why})` }, generation));
+      else await writeStatus({ message: `waiting: ${why}` });
+      return { written, left: false, wakeInMs: this.#l.resyncMs };
+    }
 
     // The canary's measurement since the step began.
     let window: CanaryWindow | undefined;
@@ -265,8 +299,15 @@ export class RolloutDriver {
     const decision = planRollout(spec, previous, now, hold ? undefined : window);
     let status = decision.status;
     if (hold && status.phase === 'Progressing') {
-      // Held: the step does not advance or judge; the status says why.
-      status = { ...(previous && sameRollout ? previous : status), message: `${(previous && sameRollout ? previous : status).message.replace(/ \(holding: .*\)$/, '')} (holding: ${hold})` };
+      // Held: the step does not advance or judge (without a window the plan does neither),
+      // the status says why. The plan's status, not the stored one: a rollout resumed while
+      // it cannot be measured is Progressing (held), not still Paused.
+      status = { ...status, message: `${status.message.replace(/ \(holding: .*\)$/, '')} (holding: ${hold})` };
+    }
+    if (finished) {
+      await writeStatus(storedStatus(status, generation));
+      this.#windows.delete(key);
+      return { written, left: false };
     }
 
     // The route first: a status is never ahead of the weights it describes.

@@ -31,6 +31,8 @@ let controller: Controller | undefined;
 /** What the fake waypoint has counted, per `service/workload` and response code (cumulative, as a waypoint's counters are). */
 const counted = new Map<string, Map<string, number>>();
 let scrapes = 0;
+/** While set, the fake waypoint does not answer (as an unreachable pod). */
+let metricsDown = false;
 
 /** `n` requests to `service` answered by `workload` with `code`, as the waypoint would count them. */
 function send(service: string, workload: string, code: string, n: number): void {
@@ -42,6 +44,7 @@ function send(service: string, workload: string, code: string, n: number): void 
 
 const fakeMetrics: MetricsSource = async (pod) => {
   scrapes++;
+  if (metricsDown) throw new Error('connect ECONNREFUSED');
   if (pod.name !== 'waypoint-0' || pod.ip !== '10.9.0.5') throw new Error(`unexpected pod ${pod.namespace}/${pod.name} ${pod.ip}`);
   const lines: string[] = ['# TYPE istio_requests_total counter'];
   for (const [key, codes] of counted) {
@@ -213,6 +216,78 @@ describe('rollout driver', () => {
     });
     assert.match(aborted.message ?? '', /aborted at step 1 of 3/);
     assert.deepEqual(await weights('pay'), { 'echo-v1': 100, 'echo-v2': 0 });
+  });
+
+  test('a_finished_rollout_no_longer_writes_the_route_so_weights_set_by_hand_stay', async () => {
+    // Finished by an abort: the route was set to the stable, then the status said RolledBack.
+    await service('ship', { svc: 'ship' });
+    await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: rollout('ship', 'ship', 'echo-v1', 'echo-v2') });
+    await until('ship Progressing', async () => ((await rolloutStatus('ship')).phase === 'Progressing' ? true : undefined));
+    await custom.patchNamespacedCustomObject({ ...RO, namespace: 'shop', name: 'ship', body: { spec: { abort: true } } }, MERGE);
+    await until('ship RolledBack', async () => ((await rolloutStatus('ship')).phase === 'RolledBack' ? true : undefined));
+    assert.deepEqual(await weights('ship'), { 'echo-v1': 100, 'echo-v2': 0 });
+    // By hand afterwards (as `ambientctl traffic split` writes it): several passes leave it.
+    const route = (await custom.getNamespacedCustomObject({ ...HR, namespace: 'shop', name: 'ship' })) as { spec: { rules: Array<{ backendRefs: Array<{ name: string; port?: number; weight: number }> }> } };
+    const rules = route.spec.rules.map((r) => ({ ...r, backendRefs: r.backendRefs.map((b) => ({ ...b, weight: b.name === 'echo-v2' ? 30 : 70 })) }));
+    await custom.patchNamespacedCustomObject({ ...HR, namespace: 'shop', name: 'ship', body: { spec: { rules } } }, MERGE);
+    const driver = controller!.rolloutDriver!;
+    const passes = driver.passes;
+    await until('three more passes of the driver', () => (driver.passes >= passes + 3 ? true : undefined));
+    assert.deepEqual(await weights('ship'), { 'echo-v1': 70, 'echo-v2': 30 });
+    assert.equal((await rolloutStatus('ship')).phase, 'RolledBack');
+  });
+
+  test('a_rollout_resumed_while_its_canary_cannot_be_measured_is_progressing_and_says_why', async () => {
+    await service('hold', { svc: 'hold' });
+    await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('hold', 'hold', 'echo-v1', 'echo-v2'), spec: { ...rollout('hold', 'hold', 'echo-v1', 'echo-v2').spec, paused: true } } });
+    await until('hold Paused', async () => ((await rolloutStatus('hold')).phase === 'Paused' ? true : undefined));
+    metricsDown = true;
+    try {
+      await custom.patchNamespacedCustomObject({ ...RO, namespace: 'shop', name: 'hold', body: { spec: { paused: false } } }, MERGE);
+      const held = await until('hold Progressing and holding', async () => {
+        const st = await rolloutStatus('hold');
+        return /holding/.test(st.message ?? '') ? st : undefined;
+      });
+      assert.equal(held.phase, 'Progressing', JSON.stringify(held));
+      assert.equal(held.canaryWeight, 20);
+      assert.match(held.message ?? '', /^resumed at step 1 of 3: canary 20% \(holding: cannot measure the canary: no waypoint pod answered on :15020\/metrics \(shop\/waypoint-0 \(10\.9\.0\.5\): connect ECONNREFUSED\)\)$/);
+      assert.deepEqual(await weights('hold'), { 'echo-v1': 80, 'echo-v2': 20 });
+    } finally {
+      metricsDown = false;
+    }
+    // Measured again: the hold is gone from the message.
+    await until('hold no longer holding', async () => {
+      const st = await rolloutStatus('hold');
+      return st.phase === 'Progressing' && !/holding/.test(st.message ?? '') ? true : undefined;
+    });
+  });
+
+  test('a_second_rollout_of_a_service_waits_for_the_first_instead_of_fighting_over_its_route', async () => {
+    await service('dup', { svc: 'dup' });
+    await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('dup-a', 'dup', 'echo-v1', 'echo-v2'), spec: { ...rollout('dup-a', 'dup', 'echo-v1', 'echo-v2').spec, paused: true } } });
+    await until('dup-a Paused', async () => ((await rolloutStatus('dup-a')).phase === 'Paused' ? true : undefined));
+    // The second one would start at 10%: it waits, the route keeps the first one's weights.
+    await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('dup-b', 'dup', 'echo-v1', 'echo-v2'), spec: { ...rollout('dup-b', 'dup', 'echo-v1', 'echo-v2').spec, steps: [10, 100] } } });
+    const waiting = await until('dup-b waiting', async () => {
+      const st = await rolloutStatus('dup-b');
+      return st.message ? st : undefined;
+    });
+    assert.equal(waiting.message, "waiting: Service dup's weights are driven by Rollout shop/dup-a; this one waits until that one has finished or is deleted");
+    assert.equal(waiting.phase, undefined);
+    const driver = controller!.rolloutDriver!;
+    const passes = driver.passes;
+    await until('three more passes of the driver', () => (driver.passes >= passes + 3 ? true : undefined));
+    assert.deepEqual(await weights('dup'), { 'echo-v1': 80, 'echo-v2': 20 });
+    assert.equal((await rolloutStatus('dup-a')).phase, 'Paused');
+    // The first one ends: the second one drives.
+    await custom.patchNamespacedCustomObject({ ...RO, namespace: 'shop', name: 'dup-a', body: { spec: { abort: true } } }, MERGE);
+    const started = await until('dup-b Progressing', async () => {
+      const st = await rolloutStatus('dup-b');
+      return st.phase === 'Progressing' ? st : undefined;
+    });
+    assert.equal(started.canaryWeight, 10);
+    assert.equal((await rolloutStatus('dup-a')).phase, 'RolledBack');
+    assert.deepEqual(await weights('dup'), { 'echo-v1': 90, 'echo-v2': 10 });
   });
 
   test('an_invalid_spec_is_said_in_the_status_and_nothing_is_moved', async () => {
