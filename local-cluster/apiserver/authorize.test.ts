@@ -130,3 +130,10 @@ test('controller_service_account_creates_and_patches_httproutes_for_rollouts_but
   assert.equal(allowed(ctrl, { verb: 'patch', group: 'ambient.dev', resource: 'rollouts', namespace: 'shop', name: 'echo' }), false, 'never the Rollout spec');
   assert.equal(allowed(sa('apps', 'ambient-controller'), route('patch')), false);
 });
+
+test('only_the_controller_may_create_subject_access_reviews', () => {
+  const sar = { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' } as const;
+  assert.equal(allowed(sa('ambient-system', 'ambient-controller'), sar), true);
+  assert.equal(allowed(sa('apps', 'web'), sar), false, 'a workload must not learn what others may do');
+  assert.equal(allowed(admin, sar), true);
+});
