@@ -30,7 +30,7 @@ function namespaceName(v: string): string {
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('ambient-controller')
-    .description('the ambient mesh controller: watches the cluster, pushes config and signs certificates on 15012')
+    .description('the ambient mesh controller: watches the cluster, pushes config and signs certificates on 15012, serves its API and console on 15014')
     .option('--trust-domain <domain>', 'the mesh trust domain', 'cluster.local')
     .option('--namespace <ns>', "the controller's own namespace (identity, CA Secret)", 'ambient-system')
     .addOption(
@@ -49,6 +49,9 @@ async function main(argv: string[]): Promise<void> {
     .option('--waypoint-template <file>', 'the template of a waypoint\'s ServiceAccount, Deployment and Service (default: manifests/waypoint.yaml shipped with the controller)')
     .option('--waypoint-controller-address <host:port>', 'the controller address given to waypoints (default: <server name>:15012)')
     .option('--no-waypoint-deployer', 'do not deploy waypoints for Gateways of class ambient-waypoint (nor write their status)')
+    .option('--api-listen <host:port>', 'the HTTPS API and console listener (docs/api.md)', hostPort, { host: '0.0.0.0', port: MESH_PORTS.api })
+    .option('--no-api', 'serve neither the API nor the console')
+    .option('--console-dir <dir>', "the console's built files (index.html, assets/); without it / answers a page saying the console is not built")
     .option('--waypoint-sa <ns/name>', 'a ServiceAccount served as a waypoint besides those a waypoint Gateway names (repeatable)', collect, [] as string[])
     .parse(argv);
   const o = program.opts<{
@@ -67,6 +70,9 @@ async function main(argv: string[]): Promise<void> {
     waypointTemplate?: string;
     waypointControllerAddress?: string;
     waypointDeployer: boolean;
+    apiListen: { host: string; port: number };
+    api: boolean;
+    consoleDir?: string;
   }>();
   const log = createLogger('controller');
   const kc = new KubeConfig();
@@ -91,6 +97,7 @@ async function main(argv: string[]): Promise<void> {
         ...(o.waypointTemplate ? { template: o.waypointTemplate } : {}),
         ...(o.waypointControllerAddress ? { controllerAddress: o.waypointControllerAddress } : {}),
       },
+      api: { enabled: o.api, host: o.apiListen.host, port: o.apiListen.port, ...(o.consoleDir ? { consoleDir: o.consoleDir } : {}) },
       logger: log,
     });
   } catch (err) {
