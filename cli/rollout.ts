@@ -8,8 +8,9 @@ import { kubeRequest } from '../core/kube/rest.js';
 import { loadKubeConfig, namespaceOf, type ContextOptions } from './context.js';
 import { OUTPUT_FORMATS, render, renderOne, type OutputFormat } from './output.js';
 import { renderRolloutStatus, ROLLOUT_COLUMNS, type RolloutObject } from './rollout-view.js';
+import { ROLLOUT_ACTIONS, rolloutActionPatch, rolloutsPath, type RolloutAction } from '../core/kube/rollout-actions.js';
 
-const ROLLOUTS = (ns: string) => `/apis/ambient.dev/v1/namespaces/${encodeURIComponent(ns)}/rollouts`;
+const ROLLOUTS = (ns: string) => rolloutsPath(ns);
 
 interface Globals extends ContextOptions {
   namespace?: string;
@@ -21,10 +22,10 @@ function target(cmd: Command): { kc: KubeConfig; ns: string } {
   return { kc, ns: namespaceOf(kc, g.namespace) };
 }
 
-async function patchSpec(cmd: Command, name: string, spec: Record<string, boolean>, done: string): Promise<void> {
+async function act(cmd: Command, name: string, action: RolloutAction): Promise<void> {
   const { kc, ns } = target(cmd);
-  await kubeRequest(kc, 'PATCH', `${ROLLOUTS(ns)}/${encodeURIComponent(name)}`, { spec }, PatchStrategy.MergePatch);
-  process.stdout.write(`rollout.ambient.dev/${name} ${done}\n`);
+  await kubeRequest(kc, 'PATCH', rolloutsPath(ns, name), rolloutActionPatch(action), PatchStrategy.MergePatch);
+  process.stdout.write(`rollout.ambient.dev/${name} ${ROLLOUT_ACTIONS[action].done}\n`);
 }
 
 export function rolloutCommands(program: Command): void {
@@ -55,17 +56,17 @@ export function rolloutCommands(program: Command): void {
     .command('pause')
     .description('hold a rollout at its current weight (spec.paused: true)')
     .argument('<name>', 'the Rollout')
-    .action((name: string, _o: unknown, cmd: Command) => patchSpec(cmd, name, { paused: true }, 'paused'));
+    .action((name: string, _o: unknown, cmd: Command) => act(cmd, name, 'pause'));
 
   rollout
     .command('resume')
     .description('continue a paused rollout; clears spec.paused and spec.abort (the current step is measured again from now)')
     .argument('<name>', 'the Rollout')
-    .action((name: string, _o: unknown, cmd: Command) => patchSpec(cmd, name, { paused: false, abort: false }, 'resumed'));
+    .action((name: string, _o: unknown, cmd: Command) => act(cmd, name, 'resume'));
 
   rollout
     .command('abort')
     .description('roll back at once: every request to the stable backend (spec.abort: true)')
     .argument('<name>', 'the Rollout')
-    .action((name: string, _o: unknown, cmd: Command) => patchSpec(cmd, name, { abort: true }, 'aborted'));
+    .action((name: string, _o: unknown, cmd: Command) => act(cmd, name, 'abort'));
 }

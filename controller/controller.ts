@@ -34,6 +34,14 @@ import { loadWaypointTemplate, WaypointDeployer } from './waypoint-deployer.js';
 import { checkRedisAddress, type WaypointDeployLimits, type WaypointTemplate } from './waypoint-plan.js';
 import { DEFAULT_CLUSTER_DOMAIN } from './translate/objects.js';
 import { RolloutDriver, type MetricsSource, type RolloutDriverLimits } from './rollout-driver.js';
+import { X509Certificate } from 'node:crypto';
+import { ApiServer } from './api/server.js';
+import { API_DEFAULTS, type ApiLimits } from './api/limits.js';
+import { CachedAccessReviewer, kubeAccessReviewer } from './api/authz.js';
+import { CachedTokenReviewer, kubeTokenReviewer } from './distribution/token-review.js';
+import { EMPTY_TELEMETRY, type TelemetrySource } from './api/telemetry-source.js';
+import { fetchWaypointEndpoints } from './api/waypoint-endpoints.js';
+import type { CertificateInfo, DebugConfig, DebugStatus } from './api/context.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -77,6 +85,22 @@ export interface ControllerOptions {
   };
   /** The rollout driver (Rollout.ambient.dev/v1): where it reads the waypoints' metrics (default: each waypoint pod's IP, port 15020), its limits; `enabled: false` leaves Rollouts alone. */
   rollouts?: { enabled?: boolean; metrics?: MetricsSource; limits?: Partial<RolloutDriverLimits> };
+  /**
+   * The HTTPS API and console (controller/api/, docs/api.md): default the 15012 listener's
+   * host, port 15014 (a free port when the 15012 listener's port is 0);
+   * `enabled: false` serves neither. `consoleDir`: the console's built files. `telemetry`:
+   * the graph and flows (controller/telemetry/ fills it; empty until then).
+   */
+  api?: {
+    enabled?: boolean;
+    host?: string;
+    port?: number;
+    consoleDir?: string;
+    telemetry?: TelemetrySource;
+    limits?: Partial<ApiLimits>;
+    /** GET /debug/endpoints of a waypoint pod (default: its IP, port 15020). */
+    waypointEndpoints?: (ip: string) => Promise<unknown>;
+  };
   /** Leader election: the Lease's name (default ambient-controller), our holder identity (default: POD_NAME or hostname, plus a random suffix), timings. */
   leaderElection?: { leaseName?: string; identity?: string; limits?: Partial<LeaderLimits> };
   /** The traffic telemetry window fed by the agents' and waypoints' reports (controller/telemetry/limits.ts). */
@@ -93,6 +117,8 @@ export interface Controller {
   /** The bound 15012 address. */
   address: { host: string; port: number };
   metricsPort: number;
+  /** The bound API address (undefined: the API is disabled). */
+  apiAddress?: { host: string; port: number };
   elector: LeaderElector;
   /** Writes AuthorizationPolicy statuses while this replica leads. */
   policyStatus: PolicyStatusWriter;
@@ -150,7 +176,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
   };
   try {
-    const serving = await certs.start();
+    let serving = await certs.start();
     log.info({ name: serverName, identity: formatSpiffeId(identity), notAfter: serving.notAfter.toISOString() }, 'controller: serving certificate issued');
 
     let watch: ClusterWatch | undefined;
@@ -175,8 +201,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       logger: log,
       ...(opts.limits ? { limits: opts.limits } : {}),
     });
+    let api: ApiServer | undefined;
     certs.on('rotated', (c) => {
+      serving = c;
       server.setCredentials({ key: c.key, cert: c.cert });
+      api?.setCredentials({ key: c.key, cert: c.cert });
       log.info({ notAfter: c.notAfter.toISOString() }, 'controller: serving certificate renewed');
     });
     certs.on('error', (err) => log.warn({ err: err.message }, 'controller: serving certificate renewal failed; retrying'));
@@ -326,10 +355,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
     const address = await server.listen({ host: opts.listen?.host ?? '0.0.0.0', port: opts.listen?.port ?? MESH_PORTS.controller });
     cleanups.push(() => server.close());
-    const health: HealthServer = await startMetricsServer({
-      metrics,
-      ready: () => w.ready,
-      debugStatus: () => ({
+    // The bodies of 15020 /debug/status and /debug/config, built here once: the API reads the same.
+    const debugStatus = (): DebugStatus => ({
         ...server.status(),
         synced: w.ready,
         ca: caSource.secret,
@@ -342,8 +369,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         trafficPolicyStatusWrites: { written: trafficPolicyStatusWriter.writes, failed: trafficPolicyStatusWriter.failures },
         ...(deployer ? { waypointDeployer: { passes: deployer.passes, written: deployer.writes, failed: deployer.failures } } : {}),
         ...(rollouts ? { rolloutDriver: { passes: rollouts.passes, written: rollouts.writes, failed: rollouts.failures } } : {}),
-      }),
-      debugConfig: () => {
+      });
+    const debugConfig = (): DebugConfig => {
         const latest = w.latest;
         return {
           version: String(w.version),
@@ -356,9 +383,64 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           trafficPolicyStatuses: latest?.trafficPolicyStatuses ?? [],
           problems: latest?.problems ?? [],
         };
-      },
+      };
+    const health: HealthServer = await startMetricsServer({
+      metrics,
+      ready: () => w.ready,
+      debugStatus,
+      debugConfig,
       host: opts.metrics?.host ?? '0.0.0.0', port: opts.metrics?.port ?? MESH_PORTS.metrics });
     cleanups.push(() => health.close());
+
+    let apiAddress: { host: string; port: number } | undefined;
+    if (opts.api?.enabled !== false) {
+      const limits: ApiLimits = { ...API_DEFAULTS, ...opts.api?.limits };
+      const certInfo = (pem: string): CertificateInfo => {
+        const x = new X509Certificate(pem);
+        return { subject: x.subject, issuer: x.issuer, notBefore: new Date(x.validFrom).toISOString(), notAfter: new Date(x.validTo).toISOString(), fingerprintSha256: x.fingerprint256 };
+      };
+      api = new ApiServer({
+        credentials: { key: serving.key, cert: serving.cert },
+        // The callers' kubeconfig tokens: reviewed for the API server's own audience (no spec.audiences).
+        tokens: new CachedTokenReviewer(kubeTokenReviewer(opts.kubeConfig, { timeoutMs: limits.reviewTimeoutMs }), {
+          ttlMs: limits.tokenCacheTtlMs,
+          negativeTtlMs: limits.tokenCacheNegativeTtlMs,
+          maxEntries: limits.tokenCacheMaxEntries,
+        }),
+        access: new CachedAccessReviewer(kubeAccessReviewer(opts.kubeConfig, limits.reviewTimeoutMs), {
+          ttlMs: limits.accessCacheTtlMs,
+          negativeTtlMs: limits.accessCacheNegativeTtlMs,
+          maxEntries: limits.accessCacheMaxEntries,
+        }),
+        ...(opts.api?.consoleDir ? { consoleDir: opts.api.consoleDir } : {}),
+        leaderName: () => elector.holder() ?? undefined,
+        logger: log,
+        context: {
+          trustDomain,
+          rootNamespace,
+          controllerNamespace: namespace,
+          debugStatus,
+          debugConfig,
+          state: () => w.state(),
+          isLeader: () => elector.isLeader(),
+          certificates: () => ({
+            roots: ca.trustBundle.pems().map(certInfo),
+            signing: certInfo(ca.signingCertificate),
+            serving: certInfo(serving.cert.split(/(?<=-----END CERTIFICATE-----)/)[0]!),
+            source: caSource.secret,
+          }),
+          kube: opts.kubeConfig,
+          waypointEndpoints: opts.api?.waypointEndpoints ?? ((ip) => fetchWaypointEndpoints(ip, { timeoutMs: limits.endpointsFetchTimeoutMs, maxBytes: limits.maxEndpointsBytes })),
+          telemetry: opts.api?.telemetry ?? EMPTY_TELEMETRY,
+          limits,
+        },
+      });
+      const a = api;
+      // Unless told, the API listens where the 15012 listener does; a free port when that one's is (tests).
+      apiAddress = await a.listen({ host: opts.api?.host ?? opts.listen?.host ?? '0.0.0.0', port: opts.api?.port ?? (opts.listen?.port === 0 ? 0 : MESH_PORTS.api) });
+      cleanups.push(() => a.close());
+      log.info({ address: `${apiAddress.host}:${apiAddress.port}`, console: opts.api?.consoleDir ?? null }, 'controller: API listening');
+    }
     cleanups.push(() => w.stop());
     w.start().catch((err: Error) => log.error({ err: err.message }, 'controller: cluster watch failed to start'));
     // Last in, first out on close: leadership (and the Lease) is handed over before the
@@ -378,6 +460,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       metrics,
       address,
       metricsPort: health.port,
+      ...(apiAddress ? { apiAddress } : {}),
       elector,
       policyStatus: statusWriter,
       routeStatus: routeStatusWriter,

@@ -42,7 +42,7 @@ function namespaceName(v: string): string {
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('ambient-controller')
-    .description('the ambient mesh controller: watches the cluster, pushes config and signs certificates on 15012')
+    .description('the ambient mesh controller: watches the cluster, pushes config and signs certificates on 15012, serves its API and console on 15014')
     .option('--trust-domain <domain>', 'the mesh trust domain', 'cluster.local')
     .option('--namespace <ns>', "the controller's own namespace (identity, CA Secret)", 'ambient-system')
     .addOption(
@@ -66,6 +66,9 @@ async function main(argv: string[]): Promise<void> {
         .argParser(redisAddress),
     )
     .option('--no-waypoint-deployer', 'do not deploy waypoints for Gateways of class ambient-waypoint (nor write their status)')
+    .option('--api-listen <host:port>', 'the HTTPS API and console listener (docs/api.md)', hostPort, { host: '0.0.0.0', port: MESH_PORTS.api })
+    .option('--no-api', 'serve neither the API nor the console')
+    .option('--console-dir <dir>', "the console's built files (index.html, assets/); without it / answers a page saying the console is not built")
     .option('--waypoint-sa <ns/name>', 'a ServiceAccount served as a waypoint besides those a waypoint Gateway names (repeatable)', collect, [] as string[])
     .parse(argv);
   const o = program.opts<{
@@ -85,6 +88,9 @@ async function main(argv: string[]): Promise<void> {
     waypointControllerAddress?: string;
     waypointRedisAddress?: string;
     waypointDeployer: boolean;
+    apiListen: { host: string; port: number };
+    api: boolean;
+    consoleDir?: string;
   }>();
   const log = createLogger('controller');
   const kc = new KubeConfig();
@@ -110,6 +116,7 @@ async function main(argv: string[]): Promise<void> {
         ...(o.waypointControllerAddress ? { controllerAddress: o.waypointControllerAddress } : {}),
         ...(o.waypointRedisAddress ? { redisAddress: o.waypointRedisAddress } : {}),
       },
+      api: { enabled: o.api, host: o.apiListen.host, port: o.apiListen.port, ...(o.consoleDir ? { consoleDir: o.consoleDir } : {}) },
       logger: log,
     });
   } catch (err) {

@@ -19,6 +19,8 @@ export const MESH_PORTS = {
   readiness: 15021,
   /** Controller: the config stream and certificate signing (TLS). */
   controller: 15012,
+  /** Controller: the HTTPS API (/api/v1) and the web console (/), on the controller's Service. */
+  api: 15014,
 } as const;
 
 /** SO_MARK on the node agent's own sockets inside pods: the capture lets them through

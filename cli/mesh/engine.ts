@@ -1,8 +1,2 @@
-// The authorization engine as `ambientctl authz check` and `policies` use it: the same
-// functions the node agents run (core/policy), so the CLI never explains a decision the
-// data plane would not make.
-import { evaluate } from '../../core/policy/evaluate.js';
-import { policiesFor, policiesForTargets } from '../../core/policy/select.js';
-import type { PolicyEngine } from './authz-check.js';
-
-export const ENGINE: PolicyEngine = { evaluate, policiesFor, policiesForTargets };
+// The engine `authz check` uses: shared with the controller's API, in core/policy/explain/engine.ts.
+export { ENGINE } from '../../core/policy/explain/engine.js';

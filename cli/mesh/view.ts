@@ -3,8 +3,9 @@
 // fetches), so each view is unit-tested from fixture JSON (cli/mesh/view.test.ts).
 import type { Problem } from '../../controller/translate/input.js';
 import type { ConfigClientStatus } from '../../controller/distribution/server.js';
-import type { MeshService, WaypointRef, Workload } from '../../core/config/model.js';
+import type { MeshService, Workload } from '../../core/config/model.js';
 import { render, renderOne, type Column, type OutputFormat } from '../output.js';
+import { waypointName } from '../../core/policy/explain/check.js';
 import type { AgentDump, AgentProbe, ControllerDebugStatus, ControllerProbe } from './types.js';
 
 // The waypoints' /debug/endpoints documents (`services`' HEALTH column and endpoint rows).
@@ -267,12 +268,8 @@ export interface WorkloadRow {
   enrolled?: boolean;
 }
 
-/** `<hostname>:<port>` of a waypoint reference (the key is `<namespace>/<hostname>`). */
-export function waypointName(w: WaypointRef | undefined): string | undefined {
-  if (!w) return undefined;
-  const slash = w.service.indexOf('/');
-  return `${slash >= 0 ? w.service.slice(slash + 1) : w.service}:${w.port}`;
-}
+/** `<hostname>:<port>` of a waypoint reference (shared with `authz check`, core/policy/explain/check.ts). */
+export { waypointName };
 
 /** Every workload once (every agent holds the whole mesh's), sorted by namespace and name. */
 export function workloadRows(dumps: AgentDump[]): WorkloadRow[] {

@@ -127,6 +127,23 @@ test('controller_service_account_creates_and_patches_httproutes_for_rollouts_but
   assert.equal(allowed(ctrl, route('delete')), false);
   assert.equal(allowed(ctrl, route('update')), false);
   assert.equal(allowed(ctrl, { verb: 'patch', group: 'ambient.dev', resource: 'rollouts', subresource: 'status', namespace: 'shop', name: 'echo' }), true);
-  assert.equal(allowed(ctrl, { verb: 'patch', group: 'ambient.dev', resource: 'rollouts', namespace: 'shop', name: 'echo' }), false, 'never the Rollout spec');
+  // The Rollout's spec: patch only, for the API's pause/resume/abort (the_controller_may_patch_a_rollouts_spec_anywhere_but_not_delete_it).
+  assert.equal(allowed(ctrl, { verb: 'update', group: 'ambient.dev', resource: 'rollouts', namespace: 'shop', name: 'echo' }), false, 'never a whole Rollout');
   assert.equal(allowed(sa('apps', 'ambient-controller'), route('patch')), false);
+});
+
+test('only_the_controller_may_create_subject_access_reviews', () => {
+  const sar = { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' } as const;
+  assert.equal(allowed(sa('ambient-system', 'ambient-controller'), sar), true);
+  assert.equal(allowed(sa('apps', 'web'), sar), false, 'a workload must not learn what others may do');
+  assert.equal(allowed(admin, sar), true);
+});
+
+test('the_controller_may_patch_a_rollouts_spec_anywhere_but_not_delete_it', () => {
+  const ctrl = sa('ambient-system', 'ambient-controller');
+  const ro = (verb: RequestAttributes['verb']): RequestAttributes => ({ verb, group: 'ambient.dev', resource: 'rollouts', namespace: 'apps', name: 'echo' });
+  assert.equal(allowed(ctrl, ro('patch')), true);
+  assert.equal(allowed(ctrl, ro('delete')), false);
+  assert.equal(allowed(ctrl, ro('update')), false);
+  assert.equal(allowed(sa('other', 'x'), ro('patch')), false);
 });

@@ -23,7 +23,11 @@
 // only those of what it deploys for waypoints (as its RBAC would grant on a real cluster,
 // like istiod's): ServiceAccounts, Services and Deployments in every namespace, and the
 // cluster-scoped GatewayClass (with its status); and, for the rollout driver, HTTPRoutes
-// (create and patch only: it sets their backend weights, never deletes one).
+// (create and patch only: it sets their backend weights, never deletes one); for its API, a
+// Rollout's spec (patch only: pause, resume, abort, each after the caller's own
+// SubjectAccessReview allowed it). It alone (and the
+// admin) may create SubjectAccessReviews: its API asks them for each caller, and the answers
+// tell who may do what, which no other ServiceAccount needs to learn.
 // Denials read as kube-apiserver's RBAC denials do.
 import { ApiError } from './api-errors.js';
 
@@ -42,6 +46,10 @@ const CONTROLLER_DEPLOYS: ReadonlySet<string> = new Set(['/serviceaccounts', '/s
 const CONTROLLER_ROUTE_WRITES: ReadonlySet<string> = new Set(['gateway.networking.k8s.io/httproutes']);
 /** Cluster-scoped kinds the controller writes (it creates the ambient-waypoint GatewayClass). */
 const CONTROLLER_CLUSTER_WRITES: ReadonlySet<string> = new Set(['gateway.networking.k8s.io/gatewayclasses']);
+/** What the controller's API patches for a caller whose SubjectAccessReview allowed it: a Rollout's spec (pause, resume, abort). */
+const CONTROLLER_API_PATCHES: ReadonlySet<string> = new Set(['ambient.dev/rollouts']);
+/** Cluster-scoped reviews the controller alone creates (its API authorizes each caller with one). */
+const CONTROLLER_REVIEWS: ReadonlySet<string> = new Set(['authorization.k8s.io/subjectaccessreviews']);
 
 const SA_PREFIX = 'system:serviceaccount:';
 
@@ -93,6 +101,8 @@ export function authorize(who: Requester, a: RequestAttributes): Decision {
   }
   if (isController(who) && a.namespace !== undefined && a.subresource === undefined && CONTROLLER_DEPLOYS.has(`${a.group}/${a.resource}`)) return { allowed: true };
   if (isController(who) && a.namespace !== undefined && a.subresource === undefined && (a.verb === 'create' || a.verb === 'patch') && CONTROLLER_ROUTE_WRITES.has(`${a.group}/${a.resource}`)) return { allowed: true };
+  if (isController(who) && a.namespace !== undefined && a.subresource === undefined && a.verb === 'patch' && CONTROLLER_API_PATCHES.has(`${a.group}/${a.resource}`)) return { allowed: true };
+  if (isController(who) && a.namespace === undefined && a.verb === 'create' && a.subresource === undefined && CONTROLLER_REVIEWS.has(`${a.group}/${a.resource}`)) return { allowed: true };
   if (isController(who) && a.namespace === undefined && (a.subresource === undefined || a.subresource === 'status') && CONTROLLER_CLUSTER_WRITES.has(`${a.group}/${a.resource}`)) return { allowed: true };
   if (!own) return { allowed: false, reason: 'a ServiceAccount may write in its own namespace only' };
   return { allowed: true };

@@ -28,6 +28,7 @@ import type { ObjectStore } from './store.js';
 import { toTable, wantsTable, type IncludeObject } from './table.js';
 import type { WatchHub } from './watch-hub.js';
 import { serveWatch } from './watch-stream.js';
+import { reviewSubjectAccess } from './subject-access-review.js';
 
 export interface HandlerDeps {
   resources: Resources;
@@ -161,9 +162,11 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
   const out = (code: number, obj: KObject) => sendObject(deps, req, res, url, k, code, obj);
 
   if (k.virtual) {
-    // TokenReview: create only, never stored.
+    // TokenReview, SubjectAccessReview: create only, never stored.
     if (method !== 'POST' || p.name !== undefined) return unsupported();
-    const review = await deps.tokens.review(parseObjectBody(await body(), req.headers['content-type']));
+    const request = parseObjectBody(await body(), req.headers['content-type']);
+    if (k.kind === 'SubjectAccessReview') return sendJson(res, 201, reviewSubjectAccess(request));
+    const review = await deps.tokens.review(request);
     return sendJson(res, 201, review);
   }
 

@@ -59,7 +59,7 @@ export interface KindInfo {
   scale: boolean;
   /** Defined by a CRD on a real cluster: strategic merge patch is refused there (415), so here too. */
   crd: boolean;
-  /** Create-only review kinds (TokenReview): never stored. */
+  /** Create-only review kinds (TokenReview, SubjectAccessReview): never stored. */
   virtual: boolean;
   fields: FieldGetters;
 }
@@ -131,6 +131,7 @@ export const KINDS: readonly KindInfo[] = [
   entry({ group: 'ambient.dev', version: 'v1', kind: 'TrafficPolicy', plural: 'trafficpolicies', shortNames: ['tp'], categories: ['ambient'], status: true, crd: true }),
   entry({ group: 'ambient.dev', version: 'v1', kind: 'Rollout', plural: 'rollouts', shortNames: ['ro'], categories: ['ambient'], status: true, crd: true }),
   entry({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview', plural: 'tokenreviews', namespaced: false, verbs: ['create'], virtual: true }),
+  entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'SubjectAccessReview', plural: 'subjectaccessreviews', namespaced: false, verbs: ['create'], virtual: true }),
 ];
 
 export function apiVersionOf(k: Pick<KindInfo, 'group' | 'version'>): string {

@@ -1,0 +1,107 @@
+// GET /services and GET /services/{namespace}/{name}: the Services as compiled for the data
+// plane; one Service with its endpoints and their health as each waypoint bound to it sees
+// it (GET /debug/endpoints on the waypoint pod's IP, port 15020, bounded in time: when that
+// fails the health is `unknown` with the reason), its routes and weights, and its Rollouts.
+import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { MeshService } from '../../../core/config/model.js';
+import type { Route } from '../../../core/config/routes.js';
+import { serviceWaypoint, waypointPods } from '../../rollout-targets.js';
+import { notFound } from '../api-error.js';
+import type { ApiContext } from '../context.js';
+import type { ApiAnswer, ApiRequest } from '../types.js';
+import { inNamespace, namespaceQuery, routesOf, servicesOf, workloadsOf } from './common.js';
+import { listRolloutObjects } from './rollouts.js';
+
+export function listServices(req: ApiRequest, ctx: ApiContext): ApiAnswer {
+  const items = inNamespace(servicesOf(ctx), namespaceQuery(req.query)).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  return { body: { items } };
+}
+
+/** The routes with `svc` as a parent, and each backend's configured weight share per rule. */
+export function routesOfMeshService(routes: readonly Route[], svc: MeshService) {
+  return routes
+    .filter((r) => r.parents.some((p) => p.service === svc.key))
+    .map((r) => ({
+      key: r.key,
+      kind: r.routeKind,
+      name: r.name,
+      rules: r.rules.map((rule, i) => {
+        const total = rule.backends.reduce((n, b) => n + b.weight, 0);
+        return {
+          rule: i,
+          backends: rule.backends.map((b) => ({ service: b.service, port: b.port, weight: b.weight, sharePercent: total > 0 ? Math.round((b.weight / total) * 1000) / 10 : 0 })),
+        };
+      }),
+    }));
+}
+
+interface WaypointAnswer {
+  targets?: Array<{ service?: string; port?: number; endpoints?: Array<{ address?: string; health?: string } & Record<string, unknown>>; counts?: unknown; panic?: boolean }>;
+}
+
+async function endpointHealth(ctx: ApiContext, svc: MeshService) {
+  const s = ctx.state();
+  const view = { namespaces: s.namespaces as readonly V1Namespace[], pods: s.pods as readonly V1Pod[], services: s.services as readonly V1Service[], endpointSlices: s.endpointSlices as readonly V1EndpointSlice[] };
+  const wp = serviceWaypoint(view, svc.namespace, svc.name);
+  if (!wp) return { waypoint: null, reports: [] as unknown[], reason: 'no waypoint serves this Service: endpoint health is known to waypoints only' };
+  const pods = waypointPods(view, wp, ctx.limits.maxEndpointsPods);
+  if (pods.length === 0) return { waypoint: `${wp.namespace}/${wp.name}`, reports: [], reason: `waypoint ${wp.namespace}/${wp.name} has no running pod with an IP` };
+  const reports = await Promise.all(
+    pods.map(async (p) => {
+      try {
+        const doc = (await ctx.waypointEndpoints(p.ip)) as WaypointAnswer;
+        const targets = (Array.isArray(doc?.targets) ? doc.targets : []).filter((t) => t.service === svc.key);
+        return { pod: `${p.namespace}/${p.name}`, ok: true as const, targets };
+      } catch (err) {
+        return { pod: `${p.namespace}/${p.name}`, ok: false as const, reason: `GET http://${p.ip}:15020/debug/endpoints: ${(err as Error).message}` };
+      }
+    }),
+  );
+  return { waypoint: `${wp.namespace}/${wp.name}`, reports };
+}
+
+export async function getService(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
+  const { namespace, name } = req.params as { namespace: string; name: string };
+  const svc = servicesOf(ctx).find((s) => s.namespace === namespace && s.name === name);
+  if (!svc) throw notFound(`Service ${namespace}/${name} is not in the mesh's config`);
+  const workloads = new Map(workloadsOf(ctx).map((w) => [w.uid, w]));
+  const health = await endpointHealth(ctx, svc);
+  const reported = new Map<string, { health: string; detail: Record<string, unknown>; pod: string }>();
+  for (const r of health.reports as Array<{ ok: boolean; pod: string; targets?: WaypointAnswer['targets'] }>) {
+    if (!r.ok) continue;
+    for (const t of r.targets ?? []) for (const e of t.endpoints ?? []) if (e.address) reported.set(e.address.replace(/:\d+$/, ''), { health: String(e.health ?? 'unknown'), detail: e, pod: r.pod });
+  }
+  const failures = (health.reports as Array<{ ok: boolean; reason?: string }>).filter((r) => !r.ok).map((r) => r.reason!);
+  const unknownReason = 'reason' in health && health.reason ? health.reason : failures.length > 0 ? failures.join('; ') : 'the waypoint did not list this endpoint';
+  const endpoints = svc.endpoints.map((e) => {
+    const w = workloads.get(e.workloadUid);
+    const ip = w?.ips[0];
+    const seen = ip !== undefined ? reported.get(ip.replace(/^\[|\]$/g, '')) : undefined;
+    return {
+      workload: w ? `${w.namespace}/${w.name}` : e.workloadUid,
+      ...(ip !== undefined ? { ip } : {}),
+      ...(w ? { node: w.node } : {}),
+      ready: e.healthy,
+      health: seen ? seen.health : 'unknown',
+      ...(seen ? { waypointView: seen.detail, reportedBy: seen.pod } : { reason: unknownReason }),
+    };
+  });
+  let rollouts: unknown[] = [];
+  let rolloutsError: string | undefined;
+  try {
+    rollouts = (await listRolloutObjects(ctx, namespace)).filter((r) => (r.spec as { service?: string } | undefined)?.service === name);
+  } catch (err) {
+    rolloutsError = (err as Error).message;
+  }
+  return {
+    body: {
+      service: svc,
+      waypoint: health.waypoint,
+      endpoints,
+      endpointReports: health.reports,
+      routes: routesOfMeshService(routesOf(ctx), svc),
+      rollouts,
+      ...(rolloutsError ? { rolloutsError } : {}),
+    },
+  };
+}

@@ -1,0 +1,68 @@
+// PUT /services/{namespace}/{name}/split: `ambientctl traffic split` through the API. The
+// plan is core/kube/traffic-split.ts's (the same as the CLI's), made from the controller's
+// cached HTTPRoutes and Services of the namespace; the write carries the route's
+// resourceVersion, so a change made meanwhile is a 409, never overwritten. The route
+// answered is the API server's (the object after the write).
+import { PatchStrategy } from '@kubernetes/client-node';
+import { planSplit, weightsTo, type HTTPRouteObject, type ServiceObject, type WeightedBackend } from '../../../core/kube/traffic-split.js';
+import { badRequest, invalid } from '../api-error.js';
+import type { ApiContext } from '../context.js';
+import type { ApiAnswer, ApiRequest } from '../types.js';
+import { kube } from './kube.js';
+
+const ROUTES = (ns: string) => `/apis/gateway.networking.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/httproutes`;
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The body's weights: {weights: {"echo-v1": 90, ...}} or {to: "echo-v2"}, optional route; a fault names the field. */
+export function readSplitBody(body: unknown): { weights: WeightedBackend[]; route?: string } {
+  if (!isObj(body)) throw badRequest('the body must be a JSON object: {"weights": {"<service>": <weight>, ...}} or {"to": "<service>"}');
+  const route = body['route'];
+  if (route !== undefined && (typeof route !== 'string' || route === '')) throw badRequest(`route: ${JSON.stringify(route)} is not an HTTPRoute name`);
+  const extra = Object.keys(body).filter((k) => !['weights', 'to', 'route'].includes(k));
+  if (extra.length > 0) throw badRequest(`unknown field${extra.length > 1 ? 's' : ''} ${extra.map((k) => JSON.stringify(k)).join(', ')}: expected weights, to, route`);
+  if ((body['weights'] === undefined) === (body['to'] === undefined)) throw badRequest('give exactly one of weights ({"echo-v1": 90, "echo-v2": 10}) or to ("echo-v2")');
+  let weights: WeightedBackend[];
+  if (body['to'] !== undefined) {
+    if (typeof body['to'] !== 'string' || body['to'] === '') throw badRequest(`to: ${JSON.stringify(body['to'])} is not a Service name`);
+    weights = weightsTo(body['to']);
+  } else {
+    const w = body['weights'];
+    if (!isObj(w) || Object.keys(w).length === 0) throw badRequest('weights: expected an object of Service name to weight, e.g. {"echo-v1": 90, "echo-v2": 10}');
+    weights = Object.entries(w).map(([name, weight]) => {
+      if (typeof weight !== 'number' || !Number.isInteger(weight)) throw badRequest(`weights.${name}: ${JSON.stringify(weight)} is not an integer`);
+      return { name, weight };
+    });
+  }
+  return { weights, ...(typeof route === 'string' ? { route } : {}) };
+}
+
+export async function putSplit(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
+  const { namespace, name } = req.params as { namespace: string; name: string };
+  const { weights, route } = readSplitBody(req.body);
+  const s = ctx.state();
+  const routes = (s.httpRoutes ?? []).filter((r) => r.metadata?.namespace === namespace) as unknown as HTTPRouteObject[];
+  const services = s.services.filter((x) => x.metadata?.namespace === namespace) as unknown as ServiceObject[];
+  const write = planSplit({ namespace, service: name, routes, services, weights, ...(route !== undefined ? { route } : {}) });
+  const summary = weights.map((w) => `${w.name}=${w.weight}`).join(' ');
+  switch (write.verb) {
+    case 'refuse':
+      throw invalid(write.message);
+    case 'none': {
+      const current = await kube<HTTPRouteObject>(ctx, 'GET', `${ROUTES(namespace)}/${encodeURIComponent(write.name)}`);
+      return { body: { result: `httproute.gateway.networking.k8s.io/${write.name} unchanged (${summary})`, httpRoute: current } };
+    }
+    case 'create': {
+      // The route does not exist yet: creating one needs its own verb.
+      await req.authorize({ verb: 'create', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace });
+      const created = await kube<HTTPRouteObject>(ctx, 'POST', ROUTES(namespace), write.body);
+      req.audit({ verb: 'create', object: `httproutes.gateway.networking.k8s.io/${namespace}/${write.name}`, detail: { service: name, weights: summary } });
+      return { status: 201, body: { result: `httproute.gateway.networking.k8s.io/${write.name} created (${summary})`, httpRoute: created } };
+    }
+    case 'patch': {
+      await req.authorize({ verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace, name: write.name });
+      const patched = await kube<HTTPRouteObject>(ctx, 'PATCH', `${ROUTES(namespace)}/${encodeURIComponent(write.name)}`, write.body, PatchStrategy.MergePatch);
+      req.audit({ verb: 'patch', object: `httproutes.gateway.networking.k8s.io/${namespace}/${write.name}`, detail: { service: name, weights: summary } });
+      return { body: { result: `httproute.gateway.networking.k8s.io/${write.name} configured (${summary})`, httpRoute: patched } };
+    }
+  }
+}

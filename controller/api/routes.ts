@@ -1,0 +1,120 @@
+// The API's route table (docs/api.md): every route the server has, in one list, from which
+// the matcher dispatches, the SubjectAccessReview attributes are taken and the OpenAPI
+// document is generated, so the three cannot disagree. Pure data and handler references.
+import { openApiDocument } from './openapi.js';
+import type { AccessRule } from './access.js';
+import type { JsonSchema, RouteDef } from './types.js';
+import { certificatesHandler, statusHandler } from './handlers/mesh.js';
+import { getWorkload, listWorkloads } from './handlers/workloads.js';
+import { getService, listServices } from './handlers/services.js';
+import { listWaypoints } from './handlers/waypoints.js';
+import { listRoutes } from './handlers/routes.js';
+import { listPolicies } from './handlers/policies.js';
+import { listRollouts, rolloutAction } from './handlers/rollouts.js';
+import { putSplit } from './handlers/split.js';
+import { authzCheck } from './handlers/authz-check.js';
+import { flows, graph } from './handlers/telemetry.js';
+
+export const API_PREFIX = '/api/v1';
+
+const GW = 'gateway.networking.k8s.io';
+const AMB = 'ambient.dev';
+const rule = (verb: AccessRule['verb'], group: string, resource: string, namespace: AccessRule['namespace'], name = false): AccessRule => ({ verb, group, resource, namespace, ...(name ? { name: true } : {}) });
+
+const NAMESPACE_QUERY = { name: 'namespace', description: 'only this namespace (absent: all, which needs the verb cluster-wide)', schema: { type: 'string' } };
+const obj = (description: string, properties: Record<string, JsonSchema> = {}): JsonSchema => ({ type: 'object', description, properties });
+const list = (description: string): JsonSchema => obj(description, { items: { type: 'array', items: { type: 'object' } } });
+
+export const API_ROUTES: readonly RouteDef[] = [
+  {
+    method: 'GET', path: '/openapi.json', operationId: 'getOpenApi', tag: 'meta', summary: 'This document, generated from the route table',
+    access: 'authenticated', response: obj('an OpenAPI 3.1 document'),
+    handler: () => ({ body: openApiDocument(API_ROUTES) }),
+  },
+  {
+    method: 'GET', path: '/status', operationId: 'getStatus', tag: 'mesh', summary: 'Controller replicas and leader, config version, agents and waypoints with their acked versions, NACKs and problems',
+    access: rule('list', '', 'pods', 'controller'),
+    response: obj('mesh status', { controller: { type: 'object' }, agents: { type: 'array' }, waypoints: { type: 'array' }, problems: { type: 'array' } }),
+    handler: statusHandler,
+  },
+  {
+    method: 'GET', path: '/workloads', operationId: 'listWorkloads', tag: 'mesh', summary: 'Workloads as the data plane holds them',
+    access: rule('list', '', 'pods', 'query'), query: [NAMESPACE_QUERY], response: list('workloads'), handler: listWorkloads,
+  },
+  {
+    method: 'GET', path: '/workloads/{namespace}/{name}', operationId: 'getWorkload', tag: 'mesh', summary: 'One workload: identity, node, enrolment, the policies selecting it with their status, its edges',
+    access: rule('get', '', 'pods', 'path', true), response: obj('a workload', { workload: { type: 'object' }, policies: { type: 'array' }, edges: { type: 'object' } }), handler: getWorkload,
+  },
+  {
+    method: 'GET', path: '/services', operationId: 'listServices', tag: 'mesh', summary: 'Services: VIPs, ports, endpoints, waypoint',
+    access: rule('list', '', 'services', 'query'), query: [NAMESPACE_QUERY], response: list('services'), handler: listServices,
+  },
+  {
+    method: 'GET', path: '/services/{namespace}/{name}', operationId: 'getService', tag: 'mesh', summary: "One service: endpoints with health and ejection (from its waypoint's /debug/endpoints), waypoint, routes with weights, rollouts",
+    access: rule('get', '', 'services', 'path', true), response: obj('a service', { service: { type: 'object' }, endpoints: { type: 'array' }, routes: { type: 'array' }, rollouts: { type: 'array' } }), handler: getService,
+  },
+  {
+    method: 'PUT', path: '/services/{namespace}/{name}/split', operationId: 'putServiceSplit', tag: 'traffic', summary: "Sets the Service's traffic split (its HTTPRoute's backend weights), as `ambientctl traffic split`",
+    access: rule('patch', GW, 'httproutes', 'path'), write: true,
+    body: {
+      type: 'object',
+      properties: { weights: { type: 'object', additionalProperties: { type: 'integer' }, description: 'backend Service name to weight' }, to: { type: 'string', description: 'every request to this backend' }, route: { type: 'string', description: 'which HTTPRoute when several attach' } },
+      description: 'exactly one of weights or to',
+    },
+    response: obj('the resulting HTTPRoute', { result: { type: 'string' }, httpRoute: { type: 'object' } }),
+    handler: putSplit,
+  },
+  {
+    method: 'GET', path: '/waypoints', operationId: 'listWaypoints', tag: 'mesh', summary: "Waypoints: their Gateways' status, bound services and workloads, config streams",
+    access: rule('list', GW, 'gateways', 'query'), query: [NAMESPACE_QUERY], response: list('waypoints'), handler: listWaypoints,
+  },
+  {
+    method: 'GET', path: '/routes', operationId: 'listRoutes', tag: 'traffic', summary: 'Compiled HTTPRoutes and GRPCRoutes with their status',
+    access: rule('list', GW, 'httproutes', 'query'), query: [NAMESPACE_QUERY], response: list('routes'), handler: listRoutes,
+  },
+  {
+    method: 'GET', path: '/policies', operationId: 'listPolicies', tag: 'policy', summary: 'Every policy with its status conditions and dry-run flag',
+    access: rule('list', AMB, 'authorizationpolicies', 'query'), query: [NAMESPACE_QUERY],
+    response: obj('policies', { authorizationPolicies: { type: 'array' }, trafficPolicies: { type: 'array' }, requestAuthentications: { type: 'array' } }), handler: listPolicies,
+  },
+  {
+    method: 'GET', path: '/certificates', operationId: 'getCertificates', tag: 'mesh', summary: "The mesh's CA roots, signing certificate and the controller's serving certificate, with expiry",
+    access: rule('list', '', 'pods', 'controller'), response: obj('certificates', { roots: { type: 'array' }, signing: { type: 'object' } }), handler: certificatesHandler,
+  },
+  {
+    method: 'GET', path: '/graph', operationId: 'getGraph', tag: 'telemetry', summary: 'The traffic graph of the telemetry window (empty until telemetry is wired: source "none")',
+    access: rule('list', '', 'pods', 'query'),
+    query: [NAMESPACE_QUERY, { name: 'window', description: 'the window, e.g. 5m (default 5m)', schema: { type: 'string' } }],
+    response: obj('graph', { source: { type: 'string' }, nodes: { type: 'array' }, edges: { type: 'array' } }), handler: graph,
+  },
+  {
+    method: 'GET', path: '/flows', operationId: 'listFlows', tag: 'telemetry', summary: 'Recent flows (empty until telemetry is wired: source "none")',
+    access: rule('list', '', 'pods', 'query'),
+    query: [NAMESPACE_QUERY, { name: 'limit', description: 'at most this many (default 100, at most 1000)', schema: { type: 'integer' } }],
+    response: obj('flows', { source: { type: 'string' }, flows: { type: 'array' } }), handler: flows,
+  },
+  {
+    method: 'POST', path: '/authz/check', operationId: 'authzCheck', tag: 'policy', summary: 'The decision for one connection or request, as `ambientctl authz check -o json`',
+    access: rule('list', AMB, 'authorizationpolicies', 'query'), write: false,
+    body: {
+      type: 'object', required: ['from', 'to'],
+      properties: { from: { type: 'string' }, to: { type: 'string' }, port: { type: 'integer' }, method: { type: 'string' }, path: { type: 'string' }, headers: { type: 'object', additionalProperties: { type: 'string' } }, sourceIp: { type: 'string' }, requestPrincipal: { type: 'string' } },
+    },
+    response: obj('the decision', { headline: { type: 'string' }, decision: { type: 'string' }, reason: { type: 'string' } }), handler: authzCheck,
+  },
+  {
+    method: 'GET', path: '/rollouts', operationId: 'listRollouts', tag: 'traffic', summary: 'Rollouts with their status',
+    access: rule('list', AMB, 'rollouts', 'query'), query: [NAMESPACE_QUERY], response: list('rollouts'), handler: listRollouts,
+  },
+  ...(['pause', 'resume', 'abort'] as const).map(
+    (action): RouteDef => ({
+      method: 'POST', path: `/rollouts/{namespace}/{name}/${action}`, operationId: `${action}Rollout`, tag: 'traffic',
+      summary: action === 'pause' ? 'Holds the rollout at its weight (spec.paused)' : action === 'resume' ? 'Continues it (clears spec.paused and spec.abort)' : 'Rolls back at once (spec.abort)',
+      access: rule('patch', AMB, 'rollouts', 'path', true), write: true, body: { type: 'object', description: 'empty: {}' },
+      response: obj('the Rollout after the change', { result: { type: 'string' }, rollout: { type: 'object' } }), handler: rolloutAction(action),
+    }),
+  ),
+];
+
+/** The full path of a route (the prefix and its pattern). */
+export const fullPath = (r: Pick<RouteDef, 'path'>): string => `${API_PREFIX}${r.path}`;

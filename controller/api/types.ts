@@ -1,0 +1,59 @@
+// The route table's types: a route is a method, a path pattern, what the caller must be
+// allowed (a SubjectAccessReview, or just authenticated), its OpenAPI description, and
+// the handler that answers it.
+import type { AccessAttributes, AccessRule } from './access.js';
+import type { ApiContext } from './context.js';
+
+/** A JSON Schema (OpenAPI 3.1 dialect), kept loose. */
+export type JsonSchema = Record<string, unknown>;
+
+export interface ApiUser {
+  username: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+}
+
+export interface ApiRequest {
+  params: Readonly<Record<string, string>>;
+  query: URLSearchParams;
+  /** The parsed JSON body (writes), undefined for reads. */
+  body: unknown;
+  user: ApiUser;
+  /** Asks one more SubjectAccessReview (e.g. create when the write turns out to be one); throws 403 when denied. */
+  authorize(a: AccessAttributes): Promise<void>;
+  /** Records a write done for the user (logged with user, verb, object). */
+  audit(what: { verb: string; object: string; detail?: Record<string, unknown> }): void;
+}
+
+export interface ApiAnswer {
+  status?: number;
+  body: unknown;
+}
+
+export type Handler = (req: ApiRequest, ctx: ApiContext) => Promise<ApiAnswer> | ApiAnswer;
+
+export interface QueryParam {
+  name: string;
+  description: string;
+  schema?: JsonSchema;
+}
+
+export interface RouteDef {
+  method: 'GET' | 'POST' | 'PUT';
+  /** Under /api/v1, `{param}` for a path segment. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  query?: QueryParam[];
+  /** The request body's schema (writes). */
+  body?: JsonSchema;
+  /** The 200 answer's schema. */
+  response: JsonSchema;
+  /** 'authenticated': any user TokenReview accepts. */
+  access: AccessRule | 'authenticated';
+  /** Changes the cluster: leader only, logged with the user, CSRF rules apply. */
+  write?: boolean;
+  handler: Handler;
+}

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiError } from './api-errors.js';
+import { authorize, serviceAccountRequester } from './authorize.js';
+import { reviewSubjectAccess } from './subject-access-review.js';
+
+const review = (spec: Record<string, unknown>) => reviewSubjectAccess({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec }) as { status: { allowed: boolean; reason?: string } };
+const patchRoutes = (namespace: string) => ({ verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace, name: 'echo' });
+
+test('subject_access_review_allows_what_the_service_account_may_do_itself', () => {
+  const r = review({ user: 'system:serviceaccount:apps:deployer', resourceAttributes: patchRoutes('apps') });
+  assert.equal(r.status.allowed, true);
+});
+
+test('subject_access_review_denies_a_write_outside_the_service_accounts_namespace_with_the_reason', () => {
+  const r = review({ user: 'system:serviceaccount:other:viewer', resourceAttributes: patchRoutes('apps') });
+  assert.equal(r.status.allowed, false);
+  assert.match(r.status.reason ?? '', /own namespace/);
+});
+
+test('subject_access_review_answers_as_the_authorizer_does_for_secrets', () => {
+  const attrs = { verb: 'get', group: '', resource: 'secrets', namespace: 'ambient-system', name: 'ambient-ca' };
+  const r = review({ user: 'system:serviceaccount:apps:web', resourceAttributes: attrs });
+  assert.equal(r.status.allowed, authorize(serviceAccountRequester('system:serviceaccount:apps:web')!, { ...attrs, verb: 'get' }).allowed);
+  assert.equal(r.status.allowed, false);
+});
+
+test('subject_access_review_of_system_masters_is_allowed_and_of_an_unknown_user_denied', () => {
+  assert.equal(review({ user: 'alice', groups: ['system:masters'], resourceAttributes: patchRoutes('apps') }).status.allowed, true);
+  const r = review({ user: 'alice', groups: ['system:authenticated'], resourceAttributes: patchRoutes('apps') });
+  assert.equal(r.status.allowed, false);
+  assert.match(r.status.reason ?? '', /ServiceAccounts only/);
+});
+
+test('subject_access_review_of_a_non_resource_path_is_denied', () => {
+  assert.equal(review({ user: 'system:serviceaccount:apps:web', nonResourceAttributes: { path: '/metrics', verb: 'get' } }).status.allowed, false);
+});
+
+test('subject_access_review_without_user_or_attributes_is_invalid_naming_the_field', () => {
+  assert.throws(() => review({ resourceAttributes: patchRoutes('apps') }), (e: ApiError) => e.code === 422 && /spec\.user/.test(e.message + JSON.stringify(e.details)));
+  assert.throws(() => review({ user: 'system:serviceaccount:apps:web' }), (e: ApiError) => e.code === 422 && /resourceAttributes/.test(JSON.stringify(e.details)));
+  assert.throws(() => review({ user: 'system:serviceaccount:apps:web', resourceAttributes: { resource: 'pods' } }), (e: ApiError) => /spec\.resourceAttributes\.verb/.test(JSON.stringify(e.details)));
+  assert.throws(() => reviewSubjectAccess('x'), (e: ApiError) => e.code === 400);
+});
