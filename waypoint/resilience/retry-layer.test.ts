@@ -171,11 +171,11 @@ test('mirrors_go_with_the_first_try_only', async () => {
   assert.equal(ctx.action!.kind === 'forward' && ctx.action!.mirrors, mirrors, 'the action is restored');
 });
 
-test('an_empty_budget_refuses_the_retry_with_urx', async () => {
+test('an_empty_budget_refuses_the_retry_with_uo', async () => {
   const { seen, tries, ctx } = await run([{ status: 503 }, { status: 200 }], { retries: retries({ budget: { percent: 0, minRetriesPerSecond: 0 } }) });
   assert.equal(tries.length, 1);
   assert.equal(seen.status, 503);
-  assert.deepEqual(ctx.record.flags, ['URX']);
+  assert.deepEqual(ctx.record.flags, ['UO']);
 });
 
 test('retries_are_counted_by_reason_and_refusals_by_why', async () => {
