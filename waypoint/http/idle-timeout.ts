@@ -13,12 +13,12 @@ import { ErrorCodes } from '../../core/errors.js';
 import type { TrafficPolicy } from '../../core/config/traffic-policy.js';
 import type { Layer, RequestContext } from './chain.js';
 
-const lastActivity = new WeakMap<RequestContext, { at: number }>();
+const lastActivity = new WeakMap<RequestContext, { at: number; now: () => number }>();
 
 /** Bytes moved for `ctx` (a no-op for a request the layer does not watch). */
 export function touch(ctx: RequestContext): void {
   const a = lastActivity.get(ctx);
-  if (a) a.at = performance.now();
+  if (a) a.at = a.now();
 }
 
 /** Milliseconds until the request is idle for `idleMs`; 0 or less: it is. */
@@ -37,7 +37,7 @@ export function idleTimeoutLayer(o: IdleTimeoutLayerOptions): Layer {
     const a = ctx.action;
     const ms = a?.kind === 'forward' && a.service !== undefined ? o.policyFor(a.service, a.port)?.timeouts?.idleMs : undefined;
     if (ms === undefined || ms <= 0) return next();
-    const activity = { at: now() };
+    const activity = { at: now(), now };
     lastActivity.set(ctx, activity);
     let timer: NodeJS.Timeout | undefined;
     let fire: () => void = () => {};
