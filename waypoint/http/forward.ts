@@ -288,8 +288,12 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
     up.on('continue', () => ctx.downstream.writeContinue());
     up.on('error', (err: Error & { code?: string }) => {
       if (settled) return;
-      // (A request that waited for a connection in vain: the pool's overflow, flag UO.)
-      if (!connected) fail(ctx, 503, err.code === ErrorCodes.WAYPOINT_UPSTREAM_OVERFLOW ? 'UO' : 'UF', connectError(err));
+      // (A request that waited for a connection in vain: the pool's overflow, flag UO; it
+      // never reached the endpoint, so outlier detection does not count it there.)
+      if (!connected && isOverflow(err)) {
+        delete ctx.record.upstream;
+        fail(ctx, 503, 'UO', connectError(err));
+      } else if (!connected) fail(ctx, 503, 'UF', connectError(err));
       else fail(ctx, 503, 'UC', `${ErrorCodes.WAYPOINT_UPSTREAM_RESET}: upstream ${ctx.record.upstream} closed or reset the connection before its response (${err.code ?? err.message})`);
       stopRequestBody?.();
       finish();
@@ -392,7 +396,9 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
         tee?.();
       },
       (err: Error) => {
-        // (The target's sessions being dialled had maxPendingRequests waiting: UO.)
+        // (The target's sessions being dialled had maxPendingRequests waiting: UO, and the
+        // request never reached the endpoint.)
+        if (isOverflow(err)) delete ctx.record.upstream;
         fail(ctx, 503, isOverflow(err) ? 'UO' : 'UF', connectError(err));
         finish();
       },
