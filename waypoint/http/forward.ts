@@ -192,61 +192,59 @@ type ForwardAction = Extract<NonNullable<RequestContext['action']>, { kind: 'for
 
 /** Picks the endpoint and runs the one upstream exchange. */
 async function exchange(o: ForwardOptions, ctx: RequestContext, a: ForwardAction, target: PoolTarget | undefined): Promise<void> {
-  {
-    let endpoint = a.endpoint;
-    let release: (() => void) | undefined;
-    if (!endpoint && a.service !== undefined) {
-      const p = o.picker.pick(a.service, a.port, { headers: ctx.headers, path: ctx.path, avoid: previousTries(ctx), ...((ctx.source.address ?? ctx.source.tunnelPeer) && { sourceIp: (ctx.source.address ?? ctx.source.tunnelPeer)!.host }) });
-      if (p.endpoint) {
-        endpoint = p.endpoint;
-        release = p.release;
-        // A generated hash cookie goes on this answer, so the client sticks from now on.
-        if (p.setCookie !== undefined) ctx.action = { ...a, responseHeaders: withSetCookie(a.responseHeaders, p.setCookie) };
+  let endpoint = a.endpoint;
+  let release: (() => void) | undefined;
+  if (!endpoint && a.service !== undefined) {
+    const p = o.picker.pick(a.service, a.port, { headers: ctx.headers, path: ctx.path, avoid: previousTries(ctx), ...((ctx.source.address ?? ctx.source.tunnelPeer) && { sourceIp: (ctx.source.address ?? ctx.source.tunnelPeer)!.host }) });
+    if (p.endpoint) {
+      endpoint = p.endpoint;
+      release = p.release;
+      // A generated hash cookie goes on this answer, so the client sticks from now on.
+      if (p.setCookie !== undefined) ctx.action = { ...a, responseHeaders: withSetCookie(a.responseHeaders, p.setCookie) };
+    }
+  }
+  if (!endpoint) {
+    fail(ctx, 503, 'UH', `${ErrorCodes.WAYPOINT_NO_ENDPOINT}: no healthy endpoint for ${a.service ?? ctx.target.address.host}:${a.port}`);
+    return;
+  }
+  ctx.record.upstream = `${endpoint.ip}:${endpoint.port}`;
+  const ended = a.service !== undefined && o.activity ? o.activity.start(a.service, a.port, endpoint) : undefined;
+  const backendMs = a.backendRequestTimeoutMs ?? 0;
+  let timer: NodeJS.Timeout | undefined;
+  // One attempt's own signal only when it has its own deadline; else the request's is it.
+  let attempt: AbortController | undefined;
+  const onAbort = () => attempt!.abort();
+  if (backendMs > 0) {
+    attempt = new AbortController();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    timer = setTimeout(() => {
+      if (ctx.signal.aborted) return;
+      ctx.record.flags.push('UT');
+      ctx.record.error ??= `${ErrorCodes.WAYPOINT_TIMEOUT}: backend request timeout ${backendMs} ms`;
+      attempt!.abort();
+      if (ctx.downstream.headersSent) ctx.downstream.abort();
+      else {
+        ctx.record.status = 504;
+        ctx.downstream.respond(504, { 'content-type': 'text/plain' }, `upstream request timeout (${backendMs} ms)\n`);
       }
+    }, backendMs);
+  }
+  const signal = attempt ? attempt.signal : ctx.signal;
+  // The copies' tee, attached once the body is piped upstream (never before: it would make
+  // the body flow with nobody to take it).
+  const tee = o.mirrors?.begin(ctx, a.mirrors);
+  try {
+    if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, signal, target);
+    else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, signal, tee, target);
+    else await forwardHttp1(o, ctx, endpoint, signal, tee, target);
+  } finally {
+    if (attempt) {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
     }
-    if (!endpoint) {
-      fail(ctx, 503, 'UH', `${ErrorCodes.WAYPOINT_NO_ENDPOINT}: no healthy endpoint for ${a.service ?? ctx.target.address.host}:${a.port}`);
-      return;
-    }
-    ctx.record.upstream = `${endpoint.ip}:${endpoint.port}`;
-    const ended = a.service !== undefined && o.activity ? o.activity.start(a.service, a.port, endpoint) : undefined;
-    const backendMs = a.backendRequestTimeoutMs ?? 0;
-    let timer: NodeJS.Timeout | undefined;
-    // One attempt's own signal only when it has its own deadline; else the request's is it.
-    let attempt: AbortController | undefined;
-    const onAbort = () => attempt!.abort();
-    if (backendMs > 0) {
-      attempt = new AbortController();
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-      timer = setTimeout(() => {
-        if (ctx.signal.aborted) return;
-        ctx.record.flags.push('UT');
-        ctx.record.error ??= `${ErrorCodes.WAYPOINT_TIMEOUT}: backend request timeout ${backendMs} ms`;
-        attempt!.abort();
-        if (ctx.downstream.headersSent) ctx.downstream.abort();
-        else {
-          ctx.record.status = 504;
-          ctx.downstream.respond(504, { 'content-type': 'text/plain' }, `upstream request timeout (${backendMs} ms)\n`);
-        }
-      }, backendMs);
-    }
-    const signal = attempt ? attempt.signal : ctx.signal;
-    // The copies' tee, attached once the body is piped upstream (never before: it would make
-    // the body flow with nobody to take it).
-    const tee = o.mirrors?.begin(ctx, a.mirrors);
-    try {
-      if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, signal, target);
-      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, signal, tee, target);
-      else await forwardHttp1(o, ctx, endpoint, signal, tee, target);
-    } finally {
-      if (attempt) {
-        clearTimeout(timer);
-        ctx.signal.removeEventListener('abort', onAbort);
-      }
-      markClientGone(ctx);
-      ended?.();
-      release?.();
-    }
+    markClientGone(ctx);
+    ended?.();
+    release?.();
   }
 }
 
