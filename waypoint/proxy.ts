@@ -6,7 +6,7 @@
 //     -> resolveTarget + authorize (401 for what this waypoint does not serve or allow)
 //     -> protocol (listen/tunnel.ts: appProtocol, else sniffed)
 //        -> HTTP/1.1 or h2c servers (listen/http-front.ts) -> the chain, per request:
-//             route -> timeout -> rate limit -> retry -> outlier -> forward, which picks
+//             route -> timeout -> idle timeout -> rate limit -> retry -> outlier -> forward, which picks
 //             the endpoint with the balancer (http/*.ts, resilience/*.ts, balance/picker.ts;
 //             chain.ts lists the order)
 //           -> pools (upstream/http1-pool.ts, h2-pool.ts) -> HBONE out or TCP (upstream/connect.ts)

@@ -223,6 +223,23 @@ test('a_request_ended_from_above_during_backoff_stops_retrying', async () => {
   assert.equal(ctx.downstream, c.ds, 'the client’s downstream is back in place for it');
 });
 
+test('a_client_gone_during_backoff_is_flagged_dc', async () => {
+  const c = client();
+  const { ctx } = fakeContext({ downstream: c.ds });
+  const u = upstream([{ status: 503 }, { status: 200 }]);
+  const layer = retryLayer({
+    policyFor: () => policy({ retries: retries() }),
+    random: () => 0.5,
+    sleep: async () => {
+      ctx.abort('downstream closed');
+      throw new Error('aborted');
+    },
+  });
+  await layer(ctx, u.next(ctx));
+  assert.equal(u.tries.length, 1);
+  assert.ok(ctx.record.flags.includes('DC'), JSON.stringify(ctx.record.flags));
+});
+
 test('own_answer_outcomes_come_from_the_flags', () => {
   assert.deepEqual(ownAnswerOutcome(['UF']), { kind: 'connect-failure' });
   assert.deepEqual(ownAnswerOutcome(['UC']), { kind: 'reset' });

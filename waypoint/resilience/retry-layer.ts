@@ -219,7 +219,10 @@ export function retryLayer(o: RetryLayerOptions): Layer {
         try {
           if (d.delayMs > 0) await sleep(d.delayMs, ctx.signal);
         } catch {
-          return; // the request was ended from above during the backoff; its owner answers
+          // The request was ended from above during the backoff; its owner answers (a client
+          // that went away: flag DC, as forward.ts flags it during an exchange).
+          if (ctx.signal.reason === 'downstream closed' && !ctx.record.flags.includes('DC')) ctx.record.flags.push('DC');
+          return;
         }
         if (ctx.signal.aborted) return;
         // The next try starts afresh in the record.
