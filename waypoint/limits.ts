@@ -60,6 +60,8 @@ export const WAYPOINT_DEFAULTS = {
   upstreamPendingTimeoutMs: 10_000,
   /** Downstream HTTP/1.1: a request body with no byte for this long ends the request (408, or a reset once answered), freeing its upstream connection. */
   requestBodyIdleTimeoutMs: 60_000,
+  /** TrafficPolicy connectionPool: targets (Service ports) whose pool state (counts, wait queue) is kept; beyond, the quiet ones are forgotten. */
+  maxPoolTargets: 4_096,
   /** HTTP/1.1 pool: idle keep-alive connections kept per endpoint. */
   maxIdleConnectionsPerEndpoint: 64,
   /** Both pools: an idle upstream connection (HTTP/1.1) or session with no stream (HTTP/2) is closed after this. */

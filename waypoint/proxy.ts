@@ -6,7 +6,7 @@
 //     -> resolveTarget + authorize (401 for what this waypoint does not serve or allow)
 //     -> protocol (listen/tunnel.ts: appProtocol, else sniffed)
 //        -> HTTP/1.1 or h2c servers (listen/http-front.ts) -> the chain, per request:
-//             route -> timeout -> rate limit -> retry -> outlier -> forward, which picks
+//             route -> timeout -> idle timeout -> rate limit -> retry -> outlier -> forward, which picks
 //             the endpoint with the balancer (http/*.ts, resilience/*.ts, balance/picker.ts;
 //             chain.ts lists the order)
 //           -> pools (upstream/http1-pool.ts, h2-pool.ts) -> HBONE out or TCP (upstream/connect.ts)
@@ -25,6 +25,9 @@ import { forwardLayer } from './http/forward.js';
 import { Mirrors, type MirrorStats } from './http/mirror.js';
 import { routeLayer, type RouteFunction } from './http/route.js';
 import { timeoutLayer } from './http/timeout.js';
+import { idleTimeoutLayer } from './http/idle-timeout.js';
+import { EndpointActivity } from './upstream/endpoint-activity.js';
+import { TargetPools } from './upstream/target-pool.js';
 import type { TunnelProtocol } from './listen/detect.js';
 import { HttpFront, type TunnelInfo } from './listen/http-front.js';
 import { serveTunnel } from './listen/tunnel.js';
@@ -156,8 +159,9 @@ export class WaypointProxy {
     const policyFor = opts.trafficPolicyFor;
     const limiter = opts.globalRateLimiter;
     let outliers: OutlierRegistry | undefined;
+    const activity = new EndpointActivity(opts.endpoints);
     const metrics = opts.registry
-      ? new ResilienceMetrics({ registry: opts.registry, ejectedNow: () => outliers?.ejectedCounts() ?? [], ...(limiter && { redisConnected: () => limiter.state().connected }) })
+      ? new ResilienceMetrics({ registry: opts.registry, ejectedNow: () => outliers?.ejectedCounts() ?? [], endpointActive: () => activity.snapshot(), ...(limiter && { redisConnected: () => limiter.state().connected }) })
       : undefined;
     if (policyFor) {
       outliers = new OutlierRegistry({
@@ -188,6 +192,7 @@ export class WaypointProxy {
       timeoutLayer(l.requestTimeoutMs),
       ...(policyFor
         ? [
+            idleTimeoutLayer({ policyFor }),
             rateLimitLayer({
               policyFor,
               ...(limiter && { global: limiter }),
@@ -199,7 +204,7 @@ export class WaypointProxy {
         : []),
       retryLayer({ policyFor: policyFor ?? noPolicy, routeRetries, ...(metrics && { metrics }) }),
       ...(outliers ? [outlierLayer(outliers)] : []),
-      forwardLayer({ picker, http1: this.#http1, h2: this.#h2, connect, mirrors: this.#mirrors }),
+      forwardLayer({ picker, http1: this.#http1, h2: this.#h2, connect, mirrors: this.#mirrors, activity, ...(policyFor && { targets: new TargetPools({ policyFor, defaults: l, maxTargets: l.maxPoolTargets }) }) }),
     ];
     this.front = new HttpFront(compose(layers), l, log, () => this.hbone?.guard);
 

@@ -11,12 +11,14 @@
 //     authn / authz       (later: JWT, then core/policy on the L7 attributes; 403 here)
 //     route               (route.ts: picks the rule, applies request filters, or answers)
 //     timeout             (timeout.ts: the route's `timeouts.request`, 504)
+//     idle timeout        (idle-timeout.ts: the target's TrafficPolicy `timeouts.idle`, 504)
 //     rate limit          (resilience/ratelimit-layer.ts: the target's TrafficPolicy, 429)
 //     retry               (resilience/retry-layer.ts: calls next again on a retriable failure)
 //     outlier             (resilience/outlier-layer.ts: counts each try against its endpoint)
 //     balancer            (balance/picker.ts, called by forward.ts: the policy's algorithm,
 //                          ejections, previous tries; round robin without a policy)
-//     forward             (forward.ts: the upstream exchange, bodies streamed both ways)
+//     forward             (forward.ts: the target's connectionPool permit, upstream/target-pool.ts,
+//                          then the upstream exchange, bodies streamed both ways)
 //
 // The resilience layers are in the chain when the waypoint is given TrafficPolicies
 // (proxy.ts `trafficPolicyFor`); each passes a request whose target has no policy

@@ -9,7 +9,15 @@
 // no endpoint -> 503 (flag UH); the endpoint cannot be reached -> 503 (UF); the upstream
 // reset or closed before its response head -> 503 (UC); after the head went out -> the
 // downstream is reset (HTTP/2 RST_STREAM, HTTP/1.1 the connection), never a truncated
-// answer that looks complete; timeouts.backendRequest passed -> 504 (UT).
+// answer that looks complete; timeouts.backendRequest passed -> 504 (UT); the target's
+// connectionPool full (upstream/target-pool.ts, or the pools' own queues) -> 503 (UO); the
+// client gone before the answer ended -> flag DC (the exchange is abandoned).
+//
+// A target whose TrafficPolicy has a connectionPool: a permit (target-pool.ts) is taken
+// before the endpoint is picked and held for the exchange, and the pools put the request
+// on that target's own connections. Bytes relayed either way are reported to the idle
+// timeout layer (idle-timeout.ts `touch`); each exchange is counted against its endpoint
+// (upstream/endpoint-activity.ts) for ambient_waypoint_endpoint_active_requests.
 import http2 from 'node:http2';
 import http from 'node:http';
 import type { Duplex, Readable, Writable } from 'node:stream';
@@ -22,6 +30,9 @@ import type { EndpointPicker } from '../balance/picker.js';
 import { previousTries } from '../resilience/retry-layer.js';
 import type { Headers, Layer, RequestContext, UpstreamEndpoint } from './chain.js';
 import type { Mirrors } from './mirror.js';
+import { touch } from './idle-timeout.js';
+import type { EndpointActivity } from '../upstream/endpoint-activity.js';
+import { isOverflow, type Permit, type PoolTarget, type TargetPools } from '../upstream/target-pool.js';
 import { relayBody } from './body-relay.js';
 import { endToEnd, h2RequestHeaders, http1RequestHeaders } from './headers.js';
 import { forwardableTrailers, http1Framing, type BodyShape } from './request-body.js';
@@ -39,6 +50,19 @@ export interface ForwardOptions {
   connect: Connector;
   /** RequestMirror: sends the copies of a forwarded request (none: mirrors are not sent). */
   mirrors?: Mirrors;
+  /** The connectionPool limits of targets whose TrafficPolicy sets them (none: the pools' waypoint-wide limits). */
+  targets?: TargetPools;
+  /** Requests in flight per endpoint (the gauge). */
+  activity?: EndpointActivity;
+}
+
+/** The reason http-front.ts aborts a request with when its client went away. */
+const DOWNSTREAM_CLOSED = 'downstream closed';
+
+/** Flag DC when the request was ended because its client went away (Envoy's downstream
+ * connection termination), once. */
+function markClientGone(ctx: RequestContext): void {
+  if (ctx.signal.aborted && ctx.signal.reason === DOWNSTREAM_CLOSED && !ctx.record.flags.includes('DC')) ctx.record.flags.push('DC');
 }
 
 function fail(ctx: RequestContext, status: number, flag: string, error: string): void {
@@ -57,13 +81,30 @@ function fail(ctx: RequestContext, status: number, flag: string, error: string):
  * upstream ended after it unless `end` is false; returns stop(). */
 function sendRequestBody(ctx: RequestContext, up: Writable, end = true): () => void {
   ctx.record.requestBytes ??= 0;
-  return relayBody(ctx.body, up, (n) => (ctx.record.requestBytes! += n), end);
+  return relayBody(
+    ctx.body,
+    up,
+    (n) => {
+      ctx.record.requestBytes! += n;
+      touch(ctx);
+    },
+    end,
+  );
 }
 
 /** The upstream's response body to the downstream (not ended: trailers may follow), its bytes added to the record. */
 function sendResponseBody(ctx: RequestContext, res: Readable): void {
   ctx.record.responseBytes ??= 0;
-  relayBody(res, ctx.downstream.body, (n) => (ctx.record.responseBytes! += n), false);
+  touch(ctx); // the answer's head
+  relayBody(
+    res,
+    ctx.downstream.body,
+    (n) => {
+      ctx.record.responseBytes! += n;
+      touch(ctx);
+    },
+    false,
+  );
 }
 
 /** `grpc-status` of trailers or headers, when it is a status code (0-16 and beyond: any integer). */
@@ -125,58 +166,86 @@ export function forwardLayer(o: ForwardOptions): Layer {
   return async (ctx) => {
     const a = ctx.action ?? { kind: 'forward' as const, port: ctx.target.port, ...(ctx.target.service !== undefined && { service: ctx.target.service }), ...(ctx.target.endpoint && { endpoint: ctx.target.endpoint }) };
     if (a.kind !== 'forward') return;
-    let endpoint = a.endpoint;
-    let release: (() => void) | undefined;
-    if (!endpoint && a.service !== undefined) {
-      const p = o.picker.pick(a.service, a.port, { headers: ctx.headers, path: ctx.path, avoid: previousTries(ctx), ...((ctx.source.address ?? ctx.source.tunnelPeer) && { sourceIp: (ctx.source.address ?? ctx.source.tunnelPeer)!.host }) });
-      if (p.endpoint) {
-        endpoint = p.endpoint;
-        release = p.release;
-        // A generated hash cookie goes on this answer, so the client sticks from now on.
-        if (p.setCookie !== undefined) ctx.action = { ...a, responseHeaders: withSetCookie(a.responseHeaders, p.setCookie) };
+    // The target's connectionPool: a permit first (it may wait for an HTTP/1.1 connection).
+    const oneConnectionEach = ctx.upgrade !== undefined || ctx.protocol !== 'h2';
+    const target = a.service !== undefined && !a.endpoint ? o.targets?.get(a.service, a.port) : undefined;
+    let permit: Permit | undefined;
+    if (target) {
+      try {
+        permit = await target.acquire(oneConnectionEach, ctx.signal);
+      } catch (err) {
+        if (!isOverflow(err)) return void markClientGone(ctx);
+        (oneConnectionEach ? o.http1 : o.h2).stats.overflowed++;
+        fail(ctx, 503, 'UO', `${ErrorCodes.WAYPOINT_UPSTREAM_OVERFLOW}: ${err.message}`);
+        return;
       }
     }
-    if (!endpoint) {
-      fail(ctx, 503, 'UH', `${ErrorCodes.WAYPOINT_NO_ENDPOINT}: no healthy endpoint for ${a.service ?? ctx.target.address.host}:${a.port}`);
-      return;
-    }
-    ctx.record.upstream = `${endpoint.ip}:${endpoint.port}`;
-    const backendMs = a.backendRequestTimeoutMs ?? 0;
-    let timer: NodeJS.Timeout | undefined;
-    // One attempt's own signal only when it has its own deadline; else the request's is it.
-    let attempt: AbortController | undefined;
-    const onAbort = () => attempt!.abort();
-    if (backendMs > 0) {
-      attempt = new AbortController();
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-      timer = setTimeout(() => {
-        if (ctx.signal.aborted) return;
-        ctx.record.flags.push('UT');
-        ctx.record.error ??= `${ErrorCodes.WAYPOINT_TIMEOUT}: backend request timeout ${backendMs} ms`;
-        attempt!.abort();
-        if (ctx.downstream.headersSent) ctx.downstream.abort();
-        else {
-          ctx.record.status = 504;
-          ctx.downstream.respond(504, { 'content-type': 'text/plain' }, `upstream request timeout (${backendMs} ms)\n`);
-        }
-      }, backendMs);
-    }
-    const signal = attempt ? attempt.signal : ctx.signal;
-    // The copies' tee, attached once the body is piped upstream (never before: it would make
-    // the body flow with nobody to take it).
-    const tee = o.mirrors?.begin(ctx, a.mirrors);
     try {
-      if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, signal);
-      else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, signal, tee);
-      else await forwardHttp1(o, ctx, endpoint, signal, tee);
+      await exchange(o, ctx, a, target);
     } finally {
-      if (attempt) {
-        clearTimeout(timer);
-        ctx.signal.removeEventListener('abort', onAbort);
-      }
-      release?.();
+      permit?.release();
     }
   };
+}
+
+type ForwardAction = Extract<NonNullable<RequestContext['action']>, { kind: 'forward' }>;
+
+/** Picks the endpoint and runs the one upstream exchange. */
+async function exchange(o: ForwardOptions, ctx: RequestContext, a: ForwardAction, target: PoolTarget | undefined): Promise<void> {
+  let endpoint = a.endpoint;
+  let release: (() => void) | undefined;
+  if (!endpoint && a.service !== undefined) {
+    const p = o.picker.pick(a.service, a.port, { headers: ctx.headers, path: ctx.path, avoid: previousTries(ctx), ...((ctx.source.address ?? ctx.source.tunnelPeer) && { sourceIp: (ctx.source.address ?? ctx.source.tunnelPeer)!.host }) });
+    if (p.endpoint) {
+      endpoint = p.endpoint;
+      release = p.release;
+      // A generated hash cookie goes on this answer, so the client sticks from now on.
+      if (p.setCookie !== undefined) ctx.action = { ...a, responseHeaders: withSetCookie(a.responseHeaders, p.setCookie) };
+    }
+  }
+  if (!endpoint) {
+    fail(ctx, 503, 'UH', `${ErrorCodes.WAYPOINT_NO_ENDPOINT}: no healthy endpoint for ${a.service ?? ctx.target.address.host}:${a.port}`);
+    return;
+  }
+  ctx.record.upstream = `${endpoint.ip}:${endpoint.port}`;
+  const ended = a.service !== undefined && o.activity ? o.activity.start(a.service, a.port, endpoint) : undefined;
+  const backendMs = a.backendRequestTimeoutMs ?? 0;
+  let timer: NodeJS.Timeout | undefined;
+  // One attempt's own signal only when it has its own deadline; else the request's is it.
+  let attempt: AbortController | undefined;
+  const onAbort = () => attempt!.abort();
+  if (backendMs > 0) {
+    attempt = new AbortController();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    timer = setTimeout(() => {
+      if (ctx.signal.aborted) return;
+      ctx.record.flags.push('UT');
+      ctx.record.error ??= `${ErrorCodes.WAYPOINT_TIMEOUT}: backend request timeout ${backendMs} ms`;
+      attempt!.abort();
+      if (ctx.downstream.headersSent) ctx.downstream.abort();
+      else {
+        ctx.record.status = 504;
+        ctx.downstream.respond(504, { 'content-type': 'text/plain' }, `upstream request timeout (${backendMs} ms)\n`);
+      }
+    }, backendMs);
+  }
+  const signal = attempt ? attempt.signal : ctx.signal;
+  // The copies' tee, attached once the body is piped upstream (never before: it would make
+  // the body flow with nobody to take it).
+  const tee = o.mirrors?.begin(ctx, a.mirrors);
+  try {
+    if (ctx.upgrade) await forwardUpgrade(o, ctx, endpoint, signal, target);
+    else if (ctx.protocol === 'h2') await forwardH2(o, ctx, endpoint, signal, tee, target);
+    else await forwardHttp1(o, ctx, endpoint, signal, tee, target);
+  } finally {
+    if (attempt) {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+    markClientGone(ctx);
+    ended?.();
+    release?.();
+  }
 }
 
 /** The route's response header modifier, then a `set-cookie` added (kept with any the
@@ -190,7 +259,7 @@ function withSetCookie(prev: ((h: Headers) => Headers) | undefined, cookie: stri
 }
 
 /** Ends `ctx`'s part once the downstream answer is complete or abandoned. */
-function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal, tee?: () => void): Promise<void> {
+function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal, tee?: () => void, target?: PoolTarget): Promise<void> {
   return new Promise<void>((resolve) => {
     let settled = false;
     let connected = false;
@@ -200,7 +269,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
     const framing = http1Framing(bodyShape(ctx));
     if (framing === 'chunked') headers['transfer-encoding'] = 'chunked';
     else delete headers['trailer']; // only chunked carries trailers
-    const up = o.http1.request(endpoint, ctx.method, ctx.path, headers, ctx.upstreamTrace);
+    const up = o.http1.request(endpoint, ctx.method, ctx.path, headers, ctx.upstreamTrace, target);
     const finish = () => {
       if (settled) return;
       settled = true;
@@ -217,8 +286,12 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
     up.on('continue', () => ctx.downstream.writeContinue());
     up.on('error', (err: Error & { code?: string }) => {
       if (settled) return;
-      // (A request that waited for a connection in vain: the pool's overflow, flag UO.)
-      if (!connected) fail(ctx, 503, err.code === ErrorCodes.WAYPOINT_UPSTREAM_OVERFLOW ? 'UO' : 'UF', connectError(err));
+      // (A request that waited for a connection in vain: the pool's overflow, flag UO; it
+      // never reached the endpoint, so outlier detection does not count it there.)
+      if (!connected && isOverflow(err)) {
+        delete ctx.record.upstream;
+        fail(ctx, 503, 'UO', connectError(err));
+      } else if (!connected) fail(ctx, 503, 'UF', connectError(err));
       else fail(ctx, 503, 'UC', `${ErrorCodes.WAYPOINT_UPSTREAM_RESET}: upstream ${ctx.record.upstream} closed or reset the connection before its response (${err.code ?? err.message})`);
       stopRequestBody?.();
       finish();
@@ -264,7 +337,7 @@ function forwardHttp1(o: ForwardOptions, ctx: RequestContext, endpoint: Upstream
   });
 }
 
-function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal, tee?: () => void): Promise<void> {
+function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal, tee?: () => void, target?: PoolTarget): Promise<void> {
   return new Promise<void>((resolve) => {
     let settled = false;
     let stream: http2.ClientHttp2Stream | undefined;
@@ -285,7 +358,7 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
     const headers = h2RequestHeaders(ctx.headers, ctx.method, ctx.path, ctx.authority, ctx.scheme) as http2.OutgoingHttpHeaders;
     // A body may end with trailers: the stream waits for them (sendTrailers below).
     const mayHaveBody = bodyShape(ctx).mayHaveBody;
-    o.h2.request(endpoint, headers, ctx.upstreamTrace, { waitForTrailers: mayHaveBody }).then(
+    o.h2.request(endpoint, headers, ctx.upstreamTrace, { waitForTrailers: mayHaveBody, ...(target && { target }) }).then(
       (s) => {
         stream = s;
         if (settled) return void s.close(C.NGHTTP2_CANCEL);
@@ -321,7 +394,10 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
         tee?.();
       },
       (err: Error) => {
-        fail(ctx, 503, 'UF', connectError(err));
+        // (The target's sessions being dialled had maxPendingRequests waiting: UO, and the
+        // request never reached the endpoint.)
+        if (isOverflow(err)) delete ctx.record.upstream;
+        fail(ctx, 503, isOverflow(err) ? 'UO' : 'UF', connectError(err));
         finish();
       },
     );
@@ -333,11 +409,11 @@ function forwardH2(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEnd
  * both sides to a byte relay (the answer head goes back as the upstream wrote it, with its
  * Connection/Upgrade); any other answer is relayed and the connection closed.
  */
-async function forwardUpgrade(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal): Promise<void> {
+async function forwardUpgrade(o: ForwardOptions, ctx: RequestContext, endpoint: UpstreamEndpoint, signal: AbortSignal, target?: PoolTarget): Promise<void> {
   const client = ctx.downstream.socket!;
   let transport: Duplex;
   try {
-    transport = await o.connect(endpoint, ctx.upstreamTrace);
+    transport = await o.connect(endpoint, target ? { ...ctx.upstreamTrace, connectTimeoutMs: target.limits.connectTimeoutMs } : ctx.upstreamTrace);
   } catch (err) {
     fail(ctx, 503, 'UF', connectError(err as Error));
     return;

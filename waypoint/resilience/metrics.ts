@@ -10,8 +10,12 @@
 //   ambient_ratelimit_decisions_total{destination_service, mode, result}
 //       mode: local | global; result: allowed | denied | failure_allowed | failure_denied
 //   ambient_ratelimit_redis_connected                             1 while the global limiter's Redis connection is up
+//   ambient_waypoint_endpoint_active_requests{destination_service, endpoint}
+//       requests in flight to each endpoint (`ip:port`) the waypoint holds now (gauge, read
+//       on each scrape: an endpoint that left the config leaves it)
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { OutlierEvent } from './outlier.js';
+import type { EndpointActive } from '../upstream/endpoint-activity.js';
 
 export type RateLimitMode = 'local' | 'global';
 export type RateLimitResult = 'allowed' | 'denied' | 'failure_allowed' | 'failure_denied';
@@ -22,6 +26,8 @@ export interface ResilienceMetricsOptions {
   ejectedNow?: () => Iterable<[service: string, count: number]>;
   /** The global limiter's connection (read on each scrape); absent: no gauge. */
   redisConnected?: () => boolean;
+  /** Requests in flight per held endpoint (read on each scrape); absent: no gauge. */
+  endpointActive?: () => Iterable<EndpointActive>;
 }
 
 export class ResilienceMetrics {
@@ -53,6 +59,19 @@ export class ResilienceMetrics {
         },
       });
     }
+    const endpointActive = o.endpointActive;
+    if (endpointActive) {
+      new Gauge({
+        name: 'ambient_waypoint_endpoint_active_requests',
+        help: 'Requests in flight from the waypoint to each endpoint it holds now.',
+        labelNames: ['destination_service', 'endpoint'],
+        registers,
+        collect() {
+          this.reset();
+          for (const e of endpointActive()) this.set({ destination_service: serviceHostOf(e.service), endpoint: e.endpoint }, e.active);
+        },
+      });
+    }
     const redisConnected = o.redisConnected;
     if (redisConnected) {
       new Gauge({
@@ -77,6 +96,12 @@ export class ResilienceMetrics {
   rateLimit(service: string, mode: RateLimitMode, result: RateLimitResult): void {
     this.rateLimitDecisions.inc({ destination_service: service, mode, result });
   }
+}
+
+/** `<namespace>/<hostname>` -> the hostname (Istio's destination_service). */
+function serviceHostOf(serviceKey: string): string {
+  const i = serviceKey.indexOf('/');
+  return i < 0 ? serviceKey : serviceKey.slice(i + 1);
 }
 
 /** The log line's fields for an outlier event (the layer's logger writes them). */

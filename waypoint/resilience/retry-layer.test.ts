@@ -171,11 +171,11 @@ test('mirrors_go_with_the_first_try_only', async () => {
   assert.equal(ctx.action!.kind === 'forward' && ctx.action!.mirrors, mirrors, 'the action is restored');
 });
 
-test('an_empty_budget_refuses_the_retry_with_urx', async () => {
+test('an_empty_budget_refuses_the_retry_with_uo', async () => {
   const { seen, tries, ctx } = await run([{ status: 503 }, { status: 200 }], { retries: retries({ budget: { percent: 0, minRetriesPerSecond: 0 } }) });
   assert.equal(tries.length, 1);
   assert.equal(seen.status, 503);
-  assert.deepEqual(ctx.record.flags, ['URX']);
+  assert.deepEqual(ctx.record.flags, ['UO']);
 });
 
 test('retries_are_counted_by_reason_and_refusals_by_why', async () => {
@@ -221,6 +221,23 @@ test('a_request_ended_from_above_during_backoff_stops_retrying', async () => {
   assert.equal(u.tries.length, 1);
   assert.equal(c.seen.status, undefined, 'the timeout layer answers, not the held try');
   assert.equal(ctx.downstream, c.ds, 'the client’s downstream is back in place for it');
+});
+
+test('a_client_gone_during_backoff_is_flagged_dc', async () => {
+  const c = client();
+  const { ctx } = fakeContext({ downstream: c.ds });
+  const u = upstream([{ status: 503 }, { status: 200 }]);
+  const layer = retryLayer({
+    policyFor: () => policy({ retries: retries() }),
+    random: () => 0.5,
+    sleep: async () => {
+      ctx.abort('downstream closed');
+      throw new Error('aborted');
+    },
+  });
+  await layer(ctx, u.next(ctx));
+  assert.equal(u.tries.length, 1);
+  assert.ok(ctx.record.flags.includes('DC'), JSON.stringify(ctx.record.flags));
 });
 
 test('own_answer_outcomes_come_from_the_flags', () => {

@@ -7,8 +7,8 @@
 // or per-try timeout) arrives, the decision is taken at once: retry, and the answer is
 // read and dropped; or not, and it goes to the client as it streams (never buffered), so
 // the last try's answer, and any answer that is not retried, reaches the client unchanged.
-// A retriable failure that is answered because the tries or the budget ran out carries
-// the flag URX. The request body is replayed from a bounded buffer (replay-body.ts).
+// A retriable failure that is answered because the tries ran out carries the flag URX;
+// one the retry budget refused, UO (Envoy's retry overflow). The request body is replayed from a bounded buffer (replay-body.ts).
 // Per try: the record's status, flags and upstream start afresh (so the outlier layer
 // below counts each try against its own endpoint), the per-try timeout is the forward
 // layer's backendRequest timeout, and RequestMirror copies go with the first try only.
@@ -219,7 +219,10 @@ export function retryLayer(o: RetryLayerOptions): Layer {
         try {
           if (d.delayMs > 0) await sleep(d.delayMs, ctx.signal);
         } catch {
-          return; // the request was ended from above during the backoff; its owner answers
+          // The request was ended from above during the backoff; its owner answers (a client
+          // that went away: flag DC, as forward.ts flags it during an exchange).
+          if (ctx.signal.reason === 'downstream closed' && !ctx.record.flags.includes('DC')) ctx.record.flags.push('DC');
+          return;
         }
         if (ctx.signal.aborted) return;
         // The next try starts afresh in the record.

@@ -119,8 +119,8 @@ test('attempts_count_retries_after_the_first_try_and_exhaustion_flags_urx', () =
   assert.equal(decideRetry(input({ tries: 1, retries: retries({ attempts: 0 }) })).retry, false);
 });
 
-test('an_exhausted_budget_refuses_with_urx', () => {
-  assert.deepEqual(decideRetry(input({ budgetAllows: false })), { retry: false, why: 'budget-exhausted', reason: 'gateway-error', flag: 'URX' });
+test('an_exhausted_budget_refuses_with_uo_as_envoys_retry_overflow', () => {
+  assert.deepEqual(decideRetry(input({ budgetAllows: false })), { retry: false, why: 'budget-exhausted', reason: 'gateway-error', flag: 'UO' });
 });
 
 test('no_retry_when_the_backoff_outlasts_the_request_deadline', () => {

@@ -125,9 +125,10 @@ export type RetryRefusal = 'not-retriable' | 'non-idempotent' | 'body-not-replay
 export type RetryDecision =
   | { retry: true; reason: RetryCondition; delayMs: number }
   /** `reason`: the condition the outcome matched, when it did. `flag`: URX when a
-   * retriable failure is answered because the tries or the budget ran out (Envoy's
-   * "upstream retry limit exceeded"). */
-  | { retry: false; why: RetryRefusal; reason?: RetryCondition; flag?: 'URX' };
+   * retriable failure is answered because the tries ran out (Envoy's "upstream retry
+   * limit exceeded"); UO when the retry budget refused the retry (Envoy's router flags a
+   * retry refused by the retry budget or circuit breaker as upstream overflow). */
+  | { retry: false; why: RetryRefusal; reason?: RetryCondition; flag?: 'URX' | 'UO' };
 
 export function decideRetry(i: RetryInput): RetryDecision {
   const reason = retriableCondition(i.retries, i.outcome);
@@ -137,7 +138,7 @@ export function decideRetry(i: RetryInput): RetryDecision {
   if (i.tries >= 1 + i.retries.attempts) return { retry: false, why: 'attempts-exhausted', reason, flag: 'URX' };
   const delayMs = backoffMs(i.retries.backoff, i.tries - 1, i.random);
   if (i.remainingMs !== undefined && delayMs >= i.remainingMs) return { retry: false, why: 'deadline', reason };
-  if (!i.budgetAllows) return { retry: false, why: 'budget-exhausted', reason, flag: 'URX' };
+  if (!i.budgetAllows) return { retry: false, why: 'budget-exhausted', reason, flag: 'UO' };
   return { retry: true, reason, delayMs };
 }
 

@@ -25,6 +25,9 @@ export interface ConnectExtra {
   forwardedFor?: SocketAddress;
   traceparent?: string;
   tracestate?: string;
+  /** The connect deadline for this connection (a TrafficPolicy's connectionPool.connectTimeout);
+   * default the connector's. Covers the TCP connect, or the HBONE dial and its 200. */
+  connectTimeoutMs?: number;
 }
 
 export type Connector = (endpoint: UpstreamEndpoint, extra?: ConnectExtra) => Promise<Duplex>;
@@ -57,6 +60,7 @@ export function socketLike<T extends Duplex>(stream: T): T {
 export function createConnector(o: ConnectorOptions): Connector {
   return async (ep, extra = {}) => {
     const where = `${ep.ip}:${ep.port}`;
+    const timeoutMs = extra.connectTimeoutMs ?? o.connectTimeoutMs;
     if (ep.mesh) {
       let expected: SpiffeId;
       try {
@@ -64,29 +68,48 @@ export function createConnector(o: ConnectorOptions): Connector {
       } catch (err) {
         throw new MeshError(ErrorCodes.WAYPOINT_UPSTREAM_CONNECT, `endpoint ${where} has no valid identity (${JSON.stringify(ep.identity)}): ${(err as Error).message}`);
       }
-      // (Bounded by the HBONE client's own connectTimeoutMs: the handshake and the 200.)
+      // Bounded by the HBONE client's own connectTimeoutMs (the handshake and the 200), and
+      // by this connection's deadline when it is shorter (a policy's connectTimeout).
+      const ac = timeoutMs < o.connectTimeoutMs ? new AbortController() : undefined;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        const tunnel = await o.hbone.connect({
+        const connecting = o.hbone.connect({
           source: o.identity,
           peer: { host: ep.ip, port: o.hbonePort },
           expectedIdentities: [expected],
           target: { host: ep.ip, port: ep.port },
           ...(extra.forwardedFor && { forwardedFor: extra.forwardedFor }),
           ...(extra.traceparent && { traceparent: extra.traceparent, ...(extra.tracestate && { tracestate: extra.tracestate }) }),
+          ...(ac && { signal: ac.signal }),
         });
+        const tunnel = ac
+          ? await Promise.race([
+              connecting,
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(() => {
+                  ac.abort();
+                  // A tunnel that comes after all is not used.
+                  connecting.then((t) => t.stream.destroy(), noop);
+                  reject(new Error(`no HBONE tunnel within ${timeoutMs} ms (connectTimeout)`));
+                }, timeoutMs);
+              }),
+            ])
+          : await connecting;
         // Errors after the answer belong to whoever uses the stream; this keeps a late one from crashing us.
         tunnel.stream.on('error', noop);
         return socketLike(tunnel.stream);
       } catch (err) {
         throw new MeshError(ErrorCodes.WAYPOINT_UPSTREAM_CONNECT, `HBONE to endpoint ${where} (${ep.identity}) failed: ${(err as Error).message}`, { cause: err });
+      } finally {
+        clearTimeout(timer);
       }
     }
     return new Promise<Duplex>((resolve, reject) => {
       const sock = net.connect({ host: ep.ip, port: ep.port, allowHalfOpen: true });
       const timer = setTimeout(() => {
         sock.destroy();
-        reject(new MeshError(ErrorCodes.WAYPOINT_UPSTREAM_CONNECT, `endpoint ${where} did not accept a connection within ${o.connectTimeoutMs} ms`));
-      }, o.connectTimeoutMs);
+        reject(new MeshError(ErrorCodes.WAYPOINT_UPSTREAM_CONNECT, `endpoint ${where} did not accept a connection within ${timeoutMs} ms`));
+      }, timeoutMs);
       sock.once('connect', () => {
         clearTimeout(timer);
         sock.removeAllListeners('error');
