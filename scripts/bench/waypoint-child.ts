@@ -7,8 +7,9 @@
 // (core/config/traffic-policy-compile.ts) and targeted at that Service.
 //   node waypoint-child.js '<ChildConfig as JSON>'   (with an IPC channel)
 // Messages: sends 'ready' once it listens; 'start' / 'stop' bracket a measurement of the
-// JS heap bytes allocated (answered with { allocated, gcs, gcMs }, then it exits). It
-// exits when the driver's IPC channel closes.
+// JS heap bytes allocated (answered with { allocated, gcs, gcMs }, then it exits);
+// 'start' / 'measure' the same without exiting (one per job). It exits when the driver's
+// IPC channel closes.
 import inspector from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 import v8 from 'node:v8';
@@ -110,7 +111,7 @@ async function main(cfg: ChildConfig): Promise<void> {
       gc.start();
       return;
     }
-    if (m !== 'stop') return;
+    if (m !== 'stop' && m !== 'measure') return;
     const stats = (gc?.stop() as unknown as { statistics: Array<{ cost: number; beforeGC: { heapStatistics: { usedHeapSize: number } }; afterGC: { heapStatistics: { usedHeapSize: number } } }> } | undefined)?.statistics ?? [];
     let freed = 0;
     let cost = 0;
@@ -123,6 +124,11 @@ async function main(cfg: ChildConfig): Promise<void> {
       session.post('HeapProfiler.stopSampling', (err, r) => {
         if (!err) writeFileSync(process.env['WAYPOINT_PROFILE_ALLOC']!, JSON.stringify(r.profile));
       });
+    }
+    if (m === 'measure') {
+      gc = undefined;
+      process.send!({ allocated, gcs: stats.length, gcMs: cost / 1000 });
+      return;
     }
     process.send!({ allocated, gcs: stats.length, gcMs: cost / 1000 }, () => void dataPath.close(1000).finally(() => process.exit(0)));
   });

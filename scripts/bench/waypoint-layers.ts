@@ -164,6 +164,15 @@ interface Job {
   redisCmds?: number;
   /** The proxy's peak VmRSS, MiB. */
   rss?: number;
+  /** JS heap bytes the waypoint allocated per request (V8's GC profiler over the job): a
+   * count of work, steadier than CPU time on a shared machine. */
+  heapBytes?: number;
+}
+
+interface HeapAnswer {
+  allocated: number;
+  gcs: number;
+  gcMs: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -241,7 +250,7 @@ export async function layersMain(argv: string[]): Promise<void> {
     }
 
     // One waypoint per variant, each its own process and HBONE port.
-    const waypoints = new Map<LayerVariant, { pid: number; hbonePort: number }>();
+    const waypoints = new Map<LayerVariant, { pid: number; hbonePort: number; child: ChildProcess }>();
     for (const variant of opts.variants) {
       const wp = await issue(ca, NAMESPACE, 'waypoint');
       const hbonePort = await freePort();
@@ -261,7 +270,7 @@ export async function layersMain(argv: string[]): Promise<void> {
       children.add(w);
       w.once('exit', () => children.delete(w));
       await started(w, `waypoint ${variant}`, (ok) => w.on('message', (m) => m === 'ready' && ok()));
-      waypoints.set(variant, { pid: w.pid!, hbonePort });
+      waypoints.set(variant, { pid: w.pid!, hbonePort, child: w });
       log(`${stamp()} waypoint ${variant.padEnd(12)} pid ${w.pid} HBONE 127.0.0.1:${hbonePort}${redis && needsRedis(variant) ? ` --redis-address 127.0.0.1:${redis.port}` : ''}`);
     }
 
@@ -292,8 +301,31 @@ export async function layersMain(argv: string[]): Promise<void> {
     const proxyPid = (path: PathName): number | undefined => (path === 'direct' ? undefined : path === 'nginx' ? nginx!.pid : waypoints.get(path)!.pid);
     const redisOf = (path: PathName): BenchRedis | undefined => (path !== 'direct' && path !== 'nginx' && needsRedis(path) ? redis : undefined);
 
+    /** The waypoint's JS heap allocation over a job: 'start' before, 'measure' after (waypoint-child.ts). */
+    const heapOf = (path: PathName) => {
+      const w = path === 'direct' || path === 'nginx' ? undefined : waypoints.get(path)!.child;
+      return {
+        start: () => w?.send('start'),
+        measure: () =>
+          w
+            ? new Promise<HeapAnswer | undefined>((resolve) => {
+                const timer = setTimeout(() => done(undefined), 5000);
+                const onMessage = (m: unknown) => typeof m === 'object' && m !== null && done(m as HeapAnswer);
+                const done = (a: HeapAnswer | undefined) => {
+                  clearTimeout(timer);
+                  w.off('message', onMessage);
+                  resolve(a);
+                };
+                w.on('message', onMessage);
+                w.send('measure');
+              })
+            : Promise.resolve(undefined),
+      };
+    };
+
     async function measure(path: PathName, protocol: HttpProtocol, seconds: number): Promise<Job> {
       const pid = proxyPid(path);
+      const heap = heapOf(path);
       const rd = redisOf(path);
       const pids = [pid, rd?.child.pid];
       const i0 = pids.map(cpuMs);
@@ -302,6 +334,7 @@ export async function layersMain(argv: string[]): Promise<void> {
       let rss = rssMiB(pid);
       const sampler = setInterval(() => (rss = Math.max(rss, rssMiB(pid))), 250);
       const cmd0 = rd ? await rd.commands() : undefined;
+      heap.start();
       const c0 = pids.map(cpuMs);
       const w0 = Date.now();
       try {
@@ -309,8 +342,10 @@ export async function layersMain(argv: string[]): Promise<void> {
         const wall = Date.now() - w0;
         const cpu = pids.map((p, i) => cpuMs(p) - c0[i]! - idle[i]! * wall);
         const cmd1 = rd ? await rd.commands() : undefined;
+        const h = await heap.measure();
         const n = Math.max(r.completed, 1);
         const job: Job = { r, rss };
+        if (h) job.heapBytes = h.allocated / n;
         if (pid !== undefined) job.proxyUs = (cpu[0]! * 1000) / n;
         if (rd) job.redisUs = (cpu[1]! * 1000) / n;
         // One INFO of ours is among the commands counted.
@@ -342,6 +377,7 @@ export async function layersMain(argv: string[]): Promise<void> {
             `${stamp()} ${protocol} round ${round + 1}/${opts.rounds} ${path.padEnd(12)} ` +
               (r ? `${fmt(r.achieved)} req/s, p50 ${fmt(r.p50 / 1000, 3)} ms, p90 ${fmt(r.p90 / 1000, 3)} ms, p99 ${fmt(r.p99 / 1000, 3)} ms` : '') +
               (j.proxyUs !== undefined ? `; proxy ${fmt(j.proxyUs, 0)} µs/req` : '') +
+              (j.heapBytes !== undefined ? `, ${fmt(j.heapBytes / 1024)} KiB heap/req` : '') +
               (j.redisUs !== undefined ? `; redis ${fmt(j.redisUs, 0)} µs/req, ${fmt(j.redisCmds, 2)} cmds/req` : '') +
               (j.error ? `; ERROR ${j.error}` : ''),
           );
@@ -355,7 +391,7 @@ export async function layersMain(argv: string[]): Promise<void> {
       const ms = (q: 'p50' | 'p90' | 'p99') => (j: Job) => (j.r ? j.r[q] / 1000 : undefined);
       const x = (n: number | undefined) => (n === undefined ? '-' : `${n.toFixed(2)}x`);
       const rows: string[][] = [
-        ['path', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'proxy CPU µs/req', 'cores/1000 req/s', 'redis µs/req', 'redis cmds/req', 'RSS MiB', 'CPU vs bare', 'p50 vs bare', 'p90 vs bare', 'p99 vs bare'],
+        ['path', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'proxy CPU µs/req', 'cores/1000 req/s', 'redis µs/req', 'redis cmds/req', 'heap KiB/req', 'RSS MiB', 'CPU vs bare', 'heap vs bare', 'p50 vs bare', 'p90 vs bare', 'p99 vs bare'],
       ];
       for (const path of paths) {
         const cpu = col(path, (j) => j.proxyUs);
@@ -370,8 +406,10 @@ export async function layersMain(argv: string[]): Promise<void> {
           fmt(middle(cpu) !== undefined ? middle(cpu)! / 1000 : undefined, 3),
           fmt(middle(col(path, (j) => j.redisUs)), 0),
           fmt(middle(col(path, (j) => j.redisCmds)), 2),
+          fmt(middle(col(path, (j) => (j.heapBytes !== undefined ? j.heapBytes / 1024 : undefined))), 1),
           fmt(middle(col(path, (j) => j.rss)), 0),
           path === 'direct' || isBare ? (isBare ? '1.00x' : '-') : x(pairedRatio(cpu, col('bare', (j) => j.proxyUs))),
+          isBare ? '1.00x' : x(pairedRatio(col(path, (j) => j.heapBytes), col('bare', (j) => j.heapBytes))),
           ...(['p50', 'p90', 'p99'] as const).map((q) => (isBare ? '1.00x' : x(pairedRatio(col(path, ms(q)), col('bare', ms(q)))))),
         ]);
       }
@@ -399,7 +437,7 @@ export async function layersMain(argv: string[]): Promise<void> {
     }
     log('');
     log(
-      'proxy CPU = user+system of the waypoint process (nginx for nginx) from /proc over the job, idle subtracted, per request carried (warm-up included); ' +
+      'proxy CPU = user+system of the waypoint process (nginx for nginx) from /proc over the job, idle subtracted, per request carried (warm-up included); heap = JS bytes the waypoint allocated per request (V8 GC profiler), a count of work that moves little with the load of the machine; ' +
         'redis = redis-server\'s CPU and commands per request (the global limit\'s share, on top of the waypoint\'s). Figures: median over the rounds; ' +
         '"vs bare": median of the per-round ratios to the bare waypoint. Latency is the whole path (load -> agents -> waypoint -> backend), from when each request was due.',
     );
