@@ -115,6 +115,8 @@ export interface BenchRedis {
   /** Commands Redis has processed so far (INFO stats), undefined when it does not answer. */
   commands(): Promise<number | undefined>;
   stop(): Promise<void>;
+  /** At once, for an 'exit' hook: SIGKILL and the temp dir removed. */
+  killNow(): void;
 }
 
 /** redis-server on 127.0.0.1 and a free port, in a temp dir, no persistence, protected
@@ -155,6 +157,11 @@ export async function startBenchRedis(children: Set<ChildProcess>): Promise<Benc
           await exitedP;
           clearTimeout(timer);
         }
+        children.delete(child);
+        rmSync(dir, { recursive: true, force: true });
+      },
+      killNow: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         children.delete(child);
         rmSync(dir, { recursive: true, force: true });
       },

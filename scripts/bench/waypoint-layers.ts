@@ -202,7 +202,9 @@ export async function layersMain(argv: string[]): Promise<void> {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     children.clear();
   };
+  let redis: BenchRedis | undefined;
   const onExit = () => {
+    redis?.killNow();
     killAll();
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   };
@@ -242,7 +244,6 @@ export async function layersMain(argv: string[]): Promise<void> {
     const backendAddr = await backend.listen({ host: '127.0.0.1', port: 0 });
     closers.push(() => backend.close());
 
-    let redis: BenchRedis | undefined;
     if (opts.variants.some(needsRedis)) {
       redis = await startBenchRedis(children);
       closers.push(() => redis?.stop());

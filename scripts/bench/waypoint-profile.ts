@@ -67,6 +67,12 @@ async function driver(): Promise<void> {
   const children = new Set<ChildProcess>();
   const cleanups: Array<() => unknown> = [];
   let redis: BenchRedis | undefined;
+  // Whatever ends this process (an uncaught error too): no child and no Redis dir left.
+  const onExit = () => {
+    redis?.killNow();
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  };
+  process.on('exit', onExit);
   try {
     const ca = await CertificateAuthority.createSelfSigned({ trustDomain: TD });
     const [wp, cl, sv] = await Promise.all([issue(ca, 'bw-b', 'waypoint'), issue(ca, 'bw-a', 'client'), issue(ca, 'bw-b', 'server')]);
