@@ -1,5 +1,6 @@
-// Processes the pod-to-pod benchmarks (mesh.ts, agent-memory.ts) run inside a pod's network
-// namespace: a long-running one that says when it is ready (the bench server), and a
+// Processes the pod-to-pod benchmarks (mesh.ts, agent-memory.ts, waypoint.ts) run inside a
+// pod's network namespace (or, netns undefined, in the driver's: the loopback layer
+// comparison, waypoint-layers.ts): a long-running one that says when it is ready (the bench server), and a
 // bounded load job (mesh-load.ts) that prints its JSON result. Every child is put in
 // `children` so the benchmark's teardown can stop it, and every wait has a deadline.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,11 +9,15 @@ import type { LoadJob } from './mesh-load.js';
 
 const LOAD_JS = fileURLToPath(new URL('./mesh-load.js', import.meta.url));
 
+/** argv run in `netns` (`ip netns exec`), or as it is when netns is undefined. */
+const inNetns = (netns: string | undefined, argv: string[]): [string, string[]] => (netns === undefined ? [argv[0]!, argv.slice(1)] : ['ip', ['netns', 'exec', netns, ...argv]]);
+
 export function podProcesses(children: Set<ChildProcess>) {
   return { startInNetns, load };
 
-  async function startInNetns(netns: string, argv: string[], readyText: RegExp, what: string): Promise<ChildProcess> {
-    const child = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  async function startInNetns(netns: string | undefined, argv: string[], readyText: RegExp, what: string): Promise<ChildProcess> {
+    const [cmd, args] = inNetns(netns, argv);
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     children.add(child);
     child.once('exit', () => children.delete(child));
     let text = '';
@@ -33,10 +38,11 @@ export function podProcesses(children: Set<ChildProcess>) {
   }
 
   /** Runs one load job inside the client pod's netns; resolves with its JSON result. */
-  function load<T>(netns: string, job: LoadJob): Promise<T> {
+  function load<T>(netns: string | undefined, job: LoadJob): Promise<T> {
     const limitS = job.kind === 'throughput' ? job.timeoutS + 45 : job.seconds + 75;
     return new Promise<T>((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', netns, process.execPath, LOAD_JS, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const [cmd, args] = inNetns(netns, [process.execPath, LOAD_JS, JSON.stringify(job)]);
+      const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       children.add(child);
       let out = '';
       let err = '';

@@ -14,146 +14,29 @@
 //   node dist/scripts/bench/waypoint-profile.js [--protocol h1|h2] [--seconds N] [--conns N]
 //        [--size N] [--rate N (fixed rate; default closed loop)] [--profile] [--perf] [--top N]
 //        [--node-arg ARG]... (to the waypoint's node, e.g. V8 flags)
+//        [--variant bare|policy|retries|outlier|global-limit|all] (a TrafficPolicy of the
+//        layer comparison, waypoint-variants.ts; global-limit and all start a redis-server)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import inspector from 'node:inspector';
-import net from 'node:net';
+import { mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import type net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
-import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Resource } from '../../core/config/model.js';
-import { waypointServiceKey } from '../../core/config/waypoint.js';
 import { HboneClient } from '../../core/hbone/client.js';
 import { HboneServer } from '../../core/hbone/server.js';
 import { CertificateAuthority } from '../../core/identity/ca.js';
-import { spiffeId, type SpiffeId } from '../../core/identity/spiffe.js';
 import { TrustBundle } from '../../core/identity/trust-bundle.js';
-import { createCsr, generateKeyPem } from '../../core/identity/x509.js';
-import { createLogger } from '../../core/log.js';
-import { endpoint, resources, service, workload } from '../../node-agent/proxy/fixtures.js';
-import type { CertificateManager } from '../../core/identity/cert-manager.js';
-import { waypointDataPath } from '../../waypoint/start.js';
-import { WaypointState } from '../../waypoint/state/store.js';
 import { httpFixedRate, httpMaxRate, type HttpProtocol, type HttpResult } from './http-load.js';
+import { clientAgent, freePort, issue, startBenchRedis, started, type BenchRedis } from './loopback.js';
 import { cpuMs } from './procfs.js';
 import { formatSummary, summarise, summarisePerf } from './profile-summary.js';
+import { AUTHORITY, NAMESPACE, SERVICE, SVC_H1, SVC_H2, TD, VIP, type ChildConfig } from './waypoint-child.js';
+import { LAYER_VARIANTS, needsRedis, variantObject, type LayerVariant } from './waypoint-variants.js';
 
-const TD = 'cluster.local';
-const VIP = '10.96.0.10';
-const SVC_H1 = 80;
-const SVC_H2 = 81;
-const AUTHORITY = 'bench.bw-b.svc.cluster.local';
-const SELF_THIS = fileURLToPath(import.meta.url);
+const WAYPOINT_JS = fileURLToPath(new URL('./waypoint-child.js', import.meta.url));
 const SERVER_JS = fileURLToPath(new URL('./http-server.js', import.meta.url));
-
-interface ChildConfig {
-  key: string;
-  cert: string;
-  roots: string[];
-  hbonePort: number;
-  endpointHbonePort: number;
-  h1Port: number;
-  h2Port: number;
-}
-
-// ------------------------------------------------------------------ the waypoint (child)
-async function child(cfg: ChildConfig): Promise<void> {
-  const identity: SpiffeId = spiffeId('bw-b', 'waypoint', TD);
-  const self = waypointServiceKey('bw-b', 'waypoint', TD);
-  const state = new WaypointState();
-  const server = workload('server', { namespace: 'bw-b', ips: ['127.0.0.1'], node: 'node2' });
-  const clientW = workload('client', { namespace: 'bw-a', ips: ['10.244.1.5'], node: 'node1' });
-  const bench = service('bench', {
-    namespace: 'bw-b',
-    vips: [VIP],
-    ports: [
-      { name: 'http', port: SVC_H1, targetPort: cfg.h1Port, protocol: 'TCP', appProtocol: 'http' },
-      { name: 'h2c', port: SVC_H2, targetPort: cfg.h2Port, protocol: 'TCP', appProtocol: 'kubernetes.io/h2c' },
-    ],
-    endpoints: [endpoint(server)],
-    waypoint: { service: self, port: 15008 },
-  });
-  state.apply({ version: '1', upserts: resources([server, clientW, bench]) as Resource[], removes: [] });
-  const log = createLogger('waypoint');
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  // The certificate is given, not signed over 15012: the data path reads only these two.
-  const certificates = { current: () => ({ key: cfg.key, cert: cfg.cert }), on: () => certificates } as unknown as CertificateManager;
-  const dataPath = await waypointDataPath({
-    namespace: 'bw-b',
-    serviceAccount: 'waypoint',
-    gateway: 'waypoint',
-    node: 'node2',
-    controller: { address: { host: '127.0.0.1', port: 1 }, identity: 'x', roots: cfg.roots, token: () => '' },
-    servers: { hbone: { host: '127.0.0.1', port: cfg.hbonePort } },
-    endpointHbonePort: cfg.endpointHbonePort,
-  })({ identity, self, state, certificates, trustBundle: new TrustBundle(cfg.roots), trustDomain: TD, registry, logger: log });
-  process.send!('ready');
-  // Bytes allocated on the JS heap over the run (freed by each GC, plus what is still in
-  // use at the end): a count of work, steadier than CPU time on a shared machine.
-  let gc: v8.GCProfiler | undefined;
-  // WAYPOINT_PROFILE_ALLOC=FILE: a sampling profile of every allocation (also those the
-  // GC collected) over the run, written to FILE (.heapprofile: Chrome DevTools reads it).
-  const session = new inspector.Session();
-  let used0 = 0;
-  process.on('message', (m) => {
-    if (m === 'start') {
-      if (process.env['WAYPOINT_PROFILE_ALLOC']) {
-        session.connect();
-        session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true } as object);
-      }
-      used0 = v8.getHeapStatistics().used_heap_size;
-      gc = new v8.GCProfiler();
-      gc.start();
-      return;
-    }
-    if (m !== 'stop') return;
-    const stats = (gc?.stop() as unknown as { statistics: Array<{ cost: number; beforeGC: { heapStatistics: { usedHeapSize: number } }; afterGC: { heapStatistics: { usedHeapSize: number } } }> } | undefined)?.statistics ?? [];
-    let freed = 0;
-    let cost = 0;
-    for (const g of stats) {
-      freed += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
-      cost += g.cost;
-    }
-    const allocated = freed + v8.getHeapStatistics().used_heap_size - used0;
-    if (process.env['WAYPOINT_PROFILE_ALLOC']) {
-      session.post('HeapProfiler.stopSampling', (err, r) => {
-        if (!err) writeFileSync(process.env['WAYPOINT_PROFILE_ALLOC']!, JSON.stringify(r.profile));
-      });
-    }
-    process.send!({ allocated, gcs: stats.length, gcMs: cost / 1000 }, () => void dataPath.close(1000).finally(() => process.exit(0)));
-  });
-}
-
-// ------------------------------------------------------------------ the driver
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function issue(ca: CertificateAuthority, ns: string, sa: string): Promise<{ key: string; cert: string; identity: SpiffeId }> {
-  const identity = spiffeId(ns, sa, TD);
-  const key = await generateKeyPem();
-  return { key, cert: ca.sign(createCsr(key, identity), { identity }).chain.join(''), identity };
-}
-
-function started(c: ChildProcess, what: string, ready: (resolve: () => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: not ready within 30 s`)), 30_000);
-    c.once('exit', (code) => reject(new Error(`${what} exited (${code})`)));
-    ready(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 async function driver(): Promise<void> {
   const { values: v } = parseArgs({
@@ -169,8 +52,11 @@ async function driver(): Promise<void> {
       'node-arg': { type: 'string', multiple: true, default: [] },
       top: { type: 'string', default: '25' },
       keep: { type: 'boolean', default: false },
+      variant: { type: 'string', default: 'bare' },
     },
   });
+  const variant = v.variant as LayerVariant;
+  if (!LAYER_VARIANTS.includes(variant)) throw new Error(`--variant: one of ${LAYER_VARIANTS.join(', ')}, not ${v.variant}`);
   const protocol = v.protocol as HttpProtocol;
   if (protocol !== 'h1' && protocol !== 'h2') throw new Error(`--protocol: h1 or h2, not ${v.protocol}`);
   const seconds = Number(v.seconds);
@@ -178,8 +64,15 @@ async function driver(): Promise<void> {
   const conns = Number(v.conns);
   const size = Number(v.size);
   const dir = mkdtempSync(join(os.tmpdir(), 'waypoint-profile-'));
-  const children: ChildProcess[] = [];
+  const children = new Set<ChildProcess>();
   const cleanups: Array<() => unknown> = [];
+  let redis: BenchRedis | undefined;
+  // Whatever ends this process (an uncaught error too): no child and no Redis dir left.
+  const onExit = () => {
+    redis?.killNow();
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  };
+  process.on('exit', onExit);
   try {
     const ca = await CertificateAuthority.createSelfSigned({ trustDomain: TD });
     const [wp, cl, sv] = await Promise.all([issue(ca, 'bw-b', 'waypoint'), issue(ca, 'bw-a', 'client'), issue(ca, 'bw-b', 'server')]);
@@ -188,7 +81,7 @@ async function driver(): Promise<void> {
     // The bench HTTP server.
     const [h1Port, h2Port, hbonePort] = [await freePort(), await freePort(), await freePort()];
     const app = spawn(process.execPath, [SERVER_JS, String(h1Port), String(h2Port), String(size), '3600'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    children.push(app);
+    children.add(app);
     await started(app, 'bench HTTP server', (ok) => app.stdout!.on('data', (d: Buffer) => /ready/.test(d.toString()) && ok()));
 
     // The destination's node agent: HBONE in, to the app.
@@ -198,31 +91,29 @@ async function driver(): Promise<void> {
 
     // The waypoint.
     const logFile = join(dir, 'waypoint.log');
-    const cfg: ChildConfig = { key: wp.key, cert: wp.cert, roots, hbonePort, endpointHbonePort: backendAddr.port, h1Port, h2Port };
+    if (needsRedis(variant)) redis = await startBenchRedis(children);
+    const policy = variantObject(variant, NAMESPACE, SERVICE);
+    const cfg: ChildConfig = {
+      key: wp.key,
+      cert: wp.cert,
+      roots,
+      hbonePort,
+      endpointHbonePort: backendAddr.port,
+      h1Port,
+      h2Port,
+      ...(policy && { trafficPolicy: policy }),
+      ...(redis && { redis: { host: '127.0.0.1', port: redis.port } }),
+    };
+    if (policy) console.log(`variant ${variant}: TrafficPolicy spec ${JSON.stringify(policy['spec'])}${redis ? `; redis-server 127.0.0.1:${redis.port}` : ''}`);
     const nodeArgs = [...(v.profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...(v.perf ? ['--perf-basic-prof'] : []), ...v['node-arg']];
-    const w = spawn(process.execPath, [...nodeArgs, SELF_THIS, '--child', JSON.stringify(cfg)], { stdio: ['ignore', openSync(logFile, 'w'), 'inherit', 'ipc'] });
-    children.push(w);
+    const w = spawn(process.execPath, [...nodeArgs, WAYPOINT_JS, JSON.stringify(cfg)], { stdio: ['ignore', openSync(logFile, 'w'), 'inherit', 'ipc'] });
+    children.add(w);
     await started(w, 'waypoint', (ok) => w.on('message', (m) => m === 'ready' && ok()));
 
     // The client's node agent: TCP in, one HBONE tunnel per connection to the Service VIP.
     const hbone = new HboneClient({ credentials: () => cl, trustBundle: new TrustBundle(roots), trustDomain: TD });
     cleanups.push(() => hbone.destroy());
-    const agent = net.createServer({ noDelay: true }, (sock) => {
-      sock.pause();
-      sock.on('error', () => sock.destroy());
-      hbone
-        .connect({ source: cl.identity, peer: { host: '127.0.0.1', port: hbonePort }, target: { host: VIP, port: protocol === 'h1' ? SVC_H1 : SVC_H2 }, forwardedFor: { host: '10.244.1.5', port: sock.remotePort ?? 0 } })
-        .then((t) => {
-          t.stream.on('error', () => sock.destroy());
-          sock.on('close', () => t.stream.destroy());
-          sock.pipe(t.stream);
-          t.stream.pipe(sock);
-          sock.resume();
-        })
-        .catch(() => sock.destroy());
-    });
-    agent.listen(0, '127.0.0.1');
-    await once(agent, 'listening');
+    const agent = await clientAgent(hbone, { source: cl.identity, waypoint: hbonePort, target: { host: VIP, port: protocol === 'h1' ? SVC_H1 : SVC_H2 } });
     cleanups.push(() => agent.close());
     const target = { protocol, host: '127.0.0.1', port: (agent.address() as net.AddressInfo).port, authority: AUTHORITY, size };
 
@@ -267,15 +158,13 @@ async function driver(): Promise<void> {
     }
   } finally {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+    await redis?.stop();
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     if (!v.keep && !v.profile && !v.perf) rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const i = process.argv.indexOf('--child');
-if (i >= 0) await child(JSON.parse(process.argv[i + 1]!) as ChildConfig);
-else
-  await driver().then(
+await driver().then(
     () => process.exit(0),
     (err: Error) => {
       console.error(`waypoint-profile: ${err.stack ?? err.message}`);

@@ -18,6 +18,9 @@
 // over --conns persistent connections) and a maximum rate (closed loop), for each protocol.
 // CPU and RSS come from /proc of the waypoint's process (found as cluster-agents.ts finds
 // the agents), of nginx, and of the node agents.
+//
+// `--layers` runs the other comparison instead, on loopback without a cluster: the cost of
+// the TrafficPolicy resilience layers against the bare waypoint (waypoint-layers.ts).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -34,6 +37,7 @@ import { numberFlag as num, parseFlags } from './options.js';
 import { podProcesses } from './pod-processes.js';
 import { cpuMs } from './procfs.js';
 import { fmt, ratio, table } from './report.js';
+import { layersMain } from './waypoint-layers.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const SERVER_JS = fileURLToPath(new URL('./http-server.js', import.meta.url));
@@ -68,6 +72,8 @@ const HELP = `usage: npm run bench:waypoint -- [flags]
   --paths LIST       comma-separated: direct,l4,waypoint,nginx (default all; ratios need direct, waypoint, nginx)
   --protocols LIST   comma-separated: h1,h2 (default both)
   --keep             leave the cluster up afterwards (prints AMBIENT_HOME and the name)
+  --layers           instead: the resilience layers' cost against the bare waypoint, on loopback
+                     without a cluster (--layers --help for its flags)
 Each job is preceded by ${WARMUP_S} s not measured; the paths are interleaved within each phase.`;
 
 interface Options {
@@ -109,9 +115,7 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-const cluster = benchCluster({ homePrefix: 'ambient-bench-waypoint-', name: `bw${process.pid % 10000}`, waitMs: WAIT_MS });
-const { home, name: NAME, children, ctl, ok, until, listPods, teardown } = cluster;
-const { startInNetns, load } = podProcesses(children);
+let cluster: ReturnType<typeof benchCluster> | undefined;
 
 const PAIRS = [
   { prefix: 'bp', paths: ['direct', 'nginx'] as PathName[] },
@@ -187,6 +191,9 @@ async function othersDone(log: (s: string) => void): Promise<void> {
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
+  cluster = benchCluster({ homePrefix: 'ambient-bench-waypoint-', name: `bw${process.pid % 10000}`, waitMs: WAIT_MS });
+  const { home, name: NAME, children, ctl, ok, until, listPods } = cluster;
+  const { startInNetns, load } = podProcesses(children);
   cluster.state.keep = opts.keep;
   const log = (s: string) => console.log(s);
   const t0 = Date.now();
@@ -393,13 +400,14 @@ async function main(): Promise<void> {
 
 let nginxPid: number | undefined;
 
-main()
+const argv = process.argv.slice(2);
+(argv.includes('--layers') ? layersMain(argv) : main())
   .then(() => {
-    teardown();
+    cluster?.teardown();
     process.exit(0);
   })
   .catch((err: Error) => {
     console.error(`bench:waypoint failed: ${err.stack ?? err.message}`);
-    teardown();
+    cluster?.teardown();
     process.exit(1);
   });

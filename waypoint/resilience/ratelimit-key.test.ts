@@ -80,3 +80,32 @@ test('the_window_length_is_part_of_the_key', () => {
 test('scopes_do_not_share_counters', () => {
   assert.notEqual(globalRateLimitKey('shop/a/svc:80', 1000, [], req()), globalRateLimitKey('shop/b/svc:80', 1000, [], req()));
 });
+
+/** The escaping as first written (every UTF-8 byte tested on its own): the reference. */
+function escapeBytewise(v: string): string {
+  let out = '';
+  for (const b of Buffer.from(v, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9._~/@=-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+test('escaping_is_bytewise_for_every_ascii_character_and_utf8_sequence', () => {
+  const ascii = Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join('');
+  const inputs = [
+    '',
+    ascii,
+    'spiffe://cluster.local/ns/shop/sa/web',
+    'shop/echo/shop/echo.shop.svc.cluster.local:80',
+    'é€😀 mixed|{}:',
+    'a\uD83D\uDE00b', // a surrogate pair, one code point
+    'lone \uD800 high and \uDC00 low surrogates',
+    '%41 already-escaped-looking',
+  ];
+  for (const v of inputs) assert.equal(escapeKeyValue(v), escapeBytewise(v), JSON.stringify(v));
+});
+
+test('a_value_with_nothing_to_escape_is_unchanged', () => {
+  assert.equal(escapeKeyValue('shop/web-1_v2.~@=x'), 'shop/web-1_v2.~@=x');
+});

@@ -42,14 +42,20 @@ const DEFAULT_LIMITS: KeyLimits = {
   maxKeyPartChars: RESILIENCE_DEFAULTS.globalRateLimitMaxKeyPartChars,
 };
 
-/** %-escapes every byte but [A-Za-z0-9._~/@=-]. */
+/** Runs of characters to escape (whole code points: a surrogate pair stays one). */
+const UNSAFE_RUN = /[^A-Za-z0-9._~/@=-]+/gu;
+const PERCENT_HEX = Array.from({ length: 256 }, (_, b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`);
+
+/** %-escapes every byte but [A-Za-z0-9._~/@=-]. Runs once or twice per request with a
+ * global limit: only the runs to escape are converted to UTF-8 (a value that needs none is
+ * returned as it is), not every byte through a string and a regular expression (that was
+ * about 9 KiB of garbage per request, measured by `npm run bench:waypoint -- --layers`). */
 export function escapeKeyValue(v: string): string {
-  let out = '';
-  for (const b of Buffer.from(v, 'utf8')) {
-    const c = String.fromCharCode(b);
-    out += /[A-Za-z0-9._~/@=-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
+  return v.replace(UNSAFE_RUN, (run) => {
+    let out = '';
+    for (const b of Buffer.from(run, 'utf8')) out += PERCENT_HEX[b];
+    return out;
+  });
 }
 
 function partValue(p: RateLimitKeyPart, r: RateLimitKeyInput): string {
