@@ -25,8 +25,13 @@ after(async () => {
   await redis?.stop();
 });
 
+/** A command timeout far above the waypoint's (100 ms): on a loaded test machine a slow
+ * answer must not turn a decision into a failure-mode one, except in the test that makes
+ * Redis slow on purpose (and sets its own). */
+const TEST_COMMAND_TIMEOUT_MS = 5_000;
+
 function limiter(o: Partial<GlobalRateLimiterOptions> = {}): GlobalRateLimiter {
-  const l = new GlobalRateLimiter({ host: '127.0.0.1', port: redis!.port, reconnectStepMs: 50, reconnectMaxMs: 200, ...o });
+  const l = new GlobalRateLimiter({ host: '127.0.0.1', port: redis!.port, reconnectStepMs: 50, reconnectMaxMs: 200, commandTimeoutMs: TEST_COMMAND_TIMEOUT_MS, ...o });
   opened.push(l);
   return l;
 }

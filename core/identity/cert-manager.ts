@@ -111,6 +111,10 @@ export class CertificateManager extends EventEmitter<CertificateManagerEvents> {
   async #fetch(identity: SpiffeId, entry: Entry): Promise<WorkloadCertificate> {
     try {
       const key = await generateKeyPem();
+      // A fetch (or a renewal whose timer fired just before) stops here when the manager
+      // closed meanwhile: a closed manager never asks the CA. (A forgotten identity's
+      // caller still gets its certificate; only its renewal is not scheduled, below.)
+      if (this.#closed) throw new MeshError(ErrorCodes.CERT_UNAVAILABLE, `certificate for ${formatSpiffeId(identity)} no longer wanted: the certificate manager is closed`);
       const issued = await this.#signer.sign(createCsr(key, identity), identity);
       for (const root of issued.roots) this.trustBundle.add(root);
       const cert: WorkloadCertificate = {
