@@ -8,6 +8,7 @@ import {
   originAllowed,
   parsePort,
   parseServiceAccount,
+  pickControllerPod,
   requestVerdict,
   upstreamRequestHeaders,
 } from './dashboard-proxy.js';
@@ -112,4 +113,17 @@ test('port_and_service_account_flags_name_a_bad_value', () => {
   assert.match(String(parsePort('x')), /--port "x"/);
   assert.deepEqual(parseServiceAccount('apps/deployer'), { namespace: 'apps', name: 'deployer' });
   assert.match(String(parseServiceAccount('deployer')), /--service-account "deployer" is not NAMESPACE\/NAME/);
+});
+
+test('the_lease_holder_is_preferred_among_running_controller_pods', () => {
+  const pods = [
+    { name: 'c-b', phase: 'Running', podIP: '10.0.0.2' },
+    { name: 'c-a', phase: 'Running', podIP: '10.0.0.1' },
+    { name: 'c-c', phase: 'Pending' },
+  ];
+  assert.equal(pickControllerPod(pods, 'c-b_5f0c2a')?.name, 'c-b');
+  assert.equal(pickControllerPod(pods, 'c-b')?.name, 'c-b');
+  assert.equal(pickControllerPod(pods, undefined)?.name, 'c-a');
+  assert.equal(pickControllerPod(pods, 'c-c')?.name, 'c-a', 'a leader that is not running is not chosen');
+  assert.equal(pickControllerPod([{ name: 'x', phase: 'Running', podIP: '1', deleting: true }], 'x'), undefined);
 });

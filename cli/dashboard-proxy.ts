@@ -20,6 +20,8 @@ export const DASHBOARD_LIMITS = {
   upstreamConnectTimeoutMs: 10_000,
   /** A proxied request with no response headers from the controller after this answers 504. */
   upstreamResponseTimeoutMs: 30_000,
+  /** Which controller pod (and leader) to connect to is asked again after this. */
+  podChoiceCacheMs: 5_000,
   /** A minted ServiceAccount token (--service-account) lives this long and is renewed at half. */
   tokenLifetimeSeconds: 3600,
 } as const;
@@ -153,4 +155,24 @@ export function parseServiceAccount(raw: string): { namespace: string; name: str
   const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(raw);
   if (!m) return `--service-account ${JSON.stringify(raw)} is not NAMESPACE/NAME`;
   return { namespace: m[1]!, name: m[3]! };
+}
+
+/** The minimal shape of a controller pod the choice reads. */
+export interface ControllerPodRow {
+  name: string;
+  phase?: string;
+  podIP?: string;
+  deleting?: boolean;
+}
+
+/**
+ * Which controller pod to connect to: a running one with an IP, the Lease holder (the
+ * leader, which alone writes: a follower refuses writes with AMB_API_NOT_LEADER) when it is
+ * among them, else the first by name (reads work on every replica).
+ */
+export function pickControllerPod<T extends ControllerPodRow>(pods: readonly T[], leaseHolder: string | undefined): T | undefined {
+  const up = pods.filter((p) => p.phase === 'Running' && !p.deleting && !!p.podIP).sort((a, b) => a.name.localeCompare(b.name));
+  // The holder identity is `<pod name>_<random>` (controller/leader.ts); pod names have no "_".
+  const holderPod = leaseHolder?.split('_')[0];
+  return up.find((p) => p.name === holderPod) ?? up[0];
 }

@@ -25,6 +25,8 @@ import { MESH_PORTS } from '../core/ports.js';
 import { ErrorCodes } from '../core/errors.js';
 import { connectInNetns, netnsPath } from '../core/syscalls.js';
 import { readRoots } from '../core/kube/controller-discovery.js';
+import { kubeRequest } from '../core/kube/rest.js';
+import { LEASE_NAME } from '../controller/leader.js';
 import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../local-cluster/state.js';
 import { podNetnsName } from '../local-cluster/network/topology.js';
 import { loadKubeConfig, type ContextOptions } from './context.js';
@@ -38,6 +40,7 @@ import {
   LOOPBACK_HOST,
   parsePort,
   parseServiceAccount,
+  pickControllerPod,
   requestVerdict,
   upstreamRequestHeaders,
 } from './dashboard-proxy.js';
@@ -174,16 +177,34 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-/** A running, ready controller pod (the first by name). */
+/** The controller pod to connect to: the leader (Lease ambient-controller's holder) when running, else the first running one. */
 async function controllerPod(kc: KubeConfig): Promise<V1Pod> {
   const core = kc.makeApiClient(CoreV1Api);
   const pods = await withTimeout(core.listNamespacedPod({ namespace: CONTROLLER_NAMESPACE, labelSelector: CONTROLLER_SELECTOR }), DASHBOARD_LIMITS.upstreamConnectTimeoutMs, 'listing the controller pods');
-  const ready = pods.items
-    .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp && p.status?.podIP)
-    .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-  const pod = ready[0];
-  if (!pod) throw new CliError(`no running controller pod in ${CONTROLLER_NAMESPACE} (${CONTROLLER_SELECTOR}); is the mesh installed (ambientctl install)?`);
-  return pod;
+  let holder: string | undefined;
+  try {
+    const lease = await withTimeout(kubeRequest<{ spec?: { holderIdentity?: string } }>(kc, 'GET', `/apis/coordination.k8s.io/v1/namespaces/${CONTROLLER_NAMESPACE}/leases/${LEASE_NAME}`), DASHBOARD_LIMITS.upstreamConnectTimeoutMs, 'reading the leader Lease');
+    holder = lease.spec?.holderIdentity;
+  } catch {
+    // No Lease readable: any replica serves reads; a write to a follower says who leads.
+  }
+  const rows = pods.items.map((p) => ({ pod: p, name: p.metadata?.name ?? '', ...(p.status?.phase !== undefined && { phase: p.status.phase }), ...(p.status?.podIP && { podIP: p.status.podIP }), deleting: !!p.metadata?.deletionTimestamp }));
+  const chosen = pickControllerPod(rows, holder);
+  if (!chosen) throw new CliError(`no running controller pod in ${CONTROLLER_NAMESPACE} (${CONTROLLER_SELECTOR}); is the mesh installed?`);
+  return chosen.pod;
+}
+
+/** controllerPod, asked again at most every podChoiceCacheMs (a page loads many files at once). */
+function cachedPod(kc: KubeConfig): () => Promise<V1Pod> {
+  let cached: { pod: Promise<V1Pod>; at: number } | undefined;
+  return () => {
+    if (!cached || Date.now() - cached.at > DASHBOARD_LIMITS.podChoiceCacheMs) {
+      const pod = controllerPod(kc);
+      cached = { pod, at: Date.now() };
+      pod.catch(() => (cached = undefined));
+    }
+    return cached.pod;
+  };
 }
 
 /** TLS over `raw` to the controller, verified with the mesh's roots and the controller's name. */
@@ -205,8 +226,9 @@ export function tlsTo(raw: Duplex, roots: string): Promise<Duplex> {
 
 /** A raw stream to the controller pod's 15014: inside its network namespace (local cluster). */
 function localConnector(rec: ClusterRecord, kc: KubeConfig): () => Promise<Duplex> {
+  const pick = cachedPod(kc);
   return async () => {
-    const pod = await controllerPod(kc);
+    const pod = await pick();
     return connectInNetns(netnsPath(podNetnsName(rec.name, pod.metadata!.uid!)), { host: pod.status!.podIP!, port: MESH_PORTS.api, timeoutMs: DASHBOARD_LIMITS.upstreamConnectTimeoutMs });
   };
 }
@@ -214,8 +236,9 @@ function localConnector(rec: ClusterRecord, kc: KubeConfig): () => Promise<Duple
 /** A raw stream to the controller pod's 15014 through the API server's port-forward (real clusters). */
 function portForwardConnector(kc: KubeConfig): () => Promise<Duplex> {
   const pf = new PortForward(kc, true);
+  const pick = cachedPod(kc);
   return async () => {
-    const pod = await controllerPod(kc);
+    const pod = await pick();
     const toPod = new PassThrough();
     const fromPod = new PassThrough();
     const errors = new PassThrough();
