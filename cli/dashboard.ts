@@ -93,7 +93,8 @@ export async function startDashboardProxy(o: DashboardProxyOptions): Promise<Das
     });
   });
   async function forward(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const [token, socket] = await Promise.all([o.token(), o.connect()]);
+    const token = await o.token();
+    const socket = await o.connect();
     if (res.destroyed) {
       socket.destroy();
       return;
