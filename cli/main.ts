@@ -8,6 +8,7 @@ import { authzCommands, meshCommands } from './mesh/commands.js';
 import { waypointCommands } from './waypoint.js';
 import { trafficCommands } from './traffic.js';
 import { rolloutCommands } from './rollout.js';
+import { dashboardCommand } from './dashboard.js';
 import { isMeshError } from '../core/errors.js';
 import { formatServerError, serverStatusOf } from './errors.js';
 
@@ -30,6 +31,7 @@ authzCommands(program);
 waypointCommands(program);
 trafficCommands(program);
 rolloutCommands(program);
+dashboardCommand(program);
 
 try {
   await program.parseAsync(process.argv);

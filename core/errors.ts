@@ -104,6 +104,9 @@ export const ErrorCodes = {
   API_AUTH_UNAVAILABLE: 'AMB_API_AUTH_UNAVAILABLE',
   API_KUBE_FAILED: 'AMB_API_KUBE_FAILED',
   API_INTERNAL: 'AMB_API_INTERNAL',
+  // ambientctl dashboard's local proxy (cli/dashboard.ts)
+  DASHBOARD_REFUSED: 'AMB_DASHBOARD_REFUSED',
+  DASHBOARD_UPSTREAM: 'AMB_DASHBOARD_UPSTREAM',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
