@@ -118,6 +118,8 @@ export interface Endpoint {
   ejected: boolean;
   /** When the ejection ends; null when not ejected. */
   ejectedUntil: string | null;
+  /** Why the health is `unknown` (no waypoint serves the Service, its /debug/endpoints failed, ...). */
+  healthReason?: string;
 }
 
 export interface RouteBackend {
@@ -173,6 +175,8 @@ export interface ServiceDetail extends Omit<Service, 'endpoints'> {
   endpoints: Endpoint[];
   routes: ServiceRoute[];
   rollouts: Rollout[];
+  /** Why `rollouts` could not be listed (the Kubernetes API's answer); absent when they were. */
+  rolloutsError?: string;
 }
 
 /** PUT /services/{namespace}/{name}/split body. */
@@ -204,9 +208,20 @@ export interface Policy {
   findings: string[];
 }
 
+/** A certificate's summary (fingerprint: SHA-256, colon-separated hex). */
+export interface CertificateSummary {
+  subject: string;
+  fingerprint: string;
+  notBefore: string;
+  notAfter: string;
+}
+
 /** GET /certificates */
 export interface Certificates {
-  roots: Array<{ subject: string; fingerprint: string; notBefore: string; notAfter: string }>;
+  roots: CertificateSummary[];
+  /** The CA's signing certificate and the controller's serving certificate (absent in older answers). */
+  signing?: CertificateSummary;
+  serving?: CertificateSummary;
   workloads: Array<{ identity: string; node: string; serial: string; notBefore: string; notAfter: string }>;
 }
 

@@ -104,6 +104,7 @@ export const ErrorCodes = {
   API_AUTH_UNAVAILABLE: 'AMB_API_AUTH_UNAVAILABLE',
   API_KUBE_FAILED: 'AMB_API_KUBE_FAILED',
   API_INTERNAL: 'AMB_API_INTERNAL',
+  API_BUSY: 'AMB_API_BUSY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
