@@ -227,7 +227,7 @@ export interface Certificates {
 
 /** A node of the traffic graph: a workload or a service. */
 export interface GraphNode {
-  /** `workload:<ns>/<name>` or `service:<ns>/<name>` */
+  /** `workload:<ns>/<name>` or `service:<ns>/<name>`; `unknown` (a peer outside the mesh) and `other` (overflow) too. */
   id: string;
   kind: 'workload' | 'service';
   namespace: string;
