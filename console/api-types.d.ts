@@ -315,6 +315,7 @@ export interface AuthzCheckResult {
   enforcedAt: string;
   enforcedBy: string;
   dryRun?: { decision: 'ALLOW' | 'DENY'; policy: string | null; rule: number | null; message: string };
-  considered: Array<{ policy: string; action?: string; matched?: boolean; [k: string]: unknown }>;
+  /** Every policy evaluated (the CLI's CheckedPolicy: more fields than these). */
+  considered: Array<{ policy: string; action?: string; matched?: boolean }>;
   notes: string[];
 }
