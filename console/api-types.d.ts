@@ -118,6 +118,8 @@ export interface Endpoint {
   ejected: boolean;
   /** When the ejection ends; null when not ejected. */
   ejectedUntil: string | null;
+  /** Why the health is `unknown` (no waypoint serves the Service, its /debug/endpoints failed, ...). */
+  healthReason?: string;
 }
 
 export interface RouteBackend {
@@ -173,6 +175,8 @@ export interface ServiceDetail extends Omit<Service, 'endpoints'> {
   endpoints: Endpoint[];
   routes: ServiceRoute[];
   rollouts: Rollout[];
+  /** Why `rollouts` could not be listed (the Kubernetes API's answer); absent when they were. */
+  rolloutsError?: string;
 }
 
 /** PUT /services/{namespace}/{name}/split body. */
@@ -204,15 +208,26 @@ export interface Policy {
   findings: string[];
 }
 
+/** A certificate's summary (fingerprint: SHA-256, colon-separated hex). */
+export interface CertificateSummary {
+  subject: string;
+  fingerprint: string;
+  notBefore: string;
+  notAfter: string;
+}
+
 /** GET /certificates */
 export interface Certificates {
-  roots: Array<{ subject: string; fingerprint: string; notBefore: string; notAfter: string }>;
+  roots: CertificateSummary[];
+  /** The CA's signing certificate and the controller's serving certificate (absent in older answers). */
+  signing?: CertificateSummary;
+  serving?: CertificateSummary;
   workloads: Array<{ identity: string; node: string; serial: string; notBefore: string; notAfter: string }>;
 }
 
 /** A node of the traffic graph: a workload or a service. */
 export interface GraphNode {
-  /** `workload:<ns>/<name>` or `service:<ns>/<name>` */
+  /** `workload:<ns>/<name>` or `service:<ns>/<name>`; `unknown` (a peer outside the mesh) and `other` (overflow) too. */
   id: string;
   kind: 'workload' | 'service';
   namespace: string;
@@ -300,6 +315,7 @@ export interface AuthzCheckResult {
   enforcedAt: string;
   enforcedBy: string;
   dryRun?: { decision: 'ALLOW' | 'DENY'; policy: string | null; rule: number | null; message: string };
-  considered: Array<{ policy: string; action?: string; matched?: boolean; [k: string]: unknown }>;
+  /** Every policy evaluated (the CLI's CheckedPolicy: more fields than these). */
+  considered: Array<{ policy: string; action?: string; matched?: boolean }>;
   notes: string[];
 }

@@ -39,7 +39,7 @@ import { ApiServer } from './api/server.js';
 import { API_DEFAULTS, type ApiLimits } from './api/limits.js';
 import { CachedAccessReviewer, kubeAccessReviewer } from './api/authz.js';
 import { CachedTokenReviewer, kubeTokenReviewer } from './distribution/token-review.js';
-import { EMPTY_TELEMETRY, type TelemetrySource } from './api/telemetry-source.js';
+import { meshTelemetrySource, type TelemetrySource } from './api/telemetry-source.js';
 import { fetchWaypointEndpoints } from './api/waypoint-endpoints.js';
 import type { CertificateInfo, DebugConfig, DebugStatus } from './api/context.js';
 
@@ -89,7 +89,7 @@ export interface ControllerOptions {
    * The HTTPS API and console (controller/api/, docs/api.md): default the 15012 listener's
    * host, port 15014 (a free port when the 15012 listener's port is 0);
    * `enabled: false` serves neither. `consoleDir`: the console's built files. `telemetry`:
-   * the graph and flows (controller/telemetry/ fills it; empty until then).
+   * the graph and flows; default: this replica's telemetry window (`telemetry` below).
    */
   api?: {
     enabled?: boolean;
@@ -431,7 +431,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           }),
           kube: opts.kubeConfig,
           waypointEndpoints: opts.api?.waypointEndpoints ?? ((ip) => fetchWaypointEndpoints(ip, { timeoutMs: limits.endpointsFetchTimeoutMs, maxBytes: limits.maxEndpointsBytes })),
-          telemetry: opts.api?.telemetry ?? EMPTY_TELEMETRY,
+          telemetry: opts.api?.telemetry ?? meshTelemetrySource(telemetry),
           limits,
         },
       });

@@ -3,11 +3,15 @@
 // for the local cluster), startController(), and a graceful stop on SIGTERM/SIGINT.
 import { MESH_PORTS } from '../core/ports.js';
 import { KubeConfig } from '@kubernetes/client-node';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../core/log.js';
 import { isMeshError } from '../core/errors.js';
 import { startController } from './controller.js';
 import { checkRedisAddress } from './waypoint-plan.js';
+
+/** Where `npm run build:console` puts the console beside this file (dist/console; /app/dist/console in the image). */
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
 
 function hostPort(v: string): { host: string; port: number } {
   const i = v.lastIndexOf(':');
@@ -68,7 +72,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--no-waypoint-deployer', 'do not deploy waypoints for Gateways of class ambient-waypoint (nor write their status)')
     .option('--api-listen <host:port>', 'the HTTPS API and console listener (docs/api.md)', hostPort, { host: '0.0.0.0', port: MESH_PORTS.api })
     .option('--no-api', 'serve neither the API nor the console')
-    .option('--console-dir <dir>', "the console's built files (index.html, assets/); without it / answers a page saying the console is not built")
+    .option('--console-dir <dir>', "the console's built files (index.html, assets/); while the directory holds none, / answers a page saying the console is not built", DEFAULT_CONSOLE_DIR)
     .option('--waypoint-sa <ns/name>', 'a ServiceAccount served as a waypoint besides those a waypoint Gateway names (repeatable)', collect, [] as string[])
     .parse(argv);
   const o = program.opts<{

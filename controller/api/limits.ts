@@ -31,6 +31,8 @@ export const API_DEFAULTS = {
   /** GET /flows?limit=: the default and the most. */
   defaultFlowsLimit: 100,
   maxFlowsLimit: 1_000,
+  /** GET /flows/stream: a comment line this often keeps idle proxies from closing the stream. */
+  flowStreamHeartbeatMs: 15_000,
   /** Console files: the largest served (bigger ones are 404: the console's bundle is far smaller). */
   maxStaticFileBytes: 16 * 1024 * 1024,
 } as const;

@@ -32,7 +32,7 @@ export function openApiDocument(routes: readonly RouteDef[]): Record<string, unk
       ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: r.body } } } } : {}),
       responses: {
-        '200': { description: 'OK', content: { 'application/json': { schema: r.response } } },
+        '200': { description: 'OK', content: { [r.contentType ?? 'application/json']: { schema: r.response } } },
         ...(r.write ? { '201': { description: 'Created (the object did not exist)', content: { 'application/json': { schema: r.response } } } } : {}),
         '400': errorResponse('Bad request: the message names the field and value'),
         '401': errorResponse('No bearer token, or TokenReview did not authenticate it'),

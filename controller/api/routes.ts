@@ -13,7 +13,7 @@ import { listPolicies } from './handlers/policies.js';
 import { listRollouts, rolloutAction } from './handlers/rollouts.js';
 import { putSplit } from './handlers/split.js';
 import { authzCheck } from './handlers/authz-check.js';
-import { flows, graph } from './handlers/telemetry.js';
+import { flowStream, flows, graph } from './handlers/telemetry.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -23,7 +23,12 @@ const rule = (verb: AccessRule['verb'], group: string, resource: string, namespa
 
 const NAMESPACE_QUERY = { name: 'namespace', description: 'only this namespace (absent: all, which needs the verb cluster-wide)', schema: { type: 'string' } };
 const obj = (description: string, properties: Record<string, JsonSchema> = {}): JsonSchema => ({ type: 'object', description, properties });
-const list = (description: string): JsonSchema => obj(description, { items: { type: 'array', items: { type: 'object' } } });
+const list = (description: string): JsonSchema => ({ ...obj(description, { items: { type: 'array', items: { type: 'object' } } }), required: ['items'] });
+/** The answers' shapes are console/api-types.d.ts (one definition, shared with the console). */
+const shape = (description: string, properties: Record<string, JsonSchema>): JsonSchema => ({ ...obj(description, properties), required: Object.keys(properties) });
+const ARR = { type: 'array' };
+const OBJ = { type: 'object' };
+const STR = { type: 'string' };
 
 export const API_ROUTES: readonly RouteDef[] = [
   {
@@ -34,7 +39,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   {
     method: 'GET', path: '/status', operationId: 'getStatus', tag: 'mesh', summary: 'Controller replicas and leader, config version, agents and waypoints with their acked versions, NACKs and problems',
     access: rule('list', '', 'pods', 'controller'),
-    response: obj('mesh status', { controller: { type: 'object' }, agents: { type: 'array' }, waypoints: { type: 'array' }, problems: { type: 'array' } }),
+    response: shape('mesh status (MeshStatus)', { controller: OBJ, configVersion: STR, agents: ARR, waypoints: ARR, problems: ARR }),
     handler: statusHandler,
   },
   {
@@ -43,7 +48,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   },
   {
     method: 'GET', path: '/workloads/{namespace}/{name}', operationId: 'getWorkload', tag: 'mesh', summary: 'One workload: identity, node, enrolment, the policies selecting it with their status, its edges',
-    access: rule('get', '', 'pods', 'path', true), response: obj('a workload', { workload: { type: 'object' }, policies: { type: 'array' }, edges: { type: 'object' } }), handler: getWorkload,
+    access: rule('get', '', 'pods', 'path', true), response: shape('a workload (WorkloadDetail)', { namespace: STR, name: STR, identity: STR, node: STR, ips: ARR, enrolled: { type: 'boolean' }, policies: ARR, inbound: ARR, outbound: ARR }), handler: getWorkload,
   },
   {
     method: 'GET', path: '/services', operationId: 'listServices', tag: 'mesh', summary: 'Services: VIPs, ports, endpoints, waypoint',
@@ -51,7 +56,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   },
   {
     method: 'GET', path: '/services/{namespace}/{name}', operationId: 'getService', tag: 'mesh', summary: "One service: endpoints with health and ejection (from its waypoint's /debug/endpoints), waypoint, routes with weights, rollouts",
-    access: rule('get', '', 'services', 'path', true), response: obj('a service', { service: { type: 'object' }, endpoints: { type: 'array' }, routes: { type: 'array' }, rollouts: { type: 'array' } }), handler: getService,
+    access: rule('get', '', 'services', 'path', true), response: shape('a service (ServiceDetail)', { namespace: STR, name: STR, vips: ARR, ports: ARR, endpoints: ARR, routes: ARR, rollouts: ARR }), handler: getService,
   },
   {
     method: 'PUT', path: '/services/{namespace}/{name}/split', operationId: 'putServiceSplit', tag: 'traffic', summary: "Sets the Service's traffic split (its HTTPRoute's backend weights), as `ambientctl traffic split`",
@@ -61,7 +66,7 @@ export const API_ROUTES: readonly RouteDef[] = [
       properties: { weights: { type: 'object', additionalProperties: { type: 'integer' }, description: 'backend Service name to weight' }, to: { type: 'string', description: 'every request to this backend' }, route: { type: 'string', description: 'which HTTPRoute when several attach' } },
       description: 'exactly one of weights or to',
     },
-    response: obj('the resulting HTTPRoute', { result: { type: 'string' }, httpRoute: { type: 'object' } }),
+    response: shape('the HTTPRoute as the API server holds it after the write (201: created)', { apiVersion: STR, kind: STR, metadata: OBJ, spec: OBJ }),
     handler: putSplit,
   },
   {
@@ -75,23 +80,29 @@ export const API_ROUTES: readonly RouteDef[] = [
   {
     method: 'GET', path: '/policies', operationId: 'listPolicies', tag: 'policy', summary: 'Every policy with its status conditions and dry-run flag',
     access: rule('list', AMB, 'authorizationpolicies', 'query'), query: [NAMESPACE_QUERY],
-    response: obj('policies', { authorizationPolicies: { type: 'array' }, trafficPolicies: { type: 'array' }, requestAuthentications: { type: 'array' } }), handler: listPolicies,
+    response: list('policies (Policy): AuthorizationPolicies, TrafficPolicies, RequestAuthentications, with status and dry-run findings'), handler: listPolicies,
   },
   {
     method: 'GET', path: '/certificates', operationId: 'getCertificates', tag: 'mesh', summary: "The mesh's CA roots, signing certificate and the controller's serving certificate, with expiry",
-    access: rule('list', '', 'pods', 'controller'), response: obj('certificates', { roots: { type: 'array' }, signing: { type: 'object' } }), handler: certificatesHandler,
+    access: rule('list', '', 'pods', 'controller'), response: shape('certificates (Certificates)', { roots: ARR, workloads: ARR }), handler: certificatesHandler,
   },
   {
-    method: 'GET', path: '/graph', operationId: 'getGraph', tag: 'telemetry', summary: 'The traffic graph of the telemetry window (empty until telemetry is wired: source "none")',
+    method: 'GET', path: '/graph', operationId: 'getGraph', tag: 'telemetry', summary: "The traffic graph of the controller's telemetry window",
     access: rule('list', '', 'pods', 'query'),
     query: [NAMESPACE_QUERY, { name: 'window', description: 'the window, e.g. 5m (default 5m)', schema: { type: 'string' } }],
-    response: obj('graph', { source: { type: 'string' }, nodes: { type: 'array' }, edges: { type: 'array' } }), handler: graph,
+    response: shape('graph (Graph)', { window: STR, generatedAt: STR, nodes: ARR, edges: ARR }), handler: graph,
   },
   {
-    method: 'GET', path: '/flows', operationId: 'listFlows', tag: 'telemetry', summary: 'Recent flows (empty until telemetry is wired: source "none")',
+    method: 'GET', path: '/flows', operationId: 'listFlows', tag: 'telemetry', summary: "Recent flows of the controller's telemetry window, oldest first",
     access: rule('list', '', 'pods', 'query'),
     query: [NAMESPACE_QUERY, { name: 'limit', description: 'at most this many (default 100, at most 1000)', schema: { type: 'integer' } }],
-    response: obj('flows', { source: { type: 'string' }, flows: { type: 'array' } }), handler: flows,
+    response: list('flows (Flow)'), handler: flows,
+  },
+  {
+    method: 'GET', path: '/flows/stream', operationId: 'streamFlows', tag: 'telemetry',
+    summary: 'New flows as server-sent events (text/event-stream): `event: flow` with one Flow as JSON per event, comment lines as heartbeat; 503 AMB_API_BUSY when the window has its most subscribers',
+    access: rule('list', '', 'pods', 'query'), query: [NAMESPACE_QUERY],
+    contentType: 'text/event-stream', response: { type: 'string', description: 'server-sent events' }, handler: flowStream,
   },
   {
     method: 'POST', path: '/authz/check', operationId: 'authzCheck', tag: 'policy', summary: 'The decision for one connection or request, as `ambientctl authz check -o json`',
@@ -111,7 +122,7 @@ export const API_ROUTES: readonly RouteDef[] = [
       method: 'POST', path: `/rollouts/{namespace}/{name}/${action}`, operationId: `${action}Rollout`, tag: 'traffic',
       summary: action === 'pause' ? 'Holds the rollout at its weight (spec.paused)' : action === 'resume' ? 'Continues it (clears spec.paused and spec.abort)' : 'Rolls back at once (spec.abort)',
       access: rule('patch', AMB, 'rollouts', 'path', true), write: true, body: { type: 'object', description: 'empty: {}' },
-      response: obj('the Rollout after the change', { result: { type: 'string' }, rollout: { type: 'object' } }), handler: rolloutAction(action),
+      response: shape('the Rollout after the change (Rollout)', { metadata: OBJ, spec: OBJ }), handler: rolloutAction(action),
     }),
   ),
 ];

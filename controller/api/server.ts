@@ -137,6 +137,7 @@ export class ApiServer {
       },
       ctx,
     );
+    if (answer.stream) return answer.stream(req, res);
     sendJson(res, answer.status ?? 200, answer.body);
   }
 

@@ -1,6 +1,7 @@
 // The route table's types: a route is a method, a path pattern, what the caller must be
 // allowed (a SubjectAccessReview, or just authenticated), its OpenAPI description, and
 // the handler that answers it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessAttributes, AccessRule } from './access.js';
 import type { ApiContext } from './context.js';
 
@@ -29,6 +30,8 @@ export interface ApiRequest {
 export interface ApiAnswer {
   status?: number;
   body: unknown;
+  /** Instead of a JSON body: the handler writes the response itself (GET /flows/stream). */
+  stream?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export type Handler = (req: ApiRequest, ctx: ApiContext) => Promise<ApiAnswer> | ApiAnswer;
@@ -51,6 +54,8 @@ export interface RouteDef {
   body?: JsonSchema;
   /** The 200 answer's schema. */
   response: JsonSchema;
+  /** The 200 answer's media type; default application/json. */
+  contentType?: string;
   /** 'authenticated': any user TokenReview accepts. */
   access: AccessRule | 'authenticated';
   /** Changes the cluster: leader only, logged with the user, CSRF rules apply. */

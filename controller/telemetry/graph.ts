@@ -8,7 +8,7 @@
 // the reporter could not name); `other` edges join the `other` node to itself.
 // Graph edges are merged over ports; rates are per second over the window asked for.
 import { histogramCount, mergeHistogram, newHistogram, quantile } from '../../core/observe/latency-histogram.js';
-import type { EdgeCounts, EdgeKey, TrafficProtocol } from '../../core/observe/telemetry-wire.js';
+import type { EdgeCounts, EdgeKey, StatusClasses, TrafficProtocol } from '../../core/observe/telemetry-wire.js';
 
 export interface GraphNode {
   /** `workload/<ns>/<name>`, `service/<ns>/<name>`, `unknown` or `other`. */
@@ -46,6 +46,13 @@ export interface GraphEdge {
   requests: number;
   errors: number;
   bytes: number;
+  /** `bytes` by direction: source to destination, and back. */
+  bytesSent: number;
+  bytesReceived: number;
+  /** Requests by status class over the window. */
+  statusClasses: StatusClasses;
+  /** The destination port when every merged observation had the same one; 0 when they differ. */
+  port: number;
   connections: number;
   /** Policies that denied (or would deny) on this edge, with counts. */
   policies: Record<string, { denied: number; wouldDeny: number }>;
@@ -105,7 +112,7 @@ export function buildGraph(edges: Iterable<StoredEdge>, o: { windowMs: number; a
     let a = acc.get(key);
     if (a === undefined) {
       a = {
-        edge: { source: s, destination: d, protocol: e.protocol, mtls: e.mtls, viaWaypoint: e.viaWaypoint, denied: 0, wouldDeny: 0, requests: 0, errors: 0, bytes: 0, connections: 0, policies: {} },
+        edge: { source: s, destination: d, protocol: e.protocol, mtls: e.mtls, viaWaypoint: e.viaWaypoint, denied: 0, wouldDeny: 0, requests: 0, errors: 0, bytes: 0, bytesSent: 0, bytesReceived: 0, statusClasses: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, none: 0 }, port: e.port, connections: 0, policies: {} },
         latency: newHistogram(),
       };
       acc.set(key, a);
@@ -115,6 +122,10 @@ export function buildGraph(edges: Iterable<StoredEdge>, o: { windowMs: number; a
     g.requests += r['2xx'] + r['3xx'] + r['4xx'] + r['5xx'] + r.none;
     g.errors += r['5xx'];
     g.bytes += e.bytesSent + e.bytesReceived;
+    g.bytesSent += e.bytesSent;
+    g.bytesReceived += e.bytesReceived;
+    for (const k of ['2xx', '3xx', '4xx', '5xx', 'none'] as const) g.statusClasses[k] += r[k];
+    if (g.port !== e.port) g.port = 0;
     g.connections += e.connectionsOpened;
     g.denied += e.denied;
     g.wouldDeny += e.wouldDeny;

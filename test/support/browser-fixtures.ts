@@ -201,6 +201,7 @@ export function fixtureStatus(): MeshStatus {
 export function fixtureCertificates(now = Date.now()): Certificates {
   return {
     roots: [{ subject: 'O=cluster.local, CN=ambient root CA', fingerprint: '9C:41:0B:7E:55:D2:AA:13:0E:C8:61:F4:20:97:3B:5D:8E:12:CC:40:71:9A:B6:E3:02:5F:DD:18:6C:A4:39:E1', notBefore: iso(-30 * DAY, now), notAfter: iso(335 * DAY, now) }],
+    signing: { subject: 'O=cluster.local, CN=ambient signing CA', fingerprint: '21:7A:C0:4B:90:1F:6E:D3:58:A2:0C:77:E4:19:B5:3D:6A:F0:82:C9:11:4E:DB:65:3C:A8:07:9F:E2:50:BD:34', notBefore: iso(-30 * DAY, now), notAfter: iso(60 * DAY, now) },
     workloads: FIXTURE_WORKLOADS.filter((w) => w.enrolled).map((w, i) => ({ identity: w.identity, node: w.node, serial: `4f:a2:19:${(0x10 + i).toString(16)}`, notBefore: iso(-(2 + i * 4) * HOUR, now), notAfter: iso((22 - i * 4) * HOUR, now) })),
   };
 }

@@ -4,6 +4,7 @@
 import { checkAccess, headline, type HttpAttributes } from '../../../core/policy/explain/check.js';
 import { ENGINE } from '../../../core/policy/explain/engine.js';
 import { configView, ExplainInputError, parseFrom, parseHeaders, parseSourceIp, parseTo, resolveFrom, resolveTo } from '../../../core/policy/explain/resolve.js';
+import type { AuthzCheckResult } from '../../../console/api-types.js';
 import { ErrorCodes } from '../../../core/errors.js';
 import { ApiFailure, badRequest, invalid } from '../api-error.js';
 import type { ApiContext } from '../context.js';
@@ -54,7 +55,9 @@ export function authzCheck(req: ApiRequest, ctx: ApiContext): ApiAnswer {
     const view = configView({ trustDomain: cfg.trustDomain, rootNamespace: cfg.rootNamespace, resources: [...cfg.resources] });
     const toSpec = parseTo(port !== undefined ? `${to}:${port}` : to);
     const result = checkAccess(view, resolveFrom(parseFrom(from), sourceIp === undefined ? undefined : parseSourceIp(sourceIp), view), resolveTo(toSpec, view), http, ENGINE);
-    return { body: { headline: headline(result), ...result } };
+    // The CLI's `-o json` (CheckResult) is the API's AuthzCheckResult plus its headline.
+    const body: AuthzCheckResult & { headline: string } = { headline: headline(result), ...result };
+    return { body };
   } catch (err) {
     if (err instanceof ExplainInputError) throw invalid(err.message.replace(/^--([a-z-]+)/, (_m, f: string) => f.replace(/-([a-z])/g, (_x, c: string) => c.toUpperCase())));
     throw err;

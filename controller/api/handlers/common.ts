@@ -1,6 +1,6 @@
 // Small readers shared by the handlers: the namespace filter, the compiled resources of a
 // kind, and status lookups, all from what the controller already holds.
-import type { MeshService, Policy, Resource, ResourceKind, Workload } from '../../../core/config/model.js';
+import type { MeshService, Policy, Resource, ResourceKind, WaypointRef, Workload } from '../../../core/config/model.js';
 import type { Route } from '../../../core/config/routes.js';
 import type { ApiContext } from '../context.js';
 import { badRequest } from '../api-error.js';
@@ -33,3 +33,10 @@ export function serviceNameOfKey(key: string): { namespace: string; name: string
   const slash = key.indexOf('/');
   return { namespace: key.slice(0, slash), name: key.slice(slash + 1).split('.')[0]! };
 }
+
+/** `namespace/name` of the waypoint a reference names (its Service is named after the Gateway); null when none. */
+export const waypointName = (ref: WaypointRef | undefined): string | null => {
+  if (ref === undefined) return null;
+  const s = serviceNameOfKey(ref.service);
+  return `${s.namespace}/${s.name}`;
+};

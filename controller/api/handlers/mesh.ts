@@ -1,59 +1,61 @@
 // GET /status and GET /certificates: the controller's own view of the mesh, read from the
-// same builder that serves 15020 /debug/status (nothing recomputed), and its CA.
+// same builder that serves 15020 /debug/status (nothing recomputed), and its CA; in the
+// API's shapes (console/api-types.d.ts: MeshStatus, Certificates).
 import type { V1Pod } from '@kubernetes/client-node';
-import type { ApiContext } from '../context.js';
+import type { CertificateSummary, Certificates, MeshStatus } from '../../../console/api-types.js';
+import type { ApiContext, CertificateInfo } from '../context.js';
 import type { ApiAnswer } from '../types.js';
+import { waypointsOf } from './waypoints.js';
 
 const CONTROLLER_APP = 'ambient-controller';
 
+const podReady = (p: V1Pod): boolean => p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+/** The image's tag (`ambient/controller:0.1.0` -> `0.1.0`); '' when untagged. */
+const imageVersion = (p: V1Pod): string => /:([^:/@]+)(?:@.*)?$/.exec(p.spec?.containers?.[0]?.image ?? '')?.[1] ?? '';
+
 export function statusHandler(_req: unknown, ctx: ApiContext): ApiAnswer {
   const s = ctx.debugStatus();
+  const holder = s.leaderElection.holder;
   const replicas = (ctx.state().pods as readonly V1Pod[])
     .filter((p) => p.metadata?.namespace === ctx.controllerNamespace && p.metadata?.labels?.['app'] === CONTROLLER_APP)
-    .map((p) => ({ name: p.metadata?.name ?? '', node: p.spec?.nodeName ?? '', ip: p.status?.podIP ?? '', phase: p.status?.phase ?? 'Unknown' }))
+    .map((p) => {
+      const name = p.metadata?.name ?? '';
+      return { name, node: p.spec?.nodeName ?? '', ready: podReady(p), leader: holder !== null && (holder === name || holder.startsWith(`${name}_`) || holder.startsWith(`${name}-`)), version: imageVersion(p) };
+    })
     .sort((a, b) => a.name.localeCompare(b.name));
-  const clients = s.clients.map((c) => ({
-    node: c.node,
-    identity: c.identity,
-    role: c.role,
-    connected: true,
-    connectedAt: c.connectedAt,
-    synced: c.synced,
-    ...(c.lastSentVersion !== undefined ? { sentVersion: c.lastSentVersion } : {}),
-    ...(c.lastAckedVersion !== undefined ? { ackedVersion: c.lastAckedVersion } : {}),
-    ...(c.lastNackedVersion !== undefined ? { nackedVersion: c.lastNackedVersion } : {}),
-    rejected: c.rejected,
-    pending: c.pending,
-  }));
-  return {
-    body: {
-      controller: {
-        identity: s.leaderElection.identity,
-        leader: s.leader,
-        leaseHolder: s.leaderElection.holder,
-        synced: s.synced,
-        ready: s.ready,
-        configVersion: s.version,
-        resources: s.resources,
-        replicas,
-      },
-      agents: clients.filter((c) => c.role === 'node-agent'),
-      waypoints: clients.filter((c) => c.role === 'waypoint'),
-      problems: s.problems,
-    },
+  const body: MeshStatus = {
+    controller: { leader: holder, replicas },
+    configVersion: s.version,
+    agents: s.clients
+      .filter((c) => c.role === 'node-agent')
+      .map((c) => ({
+        node: c.node,
+        connected: true,
+        ackedVersion: c.lastAckedVersion ?? null,
+        nacks: c.lastNackedVersion !== undefined ? [{ version: c.lastNackedVersion, message: c.rejected.filter((r) => r.version === c.lastNackedVersion).map((r) => `${r.kind} ${r.key}: ${r.error}`).join('; ') || 'refused' }] : [],
+        problems: [
+          ...c.rejected.map((r) => `refuses ${r.kind} ${r.key} at version ${r.version}: ${r.error}`),
+          ...(c.pending ? ['slow: changes wait for it to drain its stream'] : []),
+          ...(c.synced ? [] : ['not synced: the controller has no config to send yet']),
+        ],
+      }))
+      .sort((a, b) => a.node.localeCompare(b.node)),
+    waypoints: waypointsOf(ctx),
+    problems: s.problems.map((p) => `${p.kind} ${p.key}: ${p.message}`),
   };
+  return { body };
 }
+
+const summary = (c: CertificateInfo): CertificateSummary => ({ subject: c.subject, fingerprint: c.fingerprintSha256, notBefore: c.notBefore, notAfter: c.notAfter });
 
 export function certificatesHandler(_req: unknown, ctx: ApiContext): ApiAnswer {
   const c = ctx.certificates();
-  return {
-    body: {
-      trustDomain: ctx.trustDomain,
-      roots: c.roots,
-      signing: c.signing,
-      ...(c.serving ? { serving: c.serving } : {}),
-      ...(c.source !== undefined ? { source: c.source } : {}),
-      note: 'workload certificates are held by the node agents and waypoints (ambientctl certificates); the controller signs them and keeps no copy',
-    },
+  const body: Certificates = {
+    roots: c.roots.map(summary),
+    signing: summary(c.signing),
+    ...(c.serving ? { serving: summary(c.serving) } : {}),
+    // Workload certificates are held by the node agents and waypoints (ambientctl certificates); the controller keeps no copy.
+    workloads: [],
   };
+  return { body };
 }

@@ -1,41 +1,61 @@
 // GET /policies: every compiled AuthorizationPolicy with the status conditions the
 // controller computed for it (those it writes to the object), whether it is a dry run and
-// what was rejected; and the TrafficPolicies and RequestAuthentications by their statuses.
+// what its dry run would have denied (the telemetry window's would-deny flows); and the
+// TrafficPolicies and RequestAuthentications by their statuses. One list (`items`) in the
+// API's shape (console/api-types.d.ts: Policy).
+import type { Condition, List, Policy as ApiPolicy } from '../../../console/api-types.js';
 import type { Policy } from '../../../core/config/model.js';
 import type { PolicyStatus } from '../../translate/input.js';
 import type { ApiContext } from '../context.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
 import { inNamespace, namespaceQuery, policiesOf } from './common.js';
 
-function conditionsOf(statuses: readonly PolicyStatus[], namespace: string, name: string) {
-  return statuses.find((s) => s.namespace === namespace && s.name === name)?.conditions ?? [];
+/** Dry-run findings listed per policy at most. */
+export const MAX_FINDINGS_PER_POLICY = 20;
+
+function conditionsOf(statuses: readonly PolicyStatus[], namespace: string, name: string): Condition[] {
+  return (statuses.find((s) => s.namespace === namespace && s.name === name)?.conditions ?? []) as unknown as Condition[];
 }
 
-export function policyEntry(ctx: ApiContext, p: Policy) {
+export function policyEntry(ctx: ApiContext, p: Policy, findings: readonly string[] = []): ApiPolicy {
   return {
     kind: 'AuthorizationPolicy',
     namespace: p.namespace,
     name: p.name,
     action: p.action,
-    scope: p.scope,
-    ...(p.selector ? { selector: p.selector } : {}),
-    ...(p.targetRefs ? { targetRefs: p.targetRefs } : {}),
     dryRun: p.dryRun === true,
-    ...(p.rejected ? { rejected: p.rejected } : {}),
-    rules: p.rules.length,
     conditions: conditionsOf(ctx.debugConfig().policyStatuses, p.namespace, p.name),
+    findings: [...findings],
   };
+}
+
+/** What each dry-run policy would have denied, from the window's recent flows (one sentence each). */
+function dryRunFindings(ctx: ApiContext, ns: string | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const f of ctx.telemetry.flows({ ...(ns ? { namespace: ns } : {}), limit: ctx.limits.maxFlowsLimit }).items) {
+    if (f.verdict !== 'dry-run-deny' || f.policy === null) continue;
+    const list = out.get(f.policy) ?? [];
+    if (list.length >= MAX_FINDINGS_PER_POLICY) continue;
+    const from = f.source.identity ?? (f.source.workload ? `${f.source.namespace}/${f.source.workload}` : 'an unknown source');
+    const to = f.destination.service ?? (f.destination.workload ? `${f.destination.namespace}/${f.destination.workload}` : 'an unknown destination');
+    list.push(`${f.time}: would deny ${f.protocol} from ${from} to ${to}:${f.destination.port}`);
+    out.set(f.policy, list);
+  }
+  return out;
 }
 
 export function listPolicies(req: ApiRequest, ctx: ApiContext): ApiAnswer {
   const ns = namespaceQuery(req.query);
   const cfg = ctx.debugConfig();
-  const statusEntries = (kind: string, list: readonly PolicyStatus[]) => inNamespace(list, ns).map((s) => ({ kind, namespace: s.namespace, name: s.name, conditions: s.conditions }));
-  return {
-    body: {
-      authorizationPolicies: inNamespace(policiesOf(ctx), ns).map((p) => policyEntry(ctx, p)),
-      trafficPolicies: statusEntries('TrafficPolicy', cfg.trafficPolicyStatuses),
-      requestAuthentications: statusEntries('RequestAuthentication', cfg.requestAuthnStatuses),
-    },
+  const findings = dryRunFindings(ctx, ns);
+  const statusEntries = (kind: string, list: readonly PolicyStatus[]): ApiPolicy[] =>
+    inNamespace(list, ns).map((s) => ({ kind, namespace: s.namespace, name: s.name, action: null, dryRun: false, conditions: s.conditions as unknown as Condition[], findings: [] }));
+  const body: List<ApiPolicy> = {
+    items: [
+      ...inNamespace(policiesOf(ctx), ns).map((p) => policyEntry(ctx, p, findings.get(`${p.namespace}/${p.name}`))),
+      ...statusEntries('TrafficPolicy', cfg.trafficPolicyStatuses),
+      ...statusEntries('RequestAuthentication', cfg.requestAuthnStatuses),
+    ],
   };
+  return { body };
 }

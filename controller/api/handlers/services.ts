@@ -4,35 +4,33 @@
 // fails the health is `unknown` with the reason), its routes and weights, and its Rollouts.
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { MeshService } from '../../../core/config/model.js';
-import type { Route } from '../../../core/config/routes.js';
 import { serviceWaypoint, waypointPods } from '../../rollout-targets.js';
 import { notFound } from '../api-error.js';
 import type { ApiContext } from '../context.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
-import { inNamespace, namespaceQuery, routesOf, servicesOf, workloadsOf } from './common.js';
-import { listRolloutObjects } from './rollouts.js';
+import type { Endpoint, List, Rollout, Service as ApiService, ServiceDetail } from '../../../console/api-types.js';
+import { inNamespace, namespaceQuery, routesOf, servicesOf, waypointName, workloadsOf } from './common.js';
+import { listRolloutObjects, rolloutView } from './rollouts.js';
+import { routeView } from './routes.js';
+import { DEFAULT_GRAPH_WINDOW } from './telemetry.js';
 
-export function listServices(req: ApiRequest, ctx: ApiContext): ApiAnswer {
-  const items = inNamespace(servicesOf(ctx), namespaceQuery(req.query)).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  return { body: { items } };
+export function serviceView(svc: MeshService): ApiService {
+  return {
+    namespace: svc.namespace,
+    name: svc.name,
+    vips: [...svc.vips],
+    ports: svc.ports.map((p) => ({ name: p.name ?? null, port: p.port, targetPort: p.targetPort || null, protocol: p.protocol, appProtocol: p.appProtocol ?? null })),
+    endpoints: svc.endpoints.length,
+    waypoint: waypointName(svc.waypoint),
+  };
 }
 
-/** The routes with `svc` as a parent, and each backend's configured weight share per rule. */
-export function routesOfMeshService(routes: readonly Route[], svc: MeshService) {
-  return routes
-    .filter((r) => r.parents.some((p) => p.service === svc.key))
-    .map((r) => ({
-      key: r.key,
-      kind: r.routeKind,
-      name: r.name,
-      rules: r.rules.map((rule, i) => {
-        const total = rule.backends.reduce((n, b) => n + b.weight, 0);
-        return {
-          rule: i,
-          backends: rule.backends.map((b) => ({ service: b.service, port: b.port, weight: b.weight, sharePercent: total > 0 ? Math.round((b.weight / total) * 1000) / 10 : 0 })),
-        };
-      }),
-    }));
+export function listServices(req: ApiRequest, ctx: ApiContext): ApiAnswer {
+  const items = inNamespace(servicesOf(ctx), namespaceQuery(req.query))
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
+    .map(serviceView);
+  const body: List<ApiService> = { items };
+  return { body };
 }
 
 interface WaypointAnswer {
@@ -60,6 +58,13 @@ async function endpointHealth(ctx: ApiContext, svc: MeshService) {
   return { waypoint: `${wp.namespace}/${wp.name}`, reports };
 }
 
+/** The waypoint's health word as the API's: ejected endpoints are unhealthy (and `ejected`). */
+export function endpointHealthOf(reported: string | undefined): Endpoint['health'] {
+  if (reported === 'healthy' || reported === 'warming') return 'healthy';
+  if (reported === 'ejected' || reported === 'unhealthy') return 'unhealthy';
+  return 'unknown';
+}
+
 export async function getService(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
   const { namespace, name } = req.params as { namespace: string; name: string };
   const svc = servicesOf(ctx).find((s) => s.namespace === namespace && s.name === name);
@@ -73,35 +78,36 @@ export async function getService(req: ApiRequest, ctx: ApiContext): Promise<ApiA
   }
   const failures = (health.reports as Array<{ ok: boolean; reason?: string }>).filter((r) => !r.ok).map((r) => r.reason!);
   const unknownReason = 'reason' in health && health.reason ? health.reason : failures.length > 0 ? failures.join('; ') : 'the waypoint did not list this endpoint';
-  const endpoints = svc.endpoints.map((e) => {
+  const now = Date.now();
+  const port = svc.ports[0];
+  const endpoints: Endpoint[] = svc.endpoints.map((e) => {
     const w = workloads.get(e.workloadUid);
     const ip = w?.ips[0];
     const seen = ip !== undefined ? reported.get(ip.replace(/^\[|\]$/g, '')) : undefined;
+    const ejected = seen?.health === 'ejected';
+    const remainingMs = Number((seen?.detail['ejection'] as { remainingMs?: unknown } | undefined)?.remainingMs);
     return {
       workload: w ? `${w.namespace}/${w.name}` : e.workloadUid,
-      ...(ip !== undefined ? { ip } : {}),
-      ...(w ? { node: w.node } : {}),
-      ready: e.healthy,
-      health: seen ? seen.health : 'unknown',
-      ...(seen ? { waypointView: seen.detail, reportedBy: seen.pod } : { reason: unknownReason }),
+      ip: ip ?? '',
+      port: port ? (port.targetPort || e.ports[String(port.port)] || port.port) : 0,
+      node: w?.node ?? '',
+      health: seen ? endpointHealthOf(seen.health) : 'unknown',
+      ejected,
+      ejectedUntil: ejected && Number.isFinite(remainingMs) ? new Date(now + remainingMs).toISOString() : null,
+      ...(seen ? {} : { healthReason: unknownReason }),
     };
   });
-  let rollouts: unknown[] = [];
+  let rollouts: Rollout[] = [];
   let rolloutsError: string | undefined;
   try {
-    rollouts = (await listRolloutObjects(ctx, namespace)).filter((r) => (r.spec as { service?: string } | undefined)?.service === name);
+    rollouts = (await listRolloutObjects(ctx, namespace)).map(rolloutView).filter((r) => r.spec.service === name);
   } catch (err) {
+    // The Service's other parts still answer; rolloutsError says why its rollouts are absent.
     rolloutsError = (err as Error).message;
   }
-  return {
-    body: {
-      service: svc,
-      waypoint: health.waypoint,
-      endpoints,
-      endpointReports: health.reports,
-      routes: routesOfMeshService(routesOf(ctx), svc),
-      rollouts,
-      ...(rolloutsError ? { rolloutsError } : {}),
-    },
-  };
+  const graph = ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 });
+  const routes = routesOf(ctx).filter((r) => r.parents.some((p) => p.service === svc.key)).map((r) => routeView(ctx, r, { parent: svc, edges: graph.edges }));
+  const { endpoints: _count, ...rest } = serviceView(svc);
+  const body: ServiceDetail = { ...rest, waypoint: health.waypoint ?? rest.waypoint, endpoints, routes, rollouts, ...(rolloutsError !== undefined && { rolloutsError }) };
+  return { body };
 }

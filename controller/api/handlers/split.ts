@@ -3,6 +3,7 @@
 // cached HTTPRoutes and Services of the namespace; the write carries the route's
 // resourceVersion, so a change made meanwhile is a 409, never overwritten. The route
 // answered is the API server's (the object after the write).
+import type { HttpRouteObject } from '../../../console/api-types.js';
 import { PatchStrategy } from '@kubernetes/client-node';
 import { planSplit, weightsTo, type HTTPRouteObject, type ServiceObject, type WeightedBackend } from '../../../core/kube/traffic-split.js';
 import { badRequest, invalid } from '../api-error.js';
@@ -36,6 +37,8 @@ export function readSplitBody(body: unknown): { weights: WeightedBackend[]; rout
   return { weights, ...(typeof route === 'string' ? { route } : {}) };
 }
 
+/** The answer is the HTTPRoute as the API server holds it after the write (console/api-types.d.ts:
+ * HttpRouteObject); 201 when it was created. */
 export async function putSplit(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
   const { namespace, name } = req.params as { namespace: string; name: string };
   const { weights, route } = readSplitBody(req.body);
@@ -49,20 +52,20 @@ export async function putSplit(req: ApiRequest, ctx: ApiContext): Promise<ApiAns
       throw invalid(write.message);
     case 'none': {
       const current = await kube<HTTPRouteObject>(ctx, 'GET', `${ROUTES(namespace)}/${encodeURIComponent(write.name)}`);
-      return { body: { result: `httproute.gateway.networking.k8s.io/${write.name} unchanged (${summary})`, httpRoute: current } };
+      return { body: current as unknown as HttpRouteObject };
     }
     case 'create': {
       // The route does not exist yet: creating one needs its own verb.
       await req.authorize({ verb: 'create', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace });
       const created = await kube<HTTPRouteObject>(ctx, 'POST', ROUTES(namespace), write.body);
       req.audit({ verb: 'create', object: `httproutes.gateway.networking.k8s.io/${namespace}/${write.name}`, detail: { service: name, weights: summary } });
-      return { status: 201, body: { result: `httproute.gateway.networking.k8s.io/${write.name} created (${summary})`, httpRoute: created } };
+      return { status: 201, body: created as unknown as HttpRouteObject };
     }
     case 'patch': {
       await req.authorize({ verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace, name: write.name });
       const patched = await kube<HTTPRouteObject>(ctx, 'PATCH', `${ROUTES(namespace)}/${encodeURIComponent(write.name)}`, write.body, PatchStrategy.MergePatch);
       req.audit({ verb: 'patch', object: `httproutes.gateway.networking.k8s.io/${namespace}/${write.name}`, detail: { service: name, weights: summary } });
-      return { body: { result: `httproute.gateway.networking.k8s.io/${write.name} configured (${summary})`, httpRoute: patched } };
+      return { body: patched as unknown as HttpRouteObject };
     }
   }
 }
