@@ -40,9 +40,10 @@ export interface E2eCluster {
    * node-agent manifests), both agents ready; removed with AMBIENT_HOME when the test ends
    * (kept, and its home printed, with AMBIENT_E2E_KEEP=1). `upArgs` go to `cluster up`;
    * its output is returned. `manifests` replaces the controller's or node agent's manifest
-   * (a file path) by a test's variant of it.
+   * (a file path) by a test's variant of it; `controllerReplicas` is how many controller
+   * pods that variant runs (2, as manifests/controller.yaml, when not said).
    */
-  upWithMesh(t: TestContext, upArgs?: string[], manifests?: { controller?: string; nodeAgent?: string }): Promise<string>;
+  upWithMesh(t: TestContext, upArgs?: string[], manifests?: { controller?: string; nodeAgent?: string; controllerReplicas?: number }): Promise<string>;
 }
 
 /** A pod as `ambientctl get pods -o json` lists it: the fields the e2e files read. */
@@ -97,7 +98,7 @@ export function e2eCluster(prefix: string): E2eCluster {
       const up = ok(ctl('cluster', 'up', '--nodes', '2', ...upArgs), `cluster up ${upArgs.join(' ')}`);
       ok(ctl('apply', '-f', manifests.controller ?? join(REPO, 'manifests/controller.yaml')), 'apply controller');
       ok(ctl('apply', '-f', manifests.nodeAgent ?? join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
-      await this.readyPods('ambient-system', 'app=ambient-controller', 2);
+      await this.readyPods('ambient-system', 'app=ambient-controller', manifests.controllerReplicas ?? 2);
       await this.readyPods('ambient-system', 'app=ambient-node-agent', 2);
       for (const node of ['node1', 'node2']) {
         await until(`the agent on ${node} to be ready`, () => ctl('exec', '--node', node, '--', 'curl', '-sf', '--max-time', '2', 'http://127.0.0.1:15021/healthz/ready').code === 0);
