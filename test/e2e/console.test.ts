@@ -19,6 +19,7 @@ import { requireRoot } from '../support/netns.js';
 import { BIN, e2eCluster, ok, REPO, sleep, type PodRow } from '../support/e2e.js';
 import { browserSkip, evalIn, openPage, pageText, startBrowser, stopBrowser } from '../support/browser.js';
 import { podNetnsName } from '../../local-cluster/network/topology.js';
+import { echoPodYaml, enrolledNamespacesWithClientYaml, httpServiceYaml } from '../support/e2e-apps.js';
 
 const cluster = e2eCluster('cons');
 const { home, ctl } = cluster;
@@ -47,50 +48,13 @@ function controllerManifest(): string {
 
 // Each version has its own canonical name: the graph names workloads by it, so the live
 // share per backend (like a Rollout's gates, docs/traffic-management.md) tells v1 from v2.
-const echoPod = (version: string) => `apiVersion: v1
-kind: Pod
-metadata: {name: echo-${version}, namespace: ${APP_NS}, labels: {app: echo, version: ${version}, service.istio.io/canonical-name: echo-${version}}}
-spec:
-  nodeName: node2
-  containers:
-  - name: echo
-    image: ambient-samples/echo
-    ports: [{name: http, containerPort: 8080}]
-    env:
-    - {name: PORT, value: "8080"}
-    - {name: VERSION, value: ${version}}
-`;
-const service = (name: string, selector: string) => `apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: ${APP_NS}}
-spec:
-  selector: {${selector}}
-  ports: [{name: http, port: 80, targetPort: 8080, appProtocol: http}]
-`;
+const echoPod = (version: string) => echoPodYaml(APP_NS, `echo-${version}`, `app: echo, version: ${version}, service.istio.io/canonical-name: echo-${version}`, `    - {name: VERSION, value: ${version}}
+`);
+const service = (name: string, selector: string) => httpServiceYaml(APP_NS, name, selector);
 
-const APPS = `apiVersion: v1
-kind: Namespace
-metadata: {name: ${CLIENT_NS}, labels: {ambient.dev/dataplane-mode: ambient}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: ${APP_NS}, labels: {ambient.dev/dataplane-mode: ambient}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: client, namespace: ${CLIENT_NS}}
----
-apiVersion: v1
+const APPS = `${enrolledNamespacesWithClientYaml(CLIENT_NS, APP_NS)}apiVersion: v1
 kind: ServiceAccount
 metadata: {name: operator, namespace: ${APP_NS}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: ${CLIENT_NS}, labels: {app: client}}
-spec:
-  nodeName: node1
-  serviceAccountName: client
-  containers: [{name: client, image: ambient-samples/client}]
 ---
 ${echoPod('v1')}---
 ${echoPod('v2')}---

@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
 import { e2eCluster, ok, REPO, sleep, type PodRow } from '../support/e2e.js';
 import { podNetnsName } from '../../local-cluster/network/topology.js';
+import { echoPodYaml, enrolledNamespacesWithClientYaml, httpServiceYaml } from '../support/e2e-apps.js';
 
 const cluster = e2eCluster('rse2e');
 const { home, ctl } = cluster;
@@ -48,47 +49,10 @@ function controllerManifest(): string {
   return text.replace(anchor, `args: [--waypoint-redis-address, ${JSON.stringify(REDIS_ADDRESS)}, --trust-domain, cluster.local,`);
 }
 
-const echoPod = (name: string, labels: string) => `apiVersion: v1
-kind: Pod
-metadata: {name: ${name}, namespace: ${APP_NS}, labels: {${labels}}}
-spec:
-  nodeName: node2
-  containers:
-  - name: echo
-    image: ambient-samples/echo
-    ports: [{name: http, containerPort: 8080}]
-    env:
-    - {name: PORT, value: "8080"}
-`;
-const service = (name: string, selector: string) => `apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: ${APP_NS}}
-spec:
-  selector: {${selector}}
-  ports: [{name: http, port: 80, targetPort: 8080, appProtocol: http}]
-`;
+const echoPod = (name: string, labels: string) => echoPodYaml(APP_NS, name, labels);
+const service = (name: string, selector: string) => httpServiceYaml(APP_NS, name, selector);
 
-const APPS = `apiVersion: v1
-kind: Namespace
-metadata: {name: ${CLIENT_NS}, labels: {ambient.dev/dataplane-mode: ambient}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: ${APP_NS}, labels: {ambient.dev/dataplane-mode: ambient}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: client, namespace: ${CLIENT_NS}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: ${CLIENT_NS}, labels: {app: client}}
-spec:
-  nodeName: node1
-  serviceAccountName: client
-  containers: [{name: client, image: ambient-samples/client}]
----
-${echoPod('solo', 'app: solo')}---
+const APPS = `${enrolledNamespacesWithClientYaml(CLIENT_NS, APP_NS)}${echoPod('solo', 'app: solo')}---
 ${echoPod('echo-a', 'app: echo')}---
 ${echoPod('echo-b', 'app: echo')}---
 ${service('flaky', 'app: solo')}---

@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
 import { e2eCluster, ok, type PodRow, sleep, until } from '../support/e2e.js';
 import { podNetnsName } from '../../local-cluster/network/topology.js';
+import { echoPodYaml, enrolledNamespacesWithClientYaml, httpServiceYaml } from '../support/e2e-apps.js';
 
 const cluster = e2eCluster('roe2e');
 const { home, ctl } = cluster;
@@ -44,57 +45,15 @@ const ROLLOUT_INTERVAL_S = 8;
 const BURST = 100;
 const SHARE_TOLERANCE = 0.12;
 
-const echoPod = (version: string) => `apiVersion: v1
-kind: Pod
-metadata:
-  name: echo-${version}
-  namespace: ${APP_NS}
-  labels: {app: echo, version: ${version}, service.istio.io/canonical-name: echo-${version}}
-spec:
-  nodeName: node2
-  containers:
-  - name: echo
-    image: ambient-samples/echo
-    ports: [{name: http, containerPort: 8080}]
-    env:
-    - {name: PORT, value: "8080"}
-    - name: POD_NAME
-      valueFrom: {fieldRef: {fieldPath: metadata.name}}
-`;
-const service = (name: string, selector: string) => `apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: ${APP_NS}}
-spec:
-  selector: {${selector}}
-  ports: [{name: http, port: 80, targetPort: 8080, appProtocol: http}]
+const echoPod = (version: string) =>
+  echoPodYaml(APP_NS, `echo-${version}`, `app: echo, version: ${version}, service.istio.io/canonical-name: echo-${version}`, '    - name: POD_NAME\n      valueFrom: {fieldRef: {fieldPath: metadata.name}}\n');
+const service = (name: string, selector: string) => httpServiceYaml(APP_NS, name, selector);
+
+const CLIENT_ENV = `    - {name: TARGET_URL, value: '${ECHO_URL}/load'}
+    - {name: INTERVAL, value: '${LOAD_INTERVAL}'}
 `;
 
-const APPS = `apiVersion: v1
-kind: Namespace
-metadata: {name: ${CLIENT_NS}, labels: {ambient.dev/dataplane-mode: ambient}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: ${APP_NS}, labels: {ambient.dev/dataplane-mode: ambient}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: client, namespace: ${CLIENT_NS}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: ${CLIENT_NS}, labels: {app: client}}
-spec:
-  nodeName: node1
-  serviceAccountName: client
-  containers:
-  - name: client
-    image: ambient-samples/client
-    env:
-    - {name: TARGET_URL, value: '${ECHO_URL}/load'}
-    - {name: INTERVAL, value: '${LOAD_INTERVAL}'}
----
-${echoPod('v1')}---
+const APPS = `${enrolledNamespacesWithClientYaml(CLIENT_NS, APP_NS, CLIENT_ENV)}${echoPod('v1')}---
 ${echoPod('v2')}---
 ${service('echo', 'app: echo')}---
 ${service('echo-v1', 'app: echo, version: v1')}---

@@ -25,6 +25,7 @@ import { e2eCluster, ok, REPO, type PodRow, until } from '../support/e2e.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 import { clusterNetnsName, podNetnsName } from '../../local-cluster/network/topology.js';
 import { listenInNetns, netnsPath } from '../../core/syscalls.js';
+import { echoPodYaml, enrolledNamespacesWithClientYaml, httpServiceYaml } from '../support/e2e-apps.js';
 
 const cluster = e2eCluster('wpe2e');
 const { home, ctl } = cluster;
@@ -67,47 +68,10 @@ function nodeAgentManifest(): string {
   return text.replace(anchor, anchor + OTEL_ENV);
 }
 
-const echoPod = (version: string) => `apiVersion: v1
-kind: Pod
-metadata: {name: echo-${version}, namespace: ${APP_NS}, labels: {app: echo, version: ${version}}}
-spec:
-  nodeName: node2
-  containers:
-  - name: echo
-    image: ambient-samples/echo
-    ports: [{name: http, containerPort: 8080}]
-    env:
-    - {name: PORT, value: "8080"}
-`;
-const service = (name: string, selector: string) => `apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: ${APP_NS}}
-spec:
-  selector: {${selector}}
-  ports: [{name: http, port: 80, targetPort: 8080, appProtocol: http}]
-`;
+const echoPod = (version: string) => echoPodYaml(APP_NS, `echo-${version}`, `app: echo, version: ${version}`);
+const service = (name: string, selector: string) => httpServiceYaml(APP_NS, name, selector);
 
-const APPS = `apiVersion: v1
-kind: Namespace
-metadata: {name: ${CLIENT_NS}, labels: {ambient.dev/dataplane-mode: ambient}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: ${APP_NS}, labels: {ambient.dev/dataplane-mode: ambient}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: client, namespace: ${CLIENT_NS}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: ${CLIENT_NS}, labels: {app: client}}
-spec:
-  nodeName: node1
-  serviceAccountName: client
-  containers: [{name: client, image: ambient-samples/client}]
----
-${echoPod('v1')}---
+const APPS = `${enrolledNamespacesWithClientYaml(CLIENT_NS, APP_NS)}${echoPod('v1')}---
 ${echoPod('v2')}---
 ${service('echo', 'app: echo')}---
 ${service('echo-v1', 'app: echo, version: v1')}---
