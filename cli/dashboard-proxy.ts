@@ -16,14 +16,8 @@ export const LOOPBACK_HOST = '127.0.0.1';
 export const DASHBOARD_LIMITS = {
   /** Default local port of `ambientctl dashboard` (0 would pick a free one). */
   defaultPort: 15080,
-  /** Connecting to the controller (netns connect, TLS handshake, or the port-forward) gives up after this. */
-  upstreamConnectTimeoutMs: 10_000,
   /** A proxied request with no response headers from the controller after this answers 504. */
   upstreamResponseTimeoutMs: 30_000,
-  /** Which controller pod (and leader) to connect to is asked again after this. */
-  podChoiceCacheMs: 5_000,
-  /** A minted ServiceAccount token (--service-account) lives this long and is renewed at half. */
-  tokenLifetimeSeconds: 3600,
 } as const;
 
 /** The URL the proxy serves, printed on the first line of output. */
@@ -103,9 +97,10 @@ const DROPPED_REQUEST: ReadonlySet<string> = new Set([
 /**
  * The headers sent to the controller: the request's, minus hop-by-hop headers, its own
  * credentials, Origin and Referer (the controller sees the proxy, not the page), with the
- * user's token and the controller's name as Host. X-Ambient-Request and Content-Type pass.
+ * user's token (when the credential is a token, not the client certificate on the TLS
+ * stream) and the controller's name as Host. X-Ambient-Request and Content-Type pass.
  */
-export function upstreamRequestHeaders(headers: Headers, token: string, controllerHost: string): Record<string, string | string[]> {
+export function upstreamRequestHeaders(headers: Headers, token: string | undefined, controllerHost: string): Record<string, string | string[]> {
   const connectionNamed = new Set(
     String(single(headers['connection']) ?? '')
       .split(',')
@@ -119,7 +114,7 @@ export function upstreamRequestHeaders(headers: Headers, token: string, controll
     out[name] = v;
   }
   out['host'] = controllerHost;
-  out['authorization'] = `Bearer ${token}`;
+  if (token !== undefined) out['authorization'] = `Bearer ${token}`;
   return out;
 }
 

@@ -23,11 +23,10 @@ import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from 
 import { nodeNetnsName, podNetnsName } from '../../local-cluster/network/topology.js';
 import { CliError } from '../errors.js';
 import { kubeRequest } from '../../core/kube/rest.js';
+import { CONTROLLER_NAMESPACE, CONTROLLER_SELECTOR } from '../controller-link.js';
 import type { AgentDump, AgentEdges, AgentEdgesProbe, AgentProbe, AuthorizationPolicyObject, ControllerDebugConfig, ControllerDebugStatus, ControllerProbe, EndpointStateDocument, WaypointEndpointsProbe, WaypointPodProbe } from './types.js';
 
 export const AGENT_ADMIN = { host: '127.0.0.1', port: MESH_PORTS.admin } as const;
-export const CONTROLLER_NAMESPACE = 'ambient-system';
-export const CONTROLLER_SELECTOR = 'app=ambient-controller';
 export const CONTROLLER_DEBUG_PORT = MESH_PORTS.metrics;
 export const REQUEST_TIMEOUT_MS = 3000;
 /** A waypoint's metrics port, where GET /debug/endpoints is served. */
