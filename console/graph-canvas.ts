@@ -68,6 +68,8 @@ export class CanvasGraph {
   private first = true;
   private width = 0;
   private height = 0;
+  /** While dragging: the frame at the start of the drag, moved instead of redrawn (a blit, not 5,000 lines a frame). */
+  private texture: { image: HTMLCanvasElement; pan: { x: number; y: number } } | undefined;
   private readonly resize: ResizeObserver;
   private readonly cleanup: Array<() => void> = [];
 
@@ -157,7 +159,16 @@ export class CanvasGraph {
     this.redraw();
   }
 
+  private snapshot(): { image: HTMLCanvasElement; pan: { x: number; y: number } } {
+    const image = document.createElement('canvas');
+    image.width = this.canvas.width;
+    image.height = this.canvas.height;
+    image.getContext('2d')!.drawImage(this.canvas, 0, 0);
+    return { image, pan: { ...this.v.pan } };
+  }
+
   private measure(): void {
+    this.texture = undefined;
     const dpr = Math.min(2, window.devicePixelRatio || 1);
     this.width = this.container.clientWidth;
     this.height = this.container.clientHeight;
@@ -187,6 +198,7 @@ export class CanvasGraph {
       const dx = ev.clientX - press.x;
       const dy = ev.clientY - press.y;
       press.moved = Math.max(press.moved, Math.hypot(dx, dy));
+      if (press.moved >= CLICK_SLOP_PX && !this.texture) this.texture = this.snapshot();
       if (press.moved >= CLICK_SLOP_PX) this.setView({ zoom: this.v.zoom, pan: { x: press.pan.x + dx, y: press.pan.y + dy } });
     });
     const release = (ev: PointerEvent, tap: boolean) => {
@@ -194,6 +206,10 @@ export class CanvasGraph {
       const wasClick = press.moved < CLICK_SLOP_PX;
       press = undefined;
       c.style.cursor = 'grab';
+      if (this.texture) {
+        this.texture = undefined;
+        this.redraw();
+      }
       if (tap && wasClick) {
         const p = local(ev);
         const g = toGraph(this.v, p.x, p.y);
@@ -206,6 +222,7 @@ export class CanvasGraph {
       'wheel',
       (ev) => {
         ev.preventDefault();
+        this.texture = undefined;
         const p = local(ev);
         // Lines (Firefox) scroll about 16 times as far as pixels per step.
         const dy = ev.deltaMode === 1 ? ev.deltaY * 16 : ev.deltaY;
@@ -241,6 +258,10 @@ export class CanvasGraph {
     ctx.globalAlpha = 1;
     ctx.fillStyle = c.bg;
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    if (this.texture) {
+      ctx.drawImage(this.texture.image, Math.round(dpr * (v.pan.x - this.texture.pan.x)), Math.round(dpr * (v.pan.y - this.texture.pan.y)));
+      return;
+    }
     // The part of the graph in view, in graph units.
     const tl = toGraph(v, 0, 0);
     const seen: Rect = { x: tl.x - NODE_RADIUS, y: tl.y - NODE_RADIUS, width: this.width / z + 2 * NODE_RADIUS, height: this.height / z + 2 * NODE_RADIUS };
