@@ -8,7 +8,9 @@ import type net from 'node:net';
 import { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { tooLarge } from './api-errors.js';
-import { createRequestHandler } from './handler.js';
+import { createRequestHandler, createUpgradeHandler } from './handler.js';
+import type { KObject } from './kinds.js';
+import { PortForwarder, type PodDialer } from './port-forward.js';
 import { sendError } from './http-io.js';
 import { APISERVER_DEFAULTS, SYSTEM_NAMESPACES, type ApiServerLimits } from './limits.js';
 import { Resources } from './resources.js';
@@ -30,6 +32,13 @@ export interface ApiServerOptions extends Partial<ApiServerLimits> {
   logger?: Logger;
   /** The clock (tests). */
   now?: () => Date;
+  /**
+   * The network namespace (a path) a pod's ports are reached in: serves pods/portforward.
+   * Without it, pods/portforward answers 503 (no pods to reach).
+   */
+  podNetns?: (pod: KObject) => string;
+  /** How a port-forward connects inside that namespace (default: connectInNetns to 127.0.0.1:port). */
+  podDialer?: PodDialer;
 }
 
 export interface ApiServer {
@@ -96,8 +105,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   await resources.resumeNamespaceCleanup();
 
   const untrusted = new WeakSet<net.Socket>();
-  const handler = createRequestHandler({ resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s) => !untrusted.has(s) });
+  const forwarder = opts.podNetns ? new PortForwarder(limits, logger, opts.podDialer) : undefined;
+  const deps = { resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s: net.Socket) => !untrusted.has(s), ...(forwarder && { portForward: { forwarder, netnsOf: opts.podNetns! } }) };
+  const handler = createRequestHandler(deps);
   const server = http.createServer({ keepAliveTimeout: 30_000 }, handler);
+  server.on('upgrade', createUpgradeHandler(deps));
   // `Expect: 100-continue`: a body announced as too large is refused before it is sent.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (Number(req.headers['content-length'] ?? 0) > limits.maxBodyBytes) {
@@ -147,6 +159,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       for (const d of [...detachers]) d();
       resources.stop();
       hub!.closeAll();
+      forwarder?.closeAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = setTimeout(() => server.closeAllConnections(), limits.shutdownGraceMs);
