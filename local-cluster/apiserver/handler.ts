@@ -4,9 +4,12 @@
 // stream. Every error becomes a Kubernetes Status; nothing a client sends can throw out
 // of here.
 //
-// Authentication: a request from a loopback address on a listener that trusts loopback is
-// the cluster admin; anything else needs `Authorization: Bearer <token>` with a
-// service-account token from TokenRequest whose audience includes the API server's.
+// Authentication: `Authorization: Bearer <token>` with the cluster admin's token
+// (admin-token.ts) or a service-account token from TokenRequest whose audience includes
+// the API server's; a token that is neither is 401, wherever it comes from. Only a request
+// with no Authorization header, from a loopback address on a listener that trusts loopback
+// (an API server started without an admin token, as the tests' in-process ones), is the
+// admin without a credential.
 // /healthz, /livez, /readyz and /version are open to all, as on a real cluster.
 // Authorization (authorize.ts) then decides what that ServiceAccount may do to the
 // resource: no Secrets of other namespaces, no writes outside its own namespace.
@@ -16,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/log.js';
-import { authorize, forbiddenFor, serviceAccountRequester, type AuthVerb, type Requester } from './authorize.js';
+import { authorize, forbiddenFor, requesterFor, type AuthVerb, type Requester } from './authorize.js';
 import { ApiError, badRequest, internalError, methodNotSupported, pathNotFound, unauthorized } from './api-errors.js';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { parseJson, parseObjectBody, readBody, sendError, sendJson, sendText } from './http-io.js';
@@ -112,11 +115,12 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
 }
 
 async function authenticate(deps: HandlerDeps, req: IncomingMessage): Promise<Requester> {
-  if (isLoopback(req.socket.remoteAddress) && deps.trustsLoopback(req.socket)) return { kind: 'admin' };
-  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  const header = req.headers.authorization;
+  if (header === undefined && isLoopback(req.socket.remoteAddress) && deps.trustsLoopback(req.socket)) return { kind: 'admin' };
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   const user = m ? await deps.tokens.authenticate(m[1]!) : undefined;
-  // Only ServiceAccounts have tokens here; anything else is nobody we can authorize.
-  const who = user ? serviceAccountRequester(user.username) : undefined;
+  // The admin's token and ServiceAccounts' are all there is; anyone else is nobody we can authorize.
+  const who = user ? requesterFor(user) : undefined;
   if (who) return who;
   throw unauthorized();
 }
@@ -155,7 +159,7 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
     };
     const decision = authorize(who, attrs);
     if (!decision.allowed) {
-      deps.logger.debug({ who: who.kind === 'admin' ? 'admin' : who.username, ...attrs, why: decision.reason }, 'forbidden');
+      deps.logger.debug({ who: who.kind === 'admin' ? (who.username ?? 'admin') : who.username, ...attrs, why: decision.reason }, 'forbidden');
       throw forbiddenFor(who, attrs);
     }
   }
