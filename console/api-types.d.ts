@@ -18,12 +18,20 @@ export interface Condition {
   lastTransitionTime?: string;
 }
 
-export interface List<T> {
+export interface List<T> extends PartialAnswer {
   items: T[];
 }
 
+/** Set when a controller replica did not answer its peer in time: the answer holds the
+ * other replicas' parts (GET /status, /graph, /flows answer for every replica). */
+export interface PartialAnswer {
+  partial?: true;
+  /** The replicas missing from the answer, and why. */
+  unanswered?: Array<{ replica: string; reason: string }>;
+}
+
 /** GET /status */
-export interface MeshStatus {
+export interface MeshStatus extends PartialAnswer {
   controller: {
     /** `name` of the leader replica; null while none holds the lease. */
     leader: string | null;
@@ -263,7 +271,7 @@ export interface GraphEdge {
 }
 
 /** GET /graph */
-export interface Graph {
+export interface Graph extends PartialAnswer {
   /** `5m` */
   window: string;
   generatedAt: string;

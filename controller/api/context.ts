@@ -7,6 +7,7 @@ import type { Resource } from '../../core/config/model.js';
 import type { ControllerStatus } from '../distribution/server.js';
 import type { ClusterState, PolicyStatus, Problem, RouteStatus } from '../translate/input.js';
 import type { ApiLimits } from './limits.js';
+import type { ReplicaContext } from './mesh-wide.js';
 import type { TelemetrySource } from './telemetry-source.js';
 
 /** The body of 15020 /debug/status (controller.ts builds it once for both). */
@@ -44,6 +45,10 @@ export interface ApiContext {
   rootNamespace: string;
   /** The controller's namespace (its pods, Lease, CA Secret). */
   controllerNamespace: string;
+  /** The controller's ServiceAccount (default ambient-controller): the only caller of the internal routes. */
+  controllerServiceAccount?: string;
+  /** This replica and its peers (mesh-wide.ts); absent: this replica alone (tests of the API). */
+  replica?: ReplicaContext;
   debugStatus(): DebugStatus;
   debugConfig(): DebugConfig;
   /** The informers' cached cluster. */

@@ -14,6 +14,8 @@ import { listRollouts, rolloutAction } from './handlers/rollouts.js';
 import { putSplit } from './handlers/split.js';
 import { authzCheck } from './handlers/authz-check.js';
 import { flowStream, flows, graph } from './handlers/telemetry.js';
+import { internalReplica } from './handlers/internal.js';
+import { INTERNAL_REPLICA_PATH } from './peers.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -125,6 +127,11 @@ export const API_ROUTES: readonly RouteDef[] = [
       response: shape('the Rollout after the change (Rollout)', { metadata: OBJ, spec: OBJ }), handler: rolloutAction(action),
     }),
   ),
+  {
+    method: 'GET', path: INTERNAL_REPLICA_PATH, operationId: 'getReplicaParts', tag: 'internal',
+    summary: "This replica's own parts (parts=edges,flows,agents; window, namespace, limit, sinceSeq), for the other replicas to merge; not in the OpenAPI document",
+    access: 'controller', response: obj('{replica, edges?, flows?, agents?}'), handler: internalReplica,
+  },
 ];
 
 /** The full path of a route (the prefix and its pattern). */

@@ -11,8 +11,8 @@ export type { FlowsQuery, GraphQuery } from '../telemetry/mesh-telemetry.js';
 
 export interface TelemetrySource {
   /** `window` is how the caller wrote it (`5m`), echoed in the answer. */
-  graph(q: GraphQuery & { window: string }): Graph;
-  flows(q: FlowsQuery): List<Flow>;
+  graph(q: GraphQuery & { window: string }): Graph | Promise<Graph>;
+  flows(q: FlowsQuery): List<Flow> | Promise<List<Flow>>;
   /** Every flow stored from now on, until the returned function is called. Throws
    * RangeError when the window has its maximum of subscribers (the API answers 503). */
   subscribe(listener: (f: Flow, namespaces: readonly string[]) => void): () => void;

@@ -289,7 +289,7 @@ function port(v: unknown, path: string): number {
   return v as number;
 }
 
-function parseEdge(v: unknown, path: string, limits: ReportLimits): ReportedEdge {
+export function parseEdge(v: unknown, path: string, limits: ReportLimits): ReportedEdge {
   const e = obj(v, path);
   const max = limits.maxNameChars;
   const reqs = obj(e['requests'], `${path}.requests`);
@@ -336,7 +336,7 @@ function parseEdge(v: unknown, path: string, limits: ReportLimits): ReportedEdge
   return edge;
 }
 
-function parseFlow(v: unknown, path: string, limits: ReportLimits): Flow {
+export function parseFlow(v: unknown, path: string, limits: ReportLimits): Flow {
   const f = obj(v, path);
   const max = limits.maxNameChars;
   const flow: Flow = {

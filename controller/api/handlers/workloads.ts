@@ -41,11 +41,11 @@ export function policiesSelecting(ctx: ApiContext, w: Workload, policies: readon
   });
 }
 
-export function getWorkload(req: ApiRequest, ctx: ApiContext): ApiAnswer {
+export async function getWorkload(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
   const { namespace, name } = req.params as { namespace: string; name: string };
   const w = workloadsOf(ctx).find((x) => x.namespace === namespace && x.name === name);
   if (!w) throw notFound(`workload ${namespace}/${name} is not in the mesh's config (no such pod, or it is not running)`);
-  const graph = ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 });
+  const graph = await ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 });
   // Graph nodes are workloads by their canonical (Deployment) name; a pod's edges are its workload's.
   const ids = new Set([`workload:${namespace}/${name}`, `workload:${namespace}/${w.canonicalName}`]);
   const body: WorkloadDetail = {
