@@ -40,6 +40,8 @@ import { API_DEFAULTS, type ApiLimits } from './api/limits.js';
 import { CachedAccessReviewer, kubeAccessReviewer } from './api/authz.js';
 import { CachedTokenReviewer, kubeTokenReviewer } from './distribution/token-review.js';
 import { meshTelemetrySource, type TelemetrySource } from './api/telemetry-source.js';
+import { prometheusGraphSource } from './api/prometheus-source.js';
+import { TELEMETRY_WINDOW_DEFAULTS } from './telemetry/limits.js';
 import { fetchWaypointEndpoints } from './api/waypoint-endpoints.js';
 import type { CertificateInfo, DebugConfig, DebugStatus } from './api/context.js';
 
@@ -97,6 +99,8 @@ export interface ControllerOptions {
     port?: number;
     consoleDir?: string;
     telemetry?: TelemetrySource;
+    /** --prometheus-url: GET /graph reads windows longer than the telemetry window from this Prometheus (absent: refused). */
+    prometheusUrl?: string;
     limits?: Partial<ApiLimits>;
     /** GET /debug/endpoints of a waypoint pod (default: its IP, port 15020). */
     waypointEndpoints?: (ip: string) => Promise<unknown>;
@@ -432,6 +436,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           kube: opts.kubeConfig,
           waypointEndpoints: opts.api?.waypointEndpoints ?? ((ip) => fetchWaypointEndpoints(ip, { timeoutMs: limits.endpointsFetchTimeoutMs, maxBytes: limits.maxEndpointsBytes })),
           telemetry: opts.api?.telemetry ?? meshTelemetrySource(telemetry),
+          telemetryRetentionMs: opts.telemetry?.limits?.retentionMs ?? TELEMETRY_WINDOW_DEFAULTS.retentionMs,
+          ...(opts.api?.prometheusUrl ? { prometheus: prometheusGraphSource({ url: opts.api.prometheusUrl }) } : {}),
           limits,
         },
       });
