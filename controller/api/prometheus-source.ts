@@ -82,7 +82,7 @@ async function readBounded(res: Response, maxBytes: number): Promise<string> {
   const declared = Number(res.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
     await res.body?.cancel();
-    throw new RangeError(`the answer is ${declared} bytes, more than ${maxBytes}`);
+    throw new RangeError(`the answer is ${declared} bytes, more than ${maxBytes} bytes`);
   }
   if (res.body === null) return '';
   const reader = res.body.getReader();
