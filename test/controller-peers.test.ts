@@ -182,6 +182,17 @@ test('replica_bs_flow_stream_carries_a_new_flow_reported_to_a', async () => {
   assert.match(data.id, /^ctl-a:\d+$/);
 });
 
+test('a_waypoint_certificate_reported_to_replica_a_is_in_replica_bs_certificates', async () => {
+  const cert = { identity: 'spiffe://cluster.local/ns/apps/sa/waypoint', serial: '0abc', notBefore: Date.now() - 60_000, notAfter: Date.now() + 3_600_000 };
+  controllers.a!.telemetry.ingest({ role: 'waypoint', node: 'node-1', waypoint: 'apps/waypoint' }, { edges: [], overflowEdges: 0, flows: [], droppedFlows: 0, certificates: [cert] });
+  const body = (await onB('/api/v1/certificates')).json;
+  const held = body.workloads.find((c: { kind: string; serial: string }) => c.kind === 'waypoint' && c.serial === '0abc');
+  assert.ok(held, JSON.stringify(body.workloads));
+  assert.deepEqual([held.namespace, held.workload, held.node, held.identity], ['apps', 'waypoint', 'node-1', cert.identity]);
+  assert.equal(body.partial, undefined, 'every replica answered');
+  assert.equal(controllers.b!.telemetry.heldCertificates().sets.length, 0, 'B holds no list itself');
+});
+
 test('an_agent_connected_to_replica_a_is_in_replica_bs_status', async () => {
   await createRunningPod(env.core, NS, 'agent-node-1', 'ambient-node-agent', '10.244.0.5');
   agent = startConfigClient(controllers.a!, await boundToken(env.core, NS, 'ambient-node-agent', 'agent-node-1'));

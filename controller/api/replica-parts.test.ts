@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyCounts } from '../../core/observe/telemetry-wire.js';
 import type { MeshFlow } from '../telemetry/mesh-telemetry.js';
-import { REPLICA_PARTS, mergeAgents, mergeFlows, newPeerFlows, parseAgentRows, parseReplicaFlows, parseWindowEdges, partialFields, type AgentRow } from './replica-parts.js';
+import { REPLICA_PARTS, mergeAgents, mergeFlows, newPeerFlows, parseAgentRows, parseHeldSnapshot, parseReplicaFlows, parseWindowEdges, partialFields, type AgentRow } from './replica-parts.js';
 
 const src = { workload: 'client', namespace: 'apps', identity: 'spiffe://cluster.local/ns/apps/sa/client' };
 const dst = { workload: 'echo', namespace: 'apps', service: 'apps/echo.apps.svc.cluster.local' };
@@ -79,4 +79,25 @@ test('a_restarted_peer_starts_over_from_its_new_numbering', () => {
 test('an_answer_is_partial_only_when_a_replica_is_missing', () => {
   assert.deepEqual(partialFields({ unanswered: [] }), {});
   assert.deepEqual(partialFields({ unanswered: [{ replica: 'b', reason: 'no answer within 2000 ms' }] }), { partial: true, unanswered: [{ replica: 'b', reason: 'no answer within 2000 ms' }] });
+});
+
+const held = (node: string, reportedAt: number, serial: string) => ({ role: 'node-agent' as const, node, reportedAt, certificates: [{ identity: 'spiffe://cluster.local/ns/apps/sa/client', serial, notBefore: 1, notAfter: 2 }] });
+
+test('held_certificates_of_two_replicas_keep_the_latest_list_per_reporter', () => {
+  const m = REPLICA_PARTS.certificates.merge([
+    { at: 10, sets: [held('node-1', 5, 'aa'), held('node-2', 6, 'bb')] },
+    { at: 12, sets: [held('node-1', 9, 'cc')] },
+  ]);
+  assert.equal(m.at, 12);
+  assert.deepEqual(m.sets.map((s) => [s.node, s.certificates[0]!.serial]), [['node-1', 'cc'], ['node-2', 'bb']]);
+});
+
+test('a_peers_held_certificates_round_trip_through_json', () => {
+  const snap = { at: 3, sets: [held('node-1', 2, 'ab01'), { role: 'waypoint' as const, node: 'node-2', waypoint: 'apps/waypoint', reportedAt: 2, certificates: [] }] };
+  assert.deepEqual(parseHeldSnapshot(JSON.parse(JSON.stringify(snap)), 'certificates'), snap);
+});
+
+test('a_peers_held_certificate_with_a_bad_serial_or_role_is_refused_naming_the_path', () => {
+  assert.throws(() => parseHeldSnapshot({ at: 1, sets: [held('node-1', 1, 'NOT-HEX')] }, 'certificates'), /certificates\.sets\[0\]\.certificates\[0\]\.serial/);
+  assert.throws(() => parseHeldSnapshot({ at: 1, sets: [{ ...held('node-1', 1, 'aa'), role: 'admin' }] }, 'certificates'), /certificates\.sets\[0\]\.role must be node-agent or waypoint/);
 });

@@ -11,8 +11,10 @@
 //  2. its reader in OWN_PARTS (handlers/internal.ts): what this replica holds for a query;
 //  3. in the handler answering it: `const m = await meshWide(ctx, 'name', own, query)`
 //     (mesh-wide.ts), then answer `m.value` with `...partialFields(m)`.
+// The workload certificates agents and waypoints list are one (`certificates`).
 import type { MeshStatus } from '../../console/api-types.js';
-import { parseEdge, parseFlow, ReportShapeError, TELEMETRY_LIMITS, type ReportLimits } from '../../core/observe/telemetry-wire.js';
+import { parseCertificate, parseEdge, parseFlow, ReportShapeError, TELEMETRY_LIMITS, type ReportLimits } from '../../core/observe/telemetry-wire.js';
+import { mergeHeldSnapshots, type HeldCertificatesSnapshot, type HeldSet } from '../telemetry/certificates.js';
 import type { StoredEdge } from '../telemetry/graph.js';
 import type { MeshFlow, WindowEdges } from '../telemetry/mesh-telemetry.js';
 import { mergeWindowEdges } from '../telemetry/window.js';
@@ -103,6 +105,28 @@ export function parseAgentRows(v: unknown, path: string): AgentRow[] {
   });
 }
 
+/** A peer's held-certificate lists (controller/telemetry/certificates.ts), each entry as a report's is checked. */
+export function parseHeldSnapshot(v: unknown, path: string): HeldCertificatesSnapshot {
+  const o = obj(v, path);
+  const sets = arr(o['sets'], `${path}.sets`).map((x, i): HeldSet => {
+    const p = `${path}.sets[${i}]`;
+    const s = obj(x, p);
+    const role = s['role'];
+    if (role !== 'node-agent' && role !== 'waypoint') throw new ReportShapeError(`${p}.role must be node-agent or waypoint`);
+    const waypoint = optStr(s['waypoint'], `${p}.waypoint`);
+    const certificates = arr(s['certificates'], `${p}.certificates`);
+    if (certificates.length > TELEMETRY_LIMITS.maxCertificates) throw new ReportShapeError(`${p}.certificates must hold at most ${TELEMETRY_LIMITS.maxCertificates} entries`);
+    return {
+      role,
+      node: str(s['node'], `${p}.node`),
+      ...(waypoint !== undefined && { waypoint }),
+      reportedAt: int(s['reportedAt'], `${p}.reportedAt`),
+      certificates: certificates.map((c, j) => parseCertificate(c, `${p}.certificates[${j}]`, PEER_LIMITS)),
+    };
+  });
+  return { at: int(o['at'], `${path}.at`), sets };
+}
+
 /** Every replica's recent flows as one list, oldest first: a flow is one replica's (replica,
  * seq), so a replica answering twice adds nothing; the newest `limit` are kept. */
 export function mergeFlows(parts: readonly ReplicaFlows[], limit: number): ReplicaFlow[] {
@@ -146,6 +170,8 @@ export const REPLICA_PARTS = {
   flows: { parse: parseReplicaFlows, merge: (parts: readonly ReplicaFlows[], q: URLSearchParams) => mergeFlows(parts, flowsLimit(q, Number.MAX_SAFE_INTEGER)) } satisfies ReplicaPart<ReplicaFlows, ReplicaFlow[]>,
   /** The node agents with a config stream to the replica, as GET /status lists them. */
   agents: { parse: parseAgentRows, merge: mergeAgents } satisfies ReplicaPart<AgentRow[]>,
+  /** The workload certificates the node agents and waypoints connected to the replica listed: per reporter the latest. */
+  certificates: { parse: parseHeldSnapshot, merge: (parts: readonly HeldCertificatesSnapshot[]) => mergeHeldSnapshots(parts) } satisfies ReplicaPart<HeldCertificatesSnapshot>,
 };
 
 export type PartName = keyof typeof REPLICA_PARTS;

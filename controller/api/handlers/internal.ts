@@ -1,4 +1,4 @@
-// GET /api/v1/internal/replica?parts=edges,flows,agents: this replica's own parts of the
+// GET /api/v1/internal/replica?parts=edges,flows,agents,certificates: this replica's own parts of the
 // state, for a peer replica to merge (mesh-wide.ts, replica-parts.ts). Served to the
 // controller's own ServiceAccount only (the route's access is 'controller'); not in the
 // OpenAPI document. Each part reads the query as the public route it serves does
@@ -37,6 +37,7 @@ export const OWN_PARTS: { [N in PartName]: (ctx: ApiContext, query: URLSearchPar
     return { replica: r.name, lastSeq: a.lastSeq, flows: a.flows };
   },
   agents: (ctx) => agentRows(ctx),
+  certificates: (ctx) => ctx.heldCertificates(),
 };
 
 export function internalReplica(req: ApiRequest, ctx: ApiContext): ApiAnswer {
