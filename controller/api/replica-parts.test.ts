@@ -80,3 +80,14 @@ test('an_answer_is_partial_only_when_a_replica_is_missing', () => {
   assert.deepEqual(partialFields({ unanswered: [] }), {});
   assert.deepEqual(partialFields({ unanswered: [{ replica: 'b', reason: 'no answer within 2000 ms' }] }), { partial: true, unanswered: [{ replica: 'b', reason: 'no answer within 2000 ms' }] });
 });
+
+test('a_replica_missing_from_two_parts_is_named_once', () => {
+  const u = { unanswered: [{ replica: 'b', reason: 'no answer within 2000 ms' }] };
+  assert.deepEqual(partialFields(u, u, { unanswered: [] }).unanswered?.map((x) => x.replica), ['b']);
+});
+
+test('waypoint_streams_of_every_replica_are_counted', () => {
+  const id = 'spiffe://cluster.local/ns/apps/sa/waypoint';
+  assert.deepEqual(REPLICA_PARTS.waypointStreams.merge([[id], [id, id]]), [id, id, id]);
+  assert.throws(() => REPLICA_PARTS.waypointStreams.parse([''], 'waypointStreams'), /waypointStreams\[0\]/);
+});

@@ -103,6 +103,10 @@ export function parseAgentRows(v: unknown, path: string): AgentRow[] {
   });
 }
 
+export function parseIdentities(v: unknown, path: string): string[] {
+  return arr(v, path).map((s, i) => str(s, `${path}[${i}]`));
+}
+
 /** Every replica's recent flows as one list, oldest first: a flow is one replica's (replica,
  * seq), so a replica answering twice adds nothing; the newest `limit` are kept. */
 export function mergeFlows(parts: readonly ReplicaFlows[], limit: number): ReplicaFlow[] {
@@ -146,6 +150,8 @@ export const REPLICA_PARTS = {
   flows: { parse: parseReplicaFlows, merge: (parts: readonly ReplicaFlows[], q: URLSearchParams) => mergeFlows(parts, flowsLimit(q, Number.MAX_SAFE_INTEGER)) } satisfies ReplicaPart<ReplicaFlows, ReplicaFlow[]>,
   /** The node agents with a config stream to the replica, as GET /status lists them. */
   agents: { parse: parseAgentRows, merge: mergeAgents } satisfies ReplicaPart<AgentRow[]>,
+  /** The identities of the waypoint pods with a config stream to the replica (one per stream). */
+  waypointStreams: { parse: parseIdentities, merge: (parts: readonly (readonly string[])[]) => parts.flat() } satisfies ReplicaPart<readonly string[], string[]>,
 };
 
 export type PartName = keyof typeof REPLICA_PARTS;
@@ -159,9 +165,11 @@ export interface Unanswered {
   reason: string;
 }
 
-/** What an answer carries when a replica is missing from it. */
-export function partialFields(m: { unanswered: readonly Unanswered[] }): { partial?: true; unanswered?: Unanswered[] } {
-  return m.unanswered.length === 0 ? {} : { partial: true, unanswered: [...m.unanswered] };
+/** What an answer made of one or more merged parts carries when a replica is missing from it (each replica named once). */
+export function partialFields(...ms: ReadonlyArray<{ unanswered: readonly Unanswered[] }>): { partial?: true; unanswered?: Unanswered[] } {
+  const byReplica = new Map<string, Unanswered>();
+  for (const m of ms) for (const u of m.unanswered) if (!byReplica.has(u.replica)) byReplica.set(u.replica, u);
+  return byReplica.size === 0 ? {} : { partial: true, unanswered: [...byReplica.values()] };
 }
 
 /** A live view's next step on one peer's flows, pure: the first answer only sets the cursor
