@@ -24,6 +24,7 @@ import { ControllerServer } from './distribution/server.js';
 import { LeaderElector } from './leader.js';
 import { MeshTelemetry } from './telemetry/mesh-telemetry.js';
 import type { TelemetryWindowLimits } from './telemetry/limits.js';
+import type { HeldCertificatesSnapshot } from './telemetry/certificates.js';
 import { ServingCertificateRenewer, controllerServerName, issueServingCertificate } from './serving-cert.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 import { PolicyScopeIndex } from './distribution/scope.js';
@@ -104,6 +105,10 @@ export interface ControllerOptions {
     port?: number;
     consoleDir?: string;
     telemetry?: TelemetrySource;
+    /** The workload certificates GET /certificates and /workloads/{ns}/{name} show; default:
+     * what this replica's clients listed (`telemetry.heldCertificates()`). With several
+     * replicas: mergeHeldSnapshots (controller/telemetry/certificates.ts) of every replica's. */
+    heldCertificates?: () => HeldCertificatesSnapshot;
     limits?: Partial<ApiLimits>;
     /** GET /debug/endpoints of a waypoint pod (default: its IP, port 15020). */
     waypointEndpoints?: (ip: string) => Promise<unknown>;
@@ -467,6 +472,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           kube: opts.kubeConfig,
           waypointEndpoints: opts.api?.waypointEndpoints ?? ((ip) => fetchWaypointEndpoints(ip, { timeoutMs: limits.endpointsFetchTimeoutMs, maxBytes: limits.maxEndpointsBytes })),
           telemetry: opts.api?.telemetry ?? meshWideTelemetrySource(replica, limits),
+          heldCertificates: opts.api?.heldCertificates ?? (() => telemetry.heldCertificates()),
           limits,
         },
       });

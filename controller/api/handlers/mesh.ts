@@ -1,9 +1,9 @@
-// GET /status and GET /certificates: the controller's own view of the mesh, read from the
-// same builder that serves 15020 /debug/status (nothing recomputed), and its CA; in the
-// API's shapes (console/api-types.d.ts: MeshStatus, Certificates).
+// GET /status: the controller's own view of the mesh, read from the same builder that
+// serves 15020 /debug/status (nothing recomputed), in the API's shape (console/
+// api-types.d.ts: MeshStatus). GET /certificates is in certificates.ts.
 import type { V1Pod } from '@kubernetes/client-node';
-import type { CertificateSummary, Certificates, MeshStatus } from '../../../console/api-types.js';
-import type { ApiContext, CertificateInfo } from '../context.js';
+import type { MeshStatus } from '../../../console/api-types.js';
+import type { ApiContext } from '../context.js';
 import { meshWide } from '../mesh-wide.js';
 import { partialFields, type AgentRow } from '../replica-parts.js';
 import type { ApiAnswer } from '../types.js';
@@ -53,20 +53,6 @@ export async function statusHandler(_req: unknown, ctx: ApiContext): Promise<Api
     waypoints: waypointsOf(ctx, streams.value),
     problems: s.problems.map((p) => `${p.kind} ${p.key}: ${p.message}`),
     ...partialFields(agents, streams),
-  };
-  return { body };
-}
-
-const summary = (c: CertificateInfo): CertificateSummary => ({ subject: c.subject, fingerprint: c.fingerprintSha256, notBefore: c.notBefore, notAfter: c.notAfter });
-
-export function certificatesHandler(_req: unknown, ctx: ApiContext): ApiAnswer {
-  const c = ctx.certificates();
-  const body: Certificates = {
-    roots: c.roots.map(summary),
-    signing: summary(c.signing),
-    ...(c.serving ? { serving: summary(c.serving) } : {}),
-    // Workload certificates are held by the node agents and waypoints (ambientctl certificates); the controller keeps no copy.
-    workloads: [],
   };
   return { body };
 }
