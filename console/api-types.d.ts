@@ -226,7 +226,7 @@ export interface CertificateSummary {
 }
 
 /** GET /certificates */
-export interface Certificates {
+export interface Certificates extends PartialAnswer {
   roots: CertificateSummary[];
   /** The CA's signing certificate and the controller's serving certificate (absent in older answers). */
   signing?: CertificateSummary;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyCounts } from '../../core/observe/telemetry-wire.js';
 import type { MeshFlow } from '../telemetry/mesh-telemetry.js';
-import { REPLICA_PARTS, mergeAgents, mergeFlows, newPeerFlows, parseAgentRows, parseReplicaFlows, parseWindowEdges, partialFields, type AgentRow } from './replica-parts.js';
+import { REPLICA_PARTS, mergeAgents, mergeFlows, newPeerFlows, parseAgentRows, parseHeldSnapshot, parseReplicaFlows, parseWindowEdges, partialFields, type AgentRow } from './replica-parts.js';
 
 const src = { workload: 'client', namespace: 'apps', identity: 'spiffe://cluster.local/ns/apps/sa/client' };
 const dst = { workload: 'echo', namespace: 'apps', service: 'apps/echo.apps.svc.cluster.local' };
@@ -90,4 +90,14 @@ test('waypoint_streams_of_every_replica_are_counted', () => {
   const id = 'spiffe://cluster.local/ns/apps/sa/waypoint';
   assert.deepEqual(REPLICA_PARTS.waypointStreams.merge([[id], [id, id]]), [id, id, id]);
   assert.throws(() => REPLICA_PARTS.waypointStreams.parse([''], 'waypointStreams'), /waypointStreams\[0\]/);
+});
+
+test('held_certificates_of_two_replicas_keep_the_latest_list_per_reporter', () => {
+  const cert = (serial: string) => ({ identity: 'spiffe://cluster.local/ns/apps/sa/echo', serial, notBefore: 1, notAfter: 2 });
+  const a = { at: 10, sets: [{ role: 'node-agent' as const, node: 'node-1', reportedAt: 5, certificates: [cert('aa')] }] };
+  const b = parseHeldSnapshot(JSON.parse(JSON.stringify({ at: 12, sets: [{ role: 'node-agent', node: 'node-1', reportedAt: 9, certificates: [cert('bb')] }, { role: 'node-agent', node: 'node-2', reportedAt: 8, certificates: [cert('cc')] }] })), 'certificates');
+  const m = REPLICA_PARTS.certificates.merge([a, b]);
+  assert.deepEqual(m.sets.map((s) => [s.node, s.certificates[0]!.serial]), [['node-1', 'bb'], ['node-2', 'cc']]);
+  assert.throws(() => parseHeldSnapshot({ at: 1, sets: [{ role: 'admin', node: 'n', reportedAt: 1, certificates: [] }] }, 'certificates'), /certificates\.sets\[0\]\.role/);
+  assert.throws(() => parseHeldSnapshot({ at: 1, sets: [{ role: 'node-agent', node: 'n', reportedAt: 1, certificates: [{ ...cert('zz'), identity: 'x' }] }] }, 'certificates'), /certificates\.sets\[0\]\.certificates\[0\]\.identity/);
 });

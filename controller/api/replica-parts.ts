@@ -12,7 +12,8 @@
 //  3. in the handler answering it: `const m = await meshWide(ctx, 'name', own, query)`
 //     (mesh-wide.ts), then answer `m.value` with `...partialFields(m)`.
 import type { MeshStatus } from '../../console/api-types.js';
-import { parseEdge, parseFlow, ReportShapeError, TELEMETRY_LIMITS, type ReportLimits } from '../../core/observe/telemetry-wire.js';
+import { parseCertificate, parseEdge, parseFlow, ReportShapeError, TELEMETRY_LIMITS, type ReportLimits } from '../../core/observe/telemetry-wire.js';
+import { mergeHeldSnapshots, type HeldCertificatesSnapshot, type HeldSet } from '../telemetry/certificates.js';
 import type { StoredEdge } from '../telemetry/graph.js';
 import type { MeshFlow, WindowEdges } from '../telemetry/mesh-telemetry.js';
 import { mergeWindowEdges } from '../telemetry/window.js';
@@ -103,6 +104,25 @@ export function parseAgentRows(v: unknown, path: string): AgentRow[] {
   });
 }
 
+export function parseHeldSnapshot(v: unknown, path: string): HeldCertificatesSnapshot {
+  const o = obj(v, path);
+  const sets = arr(o['sets'], `${path}.sets`).map((s, i): HeldSet => {
+    const p = `${path}.sets[${i}]`;
+    const so = obj(s, p);
+    const role = so['role'];
+    if (role !== 'node-agent' && role !== 'waypoint') throw new ReportShapeError(`${p}.role must be node-agent or waypoint`);
+    const waypoint = optStr(so['waypoint'], `${p}.waypoint`);
+    return {
+      role,
+      node: str(so['node'], `${p}.node`),
+      ...(waypoint !== undefined && { waypoint }),
+      reportedAt: int(so['reportedAt'], `${p}.reportedAt`),
+      certificates: arr(so['certificates'], `${p}.certificates`).map((c, j) => parseCertificate(c, `${p}.certificates[${j}]`, PEER_LIMITS)),
+    };
+  });
+  return { at: int(o['at'], `${path}.at`), sets };
+}
+
 export function parseIdentities(v: unknown, path: string): string[] {
   return arr(v, path).map((s, i) => str(s, `${path}[${i}]`));
 }
@@ -151,6 +171,8 @@ export const REPLICA_PARTS = {
   /** The node agents with a config stream to the replica, as GET /status lists them. */
   agents: { parse: parseAgentRows, merge: mergeAgents } satisfies ReplicaPart<AgentRow[]>,
   /** The identities of the waypoint pods with a config stream to the replica (one per stream). */
+  /** The workload certificates the replica's clients last listed: per reporter the latest list. */
+  certificates: { parse: parseHeldSnapshot, merge: mergeHeldSnapshots } satisfies ReplicaPart<HeldCertificatesSnapshot>,
   waypointStreams: { parse: parseIdentities, merge: (parts: readonly (readonly string[])[]) => parts.flat() } satisfies ReplicaPart<readonly string[], string[]>,
 };
 

@@ -399,7 +399,7 @@ export interface ReportLimits {
 const SERIAL = /^[0-9a-f]{1,128}$/;
 const FINGERPRINT = /^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/;
 
-function parseCertificate(v: unknown, path: string, limits: ReportLimits): ReportedCertificate {
+export function parseCertificate(v: unknown, path: string, limits: ReportLimits): ReportedCertificate {
   const c = obj(v, path);
   const identity = name(c['identity'], `${path}.identity`, limits.maxNameChars);
   if (identity === undefined || !identity.startsWith('spiffe://')) fail(`${path}.identity`, 'a SPIFFE ID (spiffe://...)', c['identity']);

@@ -10,6 +10,8 @@ import type { Workload } from '../../../core/config/model.js';
 import type { ReportedCertificate } from '../../../core/observe/telemetry-wire.js';
 import type { HeldCertificatesSnapshot } from '../../telemetry/certificates.js';
 import type { ApiContext, CertificateInfo } from '../context.js';
+import { meshWide } from '../mesh-wide.js';
+import { partialFields } from '../replica-parts.js';
 import type { ApiAnswer } from '../types.js';
 import { workloadsOf } from './common.js';
 
@@ -70,13 +72,18 @@ export function heldCertificates(workloads: readonly Workload[], held: HeldCerti
   return out.sort((a, b) => a.notAfter.localeCompare(b.notAfter) || a.namespace.localeCompare(b.namespace) || (a.pod ?? a.workload).localeCompare(b.pod ?? b.workload));
 }
 
-export function certificatesHandler(_req: unknown, ctx: ApiContext): ApiAnswer {
+/** Every replica's held certificates (each agent and waypoint lists them to the replica it reports to). */
+export const meshHeldCertificates = (ctx: ApiContext) => meshWide(ctx, 'certificates', ctx.heldCertificates(), new URLSearchParams());
+
+export async function certificatesHandler(_req: unknown, ctx: ApiContext): Promise<ApiAnswer> {
   const c = ctx.certificates();
+  const held = await meshHeldCertificates(ctx);
   const body: Certificates = {
     roots: c.roots.map(summary),
     signing: summary(c.signing),
     ...(c.serving ? { serving: summary(c.serving) } : {}),
-    workloads: heldCertificates(workloadsOf(ctx), ctx.heldCertificates()),
+    workloads: heldCertificates(workloadsOf(ctx), held.value),
+    ...partialFields(held),
   };
   return { body };
 }

@@ -39,6 +39,7 @@ export const OWN_PARTS: { [N in PartName]: (ctx: ApiContext, query: URLSearchPar
   },
   agents: (ctx) => agentRows(ctx),
   waypointStreams: (ctx) => waypointStreams(ctx),
+  certificates: (ctx) => ctx.heldCertificates(),
 };
 
 export function internalReplica(req: ApiRequest, ctx: ApiContext): ApiAnswer {

@@ -10,7 +10,7 @@ import { notFound } from '../api-error.js';
 import type { ApiContext } from '../context.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
 import { inNamespace, namespaceQuery, policiesOf, waypointName, workloadsOf } from './common.js';
-import { workloadCertificate } from './certificates.js';
+import { meshHeldCertificates, workloadCertificate } from './certificates.js';
 import { policyEntry } from './policies.js';
 import { DEFAULT_GRAPH_WINDOW } from './telemetry.js';
 
@@ -52,7 +52,7 @@ export async function getWorkload(req: ApiRequest, ctx: ApiContext): Promise<Api
   const ids = new Set([`workload:${namespace}/${name}`, `workload:${namespace}/${w.canonicalName}`]);
   const body: WorkloadDetail = {
     ...workloadView(w),
-    certificate: workloadCertificate(w, ctx.heldCertificates()),
+    certificate: workloadCertificate(w, (await meshHeldCertificates(ctx)).value),
     policies: policiesSelecting(ctx, w, policiesOf(ctx)),
     inbound: graph.edges.filter((e) => ids.has(e.target)),
     outbound: graph.edges.filter((e) => ids.has(e.source)),
