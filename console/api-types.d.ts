@@ -299,6 +299,10 @@ export interface Graph extends PartialAnswer {
   generatedAt: string;
   nodes: GraphNode[];
   edges: GraphEdge[];
+  /** Where the numbers come from: the controller's telemetry window, or Prometheus (windows longer than the controller's). */
+  source: 'window' | 'prometheus';
+  /** The windows a graph may be asked for now, shortest first (`1h`, `6h`, `24h` only when a Prometheus is configured). */
+  windows: string[];
 }
 
 /** GET /flows (items) and each `flow` event of GET /flows/stream. */

@@ -41,6 +41,8 @@ import { API_DEFAULTS, type ApiLimits } from './api/limits.js';
 import { CachedAccessReviewer, kubeAccessReviewer } from './api/authz.js';
 import { CachedTokenReviewer, kubeTokenReviewer } from './distribution/token-review.js';
 import type { TelemetrySource } from './api/telemetry-source.js';
+import { prometheusGraphSource } from './api/prometheus-source.js';
+import { TELEMETRY_WINDOW_DEFAULTS } from './telemetry/limits.js';
 import { fetchWaypointEndpoints } from './api/waypoint-endpoints.js';
 import { meshWideTelemetrySource, type ReplicaContext } from './api/mesh-wide.js';
 import { httpsPeerClient, NO_PEERS, peerTargets } from './api/peers.js';
@@ -109,6 +111,8 @@ export interface ControllerOptions {
      * what this replica's clients listed (`telemetry.heldCertificates()`). With several
      * replicas: mergeHeldSnapshots (controller/telemetry/certificates.ts) of every replica's. */
     heldCertificates?: () => HeldCertificatesSnapshot;
+    /** --prometheus-url: GET /graph reads windows longer than the telemetry window from this Prometheus (absent: refused). */
+    prometheusUrl?: string;
     limits?: Partial<ApiLimits>;
     /** GET /debug/endpoints of a waypoint pod (default: its IP, port 15020). */
     waypointEndpoints?: (ip: string) => Promise<unknown>;
@@ -473,6 +477,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           waypointEndpoints: opts.api?.waypointEndpoints ?? ((ip) => fetchWaypointEndpoints(ip, { timeoutMs: limits.endpointsFetchTimeoutMs, maxBytes: limits.maxEndpointsBytes })),
           telemetry: opts.api?.telemetry ?? meshWideTelemetrySource(replica, limits),
           heldCertificates: opts.api?.heldCertificates ?? (() => telemetry.heldCertificates()),
+          telemetryRetentionMs: opts.telemetry?.limits?.retentionMs ?? TELEMETRY_WINDOW_DEFAULTS.retentionMs,
+          ...(opts.api?.prometheusUrl ? { prometheus: prometheusGraphSource({ url: opts.api.prometheusUrl }) } : {}),
           limits,
         },
       });

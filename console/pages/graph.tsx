@@ -14,17 +14,18 @@ import { bytes, edgeHealth, ms, nodeHref, nodeName, pct, rate } from '../format.
 import { CanvasGraph } from '../graph-canvas.js';
 import { layoutByNamespace, type Placed } from '../graph-layout.js';
 import { MAX_ZOOM, MIN_ZOOM } from '../graph-view.js';
+import { sourceNote, windowOptions } from '../graph-windows.js';
 import { setQuery, type Location } from '../router.js';
 import { EdgesTable } from './edges-table.js';
 
-/** Time windows the filter offers (the API's `window`). */
-export const GRAPH_WINDOWS = ['1m', '5m', '15m', '1h'] as const;
 /** Above this many edges the graph is drawn by the console's own canvas renderer (console/graph-canvas.ts), not cytoscape. */
 export const LARGE_GRAPH_EDGES = 400;
 /** The busiest edges listed as text beside the canvas. */
 export const EDGE_LIST_MAX = 100;
 /** How often a graph of at most LARGE_GRAPH_EDGES edges reloads (larger ones reload on Refresh). */
 export const GRAPH_REFRESH_MS = 10_000;
+/** A graph read from Prometheus (hours) changes slowly and costs Prometheus queries: reloaded less often. */
+export const PROMETHEUS_REFRESH_MS = 60_000;
 
 /** The view (zoom and pan) of the graph last drawn for a filter, kept across reloads. */
 interface View {
@@ -285,10 +286,13 @@ export function GraphPage({ loc }: { loc: Location }) {
   const [sel, setSel] = useState<Selected>();
   const [known, setKnown] = useState<string[]>([]);
   const view = useRef<View | undefined>(undefined);
-  useInterval(g.reload, GRAPH_REFRESH_MS, !!g.data && g.data.edges.length <= LARGE_GRAPH_EDGES);
+  // The windows the API last said it answers: kept while a window it refuses shows its error.
+  const [windows, setWindows] = useState<string[] | undefined>(undefined);
+  useInterval(g.reload, g.data?.source === 'prometheus' ? PROMETHEUS_REFRESH_MS : GRAPH_REFRESH_MS, !!g.data && g.data.edges.length <= LARGE_GRAPH_EDGES);
   useEffect(() => {
     const d = g.data;
     if (!d) return;
+    if (d.windows) setWindows(d.windows);
     setKnown((k) => [...new Set([...k, ...d.nodes.map((n) => n.namespace)])].sort());
     // A reload keeps the selection when the element is still there (with its new numbers).
     setSel((cur) => {
@@ -329,7 +333,7 @@ export function GraphPage({ loc }: { loc: Location }) {
           <label class="filter">
             Window{' '}
             <select name="window" value={win} onChange={(e) => setQuery({ window: (e.target as HTMLSelectElement).value })}>
-              {[...new Set([...GRAPH_WINDOWS, win])].map((w) => (
+              {windowOptions(windows, win).map((w) => (
                 <option key={w} value={w}>
                   {w}
                 </option>
@@ -347,7 +351,7 @@ export function GraphPage({ loc }: { loc: Location }) {
           <div class="graph-main">
             <Canvas graph={g.data} viewKey={`${ns}|${win}`} view={view} selectedId={sel ? (sel.kind === 'node' ? sel.node.id : `e:${sel.edge.id}`) : undefined} onSelect={setSel} />
             <p class="legend muted">
-              ● workload ▢ service · green ≥99% success, amber ≥95%, red below, grey idle · <Lock /> mTLS (label “mTLS”), dashed “⚠ plain” plaintext · ◆L7 through a waypoint · window {g.data.window}, {g.data.nodes.length} nodes, {g.data.edges.length} edges
+              ● workload ▢ service · green ≥99% success, amber ≥95%, red below, grey idle · <Lock /> mTLS (label “mTLS”), dashed “⚠ plain” plaintext · ◆L7 through a waypoint · window {g.data.window} <span data-testid="graph-source">{sourceNote(g.data.source)}</span>, {g.data.nodes.length} nodes, {g.data.edges.length} edges
             </p>
           </div>
           <aside class="graph-side">

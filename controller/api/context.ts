@@ -9,6 +9,7 @@ import type { ClusterState, PolicyStatus, Problem, RouteStatus } from '../transl
 import type { ApiLimits } from './limits.js';
 import type { ReplicaContext } from './mesh-wide.js';
 import type { HeldCertificatesSnapshot } from '../telemetry/certificates.js';
+import type { PrometheusGraphSource } from './prometheus-source.js';
 import type { TelemetrySource } from './telemetry-source.js';
 
 /** The body of 15020 /debug/status (controller.ts builds it once for both). */
@@ -66,5 +67,9 @@ export interface ApiContext {
   /** GET /debug/endpoints of a waypoint pod (its IP, port 15020), bounded in time and size. */
   waypointEndpoints(ip: string): Promise<unknown>;
   telemetry: TelemetrySource;
+  /** How far back `telemetry` reaches (ms); default TELEMETRY_WINDOW_DEFAULTS.retentionMs. Longer graphs come from `prometheus`. */
+  telemetryRetentionMs?: number;
+  /** --prometheus-url: where GET /graph reads windows longer than the telemetry window (absent: those are refused). */
+  prometheus?: PrometheusGraphSource;
   limits: ApiLimits;
 }

@@ -90,10 +90,11 @@ export const API_ROUTES: readonly RouteDef[] = [
     access: rule('list', '', 'pods', 'controller'), response: shape('certificates (Certificates): CA roots, signing and serving certificates, workloads (HeldCertificate: identity, namespace, workload, pod, node, serial, notBefore, notAfter, issuer) as their holders last reported them', { roots: ARR, workloads: ARR }), handler: certificatesHandler,
   },
   {
-    method: 'GET', path: '/graph', operationId: 'getGraph', tag: 'telemetry', summary: "The traffic graph of the controller's telemetry window",
+    method: 'GET', path: '/graph', operationId: 'getGraph', tag: 'telemetry',
+    summary: "The traffic graph of the controller's telemetry window, or of Prometheus (--prometheus-url) for a longer window (`source`); `windows` lists the windows offered; 400 AMB_API_WINDOW_UNAVAILABLE for a longer window without Prometheus",
     access: rule('list', '', 'pods', 'query'),
-    query: [NAMESPACE_QUERY, { name: 'window', description: 'the window, e.g. 5m (default 5m)', schema: { type: 'string' } }],
-    response: shape('graph (Graph)', { window: STR, generatedAt: STR, nodes: ARR, edges: ARR }), handler: graph,
+    query: [NAMESPACE_QUERY, { name: 'window', description: 'the window, e.g. 5m (default 5m); longer than the telemetry window (15m) only with a Prometheus configured, at most 720h', schema: { type: 'string' } }],
+    response: shape('graph (Graph)', { window: STR, generatedAt: STR, nodes: ARR, edges: ARR, source: { type: 'string', enum: ['window', 'prometheus'] }, windows: ARR }), handler: graph,
   },
   {
     method: 'GET', path: '/flows', operationId: 'listFlows', tag: 'telemetry', summary: "Recent flows of the controller's telemetry window, oldest first",

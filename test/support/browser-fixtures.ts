@@ -121,7 +121,9 @@ export function fixtureGraph(window = '5m'): Graph {
     edge('workload:shop/echo-v1-6f4d8', 'service:payments/ledger', { sourceIdentity: id('shop', 'echo'), port: 5432, protocol: 'tcp', requestsPerSecond: null, successRate: 1, p99LatencyMs: null, statusClasses: {} }),
     edge('workload:payments/billing-7f2aa', 'workload:payments/ledger-0', { sourceIdentity: id('payments', 'billing'), port: 5432, protocol: 'tcp', mtls: false, requestsPerSecond: null, connectionsPerSecond: 0.2, successRate: 0.8, p99LatencyMs: null, statusClasses: {}, denied: 0 }),
   ];
-  return { window, generatedAt: new Date().toISOString(), nodes, edges };
+  // The fixture plays a controller with a Prometheus configured: windows over 15m come from it.
+  const source = ['1h', '6h', '24h'].includes(window) ? ('prometheus' as const) : ('window' as const);
+  return { window, generatedAt: new Date().toISOString(), nodes, edges, source, windows: ['1m', '5m', '15m', '1h', '6h', '24h'] };
 }
 
 /** A synthetic graph: `workloads` workloads in `namespaces` namespaces (a service for every
@@ -159,7 +161,7 @@ export function syntheticGraph(workloads: number, edges: number, namespaces = 20
       successRate: sr < 0.05 ? 0.9 : sr < 0.1 ? 0.97 : 1,
     }));
   }
-  return { window: '5m', generatedAt: new Date().toISOString(), nodes, edges: out };
+  return { window: '5m', generatedAt: new Date().toISOString(), nodes, edges: out, source: 'window', windows: ['1m', '5m', '15m'] };
 }
 
 export function fixtureWorkloadDetail(w: Workload, graph: Graph, now = Date.now()): WorkloadDetail {
