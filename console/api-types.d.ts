@@ -23,7 +23,7 @@ export interface List<T> extends PartialAnswer {
 }
 
 /** Set when a controller replica did not answer its peer in time: the answer holds the
- * other replicas' parts (GET /status, /graph, /flows, /certificates answer for every replica). */
+ * other replicas' parts (GET /status, /graph, /flows answer for every replica). */
 export interface PartialAnswer {
   partial?: true;
   /** The replicas missing from the answer, and why. */

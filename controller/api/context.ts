@@ -58,9 +58,9 @@ export interface ApiContext {
   isLeader(): boolean;
   /** The mesh's CA: roots, the signing certificate, the controller's serving certificate, where the CA came from. */
   certificates(): { roots: CertificateInfo[]; signing: CertificateInfo; serving?: CertificateInfo; source?: unknown };
-  /** The workload certificates the data plane holds, as the agents and waypoints connected
-   * to this replica last listed them (controller/telemetry/certificates.ts); handlers merge
-   * the peers' (handlers/certificates.ts meshHeld). */
+  /** The workload certificates the data plane holds, as agents and waypoints last listed
+   * them: this replica's store (controller/telemetry/certificates.ts), or several
+   * replicas' snapshots merged (the controller's `api.heldCertificates` option). */
   heldCertificates(): HeldCertificatesSnapshot;
   /** The controller's own credentials: used only after the caller's SubjectAccessReview allowed the same verb on the same object. */
   kube: KubeAccess;

@@ -81,23 +81,23 @@ test('an_answer_is_partial_only_when_a_replica_is_missing', () => {
   assert.deepEqual(partialFields({ unanswered: [{ replica: 'b', reason: 'no answer within 2000 ms' }] }), { partial: true, unanswered: [{ replica: 'b', reason: 'no answer within 2000 ms' }] });
 });
 
-const held = (node: string, reportedAt: number, serial: string) => ({ role: 'node-agent' as const, node, reportedAt, certificates: [{ identity: 'spiffe://cluster.local/ns/apps/sa/client', serial, notBefore: 1, notAfter: 2 }] });
+test('a_replica_missing_from_two_parts_is_named_once', () => {
+  const u = { unanswered: [{ replica: 'b', reason: 'no answer within 2000 ms' }] };
+  assert.deepEqual(partialFields(u, u, { unanswered: [] }).unanswered?.map((x) => x.replica), ['b']);
+});
+
+test('waypoint_streams_of_every_replica_are_counted', () => {
+  const id = 'spiffe://cluster.local/ns/apps/sa/waypoint';
+  assert.deepEqual(REPLICA_PARTS.waypointStreams.merge([[id], [id, id]]), [id, id, id]);
+  assert.throws(() => REPLICA_PARTS.waypointStreams.parse([''], 'waypointStreams'), /waypointStreams\[0\]/);
+});
 
 test('held_certificates_of_two_replicas_keep_the_latest_list_per_reporter', () => {
-  const m = REPLICA_PARTS.certificates.merge([
-    { at: 10, sets: [held('node-1', 5, 'aa'), held('node-2', 6, 'bb')] },
-    { at: 12, sets: [held('node-1', 9, 'cc')] },
-  ]);
-  assert.equal(m.at, 12);
-  assert.deepEqual(m.sets.map((s) => [s.node, s.certificates[0]!.serial]), [['node-1', 'cc'], ['node-2', 'bb']]);
-});
-
-test('a_peers_held_certificates_round_trip_through_json', () => {
-  const snap = { at: 3, sets: [held('node-1', 2, 'ab01'), { role: 'waypoint' as const, node: 'node-2', waypoint: 'apps/waypoint', reportedAt: 2, certificates: [] }] };
-  assert.deepEqual(parseHeldSnapshot(JSON.parse(JSON.stringify(snap)), 'certificates'), snap);
-});
-
-test('a_peers_held_certificate_with_a_bad_serial_or_role_is_refused_naming_the_path', () => {
-  assert.throws(() => parseHeldSnapshot({ at: 1, sets: [held('node-1', 1, 'NOT-HEX')] }, 'certificates'), /certificates\.sets\[0\]\.certificates\[0\]\.serial/);
-  assert.throws(() => parseHeldSnapshot({ at: 1, sets: [{ ...held('node-1', 1, 'aa'), role: 'admin' }] }, 'certificates'), /certificates\.sets\[0\]\.role must be node-agent or waypoint/);
+  const cert = (serial: string) => ({ identity: 'spiffe://cluster.local/ns/apps/sa/echo', serial, notBefore: 1, notAfter: 2 });
+  const a = { at: 10, sets: [{ role: 'node-agent' as const, node: 'node-1', reportedAt: 5, certificates: [cert('aa')] }] };
+  const b = parseHeldSnapshot(JSON.parse(JSON.stringify({ at: 12, sets: [{ role: 'node-agent', node: 'node-1', reportedAt: 9, certificates: [cert('bb')] }, { role: 'node-agent', node: 'node-2', reportedAt: 8, certificates: [cert('cc')] }] })), 'certificates');
+  const m = REPLICA_PARTS.certificates.merge([a, b]);
+  assert.deepEqual(m.sets.map((s) => [s.node, s.certificates[0]!.serial]), [['node-1', 'bb'], ['node-2', 'cc']]);
+  assert.throws(() => parseHeldSnapshot({ at: 1, sets: [{ role: 'admin', node: 'n', reportedAt: 1, certificates: [] }] }, 'certificates'), /certificates\.sets\[0\]\.role/);
+  assert.throws(() => parseHeldSnapshot({ at: 1, sets: [{ role: 'node-agent', node: 'n', reportedAt: 1, certificates: [{ ...cert('zz'), identity: 'x' }] }] }, 'certificates'), /certificates\.sets\[0\]\.certificates\[0\]\.identity/);
 });

@@ -11,7 +11,6 @@
 //  2. its reader in OWN_PARTS (handlers/internal.ts): what this replica holds for a query;
 //  3. in the handler answering it: `const m = await meshWide(ctx, 'name', own, query)`
 //     (mesh-wide.ts), then answer `m.value` with `...partialFields(m)`.
-// The workload certificates agents and waypoints list are one (`certificates`).
 import type { MeshStatus } from '../../console/api-types.js';
 import { parseCertificate, parseEdge, parseFlow, ReportShapeError, TELEMETRY_LIMITS, type ReportLimits } from '../../core/observe/telemetry-wire.js';
 import { mergeHeldSnapshots, type HeldCertificatesSnapshot, type HeldSet } from '../telemetry/certificates.js';
@@ -105,26 +104,27 @@ export function parseAgentRows(v: unknown, path: string): AgentRow[] {
   });
 }
 
-/** A peer's held-certificate lists (controller/telemetry/certificates.ts), each entry as a report's is checked. */
 export function parseHeldSnapshot(v: unknown, path: string): HeldCertificatesSnapshot {
   const o = obj(v, path);
-  const sets = arr(o['sets'], `${path}.sets`).map((x, i): HeldSet => {
+  const sets = arr(o['sets'], `${path}.sets`).map((s, i): HeldSet => {
     const p = `${path}.sets[${i}]`;
-    const s = obj(x, p);
-    const role = s['role'];
+    const so = obj(s, p);
+    const role = so['role'];
     if (role !== 'node-agent' && role !== 'waypoint') throw new ReportShapeError(`${p}.role must be node-agent or waypoint`);
-    const waypoint = optStr(s['waypoint'], `${p}.waypoint`);
-    const certificates = arr(s['certificates'], `${p}.certificates`);
-    if (certificates.length > TELEMETRY_LIMITS.maxCertificates) throw new ReportShapeError(`${p}.certificates must hold at most ${TELEMETRY_LIMITS.maxCertificates} entries`);
+    const waypoint = optStr(so['waypoint'], `${p}.waypoint`);
     return {
       role,
-      node: str(s['node'], `${p}.node`),
+      node: str(so['node'], `${p}.node`),
       ...(waypoint !== undefined && { waypoint }),
-      reportedAt: int(s['reportedAt'], `${p}.reportedAt`),
-      certificates: certificates.map((c, j) => parseCertificate(c, `${p}.certificates[${j}]`, PEER_LIMITS)),
+      reportedAt: int(so['reportedAt'], `${p}.reportedAt`),
+      certificates: arr(so['certificates'], `${p}.certificates`).map((c, j) => parseCertificate(c, `${p}.certificates[${j}]`, PEER_LIMITS)),
     };
   });
   return { at: int(o['at'], `${path}.at`), sets };
+}
+
+export function parseIdentities(v: unknown, path: string): string[] {
+  return arr(v, path).map((s, i) => str(s, `${path}[${i}]`));
 }
 
 /** Every replica's recent flows as one list, oldest first: a flow is one replica's (replica,
@@ -170,8 +170,10 @@ export const REPLICA_PARTS = {
   flows: { parse: parseReplicaFlows, merge: (parts: readonly ReplicaFlows[], q: URLSearchParams) => mergeFlows(parts, flowsLimit(q, Number.MAX_SAFE_INTEGER)) } satisfies ReplicaPart<ReplicaFlows, ReplicaFlow[]>,
   /** The node agents with a config stream to the replica, as GET /status lists them. */
   agents: { parse: parseAgentRows, merge: mergeAgents } satisfies ReplicaPart<AgentRow[]>,
-  /** The workload certificates the node agents and waypoints connected to the replica listed: per reporter the latest. */
-  certificates: { parse: parseHeldSnapshot, merge: (parts: readonly HeldCertificatesSnapshot[]) => mergeHeldSnapshots(parts) } satisfies ReplicaPart<HeldCertificatesSnapshot>,
+  /** The identities of the waypoint pods with a config stream to the replica (one per stream). */
+  /** The workload certificates the replica's clients last listed: per reporter the latest list. */
+  certificates: { parse: parseHeldSnapshot, merge: mergeHeldSnapshots } satisfies ReplicaPart<HeldCertificatesSnapshot>,
+  waypointStreams: { parse: parseIdentities, merge: (parts: readonly (readonly string[])[]) => parts.flat() } satisfies ReplicaPart<readonly string[], string[]>,
 };
 
 export type PartName = keyof typeof REPLICA_PARTS;
@@ -185,9 +187,11 @@ export interface Unanswered {
   reason: string;
 }
 
-/** What an answer carries when a replica is missing from it. */
-export function partialFields(m: { unanswered: readonly Unanswered[] }): { partial?: true; unanswered?: Unanswered[] } {
-  return m.unanswered.length === 0 ? {} : { partial: true, unanswered: [...m.unanswered] };
+/** What an answer made of one or more merged parts carries when a replica is missing from it (each replica named once). */
+export function partialFields(...ms: ReadonlyArray<{ unanswered: readonly Unanswered[] }>): { partial?: true; unanswered?: Unanswered[] } {
+  const byReplica = new Map<string, Unanswered>();
+  for (const m of ms) for (const u of m.unanswered) if (!byReplica.has(u.replica)) byReplica.set(u.replica, u);
+  return byReplica.size === 0 ? {} : { partial: true, unanswered: [...byReplica.values()] };
 }
 
 /** A live view's next step on one peer's flows, pure: the first answer only sets the cursor

@@ -8,7 +8,8 @@
 // Several replicas: each agent reports to one replica, so each replica holds only its own
 // clients' lists. snapshot() is what a replica hands to its peers, mergeHeldSnapshots() what
 // makes one answer of several; the API reads whichever the controller's `api.heldCertificates`
-// option gives it (controller.ts: this replica's snapshot by default).
+// option gives it (controller.ts: this replica's snapshot by default) and merges the other
+// replicas' with it (the `certificates` part: controller/api/replica-parts.ts).
 import { TELEMETRY_LIMITS, type ReportedCertificate } from '../../core/observe/telemetry-wire.js';
 import type { ReportSource } from './window.js';
 

@@ -2,8 +2,8 @@
 // api/telemetry-source.ts reads it through this class): the rolling window fed by the
 // reports of the node agents and waypoints connected to this replica, on the real clock.
 //
-// Several replicas: each holds what its own clients reported (docs/telemetry.md says how
-// a replica answers for the whole mesh and what is left to do).
+// Several replicas: each holds what its own clients reported; the API merges the other
+// replicas' edges and flows with these (controller/api/mesh-wide.ts, docs/telemetry.md).
 //
 // The certificates reporters list travel in the same reports; they are kept apart, in
 // `certificates` (certificates.ts: the latest list per reporter).

@@ -154,7 +154,7 @@ function kubectl(...args: string[]): string {
 test('console: opened with ambientctl dashboard, shows the graph and flows, explains a decision and steers a split', { timeout: 600_000, skip: browserSkip() }, async (t: TestContext) => {
   if (!requireRoot(t)) return;
   writeFileSync(join(home, 'controller.yaml'), controllerManifest());
-  await cluster.upWithMesh(t, [], { controller: join(home, 'controller.yaml'), controllerReplicas: 1 });
+  await cluster.upWithMesh(t, [], { controller: join(home, 'controller.yaml') });
   cluster.applyYaml('apps', APPS);
   const client = (await cluster.readyPods(CLIENT_NS, 'app=client', 1))[0]!;
   await cluster.readyPods(APP_NS, 'app=echo', 2);

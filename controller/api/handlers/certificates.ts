@@ -3,14 +3,14 @@
 // certificates as the data plane holds them (what node agents and waypoints last listed in
 // their telemetry reports: controller/telemetry/certificates.ts), in the API's shapes
 // (console/api-types.d.ts: Certificates, HeldCertificate). A pod's certificate is the one
-// its node's agent holds for its identity. Pure joins over the held lists of every replica
-// (each reporter lists to the replica it streams from): meshHeld merges them.
+// its node's agent holds for its identity. Pure joins over ctx.heldCertificates(), which is
+// this replica's store or, with several replicas, their merged snapshots.
 import type { CertificateSummary, Certificates, HeldCertificate, WorkloadDetail } from '../../../console/api-types.js';
 import type { Workload } from '../../../core/config/model.js';
 import type { ReportedCertificate } from '../../../core/observe/telemetry-wire.js';
 import type { HeldCertificatesSnapshot } from '../../telemetry/certificates.js';
 import type { ApiContext, CertificateInfo } from '../context.js';
-import { meshWide, type MeshWide } from '../mesh-wide.js';
+import { meshWide } from '../mesh-wide.js';
 import { partialFields } from '../replica-parts.js';
 import type { ApiAnswer } from '../types.js';
 import { workloadsOf } from './common.js';
@@ -72,14 +72,12 @@ export function heldCertificates(workloads: readonly Workload[], held: HeldCerti
   return out.sort((a, b) => a.notAfter.localeCompare(b.notAfter) || a.namespace.localeCompare(b.namespace) || (a.pod ?? a.workload).localeCompare(b.pod ?? b.workload));
 }
 
-/** The lists this replica holds merged with every peer's. */
-export function meshHeld(ctx: ApiContext): Promise<MeshWide<HeldCertificatesSnapshot>> {
-  return meshWide(ctx, 'certificates', ctx.heldCertificates(), new URLSearchParams());
-}
+/** Every replica's held certificates (each agent and waypoint lists them to the replica it reports to). */
+export const meshHeldCertificates = (ctx: ApiContext) => meshWide(ctx, 'certificates', ctx.heldCertificates(), new URLSearchParams());
 
 export async function certificatesHandler(_req: unknown, ctx: ApiContext): Promise<ApiAnswer> {
   const c = ctx.certificates();
-  const held = await meshHeld(ctx);
+  const held = await meshHeldCertificates(ctx);
   const body: Certificates = {
     roots: c.roots.map(summary),
     signing: summary(c.signing),

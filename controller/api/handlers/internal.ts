@@ -1,4 +1,4 @@
-// GET /api/v1/internal/replica?parts=edges,flows,agents,certificates: this replica's own parts of the
+// GET /api/v1/internal/replica?parts=edges,flows,agents: this replica's own parts of the
 // state, for a peer replica to merge (mesh-wide.ts, replica-parts.ts). Served to the
 // controller's own ServiceAccount only (the route's access is 'controller'); not in the
 // OpenAPI document. Each part reads the query as the public route it serves does
@@ -12,6 +12,7 @@ import type { ApiAnswer, ApiRequest } from '../types.js';
 import { namespaceQuery } from './common.js';
 import { agentRows } from './mesh.js';
 import { graphWindow } from './telemetry.js';
+import { waypointStreams } from './waypoints.js';
 
 function replicaOf(ctx: ApiContext): ReplicaContext {
   if (ctx.replica === undefined) throw new ApiFailure(503, ErrorCodes.API_INTERNAL, 'this controller serves no replica parts (it runs without its telemetry window)');
@@ -37,6 +38,7 @@ export const OWN_PARTS: { [N in PartName]: (ctx: ApiContext, query: URLSearchPar
     return { replica: r.name, lastSeq: a.lastSeq, flows: a.flows };
   },
   agents: (ctx) => agentRows(ctx),
+  waypointStreams: (ctx) => waypointStreams(ctx),
   certificates: (ctx) => ctx.heldCertificates(),
 };
 

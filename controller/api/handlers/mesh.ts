@@ -7,7 +7,7 @@ import type { ApiContext } from '../context.js';
 import { meshWide } from '../mesh-wide.js';
 import { partialFields, type AgentRow } from '../replica-parts.js';
 import type { ApiAnswer } from '../types.js';
-import { waypointsOf } from './waypoints.js';
+import { meshWaypointStreams, waypointsOf } from './waypoints.js';
 
 const CONTROLLER_APP = 'ambient-controller';
 
@@ -37,7 +37,7 @@ export function agentRows(ctx: ApiContext): AgentRow[] {
 export async function statusHandler(_req: unknown, ctx: ApiContext): Promise<ApiAnswer> {
   const s = ctx.debugStatus();
   // Every replica's agents: each agent holds its config stream to one replica.
-  const agents = await meshWide(ctx, 'agents', agentRows(ctx), new URLSearchParams());
+  const [agents, streams] = await Promise.all([meshWide(ctx, 'agents', agentRows(ctx), new URLSearchParams()), meshWaypointStreams(ctx)]);
   const holder = s.leaderElection.holder;
   const replicas = (ctx.state().pods as readonly V1Pod[])
     .filter((p) => p.metadata?.namespace === ctx.controllerNamespace && p.metadata?.labels?.['app'] === CONTROLLER_APP)
@@ -50,9 +50,9 @@ export async function statusHandler(_req: unknown, ctx: ApiContext): Promise<Api
     controller: { leader: holder, replicas },
     configVersion: s.version,
     agents: agents.value,
-    waypoints: waypointsOf(ctx),
+    waypoints: waypointsOf(ctx, streams.value),
     problems: s.problems.map((p) => `${p.kind} ${p.key}: ${p.message}`),
-    ...partialFields(agents),
+    ...partialFields(agents, streams),
   };
   return { body };
 }

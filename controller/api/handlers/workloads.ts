@@ -10,7 +10,7 @@ import { notFound } from '../api-error.js';
 import type { ApiContext } from '../context.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
 import { inNamespace, namespaceQuery, policiesOf, waypointName, workloadsOf } from './common.js';
-import { meshHeld, workloadCertificate } from './certificates.js';
+import { meshHeldCertificates, workloadCertificate } from './certificates.js';
 import { policyEntry } from './policies.js';
 import { DEFAULT_GRAPH_WINDOW } from './telemetry.js';
 
@@ -47,12 +47,12 @@ export async function getWorkload(req: ApiRequest, ctx: ApiContext): Promise<Api
   const { namespace, name } = req.params as { namespace: string; name: string };
   const w = workloadsOf(ctx).find((x) => x.namespace === namespace && x.name === name);
   if (!w) throw notFound(`workload ${namespace}/${name} is not in the mesh's config (no such pod, or it is not running)`);
-  const [graph, held] = await Promise.all([ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 }), meshHeld(ctx)]);
+  const graph = await ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 });
   // Graph nodes are workloads by their canonical (Deployment) name; a pod's edges are its workload's.
   const ids = new Set([`workload:${namespace}/${name}`, `workload:${namespace}/${w.canonicalName}`]);
   const body: WorkloadDetail = {
     ...workloadView(w),
-    certificate: workloadCertificate(w, held.value),
+    certificate: workloadCertificate(w, (await meshHeldCertificates(ctx)).value),
     policies: policiesSelecting(ctx, w, policiesOf(ctx)),
     inbound: graph.edges.filter((e) => ids.has(e.target)),
     outbound: graph.edges.filter((e) => ids.has(e.source)),
