@@ -11,7 +11,7 @@ import { listenInNetns, netnsPath } from '../core/syscalls.js';
 import { parseAdminToken } from './apiserver/admin-token.js';
 import { startApiServer } from './apiserver/server.js';
 import { startControllers } from './controllers/manager.js';
-import { buildTopology } from './network/topology.js';
+import { buildTopology, podNetnsOf } from './network/topology.js';
 import { apiServerIps, ensureClusterPki } from './pki.js';
 
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public'];
@@ -35,7 +35,16 @@ async function main(): Promise<void> {
   const adminToken = parseAdminToken(readFileSync(o.adminTokenFile, 'utf8'), o.adminTokenFile);
   // HTTPS on the loopback too, with the cluster CA's certificate: kubectl sends a token over TLS only.
   const pki = await ensureClusterPki(o.stateDir, apiServerIps(topology.controlPlaneAddress));
-  const api = await startApiServer({ redis: { host: '127.0.0.1', port: o.redisPort }, host: '127.0.0.1', port: o.port, adminToken, tls: pki, logger: log.child({ component: 'apiserver' }) });
+  const api = await startApiServer({
+    redis: { host: '127.0.0.1', port: o.redisPort },
+    host: '127.0.0.1',
+    port: o.port,
+    adminToken,
+    tls: pki,
+    logger: log.child({ component: 'apiserver' }),
+    // pods/portforward connects inside the pod's namespace, as a kubelet would inside its sandbox.
+    podNetns: (pod) => netnsPath(podNetnsOf(topology, pod as Parameters<typeof podNetnsOf>[1])),
+  });
   // The same API server, reachable from the nodes: a second listener opened inside the
   // cluster's namespace, so that no route joins the cluster to the machine.
   // It speaks HTTPS there, with the cluster CA's certificate, as a real API server does.

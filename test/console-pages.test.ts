@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { startFixtureApi, type FixtureApi } from './support/browser-fixture-api.js';
-import { FIXTURE_POLICIES, FIXTURE_SERVICES, FIXTURE_WORKLOADS, fixtureFlow } from './support/browser-fixtures.js';
+import { FIXTURE_POLICIES, FIXTURE_SERVICES, FIXTURE_WORKLOADS, fixtureFlow, fixtureGraph } from './support/browser-fixtures.js';
 import { BROWSER_LIMITS, browserSkip, clickButton, dataOf, evalIn, openPage, pageText, startBrowser, stopBrowser, waitForAttribute, waitForNoText, waitForText } from './support/browser.js';
 
 const pathOf = (page: Page) => new URL(page.url()).pathname + new URL(page.url()).search;
@@ -237,6 +237,33 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     await page.select('select[name="namespace"]', 'payments');
     await waitForAttribute(page, '[data-testid="graph-canvas"]', 'data-edges', '1');
     assert.equal(pathOf(page), '/graph?window=15m&namespace=payments');
+    assert.deepEqual(errors, []);
+  });
+
+  test('the_window_filter_offers_the_long_windows_the_api_advertises_and_keeps_the_window_in_the_url', async (t) => {
+    const { page, errors } = await openPage(t, browser!);
+    const options = () => evalIn<string[]>(page, `[...document.querySelectorAll('select[name="window"] option')].map((o) => o.value)`);
+    // The fixture API plays a controller with a Prometheus: it advertises 1h, 6h and 24h.
+    await go(page, '/graph');
+    await page.waitForSelector('[data-testid="graph-canvas"][data-ready="1"]');
+    assert.deepEqual(await options(), ['1m', '5m', '15m', '1h', '6h', '24h']);
+    assert.equal(await pageText(page, '[data-testid="graph-source"]'), "from the controller's telemetry window");
+    await page.select('select[name="window"]', '24h');
+    await waitForText(page, 'from Prometheus', '[data-testid="graph-source"]');
+    assert.equal(pathOf(page), '/graph?window=24h');
+    // A shared link opens on its window.
+    await go(page, '/graph?window=6h');
+    await waitForText(page, 'from Prometheus', '[data-testid="graph-source"]');
+    assert.equal(await evalIn(page, 'document.querySelector(\'select[name="window"]\').value'), '6h');
+    // A controller without Prometheus advertises its own windows only.
+    fx!.setGraph({ ...fixtureGraph(), windows: ['1m', '5m', '15m'] });
+    try {
+      await go(page, '/graph?window=5m');
+      await page.waitForSelector('[data-testid="graph-canvas"][data-ready="1"]');
+      assert.deepEqual(await options(), ['1m', '5m', '15m']);
+    } finally {
+      fx!.setGraph(undefined);
+    }
     assert.deepEqual(errors, []);
   });
 });

@@ -10,7 +10,9 @@ import tls from 'node:tls';
 import { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { tooLarge } from './api-errors.js';
-import { createRequestHandler } from './handler.js';
+import { createRequestHandler, createUpgradeHandler } from './handler.js';
+import type { KObject } from './kinds.js';
+import { PortForwarder, type PodDialer } from './port-forward.js';
 import { sendError } from './http-io.js';
 import { APISERVER_DEFAULTS, SYSTEM_NAMESPACES, type ApiServerLimits } from './limits.js';
 import { Resources } from './resources.js';
@@ -42,6 +44,13 @@ export interface ApiServerOptions extends Partial<ApiServerLimits> {
   logger?: Logger;
   /** The clock (tests). */
   now?: () => Date;
+  /**
+   * The network namespace (a path) a pod's ports are reached in: serves pods/portforward.
+   * Without it, pods/portforward answers 503 (no pods to reach).
+   */
+  podNetns?: (pod: KObject) => string;
+  /** How a port-forward connects inside that namespace (default: connectInNetns to 127.0.0.1:port). */
+  podDialer?: PodDialer;
 }
 
 export interface ApiServer {
@@ -110,8 +119,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   const untrusted = new WeakSet<net.Socket>();
   const trustLoopback = opts.adminToken === undefined;
-  const handler = createRequestHandler({ resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s) => trustLoopback && !untrusted.has(s) });
+  const forwarder = opts.podNetns ? new PortForwarder(limits, logger, opts.podDialer) : undefined;
+  const deps = { resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s: net.Socket) => trustLoopback && !untrusted.has(s), ...(forwarder && { portForward: { forwarder, netnsOf: opts.podNetns! } }) };
+  const handler = createRequestHandler(deps);
   const server = http.createServer({ keepAliveTimeout: 30_000 }, handler);
+  server.on('upgrade', createUpgradeHandler(deps));
   // `Expect: 100-continue`: a body announced as too large is refused before it is sent.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (Number(req.headers['content-length'] ?? 0) > limits.maxBodyBytes) {
@@ -167,6 +179,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       for (const d of [...detachers]) d();
       resources.stop();
       hub!.closeAll();
+      forwarder?.closeAll();
       // The listener stops accepting and calls back once its connections are gone (idle
       // ones closed now, the rest after the grace period).
       const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
