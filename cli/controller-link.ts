@@ -10,8 +10,9 @@
 // - TLS verified with the mesh's roots (ConfigMap ambient-system/ambient-ca-root) and the
 //   controller's name ambient-controller.ambient-system.svc, presenting the kubeconfig's
 //   client certificate when it has one: the credentials go to the controller only.
-// - Credentials: the kubeconfig's (a bearer token, or a client certificate), or a token
-//   minted for a ServiceAccount (--service-account).
+// - Credentials: the kubeconfig's (a bearer token, the local cluster's admin kubeconfig
+//   included, or a client certificate), or a token minted for a ServiceAccount
+//   (--service-account).
 import tls from 'node:tls';
 import { resolve } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
