@@ -13,6 +13,8 @@
 // /healthz, /livez, /readyz and /version are open to all, as on a real cluster.
 // Authorization (authorize.ts) then decides what that ServiceAccount may do to the
 // resource: no Secrets of other namespaces, no writes outside its own namespace.
+// Requests that switch protocols (pods/portforward, a WebSocket) go through
+// createUpgradeHandler: the same authentication and authorization, then port-forward.ts.
 import { STATUS_CODES as STATUS_TEXT } from 'node:http';
 import { isLoopback } from '../../core/ip.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
