@@ -327,21 +327,21 @@ export class CanvasGraph {
       }
     }
 
-    // The selection on top, with its label.
+    // The selection on top (widths in screen pixels, whatever the zoom), with its label.
     const sel = this.selectedId;
     const se = sel === undefined ? undefined : this.edgeIndex.get(sel);
     const sn = sel === undefined ? undefined : this.nodeIndex.get(sel);
     if (se !== undefined) {
       const o = 4 * se;
       ctx.strokeStyle = this.healthColour(this.edgeHealths[se]!);
-      ctx.lineWidth = Math.max(4, 3 / z);
+      ctx.lineWidth = 3 / z;
       ctx.beginPath();
       ctx.moveTo(xy[o]!, xy[o + 1]!);
       ctx.lineTo(xy[o + 2]!, xy[o + 3]!);
       ctx.stroke();
       ctx.globalAlpha = 0.35;
       ctx.strokeStyle = c.svc;
-      ctx.lineWidth = Math.max(12, 10 / z);
+      ctx.lineWidth = 10 / z;
       ctx.stroke();
       ctx.globalAlpha = 1;
     }
@@ -349,7 +349,7 @@ export class CanvasGraph {
       ctx.globalAlpha = 0.35;
       ctx.fillStyle = c.svc;
       ctx.beginPath();
-      ctx.arc(nxy[2 * sn]!, nxy[2 * sn + 1]!, r + Math.max(6, 6 / z), 0, 2 * Math.PI);
+      ctx.arc(nxy[2 * sn]!, nxy[2 * sn + 1]!, r + 6 / z, 0, 2 * Math.PI);
       ctx.fill();
       ctx.globalAlpha = 1;
     }
