@@ -5,7 +5,7 @@
 // LARGE_GRAPH_EDGES edges are drawn by the console's own canvas renderer (straight lines,
 // labels only when zoomed in), so 1,000 nodes and 5,000 edges stay responsive. Dragging
 // anywhere (on a node too) pans: nodes are placed, not moved.
-import cytoscape from 'cytoscape';
+import type cytoscape from 'cytoscape';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Graph, GraphEdge, GraphNode } from '../api-types.js';
 import { api } from '../api.js';
@@ -136,6 +136,9 @@ function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | 
   const ref = useRef<HTMLDivElement>(null);
   // What the selection effect highlights in: cytoscape's selection, or the large graph's.
   const selectRef = useRef<((id: string | undefined) => void) | undefined>(undefined);
+  // The selection now, for a renderer that starts after the selection effect ran.
+  const selectedId = useRef(props.selectedId);
+  selectedId.current = props.selectedId;
   useEffect(() => {
     const el = ref.current! as CanvasHost;
     const large = graph.edges.length > LARGE_GRAPH_EDGES;
@@ -164,7 +167,7 @@ function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | 
     el.dataset['layoutMs'] = String(Math.round(performance.now() - layoutStarted));
     const mq = window.matchMedia('(prefers-color-scheme: dark)');
     let restyle: () => void;
-    let keep: () => View;
+    let keep: () => View | undefined;
     let destroy: () => void;
     if (large) {
       // cytoscape spent seconds on the first frame of 5,000 edges: large graphs get a plain canvas.
@@ -179,32 +182,48 @@ function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | 
         g.destroy();
       };
     } else {
-      const cy = cytoscape({
-        container: el,
-        elements: elements(graph, placed),
-        style: graphStyle(),
-        layout: { name: 'preset', fit: !kept, padding: 30 },
-        minZoom: MIN_ZOOM,
-        maxZoom: MAX_ZOOM,
-        boxSelectionEnabled: false,
-        autoungrabify: true,
-      });
-      if (kept) cy.viewport({ zoom: kept.zoom, pan: kept.pan });
-      el.dataset['edges'] = String(cy.edges().length);
-      showView(cy.zoom(), cy.pan());
-      cy.on('viewport', () => showView(cy.zoom(), cy.pan()));
-      cy.one('render', firstFrame);
-      cy.on('tap', 'node, edge', (ev) => tapped(ev.target.id()));
-      cy.on('tap', (ev) => {
-        if (ev.target === cy) onSelect(undefined);
-      });
-      selectRef.current = (id) => {
-        cy.$(':selected').unselect();
-        if (id) cy.getElementById(id).select();
+      // cytoscape (most of this page's code) is loaded only for the graphs it draws.
+      let cy: cytoscape.Core | undefined;
+      let gone = false;
+      import('cytoscape').then(
+        ({ default: cytoscape }) => {
+          if (gone) return;
+          const c = cytoscape({
+            container: el,
+            elements: elements(graph, placed),
+            style: graphStyle(),
+            layout: { name: 'preset', fit: !kept, padding: 30 },
+            minZoom: MIN_ZOOM,
+            maxZoom: MAX_ZOOM,
+            boxSelectionEnabled: false,
+            autoungrabify: true,
+          });
+          cy = c;
+          if (kept) c.viewport({ zoom: kept.zoom, pan: kept.pan });
+          el.dataset['edges'] = String(c.edges().length);
+          showView(c.zoom(), c.pan());
+          c.on('viewport', () => showView(c.zoom(), c.pan()));
+          c.one('render', firstFrame);
+          c.on('tap', 'node, edge', (ev) => tapped(ev.target.id()));
+          c.on('tap', (ev) => {
+            if (ev.target === c) onSelect(undefined);
+          });
+          selectRef.current = (id) => {
+            c.$(':selected').unselect();
+            if (id) c.getElementById(id).select();
+          };
+          selectRef.current(selectedId.current);
+        },
+        (e: Error) => {
+          if (!gone) el.textContent = `The graph did not load: ${e.message}`;
+        },
+      );
+      restyle = () => cy?.style(graphStyle());
+      keep = () => (cy ? { key: viewKey, zoom: cy.zoom(), pan: { ...cy.pan() } } : view.current);
+      destroy = () => {
+        gone = true;
+        cy?.destroy();
       };
-      restyle = () => cy.style(graphStyle());
-      keep = () => ({ key: viewKey, zoom: cy.zoom(), pan: { ...cy.pan() } });
-      destroy = () => cy.destroy();
     }
     mq.addEventListener('change', restyle);
     return () => {
