@@ -63,6 +63,8 @@ export class CanvasGraph {
   private readonly edgeIndex = new Map<string, number>();
   private colours: GraphColours;
   private v: ViewState;
+  /** The view is the fitted one (no kept view, not moved by the user). */
+  private fitted: boolean;
   private selectedId: string | undefined;
   private frame = 0;
   private first = true;
@@ -106,10 +108,17 @@ export class CanvasGraph {
     container.appendChild(this.canvas);
     this.ctx = this.canvas.getContext('2d', { alpha: false })!;
     this.measure();
-    this.v = opts.view ?? fitView(unionOf(placed.blocks), this.width, this.height, FIT_PADDING);
+    this.fitted = !opts.view;
+    this.v = opts.view ?? this.fit();
     this.listen();
     this.resize = new ResizeObserver(() => {
       this.measure();
+      // Until the user moves the view, it follows the container's size (which may have been
+      // 0 when the graph was made, in a tab not yet shown).
+      if (this.fitted) {
+        this.v = this.fit();
+        opts.onView(this.view());
+      }
       this.redraw();
     });
     this.resize.observe(container);
@@ -153,7 +162,12 @@ export class CanvasGraph {
     this.canvas.remove();
   }
 
+  private fit(): ViewState {
+    return fitView(unionOf(this.opts.placed.blocks), this.width, this.height, FIT_PADDING);
+  }
+
   private setView(v: ViewState): void {
+    this.fitted = false;
     this.v = v;
     this.opts.onView(this.view());
     this.redraw();
