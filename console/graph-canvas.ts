@@ -135,6 +135,11 @@ export class CanvasGraph {
     return { zoom: this.v.zoom, pan: { ...this.v.pan } };
   }
 
+  /** The id of what is highlighted. */
+  get selection(): string | undefined {
+    return this.selectedId;
+  }
+
   select(id: string | undefined): void {
     this.selectedId = id;
     this.redraw();

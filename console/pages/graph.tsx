@@ -6,7 +6,7 @@
 // labels only when zoomed in), so 1,000 nodes and 5,000 edges stay responsive. Dragging
 // anywhere (on a node too) pans: nodes are placed, not moved.
 import type cytoscape from 'cytoscape';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Graph, GraphEdge, GraphNode } from '../api-types.js';
 import { api } from '../api.js';
 import { Lock, Page, useApi, useInterval } from '../components.js';
@@ -175,6 +175,7 @@ function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | 
       el.graphView = g;
       el.dataset['edges'] = String(g.edgeCount);
       selectRef.current = (id) => g.select(id);
+      g.select(selectedId.current);
       restyle = () => g.restyle(themeColours());
       keep = () => ({ key: viewKey, ...g.view() });
       destroy = () => {
@@ -233,8 +234,9 @@ function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | 
       destroy();
     };
   }, [graph]);
-  // What is selected (on the canvas, or from the text beside it) is highlighted on the canvas.
-  useEffect(() => {
+  // What is selected (on the canvas, or from the text beside it) is highlighted on the canvas,
+  // in the same frame as its details appear (a layout effect: a plain one runs after the paint).
+  useLayoutEffect(() => {
     selectRef.current?.(props.selectedId);
   }, [props.selectedId, graph]);
   return <div ref={ref} class="graph-canvas" data-testid="graph-canvas" role="img" aria-label={`Traffic graph: ${graph.nodes.length} nodes, ${graph.edges.length} edges; the same as text beside it`} />;
