@@ -63,6 +63,8 @@ export class CanvasGraph {
   private readonly edgeIndex = new Map<string, number>();
   private colours: GraphColours;
   private v: ViewState;
+  /** The view is the fitted one (no kept view, not moved by the user). */
+  private fitted: boolean;
   private selectedId: string | undefined;
   private frame = 0;
   private first = true;
@@ -106,10 +108,17 @@ export class CanvasGraph {
     container.appendChild(this.canvas);
     this.ctx = this.canvas.getContext('2d', { alpha: false })!;
     this.measure();
-    this.v = opts.view ?? fitView(unionOf(placed.blocks), this.width, this.height, FIT_PADDING);
+    this.fitted = !opts.view;
+    this.v = opts.view ?? this.fit();
     this.listen();
     this.resize = new ResizeObserver(() => {
       this.measure();
+      // Until the user moves the view, it follows the container's size (which may have been
+      // 0 when the graph was made, in a tab not yet shown).
+      if (this.fitted) {
+        this.v = this.fit();
+        opts.onView(this.view());
+      }
       this.redraw();
     });
     this.resize.observe(container);
@@ -124,6 +133,11 @@ export class CanvasGraph {
 
   view(): ViewState {
     return { zoom: this.v.zoom, pan: { ...this.v.pan } };
+  }
+
+  /** The id of what is highlighted. */
+  get selection(): string | undefined {
+    return this.selectedId;
   }
 
   select(id: string | undefined): void {
@@ -153,7 +167,12 @@ export class CanvasGraph {
     this.canvas.remove();
   }
 
+  private fit(): ViewState {
+    return fitView(unionOf(this.opts.placed.blocks), this.width, this.height, FIT_PADDING);
+  }
+
   private setView(v: ViewState): void {
+    this.fitted = false;
     this.v = v;
     this.opts.onView(this.view());
     this.redraw();
@@ -327,21 +346,21 @@ export class CanvasGraph {
       }
     }
 
-    // The selection on top, with its label.
+    // The selection on top (widths in screen pixels, whatever the zoom), with its label.
     const sel = this.selectedId;
     const se = sel === undefined ? undefined : this.edgeIndex.get(sel);
     const sn = sel === undefined ? undefined : this.nodeIndex.get(sel);
     if (se !== undefined) {
       const o = 4 * se;
       ctx.strokeStyle = this.healthColour(this.edgeHealths[se]!);
-      ctx.lineWidth = Math.max(4, 3 / z);
+      ctx.lineWidth = 3 / z;
       ctx.beginPath();
       ctx.moveTo(xy[o]!, xy[o + 1]!);
       ctx.lineTo(xy[o + 2]!, xy[o + 3]!);
       ctx.stroke();
       ctx.globalAlpha = 0.35;
       ctx.strokeStyle = c.svc;
-      ctx.lineWidth = Math.max(12, 10 / z);
+      ctx.lineWidth = 10 / z;
       ctx.stroke();
       ctx.globalAlpha = 1;
     }
@@ -349,7 +368,7 @@ export class CanvasGraph {
       ctx.globalAlpha = 0.35;
       ctx.fillStyle = c.svc;
       ctx.beginPath();
-      ctx.arc(nxy[2 * sn]!, nxy[2 * sn + 1]!, r + Math.max(6, 6 / z), 0, 2 * Math.PI);
+      ctx.arc(nxy[2 * sn]!, nxy[2 * sn + 1]!, r + 6 / z, 0, 2 * Math.PI);
       ctx.fill();
       ctx.globalAlpha = 1;
     }

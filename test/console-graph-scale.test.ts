@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'puppeteer-core';
 import { startFixtureApi, type FixtureApi } from './support/browser-fixture-api.js';
 import { syntheticGraph } from './support/browser-fixtures.js';
-import { browserCpuMs, browserSkip, dataOf, evalIn, openPage, pageText, startBrowser, stopBrowser, waitForText } from './support/browser.js';
+import { browserCpuMs, browserSkip, clickButton, dataOf, evalIn, openPage, pageText, startBrowser, stopBrowser, waitForAttribute, waitForText } from './support/browser.js';
 
 /** Waits for the graph at scale (generous: 2 shared cores, no GPU). */
 const SCALE_WAIT_MS = 120_000;
@@ -116,6 +116,15 @@ describe('console graph at scale (fixture API)', { skip: browserSkip() }, () => 
     await page.waitForSelector('dl[aria-label="Selected edge"]');
     const edgeText = await pageText(page, 'dl[aria-label="Selected edge"]');
     assert.ok(edgeText.includes(edge.source.split(':')[1]!) && edgeText.includes(edge.target.split(':')[1]!), `clicked ${edge.id}, details: ${edgeText}`);
+    // Refresh (a large graph reloads only then) keeps the view where the user put it and the
+    // selection highlighted.
+    const viewBefore = await dataOf(page, '[data-testid="graph-canvas"]');
+    await evalIn(page, `document.querySelector('[data-testid="graph-canvas"]').dataset.ready = 'old'`);
+    await clickButton(page, '.page-head', 'Refresh');
+    await waitForAttribute(page, '[data-testid="graph-canvas"]', 'data-ready', '1', SCALE_WAIT_MS);
+    const viewAfter = await dataOf(page, '[data-testid="graph-canvas"]');
+    assert.deepEqual([viewAfter['pan'], viewAfter['zoom']], [viewBefore['pan'], viewBefore['zoom']]);
+    assert.equal(await evalIn(page, `document.querySelector('[data-testid="graph-canvas"]').graphView.selection`), `e:${edge.id}`);
 
     console.log(
       `console graph at scale: ${graph.nodes.length} nodes, ${graph.edges.length} edges: page to first frame ${loadedMs}ms wall, ${cpu(cpuStarted, cpuLoaded)} browser CPU ` +

@@ -5,8 +5,8 @@
 // LARGE_GRAPH_EDGES edges are drawn by the console's own canvas renderer (straight lines,
 // labels only when zoomed in), so 1,000 nodes and 5,000 edges stay responsive. Dragging
 // anywhere (on a node too) pans: nodes are placed, not moved.
-import cytoscape from 'cytoscape';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type cytoscape from 'cytoscape';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Graph, GraphEdge, GraphNode } from '../api-types.js';
 import { api } from '../api.js';
 import { Lock, Page, useApi, useInterval } from '../components.js';
@@ -137,6 +137,9 @@ function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | 
   const ref = useRef<HTMLDivElement>(null);
   // What the selection effect highlights in: cytoscape's selection, or the large graph's.
   const selectRef = useRef<((id: string | undefined) => void) | undefined>(undefined);
+  // The selection now, for a renderer that starts after the selection effect ran.
+  const selectedId = useRef(props.selectedId);
+  selectedId.current = props.selectedId;
   useEffect(() => {
     const el = ref.current! as CanvasHost;
     const large = graph.edges.length > LARGE_GRAPH_EDGES;
@@ -165,7 +168,7 @@ function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | 
     el.dataset['layoutMs'] = String(Math.round(performance.now() - layoutStarted));
     const mq = window.matchMedia('(prefers-color-scheme: dark)');
     let restyle: () => void;
-    let keep: () => View;
+    let keep: () => View | undefined;
     let destroy: () => void;
     if (large) {
       // cytoscape spent seconds on the first frame of 5,000 edges: large graphs get a plain canvas.
@@ -173,6 +176,7 @@ function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | 
       el.graphView = g;
       el.dataset['edges'] = String(g.edgeCount);
       selectRef.current = (id) => g.select(id);
+      g.select(selectedId.current);
       restyle = () => g.restyle(themeColours());
       keep = () => ({ key: viewKey, ...g.view() });
       destroy = () => {
@@ -180,32 +184,48 @@ function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | 
         g.destroy();
       };
     } else {
-      const cy = cytoscape({
-        container: el,
-        elements: elements(graph, placed),
-        style: graphStyle(),
-        layout: { name: 'preset', fit: !kept, padding: 30 },
-        minZoom: MIN_ZOOM,
-        maxZoom: MAX_ZOOM,
-        boxSelectionEnabled: false,
-        autoungrabify: true,
-      });
-      if (kept) cy.viewport({ zoom: kept.zoom, pan: kept.pan });
-      el.dataset['edges'] = String(cy.edges().length);
-      showView(cy.zoom(), cy.pan());
-      cy.on('viewport', () => showView(cy.zoom(), cy.pan()));
-      cy.one('render', firstFrame);
-      cy.on('tap', 'node, edge', (ev) => tapped(ev.target.id()));
-      cy.on('tap', (ev) => {
-        if (ev.target === cy) onSelect(undefined);
-      });
-      selectRef.current = (id) => {
-        cy.$(':selected').unselect();
-        if (id) cy.getElementById(id).select();
+      // cytoscape (most of this page's code) is loaded only for the graphs it draws.
+      let cy: cytoscape.Core | undefined;
+      let gone = false;
+      import('cytoscape').then(
+        ({ default: cytoscape }) => {
+          if (gone) return;
+          const c = cytoscape({
+            container: el,
+            elements: elements(graph, placed),
+            style: graphStyle(),
+            layout: { name: 'preset', fit: !kept, padding: 30 },
+            minZoom: MIN_ZOOM,
+            maxZoom: MAX_ZOOM,
+            boxSelectionEnabled: false,
+            autoungrabify: true,
+          });
+          cy = c;
+          if (kept) c.viewport({ zoom: kept.zoom, pan: kept.pan });
+          el.dataset['edges'] = String(c.edges().length);
+          showView(c.zoom(), c.pan());
+          c.on('viewport', () => showView(c.zoom(), c.pan()));
+          c.one('render', firstFrame);
+          c.on('tap', 'node, edge', (ev) => tapped(ev.target.id()));
+          c.on('tap', (ev) => {
+            if (ev.target === c) onSelect(undefined);
+          });
+          selectRef.current = (id) => {
+            c.$(':selected').unselect();
+            if (id) c.getElementById(id).select();
+          };
+          selectRef.current(selectedId.current);
+        },
+        (e: Error) => {
+          if (!gone) el.textContent = `The graph did not load: ${e.message}`;
+        },
+      );
+      restyle = () => cy?.style(graphStyle());
+      keep = () => (cy ? { key: viewKey, zoom: cy.zoom(), pan: { ...cy.pan() } } : view.current);
+      destroy = () => {
+        gone = true;
+        cy?.destroy();
       };
-      restyle = () => cy.style(graphStyle());
-      keep = () => ({ key: viewKey, zoom: cy.zoom(), pan: { ...cy.pan() } });
-      destroy = () => cy.destroy();
     }
     mq.addEventListener('change', restyle);
     return () => {
@@ -215,8 +235,9 @@ function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | 
       destroy();
     };
   }, [graph]);
-  // What is selected (on the canvas, or from the text beside it) is highlighted on the canvas.
-  useEffect(() => {
+  // What is selected (on the canvas, or from the text beside it) is highlighted on the canvas,
+  // in the same frame as its details appear (a layout effect: a plain one runs after the paint).
+  useLayoutEffect(() => {
     selectRef.current?.(props.selectedId);
   }, [props.selectedId, graph]);
   return <div ref={ref} class="graph-canvas" data-testid="graph-canvas" role="img" aria-label={`Traffic graph: ${graph.nodes.length} nodes, ${graph.edges.length} edges; the same as text beside it`} />;
