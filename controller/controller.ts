@@ -24,7 +24,7 @@ import { ControllerServer } from './distribution/server.js';
 import { LeaderElector } from './leader.js';
 import { MeshTelemetry } from './telemetry/mesh-telemetry.js';
 import type { TelemetryWindowLimits } from './telemetry/limits.js';
-import type { HeldCertificatesSnapshot } from './telemetry/certificates.js';
+import type { HeldCertificatesLimits, HeldCertificatesSnapshot } from './telemetry/certificates.js';
 import { ServingCertificateRenewer, controllerServerName, issueServingCertificate } from './serving-cert.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 import { PolicyScopeIndex } from './distribution/scope.js';
@@ -127,7 +127,7 @@ export interface ControllerOptions {
   /** Leader election: the Lease's name (default ambient-controller), our holder identity (default: POD_NAME or hostname, plus a random suffix), timings. */
   leaderElection?: { leaseName?: string; identity?: string; limits?: Partial<LeaderLimits> };
   /** The traffic telemetry window fed by the agents' and waypoints' reports (controller/telemetry/limits.ts). */
-  telemetry?: { limits?: Partial<TelemetryWindowLimits> };
+  telemetry?: { limits?: Partial<TelemetryWindowLimits>; certificateLimits?: Partial<HeldCertificatesLimits> };
   logger?: Logger;
 }
 
@@ -205,7 +205,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let watch: ClusterWatch | undefined;
     const configuredWaypoints = new Set(opts.waypointServiceAccounts ?? []);
     let metrics: ControllerMetrics | undefined;
-    const telemetry = new MeshTelemetry(opts.telemetry?.limits ? { limits: opts.telemetry.limits } : {});
+    const telemetry = new MeshTelemetry({ ...(opts.telemetry?.limits && { limits: opts.telemetry.limits }), ...(opts.telemetry?.certificateLimits && { certificateLimits: opts.telemetry.certificateLimits }) });
     const server = new ControllerServer({
       credentials: { key: serving.key, cert: serving.cert },
       telemetry,

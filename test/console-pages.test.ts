@@ -37,9 +37,9 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
       ['/services', FIXTURE_SERVICES.map((s) => s.name)],
       ['/policies', FIXTURE_POLICIES.map((p) => p.name).concat(['would deny spiffe://cluster.local/ns/payments/sa/billing', 'STRIK'])],
       ['/flows', ['shop/deny-admin', 'payments/audit-ledger', 'dry-run would deny', 'spiffe://cluster.local/ns/shop/sa/client']],
-      ['/mesh', ['ambient-controller-0', 'ambient-controller-1', 'node-1', 'node-2', 'v41', 'shop/waypoint', 'ambient root CA', 'spiffe://cluster.local/ns/shop/sa/echo']],
+      ['/mesh', ['ambient-controller-0', 'ambient-controller-1', 'node-1', 'node-2', 'v41', 'shop/waypoint', 'ambient root CA', 'spiffe://cluster.local/ns/shop/sa/echo', 'signing CA', 'CN=ambient-controller.ambient-system.svc', 'expires in 21h']],
       ['/graph', ['client-5c7b9', 'echo-v1-6f4d8', 'ledger-0', 'billing-7f2aa', 'payments']],
-      ['/workloads/shop/client-5c7b9', ['spiffe://cluster.local/ns/shop/sa/client', 'node-1', 'allow-client', 'deny-admin', 'shop/echo']],
+      ['/workloads/shop/client-5c7b9', ['spiffe://cluster.local/ns/shop/sa/client', 'node-1', 'allow-client', 'deny-admin', 'shop/echo', 'expires in 21h', "as node node-1's agent reported"]],
       ['/services/shop/echo', ['shop/echo-v1-6f4d8', 'shop/echo-v2-8a1c3', 'ejected until', 'HTTPRoute shop/echo', 'echo-canary', 'shop/waypoint']],
     ];
     for (const [path, names] of expect) {
