@@ -7,9 +7,9 @@ import type { ApiContext } from './context.js';
 import { graphSourceFor, graphWindows } from './graph-windows.js';
 import type { GraphQuery, GraphSnapshot } from './telemetry-source.js';
 
-export async function graphAnswer(ctx: ApiContext, q: GraphQuery & { window: string }, fromWindow: () => GraphSnapshot): Promise<Graph> {
+export async function graphAnswer(ctx: ApiContext, q: GraphQuery & { window: string }, fromWindow: () => GraphSnapshot | Promise<GraphSnapshot>): Promise<Graph> {
   const o = { retentionMs: ctx.telemetryRetentionMs ?? TELEMETRY_WINDOW_DEFAULTS.retentionMs, prometheus: ctx.prometheus !== undefined };
   const source = graphSourceFor(q, o);
-  const g = source === 'prometheus' ? await ctx.prometheus!.graph(q) : fromWindow();
+  const g = source === 'prometheus' ? await ctx.prometheus!.graph(q) : await fromWindow();
   return { ...g, source, windows: graphWindows(o) };
 }

@@ -14,8 +14,8 @@ export type GraphSnapshot = Omit<Graph, 'source' | 'windows'>;
 
 export interface TelemetrySource {
   /** `window` is how the caller wrote it (`5m`), echoed in the answer. */
-  graph(q: GraphQuery & { window: string }): GraphSnapshot;
-  flows(q: FlowsQuery): List<Flow>;
+  graph(q: GraphQuery & { window: string }): GraphSnapshot | Promise<GraphSnapshot>;
+  flows(q: FlowsQuery): List<Flow> | Promise<List<Flow>>;
   /** Every flow stored from now on, until the returned function is called. Throws
    * RangeError when the window has its maximum of subscribers (the API answers 503). */
   subscribe(listener: (f: Flow, namespaces: readonly string[]) => void): () => void;

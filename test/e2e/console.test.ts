@@ -31,19 +31,18 @@ const TELEMETRY_WAIT_MS = 60_000;
 const DASHBOARD_START_MS = 30_000;
 
 /**
- * manifests/controller.yaml with --console-dir naming the console the build made, and ONE
- * replica: a replica's graph and flows hold what the agents and waypoints connected to it
- * reported, and the transport that merges the replicas' windows is not built yet
- * (docs/telemetry.md, "Several replicas"), so with two the page would show about half.
+ * manifests/controller.yaml with --console-dir naming the console the build made, and its
+ * two replicas: each agent and waypoint reports to the replica it is connected to, and
+ * every replica answers for the whole mesh by asking the other (docs/telemetry.md,
+ * "Several controller replicas"), so the pages show all the traffic whichever replica the
+ * dashboard reaches.
  */
 function controllerManifest(): string {
   const text = readFileSync(join(REPO, 'manifests/controller.yaml'), 'utf8');
   const anchor = 'args: [--trust-domain, cluster.local,';
   assert.ok(text.includes(anchor), 'manifests/controller.yaml still starts its args with --trust-domain');
   assert.ok(text.includes('  replicas: 2\n'), 'manifests/controller.yaml still runs two replicas');
-  return text
-    .replace('  replicas: 2\n', '  replicas: 1\n')
-    .replace(anchor, `args: [--console-dir, ${JSON.stringify(join(REPO, 'dist/console'))}, --trust-domain, cluster.local,`);
+  return text.replace(anchor, `args: [--console-dir, ${JSON.stringify(join(REPO, 'dist/console'))}, --trust-domain, cluster.local,`);
 }
 
 // Each version has its own canonical name: the graph names workloads by it, so the live

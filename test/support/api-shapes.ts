@@ -35,7 +35,8 @@ export const SHAPES: Record<string, Shape> = {
   Rollout: { metadata: { of: 'RolloutMeta' }, spec: O },
   RolloutMeta: { namespace: S, name: S },
   Policy: { namespace: S, name: S, kind: S, action: SN, dryRun: B, conditions: { items: 'Condition' }, findings: A },
-  Certificates: { roots: { items: 'Certificate' }, workloads: A },
+  Certificates: { roots: { items: 'Certificate' }, workloads: { items: 'HeldCertificate' } },
+  HeldCertificate: { kind: S, identity: S, namespace: S, workload: S, pod: SN, node: S, serial: S, notBefore: S, notAfter: S, issuer: SN, reportedAt: S },
   Certificate: { subject: S, fingerprint: S, notBefore: S, notAfter: S },
   Graph: { window: S, generatedAt: S, nodes: { items: 'GraphNode' }, edges: { items: 'GraphEdge' }, source: S, windows: A },
   GraphNode: { id: S, kind: S, namespace: S, name: S, health: S },
@@ -53,6 +54,7 @@ const ENUMS: Record<string, Record<string, readonly string[]>> = {
   Flow: { kind: ['connection', 'request'], verdict: ['allowed', 'denied', 'dry-run-deny'], protocol: ['tcp', 'http', 'grpc'] },
   Endpoint: { health: ['healthy', 'unhealthy', 'unknown'] },
   Condition: { status: ['True', 'False', 'Unknown'] },
+  HeldCertificate: { kind: ['workload', 'waypoint'] },
   ServiceRoute: { kind: ['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute'] },
 };
 

@@ -105,7 +105,7 @@ export async function getService(req: ApiRequest, ctx: ApiContext): Promise<ApiA
     // The Service's other parts still answer; rolloutsError says why its rollouts are absent.
     rolloutsError = (err as Error).message;
   }
-  const graph = ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 });
+  const graph = await ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 });
   const routes = routesOf(ctx).filter((r) => r.parents.some((p) => p.service === svc.key)).map((r) => routeView(ctx, r, { parent: svc, edges: graph.edges }));
   const { endpoints: _count, ...rest } = serviceView(svc);
   const body: ServiceDetail = { ...rest, waypoint: health.waypoint ?? rest.waypoint, endpoints, routes, rollouts, ...(rolloutsError !== undefined && { rolloutsError }) };

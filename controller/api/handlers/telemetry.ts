@@ -23,12 +23,12 @@ export async function graph(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer
   return { body };
 }
 
-export function flows(req: ApiRequest, ctx: ApiContext): ApiAnswer {
+export async function flows(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
   const ns = namespaceQuery(req.query);
   const raw = req.query.get('limit');
   const limit = raw === null || raw === '' ? ctx.limits.defaultFlowsLimit : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > ctx.limits.maxFlowsLimit) throw badRequest(`limit: ${JSON.stringify(raw)} is not an integer from 1 to ${ctx.limits.maxFlowsLimit}`);
-  const body: List<Flow> = ctx.telemetry.flows({ ...(ns ? { namespace: ns } : {}), limit });
+  const body: List<Flow> = await ctx.telemetry.flows({ ...(ns ? { namespace: ns } : {}), limit });
   return { body };
 }
 
