@@ -23,6 +23,7 @@ import { TcpMetrics } from '../node-agent/observe/tcp-metrics.js';
 import { outboundToReviews, state as agentState } from '../node-agent/observe/fixtures.js';
 import { RequestMetrics } from '../waypoint/observe/request-metrics.js';
 import { getReviews, state as waypointState } from '../waypoint/observe/fixtures.js';
+import { shapeProblems } from './support/api-shapes.js';
 import { closedPort } from './support/net.js';
 import { prometheusInstalled, startPrometheus, type TestPrometheus } from './support/prometheus.js';
 
@@ -125,6 +126,7 @@ test('a_one_hour_graph_is_read_from_prometheus_with_the_recorded_requests_and_by
   const r = await call('/api/v1/graph?window=1h');
   assert.equal(r.status, 200, JSON.stringify(r.json));
   const g = r.json as Graph;
+  assert.deepEqual(shapeProblems('Graph', g), []);
   assert.deepEqual([g.source, g.window, g.generatedAt], ['prometheus', '1h', new Date(lastSampleMs).toISOString()]);
   assert.deepEqual(g.windows, ['1m', '5m', '15m', '1h', '6h', '24h']);
   // L7, from the waypoint: every request, its bodies' bytes, the p99 of their durations.
