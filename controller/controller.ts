@@ -107,11 +107,9 @@ export interface ControllerOptions {
     port?: number;
     consoleDir?: string;
     telemetry?: TelemetrySource;
-    /** --prometheus-url: GET /graph reads windows longer than the telemetry window from this Prometheus (absent: refused). */
-    prometheusUrl?: string;
-    /** The workload certificates GET /certificates and /workloads/{ns}/{name} show; default:
-     * what this replica's clients listed (`telemetry.heldCertificates()`). With several
-     * replicas: mergeHeldSnapshots (controller/telemetry/certificates.ts) of every replica's. */
+    /** This replica's part of the workload certificates GET /certificates and
+     * /workloads/{ns}/{name} show (the peers' are merged in: mesh-wide.ts); default: what
+     * this replica's clients listed (`telemetry.heldCertificates()`). */
     heldCertificates?: () => HeldCertificatesSnapshot;
     /** --prometheus-url: GET /graph reads windows longer than the telemetry window from this Prometheus (absent: refused). */
     prometheusUrl?: string;
