@@ -192,6 +192,23 @@ test('console: opened with ambientctl dashboard, shows the graph and flows, expl
     assert.equal(row.lock, 'mutual TLS', `the edge has the lock: ${row.text}`);
   });
 
+  await t.test('the_workload_page_and_the_mesh_timeline_show_the_certificates_the_data_plane_holds', async (st) => {
+    // The client's node agent holds a certificate for it since its first connection; the
+    // agent lists it on its next telemetry report (at once: the list changed).
+    const { page } = await openPage(st, browser!);
+    const text = await untilOnPage(
+      page,
+      `${base}/workloads/${CLIENT_NS}/${client.metadata.name}`,
+      'the client pod\'s certificate expiry on its workload page',
+      () => pageText(page).then((x) => (/Certificate\s*expires in /.test(x) ? x : undefined)),
+      () => traffic(client, '/cert-traffic', 1),
+    );
+    assert.ok(text.includes(`as node ${client.spec.nodeName}'s agent reported`), text.slice(0, 2000));
+    await go(page, `${base}/mesh`);
+    const mesh = await pageText(page);
+    for (const name of [`${CLIENT_NS}/${client.metadata.name}`, `spiffe://cluster.local/ns/${CLIENT_NS}/sa/client`, 'signing CA', 'CA root']) assert.ok(mesh.includes(name), `/mesh: "${name}" is not in the timeline:\n${mesh.slice(0, 3000)}`);
+  });
+
   await t.test('a_denied_flow_appears_in_the_flows_table_with_its_policy', async (st) => {
     cluster.applyYaml('deny-admin', DENY_ADMIN);
     st.after(() => ctl('delete', '-f', join(home, 'deny-admin.yaml'), '--ignore-not-found'));
