@@ -59,7 +59,7 @@ after(async () => {
 });
 
 /** An API server whose controller pod lives in `netns`, and a kubeconfig for it. */
-async function clusterWithController(netns: Netns, name: string): Promise<string> {
+async function clusterWithController(netns: Netns, name: string): Promise<{ kubeconfig: string; token: string }> {
   const api = await startApiServer({ redisUrl: redis!.url, prefix: `${name}:`, podNetns: () => netns.path });
   servers.push(api);
   const post = async (path: string, body: unknown) => {
@@ -78,6 +78,11 @@ async function clusterWithController(netns: Netns, name: string): Promise<string
     body: JSON.stringify({ status: { phase: 'Running', podIP: '10.244.1.9' } }),
   });
   assert.equal(res.status, 200);
+  // The user: a ServiceAccount of ambient-system (it may port-forward in its own namespace only).
+  await post(`/api/v1/namespaces/${CONTROLLER_NAMESPACE}/serviceaccounts`, { metadata: { name: 'operator' } });
+  const tr = await fetch(`${api.url}/api/v1/namespaces/${CONTROLLER_NAMESPACE}/serviceaccounts/operator/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(tr.status, 201);
+  const token = ((await tr.json()) as { status: { token: string } }).status.token;
   const file = join(dir!, `${name}.kubeconfig`);
   writeFileSync(
     file,
@@ -85,17 +90,17 @@ async function clusterWithController(netns: Netns, name: string): Promise<string
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'c', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'u', user: { token: 'the-users-token' } }],
+      users: [{ name: 'u', user: { token } }],
       contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
       'current-context': 'c',
     }),
   );
-  return file;
+  return { kubeconfig: file, token };
 }
 
 test('controller_link_reaches_the_controller_through_the_local_api_servers_port_forward', async (t: TestContext) => {
   if (!requireRoot(t)) return;
-  const kubeconfig = await clusterWithController(withController!, 'pflink-ok');
+  const { kubeconfig, token } = await clusterWithController(withController!, 'pflink-ok');
   const link = await openControllerLink({ kubeconfig, cluster: 'no-such-local-cluster' });
   assert.match(link.via, /^port-forward through the API server/);
   for (let i = 0; i < 2; i++) {
@@ -106,12 +111,12 @@ test('controller_link_reaches_the_controller_through_the_local_api_servers_port_
     assert.match(answer, /^HTTP\/1\.1 200 OK/);
     assert.match(answer, /\r\n\{"controller":"stand-in"\}\r\n0\r\n\r\n$/);
   }
-  assert.deepEqual(seen, ['GET /api/v1/status?n=0 Bearer the-users-token', 'GET /api/v1/status?n=1 Bearer the-users-token']);
+  assert.deepEqual(seen, [`GET /api/v1/status?n=0 Bearer ${token}`, `GET /api/v1/status?n=1 Bearer ${token}`]);
 });
 
 test('controller_link_says_why_when_nothing_listens_in_the_controller_pod', async (t: TestContext) => {
   if (!requireRoot(t)) return;
-  const kubeconfig = await clusterWithController(empty!, 'pflink-none');
+  const { kubeconfig } = await clusterWithController(empty!, 'pflink-none');
   const link = await openControllerLink({ kubeconfig, cluster: 'no-such-local-cluster' });
   await assert.rejects(link.connect(), /port-forward to ambient-system\/ambient-controller-0:15014: error forwarding port 15014 to pod ambient-system\/ambient-controller-0, uid [0-9a-f-]+: .*(ECONNREFUSED|refused)/);
 });
