@@ -42,6 +42,7 @@ import { CachedTokenReviewer, kubeTokenReviewer } from './distribution/token-rev
 import { meshTelemetrySource, type TelemetrySource } from './api/telemetry-source.js';
 import { fetchWaypointEndpoints } from './api/waypoint-endpoints.js';
 import type { CertificateInfo, DebugConfig, DebugStatus } from './api/context.js';
+import { IssuedCertificates } from './distribution/issued-certificates.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -182,6 +183,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let watch: ClusterWatch | undefined;
     const configuredWaypoints = new Set(opts.waypointServiceAccounts ?? []);
     let metrics: ControllerMetrics | undefined;
+    const issuedCertificates = new IssuedCertificates();
     const telemetry = new MeshTelemetry(opts.telemetry?.limits ? { limits: opts.telemetry.limits } : {});
     const server = new ControllerServer({
       credentials: { key: serving.key, cert: serving.cert },
@@ -197,7 +199,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       // Node agents get only the policies selecting a workload on their node or a pod
       // scheduled there (before its Workload exists: it is served from its CNI ADD).
       policyScope: new PolicyScopeIndex((node) => watch?.scheduledPods(node) ?? []),
-      onCertificateRequest: (o) => metrics?.onCertificateRequest(o),
+      onCertificateRequest: (o) => {
+        metrics?.onCertificateRequest(o);
+        if (o.issued) issuedCertificates.record(o.issued);
+      },
       logger: log,
       ...(opts.limits ? { limits: opts.limits } : {}),
     });
@@ -429,6 +434,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
             serving: certInfo(serving.cert.split(/(?<=-----END CERTIFICATE-----)/)[0]!),
             source: caSource.secret,
           }),
+          issuedCertificates: () => issuedCertificates.list(),
           kube: opts.kubeConfig,
           waypointEndpoints: opts.api?.waypointEndpoints ?? ((ip) => fetchWaypointEndpoints(ip, { timeoutMs: limits.endpointsFetchTimeoutMs, maxBytes: limits.maxEndpointsBytes })),
           telemetry: opts.api?.telemetry ?? meshTelemetrySource(telemetry),

@@ -8,6 +8,7 @@ import type { ControllerStatus } from '../distribution/server.js';
 import type { ClusterState, PolicyStatus, Problem, RouteStatus } from '../translate/input.js';
 import type { ApiLimits } from './limits.js';
 import type { TelemetrySource } from './telemetry-source.js';
+import type { IssuedCertificate } from '../distribution/issued-certificates.js';
 
 /** The body of 15020 /debug/status (controller.ts builds it once for both). */
 export interface DebugStatus extends ControllerStatus {
@@ -51,6 +52,8 @@ export interface ApiContext {
   isLeader(): boolean;
   /** The mesh's CA: roots, the signing certificate, the controller's serving certificate, where the CA came from. */
   certificates(): { roots: CertificateInfo[]; signing: CertificateInfo; serving?: CertificateInfo; source?: unknown };
+  /** The workload certificates this replica's CA issued (distribution/issued-certificates.ts); absent: none kept. */
+  issuedCertificates?(): IssuedCertificate[];
   /** The controller's own credentials: used only after the caller's SubjectAccessReview allowed the same verb on the same object. */
   kube: KubeAccess;
   /** GET /debug/endpoints of a waypoint pod (its IP, port 15020), bounded in time and size. */

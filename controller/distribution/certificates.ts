@@ -19,6 +19,8 @@ export interface CertificateRequestOutcome {
   /** issued; refused (4xx: unauthenticated, forbidden, malformed); error (5xx). */
   result: 'issued' | 'refused' | 'error';
   durationSeconds: number;
+  /** What was issued, to whom (result `issued`): the API lists it (issued-certificates.ts). */
+  issued?: { identity: string; node: string; serial: string; notBefore: string; notAfter: string };
 }
 
 export interface CertificateLimits {
@@ -59,9 +61,9 @@ export class CertificateEndpoint {
     // A request that never finishes sending its body does not hold the stream forever.
     stream.setTimeout(this.#o.limits.requestTimeoutMs, () => stream.close(C.NGHTTP2_CANCEL));
     const started = process.hrtime.bigint();
-    const report = (result: CertificateRequestOutcome['result']) => {
+    const report = (result: CertificateRequestOutcome['result'], issued?: CertificateRequestOutcome['issued']) => {
       try {
-        this.#o.onCertificateRequest?.({ result, durationSeconds: Number(process.hrtime.bigint() - started) / 1e9 });
+        this.#o.onCertificateRequest?.({ result, durationSeconds: Number(process.hrtime.bigint() - started) / 1e9, ...(issued && { issued }) });
       } catch {
         // a metrics hook never fails a request
       }
@@ -115,7 +117,7 @@ export class CertificateEndpoint {
         throw err;
       }
       log.info({ caller: formatSpiffeId(caller.identity), node: caller.node, identity: formatSpiffeId(requested), serial: issued.serial }, 'controller: certificate issued');
-      report('issued');
+      report('issued', { identity: formatSpiffeId(requested), node: caller.node, serial: issued.serial, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString() });
       if (stream.destroyed) return;
       stream.respond({ ':status': 200, 'content-type': 'application/json' });
       stream.end(

@@ -4,8 +4,10 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { CertificateSummary, Certificates, MeshStatus } from '../../../console/api-types.js';
 import type { ApiContext, CertificateInfo } from '../context.js';
-import type { ApiAnswer } from '../types.js';
+import type { ApiAnswer, ApiRequest } from '../types.js';
 import { waypointsOf } from './waypoints.js';
+import { agentRows, waypointStreamRows } from './status-nodes.js';
+import { nodeQuery, workloadsOf } from './common.js';
 
 const CONTROLLER_APP = 'ambient-controller';
 
@@ -26,21 +28,9 @@ export function statusHandler(_req: unknown, ctx: ApiContext): ApiAnswer {
   const body: MeshStatus = {
     controller: { leader: holder, replicas },
     configVersion: s.version,
-    agents: s.clients
-      .filter((c) => c.role === 'node-agent')
-      .map((c) => ({
-        node: c.node,
-        connected: true,
-        ackedVersion: c.lastAckedVersion ?? null,
-        nacks: c.lastNackedVersion !== undefined ? [{ version: c.lastNackedVersion, message: c.rejected.filter((r) => r.version === c.lastNackedVersion).map((r) => `${r.kind} ${r.key}: ${r.error}`).join('; ') || 'refused' }] : [],
-        problems: [
-          ...c.rejected.map((r) => `refuses ${r.kind} ${r.key} at version ${r.version}: ${r.error}`),
-          ...(c.pending ? ['slow: changes wait for it to drain its stream'] : []),
-          ...(c.synced ? [] : ['not synced: the controller has no config to send yet']),
-        ],
-      }))
-      .sort((a, b) => a.node.localeCompare(b.node)),
+    agents: agentRows(s.clients, workloadsOf(ctx)),
     waypoints: waypointsOf(ctx),
+    waypointStreams: waypointStreamRows(s.clients),
     problems: s.problems.map((p) => `${p.kind} ${p.key}: ${p.message}`),
   };
   return { body };
@@ -48,14 +38,14 @@ export function statusHandler(_req: unknown, ctx: ApiContext): ApiAnswer {
 
 const summary = (c: CertificateInfo): CertificateSummary => ({ subject: c.subject, fingerprint: c.fingerprintSha256, notBefore: c.notBefore, notAfter: c.notAfter });
 
-export function certificatesHandler(_req: unknown, ctx: ApiContext): ApiAnswer {
+export function certificatesHandler(req: ApiRequest, ctx: ApiContext): ApiAnswer {
   const c = ctx.certificates();
+  const node = nodeQuery(req.query);
   const body: Certificates = {
     roots: c.roots.map(summary),
     signing: summary(c.signing),
     ...(c.serving ? { serving: summary(c.serving) } : {}),
-    // Workload certificates are held by the node agents and waypoints (ambientctl certificates); the controller keeps no copy.
-    workloads: [],
+    workloads: (ctx.issuedCertificates?.() ?? []).filter((w) => node === undefined || w.node === node),
   };
   return { body };
 }
