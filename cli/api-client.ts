@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { Command } from 'commander';
 import type { ContextOptions } from './context.js';
 import { CliError } from './errors.js';
+import { parseServiceAccount } from './dashboard-proxy.js';
 import { CONTROLLER_HOST, openControllerLink, type ControllerLink, type LinkOptions } from './controller-link.js';
 
 export const API_CLIENT_LIMITS = {
@@ -72,7 +73,7 @@ export class ApiClient {
       socket = await this.link.connect();
     } catch (err) {
       if (err instanceof CliError) throw err;
-      throw new CliError(`cannot reach the controller's API (${this.link.via}): ${(err as Error).message}`);
+      throw new CliError(`cannot reach the controller's API (${this.link.via}): ${(err as Error).message}; is the controller running? (ambientctl get pods -n ambient-system)`);
     }
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
@@ -131,4 +132,14 @@ export class ApiClient {
 /** The API client for a command: the global --kubeconfig/--context/--cluster select the cluster. */
 export async function apiFor(cmd: Command, o: LinkOptions = {}): Promise<ApiClient> {
   return new ApiClient(await openControllerLink(cmd.optsWithGlobals() as ContextOptions, o));
+}
+
+/** The API client for a read command: as apiFor, acting as the ServiceAccount its
+ * `--service-account NAMESPACE/NAME` names (a token is requested for it) when given. */
+export async function readerApiFor(cmd: Command): Promise<ApiClient> {
+  const raw = (cmd.opts() as { serviceAccount?: string }).serviceAccount;
+  if (raw === undefined) return apiFor(cmd);
+  const sa = parseServiceAccount(raw);
+  if (typeof sa === 'string') throw new CliError(sa);
+  return apiFor(cmd, { serviceAccount: sa });
 }

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { caCommand } from './ca.js';
 import { clusterCommand, execCommand } from './cluster-commands.js';
 import { objectCommands } from './objects.js';
-import { authzCommands, meshCommands } from './mesh/commands.js';
+import { authzCommands } from './mesh/commands.js';
+import { readCommands } from './mesh/read-commands.js';
 import { waypointCommands } from './waypoint.js';
 import { trafficCommands } from './traffic.js';
 import { rolloutCommands } from './rollout.js';
@@ -26,7 +27,7 @@ const program = new Command('ambientctl')
   .addCommand(execCommand())
   .addCommand(caCommand());
 objectCommands(program);
-meshCommands(program);
+readCommands(program);
 authzCommands(program);
 waypointCommands(program);
 trafficCommands(program);

@@ -46,9 +46,36 @@ export interface MeshStatus extends PartialAnswer {
     ackedVersion: string | null;
     nacks: Array<{ version: string; message: string }>;
     problems: string[];
+    /** The agent's identity on its config stream. */
+    identity?: string;
+    /** Its stream is served (false while the controller has no config yet). */
+    synced?: boolean;
+    /** The resources it refused and still holds at another version (or not at all). */
+    rejected?: RejectedResource[];
+    /** The workloads on its node that are in the mesh (HBONE), by the controller's config. */
+    enrolled?: number;
   }>;
   waypoints: Waypoint[];
+  /** The waypoints' own config streams to this replica (a waypoint pod each). */
+  waypointStreams?: ConfigStream[];
   problems: string[];
+}
+
+/** A resource a config client refused (NACKed) at a version. */
+export interface RejectedResource {
+  kind: string;
+  key: string;
+  version: string;
+  error: string;
+}
+
+/** A config stream that is not a node agent's (a waypoint pod's). */
+export interface ConfigStream {
+  identity: string;
+  node: string;
+  ackedVersion: string | null;
+  synced: boolean;
+  rejected: RejectedResource[];
 }
 
 /** GET /waypoints (items) and in /status. */
@@ -77,6 +104,10 @@ export interface Workload {
   /** `namespace/name` of its waypoint, null when none. */
   waypoint: string | null;
   labels: Record<string, string>;
+  /** `HBONE` (in the mesh) or `TCP`. */
+  protocol?: string;
+  /** `STRICT`, `PERMISSIVE`, ... */
+  mtlsMode?: string;
 }
 
 /** A policy that selects a workload, with its status. */
@@ -114,7 +145,63 @@ export interface Service {
   /** The number of endpoints. */
   endpoints: number;
   waypoint: string | null;
+  /** `echo.shop.svc.cluster.local` */
+  hostname?: string;
+  /** The endpoints the data plane counts as healthy (its config; L7 health is `health`'s). */
+  healthyEndpoints?: number;
+  /** With `?health=true`: its endpoints as its waypoint's pods see them. */
+  health?: ServiceHealth;
 }
+
+/** One endpoint of a Service port as one waypoint pod balances it (its /debug/endpoints). */
+export interface WaypointEndpointState {
+  /** `ip:port` */
+  address: string;
+  workload?: string;
+  node?: string;
+  locality: string;
+  health: 'healthy' | 'warming' | 'ejected';
+  inRotation: boolean;
+  activeRequests: number;
+  ejection?: { count: number; remainingMs: number; reason?: string };
+  warming?: { sharePercent: number; remainingMs: number };
+}
+
+/** One Service port as one waypoint pod balances it. */
+export interface WaypointTargetState {
+  service: string;
+  port: number;
+  trafficPolicy: string | null;
+  algorithm: string;
+  panic: boolean;
+  endpoints: WaypointEndpointState[];
+  endpointsLeftOut?: number;
+}
+
+/**
+ * A Service's endpoints as its waypoint's pods see them. `none`: no waypoint (the node
+ * agents do no L7 health); `unknown`: no waypoint pod told (`reason`); `known`: counted per
+ * endpoint address, each in its worst state in any pod and on any port.
+ */
+export type ServiceHealth =
+  | { state: 'none' }
+  | { state: 'unknown'; reason: string }
+  | {
+      state: 'known';
+      total: number;
+      /** Not ejected (warming ones included). */
+      healthy: number;
+      ejected: number;
+      warming: number;
+      /** Some pod sends to every endpoint, ejected or not (minHealthPercent). */
+      panic: boolean;
+      /** Waypoint pods that answered, and asked. */
+      pods: number;
+      podsAsked: number;
+      /** The pods that did not answer (with why), and other caveats. */
+      unreachable: string[];
+      waypointPods: Array<{ pod: string; targets: WaypointTargetState[] }>;
+    };
 
 export interface Endpoint {
   /** `namespace/name` of the workload. */

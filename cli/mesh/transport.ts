@@ -1,11 +1,10 @@
-// How `ambientctl status|workloads|services|certificates` reach the mesh on the LOCAL
-// cluster: a TCP connection opened inside a node's network namespace (core/syscalls.ts
-// connectInNetns), HTTP/1.1 over it. The agent's admin server listens on 127.0.0.1:15000
-// of its node's namespace; the controller's /debug/status (loopback only) at 127.0.0.1:15020
-// inside the controller pod's own namespace, as kubectl port-forward reaches it.
-// A waypoint's /debug/endpoints (on 0.0.0.0:15020 of its pod) is read the same way, at
-// 127.0.0.1:15020 inside each waypoint pod's network namespace (the pods found by their
-// Gateway's label through the API server).
+// How `ambientctl policies`, `authz check` and `authz suggest` (and `traffic show`'s live
+// shares) reach the mesh on the LOCAL cluster: a TCP connection opened inside a node's
+// network namespace (core/syscalls.ts connectInNetns), HTTP/1.1 over it. The agent's admin
+// server listens on 127.0.0.1:15000 of its node's namespace; the controller's /debug/config
+// (loopback only) at 127.0.0.1:15020 inside the controller pod's own namespace, as kubectl
+// port-forward reaches it. (`status`, `workloads`, `services` and `certificates` read the
+// controller's API instead: cli/mesh/read-commands.ts.)
 // Every request is bounded; a component that does not answer becomes a probe with an
 // error, never an exception. A real cluster is refused for now (docs/operations.md).
 // The agent's admin token (node-agent/admin-token.ts, root-only, per node) is presented
@@ -24,16 +23,11 @@ import { nodeNetnsName, podNetnsName } from '../../local-cluster/network/topolog
 import { CliError } from '../errors.js';
 import { kubeRequest } from '../../core/kube/rest.js';
 import { CONTROLLER_NAMESPACE, CONTROLLER_SELECTOR } from '../controller-link.js';
-import type { AgentDump, AgentEdges, AgentEdgesProbe, AgentProbe, AuthorizationPolicyObject, ControllerDebugConfig, ControllerDebugStatus, ControllerProbe, EndpointStateDocument, WaypointEndpointsProbe, WaypointPodProbe } from './types.js';
+import type { AgentDump, AgentEdges, AgentEdgesProbe, AgentProbe, AuthorizationPolicyObject, ControllerDebugConfig } from './types.js';
 
 export const AGENT_ADMIN = { host: '127.0.0.1', port: MESH_PORTS.admin } as const;
 export const CONTROLLER_DEBUG_PORT = MESH_PORTS.metrics;
 export const REQUEST_TIMEOUT_MS = 3000;
-/** A waypoint's metrics port, where GET /debug/endpoints is served. */
-export const WAYPOINT_DEBUG_PORT = MESH_PORTS.metrics;
-/** Pods of one waypoint asked for /debug/endpoints at most (the first by name). */
-export const MAX_WAYPOINT_PODS_ASKED = 32;
-const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 /**
@@ -145,12 +139,6 @@ export async function probeAgents(rec: ClusterRecord, nodes: string[] = rec.node
   );
 }
 
-/** The controller pods (Kubernetes API), each asked for /debug/status on its own loopback. */
-export async function probeControllers(rec: ClusterRecord): Promise<ControllerProbe[]> {
-  const probes = await askControllers<ControllerDebugStatus>(rec, '/debug/status');
-  return probes.map((p) => (p.ok ? { pod: p.pod, ...(p.address && { address: p.address }), ok: true, status: p.body } : p));
-}
-
 type Answer<T> = { pod: string; address?: string; ok: true; body: T } | { pod: string; address?: string; ok: false; error: string };
 
 /** GET `path` on every controller pod's own loopback 15020, in parallel. */
@@ -206,55 +194,6 @@ export async function probeAgentEdges(rec: ClusterRecord, nodes: string[] = rec.
       } catch (err) {
         return { node, ok: false, error: (err as Error).message };
       }
-    }),
-  );
-}
-
-/** The waypoint's Gateway of a waypoint Service key (`<namespace>/<name>.<namespace>.svc...`):
- * the Service is named after the Gateway. */
-export function waypointGateway(serviceKey: string): { namespace: string; name: string } {
-  const slash = serviceKey.indexOf('/');
-  const host = slash >= 0 ? serviceKey.slice(slash + 1) : serviceKey;
-  return { namespace: slash >= 0 ? serviceKey.slice(0, slash) : '', name: host.split('.')[0] ?? host };
-}
-
-/** Each waypoint's running pods (by its Gateway's label), each asked for GET /debug/endpoints
- * on its own 127.0.0.1:15020, in parallel. Never throws: what failed is in the probe. */
-export async function probeWaypointEndpoints(rec: ClusterRecord, waypoints: readonly string[]): Promise<WaypointEndpointsProbe[]> {
-  if (waypoints.length === 0) return [];
-  let core: CoreV1Api;
-  try {
-    core = loadKubeConfig({ cluster: rec.name }).makeApiClient(CoreV1Api);
-  } catch (err) {
-    return waypoints.map((waypoint) => ({ waypoint, pods: [], error: `cannot reach the API server to find the waypoint's pods: ${(err as Error).message}` }));
-  }
-  return Promise.all(
-    waypoints.map(async (waypoint): Promise<WaypointEndpointsProbe> => {
-      const gw = waypointGateway(waypoint);
-      let pods;
-      try {
-        pods = await withTimeout(core.listNamespacedPod({ namespace: gw.namespace, labelSelector: `${GATEWAY_NAME_LABEL}=${gw.name}` }), REQUEST_TIMEOUT_MS, `listing the pods of waypoint ${gw.namespace}/${gw.name}`);
-      } catch (err) {
-        return { waypoint, pods: [], error: `cannot list the pods of waypoint ${gw.namespace}/${gw.name}: ${(err as Error).message}` };
-      }
-      const running = pods.items
-        .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp && p.metadata?.uid)
-        .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
-        .slice(0, MAX_WAYPOINT_PODS_ASKED);
-      if (running.length === 0) return { waypoint, pods: [], error: `waypoint ${gw.namespace}/${gw.name} has no running pod (${pods.items.length} found)` };
-      const answers = await Promise.all(
-        running.map(async (p): Promise<WaypointPodProbe> => {
-          const pod = `${gw.namespace}/${p.metadata!.name ?? '?'}`;
-          try {
-            const doc = await getJsonInNetns<EndpointStateDocument>(podNetnsName(rec.name, p.metadata!.uid!), '127.0.0.1', WAYPOINT_DEBUG_PORT, '/debug/endpoints');
-            if (!doc || !Array.isArray(doc.targets)) throw new Error('/debug/endpoints answered a document without targets');
-            return { pod, ok: true, doc };
-          } catch (err) {
-            return { pod, ok: false, error: (err as Error).message };
-          }
-        }),
-      );
-      return { waypoint, pods: answers };
     }),
   );
 }

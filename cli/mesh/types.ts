@@ -1,34 +1,15 @@
-// The JSON the mesh's components answer, as `ambientctl status|workloads|services|
-// certificates` read it: a node agent's GET /config_dump on 127.0.0.1:15000
-// (its type: node-agent/dump.ts), the controller's GET /debug/status on 15020
-// (controller/controller.ts debugStatus) and a waypoint's GET /debug/endpoints on 15020
-// (waypoint/observe/endpoint-state.ts). Type-only imports: nothing of the agent or the
-// controller is loaded into the CLI.
-import type { ControllerStatus } from '../../controller/distribution/server.js';
+// The JSON the mesh's components answer, as `ambientctl policies|authz` read it: a node
+// agent's GET /config_dump and /authz/edges on 127.0.0.1:15000 (their types:
+// node-agent/dump.ts) and the controller's GET /debug/config on 15020. Type-only imports:
+// nothing of the agent or the controller is loaded into the CLI.
 import type { Problem } from '../../controller/translate/input.js';
 import type { AgentDump, AuthzEdgesDump as AgentEdges } from '../../node-agent/dump.js';
 import type { Resource } from '../../core/config/model.js';
-import type { EndpointStateDocument } from '../../waypoint/observe/endpoint-state.js';
-
-export type { EndpointStateDocument, EndpointStateEntry, EndpointStateTarget } from '../../waypoint/observe/endpoint-state.js';
 
 export type { AgentCertificate, AgentDump, AgentFailure, EnrolledPodStatus } from '../../node-agent/dump.js';
 
-/** GET /debug/status on the controller's 15020. */
-export interface ControllerDebugStatus extends ControllerStatus {
-  synced: boolean;
-  /** `namespace/name` of the CA Secret. */
-  ca: string;
-  problems: Problem[];
-}
-
 /** What asking one agent gave: its dump, or why there is none. */
 export type AgentProbe = { node: string; ok: true; dump: AgentDump } | { node: string; ok: false; error: string };
-
-/** What asking one controller pod gave. */
-export type ControllerProbe =
-  | { pod: string; address?: string; ok: true; status: ControllerDebugStatus }
-  | { pod: string; address?: string; ok: false; error: string };
 
 /** A policy's status conditions as the controller wrote them (GET /debug/config `policyStatuses`). */
 export interface PolicyStatusEntry {
@@ -69,16 +50,4 @@ export interface AuthorizationPolicyObject {
   metadata: { name: string; namespace?: string; annotations?: Record<string, string>; generation?: number };
   spec?: { action?: string; selector?: { matchLabels?: Record<string, string> }; targetRefs?: Array<{ group?: string; kind?: string; name?: string }>; targetRef?: { group?: string; kind?: string; name?: string }; rules?: unknown[] };
   status?: { conditions?: PolicyCondition[] };
-}
-
-/** What asking one waypoint pod for GET /debug/endpoints gave. */
-export type WaypointPodProbe = { pod: string; ok: true; doc: EndpointStateDocument } | { pod: string; ok: false; error: string };
-
-/** What asking one waypoint's pods gave. */
-export interface WaypointEndpointsProbe {
-  /** The waypoint's Service key (`<namespace>/<hostname>`), as a Service's `waypoint` names it. */
-  waypoint: string;
-  pods: WaypointPodProbe[];
-  /** Why no pod could be asked (none running, listing them failed). */
-  error?: string;
 }

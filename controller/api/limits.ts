@@ -28,6 +28,8 @@ export const API_DEFAULTS = {
   maxEndpointsBytes: 1024 * 1024,
   /** Waypoint pods asked for one service's endpoint health. */
   maxEndpointsPods: 8,
+  /** GET /services?health=true: waypoints asked at most (each for up to maxEndpointsPods pods); the others' Services are `unknown`. */
+  maxHealthWaypoints: 32,
   /** GET /flows?limit=: the default and the most. */
   defaultFlowsLimit: 100,
   maxFlowsLimit: 1_000,

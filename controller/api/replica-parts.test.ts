@@ -86,10 +86,17 @@ test('a_replica_missing_from_two_parts_is_named_once', () => {
   assert.deepEqual(partialFields(u, u, { unanswered: [] }).unanswered?.map((x) => x.replica), ['b']);
 });
 
-test('waypoint_streams_of_every_replica_are_counted', () => {
-  const id = 'spiffe://cluster.local/ns/apps/sa/waypoint';
-  assert.deepEqual(REPLICA_PARTS.waypointStreams.merge([[id], [id, id]]), [id, id, id]);
-  assert.throws(() => REPLICA_PARTS.waypointStreams.parse([''], 'waypointStreams'), /waypointStreams\[0\]/);
+test('waypoint_streams_of_every_replica_are_listed_by_identity_then_node', () => {
+  const stream = (node: string) => ({ identity: 'spiffe://cluster.local/ns/apps/sa/waypoint', node, ackedVersion: '3', synced: true, rejected: [] });
+  assert.deepEqual(REPLICA_PARTS.waypointStreams.merge([[stream('node-2')], [stream('node-1'), stream('node-3')]]).map((s) => s.node), ['node-1', 'node-2', 'node-3']);
+  assert.deepEqual(REPLICA_PARTS.waypointStreams.parse(JSON.parse(JSON.stringify([stream('node-1')])), 'waypointStreams'), [stream('node-1')]);
+  assert.throws(() => REPLICA_PARTS.waypointStreams.parse([{ ...stream('node-1'), identity: '' }], 'waypointStreams'), /waypointStreams\[0\]\.identity/);
+});
+
+test('a_peers_agent_row_keeps_its_identity_sync_state_refusals_and_enrolment', () => {
+  const row = { ...agent('node-1'), identity: 'spiffe://cluster.local/ns/ambient-system/sa/ambient-node-agent', synced: false, rejected: [{ kind: 'Workload', key: 'apps/echo', version: '3', error: 'bad port' }], enrolled: 4 };
+  assert.deepEqual(parseAgentRows(JSON.parse(JSON.stringify([row])), 'agents'), [row]);
+  assert.throws(() => parseAgentRows([{ ...row, enrolled: -1 }], 'agents'), /agents\[0\]\.enrolled/);
 });
 
 test('held_certificates_of_two_replicas_keep_the_latest_list_per_reporter', () => {

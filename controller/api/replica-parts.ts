@@ -11,7 +11,7 @@
 //  2. its reader in OWN_PARTS (handlers/internal.ts): what this replica holds for a query;
 //  3. in the handler answering it: `const m = await meshWide(ctx, 'name', own, query)`
 //     (mesh-wide.ts), then answer `m.value` with `...partialFields(m)`.
-import type { MeshStatus } from '../../console/api-types.js';
+import type { ConfigStream, MeshStatus, RejectedResource } from '../../console/api-types.js';
 import { parseCertificate, parseEdge, parseFlow, ReportShapeError, TELEMETRY_LIMITS, type ReportLimits } from '../../core/observe/telemetry-wire.js';
 import { mergeHeldSnapshots, type HeldCertificatesSnapshot, type HeldSet } from '../telemetry/certificates.js';
 import type { StoredEdge } from '../telemetry/graph.js';
@@ -100,6 +100,10 @@ export function parseAgentRows(v: unknown, path: string): AgentRow[] {
         return { version: str(no['version'], `${p}.nacks[${j}].version`), message: str(no['message'], `${p}.nacks[${j}].message`, 64 * 1024) };
       }),
       problems: arr(o['problems'], `${p}.problems`).map((s, j) => str(s, `${p}.problems[${j}]`, 64 * 1024)),
+      ...(o['identity'] !== undefined && { identity: str(o['identity'], `${p}.identity`) }),
+      ...(o['synced'] !== undefined && { synced: bool(o['synced'], `${p}.synced`) }),
+      ...(o['rejected'] !== undefined && { rejected: parseRejected(o['rejected'], `${p}.rejected`) }),
+      ...(o['enrolled'] !== undefined && { enrolled: int(o['enrolled'], `${p}.enrolled`) }),
     };
   });
 }
@@ -123,8 +127,32 @@ export function parseHeldSnapshot(v: unknown, path: string): HeldCertificatesSna
   return { at: int(o['at'], `${path}.at`), sets };
 }
 
-export function parseIdentities(v: unknown, path: string): string[] {
-  return arr(v, path).map((s, i) => str(s, `${path}[${i}]`));
+function parseRejected(v: unknown, path: string): RejectedResource[] {
+  return arr(v, path).map((x, i) => {
+    const p = `${path}[${i}]`;
+    const o = obj(x, p);
+    return { kind: str(o['kind'], `${p}.kind`), key: str(o['key'], `${p}.key`), version: str(o['version'], `${p}.version`), error: str(o['error'], `${p}.error`, 64 * 1024) };
+  });
+}
+
+function bool(v: unknown, path: string): boolean {
+  if (typeof v !== 'boolean') throw new ReportShapeError(`${path} must be true or false`);
+  return v;
+}
+
+/** The waypoint pods' config streams to a peer. */
+export function parseConfigStreams(v: unknown, path: string): ConfigStream[] {
+  return arr(v, path).map((x, i): ConfigStream => {
+    const p = `${path}[${i}]`;
+    const o = obj(x, p);
+    const acked = o['ackedVersion'];
+    return { identity: str(o['identity'], `${p}.identity`), node: str(o['node'], `${p}.node`), ackedVersion: acked === null ? null : str(acked, `${p}.ackedVersion`), synced: bool(o['synced'], `${p}.synced`), rejected: parseRejected(o['rejected'], `${p}.rejected`) };
+  });
+}
+
+/** Every replica's waypoint streams in one list, by identity then node. */
+export function mergeConfigStreams(parts: readonly (readonly ConfigStream[])[]): ConfigStream[] {
+  return parts.flat().sort((a, b) => a.identity.localeCompare(b.identity) || a.node.localeCompare(b.node));
 }
 
 /** Every replica's recent flows as one list, oldest first: a flow is one replica's (replica,
@@ -173,7 +201,8 @@ export const REPLICA_PARTS = {
   /** The identities of the waypoint pods with a config stream to the replica (one per stream). */
   /** The workload certificates the replica's clients last listed: per reporter the latest list. */
   certificates: { parse: parseHeldSnapshot, merge: mergeHeldSnapshots } satisfies ReplicaPart<HeldCertificatesSnapshot>,
-  waypointStreams: { parse: parseIdentities, merge: (parts: readonly (readonly string[])[]) => parts.flat() } satisfies ReplicaPart<readonly string[], string[]>,
+  /** The waypoint pods' config streams: each pod holds one, to one replica. */
+  waypointStreams: { parse: parseConfigStreams, merge: mergeConfigStreams } satisfies ReplicaPart<ConfigStream[]>,
 };
 
 export type PartName = keyof typeof REPLICA_PARTS;

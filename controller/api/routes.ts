@@ -25,6 +25,7 @@ const AMB = 'ambient.dev';
 const rule = (verb: AccessRule['verb'], group: string, resource: string, namespace: AccessRule['namespace'], name = false): AccessRule => ({ verb, group, resource, namespace, ...(name ? { name: true } : {}) });
 
 const NAMESPACE_QUERY = { name: 'namespace', description: 'only this namespace (absent: all, which needs the verb cluster-wide)', schema: { type: 'string' } };
+const NODE_QUERY = { name: 'node', description: 'only what is on this node (absent: every node)', schema: { type: 'string' } };
 const obj = (description: string, properties: Record<string, JsonSchema> = {}): JsonSchema => ({ type: 'object', description, properties });
 const list = (description: string): JsonSchema => ({ ...obj(description, { items: { type: 'array', items: { type: 'object' } } }), required: ['items'] });
 /** The answers' shapes are console/api-types.d.ts (one definition, shared with the console). */
@@ -47,15 +48,21 @@ export const API_ROUTES: readonly RouteDef[] = [
   },
   {
     method: 'GET', path: '/workloads', operationId: 'listWorkloads', tag: 'mesh', summary: 'Workloads as the data plane holds them',
-    access: rule('list', '', 'pods', 'query'), query: [NAMESPACE_QUERY], response: list('workloads'), handler: listWorkloads,
+    access: rule('list', '', 'pods', 'query'), query: [NAMESPACE_QUERY, { ...NODE_QUERY, description: 'only the workloads on this node' }], response: list('workloads'), handler: listWorkloads,
   },
   {
     method: 'GET', path: '/workloads/{namespace}/{name}', operationId: 'getWorkload', tag: 'mesh', summary: 'One workload: identity, node, enrolment, the certificate its node agent holds for it, the policies selecting it with their status, its edges',
     access: rule('get', '', 'pods', 'path', true), response: shape('a workload (WorkloadDetail)', { namespace: STR, name: STR, identity: STR, node: STR, ips: ARR, enrolled: { type: 'boolean' }, policies: ARR, inbound: ARR, outbound: ARR }), handler: getWorkload,
   },
   {
-    method: 'GET', path: '/services', operationId: 'listServices', tag: 'mesh', summary: 'Services: VIPs, ports, endpoints, waypoint',
-    access: rule('list', '', 'services', 'query'), query: [NAMESPACE_QUERY], response: list('services'), handler: listServices,
+    method: 'GET', path: '/services', operationId: 'listServices', tag: 'mesh', summary: "Services: VIPs, ports, endpoints, waypoint; with health=true, their endpoints' health as their waypoints' pods see it",
+    access: rule('list', '', 'services', 'query'),
+    query: [
+      NAMESPACE_QUERY,
+      { ...NODE_QUERY, description: 'only the Services with an endpoint on this node' },
+      { name: 'health', description: "true: ask each waypoint's pods (GET /debug/endpoints) and add each Service's health (ServiceHealth)", schema: { type: 'boolean' } },
+    ],
+    response: list('services'), handler: listServices,
   },
   {
     method: 'GET', path: '/services/{namespace}/{name}', operationId: 'getService', tag: 'mesh', summary: "One service: endpoints with health and ejection (from its waypoint's /debug/endpoints), waypoint, routes with weights, rollouts",
@@ -87,7 +94,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   },
   {
     method: 'GET', path: '/certificates', operationId: 'getCertificates', tag: 'mesh', summary: "The mesh's CA roots, signing certificate and the controller's serving certificate, and the workload certificates node agents and waypoints hold, with expiry",
-    access: rule('list', '', 'pods', 'controller'), response: shape('certificates (Certificates): CA roots, signing and serving certificates, workloads (HeldCertificate: identity, namespace, workload, pod, node, serial, notBefore, notAfter, issuer) as their holders last reported them', { roots: ARR, workloads: ARR }), handler: certificatesHandler,
+    access: rule('list', '', 'pods', 'controller'), query: [{ ...NODE_QUERY, description: 'only the workload certificates held on this node' }], response: shape('certificates (Certificates): CA roots, signing and serving certificates, workloads (HeldCertificate: identity, namespace, workload, pod, node, serial, notBefore, notAfter, issuer) as their holders last reported them', { roots: ARR, workloads: ARR }), handler: certificatesHandler,
   },
   {
     method: 'GET', path: '/graph', operationId: 'getGraph', tag: 'telemetry',

@@ -12,8 +12,8 @@ import type { HeldCertificatesSnapshot } from '../../telemetry/certificates.js';
 import type { ApiContext, CertificateInfo } from '../context.js';
 import { meshWide } from '../mesh-wide.js';
 import { partialFields } from '../replica-parts.js';
-import type { ApiAnswer } from '../types.js';
-import { workloadsOf } from './common.js';
+import type { ApiAnswer, ApiRequest } from '../types.js';
+import { nodeQuery, workloadsOf } from './common.js';
 
 const summary = (c: CertificateInfo): CertificateSummary => ({ subject: c.subject, fingerprint: c.fingerprintSha256, notBefore: c.notBefore, notAfter: c.notAfter });
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -75,14 +75,15 @@ export function heldCertificates(workloads: readonly Workload[], held: HeldCerti
 /** Every replica's held certificates (each agent and waypoint lists them to the replica it reports to). */
 export const meshHeldCertificates = (ctx: ApiContext) => meshWide(ctx, 'certificates', ctx.heldCertificates(), new URLSearchParams());
 
-export async function certificatesHandler(_req: unknown, ctx: ApiContext): Promise<ApiAnswer> {
+export async function certificatesHandler(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
   const c = ctx.certificates();
+  const node = nodeQuery(req.query);
   const held = await meshHeldCertificates(ctx);
   const body: Certificates = {
     roots: c.roots.map(summary),
     signing: summary(c.signing),
     ...(c.serving ? { serving: summary(c.serving) } : {}),
-    workloads: heldCertificates(workloadsOf(ctx), held.value),
+    workloads: heldCertificates(workloadsOf(ctx), held.value).filter((h) => node === undefined || h.node === node),
     ...partialFields(held),
   };
   return { body };

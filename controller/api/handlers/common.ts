@@ -15,6 +15,14 @@ export function namespaceQuery(query: URLSearchParams): string | undefined {
   return ns;
 }
 
+/** The `node` query parameter: absent or empty means every node; anything else must be a node name (DNS-1123 subdomain). */
+export function nodeQuery(query: URLSearchParams): string | undefined {
+  const node = query.get('node');
+  if (node === null || node === '') return undefined;
+  if (node.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(node)) throw badRequest(`query parameter node: ${JSON.stringify(node.slice(0, 100))} is not a node name`);
+  return node;
+}
+
 export function inNamespace<T extends { namespace: string }>(items: readonly T[], ns: string | undefined): T[] {
   return ns === undefined ? [...items] : items.filter((i) => i.namespace === ns);
 }

@@ -8,6 +8,8 @@ import { meshWide } from '../mesh-wide.js';
 import { partialFields, type AgentRow } from '../replica-parts.js';
 import type { ApiAnswer } from '../types.js';
 import { meshWaypointStreams, waypointsOf } from './waypoints.js';
+import { agentRows as nodeAgentRows } from './status-nodes.js';
+import { workloadsOf } from './common.js';
 
 const CONTROLLER_APP = 'ambient-controller';
 
@@ -16,23 +18,7 @@ const podReady = (p: V1Pod): boolean => p.status?.phase === 'Running' && (p.stat
 const imageVersion = (p: V1Pod): string => /:([^:/@]+)(?:@.*)?$/.exec(p.spec?.containers?.[0]?.image ?? '')?.[1] ?? '';
 
 /** The node agents with a config stream to this replica (a peer merges them: mesh-wide.ts). */
-export function agentRows(ctx: ApiContext): AgentRow[] {
-  return ctx
-    .debugStatus()
-    .clients.filter((c) => c.role === 'node-agent')
-    .map((c) => ({
-      node: c.node,
-      connected: true,
-      ackedVersion: c.lastAckedVersion ?? null,
-      nacks: c.lastNackedVersion !== undefined ? [{ version: c.lastNackedVersion, message: c.rejected.filter((r) => r.version === c.lastNackedVersion).map((r) => `${r.kind} ${r.key}: ${r.error}`).join('; ') || 'refused' }] : [],
-      problems: [
-        ...c.rejected.map((r) => `refuses ${r.kind} ${r.key} at version ${r.version}: ${r.error}`),
-        ...(c.pending ? ['slow: changes wait for it to drain its stream'] : []),
-        ...(c.synced ? [] : ['not synced: the controller has no config to send yet']),
-      ],
-    }))
-    .sort((a, b) => a.node.localeCompare(b.node));
-}
+export const agentRows = (ctx: ApiContext): AgentRow[] => nodeAgentRows(ctx.debugStatus().clients, workloadsOf(ctx));
 
 export async function statusHandler(_req: unknown, ctx: ApiContext): Promise<ApiAnswer> {
   const s = ctx.debugStatus();
@@ -51,6 +37,7 @@ export async function statusHandler(_req: unknown, ctx: ApiContext): Promise<Api
     configVersion: s.version,
     agents: agents.value,
     waypoints: waypointsOf(ctx, streams.value),
+    waypointStreams: streams.value,
     problems: s.problems.map((p) => `${p.kind} ${p.key}: ${p.message}`),
     ...partialFields(agents, streams),
   };

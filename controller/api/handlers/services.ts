@@ -5,11 +5,12 @@
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { MeshService } from '../../../core/config/model.js';
 import { serviceWaypoint, waypointPods } from '../../rollout-targets.js';
-import { notFound } from '../api-error.js';
+import { badRequest, notFound } from '../api-error.js';
+import { askWaypoints, serviceHealth } from './service-health.js';
 import type { ApiContext } from '../context.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
 import type { Endpoint, List, Rollout, Service as ApiService, ServiceDetail } from '../../../console/api-types.js';
-import { inNamespace, namespaceQuery, routesOf, servicesOf, waypointName, workloadsOf } from './common.js';
+import { inNamespace, namespaceQuery, nodeQuery, routesOf, servicesOf, waypointName, workloadsOf } from './common.js';
 import { listRolloutObjects, rolloutView } from './rollouts.js';
 import { routeView } from './routes.js';
 import { DEFAULT_GRAPH_WINDOW } from './telemetry.js';
@@ -22,13 +23,28 @@ export function serviceView(svc: MeshService): ApiService {
     ports: svc.ports.map((p) => ({ name: p.name ?? null, port: p.port, targetPort: p.targetPort || null, protocol: p.protocol, appProtocol: p.appProtocol ?? null })),
     endpoints: svc.endpoints.length,
     waypoint: waypointName(svc.waypoint),
+    hostname: svc.hostname,
+    healthyEndpoints: svc.endpoints.filter((e) => e.healthy).length,
   };
 }
 
-export function listServices(req: ApiRequest, ctx: ApiContext): ApiAnswer {
-  const items = inNamespace(servicesOf(ctx), namespaceQuery(req.query))
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
-    .map(serviceView);
+/** `?health=`: absent, `false` or `true`. */
+function healthQuery(query: URLSearchParams): boolean {
+  const v = query.get('health');
+  if (v === null || v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  throw badRequest(`query parameter health: ${JSON.stringify(v.slice(0, 100))} is not true or false`);
+}
+
+export async function listServices(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
+  const node = nodeQuery(req.query);
+  const withHealth = healthQuery(req.query);
+  const onNode = node === undefined ? undefined : new Set(workloadsOf(ctx).filter((w) => w.node === node).map((w) => w.uid));
+  const services = inNamespace(servicesOf(ctx), namespaceQuery(req.query))
+    .filter((s) => onNode === undefined || s.endpoints.some((e) => onNode.has(e.workloadUid)))
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  const answers = withHealth ? await askWaypoints(ctx, services) : undefined;
+  const items = services.map((s): ApiService => ({ ...serviceView(s), ...(answers && { health: serviceHealth(s, s.waypoint && answers.get(s.waypoint.service)) }) }));
   const body: List<ApiService> = { items };
   return { body };
 }
@@ -107,7 +123,7 @@ export async function getService(req: ApiRequest, ctx: ApiContext): Promise<ApiA
   }
   const graph = await ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 });
   const routes = routesOf(ctx).filter((r) => r.parents.some((p) => p.service === svc.key)).map((r) => routeView(ctx, r, { parent: svc, edges: graph.edges }));
-  const { endpoints: _count, ...rest } = serviceView(svc);
+  const { endpoints: _count, healthyEndpoints: _healthy, ...rest } = serviceView(svc);
   const body: ServiceDetail = { ...rest, waypoint: health.waypoint ?? rest.waypoint, endpoints, routes, rollouts, ...(rolloutsError !== undefined && { rolloutsError }) };
   return { body };
 }

@@ -1,25 +1,26 @@
 // GET /waypoints: the Gateways of class ambient-waypoint the controller watches, their
 // status (written by the waypoint deployer), the Services bound to each, and how many of its
 // pods hold a config stream to this replica; in the API's shape (console/api-types.d.ts: Waypoint).
-import type { Condition, List, Waypoint } from '../../../console/api-types.js';
+import type { Condition, ConfigStream, List, Waypoint } from '../../../console/api-types.js';
 import type { Gateway } from '../../translate/input.js';
 import type { ApiContext } from '../context.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
 import { meshWide } from '../mesh-wide.js';
 import { partialFields } from '../replica-parts.js';
 import { inNamespace, namespaceQuery, serviceNameOfKey, servicesOf } from './common.js';
+import { waypointStreamRows } from './status-nodes.js';
 
 export const WAYPOINT_CLASS = 'ambient-waypoint';
 export const WAYPOINT_HBONE_PORT = 15008;
 
-/** The identities of the waypoint pods holding a config stream to this replica. */
-export const waypointStreams = (ctx: ApiContext): string[] => ctx.debugStatus().clients.filter((c) => c.role === 'waypoint').map((c) => c.identity);
+/** The waypoint pods' config streams to this replica. */
+export const waypointStreams = (ctx: ApiContext): ConfigStream[] => waypointStreamRows(ctx.debugStatus().clients);
 
 /** Every replica's waypoint streams (each waypoint pod holds one, to one replica). */
 export const meshWaypointStreams = (ctx: ApiContext) => meshWide(ctx, 'waypointStreams', waypointStreams(ctx), new URLSearchParams());
 
-/** `streams`: the identities of the waypoint pods' config streams (default: this replica's). */
-export function waypointsOf(ctx: ApiContext, streams: readonly string[] = waypointStreams(ctx)): Waypoint[] {
+/** `streams`: the waypoint pods' config streams (default: this replica's). */
+export function waypointsOf(ctx: ApiContext, streams: readonly ConfigStream[] = waypointStreams(ctx)): Waypoint[] {
   const gateways = (ctx.state().gateways ?? []) as readonly Gateway[];
   const services = servicesOf(ctx);
   return gateways
@@ -30,7 +31,7 @@ export function waypointsOf(ctx: ApiContext, streams: readonly string[] = waypoi
       const boundTo = (ref: { service: string } | undefined) => ref !== undefined && serviceNameOfKey(ref.service).namespace === namespace && serviceNameOfKey(ref.service).name === name;
       const own = services.find((s) => s.namespace === namespace && s.name === name);
       const conditions = ((g as { status?: { conditions?: unknown[] } }).status?.conditions ?? []) as Condition[];
-      const replicas = streams.filter((identity) => identity.includes(`/ns/${namespace}/`)).length;
+      const replicas = streams.filter((st) => st.identity.includes(`/ns/${namespace}/`)).length;
       return {
         namespace,
         name,

@@ -9,7 +9,7 @@ import { policiesFor } from '../../../core/policy/select.js';
 import { notFound } from '../api-error.js';
 import type { ApiContext } from '../context.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
-import { inNamespace, namespaceQuery, policiesOf, waypointName, workloadsOf } from './common.js';
+import { inNamespace, namespaceQuery, nodeQuery, policiesOf, waypointName, workloadsOf } from './common.js';
 import { meshHeldCertificates, workloadCertificate } from './certificates.js';
 import { policyEntry } from './policies.js';
 import { DEFAULT_GRAPH_WINDOW } from './telemetry.js';
@@ -24,11 +24,15 @@ export function workloadView(w: Workload): ApiWorkload {
     enrolled: w.protocol === 'HBONE',
     waypoint: waypointName(w.waypoint),
     labels: { ...w.labels },
+    protocol: w.protocol,
+    mtlsMode: w.mtlsMode,
   };
 }
 
 export function listWorkloads(req: ApiRequest, ctx: ApiContext): ApiAnswer {
+  const node = nodeQuery(req.query);
   const items = inNamespace(workloadsOf(ctx), namespaceQuery(req.query))
+    .filter((w) => node === undefined || w.node === node)
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
     .map(workloadView);
   const body: List<ApiWorkload> = { items };
