@@ -18,7 +18,7 @@ import { Duplex, PassThrough, Writable } from 'node:stream';
 import { CoreV1Api, PortForward, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { MESH_PORTS } from '../core/ports.js';
 import { readRoots } from '../core/kube/controller-discovery.js';
-import type { WebSocket } from '../core/ws.js';
+import type { WebSocket } from 'ws';
 import { kubeRequest } from '../core/kube/rest.js';
 import { LEASE_NAME } from '../controller/leader.js';
 import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../local-cluster/state.js';

@@ -11,7 +11,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { PortForward } from '@kubernetes/client-node';
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { listenInNetns } from '../core/syscalls.js';
-import { WebSocket } from '../core/ws.js';
+import { WebSocket } from 'ws';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../local-cluster/apiserver/server.js';
 import { Netns, requireRoot } from './support/netns.js';
 import { waitFor } from './support/net.js';
@@ -123,7 +123,8 @@ function forward(base: string, query: string, o: { protocols?: string[]; headers
   const channels = new Map<number, Buffer[]>();
   const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   let base64 = false;
-  ws.on('message', (data, isBinary) => {
+  ws.on('message', (raw, isBinary) => {
+    const data = raw as Buffer; // binaryType 'nodebuffer' (the default)
     const [ch, payload] = base64 ? [data[0]! - 48, Buffer.from(data.subarray(1).toString(), 'base64')] : [data[0]!, data.subarray(1)];
     assert.equal(isBinary, !base64, 'message type follows the subprotocol');
     channels.set(ch, [...(channels.get(ch) ?? []), Buffer.from(payload)]);

@@ -11,7 +11,7 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/log.js';
 import { connectInNetns } from '../../core/syscalls.js';
-import { WebSocketServer, type WebSocket } from '../../core/ws.js';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { ApiError } from './api-errors.js';
 import { dataChannel, decodeFrame, encodeFrame, errorChannel, portFrame, routeFrame, type Encoding } from './port-forward-protocol.js';
 
@@ -163,9 +163,10 @@ export class PortForwarder {
         s.socket?.destroy();
       }
     });
+    // binaryType is the default 'nodebuffer': every message arrives as one Buffer.
     ws.on('message', (message, isBinary) => {
       touch();
-      const route = routeFrame(decodeFrame(t.encoding, message, isBinary), t.ports.length);
+      const route = routeFrame(decodeFrame(t.encoding, message as Buffer, isBinary), t.ports.length);
       if ('error' in route) return protocolError(route.error);
       if ('ignore' in route) return;
       const s = streams[route.portIndex]!;
