@@ -22,6 +22,7 @@ const AMB = 'ambient.dev';
 const rule = (verb: AccessRule['verb'], group: string, resource: string, namespace: AccessRule['namespace'], name = false): AccessRule => ({ verb, group, resource, namespace, ...(name ? { name: true } : {}) });
 
 const NAMESPACE_QUERY = { name: 'namespace', description: 'only this namespace (absent: all, which needs the verb cluster-wide)', schema: { type: 'string' } };
+const WINDOW_QUERY = (what: string) => ({ name: 'window', description: `the part of the telemetry window ${what}, e.g. 1m (default 5m)`, schema: { type: 'string' } });
 const obj = (description: string, properties: Record<string, JsonSchema> = {}): JsonSchema => ({ type: 'object', description, properties });
 const list = (description: string): JsonSchema => ({ ...obj(description, { items: { type: 'array', items: { type: 'object' } } }), required: ['items'] });
 /** The answers' shapes are console/api-types.d.ts (one definition, shared with the console). */
@@ -56,10 +57,10 @@ export const API_ROUTES: readonly RouteDef[] = [
   },
   {
     method: 'GET', path: '/services/{namespace}/{name}', operationId: 'getService', tag: 'mesh', summary: "One service: endpoints with health and ejection (from its waypoint's /debug/endpoints), waypoint, routes with weights, rollouts",
-    access: rule('get', '', 'services', 'path', true), response: shape('a service (ServiceDetail)', { namespace: STR, name: STR, vips: ARR, ports: ARR, endpoints: ARR, routes: ARR, rollouts: ARR }), handler: getService,
+    access: rule('get', '', 'services', 'path', true), query: [WINDOW_QUERY('the live shares of its routes\' backends are counted over')], response: shape('a service (ServiceDetail)', { namespace: STR, name: STR, vips: ARR, ports: ARR, endpoints: ARR, routes: ARR, rollouts: ARR }), handler: getService,
   },
   {
-    method: 'PUT', path: '/services/{namespace}/{name}/split', operationId: 'putServiceSplit', tag: 'traffic', summary: "Sets the Service's traffic split (its HTTPRoute's backend weights), as `ambientctl traffic split`",
+    method: 'PUT', path: '/services/{namespace}/{name}/split', operationId: 'putServiceSplit', tag: 'traffic', summary: "Sets the Service's traffic split (its HTTPRoute's backend weights), as `ambientctl traffic split`; header ambient-split-outcome: created, configured or unchanged",
     access: rule('patch', GW, 'httproutes', 'path'), write: true,
     body: {
       type: 'object',
@@ -89,7 +90,7 @@ export const API_ROUTES: readonly RouteDef[] = [
   {
     method: 'GET', path: '/graph', operationId: 'getGraph', tag: 'telemetry', summary: "The traffic graph of the controller's telemetry window",
     access: rule('list', '', 'pods', 'query'),
-    query: [NAMESPACE_QUERY, { name: 'window', description: 'the window, e.g. 5m (default 5m)', schema: { type: 'string' } }],
+    query: [NAMESPACE_QUERY, WINDOW_QUERY('the graph covers')],
     response: shape('graph (Graph)', { window: STR, generatedAt: STR, nodes: ARR, edges: ARR }), handler: graph,
   },
   {
