@@ -3,26 +3,25 @@
 //
 // - Which replica: the leader (Lease ambient-controller's holder) when it runs, else the
 //   first running one; reads work on every replica, writes only on the leader.
-// - The stream to it: a port-forward to the pod through the API server (as istioctl and
-//   linkerd do; @kubernetes/client-node PortForward, a WebSocket). On a local cluster whose
-//   API server cannot port-forward, a TCP connection opened inside the controller pod's
-//   network namespace (root only).
+// - The stream to it: a port-forward to the pod through the API server (pods/portforward,
+//   a WebSocket; @kubernetes/client-node PortForward), on a real cluster and on the local
+//   one alike: no root needed, one code path everywhere.
 // - TLS verified with the mesh's roots (ConfigMap ambient-system/ambient-ca-root) and the
 //   controller's name ambient-controller.ambient-system.svc, presenting the kubeconfig's
 //   client certificate when it has one: the credentials go to the controller only.
-// - Credentials: the kubeconfig's (a bearer token, or a client certificate), or a token
-//   minted for a ServiceAccount (--service-account).
+// - Credentials: the kubeconfig's (a bearer token, the local cluster's admin kubeconfig
+//   included, or a client certificate), or a token minted for a ServiceAccount
+//   (--service-account).
 import tls from 'node:tls';
 import { resolve } from 'node:path';
-import { Duplex, PassThrough } from 'node:stream';
+import { Duplex, PassThrough, Writable } from 'node:stream';
 import { CoreV1Api, PortForward, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { MESH_PORTS } from '../core/ports.js';
-import { connectInNetns, netnsPath } from '../core/syscalls.js';
 import { readRoots } from '../core/kube/controller-discovery.js';
+import type { WebSocket } from '../core/ws.js';
 import { kubeRequest } from '../core/kube/rest.js';
 import { LEASE_NAME } from '../controller/leader.js';
 import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from '../local-cluster/state.js';
-import { podNetnsName } from '../local-cluster/network/topology.js';
 import { loadKubeConfig, type ContextOptions } from './context.js';
 import { CliError } from './errors.js';
 import { pickControllerPod } from './dashboard-proxy.js';
@@ -138,34 +137,40 @@ export function tlsTo(raw: Duplex, roots: string, creds: Credentials = {}): Prom
 
 type Raw = (pod: V1Pod) => Promise<Duplex>;
 
-/** A raw stream to the controller pod's 15014 inside its network namespace (local cluster, root). */
-function netnsConnector(rec: ClusterRecord): Raw {
-  return (pod) => connectInNetns(netnsPath(podNetnsName(rec.name, pod.metadata!.uid!)), { host: pod.status!.podIP!, port: MESH_PORTS.api, timeoutMs: LINK_LIMITS.connectTimeoutMs });
-}
-
-/** A raw stream to the controller pod's 15014 through the API server's port-forward. */
+/**
+ * A raw stream to the controller pod's 15014 through the API server's pods/portforward (a
+ * WebSocket, v4.channel.k8s.io): on a real cluster through the kubelet, on the local one
+ * inside the pod's network namespace. It ends when the WebSocket closes; with an error when
+ * the API server reported one on the port's error channel (e.g. nothing listens on 15014).
+ */
 function portForwardConnector(kc: KubeConfig): Raw {
   const pf = new PortForward(kc, true);
   return async (pod) => {
+    const target = `${CONTROLLER_NAMESPACE}/${pod.metadata!.name}:${MESH_PORTS.api}`;
     const toPod = new PassThrough();
     const fromPod = new PassThrough();
     const errors = new PassThrough();
     let message = '';
     errors.on('data', (c: Buffer) => (message += c.toString('utf8')));
-    let ws: unknown;
+    const opening = pf.portForward(CONTROLLER_NAMESPACE, pod.metadata!.name!, [MESH_PORTS.api], fromPod, errors, toPod) as Promise<unknown> as Promise<WebSocket>;
+    let ws: WebSocket;
     try {
-      ws = await withTimeout(pf.portForward(CONTROLLER_NAMESPACE, pod.metadata!.name!, [MESH_PORTS.api], fromPod, errors, toPod), LINK_LIMITS.connectTimeoutMs, 'the port-forward to the controller');
+      ws = await withTimeout(opening, LINK_LIMITS.connectTimeoutMs, 'the port-forward to the controller');
     } catch (err) {
-      throw new CliError(`cannot port-forward to ${CONTROLLER_NAMESPACE}/${pod.metadata!.name}:${MESH_PORTS.api} through the API server (does it serve pods/portforward, and may you create it?): ${(err as Error).message}`);
+      opening.then((late) => late.close(), () => {}); // one that opens after the timeout is not left open
+      const e = err as Error & { message?: string };
+      throw new CliError(`cannot port-forward to ${target} through the API server (does it serve pods/portforward, and may you create it?): ${e.message ?? String(err)}`);
     }
-    const duplex = Duplex.from({ readable: fromPod, writable: toPod });
-    duplex.on('close', () => {
-      const w = ws as { close?: () => void };
-      if (typeof w?.close === 'function') w.close();
+    // v4.channel.k8s.io has no half-close (client-node closes the WebSocket when its input
+    // ends): ending the writing side ends nothing, the stream lasts until either side closes.
+    const writable = new Writable({ write: (chunk: Buffer, _enc, cb) => void toPod.write(chunk, cb), final: (cb) => cb() });
+    const duplex = Duplex.from({ readable: fromPod, writable });
+    // client-node ends neither stream when the WebSocket closes: end them here.
+    ws.on('close', () => {
+      if (message) duplex.destroy(new Error(`port-forward to ${target}: ${message.trim()}`));
+      else fromPod.end();
     });
-    errors.on('end', () => {
-      if (message) duplex.destroy(new Error(`port-forward: ${message.trim()}`));
-    });
+    duplex.on('close', () => ws.close());
     return duplex;
   };
 }
@@ -221,7 +226,7 @@ export async function openControllerLink(g: ContextOptions, o: LinkOptions = {})
     throw new CliError(`cannot read the mesh's roots (ConfigMap ${CONTROLLER_NAMESPACE}/ambient-ca-root) to verify the controller: ${(err as Error).message}; is the mesh installed?`);
   }
   const chooser = podChooser(kc);
-  const raw = rec ? netnsConnector(rec) : portForwardConnector(kc);
+  const raw = portForwardConnector(kc);
   return {
     connect: async () => {
       const pod = await chooser.pick();
@@ -234,6 +239,6 @@ export async function openControllerLink(g: ContextOptions, o: LinkOptions = {})
     },
     credentials,
     repick: chooser.repick,
-    via: rec ? `local cluster "${rec.name}"` : 'port-forward through the API server',
+    via: `port-forward through the API server${rec ? ` of local cluster "${rec.name}"` : ''}`,
   };
 }

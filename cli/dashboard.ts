@@ -159,7 +159,7 @@ export function dashboardCommand(program: Command): void {
     .description("open the web console: a local proxy on 127.0.0.1 to the controller's API and console, adding your kubeconfig's token (docs/console.md)")
     .option('--port <port>', `local port (0: any free port)`, String(DASHBOARD_LIMITS.defaultPort))
     .option('--no-open', 'do not open a browser; only print the URL')
-    .option('--service-account <ns/name>', "act as this ServiceAccount (a token is requested for it) when the kubeconfig's user has no token, as on the local cluster")
+    .option('--service-account <ns/name>', "act as this ServiceAccount (a token is requested for it) instead of the kubeconfig's user: for a user with a client certificate only, or to see what that ServiceAccount may do")
     .action(async (o: { port: string; open: boolean; serviceAccount?: string }) => {
       const g = program.opts<ContextOptions>();
       const port = parsePort(o.port);

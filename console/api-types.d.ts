@@ -18,12 +18,20 @@ export interface Condition {
   lastTransitionTime?: string;
 }
 
-export interface List<T> {
+export interface List<T> extends PartialAnswer {
   items: T[];
 }
 
+/** Set when a controller replica did not answer its peer in time: the answer holds the
+ * other replicas' parts (GET /status, /graph, /flows answer for every replica). */
+export interface PartialAnswer {
+  partial?: true;
+  /** The replicas missing from the answer, and why. */
+  unanswered?: Array<{ replica: string; reason: string }>;
+}
+
 /** GET /status */
-export interface MeshStatus {
+export interface MeshStatus extends PartialAnswer {
   controller: {
     /** `name` of the leader replica; null while none holds the lease. */
     leader: string | null;
@@ -81,7 +89,8 @@ export interface PolicyRef {
 
 /** GET /workloads/{namespace}/{name} */
 export interface WorkloadDetail extends Workload {
-  certificate: { serial: string; notBefore: string; notAfter: string } | null;
+  /** The certificate its node's agent holds for its identity, as the agent last reported it; null when none is reported. */
+  certificate: { serial: string; notBefore: string; notAfter: string; issuer: string | null; reportedAt: string } | null;
   policies: PolicyRef[];
   inbound: GraphEdge[];
   outbound: GraphEdge[];
@@ -223,12 +232,33 @@ export interface CertificateSummary {
 }
 
 /** GET /certificates */
-export interface Certificates {
+export interface Certificates extends PartialAnswer {
   roots: CertificateSummary[];
   /** The CA's signing certificate and the controller's serving certificate (absent in older answers). */
   signing?: CertificateSummary;
   serving?: CertificateSummary;
-  workloads: Array<{ identity: string; node: string; serial: string; notBefore: string; notAfter: string }>;
+  /** The certificates the data plane holds, as node agents and waypoints last reported them. */
+  workloads: HeldCertificate[];
+}
+
+/** A workload certificate a node agent holds for a pod's identity, or a waypoint's own. */
+export interface HeldCertificate {
+  kind: 'workload' | 'waypoint';
+  /** SPIFFE ID. */
+  identity: string;
+  namespace: string;
+  /** The workload's canonical name, or the waypoint's Gateway name. */
+  workload: string;
+  /** The pod; null for a waypoint (reported per node, not per pod). */
+  pod: string | null;
+  node: string;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  /** SHA-256 fingerprint of the CA certificate that issued it (compare with signing and roots); null when the holder could not tell. */
+  issuer: string | null;
+  /** When its holder last listed it. */
+  reportedAt: string;
 }
 
 /** A node of the traffic graph: a workload or a service. */
@@ -269,12 +299,16 @@ export interface GraphEdge {
 }
 
 /** GET /graph */
-export interface Graph {
+export interface Graph extends PartialAnswer {
   /** `5m` */
   window: string;
   generatedAt: string;
   nodes: GraphNode[];
   edges: GraphEdge[];
+  /** Where the numbers come from: the controller's telemetry window, or Prometheus (windows longer than the controller's). */
+  source: 'window' | 'prometheus';
+  /** The windows a graph may be asked for now, shortest first (`1h`, `6h`, `24h` only when a Prometheus is configured). */
+  windows: string[];
 }
 
 /** GET /flows (items) and each `flow` event of GET /flows/stream. */

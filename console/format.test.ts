@@ -51,3 +51,15 @@ test('edge_health_follows_the_success_rate_bounds_of_the_legend', () => {
   assert.equal(edgeHealth(0.97), 'degraded');
   assert.equal(edgeHealth(0.5), 'failing');
 });
+
+test('numbers_just_below_a_change_of_form_print_in_the_next_form', () => {
+  assert.equal(rate(99.97), '100/s');
+  assert.equal(rate(9.996), '10.0/s');
+  assert.equal(rate(9.99), '9.99/s');
+  assert.equal(ms(999.7), '1.00s');
+  assert.equal(ms(999.4), '999ms');
+  assert.equal(ms(9.97), '10ms');
+  assert.equal(ms(9.94), '9.9ms');
+  assert.equal(bytes(1048575), '1.0 MiB');
+  assert.equal(bytes(1023), '1023 B');
+});

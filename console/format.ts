@@ -6,7 +6,8 @@ export function pct(v: number | null | undefined, digits = 1): string {
 
 export function rate(v: number | null | undefined): string {
   if (v === null || v === undefined) return '-';
-  return v >= 100 ? `${Math.round(v)}/s` : `${v.toFixed(v >= 10 ? 1 : 2)}/s`;
+  // Thresholds where the rounded text changes form, so 99.97 is `100/s`, not `100.0/s`.
+  return v >= 99.95 ? `${Math.round(v)}/s` : `${v.toFixed(v >= 9.995 ? 1 : 2)}/s`;
 }
 
 export function bytes(v: number | null | undefined): string {
@@ -14,7 +15,8 @@ export function bytes(v: number | null | undefined): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   let n = v;
-  while (n >= 1024 && i < units.length - 1) {
+  // 1023.96 KiB would print as `1024.0 KiB`: from there on it is the next unit.
+  while ((i === 0 ? n >= 1024 : n >= 1023.95) && i < units.length - 1) {
     n /= 1024;
     i++;
   }
@@ -23,7 +25,8 @@ export function bytes(v: number | null | undefined): string {
 
 export function ms(v: number | null | undefined): string {
   if (v === null || v === undefined) return '-';
-  return v >= 1000 ? `${(v / 1000).toFixed(2)}s` : `${v < 10 ? v.toFixed(1) : Math.round(v)}ms`;
+  // As in rate(): 999.7 is `1.00s`, not `1000ms`; 9.97 is `10ms`, not `10.0ms`.
+  return v >= 999.5 ? `${(v / 1000).toFixed(2)}s` : `${v < 9.95 ? v.toFixed(1) : Math.round(v)}ms`;
 }
 
 /** `in 3d 4h`, `2h ago`: a time relative to `now`. */

@@ -35,3 +35,17 @@ test('services_come_first_in_their_block_and_the_layout_does_not_depend_on_input
 test('no_nodes_no_positions', () => {
   assert.equal(layoutByNamespace([]).positions.size, 0);
 });
+
+test('each_namespace_block_covers_its_nodes_and_blocks_do_not_overlap', () => {
+  const nodes = Array.from({ length: 300 }, (_, i) => node(`ns-${i % 7}`, `w-${i}`, i % 5 === 0 ? 'service' : 'workload'));
+  const { positions, namespaces, blocks } = layoutByNamespace(nodes);
+  assert.deepEqual(blocks.map((b) => b.namespace), namespaces);
+  for (const n of nodes) {
+    const p = positions.get(n.id)!;
+    const b = blocks.find((x) => x.namespace === n.namespace)!;
+    assert.ok(p.x > b.x && p.x < b.x + b.width && p.y > b.y && p.y < b.y + b.height, `${n.id} outside its block`);
+  }
+  for (const a of blocks)
+    for (const b of blocks)
+      if (a !== b) assert.ok(a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y, `${a.namespace} overlaps ${b.namespace}`);
+});

@@ -9,9 +9,20 @@ export const NODE_SPACING = 90;
 /** Space between namespace blocks. */
 export const BLOCK_GAP = 160;
 
+/** A namespace's block: the rectangle its nodes' cells cover, in graph units. */
+export interface Block {
+  namespace: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 export interface Placed {
   positions: Map<string, { x: number; y: number }>;
   namespaces: string[];
+  /** One per namespace, in the order of `namespaces`. */
+  blocks: Block[];
 }
 
 export function layoutByNamespace(nodes: readonly GraphNode[]): Placed {
@@ -35,6 +46,7 @@ export function layoutByNamespace(nodes: readonly GraphNode[]): Placed {
   let x = 0;
   let y = 0;
   let rowH = 0;
+  const placedBlocks: Block[] = [];
   for (const b of blocks) {
     if (x > 0 && x + b.w > rowWidth) {
       x = 0;
@@ -44,8 +56,10 @@ export function layoutByNamespace(nodes: readonly GraphNode[]): Placed {
     b.members.forEach((n, i) => {
       positions.set(n.id, { x: x + (i % b.cols) * NODE_SPACING, y: y + Math.floor(i / b.cols) * NODE_SPACING });
     });
+    // The block covers its nodes' cells: NODE_SPACING squares centred on the nodes.
+    placedBlocks.push({ namespace: b.ns, x: x - NODE_SPACING / 2, y: y - NODE_SPACING / 2, width: b.w, height: b.h });
     x += b.w + BLOCK_GAP;
     rowH = Math.max(rowH, b.h);
   }
-  return { positions, namespaces };
+  return { positions, namespaces, blocks: placedBlocks };
 }

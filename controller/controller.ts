@@ -24,6 +24,7 @@ import { ControllerServer } from './distribution/server.js';
 import { LeaderElector } from './leader.js';
 import { MeshTelemetry } from './telemetry/mesh-telemetry.js';
 import type { TelemetryWindowLimits } from './telemetry/limits.js';
+import type { HeldCertificatesLimits, HeldCertificatesSnapshot } from './telemetry/certificates.js';
 import { ServingCertificateRenewer, controllerServerName, issueServingCertificate } from './serving-cert.js';
 import { ControllerMetrics, startMetricsServer, type HealthServer } from './metrics.js';
 import { PolicyScopeIndex } from './distribution/scope.js';
@@ -39,8 +40,17 @@ import { ApiServer } from './api/server.js';
 import { API_DEFAULTS, type ApiLimits } from './api/limits.js';
 import { CachedAccessReviewer, kubeAccessReviewer } from './api/authz.js';
 import { CachedTokenReviewer, kubeTokenReviewer } from './distribution/token-review.js';
-import { meshTelemetrySource, type TelemetrySource } from './api/telemetry-source.js';
+import type { TelemetrySource } from './api/telemetry-source.js';
+import { prometheusGraphSource } from './api/prometheus-source.js';
+import { TELEMETRY_WINDOW_DEFAULTS } from './telemetry/limits.js';
 import { fetchWaypointEndpoints } from './api/waypoint-endpoints.js';
+import { meshWideTelemetrySource, type ReplicaContext } from './api/mesh-wide.js';
+import { httpsPeerClient, NO_PEERS, peerTargets } from './api/peers.js';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { SERVICEACCOUNT_DIR } from '../core/kube/access.js';
 import type { CertificateInfo, DebugConfig, DebugStatus } from './api/context.js';
 
 export interface ControllerOptions {
@@ -97,14 +107,27 @@ export interface ControllerOptions {
     port?: number;
     consoleDir?: string;
     telemetry?: TelemetrySource;
+    /** This replica's part of the workload certificates GET /certificates and
+     * /workloads/{ns}/{name} show (the peers' are merged in: mesh-wide.ts); default: what
+     * this replica's clients listed (`telemetry.heldCertificates()`). */
+    heldCertificates?: () => HeldCertificatesSnapshot;
+    /** --prometheus-url: GET /graph reads windows longer than the telemetry window from this Prometheus (absent: refused). */
+    prometheusUrl?: string;
     limits?: Partial<ApiLimits>;
     /** GET /debug/endpoints of a waypoint pod (default: its IP, port 15020). */
     waypointEndpoints?: (ip: string) => Promise<unknown>;
   };
+  /**
+   * The other replicas the API merges with (controller/api/peers.ts, docs/telemetry.md):
+   * `self` is this replica's pod name (default POD_NAME, else the hostname); `port` their API
+   * port (default this replica's); `token` the controller's own ServiceAccount token (default
+   * the kubeconfig's, else the pod's ServiceAccount token file); `enabled: false` asks none.
+   */
+  peers?: { enabled?: boolean; self?: string; port?: number; token?: () => string | Promise<string> };
   /** Leader election: the Lease's name (default ambient-controller), our holder identity (default: POD_NAME or hostname, plus a random suffix), timings. */
   leaderElection?: { leaseName?: string; identity?: string; limits?: Partial<LeaderLimits> };
   /** The traffic telemetry window fed by the agents' and waypoints' reports (controller/telemetry/limits.ts). */
-  telemetry?: { limits?: Partial<TelemetryWindowLimits> };
+  telemetry?: { limits?: Partial<TelemetryWindowLimits>; certificateLimits?: Partial<HeldCertificatesLimits> };
   logger?: Logger;
 }
 
@@ -182,7 +205,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let watch: ClusterWatch | undefined;
     const configuredWaypoints = new Set(opts.waypointServiceAccounts ?? []);
     let metrics: ControllerMetrics | undefined;
-    const telemetry = new MeshTelemetry(opts.telemetry?.limits ? { limits: opts.telemetry.limits } : {});
+    const telemetry = new MeshTelemetry({ ...(opts.telemetry?.limits && { limits: opts.telemetry.limits }), ...(opts.telemetry?.certificateLimits && { certificateLimits: opts.telemetry.certificateLimits }) });
     const server = new ControllerServer({
       credentials: { key: serving.key, cert: serving.cert },
       telemetry,
@@ -399,6 +422,25 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         const x = new X509Certificate(pem);
         return { subject: x.subject, issuer: x.issuer, notBefore: new Date(x.validFrom).toISOString(), notAfter: new Date(x.validTo).toISOString(), fingerprintSha256: x.fingerprint256 };
       };
+      // The other replicas: the controller Deployment's pods (the informers' cache), asked with this replica's own token.
+      const self = opts.peers?.self ?? process.env['POD_NAME'] ?? hostname();
+      let peerPort: number | undefined = opts.peers?.port;
+      const ownToken = opts.peers?.token ?? (() => controllerToken(opts.kubeConfig));
+      const replica: ReplicaContext = {
+        name: self,
+        telemetry,
+        peers:
+          opts.peers?.enabled === false
+            ? NO_PEERS
+            : httpsPeerClient({
+                peers: () => (peerPort === undefined ? [] : peerTargets(w.state().pods as readonly V1Pod[], { namespace, self, port: peerPort, max: limits.maxPeers })),
+                ca: () => ca.trustBundle.pems(),
+                serverName,
+                token: async () => ownToken(),
+                timeoutMs: limits.peerTimeoutMs,
+                maxBytes: limits.maxPeerAnswerBytes,
+              }),
+      };
       api = new ApiServer({
         credentials: { key: serving.key, cert: serving.cert },
         // The callers' kubeconfig tokens: reviewed for the API server's own audience (no spec.audiences).
@@ -419,6 +461,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           trustDomain,
           rootNamespace,
           controllerNamespace: namespace,
+          controllerServiceAccount: opts.identityServiceAccount ?? 'ambient-controller',
+          replica,
           debugStatus,
           debugConfig,
           state: () => w.state(),
@@ -431,13 +475,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           }),
           kube: opts.kubeConfig,
           waypointEndpoints: opts.api?.waypointEndpoints ?? ((ip) => fetchWaypointEndpoints(ip, { timeoutMs: limits.endpointsFetchTimeoutMs, maxBytes: limits.maxEndpointsBytes })),
-          telemetry: opts.api?.telemetry ?? meshTelemetrySource(telemetry),
+          telemetry: opts.api?.telemetry ?? meshWideTelemetrySource(replica, limits),
+          heldCertificates: opts.api?.heldCertificates ?? (() => telemetry.heldCertificates()),
+          telemetryRetentionMs: opts.telemetry?.limits?.retentionMs ?? TELEMETRY_WINDOW_DEFAULTS.retentionMs,
+          ...(opts.api?.prometheusUrl ? { prometheus: prometheusGraphSource({ url: opts.api.prometheusUrl }) } : {}),
           limits,
         },
       });
       const a = api;
       // Unless told, the API listens where the 15012 listener does; a free port when that one's is (tests).
       apiAddress = await a.listen({ host: opts.api?.host ?? opts.listen?.host ?? '0.0.0.0', port: opts.api?.port ?? (opts.listen?.port === 0 ? 0 : MESH_PORTS.api) });
+      peerPort ??= apiAddress.port;
       cleanups.push(() => a.close());
       log.info({ address: `${apiAddress.host}:${apiAddress.port}`, console: opts.api?.consoleDir ?? null }, 'controller: API listening');
     }
@@ -481,4 +529,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     await cleanup();
     throw err;
   }
+}
+
+/** The controller's own ServiceAccount token: the kubeconfig's bearer token (in a pod, its
+ * ServiceAccount's, re-read as it rotates), else the pod's token file. */
+async function controllerToken(kc: KubeConfig): Promise<string> {
+  const o: { headers: Record<string, string> } = { headers: {} };
+  await kc.applyToHTTPSOptions(o as never);
+  const auth = o.headers['Authorization'] ?? o.headers['authorization'];
+  const m = auth === undefined ? null : /^Bearer\s+(\S+)$/i.exec(auth);
+  if (m) return m[1]!;
+  return (await readFile(join(SERVICEACCOUNT_DIR, 'token'), 'utf8')).trim();
 }

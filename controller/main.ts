@@ -9,6 +9,7 @@ import { createLogger } from '../core/log.js';
 import { isMeshError } from '../core/errors.js';
 import { startController } from './controller.js';
 import { checkRedisAddress } from './waypoint-plan.js';
+import { parsePrometheusUrl } from './api/prometheus-source.js';
 
 /** Where `npm run build:console` puts the console beside this file (dist/console; /app/dist/console in the image). */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
@@ -38,6 +39,16 @@ function redisAddress(v: string): string {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** --prometheus-url, checked at start (a wrong one stops the controller, not a graph later). */
+function prometheusUrl(v: string): string {
+  if (v === '') return v; // an empty PROMETHEUS_URL: not set
+  try {
+    return parsePrometheusUrl(v).href;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
 
 function namespaceName(v: string): string {
   if (!/^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v)) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a namespace name`);
@@ -72,6 +83,11 @@ async function main(argv: string[]): Promise<void> {
     .option('--no-waypoint-deployer', 'do not deploy waypoints for Gateways of class ambient-waypoint (nor write their status)')
     .option('--api-listen <host:port>', 'the HTTPS API and console listener (docs/api.md)', hostPort, { host: '0.0.0.0', port: MESH_PORTS.api })
     .option('--no-api', 'serve neither the API nor the console')
+    .addOption(
+      new Option('--prometheus-url <url>', 'a Prometheus scraping the mesh (e.g. http://prometheus.monitoring.svc:9090): the graph reads windows longer than the controller\'s own from it; default: not set (those windows are refused)')
+        .env('PROMETHEUS_URL')
+        .argParser(prometheusUrl),
+    )
     .option('--console-dir <dir>', "the console's built files (index.html, assets/); while the directory holds none, / answers a page saying the console is not built", DEFAULT_CONSOLE_DIR)
     .option('--waypoint-sa <ns/name>', 'a ServiceAccount served as a waypoint besides those a waypoint Gateway names (repeatable)', collect, [] as string[])
     .parse(argv);
@@ -95,6 +111,7 @@ async function main(argv: string[]): Promise<void> {
     apiListen: { host: string; port: number };
     api: boolean;
     consoleDir?: string;
+    prometheusUrl?: string;
   }>();
   const log = createLogger('controller');
   const kc = new KubeConfig();
@@ -120,7 +137,7 @@ async function main(argv: string[]): Promise<void> {
         ...(o.waypointControllerAddress ? { controllerAddress: o.waypointControllerAddress } : {}),
         ...(o.waypointRedisAddress ? { redisAddress: o.waypointRedisAddress } : {}),
       },
-      api: { enabled: o.api, host: o.apiListen.host, port: o.apiListen.port, ...(o.consoleDir ? { consoleDir: o.consoleDir } : {}) },
+      api: { enabled: o.api, host: o.apiListen.host, port: o.apiListen.port, ...(o.consoleDir ? { consoleDir: o.consoleDir } : {}), ...(o.prometheusUrl ? { prometheusUrl: o.prometheusUrl } : {}) },
       logger: log,
     });
   } catch (err) {

@@ -2,15 +2,17 @@
 // and kubectl, and on the cluster network for nodes and in-cluster programs) and the
 // controller manager.
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { createLogger } from '../core/log.js';
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { listenInNetns, netnsPath } from '../core/syscalls.js';
+import { parseAdminToken } from './apiserver/admin-token.js';
 import { startApiServer } from './apiserver/server.js';
 import { startControllers } from './controllers/manager.js';
-import { buildTopology } from './network/topology.js';
-import { ensureClusterPki } from './pki.js';
+import { buildTopology, podNetnsOf } from './network/topology.js';
+import { apiServerIps, ensureClusterPki } from './pki.js';
 
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 
@@ -22,16 +24,30 @@ async function main(): Promise<void> {
     .requiredOption('--redis-port <port>', 'Redis on 127.0.0.1', Number)
     .requiredOption('--port <port>', 'API server port on 127.0.0.1', Number)
     .requiredOption('--in-cluster-port <port>', 'API server port on the cluster network', Number)
+    .requiredOption('--admin-token-file <file>', "the cluster admin's bearer token (the admin kubeconfig's)")
     .parse(process.argv)
-    .opts<{ cluster: string; nodes: number; stateDir: string; redisPort: number; port: number; inClusterPort: number }>();
+    .opts<{ cluster: string; nodes: number; stateDir: string; redisPort: number; port: number; inClusterPort: number; adminTokenFile: string }>();
   const log = createLogger('control-plane');
   const topology = buildTopology({ cluster: o.cluster, nodes: o.nodes });
 
-  const api = await startApiServer({ redis: { host: '127.0.0.1', port: o.redisPort }, host: '127.0.0.1', port: o.port, logger: log.child({ component: 'apiserver' }) });
+  // With the admin's token, the API server trusts no caller for its address: ambientctl,
+  // kubectl and the controllers below present that token, the nodes their ServiceAccount's.
+  const adminToken = parseAdminToken(readFileSync(o.adminTokenFile, 'utf8'), o.adminTokenFile);
+  // HTTPS on the loopback too, with the cluster CA's certificate: kubectl sends a token over TLS only.
+  const pki = await ensureClusterPki(o.stateDir, apiServerIps(topology.controlPlaneAddress));
+  const api = await startApiServer({
+    redis: { host: '127.0.0.1', port: o.redisPort },
+    host: '127.0.0.1',
+    port: o.port,
+    adminToken,
+    tls: pki,
+    logger: log.child({ component: 'apiserver' }),
+    // pods/portforward connects inside the pod's namespace, as a kubelet would inside its sandbox.
+    podNetns: (pod) => netnsPath(podNetnsOf(topology, pod as Parameters<typeof podNetnsOf>[1])),
+  });
   // The same API server, reachable from the nodes: a second listener opened inside the
   // cluster's namespace, so that no route joins the cluster to the machine.
   // It speaks HTTPS there, with the cluster CA's certificate, as a real API server does.
-  const pki = await ensureClusterPki(o.stateDir, [topology.controlPlaneAddress]);
   const inCluster = await listenInNetns(netnsPath(topology.clusterNetns), { host: topology.controlPlaneAddress, port: o.inClusterPort });
   const secure = tls.createServer({ key: pki.key, cert: pki.cert, minVersion: 'TLSv1.2' });
   secure.on('tlsClientError', (err) => log.debug({ err: err.message }, 'in-cluster TLS handshake failed'));
@@ -39,7 +55,7 @@ async function main(): Promise<void> {
   api.attach(secure, { event: 'secureConnection' });
   log.info({ url: api.url, inCluster: `https://${topology.controlPlaneAddress}:${o.inClusterPort}` }, 'api server listening');
 
-  const kc = kubeConfigForServer(api.url);
+  const kc = kubeConfigForServer(api.url, adminToken, pki.caFile);
   const core = kc.makeApiClient(CoreV1Api);
   for (const name of BUILTIN_NAMESPACES) {
     await core.createNamespace({ body: { metadata: { name } } }).catch((err: { code?: number }) => {

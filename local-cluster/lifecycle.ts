@@ -11,10 +11,11 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { buildTopology, type Topology } from './network/topology.js';
 import { createClusterNetwork, destroyClusterNetwork, clusterNamespaces } from './network/nodes.js';
 import { startDaemon, stopCluster } from './processes.js';
-import { clusterDir, ensurePrivateDir, readRecord, writeKubeconfig, writePrivateFile, writeRecord, type ClusterRecord } from './state.js';
+import { clusterDir, ensurePrivateDir, readAdminToken, readRecord, writeAdminToken, writeKubeconfig, writePrivateFile, writeRecord, type ClusterRecord } from './state.js';
 import { kubeConfigForServer } from '../core/kube/config.js';
-import { ensureClusterPki, pkiDir } from './pki.js';
+import { apiServerIps, ensureClusterPki, pkiDir } from './pki.js';
 import { NODE_SERVICE_ACCOUNT } from './apiserver/authorize.js';
+import { newAdminToken } from './apiserver/admin-token.js';
 import { LocalClusterError, LocalClusterErrorCodes } from './errors.js';
 import { LOCAL_CLUSTER_DEFAULTS } from './limits.js';
 
@@ -128,17 +129,21 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
     });
     say(`redis: 127.0.0.1:${redisPort}`);
 
-    // The API server's certificate for the cluster network, before anything needs it.
-    await ensureClusterPki(dir, [topology.controlPlaneAddress]);
+    // The API server's certificate for the cluster network and the loopback, before anything needs it.
+    const pki = await ensureClusterPki(dir, apiServerIps(topology.controlPlaneAddress));
+    // The admin's credential, as a real cluster's admin kubeconfig has one: the API server
+    // trusts no caller for its address, loopback included.
+    const adminToken = newAdminToken();
+    const adminTokenFile = await writeAdminToken(o.name, adminToken);
     const apiPort = await freePort();
     startDaemon(
-      [process.execPath, dist('local-cluster/control-plane.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--state-dir', dir, '--redis-port', String(redisPort), '--port', String(apiPort), '--in-cluster-port', String(IN_CLUSTER_API_PORT)],
+      [process.execPath, dist('local-cluster/control-plane.js'), '--cluster', o.name, '--nodes', String(o.nodes), '--state-dir', dir, '--redis-port', String(redisPort), '--port', String(apiPort), '--in-cluster-port', String(IN_CLUSTER_API_PORT), '--admin-token-file', adminTokenFile],
       { cluster: o.name, logFile: join(logs, 'control-plane.log') },
     );
-    const kc = kubeConfigForServer(`http://127.0.0.1:${apiPort}`);
+    const kc = kubeConfigForServer(`https://127.0.0.1:${apiPort}`, adminToken, pki.caFile);
     const core = kc.makeApiClient(CoreV1Api);
     await until('the API server', deadline, logs, async () => ((await core.readNamespace({ name: 'default' })) ? true : undefined));
-    say(`api server: http://127.0.0.1:${apiPort} (in the cluster: https://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT})`);
+    say(`api server: https://127.0.0.1:${apiPort} (in the cluster: https://${topology.controlPlaneAddress}:${IN_CLUSTER_API_PORT})`);
 
     const record: ClusterRecord = {
       name: o.name,
@@ -149,7 +154,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterRecord> {
       repoRoot: REPO_ROOT,
     };
     await writeRecord(record);
-    await writeKubeconfig(o.name, apiPort);
+    await writeKubeconfig(o.name, apiPort, adminToken, pki.ca);
 
     // Nodes reach the API server over the cluster network, where callers must
     // authenticate: they get a ServiceAccount token, as a kubelet gets its credentials.
@@ -188,7 +193,8 @@ export async function clusterDown(name: string, nodesHint?: number): Promise<{ p
   return { processes, namespaces };
 }
 
+/** The cluster's API server as its admin (the admin token `cluster up` wrote). */
 export function localKubeConfig(name: string): KubeConfig | undefined {
   const rec = readRecord(name);
-  return rec ? kubeConfigForServer(`http://127.0.0.1:${rec.apiPort}`) : undefined;
+  return rec ? kubeConfigForServer(`https://127.0.0.1:${rec.apiPort}`, readAdminToken(name), join(pkiDir(clusterDir(name)), 'ca.crt')) : undefined;
 }

@@ -69,6 +69,18 @@ export const APISERVER_DEFAULTS = {
   redisConnectTimeoutMs: 10_000,
   /** On close, open connections get this long to finish their requests. */
   shutdownGraceMs: 2_000,
+  /** pods/portforward: WebSockets open at once; more get 429 TooManyRequests. */
+  portForwardMaxConcurrent: 64,
+  /** ...ports one request may name (?ports=). */
+  portForwardMaxPorts: 8,
+  /** ...largest message a client may send; a larger one closes the WebSocket (1009). */
+  portForwardMaxMessageBytes: 1024 * 1024,
+  /** ...bytes queued toward the client, or sent before the pod's port accepted, before that side is paused (or, before the connection, refused). */
+  portForwardMaxBufferedBytes: 4 * 1024 * 1024,
+  /** ...opening the connection to 127.0.0.1:<port> inside the pod. */
+  portForwardConnectTimeoutMs: 5_000,
+  /** ...a forward that carried nothing either way for this long is closed. */
+  portForwardIdleTimeoutMs: 30 * 60_000,
 } as const;
 
 /** The local cluster's kubelet (local-cluster/runtime/kubelet.ts). */

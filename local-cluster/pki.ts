@@ -1,7 +1,8 @@
 // The local cluster's own PKI for its API server (not the mesh's CA): a cluster CA and a
-// serving certificate for the in-cluster address, so that pods and nodes talk HTTPS to
-// it and verify it with the ca.crt they are given, as on a real cluster (and because
-// Kubernetes clients send bearer tokens only over TLS).
+// serving certificate for the in-cluster address and the loopback, so that pods, nodes,
+// ambientctl and kubectl talk HTTPS to it and verify it with the ca.crt they are given
+// (the admin kubeconfig embeds it), as on a real cluster (and because Kubernetes clients
+// send bearer tokens only over TLS).
 import { existsSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +12,11 @@ import { ensurePrivateDir, PRIVATE_FILE_MODE, writePrivateFile } from './state.j
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 /** The names a pod may use for the API server (the `kubernetes` Service's, as on a real cluster). */
 const API_DNS_NAMES = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
+
+/** The addresses the API server's certificate names: the cluster network's and the loopback's. */
+export function apiServerIps(controlPlaneAddress: string): string[] {
+  return [controlPlaneAddress, '127.0.0.1'];
+}
 
 export interface ClusterPki {
   caFile: string;

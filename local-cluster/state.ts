@@ -2,7 +2,8 @@
 // `down`, `status`, `exec` and kubeconfig selection to find everything again.
 //
 // The state directory holds key material (Redis's append-only file with the CA Secret
-// and the token signing key, the cluster PKI, the nodes' token), so everything in it is
+// and the token signing key, the cluster PKI, the nodes' token, the admin's token and the
+// admin kubeconfig that carries it), so everything in it is
 // private to root: directories 0700, files 0600, whatever the umask, also when they
 // existed before with looser modes.
 import { existsSync, readFileSync } from 'node:fs';
@@ -51,6 +52,8 @@ export interface ClusterRecord {
 
 export const STATE_FILE = 'cluster.json';
 export const KUBECONFIG_FILE = 'kubeconfig';
+/** The cluster admin's bearer token (apiserver/admin-token.ts), read by the control plane. */
+export const ADMIN_TOKEN_FILE = 'admin-token';
 
 export function readRecord(name = DEFAULT_CLUSTER): ClusterRecord | undefined {
   const file = join(clusterDir(name), STATE_FILE);
@@ -66,17 +69,32 @@ export async function writeRecord(rec: ClusterRecord): Promise<void> {
   await writePrivateFile(clusterDir(rec.name), STATE_FILE, `${JSON.stringify(rec, null, 2)}\n`);
 }
 
-/** The admin kubeconfig (0600: it is the admin's; a future one may carry credentials). */
-export async function writeKubeconfig(name: string, apiPort: number): Promise<string> {
-  return writePrivateFile(clusterDir(name), KUBECONFIG_FILE, kubeconfigYaml(name, apiPort));
+/** The admin kubeconfig, 0600: it carries the admin's bearer token. */
+export async function writeKubeconfig(name: string, apiPort: number, adminToken: string, caPem: string): Promise<string> {
+  return writePrivateFile(clusterDir(name), KUBECONFIG_FILE, kubeconfigYaml(name, apiPort, adminToken, caPem));
+}
+
+/** Writes the admin token (0600) where the control plane reads it; the file's path. */
+export async function writeAdminToken(name: string, adminToken: string): Promise<string> {
+  return writePrivateFile(clusterDir(name), ADMIN_TOKEN_FILE, `${adminToken}\n`);
+}
+
+/** The admin token `cluster up` wrote for the cluster, or undefined when there is none. */
+export function readAdminToken(name = DEFAULT_CLUSTER): string | undefined {
+  const file = join(clusterDir(name), ADMIN_TOKEN_FILE);
+  if (!existsSync(file)) return undefined;
+  return readFileSync(file, 'utf8').trim() || undefined;
 }
 
 export function kubeconfigPath(name = DEFAULT_CLUSTER): string {
   return join(clusterDir(name), KUBECONFIG_FILE);
 }
 
-/** A kubeconfig for the cluster's API server on loopback (admin: loopback needs no credentials). */
-export function kubeconfigYaml(name: string, apiPort: number): string {
+/**
+ * A kubeconfig for the cluster's API server on loopback (HTTPS, verified with the cluster
+ * CA it embeds), its user the cluster admin (a bearer token).
+ */
+export function kubeconfigYaml(name: string, apiPort: number, adminToken: string, caPem: string): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -84,8 +102,8 @@ export function kubeconfigYaml(name: string, apiPort: number): string {
     'clusters:',
     `- name: ambient-${name}`,
     '  cluster:',
-    `    server: http://127.0.0.1:${apiPort}`,
-    '    insecure-skip-tls-verify: true # plain http on loopback: nothing to verify; client-node needs this to allow http',
+    `    server: https://127.0.0.1:${apiPort}`,
+    `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
     'contexts:',
     `- name: ambient-${name}`,
     '  context:',
@@ -94,7 +112,8 @@ export function kubeconfigYaml(name: string, apiPort: number): string {
     '    namespace: default',
     'users:',
     `- name: ambient-${name}-admin`,
-    '  user: {}',
+    '  user:',
+    `    token: ${JSON.stringify(adminToken)}`,
     '',
   ].join('\n');
 }

@@ -43,6 +43,7 @@ import { ObservedEdges } from './observe/edges.js';
 import { AgentMetrics } from './observe/metrics.js';
 import { TrafficTelemetry } from './observe/telemetry.js';
 import { TelemetryReporter } from './observe/telemetry-reporter.js';
+import { CertificateLister, withCertificates } from './observe/certificate-list.js';
 import { InboundEnforcer, reevaluateOnChange } from './proxy/enforcer.js';
 import { authzDecisionSink } from './observe/authz-sink.js';
 import { policyEngine } from './proxy/engine.js';
@@ -295,7 +296,19 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     throw err;
   }
   client.start();
-  const telemetryReporter = new TelemetryReporter({ take: () => telemetry.takeReport(), send: (body) => client.sendTelemetry(body), logger: log });
+  // The certificates of this node's workloads ride on the traffic reports (the controller
+  // accepts no other identity's from this node).
+  const certificateLister = new CertificateLister({
+    held: () => certificates.list(),
+    roots: () => trustBundle.pems(),
+    wanted: () => new Set(state().workloads().flatMap((w) => (w.node === opts.node ? [w.identity] : []))),
+  });
+  const telemetryReporter = new TelemetryReporter({
+    take: () => withCertificates(telemetry.takeReport(), certificateLister.take()),
+    send: (body) => client.sendTelemetry(body),
+    onDropped: (r) => r.certificates !== undefined && certificateLister.unsent(),
+    logger: log,
+  });
   telemetryReporter.start();
   const repairTimer = setInterval(() => void enrolment.repair().catch(roundFailed), opts.repairIntervalMs ?? AGENT_DEFAULTS.repairIntervalMs);
   repairTimer.unref();

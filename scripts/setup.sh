@@ -20,6 +20,7 @@ packages=(
   python3 make g++                                 # native addon build (node-gyp)
   gcc                                              # the CNI plugin (node-agent/cni/plugin.c)
   chromium                                         # headless browser for the console's tests and screenshots
+  prometheus                                       # the graph's long windows read from Prometheus (test/prometheus-graph.test.ts)
 )
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 
@@ -37,6 +38,11 @@ fi
 # service is not needed and must not hold port 6379 or the data directory.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
   systemctl stop redis-server || true
+fi
+# test/prometheus-graph.test.ts starts its own Prometheus on loopback; the distro's service
+# is not needed and must not hold port 9090.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+  systemctl stop prometheus || true
 fi
 # bench:waypoint starts its own nginx in a pod's network namespace; the distro's service
 # is not needed and must not hold port 80.

@@ -9,16 +9,17 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../local-cluster/apiserver/server.js';
 import { redisDir, startClusterRedis } from '../local-cluster/lifecycle.js';
-import { ensureClusterPki } from '../local-cluster/pki.js';
+import { apiServerIps, ensureClusterPki } from '../local-cluster/pki.js';
 import { stopCluster } from '../local-cluster/processes.js';
-import { clusterDir, writeKubeconfig, writePrivateFile, writeRecord } from '../local-cluster/state.js';
+import { clusterDir, kubeconfigYaml, writeAdminToken, writeKubeconfig, writePrivateFile, writeRecord } from '../local-cluster/state.js';
+import { newAdminToken } from '../local-cluster/apiserver/admin-token.js';
 import { closedPort } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
@@ -744,6 +745,130 @@ describe('tokens', () => {
   });
 });
 
+describe('admin token', () => {
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  const review = (s: { url: string }, token: string, audiences?: string[]) =>
+    call(s, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(audiences ? { audiences } : {}) } }, bearer(adminOf(s)));
+  const admins = new WeakMap<object, string>();
+  const adminOf = (s: object) => admins.get(s)!;
+  async function adminServer(): Promise<ApiServer> {
+    const token = newAdminToken();
+    const s = await server({ adminToken: token });
+    admins.set(s, token);
+    return s;
+  }
+
+  test('the_admin_token_is_the_admin_and_without_it_loopback_is_401', async () => {
+    const s = await adminServer();
+    const anon = await call(s, 'GET', '/api/v1/namespaces');
+    assert.equal(anon.status, 401, 'loopback without credentials is nobody once the cluster has an admin token');
+    assert.deepEqual([anon.body.kind, anon.body.reason, anon.body.code], ['Status', 'Unauthorized', 401]);
+    assert.equal((await call(s, 'GET', '/healthz')).status, 200, 'health stays public');
+    assert.equal((await call(s, 'GET', '/version')).status, 200);
+    await ok(s, 'POST', '/api/v1/namespaces', ns('ambient-system'), bearer(adminOf(s)));
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/secrets', { metadata: { name: 'ambient-ca' }, data: { k: 'dg==' } }, bearer(adminOf(s)));
+    const listed = await ok(s, 'GET', '/api/v1/secrets', undefined, bearer(adminOf(s)));
+    assert.deepEqual(listed.items.map((i: Any) => i.metadata.name), ['ambient-ca'], 'the admin reads every Secret');
+  });
+
+  test('token_review_of_the_admin_token_names_the_admin_user_for_the_api_servers_audience_only', async () => {
+    const s = await adminServer();
+    const r = await review(s, adminOf(s));
+    assert.equal(r.status, 201);
+    assert.deepEqual(r.body.status, {
+      authenticated: true,
+      user: { username: 'ambient-admin', uid: 'ambient-admin', groups: ['system:masters', 'system:authenticated'], extra: {} },
+      audiences: ['https://kubernetes.default.svc.cluster.local'],
+    });
+    const other = await review(s, adminOf(s), ['ambient-controller']);
+    assert.equal(other.body.status.authenticated, false, 'not a token for the mesh controller\'s audience');
+    assert.match(other.body.status.error, /valid for \["https:\/\/kubernetes\.default\.svc\.cluster\.local"\] only/);
+    // What the controller's API asks next: may that user do it?
+    const sar = await call(s, 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      spec: { user: r.body.status.user.username, groups: r.body.status.user.groups, resourceAttributes: { verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'apps', name: 'echo' } },
+    }, bearer(adminOf(s)));
+    assert.equal(sar.status, 201);
+    assert.equal(sar.body.status.allowed, true);
+  });
+
+  test('kubectl_with_the_admin_kubeconfig_over_https_lists_pods_and_with_a_wrong_token_is_unauthorized', async () => {
+    // As the local cluster serves it: HTTPS on the loopback with the cluster CA's certificate
+    // (kubectl sends a bearer token over TLS only), the admin kubeconfig as `cluster up` writes it.
+    const dir = mkdtempSync(join(tmpdir(), 'ambient-kubeconfig-'));
+    try {
+      const pki = await ensureClusterPki(dir, apiServerIps('10.10.0.1'));
+      const token = newAdminToken();
+      const s = await server({ adminToken: token, tls: pki });
+      assert.match(s.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const kubectl = (asToken: string, ...args: string[]) => {
+        const file = join(dir, 'kubeconfig');
+        writeFileSync(file, kubeconfigYaml('t', s.port, asToken, pki.ca), { mode: 0o600 });
+        return promisify(execFile)('kubectl', ['--kubeconfig', file, ...args], { timeout: 20_000 });
+      };
+      writeFileSync(join(dir, 'objects.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [ns('apps'), { ...pod('web'), metadata: { name: 'web', namespace: 'apps' } }] }));
+      await kubectl(token, 'apply', '--validate=false', '-f', join(dir, 'objects.json'));
+      const listed = await kubectl(token, 'get', 'pods', '-A', '-o', 'name');
+      assert.equal(listed.stdout.trim(), 'pod/web');
+      await assert.rejects(kubectl(newAdminToken(), 'get', 'pods', '-A'), (err: { stderr?: string }) => /Unauthorized|provide credentials/.test(err.stderr ?? ''));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('attack_a_guessed_or_forged_admin_token_is_401_and_never_loopback_admin', async () => {
+    const s = await adminServer();
+    const t = adminOf(s);
+    const guesses = [`${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}`, t.slice(0, -1), `${t}A`, newAdminToken(), 'ambient-admin', `${t}.${t}.${t}`];
+    for (const g of guesses) {
+      const r = await call(s, 'GET', '/api/v1/namespaces/ambient-system/secrets', undefined, bearer(g));
+      assert.equal(r.status, 401, `guess ${JSON.stringify(g)}`);
+      assert.equal(r.body.reason, 'Unauthorized');
+      assert.equal((await review(s, g)).body.status.authenticated, false, `review of ${JSON.stringify(g)}`);
+    }
+    for (const header of ['Basic YWRtaW46YWRtaW4=', 'Bearer', '']) {
+      assert.equal((await call(s, 'GET', '/api/v1/namespaces', undefined, { authorization: header })).status, 401, `Authorization: ${header}`);
+    }
+  });
+
+  test('attack_a_service_account_token_cannot_pass_as_the_admin', async () => {
+    const s = await adminServer();
+    const admin = bearer(adminOf(s));
+    for (const n of ['ambient-system', 'x']) await ok(s, 'POST', '/api/v1/namespaces', ns(n), admin);
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/secrets', { metadata: { name: 'ambient-ca' }, data: { k: 'dg==' } }, admin);
+    await ok(s, 'POST', '/api/v1/namespaces/x/serviceaccounts', { metadata: { name: 'default' } }, admin);
+    const sa = (await ok(s, 'POST', '/api/v1/namespaces/x/serviceaccounts/default/token', {}, admin)).status.token as string;
+    // Asking to be the admin changes nothing: impersonation headers are not honoured.
+    const as = { ...bearer(sa), 'impersonate-user': 'ambient-admin', 'impersonate-group': 'system:masters' };
+    const get = await call(s, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, as);
+    assert.equal(get.status, 403, JSON.stringify(get.body));
+    assert.match(get.body.message, /User "system:serviceaccount:x:default" cannot get resource "secrets"/);
+    // A JWT whose claims name the admin (or any non-ServiceAccount subject) fails its signature.
+    const [h, p, sig] = sa.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    for (const sub of ['ambient-admin', 'system:serviceaccount:kube-system:ambient-admin']) {
+      const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub, groups: ['system:masters'] })).toString('base64url')}.${sig}`;
+      assert.equal((await call(s, 'GET', '/api/v1/secrets', undefined, bearer(forged))).status, 401, sub);
+      assert.equal((await review(s, forged)).body.status.authenticated, false);
+    }
+    // A ServiceAccount asking whether the admin may do something learns nothing: it may not create SubjectAccessReviews.
+    const sar = await call(s, 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', { spec: { user: 'ambient-admin', groups: ['system:masters'], resourceAttributes: { verb: 'get', resource: 'secrets' } } }, bearer(sa));
+    assert.equal(sar.status, 403);
+  });
+
+  test('a_token_on_a_loopback_trusting_server_is_checked_not_taken_for_the_admin', async () => {
+    // Servers without an admin token (the in-process ones tests start) trust a loopback
+    // peer that sends no credentials; one that sends a token is who the token says.
+    const s = await server();
+    await ok(s, 'POST', '/api/v1/namespaces', ns('ambient-system'));
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/secrets', { metadata: { name: 'ambient-ca' }, data: { k: 'dg==' } });
+    await ok(s, 'POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name: 'web' } });
+    const sa = (await ok(s, 'POST', '/api/v1/namespaces/default/serviceaccounts/web/token', {})).status.token as string;
+    assert.equal((await call(s, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca', undefined, bearer(sa))).status, 403);
+    assert.equal((await call(s, 'GET', '/api/v1/namespaces', undefined, bearer('wrong'))).status, 401);
+    assert.equal((await call(s, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca')).status, 200, 'no credentials on loopback: the admin');
+  });
+});
+
 describe('authorization', () => {
   /** An API server reached through an attached listener, where only bearer tokens count (as from the cluster network). */
   async function withTokenListener(s: ApiServer, fn: (other: { url: string }) => Promise<void>): Promise<void> {
@@ -862,9 +987,11 @@ describe('key material at rest', () => {
     let r: Redis | undefined;
     try {
       await writeRecord({ name: cluster, nodes: ['node1'], apiPort: 1, redisPort: 2, createdAt: new Date().toISOString(), repoRoot: '/' });
-      await writeKubeconfig(cluster, 1);
+      const adminToken = newAdminToken();
+      const pki = await ensureClusterPki(dir, ['10.10.0.1']);
+      await writeKubeconfig(cluster, 1, adminToken, pki.ca);
+      await writeAdminToken(cluster, adminToken);
       await writePrivateFile(dir, 'node-token', 'a.b.c');
-      await ensureClusterPki(dir, ['10.10.0.1']);
       const port = await closedPort();
       await startClusterRedis({ cluster, stateDir: dir, port });
       r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -893,7 +1020,7 @@ describe('key material at rest', () => {
       assert.deepEqual(loose.map(([p, m]) => `${p.slice(dir.length)} ${m.mode.toString(8)}`), [], 'directories 0700, files 0600 (certificates 0644)');
       assert.equal(statSync(join(dir, 'pki', 'ca.key')).mode & 0o777, 0o600);
       // Another user on the machine cannot read the store, the keys or the token.
-      for (const f of [aof[0]![0], join(dir, 'pki', 'ca.key'), join(dir, 'node-token')]) {
+      for (const f of [aof[0]![0], join(dir, 'pki', 'ca.key'), join(dir, 'node-token'), join(dir, 'admin-token'), join(dir, 'kubeconfig')]) {
         await assert.rejects(promisify(execFile)('/bin/cat', [f], { uid: 65534, gid: 65534, timeout: 5_000 }), /Permission denied/, f);
       }
     } finally {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { startFixtureApi, type FixtureApi } from './support/browser-fixture-api.js';
-import { FIXTURE_POLICIES, FIXTURE_SERVICES, FIXTURE_WORKLOADS, fixtureFlow } from './support/browser-fixtures.js';
+import { FIXTURE_POLICIES, FIXTURE_SERVICES, FIXTURE_WORKLOADS, fixtureFlow, fixtureGraph } from './support/browser-fixtures.js';
 import { BROWSER_LIMITS, browserSkip, clickButton, dataOf, evalIn, openPage, pageText, startBrowser, stopBrowser, waitForAttribute, waitForNoText, waitForText } from './support/browser.js';
 
 const pathOf = (page: Page) => new URL(page.url()).pathname + new URL(page.url()).search;
@@ -37,9 +37,9 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
       ['/services', FIXTURE_SERVICES.map((s) => s.name)],
       ['/policies', FIXTURE_POLICIES.map((p) => p.name).concat(['would deny spiffe://cluster.local/ns/payments/sa/billing', 'STRIK'])],
       ['/flows', ['shop/deny-admin', 'payments/audit-ledger', 'dry-run would deny', 'spiffe://cluster.local/ns/shop/sa/client']],
-      ['/mesh', ['ambient-controller-0', 'ambient-controller-1', 'node-1', 'node-2', 'v41', 'shop/waypoint', 'ambient root CA', 'spiffe://cluster.local/ns/shop/sa/echo']],
+      ['/mesh', ['ambient-controller-0', 'ambient-controller-1', 'node-1', 'node-2', 'v41', 'shop/waypoint', 'ambient root CA', 'spiffe://cluster.local/ns/shop/sa/echo', 'signing CA', 'CN=ambient-controller.ambient-system.svc', 'expires in 21h']],
       ['/graph', ['client-5c7b9', 'echo-v1-6f4d8', 'ledger-0', 'billing-7f2aa', 'payments']],
-      ['/workloads/shop/client-5c7b9', ['spiffe://cluster.local/ns/shop/sa/client', 'node-1', 'allow-client', 'deny-admin', 'shop/echo']],
+      ['/workloads/shop/client-5c7b9', ['spiffe://cluster.local/ns/shop/sa/client', 'node-1', 'allow-client', 'deny-admin', 'shop/echo', 'expires in 21h', "as node node-1's agent reported"]],
       ['/services/shop/echo', ['shop/echo-v1-6f4d8', 'shop/echo-v2-8a1c3', 'ejected until', 'HTTPRoute shop/echo', 'echo-canary', 'shop/waypoint']],
     ];
     for (const [path, names] of expect) {
@@ -237,6 +237,33 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     await page.select('select[name="namespace"]', 'payments');
     await waitForAttribute(page, '[data-testid="graph-canvas"]', 'data-edges', '1');
     assert.equal(pathOf(page), '/graph?window=15m&namespace=payments');
+    assert.deepEqual(errors, []);
+  });
+
+  test('the_window_filter_offers_the_long_windows_the_api_advertises_and_keeps_the_window_in_the_url', async (t) => {
+    const { page, errors } = await openPage(t, browser!);
+    const options = () => evalIn<string[]>(page, `[...document.querySelectorAll('select[name="window"] option')].map((o) => o.value)`);
+    // The fixture API plays a controller with a Prometheus: it advertises 1h, 6h and 24h.
+    await go(page, '/graph');
+    await page.waitForSelector('[data-testid="graph-canvas"][data-ready="1"]');
+    assert.deepEqual(await options(), ['1m', '5m', '15m', '1h', '6h', '24h']);
+    assert.equal(await pageText(page, '[data-testid="graph-source"]'), "from the controller's telemetry window");
+    await page.select('select[name="window"]', '24h');
+    await waitForText(page, 'from Prometheus', '[data-testid="graph-source"]');
+    assert.equal(pathOf(page), '/graph?window=24h');
+    // A shared link opens on its window.
+    await go(page, '/graph?window=6h');
+    await waitForText(page, 'from Prometheus', '[data-testid="graph-source"]');
+    assert.equal(await evalIn(page, 'document.querySelector(\'select[name="window"]\').value'), '6h');
+    // A controller without Prometheus advertises its own windows only.
+    fx!.setGraph({ ...fixtureGraph(), windows: ['1m', '5m', '15m'] });
+    try {
+      await go(page, '/graph?window=5m');
+      await page.waitForSelector('[data-testid="graph-canvas"][data-ready="1"]');
+      assert.deepEqual(await options(), ['1m', '5m', '15m']);
+    } finally {
+      fx!.setGraph(undefined);
+    }
     assert.deepEqual(errors, []);
   });
 });

@@ -248,7 +248,8 @@ function sampleReport(): TelemetryReport {
 }
 
 test('real_answers_have_the_shapes_the_console_and_its_fixture_api_use', async () => {
-  controller.telemetry.ingest({ role: 'node-agent', node: 'node-1' }, sampleReport());
+  const now = Date.now();
+  controller.telemetry.ingest({ role: 'node-agent', node: 'node-1' }, { ...sampleReport(), certificates: [{ identity: 'spiffe://cluster.local/ns/apps/sa/echo', serial: '0abc', notBefore: now - 60_000, notAfter: now + 3_600_000 }] });
   const problems: string[] = [];
   const check = async (path: string, f: (v: unknown) => string[]) => {
     const r = await get(path);
@@ -265,10 +266,14 @@ test('real_answers_have_the_shapes_the_console_and_its_fixture_api_use', async (
   await check('/api/v1/routes?namespace=apps', (v) => listProblems('ServiceRoute', v));
   await check('/api/v1/policies?namespace=apps', (v) => listProblems('Policy', v));
   await check('/api/v1/rollouts?namespace=apps', (v) => listProblems('Rollout', v));
-  await check('/api/v1/certificates', (v) => shapeProblems('Certificates', v));
+  const certs = await check('/api/v1/certificates', (v) => shapeProblems('Certificates', v));
   const graph = await check('/api/v1/graph?namespace=apps', (v) => shapeProblems('Graph', v));
   const flows = await check('/api/v1/flows?namespace=apps', (v) => listProblems('Flow', v));
+  const detail = await check('/api/v1/workloads/apps/echo-v2-a', (v) => shapeProblems('WorkloadDetail', v));
   assert.deepEqual(problems, []);
+  // Not vacuous: the report's certificate is on both echo pods (node-1's agent holds it for their identity).
+  assert.deepEqual(certs.workloads.filter((c: { serial: string }) => c.serial === '0abc').map((c: { pod: string }) => c.pod).sort(), ['echo-v1-a', 'echo-v2-a']);
+  assert.equal(detail.certificate?.serial, '0abc');
   // Not vacuous: the telemetry window's report is in both.
   assert.ok(graph.edges.some((e: { source: string; target: string; mtls: boolean }) => e.source === 'workload:other/viewer' && e.target === 'service:apps/echo-v1' && e.mtls), JSON.stringify(graph));
   assert.ok(flows.items.some((f: { verdict: string; policy: string }) => f.verdict === 'denied' && f.policy === 'apps/deny-other'), JSON.stringify(flows));

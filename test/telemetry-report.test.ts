@@ -7,7 +7,12 @@
 // denied request in flows() with its policy. A node agent's report (its TrafficTelemetry
 // filled from connection records of its own node's workloads) shows up the same way; the
 // attack: the same agent reporting a connection to another node's workload is refused
-// (403 AMB_CTRL_TELEMETRY_REFUSED) and nothing of it is kept. Every wait is bounded.
+// (403 AMB_CTRL_TELEMETRY_REFUSED) and nothing of it is kept. Certificates: the agent's
+// real certificate manager gets a certificate from the controller over 15012, its lister
+// puts it on a report, and the controller's API (GET /api/v1/certificates, GET
+// /api/v1/workloads/...) shows it for the pod; the attack: a list naming another node's
+// identity loses that entry (the agent's own stays), and a waypoint may list only its own.
+// Every wait is bounded.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
@@ -20,6 +25,12 @@ import { NOOP_TRACER } from '../core/trace/tracer.js';
 import type { Controller } from '../controller/controller.js';
 import { TrafficTelemetry } from '../node-agent/observe/telemetry.js';
 import { TelemetryReporter } from '../node-agent/observe/telemetry-reporter.js';
+import { CertificateLister, withCertificates } from '../node-agent/observe/certificate-list.js';
+import { controllerSigner } from '../node-agent/controller-client/signer.js';
+import { CertificateManager } from '../core/identity/cert-manager.js';
+import { spiffeId } from '../core/identity/spiffe.js';
+import https from 'node:https';
+import { X509Certificate } from 'node:crypto';
 import { connectionRecord } from '../node-agent/observe/fixtures.js';
 import { stateOf } from '../node-agent/proxy/fixtures.js';
 import type { ControllerError } from '../node-agent/controller-client/client.js';
@@ -40,7 +51,7 @@ const API_ID = 'spiffe://cluster.local/ns/shop/sa/api';
 let env: ApiEnv;
 let core: CoreV1Api;
 let controller: Controller;
-const tokens = { agent: '', waypoint: '' };
+const tokens = { agent: '', waypoint: '', viewer: '' };
 
 /** A Running pod with labels on `node`, as the scheduler and kubelet leave it. */
 async function pod(namespace: string, name: string, serviceAccount: string, node: string, ip: string, labels: Record<string, string> = {}): Promise<void> {
@@ -64,6 +75,8 @@ before(async () => {
   await core.createNamespacedService({ namespace: 'shop', body: { metadata: { name: 'api', labels: { 'ambient.dev/use-waypoint': 'waypoint' } }, spec: { clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80 }] } } });
   tokens.agent = await boundToken(core, 'ambient-system', 'ambient-node-agent', 'agent-a');
   tokens.waypoint = await boundToken(core, 'shop', 'waypoint', 'waypoint-1');
+  // An API caller (any ServiceAccount may list pods on the local API server).
+  tokens.viewer = (await core.createNamespacedServiceAccountToken({ namespace: 'app', name: 'sleep', body: { spec: { audiences: [] } } })).status!.token;
   controller = await startTestController(env.kc, { waypoints: { enabled: false } });
 });
 
@@ -258,4 +271,96 @@ test('a_report_without_a_token_is_refused', async () => {
   } finally {
     await anon.close();
   }
+});
+
+// ---- certificates ----------------------------------------------------------------------
+
+/** GET `path` on the controller's API as the viewer. */
+function apiGet(path: string): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: '127.0.0.1', port: controller.apiAddress!.port, path, ca: controller.ca.trustBundle.pems(), servername: 'ambient-controller.ambient-system.svc', headers: { authorization: `Bearer ${tokens.viewer}` }, timeout: 10_000 },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const REVIEWS_ID = 'spiffe://cluster.local/ns/shop/sa/reviews';
+const RATINGS_ID = 'spiffe://cluster.local/ns/shop/sa/ratings';
+
+test('a_node_agents_certificate_reaches_the_api_for_its_pod', async (t) => {
+  const { cfg, workloads } = await agentView();
+  t.after(() => cfg.client.close());
+  // The agent's own certificate manager, signed by the controller over 15012.
+  const certificates = new CertificateManager({ signer: controllerSigner(cfg.client), trustBundle: controller.ca.trustBundle });
+  t.after(() => certificates.close());
+  const issued = await certificates.get(spiffeId('shop', 'reviews'));
+  const onNode = new Set([...workloads.values()].filter((w) => w.node === 'node-1').map((w) => w.identity));
+  const lister = new CertificateLister({ held: () => certificates.list(), roots: () => controller.ca.trustBundle.pems(), wanted: () => onNode });
+  const reporter = new TelemetryReporter({ take: () => withCertificates(undefined, lister.take()), send: (body) => cfg.client.sendTelemetry(body) });
+  await reporter.flush();
+  assert.deepEqual([reporter.stats.sent, reporter.stats.dropped], [1, 0], reporter.stats.lastError);
+
+  const certs = await apiGet('/api/v1/certificates');
+  assert.equal(certs.status, 200, JSON.stringify(certs.json));
+  const mine = certs.json.workloads.find((c: { pod: string }) => c.pod === 'reviews-1');
+  assert.ok(mine, JSON.stringify(certs.json.workloads));
+  assert.deepEqual(
+    [mine.kind, mine.identity, mine.namespace, mine.workload, mine.node, mine.serial, mine.notAfter],
+    ['workload', REVIEWS_ID, 'shop', 'reviews', 'node-1', issued.serial.toLowerCase(), issued.notAfter.toISOString()],
+  );
+  assert.equal(mine.issuer, new X509Certificate(controller.ca.signingCertificate).fingerprint256, 'issued by the signing certificate GET /certificates names');
+  assert.equal(mine.issuer, certs.json.signing.fingerprint);
+  assert.equal(JSON.stringify(certs.json).includes('PRIVATE KEY'), false);
+
+  const detail = await apiGet('/api/v1/workloads/shop/reviews-1');
+  assert.equal(detail.status, 200, JSON.stringify(detail.json));
+  assert.deepEqual([detail.json.certificate?.serial, detail.json.certificate?.notAfter], [issued.serial.toLowerCase(), issued.notAfter.toISOString()]);
+  const other = await apiGet('/api/v1/workloads/shop/ratings-1');
+  assert.equal(other.json.certificate, null, 'node-2 has no agent reporting: no certificate');
+});
+
+test('attack_a_node_agent_listing_another_nodes_identity_loses_that_entry', async (t) => {
+  const { cfg } = await agentView();
+  t.after(() => cfg.client.close());
+  const own = { identity: REVIEWS_ID, serial: 'aa01', notBefore: Date.now() - 1_000, notAfter: Date.now() + 3_600_000 };
+  // ratings runs on node-2 only: the agent of node-1 claims to hold its certificate, with a
+  // far-away expiry that would hide a real one expiring soon.
+  const forged = { identity: RATINGS_ID, serial: 'bad0', notBefore: Date.now() - 1_000, notAfter: Date.now() + 365 * 86_400_000 };
+  const report = { edges: [], overflowEdges: 0, flows: [], droppedFlows: 0, certificates: [own, forged] };
+  await cfg.client.sendTelemetry(JSON.stringify(report)); // accepted: only the forged entry is dropped
+
+  const held = controller.telemetry.heldCertificates().sets.find((s) => s.role === 'node-agent' && s.node === 'node-1');
+  assert.deepEqual(held?.certificates.map((c) => c.serial), ['aa01']);
+  const certs = await apiGet('/api/v1/certificates');
+  assert.equal(certs.json.workloads.some((c: { serial: string; identity: string }) => c.serial === 'bad0' || c.identity === RATINGS_ID), false, JSON.stringify(certs.json.workloads));
+  assert.equal((await apiGet('/api/v1/workloads/shop/ratings-1')).json.certificate, null);
+  assert.equal((await apiGet('/api/v1/workloads/shop/reviews-1')).json.certificate?.serial, 'aa01');
+});
+
+test('a_waypoint_lists_its_own_certificate_and_no_other', async (t) => {
+  const cfg = startConfigClient(controller, tokens.waypoint);
+  t.after(() => cfg.client.close());
+  await pollUntil('the waypoint to be known', () => (cfg.held.size > 0 ? true : undefined), WAIT);
+  const now = Date.now();
+  const report = {
+    edges: [], overflowEdges: 0, flows: [], droppedFlows: 0,
+    certificates: [
+      { identity: 'spiffe://cluster.local/ns/shop/sa/waypoint', serial: 'cc01', notBefore: now, notAfter: now + 3_600_000 },
+      { identity: REVIEWS_ID, serial: 'cc02', notBefore: now, notAfter: now + 3_600_000 },
+    ],
+  };
+  await cfg.client.sendTelemetry(JSON.stringify(report));
+  const certs = await apiGet('/api/v1/certificates');
+  const wp = certs.json.workloads.filter((c: { kind: string }) => c.kind === 'waypoint');
+  assert.deepEqual(wp.map((c: { namespace: string; workload: string; node: string; serial: string; pod: null }) => [c.namespace, c.workload, c.node, c.serial, c.pod]), [['shop', 'waypoint', 'node-1', 'cc01', null]]);
+  assert.equal(certs.json.workloads.some((c: { serial: string }) => c.serial === 'cc02'), false);
 });

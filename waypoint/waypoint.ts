@@ -24,6 +24,7 @@ import { controllerSigner } from '../node-agent/controller-client/signer.js';
 import { WaypointState } from './state/store.js';
 import { TrafficTelemetry } from '../node-agent/observe/telemetry.js';
 import { TelemetryReporter } from '../node-agent/observe/telemetry-reporter.js';
+import { CertificateLister, withCertificates } from '../node-agent/observe/certificate-list.js';
 
 export interface WaypointOptions {
   /** The waypoint's own identity: its pod's namespace and ServiceAccount. */
@@ -114,7 +115,14 @@ export async function startWaypointProgram(opts: WaypointOptions, startDataPath:
   });
   const certificates = new CertificateManager({ signer: controllerSigner(client), trustBundle });
   const telemetry = new TrafficTelemetry();
-  const telemetryReporter = new TelemetryReporter({ take: () => telemetry.takeReport(), send: (body) => client.sendTelemetry(body), logger: log });
+  // Its own certificate rides on the traffic reports (the only one the controller accepts from it).
+  const certificateLister = new CertificateLister({ held: () => certificates.list(), roots: () => trustBundle.pems(), wanted: () => new Set([formatSpiffeId(identity)]) });
+  const telemetryReporter = new TelemetryReporter({
+    take: () => withCertificates(telemetry.takeReport(), certificateLister.take()),
+    send: (body) => client.sendTelemetry(body),
+    onDropped: (r) => r.certificates !== undefined && certificateLister.unsent(),
+    logger: log,
+  });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({ name: 'ambient_waypoint_config_resources', help: 'Resources the waypoint holds from the controller.', registers: [registry], collect() { this.set(state.size()); } });

@@ -1,27 +1,31 @@
 // /graph: the traffic graph on a canvas (cytoscape), workloads and services grouped by
 // namespace, edges coloured by health, dashed when not mTLS, `mTLS` (a lock in the text
 // views) and a waypoint mark in their labels; filters ?namespace= and ?window=; a click on a node or an edge shows its
-// details; beside it the same nodes and the busiest edges as text. Large graphs draw edges
-// as straight lines without labels and a texture while panning, so 1,000 nodes and 5,000
-// edges stay responsive. Dragging anywhere (on a node too) pans: nodes are placed, not moved.
-import cytoscape from 'cytoscape';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+// details; beside it the same nodes and the busiest edges as text. Graphs of more than
+// LARGE_GRAPH_EDGES edges are drawn by the console's own canvas renderer (straight lines,
+// labels only when zoomed in), so 1,000 nodes and 5,000 edges stay responsive. Dragging
+// anywhere (on a node too) pans: nodes are placed, not moved.
+import type cytoscape from 'cytoscape';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Graph, GraphEdge, GraphNode } from '../api-types.js';
 import { api } from '../api.js';
 import { Lock, Page, useApi, useInterval } from '../components.js';
 import { bytes, edgeHealth, ms, nodeHref, nodeName, pct, rate } from '../format.js';
-import { layoutByNamespace } from '../graph-layout.js';
+import { CanvasGraph } from '../graph-canvas.js';
+import { layoutByNamespace, type Placed } from '../graph-layout.js';
+import { MAX_ZOOM, MIN_ZOOM } from '../graph-view.js';
+import { sourceNote, windowOptions } from '../graph-windows.js';
 import { setQuery, type Location } from '../router.js';
 import { EdgesTable } from './edges-table.js';
 
-/** Time windows the filter offers (the API's `window`). */
-export const GRAPH_WINDOWS = ['1m', '5m', '15m', '1h'] as const;
-/** Above this many edges the graph drops edge labels and arrows and draws a texture while panning. */
+/** Above this many edges the graph is drawn by the console's own canvas renderer (console/graph-canvas.ts), not cytoscape. */
 export const LARGE_GRAPH_EDGES = 400;
 /** The busiest edges listed as text beside the canvas. */
 export const EDGE_LIST_MAX = 100;
 /** How often a graph of at most LARGE_GRAPH_EDGES edges reloads (larger ones reload on Refresh). */
 export const GRAPH_REFRESH_MS = 10_000;
+/** A graph read from Prometheus (hours) changes slowly and costs Prometheus queries: reloaded less often. */
+export const PROMETHEUS_REFRESH_MS = 60_000;
 
 /** The view (zoom and pan) of the graph last drawn for a filter, kept across reloads. */
 interface View {
@@ -46,7 +50,7 @@ function themeColours() {
   return { fg: v('--fg'), bg: v('--bg'), muted: v('--muted'), ok: v('--ok'), warn: v('--warn'), bad: v('--bad'), svc: v('--accent'), panel: v('--panel'), border: v('--border') };
 }
 
-function graphStyle(large: boolean): cytoscape.StylesheetJson {
+function graphStyle(): cytoscape.StylesheetJson {
   const c = themeColours();
   return [
     {
@@ -86,34 +90,31 @@ function graphStyle(large: boolean): cytoscape.StylesheetJson {
     },
     {
       selector: 'edge',
-      style: large
-        ? { width: 1, 'line-color': c.ok, 'curve-style': 'haystack', 'haystack-radius': 0, opacity: 0.5 }
-        : {
-            width: 2,
-            'line-color': c.ok,
-            'curve-style': 'bezier',
-            'target-arrow-shape': 'triangle',
-            'target-arrow-color': c.ok,
-            label: 'data(label)',
-            'font-size': 9,
-            color: c.fg,
-            'text-background-color': c.bg,
-            'text-background-opacity': 0.8,
-            'text-rotation': 'autorotate',
-          },
+      style: {
+        width: 2,
+        'line-color': c.ok,
+        'curve-style': 'bezier',
+        'target-arrow-shape': 'triangle',
+        'target-arrow-color': c.ok,
+        label: 'data(label)',
+        'font-size': 9,
+        color: c.fg,
+        'text-background-color': c.bg,
+        'text-background-opacity': 0.8,
+        'text-rotation': 'autorotate',
+      },
     },
     { selector: 'edge[health = "degraded"]', style: { 'line-color': c.warn, 'target-arrow-color': c.warn } },
     { selector: 'edge[health = "failing"]', style: { 'line-color': c.bad, 'target-arrow-color': c.bad } },
     { selector: 'edge[health = "idle"]', style: { 'line-color': c.muted, 'target-arrow-color': c.muted } },
     { selector: 'edge[?plain]', style: { 'line-style': 'dashed' } },
-    { selector: 'edge[?waypoint]', style: large ? {} : { 'source-arrow-shape': 'diamond', 'source-arrow-color': c.svc } },
+    { selector: 'edge[?waypoint]', style: { 'source-arrow-shape': 'diamond', 'source-arrow-color': c.svc } },
     { selector: ':selected', style: { 'overlay-color': c.svc, 'overlay-opacity': 0.35, 'overlay-padding': 6 } },
     { selector: 'edge:selected', style: { label: 'data(label)', 'font-size': 11, color: c.fg, width: 4, opacity: 1, 'z-index': 10 } },
   ];
 }
 
-function elements(g: Graph): cytoscape.ElementDefinition[] {
-  const { positions, namespaces } = layoutByNamespace(g.nodes);
+function elements(g: Graph, { positions, namespaces }: Placed): cytoscape.ElementDefinition[] {
   const out: cytoscape.ElementDefinition[] = namespaces.map((ns) => ({ group: 'nodes', data: { id: `ns:${ns}`, name: ns }, selectable: false, pannable: true }));
   for (const n of g.nodes) {
     out.push({ group: 'nodes', data: { id: n.id, name: n.name, kind: n.kind, health: n.health, parent: `ns:${n.namespace}` }, position: positions.get(n.id)!, pannable: true });
@@ -126,73 +127,118 @@ function elements(g: Graph): cytoscape.ElementDefinition[] {
   return out;
 }
 
+/** The container's hook for tests and tools: where the large graph's renderer drew an element. */
+interface CanvasHost extends HTMLDivElement {
+  graphView?: CanvasGraph;
+}
+
 function Canvas(props: { graph: Graph; viewKey: string; view: { current: View | undefined }; selectedId: string | undefined; onSelect: (s: Selected) => void }) {
   const { graph, viewKey, view, onSelect } = props;
   const ref = useRef<HTMLDivElement>(null);
-  const cyRef = useRef<cytoscape.Core | undefined>(undefined);
+  // What the selection effect highlights in: cytoscape's selection, or the large graph's.
+  const selectRef = useRef<((id: string | undefined) => void) | undefined>(undefined);
+  // The selection now, for a renderer that starts after the selection effect ran.
+  const selectedId = useRef(props.selectedId);
+  selectedId.current = props.selectedId;
   useEffect(() => {
-    const el = ref.current!;
+    const el = ref.current! as CanvasHost;
     const large = graph.edges.length > LARGE_GRAPH_EDGES;
     const started = performance.now();
     const nodesById = new Map(graph.nodes.map((n) => [n.id, n]));
     const edgesById = new Map(graph.edges.map((e) => [`e:${e.id}`, e]));
+    const kept = view.current && view.current.key === viewKey ? view.current : undefined;
     el.dataset['ready'] = '';
-    const cy = cytoscape({
-      container: el,
-      elements: elements(graph),
-      style: graphStyle(large),
-      layout: { name: 'preset', fit: view.current?.key !== viewKey, padding: 30 },
-      minZoom: 0.02,
-      maxZoom: 4,
-      boxSelectionEnabled: false,
-      autoungrabify: true,
-      textureOnViewport: large,
-      hideEdgesOnViewport: false,
-      motionBlur: false,
-      pixelRatio: large ? 1 : 'auto',
-    });
-    cyRef.current = cy;
-    const kept = view.current;
-    if (kept && kept.key === viewKey) cy.viewport({ zoom: kept.zoom, pan: kept.pan });
     el.dataset['nodes'] = String(graph.nodes.length);
-    el.dataset['edges'] = String(cy.edges().length);
-    const showPan = () => {
-      const p = cy.pan();
+    el.dataset['renderer'] = large ? 'canvas' : 'cytoscape';
+    const showView = (zoom: number, p: { x: number; y: number }) => {
       el.dataset['pan'] = `${Math.round(p.x)},${Math.round(p.y)}`;
+      el.dataset['zoom'] = zoom.toFixed(3);
     };
-    showPan();
-    cy.on('pan', showPan);
-    cy.one('render', () => {
+    const firstFrame = () => {
       el.dataset['ready'] = '1';
       el.dataset['renderMs'] = String(Math.round(performance.now() - started));
-    });
-    cy.on('tap', 'node', (ev) => {
-      const n = nodesById.get(ev.target.id());
-      if (n) onSelect({ kind: 'node', node: n });
-    });
-    cy.on('tap', 'edge', (ev) => {
-      const e = edgesById.get(ev.target.id());
-      if (e) onSelect({ kind: 'edge', edge: e });
-    });
-    cy.on('tap', (ev) => {
-      if (ev.target === cy) onSelect(undefined);
-    });
+    };
+    const tapped = (id: string | undefined) => {
+      const n = id === undefined ? undefined : nodesById.get(id);
+      const e = id === undefined ? undefined : edgesById.get(id);
+      onSelect(n ? { kind: 'node', node: n } : e ? { kind: 'edge', edge: e } : undefined);
+    };
+    const layoutStarted = performance.now();
+    const placed = layoutByNamespace(graph.nodes);
+    el.dataset['layoutMs'] = String(Math.round(performance.now() - layoutStarted));
     const mq = window.matchMedia('(prefers-color-scheme: dark)');
-    const restyle = () => cy.style(graphStyle(large));
+    let restyle: () => void;
+    let keep: () => View | undefined;
+    let destroy: () => void;
+    if (large) {
+      // cytoscape spent seconds on the first frame of 5,000 edges: large graphs get a plain canvas.
+      const g = new CanvasGraph(el, { graph, placed, colours: themeColours(), view: kept, labelOf: edgeLabel, onTap: tapped, onView: (v) => showView(v.zoom, v.pan), onFirstFrame: firstFrame });
+      el.graphView = g;
+      el.dataset['edges'] = String(g.edgeCount);
+      selectRef.current = (id) => g.select(id);
+      g.select(selectedId.current);
+      restyle = () => g.restyle(themeColours());
+      keep = () => ({ key: viewKey, ...g.view() });
+      destroy = () => {
+        delete el.graphView;
+        g.destroy();
+      };
+    } else {
+      // cytoscape (most of this page's code) is loaded only for the graphs it draws.
+      let cy: cytoscape.Core | undefined;
+      let gone = false;
+      import('cytoscape').then(
+        ({ default: cytoscape }) => {
+          if (gone) return;
+          const c = cytoscape({
+            container: el,
+            elements: elements(graph, placed),
+            style: graphStyle(),
+            layout: { name: 'preset', fit: !kept, padding: 30 },
+            minZoom: MIN_ZOOM,
+            maxZoom: MAX_ZOOM,
+            boxSelectionEnabled: false,
+            autoungrabify: true,
+          });
+          cy = c;
+          if (kept) c.viewport({ zoom: kept.zoom, pan: kept.pan });
+          el.dataset['edges'] = String(c.edges().length);
+          showView(c.zoom(), c.pan());
+          c.on('viewport', () => showView(c.zoom(), c.pan()));
+          c.one('render', firstFrame);
+          c.on('tap', 'node, edge', (ev) => tapped(ev.target.id()));
+          c.on('tap', (ev) => {
+            if (ev.target === c) onSelect(undefined);
+          });
+          selectRef.current = (id) => {
+            c.$(':selected').unselect();
+            if (id) c.getElementById(id).select();
+          };
+          selectRef.current(selectedId.current);
+        },
+        (e: Error) => {
+          if (!gone) el.textContent = `The graph did not load: ${e.message}`;
+        },
+      );
+      restyle = () => cy?.style(graphStyle());
+      keep = () => (cy ? { key: viewKey, zoom: cy.zoom(), pan: { ...cy.pan() } } : view.current);
+      destroy = () => {
+        gone = true;
+        cy?.destroy();
+      };
+    }
     mq.addEventListener('change', restyle);
     return () => {
-      view.current = { key: viewKey, zoom: cy.zoom(), pan: { ...cy.pan() } };
-      cyRef.current = undefined;
+      view.current = keep();
+      selectRef.current = undefined;
       mq.removeEventListener('change', restyle);
-      cy.destroy();
+      destroy();
     };
   }, [graph]);
-  // What is selected (on the canvas, or from the text beside it) is highlighted on the canvas.
-  useEffect(() => {
-    const cy = cyRef.current;
-    if (!cy) return;
-    cy.$(':selected').unselect();
-    if (props.selectedId) cy.getElementById(props.selectedId).select();
+  // What is selected (on the canvas, or from the text beside it) is highlighted on the canvas,
+  // in the same frame as its details appear (a layout effect: a plain one runs after the paint).
+  useLayoutEffect(() => {
+    selectRef.current?.(props.selectedId);
   }, [props.selectedId, graph]);
   return <div ref={ref} class="graph-canvas" data-testid="graph-canvas" role="img" aria-label={`Traffic graph: ${graph.nodes.length} nodes, ${graph.edges.length} edges; the same as text beside it`} />;
 }
@@ -261,10 +307,13 @@ export function GraphPage({ loc }: { loc: Location }) {
   const [sel, setSel] = useState<Selected>();
   const [known, setKnown] = useState<string[]>([]);
   const view = useRef<View | undefined>(undefined);
-  useInterval(g.reload, GRAPH_REFRESH_MS, !!g.data && g.data.edges.length <= LARGE_GRAPH_EDGES);
+  // The windows the API last said it answers: kept while a window it refuses shows its error.
+  const [windows, setWindows] = useState<string[] | undefined>(undefined);
+  useInterval(g.reload, g.data?.source === 'prometheus' ? PROMETHEUS_REFRESH_MS : GRAPH_REFRESH_MS, !!g.data && g.data.edges.length <= LARGE_GRAPH_EDGES);
   useEffect(() => {
     const d = g.data;
     if (!d) return;
+    if (d.windows) setWindows(d.windows);
     setKnown((k) => [...new Set([...k, ...d.nodes.map((n) => n.namespace)])].sort());
     // A reload keeps the selection when the element is still there (with its new numbers).
     setSel((cur) => {
@@ -305,7 +354,7 @@ export function GraphPage({ loc }: { loc: Location }) {
           <label class="filter">
             Window{' '}
             <select name="window" value={win} onChange={(e) => setQuery({ window: (e.target as HTMLSelectElement).value })}>
-              {[...new Set([...GRAPH_WINDOWS, win])].map((w) => (
+              {windowOptions(windows, win).map((w) => (
                 <option key={w} value={w}>
                   {w}
                 </option>
@@ -323,7 +372,7 @@ export function GraphPage({ loc }: { loc: Location }) {
           <div class="graph-main">
             <Canvas graph={g.data} viewKey={`${ns}|${win}`} view={view} selectedId={sel ? (sel.kind === 'node' ? sel.node.id : `e:${sel.edge.id}`) : undefined} onSelect={setSel} />
             <p class="legend muted">
-              ● workload ▢ service · green ≥99% success, amber ≥95%, red below, grey idle · <Lock /> mTLS (label “mTLS”), dashed “⚠ plain” plaintext · ◆L7 through a waypoint · window {g.data.window}, {g.data.nodes.length} nodes, {g.data.edges.length} edges
+              ● workload ▢ service · green ≥99% success, amber ≥95%, red below, grey idle · <Lock /> mTLS (label “mTLS”), dashed “⚠ plain” plaintext · ◆L7 through a waypoint · window {g.data.window} <span data-testid="graph-source">{sourceNote(g.data.source)}</span>, {g.data.nodes.length} nodes, {g.data.edges.length} edges
             </p>
           </div>
           <aside class="graph-side">

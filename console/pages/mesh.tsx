@@ -3,43 +3,39 @@
 import type { Certificates } from '../api-types.js';
 import { api } from '../api.js';
 import { Badge, Conditions, Empty, ErrorBanner, Page, useApi, useInterval } from '../components.js';
+import { EXPIRY_KIND_LABEL, expiryRows } from '../cert-expiry.js';
 import { relative } from '../format.js';
 
 /** The certificates the timeline draws at most (the soonest to expire). */
 export const TIMELINE_MAX_ROWS = 50;
 
-function Timeline({ certs }: { certs: Certificates['workloads'] }) {
-  if (certs.length === 0) return <Empty>No workload certificates issued.</Empty>;
+/** Every certificate (CA roots, signing CA, controller, workloads, waypoints) by expiry: its
+ * name and kind as text, a bar of the lifetime it has used, when it expires. */
+function Timeline({ certs }: { certs: Certificates }) {
   const now = Date.now();
-  const sorted = [...certs].sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter)).slice(0, TIMELINE_MAX_ROWS);
-  const end = Math.max(...sorted.map((c) => Date.parse(c.notAfter)), now + 1);
-  const start = Math.min(...sorted.map((c) => Date.parse(c.notBefore)), now);
-  const span = end - start || 1;
-  const at = (t: number) => `${(((t - start) / span) * 100).toFixed(2)}%`;
+  const all = expiryRows(certs, now);
+  const rows = all.slice(0, TIMELINE_MAX_ROWS);
   return (
-    <div class="timeline" role="table" aria-label="Certificate expiry">
-      {sorted.map((c) => {
-        const nb = Date.parse(c.notBefore);
-        const na = Date.parse(c.notAfter);
-        const left = na - now;
-        const life = na - nb || 1;
-        const cls = left <= 0 ? 'bad' : left < life / 4 ? 'warn' : 'ok';
-        return (
-          <div class="tl-row" role="row" key={`${c.identity}/${c.serial}`}>
-            <span class="tl-name mono" role="cell">
-              {c.identity}
+    <>
+      {certs.workloads.length === 0 && <Empty>No workload certificate reported by the node agents yet.</Empty>}
+      <div class="timeline" role="table" aria-label="Certificate expiry">
+        {rows.map((r) => (
+          <div class="tl-row" role="row" key={r.key}>
+            <span class="tl-name" role="cell" title={r.detail}>
+              <Badge kind="muted">{EXPIRY_KIND_LABEL[r.kind]}</Badge> <span class="mono">{r.name}</span>
+              {(r.kind === 'workload' || r.kind === 'waypoint') && <span class="muted small"> {r.detail}</span>}
             </span>
-            <span class="tl-track" role="cell" aria-label={`expires ${relative(c.notAfter, now)}`}>
-              <span class={`tl-bar ${cls}`} style={{ left: at(nb), width: `${((life / span) * 100).toFixed(2)}%` }} />
-              <span class="tl-now" style={{ left: at(now) }} />
+            <span class="tl-track" role="cell" aria-label={`${(r.used * 100).toFixed(0)}% of its lifetime used`}>
+              <span class={`tl-bar ${r.state}`} style={{ left: 0, width: `${(r.used * 100).toFixed(2)}%` }} />
             </span>
-            <span class="tl-when" role="cell">
-              {relative(c.notAfter, now)}
+            <span class="tl-when" role="cell" title={r.notAfter}>
+              {r.state === 'bad' ? `expired ${relative(r.notAfter, now)}` : `expires ${relative(r.notAfter, now)}`}
             </span>
           </div>
-        );
-      })}
-    </div>
+        ))}
+      </div>
+      {all.length > rows.length && <p class="muted">{all.length - rows.length} more expire later.</p>}
+    </>
   );
 }
 
@@ -147,7 +143,7 @@ export function MeshPage() {
           )}
           <h2>Certificate expiry</h2>
           <ErrorBanner error={certs.error} />
-          {certs.data && <Timeline certs={certs.data.workloads} />}
+          {certs.data && <Timeline certs={certs.data} />}
           <h2>CA roots</h2>
           {certs.data && (
             <table class="list">

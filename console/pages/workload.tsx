@@ -2,9 +2,18 @@
 // select it with their status, inbound and outbound edges, recent flows.
 import { api } from '../api.js';
 import { Badge, Conditions, Empty, Page, useApi } from '../components.js';
+import { expiryState } from '../cert-expiry.js';
 import { relative } from '../format.js';
 import { EdgesTable } from './edges-table.js';
 import { FlowsTable } from './flows-table.js';
+
+/** "expires in 21h 3m", flagged when expired or in its last quarter of life. */
+function CertificateExpiry({ notBefore, notAfter }: { notBefore: string; notAfter: string }) {
+  const now = Date.now();
+  const state = expiryState(Date.parse(notBefore), Date.parse(notAfter), now);
+  if (state === 'bad') return <Badge kind="bad">expired {relative(notAfter, now)}</Badge>;
+  return <>expires {relative(notAfter, now)}{state === 'warn' && <> <Badge kind="warn">renewal due</Badge></>}</>;
+}
 
 /** How many recent flows the workload page asks for (then keeps its own). */
 export const WORKLOAD_FLOWS_LIMIT = 200;
@@ -32,7 +41,16 @@ export function WorkloadPage({ ns, name }: { ns: string; name: string }) {
             <dt>Waypoint</dt>
             <dd>{d.waypoint ?? 'none'}</dd>
             <dt>Certificate</dt>
-            <dd>{d.certificate ? <>expires {relative(d.certificate.notAfter)} ({d.certificate.notAfter}), serial <span class="mono">{d.certificate.serial}</span></> : 'none issued'}</dd>
+            <dd>
+              {d.certificate ? (
+                <>
+                  <CertificateExpiry notBefore={d.certificate.notBefore} notAfter={d.certificate.notAfter} /> ({d.certificate.notAfter}), serial <span class="mono">{d.certificate.serial}</span>
+                  <span class="muted">, as node {d.node}'s agent reported {relative(d.certificate.reportedAt)}</span>
+                </>
+              ) : (
+                `none reported by node ${d.node}'s agent`
+              )}
+            </dd>
           </dl>
           <h2>Policies selecting it</h2>
           {d.policies.length === 0 ? (

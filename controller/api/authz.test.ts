@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CachedAccessReviewer, forbidden, requireAccess, subjectAccessReview, type AccessReviewer } from './authz.js';
+import { CachedAccessReviewer, controllerOnly, forbidden, requireAccess, subjectAccessReview, type AccessReviewer } from './authz.js';
 import type { ApiFailure } from './api-error.js';
 
 const user = { username: 'system:serviceaccount:other:viewer', groups: ['system:serviceaccounts', 'system:authenticated'] };
@@ -70,4 +70,15 @@ test('the_cache_is_bounded_in_entries', async () => {
 
 test('the_cache_key_never_holds_the_token', () => {
   assert.match(CachedAccessReviewer.key('digest', listPods), /^[0-9a-f]{64}$/);
+});
+
+test('controller_only_admits_exactly_the_controllers_service_account', () => {
+  const ctl = { username: 'system:serviceaccount:ambient-system:ambient-controller', groups: ['system:serviceaccounts'] };
+  assert.equal(controllerOnly(ctl, 'ambient-system', 'ambient-controller'), undefined);
+  for (const username of ['system:serviceaccount:ambient-system:ambient-node-agent', 'system:serviceaccount:other:ambient-controller', 'admin', 'system:serviceaccount:ambient-system:ambient-controller-x']) {
+    const f = controllerOnly({ username, groups: ['system:masters'] }, 'ambient-system', 'ambient-controller');
+    assert.equal(f?.status, 403, username);
+    assert.equal(f?.code, 'AMB_API_FORBIDDEN');
+    assert.match(f!.message, /only the controller's ServiceAccount ambient-system\/ambient-controller/);
+  }
 });

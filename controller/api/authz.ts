@@ -119,6 +119,14 @@ export function forbidden(user: ApiUser, a: AccessAttributes, reason?: string): 
   return new ApiFailure(403, ErrorCodes.API_FORBIDDEN, `user ${JSON.stringify(user.username)} may not ${describeAccess(a)}${reason ? ` (${reason})` : ''}`);
 }
 
+/** The internal routes' rule, pure: the caller must be the controller's own ServiceAccount
+ * (`system:serviceaccount:<namespace>:<name>`), whatever else it may do in the cluster. */
+export function controllerOnly(user: ApiUser, namespace: string, serviceAccount: string): ApiFailure | undefined {
+  const want = `system:serviceaccount:${namespace}:${serviceAccount}`;
+  if (user.username === want) return undefined;
+  return new ApiFailure(403, ErrorCodes.API_FORBIDDEN, `user ${JSON.stringify(user.username)} may not call an internal route: only the controller's ServiceAccount ${namespace}/${serviceAccount} may`);
+}
+
 export async function requireAccess(reviewer: AccessReviewer, user: ApiUser, tokenHash: string, a: AccessAttributes): Promise<void> {
   const d = await reviewer.review(user, tokenHash, a);
   if (!d.allowed) throw forbidden(user, a, d.reason);

@@ -33,6 +33,13 @@ export const API_DEFAULTS = {
   maxFlowsLimit: 1_000,
   /** GET /flows/stream: a comment line this often keeps idle proxies from closing the stream. */
   flowStreamHeartbeatMs: 15_000,
+  /** The other controller replicas (GET /api/v1/internal/replica): each must answer within
+   * peerTimeoutMs with at most maxPeerAnswerBytes, else the answer is partial; at most maxPeers asked. */
+  peerTimeoutMs: 2_000,
+  maxPeerAnswerBytes: 32 * 1024 * 1024,
+  maxPeers: 16,
+  /** GET /flows/stream: how often the peers are asked for their new flows while a stream is open. */
+  peerFlowPollMs: 1_000,
   /** Console files: the largest served (bigger ones are 404: the console's bundle is far smaller). */
   maxStaticFileBytes: 16 * 1024 * 1024,
 } as const;

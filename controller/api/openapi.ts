@@ -12,6 +12,7 @@ const errorResponse = (description: string) => ({ description, content: { 'appli
 
 function accessText(r: RouteDef): string {
   if (r.access === 'authenticated') return 'Any authenticated user.';
+  if (r.access === 'controller') return "The controller's own ServiceAccount only.";
   const a = r.access;
   const ns = a.namespace === 'path' ? '{namespace}' : a.namespace === 'query' ? '?namespace (absent: cluster-wide)' : 'the controller namespace';
   return `Needs: ${describeAccess({ verb: a.verb, group: a.group, resource: a.resource })
@@ -20,7 +21,8 @@ function accessText(r: RouteDef): string {
 
 export function openApiDocument(routes: readonly RouteDef[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of routes) {
+  // Routes for the controller's own ServiceAccount (the replicas asking each other) are not part of the public API.
+  for (const r of routes.filter((x) => x.access !== 'controller')) {
     const params = parsePattern(r.path).flatMap((s) => ('param' in s ? [{ name: s.param, in: 'path', required: true, schema: { type: 'string' } }] : []));
     const query = (r.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: q.schema ?? { type: 'string' } }));
     const op: Record<string, unknown> = {

@@ -4,7 +4,8 @@
 import { openApiDocument } from './openapi.js';
 import type { AccessRule } from './access.js';
 import type { JsonSchema, RouteDef } from './types.js';
-import { certificatesHandler, statusHandler } from './handlers/mesh.js';
+import { certificatesHandler } from './handlers/certificates.js';
+import { statusHandler } from './handlers/mesh.js';
 import { getWorkload, listWorkloads } from './handlers/workloads.js';
 import { getService, listServices } from './handlers/services.js';
 import { listWaypoints } from './handlers/waypoints.js';
@@ -14,6 +15,8 @@ import { listRollouts, rolloutAction } from './handlers/rollouts.js';
 import { putSplit } from './handlers/split.js';
 import { authzCheck } from './handlers/authz-check.js';
 import { flowStream, flows, graph } from './handlers/telemetry.js';
+import { internalReplica } from './handlers/internal.js';
+import { INTERNAL_REPLICA_PATH } from './peers.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -48,7 +51,7 @@ export const API_ROUTES: readonly RouteDef[] = [
     access: rule('list', '', 'pods', 'query'), query: [NAMESPACE_QUERY], response: list('workloads'), handler: listWorkloads,
   },
   {
-    method: 'GET', path: '/workloads/{namespace}/{name}', operationId: 'getWorkload', tag: 'mesh', summary: 'One workload: identity, node, enrolment, the policies selecting it with their status, its edges',
+    method: 'GET', path: '/workloads/{namespace}/{name}', operationId: 'getWorkload', tag: 'mesh', summary: 'One workload: identity, node, enrolment, the certificate its node agent holds for it, the policies selecting it with their status, its edges',
     access: rule('get', '', 'pods', 'path', true), response: shape('a workload (WorkloadDetail)', { namespace: STR, name: STR, identity: STR, node: STR, ips: ARR, enrolled: { type: 'boolean' }, policies: ARR, inbound: ARR, outbound: ARR }), handler: getWorkload,
   },
   {
@@ -84,14 +87,15 @@ export const API_ROUTES: readonly RouteDef[] = [
     response: list('policies (Policy): AuthorizationPolicies, TrafficPolicies, RequestAuthentications, with status and dry-run findings'), handler: listPolicies,
   },
   {
-    method: 'GET', path: '/certificates', operationId: 'getCertificates', tag: 'mesh', summary: "The mesh's CA roots, signing certificate and the controller's serving certificate, with expiry",
-    access: rule('list', '', 'pods', 'controller'), response: shape('certificates (Certificates)', { roots: ARR, workloads: ARR }), handler: certificatesHandler,
+    method: 'GET', path: '/certificates', operationId: 'getCertificates', tag: 'mesh', summary: "The mesh's CA roots, signing certificate and the controller's serving certificate, and the workload certificates node agents and waypoints hold, with expiry",
+    access: rule('list', '', 'pods', 'controller'), response: shape('certificates (Certificates): CA roots, signing and serving certificates, workloads (HeldCertificate: identity, namespace, workload, pod, node, serial, notBefore, notAfter, issuer) as their holders last reported them', { roots: ARR, workloads: ARR }), handler: certificatesHandler,
   },
   {
-    method: 'GET', path: '/graph', operationId: 'getGraph', tag: 'telemetry', summary: "The traffic graph of the controller's telemetry window",
+    method: 'GET', path: '/graph', operationId: 'getGraph', tag: 'telemetry',
+    summary: "The traffic graph of the controller's telemetry window, or of Prometheus (--prometheus-url) for a longer window (`source`); `windows` lists the windows offered; 400 AMB_API_WINDOW_UNAVAILABLE for a longer window without Prometheus",
     access: rule('list', '', 'pods', 'query'),
-    query: [NAMESPACE_QUERY, WINDOW_QUERY('the graph covers')],
-    response: shape('graph (Graph)', { window: STR, generatedAt: STR, nodes: ARR, edges: ARR }), handler: graph,
+    query: [NAMESPACE_QUERY, { name: 'window', description: 'the window, e.g. 5m (default 5m); longer than the telemetry window (15m) only with a Prometheus configured, at most 720h', schema: { type: 'string' } }],
+    response: shape('graph (Graph)', { window: STR, generatedAt: STR, nodes: ARR, edges: ARR, source: { type: 'string', enum: ['window', 'prometheus'] }, windows: ARR }), handler: graph,
   },
   {
     method: 'GET', path: '/flows', operationId: 'listFlows', tag: 'telemetry', summary: "Recent flows of the controller's telemetry window, oldest first",
@@ -126,6 +130,11 @@ export const API_ROUTES: readonly RouteDef[] = [
       response: shape('the Rollout after the change (Rollout)', { metadata: OBJ, spec: OBJ }), handler: rolloutAction(action),
     }),
   ),
+  {
+    method: 'GET', path: INTERNAL_REPLICA_PATH, operationId: 'getReplicaParts', tag: 'internal',
+    summary: "This replica's own parts (parts=edges,flows,agents; window, namespace, limit, sinceSeq), for the other replicas to merge; not in the OpenAPI document",
+    access: 'controller', response: obj('{replica, edges?, flows?, agents?}'), handler: internalReplica,
+  },
 ];
 
 /** The full path of a route (the prefix and its pattern). */

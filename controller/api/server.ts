@@ -17,7 +17,7 @@ import type { TokenReviewer } from '../distribution/token-review.js';
 import { accessAttributes } from './access.js';
 import { ApiFailure, errorBody } from './api-error.js';
 import { authenticate } from './authn.js';
-import { requireAccess, type AccessReviewer } from './authz.js';
+import { controllerOnly, requireAccess, type AccessReviewer } from './authz.js';
 import type { ApiContext } from './context.js';
 import { writeRefusal } from './csrf.js';
 import { matchRoute } from './match.js';
@@ -120,7 +120,10 @@ export class ApiServer {
     const { user, tokenHash } = await authenticate(this.#o.tokens, req.headers.authorization, ctx.limits.maxTokenBytes);
     const refusal = writeRefusal(method, req.headers);
     if (refusal) throw new ApiFailure(403, ErrorCodes.API_WRITE_REFUSED, refusal);
-    if (route.access !== 'authenticated') await requireAccess(this.#o.access, user, tokenHash, accessAttributes(route.access, m.params, query, ctx.controllerNamespace));
+    if (route.access === 'controller') {
+      const refused = controllerOnly(user, ctx.controllerNamespace, ctx.controllerServiceAccount ?? 'ambient-controller');
+      if (refused) throw refused;
+    } else if (route.access !== 'authenticated') await requireAccess(this.#o.access, user, tokenHash, accessAttributes(route.access, m.params, query, ctx.controllerNamespace));
     if (route.write && !ctx.isLeader()) {
       const leader = this.#o.leaderName();
       throw new ApiFailure(503, ErrorCodes.API_NOT_LEADER, `this controller replica is not the leader; writes are made by the leader${leader ? ` (${leader})` : ' (none elected now: retry shortly)'}`, { headers: { 'retry-after': '1' } });

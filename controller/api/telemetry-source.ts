@@ -9,10 +9,13 @@ import type { FlowsQuery, GraphQuery, MeshFlow, MeshTelemetry } from '../telemet
 
 export type { FlowsQuery, GraphQuery } from '../telemetry/mesh-telemetry.js';
 
+/** A graph before the API says where it came from and which windows it offers (graph-answer.ts adds both). */
+export type GraphSnapshot = Omit<Graph, 'source' | 'windows'>;
+
 export interface TelemetrySource {
   /** `window` is how the caller wrote it (`5m`), echoed in the answer. */
-  graph(q: GraphQuery & { window: string }): Graph;
-  flows(q: FlowsQuery): List<Flow>;
+  graph(q: GraphQuery & { window: string }): GraphSnapshot | Promise<GraphSnapshot>;
+  flows(q: FlowsQuery): List<Flow> | Promise<List<Flow>>;
   /** Every flow stored from now on, until the returned function is called. Throws
    * RangeError when the window has its maximum of subscribers (the API answers 503). */
   subscribe(listener: (f: Flow, namespaces: readonly string[]) => void): () => void;
@@ -45,7 +48,7 @@ export function nodeHealth(received: readonly GraphEdge[]): GraphNode['health'] 
 }
 
 /** The window's graph as the API answers it. */
-export function toApiGraph(g: WindowGraph, window: string): Graph {
+export function toApiGraph(g: WindowGraph, window: string): GraphSnapshot {
   const identities = new Map(g.nodes.map((n) => [n.id, n.identity ?? '']));
   const edges: GraphEdge[] = g.edges.map((e) => {
     const source = apiNodeId(e.source);

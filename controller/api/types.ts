@@ -58,8 +58,9 @@ export interface RouteDef {
   response: JsonSchema;
   /** The 200 answer's media type; default application/json. */
   contentType?: string;
-  /** 'authenticated': any user TokenReview accepts. */
-  access: AccessRule | 'authenticated';
+  /** 'authenticated': any user TokenReview accepts; 'controller': the controller's own
+   * ServiceAccount only (the replicas asking each other; not in the OpenAPI document). */
+  access: AccessRule | 'authenticated' | 'controller';
   /** Changes the cluster: leader only, logged with the user, CSRF rules apply. */
   write?: boolean;
   handler: Handler;

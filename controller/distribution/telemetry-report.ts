@@ -4,14 +4,15 @@
 // parseTelemetryReport), then screened: the caller may report only what it is the reporter
 // of (controller/telemetry/screen.ts, against the config table's Workloads and Services).
 // A refused report is dropped whole (403 AMB_CTRL_TELEMETRY_REFUSED); an accepted one is
-// merged into the telemetry window.
+// merged into the telemetry window. The certificates it lists are screened entry by entry
+// (screenCertificates): one the caller may not list is dropped and logged, the rest kept.
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { ErrorCodes } from '../../core/errors.js';
 import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import type { Logger } from '../../core/log.js';
 import { parseTelemetryReport, ReportShapeError, TELEMETRY_LIMITS, type TelemetryReport } from '../../core/observe/telemetry-wire.js';
 import type { VersionedResource } from '../../core/config/wire.js';
-import { MeshIndex, screenReport } from '../telemetry/screen.js';
+import { MeshIndex, screenCertificates, screenReport } from '../telemetry/screen.js';
 import type { ReportSource } from '../telemetry/window.js';
 import type { Authenticator } from './authenticate.js';
 import { callerKey } from './certificates.js';
@@ -23,7 +24,7 @@ const { constants: C } = http2;
 
 /** Where accepted reports go (MeshTelemetry). */
 export interface TelemetrySink {
-  ingest(from: ReportSource, report: TelemetryReport): { edges: number; flows: number };
+  ingest(from: ReportSource, report: TelemetryReport): { edges: number; flows: number; certificates?: number };
 }
 
 export interface TelemetryEndpointOptions {
@@ -40,7 +41,7 @@ export class TelemetryEndpoint {
   readonly #o: TelemetryEndpointOptions;
   #index?: { version: number; index: MeshIndex };
   /** Reports accepted and refused, for status and tests. */
-  readonly stats = { accepted: 0, refused: 0 };
+  readonly stats = { accepted: 0, refused: 0, refusedCertificates: 0 };
 
   constructor(o: TelemetryEndpointOptions) {
     this.#o = o;
@@ -71,17 +72,29 @@ export class TelemetryEndpoint {
         throw err;
       }
       const wp = caller.role === 'waypoint' ? waypointOf(caller) : undefined;
-      const screened = screenReport({ role: caller.role, node: caller.node, ...(wp && { waypoint: wp }) }, report, this.#meshIndex());
+      const reporting = { role: caller.role, node: caller.node, identity: who, ...(wp && { waypoint: wp }) };
+      const index = this.#meshIndex();
+      const screened = screenReport(reporting, report, index);
       if (!screened.ok) {
         this.stats.refused++;
         log.warn({ caller: who, role: caller.role, node: caller.node, reason: screened.reason }, 'controller: telemetry report refused');
         throw new Refused(403, ErrorCodes.CTRL_TELEMETRY_REFUSED, `telemetry report from ${who} on node ${caller.node} refused: ${screened.reason}`);
       }
+      let refusedCertificates: string[] = [];
+      if (report.certificates !== undefined) {
+        const certs = screenCertificates(reporting, report.certificates, index);
+        refusedCertificates = certs.refused;
+        report = { ...report, certificates: certs.kept };
+        if (certs.refused.length > 0) {
+          this.stats.refusedCertificates += certs.refused.length;
+          log.warn({ caller: who, role: caller.role, node: caller.node, refused: certs.refused.length, reason: certs.refused[0] }, 'controller: certificates in a telemetry report dropped');
+        }
+      }
       const kept = this.#o.sink.ingest({ role: caller.role, node: caller.node, ...(wp && { waypoint: `${wp.namespace}/${wp.gateway}` }) }, report);
       this.stats.accepted++;
       if (stream.destroyed) return;
       stream.respond({ ':status': 200, 'content-type': 'application/json' });
-      stream.end(JSON.stringify(kept));
+      stream.end(JSON.stringify(refusedCertificates.length > 0 ? { ...kept, refusedCertificates } : kept));
     } catch (err) {
       if (!(err instanceof Refused)) log.error({ err: (err as Error)?.message }, 'controller: telemetry report failed');
       respondError(stream, err);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { MeshService, Workload } from '../../core/config/model.js';
 import { EdgeSummary } from '../../core/observe/edge-summary.js';
 import type { EdgeKey, Flow, TelemetryReport } from '../../core/observe/telemetry-wire.js';
-import { MeshIndex, screenReport } from './screen.js';
+import { MeshIndex, screenCertificates, screenReport } from './screen.js';
 
 function wl(name: string, pod: string, node: string, namespace = 'shop', over: Partial<Workload> = {}): Workload {
   return { uid: `uid-${pod}`, name: pod, namespace, serviceAccount: name, identity: `spiffe://cluster.local/ns/${namespace}/sa/${name}`, node, ips: [], protocol: 'HBONE', labels: {}, canonicalName: name, canonicalRevision: 'v1', mtlsMode: 'STRICT', healthy: true, ...over };
@@ -91,4 +91,34 @@ test('a_waypoint_may_report_a_workload_bound_to_it_called_directly', () => {
 test('a_waypoint_may_not_report_as_an_agent', () => {
   const r = screenReport(WAYPOINT, edges(tcp('destination', {}, peer(reviews))), ix);
   assert.match((r as { reason: string }).reason, /a waypoint reports as waypoint, not as destination/);
+});
+
+// ---- certificates ----------------------------------------------------------------------
+
+const held = (identity: string, serial = '0a') => ({ identity, serial, notBefore: 0, notAfter: 1 });
+
+test('a_node_agent_may_list_certificates_of_its_own_nodes_identities', () => {
+  assert.deepEqual(screenCertificates(AGENT1, [held(reviews.identity)], ix), { kept: [held(reviews.identity)], refused: [] });
+});
+
+test('attack_a_node_agent_listing_another_nodes_identity_loses_that_entry_only', () => {
+  const r = screenCertificates(AGENT1, [held(reviews.identity), held(ratings.identity, 'ff')], ix);
+  assert.deepEqual(r.kept, [held(reviews.identity)]);
+  assert.equal(r.refused.length, 1);
+  assert.match(r.refused[0]!, /certificates\[1\]: no workload on node node-1 has identity spiffe:\/\/cluster\.local\/ns\/shop\/sa\/ratings/);
+});
+
+test('a_node_agent_may_not_list_an_identity_no_workload_has', () => {
+  const r = screenCertificates(AGENT1, [held('spiffe://cluster.local/ns/kube-system/sa/admin')], ix);
+  assert.deepEqual(r.kept, []);
+  assert.equal(r.refused.length, 1);
+});
+
+test('a_waypoint_may_list_only_its_own_certificate', () => {
+  const own = 'spiffe://cluster.local/ns/shop/sa/waypoint';
+  const w = { ...WAYPOINT, identity: own };
+  const r = screenCertificates(w, [held(own), held(reviews.identity)], ix);
+  assert.deepEqual(r.kept, [held(own)]);
+  assert.match(r.refused[0]!, /certificates\[1\]: a waypoint lists only its own certificate/);
+  assert.deepEqual(screenCertificates({ role: 'waypoint', node: 'node-3', identity: own }, [held(own)], ix).kept, [], 'an unknown waypoint lists nothing');
 });

@@ -12,14 +12,23 @@
 // - `other` edges (the aggregate beyond a summary's bound) carry no names: any caller's.
 // One edge or flow that fails refuses the whole report: a caller that lies about one thing
 // is not believed about the rest.
+//
+// Certificates (screenCertificates) are screened entry by entry instead: a node agent lists
+// only certificates of identities that a Workload on its own node has, a waypoint only its
+// own identity's. An entry that fails is dropped (and logged by the caller), the rest kept:
+// which pods run on a node changes while a list is in flight (the last pod of an identity
+// leaves), and that race must not cost the node its traffic telemetry; what a caller could
+// lie about is confined to its own node either way.
 import type { MeshService, Workload } from '../../core/config/model.js';
-import type { DestinationRef, FlowPeer, PeerRef, Reporter, TelemetryReport } from '../../core/observe/telemetry-wire.js';
+import type { DestinationRef, FlowPeer, PeerRef, ReportedCertificate, Reporter, TelemetryReport } from '../../core/observe/telemetry-wire.js';
 
 export interface ReportingCaller {
   role: 'node-agent' | 'waypoint';
   node: string;
   /** A waypoint's Gateway (`waypointOf(caller)`). */
   waypoint?: { namespace: string; gateway: string };
+  /** The caller's own SPIFFE ID (its authenticated ServiceAccount's): a waypoint's certificate is issued for it. */
+  identity?: string;
 }
 
 export type Screened = { ok: true } | { ok: false; reason: string };
@@ -30,6 +39,8 @@ const k = (...parts: string[]) => parts.join('\u0000');
 export class MeshIndex {
   readonly #workloads = new Set<string>();
   readonly #pods = new Set<string>();
+  /** `<node>\0<identity>` of every Workload. */
+  readonly #identities = new Set<string>();
   /** `<ns>\0<workload>` -> waypoint Service keys of its pods. */
   readonly #workloadWaypoints = new Map<string, Set<string>>();
   readonly #serviceWaypoint = new Map<string, string | undefined>();
@@ -42,6 +53,7 @@ export class MeshIndex {
         const name = w.canonicalName || w.name;
         ix.#workloads.add(k(w.node, w.namespace, name, w.identity));
         ix.#pods.add(k(w.node, w.namespace, w.name, name));
+        ix.#identities.add(k(w.node, w.identity));
         if (w.waypoint !== undefined) {
           const wk = k(w.namespace, name);
           let set = ix.#workloadWaypoints.get(wk);
@@ -58,6 +70,11 @@ export class MeshIndex {
 
   workloadOn(node: string, namespace: string, workload: string, identity: string): boolean {
     return this.#workloads.has(k(node, namespace, workload, identity));
+  }
+
+  /** Whether some Workload on `node` has `identity`. */
+  identityOn(node: string, identity: string): boolean {
+    return this.#identities.has(k(node, identity));
   }
 
   podOn(node: string, namespace: string, pod: string, workload: string): boolean {
@@ -126,4 +143,31 @@ export function screenReport(caller: ReportingCaller, report: TelemetryReport, i
     if (why !== undefined) return { ok: false, reason: why };
   }
   return { ok: true };
+}
+
+export interface ScreenedCertificates {
+  kept: ReportedCertificate[];
+  /** Why each dropped entry was dropped (`certificates[i]: ...`). */
+  refused: string[];
+}
+
+/** The certificates of a report `caller` may list: a node agent its own node's workloads'
+ * identities, a waypoint its own identity. The others are named in `refused`. */
+export function screenCertificates(caller: ReportingCaller, certificates: readonly ReportedCertificate[], ix: MeshIndex): ScreenedCertificates {
+  const kept: ReportedCertificate[] = [];
+  const refused: string[] = [];
+  certificates.forEach((c, i) => {
+    const what = `certificates[${i}]`;
+    if (caller.role === 'node-agent') {
+      if (ix.identityOn(caller.node, c.identity)) kept.push(c);
+      else refused.push(`${what}: no workload on node ${caller.node} has identity ${c.identity}; a node agent lists only its own node's workloads' certificates`);
+    } else if (caller.waypoint === undefined || caller.identity === undefined) {
+      refused.push(`${what}: the waypoint is not known`);
+    } else if (c.identity === caller.identity) {
+      kept.push(c);
+    } else {
+      refused.push(`${what}: a waypoint lists only its own certificate (${caller.identity}), not ${c.identity}`);
+    }
+  });
+  return { kept, refused };
 }

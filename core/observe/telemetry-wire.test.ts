@@ -73,3 +73,35 @@ test('a_report_over_the_bounds_is_refused', () => {
 test('text_that_is_not_json_is_refused_with_the_expected_shape', () => {
   assert.throws(() => parseTelemetryReport('{'), /the body must be JSON/);
 });
+
+const FP = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':');
+const cert = (identity: string, serial = '1a2b') => ({ identity, serial, notBefore: 1_000, notAfter: 2_000, issuer: FP });
+
+test('a_reports_certificates_survive_json_and_parsing_unchanged', () => {
+  const r: TelemetryReport = { ...report(), certificates: [cert('spiffe://cluster.local/ns/shop/sa/reviews')] };
+  assert.deepEqual(parseTelemetryReport(JSON.stringify(r)), r);
+  assert.equal('certificates' in parseTelemetryReport(JSON.stringify(report())), false, 'absent stays absent: unchanged since the last report');
+});
+
+test('a_malformed_certificate_names_the_field_and_value', () => {
+  const bad = (c: Record<string, unknown>, re: RegExp) =>
+    assert.throws(() => parseTelemetryReport(JSON.stringify({ ...report(), certificates: [c] })), (err: Error) => err instanceof ReportShapeError && re.test(err.message));
+  const ok = cert('spiffe://cluster.local/ns/shop/sa/reviews');
+  bad({ ...ok, identity: 'reviews' }, /certificates\[0\]\.identity must be a SPIFFE ID/);
+  bad({ ...ok, serial: 'XYZ' }, /certificates\[0\]\.serial must be lowercase hex/);
+  bad({ ...ok, notAfter: 500 }, /certificates\[0\]\.notAfter must be at or after notBefore \(1000\), got 500/);
+  bad({ ...ok, issuer: 'abc' }, /certificates\[0\]\.issuer must be a SHA-256 fingerprint/);
+  bad({ ...ok, key: undefined, notBefore: -1 }, /certificates\[0\]\.notBefore must be a non-negative integer/);
+});
+
+test('certificates_are_bounded_and_listed_once_per_identity', () => {
+  const id = 'spiffe://cluster.local/ns/shop/sa/reviews';
+  const limits = { maxEdges: 10, maxFlows: 10, maxPoliciesPerEdge: 16, maxNameChars: 512, maxCertificates: 1 };
+  assert.throws(() => parseTelemetryReport(JSON.stringify({ ...report(), certificates: [cert(id), cert(`${id}2`)] }), limits), /certificates must be an array of at most 1 certificates, got 2/);
+  assert.throws(() => parseTelemetryReport(JSON.stringify({ ...report(), certificates: [cert(id, '1'), cert(id, '2')] })), /certificates\[1\]\.identity must be listed once per report/);
+});
+
+test('a_certificate_carries_no_key_whatever_the_reporter_sends', () => {
+  const c = { ...cert('spiffe://cluster.local/ns/shop/sa/reviews'), key: '-----BEGIN PRIVATE KEY-----', pem: '-----BEGIN CERTIFICATE-----' };
+  assert.deepEqual(Object.keys(parseTelemetryReport(JSON.stringify({ ...report(), certificates: [c] })).certificates![0]!).sort(), ['identity', 'issuer', 'notAfter', 'notBefore', 'serial']);
+});

@@ -103,6 +103,20 @@ export interface Flow {
   bytesReceived: number;
 }
 
+/** A workload certificate the reporter holds (docs/telemetry.md, "certificates"): metadata
+ * only, never a key or the certificate itself. */
+export interface ReportedCertificate {
+  /** The SPIFFE ID it certifies. */
+  identity: string;
+  /** Lowercase hex, as the CA wrote it. */
+  serial: string;
+  /** Epoch ms. */
+  notBefore: number;
+  notAfter: number;
+  /** SHA-256 fingerprint (colon-separated hex) of the CA certificate that issued it. */
+  issuer?: string;
+}
+
 export interface TelemetryReport {
   edges: ReportedEdge[];
   /** Observations folded into an `other` edge since the last report (the summary was full). */
@@ -111,6 +125,10 @@ export interface TelemetryReport {
   flows: Flow[];
   /** Flows overwritten in the reporter's ring before they could be reported. */
   droppedFlows: number;
+  /** Every workload certificate the reporter holds now, replacing what it reported before;
+   * absent when unchanged since its last report (it re-sends them every
+   * certificateReportIntervalMs all the same, so the controller knows it still holds them). */
+  certificates?: ReportedCertificate[];
 }
 
 /** The data plane's bounds on what it keeps and reports (docs/configuration.md). */
@@ -125,6 +143,10 @@ export const TELEMETRY_LIMITS = {
   reportIntervalMs: 5_000,
   /** Longest name (workload, namespace, identity, service key, policy) accepted in a report. */
   maxNameChars: 512,
+  /** Workload certificates one report lists at most (one per identity the reporter holds); a reporter holding more reports the soonest to expire. */
+  maxCertificates: 1_024,
+  /** How often a reporter lists its certificates when they did not change (ms): the controller forgets a reporter's certificates 3 intervals after its last list. */
+  certificateReportIntervalMs: 60_000,
 } as const;
 
 /** The policy key counts go under when an edge holds maxPoliciesPerEdge already. */
@@ -289,7 +311,7 @@ function port(v: unknown, path: string): number {
   return v as number;
 }
 
-function parseEdge(v: unknown, path: string, limits: ReportLimits): ReportedEdge {
+export function parseEdge(v: unknown, path: string, limits: ReportLimits): ReportedEdge {
   const e = obj(v, path);
   const max = limits.maxNameChars;
   const reqs = obj(e['requests'], `${path}.requests`);
@@ -336,7 +358,7 @@ function parseEdge(v: unknown, path: string, limits: ReportLimits): ReportedEdge
   return edge;
 }
 
-function parseFlow(v: unknown, path: string, limits: ReportLimits): Flow {
+export function parseFlow(v: unknown, path: string, limits: ReportLimits): Flow {
   const f = obj(v, path);
   const max = limits.maxNameChars;
   const flow: Flow = {
@@ -370,6 +392,41 @@ export interface ReportLimits {
   maxFlows: number;
   maxPoliciesPerEdge: number;
   maxNameChars: number;
+  /** Absent: TELEMETRY_LIMITS.maxCertificates. */
+  maxCertificates?: number;
+}
+
+const SERIAL = /^[0-9a-f]{1,128}$/;
+const FINGERPRINT = /^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/;
+
+export function parseCertificate(v: unknown, path: string, limits: ReportLimits): ReportedCertificate {
+  const c = obj(v, path);
+  const identity = name(c['identity'], `${path}.identity`, limits.maxNameChars);
+  if (identity === undefined || !identity.startsWith('spiffe://')) fail(`${path}.identity`, 'a SPIFFE ID (spiffe://...)', c['identity']);
+  const serial = c['serial'];
+  if (typeof serial !== 'string' || !SERIAL.test(serial)) fail(`${path}.serial`, 'lowercase hex (1 to 128 digits)', serial);
+  const notBefore = count(c['notBefore'], `${path}.notBefore`);
+  const notAfter = count(c['notAfter'], `${path}.notAfter`);
+  if (notAfter < notBefore) fail(`${path}.notAfter`, `at or after notBefore (${notBefore})`, notAfter);
+  const cert: ReportedCertificate = { identity: identity!, serial: serial as string, notBefore, notAfter };
+  if (c['issuer'] !== undefined) {
+    if (typeof c['issuer'] !== 'string' || !FINGERPRINT.test(c['issuer'])) fail(`${path}.issuer`, 'a SHA-256 fingerprint (32 colon-separated uppercase hex bytes)', c['issuer']);
+    cert.issuer = c['issuer'] as string;
+  }
+  return cert;
+}
+
+/** A report's certificate list: bounded, one entry per identity. */
+function parseCertificates(v: unknown, limits: ReportLimits): ReportedCertificate[] {
+  const max = limits.maxCertificates ?? TELEMETRY_LIMITS.maxCertificates;
+  if (!Array.isArray(v) || v.length > max) fail('certificates', `an array of at most ${max} certificates`, Array.isArray(v) ? v.length : v);
+  const seen = new Set<string>();
+  return (v as unknown[]).map((c, i) => {
+    const cert = parseCertificate(c, `certificates[${i}]`, limits);
+    if (seen.has(cert.identity)) fail(`certificates[${i}].identity`, 'listed once per report', cert.identity);
+    seen.add(cert.identity);
+    return cert;
+  });
 }
 
 /**
@@ -390,10 +447,12 @@ export function parseTelemetryReport(text: string, limits: ReportLimits = TELEME
   const maxEdges = limits.maxEdges + 36;
   if (!Array.isArray(edges) || edges.length > maxEdges) fail('edges', `an array of at most ${maxEdges} edges`, Array.isArray(edges) ? edges.length : edges);
   if (!Array.isArray(flows) || flows.length > limits.maxFlows) fail('flows', `an array of at most ${limits.maxFlows} flows`, Array.isArray(flows) ? flows.length : flows);
-  return {
+  const report: TelemetryReport = {
     edges: edges.map((e, i) => parseEdge(e, `edges[${i}]`, limits)),
     overflowEdges: count(r['overflowEdges'], 'overflowEdges'),
     flows: flows.map((f, i) => parseFlow(f, `flows[${i}]`, limits)),
     droppedFlows: count(r['droppedFlows'], 'droppedFlows'),
   };
+  if (r['certificates'] !== undefined) report.certificates = parseCertificates(r['certificates'], limits);
+  return report;
 }

@@ -147,3 +147,14 @@ test('the_controller_may_patch_a_rollouts_spec_anywhere_but_not_delete_it', () =
   assert.equal(allowed(ctrl, ro('update')), false);
   assert.equal(allowed(sa('other', 'x'), ro('patch')), false);
 });
+
+test('port_forward_is_create_on_pods_portforward_own_namespace_only_for_a_service_account', () => {
+  const pf = (namespace: string): RequestAttributes => ({ verb: 'create', group: '', resource: 'pods', subresource: 'portforward', namespace, name: 'ambient-controller-0' });
+  assert.equal(allowed(admin, pf('ambient-system')), true);
+  assert.equal(allowed(sa('ambient-system', 'ambient-controller'), pf('ambient-system')), true);
+  assert.equal(allowed(sa('x'), pf('ambient-system')), false, 'a pod of x may not open streams into the controller');
+  assert.equal(
+    forbiddenFor(sa('x'), pf('ambient-system')).message,
+    'pods "ambient-controller-0" is forbidden: User "system:serviceaccount:x:default" cannot create resource "pods/portforward" in API group "" in the namespace "ambient-system"',
+  );
+});

@@ -1,7 +1,9 @@
 // Who may do what on the local API server, as a pure decision (kube-apiserver's
 // authorizer, cut down to what makes the mesh's security tests meaningful). The
-// requester is the cluster admin (a trusted loopback peer: ambientctl, kubectl, tests)
-// or a ServiceAccount (a bearer token). The admin may do everything. A ServiceAccount:
+// requester is the cluster admin (the admin kubeconfig's bearer token, a user in group
+// system:masters; or, on an API server started without one, as the tests' in-process
+// servers are, a loopback peer) or a ServiceAccount (a bearer token). The admin may do
+// everything. A ServiceAccount:
 //
 // - never touches Secrets outside its own namespace, for any verb, nor lists or watches
 //   Secrets at the cluster scope: a pod's token cannot read ambient-system/ambient-ca;
@@ -29,6 +31,7 @@
 // admin) may create SubjectAccessReviews: its API asks them for each caller, and the answers
 // tell who may do what, which no other ServiceAccount needs to learn.
 // Denials read as kube-apiserver's RBAC denials do.
+import { ADMIN_GROUP } from './admin-token.js';
 import { ApiError } from './api-errors.js';
 
 /** The nodes' ServiceAccount: the local kubelets authenticate with its token. */
@@ -53,7 +56,14 @@ const CONTROLLER_REVIEWS: ReadonlySet<string> = new Set(['authorization.k8s.io/s
 
 const SA_PREFIX = 'system:serviceaccount:';
 
-export type Requester = { kind: 'admin' } | { kind: 'serviceaccount'; username: string; namespace: string; name: string };
+/** The admin: a user in group system:masters (username set), or a trusted loopback peer (none). */
+export type Requester = { kind: 'admin'; username?: string } | { kind: 'serviceaccount'; username: string; namespace: string; name: string };
+
+/** Who an authenticated user is to the authorizer: the admin (group system:masters), a ServiceAccount, or nobody it has rules for. */
+export function requesterFor(user: { username: string; groups?: readonly string[] }): Requester | undefined {
+  if (user.groups?.includes(ADMIN_GROUP)) return { kind: 'admin', username: user.username };
+  return serviceAccountRequester(user.username);
+}
 
 /** The requester a token's username names, or undefined when it is not a ServiceAccount's. */
 export function serviceAccountRequester(username: string): Requester | undefined {
@@ -110,7 +120,7 @@ export function authorize(who: Requester, a: RequestAttributes): Decision {
 
 /** The 403 kube-apiserver's RBAC authorizer answers, for a denied request. */
 export function forbiddenFor(who: Requester, a: RequestAttributes): ApiError {
-  const user = who.kind === 'admin' ? 'admin' : who.username;
+  const user = who.kind === 'admin' ? (who.username ?? 'admin') : who.username;
   const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const scope = a.namespace !== undefined ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
   const subject = a.name !== undefined ? `${a.group ? `${a.resource}.${a.group}` : a.resource} "${a.name}"` : a.group ? `${a.resource}.${a.group}` : a.resource;

@@ -4,17 +4,24 @@
 // stream. Every error becomes a Kubernetes Status; nothing a client sends can throw out
 // of here.
 //
-// Authentication: a request from a loopback address on a listener that trusts loopback is
-// the cluster admin; anything else needs `Authorization: Bearer <token>` with a
-// service-account token from TokenRequest whose audience includes the API server's.
+// Authentication: `Authorization: Bearer <token>` with the cluster admin's token
+// (admin-token.ts) or a service-account token from TokenRequest whose audience includes
+// the API server's; a token that is neither is 401, wherever it comes from. Only a request
+// with no Authorization header, from a loopback address on a listener that trusts loopback
+// (an API server started without an admin token, as the tests' in-process ones), is the
+// admin without a credential.
 // /healthz, /livez, /readyz and /version are open to all, as on a real cluster.
 // Authorization (authorize.ts) then decides what that ServiceAccount may do to the
 // resource: no Secrets of other namespaces, no writes outside its own namespace.
+// Requests that switch protocols (pods/portforward, a WebSocket) go through
+// createUpgradeHandler: the same authentication and authorization, then port-forward.ts.
+import { STATUS_CODES as STATUS_TEXT } from 'node:http';
 import { isLoopback } from '../../core/ip.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/log.js';
-import { authorize, forbiddenFor, serviceAccountRequester, type AuthVerb, type Requester } from './authorize.js';
+import { authorize, forbiddenFor, requesterFor, type AuthVerb, type Requester } from './authorize.js';
 import { ApiError, badRequest, internalError, methodNotSupported, pathNotFound, unauthorized } from './api-errors.js';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { parseJson, parseObjectBody, readBody, sendError, sendJson, sendText } from './http-io.js';
@@ -29,6 +36,8 @@ import { toTable, wantsTable, type IncludeObject } from './table.js';
 import type { WatchHub } from './watch-hub.js';
 import { serveWatch } from './watch-stream.js';
 import { reviewSubjectAccess } from './subject-access-review.js';
+import type { PortForwarder } from './port-forward.js';
+import { chooseProtocol, offeredProtocols, parsePorts, BASE64_PROTOCOL, BINARY_PROTOCOL } from './port-forward-protocol.js';
 
 export interface HandlerDeps {
   resources: Resources;
@@ -40,6 +49,8 @@ export interface HandlerDeps {
   now: () => Date;
   /** Is this connection one whose loopback peers are trusted as admin? */
   trustsLoopback: (socket: Socket) => boolean;
+  /** pods/portforward; absent where the server has no pods' network namespaces to reach. */
+  portForward?: { forwarder: PortForwarder; netnsOf: (pod: KObject) => string };
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -106,11 +117,12 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
 }
 
 async function authenticate(deps: HandlerDeps, req: IncomingMessage): Promise<Requester> {
-  if (isLoopback(req.socket.remoteAddress) && deps.trustsLoopback(req.socket)) return { kind: 'admin' };
-  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  const header = req.headers.authorization;
+  if (header === undefined && isLoopback(req.socket.remoteAddress) && deps.trustsLoopback(req.socket)) return { kind: 'admin' };
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   const user = m ? await deps.tokens.authenticate(m[1]!) : undefined;
-  // Only ServiceAccounts have tokens here; anything else is nobody we can authorize.
-  const who = user ? serviceAccountRequester(user.username) : undefined;
+  // The admin's token and ServiceAccounts' are all there is; anyone else is nobody we can authorize.
+  const who = user ? requesterFor(user) : undefined;
   if (who) return who;
   throw unauthorized();
 }
@@ -118,6 +130,8 @@ async function authenticate(deps: HandlerDeps, req: IncomingMessage): Promise<Re
 /** The authorization verb of a request on a resource, as kube-apiserver names it; undefined for a method no verb has (405 follows). */
 function verbOf(method: string, p: ResourcePath, watch: boolean, virtual: boolean): AuthVerb | undefined {
   if (virtual) return method === 'POST' ? 'create' : undefined;
+  // Opening a stream to a pod creates something, whatever the method (as kube-apiserver checks it).
+  if (p.subresource === 'portforward') return method === 'GET' || method === 'POST' ? 'create' : undefined;
   if (p.subresource !== undefined) return ({ GET: 'get', PUT: 'update', PATCH: 'patch', POST: 'create' } as const)[method as 'GET'];
   if (p.name !== undefined) return watch && method === 'GET' ? 'watch' : ({ GET: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as const)[method as 'GET'];
   return watch && method === 'GET' ? 'watch' : ({ GET: 'list', POST: 'create', DELETE: 'deletecollection' } as const)[method as 'GET'];
@@ -147,7 +161,7 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
     };
     const decision = authorize(who, attrs);
     if (!decision.allowed) {
-      deps.logger.debug({ who: who.kind === 'admin' ? 'admin' : who.username, ...attrs, why: decision.reason }, 'forbidden');
+      deps.logger.debug({ who: who.kind === 'admin' ? (who.username ?? 'admin') : who.username, ...attrs, why: decision.reason }, 'forbidden');
       throw forbiddenFor(who, attrs);
     }
   }
@@ -197,6 +211,9 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
         if (method !== 'POST') return unsupported();
         await resources.bind(ns, name, parseObjectBody(await body(), req.headers['content-type']));
         return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      case 'portforward':
+        if (k.kind !== 'Pod' || ns === undefined) throw pathNotFound();
+        throw badRequest(`Upgrade request required: pods/portforward is a WebSocket (${BINARY_PROTOCOL} or ${BASE64_PROTOCOL})`);
       default:
         throw pathNotFound();
     }
@@ -299,4 +316,72 @@ async function startWatch(deps: HandlerDeps, req: IncomingMessage, res: ServerRe
     },
     res,
   );
+}
+
+/**
+ * Requests that switch protocols (Node's 'upgrade' event): pods/portforward only, as a
+ * WebSocket. Authenticated and authorized as any request (create pods/portforward) before
+ * the handshake; a refusal is a Status answered on the raw connection, which then closes.
+ */
+export function createUpgradeHandler(deps: HandlerDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    socket.on('error', (err) => deps.logger.debug({ err: err.message, url: req.url }, 'upgrade connection error'));
+    upgrade(deps, req, socket, head).catch((err: unknown) => {
+      if (!(err instanceof ApiError)) deps.logger.error({ err, method: req.method, url: req.url }, 'upgrade failed');
+      refuseUpgrade(socket, err instanceof ApiError ? err : internalError((err as Error)?.message ?? String(err)), deps.limits.closeLingerMs);
+    });
+  };
+}
+
+async function upgrade(deps: HandlerDeps, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://apiserver');
+  } catch {
+    throw badRequest(`malformed request URL ${JSON.stringify(req.url)}`);
+  }
+  const parsed = parseRequestPath(url.pathname.replace(/\/+$/, ''));
+  if (parsed.type !== 'resource' || parsed.group !== '' || parsed.plural !== 'pods' || parsed.namespace === undefined || parsed.name === undefined || parsed.subresource !== 'portforward' || parsed.watch) {
+    throw badRequest(`this server switches protocols for pods/portforward only, not for ${url.pathname}`);
+  }
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    throw badRequest(`pods/portforward is served as a WebSocket (${BINARY_PROTOCOL} or ${BASE64_PROTOCOL}), not ${JSON.stringify(req.headers.upgrade ?? '')} (SPDY is not supported)`);
+  }
+  if (req.method !== 'GET') throw methodNotSupported('pods/portforward', req.method ?? '');
+  const who = await authenticate(deps, req);
+  const attrs = { verb: 'create' as const, group: '', resource: 'pods', subresource: 'portforward', namespace: parsed.namespace, name: parsed.name };
+  const decision = authorize(who, attrs);
+  if (!decision.allowed) {
+    deps.logger.debug({ who: who.kind === 'admin' ? 'admin' : who.username, ...attrs, why: decision.reason }, 'forbidden');
+    throw forbiddenFor(who, attrs);
+  }
+  const pf = deps.portForward;
+  if (!pf) throw new ApiError(503, 'ServiceUnavailable', 'this API server reaches no pods: it runs without a local cluster, so pods/portforward is not available');
+  pf.forwarder.checkCapacity();
+  const ports = parsePorts(url.searchParams, deps.limits.portForwardMaxPorts);
+  const chosen = chooseProtocol(offeredProtocols(req.headers['sec-websocket-protocol']));
+  if (!chosen) throw badRequest(`none of the offered WebSocket subprotocols (${req.headers['sec-websocket-protocol']}) is supported: pods/portforward speaks ${BINARY_PROTOCOL} and ${BASE64_PROTOCOL}`);
+  const pod = await deps.resources.get(kindByResource('', 'v1', 'pods')!, parsed.namespace, parsed.name);
+  const spec = (pod.spec ?? {}) as { nodeName?: string };
+  const status = (pod.status ?? {}) as { phase?: string };
+  const podName = `${parsed.namespace}/${parsed.name}`;
+  if (!spec.nodeName) throw badRequest(`pod ${podName} does not have a host assigned`);
+  if (status.phase !== 'Running') throw badRequest(`unable to port-forward to pod ${podName}: it is not running (phase ${status.phase ?? 'unknown'})`);
+  let netnsPath: string;
+  try {
+    netnsPath = pf.netnsOf(pod);
+  } catch (err) {
+    throw badRequest(`unable to port-forward to pod ${podName}: ${(err as Error).message}`);
+  }
+  if (socket.destroyed) return;
+  pf.forwarder.upgrade(req, socket, head, chosen.protocol, { pod: podName, uid: pod.metadata?.uid ?? '', netnsPath, ports, encoding: chosen.encoding });
+}
+
+/** A Status as the answer to a refused upgrade; the connection closes after it. */
+function refuseUpgrade(socket: Duplex, err: ApiError, lingerMs: number): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(err.toStatus());
+  const reason = STATUS_TEXT[err.code] ?? 'Error';
+  socket.end(`HTTP/1.1 ${err.code} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-cache, private\r\nconnection: close\r\n\r\n${body}`);
+  setTimeout(() => socket.destroy(), lingerMs).unref();
 }

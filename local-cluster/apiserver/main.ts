@@ -2,7 +2,9 @@
 //   node dist/local-cluster/apiserver/main.js --redis-port 6379 --port 6443
 // Logs JSON lines (pino) on stdout; the line with msg "ready" carries the URL. SIGTERM or
 // SIGINT ends open watches, drains requests and exits 0.
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { parseAdminToken } from './admin-token.js';
 import { createLogger } from '../../core/log.js';
 import { APISERVER_DEFAULTS } from './limits.js';
 import { startApiServer } from './server.js';
@@ -22,9 +24,10 @@ const o = new Command('apiserver')
   .option('--port <port>', 'listen port (0: any free port)', int(0, 65535), 6443)
   .option('--history-size <n>', 'watch events kept in Redis for resuming watches', int(1, 10_000_000), APISERVER_DEFAULTS.historySize)
   .option('--bookmark-interval-ms <ms>', 'interval between watch bookmarks', int(10, 3_600_000), APISERVER_DEFAULTS.bookmarkIntervalMs)
+  .option('--admin-token-file <file>', "the cluster admin's bearer token (then loopback peers are not trusted without one)")
   .option('--watch-timeout-seconds <s>', 'server-side end of a watch that set no timeoutSeconds', int(1, 86_400), APISERVER_DEFAULTS.watchTimeoutSeconds)
   .parse(process.argv)
-  .opts<{ redisHost: string; redisPort: number; redisPrefix: string; host: string; port: number; historySize: number; bookmarkIntervalMs: number; watchTimeoutSeconds: number }>();
+  .opts<{ redisHost: string; redisPort: number; redisPrefix: string; host: string; port: number; historySize: number; bookmarkIntervalMs: number; watchTimeoutSeconds: number; adminTokenFile?: string }>();
 
 const logger = createLogger('apiserver');
 
@@ -37,6 +40,7 @@ try {
     historySize: o.historySize,
     bookmarkIntervalMs: o.bookmarkIntervalMs,
     watchTimeoutSeconds: o.watchTimeoutSeconds,
+    ...(o.adminTokenFile !== undefined ? { adminToken: parseAdminToken(readFileSync(o.adminTokenFile, 'utf8'), o.adminTokenFile) } : {}),
     logger,
   });
   logger.info({ url: api.url, port: api.port }, 'ready');

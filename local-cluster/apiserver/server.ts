@@ -1,14 +1,18 @@
 // Starting and stopping the local API server in-process: Redis connection, store, watch
-// fan-out, the system namespaces, and an HTTP server on a loopback port. More listeners
+// fan-out, the system namespaces, and an HTTP server on a loopback port (HTTPS with `tls`:
+// Kubernetes clients, kubectl among them, send bearer tokens only over TLS). More listeners
 // (e.g. one opened inside a network namespace with listenInNetns) can be attached: the
 // same handler serves connections from any net.Server.
 import { once } from 'node:events';
 import http from 'node:http';
 import type net from 'node:net';
+import tls from 'node:tls';
 import { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { tooLarge } from './api-errors.js';
-import { createRequestHandler } from './handler.js';
+import { createRequestHandler, createUpgradeHandler } from './handler.js';
+import type { KObject } from './kinds.js';
+import { PortForwarder, type PodDialer } from './port-forward.js';
 import { sendError } from './http-io.js';
 import { APISERVER_DEFAULTS, SYSTEM_NAMESPACES, type ApiServerLimits } from './limits.js';
 import { Resources } from './resources.js';
@@ -27,19 +31,37 @@ export interface ApiServerOptions extends Partial<ApiServerLimits> {
   port?: number;
   /** Further listeners to serve, as attach() does (loopback peers on them are not trusted). */
   listeners?: net.Server[];
+  /**
+   * The cluster admin's bearer token (admin-token.ts), authenticated as user ambient-admin
+   * in group system:masters. With one, no peer is trusted for its address: every request
+   * but /healthz, /livez, /readyz and /version needs a token, as on a real cluster. Without
+   * one (the tests' in-process servers), a loopback peer of the main listener that sends
+   * no Authorization header is the admin.
+   */
+  adminToken?: string;
+  /** Serve the main listener over TLS with this key and certificate (url then https://). */
+  tls?: { key: string; cert: string };
   logger?: Logger;
   /** The clock (tests). */
   now?: () => Date;
+  /**
+   * The network namespace (a path) a pod's ports are reached in: serves pods/portforward.
+   * Without it, pods/portforward answers 503 (no pods to reach).
+   */
+  podNetns?: (pod: KObject) => string;
+  /** How a port-forward connects inside that namespace (default: connectInNetns to 127.0.0.1:port). */
+  podDialer?: PodDialer;
 }
 
 export interface ApiServer {
-  /** http://host:port of the main listener. */
+  /** http(s)://host:port of the main listener. */
   url: string;
   port: number;
   server: http.Server;
   /**
    * Serves the connections another listening net.Server accepts. A loopback peer there is
-   * admin only with `trustLoopback` (it would otherwise be any process in that netns).
+   * admin only with `trustLoopback` (it would otherwise be any process in that netns), and
+   * never on a server with an admin token.
    * Returns a function that stops serving it (the listener itself stays its owner's).
    */
   attach(listener: net.Server, opts?: { trustLoopback?: boolean; event?: 'connection' | 'secureConnection' }): () => void;
@@ -91,13 +113,17 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     now,
     onBackgroundError: (err, what) => logger.error({ err, what }, 'background work failed'),
   });
-  const tokens = new ServiceAccountTokens(resources, await store.signingKey(), limits, now);
+  const tokens = new ServiceAccountTokens(resources, await store.signingKey(), limits, now, opts.adminToken);
   await resources.ensureNamespaces(SYSTEM_NAMESPACES);
   await resources.resumeNamespaceCleanup();
 
   const untrusted = new WeakSet<net.Socket>();
-  const handler = createRequestHandler({ resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s) => !untrusted.has(s) });
+  const trustLoopback = opts.adminToken === undefined;
+  const forwarder = opts.podNetns ? new PortForwarder(limits, logger, opts.podDialer) : undefined;
+  const deps = { resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s: net.Socket) => trustLoopback && !untrusted.has(s), ...(forwarder && { portForward: { forwarder, netnsOf: opts.podNetns! } }) };
+  const handler = createRequestHandler(deps);
   const server = http.createServer({ keepAliveTimeout: 30_000 }, handler);
+  server.on('upgrade', createUpgradeHandler(deps));
   // `Expect: 100-continue`: a body announced as too large is refused before it is sent.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (Number(req.headers['content-length'] ?? 0) > limits.maxBodyBytes) {
@@ -113,14 +139,19 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
-  server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  // With TLS, a tls.Server listens and hands its decrypted sockets to the HTTP server, as
+  // attach() does for other listeners: one request path whichever way a request came.
+  const secure = opts.tls ? tls.createServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }) : undefined;
+  secure?.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
+  const listening: net.Server = secure ?? server;
+  listening.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
   try {
-    await once(server, 'listening');
+    await once(listening, 'listening');
   } catch (err) {
     redis.disconnect();
     throw err;
   }
-  const address = server.address() as net.AddressInfo;
+  const address = listening.address() as net.AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   const detachers = new Set<() => void>();
@@ -139,6 +170,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     detachers.add(detach);
     return detach;
   };
+  if (secure) attach(secure, { trustLoopback, event: 'secureConnection' });
   for (const l of opts.listeners ?? []) attach(l);
 
   let closing: Promise<void> | undefined;
@@ -147,7 +179,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       for (const d of [...detachers]) d();
       resources.stop();
       hub!.closeAll();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      forwarder?.closeAll();
+      // The listener stops accepting and calls back once its connections are gone (idle
+      // ones closed now, the rest after the grace period).
+      const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
       server.closeIdleConnections();
       const grace = setTimeout(() => server.closeAllConnections(), limits.shutdownGraceMs);
       await closed;
@@ -156,7 +191,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       logger.info('api server stopped');
     })());
 
-  const url = `http://${host}:${address.port}`;
-  logger.info({ url, historySize: limits.historySize }, 'api server listening');
+  const url = `${secure ? 'https' : 'http'}://${host}:${address.port}`;
+  logger.info({ url, historySize: limits.historySize, loopbackTrusted: trustLoopback }, 'api server listening');
   return { url, port: address.port, server, attach, close };
 }

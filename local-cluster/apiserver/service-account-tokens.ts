@@ -1,7 +1,9 @@
 // TokenRequest (POST serviceaccounts/<name>/token) and TokenReview (POST tokenreviews),
 // as kube-apiserver answers them, so that the controller can check a node agent's token
 // exactly as it would on a real cluster. A token stays valid only while its ServiceAccount
-// and, when bound, its Pod still exist with the uids it names.
+// and, when bound, its Pod still exist with the uids it names. The cluster admin's token
+// (admin-token.ts), when the server has one, is reviewed and authenticated here too, as
+// kube-apiserver does with a static token: valid for the API server's own audience only.
 import { randomUUID } from 'node:crypto';
 import { badRequest, conflict, invalid } from './api-errors.js';
 import { isPlainObject } from './json-values.js';
@@ -9,6 +11,7 @@ import { KINDS, type KObject, type KindInfo } from './kinds.js';
 import { TOKEN_ISSUER } from './limits.js';
 import { formatTime } from './object-lifecycle.js';
 import type { Resources } from './resources.js';
+import { ADMIN_USER, isAdminToken } from './admin-token.js';
 import { SERVICE_ACCOUNT_PREFIX, audienceIntersection, signToken, userInfoFor, verifyToken, type ServiceAccountClaims } from './tokens.js';
 
 const SA = KINDS.find((k) => k.kind === 'ServiceAccount')!;
@@ -33,6 +36,8 @@ export class ServiceAccountTokens {
     private readonly key: Buffer,
     private readonly limits: TokenLimits,
     private readonly now: () => Date,
+    /** The cluster admin's bearer token (none: no admin token is accepted). */
+    private readonly adminToken?: string,
   ) {}
 
   async request(namespace: string, saName: string, body: unknown): Promise<KObject> {
@@ -96,13 +101,21 @@ export class ServiceAccountTokens {
     return { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null } as never, spec, status };
   }
 
-  /** Who a bearer token is, for requests from off the loopback: tokens for the API server's own audience. */
+  /** Who a bearer token is, for requests that carry one: tokens for the API server's own audience. */
   async authenticate(token: string): Promise<UserInfo | undefined> {
     const r = await this.check(token, [TOKEN_ISSUER]);
     return r.ok ? r.user : undefined;
   }
 
   private async check(token: string, wanted: string[]): Promise<{ ok: true; user: UserInfo; audiences: string[] } | { ok: false; error: string }> {
+    if (isAdminToken(token, this.adminToken)) {
+      // Not a JWT, no audiences of its own: like kube-apiserver's static tokens, it is
+      // valid for the API server's audience and for no other reviewer's.
+      if (!wanted.includes(TOKEN_ISSUER)) {
+        return { ok: false, error: `invalid bearer token, the cluster admin's token is valid for ${JSON.stringify([TOKEN_ISSUER])} only, not for ${JSON.stringify(wanted)}` };
+      }
+      return { ok: true, user: { username: ADMIN_USER.username, uid: ADMIN_USER.uid, groups: [...ADMIN_USER.groups], extra: {} }, audiences: [TOKEN_ISSUER] };
+    }
     const v = verifyToken(token, this.key, Math.floor(this.now().getTime() / 1000));
     if (!v.ok) return { ok: false, error: `invalid bearer token, ${v.error}` };
     const audiences = audienceIntersection(v.claims.aud, wanted);

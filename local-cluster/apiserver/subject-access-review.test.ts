@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ApiError } from './api-errors.js';
 import { authorize, serviceAccountRequester } from './authorize.js';
 import { reviewSubjectAccess } from './subject-access-review.js';
+import { ADMIN_USER } from './admin-token.js';
 
 const review = (spec: Record<string, unknown>) => reviewSubjectAccess({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec }) as { status: { allowed: boolean; reason?: string } };
 const patchRoutes = (namespace: string) => ({ verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace, name: 'echo' });
@@ -29,7 +30,7 @@ test('subject_access_review_of_system_masters_is_allowed_and_of_an_unknown_user_
   assert.equal(review({ user: 'alice', groups: ['system:masters'], resourceAttributes: patchRoutes('apps') }).status.allowed, true);
   const r = review({ user: 'alice', groups: ['system:authenticated'], resourceAttributes: patchRoutes('apps') });
   assert.equal(r.status.allowed, false);
-  assert.match(r.status.reason ?? '', /ServiceAccounts only/);
+  assert.match(r.status.reason ?? "", /ServiceAccounts and the group system:masters only/);
 });
 
 test('subject_access_review_of_a_non_resource_path_is_denied', () => {
@@ -41,4 +42,14 @@ test('subject_access_review_without_user_or_attributes_is_invalid_naming_the_fie
   assert.throws(() => review({ user: 'system:serviceaccount:apps:web' }), (e: ApiError) => e.code === 422 && /resourceAttributes/.test(JSON.stringify(e.details)));
   assert.throws(() => review({ user: 'system:serviceaccount:apps:web', resourceAttributes: { resource: 'pods' } }), (e: ApiError) => /spec\.resourceAttributes\.verb/.test(JSON.stringify(e.details)));
   assert.throws(() => reviewSubjectAccess('x'), (e: ApiError) => e.code === 400);
+});
+
+test('subject_access_review_of_the_admin_kubeconfig_user_allows_everything_and_the_bare_name_nothing', () => {
+  const adminUser = { user: ADMIN_USER.username, groups: [...ADMIN_USER.groups] };
+  for (const resourceAttributes of [patchRoutes('apps'), { verb: 'delete', group: '', resource: 'secrets', namespace: 'ambient-system', name: 'ambient-ca' }, { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' }]) {
+    assert.equal(review({ ...adminUser, resourceAttributes }).status.allowed, true, JSON.stringify(resourceAttributes));
+  }
+  // The name alone is nobody: the group is what makes the admin, as with RBAC's system:masters.
+  const bare = review({ user: ADMIN_USER.username, resourceAttributes: patchRoutes('apps') });
+  assert.equal(bare.status.allowed, false);
 });

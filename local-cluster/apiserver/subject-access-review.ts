@@ -3,13 +3,14 @@
 // that guards every request here (authorize.ts), never stored. The controller's API asks it
 // for each caller before it reads or writes on their behalf.
 //
-// The local cluster authenticates ServiceAccounts only: a review for a ServiceAccount's
-// username is decided as that ServiceAccount's own request would be; one naming the group
-// system:masters is the admin (allowed); any other user has no rules here (denied, as RBAC
-// denies a user nothing binds). Non-resource requests (nonResourceAttributes) are denied:
+// The local cluster authenticates ServiceAccounts and the cluster admin (admin-token.ts):
+// a review for a ServiceAccount's username is decided as that ServiceAccount's own request
+// would be; one naming the group system:masters is the admin (allowed, as the admin
+// kubeconfig's user is); any other user has no rules here (denied, as RBAC denies a user
+// nothing binds). Non-resource requests (nonResourceAttributes) are denied:
 // the local cluster authorizes none.
 import { badRequest, invalid } from './api-errors.js';
-import { authorize, serviceAccountRequester, type AuthVerb, type Requester } from './authorize.js';
+import { authorize, requesterFor, type AuthVerb, type Requester } from './authorize.js';
 import { isPlainObject } from './json-values.js';
 import type { KObject } from './kinds.js';
 
@@ -47,8 +48,8 @@ export function reviewSubjectAccess(body: unknown): KObject {
   if (!verb || !resource) {
     throw invalid(SAR, '', [{ reason: 'FieldValueRequired', field: verb ? 'spec.resourceAttributes.resource' : 'spec.resourceAttributes.verb', message: 'Required value' }]);
   }
-  const who: Requester | undefined = groups.includes('system:masters') ? { kind: 'admin' } : user !== undefined ? serviceAccountRequester(user) : undefined;
-  if (!who) return answer({ allowed: false, reason: `no rules apply to user ${JSON.stringify(user ?? '')}: the local cluster authorizes ServiceAccounts only` });
+  const who: Requester | undefined = requesterFor({ username: user ?? '', groups });
+  if (!who) return answer({ allowed: false, reason: `no rules apply to user ${JSON.stringify(user ?? '')}: the local cluster authorizes ServiceAccounts and the group system:masters only` });
   const namespace = str(ra['namespace']);
   const name = str(ra['name']);
   const subresource = str(ra['subresource']);

@@ -9,6 +9,7 @@ import {
   nodeNetnsName,
   nodeOf,
   podNetnsName,
+  podNetnsOf,
   validateClusterName,
 } from './topology.js';
 
@@ -107,6 +108,15 @@ test('pod_netns_name_is_stable_for_a_uid', () => {
 test('pod_uid_that_is_not_hex_is_rejected', () => {
   assert.throws(() => podNetnsName('local', 'not-a-uid-at-all'), invalid);
   assert.throws(() => podNetnsName('local', '0123'), invalid);
+});
+
+test('pod_netns_of_a_pod_is_its_own_and_of_a_host_network_pod_its_nodes', () => {
+  const t = buildTopology({ cluster: 'local', nodes: 2 });
+  const uid = '0A1B2C3D-4E5F-6789-abcd-ef0123456789';
+  assert.equal(podNetnsOf(t, { metadata: { uid }, spec: { nodeName: 'node2' } }), 'amb-local-pod-0a1b2c3d4e5f');
+  assert.equal(podNetnsOf(t, { metadata: { uid }, spec: { nodeName: 'node2', hostNetwork: true } }), 'amb-local-node2');
+  assert.throws(() => podNetnsOf(t, { metadata: { uid }, spec: { nodeName: 'node9', hostNetwork: true } }), /node "node9", which is not in cluster local/);
+  assert.throws(() => podNetnsOf(t, { metadata: {}, spec: {} }), invalid);
 });
 
 test('cluster_name_accepts_lowercase_digits_and_dash_up_to_20', () => {

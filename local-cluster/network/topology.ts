@@ -196,6 +196,19 @@ export function podUidHex(podUid: unknown): string {
 }
 
 /**
+ * The network namespace a pod's processes run in: its own, or its node's for a
+ * hostNetwork pod (whose spec.nodeName must then be one of the cluster's nodes).
+ */
+export function podNetnsOf(topology: Topology, pod: { metadata?: { uid?: unknown }; spec?: { hostNetwork?: unknown; nodeName?: unknown } }): string {
+  if (pod.spec?.hostNetwork === true) {
+    const node = topology.nodes.find((n) => n.name === pod.spec?.nodeName);
+    if (!node) throw invalid(`hostNetwork pod is on node ${JSON.stringify(pod.spec?.nodeName)}, which is not in cluster ${topology.cluster} (${topology.nodes.map((n) => n.name).join(', ')})`);
+    return node.netns;
+  }
+  return podNetnsName(topology.cluster, pod.metadata?.uid as string);
+}
+
+/**
  * Whether `name` is one of this cluster's namespaces: the switch, a node or a pod. Exact
  * shapes rather than a bare prefix, so that cluster "a" never matches cluster "a2"'s.
  */

@@ -13,6 +13,8 @@ export interface TelemetryReporterOptions {
   send: (body: string) => Promise<unknown>;
   intervalMs?: number;
   logger?: Logger;
+  /** Called with a report that was refused or lost (what it carried may need sending again). */
+  onDropped?: (report: TelemetryReport) => void;
 }
 
 export interface TelemetryReporterStats {
@@ -70,6 +72,7 @@ export class TelemetryReporter {
           this.stats.dropped++;
           this.stats.lastError = err.message;
           this.#o.logger?.debug({ err: err.message, edges: report!.edges.length, flows: report!.flows.length }, 'telemetry report dropped');
+          this.#o.onDropped?.(report!);
         },
       )
       .finally(() => {

@@ -3,8 +3,8 @@
 // One cluster for the file: the mesh (the controller with --console-dir naming the built
 // console), a client pod on node1 (namespace cons-client), echo v1 and v2 on node2 behind
 // echo, echo-v1, echo-v2 (namespace cons-app) with a waypoint and an HTTPRoute splitting
-// echo between the versions. The dashboard acts as ServiceAccount cons-app/operator (the
-// local cluster's admin kubeconfig carries no token: --service-account).
+// echo between the versions. The dashboard runs with the local cluster's admin kubeconfig
+// and no option (its user's token: ambient-admin, group system:masters), as a user runs it.
 // What the issue's Tests section asks of the browser: the graph shows the client -> echo
 // edge with a lock after traffic; a denied flow appears in the flows table with its policy;
 // the explain form answers as `ambientctl authz check -o json`; moving a weight changes the
@@ -12,7 +12,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { requireRoot } from '../support/netns.js';
@@ -31,19 +31,18 @@ const TELEMETRY_WAIT_MS = 60_000;
 const DASHBOARD_START_MS = 30_000;
 
 /**
- * manifests/controller.yaml with --console-dir naming the console the build made, and ONE
- * replica: a replica's graph and flows hold what the agents and waypoints connected to it
- * reported, and the transport that merges the replicas' windows is not built yet
- * (docs/telemetry.md, "Several replicas"), so with two the page would show about half.
+ * manifests/controller.yaml with --console-dir naming the console the build made, and its
+ * two replicas: each agent and waypoint reports to the replica it is connected to, and
+ * every replica answers for the whole mesh by asking the other (docs/telemetry.md,
+ * "Several controller replicas"), so the pages show all the traffic whichever replica the
+ * dashboard reaches.
  */
 function controllerManifest(): string {
   const text = readFileSync(join(REPO, 'manifests/controller.yaml'), 'utf8');
   const anchor = 'args: [--trust-domain, cluster.local,';
   assert.ok(text.includes(anchor), 'manifests/controller.yaml still starts its args with --trust-domain');
   assert.ok(text.includes('  replicas: 2\n'), 'manifests/controller.yaml still runs two replicas');
-  return text
-    .replace('  replicas: 2\n', '  replicas: 1\n')
-    .replace(anchor, `args: [--console-dir, ${JSON.stringify(join(REPO, 'dist/console'))}, --trust-domain, cluster.local,`);
+  return text.replace(anchor, `args: [--console-dir, ${JSON.stringify(join(REPO, 'dist/console'))}, --trust-domain, cluster.local,`);
 }
 
 // Each version has its own canonical name: the graph names workloads by it, so the live
@@ -52,11 +51,7 @@ const echoPod = (version: string) => echoPodYaml(APP_NS, `echo-${version}`, `app
 `);
 const service = (name: string, selector: string) => httpServiceYaml(APP_NS, name, selector);
 
-const APPS = `${enrolledNamespacesWithClientYaml(CLIENT_NS, APP_NS)}apiVersion: v1
-kind: ServiceAccount
-metadata: {name: operator, namespace: ${APP_NS}}
----
-${echoPod('v1')}---
+const APPS = `${enrolledNamespacesWithClientYaml(CLIENT_NS, APP_NS)}${echoPod('v1')}---
 ${echoPod('v2')}---
 ${service('echo', 'app: echo')}---
 ${service('echo-v1', 'app: echo, version: v1')}---
@@ -99,7 +94,7 @@ async function traffic(pod: PodRow, path: string, n: number): Promise<number[]> 
 
 /** `ambientctl dashboard --no-open` as a user starts it; the URL from its first line. */
 async function startDashboard(t: TestContext): Promise<{ url: string; child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, '--cluster', cluster.name, 'dashboard', '--no-open', '--port', '0', '--service-account', `${APP_NS}/operator`], {
+  const child = spawn(process.execPath, [BIN, '--cluster', cluster.name, 'dashboard', '--no-open', '--port', '0'], {
     env: { ...process.env, AMBIENT_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -155,7 +150,7 @@ function kubectl(...args: string[]): string {
 test('console: opened with ambientctl dashboard, shows the graph and flows, explains a decision and steers a split', { timeout: 600_000, skip: browserSkip() }, async (t: TestContext) => {
   if (!requireRoot(t)) return;
   writeFileSync(join(home, 'controller.yaml'), controllerManifest());
-  await cluster.upWithMesh(t, [], { controller: join(home, 'controller.yaml'), controllerReplicas: 1 });
+  await cluster.upWithMesh(t, [], { controller: join(home, 'controller.yaml') });
   cluster.applyYaml('apps', APPS);
   const client = (await cluster.readyPods(CLIENT_NS, 'app=client', 1))[0]!;
   await cluster.readyPods(APP_NS, 'app=echo', 2);
@@ -195,6 +190,23 @@ test('console: opened with ambientctl dashboard, shows the graph and flows, expl
       () => traffic(client, '/graph-traffic', 5),
     );
     assert.equal(row.lock, 'mutual TLS', `the edge has the lock: ${row.text}`);
+  });
+
+  await t.test('the_workload_page_and_the_mesh_timeline_show_the_certificates_the_data_plane_holds', async (st) => {
+    // The client's node agent holds a certificate for it since its first connection; the
+    // agent lists it on its next telemetry report (at once: the list changed).
+    const { page } = await openPage(st, browser!);
+    const text = await untilOnPage(
+      page,
+      `${base}/workloads/${CLIENT_NS}/${client.metadata.name}`,
+      'the client pod\'s certificate expiry on its workload page',
+      () => pageText(page).then((x) => (/Certificate\s*expires in /.test(x) ? x : undefined)),
+      () => traffic(client, '/cert-traffic', 1),
+    );
+    assert.ok(text.includes(`as node ${client.spec.nodeName}'s agent reported`), text.slice(0, 2000));
+    await go(page, `${base}/mesh`);
+    const mesh = await pageText(page);
+    for (const name of [`${CLIENT_NS}/${client.metadata.name}`, `spiffe://cluster.local/ns/${CLIENT_NS}/sa/client`, 'signing CA', 'CA root']) assert.ok(mesh.includes(name), `/mesh: "${name}" is not in the timeline:\n${mesh.slice(0, 3000)}`);
   });
 
   await t.test('a_denied_flow_appears_in_the_flows_table_with_its_policy', async (st) => {
@@ -278,5 +290,28 @@ test('console: opened with ambientctl dashboard, shows the graph and flows, expl
       () => traffic(client, '/after-split', 10),
     );
     assert.ok(share > 50);
+    // The controller logged the write with the user the admin kubeconfig's token is.
+    const writes = controllerLog().filter((l) => l['msg'] === 'api: write');
+    assert.ok(writes.length > 0, 'the controller logged the write');
+    assert.deepEqual(writes.map((l) => l['user']), writes.map(() => 'ambient-admin'));
   });
 });
+
+/** Every JSON line the controller pods have logged so far. */
+function controllerLog(): Array<Record<string, unknown>> {
+  const podsDir = join(home, 'clusters', cluster.name, 'pods');
+  const lines: Array<Record<string, unknown>> = [];
+  for (const dir of readdirSync(podsDir).filter((d) => d.startsWith('ambient-system_ambient-controller-'))) {
+    for (const file of readdirSync(join(podsDir, dir)).filter((f) => f.endsWith('.log'))) {
+      for (const l of readFileSync(join(podsDir, dir, file), 'utf8').split('\n')) {
+        if (!l.startsWith('{')) continue;
+        try {
+          lines.push(JSON.parse(l) as Record<string, unknown>);
+        } catch {
+          // the line being written
+        }
+      }
+    }
+  }
+  return lines;
+}

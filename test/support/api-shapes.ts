@@ -35,9 +35,10 @@ export const SHAPES: Record<string, Shape> = {
   Rollout: { metadata: { of: 'RolloutMeta' }, spec: O },
   RolloutMeta: { namespace: S, name: S },
   Policy: { namespace: S, name: S, kind: S, action: SN, dryRun: B, conditions: { items: 'Condition' }, findings: A },
-  Certificates: { roots: { items: 'Certificate' }, workloads: A },
+  Certificates: { roots: { items: 'Certificate' }, workloads: { items: 'HeldCertificate' } },
+  HeldCertificate: { kind: S, identity: S, namespace: S, workload: S, pod: SN, node: S, serial: S, notBefore: S, notAfter: S, issuer: SN, reportedAt: S },
   Certificate: { subject: S, fingerprint: S, notBefore: S, notAfter: S },
-  Graph: { window: S, generatedAt: S, nodes: { items: 'GraphNode' }, edges: { items: 'GraphEdge' } },
+  Graph: { window: S, generatedAt: S, nodes: { items: 'GraphNode' }, edges: { items: 'GraphEdge' }, source: S, windows: A },
   GraphNode: { id: S, kind: S, namespace: S, name: S, health: S },
   GraphEdge: { id: S, source: S, target: S, sourceIdentity: S, port: N, protocol: S, mtls: B, waypoint: B, requestsPerSecond: NN, connectionsPerSecond: N, successRate: NN, p99LatencyMs: NN, bytesSent: N, bytesReceived: N, statusClasses: O, denied: N },
   Flow: { id: S, time: S, kind: S, verdict: S, policy: SN, source: { of: 'FlowSource' }, destination: { of: 'FlowDestination' }, protocol: S, method: SN, path: SN, status: NN, durationMs: N, bytesSent: N, bytesReceived: N, reporter: S },
@@ -47,11 +48,13 @@ export const SHAPES: Record<string, Shape> = {
 
 /** Enumerations the console switches on. */
 const ENUMS: Record<string, Record<string, readonly string[]>> = {
+  Graph: { source: ['window', 'prometheus'] },
   GraphNode: { kind: ['workload', 'service'], health: ['healthy', 'degraded', 'failing', 'idle'] },
   GraphEdge: { protocol: ['tcp', 'http', 'grpc'] },
   Flow: { kind: ['connection', 'request'], verdict: ['allowed', 'denied', 'dry-run-deny'], protocol: ['tcp', 'http', 'grpc'] },
   Endpoint: { health: ['healthy', 'unhealthy', 'unknown'] },
   Condition: { status: ['True', 'False', 'Unknown'] },
+  HeldCertificate: { kind: ['workload', 'waypoint'] },
   ServiceRoute: { kind: ['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute'] },
 };
 

@@ -121,7 +121,9 @@ export function fixtureGraph(window = '5m'): Graph {
     edge('workload:shop/echo-v1-6f4d8', 'service:payments/ledger', { sourceIdentity: id('shop', 'echo'), port: 5432, protocol: 'tcp', requestsPerSecond: null, successRate: 1, p99LatencyMs: null, statusClasses: {} }),
     edge('workload:payments/billing-7f2aa', 'workload:payments/ledger-0', { sourceIdentity: id('payments', 'billing'), port: 5432, protocol: 'tcp', mtls: false, requestsPerSecond: null, connectionsPerSecond: 0.2, successRate: 0.8, p99LatencyMs: null, statusClasses: {}, denied: 0 }),
   ];
-  return { window, generatedAt: new Date().toISOString(), nodes, edges };
+  // The fixture plays a controller with a Prometheus configured: windows over 15m come from it.
+  const source = ['1h', '6h', '24h'].includes(window) ? ('prometheus' as const) : ('window' as const);
+  return { window, generatedAt: new Date().toISOString(), nodes, edges, source, windows: ['1m', '5m', '15m', '1h', '6h', '24h'] };
 }
 
 /** A synthetic graph: `workloads` workloads in `namespaces` namespaces (a service for every
@@ -159,7 +161,7 @@ export function syntheticGraph(workloads: number, edges: number, namespaces = 20
       successRate: sr < 0.05 ? 0.9 : sr < 0.1 ? 0.97 : 1,
     }));
   }
-  return { window: '5m', generatedAt: new Date().toISOString(), nodes, edges: out };
+  return { window: '5m', generatedAt: new Date().toISOString(), nodes, edges: out, source: 'window', windows: ['1m', '5m', '15m'] };
 }
 
 export function fixtureWorkloadDetail(w: Workload, graph: Graph, now = Date.now()): WorkloadDetail {
@@ -167,7 +169,7 @@ export function fixtureWorkloadDetail(w: Workload, graph: Graph, now = Date.now(
   const policies = FIXTURE_POLICIES.filter((p) => p.namespace === w.namespace && p.kind === 'AuthorizationPolicy').map(({ namespace, name, kind, conditions }) => ({ namespace, name, kind, conditions }));
   return {
     ...w,
-    certificate: w.enrolled ? { serial: '4f:a2:19:7c', notBefore: iso(-2 * HOUR, now), notAfter: iso(22 * HOUR, now) } : null,
+    certificate: w.enrolled ? { serial: '4fa2197c', notBefore: iso(-2 * HOUR, now), notAfter: iso(22 * HOUR, now), issuer: SIGNING_FINGERPRINT, reportedAt: iso(-20_000, now) } : null,
     policies,
     inbound: graph.edges.filter((e) => e.target === nodeId),
     outbound: graph.edges.filter((e) => e.source === nodeId),
@@ -198,11 +200,17 @@ export function fixtureStatus(): MeshStatus {
   };
 }
 
+const SIGNING_FINGERPRINT = '21:7A:C0:4B:90:1F:6E:D3:58:A2:0C:77:E4:19:B5:3D:6A:F0:82:C9:11:4E:DB:65:3C:A8:07:9F:E2:50:BD:34';
+
 export function fixtureCertificates(now = Date.now()): Certificates {
   return {
     roots: [{ subject: 'O=cluster.local, CN=ambient root CA', fingerprint: '9C:41:0B:7E:55:D2:AA:13:0E:C8:61:F4:20:97:3B:5D:8E:12:CC:40:71:9A:B6:E3:02:5F:DD:18:6C:A4:39:E1', notBefore: iso(-30 * DAY, now), notAfter: iso(335 * DAY, now) }],
-    signing: { subject: 'O=cluster.local, CN=ambient signing CA', fingerprint: '21:7A:C0:4B:90:1F:6E:D3:58:A2:0C:77:E4:19:B5:3D:6A:F0:82:C9:11:4E:DB:65:3C:A8:07:9F:E2:50:BD:34', notBefore: iso(-30 * DAY, now), notAfter: iso(60 * DAY, now) },
-    workloads: FIXTURE_WORKLOADS.filter((w) => w.enrolled).map((w, i) => ({ identity: w.identity, node: w.node, serial: `4f:a2:19:${(0x10 + i).toString(16)}`, notBefore: iso(-(2 + i * 4) * HOUR, now), notAfter: iso((22 - i * 4) * HOUR, now) })),
+    signing: { subject: 'O=cluster.local, CN=ambient signing CA', fingerprint: SIGNING_FINGERPRINT, notBefore: iso(-30 * DAY, now), notAfter: iso(60 * DAY, now) },
+    serving: { subject: 'O=cluster.local, CN=ambient-controller.ambient-system.svc', fingerprint: '5E:02:9B:C4:71:AD:3F:E8:16:90:4C:D7:2B:68:F1:A3:0E:95:C2:7D:48:B1:E6:09:3A:DF:62:14:8C:F5:27:B0', notBefore: iso(-6 * HOUR, now), notAfter: iso(18 * HOUR, now) },
+    workloads: FIXTURE_WORKLOADS.filter((w) => w.enrolled).map((w, i) => ({
+      kind: 'workload' as const, identity: w.identity, namespace: w.namespace, workload: w.name, pod: w.name, node: w.node, serial: `4fa219${(0x10 + i).toString(16)}`,
+      notBefore: iso(-(2 + i * 4) * HOUR, now), notAfter: iso((22 - i * 4) * HOUR, now), issuer: SIGNING_FINGERPRINT, reportedAt: iso(-20_000, now),
+    })),
   };
 }
 

@@ -1,11 +1,13 @@
-// GET /status and GET /certificates: the controller's own view of the mesh, read from the
-// same builder that serves 15020 /debug/status (nothing recomputed), and its CA; in the
-// API's shapes (console/api-types.d.ts: MeshStatus, Certificates).
+// GET /status: the controller's own view of the mesh, read from the same builder that
+// serves 15020 /debug/status (nothing recomputed), in the API's shape (console/
+// api-types.d.ts: MeshStatus). GET /certificates is in certificates.ts.
 import type { V1Pod } from '@kubernetes/client-node';
-import type { CertificateSummary, Certificates, MeshStatus } from '../../../console/api-types.js';
-import type { ApiContext, CertificateInfo } from '../context.js';
+import type { MeshStatus } from '../../../console/api-types.js';
+import type { ApiContext } from '../context.js';
+import { meshWide } from '../mesh-wide.js';
+import { partialFields, type AgentRow } from '../replica-parts.js';
 import type { ApiAnswer } from '../types.js';
-import { waypointsOf } from './waypoints.js';
+import { meshWaypointStreams, waypointsOf } from './waypoints.js';
 
 const CONTROLLER_APP = 'ambient-controller';
 
@@ -13,8 +15,29 @@ const podReady = (p: V1Pod): boolean => p.status?.phase === 'Running' && (p.stat
 /** The image's tag (`ambient/controller:0.1.0` -> `0.1.0`); '' when untagged. */
 const imageVersion = (p: V1Pod): string => /:([^:/@]+)(?:@.*)?$/.exec(p.spec?.containers?.[0]?.image ?? '')?.[1] ?? '';
 
-export function statusHandler(_req: unknown, ctx: ApiContext): ApiAnswer {
+/** The node agents with a config stream to this replica (a peer merges them: mesh-wide.ts). */
+export function agentRows(ctx: ApiContext): AgentRow[] {
+  return ctx
+    .debugStatus()
+    .clients.filter((c) => c.role === 'node-agent')
+    .map((c) => ({
+      node: c.node,
+      connected: true,
+      ackedVersion: c.lastAckedVersion ?? null,
+      nacks: c.lastNackedVersion !== undefined ? [{ version: c.lastNackedVersion, message: c.rejected.filter((r) => r.version === c.lastNackedVersion).map((r) => `${r.kind} ${r.key}: ${r.error}`).join('; ') || 'refused' }] : [],
+      problems: [
+        ...c.rejected.map((r) => `refuses ${r.kind} ${r.key} at version ${r.version}: ${r.error}`),
+        ...(c.pending ? ['slow: changes wait for it to drain its stream'] : []),
+        ...(c.synced ? [] : ['not synced: the controller has no config to send yet']),
+      ],
+    }))
+    .sort((a, b) => a.node.localeCompare(b.node));
+}
+
+export async function statusHandler(_req: unknown, ctx: ApiContext): Promise<ApiAnswer> {
   const s = ctx.debugStatus();
+  // Every replica's agents: each agent holds its config stream to one replica.
+  const [agents, streams] = await Promise.all([meshWide(ctx, 'agents', agentRows(ctx), new URLSearchParams()), meshWaypointStreams(ctx)]);
   const holder = s.leaderElection.holder;
   const replicas = (ctx.state().pods as readonly V1Pod[])
     .filter((p) => p.metadata?.namespace === ctx.controllerNamespace && p.metadata?.labels?.['app'] === CONTROLLER_APP)
@@ -26,36 +49,10 @@ export function statusHandler(_req: unknown, ctx: ApiContext): ApiAnswer {
   const body: MeshStatus = {
     controller: { leader: holder, replicas },
     configVersion: s.version,
-    agents: s.clients
-      .filter((c) => c.role === 'node-agent')
-      .map((c) => ({
-        node: c.node,
-        connected: true,
-        ackedVersion: c.lastAckedVersion ?? null,
-        nacks: c.lastNackedVersion !== undefined ? [{ version: c.lastNackedVersion, message: c.rejected.filter((r) => r.version === c.lastNackedVersion).map((r) => `${r.kind} ${r.key}: ${r.error}`).join('; ') || 'refused' }] : [],
-        problems: [
-          ...c.rejected.map((r) => `refuses ${r.kind} ${r.key} at version ${r.version}: ${r.error}`),
-          ...(c.pending ? ['slow: changes wait for it to drain its stream'] : []),
-          ...(c.synced ? [] : ['not synced: the controller has no config to send yet']),
-        ],
-      }))
-      .sort((a, b) => a.node.localeCompare(b.node)),
-    waypoints: waypointsOf(ctx),
+    agents: agents.value,
+    waypoints: waypointsOf(ctx, streams.value),
     problems: s.problems.map((p) => `${p.kind} ${p.key}: ${p.message}`),
-  };
-  return { body };
-}
-
-const summary = (c: CertificateInfo): CertificateSummary => ({ subject: c.subject, fingerprint: c.fingerprintSha256, notBefore: c.notBefore, notAfter: c.notAfter });
-
-export function certificatesHandler(_req: unknown, ctx: ApiContext): ApiAnswer {
-  const c = ctx.certificates();
-  const body: Certificates = {
-    roots: c.roots.map(summary),
-    signing: summary(c.signing),
-    ...(c.serving ? { serving: summary(c.serving) } : {}),
-    // Workload certificates are held by the node agents and waypoints (ambientctl certificates); the controller keeps no copy.
-    workloads: [],
+    ...partialFields(agents, streams),
   };
   return { body };
 }

@@ -39,9 +39,9 @@ export function policyEntry(ctx: ApiContext, p: Policy, findings: readonly strin
 }
 
 /** What each dry-run policy would have denied, from the window's recent flows (one sentence each). */
-function dryRunFindings(ctx: ApiContext, ns: string | undefined): Map<string, string[]> {
+async function dryRunFindings(ctx: ApiContext, ns: string | undefined): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  for (const f of ctx.telemetry.flows({ ...(ns ? { namespace: ns } : {}), limit: ctx.limits.maxFlowsLimit }).items) {
+  for (const f of (await ctx.telemetry.flows({ ...(ns ? { namespace: ns } : {}), limit: ctx.limits.maxFlowsLimit })).items) {
     if (f.verdict !== 'dry-run-deny' || f.policy === null) continue;
     const list = out.get(f.policy) ?? [];
     if (list.length >= MAX_FINDINGS_PER_POLICY) continue;
@@ -53,10 +53,10 @@ function dryRunFindings(ctx: ApiContext, ns: string | undefined): Map<string, st
   return out;
 }
 
-export function listPolicies(req: ApiRequest, ctx: ApiContext): ApiAnswer {
+export async function listPolicies(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
   const ns = namespaceQuery(req.query);
   const cfg = ctx.debugConfig();
-  const findings = dryRunFindings(ctx, ns);
+  const findings = await dryRunFindings(ctx, ns);
   const statusEntries = (kind: string, list: readonly PolicyStatus[]): ApiPolicy[] =>
     inNamespace(list, ns).map((s) => ({ kind, namespace: s.namespace, name: s.name, action: null, dryRun: false, conditions: s.conditions as unknown as Condition[], findings: [] }));
   const body: List<ApiPolicy> = {

@@ -106,7 +106,7 @@ export async function getService(req: ApiRequest, ctx: ApiContext): Promise<ApiA
     rolloutsError = (err as Error).message;
   }
   const window = graphWindow(req.query);
-  const graph = ctx.telemetry.graph({ namespace, ...window });
+  const graph = await ctx.telemetry.graph({ namespace, ...window });
   const routes = routesOf(ctx).filter((r) => r.parents.some((p) => p.service === svc.key)).map((r) => routeView(ctx, r, { parent: svc, edges: graph.edges, windowMs: window.windowMs }));
   const { endpoints: _count, ...rest } = serviceView(svc);
   const body: ServiceDetail = { ...rest, waypoint: health.waypoint ?? rest.waypoint, endpoints, routes, rollouts, ...(rolloutsError !== undefined && { rolloutsError }) };

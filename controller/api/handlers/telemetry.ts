@@ -2,36 +2,33 @@
 // window through the TelemetrySource (../telemetry-source.ts), in the API's shapes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Flow, Graph, List } from '../../../console/api-types.js';
-import { parseDurationMs } from '../../../core/config/request-authn.js';
 import { ErrorCodes } from '../../../core/errors.js';
 import { ApiFailure, badRequest } from '../api-error.js';
 import type { ApiContext } from '../context.js';
+import { graphAnswer } from '../graph-answer.js';
+import { parseGraphWindow } from '../graph-windows.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
 import { namespaceQuery } from './common.js';
 
-export const DEFAULT_GRAPH_WINDOW = '5m';
+export { DEFAULT_GRAPH_WINDOW } from '../graph-windows.js';
 
 export function graphWindow(query: URLSearchParams): { window: string; windowMs: number } {
-  const window = query.get('window') || DEFAULT_GRAPH_WINDOW;
-  try {
-    return { window, windowMs: parseDurationMs('window', window) };
-  } catch (err) {
-    throw badRequest((err as Error).message);
-  }
+  return parseGraphWindow(query.get('window'));
 }
 
-export function graph(req: ApiRequest, ctx: ApiContext): ApiAnswer {
+export async function graph(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
   const ns = namespaceQuery(req.query);
-  const body: Graph = ctx.telemetry.graph({ ...(ns ? { namespace: ns } : {}), ...graphWindow(req.query) });
+  const q = { ...(ns ? { namespace: ns } : {}), ...graphWindow(req.query) };
+  const body: Graph = await graphAnswer(ctx, q, () => ctx.telemetry.graph(q));
   return { body };
 }
 
-export function flows(req: ApiRequest, ctx: ApiContext): ApiAnswer {
+export async function flows(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
   const ns = namespaceQuery(req.query);
   const raw = req.query.get('limit');
   const limit = raw === null || raw === '' ? ctx.limits.defaultFlowsLimit : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > ctx.limits.maxFlowsLimit) throw badRequest(`limit: ${JSON.stringify(raw)} is not an integer from 1 to ${ctx.limits.maxFlowsLimit}`);
-  const body: List<Flow> = ctx.telemetry.flows({ ...(ns ? { namespace: ns } : {}), limit });
+  const body: List<Flow> = await ctx.telemetry.flows({ ...(ns ? { namespace: ns } : {}), limit });
   return { body };
 }
 

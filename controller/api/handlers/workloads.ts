@@ -1,6 +1,7 @@
 // GET /workloads and GET /workloads/{namespace}/{name}: the workloads as the controller
 // compiled them for the data plane (15020 /debug/config's resources), with the policies that
-// select each and their status conditions, and its edges from the telemetry window. Answers
+// select each and their status conditions, the certificate its node's agent holds for it,
+// and its edges from the telemetry window. Answers
 // in the API's shapes (console/api-types.d.ts: Workload, WorkloadDetail).
 import type { List, PolicyRef, Workload as ApiWorkload, WorkloadDetail } from '../../../console/api-types.js';
 import type { Policy, Workload } from '../../../core/config/model.js';
@@ -9,6 +10,7 @@ import { notFound } from '../api-error.js';
 import type { ApiContext } from '../context.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
 import { inNamespace, namespaceQuery, policiesOf, waypointName, workloadsOf } from './common.js';
+import { meshHeldCertificates, workloadCertificate } from './certificates.js';
 import { policyEntry } from './policies.js';
 import { DEFAULT_GRAPH_WINDOW } from './telemetry.js';
 
@@ -41,17 +43,16 @@ export function policiesSelecting(ctx: ApiContext, w: Workload, policies: readon
   });
 }
 
-export function getWorkload(req: ApiRequest, ctx: ApiContext): ApiAnswer {
+export async function getWorkload(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
   const { namespace, name } = req.params as { namespace: string; name: string };
   const w = workloadsOf(ctx).find((x) => x.namespace === namespace && x.name === name);
   if (!w) throw notFound(`workload ${namespace}/${name} is not in the mesh's config (no such pod, or it is not running)`);
-  const graph = ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 });
+  const graph = await ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 });
   // Graph nodes are workloads by their canonical (Deployment) name; a pod's edges are its workload's.
   const ids = new Set([`workload:${namespace}/${name}`, `workload:${namespace}/${w.canonicalName}`]);
   const body: WorkloadDetail = {
     ...workloadView(w),
-    // Workload certificates are held by the node agents (ambientctl certificates); the controller keeps no copy.
-    certificate: null,
+    certificate: workloadCertificate(w, (await meshHeldCertificates(ctx)).value),
     policies: policiesSelecting(ctx, w, policiesOf(ctx)),
     inbound: graph.edges.filter((e) => ids.has(e.target)),
     outbound: graph.edges.filter((e) => ids.has(e.source)),
