@@ -141,7 +141,7 @@ function share(counts: Record<string, number>, answer: string): number {
   return total === 0 ? 0 : (counts[answer] ?? 0) / total;
 }
 
-/** The commands that call the controller's API, as ServiceAccount ${APP_NS}/operator (it may write in its namespace; the local admin kubeconfig has no token). */
+/** The commands that call the controller's API, as ServiceAccount ${APP_NS}/operator: a user with write rights in its namespace only, not the admin. */
 const ctlApi = (...args: string[]) => ctl(...args, '--service-account', `${APP_NS}/operator`);
 
 let kubeconfig: string | undefined;
