@@ -4,11 +4,11 @@
 // code and message; a write to a follower (503 AMB_API_NOT_LEADER) is sent once more
 // after choosing the pod again (the Lease may have moved).
 import http from 'node:http';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { ContextOptions } from './context.js';
 import { CliError } from './errors.js';
-import { parseServiceAccount } from './dashboard-proxy.js';
 import { CONTROLLER_HOST, openControllerLink, type ControllerLink, type LinkOptions } from './controller-link.js';
+import { parseServiceAccount } from './dashboard-proxy.js';
 
 export const API_CLIENT_LIMITS = {
   /** One API call, from connecting to the last byte of the answer. */
@@ -33,6 +33,13 @@ export class ApiError extends CliError {
 
 type Query = Record<string, string | number | undefined>;
 
+/** A write's whole answer: what a command prints may depend on the status or a header. */
+export interface WriteAnswer<T> {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: T;
+}
+
 function pathWithQuery(path: string, query: Query | undefined): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) q.set(k, String(v));
@@ -44,18 +51,19 @@ export class ApiClient {
   constructor(readonly link: ControllerLink) {}
 
   get<T>(path: string, query?: Query): Promise<T> {
-    return this.#call<T>('GET', pathWithQuery(path, query));
+    return this.#call<T>('GET', pathWithQuery(path, query)).then((a) => a.body);
   }
 
   post<T>(path: string, body: unknown = {}): Promise<T> {
-    return this.#write<T>('POST', path, body);
+    return this.write<T>('POST', path, body).then((a) => a.body);
   }
 
   put<T>(path: string, body: unknown): Promise<T> {
-    return this.#write<T>('PUT', path, body);
+    return this.write<T>('PUT', path, body).then((a) => a.body);
   }
 
-  async #write<T>(method: string, path: string, body: unknown): Promise<T> {
+  /** A write (or a POST that only reads, as /authz/check) with its status and headers. */
+  async write<T>(method: 'POST' | 'PUT', path: string, body: unknown): Promise<WriteAnswer<T>> {
     try {
       return await this.#call<T>(method, pathWithQuery(path, undefined), body);
     } catch (err) {
@@ -65,7 +73,7 @@ export class ApiClient {
     }
   }
 
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async #call<T>(method: string, path: string, body?: unknown): Promise<WriteAnswer<T>> {
     const what = `${method} ${path}`;
     const creds = await this.link.credentials();
     let socket;
@@ -76,9 +84,9 @@ export class ApiClient {
       throw new CliError(`cannot reach the controller's API (${this.link.via}): ${(err as Error).message}; is the controller running? (ambientctl get pods -n ambient-system)`);
     }
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const { status, headers, text } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
       let settled = false;
-      const done = (err: Error | undefined, value?: { status: number; text: string }) => {
+      const done = (err: Error | undefined, value?: { status: number; headers: http.IncomingHttpHeaders; text: string }) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -109,7 +117,7 @@ export class ApiClient {
             else chunks.push(c);
           });
           res.on('error', (err) => done(err));
-          res.on('end', () => done(undefined, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () => done(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
         },
       );
       req.on('error', (err) => done(new CliError(`${what}: ${err.message} (${this.link.via})`)));
@@ -125,21 +133,22 @@ export class ApiClient {
       const e = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
       throw new ApiError(status, typeof e?.code === 'string' ? e.code : 'UNKNOWN', typeof e?.message === 'string' ? e.message : text.slice(0, 200), what);
     }
-    return parsed as T;
+    return { status, headers, body: parsed as T };
   }
 }
 
-/** The API client for a command: the global --kubeconfig/--context/--cluster select the cluster. */
-export async function apiFor(cmd: Command, o: LinkOptions = {}): Promise<ApiClient> {
-  return new ApiClient(await openControllerLink(cmd.optsWithGlobals() as ContextOptions, o));
-}
+/** `--service-account NS/NAME` for the commands that call the API (as `dashboard` has). */
+export const serviceAccountOption = () => new Option('--service-account <ns/name>', "act as this ServiceAccount toward the controller's API (a token is requested for it) instead of the kubeconfig's user");
 
-/** The API client for a read command: as apiFor, acting as the ServiceAccount its
- * `--service-account NAMESPACE/NAME` names (a token is requested for it) when given. */
-export async function readerApiFor(cmd: Command): Promise<ApiClient> {
-  const raw = (cmd.opts() as { serviceAccount?: string }).serviceAccount;
-  if (raw === undefined) return apiFor(cmd);
-  const sa = parseServiceAccount(raw);
-  if (typeof sa === 'string') throw new CliError(sa);
-  return apiFor(cmd, { serviceAccount: sa });
+/** The API client for a command: the global --kubeconfig/--context/--cluster select the cluster;
+ * the command's --service-account, when given, whose token is presented. */
+export async function apiFor(cmd: Command, o: LinkOptions = {}): Promise<ApiClient> {
+  const g = cmd.optsWithGlobals() as ContextOptions & { serviceAccount?: string };
+  let serviceAccount = o.serviceAccount;
+  if (serviceAccount === undefined && g.serviceAccount !== undefined) {
+    const sa = parseServiceAccount(g.serviceAccount);
+    if (typeof sa === 'string') throw new CliError(sa);
+    serviceAccount = sa;
+  }
+  return new ApiClient(await openControllerLink(g, { ...o, ...(serviceAccount && { serviceAccount }) }));
 }

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { caCommand } from './ca.js';
 import { clusterCommand, execCommand } from './cluster-commands.js';
 import { objectCommands } from './objects.js';
-import { authzCommands } from './mesh/commands.js';
 import { readCommands } from './mesh/read-commands.js';
+import { policyCommands } from './mesh/policy-commands.js';
 import { waypointCommands } from './waypoint.js';
 import { trafficCommands } from './traffic.js';
 import { rolloutCommands } from './rollout.js';
@@ -28,7 +28,7 @@ const program = new Command('ambientctl')
   .addCommand(caCommand());
 objectCommands(program);
 readCommands(program);
-authzCommands(program);
+policyCommands(program);
 waypointCommands(program);
 trafficCommands(program);
 rolloutCommands(program);

@@ -1,12 +1,11 @@
-// What `ambientctl traffic show` prints, as pure functions: a Service's HTTPRoutes, each
-// rule's backends with their configured weight and share, and the live share each backend
-// got, counted from the waypoints' request metrics (istio_requests_total, reporter
-// waypoint) the way the rollout driver counts a canary (controller/rollout-gates.ts): the
-// requests to the Service whose destination_workload is one of the backend Service's
-// workloads, as deltas over a window per waypoint pod.
-import type { Sample } from '../core/observe/prom-text.js';
+// What `ambientctl traffic show|split` print, as pure functions over the controller API's
+// answers: a Service's routes as compiled for its waypoints (GET /services/{ns}/{name}:
+// ServiceRoute), each rule's backends with their configured weight and share, and the live
+// share each backend got in the controller's telemetry window (the requests its waypoint
+// reported on the Service -> backend workload edges); the HTTPRoute a split wrote (PUT
+// .../split) with its backends' weights as the API server holds them.
+import type { HttpRouteObject, ServiceRoute } from '../console/api-types.js';
 import { isServiceBackend, weightOf, type HTTPRouteObject } from '../core/kube/traffic-split.js';
-import { canaryCounters, canaryWindow, type CanaryCounters } from '../controller/rollout-gates.js';
 import { render, type Column, type OutputFormat } from './output.js';
 import { stringify } from 'yaml';
 
@@ -21,9 +20,7 @@ export interface BackendRow {
   share: number;
 }
 
-export type Live =
-  | { available: true; windowMs: number; pods: number; unreachable: string[]; requests: Record<string, number>; notes: string[] }
-  | { available: false; reason: string };
+export type Live = { available: true; window: string; requests: Record<string, number> } | { available: false; reason: string };
 
 export interface TrafficView {
   namespace: string;
@@ -55,60 +52,52 @@ export function matchesOf(rule: unknown): string {
 
 const pct = (n: number, total: number): number => (total > 0 ? Math.round((n / total) * 1000) / 10 : 0);
 
-/** One row per backendRef of every rule of every route. */
-export function backendRows(routes: readonly HTTPRouteObject[], namespace: string): BackendRow[] {
+/** One row per backend of every rule of every route (the API's compiled routes). */
+export function backendRows(routes: readonly ServiceRoute[], namespace: string): BackendRow[] {
   const rows: BackendRow[] = [];
   for (const r of routes) {
-    const rules = Array.isArray(r.spec?.rules) ? r.spec.rules : [];
-    rules.forEach((rule, i) => {
-      const refs = isObj(rule) && Array.isArray(rule.backendRefs) ? rule.backendRefs.filter(isObj) : [];
-      const total = refs.reduce((a, b) => a + weightOf(b), 0);
-      for (const b of refs) {
-        const name = isServiceBackend(b, namespace) ? String(b.name) : `${b.kind ?? 'Service'}/${b.namespace ? `${b.namespace}/` : ''}${b.name}`;
-        rows.push({ route: r.metadata?.name ?? '', rule: i, matches: matchesOf(rule), backend: name, ...(typeof b.port === 'number' ? { port: b.port } : {}), weight: weightOf(b), share: pct(weightOf(b), total) });
+    r.rules.forEach((rule, i) => {
+      const total = rule.backends.reduce((a, b) => a + b.weight, 0);
+      for (const b of rule.backends) {
+        rows.push({
+          route: r.name,
+          rule: i,
+          // The API writes "every request" as an empty line; the table as `*`.
+          matches: rule.matches || '*',
+          backend: b.namespace === namespace ? b.name : `${b.namespace}/${b.name}`,
+          ...(b.port !== null ? { port: b.port } : {}),
+          weight: b.weight,
+          share: pct(b.weight, total),
+        });
       }
     });
   }
   return rows;
 }
 
-/**
- * Requests per backend over the window: `before` and `now` are each waypoint pod's
- * samples (an empty `before` counts everything since the pods started); backends by the
- * workloads their Service's endpoints run as.
- */
-export function liveRequests(
-  service: string,
-  namespace: string,
-  workloads: ReadonlyMap<string, ReadonlySet<string>>,
-  before: ReadonlyMap<string, readonly Sample[]>,
-  now: ReadonlyMap<string, readonly Sample[]>,
-): { requests: Record<string, number>; notes: string[] } {
+/** The live requests per backend from the routes' backends, or why there are none. */
+export function liveOf(routes: readonly ServiceRoute[], namespace: string, service: string, window: string): Live {
   const requests: Record<string, number> = {};
-  const notes: string[] = [];
-  const owner = new Map<string, string>();
-  for (const [backend, ws] of workloads) {
-    if (ws.size === 0) notes.push(`backend ${backend} has no endpoints: nothing can be counted for it`);
-    for (const w of ws) {
-      const other = owner.get(w);
-      if (other !== undefined) notes.push(`backends ${other} and ${backend} both run as workload ${w}: their requests cannot be told apart`);
-      else owner.set(w, backend);
+  let measured = false;
+  for (const r of routes) {
+    for (const rule of r.rules) {
+      for (const b of rule.backends) {
+        const name = b.namespace === namespace ? b.name : `${b.namespace}/${b.name}`;
+        if (b.liveRequests === undefined || b.liveRequests === null) continue;
+        measured = true;
+        if (!(name in requests)) requests[name] = b.liveRequests;
+      }
     }
   }
-  for (const [backend, ws] of workloads) {
-    const sel = { service, namespace, workloads: ws };
-    const count = (m: ReadonlyMap<string, readonly Sample[]>) => new Map<string, CanaryCounters>([...m].map(([pod, samples]) => [pod, canaryCounters(samples, sel)]));
-    requests[backend] = canaryWindow(0, count(before), count(now)).requests;
+  if (routes.length === 0) return { available: false, reason: 'no route: nothing to split' };
+  if (!measured || Object.values(requests).every((n) => n === 0)) {
+    return { available: false, reason: `no requests to ${namespace}/${service} reached its backends in the last ${window} of the controller's telemetry window (its waypoint reports them; see ambientctl services)` };
   }
-  return { requests, notes };
+  return { available: true, window, requests };
 }
 
-export function trafficView(namespace: string, service: string, routes: readonly HTTPRouteObject[], live: Live): TrafficView {
-  return { namespace, service, routes: routes.map((r) => r.metadata?.name ?? ''), rows: backendRows(routes, namespace), live };
-}
-
-function fmtWindow(ms: number): string {
-  return ms === 0 ? 'since the waypoints started' : `over the last ${ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`}`;
+export function trafficView(namespace: string, service: string, routes: readonly ServiceRoute[], window: string): TrafficView {
+  return { namespace, service, routes: routes.map((r) => r.name), rows: backendRows(routes, namespace), live: liveOf(routes, namespace, service, window) };
 }
 
 /** The live share of a backend, as the table shows it. */
@@ -120,22 +109,24 @@ function liveCell(v: TrafficView, backend: string): string {
   return total === 0 ? '0 req' : `${pct(n, total)}% (${n} req)`;
 }
 
+const ROW_COLUMNS: Column<BackendRow>[] = [
+  { header: 'route', value: (r) => r.route },
+  { header: 'rule', value: (r) => String(r.rule) },
+  { header: 'matches', value: (r) => r.matches },
+  { header: 'backend', value: (r) => r.backend },
+  { header: 'port', value: (r) => (r.port === undefined ? '-' : String(r.port)) },
+  { header: 'weight', value: (r) => String(r.weight) },
+  { header: 'share', value: (r) => `${r.share}%` },
+];
+
 const COLUMNS: Column<{ v: TrafficView; r: BackendRow }>[] = [
-  { header: 'route', value: ({ r }) => r.route },
-  { header: 'rule', value: ({ r }) => String(r.rule) },
-  { header: 'matches', value: ({ r }) => r.matches },
-  { header: 'backend', value: ({ r }) => r.backend },
-  { header: 'port', value: ({ r }) => (r.port === undefined ? '-' : String(r.port)) },
-  { header: 'weight', value: ({ r }) => String(r.weight) },
-  { header: 'share', value: ({ r }) => `${r.share}%` },
+  ...ROW_COLUMNS.map((c) => ({ header: c.header, value: ({ r }: { r: BackendRow }) => c.value(r) })),
   { header: 'live', value: ({ v, r }) => liveCell(v, r.backend) },
 ];
 
 /** The data `-o json|yaml` prints. */
 export function trafficData(v: TrafficView): unknown {
-  const live = v.live.available
-    ? { available: true, window: fmtWindow(v.live.windowMs), waypointPods: v.live.pods, requests: v.live.requests, ...(v.live.unreachable.length ? { unreachable: v.live.unreachable } : {}), ...(v.live.notes.length ? { notes: v.live.notes } : {}) }
-    : { available: false, reason: v.live.reason };
+  const live = v.live.available ? { available: true, window: v.live.window, requests: v.live.requests } : { available: false, reason: v.live.reason };
   return { namespace: v.namespace, service: v.service, routes: v.routes, backends: v.rows, live };
 }
 
@@ -147,9 +138,35 @@ export function renderTraffic(v: TrafficView, format: OutputFormat): string {
   else lines.push(render(v.rows.map((r) => ({ v, r })), COLUMNS, 'table').trimEnd());
   if (v.live.available) {
     const total = Object.values(v.live.requests).reduce((a, b) => a + b, 0);
-    lines.push(`LIVE: requests to ${v.service} per backend ${fmtWindow(v.live.windowMs)}, from ${v.live.pods} waypoint pod${v.live.pods === 1 ? '' : 's'} (${total} requests)`);
-    for (const u of v.live.unreachable) lines.push(`warning: waypoint pod ${u} did not answer; its requests are not counted`);
-    for (const n of v.live.notes) lines.push(`note: ${n}`);
-  } else lines.push(`LIVE: unavailable: ${v.live.reason}`);
+    lines.push(`LIVE: requests to ${v.service} per backend over the last ${v.live.window}, from the controller's telemetry window (${total} requests)`);
+  } else if (v.routes.length > 0) lines.push(`LIVE: unavailable: ${v.live.reason}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A written HTTPRoute's backends (rule by rule) as the API server holds them. */
+export function writtenRows(route: HttpRouteObject, namespace: string): BackendRow[] {
+  const r = route as unknown as HTTPRouteObject;
+  const rules = Array.isArray(r.spec?.rules) ? r.spec.rules : [];
+  const rows: BackendRow[] = [];
+  rules.forEach((rule, i) => {
+    const refs = isObj(rule) && Array.isArray(rule.backendRefs) ? rule.backendRefs.filter(isObj) : [];
+    const total = refs.reduce((a, b) => a + weightOf(b), 0);
+    for (const b of refs) {
+      const name = isServiceBackend(b, namespace) ? String(b.name) : `${String(b['kind'] ?? 'Service')}/${b['namespace'] ? `${String(b['namespace'])}/` : ''}${String(b['name'])}`;
+      const matches = matchesOf(rule);
+      rows.push({ route: route.metadata.name, rule: i, matches, backend: name, ...(typeof b.port === 'number' ? { port: b.port } : {}), weight: weightOf(b), share: pct(weightOf(b), total) });
+    }
+  });
+  return rows;
+}
+
+export type SplitOutcome = 'created' | 'configured' | 'unchanged';
+
+/** `traffic split`'s answer: the kubectl-style line, then the route's weights after the write. */
+export function renderSplit(outcome: SplitOutcome, route: HttpRouteObject, namespace: string, summary: string, format: OutputFormat): string {
+  if (format === 'json') return `${JSON.stringify(route, null, 2)}\n`;
+  if (format === 'yaml') return stringify(route);
+  const line = `httproute.gateway.networking.k8s.io/${route.metadata.name} ${outcome} (${summary})`;
+  const rows = writtenRows(route, namespace);
+  return `${line}\n${rows.length > 0 ? render(rows, ROW_COLUMNS, 'table') : ''}`;
 }

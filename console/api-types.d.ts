@@ -226,6 +226,8 @@ export interface RouteBackend {
   weight: number;
   /** The share of requests this backend received in the telemetry window, 0..1; null without traffic. */
   liveShare: number | null;
+  /** The requests (connections on L4 routes) it received in the window; null when not measured (GET /routes). */
+  liveRequests?: number | null;
 }
 
 export interface RouteRule {
@@ -302,6 +304,10 @@ export interface Policy {
   conditions: Condition[];
   /** What the dry-run policy would have denied, one sentence each. */
   findings: string[];
+  /** AuthorizationPolicy with a selector (or none): the workloads (`namespace/name`) it selects. */
+  selects?: string[];
+  /** AuthorizationPolicy with targetRefs (`Service/web`): enforced by those targets' waypoints. */
+  targets?: string[];
 }
 
 /** A certificate's summary (fingerprint: SHA-256, colon-separated hex). */

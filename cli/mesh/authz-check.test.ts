@@ -7,7 +7,7 @@ import { endpoint, service, tcpPort, workload } from '../../node-agent/proxy/fix
 import { checkAccess, headline, renderCheck, type HttpAttributes } from './authz-check.js';
 import { configView, parseFrom, parseTo, resolveFrom, resolveTo, type MeshConfigView } from './authz-resolve.js';
 import { ENGINE } from './engine.js';
-import { httpAttributes } from './commands.js';
+import { httpAttributes } from './policy-commands.js';
 
 const WP = { service: 'shop/waypoint.shop.svc.cluster.local', port: 15008 };
 const web1 = workload('web-1', { uid: 'uid-web1', namespace: 'shop', serviceAccount: 'web', ips: ['10.244.1.5'], node: 'node-1', labels: { app: 'web', version: 'v1' }, canonicalName: 'web' });

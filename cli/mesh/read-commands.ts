@@ -5,7 +5,7 @@
 // on the local cluster and on a real one.
 import { Command, Option } from 'commander';
 import type { Certificates, List, MeshStatus, Service, Workload } from '../../console/api-types.js';
-import { ApiError, readerApiFor, type ApiClient } from '../api-client.js';
+import { ApiError, apiFor, serviceAccountOption, type ApiClient } from '../api-client.js';
 import { CliError } from '../errors.js';
 import { OUTPUT_FORMATS, render, type Column, type OutputFormat } from '../output.js';
 import { renderStatus, statusView } from './status-view.js';
@@ -78,7 +78,6 @@ export async function runCertificates(api: ApiClient, o: { node?: string; output
 }
 
 const outputOption = () => new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as string[]).default('table');
-const serviceAccountOption = () => new Option('--service-account <ns/name>', "act as this ServiceAccount (a token is requested for it) when the kubeconfig's user has no token");
 const namespaceOf = (cmd: Command): string | undefined => (cmd.optsWithGlobals() as { namespace?: string }).namespace;
 
 export function readCommands(program: Command): void {
@@ -87,7 +86,7 @@ export function readCommands(program: Command): void {
     .description("the mesh's health: the controller's replicas and leader, each node's agent, the config version each has acknowledged, NACKed resources")
     .addOption(outputOption())
     .addOption(serviceAccountOption())
-    .action(async (o: { output: OutputFormat }, cmd: Command) => runStatus(await readerApiFor(cmd), o));
+    .action(async (o: { output: OutputFormat }, cmd: Command) => runStatus(await apiFor(cmd), o));
 
   program
     .command('workloads')
@@ -95,7 +94,7 @@ export function readCommands(program: Command): void {
     .option('--node <node>', 'only the workloads on this node')
     .addOption(outputOption())
     .addOption(serviceAccountOption())
-    .action(async (o: { node?: string; output: OutputFormat }, cmd: Command) => runWorkloads(await readerApiFor(cmd), { ...o, ...(namespaceOf(cmd) !== undefined && { namespace: namespaceOf(cmd)! }) }));
+    .action(async (o: { node?: string; output: OutputFormat }, cmd: Command) => runWorkloads(await apiFor(cmd), { ...o, ...(namespaceOf(cmd) !== undefined && { namespace: namespaceOf(cmd)! }) }));
 
   program
     .command('services')
@@ -104,7 +103,7 @@ export function readCommands(program: Command): void {
     .option('--endpoints', 'one row per endpoint of each Service with a waypoint, per waypoint pod: health, ejection, slow-start share, active requests')
     .addOption(new Option('-o, --output <format>', 'output format (wide: the services, then one row per endpoint)').choices(['table', 'wide', 'json', 'yaml']).default('table'))
     .addOption(serviceAccountOption())
-    .action(async (o: { node?: string; endpoints?: boolean; output: OutputFormat | 'wide' }, cmd: Command) => runServices(await readerApiFor(cmd), { ...o, ...(namespaceOf(cmd) !== undefined && { namespace: namespaceOf(cmd)! }) }));
+    .action(async (o: { node?: string; endpoints?: boolean; output: OutputFormat | 'wide' }, cmd: Command) => runServices(await apiFor(cmd), { ...o, ...(namespaceOf(cmd) !== undefined && { namespace: namespaceOf(cmd)! }) }));
 
   program
     .command('certificates')
@@ -112,5 +111,5 @@ export function readCommands(program: Command): void {
     .option('--node <node>', 'only the certificates held on this node')
     .addOption(outputOption())
     .addOption(serviceAccountOption())
-    .action(async (o: { node?: string; output: OutputFormat }, cmd: Command) => runCertificates(await readerApiFor(cmd), o));
+    .action(async (o: { node?: string; output: OutputFormat }, cmd: Command) => runCertificates(await apiFor(cmd), o));
 }

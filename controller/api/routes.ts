@@ -26,6 +26,7 @@ const rule = (verb: AccessRule['verb'], group: string, resource: string, namespa
 
 const NAMESPACE_QUERY = { name: 'namespace', description: 'only this namespace (absent: all, which needs the verb cluster-wide)', schema: { type: 'string' } };
 const NODE_QUERY = { name: 'node', description: 'only what is on this node (absent: every node)', schema: { type: 'string' } };
+const WINDOW_QUERY = (what: string) => ({ name: 'window', description: `the part of the telemetry window ${what}, e.g. 1m (default 5m)`, schema: { type: 'string' } });
 const obj = (description: string, properties: Record<string, JsonSchema> = {}): JsonSchema => ({ type: 'object', description, properties });
 const list = (description: string): JsonSchema => ({ ...obj(description, { items: { type: 'array', items: { type: 'object' } } }), required: ['items'] });
 /** The answers' shapes are console/api-types.d.ts (one definition, shared with the console). */
@@ -66,10 +67,10 @@ export const API_ROUTES: readonly RouteDef[] = [
   },
   {
     method: 'GET', path: '/services/{namespace}/{name}', operationId: 'getService', tag: 'mesh', summary: "One service: endpoints with health and ejection (from its waypoint's /debug/endpoints), waypoint, routes with weights, rollouts",
-    access: rule('get', '', 'services', 'path', true), response: shape('a service (ServiceDetail)', { namespace: STR, name: STR, vips: ARR, ports: ARR, endpoints: ARR, routes: ARR, rollouts: ARR }), handler: getService,
+    access: rule('get', '', 'services', 'path', true), query: [WINDOW_QUERY('the live shares of its routes\' backends are counted over')], response: shape('a service (ServiceDetail)', { namespace: STR, name: STR, vips: ARR, ports: ARR, endpoints: ARR, routes: ARR, rollouts: ARR }), handler: getService,
   },
   {
-    method: 'PUT', path: '/services/{namespace}/{name}/split', operationId: 'putServiceSplit', tag: 'traffic', summary: "Sets the Service's traffic split (its HTTPRoute's backend weights), as `ambientctl traffic split`",
+    method: 'PUT', path: '/services/{namespace}/{name}/split', operationId: 'putServiceSplit', tag: 'traffic', summary: "Sets the Service's traffic split (its HTTPRoute's backend weights), as `ambientctl traffic split`; header ambient-split-outcome: created, configured or unchanged",
     access: rule('patch', GW, 'httproutes', 'path'), write: true,
     body: {
       type: 'object',

@@ -141,7 +141,7 @@ export class ApiServer {
       ctx,
     );
     if (answer.stream) return answer.stream(req, res);
-    sendJson(res, answer.status ?? 200, answer.body);
+    sendJson(res, answer.status ?? 200, answer.body, answer.headers);
   }
 
   #audit(user: ApiUser, w: { verb: string; object: string; detail?: Record<string, unknown> }): void {

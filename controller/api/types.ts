@@ -30,6 +30,8 @@ export interface ApiRequest {
 export interface ApiAnswer {
   status?: number;
   body: unknown;
+  /** Extra response headers (PUT .../split: ambient-split-outcome). */
+  headers?: Record<string, string>;
   /** Instead of a JSON body: the handler writes the response itself (GET /flows/stream). */
   stream?: (req: IncomingMessage, res: ServerResponse) => void;
 }

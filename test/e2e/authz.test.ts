@@ -42,7 +42,7 @@ interface Check {
   considered: Array<{ policy: string; matched: boolean }>;
 }
 function check(client: string): Check {
-  return JSON.parse(ok(ctl('authz', 'check', '--from', `authz-a/${client}`, '--to', ECHO, '-o', 'json'), `authz check ${client}`)) as Check;
+  return JSON.parse(ok(ctl('authz', 'check', '--service-account', 'authz-a/alice', '--from', `authz-a/${client}`, '--to', ECHO, '-o', 'json'), `authz check ${client}`)) as Check;
 }
 
 const apply = (name: string, yaml: string) => void cluster.applyYaml(name, yaml);
@@ -260,7 +260,7 @@ test('authz: policies deny, allow, close, dry-run, report and are explained on t
       assert.match(status.message, /spec\.rules\[0\]\.from\[0\]\.source\.ipBlocks\[0\]/);
       assert.match(status.message, /10\.0\.0\.0\/33/);
       assert.match(status.message, /enforced fail-closed/);
-      const listed = JSON.parse(ok(ctl('policies', '-n', 'authz-b', '-o', 'json'), 'policies')) as Array<Record<string, unknown>>;
+      const listed = JSON.parse(ok(ctl('policies', '--service-account', 'authz-a/alice', '-n', 'authz-b', '-o', 'json'), 'policies')) as Array<Record<string, unknown>>;
       const row = (n: string) => listed.find((p) => p['name'] === n);
       assert.ok(row('bad-cidr'), `ambientctl policies lists the rejected policy: ${JSON.stringify(listed)}`);
       assert.match(JSON.stringify(row('bad-cidr')), /10\.0\.0\.0\/33/, 'with the message');

@@ -241,7 +241,7 @@ test('console: opened with ambientctl dashboard, shows the graph and flows, expl
     }
     const { page, errors } = await openPage(st, browser!);
     for (const path of ['/admin', '/public']) {
-      const cli = JSON.parse(ok(ctl('authz', 'check', '--from', `${CLIENT_NS}/client`, '--to', `echo.${APP_NS}:80`, '--method', 'GET', '--path', path, '-o', 'json'), 'authz check')) as { decision: string; message: string; reason: string; policy: string | null; rule: number | null };
+      const cli = JSON.parse(ok(ctl('authz', 'check', '--service-account', `${APP_NS}/operator`, '--from', `${CLIENT_NS}/client`, '--to', `echo.${APP_NS}:80`, '--method', 'GET', '--path', path, '-o', 'json'), 'authz check')) as { decision: string; message: string; reason: string; policy: string | null; rule: number | null };
       await go(page, `${base}/policies`);
       await page.locator('form.explain-form input[name="from"]').fill(`${CLIENT_NS}/client`);
       await page.locator('form.explain-form input[name="to"]').fill(`echo.${APP_NS}`);

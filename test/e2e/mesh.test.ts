@@ -24,7 +24,6 @@ const { pods: listPods, readyPods } = cluster;
 
 /** The nat table inside a pod. */
 /** `ambientctl status|workloads|certificates` read the controller's API as this ServiceAccount. */
-const AS_READER = ['--service-account', 'mesh-a/default'];
 const natOf = (pod: string, ns: string) => ok(ctl('exec', pod, '-n', ns, '--', 'iptables-save', '-t', 'nat'), `iptables-save in ${pod}`);
 const captured = (nat: string) => /-A AMB-OUTPUT .*REDIRECT --to-ports 15001/.test(nat) && /-A AMB-PREROUTING .*REDIRECT --to-ports 15006/.test(nat);
 
@@ -162,9 +161,9 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
   });
 
   await t.test('ambientctl status and workloads show the agents, the enrolled pods and the identities', async () => {
-    // The local admin kubeconfig carries no token: the API reads are made as a ServiceAccount.
+    // Through the controller's API with the admin kubeconfig's token, as a user runs them.
     const status = await until('both agents to have acknowledged the current version', () => {
-      const s = JSON.parse(ok(ctl('status', '-o', 'json', ...AS_READER), 'status')) as {
+      const s = JSON.parse(ok(ctl('status', '-o', 'json'), 'status')) as {
         configVersion: string;
         nodes: Array<{ node: string; connected: boolean; enrolled?: number; acked?: string }>;
         problems: string[];
@@ -173,7 +172,7 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
     });
     assert.deepEqual(status.nodes.map((n) => [n.node, n.connected, n.enrolled]), [['node1', true, 1], ['node2', true, 1]]);
     assert.deepEqual(status.problems, []);
-    const workloads = JSON.parse(ok(ctl('workloads', '-o', 'json', ...AS_READER), 'workloads')) as Array<{ name: string; namespace: string; protocol: string; identity: string }>;
+    const workloads = JSON.parse(ok(ctl('workloads', '-o', 'json'), 'workloads')) as Array<{ name: string; namespace: string; protocol: string; identity: string }>;
     const client = workloads.find((w) => w.namespace === 'mesh-a' && w.name === 'client');
     assert.equal(client?.protocol, 'HBONE');
     assert.equal(client?.identity, CLIENT_ID);
@@ -183,7 +182,7 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
     const svc = JSON.parse(ok(ctl('get', 'svc', 'echo', '-n', 'mesh-b', '-o', 'json'), 'get svc')) as { spec: { clusterIP: string } };
     const lookup = "require('node:dns').promises.resolve4('echo.mesh-b.svc.cluster.local').then((a) => console.log(a.join(',')))";
     assert.equal(ok(ctl('exec', 'client', '-n', 'mesh-a', '--', process.execPath, '-e', lookup), 'DNS lookup').trim(), svc.spec.clusterIP);
-    const certs = ok(ctl('certificates', '--node', 'node1', ...AS_READER), 'certificates');
+    const certs = ok(ctl('certificates', '--node', 'node1'), 'certificates');
     assert.match(certs, new RegExp(CLIENT_ID.replace(/[/.]/g, '\\$&')));
   });
 
@@ -219,7 +218,7 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
     writeFileSync(bad, 'apiVersion: ambient.dev/v1\nkind: PeerAuthentication\nmetadata: {name: bogus, namespace: mesh-b}\nspec:\n  mtls: {mode: DISABLE}\n');
     ok(ctl('apply', '-f', bad), 'apply a PeerAuthentication the mesh cannot honour');
     const problems = await until('the problem to be reported', () => {
-      const st = JSON.parse(ok(ctl('status', '-o', 'json', ...AS_READER), 'status')) as { problems: string[] };
+      const st = JSON.parse(ok(ctl('status', '-o', 'json'), 'status')) as { problems: string[] };
       return st.problems.some((p) => p.includes('bogus')) ? st.problems : undefined;
     });
     assert.ok(problems.some((p) => p.includes('bogus') && p.includes('DISABLE is not supported')), problems.join('\n'));

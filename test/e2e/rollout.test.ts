@@ -53,7 +53,11 @@ const CLIENT_ENV = `    - {name: TARGET_URL, value: '${ECHO_URL}/load'}
     - {name: INTERVAL, value: '${LOAD_INTERVAL}'}
 `;
 
-const APPS = `${enrolledNamespacesWithClientYaml(CLIENT_NS, APP_NS, CLIENT_ENV)}${echoPod('v1')}---
+const APPS = `${enrolledNamespacesWithClientYaml(CLIENT_NS, APP_NS, CLIENT_ENV)}apiVersion: v1
+kind: ServiceAccount
+metadata: {name: operator, namespace: ${APP_NS}}
+---
+${echoPod('v1')}---
 ${echoPod('v2')}---
 ${service('echo', 'app: echo')}---
 ${service('echo-v1', 'app: echo, version: v1')}---
@@ -137,6 +141,9 @@ function share(counts: Record<string, number>, answer: string): number {
   return total === 0 ? 0 : (counts[answer] ?? 0) / total;
 }
 
+/** The commands that call the controller's API, as ServiceAccount ${APP_NS}/operator: a user with write rights in its namespace only, not the admin. */
+const ctlApi = (...args: string[]) => ctl(...args, '--service-account', `${APP_NS}/operator`);
+
 let kubeconfig: string | undefined;
 function kubectl(...args: string[]): string {
   kubeconfig ??= ok(ctl('cluster', 'kubeconfig'), 'cluster kubeconfig').trim();
@@ -153,7 +160,7 @@ function routeWeights(r: HTTPRoute): Record<string, number> {
 }
 
 function trafficShow(window: string): TrafficShow {
-  return JSON.parse(ok(ctl('traffic', 'show', 'echo', '-n', APP_NS, '--window', window, '-o', 'json'), 'traffic show')) as TrafficShow;
+  return JSON.parse(ok(ctlApi('traffic', 'show', 'echo', '-n', APP_NS, '--window', window, '-o', 'json'), 'traffic show')) as TrafficShow;
 }
 
 /** The JSON lines a pod's container has logged (`<state>/pods/<ns>_<pod>_<uid prefix>/<container>.log`). */
@@ -243,8 +250,8 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
     return c['200 echo-v1'] === 1 || c['200 echo-v2'] === 1 ? !!waypointLogged(path) : false;
   });
 
-  await t.test('traffic split creates the HTTPRoute, the traffic follows its weights, --to sends all to one backend, and traffic show prints the live shares', async (t) => {
-    const out = ok(ctl('traffic', 'split', 'echo', '-n', APP_NS, 'echo-v1=80', 'echo-v2=20'), 'traffic split');
+  await t.test('traffic split creates the HTTPRoute, the traffic follows its weights, --to sends all to one backend, and traffic show prints the live shares', async () => {
+    const out = ok(ctlApi('traffic', 'split', 'echo', '-n', APP_NS, 'echo-v1=80', 'echo-v2=20'), 'traffic split');
     assert.match(out, /httproute\.gateway\.networking\.k8s\.io\/echo created \(echo-v1=80 echo-v2=20\)/, out);
     const route = getRoute('echo');
     assert.deepEqual(route.spec.parentRefs?.map((p) => [p.group ?? '', p.kind, p.name]), [['', 'Service', 'echo']]);
@@ -263,49 +270,50 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
     assert.equal((counts['200 echo-v1'] ?? 0) + (counts['200 echo-v2'] ?? 0), BURST, `every answer a 200 of v1 or v2: ${JSON.stringify(counts)}`);
     assert.ok(Math.abs(share(counts, '200 echo-v2') - 0.2) <= SHARE_TOLERANCE, `echo-v2 answered about 20%: ${JSON.stringify(counts)}`);
 
-    // traffic show's live counts (--window 0: since the waypoint started, read at once)
-    // before and after a burst: what they grew by is what was sent (the burst, and the
-    // client's loop meanwhile), split as the weights say.
-    const before = trafficShow('0');
-    assert.deepEqual(before.routes, ['echo']);
+    // traffic show: the configured weights, and the live share each backend got in the
+    // controller's telemetry window (the waypoint reports its requests; a burst shows once
+    // its report arrived).
+    const shown = trafficShow('1m');
+    assert.deepEqual(shown.routes, ['echo']);
     assert.deepEqual(
-      before.backends.map((b) => [b.backend, b.port, b.weight, b.share]),
+      shown.backends.map((b) => [b.backend, b.port, b.weight, b.share]),
       [
         ['echo-v1', 80, 80, 80],
         ['echo-v2', 80, 20, 20],
       ],
     );
-    assert.ok(before.live.available, `live shares available: ${JSON.stringify(before.live)}`);
-    const sentAt = Date.now();
-    const during = await burst(client, BURST);
-    const loopMax = Math.ceil((Date.now() - sentAt) / 100) + 50; // the client's loop: 10 a second, and the commands' own time
-    t.diagnostic(`a burst of ${BURST} took ${Date.now() - sentAt} ms`);
-    let grew: Record<string, number> = {};
-    await eventually('the live counts to include the burst', async () => {
-      const now = trafficShow('0').live.requests ?? {};
-      grew = Object.fromEntries(['echo-v1', 'echo-v2'].map((b) => [b, (now[b] ?? 0) - (before.live.requests?.[b] ?? 0)]));
-      return ['echo-v1', 'echo-v2'].every((b) => grew[b]! >= (during[`200 ${b}`] ?? 0));
-    }, 20_000).catch((err: Error) => {
-      throw new Error(`${err.message}: grew by ${JSON.stringify(grew)}, the burst got ${JSON.stringify(during)}`);
+    let live: TrafficShow['live'] = { available: false };
+    await eventually('the live shares to count the burst', async () => {
+      live = trafficShow('1m').live;
+      const r = live.requests ?? {};
+      return live.available && (r['echo-v1'] ?? 0) + (r['echo-v2'] ?? 0) >= BURST;
+    }, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(live)}`);
     });
-    const grewTotal = grew['echo-v1']! + grew['echo-v2']!;
-    assert.ok(grewTotal <= BURST + loopMax, `no more than was sent: ${JSON.stringify(grew)}`);
-    assert.ok(Math.abs(grew['echo-v2']! / grewTotal - 0.2) <= SHARE_TOLERANCE, `the live share of echo-v2 is about 20%: ${JSON.stringify(grew)}`);
-    const table = ok(ctl('traffic', 'show', 'echo', '-n', APP_NS, '--window', '1s'), 'traffic show (table)');
+    const r = live.requests!;
+    const total = r['echo-v1']! + r['echo-v2']!;
+    assert.ok(Math.abs(r['echo-v2']! / total - 0.2) <= SHARE_TOLERANCE, `the live share of echo-v2 is about 20%: ${JSON.stringify(r)}`);
+    const table = ok(ctlApi('traffic', 'show', 'echo', '-n', APP_NS, '--window', '1m'), 'traffic show (table)');
     assert.match(table, /^ROUTE\s+RULE\s+MATCHES\s+BACKEND\s+PORT\s+WEIGHT\s+SHARE\s+LIVE/m, table);
     assert.match(table, /^echo\s+0\s+\*\s+echo-v1\s+80\s+80\s+80%\s+[\d.]+% \(\d+ req\)/m, table);
     assert.match(table, /^echo\s+0\s+\*\s+echo-v2\s+80\s+20\s+20%\s+[\d.]+% \(\d+ req\)/m, table);
-    assert.match(table, /^LIVE: requests to echo per backend over the last 1s, from 1 waypoint pod/m, table);
+    assert.match(table, /^LIVE: requests to echo per backend over the last 1m, from the controller's telemetry window/m, table);
 
     // Blue/green: everything to v2.
-    const to = ok(ctl('traffic', 'split', 'echo', '-n', APP_NS, '--to', 'echo-v2'), 'traffic split --to');
+    const to = ok(ctlApi('traffic', 'split', 'echo', '-n', APP_NS, '--to', 'echo-v2'), 'traffic split --to');
     assert.match(to, /httproute\.gateway\.networking\.k8s\.io\/echo configured \(echo-v2=100\)/, to);
     assert.deepEqual(routeWeights(getRoute('echo')), { 'echo-v1': 0, 'echo-v2': 100 });
     const after = await allTo(client, '200 echo-v2');
     assert.deepEqual(Object.keys(after), ['200 echo-v2'], JSON.stringify(after));
-    const shownAfter = trafficShow('2s');
-    assert.equal(shownAfter.live.requests?.['echo-v1'], 0, `no live request to echo-v1: ${JSON.stringify(shownAfter.live)}`);
-    assert.ok((shownAfter.live.requests?.['echo-v2'] ?? 0) > 0, `the client's loop reaches echo-v2: ${JSON.stringify(shownAfter.live)}`);
+    // The window still holds the 80/20 traffic: only new requests are to echo-v2; the share of echo-v2 grows.
+    let afterLive: TrafficShow['live'] = { available: false };
+    await eventually('echo-v2 to gain live share after --to', async () => {
+      afterLive = trafficShow('1m').live;
+      const r2 = afterLive.requests ?? {};
+      return (r2['echo-v2'] ?? 0) > (r['echo-v2'] ?? 0) + BURST / 4;
+    }, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}: before ${JSON.stringify(r)}, now ${JSON.stringify(afterLive)}`);
+    });
   });
 
   await t.test('a Rollout on a healthy canary: pause holds its weight across intervals, resume goes on, the share in traffic follows the steps, it ends Succeeded with the canary at 100', async () => {
@@ -318,11 +326,11 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
       // the traffic keep that step's weight; twice, at two steps, then on to the end.
       const measured: number[] = [];
       for (let round = 0; round < 2; round++) {
-        ok(ctl('rollout', 'pause', 'echo', '-n', APP_NS), 'rollout pause');
+        ok(ctlApi('rollout', 'pause', 'echo', '-n', APP_NS), 'rollout pause');
         const paused = await rolloutUntil('echo', 'Paused', (s) => s.phase === 'Paused' || s.phase === 'Succeeded', 30_000);
         if (paused.phase === 'Succeeded') break; // too late to pause: nothing left to hold
         const w = paused.canaryWeight!;
-        assert.match(ok(ctl('rollout', 'status', 'echo', '-n', APP_NS), 'rollout status'), /^Phase:\s+Paused$/m);
+        assert.match(ok(ctlApi('rollout', 'status', 'echo', '-n', APP_NS), 'rollout status'), /^Phase:\s+Paused$/m);
         assert.deepEqual(routeWeights(getRoute('echo')), { 'echo-v1': 100 - w, 'echo-v2': w });
         let last: Record<string, number> = {};
         await eventually(`about ${w}% to the canary while paused`, async () => {
@@ -344,7 +352,7 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
           }
           assert.deepEqual(routeWeights(getRoute('echo')), { 'echo-v1': 100 - w, 'echo-v2': w }, 'the route held its weights');
         }
-        ok(ctl('rollout', 'resume', 'echo', '-n', APP_NS), 'rollout resume');
+        ok(ctlApi('rollout', 'resume', 'echo', '-n', APP_NS), 'rollout resume');
         if (w === 100) break;
         const next = await rolloutUntil('echo', `the step after canary ${w}%`, (s) => (s.phase === 'Progressing' && s.canaryWeight! > w) || s.phase === 'Succeeded' || s.phase === 'RolledBack', 60_000);
         if (next.phase !== 'Progressing') break;
@@ -356,7 +364,7 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
       assert.equal(done.canaryWeight, 100);
       assert.equal(done.failedGate ?? null, null);
       assert.deepEqual(routeWeights(getRoute('echo')), { 'echo-v1': 0, 'echo-v2': 100 });
-      const status = ok(ctl('rollout', 'status', 'echo', '-n', APP_NS), 'rollout status');
+      const status = ok(ctlApi('rollout', 'status', 'echo', '-n', APP_NS), 'rollout status');
       assert.match(status, /^Phase:\s+Succeeded$/m, status);
       assert.match(status, /^Canary weight:\s+100%$/m, status);
       const afterAll = await allTo(client, '200 echo-v2');
@@ -365,7 +373,7 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
     } finally {
       // Whatever failed, a Rollout left running would drive the route under the next case.
       const s = getRollout('echo');
-      if (s.phase !== 'Succeeded' && s.phase !== 'RolledBack') ctl('rollout', 'abort', 'echo', '-n', APP_NS);
+      if (s.phase !== 'Succeeded' && s.phase !== 'RolledBack') ctlApi('rollout', 'abort', 'echo', '-n', APP_NS);
     }
   });
 
@@ -373,7 +381,7 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
     const v2 = cluster.pods(APP_NS, 'version=v2')[0]!;
     // By hand after the finished Rollout echo: the driver leaves it (a pass is 5 s at most).
     const splitAt = Date.now();
-    ok(ctl('traffic', 'split', 'echo', '-n', APP_NS, '--to', 'echo-v1'), 'traffic split --to echo-v1');
+    ok(ctlApi('traffic', 'split', 'echo', '-n', APP_NS, '--to', 'echo-v1'), 'traffic split --to echo-v1');
     await allTo(client, '200 echo-v1');
     await sleep(Math.max(0, splitAt + 6_000 - Date.now()));
     assert.deepEqual(routeWeights(getRoute('echo')), { 'echo-v1': 100, 'echo-v2': 0 }, 'the finished Rollout did not put its weights back');
@@ -397,13 +405,13 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
     assert.match(back.message ?? '', /^rolled back: canary success rate 0% over \d+ requests is under minSuccessRate 95%$/, back.message);
     if (started.phase === 'Progressing') assert.ok((during['500 echo-v2'] ?? 0) > 0, `the canary's 500s were in the traffic: ${JSON.stringify(during)}`);
     assert.deepEqual(routeWeights(getRoute('echo')), { 'echo-v1': 100, 'echo-v2': 0 });
-    const status = ok(ctl('rollout', 'status', 'echo-bad', '-n', APP_NS), 'rollout status');
+    const status = ok(ctlApi('rollout', 'status', 'echo-bad', '-n', APP_NS), 'rollout status');
     assert.match(status, /^Phase:\s+RolledBack$/m, status);
     assert.match(status, /^Canary weight:\s+0%$/m, status);
     assert.match(status, /^Failed gate:\s+minSuccessRate: measured 0%, bound 95%$/m, status);
     const after = await allTo(client, '200 echo-v1');
     assert.deepEqual(Object.keys(after), ['200 echo-v1'], `all to stable: ${JSON.stringify(after)}`);
-    const listed = ok(ctl('rollout', 'status', '-n', APP_NS), 'rollout status (all)');
+    const listed = ok(ctlApi('rollout', 'status', '-n', APP_NS), 'rollout status (all)');
     assert.match(listed, /^echo\s+echo\s+echo-v1\s+echo-v2\s+Succeeded\s+3 of 3\s+100%/m, listed);
     assert.match(listed, /^echo-bad\s+echo\s+echo-v1\s+echo-v2\s+RolledBack\s+1 of 3\s+0%/m, listed);
   });

@@ -304,11 +304,11 @@ test('waypoint: deployed with ambientctl, serves L7 policy, metrics, logs and tr
       const other = await curl(client, `${ECHO_URL}/public`);
       assert.ok(typeof other !== 'string', other as string);
       assert.equal(other.status, 200, 'another path is allowed');
-      const check = JSON.parse(ok(ctl('authz', 'check', '--from', `${CLIENT_NS}/client`, '--to', `echo.${APP_NS}:80`, '--path', '/admin', '-o', 'json'), 'authz check')) as { decision: string; policy: string | null; enforcedAt: string; enforcedBy: string };
+      const check = JSON.parse(ok(ctl('authz', 'check', '--service-account', `${CLIENT_NS}/client`, '--from', `${CLIENT_NS}/client`, '--to', `echo.${APP_NS}:80`, '--path', '/admin', '-o', 'json'), 'authz check')) as { decision: string; policy: string | null; enforcedAt: string; enforcedBy: string };
       assert.equal(check.decision, 'DENY', JSON.stringify(check));
       assert.equal(check.policy, `${APP_NS}/deny-admin`);
       assert.equal(check.enforcedAt, 'waypoint');
-      const allowed = JSON.parse(ok(ctl('authz', 'check', '--from', `${CLIENT_NS}/client`, '--to', `echo.${APP_NS}:80`, '--path', '/public', '-o', 'json'), 'authz check /public')) as { decision: string };
+      const allowed = JSON.parse(ok(ctl('authz', 'check', '--service-account', `${CLIENT_NS}/client`, '--from', `${CLIENT_NS}/client`, '--to', `echo.${APP_NS}:80`, '--path', '/public', '-o', 'json'), 'authz check /public')) as { decision: string };
       assert.equal(allowed.decision, 'ALLOW');
     } finally {
       ctl('delete', '-f', join(home, 'deny-admin.yaml'), '--ignore-not-found');

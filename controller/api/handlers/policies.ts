@@ -8,13 +8,22 @@ import type { Policy } from '../../../core/config/model.js';
 import type { PolicyStatus } from '../../translate/input.js';
 import type { ApiContext } from '../context.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
-import { inNamespace, namespaceQuery, policiesOf } from './common.js';
+import { ENGINE } from '../../../core/policy/explain/engine.js';
+import { inNamespace, namespaceQuery, policiesOf, workloadsOf } from './common.js';
 
 /** Dry-run findings listed per policy at most. */
 export const MAX_FINDINGS_PER_POLICY = 20;
 
 function conditionsOf(statuses: readonly PolicyStatus[], namespace: string, name: string): Condition[] {
   return (statuses.find((s) => s.namespace === namespace && s.name === name)?.conditions ?? []) as unknown as Condition[];
+}
+
+/** The workloads (`namespace/name`) a workload-scoped policy selects, with the node agents' own selection. */
+function selectedBy(ctx: ApiContext, p: Policy): string[] {
+  return workloadsOf(ctx)
+    .filter((w) => ENGINE.policiesFor([p], { namespace: w.namespace, labels: w.labels }).length > 0)
+    .map((w) => `${w.namespace}/${w.name}`)
+    .sort();
 }
 
 export function policyEntry(ctx: ApiContext, p: Policy, findings: readonly string[] = []): ApiPolicy {
@@ -52,7 +61,10 @@ export async function listPolicies(req: ApiRequest, ctx: ApiContext): Promise<Ap
     inNamespace(list, ns).map((s) => ({ kind, namespace: s.namespace, name: s.name, action: null, dryRun: false, conditions: s.conditions as unknown as Condition[], findings: [] }));
   const body: List<ApiPolicy> = {
     items: [
-      ...inNamespace(policiesOf(ctx), ns).map((p) => policyEntry(ctx, p, findings.get(`${p.namespace}/${p.name}`))),
+      ...inNamespace(policiesOf(ctx), ns).map((p) => ({
+        ...policyEntry(ctx, p, findings.get(`${p.namespace}/${p.name}`)),
+        ...(p.scope === 'targets' ? { targets: (p.targetRefs ?? []).map((r) => `${r.kind}/${r.name}`) } : { selects: selectedBy(ctx, p) }),
+      })),
       ...statusEntries('TrafficPolicy', cfg.trafficPolicyStatuses),
       ...statusEntries('RequestAuthentication', cfg.requestAuthnStatuses),
     ],

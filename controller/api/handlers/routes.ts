@@ -38,13 +38,24 @@ function conditionsFor(status: RouteStatus | undefined, service?: string): Condi
   return (p?.conditions ?? []) as unknown as Condition[];
 }
 
-/** What traffic each backend Service received through `parent` in the window: requests (or
- * connections) per second on the graph's service -> workload edges, by the backend's endpoints. */
-export function liveShares(route: Route, parent: MeshService | undefined, services: readonly MeshService[], workloads: readonly Workload[], edges: readonly GraphEdge[]): Map<string, number | null> {
-  const out = new Map<string, number | null>();
+/** What traffic each backend Service received through `parent` in the window: the requests
+ * (or connections) on the graph's service -> workload edges to the backend's endpoints, and
+ * their share of the rule's; share null without traffic. */
+export interface LiveShare {
+  share: number | null;
+  requests: number;
+}
+
+/** Requests on an L7 edge (by status class), else connections (rate over the window). */
+function edgeCount(e: GraphEdge, windowMs: number): number {
+  if (e.requestsPerSecond !== null) return Object.values(e.statusClasses).reduce((n, x) => n + x, 0);
+  return Math.round((e.connectionsPerSecond * windowMs) / 1000);
+}
+
+export function liveShares(route: Route, parent: MeshService | undefined, services: readonly MeshService[], workloads: readonly Workload[], edges: readonly GraphEdge[], windowMs: number): Map<string, LiveShare> {
+  const out = new Map<string, LiveShare>();
   const byUid = new Map(workloads.map((w) => [w.uid, w]));
   const from = parent ? `service:${parent.namespace}/${parent.name}` : undefined;
-  const rate = (e: GraphEdge) => e.requestsPerSecond ?? e.connectionsPerSecond;
   for (const rule of route.rules) {
     const per = rule.backends.map((b) => {
       const svc = services.find((s) => s.key === b.service);
@@ -52,19 +63,19 @@ export function liveShares(route: Route, parent: MeshService | undefined, servic
         const w = byUid.get(e.workloadUid);
         return w ? [`workload:${w.namespace}/${w.canonicalName}`, `workload:${w.namespace}/${w.name}`] : [];
       }));
-      return edges.filter((e) => e.source === from && targets.has(e.target)).reduce((n, e) => n + rate(e), 0);
+      return edges.filter((e) => e.source === from && targets.has(e.target)).reduce((n, e) => n + edgeCount(e, windowMs), 0);
     });
     const total = per.reduce((n, x) => n + x, 0);
     rule.backends.forEach((b, i) => {
-      if (b.service !== undefined && !out.has(b.service)) out.set(b.service, total > 0 ? Math.round((per[i]! / total) * 1000) / 1000 : null);
+      if (b.service !== undefined && !out.has(b.service)) out.set(b.service, { share: total > 0 ? Math.round((per[i]! / total) * 1000) / 1000 : null, requests: per[i]! });
     });
   }
   return out;
 }
 
-export function routeView(ctx: ApiContext, route: Route, o: { parent?: MeshService; edges?: readonly GraphEdge[] } = {}): ServiceRoute {
+export function routeView(ctx: ApiContext, route: Route, o: { parent?: MeshService; edges?: readonly GraphEdge[]; windowMs?: number } = {}): ServiceRoute {
   const status = ctx.debugConfig().routeStatuses.find((s) => s.routeKind === route.routeKind && s.namespace === route.namespace && s.name === route.name);
-  const shares = o.edges ? liveShares(route, o.parent, servicesOf(ctx), workloadsOf(ctx), o.edges) : new Map<string, number | null>();
+  const shares = o.edges ? liveShares(route, o.parent, servicesOf(ctx), workloadsOf(ctx), o.edges, o.windowMs ?? 0) : new Map<string, LiveShare>();
   return {
     namespace: route.namespace,
     name: route.name,
@@ -73,7 +84,7 @@ export function routeView(ctx: ApiContext, route: Route, o: { parent?: MeshServi
       matches: matchesLine(r.matches),
       backends: r.backends.map((b) => {
         const ref = b.service ? serviceNameOfKey(b.service) : { namespace: route.namespace, name: b.unresolved ?? 'unresolved' };
-        return { name: ref.name, namespace: ref.namespace, port: b.port || null, weight: b.weight, liveShare: b.service ? (shares.get(b.service) ?? null) : null };
+        return { name: ref.name, namespace: ref.namespace, port: b.port || null, weight: b.weight, liveShare: b.service ? (shares.get(b.service)?.share ?? null) : null, liveRequests: b.service ? (shares.get(b.service)?.requests ?? null) : null };
       }),
     })),
     conditions: conditionsFor(status, o.parent?.name),

@@ -13,7 +13,7 @@ import type { Endpoint, List, Rollout, Service as ApiService, ServiceDetail } fr
 import { inNamespace, namespaceQuery, nodeQuery, routesOf, servicesOf, waypointName, workloadsOf } from './common.js';
 import { listRolloutObjects, rolloutView } from './rollouts.js';
 import { routeView } from './routes.js';
-import { DEFAULT_GRAPH_WINDOW } from './telemetry.js';
+import { graphWindow } from './telemetry.js';
 
 export function serviceView(svc: MeshService): ApiService {
   return {
@@ -121,8 +121,9 @@ export async function getService(req: ApiRequest, ctx: ApiContext): Promise<ApiA
     // The Service's other parts still answer; rolloutsError says why its rollouts are absent.
     rolloutsError = (err as Error).message;
   }
-  const graph = await ctx.telemetry.graph({ namespace, window: DEFAULT_GRAPH_WINDOW, windowMs: 5 * 60_000 });
-  const routes = routesOf(ctx).filter((r) => r.parents.some((p) => p.service === svc.key)).map((r) => routeView(ctx, r, { parent: svc, edges: graph.edges }));
+  const window = graphWindow(req.query);
+  const graph = await ctx.telemetry.graph({ namespace, ...window });
+  const routes = routesOf(ctx).filter((r) => r.parents.some((p) => p.service === svc.key)).map((r) => routeView(ctx, r, { parent: svc, edges: graph.edges, windowMs: window.windowMs }));
   const { endpoints: _count, healthyEndpoints: _healthy, ...rest } = serviceView(svc);
   const body: ServiceDetail = { ...rest, waypoint: health.waypoint ?? rest.waypoint, endpoints, routes, rollouts, ...(rolloutsError !== undefined && { rolloutsError }) };
   return { body };

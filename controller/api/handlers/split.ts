@@ -38,7 +38,10 @@ export function readSplitBody(body: unknown): { weights: WeightedBackend[]; rout
 }
 
 /** The answer is the HTTPRoute as the API server holds it after the write (console/api-types.d.ts:
- * HttpRouteObject); 201 when it was created. */
+ * HttpRouteObject); 201 when it was created. Header ambient-split-outcome says which of
+ * created, configured, unchanged it was (as `ambientctl traffic split` prints it). */
+export const SPLIT_OUTCOME_HEADER = 'ambient-split-outcome';
+
 export async function putSplit(req: ApiRequest, ctx: ApiContext): Promise<ApiAnswer> {
   const { namespace, name } = req.params as { namespace: string; name: string };
   const { weights, route } = readSplitBody(req.body);
@@ -52,20 +55,20 @@ export async function putSplit(req: ApiRequest, ctx: ApiContext): Promise<ApiAns
       throw invalid(write.message);
     case 'none': {
       const current = await kube<HTTPRouteObject>(ctx, 'GET', `${ROUTES(namespace)}/${encodeURIComponent(write.name)}`);
-      return { body: current as unknown as HttpRouteObject };
+      return { body: current as unknown as HttpRouteObject, headers: { [SPLIT_OUTCOME_HEADER]: 'unchanged' } };
     }
     case 'create': {
       // The route does not exist yet: creating one needs its own verb.
       await req.authorize({ verb: 'create', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace });
       const created = await kube<HTTPRouteObject>(ctx, 'POST', ROUTES(namespace), write.body);
       req.audit({ verb: 'create', object: `httproutes.gateway.networking.k8s.io/${namespace}/${write.name}`, detail: { service: name, weights: summary } });
-      return { status: 201, body: created as unknown as HttpRouteObject };
+      return { status: 201, body: created as unknown as HttpRouteObject, headers: { [SPLIT_OUTCOME_HEADER]: 'created' } };
     }
     case 'patch': {
       await req.authorize({ verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace, name: write.name });
       const patched = await kube<HTTPRouteObject>(ctx, 'PATCH', `${ROUTES(namespace)}/${encodeURIComponent(write.name)}`, write.body, PatchStrategy.MergePatch);
       req.audit({ verb: 'patch', object: `httproutes.gateway.networking.k8s.io/${namespace}/${write.name}`, detail: { service: name, weights: summary } });
-      return { body: patched as unknown as HttpRouteObject };
+      return { body: patched as unknown as HttpRouteObject, headers: { [SPLIT_OUTCOME_HEADER]: 'configured' } };
     }
   }
 }

@@ -1,61 +1,30 @@
-// `ambientctl policies`, `authz check`, `authz suggest`: what the controller and the node
-// agents hold now, read from their debug endpoints (cli/mesh/transport.ts). Local cluster
-// only for now (docs/operations.md). `status`, `workloads`, `services` and `certificates`
-// read the controller's API: cli/mesh/read-commands.ts.
+// `ambientctl policies`, `authz check` and `authz suggest`.
+// - `policies` and `authz check` ask the controller's API (GET /policies and /workloads, POST
+//   /authz/check; docs/api.md), so they work the same on the local cluster and on a real one:
+//   the check runs on the controller with the same resolution and engine
+//   (core/policy/explain) as the console's explain form; the CLI renders its answer.
+// - `authz suggest` reads what each node agent observed (GET /authz/edges on their admin
+//   port, cli/mesh/transport.ts): the API has no per-agent edge history, so it stays on the
+//   local cluster.
 import { Command, Option } from 'commander';
-import { requireRoot } from '../../local-cluster/lifecycle.js';
-import type { ContextOptions } from '../context.js';
-import { OUTPUT_FORMATS, render, type Column, type OutputFormat } from '../output.js';
-import { CliError } from '../errors.js';
-import type { ClusterRecord } from '../../local-cluster/state.js';
-import { fetchControllerConfig, listAuthorizationPolicies, localClusterFor, probeAgentEdges, probeAgents } from './transport.js';
-import type { AgentDump, AgentEdges, AuthorizationPolicyObject } from './types.js';
-import { configView, parseFrom, parseHeaders, parseSourceIp, parseTo, resolveFrom, resolveTo } from './authz-resolve.js';
-import { checkAccess, renderCheck, type HttpAttributes } from './authz-check.js';
-import { parseDuration, renderSuggestYaml, suggest, suggestList } from './authz-suggest.js';
-import { POLICY_COLUMNS, policyRows } from './policies-view.js';
-import { ENGINE } from './engine.js';
-import { renderOne } from '../output.js';
+import type { List, Policy as ApiPolicy, Workload as ApiWorkload } from '../../console/api-types.js';
 import type { Workload } from '../../core/config/model.js';
+import { requireRoot } from '../../local-cluster/lifecycle.js';
+import { apiFor, serviceAccountOption, type ApiClient } from '../api-client.js';
+import type { ContextOptions } from '../context.js';
+import { CliError } from '../errors.js';
+import { OUTPUT_FORMATS, render, renderOne, type OutputFormat } from '../output.js';
+import { localClusterFor, probeAgentEdges, probeAgents } from './transport.js';
+import type { AgentEdges } from './types.js';
+import { parseFrom, parseHeaders, parseSourceIp, parseTo } from './authz-resolve.js';
+import { renderCheck, type CheckResult, type HttpAttributes } from './authz-check.js';
+import { parseDuration, renderSuggestYaml, suggest, suggestList } from './authz-suggest.js';
+import { findingLines, POLICY_COLUMNS, policyRows } from './policies-view.js';
 
 const outputOption = () => new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as string[]).default('table');
-
-function target(command: string, cmd: Command): ClusterRecord {
-  const rec = localClusterFor(command, cmd.optsWithGlobals() as ContextOptions);
-  requireRoot();
-  return rec;
-}
-
-function nodesFor(rec: ClusterRecord, node: string | undefined): string[] {
-  if (node === undefined) return rec.nodes;
-  if (!rec.nodes.includes(node)) throw new CliError(`no node "${node}" in cluster "${rec.name}" (nodes: ${rec.nodes.join(', ')})`);
-  return [node];
-}
-
-/** The dumps of the agents asked; the ones that did not answer are named on stderr. */
-async function dumpsFrom(rec: ClusterRecord, node: string | undefined): Promise<AgentDump[]> {
-  const dumps: AgentDump[] = [];
-  const probes = await probeAgents(rec, nodesFor(rec, node));
-  for (const a of probes) {
-    if (a.ok) dumps.push(a.dump);
-    else process.stderr.write(`warning: node ${a.node}: agent unreachable: ${a.error}\n`);
-  }
-  const unreachable = probes.filter((a) => !a.ok);
-  if (dumps.length === 0) throw new CliError(`no node agent answered on 127.0.0.1:15000 (${unreachable.length} asked); is the agent DaemonSet running? (ambientctl get pods -n ambient-system)`);
-  return dumps;
-}
-
-function listing<T>(rows: T[], columns: Column<T>[], format: OutputFormat, empty: string): void {
-  if (format === 'table' && rows.length === 0) {
-    process.stderr.write(`${empty}\n`);
-    return;
-  }
-  process.stdout.write(render(rows, columns, format));
-}
-
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-interface CheckOptions {
+export interface CheckOptions {
   from: string;
   to: string;
   method?: string;
@@ -82,31 +51,66 @@ export function httpAttributes(o: Pick<CheckOptions, 'method' | 'path' | 'header
   };
 }
 
-export function authzCommands(program: Command): void {
+/** POST /authz/check's body for the options, after checking their syntax here (a typo fails
+ * before the cluster is asked; the controller parses them again with the same functions). */
+export function checkRequest(o: CheckOptions): Record<string, unknown> {
+  parseFrom(o.from);
+  parseTo(o.to);
+  if (o.sourceIp !== undefined) parseSourceIp(o.sourceIp);
+  const http = httpAttributes(o);
+  return {
+    from: o.from,
+    to: o.to,
+    ...(http?.method !== undefined && { method: http.method }),
+    ...(http?.path !== undefined && { path: http.path }),
+    ...(http?.headers !== undefined && { headers: http.headers }),
+    ...(http?.requestPrincipal !== undefined && { requestPrincipal: http.requestPrincipal }),
+    ...(o.sourceIp !== undefined && { sourceIp: o.sourceIp }),
+  };
+}
+
+/** `authz check`: the controller's answer, rendered (the answer is CheckResult plus its headline). */
+export async function authzCheck(api: ApiClient, o: CheckOptions): Promise<string> {
+  const { headline: _headline, ...result } = await api.post<CheckResult & { headline: string }>('/authz/check', checkRequest(o));
+  return renderCheck(result as CheckResult, o.output);
+}
+
+/** `policies`: what it prints on stdout, and the sentence for an empty table (stderr). */
+export async function policiesListing(api: ApiClient, o: { namespace?: string; node?: string; output: OutputFormat }): Promise<{ stdout: string; stderr?: string }> {
+  const [policies, workloads] = await Promise.all([
+    api.get<List<ApiPolicy>>('/policies', { namespace: o.namespace }),
+    // Only where selected workloads run (the NODES column, --node): a policy of the root
+    // namespace selects workloads of every namespace.
+    api.get<List<ApiWorkload>>('/workloads', { namespace: o.namespace }),
+  ]);
+  const rows = policyRows({ policies: policies.items, workloads: workloads.items, ...(o.node !== undefined && { node: o.node }) });
+  if (o.output === 'table' && rows.length === 0) {
+    return { stdout: '', stderr: `No AuthorizationPolicies found${o.namespace ? ` in namespace ${o.namespace}` : ''}${o.node ? ` selecting a workload on ${o.node}` : ''}\n` };
+  }
+  if (o.output !== 'table') return { stdout: render(rows, POLICY_COLUMNS, o.output) };
+  const findings = findingLines(rows);
+  return { stdout: `${render(rows, POLICY_COLUMNS, 'table')}${findings.length > 0 ? `\n${findings.join('\n')}\n` : ''}` };
+}
+
+export function policyCommands(program: Command): void {
   program
     .command('policies')
-    .description('the AuthorizationPolicies: status (Accepted, with the reason when refused), which node agents hold each, the workloads each selects')
-    .option('--node <node>', 'only what this node\'s agent holds')
+    .description("the AuthorizationPolicies as the controller's API lists them: status (Accepted, with the reason when refused), dry run and its findings, the workloads each selects and their nodes")
+    .option('--node <node>', 'only the policies selecting a workload on this node')
     .addOption(outputOption())
+    .addOption(serviceAccountOption())
     .action(async (o: { node?: string; output: OutputFormat }, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { namespace?: string };
-      const rec = target('policies', cmd);
-      const [dumps, objects] = await Promise.all([
-        dumpsFrom(rec, o.node),
-        listAuthorizationPolicies(rec, g.namespace).catch((err: Error): AuthorizationPolicyObject[] | undefined => {
-          process.stderr.write(`warning: cannot read the AuthorizationPolicy objects (${err.message}): showing what the agents hold, without status\n`);
-          return undefined;
-        }),
-      ]);
-      const rows = policyRows({ ...(objects && { objects }), dumps, ...(g.namespace !== undefined && { namespace: g.namespace }), ...(o.node !== undefined && { node: o.node }) }, ENGINE.policiesFor);
-      listing(rows, POLICY_COLUMNS, o.output, `No AuthorizationPolicies found${g.namespace ? ` in namespace ${g.namespace}` : ''}${o.node ? ` held by the agent on ${o.node}` : ''}`);
+      const out = await policiesListing(await apiFor(cmd), { ...(g.namespace !== undefined && { namespace: g.namespace }), ...(o.node !== undefined && { node: o.node }), output: o.output });
+      if (out.stderr) process.stderr.write(out.stderr);
+      process.stdout.write(out.stdout);
     });
 
   const authz = program.command('authz').description('explain authorization decisions (check) and learn policies from observed traffic (suggest)');
 
   authz
     .command('check')
-    .description('evaluate the policies as the controller compiled them for one connection: the decision, the policy and rule that made it, every policy considered, where it is enforced')
+    .description("evaluate the policies as the controller compiled them for one connection (POST /api/v1/authz/check): the decision, the policy and rule that made it, every policy considered, where it is enforced")
     .requiredOption('--from <identity>', 'the source: spiffe://<trust domain>/ns/NS/sa/SA or NS/SA')
     .requiredOption('--to <target>', 'the destination: SERVICE.NS:PORT, POD.NS:PORT, a Service hostname or an address (IP:PORT)')
     .option('--method <method>', 'HTTP method (evaluated where a waypoint is)')
@@ -115,30 +119,24 @@ export function authzCommands(program: Command): void {
     .option('--request-principal <iss/sub>', 'the request principal of a validated JWT (RequestAuthentication), ISSUER/SUBJECT (evaluated where a waypoint is)')
     .option('--source-ip <ip>', 'the source address for IP-based fields (default: the address of the one workload with that identity)')
     .addOption(outputOption())
+    .addOption(serviceAccountOption())
     .action(async (o: CheckOptions, cmd: Command) => {
-      const from = parseFrom(o.from);
-      const to = parseTo(o.to);
-      const sourceIp = o.sourceIp === undefined ? undefined : parseSourceIp(o.sourceIp);
-      const http = httpAttributes(o);
-      const rec = target('authz check', cmd);
-      const { pod, config } = await fetchControllerConfig(rec);
-      if (config.resources.length === 0) throw new CliError(`the controller (${pod}) has no config yet (its cluster watch has not synced, or nothing is in the mesh): nothing to evaluate; see ambientctl status`);
-      const view = configView(config);
-      const result = checkAccess(view, resolveFrom(from, sourceIp, view), resolveTo(to, view), http, ENGINE);
+      checkRequest(o);
       // Exit 0 whatever the decision: it is an answer, not an error.
-      process.stdout.write(renderCheck(result, o.output));
+      process.stdout.write(await authzCheck(await apiFor(cmd), o));
     });
 
   authz
     .command('suggest')
-    .description('ALLOW policies (YAML, ready for apply -f) that admit exactly the traffic the node agents observed into a namespace (-n)')
+    .description('ALLOW policies (YAML, ready for apply -f) that admit exactly the traffic the node agents observed into a namespace (-n); local cluster only')
     .option('--since <duration>', 'only traffic seen within this long (30s, 10m, 2h)', '10m')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action(async (o: { since: string; output: 'yaml' | 'json' }, cmd: Command) => {
-      const g = cmd.optsWithGlobals() as { namespace?: string };
+      const g = cmd.optsWithGlobals() as ContextOptions & { namespace?: string };
       if (!g.namespace) throw new CliError('`ambientctl authz suggest` needs -n NAMESPACE: the namespace whose observed inbound traffic the policies allow');
       const sinceMs = parseDuration('--since', o.since);
-      const rec = target('authz suggest', cmd);
+      const rec = localClusterFor('authz suggest', g);
+      requireRoot();
       const [edgeProbes, agentProbes] = await Promise.all([probeAgentEdges(rec), probeAgents(rec)]);
       const edges: AgentEdges[] = [];
       for (const p of edgeProbes) {
