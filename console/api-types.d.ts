@@ -37,13 +37,16 @@ export interface MeshStatus extends PartialAnswer {
     leader: string | null;
     replicas: Array<{ name: string; node: string; ready: boolean; leader: boolean; version: string }>;
   };
-  /** The config version the controller distributes now. */
+  /** The config version the answering replica distributes now (each replica numbers its own:
+   * an agent's ACK is compared with its row's `controllerVersion`). */
   configVersion: string;
   agents: Array<{
     node: string;
     connected: boolean;
     /** The last config version the agent acknowledged; null before its first ACK. */
     ackedVersion: string | null;
+    /** The config version of the replica the agent streams from (its ACK is up to date when equal). */
+    controllerVersion?: string;
     nacks: Array<{ version: string; message: string }>;
     problems: string[];
     /** The agent's identity on its config stream. */

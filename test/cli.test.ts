@@ -3,17 +3,17 @@
 // throwaway Redis on loopback) with a kubeconfig as a user would have.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { X509Certificate } from 'node:crypto';
 import { splitPem } from '../core/identity/x509.js';
 import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { AMBIENTCTL_BIN, runAmbientctl, type CliResult } from './support/ambientctl.js';
 
-const BIN = fileURLToPath(new URL('../../bin/ambientctl.js', import.meta.url));
+const BIN = AMBIENTCTL_BIN;
 
 function ambientctl(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -21,21 +21,7 @@ function ambientctl(...args: string[]) {
 }
 
 /** ambientctl without blocking this process's event loop (the API server runs in it). */
-function ambientctlAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const ambientctlAsync = (...args: string[]): Promise<CliResult> => runAmbientctl(args);
 
 test('ambientctl --help lists its commands', () => {
   const r = ambientctl('--help');

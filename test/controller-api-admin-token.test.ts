@@ -5,7 +5,7 @@
 // TokenReview and authorized with a SubjectAccessReview (group system:masters), and the
 // write it makes is logged with that user. Every wait is bounded.
 import assert from 'node:assert/strict';
-import https from 'node:https';
+import { apiCall, type ApiAnswer } from './support/api-call.js';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -25,50 +25,7 @@ let controller: Controller;
 let custom: CustomObjectsApi;
 const logLines: string[] = [];
 
-interface Answer {
-  status: number;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  text: string;
-}
-
-function call(method: string, path: string, token: string | undefined, body?: unknown): Promise<Answer> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: controller.apiAddress!.port,
-        method,
-        path,
-        ca: controller.ca.trustBundle.pems(),
-        servername: 'ambient-controller.ambient-system.svc',
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(payload ? { 'content-type': 'application/json', 'x-ambient-request': '1', 'content-length': String(payload.length) } : {}),
-        },
-        timeout: 10_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, json, text });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer`)));
-    req.on('error', reject);
-    if (payload) req.write(payload);
-    req.end();
-  });
-}
+const call = (method: string, path: string, token: string | undefined, body?: unknown): Promise<ApiAnswer> => apiCall(controller, method, path, { ...(token !== undefined && { token }), ...(body !== undefined && { body }) });
 
 before(async () => {
   redis = await startRedis();

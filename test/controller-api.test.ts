@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { apiCall, type ApiAnswer, type ApiCallOptions } from './support/api-call.js';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,52 +35,7 @@ let endpointsFail = false;
 let consoleDir: string;
 const tokens = { deployer: '', viewer: '' };
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-function call(method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: controller.apiAddress!.port,
-        method,
-        path,
-        ca: controller.ca.trustBundle.pems(),
-        servername: 'ambient-controller.ambient-system.svc',
-        headers: {
-          ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
-          ...(payload ? { 'content-type': 'application/json', 'x-ambient-request': '1', 'content-length': String(payload.length) } : {}),
-          ...o.headers,
-        },
-        timeout: 10_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer`)));
-    req.on('error', reject);
-    if (payload) req.write(payload);
-    req.end();
-  });
-}
+const call = (method: string, path: string, o: Omit<ApiCallOptions, 'host'> = {}): Promise<ApiAnswer> => apiCall(controller, method, path, o);
 
 const get = (path: string, token = tokens.deployer) => call('GET', path, { token });
 

@@ -10,6 +10,7 @@
 // is bounded; everything started is stopped in `after`.
 import assert from 'node:assert/strict';
 import https from 'node:https';
+import { apiCall, type ApiAnswer } from './support/api-call.js';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Controller } from '../controller/controller.js';
@@ -28,36 +29,7 @@ const silentSockets = new Set<net.Socket>();
 let agent: ReturnType<typeof startConfigClient> | undefined;
 const tokens = { controller: '', user: '', otherSa: '' };
 
-interface Answer {
-  status: number;
-  text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-function get(c: Controller, host: string, path: string, token: string | undefined = tokens.user): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host, port, method: 'GET', path, ca: c.ca.trustBundle.pems(), servername: 'ambient-controller.ambient-system.svc', headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 8_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, text, json });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${path}: no answer`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (c: Controller, host: string, path: string, token: string | undefined = tokens.user): Promise<ApiAnswer> => apiCall(c, 'GET', path, { host, timeoutMs: 8_000, ...(token !== undefined && { token }) });
 const onA = (path: string, token?: string) => get(controllers.a!, HOSTS.a, path, token);
 const onB = (path: string, token?: string) => get(controllers.b!, HOSTS.b, path, token);
 

@@ -1,31 +1,30 @@
 // `ambientctl status|workloads|services|certificates` against a real controller API: the
 // controller in-process on the local API server (a throwaway Redis), a node agent's config
-// stream and certificate request over real TLS, a waypoint pod's /debug/endpoints on
-// loopback. The commands run as the CLI runs them (cli/mesh/read-commands.ts), over a TLS
+// stream over real TLS and the certificates its report lists, a waypoint pod's
+// /debug/endpoints on loopback. The commands run as the CLI runs them (cli/mesh/read-commands.ts), over a TLS
 // link verified with the mesh's roots and the controller's name, with a ServiceAccount's
 // token checked by TokenReview and SubjectAccessReview. The executable itself is run for
 // what happens before the API answers (credentials, no way to the controller), and for
-// `policies` and `authz`, which still need the local cluster.
+// `authz suggest`, which still needs the local cluster.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DiscoveryV1Api } from '@kubernetes/client-node';
 import type { Controller } from '../controller/controller.js';
 import { fetchWaypointEndpoints } from '../controller/api/waypoint-endpoints.js';
 import { ApiClient } from '../cli/api-client.js';
 import { tlsTo, type ControllerLink } from '../cli/controller-link.js';
 import { runCertificates, runServices, runStatus, runWorkloads, type Io } from '../cli/mesh/read-commands.js';
-import { createCsr, generateKeyPem } from '../core/identity/x509.js';
-import { spiffeId } from '../core/identity/spiffe.js';
+import { formatSpiffeId, spiffeId } from '../core/identity/spiffe.js';
 import { boundToken, createRunningPod, createWaypointGateway, MERGE, pollUntil, startApiEnv, startConfigClient, startTestController, type ApiEnv } from './support/control-plane.js';
+import { AMBIENTCTL_BIN, runAmbientctl, type CliResult } from './support/ambientctl.js';
 
-const BIN = fileURLToPath(new URL('../../bin/ambientctl.js', import.meta.url));
+const BIN = AMBIENTCTL_BIN;
 const WAIT = 8_000;
 
 let env: ApiEnv;
@@ -42,21 +41,7 @@ function ambientctl(...args: string[]) {
 }
 
 /** The executable, without blocking this process (the API server it asks runs here). */
-function ambientctlAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AMBIENT_HOME: home } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const ambientctlAsync = (...args: string[]): Promise<CliResult> => runAmbientctl(args, { ...process.env, AMBIENT_HOME: home });
 
 /** The API client the commands get, on a link to the in-process controller's API. */
 function apiAs(token: string): ApiClient {
@@ -139,10 +124,12 @@ before(async () => {
     waypoints: { enabled: false },
     api: { waypointEndpoints: (ip) => fetchWaypointEndpoints(ip, { port: endpointsPort, timeoutMs: 1_000, maxBytes: 1 << 20 }) },
   });
-  // node-1's agent: its config stream, and a certificate for a pod on its node.
+  // node-1's agent: its config stream, and the certificate it holds for the echo pods'
+  // identity, as its telemetry report lists it.
   agent = startConfigClient(controller, await boundToken(core, 'ambient-system', 'ambient-node-agent', 'agent-a'));
   await pollUntil('the agent to hold the echo Service', () => (agent!.held.has('Service/apps/echo.apps.svc.cluster.local') ? true : undefined), WAIT);
-  await agent.client.requestCertificate(createCsr(await generateKeyPem(), spiffeId('apps', 'echo')));
+  const now = Date.now();
+  controller.telemetry.ingest({ role: 'node-agent', node: 'node-1' }, { edges: [], overflowEdges: 0, flows: [], droppedFlows: 0, certificates: [{ identity: formatSpiffeId(spiffeId('apps', 'echo')), serial: '0abc', notBefore: now - 60_000, notAfter: now + 3 * 3_600_000 }] });
 
   kubeconfig = join(home, 'kubeconfig');
   writeFileSync(
@@ -165,7 +152,7 @@ test('status: the node agent with the version it acknowledged and its enrolled w
     const s = JSON.parse((await run((io) => runStatus(api, { output: 'json' }, io))).out) as { configVersion: string; nodes: Array<{ node: string; connected: boolean; acked?: string; enrolled?: number; nacked: number }>; controllers: Array<{ name: string }>; problems: string[] };
     return s.nodes[0]?.acked === s.configVersion ? s : undefined;
   }, WAIT);
-  assert.deepEqual(status.nodes, [{ node: 'node-1', connected: true, synced: true, acked: status.configVersion, enrolled: 2, nacked: 0 }], 'the two echo pods; a waypoint pod is never captured');
+  assert.deepEqual(status.nodes, [{ node: 'node-1', connected: true, synced: true, acked: status.configVersion, controllerVersion: status.configVersion, enrolled: 2, nacked: 0 }], 'the two echo pods; a waypoint pod is never captured');
   assert.deepEqual(status.controllers.map((c) => c.name), ['ambient-controller-0']);
   assert.ok(!status.problems.some((p) => p.startsWith('node ')), status.problems.join('\n'));
   const table = (await run((io) => runStatus(api, { output: 'table' }, io))).out;
@@ -197,10 +184,10 @@ test("services: the endpoints' health as the waypoint's pod sees it, and one row
   assert.equal(none.err, 'No services found with an endpoint on node node-9\n');
 });
 
-test('certificates: the one the CA issued to node-1, with the time left; --node filters', async () => {
+test("certificates: the one node-1's agent holds for each echo pod, with the time left; --node filters", async () => {
   const api = apiAs(tokens.reader);
   const table = await run((io) => runCertificates(api, { output: 'table', node: 'node-1' }, io));
-  assert.match(table.out, /^node-1\s+spiffe:\/\/cluster\.local\/ns\/apps\/sa\/echo\s+\S+\s+\S+Z\s+(\d+h\d*m?|\d+m)$/m);
+  for (const pod of ['echo-a', 'echo-b']) assert.match(table.out, new RegExp(`^node-1\\s+pod apps/${pod}\\s+spiffe://cluster\\.local/ns/apps/sa/echo\\s+0abc\\s+\\S+Z\\s+(2h\\d*m?|3h)$`, 'm'), table.out);
   const other = await run((io) => runCertificates(api, { output: 'json', node: 'node-2' }, io));
   assert.deepEqual(JSON.parse(other.out), []);
 });

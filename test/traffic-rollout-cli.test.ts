@@ -5,39 +5,23 @@
 // without credentials for the controller's API, or without the mesh, the error says which
 // and what to do.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { runAmbientctl, type CliResult } from './support/ambientctl.js';
 
-const BIN = fileURLToPath(new URL('../../bin/ambientctl.js', import.meta.url));
 
 let redis: TestRedis;
 let api: ApiServer;
 let dir: string;
 let kubeconfig: string;
 
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (...args: string[]): Promise<CliResult> => runAmbientctl(['--kubeconfig', kubeconfig, ...args]);
 
 before(async () => {
   redis = await startRedis();

@@ -3,11 +3,9 @@
 // the controller in-process deploying what the commands ask for. No kubelet: a waypoint's
 // readiness is set on its Deployment through the API, as the deployment controller would.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { kubeConfigForServer } from '../core/kube/config.js';
@@ -15,8 +13,8 @@ import { startApiServer, type ApiServer } from '../local-cluster/apiserver/serve
 import { startController, type Controller } from '../controller/controller.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 import { pollUntil } from './support/control-plane.js';
+import { runAmbientctl, type CliResult } from './support/ambientctl.js';
 
-const BIN = fileURLToPath(new URL('../../bin/ambientctl.js', import.meta.url));
 const WAIT_MS = 20_000;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -28,21 +26,7 @@ let kubeconfig: string;
 let core: CoreV1Api;
 let apps: AppsV1Api;
 
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (...args: string[]): Promise<CliResult> => runAmbientctl(['--kubeconfig', kubeconfig, ...args]);
 
 const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined): Promise<T> => pollUntil(what, fn, WAIT_MS);
 

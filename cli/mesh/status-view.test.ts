@@ -32,6 +32,12 @@ test('a healthy mesh: replicas, every node at the controller\'s version, no prob
   assert.match(table, /^problems: none$/m);
 });
 
+test('an agent streaming from another replica is judged by that replica\'s version, not the answering one\'s', () => {
+  const v = statusView(status({ agents: [agent('node-1', { ackedVersion: '12', controllerVersion: '12' }), agent('node-2', { ackedVersion: '11', controllerVersion: '12' })] }));
+  assert.deepEqual(v.problems, ['node node-2: agent has ACKed version 11, its controller replica is at 12']);
+  assert.deepEqual(v.nodes.map((n) => [n.node, n.acked, n.controllerVersion]), [['node-1', '12', '12'], ['node-2', '11', '12']]);
+});
+
 test('an agent behind the controller, NACKed resources and a NACKing waypoint are rows and problems', () => {
   const rejected = [{ kind: 'Policy', key: 'shop/p', version: '7', error: 'unknown field' }];
   const v = statusView(status({
@@ -39,7 +45,7 @@ test('an agent behind the controller, NACKed resources and a NACKing waypoint ar
     waypointStreams: [{ identity: 'spiffe://cluster.local/ns/shop/sa/waypoint', node: 'node-2', ackedVersion: '7', synced: true, rejected: [{ kind: 'Route', key: 'shop/r', version: '7', error: 'bad' }] }],
   }));
   assert.deepEqual(v.problems, [
-    'node node-1: agent has ACKed version 6, the controller is at 7',
+    'node node-1: agent has ACKed version 6, its controller replica is at 7',
     'node node-1: NACKed Policy shop/p (version 7): unknown field',
     'node node-2: agent not synced: the controller has no config to send it yet',
     'waypoint spiffe://cluster.local/ns/shop/sa/waypoint on node-2: 1 NACKed resources',
@@ -66,7 +72,7 @@ test('an answer from a controller without per-node details still renders', () =>
   const old = status({ agents: [{ node: 'node-1', connected: true, ackedVersion: '7', nacks: [{ version: '8', message: 'Policy shop/p: bad' }], problems: [] }] });
   delete old.waypointStreams;
   const v = statusView(old);
-  assert.deepEqual(v.nodes, [{ node: 'node-1', connected: true, acked: '7', nacked: 1 }]);
+  assert.deepEqual(v.nodes, [{ node: 'node-1', connected: true, acked: '7', controllerVersion: '7', nacked: 1 }]);
   assert.deepEqual(v.problems, ['node node-1: NACKed version 8: Policy shop/p: bad']);
 });
 

@@ -21,6 +21,8 @@ export interface NodeRow {
   synced?: boolean;
   /** The config version the agent ACKed last. */
   acked?: string;
+  /** The config version of the controller replica it streams from (each replica numbers its own). */
+  controllerVersion: string;
   /** Workloads on the node in the mesh. */
   enrolled?: number;
   /** Resources the agent refused. */
@@ -70,8 +72,9 @@ export function statusView(s: MeshStatus): StatusView {
     .map((a): NodeRow => {
       const refused = a.rejected ?? [];
       for (const r of refused) rejected.push({ node: a.node, identity: a.identity ?? '', kind: r.kind, key: r.key, version: r.version, error: r.error });
+      const current = a.controllerVersion ?? s.configVersion;
       if (a.synced === false) problems.push(`node ${a.node}: agent not synced: the controller has no config to send it yet`);
-      else if (a.ackedVersion !== s.configVersion) problems.push(`node ${a.node}: agent has ACKed version ${a.ackedVersion ?? '(none)'}, the controller is at ${s.configVersion}`);
+      else if (a.ackedVersion !== current) problems.push(`node ${a.node}: agent has ACKed version ${a.ackedVersion ?? '(none)'}, its controller replica is at ${current}`);
       for (const r of refused) problems.push(`node ${a.node}: NACKed ${r.kind} ${r.key} (version ${r.version}): ${r.error}`);
       if (!a.rejected) for (const n of a.nacks) problems.push(`node ${a.node}: NACKed version ${n.version}: ${n.message}`);
       return {
@@ -79,6 +82,7 @@ export function statusView(s: MeshStatus): StatusView {
         connected: a.connected,
         ...(a.synced !== undefined && { synced: a.synced }),
         ...(a.ackedVersion !== null && { acked: a.ackedVersion }),
+        controllerVersion: current,
         ...(a.enrolled !== undefined && { enrolled: a.enrolled }),
         nacked: a.rejected?.length ?? a.nacks.length,
       };

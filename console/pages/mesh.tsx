@@ -102,7 +102,7 @@ export function MeshPage() {
                   <td>{a.connected ? <Badge kind="ok">connected</Badge> : <Badge kind="bad">disconnected</Badge>}</td>
                   <td class="mono">
                     {a.ackedVersion ?? '-'}
-                    {a.ackedVersion !== null && a.ackedVersion !== d.configVersion && <Badge kind="warn">behind</Badge>}
+                    {a.ackedVersion !== null && a.ackedVersion !== (a.controllerVersion ?? d.configVersion) && <Badge kind="warn">behind</Badge>}
                   </td>
                   <td>{a.nacks.length === 0 ? '-' : a.nacks.map((n) => <div key={n.version}>{n.version}: {n.message}</div>)}</td>
                   <td>{a.problems.length === 0 ? '-' : a.problems.map((p, i) => <div key={i}>{p}</div>)}</td>

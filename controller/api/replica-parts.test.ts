@@ -94,7 +94,7 @@ test('waypoint_streams_of_every_replica_are_listed_by_identity_then_node', () =>
 });
 
 test('a_peers_agent_row_keeps_its_identity_sync_state_refusals_and_enrolment', () => {
-  const row = { ...agent('node-1'), identity: 'spiffe://cluster.local/ns/ambient-system/sa/ambient-node-agent', synced: false, rejected: [{ kind: 'Workload', key: 'apps/echo', version: '3', error: 'bad port' }], enrolled: 4 };
+  const row = { ...agent('node-1'), controllerVersion: '7', identity: 'spiffe://cluster.local/ns/ambient-system/sa/ambient-node-agent', synced: false, rejected: [{ kind: 'Workload', key: 'apps/echo', version: '3', error: 'bad port' }], enrolled: 4 };
   assert.deepEqual(parseAgentRows(JSON.parse(JSON.stringify([row])), 'agents'), [row]);
   assert.throws(() => parseAgentRows([{ ...row, enrolled: -1 }], 'agents'), /agents\[0\]\.enrolled/);
 });

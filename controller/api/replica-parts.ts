@@ -100,6 +100,7 @@ export function parseAgentRows(v: unknown, path: string): AgentRow[] {
         return { version: str(no['version'], `${p}.nacks[${j}].version`), message: str(no['message'], `${p}.nacks[${j}].message`, 64 * 1024) };
       }),
       problems: arr(o['problems'], `${p}.problems`).map((s, j) => str(s, `${p}.problems[${j}]`, 64 * 1024)),
+      ...(o['controllerVersion'] !== undefined && { controllerVersion: str(o['controllerVersion'], `${p}.controllerVersion`) }),
       ...(o['identity'] !== undefined && { identity: str(o['identity'], `${p}.identity`) }),
       ...(o['synced'] !== undefined && { synced: bool(o['synced'], `${p}.synced`) }),
       ...(o['rejected'] !== undefined && { rejected: parseRejected(o['rejected'], `${p}.rejected`) }),

@@ -165,10 +165,10 @@ test('mesh: labelling namespaces carries pod traffic over HBONE with mTLS, obser
     const status = await until('both agents to have acknowledged the current version', () => {
       const s = JSON.parse(ok(ctl('status', '-o', 'json'), 'status')) as {
         configVersion: string;
-        nodes: Array<{ node: string; connected: boolean; enrolled?: number; acked?: string }>;
+        nodes: Array<{ node: string; connected: boolean; enrolled?: number; acked?: string; controllerVersion: string }>;
         problems: string[];
       };
-      return s.nodes.length === 2 && s.nodes.every((n) => n.acked === s.configVersion) ? s : undefined;
+      return s.nodes.length === 2 && s.nodes.every((n) => n.acked === n.controllerVersion) ? s : undefined;
     });
     assert.deepEqual(status.nodes.map((n) => [n.node, n.connected, n.enrolled]), [['node1', true, 1], ['node2', true, 1]]);
     assert.deepEqual(status.problems, []);

@@ -266,13 +266,17 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
       return String(waypointLogged(path)?.['route'] ?? '').includes('echo');
     });
 
+    const burstAt = Date.now();
     const counts = await burst(client, BURST);
     assert.equal((counts['200 echo-v1'] ?? 0) + (counts['200 echo-v2'] ?? 0), BURST, `every answer a 200 of v1 or v2: ${JSON.stringify(counts)}`);
     assert.ok(Math.abs(share(counts, '200 echo-v2') - 0.2) <= SHARE_TOLERANCE, `echo-v2 answered about 20%: ${JSON.stringify(counts)}`);
 
     // traffic show: the configured weights, and the live share each backend got in the
     // controller's telemetry window (the waypoint reports its requests; a burst shows once
-    // its report arrived).
+    // its report arrived). The window asked for reaches back to the burst's start and one
+    // bucket (10 s) more, so that the requests made before the route applied (shared by
+    // both versions) are mostly left out.
+    const sinceBurst = () => `${Math.ceil((Date.now() - burstAt) / 1000) + 10}s`;
     const shown = trafficShow('1m');
     assert.deepEqual(shown.routes, ['echo']);
     assert.deepEqual(
@@ -284,7 +288,7 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
     );
     let live: TrafficShow['live'] = { available: false };
     await eventually('the live shares to count the burst', async () => {
-      live = trafficShow('1m').live;
+      live = trafficShow(sinceBurst()).live;
       const r = live.requests ?? {};
       return live.available && (r['echo-v1'] ?? 0) + (r['echo-v2'] ?? 0) >= BURST;
     }, 30_000).catch((err: Error) => {

@@ -18,7 +18,10 @@ const podReady = (p: V1Pod): boolean => p.status?.phase === 'Running' && (p.stat
 const imageVersion = (p: V1Pod): string => /:([^:/@]+)(?:@.*)?$/.exec(p.spec?.containers?.[0]?.image ?? '')?.[1] ?? '';
 
 /** The node agents with a config stream to this replica (a peer merges them: mesh-wide.ts). */
-export const agentRows = (ctx: ApiContext): AgentRow[] => nodeAgentRows(ctx.debugStatus().clients, workloadsOf(ctx));
+export const agentRows = (ctx: ApiContext): AgentRow[] => {
+  const s = ctx.debugStatus();
+  return nodeAgentRows(s.clients, workloadsOf(ctx), s.version);
+};
 
 export async function statusHandler(_req: unknown, ctx: ApiContext): Promise<ApiAnswer> {
   const s = ctx.debugStatus();

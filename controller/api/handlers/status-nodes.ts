@@ -8,8 +8,9 @@ import type { Workload } from '../../../core/config/model.js';
 type AgentRow = MeshStatus['agents'][number];
 
 /** One row per node with an agent stream; when a node has several (a reconnect overlapping
- * the old stream), the newest one speaks for it. */
-export function agentRows(clients: readonly ConfigClientStatus[], workloads: readonly Pick<Workload, 'node' | 'protocol'>[]): AgentRow[] {
+ * the old stream), the newest one speaks for it. `version`: the config version this replica
+ * distributes (each replica numbers its own), what its agents' ACKs are compared with. */
+export function agentRows(clients: readonly ConfigClientStatus[], workloads: readonly Pick<Workload, 'node' | 'protocol'>[], version?: string): AgentRow[] {
   const newest = new Map<string, ConfigClientStatus>();
   for (const c of clients) {
     if (c.role !== 'node-agent') continue;
@@ -23,6 +24,7 @@ export function agentRows(clients: readonly ConfigClientStatus[], workloads: rea
       node: c.node,
       connected: true,
       ackedVersion: c.lastAckedVersion ?? null,
+      ...(version !== undefined && { controllerVersion: version }),
       nacks: c.lastNackedVersion !== undefined ? [{ version: c.lastNackedVersion, message: c.rejected.filter((r) => r.version === c.lastNackedVersion).map((r) => `${r.kind} ${r.key}: ${r.error}`).join('; ') || 'refused' }] : [],
       problems: [
         ...c.rejected.map((r) => `refuses ${r.kind} ${r.key} at version ${r.version}: ${r.error}`),
