@@ -44,13 +44,9 @@ import type { TelemetrySource } from './api/telemetry-source.js';
 import { prometheusGraphSource } from './api/prometheus-source.js';
 import { TELEMETRY_WINDOW_DEFAULTS } from './telemetry/limits.js';
 import { fetchWaypointEndpoints } from './api/waypoint-endpoints.js';
-import { meshWideTelemetrySource, type ReplicaContext } from './api/mesh-wide.js';
-import { httpsPeerClient, NO_PEERS, peerTargets } from './api/peers.js';
-import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { meshWideTelemetrySource } from './api/mesh-wide.js';
+import { replicaContext } from './api/replica.js';
 import type { V1Pod } from '@kubernetes/client-node';
-import { SERVICEACCOUNT_DIR } from '../core/kube/access.js';
 import type { CertificateInfo, DebugConfig, DebugStatus } from './api/context.js';
 
 export interface ControllerOptions {
@@ -423,24 +419,20 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         return { subject: x.subject, issuer: x.issuer, notBefore: new Date(x.validFrom).toISOString(), notAfter: new Date(x.validTo).toISOString(), fingerprintSha256: x.fingerprint256 };
       };
       // The other replicas: the controller Deployment's pods (the informers' cache), asked with this replica's own token.
-      const self = opts.peers?.self ?? process.env['POD_NAME'] ?? hostname();
       let peerPort: number | undefined = opts.peers?.port;
-      const ownToken = opts.peers?.token ?? (() => controllerToken(opts.kubeConfig));
-      const replica: ReplicaContext = {
-        name: self,
+      const replica = replicaContext({
+        ...(opts.peers?.self !== undefined && { self: opts.peers.self }),
+        ...(opts.peers?.enabled !== undefined && { enabled: opts.peers.enabled }),
+        ...(opts.peers?.token !== undefined && { token: opts.peers.token }),
+        kubeConfig: opts.kubeConfig,
         telemetry,
-        peers:
-          opts.peers?.enabled === false
-            ? NO_PEERS
-            : httpsPeerClient({
-                peers: () => (peerPort === undefined ? [] : peerTargets(w.state().pods as readonly V1Pod[], { namespace, self, port: peerPort, max: limits.maxPeers })),
-                ca: () => ca.trustBundle.pems(),
-                serverName,
-                token: async () => ownToken(),
-                timeoutMs: limits.peerTimeoutMs,
-                maxBytes: limits.maxPeerAnswerBytes,
-              }),
-      };
+        namespace,
+        pods: () => w.state().pods as readonly V1Pod[],
+        port: () => peerPort,
+        ca: () => ca.trustBundle.pems(),
+        serverName,
+        limits,
+      });
       api = new ApiServer({
         credentials: { key: serving.key, cert: serving.cert },
         // The callers' kubeconfig tokens: reviewed for the API server's own audience (no spec.audiences).
@@ -529,15 +521,4 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     await cleanup();
     throw err;
   }
-}
-
-/** The controller's own ServiceAccount token: the kubeconfig's bearer token (in a pod, its
- * ServiceAccount's, re-read as it rotates), else the pod's token file. */
-async function controllerToken(kc: KubeConfig): Promise<string> {
-  const o: { headers: Record<string, string> } = { headers: {} };
-  await kc.applyToHTTPSOptions(o as never);
-  const auth = o.headers['Authorization'] ?? o.headers['authorization'];
-  const m = auth === undefined ? null : /^Bearer\s+(\S+)$/i.exec(auth);
-  if (m) return m[1]!;
-  return (await readFile(join(SERVICEACCOUNT_DIR, 'token'), 'utf8')).trim();
 }
