@@ -1,17 +1,17 @@
-// GET /status: the controller's own view of the mesh, read from the same builder that
-// serves 15020 /debug/status (nothing recomputed), in the API's shape (console/
-// api-types.d.ts: MeshStatus). GET /certificates is in certificates.ts.
+// GET /status: this replica's status, read from the same builder that serves 15020
+// /debug/status (nothing recomputed), with every replica's agent rows and waypoint streams
+// merged in (mesh-wide.ts), in the API's shape (console/api-types.d.ts: MeshStatus). GET
+// /certificates is in certificates.ts.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { MeshStatus } from '../../../console/api-types.js';
 import type { ApiContext } from '../context.js';
 import { meshWide } from '../mesh-wide.js';
+import { CONTROLLER_APP } from '../peers.js';
 import { partialFields, type AgentRow } from '../replica-parts.js';
 import type { ApiAnswer } from '../types.js';
 import { meshWaypointStreams, waypointsOf } from './waypoints.js';
 import { agentRows as nodeAgentRows } from './status-nodes.js';
 import { workloadsOf } from './common.js';
-
-const CONTROLLER_APP = 'ambient-controller';
 
 const podReady = (p: V1Pod): boolean => p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 /** The image's tag (`ambient/controller:0.1.0` -> `0.1.0`); '' when untagged. */
