@@ -48,7 +48,11 @@ function pathWithQuery(path: string, query: Query | undefined): string {
 }
 
 export class ApiClient {
-  constructor(readonly link: ControllerLink) {}
+  /** `warn`: where a partial answer is said (stderr: stdout keeps only the command's output). */
+  constructor(
+    readonly link: ControllerLink,
+    private readonly warn: (line: string) => void = (line) => process.stderr.write(line),
+  ) {}
 
   get<T>(path: string, query?: Query): Promise<T> {
     return this.#call<T>('GET', pathWithQuery(path, query)).then((a) => a.body);
@@ -133,8 +137,22 @@ export class ApiClient {
       const e = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
       throw new ApiError(status, typeof e?.code === 'string' ? e.code : 'UNKNOWN', typeof e?.message === 'string' ? e.message : text.slice(0, 200), what);
     }
+    for (const line of partialWarnings(parsed)) this.warn(`warning: ${what}: ${line}\n`);
     return { status, headers, body: parsed as T };
   }
+}
+
+/**
+ * What an answer that lacks a controller replica's part says (`partial: true`, each missing
+ * replica and why: console/api-types.d.ts PartialAnswer), as lines for stderr; none for a
+ * whole answer. The command still prints what arrived.
+ */
+export function partialWarnings(body: unknown): string[] {
+  const b = body as { partial?: unknown; unanswered?: unknown } | null;
+  if (b === null || typeof b !== 'object' || b.partial !== true) return [];
+  const missing = Array.isArray(b.unanswered) ? (b.unanswered as Array<{ replica?: unknown; reason?: unknown }>) : [];
+  if (missing.length === 0) return ['partial answer: a controller replica did not answer, so what it holds is missing'];
+  return missing.map((u) => `partial answer: controller replica ${String(u.replica)} did not answer (${String(u.reason)}), so what it holds is missing`);
 }
 
 /** `--service-account NS/NAME` for the commands that call the API (as `dashboard` has). */

@@ -11,6 +11,8 @@
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { apiCall, type ApiAnswer } from './support/api-call.js';
+import { ApiClient } from '../cli/api-client.js';
+import { tlsTo, type ControllerLink } from '../cli/controller-link.js';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Controller } from '../controller/controller.js';
@@ -223,6 +225,18 @@ test('a_replica_that_never_answers_makes_the_answer_partial_naming_it', async ()
     assert.deepEqual([flows.status, flows.json.partial], [200, true]);
     const status = await onB('/api/v1/status');
     assert.deepEqual([status.status, status.json.partial, status.json.unanswered[0].replica], [200, true, 'ctl-silent']);
+    // ambientctl's API client says so on stderr and still gives the command what arrived.
+    const warnings: string[] = [];
+    const b = controllers.b!;
+    const link: ControllerLink = {
+      connect: () => tlsTo(net.connect(b.apiAddress!.port, HOSTS.b), b.ca.trustBundle.pems().join('\n')),
+      credentials: async () => ({ token: tokens.user }),
+      repick: () => {},
+      via: 'loopback (test)',
+    };
+    const cliStatus = await new ApiClient(link, (line) => warnings.push(line)).get<{ agents: unknown[] }>('/status');
+    assert.ok(Array.isArray(cliStatus.agents));
+    assert.deepEqual(warnings, ['warning: GET /api/v1/status: partial answer: controller replica ctl-silent did not answer (no answer within 1000 ms), so what it holds is missing\n']);
   } finally {
     await env.core.deleteNamespacedPod({ namespace: NS, name: 'ctl-silent' });
   }
