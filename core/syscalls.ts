@@ -165,11 +165,26 @@ export interface ListenInNetnsOptions {
   fd?: number;
 }
 
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // EBADF: not open
+  }
+}
+
 /** Adopting a handed-over descriptor: it must be what the caller would have created. */
 function checkAdopted(fd: number, want: SocketInfo['type'], host: string, port: number, context: string): void {
-  const got = call(context, (b) => b.socketInfo(fd));
-  const sameHost = got.address === host;
-  if (got.type !== want || !sameHost || got.port !== port) {
+  let got: SocketInfo;
+  try {
+    got = call(context, (b) => b.socketInfo(fd));
+  } catch (err) {
+    closeQuietly(fd);
+    throw err;
+  }
+  if (got.type !== want || got.address !== host || got.port !== port) {
+    // Adopting means owning: a descriptor that is not what was expected is closed too.
+    closeQuietly(fd);
     throw new MeshError(ErrorCodes.SYSCALL_FAILED, `${context}: descriptor ${fd} is a ${got.type} on ${got.address}:${got.port}, not a ${want} on ${host}:${port}`);
   }
 }
@@ -326,7 +341,7 @@ export const MAX_FDS_PER_MESSAGE = 253;
 
 /** The descriptor under a server or socket Node holds (TCP, Unix or UDP): what the
  * agent hands over. A connected Unix socket used with sendFds/recvFds must not be
- * reading (pauseOnCreate, or paused before it connects): Node's reads would swallow the
+ * reading (pauseOnConnect, or paused before it connects): Node's reads would swallow the
  * descriptors that ride on the bytes. */
 export function socketFd(s: net.Socket | net.Server | dgram.Socket): number {
   // dgram keeps its handle under a symbol (lib/internal/dgram.js kStateSymbol).

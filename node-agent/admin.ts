@@ -18,7 +18,9 @@ import { ErrorCodes, MeshError } from '../core/errors.js';
 import { AGENT_SERVER_DEFAULTS } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import { MESH_PORTS } from '../core/ports.js';
+import { socketFd } from '../core/syscalls.js';
 import { checkBearer } from './admin-token.js';
+import type { HeldSocket } from './handover/plan.js';
 
 export const AGENT_SERVER_PORTS = { admin: MESH_PORTS.admin, metrics: MESH_PORTS.metrics, readiness: MESH_PORTS.readiness } as const;
 
@@ -29,6 +31,9 @@ export interface ListenOptions {
   host?: string;
   /** Default: AGENT_SERVER_PORTS; 0 picks a free port (tests). */
   port?: number;
+  /** The listening socket handed over by the agent this one replaces (handover/): served
+   * instead of binding host:port. */
+  fd?: number;
 }
 
 export interface AgentServersOptions {
@@ -60,6 +65,10 @@ export interface AgentServers {
   admin?: AddressInfo;
   metrics?: AddressInfo;
   readiness?: AddressInfo;
+  /** The listening sockets, for the agent replacing this one. */
+  sockets(): HeldSocket[];
+  /** Stops accepting (the next agent accepts on the same sockets); open requests finish. */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -145,8 +154,17 @@ export async function startAgentServers(opts: AgentServersOptions): Promise<Agen
     },
   };
 
-  const started: Array<{ name: string; server: http.Server }> = [];
+  const started: Array<{ name: keyof typeof AGENT_SERVER_PORTS; server: http.Server }> = [];
   const out: AgentServers = {
+    sockets: () =>
+      started.flatMap(({ name, server }): HeldSocket[] => {
+        const a = server.address();
+        if (!server.listening || a === null || typeof a === 'string') return [];
+        return [{ proto: 'tcp', host: a.address, port: a.port, role: name, fd: socketFd(server) }];
+      }),
+    stopAccepting: () => {
+      for (const { server } of started) server.close();
+    },
     async close() {
       await Promise.all(
         started.map(
@@ -170,7 +188,7 @@ export async function startAgentServers(opts: AgentServersOptions): Promise<Agen
       const server = createServer(name, routes, log, limits, opts.adminToken);
       const host = listen.host ?? defaultHost;
       const port = listen.port ?? AGENT_SERVER_PORTS[name];
-      await listenOn(server, name, host, port);
+      await listenOn(server, name, host, port, listen.fd);
       started.push({ name, server });
       out[name] = server.address() as AddressInfo;
     }
@@ -238,7 +256,7 @@ function createServer(name: string, routes: Routes, log: Logger, limits: typeof 
   return server;
 }
 
-function listenOn(server: http.Server, name: string, host: string, port: number): Promise<void> {
+function listenOn(server: http.Server, name: string, host: string, port: number, fd?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) =>
       reject(
@@ -250,7 +268,7 @@ function listenOn(server: http.Server, name: string, host: string, port: number)
         ),
       );
     server.once('error', onError);
-    server.listen({ host, port }, () => {
+    server.listen(fd !== undefined ? { fd } : { host, port }, () => {
       server.off('error', onError);
       resolve();
     });

@@ -19,16 +19,20 @@
 import { PeerGuard } from '../core/hbone/guard.js';
 import { HboneServerMetrics } from '../core/hbone/metrics.js';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { KubeAccess } from '../core/kube/access.js';
 import { CertificateManager } from '../core/identity/cert-manager.js';
 import { formatSpiffeId } from '../core/identity/spiffe.js';
 import { TrustBundle } from '../core/identity/trust-bundle.js';
-import { AGENT_DEFAULTS } from '../core/limits.js';
+import { AGENT_DEFAULTS, HANDOVER_DEFAULTS } from '../core/limits.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { AGENT_SOCKET_MARK, MESH_PORTS } from '../core/ports.js';
 import { adminTokenPath, newAdminToken, removeAdminToken, writeAdminToken } from './admin-token.js';
 import { startAgentServers, type AgentServers } from './admin.js';
 import { startHandoffServer, type HandoffServer } from './cni/handoff.js';
+import { AgentHandover } from './handover/agent-handover.js';
+import { HANDOVER_SOCKET_NAME } from './handover/plan.js';
+import type { NodeRole } from './handover/protocol.js';
 import { CniHandlers } from './cni/handlers.js';
 import { DEFAULT_CNI_SOCKET } from './cni/socket-path.js';
 import { ControllerClient } from './controller-client/client.js';
@@ -79,6 +83,12 @@ export interface NodeAgentOptions {
   rootNamespace?: string;
   /** The CNI hand-off socket's path (cni/socket-path.ts); false: none. Default /var/lib/ambient/cni/cni.sock. */
   cniSocket?: string | false;
+  /** Where this agent hands its listeners to the next one and takes them from the previous
+   * (handover/); false: neither. Default handover.sock beside the CNI socket. */
+  handoverSocket?: string | false;
+  /** After handing over: how long the open connections are served before the rest is
+   * reset (HANDOVER_DEFAULTS.drainDeadlineMs). */
+  drainDeadlineMs?: number;
   /** Admin (default 127.0.0.1:15000), metrics (0.0.0.0:15020), readiness (0.0.0.0:15021); false: not served. */
   servers?: { admin?: { host?: string; port: number } | false; metrics?: { host?: string; port: number } | false; readiness?: { host?: string; port: number } | false };
   /** Where the admin token is written (mode 0600, directory 0700); default
@@ -116,6 +126,8 @@ export interface NodeAgent {
   readonly certificates: CertificateManager;
   readonly servers: AgentServers;
   readonly cni: HandoffServer | undefined;
+  /** A newer agent took this one's listeners over: it only drains its open connections. */
+  readonly handedOver: boolean;
   /** The bearer token admin endpoints that change state require (new at every start). */
   readonly adminToken: string;
   /** First config applied. */
@@ -172,6 +184,11 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     certificates: () => certificates.list().map((c) => ({ identity: formatSpiffeId(c.identity), notAfter: c.notAfter })),
     activeConnections: () => reconciler?.activeConnections() ?? 0,
   });
+  // A previous agent on this node hands its listening sockets over before anything here
+  // opens its own (handover/agent-handover.ts).
+  const handover = new AgentHandover({ socket: handoverSocketOf(opts), node: opts.node, metrics: metrics.handovers, logger: log });
+  await handover.receive();
+  const workers = handover.workers(opts.workers ?? 1);
   const telemetry = new TrafficTelemetry({ node: opts.node });
   const logConnection = accessLogSink(opts.accessLogger ?? log, state, metrics, opts.tracer);
   const onConnectionEnd: typeof logConnection = (r) => {
@@ -192,9 +209,9 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const mark = opts.mark ?? AGENT_MARK;
   const hboneMetrics = new HboneServerMetrics(metrics.registry);
   const dataPlane: DataPlane =
-    (opts.workers ?? 1) > 1
+    workers > 1
       ? new WorkerPool({
-          count: opts.workers!,
+          count: workers,
           node: opts.node,
           trustDomain,
           mark,
@@ -228,6 +245,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
     drainMs,
     ...(opts.netnsDir !== undefined && { netnsDir: opts.netnsDir }),
+    ...(handover.inherited && { inherited: handover.inherited }),
     ...(opts.kubeConfig && {
       judgeNewPod: newPodJudge(kubeNewPodReader(opts.kubeConfig, { rootNamespace, logger: log }), { node: opts.node, trustDomain, rootNamespace, logger: log }),
     }),
@@ -263,9 +281,18 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
 
   // ---- start ----
   // The workers (if any) are already running: a failed start must end them too.
-  const cleanups: Array<() => Promise<void> | void> = [() => opts.tracer?.shutdown(), () => dataPlane.close()];
+  const cleanups: Array<() => Promise<void> | void> = [() => opts.tracer?.shutdown(), () => dataPlane.close(), () => handover.close()];
   let servers: AgentServers;
   let cni: HandoffServer | undefined;
+  const adopted = (role: NodeRole) => {
+    const fd = handover.inherited?.takeNode(role);
+    return fd === undefined ? {} : { fd };
+  };
+  async function startCni(): Promise<void> {
+    if (opts.cniSocket === false || cni) return;
+    const handlers = new CniHandlers({ agent: enrolment.cniPort(), logger: log });
+    cni = await startHandoffServer({ socket: opts.cniSocket ?? DEFAULT_CNI_SOCKET, onAdd: (p) => handlers.add(p), onDel: (p) => handlers.del(p), logger: log });
+  }
   const adminToken = newAdminToken();
   try {
     if (opts.servers?.admin !== false && opts.adminTokenFile !== false) {
@@ -275,22 +302,24 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     }
     servers = await startAgentServers({
       adminToken,
-      admin: opts.servers?.admin === false ? undefined : { host: '127.0.0.1', port: MESH_PORTS.admin, ...opts.servers?.admin },
-      metrics: opts.servers?.metrics === false ? undefined : { host: '0.0.0.0', port: MESH_PORTS.metrics, ...opts.servers?.metrics },
-      readiness: opts.servers?.readiness === false ? undefined : { host: '0.0.0.0', port: MESH_PORTS.readiness, ...opts.servers?.readiness },
+      admin: opts.servers?.admin === false ? undefined : { host: '127.0.0.1', port: MESH_PORTS.admin, ...opts.servers?.admin, ...adopted('admin') },
+      metrics: opts.servers?.metrics === false ? undefined : { host: '0.0.0.0', port: MESH_PORTS.metrics, ...opts.servers?.metrics, ...adopted('metrics') },
+      readiness: opts.servers?.readiness === false ? undefined : { host: '0.0.0.0', port: MESH_PORTS.readiness, ...opts.servers?.readiness, ...adopted('readiness') },
       registry: metrics.registry,
       logger: log,
       configDump: () => dump(),
       authzEdges: () => edgesDump(),
-      ready: () => (store.synced() ? { ready: true } : { ready: false, reason: `no config from the controller at ${opts.controller.address.host}:${opts.controller.address.port} yet` }),
+      ready: () =>
+        !store.synced()
+          ? { ready: false, reason: `no config from the controller at ${opts.controller.address.host}:${opts.controller.address.port} yet` }
+          : handover.pending
+            ? { ready: false, reason: 'taking over the previous agent\'s listeners' }
+            : { ready: true },
     });
     cleanups.push(() => servers.close());
-    if (opts.cniSocket !== false) {
-      const handlers = new CniHandlers({ agent: enrolment.cniPort(), logger: log });
-      cni = await startHandoffServer({ socket: opts.cniSocket ?? DEFAULT_CNI_SOCKET, onAdd: (p) => handlers.add(p), onDel: (p) => handlers.del(p), logger: log });
-      const c = cni;
-      cleanups.push(() => c.close());
-    }
+    cleanups.push(() => cni?.close());
+    // Taking over: the old agent holds the CNI socket until it has released the node.
+    if (!handover.inherited) await startCni();
   } catch (err) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     throw err;
@@ -312,6 +341,23 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   telemetryReporter.start();
   const repairTimer = setInterval(() => void enrolment.repair().catch(roundFailed), opts.repairIntervalMs ?? AGENT_DEFAULTS.repairIntervalMs);
   repairTimer.unref();
+  // Handed over: stop accepting and enrolling; open connections drain until the deadline.
+  let draining: Promise<void> | undefined;
+  void handover.finish(async () => {
+    await startCni();
+    // Pods whose ports the old agent held until now.
+    void enrolment.schedule().catch(roundFailed);
+    await handover.listen({
+      held: async () => ({ pods: await enrolment.heldPods(), node: servers.sockets() }),
+      onTakenOver: async () => {
+        clearInterval(repairTimer);
+        servers.stopAccepting();
+        await cni?.close();
+        cni = undefined;
+        draining = enrolment.close(opts.drainDeadlineMs ?? HANDOVER_DEFAULTS.drainDeadlineMs, { handedOver: true });
+      },
+    });
+  });
 
   function edgesDump(): AuthzEdgesDump {
     return { node: opts.node, now: new Date().toISOString(), edges: edges.list() };
@@ -345,7 +391,12 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     client,
     certificates,
     servers,
-    cni,
+    get cni() {
+      return cni;
+    },
+    get handedOver() {
+      return handover.handedOver;
+    },
     adminToken,
     ready: () => store.synced(),
     state,
@@ -362,13 +413,24 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       if (closed) return;
       closed = true;
       clearInterval(repairTimer);
+      await handover.close();
       telemetryReporter.stop();
-      await enrolment.close(drainMs);
+      // Handed over: the drain runs until its deadline (SIGTERM waits for it); otherwise
+      // today's stop: the listeners keep serving drainMs, then the rest is reset.
+      await (draining ?? enrolment.close(drainMs));
       await client.close();
       certificates.close();
       for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     },
   };
+}
+
+/** The handover socket: the option, else beside the CNI socket (the same root-only,
+ * per-node directory); none when there is no CNI socket either. */
+function handoverSocketOf(opts: NodeAgentOptions): string | false {
+  if (opts.handoverSocket !== undefined) return opts.handoverSocket;
+  if (opts.cniSocket === false) return false;
+  return join(dirname(opts.cniSocket ?? DEFAULT_CNI_SOCKET), HANDOVER_SOCKET_NAME);
 }
 
 function systemNameservers(): string[] {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadKubeAccess } from '../core/kube/access.js';
 import { controllerAddress, parseHostPort, readRoots, ROOT_CONFIGMAP, untilDone } from '../core/kube/controller-discovery.js';
-import { AGENT_DEFAULTS } from '../core/limits.js';
+import { AGENT_DEFAULTS, HANDOVER_DEFAULTS } from '../core/limits.js';
 import { createLogger } from '../core/log.js';
 import { defaultAdminTokenPath } from './admin-token.js';
 import { startNodeAgent } from './agent.js';
@@ -40,6 +40,18 @@ interface Flags {
   dnsCapture: boolean;
   clusterDomain: string;
   workers?: number;
+  handoverSocket?: string;
+  drainDeadline?: number;
+}
+
+/** `30m`, `90s`, `1h30m`, `500ms`: milliseconds. */
+function duration(v: string): number {
+  const t = v.trim();
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  if (!/^(\d+(ms|s|m|h))+$/.test(t)) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a duration (e.g. 90s, 30m, 1h)`);
+  let ms = 0;
+  for (const m of t.matchAll(/(\d+)(ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]!]!;
+  return ms;
 }
 
 function workerCount(v: string): number {
@@ -63,6 +75,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--admin-token-file <path>', 'where the admin token (needed to change the agent through 15000) is written, mode 0600 (default: /var/run/ambient-node-agent/<node>/admin-token; on the local cluster /var/run/ambient/<cluster>/<node>/admin-token)')
     .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
     .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
+    .option('--handover-socket <path>', 'where this agent hands its listeners to the next agent on the node and takes them from the previous one (default: handover.sock beside the CNI socket)')
+    .option('--drain-deadline <duration>', `after handing over, how long open connections are served before the rest is reset (default: $AMBIENT_DRAIN_DEADLINE, else ${HANDOVER_DEFAULTS.drainDeadlineMs / 60_000}m; terminationGracePeriodSeconds must cover it)`, duration)
     .option('--workers <n>', "data-path worker threads carrying the pods' connections (default: $AMBIENT_WORKERS, else one per core)", workerCount)
     .parse(argv)
     .opts<Flags>();
@@ -81,6 +95,14 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  let drainDeadlineMs: number;
+  try {
+    drainDeadlineMs = o.drainDeadline ?? (process.env['AMBIENT_DRAIN_DEADLINE'] ? duration(process.env['AMBIENT_DRAIN_DEADLINE']) : HANDOVER_DEFAULTS.drainDeadlineMs);
+  } catch (err) {
+    process.stderr.write(`ambient-node-agent: AMBIENT_DRAIN_DEADLINE: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   // Not client-node: three REST reads do not need its 75 MiB (core/kube/access.ts).
   const api = await loadKubeAccess();
 
@@ -91,7 +113,9 @@ async function main(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     abort.abort();
-    log.info({ signal }, 'node-agent: stopping');
+    // Handed over to a newer agent: close() waits for the open connections (or the drain
+    // deadline); otherwise today's stop (docs/operations.md "Upgrading the node agent").
+    log.info({ signal, handedOver: agent?.handedOver === true }, agent?.handedOver ? 'node-agent: stopping after the open connections drain' : 'node-agent: stopping');
     (agent?.close() ?? Promise.resolve()).then(
       () => process.exit(0),
       () => process.exit(1),
@@ -124,6 +148,8 @@ async function main(argv: string[]): Promise<void> {
       captureDns: o.dnsCapture,
       clusterDomain: o.clusterDomain,
       workers,
+      ...(o.handoverSocket !== undefined && { handoverSocket: o.handoverSocket }),
+      drainDeadlineMs,
       logger: log,
       tracer,
     });

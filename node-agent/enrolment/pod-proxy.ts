@@ -10,7 +10,11 @@ import type { CertificateManager, WorkloadCertificate } from '../../core/identit
 import { parseSpiffeId } from '../../core/identity/spiffe.js';
 import { AGENT_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { bindUdpInNetns, listenInNetns, netnsPath } from '../../core/syscalls.js';
+import type { Socket } from 'node:dgram';
+import type { Server } from 'node:net';
+import { bindUdpInNetns, listenInNetns, netnsPath, socketFd } from '../../core/syscalls.js';
+import { closeFds } from '../handover/channel.js';
+import { adoptKey, type HeldSocket, type InheritedSockets } from '../handover/plan.js';
 import { checkCapture, installCapture, removeCapture, type CaptureInstallOptions } from '../capture/apply.js';
 import { captureFamilies, listenAddresses } from '../capture/family.js';
 import type { CaptureState } from '../capture/rules.js';
@@ -37,6 +41,9 @@ export interface PodProxyOptions {
    * dns/pod-resolvers.ts). */
   dnsUpstreams: readonly string[] | (() => Promise<readonly string[]>);
   clusterDomain?: string;
+  /** Listening sockets handed over by the agent this one replaces (node-agent/handover/):
+   * the pod's are served instead of opening new ones. */
+  inherited?: InheritedSockets;
   logger?: Logger;
 }
 
@@ -56,6 +63,8 @@ export interface PodProxy {
    * keepAccepting (the agent is leaving the node): the listeners keep accepting and
    * serving for `drainMs`, then everything still open is reset. */
   close(drainMs?: number, opts?: { keepCapture?: boolean; keepAccepting?: boolean }): Promise<void>;
+  /** Every listening socket of the pod (data path and DNS), for the next agent. */
+  sockets(): Promise<HeldSocket[]>;
 }
 
 export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
@@ -66,7 +75,7 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
   const cert = await opts.certificates.get(parseSpiffeId(identity));
   const families = captureFamilies(w.ips, await netnsHasIpv6(path));
   const capture: CaptureInstallOptions = { captureDns: opts.captureDns, agentMark: opts.mark, ipv6: families.ipv6 };
-  const dnsServers: DnsServer[] = [];
+  const dnsServers: PodDns[] = [];
   const undo: Array<() => Promise<void> | void> = [];
   const rollback = async () => {
     for (const u of undo.reverse()) await Promise.resolve(u()).catch(() => {});
@@ -74,6 +83,8 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
 
   try {
     const provisional = opts.provisional?.();
+    const inherited = opts.inherited;
+    const adopt = inherited && inheritedDataPath(inherited, path, families.ipv6);
     const data = await opts.dataPlane.startPod({
       uid: w.uid,
       netnsPath: path,
@@ -83,13 +94,13 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
       ...(provisional && { provisional }),
       key: cert.key,
       cert: cert.cert,
-    });
+    }, adopt);
     undo.push(() => data.close(0));
     if (opts.captureDns) {
       for (const family of families.ipv6 ? ([4, 6] as const) : ([4] as const)) {
         const d = await startPodDns(path, listenAddresses(family).dns, opts);
         dnsServers.push(d);
-        undo.push(() => d.close());
+        undo.push(() => d.server.close());
       }
     }
     await installCapture(opts.netns, capture);
@@ -116,8 +127,15 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
           await removeCapture(opts.netns).catch((err: Error) => log.debug({ err: err.message }, 'agent: capture removal failed (pod gone?)'));
         }
         await data.close(drainMs, how.keepCapture === true && how.keepAccepting === true);
-        await Promise.all(dnsServers.map((d) => d.close()));
+        await Promise.all(dnsServers.map((d) => d.server.close()));
         log.info({ identity, keptCapture: how.keepCapture === true }, how.keepCapture ? 'agent: pod released' : 'agent: pod un-enrolled');
+      },
+      async sockets() {
+        const dns = dnsServers.flatMap((d): HeldSocket[] => [
+          { proto: 'udp', host: d.host, port: AGENT_PORTS.dns, fd: socketFd(d.udp) },
+          { proto: 'tcp', host: d.host, port: AGENT_PORTS.dns, fd: socketFd(d.tcp) },
+        ]);
+        return [...(await data.sockets()), ...dns];
       },
     };
   } catch (err) {
@@ -126,19 +144,53 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
   }
 }
 
+/** Takes the pod's handed-over data-path listeners (every family it serves). */
+function inheritedDataPath(inherited: InheritedSockets, path: string, ipv6: boolean): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const family of ipv6 ? ([4, 6] as const) : ([4] as const)) {
+    const at = listenAddresses(family);
+    for (const [host, port] of [
+      [at.outbound, AGENT_PORTS.outbound],
+      [at.inbound, AGENT_PORTS.inboundPlaintext],
+      [at.inbound, AGENT_PORTS.hbone],
+    ] as const) {
+      const fds = inherited.take(path, 'tcp', host, port);
+      if (fds.length > 0) out[adoptKey(host, port)] = fds;
+    }
+  }
+  return out;
+}
+
+interface PodDns {
+  server: DnsServer;
+  host: string;
+  udp: Socket;
+  tcp: Server;
+}
+
 /** The DNS proxy on `host`:15053 (UDP and TCP) in the pod; it owns both sockets once started. */
-async function startPodDns(path: string, host: string, opts: PodProxyOptions): Promise<DnsServer> {
+async function startPodDns(path: string, host: string, opts: PodProxyOptions): Promise<PodDns> {
   const where = { host, port: AGENT_PORTS.dns };
-  const udp = await bindUdpInNetns(path, where);
-  let tcp;
+  // Handed over by the agent this one replaces: the same sockets, so no query is lost.
+  const [udpFd, ...moreUdp] = opts.inherited?.take(path, 'udp', host, AGENT_PORTS.dns) ?? [];
+  const [tcpFd, ...moreTcp] = opts.inherited?.take(path, 'tcp', host, AGENT_PORTS.dns) ?? [];
+  closeFds([...moreUdp, ...moreTcp]);
+  let udp: Socket;
   try {
-    tcp = await listenInNetns(path, where);
+    udp = await bindUdpInNetns(path, { ...where, ...(udpFd !== undefined && { fd: udpFd }) });
+  } catch (err) {
+    if (tcpFd !== undefined) closeFds([tcpFd]);
+    throw err;
+  }
+  let tcp: Server;
+  try {
+    tcp = await listenInNetns(path, { ...where, ...(tcpFd !== undefined && { fd: tcpFd }) });
   } catch (err) {
     udp.close();
     throw err;
   }
   try {
-    return await startDnsServer({
+    const server = await startDnsServer({
       getState: opts.getState,
       clientNamespace: opts.workload().namespace,
       upstreams: opts.dnsUpstreams,
@@ -146,6 +198,7 @@ async function startPodDns(path: string, host: string, opts: PodProxyOptions): P
       tcp,
       ...(opts.clusterDomain !== undefined && { clusterDomain: opts.clusterDomain }),
     });
+    return { server, host, udp, tcp };
   } catch (err) {
     udp.close();
     tcp.close();

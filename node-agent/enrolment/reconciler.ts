@@ -14,6 +14,8 @@ import type { CertificateManager, WorkloadCertificate } from '../../core/identit
 import { formatSpiffeId, parseSpiffeId } from '../../core/identity/spiffe.js';
 import { AGENT_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
+import { netnsPath } from '../../core/syscalls.js';
+import type { HeldPod, InheritedSockets } from '../handover/plan.js';
 import type { CniAgentPort } from '../cni/handlers.js';
 import { PodResolvers } from '../dns/pod-resolvers.js';
 import type { AgentFailure, EnrolledPodStatus } from '../dump.js';
@@ -53,6 +55,9 @@ export interface EnrolmentReconcilerOptions {
   /** Judges a pod the CNI plugin announces before the config knows it; none: such pods
    * wait for the config. */
   judgeNewPod?: NewPodJudge;
+  /** Listening sockets handed over by the agent this one replaces: the pods' are adopted
+   * at enrolment (node-agent/handover/). */
+  inherited?: InheritedSockets;
   metrics: EnrolmentMetrics;
   logger?: Logger;
 }
@@ -206,6 +211,7 @@ export class EnrolmentReconciler {
         captureDns: o.captureDns,
         dnsUpstreams: o.podResolvers === false ? o.dnsUpstreams : podResolversOf(netns, o),
         ...(o.clusterDomain !== undefined && { clusterDomain: o.clusterDomain }),
+        ...(o.inherited && { inherited: o.inherited }),
         logger: this.#log,
       });
       let pod: PodProxy;
@@ -284,12 +290,23 @@ export class EnrolmentReconciler {
    * terminating agent must not refuse more than a crashed one); then what is still open
    * is reset.
    */
-  async close(drainMs: number): Promise<void> {
+  async close(drainMs: number, how: { handedOver?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#running?.catch(() => {});
-    await Promise.all([...this.#pods.values()].map((p) => p.close(drainMs, { keepCapture: true, keepAccepting: true }).catch(() => {})));
+    // Handed over (node-agent/handover/): the next agent accepts on the same sockets, so
+    // these stop accepting at once and only the open connections are served until they
+    // end or drainMs (the drain deadline) passes.
+    const keepAccepting = how.handedOver !== true;
+    await Promise.all([...this.#pods.values()].map((p) => p.close(drainMs, { keepCapture: true, keepAccepting }).catch(() => {})));
     this.#pods.clear();
+  }
+
+  /** Every enrolled pod's listening sockets, for the agent replacing this one. */
+  async heldPods(): Promise<HeldPod[]> {
+    return Promise.all(
+      [...this.#pods].map(async ([uid, p]) => ({ uid, netnsPath: netnsPath(p.netns), sockets: await p.sockets().catch(() => []) })),
+    );
   }
 }
 

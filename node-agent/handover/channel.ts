@@ -26,7 +26,7 @@ export class FdChannel {
   readonly #decoder = new FrameDecoder();
   #closed = false;
 
-  /** `socket`: connected, and not reading (paused before it connected, or accepted with pauseOnCreate). */
+  /** `socket`: connected, and not reading (paused before it connected, or accepted with pauseOnConnect). */
   constructor(socket: net.Socket) {
     this.#socket = socket;
     this.#fd = socketFd(socket);

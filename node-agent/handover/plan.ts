@@ -54,6 +54,9 @@ export interface ReceivedSocket extends SocketRef {
 
 const key = (proto: string, host: string, port: number) => `${proto} ${host}:${port}`;
 
+/** How a pod's data path names a listener it may adopt (PodSpec.adopt). */
+export const adoptKey = (host: string, port: number) => `${host} ${port}`;
+
 /**
  * What the new agent received, until enrolment adopts it. Every descriptor is owned here
  * until taken; `leftovers()` gives those never taken (the caller closes them once it has

@@ -45,7 +45,7 @@ export interface HandoverServerOptions {
   onTakenOver: (adopted: string[]) => Promise<void>;
   metrics?: HandoverCounter;
   logger?: Logger;
-  timeouts?: Partial<Pick<typeof HANDOVER_DEFAULTS, 'receiveTimeoutMs' | 'takeOverTimeoutMs'>>;
+  timeouts?: { receiveTimeoutMs?: number; takeOverTimeoutMs?: number };
 }
 
 export interface HandoverServer {
@@ -77,14 +77,16 @@ export async function startHandoverServer(opts: HandoverServerOptions): Promise<
     if (reply.message.t === 'error') throw protocolError(`the new agent gave up: ${reply.message.message}`);
     if (reply.message.t !== 'taken-over') throw protocolError(`expected taken-over, got ${reply.message.t}`);
     handedOver = true;
+    // Stop listening (Node unlinks the path): the new agent binds it once released.
+    server.close();
     await opts.onTakenOver(reply.message.adopted);
     await channel.send({ t: 'released' });
     log.info({ adopted: reply.message.adopted.length }, 'agent handover: the new agent took over; this one stopped accepting and drains its open connections');
     opts.metrics?.inc({ role: 'old', result: 'done' });
   };
 
-  // pauseOnCreate: Node must never read this socket (it would swallow the descriptors).
-  const server = net.createServer({ pauseOnCreate: true } as net.ServerOpts, (conn) => {
+  // pauseOnConnect: Node must never read this socket (it would swallow the descriptors).
+  const server = net.createServer({ pauseOnConnect: true }, (conn) => {
     conn.on('error', () => {});
     let creds: PeerCredentials | undefined;
     try {
@@ -168,7 +170,7 @@ export interface TakeOverOptions {
   node: string;
   metrics?: HandoverCounter;
   logger?: Logger;
-  timeouts?: Partial<Pick<typeof HANDOVER_DEFAULTS, 'receiveTimeoutMs' | 'releaseTimeoutMs'>>;
+  timeouts?: { receiveTimeoutMs?: number; releaseTimeoutMs?: number };
 }
 
 /**

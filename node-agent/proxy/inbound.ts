@@ -63,6 +63,9 @@ export interface StartInboundOptions {
   authz?: InboundEnforcer;
   /** SO_REUSEPORT on both listeners: other data-path workers serve the same ports. */
   reusePort?: boolean;
+  /** Listening sockets handed over by the agent this one replaces (node-agent/handover/). */
+  hboneFd?: number;
+  plaintextFd?: number;
 }
 
 /** What an HBONE stream's authorization decided. */
@@ -163,7 +166,7 @@ export async function startInbound(opts: StartInboundOptions): Promise<InboundLi
   });
 
   const hboneOpen = new Set<net.Socket>();
-  const hboneListener = await listenInNetns(opts.netnsPath, { host, port: opts.hbonePort ?? AGENT_PORTS.hbone, reusePort: opts.reusePort === true }, (socket) => {
+  const hboneListener = await listenInNetns(opts.netnsPath, { host, port: opts.hbonePort ?? AGENT_PORTS.hbone, reusePort: opts.reusePort === true, ...(opts.hboneFd !== undefined && { fd: opts.hboneFd }) }, (socket) => {
     // The TLS server takes over an accepted TCP socket (as with `server.emit('connection')`
     // in Node's tls docs); its socket lives in the pod's netns.
     hboneOpen.add(socket);
@@ -174,7 +177,7 @@ export async function startInbound(opts: StartInboundOptions): Promise<InboundLi
   const plainOpen = new Set<net.Socket>();
   let plainServer: net.Server;
   try {
-    plainServer = await listenInNetns(opts.netnsPath, { host, port: opts.plaintextPort ?? AGENT_PORTS.inboundPlaintext, reusePort: opts.reusePort === true }, (socket) => {
+    plainServer = await listenInNetns(opts.netnsPath, { host, port: opts.plaintextPort ?? AGENT_PORTS.inboundPlaintext, reusePort: opts.reusePort === true, ...(opts.plaintextFd !== undefined && { fd: opts.plaintextFd }) }, (socket) => {
       plainOpen.add(socket);
       socket.once('close', () => plainOpen.delete(socket));
       handlePlaintext(opts, log, socket, timeout).catch((err: unknown) => {

@@ -42,6 +42,8 @@ export interface StartOutboundOptions {
   connectTimeoutMs?: number;
   /** SO_REUSEPORT on the listener: other data-path workers serve the same port. */
   reusePort?: boolean;
+  /** The listening socket handed over by the agent this one replaces (node-agent/handover/). */
+  fd?: number;
 }
 
 export interface ProxyListener {
@@ -55,7 +57,7 @@ export interface ProxyListener {
 export async function startOutbound(opts: StartOutboundOptions): Promise<ProxyListener> {
   const log = opts.logger ?? silentLogger;
   const open = new Set<net.Socket>();
-  const server = await listenInNetns(opts.netnsPath, { host: opts.host ?? '127.0.0.1', port: opts.port ?? AGENT_PORTS.outbound, reusePort: opts.reusePort === true }, (socket) => {
+  const server = await listenInNetns(opts.netnsPath, { host: opts.host ?? '127.0.0.1', port: opts.port ?? AGENT_PORTS.outbound, reusePort: opts.reusePort === true, ...(opts.fd !== undefined && { fd: opts.fd }) }, (socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     handleOutbound(opts, log, socket).catch((err: unknown) => {

@@ -12,7 +12,9 @@ import type { SpiffeId } from '../../core/identity/spiffe.js';
 import type { TrustBundle } from '../../core/identity/trust-bundle.js';
 import { SOCKET_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { connectInNetns } from '../../core/syscalls.js';
+import { connectInNetns, socketFd } from '../../core/syscalls.js';
+import { adoptKey, type HeldSocket } from '../handover/plan.js';
+import { AGENT_PORTS } from './ports.js';
 import { listenAddresses } from '../capture/family.js';
 import type { ProxyState } from '../state/snapshot.js';
 import type { RoundRobinCounters } from './balancer.js';
@@ -37,6 +39,9 @@ export interface PodSpec {
   /** The pod's certificate (its identity), PEM. */
   key: string;
   cert: string;
+  /** Listening sockets handed over by the agent this one replaces, by `host:port`
+   * (node-agent/handover/): served instead of opening new ones. */
+  adopt?: Record<string, number>;
 }
 
 /** What every pod's data path in one thread shares. */
@@ -65,6 +70,8 @@ export interface PodListeners {
   /** Stops accepting (unless `keepAccepting`: then serves `drainMs` more first), lets open
    * connections drain for `drainMs`, then resets what is left. */
   close(drainMs: number, keepAccepting?: boolean): Promise<void>;
+  /** The listening sockets, for the next agent (node-agent/handover/). */
+  sockets(): HeldSocket[];
 }
 
 export async function startPodListeners(spec: PodSpec, env: DataPathEnv): Promise<PodListeners> {
@@ -97,6 +104,10 @@ export async function startPodListeners(spec: PodSpec, env: DataPathEnv): Promis
     // the pod's namespace has IPv6, ::1 / :: (IPV6_V6ONLY, so the two never overlap).
     for (const family of spec.ipv6 ? ([4, 6] as const) : ([4] as const)) {
       const at = listenAddresses(family);
+      const adopted = (host: string, port: number) => spec.adopt?.[adoptKey(host, port)];
+      const outFd = adopted(at.outbound, AGENT_PORTS.outbound);
+      const hboneFd = adopted(at.inbound, AGENT_PORTS.hbone);
+      const plaintextFd = adopted(at.inbound, AGENT_PORTS.inboundPlaintext);
       outbounds.push(
         await startOutbound({
           netnsPath: opts.netnsPath,
@@ -108,6 +119,7 @@ export async function startPodListeners(spec: PodSpec, env: DataPathEnv): Promis
           onConnectionEnd: opts.onConnectionEnd,
           ...(opts.onConnectionOpen && { onConnectionOpen: opts.onConnectionOpen }),
           ...(opts.reusePort && { reusePort: true }),
+          ...(outFd !== undefined && { fd: outFd }),
           logger: log,
           host: at.outbound,
         }),
@@ -127,6 +139,8 @@ export async function startPodListeners(spec: PodSpec, env: DataPathEnv): Promis
           ...(opts.hboneGuard && { guard: opts.hboneGuard }),
           ...(opts.authz && { authz: opts.authz }),
           ...(opts.reusePort && { reusePort: true }),
+          ...(hboneFd !== undefined && { hboneFd }),
+          ...(plaintextFd !== undefined && { plaintextFd }),
           logger: log,
           host: at.inbound,
         }),
@@ -161,6 +175,14 @@ export async function startPodListeners(spec: PodSpec, env: DataPathEnv): Promis
       await Promise.all([drainUntil(plainActive, drainMs), ...inbounds.map((i) => i.hbone.drain(drainMs))]);
       await closeAll();
       hbone.destroy();
+    },
+    sockets() {
+      const held = (server: import('node:net').Server): HeldSocket[] => {
+        const a = server.address();
+        if (!server.listening || a === null || typeof a === 'string') return [];
+        return [{ proto: 'tcp', host: a.address, port: a.port, fd: socketFd(server) }];
+      };
+      return [...outbounds.flatMap((o) => held(o.server)), ...inbounds.flatMap((i) => [...held(i.hboneListener), ...held(i.plaintext.server)])];
     },
   };
 }

@@ -18,6 +18,9 @@ import type { PodSpec } from '../proxy/pod-listeners.js';
 import type { ConfigChange } from '../state/store.js';
 import type { DataPlane, PodData } from './data-plane.js';
 import type { FromWorker, ToWorker, WorkerEvents, WorkerInit, WorkerStats } from './protocol.js';
+import { closeFds } from '../handover/channel.js';
+
+type Reply = Extract<FromWorker, { t: 'reply' }>;
 
 export interface WorkerPoolOptions {
   count: number;
@@ -48,7 +51,7 @@ const STABLE_AFTER_MS = 30_000;
 interface Slot {
   index: number;
   worker: Worker | undefined;
-  pending: Map<number, { resolve: (s: WorkerStats | undefined) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>;
+  pending: Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>;
   active: Record<string, number>;
   restarts: number;
   delayMs: number;
@@ -106,11 +109,19 @@ export class WorkerPool implements DataPlane {
     this.#broadcast({ t: 'cert', identity, key: c.key, cert: c.cert });
   }
 
-  async startPod(spec: PodSpec): Promise<PodData> {
+  async startPod(spec: PodSpec, adopt?: Record<string, number[]>): Promise<PodData> {
+    // Kept without `adopt`: a worker restarted later opens listeners of its own.
     this.#pods.set(spec.uid, spec);
     // A worker that is restarting gets the pod when it is back (it starts every pod known).
     const live = this.#slots.filter((s) => s.worker !== undefined);
-    const started = await Promise.allSettled(live.map((s) => this.#request(s, (id) => ({ t: 'pod-start', id, spec }))));
+    // Handed-over listeners: one per live worker; any beyond (a worker restarting now)
+    // are closed, their port served by the others.
+    const specFor = (i: number): PodSpec => {
+      const mine = Object.fromEntries(Object.entries(adopt ?? {}).flatMap(([k, fds]) => (fds[i] !== undefined ? [[k, fds[i]]] : [])));
+      return Object.keys(mine).length > 0 ? { ...spec, adopt: mine } : spec;
+    };
+    closeFds(Object.values(adopt ?? {}).flatMap((fds) => fds.slice(live.length)));
+    const started = await Promise.allSettled(live.map((s, i) => this.#request(s, (id) => ({ t: 'pod-start', id, spec: specFor(i) }))));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       await this.#closePod(spec.uid, 0, false);
@@ -120,6 +131,10 @@ export class WorkerPool implements DataPlane {
       active: () => this.#slots.reduce((n, s) => n + (s.active[spec.uid] ?? 0), 0),
       setCertificate: (c) => this.certificate(spec.identity, c),
       close: (drainMs, keepAccepting = false) => this.#closePod(spec.uid, drainMs, keepAccepting),
+      sockets: async () => {
+        const each = await Promise.all(this.#slots.map((s) => this.#ask(s, (id) => ({ t: 'pod-sockets', id, uid: spec.uid })).catch(() => undefined)));
+        return each.flatMap((r) => r?.sockets ?? []);
+      },
     };
   }
 
@@ -237,7 +252,7 @@ export class WorkerPool implements DataPlane {
         slot.pending.delete(m.id);
         clearTimeout(p.timer);
         if (m.error !== undefined) p.reject(new MeshError(ErrorCodes.AGENT_WORKER_FAILED, `data-path worker ${slot.index}: ${m.error}`));
-        else p.resolve(m.stats);
+        else p.resolve(m);
       }
     }
   }
@@ -250,7 +265,11 @@ export class WorkerPool implements DataPlane {
     this.#penalties = this.#penalties.filter((x) => x.until > now).slice(-MAX_REMEMBERED_PENALTIES);
   }
 
-  #request(slot: Slot, make: (id: number) => ToWorker, timeoutMs = this.#o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS): Promise<WorkerStats | undefined> {
+  async #request(slot: Slot, make: (id: number) => ToWorker, timeoutMs?: number): Promise<WorkerStats | undefined> {
+    return (await this.#ask(slot, make, timeoutMs)).stats;
+  }
+
+  #ask(slot: Slot, make: (id: number) => ToWorker, timeoutMs = this.#o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS): Promise<Reply> {
     const worker = slot.worker;
     if (!worker) return Promise.reject(new MeshError(ErrorCodes.AGENT_WORKER_FAILED, `data-path worker ${slot.index} is restarting`));
     const id = this.#nextId++;

@@ -10,6 +10,7 @@ import type { ConnectionRefuseReason, StreamRejectReason } from '../../core/hbon
 import type { Penalty } from '../../core/hbone/penalty-box.js';
 import type { AuthzDecisionInput } from '../observe/labels.js';
 import type { EdgeObservation } from '../observe/edges.js';
+import type { HeldSocket } from '../handover/plan.js';
 import type { PodSpec } from '../proxy/pod-listeners.js';
 import type { ConnectionRecord } from '../proxy/record.js';
 
@@ -37,6 +38,8 @@ export type ToWorker =
   | { t: 'pod-start'; id: number; spec: PodSpec }
   | { t: 'pod-close'; id: number; uid: string; drainMs: number; keepAccepting: boolean }
   | { t: 'stats'; id: number }
+  /** The pod's listening sockets in this worker, for the next agent (handover/). */
+  | { t: 'pod-sockets'; id: number; uid: string }
   | { t: 'crash' }
   | { t: 'penalty'; penalty: Penalty }
   | { t: 'close'; id: number };
@@ -75,4 +78,4 @@ export interface WorkerStats {
 export type FromWorker =
   | WorkerEvents
   | { t: 'active'; active: Record<string, number> }
-  | { t: 'reply'; id: number; error?: string; stats?: WorkerStats };
+  | { t: 'reply'; id: number; error?: string; stats?: WorkerStats; sockets?: HeldSocket[] };

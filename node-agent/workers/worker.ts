@@ -137,6 +137,12 @@ async function handle(m: ToWorker): Promise<void> {
       return reply(m.id, () => closePod(m.uid, m.drainMs, m.keepAccepting));
     case 'stats':
       return reply(m.id, async () => undefined, true);
+    case 'pod-sockets': {
+      // Descriptor numbers are the process's: the main thread sends them on as they are.
+      const listeners = await pods.get(m.uid)?.started.catch(() => undefined);
+      send({ t: 'reply', id: m.id, sockets: listeners?.sockets() ?? [] });
+      return;
+    }
     case 'penalty':
       env.hboneGuard?.impose(m.penalty);
       return;
