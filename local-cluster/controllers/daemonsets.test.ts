@@ -67,3 +67,56 @@ test('daemonset_node_without_pod_gets_one_even_during_an_update', () => {
   const plan = planDaemonSet(ds('agent:2'), [pod('a', 'node1', old, false)], ['node1', 'node2']);
   assert.deepEqual(plan.create.map((p) => p.spec?.nodeName), ['node2']);
 });
+
+const surgeDs = (image: string, rollingUpdate: Record<string, number | string> = { maxSurge: 1, maxUnavailable: 0 }): V1DaemonSet => {
+  const d = ds(image);
+  d.spec!.updateStrategy = { type: 'RollingUpdate', rollingUpdate: rollingUpdate as never };
+  return d;
+};
+
+test('daemonset_surge_starts_the_new_pod_beside_the_old_one', () => {
+  const old = daemonSetHash(ds('agent:1'));
+  const plan = planDaemonSet(surgeDs('agent:2'), [pod('a', 'node1', old), pod('b', 'node2', old)], ['node1', 'node2']);
+  assert.deepEqual(plan.create.map((p) => p.spec?.nodeName), ['node1'], 'one node at a time (maxSurge 1)');
+  assert.deepEqual(plan.delete, [], 'the old pod keeps serving the node');
+});
+
+test('daemonset_surge_keeps_the_old_pod_until_the_new_one_is_ready', () => {
+  const old = daemonSetHash(ds('agent:1'));
+  const now = daemonSetHash(surgeDs('agent:2'));
+  const plan = planDaemonSet(surgeDs('agent:2'), [pod('a', 'node1', old), pod('new-a', 'node1', now, false), pod('b', 'node2', old)], ['node1', 'node2']);
+  assert.deepEqual(plan.create, [], 'node2 waits: the surge budget is spent on node1');
+  assert.deepEqual(plan.delete, []);
+});
+
+test('daemonset_surge_deletes_the_old_pod_once_the_new_one_is_ready_and_moves_on', () => {
+  const old = daemonSetHash(ds('agent:1'));
+  const now = daemonSetHash(surgeDs('agent:2'));
+  const plan = planDaemonSet(surgeDs('agent:2'), [pod('a', 'node1', old), pod('new-a', 'node1', now), pod('b', 'node2', old)], ['node1', 'node2']);
+  assert.deepEqual(plan.delete, ['a']);
+  assert.deepEqual(plan.create.map((p) => p.spec?.nodeName), ['node2']);
+});
+
+test('daemonset_surge_ignores_a_terminating_old_pod', () => {
+  const old = daemonSetHash(ds('agent:1'));
+  const now = daemonSetHash(surgeDs('agent:2'));
+  const draining = { ...pod('a', 'node1', old), metadata: { ...pod('a', 'node1', old).metadata, deletionTimestamp: new Date() } };
+  const plan = planDaemonSet(surgeDs('agent:2'), [draining, pod('new-a', 'node1', now), pod('b', 'node2', now)], ['node1', 'node2']);
+  assert.deepEqual(plan.create, []);
+  assert.deepEqual(plan.delete, []);
+});
+
+test('daemonset_surge_in_percent_rounds_up', () => {
+  const old = daemonSetHash(ds('agent:1'));
+  const nodes = ['node1', 'node2', 'node3'];
+  const plan = planDaemonSet(surgeDs('agent:2', { maxSurge: '50%', maxUnavailable: 0 }), nodes.map((n, i) => pod(`p${i}`, n, old)), nodes);
+  assert.equal(plan.create.length, 2, '50% of 3 nodes is 2');
+});
+
+test('daemonset_without_surge_replaces_up_to_max_unavailable_nodes', () => {
+  const old = daemonSetHash(ds('agent:1'));
+  const nodes = ['node1', 'node2', 'node3'];
+  const plan = planDaemonSet(surgeDs('agent:2', { maxSurge: 0, maxUnavailable: 2 }), nodes.map((n, i) => pod(`p${i}`, n, old)), nodes);
+  assert.deepEqual(plan.delete, ['p0', 'p1']);
+  assert.deepEqual(plan.create, []);
+});

@@ -83,6 +83,8 @@ export class Kubelet {
   readonly #log: Logger;
   readonly #core: CoreV1Api;
   readonly #pods = new Map<string, PodRuntime>();
+  /** Deleted pods whose containers are stopping (within their grace period). */
+  readonly #terminating = new Map<string, { rt: PodRuntime; done: Promise<void> }>();
   readonly #watchPods;
   readonly #watchServices;
   #timer?: NodeJS.Timeout;
@@ -139,7 +141,7 @@ export class Kubelet {
   async #syncOnce(): Promise<void> {
     const desired = new Map(this.#watchPods.list().filter((p) => !p.metadata?.deletionTimestamp).map((p) => [p.metadata!.uid!, p]));
     for (const [uid, rt] of this.#pods) {
-      if (!desired.has(uid)) await this.#teardown(rt);
+      if (!desired.has(uid)) this.#terminate(rt);
     }
     const services = this.#watchServices.list();
     for (const [uid, pod] of desired) {
@@ -335,12 +337,22 @@ export class Kubelet {
     }
   }
 
-  async #teardown(rt: PodRuntime): Promise<void> {
+  /** A deleted pod: SIGTERM, and its terminationGracePeriodSeconds before SIGKILL (a node
+   * agent that handed over drains its connections that long), without holding up the
+   * other pods' sync. */
+  #terminate(rt: PodRuntime): void {
+    const seconds = rt.pod.metadata?.deletionGracePeriodSeconds ?? rt.pod.spec?.terminationGracePeriodSeconds;
+    const graceMs = typeof seconds === 'number' && seconds >= 0 ? seconds * 1000 : undefined;
+    const done = this.#teardown(rt, graceMs).finally(() => this.#terminating.delete(rt.ref.uid));
+    this.#terminating.set(rt.ref.uid, { rt, done });
+  }
+
+  async #teardown(rt: PodRuntime, graceMs?: number): Promise<void> {
     this.#pods.delete(rt.ref.uid);
     rt.abort.abort(); // no further network setup attempt
     await rt.starting;
     rt.prober?.stop();
-    await Promise.all(rt.containers.map((c) => c.stop()));
+    await Promise.all(rt.containers.map((c) => c.stop(graceMs)));
     if (rt.netns && !rt.hostNetwork) {
       await this.#o.network.del(rt.ref).catch((err) => this.#log.warn({ err: (err as Error).message }, 'CNI DEL failed'));
       await rm(join('/etc/netns', rt.netns), { recursive: true, force: true });
@@ -354,7 +366,12 @@ export class Kubelet {
     if (this.#timer) clearTimeout(this.#timer);
     await Promise.all([this.#watchPods.stop(), this.#watchServices.stop()]);
     await this.#syncing;
-    await Promise.all([...this.#pods.values()].map((rt) => this.#teardown(rt)));
+    // The node goes: pods still in their grace period get the short one.
+    const terminating = [...this.#terminating.values()].map(({ rt, done }) => {
+      for (const c of rt.containers) void c.stop();
+      return done;
+    });
+    await Promise.all([...[...this.#pods.values()].map((rt) => this.#teardown(rt)), ...terminating]);
   }
 }
 
