@@ -92,7 +92,8 @@ export type Decision = { allowed: true } | { allowed: false; reason: string };
 const READ_VERBS: ReadonlySet<AuthVerb> = new Set(['get', 'list', 'watch']);
 
 /** Cluster-scoped writes any ServiceAccount may make. */
-const OPEN_CLUSTER_WRITES: ReadonlySet<string> = new Set(['authentication.k8s.io/tokenreviews']);
+// (Any user may ask what they themselves may do: SelfSubjectAccessReview, as system:basic-user allows.)
+const OPEN_CLUSTER_WRITES: ReadonlySet<string> = new Set(['authentication.k8s.io/tokenreviews', 'authorization.k8s.io/selfsubjectaccessreviews']);
 
 const isNode = (r: Requester & { kind: 'serviceaccount' }) => r.namespace === NODE_SERVICE_ACCOUNT.namespace && r.name === NODE_SERVICE_ACCOUNT.name;
 const isController = (r: Requester & { kind: 'serviceaccount' }) => r.namespace === CONTROLLER_SERVICE_ACCOUNT.namespace && r.name === CONTROLLER_SERVICE_ACCOUNT.name;

@@ -35,7 +35,7 @@ import type { ObjectStore } from './store.js';
 import { toTable, wantsTable, type IncludeObject } from './table.js';
 import type { WatchHub } from './watch-hub.js';
 import { serveWatch } from './watch-stream.js';
-import { reviewSubjectAccess } from './subject-access-review.js';
+import { reviewSelfSubjectAccess, reviewSubjectAccess } from './subject-access-review.js';
 import type { PortForwarder } from './port-forward.js';
 import { chooseProtocol, offeredProtocols, parsePorts, BASE64_PROTOCOL, BINARY_PROTOCOL } from './port-forward-protocol.js';
 
@@ -176,10 +176,11 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
   const out = (code: number, obj: KObject) => sendObject(deps, req, res, url, k, code, obj);
 
   if (k.virtual) {
-    // TokenReview, SubjectAccessReview: create only, never stored.
+    // TokenReview, (Self)SubjectAccessReview: create only, never stored.
     if (method !== 'POST' || p.name !== undefined) return unsupported();
     const request = parseObjectBody(await body(), req.headers['content-type']);
     if (k.kind === 'SubjectAccessReview') return sendJson(res, 201, reviewSubjectAccess(request));
+    if (k.kind === 'SelfSubjectAccessReview') return sendJson(res, 201, reviewSelfSubjectAccess(request, who));
     const review = await deps.tokens.review(request);
     return sendJson(res, 201, review);
   }

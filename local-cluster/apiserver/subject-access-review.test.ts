@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from './api-errors.js';
 import { authorize, serviceAccountRequester } from './authorize.js';
-import { reviewSubjectAccess } from './subject-access-review.js';
+import { reviewSelfSubjectAccess, reviewSubjectAccess } from './subject-access-review.js';
 import { ADMIN_USER } from './admin-token.js';
 
 const review = (spec: Record<string, unknown>) => reviewSubjectAccess({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec }) as { status: { allowed: boolean; reason?: string } };
@@ -52,4 +52,31 @@ test('subject_access_review_of_the_admin_kubeconfig_user_allows_everything_and_t
   // The name alone is nobody: the group is what makes the admin, as with RBAC's system:masters.
   const bare = review({ user: ADMIN_USER.username, resourceAttributes: patchRoutes('apps') });
   assert.equal(bare.status.allowed, false);
+});
+
+const selfReview = (who: Parameters<typeof reviewSelfSubjectAccess>[1], resourceAttributes: Record<string, unknown>) =>
+  reviewSelfSubjectAccess({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes } }, who) as { kind: string; status: { allowed: boolean; reason?: string } };
+
+test('self_subject_access_review_answers_for_the_requester_itself', () => {
+  const deployer = serviceAccountRequester('system:serviceaccount:apps:deployer')!;
+  const own = selfReview(deployer, patchRoutes('apps'));
+  assert.equal(own.kind, 'SelfSubjectAccessReview');
+  assert.equal(own.status.allowed, true);
+  const crds = selfReview(deployer, { verb: 'create', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' });
+  assert.equal(crds.status.allowed, false);
+  assert.match(crds.status.reason ?? '', /own namespace/);
+  assert.equal(selfReview({ kind: 'admin', username: ADMIN_USER.username }, { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' }).status.allowed, true);
+});
+
+test('self_subject_access_review_without_attributes_is_invalid_naming_the_field', () => {
+  const web = serviceAccountRequester('system:serviceaccount:apps:web')!;
+  assert.throws(() => reviewSelfSubjectAccess({ spec: {} }, web), (e: ApiError) => e.code === 422 && /resourceAttributes/.test(JSON.stringify(e.details)));
+  assert.throws(() => reviewSelfSubjectAccess({ spec: { resourceAttributes: { verb: 'create' } } }, web), (e: ApiError) => /spec\.resourceAttributes\.resource/.test(JSON.stringify(e.details)));
+  assert.throws(() => reviewSelfSubjectAccess([], web), (e: ApiError) => e.code === 400);
+});
+
+test('any_service_account_may_create_a_self_subject_access_review_but_not_a_subject_access_review', () => {
+  const web = serviceAccountRequester('system:serviceaccount:apps:web')!;
+  assert.equal(authorize(web, { verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' }).allowed, true);
+  assert.equal(authorize(web, { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' }).allowed, false);
 });
