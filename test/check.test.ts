@@ -56,7 +56,7 @@ describe('ambientctl check against a local API server', () => {
 
   test('pre_as_the_admin_passes_the_version_gateway_api_nodes_and_every_permission', async () => {
     const r = await runAmbientctl(['--kubeconfig', admin, 'check', '--pre']);
-    assert.match(r.stdout, /^kubernetes-api\n-+\n√ the API server is reachable\n√ the API server's version is at least 1\.29\n/);
+    assert.match(r.stdout, /^kubernetes-api\n-+\n√ the API server is reachable\n√ the API server's version is at least 1\.30\n/);
     assert.match(r.stdout, /√ the Gateway API CRDs are installed/);
     assert.match(r.stdout, /√ can create and patch daemonsets\.apps in ambient-system\n/);
     assert.match(r.stdout, /√ can create and patch customresourcedefinitions\.apiextensions\.k8s\.io\n/);

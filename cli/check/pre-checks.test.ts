@@ -44,10 +44,10 @@ test('unreachable_api_server_is_the_only_check_and_fails_with_the_error', () => 
 });
 
 test('version_at_the_minimum_passes_below_fails_naming_both', () => {
-  assert.equal(checkVersion(facts({ version: known({ major: '1', minor: '29' }) })).state, 'pass');
-  const old = checkVersion(facts({ version: known({ major: '1', minor: '28+', gitVersion: 'v1.28.9-gke.100' }) }));
+  assert.equal(checkVersion(facts({ version: known({ major: '1', minor: '30' }) })).state, 'pass');
+  const old = checkVersion(facts({ version: known({ major: '1', minor: '29+', gitVersion: 'v1.29.9-gke.100' }) }));
   assert.equal(old.state, 'fail');
-  assert.match(old.reason!, /v1\.28\.9-gke\.100.*1\.29 or later/);
+  assert.match(old.reason!, /v1\.29\.9-gke\.100.*1\.30 or later/);
   assert.equal(checkVersion(facts({ version: known({ major: '2', minor: '0' }) })).state, 'pass');
   assert.equal(checkVersion(facts({ version: known({ major: '?', minor: '?' }) })).state, 'fail');
 });

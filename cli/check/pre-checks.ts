@@ -4,11 +4,11 @@ import { fail, pass, warn, type CheckGroup, type CheckMode, type CheckReport, ty
 import { MESH_GROUP, MESH_NAMESPACE, type AccessAnswer, type Fact, type InstallKind, type NodeFact, type ServerVersion } from './facts.js';
 
 /**
- * The oldest Kubernetes the mesh supports: 1.29, where CRD validation rules
- * (`x-kubernetes-validations`, CEL) are GA and on everywhere; the mesh's CRDs rely on them
- * for what their schemas cannot say.
+ * The oldest Kubernetes the mesh supports: 1.30. The mesh's CRDs rely on CRD validation
+ * rules (`x-kubernetes-validations`, CEL: GA in 1.29) for what their schemas cannot say, and
+ * the node-agent DaemonSet sets securityContext.appArmorProfile (a field since 1.30).
  */
-export const MIN_KUBERNETES = { major: 1, minor: 29 } as const;
+export const MIN_KUBERNETES = { major: 1, minor: 30 } as const;
 
 /** The Gateway API release whose standard channel the fix installs (the version the mesh's conformance runs against). */
 export const GATEWAY_API_VERSION = 'v1.6.1';
@@ -62,7 +62,7 @@ export function checkVersion(f: PreFacts): CheckResult {
   const shown = f.version.value.gitVersion ?? `${f.version.value.major}.${f.version.value.minor}`;
   if (!v) return fail(name, `the API server's version ${JSON.stringify(shown)} does not read as MAJOR.MINOR`);
   if (v.major > MIN_KUBERNETES.major || (v.major === MIN_KUBERNETES.major && v.minor >= MIN_KUBERNETES.minor)) return pass(name, shown);
-  return fail(name, `the API server is ${shown}; the mesh's CRDs need ${min} or later (CRD validation rules)`, `upgrade the cluster to Kubernetes ${min} or later (see: ${DOCS}#requirements)`);
+  return fail(name, `the API server is ${shown}; the mesh needs ${min} or later (CRD validation rules, the AppArmor profile field)`, `upgrade the cluster to Kubernetes ${min} or later (see: ${DOCS}#requirements)`);
 }
 
 const serves = (f: PreFacts, gv: string, resource: string): boolean => f.served.ok && (f.served.value[gv] ?? []).includes(resource);
