@@ -60,7 +60,7 @@ const indent = (text: string) =>
 
 function renderText(r: CheckReport): string {
   const out: string[] = [];
-  if (r.headline) out.push(`${r.headline}\n`);
+  if (r.headline) out.push(`${r.headline}\n\n`);
   for (const g of r.groups) {
     out.push(`${g.name}\n${'-'.repeat(g.name.length)}\n`);
     for (const c of g.results) {
