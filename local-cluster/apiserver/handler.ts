@@ -27,7 +27,8 @@ import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3Group
 import { parseJson, parseObjectBody, readBody, sendError, sendJson, sendText } from './http-io.js';
 import { apiVersionOf, kindByResource, type KObject, type KindInfo } from './kinds.js';
 import type { ApiServerLimits } from './limits.js';
-import { patchTypeOf } from './patch-types.js';
+import { isApplyPatch, patchTypeOf } from './patch-types.js';
+import { applyParams, parseApplyBody } from './apply-request.js';
 import { parseRequestPath } from './request-path.js';
 import type { DeleteOptions, Resources } from './resources.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
@@ -233,6 +234,10 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
       case 'PUT':
         return out(200, await resources.update(k, ns, name, parseObjectBody(await body(), req.headers['content-type']), 'main', { dryRun }));
       case 'PATCH':
+        if (isApplyPatch(req.headers['content-type'])) {
+          const r = await resources.apply(k, ns, name, parseApplyBody(await body()), applyParams(q), { dryRun });
+          return out(r.created ? 201 : 200, r.object);
+        }
         return out(200, await resources.patch(k, ns, name, patchTypeOf(req.headers['content-type'], k), parseJson(await body()), 'main', { dryRun }));
       case 'DELETE':
         return out(200, await resources.delete(k, ns, name, deleteOptions(await body(), q)));
