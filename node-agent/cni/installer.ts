@@ -8,6 +8,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { CNI_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
+import type { CniInstallStatus } from '../dump.js';
 import { ensureCniBinary, ensureCniChain, uninstallCniPlugin } from './install.js';
 
 export interface CniInstallerOptions {
@@ -22,23 +23,6 @@ export interface CniInstallerOptions {
   /** Called for every repair (the metric). */
   onRepair?: (why: string) => void;
   logger?: Logger;
-}
-
-/** What the agent reports of its node's CNI installation (config_dump `cni`). */
-export interface CniInstallStatus {
-  binDir: string;
-  confDir: string;
-  /** The installed binary; null until it is. */
-  binary: string | null;
-  /** The conflist the plugin is chained into; null until it is. */
-  conflist: string | null;
-  chained: boolean;
-  /** Times the chain was found broken and written again since the agent started. */
-  repairs: number;
-  /** ISO 8601 of the last repair, null when none. */
-  lastRepair: string | null;
-  /** Why the plugin is not installed or chained now; null when it is. */
-  error: string | null;
 }
 
 export class CniInstaller {
@@ -161,3 +145,5 @@ export class CniInstaller {
     return r;
   }
 }
+
+export type { CniInstallStatus };
