@@ -1,6 +1,6 @@
 // SubjectAccessReview (authorization.k8s.io/v1, POST subjectaccessreviews), as kube-apiserver
 // answers it: "may this user do this verb on this resource?", decided by the same authorizer
-// that guards every request here (authorize.ts), never stored. The controller's API asks it
+// that guards every request here (authorize.ts, with the same RBAC objects), never stored. The controller's API asks it
 // for each caller before it reads or writes on their behalf.
 //
 // The local cluster authenticates ServiceAccounts and the cluster admin (admin-token.ts):
@@ -10,7 +10,7 @@
 // nothing binds). Non-resource requests (nonResourceAttributes) are denied:
 // the local cluster authorizes none.
 import { badRequest, invalid } from './api-errors.js';
-import { authorize, requesterFor, type AuthVerb, type Requester } from './authorize.js';
+import { authorize, requesterFor, type AuthVerb, type RbacView, type Requester } from './authorize.js';
 import { isPlainObject } from './json-values.js';
 import type { KObject } from './kinds.js';
 
@@ -18,7 +18,7 @@ const SAR = { group: 'authorization.k8s.io', kind: 'SubjectAccessReview' };
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** The answer to a SubjectAccessReview body (pure: the authorizer's decision, no I/O). */
-export function reviewSubjectAccess(body: unknown): KObject {
+export function reviewSubjectAccess(body: unknown, rbac: RbacView): KObject {
   if (!isPlainObject(body)) throw badRequest('the request body must be a JSON object');
   const spec = body['spec'];
   if (!isPlainObject(spec)) throw invalid(SAR, '', [{ reason: 'FieldValueRequired', field: 'spec', message: 'Required value' }]);
@@ -53,13 +53,17 @@ export function reviewSubjectAccess(body: unknown): KObject {
   const namespace = str(ra['namespace']);
   const name = str(ra['name']);
   const subresource = str(ra['subresource']);
-  const decision = authorize(who, {
+  const decision = authorize(
+    who,
+    {
     verb: verb as AuthVerb,
     group: typeof ra['group'] === 'string' ? ra['group'] : '',
     resource,
     ...(subresource !== undefined ? { subresource } : {}),
     ...(namespace !== undefined ? { namespace } : {}),
-    ...(name !== undefined ? { name } : {}),
-  });
-  return decision.allowed ? answer({ allowed: true, reason: 'allowed by the local cluster authorizer' }) : answer({ allowed: false, reason: decision.reason });
+      ...(name !== undefined ? { name } : {}),
+    },
+    rbac,
+  );
+  return decision.allowed ? answer({ allowed: true, reason: decision.by ? `RBAC: allowed by ${decision.by}` : 'allowed by the local cluster authorizer' }) : answer({ allowed: false, reason: decision.reason });
 }
