@@ -272,6 +272,22 @@ export const CNI_DEFAULTS = {
   requestTimeoutMs: 5_000,
   /** The agent's handler (enrolling or releasing the pod) must finish within this; the plugin itself gives up after 30 s. */
   handlerTimeoutMs: 20_000,
+  /** The node's CNI configuration directory is checked (and the chain repaired) this often, besides on every change event. */
+  chainCheckIntervalMs: 10_000,
+  /** Change events arriving together (a plugin writing a temporary file and renaming it) become one check after this quiet time. */
+  chainDebounceMs: 100,
+} as const;
+
+/** The node agent telling, at SIGTERM, an uninstall (its DaemonSet gone or being deleted) from a restart (node-agent/uninstall/). */
+export const UNINSTALL_DEFAULTS = {
+  /** Reading the agent's DaemonSet at SIGTERM must answer within this; otherwise what the agent's watch saw decides. */
+  probeTimeoutMs: 2_000,
+  /** When that read fails and the watch last saw the DaemonSet present, its DELETED event is waited for this long. */
+  watchGraceMs: 1_000,
+  /** Between attempts to read the agent's pod at start, and to watch its DaemonSet again. */
+  watchRetryMs: 2_000,
+  /** One watch event (one DaemonSet object); a longer line ends the watch. */
+  maxWatchLineBytes: 1024 * 1024,
 } as const;
 
 /** The node agent's own HTTP servers: admin (15000), metrics (15020), readiness (15021). */

@@ -34,6 +34,8 @@ import { AgentHandover } from './handover/agent-handover.js';
 import { HANDOVER_SOCKET_NAME } from './handover/plan.js';
 import type { NodeRole } from './handover/protocol.js';
 import { CniHandlers } from './cni/handlers.js';
+import { CniInstaller, type CniInstallStatus } from './cni/installer.js';
+import { removeSocketDir } from './cni/socket-dir.js';
 import { DEFAULT_CNI_SOCKET } from './cni/socket-path.js';
 import { ControllerClient } from './controller-client/client.js';
 import { controllerSigner } from './controller-client/signer.js';
@@ -89,6 +91,9 @@ export interface NodeAgentOptions {
   /** After handing over: how long the open connections are served before the rest is
    * reset (HANDOVER_DEFAULTS.drainDeadlineMs). */
   drainDeadlineMs?: number;
+  /** Install the CNI plugin on the node and keep it chained (cni/installer.ts); the agent is
+   * not ready until it is. Default: not installed (tests; the program always installs). */
+  cniInstall?: { binDir: string; confDir: string; binary: string; checkIntervalMs?: number };
   /** Admin (default 127.0.0.1:15000), metrics (0.0.0.0:15020), readiness (0.0.0.0:15021); false: not served. */
   servers?: { admin?: { host?: string; port: number } | false; metrics?: { host?: string; port: number } | false; readiness?: { host?: string; port: number } | false };
   /** Where the admin token is written (mode 0600, directory 0700); default
@@ -150,7 +155,12 @@ export interface NodeAgent {
   reconcile(): Promise<void>;
   /** Checks (and repairs) every enrolled pod's capture now. */
   repair(): Promise<void>;
+  /** The node's CNI installation (undefined without `cniInstall`). */
+  cniStatus(): CniInstallStatus | undefined;
   close(): Promise<void>;
+  /** Stops, taking the mesh off the node first: the CNI chain and binary, the hand-off
+   * socket's directory, every pod's capture rules and listeners (node-agent/uninstall/). */
+  uninstall(): Promise<void>;
 }
 
 export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
@@ -293,6 +303,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     const handlers = new CniHandlers({ agent: enrolment.cniPort(), logger: log });
     cni = await startHandoffServer({ socket: opts.cniSocket ?? DEFAULT_CNI_SOCKET, onAdd: (p) => handlers.add(p), onDel: (p) => handlers.del(p), logger: log });
   }
+  let cniInstaller: CniInstaller | undefined;
   const adminToken = newAdminToken();
   try {
     if (opts.servers?.admin !== false && opts.adminTokenFile !== false) {
@@ -309,17 +320,25 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       logger: log,
       configDump: () => dump(),
       authzEdges: () => edgesDump(),
-      ready: () =>
-        !store.synced()
-          ? { ready: false, reason: `no config from the controller at ${opts.controller.address.host}:${opts.controller.address.port} yet` }
-          : handover.pending
-            ? { ready: false, reason: 'taking over the previous agent\'s listeners' }
-            : { ready: true },
+      ready: () => (handover.pending ? { ready: false, reason: "taking over the previous agent's listeners" } : readiness()),
     });
     cleanups.push(() => servers.close());
     cleanups.push(() => cni?.close());
     // Taking over: the old agent holds the CNI socket until it has released the node.
     if (!handover.inherited) await startCni();
+    // After the hand-off socket listens (or, taking over, while the old agent's does): a
+    // pod the chained plugin hands over finds an agent.
+    if (opts.cniInstall) {
+      cniInstaller = new CniInstaller({
+        ...opts.cniInstall,
+        agentSocket: opts.cniSocket === false ? DEFAULT_CNI_SOCKET : (opts.cniSocket ?? DEFAULT_CNI_SOCKET),
+        onRepair: () => metrics.cniChainRepairs.inc(),
+        logger: log,
+      });
+      const i = cniInstaller;
+      cleanups.push(() => i.stop());
+      await i.start();
+    }
   } catch (err) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     throw err;
@@ -359,6 +378,13 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     });
   });
 
+  function readiness(): { ready: true } | { ready: false; reason: string } {
+    if (!store.synced()) return { ready: false, reason: `no config from the controller at ${opts.controller.address.host}:${opts.controller.address.port} yet` };
+    const c = cniInstaller?.status();
+    if (c && !c.chained) return { ready: false, reason: `the CNI plugin is not chained: ${c.error}` };
+    return { ready: true };
+  }
+
   function edgesDump(): AuthzEdgesDump {
     return { node: opts.node, now: new Date().toISOString(), edges: edges.list() };
   }
@@ -381,6 +407,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
         notAfter: c.notAfter.toISOString(),
       })),
       warnings: [...s.warnings],
+      ...(cniInstaller && { cni: cniInstaller.status() }),
     };
   }
 
@@ -398,7 +425,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       return handover.handedOver;
     },
     adminToken,
-    ready: () => store.synced(),
+    ready: () => readiness().ready,
     state,
     pods: () => enrolment.statuses(),
     configDump: dump,
@@ -409,6 +436,25 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     telemetryReporter,
     reconcile: () => enrolment.schedule(),
     repair: () => enrolment.repair(),
+    cniStatus: () => cniInstaller?.status(),
+    async uninstall() {
+      if (closed) return;
+      closed = true;
+      clearInterval(repairTimer);
+      telemetryReporter.stop();
+      // In this order: no new pod gets the plugin, the plugin then passes pods through (no
+      // socket directory: the mesh is not on the node), then the pods' rules go.
+      await cniInstaller?.uninstall().catch((err: Error) => log.error({ err: err.message }, 'agent: removing the CNI plugin failed'));
+      if (cni) {
+        await cni.close().catch(() => {});
+        await removeSocketDir(cni.address).catch((err: Error) => log.error({ err: err.message }, 'agent: removing the CNI socket directory failed'));
+      }
+      const r = await enrolment.uninstall(drainMs);
+      log.info({ unenrolled: r.unenrolled }, 'agent: the mesh is off this node');
+      await client.close();
+      certificates.close();
+      for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -16,6 +16,7 @@ import { AGENT_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { netnsPath } from '../../core/syscalls.js';
 import type { HeldPod, InheritedSockets } from '../handover/plan.js';
+import { removeCapture } from '../capture/apply.js';
 import type { CniAgentPort } from '../cni/handlers.js';
 import { PodResolvers } from '../dns/pod-resolvers.js';
 import type { AgentFailure, EnrolledPodStatus } from '../dump.js';
@@ -307,6 +308,29 @@ export class EnrolmentReconciler {
     return Promise.all(
       [...this.#pods].map(async ([uid, p]) => ({ uid, netnsPath: netnsPath(p.netns), sockets: await p.sockets().catch(() => []) })),
     );
+  }
+
+  /**
+   * The mesh is being removed from the node (the agent's DaemonSet is gone): no more
+   * rounds; every pod is un-enrolled, not released (its capture rules go first, then its
+   * listeners drain for `drainMs`), and a pod of the node whose netns is known but that is
+   * not enrolled (its enrolment failed half-way) has any rules left removed too. The pods
+   * then work as plain pods.
+   */
+  async uninstall(drainMs: number): Promise<{ unenrolled: number }> {
+    if (this.#closed) return { unenrolled: 0 };
+    this.#closed = true;
+    await this.#running?.catch(() => {});
+    const pods = [...this.#pods.values()];
+    this.#pods.clear();
+    this.#enrolledWith.clear();
+    const enrolled = new Set(pods.map((p) => p.netns));
+    const others = [...new Set(this.#netnsOf.values())].filter((n) => !enrolled.has(n));
+    await Promise.all([
+      ...pods.map((p) => p.close(drainMs).catch((err: Error) => this.#log.warn({ netns: p.netns, err: err.message }, 'agent: un-enrolment incomplete'))),
+      ...others.map((n) => removeCapture(n).catch((err: Error) => this.#log.debug({ netns: n, err: err.message }, 'agent: no capture to remove (pod gone?)'))),
+    ]);
+    return { unenrolled: pods.length };
   }
 }
 

@@ -33,6 +33,7 @@ export class AgentMetrics {
   readonly configUpdates: Counter<'result'>;
   readonly configRejectedResources: Counter;
   readonly captureRepairs: Counter;
+  readonly cniChainRepairs: Counter;
   readonly enrolmentFailures: Counter<'reason'>;
   readonly workerRestarts: Counter;
   /** Listener handovers between this agent and the one before or after it (handover/). */
@@ -102,6 +103,11 @@ export class AgentMetrics {
     this.captureRepairs = new Counter({
       name: 'ambient_agent_capture_repairs_total',
       help: "Times an enrolled pod's capture rules were found missing or changed and were restored.",
+      registers,
+    });
+    this.cniChainRepairs = new Counter({
+      name: 'ambient_agent_cni_chain_repairs_total',
+      help: "Times the node's CNI conflist (or the plugin binary) was found without the ambient-cni plugin, after it had been chained, and was chained again.",
       registers,
     });
     this.enrolmentFailures = new Counter({
