@@ -53,9 +53,9 @@ export class AgentHandover {
     return this.#takeOver?.inherited;
   }
 
-  /** Taking over and not finished yet: the agent is not ready. */
+  /** Taking over and not finished yet, or handing over to a newer agent: not ready. */
   get pending(): boolean {
-    return this.#takeOver !== undefined && !this.#finished;
+    return (this.#takeOver !== undefined && !this.#finished) || this.#server?.handingOver === true;
   }
   #finished = false;
 

@@ -52,6 +52,8 @@ export interface HandoverServer {
   readonly socket: string;
   /** A new agent took over (this one is draining). */
   readonly handedOver: boolean;
+  /** A new agent is taking over now, or took over. */
+  readonly handingOver: boolean;
   close(): Promise<void>;
 }
 
@@ -64,12 +66,16 @@ export async function startHandoverServer(opts: HandoverServerOptions): Promise<
   await prepareSocketDir(opts.socket);
   let busy = false;
   let handedOver = false;
+  let handingOver = false;
   const open = new Set<FdChannel>();
 
   const session = async (channel: FdChannel) => {
     const hello = await channel.receive(receiveMs);
     if (hello.message.t !== 'hello') throw protocolError(`expected hello, got ${hello.message.t}`);
     if (hello.message.node !== opts.node) throw protocolError(`this agent serves node ${opts.node}, not ${hello.message.node}`);
+    // From now on this agent answers its readiness as not ready: on a hostNetwork node both
+    // agents accept on 15021, and the new pod must not look Ready through the old agent.
+    handingOver = true;
     const held = await opts.held();
     for (const f of planOffer(held.pods, held.node)) await channel.send(f.message, f.fds);
     log.info({ pods: held.pods.length, sockets: held.pods.reduce((n, p) => n + p.sockets.length, held.node.length) }, 'agent handover: listeners sent; waiting for the new agent to take over');
@@ -123,6 +129,7 @@ export async function startHandoverServer(opts: HandoverServerOptions): Promise<
       })
       .finally(() => {
         busy = false;
+        handingOver = handedOver;
         open.delete(channel);
         channel.close();
       });
@@ -142,6 +149,9 @@ export async function startHandoverServer(opts: HandoverServerOptions): Promise<
     socket: opts.socket,
     get handedOver() {
       return handedOver;
+    },
+    get handingOver() {
+      return handingOver;
     },
     close() {
       closing ??= (async () => {
