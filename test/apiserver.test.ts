@@ -22,6 +22,8 @@ import { clusterDir, kubeconfigYaml, writeAdminToken, writeKubeconfig, writePriv
 import { newAdminToken } from '../local-cluster/apiserver/admin-token.js';
 import { closedPort } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { installMeshCrds } from './support/control-plane.js';
+import { kubeConfigForServer } from '../core/kube/config.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -543,6 +545,7 @@ describe('errors', () => {
 
   test('mesh_policies_with_wrongly_typed_fields_and_loopback_endpoints_are_refused_at_admission', async () => {
     const s = await server();
+    await installMeshCrds(kubeConfigForServer(s.url));
     const ap = (spec: unknown) => ({ apiVersion: 'ambient.dev/v1', kind: 'AuthorizationPolicy', metadata: { name: 'ap' }, spec });
     const to = await call(s, 'POST', '/apis/ambient.dev/v1/namespaces/default/authorizationpolicies', ap({ action: 'ALLOW', rules: [{ to: 42 }] }));
     assert.equal(to.status, 422, JSON.stringify(to.body));
