@@ -36,8 +36,8 @@ export interface E2eCluster {
   /** Writes `yaml` to `<name>.yaml` in AMBIENT_HOME and applies it; the file's path. */
   applyYaml(name: string, yaml: string): string;
   /**
-   * A 2-node cluster with the mesh installed as a user installs it (the controller and
-   * node-agent manifests), both agents ready; removed with AMBIENT_HOME when the test ends
+   * A 2-node cluster with the mesh installed as a user installs it (the CRDs, then the
+   * controller and node-agent manifests), both agents ready; removed with AMBIENT_HOME when the test ends
    * (kept, and its home printed, with AMBIENT_E2E_KEEP=1). `upArgs` go to `cluster up`;
    * its output is returned. `manifests` replaces the controller's or node agent's manifest
    * (a file path) by a test's variant of it; `controllerReplicas` is how many controller
@@ -96,6 +96,7 @@ export function e2eCluster(prefix: string): E2eCluster {
         rmSync(home, { recursive: true, force: true });
       });
       const up = ok(ctl('cluster', 'up', '--nodes', '2', ...upArgs), `cluster up ${upArgs.join(' ')}`);
+      ok(ctl('apply', '-f', join(REPO, 'manifests/crds.yaml')), 'apply CRDs');
       ok(ctl('apply', '-f', join(REPO, 'manifests/rbac.yaml')), 'apply RBAC');
       ok(ctl('apply', '-f', manifests.controller ?? join(REPO, 'manifests/controller.yaml')), 'apply controller');
       ok(ctl('apply', '-f', manifests.nodeAgent ?? join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
