@@ -11,6 +11,7 @@ import { trafficCommands } from './traffic.js';
 import { rolloutCommands } from './rollout.js';
 import { dashboardCommand } from './dashboard.js';
 import { installCommands } from './install/commands.js';
+import { checkCommand } from './check/command.js';
 import { isMeshError } from '../core/errors.js';
 import { formatServerError, serverStatusOf } from './errors.js';
 
@@ -35,6 +36,7 @@ trafficCommands(program);
 rolloutCommands(program);
 dashboardCommand(program);
 installCommands(program);
+checkCommand(program);
 
 try {
   await program.parseAsync(process.argv);
