@@ -130,6 +130,11 @@ export const KINDS: readonly KindInfo[] = [
   entry({ group: 'ambient.dev', version: 'v1', kind: 'RequestAuthentication', plural: 'requestauthentications', shortNames: ['ra'], categories: ['ambient'], status: true, crd: true }),
   entry({ group: 'ambient.dev', version: 'v1', kind: 'TrafficPolicy', plural: 'trafficpolicies', shortNames: ['tp'], categories: ['ambient'], status: true, crd: true }),
   entry({ group: 'ambient.dev', version: 'v1', kind: 'Rollout', plural: 'rollouts', shortNames: ['ro'], categories: ['ambient'], status: true, crd: true }),
+  // RBAC: stored and served as on a real cluster, and enforced for ServiceAccounts (rbac.ts, authorize.ts).
+  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles' }),
+  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings' }),
+  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false }),
+  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false }),
   entry({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview', plural: 'tokenreviews', namespaced: false, verbs: ['create'], virtual: true }),
   entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'SubjectAccessReview', plural: 'subjectaccessreviews', namespaced: false, verbs: ['create'], virtual: true }),
   entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', namespaced: false, verbs: ['create'], virtual: true }),

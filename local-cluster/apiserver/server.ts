@@ -17,6 +17,7 @@ import { sendError } from './http-io.js';
 import { APISERVER_DEFAULTS, SYSTEM_NAMESPACES, type ApiServerLimits } from './limits.js';
 import { Resources } from './resources.js';
 import { ServiceAccountTokens } from './service-account-tokens.js';
+import { RbacCache } from './rbac-cache.js';
 import { ObjectStore } from './store.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -104,8 +105,14 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   }
 
   let hub: WatchHub | undefined;
-  const store = new ObjectStore(redis, { prefix: opts.prefix ?? 'k8s:', historySize: limits.historySize, onCommit: (ev) => hub?.publish(ev) });
+  // Authorization reads RBAC from memory, kept current from every commit (rbac-cache.ts).
+  const rbac = new RbacCache();
+  const store = new ObjectStore(redis, { prefix: opts.prefix ?? 'k8s:', historySize: limits.historySize, onCommit: (ev) => {
+    rbac.apply(ev);
+    hub?.publish(ev);
+  } });
   hub = new WatchHub(await store.currentRv(), limits.eventGapWaitMs);
+  await rbac.load(store);
   const resources = new Resources(store, {
     updateRetries: limits.updateRetries,
     maxObjectBytes: limits.maxObjectBytes,
@@ -120,7 +127,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const untrusted = new WeakSet<net.Socket>();
   const trustLoopback = opts.adminToken === undefined;
   const forwarder = opts.podNetns ? new PortForwarder(limits, logger, opts.podDialer) : undefined;
-  const deps = { resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s: net.Socket) => trustLoopback && !untrusted.has(s), ...(forwarder && { portForward: { forwarder, netnsOf: opts.podNetns! } }) };
+  const deps = { resources, tokens, store, hub, limits, logger, now, rbac, trustsLoopback: (s: net.Socket) => trustLoopback && !untrusted.has(s), ...(forwarder && { portForward: { forwarder, netnsOf: opts.podNetns! } }) };
   const handler = createRequestHandler(deps);
   const server = http.createServer({ keepAliveTimeout: 30_000 }, handler);
   server.on('upgrade', createUpgradeHandler(deps));

@@ -96,6 +96,7 @@ export function e2eCluster(prefix: string): E2eCluster {
         rmSync(home, { recursive: true, force: true });
       });
       const up = ok(ctl('cluster', 'up', '--nodes', '2', ...upArgs), `cluster up ${upArgs.join(' ')}`);
+      ok(ctl('apply', '-f', join(REPO, 'manifests/rbac.yaml')), 'apply RBAC');
       ok(ctl('apply', '-f', manifests.controller ?? join(REPO, 'manifests/controller.yaml')), 'apply controller');
       ok(ctl('apply', '-f', manifests.nodeAgent ?? join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
       await this.readyPods('ambient-system', 'app=ambient-controller', manifests.controllerReplicas ?? 2);
