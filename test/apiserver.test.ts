@@ -283,7 +283,9 @@ describe('objects', () => {
     const precondition = await call(s, 'PATCH', path, { metadata: { resourceVersion: d.metadata.resourceVersion }, spec: { replicas: 9 } }, { 'content-type': 'application/merge-patch+json' });
     assert.equal(precondition.status, 409, 'a patch that names a stale resourceVersion conflicts');
     const ssa = await call(s, 'PATCH', path, 'x: 1', { 'content-type': 'application/apply-patch+yaml' });
-    assert.equal(ssa.status, 415);
+    assert.equal(ssa.status, 400, 'server-side apply is served (test/apiserver-apply.test.ts) and needs a fieldManager');
+    const unknown = await call(s, 'PATCH', path, '{}', { 'content-type': 'application/x-unknown-patch' });
+    assert.equal(unknown.status, 415);
     const gw = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'w' }, spec: { gatewayClassName: 'ambient-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } };
     await ok(s, 'POST', '/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways', gw);
     const crdSmp = await call(s, 'PATCH', '/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/w', { spec: {} }, { 'content-type': 'application/strategic-merge-patch+json' });

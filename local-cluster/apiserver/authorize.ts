@@ -77,7 +77,8 @@ export type Decision = { allowed: true; by?: string } | { allowed: false; reason
 const READ_VERBS: ReadonlySet<AuthVerb> = new Set(['get', 'list', 'watch']);
 
 /** Cluster-scoped writes any ServiceAccount may make. */
-const OPEN_CLUSTER_WRITES: ReadonlySet<string> = new Set(['authentication.k8s.io/tokenreviews']);
+// (Any user may ask what they themselves may do: SelfSubjectAccessReview, as system:basic-user allows.)
+const OPEN_CLUSTER_WRITES: ReadonlySet<string> = new Set(['authentication.k8s.io/tokenreviews', 'authorization.k8s.io/selfsubjectaccessreviews']);
 
 /** What the RBAC part of a decision reads: the indexed RBAC objects, and which ServiceAccounts are waypoints'. */
 export interface RbacView {

@@ -28,7 +28,8 @@ import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3Group
 import { parseJson, parseObjectBody, readBody, sendError, sendJson, sendText } from './http-io.js';
 import { apiVersionOf, kindByResource, type KObject, type KindInfo } from './kinds.js';
 import type { ApiServerLimits } from './limits.js';
-import { patchTypeOf } from './patch-types.js';
+import { isApplyPatch, patchTypeOf } from './patch-types.js';
+import { applyParams, parseApplyBody } from './apply-request.js';
 import { parseRequestPath } from './request-path.js';
 import type { DeleteOptions, Resources } from './resources.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
@@ -36,7 +37,7 @@ import type { ObjectStore } from './store.js';
 import { toTable, wantsTable, type IncludeObject } from './table.js';
 import type { WatchHub } from './watch-hub.js';
 import { serveWatch } from './watch-stream.js';
-import { reviewSubjectAccess } from './subject-access-review.js';
+import { reviewSelfSubjectAccess, reviewSubjectAccess } from './subject-access-review.js';
 import type { PortForwarder } from './port-forward.js';
 import { chooseProtocol, offeredProtocols, parsePorts, BASE64_PROTOCOL, BINARY_PROTOCOL } from './port-forward-protocol.js';
 
@@ -179,10 +180,11 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
   const out = (code: number, obj: KObject) => sendObject(deps, req, res, url, k, code, obj);
 
   if (k.virtual) {
-    // TokenReview, SubjectAccessReview: create only, never stored.
+    // TokenReview, (Self)SubjectAccessReview: create only, never stored.
     if (method !== 'POST' || p.name !== undefined) return unsupported();
     const request = parseObjectBody(await body(), req.headers['content-type']);
     if (k.kind === 'SubjectAccessReview') return sendJson(res, 201, reviewSubjectAccess(request, deps.rbac));
+    if (k.kind === 'SelfSubjectAccessReview') return sendJson(res, 201, reviewSelfSubjectAccess(request, who, deps.rbac));
     const review = await deps.tokens.review(request);
     return sendJson(res, 201, review);
   }
@@ -235,6 +237,10 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
       case 'PUT':
         return out(200, await resources.update(k, ns, name, parseObjectBody(await body(), req.headers['content-type']), 'main', { dryRun }));
       case 'PATCH':
+        if (isApplyPatch(req.headers['content-type'])) {
+          const r = await resources.apply(k, ns, name, parseApplyBody(await body()), applyParams(q), { dryRun });
+          return out(r.created ? 201 : 200, r.object);
+        }
         return out(200, await resources.patch(k, ns, name, patchTypeOf(req.headers['content-type'], k), parseJson(await body()), 'main', { dryRun }));
       case 'DELETE':
         return out(200, await resources.delete(k, ns, name, deleteOptions(await body(), q)));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ApiError } from './api-errors.js';
 import { authorize, NO_RBAC, serviceAccountRequester, type RbacView } from './authorize.js';
 import { indexRbacObjects } from './rbac.js';
-import { reviewSubjectAccess } from './subject-access-review.js';
+import { reviewSelfSubjectAccess, reviewSubjectAccess } from './subject-access-review.js';
 import { ADMIN_USER } from './admin-token.js';
 
 const review = (spec: Record<string, unknown>, rbac: RbacView = NO_RBAC) => reviewSubjectAccess({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec }, rbac) as { status: { allowed: boolean; reason?: string } };
@@ -53,6 +53,33 @@ test('subject_access_review_of_the_admin_kubeconfig_user_allows_everything_and_t
   // The name alone is nobody: the group is what makes the admin, as with RBAC's system:masters.
   const bare = review({ user: ADMIN_USER.username, resourceAttributes: patchRoutes('apps') });
   assert.equal(bare.status.allowed, false);
+});
+
+const selfReview = (who: Parameters<typeof reviewSelfSubjectAccess>[1], resourceAttributes: Record<string, unknown>) =>
+  reviewSelfSubjectAccess({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes } }, who, NO_RBAC) as { kind: string; status: { allowed: boolean; reason?: string } };
+
+test('self_subject_access_review_answers_for_the_requester_itself', () => {
+  const deployer = serviceAccountRequester('system:serviceaccount:apps:deployer')!;
+  const own = selfReview(deployer, patchRoutes('apps'));
+  assert.equal(own.kind, 'SelfSubjectAccessReview');
+  assert.equal(own.status.allowed, true);
+  const crds = selfReview(deployer, { verb: 'create', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions' });
+  assert.equal(crds.status.allowed, false);
+  assert.match(crds.status.reason ?? '', /own namespace/);
+  assert.equal(selfReview({ kind: 'admin', username: ADMIN_USER.username }, { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' }).status.allowed, true);
+});
+
+test('self_subject_access_review_without_attributes_is_invalid_naming_the_field', () => {
+  const web = serviceAccountRequester('system:serviceaccount:apps:web')!;
+  assert.throws(() => reviewSelfSubjectAccess({ spec: {} }, web, NO_RBAC), (e: ApiError) => e.code === 422 && /resourceAttributes/.test(JSON.stringify(e.details)));
+  assert.throws(() => reviewSelfSubjectAccess({ spec: { resourceAttributes: { verb: 'create' } } }, web, NO_RBAC), (e: ApiError) => /spec\.resourceAttributes\.resource/.test(JSON.stringify(e.details)));
+  assert.throws(() => reviewSelfSubjectAccess([], web, NO_RBAC), (e: ApiError) => e.code === 400);
+});
+
+test('any_service_account_may_create_a_self_subject_access_review_but_not_a_subject_access_review', () => {
+  const web = serviceAccountRequester('system:serviceaccount:apps:web')!;
+  assert.equal(authorize(web, { verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' }, NO_RBAC).allowed, true);
+  assert.equal(authorize(web, { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' }, NO_RBAC).allowed, false);
 });
 
 test('subject_access_review_decides_by_the_same_rbac_objects_and_names_the_binding', () => {
