@@ -10,6 +10,8 @@ import { waypointCommands } from './waypoint.js';
 import { trafficCommands } from './traffic.js';
 import { rolloutCommands } from './rollout.js';
 import { dashboardCommand } from './dashboard.js';
+import { installCommands } from './install/commands.js';
+import { checkCommand } from './check/command.js';
 import { isMeshError } from '../core/errors.js';
 import { formatServerError, serverStatusOf } from './errors.js';
 
@@ -33,6 +35,8 @@ waypointCommands(program);
 trafficCommands(program);
 rolloutCommands(program);
 dashboardCommand(program);
+installCommands(program);
+checkCommand(program);
 
 try {
   await program.parseAsync(process.argv);

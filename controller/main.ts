@@ -71,6 +71,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--identity-sa <name>', "the controller's ServiceAccount (the SPIFFE ID its serving certificate also carries)", 'ambient-controller')
     .option('--server-name <dns>', 'the DNS name on the serving certificate, which agents check (default: ambient-controller.<namespace>.svc)')
     .option('--ca-secret <name>', 'the Secret holding the CA', 'ambient-ca')
+    .option('--plugin-ca-secret <name>', 'an operator-provided CA Secret in --namespace, used instead of --ca-secret when it exists', 'cacerts')
     .option('--token-audience <aud>', 'an audience callers\' projected tokens must carry (repeatable; default ambient.dev/controller)', collect, [] as string[])
     .option('--node-agent-sa <ns/name>', "the node agents' ServiceAccount", 'ambient-system/ambient-node-agent')
     .option('--waypoint-template <file>', 'the template of a waypoint\'s ServiceAccount, Deployment and Service (default: manifests/waypoint.yaml shipped with the controller)')
@@ -101,6 +102,7 @@ async function main(argv: string[]): Promise<void> {
     identitySa: string;
     serverName?: string;
     caSecret: string;
+    pluginCaSecret: string;
     tokenAudience: string[];
     nodeAgentSa: string;
     waypointSa: string[];
@@ -128,6 +130,7 @@ async function main(argv: string[]): Promise<void> {
       listen: o.listen,
       metrics: { host: o.metricsHost, port: o.metricsPort },
       caSecretName: o.caSecret,
+      pluginCaSecretName: o.pluginCaSecret,
       audiences: o.tokenAudience,
       nodeAgentServiceAccount: o.nodeAgentSa,
       waypointServiceAccounts: o.waypointSa,

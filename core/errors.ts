@@ -66,6 +66,10 @@ export const ErrorCodes = {
   // the node agent's data-path workers
   AGENT_WORKER_FAILED: 'AMB_AGENT_WORKER_FAILED',
   AGENT_WORKERS_INVALID: 'AMB_AGENT_WORKERS_INVALID',
+  // replacing the node agent: its listeners handed to the next one (node-agent/handover/)
+  AGENT_HANDOVER_PROTOCOL: 'AMB_AGENT_HANDOVER_PROTOCOL',
+  AGENT_HANDOVER_PEER_REFUSED: 'AMB_AGENT_HANDOVER_PEER_REFUSED',
+  AGENT_HANDOVER_FAILED: 'AMB_AGENT_HANDOVER_FAILED',
   // the node agent's enrolment of pods
   ENROL_FAILED: 'AMB_ENROL_FAILED',
   CNI_HANDOFF_FAILED: 'AMB_CNI_HANDOFF_FAILED',

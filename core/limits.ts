@@ -174,6 +174,31 @@ export const AGENT_DEFAULTS = {
   maxObservedEdgesPerSource: 256,
 } as const;
 
+/** Replacing a node agent without dropping connections (node-agent/handover/, docs/protocol.md). */
+export const HANDOVER_DEFAULTS = {
+  /** After handing its listeners over, the old agent serves its established connections
+   * until they end or this passes, then resets the rest and exits. 30 minutes: long enough
+   * for ordinary long-lived connections (database pools, streaming RPCs) to be recycled
+   * by their clients (most recycle within 10-30 min), short enough that a rollout of a
+   * large cluster finishes the same day. The DaemonSet's terminationGracePeriodSeconds
+   * must be at least this (manifests/node-agent.yaml). `--drain-deadline` / AMBIENT_DRAIN_DEADLINE. */
+  drainDeadlineMs: 30 * 60_000,
+  /** The new agent: connecting to the old one and receiving every listener. */
+  receiveTimeoutMs: 10_000,
+  /** The new agent adopts the handed-over pods once its config has them; past this it
+   * takes over with what it has and closes the rest (their pods are enrolled afresh). */
+  adoptTimeoutMs: 60_000,
+  /** The old agent waits this long for "taken-over" (a new agent stuck longer is abandoned:
+   * the old one keeps serving as if nothing happened). */
+  takeOverTimeoutMs: 90_000,
+  /** The old agent's "released" after "taken-over". */
+  releaseTimeoutMs: 10_000,
+  /** One message's JSON body. */
+  maxMessageBytes: 1024 * 1024,
+  /** Sockets one handover carries in all (each a descriptor in the new agent). */
+  maxSockets: 65_536,
+} as const;
+
 /** The controller program (controller/): watching the cluster and recomputing config. */
 export const CONTROLLER_DEFAULTS = {
   /** Quiet time after a cluster change before config is recomputed (changes arriving together become one push). */
@@ -247,6 +272,22 @@ export const CNI_DEFAULTS = {
   requestTimeoutMs: 5_000,
   /** The agent's handler (enrolling or releasing the pod) must finish within this; the plugin itself gives up after 30 s. */
   handlerTimeoutMs: 20_000,
+  /** The node's CNI configuration directory is checked (and the chain repaired) this often, besides on every change event. */
+  chainCheckIntervalMs: 10_000,
+  /** Change events arriving together (a plugin writing a temporary file and renaming it) become one check after this quiet time. */
+  chainDebounceMs: 100,
+} as const;
+
+/** The node agent telling, at SIGTERM, an uninstall (its DaemonSet gone or being deleted) from a restart (node-agent/uninstall/). */
+export const UNINSTALL_DEFAULTS = {
+  /** Reading the agent's DaemonSet at SIGTERM must answer within this; otherwise what the agent's watch saw decides. */
+  probeTimeoutMs: 2_000,
+  /** When that read fails and the watch last saw the DaemonSet present, its DELETED event is waited for this long. */
+  watchGraceMs: 1_000,
+  /** Between attempts to read the agent's pod at start, and to watch its DaemonSet again. */
+  watchRetryMs: 2_000,
+  /** One watch event (one DaemonSet object); a longer line ends the watch. */
+  maxWatchLineBytes: 1024 * 1024,
 } as const;
 
 /** The node agent's own HTTP servers: admin (15000), metrics (15020), readiness (15021). */

@@ -28,6 +28,9 @@ interface Binding {
   getMark(fd: number): number;
   setTransparent(fd: number, on: boolean): void;
   peerCredentials(fd: number): PeerCredentials;
+  sendFds(fd: number, data: Buffer, fds: number[]): number;
+  recvFds(fd: number, maxBytes: number): { data: Buffer; fds: number[] };
+  socketInfo(fd: number): SocketInfo;
 }
 
 // What the addon throws: Node's ErrnoException shape, errno being the positive Linux value.
@@ -157,6 +160,18 @@ export interface ListenInNetnsOptions {
   /** SO_REUSEPORT: other sockets of this process may listen on the same address; the
    * kernel spreads new connections over them (the agent's data-path workers). */
   reusePort?: boolean;
+  /** A listening socket to adopt instead of creating one (handed over by the agent this
+   * one replaces, node-agent/handover/): checked to be a TCP listener on host:port. */
+  fd?: number;
+}
+
+/** Adopting a handed-over descriptor: it must be what the caller would have created. */
+function checkAdopted(fd: number, want: SocketInfo['type'], host: string, port: number, context: string): void {
+  const got = call(context, (b) => b.socketInfo(fd));
+  const sameHost = got.address === host;
+  if (got.type !== want || !sameHost || got.port !== port) {
+    throw new MeshError(ErrorCodes.SYSCALL_FAILED, `${context}: descriptor ${fd} is a ${got.type} on ${got.address}:${got.port}, not a ${want} on ${host}:${port}`);
+  }
 }
 
 /**
@@ -169,11 +184,11 @@ export async function listenInNetns(
   onConnection?: (socket: net.Socket) => void,
 ): Promise<net.Server> {
   const { host, port, backlog = LISTEN_BACKLOG, transparent, mark, reuseAddr, reusePort } = opts;
-  const fd = call(
-    `listenInNetns(${netnsPath}, ${host}:${port})`,
-    (b) => b.listenInNetns(netnsPath, familyOf(host, 'host'), host, port, backlog, { transparent, mark, reuseAddr, reusePort }),
-    netnsPath,
-  );
+  const context = `listenInNetns(${netnsPath}, ${host}:${port})`;
+  if (opts.fd !== undefined) checkAdopted(opts.fd, 'tcp-listener', host, port, context);
+  const fd =
+    opts.fd ??
+    call(context, (b) => b.listenInNetns(netnsPath, familyOf(host, 'host'), host, port, backlog, { transparent, mark, reuseAddr, reusePort }), netnsPath);
   // Node closes the fd when it fails after adopting it, but not when it fails before;
   // the socket's inode tells whether the number still names our socket.
   const ino = inodeOf(fd);
@@ -190,7 +205,7 @@ export async function listenInNetns(
     });
   } catch (err) {
     if (inodeOf(fd) === ino) closeSync(fd);
-    throw new MeshError(ErrorCodes.SYSCALL_FAILED, `listenInNetns(${netnsPath}, ${host}:${port}): ${(err as Error).message}`, { cause: err });
+    throw new MeshError(ErrorCodes.SYSCALL_FAILED, `${context}: ${(err as Error).message}`, { cause: err });
   }
   return server;
 }
@@ -199,10 +214,12 @@ export async function listenInNetns(
  * A UDP socket bound to `host:port` inside the netns at `netnsPath` (the DNS proxy's
  * 15053 in a pod). dgram adopts the descriptor through `bind({ fd })`.
  */
-export async function bindUdpInNetns(netnsPath: string, opts: { host: string; port: number; mark?: number }): Promise<dgram.Socket> {
+export async function bindUdpInNetns(netnsPath: string, opts: { host: string; port: number; mark?: number; fd?: number }): Promise<dgram.Socket> {
   const family = familyOf(opts.host, 'host');
   const context = `bindUdpInNetns(${netnsPath}, ${opts.host}:${opts.port})`;
-  const fd = call(context, (b) => b.listenInNetns(netnsPath, family, opts.host, opts.port, 1, { udp: true, mark: opts.mark }), netnsPath);
+  // opts.fd: a bound UDP socket handed over by the agent this one replaces.
+  if (opts.fd !== undefined) checkAdopted(opts.fd, 'udp', opts.host, opts.port, context);
+  const fd = opts.fd ?? call(context, (b) => b.listenInNetns(netnsPath, family, opts.host, opts.port, 1, { udp: true, mark: opts.mark }), netnsPath);
   const ino = inodeOf(fd);
   const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
   try {
@@ -302,4 +319,61 @@ export interface PeerCredentials {
 export function peerCredentials(socket: net.Socket): PeerCredentials {
   const fd = fdOf(socket);
   return call('peerCredentials', (b) => b.peerCredentials(fd));
+}
+
+/** The most descriptors one message carries (SCM_MAX_FD). */
+export const MAX_FDS_PER_MESSAGE = 253;
+
+/** The descriptor under a server or socket Node holds (TCP, Unix or UDP): what the
+ * agent hands over. A connected Unix socket used with sendFds/recvFds must not be
+ * reading (pauseOnCreate, or paused before it connects): Node's reads would swallow the
+ * descriptors that ride on the bytes. */
+export function socketFd(s: net.Socket | net.Server | dgram.Socket): number {
+  // dgram keeps its handle under a symbol (lib/internal/dgram.js kStateSymbol).
+  const state = s instanceof dgram.Socket ? (s as unknown as Record<symbol, { handle?: { fd?: number } | null }>)[Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol')!] : undefined;
+  const fd = state ? state.handle?.fd : (s as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new MeshError(ErrorCodes.SYSCALL_FAILED, 'socket has no file descriptor (closed?)');
+  return fd;
+}
+
+/**
+ * One non-blocking sendmsg on a connected Unix socket: `data` with `fds` riding on its
+ * first byte (SCM_RIGHTS; the receiver gets its own descriptors for the same sockets).
+ * Returns the bytes sent (fewer than data.length when the buffer filled: the rest goes
+ * without the descriptors). Throws SYSCALL_FAILED, with cause.code 'EAGAIN' when nothing
+ * could be sent yet.
+ */
+export function sendFds(fd: number, data: Buffer, fds: readonly number[] = []): number {
+  if (fds.length > MAX_FDS_PER_MESSAGE) throw new TypeError(`at most ${MAX_FDS_PER_MESSAGE} descriptors per message, not ${fds.length}`);
+  return call('sendFds', (b) => b.sendFds(fd, data, [...fds]));
+}
+
+/**
+ * One non-blocking recvmsg of at most `maxBytes`: the bytes and the descriptors that rode
+ * on them (now this process's, close-on-exec; the caller owns them). Empty data: the peer
+ * closed. Throws SYSCALL_FAILED with cause.code 'EAGAIN' when nothing is there yet.
+ */
+export function recvFds(fd: number, maxBytes: number): { data: Buffer; fds: number[] } {
+  return call('recvFds', (b) => b.recvFds(fd, maxBytes));
+}
+
+/** What a descriptor is: a listening TCP socket or a UDP socket, and where it is bound. */
+export interface SocketInfo {
+  type: 'tcp-listener' | 'udp' | 'other';
+  /** 0: not an IP socket. */
+  family: 0 | 4 | 6;
+  address: string;
+  port: number;
+  /** SO_REUSEPORT is set: more listeners may join it on the same port. */
+  reusePort: boolean;
+}
+
+export function socketInfo(fd: number): SocketInfo {
+  return call('socketInfo', (b) => b.socketInfo(fd));
+}
+
+/** Whether an error from this module is "try again" (EAGAIN / EWOULDBLOCK). */
+export function isWouldBlock(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } })?.cause?.code;
+  return code === 'EAGAIN' || code === 'EWOULDBLOCK';
 }

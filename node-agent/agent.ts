@@ -13,6 +13,8 @@
 //          metric + observed edges (observe/edges.ts, GET /authz/edges); a config change
 //          closes the open connections the new policies deny
 //   admin 15000 / metrics 15020 / readiness 15021 (admin.ts), CNI hand-off (cni/)
+//   the plugin installed and kept chained on the node (cni/installer.ts; readiness waits
+//   for it); uninstall() takes it and every pod's rules off (main.ts decides, uninstall/)
 //
 // When the controller is away the agent keeps its last config and its certificates (the
 // manager serves them until they expire) and the client reconnects with backoff.
@@ -30,6 +32,8 @@ import { adminTokenPath, newAdminToken, removeAdminToken, writeAdminToken } from
 import { startAgentServers, type AgentServers } from './admin.js';
 import { startHandoffServer, type HandoffServer } from './cni/handoff.js';
 import { CniHandlers } from './cni/handlers.js';
+import { CniInstaller, type CniInstallStatus } from './cni/installer.js';
+import { removeSocketDir } from './cni/socket-dir.js';
 import { DEFAULT_CNI_SOCKET } from './cni/socket-path.js';
 import { ControllerClient } from './controller-client/client.js';
 import { controllerSigner } from './controller-client/signer.js';
@@ -79,6 +83,9 @@ export interface NodeAgentOptions {
   rootNamespace?: string;
   /** The CNI hand-off socket's path (cni/socket-path.ts); false: none. Default /var/lib/ambient/cni/cni.sock. */
   cniSocket?: string | false;
+  /** Install the CNI plugin on the node and keep it chained (cni/installer.ts); the agent is
+   * not ready until it is. Default: not installed (tests; the program always installs). */
+  cniInstall?: { binDir: string; confDir: string; binary: string; checkIntervalMs?: number };
   /** Admin (default 127.0.0.1:15000), metrics (0.0.0.0:15020), readiness (0.0.0.0:15021); false: not served. */
   servers?: { admin?: { host?: string; port: number } | false; metrics?: { host?: string; port: number } | false; readiness?: { host?: string; port: number } | false };
   /** Where the admin token is written (mode 0600, directory 0700); default
@@ -138,7 +145,12 @@ export interface NodeAgent {
   reconcile(): Promise<void>;
   /** Checks (and repairs) every enrolled pod's capture now. */
   repair(): Promise<void>;
+  /** The node's CNI installation (undefined without `cniInstall`). */
+  cniStatus(): CniInstallStatus | undefined;
   close(): Promise<void>;
+  /** Stops, taking the mesh off the node first: the CNI chain and binary, the hand-off
+   * socket's directory, every pod's capture rules and listeners (node-agent/uninstall/). */
+  uninstall(): Promise<void>;
 }
 
 export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent> {
@@ -266,6 +278,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const cleanups: Array<() => Promise<void> | void> = [() => opts.tracer?.shutdown(), () => dataPlane.close()];
   let servers: AgentServers;
   let cni: HandoffServer | undefined;
+  let cniInstaller: CniInstaller | undefined;
   const adminToken = newAdminToken();
   try {
     if (opts.servers?.admin !== false && opts.adminTokenFile !== false) {
@@ -282,7 +295,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       logger: log,
       configDump: () => dump(),
       authzEdges: () => edgesDump(),
-      ready: () => (store.synced() ? { ready: true } : { ready: false, reason: `no config from the controller at ${opts.controller.address.host}:${opts.controller.address.port} yet` }),
+      ready: () => readiness(),
     });
     cleanups.push(() => servers.close());
     if (opts.cniSocket !== false) {
@@ -290,6 +303,18 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       cni = await startHandoffServer({ socket: opts.cniSocket ?? DEFAULT_CNI_SOCKET, onAdd: (p) => handlers.add(p), onDel: (p) => handlers.del(p), logger: log });
       const c = cni;
       cleanups.push(() => c.close());
+    }
+    // After the hand-off socket listens: a pod the chained plugin hands over finds the agent.
+    if (opts.cniInstall) {
+      cniInstaller = new CniInstaller({
+        ...opts.cniInstall,
+        agentSocket: typeof opts.cniSocket === 'string' ? opts.cniSocket : DEFAULT_CNI_SOCKET,
+        onRepair: () => metrics.cniChainRepairs.inc(),
+        logger: log,
+      });
+      const i = cniInstaller;
+      cleanups.push(() => i.stop());
+      await i.start();
     }
   } catch (err) {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
@@ -313,6 +338,13 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
   const repairTimer = setInterval(() => void enrolment.repair().catch(roundFailed), opts.repairIntervalMs ?? AGENT_DEFAULTS.repairIntervalMs);
   repairTimer.unref();
 
+  function readiness(): { ready: true } | { ready: false; reason: string } {
+    if (!store.synced()) return { ready: false, reason: `no config from the controller at ${opts.controller.address.host}:${opts.controller.address.port} yet` };
+    const c = cniInstaller?.status();
+    if (c && !c.chained) return { ready: false, reason: `the CNI plugin is not chained: ${c.error}` };
+    return { ready: true };
+  }
+
   function edgesDump(): AuthzEdgesDump {
     return { node: opts.node, now: new Date().toISOString(), edges: edges.list() };
   }
@@ -335,6 +367,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
         notAfter: c.notAfter.toISOString(),
       })),
       warnings: [...s.warnings],
+      ...(cniInstaller && { cni: cniInstaller.status() }),
     };
   }
 
@@ -347,7 +380,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     servers,
     cni,
     adminToken,
-    ready: () => store.synced(),
+    ready: () => readiness().ready,
     state,
     pods: () => enrolment.statuses(),
     configDump: dump,
@@ -358,6 +391,25 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     telemetryReporter,
     reconcile: () => enrolment.schedule(),
     repair: () => enrolment.repair(),
+    cniStatus: () => cniInstaller?.status(),
+    async uninstall() {
+      if (closed) return;
+      closed = true;
+      clearInterval(repairTimer);
+      telemetryReporter.stop();
+      // In this order: no new pod gets the plugin, the plugin then passes pods through (no
+      // socket directory: the mesh is not on the node), then the pods' rules go.
+      await cniInstaller?.uninstall().catch((err: Error) => log.error({ err: err.message }, 'agent: removing the CNI plugin failed'));
+      if (cni) {
+        await cni.close().catch(() => {});
+        await removeSocketDir(cni.address).catch((err: Error) => log.error({ err: err.message }, 'agent: removing the CNI socket directory failed'));
+      }
+      const r = await enrolment.uninstall(drainMs);
+      log.info({ unenrolled: r.unenrolled }, 'agent: the mesh is off this node');
+      await client.close();
+      certificates.close();
+      for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -25,6 +25,23 @@ export interface AgentCertificate {
   notAfter: string;
 }
 
+/** What the agent reports of its node's CNI installation (config_dump `cni`). */
+export interface CniInstallStatus {
+  binDir: string;
+  confDir: string;
+  /** The installed binary; null until it is. */
+  binary: string | null;
+  /** The conflist the plugin is chained into; null until it is. */
+  conflist: string | null;
+  chained: boolean;
+  /** Times the chain was found broken and written again since the agent started. */
+  repairs: number;
+  /** ISO 8601 of the last repair, null when none. */
+  lastRepair: string | null;
+  /** Why the plugin is not installed or chained now; null when it is. */
+  error: string | null;
+}
+
 /** GET /config_dump on a node agent's admin port. */
 export interface AgentDump {
   node: string;
@@ -37,6 +54,8 @@ export interface AgentDump {
   policies: Policy[];
   certificates: AgentCertificate[];
   warnings: string[];
+  /** The node's CNI installation, when the agent installs the plugin (the program always does). */
+  cni?: CniInstallStatus;
 }
 
 /** One observed (source, destination workload, port) edge: what `ambientctl authz suggest`

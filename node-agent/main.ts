@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadKubeAccess } from '../core/kube/access.js';
 import { controllerAddress, parseHostPort, readRoots, ROOT_CONFIGMAP, untilDone } from '../core/kube/controller-discovery.js';
@@ -12,6 +13,7 @@ import { AGENT_DEFAULTS } from '../core/limits.js';
 import { createLogger } from '../core/log.js';
 import { defaultAdminTokenPath } from './admin-token.js';
 import { startNodeAgent } from './agent.js';
+import { OwnDaemonSet } from './uninstall/daemonset.js';
 import { tracingConfigFromEnv } from '../core/trace/config.js';
 import { createTracer } from '../core/trace/tracer.js';
 import { DEFAULT_CNI_SOCKET, LOCAL_CLUSTER_SOCKET_ROOT, defaultCniSocket } from './cni/socket-path.js';
@@ -19,6 +21,13 @@ import { DEFAULT_CNI_SOCKET, LOCAL_CLUSTER_SOCKET_ROOT, defaultCniSocket } from 
 // The projected token for the controller's audience (manifests/node-agent.yaml, volume
 // controller-token); the local cluster names the volume's directory in AMBIENT_VOLUME_CONTROLLER_TOKEN.
 const CONTROLLER_TOKEN = join(process.env['AMBIENT_VOLUME_CONTROLLER_TOKEN'] ?? '/var/run/secrets/ambient.dev/controller', 'token');
+// The node's CNI directories (hostPath volumes cni-bin-dir and cni-net-dir); the local
+// cluster gives each node its own and names them the same way.
+const CNI_BIN_DIR = process.env['AMBIENT_VOLUME_CNI_BIN_DIR'] ?? '/opt/cni/bin';
+const CNI_CONF_DIR = process.env['AMBIENT_VOLUME_CNI_NET_DIR'] ?? '/etc/cni/net.d';
+// The plugin as built (npm run build:cni), at the same place relative to this file in the
+// repository and in the image: dist/node-agent/main.js -> node-agent/cni/build/ambient-cni.
+const CNI_PLUGIN = fileURLToPath(new URL('../../node-agent/cni/build/ambient-cni', import.meta.url));
 
 function hostPort(v: string): { host: string; port: number } {
   const hp = parseHostPort(v);
@@ -36,6 +45,9 @@ interface Flags {
   rootsFile?: string;
   tokenFile: string;
   cniSocket?: string;
+  cniBinDir: string;
+  cniConfDir: string;
+  cniPlugin: string;
   adminTokenFile?: string;
   dnsCapture: boolean;
   clusterDomain: string;
@@ -60,6 +72,9 @@ async function main(argv: string[]): Promise<void> {
     .option('--roots-file <path>', `the mesh roots (default: ConfigMap ${ROOT_CONFIGMAP} in the controller's namespace)`)
     .option('--token-file <path>', 'the projected ServiceAccount token (audience ambient.dev/controller) presented to the controller', CONTROLLER_TOKEN)
     .option('--cni-socket <path>', `the CNI hand-off socket, in a root-only directory (default: ${DEFAULT_CNI_SOCKET}; on the local cluster ${LOCAL_CLUSTER_SOCKET_ROOT}/<cluster>/<node>/cni.sock)`)
+    .option('--cni-bin-dir <dir>', "the node's CNI bin directory, where the plugin binary is installed (hostPath volume cni-bin-dir)", CNI_BIN_DIR)
+    .option('--cni-conf-dir <dir>', "the node's CNI configuration directory, whose first conflist the plugin is chained into and kept in (hostPath volume cni-net-dir)", CNI_CONF_DIR)
+    .option('--cni-plugin <path>', 'the plugin binary to install', CNI_PLUGIN)
     .option('--admin-token-file <path>', 'where the admin token (needed to change the agent through 15000) is written, mode 0600 (default: /var/run/ambient-node-agent/<node>/admin-token; on the local cluster /var/run/ambient/<cluster>/<node>/admin-token)')
     .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
     .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
@@ -87,12 +102,21 @@ async function main(argv: string[]): Promise<void> {
   let stopping = false;
   const abort = new AbortController();
   let agent: Awaited<ReturnType<typeof startNodeAgent>> | undefined;
+  // Uninstalled (its DaemonSet gone or being deleted) or restarted: node-agent/uninstall/.
+  const own = new OwnDaemonSet({ api, pod: { namespace: process.env['POD_NAMESPACE'], name: process.env['POD_NAME'] }, logger: log });
+  own.start();
+  const stopAgent = async (a: NonNullable<typeof agent>) => {
+    const d = await own.decide();
+    await own.close();
+    log.info({ mode: d.mode, reason: d.reason }, d.mode === 'uninstall' ? 'node-agent: uninstalling: taking the mesh off the node' : 'node-agent: restarting: every rule stays');
+    await (d.mode === 'uninstall' ? a.uninstall() : a.close());
+  };
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     abort.abort();
     log.info({ signal }, 'node-agent: stopping');
-    (agent?.close() ?? Promise.resolve()).then(
+    (agent ? stopAgent(agent) : own.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );
@@ -120,6 +144,7 @@ async function main(argv: string[]): Promise<void> {
       kubeConfig: api,
       rootNamespace: o.controllerNamespace,
       cniSocket: o.cniSocket ?? defaultCniSocket(process.env, node),
+      cniInstall: { binDir: o.cniBinDir, confDir: o.cniConfDir, binary: o.cniPlugin },
       adminTokenFile: o.adminTokenFile ?? defaultAdminTokenPath(process.env, node),
       captureDns: o.dnsCapture,
       clusterDomain: o.clusterDomain,

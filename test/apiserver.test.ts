@@ -20,10 +20,11 @@ import { apiServerIps, ensureClusterPki } from '../local-cluster/pki.js';
 import { stopCluster } from '../local-cluster/processes.js';
 import { clusterDir, kubeconfigYaml, writeAdminToken, writeKubeconfig, writePrivateFile, writeRecord } from '../local-cluster/state.js';
 import { newAdminToken } from '../local-cluster/apiserver/admin-token.js';
+import { kubeConfigForServer } from '../core/kube/config.js';
+import { applyMeshRbac } from './support/mesh-rbac.js';
 import { closedPort } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 import { installMeshCrds } from './support/control-plane.js';
-import { kubeConfigForServer } from '../core/kube/config.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -283,7 +284,9 @@ describe('objects', () => {
     const precondition = await call(s, 'PATCH', path, { metadata: { resourceVersion: d.metadata.resourceVersion }, spec: { replicas: 9 } }, { 'content-type': 'application/merge-patch+json' });
     assert.equal(precondition.status, 409, 'a patch that names a stale resourceVersion conflicts');
     const ssa = await call(s, 'PATCH', path, 'x: 1', { 'content-type': 'application/apply-patch+yaml' });
-    assert.equal(ssa.status, 415);
+    assert.equal(ssa.status, 400, 'server-side apply is served (test/apiserver-apply.test.ts) and needs a fieldManager');
+    const unknown = await call(s, 'PATCH', path, '{}', { 'content-type': 'application/x-unknown-patch' });
+    assert.equal(unknown.status, 415);
     const gw = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'w' }, spec: { gatewayClassName: 'ambient-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] } };
     await ok(s, 'POST', '/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways', gw);
     const crdSmp = await call(s, 'PATCH', '/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/w', { spec: {} }, { 'content-type': 'application/strategic-merge-patch+json' });
@@ -905,6 +908,8 @@ describe('authorization', () => {
     await ok(s, 'POST', '/api/v1/namespaces/ambient-system/secrets', secret('ambient-ca', 'the mesh CA key'));
     await ok(s, 'POST', '/api/v1/namespaces/x/secrets', secret('own', 'x secret'));
     await ok(s, 'POST', '/api/v1/namespaces/ambient-system/serviceaccounts', { metadata: { name: 'ambient-controller' } });
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/secrets', secret('other', 'not the controller\'s'));
+    await applyMeshRbac(kubeConfigForServer(s.url));
     const attacker = await podToken(s, 'x', 'default', 'attacker');
     const controller = await podToken(s, 'ambient-system', 'ambient-controller', 'controller-1');
     await withTokenListener(s, async (other) => {
@@ -939,10 +944,68 @@ describe('authorization', () => {
       const review = await call(other, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', { spec: { token: attacker } }, as(controller));
       assert.equal(review.status, 201);
       assert.equal(review.body.status.authenticated, true);
+      // ... and nothing its RBAC does not grant, even in its own namespace.
+      const foreign = await call(other, 'GET', '/api/v1/namespaces/ambient-system/secrets/other', undefined, as(controller));
+      assert.equal(foreign.status, 403);
+      assert.equal(foreign.body.message, 'secrets "other" is forbidden: User "system:serviceaccount:ambient-system:ambient-controller" cannot get resource "secrets" in API group "" in the namespace "ambient-system"');
+      assert.equal((await call(other, 'GET', '/api/v1/namespaces/ambient-system/secrets', undefined, as(controller))).status, 403, 'a list names no Secret');
     });
     // The admin (loopback) is untouched.
     assert.equal((await call(s, 'GET', '/api/v1/secrets')).status, 200);
     assert.equal((await call(s, 'GET', '/api/v1/namespaces/ambient-system/secrets/ambient-ca')).status, 200);
+  });
+
+  test('rbac_objects_take_effect_at_once_when_created_changed_or_deleted', async () => {
+    // The server holds RBAC in memory (rbac-cache.ts): each write must reach the next decision.
+    const s = await server();
+    for (const n of ['ambient-system', 'apps']) await ok(s, 'POST', '/api/v1/namespaces', ns(n));
+    const agent = await podToken(s, 'ambient-system', 'ambient-node-agent', 'agent-1');
+    await withTokenListener(s, async (other) => {
+      const get = async () => (await call(other, 'GET', '/api/v1/namespaces/apps/pods/agent-1', undefined, { authorization: `Bearer ${agent}` })).status;
+      assert.equal(await get(), 403, 'RBAC alone: nothing bound yet');
+      await ok(s, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { metadata: { name: 'pods' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] });
+      const binding = { metadata: { name: 'agent' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'pods' }, subjects: [{ kind: 'ServiceAccount', name: 'ambient-node-agent', namespace: 'ambient-system' }] };
+      await ok(s, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', binding);
+      assert.equal(await get(), 403, 'bound, but the role lists, it does not get');
+      await ok(s, 'PATCH', '/apis/rbac.authorization.k8s.io/v1/clusterroles/pods', { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] }, { 'content-type': 'application/merge-patch+json' });
+      assert.equal(await get(), 404, 'allowed now (the pod itself is in ambient-system)');
+      await ok(s, 'DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/agent');
+      assert.equal(await get(), 403, 'unbound again');
+    });
+  });
+
+  test('a_waypoint_service_account_has_rbac_alone_once_labelled_by_the_controller', async () => {
+    const s = await server();
+    for (const n of ['ambient-system', 'apps']) await ok(s, 'POST', '/api/v1/namespaces', ns(n));
+    await applyMeshRbac(kubeConfigForServer(s.url));
+    await ok(s, 'POST', '/api/v1/namespaces/ambient-system/configmaps', { metadata: { name: 'ambient-ca-root' }, data: { 'root-cert.pem': 'x' } });
+    const wp = await podToken(s, 'apps', 'waypoint', 'waypoint-1');
+    await withTokenListener(s, async (other) => {
+      const as = { authorization: `Bearer ${wp}` };
+      const pods = async () => (await call(other, 'GET', '/api/v1/namespaces/apps/pods', undefined, as)).status;
+      assert.equal(await pods(), 200, 'a plain ServiceAccount: the built-in rules');
+      await ok(s, 'PATCH', '/api/v1/namespaces/apps/serviceaccounts/waypoint', { metadata: { labels: { 'ambient.dev/managed-by': 'ambient-controller', 'gateway.networking.k8s.io/gateway-name': 'waypoint' } } }, { 'content-type': 'application/merge-patch+json' });
+      assert.equal(await pods(), 403, "a waypoint's: what rbac.yaml grants, nothing else");
+      assert.equal((await call(other, 'GET', '/api/v1/namespaces/ambient-system/configmaps/ambient-ca-root', undefined, as)).status, 200);
+      assert.equal((await call(other, 'GET', '/api/v1/namespaces/ambient-system/configmaps', undefined, as)).status, 403);
+    });
+  });
+
+  test('a_service_account_cannot_bind_itself_a_role_even_in_its_own_namespace', async () => {
+    const s = await server();
+    await ok(s, 'POST', '/api/v1/namespaces', ns('apps'));
+    await ok(s, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { metadata: { name: 'everything' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] });
+    const web = await podToken(s, 'apps', 'web', 'web-1');
+    await withTokenListener(s, async (other) => {
+      const as = { authorization: `Bearer ${web}` };
+      const bind = (path: string, namespace?: string) =>
+        call(other, 'POST', path, { metadata: { name: 'mine', ...(namespace ? { namespace } : {}) }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'everything' }, subjects: [{ kind: 'ServiceAccount', name: 'web', namespace: 'apps' }] }, as);
+      const crb = await bind('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings');
+      assert.equal(crb.status, 403);
+      assert.match(crb.body.message, /cannot create resource "clusterrolebindings" in API group "rbac.authorization.k8s.io" at the cluster scope/);
+      assert.equal((await bind('/apis/rbac.authorization.k8s.io/v1/namespaces/apps/rolebindings', 'apps')).status, 403, 'its own namespace too');
+      assert.equal((await call(other, 'GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles', undefined, as)).status, 200, 'reading RBAC stays open');
+    });
   });
 
   test('node_token_mints_pod_tokens_in_any_namespace_but_reads_no_foreign_secrets', async () => {

@@ -15,6 +15,7 @@ import { kubeConfigForServer } from '../core/kube/config.js';
 import { newAdminToken } from '../local-cluster/apiserver/admin-token.js';
 import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import { GATEWAY_API as GW, pollUntil, startTestController, installMeshCrds } from './support/control-plane.js';
+import { applyMeshRbac } from './support/mesh-rbac.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
 const WAIT = 8_000;
@@ -36,6 +37,8 @@ before(async () => {
   custom = admin.makeApiClient(CustomObjectsApi);
   for (const name of ['ambient-system', 'apps']) await core.createNamespace({ body: { metadata: { name } } }).catch(() => {});
   await core.createNamespacedServiceAccount({ namespace: 'ambient-system', body: { metadata: { name: 'ambient-controller' } } });
+  // Its RBAC is all it has (the local cluster authorizes the mesh's ServiceAccounts by RBAC alone).
+  await applyMeshRbac(admin);
   const controllerToken = (await core.createNamespacedServiceAccountToken({ namespace: 'ambient-system', name: 'ambient-controller', body: { spec: { audiences: [] } } })).status!.token;
   for (const name of ['echo-v1', 'echo-v2']) {
     await core.createNamespacedService({ namespace: 'apps', body: { metadata: { name }, spec: { selector: { app: 'echo', version: name.slice(5) }, ports: [{ name: 'http', port: 80 }] } } });

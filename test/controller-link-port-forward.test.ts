@@ -78,8 +78,23 @@ async function clusterWithController(netns: Netns, name: string): Promise<{ kube
     body: JSON.stringify({ status: { phase: 'Running', podIP: '10.244.1.9' } }),
   });
   assert.equal(res.status, 200);
-  // The user: a ServiceAccount of ambient-system (it may port-forward in its own namespace only).
+  // The user: a ServiceAccount of ambient-system with what the link needs (RBAC alone governs
+  // that namespace's ServiceAccounts): find the leader and its pod, port-forward to it.
   await post(`/api/v1/namespaces/${CONTROLLER_NAMESPACE}/serviceaccounts`, { metadata: { name: 'operator' } });
+  await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${CONTROLLER_NAMESPACE}/roles`, {
+    metadata: { name: 'operator' },
+    rules: [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['pods/portforward'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [ROOT_CONFIGMAP], verbs: ['get'] },
+    ],
+  });
+  await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${CONTROLLER_NAMESPACE}/rolebindings`, {
+    metadata: { name: 'operator' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'operator' },
+    subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: CONTROLLER_NAMESPACE }],
+  });
   const tr = await fetch(`${api.url}/api/v1/namespaces/${CONTROLLER_NAMESPACE}/serviceaccounts/operator/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   assert.equal(tr.status, 201);
   const token = ((await tr.json()) as { status: { token: string } }).status.token;

@@ -20,7 +20,9 @@ import { kubeConfigForServer } from '../core/kube/config.js';
 import { connectInNetns, netnsPath } from '../core/syscalls.js';
 import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import { podNetworkAdd, podNetworkDel } from '../local-cluster/network/cni.js';
-import { agentSocketRoot, ambientCniPlugin, containerId, ipamDir, networkName } from '../local-cluster/network/cni-config.js';
+import { agentSocketRoot, AMBIENT_CNI_BUILD_DIR, containerId, ipamDir, networkName, nodeCniBinDir, nodeCniConfDir } from '../local-cluster/network/cni-config.js';
+import { installCniPlugin } from '../node-agent/cni/install.js';
+import { localClusterCniSocket } from '../node-agent/cni/socket-path.js';
 import { createClusterNetwork, destroyClusterNetwork } from '../local-cluster/network/nodes.js';
 import { buildTopology, nodeOf, podNetnsName } from '../local-cluster/network/topology.js';
 import { Kubelet, type PodRef } from '../local-cluster/runtime/kubelet.js';
@@ -64,7 +66,7 @@ test('local kubelet: a pod whose CNI ADD fails is retried with back-off and runs
   const stateDir = await mkdtemp(join(tmpdir(), 'amb-kubelet-retry-'));
   const topology = buildTopology({ cluster: CLUSTER, nodes: 1 });
   const node = nodeOf(topology, 1);
-  const socket = ambientCniPlugin(CLUSTER, node.name).agentSocket as string;
+  const socket = localClusterCniSocket(CLUSTER, node.name);
   const etcNetnsExisted = existsSync('/etc/netns');
   let redis: TestRedis | undefined;
   let api: ApiServer | undefined;
@@ -101,6 +103,8 @@ test('local kubelet: a pod whose CNI ADD fails is retried with back-off and runs
   const sandboxCondition = (p: V1Pod | undefined) => p?.status?.conditions?.find((c) => c.type === 'PodReadyToStartContainers');
 
   await createClusterNetwork({ stateDir, topology });
+  // The plugin chained into the node's conflist, as the node's agent does at start.
+  await installCniPlugin({ binDir: nodeCniBinDir(stateDir, node.name), confDir: nodeCniConfDir(stateDir, node.name), binary: join(AMBIENT_CNI_BUILD_DIR, 'ambient-cni'), agentSocket: socket });
   // The mesh is installed on this node (its root-only socket directory exists), but no agent listens.
   await mkdir(dirname(socket), { recursive: true, mode: 0o700 });
 

@@ -60,6 +60,20 @@ export interface StatusView {
 
 export const MAX_LISTED_TRANSLATION_PROBLEMS = 20;
 
+type AgentRow = MeshStatus['agents'][number];
+
+/**
+ * Why an agent is not on its controller replica's current config version, or undefined when
+ * it is: its ACK is compared with its own replica's version (each replica numbers its own),
+ * the answering replica's `configVersion` only for rows that carry none.
+ */
+export function agentVersionProblem(a: Pick<AgentRow, 'synced' | 'ackedVersion' | 'controllerVersion'>, configVersion: string): string | undefined {
+  const current = a.controllerVersion ?? configVersion;
+  if (a.synced === false) return 'agent not synced: the controller has no config to send it yet';
+  if (a.ackedVersion !== current) return `agent has ACKed version ${a.ackedVersion ?? '(none)'}, its controller replica is at ${current}`;
+  return undefined;
+}
+
 export function statusView(s: MeshStatus): StatusView {
   const problems: string[] = [];
   const controllers = s.controller.replicas.map((r) => ({ ...r })).sort((a, b) => cmp(a.name, b.name));
@@ -73,8 +87,8 @@ export function statusView(s: MeshStatus): StatusView {
       const refused = a.rejected ?? [];
       for (const r of refused) rejected.push({ node: a.node, identity: a.identity ?? '', kind: r.kind, key: r.key, version: r.version, error: r.error });
       const current = a.controllerVersion ?? s.configVersion;
-      if (a.synced === false) problems.push(`node ${a.node}: agent not synced: the controller has no config to send it yet`);
-      else if (a.ackedVersion !== current) problems.push(`node ${a.node}: agent has ACKed version ${a.ackedVersion ?? '(none)'}, its controller replica is at ${current}`);
+      const behind = agentVersionProblem(a, s.configVersion);
+      if (behind) problems.push(`node ${a.node}: ${behind}`);
       for (const r of refused) problems.push(`node ${a.node}: NACKed ${r.kind} ${r.key} (version ${r.version}): ${r.error}`);
       if (!a.rejected) for (const n of a.nacks) problems.push(`node ${a.node}: NACKed version ${n.version}: ${n.message}`);
       return {

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authorize, forbiddenFor, serviceAccountRequester, type RequestAttributes, type Requester } from './authorize.js';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { authorize, forbiddenFor, NO_RBAC, serviceAccountRequester, type RbacView, type RequestAttributes, type Requester } from './authorize.js';
+import type { KObject } from './kinds.js';
+import { indexRbacObjects } from './rbac.js';
 
 const sa = (ns: string, name = 'default'): Requester => serviceAccountRequester(`system:serviceaccount:${ns}:${name}`)!;
 const admin: Requester = { kind: 'admin' };
@@ -11,7 +15,7 @@ const secret = (verb: RequestAttributes['verb'], namespace?: string, name?: stri
   ...(namespace !== undefined ? { namespace } : {}),
   ...(name !== undefined ? { name } : {}),
 });
-const allowed = (who: Requester, a: RequestAttributes) => authorize(who, a).allowed;
+const allowed = (who: Requester, a: RequestAttributes) => authorize(who, a, NO_RBAC).allowed;
 
 test('service_account_cannot_read_secrets_of_another_namespace', () => {
   for (const verb of ['get', 'list', 'watch'] as const) assert.equal(allowed(sa('x'), secret(verb, 'ambient-system', verb === 'get' ? 'ambient-ca' : undefined)), false, verb);
@@ -27,7 +31,7 @@ test('service_account_cannot_write_secrets_of_another_namespace', () => {
 });
 
 test('service_account_uses_secrets_of_its_own_namespace', () => {
-  for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const) assert.equal(allowed(sa('ambient-system', 'ambient-controller'), secret(verb, 'ambient-system', 'ambient-ca')), true, verb);
+  for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const) assert.equal(allowed(sa('apps', 'web'), secret(verb, 'apps', 'web-tls')), true, verb);
 });
 
 test('service_account_cannot_mint_tokens_or_create_pods_in_another_namespace', () => {
@@ -40,7 +44,7 @@ test('service_account_cannot_mint_tokens_or_create_pods_in_another_namespace', (
 test('service_account_reads_other_kinds_anywhere_and_may_review_tokens', () => {
   assert.equal(allowed(sa('x'), { verb: 'list', group: '', resource: 'pods' }), true);
   assert.equal(allowed(sa('x'), { verb: 'get', group: '', resource: 'configmaps', namespace: 'ambient-system', name: 'ambient-ca-root' }), true);
-  assert.equal(allowed(sa('ambient-system', 'ambient-controller'), { verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews' }), true);
+  assert.equal(allowed(sa('x'), { verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews' }), true);
 });
 
 test('node_service_account_writes_across_namespaces_but_reads_no_foreign_secrets', () => {
@@ -75,83 +79,134 @@ test('denials_read_as_rbac_denials', () => {
   assert.match(token.message, /cannot create resource "serviceaccounts\/token" in API group "" in the namespace "ambient-system"$/);
 });
 
-test('controller_service_account_writes_status_of_mesh_and_gateway_kinds_in_every_namespace', () => {
+// The mesh's ServiceAccounts have manifests/rbac.yaml's RBAC alone.
+const meshRbac = (): RbacView => {
+  const docs = parseAllDocuments(readFileSync(new URL('../../../manifests/rbac.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as KObject);
+  return { index: indexRbacObjects(docs), isWaypoint: (ns, name) => ns === 'apps' && name === 'waypoint' };
+};
+const asMesh = (who: Requester, a: RequestAttributes) => authorize(who, a, meshRbac()).allowed;
+
+test('controller_service_account_patches_status_of_the_mesh_and_gateway_kinds_it_reports_on_in_every_namespace', () => {
   const ctrl = sa('ambient-system', 'ambient-controller');
-  for (const verb of ['patch', 'update'] as const) {
-    assert.equal(allowed(ctrl, { verb, group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'apps', name: 'p' }), true, verb);
-    assert.equal(allowed(ctrl, { verb, group: 'ambient.dev', resource: 'peerauthentications', subresource: 'status', namespace: 'apps', name: 'p' }), true, verb);
-    assert.equal(allowed(ctrl, { verb, group: 'gateway.networking.k8s.io', resource: 'gateways', subresource: 'status', namespace: 'apps', name: 'wp' }), true, verb);
-  }
+  assert.equal(asMesh(ctrl, { verb: 'patch', group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'apps', name: 'p' }), true);
+  assert.equal(asMesh(ctrl, { verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'gateways', subresource: 'status', namespace: 'apps', name: 'wp' }), true);
+  assert.equal(asMesh(ctrl, { verb: 'update', group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'apps', name: 'p' }), false, 'patch only');
+  assert.equal(asMesh(ctrl, { verb: 'patch', group: 'ambient.dev', resource: 'peerauthentications', subresource: 'status', namespace: 'apps', name: 'p' }), false, 'it writes no PeerAuthentication status');
 });
 
 test('controller_service_account_still_cannot_write_a_spec_or_anything_else_in_another_namespace', () => {
   const ctrl = sa('ambient-system', 'ambient-controller');
   for (const verb of ['create', 'update', 'patch', 'delete'] as const) {
-    assert.equal(allowed(ctrl, { verb, group: 'ambient.dev', resource: 'authorizationpolicies', namespace: 'apps', name: 'p' }), false, `spec ${verb}`);
+    assert.equal(asMesh(ctrl, { verb, group: 'ambient.dev', resource: 'authorizationpolicies', namespace: 'apps', name: 'p' }), false, `spec ${verb}`);
   }
-  assert.equal(allowed(ctrl, { verb: 'patch', group: '', resource: 'pods', subresource: 'status', namespace: 'apps', name: 'p' }), false, 'a core kind\'s status');
-  assert.equal(allowed(ctrl, { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'status', namespace: 'apps', name: 'd' }), false);
-  assert.equal(allowed(ctrl, { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'apps', name: 'default' }), false);
-  assert.equal(allowed(ctrl, { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'apps', name: 'd' }), false);
-  assert.equal(allowed(ctrl, secret('get', 'apps', 's')), false);
+  assert.equal(asMesh(ctrl, { verb: 'patch', group: '', resource: 'pods', subresource: 'status', namespace: 'apps', name: 'p' }), false, 'a core kind\'s status');
+  assert.equal(asMesh(ctrl, { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'status', namespace: 'apps', name: 'd' }), false);
+  assert.equal(asMesh(ctrl, { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'apps', name: 'default' }), false);
+  assert.equal(asMesh(ctrl, { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'apps', name: 'd' }), false);
+  assert.equal(asMesh(ctrl, secret('get', 'apps', 's')), false);
+});
+
+test('controller_service_account_reads_only_the_ca_secrets_of_its_namespace', () => {
+  const ctrl = sa('ambient-system', 'ambient-controller');
+  assert.equal(asMesh(ctrl, secret('get', 'ambient-system', 'ambient-ca')), true);
+  assert.equal(asMesh(ctrl, secret('get', 'ambient-system', 'cacerts')), true);
+  assert.equal(asMesh(ctrl, secret('create', 'ambient-system')), true);
+  assert.equal(asMesh(ctrl, secret('get', 'ambient-system', 'other')), false);
+  assert.equal(asMesh(ctrl, secret('list', 'ambient-system')), false, 'a list names no object: resourceNames never match it');
+  assert.equal(asMesh(ctrl, secret('update', 'ambient-system', 'ambient-ca')), false, 'the CA is never replaced');
 });
 
 test('another_service_account_cannot_write_policy_status_in_another_namespace', () => {
-  assert.equal(allowed(sa('apps', 'ambient-controller'), { verb: 'patch', group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'shop', name: 'p' }), false);
-  assert.equal(allowed(sa('ambient-system', 'web'), { verb: 'patch', group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'shop', name: 'p' }), false);
+  assert.equal(asMesh(sa('apps', 'ambient-controller'), { verb: 'patch', group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'shop', name: 'p' }), false);
+  assert.equal(asMesh(sa('ambient-system', 'web'), { verb: 'patch', group: 'ambient.dev', resource: 'authorizationpolicies', subresource: 'status', namespace: 'shop', name: 'p' }), false);
 });
 
 test('controller_service_account_deploys_waypoint_objects_in_every_namespace_and_the_gateway_class', () => {
   const ctrl = sa('ambient-system', 'ambient-controller');
-  for (const verb of ['create', 'update', 'patch', 'delete'] as const) {
-    assert.equal(allowed(ctrl, { verb, group: '', resource: 'serviceaccounts', namespace: 'apps', name: 'waypoint' }), true, `serviceaccounts ${verb}`);
-    assert.equal(allowed(ctrl, { verb, group: '', resource: 'services', namespace: 'apps', name: 'waypoint' }), true, `services ${verb}`);
-    assert.equal(allowed(ctrl, { verb, group: 'apps', resource: 'deployments', namespace: 'apps', name: 'waypoint' }), true, `deployments ${verb}`);
+  for (const verb of ['create', 'patch', 'delete', 'get'] as const) {
+    assert.equal(asMesh(ctrl, { verb, group: '', resource: 'serviceaccounts', namespace: 'apps', name: 'waypoint' }), true, `serviceaccounts ${verb}`);
+    assert.equal(asMesh(ctrl, { verb, group: '', resource: 'services', namespace: 'apps', name: 'waypoint' }), true, `services ${verb}`);
+    assert.equal(asMesh(ctrl, { verb, group: 'apps', resource: 'deployments', namespace: 'apps', name: 'waypoint' }), true, `deployments ${verb}`);
   }
-  assert.equal(allowed(ctrl, { verb: 'create', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses', name: 'ambient-waypoint' }), true);
-  assert.equal(allowed(ctrl, { verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses', subresource: 'status', name: 'ambient-waypoint' }), true);
+  assert.equal(asMesh(ctrl, { verb: 'update', group: 'apps', resource: 'deployments', namespace: 'apps', name: 'waypoint' }), false, 'it patches, never replaces');
+  assert.equal(asMesh(ctrl, { verb: 'create', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses' }), true);
+  assert.equal(asMesh(ctrl, { verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses', subresource: 'status', name: 'ambient-waypoint' }), true);
+  assert.equal(asMesh(ctrl, { verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses', subresource: 'status', name: 'istio' }), false, "another class's status");
   // Nothing else: no pods, no tokens, no Secrets, no other cluster-scoped kind.
-  assert.equal(allowed(ctrl, { verb: 'create', group: '', resource: 'pods', namespace: 'apps', name: 'p' }), false);
-  assert.equal(allowed(ctrl, { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'apps', name: 'waypoint' }), false);
-  assert.equal(allowed(ctrl, { verb: 'create', group: '', resource: 'namespaces', name: 'x' }), false);
+  assert.equal(asMesh(ctrl, { verb: 'create', group: '', resource: 'pods', namespace: 'apps', name: 'p' }), false);
+  assert.equal(asMesh(ctrl, { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'apps', name: 'waypoint' }), false);
+  assert.equal(asMesh(ctrl, { verb: 'create', group: '', resource: 'namespaces', name: 'x' }), false);
   // Another ServiceAccount of the same name elsewhere gets none of it.
-  assert.equal(allowed(sa('apps', 'ambient-controller'), { verb: 'create', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'waypoint' }), false);
-  assert.equal(allowed(sa('apps', 'ambient-controller'), { verb: 'create', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses', name: 'ambient-waypoint' }), false);
+  assert.equal(asMesh(sa('apps', 'ambient-controller'), { verb: 'create', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'waypoint' }), false);
+  assert.equal(asMesh(sa('apps', 'ambient-controller'), { verb: 'create', group: 'gateway.networking.k8s.io', resource: 'gatewayclasses', name: 'ambient-waypoint' }), false);
 });
 
 test('controller_service_account_creates_and_patches_httproutes_for_rollouts_but_never_deletes_them', () => {
   const ctrl = sa('ambient-system', 'ambient-controller');
   const route = (verb: 'create' | 'patch' | 'update' | 'delete') => ({ verb, group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'shop', name: 'echo' });
-  assert.equal(allowed(ctrl, route('create')), true);
-  assert.equal(allowed(ctrl, route('patch')), true);
-  assert.equal(allowed(ctrl, route('delete')), false);
-  assert.equal(allowed(ctrl, route('update')), false);
-  assert.equal(allowed(ctrl, { verb: 'patch', group: 'ambient.dev', resource: 'rollouts', subresource: 'status', namespace: 'shop', name: 'echo' }), true);
-  // The Rollout's spec: patch only, for the API's pause/resume/abort (the_controller_may_patch_a_rollouts_spec_anywhere_but_not_delete_it).
-  assert.equal(allowed(ctrl, { verb: 'update', group: 'ambient.dev', resource: 'rollouts', namespace: 'shop', name: 'echo' }), false, 'never a whole Rollout');
-  assert.equal(allowed(sa('apps', 'ambient-controller'), route('patch')), false);
+  assert.equal(asMesh(ctrl, route('create')), true);
+  assert.equal(asMesh(ctrl, route('patch')), true);
+  assert.equal(asMesh(ctrl, route('delete')), false);
+  assert.equal(asMesh(ctrl, route('update')), false);
+  assert.equal(asMesh(ctrl, { verb: 'patch', group: 'ambient.dev', resource: 'rollouts', subresource: 'status', namespace: 'shop', name: 'echo' }), true);
+  assert.equal(asMesh(ctrl, { verb: 'update', group: 'ambient.dev', resource: 'rollouts', namespace: 'shop', name: 'echo' }), false, 'never a whole Rollout');
+  assert.equal(asMesh(sa('apps', 'ambient-controller'), route('patch')), false);
 });
 
 test('only_the_controller_may_create_subject_access_reviews', () => {
   const sar = { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' } as const;
-  assert.equal(allowed(sa('ambient-system', 'ambient-controller'), sar), true);
-  assert.equal(allowed(sa('apps', 'web'), sar), false, 'a workload must not learn what others may do');
-  assert.equal(allowed(admin, sar), true);
+  assert.equal(asMesh(sa('ambient-system', 'ambient-controller'), sar), true);
+  assert.equal(asMesh(sa('ambient-system', 'ambient-node-agent'), sar), false);
+  assert.equal(asMesh(sa('apps', 'web'), sar), false, 'a workload must not learn what others may do');
+  assert.equal(asMesh(admin, sar), true);
 });
 
 test('the_controller_may_patch_a_rollouts_spec_anywhere_but_not_delete_it', () => {
   const ctrl = sa('ambient-system', 'ambient-controller');
   const ro = (verb: RequestAttributes['verb']): RequestAttributes => ({ verb, group: 'ambient.dev', resource: 'rollouts', namespace: 'apps', name: 'echo' });
-  assert.equal(allowed(ctrl, ro('patch')), true);
-  assert.equal(allowed(ctrl, ro('delete')), false);
-  assert.equal(allowed(ctrl, ro('update')), false);
-  assert.equal(allowed(sa('other', 'x'), ro('patch')), false);
+  assert.equal(asMesh(ctrl, ro('patch')), true);
+  assert.equal(asMesh(ctrl, ro('delete')), false);
+  assert.equal(asMesh(ctrl, ro('update')), false);
+  assert.equal(asMesh(sa('other', 'x'), ro('patch')), false);
+});
+
+test('mesh_service_accounts_have_rbac_alone_not_the_built_in_rules', () => {
+  const agent = sa('ambient-system', 'ambient-node-agent');
+  // What every other ServiceAccount may do by the built-in rules, the node agent may not.
+  assert.equal(asMesh(agent, { verb: 'list', group: '', resource: 'services' }), false, 'reads are not open to it');
+  assert.equal(asMesh(agent, { verb: 'create', group: '', resource: 'configmaps', namespace: 'ambient-system' }), false, 'nor writes in its own namespace');
+  assert.equal(asMesh(sa('apps', 'web'), { verb: 'list', group: '', resource: 'services' }), true, 'another ServiceAccount keeps them');
+  // What rbac.yaml grants it, it may.
+  assert.equal(asMesh(agent, { verb: 'get', group: '', resource: 'pods', namespace: 'apps', name: 'p' }), true);
+  assert.equal(asMesh(agent, { verb: 'list', group: 'ambient.dev', resource: 'peerauthentications', namespace: 'apps' }), true);
+  assert.equal(asMesh(agent, { verb: 'get', group: '', resource: 'configmaps', namespace: 'ambient-system', name: 'ambient-ca-root' }), true);
+  assert.equal(asMesh(agent, { verb: 'get', group: '', resource: 'configmaps', namespace: 'ambient-system', name: 'other' }), false);
+  // With no RBAC objects at all, nothing.
+  assert.equal(authorize(agent, { verb: 'get', group: '', resource: 'pods', namespace: 'apps', name: 'p' }, NO_RBAC).allowed, false);
+});
+
+test('a_waypoint_service_account_reads_only_the_controllers_roots_and_service', () => {
+  const wp = sa('apps', 'waypoint');
+  assert.equal(asMesh(wp, { verb: 'get', group: '', resource: 'configmaps', namespace: 'ambient-system', name: 'ambient-ca-root' }), true);
+  assert.equal(asMesh(wp, { verb: 'get', group: '', resource: 'services', namespace: 'ambient-system', name: 'ambient-controller' }), true);
+  assert.equal(asMesh(wp, { verb: 'get', group: '', resource: 'pods', namespace: 'apps', name: 'p' }), false, 'RBAC alone: no built-in reads');
+  assert.equal(asMesh(wp, { verb: 'create', group: '', resource: 'configmaps', namespace: 'apps' }), false, 'nor writes in its own namespace');
+  assert.equal(asMesh(sa('apps', 'web'), { verb: 'get', group: '', resource: 'pods', namespace: 'apps', name: 'p' }), true, 'a workload of the same namespace keeps the built-in rules');
+});
+
+test('no_service_account_writes_rbac_objects_even_in_its_own_namespace_or_as_the_node', () => {
+  const rb: RequestAttributes = { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'rolebindings', namespace: 'apps' };
+  assert.equal(asMesh(sa('apps', 'web'), rb), false);
+  assert.equal(asMesh(sa('kube-system', 'ambient-node'), { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' }), false);
+  assert.equal(asMesh(sa('apps', 'web'), { ...rb, verb: 'list' }), true, 'reading them stays open');
+  assert.equal(asMesh(admin, rb), true);
 });
 
 test('port_forward_is_create_on_pods_portforward_own_namespace_only_for_a_service_account', () => {
   const pf = (namespace: string): RequestAttributes => ({ verb: 'create', group: '', resource: 'pods', subresource: 'portforward', namespace, name: 'ambient-controller-0' });
   assert.equal(allowed(admin, pf('ambient-system')), true);
-  assert.equal(allowed(sa('ambient-system', 'ambient-controller'), pf('ambient-system')), true);
+  assert.equal(allowed(sa('apps', 'web'), pf('apps')), true);
+  assert.equal(asMesh(sa('ambient-system', 'ambient-controller'), pf('ambient-system')), false, 'RBAC grants the controller none');
   assert.equal(allowed(sa('x'), pf('ambient-system')), false, 'a pod of x may not open streams into the controller');
   assert.equal(
     forbiddenFor(sa('x'), pf('ambient-system')).message,

@@ -18,41 +18,25 @@
 // TokenRequests, its Node), like Kubernetes' Node authorizer, but reads no Secrets
 // outside kube-system either (the local kubelet mounts none).
 //
-// The mesh controller's ServiceAccount (ambient-system/ambient-controller) writes the
-// `status` subresource of the mesh's own kinds (ambient.dev) and of Gateway API kinds in
-// every namespace (the AuthorizationPolicy status conditions; waypoint Gateways' status
-// later), and nothing else outside its namespace: never another subresource, and of specs
-// only those of what it deploys for waypoints (as its RBAC would grant on a real cluster,
-// like istiod's): ServiceAccounts, Services and Deployments in every namespace, and the
-// cluster-scoped GatewayClass (with its status); and, for the rollout driver, HTTPRoutes
-// (create and patch only: it sets their backend weights, never deletes one); for its API, a
-// Rollout's spec (patch only: pause, resume, abort, each after the caller's own
-// SubjectAccessReview allowed it). It alone (and the
-// admin) may create SubjectAccessReviews: its API asks them for each caller, and the answers
-// tell who may do what, which no other ServiceAccount needs to learn.
+// The mesh's own ServiceAccounts (every one of the namespace ambient-system: the
+// controller's, the node agent's) and the waypoints' (a ServiceAccount the controller
+// deployed for a Gateway, labelled so: rbac-cache.ts) are authorized by RBAC alone, from
+// the Roles, ClusterRoles and bindings stored here (rbac.ts), as on a real cluster: what
+// manifests/rbac.yaml grants is all they may do, so the end-to-end tests prove that it
+// suffices. Every other ServiceAccount has the rules above, and what RBAC grants it besides.
+// Only the admin writes RBAC objects: the local cluster does not implement RBAC's
+// escalation check, so a ServiceAccount that could write a binding could grant itself
+// anything.
 // Denials read as kube-apiserver's RBAC denials do.
 import { ADMIN_GROUP } from './admin-token.js';
 import { ApiError } from './api-errors.js';
+import { EMPTY_RBAC, evaluateRbac, RBAC_GROUP, serviceAccountSubject, type RbacIndex } from './rbac.js';
 
 /** The nodes' ServiceAccount: the local kubelets authenticate with its token. */
 export const NODE_SERVICE_ACCOUNT = { namespace: 'kube-system', name: 'ambient-node' } as const;
 
-/** The mesh controller's ServiceAccount: its namespace is the controller's namespace in the local cluster. */
-export const CONTROLLER_SERVICE_ACCOUNT = { namespace: 'ambient-system', name: 'ambient-controller' } as const;
-
-/** API groups whose `status` subresource the controller writes in every namespace. */
-const CONTROLLER_STATUS_GROUPS: ReadonlySet<string> = new Set(['ambient.dev', 'gateway.networking.k8s.io']);
-
-/** What the controller deploys for waypoints in every namespace (`group/resource`), main resource only. */
-const CONTROLLER_DEPLOYS: ReadonlySet<string> = new Set(['/serviceaccounts', '/services', 'apps/deployments']);
-/** What the rollout driver writes in every namespace: the HTTPRoutes whose weights it sets (create, patch). */
-const CONTROLLER_ROUTE_WRITES: ReadonlySet<string> = new Set(['gateway.networking.k8s.io/httproutes']);
-/** Cluster-scoped kinds the controller writes (it creates the ambient-waypoint GatewayClass). */
-const CONTROLLER_CLUSTER_WRITES: ReadonlySet<string> = new Set(['gateway.networking.k8s.io/gatewayclasses']);
-/** What the controller's API patches for a caller whose SubjectAccessReview allowed it: a Rollout's spec (pause, resume, abort). */
-const CONTROLLER_API_PATCHES: ReadonlySet<string> = new Set(['ambient.dev/rollouts']);
-/** Cluster-scoped reviews the controller alone creates (its API authorizes each caller with one). */
-const CONTROLLER_REVIEWS: ReadonlySet<string> = new Set(['authorization.k8s.io/subjectaccessreviews']);
+/** The mesh's namespace: its ServiceAccounts are authorized by RBAC alone. */
+export const MESH_NAMESPACE = 'ambient-system';
 
 const SA_PREFIX = 'system:serviceaccount:';
 
@@ -87,18 +71,44 @@ export interface RequestAttributes {
   name?: string;
 }
 
-export type Decision = { allowed: true } | { allowed: false; reason: string };
+/** `by`: the RBAC binding and role that allowed it (absent: the admin, or the built-in rules). */
+export type Decision = { allowed: true; by?: string } | { allowed: false; reason: string };
 
 const READ_VERBS: ReadonlySet<AuthVerb> = new Set(['get', 'list', 'watch']);
 
 /** Cluster-scoped writes any ServiceAccount may make. */
-const OPEN_CLUSTER_WRITES: ReadonlySet<string> = new Set(['authentication.k8s.io/tokenreviews']);
+// (Any user may ask what they themselves may do: SelfSubjectAccessReview, as system:basic-user allows.)
+const OPEN_CLUSTER_WRITES: ReadonlySet<string> = new Set(['authentication.k8s.io/tokenreviews', 'authorization.k8s.io/selfsubjectaccessreviews']);
+
+/** What the RBAC part of a decision reads: the indexed RBAC objects, and which ServiceAccounts are waypoints'. */
+export interface RbacView {
+  index: RbacIndex;
+  isWaypoint(namespace: string, name: string): boolean;
+}
+
+/** No RBAC objects (a ServiceAccount authorized by RBAC alone may then do nothing). */
+export const NO_RBAC: RbacView = { index: EMPTY_RBAC, isWaypoint: () => false };
+
+const WRITE_VERBS: ReadonlySet<AuthVerb> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 const isNode = (r: Requester & { kind: 'serviceaccount' }) => r.namespace === NODE_SERVICE_ACCOUNT.namespace && r.name === NODE_SERVICE_ACCOUNT.name;
-const isController = (r: Requester & { kind: 'serviceaccount' }) => r.namespace === CONTROLLER_SERVICE_ACCOUNT.namespace && r.name === CONTROLLER_SERVICE_ACCOUNT.name;
 
-export function authorize(who: Requester, a: RequestAttributes): Decision {
+/** Authorized by RBAC alone: the mesh's ServiceAccounts and the waypoints'. */
+export function rbacOnly(r: Requester & { kind: 'serviceaccount' }, rbac: RbacView): boolean {
+  return r.namespace === MESH_NAMESPACE || rbac.isWaypoint(r.namespace, r.name);
+}
+
+export function authorize(who: Requester, a: RequestAttributes, rbac: RbacView): Decision {
   if (who.kind === 'admin') return { allowed: true };
+  if (a.group === RBAC_GROUP && WRITE_VERBS.has(a.verb)) return { allowed: false, reason: 'only the cluster admin writes RBAC objects on the local cluster' };
+  const granted = evaluateRbac(rbac.index, serviceAccountSubject(who.namespace, who.name), a);
+  if (granted.allowed) return { allowed: true, by: granted.by };
+  if (rbacOnly(who, rbac)) return { allowed: false, reason: 'no RBAC rule allows it (the mesh\'s and the waypoints\' ServiceAccounts have RBAC alone)' };
+  return builtInRules(who, a);
+}
+
+/** The built-in rules of a ServiceAccount that RBAC alone does not govern (the comment at the top). */
+function builtInRules(who: Requester & { kind: 'serviceaccount' }, a: RequestAttributes): Decision {
   const own = a.namespace !== undefined && a.namespace === who.namespace;
   if (a.group === '' && a.resource === 'secrets' && !own) {
     return { allowed: false, reason: 'a ServiceAccount may use Secrets of its own namespace only' };
@@ -106,14 +116,6 @@ export function authorize(who: Requester, a: RequestAttributes): Decision {
   if (READ_VERBS.has(a.verb)) return { allowed: true };
   if (isNode(who)) return { allowed: true };
   if (a.namespace === undefined && OPEN_CLUSTER_WRITES.has(`${a.group}/${a.resource}`)) return { allowed: true };
-  if (isController(who) && a.namespace !== undefined && a.subresource === 'status' && (a.verb === 'patch' || a.verb === 'update') && CONTROLLER_STATUS_GROUPS.has(a.group)) {
-    return { allowed: true };
-  }
-  if (isController(who) && a.namespace !== undefined && a.subresource === undefined && CONTROLLER_DEPLOYS.has(`${a.group}/${a.resource}`)) return { allowed: true };
-  if (isController(who) && a.namespace !== undefined && a.subresource === undefined && (a.verb === 'create' || a.verb === 'patch') && CONTROLLER_ROUTE_WRITES.has(`${a.group}/${a.resource}`)) return { allowed: true };
-  if (isController(who) && a.namespace !== undefined && a.subresource === undefined && a.verb === 'patch' && CONTROLLER_API_PATCHES.has(`${a.group}/${a.resource}`)) return { allowed: true };
-  if (isController(who) && a.namespace === undefined && a.verb === 'create' && a.subresource === undefined && CONTROLLER_REVIEWS.has(`${a.group}/${a.resource}`)) return { allowed: true };
-  if (isController(who) && a.namespace === undefined && (a.subresource === undefined || a.subresource === 'status') && CONTROLLER_CLUSTER_WRITES.has(`${a.group}/${a.resource}`)) return { allowed: true };
   if (!own) return { allowed: false, reason: 'a ServiceAccount may write in its own namespace only' };
   return { allowed: true };
 }

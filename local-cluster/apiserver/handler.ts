@@ -12,7 +12,8 @@
 // admin without a credential.
 // /healthz, /livez, /readyz and /version are open to all, as on a real cluster.
 // Authorization (authorize.ts) then decides what that ServiceAccount may do to the
-// resource: no Secrets of other namespaces, no writes outside its own namespace.
+// resource: by RBAC (rbac.ts) for the mesh's ServiceAccounts, else also by built-in rules
+// (no Secrets of other namespaces, no writes outside its own namespace).
 // Requests that switch protocols (pods/portforward, a WebSocket) go through
 // createUpgradeHandler: the same authentication and authorization, then port-forward.ts.
 import { STATUS_CODES as STATUS_TEXT } from 'node:http';
@@ -21,13 +22,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/log.js';
-import { authorize, forbiddenFor, requesterFor, type AuthVerb, type Requester } from './authorize.js';
+import { authorize, forbiddenFor, requesterFor, type AuthVerb, type RbacView, type Requester } from './authorize.js';
 import { ApiError, badRequest, internalError, methodNotSupported, pathNotFound, unauthorized } from './api-errors.js';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { parseJson, parseObjectBody, readBody, sendError, sendJson, sendText } from './http-io.js';
 import { apiVersionOf, kindByResource, type KObject, type KindInfo, type KindRegistry } from './kinds.js';
 import type { ApiServerLimits } from './limits.js';
-import { patchTypeOf } from './patch-types.js';
+import { isApplyPatch, patchTypeOf } from './patch-types.js';
+import { applyParams, parseApplyBody } from './apply-request.js';
 import { parseRequestPath } from './request-path.js';
 import type { DeleteOptions, Resources, WriteOptions } from './resources.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
@@ -35,7 +37,7 @@ import type { ObjectStore } from './store.js';
 import { toTable, wantsTable, type IncludeObject } from './table.js';
 import type { WatchHub } from './watch-hub.js';
 import { serveWatch } from './watch-stream.js';
-import { reviewSubjectAccess } from './subject-access-review.js';
+import { reviewSelfSubjectAccess, reviewSubjectAccess } from './subject-access-review.js';
 import type { PortForwarder } from './port-forward.js';
 import { chooseProtocol, offeredProtocols, parsePorts, BASE64_PROTOCOL, BINARY_PROTOCOL } from './port-forward-protocol.js';
 
@@ -49,6 +51,8 @@ export interface HandlerDeps {
   limits: ApiServerLimits;
   logger: Logger;
   now: () => Date;
+  /** The RBAC objects, held in memory (rbac-cache.ts). */
+  rbac: RbacView;
   /** Is this connection one whose loopback peers are trusted as admin? */
   trustsLoopback: (socket: Socket) => boolean;
   /** pods/portforward; absent where the server has no pods' network namespaces to reach. */
@@ -161,7 +165,7 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
       ...(p.namespace !== undefined ? { namespace: p.namespace } : {}),
       ...(p.name !== undefined ? { name: p.name } : {}),
     };
-    const decision = authorize(who, attrs);
+    const decision = authorize(who, attrs, deps.rbac);
     if (!decision.allowed) {
       deps.logger.debug({ who: who.kind === 'admin' ? (who.username ?? 'admin') : who.username, ...attrs, why: decision.reason }, 'forbidden');
       throw forbiddenFor(who, attrs);
@@ -183,10 +187,11 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
   };
 
   if (k.virtual) {
-    // TokenReview, SubjectAccessReview: create only, never stored.
+    // TokenReview, (Self)SubjectAccessReview: create only, never stored.
     if (method !== 'POST' || p.name !== undefined) return unsupported();
     const request = parseObjectBody(await body(), req.headers['content-type']);
-    if (k.kind === 'SubjectAccessReview') return sendJson(res, 201, reviewSubjectAccess(request));
+    if (k.kind === 'SubjectAccessReview') return sendJson(res, 201, reviewSubjectAccess(request, deps.rbac));
+    if (k.kind === 'SelfSubjectAccessReview') return sendJson(res, 201, reviewSelfSubjectAccess(request, who, deps.rbac));
     const review = await deps.tokens.review(request);
     return sendJson(res, 201, review);
   }
@@ -239,6 +244,10 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
       case 'PUT':
         return out(200, await resources.update(k, ns, name, parseObjectBody(await body(), req.headers['content-type']), 'main', write));
       case 'PATCH':
+        if (isApplyPatch(req.headers['content-type'])) {
+          const r = await resources.apply(k, ns, name, parseApplyBody(await body()), applyParams(q), write);
+          return out(r.created ? 201 : 200, r.object);
+        }
         return out(200, await resources.patch(k, ns, name, patchTypeOf(req.headers['content-type'], k), parseJson(await body()), 'main', write));
       case 'DELETE':
         return out(200, await resources.delete(k, ns, name, deleteOptions(await body(), q)));
@@ -364,7 +373,7 @@ async function upgrade(deps: HandlerDeps, req: IncomingMessage, socket: Duplex, 
   if (req.method !== 'GET') throw methodNotSupported('pods/portforward', req.method ?? '');
   const who = await authenticate(deps, req);
   const attrs = { verb: 'create' as const, group: '', resource: 'pods', subresource: 'portforward', namespace: parsed.namespace, name: parsed.name };
-  const decision = authorize(who, attrs);
+  const decision = authorize(who, attrs, deps.rbac);
   if (!decision.allowed) {
     deps.logger.debug({ who: who.kind === 'admin' ? 'admin' : who.username, ...attrs, why: decision.reason }, 'forbidden');
     throw forbiddenFor(who, attrs);

@@ -66,7 +66,10 @@ export function prepareUpdate(k: KindInfo, old: KObject, next: KObject, subresou
   else delete meta.deletionTimestamp;
   if (was.generateName) meta.generateName = was.generateName;
   else delete meta.generateName;
-  delete meta['managedFields'];
+  // Server-side apply's ownership record stays through other writes (they do not record
+  // their own); only an apply changes it (apply-patch.ts).
+  if (was.managedFields) meta.managedFields = was.managedFields;
+  else delete meta['managedFields'];
   if (k.status) {
     if (old['status'] === undefined) delete out['status'];
     else out['status'] = structuredClone(old['status']);

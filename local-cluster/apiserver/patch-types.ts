@@ -9,10 +9,19 @@ export const PATCH_TYPES = ['application/json-patch+json', 'application/merge-pa
 
 export type PatchType = (typeof PATCH_TYPES)[number];
 
-/** The patch type of a Content-Type header, or a 415 (server-side apply is not served). */
+/** Server-side apply (apply-patch.ts), served beside the patch types. */
+export const APPLY_PATCH_TYPE = 'application/apply-patch+yaml';
+
+const mediaOf = (contentType: string | undefined) => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+
+export function isApplyPatch(contentType: string | undefined): boolean {
+  return mediaOf(contentType) === APPLY_PATCH_TYPE;
+}
+
+/** The patch type of a Content-Type header, or a 415. */
 export function patchTypeOf(contentType: string | undefined, k: KindInfo): PatchType {
-  const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (!(PATCH_TYPES as readonly string[]).includes(media)) throw unsupportedMediaType(media || '(none)', PATCH_TYPES);
+  const media = mediaOf(contentType);
+  if (!(PATCH_TYPES as readonly string[]).includes(media)) throw unsupportedMediaType(media || '(none)', [...PATCH_TYPES, APPLY_PATCH_TYPE]);
   // A real cluster refuses strategic merge patch for custom resources; so do we, so that
   // code that works here works there.
   if (media === 'application/strategic-merge-patch+json' && k.crd) {

@@ -14,6 +14,8 @@ import { pruneUnknown } from './structural-schema.js';
 import { UNDELETABLE_NAMESPACES } from './limits.js';
 import { formatTime, prepareCreate, prepareUpdate } from './object-lifecycle.js';
 import { applyPatch, type PatchType } from './patch-types.js';
+import { applyConflictError, serverSideApply } from './apply-patch.js';
+import type { ApplyParams } from './apply-request.js';
 import { scaleOf, withScale, type Scale } from './scale.js';
 import { SelectorError, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { assignServiceAddresses } from './service-addresses.js';
@@ -108,12 +110,14 @@ export class Resources {
     return { items: items.map((i) => i.object).filter((o) => matchesFilter(k, o, f)), rv };
   }
 
-  async create(k: KindInfo, pathNamespace: string | undefined, body: unknown, o: WriteOptions = {}): Promise<KObject> {
+  async create(k: KindInfo, pathNamespace: string | undefined, body: unknown, o: WriteOptions = {}, managedFields?: unknown): Promise<KObject> {
     const input = this.pruned(k, this.checkEnvelope(k, body, pathNamespace), o);
     const meta = input.metadata ?? {};
     const generate = !meta.name && typeof meta.generateName === 'string' && meta.generateName !== '' ? meta.generateName : undefined;
     let obj = applyDefaults(k.kind, prepareCreate(k, input, { now: this.opts.now(), uid: randomUUID() }));
     if (k === CRD_KIND) obj = withCrdStatus(obj, undefined, this.opts.now());
+    // Server-side apply's ownership record (apply()); any other create starts without one.
+    if (managedFields !== undefined) obj.metadata!.managedFields = managedFields;
     for (let attempt = 0; ; attempt++) {
       if (generate) obj.metadata!.name = generate.slice(0, MAX_GENERATE_NAME_PREFIX) + suffix();
       const name = obj.metadata!.name;
@@ -157,6 +161,39 @@ export class Resources {
         return this.nextVersion(k, cur, p, sub, o);
       }),
     );
+  }
+
+  /**
+   * Server-side apply (apply-patch.ts): creates the object when absent, else merges the
+   * manager's applied configuration into it; `created` says which (201 or 200).
+   */
+  async apply(k: KindInfo, namespace: string | undefined, name: string, body: unknown, p: ApplyParams, o: WriteOptions = {}): Promise<{ object: KObject; created: boolean }> {
+    const applied = this.checkEnvelope(k, body, namespace, name);
+    if (applied.apiVersion === undefined || applied.kind === undefined) throw badRequest('apiVersion and kind must be set in an apply patch');
+    const opts = { manager: p.manager, force: p.force, apiVersion: apiVersionOf(k), now: formatTime(this.opts.now()), mergeLists: !k.crd };
+    const decide = (live: KObject | undefined): KObject => {
+      const r = serverSideApply(live, applied, opts);
+      if ('conflicts' in r) throw applyConflictError(k, name, r.conflicts);
+      return r.object as KObject;
+    };
+    if (!(await this.store.get(k, namespace, name))) {
+      try {
+        const first = decide(undefined);
+        return { object: await this.create(k, namespace, first, o, first.metadata?.managedFields), created: true };
+      } catch (err) {
+        // Created meanwhile by another writer: apply to it.
+        if ((err as ApiError).code !== 409 || (err as ApiError).reason !== 'AlreadyExists') throw err;
+      }
+    }
+    const object = await this.withServiceLock(k, () =>
+      this.guaranteedUpdate(k, namespace, name, o, async (cur) => {
+        const next = decide(cur);
+        const stored = await this.nextVersion(k, cur, next, 'main');
+        stored.metadata!.managedFields = next.metadata!.managedFields;
+        return stored;
+      }),
+    );
+    return { object, created: false };
   }
 
   async delete(k: KindInfo, namespace: string | undefined, name: string, o: DeleteOptions = {}): Promise<KObject> {

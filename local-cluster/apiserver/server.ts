@@ -19,6 +19,7 @@ import { sendError } from './http-io.js';
 import { APISERVER_DEFAULTS, SYSTEM_NAMESPACES, type ApiServerLimits } from './limits.js';
 import { Resources } from './resources.js';
 import { ServiceAccountTokens } from './service-account-tokens.js';
+import { RbacCache } from './rbac-cache.js';
 import { ObjectStore, type StoredEvent } from './store.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -117,15 +118,19 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   let hub: WatchHub | undefined;
   const kinds = new KindRegistry();
+  // Authorization reads RBAC from memory, kept current from every commit (rbac-cache.ts).
+  const rbac = new RbacCache();
   // Every write goes through this process (it owns the prefix), so following committed CRD
   // events keeps the kinds served in step with the stored CRDs, before the write's answer.
   const onCommit = (ev: StoredEvent): void => {
     if (ev.resource === CRD_KEY) serveCrd(kinds, ev.object, ev.type === 'DELETED', logger);
+    rbac.apply(ev);
     hub?.publish(ev);
   };
   const store = new ObjectStore(redis, { prefix: opts.prefix ?? 'k8s:', historySize: limits.historySize, onCommit });
   hub = new WatchHub(await store.currentRv(), limits.eventGapWaitMs);
   for (const i of (await store.list(CRD_KIND)).items) serveCrd(kinds, i.object, false, logger);
+  await rbac.load(store);
   const resources = new Resources(store, {
     kinds,
     updateRetries: limits.updateRetries,
@@ -141,7 +146,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const untrusted = new WeakSet<net.Socket>();
   const trustLoopback = opts.adminToken === undefined;
   const forwarder = opts.podNetns ? new PortForwarder(limits, logger, opts.podDialer) : undefined;
-  const deps = { kinds, resources, tokens, store, hub, limits, logger, now, trustsLoopback: (s: net.Socket) => trustLoopback && !untrusted.has(s), ...(forwarder && { portForward: { forwarder, netnsOf: opts.podNetns! } }) };
+  const deps = { kinds, resources, tokens, store, hub, limits, logger, now, rbac, trustsLoopback: (s: net.Socket) => trustLoopback && !untrusted.has(s), ...(forwarder && { portForward: { forwarder, netnsOf: opts.podNetns! } }) };
   const handler = createRequestHandler(deps);
   const server = http.createServer({ keepAliveTimeout: 30_000 }, handler);
   server.on('upgrade', createUpgradeHandler(deps));

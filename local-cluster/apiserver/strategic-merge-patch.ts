@@ -10,7 +10,7 @@
 import { cloneJson, isPlainObject, jsonEqual, setOwn, type JsonObject } from './json-values.js';
 
 /** List fields merged by key; the first candidate present in a patch element is its key. */
-const MERGE_KEYS: Readonly<Record<string, readonly string[]>> = {
+export const MERGE_KEYS: Readonly<Record<string, readonly string[]>> = {
   containers: ['name'],
   initContainers: ['name'],
   ephemeralContainers: ['name'],

@@ -8,7 +8,11 @@ import {
   conflistPath,
   containerId,
   ipamDir,
+  nodeCniBinDir,
+  nodeCniConfDir,
+  nodeCniPath,
   nodeConflist,
+  parseConflist,
   parsePluginOutput,
   pluginEnv,
   pluginErrorMessage,
@@ -19,7 +23,6 @@ import {
   resultCachePath,
   type CniResult,
 } from './cni-config.js';
-import { defaultCniSocket } from '../../node-agent/cni/socket-path.js';
 import { isNetworkError } from './errors.js';
 import { buildTopology } from './topology.js';
 
@@ -28,10 +31,10 @@ const conflist = nodeConflist({ stateDir: '/var/lib/amb/c1', topology, node: 2 }
 const bridge = conflist.plugins[1]!;
 const ipam = bridge.ipam as Record<string, unknown>;
 
-test('conflist_is_loopback_then_bridge_then_ambient_cni', () => {
+test('conflist_is_loopback_then_bridge_without_ambient_cni_the_agent_chains_it', () => {
   assert.deepEqual(
     conflist.plugins.map((p) => p.type),
-    ['loopback', 'bridge', 'ambient-cni'],
+    ['loopback', 'bridge'],
   );
   assert.equal(conflist.cniVersion, '1.0.0');
   assert.equal(conflist.name, 'amb-c1');
@@ -44,13 +47,21 @@ test('conflist_bridge_is_cni0_gateway_without_masquerade_with_hairpin', () => {
   assert.equal(bridge.hairpinMode, true);
 });
 
-test('conflist_ambient_cni_calls_the_nodes_own_agent_in_a_per_node_root_only_directory', () => {
-  assert.deepEqual(conflist.plugins[2], { type: 'ambient-cni', agentSocket: '/var/run/ambient/c1/node2/cni.sock' });
-  // The path the node's agent finds on its own (AMBIENT_CLUSTER and its node name): the same.
-  assert.equal(defaultCniSocket({ AMBIENT_CLUSTER: 'c1' }, 'node2'), conflist.plugins[2]!['agentSocket']);
-  // Nodes share the machine's filesystem: no two nodes share a socket.
-  const other = nodeConflist({ stateDir: '/var/lib/amb/c1', topology, node: 3 });
-  assert.notEqual(other.plugins[2]!['agentSocket'], conflist.plugins[2]!['agentSocket']);
+test('each_node_has_its_own_cni_bin_and_conf_dirs_under_the_state_dir', () => {
+  assert.equal(nodeCniBinDir('/s', 'node2'), '/s/nodes/node2/opt/cni/bin');
+  assert.equal(nodeCniConfDir('/s', 'node2'), '/s/nodes/node2/etc/cni/net.d');
+  assert.notEqual(nodeCniConfDir('/s', 'node1'), nodeCniConfDir('/s', 'node2'));
+});
+
+test('node_cni_path_searches_debians_plugins_then_the_nodes_bin_dir', () => {
+  assert.equal(nodeCniPath('/s', 'node2'), '/usr/lib/cni:/s/nodes/node2/opt/cni/bin');
+});
+
+test('parse_conflist_names_the_file_and_what_is_wrong', () => {
+  assert.deepEqual(parseConflist('/x', JSON.stringify(conflist)), conflist);
+  assert.throws(() => parseConflist('/e/10.conflist', '{"plugins": ['), (e: unknown) => isNetworkError(e) && /\/e\/10\.conflist is not JSON/.test((e as Error).message));
+  assert.throws(() => parseConflist('/e/10.conflist', '{"name":"n","cniVersion":"1.0.0"}'), (e: unknown) => isNetworkError(e) && /plugins/.test((e as Error).message));
+  assert.throws(() => parseConflist('/e/10.conflist', '{"name":"n","cniVersion":"1.0.0","plugins":[{}]}'), (e: unknown) => isNetworkError(e) && /plugins\[0\] has no "type"/.test((e as Error).message));
 });
 
 test('conflist_ipam_is_host_local_on_the_nodes_pod_cidr', () => {
@@ -67,8 +78,8 @@ test('conflist_ipam_data_dir_is_under_the_state_dir_per_node', () => {
   assert.equal(ipamDir('/var/lib/amb/c1', 2), '/var/lib/amb/c1/ipam/node2');
 });
 
-test('conflist_path_is_state_dir_cni_node_i', () => {
-  assert.equal(conflistPath('/s', 3), '/s/cni/node3.conflist');
+test('conflist_path_is_the_nodes_primary_conflist', () => {
+  assert.equal(conflistPath('/s', 3), '/s/nodes/node3/etc/cni/net.d/10-bridge.conflist');
   assert.equal(resultCachePath('/s', 'amb-c1', 'abc'), '/s/cni/results/amb-c1-abc-eth0.json');
 });
 
@@ -96,10 +107,11 @@ test('plugin_stdin_does_not_alter_the_conflist', () => {
 });
 
 test('plugins_run_in_order_for_add_and_check_and_reversed_for_del', () => {
-  assert.deepEqual(pluginOrder(conflist, 'ADD').map((p) => p.type), ['loopback', 'bridge', 'ambient-cni']);
-  assert.deepEqual(pluginOrder(conflist, 'CHECK').map((p) => p.type), ['loopback', 'bridge', 'ambient-cni']);
-  assert.deepEqual(pluginOrder(conflist, 'DEL').map((p) => p.type), ['ambient-cni', 'bridge', 'loopback']);
-  assert.deepEqual(conflist.plugins.map((p) => p.type), ['loopback', 'bridge', 'ambient-cni']);
+  const chained = { ...conflist, plugins: [...conflist.plugins, { type: 'ambient-cni' }] };
+  assert.deepEqual(pluginOrder(chained, 'ADD').map((p) => p.type), ['loopback', 'bridge', 'ambient-cni']);
+  assert.deepEqual(pluginOrder(chained, 'CHECK').map((p) => p.type), ['loopback', 'bridge', 'ambient-cni']);
+  assert.deepEqual(pluginOrder(chained, 'DEL').map((p) => p.type), ['ambient-cni', 'bridge', 'loopback']);
+  assert.deepEqual(chained.plugins.map((p) => p.type), ['loopback', 'bridge', 'ambient-cni']);
 });
 
 test('cni_args_are_kubelets_with_ignore_unknown_first', () => {
@@ -125,11 +137,11 @@ test('plugin_env_has_the_cni_variables_and_a_path_only', () => {
   const env = pluginEnv({ command: 'ADD', containerId: 'c', netnsPath: '/var/run/netns/p', cniArgs: 'IgnoreUnknown=1' });
   assert.deepEqual(Object.keys(env).sort(), ['CNI_ARGS', 'CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_NETNS', 'CNI_PATH', 'PATH']);
   assert.equal(env.CNI_IFNAME, 'eth0');
-  assert.equal(env.CNI_PATH, `/usr/lib/cni:${AMBIENT_CNI_BUILD_DIR}`);
+  assert.equal(env.CNI_PATH, '/usr/lib/cni', "without a node's CNI_PATH: Debian's plugins");
   assert.equal(env.CNI_NETNS, '/var/run/netns/p');
 });
 
-test('cni_path_lists_debians_plugins_then_the_repositorys_built_plugin', () => {
+test('the_plugin_is_built_next_to_its_source', () => {
   assert.match(AMBIENT_CNI_BUILD_DIR, /\/node-agent\/cni\/build$/);
   assert.equal(existsSync(join(AMBIENT_CNI_BUILD_DIR, '..', 'plugin.c')), true, 'the build dir is next to plugin.c in the repository');
 });

@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { localClusterCniSocket, localClusterSocketRoot } from '../../node-agent/cni/socket-path.js';
+import { localClusterSocketRoot } from '../../node-agent/cni/socket-path.js';
 import { NetworkError, NetworkErrorCodes } from './errors.js';
 import { POD_BRIDGE, POD_INTERFACE, nodeOf, type Topology } from './topology.js';
 
@@ -18,23 +18,42 @@ export const CNI_VERSION = '1.0.0';
  */
 export const AMBIENT_CNI_BUILD_DIR = join(fileURLToPath(new URL('../../..', import.meta.url)), 'node-agent', 'cni', 'build');
 
-/** CNI_PATH: a list of directories searched in order (SPEC.md section 2): Debian's plugins, then ours. */
-export const CNI_PATH = ['/usr/lib/cni', AMBIENT_CNI_BUILD_DIR].join(':');
+/** Debian's containernetworking-plugins (bridge, host-local, loopback). */
+export const DEBIAN_CNI_DIR = '/usr/lib/cni';
 
 /**
- * The mesh plugin's entry in node `node`'s conflist. The nodes share the machine's
- * filesystem, so each node's agent has its own root-only socket directory,
- * /var/run/ambient/<cluster>/<node>/ (node-agent/cni/socket-path.ts; the agent finds the
- * same path from AMBIENT_CLUSTER and its node name). Until an agent has run on the node
- * that directory is absent and the plugin passes pods through.
+ * Each node's own stand-ins for a host's directories: the nodes share the machine's
+ * filesystem, so `/opt/cni/bin` of node1 is `<cluster dir>/nodes/node1/opt/cni/bin`. The
+ * kubelet gives a hostPath volume the node's directory (service-account.ts), so the node
+ * agent installs the plugin into its node's bin directory and chains it into its node's
+ * conflist as on a real node; until then the node's pods get no ambient-cni.
  */
-/** The cluster's agent socket directories (one per node): removed with the cluster, so a new cluster of the same name starts without the mesh. */
-export function agentSocketRoot(cluster: string): string {
-  return localClusterSocketRoot(cluster);
+export function nodeHostDir(stateDir: string, nodeName: string): string {
+  return join(resolve(stateDir), 'nodes', nodeName);
 }
 
-export function ambientCniPlugin(cluster: string, node: string): CniPluginConf {
-  return { type: 'ambient-cni', agentSocket: localClusterCniSocket(cluster, node) };
+export function nodeCniBinDir(stateDir: string, nodeName: string): string {
+  return join(nodeHostDir(stateDir, nodeName), 'opt', 'cni', 'bin');
+}
+
+export function nodeCniConfDir(stateDir: string, nodeName: string): string {
+  return join(nodeHostDir(stateDir, nodeName), 'etc', 'cni', 'net.d');
+}
+
+/** The name of the node's primary conflist, as a network plugin would name it. */
+export const PRIMARY_CONFLIST = '10-bridge.conflist';
+
+/** CNI_PATH of a node: a list of directories searched in order (SPEC.md section 2): Debian's plugins, then the node's bin directory. */
+export function nodeCniPath(stateDir: string, nodeName: string): string {
+  return [DEBIAN_CNI_DIR, nodeCniBinDir(stateDir, nodeName)].join(':');
+}
+
+/**
+ * The cluster's agent socket directories (one per node, node-agent/cni/socket-path.ts):
+ * removed with the cluster, so a new cluster of the same name starts without the mesh.
+ */
+export function agentSocketRoot(cluster: string): string {
+  return localClusterSocketRoot(cluster);
 }
 
 export interface CniPluginConf {
@@ -74,8 +93,9 @@ export function cniDir(stateDir: string): string {
   return join(resolve(stateDir), 'cni');
 }
 
+/** Node i's primary conflist, as `cluster up` writes it (the node agent chains ambient-cni into it). */
 export function conflistPath(stateDir: string, node: number): string {
-  return join(cniDir(stateDir), `node${node}.conflist`);
+  return join(nodeCniConfDir(stateDir, `node${node}`), PRIMARY_CONFLIST);
 }
 
 export function ipamDir(stateDir: string, node: number): string {
@@ -88,9 +108,9 @@ export function resultCachePath(stateDir: string, network: string, containerId: 
 }
 
 /**
- * Node i's conflist: loopback, then bridge on cni0 with host-local addresses from the
- * node's pod CIDR, then the mesh's ambient-cni, which hands the pod to the node's agent
- * (and passes the bridge result through while the mesh is not installed on the node).
+ * Node i's conflist as `cluster up` writes it: loopback, then bridge on cni0 with
+ * host-local addresses from the node's pod CIDR. The mesh's ambient-cni is chained after
+ * them by the node agent, as on a real node.
  * The pod's default route points at cni0 (the node), which itself has no default route,
  * so the outside world is unreachable from pods too. No masquerade: pods see each
  * other's real addresses.
@@ -120,7 +140,6 @@ export function nodeConflist(args: { stateDir: string; topology: Topology; node:
           dataDir: ipamDir(args.stateDir, args.node),
         },
       },
-      ambientCniPlugin(args.topology.cluster, node.name),
     ],
   };
 }
@@ -191,7 +210,7 @@ export function pluginEnv(args: {
     CNI_CONTAINERID: args.containerId,
     CNI_NETNS: args.netnsPath,
     CNI_IFNAME: args.ifName ?? POD_INTERFACE,
-    CNI_PATH: args.cniPath ?? CNI_PATH,
+    CNI_PATH: args.cniPath ?? DEBIAN_CNI_DIR,
     ...(args.cniArgs !== undefined && { CNI_ARGS: args.cniArgs }),
     PATH: args.path ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
   };
@@ -282,4 +301,27 @@ function parseJsonObject(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A conflist read from a node's configuration directory: checked to be one the runtime
+ * can run (a name, a cniVersion, plugins each with a type). Pure.
+ */
+export function parseConflist(path: string, text: string): CniConflist {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new NetworkError(NetworkErrorCodes.CNI_FAILED, `${path} is not JSON: ${(err as Error).message}`);
+  }
+  const o = v as Record<string, unknown>;
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof o['name'] !== 'string' || typeof o['cniVersion'] !== 'string' || !Array.isArray(o['plugins'])) {
+    throw new NetworkError(NetworkErrorCodes.CNI_FAILED, `${path} is not a CNI conflist (it needs "name", "cniVersion" and a "plugins" array)`);
+  }
+  (o['plugins'] as unknown[]).forEach((p, i) => {
+    if (typeof p !== 'object' || p === null || typeof (p as Record<string, unknown>)['type'] !== 'string') {
+      throw new NetworkError(NetworkErrorCodes.CNI_FAILED, `${path}: plugins[${i}] has no "type"`);
+    }
+  });
+  return v as CniConflist;
 }

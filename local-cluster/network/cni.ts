@@ -5,15 +5,19 @@
 // the pod's veth in its own current namespace, and enters CNI_NETNS for the pod end.
 
 import { constants as fsc } from 'node:fs';
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { primaryConfigName } from '../../node-agent/cni/chain.js';
 import {
-  CNI_PATH,
   cniArgs,
   conflistPath,
   containerId,
   networkName,
+  nodeCniBinDir,
+  nodeCniConfDir,
+  nodeCniPath,
   nodeConflist,
+  parseConflist,
   parsePluginOutput,
   pluginEnv,
   pluginErrorMessage,
@@ -40,7 +44,7 @@ export interface PodNetworkRequest {
   podUid: string;
   podName?: string;
   podNamespace?: string;
-  /** Where the plugin binaries are: a colon-separated list searched in order; default CNI_PATH. */
+  /** Where the plugin binaries are: a colon-separated list searched in order; default Debian's then the node's bin directory (nodeCniPath). */
   cniPath?: string;
   /** Per plugin invocation. */
   timeoutMs?: number;
@@ -78,12 +82,13 @@ export async function podNetworkAdd(req: PodNetworkRequest): Promise<PodNetwork>
     );
   }
   await assertNetnsMountsVisible();
+  const conflist = await readNodeConflist(ctx.confDir);
   await runChecked('ip', ['netns', 'add', ctx.netns]);
   try {
-    const result = await runChain(ctx, 'ADD');
+    const result = await runChain(ctx, conflist, 'ADD');
     if (!result) throw new NetworkError(NetworkErrorCodes.CNI_FAILED, 'the conflist produced no result');
     const addr = podAddressFromResult(result);
-    await writeAtomic(ctx.cachePath, JSON.stringify(cacheEntry(ctx, result), null, 2));
+    await writeAtomic(ctx.cachePath, JSON.stringify(cacheEntry(ctx, conflist, result), null, 2));
     return {
       netns: ctx.netns,
       netnsPath: netnsFile(ctx.netns),
@@ -96,7 +101,7 @@ export async function podNetworkAdd(req: PodNetworkRequest): Promise<PodNetwork>
   } catch (err) {
     // Undo: DEL in reverse (releases the address), then the namespace; their own errors
     // must not hide the one that matters.
-    await runChain(ctx, 'DEL').catch(() => undefined);
+    await runChain(ctx, conflist, 'DEL').catch(() => undefined);
     await deleteNetns(ctx.netns).catch(() => undefined);
     await rm(ctx.cachePath, { force: true });
     throw new NetworkError(NetworkErrorCodes.CNI_FAILED, `pod network ADD for ${ctx.what} on ${ctx.nodeNetns} failed: ${(err as Error).message}`, {
@@ -116,7 +121,9 @@ export async function podNetworkDel(req: PodNetworkRequest): Promise<void> {
   let failure: unknown;
   if (await exists(netnsFile(ctx.nodeNetns))) {
     try {
-      await runChain(ctx, 'DEL', await readCachedResult(ctx.cachePath));
+      // The node's conflist as it is now, as the runtime reads it (libcni): after the mesh
+      // left the node, DEL no longer reaches ambient-cni.
+      await runChain(ctx, await readNodeConflist(ctx.confDir), 'DEL', await readCachedResult(ctx.cachePath));
     } catch (err) {
       failure = err;
     }
@@ -136,16 +143,21 @@ export async function podNetworkCheck(req: PodNetworkRequest): Promise<void> {
   const cached = await readCachedResult(ctx.cachePath);
   if (!cached) throw new NetworkError(NetworkErrorCodes.CNI_FAILED, `${ctx.what} has no cached CNI result: was it ADDed?`);
   try {
-    await runChain(ctx, 'CHECK', cached);
+    await runChain(ctx, await readNodeConflist(ctx.confDir), 'CHECK', cached);
   } catch (err) {
     throw new NetworkError(NetworkErrorCodes.CNI_FAILED, `pod network CHECK for ${ctx.what} failed: ${(err as Error).message}`, { cause: err });
   }
 }
 
-/** Writes `<stateDir>/cni/node<i>.conflist` for every node, for users to read. */
+/**
+ * Gives every node its CNI directories, as a node's network plugin leaves them: the
+ * primary conflist (loopback, bridge, host-local) in `<stateDir>/nodes/<node>/etc/cni/net.d`
+ * and an empty `.../opt/cni/bin` for the node agent to install ambient-cni into.
+ */
 export async function writeNodeConflists(stateDir: string, topology: Topology): Promise<string[]> {
   const paths: string[] = [];
   for (const node of topology.nodes) {
+    await mkdir(nodeCniBinDir(stateDir, node.name), { recursive: true, mode: 0o755 });
     const path = conflistPath(stateDir, node.index);
     await writeAtomic(path, `${JSON.stringify(nodeConflist({ stateDir, topology, node: node.index }), null, 2)}\n`);
     paths.push(path);
@@ -154,7 +166,7 @@ export async function writeNodeConflists(stateDir: string, topology: Topology): 
 }
 
 interface Context {
-  conflist: CniConflist;
+  confDir: string;
   netns: string;
   nodeNetns: string;
   containerId: string;
@@ -170,12 +182,12 @@ function context(req: PodNetworkRequest): Context {
   const id = containerId(req.podUid);
   const name = req.podName === undefined ? '' : `${req.podNamespace ?? 'default'}/${req.podName} `;
   return {
-    conflist: nodeConflist({ stateDir: req.stateDir, topology: req.topology, node: req.node }),
+    confDir: nodeCniConfDir(req.stateDir, node.name),
     netns: podNetnsName(req.topology.cluster, req.podUid),
     nodeNetns: node.netns,
     containerId: id,
     cniArgs: cniArgs(req),
-    cniPath: req.cniPath ?? CNI_PATH,
+    cniPath: req.cniPath ?? nodeCniPath(req.stateDir, node.name),
     timeoutMs: req.timeoutMs ?? NETWORK_DEFAULTS.cniPluginTimeoutMs,
     cachePath: resultCachePath(req.stateDir, networkName(req.topology), id),
     what: `pod ${name}(uid ${req.podUid})`,
@@ -188,11 +200,11 @@ function context(req: PodNetworkRequest): Context {
  * the rest still release what they hold) and then reports the failures; CHECK stops at
  * the first failure. DEL and CHECK get the cached ADD result as prevResult (SPEC.md).
  */
-async function runChain(ctx: Context, command: CniCommand, cached?: CniResult): Promise<CniResult | undefined> {
+async function runChain(ctx: Context, conflist: CniConflist, command: CniCommand, cached?: CniResult): Promise<CniResult | undefined> {
   let prev = command === 'ADD' ? undefined : cached;
   const failures: string[] = [];
-  for (const plugin of pluginOrder(ctx.conflist, command)) {
-    const outcome = await runPlugin(ctx, command, plugin.type, pluginStdin(ctx.conflist, plugin, prev));
+  for (const plugin of pluginOrder(conflist, command)) {
+    const outcome = await runPlugin(ctx, command, plugin.type, pluginStdin(conflist, plugin, prev));
     if (!outcome.ok) {
       const msg = pluginErrorMessage(plugin.type, command, outcome);
       if (command !== 'DEL') throw new NetworkError(NetworkErrorCodes.CNI_FAILED, msg);
@@ -233,15 +245,30 @@ async function findPlugin(cniPath: string, type: string): Promise<string | undef
   return undefined;
 }
 
-function cacheEntry(ctx: Context, result: CniResult) {
+/**
+ * The conflist the runtime uses now: the first configuration file of the node's directory
+ * (libcni's order, the same rule the node agent chains by), read at every ADD, DEL and CHECK.
+ */
+async function readNodeConflist(confDir: string): Promise<CniConflist> {
+  const names = await readdir(confDir).catch((err: Error) => {
+    throw new NetworkError(NetworkErrorCodes.CNI_FAILED, `cannot read the node's CNI configuration directory ${confDir}: ${err.message}`);
+  });
+  const name = primaryConfigName(names);
+  if (name === undefined) throw new NetworkError(NetworkErrorCodes.CNI_FAILED, `no CNI configuration in ${confDir}: is the cluster network up?`);
+  const path = join(confDir, name);
+  if (!name.endsWith('.conflist')) throw new NetworkError(NetworkErrorCodes.CNI_FAILED, `${path} is not a .conflist: the local runtime runs conflists only`);
+  return parseConflist(path, await readFile(path, 'utf8'));
+}
+
+function cacheEntry(ctx: Context, conflist: CniConflist, result: CniResult) {
   return {
     kind: 'cniCacheV1',
     containerId: ctx.containerId,
     ifName: POD_INTERFACE,
-    networkName: ctx.conflist.name,
+    networkName: conflist.name,
     netns: ctx.netns,
     cniArgs: ctx.cniArgs,
-    config: ctx.conflist,
+    config: conflist,
     result,
   };
 }

@@ -19,7 +19,7 @@ export interface ClusterNetworkRequest {
 
 /**
  * Builds the cluster namespace, br0, every node namespace, veth, address, route and
- * sysctl, and writes the per-node conflists. A leftover of this cluster (an earlier `up`
+ * sysctl, and gives each node its CNI directories with its primary conflist. A leftover of this cluster (an earlier `up`
  * that crashed: namespaces, CNI and IPAM state) is destroyed first; a failure part-way
  * destroys what was made.
  */
@@ -59,6 +59,8 @@ export async function destroyClusterNetwork(req: ClusterNetworkRequest): Promise
     if (isClusterNetns(topology.cluster, entry)) await rm(join(ETC_NETNS, entry), { recursive: true, force: true });
   }
   await rm(cniDir(stateDir), { recursive: true, force: true });
+  // The nodes' stand-ins for /opt/cni/bin and /etc/cni/net.d (cni-config.ts, nodeHostDir).
+  await rm(join(resolve(stateDir), 'nodes'), { recursive: true, force: true });
   await rm(join(resolve(stateDir), 'ipam'), { recursive: true, force: true });
   await rm(agentSocketRoot(topology.cluster), { recursive: true, force: true });
   if (failures.length > 0) {

@@ -18,6 +18,8 @@ import { decideSandboxRetry, sandboxFailureMessage, SANDBOX_FAILED_REASON, SANDB
 import { PodProber } from './prober.js';
 import { ContainerProcess, podLauncher } from './supervisor.js';
 import { serviceAccountFiles } from './service-account.js';
+import { hostPathVolumes } from './host-paths.js';
+import { nodeHostDir } from '../network/cni-config.js';
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -201,6 +203,11 @@ export class Kubelet {
       this.#log.warn({ pod: `${rt.ref.namespace}/${rt.ref.name}`, err: err.message }, 'no service account token for the pod');
       return {};
     });
+    const hostPathEnv: Record<string, string> = {};
+    for (const v of hostPathVolumes(pod, nodeHostDir(this.#o.stateDir, this.#o.node))) {
+      if (v.create) await mkdir(v.dir, { recursive: true, mode: 0o755 });
+      hostPathEnv[v.env] = v.dir;
+    }
     const podWithIp: V1Pod = { ...pod, status: { ...pod.status, podIP: ip, hostIP: this.#o.hostIP } };
     // Probes run from the node with the probe source address (probe-rules.ts), set up
     // before the first one so that a STRICT pod's first probe is not captured.
@@ -219,7 +226,7 @@ export class Kubelet {
           name: c.name,
           launcher: podLauncher(netns, rt.hostNetwork),
           argv: a.argv,
-          env: containerEnv(podWithIp, c, this.#o.node, { ...this.#o.baseEnv, ...saEnv }),
+          env: containerEnv(podWithIp, c, this.#o.node, { ...this.#o.baseEnv, ...saEnv, ...hostPathEnv }),
           dir: this.podDir(rt.ref),
           logFile: this.logFile(rt.ref, c.name),
           restartPolicy,

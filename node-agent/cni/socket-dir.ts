@@ -125,3 +125,16 @@ function answers(path: string): Promise<boolean> {
     c.once('error', (err: NodeJS.ErrnoException) => done(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
   });
 }
+
+/**
+ * Removes the socket's directory: the mesh is being taken off the node, and while the
+ * directory exists the plugin fails ADD (plugin.c: "the mesh runs here"). A symbolic link
+ * or a file in its place is not the agent's and is left alone (an error says so).
+ */
+export async function removeSocketDir(socketPath: string): Promise<void> {
+  const dir = dirname(socketPath);
+  const f = await lstatOrUndefined(dir);
+  if (f === undefined) return;
+  if (f.isSymbolicLink || !f.isDirectory) throw unsafe(`${dir} is not the agent's socket directory (a ${f.isSymbolicLink ? 'symbolic link' : 'file'}): not removed`);
+  await rm(dir, { recursive: true, force: true });
+}

@@ -14,6 +14,7 @@ import type { CertificateManager, WorkloadCertificate } from '../../core/identit
 import { formatSpiffeId, parseSpiffeId } from '../../core/identity/spiffe.js';
 import { AGENT_DEFAULTS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/log.js';
+import { removeCapture } from '../capture/apply.js';
 import type { CniAgentPort } from '../cni/handlers.js';
 import { PodResolvers } from '../dns/pod-resolvers.js';
 import type { AgentFailure, EnrolledPodStatus } from '../dump.js';
@@ -290,6 +291,29 @@ export class EnrolmentReconciler {
     await this.#running?.catch(() => {});
     await Promise.all([...this.#pods.values()].map((p) => p.close(drainMs, { keepCapture: true, keepAccepting: true }).catch(() => {})));
     this.#pods.clear();
+  }
+
+  /**
+   * The mesh is being removed from the node (the agent's DaemonSet is gone): no more
+   * rounds; every pod is un-enrolled, not released (its capture rules go first, then its
+   * listeners drain for `drainMs`), and a pod of the node whose netns is known but that is
+   * not enrolled (its enrolment failed half-way) has any rules left removed too. The pods
+   * then work as plain pods.
+   */
+  async uninstall(drainMs: number): Promise<{ unenrolled: number }> {
+    if (this.#closed) return { unenrolled: 0 };
+    this.#closed = true;
+    await this.#running?.catch(() => {});
+    const pods = [...this.#pods.values()];
+    this.#pods.clear();
+    this.#enrolledWith.clear();
+    const enrolled = new Set(pods.map((p) => p.netns));
+    const others = [...new Set(this.#netnsOf.values())].filter((n) => !enrolled.has(n));
+    await Promise.all([
+      ...pods.map((p) => p.close(drainMs).catch((err: Error) => this.#log.warn({ netns: p.netns, err: err.message }, 'agent: un-enrolment incomplete'))),
+      ...others.map((n) => removeCapture(n).catch((err: Error) => this.#log.debug({ netns: n, err: err.message }, 'agent: no capture to remove (pod gone?)'))),
+    ]);
+    return { unenrolled: pods.length };
   }
 }
 

@@ -33,8 +33,11 @@ export class AgentMetrics {
   readonly configUpdates: Counter<'result'>;
   readonly configRejectedResources: Counter;
   readonly captureRepairs: Counter;
+  readonly cniChainRepairs: Counter;
   readonly enrolmentFailures: Counter<'reason'>;
   readonly workerRestarts: Counter;
+  /** Listener handovers between this agent and the one before or after it (handover/). */
+  readonly handovers: Counter<'role' | 'result'>;
   readonly authzDecisions: Counter<AuthzLabel>;
   /** Istio's TCP metrics (tcp-metrics.ts, shared with the waypoint). */
   readonly tcp: TcpMetrics;
@@ -102,6 +105,11 @@ export class AgentMetrics {
       help: "Times an enrolled pod's capture rules were found missing or changed and were restored.",
       registers,
     });
+    this.cniChainRepairs = new Counter({
+      name: 'ambient_agent_cni_chain_repairs_total',
+      help: "Times the node's CNI conflist (or the plugin binary) was found without the ambient-cni plugin, after it had been chained, and was chained again.",
+      registers,
+    });
     this.enrolmentFailures = new Counter({
       name: 'ambient_agent_enrolment_failures_total',
       help: 'Pods the agent failed to enrol (capture, listeners or certificate), by reason.',
@@ -111,6 +119,12 @@ export class AgentMetrics {
     this.workerRestarts = new Counter({
       name: 'ambient_agent_worker_restarts_total',
       help: 'Data-path workers that died and were started again (their connections were reset; the other workers carried on).',
+      registers,
+    });
+    this.handovers = new Counter({
+      name: 'ambient_agent_handovers_total',
+      help: 'Listener handovers at an agent upgrade. role: old (handing over) or new (taking over); result: done, none (no agent to take over from), failed (listeners created afresh / kept), refused (a peer that is not root).',
+      labelNames: ['role', 'result'] as const,
       registers,
     });
     this.authzDecisions = new Counter({

@@ -1,5 +1,6 @@
 // The socket syscalls Node.js does not expose: SO_ORIGINAL_DST, creating sockets inside
-// another network namespace (setns), SO_MARK and IP_TRANSPARENT. Everything is
+// another network namespace (setns), SO_MARK, IP_TRANSPARENT, SO_PEERCRED and passing
+// file descriptors over a Unix socket (SCM_RIGHTS). Everything is
 // synchronous and cheap; core/syscalls.ts is the only caller and adds the typed errors.
 //
 // Failures throw an Error with .code ("EPERM"), .errno (the positive Linux errno),
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/netfilter_ipv4.h> // SO_ORIGINAL_DST
@@ -397,6 +399,173 @@ static napi_value js_peer_credentials(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// ---- file descriptors over a Unix socket (SCM_RIGHTS) ----
+// The node agent's listener handover (node-agent/handover/): an old agent passes the
+// listening sockets it holds to the agent replacing it, so that the kernel sockets (and
+// their accept queues) live on in the new process. Non-blocking, one syscall per call:
+// the caller frames messages and waits for readiness (node-agent/handover/channel.ts).
+
+// SCM_MAX_FD in the kernel (include/net/scm.h): the most descriptors one message carries.
+#define MAX_FDS_PER_MESSAGE 253
+
+// sendFds(fd, data, fds): bytes sent by one sendmsg(MSG_DONTWAIT); fds ride on its first
+// byte. EAGAIN is thrown like any other error.
+static napi_value js_send_fds(napi_env env, napi_callback_info info) {
+  napi_value argv[3], out;
+  int fd;
+  void *data;
+  size_t len;
+  bool is_buffer, is_array;
+  uint32_t nfds;
+  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || len == 0) {
+    napi_throw_type_error(env, NULL, "data must be a non-empty Buffer");
+    return NULL;
+  }
+  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[2], &nfds) != napi_ok || nfds > MAX_FDS_PER_MESSAGE) {
+    napi_throw_type_error(env, NULL, "fds must be an array of at most 253 descriptors");
+    return NULL;
+  }
+  int fds[MAX_FDS_PER_MESSAGE];
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[2], i, &v) != napi_ok || !get_fd(env, v, &fds[i])) return NULL;
+  }
+  struct iovec iov = {.iov_base = data, .iov_len = len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_PER_MESSAGE)];
+    struct cmsghdr align;
+  } control;
+  if (nfds > 0) {
+    memset(&control, 0, sizeof control);
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+  }
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, "sendmsg", errno, NULL);
+  napi_create_int64(env, n, &out);
+  return out;
+}
+
+// recvFds(fd, maxBytes): {data: Buffer, fds: number[]} from one recvmsg(MSG_DONTWAIT);
+// data empty: the peer closed. The received descriptors are close-on-exec. A message
+// whose descriptors did not all fit (MSG_CTRUNC) is an error, and those that arrived are
+// closed: a half-received set cannot be used.
+static napi_value js_recv_fds(napi_env env, napi_callback_info info) {
+  napi_value argv[2], out, v, arr;
+  int fd;
+  int32_t max_bytes;
+  if (!get_args(env, info, 2, argv) || !get_fd(env, argv[0], &fd) ||
+      !get_int(env, argv[1], "maxBytes", 1, 1 << 24, &max_bytes))
+    return NULL;
+  char *buf = malloc((size_t)max_bytes);
+  if (!buf) return throw_errno(env, "malloc", ENOMEM, NULL);
+  struct iovec iov = {.iov_base = buf, .iov_len = (size_t)max_bytes};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_PER_MESSAGE)];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = sizeof control.buf};
+  ssize_t n;
+  do {
+    n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    free(buf);
+    return throw_errno(env, "recvmsg", err, NULL);
+  }
+  int fds[MAX_FDS_PER_MESSAGE];
+  int nfds = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (int i = 0; i < count && nfds < MAX_FDS_PER_MESSAGE; i++)
+      memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+  }
+  if (msg.msg_flags & MSG_CTRUNC) {
+    for (int i = 0; i < nfds; i++) close(fds[i]);
+    free(buf);
+    return throw_errno(env, "recvmsg(SCM_RIGHTS truncated)", EMSGSIZE, NULL);
+  }
+  napi_create_object(env, &out);
+  napi_create_buffer_copy(env, (size_t)n, buf, NULL, &v);
+  free(buf);
+  napi_set_named_property(env, out, "data", v);
+  napi_create_array_with_length(env, (size_t)nfds, &arr);
+  for (int i = 0; i < nfds; i++) {
+    napi_create_int32(env, fds[i], &v);
+    napi_set_element(env, arr, (uint32_t)i, v);
+  }
+  napi_set_named_property(env, out, "fds", arr);
+  return out;
+}
+
+// socketInfo(fd): {type: "tcp-listener" | "udp" | "other", family: 4 | 6 | 0, address, port,
+// reusePort}
+// of a received descriptor, so that an adopted socket is checked to be what the message
+// says before it is served.
+static napi_value js_socket_info(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out, v;
+  int fd, type = 0, listening = 0, reuse_port = 0;
+  socklen_t len = sizeof type;
+  if (!get_args(env, info, 1, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len))
+    return throw_errno(env, "getsockopt(SO_TYPE)", errno, NULL);
+  len = sizeof listening;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len))
+    return throw_errno(env, "getsockopt(SO_ACCEPTCONN)", errno, NULL);
+  len = sizeof reuse_port;
+  if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &reuse_port, &len))
+    return throw_errno(env, "getsockopt(SO_REUSEPORT)", errno, NULL);
+  struct sockaddr_storage a;
+  socklen_t alen = sizeof a;
+  memset(&a, 0, sizeof a);
+  if (getsockname(fd, (struct sockaddr *)&a, &alen))
+    return throw_errno(env, "getsockname", errno, NULL);
+  char text[INET6_ADDRSTRLEN] = "";
+  int family = 0, port = 0;
+  if (a.ss_family == AF_INET) {
+    struct sockaddr_in *in = (struct sockaddr_in *)&a;
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    family = 4;
+    port = ntohs(in->sin_port);
+  } else if (a.ss_family == AF_INET6) {
+    struct sockaddr_in6 *in = (struct sockaddr_in6 *)&a;
+    inet_ntop(AF_INET6, &in->sin6_addr, text, sizeof text);
+    family = 6;
+    port = ntohs(in->sin6_port);
+  }
+  const char *kind = family == 0                          ? "other"
+                     : type == SOCK_STREAM && listening   ? "tcp-listener"
+                     : type == SOCK_DGRAM                 ? "udp"
+                                                          : "other";
+  napi_create_object(env, &out);
+  napi_create_string_utf8(env, kind, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, out, "type", v);
+  napi_create_int32(env, family, &v);
+  napi_set_named_property(env, out, "family", v);
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, out, "address", v);
+  napi_create_int32(env, port, &v);
+  napi_set_named_property(env, out, "port", v);
+  napi_get_boolean(env, reuse_port != 0, &v);
+  napi_set_named_property(env, out, "reusePort", v);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"originalDst", NULL, js_original_dst, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -406,6 +575,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"getMark", NULL, js_get_mark, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setTransparent", NULL, js_set_transparent, NULL, NULL, NULL, napi_enumerable, NULL},
       {"peerCredentials", NULL, js_peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendFds", NULL, js_send_fds, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recvFds", NULL, js_recv_fds, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"socketInfo", NULL, js_socket_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof *props, props);
   return exports;

@@ -1,0 +1,183 @@
+// `ambientctl check`: is the installed mesh healthy? The CRDs, the controller, the node
+// agents and their CNI plugin, the certificates, the agents' config versions. Each check a
+// pure function of the facts gather.ts collects (docs/install.md, "Troubleshooting with check").
+import type { Certificates, MeshStatus } from '../../console/api-types.js';
+import { expiryRows, type ExpiryRow } from '../../core/identity/cert-expiry.js';
+import { agentVersionProblem } from '../mesh/status-view.js';
+import { timeLeft } from '../mesh/view-format.js';
+import { fail, pass, warn, type CheckGroup, type CheckReport, type CheckResult } from './report.js';
+import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, MESH_NAMESPACE, type AgentPodFact, type CrdFact, type DaemonSetFact, type DeploymentFact, type Fact, type NodeFact } from './facts.js';
+
+/** A root or the signing CA with less left than this warns: replacing a root takes a trust-bundle rollout. */
+export const CA_WARN_DAYS = 30;
+/** How many items a reason lists before "and N more". */
+export const MAX_LISTED = 5;
+
+const DAY_MS = 86_400_000;
+const PODS = `ambientctl get pods -n ${MESH_NAMESPACE}`;
+
+export interface InstalledFacts {
+  /** The CRDs install creates (`plural.group`), from the manifests. */
+  expectedCrds: string[];
+  crds: Fact<CrdFact[]>;
+  /** null: no such Deployment / DaemonSet. */
+  controller: Fact<DeploymentFact | null>;
+  agents: Fact<DaemonSetFact | null>;
+  agentPods: Fact<AgentPodFact[]>;
+  nodes: Fact<NodeFact[]>;
+  status: Fact<MeshStatus>;
+  certificates: Fact<Certificates>;
+  /** ms since the epoch. */
+  now: number;
+}
+
+export function listed(items: string[]): string {
+  return items.length <= MAX_LISTED ? items.join(', ') : `${items.slice(0, MAX_LISTED).join(', ')} and ${items.length - MAX_LISTED} more`;
+}
+
+export function checkCrdsPresent(f: InstalledFacts): CheckResult {
+  const name = `the ${MESH_GROUP} CRDs are installed`;
+  if (!f.crds.ok) return fail(name, `cannot list CustomResourceDefinitions: ${f.crds.error}`);
+  const have = new Set(f.crds.value.map((c) => c.name));
+  const missing = f.expectedCrds.filter((n) => !have.has(n));
+  if (missing.length === 0) return pass(name, `${f.expectedCrds.length} CRDs`);
+  return fail(name, `missing: ${listed(missing)}`, 'ambientctl install (it applies them again; nothing else changes)');
+}
+
+export function checkCrdsEstablished(f: InstalledFacts): CheckResult {
+  const name = `the ${MESH_GROUP} CRDs are Established (their kinds are served)`;
+  if (!f.crds.ok) return fail(name, `cannot list CustomResourceDefinitions: ${f.crds.error}`);
+  const expected = new Set(f.expectedCrds);
+  const not = f.crds.value.filter((c) => expected.has(c.name) && !c.established);
+  if (not.length === 0) return pass(name);
+  return fail(name, `not Established: ${listed(not.map((c) => `${c.name}${c.message ? ` (${c.message})` : ''}`))}`, 'kubectl get crd NAME -o yaml shows the conditions (a NamesAccepted=False names the conflicting CRD)');
+}
+
+export function checkControllerExists(f: InstalledFacts): CheckResult {
+  const name = `the controller Deployment ${MESH_NAMESPACE}/${CONTROLLER_DEPLOYMENT} exists`;
+  if (!f.controller.ok) return fail(name, `cannot read it: ${f.controller.error}`);
+  if (f.controller.value === null) return fail(name, 'not found', 'ambientctl install');
+  return pass(name);
+}
+
+export function checkControllerReady(f: InstalledFacts): CheckResult {
+  const name = "the controller's replicas are all ready";
+  if (!f.controller.ok) return fail(name, `cannot read the Deployment: ${f.controller.error}`);
+  const d = f.controller.value;
+  if (d === null) return fail(name, 'no controller Deployment', 'ambientctl install');
+  const counts = `${d.ready}/${d.desired} ready, ${d.updated}/${d.desired} updated`;
+  if (d.desired > 0 && d.ready >= d.desired && d.updated >= d.desired) return pass(name, counts);
+  if (d.desired === 0) return fail(name, 'the Deployment is scaled to 0 replicas', `kubectl -n ${MESH_NAMESPACE} scale deployment ${CONTROLLER_DEPLOYMENT} --replicas=1`);
+  return fail(name, `${counts}${d.message ? `: ${d.message}` : ''}`, `${PODS} -l app=${CONTROLLER_DEPLOYMENT} shows which; kubectl -n ${MESH_NAMESPACE} logs deploy/${CONTROLLER_DEPLOYMENT} says why`);
+}
+
+export function checkAgentsExist(f: InstalledFacts): CheckResult {
+  const name = `the node-agent DaemonSet ${MESH_NAMESPACE}/${AGENT_DAEMONSET} exists`;
+  if (!f.agents.ok) return fail(name, `cannot read it: ${f.agents.error}`);
+  if (f.agents.value === null) return fail(name, 'not found', 'ambientctl install');
+  return pass(name);
+}
+
+/** Linux nodes with no ready agent pod (an agent is scheduled on every Linux node). */
+function nodesWithoutReadyAgent(nodes: NodeFact[], pods: AgentPodFact[]): Array<{ node: string; why: string }> {
+  return nodes
+    .filter((n) => n.os === 'linux' || n.os === '')
+    .flatMap((n) => {
+      const mine = pods.filter((p) => p.node === n.name);
+      if (mine.some((p) => p.ready)) return [];
+      if (mine.length === 0) return [{ node: n.name, why: 'no agent pod' }];
+      return [{ node: n.name, why: mine.map((p) => `${p.name} not ready${p.reason ? `: ${p.reason}` : ''}`).join('; ') }];
+    });
+}
+
+export function checkAgentsReady(f: InstalledFacts): CheckResult {
+  const name = 'a node agent is ready on every node';
+  if (!f.agents.ok) return fail(name, `cannot read the DaemonSet: ${f.agents.error}`);
+  const ds = f.agents.value;
+  if (ds === null) return fail(name, 'no node-agent DaemonSet', 'ambientctl install');
+  const counts = `${ds.ready}/${ds.desired} ready, ${ds.updated}/${ds.desired} updated`;
+  const missing = f.nodes.ok && f.agentPods.ok ? nodesWithoutReadyAgent(f.nodes.value, f.agentPods.value) : [];
+  if (ds.desired > 0 && ds.ready === ds.desired && ds.updated === ds.desired && missing.length === 0) return pass(name, counts);
+  const where = missing.length > 0 ? `; ${listed(missing.map((m) => `node ${m.node}: ${m.why}`))}` : '';
+  if (ds.desired === 0) return fail(name, `the DaemonSet schedules no agent (0 desired)${where}`, `kubectl -n ${MESH_NAMESPACE} describe daemonset ${AGENT_DAEMONSET} (a nodeSelector or taints?)`);
+  return fail(name, `${counts}${where}`, `${PODS} -l app=${AGENT_DAEMONSET} -o wide shows which; kubectl -n ${MESH_NAMESPACE} logs POD says why`);
+}
+
+/**
+ * The CNI plugin of every node: installed in the node's CNI bin directory and chained into
+ * its primary conflist. Judged by the agent's readiness: the agent reports ready only once
+ * the plugin is installed and chained on its node, so a node without a ready agent is a
+ * node whose chain is not known to be in place.
+ */
+export function checkCni(f: InstalledFacts): CheckResult {
+  const name = "every node's CNI plugin is installed and chained (judged by its agent's readiness)";
+  if (!f.nodes.ok) return fail(name, `cannot list the nodes: ${f.nodes.error}`);
+  if (!f.agentPods.ok) return fail(name, `cannot list the agent pods: ${f.agentPods.error}`);
+  const missing = nodesWithoutReadyAgent(f.nodes.value, f.agentPods.value);
+  if (missing.length === 0) return pass(name);
+  return fail(
+    name,
+    `not known to be chained on: ${listed(missing.map((m) => `${m.node} (${m.why})`))}; pods started there now are not captured`,
+    `kubectl -n ${MESH_NAMESPACE} logs POD on that node says why (the CNI conf directory in the agent's settings must be the node's: see: docs/install.md#requirements)`,
+  );
+}
+
+export function checkApi(f: InstalledFacts): CheckResult {
+  const name = "the controller's API answers";
+  if (f.status.ok) return pass(name);
+  return fail(name, f.status.error, `${PODS} -l app=${CONTROLLER_DEPLOYMENT}; ambientctl status once it runs`);
+}
+
+const describe = (r: ExpiryRow, now: number) => `${r.kind === 'root' || r.kind === 'signing' || r.kind === 'controller' ? r.name : `${r.name} (${r.detail})`}: ${Date.parse(r.notAfter) <= now ? `expired ${r.notAfter}` : `${timeLeft(Math.floor((Date.parse(r.notAfter) - now) / 1000))} left (until ${r.notAfter})`}`;
+
+/** The CA: roots and the signing certificate. Expired fails; less than CA_WARN_DAYS left warns. */
+export function checkCaCertificates(f: InstalledFacts): CheckResult {
+  const name = "the mesh's CA certificates are valid";
+  if (!f.certificates.ok) return fail(name, `GET /api/v1/certificates: ${f.certificates.error}`);
+  const rows = expiryRows(f.certificates.value, f.now).filter((r) => r.kind === 'root' || r.kind === 'signing');
+  if (rows.length === 0) return fail(name, 'the controller reports no root certificate', PODS);
+  const expired = rows.filter((r) => Date.parse(r.notAfter) <= f.now || Date.parse(r.notBefore) > f.now);
+  if (expired.length > 0) return fail(name, `not valid now: ${listed(expired.map((r) => describe(r, f.now)))}`, 'replace the CA: a new root (ambientctl ca init) or intermediate (ambientctl ca intermediate) in the plug-in CA Secret, then restart the controller (see: docs/install.md#settings)');
+  const soon = rows.filter((r) => Date.parse(r.notAfter) - f.now < CA_WARN_DAYS * DAY_MS);
+  if (soon.length > 0) return warn(name, `expiring within ${CA_WARN_DAYS} days: ${listed(soon.map((r) => describe(r, f.now)))}`, 'plan the CA rotation now: add the new root to the trust bundle first, then sign with it (see: docs/install.md#settings)');
+  return pass(name, `${rows.length} (the soonest ends ${rows[0]!.notAfter})`);
+}
+
+/** The controller's serving certificate and the data plane's: expired fails; rotation overdue (less than a quarter of the lifetime left) warns. */
+export function checkLeafCertificates(f: InstalledFacts): CheckResult {
+  const name = 'the controller and workload certificates are valid and rotating';
+  if (!f.certificates.ok) return fail(name, `GET /api/v1/certificates: ${f.certificates.error}`);
+  const rows = expiryRows(f.certificates.value, f.now).filter((r) => r.kind !== 'root' && r.kind !== 'signing');
+  const bad = rows.filter((r) => r.state === 'bad');
+  if (bad.length > 0) return fail(name, `expired: ${listed(bad.map((r) => describe(r, f.now)))}`, `the holder's node agent (or the controller) cannot renew: ${PODS}, then its logs`);
+  const late = rows.filter((r) => r.state === 'warn');
+  // A certificate is renewed at half its lifetime: one with less than a quarter left missed its renewal.
+  if (late.length > 0) return warn(name, `renewal overdue (less than a quarter of the lifetime left): ${listed(late.map((r) => describe(r, f.now)))}`, `the holder's node agent (or the controller) logs say why it cannot renew: ${PODS}`);
+  return pass(name, `${rows.length} ${rows.length === 1 ? 'certificate' : 'certificates'}`);
+}
+
+/** Every agent holds a config stream and has ACKed its controller replica's current version (the judgement `ambientctl status` makes). */
+export function checkAgentVersions(f: InstalledFacts): CheckResult {
+  const name = "the node agents are on the controller's current config version";
+  if (!f.status.ok) return fail(name, `GET /api/v1/status: ${f.status.error}`);
+  const s = f.status.value;
+  if (s.agents.length === 0) return fail(name, 'no node agent holds a config stream to the controller', `${PODS} -l app=${AGENT_DAEMONSET}; their logs say why they do not connect`);
+  const behind = s.agents.flatMap((a) => {
+    if (!a.connected) return [`node ${a.node}: not connected`];
+    const p = agentVersionProblem(a, s.configVersion);
+    return p ? [`node ${a.node}: ${p}`] : [];
+  });
+  if (behind.length === 0) return pass(name, `version ${s.configVersion} (${s.agents.length} ${s.agents.length === 1 ? 'agent' : 'agents'})`);
+  return fail(name, listed(behind), 'ambientctl status shows each agent and what it refused (NACKs)');
+}
+
+export function installedReport(f: InstalledFacts): CheckReport {
+  const groups: CheckGroup[] = [
+    { name: `${MESH_GROUP} CRDs`, results: [checkCrdsPresent(f), checkCrdsEstablished(f)] },
+    { name: 'control plane', results: [checkControllerExists(f), checkControllerReady(f), checkApi(f)] },
+    { name: 'node agents', results: [checkAgentsExist(f), checkAgentsReady(f), checkCni(f)] },
+    { name: 'certificates', results: [checkCaCertificates(f), checkLeafCertificates(f)] },
+    { name: 'config distribution', results: [checkAgentVersions(f)] },
+  ];
+  return { mode: 'installed', groups };
+}

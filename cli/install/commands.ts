@@ -1,0 +1,175 @@
+// `ambientctl manifest generate`, `install`, `upgrade`, `uninstall` (docs/install.md).
+// Settings are checked and the manifests rendered before the cluster is contacted, so a
+// bad --set changes nothing.
+import { Command } from 'commander';
+import { createInterface } from 'node:readline/promises';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig, type ContextOptions } from '../context.js';
+import { CliError } from '../errors.js';
+import type { Obj } from '../manifests.js';
+import { agentsReadiness, applyAll, deleteAll, getOrUndefined, stdio, waitForMesh } from './cluster-ops.js';
+import { CONTROLLER_DEPLOYMENT, NODE_AGENT_DAEMONSET, loadSources, renderObjects, toYaml, type RenderOptions } from './render.js';
+import { SettingError, applySets, collectSets, defaultSettings, type Settings } from './settings.js';
+
+/** The Deployment annotation holding the --set list of the last install or upgrade, which `upgrade` starts from. */
+export const SETTINGS_ANNOTATION = 'ambient.dev/install-settings';
+
+interface RenderFlags {
+  set?: string[];
+}
+
+function settingsOf(sets: readonly string[]): Settings {
+  try {
+    return applySets(sets);
+  } catch (err) {
+    if (err instanceof SettingError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+async function render(sets: readonly string[], o: RenderOptions = {}): Promise<{ objs: Obj[]; settings: Settings }> {
+  const settings = settingsOf(sets);
+  let objs: Obj[];
+  try {
+    objs = renderObjects(await loadSources(settings), settings, o);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  // Recorded so that `upgrade` without --set keeps what the install chose.
+  const ctl = objs.find((x) => x.kind === 'Deployment' && x.metadata?.name === CONTROLLER_DEPLOYMENT)!;
+  ctl.metadata = { ...ctl.metadata, annotations: { ...ctl.metadata?.annotations, [SETTINGS_ANNOTATION]: JSON.stringify(sets) } };
+  return { objs, settings };
+}
+
+function parseTimeout(v: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) throw new CliError(`--timeout ${v}: not a duration (e.g. 90s, 5m)`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms']!;
+}
+
+const ns = (s: Settings) => String(s.values['rootNamespace']);
+const names = { controller: CONTROLLER_DEPLOYMENT, agents: NODE_AGENT_DAEMONSET };
+
+function where(kc: KubeConfig): string {
+  return `${kc.getCurrentCluster()?.server ?? '(no server)'} (context ${kc.getCurrentContext()})`;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+const setOption = (c: Command) =>
+  c.option('--set <key=value>', 'a setting (repeatable; docs/install.md lists the keys)', collectSets, [] as string[]);
+
+export function installCommands(program: Command): void {
+  const manifest = program.command('manifest').description("the mesh's manifests");
+  setOption(
+    manifest
+      .command('generate')
+      .description('print the manifests `install` applies, with the settings, as YAML (no cluster needed; for GitOps: | kubectl apply --server-side -f -)'),
+  ).action(async (o: RenderFlags) => {
+    process.stdout.write(toYaml((await render(o.set ?? [])).objs));
+  });
+
+  setOption(
+    program
+      .command('install')
+      .description('install the mesh on the current cluster (server-side apply), and wait for the controller and every node agent to be ready')
+      .option('--dry-run', 'print the manifests instead of applying them')
+      .option('--timeout <duration>', 'how long to wait for readiness (e.g. 90s, 5m)', '5m'),
+  ).action(async (o: RenderFlags & { dryRun?: boolean; timeout: string }, cmd: Command) => {
+    const timeoutMs = parseTimeout(o.timeout);
+    const { objs, settings } = await render(o.set ?? []);
+    const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
+    if (o.dryRun) {
+      stdio.info(`dry run: would install on ${where(kc)}`);
+      process.stdout.write(toYaml(objs));
+      return;
+    }
+    stdio.info(`installing the mesh on ${where(kc)}`);
+    await applyAll(kc, objs, timeoutMs);
+    await waitForMesh(kc, ns(settings), names, timeoutMs);
+    stdio.info('the mesh is installed: the controller and every node agent are ready');
+  });
+
+  setOption(
+    program
+      .command('upgrade')
+      .description("apply the manifests of this version (the install's settings, changed by --set) and wait for the controller and node-agent rollouts")
+      .option('--reset-settings', "start from the defaults instead of the installed mesh's settings")
+      .option('--restart-agents', 'roll every node agent even when their template did not change')
+      .option('--restart-controller', 'roll the controller even when its template did not change')
+      .option('--timeout <duration>', 'how long to wait for the rollouts (e.g. 90s, 5m)', '5m'),
+  ).action(async (o: RenderFlags & { resetSettings?: boolean; restartAgents?: boolean; restartController?: boolean; timeout: string }, cmd: Command) => {
+    const timeoutMs = parseTimeout(o.timeout);
+    settingsOf(o.set ?? []); // a bad --set stops here, before the cluster is asked anything
+    const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
+    const namespace = ns(defaultSettings());
+    const live = await getOrUndefined<Obj>(kc, `/apis/apps/v1/namespaces/${namespace}/deployments/${CONTROLLER_DEPLOYMENT}`);
+    if (!live) throw new CliError(`the mesh is not installed on ${where(kc)} (no deployment ${namespace}/${CONTROLLER_DEPLOYMENT}): use ambientctl install`);
+    let previous: string[] = [];
+    const recorded = live.metadata?.annotations?.[SETTINGS_ANNOTATION];
+    if (recorded && !o.resetSettings) {
+      try {
+        previous = (JSON.parse(recorded) as unknown[]).filter((x): x is string => typeof x === 'string');
+      } catch {
+        stdio.info(`the installed settings (annotation ${SETTINGS_ANNOTATION}) do not parse: starting from the defaults`);
+      }
+    }
+    const sets = [...previous, ...(o.set ?? [])];
+    if (previous.length) stdio.info(`keeping the installed settings: ${previous.join(' ')}`);
+    const now = new Date().toISOString();
+    const { objs, settings } = await render(sets, { ...(o.restartAgents ? { restartAgents: now } : {}), ...(o.restartController ? { restartController: now } : {}) });
+    stdio.info(`upgrading the mesh on ${where(kc)}`);
+    await applyAll(kc, objs, timeoutMs);
+    await waitForMesh(kc, ns(settings), names, timeoutMs);
+    stdio.info('the mesh is upgraded: every controller replica and node agent runs the new version and is ready');
+  });
+
+  program
+    .command('uninstall')
+    .description('remove the mesh from the current cluster: its workloads (each agent first takes the mesh off its node), RBAC, namespace and CRDs (and with them every ambient.dev object)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--timeout <duration>', "how long to wait for the agents' pods to be gone (e.g. 90s, 5m)", '5m')
+    .action(async (o: { yes?: boolean; timeout: string }, cmd: Command) => {
+      const timeoutMs = parseTimeout(o.timeout);
+      const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
+      const settings = defaultSettings();
+      const namespace = ns(settings);
+      // Every optional component too: what an install with any settings created.
+      const objs = renderObjects(await loadSources(settings, { all: true }), settings);
+      if (!o.yes) {
+        const question = `This removes the mesh from ${where(kc)}: the namespace ${namespace} and everything in it, and the mesh's CRDs with every ambient.dev object (policies, rollouts). Proceed?`;
+        if (!(await confirm(question))) throw new CliError(process.stdin.isTTY ? 'uninstall cancelled' : 'uninstall needs confirmation: run it in a terminal, or pass --yes');
+      }
+      const pluginCa = String(settings.values['pluginCaSecret']);
+      const keepNamespace = !!(await getOrUndefined(kc, `/api/v1/namespaces/${namespace}/secrets/${pluginCa}`));
+      const toDelete = keepNamespace ? objs.filter((x) => !(x.kind === 'Namespace' && x.metadata?.name === namespace)) : objs;
+      if (await getOrUndefined(kc, `/apis/apps/v1/namespaces/${namespace}/daemonsets/${NODE_AGENT_DAEMONSET}`)) {
+        stdio.info(`removing the node agents (${(await agentsReadiness(kc, namespace, NODE_AGENT_DAEMONSET)).summary}); each takes the mesh off its node before it exits`);
+      }
+      const removed = await deleteAll(kc, toDelete, { workloads: [NODE_AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT], namespace, timeoutMs });
+      if (!keepNamespace) await waitNamespaceGone(kc, namespace, timeoutMs);
+      else stdio.info(`kept the namespace ${namespace}: it holds your plug-in CA Secret ${pluginCa} (delete it with: ambientctl delete namespace ${namespace})`);
+      stdio.info(removed.length ? `the mesh is uninstalled (${removed.length} objects removed)` : 'nothing to remove: the mesh was not installed');
+    });
+}
+
+async function waitNamespaceGone(kc: KubeConfig, namespace: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let said = false;
+  for (;;) {
+    const n = await getOrUndefined(kc, `/api/v1/namespaces/${namespace}`);
+    if (!n) return;
+    if (!said) stdio.info(`waiting for the namespace ${namespace} to be gone`);
+    said = true;
+    if (Date.now() > deadline) throw new CliError(`the namespace ${namespace} is still ${String((n as { status?: { phase?: string } }).status?.phase ?? 'there')} after ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
