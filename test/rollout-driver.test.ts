@@ -14,7 +14,7 @@ import { kubeConfigForServer } from '../core/kube/config.js';
 import { startController, type Controller, type ControllerOptions } from '../controller/controller.js';
 import type { MetricsSource } from '../controller/rollout-driver.js';
 import { startRedis, type TestRedis } from './support/redis.js';
-import { pollUntil } from './support/control-plane.js';
+import { pollUntil, installMeshCrds } from './support/control-plane.js';
 
 const WAIT_MS = 20_000;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -106,6 +106,7 @@ before(async () => {
   redis = await startRedis();
   api = await startApiServer({ redisUrl: redis.url, prefix: 'rollout:' });
   kc = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   for (const ns of ['ambient-system', 'shop']) await core.createNamespace({ body: { metadata: { name: ns } } }).catch(() => {});

@@ -2,7 +2,7 @@
 // agents and their CNI plugin, the certificates, the agents' config versions. Each check a
 // pure function of the facts gather.ts collects (docs/install.md, "Troubleshooting with check").
 import type { Certificates, MeshStatus } from '../../console/api-types.js';
-import { expiryRows, type ExpiryRow } from '../../console/cert-expiry.js';
+import { expiryRows, type ExpiryRow } from '../../core/identity/cert-expiry.js';
 import { agentVersionProblem } from '../mesh/status-view.js';
 import { timeLeft } from '../mesh/view-format.js';
 import { fail, pass, warn, type CheckGroup, type CheckReport, type CheckResult } from './report.js';

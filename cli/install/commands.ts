@@ -151,8 +151,9 @@ export function installCommands(program: Command): void {
       const pluginCa = String(settings.values['pluginCaSecret']);
       const keepNamespace = !!(await getOrUndefined(kc, `/api/v1/namespaces/${namespace}/secrets/${pluginCa}`));
       const toDelete = keepNamespace ? objs.filter((x) => !(x.kind === 'Namespace' && x.metadata?.name === namespace)) : objs;
-      const agentsBefore = await agentsReadiness(kc, namespace, NODE_AGENT_DAEMONSET).catch(() => undefined);
-      if (agentsBefore) stdio.info(`removing the node agents (${agentsBefore.summary}); each takes the mesh off its node before it exits`);
+      if (await getOrUndefined(kc, `/apis/apps/v1/namespaces/${namespace}/daemonsets/${NODE_AGENT_DAEMONSET}`)) {
+        stdio.info(`removing the node agents (${(await agentsReadiness(kc, namespace, NODE_AGENT_DAEMONSET)).summary}); each takes the mesh off its node before it exits`);
+      }
       const removed = await deleteAll(kc, toDelete, { workloads: [NODE_AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT], namespace, timeoutMs });
       if (!keepNamespace) await waitNamespaceGone(kc, namespace, timeoutMs);
       else stdio.info(`kept the namespace ${namespace}: it holds your plug-in CA Secret ${pluginCa} (delete it with: ambientctl delete namespace ${namespace})`);

@@ -3,7 +3,7 @@
 import type { Certificates } from '../api-types.js';
 import { api } from '../api.js';
 import { Badge, Conditions, Empty, ErrorBanner, Page, useApi, useInterval } from '../components.js';
-import { EXPIRY_KIND_LABEL, expiryRows } from '../cert-expiry.js';
+import { EXPIRY_KIND_LABEL, expiryRows } from '../../core/identity/cert-expiry.js';
 import { relative } from '../format.js';
 
 /** The certificates the timeline draws at most (the soonest to expire). */

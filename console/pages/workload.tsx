@@ -2,7 +2,7 @@
 // select it with their status, inbound and outbound edges, recent flows.
 import { api } from '../api.js';
 import { Badge, Conditions, Empty, Page, useApi } from '../components.js';
-import { expiryState } from '../cert-expiry.js';
+import { expiryState } from '../../core/identity/cert-expiry.js';
 import { relative } from '../format.js';
 import { EdgesTable } from './edges-table.js';
 import { FlowsTable } from './flows-table.js';

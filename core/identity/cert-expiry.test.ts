@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Certificates } from './api-types.js';
+import type { Certificates } from '../../console/api-types.js';
 import { expiryRows, expiryState } from './cert-expiry.js';
 
 const T = Date.parse('2026-12-04T12:00:00Z');

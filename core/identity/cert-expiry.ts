@@ -1,8 +1,8 @@
-// The mesh page's certificate expiry timeline as rows (pure): the CA roots, the signing
-// certificate, the controller's serving certificate and every certificate the data plane
-// holds, the soonest to expire first. Each row's bar is the share of its own lifetime
-// already used: a root's ten years and a workload's day share no useful common axis.
-import type { Certificates } from './api-types.js';
+// Certificate expiry as rows (pure), for the console mesh page's timeline and for
+// `ambientctl check`: the CA roots, the signing certificate, the controller's serving
+// certificate and every certificate the data plane holds, the soonest to expire first.
+// Each row's bar is the share of its own lifetime already used: a root's ten years and a workload's day share no useful common axis.
+import type { Certificates } from '../../console/api-types.js';
 
 export type ExpiryKind = 'root' | 'signing' | 'controller' | 'workload' | 'waypoint';
 export type ExpiryState = 'ok' | 'warn' | 'bad';
