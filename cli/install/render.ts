@@ -25,6 +25,8 @@ export interface SetEntry {
  * here: it is the template the controller renders for each waypoint.
  */
 export const INSTALL_SET: readonly SetEntry[] = [
+  // The mesh's RBAC: on the local cluster too, its ServiceAccounts have nothing else.
+  { path: 'rbac.yaml' },
   { path: 'controller.yaml' },
   { path: 'node-agent.yaml' },
   { path: 'redis.yaml', when: (s) => s.values['redis.enabled'] === true },
