@@ -11,6 +11,7 @@ import { startApiServer, type ApiServer } from '../local-cluster/apiserver/serve
 import { waitFor } from '../test/support/net.js';
 import { startRedis, type TestRedis } from '../test/support/redis.js';
 import { ClusterWatch, type ConfigSink } from './cluster-watch.js';
+import { installMeshCrds } from '../test/support/control-plane.js';
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const PODS = 120;
@@ -25,6 +26,7 @@ before(async () => {
   redis = await startRedis();
   api = await startApiServer({ redisUrl: redis.url, prefix: 'cwinc:' });
   kc = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   core = kc.makeApiClient(CoreV1Api);
   for (const ns of ['a', 'b']) {
     await core.createNamespace({ body: { metadata: { name: ns } } });

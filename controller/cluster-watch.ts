@@ -149,7 +149,9 @@ export class ClusterWatch {
   /** Starts every informer; resolves once all are synced and the first config was handed over. */
   start(): Promise<void> {
     if (this.#syncedPromise) return this.#syncedPromise;
-    for (const [kind, ref] of Object.entries(WATCHED_KINDS) as Array<[Kind, ResourceRef]>) {
+    for (const kind of Object.keys(WATCHED_KINDS) as Kind[]) {
+      // Indexed, not destructured from Object.entries: the RBAC test reads which kinds from here.
+      const ref: ResourceRef = WATCHED_KINDS[kind];
       this.#pending.set(kind, new Set());
       this.#informers.set(kind, watchResource(this.#opts.kubeConfig, ref, { logger: this.#log, onChange: (type, obj) => this.#changed(kind, type, obj) }));
     }

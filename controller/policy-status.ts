@@ -57,14 +57,11 @@ export interface CachedPolicy {
 const GROUP = 'ambient.dev';
 const VERSION = 'v1';
 
-/** The ambient.dev/v1 kind a writer writes the status of. */
-export interface StatusResource {
-  kind: string;
-  plural: string;
-}
-export const AUTHORIZATION_POLICY_RESOURCE: StatusResource = { kind: 'AuthorizationPolicy', plural: 'authorizationpolicies' };
-export const REQUEST_AUTHENTICATION_RESOURCE: StatusResource = { kind: 'RequestAuthentication', plural: 'requestauthentications' };
-export const TRAFFIC_POLICY_RESOURCE: StatusResource = { kind: 'TrafficPolicy', plural: 'trafficpolicies' };
+export const AUTHORIZATION_POLICY_RESOURCE = { kind: 'AuthorizationPolicy', plural: 'authorizationpolicies' } as const;
+export const REQUEST_AUTHENTICATION_RESOURCE = { kind: 'RequestAuthentication', plural: 'requestauthentications' } as const;
+export const TRAFFIC_POLICY_RESOURCE = { kind: 'TrafficPolicy', plural: 'trafficpolicies' } as const;
+/** The ambient.dev/v1 kind a writer writes the status of: one of these (literal types, so the RBAC test reads which from the code). */
+export type StatusResource = typeof AUTHORIZATION_POLICY_RESOURCE | typeof REQUEST_AUTHENTICATION_RESOURCE | typeof TRAFFIC_POLICY_RESOURCE;
 
 /** The object's status.conditions, read defensively (anything malformed counts as absent). */
 export function currentConditions(obj: CachedPolicy | undefined): WrittenCondition[] {

@@ -74,13 +74,16 @@ export function loadWaypointTemplate(file: string | URL = DEFAULT_TEMPLATE_FILE)
   return parseWaypointTemplate(text, name);
 }
 
-const REFS: Record<WaypointKind | 'Gateway' | 'GatewayClass', ResourceRef> = {
+const REFS = {
   Gateway: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', plural: 'gateways' },
   GatewayClass: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', plural: 'gatewayclasses' },
   ServiceAccount: { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
   Deployment: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
   Service: { apiVersion: 'v1', kind: 'Service', plural: 'services' },
-};
+} as const satisfies { readonly [K in WaypointKind | 'Gateway' | 'GatewayClass']: ResourceRef };
+
+/** A rendered waypoint object: parseWaypointTemplate admits no other kinds (typed so, the RBAC test reads them from here). */
+type WaypointObject = { [K in WaypointKind]: { apiVersion: (typeof REFS)[K]['apiVersion']; kind: K; metadata: { name: string; namespace?: string } } }[WaypointKind];
 
 function statusOf(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } };
@@ -104,10 +107,10 @@ export function clientApi(kc: KubeConfig, timeoutMs: number): DeployerApi {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   const t = <T>(p: Promise<T>, what: string) => answerWithin(p, timeoutMs, what);
-  const header = (kind: WaypointKind, namespace: string, name: string): KubernetesObject => ({ apiVersion: REFS[kind].apiVersion, kind, metadata: { name, namespace } });
+  const header = (kind: WaypointKind, namespace: string, name: string): WaypointObject => ({ apiVersion: REFS[kind].apiVersion, kind, metadata: { name, namespace } }) as WaypointObject;
   return {
-    create: async (body) => void (await t(objects.create(body as KubernetesObject, undefined, undefined, 'ambient-controller'), `create ${body.kind}`)),
-    patch: async (body) => void (await t(objects.patch(body as KubernetesObject, undefined, undefined, 'ambient-controller', undefined, PatchStrategy.MergePatch), `patch ${body.kind}`)),
+    create: async (body) => void (await t(objects.create(body as WaypointObject, undefined, undefined, 'ambient-controller'), `create ${body.kind}`)),
+    patch: async (body) => void (await t(objects.patch(body as WaypointObject, undefined, undefined, 'ambient-controller', undefined, PatchStrategy.MergePatch), `patch ${body.kind}`)),
     delete: async (kind, namespace, name, uid) =>
       void (await t(objects.delete(header(kind, namespace, name), undefined, undefined, undefined, undefined, 'Background', uid ? { preconditions: { uid } } : undefined), `delete ${kind}`)),
     read: async (kind, namespace, name) => {

@@ -13,6 +13,8 @@
 //          metric + observed edges (observe/edges.ts, GET /authz/edges); a config change
 //          closes the open connections the new policies deny
 //   admin 15000 / metrics 15020 / readiness 15021 (admin.ts), CNI hand-off (cni/)
+//   the plugin installed and kept chained on the node (cni/installer.ts; readiness waits
+//   for it); uninstall() takes it and every pod's rules off (main.ts decides, uninstall/)
 //
 // When the controller is away the agent keeps its last config and its certificates (the
 // manager serves them until they expire) and the client reconnects with backoff.
@@ -331,7 +333,7 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     if (opts.cniInstall) {
       cniInstaller = new CniInstaller({
         ...opts.cniInstall,
-        agentSocket: opts.cniSocket === false ? DEFAULT_CNI_SOCKET : (opts.cniSocket ?? DEFAULT_CNI_SOCKET),
+        agentSocket: typeof opts.cniSocket === 'string' ? opts.cniSocket : DEFAULT_CNI_SOCKET,
         onRepair: () => metrics.cniChainRepairs.inc(),
         logger: log,
       });

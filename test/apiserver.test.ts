@@ -24,6 +24,7 @@ import { kubeConfigForServer } from '../core/kube/config.js';
 import { applyMeshRbac } from './support/mesh-rbac.js';
 import { closedPort } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { installMeshCrds } from './support/control-plane.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -547,6 +548,7 @@ describe('errors', () => {
 
   test('mesh_policies_with_wrongly_typed_fields_and_loopback_endpoints_are_refused_at_admission', async () => {
     const s = await server();
+    await installMeshCrds(kubeConfigForServer(s.url));
     const ap = (spec: unknown) => ({ apiVersion: 'ambient.dev/v1', kind: 'AuthorizationPolicy', metadata: { name: 'ap' }, spec });
     const to = await call(s, 'POST', '/apis/ambient.dev/v1/namespaces/default/authorizationpolicies', ap({ action: 'ALLOW', rules: [{ to: 42 }] }));
     assert.equal(to.status, 422, JSON.stringify(to.body));

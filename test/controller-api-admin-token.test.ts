@@ -14,7 +14,7 @@ import type { Controller } from '../controller/controller.js';
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { newAdminToken } from '../local-cluster/apiserver/admin-token.js';
 import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
-import { GATEWAY_API as GW, pollUntil, startTestController } from './support/control-plane.js';
+import { GATEWAY_API as GW, pollUntil, startTestController, installMeshCrds } from './support/control-plane.js';
 import { applyMeshRbac } from './support/mesh-rbac.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
@@ -32,6 +32,7 @@ before(async () => {
   redis = await startRedis();
   api = await startApiServer({ redisUrl: redis.url, prefix: 'ctladmin:', adminToken });
   const admin = kubeConfigForServer(api.url, adminToken);
+  await installMeshCrds(admin);
   const core = admin.makeApiClient(CoreV1Api);
   custom = admin.makeApiClient(CustomObjectsApi);
   for (const name of ['ambient-system', 'apps']) await core.createNamespace({ body: { metadata: { name } } }).catch(() => {});

@@ -14,6 +14,7 @@ import { startController, type Controller } from '../controller/controller.js';
 import { LeaderElector } from '../controller/leader.js';
 import { waitFor } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { installMeshCrds } from './support/control-plane.js';
 
 const NS = 'ambient-system';
 const LIMITS = { leaseDurationSeconds: 2, renewDeadlineMs: 1_000, retryPeriodMs: 200 };
@@ -30,6 +31,7 @@ before(async () => {
   redis = await startRedis();
   api = await startApiServer({ redisUrl: redis.url, prefix: 'leader:' });
   kc = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   core = kc.makeApiClient(CoreV1Api);
   coordination = kc.makeApiClient(CoordinationV1Api);
   await core.createNamespace({ body: { metadata: { name: NS } } }).catch((e: { code?: number }) => {

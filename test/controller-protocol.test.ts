@@ -28,6 +28,7 @@ import { issue, newCa } from './support/pki.js';
 import { readAll, waitFor } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 import { forgedCsr } from './controller-csr-forge.js';
+import { installMeshCrds } from './support/control-plane.js';
 
 const TD = 'cluster.local';
 const AUDIENCE = CONTROLLER_TOKEN_AUDIENCE;
@@ -70,6 +71,7 @@ before(async () => {
   redis = await startRedis();
   api = await startApiServer({ redisUrl: redis.url, prefix: 'ctrlproto:' });
   kc = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   core = kc.makeApiClient(CoreV1Api);
   ca = await newCa(TD);
   controllerCreds = await issueServingCertificate(ca, { dnsName: CONTROLLER_NAME, identity: CONTROLLER_ID, ttlMs: 3_600_000 });

@@ -111,7 +111,8 @@ test('traffic_policy_reaches_the_waypoint_never_the_node_agent_and_gets_accepted
 });
 
 test('malformed_traffic_policy_is_rejected_alone_with_a_status_naming_the_field', async (t) => {
-  await createTrafficPolicy('broken', { targetRefs: [{ group: '', kind: 'Service', name: 'echo' }], outlierDetection: { interval: '10x' } });
+  // The schema (manifests/crds.yaml) takes it; the compiler refuses it (ejection bounds out of order).
+  await createTrafficPolicy('broken', { targetRefs: [{ group: '', kind: 'Service', name: 'echo' }], outlierDetection: { baseEjectionTime: '30s', maxEjectionTime: '10s' } });
   await createTrafficPolicy('fine', { targetRefs: [{ group: '', kind: 'Service', name: 'echo', sectionName: 'grpc' }], retries: {} });
   const waypoint = startClient(tokens.waypoint);
   t.after(() => waypoint.client.close());
@@ -123,13 +124,13 @@ test('malformed_traffic_policy_is_rejected_alone_with_a_status_naming_the_field'
   await waitForAsync(async () => (await conditions('broken')).some((c) => c.type === 'Accepted' && c.status === 'False'), 'Accepted=False on the malformed policy');
   const accepted = (await conditions('broken')).find((c) => c.type === 'Accepted')!;
   assert.equal(accepted.reason, 'Invalid');
-  assert.equal(accepted.message, 'spec.outlierDetection.interval: "10x" is not a duration such as "250ms" or "30s"');
+  assert.equal(accepted.message, 'spec.outlierDetection.maxEjectionTime: "10s" is shorter than baseEjectionTime "30s"');
   assert.ok(controller.watch.problems.some((p) => p.kind === 'TrafficPolicy' && p.key === 'apps/broken' && p.message.startsWith('AMB_TRAFFIC_POLICY_INVALID')));
 
   // Fixed: it is applied, and its status follows.
-  await custom.patchNamespacedCustomObject({ ...TP, name: 'broken', body: { spec: { outlierDetection: { interval: '5s' } } } }, MERGE);
+  await custom.patchNamespacedCustomObject({ ...TP, name: 'broken', body: { spec: { outlierDetection: { maxEjectionTime: '60s' } } } }, MERGE);
   await waitFor(() => waypoint.held.has('TrafficPolicy/apps/broken'), WAIT, 'the fixed TrafficPolicy to reach the waypoint');
-  assert.equal((waypoint.held.get('TrafficPolicy/apps/broken')!.body as TrafficPolicy).outlierDetection?.intervalMs, 5_000);
+  assert.equal((waypoint.held.get('TrafficPolicy/apps/broken')!.body as TrafficPolicy).outlierDetection?.maxEjectionMs, 60_000);
   await waitForAsync(async () => (await conditions('broken')).some((c) => c.type === 'Accepted' && c.status === 'True'), 'Accepted=True once fixed');
 });
 
@@ -137,6 +138,10 @@ test('traffic_policy_the_schema_refuses_is_refused_by_the_api_server_naming_the_
   await assert.rejects(
     createTrafficPolicy('typo', { targetRefs: [{ group: '', kind: 'Service', name: 'echo' }], loadBalancer: { algorithm: 'FASTEST' } }),
     (err: { code?: number; body?: unknown }) => err.code === 422 && /spec\.loadBalancer\.algorithm/.test(String(err.body)),
+  );
+  await assert.rejects(
+    createTrafficPolicy('badduration', { targetRefs: [{ group: '', kind: 'Service', name: 'echo' }], outlierDetection: { interval: '10x' } }),
+    (err: { code?: number; body?: unknown }) => err.code === 422 && /spec\.outlierDetection\.interval: Invalid value: \\"10x\\": spec\.outlierDetection\.interval in body should match/.test(String(err.body)),
   );
 });
 

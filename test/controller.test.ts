@@ -16,6 +16,7 @@ import { startController, type Controller, type ControllerOptions } from '../con
 import { ControllerClient, type ConfigUpdate } from '../node-agent/controller-client/client.js';
 import { waitFor } from './support/net.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import { installMeshCrds } from './support/control-plane.js';
 
 const TD = 'cluster.local';
 const AUDIENCE = 'ambient-controller';
@@ -57,6 +58,7 @@ before(async () => {
   redis = await startRedis();
   api = await startApiServer({ redisUrl: redis.url, prefix: 'ctrl:' });
   kc = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   core = kc.makeApiClient(CoreV1Api);
   for (const ns of ['ambient-system', 'apps']) {
     await core.createNamespace({ body: { metadata: { name: ns } } }).catch((e: { code?: number }) => {

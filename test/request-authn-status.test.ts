@@ -11,7 +11,7 @@ import { startApiServer, type ApiServer } from '../local-cluster/apiserver/serve
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { startController, type Controller } from '../controller/controller.js';
 import { startRedis, type TestRedis } from './support/redis.js';
-import { pollUntil } from './support/control-plane.js';
+import { pollUntil, installMeshCrds } from './support/control-plane.js';
 
 const WAIT = 10_000;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -39,6 +39,7 @@ before(async () => {
   redis = await startRedis();
   api = await startApiServer({ redisUrl: redis.url, prefix: 'rastatus:' });
   kc = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
   for (const ns of ['ambient-system', 'apps']) await core.createNamespace({ body: { metadata: { name: ns } } }).catch(() => {});

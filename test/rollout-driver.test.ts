@@ -14,7 +14,7 @@ import { kubeConfigForServer } from '../core/kube/config.js';
 import { startController, type Controller, type ControllerOptions } from '../controller/controller.js';
 import type { MetricsSource } from '../controller/rollout-driver.js';
 import { startRedis, type TestRedis } from './support/redis.js';
-import { pollUntil } from './support/control-plane.js';
+import { pollUntil, installMeshCrds } from './support/control-plane.js';
 
 const WAIT_MS = 20_000;
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -106,6 +106,7 @@ before(async () => {
   redis = await startRedis();
   api = await startApiServer({ redisUrl: redis.url, prefix: 'rollout:' });
   kc = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   for (const ns of ['ambient-system', 'shop']) await core.createNamespace({ body: { metadata: { name: ns } } }).catch(() => {});
@@ -291,12 +292,13 @@ describe('rollout driver', () => {
   });
 
   test('an_invalid_spec_is_said_in_the_status_and_nothing_is_moved', async () => {
-    await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('bad', 'echo', 'echo-v1', 'echo-v2'), spec: { ...rollout('bad', 'echo', 'echo-v1', 'echo-v2').spec, interval: 'soon' } } });
+    await custom.createNamespacedCustomObject({ ...RO, namespace: 'shop', body: { ...rollout('bad', 'echo', 'echo-v1', 'echo-v2'), spec: { ...rollout('bad', 'echo', 'echo-v1', 'echo-v2').spec, interval: '2h' } } });
     const s = await until('the invalid spec message', async () => {
       const st = await rolloutStatus('bad');
       return st.message ? st : undefined;
     });
-    assert.equal(s.message, 'invalid spec: spec.interval: "soon" is not a duration such as "250ms" or "30s"');
+    // A duration the schema takes (manifests/crds.yaml) but the driver bounds: its status says why.
+    assert.equal(s.message, 'invalid spec: spec.interval: "2h" is longer than 3600000ms');
     assert.equal(s.phase, undefined);
   });
 });

@@ -12,7 +12,7 @@ import { kubeConfigForServer } from '../core/kube/config.js';
 import { startApiServer, type ApiServer } from '../local-cluster/apiserver/server.js';
 import { startController, type Controller } from '../controller/controller.js';
 import { startRedis, type TestRedis } from './support/redis.js';
-import { pollUntil } from './support/control-plane.js';
+import { pollUntil, installMeshCrds } from './support/control-plane.js';
 import { runAmbientctl, type CliResult } from './support/ambientctl.js';
 
 const WAIT_MS = 20_000;
@@ -40,6 +40,7 @@ before(async () => {
   redis = await startRedis();
   api = await startApiServer({ redisUrl: redis.url, prefix: 'wpcli:' });
   const kc = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   core = kc.makeApiClient(CoreV1Api);
   apps = kc.makeApiClient(AppsV1Api);
   for (const ns of ['ambient-system', 'shop', 'bank']) await core.createNamespace({ body: { metadata: { name: ns } } });

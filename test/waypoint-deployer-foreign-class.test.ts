@@ -14,7 +14,7 @@ import { startApiServer, type ApiServer } from '../local-cluster/apiserver/serve
 import { kubeConfigForServer } from '../core/kube/config.js';
 import { startController, type Controller } from '../controller/controller.js';
 import { startRedis, type TestRedis } from './support/redis.js';
-import { pollUntil } from './support/control-plane.js';
+import { pollUntil, installMeshCrds } from './support/control-plane.js';
 
 const WAIT_MS = 15_000;
 const GW = { group: 'gateway.networking.k8s.io', version: 'v1' };
@@ -41,6 +41,7 @@ before(async () => {
   redis = await startRedis();
   api = await startApiServer({ redisUrl: redis.url, prefix: 'wpforeign:' });
   kc = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   core = kc.makeApiClient(CoreV1Api);
   apps = kc.makeApiClient(AppsV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);

@@ -117,6 +117,17 @@ test('controller.env.NAME and nodeAgent.env.NAME set environment variables; an e
   assert.equal(env(agent(objs), 'A'), 'x,y', 'a comma is part of the value');
 });
 
+test('cni.binDir and cni.confDir point the agent\'s CNI hostPath volumes at the node\'s directories', async () => {
+  const vols = (objs: Obj[]) => (workload(objs, 'DaemonSet').spec.template.spec as unknown as { volumes: Array<{ name: string; hostPath?: { path: string } }> }).volumes;
+  const path = (objs: Obj[], name: string) => vols(objs).find((v) => v.name === name)?.hostPath?.path;
+  const def = await render();
+  assert.equal(path(def, 'cni-bin-dir'), '/opt/cni/bin');
+  assert.equal(path(def, 'cni-net-dir'), '/etc/cni/net.d');
+  const k3s = await render(['cni.binDir=/var/lib/rancher/k3s/data/current/bin', 'cni.confDir=/var/lib/rancher/k3s/agent/etc/cni/net.d']);
+  assert.equal(path(k3s, 'cni-bin-dir'), '/var/lib/rancher/k3s/data/current/bin');
+  assert.equal(path(k3s, 'cni-net-dir'), '/var/lib/rancher/k3s/agent/etc/cni/net.d');
+});
+
 test('restart annotations roll the agents or the controller only when asked', async () => {
   const plain = await render();
   assert.equal(workload(plain, 'DaemonSet').spec.template.metadata?.annotations?.[RESTARTED_AT], undefined);
@@ -209,6 +220,8 @@ const refused: Array<[string, RegExp]> = [
   ['rootNamespace=mesh', /only ambient-system is supported/],
   ['rootNamespace=Bad', /not a namespace name/],
   ['tag=', /must not be empty/],
+  ['cni.binDir=opt/cni', /absolute path/],
+  ['cni.confDir=/etc/../tmp', /without \.\./],
   ['controller.env.1X=a', /not an environment variable name/],
 ];
 for (const [set, why] of refused) {

@@ -25,6 +25,9 @@ export interface SetEntry {
  * here: it is the template the controller renders for each waypoint.
  */
 export const INSTALL_SET: readonly SetEntry[] = [
+  { path: 'crds.yaml' },
+  // The mesh's RBAC: on the local cluster too, its ServiceAccounts have nothing else.
+  { path: 'rbac.yaml' },
   { path: 'controller.yaml' },
   { path: 'node-agent.yaml' },
   { path: 'redis.yaml', when: (s) => s.values['redis.enabled'] === true },
@@ -108,7 +111,7 @@ export function collectObjects(sources: readonly Source[]): Obj[] {
 }
 
 type Container = { name: string; image?: string; args?: string[]; env?: Array<{ name: string; value?: string; valueFrom?: unknown }>; resources?: { requests?: Record<string, string> } };
-type Workload = Obj & { spec: { replicas?: number; template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: Container[] } } } };
+type Workload = Obj & { spec: { replicas?: number; template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: Container[]; volumes?: Array<{ name: string; hostPath?: { path: string } }> } } } };
 
 function find(objs: Obj[], kind: string, name: string): Workload {
   const o = objs.find((x) => x.kind === kind && x.metadata?.name === name);
@@ -187,6 +190,11 @@ export function renderObjects(sources: readonly Source[], settings: Settings, o:
   setEnv(ac, 'AMBIENT_WORKERS', v['workers'] === 0 ? '' : String(v['workers']));
   setEnv(ac, 'LOG_LEVEL', str('logLevel')!);
   for (const [name, value] of Object.entries(settings.env.nodeAgent)) setEnv(ac, name, value);
+  for (const [volume, key] of [['cni-bin-dir', 'cni.binDir'], ['cni-net-dir', 'cni.confDir']] as const) {
+    const vol = agent.spec.template.spec.volumes?.find((x) => x.name === volume);
+    if (!vol?.hostPath) throw new Error(`${describeObject(agent)} has no hostPath volume ${volume}`);
+    vol.hostPath.path = str(key)!;
+  }
   if (o.restartAgents) (agent.spec.template.metadata ??= {}).annotations = { ...agent.spec.template.metadata?.annotations, [RESTARTED_AT]: o.restartAgents };
 
   return objs;

@@ -3,7 +3,7 @@
 // them from here). Parsing is pure: a key that is not one of these, or a value of the wrong
 // type, is refused with a message naming the key, before anything is rendered or sent.
 
-export type SettingType = 'string' | 'int' | 'bool' | 'quantity' | 'hostPort' | 'enum' | 'dnsName' | 'namespace';
+export type SettingType = 'string' | 'path' | 'int' | 'bool' | 'quantity' | 'hostPort' | 'enum' | 'dnsName' | 'namespace';
 
 export interface SettingDef {
   key: string;
@@ -45,6 +45,8 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'controller.requests.memory', type: 'quantity', default: '96Mi', doc: "the controller container's memory request" },
   { key: 'nodeAgent.requests.cpu', type: 'quantity', default: '100m', doc: "the node agent container's CPU request" },
   { key: 'nodeAgent.requests.memory', type: 'quantity', default: '128Mi', doc: "the node agent container's memory request" },
+  { key: 'cni.binDir', type: 'path', default: '/opt/cni/bin', doc: "the node's CNI bin directory, where each agent installs the `ambient-cni` plugin (hostPath volume `cni-bin-dir`)" },
+  { key: 'cni.confDir', type: 'path', default: '/etc/cni/net.d', doc: "the node's CNI configuration directory, whose first conflist each agent chains the plugin into (hostPath volume `cni-net-dir`)" },
   { key: 'redis.enabled', type: 'bool', default: false, doc: 'install the optional Redis (`manifests/redis.yaml`) for TrafficPolicy global rate limits, and point waypoints at it' },
   {
     key: 'redis.address',
@@ -121,6 +123,9 @@ export function parseValue(def: SettingDef, raw: string): string | number | bool
       return raw;
     case 'string':
       if (raw === '') throw bad('must not be empty');
+      return raw;
+    case 'path':
+      if (!raw.startsWith('/') || raw.split('/').includes('..')) throw bad('must be an absolute path without ..');
       return raw;
   }
 }

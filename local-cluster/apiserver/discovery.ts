@@ -1,4 +1,4 @@
-// Discovery documents, derived from the kinds registry (pure): /api, /apis, group and
+// Discovery documents, derived from a server's KindRegistry (pure): /api, /apis, group and
 // group-version resource lists, /version, and a minimal OpenAPI v3.
 //
 // kubectl needs OpenAPI for one decision: `kubectl apply`'s default --validate=strict asks
@@ -7,15 +7,15 @@
 // off with --validate=false"). So /openapi/v3 lists each group-version, and each
 // group-version document has, per kind, a PATCH operation tagged with its
 // x-kubernetes-group-version-kind that takes `fieldValidation`. kubectl then leaves
-// validation to the server and sends fieldValidation=Strict, which this server accepts
-// (it does not reject unknown fields). The PATCH operations deliberately do not list the
+// validation to the server and sends fieldValidation=Strict, with which this server refuses
+// fields a CRD-defined kind's schema does not declare. The PATCH operations deliberately do not list the
 // strategic-merge-patch content type: that would make kubectl compute apply patches from
 // OpenAPI schemas, which are not served; without it kubectl uses its compiled-in types
 // (strategic merge patch for built-in kinds, JSON merge patch for the rest). /openapi/v2
 // answers 404; kubectl asks for it when patching an existing object and, on 404, uses its
 // built-in types silently.
 import { createHash } from 'node:crypto';
-import { KINDS, apiVersionOf, groupVersions, type KindInfo } from './kinds.js';
+import { apiVersionOf, type KindInfo, type KindRegistry } from './kinds.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0+ambient' };
 
@@ -44,13 +44,13 @@ function apiGroup(group: string, versions: string[]): unknown {
   return { name: group, versions: vs, preferredVersion: vs[0] };
 }
 
-export function apiGroupList(): unknown {
-  const groups = [...groupVersions()].filter(([g]) => g !== '').map(([g, vs]) => apiGroup(g, vs));
+export function apiGroupList(kinds: KindRegistry): unknown {
+  const groups = [...kinds.groupVersions()].filter(([g]) => g !== '').map(([g, vs]) => apiGroup(g, vs));
   return { kind: 'APIGroupList', apiVersion: 'v1', groups };
 }
 
-export function apiGroupDoc(group: string): unknown | undefined {
-  const vs = groupVersions().get(group);
+export function apiGroupDoc(kinds: KindRegistry, group: string): unknown | undefined {
+  const vs = kinds.groupVersions().get(group);
   if (!vs || group === '') return undefined;
   return { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(group, vs) as object) };
 }
@@ -82,8 +82,8 @@ function resourceEntries(k: KindInfo): unknown[] {
   return out;
 }
 
-export function apiResourceList(group: string, version: string): unknown | undefined {
-  const kinds = KINDS.filter((k) => k.group === group && k.version === version);
+export function apiResourceList(registry: KindRegistry, group: string, version: string): unknown | undefined {
+  const kinds = registry.all().filter((k) => k.group === group && k.version === version);
   if (kinds.length === 0) return undefined;
   return {
     kind: 'APIResourceList',
@@ -101,9 +101,10 @@ function itemPath(k: KindInfo): string {
 }
 
 /** The OpenAPI v3 document of one group-version: PATCH operations that accept fieldValidation. */
-export function openApiV3GroupVersion(group: string, version: string): unknown | undefined {
-  const kinds = KINDS.filter((k) => k.group === group && k.version === version && k.verbs.includes('patch'));
-  if (!KINDS.some((k) => k.group === group && k.version === version)) return undefined;
+export function openApiV3GroupVersion(registry: KindRegistry, group: string, version: string): unknown | undefined {
+  const all = registry.all().filter((k) => k.group === group && k.version === version);
+  if (all.length === 0) return undefined;
+  const kinds = all.filter((k) => k.verbs.includes('patch'));
   const paths: Record<string, unknown> = {};
   for (const k of kinds) {
     paths[itemPath(k)] = {
@@ -135,12 +136,12 @@ function hashOf(doc: unknown): string {
 }
 
 /** /openapi/v3: where each group-version's document is. */
-export function openApiV3Root(): unknown {
+export function openApiV3Root(registry: KindRegistry): unknown {
   const paths: Record<string, { serverRelativeURL: string }> = {};
-  for (const [g, vs] of groupVersions()) {
+  for (const [g, vs] of registry.groupVersions()) {
     for (const v of vs) {
       const p = gvPath(g, v);
-      paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hashOf(openApiV3GroupVersion(g, v))}` };
+      paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hashOf(openApiV3GroupVersion(registry, g, v))}` };
     }
   }
   return { paths };

@@ -26,12 +26,12 @@ import { authorize, forbiddenFor, requesterFor, type AuthVerb, type RbacView, ty
 import { ApiError, badRequest, internalError, methodNotSupported, pathNotFound, unauthorized } from './api-errors.js';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { parseJson, parseObjectBody, readBody, sendError, sendJson, sendText } from './http-io.js';
-import { apiVersionOf, kindByResource, type KObject, type KindInfo } from './kinds.js';
+import { apiVersionOf, kindByResource, type KObject, type KindInfo, type KindRegistry } from './kinds.js';
 import type { ApiServerLimits } from './limits.js';
 import { isApplyPatch, patchTypeOf } from './patch-types.js';
 import { applyParams, parseApplyBody } from './apply-request.js';
 import { parseRequestPath } from './request-path.js';
-import type { DeleteOptions, Resources } from './resources.js';
+import type { DeleteOptions, Resources, WriteOptions } from './resources.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
 import type { ObjectStore } from './store.js';
 import { toTable, wantsTable, type IncludeObject } from './table.js';
@@ -42,6 +42,8 @@ import type { PortForwarder } from './port-forward.js';
 import { chooseProtocol, offeredProtocols, parsePorts, BASE64_PROTOCOL, BINARY_PROTOCOL } from './port-forward-protocol.js';
 
 export interface HandlerDeps {
+  /** The kinds served: built-in and CRD-defined. */
+  kinds: KindRegistry;
   resources: Resources;
   tokens: ServiceAccountTokens;
   store: ObjectStore;
@@ -90,15 +92,15 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
     case '/version':
       return sendJson(res, 200, versionInfo());
     case '/openapi': {
-      if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Root());
+      if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Root(deps.kinds));
       const m = /^\/openapi\/v3\/(?:api\/([^/]+)|apis\/([^/]+)\/([^/]+))$/.exec(path);
-      const doc = m ? (m[1] ? openApiV3GroupVersion('', m[1]) : openApiV3GroupVersion(m[2]!, m[3]!)) : undefined;
+      const doc = m ? (m[1] ? openApiV3GroupVersion(deps.kinds, '', m[1]) : openApiV3GroupVersion(deps.kinds, m[2]!, m[3]!)) : undefined;
       if (doc) return sendJson(res, 200, doc);
       throw pathNotFound();
     }
   }
 
-  const parsed = parseRequestPath(path);
+  const parsed = parseRequestPath(path, (g, v, p) => deps.kinds.byResource(g, v, p) !== undefined);
   if (parsed.type === 'unknown') throw pathNotFound();
   if (parsed.type === 'discovery') {
     if (req.method !== 'GET') throw methodNotSupported(path, req.method ?? '');
@@ -106,15 +108,15 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
       parsed.what === 'api'
         ? apiVersions(req.headers.host ?? '127.0.0.1')
         : parsed.what === 'apis'
-          ? apiGroupList()
+          ? apiGroupList(deps.kinds)
           : parsed.what === 'group'
-            ? apiGroupDoc(parsed.group)
-            : apiResourceList(parsed.group, parsed.version);
+            ? apiGroupDoc(deps.kinds, parsed.group)
+            : apiResourceList(deps.kinds, parsed.group, parsed.version);
     if (!doc) throw pathNotFound();
     return sendJson(res, 200, doc);
   }
 
-  const k = kindByResource(parsed.group, parsed.version, parsed.plural);
+  const k = deps.kinds.byResource(parsed.group, parsed.version, parsed.plural);
   if (!k) throw pathNotFound();
   if (!k.namespaced && parsed.namespace !== undefined) throw pathNotFound();
   return serveResource(deps, req, res, url, k, parsed, who);
@@ -172,12 +174,17 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
   const { resources } = deps;
   const ns = p.namespace;
   const dryRun = q.get('dryRun') === 'All';
+  const write: WriteOptions = { dryRun, fieldValidation: fieldValidationOf(q.get('fieldValidation')), warnings: [] };
   const body = async (): Promise<string> => readBody(req, res, deps.limits);
   const what = `${k.plural}${p.subresource ? `/${p.subresource}` : ''}`;
   const unsupported = (): never => {
     throw methodNotSupported(what, method);
   };
-  const out = (code: number, obj: KObject) => sendObject(deps, req, res, url, k, code, obj);
+  const out = (code: number, obj: KObject) => {
+    // kube-apiserver's warnings: `299 - "<text>"`, one header line each (kubectl prints them as `Warning: <text>`).
+    if (write.warnings!.length) res.setHeader('Warning', write.warnings!.map((w) => `299 - ${JSON.stringify(w)}`));
+    return sendObject(deps, req, res, url, k, code, obj);
+  };
 
   if (k.virtual) {
     // TokenReview, (Self)SubjectAccessReview: create only, never stored.
@@ -195,8 +202,8 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
       case 'status':
         if (!k.status) throw pathNotFound();
         if (method === 'GET') return out(200, await resources.get(k, ns, name));
-        if (method === 'PUT') return out(200, await resources.update(k, ns, name, parseObjectBody(await body(), req.headers['content-type']), 'status', { dryRun }));
-        if (method === 'PATCH') return out(200, await resources.patch(k, ns, name, patchTypeOf(req.headers['content-type'], k), parseJson(await body()), 'status', { dryRun }));
+        if (method === 'PUT') return out(200, await resources.update(k, ns, name, parseObjectBody(await body(), req.headers['content-type']), 'status', write));
+        if (method === 'PATCH') return out(200, await resources.patch(k, ns, name, patchTypeOf(req.headers['content-type'], k), parseJson(await body()), 'status', write));
         return unsupported();
       case 'scale':
         if (!k.scale || ns === undefined) throw pathNotFound();
@@ -235,13 +242,13 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
       case 'GET':
         return out(200, await resources.get(k, ns, name));
       case 'PUT':
-        return out(200, await resources.update(k, ns, name, parseObjectBody(await body(), req.headers['content-type']), 'main', { dryRun }));
+        return out(200, await resources.update(k, ns, name, parseObjectBody(await body(), req.headers['content-type']), 'main', write));
       case 'PATCH':
         if (isApplyPatch(req.headers['content-type'])) {
-          const r = await resources.apply(k, ns, name, parseApplyBody(await body()), applyParams(q), { dryRun });
+          const r = await resources.apply(k, ns, name, parseApplyBody(await body()), applyParams(q), write);
           return out(r.created ? 201 : 200, r.object);
         }
-        return out(200, await resources.patch(k, ns, name, patchTypeOf(req.headers['content-type'], k), parseJson(await body()), 'main', { dryRun }));
+        return out(200, await resources.patch(k, ns, name, patchTypeOf(req.headers['content-type'], k), parseJson(await body()), 'main', write));
       case 'DELETE':
         return out(200, await resources.delete(k, ns, name, deleteOptions(await body(), q)));
       default:
@@ -256,7 +263,7 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
       return sendList(deps, req, res, url, k, list.items, list.rv);
     }
     case 'POST':
-      return out(201, await resources.create(k, ns, parseObjectBody(await body(), req.headers['content-type']), { dryRun }));
+      return out(201, await resources.create(k, ns, parseObjectBody(await body(), req.headers['content-type']), write));
     case 'DELETE': {
       const items = await resources.deleteCollection(
         k,
@@ -268,6 +275,13 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
     default:
       return unsupported();
   }
+}
+
+/** The fieldValidation query parameter: Strict, Warn (the default) or Ignore. */
+function fieldValidationOf(v: string | null): WriteOptions['fieldValidation'] {
+  if (v === null || v === '') return 'Warn';
+  if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
+  throw badRequest(`fieldValidation must be one of Strict, Warn or Ignore, not ${JSON.stringify(v)}`);
 }
 
 function deleteOptions(text: string, q: URLSearchParams): DeleteOptions {
@@ -292,14 +306,14 @@ function includeObject(url: URL): IncludeObject {
 
 function sendObject(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, url: URL, k: KindInfo, code: number, obj: KObject): void {
   if (req.method === 'GET' && wantsTable(req.headers.accept)) {
-    return sendJson(res, code, toTable(k.kind, [obj], { now: deps.now(), include: includeObject(url) }));
+    return sendJson(res, code, toTable(k, [obj], { now: deps.now(), include: includeObject(url) }));
   }
   sendJson(res, code, obj);
 }
 
 function sendList(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, url: URL, k: KindInfo, items: KObject[], rv: number): void {
   if (wantsTable(req.headers.accept)) {
-    return sendJson(res, 200, toTable(k.kind, items, { now: deps.now(), resourceVersion: String(rv), include: includeObject(url) }));
+    return sendJson(res, 200, toTable(k, items, { now: deps.now(), resourceVersion: String(rv), include: includeObject(url) }));
   }
   sendJson(res, 200, { kind: `${k.kind}List`, apiVersion: apiVersionOf(k), metadata: { resourceVersion: String(rv) }, items });
 }
@@ -321,7 +335,7 @@ async function startWatch(deps: HandlerDeps, req: IncomingMessage, res: ServerRe
       timeoutSeconds,
       bookmarkIntervalMs: deps.limits.bookmarkIntervalMs,
       maxBufferedBytes: deps.limits.watchMaxBufferedBytes,
-      ...(table ? { encode: (o: KObject) => toTable(k.kind, [o], { now: deps.now(), include: includeObject(url) }) } : {}),
+      ...(table ? { encode: (o: KObject) => toTable(k, [o], { now: deps.now(), include: includeObject(url) }) } : {}),
     },
     res,
   );

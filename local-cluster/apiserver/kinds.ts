@@ -1,8 +1,11 @@
-// The kinds the local API server serves: one entry each, and everything else (discovery,
-// routing, storage keys, field selectors, subresources) is derived from this table, so
-// adding a kind is adding an entry. Names, short names, verbs and scopes are those of a
-// real cluster (kube-apiserver 1.32, Gateway API v1, and Istio's CRDs for the ambient.dev
-// copies), so `kubectl get po`, `kubectl get deploy` and client discovery behave the same.
+// The kinds the local API server serves: the built-in ones, one entry each in KINDS, and
+// those CustomResourceDefinitions define (crd.ts turns a stored CRD into an entry; a
+// KindRegistry holds both for one server). Everything else (discovery, routing, storage
+// keys, field selectors, subresources, printing) is derived from the entries, so adding a
+// kind is adding an entry. Names, short names, verbs and scopes are those of a real cluster
+// (kube-apiserver 1.32, and Gateway API v1, whose CRDs a local cluster has as if installed),
+// so `kubectl get po`, `kubectl get deploy` and client discovery behave the same.
+import type { Schema } from './structural-schema.js';
 
 /** A Kubernetes object as stored and served: JSON with the usual envelope. */
 export interface KObject {
@@ -62,6 +65,20 @@ export interface KindInfo {
   /** Create-only review kinds (TokenReview, SubjectAccessReview): never stored. */
   virtual: boolean;
   fields: FieldGetters;
+  /** A CRD-defined kind: the CRD's name, its version's schema (the whole object's) and printer columns. */
+  definedBy?: string;
+  schema?: Schema;
+  printerColumns?: readonly PrinterColumn[];
+}
+
+/** A CRD version's additionalPrinterColumns entry. */
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format?: string;
+  description?: string;
+  priority?: number;
+  jsonPath: string;
 }
 
 const ALL_VERBS: Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -125,11 +142,7 @@ export const KINDS: readonly KindInfo[] = [
   entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', categories: ['gateway-api'], status: true, crd: true }),
   entry({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'GRPCRoute', plural: 'grpcroutes', categories: ['gateway-api'], status: true, crd: true }),
   entry({ group: 'gateway.networking.k8s.io', version: 'v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', shortNames: ['refgrant'], categories: ['gateway-api'], crd: true }),
-  entry({ group: 'ambient.dev', version: 'v1', kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', shortNames: ['ap'], categories: ['ambient'], status: true, crd: true }),
-  entry({ group: 'ambient.dev', version: 'v1', kind: 'PeerAuthentication', plural: 'peerauthentications', shortNames: ['pa'], categories: ['ambient'], status: true, crd: true }),
-  entry({ group: 'ambient.dev', version: 'v1', kind: 'RequestAuthentication', plural: 'requestauthentications', shortNames: ['ra'], categories: ['ambient'], status: true, crd: true }),
-  entry({ group: 'ambient.dev', version: 'v1', kind: 'TrafficPolicy', plural: 'trafficpolicies', shortNames: ['tp'], categories: ['ambient'], status: true, crd: true }),
-  entry({ group: 'ambient.dev', version: 'v1', kind: 'Rollout', plural: 'rollouts', shortNames: ['ro'], categories: ['ambient'], status: true, crd: true }),
+  entry({ group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], status: true }),
   // RBAC: stored and served as on a real cluster, and enforced for ServiceAccounts (rbac.ts, authorize.ts).
   entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles' }),
   entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings' }),
@@ -149,31 +162,74 @@ export function resourceKey(k: Pick<KindInfo, 'group' | 'plural'>): string {
   return k.group ? `${k.plural}.${k.group}` : k.plural;
 }
 
-/** The kind served at /api(s)/<group>/<version>/<plural>, if any. */
+/** A built-in kind served at /api(s)/<group>/<version>/<plural>, if any. */
 export function kindByResource(group: string, version: string, plural: string): KindInfo | undefined {
   return KINDS.find((k) => k.group === group && k.version === version && k.plural === plural);
 }
 
+/** A built-in kind by apiVersion and kind. */
 export function kindByApiVersionKind(apiVersion: string, kind: string): KindInfo | undefined {
   return KINDS.find((k) => apiVersionOf(k) === apiVersion && k.kind === kind);
 }
 
-export function kindByKey(key: string): KindInfo | undefined {
-  return KINDS.find((k) => resourceKey(k) === key);
-}
+export const CRD_KIND: KindInfo = kindByApiVersionKind('apiextensions.k8s.io/v1', 'CustomResourceDefinition')!;
 
-/** Kinds that are stored (every kind but the create-only reviews). */
-export const STORED_KINDS: readonly KindInfo[] = KINDS.filter((k) => !k.virtual);
+/**
+ * The kinds one API server serves: the built-in ones and those its stored CRDs define.
+ * The server changes it as CRDs are committed (every write goes through the one process
+ * that owns the store's prefix) and fills it from the store at start.
+ */
+export class KindRegistry {
+  readonly #custom = new Map<string, KindInfo>();
+  #all: readonly KindInfo[] = KINDS;
 
-/** Group -> versions served, in registry order. */
-export function groupVersions(): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const k of KINDS) {
-    const vs = out.get(k.group) ?? [];
-    if (!vs.includes(k.version)) vs.push(k.version);
-    out.set(k.group, vs);
+  constructor(private readonly builtins: readonly KindInfo[] = KINDS) {
+    this.#all = builtins;
   }
-  return out;
+
+  /** Every kind served, built-in first, then CRD-defined ones in the order they came. */
+  all(): readonly KindInfo[] {
+    return this.#all;
+  }
+
+  /** Serves `kind` for the CRD `crdName` (replacing what it defined before); undefined stops serving it. */
+  setCustom(crdName: string, kind: KindInfo | undefined): void {
+    if (kind) this.#custom.set(crdName, kind);
+    else this.#custom.delete(crdName);
+    this.#all = [...this.builtins, ...this.#custom.values()];
+  }
+
+  custom(crdName: string): KindInfo | undefined {
+    return this.#custom.get(crdName);
+  }
+
+  byResource(group: string, version: string, plural: string): KindInfo | undefined {
+    return this.#all.find((k) => k.group === group && k.version === version && k.plural === plural);
+  }
+
+  byApiVersionKind(apiVersion: string, kind: string): KindInfo | undefined {
+    return this.#all.find((k) => apiVersionOf(k) === apiVersion && k.kind === kind);
+  }
+
+  byKey(key: string): KindInfo | undefined {
+    return this.#all.find((k) => resourceKey(k) === key);
+  }
+
+  /** Kinds that are stored (every kind but the create-only reviews). */
+  stored(): KindInfo[] {
+    return this.#all.filter((k) => !k.virtual);
+  }
+
+  /** Group -> versions served, in registry order. */
+  groupVersions(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const k of this.#all) {
+      const vs = out.get(k.group) ?? [];
+      if (!vs.includes(k.version)) vs.push(k.version);
+      out.set(k.group, vs);
+    }
+    return out;
+  }
 }
 
 /** Field selector attributes of an object of kind `k` (metadata.name and metadata.namespace always). */

@@ -5,10 +5,12 @@ import { test } from 'node:test';
 import { invalid, notFound } from './api-errors.js';
 import { apiGroupList, apiResourceList, openApiV3GroupVersion, openApiV3Root } from './discovery.js';
 import { locateJsonError } from './json-errors.js';
-import { KINDS, kindByApiVersionKind } from './kinds.js';
+import { KINDS, KindRegistry, kindByApiVersionKind } from './kinds.js';
 import { parseRequestPath } from './request-path.js';
 import { humanDuration, toTable, wantsTable } from './table.js';
 import { audienceIntersection, signToken, userInfoFor, verifyToken, type ServiceAccountClaims } from './tokens.js';
+
+const REG = new KindRegistry();
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -27,37 +29,37 @@ test('request_path_grammar', () => {
 });
 
 test('discovery_lists_every_kind_with_its_scope_and_short_names', () => {
-  const core = apiResourceList('', 'v1') as Any;
+  const core = apiResourceList(REG, '', 'v1') as Any;
   const pods = core.resources.find((r: Any) => r.name === 'pods');
   assert.deepEqual([pods.kind, pods.namespaced, pods.shortNames, pods.singularName], ['Pod', true, ['po'], 'pod']);
   assert.ok(core.resources.some((r: Any) => r.name === 'pods/status'));
   assert.ok(core.resources.some((r: Any) => r.name === 'serviceaccounts/token' && r.kind === 'TokenRequest'));
-  const apps = apiResourceList('apps', 'v1') as Any;
+  const apps = apiResourceList(REG, 'apps', 'v1') as Any;
   const scale = apps.resources.find((r: Any) => r.name === 'deployments/scale');
   assert.deepEqual([scale.group, scale.version, scale.kind], ['autoscaling', 'v1', 'Scale']);
-  const tr = (apiResourceList('authentication.k8s.io', 'v1') as Any).resources[0];
+  const tr = (apiResourceList(REG, 'authentication.k8s.io', 'v1') as Any).resources[0];
   assert.deepEqual([tr.name, tr.namespaced, tr.verbs], ['tokenreviews', false, ['create']]);
-  const groups = (apiGroupList() as Any).groups.map((g: Any) => g.name);
+  const groups = (apiGroupList(REG) as Any).groups.map((g: Any) => g.name);
   for (const k of KINDS) if (k.group) assert.ok(groups.includes(k.group), k.group);
-  assert.equal(apiResourceList('nope', 'v1'), undefined);
+  assert.equal(apiResourceList(REG, 'nope', 'v1'), undefined);
 });
 
 test('openapi_v3_declares_field_validation_on_each_patch', () => {
-  const root = openApiV3Root() as Any;
+  const root = openApiV3Root(REG) as Any;
   assert.ok(root.paths['api/v1'].serverRelativeURL.startsWith('/openapi/v3/api/v1?hash='));
-  const apps = openApiV3GroupVersion('apps', 'v1') as Any;
+  const apps = openApiV3GroupVersion(REG, 'apps', 'v1') as Any;
   const op = apps.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch;
   assert.deepEqual(op['x-kubernetes-group-version-kind'], { group: 'apps', version: 'v1', kind: 'Deployment' });
   assert.ok(op.parameters.some((p: Any) => p.name === 'fieldValidation' && p.in === 'query'));
   assert.equal(op.requestBody.content['application/strategic-merge-patch+json'], undefined, 'kubectl falls back to its built-in types');
-  assert.ok((openApiV3GroupVersion('', 'v1') as Any).paths['/api/v1/nodes/{name}'], 'cluster-scoped path');
+  assert.ok((openApiV3GroupVersion(REG, '', 'v1') as Any).paths['/api/v1/nodes/{name}'], 'cluster-scoped path');
 });
 
 test('table_for_kubectl_get', () => {
   assert.ok(wantsTable('application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json'));
   assert.ok(!wantsTable('application/json'));
   const now = new Date('2025-01-01T01:00:00Z');
-  const t = toTable('Deployment', [{ metadata: { name: 'web', namespace: 'd', creationTimestamp: '2025-01-01T00:00:00Z' }, spec: { replicas: 3 }, status: { readyReplicas: 2 } }], { now, resourceVersion: '9' }) as Any;
+  const t = toTable({ kind: 'Deployment' }, [{ metadata: { name: 'web', namespace: 'd', creationTimestamp: '2025-01-01T00:00:00Z' }, spec: { replicas: 3 }, status: { readyReplicas: 2 } }], { now, resourceVersion: '9' }) as Any;
   assert.deepEqual(t.columnDefinitions.map((c: Any) => c.name).slice(0, 5), ['Name', 'Ready', 'Up-to-date', 'Available', 'Age']);
   assert.deepEqual(t.rows[0].cells.slice(0, 5), ['web', '2/3', 0, 0, '60m']);
   assert.equal(t.rows[0].object.kind, 'PartialObjectMetadata');

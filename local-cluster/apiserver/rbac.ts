@@ -163,3 +163,11 @@ export function indexRbacObjects(objects: readonly KObject[]): RbacIndex {
   const of = (kind: string) => objects.filter((o) => o.kind === kind && (o.apiVersion ?? '').startsWith(`${RBAC_GROUP}/`));
   return indexRbac({ roles: of('Role'), clusterRoles: of('ClusterRole'), roleBindings: of('RoleBinding'), clusterRoleBindings: of('ClusterRoleBinding') });
 }
+
+/** Every role bound to `who`, in any namespace: `role` is `ClusterRole "x"` or `Role "ns/x"` (for tools that read RBAC as a whole). */
+export function boundRoles(index: RbacIndex, who: RbacSubject): Array<{ binding: string; role: string; rules: PolicyRule[] }> {
+  const all = [...index.clusterRoleBindings, ...[...index.roleBindings.values()].flat()];
+  return all
+    .filter((b) => appliesTo(b, who))
+    .map((b) => ({ binding: b.what, role: b.roleKind === 'ClusterRole' ? `ClusterRole "${b.roleName}"` : `Role "${b.namespace}/${b.roleName}"`, rules: roleRules(index, b) }));
+}

@@ -6,6 +6,10 @@
 // `namespaces/<name>/status` is the Namespace's own subresource, not a resource in it.
 import { kindByResource } from './kinds.js';
 
+/** Is <group>/<version>/<plural> a served resource? (Built-in kinds unless the server says more.) */
+export type IsResource = (group: string, version: string, plural: string) => boolean;
+const builtIn: IsResource = (g, v, p) => kindByResource(g, v, p) !== undefined;
+
 export type ParsedPath =
   | { type: 'discovery'; what: 'api' | 'apis' | 'group' | 'groupVersion'; group: string; version: string }
   | {
@@ -21,7 +25,7 @@ export type ParsedPath =
     }
   | { type: 'unknown' };
 
-export function parseRequestPath(pathname: string): ParsedPath {
+export function parseRequestPath(pathname: string, isResource: IsResource = builtIn): ParsedPath {
   let seg: string[];
   try {
     seg = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
@@ -53,7 +57,7 @@ export function parseRequestPath(pathname: string): ParsedPath {
     rest = rest.slice(1);
   }
   let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && !kindByResource(group, version, rest[2]!))) {
+  if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && !isResource(group, version, rest[2]!))) {
     namespace = rest[1];
     rest = rest.slice(2);
   }

@@ -8,7 +8,9 @@ import { alreadyExists, badRequest, conflict, forbidden, invalid, notFound, obje
 import { applyDefaults } from './defaults.js';
 import { isPlainObject, jsonEqual } from './json-values.js';
 import { KeyedLock } from './keyed-lock.js';
-import { KINDS, STORED_KINDS, apiVersionOf, fieldsOf, kindByApiVersionKind, resourceKey, selectableFields, type KObject, type KindInfo } from './kinds.js';
+import { CRD_KIND, KINDS, apiVersionOf, fieldsOf, kindByApiVersionKind, resourceKey, selectableFields, type KObject, type KindInfo, type KindRegistry } from './kinds.js';
+import { crdStatus, defaultCrd } from './crd.js';
+import { pruneUnknown } from './structural-schema.js';
 import { UNDELETABLE_NAMESPACES } from './limits.js';
 import { formatTime, prepareCreate, prepareUpdate } from './object-lifecycle.js';
 import { applyPatch, type PatchType } from './patch-types.js';
@@ -23,6 +25,14 @@ import { matchesFilter, type WatchFilter } from './watch-hub.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /**
+   * What to do with fields a CRD-defined kind's schema does not declare (they are pruned
+   * unless refused): Strict refuses the write (400, kubectl's default), Warn (the default)
+   * adds a warning to `warnings`, Ignore drops them silently.
+   */
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  /** Filled with the write's warnings (the handler sends them as Warning headers). */
+  warnings?: string[];
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -51,6 +61,8 @@ function prevAttrs(k: KindInfo, o: KObject): PrevAttrs {
 }
 
 export interface ResourcesOptions {
+  /** The kinds served (built-in and CRD-defined): the garbage collector and namespace cleanup go through all of them. */
+  kinds: KindRegistry;
   updateRetries: number;
   /** Largest object stored, as JSON (etcd's request limit on a real cluster); larger writes get 413. */
   maxObjectBytes?: number;
@@ -99,16 +111,17 @@ export class Resources {
   }
 
   async create(k: KindInfo, pathNamespace: string | undefined, body: unknown, o: WriteOptions = {}, managedFields?: unknown): Promise<KObject> {
-    const input = this.checkEnvelope(k, body, pathNamespace);
+    const input = this.pruned(k, this.checkEnvelope(k, body, pathNamespace), o);
     const meta = input.metadata ?? {};
     const generate = !meta.name && typeof meta.generateName === 'string' && meta.generateName !== '' ? meta.generateName : undefined;
     let obj = applyDefaults(k.kind, prepareCreate(k, input, { now: this.opts.now(), uid: randomUUID() }));
+    if (k === CRD_KIND) obj = withCrdStatus(obj, undefined, this.opts.now());
     // Server-side apply's ownership record (apply()); any other create starts without one.
     if (managedFields !== undefined) obj.metadata!.managedFields = managedFields;
     for (let attempt = 0; ; attempt++) {
       if (generate) obj.metadata!.name = generate.slice(0, MAX_GENERATE_NAME_PREFIX) + suffix();
       const name = obj.metadata!.name;
-      const causes = validateObject(k, obj);
+      const causes = validateObject(k, obj, undefined, this.opts.kinds.all());
       if (causes.length) throw invalid(k, typeof name === 'string' ? name : (generate ?? ''), causes);
       this.checkSize(k, name!, obj);
       const ns = k.namespaced ? obj.metadata!.namespace : undefined;
@@ -130,7 +143,7 @@ export class Resources {
       this.guaranteedUpdate(k, namespace, name, o, async (cur) => {
         const rv = input.metadata?.resourceVersion;
         if (rv && rv !== cur.metadata?.resourceVersion) throw conflict(k, name);
-        return this.nextVersion(k, cur, input, sub);
+        return this.nextVersion(k, cur, input, sub, o);
       }),
     );
   }
@@ -145,7 +158,7 @@ export class Resources {
         // A patch that names a resourceVersion is a precondition, as in kube-apiserver.
         const rv = p.metadata?.resourceVersion;
         if (rv !== undefined && rv !== cur.metadata?.resourceVersion) throw conflict(k, name);
-        return this.nextVersion(k, cur, p, sub);
+        return this.nextVersion(k, cur, p, sub, o);
       }),
     );
   }
@@ -188,6 +201,7 @@ export class Resources {
     checkPreconditions(k, name, cur, o.preconditions);
     if (o.dryRun) return cur;
     if (k.kind === 'Namespace') return this.deleteNamespace(name);
+    if (k === CRD_KIND) await this.deleteCustomObjects(name);
     const uid = cur.metadata?.uid;
     const policy = o.propagationPolicy ?? 'Background';
     if (policy === 'Foreground' && uid) await this.collectGarbage(uid);
@@ -288,10 +302,40 @@ export class Resources {
     return b;
   }
 
+  /**
+   * A CRD-defined kind's object without the fields its schema does not declare, as
+   * kube-apiserver prunes custom resources; `o.fieldValidation` says whether they refuse
+   * the write (Strict: 400, in kube-apiserver's words), are warned of (Warn) or not (Ignore).
+   */
+  private pruned(k: KindInfo, input: KObject, o: WriteOptions): KObject {
+    if (!k.schema) return input;
+    const { value, unknown } = pruneUnknown(input, k.schema);
+    if (unknown.length > 0) {
+      const what = unknown.map((f) => `unknown field ${JSON.stringify(f)}`);
+      if (o.fieldValidation === 'Strict') throw badRequest(`${k.kind} in version "${k.version}" cannot be handled as a ${k.kind}: strict decoding error: ${what.join(', ')}`);
+      if (o.fieldValidation !== 'Ignore') o.warnings?.push(...what);
+    }
+    return value as KObject;
+  }
+
+  /** Every object of the kind the CRD `crdName` defines, deleted before the CRD (as a real cluster's CRD finalizer does). */
+  private async deleteCustomObjects(crdName: string): Promise<void> {
+    const k = this.opts.kinds.custom(crdName);
+    if (!k) return;
+    for (const i of (await this.store.list(k)).items) {
+      try {
+        await this.deleteOne(k, i.object.metadata?.namespace, i.object.metadata!.name!);
+      } catch (err) {
+        if ((err as ApiError).code !== 404) throw err;
+      }
+    }
+  }
+
   /** The object to store when `input` replaces `cur` (PUT, or a patch's result): decided and validated. */
-  private async nextVersion(k: KindInfo, cur: KObject, input: KObject, sub: 'main' | 'status'): Promise<KObject> {
-    let next = prepareUpdate(k, cur, applyDefaults(k.kind, input), sub);
-    const causes = validateObject(k, next, cur);
+  private async nextVersion(k: KindInfo, cur: KObject, input: KObject, sub: 'main' | 'status', o: WriteOptions = {}): Promise<KObject> {
+    let next = prepareUpdate(k, cur, applyDefaults(k.kind, this.pruned(k, input, o)), sub);
+    if (k === CRD_KIND && sub === 'main') next = withCrdStatus(next, cur, this.opts.now());
+    const causes = validateObject(k, next, cur, this.opts.kinds.all());
     if (causes.length === 0 && k.kind === 'Service' && sub === 'main') next = await this.withServiceAddresses(next, cur.metadata!.name!, cur);
     if (causes.length) throw invalid(k, cur.metadata?.name ?? '', causes);
     return next;
@@ -387,7 +431,7 @@ export class Resources {
    */
   private async collectGarbage(ownerUid: string): Promise<void> {
     const all: { k: KindInfo; obj: StoredObject['object'] }[] = [];
-    for (const k of STORED_KINDS) for (const i of (await this.store.list(k)).items) all.push({ k, obj: i.object });
+    for (const k of this.opts.kinds.stored()) for (const i of (await this.store.list(k)).items) all.push({ k, obj: i.object });
     const gone = new Set([ownerUid]);
     const alive = new Set(all.map((a) => a.obj.metadata?.uid).filter((u): u is string => !!u && u !== ownerUid));
     for (let changed = true; changed; ) {
@@ -456,7 +500,7 @@ export class Resources {
     // go again until a pass finds nothing.
     for (let pass = 0; pass < 5 && !this.stopped; pass++) {
       let found = 0;
-      for (const k of STORED_KINDS) {
+      for (const k of this.opts.kinds.stored()) {
         if (!k.namespaced) continue;
         for (const i of (await this.store.list(k, name)).items) {
           found++;
@@ -476,6 +520,13 @@ export class Resources {
       if ((err as ApiError).code !== 404) throw err;
     }
   }
+}
+
+/** A CRD with its defaults and the status the server keeps: names accepted, established. */
+function withCrdStatus(crd: KObject, old: KObject | undefined, now: Date): KObject {
+  const out = defaultCrd(crd);
+  out['status'] = crdStatus(out, old, formatTime(now));
+  return out;
 }
 
 const lockKey = (k: KindInfo, namespace: string | undefined, name: string): string => `${resourceKey(k)}/${k.namespaced ? (namespace ?? '') : ''}/${name}`;

@@ -1,5 +1,6 @@
 // Starting and stopping the local API server in-process: Redis connection, store, watch
-// fan-out, the system namespaces, and an HTTP server on a loopback port (HTTPS with `tls`:
+// fan-out, the kinds served (built-in, and those of the CRDs in the store, followed as CRDs
+// are written), the system namespaces, and an HTTP server on a loopback port (HTTPS with `tls`:
 // Kubernetes clients, kubectl among them, send bearer tokens only over TLS). More listeners
 // (e.g. one opened inside a network namespace with listenInNetns) can be attached: the
 // same handler serves connections from any net.Server.
@@ -11,14 +12,15 @@ import { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { tooLarge } from './api-errors.js';
 import { createRequestHandler, createUpgradeHandler } from './handler.js';
-import type { KObject } from './kinds.js';
+import { CRD_KIND, KindRegistry, resourceKey, type KObject } from './kinds.js';
+import { kindOfCrd } from './crd.js';
 import { PortForwarder, type PodDialer } from './port-forward.js';
 import { sendError } from './http-io.js';
 import { APISERVER_DEFAULTS, SYSTEM_NAMESPACES, type ApiServerLimits } from './limits.js';
 import { Resources } from './resources.js';
 import { ServiceAccountTokens } from './service-account-tokens.js';
 import { RbacCache } from './rbac-cache.js';
-import { ObjectStore } from './store.js';
+import { ObjectStore, type StoredEvent } from './store.js';
 import { WatchHub } from './watch-hub.js';
 
 export interface ApiServerOptions extends Partial<ApiServerLimits> {
@@ -78,6 +80,16 @@ function redisClient(opts: ApiServerOptions, logger: Logger): Redis {
   return r;
 }
 
+const CRD_KEY = resourceKey(CRD_KIND);
+
+/** Serves (or stops serving) the kind a stored CRD defines. */
+function serveCrd(kinds: KindRegistry, crd: KObject, deleted: boolean, logger: Logger): void {
+  const name = crd.metadata?.name ?? '';
+  const kind = deleted ? undefined : kindOfCrd(crd);
+  if (!deleted && !kind) logger.warn({ crd: name }, 'stored CustomResourceDefinition defines no servable kind; not serving it');
+  kinds.setCustom(name, kind);
+}
+
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -105,15 +117,22 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   }
 
   let hub: WatchHub | undefined;
+  const kinds = new KindRegistry();
   // Authorization reads RBAC from memory, kept current from every commit (rbac-cache.ts).
   const rbac = new RbacCache();
-  const store = new ObjectStore(redis, { prefix: opts.prefix ?? 'k8s:', historySize: limits.historySize, onCommit: (ev) => {
+  // Every write goes through this process (it owns the prefix), so following committed CRD
+  // events keeps the kinds served in step with the stored CRDs, before the write's answer.
+  const onCommit = (ev: StoredEvent): void => {
+    if (ev.resource === CRD_KEY) serveCrd(kinds, ev.object, ev.type === 'DELETED', logger);
     rbac.apply(ev);
     hub?.publish(ev);
-  } });
+  };
+  const store = new ObjectStore(redis, { prefix: opts.prefix ?? 'k8s:', historySize: limits.historySize, onCommit });
   hub = new WatchHub(await store.currentRv(), limits.eventGapWaitMs);
+  for (const i of (await store.list(CRD_KIND)).items) serveCrd(kinds, i.object, false, logger);
   await rbac.load(store);
   const resources = new Resources(store, {
+    kinds,
     updateRetries: limits.updateRetries,
     maxObjectBytes: limits.maxObjectBytes,
     namespaceCleanupDelayMs: limits.namespaceCleanupDelayMs,
@@ -127,7 +146,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const untrusted = new WeakSet<net.Socket>();
   const trustLoopback = opts.adminToken === undefined;
   const forwarder = opts.podNetns ? new PortForwarder(limits, logger, opts.podDialer) : undefined;
-  const deps = { resources, tokens, store, hub, limits, logger, now, rbac, trustsLoopback: (s: net.Socket) => trustLoopback && !untrusted.has(s), ...(forwarder && { portForward: { forwarder, netnsOf: opts.podNetns! } }) };
+  const deps = { kinds, resources, tokens, store, hub, limits, logger, now, rbac, trustsLoopback: (s: net.Socket) => trustLoopback && !untrusted.has(s), ...(forwarder && { portForward: { forwarder, netnsOf: opts.podNetns! } }) };
   const handler = createRequestHandler(deps);
   const server = http.createServer({ keepAliveTimeout: 30_000 }, handler);
   server.on('upgrade', createUpgradeHandler(deps));

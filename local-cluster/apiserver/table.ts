@@ -1,16 +1,18 @@
 // Server-side printing: the meta.k8s.io/v1 Table that `kubectl get` asks for (Accept:
 // application/json;as=Table;g=meta.k8s.io;v=v1), with the columns kube-apiserver prints
-// for the kinds people look at, and Name/Age for the rest. Pure: the clock is an argument.
-import type { KObject } from './kinds.js';
+// for the kinds people look at, a CRD's additionalPrinterColumns for the kinds it defines,
+// and Name/Age for the rest. Pure: the clock is an argument.
+import { evalJsonPath } from './json-path.js';
+import type { KObject, KindInfo, PrinterColumn } from './kinds.js';
 import { formatLabelSelector, requirementsFromLabelSelector } from './selectors.js';
 
 interface Column {
   name: string;
-  type: 'string' | 'integer' | 'date';
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
   format?: string;
   description: string;
   priority: number;
-  cell: (o: Any, now: Date) => string | number;
+  cell: (o: Any, now: Date) => string | number | boolean | null;
 }
 
 // Objects here are arbitrary JSON; printing reads them leniently.
@@ -131,10 +133,44 @@ const COLUMNS: Record<string, Column[]> = {
     col('Programmed', (o) => ((o.status?.conditions ?? []) as Any[]).find((c) => c.type === 'Programmed')?.status ?? 'Unknown'),
     AGE,
   ],
+  CustomResourceDefinition: [NAME, col('Created At', (o) => o.metadata?.creationTimestamp ?? '', { type: 'date' })],
   HTTPRoute: [NAME, col('Hostnames', (o) => ((o.spec?.hostnames ?? []) as string[]).join(',')), AGE],
   GRPCRoute: [NAME, col('Hostnames', (o) => ((o.spec?.hostnames ?? []) as string[]).join(',')), AGE],
-  AuthorizationPolicy: [NAME, col('Action', (o) => o.spec?.action ?? 'ALLOW'), AGE],
 };
+
+/** A CRD printer column's cell: the first value its path finds (several joined, as kubectl prints them), typed; null when none. */
+function crdCell(c: PrinterColumn, o: Any, now: Date): string | number | boolean | null {
+  const found = evalJsonPath(o, c.jsonPath);
+  if (found.length === 0) return null;
+  const v = found[0];
+  switch (c.type) {
+    case 'date': {
+      const t = typeof v === 'string' ? Date.parse(v) : NaN;
+      return Number.isNaN(t) ? null : humanDuration(now.getTime() - t);
+    }
+    case 'integer':
+    case 'number':
+      return typeof v === 'number' ? v : null;
+    case 'boolean':
+      return typeof v === 'boolean' ? v : null;
+    default:
+      return found.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(',');
+  }
+}
+
+/** Columns of a CRD-defined kind: Name, then its printer columns (Age alone when it declares none), as kube-apiserver builds them. */
+function crdColumns(columns: readonly PrinterColumn[]): Column[] {
+  if (columns.length === 0) return [NAME, AGE];
+  return [
+    NAME,
+    ...columns.map((c) => col(c.name, (o, now) => crdCell(c, o, now), { type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 })),
+  ];
+}
+
+function columnsOf(k: Pick<KindInfo, 'kind' | 'printerColumns' | 'definedBy'>): Column[] {
+  if (k.definedBy !== undefined) return crdColumns(k.printerColumns ?? []);
+  return COLUMNS[k.kind] ?? [NAME, AGE];
+}
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -149,8 +185,8 @@ function rowObject(o: KObject, include: IncludeObject): unknown {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
 }
 
-export function toTable(kind: string, items: readonly KObject[], opts: { now: Date; resourceVersion?: string; include?: IncludeObject }): unknown {
-  const cols = COLUMNS[kind] ?? [NAME, AGE];
+export function toTable(k: Pick<KindInfo, 'kind' | 'printerColumns' | 'definedBy'>, items: readonly KObject[], opts: { now: Date; resourceVersion?: string; include?: IncludeObject }): unknown {
+  const cols = columnsOf(k);
   const include = opts.include ?? 'Metadata';
   return {
     kind: 'Table',

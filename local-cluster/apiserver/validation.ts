@@ -2,13 +2,15 @@
 // (empty when valid). It takes any JSON, however malformed, without throwing: a bad
 // object is refused alone with a 422 that names each field. Checks are those of
 // kube-apiserver's validation for the fields the mesh and the local cluster rely on,
-// plus immutability on update (`old` given); the Gateway API and ambient.dev checks are
-// the ones their CRD schemas make.
+// plus immutability on update (`old` given); the Gateway API checks are the ones their CRD
+// schemas make. A CRD-defined kind is checked against its CRD's schema and CEL rules, as
+// kube-apiserver checks a custom resource (after pruning, resources.ts).
 import type { StatusCause } from './api-errors.js';
 import { FieldErrors, isIPv4, isIPv6, portNameError, specialIpError, type NameFormat } from './field-errors.js';
 import type { KObject, KindInfo } from './kinds.js';
 import { jsonEqual } from './json-values.js';
-import { AUTHORIZATION_POLICY_SPEC, PEER_AUTHENTICATION_SPEC, REQUEST_AUTHENTICATION_SPEC, ROLLOUT_SPEC, TRAFFIC_POLICY_SPEC } from './mesh-schemas.js';
+import { checkRules } from './cel-rules.js';
+import { validateCrd } from './crd.js';
 import { labelKeyError, labelValueError, matchesLabels, requirementsFromLabelSelector } from './selectors.js';
 import { checkSchema, type Schema } from './structural-schema.js';
 
@@ -23,12 +25,26 @@ const NAME_FORMAT: Record<string, NameFormat> = {
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
 const MAX_ANNOTATIONS_BYTES = 256 * 1024;
 
-export function validateObject(k: KindInfo, obj: KObject, old?: KObject): StatusCause[] {
+/** `served`: the kinds served now (a CRD must not take another's names). */
+export function validateObject(k: KindInfo, obj: KObject, old?: KObject, served: readonly KindInfo[] = []): StatusCause[] {
   const e = new FieldErrors();
   validateMeta(e, k, obj);
-  const validate = KIND_VALIDATORS[k.kind];
-  if (validate) validate(e, obj as Obj, old as Obj | undefined);
+  if (k.schema) validateCustom(e, k.schema, obj, old);
+  else if (k.kind === 'CustomResourceDefinition' && k.group === 'apiextensions.k8s.io') e.causes.push(...validateCrd(obj, old, served));
+  else {
+    const validate = KIND_VALIDATORS[k.kind];
+    if (validate) validate(e, obj as Obj, old as Obj | undefined);
+  }
   return e.causes;
+}
+
+/** A custom resource against its CRD's schema (the envelope is the server's) and then its CEL rules. */
+function validateCustom(e: FieldErrors, schema: Schema, obj: KObject, old: KObject | undefined): void {
+  const { apiVersion: _a, kind: _k, metadata: _m, ...body } = obj;
+  const before = e.causes.length;
+  checkSchema(e, '', body, schema);
+  // Rules see values of the declared types only (kube-apiserver runs them after the schema passes).
+  if (e.causes.length === before) checkRules(e, '', obj, old, schema);
 }
 
 function validateMeta(e: FieldErrors, k: KindInfo, obj: KObject): void {
@@ -337,71 +353,6 @@ const validateRoute: Validator = (e, obj) => {
   });
 };
 
-/** matchLabels of a workload selector: keys and values of the label syntax (types are the schema's). */
-function validateMatchLabels(e: FieldErrors, path: string, spec: Obj): void {
-  const sel = spec['selector'];
-  const labels = isObj(sel) ? sel['matchLabels'] : undefined;
-  if (!isObj(labels)) return;
-  for (const [key, v] of Object.entries(labels)) {
-    const why = labelKeyError(key) ?? (typeof v === 'string' ? labelValueError(v) : undefined);
-    if (why) e.invalid(`${path}.matchLabels`, { [key]: v }, why);
-  }
-}
-
-// The mesh's kinds: their schema first (mesh-schemas.ts), then what a schema cannot say.
-const validateAuthorizationPolicy: Validator = (e, obj) => {
-  if (obj['spec'] === undefined) return;
-  checkSchema(e, 'spec', obj['spec'], AUTHORIZATION_POLICY_SPEC);
-  if (!isObj(obj['spec'])) return;
-  const spec = obj['spec'];
-  if (spec['selector'] !== undefined && (spec['targetRef'] !== undefined || spec['targetRefs'] !== undefined)) {
-    e.forbidden('spec', 'only one of targetRefs or workloadSelector can be set');
-  }
-  validateMatchLabels(e, 'spec.selector', spec);
-};
-
-const validatePeerAuthentication: Validator = (e, obj) => {
-  if (obj['spec'] === undefined) return;
-  checkSchema(e, 'spec', obj['spec'], PEER_AUTHENTICATION_SPEC);
-  if (!isObj(obj['spec'])) return;
-  const spec = obj['spec'];
-  validateMatchLabels(e, 'spec.selector', spec);
-  const portLevel = isObj(spec['portLevelMtls']) ? spec['portLevelMtls'] : undefined;
-  for (const port of Object.keys(portLevel ?? {})) {
-    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) e.invalid('spec.portLevelMtls', port, 'port must be between 1 and 65535, inclusive');
-  }
-  if (portLevel && !isObj(spec['selector'])) e.forbidden('spec.portLevelMtls', 'portLevelMtls requires a workload selector');
-};
-
-const validateRequestAuthentication: Validator = (e, obj) => {
-  if (obj['spec'] === undefined) return;
-  checkSchema(e, 'spec', obj['spec'], REQUEST_AUTHENTICATION_SPEC);
-  if (!isObj(obj['spec'])) return;
-  const spec = obj['spec'];
-  if (spec['selector'] !== undefined && (spec['targetRef'] !== undefined || spec['targetRefs'] !== undefined)) {
-    e.forbidden('spec', 'only one of targetRefs or workloadSelector can be set');
-  }
-  validateMatchLabels(e, 'spec.selector', spec);
-};
-
-const validateTrafficPolicy: Validator = (e, obj) => {
-  if (obj['spec'] === undefined) return e.required('spec');
-  checkSchema(e, 'spec', obj['spec'], TRAFFIC_POLICY_SPEC);
-};
-
-const validateRollout: Validator = (e, obj) => {
-  if (obj['spec'] === undefined) return e.required('spec');
-  checkSchema(e, 'spec', obj['spec'], ROLLOUT_SPEC);
-  if (!isObj(obj['spec'])) return;
-  const spec = obj['spec'];
-  if (typeof spec['stable'] === 'string' && spec['stable'] === spec['canary']) e.invalid('spec.canary', spec['canary'], 'must differ from spec.stable');
-  const steps = Array.isArray(spec['steps']) ? spec['steps'] : [];
-  if (steps.length === 0 && Array.isArray(spec['steps'])) e.invalid('spec.steps', steps, 'must hold at least one step');
-  steps.forEach((s, i) => {
-    if (i > 0 && typeof s === 'number' && typeof steps[i - 1] === 'number' && s <= (steps[i - 1] as number)) e.invalid(`spec.steps[${i}]`, s, 'steps must increase');
-  });
-};
-
 const KIND_VALIDATORS: Record<string, Validator> = {
   Pod: validatePod,
   Deployment: validateDeployment,
@@ -413,9 +364,4 @@ const KIND_VALIDATORS: Record<string, Validator> = {
   Gateway: validateGateway,
   HTTPRoute: validateRoute,
   GRPCRoute: validateRoute,
-  AuthorizationPolicy: validateAuthorizationPolicy,
-  PeerAuthentication: validatePeerAuthentication,
-  RequestAuthentication: validateRequestAuthentication,
-  TrafficPolicy: validateTrafficPolicy,
-  Rollout: validateRollout,
 };

@@ -1,9 +1,8 @@
 // The node agent's view of its own DaemonSet, for decide.ts: at start, which DaemonSet owns
 // the agent's pod (GET of the pod, named by POD_NAME and POD_NAMESPACE); while it runs, a
-// watch on that one DaemonSet (fieldSelector metadata.name) that remembers whether it was
-// seen deleted; at SIGTERM, a GET of it with a short deadline. The agent's ServiceAccount
-// needs get on its pod and get, list and watch on daemonsets in its namespace
-// (manifests/rbac.yaml).
+// watch on that one DaemonSet that remembers whether it was seen deleted; at SIGTERM, a
+// GET of it with a short deadline. The agent's ServiceAccount needs get on pods and get
+// and watch on its DaemonSet (manifests/rbac.yaml, Role ambient-node-agent-daemonset).
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeAccess } from '../../core/kube/access.js';
@@ -110,7 +109,8 @@ export class OwnDaemonSet {
     }
     const owner = this.#owner;
     if (!owner) return;
-    const path = `/apis/apps/v1/namespaces/${encodeURIComponent(owner.namespace)}/daemonsets?watch=1&fieldSelector=${encodeURIComponent(`metadata.name=${owner.name}`)}`;
+    // The named form (a watch of one object), so RBAC can grant it by resourceNames.
+    const path = `/apis/apps/v1/namespaces/${encodeURIComponent(owner.namespace)}/daemonsets/${encodeURIComponent(owner.name)}?watch=1`;
     while (!signal.aborted) {
       try {
         await watchLines(this.#o.api, path, signal, (line) => {

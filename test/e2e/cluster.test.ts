@@ -199,6 +199,7 @@ test('local cluster: pods on two nodes reach a Service by VIP and by name, scale
 
   // The mesh's own controller deploys from its manifest, reaches the API server with its
   // pod's credentials, creates the CA Secret, and reports ready on 15020.
+  ok(ctl('apply', '--cluster', NAME, '-f', join(REPO, 'manifests/crds.yaml')), 'apply CRDs');
   ok(ctl('apply', '--cluster', NAME, '-f', join(REPO, 'manifests/rbac.yaml')), 'apply RBAC');
   ok(ctl('apply', '--cluster', NAME, '-f', join(REPO, 'manifests/controller.yaml')), 'apply controller');
   const [controller] = await waitPods('app=ambient-controller', 2, 60_000, 'ambient-system');

@@ -12,7 +12,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { requireRoot } from '../support/netns.js';
@@ -31,19 +31,13 @@ const TELEMETRY_WAIT_MS = 60_000;
 const DASHBOARD_START_MS = 30_000;
 
 /**
- * manifests/controller.yaml with --console-dir naming the console the build made, and its
- * two replicas: each agent and waypoint reports to the replica it is connected to, and
- * every replica answers for the whole mesh by asking the other (docs/telemetry.md,
+ * The install's settings: the console the build made (--console-dir), and the default two
+ * controller replicas: each agent and waypoint reports to the replica it is connected to,
+ * and every replica answers for the whole mesh by asking the other (docs/telemetry.md,
  * "Several controller replicas"), so the pages show all the traffic whichever replica the
  * dashboard reaches.
  */
-function controllerManifest(): string {
-  const text = readFileSync(join(REPO, 'manifests/controller.yaml'), 'utf8');
-  const anchor = 'args: [--trust-domain, cluster.local,';
-  assert.ok(text.includes(anchor), 'manifests/controller.yaml still starts its args with --trust-domain');
-  assert.ok(text.includes('  replicas: 2\n'), 'manifests/controller.yaml still runs two replicas');
-  return text.replace(anchor, `args: [--console-dir, ${JSON.stringify(join(REPO, 'dist/console'))}, --trust-domain, cluster.local,`);
-}
+const INSTALL_SETS = [`controller.consoleDir=${join(REPO, 'dist/console')}`];
 
 // Each version has its own canonical name: the graph names workloads by it, so the live
 // share per backend (like a Rollout's gates, docs/traffic-management.md) tells v1 from v2.
@@ -149,8 +143,7 @@ function kubectl(...args: string[]): string {
 
 test('console: opened with ambientctl dashboard, shows the graph and flows, explains a decision and steers a split', { timeout: 600_000, skip: browserSkip() }, async (t: TestContext) => {
   if (!requireRoot(t)) return;
-  writeFileSync(join(home, 'controller.yaml'), controllerManifest());
-  await cluster.upWithMesh(t, [], { controller: join(home, 'controller.yaml') });
+  await cluster.upWithMesh(t, [], INSTALL_SETS);
   cluster.applyYaml('apps', APPS);
   const client = (await cluster.readyPods(CLIENT_NS, 'app=client', 1))[0]!;
   await cluster.readyPods(APP_NS, 'app=echo', 2);

@@ -22,10 +22,10 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot } from '../support/netns.js';
-import { e2eCluster, ok, REPO, sleep, type PodRow } from '../support/e2e.js';
+import { e2eCluster, ok, sleep, type PodRow } from '../support/e2e.js';
 import { podNetnsName } from '../../local-cluster/network/topology.js';
 import { echoPodYaml, enrolledNamespacesWithClientYaml, httpServiceYaml } from '../support/e2e-apps.js';
 
@@ -40,14 +40,6 @@ const GLOBAL_LIMIT = 10;
 const GLOBAL_SENT = 30;
 /** The outlier case's slow start: long enough that the returning replica is still warming while its share is counted. */
 const WARMUP = '60s';
-
-/** manifests/controller.yaml with --waypoint-redis-address naming the Redis of manifests/redis.yaml. */
-function controllerManifest(): string {
-  const text = readFileSync(join(REPO, 'manifests/controller.yaml'), 'utf8');
-  const anchor = 'args: [--trust-domain, cluster.local,';
-  assert.ok(text.includes(anchor), 'manifests/controller.yaml still starts its args with --trust-domain');
-  return text.replace(anchor, `args: [--waypoint-redis-address, ${JSON.stringify(REDIS_ADDRESS)}, --trust-domain, cluster.local,`);
-}
 
 const echoPod = (name: string, labels: string) => echoPodYaml(APP_NS, name, labels);
 const service = (name: string, selector: string) => httpServiceYaml(APP_NS, name, selector);
@@ -193,12 +185,11 @@ test('resilience: retries, a route timeout, outlier ejection with gradual return
   if (!requireRoot(t)) return;
   const started = Date.now();
   const phase = (what: string) => t.diagnostic(`${what} at ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  writeFileSync(join(home, 'controller.yaml'), controllerManifest());
-  await cluster.upWithMesh(t, [], { controller: join(home, 'controller.yaml') });
+  // The optional Redis of manifests/redis.yaml, and the controller pointing waypoints at it.
+  await cluster.upWithMesh(t, [], ['redis.enabled=true']);
   phase('mesh ready');
   // Everything is applied at once and the pods start together; the waypoint Gateway too
   // (the controller deploys it while the application pods start).
-  ok(ctl('apply', '-f', join(REPO, 'manifests/redis.yaml')), 'apply manifests/redis.yaml');
   cluster.applyYaml('apps', APPS);
   ok(ctl('waypoint', 'apply', '-n', APP_NS, '--enroll-namespace', '--replicas', '2'), 'waypoint apply --replicas 2');
   const client = (await cluster.readyPods(CLIENT_NS, 'app=client', 1))[0]!;

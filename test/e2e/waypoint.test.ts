@@ -40,31 +40,15 @@ const WAYPOINT_SELECTOR = 'gateway.networking.k8s.io/gateway-name=waypoint';
 /** Requests of the metrics case. */
 const METRIC_REQUESTS = 5;
 
-const OTEL_ENV = `        - {name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, value: '${TRACES_URL}'}
-        - {name: OTEL_TRACES_SAMPLER, value: always_on}
-`;
+/** The tracing variables of the waypoints (in their template) and of the node agents (install settings). */
+const OTEL = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: TRACES_URL, OTEL_TRACES_SAMPLER: 'always_on' };
+const OTEL_ENV = Object.entries(OTEL).map(([k, v]) => `        - {name: ${k}, value: '${v}'}\n`).join('');
 
 /** manifests/waypoint.yaml with the tracing variables in the waypoint's environment. */
 function waypointTemplate(): string {
   const text = readFileSync(join(REPO, 'manifests/waypoint.yaml'), 'utf8');
   const anchor = "        - name: CONTROLLER_NAMESPACE\n          value: '${CONTROLLER_NAMESPACE}'\n";
   assert.ok(text.includes(anchor), 'manifests/waypoint.yaml still lists CONTROLLER_NAMESPACE in the env');
-  return text.replace(anchor, anchor + OTEL_ENV);
-}
-
-/** manifests/controller.yaml with --waypoint-template naming `file`. */
-function controllerManifest(file: string): string {
-  const text = readFileSync(join(REPO, 'manifests/controller.yaml'), 'utf8');
-  const anchor = 'args: [--trust-domain, cluster.local,';
-  assert.ok(text.includes(anchor), 'manifests/controller.yaml still starts its args with --trust-domain');
-  return text.replace(anchor, `args: [--waypoint-template, ${JSON.stringify(file)}, --trust-domain, cluster.local,`);
-}
-
-/** manifests/node-agent.yaml with the tracing variables in the agent's environment. */
-function nodeAgentManifest(): string {
-  const text = readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8');
-  const anchor = '        - name: NODE_NAME\n          valueFrom: {fieldRef: {fieldPath: spec.nodeName}}\n';
-  assert.ok(text.includes(anchor), 'manifests/node-agent.yaml still sets NODE_NAME');
   return text.replace(anchor, anchor + OTEL_ENV);
 }
 
@@ -223,9 +207,8 @@ test('waypoint: deployed with ambientctl, serves L7 policy, metrics, logs and tr
   if (!requireRoot(t)) return;
   const templateFile = join(home, 'waypoint-template.yaml');
   writeFileSync(templateFile, waypointTemplate());
-  writeFileSync(join(home, 'controller.yaml'), controllerManifest(templateFile));
-  writeFileSync(join(home, 'node-agent.yaml'), nodeAgentManifest());
-  await cluster.upWithMesh(t, [], { controller: join(home, 'controller.yaml'), nodeAgent: join(home, 'node-agent.yaml') });
+  // The controller renders waypoints from the template with tracing on; the agents trace too.
+  await cluster.upWithMesh(t, [], [`controller.waypointTemplate=${templateFile}`, ...Object.entries(OTEL).map(([k, v]) => `nodeAgent.env.${k}=${v}`)]);
 
   const receiver = await startOtlpReceiver();
   const bridge = await bridgeListener(receiver);

@@ -3,7 +3,10 @@
 // config-stream clients over real TLS that hold what they are sent. Shared by the tests
 // that drive the whole controller (routes, TrafficPolicies, waypoint consent, ...).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { kubeRequest, KubeRequestError } from '../../core/kube/rest.js';
+import { parseAllDocuments } from 'yaml';
 import { startApiServer, type ApiServer } from '../../local-cluster/apiserver/server.js';
 import type { Resource } from '../../core/config/model.js';
 import { kubeConfigForServer } from '../../core/kube/config.js';
@@ -25,11 +28,49 @@ export interface ApiEnv {
   close(): Promise<void>;
 }
 
-/** The local API server on a fresh Redis (keys under `prefix`), with `namespaces` created. */
+/** The mesh's CRDs as shipped: manifests/crds.yaml. */
+export const MESH_CRDS_FILE = new URL('../../../manifests/crds.yaml', import.meta.url);
+
+interface Crd {
+  metadata: { name: string };
+  status?: { conditions?: Array<{ type: string; status: string }> };
+  [k: string]: unknown;
+}
+
+export function meshCrds(): Crd[] {
+  return parseAllDocuments(readFileSync(MESH_CRDS_FILE, 'utf8'))
+    .map((d) => d.toJS() as Crd | null)
+    .filter((d): d is Crd => !!d);
+}
+
+const CRDS_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+
+/**
+ * Installs the mesh's CRDs (manifests/crds.yaml) as a user does before anything creates
+ * ambient.dev objects, and waits until each is Established. Already installed is fine.
+ */
+export async function installMeshCrds(kc: KubeConfig, timeoutMs = 10_000): Promise<void> {
+  // Plain JSON, not client-node's typed CRD client: its serializer drops the schema's
+  // `enum` and x-kubernetes-* keys of an object that is not one of its model classes.
+  for (const crd of meshCrds()) {
+    await kubeRequest(kc, 'POST', CRDS_PATH, crd).catch((e: unknown) => {
+      if (!(e instanceof KubeRequestError && e.statusCode === 409)) throw e;
+    });
+  }
+  for (const crd of meshCrds()) {
+    await pollUntil(`CRD ${crd.metadata.name} to be Established`, async () => {
+      const got = await kubeRequest<Crd>(kc, 'GET', `${CRDS_PATH}/${crd.metadata.name}`);
+      return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') || undefined;
+    }, timeoutMs);
+  }
+}
+
+/** The local API server on a fresh Redis (keys under `prefix`), with the mesh's CRDs installed and `namespaces` created. */
 export async function startApiEnv(prefix: string, namespaces: readonly string[]): Promise<ApiEnv> {
   const redis = await startRedis();
   const api = await startApiServer({ redisUrl: redis.url, prefix });
   const kc = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   for (const name of namespaces) {

@@ -36,14 +36,13 @@ export interface E2eCluster {
   /** Writes `yaml` to `<name>.yaml` in AMBIENT_HOME and applies it; the file's path. */
   applyYaml(name: string, yaml: string): string;
   /**
-   * A 2-node cluster with the mesh installed as a user installs it (the controller and
-   * node-agent manifests), both agents ready; removed with AMBIENT_HOME when the test ends
-   * (kept, and its home printed, with AMBIENT_E2E_KEEP=1). `upArgs` go to `cluster up`;
-   * its output is returned. `manifests` replaces the controller's or node agent's manifest
-   * (a file path) by a test's variant of it; `controllerReplicas` is how many controller
-   * pods that variant runs (2, as manifests/controller.yaml, when not said).
+   * A 2-node cluster with the mesh installed as a user installs it (`ambientctl install`,
+   * which waits for the controller and both agents), both agents ready; removed with
+   * AMBIENT_HOME when the test ends (kept, and its home printed, with AMBIENT_E2E_KEEP=1).
+   * `upArgs` go to `cluster up`; its output is returned. `sets` are the install's settings
+   * (`--set key=value`, docs/install.md), for what a test customises.
    */
-  upWithMesh(t: TestContext, upArgs?: string[], manifests?: { controller?: string; nodeAgent?: string; controllerReplicas?: number }): Promise<string>;
+  upWithMesh(t: TestContext, upArgs?: string[], sets?: string[]): Promise<string>;
 }
 
 /** A pod as `ambientctl get pods -o json` lists it: the fields the e2e files read. */
@@ -89,18 +88,14 @@ export function e2eCluster(prefix: string): E2eCluster {
       ok(ctl('apply', '-f', path), `apply ${file}`);
       return path;
     },
-    async upWithMesh(t, upArgs = [], manifests = {}) {
+    async upWithMesh(t, upArgs = [], sets = []) {
       t.after(() => {
         if (process.env['AMBIENT_E2E_KEEP'] === '1') return void process.stderr.write(`kept: AMBIENT_HOME=${home} cluster ${name}\n`);
         ctl('cluster', 'down');
         rmSync(home, { recursive: true, force: true });
       });
       const up = ok(ctl('cluster', 'up', '--nodes', '2', ...upArgs), `cluster up ${upArgs.join(' ')}`);
-      ok(ctl('apply', '-f', join(REPO, 'manifests/rbac.yaml')), 'apply RBAC');
-      ok(ctl('apply', '-f', manifests.controller ?? join(REPO, 'manifests/controller.yaml')), 'apply controller');
-      ok(ctl('apply', '-f', manifests.nodeAgent ?? join(REPO, 'manifests/node-agent.yaml')), 'apply node agent');
-      await this.readyPods('ambient-system', 'app=ambient-controller', manifests.controllerReplicas ?? 2);
-      await this.readyPods('ambient-system', 'app=ambient-node-agent', 2);
+      ok(run(process.execPath, [BIN, '--cluster', name, 'install', '--timeout', '120s', ...sets.flatMap((x) => ['--set', x])], 180_000), `ambientctl install ${sets.join(' ')}`);
       for (const node of ['node1', 'node2']) {
         await until(`the agent on ${node} to be ready`, () => ctl('exec', '--node', node, '--', 'curl', '-sf', '--max-time', '2', 'http://127.0.0.1:15021/healthz/ready').code === 0);
       }
