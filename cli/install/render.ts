@@ -25,6 +25,7 @@ export interface SetEntry {
  * here: it is the template the controller renders for each waypoint.
  */
 export const INSTALL_SET: readonly SetEntry[] = [
+  { path: 'crds.yaml' },
   { path: 'rbac.yaml' },
   { path: 'controller.yaml' },
   { path: 'node-agent.yaml' },
