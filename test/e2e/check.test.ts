@@ -1,11 +1,12 @@
 // Namespaced tier: `ambientctl check` on the local cluster, as a user runs it: after the
 // mesh is installed every check passes (exit 0); an agent that is not ready fails the
 // agent and CNI checks naming its node (exit 1); `check --pre` on the installed cluster
-// warns that the mesh is there and passes the nodes.
+// warns that the mesh is there and passes the nodes; after `ambientctl uninstall`, check
+// says the mesh is not installed and nothing of it is left (exit 0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../support/netns.js';
-import { e2eCluster, until, type RunResult } from '../support/e2e.js';
+import { BIN, e2eCluster, until, type RunResult } from '../support/e2e.js';
 
 const cluster = e2eCluster('check');
 
@@ -22,7 +23,7 @@ async function checkUntil(what: string, args: string[], want: (r: RunResult) => 
   }
 }
 
-test('check_passes_on_the_installed_mesh_and_names_a_node_whose_agent_is_not_ready', { timeout: 600_000 }, async (t) => {
+test('check_passes_on_the_installed_mesh_names_a_node_whose_agent_is_not_ready_and_finds_nothing_after_uninstall', { timeout: 600_000 }, async (t) => {
   if (!requireRoot(t)) return;
   await cluster.upWithMesh(t);
 
@@ -52,9 +53,19 @@ test('check_passes_on_the_installed_mesh_and_names_a_node_whose_agent_is_not_rea
   const block = ['iptables', '-I', 'INPUT', '-p', 'tcp', '--dport', '15021', '-j', 'REJECT'];
   const blocked = cluster.ctl('exec', '--node', 'node2', '--', ...block);
   assert.equal(blocked.code, 0, blocked.stderr);
-  t.after(() => cluster.ctl('exec', '--node', 'node2', '--', 'iptables', '-D', ...block.slice(2)));
   const failing = await checkUntil('ambientctl check to fail on node2', [], (r) => r.code === 1 && r.stdout.includes('× a node agent is ready on every node'));
   assert.match(failing.stdout, /× a node agent is ready on every node\n {4}1 of 2 nodes have an updated, ready agent\n(?: {4}.*\n)*? {4}pod ambient-node-agent-\S+ on node2: /);
   assert.match(failing.stdout, /× every node's CNI plugin is installed and chained \(judged by its agent's readiness\)\n {4}not known to be chained on: node2;/);
   assert.match(failing.stdout, /√ the controller's replicas are all ready\n/);
+
+  assert.equal(cluster.ctl('exec', '--node', 'node2', '--', 'iptables', '-D', ...block.slice(2)).code, 0);
+  await checkUntil('ambientctl check to pass again', [], (r) => r.code === 0);
+
+  const uninstall = cluster.run(process.execPath, [BIN, '--cluster', cluster.name, 'uninstall', '--yes'], 360_000);
+  assert.equal(uninstall.code, 0, uninstall.stdout + uninstall.stderr);
+  const after = await checkUntil('ambientctl check to find nothing left', [], (r) => r.code === 0);
+  assert.match(after.stdout, /^The mesh is not installed \(.*\): nothing of it is left\./);
+  for (const line of ['√ no namespace ambient-system', '√ no ambient.dev CRDs', '√ no mesh ClusterRoles', '√ no mesh ClusterRoleBindings', '√ no GatewayClass ambient-waypoint', '√ no node agent runs']) {
+    assert.ok(after.stdout.includes(`${line}\n`), `missing "${line}" in:\n${after.stdout}`);
+  }
 });
