@@ -49,37 +49,12 @@ export interface NodeFact {
   os: string;
 }
 
-export interface DeploymentFact {
-  /** spec.replicas (1 when unset). */
-  desired: number;
-  ready: number;
-  updated: number;
-  available: number;
-  /** The rollout's own words when it is stuck (the Progressing condition's message). */
-  message?: string;
-}
+/** An object as the API server returns it (a Deployment, DaemonSet, Pod, Node or CRD): the
+ * readiness rules (cli/install/readiness.ts) read them as they are. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type KubeObject = any;
 
-export interface DaemonSetFact {
-  desired: number;
-  ready: number;
-  updated: number;
-  available: number;
-}
-
-export interface AgentPodFact {
-  name: string;
-  node: string;
-  ready: boolean;
-  /** Why not ready (a container's waiting reason or the Ready condition's message). */
-  reason?: string;
-}
-
-export interface CrdFact {
-  /** `plural.group`. */
-  name: string;
-  group: string;
-  kind: string;
-  established: boolean;
-  /** The Established condition's message when it is not. */
-  message?: string;
+/** A node's OS: status.nodeInfo.operatingSystem, else the kubernetes.io/os label; '' when neither. */
+export function nodeOs(n: KubeObject): string {
+  return String(n?.status?.nodeInfo?.operatingSystem ?? n?.metadata?.labels?.['kubernetes.io/os'] ?? '').toLowerCase();
 }

@@ -7,7 +7,7 @@ import type { Certificates, MeshStatus } from '../../console/api-types.js';
 import { KubeRequestError, kubeRequest } from '../../core/kube/rest.js';
 import type { ApiClient } from '../api-client.js';
 import { withTimeout } from '../controller-link.js';
-import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, MESH_NAMESPACE, WAYPOINT_GATEWAY_CLASS, known, unknown, type AccessAnswer, type AgentPodFact, type CrdFact, type DaemonSetFact, type DeploymentFact, type Fact, type InstallKind, type NodeFact, type ServerVersion } from './facts.js';
+import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, MESH_NAMESPACE, WAYPOINT_GATEWAY_CLASS, known, nodeOs, unknown, type AccessAnswer, type Fact, type InstallKind, type KubeObject, type NodeFact, type ServerVersion } from './facts.js';
 import type { InstalledFacts } from './installed-checks.js';
 import { isMeshClusterObject, type LeftoverFacts } from './leftover-checks.js';
 import { INSTALL_VERBS, type PreFacts, type Reachability } from './pre-checks.js';
@@ -79,21 +79,12 @@ async function selfReview(kc: KubeConfig, verb: string, k: InstallKind, namespac
   return { allowed: answer.status?.allowed === true, ...(answer.status?.reason && { reason: answer.status.reason }) };
 }
 
-function nodeFacts(list: { items?: Item[] }): NodeFact[] {
-  return (list.items ?? []).map((n) => ({
-    name: n.metadata?.name ?? '',
-    os: ((n.status?.['nodeInfo'] as { operatingSystem?: string } | undefined)?.operatingSystem ?? n.metadata?.labels?.['kubernetes.io/os'] ?? '').toLowerCase(),
-  }));
-}
+const items = (list: { items?: KubeObject[] } | null): KubeObject[] => list?.items ?? [];
+const nodeFacts = (nodes: KubeObject[]): NodeFact[] => nodes.map((n) => ({ name: n.metadata?.name ?? '', os: nodeOs(n) }));
 
-async function meshCrds(kc: KubeConfig): Promise<CrdFact[]> {
-  const list = await get<{ items?: Item[] }>(kc, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
-  return (list.items ?? [])
-    .filter((c) => c.spec?.['group'] === MESH_GROUP)
-    .map((c) => {
-      const cond = ((c.status?.['conditions'] as Array<{ type: string; status: string; message?: string }> | undefined) ?? []).find((x) => x.type === 'Established');
-      return { name: c.metadata?.name ?? '', group: MESH_GROUP, kind: (c.spec?.['names'] as { kind?: string } | undefined)?.kind ?? '', established: cond?.status === 'True', ...(cond && cond.status !== 'True' && cond.message && { message: cond.message }) };
-    });
+/** The CRDs of the mesh's group. */
+async function meshCrds(kc: KubeConfig): Promise<KubeObject[]> {
+  return items(await get(kc, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions')).filter((c) => c.spec?.group === MESH_GROUP);
 }
 
 /** The API server's address and version (GET /version, open to every user). */
@@ -102,8 +93,9 @@ export async function gatherReachability(kc: KubeConfig): Promise<Reachability> 
   return { server, version: await fact('GET /version', () => get<ServerVersion>(kc, '/version')) };
 }
 
-export async function gatherPre(kc: KubeConfig, reach: Reachability, objects: InstallObjects = readInstallObjects()): Promise<PreFacts> {
+export async function gatherPre(kc: KubeConfig, reach: Reachability, objects?: InstallObjects): Promise<PreFacts> {
   const user = kc.getCurrentUser()?.name ?? '';
+  objects ??= await readInstallObjects();
   const base = { ...reach, user, installKinds: objects.kinds };
   if (!reach.version.ok) {
     const skipped = unknown('the API server is not reachable');
@@ -121,56 +113,36 @@ export async function gatherPre(kc: KubeConfig, reach: Reachability, objects: In
       }),
     ),
   );
-  const nodes = await fact('listing the nodes', async () => nodeFacts(await get(kc, '/api/v1/nodes')));
+  const nodes = await fact('listing the nodes', async () => nodeFacts(items(await get(kc, '/api/v1/nodes'))));
   const crdsServed = discovered.ok && (discovered.value['apiextensions.k8s.io/v1'] ?? []).some((r) => r.name === 'customresourcedefinitions');
   const existing = await fact('looking for an installed mesh', async () => ({
     namespace: (await getOrNull(kc, `/api/v1/namespaces/${MESH_NAMESPACE}`)) !== null,
     controller: (await getOrNull(kc, `/apis/apps/v1/namespaces/${MESH_NAMESPACE}/deployments/${CONTROLLER_DEPLOYMENT}`)) !== null,
     agents: (await getOrNull(kc, `/apis/apps/v1/namespaces/${MESH_NAMESPACE}/daemonsets/${AGENT_DAEMONSET}`)) !== null,
-    crds: crdsServed ? (await meshCrds(kc)).map((c) => c.name).sort() : [],
+    crds: crdsServed ? (await meshCrds(kc)).map((c) => c.metadata?.name as string).sort() : [],
   }));
   return { ...base, served, access, nodes, existing };
 }
 
-function deploymentFact(d: Item | null): DeploymentFact | null {
-  if (!d) return null;
-  const s = (d.status ?? {}) as { readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number; conditions?: Array<{ type: string; status: string; message?: string }> };
-  const stuck = s.conditions?.find((c) => c.type === 'Progressing' && c.status === 'False');
-  return { desired: (d.spec?.['replicas'] as number | undefined) ?? 1, ready: s.readyReplicas ?? 0, updated: s.updatedReplicas ?? 0, available: s.availableReplicas ?? 0, ...(stuck?.message && { message: stuck.message }) };
-}
-
-function daemonSetFact(d: Item | null): DaemonSetFact | null {
-  if (!d) return null;
-  const s = (d.status ?? {}) as { desiredNumberScheduled?: number; numberReady?: number; updatedNumberScheduled?: number; numberAvailable?: number };
-  return { desired: s.desiredNumberScheduled ?? 0, ready: s.numberReady ?? 0, updated: s.updatedNumberScheduled ?? 0, available: s.numberAvailable ?? 0 };
-}
-
-function agentPodFacts(list: { items?: Item[] }): AgentPodFact[] {
-  return (list.items ?? []).map((p) => {
-    const ready = ((p.status?.['conditions'] as Array<{ type: string; status: string; message?: string }> | undefined) ?? []).find((c) => c.type === 'Ready');
-    const waiting = ((p.status?.['containerStatuses'] as Array<{ state?: { waiting?: { reason?: string; message?: string } } }> | undefined) ?? []).map((c) => c.state?.waiting).find((w) => w?.reason);
-    const reason = waiting ? `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` : ready?.message ?? (p.status?.['phase'] as string | undefined);
-    return { name: p.metadata?.name ?? '', node: (p.spec?.['nodeName'] as string | undefined) ?? '', ready: ready?.status === 'True', ...(reason && { reason }) };
-  });
-}
-
-const AGENT_PODS = `/api/v1/namespaces/${MESH_NAMESPACE}/pods?labelSelector=${encodeURIComponent(`app=${AGENT_DAEMONSET}`)}`;
+const podsOf = (app: string) => `/api/v1/namespaces/${MESH_NAMESPACE}/pods?labelSelector=${encodeURIComponent(`app=${app}`)}`;
 
 /** Whether the mesh is there: its controller Deployment and node-agent DaemonSet (null when absent). */
 export async function gatherPresence(kc: KubeConfig): Promise<Pick<InstalledFacts, 'controller' | 'agents'>> {
   const [controller, agents] = await Promise.all([
-    fact('reading the controller Deployment', async () => deploymentFact(await getOrNull<Item>(kc, `/apis/apps/v1/namespaces/${MESH_NAMESPACE}/deployments/${CONTROLLER_DEPLOYMENT}`))),
-    fact('reading the node-agent DaemonSet', async () => daemonSetFact(await getOrNull<Item>(kc, `/apis/apps/v1/namespaces/${MESH_NAMESPACE}/daemonsets/${AGENT_DAEMONSET}`))),
+    fact('reading the controller Deployment', () => getOrNull<KubeObject>(kc, `/apis/apps/v1/namespaces/${MESH_NAMESPACE}/deployments/${CONTROLLER_DEPLOYMENT}`)),
+    fact('reading the node-agent DaemonSet', () => getOrNull<KubeObject>(kc, `/apis/apps/v1/namespaces/${MESH_NAMESPACE}/daemonsets/${AGENT_DAEMONSET}`)),
   ]);
   return { controller, agents };
 }
 
 /** The installed mesh's facts; `api` opens the controller's API (its failure is the API facts' error). */
-export async function gatherInstalled(kc: KubeConfig, presence: Pick<InstalledFacts, 'controller' | 'agents'>, api: () => Promise<ApiClient>, objects: InstallObjects = readInstallObjects()): Promise<InstalledFacts> {
-  const [crds, agentPods, nodes] = await Promise.all([
+export async function gatherInstalled(kc: KubeConfig, presence: Pick<InstalledFacts, 'controller' | 'agents'>, api: () => Promise<ApiClient>, objects?: InstallObjects): Promise<InstalledFacts> {
+  objects ??= await readInstallObjects();
+  const [crds, controllerPods, agentPods, nodes] = await Promise.all([
     fact('listing the CRDs', () => meshCrds(kc)),
-    fact('listing the agent pods', async () => agentPodFacts(await get(kc, AGENT_PODS))),
-    fact('listing the nodes', async () => nodeFacts(await get(kc, '/api/v1/nodes'))),
+    fact('listing the controller pods', async () => items(await get(kc, podsOf(CONTROLLER_DEPLOYMENT)))),
+    fact('listing the agent pods', async () => items(await get(kc, podsOf(AGENT_DAEMONSET)))),
+    fact('listing the nodes', async () => items(await get(kc, '/api/v1/nodes'))),
   ]);
   let client: Fact<ApiClient>;
   try {
@@ -180,7 +152,7 @@ export async function gatherInstalled(kc: KubeConfig, presence: Pick<InstalledFa
   }
   const ask = <T>(path: string): Promise<Fact<T>> => (client.ok ? fact(`GET /api/v1${path}`, () => client.value.get<T>(path)) : Promise.resolve(unknown(client.error)));
   const [status, certificates] = await Promise.all([ask<MeshStatus>('/status'), ask<Certificates>('/certificates')]);
-  return { expectedCrds: objects.crds, crds, ...presence, agentPods, nodes, status, certificates, now: Date.now() };
+  return { expectedCrds: objects.crds, crds, ...presence, controllerPods, agentPods, nodes, status, certificates, now: Date.now() };
 }
 
 export async function gatherLeftovers(kc: KubeConfig): Promise<LeftoverFacts> {
@@ -193,11 +165,11 @@ export async function gatherLeftovers(kc: KubeConfig): Promise<LeftoverFacts> {
     fact('listing the CRDs', async () => {
       // A cluster that serves no CRDs has none left.
       const served = await getOrNull(kc, '/apis/apiextensions.k8s.io/v1');
-      return served ? (await meshCrds(kc)).map((c) => c.name).sort() : [];
+      return served ? (await meshCrds(kc)).map((c) => c.metadata?.name as string).sort() : [];
     }),
     fact('listing ClusterRoles', async () => names((await getOrNull<{ items?: Item[] }>(kc, '/apis/rbac.authorization.k8s.io/v1/clusterroles')) ?? {}).filter(isMeshClusterObject).sort()),
     fact('listing ClusterRoleBindings', async () => names((await getOrNull<{ items?: Item[] }>(kc, '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings')) ?? {}).filter(isMeshClusterObject).sort()),
-    fact('listing the agent pods', async () => agentPodFacts(await get(kc, AGENT_PODS)).map((p) => ({ name: p.name, node: p.node }))),
+    fact('listing the agent pods', async () => items(await get(kc, podsOf(AGENT_DAEMONSET))).map((p) => ({ name: p.metadata?.name ?? '', node: p.spec?.nodeName ?? '' }))),
     fact(`reading GatewayClass ${WAYPOINT_GATEWAY_CLASS}`, async () => {
       const served = await getOrNull(kc, '/apis/gateway.networking.k8s.io/v1');
       return served ? (await getOrNull(kc, `/apis/gateway.networking.k8s.io/v1/gatewayclasses/${WAYPOINT_GATEWAY_CLASS}`)) !== null : false;

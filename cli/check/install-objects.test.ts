@@ -16,8 +16,8 @@ test('install_objects_are_the_manifests_kinds_and_the_mesh_crds', () => {
   assert.deepEqual(o.kinds.map((k) => `${k.apiVersion} ${k.kind}`), [...ALWAYS_CREATED.map((k) => `${k.apiVersion} ${k.kind}`), 'v1 Namespace', 'apps/v1 DaemonSet']);
 });
 
-test('the_repositorys_manifests_give_the_controller_and_agent_kinds_but_not_the_waypoint_template', () => {
-  const o = readInstallObjects();
+test('what_install_renders_gives_the_controller_and_agent_kinds', async () => {
+  const o = await readInstallObjects();
   const kinds = o.kinds.map((k) => k.kind);
   for (const k of ['Namespace', 'ServiceAccount', 'Deployment', 'DaemonSet', 'Service', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']) assert.ok(kinds.includes(k), k);
 });

@@ -1,17 +1,10 @@
 // What install creates, as `check` needs to know it: the kinds (whose permissions --pre
-// asks for) and the mesh's CRDs (which the installed check expects), read from the
-// manifests install applies, so a kind added there is checked without a change here.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+// asks for) and the mesh's CRDs (which the installed check expects), from the objects
+// install renders (cli/install/render.ts, default settings), so a kind added to the
+// install set is checked without a change here.
+import { loadSources, renderObjects } from '../install/render.js';
+import { defaultSettings } from '../install/settings.js';
 import { MESH_GROUP } from './facts.js';
-
-/** The repository's manifests/ (dist/cli/check/ → ../../../manifests). */
-export const MANIFESTS_DIR = fileURLToPath(new URL('../../../manifests/', import.meta.url));
-
-/** Files of manifests/ install does not apply as they are: the waypoint template (the controller renders it per Gateway) and the optional Redis. */
-export const NOT_INSTALLED = new Set(['waypoint.yaml', 'redis.yaml']);
 
 /**
  * Kinds install creates whatever the manifests hold today: the CRDs of the mesh's kinds and
@@ -43,15 +36,8 @@ export function installObjectsOf(docs: unknown[]): InstallObjects {
   return { kinds: [...kinds.values()], crds: [...new Set(crds)].sort() };
 }
 
-/** What the manifests in `dir` that install applies hold. */
-export function readInstallObjects(dir: string = MANIFESTS_DIR): InstallObjects {
-  const docs: unknown[] = [];
-  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !NOT_INSTALLED.has(f)).sort()) {
-    for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
-      const v: unknown = doc.toJS();
-      if (v && typeof v === 'object' && (v as { kind?: unknown }).kind === 'List') docs.push(...(((v as { items?: unknown[] }).items) ?? []));
-      else docs.push(v);
-    }
-  }
-  return installObjectsOf(docs);
+/** What install, with its default settings, creates. */
+export async function readInstallObjects(): Promise<InstallObjects> {
+  const settings = defaultSettings();
+  return installObjectsOf(renderObjects(await loadSources(settings), settings));
 }

@@ -15,17 +15,25 @@ type Agent = MeshStatus['agents'][number];
 const agent = (node: string, over: Partial<Agent> = {}): Agent => ({ node, connected: true, ackedVersion: '7', controllerVersion: '7', nacks: [], problems: [], synced: true, ...over });
 const status = (agents: Agent[]): MeshStatus => ({ controller: { leader: 'c-0', replicas: [{ name: 'c-0', node: 'n1', ready: true, leader: true, version: 'x' }] }, configVersion: '7', agents, problems: [] }) as unknown as MeshStatus;
 
+const crd = (name: string, established = true, message?: string) => ({ metadata: { name }, spec: { group: 'ambient.dev' }, status: { conditions: [{ type: 'Established', status: established ? 'True' : 'False', ...(message && { message }) }] } });
+const deployment = (want: number, ready: number, updated = want) => ({ metadata: { name: 'ambient-controller', generation: 1 }, spec: { replicas: want }, status: { observedGeneration: 1, replicas: updated, readyReplicas: ready, updatedReplicas: updated, availableReplicas: ready } });
+const daemonSet = (desired: number, ready: number, updated = desired) => ({ metadata: { name: 'ambient-node-agent', generation: 1 }, status: { observedGeneration: 1, desiredNumberScheduled: desired, numberReady: ready, updatedNumberScheduled: updated, numberAvailable: ready } });
+const pod = (name: string, node: string, ready = true, waiting?: string) => ({
+  metadata: { name },
+  spec: { nodeName: node },
+  status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }], containerStatuses: [{ name: 'node-agent', ready, restartCount: 0, state: waiting ? { waiting: { reason: waiting } } : { running: {} } }] },
+});
+const node = (name: string, os = 'linux') => ({ metadata: { name, labels: { 'kubernetes.io/os': os } }, status: { nodeInfo: { operatingSystem: os } } });
+
 function facts(over: Partial<InstalledFacts> = {}): InstalledFacts {
   return {
     expectedCrds: ['authorizationpolicies.ambient.dev', 'rollouts.ambient.dev'],
-    crds: known([
-      { name: 'authorizationpolicies.ambient.dev', group: 'ambient.dev', kind: 'AuthorizationPolicy', established: true },
-      { name: 'rollouts.ambient.dev', group: 'ambient.dev', kind: 'Rollout', established: true },
-    ]),
-    controller: known({ desired: 2, ready: 2, updated: 2, available: 2 }),
-    agents: known({ desired: 2, ready: 2, updated: 2, available: 2 }),
-    agentPods: known([{ name: 'a-1', node: 'n1', ready: true }, { name: 'a-2', node: 'n2', ready: true }]),
-    nodes: known([{ name: 'n1', os: 'linux' }, { name: 'n2', os: 'linux' }]),
+    crds: known([crd('authorizationpolicies.ambient.dev'), crd('rollouts.ambient.dev')]),
+    controller: known(deployment(2, 2)),
+    controllerPods: known([pod('c-1', 'n1'), pod('c-2', 'n2')]),
+    agents: known(daemonSet(2, 2)),
+    agentPods: known([pod('a-1', 'n1'), pod('a-2', 'n2')]),
+    nodes: known([node('n1'), node('n2')]),
     status: known(status([agent('n1'), agent('n2')])),
     certificates: known(certs()),
     now: NOW,
@@ -41,47 +49,49 @@ test('healthy_mesh_passes_every_check', () => {
 });
 
 test('missing_crd_fails_naming_it_and_unestablished_crd_fails_with_its_message', () => {
-  const missing = checkCrdsPresent(facts({ crds: known([{ name: 'rollouts.ambient.dev', group: 'ambient.dev', kind: 'Rollout', established: true }]) }));
+  const missing = checkCrdsPresent(facts({ crds: known([crd('rollouts.ambient.dev')]) }));
   assert.equal(missing.state, 'fail');
   assert.equal(missing.reason, 'missing: authorizationpolicies.ambient.dev');
-  const notEst = checkCrdsEstablished(facts({ crds: known([{ name: 'rollouts.ambient.dev', group: 'ambient.dev', kind: 'Rollout', established: false, message: 'the initial names have not been accepted' }]) }));
+  const notEst = checkCrdsEstablished(facts({ crds: known([crd('rollouts.ambient.dev', false, 'the initial names have not been accepted')]) }));
   assert.equal(notEst.state, 'fail');
   assert.match(notEst.reason!, /rollouts\.ambient\.dev \(the initial names have not been accepted\)/);
   assert.equal(checkCrdsPresent(facts({ crds: unknown('403') })).state, 'fail');
 });
 
-test('controller_missing_or_not_all_ready_fails_with_counts', () => {
+test('controller_missing_or_not_all_ready_fails_with_the_readiness_summary_and_the_pod_that_is_not', () => {
   assert.equal(checkControllerExists(facts({ controller: known(null) })).state, 'fail');
-  const r = checkControllerReady(facts({ controller: known({ desired: 2, ready: 1, updated: 2, available: 1, message: 'ReplicaSet has timed out progressing' }) }));
+  const r = checkControllerReady(facts({ controller: known(deployment(2, 1)), controllerPods: known([pod('c-1', 'n1'), pod('c-2', 'n2', false, 'CrashLoopBackOff')]) }));
   assert.equal(r.state, 'fail');
-  assert.equal(r.reason, '1/2 ready, 2/2 updated: ReplicaSet has timed out progressing');
-  assert.equal(checkControllerReady(facts({ controller: known({ desired: 0, ready: 0, updated: 0, available: 0 }) })).state, 'fail');
+  assert.match(r.reason!, /^1 of 2 updated replicas ready\n/);
+  assert.match(r.reason!, /pod c-2 on n2: .*container node-agent waiting: CrashLoopBackOff/);
+  assert.equal(checkControllerReady(facts()).reason, '2 of 2 updated replicas ready');
   // Ready but not yet all on the new template: a rollout is still going on.
-  assert.equal(checkControllerReady(facts({ controller: known({ desired: 2, ready: 2, updated: 1, available: 2 }) })).state, 'fail');
+  assert.equal(checkControllerReady(facts({ controller: known(deployment(2, 2, 1)) })).state, 'fail');
 });
 
 test('agents_not_ready_on_a_node_fail_naming_the_node_and_why', () => {
   assert.equal(checkAgentsExist(facts({ agents: known(null) })).state, 'fail');
-  const r = checkAgentsReady(
-    facts({
-      agents: known({ desired: 2, ready: 1, updated: 2, available: 1 }),
-      agentPods: known([{ name: 'a-1', node: 'n1', ready: true }, { name: 'a-2', node: 'n2', ready: false, reason: 'CrashLoopBackOff' }]),
-    }),
-  );
+  const r = checkAgentsReady(facts({ agents: known(daemonSet(2, 1)), agentPods: known([pod('a-1', 'n1'), pod('a-2', 'n2', false, 'CrashLoopBackOff')]) }));
   assert.equal(r.state, 'fail');
-  assert.equal(r.reason, '1/2 ready, 2/2 updated; node n2: a-2 not ready: CrashLoopBackOff');
+  assert.match(r.reason!, /^1 of 2 nodes have an updated, ready agent\n/);
+  assert.match(r.reason!, /pod a-2 on n2: .*CrashLoopBackOff/);
 });
 
 test('agents_not_all_updated_fail_even_when_ready', () => {
-  assert.equal(checkAgentsReady(facts({ agents: known({ desired: 2, ready: 2, updated: 1, available: 2 }) })).state, 'fail');
+  const r = checkAgentsReady(facts({ agents: known(daemonSet(2, 2, 1)) }));
+  assert.equal(r.state, 'fail');
+  assert.match(r.reason!, /1 of 2 nodes still run an older agent/);
 });
 
 test('cni_is_judged_by_agent_readiness_per_linux_node', () => {
   assert.equal(checkCni(facts()).state, 'pass');
-  const r = checkCni(facts({ nodes: known([{ name: 'n1', os: 'linux' }, { name: 'n3', os: 'linux' }, { name: 'w1', os: 'windows' }]) }));
+  const r = checkCni(facts({ nodes: known([node('n1'), node('n3'), node('w1', 'windows')]) }));
   assert.equal(r.state, 'fail');
-  assert.match(r.reason!, /^not known to be chained on: n3 \(no agent pod\)/);
+  assert.match(r.reason!, /^not known to be chained on: n3;/);
+  assert.match(r.reason!, /\nnode n3: no agent pod$/);
   assert.doesNotMatch(r.reason!, /w1/);
+  const notReady = checkCni(facts({ agentPods: known([pod('a-1', 'n1'), pod('a-2', 'n2', false)]) }));
+  assert.match(notReady.reason!, /node n2: pod a-2 on n2: .*Ready=False/);
   assert.match(checkCni(facts()).name, /judged by its agent's readiness/);
 });
 

@@ -6,7 +6,8 @@ import { expiryRows, type ExpiryRow } from '../../core/identity/cert-expiry.js';
 import { agentVersionProblem } from '../mesh/status-view.js';
 import { timeLeft } from '../mesh/view-format.js';
 import { fail, pass, warn, type CheckGroup, type CheckReport, type CheckResult } from './report.js';
-import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, MESH_NAMESPACE, type AgentPodFact, type CrdFact, type DaemonSetFact, type DeploymentFact, type Fact, type NodeFact } from './facts.js';
+import { crdEstablished, daemonSetReadiness, deploymentReadiness, podProblem, type Readiness } from '../install/readiness.js';
+import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, MESH_NAMESPACE, nodeOs, type Fact, type KubeObject } from './facts.js';
 
 /** A root or the signing CA with less left than this warns: replacing a root takes a trust-bundle rollout. */
 export const CA_WARN_DAYS = 30;
@@ -16,15 +17,17 @@ export const MAX_LISTED = 5;
 const DAY_MS = 86_400_000;
 const PODS = `ambientctl get pods -n ${MESH_NAMESPACE}`;
 
+/** The objects as the API server returns them; null: no such Deployment / DaemonSet. */
 export interface InstalledFacts {
-  /** The CRDs install creates (`plural.group`), from the manifests. */
+  /** The CRDs install creates (`plural.group`), from the rendered manifests. */
   expectedCrds: string[];
-  crds: Fact<CrdFact[]>;
-  /** null: no such Deployment / DaemonSet. */
-  controller: Fact<DeploymentFact | null>;
-  agents: Fact<DaemonSetFact | null>;
-  agentPods: Fact<AgentPodFact[]>;
-  nodes: Fact<NodeFact[]>;
+  /** The CRDs of the mesh's group. */
+  crds: Fact<KubeObject[]>;
+  controller: Fact<KubeObject | null>;
+  controllerPods: Fact<KubeObject[]>;
+  agents: Fact<KubeObject | null>;
+  agentPods: Fact<KubeObject[]>;
+  nodes: Fact<KubeObject[]>;
   status: Fact<MeshStatus>;
   certificates: Fact<Certificates>;
   /** ms since the epoch. */
@@ -38,7 +41,7 @@ export function listed(items: string[]): string {
 export function checkCrdsPresent(f: InstalledFacts): CheckResult {
   const name = `the ${MESH_GROUP} CRDs are installed`;
   if (!f.crds.ok) return fail(name, `cannot list CustomResourceDefinitions: ${f.crds.error}`);
-  const have = new Set(f.crds.value.map((c) => c.name));
+  const have = new Set(f.crds.value.map((c) => c.metadata?.name as string));
   const missing = f.expectedCrds.filter((n) => !have.has(n));
   if (missing.length === 0) return pass(name, `${f.expectedCrds.length} CRDs`);
   return fail(name, `missing: ${listed(missing)}`, 'ambientctl install (it applies them again; nothing else changes)');
@@ -48,9 +51,10 @@ export function checkCrdsEstablished(f: InstalledFacts): CheckResult {
   const name = `the ${MESH_GROUP} CRDs are Established (their kinds are served)`;
   if (!f.crds.ok) return fail(name, `cannot list CustomResourceDefinitions: ${f.crds.error}`);
   const expected = new Set(f.expectedCrds);
-  const not = f.crds.value.filter((c) => expected.has(c.name) && !c.established);
+  const not = f.crds.value.filter((c) => expected.has(c.metadata?.name) && !crdEstablished(c));
   if (not.length === 0) return pass(name);
-  return fail(name, `not Established: ${listed(not.map((c) => `${c.name}${c.message ? ` (${c.message})` : ''}`))}`, 'kubectl get crd NAME -o yaml shows the conditions (a NamesAccepted=False names the conflicting CRD)');
+  const message = (c: KubeObject): string | undefined => (c.status?.conditions ?? []).find((x: KubeObject) => x.type === 'Established')?.message;
+  return fail(name, `not Established: ${listed(not.map((c) => `${c.metadata?.name}${message(c) ? ` (${message(c)})` : ''}`))}`, 'kubectl get crd NAME -o yaml shows the conditions (a NamesAccepted=False names the conflicting CRD)');
 }
 
 export function checkControllerExists(f: InstalledFacts): CheckResult {
@@ -60,15 +64,21 @@ export function checkControllerExists(f: InstalledFacts): CheckResult {
   return pass(name);
 }
 
+/** A readiness (cli/install/readiness.ts, the rules install waits on) as a check. */
+function readinessResult(name: string, r: Readiness, fix: string): CheckResult {
+  return r.ready ? pass(name, r.summary) : fail(name, [r.summary, ...r.problems].join('\n'), fix);
+}
+
+/** The pods, or none with the reason they are unknown said in the problems. */
+const podsOr = (pods: Fact<KubeObject[]>): KubeObject[] => (pods.ok ? pods.value : []);
+
 export function checkControllerReady(f: InstalledFacts): CheckResult {
   const name = "the controller's replicas are all ready";
   if (!f.controller.ok) return fail(name, `cannot read the Deployment: ${f.controller.error}`);
-  const d = f.controller.value;
-  if (d === null) return fail(name, 'no controller Deployment', 'ambientctl install');
-  const counts = `${d.ready}/${d.desired} ready, ${d.updated}/${d.desired} updated`;
-  if (d.desired > 0 && d.ready >= d.desired && d.updated >= d.desired) return pass(name, counts);
-  if (d.desired === 0) return fail(name, 'the Deployment is scaled to 0 replicas', `kubectl -n ${MESH_NAMESPACE} scale deployment ${CONTROLLER_DEPLOYMENT} --replicas=1`);
-  return fail(name, `${counts}${d.message ? `: ${d.message}` : ''}`, `${PODS} -l app=${CONTROLLER_DEPLOYMENT} shows which; kubectl -n ${MESH_NAMESPACE} logs deploy/${CONTROLLER_DEPLOYMENT} says why`);
+  if (f.controller.value === null) return fail(name, 'no controller Deployment', 'ambientctl install');
+  const r = deploymentReadiness(f.controller.value, podsOr(f.controllerPods));
+  if (!f.controllerPods.ok) r.problems.push(`cannot list its pods: ${f.controllerPods.error}`);
+  return readinessResult(name, r, `${PODS} -l app=${CONTROLLER_DEPLOYMENT} shows which; kubectl -n ${MESH_NAMESPACE} logs deploy/${CONTROLLER_DEPLOYMENT} says why`);
 }
 
 export function checkAgentsExist(f: InstalledFacts): CheckResult {
@@ -78,29 +88,26 @@ export function checkAgentsExist(f: InstalledFacts): CheckResult {
   return pass(name);
 }
 
-/** Linux nodes with no ready agent pod (an agent is scheduled on every Linux node). */
-function nodesWithoutReadyAgent(nodes: NodeFact[], pods: AgentPodFact[]): Array<{ node: string; why: string }> {
-  return nodes
-    .filter((n) => n.os === 'linux' || n.os === '')
-    .flatMap((n) => {
-      const mine = pods.filter((p) => p.node === n.name);
-      if (mine.some((p) => p.ready)) return [];
-      if (mine.length === 0) return [{ node: n.name, why: 'no agent pod' }];
-      return [{ node: n.name, why: mine.map((p) => `${p.name} not ready${p.reason ? `: ${p.reason}` : ''}`).join('; ') }];
-    });
+const linuxNodes = (nodes: KubeObject[]) => nodes.filter((n) => nodeOs(n) === 'linux' || nodeOs(n) === '');
+
+/** Linux nodes with no ready agent pod (an agent is scheduled on every Linux node), and why. */
+function nodesWithoutReadyAgent(nodes: KubeObject[], pods: KubeObject[]): Array<{ node: string; why: string }> {
+  return linuxNodes(nodes).flatMap((n) => {
+    const mine = pods.filter((p) => p.spec?.nodeName === n.metadata?.name);
+    if (mine.some((p) => podProblem(p) === undefined)) return [];
+    if (mine.length === 0) return [{ node: n.metadata?.name, why: 'no agent pod' }];
+    return [{ node: n.metadata?.name, why: mine.map((p) => podProblem(p)).join('; ') }];
+  });
 }
 
 export function checkAgentsReady(f: InstalledFacts): CheckResult {
   const name = 'a node agent is ready on every node';
   if (!f.agents.ok) return fail(name, `cannot read the DaemonSet: ${f.agents.error}`);
-  const ds = f.agents.value;
-  if (ds === null) return fail(name, 'no node-agent DaemonSet', 'ambientctl install');
-  const counts = `${ds.ready}/${ds.desired} ready, ${ds.updated}/${ds.desired} updated`;
-  const missing = f.nodes.ok && f.agentPods.ok ? nodesWithoutReadyAgent(f.nodes.value, f.agentPods.value) : [];
-  if (ds.desired > 0 && ds.ready === ds.desired && ds.updated === ds.desired && missing.length === 0) return pass(name, counts);
-  const where = missing.length > 0 ? `; ${listed(missing.map((m) => `node ${m.node}: ${m.why}`))}` : '';
-  if (ds.desired === 0) return fail(name, `the DaemonSet schedules no agent (0 desired)${where}`, `kubectl -n ${MESH_NAMESPACE} describe daemonset ${AGENT_DAEMONSET} (a nodeSelector or taints?)`);
-  return fail(name, `${counts}${where}`, `${PODS} -l app=${AGENT_DAEMONSET} -o wide shows which; kubectl -n ${MESH_NAMESPACE} logs POD says why`);
+  if (f.agents.value === null) return fail(name, 'no node-agent DaemonSet', 'ambientctl install');
+  const r = daemonSetReadiness(f.agents.value, podsOr(f.agentPods), f.nodes.ok ? linuxNodes(f.nodes.value) : []);
+  if (!f.agentPods.ok) r.problems.push(`cannot list its pods: ${f.agentPods.error}`);
+  if (!f.nodes.ok) r.problems.push(`cannot list the nodes: ${f.nodes.error}`);
+  return readinessResult(name, r, `${PODS} -l app=${AGENT_DAEMONSET} -o wide shows which; kubectl -n ${MESH_NAMESPACE} logs POD says why`);
 }
 
 /**
@@ -117,8 +124,8 @@ export function checkCni(f: InstalledFacts): CheckResult {
   if (missing.length === 0) return pass(name);
   return fail(
     name,
-    `not known to be chained on: ${listed(missing.map((m) => `${m.node} (${m.why})`))}; pods started there now are not captured`,
-    `kubectl -n ${MESH_NAMESPACE} logs POD on that node says why (the CNI conf directory in the agent's settings must be the node's: see: docs/install.md#requirements)`,
+    `not known to be chained on: ${listed(missing.map((m) => m.node))}; pods started there now are not captured\n${missing.map((m) => `node ${m.node}: ${m.why}`).join('\n')}`,
+    `kubectl -n ${MESH_NAMESPACE} logs POD on that node says why (the CNI directories must be the node's: see: docs/install.md#cni-directories-by-platform)`,
   );
 }
 

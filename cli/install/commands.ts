@@ -4,12 +4,17 @@
 import { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeRequest } from '../../core/kube/rest.js';
+import { WAYPOINT_CONTROLLER_NAME } from '../../controller/waypoint-plan.js';
 import { loadKubeConfig, type ContextOptions } from '../context.js';
 import { CliError } from '../errors.js';
 import type { Obj } from '../manifests.js';
 import { agentsReadiness, applyAll, deleteAll, getOrUndefined, stdio, waitForMesh } from './cluster-ops.js';
 import { CONTROLLER_DEPLOYMENT, NODE_AGENT_DAEMONSET, loadSources, renderObjects, toYaml, type RenderOptions } from './render.js';
 import { SettingError, applySets, collectSets, defaultSettings, type Settings } from './settings.js';
+
+/** The GatewayClass of waypoints, which the controller creates. */
+const WAYPOINT_CLASS = 'ambient-waypoint';
 
 /** The Deployment annotation holding the --set list of the last install or upgrade, which `upgrade` starts from. */
 export const SETTINGS_ANNOTATION = 'ambient.dev/install-settings';
@@ -155,6 +160,14 @@ export function installCommands(program: Command): void {
         stdio.info(`removing the node agents (${(await agentsReadiness(kc, namespace, NODE_AGENT_DAEMONSET)).summary}); each takes the mesh off its node before it exits`);
       }
       const removed = await deleteAll(kc, toDelete, { workloads: [NODE_AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT], namespace, timeoutMs });
+      // The GatewayClass the controller made for waypoints (cluster-scoped), when it is ours.
+      const gcPath = `/apis/gateway.networking.k8s.io/v1/gatewayclasses/${WAYPOINT_CLASS}`;
+      const gc = await getOrUndefined<{ spec?: { controllerName?: string } }>(kc, gcPath).catch(() => undefined);
+      if (gc?.spec?.controllerName === WAYPOINT_CONTROLLER_NAME) {
+        await kubeRequest(kc, 'DELETE', gcPath);
+        removed.push(`gatewayclass.gateway.networking.k8s.io/${WAYPOINT_CLASS}`);
+        stdio.result(`gatewayclass.gateway.networking.k8s.io/${WAYPOINT_CLASS} deleted`);
+      }
       if (!keepNamespace) await waitNamespaceGone(kc, namespace, timeoutMs);
       else stdio.info(`kept the namespace ${namespace}: it holds your plug-in CA Secret ${pluginCa} (delete it with: ambientctl delete namespace ${namespace})`);
       stdio.info(removed.length ? `the mesh is uninstalled (${removed.length} objects removed)` : 'nothing to remove: the mesh was not installed');

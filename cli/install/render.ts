@@ -26,6 +26,7 @@ export interface SetEntry {
  */
 export const INSTALL_SET: readonly SetEntry[] = [
   { path: 'crds.yaml' },
+  // The mesh's RBAC: on the local cluster too, its ServiceAccounts have nothing else.
   { path: 'rbac.yaml' },
   { path: 'controller.yaml' },
   { path: 'node-agent.yaml' },

@@ -133,6 +133,7 @@ const COLUMNS: Record<string, Column[]> = {
     col('Programmed', (o) => ((o.status?.conditions ?? []) as Any[]).find((c) => c.type === 'Programmed')?.status ?? 'Unknown'),
     AGE,
   ],
+  CustomResourceDefinition: [NAME, col('Created At', (o) => o.metadata?.creationTimestamp ?? '', { type: 'date' })],
   HTTPRoute: [NAME, col('Hostnames', (o) => ((o.spec?.hostnames ?? []) as string[]).join(',')), AGE],
   GRPCRoute: [NAME, col('Hostnames', (o) => ((o.spec?.hostnames ?? []) as string[]).join(',')), AGE],
 };

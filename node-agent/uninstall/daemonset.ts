@@ -3,7 +3,7 @@
 // watch on that one DaemonSet that remembers whether it was seen deleted; at SIGTERM, a
 // GET of it with a short deadline. The agent's ServiceAccount needs get on pods, get on its
 // DaemonSet and watch on daemonsets in its namespace (manifests/rbac.yaml, Role
-// ambient-node-agent-daemonset; a watch names no object, so it cannot be narrowed by name).
+// ambient-node-agent in ambient-system; a watch names no object, so it cannot be narrowed by name).
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeAccess } from '../../core/kube/access.js';

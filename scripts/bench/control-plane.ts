@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../../local-cluster/apiserver/server.js';
 import { kubeConfigForServer } from '../../core/kube/config.js';
+import { installMeshCrds } from '../../test/support/control-plane.js';
 import { ControllerClient, type ConfigUpdate } from '../../node-agent/controller-client/client.js';
 import { ROOT_CONFIGMAP_KEY, ROOT_CONFIGMAP_NAME } from '../../controller/ca-secret.js';
 import { cpuMs } from './procfs.js';
@@ -193,6 +194,7 @@ async function main(): Promise<void> {
   const redis = await startRedis();
   api = await startApiServer({ redis: { host: '127.0.0.1', port: redis.port }, host: '127.0.0.1', port: 0 });
   const kc: KubeConfig = kubeConfigForServer(api.url);
+  await installMeshCrds(kc);
   const core = kc.makeApiClient(CoreV1Api);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
   log(`api server ${api.url}`);

@@ -211,6 +211,7 @@ async function main(): Promise<void> {
   cluster.state.started = true;
   log(`${stamp()} cluster up --nodes 2`);
   ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
+  ok(ctl(['apply', '-f', join(REPO, 'manifests/crds.yaml')]), 'apply CRDs');
   ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');
   const agentFile = join(home, 'node-agent.yaml');
   writeFileSync(agentFile, agentManifest(readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8'), {}));

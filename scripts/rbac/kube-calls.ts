@@ -10,7 +10,8 @@
 //   <plural>/status), and `KubernetesObjectApi` (`create(obj)` -> create, by obj's kind);
 // - `watchResource(kc, ref)` (core/kube/informer.ts) -> list and watch of ref's resource;
 // - plain REST: any call passing an HTTP method and then an API path (`kubeRequest(kc,
-//   'GET', '/api/v1/namespaces/${ns}/configmaps/x')`) -> get configmaps;
+//   'GET', '/api/v1/namespaces/${ns}/configmaps/x')`) -> get configmaps; a call passing a
+//   path with `watch=1` -> watch;
 // - an ownerReference with blockOwnerDeletion -> update <owner plural>/finalizers (what the
 //   OwnerReferencesPermissionEnforcement admission plugin asks of its writer).
 //
@@ -221,6 +222,17 @@ function scanFile(program: ts.Program, checker: ts.TypeChecker, ev: Evaluator, f
             if (!r) continue;
             add(n, [r.verb], [r.group], [r.resource], `${method} ${path}`);
           }
+        }
+        return;
+      }
+      // A watch opened on a path (`watchLines(kc, '/apis/...?watch=1', ...)`): no method given.
+      for (const arg of n.arguments) {
+        if (!ts.isIdentifier(arg) && !ts.isTemplateExpression(arg) && !ts.isStringLiteral(arg)) continue;
+        const paths = ev.strings(arg);
+        if (!paths || !paths.every((p) => p.startsWith('/api') && /[?&]watch=(true|1)(&|$)/.test(p))) continue;
+        for (const path of paths) {
+          const r = restRequest('GET', path);
+          if (r) add(n, [r.verb], [r.group], [r.resource], `watch ${path}`);
         }
         return;
       }

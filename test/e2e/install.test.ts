@@ -91,9 +91,11 @@ test('install: ambientctl install twice (the second a no-op), traffic over the m
   ok(gone, 'uninstall');
   assert.match(gone.stdout, /daemonset\.apps\/ambient-node-agent deleted/);
   assert.match(gone.stdout, /namespace\/ambient-system deleted/);
+  assert.match(gone.stdout, /clusterrole\.rbac\.authorization\.k8s\.io\/ambient-controller deleted/);
   assert.match(gone.stderr, /the mesh is uninstalled/);
   assert.deepEqual(names('namespace').filter((n) => n === 'ambient-system'), [], 'the namespace is gone');
   assert.deepEqual(names('pods', '-A').filter((n) => n.startsWith('ambient-')), [], 'no mesh pod left');
+  assert.ok(!names('gatewayclass').includes('ambient-waypoint'), "the controller's GatewayClass is removed");
   for (const sa of ['ambient-controller', 'ambient-node-agent']) assert.deepEqual(names('serviceaccount', '-A').filter((n) => n === sa), [], `${sa} gone`);
 
   // The same pods still talk, plainly: the echo answers, and no agent logs it any more.
