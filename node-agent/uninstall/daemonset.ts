@@ -1,8 +1,9 @@
 // The node agent's view of its own DaemonSet, for decide.ts: at start, which DaemonSet owns
 // the agent's pod (GET of the pod, named by POD_NAME and POD_NAMESPACE); while it runs, a
 // watch on that one DaemonSet that remembers whether it was seen deleted; at SIGTERM, a
-// GET of it with a short deadline. The agent's ServiceAccount needs get on pods and get
-// and watch on its DaemonSet (manifests/rbac.yaml, Role ambient-node-agent-daemonset).
+// GET of it with a short deadline. The agent's ServiceAccount needs get on pods, get on its
+// DaemonSet and watch on daemonsets in its namespace (manifests/rbac.yaml, Role
+// ambient-node-agent in ambient-system; a watch names no object, so it cannot be narrowed by name).
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeAccess } from '../../core/kube/access.js';
@@ -109,11 +110,10 @@ export class OwnDaemonSet {
     }
     const owner = this.#owner;
     if (!owner) return;
-    // The named form (a watch of one object), so RBAC can grant it by resourceNames.
-    const path = `/apis/apps/v1/namespaces/${encodeURIComponent(owner.namespace)}/daemonsets/${encodeURIComponent(owner.name)}?watch=1`;
+    const path = `/apis/apps/v1/namespaces/${encodeURIComponent(owner.namespace)}/daemonsets?watch=1&fieldSelector=${encodeURIComponent(`metadata.name=${owner.name}`)}`;
     while (!signal.aborted) {
       try {
-        await watchLines(this.#o.api, path, signal, (line) => {
+        await watchLines(this.#o.api, 'GET', path, signal, (line) => {
           let event: Parameters<typeof watchedAfter>[1];
           try {
             event = JSON.parse(line) as typeof event;
@@ -133,11 +133,11 @@ export class OwnDaemonSet {
 }
 
 /** A watch request's event lines, until the server ends it or `signal` aborts. */
-async function watchLines(api: KubeAccess, path: string, signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
+async function watchLines(api: KubeAccess, method: 'GET', path: string, signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
   const cluster = api.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(path, cluster.server);
-  const opts: https.RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
+  const opts: https.RequestOptions = { method, headers: { accept: 'application/json' } };
   await api.applyToHTTPSOptions(opts);
   const mod = url.protocol === 'https:' ? https : http;
   await new Promise<void>((resolve, reject) => {
