@@ -89,10 +89,14 @@ test('kube_new_pod_reader_reads_the_pod_its_namespace_and_peer_authentications_o
   const { accessFromPlan } = await import('../../core/kube/access.js');
   const { kubeRequest } = await import('../../core/kube/rest.js');
   const { kubeNewPodReader } = await import('./new-pod.js');
+  const { installMeshCrds } = await import('../../test/support/control-plane.js');
+  const { kubeConfigForServer } = await import('../../core/kube/config.js');
   const redis = await startRedis();
   t.after(() => redis.stop());
   const api = await startApiServer({ redisUrl: redis.url, prefix: 'newpod:' });
   t.after(() => api.close());
+  // PeerAuthentication is served once its CRD is, as on a real cluster.
+  await installMeshCrds(kubeConfigForServer(api.url));
   const access = accessFromPlan({ server: api.url, source: 'test', insecure: false });
   const post = (path: string, body: unknown) => kubeRequest(access, 'POST', path, body);
   for (const ns of ['shop', 'ambient-system']) await post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: ns === 'shop' ? ENROLLED : {} } });
