@@ -64,8 +64,11 @@ test('agent_upgrade_under_traffic_refuses_no_connection_and_breaks_no_stream', {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.after(() => {
-    if (!existsSync(stopFile)) writeFileSync(stopFile, '');
-    if (load.exitCode === null) load.kill('SIGKILL');
+    // Hooks run in the order they were added: the cluster's teardown (upWithMesh) may have
+    // removed its home, stop file included, already. The load ended by then, or is killed.
+    if (load.exitCode !== null) return;
+    if (existsSync(c.home) && !existsSync(stopFile)) writeFileSync(stopFile, '');
+    load.kill('SIGKILL');
   });
   let out = '';
   let err = '';
