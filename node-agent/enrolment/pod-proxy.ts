@@ -106,6 +106,8 @@ export async function startPodProxy(opts: PodProxyOptions): Promise<PodProxy> {
     await installCapture(opts.netns, capture);
     undo.push(() => removeCapture(opts.netns));
     log.info({ identity, ipv6: families.ipv6 }, 'agent: pod enrolled');
+    // Every handed-over socket of the pod is served now: the takeover may complete.
+    opts.inherited?.served(path);
 
     return {
       netns: opts.netns,

@@ -78,9 +78,13 @@ export class AgentHandover {
       const t = this.#takeOver;
       if (t) {
         const deadline = Date.now() + (this.#o.adoptTimeoutMs ?? HANDOVER_DEFAULTS.adoptTimeoutMs);
-        while (!this.#closed && t.inherited.unclaimed().length > 0 && Date.now() < deadline) await sleep(100);
-        const left = t.inherited.unclaimed();
-        if (left.length > 0) this.#log.warn({ pods: left }, 'agent handover: pods not adopted in time (gone, or no longer enrolled); their sockets are closed');
+        // Served, not merely claimed: a pod whose enrolment took its data-path listeners but
+        // not yet its DNS sockets would lose those (closed below as leftovers) and then fail
+        // to bind them while the old agent drains, its rollback closing the adopted
+        // listeners too: every new connection of the pod refused.
+        while (!this.#closed && t.inherited.unserved().length > 0 && Date.now() < deadline) await sleep(100);
+        const left = t.inherited.unserved();
+        if (left.length > 0) this.#log.warn({ pods: left }, 'agent handover: pods not adopted in time (gone, no longer enrolled, or their enrolment failed); the sockets not taken are closed');
         try {
           if (this.#closed) throw new MeshError(ErrorCodes.AGENT_HANDOVER_FAILED, 'the agent is stopping');
           await t.complete();

@@ -47,6 +47,22 @@ test('inherited_pod_sockets_are_taken_once_by_address', () => {
   assert.equal(inh.size, 0);
 });
 
+test('inherited_pod_is_unserved_until_enrolment_has_taken_all_it_needs', () => {
+  // A pod half-way through enrolment (data path taken, DNS not yet) must hold the
+  // takeover back: completing it would close the DNS sockets as leftovers.
+  const inh = new InheritedSockets();
+  inh.add({ kind: 'pod', uid: 'a', netnsPath: '/n/a' }, [got(tcp('127.0.0.1', 15001, 10)), got(tcp('127.0.0.1', 15053, 11))]);
+  inh.add({ kind: 'pod', uid: 'b', netnsPath: '/n/b' }, [got(tcp('127.0.0.1', 15001, 20))]);
+  assert.deepEqual(inh.unserved(), ['a', 'b']);
+  assert.deepEqual(inh.take('/n/a', 'tcp', '127.0.0.1', 15001), [10]);
+  assert.deepEqual(inh.unclaimed(), ['b']);
+  assert.deepEqual(inh.unserved(), ['a', 'b'], 'claimed is not served');
+  assert.deepEqual(inh.take('/n/a', 'tcp', '127.0.0.1', 15053), [11]);
+  inh.served('/n/a');
+  inh.served('/n/none');
+  assert.deepEqual(inh.unserved(), ['b']);
+});
+
 test('inherited_node_servers_are_taken_by_role', () => {
   const inh = new InheritedSockets();
   inh.add({ kind: 'node' }, [{ ...got(tcp('0.0.0.0', 15021, 5)), role: 'readiness' }]);

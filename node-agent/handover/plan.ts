@@ -63,8 +63,10 @@ export const adoptKey = (host: string, port: number) => `${host} ${port}`;
  * taken over, which frees sockets the old agent released too).
  */
 export class InheritedSockets {
-  /** netnsPath -> the pod's uid and its sockets by key. */
-  readonly #pods = new Map<string, { uid: string; sockets: Map<string, ReceivedSocket[]>; claimed: boolean }>();
+  /** netnsPath -> the pod's uid, its sockets by key, and how far enrolment got with it:
+   * a pod is claimed at its first take() but served only once enrolment has taken every
+   * socket it needs and started serving (served()). */
+  readonly #pods = new Map<string, { uid: string; sockets: Map<string, ReceivedSocket[]>; claimed: boolean; served: boolean }>();
   readonly #node = new Map<NodeRole, ReceivedSocket>();
   #count = 0;
 
@@ -81,7 +83,7 @@ export class InheritedSockets {
     } else {
       let pod = this.#pods.get(owner.netnsPath);
       if (pod && pod.uid !== owner.uid) throw protocolError(`network namespace ${owner.netnsPath} offered for pods ${pod.uid} and ${owner.uid}`);
-      if (!pod) this.#pods.set(owner.netnsPath, (pod = { uid: owner.uid, sockets: new Map(), claimed: false }));
+      if (!pod) this.#pods.set(owner.netnsPath, (pod = { uid: owner.uid, sockets: new Map(), claimed: false, served: false }));
       for (const s of sockets) {
         const k = key(s.proto, s.host, s.port);
         const list = pod.sockets.get(k) ?? [];
@@ -115,6 +117,20 @@ export class InheritedSockets {
     this.#node.delete(role);
     this.#count--;
     return s.fd;
+  }
+
+  /** Enrolment serves the pod now: every socket of it that it needed is taken. */
+  served(netnsPath: string): void {
+    const pod = this.#pods.get(netnsPath);
+    if (pod) pod.served = true;
+  }
+
+  /** Handed-over pods enrolment does not serve yet (not started, or still taking and
+   * starting: its DNS sockets, say, not taken yet), by uid. The takeover must wait for
+   * them: completing it closes every descriptor not taken, and the old agent stops
+   * accepting, so a pod half-way through would lose the ports it had not taken yet. */
+  unserved(): string[] {
+    return [...this.#pods.values()].filter((p) => !p.served).map((p) => p.uid);
   }
 
   /** Handed-over pods enrolment has not taken anything of yet, by uid. */
