@@ -339,17 +339,9 @@ export function peerCredentials(socket: net.Socket): PeerCredentials {
 /** The most descriptors one message carries (SCM_MAX_FD). */
 export const MAX_FDS_PER_MESSAGE = 253;
 
-/** The descriptor under a server or socket Node holds (TCP, Unix or UDP): what the
- * agent hands over. A connected Unix socket used with sendFds/recvFds must not be
- * reading (pauseOnConnect, or paused before it connects): Node's reads would swallow the
- * descriptors that ride on the bytes. */
-export function socketFd(s: net.Socket | net.Server | dgram.Socket): number {
-  // dgram keeps its handle under a symbol (lib/internal/dgram.js kStateSymbol).
-  const state = s instanceof dgram.Socket ? (s as unknown as Record<symbol, { handle?: { fd?: number } | null }>)[Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol')!] : undefined;
-  const fd = state ? state.handle?.fd : (s as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new MeshError(ErrorCodes.SYSCALL_FAILED, 'socket has no file descriptor (closed?)');
-  return fd;
-}
+// socketFd needs no addon: its own module, so that programs without the addon (the
+// waypoint's admin servers) can use it.
+export { socketFd } from './socket-fd.js';
 
 /**
  * One non-blocking sendmsg on a connected Unix socket: `data` with `fds` riding on its

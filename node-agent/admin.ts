@@ -18,7 +18,7 @@ import { ErrorCodes, MeshError } from '../core/errors.js';
 import { AGENT_SERVER_DEFAULTS } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import { MESH_PORTS } from '../core/ports.js';
-import { socketFd } from '../core/syscalls.js';
+import { socketFd } from '../core/socket-fd.js';
 import { checkBearer } from './admin-token.js';
 import type { HeldSocket } from './handover/plan.js';
 
