@@ -1,12 +1,13 @@
 // PUT /services/{namespace}/{name}/split: `ambientctl traffic split` through the API. The
 // plan is core/kube/traffic-split.ts's (the same as the CLI's), made from the controller's
 // cached HTTPRoutes and Services of the namespace; the write carries the route's
-// resourceVersion, so a change made meanwhile is a 409, never overwritten. The route
+// resourceVersion, so a change made meanwhile is a 409, never overwritten (the patch is
+// planned once more from the stored route then, since the cache may only lag). The route
 // answered is the API server's (the object after the write).
 import type { HttpRouteObject } from '../../../console/api-types.js';
 import { PatchStrategy } from '@kubernetes/client-node';
 import { planSplit, weightsTo, type HTTPRouteObject, type ServiceObject, type WeightedBackend } from '../../../core/kube/traffic-split.js';
-import { badRequest, invalid } from '../api-error.js';
+import { ApiFailure, badRequest, invalid } from '../api-error.js';
 import type { ApiContext } from '../context.js';
 import type { ApiAnswer, ApiRequest } from '../types.js';
 import { kube } from './kube.js';
@@ -48,7 +49,8 @@ export async function putSplit(req: ApiRequest, ctx: ApiContext): Promise<ApiAns
   const s = ctx.state();
   const routes = (s.httpRoutes ?? []).filter((r) => r.metadata?.namespace === namespace) as unknown as HTTPRouteObject[];
   const services = s.services.filter((x) => x.metadata?.namespace === namespace) as unknown as ServiceObject[];
-  const write = planSplit({ namespace, service: name, routes, services, weights, ...(route !== undefined ? { route } : {}) });
+  const plan = (rs: HTTPRouteObject[]) => planSplit({ namespace, service: name, routes: rs, services, weights, ...(route !== undefined ? { route } : {}) });
+  const write = plan(routes);
   const summary = weights.map((w) => `${w.name}=${w.weight}`).join(' ');
   switch (write.verb) {
     case 'refuse':
@@ -66,7 +68,21 @@ export async function putSplit(req: ApiRequest, ctx: ApiContext): Promise<ApiAns
     }
     case 'patch': {
       await req.authorize({ verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace, name: write.name });
-      const patched = await kube<HTTPRouteObject>(ctx, 'PATCH', `${ROUTES(namespace)}/${encodeURIComponent(write.name)}`, write.body, PatchStrategy.MergePatch);
+      const path = `${ROUTES(namespace)}/${encodeURIComponent(write.name)}`;
+      let patched: HTTPRouteObject;
+      try {
+        patched = await kube<HTTPRouteObject>(ctx, 'PATCH', path, write.body, PatchStrategy.MergePatch);
+      } catch (err) {
+        // The cache can lag the API server, by the controller's own status write on the route
+        // (route-status.ts) too: plan once more from the route as stored now, so that what
+        // changed meanwhile is weighed in, still never overwritten blindly.
+        if (!(err instanceof ApiFailure && err.status === 409)) throw err;
+        const stored = await kube<HTTPRouteObject>(ctx, 'GET', path);
+        const again = plan(routes.map((r) => (r.metadata?.name === write.name ? stored : r)));
+        if (again.verb === 'none' && again.name === write.name) return { body: stored as unknown as HttpRouteObject, headers: { [SPLIT_OUTCOME_HEADER]: 'unchanged' } };
+        if (again.verb !== 'patch' || again.name !== write.name) throw err;
+        patched = await kube<HTTPRouteObject>(ctx, 'PATCH', path, again.body, PatchStrategy.MergePatch);
+      }
       req.audit({ verb: 'patch', object: `httproutes.gateway.networking.k8s.io/${namespace}/${write.name}`, detail: { service: name, weights: summary } });
       return { body: patched as unknown as HttpRouteObject, headers: { [SPLIT_OUTCOME_HEADER]: 'configured' } };
     }
