@@ -7,7 +7,7 @@ import http from 'node:http';
 import { Option, type Command } from 'commander';
 import type { ContextOptions } from './context.js';
 import { CliError } from './errors.js';
-import { CONTROLLER_HOST, openControllerLink, type ControllerLink, type LinkOptions } from './controller-link.js';
+import { controllerHost, controllerNamespace, openControllerLink, type ControllerLink, type LinkOptions } from './controller-link.js';
 import { parseServiceAccount } from './dashboard-proxy.js';
 
 export const API_CLIENT_LIMITS = {
@@ -85,7 +85,7 @@ export class ApiClient {
       socket = await this.link.connect();
     } catch (err) {
       if (err instanceof CliError) throw err;
-      throw new CliError(`cannot reach the controller's API (${this.link.via}): ${(err as Error).message}; is the controller running? (ambientctl get pods -n ambient-system)`);
+      throw new CliError(`cannot reach the controller's API (${this.link.via}): ${(err as Error).message}; is the controller running? (ambientctl get pods -n ${controllerNamespace()})`);
     }
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const { status, headers, text } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
@@ -104,7 +104,7 @@ export class ApiClient {
           method,
           path,
           headers: {
-            host: CONTROLLER_HOST,
+            host: controllerHost(),
             accept: 'application/json',
             connection: 'close',
             ...(creds.token !== undefined && { authorization: `Bearer ${creds.token}` }),

@@ -25,11 +25,17 @@ import { DEFAULT_CLUSTER, kubeconfigPath, readRecord, type ClusterRecord } from 
 import { loadKubeConfig, type ContextOptions } from './context.js';
 import { CliError } from './errors.js';
 import { pickControllerPod } from './dashboard-proxy.js';
+import { DEFAULT_MESH_NAMESPACE, meshNamespace } from './mesh-namespace.js';
 
-export const CONTROLLER_NAMESPACE = 'ambient-system';
+/** The default mesh namespace; the one of this run is controllerNamespace() (--mesh-namespace). */
+export const CONTROLLER_NAMESPACE = DEFAULT_MESH_NAMESPACE;
 export const CONTROLLER_SELECTOR = 'app=ambient-controller';
-/** The controller's name in its serving certificate (and the Host sent to it). */
+/** The controller's name in its serving certificate (and the Host sent to it), in the default namespace. */
 export const CONTROLLER_HOST = `ambient-controller.${CONTROLLER_NAMESPACE}.svc`;
+/** The controller's namespace for this run (ambientctl --mesh-namespace). */
+export const controllerNamespace = (): string => meshNamespace();
+/** The controller's name in its serving certificate for this run. */
+export const controllerHost = (): string => `ambient-controller.${controllerNamespace()}.svc`;
 
 export const LINK_LIMITS = {
   /** Listing pods, reading the Lease and the roots, opening a stream, the TLS handshake: each. */
@@ -85,20 +91,20 @@ async function controllerPod(kc: KubeConfig): Promise<V1Pod> {
   const core = kc.makeApiClient(CoreV1Api);
   let pods;
   try {
-    pods = await withTimeout(core.listNamespacedPod({ namespace: CONTROLLER_NAMESPACE, labelSelector: CONTROLLER_SELECTOR }), LINK_LIMITS.connectTimeoutMs, 'listing the controller pods');
+    pods = await withTimeout(core.listNamespacedPod({ namespace: controllerNamespace(), labelSelector: CONTROLLER_SELECTOR }), LINK_LIMITS.connectTimeoutMs, 'listing the controller pods');
   } catch (err) {
-    throw new CliError(`cannot list the controller pods (${CONTROLLER_NAMESPACE}, ${CONTROLLER_SELECTOR}) through the API server: ${(err as Error).message}`);
+    throw new CliError(`cannot list the controller pods (${controllerNamespace()}, ${CONTROLLER_SELECTOR}) through the API server: ${(err as Error).message}`);
   }
   let holder: string | undefined;
   try {
-    const lease = await withTimeout(kubeRequest<{ spec?: { holderIdentity?: string } }>(kc, 'GET', `/apis/coordination.k8s.io/v1/namespaces/${CONTROLLER_NAMESPACE}/leases/${LEASE_NAME}`), LINK_LIMITS.connectTimeoutMs, 'reading the leader Lease');
+    const lease = await withTimeout(kubeRequest<{ spec?: { holderIdentity?: string } }>(kc, 'GET', `/apis/coordination.k8s.io/v1/namespaces/${controllerNamespace()}/leases/${LEASE_NAME}`), LINK_LIMITS.connectTimeoutMs, 'reading the leader Lease');
     holder = lease.spec?.holderIdentity;
   } catch {
     // No Lease readable: any replica serves reads; a write to a follower says who leads.
   }
   const rows = pods.items.map((p) => ({ pod: p, name: p.metadata?.name ?? '', ...(p.status?.phase !== undefined && { phase: p.status.phase }), ...(p.status?.podIP && { podIP: p.status.podIP }), deleting: !!p.metadata?.deletionTimestamp }));
   const chosen = pickControllerPod(rows, holder);
-  if (!chosen) throw new CliError(`no running controller pod in ${CONTROLLER_NAMESPACE} (${CONTROLLER_SELECTOR}); is the mesh installed? (ambientctl get pods -n ${CONTROLLER_NAMESPACE})`);
+  if (!chosen) throw new CliError(`no running controller pod in ${controllerNamespace()} (${CONTROLLER_SELECTOR}); is the mesh installed? (ambientctl get pods -n ${controllerNamespace()})`);
   return chosen.pod;
 }
 
@@ -121,7 +127,7 @@ function podChooser(kc: KubeConfig): { pick: () => Promise<V1Pod>; repick: () =>
 /** TLS over `raw` to the controller, verified with the mesh's roots and the controller's name. */
 export function tlsTo(raw: Duplex, roots: string, creds: Credentials = {}): Promise<Duplex> {
   return new Promise((ok, fail) => {
-    const s = tls.connect({ socket: raw, ca: roots, servername: CONTROLLER_HOST, ALPNProtocols: ['http/1.1'], ...(creds.cert && creds.key ? { cert: creds.cert, key: creds.key } : {}) });
+    const s = tls.connect({ socket: raw, ca: roots, servername: controllerHost(), ALPNProtocols: ['http/1.1'], ...(creds.cert && creds.key ? { cert: creds.cert, key: creds.key } : {}) });
     const timer = setTimeout(() => s.destroy(new Error(`TLS handshake with the controller took longer than ${LINK_LIMITS.connectTimeoutMs} ms`)), LINK_LIMITS.connectTimeoutMs);
     s.once('secureConnect', () => {
       clearTimeout(timer);
@@ -130,7 +136,7 @@ export function tlsTo(raw: Duplex, roots: string, creds: Credentials = {}): Prom
     s.once('error', (err) => {
       clearTimeout(timer);
       raw.destroy();
-      fail(new Error(`TLS to the controller failed (verified with ConfigMap ${CONTROLLER_NAMESPACE}/ambient-ca-root): ${err.message}`));
+      fail(new Error(`TLS to the controller failed (verified with ConfigMap ${controllerNamespace()}/ambient-ca-root): ${err.message}`));
     });
   });
 }
@@ -146,13 +152,13 @@ type Raw = (pod: V1Pod) => Promise<Duplex>;
 function portForwardConnector(kc: KubeConfig): Raw {
   const pf = new PortForward(kc, true);
   return async (pod) => {
-    const target = `${CONTROLLER_NAMESPACE}/${pod.metadata!.name}:${MESH_PORTS.api}`;
+    const target = `${controllerNamespace()}/${pod.metadata!.name}:${MESH_PORTS.api}`;
     const toPod = new PassThrough();
     const fromPod = new PassThrough();
     const errors = new PassThrough();
     let message = '';
     errors.on('data', (c: Buffer) => (message += c.toString('utf8')));
-    const opening = pf.portForward(CONTROLLER_NAMESPACE, pod.metadata!.name!, [MESH_PORTS.api], fromPod, errors, toPod) as Promise<unknown> as Promise<WebSocket>;
+    const opening = pf.portForward(controllerNamespace(), pod.metadata!.name!, [MESH_PORTS.api], fromPod, errors, toPod) as Promise<unknown> as Promise<WebSocket>;
     let ws: WebSocket;
     try {
       ws = await withTimeout(opening, LINK_LIMITS.connectTimeoutMs, 'the port-forward to the controller');
@@ -221,9 +227,9 @@ export async function openControllerLink(g: ContextOptions, o: LinkOptions = {})
   await credentials();
   let roots: string;
   try {
-    roots = await withTimeout(readRoots(kc, CONTROLLER_NAMESPACE), LINK_LIMITS.connectTimeoutMs, 'reading the mesh roots');
+    roots = await withTimeout(readRoots(kc, controllerNamespace()), LINK_LIMITS.connectTimeoutMs, 'reading the mesh roots');
   } catch (err) {
-    throw new CliError(`cannot read the mesh's roots (ConfigMap ${CONTROLLER_NAMESPACE}/ambient-ca-root) to verify the controller: ${(err as Error).message}; is the mesh installed?`);
+    throw new CliError(`cannot read the mesh's roots (ConfigMap ${controllerNamespace()}/ambient-ca-root) to verify the controller: ${(err as Error).message}; is the mesh installed?`);
   }
   const chooser = podChooser(kc);
   const raw = portForwardConnector(kc);

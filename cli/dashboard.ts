@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { ErrorCodes } from '../core/errors.js';
 import type { ContextOptions } from './context.js';
 import { CliError } from './errors.js';
-import { CONTROLLER_HOST, openControllerLink } from './controller-link.js';
+import { controllerHost, openControllerLink } from './controller-link.js';
 import {
   DASHBOARD_LIMITS,
   dashboardUrl,
@@ -88,7 +88,7 @@ export async function startDashboardProxy(o: DashboardProxyOptions): Promise<Das
         {
           method: req.method,
           path: req.url,
-          headers: upstreamRequestHeaders(req.headers, token, o.controllerHost ?? CONTROLLER_HOST),
+          headers: upstreamRequestHeaders(req.headers, token, o.controllerHost ?? controllerHost()),
           createConnection: () => socket as unknown as import('node:net').Socket,
         },
         (upRes) => {

@@ -14,6 +14,7 @@ import { installCommands } from './install/commands.js';
 import { checkCommand } from './check/command.js';
 import { isMeshError } from '../core/errors.js';
 import { formatServerError, serverStatusOf } from './errors.js';
+import { MESH_NAMESPACE_ENV, setMeshNamespace } from './mesh-namespace.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -25,6 +26,8 @@ const program = new Command('ambientctl')
   .option('--context <name>', 'kubeconfig context to use')
   .option('--cluster <name>', 'which local cluster (ambientctl cluster up --cluster NAME)', 'local')
   .option('-n, --namespace <ns>', 'namespace (default: the context\'s, else "default")')
+  .option('--mesh-namespace <ns>', `the namespace the mesh is installed in (install --set rootNamespace): where ambientctl finds its controller, agents and settings (default: $${MESH_NAMESPACE_ENV}, else ambient-system)`)
+  .hook('preAction', (root) => setMeshNamespace(root.opts<{ meshNamespace?: string }>().meshNamespace))
   .addCommand(clusterCommand())
   .addCommand(execCommand())
   .addCommand(caCommand());

@@ -72,7 +72,7 @@ export interface ControllerOptions {
   pluginCaSecretName?: string;
   /** The audiences callers' tokens must carry (TokenReview); default ambient.dev/controller, never the API server's own. */
   audiences?: string[];
-  /** `namespace/name` of the node agents' ServiceAccount; default ambient-system/ambient-node-agent. */
+  /** `namespace/name` of the node agents' ServiceAccount; default ambient-node-agent in `namespace`. */
   nodeAgentServiceAccount?: string;
   /** `namespace/name` of ServiceAccounts served as waypoints besides those a waypoint Gateway names (ClusterWatch.isWaypointServiceAccount). */
   waypointServiceAccounts?: string[];

@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--ca-secret <name>', 'the Secret holding the CA', 'ambient-ca')
     .option('--plugin-ca-secret <name>', 'an operator-provided CA Secret in --namespace, used instead of --ca-secret when it exists', 'cacerts')
     .option('--token-audience <aud>', 'an audience callers\' projected tokens must carry (repeatable; default ambient.dev/controller)', collect, [] as string[])
-    .option('--node-agent-sa <ns/name>', "the node agents' ServiceAccount", 'ambient-system/ambient-node-agent')
+    .option('--node-agent-sa <ns/name>', "the node agents' ServiceAccount (default: <namespace>/ambient-node-agent)")
     .option('--waypoint-template <file>', 'the template of a waypoint\'s ServiceAccount, Deployment and Service (default: manifests/waypoint.yaml shipped with the controller)')
     .option('--waypoint-controller-address <host:port>', 'the controller address given to waypoints (default: <server name>:15012)')
     .addOption(
@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<void> {
     caSecret: string;
     pluginCaSecret: string;
     tokenAudience: string[];
-    nodeAgentSa: string;
+    nodeAgentSa?: string;
     waypointSa: string[];
     waypointTemplate?: string;
     waypointControllerAddress?: string;
@@ -132,7 +132,7 @@ async function main(argv: string[]): Promise<void> {
       caSecretName: o.caSecret,
       pluginCaSecretName: o.pluginCaSecret,
       audiences: o.tokenAudience,
-      nodeAgentServiceAccount: o.nodeAgentSa,
+      ...(o.nodeAgentSa ? { nodeAgentServiceAccount: o.nodeAgentSa } : {}),
       waypointServiceAccounts: o.waypointSa,
       waypoints: {
         enabled: o.waypointDeployer,

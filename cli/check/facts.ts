@@ -2,14 +2,17 @@
 // controller's API (gather.ts), each either known or the error that kept it unknown, so
 // every check is a pure function of them.
 
+import { DEFAULT_MESH_NAMESPACE, meshNamespace } from '../mesh-namespace.js';
+
 /** A fact, or why it could not be learned (the message of the request's failure). */
 export type Fact<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export const known = <T>(value: T): Fact<T> => ({ ok: true, value });
 export const unknown = <T = never>(error: string): Fact<T> => ({ ok: false, error });
 
-/** The namespace the mesh installs into (its controller, node agents, CA). */
-export const MESH_NAMESPACE = 'ambient-system';
+/** The namespace the mesh installs into by default (its controller, node agents, CA); this run's is meshNamespace() (--mesh-namespace). */
+export const MESH_NAMESPACE = DEFAULT_MESH_NAMESPACE;
+export { meshNamespace };
 export const CONTROLLER_DEPLOYMENT = 'ambient-controller';
 export const AGENT_DAEMONSET = 'ambient-node-agent';
 /** The group of the mesh's own kinds (AuthorizationPolicy, ..., each a CRD). */

@@ -7,7 +7,7 @@ import type { Certificates, MeshStatus } from '../../console/api-types.js';
 import { KubeRequestError, kubeRequest } from '../../core/kube/rest.js';
 import type { ApiClient } from '../api-client.js';
 import { withTimeout } from '../controller-link.js';
-import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, MESH_NAMESPACE, WAYPOINT_GATEWAY_CLASS, known, nodeOs, unknown, type AccessAnswer, type Fact, type InstallKind, type KubeObject, type NodeFact, type ServerVersion } from './facts.js';
+import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, meshNamespace, WAYPOINT_GATEWAY_CLASS, known, nodeOs, unknown, type AccessAnswer, type Fact, type InstallKind, type KubeObject, type NodeFact, type ServerVersion } from './facts.js';
 import type { InstalledFacts } from './installed-checks.js';
 import { isMeshClusterObject, type LeftoverFacts } from './leftover-checks.js';
 import { INSTALL_VERBS, type PreFacts, type Reachability } from './pre-checks.js';
@@ -108,7 +108,7 @@ export async function gatherPre(kc: KubeConfig, reach: Reachability, objects?: I
   const access: AccessAnswer[] = await Promise.all(
     kinds.flatMap((k) =>
       INSTALL_VERBS.map(async (verb) => {
-        const namespace = k.namespaced ? MESH_NAMESPACE : undefined;
+        const namespace = k.namespaced ? meshNamespace() : undefined;
         return { verb, kind: k, ...(namespace !== undefined && { namespace }), answer: await fact(`SelfSubjectAccessReview ${verb} ${k.resource}`, () => selfReview(kc, verb, k, namespace)) };
       }),
     ),
@@ -116,21 +116,21 @@ export async function gatherPre(kc: KubeConfig, reach: Reachability, objects?: I
   const nodes = await fact('listing the nodes', async () => nodeFacts(items(await get(kc, '/api/v1/nodes'))));
   const crdsServed = discovered.ok && (discovered.value['apiextensions.k8s.io/v1'] ?? []).some((r) => r.name === 'customresourcedefinitions');
   const existing = await fact('looking for an installed mesh', async () => ({
-    namespace: (await getOrNull(kc, `/api/v1/namespaces/${MESH_NAMESPACE}`)) !== null,
-    controller: (await getOrNull(kc, `/apis/apps/v1/namespaces/${MESH_NAMESPACE}/deployments/${CONTROLLER_DEPLOYMENT}`)) !== null,
-    agents: (await getOrNull(kc, `/apis/apps/v1/namespaces/${MESH_NAMESPACE}/daemonsets/${AGENT_DAEMONSET}`)) !== null,
+    namespace: (await getOrNull(kc, `/api/v1/namespaces/${meshNamespace()}`)) !== null,
+    controller: (await getOrNull(kc, `/apis/apps/v1/namespaces/${meshNamespace()}/deployments/${CONTROLLER_DEPLOYMENT}`)) !== null,
+    agents: (await getOrNull(kc, `/apis/apps/v1/namespaces/${meshNamespace()}/daemonsets/${AGENT_DAEMONSET}`)) !== null,
     crds: crdsServed ? (await meshCrds(kc)).map((c) => c.metadata?.name as string).sort() : [],
   }));
   return { ...base, served, access, nodes, existing };
 }
 
-const podsOf = (app: string) => `/api/v1/namespaces/${MESH_NAMESPACE}/pods?labelSelector=${encodeURIComponent(`app=${app}`)}`;
+const podsOf = (app: string) => `/api/v1/namespaces/${meshNamespace()}/pods?labelSelector=${encodeURIComponent(`app=${app}`)}`;
 
 /** Whether the mesh is there: its controller Deployment and node-agent DaemonSet (null when absent). */
 export async function gatherPresence(kc: KubeConfig): Promise<Pick<InstalledFacts, 'controller' | 'agents'>> {
   const [controller, agents] = await Promise.all([
-    fact('reading the controller Deployment', () => getOrNull<KubeObject>(kc, `/apis/apps/v1/namespaces/${MESH_NAMESPACE}/deployments/${CONTROLLER_DEPLOYMENT}`)),
-    fact('reading the node-agent DaemonSet', () => getOrNull<KubeObject>(kc, `/apis/apps/v1/namespaces/${MESH_NAMESPACE}/daemonsets/${AGENT_DAEMONSET}`)),
+    fact('reading the controller Deployment', () => getOrNull<KubeObject>(kc, `/apis/apps/v1/namespaces/${meshNamespace()}/deployments/${CONTROLLER_DEPLOYMENT}`)),
+    fact('reading the node-agent DaemonSet', () => getOrNull<KubeObject>(kc, `/apis/apps/v1/namespaces/${meshNamespace()}/daemonsets/${AGENT_DAEMONSET}`)),
   ]);
   return { controller, agents };
 }
@@ -158,8 +158,8 @@ export async function gatherInstalled(kc: KubeConfig, presence: Pick<InstalledFa
 export async function gatherLeftovers(kc: KubeConfig): Promise<LeftoverFacts> {
   const names = (list: { items?: Item[] }) => (list.items ?? []).map((i) => i.metadata?.name ?? '');
   const [namespace, crds, clusterRoles, clusterRoleBindings, agentPods, gatewayClass] = await Promise.all([
-    fact(`reading namespace ${MESH_NAMESPACE}`, async () => {
-      const ns = await getOrNull<Item>(kc, `/api/v1/namespaces/${MESH_NAMESPACE}`);
+    fact(`reading namespace ${meshNamespace()}`, async () => {
+      const ns = await getOrNull<Item>(kc, `/api/v1/namespaces/${meshNamespace()}`);
       return { exists: ns !== null, terminating: !!ns?.metadata?.deletionTimestamp || ns?.status?.['phase'] === 'Terminating' };
     }),
     fact('listing the CRDs', async () => {

@@ -7,7 +7,7 @@ import { agentVersionProblem } from '../mesh/status-view.js';
 import { timeLeft } from '../mesh/view-format.js';
 import { fail, pass, warn, type CheckGroup, type CheckReport, type CheckResult } from './report.js';
 import { crdEstablished, daemonSetReadiness, deploymentReadiness, podProblem, type Readiness } from '../install/readiness.js';
-import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, MESH_NAMESPACE, nodeOs, type Fact, type KubeObject } from './facts.js';
+import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, meshNamespace, nodeOs, type Fact, type KubeObject } from './facts.js';
 
 /** A root or the signing CA with less left than this warns: replacing a root takes a trust-bundle rollout. */
 export const CA_WARN_DAYS = 30;
@@ -15,7 +15,7 @@ export const CA_WARN_DAYS = 30;
 export const MAX_LISTED = 5;
 
 const DAY_MS = 86_400_000;
-const PODS = `ambientctl get pods -n ${MESH_NAMESPACE}`;
+const pods = () => `ambientctl get pods -n ${meshNamespace()}`;
 
 /** The objects as the API server returns them; null: no such Deployment / DaemonSet. */
 export interface InstalledFacts {
@@ -58,7 +58,7 @@ export function checkCrdsEstablished(f: InstalledFacts): CheckResult {
 }
 
 export function checkControllerExists(f: InstalledFacts): CheckResult {
-  const name = `the controller Deployment ${MESH_NAMESPACE}/${CONTROLLER_DEPLOYMENT} exists`;
+  const name = `the controller Deployment ${meshNamespace()}/${CONTROLLER_DEPLOYMENT} exists`;
   if (!f.controller.ok) return fail(name, `cannot read it: ${f.controller.error}`);
   if (f.controller.value === null) return fail(name, 'not found', 'ambientctl install');
   return pass(name);
@@ -78,11 +78,11 @@ export function checkControllerReady(f: InstalledFacts): CheckResult {
   if (f.controller.value === null) return fail(name, 'no controller Deployment', 'ambientctl install');
   const r = deploymentReadiness(f.controller.value, podsOr(f.controllerPods));
   if (!f.controllerPods.ok) r.problems.push(`cannot list its pods: ${f.controllerPods.error}`);
-  return readinessResult(name, r, `${PODS} -l app=${CONTROLLER_DEPLOYMENT} shows which; kubectl -n ${MESH_NAMESPACE} logs deploy/${CONTROLLER_DEPLOYMENT} says why`);
+  return readinessResult(name, r, `${pods()} -l app=${CONTROLLER_DEPLOYMENT} shows which; kubectl -n ${meshNamespace()} logs deploy/${CONTROLLER_DEPLOYMENT} says why`);
 }
 
 export function checkAgentsExist(f: InstalledFacts): CheckResult {
-  const name = `the node-agent DaemonSet ${MESH_NAMESPACE}/${AGENT_DAEMONSET} exists`;
+  const name = `the node-agent DaemonSet ${meshNamespace()}/${AGENT_DAEMONSET} exists`;
   if (!f.agents.ok) return fail(name, `cannot read it: ${f.agents.error}`);
   if (f.agents.value === null) return fail(name, 'not found', 'ambientctl install');
   return pass(name);
@@ -107,7 +107,7 @@ export function checkAgentsReady(f: InstalledFacts): CheckResult {
   const r = daemonSetReadiness(f.agents.value, podsOr(f.agentPods), f.nodes.ok ? linuxNodes(f.nodes.value) : []);
   if (!f.agentPods.ok) r.problems.push(`cannot list its pods: ${f.agentPods.error}`);
   if (!f.nodes.ok) r.problems.push(`cannot list the nodes: ${f.nodes.error}`);
-  return readinessResult(name, r, `${PODS} -l app=${AGENT_DAEMONSET} -o wide shows which; kubectl -n ${MESH_NAMESPACE} logs POD says why`);
+  return readinessResult(name, r, `${pods()} -l app=${AGENT_DAEMONSET} -o wide shows which; kubectl -n ${meshNamespace()} logs POD says why`);
 }
 
 /**
@@ -125,14 +125,14 @@ export function checkCni(f: InstalledFacts): CheckResult {
   return fail(
     name,
     `not known to be chained on: ${listed(missing.map((m) => m.node))}; pods started there now are not captured\n${missing.map((m) => `node ${m.node}: ${m.why}`).join('\n')}`,
-    `kubectl -n ${MESH_NAMESPACE} logs POD on that node says why (the CNI directories must be the node's: see: docs/install.md#cni-directories-by-platform)`,
+    `kubectl -n ${meshNamespace()} logs POD on that node says why (the CNI directories must be the node's: see: docs/install.md#cni-directories-by-platform)`,
   );
 }
 
 export function checkApi(f: InstalledFacts): CheckResult {
   const name = "the controller's API answers";
   if (f.status.ok) return pass(name);
-  return fail(name, f.status.error, `${PODS} -l app=${CONTROLLER_DEPLOYMENT}; ambientctl status once it runs`);
+  return fail(name, f.status.error, `${pods()} -l app=${CONTROLLER_DEPLOYMENT}; ambientctl status once it runs`);
 }
 
 const describe = (r: ExpiryRow, now: number) => `${r.kind === 'root' || r.kind === 'signing' || r.kind === 'controller' ? r.name : `${r.name} (${r.detail})`}: ${Date.parse(r.notAfter) <= now ? `expired ${r.notAfter}` : `${timeLeft(Math.floor((Date.parse(r.notAfter) - now) / 1000))} left (until ${r.notAfter})`}`;
@@ -142,7 +142,7 @@ export function checkCaCertificates(f: InstalledFacts): CheckResult {
   const name = "the mesh's CA certificates are valid";
   if (!f.certificates.ok) return fail(name, `GET /api/v1/certificates: ${f.certificates.error}`);
   const rows = expiryRows(f.certificates.value, f.now).filter((r) => r.kind === 'root' || r.kind === 'signing');
-  if (rows.length === 0) return fail(name, 'the controller reports no root certificate', PODS);
+  if (rows.length === 0) return fail(name, 'the controller reports no root certificate', pods());
   const expired = rows.filter((r) => Date.parse(r.notAfter) <= f.now || Date.parse(r.notBefore) > f.now);
   if (expired.length > 0) return fail(name, `not valid now: ${listed(expired.map((r) => describe(r, f.now)))}`, 'replace the CA: a new root (ambientctl ca init) or intermediate (ambientctl ca intermediate) in the plug-in CA Secret, then restart the controller (see: docs/install.md#settings)');
   const soon = rows.filter((r) => Date.parse(r.notAfter) - f.now < CA_WARN_DAYS * DAY_MS);
@@ -156,10 +156,10 @@ export function checkLeafCertificates(f: InstalledFacts): CheckResult {
   if (!f.certificates.ok) return fail(name, `GET /api/v1/certificates: ${f.certificates.error}`);
   const rows = expiryRows(f.certificates.value, f.now).filter((r) => r.kind !== 'root' && r.kind !== 'signing');
   const bad = rows.filter((r) => r.state === 'bad');
-  if (bad.length > 0) return fail(name, `expired: ${listed(bad.map((r) => describe(r, f.now)))}`, `the holder's node agent (or the controller) cannot renew: ${PODS}, then its logs`);
+  if (bad.length > 0) return fail(name, `expired: ${listed(bad.map((r) => describe(r, f.now)))}`, `the holder's node agent (or the controller) cannot renew: ${pods()}, then its logs`);
   const late = rows.filter((r) => r.state === 'warn');
   // A certificate is renewed at half its lifetime: one with less than a quarter left missed its renewal.
-  if (late.length > 0) return warn(name, `renewal overdue (less than a quarter of the lifetime left): ${listed(late.map((r) => describe(r, f.now)))}`, `the holder's node agent (or the controller) logs say why it cannot renew: ${PODS}`);
+  if (late.length > 0) return warn(name, `renewal overdue (less than a quarter of the lifetime left): ${listed(late.map((r) => describe(r, f.now)))}`, `the holder's node agent (or the controller) logs say why it cannot renew: ${pods()}`);
   return pass(name, `${rows.length} ${rows.length === 1 ? 'certificate' : 'certificates'}`);
 }
 
@@ -168,7 +168,7 @@ export function checkAgentVersions(f: InstalledFacts): CheckResult {
   const name = "the node agents are on the controller's current config version";
   if (!f.status.ok) return fail(name, `GET /api/v1/status: ${f.status.error}`);
   const s = f.status.value;
-  if (s.agents.length === 0) return fail(name, 'no node agent holds a config stream to the controller', `${PODS} -l app=${AGENT_DAEMONSET}; their logs say why they do not connect`);
+  if (s.agents.length === 0) return fail(name, 'no node agent holds a config stream to the controller', `${pods()} -l app=${AGENT_DAEMONSET}; their logs say why they do not connect`);
   const behind = s.agents.flatMap((a) => {
     if (!a.connected) return [`node ${a.node}: not connected`];
     const p = agentVersionProblem(a, s.configVersion);

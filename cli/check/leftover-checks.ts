@@ -2,7 +2,7 @@
 // node-agent DaemonSet): after `ambientctl uninstall`, nothing of the mesh must be left.
 // Each kind of remnant is one check, failing with the names it found. Pure.
 import { fail, pass, type CheckReport, type CheckResult } from './report.js';
-import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, MESH_NAMESPACE, WAYPOINT_GATEWAY_CLASS, type Fact } from './facts.js';
+import { AGENT_DAEMONSET, CONTROLLER_DEPLOYMENT, MESH_GROUP, meshNamespace, WAYPOINT_GATEWAY_CLASS, type Fact } from './facts.js';
 import { listed } from './installed-checks.js';
 
 export interface LeftoverFacts {
@@ -35,7 +35,7 @@ function none(name: string, fact: Fact<string[]>, what: string, fix: string = UN
 }
 
 export function checkNoNamespace(f: LeftoverFacts): CheckResult {
-  const name = `no namespace ${MESH_NAMESPACE}`;
+  const name = `no namespace ${meshNamespace()}`;
   if (!f.namespace.ok) return fail(name, `cannot read it: ${f.namespace.error}`);
   if (!f.namespace.value.exists) return pass(name);
   return fail(name, f.namespace.value.terminating ? 'it is still terminating (its objects are being deleted)' : 'it exists', f.namespace.value.terminating ? 'wait, then check again' : UNINSTALL);
@@ -66,7 +66,7 @@ export function leftoverReport(f: LeftoverFacts): CheckReport {
   const left = results.some((r) => r.state !== 'pass');
   return {
     mode: 'uninstalled',
-    headline: `The mesh is not installed (no Deployment ${MESH_NAMESPACE}/${CONTROLLER_DEPLOYMENT}, no DaemonSet ${MESH_NAMESPACE}/${AGENT_DAEMONSET}): ${left ? 'something of it is left' : 'nothing of it is left'}. (ambientctl check --pre: can it be installed?)`,
+    headline: `The mesh is not installed (no Deployment ${meshNamespace()}/${CONTROLLER_DEPLOYMENT}, no DaemonSet ${meshNamespace()}/${AGENT_DAEMONSET}): ${left ? 'something of it is left' : 'nothing of it is left'}. (ambientctl check --pre: can it be installed?)`,
     groups: [{ name: 'remnants', results }],
   };
 }

@@ -1,7 +1,7 @@
 // `ambientctl check --pre`: can the mesh be installed on this cluster? Each check a pure
 // function of the facts gather.ts collects (docs/install.md, "Troubleshooting with check").
 import { fail, pass, warn, type CheckGroup, type CheckMode, type CheckReport, type CheckResult } from './report.js';
-import { MESH_GROUP, MESH_NAMESPACE, type AccessAnswer, type Fact, type InstallKind, type NodeFact, type ServerVersion } from './facts.js';
+import { MESH_GROUP, meshNamespace, type AccessAnswer, type Fact, type InstallKind, type NodeFact, type ServerVersion } from './facts.js';
 
 /**
  * The oldest Kubernetes the mesh supports: 1.30. The mesh's CRDs rely on CRD validation
@@ -100,7 +100,7 @@ export function checkPermissions(f: PreFacts): CheckResult[] {
   }
   return [...byKind.values()].map((answers) => {
     const k = answers[0]!.kind;
-    const where = k.namespaced ? ` in ${answers[0]!.namespace ?? MESH_NAMESPACE}` : '';
+    const where = k.namespaced ? ` in ${answers[0]!.namespace ?? meshNamespace()}` : '';
     const name = `can ${answers.map((a) => a.verb).join(' and ')} ${kindWithGroup(k)}${where}`;
     const unknownOnes = answers.filter((a) => !a.answer.ok);
     if (unknownOnes.length > 0) {
@@ -141,9 +141,9 @@ export function checkNotInstalled(f: PreFacts): CheckResult {
   if (!f.existing.ok) return warn(name, `cannot tell: ${f.existing.error}`);
   const e = f.existing.value;
   const found = [
-    ...(e.namespace ? [`namespace ${MESH_NAMESPACE}`] : []),
-    ...(e.controller ? [`Deployment ${MESH_NAMESPACE}/ambient-controller`] : []),
-    ...(e.agents ? [`DaemonSet ${MESH_NAMESPACE}/ambient-node-agent`] : []),
+    ...(e.namespace ? [`namespace ${meshNamespace()}`] : []),
+    ...(e.controller ? [`Deployment ${meshNamespace()}/ambient-controller`] : []),
+    ...(e.agents ? [`DaemonSet ${meshNamespace()}/ambient-node-agent`] : []),
     ...(e.crds.length > 0 ? [`CRDs ${e.crds.join(', ')}`] : []),
   ];
   if (found.length === 0) return pass(name);

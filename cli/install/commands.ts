@@ -11,7 +11,8 @@ import { CliError } from '../errors.js';
 import type { Obj } from '../manifests.js';
 import { agentsReadiness, applyAll, deleteAll, getOrUndefined, stdio, waitForMesh } from './cluster-ops.js';
 import { CONTROLLER_DEPLOYMENT, NODE_AGENT_DAEMONSET, loadSources, renderObjects, toYaml, type RenderOptions } from './render.js';
-import { SettingError, applySets, collectSets, defaultSettings, type Settings } from './settings.js';
+import { SettingError, applySets, collectSets, type Settings } from './settings.js';
+import { DEFAULT_MESH_NAMESPACE, meshNamespace, meshNamespaceChosen } from '../mesh-namespace.js';
 
 /** The GatewayClass of waypoints, which the controller creates. */
 const WAYPOINT_CLASS = 'ambient-waypoint';
@@ -53,6 +54,34 @@ function parseTimeout(v: string): number {
 }
 
 const ns = (s: Settings) => String(s.values['rootNamespace']);
+
+/** The settings an install starts from: the mesh namespace, when --mesh-namespace (or its variable) chose one. */
+const installBase = (): string[] => (meshNamespaceChosen() ? [`rootNamespace=${meshNamespace()}`] : []);
+
+/** An install into another namespace than the one ambientctl is told to find the mesh in would be lost to it. */
+function sameNamespace(s: Settings): void {
+  if (meshNamespaceChosen() && ns(s) !== meshNamespace()) {
+    throw new CliError(`--set rootNamespace=${ns(s)} but the mesh namespace is ${meshNamespace()} (--mesh-namespace or AMBIENT_MESH_NAMESPACE): give one namespace`);
+  }
+}
+
+/** The namespaces other than `namespace` holding a mesh controller Deployment (a mesh installed there). */
+async function meshesElsewhere(kc: KubeConfig, namespace: string): Promise<string[]> {
+  const list = await getOrUndefined<{ items?: Obj[] }>(kc, `/apis/apps/v1/deployments?labelSelector=${encodeURIComponent(`app=${CONTROLLER_DEPLOYMENT}`)}`).catch(() => undefined);
+  return [...new Set((list?.items ?? []).filter((d) => d.metadata?.name === CONTROLLER_DEPLOYMENT).map((d) => d.metadata?.namespace ?? '').filter((n) => n && n !== namespace))].sort();
+}
+
+/** The --set list recorded on the installed controller Deployment ([] when absent or unreadable). */
+function recordedSets(live: Obj | undefined): string[] {
+  const recorded = live?.metadata?.annotations?.[SETTINGS_ANNOTATION];
+  if (!recorded) return [];
+  try {
+    return (JSON.parse(recorded) as unknown[]).filter((x): x is string => typeof x === 'string');
+  } catch {
+    stdio.info(`the installed settings (annotation ${SETTINGS_ANNOTATION}) do not parse: starting from the defaults`);
+    return [];
+  }
+}
 const names = { controller: CONTROLLER_DEPLOYMENT, agents: NODE_AGENT_DAEMONSET };
 
 function where(kc: KubeConfig): string {
@@ -79,7 +108,9 @@ export function installCommands(program: Command): void {
       .command('generate')
       .description('print the manifests `install` applies, with the settings, as YAML (no cluster needed; for GitOps: | kubectl apply --server-side -f -)'),
   ).action(async (o: RenderFlags) => {
-    process.stdout.write(toYaml((await render(o.set ?? [])).objs));
+    const { objs, settings } = await render([...installBase(), ...(o.set ?? [])]);
+    sameNamespace(settings);
+    process.stdout.write(toYaml(objs));
   });
 
   setOption(
@@ -90,7 +121,8 @@ export function installCommands(program: Command): void {
       .option('--timeout <duration>', 'how long to wait for readiness (e.g. 90s, 5m)', '5m'),
   ).action(async (o: RenderFlags & { dryRun?: boolean; timeout: string }, cmd: Command) => {
     const timeoutMs = parseTimeout(o.timeout);
-    const { objs, settings } = await render(o.set ?? []);
+    const { objs, settings } = await render([...installBase(), ...(o.set ?? [])]);
+    sameNamespace(settings);
     const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
     if (o.dryRun) {
       stdio.info(`dry run: would install on ${where(kc)}`);
@@ -115,22 +147,20 @@ export function installCommands(program: Command): void {
     const timeoutMs = parseTimeout(o.timeout);
     settingsOf(o.set ?? []); // a bad --set stops here, before the cluster is asked anything
     const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
-    const namespace = ns(defaultSettings());
+    // The mesh is found where --mesh-namespace says (default ambient-system), its settings on its controller Deployment.
+    const namespace = meshNamespace();
     const live = await getOrUndefined<Obj>(kc, `/apis/apps/v1/namespaces/${namespace}/deployments/${CONTROLLER_DEPLOYMENT}`);
-    if (!live) throw new CliError(`the mesh is not installed on ${where(kc)} (no deployment ${namespace}/${CONTROLLER_DEPLOYMENT}): use ambientctl install`);
-    let previous: string[] = [];
-    const recorded = live.metadata?.annotations?.[SETTINGS_ANNOTATION];
-    if (recorded && !o.resetSettings) {
-      try {
-        previous = (JSON.parse(recorded) as unknown[]).filter((x): x is string => typeof x === 'string');
-      } catch {
-        stdio.info(`the installed settings (annotation ${SETTINGS_ANNOTATION}) do not parse: starting from the defaults`);
-      }
+    if (!live) {
+      const other = await meshesElsewhere(kc, namespace);
+      throw new CliError(`the mesh is not installed in ${namespace} on ${where(kc)} (no deployment ${namespace}/${CONTROLLER_DEPLOYMENT}): ${other.length ? `it is in ${other.join(', ')}: ambientctl --mesh-namespace ${other[0]} upgrade` : 'use ambientctl install'}`);
     }
-    const sets = [...previous, ...(o.set ?? [])];
+    const previous = o.resetSettings ? [] : recordedSets(live);
+    // Its namespace first: --reset-settings, or an install that recorded none, keeps it where it is.
+    const sets = [...(namespace === DEFAULT_MESH_NAMESPACE ? [] : [`rootNamespace=${namespace}`]), ...previous, ...(o.set ?? [])];
     if (previous.length) stdio.info(`keeping the installed settings: ${previous.join(' ')}`);
     const now = new Date().toISOString();
     const { objs, settings } = await render(sets, { ...(o.restartAgents ? { restartAgents: now } : {}), ...(o.restartController ? { restartController: now } : {}) });
+    if (ns(settings) !== namespace) throw new CliError(`--set rootNamespace=${ns(settings)}: upgrade does not move the mesh (installed in ${namespace}); uninstall it and install it there`);
     stdio.info(`upgrading the mesh on ${where(kc)}`);
     await applyAll(kc, objs, timeoutMs);
     await waitForMesh(kc, ns(settings), names, timeoutMs);
@@ -145,8 +175,21 @@ export function installCommands(program: Command): void {
     .action(async (o: { yes?: boolean; timeout: string }, cmd: Command) => {
       const timeoutMs = parseTimeout(o.timeout);
       const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
-      const settings = defaultSettings();
-      const namespace = ns(settings);
+      // What the installed mesh was given (its plug-in CA Secret's name), in its namespace.
+      const namespace = meshNamespace();
+      const live = await getOrUndefined<Obj>(kc, `/apis/apps/v1/namespaces/${namespace}/deployments/${CONTROLLER_DEPLOYMENT}`);
+      if (!live) {
+        // Its CRDs and ClusterRoles are shared by name: removing them under a mesh installed elsewhere would break it.
+        const other = await meshesElsewhere(kc, namespace);
+        if (other.length) throw new CliError(`the mesh is not installed in ${namespace} but in ${other.join(', ')}: ambientctl --mesh-namespace ${other[0]} uninstall`);
+      }
+      const at = `rootNamespace=${namespace}`;
+      let settings: Settings;
+      try {
+        settings = applySets([...recordedSets(live), at]);
+      } catch {
+        settings = applySets([at]); // recorded by another version: its defaults
+      }
       // Every optional component too: what an install with any settings created.
       const objs = renderObjects(await loadSources(settings, { all: true }), settings);
       if (!o.yes) {

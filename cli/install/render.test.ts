@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import type { Obj } from '../manifests.js';
-import { collectObjects, loadSources, renderObjects, setArg, setEnv, toYaml, RESTARTED_AT, INSTALL_SET, KIND_ORDER } from './render.js';
+import { collectObjects, loadSources, moveNamespace, renderObjects, setArg, setEnv, toYaml, RESTARTED_AT, INSTALL_SET, KIND_ORDER } from './render.js';
 import { SETTINGS, SettingError, applySets, defaultSettings, type Settings } from './settings.js';
 
 async function render(sets: string[] = [], o = {}): Promise<Obj[]> {
@@ -217,7 +217,8 @@ const refused: Array<[string, RegExp]> = [
   ['redis.address=redis:70000', /not host:port/],
   ['logLevel=loud', /must be one of trace, debug, info/],
   ['trustDomain=Not_A_Domain', /not a DNS name/],
-  ['rootNamespace=mesh', /only ambient-system is supported/],
+  ['rootNamespace=kube-system', /a namespace of its own/],
+  ['rootNamespace=default', /a namespace of its own/],
   ['rootNamespace=Bad', /not a namespace name/],
   ['tag=', /must not be empty/],
   ['cni.binDir=opt/cni', /absolute path/],
@@ -233,4 +234,70 @@ for (const [set, why] of refused) {
 test('defaultSettings holds every key', () => {
   const d = defaultSettings();
   for (const s of SETTINGS) assert.ok(s.key in d.values, s.key);
+});
+
+// rootNamespace: the whole mesh moves, and every place a component is told the namespace.
+const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
+
+test('rootNamespace puts every namespaced object of the mesh, and its Namespace, in that namespace', async () => {
+  const objs = await render(['rootNamespace=mesh-x', 'redis.enabled=true']);
+  const namespaced = objs.filter((o) => !CLUSTER_SCOPED.has(o.kind!));
+  assert.ok(namespaced.length >= 10, `the ServiceAccounts, Roles, bindings, workloads, Services: ${namespaced.length}`);
+  for (const o of namespaced) assert.equal(o.metadata?.namespace, 'mesh-x', `${o.kind} ${o.metadata?.name}`);
+  for (const o of objs.filter((x) => CLUSTER_SCOPED.has(x.kind!))) assert.equal(o.metadata?.namespace, undefined, `${o.kind} ${o.metadata?.name} stays cluster-scoped`);
+  assert.deepEqual(objs.filter((o) => o.kind === 'Namespace').map((o) => o.metadata?.name), ['mesh-x']);
+});
+
+test('rootNamespace: the RBAC bindings name the ServiceAccounts in that namespace', async () => {
+  const objs = await render(['rootNamespace=mesh-x']);
+  const subjects = objs.flatMap((o) => ((o as { subjects?: Array<{ kind: string; name: string; namespace?: string }> }).subjects ?? []).map((s) => ({ binding: `${o.kind}/${o.metadata?.name}`, ...s })));
+  const sas = subjects.filter((s) => s.kind === 'ServiceAccount');
+  assert.ok(sas.length >= 5, 'the controller and node agent are bound');
+  for (const s of sas) assert.equal(s.namespace, 'mesh-x', `${s.binding} binds ${s.name}`);
+  const roleBindings = objs.filter((o) => o.kind === 'RoleBinding' || o.kind === 'Role');
+  for (const o of roleBindings) assert.equal(o.metadata?.namespace, 'mesh-x', `${o.kind} ${o.metadata?.name}`);
+});
+
+test('rootNamespace tells the controller (--namespace) and the node agents (--controller-namespace) where the mesh is', async () => {
+  const objs = await render(['rootNamespace=mesh-x']);
+  assert.equal(argOf(controller(objs), '--namespace'), 'mesh-x');
+  assert.equal(controller(objs).args.filter((a) => a === '--namespace').length, 1, 'replaced, not repeated');
+  assert.equal(argOf(agent(objs), '--controller-namespace'), 'mesh-x');
+  // The agents' default controller name (<service>.<namespace>.svc) and the controller's
+  // identity, node-agent ServiceAccount and root namespace all derive from these flags:
+  // nothing else may pin them.
+  for (const flag of ['--controller-name', '--node-agent-sa', '--root-namespace', '--server-name']) {
+    assert.equal(argOf(controller(objs), flag) ?? argOf(agent(objs), flag), undefined, flag);
+  }
+});
+
+test('rootNamespace: the default (ambient-system) still names it to both components', async () => {
+  const objs = await render();
+  assert.equal(argOf(controller(objs), '--namespace'), 'ambient-system');
+  assert.equal(argOf(agent(objs), '--controller-namespace'), 'ambient-system');
+});
+
+test('rootNamespace with redis.enabled points the waypoints at the Redis in that namespace', async () => {
+  const objs = await render(['rootNamespace=mesh-x', 'redis.enabled=true']);
+  assert.equal(argOf(controller(objs), '--waypoint-redis-address'), 'redis.mesh-x.svc:6379');
+});
+
+test('rootNamespace: nothing in the rendered YAML names ambient-system any more', async () => {
+  const yaml = toYaml(await render(['rootNamespace=mesh-x', 'redis.enabled=true']));
+  const left = yaml.split('\n').filter((l) => l.includes('ambient-system'));
+  assert.deepEqual(left, [], 'every reference moved');
+  assert.match(yaml, /namespace: mesh-x/);
+  // And the YAML parses back to the same objects.
+  assert.ok(parseAllDocuments(yaml).every((d) => d.errors.length === 0));
+});
+
+test('moveNamespace leaves objects of other namespaces and other subjects alone', () => {
+  const objs: Obj[] = [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'apps' } },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'b', namespace: 'ambient-system' }, subjects: [{ kind: 'ServiceAccount', name: 'x', namespace: 'apps' }, { kind: 'Group', name: 'system:serviceaccounts' }] } as Obj,
+  ];
+  moveNamespace(objs, 'mesh-x');
+  assert.equal(objs[0]!.metadata?.namespace, 'apps');
+  assert.equal(objs[1]!.metadata?.namespace, 'mesh-x');
+  assert.deepEqual((objs[1] as { subjects?: unknown[] }).subjects, [{ kind: 'ServiceAccount', name: 'x', namespace: 'apps' }, { kind: 'Group', name: 'system:serviceaccounts' }]);
 });

@@ -49,6 +49,9 @@ export const KIND_ORDER: readonly string[] = [
   'DaemonSet',
 ];
 
+/** The namespace manifests/ are written for; rootNamespace moves every object and reference from it (moveNamespace). */
+export const MANIFESTS_NAMESPACE = 'ambient-system';
+
 export const CONTROLLER_DEPLOYMENT = 'ambient-controller';
 export const NODE_AGENT_DAEMONSET = 'ambient-node-agent';
 /** The template annotation `upgrade --restart-agents` (and `--restart-controller`) changes to roll pods, as `kubectl rollout restart` does. */
@@ -110,6 +113,22 @@ export function collectObjects(sources: readonly Source[]): Obj[] {
   return out.sort((a, b) => rank(a.kind) - rank(b.kind));
 }
 
+type Subject = { kind?: string; name?: string; namespace?: string };
+
+/**
+ * Moves what manifests/ puts in MANIFESTS_NAMESPACE to `ns`: the Namespace object, every
+ * namespaced object, and the ServiceAccounts RBAC bindings name. (The components are told
+ * the namespace by their flags, set in renderObjects.)
+ */
+export function moveNamespace(objs: readonly Obj[], ns: string): void {
+  for (const o of objs) {
+    if (!o.metadata) continue;
+    if (o.kind === 'Namespace' && o.metadata.name === MANIFESTS_NAMESPACE) o.metadata.name = ns;
+    if (o.metadata.namespace === MANIFESTS_NAMESPACE) o.metadata.namespace = ns;
+    for (const s of ((o as { subjects?: Subject[] }).subjects ?? [])) if (s.namespace === MANIFESTS_NAMESPACE) s.namespace = ns;
+  }
+}
+
 type Container = { name: string; image?: string; args?: string[]; env?: Array<{ name: string; value?: string; valueFrom?: unknown }>; resources?: { requests?: Record<string, string> } };
 type Workload = Obj & { spec: { replicas?: number; template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: Container[]; volumes?: Array<{ name: string; hostPath?: { path: string } }> } } } };
 
@@ -161,13 +180,17 @@ export function renderObjects(sources: readonly Source[], settings: Settings, o:
   }
   const objs = collectObjects(sources).map((x) => structuredClone(x));
   const str = (key: string) => (v[key] === undefined ? undefined : String(v[key]));
+  const namespace = str('rootNamespace')!;
+  moveNamespace(objs, namespace);
 
   const ctl = find(objs, 'Deployment', CONTROLLER_DEPLOYMENT);
   ctl.spec.replicas = v['controller.replicas'] as number;
   const cc = container(ctl, 'controller');
   cc.image = image(settings, 'controller');
-  let args = setArg(cc.args ?? [], '--trust-domain', str('trustDomain')!);
-  const redis = str('redis.address') ?? (v['redis.enabled'] === true ? `redis.${str('rootNamespace')}.svc:6379` : undefined);
+  // --namespace: its identity, CA Secret, Lease, roots and Service name, the node agents'
+  // ServiceAccount it authorizes and the root namespace of mesh-wide policy all follow it.
+  let args = setArg(setArg(cc.args ?? [], '--trust-domain', str('trustDomain')!), '--namespace', namespace);
+  const redis = str('redis.address') ?? (v['redis.enabled'] === true ? `redis.${namespace}.svc:6379` : undefined);
   const optional: Array<[string, string | undefined]> = [
     ['--plugin-ca-secret', str('pluginCaSecret') === 'cacerts' ? undefined : str('pluginCaSecret')],
     ['--waypoint-redis-address', redis],
@@ -185,7 +208,8 @@ export function renderObjects(sources: readonly Source[], settings: Settings, o:
   const agent = find(objs, 'DaemonSet', NODE_AGENT_DAEMONSET);
   const ac = container(agent, 'node-agent');
   ac.image = image(settings, 'node-agent');
-  ac.args = setArg(ac.args ?? [], '--trust-domain', str('trustDomain')!);
+  // Where the agent finds the controller (its Service, roots and certificate name) and mesh-wide PeerAuthentications.
+  ac.args = setArg(setArg(ac.args ?? [], '--trust-domain', str('trustDomain')!), '--controller-namespace', namespace);
   ac.resources = { ...ac.resources, requests: { ...ac.resources?.requests, cpu: str('nodeAgent.requests.cpu')!, memory: str('nodeAgent.requests.memory')! } };
   setEnv(ac, 'AMBIENT_WORKERS', v['workers'] === 0 ? '' : String(v['workers']));
   setEnv(ac, 'LOG_LEVEL', str('logLevel')!);

@@ -19,8 +19,11 @@ export interface SettingDef {
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-/** The mesh's namespace: only this one until ambientctl's own mesh commands can find the controller elsewhere. */
+/** The mesh's namespace by default (ambientctl finds a mesh installed elsewhere with --mesh-namespace). */
 export const DEFAULT_ROOT_NAMESPACE = 'ambient-system';
+
+/** Namespaces the mesh may not be installed in: the cluster's own. */
+export const SYSTEM_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 export const SETTINGS: readonly SettingDef[] = [
   { key: 'hub', type: 'string', default: 'ambient', doc: 'the registry and repository prefix of the mesh images (`<hub>/controller`, `<hub>/node-agent`)' },
@@ -30,7 +33,7 @@ export const SETTINGS: readonly SettingDef[] = [
     key: 'rootNamespace',
     type: 'namespace',
     default: DEFAULT_ROOT_NAMESPACE,
-    doc: 'the namespace the mesh is installed in and where mesh-wide policy lives; only `ambient-system` is accepted today (ambientctl finds the controller there)',
+    doc: "the namespace the mesh is installed in (controller, node agents, CA Secrets, roots) and where mesh-wide policy lives: one of its own (uninstall deletes it; `default` and `kube-*` are refused); ambientctl's other commands find a mesh installed elsewhere with `--mesh-namespace <ns>` (or `AMBIENT_MESH_NAMESPACE`)",
   },
   {
     key: 'pluginCaSecret',
@@ -117,9 +120,7 @@ export function parseValue(def: SettingDef, raw: string): string | number | bool
       return raw;
     case 'namespace':
       if (!NAMESPACE.test(raw)) throw bad('not a namespace name');
-      if (def.key === 'rootNamespace' && raw !== DEFAULT_ROOT_NAMESPACE) {
-        throw bad(`only ${DEFAULT_ROOT_NAMESPACE} is supported: ambientctl's mesh commands (status, dashboard, workloads...) find the controller there`);
-      }
+      if (def.key === 'rootNamespace' && SYSTEM_NAMESPACES.includes(raw)) throw bad("the mesh needs a namespace of its own (uninstall deletes it, and no workload there gets a mesh certificate)");
       return raw;
     case 'string':
       if (raw === '') throw bad('must not be empty');

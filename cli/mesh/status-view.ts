@@ -4,6 +4,7 @@
 import type { MeshStatus } from '../../console/api-types.js';
 import { render, renderOne, type Column, type OutputFormat } from '../output.js';
 import { cmp, orDash, yesNo } from './view-format.js';
+import { meshNamespace } from '../mesh-namespace.js';
 
 export interface ReplicaRow {
   name: string;
@@ -77,7 +78,7 @@ export function agentVersionProblem(a: Pick<AgentRow, 'synced' | 'ackedVersion' 
 export function statusView(s: MeshStatus): StatusView {
   const problems: string[] = [];
   const controllers = s.controller.replicas.map((r) => ({ ...r })).sort((a, b) => cmp(a.name, b.name));
-  if (controllers.length === 0) problems.push('controller: no controller pod found (ambient-system, app=ambient-controller)');
+  if (controllers.length === 0) problems.push(`controller: no controller pod found (${meshNamespace()}, app=ambient-controller)`);
   for (const r of controllers) if (!r.ready) problems.push(`controller ${r.name}: not ready`);
   if (s.controller.leader === null) problems.push('controller: no replica holds the leader Lease: writes and status updates wait for one');
 
@@ -102,7 +103,7 @@ export function statusView(s: MeshStatus): StatusView {
       };
     })
     .sort((a, b) => cmp(a.node, b.node));
-  if (nodes.length === 0) problems.push('no node agent holds a config stream to the controller: is the agent DaemonSet running? (ambientctl get pods -n ambient-system)');
+  if (nodes.length === 0) problems.push(`no node agent holds a config stream to the controller: is the agent DaemonSet running? (ambientctl get pods -n ${meshNamespace()})`);
 
   const waypoints = (s.waypointStreams ?? [])
     .map((w): StreamRow => {

@@ -8,7 +8,7 @@ import { formatSpiffeId } from '../../core/identity/spiffe.js';
 import { NODE_HEADER } from '../../core/config/wire.js';
 import type { Logger } from '../../core/log.js';
 import {
-  DEFAULT_NODE_AGENT_SERVICE_ACCOUNT,
+  defaultNodeAgentServiceAccount,
   callerFromReview,
   isNodeName,
   verifyCallerNode,
@@ -30,8 +30,9 @@ export interface Authenticated {
   pods: readonly PodRef[];
 }
 
-export function parseServiceAccount(v: ServiceAccountRef | string | undefined): ServiceAccountRef {
-  if (v === undefined) return DEFAULT_NODE_AGENT_SERVICE_ACCOUNT;
+/** `namespace/name` or a ref; undefined: the default ServiceAccount in `controlPlaneNamespace`. */
+export function parseServiceAccount(v: ServiceAccountRef | string | undefined, controlPlaneNamespace?: string): ServiceAccountRef {
+  if (v === undefined) return defaultNodeAgentServiceAccount(controlPlaneNamespace);
   if (typeof v !== 'string') return v;
   const [namespace, name, ...rest] = v.split('/');
   if (!namespace || !name || rest.length) throw new MeshError(ErrorCodes.CTRL_BAD_REQUEST, `node agent service account ${JSON.stringify(v)} is not "<namespace>/<name>"`);

@@ -33,10 +33,15 @@ export interface ServiceAccountRef {
   name: string;
 }
 
-export const DEFAULT_NODE_AGENT_SERVICE_ACCOUNT: ServiceAccountRef = { namespace: 'ambient-system', name: 'ambient-node-agent' };
-
 /** The namespace of the controller and the node agents: its identities are never signed for callers. */
 export const DEFAULT_CONTROL_PLANE_NAMESPACE = 'ambient-system';
+
+export const NODE_AGENT_SERVICE_ACCOUNT_NAME = 'ambient-node-agent';
+
+/** The node agents' ServiceAccount when none is configured: ambient-node-agent in the controller's namespace (both are installed together). */
+export const defaultNodeAgentServiceAccount = (controlPlaneNamespace: string = DEFAULT_CONTROL_PLANE_NAMESPACE): ServiceAccountRef => ({ namespace: controlPlaneNamespace, name: NODE_AGENT_SERVICE_ACCOUNT_NAME });
+
+export const DEFAULT_NODE_AGENT_SERVICE_ACCOUNT: ServiceAccountRef = defaultNodeAgentServiceAccount();
 
 /** Is this ServiceAccount a waypoint's? */
 export type WaypointCheck = (sa: ServiceAccountRef) => boolean;

@@ -61,7 +61,7 @@ export interface ControllerServerOptions {
    */
   audiences?: string[];
   podLister: PodLister;
-  /** `namespace/name` or a ref; default ambient-system/ambient-node-agent. */
+  /** `namespace/name` or a ref; default ambient-node-agent in controlPlaneNamespace. */
   nodeAgentServiceAccount?: ServiceAccountRef | string;
   /**
    * Which other ServiceAccounts are waypoints' (served config and their own identity's
@@ -107,7 +107,7 @@ export class ControllerServer {
       reviewer,
       podLister: opts.podLister,
       trustDomain: opts.trustDomain,
-      nodeAgentServiceAccount: parseServiceAccount(opts.nodeAgentServiceAccount),
+      nodeAgentServiceAccount: parseServiceAccount(opts.nodeAgentServiceAccount, opts.controlPlaneNamespace),
       ...(opts.isWaypoint ? { isWaypoint: opts.isWaypoint } : {}),
       audiences,
       maxTokenBytes: l.maxTokenBytes,

@@ -213,3 +213,37 @@ test('port_forward_is_create_on_pods_portforward_own_namespace_only_for_a_servic
     'pods "ambient-controller-0" is forbidden: User "system:serviceaccount:x:default" cannot create resource "pods/portforward" in API group "" in the namespace "ambient-system"',
   );
 });
+
+// The mesh installed in another namespace (`ambientctl install --set rootNamespace=mesh-x`):
+// its ServiceAccounts, labelled by the manifests, still have the rendered RBAC alone.
+const meshElsewhere = async (): Promise<RbacView> => {
+  const { loadSources, renderObjects } = await import('../../cli/install/render.js');
+  const { applySets } = await import('../../cli/install/settings.js');
+  const { isMeshServiceAccount } = await import('./rbac-cache.js');
+  const s = applySets(['rootNamespace=mesh-x']);
+  const objs = renderObjects(await loadSources(s), s) as KObject[];
+  const mesh = new Set(objs.filter((o) => o.kind === 'ServiceAccount' && isMeshServiceAccount(o)).map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`));
+  assert.deepEqual([...mesh].sort(), ['mesh-x/ambient-controller', 'mesh-x/ambient-node-agent'], 'the manifests label both');
+  return { index: indexRbacObjects(objs), isWaypoint: () => false, isMesh: (ns, name) => mesh.has(`${ns}/${name}`) };
+};
+
+test('mesh_installed_in_another_namespace_its_service_accounts_have_the_rendered_rbac_alone', async () => {
+  const view = await meshElsewhere();
+  const can = (who: Requester, a: RequestAttributes) => authorize(who, a, view).allowed;
+  const agent = sa('mesh-x', 'ambient-node-agent');
+  const ctrl = sa('mesh-x', 'ambient-controller');
+  // No built-in rule: reads are not open, nor writes in its own namespace.
+  assert.equal(can(agent, { verb: 'list', group: '', resource: 'services' }), false);
+  assert.equal(can(agent, { verb: 'create', group: '', resource: 'configmaps', namespace: 'mesh-x' }), false);
+  assert.equal(can(ctrl, { verb: 'create', group: '', resource: 'pods', namespace: 'mesh-x' }), false);
+  // What the rendered RBAC grants, in mesh-x.
+  assert.equal(can(agent, { verb: 'get', group: '', resource: 'configmaps', namespace: 'mesh-x', name: 'ambient-ca-root' }), true);
+  assert.equal(can(agent, { verb: 'watch', group: 'apps', resource: 'daemonsets', namespace: 'mesh-x', name: 'ambient-node-agent' }), true);
+  assert.equal(can(ctrl, secret('get', 'mesh-x', 'ambient-ca')), true);
+  assert.equal(can(ctrl, { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'mesh-x', name: 'ambient-controller' }), true);
+  // Nothing in ambient-system any more.
+  assert.equal(can(ctrl, secret('get', 'ambient-system', 'ambient-ca')), false);
+  assert.equal(can(agent, { verb: 'get', group: '', resource: 'configmaps', namespace: 'ambient-system', name: 'ambient-ca-root' }), false);
+  // An unlabelled ServiceAccount of mesh-x keeps the built-in rules.
+  assert.equal(can(sa('mesh-x', 'web'), { verb: 'list', group: '', resource: 'services' }), true);
+});

@@ -18,8 +18,9 @@
 // TokenRequests, its Node), like Kubernetes' Node authorizer, but reads no Secrets
 // outside kube-system either (the local kubelet mounts none).
 //
-// The mesh's own ServiceAccounts (every one of the namespace ambient-system: the
-// controller's, the node agent's) and the waypoints' (a ServiceAccount the controller
+// The mesh's own ServiceAccounts (every one of the namespace ambient-system, and those its
+// manifests label app.kubernetes.io/part-of=ambient in whatever namespace it is installed:
+// the controller's, the node agent's) and the waypoints' (a ServiceAccount the controller
 // deployed for a Gateway, labelled so: rbac-cache.ts) are authorized by RBAC alone, from
 // the Roles, ClusterRoles and bindings stored here (rbac.ts), as on a real cluster: what
 // manifests/rbac.yaml grants is all they may do, so the end-to-end tests prove that it
@@ -35,7 +36,7 @@ import { EMPTY_RBAC, evaluateRbac, RBAC_GROUP, serviceAccountSubject, type RbacI
 /** The nodes' ServiceAccount: the local kubelets authenticate with its token. */
 export const NODE_SERVICE_ACCOUNT = { namespace: 'kube-system', name: 'ambient-node' } as const;
 
-/** The mesh's namespace: its ServiceAccounts are authorized by RBAC alone. */
+/** The mesh's default namespace: every ServiceAccount of it is authorized by RBAC alone (elsewhere, the labelled ones). */
 export const MESH_NAMESPACE = 'ambient-system';
 
 const SA_PREFIX = 'system:serviceaccount:';
@@ -84,6 +85,8 @@ const OPEN_CLUSTER_WRITES: ReadonlySet<string> = new Set(['authentication.k8s.io
 export interface RbacView {
   index: RbacIndex;
   isWaypoint(namespace: string, name: string): boolean;
+  /** Is it one of the mesh's own ServiceAccounts (labelled so), wherever the mesh is installed? Absent: none outside MESH_NAMESPACE. */
+  isMesh?(namespace: string, name: string): boolean;
 }
 
 /** No RBAC objects (a ServiceAccount authorized by RBAC alone may then do nothing). */
@@ -95,7 +98,7 @@ const isNode = (r: Requester & { kind: 'serviceaccount' }) => r.namespace === NO
 
 /** Authorized by RBAC alone: the mesh's ServiceAccounts and the waypoints'. */
 export function rbacOnly(r: Requester & { kind: 'serviceaccount' }, rbac: RbacView): boolean {
-  return r.namespace === MESH_NAMESPACE || rbac.isWaypoint(r.namespace, r.name);
+  return r.namespace === MESH_NAMESPACE || rbac.isMesh?.(r.namespace, r.name) === true || rbac.isWaypoint(r.namespace, r.name);
 }
 
 export function authorize(who: Requester, a: RequestAttributes, rbac: RbacView): Decision {

@@ -1,4 +1,4 @@
-// The RBAC objects (and the waypoints' ServiceAccounts) held in memory, so that authorizing
+// The RBAC objects (and which ServiceAccounts are the mesh's and the waypoints') held in memory, so that authorizing
 // a request reads no Redis: loaded once at start, then kept current from every committed
 // event (store.ts hands each one over in commit order; this process is the only writer of
 // its Redis prefix, so no change is missed). The index is rebuilt on the first decision
@@ -10,6 +10,9 @@ import type { ObjectStore, StoredEvent } from './store.js';
 
 /** The labels the controller puts on every object of a waypoint (waypoint-plan.ts), its ServiceAccount too. */
 export const WAYPOINT_SA_LABELS = { managedBy: ['ambient.dev/managed-by', 'ambient-controller'], gateway: 'gateway.networking.k8s.io/gateway-name' } as const;
+
+/** The label manifests/ puts on the mesh's own ServiceAccounts (the controller's, the node agent's), in whatever namespace it is installed. */
+export const MESH_SA_LABEL = ['app.kubernetes.io/part-of', 'ambient'] as const;
 
 const RBAC_KINDS = ['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'] as const;
 type RbacKind = (typeof RBAC_KINDS)[number];
@@ -26,11 +29,17 @@ export function isWaypointServiceAccount(sa: KObject): boolean {
   return labels[WAYPOINT_SA_LABELS.managedBy[0]] === WAYPOINT_SA_LABELS.managedBy[1] && !!labels[WAYPOINT_SA_LABELS.gateway];
 }
 
+/** Is this ServiceAccount one of the mesh's own (labelled so by its manifests)? */
+export function isMeshServiceAccount(sa: KObject): boolean {
+  return sa.metadata?.labels?.[MESH_SA_LABEL[0]] === MESH_SA_LABEL[1];
+}
+
 export class RbacCache implements RbacView {
   readonly #kinds = new Map<string, RbacKind>(RBAC_KINDS.map((k) => [resourceKey(kindInfo(RBAC_GROUP, k)), k]));
   readonly #saKey = resourceKey(kindInfo('', 'ServiceAccount'));
   readonly #objects = new Map<RbacKind, Map<string, KObject>>(RBAC_KINDS.map((k) => [k, new Map()]));
   readonly #waypointSas = new Set<string>();
+  readonly #meshSas = new Set<string>();
   #index: RbacIndex | undefined;
 
   /** Reads every RBAC object and ServiceAccount once (at start, before serving). */
@@ -63,6 +72,10 @@ export class RbacCache implements RbacView {
     return this.#waypointSas.has(`${namespace}/${name}`);
   }
 
+  isMesh(namespace: string, name: string): boolean {
+    return this.#meshSas.has(`${namespace}/${name}`);
+  }
+
   #put(kind: RbacKind, type: StoredEvent['type'], o: KObject): void {
     const key = `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
     if (type === 'DELETED') this.#objects.get(kind)!.delete(key);
@@ -73,5 +86,7 @@ export class RbacCache implements RbacView {
     const key = `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
     if (type !== 'DELETED' && isWaypointServiceAccount(o)) this.#waypointSas.add(key);
     else this.#waypointSas.delete(key);
+    if (type !== 'DELETED' && isMeshServiceAccount(o)) this.#meshSas.add(key);
+    else this.#meshSas.delete(key);
   }
 }
