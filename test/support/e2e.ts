@@ -31,7 +31,7 @@ export interface E2eCluster {
   pods(ns: string, selector: string): PodRow[];
   /** Waits until exactly `count` pods of `ns` match `selector` and all are Ready. */
   readyPods(ns: string, selector: string, count: number): Promise<PodRow[]>;
-  /** Every JSON line the node agents have logged so far (their pods' log files). */
+  /** Every JSON line the node agents have logged so far (their pods' log files, in whatever namespace the mesh is). */
   agentLog(): Array<Record<string, unknown>>;
   /** Writes `yaml` to `<name>.yaml` in AMBIENT_HOME and applies it; the file's path. */
   applyYaml(name: string, yaml: string): string;
@@ -106,7 +106,7 @@ export function e2eCluster(prefix: string): E2eCluster {
 
 function agentLogLines(podsDir: string): Array<Record<string, unknown>> {
   const lines: Array<Record<string, unknown>> = [];
-  for (const dir of readdirSync(podsDir).filter((d) => d.startsWith('ambient-system_ambient-node-agent-'))) {
+  for (const dir of readdirSync(podsDir).filter((d) => /^[a-z0-9-]+_ambient-node-agent-/.test(d))) {
     let text = '';
     try {
       text = readFileSync(join(podsDir, dir, 'node-agent.log'), 'utf8');
