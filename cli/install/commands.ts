@@ -155,8 +155,10 @@ export function installCommands(program: Command): void {
       throw new CliError(`the mesh is not installed in ${namespace} on ${where(kc)} (no deployment ${namespace}/${CONTROLLER_DEPLOYMENT}): ${other.length ? `it is in ${other.join(', ')}: ambientctl --mesh-namespace ${other[0]} upgrade` : 'use ambientctl install'}`);
     }
     const previous = o.resetSettings ? [] : recordedSets(live);
-    // Its namespace first: --reset-settings, or an install that recorded none, keeps it where it is.
-    const sets = [...(namespace === DEFAULT_MESH_NAMESPACE ? [] : [`rootNamespace=${namespace}`]), ...previous, ...(o.set ?? [])];
+    // Its namespace first when the recorded settings do not name it (--reset-settings, an
+    // install that recorded none): the mesh stays where it is.
+    const named = previous.some((x) => x.startsWith('rootNamespace='));
+    const sets = [...(named || namespace === DEFAULT_MESH_NAMESPACE ? [] : [`rootNamespace=${namespace}`]), ...previous, ...(o.set ?? [])];
     if (previous.length) stdio.info(`keeping the installed settings: ${previous.join(' ')}`);
     const now = new Date().toISOString();
     const { objs, settings } = await render(sets, { ...(o.restartAgents ? { restartAgents: now } : {}), ...(o.restartController ? { restartController: now } : {}) });

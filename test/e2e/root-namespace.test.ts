@@ -2,7 +2,8 @@
 // (`ambientctl install --set rootNamespace=mesh-x`) on the 2-node local cluster: every
 // object of it lands there and nothing in ambient-system, two enrolled pods on different
 // nodes talk over HBONE with mTLS, a mesh-wide policy put in mesh-x applies, and ambientctl
-// finds the mesh there with --mesh-namespace (status, check, uninstall, which leaves nothing).
+// finds the mesh there with --mesh-namespace (status, check, upgrade, uninstall, which
+// leaves nothing), and without it refuses to upgrade or uninstall, naming mesh-x.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { requireRoot } from '../support/netns.js';
@@ -84,6 +85,18 @@ spec:
   // The environment variable does the same.
   const byEnv = spawnWithEnv(['status'], { AMBIENT_MESH_NAMESPACE: MESH_NS });
   assert.equal(byEnv.code, 0, byEnv.stderr);
+
+  // upgrade finds the installed settings in mesh-x and keeps the mesh there; without
+  // --mesh-namespace it names where the mesh is.
+  const lost = ambientctl('upgrade', '--timeout', '60s');
+  assert.notEqual(lost.code, 0);
+  assert.match(lost.stderr, /not installed in ambient-system .*it is in mesh-x: ambientctl --mesh-namespace mesh-x upgrade/);
+  const upgraded = ambientctl('--mesh-namespace', MESH_NS, 'upgrade', '--timeout', '120s');
+  ok(upgraded, 'upgrade --mesh-namespace');
+  assert.match(upgraded.stderr, /keeping the installed settings: rootNamespace=mesh-x\n/);
+  assert.match(upgraded.stdout, /daemonset\.apps\/ambient-node-agent unchanged/);
+  assert.match(upgraded.stdout, /deployment\.apps\/ambient-controller unchanged/, 'the recorded settings are the same');
+  assert.deepEqual(names('namespace').filter((n) => n === 'ambient-system'), [], 'still nothing in ambient-system');
 
   // Without --mesh-namespace, uninstall refuses to remove the shared CRDs and ClusterRoles under it.
   const wrong = ambientctl('uninstall', '--yes');
