@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Retries } from '../../core/config/traffic-policy.js';
-import { RetryBudget, RetryConfigError, backoffMs, decideRetry, gatewayDurationMs, isIdempotent, retriableCondition, retriesFromHttpRoute, retriesFromRouteRetry, tryTimeoutMs, type RetryInput, type TryOutcome } from './retry.js';
+import { RetryBudget, RetryConfigError, backoffMs, decideRetry, isIdempotent, retriableCondition, retriesFromHttpRoute, retriesFromRouteRetry, tryTimeoutMs, type RetryInput, type TryOutcome } from './retry.js';
 
 /** mulberry32: a seeded uniform [0, 1) source, so jitter is reproducible. */
 function seeded(seed: number): () => number {
@@ -236,10 +236,9 @@ test('httproute_retry_rejects_bad_fields_by_name', () => {
   assert.throws(() => retriesFromHttpRoute({ backoff: '1 second' }), (e: unknown) => e instanceof RetryConfigError && e.field === 'retry.backoff' && /1 second/.test(e.message));
 });
 
-test('gateway_durations_parse_gep_2257', () => {
-  assert.deepEqual(['100ms', '1s', '1m30s', '1h'].map((d) => gatewayDurationMs('x', d)), [100, 1000, 90_000, 3_600_000]);
-  assert.throws(() => gatewayDurationMs('x', '1.5s'));
-  assert.throws(() => gatewayDurationMs('x', ''));
+test('httproute_retry_backoff_is_a_gep_2257_duration', () => {
+  assert.equal(retriesFromHttpRoute({ backoff: '1m30s' }).backoff.minMs, 90_000);
+  assert.throws(() => retriesFromHttpRoute({ backoff: '1.5s' }, 'spec.rules[0].retry'), (e: unknown) => e instanceof RetryConfigError && e.field === 'spec.rules[0].retry.backoff' && /^spec\.rules\[0\]\.retry\.backoff: "1\.5s" is not a duration \(GEP-2257/.test(e.message));
 });
 
 test('compiled_route_retry_maps_like_the_object', () => {
