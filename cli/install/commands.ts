@@ -4,10 +4,11 @@
 import { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { parseDuration } from '../../core/duration.js';
 import { kubeRequest } from '../../core/kube/rest.js';
 import { WAYPOINT_CONTROLLER_NAME } from '../../controller/waypoint-plan.js';
 import { loadKubeConfig, type ContextOptions } from '../context.js';
-import { CliError } from '../errors.js';
+import { CliError, flagError } from '../errors.js';
 import type { Obj } from '../manifests.js';
 import { agentsReadiness, applyAll, deleteAll, getOrUndefined, stdio, waitForMesh } from './cluster-ops.js';
 import { CONTROLLER_DEPLOYMENT, NODE_AGENT_DAEMONSET, loadSources, renderObjects, toYaml, type RenderOptions } from './render.js';
@@ -46,10 +47,9 @@ async function render(sets: readonly string[], o: RenderOptions = {}): Promise<{
   return { objs, settings };
 }
 
+/** `--timeout`: `90s`, `5m`, `1h30m`, or a number of seconds. */
 function parseTimeout(v: string): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) throw new CliError(`--timeout ${v}: not a duration (e.g. 90s, 5m)`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms']!;
+  return parseDuration('--timeout', v, { bareUnit: 's', trim: true, error: flagError });
 }
 
 const ns = (s: Settings) => String(s.values['rootNamespace']);
