@@ -6,6 +6,7 @@
 //   paused false, abort false.
 // Durations are Istio's strings ("30s", "500ms"), 1ms..1h.
 import { ISTIO_DURATION, parseDuration } from '../core/duration.js';
+import { quoteValue } from '../core/quote-value.js';
 import type { RolloutSpec } from './rollout-plan.js';
 
 export const ROLLOUT_SPEC_DEFAULTS = {
@@ -34,15 +35,7 @@ class Fault extends Error {
   }
 }
 
-function show(v: unknown): string {
-  let s: string;
-  try {
-    s = v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
-  } catch {
-    s = String(v);
-  }
-  return s.length > 80 ? `${s.slice(0, 80)}...` : s;
-}
+const show = (v: unknown): string => quoteValue(v, 80);
 
 function fault(field: string, value: unknown, why: string): Fault {
   return new Fault(field, `${field}: ${show(value)} ${why}`);

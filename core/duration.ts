@@ -7,6 +7,7 @@
 // value came from (a flag, a variable, a field path: the caller's `where`) and what is
 // accepted, and is built by the caller's `error` so that it surfaces as that caller's own
 // kind of error (a route's condition, a policy's status, a command-line error).
+import { quoteValue } from './quote-value.js';
 
 export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd';
 
@@ -62,16 +63,6 @@ const PART = /(\d+)(?:\.(\d+))?(ms|s|m|h|d)/y;
 const BARE = /^\d+(?:\.\d+)?$/;
 const UNIT_NAMES: Record<DurationUnit, string> = { ms: 'milliseconds', s: 'seconds', m: 'minutes', h: 'hours', d: 'days' };
 
-function defaultShow(v: unknown): string {
-  let s: string;
-  try {
-    s = v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
-  } catch {
-    s = String(v);
-  }
-  return s.length > 64 ? `${s.slice(0, 64)}...` : s;
-}
-
 /** Examples in the accepted units, the longest-known first ("30s, 10m, 2h" leads). */
 function examples(units: readonly DurationUnit[], fractions: boolean, bareUnit: DurationUnit | undefined): string {
   const has = (...u: DurationUnit[]) => u.every((x) => units.includes(x));
@@ -112,7 +103,7 @@ export function parseDuration(where: string, v: unknown, o: DurationOptions = {}
   const units = strict ? GATEWAY_UNITS : (o.units ?? DEFAULT_UNITS);
   const fractions = !strict && o.fractions === true;
   const bareUnit = strict ? undefined : o.bareUnit;
-  const show = o.show ?? defaultShow;
+  const show = o.show ?? ((x: unknown) => quoteValue(x, 64));
   const fail = (why: string): never => {
     throw o.error ? o.error(where, why) : new DurationError(where, why);
   };

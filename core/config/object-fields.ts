@@ -7,6 +7,7 @@
 // The bounds (how long a quoted value may be, how many entries a list, how many
 // characters a string) are the calling compiler's own limits, given once to fieldReader.
 import { ISTIO_DURATION, parseDuration } from '../duration.js';
+import { quoteValue } from '../quote-value.js';
 
 /** A fault in one field: the message names the path and the value. */
 export class FieldFault extends Error {}
@@ -59,15 +60,7 @@ export interface FieldReader {
 }
 
 export function fieldReader(limits: FieldReaderLimits): FieldReader {
-  const show = (v: unknown): string => {
-    let s: string;
-    try {
-      s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v);
-    } catch {
-      s = String(v);
-    }
-    return s.length > limits.maxShownChars ? `${s.slice(0, limits.maxShownChars)}...` : s;
-  };
+  const show = (v: unknown): string => quoteValue(v, limits.maxShownChars);
   const str = (path: string, v: unknown): string => {
     if (typeof v !== 'string') throw fault(path, `${show(v)} is not a string`);
     if (v === '') throw fault(path, 'is empty');
