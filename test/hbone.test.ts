@@ -461,6 +461,68 @@ test('drain: GOAWAY stops new tunnels on the connection while an open one finish
   assert.equal(f.server.stats.connections, 0);
 });
 
+test('a tunnel refused by the peer going away is opened again on a new connection', async (t) => {
+  // The race of every graceful drain (an agent handing over, an idle timeout): the peer
+  // sends GOAWAY while a new stream is on the wire. Streams above its last-stream-id were
+  // not processed and are safe to open again (RFC 9113 sections 6.8 and 8.7); failing
+  // them reset a client connection during an agent upgrade. Here the peer's first
+  // connection sends GOAWAY(last-stream-id 1) when stream 3 arrives; its second answers.
+  const creds = await pki();
+  let connections = 0;
+  const peer = http2.createSecureServer({ key: creds.server.key, cert: creds.server.cert, ca: creds.ca.trustBundle.pems(), requestCert: true, minVersion: 'TLSv1.3' });
+  peer.on('session', () => connections++);
+  peer.on('stream', (stream) => {
+    stream.on('error', () => {});
+    const first = connections === 1;
+    if (first && stream.id === 3) {
+      stream.session!.goaway(http2.constants.NGHTTP2_NO_ERROR, 1);
+      return;
+    }
+    stream.respond({ ':status': 200 });
+    stream.pipe(stream);
+  });
+  await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r));
+  const client = new HboneClient({ credentials: () => creds.client, trustBundle: creds.ca.trustBundle, trustDomain: TD });
+  let before: Awaited<ReturnType<HboneClient['connect']>> | undefined;
+  t.after(async () => {
+    before?.stream.destroy();
+    client.destroy(); // first: the peer's close waits for its sessions to end
+    await new Promise<void>((r) => peer.close(() => r()));
+  });
+  const open = () => client.connect({ source: creds.client.identity, peer: { host: '127.0.0.1', port: (peer.address() as net.AddressInfo).port }, target: { host: '127.0.0.1', port: 9 } });
+  before = await open();
+  const after = await open();
+  assert.equal(connections, 2, 'the refused stream went out again on a second connection');
+  assert.equal((await roundTrip(after.stream, Buffer.from('after'))).toString(), 'after');
+  assert.equal((await roundTrip(before.stream, Buffer.from('before'))).toString(), 'before', 'the stream the peer processed still works');
+});
+
+test('a stream the peer refuses while staying up is not opened again', async (t) => {
+  // REFUSED_STREAM on a connection that is not going away is the peer's answer (its
+  // per-peer stream limit, a penalty): the caller gets it, the pool does not hammer.
+  const creds = await pki();
+  let streams = 0;
+  const peer = http2.createSecureServer({ key: creds.server.key, cert: creds.server.cert, ca: creds.ca.trustBundle.pems(), requestCert: true, minVersion: 'TLSv1.3' });
+  peer.on('stream', (stream) => {
+    streams++;
+    stream.on('error', () => {});
+    stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+  });
+  await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r));
+  const client = new HboneClient({ credentials: () => creds.client, trustBundle: creds.ca.trustBundle, trustDomain: TD });
+  t.after(async () => {
+    client.destroy(); // first: the peer's close waits for its sessions to end
+    await new Promise<void>((r) => peer.close(() => r()));
+  });
+  await assert.rejects(
+    client.connect({ source: creds.client.identity, peer: { host: '127.0.0.1', port: (peer.address() as net.AddressInfo).port }, target: { host: '127.0.0.1', port: 9 } }),
+    (err) => isMeshError(err, 'AMB_HBONE_CONNECT_FAILED') && /REFUSED_STREAM|error 7/.test((err as Error).message),
+  );
+  assert.equal(streams, 1);
+  // One reservation, one release: the connection is idle again, not owed a stream.
+  await waitFor(() => client.stats.streams === 0, 2000, 'the refused stream released');
+});
+
 test('drain deadline closes tunnels that do not finish', async (t) => {
   const f = await fixture(t);
   const tunnel = await f.open();

@@ -1,6 +1,9 @@
 // The HBONE client: opens CONNECT tunnels over pooled HTTP/2 connections. Connections are
 // pooled per (source identity, peer address, expected peer identity); each carries up to
 // the peer's SETTINGS_MAX_CONCURRENT_STREAMS tunnels, after which a new one is opened.
+// A tunnel the peer did not process because its connection was going away (GOAWAY
+// racing the request, RFC 9113 sections 6.8 and 8.7) is opened again on another
+// connection: a graceful drain (an agent handing over, an idle timeout) fails no tunnel.
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import type net from 'node:net';
 import { ErrorCodes, MeshError } from '../errors.js';
@@ -67,7 +70,15 @@ interface Pooled {
   settled: boolean;
   usable: boolean;
   idleTimer?: NodeJS.Timeout;
+  /** The last-stream-id of the peer's GOAWAY: streams above it were not processed. */
+  goawayLastStreamId?: number;
 }
+
+/** Attempts at opening one tunnel when the peer did not process it (it was going away). */
+const MAX_UNPROCESSED_ATTEMPTS = 3;
+
+/** The peer did not process the stream: it may be opened again on another connection. */
+class UnprocessedStreamError extends MeshError {}
 
 /** Streams assumed available before the peer's SETTINGS arrive (RFC 9113 recommends >= 100). */
 const ASSUMED_MAX_STREAMS = 100;
@@ -137,6 +148,8 @@ export class HboneClient {
   readonly #opts: HboneClientOptions;
   readonly #log: Logger;
   readonly #pools = new Map<string, Pooled[]>();
+  /** Every live connection, pooled or draining after the peer's GOAWAY (destroy() ends them all). */
+  readonly #sessions = new Set<ClientHttp2Session>();
   readonly #unsubscribe: () => void;
   #closed = false;
 
@@ -170,12 +183,14 @@ export class HboneClient {
   async connect(req: TunnelRequest): Promise<Tunnel> {
     if (this.#closed) throw new MeshError(ErrorCodes.HBONE_POOL_CLOSED, 'HBONE client is closed');
     const key = [formatSpiffeId(req.source), formatAuthority(req.peer), (req.expectedIdentities ?? []).map(formatSpiffeId).sort().join('|')].join(' ');
-    const pooled = await this.#reserve(key, req);
-    try {
-      return await this.#open(pooled, req);
-    } catch (err) {
-      this.#release(pooled);
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      const pooled = await this.#reserve(key, req);
+      try {
+        return await this.#open(pooled, req);
+      } catch (err) {
+        if (!(err instanceof UnprocessedStreamError) || attempt >= MAX_UNPROCESSED_ATTEMPTS || this.#closed || req.signal?.aborted) throw err;
+        this.#log.debug({ peer: formatAuthority(req.peer), attempt, err: err.message }, 'hbone: the peer was going away; opening the tunnel on another connection');
+      }
     }
   }
 
@@ -198,6 +213,7 @@ export class HboneClient {
   destroy(): void {
     this.#closed = true;
     this.#unsubscribe();
+    for (const session of this.#sessions) session.destroy();
     for (const list of this.#pools.values()) for (const p of list) p.session?.destroy();
     this.#pools.clear();
   }
@@ -292,10 +308,15 @@ export class HboneClient {
       toError: (f) => dialError(f, where, req.peer.port),
       onSession: (s) => {
         pooled.session = s;
+        this.#sessions.add(s);
         // Registered at once so that a connection lost at any time leaves the pool.
-        s.once('close', () => this.#drop(pooled));
-        s.on('goaway', (code) => {
-          this.#log.debug({ peer: where, code }, 'hbone: peer sent GOAWAY');
+        s.once('close', () => {
+          this.#sessions.delete(s);
+          this.#drop(pooled);
+        });
+        s.on('goaway', (code, lastStreamId) => {
+          this.#log.debug({ peer: where, code, lastStreamId }, 'hbone: peer sent GOAWAY');
+          pooled.goawayLastStreamId = Math.min(pooled.goawayLastStreamId ?? lastStreamId, lastStreamId);
           this.#drop(pooled);
         });
       },
@@ -319,15 +340,24 @@ export class HboneClient {
     if (req.forwardedFor) headers['forwarded'] = formatForwarded(req.forwardedFor);
     if (req.traceparent !== undefined && req.tracestate) headers['tracestate'] = req.tracestate;
     if (req.baggage && Object.keys(req.baggage).length) headers['baggage'] = formatBaggage(req.baggage);
+    // The reservation is released exactly once: when the stream closes, or here when no
+    // stream could be made.
     return new Promise<Tunnel>((resolve, reject) => {
       let stream: ClientHttp2Stream;
       try {
         stream = session.request(headers, { endStream: false, ...(req.signal ? { signal: req.signal } : {}) });
       } catch (err) {
         this.#drop(pooled);
-        reject(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `cannot open a stream to ${formatAuthority(req.peer)}: ${(err as Error).message}`));
+        this.#release(pooled);
+        // The connection closed between the reservation and the request (GOAWAY, lost):
+        // nothing reached the peer.
+        const Failure = session.closed || session.destroyed ? UnprocessedStreamError : MeshError;
+        reject(new Failure(ErrorCodes.HBONE_CONNECT_FAILED, `cannot open a stream to ${formatAuthority(req.peer)}: ${(err as Error).message}`));
         return;
       }
+      // Refused because the connection was going away: above the GOAWAY's last-stream-id.
+      const unprocessed = () =>
+        stream.rstCode === C.NGHTTP2_REFUSED_STREAM && pooled.goawayLastStreamId !== undefined && stream.id !== undefined && stream.id > pooled.goawayLastStreamId;
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
@@ -339,7 +369,8 @@ export class HboneClient {
         clearTimeout(timer);
         if (!settled) {
           settled = true;
-          reject(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `stream to ${formatAuthority(req.peer)} closed before an answer (HTTP/2 error ${stream.rstCode})`));
+          const Failure = unprocessed() ? UnprocessedStreamError : MeshError;
+          reject(new Failure(ErrorCodes.HBONE_CONNECT_FAILED, `stream to ${formatAuthority(req.peer)} closed before an answer (HTTP/2 error ${stream.rstCode})`));
         }
       });
       // Kept for the stream's life: an error after the answer belongs to whoever pipes it.
@@ -347,7 +378,8 @@ export class HboneClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        reject(new MeshError(ErrorCodes.HBONE_CONNECT_FAILED, `stream to ${formatAuthority(req.peer)} failed: ${err.message}`, { cause: err }));
+        const Failure = unprocessed() ? UnprocessedStreamError : MeshError;
+        reject(new Failure(ErrorCodes.HBONE_CONNECT_FAILED, `stream to ${formatAuthority(req.peer)} failed: ${err.message}`, { cause: err }));
       });
       stream.once('response', (h) => {
         if (settled) return;
