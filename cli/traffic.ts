@@ -64,7 +64,7 @@ export interface ShowOptions {
 /** `--window`: a duration of 1ms to 1h, else a message naming it and what it is for. */
 export function checkWindow(window: string): void {
   const why = "the part of the controller's telemetry window the live shares are counted over";
-  parseDuration('--window', window, { fractions: true, min: 1, max: 3_600_000, error: (flag, bad) => new CliError(`${flag}: ${bad} (${why})`) });
+  parseDuration('--window', window, { fractions: true, min: 1, max: 3_600_000, error: (flag, bad) => new CliError(`${flag}: ${bad}; it is ${why}`) });
 }
 
 /** `traffic show`: the text it prints. */
