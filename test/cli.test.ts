@@ -45,7 +45,7 @@ test('install --timeout refuses what is not a duration before anything is render
   const r = ambientctl('install', '--dry-run', '--timeout', '10x');
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
-  assert.equal(r.stderr, 'error: --timeout: "10x" is not a duration (e.g. 30s, 10m, 2h, 1h30m, 500ms; a number alone is seconds)\n');
+  assert.equal(r.stderr, 'error: --timeout: "10x" is not a duration (e.g. 30s, 10m, 2h, 1h30m, 500ms, 1.5s; a number alone is seconds)\n');
 });
 
 test('ca init, intermediate, issue and inspect build a plug-in CA chain a peer can verify', (t) => {

@@ -4,12 +4,12 @@
 import { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { parseDuration } from '../../core/duration.js';
 import { kubeRequest } from '../../core/kube/rest.js';
 import { WAYPOINT_CONTROLLER_NAME } from '../../controller/waypoint-plan.js';
 import { loadKubeConfig, type ContextOptions } from '../context.js';
-import { CliError, flagError } from '../errors.js';
+import { CliError } from '../errors.js';
 import type { Obj } from '../manifests.js';
+import { waitTimeoutMs } from '../wait-timeout.js';
 import { agentsReadiness, applyAll, deleteAll, getOrUndefined, stdio, waitForMesh } from './cluster-ops.js';
 import { CONTROLLER_DEPLOYMENT, NODE_AGENT_DAEMONSET, loadSources, renderObjects, toYaml, type RenderOptions } from './render.js';
 import { SettingError, applySets, collectSets, defaultSettings, type Settings } from './settings.js';
@@ -45,11 +45,6 @@ async function render(sets: readonly string[], o: RenderOptions = {}): Promise<{
   const ctl = objs.find((x) => x.kind === 'Deployment' && x.metadata?.name === CONTROLLER_DEPLOYMENT)!;
   ctl.metadata = { ...ctl.metadata, annotations: { ...ctl.metadata?.annotations, [SETTINGS_ANNOTATION]: JSON.stringify(sets) } };
   return { objs, settings };
-}
-
-/** `--timeout`: `90s`, `5m`, `1h30m`, or a number of seconds. */
-function parseTimeout(v: string): number {
-  return parseDuration('--timeout', v, { bareUnit: 's', trim: true, error: flagError });
 }
 
 const ns = (s: Settings) => String(s.values['rootNamespace']);
@@ -89,7 +84,7 @@ export function installCommands(program: Command): void {
       .option('--dry-run', 'print the manifests instead of applying them')
       .option('--timeout <duration>', 'how long to wait for readiness (e.g. 90s, 5m)', '5m'),
   ).action(async (o: RenderFlags & { dryRun?: boolean; timeout: string }, cmd: Command) => {
-    const timeoutMs = parseTimeout(o.timeout);
+    const timeoutMs = waitTimeoutMs(o.timeout);
     const { objs, settings } = await render(o.set ?? []);
     const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
     if (o.dryRun) {
@@ -112,7 +107,7 @@ export function installCommands(program: Command): void {
       .option('--restart-controller', 'roll the controller even when its template did not change')
       .option('--timeout <duration>', 'how long to wait for the rollouts (e.g. 90s, 5m)', '5m'),
   ).action(async (o: RenderFlags & { resetSettings?: boolean; restartAgents?: boolean; restartController?: boolean; timeout: string }, cmd: Command) => {
-    const timeoutMs = parseTimeout(o.timeout);
+    const timeoutMs = waitTimeoutMs(o.timeout);
     settingsOf(o.set ?? []); // a bad --set stops here, before the cluster is asked anything
     const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
     const namespace = ns(defaultSettings());
@@ -143,7 +138,7 @@ export function installCommands(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--timeout <duration>', "how long to wait for the agents' pods to be gone (e.g. 90s, 5m)", '5m')
     .action(async (o: { yes?: boolean; timeout: string }, cmd: Command) => {
-      const timeoutMs = parseTimeout(o.timeout);
+      const timeoutMs = waitTimeoutMs(o.timeout);
       const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
       const settings = defaultSettings();
       const namespace = ns(settings);
