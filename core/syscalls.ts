@@ -10,6 +10,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, MeshError } from './errors.js';
 import { SOCKET_DEFAULTS } from './limits.js';
+// socketFd needs no addon: its own module, so that programs without the addon (the
+// waypoint's admin servers) can use it; the syscalls here take descriptors from it too.
+import { socketFd } from './socket-fd.js';
+export { socketFd };
 
 type Family = 4 | 6;
 
@@ -108,14 +112,6 @@ function call<T>(context: string, fn: (b: Binding) => T, netnsPath?: string): T 
   }
 }
 
-function fdOf(s: net.Socket | net.Server): number {
-  const fd = (s as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) {
-    throw new MeshError(ErrorCodes.SYSCALL_FAILED, 'socket has no file descriptor (closed, or not a TCP socket)');
-  }
-  return fd;
-}
-
 function inodeOf(fd: number): number | undefined {
   try {
     return fstatSync(fd).ino;
@@ -146,7 +142,7 @@ export function originalDst(socket: net.Socket): { address: string; port: number
   const local = socket.localAddress ?? '';
   // A v4 client on a dual-stack socket is tracked by IPv4 conntrack.
   const family: Family = net.isIPv4(local) || /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(local) ? 4 : 6;
-  const fd = fdOf(socket);
+  const fd = socketFd(socket);
   return { ...call('originalDst', (b) => b.originalDst(fd, family)), family };
 }
 
@@ -305,18 +301,18 @@ export async function connectInNetns(netnsPath: string, opts: ConnectInNetnsOpti
 
 /** SO_MARK, matched by iptables `-m mark` and `ip rule fwmark` (needs CAP_NET_ADMIN). */
 export function setMark(socket: net.Socket | net.Server, mark: number): void {
-  const fd = fdOf(socket);
+  const fd = socketFd(socket);
   call('setMark', (b) => b.setMark(fd, mark));
 }
 
 export function getMark(socket: net.Socket | net.Server): number {
-  const fd = fdOf(socket);
+  const fd = socketFd(socket);
   return call('getMark', (b) => b.getMark(fd));
 }
 
 /** IP_TRANSPARENT / IPV6_TRANSPARENT: bind to and accept for non-local addresses (TPROXY). */
 export function setTransparent(socket: net.Socket | net.Server, on: boolean): void {
-  const fd = fdOf(socket);
+  const fd = socketFd(socket);
   call('setTransparent', (b) => b.setTransparent(fd, on));
 }
 
@@ -332,16 +328,13 @@ export interface PeerCredentials {
  * path). Node.js does not expose it; the CNI hand-off uses it to accept only root.
  */
 export function peerCredentials(socket: net.Socket): PeerCredentials {
-  const fd = fdOf(socket);
+  const fd = socketFd(socket);
   return call('peerCredentials', (b) => b.peerCredentials(fd));
 }
 
 /** The most descriptors one message carries (SCM_MAX_FD). */
 export const MAX_FDS_PER_MESSAGE = 253;
 
-// socketFd needs no addon: its own module, so that programs without the addon (the
-// waypoint's admin servers) can use it.
-export { socketFd } from './socket-fd.js';
 
 /**
  * One non-blocking sendmsg on a connected Unix socket: `data` with `fds` riding on its

@@ -163,6 +163,27 @@ function trafficShow(window: string): TrafficShow {
   return JSON.parse(ok(ctlApi('traffic', 'show', 'echo', '-n', APP_NS, '--window', window, '-o', 'json'), 'traffic show')) as TrafficShow;
 }
 
+/**
+ * `traffic show`'s live requests per backend counting only requests made after `at`: the
+ * waypoint reports every 5 s and the window holds whole 10 s buckets of reports, each
+ * starting after now - window, so a window starting 6 s after `at` holds no earlier
+ * request. Asked once it is a bucket long and counts at least `min` requests (the client
+ * pod's load, 10 requests a second, fills it).
+ */
+async function liveRequestsSince(at: number, min: number): Promise<Record<string, number>> {
+  let live: TrafficShow['live'] = { available: false };
+  await eventually(`the live shares to count ${min} requests made after the change`, async () => {
+    const seconds = Math.floor((Date.now() - at) / 1000) - 6;
+    if (seconds < 10) return false;
+    live = trafficShow(`${seconds}s`).live;
+    const r = live.requests ?? {};
+    return live.available && (r['echo-v1'] ?? 0) + (r['echo-v2'] ?? 0) >= min;
+  }, 45_000).catch((err: Error) => {
+    throw new Error(`${err.message}: ${JSON.stringify(live)}`);
+  });
+  return live.requests!;
+}
+
 /** The JSON lines a pod's container has logged (`<state>/pods/<ns>_<pod>_<uid prefix>/<container>.log`). */
 function podLog(ns: string, pod: PodRow, container: string): Array<Record<string, unknown>> {
   const dir = join(home, 'clusters', cluster.name, 'pods');
@@ -265,18 +286,14 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
       await burst(client, 1, path);
       return String(waypointLogged(path)?.['route'] ?? '').includes('echo');
     });
+    const routedAt = Date.now();
 
-    const burstAt = Date.now();
     const counts = await burst(client, BURST);
     assert.equal((counts['200 echo-v1'] ?? 0) + (counts['200 echo-v2'] ?? 0), BURST, `every answer a 200 of v1 or v2: ${JSON.stringify(counts)}`);
     assert.ok(Math.abs(share(counts, '200 echo-v2') - 0.2) <= SHARE_TOLERANCE, `echo-v2 answered about 20%: ${JSON.stringify(counts)}`);
 
     // traffic show: the configured weights, and the live share each backend got in the
-    // controller's telemetry window (the waypoint reports its requests; a burst shows once
-    // its report arrived). The window asked for reaches back to the burst's start and one
-    // bucket (10 s) more, so that the requests made before the route applied (shared by
-    // both versions) are mostly left out.
-    const sinceBurst = () => `${Math.ceil((Date.now() - burstAt) / 1000) + 10}s`;
+    // controller's telemetry window, counting only requests the route applied to.
     const shown = trafficShow('1m');
     assert.deepEqual(shown.routes, ['echo']);
     assert.deepEqual(
@@ -286,15 +303,7 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
         ['echo-v2', 80, 20, 20],
       ],
     );
-    let live: TrafficShow['live'] = { available: false };
-    await eventually('the live shares to count the burst', async () => {
-      live = trafficShow(sinceBurst()).live;
-      const r = live.requests ?? {};
-      return live.available && (r['echo-v1'] ?? 0) + (r['echo-v2'] ?? 0) >= BURST;
-    }, 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}: ${JSON.stringify(live)}`);
-    });
-    const r = live.requests!;
+    const r = await liveRequestsSince(routedAt, BURST);
     const total = r['echo-v1']! + r['echo-v2']!;
     assert.ok(Math.abs(r['echo-v2']! / total - 0.2) <= SHARE_TOLERANCE, `the live share of echo-v2 is about 20%: ${JSON.stringify(r)}`);
     const table = ok(ctlApi('traffic', 'show', 'echo', '-n', APP_NS, '--window', '1m'), 'traffic show (table)');
@@ -309,15 +318,9 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
     assert.deepEqual(routeWeights(getRoute('echo')), { 'echo-v1': 0, 'echo-v2': 100 });
     const after = await allTo(client, '200 echo-v2');
     assert.deepEqual(Object.keys(after), ['200 echo-v2'], JSON.stringify(after));
-    // The window still holds the 80/20 traffic: only new requests are to echo-v2; the share of echo-v2 grows.
-    let afterLive: TrafficShow['live'] = { available: false };
-    await eventually('echo-v2 to gain live share after --to', async () => {
-      afterLive = trafficShow('1m').live;
-      const r2 = afterLive.requests ?? {};
-      return (r2['echo-v2'] ?? 0) > (r['echo-v2'] ?? 0) + BURST / 4;
-    }, 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}: before ${JSON.stringify(r)}, now ${JSON.stringify(afterLive)}`);
-    });
+    // Counting only requests made after every new one went to echo-v2: echo-v2 alone.
+    const r2 = await liveRequestsSince(Date.now(), BURST / 2);
+    assert.ok((r2['echo-v2'] ?? 0) / ((r2['echo-v1'] ?? 0) + (r2['echo-v2'] ?? 0)) >= 0.95, `the live share of echo-v2 after --to is all of it: ${JSON.stringify(r2)}`);
   });
 
   await t.test('a Rollout on a healthy canary: pause holds its weight across intervals, resume goes on, the share in traffic follows the steps, it ends Succeeded with the canary at 100', async () => {
