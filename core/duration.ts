@@ -63,7 +63,7 @@ const PART = /(\d+)(?:\.(\d+))?(ms|s|m|h|d)/y;
 const BARE = /^\d+(?:\.\d+)?$/;
 const UNIT_NAMES: Record<DurationUnit, string> = { ms: 'milliseconds', s: 'seconds', m: 'minutes', h: 'hours', d: 'days' };
 
-/** Examples in the accepted units, the longest-known first ("30s, 10m, 2h" leads). */
+/** Examples in the accepted units ("30s, 10m, 2h" first, as the command line always said). */
 function examples(units: readonly DurationUnit[], fractions: boolean, bareUnit: DurationUnit | undefined): string {
   const has = (...u: DurationUnit[]) => u.every((x) => units.includes(x));
   const list = [has('s') && '30s', has('m') && '10m', has('h') && '2h', has('h', 'm') && '1h30m', has('ms') && '500ms', has('d') && '1d', fractions && has('s') && '1.5s'].filter(Boolean);
