@@ -62,8 +62,9 @@ test('fractions_only_where_the_caller_accepts_them_rounded_up_to_whole_ms', () =
 });
 
 test('decimals_add_exactly_without_float_residue', () => {
-  // 0.07 * 1000 is 70.00000000000001 in floating point; rounding that up would give 71.
-  assert.equal(ms('0.07s', { fractions: true }), 70);
+  // 0.27 * 60000 is 16200.000000000002 in floating point; rounding that up would give 16201.
+  assert.equal(ms('0.27m', { fractions: true }), 16_200);
+  assert.equal(ms('1.07m', { fractions: true }), 64_200);
   assert.equal(ms('1.1s', { fractions: true }), 1_100);
   assert.equal(ms('0.1s0.2s', { fractions: true }), 300);
 });

@@ -91,7 +91,7 @@ function sum(text: string, units: readonly DurationUnit[], fractions: boolean, s
     if (!units.includes(unit) || (decimals !== undefined && !fractions)) return undefined;
     if (strict && (++parts > 4 || digits.length > 5)) return undefined;
     whole += Number(digits) * UNIT_MS[unit];
-    // The decimals as a whole number over a power of ten: "0.07s" is 70ms, not 70.00000000000001.
+    // The decimals as a whole number over a power of ten: "0.27m" is 16200ms, not 16200.000000000002.
     if (decimals !== undefined) fraction += (Number(decimals) * UNIT_MS[unit]) / 10 ** decimals.length;
   }
   return whole + Math.ceil(fraction);
