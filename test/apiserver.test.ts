@@ -1008,6 +1008,65 @@ describe('authorization', () => {
     });
   });
 
+  test('node_agent_token_watches_its_own_daemonset_by_name_and_no_other', async () => {
+    // manifests/rbac.yaml grants the agent get and watch on the DaemonSet ambient-node-agent
+    // (resourceNames): its watch names it by field selector. Any other DaemonSet, or all, is refused.
+    const s = await server();
+    for (const n of ['ambient-system', 'apps']) await ok(s, 'POST', '/api/v1/namespaces', ns(n));
+    await applyMeshRbac(kubeConfigForServer(s.url));
+    const template = { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'x', image: 'x' }] } };
+    const daemonSet = (name: string) => ({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name }, spec: { selector: { matchLabels: { app: 'x' } }, template } });
+    for (const [n, name] of [['ambient-system', 'ambient-node-agent'], ['ambient-system', 'other'], ['apps', 'ambient-node-agent']] as const) await ok(s, 'POST', `/apis/apps/v1/namespaces/${n}/daemonsets`, daemonSet(name));
+    const agent = await podToken(s, 'ambient-system', 'ambient-node-agent', 'agent-1');
+    const as = { authorization: `Bearer ${agent}` };
+    const DS = '/apis/apps/v1/namespaces/ambient-system/daemonsets';
+    const byName = (name: string) => `fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
+    await withTokenListener(s, async (other) => {
+      // The watch the agent makes (node-agent/uninstall/daemonset.ts): its first event is its own DaemonSet.
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), 10_000);
+      try {
+        const res = await fetch(`${other.url}${DS}?watch=1&${byName('ambient-node-agent')}`, { headers: as, signal: ac.signal });
+        assert.equal(res.status, 200, await (res.status === 200 ? Promise.resolve('') : res.text()));
+        const reader = res.body!.getReader();
+        let text = '';
+        while (!text.includes('\n')) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += Buffer.from(value).toString('utf8');
+        }
+        const first = JSON.parse(text.slice(0, text.indexOf('\n')));
+        assert.deepEqual([first.type, first.object.metadata.namespace, first.object.metadata.name], ['ADDED', 'ambient-system', 'ambient-node-agent']);
+      } finally {
+        clearTimeout(timer);
+        ac.abort();
+      }
+      assert.equal((await call(other, 'GET', `${DS}/ambient-node-agent`, undefined, as)).status, 200);
+      // Everything around it is refused.
+      const watchOther = await call(other, 'GET', `${DS}?watch=1&${byName('other')}`, undefined, as);
+      assert.equal(watchOther.status, 403);
+      assert.equal(watchOther.body.message, 'daemonsets.apps "other" is forbidden: User "system:serviceaccount:ambient-system:ambient-node-agent" cannot watch resource "daemonsets" in API group "apps" in the namespace "ambient-system"');
+      const watchAll = await call(other, 'GET', `${DS}?watch=1`, undefined, as);
+      assert.equal(watchAll.status, 403);
+      assert.equal(watchAll.body.message, 'daemonsets.apps is forbidden: User "system:serviceaccount:ambient-system:ambient-node-agent" cannot watch resource "daemonsets" in API group "apps" in the namespace "ambient-system"');
+      for (const path of [
+        DS, // list them all
+        `${DS}?${byName('other')}`,
+        `${DS}?${byName('ambient-node-agent')}`, // a list is not granted, even of its own
+        `${DS}?watch=1&fieldSelector=${encodeURIComponent('metadata.name!=ambient-node-agent')}`, // every other one
+        `${DS}?watch=1&labelSelector=${encodeURIComponent('metadata.name=ambient-node-agent')}`, // a label selector names nothing
+        `/apis/apps/v1/watch/namespaces/ambient-system/daemonsets?${byName('ambient-node-agent')}`, // the legacy /watch/ prefix names nothing by selector
+        `/apis/apps/v1/daemonsets?watch=1&${byName('ambient-node-agent')}`, // across namespaces
+        `/apis/apps/v1/namespaces/apps/daemonsets?watch=1&${byName('ambient-node-agent')}`, // the same name elsewhere
+        `${DS}/other`,
+      ]) {
+        const r = await call(other, 'GET', path, undefined, as);
+        assert.equal(r.status, 403, `${path}: ${JSON.stringify(r.body)}`);
+        assert.ok(!JSON.stringify(r.body).includes('"uid"'), `${path}: no object leaks`);
+      }
+    });
+  });
+
   test('node_token_mints_pod_tokens_in_any_namespace_but_reads_no_foreign_secrets', async () => {
     const s = await server();
     for (const n of ['ambient-system', 'apps']) await ok(s, 'POST', '/api/v1/namespaces', ns(n));

@@ -1,5 +1,6 @@
 // manifests/rbac.yaml against the programs' own code: no wildcard, no verb the code never
-// uses, no call the manifest does not grant (scripts/rbac/). The calls are read from the
+// uses, no call the manifest does not grant, no list or watch of every object where the
+// code selects one by name (scripts/rbac/). The calls are read from the
 // sources each program's main.ts imports, so a new call or a removed one shows here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +27,8 @@ test('manifests_rbac_grants_exactly_what_the_programs_code_calls_without_wildcar
   const has = (name: keyof typeof PROGRAMS, verb: string, resource: string) => scans[name]!.calls.some((c) => c.verb === verb && c.resource === resource);
   assert.ok(has('controller', 'get', 'secrets') && has('controller', 'update', 'leases') && has('controller', 'watch', 'pods') && has('controller', 'patch', 'rollouts/status'));
   assert.ok(has('node-agent', 'list', 'peerauthentications') && has('waypoint', 'get', 'configmaps'));
+  // The agent watches its own DaemonSet by name (so its rule can name it: resourceNames).
+  assert.ok(scans['node-agent']!.calls.some((c) => c.verb === 'watch' && c.resource === 'daemonsets' && c.byName), 'node-agent/uninstall/daemonset.ts watches its DaemonSet by fieldSelector metadata.name');
   const components: Component[] = Object.entries(PROGRAMS).map(([name, p]) => ({ name, subject: p.subject, calls: scans[name]!.calls }));
   assert.deepEqual(checkRbac(meshRbacDocuments() as unknown as KObject[], components), []);
 });

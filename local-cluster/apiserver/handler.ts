@@ -22,7 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/log.js';
-import { authorize, forbiddenFor, requesterFor, type AuthVerb, type RbacView, type Requester } from './authorize.js';
+import { authorize, forbiddenFor, requesterFor, type RbacView, type Requester } from './authorize.js';
 import { ApiError, badRequest, internalError, methodNotSupported, pathNotFound, unauthorized } from './api-errors.js';
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openApiV3GroupVersion, openApiV3Root, versionInfo } from './discovery.js';
 import { parseJson, parseObjectBody, readBody, sendError, sendJson, sendText } from './http-io.js';
@@ -31,6 +31,7 @@ import type { ApiServerLimits } from './limits.js';
 import { isApplyPatch, patchTypeOf } from './patch-types.js';
 import { applyParams, parseApplyBody } from './apply-request.js';
 import { parseRequestPath } from './request-path.js';
+import { requestAttributes, watchQuery } from './request-attributes.js';
 import type { DeleteOptions, Resources, WriteOptions } from './resources.js';
 import type { ServiceAccountTokens } from './service-account-tokens.js';
 import type { ObjectStore } from './store.js';
@@ -133,16 +134,6 @@ async function authenticate(deps: HandlerDeps, req: IncomingMessage): Promise<Re
   throw unauthorized();
 }
 
-/** The authorization verb of a request on a resource, as kube-apiserver names it; undefined for a method no verb has (405 follows). */
-function verbOf(method: string, p: ResourcePath, watch: boolean, virtual: boolean): AuthVerb | undefined {
-  if (virtual) return method === 'POST' ? 'create' : undefined;
-  // Opening a stream to a pod creates something, whatever the method (as kube-apiserver checks it).
-  if (p.subresource === 'portforward') return method === 'GET' || method === 'POST' ? 'create' : undefined;
-  if (p.subresource !== undefined) return ({ GET: 'get', PUT: 'update', PATCH: 'patch', POST: 'create' } as const)[method as 'GET'];
-  if (p.name !== undefined) return watch && method === 'GET' ? 'watch' : ({ GET: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as const)[method as 'GET'];
-  return watch && method === 'GET' ? 'watch' : ({ GET: 'list', POST: 'create', DELETE: 'deletecollection' } as const)[method as 'GET'];
-}
-
 interface ResourcePath {
   namespace?: string;
   name?: string;
@@ -153,18 +144,10 @@ interface ResourcePath {
 async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, url: URL, k: KindInfo, p: ResourcePath, who: Requester): Promise<void> {
   const q = url.searchParams;
   const method = req.method ?? 'GET';
-  const verb = verbOf(method, p, p.watch || q.get('watch') === 'true' || q.get('watch') === '1', k.virtual);
+  const attrs = requestAttributes(method, { ...p, group: k.group, resource: k.plural, virtual: k.virtual }, q);
   // A method no verb names is refused before anything else runs: nothing goes unauthorized.
-  if (!verb) throw methodNotSupported(`${k.plural}${p.subresource ? `/${p.subresource}` : ''}`, method);
+  if (!attrs) throw methodNotSupported(`${k.plural}${p.subresource ? `/${p.subresource}` : ''}`, method);
   {
-    const attrs = {
-      verb,
-      group: k.group,
-      resource: k.plural,
-      ...(p.subresource !== undefined ? { subresource: p.subresource } : {}),
-      ...(p.namespace !== undefined ? { namespace: p.namespace } : {}),
-      ...(p.name !== undefined ? { name: p.name } : {}),
-    };
     const decision = authorize(who, attrs, deps.rbac);
     if (!decision.allowed) {
       deps.logger.debug({ who: who.kind === 'admin' ? (who.username ?? 'admin') : who.username, ...attrs, why: decision.reason }, 'forbidden');
@@ -231,7 +214,7 @@ async function serveResource(deps: HandlerDeps, req: IncomingMessage, res: Serve
     }
   }
 
-  const watch = p.watch || q.get('watch') === 'true' || q.get('watch') === '1';
+  const watch = p.watch || watchQuery(q);
   if (p.name !== undefined) {
     const name = p.name;
     if (watch && method === 'GET') {

@@ -50,13 +50,16 @@ test('rbac_cluster_role_binding_to_a_role_is_ignored', () => {
   assert.equal(decide([role('apps', 'editor', { apiGroups: [''], resources: ['pods'], verbs: ['get'] }), bad], pods('get', { namespace: 'apps', name: 'p' })).allowed, false);
 });
 
-test('rbac_resource_names_limit_a_rule_to_those_objects_and_never_match_a_list_or_create', () => {
+test('rbac_resource_names_limit_a_rule_to_those_objects_and_never_match_an_unnamed_list_or_create', () => {
   const objs = [clusterRole('ca', { apiGroups: [''], resources: ['secrets'], resourceNames: ['ambient-ca'], verbs: ['get', 'list', 'create'] }), crb('ca', 'ca', sa('apps', 'web'))];
   const secret = (verb: string, name?: string): RbacAttributes => ({ verb, group: '', resource: 'secrets', namespace: 'ambient-system', ...(name ? { name } : {}) });
   assert.equal(decide(objs, secret('get', 'ambient-ca')).allowed, true);
   assert.equal(decide(objs, secret('get', 'other')).allowed, false);
   assert.equal(decide(objs, secret('list')).allowed, false);
   assert.equal(decide(objs, secret('create')).allowed, false);
+  // A list limited to one object by its field selector names it (request-attributes.ts).
+  assert.equal(decide(objs, secret('list', 'ambient-ca')).allowed, true);
+  assert.equal(decide(objs, secret('list', 'other')).allowed, false);
 });
 
 test('rbac_subresource_needs_its_own_rule', () => {

@@ -5,8 +5,9 @@
 // namespace); a RoleBinding grants its Role's, or a ClusterRole's, rules in its own
 // namespace only; a rule matches when its verbs, apiGroups and resources (`pods`,
 // `pods/status`; `*` and `*/status` as wildcards) name the request's, and, when it lists
-// resourceNames, the request names one of them (so a list, a watch of a collection or a
-// create, which name no object, never match such a rule). A ServiceAccount subject
+// resourceNames, the request names one of them (so a create, or a list or watch of a whole
+// collection, never matches such a rule; a list or watch whose field selector requires
+// metadata.name=x names x: request-attributes.ts). A ServiceAccount subject
 // without a namespace in a RoleBinding means the binding's namespace, as there.
 // Not followed: aggregated ClusterRoles (aggregationRule), and the escalation check on
 // writes of RBAC objects (authorize.ts keeps those for the cluster admin).

@@ -224,18 +224,32 @@ function unescapeFieldValue(v: string, selector: string): string {
   return out;
 }
 
+/** One term of a field selector, with its text as written (kube-apiserver orders terms by it). */
+export interface FieldTerm extends FieldRequirement {
+  term: string;
+}
+
+/**
+ * Parses a field selector's terms without judging their field names (what authorization
+ * reads: fieldSelectorName in request-attributes.ts). Throws SelectorError.
+ */
+export function parseFieldTerms(selector: string): FieldTerm[] {
+  if (selector.trim() === '') return [];
+  return splitUnescaped(selector, ',').map((term) => {
+    const m = /^([^!=]+?)\s*(==|=|!=)\s*(.*)$/s.exec(term.trim());
+    if (!m) throw new SelectorError(`invalid field selector "${selector}": "${term}" is not of the form field=value or field!=value`);
+    return { field: m[1]!.trim(), op: m[2] === '!=' ? '!=' : '=', value: unescapeFieldValue(m[3]!, selector), term };
+  });
+}
+
 /**
  * Parses a field selector. `allowed` is the list of field names this kind supports; any
  * other name is refused as kube-apiserver does ("field label not supported").
  */
 export function parseFieldSelector(selector: string, allowed: readonly string[]): FieldRequirement[] {
-  if (selector.trim() === '') return [];
-  return splitUnescaped(selector, ',').map((term) => {
-    const m = /^([^!=]+?)\s*(==|=|!=)\s*(.*)$/s.exec(term.trim());
-    if (!m) throw new SelectorError(`invalid field selector "${selector}": "${term}" is not of the form field=value or field!=value`);
-    const field = m[1]!.trim();
+  return parseFieldTerms(selector).map(({ field, op, value }) => {
     if (!allowed.includes(field)) throw new SelectorError(`field label not supported: ${field}`);
-    return { field, op: m[2] === '!=' ? '!=' : '=', value: unescapeFieldValue(m[3]!, selector) };
+    return { field, op, value };
   });
 }
 

@@ -4,6 +4,7 @@ import { ApiError } from './api-errors.js';
 import { authorize, NO_RBAC, serviceAccountRequester, type RbacView } from './authorize.js';
 import { indexRbacObjects } from './rbac.js';
 import { reviewSelfSubjectAccess, reviewSubjectAccess } from './subject-access-review.js';
+import { requestAttributes } from './request-attributes.js';
 import { ADMIN_USER } from './admin-token.js';
 
 const review = (spec: Record<string, unknown>, rbac: RbacView = NO_RBAC) => reviewSubjectAccess({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec }, rbac) as { status: { allowed: boolean; reason?: string } };
@@ -97,4 +98,28 @@ test('subject_access_review_decides_by_the_same_rbac_objects_and_names_the_bindi
   const elsewhere = review({ user: 'system:serviceaccount:ambient-system:ops', resourceAttributes: patchRoutes('shop') }, rbac);
   assert.equal(elsewhere.status.allowed, false);
   assert.match(elsewhere.status.reason ?? '', /no RBAC rule allows it/);
+});
+
+test('subject_access_review_of_a_watch_agrees_with_the_request_naming_one_object_by_field_selector', () => {
+  const V1 = 'rbac.authorization.k8s.io/v1';
+  const rbac: RbacView = {
+    index: indexRbacObjects([
+      { apiVersion: V1, kind: 'Role', metadata: { namespace: 'ambient-system', name: 'agent' }, rules: [{ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['ambient-node-agent'], verbs: ['get', 'watch'] }] },
+      { apiVersion: V1, kind: 'RoleBinding', metadata: { namespace: 'ambient-system', name: 'agent' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'agent' }, subjects: [{ kind: 'ServiceAccount', name: 'ambient-node-agent' }] },
+    ]),
+    isWaypoint: () => false,
+  };
+  const user = 'system:serviceaccount:ambient-system:ambient-node-agent';
+  const watch = (extra: Record<string, unknown>) => review({ user, resourceAttributes: { verb: 'watch', group: 'apps', resource: 'daemonsets', namespace: 'ambient-system', ...extra } }, rbac).status.allowed;
+  const request = (query: string) =>
+    authorize(serviceAccountRequester(user)!, requestAttributes('GET', { group: 'apps', resource: 'daemonsets', namespace: 'ambient-system', watch: false }, new URLSearchParams(query))!, rbac).allowed;
+  // A review names the object in resourceAttributes.name; the request in its field selector.
+  assert.equal(watch({ name: 'ambient-node-agent' }), true);
+  assert.equal(request('watch=1&fieldSelector=metadata.name%3Dambient-node-agent'), true);
+  assert.equal(watch({ name: 'other' }), false);
+  assert.equal(request('watch=1&fieldSelector=metadata.name%3Dother'), false);
+  assert.equal(watch({}), false);
+  assert.equal(request('watch=1'), false);
+  // As kube-apiserver's RBAC: a review's fieldSelector attribute names no object.
+  assert.equal(watch({ fieldSelector: { rawSelector: 'metadata.name=ambient-node-agent' } }), false);
 });

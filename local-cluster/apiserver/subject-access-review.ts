@@ -8,7 +8,9 @@
 // would be; one naming the group system:masters is the admin (allowed, as the admin
 // kubeconfig's user is); any other user has no rules here (denied, as RBAC denies a user
 // nothing binds). Non-resource requests (nonResourceAttributes) are denied:
-// the local cluster authorizes none.
+// the local cluster authorizes none. The object is named by resourceAttributes.name, for a
+// list or watch too (what a request's `fieldSelector=metadata.name=x` amounts to:
+// request-attributes.ts); resourceAttributes.fieldSelector names none, as RBAC reads it.
 //
 // SelfSubjectAccessReview (POST selfsubjectaccessreviews) asks the same about the requester
 // itself (`kubectl auth can-i`, `ambientctl check --pre`): any authenticated user may ask it,

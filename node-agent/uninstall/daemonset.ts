@@ -1,9 +1,10 @@
 // The node agent's view of its own DaemonSet, for decide.ts: at start, which DaemonSet owns
 // the agent's pod (GET of the pod, named by POD_NAME and POD_NAMESPACE); while it runs, a
 // watch on that one DaemonSet that remembers whether it was seen deleted; at SIGTERM, a
-// GET of it with a short deadline. The agent's ServiceAccount needs get on pods, get on its
-// DaemonSet and watch on daemonsets in its namespace (manifests/rbac.yaml, Role
-// ambient-node-agent in ambient-system; a watch names no object, so it cannot be narrowed by name).
+// GET of it with a short deadline. The agent's ServiceAccount needs get on pods, and get and
+// watch on its own DaemonSet only (manifests/rbac.yaml, Role ambient-node-agent in
+// ambient-system, resourceNames): the watch selects it by fieldSelector metadata.name, which
+// the API server authorizes as a request naming that DaemonSet.
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeAccess } from '../../core/kube/access.js';

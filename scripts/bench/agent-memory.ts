@@ -23,7 +23,6 @@ import { MiB } from './load.js';
 import { podProcesses } from './pod-processes.js';
 import { benchCluster, captured, isReady, sleep } from './bench-cluster.js';
 import { agentPids } from './cluster-agents.js';
-import { agentManifest } from './agent-manifest.js';
 import { numberFlag as num, parseFlags } from './options.js';
 import { cpuMs } from './procfs.js';
 import { fmt, table } from './report.js';
@@ -203,11 +202,9 @@ async function main(): Promise<void> {
   cluster.state.started = true;
   log(`${stamp()} cluster up --nodes 2`);
   ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
-  ok(ctl(['apply', '-f', join(REPO, 'manifests/crds.yaml')]), 'apply CRDs');
-  ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');
-  const agentFile = join(home, 'node-agent.yaml');
-  writeFileSync(agentFile, agentManifest(readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8'), { nodeOptions: opts.nodeOptions, workers: opts.workers }));
-  ok(ctl(['apply', '-f', agentFile]), 'apply node agent');
+  cluster.installMesh({
+    sets: [...(opts.workers !== undefined ? [`workers=${opts.workers}`] : []), ...(opts.nodeOptions !== undefined ? [`nodeAgent.env.NODE_OPTIONS=${opts.nodeOptions}`] : [])],
+  });
   const appsFile = join(home, 'bench-apps.yaml');
   writeFileSync(appsFile, apps());
   ok(ctl(['apply', '-f', appsFile]), 'apply bench pods');

@@ -4,10 +4,11 @@
 // SIGHUP: the benchmark's children killed, the cluster taken down (unless kept), the temp
 // dir removed.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 
 const BIN = fileURLToPath(new URL('../../../bin/ambientctl.js', import.meta.url));
 
@@ -52,6 +53,27 @@ export function benchCluster(o: { homePrefix: string; name: string; waitMs: numb
   }
   const listPods = (ns: string, selector: string) => JSON.parse(ok(ctl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json']), 'get pods')) as PodRow[];
 
+  /**
+   * The mesh as a user installs it: `ambientctl install --set ...` (which waits for the
+   * controller and every node agent). With `agentCommand` (a CPU profile needs Node flags
+   * NODE_OPTIONS refuses), the same manifests from `ambientctl manifest generate`, the node
+   * agent's container running that command, applied as GitOps would; the caller waits.
+   */
+  function installMesh(o: { sets?: string[]; agentCommand?: string[] } = {}): void {
+    const sets = (o.sets ?? []).flatMap((x) => ['--set', x]);
+    if (!o.agentCommand) {
+      ok(ctl(['install', '--timeout', '240s', ...sets], 300_000), `ambientctl install ${sets.join(' ')}`);
+      return;
+    }
+    const docs = parseAllDocuments(ok(ctl(['manifest', 'generate', ...sets]), 'ambientctl manifest generate'));
+    const agent = docs.find((d) => d.get('kind') === 'DaemonSet' && d.getIn(['metadata', 'name']) === 'ambient-node-agent');
+    if (!agent) throw new Error('ambientctl manifest generate: no DaemonSet ambient-node-agent');
+    agent.setIn(['spec', 'template', 'spec', 'containers', 0, 'command'], o.agentCommand);
+    const file = join(home, 'mesh.yaml');
+    writeFileSync(file, docs.map((d) => d.toString()).join('---\n'));
+    ok(ctl(['apply', '-f', file], 120_000), 'apply the mesh manifests');
+  }
+
   let tornDown = false;
   function teardown(): void {
     if (tornDown) return;
@@ -74,5 +96,5 @@ export function benchCluster(o: { homePrefix: string; name: string; waitMs: numb
     });
   }
 
-  return { home, name, children, state, run, ctl, ok, until, listPods, teardown };
+  return { home, name, children, state, run, ctl, ok, until, listPods, installMesh, teardown };
 }

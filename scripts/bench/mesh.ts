@@ -24,7 +24,6 @@ import { MiB } from './load.js';
 import { podProcesses } from './pod-processes.js';
 import { benchCluster, captured, isReady, sleep } from './bench-cluster.js';
 import { agentPids } from './cluster-agents.js';
-import { agentManifest } from './agent-manifest.js';
 import { commonOptions, numberFlag as num, parseFlags, type CommonOptions } from './options.js';
 import { writePki } from './pki.js';
 import { cpuMs, syscallCounts } from './procfs.js';
@@ -278,24 +277,17 @@ async function main(): Promise<void> {
   cluster.state.started = true;
   log(`${stamp()} cluster up --nodes 2`);
   ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
-  ok(ctl(['apply', '-f', join(REPO, 'manifests/crds.yaml')]), 'apply CRDs');
-  ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');
+  const sets = opts.workers !== undefined ? [`workers=${opts.workers}`] : [];
   let profileDir: string | undefined;
-  let manifest = agentManifest(readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8'), { workers: opts.workers });
   if (opts.profile === 'cpu') {
-    // The manifest unchanged but for the command: both agents write a V8 CPU profile when
-    // they exit (the driver stops them before the cluster goes down).
+    // Both agents write a V8 CPU profile when they exit (the driver stops them before the
+    // cluster goes down).
     profileDir = opts.profileDir ?? join(home, 'profiles');
     mkdirSync(profileDir, { recursive: true });
-    // (--cpu-prof is not allowed in NODE_OPTIONS: the container's command carries it.)
-    const anchor = '        args: [';
-    if (!manifest.includes(anchor)) throw new Error('manifests/node-agent.yaml: no container args to put the profiled command before');
-    const command = [process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(REPO, 'dist/node-agent/main.js')];
-    manifest = manifest.replace(anchor, `        command: ${JSON.stringify(command)}\n${anchor}`);
+    cluster.installMesh({ sets, agentCommand: [process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(REPO, 'dist/node-agent/main.js')] });
+  } else {
+    cluster.installMesh({ sets });
   }
-  const agentFile = join(home, 'node-agent.yaml');
-  writeFileSync(agentFile, manifest);
-  ok(ctl(['apply', '-f', agentFile]), 'apply node agent');
   const appsFile = join(home, 'bench-apps.yaml');
   writeFileSync(appsFile, apps());
   ok(ctl(['apply', '-f', appsFile]), 'apply bench pods');

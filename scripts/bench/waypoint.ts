@@ -29,7 +29,6 @@ import { fileURLToPath } from 'node:url';
 import { podNetnsName } from '../../local-cluster/network/topology.js';
 import { benchCluster, captured, isReady, sleep } from './bench-cluster.js';
 import { agentPids, clusterProcessPids } from './cluster-agents.js';
-import { agentManifest } from './agent-manifest.js';
 import type { HttpProtocol, HttpResult } from './http-load.js';
 import type { LoadJob } from './mesh-load.js';
 import { NGINX, NGINX_READY, nginxVersion, writeNginxConf } from './nginx.js';
@@ -39,7 +38,6 @@ import { cpuMs } from './procfs.js';
 import { fmt, ratio, table } from './report.js';
 import { layersMain } from './waypoint-layers.js';
 
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const SERVER_JS = fileURLToPath(new URL('./http-server.js', import.meta.url));
 const WAYPOINT_SCRIPT = 'dist/waypoint/main.js';
 /** The bench server's ports in the server pods, and nginx's in its pod. */
@@ -211,11 +209,7 @@ async function main(): Promise<void> {
   cluster.state.started = true;
   log(`${stamp()} cluster up --nodes 2`);
   ok(ctl(['cluster', 'up', '--nodes', '2'], 240_000), 'cluster up');
-  ok(ctl(['apply', '-f', join(REPO, 'manifests/crds.yaml')]), 'apply CRDs');
-  ok(ctl(['apply', '-f', join(REPO, 'manifests/controller.yaml')]), 'apply controller');
-  const agentFile = join(home, 'node-agent.yaml');
-  writeFileSync(agentFile, agentManifest(readFileSync(join(REPO, 'manifests/node-agent.yaml'), 'utf8'), {}));
-  ok(ctl(['apply', '-f', agentFile]), 'apply node agent');
+  cluster.installMesh();
   const appsFile = join(home, 'bench-apps.yaml');
   writeFileSync(appsFile, apps());
   ok(ctl(['apply', '-f', appsFile]), 'apply bench pods');

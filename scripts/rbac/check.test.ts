@@ -47,9 +47,34 @@ test('rbac_check_fails_on_wildcard_verbs_resources_and_groups', () => {
 });
 
 test('rbac_check_fails_on_resource_names_that_can_never_match', () => {
-  const objs = [clusterRole('ctl', { apiGroups: [''], resources: ['secrets'], resourceNames: ['ambient-ca'], verbs: ['get', 'create'] }), bindTo('ctl', 'ambient-controller')];
-  const problems = checkRbac(objs, [controller(call('get', '', 'secrets'), call('create', '', 'secrets'))]);
-  assert.deepEqual(problems, ['ClusterRole "ctl" rule 1: resourceNames never match create (those requests name no object)']);
+  const objs = [clusterRole('ctl', { apiGroups: [''], resources: ['secrets'], resourceNames: ['ambient-ca'], verbs: ['get', 'create', 'deletecollection'] }), bindTo('ctl', 'ambient-controller')];
+  const problems = checkRbac(objs, [controller(call('get', '', 'secrets'), call('create', '', 'secrets'), call('deletecollection', '', 'secrets'))]);
+  assert.deepEqual(problems, ['ClusterRole "ctl" rule 1: resourceNames never match create, deletecollection (those requests name no object)']);
+});
+
+const byName = (verb: string, group: string, resource: string): KubeCall => ({ ...call(verb, group, resource), byName: true });
+const dsRule = (extra: { resourceNames?: string[] } = {}) => [clusterRole('ctl', { apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get', 'watch'], ...extra }), bindTo('ctl', 'ambient-controller')];
+
+test('rbac_check_accepts_resource_names_on_a_watch_the_code_limits_to_one_object_by_name', () => {
+  assert.deepEqual(checkRbac(dsRule({ resourceNames: ['ambient-node-agent'] }), [controller(call('get', 'apps', 'daemonsets'), byName('watch', 'apps', 'daemonsets'))]), []);
+});
+
+test('rbac_check_requires_resource_names_when_the_code_watches_one_object_by_name', () => {
+  assert.deepEqual(checkRbac(dsRule(), [controller(call('get', 'apps', 'daemonsets'), byName('watch', 'apps', 'daemonsets'))]), [
+    'ClusterRole "ctl" rule 1 grants watch daemonsets.apps of every object, while the code of controller asks for one object only (fieldSelector metadata.name=...): name it with resourceNames',
+  ]);
+});
+
+test('rbac_check_fails_when_resource_names_limit_a_watch_of_the_whole_collection', () => {
+  const problems = checkRbac(dsRule({ resourceNames: ['ambient-node-agent'] }), [controller(call('get', 'apps', 'daemonsets'), call('watch', 'apps', 'daemonsets'))]);
+  assert.deepEqual(problems, [
+    'ClusterRole "ctl" rule 1 grants watch daemonsets.apps of ambient-node-agent only, but no code of controller limits its watch to one object (fieldSelector metadata.name=...)',
+    "controller calls watch daemonsets.apps (controller/x.ts:1), which no role bound to it grants on every object (its rule names objects, and this call selects none by name)",
+  ]);
+});
+
+test('rbac_check_keeps_a_whole_collection_rule_when_the_code_also_watches_it_all', () => {
+  assert.deepEqual(checkRbac(dsRule(), [controller(call('get', 'apps', 'daemonsets'), call('watch', 'apps', 'daemonsets'), byName('watch', 'apps', 'daemonsets'))]), []);
 });
 
 test('rbac_check_fails_on_non_resource_urls_and_on_a_role_bound_to_no_program', () => {

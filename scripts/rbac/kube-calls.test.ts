@@ -24,6 +24,14 @@ test('kube_calls_rest_paths_map_to_verbs_groups_and_subresources', () => {
   assert.equal(restRequest('GET', '/apis'), undefined, 'discovery is no resource');
 });
 
+test('kube_calls_rest_list_or_watch_with_a_metadata_name_field_selector_is_by_name', () => {
+  assert.deepEqual(restRequest('GET', '/apis/apps/v1/namespaces/{}/daemonsets?watch=1&fieldSelector=metadata.name%3D{}'), { verb: 'watch', group: 'apps', resource: 'daemonsets', byName: true });
+  assert.deepEqual(restRequest('GET', '/api/v1/namespaces/{}/configmaps?fieldSelector=metadata.name%3Dambient-ca-root'), { verb: 'list', group: '', resource: 'configmaps', byName: true });
+  assert.deepEqual(restRequest('GET', '/apis/apps/v1/namespaces/{}/daemonsets?watch=1&fieldSelector=metadata.name!%3D{}'), { verb: 'watch', group: 'apps', resource: 'daemonsets' });
+  assert.deepEqual(restRequest('GET', '/apis/apps/v1/namespaces/{}/daemonsets?watch=1&labelSelector=metadata.name%3D{}'), { verb: 'watch', group: 'apps', resource: 'daemonsets' });
+  assert.deepEqual(restRequest('DELETE', '/api/v1/namespaces/{}/pods?fieldSelector=metadata.name%3Dx'), { verb: 'deletecollection', group: '', resource: 'pods' }, 'only a list or watch takes a name from it');
+});
+
 test('kube_calls_plurals_and_groups', () => {
   assert.deepEqual(['Lease', 'NetworkPolicy', 'Ingress', 'Endpoints', 'Gateway', 'GatewayClass'].map(pluralOf), ['leases', 'networkpolicies', 'ingresses', 'endpoints', 'gateways', 'gatewayclasses']);
   assert.equal(groupOf('apps/v1'), 'apps');

@@ -8,10 +8,13 @@
 //   the receiver's type;
 // - `CustomObjectsApi` (`patchNamespacedCustomObjectStatus({group, plural})` -> patch
 //   <plural>/status), and `KubernetesObjectApi` (`create(obj)` -> create, by obj's kind);
-// - `watchResource(kc, ref)` (core/kube/informer.ts) -> list and watch of ref's resource;
+// - `watchResource(kc, ref, opts)` (core/kube/informer.ts) -> list and watch of ref's
+//   resource (by name when opts.fieldSelector is `metadata.name=...`);
 // - plain REST: any call passing an HTTP method and then an API path (`kubeRequest(kc,
 //   'GET', '/api/v1/namespaces/${ns}/configmaps/x')`) -> get configmaps; a call passing a
-//   path with `watch=1` -> watch;
+//   path with `watch=1` -> watch; a list or watch whose `fieldSelector` requires
+//   `metadata.name=...` is marked byName (the name the API server authorizes it by:
+//   local-cluster/apiserver/request-attributes.ts);
 // - an ownerReference with blockOwnerDeletion -> update <owner plural>/finalizers (what the
 //   OwnerReferencesPermissionEnforcement admission plugin asks of its writer).
 //
@@ -22,12 +25,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { fieldSelectorName } from '../../local-cluster/apiserver/request-attributes.js';
 
 export interface KubeCall {
   verb: string;
   group: string;
   /** `pods`, or `pods/status` for a subresource. */
   resource: string;
+  /**
+   * A list or watch limited to one object by a `metadata.name` field selector: an RBAC
+   * rule with resourceNames grants it (the API server takes the name from the selector).
+   */
+  byName?: true;
   /** `file:line` of the call, relative to the repository. */
   at: string;
 }
@@ -91,7 +100,7 @@ export function typedMethod(method: string): { verb: string; resource: string } 
 }
 
 /** The attributes of a REST request: `GET /apis/g/v/namespaces/ns/things/name/status` -> get things/status in g; undefined for a non-resource path. */
-export function restRequest(method: string, path: string): { verb: string; group: string; resource: string } | undefined {
+export function restRequest(method: string, path: string): { verb: string; group: string; resource: string; byName?: true } | undefined {
   const [p, query = ''] = path.split('?');
   const segs = p!.split('/').filter(Boolean);
   let rest: string[];
@@ -109,7 +118,8 @@ export function restRequest(method: string, path: string): { verb: string; group
   const watch = /(^|&)watch=(true|1)/.test(query);
   const verb =
     method === 'GET' ? (watch ? 'watch' : name !== undefined ? 'get' : 'list') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : name !== undefined ? 'delete' : 'deletecollection';
-  return { verb, group, resource };
+  const byName = name === undefined && (verb === 'list' || verb === 'watch') && fieldSelectorName(new URLSearchParams(query).get('fieldSelector')) !== undefined;
+  return { verb, group, resource, ...(byName ? { byName: true as const } : {}) };
 }
 
 /** The repository's source files an entry imports, transitively (relative imports, static and dynamic), tests excluded. */
@@ -159,15 +169,15 @@ function scanFile(program: ts.Program, checker: ts.TypeChecker, ev: Evaluator, f
     if (PRIMITIVES.has(rel)) return { calls, unresolved };
     const sf = program.getSourceFile(file)!;
     const at = (n: ts.Node) => `${rel}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`;
-    const add = (n: ts.Node, verbs: readonly string[], groups: readonly string[] | undefined, resources: readonly string[] | undefined, what: string) => {
+    const add = (n: ts.Node, verbs: readonly string[], groups: readonly string[] | undefined, resources: readonly string[] | undefined, what: string, byName = false) => {
       if (!groups || !resources || groups.some((g) => g.includes('{}')) || resources.some((r) => r.includes('{}'))) return void unresolved.push({ what, at: at(n) });
-      for (const verb of verbs) for (const group of groups) for (const resource of resources) calls.push({ verb, group, resource, at: at(n) });
+      for (const verb of verbs) for (const group of groups) for (const resource of resources) calls.push({ verb, group, resource, at: at(n), ...(byName && (verb === 'list' || verb === 'watch') ? { byName: true as const } : {}) });
     };
-    const addRecords = (n: ts.Node, verbs: readonly string[], records: Array<Record<string, string>> | undefined, attrs: (r: Record<string, string>) => [string, string], what: string) => {
+    const addRecords = (n: ts.Node, verbs: readonly string[], records: Array<Record<string, string>> | undefined, attrs: (r: Record<string, string>) => [string, string], what: string, byName = false) => {
       if (!records) return void unresolved.push({ what, at: at(n) });
       for (const r of records) {
         const [group, resource] = attrs(r);
-        add(n, verbs, [group], [resource], what);
+        add(n, verbs, [group], [resource], what, byName);
       }
     };
     const visit = (n: ts.Node): void => {
@@ -182,7 +192,10 @@ function scanFile(program: ts.Program, checker: ts.TypeChecker, ev: Evaluator, f
         const api = ts.isPropertyAccessExpression(callee) ? apiClassOf(checker, callee.expression) : undefined;
         if (method === 'watchResource') {
           const ref = n.arguments[1];
-          addRecords(n, ['list', 'watch'], ref && ev.records(ref, ['apiVersion', 'plural']), (r) => [groupOf(r['apiVersion']!), r['plural']!], 'watchResource');
+          // By name only when every selector the options may hold names one object.
+          const selectors = n.arguments[2] && ev.prop(n.arguments[2], 'fieldSelector');
+          const byName = !!selectors && selectors.every((s) => fieldSelectorName(s) !== undefined);
+          addRecords(n, ['list', 'watch'], ref && ev.records(ref, ['apiVersion', 'plural']), (r) => [groupOf(r['apiVersion']!), r['plural']!], 'watchResource', byName);
           return;
         }
         if (api !== undefined && api in TYPED_APIS) {
@@ -220,7 +233,7 @@ function scanFile(program: ts.Program, checker: ts.TypeChecker, ev: Evaluator, f
           for (const path of paths) {
             const r = restRequest(method, path);
             if (!r) continue;
-            add(n, [r.verb], [r.group], [r.resource], `${method} ${path}`);
+            add(n, [r.verb], [r.group], [r.resource], `${method} ${path}`, r.byName);
           }
         }
         return;
@@ -232,7 +245,7 @@ function scanFile(program: ts.Program, checker: ts.TypeChecker, ev: Evaluator, f
         if (!paths || !paths.every((p) => p.startsWith('/api') && /[?&]watch=(true|1)(&|$)/.test(p))) continue;
         for (const path of paths) {
           const r = restRequest('GET', path);
-          if (r) add(n, [r.verb], [r.group], [r.resource], `watch ${path}`);
+          if (r) add(n, [r.verb], [r.group], [r.resource], `watch ${path}`, r.byName);
         }
         return;
       }
@@ -328,6 +341,10 @@ class Evaluator {
       return this.union(this.strings(e.left, depth + 1), this.strings(e.right, depth + 1));
     }
     if (ts.isCallExpression(e)) {
+      // encodeURIComponent(x) in a path: x encoded, its unknown parts left unknown.
+      if (ts.isIdentifier(e.expression) && e.expression.text === 'encodeURIComponent' && e.arguments.length === 1) {
+        return (this.strings(e.arguments[0]!, depth + 1) ?? ['{}']).map((v) => v.split('{}').map(encodeURIComponent).join('{}'));
+      }
       const fn = this.functionOf(e.expression);
       if (fn) return this.returns(fn, depth + 1);
       return undefined;
