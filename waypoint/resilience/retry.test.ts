@@ -149,6 +149,16 @@ test('backoff_with_a_floor_never_retries_sooner', () => {
   assert.equal(backoffMs({ baseMs: 100, maxMs: 1000, minMs: 100 }, 0, () => 0.7), 100, 'the first retry waits exactly the minimum');
 });
 
+test('a_backoff_longer_than_a_timer_holds_waits_the_longest_a_timer_holds', () => {
+  // GEP-2257 allows "99999h" as a backoff; a Node timer past 2^31-1 ms fires at once.
+  const h = 3_600_000;
+  for (const r of [0, 0.5, 0.999999]) {
+    const ms = backoffMs({ baseMs: 99_999 * h, maxMs: 10 * 99_999 * h, minMs: 99_999 * h }, 0, () => r);
+    assert.equal(ms, 2 ** 31 - 1);
+  }
+  assert.ok(backoffMs({ baseMs: 1000 * h, maxMs: 10_000 * h }, 3, () => 0.999999) <= 2 ** 31 - 1);
+});
+
 test('backoff_is_reproducible_with_a_seed', () => {
   const a = seeded(1);
   const b = seeded(1);

@@ -31,7 +31,7 @@
 // The backoff before retry n (0 for the first) is full jitter (AWS's): uniform in
 // [minMs, min(maxMs, baseMs * 2^n)], minMs defaulting to 0.
 import type { RetryCondition, Retries } from '../../core/config/traffic-policy.js';
-import { parseDuration } from '../../core/duration.js';
+import { MAX_TIMER_MS, parseDuration } from '../../core/duration.js';
 import { RESILIENCE_DEFAULTS } from './limits.js';
 
 /** How a try ended, as the retry layer saw it. */
@@ -89,11 +89,12 @@ export function neverReachedApplication(o: TryOutcome): boolean {
   return o.kind === 'connect-failure' || o.kind === 'refused-stream';
 }
 
-/** Full-jitter exponential backoff before retry `n` (0: the first retry). */
+/** Full-jitter exponential backoff before retry `n` (0: the first retry), never longer
+ * than a timer holds (a longer delay would fire at once: a retry with no backoff at all). */
 export function backoffMs(b: Retries['backoff'], n: number, random: () => number): number {
   const cap = Math.min(b.maxMs, b.baseMs * 2 ** Math.min(Math.max(0, n), 52));
-  const lo = Math.max(0, b.minMs ?? 0);
-  const hi = Math.max(cap, lo);
+  const lo = Math.min(Math.max(0, b.minMs ?? 0), MAX_TIMER_MS);
+  const hi = Math.min(Math.max(cap, lo), MAX_TIMER_MS);
   return Math.floor(lo + random() * (hi - lo));
 }
 
