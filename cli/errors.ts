@@ -11,6 +11,12 @@ export class CliError extends Error {
   }
 }
 
+/** A flag's value refused (`--since: "10x" is not a duration ...`): the `error` a flag's
+ * reader (core/duration.ts) is given, so that it is shown as the command line's own error. */
+export function flagError(flag: string, why: string): CliError {
+  return new CliError(`${flag}: ${why}`);
+}
+
 /** What an API server said when it refused a request: its `Status`, or the HTTP code alone. */
 export interface ServerStatus {
   code: number;

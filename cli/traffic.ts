@@ -8,7 +8,7 @@
 // backend's weight and the live share each got in the controller's telemetry window.
 import { Command, Option } from 'commander';
 import type { HttpRouteObject, ServiceDetail } from '../console/api-types.js';
-import { parseDurationMs } from '../core/config/request-authn.js';
+import { parseDuration } from '../core/duration.js';
 import { parseWeightArg, weightsTo, type WeightedBackend } from '../core/kube/traffic-split.js';
 import { apiFor, serviceAccountOption, type ApiClient } from './api-client.js';
 import { loadKubeConfig, namespaceOf, type ContextOptions } from './context.js';
@@ -61,15 +61,10 @@ export interface ShowOptions {
   output: OutputFormat;
 }
 
-/** `--window`: a positive duration, else a message naming it. */
+/** `--window`: a duration of 1ms to 1h, else a message naming it and what it is for. */
 export function checkWindow(window: string): void {
-  let ms: number;
-  try {
-    ms = parseDurationMs('--window', window);
-  } catch (err) {
-    throw new CliError(`${(err as Error).message} (the part of the controller's telemetry window the live shares are counted over, e.g. 30s, 5m)`);
-  }
-  if (!(ms > 0)) throw new CliError(`--window: "${window}" is not a positive duration (e.g. 30s, 5m)`);
+  const why = "the part of the controller's telemetry window the live shares are counted over";
+  parseDuration('--window', window, { fractions: true, min: 1, max: 3_600_000, error: (flag, bad) => new CliError(`${flag}: ${bad}; it is ${why}`) });
 }
 
 /** `traffic show`: the text it prints. */

@@ -10,6 +10,7 @@ import { kubeRequest } from '../core/kube/rest.js';
 import { loadKubeConfig, namespaceOf, type ContextOptions } from './context.js';
 import { CliError, serverStatusOf } from './errors.js';
 import { applyManifests } from './object-writes.js';
+import { waitTimeoutMs } from './wait-timeout.js';
 import { OUTPUT_FORMATS, render, type OutputFormat } from './output.js';
 import {
   DEFAULT_WAYPOINT_NAME,
@@ -72,14 +73,13 @@ export function waypointCommands(program: Command): void {
     .option('--enroll-namespace', `label the namespace ${USE_WAYPOINT}=<name>: its Services (and pods, with --for workload|all) use this waypoint`)
     .option('--replicas <n>', 'waypoint pods (annotation ambient.dev/waypoint-replicas; default 1)', parseReplicas)
     .option('--wait', 'wait until the waypoint is programmed (or refused)')
-    .option('--timeout <seconds>', 'with --wait: how long', String(WAIT_DEFAULT_SECONDS))
+    .option('--timeout <duration>', 'with --wait: how long (e.g. 90s, 5m, or a number of seconds)', String(WAIT_DEFAULT_SECONDS))
     .action(async (o: { name: string; for: string; enrollNamespace?: boolean; replicas?: number; wait?: boolean; timeout: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals() as Globals;
       const kc = loadKubeConfig(g);
       const ns = namespaceOf(kc, g.namespace);
       const gw = waypointGateway({ name: o.name, namespace: ns, for: o.for, ...(o.replicas !== undefined ? { replicas: o.replicas } : {}) });
-      const timeoutS = Number(o.timeout);
-      if (o.wait && !(Number.isFinite(timeoutS) && timeoutS > 0)) throw new CliError(`--timeout: "${o.timeout}" is not a number of seconds`);
+      const timeoutMs = o.wait ? waitTimeoutMs(o.timeout, 1) : 0;
       const resources = await discover(kc);
       const results = await applyManifests(kc, resources, [{ obj: gw as never, origin: { file: 'waypoint apply', document: 1 } }], ns, ns);
       if (results.failed > 0) {
@@ -91,7 +91,7 @@ export function waypointCommands(program: Command): void {
         process.stdout.write(`namespace/${ns} labeled ${USE_WAYPOINT}=${o.name}\n`);
       }
       if (!o.wait) return;
-      const deadline = Date.now() + timeoutS * 1000;
+      const deadline = Date.now() + timeoutMs;
       for (;;) {
         const cur = await getOrUndefined<GatewayObject>(kc, `${gatewaysPath(ns)}/${encodeURIComponent(o.name)}`);
         const out = waitOutcome(cur);
@@ -100,7 +100,7 @@ export function waypointCommands(program: Command): void {
           process.stdout.write(`waypoint ${ns}/${o.name} ${out.message}\n`);
           return;
         }
-        if (Date.now() > deadline) throw new CliError(`waypoint ${ns}/${o.name} not programmed within ${timeoutS} s; see ambientctl waypoint status -n ${ns} --name ${o.name}`);
+        if (Date.now() > deadline) throw new CliError(`waypoint ${ns}/${o.name} not programmed within ${timeoutMs / 1000} s; see ambientctl waypoint status -n ${ns} --name ${o.name}`);
         await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
       }
     });

@@ -4,30 +4,41 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Condition } from './api-types.js';
 import { ApiError } from './api.js';
+import { errorText, partialNotice, staleNotice } from './load-notices.js';
 import { setQuery } from './router.js';
 
 export interface Loaded<T> {
+  /** The last good answer: kept when a later load fails (then `error` says why). */
   data: T | undefined;
+  /** When `data` arrived. */
+  dataAt: Date | undefined;
   error: Error | undefined;
   loading: boolean;
   reload: () => void;
 }
 
-/** Loads `fn` when `deps` change (aborting the previous load) and on `reload()`. */
+/** Loads `fn` when `deps` change (aborting the previous load) and on `reload()`. A failed
+ * load keeps the last good data (the page shows it with a stale notice, not an empty page);
+ * the next success clears the error. */
 export function useApi<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unknown[]): Loaded<T> {
-  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
+  const [state, setState] = useState<{ data?: T; dataAt?: Date; error?: Error; loading: boolean }>({ loading: true });
   const [tick, setTick] = useState(0);
+  const lastDeps = useRef<unknown[]>(deps);
   useEffect(() => {
     const ac = new AbortController();
+    // Data answering other deps (another namespace, window) is not an older copy of this
+    // answer: a failure after such a change shows the error alone.
+    const sameQuery = deps.length === lastDeps.current.length && deps.every((d, i) => Object.is(d, lastDeps.current[i]));
+    lastDeps.current = deps;
     setState((s) => ({ ...s, loading: true }));
     fn(ac.signal).then(
-      (data) => !ac.signal.aborted && setState({ data, loading: false }),
-      (error: Error) => !ac.signal.aborted && setState({ error, loading: false }),
+      (data) => !ac.signal.aborted && setState({ data, dataAt: new Date(), loading: false }),
+      (error: Error) => !ac.signal.aborted && setState((s) => (sameQuery ? { ...s, error, loading: false } : { error, loading: false })),
     );
     return () => ac.abort();
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { data: state.data, error: state.error, loading: state.loading, reload };
+  return { data: state.data, dataAt: state.dataAt, error: state.error, loading: state.loading, reload };
 }
 
 /** Calls `fn` every `ms` while `enabled` (pages that follow live state reload with it). */
@@ -43,16 +54,41 @@ export function useInterval(fn: () => void, ms: number, enabled = true) {
 
 export function ErrorBanner({ error }: { error: Error | undefined }) {
   if (!error) return null;
-  const code = error instanceof ApiError ? `${error.code}: ` : '';
   return (
     <p class="error" role="alert">
-      {code}
-      {error.message}
+      {errorText(error instanceof ApiError ? error : { message: error.message })}
     </p>
   );
 }
 
-/** The page's frame: title, error, and a loading note before the first answer. */
+/** A mesh-wide answer a controller replica did not contribute to: said, not hidden. */
+export function PartialNotice({ answer }: { answer: unknown }) {
+  const text = partialNotice(answer);
+  return text ? (
+    <p class="notice partial" role="status" data-notice="partial">
+      {text}
+    </p>
+  ) : null;
+}
+
+/** What a load says above its data: the error when there is no data to show, else a
+ * non-blocking stale notice (the data stays on screen); and whether the answer is partial. */
+export function LoadNotices({ loaded: l }: { loaded: Loaded<unknown> }) {
+  return (
+    <>
+      {l.error && l.data !== undefined && l.dataAt ? (
+        <p class="notice stale" role="status" data-notice="stale">
+          {staleNotice(l.error instanceof ApiError ? l.error : { message: l.error.message }, l.dataAt)}
+        </p>
+      ) : (
+        <ErrorBanner error={l.error} />
+      )}
+      <PartialNotice answer={l.data} />
+    </>
+  );
+}
+
+/** The page's frame: title, notices, and a loading note before the first answer. */
 export function Page(props: { title: ComponentChildren; loaded?: Loaded<unknown>; actions?: ComponentChildren; children?: ComponentChildren }) {
   const l = props.loaded;
   return (
@@ -61,7 +97,7 @@ export function Page(props: { title: ComponentChildren; loaded?: Loaded<unknown>
         <h1>{props.title}</h1>
         {props.actions}
       </header>
-      {l && <ErrorBanner error={l.error} />}
+      {l && <LoadNotices loaded={l} />}
       {l && l.loading && l.data === undefined && !l.error ? <p class="muted">Loading…</p> : props.children}
     </section>
   );

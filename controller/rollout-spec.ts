@@ -4,8 +4,9 @@
 //   steps [10, 50, 100], interval 1m,
 //   gates.minSuccessRate 0.99, gates.maxP99Latency not judged, gates.minRequests 20,
 //   paused false, abort false.
-// Durations are Istio's strings ("30s", "500ms"), read by parseDurationMs (1ms..1h).
-import { parseDurationMs } from '../core/config/request-authn.js';
+// Durations are Istio's strings ("30s", "500ms"), 1ms..1h.
+import { ISTIO_DURATION, parseDuration } from '../core/duration.js';
+import { quoteValue } from '../core/quote-value.js';
 import type { RolloutSpec } from './rollout-plan.js';
 
 export const ROLLOUT_SPEC_DEFAULTS = {
@@ -34,15 +35,7 @@ class Fault extends Error {
   }
 }
 
-function show(v: unknown): string {
-  let s: string;
-  try {
-    s = v === undefined ? 'nothing' : (JSON.stringify(v) ?? String(v));
-  } catch {
-    s = String(v);
-  }
-  return s.length > 80 ? `${s.slice(0, 80)}...` : s;
-}
+const show = (v: unknown): string => quoteValue(v, 80);
 
 function fault(field: string, value: unknown, why: string): Fault {
   return new Fault(field, `${field}: ${show(value)} ${why}`);
@@ -60,11 +53,7 @@ function bool(field: string, v: unknown): boolean {
 }
 
 function duration(field: string, v: unknown): number {
-  try {
-    return parseDurationMs(field, v);
-  } catch (err) {
-    throw new Fault(field, (err as Error).message);
-  }
+  return parseDuration(field, v, { ...ISTIO_DURATION, min: 1, max: 3_600_000, show, error: (f, why) => new Fault(f, `${f}: ${why}`) });
 }
 
 function steps(v: unknown): number[] {

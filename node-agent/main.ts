@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { MAX_TIMER_MS, parseDuration } from '../core/duration.js';
 import { loadKubeAccess } from '../core/kube/access.js';
 import { controllerAddress, parseHostPort, readRoots, ROOT_CONFIGMAP, untilDone } from '../core/kube/controller-discovery.js';
 import { AGENT_DEFAULTS, HANDOVER_DEFAULTS } from '../core/limits.js';
@@ -56,14 +57,11 @@ interface Flags {
   drainDeadline?: number;
 }
 
-/** `30m`, `90s`, `1h30m`, `500ms`: milliseconds. */
-function duration(v: string): number {
-  const t = v.trim();
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  if (!/^(\d+(ms|s|m|h))+$/.test(t)) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a duration (e.g. 90s, 30m, 1h)`);
-  let ms = 0;
-  for (const m of t.matchAll(/(\d+)(ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]!]!;
-  return ms;
+/** `--drain-deadline` / AMBIENT_DRAIN_DEADLINE (`where`): `30m`, `90s`, `1h30m`, `500ms`, 0 to
+ * 596h, the whole hours a timer can wait (a longer one would fire at once and cut every
+ * connection). */
+function drainDeadline(where: string, v: string): number {
+  return parseDuration(where, v, { trim: true, max: Math.floor(MAX_TIMER_MS / 3_600_000) * 3_600_000, error: (w, why) => new InvalidArgumentError(`${w}: ${why}`) });
 }
 
 function workerCount(v: string): number {
@@ -91,7 +89,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--no-dns-capture', "leave pods' DNS alone (no 15053 proxy)")
     .option('--cluster-domain <domain>', 'the cluster DNS domain', 'cluster.local')
     .option('--handover-socket <path>', 'where this agent hands its listeners to the next agent on the node and takes them from the previous one (default: handover.sock beside the CNI socket)')
-    .option('--drain-deadline <duration>', `after handing over, how long open connections are served before the rest is reset (default: $AMBIENT_DRAIN_DEADLINE, else ${HANDOVER_DEFAULTS.drainDeadlineMs / 60_000}m; terminationGracePeriodSeconds must cover it)`, duration)
+    .option('--drain-deadline <duration>', `after handing over, how long open connections are served before the rest is reset (default: $AMBIENT_DRAIN_DEADLINE, else ${HANDOVER_DEFAULTS.drainDeadlineMs / 60_000}m; terminationGracePeriodSeconds must cover it)`, (v) => drainDeadline('--drain-deadline', v))
     .option('--workers <n>', "data-path worker threads carrying the pods' connections (default: $AMBIENT_WORKERS, else one per core)", workerCount)
     .parse(argv)
     .opts<Flags>();
@@ -112,9 +110,9 @@ async function main(argv: string[]): Promise<void> {
   }
   let drainDeadlineMs: number;
   try {
-    drainDeadlineMs = o.drainDeadline ?? (process.env['AMBIENT_DRAIN_DEADLINE'] ? duration(process.env['AMBIENT_DRAIN_DEADLINE']) : HANDOVER_DEFAULTS.drainDeadlineMs);
+    drainDeadlineMs = o.drainDeadline ?? (process.env['AMBIENT_DRAIN_DEADLINE'] ? drainDeadline('AMBIENT_DRAIN_DEADLINE', process.env['AMBIENT_DRAIN_DEADLINE']) : HANDOVER_DEFAULTS.drainDeadlineMs);
   } catch (err) {
-    process.stderr.write(`ambient-node-agent: AMBIENT_DRAIN_DEADLINE: ${(err as Error).message}\n`);
+    process.stderr.write(`ambient-node-agent: ${(err as Error).message}\n`);
     process.exitCode = 2;
     return;
   }

@@ -30,6 +30,24 @@ test('ambientctl --help lists its commands', () => {
   assert.match(r.stdout, /\bca\b/);
 });
 
+test('ca --ttl refuses what is not a lifetime, naming the flag and the accepted forms', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ambientctl-ca-ttl-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const bad = ambientctl('ca', 'init', '--dir', join(dir, 'root'), '--ttl', '10x');
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, 'error: AMB_CERT_INVALID: --ttl: "10x" is not a duration (e.g. 30s, 10m, 2h, 1h30m, 1d)\n');
+  const zero = ambientctl('ca', 'init', '--dir', join(dir, 'root'), '--ttl', '0d');
+  assert.equal(zero.stderr, 'error: AMB_CERT_INVALID: --ttl: "0d" is shorter than 1s\n');
+  assert.throws(() => statSync(join(dir, 'root', 'ca-key.pem')), /ENOENT/, 'nothing written');
+});
+
+test('install --timeout refuses what is not a duration before anything is rendered or applied', () => {
+  const r = ambientctl('install', '--dry-run', '--timeout', '10x');
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'error: --timeout: "10x" is not a duration (e.g. 30s, 10m, 2h, 1h30m, 500ms, 1.5s; a number alone is seconds)\n');
+});
+
 test('ca init, intermediate, issue and inspect build a plug-in CA chain a peer can verify', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ambientctl-ca-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -266,4 +266,115 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     }
     assert.deepEqual(errors, []);
   });
+  test('a_failed_reload_keeps_the_data_on_screen_with_a_stale_notice_cleared_by_the_next_success', async (t) => {
+    const { page, errors } = await openPage(t, browser!);
+    await go(page, '/graph');
+    await page.waitForSelector('[data-testid="graph-canvas"][data-ready="1"]');
+    fx!.failGet('graph');
+    try {
+      await clickButton(page, '.page-head', 'Refresh');
+      await waitForText(page, 'could not refresh: AMB_API_UNAVAILABLE: the fixture fails GET /api/v1/graph, showing data from ');
+      const notice = await pageText(page, '[data-notice="stale"]');
+      assert.match(notice, /showing data from \d\d:\d\d:\d\d UTC$/);
+      // The last good graph is still there, and nothing blocks it.
+      assert.equal(await page.$('[data-testid="graph-canvas"]') !== null, true, 'the graph went away on a failed reload');
+      const text = await pageText(page);
+      for (const n of ['client-5c7b9', 'ledger-0', 'billing-7f2aa']) assert.ok(text.includes(n), `"${n}" went away on a failed reload:\n${text.slice(0, 1500)}`);
+      assert.equal(await page.$('main p.error'), null, 'a failed reload with data on screen shows a blocking error');
+    } finally {
+      fx!.failGet(undefined);
+    }
+    await clickButton(page, '.page-head', 'Refresh');
+    await waitForNoText(page, 'could not refresh');
+    assert.equal(await page.$('[data-notice="stale"]'), null);
+    // Without data to show, the error is the page.
+    fx!.failGet('graph');
+    try {
+      await go(page, '/graph?window=15m');
+      await waitForText(page, 'AMB_API_UNAVAILABLE: the fixture fails GET /api/v1/graph', 'main p.error');
+      assert.equal(await page.$('[data-notice="stale"]'), null);
+    } finally {
+      fx!.failGet(undefined);
+    }
+    assert.ok(errors.every((e) => e.includes('503')), errors.join('\n'));
+  });
+
+  test('every_page_with_a_partial_answer_names_the_replicas_that_did_not_answer', async (t) => {
+    const { page } = await openPage(t, browser!);
+    const notice = 'partial: replica ambient-controller-1 (no answer within 2000 ms) did not answer; counts may be low';
+    fx!.setUnanswered([{ replica: 'ambient-controller-1', reason: 'no answer within 2000 ms' }]);
+    try {
+      for (const path of ['/mesh', '/graph', '/flows', '/workloads/shop/client-5c7b9']) {
+        await go(page, path);
+        await waitForText(page, notice);
+        assert.equal(await page.$eval('[data-notice="partial"]', (el) => el.getAttribute('role')), 'status', `${path}: the notice is not announced`);
+      }
+      // The status and the certificates answers are both partial: each says so where it shows.
+      await go(page, '/mesh');
+      await waitForText(page, 'Certificate expiry');
+      await page.waitForFunction(`document.querySelectorAll('[data-notice="partial"]').length === 2`, { timeout: BROWSER_LIMITS.waitMs });
+    } finally {
+      fx!.setUnanswered(undefined);
+    }
+    await go(page, '/mesh');
+    await waitForText(page, 'ambient-controller-0');
+    assert.equal(await page.$('[data-notice="partial"]'), null, 'a whole answer shows a partial notice');
+  });
+
+  test('pause_live_freezes_the_flows_on_screen_counts_the_new_ones_and_resume_shows_them', async (t) => {
+    const { page, errors } = await openPage(t, browser!);
+    await go(page, '/flows');
+    await page.waitForSelector('[data-live="live"]');
+    await page.waitForSelector('tr[data-flow-id]');
+    const rowIds = () => evalIn<string[]>(page, `[...document.querySelectorAll('tr[data-flow-id]')].map((r) => r.dataset.flowId)`);
+    const before = await rowIds();
+    await evalIn(page, `document.querySelectorAll('tr[data-flow-id]').forEach((r) => { r.dataset.mark = 'on screen' })`);
+    await clickButton(page, '.page-head', 'Pause live');
+    await page.waitForSelector('[data-live="paused"]');
+    const deadline = Date.now() + BROWSER_LIMITS.waitMs;
+    while (fx!.streamClients() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    fx!.pushFlow(fixtureFlow({ policy: 'shop/while-paused-1', path: '/paused-1' }));
+    fx!.pushFlow(fixtureFlow({ policy: 'shop/while-paused-2', path: '/paused-2' }));
+    await waitForText(page, '2 new', '[data-testid="flows-new"]');
+    // The same rows, the same elements: not cleared and reloaded.
+    assert.deepEqual(await rowIds(), before);
+    assert.equal(await evalIn(page, `[...document.querySelectorAll('tr[data-flow-id]')].every((r) => r.dataset.mark === 'on screen')`), true, 'the rows were drawn again while paused');
+    assert.ok(!(await pageText(page)).includes('shop/while-paused-1'), 'a flow that came while paused is on screen');
+    await clickButton(page, '.page-head', 'Resume live');
+    await waitForText(page, 'shop/while-paused-2');
+    await waitForText(page, 'shop/while-paused-1');
+    const after = await rowIds();
+    assert.equal(after.length, before.length + 2);
+    assert.deepEqual(after.slice(2), before);
+    assert.equal(await page.$('[data-testid="flows-new"]'), null);
+    assert.deepEqual(errors, []);
+  });
+
+  test('the_flows_namespace_choices_stay_when_filtered_and_the_live_mark_waits_for_the_new_stream', async (t) => {
+    const { page, errors } = await openPage(t, browser!);
+    const options = () => evalIn<string[]>(page, `[...document.querySelectorAll('select[name="namespace"] option')].map((o) => o.value)`);
+    await go(page, '/flows');
+    await page.waitForSelector('[data-live="live"]');
+    await page.waitForSelector('tr[data-flow-id]');
+    assert.deepEqual(await options(), ['', 'payments', 'shop']);
+    fx!.holdStreams(true);
+    try {
+      await page.select('select[name="namespace"]', 'shop');
+      // Until the shop stream answers, the page does not claim to be live.
+      await page.waitForSelector('[data-live="connecting"]', { timeout: BROWSER_LIMITS.waitMs });
+      await waitForNoText(page, 'payments/audit-ledger');
+      assert.equal(pathOf(page), '/flows?namespace=shop');
+      // Filtered to shop, the flows on screen name only shop: payments is still a choice.
+      assert.deepEqual(await options(), ['', 'payments', 'shop']);
+      assert.equal(await dataOf(page, '.page-head .live').then((d) => d['live']), 'connecting');
+    } finally {
+      fx!.holdStreams(false);
+    }
+    await page.waitForSelector('[data-live="live"]');
+    // A link opened on one namespace offers the others too (from the workloads the API lists).
+    await go(page, '/flows?namespace=payments');
+    await page.waitForFunction(`[...document.querySelectorAll('select[name="namespace"] option')].some((o) => o.value === 'shop')`, { timeout: BROWSER_LIMITS.waitMs });
+    assert.deepEqual(await options(), ['', 'payments', 'shop']);
+    assert.deepEqual(errors, []);
+  });
 });

@@ -223,7 +223,8 @@ describe('traffic split and show through the API', () => {
     const e = await refusal(trafficShow(deployer, NS, 'nothing', { window: '1m', output: 'table' }));
     assert.equal(e.status, 404);
     assert.match(e.message, /Service shop\/nothing is not in the mesh's config/);
-    await assert.rejects(trafficShow(deployer, NS, 'echo', { window: 'soon', output: 'table' }), /--window/);
+    await assert.rejects(trafficShow(deployer, NS, 'echo', { window: 'soon', output: 'table' }), (e: Error) => e instanceof CliError && /^--window: "soon" is not a duration \(e\.g\. 30s, 10m, 2h, 1h30m, 500ms, 1\.5s\); it is the part of the controller's telemetry window/.test(e.message));
+    await assert.rejects(trafficShow(deployer, NS, 'echo', { window: '2h', output: 'table' }), (e: Error) => e instanceof CliError && /^--window: "2h" is longer than 1h; /.test(e.message));
   });
 });
 

@@ -298,7 +298,7 @@ describe('rollout driver', () => {
       return st.message ? st : undefined;
     });
     // A duration the schema takes (manifests/crds.yaml) but the driver bounds: its status says why.
-    assert.equal(s.message, 'invalid spec: spec.interval: "2h" is longer than 3600000ms');
+    assert.equal(s.message, 'invalid spec: spec.interval: "2h" is longer than 1h');
     assert.equal(s.phase, undefined);
   });
 });

@@ -124,6 +124,11 @@ describe('ambientctl waypoint', () => {
     const badReplicas = await run('waypoint', 'apply', '-n', 'shop', '--replicas', 'many');
     assert.equal(badReplicas.code, 1);
     assert.match(badReplicas.stderr, /--replicas: "many"/);
+    for (const [timeout, why] of [['soon', 'is not a duration (e.g. 30s, 10m, 2h, 1h30m, 500ms, 1.5s; a number alone is seconds)'], ['0', 'must be longer than zero']]) {
+      const badTimeout = await run('waypoint', 'apply', '-n', 'shop', '--name', 'never-wp', '--wait', '--timeout', timeout);
+      assert.equal(badTimeout.code, 1);
+      assert.equal(badTimeout.stderr, `error: --timeout: "${timeout}" ${why}\n`);
+    }
     const noNames = await run('waypoint', 'delete', '-n', 'shop');
     assert.equal(noNames.code, 1);
     assert.match(noNames.stderr, /NAME\.\.\. or --all/);

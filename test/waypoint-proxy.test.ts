@@ -519,6 +519,8 @@ test('h2_upstream_reset_mid_response_resets_the_client_stream', async () => {
 
 test('backend_request_timeout_over_h2_gives_504_and_the_session_goes_on', async () => {
   w.routes.push((path) => (path === '/echo.Echo/Slow' ? { kind: 'forward', service: 'shop/grpc', port: 80, backendRequestTimeoutMs: 100 } : undefined));
+  // 600h, a valid Gateway API Duration longer than a timer holds, must not fire at once.
+  w.routes.push((path) => (path === '/echo.Echo/Say' ? { kind: 'forward', service: 'shop/grpc', port: 80, backendRequestTimeoutMs: 600 * 3_600_000 } : undefined));
   const session = await h2Session(vip(12));
   try {
     const st = session.request({ ':method': 'POST', ':path': '/echo.Echo/Slow', 'content-type': 'application/grpc' });

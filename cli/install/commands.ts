@@ -9,6 +9,7 @@ import { WAYPOINT_CONTROLLER_NAME } from '../../controller/waypoint-plan.js';
 import { loadKubeConfig, type ContextOptions } from '../context.js';
 import { CliError } from '../errors.js';
 import type { Obj } from '../manifests.js';
+import { waitTimeoutMs } from '../wait-timeout.js';
 import { agentsReadiness, applyAll, deleteAll, getOrUndefined, stdio, waitForMesh } from './cluster-ops.js';
 import { CONTROLLER_DEPLOYMENT, NODE_AGENT_DAEMONSET, loadSources, renderObjects, toYaml, type RenderOptions } from './render.js';
 import { SettingError, applySets, collectSets, type Settings } from './settings.js';
@@ -45,12 +46,6 @@ async function render(sets: readonly string[], o: RenderOptions = {}): Promise<{
   const ctl = objs.find((x) => x.kind === 'Deployment' && x.metadata?.name === CONTROLLER_DEPLOYMENT)!;
   ctl.metadata = { ...ctl.metadata, annotations: { ...ctl.metadata?.annotations, [SETTINGS_ANNOTATION]: JSON.stringify(sets) } };
   return { objs, settings };
-}
-
-function parseTimeout(v: string): number {
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) throw new CliError(`--timeout ${v}: not a duration (e.g. 90s, 5m)`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms']!;
 }
 
 const ns = (s: Settings) => String(s.values['rootNamespace']);
@@ -120,7 +115,7 @@ export function installCommands(program: Command): void {
       .option('--dry-run', 'print the manifests instead of applying them')
       .option('--timeout <duration>', 'how long to wait for readiness (e.g. 90s, 5m)', '5m'),
   ).action(async (o: RenderFlags & { dryRun?: boolean; timeout: string }, cmd: Command) => {
-    const timeoutMs = parseTimeout(o.timeout);
+    const timeoutMs = waitTimeoutMs(o.timeout);
     const { objs, settings } = await render([...installBase(), ...(o.set ?? [])]);
     sameNamespace(settings);
     const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
@@ -144,7 +139,7 @@ export function installCommands(program: Command): void {
       .option('--restart-controller', 'roll the controller even when its template did not change')
       .option('--timeout <duration>', 'how long to wait for the rollouts (e.g. 90s, 5m)', '5m'),
   ).action(async (o: RenderFlags & { resetSettings?: boolean; restartAgents?: boolean; restartController?: boolean; timeout: string }, cmd: Command) => {
-    const timeoutMs = parseTimeout(o.timeout);
+    const timeoutMs = waitTimeoutMs(o.timeout);
     settingsOf(o.set ?? []); // a bad --set stops here, before the cluster is asked anything
     const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
     // The mesh is found where --mesh-namespace says (default ambient-system), its settings on its controller Deployment.
@@ -175,7 +170,7 @@ export function installCommands(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--timeout <duration>', "how long to wait for the agents' pods to be gone (e.g. 90s, 5m)", '5m')
     .action(async (o: { yes?: boolean; timeout: string }, cmd: Command) => {
-      const timeoutMs = parseTimeout(o.timeout);
+      const timeoutMs = waitTimeoutMs(o.timeout);
       const kc = loadKubeConfig(cmd.optsWithGlobals() as ContextOptions);
       // What the installed mesh was given (its plug-in CA Secret's name), in its namespace.
       const namespace = meshNamespace();

@@ -1,11 +1,13 @@
-// `authz suggest`: durations, the edges kept, grouping by canonical name, exact selectors,
+// `authz suggest`: --since, the edges kept, grouping by canonical name, exact selectors,
 // principals by port, plaintext sources, and YAML that `apply -f` reads back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
 import { workload } from '../../node-agent/proxy/fixtures.js';
 import { parseManifests } from '../manifests.js';
-import { parseDuration, principalOf, recentEdges, renderSuggestYaml, selectorFor, suggest, suggestList, suggestedName, type SuggestInput } from './authz-suggest.js';
+import { MAX_SINCE_MS, principalOf, recentEdges, renderSuggestYaml, selectorFor, suggest, suggestList, suggestedName, SINCE_DURATION, type SuggestInput } from './authz-suggest.js';
+import { parseDuration } from '../../core/duration.js';
+import { CliError } from '../errors.js';
 import type { AgentEdges, ObservedEdge } from './types.js';
 
 const NOW = '2026-01-01T12:00:00.000Z';
@@ -32,19 +34,18 @@ function input(edges: ObservedEdge[], over: Partial<SuggestInput> = {}): Suggest
   return { namespace: 'shop', edges: agents, workloads: WORKLOADS, sinceMs: 600_000, ...over };
 }
 
-test('duration_units_and_combinations_parse', () => {
-  assert.equal(parseDuration('--since', '30s'), 30_000);
-  assert.equal(parseDuration('--since', '10m'), 600_000);
-  assert.equal(parseDuration('--since', '2h'), 7_200_000);
-  assert.equal(parseDuration('--since', '1h30m'), 5_400_000);
-  assert.equal(parseDuration('--since', '500ms'), 500);
-  assert.equal(parseDuration('--since', '1d'), 86_400_000);
+test('since_takes_days_up_to_30d_and_more_than_zero', () => {
+  // The syntax itself is core/duration.test.ts's; here what --since accepts.
+  assert.equal(parseDuration('--since', '1d', SINCE_DURATION), 86_400_000);
+  assert.equal(parseDuration('--since', ' 1h30m ', SINCE_DURATION), 5_400_000);
+  assert.equal(parseDuration('--since', '30d', SINCE_DURATION), MAX_SINCE_MS);
 });
 
-test('bad_duration_is_a_clear_error_naming_the_flag_and_value', () => {
-  for (const bad of ['10', 'ten minutes', '10x', '-5m', '1.5h', '']) assert.throws(() => parseDuration('--since', bad), new RegExp(`--since: "${bad.replace('.', '\\.')}" is not a duration \\(e.g. 30s, 10m, 2h`));
-  assert.throws(() => parseDuration('--since', '0s'), /--since: "0s" must be longer than zero/);
-  assert.throws(() => parseDuration('--since', '40d'), /longer than 30d/);
+test('bad_since_is_a_command_line_error_naming_the_flag_and_value', () => {
+  const refused = (v: string, message: RegExp) => assert.throws(() => parseDuration('--since', v, SINCE_DURATION), (e: unknown) => e instanceof CliError && message.test(e.message), v);
+  for (const bad of ['10', 'ten minutes', '10x', '-5m', '1.5h', '']) refused(bad, new RegExp(`^--since: "${bad.replace('.', '\\.')}" is not a duration \\(e\\.g\\. 30s, 10m, 2h, 1h30m, 500ms, 1d\\)$`));
+  refused('0s', /^--since: "0s" must be longer than zero$/);
+  refused('40d', /^--since: "40d" is longer than 30d$/);
 });
 
 test('principal_form_is_istio_s_without_spiffe_scheme', () => {

@@ -5,24 +5,15 @@
 // AuthorizationPolicy objects and notes out, rendered as YAML ready for `ambientctl apply -f`.
 import { Document } from 'yaml';
 import type { Workload } from '../../core/config/model.js';
-import { CliError } from '../errors.js';
+import type { DurationOptions } from '../../core/duration.js';
+import { flagError } from '../errors.js';
 import type { AgentEdges, ObservedEdge } from './types.js';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 /** The longest --since: an agent's table is bounded; a longer window would only look complete. */
 export const MAX_SINCE_MS = 30 * 86_400_000;
 
-/** `30s`, `10m`, `2h`, `1h30m`, `500ms`, `1d`: milliseconds; anything else is a CliError. */
-export function parseDuration(flag: string, value: string): number {
-  const v = value.trim();
-  const bad = () => new CliError(`${flag}: "${value}" is not a duration (e.g. 30s, 10m, 2h, 1h30m)`);
-  if (!/^(\d+(ms|s|m|h|d))+$/.test(v)) throw bad();
-  let total = 0;
-  for (const m of v.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]!]!;
-  if (total <= 0) throw new CliError(`${flag}: "${value}" must be longer than zero`);
-  if (total > MAX_SINCE_MS) throw new CliError(`${flag}: "${value}" is longer than 30d`);
-  return total;
-}
+/** How `--since` is read (core/duration.ts): `30s`, `10m`, `2h`, `1h30m`, `500ms`, `1d`; more than zero, at most 30d. */
+export const SINCE_DURATION: DurationOptions = { units: ['ms', 's', 'm', 'h', 'd'], trim: true, min: 1, max: MAX_SINCE_MS, error: flagError };
 
 /** Labels that differ pod by pod, never part of a suggested selector. */
 const POD_SPECIFIC_LABELS = ['pod-template-hash', 'controller-revision-hash', 'pod-template-generation', 'statefulset.kubernetes.io/pod-name', 'apps.kubernetes.io/pod-index'];

@@ -9,6 +9,7 @@
 import { Command, Option } from 'commander';
 import type { List, Policy as ApiPolicy, Workload as ApiWorkload } from '../../console/api-types.js';
 import type { Workload } from '../../core/config/model.js';
+import { parseDuration } from '../../core/duration.js';
 import { requireRoot } from '../../local-cluster/lifecycle.js';
 import { apiFor, serviceAccountOption, type ApiClient } from '../api-client.js';
 import type { ContextOptions } from '../context.js';
@@ -18,7 +19,7 @@ import { localClusterFor, probeAgentEdges, probeAgents } from './transport.js';
 import type { AgentEdges } from './types.js';
 import { parseFrom, parseHeaders, parseSourceIp, parseTo } from './authz-resolve.js';
 import { renderCheck, type CheckResult, type HttpAttributes } from './authz-check.js';
-import { parseDuration, renderSuggestYaml, suggest, suggestList } from './authz-suggest.js';
+import { renderSuggestYaml, SINCE_DURATION, suggest, suggestList } from './authz-suggest.js';
 import { findingLines, POLICY_COLUMNS, policyRows } from './policies-view.js';
 
 const outputOption = () => new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as string[]).default('table');
@@ -134,7 +135,7 @@ export function policyCommands(program: Command): void {
     .action(async (o: { since: string; output: 'yaml' | 'json' }, cmd: Command) => {
       const g = cmd.optsWithGlobals() as ContextOptions & { namespace?: string };
       if (!g.namespace) throw new CliError('`ambientctl authz suggest` needs -n NAMESPACE: the namespace whose observed inbound traffic the policies allow');
-      const sinceMs = parseDuration('--since', o.since);
+      const sinceMs = parseDuration('--since', o.since, SINCE_DURATION);
       const rec = localClusterFor('authz suggest', g);
       requireRoot();
       const [edgeProbes, agentProbes] = await Promise.all([probeAgentEdges(rec), probeAgents(rec)]);

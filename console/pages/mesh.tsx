@@ -2,7 +2,7 @@
 // acknowledged and their problems, waypoints, the certificate expiry timeline, CA roots.
 import type { Certificates } from '../api-types.js';
 import { api } from '../api.js';
-import { Badge, Conditions, Empty, ErrorBanner, Page, useApi, useInterval } from '../components.js';
+import { Badge, Conditions, Empty, LoadNotices, Page, useApi, useInterval } from '../components.js';
 import { EXPIRY_KIND_LABEL, expiryRows } from '../../core/identity/cert-expiry.js';
 import { relative } from '../format.js';
 
@@ -142,7 +142,7 @@ export function MeshPage() {
             </table>
           )}
           <h2>Certificate expiry</h2>
-          <ErrorBanner error={certs.error} />
+          <LoadNotices loaded={certs} />
           {certs.data && <Timeline certs={certs.data} />}
           <h2>CA roots</h2>
           {certs.data && (

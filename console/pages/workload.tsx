@@ -1,7 +1,7 @@
 // /workloads/{ns}/{name}: identity, node, enrolment, certificate expiry, the policies that
 // select it with their status, inbound and outbound edges, recent flows.
 import { api } from '../api.js';
-import { Badge, Conditions, Empty, Page, useApi } from '../components.js';
+import { Badge, Conditions, Empty, LoadNotices, Page, useApi } from '../components.js';
 import { expiryState } from '../../core/identity/cert-expiry.js';
 import { relative } from '../format.js';
 import { EdgesTable } from './edges-table.js';
@@ -81,6 +81,7 @@ export function WorkloadPage({ ns, name }: { ns: string; name: string }) {
           <EdgesTable edges={d.inbound} caption="Inbound edges" />
           <EdgesTable edges={d.outbound} caption="Outbound edges" />
           <h2>Recent flows</h2>
+          <LoadNotices loaded={flows} />
           <FlowsTable flows={mine} />
         </>
       )}

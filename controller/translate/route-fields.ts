@@ -6,6 +6,7 @@
 import { routeRegexError } from '../../core/config/route-regex.js';
 import type { GrpcMethodMatch, HeaderModifier, PathMatch, PathModifier, RouteMatch, ValueMatch } from '../../core/config/routes.js';
 import { HTTP_FIELD_VALUE, ROUTE_LIMITS } from '../../core/config/validate.js';
+import type { DurationOptions } from '../../core/duration.js';
 
 /** The specification's reasons (apis/v1/shared_types.go). */
 export const ROUTE_REASONS = Object.freeze({
@@ -85,8 +86,6 @@ const PATH_CHARS = /^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$/;
 const GRPC_SERVICE = /^\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$/i;
 const GRPC_METHOD = /^[A-Za-z_][A-Za-z_0-9]*$/;
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
-/** Duration (shared_types.go, GEP-2257). */
-const DURATION = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;
 
 export function subdomain(path: string, v: unknown): string {
   const s = string(path, v, { min: 1, max: 253 });
@@ -100,14 +99,9 @@ function regex(path: string, v: string): string {
   return v;
 }
 
-/** A Gateway API Duration in milliseconds; throws RouteError naming `path`. */
-export function parseDuration(path: string, v: unknown): number {
-  if (typeof v !== 'string' || !DURATION.test(v)) bad(path, `${show(v)} is not a duration (GEP-2257: 1 to 4 of <1-5 digits><h|m|s|ms>, e.g. "10s", "1h2m3s", "500ms")`);
-  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
-  let ms = 0;
-  for (const m of v.matchAll(/([0-9]+)(ms|h|m|s)/g)) ms += Number(m[1]) * unit[m[2]!]!;
-  return ms;
-}
+/** How a Duration field (shared_types.go, GEP-2257) is read by core/duration's parseDuration:
+ * in milliseconds, or a RouteError naming the field. */
+export const GATEWAY_DURATION: DurationOptions = { gatewayApi: true, show, error: (path, why) => new RouteError(ROUTE_REASONS.unsupportedValue, `${path}: ${why}`) };
 
 function pathValueProblem(v: string): string | undefined {
   if (!v.startsWith('/')) return 'must start with "/"';

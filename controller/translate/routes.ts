@@ -47,10 +47,11 @@ import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { MeshService, Resource } from '../../core/config/model.js';
 import { routeKey, type MirrorTarget, type Route, type RouteBackend, type RouteFilter, type RouteKind, type RouteMatch, type RouteParent, type RouteRetry, type RouteRule, type RouteTimeouts } from '../../core/config/routes.js';
 import { ROUTE_LIMITS } from '../../core/config/validate.js';
+import { parseDuration } from '../../core/duration.js';
 import { TRAFFIC_POLICY_DEFAULTS, TRAFFIC_POLICY_LIMITS } from '../../core/config/traffic-policy-compile.js';
 import type { StatusCondition } from './input.js';
 import { compareStrings, creationMs, objectKey, type Problems } from './objects.js';
-import { DNS_LABEL, HOSTNAME, parseDuration, ROUTE_REASONS, RouteError, bad, enumOf, grpcMatch, headerModifier, httpMatch, integer, isObj, list, object, pathModifier, preciseHostname, show, string, subdomain, type Obj } from './route-fields.js';
+import { DNS_LABEL, GATEWAY_DURATION, HOSTNAME, ROUTE_REASONS, RouteError, bad, enumOf, grpcMatch, headerModifier, httpMatch, integer, isObj, list, object, pathModifier, preciseHostname, show, string, subdomain, type Obj } from './route-fields.js';
 
 /** The controllerName written in each RouteParentStatus entry the mesh owns. */
 export const ROUTE_CONTROLLER_NAME = 'ambient.dev/waypoint';
@@ -255,8 +256,8 @@ function timeouts(path: string, v: unknown): RouteTimeouts | undefined {
   if (v === undefined) return undefined;
   const o = object(path, v);
   const t: RouteTimeouts = {};
-  if (o.request !== undefined) t.requestMs = parseDuration(`${path}.request`, o.request);
-  if (o.backendRequest !== undefined) t.backendRequestMs = parseDuration(`${path}.backendRequest`, o.backendRequest);
+  if (o.request !== undefined) t.requestMs = parseDuration(`${path}.request`, o.request, GATEWAY_DURATION);
+  if (o.backendRequest !== undefined) t.backendRequestMs = parseDuration(`${path}.backendRequest`, o.backendRequest, GATEWAY_DURATION);
   if (t.requestMs !== undefined && t.backendRequestMs !== undefined && t.requestMs !== 0 && t.backendRequestMs > t.requestMs) {
     bad(`${path}.backendRequest`, `${show(o.backendRequest)} is longer than request ${show(o.request)}`);
   }
@@ -273,7 +274,7 @@ function retry(path: string, v: unknown): RouteRetry | undefined {
     if (codes.indexOf(c) !== i) bad(`${path}.codes[${i}]`, `${c} is listed twice`);
   });
   const r: RouteRetry = { codes, attempts: o.attempts === undefined ? TRAFFIC_POLICY_DEFAULTS.attempts : integer(`${path}.attempts`, o.attempts, 1, TRAFFIC_POLICY_LIMITS.maxRetryAttempts) };
-  if (o.backoff !== undefined) r.backoffMs = parseDuration(`${path}.backoff`, o.backoff);
+  if (o.backoff !== undefined) r.backoffMs = parseDuration(`${path}.backoff`, o.backoff, GATEWAY_DURATION);
   return r;
 }
 

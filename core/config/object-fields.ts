@@ -6,6 +6,8 @@
 //
 // The bounds (how long a quoted value may be, how many entries a list, how many
 // characters a string) are the calling compiler's own limits, given once to fieldReader.
+import { ISTIO_DURATION, parseDuration } from '../duration.js';
+import { quoteValue } from '../quote-value.js';
 
 /** A fault in one field: the message names the path and the value. */
 export class FieldFault extends Error {}
@@ -57,20 +59,8 @@ export interface FieldReader {
   durationMs(path: string, v: unknown, min: number, max: number): number;
 }
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-
 export function fieldReader(limits: FieldReaderLimits): FieldReader {
-  const show = (v: unknown): string => {
-    let s: string;
-    try {
-      s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v);
-    } catch {
-      s = String(v);
-    }
-    return s.length > limits.maxShownChars ? `${s.slice(0, limits.maxShownChars)}...` : s;
-  };
+  const show = (v: unknown): string => quoteValue(v, limits.maxShownChars);
   const str = (path: string, v: unknown): string => {
     if (typeof v !== 'string') throw fault(path, `${show(v)} is not a string`);
     if (v === '') throw fault(path, 'is empty');
@@ -103,13 +93,7 @@ export function fieldReader(limits: FieldReaderLimits): FieldReader {
       return v;
     },
     durationMs(path, v, min, max) {
-      if (typeof v !== 'string' || !DURATION.test(v)) throw fault(path, `${show(v)} is not a duration such as "250ms" or "30s"`);
-      let ms = 0;
-      for (const m of v.matchAll(DURATION_PART)) ms += Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-      ms = Math.ceil(ms);
-      if (ms < min) throw fault(path, `${show(v)} is shorter than ${min}ms`);
-      if (ms > max) throw fault(path, `${show(v)} is longer than ${max}ms`);
-      return ms;
+      return parseDuration(path, v, { ...ISTIO_DURATION, min, max, show, error: fault });
     },
   };
 }

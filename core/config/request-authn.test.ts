@@ -1,7 +1,7 @@
 // RequestAuthentication compilation: Istio's schema, defaults, and a refusal naming field and value.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileRequestAuthentication, jwksAddressRefused, parseDurationMs, requestAuthnsAtWaypoint, type RequestAuthn } from './request-authn.js';
+import { compileRequestAuthentication, jwksAddressRefused, requestAuthnsAtWaypoint, type RequestAuthn } from './request-authn.js';
 
 const JWKS = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] });
 function ra(spec: unknown, name = 'jwt', namespace = 'shop'): unknown {
@@ -104,12 +104,10 @@ test('request_authn_garbage_never_throws', () => {
   }
 });
 
-test('duration_forms', () => {
-  assert.equal(parseDurationMs('t', '5s'), 5000);
-  assert.equal(parseDurationMs('t', '1.5s'), 1500);
-  assert.equal(parseDurationMs('t', '500ms'), 500);
-  assert.throws(() => parseDurationMs('t', '0s'));
-  assert.throws(() => parseDurationMs('t', '2h'));
+test('jwks_fetch_timeout_is_1ms_to_1h', () => {
+  assert.equal(ok({ targetRefs: SVC, jwtRules: [{ issuer: 'i', jwks: JWKS, timeout: '1.5s' }] }).rules[0]?.timeoutMs, 1500);
+  assert.equal(refused({ targetRefs: SVC, jwtRules: [{ issuer: 'i', jwks: JWKS, timeout: '0s' }] }), 'spec.jwtRules[0].timeout: "0s" must be longer than zero');
+  assert.equal(refused({ targetRefs: SVC, jwtRules: [{ issuer: 'i', jwks: JWKS, timeout: '2h' }] }), 'spec.jwtRules[0].timeout: "2h" is longer than 1h');
 });
 
 test('request_authns_at_waypoint_follow_targetrefs', () => {

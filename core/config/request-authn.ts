@@ -159,11 +159,6 @@ function httpUrl(path: string, v: unknown): string {
   return u.toString();
 }
 
-/** A protobuf Duration as YAML writes it: "5s", "1.5s", "500ms", "1m" (Istio's `timeout`), 1ms to 1h. */
-export function parseDurationMs(path: string, v: unknown): number {
-  return durationMs(path, v, 1, 3_600_000);
-}
-
 function compileJwks(path: string, v: unknown): { keys: Array<Record<string, unknown>> } {
   const s = str(path, v);
   if (s.length > REQUEST_AUTHN_COMPILE_LIMITS.maxInlineJwksChars) throw fault(path, `is longer than ${REQUEST_AUTHN_COMPILE_LIMITS.maxInlineJwksChars} characters`);
@@ -200,7 +195,7 @@ function compileRule(path: string, v: unknown, warnings: string[]): JwtRule {
   } else {
     throw fault(path, 'sets neither jwks nor jwksUri: the waypoint needs the issuer\'s keys (OpenID discovery from the issuer is not supported)');
   }
-  if (!absent(o['timeout'])) rule.timeoutMs = parseDurationMs(`${path}.timeout`, o['timeout']);
+  if (!absent(o['timeout'])) rule.timeoutMs = durationMs(`${path}.timeout`, o['timeout'], 1, 3_600_000);
   rule.fromHeaders = list(`${path}.fromHeaders`, o['fromHeaders']).map((h, i) => {
     const hp = `${path}.fromHeaders[${i}]`;
     const ho = obj(hp, h);

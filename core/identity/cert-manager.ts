@@ -4,6 +4,7 @@
 // tells listeners when a certificate changed so that servers swap their TLS context for
 // new handshakes while open connections carry on.
 import { EventEmitter } from 'node:events';
+import { MAX_TIMER_MS } from '../duration.js';
 import { ErrorCodes, MeshError } from '../errors.js';
 import { IDENTITY_DEFAULTS } from '../limits.js';
 import { formatSpiffeId, type SpiffeId } from './spiffe.js';
@@ -37,8 +38,6 @@ export interface CertificateManagerOptions {
   now?: () => number;
 }
 
-/** The longest delay setTimeout honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Entry {
   current?: WorkloadCertificate;

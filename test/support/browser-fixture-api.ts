@@ -5,6 +5,8 @@
 // console/api-types.d.ts. It applies the write rules of the real API (JSON content type and
 // `X-Ambient-Request: 1`, else 403) and records every write so tests can check what the
 // console sent; `pushFlow` sends a `flow` event to the open /api/v1/flows/stream clients.
+// `failGet`, `setUnanswered` and `holdStreams` play a failing API, a replica that did not
+// answer, and a stream slow to answer.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +42,12 @@ export interface FixtureApi {
   streamClients(): number;
   /** What GET /graph answers from now on (for the scale test). */
   setGraph(g: Graph | undefined): void;
+  /** GET /api/v1/<route> answers 503 AMB_API_UNAVAILABLE while set (undefined: answers again). */
+  failGet(route: string | undefined): void;
+  /** The mesh-wide answers (status, certificates, graph, flows) are partial, missing these replicas. */
+  setUnanswered(u: Array<{ replica: string; reason: string }> | undefined): void;
+  /** While on, a new flows stream gets no answer (no headers) until turned off. */
+  holdStreams(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -74,7 +82,17 @@ export async function startFixtureApi(opts: { consoleDir?: string } = {}): Promi
   let routeGeneration = 1;
   let rollout: Rollout = fixtureRollout();
   let graphOverride: Graph | undefined;
+  let failing: string | undefined;
+  let unanswered: Array<{ replica: string; reason: string }> | undefined;
+  let holding = false;
+  const held = new Set<ServerResponse>();
   const flows = fixtureFlows();
+  const openStream = (res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(': connected\n\n');
+    streams.add(res);
+  };
+  const partial = <T extends object>(body: T) => (unanswered ? { ...body, partial: true, unanswered } : body);
 
   const graphFor = (ns: string | null, window: string): Graph => {
     const g = graphOverride ?? fixtureGraph(window);
@@ -130,12 +148,13 @@ export async function startFixtureApi(opts: { consoleDir?: string } = {}): Promi
       return fail(res, 404, 'AMB_API_NOT_FOUND', `no route ${req.method} ${url.pathname}`);
     }
     if (req.method !== 'GET') return fail(res, 405, 'AMB_API_METHOD', `${req.method} is not allowed`);
+    if (failing !== undefined && parts[0] === failing && parts[1] !== 'stream') return fail(res, 503, 'AMB_API_UNAVAILABLE', `the fixture fails GET /api/v1/${failing}`);
     const graph = graphFor(null, url.searchParams.get('window') ?? '5m');
     switch (parts[0]) {
       case 'status':
-        return json(res, 200, fixtureStatus());
+        return json(res, 200, partial(fixtureStatus()));
       case 'certificates':
-        return json(res, 200, fixtureCertificates());
+        return json(res, 200, partial(fixtureCertificates()));
       case 'policies':
         return json(res, 200, byNs(FIXTURE_POLICIES));
       case 'rollouts':
@@ -143,17 +162,19 @@ export async function startFixtureApi(opts: { consoleDir?: string } = {}): Promi
       case 'waypoints':
         return json(res, 200, { items: fixtureStatus().waypoints });
       case 'graph':
-        return json(res, 200, graphFor(ns, url.searchParams.get('window') ?? '5m'));
+        return json(res, 200, partial(graphFor(ns, url.searchParams.get('window') ?? '5m')));
       case 'flows': {
         if (parts[1] === 'stream') {
-          res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-          res.write(': connected\n\n');
-          streams.add(res);
-          res.on('close', () => streams.delete(res));
+          res.on('close', () => {
+            streams.delete(res);
+            held.delete(res);
+          });
+          if (holding) held.add(res);
+          else openStream(res);
           return;
         }
         const items = flows.filter((f) => !ns || f.source.namespace === ns || f.destination.namespace === ns);
-        return json(res, 200, { items: items.slice(-Number(url.searchParams.get('limit') ?? 100)).reverse() });
+        return json(res, 200, partial({ items: items.slice(-Number(url.searchParams.get('limit') ?? 100)).reverse() }));
       }
       case 'workloads': {
         if (parts.length === 1) return json(res, 200, byNs(FIXTURE_WORKLOADS));
@@ -204,8 +225,20 @@ export async function startFixtureApi(opts: { consoleDir?: string } = {}): Promi
     setGraph(g) {
       graphOverride = g;
     },
+    failGet(route) {
+      failing = route;
+    },
+    setUnanswered(u) {
+      unanswered = u;
+    },
+    holdStreams(on) {
+      holding = on;
+      if (on) return;
+      for (const res of held) openStream(res);
+      held.clear();
+    },
     async close() {
-      for (const s of streams) s.destroy();
+      for (const s of [...streams, ...held]) s.destroy();
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
     },

@@ -21,6 +21,7 @@
 import http2 from 'node:http2';
 import http from 'node:http';
 import type { Duplex, Readable, Writable } from 'node:stream';
+import { MAX_TIMER_MS } from '../../core/duration.js';
 import { ErrorCodes } from '../../core/errors.js';
 import type { Connector } from '../upstream/connect.js';
 import type { H2Pool } from '../upstream/h2-pool.js';
@@ -217,6 +218,7 @@ async function exchange(o: ForwardOptions, ctx: RequestContext, a: ForwardAction
   if (backendMs > 0) {
     attempt = new AbortController();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // A Gateway API timeout may be up to 99999h; a longer delay than a timer holds would fire at once.
     timer = setTimeout(() => {
       if (ctx.signal.aborted) return;
       ctx.record.flags.push('UT');
@@ -227,7 +229,7 @@ async function exchange(o: ForwardOptions, ctx: RequestContext, a: ForwardAction
         ctx.record.status = 504;
         ctx.downstream.respond(504, { 'content-type': 'text/plain' }, `upstream request timeout (${backendMs} ms)\n`);
       }
-    }, backendMs);
+    }, Math.min(backendMs, MAX_TIMER_MS));
   }
   const signal = attempt ? attempt.signal : ctx.signal;
   // The copies' tee, attached once the body is piped upstream (never before: it would make

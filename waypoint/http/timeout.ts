@@ -3,6 +3,7 @@
 // time, the upstream work is abandoned and the client gets 504, or, when the response had
 // already begun, a reset (the answer cannot be completed). A WebSocket is out of its reach
 // once switched (101): the layers below resolve then.
+import { MAX_TIMER_MS } from '../../core/duration.js';
 import { ErrorCodes } from '../../core/errors.js';
 import type { Layer } from './chain.js';
 
@@ -13,7 +14,8 @@ export function timeoutLayer(defaultMs: number): Layer {
     if (!ms || ms <= 0) return next();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'expired'>((resolve) => {
-      timer = setTimeout(() => resolve('expired'), ms);
+      // A Gateway API timeout may be up to 99999h; a longer delay than a timer holds would fire at once.
+      timer = setTimeout(() => resolve('expired'), Math.min(ms, MAX_TIMER_MS));
     });
     try {
       const result = await Promise.race([next().then(() => 'done' as const), expired]);

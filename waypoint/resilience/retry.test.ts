@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Retries } from '../../core/config/traffic-policy.js';
-import { RetryBudget, RetryConfigError, backoffMs, decideRetry, gatewayDurationMs, isIdempotent, retriableCondition, retriesFromHttpRoute, retriesFromRouteRetry, tryTimeoutMs, type RetryInput, type TryOutcome } from './retry.js';
+import { RetryBudget, RetryConfigError, backoffMs, decideRetry, isIdempotent, retriableCondition, retriesFromHttpRoute, retriesFromRouteRetry, tryTimeoutMs, type RetryInput, type TryOutcome } from './retry.js';
 
 /** mulberry32: a seeded uniform [0, 1) source, so jitter is reproducible. */
 function seeded(seed: number): () => number {
@@ -149,6 +149,16 @@ test('backoff_with_a_floor_never_retries_sooner', () => {
   assert.equal(backoffMs({ baseMs: 100, maxMs: 1000, minMs: 100 }, 0, () => 0.7), 100, 'the first retry waits exactly the minimum');
 });
 
+test('a_backoff_longer_than_a_timer_holds_waits_the_longest_a_timer_holds', () => {
+  // GEP-2257 allows "99999h" as a backoff; a Node timer past 2^31-1 ms fires at once.
+  const h = 3_600_000;
+  for (const r of [0, 0.5, 0.999999]) {
+    const ms = backoffMs({ baseMs: 99_999 * h, maxMs: 10 * 99_999 * h, minMs: 99_999 * h }, 0, () => r);
+    assert.equal(ms, 2 ** 31 - 1);
+  }
+  assert.ok(backoffMs({ baseMs: 1000 * h, maxMs: 10_000 * h }, 3, () => 0.999999) <= 2 ** 31 - 1);
+});
+
 test('backoff_is_reproducible_with_a_seed', () => {
   const a = seeded(1);
   const b = seeded(1);
@@ -236,10 +246,9 @@ test('httproute_retry_rejects_bad_fields_by_name', () => {
   assert.throws(() => retriesFromHttpRoute({ backoff: '1 second' }), (e: unknown) => e instanceof RetryConfigError && e.field === 'retry.backoff' && /1 second/.test(e.message));
 });
 
-test('gateway_durations_parse_gep_2257', () => {
-  assert.deepEqual(['100ms', '1s', '1m30s', '1h'].map((d) => gatewayDurationMs('x', d)), [100, 1000, 90_000, 3_600_000]);
-  assert.throws(() => gatewayDurationMs('x', '1.5s'));
-  assert.throws(() => gatewayDurationMs('x', ''));
+test('httproute_retry_backoff_is_a_gep_2257_duration', () => {
+  assert.equal(retriesFromHttpRoute({ backoff: '1m30s' }).backoff.minMs, 90_000);
+  assert.throws(() => retriesFromHttpRoute({ backoff: '1.5s' }, 'spec.rules[0].retry'), (e: unknown) => e instanceof RetryConfigError && e.field === 'spec.rules[0].retry.backoff' && /^spec\.rules\[0\]\.retry\.backoff: "1\.5s" is not a duration \(GEP-2257/.test(e.message));
 });
 
 test('compiled_route_retry_maps_like_the_object', () => {

@@ -31,6 +31,7 @@
 // The backoff before retry n (0 for the first) is full jitter (AWS's): uniform in
 // [minMs, min(maxMs, baseMs * 2^n)], minMs defaulting to 0.
 import type { RetryCondition, Retries } from '../../core/config/traffic-policy.js';
+import { MAX_TIMER_MS, parseDuration } from '../../core/duration.js';
 import { RESILIENCE_DEFAULTS } from './limits.js';
 
 /** How a try ended, as the retry layer saw it. */
@@ -88,11 +89,12 @@ export function neverReachedApplication(o: TryOutcome): boolean {
   return o.kind === 'connect-failure' || o.kind === 'refused-stream';
 }
 
-/** Full-jitter exponential backoff before retry `n` (0: the first retry). */
+/** Full-jitter exponential backoff before retry `n` (0: the first retry), never longer
+ * than a timer holds (a longer delay would fire at once: a retry with no backoff at all). */
 export function backoffMs(b: Retries['backoff'], n: number, random: () => number): number {
   const cap = Math.min(b.maxMs, b.baseMs * 2 ** Math.min(Math.max(0, n), 52));
-  const lo = Math.max(0, b.minMs ?? 0);
-  const hi = Math.max(cap, lo);
+  const lo = Math.min(Math.max(0, b.minMs ?? 0), MAX_TIMER_MS);
+  const hi = Math.min(Math.max(cap, lo), MAX_TIMER_MS);
   return Math.floor(lo + random() * (hi - lo));
 }
 
@@ -230,17 +232,6 @@ export class RetryConfigError extends Error {
   }
 }
 
-const DURATION = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;
-
-/** A GEP-2257 duration in ms; throws RetryConfigError naming `field`. */
-export function gatewayDurationMs(field: string, v: string): number {
-  if (!DURATION.test(v)) throw new RetryConfigError(field, `${JSON.stringify(v)} is not a duration (GEP-2257: e.g. "100ms", "1s", "1m30s")`);
-  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
-  let ms = 0;
-  for (const m of v.matchAll(/([0-9]+)(ms|h|m|s)/g)) ms += Number(m[1]) * unit[m[2]!]!;
-  return ms;
-}
-
 /**
  * An HTTPRoute rule's `retry` as the Retries the retry layer runs:
  * - `codes` → `retriable-status-codes` with those codes (400-599, as the API allows);
@@ -261,7 +252,7 @@ export function retriesFromHttpRoute(retry: HttpRouteRetry, path = 'retry'): Ret
   });
   const attempts = retry.attempts ?? HTTPROUTE_RETRY_DEFAULTS.attempts;
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) throw new RetryConfigError(`${path}.attempts`, `${JSON.stringify(retry.attempts)} is not a whole number from 1 to 100`);
-  const backoffMs = retry.backoff !== undefined ? gatewayDurationMs(`${path}.backoff`, retry.backoff) : undefined;
+  const backoffMs = retry.backoff !== undefined ? parseDuration(`${path}.backoff`, retry.backoff, { gatewayApi: true, error: (field, why) => new RetryConfigError(field, why) }) : undefined;
   return retriesFromRouteRetry({ codes, attempts, ...(backoffMs !== undefined && { backoffMs }) });
 }
 
