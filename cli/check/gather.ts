@@ -12,6 +12,7 @@ import type { InstalledFacts } from './installed-checks.js';
 import { isMeshClusterObject, type LeftoverFacts } from './leftover-checks.js';
 import { INSTALL_VERBS, type PreFacts, type Reachability } from './pre-checks.js';
 import { readInstallObjects, type InstallObjects } from './install-objects.js';
+import { meshesElsewhere } from '../install/cluster-ops.js';
 
 export const GATHER_LIMITS = {
   /** Each request to the API server or the controller's API. */
@@ -157,7 +158,7 @@ export async function gatherInstalled(kc: KubeConfig, presence: Pick<InstalledFa
 
 export async function gatherLeftovers(kc: KubeConfig): Promise<LeftoverFacts> {
   const names = (list: { items?: Item[] }) => (list.items ?? []).map((i) => i.metadata?.name ?? '');
-  const [namespace, crds, clusterRoles, clusterRoleBindings, agentPods, gatewayClass] = await Promise.all([
+  const [namespace, crds, clusterRoles, clusterRoleBindings, agentPods, gatewayClass, elsewhere] = await Promise.all([
     fact(`reading namespace ${meshNamespace()}`, async () => {
       const ns = await getOrNull<Item>(kc, `/api/v1/namespaces/${meshNamespace()}`);
       return { exists: ns !== null, terminating: !!ns?.metadata?.deletionTimestamp || ns?.status?.['phase'] === 'Terminating' };
@@ -174,6 +175,7 @@ export async function gatherLeftovers(kc: KubeConfig): Promise<LeftoverFacts> {
       const served = await getOrNull(kc, '/apis/gateway.networking.k8s.io/v1');
       return served ? (await getOrNull(kc, `/apis/gateway.networking.k8s.io/v1/gatewayclasses/${WAYPOINT_GATEWAY_CLASS}`)) !== null : false;
     }),
+    fact(`looking for ${CONTROLLER_DEPLOYMENT} in other namespaces`, () => meshesElsewhere(kc, meshNamespace())),
   ]);
-  return { namespace, crds, clusterRoles, clusterRoleBindings, agentPods, gatewayClass };
+  return { namespace, crds, clusterRoles, clusterRoleBindings, agentPods, gatewayClass, elsewhere };
 }

@@ -11,6 +11,7 @@ const clean = (): LeftoverFacts => ({
   clusterRoleBindings: known([]),
   agentPods: known([]),
   gatewayClass: known(false),
+  elsewhere: known([]),
 });
 
 test('nothing_left_passes_and_says_so', () => {
@@ -54,4 +55,19 @@ test('installed_when_controller_or_agents_exist_or_cannot_be_read', () => {
   assert.equal(isInstalled({ controller: known({}), agents: known(null) }), true);
   assert.equal(isInstalled({ controller: known(null), agents: known({}) }), true);
   assert.equal(isInstalled({ controller: unknown('403'), agents: known(null) }), true);
+});
+
+test('a_mesh_installed_in_another_namespace_is_not_reported_as_remnants_but_pointed_to', () => {
+  const r = leftoverReport({ ...clean(), crds: known(['rollouts.ambient.dev']), clusterRoles: known(['ambient-controller']), elsewhere: known(['mesh-x']) });
+  assert.equal(exitCodeOf(r), 1);
+  assert.match(r.headline!, /^The mesh is not installed in ambient-system, the namespace checked: it is installed in mesh-x\./);
+  const text = renderReport(r, 'table');
+  assert.match(text, /× the mesh is installed in ambient-system\n    it is installed in the namespace mesh-x instead\n    fix: ambientctl --mesh-namespace mesh-x check/);
+  assert.doesNotMatch(text, /no ambient\.dev CRDs/);
+});
+
+test('a_failed_look_elsewhere_leaves_the_remnant_checks_as_they_were', () => {
+  const r = leftoverReport({ ...clean(), elsewhere: unknown('forbidden') });
+  assert.equal(exitCodeOf(r), 0);
+  assert.match(r.headline!, /nothing of it is left/);
 });

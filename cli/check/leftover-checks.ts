@@ -17,6 +17,8 @@ export interface LeftoverFacts {
   agentPods: Fact<Array<{ name: string; node: string }>>;
   /** The waypoint GatewayClass the controller creates. */
   gatewayClass: Fact<boolean>;
+  /** Other namespaces holding the mesh's controller Deployment (installed with another rootNamespace). */
+  elsewhere: Fact<string[]>;
 }
 
 /** The mesh's cluster-scoped objects are named `ambient-...` or `ambient:...` (manifests/). */
@@ -54,7 +56,23 @@ export function checkNoGatewayClass(f: LeftoverFacts): CheckResult {
   return f.gatewayClass.value ? fail(name, 'it exists', UNINSTALL) : pass(name);
 }
 
+/** The mesh is installed, in another namespace than the one checked: its cluster-wide
+ * objects are not remnants, and the fix is to check there. */
+export function checkNotElsewhere(f: LeftoverFacts): CheckResult | undefined {
+  if (!f.elsewhere.ok || f.elsewhere.value.length === 0) return undefined;
+  const [first] = f.elsewhere.value;
+  return fail(`the mesh is installed in ${meshNamespace()}`, `it is installed in the namespace ${listed(f.elsewhere.value)} instead`, `ambientctl --mesh-namespace ${first} check (or set AMBIENT_MESH_NAMESPACE=${first})`);
+}
+
 export function leftoverReport(f: LeftoverFacts): CheckReport {
+  const elsewhere = checkNotElsewhere(f);
+  if (elsewhere) {
+    return {
+      mode: 'uninstalled',
+      headline: `The mesh is not installed in ${meshNamespace()}, the namespace checked: it is installed in ${listed(f.elsewhere.ok ? f.elsewhere.value : [])}.`,
+      groups: [{ name: 'installation', results: [elsewhere] }],
+    };
+  }
   const results = [
     checkNoNamespace(f),
     none(`no ${MESH_GROUP} CRDs`, f.crds, 'CustomResourceDefinitions'),

@@ -9,7 +9,7 @@ import { CliError, formatServerError, serverStatusOf } from '../errors.js';
 import type { Obj } from '../manifests.js';
 import { resultName, targetOf, type Target } from '../object-writes.js';
 import { crdEstablished, daemonSetReadiness, deploymentReadiness, type Readiness } from './readiness.js';
-import { describeObject } from './render.js';
+import { CONTROLLER_DEPLOYMENT, describeObject } from './render.js';
 
 export const FIELD_MANAGER = 'ambientctl';
 const APPLY = 'application/apply-patch+yaml';
@@ -107,6 +107,13 @@ async function podsOf(kc: KubeConfig, namespace: string, w: Any): Promise<Any[]>
   const sel = selectorOf(w);
   if (!sel) return [];
   return (await kubeRequest<{ items: Any[] }>(kc, 'GET', `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(sel)}`)).items ?? [];
+}
+
+/** The namespaces other than `namespace` holding a mesh controller Deployment (a mesh
+ * installed there); none when they cannot be listed. */
+export async function meshesElsewhere(kc: KubeConfig, namespace: string): Promise<string[]> {
+  const list = await getOrUndefined<{ items?: Obj[] }>(kc, `/apis/apps/v1/deployments?labelSelector=${encodeURIComponent(`app=${CONTROLLER_DEPLOYMENT}`)}`).catch(() => undefined);
+  return [...new Set((list?.items ?? []).filter((d) => d.metadata?.name === CONTROLLER_DEPLOYMENT).map((d) => d.metadata?.namespace ?? '').filter((n) => n && n !== namespace))].sort();
 }
 
 /** The readiness of the controller Deployment now. */

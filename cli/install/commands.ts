@@ -10,7 +10,7 @@ import { loadKubeConfig, type ContextOptions } from '../context.js';
 import { CliError } from '../errors.js';
 import type { Obj } from '../manifests.js';
 import { waitTimeoutMs } from '../wait-timeout.js';
-import { agentsReadiness, applyAll, deleteAll, getOrUndefined, stdio, waitForMesh } from './cluster-ops.js';
+import { agentsReadiness, applyAll, deleteAll, getOrUndefined, meshesElsewhere, stdio, waitForMesh } from './cluster-ops.js';
 import { CONTROLLER_DEPLOYMENT, NODE_AGENT_DAEMONSET, loadSources, renderObjects, toYaml, type RenderOptions } from './render.js';
 import { SettingError, applySets, collectSets, type Settings } from './settings.js';
 import { DEFAULT_MESH_NAMESPACE, meshNamespace, meshNamespaceChosen } from '../mesh-namespace.js';
@@ -58,12 +58,6 @@ function sameNamespace(s: Settings): void {
   if (meshNamespaceChosen() && ns(s) !== meshNamespace()) {
     throw new CliError(`--set rootNamespace=${ns(s)} but the mesh namespace is ${meshNamespace()} (--mesh-namespace or AMBIENT_MESH_NAMESPACE): give one namespace`);
   }
-}
-
-/** The namespaces other than `namespace` holding a mesh controller Deployment (a mesh installed there). */
-async function meshesElsewhere(kc: KubeConfig, namespace: string): Promise<string[]> {
-  const list = await getOrUndefined<{ items?: Obj[] }>(kc, `/apis/apps/v1/deployments?labelSelector=${encodeURIComponent(`app=${CONTROLLER_DEPLOYMENT}`)}`).catch(() => undefined);
-  return [...new Set((list?.items ?? []).filter((d) => d.metadata?.name === CONTROLLER_DEPLOYMENT).map((d) => d.metadata?.namespace ?? '').filter((n) => n && n !== namespace))].sort();
 }
 
 /** The --set list recorded on the installed controller Deployment ([] when absent or unreadable). */

@@ -85,6 +85,11 @@ spec:
   // The environment variable does the same.
   const byEnv = spawnWithEnv(['status'], { AMBIENT_MESH_NAMESPACE: MESH_NS });
   assert.equal(byEnv.code, 0, byEnv.stderr);
+  // Without it, check does not take the mesh's CRDs and ClusterRoles for remnants: it says where the mesh is.
+  const plain = ambientctl('check');
+  assert.equal(plain.code, 1, plain.stdout + plain.stderr);
+  assert.match(plain.stdout, /it is installed in mesh-x\.[\s\S]*fix: ambientctl --mesh-namespace mesh-x check/);
+  assert.doesNotMatch(plain.stdout, /CRDs/);
 
   // upgrade finds the installed settings in mesh-x and keeps the mesh there; without
   // --mesh-namespace it names where the mesh is.
