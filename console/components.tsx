@@ -89,10 +89,11 @@ export function LoadNotices({ loaded: l }: { loaded: Loaded<unknown> }) {
 }
 
 /** The page's frame: title, notices, and a loading note before the first answer. */
-export function Page(props: { title: ComponentChildren; loaded?: Loaded<unknown>; actions?: ComponentChildren; children?: ComponentChildren }) {
+/** `busy`: a page loading on its own (no `loaded`) says so, as aria-busy, until its first answer. */
+export function Page(props: { title: ComponentChildren; loaded?: Loaded<unknown>; busy?: boolean; actions?: ComponentChildren; children?: ComponentChildren }) {
   const l = props.loaded;
   return (
-    <section class="page" aria-busy={l?.loading ? 'true' : 'false'}>
+    <section class="page" aria-busy={(props.busy ?? l?.loading) ? 'true' : 'false'}>
       <header class="page-head">
         <h1>{props.title}</h1>
         {props.actions}

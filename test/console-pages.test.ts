@@ -6,6 +6,7 @@
 // cluster with the real API are in the end-to-end tests.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'puppeteer-core';
 import { startFixtureApi, type FixtureApi } from './support/browser-fixture-api.js';
 import { FIXTURE_POLICIES, FIXTURE_SERVICES, FIXTURE_WORKLOADS, fixtureFlow, fixtureGraph } from './support/browser-fixtures.js';
@@ -319,6 +320,23 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     await go(page, '/mesh');
     await waitForText(page, 'ambient-controller-0');
     assert.equal(await page.$('[data-notice="partial"]'), null, 'a whole answer shows a partial notice');
+  });
+
+  test('the_flows_page_is_busy_until_its_recent_flows_answer', async (t) => {
+    // aria-busy is what assistive technology, and a test, wait on: a page that said "not
+    // busy" before its first answer showed "No flows yet" to whoever looked then.
+    const { page } = await openPage(t, browser!);
+    fx!.holdGet('flows');
+    try {
+      await page.goto(fx!.url + '/flows', { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('main section.page');
+      await sleep(500);
+      assert.equal(await page.$eval('main section.page', (el) => el.getAttribute('aria-busy')), 'true', 'busy while GET /flows has not answered');
+    } finally {
+      fx!.holdGet(undefined);
+    }
+    await page.waitForSelector('main section.page[aria-busy="false"]');
+    assert.ok((await page.$$('tr[data-flow-id]')).length > 0, 'not busy, and the recent flows are on screen');
   });
 
   test('pause_live_freezes_the_flows_on_screen_counts_the_new_ones_and_resume_shows_them', async (t) => {

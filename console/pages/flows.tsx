@@ -70,6 +70,7 @@ export function FlowsPage({ loc }: { loc: Location }) {
   return (
     <Page
       title="Flows"
+      busy={recent === undefined && error === undefined}
       actions={
         <>
           <NamespaceFilter value={ns} namespaces={seenNs} />

@@ -48,6 +48,8 @@ export interface FixtureApi {
   setUnanswered(u: Array<{ replica: string; reason: string }> | undefined): void;
   /** While on, a new flows stream gets no answer (no headers) until turned off. */
   holdStreams(on: boolean): void;
+  /** GET /api/v1/<route> is answered only once this is called again with another route or undefined. */
+  holdGet(route: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,8 @@ export async function startFixtureApi(opts: { consoleDir?: string } = {}): Promi
   let unanswered: Array<{ replica: string; reason: string }> | undefined;
   let holding = false;
   const held = new Set<ServerResponse>();
+  let holdingGet: string | undefined;
+  const heldGets: Array<() => void> = [];
   const flows = fixtureFlows();
   const openStream = (res: ServerResponse) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
@@ -148,6 +152,7 @@ export async function startFixtureApi(opts: { consoleDir?: string } = {}): Promi
       return fail(res, 404, 'AMB_API_NOT_FOUND', `no route ${req.method} ${url.pathname}`);
     }
     if (req.method !== 'GET') return fail(res, 405, 'AMB_API_METHOD', `${req.method} is not allowed`);
+    if (holdingGet !== undefined && parts[0] === holdingGet && parts[1] !== 'stream') await new Promise<void>((r) => heldGets.push(r));
     if (failing !== undefined && parts[0] === failing && parts[1] !== 'stream') return fail(res, 503, 'AMB_API_UNAVAILABLE', `the fixture fails GET /api/v1/${failing}`);
     const graph = graphFor(null, url.searchParams.get('window') ?? '5m');
     switch (parts[0]) {
@@ -231,6 +236,10 @@ export async function startFixtureApi(opts: { consoleDir?: string } = {}): Promi
     setUnanswered(u) {
       unanswered = u;
     },
+    holdGet(route) {
+      holdingGet = route;
+      for (const release of heldGets.splice(0)) release();
+    },
     holdStreams(on) {
       holding = on;
       if (on) return;
@@ -238,6 +247,7 @@ export async function startFixtureApi(opts: { consoleDir?: string } = {}): Promi
       held.clear();
     },
     async close() {
+      for (const release of heldGets.splice(0)) release();
       for (const s of [...streams, ...held]) s.destroy();
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
