@@ -31,6 +31,9 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
     await page.waitForSelector('main section.page[aria-busy="false"]');
   };
 
+  /** The values a filter `<select name=...>` offers. */
+  const selectOptions = (page: Page, name: string) => evalIn<string[]>(page, `[...document.querySelectorAll('select[name="${name}"] option')].map((o) => o.value)`);
+
   test('every_page_renders_its_names_as_html_text', async (t) => {
     const { page, errors } = await openPage(t, browser!);
     const expect: Array<[string, string[]]> = [
@@ -243,7 +246,7 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
 
   test('the_window_filter_offers_the_long_windows_the_api_advertises_and_keeps_the_window_in_the_url', async (t) => {
     const { page, errors } = await openPage(t, browser!);
-    const options = () => evalIn<string[]>(page, `[...document.querySelectorAll('select[name="window"] option')].map((o) => o.value)`);
+    const options = () => selectOptions(page, 'window');
     // The fixture API plays a controller with a Prometheus: it advertises 1h, 6h and 24h.
     await go(page, '/graph');
     await page.waitForSelector('[data-testid="graph-canvas"][data-ready="1"]');
@@ -370,7 +373,7 @@ describe('console pages (fixture API)', { skip: browserSkip() }, () => {
 
   test('the_flows_namespace_choices_stay_when_filtered_and_the_live_mark_waits_for_the_new_stream', async (t) => {
     const { page, errors } = await openPage(t, browser!);
-    const options = () => evalIn<string[]>(page, `[...document.querySelectorAll('select[name="namespace"] option')].map((o) => o.value)`);
+    const options = () => selectOptions(page, 'namespace');
     await go(page, '/flows');
     await page.waitForSelector('[data-live="live"]');
     await page.waitForSelector('tr[data-flow-id]');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { requireRoot } from '../support/netns.js';
-import { BIN, e2eCluster, ok, until } from '../support/e2e.js';
+import { BIN, curlJson, e2eCluster, ok, throughMesh, until } from '../support/e2e.js';
 import { echoPodYaml, enrolledNamespacesWithClientYaml, httpServiceYaml } from '../support/e2e-apps.js';
 
 const cluster = e2eCluster('install');
@@ -18,22 +18,9 @@ const APP_NS = 'inst-b';
 /** ambientctl with a longer bound than ctl's 60 s (install and uninstall wait for pods). */
 const ambientctl = (...args: string[]) => run(process.execPath, [BIN, '--cluster', name, ...args], 200_000);
 
-function curl(): { pod?: string; path?: string } | undefined {
-  const r = ctl('exec', 'client', '-n', CLIENT_NS, '--', 'curl', '-s', '--max-time', '5', `http://echo.${APP_NS}/hello`);
-  if (r.code !== 0) return undefined;
-  try {
-    return JSON.parse(r.stdout) as { pod?: string; path?: string };
-  } catch {
-    return undefined;
-  }
-}
+const curl = () => curlJson<{ pod?: string; path?: string }>(cluster, 'client', CLIENT_NS, `http://echo.${APP_NS}/hello`, 5);
 
-/** The names of the objects of a kind (`-A` for namespaced kinds), as `get -o json` lists them. */
-function names(kind: string, ...args: string[]): string[] {
-  const r = ctl('get', kind, ...args, '-o', 'json');
-  if (r.code !== 0) return [];
-  return (JSON.parse(r.stdout) as Array<{ metadata: { name: string } }>).map((o) => o.metadata.name);
-}
+const names = cluster.names;
 
 test('install: ambientctl install twice (the second a no-op), traffic over the mesh, uninstall leaves plain working pods', { timeout: 300_000 }, async (t) => {
   if (!requireRoot(t)) return;
@@ -72,13 +59,8 @@ test('install: ambientctl install twice (the second a no-op), traffic over the m
   cluster.applyYaml('apps', `${enrolledNamespacesWithClientYaml(CLIENT_NS, APP_NS)}${echoPodYaml(APP_NS, 'echo', 'app: echo')}---\n${httpServiceYaml(APP_NS, 'echo', 'app: echo')}`);
   await cluster.readyPods(CLIENT_NS, 'app=client', 1);
   await cluster.readyPods(APP_NS, 'app=echo', 1);
-  const logged = cluster.agentLog().filter((l) => l['msg'] === 'connection').length;
-  const answer = await until('the client to reach echo through the mesh', () => curl(), 30_000);
+  const { answer, inbound: hbone } = await throughMesh(cluster, 'the client to reach echo through the mesh', curl);
   assert.equal(answer.pod, 'echo');
-  const hbone = await until('the echo agent to log the HBONE connection', () => {
-    const ls = cluster.agentLog().filter((l) => l['msg'] === 'connection').slice(logged).filter((l) => l['direction'] === 'inbound-hbone');
-    return ls.length ? ls : undefined;
-  }, 20_000);
   assert.equal(hbone[0]!['mtls'], true);
 
   // Uninstall without --yes and without a terminal refuses; with --yes it removes everything.

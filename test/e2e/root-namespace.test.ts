@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { requireRoot } from '../support/netns.js';
-import { BIN, e2eCluster, ok, until } from '../support/e2e.js';
+import { BIN, curlJson, e2eCluster, ok, throughMesh, until } from '../support/e2e.js';
 import { echoPodYaml, enrolledNamespacesWithClientYaml, httpServiceYaml } from '../support/e2e-apps.js';
 
 const cluster = e2eCluster('rootns');
@@ -19,21 +19,9 @@ const APP_NS = 'rootns-b';
 /** ambientctl with a longer bound than ctl's 60 s (check and uninstall wait for the cluster). */
 const ambientctl = (...args: string[]) => run(process.execPath, [BIN, '--cluster', name, ...args], 200_000);
 
-function curl(): { pod?: string } | undefined {
-  const r = ctl('exec', 'client', '-n', CLIENT_NS, '--', 'curl', '-s', '--max-time', '4', `http://echo.${APP_NS}/hello`);
-  if (r.code !== 0) return undefined;
-  try {
-    return JSON.parse(r.stdout) as { pod?: string };
-  } catch {
-    return undefined;
-  }
-}
+const curl = () => curlJson<{ pod?: string }>(cluster, 'client', CLIENT_NS, `http://echo.${APP_NS}/hello`, 4);
 
-const names = (kind: string, ...args: string[]): string[] => {
-  const r = ctl('get', kind, ...args, '-o', 'json');
-  if (r.code !== 0) return [];
-  return (JSON.parse(r.stdout) as Array<{ metadata: { name: string } }>).map((o) => o.metadata.name);
-};
+const names = cluster.names;
 
 test('root_namespace: install --set rootNamespace=mesh-x, HBONE mTLS between two pods, mesh-wide policy from mesh-x, check and uninstall with --mesh-namespace', { timeout: 600_000 }, async (t) => {
   if (!requireRoot(t)) return;
@@ -51,13 +39,8 @@ test('root_namespace: install --set rootNamespace=mesh-x, HBONE mTLS between two
   await cluster.readyPods(CLIENT_NS, 'app=client', 1);
   const [echo] = await cluster.readyPods(APP_NS, 'app=echo', 1);
   assert.equal(echo!.spec.nodeName, 'node2');
-  const logged = cluster.agentLog().filter((l) => l['msg'] === 'connection').length;
-  const answer = await until('the client to reach echo through the mesh', () => curl(), 30_000);
+  const { answer, inbound } = await throughMesh(cluster, 'the client to reach echo through the mesh', curl);
   assert.equal(answer.pod, 'echo');
-  const inbound = await until('the echo agent to log the HBONE connection', () => {
-    const ls = cluster.agentLog().filter((l) => l['msg'] === 'connection').slice(logged).filter((l) => l['direction'] === 'inbound-hbone');
-    return ls.length ? ls : undefined;
-  }, 20_000);
   assert.equal(inbound[0]!['mtls'], true, 'mutual TLS');
   assert.equal(inbound[0]!['src.identity'], `spiffe://cluster.local/ns/${CLIENT_NS}/sa/client`, 'the client proved its identity with a certificate the controller in mesh-x signed');
   assert.ok(Number(inbound[0]!['bytes_recv']) > 0 && Number(inbound[0]!['bytes_sent']) > 0, `bytes went both ways: ${JSON.stringify(inbound[0])}`);

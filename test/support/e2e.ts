@@ -33,6 +33,8 @@ export interface E2eCluster {
   readyPods(ns: string, selector: string, count: number): Promise<PodRow[]>;
   /** Every JSON line the node agents have logged so far (their pods' log files, in whatever namespace the mesh is). */
   agentLog(): Array<Record<string, unknown>>;
+  /** The names of the objects of a kind (`-A` for namespaced kinds), as `get -o json` lists them; none when the get fails. */
+  names(kind: string, ...args: string[]): string[];
   /** Writes `yaml` to `<name>.yaml` in AMBIENT_HOME and applies it; the file's path. */
   applyYaml(name: string, yaml: string): string;
   /**
@@ -82,6 +84,11 @@ export function e2eCluster(prefix: string): E2eCluster {
         return ps.length === count && ps.every(isReady) ? ps : undefined;
       }),
     agentLog: () => agentLogLines(join(home, 'clusters', name, 'pods')),
+    names(kind, ...args) {
+      const r = ctl('get', kind, ...args, '-o', 'json');
+      if (r.code !== 0) return [];
+      return (JSON.parse(r.stdout) as Array<{ metadata: { name: string } }>).map((o) => o.metadata.name);
+    },
     applyYaml(file, yaml) {
       const path = join(home, `${file}.yaml`);
       writeFileSync(path, yaml);
@@ -123,6 +130,33 @@ function agentLogLines(podsDir: string): Array<Record<string, unknown>> {
     }
   }
   return lines;
+}
+
+/**
+ * Sends `request` until it answers (at most 30 s), then waits for the destination agent to
+ * log the inbound HBONE connection it made: traffic that went through the mesh. The
+ * answer, and those log lines (their `mtls`, `src.identity`).
+ */
+export async function throughMesh<T>(c: E2eCluster, what: string, request: () => T | undefined): Promise<{ answer: T; inbound: Array<Record<string, unknown>> }> {
+  const connections = () => c.agentLog().filter((l) => l['msg'] === 'connection');
+  const logged = connections().length;
+  const answer = await until(what, request, 30_000);
+  const inbound = await until('the destination agent to log the HBONE connection', () => {
+    const ls = connections().slice(logged).filter((l) => l['direction'] === 'inbound-hbone');
+    return ls.length ? ls : undefined;
+  }, 20_000);
+  return { answer, inbound };
+}
+
+/** The JSON body `pod` (in `namespace`) gets from `url` with curl; undefined when it gets none. */
+export function curlJson<T>(c: E2eCluster, pod: string, namespace: string, url: string, timeoutS = 5): T | undefined {
+  const r = c.ctl('exec', pod, '-n', namespace, '--', 'curl', '-s', '--max-time', String(timeoutS), url);
+  if (r.code !== 0) return undefined;
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The command's stdout; fails the test with its output when it did not exit 0. */
