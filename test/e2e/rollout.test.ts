@@ -178,7 +178,7 @@ async function liveRequestsSince(at: number, min: number): Promise<Record<string
     live = trafficShow(`${seconds}s`).live;
     const r = live.requests ?? {};
     return live.available && (r['echo-v1'] ?? 0) + (r['echo-v2'] ?? 0) >= min;
-  }, 45_000).catch((err: Error) => {
+  }, 60_000).catch((err: Error) => {
     throw new Error(`${err.message}: ${JSON.stringify(live)}`);
   });
   return live.requests!;
@@ -303,7 +303,8 @@ test('traffic split, show and Rollouts move the real traffic between echo-v1 and
         ['echo-v2', 80, 20, 20],
       ],
     );
-    const r = await liveRequestsSince(routedAt, BURST);
+    // Two bursts' worth: the share of ~100 requests strays past the tolerance a few times in a thousand runs (it did once here: 8%).
+    const r = await liveRequestsSince(routedAt, 2 * BURST);
     const total = r['echo-v1']! + r['echo-v2']!;
     assert.ok(Math.abs(r['echo-v2']! / total - 0.2) <= SHARE_TOLERANCE, `the live share of echo-v2 is about 20%: ${JSON.stringify(r)}`);
     const table = ok(ctlApi('traffic', 'show', 'echo', '-n', APP_NS, '--window', '1m'), 'traffic show (table)');
